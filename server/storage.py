@@ -1,0 +1,379 @@
+"""The photo store: one small interface, an S3 implementation and a directory one.
+
+Photos and renditions are immutable blobs under server-made keys, so the interface
+is the handful of operations the photo pipeline and the orphan sweeper need. The S3
+store (minio-py) is what production runs against MinIO; the directory store backs
+the embedded default (`var/photos/`) and behaves the same, so every caller and the
+shared contract tests treat them alike.
+
+Both stores refuse the same keys, so a key that works in development works in
+production too. Driver errors are translated here, in one place: a missing object is
+`NotFound`, anything that means "the store cannot answer now" is `Unavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import io
+import itertools
+import logging
+import os
+import re
+import stat
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol, TypeVar
+from urllib.parse import urlsplit
+
+import msgspec
+import urllib3
+from minio import Minio
+from minio.datatypes import Object
+from minio.error import MinioException, S3Error
+
+from server.errors import NotFound, Unavailable
+
+log = logging.getLogger("muaina.storage")
+
+T = TypeVar("T")
+
+# Each segment starts with a letter, digit, "_" or "-", which rules out ".", ".."
+# and hidden names; the directory store relies on that to keep its temporary files
+# (dot-names) out of every key and every listing.
+_SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9_.-]*"
+_KEY = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
+# A listing prefix may stop anywhere, after a "/" or halfway through a segment.
+_PREFIX = re.compile(rf"(?:{_SEGMENT}/)*(?:{_SEGMENT})?")
+# S3 limits a key to 1024 bytes; the same limit keeps both stores interchangeable.
+MAX_KEY_LENGTH = 1024
+
+
+class StoredObject(msgspec.Struct, frozen=True):
+    key: str
+    size: int
+    # An opaque version tag that changes whenever the object is replaced; it is not
+    # a content hash (multipart S3 ETags are not either). The photo pipeline records
+    # the SHA-256 of the original itself.
+    etag: str
+
+
+class PhotoStore(Protocol):
+    async def start(self) -> None:
+        """Prepare the store (create the bucket or the root directory); safe to call twice."""
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Store `data` whole under `key`, replacing any object there; readers never see part of it."""
+
+    async def get(self, key: str) -> bytes:
+        """Return the object's bytes, or raise NotFound."""
+
+    async def stat(self, key: str) -> StoredObject | None: ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the object; removing one that does not exist is not an error."""
+
+    def list_keys(self, prefix: str) -> AsyncIterator[str]:
+        """Yield every key starting with `prefix`, in lexical order, a page at a time."""
+
+    async def check(self) -> None:
+        """Readiness probe: return quietly, or raise Unavailable."""
+
+    async def close(self) -> None: ...
+
+
+def validate_key(key: str) -> str:
+    if len(key.encode()) > MAX_KEY_LENGTH or not _KEY.fullmatch(key):
+        raise ValueError(f"invalid storage key: {key!r}")
+    return key
+
+
+def validate_prefix(prefix: str) -> str:
+    if len(prefix.encode()) > MAX_KEY_LENGTH or not _PREFIX.fullmatch(prefix):
+        raise ValueError(f"invalid storage key prefix: {prefix!r}")
+    return prefix
+
+
+def parse_endpoint(value: str) -> tuple[str, bool | None]:
+    """Split an S3 endpoint setting into minio-py's "host[:port]" and the scheme it implies.
+
+    "host:port" leaves the choice of TLS to S3_SECURE (None); an "http://" or
+    "https://" prefix decides it (False / True). Paths, credentials and any other
+    scheme are refused here, so a wrong setting stops start-up with a clear line
+    instead of surfacing later as a puzzling minio-py error on the first upload.
+    """
+    text, secure = value.strip(), None
+    for scheme, flag in (("http://", False), ("https://", True)):
+        if text.lower().startswith(scheme):
+            text, secure = text[len(scheme) :], flag
+            break
+    problem = f"S3 endpoint must be host:port, http://host:port or https://host:port, not {value!r}"
+    # Any "/" left means a path or another scheme; "@" means credentials in the URL.
+    if not text or text.endswith(":") or any(c in text for c in "/?#@ \t"):
+        raise ValueError(problem)
+    parts = urlsplit("//" + text)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(problem) from None
+    if not parts.hostname or port == 0:
+        raise ValueError(problem)
+    return text, secure
+
+
+class DirectoryStore:
+    """Objects as files under `root`, one file per key; for a single machine and for tests."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root).resolve()
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / validate_key(key)
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        # The content type is not kept: renditions are always JPEG, and the photo
+        # pipeline records the original's real type in the database.
+        await asyncio.to_thread(_write_atomically, self._path(key), data)
+
+    async def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NotFound(f"no stored object {key}") from None
+
+    async def stat(self, key: str) -> StoredObject | None:
+        st = await asyncio.to_thread(_stat_file, self._path(key))
+        if st is None:
+            return None
+        # Every put replaces the file with a new inode, so inode, size and mtime
+        # together change on every overwrite without reading the content.
+        return StoredObject(key=key, size=st.st_size, etag=f"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}")
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).is_file)
+
+    async def delete(self, key: str) -> None:
+        path = self._path(key)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            await asyncio.to_thread(path.unlink)
+
+    async def list_keys(self, prefix: str) -> AsyncIterator[str]:
+        # Only the directory the prefix points into is walked, one directory per
+        # thread hop, so a sweep over a million photos never holds the whole listing.
+        folder, _, name_start = validate_prefix(prefix).rpartition("/")
+        async for key in self._walk(folder, name_start):
+            yield key
+
+    async def _walk(self, rel_dir: str, name_start: str) -> AsyncIterator[str]:
+        for name, is_dir in await asyncio.to_thread(_scan_sorted, self.root / rel_dir, name_start):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if is_dir:
+                async for key in self._walk(rel, ""):
+                    yield key
+            else:
+                yield rel
+
+    async def check(self) -> None:
+        ok = await asyncio.to_thread(lambda: self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK))
+        if not ok:
+            raise Unavailable("photo store unavailable")
+
+    async def close(self) -> None:
+        return None
+
+
+def _stat_file(path: Path) -> os.stat_result | None:
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+def _scan_sorted(directory: Path, name_start: str) -> list[tuple[str, bool]]:
+    try:
+        with os.scandir(directory) as it:
+            found = [
+                (e.name, e.is_dir(follow_symlinks=False))
+                for e in it
+                if e.name.startswith(name_start) and not e.name.startswith(".")
+            ]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    # A directory "a" holds keys "a/...", which sort after "a-b" and "a.b" because
+    # "/" follows "-" and "."; sorting directories as "a/" gives S3's lexical order.
+    found.sort(key=lambda entry: entry[0] + "/" if entry[1] else entry[0])
+    return found
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The temporary file lives in the target's directory so os.replace is a rename
+    # within one file system, which is atomic; its dot-name keeps it out of listings.
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    # The rename itself is durable only once the directory entry reaches the disk.
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class S3Store:
+    """Objects in one private S3 bucket through minio-py, run on a small thread pool."""
+
+    # Keys fetched per thread hop while listing; S3 returns at most 1000 per page.
+    LIST_BATCH = 1000
+
+    def __init__(
+        self,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        bucket: str,
+        secure: bool = True,
+        region: str | None = None,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_workers: int = 8,
+    ):
+        self.bucket = bucket
+        # minio-py's default client waits five minutes and retries five times, so a
+        # store outage would hang uploads; these limits make it answer quickly. One
+        # connection retry and one read retry survive a pooled connection that the
+        # server closed, without multiplying the wait.
+        self._http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+            maxsize=max_workers,
+            retries=urllib3.Retry(
+                total=2, connect=1, read=1, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
+            ),
+        )
+        self._client = Minio(
+            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region, http_client=self._http
+        )
+        # minio-py blocks; a pool of its own keeps store calls off the event loop
+        # and keeps a slow store from starving other users of the default executor.
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="photo-store")
+
+    async def _call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        except S3Error as exc:
+            if exc.code == "NoSuchKey":
+                raise NotFound("no such stored object") from None
+            # Access denied, a missing bucket or the like is the operator's problem;
+            # the caller sees a clean 503 and the log says which.
+            log.warning("photo store refused %s: %s %s", fn.__name__, exc.code, exc.message)
+            raise Unavailable("photo store unavailable") from exc
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            log.warning("photo store unreachable during %s: %s", fn.__name__, exc)
+            raise Unavailable("photo store unavailable") from exc
+
+    async def ensure_bucket(self) -> None:
+        await self._call(self._create_bucket)
+
+    def _create_bucket(self) -> None:
+        # No policy is ever set: a new bucket is private, and photos leave it only
+        # through the API, which checks scope and writes the audit row.
+        if self._client.bucket_exists(self.bucket):
+            return
+        try:
+            self._client.make_bucket(self.bucket)
+        except S3Error as exc:
+            # Another replica starting at the same moment may have won the race.
+            if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+
+    async def start(self) -> None:
+        await self.ensure_bucket()
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        validate_key(key)
+        # One part as large as the photo gives a single PUT: S3 makes it visible
+        # whole or not at all, in one round trip, instead of a multipart upload.
+        part_size = max(len(data), 5 * 1024 * 1024)
+        await self._call(
+            self._client.put_object,
+            self.bucket,
+            key,
+            io.BytesIO(data),
+            len(data),
+            content_type=content_type,
+            part_size=part_size,
+        )
+
+    async def get(self, key: str) -> bytes:
+        validate_key(key)
+        return await self._call(self._read_object, key)
+
+    def _read_object(self, key: str) -> bytes:
+        response = self._client.get_object(self.bucket, key)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    async def stat(self, key: str) -> StoredObject | None:
+        validate_key(key)
+        try:
+            obj = await self._call(self._client.stat_object, self.bucket, key)
+        except NotFound:
+            return None
+        return StoredObject(key=key, size=obj.size or 0, etag=(obj.etag or "").strip('"'))
+
+    async def exists(self, key: str) -> bool:
+        return await self.stat(key) is not None
+
+    async def delete(self, key: str) -> None:
+        validate_key(key)
+        # S3 answers a delete of a missing key with success, which is the idempotence we want.
+        await self._call(self._client.remove_object, self.bucket, key)
+
+    async def list_keys(self, prefix: str) -> AsyncIterator[str]:
+        validate_prefix(prefix)
+        # minio-py pages through ListObjectsV2 lazily; each hop to the pool pulls
+        # about one page, so memory stays flat however many objects there are.
+        objects = self._client.list_objects(self.bucket, prefix=prefix or None, recursive=True)
+        while True:
+            batch = await self._call(_take_keys, objects, self.LIST_BATCH)
+            for key in batch:
+                yield key
+            if len(batch) < self.LIST_BATCH:
+                return
+
+    async def check(self) -> None:
+        if not await self._call(self._client.bucket_exists, self.bucket):
+            log.warning("photo store bucket %s does not exist", self.bucket)
+            raise Unavailable("photo store unavailable")
+
+    async def close(self) -> None:
+        # Calls already running end within the timeouts above; queued ones are dropped.
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        self._http.clear()
+
+
+def _take_keys(objects: Iterator[Object], count: int) -> list[str]:
+    return [obj.object_name for obj in itertools.islice(objects, count) if obj.object_name]
