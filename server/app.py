@@ -1,0 +1,161 @@
+"""create_app(): wiring only. Capabilities bring their routes; this file connects them to the world."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import logging
+import multiprocessing
+import os
+from collections.abc import AsyncGenerator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from asyncpg import Connection
+from litestar import Litestar, Response, get
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+
+from server import db
+from server.config import Settings
+from server.http import DEPENDENCIES, EXCEPTION_HANDLERS, problem_response
+from server.security import SecurityHeadersMiddleware
+from server.storage import DirectoryStore, PhotoStore, S3Store
+
+log = logging.getLogger("muaina")
+
+PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+
+# Each capability's routes.py exports ROUTES. A capability not yet written is simply absent;
+# one that exists but fails to import stops start-up, as it should.
+CAPABILITIES = ("auth", "audit", "org", "templates", "inspections", "photos", "sync", "review", "actions",
+                "dashboards", "exports")
+
+
+def _capability_routes() -> list[Any]:
+    routes: list[Any] = []
+    for name in CAPABILITIES:
+        module_name = f"server.{name}.routes"
+        if importlib.util.find_spec(f"server.{name}") is None or importlib.util.find_spec(module_name) is None:
+            continue
+        routes.extend(importlib.import_module(module_name).ROUTES)
+    return routes
+
+
+def make_store(settings: Settings) -> PhotoStore:
+    if settings.s3_endpoint:
+        return S3Store(settings.s3_endpoint, settings.s3_access_key or "", settings.s3_secret_key or "",
+                       settings.s3_bucket, secure=settings.s3_secure, region=settings.s3_region)
+    return DirectoryStore(settings.photos_dir)
+
+
+def make_executor(settings: Settings) -> Executor:
+    # forkserver: worker processes never inherit the event loop's threads or open sockets.
+    workers = settings.image_workers or max(1, os.cpu_count() or 1)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
+@get("/health", include_in_schema=True, tags=["health"])
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/ready", tags=["health"])
+async def ready(state: State) -> Any:
+    problems: list[str] = []
+    try:
+        async with state.pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1", timeout=2)
+    except Exception:  # noqa: BLE001 - any failure means "not ready", and the body says which part
+        problems.append("database")
+    try:
+        await state.store.check()
+    except Exception:  # noqa: BLE001
+        problems.append("photo store")
+    if problems:
+        return problem_response(503, "Service unavailable", f"not ready: {', '.join(problems)} not answering",
+                                headers={"Retry-After": "5"})
+    return {"status": "ready"}
+
+
+def _pwa_manifest() -> tuple[str, list[str]]:
+    files = sorted(p for p in PWA_DIR.rglob("*") if p.is_file() and p.name != "sw.js" and not _private(p))
+    digest = hashlib.sha256()
+    for p in files:
+        digest.update(p.relative_to(PWA_DIR).as_posix().encode())
+        digest.update(p.read_bytes())
+    digest.update((PWA_DIR / "sw.js").read_bytes() if (PWA_DIR / "sw.js").exists() else b"")
+    urls = ["/"] + ["/" + p.relative_to(PWA_DIR).as_posix() for p in files]
+    return digest.hexdigest()[:16], urls
+
+
+def _private(path: Path) -> bool:
+    rel = path.relative_to(PWA_DIR).parts
+    return rel[0] in {"tools", "node_modules"} or path.name.endswith((".md", ".py")) or path.name.startswith(".")
+
+
+def _sw_route(state_key: str = "sw") -> Any:
+    @get("/sw.js", include_in_schema=False)
+    async def service_worker(state: State) -> Response:
+        # The precache list and version are computed from the files themselves, so a deploy that
+        # changes any file gives phones a new shell, and no build step can forget to bump it.
+        if state_key not in state or os.environ.get("MUAINA_DEV"):
+            version, urls = _pwa_manifest()
+            source = (PWA_DIR / "sw.js").read_text(encoding="utf-8")
+            header = "self.__PRECACHE = " + msgspec.json.encode({"version": version, "files": urls}).decode() + ";\n"
+            state[state_key] = header + source
+        return Response(state[state_key], media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
+
+    return service_worker
+
+
+def create_app(settings: Settings, *, executor: Executor | None = None, run_migrations: bool = True) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        if settings.database_url is None:
+            raise RuntimeError("DATABASE_URL must be resolved before the app starts (the CLI starts the embedded one)")
+        if run_migrations:
+            conn: Connection = await db.connect(settings.database_url)
+            try:
+                await db.migrate(conn)
+            finally:
+                await conn.close()
+        app.state.pool = await db.create_pool(settings.database_url, max_size=settings.db_pool_size)
+        app.state.read_pool = (await db.create_pool(settings.database_read_url, max_size=settings.db_pool_size)
+                               if settings.database_read_url else app.state.pool)
+        app.state.store = make_store(settings)
+        own_executor = executor is None
+        app.state.executor = executor or make_executor(settings)
+        try:
+            await app.state.store.start()
+            yield
+        finally:
+            await app.state.store.close()
+            if app.state.read_pool is not app.state.pool:
+                await app.state.read_pool.close()
+            await app.state.pool.close()
+            if own_executor:
+                app.state.executor.shutdown(wait=False, cancel_futures=True)
+
+    route_handlers: list[Any] = [health, ready, _sw_route(), *_capability_routes()]
+    if PWA_DIR.exists():
+        route_handlers.append(create_static_files_router(path="/", directories=[PWA_DIR], html_mode=True,
+                                                         include_in_schema=False, name="pwa"))
+    return Litestar(
+        route_handlers=route_handlers,
+        lifespan=[lifespan],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[SecurityHeadersMiddleware],
+        state=State({"settings": settings}),
+        request_max_body_size=settings.max_json_bytes,
+        openapi_config=OpenAPIConfig(title="Muaina API", version="1", path="/schema"),
+        debug=False,
+        logging_config=None,
+    )

@@ -1,0 +1,120 @@
+"""The audit trail: an append-only, hash-chained log written in the same transaction as the change.
+
+Each row's hash is SHA-256(previous row's hash || canonical JSON of the row's own content). Writers
+take a transaction-level advisory lock before reading the chain's head, so concurrent transactions
+append one after the other and the chain never forks; the lock is released at commit, and callers
+record the audit row as the last statement of their transaction to keep that window short.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from asyncpg import Connection
+
+from server.audit.models import AuditRow, VerifyResult
+
+AUDIT_LOCK_ID = 0x61756469  # "audi"
+GENESIS = b"\x00" * 32
+
+
+def canonical(seq: int, at: datetime, actor_id: UUID | None, actor: str | None, action: str,
+              entity: str | None, entity_id: str | None, data: Any, ip: str | None) -> bytes:
+    content = {
+        "seq": seq,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_id": str(actor_id) if actor_id else None,
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "data": data,
+        "ip": ip,
+    }
+    return msgspec.json.encode(content, order="sorted")
+
+
+def chain_hash(prev_hash: bytes, content: bytes) -> bytes:
+    return hashlib.sha256(prev_hash + content).digest()
+
+
+async def record(
+    conn: Connection,
+    action: str,
+    *,
+    actor: Any = None,
+    entity: str | None = None,
+    entity_id: object = None,
+    data: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> int:
+    """Append one audit row; must run inside the caller's transaction. Returns its sequence number."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("audit.record must run inside the transaction of the change it records")
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_LOCK_ID)
+    head = await conn.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+    prev_hash = head["hash"] if head else GENESIS
+    seq = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('audit_log', 'seq'))")
+    # PostgreSQL keeps microseconds; so does this timestamp, so the canonical form survives the round trip.
+    at = datetime.now(UTC)
+    actor_id = getattr(actor, "id", None)
+    actor_name = getattr(actor, "username", None) if actor is not None else None
+    entity_id_text = str(entity_id) if entity_id is not None else None
+    payload = msgspec.json.decode(msgspec.json.encode(data or {}))
+    digest = chain_hash(prev_hash, canonical(seq, at, actor_id, actor_name, action, entity, entity_id_text, payload, ip))
+    await conn.execute(
+        """INSERT INTO audit_log (seq, at, actor_id, actor, action, entity, entity_id, data, ip, prev_hash, hash)
+           OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+        seq, at, actor_id, actor_name, action, entity, entity_id_text, payload, ip, prev_hash, digest,
+    )
+    return seq
+
+
+async def list_rows(
+    conn: Connection, *, action: str | None, entity: str | None, entity_id: str | None,
+    actor_id: UUID | None, before: int | None, limit: int,
+) -> list[AuditRow]:
+    rows = await conn.fetch(
+        """SELECT seq, at, actor_id, actor, action, entity, entity_id, data, ip, encode(hash, 'hex') AS hash
+             FROM audit_log
+            WHERE ($1::text IS NULL OR action = $1) AND ($2::text IS NULL OR entity = $2)
+              AND ($3::text IS NULL OR entity_id = $3) AND ($4::uuid IS NULL OR actor_id = $4)
+              AND ($5::bigint IS NULL OR seq < $5)
+            ORDER BY seq DESC LIMIT $6""",
+        action, entity, entity_id, actor_id, before, limit,
+    )
+    return [AuditRow(**dict(r)) for r in rows]
+
+
+async def _rows_in_order(conn: Connection, batch: int = 5000) -> AsyncIterator[Any]:
+    last = 0
+    while True:
+        rows = await conn.fetch(
+            """SELECT seq, at, actor_id, actor, action, entity, entity_id, data, ip, prev_hash, hash
+                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2""",
+            last, batch,
+        )
+        if not rows:
+            return
+        for row in rows:
+            yield row
+        last = rows[-1]["seq"]
+
+
+async def verify(conn: Connection) -> VerifyResult:
+    """Walk the chain from the start; the first row whose stored hashes do not follow is reported."""
+    prev = GENESIS
+    checked = 0
+    async for r in _rows_in_order(conn):
+        content = canonical(r["seq"], r["at"], r["actor_id"], r["actor"], r["action"], r["entity"],
+                            r["entity_id"], r["data"], r["ip"])
+        if bytes(r["prev_hash"]) != prev or chain_hash(prev, content) != bytes(r["hash"]):
+            return VerifyResult(ok=False, checked=checked, first_bad=r["seq"])
+        prev = bytes(r["hash"])
+        checked += 1
+    return VerifyResult(ok=True, checked=checked, first_bad=None)

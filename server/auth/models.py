@@ -1,0 +1,87 @@
+"""Users, sessions and the signed-in principal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from server.errors import Forbidden
+from server.structs import Base, Name
+
+Role = Literal["admin", "reviewer", "inspector"]
+Username = Annotated[str, Meta(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")]
+Password = Annotated[str, Meta(min_length=8, max_length=256)]
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling, and what part of the province they may see.
+
+    Scoped queries filter in SQL with three parameters from `scope_args()`, always in this form:
+        ($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))
+    where `d` is the districts row of the object's station. Admins see everything.
+    """
+
+    id: UUID
+    username: str
+    display_name: str
+    role: Role
+    region_ids: tuple[UUID, ...] = ()
+    district_ids: tuple[UUID, ...] = ()
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def scope_args(self) -> tuple[bool, list[UUID], list[UUID]]:
+        return self.is_admin, list(self.district_ids), list(self.region_ids)
+
+    def require(self, *roles: Role) -> Principal:
+        if self.role not in roles:
+            raise Forbidden(f"this needs the role {' or '.join(roles)}")
+        return self
+
+
+class UserOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    username: str
+    display_name: str
+    role: Role
+    region_ids: list[UUID]
+    district_ids: list[UUID]
+    active: bool = True
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class LoginIn(Base):
+    username: Annotated[str, Meta(min_length=1, max_length=256)]
+    password: Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class LoginOut(msgspec.Struct, kw_only=True):
+    token: str
+    user: UserOut
+    expires_at: datetime
+
+
+class UserCreate(Base):
+    username: Username
+    display_name: Name
+    password: Password
+    role: Role
+    region_ids: list[UUID] = []
+    district_ids: list[UUID] = []
+    active: bool = True
+
+
+class UserPatch(Base):
+    display_name: Name | None = None
+    password: Password | None = None
+    role: Role | None = None
+    region_ids: list[UUID] | None = None
+    district_ids: list[UUID] | None = None
+    active: bool | None = None

@@ -1,0 +1,162 @@
+"""SQL for users, sessions and login throttling."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from asyncpg import Connection, Record
+
+from server.auth.models import Principal, UserOut
+
+_USER_COLS = "u.id, u.username, u.display_name, u.role, u.region_ids, u.district_ids, u.active, u.created_at, u.updated_at"
+
+
+def user_out(row: Record) -> UserOut:
+    return UserOut(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=row["role"],
+        region_ids=list(row["region_ids"]),
+        district_ids=list(row["district_ids"]),
+        active=row["active"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def principal_for_token(conn: Connection, token_hash: bytes) -> Principal | None:
+    row = await conn.fetchrow(
+        """SELECT u.id, u.username, u.display_name, u.role, u.region_ids, u.district_ids,
+                  s.last_seen_at < now() - interval '5 minutes' AS stale
+             FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.active""",
+        token_hash,
+    )
+    if row is None:
+        return None
+    if row["stale"]:
+        # Touch the session at most every few minutes: a write per request would cost more than the request.
+        await conn.execute("UPDATE sessions SET last_seen_at = now() WHERE token_hash = $1", token_hash)
+    return Principal(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=row["role"],
+        region_ids=tuple(row["region_ids"]),
+        district_ids=tuple(row["district_ids"]),
+    )
+
+
+async def user_for_login(conn: Connection, username: str) -> Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_USER_COLS}, u.password_hash FROM users u WHERE lower(u.username) = lower($1)", username
+    )
+
+
+async def create_session(
+    conn: Connection, token_hash: bytes, user_id: UUID, ttl_hours: int, ip: str | None, user_agent: str | None
+) -> datetime:
+    return await conn.fetchval(
+        """INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent)
+           VALUES ($1, $2, now() + make_interval(hours => $3), $4, $5) RETURNING expires_at""",
+        token_hash,
+        user_id,
+        ttl_hours,
+        ip,
+        (user_agent or "")[:300],
+    )
+
+
+async def revoke_session(conn: Connection, token_hash: bytes) -> None:
+    await conn.execute("UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", token_hash)
+
+
+async def revoke_user_sessions(conn: Connection, user_id: UUID) -> int:
+    result = await conn.execute(
+        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", user_id
+    )
+    return int(result.split()[-1])
+
+
+async def locked_keys(conn: Connection, keys: list[str]) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT key FROM login_failures WHERE key = ANY($1::text[]) AND locked_until > now()", keys
+    )
+    return [r["key"] for r in rows]
+
+
+async def record_failure(conn: Connection, key: str, max_failures: int, lockout_seconds: int) -> None:
+    # One statement per key: the counter restarts when its window has passed, and the lock is set
+    # when the count reaches the limit. Concurrent failures are serialised by the row itself.
+    await conn.execute(
+        """INSERT INTO login_failures AS f (key, failures, first_at) VALUES ($1, 1, now())
+           ON CONFLICT (key) DO UPDATE SET
+               failures = CASE WHEN f.first_at < now() - make_interval(secs => $3) THEN 1 ELSE f.failures + 1 END,
+               first_at = CASE WHEN f.first_at < now() - make_interval(secs => $3) THEN now() ELSE f.first_at END,
+               locked_until = CASE
+                   WHEN f.first_at >= now() - make_interval(secs => $3) AND f.failures + 1 >= $2
+                   THEN now() + make_interval(secs => $3) ELSE f.locked_until END""",
+        key,
+        max_failures,
+        float(lockout_seconds),
+    )
+
+
+async def clear_failures(conn: Connection, key: str) -> None:
+    await conn.execute("DELETE FROM login_failures WHERE key = $1", key)
+
+
+async def list_users(conn: Connection, q: str | None, role: str | None, active: bool | None) -> list[UserOut]:
+    rows = await conn.fetch(
+        f"""SELECT {_USER_COLS} FROM users u
+             WHERE ($1::text IS NULL OR u.username ILIKE '%' || $1 || '%' OR u.display_name ILIKE '%' || $1 || '%')
+               AND ($2::text IS NULL OR u.role = $2) AND ($3::bool IS NULL OR u.active = $3)
+             ORDER BY lower(u.username)""",
+        q,
+        role,
+        active,
+    )
+    return [user_out(r) for r in rows]
+
+
+async def get_user(conn: Connection, user_id: UUID) -> UserOut | None:
+    row = await conn.fetchrow(f"SELECT {_USER_COLS} FROM users u WHERE u.id = $1", user_id)
+    return user_out(row) if row else None
+
+
+async def insert_user(
+    conn: Connection, *, username: str, display_name: str, password_hash: str, role: str,
+    region_ids: list[UUID], district_ids: list[UUID], active: bool,
+) -> UserOut | None:
+    row = await conn.fetchrow(
+        f"""INSERT INTO users AS u (username, display_name, password_hash, role, region_ids, district_ids, active)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (lower(username)) DO NOTHING
+            RETURNING {_USER_COLS}""",
+        username, display_name, password_hash, role, region_ids, district_ids, active,
+    )
+    return user_out(row) if row else None
+
+
+async def update_user(conn: Connection, user_id: UUID, changes: dict[str, object]) -> UserOut | None:
+    allowed = ("display_name", "password_hash", "role", "region_ids", "district_ids", "active")
+    names = [k for k in allowed if k in changes]
+    sets = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
+    row = await conn.fetchrow(
+        f"UPDATE users AS u SET {sets + ', ' if sets else ''}updated_at = now() WHERE u.id = $1 RETURNING {_USER_COLS}",
+        user_id,
+        *[changes[n] for n in names],
+    )
+    return user_out(row) if row else None
+
+
+async def unknown_scope_ids(conn: Connection, region_ids: list[UUID], district_ids: list[UUID]) -> tuple[list, list]:
+    regions = await conn.fetch(
+        "SELECT x FROM unnest($1::uuid[]) x WHERE NOT EXISTS (SELECT 1 FROM regions r WHERE r.id = x)", region_ids
+    )
+    districts = await conn.fetch(
+        "SELECT x FROM unnest($1::uuid[]) x WHERE NOT EXISTS (SELECT 1 FROM districts d WHERE d.id = x)", district_ids
+    )
+    return [r["x"] for r in regions], [r["x"] for r in districts]

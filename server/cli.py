@@ -1,0 +1,188 @@
+"""The `muaina` command: serve, migrate, create-admin, seed-demo, import-stations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import msgspec
+
+from server import db
+from server.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("muaina")
+
+
+def resolve_database(settings: Settings) -> tuple[Settings, object | None]:
+    """Use DATABASE_URL when set; otherwise start the embedded PostgreSQL under DATA_DIR."""
+    if settings.database_url:
+        return settings, None
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    os.environ.setdefault("XDG_RUNTIME_DIR", str((settings.data_dir / "run").resolve()))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+    from server.embedded import start_embedded
+
+    server, url = start_embedded(settings.pg_dir)
+    return msgspec.structs.replace(settings, database_url=url), server
+
+
+async def _migrate(url: str) -> list[str]:
+    conn = await db.connect(url)
+    try:
+        return await db.migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def _with_conn(url: str, fn, *args):
+    conn = await db.connect(url)
+    try:
+        return await fn(conn, *args)
+    finally:
+        await conn.close()
+
+
+def _seed(url: str) -> str | None:
+    if importlib.util.find_spec("server.demo.seed") is None:
+        return None
+    from server.demo.seed import seed_demo
+
+    return asyncio.run(_with_conn(url, seed_demo))
+
+
+def _banner(settings: Settings, seeded: bool) -> str:
+    lines = [
+        "",
+        f"  Muaina is running at http://{settings.host}:{settings.port}/",
+        f"  API documentation: http://{settings.host}:{settings.port}/schema",
+        f"  Database: {'embedded PostgreSQL in ' + str(settings.pg_dir) if not os.environ.get('DATABASE_URL') else 'DATABASE_URL'}",
+        f"  Photos: {'S3 at ' + settings.s3_endpoint if settings.s3_endpoint else 'directory ' + str(settings.photos_dir)}",
+    ]
+    if seeded:
+        from server.demo.content import DEMO_USERS
+
+        lines.append("  Demo sign-ins (username / password):")
+        for u in DEMO_USERS:
+            lines.append(f"    {u['role']:<9} {u['username']:<18} {u['password']}")
+    lines.append("  Press Ctrl-C to stop.")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = msgspec.structs.replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+    settings, _server = resolve_database(settings)
+    assert settings.database_url
+    asyncio.run(_migrate(settings.database_url))
+    seeded = bool(args.demo and _seed(settings.database_url) is not None)
+    print(_banner(settings, seeded), flush=True)
+    if args.workers > 1:
+        # Worker processes build their own app from the environment; hand them the resolved URL.
+        os.environ["DATABASE_URL"] = settings.database_url
+        uvicorn.run("server.asgi:create", factory=True, host=settings.host, port=settings.port,
+                    workers=args.workers, log_level=settings.log_level.lower(), proxy_headers=True,
+                    timeout_graceful_shutdown=10)
+        return 0
+    from server.app import create_app
+
+    uvicorn.run(create_app(settings, run_migrations=False), host=settings.host, port=settings.port,
+                log_level=settings.log_level.lower(), proxy_headers=True, timeout_graceful_shutdown=10)
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    settings, _server = resolve_database(settings)
+    applied = asyncio.run(_migrate(settings.database_url or ""))
+    print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    return 0
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from server.auth.rules import hash_password
+
+    settings, _server = resolve_database(settings)
+    asyncio.run(_migrate(settings.database_url or ""))
+
+    async def create(conn):
+        from server.audit import queries as audit
+        from server.auth import queries
+
+        async with conn.transaction():
+            user = await queries.insert_user(conn, username=args.username, display_name=args.display_name or args.username,
+                                             password_hash=hash_password(args.password), role="admin",
+                                             region_ids=[], district_ids=[], active=True)
+            if user is None:
+                return None
+            await audit.record(conn, "user.create", entity="user", entity_id=user.id,
+                               data={"username": user.username, "role": "admin", "via": "command line"})
+            return user
+
+    if len(args.password) < 8:
+        print("error: --password must be at least 8 characters", file=sys.stderr)
+        return 2
+    user = asyncio.run(_with_conn(settings.database_url or "", create))
+    if user is None:
+        print(f"error: the username {args.username!r} is taken", file=sys.stderr)
+        return 1
+    print(f"created admin {user.username} ({user.id})")
+    return 0
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    settings, _server = resolve_database(settings)
+    asyncio.run(_migrate(settings.database_url or ""))
+    result = _seed(settings.database_url or "")
+    if result is None:
+        print("error: demo content is not available in this build", file=sys.stderr)
+        return 1
+    print(result)
+    return 0
+
+
+def cmd_import_stations(settings: Settings, args: argparse.Namespace) -> int:
+    from server.org.importer import import_stations_file
+
+    settings, _server = resolve_database(settings)
+    asyncio.run(_migrate(settings.database_url or ""))
+    ok, message = asyncio.run(_with_conn(settings.database_url or "", import_stations_file, Path(args.file)))
+    print(message, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="muaina", description="Muaina: inspections of police stations")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web server (and the embedded database when DATABASE_URL is unset)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true", help="load the demo data first if it is not there yet")
+    sub.add_parser("migrate", help="apply pending database migrations")
+    admin = sub.add_parser("create-admin", help="create an administrator account")
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--password", required=True)
+    admin.add_argument("--display-name")
+    sub.add_parser("seed-demo", help="load the demo hierarchy, template and users (idempotent)")
+    imp = sub.add_parser("import-stations", help="import or update stations from a CSV file, all or nothing")
+    imp.add_argument("file")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    commands = {"serve": cmd_serve, "migrate": cmd_migrate, "create-admin": cmd_create_admin,
+                "seed-demo": cmd_seed_demo, "import-stations": cmd_import_stations}
+    return commands[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Settings: read once from the environment into one frozen Struct.
+
+A missing or malformed value stops start-up with one line that names the variable, because an IT officer
+reading a service log should not have to decode a traceback to find a typo.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+
+class ConfigError(Exception):
+    """One clear line naming the setting that is wrong."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    database_read_url: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_bucket: str = "muaina-photos"
+    s3_secure: bool = False
+    s3_region: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    session_ttl_hours: int = 24 * 30
+    presence_radius_m: int = 300
+    max_json_bytes: int = 2 * 1024 * 1024
+    max_photo_bytes: int = 25 * 1024 * 1024
+    image_workers: int = 0
+    db_pool_size: int = 10
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+    log_level: str = "INFO"
+
+    @property
+    def photos_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.data_dir / "pg"
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 0, maximum: int = 2**31) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _url(environ: Mapping[str, str], name: str) -> str | None:
+    raw = environ.get(name) or None
+    if raw is not None and not raw.startswith(("postgres://", "postgresql://")):
+        raise ConfigError(f"{name} must be a postgresql:// URL, got {raw.split('@')[-1]!r}")
+    return raw
+
+
+def _endpoint(environ: Mapping[str, str]) -> tuple[str | None, bool | None]:
+    raw = environ.get("S3_ENDPOINT") or None
+    if raw is None:
+        return None, None
+    secure: bool | None = None
+    if raw.startswith("http://"):
+        raw, secure = raw[len("http://") :], False
+    elif raw.startswith("https://"):
+        raw, secure = raw[len("https://") :], True
+    raw = raw.rstrip("/")
+    host, _, port = raw.rpartition(":")
+    if not raw or "/" in raw or (port and not host) or (host and not port.isdigit()):
+        raise ConfigError(f"S3_ENDPOINT must be host:port (optionally with http:// or https://), got {raw!r}")
+    return raw, secure
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    endpoint, secure_from_scheme = _endpoint(env)
+    s3_secure = _bool(env, "S3_SECURE", secure_from_scheme if secure_from_scheme is not None else False)
+    if endpoint:
+        for name in ("S3_ACCESS_KEY", "S3_SECRET_KEY"):
+            if not env.get(name):
+                raise ConfigError(f"{name} is required when S3_ENDPOINT is set")
+    bucket = env.get("S3_BUCKET") or "muaina-photos"
+    if not (3 <= len(bucket) <= 63) or not all(c.islower() or c.isdigit() or c in "-." for c in bucket):
+        raise ConfigError(f"S3_BUCKET must be 3-63 lowercase letters, digits, '-' or '.', got {bucket!r}")
+    log_level = (env.get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+    return Settings(
+        database_url=_url(env, "DATABASE_URL"),
+        database_read_url=_url(env, "DATABASE_READ_URL"),
+        s3_endpoint=endpoint,
+        s3_access_key=env.get("S3_ACCESS_KEY") or None,
+        s3_secret_key=env.get("S3_SECRET_KEY") or None,
+        s3_bucket=bucket,
+        s3_secure=s3_secure,
+        s3_region=env.get("S3_REGION") or None,
+        host=env.get("HOST") or "127.0.0.1",
+        port=_int(env, "PORT", 8000, minimum=1, maximum=65535),
+        data_dir=Path(env.get("DATA_DIR") or "var"),
+        session_ttl_hours=_int(env, "SESSION_TTL_HOURS", 24 * 30, minimum=1, maximum=24 * 365),
+        presence_radius_m=_int(env, "PRESENCE_RADIUS_M", 300, minimum=10, maximum=100_000),
+        max_json_bytes=_int(env, "MAX_JSON_BYTES", 2 * 1024 * 1024, minimum=1024),
+        max_photo_bytes=_int(env, "MAX_PHOTO_BYTES", 25 * 1024 * 1024, minimum=1024),
+        image_workers=_int(env, "IMAGE_WORKERS", 0, minimum=0, maximum=64),
+        db_pool_size=_int(env, "DB_POOL_SIZE", 10, minimum=1, maximum=500),
+        login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5, minimum=1, maximum=1000),
+        login_lockout_seconds=_int(env, "LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
+        log_level=log_level,
+    )
