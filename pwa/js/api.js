@@ -1,0 +1,96 @@
+// The only module that calls fetch for the API. It attaches the token, speaks JSON, and turns
+// every failure into an ApiError: problem+json from the server (status, detail, errors) or
+// status 0 when the network itself failed. Runs in the page and in the service worker.
+
+import { kv } from './db.js';
+
+const BASE = '/api/v1';
+
+export class ApiError extends Error {
+  constructor(status, body = {}) {
+    super(body.detail || body.title || (status ? `HTTP ${status}` : 'network unavailable'));
+    this.name = 'ApiError';
+    this.status = status;
+    this.title = body.title || '';
+    this.detail = body.detail || '';
+    this.errors = Array.isArray(body.errors) ? body.errors : [];
+    this.body = body;
+  }
+
+  // No answer at all, a server-side failure, or "slow down": worth retrying later as is.
+  get transient() {
+    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+
+  // A plain copy kept in IndexedDB next to the entry it belongs to.
+  toJSON() {
+    return { status: this.status, title: this.title, detail: this.detail, errors: this.errors };
+  }
+}
+
+let token;  // undefined = not read yet; null = signed out
+
+async function currentToken() {
+  if (token === undefined) token = (await kv.get('token')) || null;
+  return token;
+}
+
+export function setToken(value) { token = value || null; }
+
+async function request(method, path, { body, query, headers = {}, as = 'json', timeout = 30000 } = {}) {
+  const url = new URL(BASE + path, self.location.origin);
+  for (const [k, v] of Object.entries(query || {})) {
+    if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
+  }
+  const h = { Accept: 'application/json, application/problem+json', ...headers };
+  const tok = await currentToken();
+  if (tok) h.Authorization = `Bearer ${tok}`;
+  let payload = body;
+  if (body !== undefined && !(body instanceof Blob)) {
+    h['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  } else if (body instanceof Blob) {
+    h['Content-Type'] = body.type || 'application/octet-stream';
+  }
+  let res;
+  try {
+    res = await fetch(url, {
+      method, headers: h, body: payload, cache: 'no-store', credentials: 'omit',
+      signal: AbortSignal.timeout(timeout),
+    });
+  } catch (err) {
+    throw new ApiError(0, { title: 'offline', detail: String(err?.message || err) });
+  }
+  if (res.status === 304) return { notModified: true, etag: res.headers.get('ETag') };
+  if (!res.ok) {
+    let problem = {};
+    try { problem = await res.json(); } catch { problem = { title: res.statusText }; }
+    throw new ApiError(res.status, problem && typeof problem === 'object' ? problem : {});
+  }
+  if (res.status === 204) return null;
+  if (as === 'blob') return res.blob();
+  const data = await res.json();
+  if (as === 'json+etag') return { data, etag: res.headers.get('ETag') };
+  return data;
+}
+
+export const api = {
+  login: (username, password) => request('POST', '/auth/login', { body: { username, password } }),
+  logout: () => request('POST', '/auth/logout'),
+  me: () => request('GET', '/me'),
+  bundle: (since, etag) => request('GET', '/sync/bundle', {
+    query: { since }, headers: etag ? { 'If-None-Match': etag } : {}, as: 'json+etag', timeout: 60000,
+  }),
+  putInspection: (id, doc) => request('PUT', `/inspections/${encodeURIComponent(id)}`, { body: doc }),
+  getInspection: (id) => request('GET', `/inspections/${encodeURIComponent(id)}`),
+  putPhoto: (photo) => request('PUT', `/photos/${encodeURIComponent(photo.id)}`, {
+    body: photo.blob,
+    query: {
+      inspection_id: photo.inspection_id, item_key: photo.item_key, taken_at: photo.taken_at,
+      lat: photo.lat, lon: photo.lon, accuracy_m: photo.accuracy_m,
+    },
+    timeout: 180000,
+  }),
+  // Renditions are fetched with the token and shown through blob URLs: a token never goes in a URL.
+  photoBlob: (id, size = 'thumb') => request('GET', `/photos/${encodeURIComponent(id)}/${size}`, { as: 'blob' }),
+};
