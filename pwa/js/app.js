@@ -1,0 +1,115 @@
+// Start-up and wiring: language, session, routes of each role, the top bar, the service worker,
+// and the triggers that drain the outbox (start, `online`, after each enqueue, Background Sync).
+
+import { on } from './bus.js';
+import { kv } from './db.js';
+import { initLang, onLangChange, setLang, getLang, t } from './i18n.js';
+import { retryNow } from './outbox.js';
+import { navigate, render, route, start, currentPath } from './router.js';
+import { loadSession, refreshBundle, state } from './state.js';
+import { h, icon, mount, toast } from './ui.js';
+import { registerShared } from './views/shared.js';
+import { syncBadge, refreshBadge } from './views/syncbadge.js';
+import { reauthDialog } from './views/login.js';
+import * as inspector from './views/inspector/index.js';
+
+// Each role registers its routes and names its home; reviewer and admin modules join here.
+const roles = { inspector };
+const homeFor = (user) => roles[user?.role]?.home || '/settings';
+
+registerShared(route);
+for (const mod of Object.values(roles)) mod.register(route);
+
+function guard(r, path) {
+  if (!state.user) return r?.public ? null : `/login`;
+  if (r?.public && path.startsWith('/login')) return homeFor(state.user);
+  if (r?.roles && !r.roles.includes(state.user.role)) return homeFor(state.user);
+  if (path === '/' && state.user.role !== 'inspector') return homeFor(state.user);
+  return null;
+}
+
+function renderTopbar() {
+  const bar = document.getElementById('topbar');
+  const other = getLang() === 'ur' ? 'en' : 'ur';
+  mount(bar,
+    h('a', { class: 'brand', href: '#/', 'aria-label': t('app.home') }, h('span', { text: t('app.name') })),
+    state.user ? syncBadge() : null,
+    h('button', {
+      type: 'button', class: 'btn btn-light lang-toggle', lang: other,
+      'aria-label': t('lang.switch'), onclick: () => setLang(other),
+    }, other === 'ur' ? 'اردو' : 'English'),
+    state.user ? h('a', { class: 'btn btn-light icon-only', href: '#/settings', 'aria-label': t('settings.title') }, icon('menu')) : null,
+  );
+  document.querySelector('.skip').textContent = t('app.skip');
+}
+
+async function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  try {
+    // A module worker, so it drains the outbox with the same modules as the page.
+    const reg = await navigator.serviceWorker.register('/sw.js', { type: 'module', scope: '/' });
+    let accepted = false;
+    const offerUpdate = (worker) => {
+      toast(t('update.ready'), {
+        timeout: 0,
+        action: { label: t('update.reload'), onclick: () => { accepted = true; worker.postMessage({ type: 'SKIP_WAITING' }); } },
+      });
+    };
+    if (reg.waiting && navigator.serviceWorker.controller) offerUpdate(reg.waiting);
+    reg.addEventListener('updatefound', () => {
+      const w = reg.installing;
+      w?.addEventListener('statechange', () => {
+        if (w.state === 'installed' && navigator.serviceWorker.controller) offerUpdate(w);
+      });
+    });
+    navigator.serviceWorker.addEventListener('controllerchange', () => {
+      // Only an update the user accepted reloads; the first install just takes control.
+      // Drafts are saved on every tap, so the reload loses nothing.
+      if (accepted) { accepted = false; location.reload(); }
+    });
+  } catch (err) {
+    console.warn('muaina: service worker not registered', err);
+  }
+}
+
+async function refreshOnline() {
+  if (!state.user || !navigator.onLine) return;
+  try {
+    await refreshBundle();
+  } catch (err) {
+    if (err.status === 401) on401();
+  }
+  retryNow();
+}
+
+let reauthOpen = false;
+async function on401() {
+  state.authNeeded = true;
+  await kv.set('auth_needed', true);
+  if (reauthOpen || !state.user) return;
+  reauthOpen = true;
+  try { if (await reauthDialog()) retryNow(); } finally { reauthOpen = false; }
+}
+
+async function main() {
+  await initLang();
+  await loadSession();
+  renderTopbar();
+  onLangChange(() => { renderTopbar(); render(); });
+  on('session', () => { renderTopbar(); if (!state.user) navigate('/login'); });
+  on('outbox', refreshBadge);
+  on('drafts', refreshBadge);
+  on('auth-needed', on401);
+  on('bundle', () => { if (currentPath() === '/') render(); });
+  addEventListener('online', refreshOnline);
+  await start(document.getElementById('main'), { guard });
+  registerServiceWorker();
+  if (state.authNeeded) on401();
+  else refreshOnline();
+}
+
+main().catch((err) => {
+  console.error(err);
+  mount(document.getElementById('main'), h('p', { class: 'boot-error', role: 'alert', text: String(err) }));
+});
+

@@ -1,0 +1,469 @@
+// The one translation table. Every visible string goes through t(key, vars); template text
+// (bilingual {en, ur} objects) through tx(). Numbers and dates go through Intl, in Western digits
+// for both languages (what Punjab Police forms use). setLang switches `lang` and `dir` on <html>
+// and tells the app to re-render.
+//
+// A value may be a string or {one, other} picked by Intl.PluralRules on vars.count. {name}
+// placeholders are replaced by vars; numbers among vars are formatted for the language.
+
+import { kv } from './db.js';
+import { displayPercent } from './scoring.js';
+
+const en = {
+  'app.name': 'Muaina',
+  'app.home': 'Muaina, home',
+  'app.skip': 'Skip to content',
+  'lang.switch': 'اردو میں دیکھیں — switch to Urdu',
+  ok: 'OK', cancel: 'Cancel', close: 'Close',
+  'nav.home': 'Home',
+  'error.title': 'Something went wrong',
+  'error.generic': 'Something went wrong. Try again.',
+  'error.notFound': 'This inspection is not on this phone.',
+  'error.offline': 'No connection. Try again when the phone is online.',
+  'update.ready': 'A new version of Muaina is ready.',
+  'update.reload': 'Update now',
+  'role.inspector': 'Inspector', 'role.reviewer': 'Reviewer', 'role.admin': 'Administrator',
+  'kind.police_station': 'Police station', 'kind.khidmat_markaz': 'Khidmat Markaz',
+  'kind.driving_centre': 'Driving licence centre', 'kind.other': 'Other facility',
+
+  'login.title': 'Sign in',
+  'login.lead': 'Sign in once while online. After that Muaina works without a connection.',
+  'login.username': 'Username', 'login.password': 'Password', 'login.submit': 'Sign in',
+  'login.required': 'Enter your username and password.',
+  'login.wrong': 'The username or password is not right.',
+  'login.throttled': 'Too many attempts. Wait a few minutes and try again.',
+  'login.offline': 'No connection. You need to be online to sign in the first time.',
+  'login.otherUser': 'Another user has work on this phone that is not sent yet. Sign in as that user and send it first.',
+  'reauth.title': 'Sign in again to send your work',
+  'reauth.body': 'Your session has ended. Nothing on this phone has been lost: sign in again and it will be sent.',
+  'reauth.later': 'Later',
+
+  'sync.all': 'All on server',
+  'sync.waiting': { one: '{count} waiting to send', other: '{count} waiting to send' },
+  'sync.attention': { one: '{count} needs attention', other: '{count} need attention' },
+  'sync.drafts': 'Drafts on phone',
+  'sync.signin': 'Sign in to send',
+
+  'state.draft': 'Draft — on this phone only',
+  'state.returned': 'Returned for correction',
+  'state.savedOnPhone': 'Saved on this phone',
+  'state.savedOnPhoneLong': 'Saved on this phone — will send when online.',
+  'state.queued': 'Waiting to send',
+  'state.sending': 'Sending…',
+  'state.sendingLong': 'Sending to the server. You can keep using the phone.',
+  'state.onServer': 'On server',
+  'state.onServerLong': 'The server has this inspection. Nothing is left to send.',
+  'state.onServerPhotos': { one: 'On server — {count} photo still to send', other: 'On server — {count} photos still to send' },
+  'state.attention': 'Needs attention',
+  'state.attentionLong': 'The server did not accept this. Read its message above; nothing has been deleted.',
+  'state.photosWaiting': { one: '{count} photo waiting', other: '{count} photos waiting' },
+
+  'home.title': 'Home',
+  'home.hello': 'Assalam-o-Alaikum, {name}',
+  'home.noBundle': 'Stations and checklists are not on this phone yet. Connect to the internet to download them.',
+  'home.attention': 'Needs attention',
+  'home.returned': 'Returned for correction',
+  'home.drafts': 'In progress',
+  'home.waiting': 'Waiting to send',
+  'home.assignments': 'My assignments',
+  'home.sent': 'Sent recently',
+  'home.stations': 'All stations',
+  'home.searchLabel': 'Search stations by name or code',
+  'home.searchPlaceholder': 'Station name or code',
+  'home.stationCount': { one: '{count} station', other: '{count} stations' },
+  'home.overdueOn': 'Overdue — was due {date}',
+  'home.dueOn': 'Due {date}',
+  'home.inProgress': 'Started',
+  'home.updated': 'Changed {when}',
+  'home.unknownStation': 'Station not on this phone',
+  'home.nothing': 'No assignments or drafts. Pick a station below to start an inspection.',
+
+  'start.noStation': 'This station is not on this phone.',
+  'start.location': 'Your location',
+  'start.locating': 'Finding your location…',
+  'start.accuracy': 'GPS accuracy ±{accuracy} m',
+  'start.near': 'At the station — {distance} away',
+  'start.far': 'Far from the station — {distance} away',
+  'start.farHint': 'You can still start. The distance is recorded with the inspection.',
+  'start.noFix': 'No GPS fix yet',
+  'start.denied': 'Location permission is off',
+  'start.noFixHint': 'You can still start. Muaina keeps trying and records the location when it has one.',
+  'start.template': 'Checklist',
+  'start.noTemplate': 'No checklist for this station on this phone.',
+  'start.openActions': { one: '{count} corrective action is open at this station. It is shown in the form.', other: '{count} corrective actions are open at this station. They are shown in the form.' },
+  'start.sips': 'SIPS',
+  'start.begin': 'Start inspection',
+
+  'fill.noTemplate': 'The checklist of this inspection is not on this phone. Connect to download it.',
+  'fill.step': 'Section {n} of {total}',
+  'fill.steps': 'Sections',
+  'fill.progress': '{done} of {total} answered',
+  'fill.sectionScore': 'Section score {percent}',
+  'fill.stillToAnswer': { one: '{count} item still to answer in this section', other: '{count} items still to answer in this section' },
+  'fill.needPhotos': '{label} — photos {have} of {need}',
+  'fill.sectionDone': 'Everything required in this section is answered',
+  'fill.prev': 'Previous section',
+  'fill.next': 'Next section',
+  'fill.toReview': 'Review and submit',
+
+  'answer.yes': 'Yes', 'answer.no': 'No', 'answer.na': 'N.A.',
+  'item.required': 'Required',
+  'item.critical': 'Critical',
+  'item.failed': 'Failed',
+  'item.criticalFailed': 'Critical failure',
+  'item.help': 'Help for this question',
+  'item.scaleHint': '0 = worst, {max} = best',
+  'item.multiHint': 'Choose all that apply',
+  'item.range': 'Acceptable: {min} to {max}',
+  'item.rangeMin': 'Acceptable: at least {min}',
+  'item.rangeMax': 'Acceptable: at most {max}',
+  'item.addNote': 'Add a note',
+  'item.noteFor': 'Note for: {label}',
+
+  'photo.camera': 'Take photo',
+  'photo.gallery': 'From gallery',
+  'photo.processing': 'Preparing photo…',
+  'photo.failed': 'This picture could not be read. Try another one.',
+  'photo.count': { one: '{count} photo', other: '{count} photos' },
+  'photo.countOk': 'Photos {have} of {need}',
+  'photo.countShort': 'Photos {have} of {need} — more needed',
+  'photo.list': 'Photos for: {label}',
+  'photo.alt': 'Photo {n}: {label}',
+  'photo.onServer': 'On server',
+  'photo.delete': 'Delete photo',
+
+  'actions.title': 'Open corrective actions',
+  'actions.item': '{text} (due {due})',
+  'actions.onItem': 'Corrective action open: {text} (due {due})',
+
+  'review.title': 'Review before submitting',
+  'review.statusTitle': 'Inspection',
+  'review.score': 'Score',
+  'review.grade': 'Grade {grade}',
+  'review.sectionScores': 'Score of each section',
+  'review.criticalFailed': { one: '{count} critical item failed', other: '{count} critical items failed' },
+  'review.missing': { one: '{count} thing to do before submitting', other: '{count} things to do before submitting' },
+  'review.fixFirst': 'Tap an item to go to it. Submit becomes available when all are done.',
+  'review.submit': 'Submit inspection',
+  'review.backToForm': 'Back to the form',
+  'review.discard': 'Delete this draft',
+  'review.discardBody': 'This draft was never sent. Deleting it removes its answers and photos from this phone.',
+  'review.discardYes': 'Delete draft',
+  'review.where': 'Location',
+  'review.location': 'Recorded with GPS accuracy ±{accuracy} m',
+  'review.finished': 'Submitted on this phone {when}',
+  'review.serverScore': 'Score calculated by the server: {percent}',
+  'review.returnedTitle': 'Returned by the reviewer',
+  'review.itemComments': { one: 'The reviewer commented on {count} item; the comment is shown on it.', other: 'The reviewer commented on {count} items; comments are shown on them.' },
+  'review.commentOnItem': 'Reviewer’s comment',
+  'grade.fail': 'Fail (critical item failed)',
+
+  'attention.title': 'The server refused this (error {status})',
+  'attention.conflictTitle': 'Changed somewhere else',
+  'attention.conflictBody': 'The server has a newer version of this inspection than the one you edited. Choose which to keep. Your answers are still on this phone.',
+  'attention.invalidTitle': 'The server found problems',
+  'attention.invalidBody': 'Fix the items below and submit again. Your answers are still on this phone.',
+  'attention.server': 'Server:',
+  'attention.choose': 'What do you want to do?',
+  'attention.keepMine': 'Send my version as the newest',
+  'attention.takeServer': 'Use the server’s version',
+  'attention.takeServerBody': 'Your answers on this phone will be replaced by the server’s version.',
+
+  'outbox.title': 'Waiting to send',
+  'outbox.lead': 'Sent in this order. Each stays on this phone until the server confirms it.',
+  'outbox.empty': 'Nothing waiting. Everything is on the server.',
+  'outbox.inspection': 'Inspection: {station}',
+  'outbox.photo': 'Photo: {item}',
+  'outbox.sendNow': 'Send now',
+
+  'settings.title': 'Settings',
+  'settings.account': 'Account',
+  'settings.language': 'Language',
+  'settings.data': 'Stations and checklists',
+  'settings.updated': 'Last updated {when}',
+  'settings.never': 'Not downloaded yet',
+  'settings.counts': '{stations} stations, {templates} checklists on this phone',
+  'settings.refresh': 'Update now',
+  'settings.refreshed': 'Up to date.',
+  'storage.title': 'Storage on this phone',
+  'storage.used': 'Muaina uses {used}',
+  'storage.free': 'Free for Muaina: {free}',
+  'storage.persisted': 'Protected: the phone will not clear Muaina’s data',
+  'storage.notPersisted': 'Not protected: the phone may clear data when space runs low',
+  'storage.ask': 'Protect my data',
+  'storage.denied': 'The browser did not allow it. Installing Muaina on the home screen usually helps.',
+  'signout.title': 'Sign out',
+  'signout.button': 'Sign out of this phone',
+  'signout.refused': 'You cannot sign out yet: some work is only on this phone. Send or finish it first, then sign out.',
+};
+
+const ur = {
+  'app.name': 'معائنہ',
+  'app.home': 'معائنہ، ہوم',
+  'app.skip': 'مواد پر جائیں',
+  'lang.switch': 'Switch to English — انگریزی میں دیکھیں',
+  ok: 'ٹھیک ہے', cancel: 'منسوخ', close: 'بند کریں',
+  'nav.home': 'ہوم',
+  'error.title': 'کچھ غلط ہو گیا',
+  'error.generic': 'کچھ غلط ہو گیا۔ دوبارہ کوشش کریں۔',
+  'error.notFound': 'یہ معائنہ اس فون میں موجود نہیں۔',
+  'error.offline': 'رابطہ نہیں ہے۔ فون آن لائن ہو تو دوبارہ کوشش کریں۔',
+  'update.ready': 'معائنہ کا نیا ورژن تیار ہے۔',
+  'update.reload': 'ابھی اپ ڈیٹ کریں',
+  'role.inspector': 'معائنہ کار', 'role.reviewer': 'جائزہ کار', 'role.admin': 'منتظم',
+  'kind.police_station': 'پولیس اسٹیشن', 'kind.khidmat_markaz': 'خدمت مرکز',
+  'kind.driving_centre': 'ڈرائیونگ لائسنس سینٹر', 'kind.other': 'دیگر مرکز',
+
+  'login.title': 'سائن اِن',
+  'login.lead': 'ایک بار انٹرنیٹ کے ساتھ سائن اِن کریں۔ اس کے بعد معائنہ بغیر رابطے کے بھی کام کرتا ہے۔',
+  'login.username': 'صارف نام', 'login.password': 'پاس ورڈ', 'login.submit': 'سائن اِن کریں',
+  'login.required': 'اپنا صارف نام اور پاس ورڈ درج کریں۔',
+  'login.wrong': 'صارف نام یا پاس ورڈ درست نہیں۔',
+  'login.throttled': 'بہت زیادہ کوششیں ہو گئیں۔ چند منٹ انتظار کر کے دوبارہ کوشش کریں۔',
+  'login.offline': 'رابطہ نہیں ہے۔ پہلی بار سائن اِن کے لیے انٹرنیٹ ضروری ہے۔',
+  'login.otherUser': 'اس فون پر کسی اور صارف کا کام ابھی بھیجا نہیں گیا۔ پہلے اسی صارف سے سائن اِن کر کے اسے بھیجیں۔',
+  'reauth.title': 'اپنا کام بھیجنے کے لیے دوبارہ سائن اِن کریں',
+  'reauth.body': 'آپ کا سیشن ختم ہو گیا ہے۔ اس فون سے کچھ ضائع نہیں ہوا: دوبارہ سائن اِن کریں تو سب بھیج دیا جائے گا۔',
+  'reauth.later': 'بعد میں',
+
+  'sync.all': 'سب سرور پر',
+  'sync.waiting': '{count} بھیجنا باقی',
+  'sync.attention': '{count} پر توجہ درکار',
+  'sync.drafts': 'مسودے فون پر',
+  'sync.signin': 'بھیجنے کے لیے سائن اِن کریں',
+
+  'state.draft': 'مسودہ — صرف اس فون پر',
+  'state.returned': 'درستی کے لیے واپس',
+  'state.savedOnPhone': 'اس فون پر محفوظ',
+  'state.savedOnPhoneLong': 'اس فون پر محفوظ ہے — انٹرنیٹ ملتے ہی بھیج دیا جائے گا۔',
+  'state.queued': 'بھیجنے کا منتظر',
+  'state.sending': 'بھیجا جا رہا ہے…',
+  'state.sendingLong': 'سرور کو بھیجا جا رہا ہے۔ آپ فون استعمال کرتے رہیں۔',
+  'state.onServer': 'سرور پر موجود',
+  'state.onServerLong': 'یہ معائنہ سرور پر پہنچ چکا ہے۔ بھیجنے کو کچھ باقی نہیں۔',
+  'state.onServerPhotos': 'سرور پر موجود — {count} تصاویر ابھی بھیجنا باقی',
+  'state.attention': 'توجہ درکار',
+  'state.attentionLong': 'سرور نے اسے قبول نہیں کیا۔ اوپر اس کا پیغام پڑھیں؛ کچھ بھی حذف نہیں ہوا۔',
+  'state.photosWaiting': '{count} تصاویر منتظر',
+
+  'home.title': 'ہوم',
+  'home.hello': 'السلام علیکم، {name}',
+  'home.noBundle': 'تھانے اور چیک لسٹیں ابھی اس فون پر نہیں ہیں۔ انہیں ڈاؤن لوڈ کرنے کے لیے انٹرنیٹ سے جڑیں۔',
+  'home.attention': 'توجہ درکار',
+  'home.returned': 'درستی کے لیے واپس',
+  'home.drafts': 'جاری معائنے',
+  'home.waiting': 'بھیجنے کے منتظر',
+  'home.assignments': 'میرے ذمے معائنے',
+  'home.sent': 'حال ہی میں بھیجے گئے',
+  'home.stations': 'تمام تھانے',
+  'home.searchLabel': 'تھانہ نام یا کوڈ سے تلاش کریں',
+  'home.searchPlaceholder': 'تھانے کا نام یا کوڈ',
+  'home.stationCount': '{count} تھانے',
+  'home.overdueOn': 'تاریخ گزر گئی — {date} تک تھا',
+  'home.dueOn': 'آخری تاریخ {date}',
+  'home.inProgress': 'شروع ہو چکا',
+  'home.updated': 'آخری تبدیلی {when}',
+  'home.unknownStation': 'تھانہ اس فون پر موجود نہیں',
+  'home.nothing': 'کوئی ذمہ داری یا مسودہ نہیں۔ معائنہ شروع کرنے کے لیے نیچے سے تھانہ چنیں۔',
+
+  'start.noStation': 'یہ تھانہ اس فون پر موجود نہیں۔',
+  'start.location': 'آپ کا مقام',
+  'start.locating': 'آپ کا مقام معلوم کیا جا رہا ہے…',
+  'start.accuracy': 'جی پی ایس درستگی ±{accuracy} میٹر',
+  'start.near': 'تھانے پر موجود — فاصلہ {distance}',
+  'start.far': 'تھانے سے دور — فاصلہ {distance}',
+  'start.farHint': 'آپ پھر بھی شروع کر سکتے ہیں۔ فاصلہ معائنے کے ساتھ درج ہو گا۔',
+  'start.noFix': 'ابھی جی پی ایس مقام نہیں ملا',
+  'start.denied': 'مقام کی اجازت بند ہے',
+  'start.noFixHint': 'آپ پھر بھی شروع کر سکتے ہیں۔ مقام ملتے ہی درج کر لیا جائے گا۔',
+  'start.template': 'چیک لسٹ',
+  'start.noTemplate': 'اس تھانے کے لیے کوئی چیک لسٹ اس فون پر نہیں۔',
+  'start.openActions': 'اس تھانے پر {count} اصلاحی اقدامات زیرِ التوا ہیں۔ یہ فارم میں دکھائے گئے ہیں۔',
+  'start.sips': 'ایس آئی پی ایس',
+  'start.begin': 'معائنہ شروع کریں',
+
+  'fill.noTemplate': 'اس معائنے کی چیک لسٹ اس فون پر نہیں۔ ڈاؤن لوڈ کے لیے انٹرنیٹ سے جڑیں۔',
+  'fill.step': 'حصہ {n} از {total}',
+  'fill.steps': 'حصے',
+  'fill.progress': '{total} میں سے {done} کے جواب',
+  'fill.sectionScore': 'اس حصے کا اسکور {percent}',
+  'fill.stillToAnswer': 'اس حصے میں {count} سوالات کا جواب باقی ہے',
+  'fill.needPhotos': '{label} — تصاویر {need} میں سے {have}',
+  'fill.sectionDone': 'اس حصے کے تمام لازمی سوالات کے جواب ہو گئے',
+  'fill.prev': 'پچھلا حصہ',
+  'fill.next': 'اگلا حصہ',
+  'fill.toReview': 'جائزہ لیں اور جمع کروائیں',
+
+  'answer.yes': 'ہاں', 'answer.no': 'نہیں', 'answer.na': 'لاگو نہیں',
+  'item.required': 'لازمی',
+  'item.critical': 'انتہائی اہم',
+  'item.failed': 'ناکام',
+  'item.criticalFailed': 'انتہائی اہم نکتہ ناکام',
+  'item.help': 'اس سوال کی وضاحت',
+  'item.scaleHint': '0 = سب سے خراب، {max} = بہترین',
+  'item.multiHint': 'جو جو درست ہوں سب چنیں',
+  'item.range': 'قابلِ قبول: {min} سے {max}',
+  'item.rangeMin': 'قابلِ قبول: کم از کم {min}',
+  'item.rangeMax': 'قابلِ قبول: زیادہ سے زیادہ {max}',
+  'item.addNote': 'نوٹ لکھیں',
+  'item.noteFor': 'نوٹ برائے: {label}',
+
+  'photo.camera': 'تصویر کھینچیں',
+  'photo.gallery': 'گیلری سے',
+  'photo.processing': 'تصویر تیار کی جا رہی ہے…',
+  'photo.failed': 'یہ تصویر پڑھی نہیں جا سکی۔ کوئی اور تصویر آزمائیں۔',
+  'photo.count': '{count} تصاویر',
+  'photo.countOk': 'تصاویر {need} میں سے {have}',
+  'photo.countShort': 'تصاویر {need} میں سے {have} — مزید درکار',
+  'photo.list': 'تصاویر برائے: {label}',
+  'photo.alt': 'تصویر {n}: {label}',
+  'photo.onServer': 'سرور پر',
+  'photo.delete': 'تصویر حذف کریں',
+
+  'actions.title': 'زیرِ التوا اصلاحی اقدامات',
+  'actions.item': '{text} (آخری تاریخ {due})',
+  'actions.onItem': 'اصلاحی اقدام زیرِ التوا: {text} (آخری تاریخ {due})',
+
+  'review.title': 'جمع کروانے سے پہلے جائزہ',
+  'review.statusTitle': 'معائنہ',
+  'review.score': 'اسکور',
+  'review.grade': 'گریڈ {grade}',
+  'review.sectionScores': 'ہر حصے کا اسکور',
+  'review.criticalFailed': '{count} انتہائی اہم نکات ناکام',
+  'review.missing': 'جمع کروانے سے پہلے {count} کام باقی',
+  'review.fixFirst': 'کسی نکتے پر جانے کے لیے اسے دبائیں۔ سب مکمل ہونے پر جمع کروانے کا بٹن کھل جائے گا۔',
+  'review.submit': 'معائنہ جمع کروائیں',
+  'review.backToForm': 'فارم پر واپس',
+  'review.discard': 'یہ مسودہ حذف کریں',
+  'review.discardBody': 'یہ مسودہ کبھی بھیجا نہیں گیا۔ حذف کرنے سے اس کے جوابات اور تصاویر اس فون سے مٹ جائیں گے۔',
+  'review.discardYes': 'مسودہ حذف کریں',
+  'review.where': 'مقام',
+  'review.location': 'جی پی ایس سے درج، درستگی ±{accuracy} میٹر',
+  'review.finished': 'اس فون پر جمع کروایا گیا {when}',
+  'review.serverScore': 'سرور کا حساب کردہ اسکور: {percent}',
+  'review.returnedTitle': 'جائزہ کار نے واپس بھیجا',
+  'review.itemComments': 'جائزہ کار نے {count} نکات پر تبصرہ کیا ہے؛ تبصرے انہی پر دکھائے گئے ہیں۔',
+  'review.commentOnItem': 'جائزہ کار کا تبصرہ',
+  'grade.fail': 'ناکام (انتہائی اہم نکتہ ناکام)',
+
+  'attention.title': 'سرور نے اسے رد کر دیا (خرابی {status})',
+  'attention.conflictTitle': 'کسی اور جگہ تبدیل ہو چکا',
+  'attention.conflictBody': 'سرور پر اس معائنے کا اس سے نیا ورژن موجود ہے جس میں آپ نے ترمیم کی۔ چنیں کہ کون سا رکھنا ہے۔ آپ کے جوابات ابھی اس فون پر موجود ہیں۔',
+  'attention.invalidTitle': 'سرور کو مسائل ملے',
+  'attention.invalidBody': 'نیچے دیے گئے نکات درست کر کے دوبارہ جمع کروائیں۔ آپ کے جوابات ابھی اس فون پر موجود ہیں۔',
+  'attention.server': 'سرور:',
+  'attention.choose': 'آپ کیا کرنا چاہتے ہیں؟',
+  'attention.keepMine': 'میرا ورژن تازہ ترین کے طور پر بھیجیں',
+  'attention.takeServer': 'سرور والا ورژن لیں',
+  'attention.takeServerBody': 'اس فون پر آپ کے جوابات کی جگہ سرور والا ورژن آ جائے گا۔',
+
+  'outbox.title': 'بھیجنے کے منتظر',
+  'outbox.lead': 'اسی ترتیب سے بھیجے جاتے ہیں۔ ہر چیز سرور کی تصدیق تک اس فون پر رہتی ہے۔',
+  'outbox.empty': 'کچھ باقی نہیں۔ سب سرور پر ہے۔',
+  'outbox.inspection': 'معائنہ: {station}',
+  'outbox.photo': 'تصویر: {item}',
+  'outbox.sendNow': 'ابھی بھیجیں',
+
+  'settings.title': 'ترتیبات',
+  'settings.account': 'اکاؤنٹ',
+  'settings.language': 'زبان',
+  'settings.data': 'تھانے اور چیک لسٹیں',
+  'settings.updated': 'آخری بار اپ ڈیٹ {when}',
+  'settings.never': 'ابھی ڈاؤن لوڈ نہیں ہوئیں',
+  'settings.counts': 'اس فون پر {stations} تھانے، {templates} چیک لسٹیں',
+  'settings.refresh': 'ابھی اپ ڈیٹ کریں',
+  'settings.refreshed': 'سب تازہ ہے۔',
+  'storage.title': 'اس فون میں جگہ',
+  'storage.used': 'معائنہ {used} استعمال کر رہا ہے',
+  'storage.free': 'معائنہ کے لیے خالی جگہ: {free}',
+  'storage.persisted': 'محفوظ: فون معائنہ کا ڈیٹا خود سے نہیں مٹائے گا',
+  'storage.notPersisted': 'غیر محفوظ: جگہ کم ہونے پر فون ڈیٹا مٹا سکتا ہے',
+  'storage.ask': 'میرا ڈیٹا محفوظ کریں',
+  'storage.denied': 'براؤزر نے اجازت نہیں دی۔ معائنہ کو ہوم اسکرین پر انسٹال کرنے سے عموماً مل جاتی ہے۔',
+  'signout.title': 'سائن آؤٹ',
+  'signout.button': 'اس فون سے سائن آؤٹ کریں',
+  'signout.refused': 'ابھی سائن آؤٹ نہیں ہو سکتا: کچھ کام صرف اس فون پر ہے۔ پہلے اسے مکمل کر کے بھیجیں، پھر سائن آؤٹ کریں۔',
+};
+
+export const dictionaries = { en, ur };
+const LOCALES = { en: 'en-PK', ur: 'ur-PK' };
+
+let lang = 'en';
+const listeners = new Set();
+
+export const getLang = () => lang;
+const locale = () => `${LOCALES[lang]}-u-nu-latn`;
+
+export function t(key, vars = {}) {
+  let s = dictionaries[lang][key] ?? en[key] ?? key;
+  if (typeof s === 'object') s = s[new Intl.PluralRules(locale()).select(vars.count ?? 0)] ?? s.other;
+  return s.replace(/\{(\w+)\}/g, (m, name) => {
+    const v = vars[name];
+    if (v === undefined || v === null) return '';
+    return typeof v === 'number' ? fmtNumber(v) : String(v);
+  });
+}
+
+// Template text: {en, ur} in the chosen language, falling back to the other one.
+export function tx(text) {
+  if (!text) return '';
+  if (typeof text === 'string') return text;
+  return text[lang] || text.en || text.ur || '';
+}
+
+export const fmtNumber = (n, opts) => new Intl.NumberFormat(locale(), opts).format(n);
+
+// Percentages go through scoring.displayPercent, the same half-up rounding as the server.
+export function fmtPercent(p) {
+  const shown = displayPercent(p);
+  if (shown === null) return '—';
+  return `${fmtNumber(Number(shown), { minimumFractionDigits: 1, maximumFractionDigits: 1 })}%`;
+}
+
+export function fmtDate(value) {
+  const d = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00`) : new Date(value);
+  return Number.isNaN(d.getTime()) ? String(value) : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium' }).format(d);
+}
+
+export function fmtDateTime(value) {
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? '' : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+}
+
+export function fmtDistance(m) {
+  return m >= 1000
+    ? fmtNumber(m / 1000, { style: 'unit', unit: 'kilometer', maximumFractionDigits: 1 })
+    : fmtNumber(Math.round(m), { style: 'unit', unit: 'meter' });
+}
+
+export function fmtBytes(b) {
+  const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte'];
+  let i = 0;
+  while (b >= 1024 && i < units.length - 1) { b /= 1024; i += 1; }
+  return fmtNumber(b, { style: 'unit', unit: units[i], maximumFractionDigits: i ? 1 : 0 });
+}
+
+function apply() {
+  const html = document.documentElement;
+  html.lang = lang;
+  html.dir = lang === 'ur' ? 'rtl' : 'ltr';
+}
+
+export async function initLang() {
+  const saved = await kv.get('lang').catch(() => null);
+  lang = saved || (navigator.language?.startsWith('ur') ? 'ur' : 'en');
+  apply();
+}
+
+export async function setLang(next) {
+  if (!dictionaries[next] || next === lang) return;
+  lang = next;
+  apply();
+  await kv.set('lang', next);
+  for (const fn of listeners) fn(lang);
+}
+
+export function onLangChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}

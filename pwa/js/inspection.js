@@ -1,0 +1,142 @@
+// Drafts on the phone: created at Start, changed by every tap, saved at once. There is no save
+// button; a write is issued for each change and coalesced while one is in flight, so a reload,
+// a killed tab or a reboot loses nothing the user saw on screen.
+
+import { emit } from './bus.js';
+import { DRAFTS, OUTBOX, PHOTOS, get, getAll, req, tx } from './db.js';
+import { uuid } from './form.js';
+import { recentFix } from './geo.js';
+import { enqueueSubmission } from './outbox.js';
+import { forget, prepare } from './photos.js';
+import { score } from './scoring.js';
+
+export async function createDraft({ station, version, assignment, location }) {
+  const now = new Date().toISOString();
+  const draft = {
+    id: uuid(), station_id: station.id, template_version_id: version.id, template_id: version.template_id,
+    assignment_id: assignment?.id || null, base_revision: 0, status: 'draft', sync: 'local',
+    started_at: now, finished_at: null, location: location || null,
+    answers: {}, review: null, server: null, error: null, conflict: null, updated_at: now,
+  };
+  await tx(DRAFTS, 'readwrite', (s) => req(s[DRAFTS].add(draft)));
+  emit('drafts');
+  return draft;
+}
+
+export const loadDraft = (id) => get(DRAFTS, id);
+export const allDrafts = () => getAll(DRAFTS);
+
+export const editable = (draft) => draft.status === 'draft' || draft.status === 'returned';
+
+// Coalescing writer: at most one put in flight per draft, and the latest state always lands.
+const writing = new Map();
+
+export function save(draft) {
+  draft.updated_at = new Date().toISOString();
+  const slot = writing.get(draft.id);
+  if (slot) { slot.next = draft; return slot.done; }
+  const entry = { next: null };
+  entry.done = (async () => {
+    let current = draft;
+    while (current) {
+      const snapshot = structuredClone(current);
+      entry.next = null;
+      await tx(DRAFTS, 'readwrite', (s) => req(s[DRAFTS].put(snapshot)));
+      current = entry.next;
+    }
+    writing.delete(draft.id);
+    emit('drafts');
+  })();
+  writing.set(draft.id, entry);
+  return entry.done;
+}
+
+export function answerOf(draft, key) {
+  if (!draft.answers[key]) draft.answers[key] = {};
+  return draft.answers[key];
+}
+
+export function setValue(draft, key, value) {
+  const a = answerOf(draft, key);
+  if (value === undefined || value === null || value === '') delete a.value; else a.value = value;
+  return save(draft);
+}
+
+export function setNote(draft, key, note) {
+  answerOf(draft, key).note = note;
+  return save(draft);
+}
+
+// Resizes and stores the photo and links it to the item in one transaction. `fromCamera`
+// decides whether the current GPS fix describes where it was taken (a gallery picture may be old).
+export async function addPhoto(draft, key, file, { fromCamera }) {
+  const prepared = await prepare(file);
+  const fix = fromCamera ? recentFix() : null;
+  const taken = fromCamera || !file.lastModified ? new Date() : new Date(file.lastModified);
+  const photo = {
+    id: uuid(), inspection_id: draft.id, item_key: key, taken_at: taken.toISOString(),
+    lat: fix?.lat ?? null, lon: fix?.lon ?? null, accuracy_m: fix?.accuracy_m ?? null,
+    source: fromCamera ? 'camera' : 'gallery', state: 'local', size: prepared.blob.size,
+    width: prepared.width, height: prepared.height, blob: prepared.blob, thumb: prepared.thumb,
+  };
+  const a = answerOf(draft, key);
+  a.photos = [...(a.photos || []), photo.id];
+  draft.updated_at = new Date().toISOString();
+  await writing.get(draft.id)?.done;
+  const snapshot = structuredClone(draft);
+  await tx([DRAFTS, PHOTOS], 'readwrite', (s) => { s[PHOTOS].put(photo); return req(s[DRAFTS].put(snapshot)); });
+  emit('drafts');
+  return photo;
+}
+
+export async function removePhoto(draft, key, photoId) {
+  const a = answerOf(draft, key);
+  a.photos = (a.photos || []).filter((p) => p !== photoId);
+  await writing.get(draft.id)?.done;
+  const snapshot = structuredClone(draft);
+  await tx([DRAFTS, PHOTOS], 'readwrite', (s) => { s[PHOTOS].delete(photoId); return req(s[DRAFTS].put(snapshot)); });
+  forget(photoId);
+}
+
+// Submit: freeze the draft with the score the phone shows, then hand it to the outbox.
+export async function submit(draft, definition) {
+  draft.status = 'submitted';
+  draft.finished_at = new Date().toISOString();
+  draft.local_score = score(definition, draft.answers);
+  await save(draft);
+  return enqueueSubmission(draft.id, definition);
+}
+
+// After a 409: keep the phone's answers and send them on top of the server's newer revision.
+export async function keepMine(draft, definition) {
+  draft.base_revision = draft.conflict?.revision ?? draft.base_revision;
+  draft.conflict = null;
+  return submit(draft, definition);
+}
+
+// After a 409: take the server's copy instead (the user chose this; the local answers go).
+export async function takeServerCopy(draft) {
+  const copy = draft.conflict || {};
+  await tx([DRAFTS, OUTBOX], 'readwrite', async (s) => {
+    const entries = await req(s[OUTBOX].index('inspection_id').getAll(draft.id));
+    for (const e of entries) if (e.kind === 'inspection') s[OUTBOX].delete(e.seq);
+    s[DRAFTS].put({
+      ...draft, answers: copy.answers || {}, base_revision: copy.revision ?? draft.base_revision,
+      status: copy.status === 'returned' || copy.status === 'draft' ? copy.status : 'submitted',
+      sync: 'on_server', error: null, conflict: null,
+      server: { revision: copy.revision, status: copy.status, score: copy.score || null, missing_photos: copy.missing_photos || [] },
+    });
+  });
+  emit('outbox');
+  emit('drafts');
+}
+
+// Drafts the inspector abandons before submitting (never sent, so nothing on the server).
+export async function discard(draft) {
+  await tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
+    const photos = await req(s[PHOTOS].index('inspection_id').getAllKeys(draft.id));
+    for (const id of photos) { s[PHOTOS].delete(id); forget(id); }
+    s[DRAFTS].delete(draft.id);
+  });
+  emit('drafts');
+}

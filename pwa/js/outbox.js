@@ -1,0 +1,207 @@
+// The ordered outbox: what the phone still owes the server, kept in IndexedDB until the server
+// acknowledges it. One code path sends it, whether the page calls drain() (on start, on
+// `online`, after each enqueue) or the service worker does on a Background Sync event; a Web
+// Lock makes sure only one of them sends at a time.
+//
+// Order: an inspection's PUT first, then its photos. The server then knows from the start which
+// photos the inspection expects and lists the absent ones in `missing_photos`, so an attachment
+// that never arrives is visible on both sides (the commonest loss in ODK and Kobo); and each
+// photo upload names an inspection that already exists, which the server can check ownership of.
+// A photo is therefore never orphaned on the server, and nothing waits on a large upload to
+// tell the reviewer that the inspection exists.
+//
+// Failures: no network, 5xx, 408 and 429 stop the drain and retry later with exponential backoff
+// and jitter. 401 stops it and asks the user to sign in again (nothing is dropped). Any other
+// 4xx (409 edited elsewhere, 422 validation) parks the entry as "needs attention" with the
+// server's message; later entries of the same inspection wait behind it, others go on.
+
+import { api } from './api.js';
+import { emit } from './bus.js';
+import { DRAFTS, OUTBOX, PHOTOS, byIndex, get, getAll, kv, put, req, tx } from './db.js';
+import { buildDocument, referencedPhotos } from './form.js';
+
+const LOCK = 'muaina-outbox';
+const BASE_DELAY = 2000;
+const MAX_DELAY = 5 * 60 * 1000;
+
+let timer = null;
+
+// Queue a submitted inspection and every photo it references that is still on the phone.
+// Re-submitting after a 409/422 re-arms the parked entries instead of adding new ones.
+export async function enqueueSubmission(inspectionId, definition) {
+  await tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
+    const draft = await req(s[DRAFTS].get(inspectionId));
+    const doc = buildDocument(draft, definition);
+    const existing = await req(s[OUTBOX].index('inspection_id').getAll(inspectionId));
+    const queued = new Map(existing.map((e) => [`${e.kind}:${e.ref}`, e]));
+    const now = new Date().toISOString();
+    const want = [{ kind: 'inspection', ref: inspectionId }];
+    for (const id of referencedPhotos(doc)) {
+      const photo = await req(s[PHOTOS].get(id));
+      if (photo && photo.blob) want.push({ kind: 'photo', ref: id, item_key: photo.item_key });
+    }
+    for (const w of want) {
+      const old = queued.get(`${w.kind}:${w.ref}`);
+      if (old) s[OUTBOX].put({ ...old, state: 'pending', error: null, attempts: 0 });
+      else s[OUTBOX].add({ ...w, inspection_id: inspectionId, state: 'pending', attempts: 0, error: null, created_at: now });
+    }
+    draft.sync = 'queued';
+    draft.error = null;
+    s[DRAFTS].put(draft);
+  });
+  emit('outbox');
+  await kv.set('backoff', null);
+  requestBackgroundSync();
+  return drain();
+}
+
+// Ask the browser to wake the service worker when the network is back, even if the page is
+// closed by then. Where Background Sync is missing, start-up and `online` cover it.
+async function requestBackgroundSync() {
+  try {
+    const reg = await navigator.serviceWorker?.ready;
+    await reg?.sync?.register('outbox');
+  } catch { /* not supported or not allowed: the page drains on its own */ }
+}
+
+// Sends what it can, in order. Resolves with {sent, transient, auth}: `transient` tells a
+// Background Sync event to fail so the browser tries again later.
+export async function drain() {
+  if (!self.navigator?.locks) return drainLocked();
+  // ifAvailable: a drain already running (here or in the worker) will see any new entry.
+  return navigator.locks.request(LOCK, { ifAvailable: true }, (lock) =>
+    (lock ? drainLocked() : { sent: 0, busy: true }));
+}
+
+async function drainLocked() {
+  clearTimeout(timer);
+  const backoff = await kv.get('backoff');
+  if (backoff && backoff.next_at > Date.now()) { schedule(backoff.next_at - Date.now()); return { sent: 0, transient: true }; }
+  const entries = (await getAll(OUTBOX)).sort((a, b) => a.seq - b.seq);
+  const blocked = new Set();
+  const bundle = (await kv.get('bundle')) || { templates: {} };
+  let sent = 0;
+  for (const entry of entries) {
+    if (entry.state === 'attention') { blocked.add(entry.inspection_id); continue; }
+    if (blocked.has(entry.inspection_id)) continue;
+    try {
+      await mark(entry, 'sending');
+      if (entry.kind === 'inspection') await sendInspection(entry, bundle);
+      else await sendPhoto(entry);
+      sent += 1;
+    } catch (err) {
+      if (err.status === 401) {
+        await put(OUTBOX, { ...entry, state: 'pending' });
+        await kv.set('auth_needed', true);
+        emit('auth-needed');
+        emit('outbox');
+        return { sent, auth: true };
+      }
+      if (err.status === undefined || err.transient) {
+        await put(OUTBOX, { ...entry, state: 'pending', attempts: (entry.attempts || 0) + 1, error: err.toJSON?.() || { status: 0, detail: String(err) } });
+        await backOff();
+        emit('outbox');
+        return { sent, transient: true };
+      }
+      await park(entry, err);
+      blocked.add(entry.inspection_id);
+    }
+    emit('outbox');
+  }
+  await kv.set('backoff', null);
+  return { sent };
+}
+
+async function mark(entry, state) {
+  await put(OUTBOX, { ...entry, state });
+  await setDraftSync(entry.inspection_id, 'sending');
+  emit('outbox');
+}
+
+async function setDraftSync(id, sync, extra = {}) {
+  await tx(DRAFTS, 'readwrite', async (s) => {
+    const d = await req(s[DRAFTS].get(id));
+    if (d) s[DRAFTS].put({ ...d, sync, ...extra });
+  });
+}
+
+async function sendInspection(entry, bundle) {
+  const draft = await get(DRAFTS, entry.ref);
+  if (!draft) { await tx(OUTBOX, 'readwrite', (s) => req(s[OUTBOX].delete(entry.seq))); return; }
+  const definition = bundle.templates?.[draft.template_version_id]?.definition;
+  if (!definition) throw Object.assign(new Error('template missing on this phone'), { status: 0, transient: true });
+  const stored = await api.putInspection(draft.id, buildDocument(draft, definition));
+  // The acknowledgement and the removal of the entry commit together: after a crash the phone
+  // either still has the entry (and re-sends, which the server treats as a replay) or has both.
+  await tx([DRAFTS, OUTBOX], 'readwrite', async (s) => {
+    const d = await req(s[DRAFTS].get(draft.id));
+    const rest = (await req(s[OUTBOX].index('inspection_id').getAll(draft.id))).filter((e) => e.seq !== entry.seq);
+    s[DRAFTS].put({
+      ...d,
+      base_revision: stored.revision,
+      server: { revision: stored.revision, status: stored.status, score: stored.score, missing_photos: stored.missing_photos || [] },
+      sync: rest.length ? 'sending' : 'on_server',
+      error: null, conflict: null, acked_at: new Date().toISOString(),
+    });
+    s[OUTBOX].delete(entry.seq);
+  });
+}
+
+async function sendPhoto(entry) {
+  const photo = await get(PHOTOS, entry.ref);
+  if (photo?.blob) {
+    const { blob, ...meta } = photo;
+    await api.putPhoto({ ...meta, blob });
+  }
+  // Acknowledged: the local copy goes, together with its entry.
+  await tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
+    s[PHOTOS].delete(entry.ref);
+    s[OUTBOX].delete(entry.seq);
+    const rest = (await req(s[OUTBOX].index('inspection_id').getAll(entry.inspection_id))).filter((e) => e.seq !== entry.seq);
+    const d = await req(s[DRAFTS].get(entry.inspection_id));
+    if (d) {
+      const missingPhotos = (d.server?.missing_photos || []).filter((id) => id !== entry.ref);
+      s[DRAFTS].put({ ...d, server: d.server && { ...d.server, missing_photos: missingPhotos }, sync: rest.length ? 'sending' : 'on_server' });
+    }
+  });
+}
+
+// A 4xx other than 401: keep the entry and everything local, record what the server said.
+async function park(entry, err) {
+  const error = err.toJSON ? err.toJSON() : { status: err.status, detail: String(err.message) };
+  await put(OUTBOX, { ...entry, state: 'attention', error });
+  const extra = { error };
+  if (entry.kind === 'inspection' && err.status === 409) extra.conflict = err.body?.server_copy || null;
+  // A submission the server refused goes back to being editable so the inspector can fix it.
+  if (entry.kind === 'inspection' && err.status === 422) extra.status = 'draft';
+  await setDraftSync(entry.inspection_id, 'attention', extra);
+}
+
+async function backOff() {
+  const prev = (await kv.get('backoff')) || { attempts: 0 };
+  const attempts = prev.attempts + 1;
+  const delay = Math.min(MAX_DELAY, BASE_DELAY * 2 ** (attempts - 1)) * (0.5 + Math.random());
+  await kv.set('backoff', { attempts, next_at: Date.now() + delay });
+  schedule(delay);
+}
+
+function schedule(delay) {
+  clearTimeout(timer);
+  timer = setTimeout(() => drain(), delay);
+}
+
+// Clear the backoff so an explicit "Send now" (or the network coming back) tries at once.
+export async function retryNow() {
+  await kv.set('backoff', null);
+  return drain();
+}
+
+// Counts for the sync badge: waiting to send, needing the inspector's attention.
+export async function summary() {
+  const entries = await getAll(OUTBOX);
+  const attention = entries.filter((e) => e.state === 'attention').length;
+  return { waiting: entries.length - attention, attention, total: entries.length };
+}
+
+export const entriesFor = (inspectionId) => byIndex(OUTBOX, 'inspection_id', inspectionId);
+export const allEntries = () => getAll(OUTBOX);

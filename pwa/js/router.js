@@ -1,0 +1,75 @@
+// A small hash router with a route registry. Each role's module registers its own routes
+// (views/inspector/index.js today; views/reviewer, views/admin later), so adding a role means
+// adding a module and one register() call in app.js, never editing another role's views.
+//
+//   route('/i/:id/:section', { roles: ['inspector'], view: fillView })
+//   route('/queue', { roles: ['reviewer'], load: () => import('./views/reviewer/queue.js') })
+//
+// A view is `async (params, ctx) => Node`; it may return {node, dispose} to clean up timers
+// or listeners when the user leaves. `load` imports a module whose default export is the view,
+// so screens of other roles are never parsed on an inspector's phone.
+
+const routes = [];
+let outlet;
+let guard = () => null;
+let current = null;
+let renderSeq = 0;
+
+export function route(pattern, options) {
+  const names = [];
+  const source = pattern
+    .replace(/\/:(\w+)(\?)?/g, (_, name, optional) => { names.push(name); return optional ? '(?:/([^/]+))?' : '/([^/]+)'; });
+  routes.push({ pattern, regex: new RegExp(`^${source}/?$`), names, ...options });
+}
+
+export function currentPath() {
+  return location.hash.replace(/^#/, '') || '/';
+}
+
+function match(path) {
+  const [pathname, search = ''] = path.split('?');
+  for (const r of routes) {
+    const m = r.regex.exec(pathname);
+    if (!m) continue;
+    const params = Object.fromEntries(r.names.map((n, i) => [n, m[i + 1] && decodeURIComponent(m[i + 1])]));
+    for (const [k, v] of new URLSearchParams(search)) params[k] = v;
+    return { route: r, params };
+  }
+  return null;
+}
+
+export function navigate(path, { replace = false } = {}) {
+  const hash = `#${path}`;
+  if (location.hash === hash) return render();
+  if (replace) { history.replaceState(null, '', hash); return render(); }
+  location.hash = hash;  // hashchange renders
+  return Promise.resolve();
+}
+
+// Renders the current hash. Called on hashchange, on start, and by the app when something the
+// view shows changed underneath it (language switch, a sync that brought new data).
+export async function render() {
+  const seq = ++renderSeq;
+  const path = currentPath();
+  const found = match(path);
+  const redirect = guard(found?.route, path);
+  if (redirect && redirect !== path) return navigate(redirect, { replace: true });
+  if (!found) return navigate('/', { replace: true });
+  let view = found.route.view;
+  if (!view && found.route.load) view = (await found.route.load()).default;
+  const result = await view(found.params, { path });
+  if (seq !== renderSeq) { result?.dispose?.(); return; }  // a newer navigation won the race
+  current?.dispose?.();
+  current = result instanceof Node ? { node: result } : result;
+  outlet.replaceChildren(current.node);
+  if (!found.route.keepScroll) window.scrollTo(0, 0);
+  document.dispatchEvent(new CustomEvent('routechange', { detail: { path, route: found.route } }));
+}
+
+// guard(route, path) returns a path to redirect to (e.g. '/login'), or null to proceed.
+export function start(el, { guard: g } = {}) {
+  outlet = el;
+  if (g) guard = g;
+  addEventListener('hashchange', render);
+  return render();
+}

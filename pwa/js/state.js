@@ -1,0 +1,153 @@
+// The signed-in user and the offline bundle (templates, stations, assignments, open corrective
+// actions), held in memory for the views and persisted in IndexedDB through db.js.
+
+import { api, setToken } from './api.js';
+import { emit } from './bus.js';
+import { DRAFTS, OUTBOX, clearAll, count, getAll, kv, req, tx } from './db.js';
+
+export const state = {
+  user: null,
+  bundle: emptyBundle(),
+  authNeeded: false,
+};
+
+function emptyBundle() {
+  return { templates: {}, stations: {}, assignments: {}, actions: {}, cursor: null, etag: null, fetched_at: null };
+}
+
+export async function loadSession() {
+  const [user, bundle, authNeeded] = await Promise.all([kv.get('user'), kv.get('bundle'), kv.get('auth_needed')]);
+  state.user = user || null;
+  state.bundle = bundle || emptyBundle();
+  state.authNeeded = !!authNeeded;
+  return state.user;
+}
+
+// Signing in again after a 401 must be the same person: the outbox holds their work.
+export async function signIn(username, password) {
+  const res = await api.login(username, password);
+  const previous = await kv.get('user');
+  if (previous && previous.id !== res.user.id) {
+    if (await hasUnsent()) {
+      const err = new Error('other user has unsent work');
+      err.code = 'other-user-unsent';
+      throw err;
+    }
+    await clearAll();
+    state.bundle = emptyBundle();
+  }
+  setToken(res.token);
+  await kv.set('token', res.token);
+  await kv.set('user', res.user);
+  await kv.set('auth_needed', false);
+  state.user = res.user;
+  state.authNeeded = false;
+  emit('session');
+  return res.user;
+}
+
+// Work that exists only on this phone: queued entries, or drafts never acknowledged.
+export async function hasUnsent() {
+  if ((await count(OUTBOX)) > 0) return true;
+  return (await getAll(DRAFTS)).some((d) => d.sync !== 'on_server');
+}
+
+export async function signOut() {
+  if (await hasUnsent()) return false;
+  try { await api.logout(); } catch { /* offline or already revoked: the local sign-out still happens */ }
+  const lang = await kv.get('lang');
+  await clearAll();
+  if (lang) await kv.set('lang', lang);
+  setToken(null);
+  state.user = null;
+  state.bundle = emptyBundle();
+  emit('session');
+  return true;
+}
+
+const CLOSED_ACTION = new Set(['closed', 'done', 'verified', 'cancelled']);
+
+// Fetches what changed since the stored cursor (a 304 when nothing did) and merges it.
+export async function refreshBundle() {
+  const b = state.bundle;
+  const res = await api.bundle(b.cursor, b.cursor ? b.etag : null);
+  if (res.notModified) return false;
+  const data = res.data;
+  const next = b.cursor ? { ...b } : emptyBundle();
+  const merge = (name, list, keep = () => true) => {
+    next[name] = { ...next[name] };
+    for (const x of list || []) {
+      if (keep(x)) next[name][x.id] = x; else delete next[name][x.id];
+    }
+  };
+  merge('templates', data.templates);
+  merge('stations', data.stations);
+  merge('assignments', data.assignments);
+  merge('actions', data.actions, (a) => !CLOSED_ACTION.has(a.status));
+  for (const [name, ids] of Object.entries(data.removed || {})) {
+    if (!next[name]) continue;
+    for (const id of ids || []) delete next[name][id];
+  }
+  next.cursor = data.cursor ?? null;
+  next.etag = res.etag;
+  next.fetched_at = new Date().toISOString();
+  await kv.set('bundle', next);
+  state.bundle = next;
+  await mergeReturned(data.returned || []);
+  emit('bundle');
+  return true;
+}
+
+// A returned inspection becomes editable on the phone again, carrying the reviewer's comments.
+// Local work is never overwritten: if the phone has unsent changes, only the comments are added.
+async function mergeReturned(list) {
+  if (!list.length) return;
+  await tx(DRAFTS, 'readwrite', async (s) => {
+    for (const r of list) {
+      const local = await req(s[DRAFTS].get(r.id));
+      const review = reviewOf(r);
+      if (local && (r.revision || 0) <= (local.base_revision || 0)) continue;
+      if (local && local.sync !== 'on_server') { s[DRAFTS].put({ ...local, review }); continue; }
+      s[DRAFTS].put({
+        id: r.id, station_id: r.station_id, template_version_id: r.template_version_id,
+        base_revision: r.revision || 0, status: 'returned', sync: 'local',
+        started_at: r.started_at, finished_at: null, location: r.location || null,
+        answers: r.answers || {}, review, server: { revision: r.revision, status: r.status, score: r.score || null },
+        updated_at: new Date().toISOString(),
+      });
+    }
+  });
+}
+
+function reviewOf(r) {
+  const review = r.review || r.last_review || {};
+  return {
+    comment: review.comment ?? r.comment ?? '',
+    item_comments: review.item_comments ?? r.item_comments ?? {},
+    reviewer: review.reviewer_name ?? review.reviewer ?? '',
+    at: review.created_at ?? review.at ?? null,
+  };
+}
+
+// Look-ups the views share.
+export const station = (id) => state.bundle.stations[id] || null;
+export const version = (id) => state.bundle.templates[id] || null;
+
+export function latestVersion(templateId) {
+  let best = null;
+  for (const v of Object.values(state.bundle.templates)) {
+    if (v.template_id === templateId && (!best || v.version > best.version)) best = v;
+  }
+  return best;
+}
+
+// Templates usable at a station: the newest version of each, limited to the station's kind.
+export function templatesFor(st) {
+  const ids = new Set(Object.values(state.bundle.templates).map((v) => v.template_id));
+  return [...ids].map(latestVersion).filter((v) => {
+    const kinds = v.definition.kinds;
+    return !kinds || kinds.includes(st?.kind || 'police_station');
+  });
+}
+
+export const actionsFor = (stationId) => Object.values(state.bundle.actions).filter((a) => a.station_id === stationId);

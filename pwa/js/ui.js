@@ -1,0 +1,165 @@
+// The shared UI kit: an element builder and the few widgets every role's views use.
+// Everything is built with DOM calls (never HTML strings), which keeps user and template
+// text inert and satisfies the strict CSP (no inline scripts or style attributes).
+
+import { t } from './i18n.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+// h('button', {class: 'btn', onclick: fn, 'aria-pressed': 'true'}, 'Yes')
+// attrs: class (string or array, falsy parts dropped), on<event> functions, dataset (object),
+// boolean values set or remove the attribute, and 'text' as a shortcut for textContent.
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = Array.isArray(v) ? v.filter(Boolean).join(' ') : v;
+    else if (k === 'text') el.textContent = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'value' || k === 'checked' || k === 'disabled' || k === 'hidden') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+}
+
+export function mount(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+// Icons are small inline SVG paths. Those that point somewhere are marked so the CSS mirrors
+// them in right-to-left layouts; they are decorative (aria-hidden): a word always goes with them.
+const ICONS = {
+  check: 'M4 12l5 5L20 6',
+  cross: 'M6 6l12 12M18 6L6 18',
+  warn: 'M12 3l10 18H2L12 3zM12 10v5M12 18v.5',
+  alert: 'M12 2a10 10 0 100 20 10 10 0 000-20zM12 7v6M12 16v.5',
+  camera: 'M4 8h3l2-3h6l2 3h3v11H4zM12 10a3.5 3.5 0 100 7 3.5 3.5 0 000-7z',
+  image: 'M4 5h16v14H4zM4 16l5-5 4 4 3-3 4 4M15 9.5v.5',
+  note: 'M5 4h10l4 4v12H5zM8 12h8M8 16h6',
+  help: 'M12 2a10 10 0 100 20 10 10 0 000-20zM9.5 9a2.5 2.5 0 114 2c-1 .7-1.5 1.2-1.5 2.5M12 17v.5',
+  next: 'M9 5l7 7-7 7',
+  back: 'M15 5l-7 7 7 7',
+  cloud: 'M7 18h10a4 4 0 000-8 6 6 0 00-11.5 1.5A3.3 3.3 0 007 18z',
+  phone: 'M8 2h8v20H8zM11 18h2',
+  sync: 'M4 12a8 8 0 0114-5l2 2M20 12a8 8 0 01-14 5l-2-2M20 4v5h-5M4 20v-5h5',
+  pin: 'M12 22s7-7 7-12a7 7 0 10-14 0c0 5 7 12 7 12zM12 7a3 3 0 100 6 3 3 0 000-6z',
+  menu: 'M4 6h16M4 12h16M4 18h16',
+  star: 'M12 3l2.7 6 6.3.6-4.8 4.2 1.4 6.2L12 17l-5.6 3 1.4-6.2L3 9.6 9.3 9z',
+  trash: 'M5 7h14M10 7V4h4v3M7 7l1 13h8l1-13',
+  search: 'M11 4a7 7 0 100 14 7 7 0 000-14zM16 16l5 5',
+};
+const DIRECTIONAL = new Set(['next', 'back']);
+
+export function icon(name, extraClass = '') {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  svg.setAttribute('class', ['icon', DIRECTIONAL.has(name) && 'dir-icon', extraClass].filter(Boolean).join(' '));
+  const path = document.createElementNS(SVG, 'path');
+  path.setAttribute('d', ICONS[name] || ICONS.alert);
+  svg.append(path);
+  return svg;
+}
+
+export function button(label, onclick, { kind = 'secondary', iconName, ...attrs } = {}) {
+  return h('button', { type: 'button', class: ['btn', `btn-${kind}`, attrs.class], onclick, ...attrs, },
+    iconName && icon(iconName), h('span', { text: label }));
+}
+
+export const card = (attrs, ...children) => h('section', { ...attrs, class: ['card', attrs?.class] }, ...children);
+
+// A status line that never relies on colour alone: kind picks colour and icon, label is a word.
+const STATUS_ICON = { ok: 'check', fail: 'cross', warn: 'warn', info: 'alert', pending: 'phone', busy: 'sync' };
+export function pill(kind, label, attrs = {}) {
+  return h('span', { ...attrs, class: ['pill', `pill-${kind}`, attrs.class] }, icon(STATUS_ICON[kind] || 'alert'), h('span', { text: label }));
+}
+
+export function progress(value, max, label) {
+  const fill = h('div', { class: 'progress-fill' });
+  // CSP forbids style attributes in markup but allows CSSOM writes like this one.
+  fill.style.inlineSize = `${max > 0 ? Math.round((value / max) * 100) : 0}%`;
+  return h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': max,
+    'aria-valuenow': value, 'aria-label': label }, fill);
+}
+
+export function toast(message, { kind = 'info', timeout = 5000, action } = {}) {
+  const host = document.getElementById('toasts');
+  const el = h('div', { class: ['toast', `toast-${kind}`] }, h('span', { text: message }),
+    action && button(action.label, () => { el.remove(); action.onclick(); }, { kind: 'light' }));
+  host.append(el);
+  if (timeout) setTimeout(() => el.remove(), timeout);
+  return el;
+}
+
+// A modal dialog on the native <dialog> element. Resolves with the value of the chosen
+// action, or null when dismissed with Escape. `body` may be nodes; actions are
+// [{label, value, kind}] and `onSubmit` may veto closing by returning false.
+export function dialog({ title, body, actions = [{ label: t('ok'), value: true, kind: 'primary' }], onSubmit }) {
+  return new Promise((resolve) => {
+    const heading = h('h2', { id: `dlg-${Date.now()}`, text: title });
+    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': heading.id });
+    const finish = async (value) => {
+      if (onSubmit && value && (await onSubmit(value, dlg)) === false) return;
+      dlg.close();
+      dlg.remove();
+      resolve(value);
+    };
+    dlg.addEventListener('cancel', (e) => { e.preventDefault(); finish(null); });
+    mount(dlg, heading, h('div', { class: 'dialog-body' }, body),
+      h('div', { class: 'dialog-actions' },
+        actions.map((a) => button(a.label, () => finish(a.value), { kind: a.kind || 'secondary' }))));
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
+export const alertDialog = (title, message) => dialog({ title, body: h('p', { text: message }) });
+
+export const confirmDialog = (title, message, okLabel) => dialog({
+  title, body: h('p', { text: message }),
+  actions: [{ label: t('cancel'), value: false }, { label: okLabel || t('ok'), value: true, kind: 'primary' }],
+});
+
+// Renders a long list in chunks as the user scrolls, so 1,000 stations cost one screenful.
+export function lazyList(container, items, render, { chunk = 30 } = {}) {
+  let index = 0;
+  const sentinel = h('li', { class: 'sentinel', 'aria-hidden': 'true' });
+  const more = () => {
+    const frag = document.createDocumentFragment();
+    for (const item of items.slice(index, index + chunk)) frag.append(render(item));
+    index += chunk;
+    sentinel.before(frag);
+    if (index >= items.length) { observer.disconnect(); sentinel.remove(); }
+  };
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) more();
+  }, { rootMargin: '400px' });
+  container.replaceChildren(sentinel);
+  more();
+  if (index < items.length) observer.observe(sentinel);
+  return () => observer.disconnect();
+}
+
+export function field(label, control, { hint, error, id } = {}) {
+  const cid = id || control.id || `f-${Math.random().toString(36).slice(2)}`;
+  control.id = cid;
+  const described = [];
+  const hintEl = hint && h('p', { class: 'hint', id: `${cid}-hint`, text: hint });
+  const errEl = error && h('p', { class: 'field-error', id: `${cid}-err` }, icon('alert'), h('span', { text: error }));
+  if (hintEl) described.push(hintEl.id);
+  if (errEl) { described.push(errEl.id); control.setAttribute('aria-invalid', 'true'); }
+  if (described.length) control.setAttribute('aria-describedby', described.join(' '));
+  return h('div', { class: ['field', error && 'has-error'] }, h('label', { for: cid, text: label }), hintEl, errEl, control);
+}

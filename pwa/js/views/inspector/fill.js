@@ -1,0 +1,116 @@
+// Filling an inspection: one section per step, a progress bar, the live section score, one card
+// per item, and at the end of each section the required items still unanswered with jump links.
+
+import { fmtNumber, t, tx, fmtPercent } from '../../i18n.js';
+import { missing, progressOf, sectionOfItem } from '../../form.js';
+import { getFix } from '../../geo.js';
+import { editable, loadDraft, save } from '../../inspection.js';
+import { navigate } from '../../router.js';
+import { score, visibility } from '../../scoring.js';
+import { actionsFor, station, version } from '../../state.js';
+import { button, h, icon, pill, progress } from '../../ui.js';
+import { itemCard } from './item.js';
+import { errorsCallout, notFound, returnedCallout } from './common.js';
+
+export async function fillView(params) {
+  const draft = await loadDraft(params.id);
+  if (!draft) return notFound();
+  const ver = version(draft.template_version_id);
+  if (!ver) return notFound(t('fill.noTemplate'));
+  if (!editable(draft)) { navigate(`/i/${draft.id}/review`, { replace: true }); return h('div'); }
+  const def = ver.definition;
+  const sections = def.sections || [];
+  const sIdx = Math.min(Math.max(0, Number(params.section) || 0), sections.length - 1);
+  const section = sections[sIdx];
+  const st = station(draft.station_id);
+  const actions = actionsFor(draft.station_id);
+  const keysHere = new Set(section.items.map((i) => i.key));
+  // Actions whose item is not in the template are shown on the first section so none is hidden.
+  const sectionActions = actions.filter((a) => keysHere.has(a.item_key) || (sIdx === 0 && sectionOfItem(def, a.item_key) < 0));
+
+  const head = h('div', { class: 'fill-head' });
+  const steps = h('nav', { 'aria-label': t('fill.steps') });
+  const missingBox = h('div', { class: 'missing', 'aria-live': 'polite' });
+  const cards = new Map();
+  const ctx = { draft, def, actions, onChange: () => refresh() };
+
+  // A draft started without a GPS fix gets one as soon as the phone has it.
+  if (!draft.location) {
+    getFix({ timeout: 20000 }).then((fix) => {
+      if (fix && !draft.location) { draft.location = { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m }; save(draft); }
+    });
+  }
+
+  function refresh() {
+    const visible = visibility(def, draft.answers);
+    for (const [key, card] of cards) card.hidden = !visible[key];
+    const result = score(def, draft.answers);
+    const all = progressOf(def, draft.answers);
+    const here = progressOf(def, draft.answers, sIdx);
+    const pct = result.sections[sIdx]?.percent;
+    head.replaceChildren(
+      h('p', { class: 'station-line' }, h('span', { text: st ? tx(st.name) : '' }),
+        h('span', { class: 'step-line', text: ` · ${t('fill.step', { n: fmtNumber(sIdx + 1), total: fmtNumber(sections.length) })}` })),
+      progress(all.done, all.total, t('fill.progress', { done: fmtNumber(all.done), total: fmtNumber(all.total) })),
+      h('p', { class: 'progress-text' },
+        h('span', { text: t('fill.progress', { done: fmtNumber(all.done), total: fmtNumber(all.total) }) }),
+        h('span', { class: 'section-score', id: 'section-score', dataset: { percent: pct ?? '' },
+          text: t('fill.sectionScore', { percent: fmtPercent(pct) }) })),
+    );
+    steps.replaceChildren(stepNav(def, draft, sIdx));
+    const left = missing(def, draft.answers).filter((m) => m.section === sIdx);
+    missingBox.replaceChildren(left.length
+      ? h('div', { class: 'callout callout-warn' }, icon('warn'), h('div', {},
+        h('h2', { class: 'h3', text: t('fill.stillToAnswer', { count: left.length }) }),
+        h('ul', {}, left.map((m) => h('li', {}, h('a', {
+          href: `#item-${m.item.key}`, onclick: (e) => { e.preventDefault(); jumpTo(m.item.key); },
+        }, m.reason === 'photos' ? t('fill.needPhotos', { label: tx(m.item.label), have: m.have, need: m.need }) : tx(m.item.label)))))))
+      : (here.total ? pill('ok', t('fill.sectionDone')) : ''));
+  }
+
+  const list = h('div', { class: 'items' });
+  for (const item of section.items) {
+    const card = itemCard(item, ctx);
+    cards.set(item.key, card);
+    list.append(card);
+  }
+  refresh();
+
+  const last = sIdx === sections.length - 1;
+  const nav = h('div', { class: 'step-buttons' },
+    sIdx > 0 ? button(t('fill.prev'), () => navigate(`/i/${draft.id}/s/${sIdx - 1}`), { iconName: 'back' }) : h('span'),
+    last ? button(t('fill.toReview'), () => navigate(`/i/${draft.id}/review`), { kind: 'primary', iconName: 'next' })
+      : button(t('fill.next'), () => navigate(`/i/${draft.id}/s/${sIdx + 1}`), { kind: 'primary', iconName: 'next' }));
+
+  const page = h('div', { class: 'page fill' },
+    head, steps,
+    returnedCallout(draft),
+    errorsCallout(draft, def),
+    sectionActions.length ? h('div', { class: 'callout callout-info' }, icon('warn'), h('div', {},
+      h('h2', { class: 'h3', text: t('actions.title') }),
+      h('ul', {}, sectionActions.map((a) => h('li', { text: t('actions.item', { text: a.description, due: a.due_date || '—' }) }))))) : null,
+    h('h1', { class: 'section-title', text: tx(section.title) }),
+    list, missingBox, nav);
+
+  if (params.item) setTimeout(() => jumpTo(params.item), 50);
+  return page;
+}
+
+function jumpTo(key) {
+  const card = document.getElementById(`item-${key}`);
+  if (!card) return;
+  card.scrollIntoView({ block: 'start' });
+  const target = card.querySelector('button[aria-pressed], input, textarea') || card;
+  target.focus({ preventScroll: true });
+}
+
+function stepNav(def, draft, sIdx) {
+  return h('ol', { class: 'steps' }, (def.sections || []).map((s, i) => {
+    const p = progressOf(def, draft.answers, i);
+    const done = p.total > 0 && p.done === p.total;
+    return h('li', {}, h('a', {
+      href: `#/i/${draft.id}/s/${i}`, 'aria-current': i === sIdx ? 'step' : null, class: done ? 'done' : null,
+      'aria-label': `${tx(s.title)}: ${t('fill.progress', { done: fmtNumber(p.done), total: fmtNumber(p.total) })}`,
+    }, done ? icon('check') : null, h('span', { text: fmtNumber(i + 1) })));
+  }));
+}

@@ -1,0 +1,111 @@
+// Home: what needs the inspector first. Needs attention and returned inspections, drafts in
+// progress with their progress, my assignments (overdue → due this week → later), then a
+// search over every station in scope, rendered incrementally.
+
+import { fmtDate, fmtDateTime, fmtNumber, t, tx } from '../../i18n.js';
+import { progressOf } from '../../form.js';
+import { allDrafts } from '../../inspection.js';
+import { station, state, version } from '../../state.js';
+import { h, icon, lazyList, pill, progress } from '../../ui.js';
+import { syncPill } from './common.js';
+
+const DONE = new Set(['done', 'completed', 'submitted', 'cancelled', 'closed']);
+const DAY = 86400000;
+
+function dueGroup(due, today) {
+  if (!due) return 'later';
+  const d = Date.parse(`${due}T00:00:00`);
+  if (d < today) return 'overdue';
+  if (d < today + 7 * DAY) return 'due';
+  return 'later';
+}
+
+function draftRow(d) {
+  const st = station(d.station_id);
+  const def = version(d.template_version_id)?.definition;
+  const p = def ? progressOf(def, d.answers) : { done: 0, total: 0 };
+  const href = d.status === 'draft' || d.status === 'returned' ? `#/i/${d.id}/s/0` : `#/i/${d.id}/review`;
+  return h('li', { class: 'list-row', dataset: { id: d.id } },
+    h('a', { href, class: 'row-link' },
+      h('span', { class: 'strong', text: st ? tx(st.name) : t('home.unknownStation') }),
+      h('span', { class: 'hint', text: def ? tx(def.title) : '' })),
+    h('div', { class: 'row-meta' }, syncPill(d),
+      h('span', { class: 'hint', text: t('home.updated', { when: fmtDateTime(d.updated_at) }) })),
+    d.status === 'draft' || d.status === 'returned'
+      ? [progress(p.done, p.total, t('fill.progress', { done: fmtNumber(p.done), total: fmtNumber(p.total) })),
+        h('span', { class: 'hint', text: t('fill.progress', { done: fmtNumber(p.done), total: fmtNumber(p.total) }) })] : null);
+}
+
+function assignmentRow(a, group, draftFor) {
+  const st = station(a.station_id);
+  const ver = a.template_version_id ? version(a.template_version_id) : null;
+  const title = ver?.definition.title || Object.values(state.bundle.templates).find((v) => v.template_id === a.template_id)?.definition.title;
+  const d = draftFor.get(a.id);
+  const dueLabel = a.due_date ? fmtDate(a.due_date) : '—';
+  return h('li', { class: 'list-row', dataset: { assignment: a.id } },
+    h('a', { class: 'row-link', href: d ? `#/i/${d.id}/s/0` : `#/start/${a.station_id}?t=${a.template_id}&a=${a.id}` },
+      h('span', { class: 'strong', text: st ? tx(st.name) : t('home.unknownStation') }),
+      h('span', { class: 'hint', text: title ? tx(title) : '' })),
+    group === 'overdue' ? pill('fail', t('home.overdueOn', { date: dueLabel }))
+      : group === 'due' ? pill('warn', t('home.dueOn', { date: dueLabel }))
+        : pill('info', t('home.dueOn', { date: dueLabel })),
+    d ? pill('pending', t('home.inProgress')) : null);
+}
+
+function section(id, title, rows) {
+  if (!rows.length) return null;
+  return h('section', { class: 'home-section', 'aria-labelledby': id },
+    h('h2', { id, text: title }), h('ul', { class: 'list' }, rows));
+}
+
+export async function homeView() {
+  const drafts = (await allDrafts()).sort((a, b) => (b.updated_at || '').localeCompare(a.updated_at || ''));
+  const attention = drafts.filter((d) => d.sync === 'attention');
+  const returned = drafts.filter((d) => d.status === 'returned' && d.sync !== 'attention');
+  const inProgress = drafts.filter((d) => d.status === 'draft' && d.sync !== 'attention');
+  const waiting = drafts.filter((d) => d.status === 'submitted' && (d.sync === 'queued' || d.sync === 'sending'));
+  const sent = drafts.filter((d) => d.sync === 'on_server' && d.status !== 'returned').slice(0, 10);
+
+  const draftFor = new Map(drafts.filter((d) => d.assignment_id && d.sync !== 'on_server').map((d) => [d.assignment_id, d]));
+  const today = new Date(new Date().toDateString()).getTime();
+  const order = { overdue: 0, due: 1, later: 2 };
+  const assignments = Object.values(state.bundle.assignments)
+    .filter((a) => !DONE.has(a.status) && (!a.inspector_id || a.inspector_id === state.user.id))
+    .map((a) => ({ a, g: dueGroup(a.due_date, today) }))
+    .sort((x, y) => order[x.g] - order[y.g] || (x.a.due_date || '9').localeCompare(y.a.due_date || '9'));
+
+  const search = h('input', { type: 'search', id: 'station-search', autocomplete: 'off', 'aria-label': t('home.searchLabel'), placeholder: t('home.searchPlaceholder') });
+  const results = h('ul', { class: 'list', id: 'station-list' });
+  const stations = Object.values(state.bundle.stations).sort((a, b) => tx(a.name).localeCompare(tx(b.name)));
+  let stop = () => {};
+  const filter = () => {
+    const q = search.value.trim().toLowerCase();
+    const hits = q ? stations.filter((s) => [s.code, s.name?.en, s.name?.ur].some((x) => x && x.toLowerCase().includes(q))) : stations;
+    stop();
+    stop = lazyList(results, hits, (s) => h('li', { class: 'list-row' },
+      h('a', { class: 'row-link', href: `#/start/${s.id}` },
+        h('span', { class: 'strong', text: tx(s.name) }), h('span', { class: 'hint', text: s.code || '' }))));
+    count.textContent = t('home.stationCount', { count: hits.length });
+  };
+  const count = h('p', { class: 'hint', 'aria-live': 'polite' });
+  search.addEventListener('input', filter);
+  filter();
+
+  const nothing = !drafts.length && !assignments.length;
+  const node = h('div', { class: 'page home' },
+    h('h1', { class: 'visually-hidden', text: t('home.title') }),
+    h('p', { class: 'greeting', text: t('home.hello', { name: state.user.display_name }) }),
+    !state.bundle.fetched_at ? h('div', { class: 'callout callout-warn' }, icon('warn'), h('p', { text: t('home.noBundle') })) : null,
+    section('h-attention', t('home.attention'), attention.map(draftRow)),
+    section('h-returned', t('home.returned'), returned.map(draftRow)),
+    section('h-progress', t('home.drafts'), inProgress.map(draftRow)),
+    section('h-waiting', t('home.waiting'), waiting.map(draftRow)),
+    section('h-assign', t('home.assignments'), assignments.map(({ a, g }) => assignmentRow(a, g, draftFor))),
+    nothing ? h('p', { class: 'empty', text: t('home.nothing') }) : null,
+    h('section', { class: 'home-section', 'aria-labelledby': 'h-stations' },
+      h('h2', { id: 'h-stations', text: t('home.stations') }),
+      h('div', { class: 'search' }, icon('search'), search), count, results),
+    section('h-sent', t('home.sent'), sent.map(draftRow)),
+  );
+  return { node, dispose: () => stop() };
+}

@@ -1,0 +1,248 @@
+// One card per template item: label, marks (required, critical, failed — each a word and an
+// icon, never colour alone), help behind a tap, big answer controls, photos, a note on demand,
+// and the reviewer's comment when the inspection came back. Controls update in place so focus
+// stays where the thumb is.
+
+import { fmtNumber, t, tx } from '../../i18n.js';
+import { isAnswered, isFailed, photoCount } from '../../form.js';
+import { addPhoto, removePhoto, setNote, setValue } from '../../inspection.js';
+import { displayUrl, thumbUrl } from '../../photos.js';
+import { button, dialog, h, icon, pill, toast } from '../../ui.js';
+
+const YES_NO = [['yes', 'answer.yes'], ['no', 'answer.no'], ['na', 'answer.na']];
+
+export function itemCard(item, ctx) {
+  const { draft } = ctx;
+  const labelId = `lbl-${item.key}`;
+  const status = h('div', { class: 'marks' });
+  const card = h('article', { class: 'card item', id: `item-${item.key}`, dataset: { key: item.key, type: item.type }, 'aria-labelledby': labelId });
+  const changed = () => { updateStatus(); ctx.onChange(item.key); };
+
+  function updateStatus() {
+    const answer = draft.answers[item.key];
+    const failed = isFailed(item, answer);
+    card.classList.toggle('failed', failed);
+    card.classList.toggle('answered', isAnswered(item, answer));
+    status.replaceChildren(
+      item.required ? pill('info', t('item.required'), { class: 'pill-quiet' }) : null,
+      item.critical ? pill('warn', t('item.critical')) : null,
+      failed ? pill('fail', item.critical ? t('item.criticalFailed') : t('item.failed')) : null,
+    );
+    photos.updateCount();
+  }
+
+  const helpText = item.help && tx(item.help);
+  const help = helpText ? h('p', { class: 'help', id: `help-${item.key}`, hidden: true, text: helpText }) : null;
+  const helpBtn = help ? h('button', {
+    type: 'button', class: 'btn btn-light icon-only', 'aria-expanded': 'false', 'aria-controls': help.id,
+    'aria-label': t('item.help'),
+    onclick: (e) => { help.hidden = !help.hidden; e.currentTarget.setAttribute('aria-expanded', String(!help.hidden)); },
+  }, icon('help')) : null;
+
+  const comment = draft.review?.item_comments?.[item.key];
+  const actions = (ctx.actions || []).filter((a) => a.item_key === item.key);
+  const photos = photoStrip(item, ctx, changed);
+
+  card.append(
+    h('header', { class: 'item-head' }, h('h3', { id: labelId, text: tx(item.label) }), helpBtn),
+    status, help,
+    comment ? h('div', { class: 'callout callout-warn', role: 'note' }, icon('note'),
+      h('div', {}, h('p', { class: 'strong', text: t('review.commentOnItem') }), h('p', { text: comment }))) : null,
+    ...actions.map((a) => h('div', { class: 'callout callout-info' }, icon('warn'),
+      h('p', { text: t('actions.onItem', { text: a.description, due: a.due_date || '' }) }))),
+    control(item, ctx, labelId, changed),
+    photos.node,
+    noteField(item, ctx),
+  );
+  updateStatus();
+  return card;
+}
+
+function pressable(label, pressed, onclick, extra = {}) {
+  return h('button', { type: 'button', 'aria-pressed': String(pressed), onclick, ...extra, class: ['btn', 'btn-choice', extra.class] },
+    h('span', { text: label }));
+}
+
+// Buttons that behave like radio options; tapping the chosen one again clears the answer.
+function choiceGroup(values, item, ctx, labelId, changed, { className, labelOf, multi = false }) {
+  const { draft } = ctx;
+  const group = h('div', { class: className, role: 'group', 'aria-labelledby': labelId });
+  const current = () => draft.answers[item.key]?.value;
+  const sync = () => {
+    const v = current();
+    for (const b of group.children) {
+      const on = multi ? Array.isArray(v) && v.includes(b.dataset.value) : String(v) === b.dataset.value;
+      b.setAttribute('aria-pressed', String(on));
+    }
+  };
+  for (const value of values) {
+    group.append(pressable(labelOf(value), false, () => {
+      const v = current();
+      let next;
+      if (multi) {
+        const set = new Set(Array.isArray(v) ? v : []);
+        if (set.has(value)) set.delete(value); else set.add(value);
+        // Keep the template's option order so the stored answer reads like the form.
+        next = values.filter((x) => set.has(x));
+      } else {
+        next = v === value ? null : value;
+      }
+      setValue(draft, item.key, next);
+      sync();
+      changed();
+    }, { dataset: { value: String(value) }, class: `v-${value}`, disabled: ctx.readonly }));
+  }
+  sync();
+  return group;
+}
+
+function control(item, ctx, labelId, changed) {
+  const { draft } = ctx;
+  const value = draft.answers[item.key]?.value;
+  switch (item.type) {
+    case 'yes_no':
+      return choiceGroup(YES_NO.map(([v]) => v), item, ctx, labelId, changed,
+        { className: 'choice-row yes-no', labelOf: (v) => t(YES_NO.find(([x]) => x === v)[1]) });
+    case 'scale': {
+      const values = Array.from({ length: (item.max || 0) + 1 }, (_, i) => i);
+      return h('div', {},
+        choiceGroup(values, item, ctx, labelId, changed, { className: 'choice-row scale', labelOf: (v) => fmtNumber(v) }),
+        h('p', { class: 'hint', text: t('item.scaleHint', { max: fmtNumber(item.max || 0) }) }));
+    }
+    case 'choice':
+    case 'multi_choice': {
+      const opts = item.options || [];
+      const labels = Object.fromEntries(opts.map((o) => [o.key, tx(o.label)]));
+      return h('div', {},
+        item.type === 'multi_choice' ? h('p', { class: 'hint', text: t('item.multiHint') }) : null,
+        choiceGroup(opts.map((o) => o.key), item, ctx, labelId, changed,
+          { className: 'choice-col', labelOf: (k) => labels[k], multi: item.type === 'multi_choice' }));
+    }
+    case 'number': {
+      const input = h('input', {
+        type: 'number', inputmode: 'decimal', step: 'any', value: value ?? '', 'aria-labelledby': labelId,
+        disabled: ctx.readonly, class: 'input-number',
+        oninput: () => {
+          const n = input.value === '' ? null : Number(input.value);
+          setValue(draft, item.key, Number.isFinite(n) ? n : null);
+          changed();
+        },
+      });
+      const hasRange = item.min != null || item.max != null;
+      const range = item.min != null && item.max != null ? t('item.range', { min: fmtNumber(item.min), max: fmtNumber(item.max) })
+        : item.min != null ? t('item.rangeMin', { min: fmtNumber(item.min) })
+          : t('item.rangeMax', { max: fmtNumber(item.max) });
+      return h('div', { class: 'number-row' }, input, item.unit ? h('span', { class: 'unit', text: item.unit }) : null,
+        hasRange ? h('p', { class: 'hint', text: `${range}${item.unit ? ` ${item.unit}` : ''}` }) : null);
+    }
+    case 'text': {
+      const ta = h('textarea', {
+        rows: 3, value: value ?? '', 'aria-labelledby': labelId, disabled: ctx.readonly,
+        oninput: () => { setValue(draft, item.key, ta.value); changed(); },
+      });
+      return ta;
+    }
+    case 'date': {
+      const input = h('input', {
+        type: 'date', value: value ?? '', 'aria-labelledby': labelId, disabled: ctx.readonly,
+        onchange: () => { setValue(draft, item.key, input.value || null); changed(); },
+      });
+      return input;
+    }
+    default:
+      return null;  // photo items: the photo strip is the answer
+  }
+}
+
+function noteField(item, ctx) {
+  const { draft } = ctx;
+  const note = draft.answers[item.key]?.note || '';
+  const ta = h('textarea', {
+    rows: 2, value: note, 'aria-label': t('item.noteFor', { label: tx(item.label) }), disabled: ctx.readonly,
+    oninput: () => setNote(draft, item.key, ta.value),
+  });
+  const wrap = h('div', { class: 'note', hidden: !note }, ta);
+  const toggle = button(t('item.addNote'), () => { wrap.hidden = false; toggle.hidden = true; ta.focus(); },
+    { kind: 'light', iconName: 'note', hidden: !!note || ctx.readonly, 'aria-expanded': 'false' });
+  return h('div', {}, toggle, wrap);
+}
+
+function photoStrip(item, ctx, changed) {
+  const { draft } = ctx;
+  const need = item.min_photos || 0;
+  const count = h('p', { class: 'photo-count' });
+  const strip = h('ul', { class: 'thumbs', 'aria-label': t('photo.list', { label: tx(item.label) }) });
+  const busy = h('p', { class: 'hint', hidden: true, role: 'status', text: t('photo.processing') });
+
+  const renderThumbs = async () => {
+    const ids = draft.answers[item.key]?.photos || [];
+    const rows = await Promise.all(ids.map(async (id, i) => {
+      const url = await thumbUrl(id);
+      const alt = t('photo.alt', { n: i + 1, label: tx(item.label) });
+      return h('li', {}, h('button', { type: 'button', class: 'thumb', 'aria-label': alt, onclick: () => openPhoto(id, alt) },
+        url ? h('img', { src: url, alt: '', width: 72, height: 72, loading: 'lazy', decoding: 'async' })
+          : h('span', { class: 'thumb-missing', text: t('photo.onServer') })));
+    }));
+    strip.replaceChildren(...rows);
+  };
+
+  const openPhoto = async (id, alt) => {
+    const url = await displayUrl(id);
+    const choice = await dialog({
+      title: alt,
+      body: url ? h('img', { src: url, alt, class: 'photo-large' }) : h('p', { text: t('photo.onServer') }),
+      actions: ctx.readonly ? [{ label: t('close'), value: false, kind: 'primary' }]
+        : [{ label: t('photo.delete'), value: 'delete', kind: 'danger' }, { label: t('close'), value: false, kind: 'primary' }],
+    });
+    if (url) URL.revokeObjectURL(url);
+    if (choice === 'delete') {
+      await removePhoto(draft, item.key, id);
+      await renderThumbs();
+      changed();
+    }
+  };
+
+  const onFiles = (fromCamera) => async (e) => {
+    const files = [...e.target.files];
+    e.target.value = '';
+    if (!files.length) return;
+    busy.hidden = false;
+    for (const f of files) {
+      try {
+        await addPhoto(draft, item.key, f, { fromCamera });
+      } catch (err) {
+        console.error(err);
+        toast(t('photo.failed'), { kind: 'error' });
+      }
+    }
+    busy.hidden = true;
+    await renderThumbs();
+    changed();
+  };
+
+  const picker = (fromCamera) => h('label', { class: 'btn btn-secondary file-btn' },
+    h('input', {
+      type: 'file', accept: 'image/*', class: 'visually-hidden', multiple: !fromCamera,
+      capture: fromCamera ? 'environment' : null, dataset: { source: fromCamera ? 'camera' : 'gallery' },
+      onchange: onFiles(fromCamera),
+    }),
+    icon(fromCamera ? 'camera' : 'image'), h('span', { text: t(fromCamera ? 'photo.camera' : 'photo.gallery') }));
+
+  renderThumbs();
+  const node = h('div', { class: ['photos', (need > 0 || item.type === 'photo') && 'photos-wanted'] },
+    count, strip, busy, ctx.readonly ? null : h('div', { class: 'photo-buttons' }, picker(true), picker(false)));
+
+  return {
+    node,
+    updateCount() {
+      const have = photoCount(draft.answers[item.key]);
+      if (need > 0) {
+        count.replaceChildren(have >= need ? pill('ok', t('photo.countOk', { have: fmtNumber(have), need: fmtNumber(need) }))
+          : pill('warn', t('photo.countShort', { have: fmtNumber(have), need: fmtNumber(need) })));
+      } else {
+        count.replaceChildren(have ? h('span', { class: 'hint', text: t('photo.count', { count: have }) }) : '');
+      }
+    },
+  };
+}
+

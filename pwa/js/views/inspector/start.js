@@ -1,0 +1,67 @@
+// Start an inspection: the station in both languages, a live GPS fix with its accuracy and the
+// distance to the station, a warning (never a block) when far away, and the template to use.
+
+import { fmtDistance, fmtNumber, t, tx } from '../../i18n.js';
+import { FAR_M, distanceM, watch } from '../../geo.js';
+import { createDraft } from '../../inspection.js';
+import { navigate } from '../../router.js';
+import { actionsFor, latestVersion, state, station, templatesFor, version } from '../../state.js';
+import { button, card, h, icon, pill } from '../../ui.js';
+import { notFound } from './common.js';
+
+export async function startView(params) {
+  const st = station(params.station);
+  if (!st) return notFound(t('start.noStation'));
+  const assignment = params.a ? state.bundle.assignments[params.a] : null;
+  // An assignment may pin a version; otherwise the newest published version is used.
+  const pinned = assignment?.template_version_id && version(assignment.template_version_id);
+  const options = pinned ? [pinned] : templatesFor(st);
+  let chosen = pinned || (params.t && latestVersion(params.t)) || options[0] || null;
+  let fix = null;
+
+  const gps = h('div', { class: 'gps', 'aria-live': 'polite', id: 'gps' }, pill('busy', t('start.locating')));
+  const showFix = () => {
+    if (!fix) return;
+    const acc = t('start.accuracy', { accuracy: fmtNumber(fix.accuracy_m) });
+    if (st.lat == null || st.lon == null) { gps.replaceChildren(pill('ok', acc)); return; }
+    const d = distanceM(fix.lat, fix.lon, st.lat, st.lon);
+    gps.replaceChildren(
+      d > FAR_M ? pill('warn', t('start.far', { distance: fmtDistance(d) }), { id: 'far-warning' })
+        : pill('ok', t('start.near', { distance: fmtDistance(d) })),
+      h('p', { class: 'hint', text: acc }),
+      d > FAR_M ? h('p', { class: 'hint', text: t('start.farHint') }) : null);
+  };
+  const stop = watch((f) => { fix = f; showFix(); }, (err) => {
+    if (!fix) gps.replaceChildren(pill('warn', err?.code === 1 ? t('start.denied') : t('start.noFix')), h('p', { class: 'hint', text: t('start.noFixHint') }));
+  });
+
+  const picker = options.length > 1 ? h('div', { class: 'choice-col', role: 'group', 'aria-labelledby': 'tpl-h' },
+    options.map((v) => h('button', {
+      type: 'button', class: 'btn btn-choice', 'aria-pressed': String(v === chosen),
+      onclick: (e) => {
+        chosen = v;
+        for (const b of e.currentTarget.parentElement.children) b.setAttribute('aria-pressed', String(b === e.currentTarget));
+      },
+    }, tx(v.definition.title)))) : h('p', { class: 'strong', text: chosen ? tx(chosen.definition.title) : t('start.noTemplate') });
+
+  const openActions = actionsFor(st.id);
+  const node = h('div', { class: 'page start' },
+    h('h1', { text: tx(st.name) }),
+    card({ class: 'station-card' },
+      h('p', { lang: 'en', dir: 'ltr', class: 'name-en', text: st.name?.en || '' }),
+      h('p', { lang: 'ur', dir: 'rtl', class: 'name-ur', text: st.name?.ur || '' }),
+      h('p', { class: 'hint', text: [st.code, t(`kind.${st.kind || 'police_station'}`), st.sips ? t('start.sips') : ''].filter(Boolean).join(' · ') })),
+    card({}, h('h2', {}, icon('pin'), h('span', { text: t('start.location') })), gps),
+    card({}, h('h2', { id: 'tpl-h', text: t('start.template') }), picker),
+    openActions.length ? h('div', { class: 'callout callout-info' }, icon('warn'),
+      h('p', { text: t('start.openActions', { count: openActions.length }) })) : null,
+    button(t('start.begin'), async (e) => {
+      if (!chosen) return;
+      e.currentTarget.disabled = true;
+      const location = fix ? { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m } : null;
+      const draft = await createDraft({ station: st, version: chosen, assignment, location });
+      navigate(`/i/${draft.id}/s/0`);
+    }, { kind: 'primary', class: 'btn-block', id: 'begin', iconName: 'next', disabled: !chosen }),
+  );
+  return { node, dispose: stop };
+}

@@ -1,0 +1,94 @@
+// Screens every role has: sign-in, settings (account, language, storage, sign-out) and the
+// outbox ("what is still on this phone"). Role screens live in views/<role>/.
+
+import { fmtBytes, fmtDateTime, getLang, setLang, t, tx } from '../i18n.js';
+import { allEntries, retryNow } from '../outbox.js';
+import { DRAFTS, get } from '../db.js';
+import { hasUnsent, refreshBundle, signOut, state, station, version } from '../state.js';
+import { alertDialog, button, card, h, pill } from '../ui.js';
+import { itemByKey } from '../form.js';
+import { loginView } from './login.js';
+
+export function registerShared(route) {
+  route('/login', { public: true, view: loginView });
+  route('/settings', { view: settingsView });
+  route('/sync', { view: outboxView });
+}
+
+async function storageCard() {
+  const body = h('div');
+  const est = await navigator.storage?.estimate?.().catch(() => null);
+  const persisted = await navigator.storage?.persisted?.().catch(() => false);
+  if (est) {
+    body.append(h('p', { text: t('storage.used', { used: fmtBytes(est.usage || 0) }) }),
+      h('p', { class: 'strong', text: t('storage.free', { free: fmtBytes(Math.max(0, (est.quota || 0) - (est.usage || 0))) }) }));
+  }
+  body.append(persisted ? pill('ok', t('storage.persisted')) : pill('warn', t('storage.notPersisted')));
+  if (!persisted && navigator.storage?.persist) {
+    body.append(button(t('storage.ask'), async (e) => {
+      const granted = await navigator.storage.persist();
+      e.currentTarget.replaceWith(granted ? pill('ok', t('storage.persisted')) : h('p', { class: 'hint', text: t('storage.denied') }));
+    }));
+  }
+  return card({ 'aria-labelledby': 'st-h' }, h('h2', { id: 'st-h', text: t('storage.title') }), body);
+}
+
+async function settingsView() {
+  const u = state.user;
+  const langButtons = ['en', 'ur'].map((l) => h('button', {
+    type: 'button', class: 'btn btn-choice', 'aria-pressed': String(getLang() === l), lang: l, onclick: () => setLang(l),
+  }, l === 'ur' ? 'اردو' : 'English'));
+  const b = state.bundle;
+  return h('div', { class: 'page' },
+    h('h1', { text: t('settings.title') }),
+    card({}, h('h2', { text: t('settings.account') }),
+      h('p', { class: 'strong', text: u.display_name }), h('p', { text: `${u.username} · ${t(`role.${u.role}`)}` })),
+    card({}, h('h2', { text: t('settings.language') }), h('div', { class: 'choice-row' }, langButtons)),
+    card({}, h('h2', { text: t('settings.data') }),
+      h('p', { text: b.fetched_at ? t('settings.updated', { when: fmtDateTime(b.fetched_at) }) : t('settings.never') }),
+      h('p', { text: t('settings.counts', { stations: Object.keys(b.stations).length, templates: Object.keys(b.templates).length }) }),
+      button(t('settings.refresh'), async (e) => {
+        const btn = e.currentTarget;
+        btn.disabled = true;
+        try { await refreshBundle(); alertDialog(t('settings.data'), t('settings.refreshed')); } catch (err) { alertDialog(t('error.title'), err.status === 0 ? t('error.offline') : err.message); }
+        btn.disabled = false;
+      }, { iconName: 'sync' })),
+    await storageCard(),
+    card({}, h('h2', { text: t('signout.title') }),
+      button(t('signout.button'), async () => {
+        if (await hasUnsent()) { alertDialog(t('signout.title'), t('signout.refused')); return; }
+        await signOut();
+      }, { kind: 'danger' })),
+  );
+}
+
+const ENTRY_STATE = {
+  pending: ['pending', 'state.queued'],
+  sending: ['busy', 'state.sending'],
+  attention: ['fail', 'state.attention'],
+};
+
+async function outboxView() {
+  const entries = (await allEntries()).sort((a, b) => a.seq - b.seq);
+  const list = h('ul', { class: 'list' });
+  const drafts = new Map();
+  for (const e of entries) {
+    if (!drafts.has(e.inspection_id)) drafts.set(e.inspection_id, await get(DRAFTS, e.inspection_id));
+    const d = drafts.get(e.inspection_id);
+    const st = d && station(d.station_id);
+    const def = d && version(d.template_version_id)?.definition;
+    const what = e.kind === 'inspection'
+      ? t('outbox.inspection', { station: st ? tx(st.name) : '' })
+      : t('outbox.photo', { item: tx(def && itemByKey(def, e.item_key)?.label) });
+    const [kind, key] = ENTRY_STATE[e.state] || ENTRY_STATE.pending;
+    list.append(h('li', { class: 'list-row' },
+      h('a', { href: `#/i/${e.inspection_id}/review` }, h('span', { class: 'strong', text: what })),
+      pill(kind, t(key)),
+      e.error && h('p', { class: e.state === 'attention' ? 'field-error' : 'hint', text: e.error.detail || e.error.title || '' })));
+  }
+  return h('div', { class: 'page' },
+    h('h1', { text: t('outbox.title') }),
+    entries.length ? h('p', { text: t('outbox.lead') }) : h('p', { class: 'empty', text: t('outbox.empty') }),
+    list,
+    entries.length ? button(t('outbox.sendNow'), () => retryNow(), { kind: 'primary', iconName: 'sync' }) : null);
+}

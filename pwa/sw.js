@@ -1,0 +1,58 @@
+// The service worker: a versioned precache of the shell, and the outbox drain for Background
+// Sync. The server prepends `self.__PRECACHE = {version, files}` (every file of the shell) when
+// it serves this file, so the cache name changes whenever any shell file changes, and the
+// browser sees a new worker and offers the update.
+//
+// It is a module worker: it drains the outbox with the very modules the page uses (one code
+// path, serialised with the page by a Web Lock), so a phone in a pocket sends its inspection
+// when the network returns even with the app closed.
+
+import { drain } from './js/outbox.js';
+
+const PRECACHE = self.__PRECACHE || { version: 'dev', files: [] };
+const PREFIX = 'muaina-shell-';
+const CACHE = PREFIX + PRECACHE.version;
+
+self.addEventListener('install', (event) => {
+  // No skipWaiting here: a new version waits until the user accepts it (update prompt).
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(PRECACHE.files.map((f) => new Request(f, { cache: 'reload' })))));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    // Only our own older shells go; anything else in Cache Storage is not ours to delete.
+    for (const name of await caches.keys()) {
+      if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  // The API always goes to the network: offline answers come from IndexedDB, not from a cache.
+  if (url.origin !== self.location.origin || url.pathname.startsWith('/api/')) return;
+  if (request.mode === 'navigate') {
+    // Every page of the app is the same shell (routes live in the hash).
+    event.respondWith(caches.match('/index.html', { cacheName: CACHE })
+      .then((hit) => hit || caches.match('/', { cacheName: CACHE }))
+      .then((hit) => hit || fetch(request)));
+    return;
+  }
+  event.respondWith(caches.match(request, { cacheName: CACHE, ignoreSearch: true }).then((hit) => hit || fetch(request)));
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data?.type === 'SKIP_WAITING') self.skipWaiting();
+  if (event.data?.type === 'DRAIN') event.waitUntil(drain());
+});
+
+self.addEventListener('sync', (event) => {
+  if (event.tag !== 'outbox') return;
+  event.waitUntil(drain().then((r) => {
+    // Rejecting makes the browser schedule another attempt later.
+    if (r?.transient) throw new Error('outbox not drained yet');
+  }));
+});
