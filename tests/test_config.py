@@ -1,0 +1,50 @@
+"""Settings come from the environment; a bad value stops start-up with one line naming it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from server.config import ConfigError, load_settings
+
+
+def test_defaults_need_no_settings():
+    s = load_settings({})
+    assert s.database_url is None and s.s3_endpoint is None and s.port == 8000 and s.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"PORT": "eighty"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"S3_ENDPOINT": "minio:9000"}, "S3_ACCESS_KEY"),
+        ({"S3_ENDPOINT": "http://minio:port", "S3_ACCESS_KEY": "a", "S3_SECRET_KEY": "b"}, "S3_ENDPOINT"),
+        ({"S3_SECURE": "maybe"}, "S3_SECURE"),
+        ({"S3_BUCKET": "Photos_Bucket"}, "S3_BUCKET"),
+        ({"SESSION_TTL_HOURS": "0"}, "SESSION_TTL_HOURS"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ],
+)
+def test_a_malformed_setting_is_named(env, name):
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env)
+
+
+def test_s3_endpoint_scheme_sets_secure():
+    creds = {"S3_ACCESS_KEY": "a", "S3_SECRET_KEY": "b"}
+    assert load_settings({"S3_ENDPOINT": "https://minio.local:9000", **creds}).s3_secure is True
+    plain = load_settings({"S3_ENDPOINT": "http://minio.local:9000", **creds})
+    assert plain.s3_secure is False and plain.s3_endpoint == "minio.local:9000"
+    assert load_settings({"S3_ENDPOINT": "minio.local:9000", "S3_SECURE": "true", **creds}).s3_secure is True
+
+
+def test_a_bad_setting_stops_the_command_with_one_clear_line():
+    result = subprocess.run([sys.executable, "-m", "server", "migrate"], env={"PORT": "abc", "PATH": "/usr/bin"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["configuration error: PORT must be a whole number, got 'abc'"]
