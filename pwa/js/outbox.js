@@ -75,6 +75,8 @@ export async function drain() {
 
 async function drainLocked() {
   clearTimeout(timer);
+  // Known offline: nothing to try; `online` (or Background Sync) starts the next drain.
+  if (self.navigator && self.navigator.onLine === false) return { sent: 0, transient: true };
   const backoff = await kv.get('backoff');
   if (backoff && backoff.next_at > Date.now()) { schedule(backoff.next_at - Date.now()); return { sent: 0, transient: true }; }
   const entries = (await getAll(OUTBOX)).sort((a, b) => a.seq - b.seq);
@@ -92,6 +94,7 @@ async function drainLocked() {
     } catch (err) {
       if (err.status === 401) {
         await put(OUTBOX, { ...entry, state: 'pending' });
+        await setDraftSync(entry.inspection_id, 'queued');
         await kv.set('auth_needed', true);
         emit('auth-needed');
         emit('outbox');
@@ -99,6 +102,7 @@ async function drainLocked() {
       }
       if (err.status === undefined || err.transient) {
         await put(OUTBOX, { ...entry, state: 'pending', attempts: (entry.attempts || 0) + 1, error: err.toJSON?.() || { status: 0, detail: String(err) } });
+        await setDraftSync(entry.inspection_id, 'queued');
         await backOff();
         emit('outbox');
         return { sent, transient: true };

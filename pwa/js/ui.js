@@ -73,8 +73,8 @@ export function icon(name, extraClass = '') {
   return svg;
 }
 
-export function button(label, onclick, { kind = 'secondary', iconName, ...attrs } = {}) {
-  return h('button', { type: 'button', class: ['btn', `btn-${kind}`, attrs.class], onclick, ...attrs, },
+export function button(label, onclick, { kind = 'secondary', iconName, class: extra, ...attrs } = {}) {
+  return h('button', { type: 'button', ...attrs, class: ['btn', `btn-${kind}`, extra], onclick },
     iconName && icon(iconName), h('span', { text: label }));
 }
 

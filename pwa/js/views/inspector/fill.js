@@ -8,7 +8,7 @@ import { editable, loadDraft, save } from '../../inspection.js';
 import { navigate } from '../../router.js';
 import { score, visibility } from '../../scoring.js';
 import { actionsFor, station, version } from '../../state.js';
-import { button, h, icon, pill, progress } from '../../ui.js';
+import { button, h, icon, mount, pill, progress } from '../../ui.js';
 import { itemCard } from './item.js';
 import { errorsCallout, notFound, returnedCallout } from './common.js';
 
@@ -17,7 +17,8 @@ export async function fillView(params) {
   if (!draft) return notFound();
   const ver = version(draft.template_version_id);
   if (!ver) return notFound(t('fill.noTemplate'));
-  if (!editable(draft)) { navigate(`/i/${draft.id}/review`, { replace: true }); return h('div'); }
+  // A submitted inspection is read-only to its inspector until a reviewer returns it.
+  const readonly = !editable(draft);
   const def = ver.definition;
   const sections = def.sections || [];
   const sIdx = Math.min(Math.max(0, Number(params.section) || 0), sections.length - 1);
@@ -32,10 +33,10 @@ export async function fillView(params) {
   const steps = h('nav', { 'aria-label': t('fill.steps') });
   const missingBox = h('div', { class: 'missing', 'aria-live': 'polite' });
   const cards = new Map();
-  const ctx = { draft, def, actions, onChange: () => refresh() };
+  const ctx = { draft, def, actions, readonly, onChange: () => refresh() };
 
   // A draft started without a GPS fix gets one as soon as the phone has it.
-  if (!draft.location) {
+  if (!draft.location && !readonly) {
     getFix({ timeout: 20000 }).then((fix) => {
       if (fix && !draft.location) { draft.location = { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m }; save(draft); }
     });
@@ -48,7 +49,7 @@ export async function fillView(params) {
     const all = progressOf(def, draft.answers);
     const here = progressOf(def, draft.answers, sIdx);
     const pct = result.sections[sIdx]?.percent;
-    head.replaceChildren(
+    mount(head,
       h('p', { class: 'station-line' }, h('span', { text: st ? tx(st.name) : '' }),
         h('span', { class: 'step-line', text: ` · ${t('fill.step', { n: fmtNumber(sIdx + 1), total: fmtNumber(sections.length) })}` })),
       progress(all.done, all.total, t('fill.progress', { done: fmtNumber(all.done), total: fmtNumber(all.total) })),
@@ -57,15 +58,15 @@ export async function fillView(params) {
         h('span', { class: 'section-score', id: 'section-score', dataset: { percent: pct ?? '' },
           text: t('fill.sectionScore', { percent: fmtPercent(pct) }) })),
     );
-    steps.replaceChildren(stepNav(def, draft, sIdx));
-    const left = missing(def, draft.answers).filter((m) => m.section === sIdx);
-    missingBox.replaceChildren(left.length
+    mount(steps, stepNav(def, draft, sIdx));
+    const left = readonly ? [] : missing(def, draft.answers).filter((m) => m.section === sIdx);
+    mount(missingBox, left.length
       ? h('div', { class: 'callout callout-warn' }, icon('warn'), h('div', {},
         h('h2', { class: 'h3', text: t('fill.stillToAnswer', { count: left.length }) }),
         h('ul', {}, left.map((m) => h('li', {}, h('a', {
           href: `#item-${m.item.key}`, onclick: (e) => { e.preventDefault(); jumpTo(m.item.key); },
         }, m.reason === 'photos' ? t('fill.needPhotos', { label: tx(m.item.label), have: m.have, need: m.need }) : tx(m.item.label)))))))
-      : (here.total ? pill('ok', t('fill.sectionDone')) : ''));
+      : (here.total && !readonly ? pill('ok', t('fill.sectionDone')) : ''));
   }
 
   const list = h('div', { class: 'items' });

@@ -7,7 +7,7 @@ import { fmtNumber, t, tx } from '../../i18n.js';
 import { isAnswered, isFailed, photoCount } from '../../form.js';
 import { addPhoto, removePhoto, setNote, setValue } from '../../inspection.js';
 import { displayUrl, thumbUrl } from '../../photos.js';
-import { button, dialog, h, icon, pill, toast } from '../../ui.js';
+import { button, dialog, h, icon, mount, pill, toast } from '../../ui.js';
 
 const YES_NO = [['yes', 'answer.yes'], ['no', 'answer.no'], ['na', 'answer.na']];
 
@@ -23,7 +23,7 @@ export function itemCard(item, ctx) {
     const failed = isFailed(item, answer);
     card.classList.toggle('failed', failed);
     card.classList.toggle('answered', isAnswered(item, answer));
-    status.replaceChildren(
+    mount(status,
       item.required ? pill('info', t('item.required'), { class: 'pill-quiet' }) : null,
       item.critical ? pill('warn', t('item.critical')) : null,
       failed ? pill('fail', item.critical ? t('item.criticalFailed') : t('item.failed')) : null,
@@ -183,7 +183,7 @@ function photoStrip(item, ctx, changed) {
         url ? h('img', { src: url, alt: '', width: 72, height: 72, loading: 'lazy', decoding: 'async' })
           : h('span', { class: 'thumb-missing', text: t('photo.onServer') })));
     }));
-    strip.replaceChildren(...rows);
+    mount(strip, rows);
   };
 
   const openPhoto = async (id, alt) => {
@@ -237,10 +237,10 @@ function photoStrip(item, ctx, changed) {
     updateCount() {
       const have = photoCount(draft.answers[item.key]);
       if (need > 0) {
-        count.replaceChildren(have >= need ? pill('ok', t('photo.countOk', { have: fmtNumber(have), need: fmtNumber(need) }))
+        mount(count, have >= need ? pill('ok', t('photo.countOk', { have: fmtNumber(have), need: fmtNumber(need) }))
           : pill('warn', t('photo.countShort', { have: fmtNumber(have), need: fmtNumber(need) })));
       } else {
-        count.replaceChildren(have ? h('span', { class: 'hint', text: t('photo.count', { count: have }) }) : '');
+        mount(count, have ? h('span', { class: 'hint', text: t('photo.count', { count: have }) }) : '');
       }
     },
   };

@@ -6,7 +6,7 @@ import { FAR_M, distanceM, watch } from '../../geo.js';
 import { createDraft } from '../../inspection.js';
 import { navigate } from '../../router.js';
 import { actionsFor, latestVersion, state, station, templatesFor, version } from '../../state.js';
-import { button, card, h, icon, pill } from '../../ui.js';
+import { button, card, h, icon, mount, pill } from '../../ui.js';
 import { notFound } from './common.js';
 
 export async function startView(params) {
@@ -23,16 +23,16 @@ export async function startView(params) {
   const showFix = () => {
     if (!fix) return;
     const acc = t('start.accuracy', { accuracy: fmtNumber(fix.accuracy_m) });
-    if (st.lat == null || st.lon == null) { gps.replaceChildren(pill('ok', acc)); return; }
+    if (st.lat == null || st.lon == null) { mount(gps, pill('ok', acc)); return; }
     const d = distanceM(fix.lat, fix.lon, st.lat, st.lon);
-    gps.replaceChildren(
+    mount(gps,
       d > FAR_M ? pill('warn', t('start.far', { distance: fmtDistance(d) }), { id: 'far-warning' })
         : pill('ok', t('start.near', { distance: fmtDistance(d) })),
       h('p', { class: 'hint', text: acc }),
       d > FAR_M ? h('p', { class: 'hint', text: t('start.farHint') }) : null);
   };
   const stop = watch((f) => { fix = f; showFix(); }, (err) => {
-    if (!fix) gps.replaceChildren(pill('warn', err?.code === 1 ? t('start.denied') : t('start.noFix')), h('p', { class: 'hint', text: t('start.noFixHint') }));
+    if (!fix) mount(gps, pill('warn', err?.code === 1 ? t('start.denied') : t('start.noFix')), h('p', { class: 'hint', text: t('start.noFixHint') }));
   });
 
   const picker = options.length > 1 ? h('div', { class: 'choice-col', role: 'group', 'aria-labelledby': 'tpl-h' },
