@@ -24,7 +24,6 @@ function guard(r, path) {
   if (!state.user) return r?.public ? null : `/login`;
   if (r?.public && path.startsWith('/login')) return homeFor(state.user);
   if (r?.roles && !r.roles.includes(state.user.role)) return homeFor(state.user);
-  if (path === '/' && state.user.role !== 'inspector') return homeFor(state.user);
   return null;
 }
 
