@@ -270,6 +270,11 @@ DEFINITION_PROBLEMS = [
         lambda d: item(d, 0, 1).update(critical=True, min=None, max=None),
         "sections[0].items[1].critical",
     ),
+    (
+        "critical choice whose every option earns points",
+        lambda d: item(d, 0, 3).update(critical=True, options=[{"key": "a", "label": L, "points": 1}]),
+        "sections[0].items[3].critical",
+    ),
     ("no kinds", lambda d: d.update(kinds=[]), "kinds"),
     ("kind twice", lambda d: d.update(kinds=["other", "other"]), "kinds[1]"),
 ]
@@ -348,6 +353,7 @@ def with_item(s, i, **changes):
 ANSWER_CASES = [
     # (name, definition, answers, submitting, the exact fields expected)
     ("a draft may be empty", good(), {}, False, []),
+    ("an answer that is not an object", good(), {"diary": "yes"}, False, ["answers.diary"]),
     ("an unknown item key", good(), {"ghost": {"value": 1}}, False, ["answers.ghost"]),
     ("yes_no outside yes, no, na", good(), {"staffed": {"value": "Y"}}, False, ["answers.staffed.value"]),
     ("scale above max", good(), {"clean": {"value": 6}}, False, ["answers.clean.value"]),
@@ -485,7 +491,8 @@ def inspections(draw):
                 )
             elif kind == "text":
                 values = st.one_of(st.none(), st.text(max_size=5))
-            if kind in ("yes_no", "scale", "choice", "multi_choice", "number"):
+            can_fail = kind != "choice" or any(o["points"] <= 0 for o in it["options"])
+            if kind in ("yes_no", "scale", "choice", "multi_choice", "number") and can_fail:
                 it["critical"] = draw(st.booleans())
             if parents and draw(st.booleans()):
                 parent_key, parent_values = draw(st.sampled_from(parents))

@@ -7,6 +7,7 @@ which lists every problem at once so a template editor can show them all togethe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -118,7 +119,7 @@ def to_definition(obj: Any) -> Definition:
     return msgspec.convert(obj, type=Definition)
 
 
-def iter_items(defn: Definition):
+def iter_items(defn: Definition) -> Iterator[tuple[int, int, Section, Item]]:
     """Yield (section index, item index, section, item) in the order an inspector meets them."""
     for s, section in enumerate(defn.sections):
         for i, item in enumerate(section.items):

@@ -12,7 +12,8 @@ Decisions other code relies on:
   the best (or the positive total) points.
 - A number item with neither `min` nor `max` is information only (a count of detainees, say): it has
   no acceptable range to be inside, so scoring leaves it out like text.
-- `critical` is refused where an item can never fail: text, photo, date and unbounded number items.
+- `critical` is refused where an item can never fail: text, photo, date, unbounded number items, and a
+  choice whose every option earns points.
 - The grade "fail" is reserved for a critical failure, so no band may be called that.
 """
 
@@ -21,12 +22,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from server.errors import FieldError
 from server.templates.models import Definition, Item, LocalText
+
+# Each check reports through this, so that it can go on and find the next problem.
+Report = Callable[[str, str], None]
 
 MAX_TEXT = 5000
 YES_NO = ("yes", "no", "na")
@@ -73,18 +78,18 @@ def validate_definition(defn: Definition) -> list[FieldError]:
     return errors
 
 
-def _check_text(text: LocalText, at: str, err) -> None:
+def _check_text(text: LocalText, at: str, err: Report) -> None:
     for lang in ("en", "ur"):
         if not getattr(text, lang).strip():
             err(f"{at}.{lang}", "must not be blank")
 
 
-def _check_weight(weight: float, at: str, err) -> None:
+def _check_weight(weight: float, at: str, err: Report) -> None:
     if not math.isfinite(weight) or weight <= 0:
         err(at, "must be greater than 0")
 
 
-def _check_bands(defn: Definition, err) -> None:
+def _check_bands(defn: Definition, err: Report) -> None:
     bands = defn.grade_bands
     if not bands:
         err("grade_bands", "a template needs at least one grade band")
@@ -108,7 +113,7 @@ def _check_bands(defn: Definition, err) -> None:
         err("grade_bands", "one band must start at 0 so that every percent has a grade")
 
 
-def _check_item(item: Item, at: str, err) -> None:
+def _check_item(item: Item, at: str, err: Report) -> None:
     _check_text(item.label, f"{at}.label", err)
     if item.help is not None:
         _check_text(item.help, f"{at}.help", err)
@@ -139,12 +144,16 @@ def _check_item(item: Item, at: str, err) -> None:
     if choice:
         _check_options(item, at, err)
 
-    cannot_fail = kind in ("text", "photo", "date") or (kind == "number" and item.min is None and item.max is None)
+    cannot_fail = (
+        kind in ("text", "photo", "date")
+        or (kind == "number" and item.min is None and item.max is None)
+        or (kind == "choice" and bool(item.options) and all(o.points > 0 for o in item.options))
+    )
     if item.critical and cannot_fail:
-        err(f"{at}.critical", f"a {kind} item without a pass mark can never fail, so it cannot be critical")
+        err(f"{at}.critical", "this item can never fail, so it cannot be critical")
 
 
-def _check_options(item: Item, at: str, err) -> None:
+def _check_options(item: Item, at: str, err: Report) -> None:
     options = item.options or []
     if not options:
         err(f"{at}.options", f"a {item.type} item needs at least one option")
@@ -161,7 +170,7 @@ def _check_options(item: Item, at: str, err) -> None:
         err(f"{at}.options", "at least one option must be worth more than 0 points")
 
 
-def _check_visible_if(item: Item, at: str, earlier: dict[str, Item], err) -> None:
+def _check_visible_if(item: Item, at: str, earlier: dict[str, Item], err: Report) -> None:
     cond = item.visible_if
     if cond is None:
         return

@@ -223,6 +223,9 @@ def validate_answers(defn: Definition, answers: Answers, *, submitting: bool) ->
         if item is None:
             errors.append(FieldError(field=at, message="is not an item of this template"))
             continue
+        if not isinstance(answer, Mapping) and not hasattr(answer, "value"):
+            errors.append(FieldError(field=at, message="must be an object with value, note and photos"))
+            continue
         value = _value(answer)
         if value is not None and (problem := value_problem(item, value)):
             errors.append(FieldError(field=f"{at}.value", message=problem))
