@@ -103,36 +103,22 @@ def process(data: bytes, *, max_pixels: int = 50_000_000, display_px: int = 1600
     fmt = sniff(data)
     if fmt is None:
         raise Unsupported(_refusal(data))
-    # Our own reading of the header comes first: libwebp allocates its canvas while Pillow is
-    # still opening the file, so Pillow's check alone would come too late for a WebP bomb.
+    # Our own reading of the header comes before any decoder sees the bytes. Pillow's check
+    # runs at the end of Image.open, and between its limit and twice that a WebP has by then
+    # been handed to libwebp, which allocates the whole canvas on creation.
     _refuse_bomb(_header_size(data, fmt), max_pixels)
     if fmt == "jpeg" and data.count(b"\xff\xda") > MAX_JPEG_SCANS:
         raise _invalid(f"The JPEG has more than {MAX_JPEG_SCANS} scans.")
-    # Pillow warns between MAX_IMAGE_PIXELS and twice that, and raises only above; turning the
-    # warning into an error makes its limit ours. Both are process-wide settings, which is why
-    # this function is meant for a process pool; the explicit checks hold in any case.
+    # Pillow warns between MAX_IMAGE_PIXELS and twice that, and raises only above; with the
+    # warning made an error (in _decode) its limit is ours. The setting is process-wide, which
+    # is one more reason this function belongs in a process pool; it is put back afterwards so
+    # other Pillow users in the same worker keep their own limit.
+    previous = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            # Pillow warns about each malformed EXIF tag it skips; hostile uploads would fill
-            # the logs, and the outcome (no evidence from that tag) is already in the result.
-            warnings.simplefilter("ignore", UserWarning)
-            with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMAT[fmt]]) as img:
-                _refuse_bomb(img.size, max_pixels)
-                orientation, taken_at, gps = _evidence(img)
-                stored_w, stored_h = img.size
-                display, thumb = _renditions(img, fmt, orientation, display_px, thumb_px)
-    except DomainError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _invalid("The image has too many pixels to be processed safely.") from exc
-    except Exception as exc:
-        # Pillow's decoders answer hostile bytes with many exception types (OSError,
-        # SyntaxError, ValueError, struct.error, EOFError, ...); every one of them means the
-        # upload is unusable, and none of them may take the worker down.
-        raise _invalid("The image is truncated or corrupt and cannot be decoded.") from exc
-    width, height = (stored_h, stored_w) if orientation >= 5 else (stored_w, stored_h)
+        (width, height), taken_at, gps, display, thumb = _decode(data, fmt, max_pixels, display_px, thumb_px)
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
     return Processed(
         sha256=hashlib.sha256(data).hexdigest(),
         format=fmt,
@@ -146,6 +132,33 @@ def process(data: bytes, *, max_pixels: int = 50_000_000, display_px: int = 1600
         display_size=display.size,
         thumb_size=thumb.size,
     )
+
+
+def _decode(
+    data: bytes, fmt: str, max_pixels: int, display_px: int, thumb_px: int
+) -> tuple[tuple[int, int], str | None, Gps | None, Image.Image, Image.Image]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns about each malformed EXIF tag it skips; hostile uploads would fill
+            # the logs, and the outcome (no evidence from that tag) is already in the result.
+            warnings.simplefilter("ignore", UserWarning)
+            with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMAT[fmt]]) as img:
+                _refuse_bomb(img.size, max_pixels)
+                orientation, taken_at, gps = _evidence(img)
+                width, height = img.size
+                display, thumb = _renditions(img, fmt, orientation, display_px, thumb_px)
+    except DomainError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _invalid("The image has too many pixels to be processed safely.") from exc
+    except Exception as exc:
+        # Pillow's decoders answer hostile bytes with many exception types (OSError,
+        # SyntaxError, ValueError, struct.error, EOFError, ...); every one of them means the
+        # upload is unusable, and none of them may take the worker down.
+        raise _invalid("The image is truncated or corrupt and cannot be decoded.") from exc
+    oriented = (height, width) if orientation >= 5 else (width, height)
+    return oriented, taken_at, gps, display, thumb
 
 
 def _invalid(message: str) -> Invalid:
