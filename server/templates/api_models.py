@@ -1,0 +1,174 @@
+"""The templates API's bodies and replies, and two pure helpers the routes need around a definition.
+
+The definition itself (models.Definition) and its rules (rules.validate_definition) belong to the
+template model; this module only carries it over HTTP:
+- `decode_draft` turns a request body into a Definition, naming the field of a type error in the same
+  `sections[1].items[3].type` form that validate_definition uses, so an editor handles both alike.
+- `stored_form` is what is saved as a draft and frozen as a version: every default written out (a
+  phone never has to know the defaults) and absent optional fields left out rather than null.
+- `summarize_changes` compares two stored definitions for the publish reply and the admin console.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from server.errors import BadRequest, FieldError, Invalid
+from server.structs import Base, Key, LocalText
+from server.templates.models import Definition
+
+
+class TemplateCreate(Base):
+    key: Key
+    title: LocalText
+
+
+class Text(msgspec.Struct, kw_only=True):
+    en: str
+    ur: str
+
+
+DraftStatus = Literal["none", "unpublished", "published"]
+
+
+class TemplateOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    key: str
+    title: Text
+    # The newest published version, if any. `draft_status`: "none" (no draft saved), "published" (the
+    # draft is what the latest version holds) or "unpublished" (the draft has changes to publish).
+    latest_version: int | None
+    latest_version_id: UUID | None
+    latest_published_at: datetime | None
+    kinds: list[str] | None
+    draft_status: DraftStatus
+    archived: bool
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplateChanges(msgspec.Struct, kw_only=True):
+    first_version: bool
+    sections_added: list[str]
+    sections_removed: list[str]
+    sections_changed: list[str]
+    items_added: list[str]
+    items_removed: list[str]
+    items_changed: list[str]
+    # Template-wide settings that differ: any of "title", "grade_bands", "kinds".
+    settings_changed: list[str]
+
+
+class TemplateDetail(TemplateOut, kw_only=True):
+    draft: dict[str, Any] | None
+    # What publishing the draft now would change, compared with the latest version (admins only).
+    draft_changes: TemplateChanges | None
+
+
+class VersionSummary(msgspec.Struct, kw_only=True):
+    id: UUID
+    template_id: UUID
+    version: int
+    kinds: list[str] | None
+    sections: int
+    items: int
+    published_at: datetime
+    published_by: UUID | None
+
+
+class VersionOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    template_id: UUID
+    template_key: str
+    version: int
+    definition: dict[str, Any]
+    kinds: list[str] | None
+    published_at: datetime
+    published_by: UUID | None
+
+
+class PublishOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    template_id: UUID
+    version: int
+    published_at: datetime
+    changes: TemplateChanges
+
+
+_AT = re.compile(r"\s*-\s*at `\$\.?([^`]*)`$")
+_NAMED = re.compile(r"(?:unknown|missing required) field `([^`]*)`")
+
+
+def decode_draft(body: bytes) -> Definition:
+    """Decode a definition or raise: 400 for text that is not JSON, 422 naming the field of a type error."""
+    try:
+        return msgspec.json.decode(body, type=Definition)
+    except msgspec.ValidationError as exc:
+        raise Invalid(f"the definition is not valid: {exc}", errors=[type_error(str(exc))]) from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"the body is not JSON: {exc}") from None
+
+
+def type_error(message: str) -> FieldError:
+    """A msgspec message ("Expected `int`, got `str` - at `$.sections[0].weight`") as a FieldError."""
+    match = _AT.search(message)
+    path = match.group(1) if match else ""
+    text = _AT.sub("", message)
+    named = _NAMED.search(text)
+    if named:
+        path = f"{path}.{named.group(1)}" if path else named.group(1)
+    return FieldError(field=path or "body", message=text)
+
+
+def stored_form(defn: Definition) -> dict[str, Any]:
+    return _drop_nulls(msgspec.to_builtins(defn))
+
+
+def _drop_nulls(value: Any) -> Any:
+    # Only object members are dropped: in a definition null always means "not given" (see
+    # models.VisibleIf), while a list's elements are kept exactly as they are.
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def _items(defn: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {item["key"]: (section["key"], item) for section in defn.get("sections", [])
+            for item in section.get("items", [])}
+
+
+def _sections(defn: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["key"]: {k: v for k, v in s.items() if k != "items"} for s in defn.get("sections", [])}
+
+
+def summarize_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> TemplateChanges:
+    """What `new` adds, removes and changes compared with `old` (None: there is no earlier version).
+
+    An item counts as changed when any of its fields differ or it moved to another section; a section
+    when its title or weight differ or its place in the order did.
+    """
+    before, after = old or {}, new
+    old_items, new_items = _items(before), _items(after)
+    old_sections, new_sections = _sections(before), _sections(after)
+    old_order = [k for k in old_sections if k in new_sections]
+    new_order = [k for k in new_sections if k in old_sections]
+    return TemplateChanges(
+        first_version=old is None,
+        sections_added=[k for k in new_sections if k not in old_sections],
+        sections_removed=[k for k in old_sections if k not in new_sections],
+        sections_changed=[k for k in new_order
+                          if new_sections[k] != old_sections[k] or old_order.index(k) != new_order.index(k)],
+        items_added=[k for k in new_items if k not in old_items],
+        items_removed=[k for k in old_items if k not in new_items],
+        items_changed=[k for k, v in new_items.items() if k in old_items and old_items[k] != v],
+        settings_changed=[] if old is None else [k for k in ("title", "grade_bands", "kinds")
+                                                  if before.get(k) != after.get(k)],
+    )
