@@ -1,0 +1,132 @@
+"""When the server refuses a submission, the inspector sees why and loses nothing.
+
+A 409 (the inspection was changed elsewhere since the phone's base revision) and a 422 (the
+server's validation disagrees with the phone's copy) each become an explained "needs attention"
+state; the draft, its photos and the outbox entries stay on the phone until the inspector acts.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_pwa_support import (
+    bundle, fill_whole_form, inspection_id, open_station, phone_context, pick_station_and_template,
+    sign_in, watch_errors, INSPECTOR, PASSWORD,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+LOCAL_STATE = """async (id) => {
+    const db = await import('/js/db.js');
+    const draft = await db.get('drafts', id);
+    const outbox = (await db.getAll('outbox')).filter(e => e.inspection_id === id);
+    const photos = (await db.getAll('photos')).filter(p => p.inspection_id === id && p.blob);
+    return {answers: Object.keys(draft.answers).length, status: draft.status, sync: draft.sync,
+            outbox: outbox.map(e => [e.kind, e.state]), photos: photos.length};
+}"""
+
+
+def submit_offline(live_server, browser):
+    token = live_server.login(INSPECTOR, PASSWORD)
+    station, version = pick_station_and_template(bundle(live_server, token))
+    context = phone_context(browser, station)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, live_server.url)
+    context.set_offline(True)
+    open_station(page, station)
+    page.click("#begin")
+    page.wait_for_selector(".item")
+    photos = fill_whole_form(page, version["definition"])
+    page.click("#submit")
+    page.wait_for_selector("[data-sync=queued]")
+    return token, station, version, context, page, errors, photos
+
+
+def test_an_inspection_changed_elsewhere_is_explained_and_kept_until_the_inspector_chooses(live_server, browser, artifacts):
+    token, station, version, context, page, errors, photos = submit_offline(live_server, browser)
+    iid = inspection_id(page)
+
+    # Meanwhile the same inspection is saved from somewhere else (another device), revision 1.
+    other = {"station_id": station["id"], "template_version_id": version["id"], "base_revision": 0,
+             "status": "draft", "started_at": "2026-11-27T09:00:00Z", "finished_at": None,
+             "location": None, "answers": {}}
+    first_key = version["definition"]["sections"][0]["items"][0]["key"]
+    other["answers"][first_key] = {"value": "no", "note": "entered on the office laptop"}
+    saved = live_server.api("PUT", f"/api/v1/inspections/{iid}", token, json=other)
+    assert saved.status_code in (200, 201), saved.text
+
+    context.set_offline(False)
+    page.wait_for_selector("[data-sync=attention]", timeout=60000)
+    attention = page.locator("#attention")
+    assert attention.get_attribute("data-status") == "409"
+    assert "Changed somewhere else" in attention.inner_text()
+    assert page.locator("#sync-badge[data-state=fail]").count() == 1
+    page.screenshot(path=str(artifacts / "pwa-conflict-409.png"))
+
+    # Nothing was dropped: answers, photos and the outbox entries (parked, not deleted) remain.
+    local = page.evaluate(LOCAL_STATE, iid)
+    assert local["sync"] == "attention" and local["answers"] > 50
+    assert local["photos"] == photos
+    assert ("inspection", "attention") in [tuple(e) for e in local["outbox"]]
+    assert len(local["outbox"]) == 1 + photos
+
+    # The server still has the other device's version, untouched.
+    assert live_server.api("GET", f"/api/v1/inspections/{iid}", token).json()["answers"][first_key]["value"] == "no"
+
+    # The inspector keeps the phone's answers: they go on top of the newer revision.
+    page.click("#keep-mine")
+    page.wait_for_selector("[data-sync=on_server]", timeout=120000)
+    stored = live_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
+    assert stored["status"] == "submitted"
+    assert stored["answers"][first_key]["value"] == "yes"
+    assert stored["missing_photos"] == []
+    assert errors == []
+    context.close()
+
+
+def test_a_submission_the_server_finds_invalid_is_explained_and_can_be_fixed(live_server, browser, artifacts):
+    token, station, version, context, page, errors, photos = submit_offline(live_server, browser)
+    iid = inspection_id(page)
+    definition = version["definition"]
+    required = next(i for s in definition["sections"] for i in s["items"]
+                    if i["required"] and i["type"] == "yes_no" and not i.get("visible_if"))
+
+    # The phone checks the same rules before Submit, so a 422 means the two disagree (an older
+    # app build, a template corrected on the server). Simulate that: drop a required answer from
+    # the stored copy after Submit.
+    page.evaluate("""async ([id, key]) => {
+        const db = await import('/js/db.js');
+        const d = await db.get('drafts', id);
+        delete d.answers[key].value;
+        await db.put('drafts', d);
+    }""", [iid, required["key"]])
+
+    context.set_offline(False)
+    page.wait_for_selector("[data-sync=attention]", timeout=60000)
+    attention = page.locator("#attention")
+    assert attention.get_attribute("data-status") == "422"
+    assert "The server found problems" in attention.inner_text()
+    # The server's own field message is shown, linked to the item it concerns.
+    link = attention.locator(".server-errors a", has_text=required["label"]["en"])
+    assert link.count() == 1
+    page.screenshot(path=str(artifacts / "pwa-invalid-422.png"))
+
+    local = page.evaluate(LOCAL_STATE, iid)
+    assert local["status"] == "draft", "a refused submission becomes editable again"
+    assert local["photos"] == photos
+    assert ("inspection", "attention") in [tuple(e) for e in local["outbox"]]
+    assert live_server.api("GET", f"/api/v1/inspections/{iid}", token).status_code == 404
+
+    # Fix it where the link points, then submit again: the parked entries are re-armed and sent.
+    link.click()
+    page.locator(f"#item-{required['key']} [data-value=yes]").click()
+    page.goto(page.url.split("#")[0] + f"#/i/{iid}/review")
+    page.click("#submit")
+    page.wait_for_selector("[data-sync=on_server]", timeout=120000)
+    stored = live_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
+    assert stored["status"] == "submitted"
+    assert stored["answers"][required["key"]]["value"] == "yes"
+    assert stored["missing_photos"] == []
+    assert errors == []
+    context.close()
