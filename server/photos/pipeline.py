@@ -32,13 +32,13 @@ MAX_JPEG_SCANS = 100
 DISPLAY_QUALITY = 82
 THUMB_QUALITY = 80
 # Resampling is the costliest step after decoding. For a phone JPEG the decoder's DCT scaling
-# already did the heavy reduction (to between 1x and 2x the display size) and what is left is
-# a gentle step. There Hamming (a short windowed sinc, sharper than bilinear) measured 1.95x
-# the baseline CPU against 2.25x for bicubic in the same run, too close to the 2.5x budget;
-# against a full-resolution Lanczos reference it scores 37 dB PSNR to bicubic's 40.5, and
-# small text stays equally legible. A large non-JPEG is first
-# shrunk by an integer box reduction down to twice the display size. The thumbnail comes from
-# the display (1600 -> 320 is exactly 5), so a box reduction all the way is an area average:
+# has already done the heavy reduction (to between 1x and 2x the display size), and for that
+# gentle last step Hamming (a short windowed sinc, sharper than bilinear) measured about 2.0x
+# the baseline CPU against 2.25x for bicubic in the same run, which left too little margin
+# under the 2.5x budget. Against a full-resolution Lanczos reference it scores 37 dB PSNR to
+# bicubic's 40.5, and small text stays equally legible. A large PNG or WebP is first shrunk
+# by an integer box reduction down to twice the display size. The thumbnail comes from the
+# display (1600 -> 320 is exactly 5), so a box reduction all the way is an area average:
 # right for 320 px and ten times cheaper than Lanczos.
 RESAMPLE = Image.Resampling.HAMMING
 DISPLAY_REDUCING_GAP = 2.0
