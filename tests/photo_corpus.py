@@ -68,9 +68,8 @@ def make_phone_jpeg(
         else:
             details[ExifTags.Base.DateTimeOriginal] = taken_at.strftime("%Y:%m:%d %H:%M:%S")
             if taken_at.utcoffset() is not None:
-                details[ExifTags.Base.OffsetTimeOriginal] = (
-                    taken_at.strftime("%z")[:3] + ":" + taken_at.strftime("%z")[3:]
-                )
+                offset = taken_at.strftime("%z")
+                details[ExifTags.Base.OffsetTimeOriginal] = f"{offset[:3]}:{offset[3:5]}"
     if gps is not None:
         _write_gps(exif.get_ifd(ExifTags.IFD.GPSInfo), *gps)
     out = io.BytesIO()
