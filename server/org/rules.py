@@ -1,0 +1,232 @@
+"""Pure rules of the hierarchy: codes, names, coordinates, and reading a station CSV file.
+
+Nothing here touches the database. Checks append to a list of FieldError instead of raising, so a
+form or a 20,000-row import gets every problem in one reply.
+
+CSV decisions (POST /api/v1/stations/import and `muaina import-stations`):
+- Columns: code, name_en, name_ur, district_code, lat, lon are required; circle_code, sips and kind
+  are optional (blank circle: none; blank sips: true; blank kind: police_station). Column order is
+  free; an unknown column is an error, because a misspelt header would otherwise be ignored silently.
+- Rows are numbered as a spreadsheet shows them: the header is row 1, the first station is row 2.
+- A station that already exists (same code) is updated; its id, active flag and history stay.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from server.errors import FieldError
+from server.structs import LocalText
+
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+KINDS = ("police_station", "khidmat_markaz", "driving_centre", "other")
+REQUIRED_COLUMNS = ("code", "name_en", "name_ur", "district_code", "lat", "lon")
+OPTIONAL_COLUMNS = ("circle_code", "sips", "kind")
+CSV_COLUMNS = REQUIRED_COLUMNS[:4] + ("circle_code",) + REQUIRED_COLUMNS[4:] + OPTIONAL_COLUMNS[1:]
+MAX_NAME = 200
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+
+Err = Callable[[str, str], None]
+
+
+def collector() -> tuple[list[FieldError], Err]:
+    errors: list[FieldError] = []
+
+    def err(field: str, message: str) -> None:
+        errors.append(FieldError(field=field, message=message))
+
+    return errors, err
+
+
+def name_parts(name: str | LocalText) -> tuple[str, str]:
+    """(English, Urdu) of a name given as a plain English string or as {en, ur}."""
+    if isinstance(name, str):
+        return name.strip(), ""
+    return name.en.strip(), name.ur.strip()
+
+
+def check_code(code: str, field: str, err: Err) -> None:
+    if not CODE.match(code):
+        err(field, "must be 1 to 40 letters, digits, '.', '-' or '_', starting with a letter or digit")
+
+
+def check_name(en: str, ur: str, field: str, err: Err, *, urdu_required: bool) -> None:
+    if not en:
+        err(f"{field}.en", "the English name must not be blank")
+    elif len(en) > MAX_NAME:
+        err(f"{field}.en", f"must be at most {MAX_NAME} characters")
+    if urdu_required and not ur:
+        err(f"{field}.ur", "the Urdu name must not be blank")
+    elif len(ur) > MAX_NAME:
+        err(f"{field}.ur", f"must be at most {MAX_NAME} characters")
+
+
+def check_coordinates(lat: float | None, lon: float | None, err: Err, prefix: str = "") -> None:
+    if lat is not None and not (math.isfinite(lat) and -90 <= lat <= 90):
+        err(f"{prefix}lat", "must be between -90 and 90")
+    if lon is not None and not (math.isfinite(lon) and -180 <= lon <= 180):
+        err(f"{prefix}lon", "must be between -180 and 180")
+
+
+# CSV import ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    row: int
+    code: str
+    name_en: str
+    name_ur: str
+    district_code: str
+    circle_code: str | None
+    district_id: UUID
+    circle_id: UUID | None
+    lat: float
+    lon: float
+    sips: bool
+    kind: str
+
+
+def decode_csv(data: bytes) -> str | None:
+    """The file as text, or None when it is not UTF-8 (a byte-order mark, as Excel writes, is fine)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
+def parse_station_csv(
+    text: str,
+    districts: Mapping[str, UUID],
+    circles: Mapping[str, tuple[UUID, UUID]],
+) -> tuple[list[ImportRow], list[FieldError]]:
+    """Read and check every row. `districts` maps code -> id; `circles` maps code -> (id, district id).
+
+    Returns the rows and every problem found; the caller writes nothing unless the list is empty.
+    """
+    errors, err = collector()
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None or not any(h.strip() for h in header):
+        err("header", f"the file is empty; the first row must name the columns: {','.join(CSV_COLUMNS)}")
+        return [], errors
+    columns = [h.strip().lower() for h in header]
+    for name in REQUIRED_COLUMNS:
+        if name not in columns:
+            err("header", f"the column '{name}' is missing")
+    for name in dict.fromkeys(columns):
+        if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
+            err("header", f"the column '{name or '(blank)'}' is unknown; the columns are {','.join(CSV_COLUMNS)}")
+        elif columns.count(name) > 1:
+            err("header", f"the column '{name}' appears twice")
+    if errors:
+        return [], errors
+
+    rows: list[ImportRow] = []
+    first_row_of: dict[str, int] = {}
+    for number, record in enumerate(reader, start=2):
+        if not any(v.strip() for v in record):
+            continue  # a blank line, as spreadsheets leave at the end
+        at = f"row {number}"
+        if len(record) != len(columns):
+            err(at, f"has {len(record)} values but the header names {len(columns)} columns")
+            continue
+        values = {name: value.strip() for name, value in zip(columns, record, strict=True)}
+        parsed = _parse_row(number, values, districts, circles, err)
+        code = values["code"]
+        if code:
+            if code in first_row_of:
+                err(f"{at}.code", f"the code '{code}' is also on row {first_row_of[code]}")
+            else:
+                first_row_of[code] = number
+        if parsed is not None:
+            rows.append(parsed)
+    if not first_row_of and not errors:
+        err("body", "the file has a header but no stations")
+    return rows, errors
+
+
+def _parse_row(number: int, values: dict[str, str], districts: Mapping[str, UUID],
+               circles: Mapping[str, tuple[UUID, UUID]], err: Err) -> ImportRow | None:
+    at = f"row {number}"
+    row_errors, err_here = collector()
+    code = values["code"]
+    if not code:
+        err_here(f"{at}.code", "is missing")
+    else:
+        check_code(code, f"{at}.code", err_here)
+    for column, language in (("name_en", "English"), ("name_ur", "Urdu")):
+        if not values[column]:
+            err_here(f"{at}.{column}", f"the {language} name is missing")
+        elif len(values[column]) > MAX_NAME:
+            err_here(f"{at}.{column}", f"must be at most {MAX_NAME} characters")
+    district_code = values["district_code"]
+    district_id = districts.get(district_code)
+    if not district_code:
+        err_here(f"{at}.district_code", "is missing")
+    elif district_id is None:
+        err_here(f"{at}.district_code", f"no district has the code '{district_code}'")
+    circle_code = values.get("circle_code") or None
+    circle_id = None
+    if circle_code is not None:
+        circle = circles.get(circle_code)
+        if circle is None:
+            err_here(f"{at}.circle_code", f"no circle has the code '{circle_code}'")
+        elif district_id is not None and circle[1] != district_id:
+            err_here(f"{at}.circle_code", f"the circle '{circle_code}' is not in the district '{district_code}'")
+        else:
+            circle_id = circle[0]
+    lat = _number(values["lat"], f"{at}.lat", -90, 90, err_here)
+    lon = _number(values["lon"], f"{at}.lon", -180, 180, err_here)
+    sips = _flag(values.get("sips", ""), f"{at}.sips", err_here)
+    kind = values.get("kind") or "police_station"
+    if kind not in KINDS:
+        err_here(f"{at}.kind", f"must be one of: {', '.join(KINDS)}")
+    for problem in row_errors:
+        err(problem.field, problem.message)
+    if row_errors:
+        return None
+    assert district_id is not None and lat is not None and lon is not None and sips is not None
+    return ImportRow(row=number, code=code, name_en=values["name_en"], name_ur=values["name_ur"],
+                     district_code=district_code, circle_code=circle_code, district_id=district_id,
+                     circle_id=circle_id, lat=lat, lon=lon, sips=sips, kind=kind)
+
+
+def _number(text: str, field: str, low: float, high: float, err: Err) -> float | None:
+    if not text:
+        err(field, "is missing")
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        err(field, f"'{text}' is not a number (use a dot for decimals)")
+        return None
+    if not math.isfinite(value) or not low <= value <= high:
+        err(field, f"must be between {low:g} and {high:g}")
+        return None
+    return value
+
+
+def _flag(text: str, field: str, err: Err) -> bool | None:
+    word = text.lower()
+    if not word or word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    err(field, f"'{text}' is not true or false")
+    return None
+
+
+def station_changes(existing: Mapping[str, Any], row: ImportRow) -> dict[str, tuple[Any, Any]]:
+    """Fields of an existing station (a row with the same names) that the import would change."""
+    new = {"name_en": row.name_en, "name_ur": row.name_ur, "district_code": row.district_code,
+           "circle_code": row.circle_code, "lat": row.lat, "lon": row.lon, "sips": row.sips, "kind": row.kind}
+    return {k: (existing[k], v) for k, v in new.items() if existing[k] != v}
