@@ -1,0 +1,162 @@
+"""The inspection document a phone sends (DESIGN §7) and what the server answers.
+
+The document carries only what the inspector decides. Everything the server decides (score, revision,
+inspector, review status) is absent from `InspectionDoc`, and Base rejects unknown fields, so a client
+cannot smuggle those in (mass assignment): `"score": ...` or `"inspector_id": ...` is a 422, and
+`status` takes only "draft" or "submitted".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from server.structs import Base, Key
+
+Status = Literal["draft", "submitted", "returned", "approved"]
+# What an inspector may ask for; "returned" and "approved" are a reviewer's decisions.
+WriteStatus = Literal["draft", "submitted"]
+
+Latitude = Annotated[float, Meta(ge=-90, le=90)]
+Longitude = Annotated[float, Meta(ge=-180, le=180)]
+# A phone reports its fix's accuracy in metres; anything beyond 100 km is not a fix.
+Accuracy = Annotated[float, Meta(ge=0, le=100_000)]
+# Times must carry their offset: a naive time from a phone in an unknown zone is not evidence.
+Moment = Annotated[datetime, Meta(tz=True)]
+Note = Annotated[str, Meta(max_length=4000)]
+# Generous for evidence of one item, small enough that one answer cannot reference a whole album.
+PhotoIds = Annotated[list[UUID], Meta(max_length=50)]
+
+
+class Location(Base):
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: Accuracy | None = None
+
+
+class Answer(Base):
+    # The value's type depends on the item (DESIGN §7), so it is checked against the pinned template
+    # by scoring.validate_answers, which names the item in its error; here any JSON value decodes.
+    value: Any = None
+    note: Note | None = None
+    photos: PhotoIds = []
+
+
+class InspectionDoc(Base):
+    station_id: UUID
+    template_version_id: UUID
+    # The revision this document was edited from: 0 for a new inspection.
+    base_revision: Annotated[int, Meta(ge=0)]
+    status: WriteStatus
+    started_at: Moment | None = None
+    finished_at: Moment | None = None
+    location: Location | None = None
+    answers: Annotated[dict[Key, Answer], Meta(max_length=2000)] = {}
+
+
+# Replies -----------------------------------------------------------------------------------------
+
+
+class SectionPercent(msgspec.Struct, kw_only=True):
+    key: str
+    percent: float | None
+
+
+class ScoreSummary(msgspec.Struct, kw_only=True):
+    percent: float | None
+    grade: str | None
+    critical_failed: bool
+    sections: list[SectionPercent]
+
+
+class Presence(msgspec.Struct, kw_only=True):
+    """Was the inspector at the station? Distance from the inspection's GPS fix to the station."""
+
+    distance_m: float | None
+    # True when farther than the configured radius, or when the inspection has no location at all.
+    far_from_station: bool
+    location_missing: bool
+
+
+class InspectionOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    inspector_id: UUID
+    station_id: UUID
+    template_version_id: UUID
+    revision: int
+    status: Status
+    started_at: datetime | None
+    finished_at: datetime | None
+    location: Location | None
+    answers: dict[str, Answer]
+    score: ScoreSummary | None
+    # Photo ids the answers reference that the server has not stored yet: the inspection is
+    # complete only when this is empty (DESIGN §9).
+    missing_photos: list[UUID]
+    presence: Presence
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    # The latest review (decision, comment, item comments); filled by the review capability.
+    review: dict[str, Any] | None = None
+
+
+class InspectionSummary(msgspec.Struct, kw_only=True):
+    """A list row: no answers, enough to triage a review queue."""
+
+    id: UUID
+    station_id: UUID
+    station_code: str
+    station_name: dict[str, str]
+    inspector_id: UUID
+    inspector_name: str
+    template_version_id: UUID
+    status: Status
+    revision: int
+    score_percent: float | None
+    grade: str | None
+    critical_failed: bool
+    photos_expected: int
+    photos_missing: int
+    far_from_station: bool
+    distance_m: float | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+
+
+class InspectionPage(msgspec.Struct, kw_only=True):
+    items: list[InspectionSummary]
+    # Pass as `before` to get the next (older) page; null on the last page.
+    next_before: str | None
+
+
+class RevisionOut(msgspec.Struct, kw_only=True):
+    revision: int
+    status: Status
+    actor_id: UUID | None
+    actor: str | None
+    at: datetime
+    document: dict[str, Any]
+
+
+class ConflictOut(msgspec.Struct, kw_only=True):
+    """A body the server refused with 409, kept so that nothing a device sent is lost."""
+
+    id: int
+    reason: Literal["stale", "read_only"]
+    base_revision: int
+    server_revision: int
+    actor_id: UUID | None
+    actor: str | None
+    at: datetime
+    document: dict[str, Any]
+
+
+class HistoryOut(msgspec.Struct, kw_only=True):
+    revisions: list[RevisionOut]
+    conflicts: list[ConflictOut]

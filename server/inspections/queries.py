@@ -1,0 +1,312 @@
+"""SQL for inspections: one function per statement, each taking the connection.
+
+Scope is always in the WHERE clause, in the form Principal.scope_args() documents, on the district `d`
+of the inspection's station. An inspector reads only their own inspections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from asyncpg import Connection, Record
+
+from server.auth.models import Principal
+from server.inspections.models import ScoreSummary
+from server.inspections.rules import AnswerColumns
+
+# The columns every reply is built from. missing_photos is worked out only when the counter says
+# something is missing, so the common case (all photos stored) costs no extra lookups.
+_REPLY = """i.id, i.inspector_id, i.station_id, i.template_version_id, i.revision, i.status, i.score,
+       i.distance_m, i.far_from_station, i.lat IS NULL AS location_missing, i.created_at, i.updated_at,
+       i.submitted_at,
+       CASE WHEN i.photos_missing > 0 THEN ARRAY(
+           SELECT DISTINCT p FROM answers a, unnest(a.photo_ids) AS p
+            WHERE a.inspection_id = i.id
+              AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p AND f.inspection_id = i.id)
+            ORDER BY p) ELSE '{}'::uuid[] END AS missing_photos"""
+
+
+def _scope(alias: str, first: int) -> str:
+    return (f"(${first}::bool OR {alias}.id = ANY(${first + 1}::uuid[]) "
+            f"OR {alias}.region_id = ANY(${first + 2}::uuid[]))")
+
+
+def _own(user: Principal) -> UUID | None:
+    """Inspectors read only their own inspections; reviewers and admins read their whole scope."""
+    return user.id if user.role == "inspector" else None
+
+
+async def load_state(conn: Connection, user: Principal, inspection_id: UUID, station_id: UUID,
+                     version_id: UUID, digest: bytes, base_revision: int) -> Record:
+    """Everything a PUT decides on, in one round trip; always one row.
+
+    s_* is the document's station when in the caller's scope; tv_* its template version; the reply
+    columns describe the stored inspection when it is in scope. `taken` says whether the id exists at all,
+    so an id that is out of scope answers 404 instead of looking free. `replayed_earlier` is true when
+    this exact body already produced revision base + 1 (a late duplicate of an acknowledged write).
+    """
+    return await conn.fetchrow(
+        f"""SELECT s.id AS s_id, s.lat AS s_lat, s.lon AS s_lon, s.kind AS s_kind,
+                   tv.id AS tv_id, tv.template_id AS tv_template_id,
+                   (tv.kinds IS NULL OR s.kind = ANY (tv.kinds)) AS tv_applies,
+                   EXISTS (SELECT 1 FROM inspections x WHERE x.id = $1) AS taken,
+                   i.body_hash,
+                   (i.id IS NOT NULL AND EXISTS (
+                       SELECT 1 FROM inspection_revisions r
+                        WHERE r.inspection_id = i.id AND r.revision = $8 + 1 AND r.body_hash = $7))
+                     AS replayed_earlier,
+                   {_REPLY}
+              FROM (SELECT) AS one
+              LEFT JOIN (stations s JOIN districts d ON d.id = s.district_id)
+                     ON s.id = $5 AND {_scope("d", 2)}
+              LEFT JOIN template_versions tv ON tv.id = $6
+              LEFT JOIN (inspections i JOIN stations si ON si.id = i.station_id
+                                       JOIN districts di ON di.id = si.district_id)
+                     ON i.id = $1 AND {_scope("di", 2)}""",
+        inspection_id, *user.scope_args(), station_id, version_id, digest, base_revision,
+    )
+
+
+async def definition_text(conn: Connection, version_id: UUID) -> str | None:
+    return await conn.fetchval("SELECT definition::text FROM template_versions WHERE id = $1", version_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The columns a write stores, worked out before the transaction starts."""
+
+    id: UUID
+    station_id: UUID
+    template_version_id: UUID
+    inspector_id: UUID
+    status: str
+    body_hash: bytes
+    document: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+    distance_m: float | None
+    far_from_station: bool
+    score: ScoreSummary
+    answers: AnswerColumns
+
+    def header(self) -> tuple[Any, ...]:
+        s = self.score
+        return (self.status, self.body_hash, self.document, self.started_at, self.finished_at, self.lat, self.lon,
+                self.accuracy_m, self.distance_m, self.far_from_station, s.percent, s.grade, s.critical_failed, s,
+                self.answers.photo_ids)
+
+    def rows(self) -> tuple[Any, ...]:
+        a = self.answers
+        return (a.keys, a.sections, a.values, a.notes, a.scores, a.maxes, a.critical, a.photos)
+
+
+_WRITTEN = "id, inspector_id, station_id, template_version_id, revision, status, created_at, updated_at, submitted_at"
+
+_REVISION = """rev AS (
+    INSERT INTO inspection_revisions (inspection_id, revision, status, body_hash, document, actor_id)
+    SELECT id, revision, status, body_hash, document, inspector_id FROM w)"""
+
+
+def _answers_from(first: int) -> str:
+    return f"""SELECT w.id, a.k, a.s, a.v::jsonb, a.n, a.sc, a.mx, a.c, a.p::uuid[]
+      FROM w, unnest(${first}::text[], ${first + 1}::text[], ${first + 2}::text[], ${first + 3}::text[],
+                     ${first + 4}::float8[], ${first + 5}::float8[], ${first + 6}::bool[], ${first + 7}::text[])
+              AS a (k, s, v, n, sc, mx, c, p)"""
+
+
+async def insert_inspection(conn: Connection, w: Written) -> Record | None:
+    """Create revision 1, its history row and its answer rows in one statement; None if the id exists.
+
+    INSERT … ON CONFLICT DO NOTHING is what makes concurrent first sends safe: the loser waits for the
+    winner's commit and inserts nothing, and the rows that hang off the inspection are inserted only
+    from what the header INSERT returned. No photo can be stored before its inspection exists (the
+    photos row references it), so every referenced photo is missing at creation.
+    """
+    return await conn.fetchrow(
+        f"""WITH w AS (
+                INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
+                                         body_hash, document, started_at, finished_at, submitted_at, lat, lon,
+                                         accuracy_m, distance_m, far_from_station, score_percent, grade,
+                                         critical_failed, score, photos_expected, photos_missing)
+                VALUES ($1, $2, $3, $4, $5, 1, $6, $7::text::jsonb, $8, $9,
+                        CASE WHEN $5 = 'submitted' THEN now() END, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                        cardinality($19::uuid[]), cardinality($19::uuid[]))
+                ON CONFLICT (id) DO NOTHING
+                RETURNING {_WRITTEN}, body_hash, document
+            ), {_REVISION}, ans AS (
+                INSERT INTO answers (inspection_id, item_key, section_key, value, note, score, max, critical,
+                                     photo_ids)
+                {_answers_from(20)})
+            SELECT {_WRITTEN} FROM w""",
+        w.id, w.station_id, w.template_version_id, w.inspector_id, *w.header(), *w.rows(),
+    )
+
+
+async def lock_inspection(conn: Connection, inspection_id: UUID) -> Record | None:
+    """Lock the row before an update, so the update's later statements see every committed photo.
+
+    FOR NO KEY UPDATE is the lock an UPDATE takes anyway; unlike FOR UPDATE it lets a photo upload's
+    foreign-key check through, and it queues behind refresh_missing_photos, which takes the same lock.
+    """
+    return await conn.fetchrow(
+        "SELECT revision, status FROM inspections WHERE id = $1 FOR NO KEY UPDATE", inspection_id
+    )
+
+
+async def update_inspection(conn: Connection, inspection_id: UUID, base_revision: int, w: Written) -> Record | None:
+    """Make revision base + 1 from `w`: header, history row and answer rows; None if base is stale.
+
+    `WHERE revision = base` is the optimistic check, in SQL. Answer rows are upserted and only rows
+    whose content changed are rewritten (a draft saved again mostly repeats itself); rows for items no
+    longer answered are deleted. The two touch disjoint keys, so they are safe in one statement.
+    """
+    return await conn.fetchrow(
+        f"""WITH w AS (
+                UPDATE inspections
+                   SET status = $2, revision = revision + 1, body_hash = $3, document = $4::text::jsonb,
+                       started_at = $5, finished_at = $6, submitted_at = CASE WHEN $2 = 'submitted' THEN now() END,
+                       lat = $7, lon = $8, accuracy_m = $9, distance_m = $10, far_from_station = $11,
+                       score_percent = $12, grade = $13, critical_failed = $14, score = $15,
+                       photos_expected = cardinality($16::uuid[]),
+                       photos_missing = (SELECT count(*) FROM unnest($16::uuid[]) AS p
+                                          WHERE NOT EXISTS (SELECT 1 FROM photos f
+                                                             WHERE f.id = p AND f.inspection_id = $1)),
+                       updated_at = now()
+                 WHERE id = $1 AND revision = $25
+             RETURNING {_WRITTEN}, body_hash, document
+            ), {_REVISION}, gone AS (
+                DELETE FROM answers
+                 WHERE inspection_id = $1 AND item_key <> ALL ($17::text[]) AND EXISTS (SELECT 1 FROM w)
+            ), ans AS (
+                INSERT INTO answers AS o (inspection_id, item_key, section_key, value, note, score, max,
+                                          critical, photo_ids)
+                {_answers_from(17)}
+                ON CONFLICT (inspection_id, item_key) DO UPDATE
+                   SET section_key = EXCLUDED.section_key, value = EXCLUDED.value, note = EXCLUDED.note,
+                       score = EXCLUDED.score, max = EXCLUDED.max, critical = EXCLUDED.critical,
+                       photo_ids = EXCLUDED.photo_ids
+                 WHERE (o.section_key, o.value, o.note, o.score, o.max, o.critical, o.photo_ids)
+                       IS DISTINCT FROM (EXCLUDED.section_key, EXCLUDED.value, EXCLUDED.note, EXCLUDED.score,
+                                         EXCLUDED.max, EXCLUDED.critical, EXCLUDED.photo_ids))
+            SELECT {_WRITTEN},
+                   ARRAY(SELECT p FROM unnest($16::uuid[]) AS p
+                          WHERE NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p AND f.inspection_id = $1)
+                          ORDER BY p) AS missing_photos
+              FROM w""",
+        inspection_id, *w.header(), *w.rows(), base_revision,
+    )
+
+
+async def record_conflict(conn: Connection, inspection_id: UUID, reason: str, base_revision: int,
+                          server_revision: int, digest: bytes, document: str, actor_id: UUID) -> bool:
+    """Keep a refused body; False when this very body was kept before (a retry of the same send)."""
+    return await conn.fetchval(
+        """INSERT INTO sync_conflicts (inspection_id, reason, base_revision, server_revision, body_hash,
+                                       document, actor_id)
+           VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7)
+           ON CONFLICT (inspection_id, body_hash) DO NOTHING
+           RETURNING true""",
+        inspection_id, reason, base_revision, server_revision, digest, document, actor_id,
+    ) is not None
+
+
+async def get_inspection(conn: Connection, user: Principal, inspection_id: UUID) -> Record | None:
+    """The stored inspection with its document as JSON text, when the caller may read it."""
+    return await conn.fetchrow(
+        f"""SELECT {_REPLY}, i.document::text AS document
+              FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
+             WHERE i.id = $1 AND {_scope("d", 2)} AND ($5::uuid IS NULL OR i.inspector_id = $5)""",
+        inspection_id, *user.scope_args(), _own(user),
+    )
+
+
+async def readable(conn: Connection, user: Principal, inspection_id: UUID) -> bool:
+    return await conn.fetchval(
+        f"""SELECT EXISTS (
+                SELECT 1 FROM inspections i JOIN stations s ON s.id = i.station_id
+                             JOIN districts d ON d.id = s.district_id
+                 WHERE i.id = $1 AND {_scope("d", 2)} AND ($5::uuid IS NULL OR i.inspector_id = $5))""",
+        inspection_id, *user.scope_args(), _own(user),
+    )
+
+
+async def returned_for(conn: Connection, user: Principal) -> list[Record]:
+    """The caller's own inspections a reviewer has returned for correction (for the offline bundle)."""
+    return await conn.fetch(
+        f"""SELECT {_REPLY}, i.document::text AS document
+              FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
+             WHERE i.inspector_id = $1 AND i.status = 'returned' AND {_scope("d", 2)}
+             ORDER BY i.created_at, i.id""",
+        user.id, *user.scope_args(),
+    )
+
+
+async def list_inspections(conn: Connection, user: Principal, *, station_id: UUID | None, status: str | None,
+                           inspector_id: UUID | None, since: datetime | None, until: datetime | None,
+                           before: tuple[datetime, UUID] | None, limit: int) -> list[Record]:
+    """Newest first, keyset-paginated on (created_at, id): a page costs the same however deep it is."""
+    before_at, before_id = before or (None, None)
+    return await conn.fetch(
+        f"""SELECT i.id, i.station_id, s.code AS station_code, s.name_en, s.name_ur, i.inspector_id,
+                   u.display_name AS inspector_name, i.template_version_id, i.status, i.revision,
+                   i.score_percent, i.grade, i.critical_failed, i.photos_expected, i.photos_missing,
+                   i.far_from_station, i.distance_m, i.created_at, i.updated_at, i.submitted_at
+              FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
+                   JOIN users u ON u.id = i.inspector_id
+             WHERE {_scope("d", 1)}
+               AND ($4::uuid IS NULL OR i.inspector_id = $4) AND ($5::uuid IS NULL OR i.inspector_id = $5)
+               AND ($6::uuid IS NULL OR i.station_id = $6) AND ($7::text IS NULL OR i.status = $7)
+               AND ($8::timestamptz IS NULL OR i.created_at >= $8)
+               AND ($9::timestamptz IS NULL OR i.created_at < $9)
+               AND ($10::timestamptz IS NULL OR (i.created_at, i.id) < ($10, $11::uuid))
+             ORDER BY i.created_at DESC, i.id DESC
+             LIMIT $12""",
+        *user.scope_args(), _own(user), inspector_id, station_id, status, since, until, before_at, before_id, limit,
+    )
+
+
+async def revisions(conn: Connection, inspection_id: UUID) -> list[Record]:
+    return await conn.fetch(
+        """SELECT r.revision, r.status, r.actor_id, u.username AS actor, r.at, r.document
+             FROM inspection_revisions r LEFT JOIN users u ON u.id = r.actor_id
+            WHERE r.inspection_id = $1 ORDER BY r.revision""",
+        inspection_id,
+    )
+
+
+async def conflicts(conn: Connection, inspection_id: UUID) -> list[Record]:
+    return await conn.fetch(
+        """SELECT c.id, c.reason, c.base_revision, c.server_revision, c.actor_id, u.username AS actor, c.at,
+                  c.document
+             FROM sync_conflicts c LEFT JOIN users u ON u.id = c.actor_id
+            WHERE c.inspection_id = $1 ORDER BY c.id""",
+        inspection_id,
+    )
+
+
+async def refresh_missing_photos(conn: Connection, inspection_id: UUID) -> int:
+    """Recount the inspection's referenced photos not yet stored; returns the new count.
+
+    For the photo upload: call it in the upload's transaction, after the photos row is inserted. It
+    locks the inspection row first and counts in a second statement, whose snapshot is taken after the
+    lock: an inspection update committed meanwhile is then seen, and an update that starts later waits
+    for this transaction and sees the photo. Counting in the UPDATE itself would read a snapshot from
+    before the wait and could leave the counter one photo wrong.
+    """
+    await conn.execute("SELECT 1 FROM inspections WHERE id = $1 FOR NO KEY UPDATE", inspection_id)
+    return await conn.fetchval(
+        """UPDATE inspections i
+              SET photos_missing = (
+                  SELECT count(DISTINCT p) FROM answers a, unnest(a.photo_ids) AS p
+                   WHERE a.inspection_id = i.id
+                     AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p AND f.inspection_id = i.id))
+            WHERE i.id = $1
+        RETURNING photos_missing""",
+        inspection_id,
+    ) or 0

@@ -1,0 +1,83 @@
+"""Inspections: the sync PUT, lists, one inspection and its history (DESIGN §5, §7)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, put
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from server.errors import BadRequest, NotFound
+from server.http import Conn, User, client_ip
+from server.inspections import queries, service
+from server.inspections.models import (
+    ConflictOut,
+    HistoryOut,
+    InspectionDoc,
+    InspectionOut,
+    InspectionPage,
+    InspectionSummary,
+    RevisionOut,
+    Status,
+)
+
+
+class InspectionController(Controller):
+    path = "/api/v1/inspections"
+    tags = ["inspections"]
+
+    @put("/{inspection_id:uuid}", status_code=200,
+         description="Sync the whole document: 201 created, 200 new revision or replay, 409 stale or read-only.")
+    async def put_inspection(self, inspection_id: UUID, data: InspectionDoc, user: User, conn: Conn, state: State,
+                             request: Request) -> Response[InspectionOut]:
+        created, reply = await service.sync_inspection(conn, user, inspection_id, data,
+                                                       radius_m=state.settings.presence_radius_m,
+                                                       ip=client_ip(request))
+        return Response(reply, status_code=201 if created else 200)
+
+    @get("/", description="Newest first. `from` is inclusive and `to` exclusive, on the time the server "
+                          "first received the inspection; pass `next_before` as `before` for the next page.")
+    async def list_inspections(
+        self, user: User, conn: Conn, station_id: UUID | None = None, status: Status | None = None,
+        inspector_id: UUID | None = None,
+        since: Annotated[datetime | None, Parameter(query="from")] = None,
+        until: Annotated[datetime | None, Parameter(query="to")] = None,
+        before: Annotated[str | None, Parameter(max_length=100)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> InspectionPage:
+        rows = await queries.list_inspections(conn, user, station_id=station_id, status=status,
+                                              inspector_id=inspector_id, since=since, until=until,
+                                              before=_parse_before(before), limit=limit)
+        items = [InspectionSummary(station_name={"en": r["name_en"], "ur": r["name_ur"]},
+                                   **{k: v for k, v in r.items() if k not in ("name_en", "name_ur")}) for r in rows]
+        last = items[-1] if len(items) == limit else None
+        return InspectionPage(items=items, next_before=f"{last.created_at.isoformat()}_{last.id}" if last else None)
+
+    @get("/{inspection_id:uuid}")
+    async def get_inspection(self, inspection_id: UUID, user: User, conn: Conn) -> InspectionOut:
+        return await service.current_reply(conn, user, inspection_id)
+
+    @get("/{inspection_id:uuid}/history", description="Every revision, and every body refused with 409.")
+    async def history(self, inspection_id: UUID, user: User, conn: Conn) -> HistoryOut:
+        if not await queries.readable(conn, user, inspection_id):
+            raise NotFound("no inspection with this id in your scope")
+        revisions = [RevisionOut(**r) for r in await queries.revisions(conn, inspection_id)]
+        conflicts = [ConflictOut(**r) for r in await queries.conflicts(conn, inspection_id)]
+        return HistoryOut(revisions=revisions, conflicts=conflicts)
+
+
+def _parse_before(before: str | None) -> tuple[datetime, UUID] | None:
+    if before is None:
+        return None
+    at, _, ident = before.rpartition("_")
+    try:
+        return msgspec.convert(at, datetime), UUID(ident)
+    except (msgspec.ValidationError, ValueError):
+        raise BadRequest("before must be a next_before value from a previous page") from None
+
+
+ROUTES = [InspectionController]

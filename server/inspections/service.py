@@ -1,0 +1,223 @@
+"""PUT /api/v1/inspections/{id}: the idempotent, optimistic sync of one whole inspection document.
+
+The decision, in order (DESIGN §5, §9):
+1. The id exists and this exact body produced its current revision → a replay: 200, the current reply,
+   nothing written, nothing audited. The body produced an *earlier* revision (a late duplicate of a
+   send the device already had acknowledged, overtaken by its own next edit) → also a replay, answered
+   with the current reply: the device's work is all in, so a 409 would only alarm it.
+2. A new id → INSERT … ON CONFLICT DO NOTHING; if a concurrent send won the race, decide again.
+3. An existing id edited from its current revision → UPDATE … WHERE revision = base: a new revision.
+4. Otherwise 409 with `server_copy`: a stale base (another device got in first) or an inspection that
+   is read-only to its inspector (submitted, approved). The refused body is kept in sync_conflicts.
+
+Only the inspection's own inspector writes it. Another inspector who can see the station gets 403 (the
+id is taken and will never be theirs); one who cannot see it gets 404, as for anything out of scope.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from uuid import UUID
+
+import msgspec
+from asyncpg import Connection, Record
+
+from server.audit import queries as audit
+from server.auth.models import Principal
+from server.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from server.inspections import hooks, queries, rules
+from server.inspections.models import InspectionDoc, InspectionOut, Presence, ScoreSummary
+from server.inspections.queries import Written
+from server.templates.models import Definition
+from server.templates.scoring import score, validate_answers
+
+try:
+    from server.assignments.queries import complete_assignment
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on which capabilities are installed
+    # TODO(issue 3): server/assignments/queries.py is being written alongside this module; until it
+    # exists a submission completes no assignment. Any other missing module is a real error.
+    if exc.name not in ("server.assignments", "server.assignments.queries"):
+        raise
+    complete_assignment = None
+
+# Concurrent sends to one id resolve in at most two rounds (the loser of a race sees the winner's row);
+# a third covers a write landing between the lock and the decision. Beyond that, ask the device to retry.
+_ATTEMPTS = 3
+
+# Published versions never change, so a decoded definition is good for the life of the process.
+_TEMPLATES: OrderedDict[UUID, rules.TemplateInfo] = OrderedDict()
+_TEMPLATES_MAX = 64
+
+
+async def template_info(conn: Connection, version_id: UUID) -> rules.TemplateInfo:
+    info = _TEMPLATES.get(version_id)
+    if info is None:
+        text = await queries.definition_text(conn, version_id)
+        if text is None:
+            raise NotFound("no such template version")
+        info = rules.template_info(msgspec.json.decode(text, type=Definition))
+        _TEMPLATES[version_id] = info
+        if len(_TEMPLATES) > _TEMPLATES_MAX:
+            _TEMPLATES.popitem(last=False)
+    else:
+        _TEMPLATES.move_to_end(version_id)
+    return info
+
+
+async def sync_inspection(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, *,
+                          radius_m: float, ip: str | None) -> tuple[bool, InspectionOut]:
+    """Apply one PUT; returns (created, reply)."""
+    user.require("inspector")
+    text = rules.canonical(doc)
+    digest = rules.body_hash(text)
+    for _ in range(_ATTEMPTS):
+        state = await queries.load_state(conn, user, inspection_id, doc.station_id, doc.template_version_id,
+                                         digest, doc.base_revision)
+        if state["id"] is None:
+            if state["taken"]:
+                raise NotFound("no inspection with this id in your scope")
+            result = await _create(conn, user, inspection_id, doc, text, digest, state, radius_m, ip)
+        else:
+            result = await _change(conn, user, inspection_id, doc, text, digest, state, radius_m, ip)
+        if result is not None:
+            return result
+    raise Conflict("the inspection kept changing while this request was applied; send it again")
+
+
+async def _create(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, text: bytes,
+                  digest: bytes, state: Record, radius_m: float, ip: str | None) -> tuple[bool, InspectionOut] | None:
+    if state["s_id"] is None:
+        raise NotFound("no station with this id in your scope")
+    errors = _version_problems(state)
+    if doc.base_revision != 0:
+        errors.append(FieldError(field="base_revision",
+                                 message="must be 0: the server has no inspection with this id yet"))
+    if errors:
+        raise Invalid("the inspection cannot be created as sent", errors=errors)
+    rules.inspector_transition(None, doc.status)
+    w, where = await _prepare(conn, user, inspection_id, doc, text, digest, state, radius_m)
+    async with conn.transaction():
+        row = await queries.insert_inspection(conn, w)
+        if row is None:
+            return None  # a concurrent send of this id committed first: decide again against its row
+        await _after_write(conn, user, w, row, state["tv_template_id"], "create", ip)
+    missing = sorted(UUID(p) for p in w.answers.photo_ids)
+    return True, _reply(row, doc, w.score, missing, where)
+
+
+async def _change(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, text: bytes,
+                  digest: bytes, state: Record, radius_m: float, ip: str | None) -> tuple[bool, InspectionOut] | None:
+    if state["inspector_id"] != user.id:
+        raise Forbidden("this inspection belongs to another inspector")
+    if state["body_hash"] == digest:
+        return False, stored_reply(state, doc)
+    if state["replayed_earlier"]:
+        return False, await current_reply(conn, user, inspection_id)
+    errors = [FieldError(field=name, message="cannot change once the inspection exists")
+              for name, sent in (("station_id", doc.station_id), ("template_version_id", doc.template_version_id))
+              if sent != state[name]]
+    if errors:
+        raise Invalid("the inspection cannot be changed as sent", errors=errors)
+    try:
+        rules.inspector_transition(state["status"], doc.status)
+    except Conflict as refused:
+        await _refuse(conn, user, inspection_id, doc, text, digest, state, "read_only", refused.detail, ip)
+    if doc.base_revision != state["revision"]:
+        detail = (f"this inspection is at revision {state['revision']} on the server, and the document was "
+                  f"edited from revision {doc.base_revision}; merge with server_copy and send again")
+        await _refuse(conn, user, inspection_id, doc, text, digest, state, "stale", detail, ip)
+    w, where = await _prepare(conn, user, inspection_id, doc, text, digest, state, radius_m)
+    async with conn.transaction():
+        locked = await queries.lock_inspection(conn, inspection_id)
+        if locked is None or locked["revision"] != doc.base_revision or locked["status"] != state["status"]:
+            return None  # changed since it was read: decide again against the new row
+        row = await queries.update_inspection(conn, inspection_id, doc.base_revision, w)
+        if row is None:
+            return None
+        await _after_write(conn, user, w, row, state["tv_template_id"], "update", ip)
+    return False, _reply(row, doc, w.score, list(row["missing_photos"]), where)
+
+
+def _version_problems(state: Record) -> list[FieldError]:
+    if state["tv_id"] is None:
+        return [FieldError(field="template_version_id", message="is not a published template version")]
+    if not state["tv_applies"]:
+        return [FieldError(field="template_version_id",
+                           message=f"does not apply to this station (a {state['s_kind'].replace('_', ' ')})")]
+    return []
+
+
+async def _prepare(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, text: bytes,
+                   digest: bytes, state: Record, radius_m: float) -> tuple[Written, Presence]:
+    """Validate and score outside the transaction, so the transaction holds its locks only for SQL.
+
+    Types and keys are checked on every write; completeness (required items, min_photos) at submit.
+    Drafts are scored too: harmless, and a reviewer's tools can show progress.
+    """
+    info = await template_info(conn, doc.template_version_id)
+    problems = validate_answers(info.definition, doc.answers, submitting=doc.status == "submitted")
+    if problems:
+        raise Invalid(f"{len(problems)} problem(s) with the answers; each is listed in errors", errors=problems)
+    result = score(info.definition, doc.answers)
+    where = rules.presence(doc.location, state["s_lat"], state["s_lon"], radius_m)
+    loc = doc.location
+    w = Written(
+        id=inspection_id, station_id=doc.station_id, template_version_id=doc.template_version_id,
+        inspector_id=user.id, status=doc.status, body_hash=digest, document=text.decode(),
+        started_at=doc.started_at, finished_at=doc.finished_at,
+        lat=loc.lat if loc else None, lon=loc.lon if loc else None, accuracy_m=loc.accuracy_m if loc else None,
+        distance_m=where.distance_m, far_from_station=where.far_from_station,
+        score=rules.score_summary(result), answers=rules.answer_columns(info, doc.answers, result),
+    )
+    return w, where
+
+
+async def _after_write(conn: Connection, user: Principal, w: Written, row: Record, template_id: UUID,
+                       kind: str, ip: str | None) -> None:
+    """Inside the write's transaction: submission hooks, then the audit row (always last: it locks)."""
+    if w.status == "submitted":
+        if complete_assignment is not None:
+            await complete_assignment(conn, w.station_id, template_id, w.id)
+        await hooks.on_submitted(conn, w.id)
+        kind = "submit"
+    await audit.record(conn, f"inspection.{kind}", actor=user, entity="inspection", entity_id=w.id,
+                       data={"revision": row["revision"], "status": w.status, "station_id": str(w.station_id)},
+                       ip=ip)
+
+
+async def _refuse(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, text: bytes,
+                  digest: bytes, state: Record, reason: str, detail: str, ip: str | None) -> None:
+    """Keep the refused body (once), then answer 409 with the server's copy to merge with."""
+    async with conn.transaction():
+        if await queries.record_conflict(conn, inspection_id, reason, doc.base_revision, state["revision"],
+                                         digest, text.decode(), user.id):
+            await audit.record(conn, "inspection.conflict", actor=user, entity="inspection", entity_id=inspection_id,
+                               data={"reason": reason, "base_revision": doc.base_revision,
+                                     "server_revision": state["revision"]}, ip=ip)
+    raise Conflict(detail, extra={"reason": reason, "server_copy": await current_reply(conn, user, inspection_id)})
+
+
+async def current_reply(conn: Connection, user: Principal, inspection_id: UUID) -> InspectionOut:
+    row = await queries.get_inspection(conn, user, inspection_id)
+    if row is None:
+        raise NotFound("no inspection with this id in your scope")
+    return stored_reply(row, msgspec.json.decode(row["document"], type=InspectionDoc))
+
+
+def stored_reply(row: Record, doc: InspectionDoc) -> InspectionOut:
+    """The reply for a stored inspection: its row (as _REPLY selects it) and its document."""
+    summary = msgspec.convert(row["score"], ScoreSummary) if row["score"] is not None else None
+    where = Presence(distance_m=row["distance_m"], far_from_station=row["far_from_station"],
+                     location_missing=row["location_missing"])
+    return _reply(row, doc, summary, list(row["missing_photos"]), where)
+
+
+def _reply(row: Record, doc: InspectionDoc, summary: ScoreSummary | None, missing: list[UUID],
+           where: Presence) -> InspectionOut:
+    return InspectionOut(
+        id=row["id"], inspector_id=row["inspector_id"], station_id=row["station_id"],
+        template_version_id=row["template_version_id"], revision=row["revision"], status=row["status"],
+        started_at=doc.started_at, finished_at=doc.finished_at, location=doc.location, answers=doc.answers,
+        score=summary, missing_photos=missing, presence=where, created_at=row["created_at"],
+        updated_at=row["updated_at"], submitted_at=row["submitted_at"],
+    )
