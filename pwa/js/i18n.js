@@ -386,6 +386,17 @@ const ur = {
 };
 
 export const dictionaries = { en, ur };
+
+// A role's screens keep their words beside them (views/<role>/strings.js, {en: {...}, ur: {...}})
+// and merge them in here when they load, so t() still reads one table and other roles' phones
+// never parse those strings. A key already in the table keeps its first meaning.
+export function addStrings(table) {
+  for (const [language, entries] of Object.entries(table)) {
+    const target = dictionaries[language];
+    if (!target) continue;
+    for (const [key, value] of Object.entries(entries)) if (!(key in target)) target[key] = value;
+  }
+}
 const LOCALES = { en: 'en-PK', ur: 'ur-PK' };
 
 let lang = 'en';
