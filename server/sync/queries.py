@@ -1,0 +1,110 @@
+"""SQL of the offline bundle. Scope is in every WHERE clause, on the district `d` of the station.
+
+Full and delta reads are separate statements on purpose: a full read walks the scope's districts, a
+delta walks the change_seq index, and one statement with both behind "$n IS NULL OR …" would get one
+generic plan that suits neither.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from asyncpg import Connection, Record
+
+from server.auth.models import Principal
+
+_SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
+
+_STATION = "s.id, s.code, s.name_en, s.name_ur, s.district_id, s.circle_id, s.lat, s.lon, s.kind, s.sips, s.active"
+_ASSIGNMENT = """a.id, a.station_id, a.template_id, a.due_date, a.status, a.inspection_id,
+                 (a.inspector_id = $4 AND a.status = 'open') AS mine_open"""
+
+
+async def etag_inputs(conn: Connection, user: Principal) -> Record:
+    """The two inputs of the ETag, in one round trip of two index lookups."""
+    return await conn.fetchrow(
+        """SELECT (SELECT seq FROM sync_state) AS seq,
+                  (SELECT md5(string_agg(i.id::text || ':' || i.revision || ':' || i.updated_at::text, ','
+                                         ORDER BY i.id))
+                     FROM inspections i WHERE i.inspector_id = $1 AND i.status = 'returned') AS returned""",
+        user.id,
+    )
+
+
+async def stations(conn: Connection, user: Principal, since: int | None) -> list[Record]:
+    if since is None:
+        return await conn.fetch(
+            f"""SELECT {_STATION} FROM stations s JOIN districts d ON d.id = s.district_id
+                 WHERE {_SCOPE} AND s.active ORDER BY s.code""",
+            *user.scope_args(),
+        )
+    return await conn.fetch(
+        f"""SELECT {_STATION} FROM stations s JOIN districts d ON d.id = s.district_id
+             WHERE s.change_seq > $4 AND {_SCOPE} ORDER BY s.code""",
+        *user.scope_args(), since,
+    )
+
+
+async def assignments(conn: Connection, user: Principal, since: int | None) -> list[Record]:
+    """Full: the user's open assignments. Delta: every assignment in scope changed since the cursor;
+    those not open for this user any more are removals (a phone ignores ids it never had)."""
+    if since is None:
+        return await conn.fetch(
+            f"""SELECT {_ASSIGNMENT}
+                  FROM assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
+                 WHERE a.inspector_id = $4 AND a.status = 'open' AND {_SCOPE}
+                 ORDER BY a.due_date, a.id""",
+            *user.scope_args(), user.id,
+        )
+    return await conn.fetch(
+        f"""SELECT {_ASSIGNMENT}
+              FROM assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
+             WHERE a.change_seq > $5 AND {_SCOPE}
+             ORDER BY a.due_date, a.id""",
+        *user.scope_args(), user.id, since,
+    )
+
+
+async def templates(conn: Connection, user: Principal, since: int | None) -> list[Record]:
+    """The versions the user needs offline, or (with `since`) those of them changed after it.
+
+    Needed: the latest published version of every non-archived template that applies to a kind of
+    station in scope or to one of the user's open assignments, and every version pinned by the user's
+    own editable (draft or returned) inspections, so a draft can be finished on the version it began.
+    A returned inspection's version is in every delta too: the phone that gets it back may not be the
+    one that began it.
+    """
+    return await conn.fetch(
+        f"""WITH kinds AS (
+                SELECT DISTINCT s.kind FROM stations s JOIN districts d ON d.id = s.district_id
+                 WHERE {_SCOPE} AND s.active
+            ), latest AS (
+                SELECT DISTINCT ON (tv.template_id) tv.id, tv.template_id, tv.kinds
+                  FROM template_versions tv JOIN templates t ON t.id = tv.template_id
+                 WHERE t.archived_at IS NULL
+                 ORDER BY tv.template_id, tv.version DESC
+            ), needed AS (
+                SELECT l.id, false AS pinned FROM latest l
+                 WHERE EXISTS (SELECT 1 FROM kinds)
+                   AND (l.kinds IS NULL OR l.kinds && ARRAY(SELECT kind FROM kinds))
+                UNION ALL
+                SELECT l.id, false FROM latest l JOIN assignments a ON a.template_id = l.template_id
+                 WHERE a.inspector_id = $4 AND a.status = 'open'
+                UNION ALL
+                SELECT i.template_version_id, i.status = 'returned' FROM inspections i
+                 WHERE i.inspector_id = $4 AND i.status IN ('draft', 'returned')
+            )
+            SELECT tv.id, tv.template_id, t.key, tv.version, tv.definition::text AS definition
+              FROM (SELECT id, bool_or(pinned) AS pinned FROM needed GROUP BY id) n
+                   JOIN template_versions tv ON tv.id = n.id JOIN templates t ON t.id = tv.template_id
+             WHERE $5::bigint IS NULL OR n.pinned OR tv.change_seq > $5 OR t.change_seq > $5
+             ORDER BY t.key, tv.version""",
+        *user.scope_args(), user.id, since,
+    )
+
+
+async def archived_templates(conn: Connection, since: int) -> list[UUID]:
+    rows = await conn.fetch(
+        "SELECT id FROM templates WHERE change_seq > $1 AND archived_at IS NOT NULL ORDER BY id", since
+    )
+    return [r["id"] for r in rows]

@@ -1,0 +1,58 @@
+"""Cursor and ETag rules of the offline bundle: pure functions, no I/O.
+
+A cursor is "<change counter>.<scope fingerprint>". The fingerprint makes a cursor handed out under one
+scope useless under another: when an admin moves an inspector to another district, rows of the new
+district did not change after the old cursor, so a delta would never send them; a full bundle does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from uuid import UUID
+
+from server.auth.models import Principal
+
+
+def scope_fingerprint(user: Principal) -> str:
+    parts = [user.role, *sorted(map(str, user.region_ids)), "/", *sorted(map(str, user.district_ids))]
+    return hashlib.sha256(",".join(parts).encode()).hexdigest()[:12]
+
+
+def make_cursor(seq: int, fingerprint: str) -> str:
+    return f"{seq}.{fingerprint}"
+
+
+def since_seq(since: str | None, fingerprint: str, current: int) -> int | None:
+    """The change counter to send a delta from, or None for a full bundle.
+
+    A cursor that cannot be read, was made under another scope, or lies ahead of the server (a database
+    restored from a backup) gets a full bundle: always a correct answer, and a phone is never stuck.
+    """
+    if not since:
+        return None
+    seq_text, _, fp = since.partition(".")
+    if fp != fingerprint or not seq_text.isdigit() or len(seq_text) > 18:
+        return None
+    seq = int(seq_text)
+    return seq if seq <= current else None
+
+
+def etag(user_id: UUID, fingerprint: str, current: int, since: int | None, returned: str | None) -> str:
+    """A strong ETag from what the bundle depends on, computed without building the bundle.
+
+    `current` is the commit-ordered change counter of every synced table; `returned` fingerprints the
+    user's returned inspections, which live in a table written far too often to share that counter.
+    """
+    key = f"v1|{user_id}|{fingerprint}|{current}|{since}|{returned or ''}"
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def not_modified(if_none_match: str | None, tag: str) -> bool:
+    """RFC 9110 If-None-Match: any listed tag equal (weak comparison), or `*`."""
+    if not if_none_match:
+        return False
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == tag:
+            return True
+    return False

@@ -1,0 +1,227 @@
+"""GET /api/v1/sync/bundle: contents and scope, cursor deltas and removals, ETag revalidation, and a
+cursor that never skips a change committed late."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+
+from server.auth.models import Principal
+from server.sync import rules
+from tests.inspection_fixtures import DEFINITION, complete_answers, make_ctx, publish
+
+BUNDLE = "/api/v1/sync/bundle"
+
+
+async def bundle(ctx, user: str = "inspector_a", since: str | None = None, etag: str | None = None):
+    headers = {"If-None-Match": etag} if etag else {}
+    return await ctx.client.get(BUNDLE, ctx.tokens[user], params={"since": since} if since else {}, headers=headers)
+
+
+async def execute(ctx, query: str, *args):
+    conn = await ctx.client.db()
+    try:
+        return await conn.fetchval(query, *args)
+    finally:
+        await conn.close()
+
+
+async def assign(ctx, station: str = "A", inspector: str = "inspector_a", template_id=None) -> uuid.UUID:
+    return await execute(
+        ctx, """INSERT INTO assignments (station_id, template_id, inspector_id, due_date)
+                VALUES ($1, $2, $3, current_date + 7) RETURNING id""",
+        ctx.world.stations[station], template_id or ctx.template_id, ctx.world.users[inspector])
+
+
+def codes(body) -> list[str]:
+    return sorted(s["code"] for s in body["stations"])
+
+
+async def test_a_full_bundle_holds_the_inspectors_stations_templates_and_open_assignments(client):
+    ctx = await make_ctx(client, "inspector_a")
+    conn = await client.db()
+    await publish(conn, kinds=["khidmat_markaz"])  # no such station in scope: not needed offline
+    await conn.close()
+    mine = await assign(ctx)
+    await assign(ctx, station="B", inspector="inspector_b")
+    done = await assign(ctx, station="A2")
+    await execute(ctx, "UPDATE assignments SET status = 'done' WHERE id = $1", done)
+
+    r = await bundle(ctx)
+    assert r.status_code == 200
+    assert r.headers["etag"].startswith('"') and "no-cache" in r.headers["cache-control"]
+    body = r.json()
+    assert body["full"] is True
+    assert codes(body) == ["SA1", "SA2"]
+    station = next(s for s in body["stations"] if s["code"] == "SA1")
+    assert station["name"] == {"en": "PS SA1", "ur": "تھانہ SA1"}
+    assert (station["kind"], station["lat"], station["district_id"]) == (
+        "police_station", 31.5, str(ctx.world.districts["A"]))
+    [template] = body["templates"]
+    assert (template["id"], template["template_id"], template["version"]) == (
+        str(ctx.version_id), str(ctx.template_id), 1)
+    assert template["definition"]["sections"][0]["key"] == DEFINITION["sections"][0]["key"]
+    assert [a["id"] for a in body["assignments"]] == [str(mine)]
+    assert (body["actions"], body["returned"]) == ([], [])
+    assert body["removed"] == {"stations": [], "templates": [], "assignments": []}
+
+
+async def test_the_bundle_never_holds_another_regions_stations(client):
+    ctx = await make_ctx(client, "inspector_a", "inspector_b", "reviewer_b", "admin")
+    assert codes((await bundle(ctx, "inspector_b")).json()) == ["SB1", "SB2"]
+    assert codes((await bundle(ctx, "reviewer_b")).json()) == ["SB1", "SB2"]
+    assert codes((await bundle(ctx, "admin")).json()) == ["SA1", "SA2", "SB1", "SB2"]
+    cursor = (await bundle(ctx, "inspector_a")).json()["cursor"]
+    await execute(ctx, "UPDATE stations SET name_en = 'renamed' WHERE code = 'SB1'")
+    delta = (await bundle(ctx, "inspector_a", since=cursor)).json()
+    assert (delta["full"], delta["stations"], delta["removed"]["stations"]) == (False, [], [])
+    assert (await client.get(BUNDLE)).status_code == 401
+
+
+async def test_an_unchanged_bundle_revalidates_with_304_and_a_change_gives_a_new_etag(client):
+    ctx = await make_ctx(client)
+    first = await bundle(ctx)
+    tag = first.headers["etag"]
+    again = await bundle(ctx, etag=tag)
+    assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", tag)
+    assert (await bundle(ctx, etag=f'"other", W/{tag}')).status_code == 304
+    assert (await bundle(ctx, etag='"other"')).status_code == 200
+    # The same moment asked as a delta is another representation, with its own tag.
+    delta = await bundle(ctx, since=first.json()["cursor"])
+    assert delta.headers["etag"] != tag
+    await execute(ctx, "UPDATE stations SET name_en = 'PS Saddar' WHERE code = 'SA1'")
+    changed = await bundle(ctx, etag=tag)
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != tag
+    assert "PS Saddar" in {s["name"]["en"] for s in changed.json()["stations"]}
+
+
+async def test_a_delta_carries_only_what_changed_since_the_cursor_and_what_was_removed(client):
+    ctx = await make_ctx(client)
+    conn = await client.db()
+    other_template, other_version = await publish(conn)
+    await conn.close()
+    cancelled = await assign(ctx)
+    full = (await bundle(ctx)).json()
+    assert {t["id"] for t in full["templates"]} == {str(ctx.version_id), str(other_version)}
+
+    nothing = (await bundle(ctx, since=full["cursor"])).json()
+    assert nothing["full"] is False and nothing["cursor"] == full["cursor"]
+    assert (nothing["stations"], nothing["templates"], nothing["assignments"]) == ([], [], [])
+
+    await execute(ctx, "UPDATE stations SET name_en = 'PS Kotwali' WHERE code = 'SA2'")
+    await execute(ctx, "UPDATE stations SET active = false WHERE code = 'SA1'")
+    await execute(ctx, "UPDATE assignments SET status = 'cancelled' WHERE id = $1", cancelled)
+    fresh = await assign(ctx, station="A2")
+    conn = await client.db()
+    _, version_2 = await publish(conn, template_id=ctx.template_id, version=2)
+    await conn.close()
+    await execute(ctx, "UPDATE templates SET archived_at = now() WHERE id = $1", other_template)
+
+    delta = (await bundle(ctx, since=full["cursor"])).json()
+    assert delta["full"] is False
+    assert [s["name"]["en"] for s in delta["stations"]] == ["PS Kotwali"]
+    assert [a["id"] for a in delta["assignments"]] == [str(fresh)]
+    assert [t["id"] for t in delta["templates"]] == [str(version_2)]
+    assert delta["removed"] == {"stations": [str(ctx.world.stations["A"])], "templates": [str(other_template)],
+                                "assignments": [str(cancelled)]}
+    assert int(delta["cursor"].split(".")[0]) > int(full["cursor"].split(".")[0])
+    settled = (await bundle(ctx, since=delta["cursor"])).json()
+    assert (settled["stations"], settled["assignments"], settled["removed"]["stations"]) == ([], [], [])
+
+
+async def test_a_new_version_alone_travels_without_the_templates_the_phone_already_has(client):
+    ctx = await make_ctx(client)
+    conn = await client.db()
+    await publish(conn)
+    cursor = (await bundle(ctx)).json()["cursor"]
+    _, version_2 = await publish(conn, template_id=ctx.template_id, version=2)
+    await conn.close()
+    delta = (await bundle(ctx, since=cursor)).json()
+    assert [(t["id"], t["version"]) for t in delta["templates"]] == [(str(version_2), 2)]
+
+
+async def test_a_cursor_from_another_scope_or_an_unreadable_one_gets_a_full_bundle(client):
+    ctx = await make_ctx(client)
+    cursor = (await bundle(ctx)).json()["cursor"]
+    await execute(ctx, "UPDATE users SET district_ids = $1 WHERE username = 'inspector_a'", [ctx.world.districts["B"]])
+    moved = (await bundle(ctx, since=cursor)).json()
+    assert moved["full"] is True
+    assert codes(moved) == ["SB1", "SB2"]
+    for junk in ("nonsense", "99999999999." + cursor.split(".")[1], "-1." + cursor.split(".")[1]):
+        assert (await bundle(ctx, since=junk)).json()["full"] is True
+
+
+async def test_returned_inspections_travel_in_every_bundle_with_their_version_and_change_the_etag(client):
+    ctx = await make_ctx(client)
+    conn = await client.db()
+    iid = uuid.uuid4()
+    await ctx.put(iid, ctx.doc(status="submitted", answers=complete_answers()))
+    first = await bundle(ctx)
+    cursor = first.json()["cursor"]
+    await conn.execute("UPDATE inspections SET status = 'returned', updated_at = now() WHERE id = $1", iid)
+    await conn.close()
+    assert (await bundle(ctx, etag=first.headers["etag"])).status_code == 200
+    delta = (await bundle(ctx, since=cursor)).json()
+    expected = (await client.get(f"/api/v1/inspections/{iid}", ctx.tokens["inspector_a"])).json()
+    assert delta["returned"] == [expected]
+    assert [t["id"] for t in delta["templates"]] == [str(ctx.version_id)]
+
+
+async def test_a_change_committed_late_is_not_skipped_by_a_cursor_handed_out_meanwhile(client):
+    ctx = await make_ctx(client)
+    cursor = (await bundle(ctx)).json()["cursor"]
+    slow, quick = await client.db(), await client.db()
+    try:
+        tx = slow.transaction()
+        await tx.start()
+        await slow.execute("UPDATE stations SET name_en = 'slow edit' WHERE code = 'SA1'")
+        # With a plain sequence this edit would commit first with a higher change_seq than the slow
+        # one, a bundle read now would hand out that higher cursor, and the slow edit would be lost.
+        quick_pid = quick.get_server_pid()
+        quick_edit = asyncio.create_task(quick.execute("UPDATE stations SET name_en = 'quick edit' WHERE code = 'SA2'"))
+        deadline = time.monotonic() + 10
+        while not await slow.fetchval(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", quick_pid):
+            assert time.monotonic() < deadline, "the second edit did not wait for the first: stamps are unordered"
+        meanwhile = (await bundle(ctx, since=cursor)).json()
+        await tx.commit()
+        await quick_edit
+    finally:
+        await slow.close()
+        await quick.close()
+    assert meanwhile["stations"] == []
+    later = (await bundle(ctx, since=meanwhile["cursor"])).json()
+    assert sorted(s["name"]["en"] for s in later["stations"]) == ["quick edit", "slow edit"]
+
+
+# Pure rules ---------------------------------------------------------------------------------------------
+
+def _principal(**kw) -> Principal:
+    return Principal(id=uuid.uuid4(), username="u", display_name="U", role="inspector", **kw)
+
+
+def test_the_scope_fingerprint_changes_with_the_scope_and_not_with_its_order():
+    a, b = uuid.uuid4(), uuid.uuid4()
+    assert rules.scope_fingerprint(_principal(district_ids=(a, b))) == rules.scope_fingerprint(
+        _principal(district_ids=(b, a)))
+    assert rules.scope_fingerprint(_principal(district_ids=(a,))) != rules.scope_fingerprint(
+        _principal(region_ids=(a,)))
+
+
+@pytest.mark.parametrize("since, expected", [
+    (None, None), ("", None), ("12.fp", 12), ("12.other", None), ("13.fp", None), ("x.fp", None), ("12", None),
+    ("0.fp", 0),
+])
+def test_a_cursor_is_used_only_under_its_own_scope_and_never_ahead_of_the_server(since, expected):
+    assert rules.since_seq(since, "fp", current=12) == expected
+
+
+def test_if_none_match_compares_weakly_and_accepts_a_list_or_a_star():
+    tag = '"abc"'
+    assert rules.not_modified('"abc"', tag) and rules.not_modified('W/"abc"', tag)
+    assert rules.not_modified('"x", "abc"', tag) and rules.not_modified("*", tag)
+    assert not rules.not_modified(None, tag) and not rules.not_modified('"abcd"', tag)
