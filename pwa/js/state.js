@@ -73,7 +73,8 @@ export async function refreshBundle() {
   const res = await api.bundle(b.cursor, b.cursor ? b.etag : null);
   if (res.notModified) return false;
   const data = res.data;
-  const next = b.cursor ? { ...b } : emptyBundle();
+  // `full` means the server sent everything (first sync, or the user's scope changed): replace.
+  const next = data.full || !b.cursor ? emptyBundle() : { ...b };
   const merge = (name, list, keep = () => true) => {
     next[name] = { ...next[name] };
     for (const x of list || []) {
@@ -124,7 +125,7 @@ function reviewOf(r) {
   return {
     comment: review.comment ?? r.comment ?? '',
     item_comments: review.item_comments ?? r.item_comments ?? {},
-    reviewer: review.reviewer_name ?? review.reviewer ?? '',
+    reviewer: review.reviewer?.display_name ?? '',
     at: review.created_at ?? review.at ?? null,
   };
 }

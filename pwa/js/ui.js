@@ -31,6 +31,12 @@ function append(el, children) {
   }
 }
 
+// Like el.append, but skips null / false children (which append would print as text).
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 export function mount(el, ...children) {
   el.replaceChildren();
   append(el, children);

@@ -7,7 +7,7 @@ import { fmtNumber, t, tx } from '../../i18n.js';
 import { isAnswered, isFailed, photoCount } from '../../form.js';
 import { addPhoto, removePhoto, setNote, setValue } from '../../inspection.js';
 import { displayUrl, thumbUrl } from '../../photos.js';
-import { button, dialog, h, icon, mount, pill, toast } from '../../ui.js';
+import { add, button, dialog, h, icon, mount, pill, toast } from '../../ui.js';
 
 const YES_NO = [['yes', 'answer.yes'], ['no', 'answer.no'], ['na', 'answer.na']];
 
@@ -43,7 +43,7 @@ export function itemCard(item, ctx) {
   const actions = (ctx.actions || []).filter((a) => a.item_key === item.key);
   const photos = photoStrip(item, ctx, changed);
 
-  card.append(
+  add(card,
     h('header', { class: 'item-head' }, h('h3', { id: labelId, text: tx(item.label) }), helpBtn),
     status, help,
     comment ? h('div', { class: 'callout callout-warn', role: 'note' }, icon('note'),
