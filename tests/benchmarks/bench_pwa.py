@@ -35,8 +35,15 @@ from server.app import PWA_DIR, _pwa_manifest  # noqa: E402
 from server.demo.content import load_hierarchy, load_template  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SIZE_TARGET_KB = 150
 START_TARGET_MS = 1000
 
@@ -60,8 +67,12 @@ def sizes() -> dict[str, tuple[int, int, int]]:
 class Handler(http.server.SimpleHTTPRequestHandler):
     """Static files as the app serves them: sw.js with its precache header, JS as text/javascript."""
 
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript",
-                      ".webmanifest": "application/manifest+json", ".woff2": "font/woff2"}
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".webmanifest": "application/manifest+json",
+        ".woff2": "font/woff2",
+    }
 
     def log_message(self, *args):  # quiet
         pass
@@ -69,8 +80,12 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def do_GET(self):
         if self.path.split("?")[0] == "/sw.js":
             version, urls = _pwa_manifest()
-            body = ("self.__PRECACHE = " + json.dumps({"version": version, "files": urls}) + ";\n"
-                    + (PWA_DIR / "sw.js").read_text(encoding="utf-8")).encode()
+            body = (
+                "self.__PRECACHE = "
+                + json.dumps({"version": version, "files": urls})
+                + ";\n"
+                + (PWA_DIR / "sw.js").read_text(encoding="utf-8")
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/javascript")
             self.send_header("Cache-Control", "no-cache")
@@ -97,8 +112,15 @@ def demo_bundle() -> dict:
                     sid = f"st-{st['code']}"
                     stations[sid] = {"id": sid, "district_id": district["code"], **st}
     version = {"id": "tv-sips-1", "template_id": "t-sips", "version": 1, "definition": load_template("sips")}
-    return {"templates": {version["id"]: version}, "stations": stations, "assignments": {}, "actions": {},
-            "cursor": "bench", "etag": None, "fetched_at": "2026-11-27T08:00:00Z"}
+    return {
+        "templates": {version["id"]: version},
+        "stations": stations,
+        "assignments": {},
+        "actions": {},
+        "cursor": "bench",
+        "etag": None,
+        "fetched_at": "2026-11-27T08:00:00Z",
+    }
 
 
 SEED = """async ([bundle, stationId]) => {
@@ -123,10 +145,16 @@ def cold_start(url: str, rounds: int) -> list[float]:
     times: list[float] = []
     try:
         with sync_playwright() as p:
+
             def launch():
                 return p.chromium.launch_persistent_context(
-                    str(profile), executable_path=CHROMIUM, args=ARGS, headless=True,
-                    viewport={"width": 360, "height": 640}, service_workers="allow")
+                    str(profile),
+                    executable_path=CHROMIUM,
+                    args=ARGS,
+                    headless=True,
+                    viewport={"width": 360, "height": 640},
+                    service_workers="allow",
+                )
 
             ctx = launch()
             page = ctx.new_page()
@@ -163,8 +191,10 @@ def main() -> None:
         print(f"  {group:6s} {n:3d} files  {raw / 1024:8.1f} KB raw  {gz / 1024:8.1f} KB gzipped")
     code_kb = total["code"][2] / 1024
     shell_kb = (total["code"][2] + total["icons"][2]) / 1024
-    print(f"  app shell + code (no fonts): {shell_kb:.1f} KB gzipped (code alone {code_kb:.1f} KB); "
-          f"target <= {SIZE_TARGET_KB} KB: {'met' if shell_kb <= SIZE_TARGET_KB else 'NOT met'}")
+    print(
+        f"  app shell + code (no fonts): {shell_kb:.1f} KB gzipped (code alone {code_kb:.1f} KB); "
+        f"target <= {SIZE_TARGET_KB} KB: {'met' if shell_kb <= SIZE_TARGET_KB else 'NOT met'}"
+    )
 
     if not Path(CHROMIUM).exists():
         print(f"cold offline start: skipped, {CHROMIUM} is not installed")
@@ -175,9 +205,11 @@ def main() -> None:
     finally:
         server.shutdown()
     med = statistics.median(times)
-    print(f"cold offline start to usable form (new Chromium process, network off, {len(times)} rounds): "
-          f"median {med:.0f} ms, min {min(times):.0f} ms, max {max(times):.0f} ms; "
-          f"target <= {START_TARGET_MS} ms: {'met' if med <= START_TARGET_MS else 'NOT met'}")
+    print(
+        f"cold offline start to usable form (new Chromium process, network off, {len(times)} rounds): "
+        f"median {med:.0f} ms, min {min(times):.0f} ms, max {max(times):.0f} ms; "
+        f"target <= {START_TARGET_MS} ms: {'met' if med <= START_TARGET_MS else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -10,11 +10,26 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_pwa_support import (
-    bundle, fill_whole_form, inspection_id, open_station, phone_context, pick_station_and_template,
-    sign_in, watch_errors, INSPECTOR, PASSWORD,
+    INSPECTOR,
+    PASSWORD,
+    bundle,
+    fill_whole_form,
+    inspection_id,
+    live_pwa_server,
+    open_station,
+    phone_context,
+    pick_station_and_template,
+    sign_in,
+    watch_errors,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+
+@pytest.fixture
+def pwa_server(pg_admin_url, demo_template_db, tmp_path):
+    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path)
+
 
 LOCAL_STATE = """async (id) => {
     const db = await import('/js/db.js');
@@ -26,13 +41,13 @@ LOCAL_STATE = """async (id) => {
 }"""
 
 
-def submit_offline(live_server, browser):
-    token = live_server.login(INSPECTOR, PASSWORD)
-    station, version = pick_station_and_template(bundle(live_server, token))
+def submit_offline(pwa_server, browser):
+    token = pwa_server.login(INSPECTOR, PASSWORD)
+    station, version = pick_station_and_template(bundle(pwa_server, token))
     context = phone_context(browser, station)
     page = context.new_page()
     errors = watch_errors(page)
-    sign_in(page, live_server.url)
+    sign_in(page, pwa_server.url)
     context.set_offline(True)
     open_station(page, station)
     page.click("#begin")
@@ -43,17 +58,26 @@ def submit_offline(live_server, browser):
     return token, station, version, context, page, errors, photos
 
 
-def test_an_inspection_changed_elsewhere_is_explained_and_kept_until_the_inspector_chooses(live_server, browser, artifacts):
-    token, station, version, context, page, errors, photos = submit_offline(live_server, browser)
+def test_an_inspection_changed_elsewhere_is_explained_and_kept_until_the_inspector_chooses(
+    pwa_server, browser, artifacts
+):
+    token, station, version, context, page, errors, photos = submit_offline(pwa_server, browser)
     iid = inspection_id(page)
 
     # Meanwhile the same inspection is saved from somewhere else (another device), revision 1.
-    other = {"station_id": station["id"], "template_version_id": version["id"], "base_revision": 0,
-             "status": "draft", "started_at": "2026-11-27T09:00:00Z", "finished_at": None,
-             "location": None, "answers": {}}
+    other = {
+        "station_id": station["id"],
+        "template_version_id": version["id"],
+        "base_revision": 0,
+        "status": "draft",
+        "started_at": "2026-11-27T09:00:00Z",
+        "finished_at": None,
+        "location": None,
+        "answers": {},
+    }
     first_key = version["definition"]["sections"][0]["items"][0]["key"]
     other["answers"][first_key] = {"value": "no", "note": "entered on the office laptop"}
-    saved = live_server.api("PUT", f"/api/v1/inspections/{iid}", token, json=other)
+    saved = pwa_server.api("PUT", f"/api/v1/inspections/{iid}", token, json=other)
     assert saved.status_code in (200, 201), saved.text
 
     context.set_offline(False)
@@ -72,12 +96,12 @@ def test_an_inspection_changed_elsewhere_is_explained_and_kept_until_the_inspect
     assert len(local["outbox"]) == 1 + photos
 
     # The server still has the other device's version, untouched.
-    assert live_server.api("GET", f"/api/v1/inspections/{iid}", token).json()["answers"][first_key]["value"] == "no"
+    assert pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()["answers"][first_key]["value"] == "no"
 
     # The inspector keeps the phone's answers: they go on top of the newer revision.
     page.click("#keep-mine")
     page.wait_for_selector("[data-sync=on_server]", timeout=120000)
-    stored = live_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
+    stored = pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
     assert stored["status"] == "submitted"
     assert stored["answers"][first_key]["value"] == "yes"
     assert stored["missing_photos"] == []
@@ -85,22 +109,29 @@ def test_an_inspection_changed_elsewhere_is_explained_and_kept_until_the_inspect
     context.close()
 
 
-def test_a_submission_the_server_finds_invalid_is_explained_and_can_be_fixed(live_server, browser, artifacts):
-    token, station, version, context, page, errors, photos = submit_offline(live_server, browser)
+def test_a_submission_the_server_finds_invalid_is_explained_and_can_be_fixed(pwa_server, browser, artifacts):
+    token, station, version, context, page, errors, photos = submit_offline(pwa_server, browser)
     iid = inspection_id(page)
     definition = version["definition"]
-    required = next(i for s in definition["sections"] for i in s["items"]
-                    if i["required"] and i["type"] == "yes_no" and not i.get("visible_if"))
+    required = next(
+        i
+        for s in definition["sections"]
+        for i in s["items"]
+        if i["required"] and i["type"] == "yes_no" and not i.get("visible_if")
+    )
 
     # The phone checks the same rules before Submit, so a 422 means the two disagree (an older
     # app build, a template corrected on the server). Simulate that: drop a required answer from
     # the stored copy after Submit.
-    page.evaluate("""async ([id, key]) => {
+    page.evaluate(
+        """async ([id, key]) => {
         const db = await import('/js/db.js');
         const d = await db.get('drafts', id);
         delete d.answers[key].value;
         await db.put('drafts', d);
-    }""", [iid, required["key"]])
+    }""",
+        [iid, required["key"]],
+    )
 
     context.set_offline(False)
     page.wait_for_selector("[data-sync=attention]", timeout=60000)
@@ -116,7 +147,7 @@ def test_a_submission_the_server_finds_invalid_is_explained_and_can_be_fixed(liv
     assert local["status"] == "draft", "a refused submission becomes editable again"
     assert local["photos"] == photos
     assert ("inspection", "attention") in [tuple(e) for e in local["outbox"]]
-    assert live_server.api("GET", f"/api/v1/inspections/{iid}", token).status_code == 404
+    assert pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).status_code == 404
 
     # Fix it where the link points, then submit again: the parked entries are re-armed and sent.
     link.click()
@@ -124,7 +155,7 @@ def test_a_submission_the_server_finds_invalid_is_explained_and_can_be_fixed(liv
     page.goto(page.url.split("#")[0] + f"#/i/{iid}/review")
     page.click("#submit")
     page.wait_for_selector("[data-sync=on_server]", timeout=120000)
-    stored = live_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
+    stored = pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
     assert stored["status"] == "submitted"
     assert stored["answers"][required["key"]]["value"] == "yes"
     assert stored["missing_photos"] == []

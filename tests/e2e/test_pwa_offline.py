@@ -13,22 +13,38 @@ import math
 import pytest
 
 from tests.e2e.test_pwa_support import (
-    bundle, expected_answers, fill_whole_form, inspection_id, open_station, phone_context,
-    pick_station_and_template, server_items, sign_in, watch_errors, INSPECTOR, PASSWORD,
+    INSPECTOR,
+    PASSWORD,
+    bundle,
+    expected_answers,
+    fill_whole_form,
+    inspection_id,
+    live_pwa_server,
+    open_station,
+    phone_context,
+    pick_station_and_template,
+    server_items,
+    sign_in,
+    watch_errors,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
-def test_an_inspection_filled_and_submitted_offline_reaches_the_server_whole(live_server, browser, artifacts):
-    token = live_server.login(INSPECTOR, PASSWORD)
-    station, version = pick_station_and_template(bundle(live_server, token))
+@pytest.fixture
+def pwa_server(pg_admin_url, demo_template_db, tmp_path):
+    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path)
+
+
+def test_an_inspection_filled_and_submitted_offline_reaches_the_server_whole(pwa_server, browser, artifacts):
+    token = pwa_server.login(INSPECTOR, PASSWORD)
+    station, version = pick_station_and_template(bundle(pwa_server, token))
     definition = version["definition"]
 
     context = phone_context(browser, station)
     page = context.new_page()
     errors = watch_errors(page)
-    sign_in(page, live_server.url)
+    sign_in(page, pwa_server.url)
 
     # No network from here on: a cold reload is served by the service worker, data by IndexedDB.
     context.set_offline(True)
@@ -59,8 +75,9 @@ def test_an_inspection_filled_and_submitted_offline_reaches_the_server_whole(liv
             if item.get("min_photos"):
                 assert page.locator(f"#item-{item['key']} .thumbs img").count() == item["min_photos"]
 
-    photos = fill_whole_form(page, definition, reload_after=len(definition["sections"]) // 2,
-                             on_reload=reload_and_check)
+    photos = fill_whole_form(
+        page, definition, reload_after=len(definition["sections"]) // 2, on_reload=reload_and_check
+    )
     assert photos >= 3, "the demo template should ask for several photos"
 
     # Review: everything answered, so Submit is enabled; remember the score the phone shows.
@@ -74,7 +91,7 @@ def test_an_inspection_filled_and_submitted_offline_reaches_the_server_whole(liv
     iid = inspection_id(page)
 
     # Still offline: the server has nothing yet.
-    assert live_server.api("GET", f"/api/v1/inspections/{iid}", token).status_code == 404
+    assert pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).status_code == 404
 
     context.set_offline(False)
     page.wait_for_selector("[data-sync=on_server]", timeout=120000)
@@ -82,9 +99,9 @@ def test_an_inspection_filled_and_submitted_offline_reaches_the_server_whole(liv
     page.screenshot(path=str(artifacts / "pwa-on-server.png"))
 
     # Exactly one inspection for this station, holding every answer and every photo.
-    listed = server_items(live_server.api("GET", f"/api/v1/inspections?station_id={station['id']}", token).json())
+    listed = server_items(pwa_server.api("GET", f"/api/v1/inspections?station_id={station['id']}", token).json())
     assert [row["id"] for row in listed] == [iid]
-    stored = live_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
+    stored = pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
     assert stored["status"] == "submitted"
     assert stored["missing_photos"] == []
     sent_values = {k: a.get("value") for k, a in stored["answers"].items() if a.get("value") is not None}
@@ -92,13 +109,14 @@ def test_an_inspection_filled_and_submitted_offline_reaches_the_server_whole(liv
     photo_ids = [p for a in stored["answers"].values() for p in a.get("photos", [])]
     assert len(photo_ids) == len(set(photo_ids)) == photos
     for pid in photo_ids:
-        assert live_server.api("GET", f"/api/v1/photos/{pid}/thumb", token).status_code == 200
+        assert pwa_server.api("GET", f"/api/v1/photos/{pid}/thumb", token).status_code == 200
     assert stored["location"]["accuracy_m"] == 12
 
     # The same score, to full precision and as displayed.
     assert math.isclose(stored["score"]["percent"], phone_percent, rel_tol=0, abs_tol=1e-9)
-    assert phone_text.startswith(page.evaluate(
-        "p => import('/js/scoring.js').then(m => m.displayPercent(p))", stored["score"]["percent"]))
+    assert phone_text.startswith(
+        page.evaluate("p => import('/js/scoring.js').then(m => m.displayPercent(p))", stored["score"]["percent"])
+    )
 
     # Acknowledged photos left the phone; the inspection record stays as "on server".
     local = page.evaluate("""async () => {

@@ -6,24 +6,56 @@ pickers); the server is checked through its public API with the inspector's own 
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from server.demo.content import DEMO_PASSWORDS
+from server.embedded import with_database
+from tests.conftest import LiveServer, clone_database, drop_database
 
 INSPECTOR = "inspector.ali"
 PASSWORD = DEMO_PASSWORDS["inspector"]
 PHONE = {"width": 360, "height": 640}
 
 
+def _in_thread(coro: Any) -> Any:
+    # The session's Playwright (sync API) keeps an event loop running in the test thread, so
+    # asyncio.run() must happen in a thread of its own.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def live_pwa_server(pg_admin_url: str, demo_template_db: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """conftest's live_server (a real server on a fresh demo database), usable after the browser started.
+
+    Each test module wraps this in its own `pwa_server` fixture.
+    """
+    name = _in_thread(clone_database(pg_admin_url, demo_template_db))
+    server = LiveServer(with_database(pg_admin_url, name), tmp_path / "live").start()
+    yield server
+    server.stop()
+    _in_thread(drop_database(pg_admin_url, name))
+
+
 def phone_context(browser: Any, station: dict | None = None, **kwargs: Any) -> Any:
     """A 360×640 touch context standing at the station (GPS granted), service workers allowed."""
     geo = {"latitude": station["lat"], "longitude": station["lon"], "accuracy": 12} if station else None
-    return browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True,
-                               geolocation=geo, permissions=["geolocation"] if geo else [],
-                               service_workers="allow", **kwargs)
+    return browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=1,
+        is_mobile=True,
+        has_touch=True,
+        geolocation=geo,
+        permissions=["geolocation"] if geo else [],
+        service_workers="allow",
+        **kwargs,
+    )
 
 
 def watch_errors(page: Any) -> list[str]:
@@ -87,7 +119,7 @@ def answer_for(item: dict) -> Any:
     if t == "yes_no":
         return "yes"
     if t == "scale":
-        return item["max"]
+        return int(item["max"])
     if t == "choice":
         return max(item["options"], key=lambda o: o["points"])["key"]
     if t == "multi_choice":
@@ -121,7 +153,8 @@ def fill_item(page: Any, item: dict, photo_seed: list[int]) -> None:
     for n in range(item.get("min_photos", 0) or 0):
         photo_seed[0] += 1
         card.locator("input[data-source=camera]").set_input_files(
-            files=[{"name": f"p{photo_seed[0]}.jpg", "mimeType": "image/jpeg", "buffer": jpeg(photo_seed[0])}])
+            files=[{"name": f"p{photo_seed[0]}.jpg", "mimeType": "image/jpeg", "buffer": jpeg(photo_seed[0])}]
+        )
         card.locator(f".thumbs li:nth-child({n + 1}) img").wait_for()
 
 
@@ -165,8 +198,7 @@ def next_section(page: Any, definition: dict, index: int) -> None:
         page.wait_for_selector("#overall-percent")
 
 
-def fill_whole_form(page: Any, definition: dict, *, reload_after: int | None = None,
-                    on_reload: Any = None) -> int:
+def fill_whole_form(page: Any, definition: dict, *, reload_after: int | None = None, on_reload: Any = None) -> int:
     """Fills every section in order; optionally reloads after a section. Returns the photo count."""
     seed = [0]
     values: dict[str, Any] = {}

@@ -9,16 +9,28 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_pwa_support import (
-    bundle, open_station, phone_context, pick_station_and_template, sign_in, watch_errors,
-    INSPECTOR, PASSWORD,
+    INSPECTOR,
+    PASSWORD,
+    bundle,
+    live_pwa_server,
+    open_station,
+    phone_context,
+    pick_station_and_template,
+    sign_in,
+    watch_errors,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
-def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(live_server, browser, artifacts):
-    token = live_server.login(INSPECTOR, PASSWORD)
-    station, version = pick_station_and_template(bundle(live_server, token))
+@pytest.fixture
+def pwa_server(pg_admin_url, demo_template_db, tmp_path):
+    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path)
+
+
+def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(pwa_server, browser, artifacts):
+    token = pwa_server.login(INSPECTOR, PASSWORD)
+    station, version = pick_station_and_template(bundle(pwa_server, token))
     definition = version["definition"]
     first_section = definition["sections"][0]
     first_item = first_section["items"][0]
@@ -26,7 +38,7 @@ def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(live_serv
     context = phone_context(browser, station)
     page = context.new_page()
     errors = watch_errors(page)
-    sign_in(page, live_server.url)
+    sign_in(page, pwa_server.url)
     assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["en", "ltr"]
 
     def shoot(lang: str) -> None:
@@ -57,11 +69,13 @@ def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(live_serv
     # The bundled Nastaliq face is used for Urdu text.
     page.evaluate("document.fonts.ready")
     assert page.evaluate("document.fonts.check('16px \"Noto Nastaliq Urdu\"', 'معائنہ')")
-    assert "Nastaliq" in page.evaluate(f"getComputedStyle(document.getElementById('lbl-{first_item['key']}')).fontFamily")
+    assert "Nastaliq" in page.evaluate(
+        f"getComputedStyle(document.getElementById('lbl-{first_item['key']}')).fontFamily"
+    )
     page.screenshot(path=str(artifacts / "pwa-fill-ur.png"))
 
     # The choice survives a reload, and so does the language.
-    page.goto(live_server.url + "/#/")
+    page.goto(pwa_server.url + "/#/")
     page.wait_for_selector("#station-list li")
     assert page.evaluate("document.documentElement.dir") == "rtl"
     assert page.inner_text("#h-stations") == "تمام تھانے"
@@ -74,10 +88,10 @@ def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(live_serv
     context.close()
 
 
-def test_every_string_of_the_interface_has_an_urdu_translation(live_server, browser):
+def test_every_string_of_the_interface_has_an_urdu_translation(pwa_server, browser):
     context = phone_context(browser)
     page = context.new_page()
-    page.goto(live_server.url + "/")
+    page.goto(pwa_server.url + "/")
     page.wait_for_selector("form.login")
     missing = page.evaluate("""() => import('/js/i18n.js').then(({dictionaries: {en, ur}}) => ({
         noUrdu: Object.keys(en).filter(k => !(k in ur)),
