@@ -34,7 +34,7 @@ PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 # Each capability's routes.py exports ROUTES. A capability not yet written is simply absent;
 # one that exists but fails to import stops start-up, as it should.
 CAPABILITIES = ("auth", "audit", "org", "templates", "inspections", "photos", "sync", "review", "actions",
-                "dashboards", "exports")
+                "dashboards", "exports", "assignments")
 
 
 def _capability_routes() -> list[Any]:

@@ -1,0 +1,1 @@
+"""Assignments (who inspects which station with which template, by when) and recurring schedules."""

@@ -1,0 +1,99 @@
+"""Assignment and schedule bodies and replies (DESIGN §3, §7)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from server.structs import Base
+
+Frequency = Literal["monthly", "quarterly", "half_yearly"]
+Status = Literal["open", "done", "cancelled"]
+
+
+class AssignmentIn(Base):
+    station_id: UUID
+    template_id: UUID
+    inspector_id: UUID
+    due_date: date
+
+
+class AssignmentPatch(Base):
+    """Reschedule (due_date), reassign (inspector_id), cancel (status "cancelled") or reopen ("open")."""
+
+    due_date: date | UnsetType = UNSET
+    inspector_id: UUID | UnsetType = UNSET
+    # "done" is never set by hand: only a submitted inspection completes an assignment.
+    status: Literal["open", "cancelled"] | UnsetType = UNSET
+
+
+class Text(msgspec.Struct, kw_only=True):
+    en: str
+    ur: str
+
+
+class AssignmentOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    station_id: UUID
+    template_id: UUID
+    inspector_id: UUID
+    due_date: date
+    status: Status
+    # Open and past its due date (by the database's calendar).
+    overdue: bool
+    inspection_id: UUID | None
+    schedule_id: UUID | None
+    # Names for lists, so a client need not look each id up.
+    station_code: str
+    station_name: Text
+    template_key: str
+    template_title: Text
+    inspector_name: str
+    change_seq: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ScheduleIn(Base):
+    station_id: UUID
+    template_id: UUID
+    inspector_id: UUID
+    frequency: Frequency
+    # The due date of the first assignment; later ones follow at the frequency, on this day of the month.
+    next_due: date
+
+
+class SchedulePatch(Base):
+    # Reassigning moves the open assignment too; `active: false` stops the schedule and cancels it.
+    inspector_id: UUID | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class ScheduleOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    station_id: UUID
+    template_id: UUID
+    inspector_id: UUID
+    frequency: Frequency
+    # The due date of the schedule's latest assignment; the one after follows from it.
+    next_due: date
+    anchor_day: int
+    active: bool
+    open_assignment_id: UUID | None
+    station_code: str
+    template_key: str
+    inspector_name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class Completion(msgspec.Struct, kw_only=True):
+    """What complete_assignment did: the assignment it closed, and the schedule's next one if any."""
+
+    assignment_id: UUID
+    next_assignment_id: UUID | None
+    next_due: date | None

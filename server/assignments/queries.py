@@ -1,0 +1,247 @@
+"""SQL for assignments and schedules, and complete_assignment for the inspection submit transaction.
+
+Scope: an assignment or schedule is visible when its station's district `d` is in the caller's scope
+(`$1..$3` from Principal.scope_args()); an inspector additionally sees only their own.
+At most one assignment per station and template is open at a time (a unique index in 0002).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from asyncpg import Connection, Record
+
+from server.assignments.models import AssignmentOut, Completion, ScheduleOut, Text
+from server.assignments.rules import next_due
+
+Scope = tuple[bool, list[UUID], list[UUID]]
+
+_IN_SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
+
+
+async def today(conn: Connection) -> date:
+    return await conn.fetchval("SELECT current_date")
+
+
+async def assignment_facts(conn: Connection, scope: Scope, station_id: UUID, template_id: UUID,
+                           inspector_id: UUID) -> Record:
+    """Everything rules.assignment_problems judges, in one round trip. The station counts as found
+    only when it is inside the caller's scope."""
+    return await conn.fetchrow(
+        f"""SELECT s.id IS NOT NULL AS station_found, s.active AS station_active, s.kind AS station_kind,
+                   u.id IS NOT NULL AS inspector_found, u.role AS inspector_role, u.active AS inspector_active,
+                   coalesce(s.district_id = ANY(u.district_ids) OR d.region_id = ANY(u.region_ids), false)
+                       AS inspector_covers,
+                   t.id IS NOT NULL AS template_found, t.archived_at IS NOT NULL AS template_archived,
+                   v.version AS template_version, v.kinds AS template_kinds
+              FROM (SELECT 1) one
+              LEFT JOIN (stations s JOIN districts d ON d.id = s.district_id) ON s.id = $4 AND {_IN_SCOPE}
+              LEFT JOIN users u ON u.id = $5
+              LEFT JOIN templates t ON t.id = $6
+              LEFT JOIN LATERAL (SELECT tv.version, tv.kinds FROM template_versions tv
+                                  WHERE tv.template_id = t.id ORDER BY tv.version DESC LIMIT 1) v ON true""",
+        *scope, station_id, inspector_id, template_id,
+    )
+
+
+async def open_assignment_id(conn: Connection, station_id: UUID, template_id: UUID) -> UUID | None:
+    return await conn.fetchval(
+        "SELECT id FROM assignments WHERE station_id = $1 AND template_id = $2 AND status = 'open'",
+        station_id, template_id,
+    )
+
+
+async def insert_assignment(conn: Connection, *, station_id: UUID, template_id: UUID, inspector_id: UUID,
+                            due_date: date, schedule_id: UUID | None, created_by: UUID | None) -> UUID:
+    return await conn.fetchval(
+        """INSERT INTO assignments (station_id, template_id, inspector_id, due_date, schedule_id, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+        station_id, template_id, inspector_id, due_date, schedule_id, created_by,
+    )
+
+
+_ASSIGNMENT_COLS = """a.id, a.station_id, a.template_id, a.inspector_id, a.due_date, a.status,
+    a.status = 'open' AND a.due_date < current_date AS overdue, a.inspection_id, a.schedule_id,
+    s.code AS station_code, s.name_en AS station_name_en, s.name_ur AS station_name_ur,
+    t.key AS template_key, t.title_en AS template_title_en, t.title_ur AS template_title_ur,
+    u.display_name AS inspector_name, a.change_seq, a.created_at, a.updated_at"""
+
+_ASSIGNMENT_FROM = """assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
+    JOIN templates t ON t.id = a.template_id JOIN users u ON u.id = a.inspector_id"""
+
+
+def _assignment_out(row: Record) -> AssignmentOut:
+    data = dict(row)
+    data["station_name"] = Text(en=data.pop("station_name_en"), ur=data.pop("station_name_ur"))
+    data["template_title"] = Text(en=data.pop("template_title_en"), ur=data.pop("template_title_ur"))
+    return AssignmentOut(**data)
+
+
+async def list_assignments(conn: Connection, scope: Scope, *, own: UUID | None, inspector_id: UUID | None,
+                           station_id: UUID | None, template_id: UUID | None, status: str | None,
+                           overdue: bool | None, due_from: date | None, due_to: date | None, limit: int,
+                           offset: int) -> list[AssignmentOut]:
+    rows = await conn.fetch(
+        f"""SELECT {_ASSIGNMENT_COLS} FROM {_ASSIGNMENT_FROM}
+             WHERE {_IN_SCOPE} AND ($4::uuid IS NULL OR a.inspector_id = $4) AND ($5::uuid IS NULL OR a.inspector_id = $5)
+               AND ($6::uuid IS NULL OR a.station_id = $6) AND ($7::uuid IS NULL OR a.template_id = $7)
+               AND ($8::text IS NULL OR a.status = $8)
+               AND ($9::bool IS NULL OR (a.status = 'open' AND a.due_date < current_date) = $9)
+               AND ($10::date IS NULL OR a.due_date >= $10) AND ($11::date IS NULL OR a.due_date <= $11)
+             ORDER BY a.due_date, s.code, a.id LIMIT $12 OFFSET $13""",
+        *scope, own, inspector_id, station_id, template_id, status, overdue, due_from, due_to, limit, offset,
+    )
+    return [_assignment_out(r) for r in rows]
+
+
+async def get_assignment(conn: Connection, scope: Scope, assignment_id: UUID, own: UUID | None) -> AssignmentOut | None:
+    row = await conn.fetchrow(
+        f"""SELECT {_ASSIGNMENT_COLS} FROM {_ASSIGNMENT_FROM}
+             WHERE {_IN_SCOPE} AND a.id = $4 AND ($5::uuid IS NULL OR a.inspector_id = $5)""",
+        *scope, assignment_id, own,
+    )
+    return _assignment_out(row) if row else None
+
+
+async def lock_assignment(conn: Connection, scope: Scope, assignment_id: UUID) -> Record | None:
+    return await conn.fetchrow(
+        f"""SELECT a.id, a.station_id, a.template_id, a.inspector_id, a.due_date, a.status, a.schedule_id
+              FROM assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
+             WHERE {_IN_SCOPE} AND a.id = $4 FOR UPDATE OF a""",
+        *scope, assignment_id,
+    )
+
+
+async def update_assignment(conn: Connection, assignment_id: UUID, changes: dict[str, Any]) -> None:
+    names = [n for n in ("due_date", "inspector_id", "status") if n in changes]
+    sets = "".join(f"{n} = ${i + 2}, " for i, n in enumerate(names))
+    # change_seq moves so that the phones of the inspectors concerned pick the change up.
+    await conn.execute(
+        f"UPDATE assignments SET {sets}change_seq = nextval('change_seq'), updated_at = now() WHERE id = $1",
+        assignment_id, *[changes[n] for n in names],
+    )
+
+
+# Schedules ---------------------------------------------------------------------------------------
+
+_SCHEDULE_COLS = """c.id, c.station_id, c.template_id, c.inspector_id, c.frequency, c.next_due,
+    coalesce(c.anchor_day, extract(day FROM c.next_due)::int)::int AS anchor_day, c.active,
+    (SELECT a.id FROM assignments a WHERE a.schedule_id = c.id AND a.status = 'open' LIMIT 1) AS open_assignment_id,
+    s.code AS station_code, t.key AS template_key, u.display_name AS inspector_name, c.created_at, c.updated_at"""
+
+_SCHEDULE_FROM = """schedules c JOIN stations s ON s.id = c.station_id JOIN districts d ON d.id = s.district_id
+    JOIN templates t ON t.id = c.template_id JOIN users u ON u.id = c.inspector_id"""
+
+
+async def insert_schedule(conn: Connection, *, station_id: UUID, template_id: UUID, inspector_id: UUID,
+                          frequency: str, first_due: date, created_by: UUID | None) -> UUID:
+    return await conn.fetchval(
+        """INSERT INTO schedules (station_id, template_id, inspector_id, frequency, next_due, anchor_day, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
+        station_id, template_id, inspector_id, frequency, first_due, first_due.day, created_by,
+    )
+
+
+async def list_schedules(conn: Connection, scope: Scope, *, own: UUID | None, inspector_id: UUID | None,
+                         station_id: UUID | None, template_id: UUID | None, active: bool | None) -> list[ScheduleOut]:
+    rows = await conn.fetch(
+        f"""SELECT {_SCHEDULE_COLS} FROM {_SCHEDULE_FROM}
+             WHERE {_IN_SCOPE} AND ($4::uuid IS NULL OR c.inspector_id = $4) AND ($5::uuid IS NULL OR c.inspector_id = $5)
+               AND ($6::uuid IS NULL OR c.station_id = $6) AND ($7::uuid IS NULL OR c.template_id = $7)
+               AND ($8::bool IS NULL OR c.active = $8)
+             ORDER BY c.next_due, s.code, c.id""",
+        *scope, own, inspector_id, station_id, template_id, active,
+    )
+    return [ScheduleOut(**dict(r)) for r in rows]
+
+
+async def get_schedule(conn: Connection, scope: Scope, schedule_id: UUID, own: UUID | None) -> ScheduleOut | None:
+    row = await conn.fetchrow(
+        f"""SELECT {_SCHEDULE_COLS} FROM {_SCHEDULE_FROM}
+             WHERE {_IN_SCOPE} AND c.id = $4 AND ($5::uuid IS NULL OR c.inspector_id = $5)""",
+        *scope, schedule_id, own,
+    )
+    return ScheduleOut(**dict(row)) if row else None
+
+
+async def lock_schedule(conn: Connection, scope: Scope, schedule_id: UUID) -> Record | None:
+    return await conn.fetchrow(
+        f"""SELECT c.id, c.station_id, c.template_id, c.inspector_id, c.active
+              FROM schedules c JOIN stations s ON s.id = c.station_id JOIN districts d ON d.id = s.district_id
+             WHERE {_IN_SCOPE} AND c.id = $4 FOR UPDATE OF c""",
+        *scope, schedule_id,
+    )
+
+
+async def update_schedule(conn: Connection, schedule_id: UUID, changes: dict[str, Any]) -> None:
+    names = [n for n in ("inspector_id", "active") if n in changes]
+    sets = "".join(f"{n} = ${i + 2}, " for i, n in enumerate(names))
+    await conn.execute(f"UPDATE schedules SET {sets}updated_at = now() WHERE id = $1", schedule_id,
+                       *[changes[n] for n in names])
+
+
+async def update_schedule_open_assignment(conn: Connection, schedule_id: UUID, changes: dict[str, Any]) -> UUID | None:
+    """Apply a reassignment or cancellation to the schedule's open assignment, if it has one."""
+    assignment_id = await conn.fetchval(
+        "SELECT id FROM assignments WHERE schedule_id = $1 AND status = 'open' FOR UPDATE", schedule_id
+    )
+    if assignment_id is not None:
+        await update_assignment(conn, assignment_id, changes)
+    return assignment_id
+
+
+async def advance_schedule(conn: Connection, schedule_id: UUID) -> tuple[UUID | None, date | None]:
+    """Create the schedule's next assignment after its current one was completed or cancelled.
+
+    Nothing is created for a stopped schedule or an archived template. If an open assignment for the
+    same station and template already exists (made by hand meanwhile), that one stands in for it.
+    """
+    sched = await conn.fetchrow(
+        """SELECT c.station_id, c.template_id, c.inspector_id, c.frequency, c.next_due, c.anchor_day, c.active,
+                  c.created_by, t.archived_at IS NOT NULL AS archived
+             FROM schedules c JOIN templates t ON t.id = c.template_id WHERE c.id = $1 FOR UPDATE OF c""",
+        schedule_id,
+    )
+    if sched is None or not sched["active"] or sched["archived"]:
+        return None, None
+    due = next_due(sched["next_due"], sched["frequency"], anchor_day=sched["anchor_day"], after=await today(conn))
+    new_id = await conn.fetchval(
+        """INSERT INTO assignments (station_id, template_id, inspector_id, due_date, schedule_id, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (station_id, template_id) WHERE status = 'open' DO NOTHING RETURNING id""",
+        sched["station_id"], sched["template_id"], sched["inspector_id"], due, schedule_id, sched["created_by"],
+    )
+    await conn.execute("UPDATE schedules SET next_due = $2, updated_at = now() WHERE id = $1", schedule_id, due)
+    return new_id, due
+
+
+async def complete_assignment(conn: Connection, station_id: UUID, template_id: UUID,
+                              inspection_id: UUID) -> Completion | None:
+    """Mark the open assignment for this station and template done by `inspection_id`, and if it came
+    from a schedule, create the schedule's next assignment.
+
+    Call it inside the inspection's submit transaction (before its audit row). It is idempotent: a
+    replayed or resubmitted inspection that already completed an assignment changes nothing. Returns
+    None when nothing was completed (no open assignment: an unplanned inspection, or a replay).
+    `template_id` is the template's id, not the version's (template_versions.template_id).
+    """
+    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM assignments WHERE inspection_id = $1)", inspection_id):
+        return None
+    row = await conn.fetchrow(
+        """SELECT id, schedule_id FROM assignments
+            WHERE station_id = $1 AND template_id = $2 AND status = 'open' FOR UPDATE""",
+        station_id, template_id,
+    )
+    if row is None:
+        return None
+    await conn.execute(
+        """UPDATE assignments SET status = 'done', inspection_id = $2, change_seq = nextval('change_seq'),
+                  updated_at = now() WHERE id = $1""",
+        row["id"], inspection_id,
+    )
+    next_id, due = (None, None)
+    if row["schedule_id"] is not None:
+        next_id, due = await advance_schedule(conn, row["schedule_id"])
+    return Completion(assignment_id=row["id"], next_assignment_id=next_id, next_due=due)

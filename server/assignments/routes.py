@@ -1,0 +1,219 @@
+"""Assignments and schedules: admins and reviewers (within their scope) plan; inspectors see their own.
+
+Decisions:
+- Only one assignment per station and template is open at a time; a second one is 409 and names the
+  open one (`assignment_id`), which can be rescheduled or reassigned instead.
+- Cancelling an assignment that came from an active schedule moves the schedule on: the next
+  occurrence is created, because cancelling one month's visit is not stopping the schedule
+  (PATCH /schedules/{id} {"active": false} does that).
+- A stopped schedule is not restarted; create a new one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+import asyncpg
+from asyncpg import Connection
+from litestar import Controller, Request, get, patch, post
+from litestar.params import Parameter
+from msgspec import UNSET
+
+from server.assignments import queries
+from server.assignments.models import (
+    AssignmentIn,
+    AssignmentOut,
+    AssignmentPatch,
+    ScheduleIn,
+    ScheduleOut,
+    SchedulePatch,
+    Status,
+)
+from server.assignments.rules import assignment_problems
+from server.audit import queries as audit
+from server.auth.models import Principal
+from server.errors import Conflict, FieldError, Invalid, NotFound
+from server.http import Conn, User, client_ip
+
+Limit = Annotated[int, Parameter(ge=1, le=5000)]
+Offset = Annotated[int, Parameter(ge=0)]
+
+
+def _own(user: Principal) -> UUID | None:
+    # Inspectors see only their own work; the scope filter applies on top, as for everyone.
+    return user.id if user.role == "inspector" else None
+
+
+async def _assignment(conn: Connection, user: Principal, assignment_id: UUID) -> AssignmentOut:
+    found = await queries.get_assignment(conn, user.scope_args(), assignment_id, _own(user))
+    if found is None:
+        raise NotFound("assignment not found")
+    return found
+
+
+async def _schedule(conn: Connection, user: Principal, schedule_id: UUID) -> ScheduleOut:
+    found = await queries.get_schedule(conn, user.scope_args(), schedule_id, _own(user))
+    if found is None:
+        raise NotFound("schedule not found")
+    return found
+
+
+async def _check(conn: Connection, user: Principal, station_id: UUID, template_id: UUID, inspector_id: UUID,
+                 fields: frozenset[str] | None = None) -> None:
+    facts = await queries.assignment_facts(conn, user.scope_args(), station_id, template_id, inspector_id)
+    errors = assignment_problems(facts) if fields is None else assignment_problems(facts, check=fields)
+    if errors:
+        raise Invalid("the assignment cannot be made: " + "; ".join(f"{e.field}: {e.message}" for e in errors),
+                      errors=errors)
+
+
+async def _refuse_second_open(conn: Connection, station_id: UUID, template_id: UUID) -> None:
+    existing = await queries.open_assignment_id(conn, station_id, template_id)
+    if existing is not None:
+        raise Conflict("this station already has an open assignment for this template; reschedule or reassign it",
+                       extra={"assignment_id": existing})
+
+
+class AssignmentController(Controller):
+    path = "/api/v1/assignments"
+    tags = ["assignments"]
+
+    @get("/")
+    async def list_assignments(self, user: User, conn: Conn, inspector_id: UUID | None = None,
+                               station_id: UUID | None = None, template_id: UUID | None = None,
+                               status: Status | None = None, overdue: bool | None = None,
+                               due_from: date | None = None, due_to: date | None = None,
+                               limit: Limit = 500, offset: Offset = 0) -> list[AssignmentOut]:
+        return await queries.list_assignments(
+            conn, user.scope_args(), own=_own(user), inspector_id=inspector_id, station_id=station_id,
+            template_id=template_id, status=status, overdue=overdue, due_from=due_from, due_to=due_to,
+            limit=limit, offset=offset)
+
+    @get("/{assignment_id:uuid}")
+    async def get_assignment(self, assignment_id: UUID, user: User, conn: Conn) -> AssignmentOut:
+        return await _assignment(conn, user, assignment_id)
+
+    @post("/")
+    async def create_assignment(self, data: AssignmentIn, request: Request, user: User,
+                                conn: Conn) -> AssignmentOut:
+        user.require("admin", "reviewer")
+        await _check(conn, user, data.station_id, data.template_id, data.inspector_id)
+        await _refuse_second_open(conn, data.station_id, data.template_id)
+        try:
+            async with conn.transaction():
+                assignment_id = await queries.insert_assignment(
+                    conn, station_id=data.station_id, template_id=data.template_id, inspector_id=data.inspector_id,
+                    due_date=data.due_date, schedule_id=None, created_by=user.id)
+                await audit.record(conn, "assignment.create", actor=user, entity="assignment", entity_id=assignment_id,
+                                   data={"station_id": data.station_id, "template_id": data.template_id,
+                                         "inspector_id": data.inspector_id, "due_date": data.due_date},
+                                   ip=client_ip(request))
+        except asyncpg.UniqueViolationError:
+            await _refuse_second_open(conn, data.station_id, data.template_id)
+            raise
+        return await _assignment(conn, user, assignment_id)
+
+    @patch("/{assignment_id:uuid}")
+    async def update_assignment(self, assignment_id: UUID, data: AssignmentPatch, request: Request, user: User,
+                                conn: Conn) -> AssignmentOut:
+        user.require("admin", "reviewer")
+        async with conn.transaction():
+            current = await queries.lock_assignment(conn, user.scope_args(), assignment_id)
+            if current is None:
+                raise NotFound("assignment not found")
+            changes = {k: v for k in ("due_date", "inspector_id", "status")
+                       if (v := getattr(data, k)) is not UNSET and v != current[k]}
+            if current["status"] == "done":
+                raise Conflict("the assignment is done: its inspection was submitted")
+            if current["status"] == "cancelled" and changes.get("status") != "open" and changes:
+                raise Conflict("the assignment is cancelled; reopen it (status \"open\") to change it")
+            if "inspector_id" in changes:
+                await _check(conn, user, current["station_id"], current["template_id"], changes["inspector_id"],
+                             frozenset({"inspector_id"}))
+            if changes.get("status") == "open":
+                await _check(conn, user, current["station_id"], current["template_id"],
+                             changes.get("inspector_id", current["inspector_id"]))
+                await _refuse_second_open(conn, current["station_id"], current["template_id"])
+            if not changes:
+                return await _assignment(conn, user, assignment_id)
+            await queries.update_assignment(conn, assignment_id, changes)
+            next_id = None
+            if changes.get("status") == "cancelled" and current["schedule_id"] is not None:
+                next_id, _ = await queries.advance_schedule(conn, current["schedule_id"])
+            await audit.record(conn, "assignment.update", actor=user, entity="assignment", entity_id=assignment_id,
+                               data={"changes": changes, "next_assignment_id": next_id}, ip=client_ip(request))
+        return await _assignment(conn, user, assignment_id)
+
+
+class ScheduleController(Controller):
+    path = "/api/v1/schedules"
+    tags = ["assignments"]
+
+    @get("/")
+    async def list_schedules(self, user: User, conn: Conn, inspector_id: UUID | None = None,
+                             station_id: UUID | None = None, template_id: UUID | None = None,
+                             active: bool | None = None) -> list[ScheduleOut]:
+        return await queries.list_schedules(conn, user.scope_args(), own=_own(user), inspector_id=inspector_id,
+                                            station_id=station_id, template_id=template_id, active=active)
+
+    @get("/{schedule_id:uuid}")
+    async def get_schedule(self, schedule_id: UUID, user: User, conn: Conn) -> ScheduleOut:
+        return await _schedule(conn, user, schedule_id)
+
+    @post("/")
+    async def create_schedule(self, data: ScheduleIn, request: Request, user: User, conn: Conn) -> ScheduleOut:
+        """Creates the schedule and its first assignment, due on `next_due`."""
+        user.require("admin", "reviewer")
+        await _check(conn, user, data.station_id, data.template_id, data.inspector_id)
+        await _refuse_second_open(conn, data.station_id, data.template_id)
+        try:
+            async with conn.transaction():
+                schedule_id = await queries.insert_schedule(
+                    conn, station_id=data.station_id, template_id=data.template_id, inspector_id=data.inspector_id,
+                    frequency=data.frequency, first_due=data.next_due, created_by=user.id)
+                assignment_id = await queries.insert_assignment(
+                    conn, station_id=data.station_id, template_id=data.template_id, inspector_id=data.inspector_id,
+                    due_date=data.next_due, schedule_id=schedule_id, created_by=user.id)
+                await audit.record(conn, "schedule.create", actor=user, entity="schedule", entity_id=schedule_id,
+                                   data={"station_id": data.station_id, "template_id": data.template_id,
+                                         "inspector_id": data.inspector_id, "frequency": data.frequency,
+                                         "next_due": data.next_due, "assignment_id": assignment_id},
+                                   ip=client_ip(request))
+        except asyncpg.UniqueViolationError:
+            await _refuse_second_open(conn, data.station_id, data.template_id)
+            raise
+        return await _schedule(conn, user, schedule_id)
+
+    @patch("/{schedule_id:uuid}")
+    async def update_schedule(self, schedule_id: UUID, data: SchedulePatch, request: Request, user: User,
+                              conn: Conn) -> ScheduleOut:
+        user.require("admin", "reviewer")
+        async with conn.transaction():
+            current = await queries.lock_schedule(conn, user.scope_args(), schedule_id)
+            if current is None:
+                raise NotFound("schedule not found")
+            changes = {k: v for k in ("inspector_id", "active")
+                       if (v := getattr(data, k)) is not UNSET and v != current[k]}
+            if changes.get("active") is True:
+                raise Invalid("a stopped schedule cannot be restarted",
+                              errors=[FieldError(field="active", message="create a new schedule instead")])
+            if not current["active"] and changes:
+                raise Conflict("the schedule is stopped")
+            if "inspector_id" in changes:
+                await _check(conn, user, current["station_id"], current["template_id"], changes["inspector_id"],
+                             frozenset({"inspector_id"}))
+            if not changes:
+                return await _schedule(conn, user, schedule_id)
+            await queries.update_schedule(conn, schedule_id, changes)
+            # The open assignment follows the schedule: reassigned with it, or cancelled when it stops.
+            follow = {"status": "cancelled"} if changes.get("active") is False else {
+                "inspector_id": changes["inspector_id"]}
+            assignment_id = await queries.update_schedule_open_assignment(conn, schedule_id, follow)
+            await audit.record(conn, "schedule.update", actor=user, entity="schedule", entity_id=schedule_id,
+                               data={"changes": changes, "open_assignment_id": assignment_id}, ip=client_ip(request))
+        return await _schedule(conn, user, schedule_id)
+
+
+ROUTES = [AssignmentController, ScheduleController]

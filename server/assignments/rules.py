@@ -1,0 +1,77 @@
+"""Pure rules: when a recurring inspection falls due next, and whether an assignment may be made.
+
+Due dates are month-end safe. A schedule remembers the day of the month it started on (its anchor):
+started on 31 January, monthly, it falls due on 28 (or 29) February, 31 March, 30 April, and so on,
+never drifting to the 28th for good.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from server.errors import FieldError
+
+MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6}
+
+
+def add_months(day: date, months: int, anchor_day: int | None = None) -> date:
+    """`day` moved by whole months, on `anchor_day` (default: day's own) or the month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    wanted = anchor_day or day.day
+    return date(year, month, min(wanted, calendar.monthrange(year, month)[1]))
+
+
+def next_due(previous: date, frequency: str, *, anchor_day: int | None = None, after: date | None = None) -> date:
+    """The due date one period after `previous`.
+
+    `after` (normally today) skips periods that are already over: an inspection due on 31 January that
+    is done on 5 April is next due on 30 April, not on a 28 February that can only ever be overdue.
+    """
+    step = MONTHS[frequency]
+    due = add_months(previous, step, anchor_day)
+    while after is not None and due <= after:
+        due = add_months(due, step, anchor_day)
+    return due
+
+
+def assignment_problems(facts: Mapping[str, Any], *, check: frozenset[str] = frozenset(
+        {"station_id", "inspector_id", "template_id"})) -> list[FieldError]:
+    """Why this station, inspector and template cannot be put together, one error per field.
+
+    `facts` comes from assignments.queries.assignment_facts; `check` limits the fields judged (a
+    reassignment judges only the new inspector).
+    """
+    errors: list[FieldError] = []
+
+    def err(field: str, message: str) -> None:
+        if field in check:
+            errors.append(FieldError(field=field, message=message))
+
+    station_ok = bool(facts["station_found"])
+    if not station_ok:
+        err("station_id", "no station with this id is in your area")
+    elif not facts["station_active"]:
+        err("station_id", "the station is deactivated")
+    if not facts["inspector_found"]:
+        err("inspector_id", "no user has this id")
+    elif facts["inspector_role"] != "inspector":
+        err("inspector_id", "this user is not an inspector")
+    elif not facts["inspector_active"]:
+        err("inspector_id", "this inspector's account is deactivated")
+    elif station_ok and not facts["inspector_covers"]:
+        err("inspector_id", "the station is outside this inspector's districts and regions")
+    if not facts["template_found"]:
+        err("template_id", "no template has this id")
+    elif facts["template_archived"]:
+        err("template_id", "the template is archived")
+    elif facts["template_version"] is None:
+        err("template_id", "the template has no published version yet")
+    elif station_ok and facts["template_kinds"] is not None and facts["station_kind"] not in facts["template_kinds"]:
+        kinds = ", ".join(facts["template_kinds"])
+        err("template_id", f"the template is for {kinds}, and this station is a {facts['station_kind']}")
+    return errors
