@@ -218,7 +218,8 @@ async def test_a_schedule_completed_late_is_next_due_after_today(client, setup):
     start = date.today() - timedelta(days=75)
     await _schedule(client, w, start)
     due = await _complete_and_next_due(client, w)
-    assert date.today() < due <= date.today() + timedelta(days=31)
+    # Due dates follow Pakistan's calendar, which may be a day ahead of this machine's.
+    assert date.today() < due <= date.today() + timedelta(days=32)
 
 
 async def test_cancelling_a_scheduled_visit_moves_the_schedule_on_and_stopping_it_ends_it(client, setup):

@@ -68,7 +68,7 @@ async def test_seeded_templates_are_published_as_version_1_and_the_draft_matches
 async def test_seeded_inspectors_have_overdue_soon_and_later_work_and_a_monthly_schedule(seeded):
     conn = seeded
     rows = await conn.fetch(
-        """SELECT u.username, a.due_date - current_date AS days, a.schedule_id IS NOT NULL AS scheduled,
+        """SELECT u.username, a.due_date - (now() AT TIME ZONE 'Asia/Karachi')::date AS days, a.schedule_id IS NOT NULL AS scheduled,
                   (s.district_id = ANY(u.district_ids)) AS in_scope, s.kind, t.key
              FROM assignments a JOIN users u ON u.id = a.inspector_id JOIN stations s ON s.id = a.station_id
              JOIN templates t ON t.id = a.template_id WHERE a.status = 'open'""")

@@ -20,9 +20,13 @@ Scope = tuple[bool, list[UUID], list[UUID]]
 
 _IN_SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
 
+# Due dates are Pakistan's calendar days, whatever the database server's time zone: an inspection
+# due "today" is overdue from midnight in Lahore, as on the dashboards (dashboards.rollup.REPORTING_TZ).
+TODAY = "(now() AT TIME ZONE 'Asia/Karachi')::date"
+
 
 async def today(conn: Connection) -> date:
-    return await conn.fetchval("SELECT current_date")
+    return await conn.fetchval(f"SELECT {TODAY}")
 
 
 async def assignment_facts(conn: Connection, scope: Scope, station_id: UUID, template_id: UUID,
@@ -62,8 +66,8 @@ async def insert_assignment(conn: Connection, *, station_id: UUID, template_id: 
     )
 
 
-_ASSIGNMENT_COLS = """a.id, a.station_id, a.template_id, a.inspector_id, a.due_date, a.status,
-    a.status = 'open' AND a.due_date < current_date AS overdue, a.inspection_id, a.schedule_id,
+_ASSIGNMENT_COLS = f"""a.id, a.station_id, a.template_id, a.inspector_id, a.due_date, a.status,
+    a.status = 'open' AND a.due_date < {TODAY} AS overdue, a.inspection_id, a.schedule_id,
     s.code AS station_code, s.name_en AS station_name_en, s.name_ur AS station_name_ur,
     t.key AS template_key, t.title_en AS template_title_en, t.title_ur AS template_title_ur,
     u.display_name AS inspector_name, a.change_seq, a.created_at, a.updated_at"""
@@ -88,7 +92,7 @@ async def list_assignments(conn: Connection, scope: Scope, *, own: UUID | None, 
              WHERE {_IN_SCOPE} AND ($4::uuid IS NULL OR a.inspector_id = $4) AND ($5::uuid IS NULL OR a.inspector_id = $5)
                AND ($6::uuid IS NULL OR a.station_id = $6) AND ($7::uuid IS NULL OR a.template_id = $7)
                AND ($8::text IS NULL OR a.status = $8)
-               AND ($9::bool IS NULL OR (a.status = 'open' AND a.due_date < current_date) = $9)
+               AND ($9::bool IS NULL OR (a.status = 'open' AND a.due_date < {TODAY}) = $9)
                AND ($10::date IS NULL OR a.due_date >= $10) AND ($11::date IS NULL OR a.due_date <= $11)
              ORDER BY a.due_date, s.code, a.id LIMIT $12 OFFSET $13""",
         *scope, own, inspector_id, station_id, template_id, status, overdue, due_from, due_to, limit, offset,

@@ -9,12 +9,13 @@ so a database that already holds some of the same codes is completed rather than
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from asyncpg import Connection
 
+from server.assignments import queries as assignment_queries
 from server.audit import queries as audit
 from server.auth.rules import hash_password
 from server.demo.content import DEMO_USERS, TEMPLATES, iter_stations, load_hierarchy, load_template
@@ -136,7 +137,7 @@ async def _publish_templates(conn: Connection, admin_id: UUID) -> dict[str, UUID
 
 async def _plan_work(conn: Connection, users: dict[str, UUID], templates: dict[str, UUID],
                      districts: dict[str, UUID]) -> tuple[int, int]:
-    today: date = await conn.fetchval("SELECT current_date")
+    today = await assignment_queries.today(conn)
     admin = users["admin"]
     assignments: list[tuple[Any, ...]] = []
     schedules: list[tuple[Any, ...]] = []
