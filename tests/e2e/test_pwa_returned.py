@@ -1,0 +1,106 @@
+"""A returned inspection comes back to the phone with the reviewer's comments, and is resubmitted.
+
+The inspector submits online; the regional reviewer returns it with a general comment and a comment
+on one item; the phone's next sync shows it under "Returned for correction" with the comment on that
+item; the inspector changes the answer and submits again, and the server has the new revision.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from server.demo.content import DEMO_PASSWORDS
+from tests.e2e.test_pwa_support import (
+    INSPECTOR,
+    PASSWORD,
+    bundle,
+    fill_whole_form,
+    inspection_id,
+    live_pwa_server,
+    open_station,
+    phone_context,
+    pick_station_and_template,
+    sign_in,
+    watch_errors,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+REVIEWER = "rpo.lahore"  # the Lahore region's reviewer; inspector.ali works in Lahore
+
+
+@pytest.fixture
+def pwa_server(pg_admin_url, demo_template_db, tmp_path):
+    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path)
+
+
+def test_a_returned_inspection_shows_the_reviewers_comments_and_can_be_resubmitted(pwa_server, browser, artifacts):
+    token = pwa_server.login(INSPECTOR, PASSWORD)
+    station, version = pick_station_and_template(bundle(pwa_server, token))
+    definition = version["definition"]
+    # A plain yes/no item that no other item depends on, so answering "no" asks nothing more.
+    items = [i for s in definition["sections"] for i in s["items"]]
+    controlling = {i["visible_if"]["item"] for i in items if i.get("visible_if")}
+    item = next(
+        i
+        for i in items
+        if i["type"] == "yes_no" and not i.get("critical") and not i.get("visible_if") and i["key"] not in controlling
+    )
+
+    context = phone_context(browser, station)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    open_station(page, station)
+    page.click("#begin")
+    page.wait_for_selector(".item")
+    fill_whole_form(page, definition)
+    page.click("#submit")
+    page.wait_for_selector("[data-sync=on_server]", timeout=120000)
+    iid = inspection_id(page)
+    submitted = pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
+
+    reviewer = pwa_server.login(REVIEWER, DEMO_PASSWORDS["reviewer"])
+    returned = pwa_server.api(
+        "POST",
+        f"/api/v1/inspections/{iid}/review",
+        reviewer,
+        json={
+            "decision": "return",
+            "revision": submitted["revision"],
+            "comment": "Please recheck the front desk.",
+            "item_comments": {item["key"]: "The photo shows nobody at the desk."},
+        },
+    )
+    assert returned.status_code == 200, returned.text
+
+    # The next start of the app syncs and lists it as returned.
+    page.goto(pwa_server.url + "/#/")
+    page.reload()
+    row = page.locator(f"#h-returned ~ ul li[data-id='{iid}']")
+    row.wait_for(timeout=30000)
+    row.locator("a").click()
+    page.wait_for_selector("#review-comment")
+    assert "Please recheck the front desk." in page.inner_text("#review-comment")
+    page.goto(pwa_server.url + f"/#/i/{iid}/review")
+    page.wait_for_selector("#overall-percent")
+    link = page.locator(".sections-table a").nth(
+        next(n for n, s in enumerate(definition["sections"]) if item in s["items"])
+    )
+    link.click()
+    card = page.locator(f"#item-{item['key']}")
+    card.wait_for()
+    assert "The photo shows nobody at the desk." in card.inner_text()
+    page.screenshot(path=str(artifacts / "pwa-returned.png"))
+
+    # Correct the answer and resubmit: a new revision on the server, submitted again.
+    card.locator("[data-value=no]").click()
+    page.goto(pwa_server.url + f"/#/i/{iid}/review")
+    page.click("#submit")
+    page.wait_for_selector("[data-sync=on_server]", timeout=120000)
+    stored = pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
+    assert stored["status"] == "submitted"
+    assert stored["revision"] > submitted["revision"]
+    assert stored["answers"][item["key"]]["value"] == "no"
+    assert stored["missing_photos"] == []
+    assert errors == []
+    context.close()
