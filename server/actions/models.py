@@ -1,0 +1,85 @@
+"""Corrective action bodies and replies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from server.actions.rules import Status
+from server.review.models import DistrictRef, Person, StationRef
+from server.structs import Base, Key
+
+Description = Annotated[str, Meta(min_length=1, max_length=2000)]
+OwnerName = Annotated[str, Meta(max_length=200)]
+NoteText = Annotated[str, Meta(min_length=1, max_length=4000)]
+# Evidence of the fix: a handful of pictures, not an album.
+EvidenceIds = Annotated[list[UUID], Meta(max_length=20)]
+
+
+class ActionIn(Base):
+    station_id: UUID
+    description: Description
+    due_date: date
+    owner_name: OwnerName = ""
+    owner_user_id: UUID | None = None
+    inspection_id: UUID | None = None
+    item_key: Key | None = None
+
+
+class ActionPatch(Base):
+    """Only what is sent changes. A note is appended, never edited."""
+
+    status: Status | UnsetType = UNSET
+    note: NoteText | UnsetType = UNSET
+    # Sent by a phone that queued the note offline: the same note sent twice is stored once.
+    note_id: UUID | UnsetType = UNSET
+    # Several notes at once (the form the brief named); each is appended in order.
+    notes: Annotated[list[NoteText], Meta(max_length=20)] | UnsetType = UNSET
+    evidence_photo_ids: EvidenceIds | UnsetType = UNSET
+    due_date: date | UnsetType = UNSET
+    owner_name: OwnerName | UnsetType = UNSET
+    owner_user_id: UUID | None | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+
+
+class NoteOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    at: datetime
+    author: Person | None
+    body: str
+    # A status change is recorded as a note (with or without text), so the notes are the history.
+    status_from: str | None
+    status_to: str | None
+
+
+class ActionOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    station: StationRef
+    district: DistrictRef
+    inspection_id: UUID | None
+    item_key: str | None
+    source: str
+    description: str
+    owner_name: str
+    owner_user_id: UUID | None
+    due_date: date
+    status: Status
+    overdue: bool
+    evidence_photo_ids: list[UUID]
+    created_by: UUID | None
+    verified_by: UUID | None
+    verified_at: datetime | None
+    change_seq: int
+    created_at: datetime
+    updated_at: datetime
+    notes: list[NoteOut] | None = None
+
+
+class ActionPage(msgspec.Struct, kw_only=True):
+    rows: list[ActionOut]
+    # Pass as `after` for the next page; null on the last one.
+    next: str | None

@@ -1,0 +1,227 @@
+"""SQL of corrective actions. Scope is in each query's WHERE clause, on the action's station's district."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from asyncpg import Connection, Record
+
+from server.actions.models import ActionOut, NoteOut
+from server.actions.rules import AUTO_DUE_DAYS
+from server.dashboards.rollup import EFFECTIVE_SCORES, REPORTING_TZ
+from server.review.models import DistrictRef, LocalName, Person, StationRef
+from server.templates.models import iter_items, to_definition
+
+Scope = tuple[bool, list[UUID], list[UUID]]
+SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
+TODAY = f"(now() AT TIME ZONE '{REPORTING_TZ}')::date"
+
+_COLUMNS = f"""a.id, a.inspection_id, a.item_key, a.source, a.description, a.owner_name, a.owner_user_id,
+       a.due_date, a.status, a.evidence_photo_ids, a.created_by, a.verified_by, a.verified_at, a.change_seq,
+       a.created_at, a.updated_at, a.status IN ('open', 'in_progress') AND a.due_date < {TODAY} AS overdue,
+       s.id AS station_id, s.code AS station_code, s.name_en AS station_en, s.name_ur AS station_ur,
+       d.id AS district_id, d.name_en AS district_en, d.name_ur AS district_ur"""
+
+_FROM = "actions a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id"
+
+
+def action_out(r: Record, notes: list[NoteOut] | None = None) -> ActionOut:
+    return ActionOut(
+        id=r["id"],
+        station=StationRef(id=r["station_id"], code=r["station_code"],
+                           name=LocalName(en=r["station_en"], ur=r["station_ur"])),
+        district=DistrictRef(id=r["district_id"], name=r["district_en"], name_ur=r["district_ur"]),
+        inspection_id=r["inspection_id"], item_key=r["item_key"], source=r["source"], description=r["description"],
+        owner_name=r["owner_name"], owner_user_id=r["owner_user_id"], due_date=r["due_date"], status=r["status"],
+        overdue=r["overdue"], evidence_photo_ids=list(r["evidence_photo_ids"]), created_by=r["created_by"],
+        verified_by=r["verified_by"], verified_at=r["verified_at"], change_seq=r["change_seq"],
+        created_at=r["created_at"], updated_at=r["updated_at"], notes=notes,
+    )
+
+
+async def get_action(conn: Connection, scope: Scope, action_id: UUID, *, lock: bool = False) -> Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.id = $4 AND {SCOPE}" + (" FOR UPDATE OF a" if lock else ""),
+        *scope, action_id,
+    )
+
+
+async def notes_of(conn: Connection, action_id: UUID) -> list[NoteOut]:
+    rows = await conn.fetch(
+        """SELECT n.id, n.at, n.body, n.status_from, n.status_to, u.id AS author_id, u.display_name
+             FROM action_notes n LEFT JOIN users u ON u.id = n.author_id
+            WHERE n.action_id = $1 ORDER BY n.at, n.id""",
+        action_id,
+    )
+    return [NoteOut(id=r["id"], at=r["at"], body=r["body"], status_from=r["status_from"], status_to=r["status_to"],
+                    author=Person(id=r["author_id"], display_name=r["display_name"]) if r["author_id"] else None)
+            for r in rows]
+
+
+async def list_actions(conn: Connection, scope: Scope, *, station_id: UUID | None, district_id: UUID | None,
+                       inspection_id: UUID | None, status: str | None, open_only: bool, overdue: bool,
+                       after: tuple[date, UUID] | None, limit: int) -> list[Record]:
+    """Soonest due first, keyset-paginated on (due_date, id)."""
+    after_due, after_id = after or (None, None)
+    return await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM {_FROM}
+             WHERE {SCOPE}
+               AND ($4::uuid IS NULL OR a.station_id = $4) AND ($5::uuid IS NULL OR d.id = $5)
+               AND ($6::uuid IS NULL OR a.inspection_id = $6) AND ($7::text IS NULL OR a.status = $7)
+               AND (NOT $8::bool OR a.status <> 'verified')
+               AND (NOT $9::bool OR (a.status IN ('open', 'in_progress') AND a.due_date < {TODAY}))
+               AND ($10::date IS NULL OR (a.due_date, a.id) > ($10, $11::uuid))
+             ORDER BY a.due_date, a.id
+             LIMIT $12""",
+        *scope, station_id, district_id, inspection_id, status, open_only, overdue, after_due, after_id, limit,
+    )
+
+
+async def overdue_actions(conn: Connection, scope: Scope, limit: int) -> list[Record]:
+    """Most overdue first; the partial index on open actions' due dates keeps this a small scan."""
+    return await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM {_FROM}
+             WHERE {SCOPE} AND a.status IN ('open', 'in_progress') AND a.due_date < {TODAY}
+             ORDER BY a.due_date, a.id LIMIT $4""",
+        *scope, limit,
+    )
+
+
+async def station_in_scope(conn: Connection, scope: Scope, station_id: UUID) -> bool:
+    return bool(await conn.fetchval(
+        f"SELECT true FROM stations s JOIN districts d ON d.id = s.district_id WHERE s.id = $4 AND {SCOPE}",
+        *scope, station_id,
+    ))
+
+
+async def inspection_item(conn: Connection, inspection_id: UUID, station_id: UUID,
+                          item_key: str | None) -> tuple[bool, bool]:
+    """(the inspection is of this station, the item is in its template or no item was named)."""
+    row = await conn.fetchrow(
+        """SELECT i.station_id = $2 AS same_station,
+                  ($3::text IS NULL OR EXISTS (
+                      SELECT 1 FROM jsonb_array_elements(tv.definition -> 'sections') sec,
+                                    jsonb_array_elements(sec -> 'items') it
+                       WHERE it ->> 'key' = $3)) AS has_item
+             FROM inspections i JOIN template_versions tv ON tv.id = i.template_version_id
+            WHERE i.id = $1""",
+        inspection_id, station_id, item_key,
+    )
+    return (bool(row["same_station"]), bool(row["has_item"])) if row else (False, False)
+
+
+async def open_action_for(conn: Connection, station_id: UUID, item_key: str) -> UUID | None:
+    return await conn.fetchval(
+        "SELECT id FROM actions WHERE station_id = $1 AND item_key = $2 AND status <> 'verified'",
+        station_id, item_key,
+    )
+
+
+async def insert_action(conn: Connection, values: dict[str, Any]) -> UUID | None:
+    """None when an unverified action for the same station and item exists already."""
+    return await conn.fetchval(
+        """INSERT INTO actions (station_id, inspection_id, item_key, source, description, owner_name, owner_user_id,
+                                due_date, created_by)
+           VALUES ($1, $2, $3, 'reviewer', $4, $5, $6, $7, $8)
+           ON CONFLICT (station_id, item_key) WHERE status <> 'verified' AND item_key IS NOT NULL DO NOTHING
+           RETURNING id""",
+        values["station_id"], values["inspection_id"], values["item_key"], values["description"],
+        values["owner_name"], values["owner_user_id"], values["due_date"], values["created_by"],
+    )
+
+
+async def update_action(conn: Connection, action_id: UUID, changes: dict[str, Any], actor_id: UUID) -> None:
+    """Apply `changes` (column -> value; the columns come from a fixed list in the routes).
+
+    The sync stamp trigger gives the row a new change_seq, so phones pick the change up.
+    """
+    params: list[Any] = [action_id, *changes.values()]
+    sets = [f"{column} = ${n}" for n, column in enumerate(changes, start=2)]
+    if changes.get("status") == "verified":
+        params.append(actor_id)
+        sets += [f"verified_by = ${len(params)}", "verified_at = now()"]
+    await conn.execute(f"UPDATE actions SET {', '.join(sets)}, updated_at = now() WHERE id = $1", *params)
+
+
+async def add_note(conn: Connection, action_id: UUID, author_id: UUID | None, body: str,
+                   status_from: str | None = None, status_to: str | None = None, note_id: UUID | None = None) -> bool:
+    """Append a note; False when a note with this id was stored before (a replayed request)."""
+    return await conn.fetchval(
+        """INSERT INTO action_notes (id, action_id, author_id, body, status_from, status_to)
+           VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, $6)
+           ON CONFLICT (id) DO NOTHING RETURNING true""",
+        note_id, action_id, author_id, body, status_from, status_to,
+    ) is not None
+
+
+# Created by a submission ---------------------------------------------------------------------------
+
+async def create_for_critical_failures(conn: Connection, inspection_id: UUID) -> list[UUID]:
+    """Open an action for every failed critical item of the inspection, unless one is open already.
+
+    Runs inside the submit transaction (and after a review, where an override may fail an item). The
+    partial unique index on (station, item) of unverified actions makes a resubmission, or the next
+    inspection finding the same fault, join the action already open; an action marked done but failing
+    again is reopened, since the fix did not hold.
+    """
+    failed = await conn.fetch(
+        f"""SELECT e.item_key FROM ({EFFECTIVE_SCORES}) e
+              JOIN answers a ON a.inspection_id = $1 AND a.item_key = e.item_key
+             WHERE a.critical AND e.s = 0
+             ORDER BY e.item_key""",
+        inspection_id,
+    )
+    if not failed:
+        return []
+    head = await conn.fetchrow(
+        f"""SELECT i.station_id, i.inspector_id, s.name_en, tv.definition,
+                   (COALESCE(i.submitted_at, now()) AT TIME ZONE '{REPORTING_TZ}')::date + {AUTO_DUE_DAYS} AS due
+              FROM inspections i JOIN stations s ON s.id = i.station_id
+              JOIN template_versions tv ON tv.id = i.template_version_id
+             WHERE i.id = $1""",
+        inspection_id,
+    )
+    labels = {item.key: item.label.en for _, _, _, item in iter_items(to_definition(head["definition"]))}
+    keys = [r["item_key"] for r in failed]
+    rows = await conn.fetch(
+        """INSERT INTO actions AS x (station_id, inspection_id, item_key, source, description, owner_name, due_date,
+                                     created_by)
+           SELECT $1, $2, k.key, 'submission', 'Critical item failed: ' || k.label, $3, $4, $5
+             FROM unnest($6::text[], $7::text[]) AS k (key, label)
+            ORDER BY k.key
+           ON CONFLICT (station_id, item_key) WHERE status <> 'verified' AND item_key IS NOT NULL
+           DO UPDATE SET status = 'open', inspection_id = EXCLUDED.inspection_id, updated_at = now()
+                   WHERE x.status = 'done'
+           RETURNING x.id, (xmax = 0) AS created""",
+        head["station_id"], inspection_id, f"SHO, {head['name_en']}", head["due"], head["inspector_id"],
+        keys, [labels.get(k, k) for k in keys],
+    )
+    for r in rows:
+        if not r["created"]:
+            await add_note(conn, r["id"], None, f"Failed again in inspection {inspection_id}; reopened.",
+                           "done", "open")
+    return [r["id"] for r in rows]
+
+
+# For the offline bundle ----------------------------------------------------------------------------
+
+async def open_actions_for_bundle(conn: Connection, station_ids: Sequence[UUID], since: int) -> list[dict]:
+    """The corrective actions of these stations that changed after cursor `since`, for the bundle.
+
+    With since = 0 (a first download) only unverified actions are sent. With a cursor, every action
+    that changed after it is sent, verified ones included, so the phone learns to drop them.
+    Each row: {id, station_id, inspection_id, item_key, description, owner_name, due_date, status,
+    overdue, change_seq}, in change_seq order. The caller scopes `station_ids` to the inspector.
+    """
+    rows = await conn.fetch(
+        f"""SELECT a.id, a.station_id, a.inspection_id, a.item_key, a.description, a.owner_name, a.due_date,
+                   a.status, a.status IN ('open', 'in_progress') AND a.due_date < {TODAY} AS overdue, a.change_seq
+              FROM actions a
+             WHERE a.station_id = ANY($1::uuid[]) AND a.change_seq > $2 AND ($2 > 0 OR a.status <> 'verified')
+             ORDER BY a.change_seq""",
+        list(station_ids), since,
+    )
+    return [dict(r) for r in rows]

@@ -1,0 +1,71 @@
+"""The corrective action state machine, and who may drive it. Pure: no I/O.
+
+    open ──▶ in_progress ──▶ done ──▶ verified (final)
+      │           │           │
+      └───────────┴───────────┴──▶ verified     (seen fixed during an inspection, or by a reviewer)
+    done / in_progress ──▶ open                  (reopened by a reviewer: not good enough)
+
+Skipping `in_progress` is allowed (most fixes are done in a day), and so is verifying straight away:
+the station's officers do not use the app, so the first time the app hears of a fix is often an
+inspector standing in front of it during the next inspection. An inspector who verifies must leave a
+note saying what they saw; a reviewer or admin may verify from the office. Setting the status an
+action already has changes nothing and is not an error, so a phone's queued request sent twice is
+harmless. `verified` is final: a failure found again later opens a new action.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal, NamedTuple
+
+Status = Literal["open", "in_progress", "done", "verified"]
+STATUSES: tuple[Status, ...] = ("open", "in_progress", "done", "verified")
+STAFF = frozenset({"reviewer", "admin"})
+EVERYONE = frozenset({"reviewer", "admin", "inspector"})
+
+# (from, to) -> the roles that may make that move.
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    ("open", "in_progress"): EVERYONE,
+    ("open", "done"): EVERYONE,
+    ("in_progress", "done"): EVERYONE,
+    ("open", "verified"): EVERYONE,
+    ("in_progress", "verified"): EVERYONE,
+    ("done", "verified"): EVERYONE,
+    ("in_progress", "open"): STAFF,
+    ("done", "open"): STAFF,
+}
+
+# The fields only reviewers and admins may change: who must act, and by when.
+STAFF_FIELDS = frozenset({"due_date", "owner_name", "owner_user_id", "description"})
+
+AUTO_DUE_DAYS = 14  # an action opened by a critical failure is due two weeks after the submission
+
+
+class Refusal(NamedTuple):
+    """Why a move is refused. `kind` picks the answer: a role that may not (forbidden), a move the
+    machine does not have (conflict with the action's state), or a missing note (invalid input)."""
+
+    kind: Literal["forbidden", "conflict", "needs_note"]
+    message: str
+
+
+def transition_problem(current: str, target: str, role: str, has_note: bool) -> Refusal | None:
+    """Why `role` may not move an action from `current` to `target`, or None when it may."""
+    if target == current:
+        return None
+    allowed = TRANSITIONS.get((current, target))
+    if allowed is None:
+        if current == "verified":
+            return Refusal("conflict", "a verified action is closed; open a new action if the problem is back")
+        return Refusal("conflict", f"an action cannot go from {current} to {target}")
+    if role not in allowed:
+        return Refusal("forbidden",
+                       f"only a reviewer or an administrator can move an action from {current} back to {target}")
+    if target == "verified" and role == "inspector" and not has_note:
+        return Refusal("needs_note", "say what you saw: an inspector verifying a fix must add a note")
+    return None
+
+
+def is_overdue(status: str, due: date, today: date) -> bool:
+    """Overdue means work not finished by its due date; `done` waits on verification, not on the station."""
+    return status in ("open", "in_progress") and due < today

@@ -1,0 +1,119 @@
+"""Creating and changing corrective actions: checks, the state machine, notes and audit, per transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from asyncpg import Connection, Record
+from msgspec import UNSET
+
+from server.actions import queries
+from server.actions.models import ActionIn, ActionOut, ActionPatch
+from server.actions.rules import STAFF, STAFF_FIELDS, transition_problem
+from server.audit import queries as audit
+from server.auth.models import Principal
+from server.dashboards.rollup import REPORTING_TZ
+from server.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+
+_REFUSALS = {"forbidden": Forbidden, "conflict": Conflict}
+_PATCHABLE = ("status", "evidence_photo_ids", "due_date", "owner_name", "owner_user_id", "description")
+
+
+def today() -> date:
+    """Due dates are days in Pakistan, whatever the server's clock zone."""
+    return datetime.now(ZoneInfo(REPORTING_TZ)).date()
+
+
+async def create(conn: Connection, user: Principal, data: ActionIn, ip: str | None) -> ActionOut:
+    user.require("reviewer", "admin")
+    scope = user.scope_args()
+    await _check_new(conn, scope, data)
+    async with conn.transaction():
+        action_id = await queries.insert_action(conn, {
+            "station_id": data.station_id, "inspection_id": data.inspection_id, "item_key": data.item_key,
+            "description": data.description.strip(), "owner_name": data.owner_name.strip(),
+            "owner_user_id": data.owner_user_id, "due_date": data.due_date, "created_by": user.id})
+        if action_id is None:
+            existing = await queries.open_action_for(conn, data.station_id, data.item_key or "")
+            raise Conflict("this station already has an unverified action for this item; update that one",
+                           extra={"existing_id": existing})
+        await audit.record(conn, "action.create", actor=user, entity="action", entity_id=action_id,
+                           data={"station_id": str(data.station_id), "item_key": data.item_key,
+                                 "due_date": data.due_date.isoformat()}, ip=ip)
+    return queries.action_out(await queries.get_action(conn, scope, action_id), [])
+
+
+async def update(conn: Connection, user: Principal, action_id: UUID, data: ActionPatch, ip: str | None) -> ActionOut:
+    scope = user.scope_args()
+    notes = _notes(data)
+    note_id = None if data.note_id is UNSET else data.note_id
+    async with conn.transaction():
+        row = await queries.get_action(conn, scope, action_id, lock=True)
+        if row is None:
+            raise NotFound("no corrective action with this id in your scope")
+        changes = _changes(data, row, user.role, bool(notes))
+        if changes:
+            await queries.update_action(conn, action_id, changes, user.id)
+        status_to = changes.get("status")
+        status_from = row["status"] if status_to else None
+        # The first note carries the status change; a change without a note is recorded as an empty one,
+        # so the notes are the action's whole history.
+        for n, body in enumerate(notes or ([""] if status_to else [])):
+            first = n == 0
+            await queries.add_note(conn, action_id, user.id, body, status_from if first else None,
+                                   status_to if first else None, note_id if first and notes else None)
+        if changes or notes:
+            await audit.record(conn, "action.update", actor=user, entity="action", entity_id=action_id,
+                               data={"changes": sorted(changes), "status_from": row["status"],
+                                     "status_to": status_to, "notes": len(notes)}, ip=ip)
+    return queries.action_out(await queries.get_action(conn, scope, action_id), await queries.notes_of(conn, action_id))
+
+
+def _notes(data: ActionPatch) -> list[str]:
+    notes = [] if data.note is UNSET else [data.note]
+    notes += [] if data.notes is UNSET else list(data.notes)
+    return [n.strip() for n in notes if n.strip()]
+
+
+def _changes(data: ActionPatch, row: Record, role: str, has_note: bool) -> dict[str, Any]:
+    """The columns to change, after the role and state machine checks; raises on a refused change."""
+    sent = {name: getattr(data, name) for name in _PATCHABLE if getattr(data, name) is not UNSET}
+    if role not in STAFF and (refused := sorted(STAFF_FIELDS & sent.keys())):
+        raise Forbidden(f"only a reviewer or an administrator can change {', '.join(refused)}")
+    if "status" in sent and (refusal := transition_problem(row["status"], sent["status"], role, has_note)):
+        if refusal.kind == "needs_note":
+            raise Invalid(refusal.message, errors=[FieldError(field="note", message="is required to verify")])
+        raise _REFUSALS[refusal.kind](refusal.message)
+    if row["status"] == "verified" and sent.keys() - {"status"}:
+        raise Conflict("a verified action is closed; open a new action if the problem is back")
+    if "due_date" in sent and sent["due_date"] < today():
+        raise Invalid("the due date is in the past", errors=[FieldError(field="due_date", message="is in the past")])
+    for key in ("owner_name", "description"):
+        if key in sent:
+            sent[key] = sent[key].strip()
+    if sent.get("description") == "":
+        raise Invalid("say what must be done", errors=[FieldError(field="description", message="is blank")])
+    return {k: v for k, v in sent.items() if v != row[k]}
+
+
+async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]], data: ActionIn) -> None:
+    errors: list[FieldError] = []
+    if not await queries.station_in_scope(conn, scope, data.station_id):
+        errors.append(FieldError(field="station_id", message="is not a station in your scope"))
+    elif data.inspection_id is not None:
+        same_station, has_item = await queries.inspection_item(conn, data.inspection_id, data.station_id,
+                                                               data.item_key)
+        if not same_station:
+            errors.append(FieldError(field="inspection_id", message="is not an inspection of this station"))
+        elif not has_item:
+            errors.append(FieldError(field="item_key", message="is not an item of the inspection's template"))
+    if not data.description.strip():
+        errors.append(FieldError(field="description", message="say what must be done"))
+    if data.due_date < today():
+        errors.append(FieldError(field="due_date", message="is in the past"))
+    if errors:
+        raise Invalid("the action is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors),
+                      errors=errors)

@@ -1,0 +1,147 @@
+"""Dashboard rollups, kept up to date inside the transaction of every change to an inspection.
+
+The rule is simple on purpose: every transition of an inspection is "take it out, change it, put it
+back". `apply_inspection(conn, id, -1)` takes out exactly what the rollup_ledger says the inspection
+added; `apply_inspection(conn, id, +1)` adds the inspection's current stored state if it counts
+(submitted or approved) and is not counted yet. Both are idempotent, so a hook that runs twice, or a
+transition that does not change whether the inspection counts, cannot double-count or drift.
+
+What counts (decided here, see DESIGN §7 dashboards):
+- an inspection counts while its status is `submitted` or `approved`, in the month of its
+  `submitted_at` in Pakistan time (the province's calendar, not UTC's); a returned inspection is
+  being corrected, so a return takes it out and the resubmission puts it back (in the month of the
+  new submission);
+- its percent is the stored `score_percent`, which already includes a reviewer's overrides;
+- an item is "answered" when its effective score (the override in force, else the inspector's
+  score) is not null, and "failed" when that score is exactly 0 — the same test that makes a
+  critical item fail in the scoring engine. A quarter is the sum of its three months.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from asyncpg import Connection
+
+REPORTING_TZ = "Asia/Karachi"
+COUNTED_STATUSES = ("submitted", "approved")
+
+# The item scores that count for an inspection: the reviewer's override where one is in force,
+# otherwise the inspector's own score; plus overridden items that have no answer row at all.
+EFFECTIVE_SCORES = """
+    SELECT a.item_key, COALESCE(o.score, a.score) AS s
+      FROM answers a
+      LEFT JOIN score_overrides o
+             ON o.inspection_id = a.inspection_id AND o.item_key = a.item_key AND o.superseded_at IS NULL
+     WHERE a.inspection_id = $1
+    UNION ALL
+    SELECT o.item_key, o.score
+      FROM score_overrides o
+     WHERE o.inspection_id = $1 AND o.superseded_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.inspection_id = $1 AND a.item_key = o.item_key)
+"""
+
+_ADD_LEDGER = f"""
+    INSERT INTO rollup_ledger (inspection_id, station_id, district_id, template_id, period_start, percent,
+                               critical_failed, overridden)
+    SELECT i.id, i.station_id, s.district_id, tv.template_id,
+           date_trunc('month', i.submitted_at AT TIME ZONE '{REPORTING_TZ}')::date,
+           i.score_percent, i.critical_failed,
+           EXISTS (SELECT 1 FROM score_overrides o WHERE o.inspection_id = i.id AND o.superseded_at IS NULL)
+      FROM inspections i
+      JOIN stations s ON s.id = i.station_id
+      JOIN template_versions tv ON tv.id = i.template_version_id
+     WHERE i.id = $1 AND i.status IN ('submitted', 'approved') AND i.submitted_at IS NOT NULL
+    ON CONFLICT (inspection_id) DO NOTHING
+    RETURNING *
+"""
+
+_TAKE_LEDGER = "DELETE FROM rollup_ledger WHERE inspection_id = $1 RETURNING *"
+
+# One statement (one round trip inside the submit transaction) moves the ledger and both rollups.
+# Item rows are upserted in key order so that two submissions in one district lock them in the same
+# order and wait for each other instead of deadlocking.
+_APPLY = """
+WITH l AS ({ledger}),
+st AS (
+    INSERT INTO rollup_station_period AS r
+           (period_start, station_id, template_id, inspections, scored, sum_percent, critical_failed, overridden)
+    SELECT l.period_start, l.station_id, l.template_id, $2::int, $2::int * (l.percent IS NOT NULL)::int,
+           $2::int * COALESCE(l.percent::numeric, 0), $2::int * l.critical_failed::int, $2::int * l.overridden::int
+      FROM l
+    ON CONFLICT (period_start, station_id, template_id) DO UPDATE
+       SET inspections = r.inspections + EXCLUDED.inspections,
+           scored = r.scored + EXCLUDED.scored,
+           sum_percent = r.sum_percent + EXCLUDED.sum_percent,
+           critical_failed = r.critical_failed + EXCLUDED.critical_failed,
+           overridden = r.overridden + EXCLUDED.overridden
+    RETURNING 1
+)
+INSERT INTO rollup_item_failures AS r (period_start, template_id, item_key, district_id, failed, answered)
+SELECT l.period_start, l.template_id, e.item_key, l.district_id, $2::int * (e.s = 0)::int, $2::int
+  FROM l CROSS JOIN ({effective}) e
+ WHERE e.s IS NOT NULL
+ ORDER BY e.item_key
+ON CONFLICT (period_start, template_id, item_key, district_id) DO UPDATE
+   SET failed = r.failed + EXCLUDED.failed, answered = r.answered + EXCLUDED.answered
+"""
+
+_ADD = _APPLY.format(ledger=_ADD_LEDGER, effective=EFFECTIVE_SCORES)
+_SUBTRACT = _APPLY.format(ledger=_TAKE_LEDGER, effective=EFFECTIVE_SCORES)
+
+
+async def apply_inspection(conn: Connection, inspection_id: UUID, sign: int) -> None:
+    """Add (+1) the inspection's current state to the rollups, or take out (-1) what it added."""
+    if sign not in (1, -1):
+        raise ValueError("sign must be +1 or -1")
+    await conn.execute(_ADD if sign > 0 else _SUBTRACT, inspection_id, sign)
+
+
+async def refresh_inspection(conn: Connection, inspection_id: UUID) -> None:
+    """Make the rollups agree with the inspection as it is now, whatever they held for it before."""
+    await apply_inspection(conn, inspection_id, -1)
+    await apply_inspection(conn, inspection_id, +1)
+
+
+async def rebuild_all(conn: Connection) -> None:
+    """Recompute every rollup from the inspections (for a new installation or a repair).
+
+    Set-based, for the benchmark and for operators; the app itself never needs it, since every
+    change keeps the rollups current. Runs in the caller's transaction.
+    """
+    await conn.execute("TRUNCATE rollup_ledger, rollup_station_period, rollup_item_failures")
+    await conn.execute(f"""
+        INSERT INTO rollup_ledger (inspection_id, station_id, district_id, template_id, period_start, percent,
+                                   critical_failed, overridden)
+        SELECT i.id, i.station_id, s.district_id, tv.template_id,
+               date_trunc('month', i.submitted_at AT TIME ZONE '{REPORTING_TZ}')::date,
+               i.score_percent, i.critical_failed,
+               EXISTS (SELECT 1 FROM score_overrides o WHERE o.inspection_id = i.id AND o.superseded_at IS NULL)
+          FROM inspections i
+          JOIN stations s ON s.id = i.station_id
+          JOIN template_versions tv ON tv.id = i.template_version_id
+         WHERE i.status IN ('submitted', 'approved') AND i.submitted_at IS NOT NULL""")
+    await conn.execute("""
+        INSERT INTO rollup_station_period
+               (period_start, station_id, template_id, inspections, scored, sum_percent, critical_failed, overridden)
+        SELECT period_start, station_id, template_id, count(*), count(percent), COALESCE(sum(percent::numeric), 0),
+               count(*) FILTER (WHERE critical_failed), count(*) FILTER (WHERE overridden)
+          FROM rollup_ledger GROUP BY period_start, station_id, template_id""")
+    await conn.execute("""
+        INSERT INTO rollup_item_failures (period_start, template_id, item_key, district_id, failed, answered)
+        SELECT l.period_start, l.template_id, e.item_key, l.district_id,
+               count(*) FILTER (WHERE e.s = 0), count(*)
+          FROM rollup_ledger l
+          JOIN (SELECT a.inspection_id, a.item_key, COALESCE(o.score, a.score) AS s
+                  FROM answers a
+                  LEFT JOIN score_overrides o ON o.inspection_id = a.inspection_id AND o.item_key = a.item_key
+                                             AND o.superseded_at IS NULL
+                UNION ALL
+                SELECT o.inspection_id, o.item_key, o.score
+                  FROM score_overrides o
+                 WHERE o.superseded_at IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM answers a
+                                    WHERE a.inspection_id = o.inspection_id AND a.item_key = o.item_key)
+               ) e ON e.inspection_id = l.inspection_id
+         WHERE e.s IS NOT NULL
+         GROUP BY l.period_start, l.template_id, e.item_key, l.district_id""")

@@ -1,0 +1,129 @@
+"""Dashboards (DESIGN §7): scores, rankings, most-failed items, overdue work and flagged inspections.
+
+Reviewers (their scope) and admins; inspectors get 403. Every read goes to `state.read_pool` (a read
+replica when DATABASE_READ_URL is set) and is served from the rollup tables kept by rollup.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, datetime, time
+from typing import Annotated
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from asyncpg import Connection
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from server.actions import queries as actions
+from server.actions.service import today
+from server.dashboards import queries, rules, service
+from server.dashboards.models import (
+    FailedItemsOut,
+    GroupBy,
+    OverdueOut,
+    Period,
+    RankingsOut,
+    ScoresOut,
+)
+from server.dashboards.rollup import REPORTING_TZ
+from server.errors import FieldError, Invalid, Unavailable
+from server.http import User
+from server.review import hooks as _hooks  # noqa: F401 - registers the submission hook
+from server.review import queries as review
+from server.review.models import Flag, QueuePage
+
+From = Annotated[date | None, Parameter(query="from")]
+To = Annotated[date | None, Parameter(query="to")]
+Limit = Annotated[int, Parameter(ge=1, le=5000)]
+
+
+@asynccontextmanager
+async def read_conn(state: State) -> AsyncIterator[Connection]:
+    try:
+        async with state.read_pool.acquire(timeout=10) as conn:
+            yield conn
+    except (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, TimeoutError) as exc:
+        raise Unavailable("the database is not answering; try again shortly") from exc
+
+
+def _range(first: date | None, last: date | None, period: str) -> tuple[date, date]:
+    default_first, default_last = rules.default_range(today(), period)
+    first, last = first or default_first, last or default_last
+    if problem := rules.range_problem(first, last):
+        raise Invalid(problem, errors=[FieldError(field="from", message=problem)])
+    return first, last
+
+
+class DashboardController(Controller):
+    path = "/api/v1/dashboard"
+    tags = ["dashboards"]
+
+    @get("/scores", description="Inspections, average percent and critical failures per group and period. "
+                                "`from` and `to` pick whole periods (default: the last 12 months).")
+    async def scores(self, user: User, state: State, group_by: GroupBy = "district", period: Period = "month",
+                     first: From = None, last: To = None, template_id: UUID | None = None,
+                     region_id: UUID | None = None, district_id: UUID | None = None) -> ScoresOut:
+        user.require("reviewer", "admin")
+        first, last = _range(first, last, period)
+        async with read_conn(state) as conn:
+            rows = await service.scores(conn, user.scope_args(), group_by=group_by, period=period, first=first,
+                                        last=last, template_id=template_id, region_id=region_id,
+                                        district_id=district_id)
+        return ScoresOut(group_by=group_by, period=period, from_=first, to=last, rows=rows)
+
+    @get("/rankings", description="Groups ranked by average percent in the period containing `at` (default "
+                                  "today), with their rank and average in the period before.")
+    async def rankings(self, user: User, state: State, group_by: GroupBy = "station", period: Period = "month",
+                       at: date | None = None, template_id: UUID | None = None, region_id: UUID | None = None,
+                       district_id: UUID | None = None, limit: Limit = 100) -> RankingsOut:
+        user.require("reviewer", "admin")
+        async with read_conn(state) as conn:
+            return await service.rankings(conn, user.scope_args(), group_by=group_by, period=period,
+                                          at=at or today(), template_id=template_id, region_id=region_id,
+                                          district_id=district_id, limit=limit)
+
+    @get("/failed-items", description="Items by number of failures (item score 0), overrides included.")
+    async def failed_items(self, user: User, state: State, first: From = None, last: To = None,
+                           template_id: UUID | None = None, region_id: UUID | None = None,
+                           district_id: UUID | None = None, limit: Limit = 20) -> FailedItemsOut:
+        user.require("reviewer", "admin")
+        first, last = _range(first, last, "month")
+        async with read_conn(state) as conn:
+            return await service.failed_items(conn, user.scope_args(), first=first, last=last,
+                                              template_id=template_id, region_id=region_id,
+                                              district_id=district_id, limit=limit)
+
+    @get("/overdue", description="Open assignments and unfinished corrective actions past their due date.")
+    async def overdue(self, user: User, state: State, limit: Limit = 200) -> OverdueOut:
+        user.require("reviewer", "admin")
+        async with read_conn(state) as conn:
+            scope = user.scope_args()
+            assignments = await queries.overdue_assignments(conn, scope, limit)
+            late = await actions.overdue_actions(conn, scope, limit)
+        return OverdueOut(inspections=[service.overdue_assignment(r) for r in assignments],
+                          actions=[actions.action_out(r) for r in late])
+
+    @get("/flagged", description="Inspections far from their station, with reused photos, or with a critical "
+                                 "failure; newest first. Pass `next` as `after` for the next page.")
+    async def flagged(self, user: User, state: State, flag: Flag | None = None, first: From = None,
+                      last: To = None, region_id: UUID | None = None, district_id: UUID | None = None,
+                      station_id: UUID | None = None, after: Annotated[str | None, Parameter(max_length=200)] = None,
+                      limit: Annotated[int, Parameter(ge=1, le=200)] = 50) -> QueuePage:
+        user.require("reviewer", "admin")
+        zone = ZoneInfo(REPORTING_TZ)
+        since = datetime.combine(first, time(), zone) if first else None
+        until = datetime.combine(last, time(), zone) + rules.ONE_DAY if last else None
+        async with read_conn(state) as conn:
+            rows, nxt = await review.list_inspections(
+                conn, user.scope_args(), flagged=True, district_id=district_id, station_id=station_id,
+                region_id=region_id, flag=flag, cursor=review.decode_cursor(after), limit=limit,
+                since=since, until=until)
+        return QueuePage(rows=rows, next=nxt)
+
+
+ROUTES = [DashboardController]

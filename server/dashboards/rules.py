@@ -1,0 +1,77 @@
+"""Pure calendar and ranking rules of the dashboards: periods, trends and ranks. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+MAX_YEARS = 10
+ONE_DAY = timedelta(days=1)
+MONTHS = {"month": 1, "quarter": 3}
+
+
+def period_start(day: date, period: str) -> date:
+    month = day.month if period == "month" else 3 * ((day.month - 1) // 3) + 1
+    return date(day.year, month, 1)
+
+
+def add_periods(start: date, period: str, n: int) -> date:
+    """The first day of the period `n` periods after the one starting at `start` (n may be negative)."""
+    index = start.year * 12 + (start.month - 1) + n * MONTHS[period]
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def label(start: date, period: str) -> str:
+    if period == "month":
+        return f"{start.year:04d}-{start.month:02d}"
+    return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
+
+
+def window(first: date, last: date, period: str) -> tuple[date, date]:
+    """The whole periods covering [first, last], as [start, end): a date picks its whole period."""
+    return period_start(first, period), add_periods(period_start(last, period), period, 1)
+
+
+def default_range(today: date, period: str) -> tuple[date, date]:
+    """The last twelve months, or the last four quarters, up to today."""
+    start = add_periods(period_start(today, period), period, -(12 // MONTHS[period]) + 1)
+    return start, today
+
+
+def range_problem(first: date, last: date) -> str | None:
+    if first > last:
+        return "`from` must not be after `to`"
+    if (last.year - first.year) > MAX_YEARS:
+        return f"ask for at most {MAX_YEARS} years at a time"
+    return None
+
+
+def with_trend(rows: Iterable[dict[str, Any]], period: str, shown_from: date) -> list[dict[str, Any]]:
+    """Add each row's previous-period average and the change since; drop rows before `shown_from`.
+
+    The caller fetches one period more than it shows, so the first period shown has a trend too.
+    """
+    rows = list(rows)
+    by_key = {(r["group_id"], r["period_start"]): r for r in rows}
+    out = []
+    for r in rows:
+        if r["period_start"] < shown_from:
+            continue
+        before = by_key.get((r["group_id"], add_periods(r["period_start"], period, -1)))
+        previous = before["avg_percent"] if before else None
+        change = r["avg_percent"] - previous if previous is not None and r["avg_percent"] is not None else None
+        out.append({**r, "period": label(r["period_start"], period), "previous_avg_percent": previous,
+                    "change": change})
+    return out
+
+
+def ranked(rows: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Competition ranking by average percent, best first ("1, 2, 2, 4"); unscored groups are not ranked."""
+    scored = sorted((r for r in rows if r["avg_percent"] is not None),
+                    key=lambda r: (-r["avg_percent"], r["group_name"], str(r["group_id"])))
+    out: list[tuple[int, dict[str, Any]]] = []
+    for position, r in enumerate(scored, start=1):
+        rank = out[-1][0] if out and out[-1][1]["avg_percent"] == r["avg_percent"] else position
+        out.append((rank, r))
+    return out

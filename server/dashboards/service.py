@@ -1,0 +1,94 @@
+"""Dashboard figures from the rollup rows: periods widened for trends, ranks, and item labels."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from asyncpg import Connection, Record
+
+from server.dashboards import queries, rules
+from server.dashboards.models import (
+    FailedItem,
+    FailedItemsOut,
+    OverdueAssignment,
+    RankingsOut,
+    RankRow,
+    ScoreRow,
+    TemplateRef,
+)
+from server.review.models import DistrictRef, LocalName, Person, StationRef
+from server.templates.models import iter_items, to_definition
+
+Scope = tuple[bool, list[UUID], list[UUID]]
+
+
+async def scores(conn: Connection, scope: Scope, *, group_by: str, period: str, first: date, last: date,
+                 template_id: UUID | None, region_id: UUID | None, district_id: UUID | None) -> list[ScoreRow]:
+    start, end = rules.window(first, last, period)
+    # One period more than shown, so that the first period shown has a change too.
+    rows = await queries.scores(conn, scope, group_by=group_by, period=period,
+                                start=rules.add_periods(start, period, -1), end=end, template_id=template_id,
+                                region_id=region_id, district_id=district_id)
+    return [ScoreRow(**r) for r in rules.with_trend(map(dict, rows), period, start)]
+
+
+async def rankings(conn: Connection, scope: Scope, *, group_by: str, period: str, at: date,
+                   template_id: UUID | None, region_id: UUID | None, district_id: UUID | None,
+                   limit: int) -> RankingsOut:
+    current = rules.period_start(at, period)
+    previous = rules.add_periods(current, period, -1)
+    rows = await queries.scores(conn, scope, group_by=group_by, period=period, start=previous,
+                                end=rules.add_periods(current, period, 1), template_id=template_id,
+                                region_id=region_id, district_id=district_id)
+    now = [dict(r) for r in rows if r["period_start"] == current]
+    before = {r["group_id"]: (rank, r) for rank, r in rules.ranked([dict(r) for r in rows
+                                                                      if r["period_start"] == previous])}
+    out = []
+    for rank, r in rules.ranked(now)[:limit]:
+        prev_rank, prev = before.get(r["group_id"], (None, None))
+        prev_avg = prev["avg_percent"] if prev else None
+        out.append(RankRow(rank=rank, group_id=r["group_id"], group_name=r["group_name"], name_ur=r["name_ur"],
+                           code=r["code"], inspections=r["inspections"], avg_percent=r["avg_percent"],
+                           critical_failed=r["critical_failed"], previous_rank=prev_rank,
+                           previous_avg_percent=prev_avg,
+                           change=r["avg_percent"] - prev_avg if prev_avg is not None else None))
+    return RankingsOut(group_by=group_by, period=period, current=rules.label(current, period),
+                       previous=rules.label(previous, period), rows=out)
+
+
+async def failed_items(conn: Connection, scope: Scope, *, first: date, last: date, template_id: UUID | None,
+                       region_id: UUID | None, district_id: UUID | None, limit: int) -> FailedItemsOut:
+    start, end = rules.window(first, last, "month")
+    rows = await queries.failed_items(conn, scope, start=start, end=end, template_id=template_id,
+                                      region_id=region_id, district_id=district_id, limit=limit)
+    labels = await _labels(conn, sorted({r["template_id"] for r in rows}))
+    return FailedItemsOut(rows=[
+        FailedItem(template_id=r["template_id"], item_key=r["item_key"],
+                   label=labels.get((r["template_id"], r["item_key"]), LocalName(en=r["item_key"], ur=r["item_key"])),
+                   failed=r["failed"], answered=r["answered"], rate=r["failed"] / r["answered"])
+        for r in rows])
+
+
+async def _labels(conn: Connection, template_ids: list[UUID]) -> dict[tuple[UUID, str], LocalName]:
+    """Each item's label from the newest published version that has it (an item may have been dropped)."""
+    labels: dict[tuple[UUID, str], LocalName] = {}
+    if not template_ids:
+        return labels
+    for row in await queries.definitions(conn, template_ids):
+        for _, _, _, item in iter_items(to_definition(row["definition"])):
+            labels.setdefault((row["template_id"], item.key), LocalName(en=item.label.en, ur=item.label.ur))
+    return labels
+
+
+def overdue_assignment(r: Record | dict[str, Any]) -> OverdueAssignment:
+    return OverdueAssignment(
+        id=r["id"],
+        station=StationRef(id=r["station_id"], code=r["station_code"],
+                           name=LocalName(en=r["station_en"], ur=r["station_ur"])),
+        district=DistrictRef(id=r["district_id"], name=r["district_en"], name_ur=r["district_ur"]),
+        template=TemplateRef(id=r["template_id"], title=LocalName(en=r["title_en"], ur=r["title_ur"])),
+        inspector=Person(id=r["inspector_id"], display_name=r["inspector_name"]),
+        due_date=r["due_date"], days_overdue=r["days_overdue"],
+    )

@@ -1,0 +1,29 @@
+"""What a submission changes beyond the inspection itself: overrides, rollups and corrective actions.
+
+Registered into the inspections capability's submit hooks when this module is imported (the review,
+actions and dashboards routes all import it, so any of them being loaded is enough). One callback runs
+the three steps in a fixed order, because the order matters: the overrides of a returned inspection
+stop applying before the rollups read its effective scores, and actions read those scores too.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from asyncpg import Connection
+
+from server.actions import queries as actions
+from server.dashboards import rollup
+from server.inspections.hooks import register_on_submitted
+from server.review import queries
+
+
+@register_on_submitted
+async def after_submission(conn: Connection, inspection_id: UUID) -> None:
+    status = await conn.fetchval("SELECT status FROM inspections WHERE id = $1", inspection_id)
+    if status == "submitted":
+        # A (re)submission carries the inspector's new answers; overrides judged the old ones.
+        await queries.supersede_overrides(conn, inspection_id)
+    await rollup.refresh_inspection(conn, inspection_id)
+    if status == "submitted":
+        await actions.create_for_critical_failures(conn, inspection_id)

@@ -1,0 +1,135 @@
+"""The review body (DESIGN §7), the review history, and the reviewers' queue rows.
+
+An override's `score` is an item score in [0, 1], the unit the scoring engine gives every item type
+(yes = 1, no = 0, a scale's value / max, a choice's points / best points ...). One unit for every
+type keeps an override meaningful whatever the item is, and it is exactly what scoring.score takes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from server.structs import Base, Key
+
+Decision = Literal["approve", "return"]
+Comment = Annotated[str, Meta(max_length=4000)]
+# A reason is what an auditor reads later; blank ones are refused in rules.check_review as well,
+# since a string of spaces passes a length check.
+Reason = Annotated[str, Meta(min_length=1, max_length=2000)]
+ItemScoreValue = Annotated[float, Meta(ge=0, le=1)]
+Flag = Literal["far", "reused", "critical", "missing"]
+
+
+class Override(Base):
+    score: ItemScoreValue
+    reason: Reason
+
+
+class ReviewIn(Base):
+    decision: Decision
+    # The revision the reviewer read; anything else means the inspection changed meanwhile (409).
+    revision: Annotated[int, Meta(ge=1)]
+    comment: Comment = ""
+    item_comments: Annotated[dict[Key, Comment], Meta(max_length=2000)] = {}
+    score_overrides: Annotated[dict[Key, Override], Meta(max_length=2000)] = {}
+
+
+class Person(msgspec.Struct, kw_only=True):
+    id: UUID
+    display_name: str
+
+
+class OverrideOut(msgspec.Struct, kw_only=True):
+    item_key: str
+    # The inspector's own item score, kept; null when the inspector's answer was not scored (n.a.).
+    original_score: float | None
+    score: float
+    reason: str
+    # Set when the inspector resubmitted after this review: new answers are judged afresh.
+    superseded_at: datetime | None = None
+
+
+class ReviewOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    inspection_id: UUID
+    decision: Decision
+    revision: int
+    new_revision: int
+    reviewer: Person
+    comment: str
+    item_comments: dict[str, str]
+    overrides: list[OverrideOut]
+    percent_before: float | None
+    percent_after: float | None
+    created_at: datetime
+
+
+class ReviewList(msgspec.Struct, kw_only=True):
+    rows: list[ReviewOut]
+
+
+class ReviewResult(msgspec.Struct, kw_only=True):
+    """The reply to a review: the decision recorded and the inspection's new state."""
+
+    review: ReviewOut
+    inspection_id: UUID
+    status: str
+    revision: int
+    score_percent: float | None
+    grade: str | None
+    critical_failed: bool
+
+
+# Queue and flagged lists ---------------------------------------------------------------------------
+
+
+class LocalName(msgspec.Struct, kw_only=True):
+    en: str
+    ur: str
+
+
+class StationRef(msgspec.Struct, kw_only=True):
+    id: UUID
+    code: str
+    name: LocalName
+
+
+class DistrictRef(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    name_ur: str
+
+
+class Flags(msgspec.Struct, kw_only=True):
+    far_from_station: bool
+    reused_photos: bool
+    critical_failed: bool
+    missing_photos: bool
+
+
+class QueueRow(msgspec.Struct, kw_only=True):
+    id: UUID
+    status: str
+    revision: int
+    station: StationRef
+    district: DistrictRef
+    inspector: Person
+    submitted_at: datetime | None
+    score_percent: float | None
+    grade: str | None
+    critical_failed: bool
+    distance_m: float | None
+    reused_photo_count: int
+    photos_missing: int
+    flags: Flags
+
+
+class QueuePage(msgspec.Struct, kw_only=True):
+    rows: list[QueueRow]
+    # Pass as `after` for the next page; null on the last one.
+    next: str | None

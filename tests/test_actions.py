@@ -1,0 +1,212 @@
+"""Corrective actions: the state machine, creation from critical failures, the API, scope and the bundle."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from server.actions.queries import open_actions_for_bundle
+from server.actions.rules import transition_problem
+from tests.review_fixtures import answers, make_ctx
+
+FUTURE = (date.today() + timedelta(days=30)).isoformat()
+
+
+@pytest.mark.parametrize(("current", "target", "role", "note", "refused"), [
+    ("open", "in_progress", "inspector", False, None),
+    ("open", "done", "reviewer", False, None),
+    ("in_progress", "done", "inspector", False, None),
+    ("done", "verified", "reviewer", False, None),
+    ("done", "verified", "admin", False, None),
+    ("done", "verified", "inspector", True, None),
+    ("open", "verified", "inspector", True, None),
+    ("done", "verified", "inspector", False, "needs_note"),
+    ("done", "open", "reviewer", False, None),
+    ("in_progress", "open", "reviewer", False, None),
+    ("done", "open", "inspector", True, "forbidden"),
+    ("in_progress", "open", "inspector", True, "forbidden"),
+    ("verified", "open", "reviewer", True, "conflict"),
+    ("verified", "done", "admin", True, "conflict"),
+    ("done", "in_progress", "reviewer", False, "conflict"),
+    ("verified", "verified", "inspector", False, None),
+    ("open", "open", "inspector", False, None),
+])
+def test_the_action_state_machine(current, target, role, note, refused):
+    refusal = transition_problem(current, target, role, note)
+    assert (refusal.kind if refusal else None) == refused
+
+
+async def _rows(client, sql: str, *args):
+    conn = await client.db()
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def test_a_failed_critical_item_opens_one_action_that_a_resubmission_does_not_duplicate(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(diary="no"))
+    actions = await _rows(client, "SELECT * FROM actions")
+    assert len(actions) == 1
+    action = actions[0]
+    assert (action["item_key"], action["status"], action["source"]) == ("l_diary", "open", "submission")
+    assert action["station_id"] == ctx.world.stations["A"] and action["inspection_id"] == inspection_id
+    assert action["description"] == "Critical item failed: Detainees in the diary"
+    submitted = (await _rows(client, "SELECT (submitted_at AT TIME ZONE 'Asia/Karachi')::date AS d "
+                                     "FROM inspections"))[0]["d"]
+    assert action["due_date"] == submitted + timedelta(days=14)
+
+    await ctx.review(inspection_id, "return", revision, comment="Check again")
+    await ctx.put(inspection_id, base=revision + 1, values=answers(diary="no", water="no"))
+    await ctx.submit(values=answers(diary="no"))  # the next inspection finds the same fault
+    actions = await _rows(client, "SELECT item_key, status FROM actions ORDER BY item_key")
+    assert [(a["item_key"], a["status"]) for a in actions] == [("l_diary", "open"), ("l_water", "open")]
+    # A passing inspection and a non-critical failure open nothing.
+    await ctx.submit(station="A2", values=answers(staffed="no", why="no", clean=0))
+    assert len(await _rows(client, "SELECT 1 FROM actions")) == 2
+
+
+async def test_an_action_marked_done_reopens_when_the_item_fails_again(client):
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(diary="no"))
+    action_id = (await _rows(client, "SELECT id FROM actions"))[0]["id"]
+    response = await client.patch(f"/api/v1/actions/{action_id}", await ctx.token("reviewer_a"),
+                                  json={"status": "done", "note": "SHO says the diary is now complete"})
+    assert response.json()["status"] == "done"
+    await ctx.submit(values=answers(diary="no"))
+    rows = await _rows(client, "SELECT id, status FROM actions")
+    assert [(r["id"], r["status"]) for r in rows] == [(action_id, "open")]
+    notes = (await ctx.get(f"/api/v1/actions/{action_id}")).json()["notes"]
+    assert (notes[-1]["status_from"], notes[-1]["status_to"]) == ("done", "open")
+
+
+async def test_reviewers_open_actions_for_any_item_and_a_second_open_one_is_a_conflict(client):
+    ctx = await make_ctx(client)
+    inspection_id, _ = await ctx.submit()
+    token = await ctx.token("reviewer_a")
+    body = {"station_id": str(ctx.world.stations["A"]), "inspection_id": str(inspection_id), "item_key": "f_clean",
+            "description": "Repaint the waiting area", "owner_name": "SHO Saddar", "due_date": FUTURE}
+    created = await client.post("/api/v1/actions", token, json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["source"] == "reviewer" and created.json()["owner_name"] == "SHO Saddar"
+    again = await client.post("/api/v1/actions", token, json=body)
+    assert again.status_code == 409 and again.json()["existing_id"] == created.json()["id"]
+
+    cases = [
+        ({**body, "station_id": str(ctx.world.stations["B"])}, "station_id"),
+        ({**body, "item_key": "nope"}, "item_key"),
+        ({**body, "station_id": str(ctx.world.stations["A2"])}, "inspection_id"),
+        ({**body, "due_date": "2020-01-01", "item_key": "f_token"}, "due_date"),
+    ]
+    for bad, field in cases:
+        response = await client.post("/api/v1/actions", token, json=bad)
+        assert response.status_code == 422, response.text
+        assert field in [e["field"] for e in response.json()["errors"]]
+    inspector = await client.post("/api/v1/actions", await ctx.token("inspector_a"), json=body)
+    assert inspector.status_code == 403
+    assert len(await _rows(client, "SELECT 1 FROM actions")) == 1
+    audit = await _rows(client, "SELECT action FROM audit_log WHERE entity = 'action'")
+    assert [a["action"] for a in audit] == ["action.create"]
+
+
+async def test_an_action_walks_open_in_progress_done_verified_with_its_notes_as_history(client):
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(water="no"))
+    action_id = (await _rows(client, "SELECT id FROM actions"))[0]["id"]
+    path = f"/api/v1/actions/{action_id}"
+    reviewer = await ctx.token("reviewer_a")
+
+    assert (await client.patch(path, reviewer, json={"status": "in_progress"})).status_code == 200
+    done = await client.patch(path, reviewer, json={"status": "done", "note": "Cooler installed",
+                                                     "evidence_photo_ids": [str(uuid.uuid4())]})
+    assert done.json()["status"] == "done" and len(done.json()["evidence_photo_ids"]) == 1
+    reopened = await client.patch(path, reviewer, json={"status": "open", "note": "The cooler is not connected"})
+    assert reopened.json()["status"] == "open"
+    verified = await client.patch(path, reviewer, json={"status": "verified"})
+    assert verified.json()["verified_by"] == str(ctx.world.users["reviewer_a"])
+    closed = await client.patch(path, reviewer, json={"status": "open"})
+    assert closed.status_code == 409
+
+    notes = (await ctx.get(path)).json()["notes"]
+    assert [(n["status_from"], n["status_to"]) for n in notes] == [
+        ("open", "in_progress"), ("in_progress", "done"), ("done", "open"), ("open", "verified")]
+    assert [n["body"] for n in notes][1:3] == ["Cooler installed", "The cooler is not connected"]
+    audit = await _rows(client, "SELECT count(*) AS n FROM audit_log WHERE action = 'action.update'")
+    assert audit[0]["n"] == 4
+
+
+async def test_an_inspector_verifies_a_fix_during_an_inspection_only_with_a_note(client):
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(diary="no"))
+    action_id = (await _rows(client, "SELECT id FROM actions"))[0]["id"]
+    path = f"/api/v1/actions/{action_id}"
+    inspector = await ctx.token("inspector_a")
+
+    missing = await client.patch(path, inspector, json={"status": "verified"})
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "note"
+    assert (await client.patch(path, inspector, json={"due_date": FUTURE})).status_code == 403
+    note_id = str(uuid.uuid4())
+    body = {"status": "verified", "note": "All four detainees are in today's diary", "note_id": note_id}
+    first = await client.patch(path, inspector, json=body)
+    assert first.status_code == 200 and first.json()["status"] == "verified"
+    # The phone's queued request arrives twice: the note is kept once, the status is unchanged.
+    second = await client.patch(path, inspector, json=body)
+    assert second.status_code == 200
+    assert [n["id"] for n in second.json()["notes"]] == [note_id]
+    assert second.json()["verified_by"] == str(ctx.world.users["inspector_a"])
+
+
+async def test_actions_are_listed_in_scope_and_overdue_ones_are_found(client):
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(diary="no"))
+    await ctx.submit(station="A2", values=answers(water="no"))
+    await ctx.submit(station="B", user="inspector_b", values=answers(diary="no"))
+    conn = await client.db()
+    try:
+        await conn.execute("UPDATE actions SET due_date = current_date - 3 WHERE item_key = 'l_diary'")
+    finally:
+        await conn.close()
+
+    mine = (await ctx.get("/api/v1/actions")).json()["rows"]
+    assert sorted(a["station"]["code"] for a in mine) == ["SA1", "SA2"]
+    overdue = (await ctx.get("/api/v1/actions", overdue="true")).json()["rows"]
+    assert [(a["station"]["code"], a["overdue"]) for a in overdue] == [("SA1", True)]
+    assert [a["station"]["code"] for a in (await ctx.get("/api/v1/actions", "reviewer_b")).json()["rows"]] == ["SB1"]
+    page = (await ctx.get("/api/v1/actions", limit=1)).json()
+    rest = (await ctx.get("/api/v1/actions", limit=1, after=page["next"])).json()
+    assert {page["rows"][0]["id"], rest["rows"][0]["id"]} == {a["id"] for a in mine} and rest["next"] is None
+
+    theirs = (await ctx.get("/api/v1/actions", "inspector_b")).json()["rows"]
+    assert [a["station"]["code"] for a in theirs] == ["SB1"]
+    a_action = next(a for a in mine if a["station"]["code"] == "SA1")["id"]
+    assert (await ctx.get(f"/api/v1/actions/{a_action}", "reviewer_b")).status_code == 404
+    patch = await client.patch(f"/api/v1/actions/{a_action}", await ctx.token("reviewer_b"), json={"status": "done"})
+    assert patch.status_code == 404
+
+
+async def test_the_bundle_gets_open_actions_and_later_learns_which_were_verified(client):
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(diary="no", water="no"))
+    conn = await client.db()
+    try:
+        station = ctx.world.stations["A"]
+        first = await open_actions_for_bundle(conn, [station], 0)
+        assert sorted(a["item_key"] for a in first) == ["l_diary", "l_water"]
+        assert set(first[0]) >= {"id", "station_id", "item_key", "description", "due_date", "status", "change_seq"}
+        cursor = max(a["change_seq"] for a in first)
+        assert await open_actions_for_bundle(conn, [station], cursor) == []
+        assert await open_actions_for_bundle(conn, [ctx.world.stations["B"]], 0) == []
+
+        verified = next(a for a in first if a["item_key"] == "l_water")
+        response = await client.patch(f"/api/v1/actions/{verified['id']}", await ctx.token("inspector_a"),
+                                      json={"status": "verified", "note": "Water cooler working"})
+        assert response.status_code == 200
+        later = await open_actions_for_bundle(conn, [station], cursor)
+        assert [(a["id"], a["status"]) for a in later] == [(verified["id"], "verified")]
+        fresh = await open_actions_for_bundle(conn, [station], 0)
+        assert [a["item_key"] for a in fresh] == ["l_diary"]
+    finally:
+        await conn.close()

@@ -1,0 +1,272 @@
+"""Dashboards: the rollups always equal a direct aggregation, rankings and trends, overdue, flagged, scope."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from server.dashboards import rollup
+from server.review.hooks import after_submission
+from tests.review_fixtures import FAR, answers, make_ctx
+
+WIDE = {"from": "2025-01-01", "to": "2027-12-31"}
+
+DIRECT_SCORES = """
+SELECT {group} AS group_id, date_trunc('{period}', i.submitted_at AT TIME ZONE 'Asia/Karachi')::date AS period_start,
+       count(*)::int AS inspections,
+       (sum(i.score_percent::numeric) / NULLIF(count(i.score_percent), 0))::float8 AS avg_percent,
+       count(*) FILTER (WHERE i.critical_failed)::int AS critical_failed
+  FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
+ WHERE i.status IN ('submitted', 'approved') AND ($1::uuid[] IS NULL OR d.region_id = ANY($1))
+ GROUP BY 1, 2"""
+
+# Straight from the answers: the inspector's item score unless a reviewer's override is in force.
+DIRECT_FAILED = """
+SELECT e.item_key, count(*) FILTER (WHERE e.s = 0)::int AS failed, count(*)::int AS answered
+  FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
+  JOIN LATERAL (
+       SELECT a.item_key, COALESCE(o.score, a.score) AS s
+         FROM answers a LEFT JOIN score_overrides o
+              ON o.inspection_id = a.inspection_id AND o.item_key = a.item_key AND o.superseded_at IS NULL
+        WHERE a.inspection_id = i.id
+       UNION ALL
+       SELECT o.item_key, o.score FROM score_overrides o
+        WHERE o.inspection_id = i.id AND o.superseded_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.inspection_id = i.id AND a.item_key = o.item_key)
+  ) e ON e.s IS NOT NULL
+ WHERE i.status IN ('submitted', 'approved') AND ($1::uuid[] IS NULL OR d.region_id = ANY($1))
+ GROUP BY e.item_key HAVING count(*) FILTER (WHERE e.s = 0) > 0"""
+
+
+async def _fetch(client, sql: str, *args) -> list[dict[str, Any]]:
+    conn = await client.db()
+    try:
+        return [dict(r) for r in await conn.fetch(sql, *args)]
+    finally:
+        await conn.close()
+
+
+async def backdate(client, inspection_id: uuid.UUID, when: datetime) -> None:
+    """Move a submission into another month, the way every change is made: out, change, back in."""
+    conn = await client.db()
+    try:
+        async with conn.transaction():
+            await rollup.apply_inspection(conn, inspection_id, -1)
+            await conn.execute("UPDATE inspections SET submitted_at = $2 WHERE id = $1", inspection_id, when)
+            await rollup.apply_inspection(conn, inspection_id, +1)
+    finally:
+        await conn.close()
+
+
+def _random_answers(rng: random.Random) -> dict[str, Any]:
+    staffed = rng.choice(["yes", "yes", "no", "na"])
+    return answers(staffed=staffed, clean=rng.randint(0, 5), token=rng.choice(["yes", "no"]),
+                   diary=rng.choice(["yes", "yes", "yes", "no"]), water=rng.choice(["yes", "no", "na", None]),
+                   why=rng.choice(["yes", "no"]) if staffed == "no" else None)
+
+
+def _random_overrides(rng: random.Random) -> dict[str, Any]:
+    keys = rng.sample(["f_clean", "f_token", "l_diary", "l_water", "f_staffed"], rng.randint(1, 3))
+    return {k: {"score": rng.choice([0, 0.5, 1]), "reason": f"checked {k} against the photos"} for k in keys}
+
+
+class Scenario:
+    """Drives one inspection through a random life, one step at a time, so lives interleave."""
+
+    def __init__(self, ctx, client, rng: random.Random, station: str):
+        self.ctx, self.client, self.rng, self.station = ctx, client, rng, station
+        self.user = "inspector_a" if station.startswith("A") else "inspector_b"
+        self.reviewer = "reviewer_a" if station.startswith("A") else "reviewer_b"
+        self.id = uuid.uuid4()
+        self.revision = 0
+        self.steps = self._plan()
+
+    def _plan(self) -> list[str]:
+        life = self.rng.choice(["draft", "submit", "approve", "return", "resubmit", "resubmit_approve", "approve"])
+        return {
+            "draft": ["draft"],
+            "submit": ["submit", "backdate"],
+            "approve": ["submit", "backdate", "approve"],
+            "return": ["submit", "backdate", "return"],
+            "resubmit": ["submit", "backdate", "return", "resubmit"],
+            "resubmit_approve": ["submit", "return", "resubmit", "backdate", "approve"],
+        }[life]
+
+    async def step(self) -> None:
+        action = self.steps.pop(0)
+        if action in ("draft", "submit", "resubmit"):
+            reply = await self.ctx.put(self.id, station=self.station, user=self.user, base=self.revision,
+                                       status="draft" if action == "draft" else "submitted",
+                                       values=_random_answers(self.rng),
+                                       location=FAR if self.rng.random() < 0.2 else None)
+            self.revision = reply["revision"]
+        elif action == "backdate":
+            month = self.rng.randint(3, 10)
+            day = self.rng.choice([1, 15, 28])
+            # 21:00 UTC on the last day of a month is already the next month in Pakistan.
+            when = (datetime(2026, month + 1, 1, 21, tzinfo=UTC) - timedelta(days=1) if self.rng.random() < 0.2
+                    else datetime(2026, month, day, 8, tzinfo=UTC))
+            await backdate(self.client, self.id, when)
+        else:
+            overrides = _random_overrides(self.rng) if self.rng.random() < 0.6 else {}
+            response = await self.ctx.review(self.id, action, self.revision, user=self.reviewer,
+                                             comment="random review", score_overrides=overrides)
+            if response.status_code == 422:  # an override of an item the answers hide: review without it
+                response = await self.ctx.review(self.id, action, self.revision, user=self.reviewer)
+            assert response.status_code == 200, response.text
+            self.revision = response.json()["revision"]
+
+
+async def _assert_rollups_equal_direct_aggregation(ctx, client, user: str, regions: list[uuid.UUID] | None):
+    for group_by, period, group in (("station", "month", "s.id"), ("district", "quarter", "d.id"),
+                                    ("region", "quarter", "d.region_id"), ("region", "month", "d.region_id")):
+        api = (await ctx.get("/api/v1/dashboard/scores", user, group_by=group_by, period=period, **WIDE)).json()
+        direct = await _fetch(client, DIRECT_SCORES.format(group=group, period=period), regions)
+        got = {(r["group_id"], r["period_start"]): (r["inspections"], r["avg_percent"], r["critical_failed"])
+               for r in api["rows"]}
+        want = {(str(r["group_id"]), r["period_start"].isoformat()): (r["inspections"], r["avg_percent"],
+                                                                      r["critical_failed"]) for r in direct}
+        assert got == want, (group_by, period)
+    failed = (await ctx.get("/api/v1/dashboard/failed-items", user, limit=5000, **WIDE)).json()["rows"]
+    direct = await _fetch(client, DIRECT_FAILED, regions)
+    assert {r["item_key"]: (r["failed"], r["answered"]) for r in failed} == {
+        r["item_key"]: (r["failed"], r["answered"]) for r in direct}
+    for r in failed:
+        assert r["rate"] == pytest.approx(r["failed"] / r["answered"])
+
+
+async def test_dashboards_equal_a_direct_aggregation_after_random_submissions_returns_and_overrides(client):
+    ctx = await make_ctx(client)
+    rng = random.Random(20261127)
+    lives = [Scenario(ctx, client, rng, rng.choice(["A", "A2", "B", "B2"])) for _ in range(36)]
+    while pending := [life for life in lives if life.steps]:
+        await rng.choice(pending).step()
+
+    statuses = await _fetch(client, "SELECT status, count(*) AS n FROM inspections GROUP BY status")
+    counts = {r["status"]: r["n"] for r in statuses}
+    assert sum(counts.values()) == 36 and {"submitted", "approved", "returned"} <= counts.keys()
+    assert (await _fetch(client, "SELECT count(*) AS n FROM score_overrides WHERE superseded_at IS NULL"))[0]["n"] > 0
+    months = await _fetch(client, "SELECT count(DISTINCT period_start) AS n FROM rollup_station_period "
+                                  "WHERE inspections > 0")
+    assert months[0]["n"] >= 5
+
+    await _assert_rollups_equal_direct_aggregation(ctx, client, "admin", None)
+    await _assert_rollups_equal_direct_aggregation(ctx, client, "reviewer_b", [ctx.world.regions["B"]])
+
+    # Rebuilding every rollup from scratch gives exactly the incrementally kept rows.
+    conn = await client.db()
+    try:
+        kept = [await conn.fetch(f"SELECT * FROM {t} WHERE {c} <> 0 ORDER BY 1, 2, 3, 4")
+                for t, c in (("rollup_station_period", "inspections"), ("rollup_item_failures", "answered"))]
+        tr = conn.transaction()
+        await tr.start()
+        await rollup.rebuild_all(conn)
+        rebuilt = [await conn.fetch(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4")
+                   for t in ("rollup_station_period", "rollup_item_failures")]
+        await tr.rollback()
+    finally:
+        await conn.close()
+    assert kept == rebuilt
+
+
+async def test_running_the_submission_hook_again_changes_no_rollup(client):
+    ctx = await make_ctx(client)
+    inspection_id, _ = await ctx.submit(values=answers(diary="no", clean=2))
+    conn = await client.db()
+    try:
+        before = await conn.fetch("SELECT * FROM rollup_station_period UNION ALL "
+                                  "SELECT period_start, template_id, district_id, failed, answered, 0, 0, 0 "
+                                  "FROM rollup_item_failures ORDER BY 1, 2, 3")
+        async with conn.transaction():
+            await after_submission(conn, inspection_id)
+            await rollup.apply_inspection(conn, inspection_id, +1)
+        after = await conn.fetch("SELECT * FROM rollup_station_period UNION ALL "
+                                 "SELECT period_start, template_id, district_id, failed, answered, 0, 0, 0 "
+                                 "FROM rollup_item_failures ORDER BY 1, 2, 3")
+        assert after == before
+        assert await conn.fetchval("SELECT count(*) FROM actions") == 1
+    finally:
+        await conn.close()
+
+
+async def test_rankings_rank_groups_by_average_with_the_change_since_the_previous_period(client):
+    ctx = await make_ctx(client)
+    plan = [("A", date(2026, 5, 10), 5), ("A2", date(2026, 5, 12), 1),   # May: A2 ahead of A
+            ("A", date(2026, 6, 3), 5), ("A2", date(2026, 6, 4), 0)]     # June: A ahead of A2
+    for station, day, clean in plan:
+        token = "yes" if clean else "no"
+        inspection_id, _ = await ctx.submit(station=station, values=answers(clean=clean, token=token,
+                                                                             staffed="yes" if station == "A" and
+                                                                             day.month == 6 else "no", why="no"))
+        await backdate(client, inspection_id, datetime(day.year, day.month, day.day, 8, tzinfo=UTC))
+    june = (await ctx.get("/api/v1/dashboard/rankings", group_by="station", period="month", at="2026-06-20")).json()
+    may = (await ctx.get("/api/v1/dashboard/scores", group_by="station", period="month", **{
+        "from": "2026-05-01", "to": "2026-06-30"})).json()["rows"]
+    avg = {(r["code"], r["period"]): r["avg_percent"] for r in may}
+    assert (june["current"], june["previous"]) == ("2026-06", "2026-05")
+    assert [(r["code"], r["rank"]) for r in june["rows"]] == [("SA1", 1), ("SA2", 2)]
+    first = june["rows"][0]
+    assert first["previous_avg_percent"] == avg[("SA1", "2026-05")]
+    assert first["change"] == pytest.approx(avg[("SA1", "2026-06")] - avg[("SA1", "2026-05")])
+    assert {r["code"]: r["previous_rank"] for r in june["rows"]} == (
+        {"SA1": 2, "SA2": 1} if avg[("SA2", "2026-05")] > avg[("SA1", "2026-05")] else {"SA1": 1, "SA2": 2})
+    june_scores = [r for r in may if r["period"] == "2026-06"]
+    assert all(r["change"] == pytest.approx(r["avg_percent"] - r["previous_avg_percent"]) for r in june_scores)
+    quarter = (await ctx.get("/api/v1/dashboard/scores", group_by="district", period="quarter",
+                             **{"from": "2026-04-01", "to": "2026-06-30"})).json()["rows"]
+    assert [(r["period"], r["inspections"]) for r in quarter] == [("2026-Q2", 4)]
+
+
+async def test_overdue_lists_late_assignments_and_actions_in_scope(client):
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(diary="no"))
+    await ctx.submit(station="B", user="inspector_b", values=answers(diary="no"))
+    conn = await client.db()
+    try:
+        await conn.execute("UPDATE actions SET due_date = current_date - 5")
+        for station, inspector in (("A2", "inspector_a"), ("B2", "inspector_b")):
+            await conn.execute(
+                """INSERT INTO assignments (station_id, template_id, inspector_id, due_date)
+                   VALUES ($1, $2, $3, current_date - 10)""",
+                ctx.world.stations[station], ctx.template_id, ctx.world.users[inspector])
+    finally:
+        await conn.close()
+    late = (await ctx.get("/api/v1/dashboard/overdue")).json()
+    assert [(a["station"]["code"], a["days_overdue"] >= 9) for a in late["inspections"]] == [("SA2", True)]
+    assert late["inspections"][0]["template"]["title"]["en"] == "Review test inspection"
+    assert [a["station"]["code"] for a in late["actions"]] == ["SA1"]
+    everything = (await ctx.get("/api/v1/dashboard/overdue", "admin")).json()
+    assert len(everything["inspections"]) == 2 and len(everything["actions"]) == 2
+
+
+async def test_flagged_lists_far_and_critical_inspections_newest_first(client):
+    ctx = await make_ctx(client)
+    far, _ = await ctx.submit(location=FAR)
+    await ctx.submit()
+    critical, _ = await ctx.submit(station="A2", values=answers(diary="no"))
+    await ctx.submit(station="B", user="inspector_b", location=FAR)
+    rows = (await ctx.get("/api/v1/dashboard/flagged")).json()["rows"]
+    assert [r["id"] for r in rows] == [str(critical), str(far)]
+    only_far = (await ctx.get("/api/v1/dashboard/flagged", flag="far")).json()["rows"]
+    assert [r["id"] for r in only_far] == [str(far)]
+
+
+async def test_a_region_b_reviewer_sees_nothing_of_region_a_and_inspectors_see_no_dashboards(client):
+    ctx = await make_ctx(client)
+    await ctx.submit(location=FAR, values=answers(diary="no"))
+    for path in ("scores", "rankings", "failed-items", "overdue", "flagged"):
+        url = f"/api/v1/dashboard/{path}"
+        assert (await ctx.get(url, "inspector_a")).status_code == 403, path
+        assert (await ctx.get(url, "reviewer_a")).status_code == 200, path
+        body = (await ctx.get(url, "reviewer_b")).json()
+        assert all(not rows for rows in body.values() if isinstance(rows, list)), (path, body)
+    mine = (await ctx.get("/api/v1/dashboard/scores", "reviewer_a")).json()["rows"]
+    assert [(r["group_name"], r["inspections"]) for r in mine] == [("District A", 1)]
+    assert (await ctx.get("/api/v1/review/queue", "reviewer_b")).json()["rows"] == []
+    assert (await ctx.get("/api/v1/actions", "reviewer_b")).json()["rows"] == []
+    bad = await ctx.get("/api/v1/dashboard/scores", **{"from": "2026-06-01", "to": "2026-01-01"})
+    assert bad.status_code == 422

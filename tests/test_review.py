@@ -1,0 +1,226 @@
+"""Review: the decision state machine, stale revisions, who may review, overrides, history and the queue."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from server.templates.models import to_definition
+from server.templates.scoring import score
+from tests.review_fixtures import DEFINITION, FAR, answers, make_ctx
+
+
+async def _rows(client, sql: str, *args):
+    conn = await client.db()
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def test_approving_a_submitted_inspection_moves_it_to_a_new_approved_revision(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit()
+    response = await ctx.review(inspection_id, "approve", revision, comment="Well kept")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["status"], body["revision"]) == ("approved", revision + 1)
+    assert body["review"]["reviewer"]["display_name"] == "Reviewer_A"
+
+    revisions = await _rows(client, """SELECT revision, status, body_hash, actor_id FROM inspection_revisions
+                                        WHERE inspection_id = $1 ORDER BY revision""", inspection_id)
+    assert [(r["revision"], r["status"]) for r in revisions] == [(1, "submitted"), (2, "approved")]
+    # The inspector's document is unchanged; only the status moved, by the reviewer's hand.
+    assert revisions[1]["body_hash"] == revisions[0]["body_hash"]
+    assert revisions[1]["actor_id"] == ctx.world.users["reviewer_a"]
+
+    seen = await client.get(f"/api/v1/inspections/{inspection_id}", await ctx.token("inspector_a"))
+    assert (seen.json()["status"], seen.json()["revision"]) == ("approved", 2)
+    audit = await _rows(client, "SELECT action FROM audit_log WHERE entity_id = $1 ORDER BY seq", str(inspection_id))
+    assert [r["action"] for r in audit][-1] == "review.approve"
+
+
+async def test_a_review_of_a_revision_that_has_changed_is_refused_with_409_and_the_current_inspection(client):
+    ctx = await make_ctx(client)
+    inspection_id = uuid.uuid4()
+    await ctx.put(inspection_id, status="draft")
+    await ctx.put(inspection_id, status="submitted", base=1)
+
+    response = await ctx.review(inspection_id, "approve", 1)
+    assert response.status_code == 409
+    assert response.json()["inspection"]["revision"] == 2
+    assert response.json()["inspection"]["status"] == "submitted"
+    assert await _rows(client, "SELECT 1 FROM reviews") == []
+    assert (await ctx.review(inspection_id, "approve", 2)).status_code == 200
+
+
+async def test_only_a_submitted_inspection_can_be_reviewed(client):
+    ctx = await make_ctx(client)
+    draft, draft_rev = await ctx.submit(status="draft")
+    assert (await ctx.review(draft, "approve", draft_rev)).status_code == 409
+
+    approved, rev = await ctx.submit()
+    assert (await ctx.review(approved, "approve", rev)).status_code == 200
+    again = await ctx.review(approved, "return", rev + 1)
+    assert again.status_code == 409 and "approved" in again.json()["detail"]
+
+    returned, rev = await ctx.submit()
+    assert (await ctx.review(returned, "return", rev, comment="Fix the diary")).status_code == 200
+    assert (await ctx.review(returned, "approve", rev + 1)).status_code == 409
+    statuses = await _rows(client, "SELECT id, status FROM inspections")
+    assert {r["id"]: r["status"] for r in statuses} == {draft: "draft", approved: "approved", returned: "returned"}
+
+
+async def test_an_inspector_never_reviews_not_even_their_own_inspection(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit()
+    response = await ctx.review(inspection_id, "approve", revision, user="inspector_a")
+    assert response.status_code == 403
+    assert (await _rows(client, "SELECT status FROM inspections"))[0]["status"] == "submitted"
+
+
+async def test_a_reviewer_who_inspected_the_station_cannot_review_that_inspection(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit()
+    conn = await client.db()
+    try:
+        # Roles change over a career: the reviewer of today may be the one who inspected last year.
+        await conn.execute("UPDATE inspections SET inspector_id = $1 WHERE id = $2",
+                           ctx.world.users["reviewer_a"], inspection_id)
+    finally:
+        await conn.close()
+    assert (await ctx.review(inspection_id, "approve", revision)).status_code == 403
+    assert (await ctx.review(inspection_id, "approve", revision, user="admin")).status_code == 200
+
+
+async def test_a_reviewer_of_another_region_gets_404(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit()
+    assert (await ctx.review(inspection_id, "approve", revision, user="reviewer_b")).status_code == 404
+    assert (await ctx.get(f"/api/v1/inspections/{inspection_id}/reviews", "reviewer_b")).status_code == 404
+
+
+async def test_a_returned_inspection_is_corrected_resubmitted_and_approved(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(diary="no"))
+    returned = await ctx.review(inspection_id, "return", revision, comment="Check the diary again",
+                                item_comments={"l_diary": "The detainee is in the diary on page 4"})
+    assert returned.status_code == 200
+    assert returned.json()["status"] == "returned"
+
+    reply = await ctx.put(inspection_id, base=revision + 1, values=answers(diary="yes"))
+    assert (reply["status"], reply["revision"]) == ("submitted", revision + 2)
+    assert (await ctx.review(inspection_id, "approve", reply["revision"])).status_code == 200
+
+    history = (await ctx.get(f"/api/v1/inspections/{inspection_id}/reviews", "inspector_a")).json()["rows"]
+    assert [r["decision"] for r in history] == ["approve", "return"]
+    assert history[1]["item_comments"] == {"l_diary": "The detainee is in the diary on page 4"}
+    # Another inspector of the same district does not read someone else's reviews.
+    assert (await ctx.get(f"/api/v1/inspections/{inspection_id}/reviews", "inspector_b")).status_code == 404
+
+
+async def test_an_override_keeps_the_inspectors_answer_and_score_and_recomputes_the_summary(client):
+    ctx = await make_ctx(client)
+    values = answers(clean=2, token="no")
+    inspection_id, revision = await ctx.submit(values=values)
+    before = (await _rows(client, "SELECT score_percent, document FROM inspections"))[0]
+
+    response = await ctx.review(inspection_id, "approve", revision, score_overrides={
+        "f_clean": {"score": 1, "reason": "Photos show the front is clean; the inspector misread the scale"}})
+    assert response.status_code == 200, response.text
+
+    expected = score(to_definition(DEFINITION), values, {"f_clean": 1.0})
+    row = (await _rows(client, "SELECT score_percent, grade, score, document FROM inspections"))[0]
+    assert row["score_percent"] == pytest.approx(expected.percent) and row["score_percent"] > before["score_percent"]
+    assert row["grade"] == expected.grade
+    assert row["score"]["overridden"] is True
+    assert row["score"]["overrides"]["f_clean"]["original"] == pytest.approx(0.4)
+    assert row["document"] == before["document"]
+    answer = (await _rows(client, "SELECT score, value FROM answers WHERE item_key = 'f_clean'"))[0]
+    assert (answer["score"], answer["value"]) == (pytest.approx(0.4), 2)
+
+    saved = (await _rows(client, "SELECT original_score, score, reason, reviewer_id FROM score_overrides"))[0]
+    assert (saved["original_score"], saved["score"]) == (pytest.approx(0.4), 1.0)
+    assert saved["reviewer_id"] == ctx.world.users["reviewer_a"]
+    history = (await ctx.get(f"/api/v1/inspections/{inspection_id}/reviews")).json()["rows"]
+    assert history[0]["overrides"][0]["item_key"] == "f_clean"
+    assert history[0]["percent_after"] == pytest.approx(expected.percent)
+    audit = await _rows(client, "SELECT action, data FROM audit_log WHERE action LIKE 'review.%' ORDER BY seq")
+    assert [r["action"] for r in audit] == ["review.override", "review.approve"]
+    assert audit[0]["data"]["reason"].startswith("Photos show")
+
+
+async def test_an_override_to_zero_on_a_critical_item_fails_the_inspection_and_opens_an_action(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit()
+    response = await ctx.review(inspection_id, "approve", revision, score_overrides={
+        "l_water": {"score": 0, "reason": "The tap in the lock-up is dry (photo 3)"}})
+    assert response.json()["critical_failed"] is True and response.json()["grade"] == "fail"
+    actions = await _rows(client, "SELECT item_key, status FROM actions")
+    assert [(a["item_key"], a["status"]) for a in actions] == [("l_water", "open")]
+
+
+INVALID_OVERRIDES = [
+    ({"f_clean": {"score": 1}}, "reason"),
+    ({"f_clean": {"score": 1, "reason": "   "}}, "score_overrides.f_clean.reason"),
+    ({"f_clean": {"score": 1.5, "reason": "too generous"}}, "score"),
+    ({"f_clean": {"score": -0.1, "reason": "too harsh"}}, "score"),
+    ({"nope": {"score": 1, "reason": "no such item"}}, "score_overrides.nope"),
+    ({"f_note": {"score": 1, "reason": "a text item"}}, "score_overrides.f_note"),
+    ({"f_why": {"score": 1, "reason": "hidden while the desk is staffed"}}, "score_overrides.f_why"),
+]
+
+
+async def test_an_invalid_override_is_refused_and_nothing_changes(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit()
+    for overrides, field in INVALID_OVERRIDES:
+        response = await ctx.review(inspection_id, "approve", revision, score_overrides=overrides)
+        assert response.status_code == 422, (overrides, response.text)
+        errors = response.json()["errors"]
+        # A missing field is named in the message: the field path of a dict value stops at the key.
+        assert any(e["field"].startswith("score_overrides") and (e["field"].endswith(field) or field in e["message"])
+                   for e in errors), (overrides, errors)
+    assert (await _rows(client, "SELECT status FROM inspections"))[0]["status"] == "submitted"
+    assert await _rows(client, "SELECT 1 FROM reviews UNION ALL SELECT 1 FROM score_overrides") == []
+
+
+async def test_a_resubmission_after_a_return_drops_the_overrides_of_the_old_answers(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(clean=1))
+    await ctx.review(inspection_id, "return", revision, comment="Redo the front",
+                     score_overrides={"f_clean": {"score": 0.8, "reason": "roughly right"}})
+    reply = await ctx.put(inspection_id, base=revision + 1, values=answers(clean=5))
+    row = (await _rows(client, "SELECT score_percent FROM inspections"))[0]
+    assert row["score_percent"] == pytest.approx(reply["score"]["percent"])
+    in_force = await _rows(client, "SELECT 1 FROM score_overrides WHERE superseded_at IS NULL")
+    assert in_force == []
+
+
+async def test_the_queue_lists_submitted_inspections_in_scope_oldest_first_with_flags_and_pages(client):
+    ctx = await make_ctx(client)
+    first, _ = await ctx.submit(location=FAR)
+    second, _ = await ctx.submit(station="A2", values=answers(diary="no"))
+    third, _ = await ctx.submit()
+    await ctx.submit(status="draft")
+    await ctx.submit(station="B", user="inspector_b")
+
+    page = (await ctx.get("/api/v1/review/queue", limit=2)).json()
+    assert [r["id"] for r in page["rows"]] == [str(first), str(second)]
+    assert page["rows"][0]["flags"] == {"far_from_station": True, "reused_photos": False, "critical_failed": False,
+                                        "missing_photos": False}
+    assert page["rows"][1]["flags"]["critical_failed"] is True
+    assert page["rows"][1]["station"]["name"] == {"en": "PS SA2", "ur": "تھانہ SA2"}
+    assert page["rows"][0]["inspector"]["display_name"] == "Inspector_A"
+    rest = (await ctx.get("/api/v1/review/queue", limit=2, after=page["next"])).json()
+    assert [r["id"] for r in rest["rows"]] == [str(third)] and rest["next"] is None
+
+    assert [r["id"] for r in (await ctx.get("/api/v1/review/queue", flag="far")).json()["rows"]] == [str(first)]
+    assert [r["id"] for r in (await ctx.get("/api/v1/review/queue", flag="critical")).json()["rows"]] == [str(second)]
+    by_station = await ctx.get("/api/v1/review/queue", station_id=str(ctx.world.stations["A2"]))
+    assert [r["id"] for r in by_station.json()["rows"]] == [str(second)]
+    theirs = (await ctx.get("/api/v1/review/queue", "reviewer_b")).json()["rows"]
+    assert [r["station"]["code"] for r in theirs] == ["SB1"]
+    assert (await ctx.get("/api/v1/review/queue", "inspector_a")).status_code == 403
+    assert (await ctx.get("/api/v1/review/queue", after="not-a-cursor")).status_code == 422
