@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from server.review.queries import latest_review, latest_reviews
 from server.templates.models import to_definition
 from server.templates.scoring import score
 from tests.review_fixtures import DEFINITION, FAR, answers, make_ctx
@@ -224,3 +225,24 @@ async def test_the_queue_lists_submitted_inspections_in_scope_oldest_first_with_
     assert [r["station"]["code"] for r in theirs] == ["SB1"]
     assert (await ctx.get("/api/v1/review/queue", "inspector_a")).status_code == 403
     assert (await ctx.get("/api/v1/review/queue", after="not-a-cursor")).status_code == 422
+
+
+async def test_the_latest_review_summary_carries_comments_and_the_overrides_in_force(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(clean=1))
+    untouched, _ = await ctx.submit(station="A2")
+    await ctx.review(inspection_id, "approve", revision, comment="Accepted with a correction",
+                     item_comments={"f_clean": "Floor swept since"},
+                     score_overrides={"f_clean": {"score": 0.6, "reason": "photo 2 shows it cleaner"}})
+    conn = await client.db()
+    try:
+        summary = await latest_review(conn, inspection_id)
+        assert await latest_review(conn, untouched) is None
+        assert set(await latest_reviews(conn, [inspection_id, untouched])) == {inspection_id}
+    finally:
+        await conn.close()
+    assert (summary["decision"], summary["comment"]) == ("approve", "Accepted with a correction")
+    assert summary["item_comments"] == {"f_clean": "Floor swept since"}
+    assert summary["score_overridden"] is True
+    override = summary["overrides"]["f_clean"]
+    assert (override["original"], override["score"]) == (pytest.approx(0.2), 0.6)

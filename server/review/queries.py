@@ -168,35 +168,49 @@ async def list_reviews(conn: Connection, inspection_id: UUID) -> list[ReviewOut]
 
 
 async def latest_review(conn: Connection, inspection_id: UUID) -> dict[str, Any] | None:
-    """The latest review as a plain dict, for the `review` field of the inspection reply.
+    """The latest review as a plain dict, for the `review` field of the inspection reply (or None).
 
-    It carries the overrides in force too, so whoever reads an inspection sees, per overridden item,
-    the inspector's original score next to the reviewer's and the reason.
+    {id, decision, revision, new_revision, reviewer: {id, display_name}, comment, item_comments, at,
+     score_overridden, overrides: {item_key: {original, score, reason, reviewer_id, at}}}
+    The overrides are those in force, so whoever reads an inspection sees, per overridden item, the
+    inspector's original score next to the reviewer's, and the reason.
     """
-    row = await conn.fetchrow(
-        f"""SELECT {_REVIEW_COLUMNS} FROM reviews r JOIN users u ON u.id = r.reviewer_id
-             WHERE r.inspection_id = $1 ORDER BY r.created_at DESC, r.new_revision DESC LIMIT 1""",
-        inspection_id,
+    return (await latest_reviews(conn, [inspection_id])).get(inspection_id)
+
+
+async def latest_reviews(conn: Connection, inspection_ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
+    """latest_review for many inspections in two queries (the bundle's returned inspections)."""
+    if not inspection_ids:
+        return {}
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT ON (r.inspection_id) {_REVIEW_COLUMNS}
+              FROM reviews r JOIN users u ON u.id = r.reviewer_id
+             WHERE r.inspection_id = ANY($1::uuid[])
+             ORDER BY r.inspection_id, r.created_at DESC, r.new_revision DESC""",
+        list(inspection_ids),
     )
-    if row is None:
-        return None
-    in_force = await conn.fetch(
-        """SELECT item_key, original_score, score, reason, reviewer_id, created_at FROM score_overrides
-            WHERE inspection_id = $1 AND superseded_at IS NULL ORDER BY item_key""",
-        inspection_id,
-    )
-    review = review_out(row)
-    return {
-        "id": str(review.id), "decision": review.decision, "revision": review.revision,
-        "new_revision": review.new_revision,
-        "reviewer": {"id": str(review.reviewer.id), "display_name": review.reviewer.display_name},
-        "comment": review.comment, "item_comments": review.item_comments,
-        "at": review.created_at.isoformat(),
-        "score_overridden": bool(in_force),
-        "overrides": {o["item_key"]: {"original": o["original_score"], "score": o["score"], "reason": o["reason"],
-                                      "reviewer_id": str(o["reviewer_id"]), "at": o["created_at"].isoformat()}
-                      for o in in_force},
-    }
+    in_force: dict[UUID, dict[str, Any]] = {}
+    for o in await conn.fetch(
+        """SELECT inspection_id, item_key, original_score, score, reason, reviewer_id, created_at
+             FROM score_overrides WHERE inspection_id = ANY($1::uuid[]) AND superseded_at IS NULL
+            ORDER BY inspection_id, item_key""",
+        list(inspection_ids),
+    ):
+        in_force.setdefault(o["inspection_id"], {})[o["item_key"]] = {
+            "original": o["original_score"], "score": o["score"], "reason": o["reason"],
+            "reviewer_id": str(o["reviewer_id"]), "at": o["created_at"].isoformat()}
+    out: dict[UUID, dict[str, Any]] = {}
+    for row in rows:
+        review = review_out(row)
+        overrides = in_force.get(review.inspection_id, {})
+        out[review.inspection_id] = {
+            "id": str(review.id), "decision": review.decision, "revision": review.revision,
+            "new_revision": review.new_revision,
+            "reviewer": {"id": str(review.reviewer.id), "display_name": review.reviewer.display_name},
+            "comment": review.comment, "item_comments": review.item_comments, "at": review.created_at.isoformat(),
+            "score_overridden": bool(overrides), "overrides": overrides,
+        }
+    return out
 
 
 # The queue and the flagged list -------------------------------------------------------------------
