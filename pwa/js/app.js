@@ -73,12 +73,12 @@ async function registerServiceWorker() {
 
 async function refreshOnline() {
   if (!state.user || !navigator.onLine) return;
+  retryNow();  // the outbox first: the inspector's work matters more than fresh reference data
   try {
     await refreshBundle();
   } catch (err) {
     if (err.status === 401) on401();
   }
-  retryNow();
 }
 
 let reauthOpen = false;
@@ -103,6 +103,7 @@ async function main() {
   addEventListener('online', refreshOnline);
   await start(document.getElementById('main'), { guard });
   registerServiceWorker();
+  if (state.user) navigator.storage?.persist?.().catch(() => {});
   if (state.authNeeded) on401();
   else refreshOnline();
 }

@@ -68,9 +68,9 @@ async function requestBackgroundSync() {
 // Background Sync event to fail so the browser tries again later.
 export async function drain() {
   if (!self.navigator?.locks) return drainLocked();
-  // ifAvailable: a drain already running (here or in the worker) will see any new entry.
-  return navigator.locks.request(LOCK, { ifAvailable: true }, (lock) =>
-    (lock ? drainLocked() : { sent: 0, busy: true }));
+  // A drain already running (here or in the worker) read its list when it started, so a later
+  // call waits its turn and then looks again rather than returning early.
+  return navigator.locks.request(LOCK, drainLocked);
 }
 
 async function drainLocked() {

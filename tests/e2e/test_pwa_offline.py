@@ -90,6 +90,15 @@ def test_an_inspection_filled_and_submitted_offline_reaches_the_server_whole(pwa
     assert "will send when online" in page.inner_text("main")
     iid = inspection_id(page)
 
+    # Signing out now would strand the work, so it is refused with a reason; free space is shown.
+    page.goto(pwa_server.url + "/#/settings")
+    page.wait_for_selector("text=Free for Muaina")
+    page.click("text=Sign out of this phone")
+    assert "cannot sign out yet" in page.inner_text("dialog")
+    page.click("dialog button")
+    page.goto(pwa_server.url + f"/#/i/{iid}/review")
+    page.wait_for_selector("[data-sync=queued]")
+
     # Still offline: the server has nothing yet.
     assert pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).status_code == 404
 
