@@ -161,3 +161,29 @@ def test_a_submission_the_server_finds_invalid_is_explained_and_can_be_fixed(pwa
     assert stored["missing_photos"] == []
     assert errors == []
     context.close()
+
+
+def test_an_ended_session_asks_to_sign_in_again_and_loses_nothing(pwa_server, browser):
+    token, station, version, context, page, errors, photos = submit_offline(pwa_server, browser)
+    iid = inspection_id(page)
+
+    # The phone's session is revoked on the server (signed out elsewhere, or an admin action).
+    phone_token = page.evaluate("import('/js/db.js').then(db => db.kv.get('token'))")
+    assert pwa_server.api("POST", "/api/v1/auth/logout", phone_token).status_code == 204
+
+    context.set_offline(False)
+    dialog = page.locator("dialog")
+    dialog.wait_for(timeout=60000)
+    assert "Sign in again to send your work" in dialog.inner_text()
+    assert page.locator("#sync-badge[data-state=warn]").count() == 1
+    local = page.evaluate(LOCAL_STATE, iid)
+    assert local["photos"] == photos and len(local["outbox"]) == 1 + photos
+    assert all(state != "attention" for _, state in local["outbox"])
+
+    dialog.locator("input[type=password]").fill(PASSWORD)
+    dialog.locator(".btn-primary").click()
+    page.wait_for_selector("[data-sync=on_server]", timeout=120000)
+    stored = pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
+    assert stored["status"] == "submitted" and stored["missing_photos"] == []
+    assert errors == []
+    context.close()
