@@ -117,13 +117,21 @@ export async function keepMine(draft, definition) {
 // After a 409: take the server's copy instead (the user chose this; the local answers go).
 export async function takeServerCopy(draft) {
   const copy = draft.conflict || {};
-  await tx([DRAFTS, OUTBOX], 'readwrite', async (s) => {
+  const kept = new Set(Object.values(copy.answers || {}).flatMap((a) => a.photos || []));
+  await tx([DRAFTS, OUTBOX, PHOTOS], 'readwrite', async (s) => {
+    // Photos the server's copy still references keep their place in the queue; the others go
+    // with the answers that referenced them.
     const entries = await req(s[OUTBOX].index('inspection_id').getAll(draft.id));
-    for (const e of entries) if (e.kind === 'inspection') s[OUTBOX].delete(e.seq);
+    let waiting = 0;
+    for (const e of entries) {
+      if (e.kind === 'photo' && kept.has(e.ref)) { waiting += 1; continue; }
+      s[OUTBOX].delete(e.seq);
+      if (e.kind === 'photo') { s[PHOTOS].delete(e.ref); forget(e.ref); }
+    }
     s[DRAFTS].put({
       ...draft, answers: copy.answers || {}, base_revision: copy.revision ?? draft.base_revision,
       status: copy.status === 'returned' || copy.status === 'draft' ? copy.status : 'submitted',
-      sync: 'on_server', error: null, conflict: null,
+      sync: waiting ? 'queued' : 'on_server', error: null, conflict: null,
       server: { revision: copy.revision, status: copy.status, score: copy.score || null, missing_photos: copy.missing_photos || [] },
     });
   });

@@ -85,7 +85,7 @@ def test_an_inspection_changed_elsewhere_is_explained_and_kept_until_the_inspect
     attention = page.locator("#attention")
     assert attention.get_attribute("data-status") == "409"
     assert "Changed somewhere else" in attention.inner_text()
-    assert page.locator("#sync-badge[data-state=fail]").count() == 1
+    page.wait_for_selector("#sync-badge[data-state=fail]")
     page.screenshot(path=str(artifacts / "pwa-conflict-409.png"))
 
     # Nothing was dropped: answers, photos and the outbox entries (parked, not deleted) remain.
@@ -175,7 +175,7 @@ def test_an_ended_session_asks_to_sign_in_again_and_loses_nothing(pwa_server, br
     dialog = page.locator("dialog")
     dialog.wait_for(timeout=60000)
     assert "Sign in again to send your work" in dialog.inner_text()
-    assert page.locator("#sync-badge[data-state=warn]").count() == 1
+    page.wait_for_selector("#sync-badge[data-state=warn]")
     local = page.evaluate(LOCAL_STATE, iid)
     assert local["photos"] == photos and len(local["outbox"]) == 1 + photos
     assert all(state != "attention" for _, state in local["outbox"])

@@ -13,7 +13,14 @@ export function syncBadge() {
   return badge;
 }
 
-export async function refreshBadge() {
+// Typing in a note saves on every keystroke; the badge needs to look once things settle.
+let pending = null;
+export function refreshBadge() {
+  clearTimeout(pending);
+  pending = setTimeout(update, 150);
+}
+
+async function update() {
   const s = await summary();
   let kind;
   let label;
