@@ -32,7 +32,9 @@ def draw(size: int, *, maskable: bool) -> Image.Image:
     d.rounded_rectangle((*p(0.24, 0.2), *p(0.76, 0.84)), radius=box * 0.05, fill=PAPER)
     d.rounded_rectangle((*p(0.38, 0.14), *p(0.62, 0.26)), radius=box * 0.03, fill=(200, 214, 222))
     d.line((p(0.34, 0.54), p(0.46, 0.67), p(0.67, 0.41)), fill=TICK, width=int(box * 0.07), joint="curve")
-    return img.resize((size, size), Image.LANCZOS)
+    img = img.resize((size, size), Image.LANCZOS)
+    # Flat colours: a 64-colour palette keeps the anti-aliased edges and makes the PNG a third the size.
+    return img.quantize(colors=64, method=Image.Quantize.FASTOCTREE if img.mode == "RGBA" else Image.Quantize.MEDIANCUT)
 
 
 def main() -> None:
