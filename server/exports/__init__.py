@@ -1,0 +1,1 @@
+"""Exports: inspections as CSV and XLSX for analysts, one inspection's report as PDF (DESIGN §7)."""

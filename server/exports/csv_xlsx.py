@@ -1,0 +1,262 @@
+"""The inspection table as CSV and XLSX, written batch by batch as the cursor yields rows.
+
+Memory stays flat at any size: the CSV is encoded one batch at a time and streamed; the XLSX is
+written by xlsxwriter in constant_memory mode (each row goes to a temporary file as it is written)
+on a worker thread, and the finished file is streamed from disk in chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import os
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import xlsxwriter
+from asyncpg import Record
+
+from server.exports.models import ItemColumn
+from server.exports.queries import ExportCursor
+from server.exports.rules import answer_cell, neutralise, number, rfc3339
+from server.templates.models import Definition, Item, iter_items
+from server.templates.scoring import display_percent, visibility
+
+Cell = str | int | float | bool | datetime | Decimal | None
+
+BOM = "\ufeff".encode()
+BATCH_ROWS = 1000
+FILE_CHUNK = 256 * 1024
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _display(row: Record) -> Decimal | None:
+    shown = display_percent(row["score_percent"])
+    return Decimal(shown) if shown is not None else None
+
+
+def _num(key: str) -> Callable[[Record], Cell]:
+    return lambda row: None if row[key] is None else number(row[key])
+
+
+def _col(key: str) -> Callable[[Record], Cell]:
+    return lambda row: row[key]
+
+
+# The fixed columns, in order: (header, how to read it from an export row).
+FIXED: tuple[tuple[str, Callable[[Record], Cell]], ...] = (
+    ("inspection_id", lambda row: str(row["id"])),
+    ("station_code", _col("station_code")),
+    ("station_name_en", _col("station_name_en")),
+    ("station_name_ur", _col("station_name_ur")),
+    ("district_code", _col("district_code")),
+    ("district_name_en", _col("district_name_en")),
+    ("district_name_ur", _col("district_name_ur")),
+    ("region_code", _col("region_code")),
+    ("region_name_en", _col("region_name_en")),
+    ("region_name_ur", _col("region_name_ur")),
+    ("inspector_username", _col("inspector_username")),
+    ("inspector_name", _col("inspector_name")),
+    ("template_key", _col("template_key")),
+    ("template_version", _col("template_version")),
+    ("status", _col("status")),
+    ("revision", _col("revision")),
+    ("started_at", _col("started_at")),
+    ("submitted_at", _col("submitted_at")),
+    ("finished_at", _col("finished_at")),
+    ("score_percent", _col("score_percent")),
+    ("display_percent", _display),
+    ("grade", _col("grade")),
+    ("critical_failed", _col("critical_failed")),
+    ("score_overridden", _col("score_overridden")),
+    ("lat", _col("lat")),
+    ("lon", _col("lon")),
+    ("accuracy_m", _num("accuracy_m")),
+    ("far_from_station", _col("far_from_station")),
+    ("distance_m", _col("distance_m")),
+    ("photos_expected", _col("photos_expected")),
+    ("photos_missing", _col("photos_missing")),
+    ("reused_photos", _col("reused_photos")),
+)
+
+ITEM_PREFIX = "item."
+
+
+class Table:
+    """The export's columns: the fixed ones and, for one template, one column per item.
+
+    An item's column holds the answer given in the inspection's own version of the template; an item
+    that version does not have, or that its visible_if hid, is an empty cell (a hidden item's old
+    answer does not count, as in scoring).
+    """
+
+    def __init__(self, versions: Sequence[tuple[UUID, Definition]] = ()):
+        self.items = item_columns([d for _, d in versions])
+        self._versions = {vid: ({it.key: it for _, _, _, it in iter_items(d)}, d) for vid, d in versions}
+        self.headers = [h for h, _ in FIXED] + [ITEM_PREFIX + c.key for c in self.items]
+
+    @property
+    def wide(self) -> bool:
+        return bool(self.items)
+
+    def cells(self, row: Record) -> list[Cell]:
+        out = [read(row) for _, read in FIXED]
+        if not self.items:
+            return out
+        known = self._versions.get(row["template_version_id"])
+        given: dict[str, list[Any]] = row["answers"] or {}
+        if known is None:
+            return out + [None] * len(self.items)
+        by_key, defn = known
+        shown = visibility(defn, {k: {"value": v[0]} for k, v in given.items()})
+        for column in self.items:
+            item: Item | None = by_key.get(column.key)
+            answer = given.get(column.key)
+            if item is None or answer is None or not shown.get(column.key, False):
+                out.append(None)
+            else:
+                out.append(answer_cell(item.type, answer[0], answer[1]))
+        return out
+
+
+def item_columns(definitions: Sequence[Definition]) -> list[ItemColumn]:
+    """Items of every version, newest version first: its order, then items only older versions had."""
+    seen: dict[str, ItemColumn] = {}
+    for defn in definitions:
+        for _, _, section, item in iter_items(defn):
+            if item.key not in seen:
+                seen[item.key] = ItemColumn(key=item.key, type=item.type, section=section.key,
+                                            label_en=item.label.en, label_ur=item.label.ur)
+    return list(seen.values())
+
+
+# CSV ------------------------------------------------------------------------------------------------
+
+
+def csv_text(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return rfc3339(value) or ""
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    return neutralise(value)
+
+
+def csv_lines(rows: Iterable[Sequence[Cell]]) -> bytes:
+    """RFC 4180: comma-separated, CRLF line ends, fields quoted when they hold a comma, quote or line end."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerows([csv_text(v) for v in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+async def csv_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes]:
+    """BOM and header, then one chunk per batch of rows; the cursor is closed however the stream ends."""
+    try:
+        yield BOM + csv_lines([table.headers])
+        async for rows in cursor.batches(BATCH_ROWS):
+            yield csv_lines(table.cells(r) for r in rows)
+    finally:
+        await cursor.close()
+
+
+# XLSX -----------------------------------------------------------------------------------------------
+
+# Excel refuses a cell longer than this; a note is far shorter, but a cell must never break the file.
+_XLSX_MAX_TEXT = 32_767
+
+
+class XlsxBook:
+    """A workbook written row by row to a file, never held whole in memory (constant_memory)."""
+
+    def __init__(self, path: str, table: Table):
+        self.table = table
+        self.book = xlsxwriter.Workbook(path, {
+            "constant_memory": True, "tmpdir": os.path.dirname(path),
+            # Text is text: never turned into a formula, a number or a link, whatever it starts with.
+            "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
+        })
+        self.sheet = self.book.add_worksheet("Inspections")
+        # Excel has no time zones: a time cell holds the UTC wall time, and its format says so.
+        self.time_format = self.book.add_format({"num_format": 'yyyy-mm-dd hh:mm:ss "UTC"'})
+        self.percent_format = self.book.add_format({"num_format": "0.0"})
+        bold = self.book.add_format({"bold": True})
+        self.sheet.freeze_panes(1, 0)
+        self.sheet.set_column(0, 0, 38)
+        self.sheet.set_column(1, len(table.headers) - 1, 16)
+        for c, header in enumerate(table.headers):
+            self.sheet.write_string(0, c, header, bold)
+        self.row = 1
+
+    def write_rows(self, rows: Iterable[Record]) -> None:
+        write_string, write_number = self.sheet.write_string, self.sheet.write_number
+        for record in rows:
+            r = self.row
+            for c, value in enumerate(self.table.cells(record)):
+                if value is None:
+                    continue
+                if isinstance(value, bool):
+                    self.sheet.write_boolean(r, c, value)
+                elif isinstance(value, Decimal):
+                    write_number(r, c, float(value), self.percent_format)
+                elif isinstance(value, int | float):
+                    write_number(r, c, value)
+                elif isinstance(value, datetime):
+                    self.sheet.write_datetime(r, c, value.astimezone(UTC).replace(tzinfo=None), self.time_format)
+                else:
+                    write_string(r, c, value[:_XLSX_MAX_TEXT])
+            self.row += 1
+
+    def close(self) -> None:
+        headers = self.table.headers
+        self.sheet.autofilter(0, 0, max(self.row - 1, 0), len(headers) - 1)
+        if self.table.items:
+            self._items_sheet()
+        self.book.close()
+
+    def _items_sheet(self) -> None:
+        """A data dictionary of the item columns, for whoever reads the wide table later."""
+        sheet = self.book.add_worksheet("Items")
+        bold = self.book.add_format({"bold": True})
+        for c, header in enumerate(("column", "section", "type", "label_en", "label_ur")):
+            sheet.write_string(0, c, header, bold)
+        for r, item in enumerate(self.table.items, start=1):
+            for c, value in enumerate((ITEM_PREFIX + item.key, item.section, item.type, item.label_en, item.label_ur)):
+                sheet.write_string(r, c, value)
+
+
+async def xlsx_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes]:
+    """Build the workbook off the event loop, batch by batch, then stream the file and delete it."""
+    workdir = tempfile.mkdtemp(prefix="muaina-xlsx-")
+    path = os.path.join(workdir, "export.xlsx")
+    try:
+        book = await asyncio.to_thread(XlsxBook, path, table)
+        try:
+            async for rows in cursor.batches(BATCH_ROWS):
+                await asyncio.to_thread(book.write_rows, rows)
+        finally:
+            await cursor.close()
+        await asyncio.to_thread(book.close)
+        with open(path, "rb") as handle:  # noqa: ASYNC230 - reads happen in the thread below
+            while chunk := await asyncio.to_thread(handle.read, FILE_CHUNK):
+                yield chunk
+    finally:
+        await cursor.close()
+        await asyncio.to_thread(_remove_tree, workdir)
+
+
+def _remove_tree(path: str) -> None:
+    for name in os.listdir(path) if os.path.isdir(path) else ():
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(path, name))
+    with contextlib.suppress(OSError):
+        os.rmdir(path)

@@ -1,0 +1,485 @@
+"""Exports: the inspection table as CSV and XLSX, and one inspection's report as PDF (DESIGN §7, issue 6).
+
+The data goes in through the APIs a phone and a reviewer use (template publish, inspection sync, photo
+upload, review), so the exports are checked against what the rest of the system really stores; the
+many-rows test writes its rows with SQL, as a phone could not send thousands quickly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import openpyxl
+import pypdf
+import pytest
+from PIL import Image
+
+from server.auth.rules import new_token, token_hash
+from server.exports.csv_xlsx import FIXED, ITEM_PREFIX
+from server.templates.scoring import display_percent
+from tests.factories import ApiClient, World, make_world
+
+CSV_URL = "/api/v1/exports/inspections.csv"
+XLSX_URL = "/api/v1/exports/inspections.xlsx"
+
+DEFINITION: dict[str, Any] = {
+    "title": {"en": "Station inspection", "ur": "تھانے کا معائنہ"},
+    "sections": [
+        {"key": "front", "title": {"en": "Front desk", "ur": "فرنٹ ڈیسک"}, "weight": 2, "items": [
+            {"key": "fd_staffed", "type": "yes_no", "required": True,
+             "label": {"en": "Is the front desk staffed?", "ur": "کیا فرنٹ ڈیسک پر عملہ موجود ہے؟"}},
+            {"key": "fd_wait", "type": "number", "min": 0, "max": 15, "unit": "minutes",
+             "label": {"en": "Waiting time at the counter", "ur": "کاؤنٹر پر انتظار کا وقت"}},
+            {"key": "fd_clean", "type": "scale", "max": 5,
+             "label": {"en": "Cleanliness of the waiting area", "ur": "انتظار گاہ کی صفائی"}},
+            {"key": "fd_token", "type": "choice", "label": {"en": "Token given", "ur": "ٹوکن دیا گیا"}, "options": [
+                {"key": "yes", "label": {"en": "Token given", "ur": "ٹوکن دیا گیا"}, "points": 2},
+                {"key": "no", "label": {"en": "No token", "ur": "ٹوکن نہیں دیا گیا"}, "points": 0}]},
+            {"key": "fd_remarks", "type": "text", "label": {"en": "Remarks on the front desk", "ur": "فرنٹ ڈیسک پر ریمارکس"}},
+            {"key": "fd_why", "type": "text", "visible_if": {"item": "fd_staffed", "in": ["no"]},
+             "label": {"en": "Why was nobody at the desk?", "ur": "ڈیسک پر کوئی کیوں نہیں تھا؟"}},
+            {"key": "fd_photo", "type": "photo", "label": {"en": "Photo of the counter", "ur": "کاؤنٹر کی تصویر"}},
+        ]},
+        {"key": "lockup", "title": {"en": "Lock-up", "ur": "حوالات"}, "items": [
+            {"key": "lk_diary", "type": "yes_no", "required": True, "critical": True,
+             "label": {"en": "Every detainee is entered in the daily diary",
+                       "ur": "ہر زیرِ حراست شخص روزنامچے میں درج ہے"}},
+            {"key": "lk_checks", "type": "multi_choice",
+             "label": {"en": "Conditions checked", "ur": "جانچی گئی سہولیات"}, "options": [
+                 {"key": "water", "label": {"en": "Drinking water", "ur": "پینے کا پانی"}, "points": 1},
+                 {"key": "light", "label": {"en": "Light and air", "ur": "روشنی اور ہوا"}, "points": 1}]},
+        ]},
+    ],
+}
+
+# Text answers that a spreadsheet would run as formulas if they reached it unprotected.
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+2", "-3+4", "@SUM(A1:A2)", "\tTAB", "\rCR"]
+
+
+def normalise_urdu(text: str) -> str:
+    """NFKC, then only U+0600–U+06FF: how pypdf's extraction of shaped Urdu is compared (NOTES.md)."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if "\u0600" <= c <= "\u06ff")
+
+
+def jpeg(colour: tuple[int, int, int], size: tuple[int, int] = (96, 64)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+@dataclass
+class Env:
+    client: ApiClient
+    world: World
+    template_id: str
+    version_id: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, uuid.UUID] = field(default_factory=dict)
+
+    async def token(self, user: str) -> str:
+        """A session for `user`, opened in SQL: signing in checks an argon2 hash, slow on purpose, and
+        the sign-in itself is tested elsewhere."""
+        if user not in self.tokens:
+            token = new_token()
+            conn = await self.client.db()
+            try:
+                await conn.execute("INSERT INTO sessions (token_hash, user_id, expires_at) "
+                                   "VALUES ($1, $2, now() + interval '1 hour')", token_hash(token),
+                                   self.world.users[user])
+            finally:
+                await conn.close()
+            self.tokens[user] = token
+        return self.tokens[user]
+
+    async def get(self, path: str, user: str = "admin", **params: Any):
+        return await self.client.get(path, await self.token(user), params=params)
+
+    async def sync(self, station: str, answers: dict[str, Any], *, user: str = "inspector_a",
+                   status: str = "submitted", location: dict[str, float] | None = None,
+                   inspection_id: uuid.UUID | None = None, base: int = 0) -> uuid.UUID:
+        inspection_id = inspection_id or uuid.uuid4()
+        body = {"station_id": str(self.world.stations[station]), "template_version_id": self.version_id,
+                "base_revision": base, "status": status, "started_at": "2026-11-27T09:00:00Z",
+                "finished_at": "2026-11-27T10:15:30Z", "location": location, "answers": answers}
+        response = await self.client.put(f"/api/v1/inspections/{inspection_id}", await self.token(user), json=body)
+        assert response.status_code in (200, 201), response.text
+        return inspection_id
+
+
+async def make_env(client: ApiClient) -> Env:
+    conn = await client.db()
+    try:
+        world = await make_world(conn)
+    finally:
+        await conn.close()
+    env = Env(client, world, "", "")
+    admin = await env.token("admin")
+    created = await client.post("/api/v1/templates", admin,
+                                json={"key": "station_check", "title": DEFINITION["title"]})
+    assert created.status_code == 201, created.text
+    env.template_id = created.json()["id"]
+    saved = await client.put(f"/api/v1/templates/{env.template_id}/draft", admin, json=DEFINITION)
+    assert saved.status_code == 200, saved.text
+    published = await client.post(f"/api/v1/templates/{env.template_id}/publish", admin)
+    assert published.status_code == 201, published.text
+    env.version_id = published.json()["id"]
+    return env
+
+
+def full_answers(**over: Any) -> dict[str, Any]:
+    answers = {
+        "fd_staffed": {"value": "yes", "note": "دو اہلکار موجود تھے, \"both\" in uniform\nsecond line"},
+        "fd_wait": {"value": 7}, "fd_clean": {"value": 4}, "fd_token": {"value": "yes"},
+        "fd_remarks": {"value": "Counter clean, token machine working"},
+        "lk_diary": {"value": "yes"}, "lk_checks": {"value": ["water", "light"]},
+    }
+    answers.update(over)
+    return answers
+
+
+@pytest.fixture
+async def env(client: ApiClient) -> Env:
+    """Region A: a passed, an approved-with-override, a critical failure, a far-away draft; region B: one."""
+    e = await make_env(client)
+    near_a = {"lat": 31.5, "lon": 74.35, "accuracy_m": 8}
+    e.ids["passed"] = await e.sync("A", full_answers(), location=near_a)
+    e.ids["reviewed"] = await e.sync("A", full_answers(fd_clean={"value": 2}, fd_remarks={"value": FORMULAS[0]}),
+                                     location=near_a)
+    e.ids["critical"] = await e.sync("A2", full_answers(lk_diary={"value": "no", "note": "two men not in diary"},
+                                                       fd_staffed={"value": "no"},
+                                                       fd_why={"value": "sick leave, \"unreported\""}),
+                                     location={"lat": 31.6, "lon": 74.35, "accuracy_m": 5})
+    e.ids["draft"] = await e.sync("A2", {"fd_wait": {"value": 30}}, status="draft",
+                                  location={"lat": 33.7, "lon": 73.0, "accuracy_m": 40})
+    e.ids["region_b"] = await e.sync("B", full_answers(), user="inspector_b",
+                                     location={"lat": 30.2, "lon": 74.35, "accuracy_m": 9})
+    reviewed = await e.client.post(
+        f"/api/v1/inspections/{e.ids['reviewed']}/review", await e.token("reviewer_a"),
+        json={"decision": "approve", "revision": 1, "comment": "اچھا کام، مگر صفائی بہتر کریں",
+              "item_comments": {"fd_clean": "انتظار گاہ میں کوڑا پڑا تھا"},
+              "score_overrides": {"fd_token": {"score": 0.5, "reason": "Token given only after asking"}}})
+    assert reviewed.status_code == 200, reviewed.text
+    # A station name that would be a formula in a spreadsheet, and Urdu that must survive every export.
+    conn = await e.client.db()
+    try:
+        await conn.execute("UPDATE stations SET name_en = $1 WHERE code = 'SA2'", "=cmd|' /C calc'!A0")
+    finally:
+        await conn.close()
+    return e
+
+
+async def db_rows(env: Env) -> dict[str, dict[str, Any]]:
+    conn = await env.client.db()
+    try:
+        rows = await conn.fetch(
+            """SELECT i.id, s.code, s.name_en, s.name_ur, d.name_ur AS district_ur, r.code AS region_code,
+                      u.username, i.status, i.revision, i.score_percent, i.grade, i.critical_failed,
+                      i.far_from_station, i.distance_m, i.photos_missing, i.started_at, i.submitted_at,
+                      i.finished_at, i.lat, tv.version
+                 FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
+                 JOIN regions r ON r.id = d.region_id JOIN users u ON u.id = i.inspector_id
+                 JOIN template_versions tv ON tv.id = i.template_version_id""")
+        answers = await conn.fetch("SELECT inspection_id, item_key, value, photo_ids FROM answers")
+    finally:
+        await conn.close()
+    out = {str(r["id"]): dict(r) | {"answers": {}} for r in rows}
+    for a in answers:
+        out[str(a["inspection_id"])]["answers"][a["item_key"]] = a["value"]
+    return out
+
+
+def parse_csv(body: bytes) -> list[dict[str, str]]:
+    assert body.startswith(b"\xef\xbb\xbf"), "the CSV starts with a UTF-8 byte order mark for Excel"
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+
+
+def as_time(text: str) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+# CSV and XLSX ---------------------------------------------------------------------------------
+
+
+async def test_csv_export_round_trips_every_inspection_with_values_equal_to_the_database(env: Env):
+    response = await env.get(CSV_URL, template_id=env.template_id)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"].startswith('attachment; filename="inspections-')
+    assert b"\r\n" in response.content  # RFC 4180 line ends
+    rows = parse_csv(response.content)
+    stored = await db_rows(env)
+    assert response.headers["x-export-rows"] == str(len(stored)) == str(len(rows))
+    assert {r["inspection_id"] for r in rows} == set(stored)
+    for row in rows:
+        db = stored[row["inspection_id"]]
+        assert row["station_code"] == db["code"]
+        assert row["station_name_ur"] == db["name_ur"]  # Urdu intact
+        assert row["district_name_ur"] == db["district_ur"]
+        assert row["region_code"] == db["region_code"]
+        assert row["inspector_username"] == db["username"]
+        assert (row["status"], int(row["revision"])) == (db["status"], db["revision"])
+        assert row["template_key"] == "station_check" and int(row["template_version"]) == db["version"]
+        assert (float(row["score_percent"]) if row["score_percent"] else None) == db["score_percent"]
+        assert row["display_percent"] == (display_percent(db["score_percent"]) or "")
+        assert row["grade"] == (db["grade"] or "")
+        assert row["critical_failed"] == str(db["critical_failed"]).lower()
+        assert row["far_from_station"] == str(db["far_from_station"]).lower()
+        assert (float(row["distance_m"]) if row["distance_m"] else None) == db["distance_m"]
+        assert int(row["photos_missing"]) == db["photos_missing"]
+        for name in ("started_at", "submitted_at", "finished_at"):
+            assert as_time(row[name]) == db[name]
+            assert not row[name] or row[name].endswith("Z")
+    by_id = {r["inspection_id"]: r for r in rows}
+    passed = by_id[str(env.ids["passed"])]
+    assert passed[ITEM_PREFIX + "fd_staffed"] == "yes"
+    assert passed[ITEM_PREFIX + "fd_wait"] == "7"
+    assert passed[ITEM_PREFIX + "fd_token"] == "yes"
+    assert passed[ITEM_PREFIX + "lk_checks"] == "water;light"
+    assert passed[ITEM_PREFIX + "fd_why"] == ""  # hidden: the desk was staffed
+    critical = by_id[str(env.ids["critical"])]
+    assert critical[ITEM_PREFIX + "fd_why"] == 'sick leave, "unreported"'  # comma and quotes round-trip
+    assert critical["critical_failed"] == "true" and critical["grade"] == "fail"
+    reviewed = by_id[str(env.ids["reviewed"])]
+    assert reviewed["score_overridden"] == "true" and reviewed["status"] == "approved"
+
+
+async def test_csv_cells_that_would_run_as_formulas_are_neutralised(env: Env):
+    for text in FORMULAS[1:]:
+        await env.sync("A", full_answers(fd_remarks={"value": text}), location={"lat": 31.5, "lon": 74.35})
+    response = await env.get(CSV_URL, template_id=env.template_id)
+    rows = parse_csv(response.content)
+    remarks = {r[ITEM_PREFIX + "fd_remarks"] for r in rows}
+    for text in FORMULAS:
+        assert "'" + text in remarks, f"{text!r} is exported as text, prefixed with an apostrophe"
+        assert text not in remarks
+    station_names = {r["station_name_en"] for r in rows}
+    assert "'=cmd|' /C calc'!A0" in station_names
+    # Numbers are not text: a negative number would stay a number (none here, but the wait is plain).
+    assert {r[ITEM_PREFIX + "fd_wait"] for r in rows} >= {"7"}
+
+
+async def test_xlsx_export_round_trips_with_typed_cells(env: Env):
+    response = await env.get(XLSX_URL, template_id=env.template_id)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    sheet = book["Inspections"]
+    header = [c.value for c in sheet[1]]
+    csv_rows = parse_csv((await env.get(CSV_URL, template_id=env.template_id)).content)
+    assert header == list(csv_rows[0].keys())
+    assert header[: len(FIXED)] == [name for name, _ in FIXED]
+    stored = await db_rows(env)
+    rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in sheet.iter_rows(min_row=2)]
+    assert len(rows) == len(stored)
+    for row in rows:
+        db = stored[row["inspection_id"]]
+        assert row["station_name_ur"] == db["name_ur"]
+        # xlsxwriter writes 16 significant digits, more than Excel keeps (15); the CSV has every bit.
+        assert row["score_percent"] == pytest.approx(db["score_percent"], rel=1e-15)
+        assert row["critical_failed"] is db["critical_failed"]
+        assert row["distance_m"] == pytest.approx(db["distance_m"], rel=1e-15)
+        assert row["photos_missing"] == db["photos_missing"]
+        # Excel has no zones, and keeps times to the millisecond: the cell holds the UTC wall time.
+        for name in ("started_at", "submitted_at", "finished_at"):
+            if db[name] is None:
+                assert row[name] is None
+            else:
+                assert abs(row[name] - db[name].astimezone(UTC).replace(tzinfo=None)) < timedelta(milliseconds=1)
+        for key, value in db["answers"].items():
+            column = ITEM_PREFIX + key
+            if key == "lk_checks":
+                assert row[column] == ";".join(value)
+            elif key != "fd_why" or db["answers"].get("fd_staffed") == "no":
+                assert row[column] == value, (column, row[column], value)
+    # Text that looks like a formula is a string cell, never a formula.
+    formula_cells = [c for r in sheet.iter_rows(min_row=2) for c in r if isinstance(c.value, str)
+                     and c.value.startswith("=")]
+    assert formula_cells and all(c.data_type == "s" for c in formula_cells)
+    assert [c.value for c in book["Items"]["A"]][1:] == [ITEM_PREFIX + it["key"] for s in DEFINITION["sections"]
+                                                         for it in s["items"]]
+
+
+async def test_filters_narrow_the_export(env: Env):
+    async def ids(**params: Any) -> set[str]:
+        response = await env.get(CSV_URL, **params)
+        assert response.status_code == 200, response.text
+        return {r["inspection_id"] for r in parse_csv(response.content)}
+
+    a2 = str(env.world.stations["A2"])
+    assert await ids(station_id=a2) == {str(env.ids["critical"]), str(env.ids["draft"])}
+    assert await ids(status="draft") == {str(env.ids["draft"])}
+    assert await ids(region_id=str(env.world.regions["B"])) == {str(env.ids["region_b"])}
+    assert await ids(district_id=str(env.world.districts["A"])) == {str(env.ids[k]) for k in
+                                                                    ("passed", "reviewed", "critical", "draft")}
+    assert await ids(**{"from": "2000-01-01", "to": "2001-01-01"}) == set()
+    assert len(await ids(**{"from": "2000-01-01T00:00:00Z"})) == 5
+    missing = await env.get(CSV_URL, template_id=str(uuid.uuid4()))
+    assert missing.status_code == 404
+    for bad in ({"status": "lost"}, {"from": "yesterday"}, {"to": "2026-01-01T00:00:00"}):
+        response = await env.get(CSV_URL, **bad)
+        assert response.status_code == 422, (bad, response.text)
+
+
+async def test_exports_are_audited_with_filters_and_the_exact_row_count(env: Env):
+    await env.get(CSV_URL, status="submitted")
+    await env.get(XLSX_URL, user="reviewer_b")
+    conn = await env.client.db()
+    try:
+        rows = await conn.fetch("SELECT action, actor, data FROM audit_log WHERE action LIKE 'export.%' ORDER BY seq")
+    finally:
+        await conn.close()
+    assert [(r["action"], r["actor"]) for r in rows] == [("export.csv", "admin"), ("export.xlsx", "reviewer_b")]
+    assert rows[0]["data"]["filters"] == {"status": "submitted"}
+    assert rows[0]["data"]["rows"] == 3  # passed, critical failure, region B; the reviewed one is approved
+    assert rows[1]["data"]["rows"] == 1
+
+
+# Scope and roles ------------------------------------------------------------------------------
+
+
+async def test_a_region_b_reviewer_gets_nothing_of_region_a(env: Env):
+    csv_rows = parse_csv((await env.get(CSV_URL, user="reviewer_b")).content)
+    assert [r["inspection_id"] for r in csv_rows] == [str(env.ids["region_b"])]
+    asked_for_a = parse_csv((await env.get(CSV_URL, user="reviewer_b", region_id=str(env.world.regions["A"]))).content)
+    assert asked_for_a == []
+    book = openpyxl.load_workbook(io.BytesIO((await env.get(XLSX_URL, user="reviewer_b")).content))
+    assert [r[0].value for r in book["Inspections"].iter_rows(min_row=2)] == [str(env.ids["region_b"])]
+    for lang in ("en", "ur"):
+        pdf = await env.get(f"/api/v1/inspections/{env.ids['passed']}/report.pdf", user="reviewer_b", lang=lang)
+        assert pdf.status_code == 404
+    own = await env.get(f"/api/v1/inspections/{env.ids['region_b']}/report.pdf", user="reviewer_b")
+    assert own.status_code == 200
+
+
+async def test_inspectors_may_not_export_tables_but_get_their_own_report(env: Env):
+    for url in (CSV_URL, XLSX_URL):
+        assert (await env.get(url, user="inspector_a")).status_code == 403
+    assert (await env.client.get(CSV_URL)).status_code == 401
+    assert (await env.client.get(f"/api/v1/inspections/{env.ids['passed']}/report.pdf")).status_code == 401
+    mine = await env.get(f"/api/v1/inspections/{env.ids['passed']}/report.pdf", user="inspector_a")
+    assert mine.status_code == 200 and mine.content.startswith(b"%PDF")
+    theirs = await env.get(f"/api/v1/inspections/{env.ids['region_b']}/report.pdf", user="inspector_a")
+    assert theirs.status_code == 404
+
+
+# PDF ------------------------------------------------------------------------------------------
+
+
+def pdf_text(content: bytes) -> tuple[str, pypdf.PdfReader]:
+    reader = pypdf.PdfReader(io.BytesIO(content))
+    return "\n".join(page.extract_text() for page in reader.pages), reader
+
+
+async def test_the_urdu_report_holds_the_templates_urdu_labels_and_the_reviewers_urdu_comments(env: Env):
+    response = await env.get(f"/api/v1/inspections/{env.ids['reviewed']}/report.pdf", lang="ur")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    # Named after the station and the day the inspector was there (Pakistan time).
+    assert response.headers["content-disposition"] == 'attachment; filename="inspection-SA1-2026-11-27.pdf"'
+    text, reader = pdf_text(response.content)
+    extracted = normalise_urdu(text)
+    hidden = {"fd_why"}  # staffed, so its follow-up question is not shown
+    for section in DEFINITION["sections"]:
+        assert normalise_urdu(section["title"]["ur"]) in extracted
+        for item in section["items"]:
+            present = normalise_urdu(item["label"]["ur"]) in extracted
+            assert present is (item["key"] not in hidden), item["key"]
+    for urdu in ("معائنہ رپورٹ", "تھانہ SA1", "اچھا کام، مگر صفائی بہتر کریں", "انتظار گاہ میں کوڑا پڑا تھا",
+                 "دو اہلکار موجود تھے", "ٹوکن دیا گیا", "پینے کا پانی", "منظور"):
+        assert normalise_urdu(urdu) in extracted, urdu
+    # Latin text and Western digits keep their own direction inside the Urdu pages.
+    assert "SA1" in text and "Token given only after asking" in text
+    assert "/" in reader.pages[0].extract_text()
+    assert reader.metadata.title and "SA1" in reader.metadata.title
+
+
+async def test_the_english_report_holds_answers_notes_comments_overrides_and_page_numbers(env: Env):
+    response = await env.get(f"/api/v1/inspections/{env.ids['reviewed']}/report.pdf", user="reviewer_a")
+    assert response.status_code == 200, response.text
+    text, reader = pdf_text(response.content)
+    flat = " ".join(text.split())
+    for item in (it for s in DEFINITION["sections"] for it in s["items"] if it["key"] != "fd_why"):
+        assert " ".join(item["label"]["en"].split()) in flat, item["key"]
+    for english in ("Inspection report", "Front desk", "Lock-up", "PS SA1", "District A", "Region A",
+                    "Inspector_A (inspector_a)", "station_check", "Approved", "Token given only after asking",
+                    "Drinking water, Light and air", "7 minutes", "2/5", "=HYPERLINK(\"http://evil.example\",\"click\")",
+                    "At the station"):
+        assert english in flat, english
+    assert normalise_urdu("تھانہ SA1") in normalise_urdu(text)  # the Urdu station name in the English report
+    assert normalise_urdu("انتظار گاہ میں کوڑا پڑا تھا") in normalise_urdu(text)
+    pages = len(reader.pages)
+    assert pages >= 2 and f"{pages} / {pages}" in reader.pages[-1].extract_text()
+    conn = await env.client.db()
+    try:
+        audited = await conn.fetch("SELECT entity_id, data FROM audit_log WHERE action = 'export.pdf'")
+    finally:
+        await conn.close()
+    assert [(r["entity_id"], r["data"]["lang"]) for r in audited] == [(str(env.ids["reviewed"]), "en")]
+
+
+async def test_a_critical_failure_and_a_far_location_are_flagged_in_the_report(env: Env):
+    text, _ = pdf_text((await env.get(f"/api/v1/inspections/{env.ids['critical']}/report.pdf")).content)
+    flat = " ".join(text.split())
+    assert "Critical failures" in flat and "CRITICAL FAILURE" in flat
+    assert "sick leave" in flat and "Why was nobody at the desk?" in flat  # visible once unstaffed
+    draft, _ = pdf_text((await env.get(f"/api/v1/inspections/{env.ids['draft']}/report.pdf")).content)
+    assert "FAR FROM THE STATION" in " ".join(draft.split())
+
+
+async def test_a_report_with_photos_embeds_their_thumbnails(env: Env):
+    photo_ids = [uuid.uuid4(), uuid.uuid4()]
+    inspection_id = await env.sync("A", full_answers(fd_photo={"photos": [str(p) for p in photo_ids]}),
+                                   location={"lat": 31.5, "lon": 74.35}, status="draft")
+    for photo_id, colour in zip(photo_ids, ((200, 30, 30), (30, 30, 200)), strict=True):
+        uploaded = await env.client.put(f"/api/v1/photos/{photo_id}", await env.token("inspector_a"),
+                                        content=jpeg(colour),
+                                        params={"inspection_id": str(inspection_id), "item_key": "fd_photo"},
+                                        headers={"Content-Type": "image/jpeg"})
+        assert uploaded.status_code == 201, uploaded.text
+    for lang in ("en", "ur"):
+        with_photos = await env.get(f"/api/v1/inspections/{inspection_id}/report.pdf", lang=lang)
+        assert with_photos.status_code == 200, with_photos.text
+        _, reader = pdf_text(with_photos.content)
+        images = [img for page in reader.pages for img in page.images]
+        assert len(images) == 2, lang
+        assert all(img.name.endswith(".jpg") for img in images)  # the stored JPEG thumbs, embedded as JPEG
+    _, plain = pdf_text((await env.get(f"/api/v1/inspections/{env.ids['passed']}/report.pdf")).content)
+    assert sum(len(page.images) for page in plain.pages) == 0
+
+
+# Size -----------------------------------------------------------------------------------------
+
+
+async def test_an_export_of_thousands_of_inspections_streams_them_all(env: Env):
+    conn = await env.client.db()
+    try:
+        await conn.execute(
+            """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
+                                        body_hash, document, submitted_at, score_percent, grade)
+               SELECT gen_random_uuid(), $1, $2, $3, 'submitted', 1, '\\x00', '{}', now() - g * interval '1 minute',
+                      (g % 1000) / 10.0, 'B'
+                 FROM generate_series(1, 3000) AS g""",
+            env.world.stations["A"], uuid.UUID(env.version_id), env.world.users["inspector_a"])
+        await conn.execute(
+            """INSERT INTO answers (inspection_id, item_key, section_key, value)
+               SELECT i.id, k.key, 'front', to_jsonb(k.v) FROM inspections i,
+                      (VALUES ('fd_staffed', 'yes'), ('fd_token', 'no')) AS k (key, v)
+                WHERE i.document = '{}'""")
+    finally:
+        await conn.close()
+    response = await env.get(CSV_URL, user="reviewer_a", template_id=env.template_id)
+    rows = parse_csv(response.content)
+    assert len(rows) == int(response.headers["x-export-rows"]) == 3004
+    assert sum(r[ITEM_PREFIX + "fd_token"] == "no" for r in rows) == 3000
+    book = openpyxl.load_workbook(io.BytesIO((await env.get(XLSX_URL, user="reviewer_a")).content), read_only=True)
+    assert book["Inspections"].max_row == 3005
+    # Each export holds a pooled connection only while it runs: more exports than the pool has
+    # connections all succeed, so none was left behind.
+    for _ in range(12):
+        assert (await env.get(CSV_URL, user="reviewer_b")).status_code == 200
