@@ -1,0 +1,89 @@
+"""What the photo API answers (DESIGN §7), and what the orphan sweeper reports.
+
+Evidence is kept in two separate halves on purpose: `exif` is what the file itself claims (and
+can be edited by anyone before upload), `device` is what the phone's app recorded when the shutter
+fired. The top-level `taken_at` and `gps` pick one of them and say which in `*_source`, so a
+reviewer never mistakes one kind of evidence for the other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+Source = Literal["exif", "device"]
+
+
+class Point(msgspec.Struct, kw_only=True):
+    lat: float
+    lon: float
+
+
+class ExifEvidence(msgspec.Struct, kw_only=True):
+    # RFC 3339 UTC when the camera recorded its zone offset, else the camera's wall clock without
+    # an offset ("2026-11-27T09:15:00"): a guessed zone would look more certain than it is.
+    taken_at: str | None
+    lat: float | None
+    lon: float | None
+
+
+class DeviceEvidence(msgspec.Struct, kw_only=True):
+    taken_at: str | None
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+
+
+class Evidence(msgspec.Struct, kw_only=True):
+    exif: ExifEvidence
+    device: DeviceEvidence
+    # From the station to the chosen `gps`; null when either is unknown.
+    distance_m: float | None
+
+
+class Reuse(msgspec.Struct, kw_only=True):
+    """Another inspection in which a near-identical picture appears."""
+
+    photo_id: UUID
+    inspection_id: UUID
+    item_key: str
+    station_id: UUID
+    station_code: str
+    station_name: str
+    # Differing bits of the 64-bit perceptual hash; 0 with same_bytes false is a re-encoded copy.
+    distance: int
+    same_bytes: bool
+    uploaded_at: datetime
+
+
+class PhotoOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    inspection_id: UUID
+    item_key: str
+    sha256: str
+    format: str
+    size_bytes: int
+    width: int
+    height: int
+    taken_at: str | None
+    taken_at_source: Source | None
+    gps: Point | None
+    gps_source: Source | None
+    # Only inspections the caller may read are listed; the others are counted, so an inspector
+    # learns that the picture was seen elsewhere without learning where outside their scope.
+    reused_in: list[Reuse]
+    reused_out_of_scope: int
+    evidence: Evidence
+    created_at: datetime
+
+
+class SweepReport(msgspec.Struct, kw_only=True):
+    checked: int = 0
+    # Deleted, or in a dry run the number that would have been deleted.
+    deleted: int = 0
+    # Referenced by a photo, still inside the grace period, or not a key this server makes.
+    kept: int = 0
+    dry_run: bool = False

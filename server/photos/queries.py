@@ -1,0 +1,178 @@
+"""SQL of the photo API: one function per statement, each taking the connection.
+
+Who may read a photo is decided here, in the WHERE clause: admins everything, reviewers their
+regions and districts, inspectors only their own inspections inside their districts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+from asyncpg import Connection, Record
+
+from server.auth.models import Principal
+
+# Any constant works if every replica uses the same one. It serialises the reuse check of photo
+# uploads (see lock_reuse_check); "phot" in ASCII.
+REUSE_LOCK_ID = 0x70686F74
+
+_PHOTO_COLUMNS = """p.id, p.inspection_id, p.item_key, p.uploaded_by, p.sha256, p.phash, p.size_bytes, p.format,
+       p.width, p.height, p.original_key, p.display_key, p.thumb_key, p.exif_taken_at, p.exif_lat, p.exif_lon,
+       p.device_taken_at, p.device_lat, p.device_lon, p.device_accuracy_m, p.distance_m, p.created_at"""
+
+# The reader scope: $2..$4 are Principal.scope_args(), $5 the inspector's own id (null for
+# reviewers and admins, who read every inspection in their scope).
+_READABLE = """($2::bool OR d.id = ANY($3::uuid[]) OR d.region_id = ANY($4::uuid[]))
+           AND ($5::uuid IS NULL OR i.inspector_id = $5)"""
+
+
+def reader_args(user: Principal) -> tuple[bool, list[UUID], list[UUID], UUID | None]:
+    return (*user.scope_args(), user.id if user.role == "inspector" else None)
+
+
+async def upload_target(conn: Connection, user: Principal, inspection_id: UUID, item_key: str) -> Record | None:
+    """The inspection an inspector may add a photo to, its station's position, and whether the
+    item is one of its pinned template version's items."""
+    return await conn.fetchrow(
+        f"""SELECT i.id, s.lat AS station_lat, s.lon AS station_lon,
+                   EXISTS (SELECT 1
+                             FROM jsonb_array_elements(tv.definition -> 'sections') AS sec,
+                                  jsonb_array_elements(sec -> 'items') AS item
+                            WHERE item ->> 'key' = $6) AS item_ok
+              FROM inspections i
+              JOIN stations s ON s.id = i.station_id
+              JOIN districts d ON d.id = s.district_id
+              JOIN template_versions tv ON tv.id = i.template_version_id
+             WHERE i.id = $1 AND {_READABLE}""",
+        inspection_id, *reader_args(user), item_key,
+    )
+
+
+async def photo_by_id(conn: Connection, photo_id: UUID) -> Record | None:
+    """Any photo with this id, whoever owns it: only for the idempotency check of an upload."""
+    return await conn.fetchrow(f"SELECT {_PHOTO_COLUMNS} FROM photos p WHERE p.id = $1", photo_id)
+
+
+async def readable_photo(conn: Connection, user: Principal, photo_id: UUID) -> Record | None:
+    return await conn.fetchrow(
+        f"""SELECT {_PHOTO_COLUMNS}
+              FROM photos p
+              JOIN inspections i ON i.id = p.inspection_id
+              JOIN stations s ON s.id = i.station_id
+              JOIN districts d ON d.id = s.district_id
+             WHERE p.id = $1 AND {_READABLE}""",
+        photo_id, *reader_args(user),
+    )
+
+
+async def lock_reuse_check(conn: Connection) -> None:
+    # Two uploads of the same picture at the same moment would each miss the other's uncommitted
+    # row. Holding this lock from before the insert until commit orders them: the second one's
+    # search starts after the first has committed, and records the pair for both.
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", REUSE_LOCK_ID)
+
+
+async def lock_inspection(conn: Connection, inspection_id: UUID) -> None:
+    # Locking the row before counting makes the count's statement see every change committed to
+    # the inspection before ours, including a document replaced by a concurrent sync.
+    await conn.execute("SELECT 1 FROM inspections WHERE id = $1 FOR NO KEY UPDATE", inspection_id)
+
+
+async def insert_photo(conn: Connection, values: dict[str, Any]) -> bool:
+    """Insert unless the id exists; True when this call created the row."""
+    created = await conn.fetchval(
+        """INSERT INTO photos (id, inspection_id, item_key, uploaded_by, sha256, phash, size_bytes, format, width,
+                               height, original_key, display_key, thumb_key, exif_taken_at, exif_lat, exif_lon,
+                               device_taken_at, device_lat, device_lon, device_accuracy_m, distance_m)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+           ON CONFLICT (id) DO NOTHING
+           RETURNING true""",
+        values["id"], values["inspection_id"], values["item_key"], values["uploaded_by"], values["sha256"],
+        values["phash"], values["size_bytes"], values["format"], values["width"], values["height"],
+        values["original_key"], values["display_key"], values["thumb_key"], values["exif_taken_at"],
+        values["exif_lat"], values["exif_lon"], values["device_taken_at"], values["device_lat"],
+        values["device_lon"], values["device_accuracy_m"], values["distance_m"],
+    )
+    return bool(created)
+
+
+async def find_near_duplicates(conn: Connection, *, phash: int, sha256: bytes, inspection_id: UUID,
+                               probes: Sequence[Sequence[int]], max_distance: int) -> list[Record]:
+    """Photos of other inspections within max_distance bits of phash, or with identical bytes.
+
+    The band conditions only narrow the search to index probes (see 0004_photos.sql); the exact
+    distance is what decides.
+    """
+    return await conn.fetch(
+        """SELECT p.id, p.inspection_id, bit_count((p.phash # $1)::bit(64))::int AS distance,
+                  p.sha256 = $2 AS same_bytes
+             FROM photos p
+            WHERE (p.phash_band0 = ANY($3::int[]) OR p.phash_band1 = ANY($4::int[])
+                   OR p.phash_band2 = ANY($5::int[]) OR p.phash_band3 = ANY($6::int[]) OR p.sha256 = $2)
+              AND p.inspection_id <> $7
+              AND (bit_count((p.phash # $1)::bit(64)) <= $8 OR p.sha256 = $2)""",
+        phash, sha256, *probes, inspection_id, max_distance,
+    )
+
+
+async def record_reuse(conn: Connection, photo_id: UUID, matches: Iterable[Record]) -> None:
+    pairs = [(photo_id, m["id"], m["distance"], m["same_bytes"]) for m in matches]
+    pairs += [(other, mine, distance, same) for mine, other, distance, same in pairs]
+    if not pairs:
+        return
+    await conn.execute(
+        """INSERT INTO photo_reuse (photo_id, other_id, distance, same_bytes)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::smallint[], $4::bool[])
+           ON CONFLICT DO NOTHING""",
+        *(list(column) for column in zip(*pairs, strict=True)),
+    )
+
+
+async def recount_reused(conn: Connection, inspection_ids: Iterable[UUID]) -> None:
+    await conn.execute(
+        """UPDATE inspections i
+              SET reused_photos = c.n
+             FROM (SELECT x.id, (SELECT count(DISTINCT r.photo_id)
+                                   FROM photos p JOIN photo_reuse r ON r.photo_id = p.id
+                                  WHERE p.inspection_id = x.id) AS n
+                     FROM unnest($1::uuid[]) AS x (id)) AS c
+            WHERE i.id = c.id AND i.reused_photos <> c.n""",
+        sorted(set(inspection_ids)),
+    )
+
+
+_REUSE_FROM = """FROM photo_reuse r
+              JOIN photos p ON p.id = r.other_id
+              JOIN inspections i ON i.id = p.inspection_id
+              JOIN stations s ON s.id = i.station_id
+              JOIN districts d ON d.id = s.district_id"""
+
+
+async def reuse_in_scope(conn: Connection, user: Principal, photo_id: UUID, limit: int = 100) -> list[Record]:
+    return await conn.fetch(
+        f"""SELECT p.id AS photo_id, p.inspection_id, p.item_key, s.id AS station_id, s.code AS station_code,
+                   s.name_en AS station_name, r.distance, r.same_bytes, p.created_at AS uploaded_at
+              {_REUSE_FROM}
+             WHERE r.photo_id = $1 AND {_READABLE}
+             ORDER BY r.distance, p.created_at
+             LIMIT $6""",
+        photo_id, *reader_args(user), limit,
+    )
+
+
+async def reuse_out_of_scope(conn: Connection, user: Principal, photo_id: UUID) -> int:
+    return await conn.fetchval(
+        f"""SELECT count(*) {_REUSE_FROM}
+             WHERE r.photo_id = $1 AND NOT ({_READABLE})""",
+        photo_id, *reader_args(user),
+    )
+
+
+async def stored_keys(conn: Connection, photo_ids: Iterable[UUID]) -> set[str]:
+    """Every object key that the rows of these photo ids refer to (for the orphan sweeper)."""
+    rows = await conn.fetch(
+        "SELECT original_key, display_key, thumb_key FROM photos WHERE id = ANY($1::uuid[])", list(set(photo_ids))
+    )
+    return {key for row in rows for key in row.values()}

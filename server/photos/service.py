@@ -1,0 +1,217 @@
+"""The photo upload and download flows: the order of steps that keeps storage and rows in step.
+
+An upload is stored so that no failure can leave half of it behind: the image is processed in
+the process pool, its three objects (original, display, thumb) are written first, and only then
+is the row inserted, in one transaction with the reuse check, the inspection's counters and the
+audit entry. If the store fails, the objects already written are deleted and no row is written;
+if the database fails, the objects are deleted. Whatever a crash leaves behind is unreferenced
+and the orphan sweeper removes it after its grace period (see sweeper.py and rules.object_keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+from asyncpg import Connection, Record
+
+from server.audit import queries as audit
+from server.auth.models import Principal
+from server.errors import Conflict, FieldError, Invalid, NotFound, Unavailable
+from server.inspections.queries import refresh_missing_photos
+from server.photos import queries, rules
+from server.photos.models import PhotoOut
+from server.photos.pipeline import REUSE_MAX_DISTANCE, Processed, process
+from server.storage import PhotoStore
+
+log = logging.getLogger("muaina.photos")
+
+Connect = Callable[[], AbstractAsyncContextManager[Connection]]
+
+
+class Target(msgspec.Struct, frozen=True, kw_only=True):
+    inspection_id: UUID
+    item_key: str
+    station_lat: float | None
+    station_lon: float | None
+
+
+async def upload_target(conn: Connection, user: Principal, inspection_id: UUID, item_key: str) -> Target:
+    """Checked before a byte of the body is read: the inspector's own inspection, and a real item."""
+    user.require("inspector")
+    row = await queries.upload_target(conn, user, inspection_id, item_key)
+    if row is None:
+        raise NotFound("no such inspection")
+    if not row["item_ok"]:
+        raise Invalid("the item is not part of this inspection's template version",
+                      errors=[FieldError("item_key", f"{item_key!r} is not an item of the inspection's template")])
+    return Target(inspection_id=inspection_id, item_key=item_key, station_lat=row["station_lat"],
+                  station_lon=row["station_lon"])
+
+
+async def save_upload(connect: Connect, store: PhotoStore, executor: Executor, user: Principal, photo_id: UUID,
+                      target: Target, device: rules.Device, data: bytes, ip: str | None) -> tuple[PhotoOut, bool]:
+    """Store one upload; returns the reply and whether this call created the photo."""
+    sha256 = await asyncio.to_thread(lambda: hashlib.sha256(data).digest())
+    # A replay is answered from the row without decoding anything or writing any object.
+    async with connect() as conn:
+        existing = await queries.photo_by_id(conn, photo_id)
+        if existing is not None:
+            return await _replay(conn, user, existing, sha256, target), False
+    processed = await _process(executor, data)
+    keys = rules.object_keys(photo_id, processed.sha256, datetime.now(UTC))
+    await _put_objects(store, keys, data, processed)
+    try:
+        async with connect() as conn:
+            created = await _insert(conn, user, photo_id, target, device, processed, keys, len(data), ip)
+    except BaseException:
+        # The row refers to these objects only if the transaction committed, which it did not
+        # unless the failure came after COMMIT; deleting them leaves no half-stored upload.
+        if not await _committed(connect, photo_id, keys):
+            await _delete_objects(store, keys)
+        raise
+    async with connect() as conn:
+        if created:
+            return await reply_for(conn, user, await queries.photo_by_id(conn, photo_id)), True
+        # A simultaneous upload of the same id won the insert; its objects are its own, ours go.
+        await _delete_objects(store, keys)
+        existing = await queries.photo_by_id(conn, photo_id)
+        return await _replay(conn, user, existing, sha256, target), False
+
+
+async def _replay(conn: Connection, user: Principal, row: Record, sha256: bytes, target: Target) -> PhotoOut:
+    if bytes(row["sha256"]) != sha256:
+        raise Conflict("a different photo is already stored under this id")
+    if row["inspection_id"] != target.inspection_id:
+        raise Conflict("this photo id is already stored for another inspection")
+    return await reply_for(conn, user, row)
+
+
+async def _process(executor: Executor, data: bytes) -> Processed:
+    loop = asyncio.get_running_loop()
+    job = functools.partial(process, data, max_pixels=rules.MAX_PIXELS, display_px=rules.DISPLAY_PX,
+                            thumb_px=rules.THUMB_PX)
+    try:
+        return await loop.run_in_executor(executor, job)
+    except BrokenProcessPool as exc:
+        # A worker died (killed for memory, or crashed in a decoder); this upload cannot be judged.
+        log.error("image worker pool is broken: %s", exc)
+        raise Unavailable("image processing is unavailable; try again shortly") from exc
+
+
+async def _put_objects(store: PhotoStore, keys: rules.Keys, data: bytes, processed: Processed) -> None:
+    results = await asyncio.gather(
+        store.put(keys.original, data, "application/octet-stream"),
+        store.put(keys.display, processed.display, "image/jpeg"),
+        store.put(keys.thumb, processed.thumb, "image/jpeg"),
+        return_exceptions=True,
+    )
+    failure = next((r for r in results if isinstance(r, BaseException)), None)
+    if failure is not None:
+        await _delete_objects(store, keys)
+        if isinstance(failure, Unavailable):
+            raise failure
+        log.error("photo store failed while writing %s: %r", keys.original, failure)
+        raise Unavailable("the photo store could not save the photo; try again") from failure
+
+
+async def _delete_objects(store: PhotoStore, keys: rules.Keys) -> None:
+    # Best effort: when the store is down these fail too, and the sweeper finds them later.
+    for key in keys.all():
+        try:
+            await store.delete(key)
+        except Exception as exc:  # noqa: BLE001 - cleanup must not hide the error being reported
+            log.warning("could not delete %s after a failed upload (the sweeper will): %r", key, exc)
+
+
+async def _committed(connect: Connect, photo_id: UUID, keys: rules.Keys) -> bool:
+    # An error after COMMIT (building the reply, a dropped connection) must not delete the
+    # objects of a stored photo; when the database cannot tell, keep them for the sweeper.
+    try:
+        async with connect() as conn:
+            row = await queries.photo_by_id(conn, photo_id)
+    except Exception:  # noqa: BLE001
+        return True
+    return row is not None and row["original_key"] == keys.original
+
+
+async def _insert(conn: Connection, user: Principal, photo_id: UUID, target: Target, device: rules.Device,
+                  processed: Processed, keys: rules.Keys, size: int, ip: str | None) -> bool:
+    exif = processed.exif_gps
+    gps, _ = rules.chosen_gps(exif.lat if exif else None, exif.lon if exif else None, device.lat, device.lon)
+    sha256 = bytes.fromhex(processed.sha256)
+    async with conn.transaction():
+        await queries.lock_reuse_check(conn)
+        await queries.lock_inspection(conn, target.inspection_id)
+        created = await queries.insert_photo(conn, {
+            "id": photo_id, "inspection_id": target.inspection_id, "item_key": target.item_key,
+            "uploaded_by": user.id, "sha256": sha256, "phash": processed.phash, "size_bytes": size,
+            "format": processed.format, "width": processed.width, "height": processed.height,
+            "original_key": keys.original, "display_key": keys.display, "thumb_key": keys.thumb,
+            "exif_taken_at": processed.exif_taken_at, "exif_lat": exif.lat if exif else None,
+            "exif_lon": exif.lon if exif else None, "device_taken_at": device.taken_at, "device_lat": device.lat,
+            "device_lon": device.lon, "device_accuracy_m": device.accuracy_m,
+            "distance_m": rules.distance_from_station(gps, target.station_lat, target.station_lon),
+        })
+        if not created:
+            return False
+        await refresh_missing_photos(conn, target.inspection_id)
+        matches = await queries.find_near_duplicates(
+            conn, phash=processed.phash, sha256=sha256, inspection_id=target.inspection_id,
+            probes=rules.band_probes(processed.phash, REUSE_MAX_DISTANCE), max_distance=REUSE_MAX_DISTANCE)
+        if matches:
+            await queries.record_reuse(conn, photo_id, matches)
+            await queries.recount_reused(conn, [target.inspection_id, *(m["inspection_id"] for m in matches)])
+        await audit.record(conn, "photo.upload", actor=user, entity="photo", entity_id=photo_id, ip=ip, data={
+            "inspection_id": str(target.inspection_id), "item_key": target.item_key, "sha256": processed.sha256,
+            "size_bytes": size, "format": processed.format, "reused_in": len(matches)})
+    return True
+
+
+async def reply_for(conn: Connection, user: Principal, row: Record) -> PhotoOut:
+    reuse = await queries.reuse_in_scope(conn, user, row["id"])
+    hidden = await queries.reuse_out_of_scope(conn, user, row["id"])
+    return rules.photo_out(row, reuse, hidden)
+
+
+async def readable(conn: Connection, user: Principal, photo_id: UUID) -> Record:
+    row = await queries.readable_photo(conn, user, photo_id)
+    if row is None:
+        raise NotFound("no such photo")
+    return row
+
+
+async def rendition(conn: Connection, store: PhotoStore, user: Principal, photo_id: UUID,
+                    kind: Literal["display", "thumb"]) -> bytes:
+    row = await readable(conn, user, photo_id)
+    return await _fetch(store, row[f"{kind}_key"])
+
+
+async def original(conn: Connection, store: PhotoStore, user: Principal, photo_id: UUID,
+                   ip: str | None) -> tuple[bytes, str]:
+    """The untouched upload and its file extension; every access is audited."""
+    row = await readable(conn, user, photo_id)
+    data = await _fetch(store, row["original_key"])
+    async with conn.transaction():
+        await audit.record(conn, "photo.original", actor=user, entity="photo", entity_id=photo_id, ip=ip,
+                           data={"inspection_id": str(row["inspection_id"]), "sha256": bytes(row["sha256"]).hex()})
+    return data, rules.EXTENSIONS.get(row["format"], "bin")
+
+
+async def _fetch(store: PhotoStore, key: str) -> bytes:
+    try:
+        return await store.get(key)
+    except NotFound:
+        # The row says the object exists: losing it is an operations problem worth a loud log.
+        log.error("photo object %s is referenced but missing from the store", key)
+        raise NotFound("the stored image is missing") from None

@@ -1,0 +1,118 @@
+"""The orphan sweeper, on both stores: unreferenced objects past the grace period go, nothing else does."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from server.photos import rules, sweeper
+from server.photos.sweeper import sweep_orphans
+from server.storage import DirectoryStore, PhotoStore, S3Store
+from tests.factories import make_world
+from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY
+from tests.test_photos_api import DEFINITION
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+SHA = "ab" + "0" * 62
+
+
+@pytest.fixture(params=["directory", "s3"])
+async def store(request, tmp_path: Path):
+    if request.param == "directory":
+        photo_store: PhotoStore = DirectoryStore(tmp_path / "photos")
+    else:
+        server = request.getfixturevalue("s3_server")
+        photo_store = S3Store(server.endpoint, ACCESS_KEY, SECRET_KEY, f"sweep-{uuid.uuid4().hex[:12]}",
+                              secure=False, region=REGION)
+    await photo_store.start()
+    yield photo_store
+    await photo_store.close()
+
+
+async def insert_photo_row(conn, keys: rules.Keys, photo_id: uuid.UUID) -> None:
+    world = await make_world(conn)
+    template_id = await conn.fetchval("INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'T') RETURNING id")
+    version_id = await conn.fetchval(
+        "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 1, $2) RETURNING id",
+        template_id, DEFINITION)
+    inspection_id = uuid.uuid4()
+    await conn.execute(
+        """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision, body_hash,
+                                    document) VALUES ($1, $2, $3, $4, 'draft', 1, '\\x00', '{}')""",
+        inspection_id, world.stations["A"], version_id, world.users["inspector_a"])
+    await conn.execute(
+        """INSERT INTO photos (id, inspection_id, item_key, uploaded_by, sha256, phash, size_bytes, format, width,
+                               height, original_key, display_key, thumb_key)
+           VALUES ($1, $2, 'lockup', $3, $4, 0, 1, 'jpeg', 1, 1, $5, $6, $7)""",
+        photo_id, inspection_id, world.users["inspector_a"], bytes.fromhex(SHA), *keys.all())
+
+
+async def put_all(store: PhotoStore, keys: rules.Keys) -> None:
+    for key in keys.all():
+        await store.put(key, b"x", "application/octet-stream")
+
+
+async def listing(store: PhotoStore) -> set[str]:
+    return {key for prefix in rules.PREFIXES async for key in store.list_keys(prefix)}
+
+
+async def test_the_sweeper_deletes_old_orphans_and_keeps_referenced_young_and_foreign_objects(
+        conn, store: PhotoStore, monkeypatch: pytest.MonkeyPatch):
+    # A small batch makes the sweep cross batch boundaries, as it does over a real bucket.
+    monkeypatch.setattr(sweeper, "BATCH", 2)
+    old = NOW - timedelta(hours=3)
+    stored_id = uuid.uuid4()
+    referenced = rules.object_keys(stored_id, SHA, old)
+    # The same photo id from a second attempt that lost the race: its objects are orphans.
+    lost_race = rules.object_keys(stored_id, SHA, old)
+    orphan = rules.object_keys(uuid.uuid4(), SHA, old)
+    in_flight = rules.object_keys(uuid.uuid4(), SHA, NOW - timedelta(minutes=5))
+    for keys in (referenced, lost_race, orphan, in_flight):
+        await put_all(store, keys)
+    foreign = "thumb/notes/readme.txt"
+    await store.put(foreign, b"operator's file", "text/plain")
+    await insert_photo_row(conn, referenced, stored_id)
+
+    dry = await sweep_orphans(conn, store, now=NOW, dry_run=True)
+    assert (dry.checked, dry.deleted, dry.kept, dry.dry_run) == (13, 6, 7, True)
+    assert len(await listing(store)) == 13
+
+    report = await sweep_orphans(conn, store, now=NOW)
+    assert (report.checked, report.deleted, report.kept) == (13, 6, 7)
+    assert await listing(store) == {*referenced.all(), *in_flight.all(), foreign}
+
+    # Once the upload in flight is past the grace period without a row, it is an orphan too.
+    later = await sweep_orphans(conn, store, now=NOW + timedelta(hours=2))
+    assert (later.deleted, later.kept) == (3, 4)
+    assert await listing(store) == {*referenced.all(), foreign}
+
+
+async def test_the_sweep_photos_command_reports_what_it_would_delete(database_url: str, tmp_path: Path):
+    store = DirectoryStore(tmp_path / "var" / "photos")
+    await store.start()
+    orphan = rules.object_keys(uuid.uuid4(), SHA, datetime.now(UTC) - timedelta(days=1))
+    await put_all(store, orphan)
+    env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(tmp_path / "var"), "LOG_LEVEL": "WARNING"}
+    for key in ("S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY"):
+        env.pop(key, None)
+
+    def muaina(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "server", "sweep-photos", *args], env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    dry = await asyncio.to_thread(muaina, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run: checked 3 object(s), would delete 3, kept 0" in dry.stdout
+    assert len(await listing(store)) == 3
+    refused = await asyncio.to_thread(muaina, "--older-than-minutes", "1")
+    assert refused.returncode == 2 and len(await listing(store)) == 3
+    done = await asyncio.to_thread(muaina)
+    assert done.returncode == 0 and "deleted 3" in done.stdout, done.stderr
+    assert await listing(store) == set()
