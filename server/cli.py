@@ -1,4 +1,4 @@
-"""The `muaina` command: serve, migrate, create-admin, seed-demo, import-stations."""
+"""The `muaina` command: serve, migrate, create-admin, seed-demo, import-stations, sweep-photos."""
 
 from __future__ import annotations
 
@@ -156,6 +156,32 @@ def cmd_import_stations(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from server.app import make_store
+    from server.photos.sweeper import sweep_orphans
+
+    if args.older_than_minutes < 5:
+        # Shorter than an upload's own timeouts, and objects of uploads in flight could go.
+        print("error: --older-than-minutes must be at least 5", file=sys.stderr)
+        return 2
+    settings, _server = resolve_database(settings)
+
+    async def sweep(conn):
+        store = make_store(settings)
+        try:
+            return await sweep_orphans(conn, store, older_than=timedelta(minutes=args.older_than_minutes),
+                                       dry_run=args.dry_run)
+        finally:
+            await store.close()
+
+    report = asyncio.run(_with_conn(settings.database_url or "", sweep))
+    print(f"{'dry run: ' if report.dry_run else ''}checked {report.checked} object(s), "
+          f"{'would delete' if report.dry_run else 'deleted'} {report.deleted}, kept {report.kept}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="muaina", description="Muaina: inspections of police stations")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -172,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("seed-demo", help="load the demo hierarchy, template and users (idempotent)")
     imp = sub.add_parser("import-stations", help="import or update stations from a CSV file, all or nothing")
     imp.add_argument("file")
+    sweep = sub.add_parser("sweep-photos", help="delete stored photo objects that no photo refers to (run from cron)")
+    sweep.add_argument("--older-than-minutes", type=int, default=60,
+                       help="leave younger objects alone: they may belong to an upload in flight (default 60)")
+    sweep.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -180,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     commands = {"serve": cmd_serve, "migrate": cmd_migrate, "create-admin": cmd_create_admin,
-                "seed-demo": cmd_seed_demo, "import-stations": cmd_import_stations}
+                "seed-demo": cmd_seed_demo, "import-stations": cmd_import_stations,
+                "sweep-photos": cmd_sweep_photos}
     return commands[args.command](settings, args)
 
 
