@@ -6,10 +6,9 @@ import hashlib
 import importlib
 import importlib.util
 import logging
-import multiprocessing
 import os
 from collections.abc import AsyncGenerator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from server.config import Settings
 from server.http import DEPENDENCIES, EXCEPTION_HANDLERS, problem_response
 from server.security import SecurityHeadersMiddleware
 from server.storage import DirectoryStore, PhotoStore, S3Store
+from server.workers import HealingProcessPool
 
 log = logging.getLogger("muaina")
 
@@ -34,7 +34,7 @@ PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 # Each capability's routes.py exports ROUTES. A capability not yet written is simply absent;
 # one that exists but fails to import stops start-up, as it should.
 CAPABILITIES = ("auth", "audit", "org", "templates", "inspections", "photos", "sync", "review", "actions",
-                "dashboards", "exports", "assignments")
+                "dashboards", "exports", "assignments", "template_transfer")
 
 
 def _capability_routes() -> list[Any]:
@@ -55,9 +55,7 @@ def make_store(settings: Settings) -> PhotoStore:
 
 
 def make_executor(settings: Settings) -> Executor:
-    # forkserver: worker processes never inherit the event loop's threads or open sockets.
-    workers = settings.image_workers or max(1, os.cpu_count() or 1)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    return HealingProcessPool(settings.image_workers or max(1, os.cpu_count() or 1))
 
 
 @get("/health", include_in_schema=True, tags=["health"])

@@ -17,7 +17,6 @@ import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -29,6 +28,7 @@ from server import db
 from server.app import create_app
 from server.config import Settings, load_settings
 from server.embedded import with_database
+from server.workers import HealingProcessPool
 from tests.factories import ApiClient
 from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, free_port
 
@@ -150,10 +150,8 @@ async def conn(database_url: str):
 # The app ------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def executor() -> Iterator[ProcessPoolExecutor]:
-    import multiprocessing
-
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("forkserver"))
+def executor() -> Iterator[HealingProcessPool]:
+    pool = HealingProcessPool(max_workers=2)
     yield pool
     pool.shutdown(cancel_futures=True)
 
@@ -169,7 +167,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def client(settings: Settings, executor: ProcessPoolExecutor) -> AsyncIterator[ApiClient]:
+async def client(settings: Settings, executor: HealingProcessPool) -> AsyncIterator[ApiClient]:
     """The app in-process, on a fresh migrated database, with a directory photo store."""
     app = create_app(settings, executor=executor, run_migrations=False)
     async with AsyncTestClient(app, raise_server_exceptions=False) as test_client:
@@ -177,7 +175,7 @@ async def client(settings: Settings, executor: ProcessPoolExecutor) -> AsyncIter
 
 
 @pytest.fixture
-async def demo_client(demo_database_url: str, tmp_path: Path, executor: ProcessPoolExecutor) -> AsyncIterator[ApiClient]:
+async def demo_client(demo_database_url: str, tmp_path: Path, executor: HealingProcessPool) -> AsyncIterator[ApiClient]:
     """The app in-process on a fresh copy of the seeded demo database."""
     settings = make_settings(demo_database_url, tmp_path / "var")
     app = create_app(settings, executor=executor, run_migrations=False)
@@ -205,7 +203,7 @@ def s3_overrides(server: S3Server, bucket: str | None = None) -> dict[str, objec
 
 @pytest.fixture
 async def s3_client(database_url: str, tmp_path: Path, s3_server: S3Server,
-                    executor: ProcessPoolExecutor) -> AsyncIterator[ApiClient]:
+                    executor: HealingProcessPool) -> AsyncIterator[ApiClient]:
     """The app in-process with photos in a fresh bucket on the loopback S3 server."""
     settings = make_settings(database_url, tmp_path / "var", **s3_overrides(s3_server))
     app = create_app(settings, executor=executor, run_migrations=False)
