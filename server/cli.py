@@ -7,6 +7,7 @@ import asyncio
 import importlib.util
 import logging
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -83,6 +84,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     asyncio.run(_migrate(settings.database_url))
     seeded = bool(args.demo and _seed(settings.database_url) is not None)
     print(_banner(settings, seeded), flush=True)
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal; with the default handler
+    # that kills the process before atexit runs, and atexit is what stops the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if args.workers > 1:
         # Worker processes build their own app from the environment; hand them the resolved URL.
         os.environ["DATABASE_URL"] = settings.database_url

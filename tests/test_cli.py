@@ -1,0 +1,84 @@
+"""`muaina serve` with no settings: the embedded PostgreSQL, the demo, a clean stop and a restart."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.conftest import ROOT
+from tests.s3server import free_port
+
+
+def _serve(data_dir: Path, port: int) -> tuple[subprocess.Popen, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "S3_ENDPOINT"}}
+    env.update({"DATA_DIR": str(data_dir), "PORT": str(port), "LOG_LEVEL": "WARNING"})
+    proc = subprocess.Popen([sys.executable, "-m", "server", "serve", "--demo"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("server did not come up")
+
+
+def _postgres_running(data_dir: Path) -> bool:
+    pg = str((data_dir / "pg").resolve())
+    for p in psutil.process_iter(["name", "cmdline"]):
+        if p.info["name"] == "postgres" and any(pg in part for part in p.info["cmdline"] or []):
+            return True
+    return False
+
+
+@pytest.fixture
+def data_dir():
+    # Not pytest's tmp_path: as root the embedded server runs as an unprivileged user that must be able
+    # to traverse every parent directory, and pytest keeps /tmp/pytest-of-root private (0700).
+    path = Path(tempfile.mkdtemp(prefix="muaina-cli-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path / "var"
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_serve_with_no_settings_runs_the_demo_stops_cleanly_and_keeps_data(data_dir):
+    proc, url = _serve(data_dir, free_port())
+    try:
+        login = httpx.post(url + "/api/v1/auth/login", json={"username": "admin", "password": "admin-demo-2026"})
+        assert login.status_code == 200
+        token = login.json()["token"]
+        created = httpx.post(url + "/api/v1/regions", headers={"Authorization": f"Bearer {token}"},
+                             json={"code": "KEEP", "name": "Survives restart"})
+        assert created.status_code == 201, created.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert "admin-demo-2026" in out and f"{url}/" in out
+    assert proc.returncode == 0
+    assert not _postgres_running(data_dir), "SIGTERM must stop the embedded PostgreSQL too"
+
+    proc, url = _serve(data_dir, free_port())
+    try:
+        token = httpx.post(url + "/api/v1/auth/login",
+                           json={"username": "admin", "password": "admin-demo-2026"}).json()["token"]
+        regions = httpx.get(url + "/api/v1/regions", headers={"Authorization": f"Bearer {token}"}).json()
+        assert "KEEP" in [r["code"] for r in regions]
+        assert sum(1 for r in regions if r["code"] == "LHR") == 1, "the demo is loaded once, not twice"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    assert not _postgres_running(data_dir)
