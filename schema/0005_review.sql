@@ -102,17 +102,26 @@ CREATE TRIGGER action_notes_append_only BEFORE UPDATE OR DELETE ON action_notes
 -- Kept up to date in the transaction of every submission, review, override and return, so a
 -- dashboard reads a few thousand rows instead of aggregating answers. An inspection counts while it
 -- is submitted or approved, in the month (Pakistan time) of its submitted_at; a returned one is
--- being corrected and counts again when resubmitted.
+-- being corrected and counts again when resubmitted. Rollups are derived data, rebuilt from the
+-- inspections at will (rollup.rebuild_all), so they carry no foreign keys: a submission's upserts
+-- should not pay for a referential check per row.
+--
+-- Three grains, so that each dashboard reads the smallest table that answers it: per station (station
+-- rankings), per district (district and region figures; the finest scope a reviewer has), and item
+-- failures per district and per region (an administrator's country-wide list would otherwise sum a
+-- row per district, item and month). District and region are those of the station when the
+-- inspection was counted, so a station moved to another district keeps its history where it was.
 
--- The inspections counted, with what each added to rollup_station_period, so taking one out
--- subtracts exactly what it added and counting it twice is impossible. Its item failures are taken
--- out by reading its answers and overrides again, which cannot have changed meanwhile: answers are
--- read-only while an inspection is counted, and overrides change only inside a review, which takes
--- the inspection out before the change and puts it back after.
+-- The inspections counted, with what each added, so taking one out subtracts exactly what it added
+-- and counting it twice is impossible. Its item failures are taken out by reading its answers and
+-- overrides again, which cannot have changed meanwhile: answers are read-only while an inspection is
+-- counted, and overrides change only inside a review, which takes the inspection out before the
+-- change and puts it back after.
 CREATE TABLE rollup_ledger (
     inspection_id   uuid PRIMARY KEY REFERENCES inspections (id),
     station_id      uuid NOT NULL,
     district_id     uuid NOT NULL,
+    region_id       uuid NOT NULL,
     template_id     uuid NOT NULL,
     period_start    date NOT NULL,
     percent         double precision,
@@ -125,8 +134,8 @@ CREATE TABLE rollup_ledger (
 -- delta, and PostgreSQL checks the proposed row before it finds the conflict.
 CREATE TABLE rollup_station_period (
     period_start    date NOT NULL,
-    station_id      uuid NOT NULL REFERENCES stations (id),
-    template_id     uuid NOT NULL REFERENCES templates (id),
+    station_id      uuid NOT NULL,
+    template_id     uuid NOT NULL,
     inspections     integer NOT NULL DEFAULT 0,
     scored          integer NOT NULL DEFAULT 0,
     sum_percent     numeric NOT NULL DEFAULT 0,
@@ -136,15 +145,38 @@ CREATE TABLE rollup_station_period (
 );
 CREATE INDEX rollup_station_period_station_idx ON rollup_station_period (station_id, period_start);
 
--- Per district rather than per station: item keys times stations would be hundreds of millions of
--- rows at country scale, and a district is the finest scope any reviewer has.
+CREATE TABLE rollup_district_period (
+    period_start    date NOT NULL,
+    district_id     uuid NOT NULL,
+    template_id     uuid NOT NULL,
+    inspections     integer NOT NULL DEFAULT 0,
+    scored          integer NOT NULL DEFAULT 0,
+    sum_percent     numeric NOT NULL DEFAULT 0,
+    critical_failed integer NOT NULL DEFAULT 0,
+    overridden      integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (period_start, district_id, template_id)
+);
+CREATE INDEX rollup_district_period_district_idx ON rollup_district_period (district_id, period_start);
+
+-- An item is answered when its effective score is not null, and failed when that score is 0.
 CREATE TABLE rollup_item_failures (
     period_start date NOT NULL,
-    template_id  uuid NOT NULL REFERENCES templates (id),
+    template_id  uuid NOT NULL,
     item_key     text NOT NULL,
-    district_id  uuid NOT NULL REFERENCES districts (id),
+    district_id  uuid NOT NULL,
     failed       integer NOT NULL DEFAULT 0,
     answered     integer NOT NULL DEFAULT 0,
     PRIMARY KEY (period_start, template_id, item_key, district_id)
 );
 CREATE INDEX rollup_item_failures_district_idx ON rollup_item_failures (district_id, period_start);
+
+CREATE TABLE rollup_item_failures_region (
+    period_start date NOT NULL,
+    template_id  uuid NOT NULL,
+    item_key     text NOT NULL,
+    region_id    uuid NOT NULL,
+    failed       integer NOT NULL DEFAULT 0,
+    answered     integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (period_start, template_id, item_key, region_id)
+);
+CREATE INDEX rollup_item_failures_region_region_idx ON rollup_item_failures_region (region_id, period_start);

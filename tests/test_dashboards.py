@@ -11,6 +11,7 @@ import pytest
 
 from server.dashboards import rollup
 from server.review.hooks import after_submission
+from tests.factories import make_user
 from tests.review_fixtures import FAR, answers, make_ctx
 
 WIDE = {"from": "2025-01-01", "to": "2027-12-31"}
@@ -22,6 +23,7 @@ SELECT {group} AS group_id, date_trunc('{period}', i.submitted_at AT TIME ZONE '
        count(*) FILTER (WHERE i.critical_failed)::int AS critical_failed
   FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
  WHERE i.status IN ('submitted', 'approved') AND ($1::uuid[] IS NULL OR d.region_id = ANY($1))
+   AND ($2::uuid[] IS NULL OR d.id = ANY($2))
  GROUP BY 1, 2"""
 
 # Straight from the answers: the inspector's item score unless a reviewer's override is in force.
@@ -39,6 +41,7 @@ SELECT e.item_key, count(*) FILTER (WHERE e.s = 0)::int AS failed, count(*)::int
           AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.inspection_id = i.id AND a.item_key = o.item_key)
   ) e ON e.s IS NOT NULL
  WHERE i.status IN ('submitted', 'approved') AND ($1::uuid[] IS NULL OR d.region_id = ANY($1))
+   AND ($2::uuid[] IS NULL OR d.id = ANY($2))
  GROUP BY e.item_key HAVING count(*) FILTER (WHERE e.s = 0) > 0"""
 
 
@@ -121,18 +124,19 @@ class Scenario:
             self.revision = response.json()["revision"]
 
 
-async def _assert_rollups_equal_direct_aggregation(ctx, client, user: str, regions: list[uuid.UUID] | None):
+async def _assert_rollups_equal_direct_aggregation(ctx, client, user: str, regions: list[uuid.UUID] | None,
+                                                   districts: list[uuid.UUID] | None = None):
     for group_by, period, group in (("station", "month", "s.id"), ("district", "quarter", "d.id"),
                                     ("region", "quarter", "d.region_id"), ("region", "month", "d.region_id")):
         api = (await ctx.get("/api/v1/dashboard/scores", user, group_by=group_by, period=period, **WIDE)).json()
-        direct = await _fetch(client, DIRECT_SCORES.format(group=group, period=period), regions)
+        direct = await _fetch(client, DIRECT_SCORES.format(group=group, period=period), regions, districts)
         got = {(r["group_id"], r["period_start"]): (r["inspections"], r["avg_percent"], r["critical_failed"])
                for r in api["rows"]}
         want = {(str(r["group_id"]), r["period_start"].isoformat()): (r["inspections"], r["avg_percent"],
                                                                       r["critical_failed"]) for r in direct}
         assert got == want, (group_by, period)
     failed = (await ctx.get("/api/v1/dashboard/failed-items", user, limit=5000, **WIDE)).json()["rows"]
-    direct = await _fetch(client, DIRECT_FAILED, regions)
+    direct = await _fetch(client, DIRECT_FAILED, regions, districts)
     assert {r["item_key"]: (r["failed"], r["answered"]) for r in failed} == {
         r["item_key"]: (r["failed"], r["answered"]) for r in direct}
     for r in failed:
@@ -156,21 +160,28 @@ async def test_dashboards_equal_a_direct_aggregation_after_random_submissions_re
 
     await _assert_rollups_equal_direct_aggregation(ctx, client, "admin", None)
     await _assert_rollups_equal_direct_aggregation(ctx, client, "reviewer_b", [ctx.world.regions["B"]])
+    # A district officer reads the district grain of item failures; a regional one the region grain.
+    conn = await client.db()
+    try:
+        await make_user(conn, "dpo_a", "reviewer", district_ids=[ctx.world.districts["A"]])
+    finally:
+        await conn.close()
+    await _assert_rollups_equal_direct_aggregation(ctx, client, "dpo_a", None, [ctx.world.districts["A"]])
 
     # Rebuilding every rollup from scratch gives exactly the incrementally kept rows.
     conn = await client.db()
     try:
         kept = [await conn.fetch(f"SELECT * FROM {t} WHERE {c} <> 0 ORDER BY 1, 2, 3, 4")
-                for t, c in (("rollup_station_period", "inspections"), ("rollup_item_failures", "answered"))]
+                for t, c in zip(rollup.ROLLUP_TABLES, ("inspections", "inspections", "answered", "answered"),
+                                strict=True)]
         tr = conn.transaction()
         await tr.start()
         await rollup.rebuild_all(conn)
-        rebuilt = [await conn.fetch(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4")
-                   for t in ("rollup_station_period", "rollup_item_failures")]
+        rebuilt = [await conn.fetch(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in rollup.ROLLUP_TABLES]
         await tr.rollback()
     finally:
         await conn.close()
-    assert kept == rebuilt
+    assert kept == rebuilt and all(kept)
 
 
 async def test_running_the_submission_hook_again_changes_no_rollup(client):
@@ -178,16 +189,12 @@ async def test_running_the_submission_hook_again_changes_no_rollup(client):
     inspection_id, _ = await ctx.submit(values=answers(diary="no", clean=2))
     conn = await client.db()
     try:
-        before = await conn.fetch("SELECT * FROM rollup_station_period UNION ALL "
-                                  "SELECT period_start, template_id, district_id, failed, answered, 0, 0, 0 "
-                                  "FROM rollup_item_failures ORDER BY 1, 2, 3")
+        before = [await conn.fetch(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in rollup.ROLLUP_TABLES]
         async with conn.transaction():
             await after_submission(conn, inspection_id)
             await rollup.apply_inspection(conn, inspection_id, +1)
-        after = await conn.fetch("SELECT * FROM rollup_station_period UNION ALL "
-                                 "SELECT period_start, template_id, district_id, failed, answered, 0, 0, 0 "
-                                 "FROM rollup_item_failures ORDER BY 1, 2, 3")
-        assert after == before
+        after = [await conn.fetch(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in rollup.ROLLUP_TABLES]
+        assert after == before and all(before)
         assert await conn.fetchval("SELECT count(*) FROM actions") == 1
     finally:
         await conn.close()

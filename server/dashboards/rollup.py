@@ -41,53 +41,68 @@ EFFECTIVE_SCORES = """
        AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.inspection_id = $1 AND a.item_key = o.item_key)
 """
 
-_ADD_LEDGER = f"""
-    INSERT INTO rollup_ledger (inspection_id, station_id, district_id, template_id, period_start, percent,
-                               critical_failed, overridden)
-    SELECT i.id, i.station_id, s.district_id, tv.template_id,
+_LEDGER_COLUMNS = ("inspection_id, station_id, district_id, region_id, template_id, period_start, percent, "
+                   "critical_failed, overridden")
+
+# What an inspection adds: its current stored state, if it counts. Also used by rebuild_all.
+_COUNTED = f"""
+    SELECT i.id, i.station_id, s.district_id, d.region_id, tv.template_id,
            date_trunc('month', i.submitted_at AT TIME ZONE '{REPORTING_TZ}')::date,
            i.score_percent, i.critical_failed,
            EXISTS (SELECT 1 FROM score_overrides o WHERE o.inspection_id = i.id AND o.superseded_at IS NULL)
       FROM inspections i
       JOIN stations s ON s.id = i.station_id
+      JOIN districts d ON d.id = s.district_id
       JOIN template_versions tv ON tv.id = i.template_version_id
-     WHERE i.id = $1 AND i.status IN ('submitted', 'approved') AND i.submitted_at IS NOT NULL
+     WHERE i.status IN ('submitted', 'approved') AND i.submitted_at IS NOT NULL"""
+
+_ADD_LEDGER = f"""
+    INSERT INTO rollup_ledger ({_LEDGER_COLUMNS})
+    {_COUNTED} AND i.id = $1
     ON CONFLICT (inspection_id) DO NOTHING
-    RETURNING *
-"""
+    RETURNING *"""
 
 _TAKE_LEDGER = "DELETE FROM rollup_ledger WHERE inspection_id = $1 RETURNING *"
 
-# One statement (one round trip inside the submit transaction) moves the ledger and both rollups.
-# Item rows are upserted in key order so that two submissions in one district lock them in the same
-# order and wait for each other instead of deadlocking.
-_APPLY = """
-WITH l AS ({ledger}),
-st AS (
-    INSERT INTO rollup_station_period AS r
-           (period_start, station_id, template_id, inspections, scored, sum_percent, critical_failed, overridden)
-    SELECT l.period_start, l.station_id, l.template_id, $2::int, $2::int * (l.percent IS NOT NULL)::int,
+
+def _period_upsert(table: str, key: str) -> str:
+    return f"""
+    INSERT INTO {table} AS r
+           (period_start, {key}, template_id, inspections, scored, sum_percent, critical_failed, overridden)
+    SELECT l.period_start, l.{key}, l.template_id, $2::int, $2::int * (l.percent IS NOT NULL)::int,
            $2::int * COALESCE(l.percent::numeric, 0), $2::int * l.critical_failed::int, $2::int * l.overridden::int
       FROM l
-    ON CONFLICT (period_start, station_id, template_id) DO UPDATE
-       SET inspections = r.inspections + EXCLUDED.inspections,
-           scored = r.scored + EXCLUDED.scored,
+    ON CONFLICT (period_start, {key}, template_id) DO UPDATE
+       SET inspections = r.inspections + EXCLUDED.inspections, scored = r.scored + EXCLUDED.scored,
            sum_percent = r.sum_percent + EXCLUDED.sum_percent,
            critical_failed = r.critical_failed + EXCLUDED.critical_failed,
-           overridden = r.overridden + EXCLUDED.overridden
-    RETURNING 1
-)
-INSERT INTO rollup_item_failures AS r (period_start, template_id, item_key, district_id, failed, answered)
-SELECT l.period_start, l.template_id, e.item_key, l.district_id, $2::int * (e.s = 0)::int, $2::int
-  FROM l CROSS JOIN ({effective}) e
- WHERE e.s IS NOT NULL
- ORDER BY e.item_key
-ON CONFLICT (period_start, template_id, item_key, district_id) DO UPDATE
-   SET failed = r.failed + EXCLUDED.failed, answered = r.answered + EXCLUDED.answered
+           overridden = r.overridden + EXCLUDED.overridden"""
+
+
+def _items_upsert(table: str, key: str) -> str:
+    # Rows are upserted in key order so that two submissions in one district lock them in the same
+    # order and wait for each other instead of deadlocking.
+    return f"""
+    INSERT INTO {table} AS r (period_start, template_id, item_key, {key}, failed, answered)
+    SELECT l.period_start, l.template_id, e.item_key, l.{key}, $2::int * (e.s = 0)::int, $2::int
+      FROM l CROSS JOIN e
+     ORDER BY e.item_key
+    ON CONFLICT (period_start, template_id, item_key, {key}) DO UPDATE
+       SET failed = r.failed + EXCLUDED.failed, answered = r.answered + EXCLUDED.answered"""
+
+
+# One statement (one round trip inside the submit transaction) moves the ledger and every rollup.
+_APPLY = f"""
+WITH l AS ({{ledger}}),
+e AS (SELECT item_key, s FROM ({EFFECTIVE_SCORES}) x WHERE s IS NOT NULL AND EXISTS (SELECT 1 FROM l)),
+st AS ({_period_upsert("rollup_station_period", "station_id")}),
+dt AS ({_period_upsert("rollup_district_period", "district_id")}),
+ri AS ({_items_upsert("rollup_item_failures_region", "region_id")})
+{_items_upsert("rollup_item_failures", "district_id")}
 """
 
-_ADD = _APPLY.format(ledger=_ADD_LEDGER, effective=EFFECTIVE_SCORES)
-_SUBTRACT = _APPLY.format(ledger=_TAKE_LEDGER, effective=EFFECTIVE_SCORES)
+_ADD = _APPLY.format(ledger=_ADD_LEDGER)
+_SUBTRACT = _APPLY.format(ledger=_TAKE_LEDGER)
 
 
 async def apply_inspection(conn: Connection, inspection_id: UUID, sign: int) -> None:
@@ -103,45 +118,49 @@ async def refresh_inspection(conn: Connection, inspection_id: UUID) -> None:
     await apply_inspection(conn, inspection_id, +1)
 
 
+ROLLUP_TABLES = ("rollup_station_period", "rollup_district_period", "rollup_item_failures",
+                 "rollup_item_failures_region")
+
+
 async def rebuild_all(conn: Connection) -> None:
     """Recompute every rollup from the inspections (for a new installation or a repair).
 
     Set-based, for the benchmark and for operators; the app itself never needs it, since every
     change keeps the rollups current. Runs in the caller's transaction.
     """
-    await conn.execute("TRUNCATE rollup_ledger, rollup_station_period, rollup_item_failures")
-    await conn.execute(f"""
-        INSERT INTO rollup_ledger (inspection_id, station_id, district_id, template_id, period_start, percent,
-                                   critical_failed, overridden)
-        SELECT i.id, i.station_id, s.district_id, tv.template_id,
-               date_trunc('month', i.submitted_at AT TIME ZONE '{REPORTING_TZ}')::date,
-               i.score_percent, i.critical_failed,
-               EXISTS (SELECT 1 FROM score_overrides o WHERE o.inspection_id = i.id AND o.superseded_at IS NULL)
-          FROM inspections i
-          JOIN stations s ON s.id = i.station_id
-          JOIN template_versions tv ON tv.id = i.template_version_id
-         WHERE i.status IN ('submitted', 'approved') AND i.submitted_at IS NOT NULL""")
+    await conn.execute(f"TRUNCATE rollup_ledger, {', '.join(ROLLUP_TABLES)}")
+    await conn.execute(f"INSERT INTO rollup_ledger ({_LEDGER_COLUMNS}) {_COUNTED}")
+    for table, key in (("rollup_station_period", "station_id"), ("rollup_district_period", "district_id")):
+        await conn.execute(f"""
+            INSERT INTO {table}
+                   (period_start, {key}, template_id, inspections, scored, sum_percent, critical_failed, overridden)
+            SELECT period_start, {key}, template_id, count(*), count(percent), COALESCE(sum(percent::numeric), 0),
+                   count(*) FILTER (WHERE critical_failed), count(*) FILTER (WHERE overridden)
+              FROM rollup_ledger GROUP BY period_start, {key}, template_id""")
+    # One pass over the answers, grouped by district and region (a district's region is the one the
+    # ledger recorded), then summed into each grain.
     await conn.execute("""
-        INSERT INTO rollup_station_period
-               (period_start, station_id, template_id, inspections, scored, sum_percent, critical_failed, overridden)
-        SELECT period_start, station_id, template_id, count(*), count(percent), COALESCE(sum(percent::numeric), 0),
-               count(*) FILTER (WHERE critical_failed), count(*) FILTER (WHERE overridden)
-          FROM rollup_ledger GROUP BY period_start, station_id, template_id""")
-    await conn.execute("""
-        INSERT INTO rollup_item_failures (period_start, template_id, item_key, district_id, failed, answered)
-        SELECT l.period_start, l.template_id, e.item_key, l.district_id,
-               count(*) FILTER (WHERE e.s = 0), count(*)
-          FROM rollup_ledger l
-          JOIN (SELECT a.inspection_id, a.item_key, COALESCE(o.score, a.score) AS s
-                  FROM answers a
-                  LEFT JOIN score_overrides o ON o.inspection_id = a.inspection_id AND o.item_key = a.item_key
-                                             AND o.superseded_at IS NULL
-                UNION ALL
-                SELECT o.inspection_id, o.item_key, o.score
-                  FROM score_overrides o
-                 WHERE o.superseded_at IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM answers a
-                                    WHERE a.inspection_id = o.inspection_id AND a.item_key = o.item_key)
-               ) e ON e.inspection_id = l.inspection_id
-         WHERE e.s IS NOT NULL
-         GROUP BY l.period_start, l.template_id, e.item_key, l.district_id""")
+        WITH agg AS MATERIALIZED (
+            SELECT l.period_start, l.template_id, e.item_key, l.district_id, l.region_id,
+                   count(*) FILTER (WHERE e.s = 0) AS failed, count(*) AS answered
+              FROM rollup_ledger l
+              JOIN (SELECT a.inspection_id, a.item_key, COALESCE(o.score, a.score) AS s
+                      FROM answers a
+                      LEFT JOIN score_overrides o ON o.inspection_id = a.inspection_id AND o.item_key = a.item_key
+                                                 AND o.superseded_at IS NULL
+                    UNION ALL
+                    SELECT o.inspection_id, o.item_key, o.score
+                      FROM score_overrides o
+                     WHERE o.superseded_at IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM answers a
+                                        WHERE a.inspection_id = o.inspection_id AND a.item_key = o.item_key)
+                   ) e ON e.inspection_id = l.inspection_id
+             WHERE e.s IS NOT NULL
+             GROUP BY l.period_start, l.template_id, e.item_key, l.district_id, l.region_id),
+        by_district AS (
+            INSERT INTO rollup_item_failures (period_start, template_id, item_key, district_id, failed, answered)
+            SELECT period_start, template_id, item_key, district_id, sum(failed), sum(answered)
+              FROM agg GROUP BY period_start, template_id, item_key, district_id)
+        INSERT INTO rollup_item_failures_region (period_start, template_id, item_key, region_id, failed, answered)
+        SELECT period_start, template_id, item_key, region_id, sum(failed), sum(answered)
+          FROM agg GROUP BY period_start, template_id, item_key, region_id""")
