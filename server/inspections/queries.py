@@ -114,9 +114,12 @@ _REVISION = """rev AS (
 
 
 def _answers_from(first: int) -> str:
-    return f"""SELECT w.id, a.k, a.s, a.v::jsonb, a.n, a.sc, a.mx, a.c, a.p::uuid[]
-      FROM w, unnest(${first}::text[], ${first + 1}::text[], ${first + 2}::text[], ${first + 3}::text[],
-                     ${first + 4}::float8[], ${first + 5}::float8[], ${first + 6}::bool[], ${first + 7}::text[])
+    # ROWS FROM zips the arrays row by row; the values arrive as one JSON array (see AnswerColumns).
+    return f"""SELECT w.id, a.k, a.s, NULLIF(a.v, 'null'::jsonb), a.n, a.sc, a.mx, a.c, a.p::uuid[]
+      FROM w, ROWS FROM (unnest(${first}::text[]), unnest(${first + 1}::text[]),
+                         jsonb_array_elements(${first + 2}::text::jsonb), unnest(${first + 3}::text[]),
+                         unnest(${first + 4}::float8[]), unnest(${first + 5}::float8[]), unnest(${first + 6}::bool[]),
+                         unnest(${first + 7}::text[]))
               AS a (k, s, v, n, sc, mx, c, p)"""
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, put
 from litestar.datastructures import State
+from litestar.dto import DTOConfig, MsgspecDTO
+from litestar.exceptions import ValidationException
+from litestar.openapi.spec import Reference, Schema
 from litestar.params import Parameter
+from litestar.typing import FieldDefinition
 
 from server.errors import BadRequest, NotFound
 from server.http import Conn, User, client_ip
@@ -25,12 +29,41 @@ from server.inspections.models import (
     Status,
 )
 
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation.schema import SchemaCreator
+
+
+class DocumentDTO(MsgspecDTO[InspectionDoc]):
+    """Decode the PUT body straight from bytes into InspectionDoc, in one typed pass.
+
+    Without a DTO, Litestar parses the JSON into dicts and then converts those into the Struct, which for
+    a 300-answer document costs several times a typed decode, and converts leniently (a string "1"
+    becomes 1). A DTO keeps the body documented in the OpenAPI schema; only decoding is replaced.
+    """
+
+    config = DTOConfig(max_nested_depth=0)
+    _decoder = msgspec.json.Decoder(InspectionDoc)
+
+    @classmethod
+    def create_openapi_schema(cls, field_definition: FieldDefinition, handler_id: str,
+                              schema_creator: SchemaCreator) -> Reference | Schema:
+        # Document the Struct itself, constraints and all, rather than the DTO's derived transfer type.
+        return schema_creator.for_field_definition(FieldDefinition.from_annotation(InspectionDoc))
+
+    def decode_bytes(self, value: bytes) -> InspectionDoc:
+        try:
+            return self._decoder.decode(value)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            # The problem handler in server/http.py names the field from msgspec's message.
+            raise ValidationException(detail="the request body is not valid",
+                                      extra=[{"message": str(exc), "key": "body"}]) from None
+
 
 class InspectionController(Controller):
     path = "/api/v1/inspections"
     tags = ["inspections"]
 
-    @put("/{inspection_id:uuid}", status_code=200,
+    @put("/{inspection_id:uuid}", status_code=200, dto=DocumentDTO, return_dto=None,
          description="Sync the whole document: 201 created, 200 new revision or replay, 409 stale or read-only.")
     async def put_inspection(self, inspection_id: UUID, data: InspectionDoc, user: User, conn: Conn, state: State,
                              request: Request) -> Response[InspectionOut]:

@@ -23,7 +23,7 @@ from server.inspections.models import (
     Status,
     WriteStatus,
 )
-from server.templates.models import Definition, Item, Score
+from server.templates.models import Definition, Item, ItemScore, Score
 
 # The state machine ---------------------------------------------------------------------------------
 #
@@ -119,11 +119,16 @@ def template_info(definition: Definition) -> TemplateInfo:
 
 @dataclass(frozen=True, slots=True)
 class AnswerColumns:
-    """The answers as column arrays, for one INSERT … SELECT FROM unnest(…) of every row at once."""
+    """The answers as column arrays, for one INSERT … SELECT FROM ROWS FROM (unnest(…), …) of every row.
+
+    `values` is one JSON array (element i is answer i's value, null when unanswered): one encode here
+    and one parse in PostgreSQL instead of one of each per answer. Photo lists travel as uuid[]
+    literals because PostgreSQL arrays of arrays must be rectangular.
+    """
 
     keys: list[str]
     sections: list[str]
-    values: list[str | None]
+    values: str
     notes: list[str | None]
     scores: list[float | None]
     maxes: list[float]
@@ -132,32 +137,27 @@ class AnswerColumns:
     photo_ids: list[str]
 
 
-_VALUE = msgspec.json.Encoder()
+_NO_SCORE = ItemScore(score=None, max=0.0)
 
 
 def answer_columns(info: TemplateInfo, answers: dict[str, Answer], result: Score) -> AnswerColumns:
-    """One row per answered item; call after validate_answers so every key is an item of the template.
-
-    Photo lists travel as uuid[] literals because PostgreSQL arrays of arrays must be rectangular.
-    """
-    cols = AnswerColumns([], [], [], [], [], [], [], [], [])
-    seen: dict[str, None] = {}
-    for key, answer in answers.items():
-        section_key, item = info.items[key]
-        scored = result.items.get(key)
-        cols.keys.append(key)
-        cols.sections.append(section_key)
-        cols.values.append(None if answer.value is None else _VALUE.encode(answer.value).decode())
-        cols.notes.append(answer.note)
-        cols.scores.append(scored.score if scored else None)
-        cols.maxes.append(scored.max if scored else 0.0)
-        cols.critical.append(item.critical)
-        ids = [str(p) for p in answer.photos]
-        cols.photos.append("{" + ",".join(ids) + "}")
-        for p in ids:
-            seen[p] = None
-    cols.photo_ids.extend(seen)
-    return cols
+    """One row per answered item; call after validate_answers so every key is an item of the template."""
+    keys = list(answers)
+    places = [info.items[k] for k in keys]
+    scored = [result.items.get(k, _NO_SCORE) for k in keys]
+    given = answers.values()
+    photos = [[str(p) for p in a.photos] for a in given]
+    return AnswerColumns(
+        keys=keys,
+        sections=[section for section, _ in places],
+        values=_ENCODER.encode([a.value for a in given]).decode(),
+        notes=[a.note for a in given],
+        scores=[s.score for s in scored],
+        maxes=[s.max for s in scored],
+        critical=[item.critical for _, item in places],
+        photos=["{" + ",".join(ids) + "}" if ids else "{}" for ids in photos],
+        photo_ids=list(dict.fromkeys(p for ids in photos for p in ids)),
+    )
 
 
 def score_summary(result: Score) -> ScoreSummary:
