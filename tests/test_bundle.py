@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from server.auth.models import Principal
-from server.sync import rules
+from server.sync import parts, rules
 from tests.inspection_fixtures import DEFINITION, complete_answers, make_ctx, publish
 
 BUNDLE = "/api/v1/sync/bundle"
@@ -196,6 +196,22 @@ async def test_a_change_committed_late_is_not_skipped_by_a_cursor_handed_out_mea
     assert meanwhile["stations"] == []
     later = (await bundle(ctx, since=meanwhile["cursor"])).json()
     assert sorted(s["name"]["en"] for s in later["stations"]) == ["quick edit", "slow edit"]
+
+
+async def test_a_registered_actions_loader_fills_the_bundle_for_the_stations_in_scope(client, monkeypatch):
+    ctx = await make_ctx(client)
+    seen = []
+
+    async def loader(conn, user, since, station_ids):
+        seen.append((user.username, since, sorted(station_ids)))
+        return [{"id": "action-1", "station_id": str(station_ids[0])}]
+
+    monkeypatch.setattr(parts, "_actions_loader", loader)
+    full = (await bundle(ctx)).json()
+    assert [a["id"] for a in full["actions"]] == ["action-1"]
+    assert seen == [("inspector_a", None, sorted([ctx.world.stations["A"], ctx.world.stations["A2"]]))]
+    await bundle(ctx, since=full["cursor"])
+    assert seen[1][1] == int(full["cursor"].split(".")[0])
 
 
 # Pure rules ---------------------------------------------------------------------------------------------

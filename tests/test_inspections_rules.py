@@ -89,10 +89,12 @@ def test_answer_columns_carry_each_answer_with_its_section_score_and_photos():
     cols = rules.answer_columns(info, answers, result)
     assert cols.keys == list(answers)
     at = cols.keys.index("lk_diary")
-    assert (cols.sections[at], cols.critical[at], cols.values[at], cols.scores[at], cols.maxes[at]) == (
-        "lockup", True, '"yes"', 1.0, 1.0)
+    values = msgspec.json.decode(cols.values)
+    assert (cols.sections[at], cols.critical[at], values[at], cols.scores[at], cols.maxes[at]) == (
+        "lockup", True, "yes", 1.0, 1.0)
     at = cols.keys.index("fd_clean")
-    assert (cols.values[at], cols.scores[at], cols.photos[at]) == ("4", 0.8, "{" + str(photo) + "}")
+    assert (values[at], cols.scores[at], cols.photos[at]) == (4, 0.8, "{" + str(photo) + "}")
+    assert cols.photos[cols.keys.index("fd_wait")] == "{}"
     assert cols.photo_ids == [str(photo)]  # referenced twice, expected once
     assert cols.notes[cols.keys.index("fd_staffed")] == "two officers"
 

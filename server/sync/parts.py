@@ -5,10 +5,13 @@ capability registers when its module is imported:
 
     from server.sync.parts import register_actions_loader
 
-    async def load_actions(conn: Connection, user: Principal, since: int | None) -> list[Any]:
-        ...  # rows in the caller's scope; since=None means all open ones, else those changed after it
+    async def load_actions(conn: Connection, user: Principal, since: int | None,
+                           station_ids: list[UUID]) -> list[Any]:
+        ...  # since=None: all open actions of these stations; else those changed after the cursor
 
     register_actions_loader(load_actions)
+
+`station_ids` are the active stations in the caller's scope, already filtered in SQL.
 
 The loader runs inside the bundle's REPEATABLE READ snapshot, so it sees the same moment as the rest of
 the bundle. For revalidation (ETag, 304) to notice a change, the table must carry a change_seq column
@@ -22,12 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import UUID
 
 from asyncpg import Connection
 
 from server.auth.models import Principal
+from server.sync import queries
 
-ActionsLoader = Callable[[Connection, Principal, int | None], Awaitable[list[Any]]]
+ActionsLoader = Callable[[Connection, Principal, int | None, list[UUID]], Awaitable[list[Any]]]
 
 _actions_loader: ActionsLoader | None = None
 
@@ -38,4 +43,6 @@ def register_actions_loader(loader: ActionsLoader | None) -> None:
 
 
 async def load_actions(conn: Connection, user: Principal, since: int | None) -> list[Any]:
-    return await _actions_loader(conn, user, since) if _actions_loader is not None else []
+    if _actions_loader is None:
+        return []
+    return await _actions_loader(conn, user, since, await queries.station_ids(conn, user))

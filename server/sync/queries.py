@@ -45,6 +45,14 @@ async def stations(conn: Connection, user: Principal, since: int | None) -> list
     )
 
 
+async def station_ids(conn: Connection, user: Principal) -> list[UUID]:
+    rows = await conn.fetch(
+        f"SELECT s.id FROM stations s JOIN districts d ON d.id = s.district_id WHERE {_SCOPE} AND s.active",
+        *user.scope_args(),
+    )
+    return [r["id"] for r in rows]
+
+
 async def assignments(conn: Connection, user: Principal, since: int | None) -> list[Record]:
     """Full: the user's open assignments. Delta: every assignment in scope changed since the cursor;
     those not open for this user any more are removals (a phone ignores ids it never had)."""
