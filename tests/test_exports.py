@@ -462,15 +462,11 @@ async def test_an_export_of_thousands_of_inspections_streams_them_all(env: Env):
         await conn.execute(
             """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
                                         body_hash, document, submitted_at, score_percent, grade)
-               SELECT gen_random_uuid(), $1, $2, $3, 'submitted', 1, '\\x00', '{}', now() - g * interval '1 minute',
+               SELECT gen_random_uuid(), $1, $2, $3, 'submitted', 1, '\\x00', $4, now() - g * interval '1 minute',
                       (g % 1000) / 10.0, 'B'
                  FROM generate_series(1, 3000) AS g""",
-            env.world.stations["A"], uuid.UUID(env.version_id), env.world.users["inspector_a"])
-        await conn.execute(
-            """INSERT INTO answers (inspection_id, item_key, section_key, value)
-               SELECT i.id, k.key, 'front', to_jsonb(k.v) FROM inspections i,
-                      (VALUES ('fd_staffed', 'yes'), ('fd_token', 'no')) AS k (key, v)
-                WHERE i.document = '{}'""")
+            env.world.stations["A"], uuid.UUID(env.version_id), env.world.users["inspector_a"],
+            {"answers": {"fd_staffed": {"value": "yes"}, "fd_token": {"value": "no"}}})
     finally:
         await conn.close()
     response = await env.get(CSV_URL, user="reviewer_a", template_id=env.template_id)

@@ -14,11 +14,13 @@ import io
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import xlsxwriter
 from asyncpg import Record
 
@@ -32,8 +34,21 @@ Cell = str | int | float | bool | datetime | Decimal | None
 
 BOM = "\ufeff".encode()
 BATCH_ROWS = 1000
+# A wide row carries the inspection's answers; smaller batches keep the rows in hand to a few MB.
+WIDE_BATCH_ROWS = 200
 FILE_CHUNK = 256 * 1024
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class _Answer(msgspec.Struct):
+    """What a cell needs of an answer. Decoding into this (not dicts) skips the notes and keeps a
+    batch of 95-answer rows small in memory."""
+
+    value: Any = None
+    photos: list[Any] = []
+
+
+_decode_answers = msgspec.json.Decoder(dict[str, _Answer | None]).decode
 
 
 def _display(row: Record) -> Decimal | None:
@@ -105,23 +120,27 @@ class Table:
     def wide(self) -> bool:
         return bool(self.items)
 
+    @property
+    def batch_rows(self) -> int:
+        return WIDE_BATCH_ROWS if self.items else BATCH_ROWS
+
     def cells(self, row: Record) -> list[Cell]:
         out = [read(row) for _, read in FIXED]
         if not self.items:
             return out
         known = self._versions.get(row["template_version_id"])
-        given: dict[str, list[Any]] = row["answers"] or {}
-        if known is None:
+        if known is None or not row["answers"]:
             return out + [None] * len(self.items)
+        given = _decode_answers(row["answers"])
         by_key, defn = known
-        shown = visibility(defn, {k: {"value": v[0]} for k, v in given.items()})
+        shown = visibility(defn, given)
         for column in self.items:
             item: Item | None = by_key.get(column.key)
             answer = given.get(column.key)
             if item is None or answer is None or not shown.get(column.key, False):
                 out.append(None)
             else:
-                out.append(answer_cell(item.type, answer[0], answer[1]))
+                out.append(answer_cell(item.type, answer.value, len(answer.photos)))
         return out
 
 
@@ -163,7 +182,7 @@ async def csv_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes]
     """BOM and header, then one chunk per batch of rows; the cursor is closed however the stream ends."""
     try:
         yield BOM + csv_lines([table.headers])
-        async for rows in cursor.batches(BATCH_ROWS):
+        async for rows in cursor.batches(table.batch_rows):
             yield csv_lines(table.cells(r) for r in rows)
     finally:
         await cursor.close()
@@ -235,23 +254,31 @@ class XlsxBook:
 
 
 async def xlsx_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes]:
-    """Build the workbook off the event loop, batch by batch, then stream the file and delete it."""
+    """Build the workbook off the event loop, batch by batch, then stream the file and delete it.
+
+    All of one workbook's work runs on one thread of its own: xlsxwriter is not thread-safe, and
+    one thread means one malloc arena, so the garbage of each batch is reused by the next instead of
+    being spread over the arenas of a shared pool's threads.
+    """
+    loop = asyncio.get_running_loop()
     workdir = tempfile.mkdtemp(prefix="muaina-xlsx-")
     path = os.path.join(workdir, "export.xlsx")
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-export")
     try:
-        book = await asyncio.to_thread(XlsxBook, path, table)
+        book = await loop.run_in_executor(worker, XlsxBook, path, table)
         try:
-            async for rows in cursor.batches(BATCH_ROWS):
-                await asyncio.to_thread(book.write_rows, rows)
+            async for rows in cursor.batches(table.batch_rows):
+                await loop.run_in_executor(worker, book.write_rows, rows)
         finally:
             await cursor.close()
-        await asyncio.to_thread(book.close)
-        with open(path, "rb") as handle:  # noqa: ASYNC230 - reads happen in the thread below
-            while chunk := await asyncio.to_thread(handle.read, FILE_CHUNK):
+        await loop.run_in_executor(worker, book.close)
+        with open(path, "rb") as handle:  # noqa: ASYNC230 - reads happen on the worker thread
+            while chunk := await loop.run_in_executor(worker, handle.read, FILE_CHUNK):
                 yield chunk
     finally:
         await cursor.close()
-        await asyncio.to_thread(_remove_tree, workdir)
+        await loop.run_in_executor(worker, _remove_tree, workdir)
+        worker.shutdown(wait=False)
 
 
 def _remove_tree(path: str) -> None:
