@@ -17,6 +17,7 @@ import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -92,7 +93,7 @@ def template_db(pg_admin_url: str) -> str:
         finally:
             await conn.close()
 
-    asyncio.run(build())
+    run_async(build())
     return name
 
 
@@ -112,7 +113,7 @@ def demo_template_db(pg_admin_url: str, template_db: str) -> str:
         finally:
             await conn.close()
 
-    asyncio.run(build())
+    run_async(build())
     return name
 
 
@@ -265,18 +266,28 @@ class LiveServer:
         return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
+def run_async(coro):
+    """Run a coroutine to completion from synchronous code, even while Playwright's sync API (which keeps
+    an event loop running in the test thread) is active: the coroutine gets a thread of its own."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def live_server_for(pg_admin_url: str, template: str, tmp_path: Path, **env: str) -> Iterator[LiveServer]:
+    """A real server process on a fresh copy of `template`; stopped and its database dropped afterwards."""
+    name = run_async(clone_database(pg_admin_url, template))
+    server = LiveServer(with_database(pg_admin_url, name), tmp_path / "live", env=env or None).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        run_async(drop_database(pg_admin_url, name))
+
+
 @pytest.fixture
 def live_server(pg_admin_url: str, demo_template_db: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """A real server process on loopback, on a fresh copy of the demo database.
-
-    Synchronous on purpose: browser tests use Playwright's sync API, which refuses to run while an
-    event loop is running in the thread.
-    """
-    name = asyncio.run(clone_database(pg_admin_url, demo_template_db))
-    server = LiveServer(with_database(pg_admin_url, name), tmp_path / "live").start()
-    yield server
-    server.stop()
-    asyncio.run(drop_database(pg_admin_url, name))
+    """A real server process on loopback, on a fresh copy of the seeded demo database."""
+    yield from live_server_for(pg_admin_url, demo_template_db, tmp_path)
 
 
 # Chromium -----------------------------------------------------------------------------------------

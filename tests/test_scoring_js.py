@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import math
-import os
 import random
 import threading
 from functools import partial
@@ -20,16 +19,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PWA = ROOT / "pwa"
 VECTORS_FILE = ROOT / "tests" / "scoring_vectors.json"
 VECTORS = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))["vectors"]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 # An empty page on the same origin as the module, so that import() needs no CORS and loads no app code.
 BLANK = b"<!doctype html><meta charset='utf-8'><title>scoring</title>"
 
@@ -63,19 +52,11 @@ def origin():
 
 
 @pytest.fixture(scope="module")
-def page(origin):
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing; CI must run the JavaScript scorer against the vectors")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); the JS scorer was not checked")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
-        page.goto(f"{origin}/blank.html")
-        yield page
-        browser.close()
+def page(origin, browser):
+    page = browser.new_page()
+    page.goto(f"{origin}/blank.html")
+    yield page
+    page.close()
 
 
 RUN = """async (cases) => {

@@ -6,41 +6,22 @@ pickers); the server is checked through its public API with the inspector's own 
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from server.demo.content import DEMO_PASSWORDS
-from server.embedded import with_database
-from tests.conftest import LiveServer, clone_database, drop_database
+from tests.conftest import live_server_for
 
 INSPECTOR = "inspector.ali"
 PASSWORD = DEMO_PASSWORDS["inspector"]
 PHONE = {"width": 360, "height": 640}
 
 
-def _in_thread(coro: Any) -> Any:
-    # The session's Playwright (sync API) keeps an event loop running in the test thread, so
-    # asyncio.run() must happen in a thread of its own.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-def live_pwa_server(pg_admin_url: str, demo_template_db: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """conftest's live_server (a real server on a fresh demo database), usable after the browser started.
-
-    Each test module wraps this in its own `pwa_server` fixture.
-    """
-    name = _in_thread(clone_database(pg_admin_url, demo_template_db))
-    server = LiveServer(with_database(pg_admin_url, name), tmp_path / "live").start()
-    yield server
-    server.stop()
-    _in_thread(drop_database(pg_admin_url, name))
+# conftest's live_server, usable after the session browser has started (it clones the database in a
+# thread of its own). Each test module wraps it in its own `pwa_server` fixture.
+live_pwa_server = live_server_for
 
 
 def phone_context(browser: Any, station: dict | None = None, **kwargs: Any) -> Any:
