@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import select
 import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -25,7 +28,8 @@ class HealingProcessPool(Executor):
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # forkserver: workers never inherit the event loop's threads, sockets or connection pool.
-        return ProcessPoolExecutor(max_workers=self._max_workers, mp_context=multiprocessing.get_context("forkserver"))
+        return ProcessPoolExecutor(max_workers=self._max_workers, mp_context=multiprocessing.get_context("forkserver"),
+                                   initializer=_exit_with, initargs=(os.getpid(),))
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
         pool = self._pool
@@ -41,3 +45,39 @@ class HealingProcessPool(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def _exit_with(server_pid: int) -> None:
+    """Worker initializer: end this worker when the server process ends, however it ends.
+
+    A server killed with SIGKILL (the OOM killer, a crash, `kill -9`) never shuts its pool down, and a
+    worker waiting for its next job never notices: it holds both ends of its own job queue's pipe, so
+    the read never ends. It also keeps the forkserver and the resource tracker alive. Without this,
+    every crash of the server leaves three idle processes behind for good (tests/reliability/test_kill9).
+    """
+    try:
+        handle: int | None = os.pidfd_open(server_pid)
+    except ProcessLookupError:
+        os._exit(0)  # the server is already gone
+    except (AttributeError, OSError):
+        handle = None  # no pidfd (not Linux, or a kernel before 5.3): poll instead
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])  # a pidfd turns readable when its process ends
+        else:
+            while _alive(server_pid):
+                time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-server", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
