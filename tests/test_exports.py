@@ -21,7 +21,9 @@ import pytest
 from PIL import Image
 
 from server.auth.rules import new_token, token_hash
+from server.errors import Invalid
 from server.exports.csv_xlsx import FIXED, ITEM_PREFIX
+from server.exports.rules import neutralise, parse_bound
 from server.templates.scoring import display_percent
 from tests.factories import ApiClient, World, make_world
 
@@ -479,3 +481,30 @@ async def test_an_export_of_thousands_of_inspections_streams_them_all(env: Env):
     # connections all succeed, so none was left behind.
     for _ in range(12):
         assert (await env.get(CSV_URL, user="reviewer_b")).status_code == 200
+
+
+# Rules ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "upper", "expected"), [
+    ("2026-03-01", False, datetime(2026, 2, 28, 19, 0, tzinfo=UTC)),  # midnight in Pakistan
+    ("2026-03-31", True, datetime(2026, 3, 31, 19, 0, tzinfo=UTC)),  # a `to` date includes that whole day
+    ("2026-03-31T10:00:00+05:00", True, datetime(2026, 3, 31, 5, 0, tzinfo=UTC)),
+    ("2026-03-31T10:00:00Z", False, datetime(2026, 3, 31, 10, 0, tzinfo=UTC)),
+])
+def test_export_date_bounds_read_dates_as_pakistan_days_and_times_as_given(raw: str, upper: bool, expected: datetime):
+    assert parse_bound(raw, "from", upper=upper) == expected
+
+
+@pytest.mark.parametrize("raw", ["2026-03-31T10:00:00", "31/03/2026", "2026-02-30", "soon"])
+def test_export_date_bounds_without_an_offset_or_malformed_are_refused(raw: str):
+    with pytest.raises(Invalid):
+        parse_bound(raw, "to", upper=True)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("=1+1", "'=1+1"), ("+92 300", "'+92 300"), ("-x", "'-x"), ("@A1", "'@A1"), ("\tx", "'\tx"), ("\rx", "'\rx"),
+    ("Lahore", "Lahore"), ("تھانہ =", "تھانہ ="), ("", ""),
+])
+def test_text_that_a_spreadsheet_would_run_is_prefixed_and_other_text_is_not(text: str, expected: str):
+    assert neutralise(text) == expected
