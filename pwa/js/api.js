@@ -28,6 +28,8 @@ export class ApiError extends Error {
   }
 }
 
+const enc = encodeURIComponent;
+
 let token;  // undefined = not read yet; null = signed out
 
 async function currentToken() {
@@ -93,4 +95,33 @@ export const api = {
   }),
   // Renditions are fetched with the token and shown through blob URLs: a token never goes in a URL.
   photoBlob: (id, size = 'thumb') => request('GET', `/photos/${encodeURIComponent(id)}/${size}`, { as: 'blob' }),
+
+  // The admin console (views/admin): templates and their files, users, the hierarchy, the audit trail.
+  // Grouped under one name so other roles' additions can never collide with these.
+  admin: {
+    templates: (query) => request('GET', '/templates', { query }),
+    template: (id) => request('GET', `/templates/${enc(id)}`),
+    createTemplate: (body) => request('POST', '/templates', { body }),
+    saveDraft: (id, definition) => request('PUT', `/templates/${enc(id)}/draft`, { body: definition }),
+    publish: (id) => request('POST', `/templates/${enc(id)}/publish`),
+    setArchived: (id, archived) => request('POST', `/templates/${enc(id)}/${archived ? 'archive' : 'unarchive'}`),
+    versions: (id) => request('GET', `/templates/${enc(id)}/versions`),
+    version: (id, n) => request('GET', `/templates/${enc(id)}/versions/${enc(n)}`),
+    exportVersion: (id, n) => request('GET', `/templates/${enc(id)}/versions/${enc(n)}/export`, { as: 'blob' }),
+    // `file` is a Blob of JSON; into an existing template's draft when templateId is given.
+    importTemplate: (file, { key, templateId } = {}) => request('POST',
+      templateId ? `/templates/${enc(templateId)}/import` : '/templates/import', { body: file, query: { key } }),
+    users: (query) => request('GET', '/users', { query }),
+    user: (id) => request('GET', `/users/${enc(id)}`),
+    createUser: (body) => request('POST', '/users', { body }),
+    updateUser: (id, body) => request('PATCH', `/users/${enc(id)}`, { body }),
+    // kind: regions | districts | circles | stations
+    list: (kind, query) => request('GET', `/${kind}`, { query }),
+    saveOrg: (kind, id, body) => request(id ? 'PATCH' : 'POST', id ? `/${kind}/${enc(id)}` : `/${kind}`, { body }),
+    importStations: (csv, dryRun) => request('POST', '/stations/import', {
+      body: csv, query: { dry_run: dryRun ? 'true' : undefined }, timeout: 120000,
+    }),
+    audit: (query) => request('GET', '/audit', { query }),
+    verifyAudit: () => request('GET', '/audit/verify', { timeout: 120000 }),
+  },
 };

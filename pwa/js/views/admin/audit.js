@@ -1,0 +1,143 @@
+// The audit trail: the hash chain's verification first and prominently (intact, or the first
+// altered entry), then the log filtered by action, entity and actor, newest first, paged by
+// `before`. The filters live in the address (#/admin/audit?actor_id=…) so a view can be linked.
+
+import { api } from '../../api.js';
+import { dictionaries, fmtDateTime, fmtNumber, getLang, t } from '../../i18n.js';
+import { navigate } from '../../router.js';
+import { h, icon, mount, pill } from '../../ui.js';
+import {
+  adminPage, busy, fieldBox, input, loadingFailed, searchBox, select, styles,
+} from './common.js';
+
+const PAGE = 50;
+const ENTITIES = ['user', 'template', 'region', 'district', 'circle', 'station', 'assignment', 'schedule', 'inspection',
+  'photo', 'review', 'action', 'export', 'demo'];
+export const ACTIONS = ['auth.login', 'auth.login_failed', 'auth.login_throttled', 'auth.logout', 'user.create', 'user.update',
+  'template.create', 'template.publish', 'template.archive', 'template.unarchive', 'template.import', 'template.export',
+  'region.create', 'region.update', 'district.create', 'district.update', 'circle.create', 'circle.update',
+  'station.create', 'station.update', 'station.import', 'assignment.create', 'assignment.update', 'schedule.create',
+  'schedule.update', 'inspection.submit', 'demo.seed'];
+
+// An action in words when the table has them ("Signed in"), else its code as the server wrote it.
+export function actionWords(action) {
+  const key = `admin.action.${action}`;
+  return key in dictionaries[getLang()] || key in dictionaries.en ? t(key) : action;
+}
+
+// The few details worth a sentence; everything else is in the row's expandable JSON.
+export function detailWords(row) {
+  const d = row.data || {};
+  const parts = [];
+  const changes = d.changes || {};
+  if (changes.active === false) parts.push(t('admin.detail.deactivated'));
+  if (changes.active === true) parts.push(t('admin.detail.reactivated'));
+  if (changes.password) parts.push(t('admin.detail.password'));
+  if (changes.role) parts.push(t('admin.detail.role', { role: t(`role.${changes.role}`) }));
+  if (changes.region_ids || changes.district_ids) parts.push(t('admin.detail.scope'));
+  if (d.sessions_revoked) parts.push(t('admin.detail.sessions', { count: d.sessions_revoked }));
+  if (row.action === 'template.publish') parts.push(t('admin.versionN', { version: fmtNumber(d.version) }));
+  if (d.username && row.action.startsWith('auth.')) parts.push(d.username);
+  return parts.join(' · ');
+}
+
+export function auditRow(row) {
+  const summary = detailWords(row);
+  return h('li', { class: 'audit-row', dataset: { seq: row.seq, action: row.action } },
+    h('div', { class: 'audit-main' },
+      h('span', { class: 'mono seq', text: `#${row.seq}` }),
+      h('span', { class: 'strong', text: actionWords(row.action) }),
+      h('span', { class: 'hint', text: fmtDateTime(row.at) })),
+    h('p', { class: 'row-meta' },
+      h('span', { text: row.actor ? t('admin.byActor', { actor: row.actor }) : t('admin.bySystem') }),
+      row.entity ? h('span', { class: 'mono', text: `${row.entity}${row.entity_id ? ` ${row.entity_id.slice(0, 8)}` : ''}` }) : null,
+      row.ip ? h('span', { class: 'hint', text: row.ip }) : null),
+    summary ? h('p', { text: summary }) : null,
+    h('details', {}, h('summary', { text: t('admin.details') }),
+      h('pre', { class: 'json', dir: 'ltr', text: JSON.stringify({ action: row.action, entity: row.entity, entity_id: row.entity_id, data: row.data, hash: row.hash }, null, 2) })));
+}
+
+function verifyCard() {
+  const box = h('div', { class: 'verify', id: 'audit-verify', 'aria-live': 'polite' });
+  const check = async (button) => {
+    mount(box, pill('busy', t('admin.verifying')));
+    try {
+      const r = await api.admin.verifyAudit();
+      box.dataset.ok = String(r.ok);
+      mount(box, r.ok
+        ? h('div', { class: 'callout callout-ok' }, icon('check'), h('div', {},
+          h('p', { class: 'strong', text: t('admin.chainOk') }),
+          h('p', { text: t('admin.chainOkBody', { count: r.checked }) })))
+        : h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('div', {},
+          h('p', { class: 'strong', text: t('admin.chainBroken', { seq: r.first_bad }) }),
+          h('p', { text: t('admin.chainBrokenBody', { count: r.checked }) }),
+          h('a', { href: `#/admin/audit?before=${r.first_bad + 1}`, class: 'btn btn-secondary' }, t('admin.showEntry', { seq: r.first_bad })))));
+    } catch (err) {
+      mount(box, loadingFailed(err, () => check()));
+    }
+    if (button) button.focus();
+  };
+  check();
+  const again = h('button', { type: 'button', class: 'btn btn-secondary', id: 'audit-verify-again', onclick: (e) => { const b = e.currentTarget; busy(b, () => check(b)); } }, t('admin.verifyAgain'));
+  return h('section', { class: 'card', 'aria-labelledby': 'verify-h' },
+    h('div', { class: 'card-head' }, h('h2', { id: 'verify-h', text: t('admin.chain') }), again),
+    h('p', { class: 'hint', text: t('admin.chainHint') }), box);
+}
+
+export default async function auditView(params) {
+  await styles();
+  const filters = { action: params.action || '', entity: params.entity || '', entity_id: params.entity_id || '', actor_id: params.actor_id || '' };
+  let users = [];
+  try { users = await api.admin.users({}); } catch { users = []; }
+  const list = h('ol', { class: 'list audit-list', id: 'audit-list' });
+  const status = h('p', { class: 'hint', role: 'status' });
+  const more = h('button', { type: 'button', class: 'btn btn-secondary', id: 'audit-more', hidden: true }, t('admin.older'));
+  let rows = [];
+  let find = '';
+
+  const show = () => {
+    const needle = find.trim().toLowerCase();
+    const shown = needle ? rows.filter((r) => JSON.stringify([r.action, actionWords(r.action), r.actor, r.entity, r.entity_id, r.data, r.ip]).toLowerCase().includes(needle)) : rows;
+    mount(list, shown.length ? shown.map(auditRow) : h('li', { class: 'empty', text: t('admin.noEntries') }));
+    status.textContent = t('admin.entriesShown', { shown: shown.length, loaded: rows.length });
+  };
+  const load = async (before) => {
+    try {
+      const page = await api.admin.audit({ ...filters, before, limit: PAGE });
+      rows = before ? rows.concat(page) : page;
+      more.hidden = page.length < PAGE;
+      show();
+    } catch (err) {
+      mount(list, h('li', {}, loadingFailed(err, () => load(before))));
+    }
+  };
+  more.addEventListener('click', () => busy(more, () => load(rows[rows.length - 1]?.seq)));
+  await load(params.before ? Number(params.before) : undefined);
+
+  const apply = (e) => {
+    e.preventDefault();
+    const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
+    navigate(`/admin/audit${q.toString() ? `?${q}` : ''}`);
+  };
+  const actionInput = input(filters.action, (v) => { filters.action = v.trim(); }, { list: 'audit-actions', dir: 'ltr', spellcheck: 'false' });
+  const form = h('form', { class: 'filters audit-filters', onsubmit: apply, 'aria-label': t('admin.filter') },
+    fieldBox('action', t('admin.filterAction'), actionInput),
+    h('datalist', { id: 'audit-actions' }, ACTIONS.map((a) => h('option', { value: a }, actionWords(a)))),
+    fieldBox('entity', t('admin.filterEntity'), select([['', t('admin.any')], ...ENTITIES.map((x) => [x, t(`admin.entity.${x}`)])], filters.entity, (v) => { filters.entity = v; })),
+    fieldBox('entity_id', t('admin.filterEntityId'), input(filters.entity_id, (v) => { filters.entity_id = v.trim(); }, { dir: 'ltr', spellcheck: 'false' })),
+    fieldBox('actor_id', t('admin.filterActor'), select([['', t('admin.anyone')], ...users.map((u) => [u.id, `${u.display_name} (${u.username})`])], filters.actor_id, (v) => { filters.actor_id = v; })),
+    h('div', { class: 'button-row' },
+      h('button', { type: 'submit', class: 'btn btn-primary' }, t('admin.applyFilters')),
+      h('a', { class: 'btn btn-light', href: '#/admin/audit' }, t('admin.clearFilters'))));
+
+  return adminPage('audit',
+    h('h1', { text: t('admin.audit') }),
+    verifyCard(),
+    h('section', { 'aria-labelledby': 'log-h' },
+      h('h2', { id: 'log-h', text: t('admin.auditLog') }),
+      form,
+      searchBox(t('admin.findLoaded'), '', (v) => { find = v; show(); }, { id: 'audit-find' }),
+      status, list, more),
+    params.before ? h('p', { class: 'hint', text: t('admin.fromEntry', { seq: Number(params.before) - 1 }) }) : null);
+}
+

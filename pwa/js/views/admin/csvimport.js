@@ -1,0 +1,126 @@
+// Importing stations from a CSV file in two steps: the file is first checked by the server without
+// writing anything (?dry_run=true), which shows what would be created and changed, or every
+// problem by row and column; only then can the admin confirm the real import, which is all or
+// nothing on the server as well.
+
+import { api } from '../../api.js';
+import { fmtBytes, fmtNumber, t } from '../../i18n.js';
+import { confirmDialog, h, icon, mount, pill } from '../../ui.js';
+import { adminPage, aicon, busy, describeError, fieldBox, saveBlob, serverMessage, styles } from './common.js';
+
+const COLUMNS = [
+  ['code', true], ['name_en', true], ['name_ur', true], ['district_code', true], ['circle_code', false],
+  ['lat', true], ['lon', true], ['sips', false], ['kind', false],
+];
+
+// "row 5.lat" -> {row: 5, column: "lat"}; "header" and "body" concern the whole file.
+function splitField(field) {
+  const m = /^row (\d+)(?:\.(\w+))?$/.exec(field || '');
+  return m ? { row: Number(m[1]), column: m[2] || '' } : { row: null, column: field || '' };
+}
+
+const asCsv = (file) => new Blob([file], { type: 'text/csv' });
+
+function problemsTable(errors) {
+  const fileWide = errors.filter((e) => splitField(e.field).row === null);
+  const byRow = errors.filter((e) => splitField(e.field).row !== null);
+  const rows = new Set(byRow.map((e) => splitField(e.field).row));
+  return h('div', { class: 'callout callout-fail', role: 'alert', id: 'csv-problems' }, icon('alert'), h('div', {},
+    h('h2', { class: 'h3', text: t('admin.csvProblems', { count: errors.length, rows: rows.size }) }),
+    h('p', { text: t('admin.csvNothingWritten') }),
+    fileWide.length ? h('ul', {}, fileWide.map((e) => h('li', { text: serverMessage(e.message) }))) : null,
+    byRow.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+      h('thead', {}, h('tr', {}, [t('admin.csvRow'), t('admin.csvColumn'), t('admin.csvProblem')].map((c) => h('th', { scope: 'col', text: c })))),
+      h('tbody', {}, byRow.map((e) => {
+        const { row, column } = splitField(e.field);
+        return h('tr', { dataset: { row } }, h('td', { text: fmtNumber(row) }), h('td', { class: 'mono', text: column }),
+          h('td', { text: serverMessage(e.message) }));
+      })))) : null));
+}
+
+function previewCard(preview) {
+  const changed = preview.updated.length;
+  const created = preview.created.length;
+  return h('section', { class: 'card', id: 'csv-preview', 'aria-labelledby': 'csv-preview-h' },
+    h('h2', { id: 'csv-preview-h', text: t('admin.csvPreview') }),
+    h('p', { class: 'status-line' },
+      pill('info', t('admin.csvRows', { count: preview.rows })),
+      pill(created ? 'ok' : 'info', t('admin.csvCreated', { count: created })),
+      pill(changed ? 'warn' : 'info', t('admin.csvUpdated', { count: changed })),
+      pill('info', t('admin.csvUnchanged', { count: preview.unchanged }))),
+    h('p', { class: 'hint', text: t('admin.csvNothingYet') }),
+    created ? h('details', { open: created <= 20 }, h('summary', { text: t('admin.csvNewStations', { count: created }) }),
+      h('ul', { class: 'code-list', id: 'csv-created' }, preview.created.map((c) => h('li', { class: 'mono', text: c })))) : null,
+    changed ? h('details', { open: changed <= 20 }, h('summary', { text: t('admin.csvChangedStations', { count: changed }) }),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'csv-updated' },
+        h('thead', {}, h('tr', {}, [t('admin.code'), t('admin.csvColumn'), t('admin.csvFrom'), t('admin.csvTo')].map((c) => h('th', { scope: 'col', text: c })))),
+        h('tbody', {}, preview.updated.flatMap((u) => Object.entries(u.changes).map(([field, ch], i) => h('tr', {},
+          h('td', { class: 'mono', text: i === 0 ? u.code : '' }), h('td', { class: 'mono', text: field }),
+          h('td', { text: ch.from === null ? '—' : String(ch.from) }), h('td', { class: 'strong', text: ch.to === null ? '—' : String(ch.to) })))))))) : null);
+}
+
+export default async function csvImportView() {
+  await styles();
+  const result = h('div', { 'aria-live': 'polite', id: 'csv-result' });
+  const state = { file: null };
+  let example = null;
+  try {
+    const [district] = await api.admin.list('districts', {});
+    example = district?.code || null;
+  } catch { example = null; }
+
+  const runImport = async (button, preview) => {
+    const ok = await confirmDialog(t('admin.csvConfirmTitle'),
+      t('admin.csvConfirmBody', { created: preview.created.length, updated: preview.updated.length }), t('admin.csvImportNow'));
+    if (!ok) return;
+    await busy(button, async () => {
+      try {
+        const counts = await api.admin.importStations(asCsv(state.file), false);
+        mount(result, h('div', { class: 'callout callout-ok', role: 'status', id: 'csv-done' }, icon('check'), h('div', {},
+          h('p', { class: 'strong', text: t('admin.csvDone') }),
+          h('p', { text: t('admin.csvDoneBody', { created: counts.created, updated: counts.updated, unchanged: counts.unchanged }) }),
+          h('a', { class: 'btn btn-secondary', href: '#/admin/hierarchy/stations' }, t('admin.csvSeeStations')))));
+      } catch (err) {
+        mount(result, err.status === 422 ? problemsTable(err.errors) : h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
+      }
+    });
+  };
+
+  const check = async () => {
+    if (!state.file) return;
+    mount(result, pill('busy', t('admin.csvChecking')));
+    try {
+      const preview = await api.admin.importStations(asCsv(state.file), true);
+      const nothing = !preview.created.length && !preview.updated.length;
+      const go = h('button', { type: 'button', class: 'btn btn-primary', id: 'csv-confirm', disabled: nothing,
+        onclick: (e) => runImport(e.currentTarget, preview) }, t('admin.csvImportN', { count: preview.created.length + preview.updated.length }));
+      mount(result, previewCard(preview), nothing ? h('p', { class: 'callout callout-info', text: t('admin.csvNothingToDo') }) : null, go);
+    } catch (err) {
+      mount(result, err.status === 422 ? problemsTable(err.errors) : h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
+    }
+  };
+
+  const fileInput = h('input', { type: 'file', accept: '.csv,text/csv', id: 'csv-file', onchange: (e) => {
+    state.file = e.target.files[0] || null;
+    fileInfo.textContent = state.file ? t('admin.csvChosen', { name: state.file.name, size: fmtBytes(state.file.size) }) : '';
+    check();
+  } });
+  const fileInfo = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const sample = () => saveBlob(new Blob([`${COLUMNS.map(([c]) => c).join(',')}\n`
+    + `PS-EXAMPLE-1,Example Police Station,مثال پولیس اسٹیشن,${example || 'DISTRICT-CODE'},,31.5204,74.3587,true,police_station\n`], { type: 'text/csv' }), 'stations-example.csv');
+
+  return adminPage('hierarchy',
+    h('p', { class: 'crumbs' }, h('a', { href: '#/admin/hierarchy/stations', text: t('admin.nav.hierarchy') })),
+    h('h1', { text: t('admin.importStations') }),
+    h('section', { class: 'card', 'aria-labelledby': 'csv-file-h' },
+      h('h2', { id: 'csv-file-h', text: t('admin.csvStep1') }),
+      h('p', { text: t('admin.csvLead') }),
+      fieldBox('file', t('admin.csvFile'), fileInput, { hint: t('admin.csvFileHint') }), fileInfo,
+      h('details', {}, h('summary', { text: t('admin.csvColumns') }),
+        h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+          h('thead', {}, h('tr', {}, [t('admin.csvColumn'), t('admin.csvNeeded'), t('admin.csvMeaning')].map((c) => h('th', { scope: 'col', text: c })))),
+          h('tbody', {}, COLUMNS.map(([c, needed]) => h('tr', {}, h('td', { class: 'mono', text: c }),
+            h('td', { text: needed ? t('admin.csvRequired') : t('admin.csvOptional') }), h('td', { text: t(`admin.csvCol.${c}`) })))))),
+        h('button', { type: 'button', class: 'btn btn-secondary', onclick: sample }, aicon('download'), h('span', { text: t('admin.csvExample') })))),
+    result);
+}

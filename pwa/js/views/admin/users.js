@@ -1,0 +1,237 @@
+// Users: the list (search, role and state filters), a user's page (name, role and scope; password
+// reset; deactivation, which the server makes end every session at once) and the audit trail of
+// that user. A new user is the same page without an id.
+
+import { api } from '../../api.js';
+import { t } from '../../i18n.js';
+import { navigate } from '../../router.js';
+import { confirmDialog, dialog, h, mount, pill, toast } from '../../ui.js';
+import { auditRow } from './audit.js';
+import {
+  adminPage, aicon, busy, checkBox, describeError, errorSummary, fieldBox, groupBox, input, loadingFailed, placeErrors,
+  searchBox, select, showFailure, styles,
+} from './common.js';
+
+const ROLES = ['admin', 'reviewer', 'inspector'];
+
+async function places() {
+  const [regions, districts] = await Promise.all([api.admin.list('regions', {}), api.admin.list('districts', {})]);
+  return { regions, districts };
+}
+
+const placeName = (p) => p.name;
+
+function scopeWords(user, { regions, districts }) {
+  if (user.role === 'admin') return t('admin.scopeAll');
+  const names = [
+    ...user.region_ids.map((id) => regions.find((r) => r.id === id)).filter(Boolean).map((r) => t('admin.scopeRegion', { name: placeName(r) })),
+    ...user.district_ids.map((id) => districts.find((d) => d.id === id)).filter(Boolean).map(placeName),
+  ];
+  return names.join(', ') || t('admin.scopeNone');
+}
+
+function userRow(user, where) {
+  return h('li', { class: 'list-row', dataset: { username: user.username } },
+    h('a', { class: 'row-link', href: `#/admin/users/${user.id}` },
+      h('span', { class: 'strong', text: user.display_name }), h('span', { class: 'mono', text: user.username })),
+    h('div', { class: 'row-meta' },
+      pill('info', t(`role.${user.role}`), { class: 'pill-quiet' }),
+      h('span', { text: scopeWords(user, where) }),
+      user.active ? null : pill('fail', t('admin.deactivated'))));
+}
+
+export async function listView(params) {
+  await styles();
+  const query = { q: params.q || '', role: params.role || '', active: params.active || '' };
+  const list = h('ul', { class: 'list', id: 'user-list', 'aria-live': 'polite' });
+  let where = { regions: [], districts: [] };
+  try { where = await places(); } catch { /* names then fall back to "no scope"; the list still loads */ }
+  const load = async () => {
+    try {
+      const users = await api.admin.users({ q: query.q, role: query.role, active: query.active });
+      mount(list, users.length ? users.map((u) => userRow(u, where)) : h('li', { class: 'empty', text: t('admin.noUsers') }));
+    } catch (err) {
+      mount(list, h('li', {}, loadingFailed(err, load)));
+    }
+  };
+  let timer;
+  await load();
+  return adminPage('users',
+    h('div', { class: 'page-head' }, h('h1', { text: t('admin.users') }),
+      h('a', { class: 'btn btn-primary', href: '#/admin/users/new', id: 'new-user' }, aicon('plus'), h('span', { text: t('admin.newUser') }))),
+    h('div', { class: 'filters' },
+      searchBox(t('admin.searchUsers'), query.q, (v) => { query.q = v; clearTimeout(timer); timer = setTimeout(load, 250); }, { id: 'user-search' }),
+      fieldBox('role', t('admin.role'), select([['', t('admin.allRoles')], ...ROLES.map((r) => [r, t(`role.${r}`)])], query.role,
+        (v) => { query.role = v; load(); }, { id: 'role-filter' })),
+      fieldBox('active', t('admin.state'), select([['', t('admin.allStates')], ['true', t('admin.active')], ['false', t('admin.deactivated')]],
+        query.active, (v) => { query.active = v; load(); }, { id: 'active-filter' }))),
+    list);
+}
+
+// Regions with their districts as nested checkboxes. A region covers all its districts, so those
+// are shown as covered (and not sent) while their region is chosen.
+function scopePicker(value, where, onchange) {
+  const box = h('div', { class: 'scope' });
+  const render = () => {
+    mount(box, where.regions.map((region) => {
+      const regionOn = value.region_ids.includes(region.id);
+      const districts = where.districts.filter((d) => d.region_id === region.id);
+      return h('div', { class: 'scope-region' },
+        checkBox(`region.${region.code}`, `${region.name}${region.name_ur ? ` — ${region.name_ur}` : ''}`, regionOn, (on) => {
+          value.region_ids = on ? [...value.region_ids, region.id] : value.region_ids.filter((x) => x !== region.id);
+          if (on) value.district_ids = value.district_ids.filter((x) => !districts.some((d) => d.id === x));
+          render();
+          onchange();
+        }),
+        districts.length ? h('div', { class: 'scope-districts' }, districts.map((d) => checkBox(`district.${d.code}`,
+          `${d.name}${d.name_ur ? ` — ${d.name_ur}` : ''}`, regionOn || value.district_ids.includes(d.id), (on) => {
+            value.district_ids = on ? [...value.district_ids, d.id] : value.district_ids.filter((x) => x !== d.id);
+            onchange();
+          }, { disabled: regionOn, hint: regionOn ? t('admin.coveredByRegion') : null }))) : null);
+    }));
+  };
+  render();
+  return box;
+}
+
+const same = (a, b) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
+
+export async function userView(params) {
+  await styles();
+  const isNew = !params.id;
+  let user = null;
+  let where;
+  try {
+    [user, where] = await Promise.all([isNew ? null : api.admin.user(params.id), places()]);
+  } catch (err) {
+    return adminPage('users', h('h1', { text: t('admin.user') }), loadingFailed(err, () => location.reload()));
+  }
+  const value = {
+    username: '', password: '', display_name: user?.display_name || '', role: user?.role || 'inspector',
+    region_ids: [...(user?.region_ids || [])], district_ids: [...(user?.district_ids || [])], active: user?.active ?? true,
+  };
+  const summary = h('div', { hidden: true, id: 'user-problems' });
+  const scopeBox = h('div');
+  const renderScope = () => mount(scopeBox, value.role === 'admin' ? h('p', { class: 'hint', text: t('admin.scopeAdmin') })
+    : groupBox('region_ids', t('admin.scope'), h('p', { class: 'hint', text: t('admin.scopeHint') }),
+      h('div', { dataset: { field: 'district_ids' } }, h('p', { class: 'field-error', hidden: true, id: 'district-ids-err' })),
+      scopePicker(value, where, () => {})));
+  renderScope();
+
+  const form = h('form', { class: 'form user-form', novalidate: true, onsubmit: (e) => { e.preventDefault(); save(e.submitter || form.querySelector('[type=submit]')); } },
+    summary,
+    isNew ? fieldBox('username', t('admin.username'), input('', (v) => { value.username = v.trim(); },
+      { autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off', dir: 'ltr', id: 'user-username' }), { hint: t('admin.usernameHint') }) : null,
+    fieldBox('display_name', t('admin.displayName'), input(value.display_name, (v) => { value.display_name = v; }, { id: 'user-display' }),
+      { hint: t('admin.displayNameHint') }),
+    isNew ? fieldBox('password', t('admin.password'), input('', (v) => { value.password = v; },
+      { type: 'password', autocomplete: 'new-password', id: 'user-password' }), { hint: t('admin.passwordHint') }) : null,
+    fieldBox('role', t('admin.role'), select(ROLES.map((r) => [r, t(`role.${r}`)]), value.role, (v) => { value.role = v; renderScope(); },
+      { id: 'user-role' }), { hint: t('admin.roleHint') }),
+    scopeBox,
+    h('div', { class: 'button-row' },
+      h('button', { type: 'submit', class: 'btn btn-primary', id: 'user-save' }, isNew ? t('admin.createUser') : t('admin.saveChanges'))));
+
+  async function save(button) {
+    const body = {};
+    if (isNew) Object.assign(body, { username: value.username, password: value.password, active: true });
+    if (isNew || value.display_name.trim() !== user.display_name) body.display_name = value.display_name.trim();
+    if (isNew || value.role !== user.role) body.role = value.role;
+    // Only a changed scope is sent: the server ends the user's sessions when role or scope change.
+    const regions = value.role === 'admin' ? [] : value.region_ids;
+    const districts = value.role === 'admin' ? [] : value.district_ids;
+    if (isNew || !same(regions, user.region_ids)) body.region_ids = regions;
+    if (isNew || !same(districts, user.district_ids)) body.district_ids = districts;
+    if (!isNew && !Object.keys(body).length) { toast(t('admin.nothingChanged')); return; }
+    await busy(button, async () => {
+      try {
+        const saved = isNew ? await api.admin.createUser(body) : await api.admin.updateUser(user.id, body);
+        placeErrors(form, []);
+        errorSummary(summary, []);
+        toast(isNew ? t('admin.userCreated') : t('admin.userSaved'));
+        navigate(`/admin/users/${saved.id}`, { replace: !isNew });
+      } catch (err) {
+        showFailure(form, summary, err);
+      }
+    });
+  }
+
+  const page = [
+    h('p', { class: 'crumbs' }, h('a', { href: '#/admin/users', text: t('admin.nav.users') })),
+    h('h1', { text: isNew ? t('admin.newUser') : user.display_name }),
+    user ? h('p', { class: 'row-meta' }, h('span', { class: 'mono', text: user.username }),
+      pill('info', t(`role.${user.role}`), { class: 'pill-quiet' }),
+      user.active ? pill('ok', t('admin.active')) : pill('fail', t('admin.deactivated'), { id: 'user-deactivated' })) : null,
+    h('section', { class: 'card', 'aria-labelledby': 'details-h' }, h('h2', { id: 'details-h', text: t('admin.userDetails') }), form),
+  ];
+  if (user) page.push(accountCard(user), await trailCard(user));
+  return adminPage('users', ...page);
+}
+
+function accountCard(user) {
+  const resetPassword = async () => {
+    const value = { password: '', again: '' };
+    const summary = h('div', { hidden: true });
+    const body = h('div', { class: 'form' }, summary,
+      h('p', { text: t('admin.resetLead', { name: user.display_name }) }),
+      fieldBox('password', t('admin.newPassword'), input('', (v) => { value.password = v; }, { type: 'password', autocomplete: 'new-password', id: 'reset-password' }),
+        { hint: t('admin.passwordHint') }),
+      fieldBox('again', t('admin.passwordAgain'), input('', (v) => { value.again = v; }, { type: 'password', autocomplete: 'new-password', id: 'reset-again' })));
+    const done = await dialog({
+      title: t('admin.resetPassword'), body,
+      actions: [{ label: t('cancel'), value: null }, { label: t('admin.resetPassword'), value: 'reset', kind: 'primary' }],
+      onSubmit: async () => {
+        const problems = [];
+        if (value.password.length < 8) problems.push({ field: 'password', message: t('admin.passwordShort') });
+        else if (value.password !== value.again) problems.push({ field: 'again', message: t('admin.passwordMismatch') });
+        if (problems.length) { errorSummary(summary, placeErrors(body, problems)); return false; }
+        try {
+          await api.admin.updateUser(user.id, { password: value.password });
+          return true;
+        } catch (err) {
+          showFailure(body, summary, err);
+          return false;
+        }
+      },
+    });
+    if (done) toast(t('admin.passwordReset'));
+  };
+  const toggleActive = async (e) => {
+    const button = e.currentTarget;
+    const deactivate = user.active;
+    const ok = await confirmDialog(deactivate ? t('admin.deactivateTitle', { name: user.display_name }) : t('admin.reactivateTitle', { name: user.display_name }),
+      deactivate ? t('admin.deactivateBody') : t('admin.reactivateBody'), deactivate ? t('admin.deactivate') : t('admin.reactivate'));
+    if (!ok) return;
+    await busy(button, async () => {
+      try {
+        await api.admin.updateUser(user.id, { active: !deactivate });
+        toast(deactivate ? t('admin.deactivatedDone') : t('admin.reactivatedDone'));
+        navigate(`/admin/users/${user.id}`, { replace: true });
+      } catch (err) {
+        toast(describeError(err), { kind: 'error' });
+      }
+    });
+  };
+  return h('section', { class: 'card', 'aria-labelledby': 'account-h' },
+    h('h2', { id: 'account-h', text: t('admin.account') }),
+    h('div', { class: 'button-row' },
+      h('button', { type: 'button', class: 'btn btn-secondary', id: 'reset-password-btn', onclick: resetPassword }, t('admin.resetPassword')),
+      h('button', { type: 'button', class: ['btn', user.active ? 'btn-danger' : 'btn-secondary'], id: 'toggle-active', onclick: toggleActive },
+        user.active ? t('admin.deactivate') : t('admin.reactivate'))),
+    h('p', { class: 'hint', text: t('admin.sessionsHint') }));
+}
+
+async function trailCard(user) {
+  let body;
+  try {
+    const rows = await api.admin.audit({ entity: 'user', entity_id: user.id, limit: 50 });
+    body = rows.length ? h('ol', { class: 'list audit-list', id: 'user-trail' }, rows.map(auditRow)) : h('p', { class: 'empty', text: t('admin.noEntries') });
+  } catch (err) {
+    body = loadingFailed(err);
+  }
+  return h('section', { class: 'card', 'aria-labelledby': 'trail-h' },
+    h('h2', { id: 'trail-h', text: t('admin.userTrail') }),
+    h('p', { class: 'hint', text: t('admin.userTrailHint') }),
+    body,
+    h('a', { class: 'btn btn-light', href: `#/admin/audit?actor_id=${user.id}` }, t('admin.actionsBy', { name: user.display_name })));
+}

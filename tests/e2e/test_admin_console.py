@@ -1,0 +1,189 @@
+"""The rest of the admin console in real Chromium against the real server: users (create with a scope,
+reset a password, deactivate, which refuses the user's very next request), the station CSV import
+(previewed with row errors before anything is written), station coordinates, and the audit view with
+its chain verification, intact and then broken."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.test_admin_support import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    INSPECTOR,
+    INSPECTOR_PASSWORD,
+    _in_thread,
+    laptop,
+    live_admin_server,
+    sign_in,
+    watch_errors,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def admin_server(pg_admin_url, demo_template_db, tmp_path):
+    yield from live_admin_server(pg_admin_url, demo_template_db, tmp_path)
+
+
+def confirm(page) -> None:
+    page.click("dialog[open] .dialog-actions .btn-primary")
+
+
+def test_an_admin_manages_users_and_a_deactivated_inspector_is_refused_at_once(admin_server, browser):
+    inspector_token = admin_server.login(INSPECTOR, INSPECTOR_PASSWORD)
+    assert admin_server.api("GET", "/api/v1/me", inspector_token).status_code == 200
+    admin_token = admin_server.login(ADMIN, ADMIN_PASSWORD)
+    district = admin_server.api("GET", "/api/v1/districts", admin_token).json()[0]
+
+    context = laptop(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, admin_server.url)
+
+    # A new inspector: the server's problem (no area chosen) appears at the scope, then it is fixed.
+    page.click("a[href='#/admin/users']")
+    page.click("#new-user")
+    page.fill("#user-username", "inspector.kasur")
+    page.fill("#user-display", "DSP Kasur Test")
+    page.fill("#user-password", "first-password-1")
+    page.select_option("#user-role", "inspector")
+    page.click("#user-save")
+    scope_error = page.locator('[data-field="region_ids"] > .field-error')
+    expect(scope_error).to_contain_text("Choose at least one region or district")
+    page.check(f'[data-field="district.{district["code"]}"] input')
+    page.click("#user-save")
+    expect(page.locator("h1")).to_have_text("DSP Kasur Test")
+    created = admin_server.api("GET", "/api/v1/users", admin_token, params={"q": "inspector.kasur"}).json()
+    assert [(u["role"], u["district_ids"], u["region_ids"]) for u in created] == [("inspector", [district["id"]], [])]
+
+    # Reset the password: the new one signs in.
+    page.click("#reset-password-btn")
+    page.fill("#reset-password", "second-password-2")
+    page.fill("#reset-again", "second-password-2")
+    confirm(page)
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    assert admin_server.login("inspector.kasur", "second-password-2")
+
+    # Find the demo inspector by search, read their trail, deactivate them.
+    page.click("a[href='#/admin/users']")
+    page.fill("#user-search", "inspector.ali")
+    expect(page.locator("#user-list li")).to_have_count(1)
+    page.click("#user-list a.row-link")
+    expect(page.locator("#user-trail")).to_contain_text("Signed in")
+    page.click("#toggle-active")
+    confirm(page)
+    expect(page.locator("#user-deactivated")).to_be_visible()
+    assert admin_server.api("GET", "/api/v1/me", inspector_token).status_code == 401
+    expect(page.locator("#user-trail")).to_contain_text("deactivated")
+    page.click("a[href='#/admin/users']")
+    page.select_option("#active-filter", "false")
+    expect(page.locator("#user-list li[data-username]")).to_have_count(1)
+    assert errors == []
+    context.close()
+
+
+def _csv(rows: list[str]) -> bytes:
+    return ("code,name_en,name_ur,district_code,lat,lon\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_a_station_csv_is_previewed_with_row_errors_before_anything_is_written(admin_server, browser):
+    token = admin_server.login(ADMIN, ADMIN_PASSWORD)
+    districts = {d["id"]: d for d in admin_server.api("GET", "/api/v1/districts", token).json()}
+    existing = admin_server.api("GET", "/api/v1/stations", token, params={"limit": 1}).json()[0]
+    code = districts[existing["district_id"]]["code"]
+    new_row = f"TEST-NEW-1,Test Police Station,ٹیسٹ تھانہ,{code},31.51,74.35"
+
+    context = laptop(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, admin_server.url)
+    page.goto(admin_server.url + "/#/admin/hierarchy/import")
+    page.set_input_files(
+        "#csv-file",
+        files=[
+            {
+                "name": "bad.csv",
+                "mimeType": "text/csv",
+                "buffer": _csv([new_row, f"TEST-NEW-2,Second,دوسرا,{code},abc,74.3"]),
+            }
+        ],
+    )
+    problem = page.locator("#csv-problems tr[data-row='3']")
+    expect(problem).to_contain_text("lat")
+    assert admin_server.api("GET", "/api/v1/stations", token, params={"q": "TEST-NEW"}).json() == []
+
+    renamed = f"{existing['code']},Renamed Station,{existing['name']['ur']},{code},{existing['lat']},{existing['lon']}"
+    page.set_input_files(
+        "#csv-file", files=[{"name": "good.csv", "mimeType": "text/csv", "buffer": _csv([new_row, renamed])}]
+    )
+    expect(page.locator("#csv-created li")).to_have_text(["TEST-NEW-1"])
+    expect(page.locator("#csv-updated")).to_contain_text("Renamed Station")
+    assert admin_server.api("GET", "/api/v1/stations", token, params={"q": "TEST-NEW"}).json() == []
+    page.click("#csv-confirm")
+    confirm(page)
+    expect(page.locator("#csv-done")).to_contain_text("1 created, 1 changed")
+    made = admin_server.api("GET", "/api/v1/stations", token, params={"q": "TEST-NEW-1"}).json()
+    assert [s["name"] for s in made] == [{"en": "Test Police Station", "ur": "ٹیسٹ تھانہ"}]
+
+    # Coordinates are checked as typed, and swapped ones are pointed out before saving.
+    page.goto(admin_server.url + "/#/admin/hierarchy/stations")
+    page.fill("#org-search", "TEST-NEW-1")
+    expect(page.locator("#org-list li[data-code]")).to_have_count(1)
+    page.click("#org-list li[data-code='TEST-NEW-1'] button")
+    page.fill("#station-lat", "abc")
+    expect(page.locator('[data-field="lat"] .field-error')).to_contain_text("number")
+    page.fill("#station-lat", "74.3587")
+    page.fill("#station-lon", "31.5204")
+    expect(page.locator("#coord-warn")).to_contain_text("outside Punjab")
+    page.fill("#station-lat", "31.5204")
+    page.fill("#station-lon", "74.3587")
+    expect(page.locator("#coord-warn")).to_be_hidden()
+    confirm(page)
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    moved = admin_server.api("GET", f"/api/v1/stations/{made[0]['id']}", token).json()
+    assert (moved["lat"], moved["lon"]) == (31.5204, 74.3587)
+    assert errors == []
+    context.close()
+
+
+def test_the_audit_view_verifies_the_chain_filters_the_log_and_shows_where_it_was_altered(admin_server, browser):
+    for _ in range(3):
+        admin_server.login(INSPECTOR, INSPECTOR_PASSWORD)
+    context = laptop(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, admin_server.url)
+    page.click("a[href='#/admin/audit']")
+    expect(page.locator("#audit-verify")).to_have_attribute("data-ok", "true")
+    expect(page.locator("#audit-verify")).to_contain_text("The trail is intact")
+
+    page.fill('[data-field="action"] input', "auth.login")
+    page.click(".audit-filters button[type=submit]")
+    rows = page.locator("#audit-list li[data-action]")
+    expect(rows).to_have_count(4)  # three sign-ins of the inspector and this one of the admin
+    assert set(rows.evaluate_all("(els) => els.map((e) => e.dataset.action)")) == {"auth.login"}
+    page.fill("#audit-find", "inspector.ali")
+    expect(rows).to_have_count(3)
+
+    # Someone edits an entry in the database behind the application's back.
+    async def tamper() -> int:
+        conn = await asyncpg.connect(admin_server.database_url)
+        try:
+            seq = await conn.fetchval("SELECT min(seq) FROM audit_log WHERE action = 'auth.login'")
+            await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+            await conn.execute("UPDATE audit_log SET ip = '10.9.9.9' WHERE seq = $1", seq)
+            await conn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+            return seq
+        finally:
+            await conn.close()
+
+    seq = _in_thread(tamper())
+    page.click("#audit-verify-again")
+    expect(page.locator("#audit-verify")).to_have_attribute("data-ok", "false")
+    expect(page.locator("#audit-verify [role=alert]")).to_contain_text(f"broken at entry #{seq}")
+    assert errors == []
+    context.close()
