@@ -28,7 +28,7 @@ from server.exports.models import ItemColumn
 from server.exports.queries import ExportCursor
 from server.exports.rules import answer_cell, neutralise, number, rfc3339
 from server.templates.models import Definition, Item, iter_items
-from server.templates.scoring import display_percent, visibility
+from server.templates.scoring import display_percent, is_visible
 
 Cell = str | int | float | bool | datetime | Decimal | None
 
@@ -103,6 +103,30 @@ FIXED: tuple[tuple[str, Callable[[Record], Cell]], ...] = (
 ITEM_PREFIX = "item."
 
 
+class _Version:
+    """One template version as the wide table reads it, prepared once per export.
+
+    Visibility is worked out only for the items that have a condition (and the items those
+    conditions name); every other item is always shown. The decisions are scoring.is_visible's, in
+    the template's order, so chains (a condition on a hidden item) hide as they do in scoring.
+    """
+
+    def __init__(self, defn: Definition):
+        items = [it for _, _, _, it in iter_items(defn)]
+        self.by_key: dict[str, Item] = {it.key: it for it in items}
+        self.conditional = [it for it in items if it.visible_if is not None]
+        named = {it.visible_if.item for it in self.conditional if it.visible_if is not None}
+        self.always = {key: True for key in named if key in self.by_key and self.by_key[key].visible_if is None}
+
+    def hidden(self, answers: dict[str, Any]) -> set[str]:
+        if not self.conditional:
+            return set()
+        shown = dict(self.always)
+        for item in self.conditional:
+            shown[item.key] = is_visible(item, answers, shown)
+        return {key for key, visible in shown.items() if not visible}
+
+
 class Table:
     """The export's columns: the fixed ones and, for one template, one column per item.
 
@@ -113,8 +137,9 @@ class Table:
 
     def __init__(self, versions: Sequence[tuple[UUID, Definition]] = ()):
         self.items = item_columns([d for _, d in versions])
-        self._versions = {vid: ({it.key: it for _, _, _, it in iter_items(d)}, d) for vid, d in versions}
+        self._versions = {vid: _Version(d) for vid, d in versions}
         self.headers = [h for h, _ in FIXED] + [ITEM_PREFIX + c.key for c in self.items]
+        self._keys = [c.key for c in self.items]
 
     @property
     def wide(self) -> bool:
@@ -128,16 +153,16 @@ class Table:
         out = [read(row) for _, read in FIXED]
         if not self.items:
             return out
-        known = self._versions.get(row["template_version_id"])
-        if known is None or not row["answers"]:
+        version = self._versions.get(row["template_version_id"])
+        if version is None or not row["answers"]:
             return out + [None] * len(self.items)
         given = _decode_answers(row["answers"])
-        by_key, defn = known
-        shown = visibility(defn, given)
-        for column in self.items:
-            item: Item | None = by_key.get(column.key)
-            answer = given.get(column.key)
-            if item is None or answer is None or not shown.get(column.key, False):
+        hidden = version.hidden(given)
+        by_key = version.by_key
+        for key in self._keys:
+            answer = given.get(key)
+            item = by_key.get(key)
+            if answer is None or item is None or key in hidden:
                 out.append(None)
             else:
                 out.append(answer_cell(item.type, answer.value, len(answer.photos)))
@@ -158,16 +183,21 @@ def item_columns(definitions: Sequence[Definition]) -> list[ItemColumn]:
 # CSV ------------------------------------------------------------------------------------------------
 
 
+_CSV_TEXT: dict[type, Callable[[Any], str]] = {
+    str: neutralise,
+    bool: lambda b: "true" if b else "false",
+    int: str,
+    float: repr,
+    Decimal: str,
+    datetime: lambda moment: rfc3339(moment) or "",
+    type(None): lambda _: "",
+}
+
+
 def csv_text(value: Cell) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return rfc3339(value) or ""
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    return neutralise(value)
+    # One dictionary lookup per cell: this runs for every cell of every row.
+    convert = _CSV_TEXT.get(type(value))
+    return convert(value) if convert is not None else neutralise(str(value))
 
 
 def csv_lines(rows: Iterable[Sequence[Cell]]) -> bytes:

@@ -22,7 +22,7 @@ XLSX_MAX_ROWS = 1_048_575
 
 # A cell whose text starts with one of these is run as a formula by Excel, LibreOffice and Google
 # Sheets when a CSV is opened (CSV injection). Prefixing an apostrophe makes it plain text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset("=+-@\t\r")
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -63,7 +63,7 @@ def rfc3339(moment: datetime | None) -> str | None:
 
 def neutralise(text: str) -> str:
     """Text that a spreadsheet shows as text: an apostrophe before anything that would start a formula."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text[:1] in _FORMULA_START else text
 
 
 def number(value: float | int) -> int | float:
@@ -81,16 +81,17 @@ def answer_cell(item_type: str, value: Any, photo_count: int) -> str | int | flo
     """
     if item_type == "photo":
         return photo_count
+    kind = type(value)
+    if kind is str:
+        return value
     if value is None:
         return None
-    if isinstance(value, bool):
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if kind is int or kind is float:
         return number(value)
-    if isinstance(value, list):
+    if kind is list:
         return ";".join(str(v) for v in value)
-    if isinstance(value, str):
-        return value
     return msgspec.json.encode(value).decode()
 
 

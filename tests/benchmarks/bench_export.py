@@ -329,8 +329,11 @@ def main() -> int:
         bare_wide, _ = asyncio.run(bare_read(url, True))
 
         print()
+        load = os.getloadavg()
         print(f"Export of {args.inspections:,} inspections ({args.items} answers each), server process RSS "
               f"sampled every 10 ms; peak = max(samples, VmHWM) after resetting VmHWM")
+        print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+              f"(1 / 5 / 15 min) at the end of the runs: times scale with it, RSS does not")
         print(f"{'export':42} {'rows':>8} {'time':>8} {'rows/s':>9} {'size':>11} {'RSS before':>11} "
               f"{'peak':>10} {'peak-before':>11}")
         for r in results:
