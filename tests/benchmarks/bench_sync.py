@@ -10,7 +10,9 @@ DESIGN §10 targets, measured in one run, rounds alternated so a busy machine sl
   (b) replay: p99 of PUT of an already stored document ÷ p99 of a minimal Litestar endpoint doing one
       INSERT (same request bytes, same clients) ≤ 1.3
 
-The bare loop runs 8 connections in one Python process, as the server does; it has nothing to decode,
+"PUT new, submitted" runs every submit hook other capabilities register (rollups, corrective actions)
+in the same transaction; "PUT new, draft" is the sync path alone. The bare loop runs 8 connections in
+one Python process, as the server does; it has nothing to decode,
 validate, score, authorise or audit, and writes the answers with COPY or one INSERT … unnest (both are
 measured; the faster is the baseline). By default PostgreSQL runs with synchronous_commit=off, so a
 WAL flush (≈ 2 ms on this disk) does not hide the CPU each side spends; --durable keeps the defaults.
@@ -48,6 +50,7 @@ SYNC_TARGET = 0.75
 REPLAY_TARGET = 1.3
 ITEMS = 300
 STATIONS = 64
+REGIONS = 8
 TEXT = {"en": "Checked item", "ur": "جانچ"}
 
 
@@ -137,19 +140,25 @@ async def prepare(url: str) -> dict:
     try:
         await db.migrate(conn)
         await conn.execute("CREATE TABLE bench_ping (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, key text)")
-        region = await conn.fetchval("INSERT INTO regions (code, name_en) VALUES ('RB', 'Bench') RETURNING id")
-        district = await conn.fetchval(
-            "INSERT INTO districts (code, name_en, region_id) VALUES ('DB', 'Bench', $1) RETURNING id", region)
-        # Inspectors work at different stations, so creates are spread over many (a per-station
-        # rollup row written on submit would otherwise make every submission wait for the last).
-        stations = [await conn.fetchval(
-            """INSERT INTO stations (code, name_en, name_ur, district_id, lat, lon)
-               VALUES ($1, 'PS Bench', 'تھانہ', $2, 31.52, 74.35) RETURNING id""", f"PS{n}", district)
-            for n in range(STATIONS)]
+        # Inspectors work at different stations across the province, so creates are spread over many
+        # stations in several regions, interleaved: submit hooks that write per-region or per-district
+        # rows would otherwise make every submission wait for the one before it.
+        districts, stations = [], []
+        for r in range(REGIONS):
+            region = await conn.fetchval(
+                "INSERT INTO regions (code, name_en) VALUES ($1, 'Bench') RETURNING id", f"RB{r}")
+            districts.append(await conn.fetchval(
+                "INSERT INTO districts (code, name_en, region_id) VALUES ($1, 'Bench', $2) RETURNING id",
+                f"DB{r}", region))
+        for n in range(STATIONS):
+            stations.append(await conn.fetchval(
+                """INSERT INTO stations (code, name_en, name_ur, district_id, lat, lon)
+                   VALUES ($1, 'PS Bench', 'تھانہ', $2, 31.52, 74.35) RETURNING id""",
+                f"PS{n}", districts[n % REGIONS]))
         inspector = await conn.fetchval(
             """INSERT INTO users (username, display_name, password_hash, role, district_ids)
                VALUES ('bench', 'Bench Inspector', $1, 'inspector', $2) RETURNING id""",
-            hash_password("bench-password-1"), [district])
+            hash_password("bench-password-1"), districts)
         template = await conn.fetchval(
             "INSERT INTO templates (key, title_en, title_ur) VALUES ('bench', 'Bench', 'ب') RETURNING id")
         version = await conn.fetchval(
