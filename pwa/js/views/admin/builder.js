@@ -12,7 +12,7 @@ import * as model from './model.js';
 import {
   adminPage, aicon, boxFor, debounce, describeError, focusBox, loadingFailed, styles,
 } from './common.js';
-import { renderOutline, rowId, updateMarks, updateRow } from './outline.js';
+import { relocate, renderOutline, rowId, updateMarks, updateRow } from './outline.js';
 import { applyErrors, describeProblem, followWords, renderEditor } from './editor.js';
 import { forgetPreviewDraft, previewState, renderPreview } from './preview.js';
 import { publishFlow } from './publish.js';
@@ -196,12 +196,13 @@ export default async function builderView(params) {
   ui.refreshPreview = ({ now = false } = {}) => (now ? renderPreview(hosts.preview, ui) : previewSoon());
   ui.changed = (kind, obj, opts = {}) => {
     if (session.tpl.archived) return;
-    if (kind === 'structure') {
-      renderOutline(hosts.outline, ui);
+    if (kind === 'moved' || kind === 'structure') {
+      if (kind === 'structure' || !relocate(ui, obj)) renderOutline(hosts.outline, ui);
       renderEditor(hosts.editor, ui, { focus: opts.focusEditor });
       const at = model.locate(session.def, session.selected);
       if (at) session.preview.section = at.s;
-      renderPreview(hosts.preview, ui);
+      // A move redraws the preview a moment later, so the outline answers the key at once.
+      if (kind === 'moved') previewSoon(); else renderPreview(hosts.preview, ui);
       if (opts.focusRow) document.getElementById(`${rowId(obj)}-btn`)?.focus();
     } else {
       if (kind === 'editor') renderEditor(hosts.editor, ui, { focus: opts.focus });

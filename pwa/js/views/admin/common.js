@@ -3,13 +3,22 @@
 // server's 422 problems beside themselves (GOV.UK pattern: a summary with links, and the message at
 // the field), and a download helper.
 
-import { addStrings, t } from '../../i18n.js';
+import { addStrings, getLang, t } from '../../i18n.js';
 import { h, icon, mount } from '../../ui.js';
 import strings from './strings.js';
 
 addStrings(strings);
 
 let stylesReady = null;
+
+// Whole numbers as i18n.fmtNumber writes them (Western digits in both languages), with the formatter
+// kept: building an Intl.NumberFormat per call cost more than the rest of an outline redraw.
+const formatters = new Map();
+export function num(n) {
+  const lang = getLang();
+  if (!formatters.has(lang)) formatters.set(lang, new Intl.NumberFormat(`${lang === 'ur' ? 'ur-PK' : 'en-PK'}-u-nu-latn`));
+  return formatters.get(lang).format(n);
+}
 
 // Resolves once admin.css has loaded (or failed), so a screen never paints unstyled first.
 export function styles() {

@@ -4,11 +4,11 @@
 // option added), so typing never loses the caret. Each field carries the server's name for it
 // (`label.ur`, `options[1].points`, `visible_if.in`) and shows that field's problem beside it.
 
-import { fmtNumber, t, tx } from '../../i18n.js';
+import { t, tx } from '../../i18n.js';
 import { h } from '../../ui.js';
 import * as model from './model.js';
 import {
-  aicon, bilingual, checkBox, fieldBox, groupBox, iconButton, input, labelOfBox, placeErrors, select, serverMessage,
+  aicon, bilingual, checkBox, fieldBox, groupBox, iconButton, input, labelOfBox, num, placeErrors, select, serverMessage,
 } from './common.js';
 
 // Which items', sections' and options' keys still follow their English words (new in this session
@@ -79,7 +79,7 @@ function settingsEditor(ui) {
     h('ol', { class: 'bands' }, def.grade_bands.map((band, b) => h('li', { class: 'band-row', dataset: { field: `grade_bands[${b}]` } },
       fieldBox(`grade_bands[${b}].grade`, t('admin.bandGrade'), input(band.grade, (v) => { band.grade = v; ui.changed('text', 'settings'); }, { maxlength: 20 })),
       fieldBox(`grade_bands[${b}].min`, t('admin.bandMin'), numberInput(band.min, (v) => { band.min = v; ui.changed('text', 'settings'); }, { min: 0, max: 100 })),
-      iconButton('trash', t('admin.bandRemove', { grade: band.grade || fmtNumber(b + 1) }), () => {
+      iconButton('trash', t('admin.bandRemove', { grade: band.grade || num(b + 1) }), () => {
         def.grade_bands.splice(b, 1);
         ui.changed('editor', 'settings');
       }, { class: 'tool-danger' })))),
@@ -98,7 +98,7 @@ function sectionEditor(ui, section) {
   const at = model.locate(def, section);
   const words = { fallback: 'section' };
   return h('div', { class: 'editor-body' },
-    heading(t('admin.sectionN', { n: fmtNumber(at.s + 1) }), t('admin.sectionHint')),
+    heading(t('admin.sectionN', { n: num(at.s + 1) }), t('admin.sectionHint')),
     textPair(ui, section, 'title', t('admin.sectionTitle'), {}, words),
     h('div', { class: 'row-2' },
       keyField(ui, section, () => model.sectionKeys(def, section), words),
@@ -125,7 +125,7 @@ function optionsEditor(ui, item) {
     });
     return h('li', { class: 'option-row', dataset: { field: name } },
       h('div', { class: 'option-head' },
-        h('h4', { text: t('admin.optionN', { n: fmtNumber(o + 1) }) }),
+        h('h4', { text: t('admin.optionN', { n: num(o + 1) }) }),
         h('div', { class: 'tools-inline' },
           iconButton('up', t('admin.optionUp', { n: o + 1 }), () => { swap(item.options, o, o - 1); ui.changed('editor', item); }, { disabled: o === 0 }),
           iconButton('down', t('admin.optionDown', { n: o + 1 }), () => { swap(item.options, o, o + 1); ui.changed('editor', item); }, { disabled: o === item.options.length - 1 }),
@@ -154,7 +154,7 @@ function swap(list, a, b) {
 function answerWord(a) {
   if (a.word) return t(a.word);
   if (a.label) return tx(a.label).trim() || a.value;
-  return fmtNumber(a.number);
+  return num(a.number);
 }
 
 // "Show this item only when <an earlier item> is answered <one of these>".
@@ -229,7 +229,7 @@ function itemEditor(ui, item) {
   if (item.type === 'choice' || item.type === 'multi_choice') typeFields.push(optionsEditor(ui, item));
   if (['text', 'photo', 'date'].includes(item.type)) typeFields.push(h('p', { class: 'callout callout-info' }, t('admin.notScored')));
   return h('div', { class: 'editor-body' },
-    heading(t('admin.itemN', { n: `${fmtNumber(at.s + 1)}.${fmtNumber(at.i + 1)}` }), tx(def.sections[at.s].title)),
+    heading(t('admin.itemN', { n: `${num(at.s + 1)}.${num(at.i + 1)}` }), tx(def.sections[at.s].title)),
     h('div', { class: 'row-2' }, fieldBox('type', t('admin.type'), typeSelect), keyField(ui, item, () => model.itemKeys(def, item), words)),
     textPair(ui, item, 'label', t('admin.label'), {}, words),
     textPair(ui, item, 'help', t('admin.help'), { multiline: true, hintEn: t('admin.helpHint') }),
@@ -273,9 +273,9 @@ export function describeProblem(ui, e) {
   const { def } = ui.session;
   const at = e.obj === 'settings' ? null : model.locate(def, e.obj);
   let where = t('admin.settings');
-  if (at && at.i === undefined) where = t('admin.sectionN', { n: fmtNumber(at.s + 1) });
+  if (at && at.i === undefined) where = t('admin.sectionN', { n: num(at.s + 1) });
   if (at && at.i !== undefined) {
-    where = `${t('admin.itemN', { n: `${fmtNumber(at.s + 1)}.${fmtNumber(at.i + 1)}` })} ${tx(e.obj.label).trim() ? `“${tx(e.obj.label).trim()}”` : ''}`.trim();
+    where = `${t('admin.itemN', { n: `${num(at.s + 1)}.${num(at.i + 1)}` })} ${tx(e.obj.label).trim() ? `“${tx(e.obj.label).trim()}”` : ''}`.trim();
   }
   return { where, field: fieldWords(e.rest), message: serverMessage(e.message) };
 }
@@ -284,8 +284,8 @@ const FIELD_WORDS = [
   [/^label\.(en|ur)$/, (m) => t(m[1] === 'en' ? 'admin.inEnglish' : 'admin.inUrdu', { label: t('admin.label') })],
   [/^help\.(en|ur)$/, (m) => t(m[1] === 'en' ? 'admin.inEnglish' : 'admin.inUrdu', { label: t('admin.help') })],
   [/^title\.(en|ur)$/, (m) => t(m[1] === 'en' ? 'admin.inEnglish' : 'admin.inUrdu', { label: t('admin.sectionTitle') })],
-  [/^options\[(\d+)\]\.label\.(en|ur)$/, (m) => `${t('admin.optionN', { n: fmtNumber(Number(m[1]) + 1) })}: ${t(m[2] === 'en' ? 'admin.inEnglish' : 'admin.inUrdu', { label: t('admin.optionLabel') })}`],
-  [/^options\[(\d+)\]\.(\w+)$/, (m) => `${t('admin.optionN', { n: fmtNumber(Number(m[1]) + 1) })}: ${t(m[2] === 'points' ? 'admin.points' : 'admin.key')}`],
+  [/^options\[(\d+)\]\.label\.(en|ur)$/, (m) => `${t('admin.optionN', { n: num(Number(m[1]) + 1) })}: ${t(m[2] === 'en' ? 'admin.inEnglish' : 'admin.inUrdu', { label: t('admin.optionLabel') })}`],
+  [/^options\[(\d+)\]\.(\w+)$/, (m) => `${t('admin.optionN', { n: num(Number(m[1]) + 1) })}: ${t(m[2] === 'points' ? 'admin.points' : 'admin.key')}`],
   [/^options$/, () => t('admin.options')],
   [/^visible_if/, () => t('admin.condition')],
   [/^grade_bands/, () => t('admin.bands')],
