@@ -198,6 +198,20 @@ async def test_a_change_committed_late_is_not_skipped_by_a_cursor_handed_out_mea
     assert sorted(s["name"]["en"] for s in later["stations"]) == ["quick edit", "slow edit"]
 
 
+async def test_submitting_completes_the_open_assignment_and_the_next_delta_removes_it(client):
+    ctx = await make_ctx(client)
+    assignment = await assign(ctx)
+    cursor = (await bundle(ctx)).json()["cursor"]
+    iid = uuid.uuid4()
+    await ctx.put(iid, ctx.doc())
+    assert await execute(ctx, "SELECT status FROM assignments WHERE id = $1", assignment) == "open"  # a draft
+    await ctx.put(iid, ctx.doc(base=1, status="submitted", answers=complete_answers()))
+    assert await execute(ctx, "SELECT inspection_id FROM assignments WHERE id = $1 AND status = 'done'",
+                         assignment) == iid
+    delta = (await bundle(ctx, since=cursor)).json()
+    assert delta["assignments"] == [] and delta["removed"]["assignments"] == [str(assignment)]
+
+
 async def test_a_registered_actions_loader_fills_the_bundle_for_the_stations_in_scope(client, monkeypatch):
     ctx = await make_ctx(client)
     seen = []

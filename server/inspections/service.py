@@ -22,6 +22,7 @@ from uuid import UUID
 import msgspec
 from asyncpg import Connection, Record
 
+from server.assignments.queries import complete_assignment
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
@@ -30,15 +31,6 @@ from server.inspections.models import InspectionDoc, InspectionOut, Presence, Sc
 from server.inspections.queries import Written
 from server.templates.models import Definition
 from server.templates.scoring import score, validate_answers
-
-try:
-    from server.assignments.queries import complete_assignment
-except ModuleNotFoundError as exc:  # pragma: no cover - depends on which capabilities are installed
-    # TODO(issue 3): server/assignments/queries.py is being written alongside this module; until it
-    # exists a submission completes no assignment. Any other missing module is a real error.
-    if exc.name not in ("server.assignments", "server.assignments.queries"):
-        raise
-    complete_assignment = None
 
 # Concurrent sends to one id resolve in at most two rounds (the loser of a race sees the winner's row);
 # a third covers a write landing between the lock and the decision. Beyond that, ask the device to retry.
@@ -176,8 +168,7 @@ async def _after_write(conn: Connection, user: Principal, w: Written, row: Recor
                        kind: str, ip: str | None) -> None:
     """Inside the write's transaction: submission hooks, then the audit row (always last: it locks)."""
     if w.status == "submitted":
-        if complete_assignment is not None:
-            await complete_assignment(conn, w.station_id, template_id, w.id)
+        await complete_assignment(conn, w.station_id, template_id, w.id)
         await hooks.on_submitted(conn, w.id)
         kind = "submit"
     await audit.record(conn, f"inspection.{kind}", actor=user, entity="inspection", entity_id=w.id,
