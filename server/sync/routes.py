@@ -19,7 +19,7 @@ class SyncController(Controller):
     path = "/api/v1/sync"
     tags = ["sync"]
 
-    @get("/bundle", response_headers=None, description=(
+    @get("/bundle", description=(
         "Templates, stations, assignments and returned inspections for offline work. With `since` (a "
         "previous `cursor`), only what changed after it plus `removed`. Send If-None-Match with the ETag "
         "to get 304 when nothing changed."))
