@@ -140,6 +140,14 @@ def test_an_admin_builds_previews_and_publishes_a_template_the_inspector_then_fi
     expect(page.locator("#builder-problems li")).to_have_count(1)
     summary = page.inner_text("#builder-problems")
     assert "Item 1.3" in summary and "Question (Urdu)" in summary and "must not be blank" in summary
+
+    # Nothing typed is lost while the server refuses the draft: after a reload the copy kept on this
+    # computer is offered back, whole.
+    page.reload()
+    page.click("#restore-local")
+    expect(page.locator(".o-item")).to_have_count(len(ITEMS))
+    wait_invalid(page)
+    expect(page.locator("#builder-problems li")).to_have_count(1)
     scale_row = page.locator(".o-row", has_text="Cleanliness of the lock-up")
     assert scale_row.locator(".o-error").count() == 1
     page.locator(".o-row", has_text="Separate cell for women").click()
@@ -161,7 +169,7 @@ def test_an_admin_builds_previews_and_publishes_a_template_the_inspector_then_fi
     page.click("#preview-lang")
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     phone = page.locator(".phone")
-    assert phone.locator("#lbl-detainees_all_in_the_diary").inner_text() == ITEMS[0]["label"]["ur"]
+    expect(phone.locator("#lbl-detainees_all_in_the_diary")).to_have_text(ITEMS[0]["label"]["ur"])
     assert phone.locator("#item-who_is_not_in_the_diary").is_hidden()
     phone.locator("#item-detainees_all_in_the_diary [data-value=no]").click()
     assert phone.locator("#item-who_is_not_in_the_diary").is_visible()
@@ -174,6 +182,7 @@ def test_an_admin_builds_previews_and_publishes_a_template_the_inspector_then_fi
     shoot_builder(page, artifacts, "ur")
     page.click("#preview-lang")
     expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    expect(page.locator("#preview-lang")).to_have_text("Preview in Urdu")
     shoot_builder(page, artifacts, "en")
 
     # Publishing shows what the version holds and asks first.
@@ -240,6 +249,7 @@ def test_an_admin_builds_previews_and_publishes_a_template_the_inspector_then_fi
     inspector.wait_for_selector("#item-detainees_all_in_the_diary")
     inspector.click(".lang-toggle")
     expect(inspector.locator("html")).to_have_attribute("dir", "rtl")
+    expect(inspector.locator("#lbl-detainees_all_in_the_diary")).to_have_text(ITEMS[0]["label"]["ur"])
     assert inspector.locator("#item-who_is_not_in_the_diary").is_hidden()
     inspector.click("#item-detainees_all_in_the_diary [data-value=no]")
     inspector.click("#item-separate_cell_for_women [data-value=yes]")

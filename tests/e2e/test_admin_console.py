@@ -169,6 +169,14 @@ def test_the_audit_view_verifies_the_chain_filters_the_log_and_shows_where_it_wa
     page.fill("#audit-find", "inspector.ali")
     expect(rows).to_have_count(3)
 
+    # Paging goes back by `before`: older entries follow, none twice.
+    page.goto(admin_server.url + "/#/admin/audit?limit=2")
+    expect(rows).to_have_count(2)
+    page.click("#audit-more")
+    expect(rows).to_have_count(4)
+    seqs = rows.evaluate_all("(els) => els.map((e) => Number(e.dataset.seq))")
+    assert seqs == sorted(set(seqs), reverse=True)
+
     # Someone edits an entry in the database behind the application's back.
     async def tamper() -> int:
         conn = await asyncpg.connect(admin_server.database_url)
@@ -186,4 +194,22 @@ def test_the_audit_view_verifies_the_chain_filters_the_log_and_shows_where_it_wa
     expect(page.locator("#audit-verify")).to_have_attribute("data-ok", "false")
     expect(page.locator("#audit-verify [role=alert]")).to_contain_text(f"broken at entry #{seq}")
     assert errors == []
+    context.close()
+
+
+def test_every_admin_string_is_written_in_english_and_urdu(admin_server, browser):
+    context = laptop(browser)
+    page = context.new_page()
+    page.goto(admin_server.url + "/")
+    page.wait_for_selector("form.login")
+    found = page.evaluate("""() => import('/js/views/admin/strings.js').then(({default: {en, ur}}) => {
+        const text = (v) => (typeof v === 'string' ? [v] : Object.values(v));
+        return {
+            noUrdu: Object.keys(en).filter((k) => !(k in ur)),
+            noEnglish: Object.keys(ur).filter((k) => !(k in en)),
+            // Urdu that is really English: Latin words where Urdu letters belong.
+            notUrdu: Object.keys(ur).filter((k) => text(ur[k]).some((s) => !/[\u0600-\u06ff]/.test(s))),
+        };
+    })""")
+    assert found == {"noUrdu": [], "noEnglish": [], "notUrdu": []}
     context.close()

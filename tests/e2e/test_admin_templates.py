@@ -88,6 +88,19 @@ def test_a_downloaded_version_imports_as_an_identical_draft_that_reorders_by_key
     wait_saved(page)
     assert first_keys(admin_server, token, copy_id) == [a, b, c]
 
+    # Duplicate puts a copy under the row with a key of its own; delete asks first, then removes it.
+    items = page.locator(".o-item")
+    count = items.count()
+    page.locator(".o-item .o-row").first.click()
+    page.click(".o-tools [data-act=duplicate]")
+    expect(items).to_have_count(count + 1)
+    expect(page.locator('#builder-editor [data-field="key"] input')).to_have_value(f"{a}_copy")
+    page.click(".o-tools [data-act=delete]")
+    page.click("dialog[open] .dialog-actions .btn-primary")
+    expect(items).to_have_count(count)
+    wait_saved(page)
+    assert first_keys(admin_server, token, copy_id) == [a, b, c]
+
     # Archived: read-only in the builder, listed under Archived, and back again.
     page.click("#versions-link")
     page.click("#archive-toggle")

@@ -10,6 +10,7 @@ import {
   adminPage, busy, fieldBox, input, loadingFailed, searchBox, select, styles,
 } from './common.js';
 
+// Entries per page; `?limit=` in the address changes it (within what the server allows).
 const PAGE = 50;
 const ENTITIES = ['user', 'template', 'region', 'district', 'circle', 'station', 'assignment', 'schedule', 'inspection',
   'photo', 'review', 'action', 'export', 'demo'];
@@ -86,6 +87,7 @@ function verifyCard() {
 
 export default async function auditView(params) {
   await styles();
+  const limit = Math.min(500, Math.max(1, Math.floor(Number(params.limit)) || PAGE));
   const filters = { action: params.action || '', entity: params.entity || '', entity_id: params.entity_id || '', actor_id: params.actor_id || '' };
   let users = [];
   try { users = await api.admin.users({}); } catch { users = []; }
@@ -103,9 +105,9 @@ export default async function auditView(params) {
   };
   const load = async (before) => {
     try {
-      const page = await api.admin.audit({ ...filters, before, limit: PAGE });
+      const page = await api.admin.audit({ ...filters, before, limit });
       rows = before ? rows.concat(page) : page;
-      more.hidden = page.length < PAGE;
+      more.hidden = page.length < limit;
       show();
     } catch (err) {
       mount(list, h('li', {}, loadingFailed(err, () => load(before))));
@@ -116,7 +118,7 @@ export default async function auditView(params) {
 
   const apply = (e) => {
     e.preventDefault();
-    const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
+    const q = new URLSearchParams(Object.entries({ ...filters, limit: params.limit }).filter(([, v]) => v));
     navigate(`/admin/audit${q.toString() ? `?${q}` : ''}`);
   };
   const actionInput = input(filters.action, (v) => { filters.action = v.trim(); }, { list: 'audit-actions', dir: 'ltr', spellcheck: 'false' });
