@@ -7,12 +7,16 @@ many-rows test writes its rows with SQL, as a phone could not send thousands qui
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
+import tempfile
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -20,6 +24,7 @@ import pypdf
 import pytest
 from PIL import Image
 
+from server.app import create_app
 from server.auth.rules import new_token, token_hash
 from server.errors import Invalid
 from server.exports.csv_xlsx import FIXED, ITEM_PREFIX
@@ -508,3 +513,82 @@ def test_export_date_bounds_without_an_offset_or_malformed_are_refused(raw: str)
 ])
 def test_text_that_a_spreadsheet_would_run_is_prefixed_and_other_text_is_not(text: str, expected: str):
     assert neutralise(text) == expected
+
+
+async def test_a_client_that_goes_away_mid_export_leaves_no_connection_behind(env: Env, settings, executor):
+    conn = await env.client.db()
+    try:
+        await conn.execute(
+            """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
+                                        body_hash, document, submitted_at)
+               SELECT gen_random_uuid(), $1, $2, $3, 'submitted', 1, '\\x00', '{}', now()
+                 FROM generate_series(1, 3000)""",
+            env.world.stations["A"], uuid.UUID(env.version_id), env.world.users["inspector_a"])
+    finally:
+        await conn.close()
+    app = create_app(settings, executor=executor, run_migrations=False)
+    token = await env.token("admin")
+    workbooks_before = workbooks()
+    async with lifespan(app):
+        for fmt in ("csv", "xlsx"):
+            received = await request_then_leave(app, f"/api/v1/exports/inspections.{fmt}", token)
+            assert received["status"] == 200
+            pool = app.state.read_pool
+            assert pool.get_idle_size() == pool.get_size(), f"{fmt}: a pooled connection is still held"
+    assert workbooks() <= workbooks_before, "the workbook's temporary directory was left behind"
+    conn = await env.client.db()
+    try:
+        stuck = await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                    "AND state LIKE 'idle in transaction%'")
+    finally:
+        await conn.close()
+    assert stuck == 0
+
+
+def workbooks() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("muaina-xlsx-*"))
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    inbox: asyncio.Queue = asyncio.Queue()
+    outbox: asyncio.Queue = asyncio.Queue()
+    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    assert (await outbox.get())["type"] == "lifespan.startup.complete"
+    try:
+        yield
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await task
+
+
+async def request_then_leave(app, path: str, token: str) -> dict[str, Any]:
+    """Send a GET, and disconnect as soon as the first piece of the body arrives (or the headers, for
+    a body that only comes when it is complete)."""
+    gone = asyncio.Event()
+    asked = False
+    received: dict[str, Any] = {"status": None}
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            received["status"] = message["status"]
+        if message["type"] == "http.response.body" or message["type"] == "http.response.start":
+            gone.set()
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"authorization", f"Bearer {token}".encode()), (b"host", b"testserver")],
+             "client": ("127.0.0.1", 50000), "server": ("testserver", 80), "state": {}}
+    await asyncio.wait_for(app(scope, receive, send), timeout=60)
+    await asyncio.sleep(0)  # let a cancelled stream's cleanup finish its last step
+    return received

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import anyio
 import msgspec
 import xlsxwriter
 from asyncpg import Record
@@ -306,8 +307,10 @@ async def xlsx_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes
             while chunk := await loop.run_in_executor(worker, handle.read, FILE_CHUNK):
                 yield chunk
     finally:
-        await cursor.close()
-        await loop.run_in_executor(worker, _remove_tree, workdir)
+        # Shielded: a client that goes away cancels the stream, and the file must still be removed.
+        with anyio.CancelScope(shield=True):
+            await cursor.close()
+            await loop.run_in_executor(worker, _remove_tree, workdir)
         worker.shutdown(wait=False)
 
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
+import anyio
 from asyncpg import Connection, Pool, Record
 
 from server.exports.models import ExportFilters
@@ -110,11 +111,15 @@ class ExportCursor:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        try:
-            if self._tx is not None and not conn.is_closed():
-                await self._tx.rollback()
-        finally:
-            await self._pool.release(conn)
+        # A client that goes away cancels the stream, and the cancellation is delivered again at every
+        # await inside the cancelled scope: unshielded, the rollback would be cut short and the
+        # connection never go back to the pool.
+        with anyio.CancelScope(shield=True):
+            try:
+                if self._tx is not None and not conn.is_closed():
+                    await self._tx.rollback()
+            finally:
+                await self._pool.release(conn)
 
 
 async def template_versions(conn: Connection, template_id: UUID) -> list[Record]:
