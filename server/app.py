@@ -50,7 +50,8 @@ def _capability_routes() -> list[Any]:
 def make_store(settings: Settings) -> PhotoStore:
     if settings.s3_endpoint:
         return S3Store(settings.s3_endpoint, settings.s3_access_key or "", settings.s3_secret_key or "",
-                       settings.s3_bucket, secure=settings.s3_secure, region=settings.s3_region)
+                       settings.s3_bucket, secure=settings.s3_secure, region=settings.s3_region,
+                       timeout=settings.s3_timeout_seconds)
     return DirectoryStore(settings.photos_dir)
 
 

@@ -26,6 +26,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_bucket: str = "muaina-photos"
     s3_secure: bool = False
     s3_region: str | None = None
+    # The longest one object-store call may take, retries included, before the request answers 503:
+    # a hung store must cost an upload seconds, not minutes (tests/reliability/test_store_outage.py).
+    s3_timeout_seconds: int = 15
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path("var")
@@ -122,6 +125,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         s3_bucket=bucket,
         s3_secure=s3_secure,
         s3_region=env.get("S3_REGION") or None,
+        s3_timeout_seconds=_int(env, "S3_TIMEOUT_SECONDS", 15, minimum=1, maximum=600),
         host=env.get("HOST") or "127.0.0.1",
         port=_int(env, "PORT", 8000, minimum=1, maximum=65535),
         data_dir=Path(env.get("DATA_DIR") or "var"),

@@ -255,15 +255,20 @@ class S3Store:
         *,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
+        timeout: float = 15.0,
         max_workers: int = 8,
     ):
         self.bucket = bucket
+        # The deadline of one whole call, retries included (see _run).
+        self.timeout = timeout
+        # Set once start() has made (or found) the bucket: a bucket missing after that has disappeared.
+        self._started = False
         # minio-py's default client waits five minutes and retries five times, so a
         # store outage would hang uploads; these limits make it answer quickly. One
         # connection retry and one read retry survive a pooled connection that the
         # server closed, without multiplying the wait.
         self._http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+            timeout=urllib3.Timeout(connect=min(connect_timeout, timeout), read=min(read_timeout, timeout)),
             maxsize=max_workers,
             retries=urllib3.Retry(
                 total=2, connect=1, read=1, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
@@ -276,20 +281,46 @@ class S3Store:
         # and keeps a slow store from starving other users of the default executor.
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="photo-store")
 
-    async def _call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    async def _run(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         loop = asyncio.get_running_loop()
-        try:
+        # The deadline bounds the whole call, queueing for a thread and retries included. A hung
+        # store (the port accepts connections, nothing answers) then costs a request seconds, not
+        # the socket timeout times every retry times every object. A call past its deadline keeps
+        # its thread until the socket timeout ends it; its request has had its 503 long before.
+        async with asyncio.timeout(self.timeout):
             return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    async def _call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        try:
+            try:
+                return await self._run(fn, *args, **kwargs)
+            except S3Error as exc:
+                if exc.code != "NoSuchBucket" or not self._started:
+                    raise
+                await self._bucket_vanished()
+                return await self._run(fn, *args, **kwargs)
         except S3Error as exc:
             if exc.code == "NoSuchKey":
                 raise NotFound("no such stored object") from None
-            # Access denied, a missing bucket or the like is the operator's problem;
-            # the caller sees a clean 503 and the log says which.
+            # Access denied or the like is the operator's problem; the caller sees a
+            # clean 503 and the log says which.
             log.warning("photo store refused %s: %s %s", fn.__name__, exc.code, exc.message)
+            raise Unavailable("photo store unavailable") from exc
+        except TimeoutError as exc:
+            log.warning("photo store did not answer %s within %g s", fn.__name__, self.timeout)
             raise Unavailable("photo store unavailable") from exc
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             log.warning("photo store unreachable during %s: %s", fn.__name__, exc)
             raise Unavailable("photo store unavailable") from exc
+
+    async def _bucket_vanished(self) -> None:
+        # The bucket was there at start (start() makes it). Gone now means it was deleted, or the
+        # store lost its data: what it held is lost either way, and refusing new photos until
+        # someone restarts the app (which would make the bucket again anyway) only keeps them on
+        # the phones. Making it again lets uploads resume; the log says loudly what happened.
+        log.error("photo store bucket %s has disappeared; making it again (photos stored before it "
+                  "disappeared are not in it)", self.bucket)
+        await self._run(self._create_bucket)
 
     async def ensure_bucket(self) -> None:
         await self._call(self._create_bucket)
@@ -308,6 +339,7 @@ class S3Store:
 
     async def start(self) -> None:
         await self.ensure_bucket()
+        self._started = True
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         validate_key(key)
@@ -365,9 +397,17 @@ class S3Store:
                 return
 
     async def check(self) -> None:
+        # A bucket that disappeared after start is made again here too, as on an upload: otherwise a
+        # replica that is not ready receives no uploads and never gets the chance to make it.
         if not await self._call(self._client.bucket_exists, self.bucket):
-            log.warning("photo store bucket %s does not exist", self.bucket)
-            raise Unavailable("photo store unavailable")
+            if not self._started:
+                log.warning("photo store bucket %s does not exist", self.bucket)
+                raise Unavailable("photo store unavailable")
+            try:
+                await self._bucket_vanished()
+            except (S3Error, MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+                log.warning("photo store bucket %s does not exist and could not be made: %s", self.bucket, exc)
+                raise Unavailable("photo store unavailable") from exc
 
     async def close(self) -> None:
         # Calls already running end within the timeouts above; queued ones are dropped.

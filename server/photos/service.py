@@ -126,12 +126,12 @@ async def _put_objects(store: PhotoStore, keys: rules.Keys, data: bytes, process
 
 
 async def _delete_objects(store: PhotoStore, keys: rules.Keys) -> None:
-    # Best effort: when the store is down these fail too, and the sweeper finds them later.
-    for key in keys.all():
-        try:
-            await store.delete(key)
-        except Exception as exc:  # noqa: BLE001 - cleanup must not hide the error being reported
-            log.warning("could not delete %s after a failed upload (the sweeper will): %r", key, exc)
+    # Best effort: when the store is down these fail too, and the sweeper finds them later. The three
+    # go together, so a hung store delays the upload's 503 by one store deadline, not three.
+    results = await asyncio.gather(*(store.delete(key) for key in keys.all()), return_exceptions=True)
+    for key, result in zip(keys.all(), results, strict=True):
+        if isinstance(result, Exception):
+            log.warning("could not delete %s after a failed upload (the sweeper will): %r", key, result)
 
 
 async def _committed(connect: Connect, photo_id: UUID, keys: rules.Keys) -> bool:
