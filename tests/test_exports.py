@@ -27,6 +27,7 @@ from PIL import Image
 from server.app import create_app
 from server.auth.rules import new_token, token_hash
 from server.errors import Invalid
+from server.exports import rules as export_rules
 from server.exports.csv_xlsx import FIXED, ITEM_PREFIX
 from server.exports.rules import neutralise, parse_bound
 from server.templates.scoring import display_percent
@@ -345,6 +346,20 @@ async def test_exports_are_audited_with_filters_and_the_exact_row_count(env: Env
     assert rows[0]["data"]["filters"] == {"status": "submitted"}
     assert rows[0]["data"]["rows"] == 3  # passed, critical failure, region B; the reviewed one is approved
     assert rows[1]["data"]["rows"] == 1
+
+
+async def test_an_xlsx_export_too_big_for_one_sheet_is_refused_and_not_audited(env: Env, monkeypatch):
+    monkeypatch.setattr(export_rules, "XLSX_MAX_ROWS", 4)
+    response = await env.get(XLSX_URL)
+    assert response.status_code == 422
+    assert "narrow the filters or export CSV" in response.json()["detail"]
+    assert (await env.get(XLSX_URL, status="submitted")).status_code == 200  # 3 rows fit
+    conn = await env.client.db()
+    try:
+        audited = await conn.fetch("SELECT data FROM audit_log WHERE action = 'export.xlsx'")
+    finally:
+        await conn.close()
+    assert [r["data"]["rows"] for r in audited] == [3]
 
 
 # Scope and roles ------------------------------------------------------------------------------
