@@ -33,6 +33,9 @@ export function styles() {
   return stylesReady;
 }
 
+// A region's, district's or circle's name in the reader's language (lists carry both).
+export const placeName = (p) => (getLang() === 'ur' && p?.name_ur ? p.name_ur : p?.name || '');
+
 const SECTIONS = [
   ['templates', '/admin/templates'], ['users', '/admin/users'], ['hierarchy', '/admin/hierarchy'], ['audit', '/admin/audit'],
 ];

@@ -277,7 +277,10 @@ export function describeProblem(ui, e) {
   if (at && at.i !== undefined) {
     where = `${t('admin.itemN', { n: `${num(at.s + 1)}.${num(at.i + 1)}` })} ${tx(e.obj.label).trim() ? `“${tx(e.obj.label).trim()}”` : ''}`.trim();
   }
-  return { where, field: fieldWords(e.rest), message: serverMessage(e.message) };
+  // The template's own title is not a section's: its words differ.
+  const field = e.obj === 'settings' && /^title\.(en|ur)$/.test(e.rest)
+    ? t(e.rest.endsWith('en') ? 'admin.inEnglish' : 'admin.inUrdu', { label: t('admin.templateTitle') }) : fieldWords(e.rest);
+  return { where, field, message: serverMessage(e.message) };
 }
 
 const FIELD_WORDS = [

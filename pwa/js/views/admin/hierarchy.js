@@ -4,12 +4,12 @@
 // usual mistake is latitude and longitude swapped. The CSV import has its own screen.
 
 import { api } from '../../api.js';
-import { fmtNumber, t } from '../../i18n.js';
+import { fmtNumber, getLang, t } from '../../i18n.js';
 import { navigate } from '../../router.js';
 import { dialog, h, lazyList, mount, pill, toast } from '../../ui.js';
 import {
-  adminPage, aicon, bilingual, checkBox, errorSummary, fieldBox, input, loadingFailed, placeErrors, searchBox, select,
-  showFailure, styles,
+  adminPage, aicon, bilingual, checkBox, errorSummary, fieldBox, input, loadingFailed, placeErrors, placeName, searchBox,
+  select, showFailure, styles,
 } from './common.js';
 
 const TABS = ['regions', 'districts', 'circles', 'stations'];
@@ -53,9 +53,9 @@ function rowFor(kind, row, places, onEdit) {
   const name = nameOf(row);
   const where = {
     regions: '',
-    districts: places.region.get(row.region_id)?.name || '',
-    circles: places.district.get(row.district_id)?.name || '',
-    stations: [places.circle.get(row.circle_id)?.name, places.district.get(row.district_id)?.name].filter(Boolean).join(', '),
+    districts: placeName(places.region.get(row.region_id)),
+    circles: placeName(places.district.get(row.district_id)),
+    stations: [placeName(places.circle.get(row.circle_id)), placeName(places.district.get(row.district_id))].filter(Boolean).join(getLang() === 'ur' ? '، ' : ', '),
   }[kind];
   return h('li', { class: 'list-row org-row', dataset: { code: row.code } },
     h('div', { class: 'org-main' },

@@ -9,7 +9,7 @@ import { confirmDialog, dialog, h, mount, pill, toast } from '../../ui.js';
 import { auditRow } from './audit.js';
 import {
   adminPage, aicon, busy, checkBox, describeError, errorSummary, fieldBox, groupBox, input, loadingFailed, placeErrors,
-  searchBox, select, showFailure, styles,
+  placeName, searchBox, select, showFailure, styles,
 } from './common.js';
 
 const ROLES = ['admin', 'reviewer', 'inspector'];
@@ -19,7 +19,6 @@ async function places() {
   return { regions, districts };
 }
 
-const placeName = (p) => p.name;
 
 function scopeWords(user, { regions, districts }) {
   if (user.role === 'admin') return t('admin.scopeAll');
