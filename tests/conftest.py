@@ -292,8 +292,15 @@ def live_server(pg_admin_url: str, demo_template_db: str, tmp_path: Path) -> Ite
 
 # Chromium -----------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Browser tests run last: while Playwright's sync API is active it keeps an event loop running in
+    # this thread, and pytest-asyncio cannot run async tests then. Stable sort keeps the file order.
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module; closed with the module so no Playwright loop outlives it."""
     if not Path(CHROMIUM).exists():
         require_or_skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
