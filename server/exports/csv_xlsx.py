@@ -298,8 +298,14 @@ async def xlsx_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes
     try:
         book = await loop.run_in_executor(worker, XlsxBook, path, table)
         try:
+            # The next batch is read from the database while the worker writes this one.
+            writing: asyncio.Future[None] | None = None
             async for rows in cursor.batches(table.batch_rows):
-                await loop.run_in_executor(worker, book.write_rows, rows)
+                if writing is not None:
+                    await writing
+                writing = loop.run_in_executor(worker, book.write_rows, rows)
+            if writing is not None:
+                await writing
         finally:
             await cursor.close()
         await loop.run_in_executor(worker, book.close)
