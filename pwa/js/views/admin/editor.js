@@ -81,7 +81,7 @@ function settingsEditor(ui) {
       fieldBox(`grade_bands[${b}].min`, t('admin.bandMin'), numberInput(band.min, (v) => { band.min = v; ui.changed('text', 'settings'); }, { min: 0, max: 100 })),
       iconButton('trash', t('admin.bandRemove', { grade: band.grade || num(b + 1) }), () => {
         def.grade_bands.splice(b, 1);
-        ui.changed('editor', 'settings');
+        ui.changed('editor', 'settings', { focus: 'grade_bands' });
       }, { class: 'tool-danger' })))),
     h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => {
       def.grade_bands.push({ grade: '', min: 0 });
@@ -127,9 +127,10 @@ function optionsEditor(ui, item) {
       h('div', { class: 'option-head' },
         h('h4', { text: t('admin.optionN', { n: num(o + 1) }) }),
         h('div', { class: 'tools-inline' },
-          iconButton('up', t('admin.optionUp', { n: o + 1 }), () => { swap(item.options, o, o - 1); ui.changed('editor', item); }, { disabled: o === 0 }),
-          iconButton('down', t('admin.optionDown', { n: o + 1 }), () => { swap(item.options, o, o + 1); ui.changed('editor', item); }, { disabled: o === item.options.length - 1 }),
-          iconButton('trash', t('admin.optionRemove', { n: o + 1 }), () => { item.options.splice(o, 1); ui.changed('editor', item); }, { class: 'tool-danger' }))),
+          // After the pane is redrawn the keyboard stays with the option that moved, or near the one removed.
+          iconButton('up', t('admin.optionUp', { n: o + 1 }), () => { swap(item.options, o, o - 1); ui.changed('editor', item, { focus: `options[${o - 1}].label.en` }); }, { disabled: o === 0 }),
+          iconButton('down', t('admin.optionDown', { n: o + 1 }), () => { swap(item.options, o, o + 1); ui.changed('editor', item, { focus: `options[${o + 1}].label.en` }); }, { disabled: o === item.options.length - 1 }),
+          iconButton('trash', t('admin.optionRemove', { n: o + 1 }), () => { item.options.splice(o, 1); ui.changed('editor', item, { focus: 'options' }); }, { class: 'tool-danger' }))),
       pair,
       h('div', { class: 'row-2' }, keyBox,
         fieldBox(`${name}.points`, t('admin.points'), numberInput(option.points, (v) => { option.points = v; ui.changed('text', item); }))));
@@ -250,7 +251,7 @@ export function renderEditor(host, ui, { focus } = {}) {
   const other = h('div', { class: 'editor-other', hidden: true });
   host.replaceChildren(h('div', { class: 'editor', 'aria-labelledby': 'editor-h' }, other, body));
   applyErrors(host, ui);
-  if (focus) host.querySelector(`[data-field="${CSS.escape(focus)}"]`)?.querySelector('input, select, textarea')?.focus();
+  if (focus) host.querySelector(`[data-field="${CSS.escape(focus)}"]`)?.querySelector('input, select, textarea, button')?.focus();
 }
 
 // The selected object's problems beside their fields; any the pane has no field for are listed at
