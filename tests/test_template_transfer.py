@@ -25,22 +25,56 @@ DEFINITION: dict[str, Any] = {
     "grade_bands": [{"grade": "Good", "min": 80}, {"grade": "Poor", "min": 0}],
     "kinds": ["police_station"],
     "sections": [
-        {"key": "front", "title": text("Front"), "weight": 2, "items": [
-            {"key": "staffed", "type": "yes_no", "label": text("Staffed?"), "critical": True, "min_photos": 1,
-             "help": text("Look at the desk.", "ڈیسک دیکھیں۔")},
-            {"key": "why", "type": "text", "label": text("Why not?"), "visible_if": {"item": "staffed", "in": ["no"]}},
-            {"key": "clean", "type": "scale", "label": text("Clean"), "max": 5},
-            {"key": "wait", "type": "number", "label": text("Wait"), "min": 0, "max": 15, "unit": "minutes"},
-        ]},
-        {"key": "back", "title": text("Back"), "items": [
-            {"key": "token", "type": "choice", "label": text("Token"), "options": [
-                {"key": "yes", "label": text("Yes"), "points": 2}, {"key": "no", "label": text("No"), "points": 0}]},
-            {"key": "media", "type": "multi_choice", "label": text("Media"), "weight": 0.5, "options": [
-                {"key": "poster", "label": text("Poster"), "points": 1},
-                {"key": "screen", "label": text("Screen"), "points": 1.5}]},
-            {"key": "seen", "type": "date", "label": text("Last visit")},
-            {"key": "photo", "type": "photo", "label": text("Front photo"), "min_photos": 2, "required": True},
-        ]},
+        {
+            "key": "front",
+            "title": text("Front"),
+            "weight": 2,
+            "items": [
+                {
+                    "key": "staffed",
+                    "type": "yes_no",
+                    "label": text("Staffed?"),
+                    "critical": True,
+                    "min_photos": 1,
+                    "help": text("Look at the desk.", "ڈیسک دیکھیں۔"),
+                },
+                {
+                    "key": "why",
+                    "type": "text",
+                    "label": text("Why not?"),
+                    "visible_if": {"item": "staffed", "in": ["no"]},
+                },
+                {"key": "clean", "type": "scale", "label": text("Clean"), "max": 5},
+                {"key": "wait", "type": "number", "label": text("Wait"), "min": 0, "max": 15, "unit": "minutes"},
+            ],
+        },
+        {
+            "key": "back",
+            "title": text("Back"),
+            "items": [
+                {
+                    "key": "token",
+                    "type": "choice",
+                    "label": text("Token"),
+                    "options": [
+                        {"key": "yes", "label": text("Yes"), "points": 2},
+                        {"key": "no", "label": text("No"), "points": 0},
+                    ],
+                },
+                {
+                    "key": "media",
+                    "type": "multi_choice",
+                    "label": text("Media"),
+                    "weight": 0.5,
+                    "options": [
+                        {"key": "poster", "label": text("Poster"), "points": 1},
+                        {"key": "screen", "label": text("Screen"), "points": 1.5},
+                    ],
+                },
+                {"key": "seen", "type": "date", "label": text("Last visit")},
+                {"key": "photo", "type": "photo", "label": text("Front photo"), "min_photos": 2, "required": True},
+            ],
+        },
     ],
 }
 
@@ -79,8 +113,13 @@ async def test_a_published_version_exported_and_imported_publishes_an_identical_
     assert document["format"] == "muaina.template" and document["key"] == "transfer_source"
     assert document["definition"] == original["definition"]
 
-    imported = await client.post(f"{T}/import", token, params={"key": "transfer_copy"}, content=exported.content,
-                                 headers={"Content-Type": "application/json"})
+    imported = await client.post(
+        f"{T}/import",
+        token,
+        params={"key": "transfer_copy"},
+        content=exported.content,
+        headers={"Content-Type": "application/json"},
+    )
     assert imported.status_code == 201, imported.text
     copy_id = imported.json()["id"]
     assert imported.json()["key"] == "transfer_copy" and imported.json()["latest_version"] is None
@@ -98,8 +137,9 @@ async def test_the_demo_template_survives_the_round_trip_into_its_own_draft(demo
     original = exported.json()["definition"]
     assert sum(len(s["items"]) for s in original["sections"]) >= 60
 
-    imported = await demo_client.post(f"{T}/{sips['id']}/import", token, content=exported.content,
-                                      headers={"Content-Type": "application/json"})
+    imported = await demo_client.post(
+        f"{T}/{sips['id']}/import", token, content=exported.content, headers={"Content-Type": "application/json"}
+    )
     assert imported.status_code == 200, imported.text
     assert imported.json()["draft"] == original
     # Nothing differs from the published version, so there is nothing new to publish.
@@ -130,15 +170,19 @@ def _without_options() -> dict[str, Any]:
     return broken
 
 
-@pytest.mark.parametrize(("body", "params", "status", "fields"), [
-    (b"{not json", {"key": "k_one"}, 400, []),
-    (b"[1, 2]", {"key": "k_one"}, 422, ["body"]),
-    (b'{"format": "something.else", "definition": {}}', {"key": "k_one"}, 422, ["file"]),
-    (None, {"key": "k_one"}, 422, ["sections[0].items[0].label.ur", "sections[1].items[0].options"]),
-    ("ok", {}, 422, ["key"]),
-    ("ok", {"key": "Not A Key"}, 422, ["key"]),
-    ("ok", {"key": "taken"}, 422, ["key"]),
-], ids=["not-json", "not-an-object", "wrong-format", "rules-broken", "no-key", "bad-key", "key-taken"])
+@pytest.mark.parametrize(
+    ("body", "params", "status", "fields"),
+    [
+        (b"{not json", {"key": "k_one"}, 400, []),
+        (b"[1, 2]", {"key": "k_one"}, 422, ["body"]),
+        (b'{"format": "something.else", "definition": {}}', {"key": "k_one"}, 422, ["file"]),
+        (None, {"key": "k_one"}, 422, ["sections[0].items[0].label.ur", "sections[1].items[0].options"]),
+        ("ok", {}, 422, ["key"]),
+        ("ok", {"key": "Not A Key"}, 422, ["key"]),
+        ("ok", {"key": "taken"}, 422, ["key"]),
+    ],
+    ids=["not-json", "not-an-object", "wrong-format", "rules-broken", "no-key", "bad-key", "key-taken"],
+)
 async def test_a_file_that_cannot_be_imported_is_refused_whole_with_its_problems(client, body, params, status, fields):
     conn = await client.db()
     await make_world(conn)
@@ -150,8 +194,9 @@ async def test_a_file_that_cannot_be_imported_is_refused_whole_with_its_problems
         body = json.dumps(_without_options()).encode()
     elif body == "ok":
         body = json.dumps(DEFINITION).encode()
-    response = await client.post(f"{T}/import", token, params=params, content=body,
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        f"{T}/import", token, params=params, content=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == status, response.text
     assert sorted(e["field"] for e in response.json().get("errors", [])) == sorted(fields)
     assert await _template_count(client) == before

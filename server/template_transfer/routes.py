@@ -67,14 +67,17 @@ def _checked(body: bytes) -> tuple[Definition, TemplateFile | None]:
         try:
             wrapper = msgspec.convert(raw, TemplateFile)
         except msgspec.ValidationError as exc:
-            raise Invalid(f"the file is not a Muaina template file: {exc}",
-                          errors=[FieldError(field="file", message=str(exc))]) from None
+            raise Invalid(
+                f"the file is not a Muaina template file: {exc}", errors=[FieldError(field="file", message=str(exc))]
+            ) from None
         raw = wrapper.definition
     defn = decode_draft(msgspec.json.encode(raw))
     errors = validate_definition(defn)
     if errors:
-        raise Invalid(f"the definition has {len(errors)} problem(s): "
-                      + "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors=errors)
+        raise Invalid(
+            f"the definition has {len(errors)} problem(s): " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5]),
+            errors=errors,
+        )
     return defn, wrapper
 
 
@@ -83,9 +86,11 @@ async def _detail(conn: Connection, template_id: UUID) -> TemplateDetail:
     if row is None:
         raise NotFound("template not found")
     base = queries.template_out(row)
-    return TemplateDetail(**{f: getattr(base, f) for f in base.__struct_fields__}, draft=row["draft"],
-                          draft_changes=summarize_changes(row["latest_definition"], row["draft"])
-                          if row["draft"] is not None else None)
+    return TemplateDetail(
+        **{f: getattr(base, f) for f in base.__struct_fields__},
+        draft=row["draft"],
+        draft_changes=summarize_changes(row["latest_definition"], row["draft"]) if row["draft"] is not None else None,
+    )
 
 
 def _count_items(definition: dict[str, Any]) -> int:
@@ -97,22 +102,39 @@ class TemplateTransferController(Controller):
     tags = ["templates"]
 
     @get("/{template_id:uuid}/versions/{version:int}/export")
-    async def export_version(self, template_id: UUID, version: int, request: Request, user: User,
-                             conn: Conn) -> Response[bytes]:
+    async def export_version(
+        self, template_id: UUID, version: int, request: Request, user: User, conn: Conn
+    ) -> Response[bytes]:
         """The version as a file to download: {format, format_version, key, version, title, definition}."""
         user.require("admin")
         found = await queries.get_version(conn, template_id, version)
         if found is None:
             raise NotFound("template version not found")
-        document = {"format": FORMAT, "format_version": 1, "key": found.template_key, "version": found.version,
-                    "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "title": found.definition.get("title"), "definition": found.definition}
+        document = {
+            "format": FORMAT,
+            "format_version": 1,
+            "key": found.template_key,
+            "version": found.version,
+            "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "title": found.definition.get("title"),
+            "definition": found.definition,
+        }
         async with conn.transaction():
-            await audit.record(conn, "template.export", actor=user, entity="template", entity_id=template_id,
-                               data={"key": found.template_key, "version": found.version}, ip=client_ip(request))
+            await audit.record(
+                conn,
+                "template.export",
+                actor=user,
+                entity="template",
+                entity_id=template_id,
+                data={"key": found.template_key, "version": found.version},
+                ip=client_ip(request),
+            )
         filename = f"{found.template_key}-v{found.version}.json"
-        return Response(msgspec.json.encode(document), media_type="application/json",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            msgspec.json.encode(document),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     @post("/import", status_code=201, request_max_body_size=IMPORT_MAX_BYTES)
     async def import_new(self, request: Request, user: User, conn: Conn, key: str | None = None) -> TemplateDetail:
@@ -121,20 +143,34 @@ class TemplateTransferController(Controller):
         defn, wrapper = _checked(await request.body())
         chosen = key if key is not None else (wrapper.key if wrapper else None)
         if chosen is None or not _KEY.match(chosen):
-            raise Invalid("the template needs a key", errors=[FieldError(
-                field="key", message="must be lower-case letters, digits and _ starting with a letter")])
+            raise Invalid(
+                "the template needs a key",
+                errors=[
+                    FieldError(field="key", message="must be lower-case letters, digits and _ starting with a letter")
+                ],
+            )
         if await queries.key_taken(conn, chosen):
             raise Invalid("key taken", errors=[FieldError(field="key", message="another template has this key")])
         draft = stored_form(defn)
         try:
             async with conn.transaction():
-                template_id = await queries.insert_template(conn, chosen, defn.title.en.strip(), defn.title.ur.strip(),
-                                                            user.id)
+                template_id = await queries.insert_template(
+                    conn, chosen, defn.title.en.strip(), defn.title.ur.strip(), user.id
+                )
                 await queries.save_draft(conn, template_id, draft)
-                await audit.record(conn, "template.import", actor=user, entity="template", entity_id=template_id,
-                                   data=_import_data(chosen, wrapper, draft), ip=client_ip(request))
+                await audit.record(
+                    conn,
+                    "template.import",
+                    actor=user,
+                    entity="template",
+                    entity_id=template_id,
+                    data=_import_data(chosen, wrapper, draft),
+                    ip=client_ip(request),
+                )
         except asyncpg.UniqueViolationError:
-            raise Invalid("key taken", errors=[FieldError(field="key", message="another template has this key")]) from None
+            raise Invalid(
+                "key taken", errors=[FieldError(field="key", message="another template has this key")]
+            ) from None
         return await _detail(conn, template_id)
 
     @post("/{template_id:uuid}/import", status_code=200, request_max_body_size=IMPORT_MAX_BYTES)
@@ -150,14 +186,25 @@ class TemplateTransferController(Controller):
             if current["archived_at"] is not None:
                 raise Conflict("the template is archived; unarchive it before importing into it")
             await queries.save_draft(conn, template_id, draft)
-            await audit.record(conn, "template.import", actor=user, entity="template", entity_id=template_id,
-                               data=_import_data(current["key"], wrapper, draft), ip=client_ip(request))
+            await audit.record(
+                conn,
+                "template.import",
+                actor=user,
+                entity="template",
+                entity_id=template_id,
+                data=_import_data(current["key"], wrapper, draft),
+                ip=client_ip(request),
+            )
         return await _detail(conn, template_id)
 
 
 def _import_data(key: str, wrapper: TemplateFile | None, draft: dict[str, Any]) -> dict[str, Any]:
-    return {"key": key, "source_key": wrapper.key if wrapper else None,
-            "source_version": wrapper.version if wrapper else None, "items": _count_items(draft)}
+    return {
+        "key": key,
+        "source_key": wrapper.key if wrapper else None,
+        "source_version": wrapper.version if wrapper else None,
+        "items": _count_items(draft),
+    }
 
 
 ROUTES = [TemplateTransferController]
