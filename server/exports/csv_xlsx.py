@@ -209,14 +209,31 @@ def csv_lines(rows: Iterable[Sequence[Cell]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def _csv_batch(table: Table, rows: list[Record]) -> bytes:
+    return csv_lines(table.cells(r) for r in rows)
+
+
 async def csv_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes]:
-    """BOM and header, then one chunk per batch of rows; the cursor is closed however the stream ends."""
+    """BOM and header, then one chunk per batch of rows; the cursor is closed however the stream ends.
+
+    Batches are encoded on a worker thread of the export's own while the next is read: formatting
+    a batch takes tens of milliseconds, which on the event loop would stall every other request.
+    """
+    loop = asyncio.get_running_loop()
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-export")
     try:
         yield BOM + csv_lines([table.headers])
+        encoding: asyncio.Future[bytes] | None = None
         async for rows in cursor.batches(table.batch_rows):
-            yield csv_lines(table.cells(r) for r in rows)
+            if encoding is not None:
+                yield await encoding
+            encoding = loop.run_in_executor(worker, _csv_batch, table, rows)
+        if encoding is not None:
+            yield await encoding
     finally:
-        await cursor.close()
+        with anyio.CancelScope(shield=True):
+            await cursor.close()
+        worker.shutdown(wait=False)
 
 
 # XLSX -----------------------------------------------------------------------------------------------
