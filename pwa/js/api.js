@@ -124,4 +124,26 @@ export const api = {
     audit: (query) => request('GET', '/audit', { query }),
     verifyAudit: () => request('GET', '/audit/verify', { timeout: 120000 }),
   },
+
+  // The reviewer's screens (views/reviewer): the queue, one inspection and its review, corrective
+  // actions, dashboards and exports. Files come back as Blobs, saved through an object URL.
+  reviewer: {
+    queue: (query) => request('GET', '/review/queue', { query }),
+    inspections: (query) => request('GET', '/inspections', { query }),
+    history: (id) => request('GET', `/inspections/${encodeURIComponent(id)}/history`),
+    reviews: (id) => request('GET', `/inspections/${encodeURIComponent(id)}/reviews`),
+    review: (id, body) => request('POST', `/inspections/${encodeURIComponent(id)}/review`, { body }),
+    photo: (id) => request('GET', `/photos/${encodeURIComponent(id)}`),
+    version: (id) => request('GET', `/template-versions/${encodeURIComponent(id)}`),
+    districts: () => request('GET', '/districts'),
+    stations: (query) => request('GET', '/stations', { query }),
+    actions: (query) => request('GET', '/actions', { query }),
+    action: (id) => request('GET', `/actions/${encodeURIComponent(id)}`),
+    createAction: (body) => request('POST', '/actions', { body }),
+    updateAction: (id, body) => request('PATCH', `/actions/${encodeURIComponent(id)}`, { body }),
+    // kind: scores | rankings | failed-items | overdue | flagged
+    dashboard: (kind, query) => request('GET', `/dashboard/${kind}`, { query }),
+    exportInspections: (fmt, query) => request('GET', `/exports/inspections.${fmt}`, { query, as: 'blob', timeout: 300000 }),
+    reportPdf: (id, lang) => request('GET', `/inspections/${encodeURIComponent(id)}/report.pdf`, { query: { lang }, as: 'blob', timeout: 180000 }),
+  },
 };

@@ -12,10 +12,11 @@ import { registerShared } from './views/shared.js';
 import { syncBadge, refreshBadge } from './views/syncbadge.js';
 import { reauthDialog } from './views/login.js';
 import * as inspector from './views/inspector/index.js';
+import * as reviewer from './views/reviewer/index.js';
 import * as admin from './views/admin/index.js';
 
 // Each role registers its routes and names its home; reviewer and admin modules join here.
-const roles = { inspector, admin };
+const roles = { inspector, reviewer, admin };
 const homeFor = (user) => roles[user?.role]?.home || '/settings';
 
 registerShared(route);

@@ -1,0 +1,116 @@
+// The corrective actions board: a column per status (open, in progress, done, verified) on a laptop,
+// the same groups one after another on a phone, overdue actions marked by word and icon. Reviewers
+// create actions (for any item), move them through the state machine and add notes.
+
+import { api } from '../../api.js';
+import { fmtDate, fmtDateTime, t, tx } from '../../i18n.js';
+import { navigate, render } from '../../router.js';
+import { templatesFor } from '../../state.js';
+import { button, dialog, field, h, icon, mount } from '../../ui.js';
+import { bilingual, busy, errorBox, oneName, page, select, stations, tag } from './common.js';
+
+// The moves a reviewer may make from each status; server/actions/rules.py holds the same machine.
+const MOVES = { open: ['in_progress', 'done', 'verified'], in_progress: ['done', 'verified', 'open'], done: ['verified', 'open'], verified: [] };
+const label = (s) => `${s.code} · ${oneName(s.name)}`;
+const fail = (text) => h('div', { class: 'callout callout-fail' }, icon('alert'), h('ul', {}, text.map((x) => h('li', { text: x }))));
+
+export default async function actionsView(params) {
+  const station = params.station || '';
+  const overdue = params.overdue === '1';
+  const [list, res] = await Promise.all([stations().catch(() => []),
+    api.reviewer.actions({ station_id: station, overdue: overdue || undefined, limit: 500 }).catch((err) => ({ err }))]);
+  const go = (changes) => {
+    const q = new URLSearchParams(Object.entries({ station, overdue: overdue ? '1' : '', ...changes }).filter(([, v]) => v));
+    navigate(`/review/actions${q.size ? `?${q}` : ''}`);
+  };
+  const tools = h('div', { class: 'rv-filters' },
+    h('label', {}, t('rv.col.station'), select('station', list.map((s) => [s.id, label(s)]), station,
+      { all: t('rv.act.allStations'), onchange: (e) => go({ station: e.target.value }) })),
+    h('div', { class: 'rv-check' }, h('input', { type: 'checkbox', id: 'rv-overdue', checked: overdue, onchange: (e) => go({ overdue: e.target.checked ? '1' : '' }) }),
+      h('label', { for: 'rv-overdue', text: t('rv.act.onlyOverdue') })),
+    button(t('rv.act.new'), async () => { if (await actionDialog({})) render(); }, { kind: 'primary', iconName: 'warn', id: 'rv-new-action' }));
+  return page('/review/actions', t('rv.act.title'), h('p', { class: 'hint', text: t('rv.act.lead') }), tools,
+    res.err ? errorBox(res.err) : h('div', { class: 'rv-board' }, Object.keys(MOVES).map((status) => {
+      const rows = res.rows.filter((a) => a.status === status);
+      return h('section', { class: 'rv-col', dataset: { status }, 'aria-labelledby': `rv-col-${status}` },
+        h('h2', { id: `rv-col-${status}` }, `${t(`rv.status.${status}`)} (${rows.length})`),
+        rows.length ? h('ul', { class: 'list' }, rows.map(actionCard)) : h('p', { class: 'hint', text: t('rv.act.none') }));
+    })));
+}
+
+function actionCard(a) {
+  const msg = h('div');
+  const move = (to) => button(t(`rv.move.${to}`), (e) => busy(e.currentTarget, async () => {
+    try { await api.reviewer.updateAction(a.id, { status: to }); render(); } catch (err) { mount(msg, errorBox(err)); }
+  }), { dataset: { to } });
+  return h('li', { class: ['card', 'rv-action', a.overdue && 'is-overdue'], dataset: { id: a.id, status: a.status } },
+    h('div', { class: 'strong' }, bilingual(a.station.name), h('span', { class: 'rv-code', text: a.station.code })),
+    h('p', { class: 'rv-desc', dir: 'auto', text: a.description }),
+    a.owner_name && h('p', { class: 'hint', text: t('rv.act.owner', { owner: a.owner_name }) }),
+    a.overdue ? tag('fail', 'alert', t('home.overdueOn', { date: fmtDate(a.due_date) }))
+      : h('p', { class: 'hint', text: t('home.dueOn', { date: fmtDate(a.due_date) }) }),
+    a.inspection_id && h('a', { href: `#/review/i/${a.inspection_id}`, text: t('rv.act.fromInspection') }),
+    msg,
+    h('div', { class: 'rv-item-actions' }, MOVES[a.status].map(move), button(t('rv.act.notes'), () => notesDialog(a), { iconName: 'note', class: 'rv-notes' })));
+}
+
+function notesDialog(a) {
+  const area = h('textarea', { rows: 3, maxlength: 4000 });
+  const list = h('div', { text: '…' });
+  const errors = h('div', { role: 'alert' });
+  api.reviewer.action(a.id).then((full) => mount(list, full.notes.length
+    ? h('ol', { class: 'rv-timeline' }, full.notes.map((n) => h('li', {}, icon(n.status_to ? 'sync' : 'note'), h('div', {},
+      h('p', { class: 'hint', text: `${fmtDateTime(n.at)} · ${n.author?.display_name || '—'}` }),
+      n.status_to && h('p', { text: t('rv.act.moved', { from: t(`rv.status.${n.status_from}`), to: t(`rv.status.${n.status_to}`) }) }),
+      n.body && h('p', { dir: 'auto', text: n.body })))))
+    : h('p', { class: 'hint', text: t('rv.act.noNotes') })), (err) => mount(list, errorBox(err)));
+  return dialog({
+    title: t('rv.act.notesOf', { station: a.station.code }),
+    body: h('div', {}, h('p', { dir: 'auto', text: a.description }), list, errors, field(t('rv.act.addNote'), area)),
+    actions: [{ label: t('close'), value: 'close' }, { label: t('rv.act.addNote'), value: 'add', kind: 'primary' }],
+    onSubmit: async (v) => {
+      if (v !== 'add') return true;
+      if (!area.value.trim()) { mount(errors, fail([t('rv.act.noteEmpty')])); area.focus(); return false; }
+      try { await api.reviewer.updateAction(a.id, { note: area.value.trim() }); } catch (err) { mount(errors, errorBox(err)); return false; }
+      render();
+      return true;
+    },
+  });
+}
+
+// A new corrective action. With `station` and `item` (from an inspection) those are fixed; from
+// the board, any station in scope and optionally one of its checklist items. Resolves with the
+// created action, or null when cancelled.
+export async function actionDialog({ station, inspectionId, item }) {
+  const list = station ? [station] : await stations().catch(() => []);
+  const where = select('station', list.map((s) => [s.id, label(s)]), station?.id, { all: !station && t('rv.act.pickStation'), disabled: Boolean(station) });
+  const which = h('select', { name: 'item' });
+  where.addEventListener('change', () => {
+    const st = list.find((s) => s.id === where.value);
+    mount(which, h('option', { value: '', text: t('rv.act.noItem') }), (st ? templatesFor(st) : [])
+      .flatMap((v) => v.definition.sections.flatMap((s) => s.items)).map((it) => h('option', { value: it.key, text: tx(it.label) })));
+  });
+  where.dispatchEvent(new Event('change'));
+  const desc = h('textarea', { rows: 3, maxlength: 2000, value: item ? tx(item.label) : '' });
+  const owner = h('input', { type: 'text', maxlength: 200, value: station ? t('rv.act.sho', { station: oneName(station.name) }) : '' });
+  // Two weeks, as for the actions a critical failure opens by itself.
+  const due = h('input', { type: 'date', value: new Date(Date.now() + 14 * 864e5).toISOString().slice(0, 10) });
+  const errors = h('div', { role: 'alert' });
+  let created = null;
+  await dialog({
+    title: item ? t('rv.act.newFor', { label: tx(item.label) }) : t('rv.act.new'),
+    body: h('div', {}, errors, field(t('rv.col.station'), where), !item && field(t('rv.act.item'), which),
+      field(t('rv.act.description'), desc), field(t('rv.act.ownerLabel'), owner), field(t('rv.act.dueLabel'), due)),
+    actions: [{ label: t('cancel'), value: null }, { label: t('rv.act.create'), value: 'create', kind: 'primary' }],
+    onSubmit: async () => {
+      const bad = [!where.value && t('rv.act.pickStation'), !desc.value.trim() && t('rv.act.needDescription'), !due.value && t('rv.act.needDue')].filter(Boolean);
+      if (bad.length) { mount(errors, fail(bad)); return false; }
+      try {
+        created = await api.reviewer.createAction({ station_id: where.value, description: desc.value.trim(), due_date: due.value,
+          owner_name: owner.value.trim(), inspection_id: inspectionId || null, item_key: item?.key || which.value || null });
+        return true;
+      } catch (err) { mount(errors, errorBox(err)); return false; }
+    },
+  });
+  return created;
+}

@@ -1,0 +1,93 @@
+// Two small SVG charts drawn by hand (a chart library would outweigh all the reviewer's screens):
+// lines over periods, and ranked horizontal bars. Each SVG is role=img with a <title> and <desc>;
+// the table beside it is the accessible equivalent, with every figure.
+//
+// Direction: time runs left to right in both languages, as numbers do (Western digits, as on the
+// Punjab Police's forms); ranked bars are not a time axis, so in Urdu they grow from the right,
+// beside their right-to-left labels.
+
+import { fmtNumber, getLang } from '../../i18n.js';
+import { h } from '../../ui.js';
+
+// Okabe–Ito colours stay apart for the common colour-vision deficiencies; each line also has its
+// own marker shape and its name in the legend, so colour is never the only cue.
+const COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#8a6d00', '#56b4e9', '#000000'];
+let uid = 0;
+
+function s(tag, attrs, ...children) {
+  const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  el.append(...children);
+  return el;
+}
+
+// Drawn at the size it is shown (the page is one column on a phone, two on a laptop), so text
+// inside the SVG stays at its real size instead of being scaled down.
+function frame(height, title, desc) {
+  const width = Math.min(innerWidth < 768 ? innerWidth - 56 : 560, 560);
+  const id = `rv-chart-${(uid += 1)}`;
+  return [width, s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-labelledby': `${id}-t ${id}-d`, class: 'rv-svg' },
+    s('title', { id: `${id}-t` }, title), s('desc', { id: `${id}-d` }, desc))];
+}
+
+function marker(n, x, y) {
+  const fill = COLOURS[n % COLOURS.length];
+  const r = 4.5;
+  return [s('circle', { cx: x, cy: y, r, fill }), s('rect', { x: x - r, y: y - r, width: 2 * r, height: 2 * r, fill }),
+    s('path', { d: `M${x} ${y - r - 1}l${r + 1} ${2 * r + 1}h${-2 * r - 2}z`, fill }),
+    s('path', { d: `M${x} ${y - r - 1}l${r + 1} ${r + 1}l${-r - 1} ${r + 1}l${-r - 1} ${-r - 1}z`, fill })][n % 4];
+}
+
+// series: [{name, values: [percent or null, one per x label]}]
+export function lineChart(title, desc, xLabels, series) {
+  const H = 240;
+  const [W, svg] = frame(H, title, desc);
+  const [l, r, top, b] = [44, 30, 12, 30];
+  const X = (i) => l + (xLabels.length > 1 ? (i * (W - l - r)) / (xLabels.length - 1) : (W - l - r) / 2);
+  const Y = (v) => top + (1 - v / 100) * (H - top - b);
+  for (const v of [0, 25, 50, 75, 100]) {
+    svg.append(s('line', { x1: l, x2: W - r, y1: Y(v), y2: Y(v), class: 'rv-grid' }),
+      s('text', { x: l - 6, y: Y(v) + 4, 'text-anchor': 'end' }, `${fmtNumber(v)}%`));
+  }
+  // Every label when they fit, else every k-th counted back from the last (the current period).
+  const k = Math.ceil((xLabels.length * 64) / (W - l - r));
+  xLabels.forEach((label, i) => {
+    if (!((xLabels.length - 1 - i) % k)) svg.append(s('text', { x: X(i), y: H - 8, 'text-anchor': 'middle' }, label));
+  });
+  series.forEach((line, n) => {
+    // A period without inspections breaks the line rather than bridging it.
+    let d = '';
+    let pen = 'M';
+    line.values.forEach((v, i) => {
+      if (v === null) { pen = 'M'; return; }
+      d += `${pen}${X(i).toFixed(1)} ${Y(v).toFixed(1)}`;
+      pen = 'L';
+    });
+    svg.append(s('path', { d: d || 'M0 0', fill: 'none', stroke: COLOURS[n % COLOURS.length], 'stroke-width': 2.5 }),
+      ...line.values.flatMap((v, i) => (v === null ? [] : [marker(n, X(i), Y(v))])));
+  });
+  return h('figure', { class: 'rv-chart' }, svg, h('ul', { class: 'rv-legend' }, series.map((line, n) => h('li', {},
+    s('svg', { viewBox: '0 0 24 12', width: 24, height: 12, 'aria-hidden': 'true' },
+      s('line', { x1: 0, x2: 24, y1: 6, y2: 6, stroke: COLOURS[n % COLOURS.length], 'stroke-width': 2.5 }), marker(n, 12, 6)),
+    line.name))));
+}
+
+// rows: [[label, percent, text beside the bar]], already ranked.
+export function barChart(title, desc, rows) {
+  const [W, svg] = frame(rows.length * 32 + 10, title, desc);
+  const rtl = getLang() === 'ur';
+  const lw = Math.round(W * 0.38);
+  const room = W - lw - 96;
+  // In Urdu the picture is mirrored: labels on the right, bars growing leftwards from them.
+  const X = (x) => (rtl ? W - x : x);
+  const end = rtl ? 'start' : 'end';
+  const max = Math.floor((lw - 10) / 7.2);
+  rows.forEach(([label, value, text], i) => {
+    const y = 10 + i * 32;
+    const len = Math.max(2, (Math.min(100, value) / 100) * room);
+    svg.append(s('text', { x: X(lw - 8), y: y + 15, 'text-anchor': end, class: 'rv-label' }, label.length > max ? `${label.slice(0, max - 1)}…` : label),
+      s('rect', { x: rtl ? W - lw - len : lw, y, width: len, height: 22, rx: 3, class: 'rv-bar' }),
+      s('text', { x: X(lw + len + 6), y: y + 15, 'text-anchor': rtl ? 'end' : 'start', class: 'rv-value' }, text));
+  });
+  return h('figure', { class: 'rv-chart' }, svg);
+}

@@ -1,0 +1,112 @@
+// What every reviewer screen shares: its words (merged into the one table when the first screen
+// loads), the section navigation, names in both languages, pills of icon + word, tables that
+// stack into cards on a phone, downloads through object URLs, and server problems in plain words.
+
+import { api } from '../../api.js';
+import { addStrings, fmtPercent, getLang, t } from '../../i18n.js';
+import { state } from '../../state.js';
+import { h, icon } from '../../ui.js';
+import strings from './strings.js';
+
+addStrings(strings);
+
+export const page = (current, title, ...children) => h('div', { class: 'reviewer' },
+  h('nav', { class: 'rv-nav', 'aria-label': t('rv.nav.label') }, h('ul', {},
+    [['/review', 'queue'], ['/review/actions', 'actions'], ['/review/dashboard', 'dashboard']].map(([path, key]) =>
+      h('li', {}, h('a', { href: `#${path}`, 'aria-current': path === current && 'page', text: t(`rv.nav.${key}`) }))))),
+  title && h('h1', { text: title }), children);
+
+// A name in the interface's language first, then, smaller and marked with its own `lang`, the other.
+export function bilingual(name) {
+  const [first, second] = getLang() === 'ur' ? ['ur', 'en'] : ['en', 'ur'];
+  const main = name?.[first] || name?.[second] || '';
+  return h('span', { class: 'rv-bi' }, h('span', { class: 'rv-name', lang: name?.[first] ? first : second, text: main }),
+    name?.[second] && name[second] !== main && h('span', { class: 'rv-alt', lang: second, text: name[second] }));
+}
+
+export const districtName = (d) => ({ en: d?.name, ur: d?.name_ur });
+export const oneName = (name) => name?.[getLang()] || name?.en || '';
+
+// A pill: colour, icon and word together; the word is what carries the meaning.
+export const tag = (kind, iconName, text, attrs = {}) => h('span', { ...attrs, class: ['pill', `pill-${kind}`] },
+  iconName && icon(iconName), h('span', { text }));
+
+const FLAGS = [['far_from_station', 'far', 'pin', 'warn'], ['reused_photos', 'reused', 'image', 'warn'],
+  ['critical_failed', 'critical', 'cross', 'fail'], ['missing_photos', 'missing', 'camera', 'warn']];
+export const FLAG_NAMES = FLAGS.map((f) => f[1]);
+
+export function flagPill(name) {
+  const [, , iconName, kind] = FLAGS.find((f) => f[1] === name);
+  return tag(kind, iconName, t(`rv.flag.${name}`), { dataset: { flag: name } });
+}
+
+export function flagList(flags) {
+  const on = FLAGS.filter(([key]) => flags[key]);
+  return on.length ? h('ul', { class: 'rv-flags' }, on.map((f) => h('li', {}, flagPill(f[1]))))
+    : h('span', { class: 'hint', text: t('rv.flag.none') });
+}
+
+export const gradePill = (grade) => grade && (grade === 'fail'
+  ? tag('fail', 'cross', t('rv.gradeFail'), { dataset: { grade } }) : tag('info', null, t('review.grade', { grade }), { dataset: { grade } }));
+
+export const pct = (p) => (p === null || p === undefined ? '—' : fmtPercent(p));
+
+// A change in percentage points with a word for its direction, never a sign or a colour alone.
+export function changeText(change) {
+  if (change === null) return t('rv.change.none');
+  if (Math.abs(change) < 0.05) return t('rv.change.same');
+  return t(change > 0 ? 'rv.change.up' : 'rv.change.down', { points: pct(Math.abs(change)).replace('%', '') });
+}
+
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: filename, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // Long enough for the browser to start the download; the URL is freed afterwards.
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+export const problem = (err) => (err?.status === 0 ? t('rv.offline') : err?.detail || err?.message || t('error.generic'));
+
+export const errorBox = (err) => h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('p', { text: problem(err) }));
+
+// Disables the button while the work runs, so a double tap never sends twice.
+export async function busy(btn, fn) {
+  btn.disabled = true;
+  try { return await fn(); } finally { btn.disabled = false; }
+}
+
+// Reference lists asked for once per signed-in user (another user on this browser asks again).
+const once = (fn) => {
+  const cache = new Map();
+  return () => {
+    const uid = state.user?.id;
+    if (!cache.has(uid)) cache.set(uid, fn().catch((e) => { cache.delete(uid); throw e; }));
+    return cache.get(uid);
+  };
+};
+
+export const districts = once(() => api.reviewer.districts());
+
+// Stations in scope: the offline bundle has them for every role; the API answers when it is empty.
+export const stations = once(async () => {
+  const local = Object.values(state.bundle.stations);
+  return (local.length ? local : await api.reviewer.stations({ active: true })).sort((a, b) => a.code.localeCompare(b.code));
+});
+
+export const definitionOf = async (versionId) => (state.bundle.templates[versionId] || await api.reviewer.version(versionId)).definition;
+
+// A <select> of [value, label] pairs, led by an "all" option when `all` is given.
+export const select = (name, options, value, { all, ...attrs } = {}) => h('select', { name, ...attrs },
+  all && h('option', { value: '', text: all }),
+  options.map(([v, label]) => h('option', { value: v, text: label, selected: v === value })));
+
+// headers: [[label, numeric?]]. Cells carry their column's name, which the phone layout shows.
+export const table = (headers, rows, cls = '') => h('table', { class: ['rv-table', cls] },
+  h('thead', {}, h('tr', {}, headers.map(([label, num]) => h('th', { scope: 'col', class: num && 'num', text: label })))),
+  h('tbody', {}, rows));
+
+export const row = (headers, cells, attrs = {}) => h('tr', attrs, cells.map((c, i) =>
+  h('td', { 'data-label': headers[i][0], class: headers[i][1] && 'num' }, c)));

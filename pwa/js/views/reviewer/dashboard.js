@@ -1,0 +1,145 @@
+// Dashboards: each district's average score over time, stations ranked with their change since the
+// period before, the most-failed items, overdue inspections and actions, flagged inspections. Every
+// chart has its table beside it (the accessible equivalent), and CSV / XLSX buttons save exactly
+// that table; the inspections themselves are exported by the server.
+
+import { api } from '../../api.js';
+import { fmtDate, fmtDateTime, fmtNumber, getLang, t, tx } from '../../i18n.js';
+import { navigate } from '../../router.js';
+import { displayPercent } from '../../scoring.js';
+import { add, button, card, h, toast } from '../../ui.js';
+import { barChart, lineChart } from './charts.js';
+import {
+  bilingual, busy, changeText, districtName, districts, errorBox, flagList, oneName, page, pct, problem, row, saveBlob,
+  select, table,
+} from './common.js';
+import { csv, xlsx } from './files.js';
+
+const today = () => new Date().toISOString().slice(0, 10);
+// Files carry the one decimal shown on screen, as numbers a spreadsheet can add up.
+const num1 = (p) => (p === null ? null : Number(displayPercent(p)));
+const groupName = (r) => oneName({ en: r.group_name, ur: r.name_ur });
+
+// Every period from `from` to `to`, so the time axis shows the gaps too.
+function periods(from, to, quarter) {
+  const out = [];
+  const step = quarter ? 3 : 1;
+  let [y, m] = [Number(from.slice(0, 4)), Number(from.slice(5, 7)) - 1];
+  m -= m % step;
+  for (; y * 12 + m <= Number(to.slice(0, 4)) * 12 + Number(to.slice(5, 7)) - 1; m += step) {
+    if (m > 11) { m -= 12; y += 1; }
+    out.push(quarter ? `${y}-Q${m / 3 + 1}` : `${y}-${String(m + 1).padStart(2, '0')}`);
+  }
+  return out;
+}
+
+function periodLabel(p) {
+  const [y, rest] = p.split('-');
+  if (rest[0] === 'Q') return t('rv.dash.quarter', { q: rest[1], y });
+  return new Intl.DateTimeFormat(getLang() === 'ur' ? 'ur-PK-u-nu-latn' : 'en-PK', { month: 'short', year: 'numeric' })
+    .format(new Date(Number(y), Number(rest) - 1, 1));
+}
+
+// cols: [label, numeric?, row => figure for the files, row => what the table shows (default: the figure)]
+function panel(id, title, res, cols, chart) {
+  const box = card({ class: 'rv-panel', id, 'aria-labelledby': `${id}-h` }, h('h2', { id: `${id}-h`, text: title }));
+  if (res.err) return add(box, errorBox(res.err));
+  if (!res.length) return add(box, h('p', { class: 'empty', text: t('rv.dash.empty') }));
+  const heads = cols.map(([label, num]) => [label, num]);
+  const shown = (r) => cols.map(([, , value, show]) => (show ? show(r) : typeof value(r) === 'number' ? fmtNumber(value(r)) : value(r) ?? '—'));
+  const save = (fmt) => (e) => busy(e.currentTarget, async () => {
+    const data = [cols.map((c) => c[0]), ...res.map((r) => cols.map((c) => c[2](r)))];
+    saveBlob((fmt === 'csv' ? csv : xlsx)(data, getLang() === 'ur'), `muaina-${id.slice(3)}-${today()}.${fmt}`);
+  });
+  return add(box, h('div', { class: ['rv-panel-body', chart && 'with-chart'] }, chart,
+    h('div', { class: 'rv-scroll', tabindex: 0, role: 'region', 'aria-label': t('rv.dash.tableOf', { title }) },
+      table(heads, res.map((r) => row(heads, shown(r), { dataset: { key: r.code || r.item_key || r.id } })), 'rv-cards'))),
+  h('div', { class: 'rv-buttons' }, button(t('rv.dash.csv'), save('csv'), { iconName: 'note', class: 'rv-csv' }),
+    button(t('rv.dash.xlsx'), save('xlsx'), { iconName: 'note', class: 'rv-xlsx' })));
+}
+
+const station = () => [t('rv.col.station'), false, (r) => `${r.station.code} ${oneName(r.station.name)}`, (r) => bilingual(r.station.name)];
+const due = () => [t('rv.dash.due'), false, (r) => r.due_date, (r) => fmtDate(r.due_date)];
+const change = () => [t('rv.dash.change'), false, (r) => r.change === null ? null : num1(r.change), (r) => changeText(r.change)];
+const average = () => [t('rv.dash.average'), true, (r) => num1(r.avg_percent), (r) => pct(r.avg_percent)];
+
+export default async function dashboardView(params) {
+  const period = params.period === 'quarter' ? 'quarter' : 'month';
+  const district = params.district || '';
+  const get = (kind, query) => api.reviewer.dashboard(kind, { district_id: district, ...query }).catch((err) => ({ err }));
+  const [dists, scores, ranks, failed, overdue, flagged] = await Promise.all([districts().catch(() => []),
+    get('scores', { group_by: 'district', period }), get('rankings', { group_by: 'station', period, limit: 100 }),
+    get('failed-items', { limit: 20 }), get('overdue', { district_id: undefined, limit: 200 }), get('flagged', { limit: 50 })]);
+  const go = (changes) => {
+    const q = new URLSearchParams(Object.entries({ period, district, ...changes }).filter(([k, v]) => v && v !== 'month'));
+    navigate(`/review/dashboard${q.size ? `?${q}` : ''}`);
+  };
+  const rows = (res, key = 'rows') => (res.err ? res : res[key]);
+  const exportAll = (fmt) => (e) => busy(e.currentTarget, async () => {
+    try { saveBlob(await api.reviewer.exportInspections(fmt, { district_id: district }), `inspections-${today()}.${fmt}`); } catch (err) { toast(problem(err), { kind: 'error' }); }
+  });
+  const st = station();
+  return page('/review/dashboard', t('rv.dash.title'),
+    h('div', { class: 'rv-filters' },
+      h('label', {}, t('rv.dash.period'), select('period', [['month', t('rv.dash.month')], ['quarter', t('rv.dash.quarterly')]], period,
+        { onchange: (e) => go({ period: e.target.value }) })),
+      h('label', {}, t('rv.col.district'), select('district', dists.map((d) => [d.id, tx(districtName(d))]), district,
+        { all: t('rv.queue.allDistricts'), onchange: (e) => go({ district: e.target.value }) }))),
+    h('p', { class: 'rv-buttons' }, h('span', { class: 'strong', text: t('rv.dash.allInspections') }),
+      button('CSV', exportAll('csv'), { iconName: 'note' }), button('XLSX', exportAll('xlsx'), { iconName: 'note' })),
+    trend(scores, period),
+    ranking(ranks),
+    failedItems(failed),
+    panel('rv-late-insp', t('rv.dash.overdueInspections'), rows(overdue, 'inspections'), [st,
+      [t('start.template'), false, (r) => oneName(r.template.title)], [t('role.inspector'), false, (r) => r.inspector.display_name],
+      due(), [t('rv.dash.daysOverdue'), true, (r) => r.days_overdue]]),
+    panel('rv-late-act', t('rv.dash.overdueActions'), rows(overdue, 'actions'), [st,
+      [t('rv.act.description'), false, (r) => r.description], [t('rv.act.status'), false, (r) => t(`rv.status.${r.status}`)], due()]),
+    panel('rv-flagged', t('rv.dash.flagged'), rows(flagged), [
+      [st[0], false, st[2], (r) => h('a', { href: `#/review/i/${r.id}` }, bilingual(r.station.name))],
+      [t('role.inspector'), false, (r) => r.inspector.display_name],
+      [t('rv.col.submitted'), false, (r) => r.submitted_at, (r) => fmtDateTime(r.submitted_at)],
+      [t('review.score'), true, (r) => num1(r.score_percent), (r) => pct(r.score_percent)],
+      [t('rv.act.status'), false, (r) => t(`rv.st.${r.status}`)],
+      [t('rv.col.flags'), false, (r) => Object.keys(r.flags).filter((k) => r.flags[k]).join(' '), (r) => flagList(r.flags)]]));
+}
+
+function trend(res, period) {
+  const list = res.err ? res : res.rows.sort((a, b) => groupName(a).localeCompare(groupName(b)) || a.period.localeCompare(b.period));
+  let chart = null;
+  if (!res.err && list.length) {
+    const xs = periods(res.from, res.to, period === 'quarter');
+    const lines = new Map();
+    for (const r of list) {
+      if (!lines.has(r.group_id)) lines.set(r.group_id, { name: groupName(r), values: xs.map(() => null) });
+      lines.get(r.group_id).values[xs.indexOf(r.period)] = r.avg_percent;
+    }
+    chart = lineChart(t('rv.dash.trend'), t('rv.dash.trendDesc', { count: lines.size, from: periodLabel(xs[0]), to: periodLabel(xs.at(-1)) }),
+      xs.map(periodLabel), [...lines.values()]);
+  }
+  return panel('rv-trend', t('rv.dash.trend'), list, [[t('rv.col.district'), false, groupName],
+    [t('rv.dash.periodCol'), false, (r) => r.period, (r) => periodLabel(r.period)], [t('rv.dash.inspections'), true, (r) => r.inspections],
+    average(), [t('rv.dash.critical'), true, (r) => r.critical_failed], change()], chart);
+}
+
+function ranking(res) {
+  const signed = (c) => (c === null ? '' : ` (${c < 0 ? '−' : '+'}${pct(Math.abs(c)).replace('%', '')})`);
+  const top = res.err ? [] : res.rows.slice(0, 20);
+  const chart = top.length > 0 && barChart(t('rv.dash.ranking'),
+    t('rv.dash.rankingDesc', { count: top.length, total: res.rows.length, period: periodLabel(res.current) }),
+    top.map((r) => [groupName(r), r.avg_percent, `${pct(r.avg_percent)}${signed(r.change)}`]));
+  return panel('rv-ranking', res.err ? t('rv.dash.ranking') : t('rv.dash.rankingOf', { period: periodLabel(res.current), previous: periodLabel(res.previous) }),
+    res.err ? res : res.rows, [[t('rv.dash.rank'), true, (r) => r.rank],
+      [t('rv.col.station'), false, (r) => `${r.code} ${groupName(r)}`, (r) => bilingual({ en: r.group_name, ur: r.name_ur })],
+      average(), change(), [t('rv.dash.previousRank'), true, (r) => r.previous_rank, (r) => (r.previous_rank ? fmtNumber(r.previous_rank) : '—')],
+      [t('rv.dash.inspections'), true, (r) => r.inspections]], chart);
+}
+
+function failedItems(res) {
+  const top = res.err ? [] : res.rows.slice(0, 10);
+  const chart = top.length > 0 && barChart(t('rv.dash.failed'), t('rv.dash.failedDesc', { count: top.length }),
+    top.map((r) => [tx(r.label), r.rate * 100, pct(r.rate * 100)]));
+  return panel('rv-failed', t('rv.dash.failed'), res.err ? res : res.rows, [[t('rv.ev.item'), false, (r) => tx(r.label)],
+    [t('rv.dash.failedCol'), true, (r) => r.failed], [t('rv.dash.answered'), true, (r) => r.answered],
+    [t('rv.dash.rate'), true, (r) => num1(r.rate * 100), (r) => pct(r.rate * 100)]], chart);
+}

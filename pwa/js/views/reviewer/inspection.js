@@ -1,0 +1,391 @@
+// One inspection as the reviewer sees it: header and score, presence evidence (GPS, each photo's
+// EXIF and phone evidence, reuse), the answers by section, history, and the decision. The answers
+// and the decision live in one module because they share the pending review: item comments and
+// score changes, kept in IndexedDB until sent, so a reload or a stale copy (409) loses none of them.
+
+import { api } from '../../api.js';
+import { kv } from '../../db.js';
+import { fmtDate, fmtDateTime, fmtDistance, fmtNumber, t, tx } from '../../i18n.js';
+import { thumbUrl } from '../../photos.js';
+import { isScored, itemScore, score as scoreOf, visibility } from '../../scoring.js';
+import { add, alertDialog, button, card, dialog, field, h, icon, mount, toast } from '../../ui.js';
+import {
+  bilingual, busy, definitionOf, districtName, districts, errorBox, flagPill, gradePill, page, pct, problem, row,
+  saveBlob, stations, table, tag,
+} from './common.js';
+
+const STATUS = { submitted: ['info', 'alert'], approved: ['ok', 'check'], returned: ['warn', 'note'], draft: ['info', 'phone'] };
+const itemPct = (s) => pct(s === null || s === undefined ? null : s * 100);
+
+export default async function inspectionView({ id }) {
+  const root = h('div');
+  let observer;
+  const reload = async () => {
+    observer?.disconnect();
+    // Thumbnails are fetched as they come near the screen: a long inspection may hold fifty.
+    observer = new IntersectionObserver((entries) => {
+      for (const e of entries) if (e.isIntersecting) { observer.unobserve(e.target); e.target.rvLoad(); }
+    }, { rootMargin: '300px' });
+    mount(root, await build(id, reload, observer));
+  };
+  await reload();
+  return { node: page(null, null, root), dispose: () => observer.disconnect() };
+}
+
+async function build(id, reload, observer) {
+  let insp;
+  try { insp = await api.getInspection(id); } catch (err) { return [h('h1', { text: t('review.statusTitle') }), errorBox(err)]; }
+  const key = `rv-review:${id}`;
+  const none = () => null;
+  const [def, reviews, history, stationList, districtList, actions, saved, inspector] = await Promise.all([
+    definitionOf(insp.template_version_id),
+    api.reviewer.reviews(id).then((r) => r.rows, () => []),
+    api.reviewer.history(id).catch(none),
+    stations().catch(() => []),
+    districts().catch(() => []),
+    api.reviewer.actions({ inspection_id: id, limit: 500 }).then((r) => r.rows, () => []),
+    kv.get(key).catch(none),
+    // The list row carries the inspector's display name, which the inspection does not.
+    api.reviewer.inspections({ station_id: insp.station_id, inspector_id: insp.inspector_id, limit: 200 })
+      .then((r) => r.items.find((x) => x.id === id)?.inspector_name, none),
+  ]);
+  const st = stationList.find((s) => s.id === insp.station_id) || { code: '', name: {} };
+  const district = districtList.find((d) => d.id === st.district_id);
+  const items = Object.fromEntries((def.sections || []).flatMap((s) => s.items).map((it) => [it.key, it]));
+  // A resubmission supersedes earlier score changes, so those in force belong to the latest review.
+  const latest = reviews[0];
+  const inForce = Object.fromEntries((latest?.overrides || []).filter((o) => !o.superseded_at).map((o) => [o.item_key, o]));
+  // Photo evidence, four requests at a time, each asked for once.
+  const metas = new Map();
+  let active = 0;
+  const waiting = [];
+  const next = () => { if (active < 4 && waiting.length) { active += 1; waiting.shift()().finally(() => { active -= 1; next(); }); } };
+  const ctx = {
+    insp, def, items, actions, latest, inForce, reviewable: insp.status === 'submitted',
+    draft: { comment: '', item_comments: {}, score_overrides: {}, ...saved },
+    meta: (pid) => {
+      if (!metas.has(pid)) metas.set(pid, new Promise((ok, fail) => { waiting.push(() => api.reviewer.photo(pid).then(ok, fail)); next(); }));
+      return metas.get(pid);
+    },
+    lazy: (el, load) => { el.rvLoad = load; observer.observe(el); },
+    saveDraft: () => { kv.set(key, ctx.draft).catch(() => {}); panel.update(); },
+    newAction: async (item) => {
+      const { actionDialog } = await import('./actions.js');
+      if (await actionDialog({ station: st, inspectionId: id, item })) reload();
+    },
+  };
+  const answers = answersView(ctx);
+  const panel = decisionPanel(ctx, id, key, reload);
+  const critical = answers.querySelectorAll('.is-failed.is-critical').length;
+  const secHeads = [[t('rv.col.section')], [t('review.score'), true]];
+  const pdf = (lang) => button(t(lang === 'ur' ? 'rv.pdfUr' : 'rv.pdfEn'), (e) => busy(e.currentTarget, async () => {
+    try { saveBlob(await api.reviewer.reportPdf(id, lang), `inspection-${st.code}-${lang}.pdf`); } catch (err) { toast(problem(err), { kind: 'error' }); }
+  }), { iconName: 'note' });
+  const when = (v) => (v ? fmtDateTime(v) : '—');
+
+  const head = h('header', { class: 'rv-head card' },
+    h('p', {}, h('a', { class: 'rv-crumb', href: '#/review' }, icon('back'), t('rv.backToQueue'))),
+    h('h1', {}, bilingual(st.name)),
+    h('dl', { class: 'rv-meta' }, [[t('rv.col.code'), st.code], [t('rv.col.district'), district ? tx(districtName(district)) : '—'],
+      [t('role.inspector'), inspector || '—'], [t('start.template'), tx(def.title)], [t('rv.insp.started'), when(insp.started_at)],
+      [t('rv.insp.finished'), when(insp.finished_at)], [t('rv.col.submitted'), when(insp.submitted_at)],
+      [t('rv.insp.revision'), fmtNumber(insp.revision)]].map(([k, v]) => h('div', {}, h('dt', { text: k }), h('dd', { text: v })))),
+    h('div', { class: 'rv-scoreline' }, tag(...STATUS[insp.status], t(`rv.st.${insp.status}`), { dataset: { status: insp.status } }),
+      h('span', { class: 'rv-big', id: 'rv-percent', text: pct(insp.score?.percent) }), gradePill(insp.score?.grade),
+      critical ? tag('fail', 'cross', t('review.criticalFailed', { count: critical })) : null,
+      Object.keys(inForce).length ? tag('info', 'star', t('rv.includesOverrides')) : null),
+    h('details', {}, h('summary', { text: t('review.sectionScores') }), table(secHeads, (def.sections || []).map((s) =>
+      row(secHeads, [tx(s.title), pct(insp.score?.sections?.find((x) => x.key === s.key)?.percent)])))),
+    h('div', { class: 'rv-buttons' }, pdf('en'), pdf('ur')));
+
+  return h('div', { class: 'rv-insp' }, head,
+    h('div', {}, presence(ctx, answers), h('h2', { text: t('rv.answers') }), answers),
+    h('aside', { class: 'rv-side' }, panel.node, historyCard(history, reviews, items)));
+}
+
+const YES_NO = { yes: 'answer.yes', no: 'answer.no', na: 'answer.na' };
+
+function answerText(item, answer) {
+  const v = answer?.value;
+  if (item.type === 'photo') return t('photo.count', { count: answer?.photos?.length || 0 });
+  if (v === null || v === undefined || v === '' || (Array.isArray(v) && !v.length)) return t('rv.ans.none');
+  const label = (k) => tx((item.options || []).find((o) => o.key === k)?.label) || k;
+  switch (item.type) {
+    case 'yes_no': return t(YES_NO[v] || 'rv.ans.none');
+    case 'scale': return t('rv.ans.scale', { value: v, max: item.max });
+    case 'choice': return label(v);
+    case 'multi_choice': return v.map(label).join(t('rv.listSep'));
+    case 'number': {
+      const { min, max } = item;
+      const range = min != null && max != null ? t('item.range', { min, max }) : min != null ? t('item.rangeMin', { min })
+        : max != null ? t('item.rangeMax', { max }) : '';
+      return `${fmtNumber(v)} ${item.unit || ''} ${range && `(${range})`}`.trim();
+    }
+    case 'date': return fmtDate(v);
+    default: return String(v);
+  }
+}
+
+function resultPill(item, s, answer) {
+  if (answer?.value === 'na') return tag('info', null, t('rv.result.na'));
+  if (s === null) return isScored(item) ? tag('quiet', null, t('rv.ans.none')) : null;
+  if (s === 0) return tag('fail', 'cross', t(item.critical ? 'item.criticalFailed' : 'item.failed'));
+  return s === 1 ? tag('ok', 'check', t('rv.result.pass')) : tag('warn', 'warn', t('rv.result.partly', { percent: itemPct(s) }));
+}
+
+const callout = (kind, iconName, title, ...lines) => h('div', { class: ['callout', `callout-${kind}`] }, icon(iconName),
+  h('div', {}, h('p', { class: 'strong', text: title }), lines.map((l) => (l instanceof Node ? l : h('p', { dir: 'auto', text: l })))));
+// The reason is the reviewer's own words, in either language: isolated so punctuation stays put.
+const reasonLine = (reason) => h('p', {}, `${t('rv.overrideReason')}: `, h('bdi', { text: reason }));
+
+function answersView(ctx) {
+  const { insp, def } = ctx;
+  const visible = visibility(def, insp.answers);
+  const box = h('div', { class: 'rv-answers' }, (def.sections || []).map((section) => {
+    const els = section.items.filter((it) => visible[it.key]).map((it) => itemView(it, ctx));
+    return h('section', { class: ['rv-section', els.some((el) => el.classList.contains('is-failed')) && 'has-failed'] },
+      h('h2', { class: 'rv-sec-head' }, h('span', { text: tx(section.title) }),
+        h('span', { text: pct(insp.score?.sections?.find((s) => s.key === section.key)?.percent) })), els);
+  }));
+  const choose = (only) => h('button', { type: 'button', class: 'btn btn-choice', 'aria-pressed': String(!only), onclick: (e) => {
+    box.classList.toggle('only-failed', only);
+    for (const b of e.currentTarget.parentNode.children) b.setAttribute('aria-pressed', String(b === e.currentTarget));
+  } }, only ? t('rv.show.failed', { count: box.querySelectorAll('.is-failed').length }) : t('rv.show.all'));
+  return h('div', {}, h('div', { class: 'choice-row rv-show', role: 'group', 'aria-label': t('rv.show.label') }, choose(false), choose(true)), box);
+}
+
+function itemView(item, ctx) {
+  const { insp, draft, latest } = ctx;
+  const answer = insp.answers[item.key];
+  const s = isScored(item) ? itemScore(item, answer) : null;
+  const was = ctx.inForce[item.key];
+  // The score in force: the reviewer's where one was changed, else the inspector's own.
+  const now = was ? was.score : s;
+  const earlier = latest?.item_comments?.[item.key];
+  const el = h('article', { class: ['card', 'rv-item', now === 0 && 'is-failed', item.critical && 'is-critical'], id: `rv-item-${item.key}` });
+  const pending = h('div', { class: 'rv-pending' });
+  const showPending = () => {
+    const c = draft.item_comments[item.key];
+    const o = draft.score_overrides[item.key];
+    mount(pending, c && callout('info', 'note', t('rv.yourComment'), c),
+      o && callout('info', 'star', t('rv.yourOverride'), t('rv.overrideFromTo', { from: itemPct(s), to: itemPct(o.score) }), reasonLine(o.reason)));
+    el.classList.toggle('has-pending', Boolean(c || o));
+  };
+  const buttons = h('div', { class: 'rv-item-actions' },
+    ctx.reviewable && button(t('rv.comment'), () => commentDialog(item, ctx, showPending), { iconName: 'note', class: 'rv-btn-comment' }),
+    ctx.reviewable && isScored(item) && button(t('rv.override'), () => overrideDialog(item, s, ctx, showPending), { iconName: 'star', class: 'rv-btn-override' }),
+    button(t('rv.newAction'), () => ctx.newAction(item), { iconName: 'warn', class: 'rv-btn-action' }));
+  add(el,
+    h('h3', { text: tx(item.label) }),
+    h('div', { class: 'rv-item-line' },
+      h('div', { class: 'marks' }, item.critical && tag('warn', 'warn', t('item.critical')), resultPill(item, now, answer),
+        h('p', {}, h('span', { class: 'hint', text: `${t('rv.answer')} ` }), h('span', { class: 'strong', dir: 'auto', text: answerText(item, answer) }))),
+      buttons),
+    answer?.note && h('p', { class: 'rv-note' }, icon('note'), h('span', { dir: 'auto', text: answer.note })),
+    answer?.photos?.length > 0 && h('ul', { class: 'thumbs' }, answer.photos.map((pid, n) => {
+      const img = h('img', { alt: t('photo.alt', { n: n + 1, label: tx(item.label) }), width: 76, height: 76 });
+      ctx.lazy(img, async () => { img.src = (await thumbUrl(pid)) || ''; });
+      return h('li', { dataset: { photo: pid } }, h('button', { type: 'button', class: 'thumb', 'aria-label': t('rv.enlarge', { n: n + 1 }),
+        onclick: () => enlarge(pid, item, img.alt, ctx) }, img));
+    })),
+    earlier && callout('warn', 'note', t('rv.earlierComment'), earlier),
+    was && callout('warn', 'star', t('rv.overridden'), t('rv.overrideFromTo', { from: itemPct(was.original_score), to: itemPct(was.score) }),
+      reasonLine(was.reason)),
+    ctx.actions.filter((a) => a.item_key === item.key).map((a) => callout('info', 'warn', t('rv.actionOpen', { status: t(`rv.status.${a.status}`) }), a.description)),
+    pending);
+  showPending();
+  return el;
+}
+
+const place = (lat, lon) => (lat == null ? t('rv.ev.none') : `${fmtNumber(lat, { maximumFractionDigits: 5 })}, ${fmtNumber(lon, { maximumFractionDigits: 5 })}`);
+
+// What the file claims (EXIF: its time has no zone, so it is shown as written) beside what the
+// phone reported at capture, and how far from the station.
+function evidence(meta) {
+  const { exif, device, distance_m: dist } = meta.evidence;
+  const line = (label, text) => h('p', {}, h('span', { class: 'strong', text: `${label} ` }), text);
+  return [line(t('rv.ev.exif'), `${exif.taken_at?.replace('T', ' ') || t('rv.ev.none')} · ${place(exif.lat, exif.lon)}`),
+    line(t('rv.ev.device'), `${device.taken_at ? fmtDateTime(device.taken_at) : t('rv.ev.none')} · ${place(device.lat, device.lon)}${device.accuracy_m != null ? ` ±${fmtNumber(device.accuracy_m)} m` : ''}`),
+    dist != null && h('p', { text: t('rv.ev.distance', { distance: fmtDistance(dist) }) })];
+}
+
+// Other inspections with the same or a very similar picture: one link per inspection, three at
+// most and then a count, so a much-reused photo does not bury the page.
+function reuse(meta) {
+  const seen = new Map();
+  for (const r of meta.reused_in) seen.set(r.inspection_id, { ...r, same_bytes: r.same_bytes || seen.get(r.inspection_id)?.same_bytes });
+  const list = [...seen.values()];
+  const more = Math.max(0, list.length - 3) + meta.reused_out_of_scope;
+  if (!list.length && !more) return null;
+  return h('ul', { class: 'rv-reuse' }, list.slice(0, 3).map((r) => h('li', {}, h('a', { href: `#/review/i/${r.inspection_id}` },
+    `${r.station_code} · ${r.station_name}`), ` — ${t(r.same_bytes ? 'rv.ev.sameFile' : 'rv.ev.similar')}`)),
+  more ? h('li', { text: t('rv.ev.more', { count: more }) }) : null);
+}
+
+function presence(ctx, answers) {
+  const { insp } = ctx;
+  const p = insp.presence;
+  const photos = Object.entries(insp.answers).flatMap(([key, a]) => (a.photos || []).map((pid) => [key, pid]));
+  const heads = [[t('rv.ev.item')], [t('rv.ev.evidence')], [t('rv.ev.reused')]];
+  const summary = h('summary', { text: t('rv.ev.title', { count: photos.length }) });
+  let reused = 0;
+  const rows = photos.map(([key, pid], n) => {
+    const ev = h('div', { class: 'rv-evidence', text: '…' });
+    const where = h('div', { text: '…' });
+    ctx.meta(pid).then((meta) => {
+      mount(ev, evidence(meta));
+      const links = reuse(meta);
+      mount(where, links ? [flagPill('reused'), links] : h('span', { class: 'hint', text: t('rv.ev.notReused') }));
+      if (!links) return;
+      reused += 1;
+      mount(summary, t('rv.ev.title', { count: photos.length }), ' · ', flagPill('reused'), ` ${t('rv.ev.reusedCount', { count: reused })}`);
+      answers.querySelector(`li[data-photo="${pid}"]`)?.append(flagPill('reused'));
+    }, (err) => mount(ev, problem(err)));
+    return row(heads, [`${n + 1}. ${tx(ctx.items[key]?.label) || key}`, ev, where]);
+  });
+  return card({ 'aria-labelledby': 'rv-pres-h' }, h('h2', { id: 'rv-pres-h', text: t('rv.pres.title') }),
+    h('p', {}, p.location_missing ? tag('warn', 'pin', t('rv.pres.noLocation'))
+      : p.far_from_station ? flagPill('far') : tag('ok', 'pin', t('rv.pres.near'))),
+    p.distance_m != null && h('p', { text: t('rv.pres.distance', { distance: fmtDistance(p.distance_m) }) }),
+    insp.location?.accuracy_m != null && h('p', { text: t('start.accuracy', { accuracy: fmtNumber(Math.round(insp.location.accuracy_m)) }) }),
+    insp.missing_photos.length > 0 && h('p', {}, flagPill('missing'), ` ${t('rv.pres.missing', { count: insp.missing_photos.length })}`),
+    photos.length > 0 && h('details', {}, summary, h('div', { class: 'rv-scroll' }, table(heads, rows, 'rv-cards'))));
+}
+
+async function enlarge(pid, item, alt, ctx) {
+  const img = h('img', { class: 'photo-large', alt });
+  const meta = await ctx.meta(pid).catch(() => null);
+  let url = null;
+  api.photoBlob(pid, 'display').then((blob) => { url = URL.createObjectURL(blob); img.src = url; }, (err) => img.replaceWith(errorBox(err)));
+  const choice = await dialog({ title: tx(item.label), body: h('div', {}, img, meta && h('div', { class: 'rv-evidence' }, evidence(meta))),
+    actions: [{ label: t('rv.original'), value: 'original' }, { label: t('close'), value: 'close', kind: 'primary' }] });
+  if (url) URL.revokeObjectURL(url);
+  if (choice !== 'original') return;
+  // The original is never shown inline: it is saved as a file, exactly as the phone sent it.
+  try {
+    saveBlob(await api.photoBlob(pid, 'original'), `${pid}.${{ jpeg: 'jpg', png: 'png', webp: 'webp' }[meta?.format] || 'bin'}`);
+  } catch (err) { toast(problem(err), { kind: 'error' }); }
+}
+
+function commentDialog(item, ctx, done) {
+  const area = h('textarea', { rows: 4, maxlength: 4000, value: ctx.draft.item_comments[item.key] || '' });
+  return dialog({
+    title: t('rv.commentOn', { label: tx(item.label) }),
+    body: field(t('rv.commentLabel'), area, { hint: t('rv.commentHint') }),
+    actions: [{ label: t('cancel'), value: null }, { label: t('rv.save'), value: 'save', kind: 'primary' }],
+    onSubmit: () => {
+      const text = area.value.trim();
+      if (text) ctx.draft.item_comments[item.key] = text; else delete ctx.draft.item_comments[item.key];
+      ctx.saveDraft();
+      done();
+    },
+  });
+}
+
+function overrideDialog(item, s, ctx, done) {
+  const now = ctx.draft.score_overrides[item.key];
+  const score = h('input', { type: 'number', min: 0, max: 100, step: 1, inputmode: 'numeric', value: now ? Math.round(now.score * 100) : '' });
+  const reason = h('textarea', { rows: 3, maxlength: 2000, value: now?.reason || '' });
+  const errors = h('div', { role: 'alert' });
+  return dialog({
+    title: t('rv.overrideTitle', { label: tx(item.label) }),
+    body: h('div', {}, h('p', { text: t('rv.overrideOriginal', { score: itemPct(s) }) }), errors,
+      field(t('rv.overrideScore'), score, { hint: t('rv.overrideScoreHint') }),
+      field(t('rv.overrideReason'), reason, { hint: t('rv.overrideReasonHint') })),
+    actions: [now && { label: t('rv.removeOverride'), value: 'remove', kind: 'danger' },
+      { label: t('cancel'), value: null }, { label: t('rv.save'), value: 'save', kind: 'primary' }].filter(Boolean),
+    onSubmit: (v) => {
+      const n = score.value === '' ? NaN : Number(score.value);
+      const bad = [!(n >= 0 && n <= 100) && [score, t('rv.overrideScoreBad')], !reason.value.trim() && [reason, t('rv.overrideReasonMissing')]].filter(Boolean);
+      if (v === 'save' && bad.length) {
+        mount(errors, h('div', { class: 'callout callout-fail' }, icon('alert'), h('ul', {}, bad.map(([, m]) => h('li', { text: m })))));
+        bad[0][0].focus();
+        return false;
+      }
+      if (v === 'save') ctx.draft.score_overrides[item.key] = { score: n / 100, reason: reason.value.trim() };
+      else delete ctx.draft.score_overrides[item.key];
+      ctx.saveDraft();
+      done();
+    },
+  });
+}
+
+function decisionPanel(ctx, id, key, reload) {
+  const { insp, draft, def } = ctx;
+  const node = card({ class: 'rv-decision', 'aria-labelledby': 'rv-dec-h' }, h('h2', { id: 'rv-dec-h', text: t('rv.decision') }));
+  if (!ctx.reviewable) {
+    const r = ctx.latest;
+    add(node, h('p', { id: 'rv-decided', text: t(`rv.decided.${insp.status}`, { who: r?.reviewer.display_name, when: r && fmtDateTime(r.created_at) }) }),
+      r?.comment && h('p', { class: 'rv-quote', dir: 'auto', text: r.comment }));
+    return { node, update() {} };
+  }
+  const summary = h('div', { 'aria-live': 'polite' });
+  const errors = h('div', { role: 'alert' });
+  const comment = h('textarea', { id: 'rv-comment', rows: 4, maxlength: 4000, value: draft.comment,
+    oninput: () => { draft.comment = comment.value; ctx.saveDraft(); } });
+  const commentField = h('div');
+  const showComment = (error) => mount(commentField, field(t('rv.generalComment'), comment, { hint: t('rv.generalHint'), error }));
+  const label = (k) => tx(ctx.items[k]?.label) || k;
+  // In-page anchors would change the route, so these jump links scroll with a button.
+  const jumps = (keys) => h('ul', { class: 'rv-jumps' }, keys.map((k) => h('li', {}, h('button', { type: 'button', class: 'btn btn-light rv-jump',
+    onclick: () => { const el = document.getElementById(`rv-item-${k}`); el?.scrollIntoView(); el?.querySelector('button')?.focus({ preventScroll: true }); } }, label(k)))));
+  const update = () => {
+    const comments = Object.keys(draft.item_comments);
+    const changes = Object.keys(draft.score_overrides);
+    const scores = Object.fromEntries(changes.map((k) => [k, draft.score_overrides[k].score]));
+    mount(summary,
+      comments.length ? [h('p', { class: 'strong', text: t('rv.pendingComments', { count: comments.length }) }), jumps(comments)] : null,
+      changes.length ? [h('p', { class: 'strong', text: t('rv.pendingOverrides', { count: changes.length }) }), jumps(changes),
+        h('p', { id: 'rv-preview', text: t('rv.scorePreview', { from: pct(insp.score?.percent), to: pct(scoreOf(def, insp.answers, scores).percent) }) })] : null,
+      comments.length + changes.length ? null : h('p', { class: 'hint', text: t('rv.nothingPending') }));
+  };
+  const decide = (decision) => async (e) => {
+    mount(errors);
+    showComment();
+    if (decision === 'return' && !draft.comment.trim()) { showComment(t('rv.commentRequired')); comment.focus(); return; }
+    await busy(e.currentTarget, async () => {
+      try {
+        await api.reviewer.review(id, { decision, revision: insp.revision, comment: draft.comment.trim(),
+          item_comments: draft.item_comments, score_overrides: draft.score_overrides });
+        await kv.del(key).catch(() => {});
+        toast(t(`rv.done.${decision}`));
+        await reload();
+      } catch (err) {
+        if (err.status !== 409) {
+          mount(errors, h('div', { class: 'callout callout-fail' }, icon('alert'), h('div', {}, h('p', { text: problem(err) }),
+            h('ul', {}, err.errors?.map((x) => h('li', { text: `${label(x.field.split('.')[1] || x.field)}: ${x.message}` }))))));
+          return;
+        }
+        // Someone decided meanwhile: say so, then show the current copy. The draft stays.
+        await alertDialog(t('rv.stale.title'), `${t('rv.stale.body')} ${err.detail}`);
+        await reload();
+      }
+    });
+  };
+  showComment();
+  add(node, h('p', { class: 'hint', text: t('rv.decisionLead') }), summary, commentField, errors,
+    h('div', { class: 'rv-decide' },
+      button(t('rv.approve'), decide('approve'), { kind: 'primary', iconName: 'check', id: 'rv-approve' }),
+      button(t('rv.return'), decide('return'), { kind: 'danger', iconName: 'back', id: 'rv-return' })));
+  update();
+  return { node, update };
+}
+
+function historyCard(history, reviews, items) {
+  const events = [
+    // Revisions a review made are shown by the review itself, with its comment.
+    ...(history?.revisions || []).filter((r) => r.status === 'draft' || r.status === 'submitted').map((r) => ({ at: r.at, icon: 'sync',
+      text: t('rv.hist.revision', { n: r.revision, status: t(`rv.st.${r.status}`), who: r.actor || '—' }) })),
+    ...(history?.conflicts || []).map((c) => ({ at: c.at, icon: 'warn', text: t(`rv.hist.${c.reason}`, { base: c.base_revision, who: c.actor || '—' }) })),
+    ...reviews.map((v) => ({ at: v.created_at, icon: v.decision === 'approve' ? 'check' : 'note',
+      text: t(`rv.hist.${v.decision}`, { who: v.reviewer.display_name, n: v.revision }),
+      more: [v.comment && h('p', { class: 'rv-quote', dir: 'auto', text: v.comment }),
+        Object.keys(v.item_comments).length > 0 && h('p', { text: t('review.itemComments', { count: Object.keys(v.item_comments).length }) }),
+        v.overrides.map((o) => h('p', {}, `${tx(items[o.item_key]?.label) || o.item_key}: ${t('rv.overrideFromTo', { from: itemPct(o.original_score), to: itemPct(o.score) })} — `,
+          h('bdi', { text: o.reason }), o.superseded_at ? ` (${t('rv.superseded')})` : '')),
+        v.percent_before !== v.percent_after && h('p', { text: t('rv.scoreChanged', { from: pct(v.percent_before), to: pct(v.percent_after) }) })] })),
+  ].sort((a, b) => a.at.localeCompare(b.at));
+  return card({ 'aria-labelledby': 'rv-hist-h' }, h('h2', { id: 'rv-hist-h', text: t('rv.history') }),
+    h('ol', { class: 'rv-timeline' }, events.map((e) => h('li', {}, icon(e.icon),
+      h('div', {}, h('p', { class: 'hint', text: fmtDateTime(e.at) }), h('p', { text: e.text }), e.more)))));
+}

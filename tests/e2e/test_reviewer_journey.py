@@ -1,0 +1,179 @@
+"""The review journey end to end, in real Chromium: submitted → returned with comments → corrected on
+the phone and resubmitted → approved with a score override → the dashboard shows the new score. And a
+stale review (409) is explained and replaced by the current copy.
+
+The submission is seeded through the API exactly as a phone's outbox sends it; everything after that
+is done in the browser: the reviewer on a laptop-sized page, the inspector on a 360×640 phone.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+
+from server.demo.content import DEMO_PASSWORDS
+from tests.e2e.test_pwa_support import live_pwa_server, phone_context, sign_in, watch_errors
+from tests.e2e.test_reviewer_support import LAPTOP, inspector_setup, sign_in_reviewer, submit
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+def pwa_server(pg_admin_url, demo_template_db, tmp_path_factory):
+    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path_factory.mktemp("reviewer-journey"))
+
+
+def shown_percent(p: float) -> str:
+    """What the PWA prints: half-up to one decimal from the shortest repr, as scoring.displayPercent."""
+    return f"{Decimal(repr(p)).quantize(Decimal('0.1'), ROUND_HALF_UP)}%"
+
+
+def critical_item(version: dict) -> tuple[int, dict]:
+    """(section index, item): a critical yes/no item that neither depends on nor controls another."""
+    sections = version["definition"]["sections"]
+    controlling = {i["visible_if"]["item"] for s in sections for i in s["items"] if i.get("visible_if")}
+    for n, s in enumerate(sections):
+        for i in s["items"]:
+            if i["type"] == "yes_no" and i.get("critical") and not i.get("visible_if") and i["key"] not in controlling:
+                return n, i
+    raise AssertionError("the demo template has no plain critical yes/no item")
+
+
+def test_a_returned_inspection_is_corrected_on_the_phone_approved_and_its_new_score_shown(pwa_server, browser, artifacts):
+    token, stations, version = inspector_setup(pwa_server)
+    station = stations[0]
+    section, item = critical_item(version)
+    seeded = submit(pwa_server, token, station, version, fail=(item["key"],))
+    iid = seeded["id"]
+    assert seeded["score"]["critical_failed"] is True
+
+    # The reviewer finds it in the queue, flagged, and returns it with a general and an item comment.
+    desk = browser.new_context(viewport=LAPTOP)
+    rp = desk.new_page()
+    errors = watch_errors(rp)
+    sign_in_reviewer(rp, pwa_server.url)
+    queued = rp.locator(f".rv-queue tr[data-id='{iid}']")
+    assert queued.locator("[data-flag=critical]").is_visible()
+    queued.locator("a.rv-rowlink").click()
+    card = rp.locator(f"#rv-item-{item['key']}")
+    card.wait_for()
+    assert "is-failed" in card.get_attribute("class")
+    card.locator(".rv-btn-comment").click()
+    rp.fill("dialog textarea", "The lock-up register shows a detainee not in the roznamcha.")
+    rp.click("dialog .btn-primary")
+    assert "not in the roznamcha" in card.locator(".rv-pending").inner_text()
+    # Returning without a general comment is refused at the field.
+    rp.click("#rv-return")
+    assert rp.locator(".rv-decision .field-error").is_visible()
+    rp.fill("#rv-comment", "Recheck the lock-up against the daily diary and correct the answer.")
+    rp.click("#rv-return")
+    rp.wait_for_selector("#rv-decided")
+    rp.screenshot(path=str(artifacts / "reviewer-returned.png"))
+    assert pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()["status"] == "returned"
+    review = pwa_server.api("GET", f"/api/v1/inspections/{iid}/reviews", token).json()["rows"][0]
+    assert review["decision"] == "return"
+    assert review["comment"].startswith("Recheck the lock-up")
+    assert review["item_comments"] == {item["key"]: "The lock-up register shows a detainee not in the roznamcha."}
+
+    # The inspector, on the phone, finds it returned, corrects the item and resubmits.
+    phone = phone_context(browser, station)
+    pp = phone.new_page()
+    phone_errors = watch_errors(pp)
+    sign_in(pp, pwa_server.url)
+    row = pp.locator(f"#h-returned ~ ul li[data-id='{iid}']")
+    row.wait_for(timeout=30000)
+    pp.goto(pwa_server.url + f"/#/i/{iid}/s/{section}")
+    item_card = pp.locator(f"#item-{item['key']}")
+    item_card.wait_for()
+    item_card.locator("[data-value=yes]").click()
+    pp.goto(pwa_server.url + f"/#/i/{iid}/review")
+    pp.click("#submit")
+    pp.wait_for_selector("[data-sync=on_server]", timeout=120000)
+    resubmitted = pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
+    assert resubmitted["status"] == "submitted"
+    assert resubmitted["answers"][item["key"]]["value"] == "yes"
+    assert resubmitted["score"]["critical_failed"] is False
+    new_score = resubmitted["score"]["percent"]
+    assert shown_percent(new_score) != shown_percent(seeded["score"]["percent"])
+
+    # The reviewer sees it back in the queue, halves one item's score (a reason is required) and approves.
+    rp.goto(pwa_server.url + "/#/review")
+    rp.locator(f".rv-queue tr[data-id='{iid}'] a.rv-rowlink").click()
+    rp.wait_for_selector("#rv-approve")
+    assert rp.inner_text("#rv-percent") == shown_percent(new_score)
+    other = next(i for s in version["definition"]["sections"] for i in s["items"]
+                 if i["type"] == "yes_no" and not i.get("critical") and not i.get("visible_if"))
+    rp.click(f"#rv-item-{other['key']} .rv-btn-override")
+    rp.fill("dialog input[type=number]", "50")
+    rp.click("dialog .btn-primary")
+    assert rp.locator("dialog .callout-fail").is_visible()  # no reason given: the dialog stays open
+    rp.fill("dialog textarea", "The register was produced only after a long search.")
+    rp.click("dialog .btn-primary")
+    pending = rp.inner_text(f"#rv-item-{other['key']} .rv-pending")
+    assert "score 100.0% → reviewer’s 50.0%" in pending and "long search" in pending
+    assert rp.inner_text("#rv-preview").startswith(f"Score {shown_percent(new_score)} → ")
+    rp.click("#rv-approve")
+    rp.wait_for_selector("#rv-decided")
+    approved = pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
+    assert approved["status"] == "approved"
+    overrides = pwa_server.api("GET", f"/api/v1/inspections/{iid}/reviews", token).json()["rows"][0]["overrides"]
+    assert [(o["item_key"], o["original_score"], o["score"]) for o in overrides] == [(other["key"], 1.0, 0.5)]
+    final = approved["score"]["percent"]
+    assert final < new_score
+    assert rp.inner_text("#rv-percent") == shown_percent(final)
+
+    # The dashboard's ranking table shows the station's new average: this one inspection's final score.
+    rp.goto(pwa_server.url + "/#/review/dashboard")
+    ranked = rp.locator(f"#rv-ranking tr[data-key='{station['code']}']")
+    ranked.wait_for()
+    cells = ranked.locator("td").all_inner_texts()
+    assert shown_percent(final) in cells
+    assert shown_percent(seeded["score"]["percent"]) not in cells
+    rp.screenshot(path=str(artifacts / "reviewer-dashboard-after-approval.png"), full_page=True)
+    assert errors == []
+    assert phone_errors == []
+    desk.close()
+    phone.close()
+
+
+def test_a_stale_review_is_explained_and_the_current_copy_shown_with_the_draft_kept(pwa_server, browser):
+    token, stations, version = inspector_setup(pwa_server)
+    seeded = submit(pwa_server, token, stations[1], version)
+    iid = seeded["id"]
+
+    desk = browser.new_context(viewport=LAPTOP)
+    page = desk.new_page()
+    errors = watch_errors(page)
+    sign_in_reviewer(page, pwa_server.url)
+    page.goto(pwa_server.url + f"/#/review/i/{iid}")
+    page.wait_for_selector("#rv-return")
+    page.fill("#rv-comment", "Photos of the malkhana are missing their tags.")
+
+    # Meanwhile the administrator approves it: the reviewer's copy is now stale.
+    admin = pwa_server.login("admin", DEMO_PASSWORDS["admin"])
+    decided = pwa_server.api("POST", f"/api/v1/inspections/{iid}/review", admin,
+                             json={"decision": "approve", "revision": seeded["revision"]})
+    assert decided.status_code == 200, decided.text
+
+    page.click("#rv-return")
+    dialog = page.locator("dialog[open]")
+    dialog.wait_for()
+    assert "changed" in dialog.inner_text()
+    dialog.locator(".btn-primary").click()
+    page.wait_for_selector("#rv-decided")
+    assert page.locator(".rv-head [data-status=approved]").is_visible()
+    assert pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()["status"] == "approved"
+    # Only the administrator's approval was recorded, not the stale return.
+    assert [r["decision"] for r in pwa_server.api("GET", f"/api/v1/inspections/{iid}/reviews", token).json()["rows"]] == ["approve"]
+    # What the reviewer wrote is still on this laptop for the next decision.
+    kept = page.evaluate(f"""new Promise((resolve) => {{
+        const open = indexedDB.open('muaina');
+        open.onsuccess = () => {{
+            const get = open.result.transaction('kv').objectStore('kv').get('rv-review:{iid}');
+            get.onsuccess = () => resolve(get.result);
+        }};
+    }})""")
+    assert kept["comment"] == "Photos of the malkhana are missing their tags."
+    assert errors == []
+    desk.close()

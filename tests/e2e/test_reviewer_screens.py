@@ -1,0 +1,189 @@
+"""The reviewer's screens in real Chromium: both languages at laptop and phone sizes (right to left in
+Urdu, nothing wider than the screen, screenshots kept in test-artifacts/), dashboard tables saved as
+CSV and XLSX with the figures on screen, and a region B reviewer who sees nothing of region A.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.e2e.test_pwa_support import PHONE, live_pwa_server, watch_errors
+from tests.e2e.test_reviewer_support import LAPTOP, REVIEWER_PASSWORD, inspector_setup, sign_in_reviewer, submit
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+URDU_NAV = ["جائزے کی قطار", "اصلاحی اقدامات", "ڈیش بورڈ"]
+
+
+@pytest.fixture(scope="module")
+def pwa_server(pg_admin_url, demo_template_db, tmp_path_factory):
+    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path_factory.mktemp("reviewer-screens"))
+
+
+@pytest.fixture(scope="module")
+def lahore(pwa_server):
+    """Two Lahore submissions: one far from its station with a critical failure, one clean."""
+    token, stations, version = inspector_setup(pwa_server)
+    critical = next(i["key"] for s in version["definition"]["sections"] for i in s["items"]
+                    if i.get("critical") and i["type"] == "yes_no" and not i.get("visible_if"))
+    flagged = submit(pwa_server, token, stations[2], version, fail=(critical,), far=True, seed=7)
+    clean = submit(pwa_server, token, stations[3], version, seed=8)
+    return {"flagged": flagged, "clean": clean, "stations": stations}
+
+
+SCREENS = [("queue", "/review", ".rv-queue"), ("inspection", None, "#rv-approve"),
+           ("actions", "/review/actions", ".rv-board"), ("dashboard", "/review/dashboard", "#rv-ranking")]
+
+
+@pytest.mark.parametrize("size", ["laptop", "phone"])
+def test_reviewer_screens_read_right_to_left_in_urdu_and_fit_the_screen(pwa_server, lahore, browser, artifacts, size):
+    viewport = LAPTOP if size == "laptop" else PHONE
+    context = browser.new_context(viewport=viewport, is_mobile=size == "phone", has_touch=size == "phone")
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in_reviewer(page, pwa_server.url)
+    for lang in ("en", "ur"):
+        if lang == "ur":
+            page.click(".lang-toggle")
+            page.locator("html[dir=rtl]").wait_for(state="attached")
+        for name, path, ready in SCREENS:
+            page.goto(pwa_server.url + "/#" + (path or f"/review/i/{lahore['flagged']['id']}"))
+            page.wait_for_selector(ready)
+            page.wait_for_load_state("networkidle")
+            shape = page.evaluate("""() => ({
+                dir: document.documentElement.dir, lang: document.documentElement.lang,
+                overflow: document.documentElement.scrollWidth - innerWidth,
+                nav: [...document.querySelectorAll('.rv-nav a')].map((a) => a.textContent),
+                h1: document.querySelector('.reviewer h1').textContent })""")
+            assert shape["overflow"] <= 0, f"{name} in {lang} is wider than a {size} screen"
+            if lang == "ur":
+                assert (shape["dir"], shape["lang"]) == ("rtl", "ur")
+                assert shape["nav"] == URDU_NAV
+                assert any("\u0600" <= ch <= "\u06ff" for ch in shape["h1"]), shape["h1"]
+            else:
+                assert (shape["dir"], shape["lang"]) == ("ltr", "en")
+                assert shape["nav"] == ["Review queue", "Corrective actions", "Dashboards"]
+            page.screenshot(path=str(artifacts / f"reviewer-{name}-{lang}-{viewport['width']}x{viewport['height']}.png"))
+    # Every flag of the far, critical submission is an icon and a word in the queue, not a colour alone.
+    page.goto(pwa_server.url + "/#/review")
+    page.wait_for_selector(f".rv-queue tr[data-id='{lahore['flagged']['id']}']")
+    flags = page.locator(f".rv-queue tr[data-id='{lahore['flagged']['id']}'] [data-flag]")
+    assert {f.get_attribute("data-flag") for f in flags.all()} >= {"far", "critical"}
+    assert all(f.locator("svg").count() == 1 and f.inner_text().strip() for f in flags.all())
+    assert errors == []
+    context.close()
+
+
+def test_a_dashboard_table_downloads_as_csv_and_xlsx_with_the_figures_on_screen(pwa_server, lahore, browser):
+    context = browser.new_context(viewport=LAPTOP, accept_downloads=True)
+    page = context.new_page()
+    sign_in_reviewer(page, pwa_server.url)
+    page.goto(pwa_server.url + "/#/review/dashboard")
+    panel = page.locator("#rv-ranking")
+    panel.locator("tbody tr").first.wait_for()
+    on_screen = [[c.strip() for c in r.locator("td").all_inner_texts()] for r in panel.locator("tbody tr").all()]
+    with page.expect_download() as got:
+        panel.locator(".rv-csv").click()
+    assert got.value.suggested_filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(Path(got.value.path()).read_text(encoding="utf-8-sig"))))
+    with page.expect_download() as got:
+        panel.locator(".rv-xlsx").click()
+    assert got.value.suggested_filename.endswith(".xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(got.value.path()).read_bytes())).active
+    cells = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert rows[0] == cells[0] and rows[0][:3] == ["Rank", "Station", "Average"]
+    assert len(rows) == len(cells) == len(on_screen) + 1
+    for text_row, xlsx_row, shown in zip(rows[1:], cells[1:], on_screen, strict=True):
+        assert int(text_row[0]) == xlsx_row[0] == int(shown[0])
+        # The average is a number in both files, printed on screen with one decimal and a % sign.
+        assert float(text_row[2]) == xlsx_row[2] and shown[2] == f"{xlsx_row[2]:.1f}%"
+    codes = {s["code"] for s in lahore["stations"][2:4]}
+    assert {r[1].split(" ")[0] for r in rows[1:]} >= codes
+    context.close()
+
+
+def test_a_region_b_reviewer_sees_nothing_of_region_a(pwa_server, lahore, browser):
+    token, stations, version = inspector_setup(pwa_server, "inspector.sana")
+    theirs = submit(pwa_server, token, stations[0], version, seed=9)
+    reviewer = pwa_server.login("rpo.rawalpindi", REVIEWER_PASSWORD)
+    lahore_ids = {lahore["flagged"]["id"], lahore["clean"]["id"]}
+
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    sign_in_reviewer(page, pwa_server.url, "rpo.rawalpindi")
+    shown = page.locator(".rv-queue tbody tr")
+    shown.first.wait_for()
+    ids = {r.get_attribute("data-id") for r in shown.all()}
+    codes = {r.get_attribute("data-station") for r in shown.all()}
+    assert theirs["id"] in ids and not ids & lahore_ids
+    assert all(code.startswith("RWP-") for code in codes), codes
+    # Region A's inspection, opened by its address, is not found rather than shown.
+    page.goto(pwa_server.url + f"/#/review/i/{lahore['flagged']['id']}")
+    page.wait_for_selector(".reviewer [role=alert]")
+    assert lahore["stations"][2]["name"]["en"] not in page.inner_text("main")
+    context.close()
+
+    # The same through the API: queue, flagged list, dashboards and the export.
+    queue = pwa_server.api("GET", "/api/v1/review/queue", reviewer).json()["rows"]
+    flagged = pwa_server.api("GET", "/api/v1/dashboard/flagged", reviewer).json()["rows"]
+    ranking = pwa_server.api("GET", "/api/v1/dashboard/rankings", reviewer).json()["rows"]
+    exported = pwa_server.api("GET", "/api/v1/exports/inspections.csv", reviewer).text
+    assert {r["id"] for r in queue} == {theirs["id"]}
+    assert not {r["id"] for r in flagged} & lahore_ids
+    assert all(r["code"].startswith("RWP-") for r in ranking)
+    assert "LHR-" not in exported and stations[0]["code"] in exported
+
+
+def test_photos_open_without_a_token_in_any_url_and_an_action_is_raised_moved_and_noted(pwa_server, lahore, browser):
+    clean = lahore["clean"]
+    station = lahore["stations"][3]
+    context = browser.new_context(viewport=LAPTOP, accept_downloads=True)
+    page = context.new_page()
+    errors = watch_errors(page)
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
+    sign_in_reviewer(page, pwa_server.url)
+    page.goto(pwa_server.url + f"/#/review/i/{clean['id']}")
+
+    # A photo enlarges to its display rendition from a blob URL; the original is saved, never shown.
+    page.locator(".rv-item .thumbs button").first.click()
+    # A locator, not wait_for_function: the page's CSP forbids the eval that polling a string needs.
+    page.locator("dialog .photo-large[src^='blob:']").wait_for()
+    with page.expect_download() as got:
+        page.click("dialog .btn-secondary")
+    assert got.value.suggested_filename.endswith(".jpg")
+    token = page.evaluate("""new Promise((resolve) => { indexedDB.open('muaina').onsuccess = (e) => {
+        const get = e.target.result.transaction('kv').objectStore('kv').get('token');
+        get.onsuccess = () => resolve(get.result); }; })""")
+    assert token and not [u for u in urls if token in u]
+    assert any(u.endswith("/original") for u in urls)
+
+    item = page.locator(".rv-item").first
+    key = item.get_attribute("id").removeprefix("rv-item-")
+    item.locator(".rv-btn-action").click()
+    page.fill("dialog textarea", "Replace the broken token display at the front desk.")
+    page.click("dialog .btn-primary")
+    page.locator(f"#rv-item-{key} .callout-info").wait_for()
+
+    page.goto(pwa_server.url + f"/#/review/actions?station={station['id']}")
+    card = page.locator(".rv-col[data-status=open] .rv-action", has_text="broken token display")
+    card.locator("[data-to=in_progress]").click()
+    moved = page.locator(".rv-col[data-status=in_progress] .rv-action", has_text="broken token display")
+    moved.locator(".rv-notes").click()
+    page.fill("dialog textarea", "SHO says the part is ordered.")
+    page.click("dialog .btn-primary")
+    page.wait_for_selector("dialog", state="detached")
+
+    token = pwa_server.login("rpo.lahore", REVIEWER_PASSWORD)
+    action_id = moved.get_attribute("data-id")
+    action = pwa_server.api("GET", f"/api/v1/actions/{action_id}", token).json()
+    assert (action["status"], action["item_key"], action["inspection_id"]) == ("in_progress", key, clean["id"])
+    assert [n["body"] for n in action["notes"] if n["body"]] == ["SHO says the part is ordered."]
+    assert any(n["status_to"] == "in_progress" for n in action["notes"])
+    assert errors == []
+    context.close()
