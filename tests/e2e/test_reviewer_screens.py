@@ -27,13 +27,17 @@ def pwa_server(pg_admin_url, demo_template_db, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lahore(pwa_server):
-    """Two Lahore submissions: one far from its station with a critical failure, one clean."""
+    """Two Lahore submissions: a clean one, then one far from its station with a critical failure and
+    a photo reused from the clean one."""
     token, stations, version = inspector_setup(pwa_server)
     critical = next(i["key"] for s in version["definition"]["sections"] for i in s["items"]
                     if i.get("critical") and i["type"] == "yes_no" and not i.get("visible_if"))
-    flagged = submit(pwa_server, token, stations[2], version, fail=(critical,), far=True, seed=7)
     clean = submit(pwa_server, token, stations[3], version, seed=8)
-    return {"flagged": flagged, "clean": clean, "stations": stations}
+    key, answer = next((k, a) for k, a in clean["answers"].items() if a["photos"])
+    reused = pwa_server.api("GET", f"/api/v1/photos/{answer['photos'][0]}/original", token).content
+    flagged = submit(pwa_server, token, stations[2], version, fail=(critical,), far=True, seed=7,
+                     photo_bytes={key: reused})
+    return {"flagged": flagged, "clean": clean, "stations": stations, "reused_item": key}
 
 
 SCREENS = [("queue", "/review", ".rv-queue"), ("inspection", None, "#rv-approve"),
@@ -73,8 +77,13 @@ def test_reviewer_screens_read_right_to_left_in_urdu_and_fit_the_screen(pwa_serv
     page.goto(pwa_server.url + "/#/review")
     page.wait_for_selector(f".rv-queue tr[data-id='{lahore['flagged']['id']}']")
     flags = page.locator(f".rv-queue tr[data-id='{lahore['flagged']['id']}'] [data-flag]")
-    assert {f.get_attribute("data-flag") for f in flags.all()} >= {"far", "critical"}
+    assert {f.get_attribute("data-flag") for f in flags.all()} == {"far", "critical", "reused"}
     assert all(f.locator("svg").count() == 1 and f.inner_text().strip() for f in flags.all())
+    # The reused photo is marked on its item and its evidence links to the inspection it came from.
+    page.goto(pwa_server.url + f"/#/review/i/{lahore['flagged']['id']}")
+    page.locator(f"#rv-item-{lahore['reused_item']} .thumbs [data-flag=reused]").wait_for()
+    page.locator(".rv-insp summary").nth(1).click()
+    assert page.locator(f".rv-reuse a[href='#/review/i/{lahore['clean']['id']}']").count() >= 1
     assert errors == []
     context.close()
 

@@ -7,16 +7,31 @@ what an inspector's sync leaves on the server.
 
 from __future__ import annotations
 
+import io
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from PIL import Image
+
 from server.demo.content import DEMO_PASSWORDS
-from tests.e2e.test_pwa_support import answer_for, bundle, jpeg, visible
+from tests.e2e.test_pwa_support import answer_for, bundle, visible
 
 REVIEWER_PASSWORD = DEMO_PASSWORDS["reviewer"]
 INSPECTOR_PASSWORD = DEMO_PASSWORDS["inspector"]
 LAPTOP = {"width": 1280, "height": 800}
+
+
+def photo(seed: int) -> bytes:
+    """A small JPEG of random coloured blocks: unlike plain stripes, two seeds never look alike to the
+    server's perceptual hash, so only a photo a test reuses on purpose is flagged as reused."""
+    rng = random.Random(seed)
+    img = Image.new("RGB", (8, 6))
+    img.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(48)])
+    out = io.BytesIO()
+    img.resize((480, 360), Image.NEAREST).save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 def failing_value(item: dict) -> Any:
@@ -71,7 +86,7 @@ def build_document(station: dict, version: dict, *, fail: tuple[str, ...] = (), 
                 n += 1
                 data = (photo_bytes or {}).get(item["key"]) if k == 0 else None
                 pid = str(uuid.uuid4())
-                photos.append((pid, item["key"], data or jpeg(n, (480, 360))))
+                photos.append((pid, item["key"], data or photo(n)))
                 ids.append(pid)
             if item["type"] == "photo" and not ids:
                 continue
