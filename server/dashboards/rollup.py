@@ -136,31 +136,44 @@ async def rebuild_all(conn: Connection) -> None:
                    (period_start, {key}, template_id, inspections, scored, sum_percent, critical_failed, overridden)
             SELECT period_start, {key}, template_id, count(*), count(percent), COALESCE(sum(percent::numeric), 0),
                    count(*) FILTER (WHERE critical_failed), count(*) FILTER (WHERE overridden)
-              FROM rollup_ledger GROUP BY period_start, {key}, template_id""")
-    # One pass over the answers, grouped by district and region (a district's region is the one the
-    # ledger recorded), then summed into each grain.
+              FROM rollup_ledger GROUP BY period_start, {key}, template_id ORDER BY 1, 2, 3""")
+    # Rows go in in key order, so each primary key grows at its right edge instead of splitting pages.
+    # Item counts: one pass over the answers, as one parallel-capable CREATE TABLE AS (an INSERT …
+    # SELECT never runs in parallel), keyed by a small integer per (month, template, district, region)
+    # cell instead of four columns, then corrected by the few overrides in force, then summed into
+    # each grain. The work tables are unlogged and dropped at the end: temporary tables would keep
+    # the parallel workers out.
     await conn.execute("""
-        WITH agg AS MATERIALIZED (
-            SELECT l.period_start, l.template_id, e.item_key, l.district_id, l.region_id,
-                   count(*) FILTER (WHERE e.s = 0) AS failed, count(*) AS answered
-              FROM rollup_ledger l
-              JOIN (SELECT a.inspection_id, a.item_key, COALESCE(o.score, a.score) AS s
-                      FROM answers a
-                      LEFT JOIN score_overrides o ON o.inspection_id = a.inspection_id AND o.item_key = a.item_key
-                                                 AND o.superseded_at IS NULL
-                    UNION ALL
-                    SELECT o.inspection_id, o.item_key, o.score
-                      FROM score_overrides o
-                     WHERE o.superseded_at IS NULL
-                       AND NOT EXISTS (SELECT 1 FROM answers a
-                                        WHERE a.inspection_id = o.inspection_id AND a.item_key = o.item_key)
-                   ) e ON e.inspection_id = l.inspection_id
-             WHERE e.s IS NOT NULL
-             GROUP BY l.period_start, l.template_id, e.item_key, l.district_id, l.region_id),
-        by_district AS (
-            INSERT INTO rollup_item_failures (period_start, template_id, item_key, district_id, failed, answered)
-            SELECT period_start, template_id, item_key, district_id, sum(failed), sum(answered)
-              FROM agg GROUP BY period_start, template_id, item_key, district_id)
+        DROP TABLE IF EXISTS rollup_rebuild_cells, rollup_rebuild_members, rollup_rebuild_counts;
+        CREATE UNLOGGED TABLE rollup_rebuild_cells AS
+            SELECT row_number() OVER () AS cell, period_start, template_id, district_id, region_id
+              FROM (SELECT DISTINCT period_start, template_id, district_id, region_id FROM rollup_ledger) c;
+        CREATE UNLOGGED TABLE rollup_rebuild_members AS
+            SELECT l.inspection_id, c.cell
+              FROM rollup_ledger l JOIN rollup_rebuild_cells c USING (period_start, template_id, district_id, region_id);
+        ANALYZE rollup_rebuild_cells, rollup_rebuild_members;
+        CREATE UNLOGGED TABLE rollup_rebuild_counts AS
+            SELECT m.cell, a.item_key, count(*) FILTER (WHERE a.score = 0) AS failed, count(*) AS answered
+              FROM answers a JOIN rollup_rebuild_members m ON m.inspection_id = a.inspection_id
+             WHERE a.score IS NOT NULL
+             GROUP BY m.cell, a.item_key;
+        INSERT INTO rollup_rebuild_counts (cell, item_key, failed, answered)
+            SELECT m.cell, o.item_key, (o.score = 0)::int - COALESCE((a.score = 0)::int, 0),
+                   1 - (a.score IS NOT NULL)::int
+              FROM score_overrides o
+              JOIN rollup_rebuild_members m ON m.inspection_id = o.inspection_id
+              LEFT JOIN answers a ON a.inspection_id = o.inspection_id AND a.item_key = o.item_key
+             WHERE o.superseded_at IS NULL;
+        INSERT INTO rollup_item_failures (period_start, template_id, item_key, district_id, failed, answered)
+            SELECT c.period_start, c.template_id, k.item_key, c.district_id, sum(k.failed), sum(k.answered)
+              FROM rollup_rebuild_counts k JOIN rollup_rebuild_cells c USING (cell)
+             GROUP BY c.period_start, c.template_id, k.item_key, c.district_id
+            HAVING sum(k.answered) > 0
+             ORDER BY 1, 2, 3, 4;
         INSERT INTO rollup_item_failures_region (period_start, template_id, item_key, region_id, failed, answered)
-        SELECT period_start, template_id, item_key, region_id, sum(failed), sum(answered)
-          FROM agg GROUP BY period_start, template_id, item_key, region_id""")
+            SELECT c.period_start, c.template_id, k.item_key, c.region_id, sum(k.failed), sum(k.answered)
+              FROM rollup_rebuild_counts k JOIN rollup_rebuild_cells c USING (cell)
+             GROUP BY c.period_start, c.template_id, k.item_key, c.region_id
+            HAVING sum(k.answered) > 0
+             ORDER BY 1, 2, 3, 4;
+        DROP TABLE rollup_rebuild_cells, rollup_rebuild_members, rollup_rebuild_counts;""")

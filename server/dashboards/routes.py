@@ -32,7 +32,7 @@ from server.dashboards.models import (
 )
 from server.dashboards.rollup import REPORTING_TZ
 from server.errors import FieldError, Invalid, Unavailable
-from server.http import User
+from server.http import Conn, User
 from server.review import hooks as _hooks  # noqa: F401 - registers the submission hook
 from server.review import queries as review
 from server.review.models import Flag, QueuePage
@@ -43,7 +43,12 @@ Limit = Annotated[int, Parameter(ge=1, le=5000)]
 
 
 @asynccontextmanager
-async def read_conn(state: State) -> AsyncIterator[Connection]:
+async def read_conn(state: State, conn: Connection) -> AsyncIterator[Connection]:
+    """A connection to read from: the read replica's pool when there is one, else the request's own
+    connection (already acquired to check the session), which saves a second acquire and release."""
+    if state.read_pool is state.pool:
+        yield conn
+        return
     try:
         async with state.read_pool.acquire(timeout=10) as conn:
             yield conn
@@ -65,12 +70,12 @@ class DashboardController(Controller):
 
     @get("/scores", description="Inspections, average percent and critical failures per group and period. "
                                 "`from` and `to` pick whole periods (default: the last 12 months).")
-    async def scores(self, user: User, state: State, group_by: GroupBy = "district", period: Period = "month",
+    async def scores(self, user: User, conn: Conn, state: State, group_by: GroupBy = "district", period: Period = "month",
                      first: From = None, last: To = None, template_id: UUID | None = None,
                      region_id: UUID | None = None, district_id: UUID | None = None) -> ScoresOut:
         user.require("reviewer", "admin")
         first, last = _range(first, last, period)
-        async with read_conn(state) as conn:
+        async with read_conn(state, conn) as conn:
             rows = await service.scores(conn, user.scope_args(), group_by=group_by, period=period, first=first,
                                         last=last, template_id=template_id, region_id=region_id,
                                         district_id=district_id)
@@ -78,30 +83,30 @@ class DashboardController(Controller):
 
     @get("/rankings", description="Groups ranked by average percent in the period containing `at` (default "
                                   "today), with their rank and average in the period before.")
-    async def rankings(self, user: User, state: State, group_by: GroupBy = "station", period: Period = "month",
+    async def rankings(self, user: User, conn: Conn, state: State, group_by: GroupBy = "station", period: Period = "month",
                        at: date | None = None, template_id: UUID | None = None, region_id: UUID | None = None,
                        district_id: UUID | None = None, limit: Limit = 100) -> RankingsOut:
         user.require("reviewer", "admin")
-        async with read_conn(state) as conn:
+        async with read_conn(state, conn) as conn:
             return await service.rankings(conn, user.scope_args(), group_by=group_by, period=period,
                                           at=at or today(), template_id=template_id, region_id=region_id,
                                           district_id=district_id, limit=limit)
 
     @get("/failed-items", description="Items by number of failures (item score 0), overrides included.")
-    async def failed_items(self, user: User, state: State, first: From = None, last: To = None,
+    async def failed_items(self, user: User, conn: Conn, state: State, first: From = None, last: To = None,
                            template_id: UUID | None = None, region_id: UUID | None = None,
                            district_id: UUID | None = None, limit: Limit = 20) -> FailedItemsOut:
         user.require("reviewer", "admin")
         first, last = _range(first, last, "month")
-        async with read_conn(state) as conn:
+        async with read_conn(state, conn) as conn:
             return await service.failed_items(conn, user.scope_args(), first=first, last=last,
                                               template_id=template_id, region_id=region_id,
                                               district_id=district_id, limit=limit)
 
     @get("/overdue", description="Open assignments and unfinished corrective actions past their due date.")
-    async def overdue(self, user: User, state: State, limit: Limit = 200) -> OverdueOut:
+    async def overdue(self, user: User, conn: Conn, state: State, limit: Limit = 200) -> OverdueOut:
         user.require("reviewer", "admin")
-        async with read_conn(state) as conn:
+        async with read_conn(state, conn) as conn:
             scope = user.scope_args()
             assignments = await queries.overdue_assignments(conn, scope, limit)
             late = await actions.overdue_actions(conn, scope, limit)
@@ -110,7 +115,7 @@ class DashboardController(Controller):
 
     @get("/flagged", description="Inspections far from their station, with reused photos, or with a critical "
                                  "failure; newest first. Pass `next` as `after` for the next page.")
-    async def flagged(self, user: User, state: State, flag: Flag | None = None, first: From = None,
+    async def flagged(self, user: User, conn: Conn, state: State, flag: Flag | None = None, first: From = None,
                       last: To = None, region_id: UUID | None = None, district_id: UUID | None = None,
                       station_id: UUID | None = None, after: Annotated[str | None, Parameter(max_length=200)] = None,
                       limit: Annotated[int, Parameter(ge=1, le=200)] = 50) -> QueuePage:
@@ -118,7 +123,7 @@ class DashboardController(Controller):
         zone = ZoneInfo(REPORTING_TZ)
         since = datetime.combine(first, time(), zone) if first else None
         until = datetime.combine(last, time(), zone) + rules.ONE_DAY if last else None
-        async with read_conn(state) as conn:
+        async with read_conn(state, conn) as conn:
             rows, nxt = await review.list_inspections(
                 conn, user.scope_args(), flagged=True, district_id=district_id, station_id=station_id,
                 region_id=region_id, flag=flag, cursor=review.decode_cursor(after), limit=limit,
