@@ -20,7 +20,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
-from server import db
+from server import db, loop_monitor
 from server.config import Settings
 from server.http import DEPENDENCIES, EXCEPTION_HANDLERS, problem_response
 from server.security import SecurityHeadersMiddleware
@@ -143,12 +143,16 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
                 app.state.executor.shutdown(wait=False, cancel_futures=True)
 
     route_handlers: list[Any] = [health, ready, _sw_route(), *_capability_routes()]
+    lifespans: list[Any] = [lifespan]
+    if loop_monitor.enabled():  # load tests only (MUAINA_LOOP_MONITOR=1): GET /debug/loop-lag
+        route_handlers.append(loop_monitor.loop_lag)
+        lifespans.append(loop_monitor.lifespan)
     if PWA_DIR.exists():
         route_handlers.append(create_static_files_router(path="/", directories=[PWA_DIR], html_mode=True,
                                                          include_in_schema=False, name="pwa"))
     return Litestar(
         route_handlers=route_handlers,
-        lifespan=[lifespan],
+        lifespan=lifespans,
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[SecurityHeadersMiddleware],
