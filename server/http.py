@@ -127,6 +127,8 @@ def handle_http(_: Request, exc: HTTPException) -> Response:
 
 # PostgreSQL error classes that mean "the database is going away or not there", not "your input is bad".
 _UNAVAILABLE_SQLSTATE = ("08", "57", "53")
+# serialization_failure, deadlock_detected: the transaction was rolled back whole; retrying is safe.
+_RETRY_SQLSTATE = ("40001", "40P01")
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
@@ -137,6 +139,13 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return problem_response(503, "Service unavailable", "the database is not answering; try again shortly",
                                 headers={"Retry-After": "5"})
+    if sqlstate in _RETRY_SQLSTATE:
+        # PostgreSQL rolled the whole transaction back (a deadlock between two writers, or a
+        # serialization failure), so nothing was written and sending the request again is safe:
+        # 503 with Retry-After makes phones and the PWA's outbox do exactly that.
+        log.warning("transaction rolled back on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(503, "Service unavailable", "a concurrent change got in the way; send the request "
+                                "again", headers={"Retry-After": "1"})
     if sqlstate == "23505":
         return problem_response(409, "Conflict", "this would duplicate an existing record")
     if sqlstate == "23503":

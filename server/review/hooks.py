@@ -4,6 +4,14 @@ Registered into the inspections capability's submit hooks when this module is im
 actions and dashboards routes all import it, so any of them being loaded is enough). One callback runs
 the three steps in a fixed order, because the order matters: the overrides of a returned inspection
 stop applying before the rollups read its effective scores, and actions read those scores too.
+
+Actions come before the rollups because of the locks each takes until commit. Writing an action stamps
+the bundle's global sync_state row (schema 0003, sync_stamp), and so does completing the assignment
+earlier in the submit transaction; the rollups lock their district's shared rows. Taken in the order
+rollups then actions, two submissions in one district deadlocked (one held the district rows and
+waited for sync_state, the other held sync_state from its assignment and waited for the district
+rows), and one of them failed with a 500 (tests/reliability/test_load.py). In this order every
+submission takes sync_state before the rollup rows.
 """
 
 from __future__ import annotations
@@ -24,6 +32,6 @@ async def after_submission(conn: Connection, inspection_id: UUID) -> None:
     if status == "submitted":
         # A (re)submission carries the inspector's new answers; overrides judged the old ones.
         await queries.supersede_overrides(conn, inspection_id)
-    await rollup.refresh_inspection(conn, inspection_id)
     if status == "submitted":
         await actions.create_for_critical_failures(conn, inspection_id)
+    await rollup.refresh_inspection(conn, inspection_id)

@@ -23,6 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -254,3 +255,16 @@ async def test_the_app_survives_a_postgresql_restart_without_being_restarted(clu
     text = "\n".join(f"{k}: {v}" for k, v in figures.items())
     print("\nPostgreSQL restart under load\n" + text)
     (artifacts / "pg-restart.txt").write_text(text + "\n")
+
+
+def test_a_deadlock_or_serialization_failure_answers_503_so_the_phone_sends_again():
+    import asyncpg
+
+    from server.http import handle_unexpected
+
+    request = SimpleNamespace(method="PUT", url=SimpleNamespace(path="/api/v1/inspections/x"))
+    for exc in (asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
+                asyncpg.exceptions.SerializationError("could not serialize access")):
+        response = handle_unexpected(request, exc)  # type: ignore[arg-type]
+        assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+        assert response.media_type == "application/problem+json"
