@@ -9,7 +9,8 @@
 
 import { drain } from './js/outbox.js';
 
-const PRECACHE = self.__PRECACHE || { version: 'dev', files: [] };
+const PRECACHE = self.__PRECACHE || { version: 'dev', files: [], lazy: [] };
+const LAZY = new Set(PRECACHE.lazy || []);
 const PREFIX = 'muaina-shell-';
 const CACHE = PREFIX + PRECACHE.version;
 
@@ -41,8 +42,19 @@ self.addEventListener('fetch', (event) => {
       .then((hit) => hit || fetch(request)));
     return;
   }
-  event.respondWith(caches.match(request, { cacheName: CACHE, ignoreSearch: true }).then((hit) => hit || fetch(request)));
+  event.respondWith(caches.match(request, { cacheName: CACHE, ignoreSearch: true }).then((hit) => hit || fetchAndKeep(request, url)));
 });
+
+// Reviewer and admin screens are not precached (an inspector's phone never needs them); once used,
+// they are kept in this version's cache, so they too open offline afterwards and go with the version.
+async function fetchAndKeep(request, url) {
+  const response = await fetch(request);
+  if (response.ok && LAZY.has(url.pathname)) {
+    const copy = response.clone();
+    caches.open(CACHE).then((cache) => cache.put(url.pathname, copy));
+  }
+  return response;
+}
 
 self.addEventListener('message', (event) => {
   if (event.data?.type === 'SKIP_WAITING') self.skipWaiting();

@@ -18,12 +18,20 @@ from asyncpg import Connection
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from server import db, loop_monitor
 from server.config import Settings
-from server.http import DEPENDENCIES, EXCEPTION_HANDLERS, problem_response
-from server.security import SecurityHeadersMiddleware
+from server.http import (
+    DEPENDENCIES,
+    EXCEPTION_HANDLERS,
+    GUARDS,
+    ProblemResponses,
+    problem_response,
+    refuse_nul_characters,
+)
+from server.security import add_security_headers
 from server.storage import DirectoryStore, PhotoStore, S3Store
 from server.workers import HealingProcessPool
 
@@ -82,15 +90,36 @@ async def ready(state: State) -> Any:
     return {"status": "ready"}
 
 
-def _pwa_manifest() -> tuple[str, list[str]]:
-    files = sorted(p for p in PWA_DIR.rglob("*") if p.is_file() and p.name != "sw.js" and not _private(p))
+# Screens only reviewers and admins use: they need the server anyway, so inspectors' phones do not
+# precache them; the service worker keeps each one in the current version's cache once it is used.
+# The role's index.js (its route table, a few hundred bytes) stays in the shell.
+_ROLE_ONLY = ("js/views/reviewer/", "js/views/admin/", "css/reviewer.css", "css/admin.css")
+
+
+class PwaManifest(msgspec.Struct, frozen=True):
+    version: str
+    files: list[str]
+    lazy: list[str]
+
+
+def pwa_manifest() -> PwaManifest:
+    paths = sorted(p for p in PWA_DIR.rglob("*") if p.is_file() and p.name != "sw.js" and not _private(p))
     digest = hashlib.sha256()
-    for p in files:
-        digest.update(p.relative_to(PWA_DIR).as_posix().encode())
+    files, lazy = ["/"], []
+    for p in paths:
+        rel = p.relative_to(PWA_DIR).as_posix()
+        digest.update(rel.encode())
         digest.update(p.read_bytes())
+        (lazy if rel.startswith(_ROLE_ONLY) and not rel.endswith("/index.js") else files).append("/" + rel)
     digest.update((PWA_DIR / "sw.js").read_bytes() if (PWA_DIR / "sw.js").exists() else b"")
-    urls = ["/"] + ["/" + p.relative_to(PWA_DIR).as_posix() for p in files]
-    return digest.hexdigest()[:16], urls
+    return PwaManifest(version=digest.hexdigest()[:16], files=files, lazy=lazy)
+
+
+def service_worker_source() -> str:
+    """sw.js as served: the precache list and version are computed from the files themselves, so a
+    deploy that changes any file gives phones a new shell, and no build step can forget to bump it."""
+    header = "self.__PRECACHE = " + msgspec.json.encode(pwa_manifest()).decode() + ";\n"
+    return header + (PWA_DIR / "sw.js").read_text(encoding="utf-8")
 
 
 def _private(path: Path) -> bool:
@@ -101,13 +130,8 @@ def _private(path: Path) -> bool:
 def _sw_route(state_key: str = "sw") -> Any:
     @get("/sw.js", include_in_schema=False)
     async def service_worker(state: State) -> Response:
-        # The precache list and version are computed from the files themselves, so a deploy that
-        # changes any file gives phones a new shell, and no build step can forget to bump it.
         if state_key not in state or os.environ.get("MUAINA_DEV"):
-            version, urls = _pwa_manifest()
-            source = (PWA_DIR / "sw.js").read_text(encoding="utf-8")
-            header = "self.__PRECACHE = " + msgspec.json.encode({"version": version, "files": urls}).decode() + ";\n"
-            state[state_key] = header + source
+            state[state_key] = service_worker_source()
         return Response(state[state_key], media_type="text/javascript",
                         headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
 
@@ -154,11 +178,17 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
         route_handlers=route_handlers,
         lifespan=lifespans,
         dependencies=DEPENDENCIES,
+        guards=GUARDS,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[SecurityHeadersMiddleware],
+        before_request=refuse_nul_characters,
+        before_send=[add_security_headers],
+        plugins=[ProblemResponses()],
         state=State({"settings": settings}),
         request_max_body_size=settings.max_json_bytes,
-        openapi_config=OpenAPIConfig(title="Muaina API", version="1", path="/schema"),
+        # The document only, as JSON at /schema and /schema/openapi.json: Litestar's HTML viewers load
+        # their scripts from a CDN, which the Content-Security-Policy (script-src 'self') rightly blocks.
+        openapi_config=OpenAPIConfig(title="Muaina API", version="1", path="/schema",
+                                     render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])]),
         debug=False,
         logging_config=None,
     )
