@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -83,3 +85,42 @@ async def test_logins_failures_and_user_changes_are_audited_and_verifiable_via_t
     assert [r["action"] for r in filtered] == ["auth.login_failed"]
     verify = (await client.get("/api/v1/audit/verify", admin)).json()
     assert verify == {"ok": True, "checked": 3, "first_bad": None}
+
+
+@pytest.mark.parametrize("row", [
+    dict(actor_id=None, actor=None, action="auth.login_failed", entity=None, entity_id=None, data={}, ip=None),
+    dict(actor_id=uuid.UUID(int=7), actor="inspector_a", action="inspection.submit", entity="inspection",
+         entity_id=str(uuid.UUID(int=9)), ip="10.0.0.1",
+         data={"z": [1, 2.5, None], "a": {"y": "روزنامچہ", "b": True}, "quote": 'say "hi"\n'}),
+])
+def test_the_two_canonical_parts_around_time_and_seq_make_the_canonical_form(row):
+    head, tail = audit.canonical_parts(**row)
+    at = datetime(2026, 11, 28, 1, 2, 3, 4005, tzinfo=UTC)
+    for seq in (1, 42, 9_876_543_210):
+        whole = head + b"2026-11-28T01:02:03.004005+00:00" + tail + str(seq).encode() + b"}"
+        assert whole == audit.canonical(seq, at, **row)
+
+
+async def test_rows_appended_in_the_database_hash_as_verify_recomputes_and_keep_time_in_seq_order(conn):
+    async with conn.transaction():
+        first = await audit.record(conn, "test.write", data={"n": 1.5, "text": "روزنامچہ"}, ip="127.0.0.1")
+        second = await audit.record(conn, "test.write", entity="x", entity_id=uuid.UUID(int=3), data={"n": [None]})
+    assert second == first + 1
+    rows = await conn.fetch("SELECT * FROM audit_log ORDER BY seq")
+    assert [r["seq"] for r in rows] == [first, second]
+    prev = audit.GENESIS
+    for r in rows:
+        content = audit.canonical(r["seq"], r["at"], r["actor_id"], r["actor"], r["action"], r["entity"],
+                                  r["entity_id"], r["data"], r["ip"])
+        assert bytes(r["prev_hash"]) == prev and bytes(r["hash"]) == audit.chain_hash(prev, content)
+        prev = bytes(r["hash"])
+    assert rows[0]["at"] <= rows[1]["at"]
+    assert (await audit.verify(conn)).ok
+
+
+async def test_an_append_takes_one_round_trip(conn):
+    sent = []
+    conn.add_query_logger(lambda record: sent.append(record.query))
+    async with conn.transaction():
+        await audit.record(conn, "test.write", data={"i": 1})
+    assert [q for q in sent if "audit" in q] == ["SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9)"]

@@ -4,6 +4,11 @@ Each row's hash is SHA-256(previous row's hash || canonical JSON of the row's ow
 take a transaction-level advisory lock before reading the chain's head, so concurrent transactions
 append one after the other and the chain never forks; the lock is released at commit, and callers
 record the audit row as the last statement of their transaction to keep that window short.
+
+The append is one call of the database function audit_append (schema/0006_write_path.sql), which
+takes the lock, reads the head, assigns seq and the time, and hashes: one round trip inside the lock
+instead of four. Python still writes the canonical JSON, except the two values only the database
+knows (the time and seq), and verify() recomputes it all in Python.
 """
 
 from __future__ import annotations
@@ -43,6 +48,23 @@ def chain_hash(prev_hash: bytes, content: bytes) -> bytes:
     return hashlib.sha256(prev_hash + content).digest()
 
 
+_SORTED = msgspec.json.Encoder(order="sorted")
+
+
+def canonical_parts(actor_id: UUID | None, actor: str | None, action: str, entity: str | None,
+                    entity_id: str | None, data: Any, ip: str | None) -> tuple[bytes, bytes]:
+    """canonical() without the time and seq: (head, tail) such that, for any seq and time,
+
+        canonical(seq, at, ...) == head + at_text + tail + str(seq) + "}"
+
+    where at_text is the time as canonical() writes it. Keys sort as action, actor, actor_id, at |
+    data, entity, entity_id, ip | seq, so the time splits the object in two and seq is its last value.
+    """
+    first = _SORTED.encode({"action": action, "actor": actor, "actor_id": str(actor_id) if actor_id else None})
+    rest = _SORTED.encode({"data": data, "entity": entity, "entity_id": entity_id, "ip": ip})
+    return first[:-1] + b',"at":"', b'",' + rest[1:-1] + b',"seq":'
+
+
 async def record(
     conn: Connection,
     action: str,
@@ -56,23 +78,16 @@ async def record(
     """Append one audit row; must run inside the caller's transaction. Returns its sequence number."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit.record must run inside the transaction of the change it records")
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_LOCK_ID)
-    head = await conn.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-    prev_hash = head["hash"] if head else GENESIS
-    seq = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('audit_log', 'seq'))")
-    # PostgreSQL keeps microseconds; so does this timestamp, so the canonical form survives the round trip.
-    at = datetime.now(UTC)
     actor_id = getattr(actor, "id", None)
     actor_name = getattr(actor, "username", None) if actor is not None else None
     entity_id_text = str(entity_id) if entity_id is not None else None
+    # Stored and hashed as JSON gives it back, so verify() reads what was hashed.
     payload = msgspec.json.decode(msgspec.json.encode(data or {}))
-    digest = chain_hash(prev_hash, canonical(seq, at, actor_id, actor_name, action, entity, entity_id_text, payload, ip))
-    await conn.execute(
-        """INSERT INTO audit_log (seq, at, actor_id, actor, action, entity, entity_id, data, ip, prev_hash, hash)
-           OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-        seq, at, actor_id, actor_name, action, entity, entity_id_text, payload, ip, prev_hash, digest,
+    head, tail = canonical_parts(actor_id, actor_name, action, entity, entity_id_text, payload, ip)
+    return await conn.fetchval(
+        "SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        actor_id, actor_name, action, entity, entity_id_text, payload, ip, head, tail,
     )
-    return seq
 
 
 async def list_rows(
