@@ -198,6 +198,34 @@ async def test_a_change_committed_late_is_not_skipped_by_a_cursor_handed_out_mea
     assert sorted(s["name"]["en"] for s in later["stations"]) == ["quick edit", "slow edit"]
 
 
+async def test_rows_stamped_in_one_transaction_share_one_stamp_and_the_next_transaction_gets_a_higher_one(conn):
+    await conn.execute("INSERT INTO regions (code, name_en) VALUES ('R', 'R')")
+    district = await conn.fetchval("INSERT INTO districts (code, name_en, region_id) SELECT 'D', 'D', id FROM regions "
+                                   "RETURNING id")
+    insert = """INSERT INTO stations (code, name_en, name_ur, district_id)
+                SELECT $1 || n, 'PS', 'تھانہ', $2 FROM generate_series(1, $3) AS n"""
+    async with conn.transaction():
+        await conn.execute(insert, "T", district, 500)
+        await conn.execute("UPDATE stations SET name_en = 'again' WHERE code = 'T1'")
+        # A savepoint rolled back takes its stamp with it only if it made the first one; here it did not.
+        with pytest.raises(ZeroDivisionError):
+            async with conn.transaction():
+                await conn.execute(insert, "X", district, 3)
+                raise ZeroDivisionError
+    first = await conn.fetch("SELECT DISTINCT change_seq FROM stations")
+    assert len(first) == 1 and first[0]["change_seq"] == await conn.fetchval("SELECT seq FROM sync_state")
+    async with conn.transaction():
+        with pytest.raises(ZeroDivisionError):
+            async with conn.transaction():
+                await conn.execute("UPDATE stations SET name_en = 'rolled back' WHERE code = 'T2'")
+                rolled_back = await conn.fetchval("SELECT seq FROM sync_state")
+                raise ZeroDivisionError
+        await conn.execute("UPDATE stations SET name_en = 'kept' WHERE code = 'T3'")
+    kept = await conn.fetchval("SELECT change_seq FROM stations WHERE code = 'T3'")
+    assert first[0]["change_seq"] < rolled_back < kept == await conn.fetchval("SELECT seq FROM sync_state")
+    assert await conn.fetchval("SELECT count(*) FROM stations WHERE change_seq = $1", first[0]["change_seq"]) == 499
+
+
 async def test_submitting_completes_the_open_assignment_and_the_next_delta_removes_it(client):
     ctx = await make_ctx(client)
     assignment = await assign(ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
@@ -11,9 +12,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.templates.models import to_definition
-from server.templates.rules import validate_definition
-from server.templates.scoring import display_percent, score, validate_answers
+from server.templates import scoring
+from server.templates.models import ItemScore, Score, SectionScore, to_definition
+from server.templates.rules import validate_definition, value_problem
+from server.templates.scoring import (
+    display_percent,
+    grade_for,
+    is_scored,
+    is_visible,
+    item_score,
+    score,
+    validate_answers,
+)
 
 VECTORS = json.loads((Path(__file__).parent / "scoring_vectors.json").read_text(encoding="utf-8"))["vectors"]
 L = {"en": "Label", "ur": "عنوان"}
@@ -561,3 +571,119 @@ def test_raising_one_answer_never_lowers_its_section_percent(case, data):
     high = "yes" if low == "no" else data.draw(st.integers(low + 1, int(it.max)))
     after = score(defn, {**answers, it.key: {"value": high}}).sections[s].percent
     assert before is None or after >= before
+
+
+# ---- the fast paths (per-definition tables, no abstract-class checks) agree with the plain rules
+
+def plain_score(defn, answers, overrides=None):
+    """The scorer as the module's docstring states it: every item through is_visible and item_score."""
+    answers, overrides = answers or {}, overrides or {}
+    visible, items, sections = {}, {}, []
+    critical_failed, overall, overall_weight = False, 0.0, 0.0
+    for section in defn.sections:
+        earned = weight = 0.0
+        for it in section.items:
+            shown = visible[it.key] = is_visible(it, answers, visible)
+            s = None
+            if shown and is_scored(it):
+                s = float(overrides[it.key]) if it.key in overrides else item_score(it, answers.get(it.key))
+            if s is not None:
+                earned += s * it.weight
+                weight += it.weight
+                critical_failed = critical_failed or (it.critical and s == 0)
+            items[it.key] = ItemScore(score=s, max=it.weight if s is not None else 0.0)
+        percent = min(100.0, max(0.0, 100 * earned / weight)) if weight > 0 else None
+        sections.append(SectionScore(key=section.key, percent=percent, score=earned, max=weight))
+        if percent is not None:
+            overall += percent * section.weight
+            overall_weight += section.weight
+    percent = min(100.0, max(0.0, overall / overall_weight)) if overall_weight > 0 else None
+    grade = "fail" if critical_failed else grade_for(defn.grade_bands, percent)
+    return Score(percent=percent, grade=grade, critical_failed=critical_failed, sections=sections, items=items)
+
+
+def plain_problems(defn, answers, submitting):
+    """validate_answers as first written: a Mapping check and value_problem for every answer."""
+    by_key = {it.key: it for sec in defn.sections for it in sec.items}
+
+    def value(a):
+        return a.get("value") if isinstance(a, Mapping) else getattr(a, "value", None)
+
+    def photos(a):
+        return (a.get("photos") if isinstance(a, Mapping) else getattr(a, "photos", None)) or []
+
+    errors = []
+    for key, answer in answers.items():
+        it = by_key.get(key)
+        if it is None:
+            errors.append((f"answers.{key}", "is not an item of this template"))
+        elif not isinstance(answer, Mapping) and not hasattr(answer, "value"):
+            errors.append((f"answers.{key}", "must be an object with value, note and photos"))
+        else:
+            if value(answer) is not None and (problem := value_problem(it, value(answer))):
+                errors.append((f"answers.{key}.value", problem))
+            if not isinstance(photos(answer), list):
+                errors.append((f"answers.{key}.photos", "must be a list of photo ids"))
+    if submitting:
+        visible = {}
+        for sec in defn.sections:
+            for it in sec.items:
+                visible[it.key] = is_visible(it, answers, visible)
+        for key, it in by_key.items():
+            if not visible[key]:
+                continue
+            answer = answers.get(key)
+            v = None if answer is None else value(answer)
+            p = photos(answer)
+            count = len(p) if isinstance(p, list) else 0
+            answered = count > 0 if it.type == "photo" else v is not None and not (isinstance(v, str) and not v.strip())
+            if it.required and not answered:
+                errors.append((f"answers.{key}.{'photos' if it.type == 'photo' else 'value'}", "is required"))
+            if answered and not (it.type == "yes_no" and v == "na") and count < it.min_photos:
+                errors.append((f"answers.{key}.photos", f"needs at least {it.min_photos} photo(s)"))
+    return errors
+
+
+ODD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 12), st.floats(-20, 20, allow_nan=False),
+    st.sampled_from(["yes", "no", "na", "o0", "o1", "o9", "", "  ", "2026-11-27", "x" * 5001]),
+    st.lists(st.sampled_from(["o0", "o1", "o1", "o9", 3]), max_size=3),
+)
+
+
+class StructAnswer(msgspec.Struct):
+    value: object = None
+    note: str | None = None
+    photos: object = []
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(inspections(), st.data())
+def test_the_tabled_scorer_and_checker_give_exactly_what_the_plain_rules_give(case, data):
+    defn, answers = case
+    odd = dict(answers)
+    for key in data.draw(st.lists(st.sampled_from([it.key for s in defn.sections for it in s.items] + ["ghost"]),
+                                  max_size=4)):
+        odd[key] = {"value": data.draw(ODD_VALUES), "photos": data.draw(st.sampled_from([[], ["p"], "p", None]))}
+    if data.draw(st.booleans()):
+        odd["stray"] = data.draw(st.sampled_from([None, "text", 3]))
+    as_structs = {k: StructAnswer(**a) if isinstance(a, dict) else a for k, a in odd.items()}
+    for given_answers in (odd, as_structs):
+        for submitting in (False, True):
+            got = [(e.field, e.message) for e in validate_answers(defn, given_answers, submitting=submitting)]
+            assert got == plain_problems(defn, given_answers, submitting)
+    clean = {k: a for k, a in odd.items() if isinstance(a, dict)}
+    # Equal to the last bit: msgspec's == on Structs compares the floats exactly.
+    assert score(defn, clean) == plain_score(defn, clean)
+    assert score(defn, as_structs_of(clean)) == plain_score(defn, clean)
+
+
+def as_structs_of(answers):
+    return {k: StructAnswer(**a) for k, a in answers.items()}
+
+
+def test_a_definition_is_tabled_once_and_a_new_object_gets_its_own_table():
+    defn = to_definition(good())
+    assert scoring._plan(defn) is scoring._plan(defn)
+    copy = to_definition(good())
+    assert scoring._plan(copy) is not scoring._plan(defn) and scoring._plan(copy).definition is copy

@@ -18,6 +18,12 @@ Semantics decided here, beyond the letter of §4:
 - Grade bands are compared with a tolerance of 1e-9 so that a true 90 that floating point computes
   as 89.99999999999999 still earns the 90 band; 89.95 does not (it only displays as 90.0).
 - An empty multi_choice list is an answer ("none of these"), scoring 0; blank text is no answer.
+
+Speed: a sync scores and checks every answer of a 300-item inspection on each write, so the per-item
+work avoids abstract-base-class checks (an isinstance against Mapping costs as much as the scoring
+itself) and what depends only on the template (items by key, a choice's score per option) is worked
+out once per Definition object and kept (_plan). Definitions are treated as immutable values: a
+published version never changes, and nothing edits a decoded Definition in place.
 """
 
 from __future__ import annotations
@@ -35,10 +41,10 @@ from server.templates.models import (
     Item,
     ItemScore,
     Score,
+    Section,
     SectionScore,
-    iter_items,
 )
-from server.templates.rules import value_problem
+from server.templates.rules import MAX_TEXT, YES_NO, value_problem
 
 GRADE_TOLERANCE = 1e-9
 FAIL = "fail"
@@ -46,24 +52,40 @@ FAIL = "fail"
 Answers = Mapping[str, Any]
 
 
+# Whether a class is a Mapping, answered once per class: the abstract-class check is the slow part.
+_MAPPING_CLASSES: dict[type, bool] = {dict: True}
+
+
+def _is_mapping_class(cls: type) -> bool:
+    known = _MAPPING_CLASSES.get(cls)
+    if known is None:
+        known = _MAPPING_CLASSES[cls] = issubclass(cls, Mapping)
+    return known
+
+
 def _value(answer: Any) -> Any:
     # Answers arrive as dicts from JSON or jsonb, or as Structs from a typed decode; both are read alike.
     if answer is None:
         return None
-    if isinstance(answer, Mapping):
-        return answer.get("value")
-    return getattr(answer, "value", None)
+    mapping = _MAPPING_CLASSES.get(answer.__class__)
+    if mapping is None:
+        mapping = _is_mapping_class(answer.__class__)
+    return answer.get("value") if mapping else getattr(answer, "value", None)
 
 
 def _photos(answer: Any) -> Any:
     if answer is None:
         return []
-    if isinstance(answer, Mapping):
-        return answer.get("photos") or []
-    return getattr(answer, "photos", None) or []
+    mapping = _MAPPING_CLASSES.get(answer.__class__)
+    if mapping is None:
+        mapping = _is_mapping_class(answer.__class__)
+    return (answer.get("photos") if mapping else getattr(answer, "photos", None)) or []
 
 
 def _is_number(x: Any) -> bool:
+    cls = x.__class__
+    if cls is float or cls is int:
+        return math.isfinite(x)
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
@@ -94,8 +116,8 @@ def is_visible(item: Item, answers: Answers, visible: Mapping[str, bool] | None 
 
 def visibility(defn: Definition, answers: Answers) -> dict[str, bool]:
     visible: dict[str, bool] = {}
-    for _, _, _, item in iter_items(defn):
-        visible[item.key] = is_visible(item, answers, visible)
+    for key, item, _, conditional, _ in _plan(defn).entries:
+        visible[key] = is_visible(item, answers, visible) if conditional else True
     return visible
 
 
@@ -111,9 +133,17 @@ def item_score(item: Item, answer: Any) -> float | None:
     value = _value(answer)
     if value is None or not is_scored(item):
         return None
+    return _value_score(item, value)
+
+
+_YES_NO_SCORE = {"yes": 1.0, "no": 0.0}
+
+
+def _value_score(item: Item, value: Any) -> float | None:
+    """item_score for a scored item and a value that is not None."""
     kind = item.type
     if kind == "yes_no":
-        return {"yes": 1.0, "no": 0.0}.get(value) if isinstance(value, str) else None
+        return _YES_NO_SCORE.get(value) if isinstance(value, str) else None
     if kind == "scale":
         top = item.max or 0
         if top >= 1 and _is_number(value) and float(value).is_integer() and 0 <= value <= top:
@@ -147,29 +177,88 @@ def item_score(item: Item, answer: Any) -> float | None:
     return None
 
 
+class _Plan:
+    """What scoring and checking need from a definition, worked out once per Definition object.
+
+    `entries` holds, per item in the order an inspector meets them, (key, item, scored, conditional,
+    choice): `choice` maps each option key of a choice item to its score, max(0, points / best), the
+    very division item_score makes (an empty table when no option earns points); None otherwise.
+    """
+
+    __slots__ = ("by_key", "choice_keys", "definition", "entries", "sections")
+
+    def __init__(self, defn: Definition) -> None:
+        self.definition = defn
+        self.sections: list[tuple[Section, list[_Entry]]] = []
+        self.entries: list[_Entry] = []
+        self.by_key: dict[str, Item] = {}
+        self.choice_keys: dict[str, frozenset[str]] = {}
+        for section in defn.sections:
+            entries = []
+            for item in section.items:
+                choice: dict[str, float] | None = None
+                if item.type == "choice":
+                    options = item.options or []
+                    best = max((o.points for o in options), default=0.0)
+                    choice = {}
+                    if best > 0:
+                        for o in options:
+                            choice.setdefault(o.key, max(0.0, o.points / best))
+                    self.choice_keys[item.key] = frozenset(o.key for o in options)
+                entries.append((item.key, item, is_scored(item), item.visible_if is not None, choice))
+                self.by_key[item.key] = item
+            self.sections.append((section, entries))
+            self.entries.extend(entries)
+
+
+_Entry = tuple[str, Item, bool, bool, "dict[str, float] | None"]
+_PLANS: dict[int, _Plan] = {}
+_PLANS_MAX = 32
+
+
+def _plan(defn: Definition) -> _Plan:
+    # Keyed by identity; the plan holds its definition, so an id is never reused while cached.
+    plan = _PLANS.get(id(defn))
+    if plan is None or plan.definition is not defn:
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        plan = _PLANS[id(defn)] = _Plan(defn)
+    return plan
+
+
 def score(defn: Definition, answers: Answers | None, overrides: Mapping[str, float] | None = None) -> Score:
     """Score an inspection. `overrides` maps item keys to reviewer scores in [0, 1]."""
     answers = answers or {}
     overrides = overrides or {}
+    get = answers.get
     visible: dict[str, bool] = {}
     items: dict[str, ItemScore] = {}
     sections: list[SectionScore] = []
     critical_failed = False
     overall = 0.0
     overall_weight = 0.0
-    for section in defn.sections:
+    for section, entries in _plan(defn).sections:
         earned = 0.0
         weight = 0.0
-        for item in section.items:
-            shown = visible[item.key] = is_visible(item, answers, visible)
+        for key, item, scored, conditional, choice in entries:
+            shown = visible[key] = is_visible(item, answers, visible) if conditional else True
             s: float | None = None
-            if shown and is_scored(item):
-                s = _override(item.key, overrides) if item.key in overrides else item_score(item, answers.get(item.key))
+            if shown and scored:
+                if key in overrides:
+                    s = _override(key, overrides)
+                else:
+                    # item_score, with the value read once and a choice looked up in its table.
+                    value = _value(get(key))
+                    if value is not None:
+                        if choice is None:
+                            s = _value_score(item, value)
+                        elif isinstance(value, str):
+                            s = choice.get(value)
             if s is not None:
                 earned += s * item.weight
                 weight += item.weight
                 critical_failed = critical_failed or (item.critical and s == 0)
-            items[item.key] = ItemScore(score=s, max=item.weight if s is not None else 0.0)
+            items[key] = ItemScore(score=s, max=item.weight if s is not None else 0.0)
         percent = _clamp(100 * earned / weight) if weight > 0 else None
         sections.append(SectionScore(key=section.key, percent=percent, score=earned, max=weight))
         if percent is not None:
@@ -216,29 +305,35 @@ def display_percent(percent: float | None) -> str | None:
 def validate_answers(defn: Definition, answers: Answers, *, submitting: bool) -> list[FieldError]:
     """Every problem with `answers` at once; `submitting` adds completeness (required, min_photos)."""
     errors: list[FieldError] = []
-    by_key = {item.key: item for _, _, _, item in iter_items(defn)}
+    plan = _plan(defn)
+    by_key = plan.by_key
     for key, answer in answers.items():
-        at = f"answers.{key}"
         item = by_key.get(key)
         if item is None:
-            errors.append(FieldError(field=at, message="is not an item of this template"))
+            errors.append(FieldError(field=f"answers.{key}", message="is not an item of this template"))
             continue
-        if not isinstance(answer, Mapping) and not hasattr(answer, "value"):
-            errors.append(FieldError(field=at, message="must be an object with value, note and photos"))
+        if _is_mapping_class(answer.__class__):
+            value = answer.get("value")
+            photos = answer.get("photos") or []
+        elif hasattr(answer, "value"):
+            value = answer.value
+            photos = getattr(answer, "photos", None) or []
+        else:
+            errors.append(FieldError(field=f"answers.{key}", message="must be an object with value, note and photos"))
             continue
-        value = _value(answer)
-        if value is not None and (problem := value_problem(item, value)):
-            errors.append(FieldError(field=f"{at}.value", message=problem))
-        if not isinstance(_photos(answer), list):
-            errors.append(FieldError(field=f"{at}.photos", message="must be a list of photo ids"))
+        if value is not None and not _plainly_valid(plan, item, value) and (problem := value_problem(item, value)):
+            errors.append(FieldError(field=f"answers.{key}.value", message=problem))
+        if photos.__class__ is not list and not isinstance(photos, list):
+            errors.append(FieldError(field=f"answers.{key}.photos", message="must be a list of photo ids"))
     if not submitting:
         return errors
 
     visible = visibility(defn, answers)
+    get = answers.get
     for key, item in by_key.items():
         if not visible[key]:
             continue
-        answer = answers.get(key)
+        answer = get(key)
         value = _value(answer)
         photos = _photos(answer)
         count = len(photos) if isinstance(photos, list) else 0
@@ -255,3 +350,19 @@ def validate_answers(defn: Definition, answers: Answers, *, submitting: bool) ->
                 FieldError(field=f"answers.{key}.photos", message=f"needs at least {item.min_photos} photo(s)")
             )
     return errors
+
+
+def _plainly_valid(plan: _Plan, item: Item, value: Any) -> bool:
+    """True only when value_problem would find nothing: the common answers, checked without building
+    a message. Anything else goes to value_problem, which has the last word."""
+    kind = item.type
+    cls = value.__class__
+    if kind == "yes_no":
+        return cls is str and value in YES_NO
+    if kind == "choice":
+        return cls is str and value in plan.choice_keys[item.key]
+    if kind == "number":
+        return (cls is int or cls is float) and math.isfinite(value)
+    if kind == "text":
+        return cls is str and len(value) <= MAX_TEXT
+    return False
