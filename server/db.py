@@ -35,12 +35,27 @@ def _encode_json(value: object) -> str:
     return msgspec.json.encode(value).decode()
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What the pool runs on a released connection, after asyncpg has rolled back any open transaction.
+
+    asyncpg's default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on
+    every release: a round trip per request, for session state this app never leaves behind. No code
+    that uses a pooled connection changes session settings (only transaction-local ones, such as the
+    sync stamp's set_config(..., true), which end with the transaction), LISTENs, takes a session-level
+    advisory lock (the audit lock is transaction-level; the migration lock is taken on a connection of
+    its own from connect()), or keeps a cursor or temporary table past its transaction (cursors live in
+    a transaction; temporary tables are ON COMMIT DROP). tests/test_db.py checks those rules in the
+    source. A connection that breaks them must be closed, not released.
+    """
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session,
         command_timeout=60,
         # A restarted PostgreSQL leaves dead connections behind; the pool discards them on release
         # and opens new ones, so the app recovers without a restart.

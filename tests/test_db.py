@@ -1,0 +1,52 @@
+"""The connection pool: what a released connection keeps, and the rules that make keeping it safe."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from server import db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_a_released_connection_goes_back_without_a_reset_round_trip_but_rolled_back(database_url):
+    pool = await db.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        sent: list[str] = []
+        async with pool.acquire() as conn:
+            conn.add_query_logger(lambda record: sent.append(record.query))
+            await conn.execute("CREATE TABLE released (n int)")
+            await conn.execute("BEGIN")
+            await conn.execute("INSERT INTO released VALUES (1)")
+        # asyncpg still rolls back a transaction left open; only the session reset query is gone.
+        assert sent[-1] == "ROLLBACK" and not any("RESET ALL" in q or "UNLISTEN" in q for q in sent)
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM released") == 0
+    finally:
+        await pool.close()
+
+
+# Session state a pooled connection must never be left with, since release no longer resets it.
+SESSION_STATE = {
+    # SQL here is written in capitals; a docstring that begins "Set the ..." is not a statement.
+    "a session-level SET": re.compile(r"""["']\s*SET\s+(?!LOCAL\b)(SESSION\s+)?[a-z_.]+\s*(=|TO\b)"""),
+    "a session-level set_config": re.compile(r"set_config\([^)]*,\s*false\s*\)", re.IGNORECASE),
+    "LISTEN": re.compile(r"""["']\s*LISTEN\b""", re.IGNORECASE),
+    "a session advisory lock": re.compile(r"pg_(try_)?advisory_lock(_shared)?\(", re.IGNORECASE),
+    "a cursor WITH HOLD": re.compile(r"WITH\s+HOLD", re.IGNORECASE),
+    "a temporary table kept past its transaction": re.compile(r"CREATE\s+(TEMP|TEMPORARY)\s+TABLE(?![^;]*ON\s+COMMIT\s+DROP)",
+                                                              re.IGNORECASE),
+}
+
+
+def test_no_code_on_a_pooled_connection_leaves_session_state_behind():
+    found = []
+    for path in sorted([*(ROOT / "server").rglob("*.py"), *(ROOT / "schema").glob("*.sql")]):
+        text = path.read_text(encoding="utf-8")
+        if path.name == "db.py":
+            # The migration lock is session-level on purpose, on a connection from connect(), never pooled.
+            text = text.replace("pg_advisory_lock($1)", "").replace("pg_advisory_unlock($1)", "")
+        for what, pattern in SESSION_STATE.items():
+            found += [f"{path.relative_to(ROOT)}: {what}" for _ in pattern.finditer(text)]
+    assert found == []
