@@ -302,7 +302,7 @@ async def test_the_server_killed_at_random_moments_loses_no_acknowledged_inspect
 
 
 @pytest.mark.slow
+@soak_only
 @pytest.mark.timeout(6 * 3600)
 async def test_a_thousand_kills_lose_no_acknowledged_write(start_live, artifacts):
-    soak_only()
     await run_kill9(start_live, LONG, artifacts)

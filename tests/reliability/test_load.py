@@ -210,7 +210,7 @@ async def test_fifty_inspectors_sync_inspections_and_photos_without_errors_or_a_
 
 
 @pytest.mark.slow
+@soak_only
 @pytest.mark.timeout(3600)
 async def test_fifty_inspectors_for_a_few_minutes(start_live, artifacts):
-    soak_only()
     await run_load(start_live, artifacts, rounds=20, burst=6, name="load-soak")

@@ -264,7 +264,7 @@ def test_the_inspection_state_machine_holds_its_invariants_through_the_api(
 
 
 @pytest.mark.slow
+@soak_only
 def test_the_state_machine_holds_over_many_random_runs(demo_database_url: str, tmp_path: Path,
                                                        executor: ProcessPoolExecutor, artifacts: Path):
-    soak_only()
     run_machine(demo_database_url, tmp_path, executor, artifacts, max_examples=300, stateful_step_count=30)
