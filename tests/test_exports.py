@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import csv
 import io
+import os
+import shutil
 import tempfile
 import unicodedata
 import uuid
@@ -362,6 +364,22 @@ async def test_an_xlsx_export_too_big_for_one_sheet_is_refused_and_not_audited(e
     assert [r["data"]["rows"] for r in audited] == [3]
 
 
+async def test_an_xlsx_export_sweeps_work_left_by_a_server_killed_mid_export(env: Env):
+    stale = Path(tempfile.mkdtemp(prefix="muaina-xlsx-"))
+    (stale / "export.xlsx").write_bytes(b"half a workbook")
+    old = datetime.now(UTC).timestamp() - 7 * 3600
+    for path in (stale / "export.xlsx", stale):
+        os.utime(path, (old, old))
+    recent = Path(tempfile.mkdtemp(prefix="muaina-xlsx-"))  # another export, still running
+    try:
+        assert (await env.get(XLSX_URL)).status_code == 200
+        left = workbooks()
+        assert stale not in left and recent in left
+    finally:
+        shutil.rmtree(stale, ignore_errors=True)
+        shutil.rmtree(recent, ignore_errors=True)
+
+
 # Scope and roles ------------------------------------------------------------------------------
 
 
@@ -516,7 +534,8 @@ def test_export_date_bounds_read_dates_as_pakistan_days_and_times_as_given(raw: 
     assert parse_bound(raw, "from", upper=upper) == expected
 
 
-@pytest.mark.parametrize("raw", ["2026-03-31T10:00:00", "31/03/2026", "2026-02-30", "soon"])
+@pytest.mark.parametrize("raw", ["2026-03-31T10:00:00", "31/03/2026", "2026-02-30", "soon", "9999-12-31",
+                                 "0001-01-01T00:00:00+05:00"])
 def test_export_date_bounds_without_an_offset_or_malformed_are_refused(raw: str):
     with pytest.raises(Invalid):
         parse_bound(raw, "to", upper=True)

@@ -13,6 +13,7 @@ import csv
 import io
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -309,9 +310,10 @@ async def xlsx_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes
     being spread over the arenas of a shared pool's threads.
     """
     loop = asyncio.get_running_loop()
-    workdir = tempfile.mkdtemp(prefix="muaina-xlsx-")
+    workdir = tempfile.mkdtemp(prefix=_WORKDIR_PREFIX)
     path = os.path.join(workdir, "export.xlsx")
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-export")
+    worker.submit(_sweep_stale_workdirs, workdir)
     try:
         book = await loop.run_in_executor(worker, XlsxBook, path, table)
         try:
@@ -335,6 +337,25 @@ async def xlsx_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes
             await cursor.close()
             await loop.run_in_executor(worker, _remove_tree, workdir)
         worker.shutdown(wait=False)
+
+
+_WORKDIR_PREFIX = "muaina-xlsx-"
+# No export runs this long; a directory left this long belongs to a process that was killed mid-export.
+_STALE_SECONDS = 6 * 3600
+
+
+def _sweep_stale_workdirs(current: str) -> None:
+    """Remove the work directories of exports whose server process was killed before it cleaned up."""
+    now = time.time()
+    root = os.path.dirname(current)
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        if not name.startswith(_WORKDIR_PREFIX) or path == current:
+            continue
+        with contextlib.suppress(OSError):
+            newest = max([os.path.getmtime(path)] + [os.path.getmtime(os.path.join(path, f)) for f in os.listdir(path)])
+            if now - newest > _STALE_SECONDS:
+                _remove_tree(path)
 
 
 def _remove_tree(path: str) -> None:

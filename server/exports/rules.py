@@ -39,9 +39,13 @@ def parse_bound(raw: str | None, field: str, *, upper: bool) -> datetime | None:
     try:
         if _DATE.match(raw):
             day = date.fromisoformat(raw) + timedelta(days=1 if upper else 0)
-            return datetime(day.year, day.month, day.day, tzinfo=PKT)
-        moment = msgspec.convert(raw, datetime)
-    except (ValueError, msgspec.ValidationError):
+            moment = datetime(day.year, day.month, day.day, tzinfo=PKT)
+        else:
+            moment = msgspec.convert(raw, datetime)
+        if moment.tzinfo is not None:
+            # Bounds are compared in UTC: the time must still be a date once moved there (not year 0 or 10000).
+            moment.astimezone(UTC)
+    except (ValueError, OverflowError, msgspec.ValidationError):
         moment = None
     if moment is None or moment.tzinfo is None:
         raise Invalid(f"{field} must be a date (YYYY-MM-DD) or an RFC 3339 time with its offset",
