@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import asyncpg
 import msgspec
 from asyncpg import Connection
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.plugins import ReceiveRoutePlugin
+from litestar.routes import BaseRoute, HTTPRoute
 
 from server.auth.models import Principal
 from server.auth.queries import principal_for_token
 from server.auth.rules import token_hash
-from server.errors import DomainError, FieldError, Unauthorized, Unavailable
+from server.errors import DomainError, FieldError, Invalid, Unauthorized, Unavailable
 
 log = logging.getLogger("muaina.http")
 
@@ -42,7 +47,7 @@ async def provide_conn(state: State) -> AsyncGenerator[Connection, None]:
         raise Unavailable("the database is not answering; try again shortly") from exc
 
 
-def bearer_token(request: Request) -> str | None:
+def bearer_token(request: ASGIConnection) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -58,6 +63,78 @@ async def provide_user(request: Request, conn: Conn) -> Principal:
     if user is None:
         raise Unauthorized("the session has expired or was revoked; sign in again")
     return user
+
+
+# The only API route that answers without a session.
+_PUBLIC_API = ("/api/v1/auth/login",)
+
+
+async def require_bearer_token(connection: ASGIConnection, _: Any) -> None:
+    """App-wide guard: an API request without a bearer token is refused before its body is read.
+
+    Guards run before Litestar parses the body and query, so an anonymous caller cannot make the
+    server decode a large body or learn a private route's validation answers; it gets 401 at once.
+    The token itself is checked by the `user` dependency (a request with a bad token is parsed,
+    then refused), which keeps this guard free of database work on every request.
+    """
+    path = connection.scope["path"]
+    if path.startswith("/api/") and path not in _PUBLIC_API and bearer_token(connection) is None:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>")
+
+
+GUARDS = [require_bearer_token]
+
+
+_NUL = "must not contain the NUL character (U+0000)"
+
+
+def _nul_paths(document: Any) -> Iterator[str]:
+    """The dotted path of every string in a decoded JSON document that holds a NUL (iterative: the
+    document may be nested as deep as the decoder allowed)."""
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                yield path or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    yield path or "body"  # the key itself: name the object that holds it
+                else:
+                    stack.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(value))
+
+
+async def refuse_nul_characters(request: Request) -> None:
+    """App-wide before-request hook: a NUL character in a query value or a JSON string is a 422 that
+    names the field, before any handler runs.
+
+    PostgreSQL refuses NUL in text and jsonb (SQLSTATE 22021 / 22P05), which the last-resort handler
+    below can only report as "a value is malformed", without saying which. Looking for the JSON escape
+    `\\u0000` in the raw body is a cheap scan; the body is decoded to find the field only when it is
+    there. Only JSON bodies under a route's size limit are read here (never a streamed photo upload),
+    and Litestar keeps the body it read for the handler.
+    """
+    errors: list[FieldError] = []
+    query = request.scope.get("query_string", b"")
+    if b"%00" in query:
+        errors += [FieldError(field=name or "query", message=_NUL) for name, value
+                   in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if "\x00" in name + value]
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if (request.method in ("POST", "PUT", "PATCH") and (media_type == "application/json" or media_type.endswith("+json"))
+            and request.route_handler.resolve_request_max_body_size() is not None):
+        body = await request.body()
+        if b"\\u0000" in body:
+            try:
+                document = msgspec.json.decode(body)
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                document = None  # malformed: the route's own decoding says how
+            errors += [FieldError(field=path, message=_NUL) for path in _nul_paths(document)]
+    if errors:
+        raise Invalid("text may not contain the NUL character: " + ", ".join(e.field for e in errors[:5]),
+                      errors=errors[:50])
 
 
 def client_ip(request: Request) -> str | None:
@@ -115,14 +192,15 @@ def handle_domain(_: Request, exc: DomainError) -> Response:
 def handle_http(_: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
-        detail = "the request body is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+        detail = "the request is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
         status = 400 if any("malformed" in e.message.lower() or "JSON is" in e.message for e in errors) else 422
         return problem_response(status, "Validation failed", detail, errors)
     status = exc.status_code
     titles = {404: "Not found", 405: "Method not allowed", 413: "Request body too large", 401: "Not signed in"}
     title = titles.get(status, "Request failed")
     detail = exc.detail if isinstance(exc.detail, str) and status < 500 else title
-    return problem_response(status, title, detail)
+    # Keep the exception's headers: a 405 must say which methods the path allows (RFC 9110 §15.5.6).
+    return problem_response(status, title, detail, headers=dict(exc.headers) if exc.headers else None)
 
 
 # PostgreSQL error classes that mean "the database is going away or not there", not "your input is bad".
@@ -146,6 +224,12 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
         log.warning("transaction rolled back on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return problem_response(503, "Service unavailable", "a concurrent change got in the way; send the request "
                                 "again", headers={"Retry-After": "1"})
+    if isinstance(exc, UnicodeDecodeError):
+        # msgspec raises this (not DecodeError, which Litestar maps) for a body that is not UTF-8.
+        return problem_response(400, "Bad request", "the body is not valid UTF-8 text")
+    if isinstance(exc, RecursionError):
+        log.warning("recursion limit on %s %s", request.method, request.url.path)
+        return problem_response(400, "Bad request", "the body is nested too deeply")
     if sqlstate == "23505":
         return problem_response(409, "Conflict", "this would duplicate an existing record")
     if sqlstate == "23503":
@@ -157,3 +241,60 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS = {DomainError: handle_domain, HTTPException: handle_http, Exception: handle_unexpected}
+
+
+# The problem documents a route may answer, written into the OpenAPI document by one rule instead of
+# on every handler, so the contract that clients (and the fuzz tests) read matches what the handlers
+# above really send. A handler's own `responses=` wins for the same status.
+_PROBLEM_TEXT = {
+    400: "The request is malformed (a body that is not JSON, a bad page cursor).",
+    401: "Not signed in, or the session expired or was revoked.",
+    403: "Signed in, but this role may not do this.",
+    404: "No such object, or not in the caller's scope (never 403, so existence does not leak).",
+    409: "The request conflicts with the stored state (stale revision, duplicate, wrong status).",
+    413: "The request body is larger than this route accepts.",
+    415: "The body's content type is not one this route reads.",
+    422: "A value failed validation; `errors` names each field.",
+    429: "Too many failed attempts; retry after the Retry-After header's seconds.",
+    503: "The database or photo store is not answering; retry after the Retry-After header's seconds.",
+}
+def problem_statuses(path: str, method: str) -> list[int]:
+    """Which problem statuses a route may answer, from what every route of its kind can meet."""
+    statuses = [400, 422, 503]
+    if path.startswith("/api/"):
+        statuses += [401] if path in _PUBLIC_API else [401, 403, 404]
+        if path in _PUBLIC_API:
+            statuses.append(429)
+    if method in ("POST", "PUT", "PATCH"):
+        statuses += [409, 413, 415]
+    return sorted(set(statuses))
+
+
+def _success_type(handler: Any) -> Any:
+    annotation = handler.parsed_fn_signature.return_type
+    if annotation.is_subclass_of(Response) and annotation.inner_types:
+        return annotation.inner_types[0].annotation
+    return annotation.annotation
+
+
+class ProblemResponses(ReceiveRoutePlugin):
+    """Documents the problem responses of every route as it is registered (see problem_statuses).
+
+    A PUT is create-or-replace: it is documented with both 200 and 201 and the same body, whichever
+    of the two its decorator names.
+    """
+
+    def receive_route(self, route: BaseRoute) -> None:
+        if not isinstance(route, HTTPRoute):
+            return
+        for handler in route.route_handlers:
+            documented: dict[int, ResponseSpec] = {}
+            for method in handler.http_methods:
+                for status in problem_statuses(route.path_format or route.path, method):
+                    documented[status] = ResponseSpec(data_container=Problem, media_type=PROBLEM,
+                                                      description=_PROBLEM_TEXT[status], generate_examples=False)
+                if method == "PUT":
+                    other = 201 if handler.status_code == 200 else 200
+                    documented[other] = ResponseSpec(data_container=_success_type(handler), generate_examples=False,
+                                                     description="Created" if other == 201 else "Replaced or replayed")
+            handler.responses = {**documented, **(handler.responses or {})}

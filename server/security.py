@@ -1,4 +1,15 @@
-"""Security headers on every response, as a plain ASGI middleware (cheap: it only appends headers)."""
+"""Security headers on every response, added as the response starts.
+
+This is a `before_send` hook of the app, not a route middleware: Litestar runs route middleware only
+for requests that matched a route, so the router's own 404 and 405 answers would go out bare. A
+hook on `send` sees every response the app gives: routes, static PWA files, /sw.js, /schema, errors.
+
+HSTS is sent only when the request itself arrived over TLS, as the ASGI scope's scheme says. The
+app does not read X-Forwarded-Proto itself: uvicorn (run with proxy_headers) rewrites the scheme
+from that header only for connections from FORWARDED_ALLOW_IPS (default 127.0.0.1, i.e. a proxy on
+the same host), so a client cannot talk its way into the header, and a TLS-terminating proxy on
+another host must be named there.
+"""
 
 from __future__ import annotations
 
@@ -21,27 +32,13 @@ _HEADERS = [
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        # Behind a TLS-terminating proxy the scheme arrives as X-Forwarded-Proto.
-        tls = scope.get("scheme") == "https" or any(
-            k == b"x-forwarded-proto" and v == b"https" for k, v in scope.get("headers", [])
-        )
-
-        async def send_with_headers(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                headers = list(message.get("headers", []))
-                headers.extend(h for h in _HEADERS if h[0] not in present)
-                if tls:
-                    headers.append(_HSTS)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+async def add_security_headers(message: dict[str, Any], scope: dict[str, Any]) -> None:
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers") or [])
+    present = {bytes(k).lower() for k, _ in headers}
+    # A route may set its own value (a download's stricter policy); it is kept, never duplicated.
+    headers.extend(h for h in _HEADERS if h[0] not in present)
+    if scope.get("scheme") == "https" and _HSTS[0] not in present:
+        headers.append(_HSTS)
+    message["headers"] = headers
