@@ -59,9 +59,17 @@ async def read_conn(state: State, conn: Connection) -> AsyncIterator[Connection]
 def _range(first: date | None, last: date | None, period: str) -> tuple[date, date]:
     default_first, default_last = rules.default_range(today(), period)
     first, last = first or default_first, last or default_last
+    _check_days(period, ("from", first), ("to", last))
     if problem := rules.range_problem(first, last):
         raise Invalid(problem, errors=[FieldError(field="from", message=problem)])
     return first, last
+
+
+def _check_days(period: str, *days: tuple[str, date | None]) -> None:
+    errors = [FieldError(field=name, message=problem) for name, day in days
+              if day is not None and (problem := rules.calendar_problem(day, period))]
+    if errors:
+        raise Invalid("a date is too far in the past or the future", errors=errors)
 
 
 class DashboardController(Controller):
@@ -87,6 +95,7 @@ class DashboardController(Controller):
                        at: date | None = None, template_id: UUID | None = None, region_id: UUID | None = None,
                        district_id: UUID | None = None, limit: Limit = 100) -> RankingsOut:
         user.require("reviewer", "admin")
+        _check_days(period, ("at", at))
         async with read_conn(state, conn) as conn:
             return await service.rankings(conn, user.scope_args(), group_by=group_by, period=period,
                                           at=at or today(), template_id=template_id, region_id=region_id,
@@ -120,6 +129,7 @@ class DashboardController(Controller):
                       station_id: UUID | None = None, after: Annotated[str | None, Parameter(max_length=200)] = None,
                       limit: Annotated[int, Parameter(ge=1, le=200)] = 50) -> QueuePage:
         user.require("reviewer", "admin")
+        _check_days("month", ("from", first), ("to", last))
         zone = ZoneInfo(REPORTING_TZ)
         since = datetime.combine(first, time(), zone) if first else None
         until = datetime.combine(last, time(), zone) + rules.ONE_DAY if last else None

@@ -39,6 +39,18 @@ def default_range(today: date, period: str) -> tuple[date, date]:
     return start, today
 
 
+def calendar_problem(day: date, period: str) -> str | None:
+    """Whether the periods around `day` (the one before it, the one after it) still fit the calendar
+    Python and PostgreSQL share, the years 1 to 9999: a day at its very edge cannot be charted."""
+    try:
+        start = period_start(day, period)
+        add_periods(start, period, -1)
+        add_periods(start, period, 2)
+    except ValueError:
+        return "must be a date between the years 1 and 9999, a period away from either end"
+    return None
+
+
 def range_problem(first: date, last: date) -> str | None:
     if first > last:
         return "`from` must not be after `to`"
