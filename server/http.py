@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncGenerator, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,6 +22,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
 
@@ -298,3 +300,18 @@ class ProblemResponses(ReceiveRoutePlugin):
                     documented[other] = ResponseSpec(data_container=_success_type(handler), generate_examples=False,
                                                      description="Created" if other == 201 else "Replaced or replayed")
             handler.responses = {**documented, **(handler.responses or {})}
+
+
+def raw_body(description: str, content: dict[str, Schema]) -> type[Operation]:
+    """An OpenAPI operation class (a route's `operation_class=`) documenting a body the handler reads
+    itself, with `await request.body()` or as a stream, instead of through a `data` parameter: without
+    it the OpenAPI document would say the route takes no body, and clients and fuzzers would believe it."""
+    body = RequestBody(content={media: OpenAPIMediaType(schema=schema) for media, schema in content.items()},
+                       description=description, required=True)
+
+    @dataclass
+    class RawBodyOperation(Operation):
+        def __post_init__(self) -> None:
+            self.request_body = body
+
+    return RawBodyOperation

@@ -14,13 +14,14 @@ from uuid import UUID
 import asyncpg
 from asyncpg import Connection, Record
 from litestar import Controller, Request, get, patch, post
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import Parameter
 from msgspec import UNSET
 
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.errors import FieldError, Invalid, NotFound, Unsupported
-from server.http import Conn, User, client_ip
+from server.http import Conn, User, client_ip, raw_body
 from server.org import queries
 from server.org.importer import import_stations
 from server.org.models import (
@@ -319,7 +320,8 @@ class StationController(Controller):
         await _save_changes(conn, "stations", station_id, changes, user, request)
         return _found(await queries.get_station(conn, ADMIN, station_id), "station")
 
-    @post("/import", status_code=200, request_max_body_size=IMPORT_MAX_BYTES)
+    @post("/import", status_code=200, request_max_body_size=IMPORT_MAX_BYTES, operation_class=raw_body(
+        "The CSV file itself (UTF-8)", {"text/csv": Schema(type=OpenAPIType.STRING)}))
     async def import_csv(self, request: Request, user: User, conn: Conn,
                          dry_run: bool = False) -> ImportCounts | ImportPreview:
         """Body: the CSV file itself (Content-Type text/csv). See server/org/rules.py for its columns."""

@@ -20,14 +20,16 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, put
 from litestar.datastructures import State
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import Parameter
 
 from server.errors import TooLarge
-from server.http import Conn, User, client_ip, provide_conn, provide_user
+from server.http import Conn, User, client_ip, provide_conn, provide_user, raw_body
 from server.photos import rules, service
 from server.photos.models import PhotoOut
 
 _connect = asynccontextmanager(provide_conn)
+_IMAGE = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
 
 # Renditions never change under their URL (a photo id is never reused for other bytes), and they
 # are private to signed-in readers, so browsers may keep them but shared caches may not.
@@ -52,7 +54,9 @@ class PhotoController(Controller):
     tags = ["photos"]
 
     @put("/{photo_id:uuid}", request_max_body_size=None, status_code=201,
-         description="Upload a photo as the raw request body (JPEG, PNG or WebP; the format is sniffed).")
+         description="Upload a photo as the raw request body (JPEG, PNG or WebP; the format is sniffed).",
+         operation_class=raw_body("The image file itself", {"image/jpeg": _IMAGE, "image/png": _IMAGE,
+                                                              "image/webp": _IMAGE}))
     async def upload(
         self, photo_id: UUID, request: Request, state: State, inspection_id: UUID,
         item_key: Annotated[str, Parameter(min_length=1, max_length=100)],

@@ -27,10 +27,11 @@ import msgspec
 from asyncpg import Connection
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIType, Schema
 
 from server.audit import queries as audit
 from server.errors import BadRequest, Conflict, FieldError, Invalid, NotFound
-from server.http import Conn, User, client_ip
+from server.http import Conn, User, client_ip, raw_body
 from server.structs import Base, Key
 from server.templates import queries
 from server.templates.api_models import TemplateDetail, decode_draft, stored_form, summarize_changes
@@ -40,6 +41,8 @@ from server.templates.rules import validate_definition
 FORMAT = "muaina.template"
 # A definition may be 2 MiB (the draft limit); the file wraps it with a few short fields.
 IMPORT_MAX_BYTES = 3 * 1024 * 1024
+_FILE_BODY = raw_body("A template file as exported, or a bare definition",
+                      {"application/json": Schema(type=OpenAPIType.OBJECT)})
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -139,7 +142,7 @@ class TemplateTransferController(Controller):
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
-    @post("/import", status_code=201, request_max_body_size=IMPORT_MAX_BYTES)
+    @post("/import", status_code=201, request_max_body_size=IMPORT_MAX_BYTES, operation_class=_FILE_BODY)
     async def import_new(self, request: Request, user: User, conn: Conn, key: str | None = None) -> TemplateDetail:
         """Body: an export file or a bare definition. Creates a template whose draft is that definition."""
         user.require("admin")
@@ -176,7 +179,8 @@ class TemplateTransferController(Controller):
             ) from None
         return await _detail(conn, template_id)
 
-    @post("/{template_id:uuid}/import", status_code=200, request_max_body_size=IMPORT_MAX_BYTES)
+    @post("/{template_id:uuid}/import", status_code=200, request_max_body_size=IMPORT_MAX_BYTES,
+          operation_class=_FILE_BODY)
     async def import_into(self, template_id: UUID, request: Request, user: User, conn: Conn) -> TemplateDetail:
         """Body: an export file or a bare definition. Replaces this template's draft with it."""
         user.require("admin")

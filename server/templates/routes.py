@@ -20,12 +20,13 @@ import asyncpg
 import msgspec
 from asyncpg import Connection
 from litestar import Controller, Request, get, post, put
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import Parameter
 
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.errors import Conflict, FieldError, Invalid, NotFound
-from server.http import Conn, User, client_ip
+from server.http import Conn, User, client_ip, raw_body
 from server.templates import queries
 from server.templates.api_models import (
     PublishOut,
@@ -113,7 +114,8 @@ class TemplateController(Controller):
     async def get_template(self, template_id: UUID, user: User, conn: Conn) -> TemplateDetail:
         return await _load_detail(conn, template_id, user.is_admin)
 
-    @put("/{template_id:uuid}/draft", request_max_body_size=DRAFT_MAX_BYTES)
+    @put("/{template_id:uuid}/draft", request_max_body_size=DRAFT_MAX_BYTES, operation_class=raw_body(
+        "The template definition (DESIGN §7)", {"application/json": Schema(type=OpenAPIType.OBJECT)}))
     async def save_draft(self, template_id: UUID, request: Request, user: User, conn: Conn) -> TemplateDetail:
         """Body: the template definition (DESIGN §7). Stored only when it passes every rule."""
         user.require("admin")
