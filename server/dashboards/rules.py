@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -59,30 +59,34 @@ def range_problem(first: date, last: date) -> str | None:
     return None
 
 
-def with_trend(rows: Iterable[dict[str, Any]], period: str, shown_from: date) -> list[dict[str, Any]]:
-    """Add each row's previous-period average and the change since; drop rows before `shown_from`.
+def with_trend(rows: Sequence[Any], period: str,
+               shown_from: date) -> Iterator[tuple[Any, str, float | None, float | None]]:
+    """Each row from `shown_from` on, with its period's label, the previous period's average and the
+    change since: (row, label, previous_avg_percent, change). Rows are read, never copied, because a
+    station-level chart can have thousands of them.
 
     The caller fetches one period more than it shows, so the first period shown has a trend too.
     """
-    rows = list(rows)
-    by_key = {(r["group_id"], r["period_start"]): r for r in rows}
-    out = []
+    by_key = {(r["group_id"], r["period_start"]): r["avg_percent"] for r in rows}
+    before: dict[date, date] = {}
+    labels: dict[date, str] = {}
     for r in rows:
-        if r["period_start"] < shown_from:
+        start = r["period_start"]
+        if start < shown_from:
             continue
-        before = by_key.get((r["group_id"], add_periods(r["period_start"], period, -1)))
-        previous = before["avg_percent"] if before else None
-        change = r["avg_percent"] - previous if previous is not None and r["avg_percent"] is not None else None
-        out.append({**r, "period": label(r["period_start"], period), "previous_avg_percent": previous,
-                    "change": change})
-    return out
+        if start not in before:
+            before[start] = add_periods(start, period, -1)
+            labels[start] = label(start, period)
+        previous = by_key.get((r["group_id"], before[start]))
+        now = r["avg_percent"]
+        yield r, labels[start], previous, (now - previous if previous is not None and now is not None else None)
 
 
-def ranked(rows: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+def ranked(rows: Sequence[Any]) -> list[tuple[int, Any]]:
     """Competition ranking by average percent, best first ("1, 2, 2, 4"); unscored groups are not ranked."""
     scored = sorted((r for r in rows if r["avg_percent"] is not None),
                     key=lambda r: (-r["avg_percent"], r["group_name"], str(r["group_id"])))
-    out: list[tuple[int, dict[str, Any]]] = []
+    out: list[tuple[int, Any]] = []
     for position, r in enumerate(scored, start=1):
         rank = out[-1][0] if out and out[-1][1]["avg_percent"] == r["avg_percent"] else position
         out.append((rank, r))

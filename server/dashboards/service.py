@@ -31,7 +31,11 @@ async def scores(conn: Connection, scope: Scope, *, group_by: str, period: str, 
     rows = await queries.scores(conn, scope, group_by=group_by, period=period,
                                 start=rules.add_periods(start, period, -1), end=end, template_id=template_id,
                                 region_id=region_id, district_id=district_id)
-    return [ScoreRow(**r) for r in rules.with_trend(map(dict, rows), period, start)]
+    return [ScoreRow(group_id=r["group_id"], group_name=r["group_name"], name_ur=r["name_ur"], code=r["code"],
+                     period=label, period_start=r["period_start"], inspections=r["inspections"],
+                     avg_percent=r["avg_percent"], critical_failed=r["critical_failed"],
+                     previous_avg_percent=previous, change=change)
+            for r, label, previous, change in rules.with_trend(rows, period, start)]
 
 
 async def rankings(conn: Connection, scope: Scope, *, group_by: str, period: str, at: date,
@@ -42,9 +46,8 @@ async def rankings(conn: Connection, scope: Scope, *, group_by: str, period: str
     rows = await queries.scores(conn, scope, group_by=group_by, period=period, start=previous,
                                 end=rules.add_periods(current, period, 1), template_id=template_id,
                                 region_id=region_id, district_id=district_id)
-    now = [dict(r) for r in rows if r["period_start"] == current]
-    before = {r["group_id"]: (rank, r) for rank, r in rules.ranked([dict(r) for r in rows
-                                                                      if r["period_start"] == previous])}
+    now = [r for r in rows if r["period_start"] == current]
+    before = {r["group_id"]: (rank, r) for rank, r in rules.ranked([r for r in rows if r["period_start"] == previous])}
     out = []
     for rank, r in rules.ranked(now)[:limit]:
         prev_rank, prev = before.get(r["group_id"], (None, None))
