@@ -28,10 +28,7 @@ from server.review import queries
 
 @register_on_submitted
 async def after_submission(conn: Connection, inspection_id: UUID) -> None:
-    status = await conn.fetchval("SELECT status FROM inspections WHERE id = $1", inspection_id)
-    if status == "submitted":
-        # A (re)submission carries the inspector's new answers; overrides judged the old ones.
-        await queries.supersede_overrides(conn, inspection_id)
-    if status == "submitted":
-        await actions.create_for_critical_failures(conn, inspection_id)
+    # A (re)submission carries the inspector's new answers; overrides judged the old ones.
+    await queries.supersede_overrides(conn, inspection_id)
     await rollup.refresh_inspection(conn, inspection_id)
+    await actions.create_for_critical_failures(conn, inspection_id)
