@@ -47,7 +47,7 @@ soak: $(DEV)
 	MUAINA_SOAK=1 $(BIN)/pytest tests/reliability -m slow -q
 
 fuzz: $(DEV)
-	MUAINA_FUZZ=1 $(BIN)/pytest tests/reliability/test_fuzz.py -q
+	MUAINA_FUZZ=1 $(BIN)/pytest tests/security/test_fuzz.py -q -s
 
 lint: $(DEV)
 	$(BIN)/ruff check server tests
