@@ -20,7 +20,7 @@ from server.app import create_app
 from server.embedded import with_database
 from server.workers import HealingProcessPool
 from tests.conftest import clone_database, drop_database, make_settings
-from tests.factories import ApiClient, World, make_station, make_world
+from tests.factories import ApiClient, World, make_district, make_station, make_user, make_world
 from tests.review_fixtures import DEFINITION, answers
 
 # What a leaked Python stack trace looks like in a response body.
@@ -90,8 +90,14 @@ class Scene:
         own |= {str(self.world.stations[region + "2"])}
         return own
 
+    def district_ids(self, region: str) -> set[str]:
+        """Every id of region R's first district alone: the region's own id is shared with its other
+        districts (an inspector there may read the region it works in)."""
+        return self.region_ids(region) - {self.ids[region]["region_id"]}
 
-SCENE_PASSWORD_USERS = ("admin", "reviewer_a", "reviewer_b", "inspector_a", "inspector_b")
+
+# inspector_a2 works in a second district of region A: the other district of the same region.
+SCENE_PASSWORD_USERS = ("admin", "reviewer_a", "reviewer_b", "inspector_a", "inspector_b", "inspector_a2")
 
 
 def tiny_jpeg(seed: int) -> bytes:
@@ -111,6 +117,9 @@ async def build_scene(client: ApiClient) -> Scene:
         world = await make_world(conn)
         # A third station in region A for the write cells that need one with no open assignment.
         spare_station = str(await make_station(conn, world.districts["A"], "SA3"))
+        second_district = await make_district(conn, world.regions["A"], "DA2", "District A2")
+        await make_station(conn, second_district, "SA2X")
+        await make_user(conn, "inspector_a2", "inspector", district_ids=[second_district])
         circles = {
             r: str(
                 await conn.fetchval(

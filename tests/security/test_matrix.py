@@ -1,16 +1,17 @@
 """The access matrix: every operation of the OpenAPI document, called anonymously and as each role,
-must answer what EXPECTED says; and every object is tried by users of the other region.
+must answer what EXPECTED says; and every object is tried by users of another region or district.
 
 EXPECTED is written out by hand, one row per operation. The table is checked against the app's own
 OpenAPI document, so an endpoint added without a row here fails the suite until someone decides who
 may call it. Cells are exact status codes for a valid minimal request on region A's objects by
 region A's users (inspector_a's district, reviewer_a's region) and the admin.
 
-Scope: region B's reviewer and inspector then try every object-bearing operation on region A's
-objects. They must get 404, never 200 and never a 403 that a non-existent id would not also get
-(so the answer says nothing about whether the object exists); SCOPE_EXCEPTIONS lists the few
-documented departures. Finally every list, dashboard and export read by region B's users, plain
-and filtered by region A's ids, must contain none of region A's ids.
+Scope: region B's reviewer and inspector, and the inspector of region A's other district, then try
+every object-bearing operation on the objects of region A's first district. They must get 404,
+never 200 and never a 403 that a non-existent id would not also get (so the answer says nothing
+about whether the object exists); SCOPE writes out each answer, and its comments the few that are
+not 404. Finally every list, dashboard, export and bundle read by those users, plain and filtered by
+region A's ids, must contain none of the ids they may not see.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ module_loop = pytest.mark.asyncio(loop_scope="module")
 
 ROLES = ("anon", "inspector", "reviewer", "admin")
 USERS = {"anon": None, "inspector": "inspector_a", "reviewer": "reviewer_a", "admin": "admin"}
-FOREIGN = {"inspector": "inspector_b", "reviewer": "reviewer_b"}
+# Users of region B, and an inspector of another district of region A (same region, other district).
+FOREIGN = {"inspector": "inspector_b", "reviewer": "reviewer_b", "district": "inspector_a2"}
 METHODS = ("get", "put", "post", "patch", "delete")
 
 ANON, INSP, REV, ADMIN = ROLES
@@ -132,24 +134,29 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("PATCH", "/api/v1/schedules/{schedule_id}"): row(401, 403, 200, 200),
 }
 
-NOT_FOUND, FORBIDDEN, GLOBAL, REFUSED = 404, 403, 200, 422
+NOT_FOUND, FORBIDDEN, GLOBAL, REFUSED, OWN_REGION = 404, 403, 200, 422, 200
+DISTRICT = "district"
 
 
-def scope(inspector: int, reviewer: int) -> dict[str, int]:
-    return {INSP: inspector, REV: reviewer}
+def scope(inspector: int, reviewer: int, district: int | None = None) -> dict[str, int]:
+    """Region B's inspector and reviewer; and the inspector of region A's other district, who gets what
+    region B's inspector gets unless said otherwise."""
+    return {INSP: inspector, REV: reviewer, DISTRICT: inspector if district is None else district}
 
 
-# What region B's inspector and reviewer get from each operation that names one of region A's objects
-# (in its path, or in its body or query for the writes in BODY_REFERENCES). 404 is the rule. The other
-# answers are the same for an id that does not exist at all, which the test checks, so none of them
-# says whether region A's object is there:
+# What region B's inspector and reviewer, and an inspector of region A's other district, get from each
+# operation that names one of region A's first district's objects (in its path, or in its body or query
+# for the writes in BODY_REFERENCES). 404 is the rule. The other answers are the same for an id that
+# does not exist at all, which the test checks, so none of them says whether the object is there:
 #   FORBIDDEN  the role may not call the operation whatever the object (its role check comes first);
 #   GLOBAL     templates and their versions belong to the whole province, not to a region;
 #   REFUSED    a write naming a station outside the caller's area: 422 naming the field.
+# One answer is not about another area at all: OWN_REGION, the region the other district's inspector
+# works in.
 SCOPE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/users/{user_id}"): scope(FORBIDDEN, FORBIDDEN),
     ("PATCH", "/api/v1/users/{user_id}"): scope(FORBIDDEN, FORBIDDEN),
-    ("GET", "/api/v1/regions/{region_id}"): scope(NOT_FOUND, NOT_FOUND),
+    ("GET", "/api/v1/regions/{region_id}"): scope(NOT_FOUND, NOT_FOUND, district=OWN_REGION),
     ("PATCH", "/api/v1/regions/{region_id}"): scope(FORBIDDEN, FORBIDDEN),
     ("GET", "/api/v1/districts/{district_id}"): scope(NOT_FOUND, NOT_FOUND),
     ("PATCH", "/api/v1/districts/{district_id}"): scope(FORBIDDEN, FORBIDDEN),
@@ -413,11 +420,17 @@ def _body_text(response: httpx.Response) -> str:
     return response.content.decode("utf-8", "replace")
 
 
-def _foreign_ids_in(scene: Scene, response: httpx.Response, region: str = "A") -> set[str]:
-    """Region `region`'s ids in the response that the request itself did not carry."""
+def _theirs(scene: Scene, user: str) -> set[str]:
+    """What `user` must never see: all of region A's ids for region B's users; for the inspector of
+    region A's other district, all but the region itself."""
+    return scene.district_ids("A") if user == FOREIGN[DISTRICT] else scene.region_ids("A")
+
+
+def _foreign_ids_in(scene: Scene, response: httpx.Response, ids: set[str] | None = None) -> set[str]:
+    """The ids of `ids` (default: region A's) in the response that the request itself did not carry."""
     sent = str(response.request.url) + response.request.content.decode("utf-8", "replace")
     text = _body_text(response)
-    return {i for i in scene.region_ids(region) if i in text and i not in sent}
+    return {i for i in (scene.region_ids("A") if ids is None else ids) if i in text and i not in sent}
 
 
 @module_loop
@@ -435,12 +448,12 @@ async def test_users_of_another_region_get_404_and_learn_nothing_about_its_objec
             problem = f"{method} {path} as {user} on region A's object: {foreign.status_code}"
             if foreign.status_code != expected:
                 wrong.append(f"{problem}, expected {expected}: {foreign.text[:200]}")
-            if leaked := _foreign_ids_in(scene, foreign):
+            if leaked := _foreign_ids_in(scene, foreign, _theirs(scene, user)):
                 wrong.append(f"{problem} carries region A's ids {sorted(leaked)}")
             if expected == REFUSED:
                 assert [e["field"] for e in foreign.json()["errors"]] == ["station_id"], foreign.text
             names = _path_names(path)
-            if names and expected != GLOBAL:
+            if names and expected not in (GLOBAL, OWN_REGION):
                 # The same request for objects that do not exist at all must be answered the same way.
                 absent = await call(
                     scene,
@@ -454,7 +467,7 @@ async def test_users_of_another_region_get_404_and_learn_nothing_about_its_objec
                 if absent.status_code != foreign.status_code:
                     wrong.append(f"{problem}, but {absent.status_code} for an id that does not exist")
     print(f"scope: {cells} cross-region cells")
-    assert cells == 2 * len(SCOPE)
+    assert cells == len(FOREIGN) * len(SCOPE)
     assert not wrong, "\n".join(wrong)
 
 
@@ -514,13 +527,13 @@ async def test_lists_dashboards_exports_and_the_bundle_of_region_b_carry_no_regi
     spec = await load_spec(scene)
     requests = _list_requests(spec, scene)
     wrong: list[str] = []
-    for user in ("reviewer_b", "inspector_b"):
+    for user in FOREIGN.values():
         for path, params in requests:
             response = await scene.client.get(path, scene.tokens[user], params=params)
             if response.status_code not in (200, 403):
                 wrong.append(f"GET {path} {params} as {user}: {response.status_code} {response.text[:200]}")
-            if leaked := _foreign_ids_in(scene, response):
-                wrong.append(f"GET {path} {params} as {user} carries region A's ids {sorted(leaked)}")
+            if leaked := _foreign_ids_in(scene, response, _theirs(scene, user)):
+                wrong.append(f"GET {path} {params} as {user} carries ids of region A's district {sorted(leaked)}")
     # The same reads by region A's own users do show region A's objects: the check above can see a leak.
     seen: set[str] = set()
     for user in ("reviewer_a", "inspector_a"):
@@ -528,5 +541,5 @@ async def test_lists_dashboards_exports_and_the_bundle_of_region_b_carry_no_regi
             seen |= _foreign_ids_in(scene, await scene.client.get(path, scene.tokens[user], params=params))
     a = scene.ids["A"]
     assert {a["station_id"], a["inspection_id"], a["action_id"], a["assignment_id"], a["schedule_id"]} <= seen
-    print(f"lists: {2 * len(requests)} reads by region B's users")
+    print(f"lists: {len(FOREIGN) * len(requests)} reads by users of another region or district")
     assert not wrong, "\n".join(wrong)
