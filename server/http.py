@@ -79,7 +79,7 @@ async def require_bearer_token(connection: ASGIConnection, _: Any) -> None:
     The token itself is checked by the `user` dependency (a request with a bad token is parsed,
     then refused), which keeps this guard free of database work on every request.
     """
-    path = connection.scope["path"]
+    path = connection.scope["path"].rstrip("/")  # the router matches a path with a trailing slash too
     if path.startswith("/api/") and path not in _PUBLIC_API and bearer_token(connection) is None:
         raise Unauthorized("sign in first: send Authorization: Bearer <token>")
 
