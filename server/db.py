@@ -41,11 +41,11 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     asyncpg's default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on
     every release: a round trip per request, for session state this app never leaves behind. No code
     that uses a pooled connection changes session settings (only transaction-local ones, such as the
-    sync stamp's set_config(..., true), which end with the transaction), LISTENs, takes a session-level
-    advisory lock (the audit lock is transaction-level; the migration lock is taken on a connection of
-    its own from connect()), or keeps a cursor or temporary table past its transaction (cursors live in
-    a transaction; temporary tables are ON COMMIT DROP). tests/test_db.py checks those rules in the
-    source. A connection that breaks them must be closed, not released.
+    sync stamp's set_config(..., true), which end with the transaction), LISTENs, keeps a session-level
+    advisory lock (the audit lock is transaction-level; the migration and demo-history locks are given
+    back in a finally by the code that takes them), or keeps a cursor or temporary table past its
+    transaction (cursors live in a transaction; temporary tables are ON COMMIT DROP). tests/test_db.py
+    checks those rules in the source. A connection that breaks them must be closed, not released.
     """
 
 
