@@ -17,6 +17,7 @@ from server.auth.models import Principal
 from server.inspections import queries as inspections
 from server.inspections.models import InspectionDoc
 from server.inspections.service import stored_reply
+from server.review.queries import latest_reviews
 from server.sync import parts, queries, rules
 from server.sync.models import Bundle, BundleAssignment, BundleStation, BundleTemplate, Removed, StationName
 
@@ -69,6 +70,9 @@ async def build(conn: Connection, user: Principal, since: str | None) -> tuple[s
         template_rows = await queries.templates(conn, user, None if resend_all else delta_from)
         archived = await queries.archived_templates(conn, delta_from) if delta_from is not None else []
         returned_rows = await inspections.returned_for(conn, user)
+        # A returned inspection travels with the review that returned it, so the phone can show the
+        # reviewer's comments on the items they concern while the inspector corrects it offline.
+        reviews = await latest_reviews(conn, [r["id"] for r in returned_rows])
         actions = await parts.load_actions(conn, user, delta_from)
     bundle = Bundle(
         cursor=rules.make_cursor(seq, fingerprint),
@@ -78,7 +82,8 @@ async def build(conn: Connection, user: Principal, since: str | None) -> tuple[s
         stations=[_station(r) for r in station_rows if r["active"]],
         assignments=[_assignment(r) for r in assignment_rows if r["mine_open"]],
         actions=actions,
-        returned=[stored_reply(r, msgspec.json.decode(r["document"], type=InspectionDoc)) for r in returned_rows],
+        returned=[msgspec.structs.replace(stored_reply(r, msgspec.json.decode(r["document"], type=InspectionDoc)),
+                                          review=reviews.get(r["id"])) for r in returned_rows],
         removed=Removed(stations=[r["id"] for r in station_rows if not r["active"]], templates=archived,
                         assignments=[r["id"] for r in assignment_rows if not r["mine_open"]]),
     )
