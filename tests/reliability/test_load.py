@@ -11,9 +11,9 @@ Figures: p95 of an inspection sync and of a photo upload as the phones saw them,
 burst, measured by the server's own monitor (server/loop_monitor.py, MUAINA_LOOP_MONITOR=1).
 The monitor splits each late wake-up into the part during which the loop thread was running (our
 code held the loop) and the rest (the process waited for a CPU that the fifty phones' client, the
-image workers or other tests held). The target for the lag is under 100 ms; the assertions are a
-generous 500 ms on the loop's own part and 2 s on the wall-clock lag (a real stall). The figures
-are printed (pytest -s) and written to test-artifacts/load.txt.
+image workers or other tests held). The target for the lag is under 100 ms; it is reported, not
+asserted (no timed assertions in the suite). The figures are printed (pytest -s) and written to
+test-artifacts/load.txt.
 
 Short form: 2 rounds. `make soak` (MUAINA_SOAK=1): 20 rounds, a few minutes.
 """
@@ -38,8 +38,6 @@ from tests.reliability.conftest import INSPECTOR, Demo, fetch_demo, soak_only
 from tests.reliability.outbox_client import complete_answers, document, percentile, photo_slots
 
 INSPECTORS = 50
-LAG_BOUND_MS = 500.0
-STALL_BOUND_MS = 2000.0
 DISTINCT_PICTURES = 24
 
 
@@ -192,11 +190,8 @@ async def run_load(start_live: Any, artifacts: Any, rounds: int, burst: int, nam
     assert not figures.errors, (figures.errors[:5], server.log.read_text()[-4000:])
     assert syncs == INSPECTORS * rounds * 2 and uploads == INSPECTORS * (rounds * 2 + burst)
     assert in_burst["samples"] > 0 and steady["samples"] > 0
-    for window in (steady, in_burst):
-        # The loop's own work is held to the generous bound; waiting for a CPU that other processes
-        # hold is the machine's doing, and only a stall of seconds fails the test.
-        assert window["busy_max_ms"] < LAG_BOUND_MS, window
-        assert window["max_ms"] < STALL_BOUND_MS, window
+    # The lag is a figure to report, not a pass mark: timings on a shared two-core machine say as much
+    # about the neighbours as about the server, and the suite holds no timed assertions.
 
 
 def lag_text(window: dict[str, Any]) -> str:
