@@ -132,16 +132,21 @@ def hold_first_readers(monkeypatch, parties: int) -> list[str]:
     gate = asyncio.Barrier(parties)
     readers = 0
     log: list[str] = []
-    load_state, insert, update, lock = (queries.load_state, queries.insert_inspection, queries.update_inspection,
-                                        queries.lock_inspection)
+    load_state, load_state_as, insert, update, lock = (queries.load_state, queries.load_state_as,
+                                                       queries.insert_inspection, queries.update_inspection,
+                                                       queries.lock_inspection)
 
-    async def held_load_state(*args):
-        nonlocal readers
-        state = await load_state(*args)
-        readers += 1
-        if readers <= parties:
-            await gate.wait()
-        return state
+    def held(read):
+        # A PUT's first read of the state is load_state_as (with the session check); later ones load_state.
+        async def held_read(*args):
+            nonlocal readers
+            state = await read(*args)
+            readers += 1
+            if readers <= parties:
+                await gate.wait()
+            return state
+
+        return held_read
 
     async def logged_insert(conn, w):
         row = await insert(conn, w)
@@ -157,7 +162,8 @@ def hold_first_readers(monkeypatch, parties: int) -> list[str]:
         log.append("lock")
         return await lock(conn, inspection_id)
 
-    monkeypatch.setattr(queries, "load_state", held_load_state)
+    monkeypatch.setattr(queries, "load_state", held(load_state))
+    monkeypatch.setattr(queries, "load_state_as", held(load_state_as))
     monkeypatch.setattr(queries, "lock_inspection", logged_lock)
     monkeypatch.setattr(queries, "insert_inspection", logged_insert)
     monkeypatch.setattr(queries, "update_inspection", logged_update)

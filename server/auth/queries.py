@@ -26,26 +26,33 @@ def user_out(row: Record) -> UserOut:
     )
 
 
-async def principal_for_token(conn: Connection, token_hash: bytes) -> Principal | None:
-    row = await conn.fetchrow(
-        """SELECT u.id, u.username, u.display_name, u.role, u.region_ids, u.district_ids,
+# The signed-in caller of a session token ($1), one row or none. A route that reads something else
+# anyway may run this as a CTE of its own statement (one round trip for both), then call signed_in.
+SESSION_PRINCIPAL = """SELECT u.id, u.username, u.display_name, u.role, u.region_ids, u.district_ids,
                   s.last_seen_at < now() - interval '5 minutes' AS stale
              FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.active""",
-        token_hash,
-    )
+            WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.active"""
+
+
+async def principal_for_token(conn: Connection, token_hash: bytes) -> Principal | None:
+    row = await conn.fetchrow(SESSION_PRINCIPAL, token_hash)
     if row is None:
         return None
-    if row["stale"]:
+    return await signed_in(conn, token_hash, row)
+
+
+async def signed_in(conn: Connection, token_hash: bytes, row: Record, prefix: str = "") -> Principal:
+    """The Principal of a SESSION_PRINCIPAL row (its columns named `prefix` + name)."""
+    if row[prefix + "stale"]:
         # Touch the session at most every few minutes: a write per request would cost more than the request.
         await conn.execute("UPDATE sessions SET last_seen_at = now() WHERE token_hash = $1", token_hash)
     return Principal(
-        id=row["id"],
-        username=row["username"],
-        display_name=row["display_name"],
-        role=row["role"],
-        region_ids=tuple(row["region_ids"]),
-        district_ids=tuple(row["district_ids"]),
+        id=row[prefix + "id"],
+        username=row[prefix + "username"],
+        display_name=row[prefix + "display_name"],
+        role=row[prefix + "role"],
+        region_ids=tuple(row[prefix + "region_ids"]),
+        district_ids=tuple(row[prefix + "district_ids"]),
     )
 
 

@@ -6,14 +6,17 @@ of the inspection's station. An inspector reads only their own inspections.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from asyncpg import Connection, Record
 
 from server.auth.models import Principal
+from server.auth.queries import SESSION_PRINCIPAL
 from server.inspections.models import ScoreSummary
 from server.inspections.rules import AnswerColumns
 
@@ -39,6 +42,41 @@ def _own(user: Principal) -> UUID | None:
     return user.id if user.role == "inspector" else None
 
 
+def _state(source: str, scope: Callable[[str], str], iid: str, station: str, version: str, digest: str,
+           base: str) -> str:
+    """The select list and joins of load_state, over placeholders and a scope condition given as SQL."""
+    return f"""s.id AS s_id, s.lat AS s_lat, s.lon AS s_lon, s.kind AS s_kind,
+                   tv.id AS tv_id, tv.template_id AS tv_template_id,
+                   (tv.kinds IS NULL OR s.kind = ANY (tv.kinds)) AS tv_applies,
+                   EXISTS (SELECT 1 FROM inspections x WHERE x.id = {iid}) AS taken,
+                   i.body_hash,
+                   (i.id IS NOT NULL AND EXISTS (
+                       SELECT 1 FROM inspection_revisions r
+                        WHERE r.inspection_id = i.id AND r.revision = {base} + 1 AND r.body_hash = {digest}))
+                     AS replayed_earlier,
+                   {_REPLY}
+              {source}
+              LEFT JOIN (stations s JOIN districts d ON d.id = s.district_id)
+                     ON s.id = {station} AND {scope("d")}
+              LEFT JOIN template_versions tv ON tv.id = {version}
+              LEFT JOIN (inspections i JOIN stations si ON si.id = i.station_id
+                                       JOIN districts di ON di.id = si.district_id)
+                     ON i.id = {iid} AND {scope("di")}"""
+
+
+_LOAD_STATE = "SELECT " + _state("FROM (SELECT) AS one", lambda alias: _scope(alias, 2), "$1", "$5", "$6", "$7", "$8")
+
+# The same read for the caller of a session token: the session check of server.auth is the CTE
+# `caller`, and the scope comes from its row. No row at all means no valid session.
+_LOAD_STATE_AS = f"""WITH caller AS ({SESSION_PRINCIPAL})
+    SELECT c.id AS p_id, c.username AS p_username, c.display_name AS p_display_name, c.role AS p_role,
+           c.region_ids AS p_region_ids, c.district_ids AS p_district_ids, c.stale AS p_stale,
+           """ + _state(
+    "FROM caller c",
+    lambda a: f"(c.role = 'admin' OR {a}.id = ANY (c.district_ids) OR {a}.region_id = ANY (c.region_ids))",
+    "$2", "$3", "$4", "$5", "$6")
+
+
 async def load_state(conn: Connection, user: Principal, inspection_id: UUID, station_id: UUID,
                      version_id: UUID, digest: bytes, base_revision: int) -> Record:
     """Everything a PUT decides on, in one round trip; always one row.
@@ -48,26 +86,16 @@ async def load_state(conn: Connection, user: Principal, inspection_id: UUID, sta
     so an id that is out of scope answers 404 instead of looking free. `replayed_earlier` is true when
     this exact body already produced revision base + 1 (a late duplicate of an acknowledged write).
     """
-    return await conn.fetchrow(
-        f"""SELECT s.id AS s_id, s.lat AS s_lat, s.lon AS s_lon, s.kind AS s_kind,
-                   tv.id AS tv_id, tv.template_id AS tv_template_id,
-                   (tv.kinds IS NULL OR s.kind = ANY (tv.kinds)) AS tv_applies,
-                   EXISTS (SELECT 1 FROM inspections x WHERE x.id = $1) AS taken,
-                   i.body_hash,
-                   (i.id IS NOT NULL AND EXISTS (
-                       SELECT 1 FROM inspection_revisions r
-                        WHERE r.inspection_id = i.id AND r.revision = $8 + 1 AND r.body_hash = $7))
-                     AS replayed_earlier,
-                   {_REPLY}
-              FROM (SELECT) AS one
-              LEFT JOIN (stations s JOIN districts d ON d.id = s.district_id)
-                     ON s.id = $5 AND {_scope("d", 2)}
-              LEFT JOIN template_versions tv ON tv.id = $6
-              LEFT JOIN (inspections i JOIN stations si ON si.id = i.station_id
-                                       JOIN districts di ON di.id = si.district_id)
-                     ON i.id = $1 AND {_scope("di", 2)}""",
-        inspection_id, *user.scope_args(), station_id, version_id, digest, base_revision,
-    )
+    return await conn.fetchrow(_LOAD_STATE, inspection_id, *user.scope_args(), station_id, version_id, digest,
+                               base_revision)
+
+
+async def load_state_as(conn: Connection, token_hash: bytes, inspection_id: UUID, station_id: UUID,
+                        version_id: UUID, digest: bytes, base_revision: int) -> Record | None:
+    """load_state for the caller of a session token, with the caller (p_* columns, for
+    server.auth.queries.signed_in with prefix "p_") in the same round trip; None without a valid session."""
+    return await conn.fetchrow(_LOAD_STATE_AS, token_hash, inspection_id, station_id, version_id, digest,
+                               base_revision)
 
 
 async def definition_text(conn: Connection, version_id: UUID) -> str | None:
@@ -99,11 +127,41 @@ class Written:
         s = self.score
         return (self.status, self.body_hash, self.document, self.started_at, self.finished_at, self.lat, self.lon,
                 self.accuracy_m, self.distance_m, self.far_from_station, s.percent, s.grade, s.critical_failed, s,
-                self.answers.photo_ids)
+                _quoted(self.answers.photo_ids))
 
     def rows(self) -> tuple[Any, ...]:
         a = self.answers
-        return (a.keys, a.sections, a.values, a.notes, a.scores, a.maxes, a.critical, a.photos)
+        return (_quoted(a.keys), _quoted(a.sections), a.values, _texts(a.notes), _plain(a.scores), _plain(a.maxes),
+                _plain(a.critical), _quoted(a.photos))
+
+
+# The answer columns travel as array literals in text parameters, cast in SQL ($n::text::float8[]).
+# asyncpg's binary array encoder checks every element against abstract collection classes first, which
+# for the eight 300-element arrays of one inspection cost about 1 ms of the app's CPU per write; these
+# literals cost a few joins. Each literal is exactly what the array input function reads back.
+_JSON = msgspec.json.Encoder()
+
+
+def _plain(values: list[Any]) -> str:
+    """Numbers, booleans and NULLs, whose JSON spelling array input reads as they are (finite numbers in
+    the shortest form that reads back as the same double; scores and weights are always finite)."""
+    return "{" + _JSON.encode(values)[1:-1].decode() + "}"
+
+
+def _quoted(values: list[str]) -> str:
+    """Texts with nothing to escape (keys, uuids, uuid[] literals), each quoted so that "null" stays text."""
+    if not values:
+        return "{}"
+    every = "".join(values)
+    if '"' in every or "\\" in every:
+        return _texts(values)
+    return '{"' + '","'.join(values) + '"}'
+
+
+def _texts(values: list[str | None]) -> str:
+    """Any texts and NULLs: inside double quotes only a backslash and a double quote need escaping."""
+    return "{" + ",".join("NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for v in values) + "}"
 
 
 _WRITTEN = "id, inspector_id, station_id, template_version_id, revision, status, created_at, updated_at, submitted_at"
@@ -116,10 +174,10 @@ _REVISION = """rev AS (
 def _answers_from(first: int) -> str:
     # ROWS FROM zips the arrays row by row; the values arrive as one JSON array (see AnswerColumns).
     return f"""SELECT w.id, a.k, a.s, NULLIF(a.v, 'null'::jsonb), a.n, a.sc, a.mx, a.c, a.p::uuid[]
-      FROM w, ROWS FROM (unnest(${first}::text[]), unnest(${first + 1}::text[]),
-                         jsonb_array_elements(${first + 2}::text::jsonb), unnest(${first + 3}::text[]),
-                         unnest(${first + 4}::float8[]), unnest(${first + 5}::float8[]), unnest(${first + 6}::bool[]),
-                         unnest(${first + 7}::text[]))
+      FROM w, ROWS FROM (unnest(${first}::text::text[]), unnest(${first + 1}::text::text[]),
+                         jsonb_array_elements(${first + 2}::text::jsonb), unnest(${first + 3}::text::text[]),
+                         unnest(${first + 4}::text::float8[]), unnest(${first + 5}::text::float8[]),
+                         unnest(${first + 6}::text::bool[]), unnest(${first + 7}::text::text[]))
               AS a (k, s, v, n, sc, mx, c, p)"""
 
 
@@ -139,7 +197,7 @@ async def insert_inspection(conn: Connection, w: Written) -> Record | None:
                                          critical_failed, score, photos_expected, photos_missing)
                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7::text::jsonb, $8, $9,
                         CASE WHEN $5 = 'submitted' THEN now() END, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                        cardinality($19::uuid[]), cardinality($19::uuid[]))
+                        cardinality($19::text::uuid[]), cardinality($19::text::uuid[]))
                 ON CONFLICT (id) DO NOTHING
                 RETURNING {_WRITTEN}, body_hash, document
             ), {_REVISION}, ans AS (
@@ -176,8 +234,8 @@ async def update_inspection(conn: Connection, inspection_id: UUID, base_revision
                        started_at = $5, finished_at = $6, submitted_at = CASE WHEN $2 = 'submitted' THEN now() END,
                        lat = $7, lon = $8, accuracy_m = $9, distance_m = $10, far_from_station = $11,
                        score_percent = $12, grade = $13, critical_failed = $14, score = $15,
-                       photos_expected = cardinality($16::uuid[]),
-                       photos_missing = (SELECT count(*) FROM unnest($16::uuid[]) AS p
+                       photos_expected = cardinality($16::text::uuid[]),
+                       photos_missing = (SELECT count(*) FROM unnest($16::text::uuid[]) AS p
                                           WHERE NOT EXISTS (SELECT 1 FROM photos f
                                                              WHERE f.id = p AND f.inspection_id = $1)),
                        updated_at = now()
@@ -185,7 +243,7 @@ async def update_inspection(conn: Connection, inspection_id: UUID, base_revision
              RETURNING {_WRITTEN}, body_hash, document
             ), {_REVISION}, gone AS (
                 DELETE FROM answers
-                 WHERE inspection_id = $1 AND item_key <> ALL ($17::text[]) AND EXISTS (SELECT 1 FROM w)
+                 WHERE inspection_id = $1 AND item_key <> ALL ($17::text::text[]) AND EXISTS (SELECT 1 FROM w)
             ), ans AS (
                 INSERT INTO answers AS o (inspection_id, item_key, section_key, value, note, score, max,
                                           critical, photo_ids)
@@ -198,7 +256,7 @@ async def update_inspection(conn: Connection, inspection_id: UUID, base_revision
                        IS DISTINCT FROM (EXCLUDED.section_key, EXCLUDED.value, EXCLUDED.note, EXCLUDED.score,
                                          EXCLUDED.max, EXCLUDED.critical, EXCLUDED.photo_ids))
             SELECT {_WRITTEN},
-                   ARRAY(SELECT p FROM unnest($16::uuid[]) AS p
+                   ARRAY(SELECT p FROM unnest($16::text::uuid[]) AS p
                           WHERE NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p AND f.inspection_id = $1)
                           ORDER BY p) AS missing_photos
               FROM w""",

@@ -25,7 +25,8 @@ from asyncpg import Connection, Record
 from server.assignments.queries import complete_assignment
 from server.audit import queries as audit
 from server.auth.models import Principal
-from server.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from server.auth.queries import signed_in
+from server.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, Unauthorized
 from server.inspections import hooks, queries, rules
 from server.inspections.models import InspectionDoc, InspectionOut, Presence, ScoreSummary
 from server.inspections.queries import Written
@@ -62,9 +63,30 @@ async def sync_inspection(conn: Connection, user: Principal, inspection_id: UUID
     user.require("inspector")
     text = rules.canonical(doc)
     digest = rules.body_hash(text)
+    return await _sync(conn, user, inspection_id, doc, text, digest, None, radius_m, ip)
+
+
+async def sync_inspection_as(conn: Connection, token_hash: bytes, inspection_id: UUID, doc: InspectionDoc, *,
+                             radius_m: float, ip: str | None) -> tuple[bool, InspectionOut]:
+    """sync_inspection for the caller of a session token, checked in the same round trip as the first
+    read of the inspection's state: a replay costs that one round trip. Unauthorized without a valid
+    session, as the `user` dependency would answer."""
+    text = rules.canonical(doc)
+    digest = rules.body_hash(text)
+    state = await queries.load_state_as(conn, token_hash, inspection_id, doc.station_id, doc.template_version_id,
+                                        digest, doc.base_revision)
+    if state is None:
+        raise Unauthorized("the session has expired or was revoked; sign in again")
+    user = (await signed_in(conn, token_hash, state, prefix="p_")).require("inspector")
+    return await _sync(conn, user, inspection_id, doc, text, digest, state, radius_m, ip)
+
+
+async def _sync(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, text: bytes,
+                digest: bytes, state: Record | None, radius_m: float, ip: str | None) -> tuple[bool, InspectionOut]:
     for _ in range(_ATTEMPTS):
-        state = await queries.load_state(conn, user, inspection_id, doc.station_id, doc.template_version_id,
-                                         digest, doc.base_revision)
+        if state is None:
+            state = await queries.load_state(conn, user, inspection_id, doc.station_id, doc.template_version_id,
+                                             digest, doc.base_revision)
         if state["id"] is None:
             if state["taken"]:
                 raise NotFound("no inspection with this id in your scope")
@@ -73,6 +95,7 @@ async def sync_inspection(conn: Connection, user: Principal, inspection_id: UUID
             result = await _change(conn, user, inspection_id, doc, text, digest, state, radius_m, ip)
         if result is not None:
             return result
+        state = None  # a concurrent write got in between: read the state again
     raise Conflict("the inspection kept changing while this request was applied; send it again")
 
 

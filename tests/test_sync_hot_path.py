@@ -1,0 +1,87 @@
+"""The sync PUT's hot path: the caller and the inspection's state in one statement, answer columns as
+array literals, and replies that do not change when a body is sent again."""
+
+from __future__ import annotations
+
+import math
+import struct
+import uuid
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from server.auth import queries as auth_queries
+from server.inspections import queries
+from tests.inspection_fixtures import complete_answers, make_ctx
+
+
+async def test_a_replay_answers_the_bytes_the_first_send_got_and_reads_one_statement(client, monkeypatch):
+    ctx = await make_ctx(client)
+    iid = uuid.uuid4()
+    body = ctx.doc(status="submitted", answers=complete_answers())
+    first = await ctx.put(iid, body)
+    assert first.status_code == 201
+
+    reads = []
+    real_read = queries.load_state_as
+
+    async def counted(*args):
+        reads.append("load_state_as")
+        return await real_read(*args)
+
+    async def refused(*args):
+        raise AssertionError("a replay must not read its state or its caller twice")
+
+    monkeypatch.setattr(queries, "load_state_as", counted)
+    monkeypatch.setattr(queries, "load_state", refused)
+    monkeypatch.setattr(auth_queries, "principal_for_token", refused)
+    again = [await ctx.put(iid, body) for _ in range(3)]
+    assert [r.status_code for r in again] == [200, 200, 200]
+    assert {r.content for r in again} == {first.content}
+    assert reads == ["load_state_as"] * 3
+
+
+async def test_the_put_answers_401_for_a_revoked_session_and_403_for_a_reviewer(client):
+    ctx = await make_ctx(client, "inspector_a", "reviewer_a")
+    body = ctx.doc()
+    conn = await client.db()
+    try:
+        await conn.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = $1", ctx.world.users["inspector_a"])
+    finally:
+        await conn.close()
+    revoked = await ctx.put(uuid.uuid4(), body)
+    assert revoked.status_code == 401 and "sign in again" in revoked.json()["detail"]
+    assert (await ctx.put(uuid.uuid4(), body, user="reviewer_a")).status_code == 403
+
+
+async def test_a_stale_session_is_touched_by_the_put(client):
+    ctx = await make_ctx(client)
+    conn = await client.db()
+    try:
+        await conn.execute("UPDATE sessions SET last_seen_at = now() - interval '1 hour'")
+        assert (await ctx.put(uuid.uuid4(), ctx.doc())).status_code == 201
+        assert await conn.fetchval("SELECT bool_and(last_seen_at > now() - interval '1 minute') FROM sessions")
+    finally:
+        await conn.close()
+
+
+TEXTS = st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=12),
+                           st.sampled_from(["null", "NULL", "", " ", '"', "\\", "{", "}", ",", "a,b", "{x}"])),
+                 max_size=12)
+FLOATS = st.lists(st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)), max_size=12)
+
+
+# The connection is only read through, so one serves every generated example.
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=TEXTS, floats=FLOATS, bools=st.lists(st.booleans(), max_size=12),
+       keys=st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True), max_size=12))
+async def test_array_literals_read_back_as_the_very_values(conn, texts, floats, bools, keys):
+    got = await conn.fetchrow("SELECT $1::text::text[] AS t, $2::text::float8[] AS f, $3::text::bool[] AS b, "
+                              "$4::text::text[] AS k",
+                              queries._texts(texts), queries._plain(floats), queries._plain(bools),
+                              queries._quoted(keys))
+    assert list(got["t"]) == texts and list(got["b"]) == bools and list(got["k"]) == keys
+    # Bit for bit: the score a row stores is the engine's double, not a nearby one.
+    assert [None if x is None else struct.pack("<d", x) for x in got["f"]] == \
+        [None if x is None else struct.pack("<d", float(x)) for x in floats]
+    assert all(x is None or math.isfinite(x) for x in got["f"])
