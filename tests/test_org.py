@@ -308,7 +308,6 @@ async def test_twenty_thousand_stations_import_in_one_transaction_in_time_linear
     # then linear). The stamp of schema/0003 updated sync_state once per row, which made the import
     # quadratic: 20,000 rows took 7 s idle and 15-16 s loaded, thirty to fifty times 2,000 rows. The
     # ratio of the two imports, timed in the same test, tells linear (at most ten) from quadratic
-    # whatever else the machine is doing, with room for the load to change between them; the
-    # absolute bound leaves several times the loaded figure for shared cores.
+    # whatever else the machine is doing, with room for the load to change between them. No absolute
+    # bound: the suite holds no timed assertions, only this ratio of two runs in the same test.
     assert elapsed < 20 * small_elapsed, (elapsed, small_elapsed)
-    assert elapsed < 10, elapsed
