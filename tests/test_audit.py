@@ -103,11 +103,10 @@ def test_the_two_canonical_parts_around_time_and_seq_make_the_canonical_form(row
 
 async def test_rows_appended_in_the_database_hash_as_verify_recomputes_and_keep_time_in_seq_order(conn):
     async with conn.transaction():
-        first = await audit.record(conn, "test.write", data={"n": 1.5, "text": "روزنامچہ"}, ip="127.0.0.1")
-        second = await audit.record(conn, "test.write", entity="x", entity_id=uuid.UUID(int=3), data={"n": [None]})
-    assert second == first + 1
+        await audit.record(conn, "test.first", data={"n": 1.5, "text": "روزنامچہ"}, ip="127.0.0.1")
+        await audit.record(conn, "test.second", entity="x", entity_id=uuid.UUID(int=3), data={"n": [None]})
     rows = await conn.fetch("SELECT * FROM audit_log ORDER BY seq")
-    assert [r["seq"] for r in rows] == [first, second]
+    assert [r["action"] for r in rows] == ["test.first", "test.second"] and rows[1]["seq"] == rows[0]["seq"] + 1
     prev = audit.GENESIS
     for r in rows:
         content = audit.canonical(r["seq"], r["at"], r["actor_id"], r["actor"], r["action"], r["entity"],
@@ -118,9 +117,45 @@ async def test_rows_appended_in_the_database_hash_as_verify_recomputes_and_keep_
     assert (await audit.verify(conn)).ok
 
 
-async def test_an_append_takes_one_round_trip(conn):
+async def test_a_row_is_appended_when_its_transaction_commits_and_never_if_it_rolls_back(conn):
+    async with conn.transaction():
+        await audit.record(conn, "test.kept")
+        assert await conn.fetchval("SELECT count(*) FROM audit_log") == 0  # queued, not chained yet
+    with pytest.raises(ZeroDivisionError):
+        async with conn.transaction():
+            await audit.record(conn, "test.dropped")
+            raise ZeroDivisionError
+    assert [r["action"] for r in await conn.fetch("SELECT action FROM audit_log")] == ["test.kept"]
+    assert await conn.fetchval("SELECT count(*) FROM audit_queue") == 0
+
+
+async def test_the_chain_lock_is_taken_only_while_committing(database_url, conn):
+    """A writer that has recorded its row but not committed holds no lock: another writer records and
+    commits past it. The chain then follows commit order."""
+    other = await db.connect(database_url)
+    try:
+        slow = conn.transaction()
+        await slow.start()
+        await audit.record(conn, "test.slow")
+
+        async def quick() -> None:
+            async with other.transaction():
+                await audit.record(other, "test.quick")
+
+        await asyncio.wait_for(quick(), timeout=10)  # with the lock held since record(), this waits for good
+        await slow.commit()
+    finally:
+        await other.close()
+    assert [r["action"] for r in await conn.fetch("SELECT action FROM audit_log ORDER BY seq")] == \
+        ["test.quick", "test.slow"]
+    assert (await audit.verify(conn)).ok
+
+
+async def test_a_record_is_one_round_trip(conn):
     sent = []
     conn.add_query_logger(lambda record: sent.append(record.query))
     async with conn.transaction():
         await audit.record(conn, "test.write", data={"i": 1})
-    assert [q for q in sent if "audit" in q] == ["SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9)"]
+    assert [q for q in sent if "audit" in q] == [
+        """INSERT INTO audit_queue (actor_id, actor, action, entity, entity_id, data, ip, head, tail)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"""]

@@ -5,10 +5,12 @@ take a transaction-level advisory lock before reading the chain's head, so concu
 append one after the other and the chain never forks; the lock is released at commit, and callers
 record the audit row as the last statement of their transaction to keep that window short.
 
-The append is one call of the database function audit_append (schema/0006_write_path.sql), which
-takes the lock, reads the head, assigns seq and the time, and hashes: one round trip inside the lock
-instead of four. Python still writes the canonical JSON, except the two values only the database
-knows (the time and seq), and verify() recomputes it all in Python.
+record() queues the row (one INSERT into audit_queue) and the database appends it while the
+transaction commits (schema/0007_audit_at_commit.sql): a deferred trigger calls audit_append
+(schema/0006_write_path.sql), which takes the lock, reads the head, assigns seq and the time, and
+hashes. The lock is then held only for the commit itself, never across a round trip to the app.
+Python writes the canonical JSON except the two values only the database knows (the time and seq),
+and verify() recomputes all of it in Python.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from asyncpg import Connection
 
 from server.audit.models import AuditRow, VerifyResult
 
-AUDIT_LOCK_ID = 0x61756469  # "audi"
+AUDIT_LOCK_ID = 0x61756469  # "audi"; audit_append takes the same lock
 GENESIS = b"\x00" * 32
 
 
@@ -74,8 +76,9 @@ async def record(
     entity_id: object = None,
     data: dict[str, Any] | None = None,
     ip: str | None = None,
-) -> int:
-    """Append one audit row; must run inside the caller's transaction. Returns its sequence number."""
+) -> None:
+    """Record one audit row; must run inside the caller's transaction, and is appended (seq, time and
+    hash assigned) when that transaction commits, or not at all if it rolls back."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit.record must run inside the transaction of the change it records")
     actor_id = getattr(actor, "id", None)
@@ -84,8 +87,9 @@ async def record(
     # Stored and hashed as JSON gives it back, so verify() reads what was hashed.
     payload = msgspec.json.decode(msgspec.json.encode(data or {}))
     head, tail = canonical_parts(actor_id, actor_name, action, entity, entity_id_text, payload, ip)
-    return await conn.fetchval(
-        "SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    await conn.execute(
+        """INSERT INTO audit_queue (actor_id, actor, action, entity, entity_id, data, ip, head, tail)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
         actor_id, actor_name, action, entity, entity_id_text, payload, ip, head, tail,
     )
 
