@@ -210,3 +210,15 @@ async def test_the_bundle_gets_open_actions_and_later_learns_which_were_verified
         assert [a["item_key"] for a in fresh] == ["l_diary"]
     finally:
         await conn.close()
+
+
+async def test_the_inspectors_bundle_from_the_api_carries_the_open_actions_of_their_stations(client):
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(diary="no"))
+    response = await client.get("/api/v1/sync/bundle", await ctx.token("inspector_a"))
+    assert response.status_code == 200
+    actions = response.json()["actions"]
+    assert [(a["item_key"], a["status"], a["station_id"]) for a in actions] == [
+        ("l_diary", "open", str(ctx.world.stations["A"]))]
+    other = await client.get("/api/v1/sync/bundle", await ctx.token("inspector_b"))
+    assert other.json()["actions"] == []

@@ -16,6 +16,7 @@ from server.actions.rules import Status
 from server.errors import FieldError, Invalid, NotFound
 from server.http import Conn, User, client_ip
 from server.review import hooks as _hooks  # noqa: F401 - registers the submission hook
+from server.sync.parts import register_actions_loader
 
 Limit = Annotated[int, Parameter(ge=1, le=500)]
 Cursor = Annotated[str | None, Parameter(max_length=200)]
@@ -71,5 +72,13 @@ def _decode(raw: str | None) -> tuple[date, UUID] | None:
         raise Invalid("the page cursor is not one this server gave out",
                       errors=[FieldError(field="after", message="is not a valid page cursor")]) from exc
 
+
+async def _bundle_actions(conn, user, since: int | None, station_ids: list[UUID]) -> list[dict]:
+    return await queries.open_actions_for_bundle(conn, station_ids, since or 0)
+
+
+# The phone carries the open corrective actions of its stations, to show them (and verify them) during
+# the next inspection; registering here puts them into every offline bundle.
+register_actions_loader(_bundle_actions)
 
 ROUTES = [ActionController]
