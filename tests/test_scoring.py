@@ -16,6 +16,7 @@ from server.templates import scoring
 from server.templates.models import ItemScore, Score, SectionScore, to_definition
 from server.templates.rules import validate_definition, value_problem
 from server.templates.scoring import (
+    check_and_score,
     display_percent,
     grade_for,
     is_scored,
@@ -661,6 +662,13 @@ class StructAnswer(msgspec.Struct):
 @given(inspections(), st.data())
 def test_the_tabled_scorer_and_checker_give_exactly_what_the_plain_rules_give(case, data):
     defn, answers = case
+    # Completeness at submit needs required items and photo minimums, which the scoring cases leave out.
+    plain = msgspec.to_builtins(defn)
+    for section in plain["sections"]:
+        for it in section["items"]:
+            it["required"] = data.draw(st.booleans())
+            it["min_photos"] = data.draw(st.sampled_from([0, 0, 1, 2]))
+    defn = to_definition(plain)
     odd = dict(answers)
     for key in data.draw(st.lists(st.sampled_from([it.key for s in defn.sections for it in s.items] + ["ghost"]),
                                   max_size=4)):
@@ -670,8 +678,11 @@ def test_the_tabled_scorer_and_checker_give_exactly_what_the_plain_rules_give(ca
     as_structs = {k: StructAnswer(**a) if isinstance(a, dict) else a for k, a in odd.items()}
     for given_answers in (odd, as_structs):
         for submitting in (False, True):
-            got = [(e.field, e.message) for e in validate_answers(defn, given_answers, submitting=submitting)]
-            assert got == plain_problems(defn, given_answers, submitting)
+            problems = validate_answers(defn, given_answers, submitting=submitting)
+            assert [(e.field, e.message) for e in problems] == plain_problems(defn, given_answers, submitting)
+            # The one-walk form used by the sync: the same problems, and the same score when there are none.
+            assert check_and_score(defn, given_answers, submitting=submitting) == (
+                problems, None if problems else score(defn, given_answers))
     clean = {k: a for k, a in odd.items() if isinstance(a, dict)}
     # Equal to the last bit: msgspec's == on Structs compares the floats exactly.
     assert score(defn, clean) == plain_score(defn, clean)

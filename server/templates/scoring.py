@@ -352,6 +352,99 @@ def validate_answers(defn: Definition, answers: Answers, *, submitting: bool) ->
     return errors
 
 
+def check_and_score(defn: Definition, answers: Answers, *, submitting: bool) -> tuple[list[FieldError], Score | None]:
+    """validate_answers and, when it finds nothing wrong, score: ([], the score) or (the problems, None).
+
+    The same results as calling the two in turn (tests/test_scoring.py holds them equal), with each
+    answer read once and one walk over the items for visibility, completeness and the score: this is
+    what a sync runs on every write.
+    """
+    plan = _plan(defn)
+    if len(plan.by_key) != len(plan.entries):  # a key used twice: only the two plain walks say what they say
+        problems = validate_answers(defn, answers, submitting=submitting)
+        return problems, None if problems else score(defn, answers)
+    errors: list[FieldError] = []
+    values: dict[str, Any] = {}
+    counts: dict[str, int] = {}
+    by_key = plan.by_key
+    for key, answer in answers.items():
+        item = by_key.get(key)
+        if item is None:
+            errors.append(FieldError(field=f"answers.{key}", message="is not an item of this template"))
+            continue
+        if _is_mapping_class(answer.__class__):
+            value = answer.get("value")
+            photos = answer.get("photos") or []
+        elif hasattr(answer, "value"):
+            value = answer.value
+            photos = getattr(answer, "photos", None) or []
+        else:
+            errors.append(FieldError(field=f"answers.{key}", message="must be an object with value, note and photos"))
+            values[key] = _value(answer)
+            photos = _photos(answer)
+            counts[key] = len(photos) if isinstance(photos, list) else 0
+            continue
+        values[key] = value
+        if value is not None and not _plainly_valid(plan, item, value) and (problem := value_problem(item, value)):
+            errors.append(FieldError(field=f"answers.{key}.value", message=problem))
+        if photos.__class__ is list or isinstance(photos, list):
+            if submitting:
+                counts[key] = len(photos)
+        else:
+            errors.append(FieldError(field=f"answers.{key}.photos", message="must be a list of photo ids"))
+
+    value_of = values.get
+    count_of = counts.get
+    visible: dict[str, bool] = {}
+    items: dict[str, ItemScore] = {}
+    sections: list[SectionScore] = []
+    critical_failed = False
+    overall = 0.0
+    overall_weight = 0.0
+    for section, entries in plan.sections:
+        earned = 0.0
+        weight = 0.0
+        for key, item, scored, conditional, choice in entries:
+            shown = visible[key] = is_visible(item, answers, visible) if conditional else True
+            value = value_of(key)
+            if submitting and shown:
+                # validate_answers' completeness, item by item.
+                count = count_of(key, 0)
+                if item.type == "photo":
+                    answered = count > 0
+                else:
+                    answered = value is not None and not (isinstance(value, str) and not value.strip())
+                if item.required and not answered:
+                    field = "photos" if item.type == "photo" else "value"
+                    errors.append(FieldError(field=f"answers.{key}.{field}", message="is required"))
+                if answered and not (item.type == "yes_no" and value == "na") and count < item.min_photos:
+                    errors.append(
+                        FieldError(field=f"answers.{key}.photos", message=f"needs at least {item.min_photos} photo(s)")
+                    )
+            # score's arithmetic, unchanged.
+            s: float | None = None
+            if shown and scored and value is not None:
+                if choice is None:
+                    s = _value_score(item, value)
+                elif isinstance(value, str):
+                    s = choice.get(value)
+            if s is not None:
+                earned += s * item.weight
+                weight += item.weight
+                critical_failed = critical_failed or (item.critical and s == 0)
+            items[key] = ItemScore(score=s, max=item.weight if s is not None else 0.0)
+        percent = _clamp(100 * earned / weight) if weight > 0 else None
+        sections.append(SectionScore(key=section.key, percent=percent, score=earned, max=weight))
+        if percent is not None:
+            overall += percent * section.weight
+            overall_weight += section.weight
+    if errors:
+        return errors, None
+    percent = _clamp(overall / overall_weight) if overall_weight > 0 else None
+    grade = FAIL if critical_failed else grade_for(defn.grade_bands, percent)
+    return [], Score(percent=percent, grade=grade, critical_failed=critical_failed, sections=sections, items=items)
+
+
 def _plainly_valid(plan: _Plan, item: Item, value: Any) -> bool:
     """True only when value_problem would find nothing: the common answers, checked without building
     a message. Anything else goes to value_problem, which has the last word."""
