@@ -7,11 +7,14 @@ import math
 import struct
 import uuid
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.auth import queries as auth_queries
-from server.inspections import queries
+from server.auth.models import Principal
+from server.inspections import queries, routes, rules, service
+from server.inspections.models import InspectionDoc
 from tests.inspection_fixtures import complete_answers, make_ctx
 
 
@@ -23,22 +26,54 @@ async def test_a_replay_answers_the_bytes_the_first_send_got_and_reads_one_state
     assert first.status_code == 201
 
     reads = []
-    real_read = queries.load_state_as
+    real_read = queries.replay_state
 
     async def counted(*args):
-        reads.append("load_state_as")
+        reads.append("replay_state")
         return await real_read(*args)
 
     async def refused(*args):
-        raise AssertionError("a replay must not read its state or its caller twice")
+        raise AssertionError("a replay must not read its state or its caller twice, nor decode the body")
 
-    monkeypatch.setattr(queries, "load_state_as", counted)
-    monkeypatch.setattr(queries, "load_state", refused)
+    monkeypatch.setattr(queries, "replay_state", counted)
+    for name in ("load_state", "load_state_as"):
+        monkeypatch.setattr(queries, name, refused)
     monkeypatch.setattr(auth_queries, "principal_for_token", refused)
+    monkeypatch.setattr(routes.RawDocument, "decode", refused)
     again = [await ctx.put(iid, body) for _ in range(3)]
     assert [r.status_code for r in again] == [200, 200, 200]
     assert {r.content for r in again} == {first.content}
-    assert reads == ["load_state_as"] * 3
+    assert reads == ["replay_state"] * 3
+
+
+async def test_a_resend_after_the_inspection_moved_on_is_decided_again_from_the_decoded_body(client):
+    ctx = await make_ctx(client)
+    iid = uuid.uuid4()
+    draft = ctx.doc()
+    assert (await ctx.put(iid, draft)).status_code == 201
+    assert (await ctx.put(iid, ctx.doc(base=1, answers={"fd_wait": {"value": 9}}))).status_code == 200
+    # The first body is remembered, but it no longer made the current revision: a late duplicate of
+    # revision 1 is answered with the current reply (revision 2), as the service decides it.
+    late = await ctx.put(iid, draft)
+    assert late.status_code == 200 and late.json()["revision"] == 2
+    assert late.json()["answers"] == {"fd_wait": {"value": 9, "note": None, "photos": []}}
+
+
+async def test_a_spliced_reply_is_the_encoding_of_the_whole_reply(client):
+    ctx = await make_ctx(client)
+    iid = uuid.uuid4()
+    photo = uuid.uuid4()
+    assert (await ctx.put(iid, ctx.doc(status="submitted", answers=complete_answers(photo)))).status_code == 201
+    conn = await client.db()
+    try:
+        row = await queries.get_inspection(conn, Principal(id=ctx.world.users["admin"], username="admin",
+                                                           display_name="A", role="admin"), iid)
+    finally:
+        await conn.close()
+    doc = msgspec.json.decode(row["document"], type=InspectionDoc)
+    whole = msgspec.json.encode(service.stored_reply(row, doc))
+    assert rules.spliced_reply(row, rules.document_part(doc)) == whole
+    assert msgspec.json.decode(whole)["missing_photos"] == [str(photo)]
 
 
 async def test_the_put_answers_401_for_a_revoked_session_and_403_for_a_reviewer(client):

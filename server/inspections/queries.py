@@ -77,6 +77,18 @@ _LOAD_STATE_AS = f"""WITH caller AS ({SESSION_PRINCIPAL})
     "$2", "$3", "$4", "$5", "$6")
 
 
+# A replay's read: the caller, and the stored inspection in the caller's scope, nothing else.
+_REPLAY_STATE = f"""WITH caller AS ({SESSION_PRINCIPAL})
+    SELECT c.id AS p_id, c.username AS p_username, c.display_name AS p_display_name, c.role AS p_role,
+           c.region_ids AS p_region_ids, c.district_ids AS p_district_ids, c.stale AS p_stale,
+           i.body_hash, {_REPLY}
+      FROM caller c
+      LEFT JOIN (inspections i JOIN stations si ON si.id = i.station_id
+                               JOIN districts di ON di.id = si.district_id)
+             ON i.id = $2
+            AND (c.role = 'admin' OR di.id = ANY (c.district_ids) OR di.region_id = ANY (c.region_ids))"""
+
+
 async def load_state(conn: Connection, user: Principal, inspection_id: UUID, station_id: UUID,
                      version_id: UUID, digest: bytes, base_revision: int) -> Record:
     """Everything a PUT decides on, in one round trip; always one row.
@@ -96,6 +108,12 @@ async def load_state_as(conn: Connection, token_hash: bytes, inspection_id: UUID
     server.auth.queries.signed_in with prefix "p_") in the same round trip; None without a valid session."""
     return await conn.fetchrow(_LOAD_STATE_AS, token_hash, inspection_id, station_id, version_id, digest,
                                base_revision)
+
+
+async def replay_state(conn: Connection, token_hash: bytes, inspection_id: UUID) -> Record | None:
+    """The caller of a session token (p_* columns) and the inspection with its body_hash and reply
+    columns when it is in the caller's scope (else NULLs); None without a valid session."""
+    return await conn.fetchrow(_REPLAY_STATE, token_hash, inspection_id)
 
 
 async def definition_text(conn: Connection, version_id: UUID) -> str | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, put
+from litestar import Controller, MediaType, Request, Response, get, put
 from litestar.datastructures import State
 from litestar.dto import DTOConfig, MsgspecDTO
 from litestar.exceptions import ValidationException
@@ -39,15 +39,16 @@ _connect = asynccontextmanager(provide_conn)
 
 
 class DocumentDTO(MsgspecDTO[InspectionDoc]):
-    """Decode the PUT body straight from bytes into InspectionDoc, in one typed pass.
+    """Keep the PUT body as bytes (a RawDocument) for the handler, which decodes it only when needed.
 
-    Without a DTO, Litestar parses the JSON into dicts and then converts those into the Struct, which for
-    a 300-answer document costs several times a typed decode, and converts leniently (a string "1"
-    becomes 1). A DTO keeps the body documented in the OpenAPI schema; only decoding is replaced.
+    Most resends of a document are answered from its exact bytes (service.replay_bytes) without
+    decoding it at all. When it is decoded, it goes straight from bytes into InspectionDoc in one typed
+    pass: without a DTO, Litestar parses the JSON into dicts and then converts those into the Struct,
+    which for a 300-answer document costs several times a typed decode, and converts leniently (a
+    string "1" becomes 1). The DTO keeps the body documented in the OpenAPI schema as InspectionDoc.
     """
 
     config = DTOConfig(max_nested_depth=0)
-    _decoder = msgspec.json.Decoder(InspectionDoc)
 
     @classmethod
     def create_openapi_schema(cls, field_definition: FieldDefinition, handler_id: str,
@@ -55,9 +56,22 @@ class DocumentDTO(MsgspecDTO[InspectionDoc]):
         # Document the Struct itself, constraints and all, rather than the DTO's derived transfer type.
         return schema_creator.for_field_definition(FieldDefinition.from_annotation(InspectionDoc))
 
-    def decode_bytes(self, value: bytes) -> InspectionDoc:
+    def decode_bytes(self, value: bytes) -> RawDocument:  # type: ignore[override]
+        return RawDocument(value)
+
+
+class RawDocument:
+    """A PUT body not yet decoded."""
+
+    __slots__ = ("raw",)
+    _decoder = msgspec.json.Decoder(InspectionDoc)
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def decode(self) -> InspectionDoc:
         try:
-            return self._decoder.decode(value)
+            return self._decoder.decode(self.raw)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             # The problem handler in server/http.py names the field from msgspec's message.
             raise ValidationException(detail="the request body is not valid",
@@ -75,14 +89,19 @@ class InspectionController(Controller):
         # The hottest route (phones resend until acknowledged) signs its caller in itself, in the same
         # statement that reads the inspection's state, rather than through the `user` dependency's own
         # query: a replay then costs one round trip. The answers are those of `user`: 401 without a
-        # valid session, 403 for a role other than inspector.
+        # valid session, 403 for a role other than inspector. `data` is the DTO's RawDocument.
+        body = cast(RawDocument, data)
         token = bearer_token(request)
         if token is None:
             raise Unauthorized("sign in first: send Authorization: Bearer <token>")
+        session = token_hash(token)
         async with _connect(state) as conn:
-            created, reply = await service.sync_inspection_as(conn, token_hash(token), inspection_id, data,
+            replayed = await service.replay_bytes(conn, session, inspection_id, body.raw)
+            if replayed is not None:
+                return Response(replayed, status_code=200, media_type=MediaType.JSON)
+            created, reply = await service.sync_inspection_as(conn, session, inspection_id, body.decode(),
                                                               radius_m=state.settings.presence_radius_m,
-                                                              ip=client_ip(request))
+                                                              ip=client_ip(request), raw=body.raw)
         return Response(reply, status_code=201 if created else 200)
 
     @get("/", description="Newest first. `from` is inclusive and `to` exclusive, on the time the server "

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
 
 import msgspec
 
@@ -143,23 +146,88 @@ _NO_SCORE = ItemScore(score=None, max=0.0)
 def answer_columns(info: TemplateInfo, answers: dict[str, Answer], result: Score) -> AnswerColumns:
     """One row per answered item; call after validate_answers so every key is an item of the template."""
     keys = list(answers)
+    given = list(answers.values())
     places = [info.items[k] for k in keys]
-    scored = [result.items.get(k, _NO_SCORE) for k in keys]
-    given = answers.values()
-    photos = [[str(p) for p in a.photos] for a in given]
+    scored = result.items
+    scores = [scored.get(k, _NO_SCORE) for k in keys]
+    photos: list[str] = []
+    photo_ids: dict[str, None] = {}
+    for a in given:
+        # Most answers carry no photo: one literal for them, no list built per answer.
+        if a.photos:
+            ids = [str(p) for p in a.photos]
+            photos.append("{" + ",".join(ids) + "}")
+            photo_ids.update(dict.fromkeys(ids))
+        else:
+            photos.append("{}")
     return AnswerColumns(
         keys=keys,
         sections=[section for section, _ in places],
         values=_ENCODER.encode([a.value for a in given]).decode(),
         notes=[a.note for a in given],
-        scores=[s.score for s in scored],
-        maxes=[s.max for s in scored],
+        scores=[s.score for s in scores],
+        maxes=[s.max for s in scores],
         critical=[item.critical for _, item in places],
-        photos=["{" + ",".join(ids) + "}" if ids else "{}" for ids in photos],
-        photo_ids=list(dict.fromkeys(p for ids in photos for p in ids)),
+        photos=photos,
+        photo_ids=list(photo_ids),
     )
 
 
 def score_summary(result: Score) -> ScoreSummary:
     return ScoreSummary(percent=result.percent, grade=result.grade, critical_failed=result.critical_failed,
                         sections=[SectionPercent(key=s.key, percent=s.percent) for s in result.sections])
+
+
+# A reply in three encoded parts ----------------------------------------------------------------------
+#
+# InspectionOut lists the fields the document decides (started_at .. answers) between the stored row's
+# fields, so a reply is the row's head, the document's part and the row's tail, encoded apart and joined.
+# The joined bytes are exactly msgspec's encoding of the whole InspectionOut (tests/test_sync_hot_path.py
+# holds the two equal): the document's part, most of the bytes, can then be kept encoded and reused.
+
+
+class _ReplyHead(msgspec.Struct):
+    id: UUID
+    inspector_id: UUID
+    station_id: UUID
+    template_version_id: UUID
+    revision: int
+    status: Status
+
+
+class _DocumentPart(msgspec.Struct):
+    started_at: datetime | None
+    finished_at: datetime | None
+    location: Location | None
+    answers: dict[str, Answer]
+
+
+class _ReplyTail(msgspec.Struct):
+    score: ScoreSummary | None
+    missing_photos: list[UUID]
+    presence: Presence
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    review: dict[str, Any] | None = None
+
+
+_REPLY_ENCODER = msgspec.json.Encoder()
+
+
+def document_part(doc: InspectionDoc) -> bytes:
+    """The document's fields of the reply, encoded, without the enclosing braces."""
+    return _REPLY_ENCODER.encode(_DocumentPart(doc.started_at, doc.finished_at, doc.location, doc.answers))[1:-1]
+
+
+def spliced_reply(row: Mapping[str, Any], part: bytes) -> bytes:
+    """The encoded reply for a stored inspection (a row with the reply columns) and its document part."""
+    head = _ReplyHead(row["id"], row["inspector_id"], row["station_id"], row["template_version_id"], row["revision"],
+                      row["status"])
+    tail = _ReplyTail(
+        msgspec.convert(row["score"], ScoreSummary) if row["score"] is not None else None,
+        list(row["missing_photos"]),
+        Presence(distance_m=row["distance_m"], far_from_station=row["far_from_station"],
+                 location_missing=row["location_missing"]),
+        row["created_at"], row["updated_at"], row["submitted_at"])
+    return _REPLY_ENCODER.encode(head)[:-1] + b"," + part + b"," + _REPLY_ENCODER.encode(tail)[1:]

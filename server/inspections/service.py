@@ -16,6 +16,7 @@ id is taken and will never be theirs); one who cannot see it gets 404, as for an
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from uuid import UUID
 
@@ -31,11 +32,20 @@ from server.inspections import hooks, queries, rules
 from server.inspections.models import InspectionDoc, InspectionOut, Presence, ScoreSummary
 from server.inspections.queries import Written
 from server.templates.models import Definition
-from server.templates.scoring import score, validate_answers
+from server.templates.scoring import check_and_score
 
 # Concurrent sends to one id resolve in at most two rounds (the loser of a race sees the winner's row);
 # a third covers a write landing between the lock and the decision. Beyond that, ask the device to retry.
 _ATTEMPTS = 3
+
+# Bodies this process has applied or answered, by the SHA-256 of their exact bytes: the body's hash
+# (of its canonical form) and its part of the reply, encoded. Both are functions of the bytes alone,
+# so an entry is never stale; whether a body is a replay is still decided by the database, every time.
+# A phone resends the very bytes it sent until it hears back, so its retries are answered from here
+# without decoding, hashing the canonical form or encoding the answers again. Bounded: about 16 KB
+# an entry for a 300-answer inspection.
+_SEEN: OrderedDict[bytes, tuple[bytes, bytes]] = OrderedDict()
+_SEEN_MAX = 256
 
 # Published versions never change, so a decoded definition is good for the life of the process.
 _TEMPLATES: OrderedDict[UUID, rules.TemplateInfo] = OrderedDict()
@@ -67,10 +77,11 @@ async def sync_inspection(conn: Connection, user: Principal, inspection_id: UUID
 
 
 async def sync_inspection_as(conn: Connection, token_hash: bytes, inspection_id: UUID, doc: InspectionDoc, *,
-                             radius_m: float, ip: str | None) -> tuple[bool, InspectionOut]:
+                             radius_m: float, ip: str | None, raw: bytes | None = None) -> tuple[bool, InspectionOut]:
     """sync_inspection for the caller of a session token, checked in the same round trip as the first
     read of the inspection's state: a replay costs that one round trip. Unauthorized without a valid
-    session, as the `user` dependency would answer."""
+    session, as the `user` dependency would answer. With `raw`, the body's exact bytes, a successful
+    write or replay is remembered for replay_bytes."""
     text = rules.canonical(doc)
     digest = rules.body_hash(text)
     state = await queries.load_state_as(conn, token_hash, inspection_id, doc.station_id, doc.template_version_id,
@@ -78,7 +89,36 @@ async def sync_inspection_as(conn: Connection, token_hash: bytes, inspection_id:
     if state is None:
         raise Unauthorized("the session has expired or was revoked; sign in again")
     user = (await signed_in(conn, token_hash, state, prefix="p_")).require("inspector")
-    return await _sync(conn, user, inspection_id, doc, text, digest, state, radius_m, ip)
+    result = await _sync(conn, user, inspection_id, doc, text, digest, state, radius_m, ip)
+    if raw is not None:
+        remember(raw, digest, doc)
+    return result
+
+
+async def replay_bytes(conn: Connection, token_hash: bytes, inspection_id: UUID, raw: bytes) -> bytes | None:
+    """The reply (JSON bytes) when `raw` is exactly a body this process has seen and it produced the
+    inspection's current revision; None when that cannot be told without decoding the body (then
+    sync_inspection_as decides). One round trip: the caller and the inspection in one statement."""
+    seen = _SEEN.get(hashlib.sha256(raw).digest())
+    if seen is None:
+        return None
+    digest, document_part = seen
+    row = await queries.replay_state(conn, token_hash, inspection_id)
+    if row is None:
+        raise Unauthorized("the session has expired or was revoked; sign in again")
+    user = (await signed_in(conn, token_hash, row, prefix="p_")).require("inspector")
+    if row["id"] is None or row["inspector_id"] != user.id or row["body_hash"] != digest:
+        return None
+    return rules.spliced_reply(row, document_part)
+
+
+def remember(raw: bytes, digest: bytes, doc: InspectionDoc) -> None:
+    """Keep what a replay of these exact bytes needs (see _SEEN)."""
+    key = hashlib.sha256(raw).digest()
+    if key not in _SEEN:
+        _SEEN[key] = (digest, rules.document_part(doc))
+        if len(_SEEN) > _SEEN_MAX:
+            _SEEN.popitem(last=False)
 
 
 async def _sync(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, text: bytes,
@@ -170,10 +210,9 @@ async def _prepare(conn: Connection, user: Principal, inspection_id: UUID, doc: 
     Drafts are scored too: harmless, and a reviewer's tools can show progress.
     """
     info = await template_info(conn, doc.template_version_id)
-    problems = validate_answers(info.definition, doc.answers, submitting=doc.status == "submitted")
-    if problems:
+    problems, result = check_and_score(info.definition, doc.answers, submitting=doc.status == "submitted")
+    if result is None:
         raise Invalid(f"{len(problems)} problem(s) with the answers; each is listed in errors", errors=problems)
-    result = score(info.definition, doc.answers)
     where = rules.presence(doc.location, state["s_lat"], state["s_lon"], radius_m)
     loc = doc.location
     w = Written(
