@@ -6,6 +6,7 @@ of the inspection's station. An inspector reads only their own inspections.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -158,6 +159,9 @@ class Written:
 # for the eight 300-element arrays of one inspection cost about 1 ms of the app's CPU per write; these
 # literals cost a few joins. Each literal is exactly what the array input function reads back.
 _JSON = msgspec.json.Encoder()
+# A JSON escape of a control character: a backslash before b, f, n, r, t, u or a slash. (An escaped
+# backslash that a text follows with one of those letters matches too, which only costs the slow way.)
+_JSON_CONTROL_ESCAPE = re.compile(rb"\\[bfnrtu/]")
 
 
 def _plain(values: list[Any]) -> str:
@@ -177,7 +181,15 @@ def _quoted(values: list[str]) -> str:
 
 
 def _texts(values: list[str | None]) -> str:
-    """Any texts and NULLs: inside double quotes only a backslash and a double quote need escaping."""
+    """Any texts and NULLs: inside double quotes only a backslash and a double quote need escaping.
+
+    JSON escapes those two the same way, so a JSON array is the literal as it stands unless JSON also
+    escaped a control character (a newline, say), which array input would read differently: then each
+    text is escaped here.
+    """
+    encoded = _JSON.encode(values)
+    if _JSON_CONTROL_ESCAPE.search(encoded) is None:
+        return "{" + encoded[1:-1].decode() + "}"
     return "{" + ",".join("NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
                           for v in values) + "}"
 
