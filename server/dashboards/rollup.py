@@ -24,6 +24,16 @@ from uuid import UUID
 from asyncpg import Connection
 
 REPORTING_TZ = "Asia/Karachi"
+
+# LOCK_ORDER. Every transaction that changes an inspection takes its row locks in this order, so that two
+# of them wait for each other instead of deadlocking:
+#   1. the inspection's own row (FOR UPDATE / FOR NO KEY UPDATE);
+#   2. the single sync_state row, taken by the first sync_stamp() of the transaction (completing an
+#      assignment, opening or reopening a corrective action); every submission and review that may
+#      stamp takes it before step 3 (see take_sync_state);
+#   3. the rollup rows of its station, district and region, in key order (_APPLY);
+#   4. the audit chain's advisory lock, taken at commit (schema 0007).
+# A transaction may skip a step, never go back to an earlier one.
 COUNTED_STATUSES = ("submitted", "approved")
 
 # The item scores that count for an inspection: the reviewer's override where one is in force,
@@ -103,6 +113,12 @@ ri AS ({_items_upsert("rollup_item_failures_region", "region_id")})
 
 _ADD = _APPLY.format(ledger=_ADD_LEDGER)
 _SUBTRACT = _APPLY.format(ledger=_TAKE_LEDGER)
+
+
+async def take_sync_state(conn: Connection) -> None:
+    """Take the sync_state row lock now, for a transaction that may stamp a row after it has touched
+    the rollups (LOCK_ORDER, step 2). A later sync_stamp() in the same transaction already holds it."""
+    await conn.execute("SELECT 1 FROM sync_state FOR UPDATE")
 
 
 async def apply_inspection(conn: Connection, inspection_id: UUID, sign: int) -> None:

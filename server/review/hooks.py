@@ -5,13 +5,12 @@ actions and dashboards routes all import it, so any of them being loaded is enou
 the three steps in a fixed order, because the order matters: the overrides of a returned inspection
 stop applying before the rollups read its effective scores, and actions read those scores too.
 
-Actions come before the rollups because of the locks each takes until commit. Writing an action stamps
-the bundle's global sync_state row (schema 0003, sync_stamp), and so does completing the assignment
-earlier in the submit transaction; the rollups lock their district's shared rows. Taken in the order
-rollups then actions, two submissions in one district deadlocked (one held the district rows and
-waited for sync_state, the other held sync_state from its assignment and waited for the district
-rows), and one of them failed with a 500 (tests/reliability/test_load.py). In this order every
-submission takes sync_state before the rollup rows.
+Actions come before the rollups because of the locks each takes until commit (rollup.LOCK_ORDER).
+Writing an action stamps the bundle's global sync_state row (schema 0003, sync_stamp), and so does
+completing the assignment earlier in the submit transaction; the rollups lock their district's and
+region's shared rows. Taken in the order rollups then actions, two submissions in one region deadlocked
+(one held the rollup rows and waited for sync_state, the other held sync_state from its assignment and
+waited for the rollup rows). tests/reliability/test_lock_order.py reproduces that interleaving.
 """
 
 from __future__ import annotations
@@ -30,5 +29,6 @@ from server.review import queries
 async def after_submission(conn: Connection, inspection_id: UUID) -> None:
     # A (re)submission carries the inspector's new answers; overrides judged the old ones.
     await queries.supersede_overrides(conn, inspection_id)
-    await rollup.refresh_inspection(conn, inspection_id)
+    # Actions before rollups: the lock order (rollup.LOCK_ORDER). tests/reliability/test_lock_order.py.
     await actions.create_for_critical_failures(conn, inspection_id)
+    await rollup.refresh_inspection(conn, inspection_id)

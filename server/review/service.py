@@ -38,6 +38,10 @@ async def review(conn: Connection, user: Principal, inspection_id: UUID, body: R
             raise Invalid("the review is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5]),
                           errors=errors)
 
+        if body.score_overrides and NEXT_STATUS[body.decision] == "approved":
+            # An approval with overrides may open an action (which stamps sync_state) after the rollups
+            # below have locked their rows: take sync_state first (rollup.LOCK_ORDER).
+            await rollup.take_sync_state(conn)
         # Take the inspection out of the rollups before anything about it changes; put it back after.
         await rollup.apply_inspection(conn, inspection_id, -1)
         status = NEXT_STATUS[body.decision]
