@@ -246,3 +246,34 @@ async def test_the_latest_review_summary_carries_comments_and_the_overrides_in_f
     assert summary["score_overridden"] is True
     override = summary["overrides"]["f_clean"]
     assert (override["original"], override["score"]) == (pytest.approx(0.2), 0.6)
+
+
+async def test_get_inspection_shows_the_latest_review_with_its_comments_as_the_bundle_sends_it(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(diary="no"))
+    path = f"/api/v1/inspections/{inspection_id}"
+    before = await ctx.get(path)
+    assert before.status_code == 200 and before.json()["review"] is None
+
+    await ctx.review(inspection_id, "return", revision, comment="Check the diary again",
+                     item_comments={"l_diary": "The detainee is in the diary on page 4"})
+    seen = (await ctx.get(path, "inspector_a")).json()["review"]
+    assert (seen["decision"], seen["comment"]) == ("return", "Check the diary again")
+    assert seen["item_comments"] == {"l_diary": "The detainee is in the diary on page 4"}
+    assert seen["reviewer"]["display_name"] == "Reviewer_A" and seen["at"]
+    assert (seen["revision"], seen["new_revision"]) == (revision, revision + 1)
+    # One shape: the phone reads the same review from the bundle's returned inspection.
+    bundle = (await ctx.get("/api/v1/sync/bundle", "inspector_a")).json()
+    assert [r["review"] for r in bundle["returned"] if r["id"] == str(inspection_id)] == [seen]
+    assert (await ctx.get(path, "reviewer_b")).status_code == 404
+
+    # A device still editing the submitted revision is refused; the server's copy says why.
+    stale = await client.put(path, await ctx.token("inspector_a"), json={
+        "station_id": str(ctx.world.stations["A"]), "template_version_id": str(ctx.version_id),
+        "base_revision": revision, "status": "submitted", "answers": answers()})
+    assert stale.status_code == 409
+    assert stale.json()["server_copy"]["review"]["comment"] == "Check the diary again"
+    # The PUT's acknowledgement carries no review (documented on InspectionOut.review); GET still does.
+    corrected = await ctx.put(inspection_id, base=revision + 1, values=answers(diary="yes"))
+    assert corrected["review"] is None
+    assert (await ctx.get(path)).json()["review"]["decision"] == "return"

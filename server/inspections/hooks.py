@@ -12,18 +12,31 @@ callback when its module is imported (app start-up imports every capability's ro
 
 Callbacks run in registration order, after the inspection's rows and before the audit row. They must not
 commit, open their own connection, or swallow errors: an exception rolls the submission back.
+
+The inspection reply's `review` field is read the same way, through a reader another capability provides:
+the review capability builds on this one (it locks and moves inspections), so this one cannot import it
+without a cycle. The review capability registers its reader when its hooks module is imported:
+
+    from server.inspections.hooks import provide_latest_review
+
+    provide_latest_review(queries.latest_review)  # (conn, inspection_id) -> dict | None
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 from uuid import UUID
 
 from asyncpg import Connection
 
 OnSubmitted = Callable[[Connection, UUID], Awaitable[None]]
 
+ReviewReader = Callable[[Connection, UUID], Awaitable[dict[str, Any] | None]]
+
 _on_submitted: list[OnSubmitted] = []
+# One reader at most: the latest review has one owner. None until the review capability is imported.
+_review_reader: ReviewReader | None = None
 
 
 def register_on_submitted(callback: OnSubmitted) -> OnSubmitted:
@@ -41,3 +54,18 @@ def unregister_on_submitted(callback: OnSubmitted) -> None:
 async def on_submitted(conn: Connection, inspection_id: UUID) -> None:
     for callback in tuple(_on_submitted):
         await callback(conn, inspection_id)
+
+
+def provide_latest_review(reader: ReviewReader | None) -> ReviewReader | None:
+    """Make `reader(conn, inspection_id)` the source of the reply's `review` (None withdraws it)."""
+    global _review_reader
+    _review_reader = reader
+    return reader
+
+
+async def latest_review(conn: Connection, inspection_id: UUID) -> dict[str, Any] | None:
+    """The inspection's latest review as the review capability shapes it, or None (never reviewed, or no
+    review capability loaded). The caller has already checked that the inspection is visible."""
+    if _review_reader is None:
+        return None
+    return await _review_reader(conn, inspection_id)

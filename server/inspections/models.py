@@ -104,12 +104,17 @@ class InspectionOut(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
-    # The latest review (decision, comment, item comments); filled by the review capability.
+    # The latest review, null before any: {id, decision, revision, new_revision, reviewer: {id,
+    # display_name}, comment, item_comments, at, score_overridden, overrides}, shaped by the review
+    # capability (review.queries.latest_review, the same as the sync bundle's `returned`). Carried by
+    # GET /inspections/{id}, the 409's `server_copy` and the review 409's `inspection`. Always null in
+    # the PUT's 200/201 reply: that acknowledges the device's document (replays are answered from its
+    # bytes in one statement), and the phone has the review from the bundle. List rows carry none.
     review: dict[str, Any] | None = None
 
 
 class InspectionSummary(msgspec.Struct, kw_only=True):
-    """A list row: no answers, enough to triage a review queue."""
+    """A list row: no answers and no review (GET /inspections/{id} has both), enough to triage a queue."""
 
     id: UUID
     station_id: UUID

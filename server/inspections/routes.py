@@ -83,7 +83,9 @@ class InspectionController(Controller):
     tags = ["inspections"]
 
     @put("/{inspection_id:uuid}", status_code=200, dto=DocumentDTO, return_dto=None,
-         description="Sync the whole document: 201 created, 200 new revision or replay, 409 stale or read-only.")
+         description="Sync the whole document: 201 created, 200 new revision or replay, 409 stale or read-only "
+                     "(its `server_copy` carries the latest review). The 200/201 reply's `review` is always null: "
+                     "GET the inspection for it.")
     async def put_inspection(self, inspection_id: UUID, data: InspectionDoc, state: State,
                              request: Request) -> Response[InspectionOut]:
         # The hottest route (phones resend until acknowledged) signs its caller in itself, in the same
@@ -105,7 +107,8 @@ class InspectionController(Controller):
         return Response(reply, status_code=201 if created else 200)
 
     @get("/", description="Newest first. `from` is inclusive and `to` exclusive, on the time the server "
-                          "first received the inspection; pass `next_before` as `before` for the next page.")
+                          "first received the inspection; pass `next_before` as `before` for the next page. "
+                          "Rows carry neither answers nor the review: GET the inspection for those.")
     async def list_inspections(
         self, user: User, conn: Conn, station_id: UUID | None = None, status: Status | None = None,
         inspector_id: UUID | None = None,
@@ -122,7 +125,8 @@ class InspectionController(Controller):
         last = items[-1] if len(items) == limit else None
         return InspectionPage(items=items, next_before=f"{last.created_at.isoformat()}_{last.id}" if last else None)
 
-    @get("/{inspection_id:uuid}")
+    @get("/{inspection_id:uuid}", description="The stored inspection with its latest review (`review`, null "
+                                               "before any), as the sync bundle sends a returned inspection.")
     async def get_inspection(self, inspection_id: UUID, user: User, conn: Conn) -> InspectionOut:
         return await service.current_reply(conn, user, inspection_id)
 

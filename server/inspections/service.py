@@ -167,7 +167,8 @@ async def _change(conn: Connection, user: Principal, inspection_id: UUID, doc: I
     if state["body_hash"] == digest:
         return False, stored_reply(state, doc)
     if state["replayed_earlier"]:
-        return False, await current_reply(conn, user, inspection_id)
+        # An acknowledgement, like every PUT reply: without the review (see InspectionOut.review).
+        return False, await current_reply(conn, user, inspection_id, with_review=False)
     errors = [FieldError(field=name, message="cannot change once the inspection exists")
               for name, sent in (("station_id", doc.station_id), ("template_version_id", doc.template_version_id))
               if sent != state[name]]
@@ -250,11 +251,17 @@ async def _refuse(conn: Connection, user: Principal, inspection_id: UUID, doc: I
     raise Conflict(detail, extra={"reason": reason, "server_copy": await current_reply(conn, user, inspection_id)})
 
 
-async def current_reply(conn: Connection, user: Principal, inspection_id: UUID) -> InspectionOut:
+async def current_reply(conn: Connection, user: Principal, inspection_id: UUID, *,
+                        with_review: bool = True) -> InspectionOut:
+    """The stored inspection as `user` may read it (404 outside their scope), with its latest review
+    unless `with_review` is False (a PUT acknowledgement; see InspectionOut.review)."""
     row = await queries.get_inspection(conn, user, inspection_id)
     if row is None:
         raise NotFound("no inspection with this id in your scope")
-    return stored_reply(row, msgspec.json.decode(row["document"], type=InspectionDoc))
+    reply = stored_reply(row, msgspec.json.decode(row["document"], type=InspectionDoc))
+    if with_review:
+        reply.review = await hooks.latest_review(conn, inspection_id)
+    return reply
 
 
 def stored_reply(row: Record, doc: InspectionDoc) -> InspectionOut:

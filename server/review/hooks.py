@@ -1,4 +1,5 @@
-"""What a submission changes beyond the inspection itself: overrides, rollups and corrective actions.
+"""What a submission changes beyond the inspection itself: overrides, rollups and corrective actions;
+and the latest review the inspections capability shows in its reply.
 
 Registered into the inspections capability's submit hooks when this module is imported (the review,
 actions and dashboards routes all import it, so any of them being loaded is enough). One callback runs
@@ -21,7 +22,7 @@ from asyncpg import Connection
 
 from server.actions import queries as actions
 from server.dashboards import rollup
-from server.inspections.hooks import register_on_submitted
+from server.inspections.hooks import provide_latest_review, register_on_submitted
 from server.review import queries
 
 
@@ -32,3 +33,8 @@ async def after_submission(conn: Connection, inspection_id: UUID) -> None:
     # Actions before rollups: the lock order (rollup.LOCK_ORDER). tests/reliability/test_lock_order.py.
     await actions.create_for_critical_failures(conn, inspection_id)
     await rollup.refresh_inspection(conn, inspection_id)
+
+
+# GET /api/v1/inspections/{id} (and the 409s that carry the server's copy) show the latest review in
+# the same shape as the sync bundle's returned inspections: both come from latest_review(s).
+provide_latest_review(queries.latest_review)
