@@ -28,6 +28,7 @@ from server.http import (
     EXCEPTION_HANDLERS,
     GUARDS,
     ProblemResponses,
+    QueryTimes,
     problem_response,
     refuse_nul_characters,
 )
@@ -182,7 +183,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_request=refuse_nul_characters,
         before_send=[add_security_headers],
-        plugins=[ProblemResponses()],
+        plugins=[ProblemResponses(), QueryTimes()],
         state=State({"settings": settings}),
         request_max_body_size=settings.max_json_bytes,
         # The document only, as JSON at /schema and /schema/openapi.json: Litestar's HTML viewers load

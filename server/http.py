@@ -10,26 +10,33 @@ import logging
 import re
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import asyncpg
 import msgspec
 from asyncpg import Connection
 from litestar import Request, Response
+from litestar.config.app import AppConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
-from litestar.plugins import ReceiveRoutePlugin
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import ParameterKwarg
+from litestar.plugins import InitPlugin, OpenAPISchemaPlugin, ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
+from litestar.typing import FieldDefinition
 
 from server.auth.models import Principal
 from server.auth.queries import principal_for_token
 from server.auth.rules import token_hash
 from server.errors import DomainError, FieldError, Invalid, Unauthorized, Unavailable
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation.schema import SchemaCreator
 
 log = logging.getLogger("muaina.http")
 
@@ -109,6 +116,54 @@ def _nul_paths(document: Any) -> Iterator[str]:
             stack.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(value))
 
 
+class QueryTime(datetime):
+    """The type of a time in a query string (`from`, `to`, ...): RFC 3339 with its offset, and only that.
+
+    Litestar converts query values leniently, and a lenient conversion reads a number as a Unix time:
+    `?from=0` meant 1970-01-01 and `?from=1700000000` a day in 2023, answered as if the client had
+    asked for them. A plain `datetime` argument cannot be made strict, because msgspec converts that
+    type itself; this subclass is not one msgspec knows, so every value reaches _decode_query_time (a
+    type decoder the QueryTimes plugin registers) as the string that was sent. Its instances are
+    ordinary aware datetimes to the handler and to asyncpg.
+    """
+
+
+_QUERY_TIME = "must be an RFC 3339 time with its offset, such as 2026-11-27T09:00:00Z"
+
+
+def _decode_query_time(target: type[QueryTime], value: Any) -> QueryTime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            # Strict: only a string in RFC 3339 form converts; a number in a string does not.
+            moment = msgspec.convert(value, datetime)
+        except msgspec.ValidationError:
+            raise ValueError(_QUERY_TIME) from None
+    if moment.tzinfo is None:
+        # A time without its offset names a different instant in every zone.
+        raise ValueError(_QUERY_TIME)
+    return target(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                  moment.microsecond, tzinfo=moment.tzinfo, fold=moment.fold)
+
+
+class QueryTimes(InitPlugin, OpenAPISchemaPlugin):
+    """Decodes QueryTime arguments strictly, and documents them as the date-time strings they are."""
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.type_decoders = [*(app_config.type_decoders or []),
+                                    (lambda t: isinstance(t, type) and issubclass(t, QueryTime), _decode_query_time)]
+        return app_config
+
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        return value is QueryTime
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME,
+                      description="An RFC 3339 time with its offset, such as 2026-11-27T09:00:00Z.")
+
+
 async def refuse_nul_characters(request: Request) -> None:
     """App-wide before-request hook: a NUL character in a query value or a JSON string is a 422 that
     names the field, before any handler runs.
@@ -166,13 +221,31 @@ _AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]*)`")
 
 
-def _validation_errors(exc: ValidationException) -> list[FieldError]:
+def _public_name(request: Request, key: Any) -> Any:
+    """The name the client sent a parameter under: `from`, not the handler's argument `since`.
+
+    Litestar reports a query, header or cookie value that failed to convert by the handler's argument
+    name, which the client never saw; the problem document must name what the client can correct.
+    """
+    try:
+        definition = request.route_handler.parsed_fn_signature.parameters.get(key)
+    except (AttributeError, TypeError):
+        return key
+    kwarg = definition.kwarg_definition if definition is not None else None
+    if isinstance(kwarg, ParameterKwarg):
+        return kwarg.query or kwarg.header or kwarg.cookie or key
+    return key
+
+
+def _validation_errors(exc: ValidationException, request: Request | None = None) -> list[FieldError]:
     errors: list[FieldError] = []
     for item in exc.extra or []:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", "invalid value"))
         key = item.get("key")
+        if request is not None and item.get("source") in ("query", "header", "cookie"):
+            key = _public_name(request, key)
         match = _AT_PATH.search(message)
         if match:
             key = match.group(1) or "body"
@@ -191,9 +264,9 @@ def handle_domain(_: Request, exc: DomainError) -> Response:
     return problem_response(exc.status, exc.title, exc.detail, exc.errors, exc.extra, headers)
 
 
-def handle_http(_: Request, exc: HTTPException) -> Response:
+def handle_http(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException):
-        errors = _validation_errors(exc)
+        errors = _validation_errors(exc, request)
         detail = "the request is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
         status = 400 if any("malformed" in e.message.lower() or "JSON is" in e.message for e in errors) else 422
         return problem_response(status, "Validation failed", detail, errors)

@@ -18,7 +18,7 @@ from litestar.typing import FieldDefinition
 
 from server.auth.rules import token_hash
 from server.errors import BadRequest, NotFound, Unauthorized
-from server.http import Conn, User, bearer_token, client_ip, provide_conn
+from server.http import Conn, QueryTime, User, bearer_token, client_ip, provide_conn
 from server.inspections import queries, service
 from server.inspections.models import (
     ConflictOut,
@@ -112,8 +112,8 @@ class InspectionController(Controller):
     async def list_inspections(
         self, user: User, conn: Conn, station_id: UUID | None = None, status: Status | None = None,
         inspector_id: UUID | None = None,
-        since: Annotated[datetime | None, Parameter(query="from")] = None,
-        until: Annotated[datetime | None, Parameter(query="to")] = None,
+        since: Annotated[QueryTime | None, Parameter(query="from")] = None,
+        until: Annotated[QueryTime | None, Parameter(query="to")] = None,
         before: Annotated[str | None, Parameter(max_length=100)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> InspectionPage:
