@@ -257,9 +257,11 @@ def _corrupt_exif() -> bytes:
 
 
 def _zip_of(name: str, content: bytes) -> bytes:
+    # A fixed member date: with the clock's, two builds of one case a second apart differed, and the
+    # byte-identical download check compared the upload with a rebuilt copy.
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr(name, content)
+        archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), content)
     return out.getvalue()
 
 
