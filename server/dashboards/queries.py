@@ -16,47 +16,195 @@ from server.dashboards.rollup import REPORTING_TZ
 Scope = tuple[bool, list[UUID], list[UUID]]
 SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
 
-_GROUPS = {"station": "s", "district": "d", "region": "g"}
-_PERIODS = ("month", "quarter")
+_PERIODS = {"month": 1, "quarter": 3}
 
-# Station figures come from the station grain; district and region figures from the district grain,
-# which holds a row per district and month instead of one per station and month.
-_SOURCES = {
-    "station": """rollup_station_period r JOIN stations s ON s.id = r.station_id
-                  JOIN districts d ON d.id = s.district_id JOIN regions g ON g.id = d.region_id""",
-    "district": "rollup_district_period r JOIN districts d ON d.id = r.district_id JOIN regions g ON g.id = d.region_id",
+# The table each kind of group is named from.
+_NAMES = {"station": "stations", "district": "districts", "region": "regions"}
+
+# The figures per group id and period, read from the smallest rollup grain that answers: station
+# figures from the station grain, district and region figures from the district grain (a row per
+# district and month instead of one per station and month). Only ids and sums go through the
+# aggregation; names are joined afterwards, to the rows that need them.
+#
+# Which rows are read depends on how much of the country is asked for. For all of it (an administrator,
+# no region or district filter) the rows are one range of the primary key (period_start, group id,
+# template), already in the order of the grouping, so they are summed as they stream by, with no hash
+# table to spill. For part of it, the groups in scope are found first (a regional reviewer's few
+# hundred stations of twenty thousand, through their districts) and their rows through the rollup's
+# (group id, period_start) index, instead of reading every station's months and then dropping the other
+# regions'. The parameters are the same in both: $1-$3 the scope, $4-$5 the months, $6 the template,
+# $7 the region, $8 the district; the whole-country text names $1-$3, $7 and $8 without needing them,
+# and needs no join either: every rollup row's station and district exist (each comes from an
+# inspection, whose station is a foreign key; stations and districts are never deleted).
+_IN_SCOPE = f"{SCOPE} AND ($7::uuid IS NULL OR d.region_id = $7) AND ($8::uuid IS NULL OR d.id = $8)"
+_WHOLE_COUNTRY = ("$1::bool AND cardinality($2::uuid[]) >= 0 AND cardinality($3::uuid[]) >= 0 "
+                  "AND $7::uuid IS NULL AND $8::uuid IS NULL")
+_MONTHS = "r.period_start >= $4 AND r.period_start < $5 AND ($6::uuid IS NULL OR r.template_id = $6)"
+_GROUPED = "GROUP BY 2, 1 HAVING sum(r.inspections) > 0"
+_FIGURES = {
+    ("station", False): f"""
+        SELECT r.station_id AS group_id, {{period}} AS period_start, {{sums}}
+          FROM rollup_station_period r
+         WHERE r.station_id IN (SELECT s.id FROM stations s JOIN districts d ON d.id = s.district_id
+                                 WHERE {_IN_SCOPE})
+           AND {_MONTHS} {_GROUPED}""",
+    ("station", True): f"""
+        SELECT r.station_id AS group_id, {{period}} AS period_start, {{sums}}
+          FROM rollup_station_period r
+         WHERE {_WHOLE_COUNTRY} AND {_MONTHS} {_GROUPED}""",
+    ("district", False): f"""
+        SELECT r.district_id AS group_id, {{period}} AS period_start, {{sums}}
+          FROM rollup_district_period r
+         WHERE r.district_id IN (SELECT d.id FROM districts d WHERE {_IN_SCOPE}) AND {_MONTHS} {_GROUPED}""",
+    ("district", True): f"""
+        SELECT r.district_id AS group_id, {{period}} AS period_start, {{sums}}
+          FROM rollup_district_period r
+         WHERE {_WHOLE_COUNTRY} AND {_MONTHS} {_GROUPED}""",
+    ("region", False): f"""
+        SELECT d.region_id AS group_id, {{period}} AS period_start, {{sums}}
+          FROM rollup_district_period r JOIN districts d ON d.id = r.district_id
+         WHERE {_IN_SCOPE} AND {_MONTHS} {_GROUPED}""",
 }
+_FIGURES["region", True] = _FIGURES["region", False]
+# The average is Σ percent / number of scored inspections, both summed from the months of the period.
+_SUMS = """sum(r.inspections)::int AS inspections,
+                   (sum(r.sum_percent) / NULLIF(sum(r.scored), 0))::float8 AS avg_percent,
+                   sum(r.critical_failed)::int AS critical_failed"""
+# A rollup row's period_start is the first day of its month (rollup.py truncates every submission's
+# date to its month), so a month is read as it is and keeps the key's order; a quarter is truncated as a
+# timestamp without time zone, so that no time zone is looked up per row.
+_PERIOD_OF_ROW = {"month": "r.period_start", "quarter": "date_trunc('quarter', r.period_start::timestamp)::date"}
 
 
-def _group(group_by: str) -> str:
-    alias = _GROUPS[group_by]
-    return (f"{alias}.id AS group_id, {alias}.name_en AS group_name, {alias}.name_ur AS name_ur, "
-            f"{alias}.code AS code")
+def _figures(group_by: str, period: str, scope: Scope, region_id: UUID | None, district_id: UUID | None) -> str:
+    """Per group id and period in [$4, $5): inspections, the average percent and critical failures, in
+    scope ($1-$3), for one template if $6, in one region if $7, in one district if $8. Unordered."""
+    whole_country = scope[0] and region_id is None and district_id is None
+    return _FIGURES[group_by, whole_country].format(period=_PERIOD_OF_ROW[period], sums=_SUMS)
+
+
+async def _planned_for_these_values(conn: Connection, sql: str, *args: object, one: bool = False) -> object:
+    """Run a statement planned for its parameters' values every time.
+
+    A statement from the connection's cache is planned generically after a few runs, for any scope and
+    any months: for these reads that plan is many times slower (scores of a region's stations took two
+    seconds instead of forty milliseconds on a million inspections), because how many groups a scope
+    holds and how many rows a range of months holds decide the plan. A statement prepared afresh is
+    planned for its values (a round trip more, and a few milliseconds of planning it pays anyway)."""
+    statement = await conn.prepare(sql)
+    return await (statement.fetchval(*args) if one else statement.fetch(*args))
 
 
 async def scores(conn: Connection, scope: Scope, *, group_by: str, period: str, start: date, end: date,
                  template_id: UUID | None, region_id: UUID | None, district_id: UUID | None) -> list[Record]:
-    """Per group and period in [start, end): inspections, average percent and critical failures.
+    """Per group and period in [start, end): inspections, average percent and critical failures, with the
+    group's names, by period, group name and id.
 
-    The average is Σ percent / number of scored inspections, both summed from the months of the period.
+    The bare rollup read of the scores and rankings (the benchmark's baseline for both); the replies
+    themselves are built by scores_json and rankings_json below from the same _figures()."""
+    return await _planned_for_these_values(
+        conn,
+        f"""SELECT x.id AS group_id, x.name_en AS group_name, x.name_ur, x.code, f.period_start, f.inspections,
+                   f.avg_percent, f.critical_failed
+              FROM ({_figures(group_by, period, scope, region_id, district_id)}) f
+              JOIN {_NAMES[group_by]} x ON x.id = f.group_id
+             ORDER BY f.period_start, x.name_en, x.id""",
+        *scope, start, end, template_id, region_id, district_id)
+
+
+def _json_float(expr: str) -> str:
+    """A float8 as JSON text, as the app's encoder writes it: PostgreSQL's float8 output is the shortest
+    text that reads back as the same double (extra_float_digits >= 1, the default since PostgreSQL 12),
+    but it writes a whole number without its ".0" ("100" for 100.0), which a typed client would read as
+    an integer; so whole numbers get their ".0" back. SQL null is JSON null."""
+    return (f"CASE WHEN ({expr}) IS NULL THEN 'null' WHEN ({expr}) = trunc({expr}) AND abs({expr}) < 1e15 "
+            f"THEN ({expr})::text || '.0' ELSE ({expr})::text END")
+
+
+# A period's label, as rules.label writes it: "2026-03" for a month, "2026-Q1" for a quarter.
+_LABELS = {"month": "YYYY-MM", "quarter": 'YYYY-"Q"Q'}
+
+# The replies are JSON text put together by the database: every string goes through to_json(), which
+# escapes it; ids, dates (to_char, whatever the DateStyle) and counts cannot need escaping. Anything
+# that is the same for many rows (a group's names, a period's label) is written once per group or
+# period and joined, not once per row: a regional station chart has thousands of rows.
+_HEAD = """concat('{{"group_by":', to_json($9::text), ',"period":', to_json($10::text), {middle}, ',"rows":[',
+                  {rows}, ']}}')"""
+
+
+async def scores_json(conn: Connection, scope: Scope, *, group_by: str, period: str, first: date, last: date,
+                      start: date, shown: date, end: date, template_id: UUID | None, region_id: UUID | None,
+                      district_id: UUID | None) -> bytes:
+    """The whole /dashboard/scores reply (ScoresOut) as UTF-8 JSON, built by PostgreSQL in one statement.
+
+    The figures cover [start, end), one period more than the periods shown, [shown, end), so that the
+    first period shown has a trend too. A row's previous average is its group's figure for the period
+    just before, when there is one: lag() finds the group's latest earlier row, which counts only if it
+    is the adjacent period. Rows are ordered as the bare read orders them: by period, then group name
+    (the database's collation) and id, which `ord` numbers once per group.
     """
-    if period not in _PERIODS:
-        raise ValueError(period)
-    source = _SOURCES["station" if group_by == "station" else "district"]
-    return await conn.fetch(
-        f"""SELECT {_group(group_by)}, date_trunc('{period}', r.period_start)::date AS period_start,
-                   sum(r.inspections)::int AS inspections,
-                   (sum(r.sum_percent) / NULLIF(sum(r.scored), 0))::float8 AS avg_percent,
-                   sum(r.critical_failed)::int AS critical_failed
-              FROM {source}
-             WHERE {SCOPE} AND r.period_start >= $4 AND r.period_start < $5
-               AND ($6::uuid IS NULL OR r.template_id = $6)
-               AND ($7::uuid IS NULL OR g.id = $7) AND ($8::uuid IS NULL OR d.id = $8)
-             GROUP BY 1, 2, 3, 4, 5
-            HAVING sum(r.inspections) > 0
-             ORDER BY period_start, group_name, group_id""",
-        *scope, start, end, template_id, region_id, district_id,
-    )
+    months = _PERIODS[period]
+    head = _HEAD.format(middle="""',"from":', to_json($11::date), ',"to":', to_json($12::date)""", rows="""
+        string_agg(concat(x.head, p.middle, t.inspections, ',"avg_percent":', {avg}, ',"critical_failed":',
+                          t.critical_failed, ',"previous_avg_percent":', {previous}, ',"change":', {change}, '}}'),
+                   ',' ORDER BY t.period_start, x.ord)""".format(
+        avg=_json_float("t.avg_percent"), previous=_json_float("t.previous"),
+        change=_json_float("t.avg_percent - t.previous")))
+    sql = f"""
+        WITH f AS ({_figures(group_by, period, scope, region_id, district_id)}),
+        t AS (SELECT f.*, CASE WHEN lag(f.period_start) OVER w = (f.period_start - interval '{months} months')::date
+                               THEN lag(f.avg_percent) OVER w END AS previous
+                FROM f WINDOW w AS (PARTITION BY f.group_id ORDER BY f.period_start)),
+        x AS (SELECT x.id, row_number() OVER (ORDER BY x.name_en, x.id) AS ord,
+                     concat('{{"group_id":"', x.id, '","group_name":', to_json(x.name_en), ',"name_ur":',
+                            to_json(x.name_ur), ',"code":', to_json(x.code), ',"period":"') AS head
+                FROM {_NAMES[group_by]} x WHERE x.id IN (SELECT f.group_id FROM f WHERE f.period_start >= $13)),
+        p AS (SELECT d::date AS period_start,
+                     concat(to_char(d, '{_LABELS[period]}'), '","period_start":"', to_char(d, 'YYYY-MM-DD'),
+                            '","inspections":') AS middle
+                FROM generate_series($13::date::timestamp, $5::date::timestamp - interval '1 day',
+                                     interval '{months} months') d)
+        SELECT convert_to({head}, 'UTF8')
+          FROM t JOIN x ON x.id = t.group_id JOIN p ON p.period_start = t.period_start"""
+    return await _planned_for_these_values(conn, sql, *scope, start, end, template_id, region_id, district_id,
+                                           group_by, period, first, last, shown, one=True)
+
+
+async def rankings_json(conn: Connection, scope: Scope, *, group_by: str, period: str, current: date,
+                        previous: date, end: date, labels: tuple[str, str], template_id: UUID | None,
+                        region_id: UUID | None, district_id: UUID | None, limit: int) -> bytes:
+    """The whole /dashboard/rankings reply (RankingsOut) as UTF-8 JSON, built by PostgreSQL in one statement.
+
+    Groups are ranked in the period starting at `current` and in the one before (`previous`; together
+    [previous, end)); `labels` are those two periods' labels. Competition ranking by average percent,
+    best first ("1, 2, 2, 4": rank() over the average alone, so equal averages share a rank); groups
+    without a scored inspection are not ranked. The first `limit` rows are shown, by average, then by
+    name in code point order (COLLATE "C", as Python compares strings), then by id; only rows ranked
+    within `limit` can be among them, so only those are named and sorted by name. Each shows its rank
+    and average in the period before when it was ranked then.
+    """
+    head = _HEAD.format(middle="""',"current":', to_json($11::text), ',"previous":', to_json($12::text)""", rows="""
+        string_agg(concat('{{"rank":', n.rank, ',"group_id":"', n.group_id, '","group_name":', to_json(n.name_en),
+                          ',"name_ur":', to_json(n.name_ur), ',"code":', to_json(n.code), ',"inspections":',
+                          n.inspections, ',"avg_percent":', {avg}, ',"critical_failed":', n.critical_failed,
+                          ',"previous_rank":', COALESCE(p.rank::text, 'null'), ',"previous_avg_percent":', {previous},
+                          ',"change":', {change}, '}}'),
+                   ',' ORDER BY n.avg_percent DESC, n.name_en COLLATE "C", n.group_id)""".format(
+        avg=_json_float("n.avg_percent"), previous=_json_float("p.avg_percent"),
+        change=_json_float("n.avg_percent - p.avg_percent")))
+    sql = f"""
+        WITH k AS (SELECT f.*, rank() OVER (PARTITION BY f.period_start ORDER BY f.avg_percent DESC) AS rank
+                     FROM ({_figures(group_by, period, scope, region_id, district_id)}) f
+                    WHERE f.avg_percent IS NOT NULL),
+        n AS (SELECT k.*, x.name_en, x.name_ur, x.code
+                FROM k JOIN {_NAMES[group_by]} x ON x.id = k.group_id
+               WHERE k.period_start = $13 AND k.rank <= $15
+               ORDER BY k.avg_percent DESC, x.name_en COLLATE "C", k.group_id
+               LIMIT $15)
+        SELECT convert_to({head}, 'UTF8')
+          FROM n LEFT JOIN k p ON p.period_start = $14 AND p.group_id = n.group_id"""
+    return await _planned_for_these_values(conn, sql, *scope, previous, end, template_id, region_id, district_id,
+                                           group_by, period, *labels, current, previous, limit, one=True)
 
 
 _FAILED_BY_DISTRICT = f"""

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from asyncpg import Connection
-from litestar import Controller, get
+from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.params import Parameter
 
@@ -80,26 +80,27 @@ class DashboardController(Controller):
                                 "`from` and `to` pick whole periods (default: the last 12 months).")
     async def scores(self, user: User, conn: Conn, state: State, group_by: GroupBy = "district", period: Period = "month",
                      first: From = None, last: To = None, template_id: UUID | None = None,
-                     region_id: UUID | None = None, district_id: UUID | None = None) -> ScoresOut:
+                     region_id: UUID | None = None, district_id: UUID | None = None) -> Response[ScoresOut]:
         user.require("reviewer", "admin")
         first, last = _range(first, last, period)
         async with read_conn(state, conn) as conn:
-            rows = await service.scores(conn, user.scope_args(), group_by=group_by, period=period, first=first,
+            body = await service.scores(conn, user.scope_args(), group_by=group_by, period=period, first=first,
                                         last=last, template_id=template_id, region_id=region_id,
                                         district_id=district_id)
-        return ScoresOut(group_by=group_by, period=period, from_=first, to=last, rows=rows)
+        return Response(content=body, media_type=MediaType.JSON)
 
     @get("/rankings", description="Groups ranked by average percent in the period containing `at` (default "
                                   "today), with their rank and average in the period before.")
     async def rankings(self, user: User, conn: Conn, state: State, group_by: GroupBy = "station", period: Period = "month",
                        at: date | None = None, template_id: UUID | None = None, region_id: UUID | None = None,
-                       district_id: UUID | None = None, limit: Limit = 100) -> RankingsOut:
+                       district_id: UUID | None = None, limit: Limit = 100) -> Response[RankingsOut]:
         user.require("reviewer", "admin")
         _check_days(period, ("at", at))
         async with read_conn(state, conn) as conn:
-            return await service.rankings(conn, user.scope_args(), group_by=group_by, period=period,
+            body = await service.rankings(conn, user.scope_args(), group_by=group_by, period=period,
                                           at=at or today(), template_id=template_id, region_id=region_id,
                                           district_id=district_id, limit=limit)
+        return Response(content=body, media_type=MediaType.JSON)
 
     @get("/failed-items", description="Items by number of failures (item score 0), overrides included.")
     async def failed_items(self, user: User, conn: Conn, state: State, first: From = None, last: To = None,

@@ -1,10 +1,11 @@
-"""Pure calendar and ranking rules of the dashboards: periods, trends and ranks. No I/O."""
+"""Pure calendar rules of the dashboards: periods, their labels and the ranges asked for. No I/O.
+
+Trends and ranks are computed by the database with the reply's JSON (queries.scores_json and
+queries.rankings_json); label() here and queries._label() there must write a period the same way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
-from typing import Any
 
 MAX_YEARS = 10
 ONE_DAY = timedelta(days=1)
@@ -57,37 +58,3 @@ def range_problem(first: date, last: date) -> str | None:
     if (last.year - first.year) > MAX_YEARS:
         return f"ask for at most {MAX_YEARS} years at a time"
     return None
-
-
-def with_trend(rows: Sequence[Any], period: str,
-               shown_from: date) -> Iterator[tuple[Any, str, float | None, float | None]]:
-    """Each row from `shown_from` on, with its period's label, the previous period's average and the
-    change since: (row, label, previous_avg_percent, change). Rows are read, never copied, because a
-    station-level chart can have thousands of them.
-
-    The caller fetches one period more than it shows, so the first period shown has a trend too.
-    """
-    by_key = {(r["group_id"], r["period_start"]): r["avg_percent"] for r in rows}
-    before: dict[date, date] = {}
-    labels: dict[date, str] = {}
-    for r in rows:
-        start = r["period_start"]
-        if start < shown_from:
-            continue
-        if start not in before:
-            before[start] = add_periods(start, period, -1)
-            labels[start] = label(start, period)
-        previous = by_key.get((r["group_id"], before[start]))
-        now = r["avg_percent"]
-        yield r, labels[start], previous, (now - previous if previous is not None and now is not None else None)
-
-
-def ranked(rows: Sequence[Any]) -> list[tuple[int, Any]]:
-    """Competition ranking by average percent, best first ("1, 2, 2, 4"); unscored groups are not ranked."""
-    scored = sorted((r for r in rows if r["avg_percent"] is not None),
-                    key=lambda r: (-r["avg_percent"], r["group_name"], str(r["group_id"])))
-    out: list[tuple[int, Any]] = []
-    for position, r in enumerate(scored, start=1):
-        rank = out[-1][0] if out and out[-1][1]["avg_percent"] == r["avg_percent"] else position
-        out.append((rank, r))
-    return out

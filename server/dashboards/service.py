@@ -13,9 +13,6 @@ from server.dashboards.models import (
     FailedItem,
     FailedItemsOut,
     OverdueAssignment,
-    RankingsOut,
-    RankRow,
-    ScoreRow,
     TemplateRef,
 )
 from server.review.models import DistrictRef, LocalName, Person, StationRef
@@ -25,40 +22,26 @@ Scope = tuple[bool, list[UUID], list[UUID]]
 
 
 async def scores(conn: Connection, scope: Scope, *, group_by: str, period: str, first: date, last: date,
-                 template_id: UUID | None, region_id: UUID | None, district_id: UUID | None) -> list[ScoreRow]:
+                 template_id: UUID | None, region_id: UUID | None, district_id: UUID | None) -> bytes:
+    """The ScoresOut reply as JSON, built in the database (a station chart has thousands of rows)."""
     start, end = rules.window(first, last, period)
     # One period more than shown, so that the first period shown has a change too.
-    rows = await queries.scores(conn, scope, group_by=group_by, period=period,
-                                start=rules.add_periods(start, period, -1), end=end, template_id=template_id,
-                                region_id=region_id, district_id=district_id)
-    return [ScoreRow(group_id=r["group_id"], group_name=r["group_name"], name_ur=r["name_ur"], code=r["code"],
-                     period=label, period_start=r["period_start"], inspections=r["inspections"],
-                     avg_percent=r["avg_percent"], critical_failed=r["critical_failed"],
-                     previous_avg_percent=previous, change=change)
-            for r, label, previous, change in rules.with_trend(rows, period, start)]
+    return await queries.scores_json(conn, scope, group_by=group_by, period=period, first=first, last=last,
+                                     start=rules.add_periods(start, period, -1), shown=start, end=end,
+                                     template_id=template_id, region_id=region_id, district_id=district_id)
 
 
 async def rankings(conn: Connection, scope: Scope, *, group_by: str, period: str, at: date,
                    template_id: UUID | None, region_id: UUID | None, district_id: UUID | None,
-                   limit: int) -> RankingsOut:
+                   limit: int) -> bytes:
+    """The RankingsOut reply as JSON, built in the database: the period containing `at` and the one before."""
     current = rules.period_start(at, period)
     previous = rules.add_periods(current, period, -1)
-    rows = await queries.scores(conn, scope, group_by=group_by, period=period, start=previous,
-                                end=rules.add_periods(current, period, 1), template_id=template_id,
-                                region_id=region_id, district_id=district_id)
-    now = [r for r in rows if r["period_start"] == current]
-    before = {r["group_id"]: (rank, r) for rank, r in rules.ranked([r for r in rows if r["period_start"] == previous])}
-    out = []
-    for rank, r in rules.ranked(now)[:limit]:
-        prev_rank, prev = before.get(r["group_id"], (None, None))
-        prev_avg = prev["avg_percent"] if prev else None
-        out.append(RankRow(rank=rank, group_id=r["group_id"], group_name=r["group_name"], name_ur=r["name_ur"],
-                           code=r["code"], inspections=r["inspections"], avg_percent=r["avg_percent"],
-                           critical_failed=r["critical_failed"], previous_rank=prev_rank,
-                           previous_avg_percent=prev_avg,
-                           change=r["avg_percent"] - prev_avg if prev_avg is not None else None))
-    return RankingsOut(group_by=group_by, period=period, current=rules.label(current, period),
-                       previous=rules.label(previous, period), rows=out)
+    return await queries.rankings_json(conn, scope, group_by=group_by, period=period, current=current,
+                                       previous=previous, end=rules.add_periods(current, period, 1),
+                                       labels=(rules.label(current, period), rules.label(previous, period)),
+                                       template_id=template_id, region_id=region_id, district_id=district_id,
+                                       limit=limit)
 
 
 async def failed_items(conn: Connection, scope: Scope, *, first: date, last: date, template_id: UUID | None,
