@@ -28,8 +28,7 @@ _NAMES = {"station": "stations", "district": "districts", "region": "regions"}
 #
 # Which rows are read depends on how much of the country is asked for. For all of it (an administrator,
 # no region or district filter) the rows are one range of the primary key (period_start, group id,
-# template), already in the order of the grouping, so they are summed as they stream by, with no hash
-# table to spill. For part of it, the groups in scope are found first (a regional reviewer's few
+# template), summed without a join. For part of it, the groups in scope are found first (a regional reviewer's few
 # hundred stations of twenty thousand, through their districts) and their rows through the rollup's
 # (group id, period_start) index, instead of reading every station's months and then dropping the other
 # regions'. The parameters are the same in both: $1-$3 the scope, $4-$5 the months, $6 the template,
