@@ -89,7 +89,8 @@ async def _planned_for_these_values(conn: Connection, sql: str, *args: object, o
     any months: for these reads that plan is many times slower (scores of a region's stations took two
     seconds instead of forty milliseconds on a million inspections), because how many groups a scope
     holds and how many rows a range of months holds decide the plan. A statement prepared afresh is
-    planned for its values (a round trip more, and a few milliseconds of planning it pays anyway)."""
+    planned for its values: it costs the planning (a few milliseconds, which a custom plan pays anyway)
+    and two round trips, one to prepare it and one in which asyncpg closes the previous one."""
     statement = await conn.prepare(sql)
     return await (statement.fetchval(*args) if one else statement.fetch(*args))
 
