@@ -26,11 +26,10 @@ from server.config import Settings
 from server.http import (
     DEPENDENCIES,
     EXCEPTION_HANDLERS,
-    GUARDS,
     ProblemResponses,
     QueryTimes,
+    check_request,
     problem_response,
-    refuse_nul_characters,
 )
 from server.security import add_security_headers
 from server.storage import DirectoryStore, PhotoStore, S3Store
@@ -179,9 +178,8 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
         route_handlers=route_handlers,
         lifespan=lifespans,
         dependencies=DEPENDENCIES,
-        guards=GUARDS,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        before_request=refuse_nul_characters,
+        before_request=check_request,
         before_send=[add_security_headers],
         plugins=[ProblemResponses(), QueryTimes()],
         state=State({"settings": settings}),

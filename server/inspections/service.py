@@ -38,9 +38,10 @@ from server.templates.scoring import check_and_score
 # a third covers a write landing between the lock and the decision. Beyond that, ask the device to retry.
 _ATTEMPTS = 3
 
-# Bodies this process has applied or answered, by the SHA-256 of their exact bytes: the body's hash
-# (of its canonical form) and its part of the reply, encoded. Both are functions of the bytes alone,
-# so an entry is never stale; whether a body is a replay is still decided by the database, every time.
+# Bodies this process has applied or answered, by the SHA-256 of the inspection id and the body's exact
+# bytes: the body's hash (of its canonical form) and its part of the reply, encoded. Both are functions
+# of the bytes alone, so an entry is never stale; the id is in the key so that a new inspection whose
+# body happens to repeat another's costs no wasted round trip; whether a body is a replay is still decided by the database, every time.
 # A phone resends the very bytes it sent until it hears back, so its retries are answered from here
 # without decoding, hashing the canonical form or encoding the answers again. Bounded: about 16 KB
 # an entry for a 300-answer inspection.
@@ -91,7 +92,7 @@ async def sync_inspection_as(conn: Connection, token_hash: bytes, inspection_id:
     user = (await signed_in(conn, token_hash, state, prefix="p_")).require("inspector")
     result = await _sync(conn, user, inspection_id, doc, text, digest, state, radius_m, ip)
     if raw is not None:
-        remember(raw, digest, doc)
+        remember(inspection_id, raw, digest, doc)
     return result
 
 
@@ -99,7 +100,7 @@ async def replay_bytes(conn: Connection, token_hash: bytes, inspection_id: UUID,
     """The reply (JSON bytes) when `raw` is exactly a body this process has seen and it produced the
     inspection's current revision; None when that cannot be told without decoding the body (then
     sync_inspection_as decides). One round trip: the caller and the inspection in one statement."""
-    seen = _SEEN.get(hashlib.sha256(raw).digest())
+    seen = _SEEN.get(_seen_key(inspection_id, raw))
     if seen is None:
         return None
     digest, document_part = seen
@@ -112,9 +113,15 @@ async def replay_bytes(conn: Connection, token_hash: bytes, inspection_id: UUID,
     return rules.spliced_reply(row, document_part)
 
 
-def remember(raw: bytes, digest: bytes, doc: InspectionDoc) -> None:
-    """Keep what a replay of these exact bytes needs (see _SEEN)."""
-    key = hashlib.sha256(raw).digest()
+def _seen_key(inspection_id: UUID, raw: bytes) -> bytes:
+    key = hashlib.sha256(inspection_id.bytes)
+    key.update(raw)
+    return key.digest()
+
+
+def remember(inspection_id: UUID, raw: bytes, digest: bytes, doc: InspectionDoc) -> None:
+    """Keep what a replay of these exact bytes to this inspection needs (see _SEEN)."""
+    key = _seen_key(inspection_id, raw)
     if key not in _SEEN:
         _SEEN[key] = (digest, rules.document_part(doc))
         if len(_SEEN) > _SEEN_MAX:

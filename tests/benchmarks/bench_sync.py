@@ -218,6 +218,9 @@ class Stats:
     latencies_ns: list[int] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
+    # CPU seconds of the PostgreSQL backends serving this load, when the load's own connections
+    # close before the postmaster's tree could be read (the bare loop's).
+    backend_cpu: float | None = None
 
     @property
     def rate(self) -> float:
@@ -360,11 +363,14 @@ async def bare_loop(url: str, ids: dict, clients: int, seconds: float, mode: str
                     await conn.execute(INSERT_UNNEST, iid, *map(list, columns))
             stats.latencies_ns.append(time.perf_counter_ns() - began)
 
+    backends = [c.get_server_pid() for c in conns]
+    cpu_before = sum(tree_cpu(pid) for pid in backends)
     started = time.perf_counter()
     try:
         await asyncio.gather(*(worker(c) for c in conns))
     finally:
         stats.seconds = time.perf_counter() - started
+        stats.backend_cpu = sum(tree_cpu(pid) for pid in backends) - cpu_before
         for c in conns:
             await c.close()
     return stats
@@ -427,6 +433,8 @@ async def run(args: argparse.Namespace) -> None:
 
         results: dict[str, list[Stats]] = {}
         cpu: dict[str, list[float]] = {}
+        pg_cpu: dict[str, list[float]] = {}
+        postmaster = await postmaster_pid(url)
         for _ in range(args.rounds):
             for name, measure, proc in [
                 ("bare asyncpg, COPY", lambda: bare_loop(url, ids, args.clients, args.seconds, "copy"), None),
@@ -438,25 +446,57 @@ async def run(args: argparse.Namespace) -> None:
                 ("minimal INSERT endpoint", lambda: load(mini_port, pingers, {200}, args.seconds), mini),
                 ("PUT replay", lambda: load(app_port, replayers, {200}, args.seconds), app),
             ]:
+                # Each phase starts from a settled database: the vacuum, analyze and checkpoint that
+                # the write phases make due would otherwise land on whichever phase comes next.
+                await settle(url)
                 before = tree_cpu(proc.pid) if proc else time.process_time()
+                pg_before = tree_cpu(postmaster)
                 stats = await measure()
                 spent = (tree_cpu(proc.pid) if proc else time.process_time()) - before
+                pg_spent = tree_cpu(postmaster) - pg_before if stats.backend_cpu is None else stats.backend_cpu
                 results.setdefault(name, []).append(stats)
-                cpu.setdefault(name, []).append(spent / max(1, len(stats.latencies_ns)) * 1e6)
-        report(results, cpu, args)
+                done = max(1, len(stats.latencies_ns))
+                cpu.setdefault(name, []).append(spent / done * 1e6)
+                pg_cpu.setdefault(name, []).append(pg_spent / done * 1e6)
+        report(results, cpu, pg_cpu, args)
     finally:
         for p in procs:
             stop(p)
         pg.cleanup()
 
 
-def report(results: dict[str, list[Stats]], cpu: dict[str, list[float]], args: argparse.Namespace) -> None:
+async def settle(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("VACUUM (ANALYZE)")
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+
+
+async def postmaster_pid(url: str) -> int:
+    """PostgreSQL's postmaster, whose process tree is every backend: its CPU per request is reported."""
+    import asyncpg
+    import psutil
+
+    conn = await asyncpg.connect(url)
+    try:
+        return psutil.Process(await conn.fetchval("SELECT pg_backend_pid()")).ppid()
+    finally:
+        await conn.close()
+
+
+def report(results: dict[str, list[Stats]], cpu: dict[str, list[float]], pg_cpu: dict[str, list[float]],
+           args: argparse.Namespace) -> None:
     def med(name: str, f) -> float:
         return statistics.median(f(s) for s in results[name])
 
     print(f"{args.clients} keep-alive clients, {args.rounds} rounds of {args.seconds:g} s, {ITEMS} answers per "
           f"inspection, app workers {args.workers}, PostgreSQL {'durable' if args.durable else 'synchronous_commit=off'}")
-    head = f"{'path':26} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11}  statuses"
+    head = (f"{'path':26} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} {'PG CPU µs/req':>14}"
+            f"  statuses")
     print(head)
     print("-" * (len(head) + 10))
     for name, runs in results.items():
@@ -465,7 +505,8 @@ def report(results: dict[str, list[Stats]], cpu: dict[str, list[float]], args: a
             for k, v in s.statuses.items():
                 statuses[k] = statuses.get(k, 0) + v
         print(f"{name:26} {med(name, lambda s: s.rate):8.0f} {med(name, lambda s: s.pct(0.5)):8.2f} "
-              f"{med(name, lambda s: s.pct(0.99)):8.2f} {statistics.median(cpu[name]):11.0f}  "
+              f"{med(name, lambda s: s.pct(0.99)):8.2f} {statistics.median(cpu[name]):11.0f} "
+              f"{statistics.median(pg_cpu[name]):14.0f}  "
               f"{dict(sorted(statuses.items())) or '-'}")
     # Ratios per round (sides measured back to back), then the median across rounds.
     bare = [max(c.rate, u.rate) for c, u in zip(results["bare asyncpg, COPY"], results["bare asyncpg, unnest"],
