@@ -82,6 +82,19 @@ def _photos(answer: Any) -> Any:
     return (answer.get("photos") if mapping else getattr(answer, "photos", None)) or []
 
 
+_NOT_AN_ANSWER = "must be an object with value, note and photos"
+
+
+def _answer_parts(answer: Any) -> tuple[Any, Any] | None:
+    """An answer's (value, photos), read once, whether it came as a dict or a Struct; None when it is
+    neither (validation reports it)."""
+    if _is_mapping_class(answer.__class__):
+        return answer.get("value"), answer.get("photos") or []
+    if hasattr(answer, "value"):
+        return answer.value, getattr(answer, "photos", None) or []
+    return None
+
+
 def _is_number(x: Any) -> bool:
     cls = x.__class__
     if cls is float or cls is int:
@@ -312,15 +325,11 @@ def validate_answers(defn: Definition, answers: Answers, *, submitting: bool) ->
         if item is None:
             errors.append(FieldError(field=f"answers.{key}", message="is not an item of this template"))
             continue
-        if _is_mapping_class(answer.__class__):
-            value = answer.get("value")
-            photos = answer.get("photos") or []
-        elif hasattr(answer, "value"):
-            value = answer.value
-            photos = getattr(answer, "photos", None) or []
-        else:
-            errors.append(FieldError(field=f"answers.{key}", message="must be an object with value, note and photos"))
+        parts = _answer_parts(answer)
+        if parts is None:
+            errors.append(FieldError(field=f"answers.{key}", message=_NOT_AN_ANSWER))
             continue
+        value, photos = parts
         if value is not None and not _plainly_valid(plan, item, value) and (problem := value_problem(item, value)):
             errors.append(FieldError(field=f"answers.{key}.value", message=problem))
         if photos.__class__ is not list and not isinstance(photos, list):
@@ -372,18 +381,14 @@ def check_and_score(defn: Definition, answers: Answers, *, submitting: bool) -> 
         if item is None:
             errors.append(FieldError(field=f"answers.{key}", message="is not an item of this template"))
             continue
-        if _is_mapping_class(answer.__class__):
-            value = answer.get("value")
-            photos = answer.get("photos") or []
-        elif hasattr(answer, "value"):
-            value = answer.value
-            photos = getattr(answer, "photos", None) or []
-        else:
-            errors.append(FieldError(field=f"answers.{key}", message="must be an object with value, note and photos"))
+        parts = _answer_parts(answer)
+        if parts is None:
+            errors.append(FieldError(field=f"answers.{key}", message=_NOT_AN_ANSWER))
             values[key] = _value(answer)
             photos = _photos(answer)
             counts[key] = len(photos) if isinstance(photos, list) else 0
             continue
+        value, photos = parts
         values[key] = value
         if value is not None and not _plainly_valid(plan, item, value) and (problem := value_problem(item, value)):
             errors.append(FieldError(field=f"answers.{key}.value", message=problem))
