@@ -50,15 +50,21 @@ async def _with_conn(url: str, fn, *args):
         await conn.close()
 
 
-def _seed(url: str) -> str | None:
+def _seed(settings: Settings, *, history: bool = False) -> list[str] | None:
+    """Load the demo (and, with `history`, a year of inspections on top of it); one message per part."""
     if importlib.util.find_spec("server.demo.seed") is None:
         return None
     from server.demo.seed import seed_demo
 
-    return asyncio.run(_with_conn(url, seed_demo))
+    messages = [asyncio.run(_with_conn(settings.database_url or "", seed_demo))]
+    if history:
+        from server.demo.history import seed_configured
+
+        messages.append(asyncio.run(seed_configured(settings)))
+    return messages
 
 
-def _banner(settings: Settings, seeded: bool) -> str:
+def _banner(settings: Settings, seeded: bool, history: bool = False) -> str:
     lines = [
         "",
         f"  Muaina is running at http://{settings.host}:{settings.port}/",
@@ -71,7 +77,13 @@ def _banner(settings: Settings, seeded: bool) -> str:
 
         lines.append("  Demo sign-ins (username / password):")
         for u in DEMO_USERS:
-            lines.append(f"    {u['role']:<9} {u['username']:<18} {u['password']}")
+            lines.append(f"    {u['role']:<9} {u['username']:<22} {u['password']}")
+        if history:
+            from server.demo.content import DEMO_PASSWORDS
+            from server.demo.history import HISTORY_INSPECTORS
+
+            for u in HISTORY_INSPECTORS:
+                lines.append(f"    {'inspector':<9} {u['username']:<22} {DEMO_PASSWORDS['inspector']}")
     lines.append("  Press Ctrl-C to stop.")
     return "\n".join(lines) + "\n"
 
@@ -91,8 +103,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings, _server = resolve_database(settings)
     assert settings.database_url
     asyncio.run(_migrate(settings.database_url))
-    seeded = bool(args.demo and _seed(settings.database_url) is not None)
-    print(_banner(settings, seeded), flush=True)
+    history = not args.no_history
+    messages = _seed(settings, history=history) if args.demo else None
+    for message in messages or []:
+        print(message, flush=True)
+    print(_banner(settings, messages is not None, history=history), flush=True)
     # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal; with the default handler
     # that kills the process before atexit runs, and atexit is what stops the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -166,11 +181,11 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     settings, _server = resolve_database(settings)
     asyncio.run(_migrate(settings.database_url or ""))
-    result = _seed(settings.database_url or "")
-    if result is None:
+    messages = _seed(settings, history=args.history)
+    if messages is None:
         print("error: demo content is not available in this build", file=sys.stderr)
         return 1
-    print(result)
+    print("\n".join(messages))
     return 0
 
 
@@ -218,12 +233,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--demo", action="store_true", help="load the demo data first if it is not there yet")
+    serve.add_argument("--no-history", action="store_true",
+                       help="with --demo: skip the year of demo inspections (written once, about a minute)")
     sub.add_parser("migrate", help="apply pending database migrations")
     admin = sub.add_parser("create-admin", help="create an administrator account")
     admin.add_argument("--username", required=True)
     admin.add_argument("--password", required=True)
     admin.add_argument("--display-name")
-    sub.add_parser("seed-demo", help="load the demo hierarchy, template and users (idempotent)")
+    seed = sub.add_parser("seed-demo", help="load the demo hierarchy, template and users (idempotent)")
+    seed.add_argument("--history", action="store_true",
+                      help="also write a year of demo inspections, reviews and corrective actions (idempotent)")
     imp = sub.add_parser("import-stations", help="import or update stations from a CSV file, all or nothing")
     imp.add_argument("file")
     sweep = sub.add_parser("sweep-photos", help="delete stored photo objects that no photo refers to (run from cron)")

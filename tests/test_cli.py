@@ -22,7 +22,7 @@ from tests.s3server import free_port
 def _serve(data_dir: Path, port: int) -> tuple[subprocess.Popen, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "S3_ENDPOINT"}}
     env.update({"DATA_DIR": str(data_dir), "PORT": str(port), "LOG_LEVEL": "WARNING"})
-    proc = subprocess.Popen([sys.executable, "-m", "server", "serve", "--demo"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "server", "serve", "--demo", "--no-history"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
