@@ -60,6 +60,8 @@ def _seed(settings: Settings, *, history: bool = False) -> list[str] | None:
     if history:
         from server.demo.history import seed_configured
 
+        print("Demo history: a year of inspections, reviews and corrective actions is written once, the first "
+              "time (a minute or two); later starts skip it.", flush=True)
         messages.append(asyncio.run(seed_configured(settings)))
     return messages
 
