@@ -239,6 +239,27 @@ def _plan(defn: Definition) -> _Plan:
     return plan
 
 
+def _entry_score(item: Item, choice: Mapping[str, float] | None, value: Any) -> float | None:
+    """item_score of a shown, scored item whose value is not None; `choice` is its option table, if any."""
+    if choice is None:
+        return _value_score(item, value)
+    return choice.get(value) if isinstance(value, str) else None
+
+
+def _close_section(section: Section, earned: float, weight: float, sections: list[SectionScore]) -> float | None:
+    """Append the section's score; returns its percent (None when nothing in it was scored)."""
+    percent = _clamp(100 * earned / weight) if weight > 0 else None
+    sections.append(SectionScore(key=section.key, percent=percent, score=earned, max=weight))
+    return percent
+
+
+def _total(defn: Definition, overall: float, overall_weight: float, critical_failed: bool,
+           sections: list[SectionScore], items: dict[str, ItemScore]) -> Score:
+    percent = _clamp(overall / overall_weight) if overall_weight > 0 else None
+    grade = FAIL if critical_failed else grade_for(defn.grade_bands, percent)
+    return Score(percent=percent, grade=grade, critical_failed=critical_failed, sections=sections, items=items)
+
+
 def score(defn: Definition, answers: Answers | None, overrides: Mapping[str, float] | None = None) -> Score:
     """Score an inspection. `overrides` maps item keys to reviewer scores in [0, 1]."""
     answers = answers or {}
@@ -263,23 +284,17 @@ def score(defn: Definition, answers: Answers | None, overrides: Mapping[str, flo
                     # item_score, with the value read once and a choice looked up in its table.
                     value = _value(get(key))
                     if value is not None:
-                        if choice is None:
-                            s = _value_score(item, value)
-                        elif isinstance(value, str):
-                            s = choice.get(value)
+                        s = _entry_score(item, choice, value)
             if s is not None:
                 earned += s * item.weight
                 weight += item.weight
                 critical_failed = critical_failed or (item.critical and s == 0)
             items[key] = ItemScore(score=s, max=item.weight if s is not None else 0.0)
-        percent = _clamp(100 * earned / weight) if weight > 0 else None
-        sections.append(SectionScore(key=section.key, percent=percent, score=earned, max=weight))
+        percent = _close_section(section, earned, weight, sections)
         if percent is not None:
             overall += percent * section.weight
             overall_weight += section.weight
-    percent = _clamp(overall / overall_weight) if overall_weight > 0 else None
-    grade = FAIL if critical_failed else grade_for(defn.grade_bands, percent)
-    return Score(percent=percent, grade=grade, critical_failed=critical_failed, sections=sections, items=items)
+    return _total(defn, overall, overall_weight, critical_failed, sections, items)
 
 
 def _override(key: str, overrides: Mapping[str, float]) -> float:
@@ -429,25 +444,19 @@ def check_and_score(defn: Definition, answers: Answers, *, submitting: bool) -> 
             # score's arithmetic, unchanged.
             s: float | None = None
             if shown and scored and value is not None:
-                if choice is None:
-                    s = _value_score(item, value)
-                elif isinstance(value, str):
-                    s = choice.get(value)
+                s = _entry_score(item, choice, value)
             if s is not None:
                 earned += s * item.weight
                 weight += item.weight
                 critical_failed = critical_failed or (item.critical and s == 0)
             items[key] = ItemScore(score=s, max=item.weight if s is not None else 0.0)
-        percent = _clamp(100 * earned / weight) if weight > 0 else None
-        sections.append(SectionScore(key=section.key, percent=percent, score=earned, max=weight))
+        percent = _close_section(section, earned, weight, sections)
         if percent is not None:
             overall += percent * section.weight
             overall_weight += section.weight
     if errors:
         return errors, None
-    percent = _clamp(overall / overall_weight) if overall_weight > 0 else None
-    grade = FAIL if critical_failed else grade_for(defn.grade_bands, percent)
-    return [], Score(percent=percent, grade=grade, critical_failed=critical_failed, sections=sections, items=items)
+    return [], _total(defn, overall, overall_weight, critical_failed, sections, items)
 
 
 def _plainly_valid(plan: _Plan, item: Item, value: Any) -> bool:
