@@ -360,20 +360,22 @@ def validate_answers(defn: Definition, answers: Answers, *, submitting: bool) ->
         answer = get(key)
         value = _value(answer)
         photos = _photos(answer)
-        count = len(photos) if isinstance(photos, list) else 0
-        if item.type == "photo":
-            answered = count > 0
-        else:
-            answered = value is not None and not (isinstance(value, str) and not value.strip())
-        if item.required and not answered:
-            field = "photos" if item.type == "photo" else "value"
-            errors.append(FieldError(field=f"answers.{key}.{field}", message="is required"))
-        # Evidence backs an answer: an unanswered optional item or an n.a. needs no photos.
-        if answered and not (item.type == "yes_no" and value == "na") and count < item.min_photos:
-            errors.append(
-                FieldError(field=f"answers.{key}.photos", message=f"needs at least {item.min_photos} photo(s)")
-            )
+        _completeness(key, item, value, len(photos) if isinstance(photos, list) else 0, errors)
     return errors
+
+
+def _completeness(key: str, item: Item, value: Any, count: int, errors: list[FieldError]) -> None:
+    """A shown item's completeness at submit: answered if required, and its minimum of photos."""
+    if item.type == "photo":
+        answered = count > 0
+    else:
+        answered = value is not None and not (isinstance(value, str) and not value.strip())
+    if item.required and not answered:
+        field = "photos" if item.type == "photo" else "value"
+        errors.append(FieldError(field=f"answers.{key}.{field}", message="is required"))
+    # Evidence backs an answer: an unanswered optional item or an n.a. needs no photos.
+    if answered and not (item.type == "yes_no" and value == "na") and count < item.min_photos:
+        errors.append(FieldError(field=f"answers.{key}.photos", message=f"needs at least {item.min_photos} photo(s)"))
 
 
 def check_and_score(defn: Definition, answers: Answers, *, submitting: bool) -> tuple[list[FieldError], Score | None]:
@@ -428,19 +430,7 @@ def check_and_score(defn: Definition, answers: Answers, *, submitting: bool) -> 
             shown = visible[key] = is_visible(item, answers, visible) if conditional else True
             value = value_of(key)
             if submitting and shown:
-                # validate_answers' completeness, item by item.
-                count = count_of(key, 0)
-                if item.type == "photo":
-                    answered = count > 0
-                else:
-                    answered = value is not None and not (isinstance(value, str) and not value.strip())
-                if item.required and not answered:
-                    field = "photos" if item.type == "photo" else "value"
-                    errors.append(FieldError(field=f"answers.{key}.{field}", message="is required"))
-                if answered and not (item.type == "yes_no" and value == "na") and count < item.min_photos:
-                    errors.append(
-                        FieldError(field=f"answers.{key}.photos", message=f"needs at least {item.min_photos} photo(s)")
-                    )
+                _completeness(key, item, value, count_of(key, 0), errors)
             # score's arithmetic, unchanged.
             s: float | None = None
             if shown and scored and value is not None:
