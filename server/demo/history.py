@@ -113,7 +113,7 @@ STATIONS_AT_ONCE = 4
 # not wait: a crash can lose only the last moments of the run. The closing marker is written after
 # everything else, so a run that lost it is not taken as done; the next run skips the stations
 # already begun and finishes the others.
-NO_COMMIT_WAIT = "SET synchronous_commit = off"
+NO_COMMIT_WAIT = "SET LOCAL synchronous_commit = off"
 # A step that deadlocked with another station's is run again, this many times in all.
 STEP_ATTEMPTS = 4
 # A station with planned work (seed_demo's assignments, some already overdue) was last visited at
@@ -473,6 +473,7 @@ class Line:
         for attempt in range(STEP_ATTEMPTS):
             try:
                 async with self.connect() as conn, conn.transaction():
+                    await conn.execute(NO_COMMIT_WAIT)
                     return await work(conn)
             except (DeadlockDetectedError, SerializationError):
                 if attempt == STEP_ATTEMPTS - 1:
@@ -519,14 +520,11 @@ async def seed_demo_history(conn: Connection, *, months: int = 12, seed: int = 2
     try:
         await store.start()
         await conn.execute("SELECT pg_advisory_lock($1)", HISTORY_LOCK_ID)
-        wait = await conn.fetchval("SHOW synchronous_commit")
-        await conn.execute(NO_COMMIT_WAIT)
         try:
             return await _seed_once(conn, pool, months=months, seed=seed, store=store, executor=executor,
                                     limit=stations, radius_m=radius_m)
         finally:
-            await conn.execute("SELECT set_config('synchronous_commit', $1, false), pg_advisory_unlock($2)",
-                               wait, HISTORY_LOCK_ID)
+            await conn.execute("SELECT pg_advisory_unlock($1)", HISTORY_LOCK_ID)
     finally:
         if own_executor:
             executor.shutdown(cancel_futures=True)
@@ -596,7 +594,6 @@ async def _seed_once(conn: Connection, pool: Pool | None, *, months: int, seed: 
                 await _station_history(run, shared, st, slots[st.id], st.id in recent, months, seed)
             return
         async with pool.acquire() as own:
-            await own.execute(NO_COMMIT_WAIT)  # undone by the pool's reset when the connection goes back
             line = Line(own)
             while todo:
                 st = todo.pop(0)
