@@ -41,8 +41,21 @@ PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 
 # Each capability's routes.py exports ROUTES. A capability not yet written is simply absent;
 # one that exists but fails to import stops start-up, as it should.
-CAPABILITIES = ("auth", "audit", "org", "templates", "inspections", "photos", "sync", "review", "actions",
-                "dashboards", "exports", "assignments", "template_transfer")
+CAPABILITIES = (
+    "auth",
+    "audit",
+    "org",
+    "templates",
+    "inspections",
+    "photos",
+    "sync",
+    "review",
+    "actions",
+    "dashboards",
+    "exports",
+    "assignments",
+    "template_transfer",
+)
 
 
 def _capability_routes() -> list[Any]:
@@ -57,9 +70,15 @@ def _capability_routes() -> list[Any]:
 
 def make_store(settings: Settings) -> PhotoStore:
     if settings.s3_endpoint:
-        return S3Store(settings.s3_endpoint, settings.s3_access_key or "", settings.s3_secret_key or "",
-                       settings.s3_bucket, secure=settings.s3_secure, region=settings.s3_region,
-                       timeout=settings.s3_timeout_seconds)
+        return S3Store(
+            settings.s3_endpoint,
+            settings.s3_access_key or "",
+            settings.s3_secret_key or "",
+            settings.s3_bucket,
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+            timeout=settings.s3_timeout_seconds,
+        )
     return DirectoryStore(settings.photos_dir)
 
 
@@ -85,8 +104,9 @@ async def ready(state: State) -> Any:
     except Exception:  # noqa: BLE001
         problems.append("photo store")
     if problems:
-        return problem_response(503, "Service unavailable", f"not ready: {', '.join(problems)} not answering",
-                                headers={"Retry-After": "5"})
+        return problem_response(
+            503, "Service unavailable", f"not ready: {', '.join(problems)} not answering", headers={"Retry-After": "5"}
+        )
     return {"status": "ready"}
 
 
@@ -132,8 +152,11 @@ def _sw_route(state_key: str = "sw") -> Any:
     async def service_worker(state: State) -> Response:
         if state_key not in state or os.environ.get("MUAINA_DEV"):
             state[state_key] = service_worker_source()
-        return Response(state[state_key], media_type="text/javascript",
-                        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
+        return Response(
+            state[state_key],
+            media_type="text/javascript",
+            headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
+        )
 
     return service_worker
 
@@ -150,8 +173,11 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
             finally:
                 await conn.close()
         app.state.pool = await db.create_pool(settings.database_url, max_size=settings.db_pool_size)
-        app.state.read_pool = (await db.create_pool(settings.database_read_url, max_size=settings.db_pool_size)
-                               if settings.database_read_url else app.state.pool)
+        app.state.read_pool = (
+            await db.create_pool(settings.database_read_url, max_size=settings.db_pool_size)
+            if settings.database_read_url
+            else app.state.pool
+        )
         app.state.store = make_store(settings)
         own_executor = executor is None
         app.state.executor = executor or make_executor(settings)
@@ -172,8 +198,11 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
         route_handlers.append(loop_monitor.loop_lag)
         lifespans.append(loop_monitor.lifespan)
     if PWA_DIR.exists():
-        route_handlers.append(create_static_files_router(path="/", directories=[PWA_DIR], html_mode=True,
-                                                         include_in_schema=False, name="pwa"))
+        route_handlers.append(
+            create_static_files_router(
+                path="/", directories=[PWA_DIR], html_mode=True, include_in_schema=False, name="pwa"
+            )
+        )
     return Litestar(
         route_handlers=route_handlers,
         lifespan=lifespans,
@@ -186,8 +215,12 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
         request_max_body_size=settings.max_json_bytes,
         # The document only, as JSON at /schema and /schema/openapi.json: Litestar's HTML viewers load
         # their scripts from a CDN, which the Content-Security-Policy (script-src 'self') rightly blocks.
-        openapi_config=OpenAPIConfig(title="Muaina API", version="1", path="/schema",
-                                     render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])]),
+        openapi_config=OpenAPIConfig(
+            title="Muaina API",
+            version="1",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+        ),
         debug=False,
         logging_config=None,
     )

@@ -60,8 +60,11 @@ def _seed(settings: Settings, *, history: bool = False) -> list[str] | None:
     if history:
         from server.demo.history import seed_configured
 
-        print("Demo history: a year of inspections, reviews and corrective actions is written once, the first "
-              "time (a minute or two); later starts skip it.", flush=True)
+        print(
+            "Demo history: a year of inspections, reviews and corrective actions is written once, the first "
+            "time (a minute or two); later starts skip it.",
+            flush=True,
+        )
         messages.append(asyncio.run(seed_configured(settings)))
     return messages
 
@@ -116,16 +119,31 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers > 1:
         # Worker processes build their own app from the environment; hand them the resolved URL.
         os.environ["DATABASE_URL"] = settings.database_url
-        uvicorn.run("server.asgi:create", factory=True, host=settings.host, port=settings.port,
-                    workers=args.workers, log_level=settings.log_level.lower(), proxy_headers=True,
-                    timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE_SECONDS)
+        uvicorn.run(
+            "server.asgi:create",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=args.workers,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+            timeout_graceful_shutdown=10,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
         return 0
     from server.app import create_app
 
     app = create_app(settings, run_migrations=False)
     freeze_startup_objects()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                proxy_headers=True, timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     return 0
 
 
@@ -160,13 +178,25 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
         from server.auth import queries
 
         async with conn.transaction():
-            user = await queries.insert_user(conn, username=args.username, display_name=args.display_name or args.username,
-                                             password_hash=hash_password(args.password), role="admin",
-                                             region_ids=[], district_ids=[], active=True)
+            user = await queries.insert_user(
+                conn,
+                username=args.username,
+                display_name=args.display_name or args.username,
+                password_hash=hash_password(args.password),
+                role="admin",
+                region_ids=[],
+                district_ids=[],
+                active=True,
+            )
             if user is None:
                 return None
-            await audit.record(conn, "user.create", entity="user", entity_id=user.id,
-                               data={"username": user.username, "role": "admin", "via": "command line"})
+            await audit.record(
+                conn,
+                "user.create",
+                entity="user",
+                entity_id=user.id,
+                data={"username": user.username, "role": "admin", "via": "command line"},
+            )
             return user
 
     if len(args.password) < 8:
@@ -216,14 +246,17 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
     async def sweep(conn):
         store = make_store(settings)
         try:
-            return await sweep_orphans(conn, store, older_than=timedelta(minutes=args.older_than_minutes),
-                                       dry_run=args.dry_run)
+            return await sweep_orphans(
+                conn, store, older_than=timedelta(minutes=args.older_than_minutes), dry_run=args.dry_run
+            )
         finally:
             await store.close()
 
     report = asyncio.run(_with_conn(settings.database_url or "", sweep))
-    print(f"{'dry run: ' if report.dry_run else ''}checked {report.checked} object(s), "
-          f"{'would delete' if report.dry_run else 'deleted'} {report.deleted}, kept {report.kept}")
+    print(
+        f"{'dry run: ' if report.dry_run else ''}checked {report.checked} object(s), "
+        f"{'would delete' if report.dry_run else 'deleted'} {report.deleted}, kept {report.kept}"
+    )
     return 0
 
 
@@ -235,21 +268,31 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--demo", action="store_true", help="load the demo data first if it is not there yet")
-    serve.add_argument("--no-history", action="store_true",
-                       help="with --demo: skip the year of demo inspections (written once, about a minute)")
+    serve.add_argument(
+        "--no-history",
+        action="store_true",
+        help="with --demo: skip the year of demo inspections (written once, about a minute)",
+    )
     sub.add_parser("migrate", help="apply pending database migrations")
     admin = sub.add_parser("create-admin", help="create an administrator account")
     admin.add_argument("--username", required=True)
     admin.add_argument("--password", required=True)
     admin.add_argument("--display-name")
     seed = sub.add_parser("seed-demo", help="load the demo hierarchy, template and users (idempotent)")
-    seed.add_argument("--history", action="store_true",
-                      help="also write a year of demo inspections, reviews and corrective actions (idempotent)")
+    seed.add_argument(
+        "--history",
+        action="store_true",
+        help="also write a year of demo inspections, reviews and corrective actions (idempotent)",
+    )
     imp = sub.add_parser("import-stations", help="import or update stations from a CSV file, all or nothing")
     imp.add_argument("file")
     sweep = sub.add_parser("sweep-photos", help="delete stored photo objects that no photo refers to (run from cron)")
-    sweep.add_argument("--older-than-minutes", type=int, default=60,
-                       help="leave younger objects alone: they may belong to an upload in flight (default 60)")
+    sweep.add_argument(
+        "--older-than-minutes",
+        type=int,
+        default=60,
+        help="leave younger objects alone: they may belong to an upload in flight (default 60)",
+    )
     sweep.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
     args = parser.parse_args(argv)
     try:
@@ -258,9 +301,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    commands = {"serve": cmd_serve, "migrate": cmd_migrate, "create-admin": cmd_create_admin,
-                "seed-demo": cmd_seed_demo, "import-stations": cmd_import_stations,
-                "sweep-photos": cmd_sweep_photos}
+    commands = {
+        "serve": cmd_serve,
+        "migrate": cmd_migrate,
+        "create-admin": cmd_create_admin,
+        "seed-demo": cmd_seed_demo,
+        "import-stations": cmd_import_stations,
+        "sweep-photos": cmd_sweep_photos,
+    }
     return commands[args.command](settings, args)
 
 

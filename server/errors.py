@@ -22,7 +22,9 @@ class DomainError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str = "", *, errors: list[FieldError] | None = None, extra: dict[str, Any] | None = None):
+    def __init__(
+        self, detail: str = "", *, errors: list[FieldError] | None = None, extra: dict[str, Any] | None = None
+    ):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors or []

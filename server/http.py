@@ -142,16 +142,27 @@ def _decode_query_time(target: type[QueryTime], value: Any) -> QueryTime:
     if moment.tzinfo is None:
         # A time without its offset names a different instant in every zone.
         raise ValueError(_QUERY_TIME)
-    return target(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
-                  moment.microsecond, tzinfo=moment.tzinfo, fold=moment.fold)
+    return target(
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+        tzinfo=moment.tzinfo,
+        fold=moment.fold,
+    )
 
 
 class QueryTimes(InitPlugin, OpenAPISchemaPlugin):
     """Decodes QueryTime arguments strictly, and documents them as the date-time strings they are."""
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config.type_decoders = [*(app_config.type_decoders or []),
-                                    (lambda t: isinstance(t, type) and issubclass(t, QueryTime), _decode_query_time)]
+        app_config.type_decoders = [
+            *(app_config.type_decoders or []),
+            (lambda t: isinstance(t, type) and issubclass(t, QueryTime), _decode_query_time),
+        ]
         return app_config
 
     @staticmethod
@@ -159,8 +170,11 @@ class QueryTimes(InitPlugin, OpenAPISchemaPlugin):
         return value is QueryTime
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
-        return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME,
-                      description="An RFC 3339 time with its offset, such as 2026-11-27T09:00:00Z.")
+        return Schema(
+            type=OpenAPIType.STRING,
+            format=OpenAPIFormat.DATE_TIME,
+            description="An RFC 3339 time with its offset, such as 2026-11-27T09:00:00Z.",
+        )
 
 
 async def check_request(request: Request) -> None:
@@ -183,11 +197,17 @@ async def refuse_nul_characters(request: Request) -> None:
     errors: list[FieldError] = []
     query = request.scope.get("query_string", b"")
     if b"%00" in query:
-        errors += [FieldError(field=name or "query", message=_NUL) for name, value
-                   in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if "\x00" in name + value]
+        errors += [
+            FieldError(field=name or "query", message=_NUL)
+            for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+            if "\x00" in name + value
+        ]
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if (request.method in ("POST", "PUT", "PATCH") and (media_type == "application/json" or media_type.endswith("+json"))
-            and request.route_handler.resolve_request_max_body_size() is not None):
+    if (
+        request.method in ("POST", "PUT", "PATCH")
+        and (media_type == "application/json" or media_type.endswith("+json"))
+        and request.route_handler.resolve_request_max_body_size() is not None
+    ):
         body = await request.body()
         if b"\\u0000" in body:
             try:
@@ -196,8 +216,9 @@ async def refuse_nul_characters(request: Request) -> None:
                 document = None  # malformed: the route's own decoding says how
             errors += [FieldError(field=path, message=_NUL) for path in _nul_paths(document)]
     if errors:
-        raise Invalid("text may not contain the NUL character: " + ", ".join(e.field for e in errors[:5]),
-                      errors=errors[:50])
+        raise Invalid(
+            "text may not contain the NUL character: " + ", ".join(e.field for e in errors[:5]), errors=errors[:50]
+        )
 
 
 def client_ip(request: Request) -> str | None:
@@ -215,8 +236,14 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     errors: list[FieldError] = []
 
 
-def problem_response(status: int, title: str, detail: str, errors: list[FieldError] | None = None,
-                     extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response:
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     body: dict[str, Any] = msgspec.to_builtins(Problem(title=title, status=status, detail=detail, errors=errors or []))
     if extra:
         body.update(msgspec.to_builtins(extra))
@@ -296,15 +323,20 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
         _UNAVAILABLE_SQLSTATE
     ):
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return problem_response(503, "Service unavailable", "the database is not answering; try again shortly",
-                                headers={"Retry-After": "5"})
+        return problem_response(
+            503, "Service unavailable", "the database is not answering; try again shortly", headers={"Retry-After": "5"}
+        )
     if sqlstate in _RETRY_SQLSTATE:
         # PostgreSQL rolled the whole transaction back (a deadlock between two writers, or a
         # serialization failure), so nothing was written and sending the request again is safe:
         # 503 with Retry-After makes phones and the PWA's outbox do exactly that.
         log.warning("transaction rolled back on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return problem_response(503, "Service unavailable", "a concurrent change got in the way; send the request "
-                                "again", headers={"Retry-After": "1"})
+        return problem_response(
+            503,
+            "Service unavailable",
+            "a concurrent change got in the way; send the request again",
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, UnicodeDecodeError):
         # msgspec raises this (not DecodeError, which Litestar maps) for a body that is not UTF-8.
         return problem_response(400, "Bad request", "the body is not valid UTF-8 text")
@@ -339,6 +371,8 @@ _PROBLEM_TEXT = {
     429: "Too many failed attempts; retry after the Retry-After header's seconds.",
     503: "The database or photo store is not answering; retry after the Retry-After header's seconds.",
 }
+
+
 def problem_statuses(path: str, method: str) -> list[int]:
     """Which problem statuses a route may answer, from what every route of its kind can meet."""
     statuses = [400, 422, 503]
@@ -372,12 +406,19 @@ class ProblemResponses(ReceiveRoutePlugin):
             documented: dict[int, ResponseSpec] = {}
             for method in handler.http_methods:
                 for status in problem_statuses(route.path_format or route.path, method):
-                    documented[status] = ResponseSpec(data_container=Problem, media_type=PROBLEM,
-                                                      description=_PROBLEM_TEXT[status], generate_examples=False)
+                    documented[status] = ResponseSpec(
+                        data_container=Problem,
+                        media_type=PROBLEM,
+                        description=_PROBLEM_TEXT[status],
+                        generate_examples=False,
+                    )
                 if method == "PUT":
                     other = 201 if handler.status_code == 200 else 200
-                    documented[other] = ResponseSpec(data_container=_success_type(handler), generate_examples=False,
-                                                     description="Created" if other == 201 else "Replaced or replayed")
+                    documented[other] = ResponseSpec(
+                        data_container=_success_type(handler),
+                        generate_examples=False,
+                        description="Created" if other == 201 else "Replaced or replayed",
+                    )
             handler.responses = {**documented, **(handler.responses or {})}
 
 
@@ -385,8 +426,11 @@ def raw_body(description: str, content: dict[str, Schema]) -> type[Operation]:
     """An OpenAPI operation class (a route's `operation_class=`) documenting a body the handler reads
     itself, with `await request.body()` or as a stream, instead of through a `data` parameter: without
     it the OpenAPI document would say the route takes no body, and clients and fuzzers would believe it."""
-    body = RequestBody(content={media: OpenAPIMediaType(schema=schema) for media, schema in content.items()},
-                       description=description, required=True)
+    body = RequestBody(
+        content={media: OpenAPIMediaType(schema=schema) for media, schema in content.items()},
+        description=description,
+        required=True,
+    )
 
     @dataclass
     class RawBodyOperation(Operation):

@@ -60,8 +60,13 @@ class LoopMonitor:
     def take(self) -> dict[str, Any]:
         lags, busy = sorted(self.lags), sorted(self.busy)
         self.lags, self.busy = [], []
-        return {"max_ms": _ms(lags, 1.0), "p99_ms": _ms(lags, 0.99), "busy_max_ms": _ms(busy, 1.0),
-                "busy_p99_ms": _ms(busy, 0.99), "samples": len(lags)}
+        return {
+            "max_ms": _ms(lags, 1.0),
+            "p99_ms": _ms(lags, 0.99),
+            "busy_max_ms": _ms(busy, 1.0),
+            "busy_p99_ms": _ms(busy, 0.99),
+            "samples": len(lags),
+        }
 
 
 def _ms(ordered: list[float], fraction: float) -> float:

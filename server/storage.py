@@ -318,8 +318,11 @@ class S3Store:
         # store lost its data: what it held is lost either way, and refusing new photos until
         # someone restarts the app (which would make the bucket again anyway) only keeps them on
         # the phones. Making it again lets uploads resume; the log says loudly what happened.
-        log.error("photo store bucket %s has disappeared; making it again (photos stored before it "
-                  "disappeared are not in it)", self.bucket)
+        log.error(
+            "photo store bucket %s has disappeared; making it again (photos stored before it "
+            "disappeared are not in it)",
+            self.bucket,
+        )
         await self._run(self._create_bucket)
 
     async def ensure_bucket(self) -> None:

@@ -28,8 +28,12 @@ class HealingProcessPool(Executor):
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # forkserver: workers never inherit the event loop's threads, sockets or connection pool.
-        return ProcessPoolExecutor(max_workers=self._max_workers, mp_context=multiprocessing.get_context("forkserver"),
-                                   initializer=_exit_with, initargs=(os.getpid(),))
+        return ProcessPoolExecutor(
+            max_workers=self._max_workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_exit_with,
+            initargs=(os.getpid(),),
+        )
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
         pool = self._pool

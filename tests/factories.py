@@ -82,26 +82,48 @@ async def make_region(conn, code: str, name: str | None = None) -> uuid.UUID:
 async def make_district(conn, region_id: uuid.UUID, code: str, name: str | None = None) -> uuid.UUID:
     return await conn.fetchval(
         "INSERT INTO districts (code, name_en, name_ur, region_id) VALUES ($1, $2, $3, $4) RETURNING id",
-        code, name or code, "ضلع", region_id,
+        code,
+        name or code,
+        "ضلع",
+        region_id,
     )
 
 
-async def make_station(conn, district_id: uuid.UUID, code: str, lat: float = 31.52, lon: float = 74.35,
-                       kind: str = "police_station") -> uuid.UUID:
+async def make_station(
+    conn, district_id: uuid.UUID, code: str, lat: float = 31.52, lon: float = 74.35, kind: str = "police_station"
+) -> uuid.UUID:
     return await conn.fetchval(
         """INSERT INTO stations (code, name_en, name_ur, district_id, lat, lon, kind)
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
-        code, f"PS {code}", f"تھانہ {code}", district_id, lat, lon, kind,
+        code,
+        f"PS {code}",
+        f"تھانہ {code}",
+        district_id,
+        lat,
+        lon,
+        kind,
     )
 
 
-async def make_user(conn, username: str, role: str, *, region_ids: list[uuid.UUID] | None = None,
-                    district_ids: list[uuid.UUID] | None = None, active: bool = True) -> uuid.UUID:
+async def make_user(
+    conn,
+    username: str,
+    role: str,
+    *,
+    region_ids: list[uuid.UUID] | None = None,
+    district_ids: list[uuid.UUID] | None = None,
+    active: bool = True,
+) -> uuid.UUID:
     return await conn.fetchval(
         """INSERT INTO users (username, display_name, password_hash, role, region_ids, district_ids, active)
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
-        username, username.replace(".", " ").title(), _password_hash(), role,
-        region_ids or [], district_ids or [], active,
+        username,
+        username.replace(".", " ").title(),
+        _password_hash(),
+        role,
+        region_ids or [],
+        district_ids or [],
+        active,
     )
 
 
@@ -113,9 +135,11 @@ async def make_world(conn) -> World:
         w.districts[r] = await make_district(conn, w.regions[r], f"D{r}", f"District {r}")
         w.stations[r] = await make_station(conn, w.districts[r], f"S{r}1", lat=31.5 if r == "A" else 30.2)
         w.stations[r + "2"] = await make_station(conn, w.districts[r], f"S{r}2", lat=31.6 if r == "A" else 30.3)
-        w.users[f"reviewer_{r.lower()}"] = await make_user(conn, f"reviewer_{r.lower()}", "reviewer",
-                                                           region_ids=[w.regions[r]])
-        w.users[f"inspector_{r.lower()}"] = await make_user(conn, f"inspector_{r.lower()}", "inspector",
-                                                            district_ids=[w.districts[r]])
+        w.users[f"reviewer_{r.lower()}"] = await make_user(
+            conn, f"reviewer_{r.lower()}", "reviewer", region_ids=[w.regions[r]]
+        )
+        w.users[f"inspector_{r.lower()}"] = await make_user(
+            conn, f"inspector_{r.lower()}", "inspector", district_ids=[w.districts[r]]
+        )
     w.users["admin"] = await make_user(conn, "admin", "admin")
     return w

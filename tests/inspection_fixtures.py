@@ -19,42 +19,84 @@ TEXT = {"en": "Label", "ur": "لیبل"}
 DEFINITION: dict[str, Any] = {
     "title": {"en": "SIPS station inspection", "ur": "معائنہ"},
     "sections": [
-        {"key": "front_desk", "title": TEXT, "weight": 2, "items": [
-            {"key": "fd_staffed", "type": "yes_no", "label": TEXT, "required": True, "min_photos": 1},
-            {"key": "fd_wait", "type": "number", "label": TEXT, "min": 0, "max": 15, "required": True},
-            {"key": "fd_clean", "type": "scale", "label": TEXT, "max": 5},
-            {"key": "fd_token", "type": "choice", "label": TEXT, "options": [
-                {"key": "yes", "label": TEXT, "points": 2}, {"key": "no", "label": TEXT, "points": 0}]},
-            {"key": "fd_why", "type": "text", "label": TEXT, "required": True,
-             "visible_if": {"item": "fd_staffed", "in": ["no"]}},
-        ]},
-        {"key": "lockup", "title": TEXT, "items": [
-            {"key": "lk_diary", "type": "yes_no", "label": TEXT, "required": True, "critical": True},
-        ]},
+        {
+            "key": "front_desk",
+            "title": TEXT,
+            "weight": 2,
+            "items": [
+                {"key": "fd_staffed", "type": "yes_no", "label": TEXT, "required": True, "min_photos": 1},
+                {"key": "fd_wait", "type": "number", "label": TEXT, "min": 0, "max": 15, "required": True},
+                {"key": "fd_clean", "type": "scale", "label": TEXT, "max": 5},
+                {
+                    "key": "fd_token",
+                    "type": "choice",
+                    "label": TEXT,
+                    "options": [{"key": "yes", "label": TEXT, "points": 2}, {"key": "no", "label": TEXT, "points": 0}],
+                },
+                {
+                    "key": "fd_why",
+                    "type": "text",
+                    "label": TEXT,
+                    "required": True,
+                    "visible_if": {"item": "fd_staffed", "in": ["no"]},
+                },
+            ],
+        },
+        {
+            "key": "lockup",
+            "title": TEXT,
+            "items": [
+                {"key": "lk_diary", "type": "yes_no", "label": TEXT, "required": True, "critical": True},
+            ],
+        },
     ],
 }
 
 
-async def publish(conn, definition: dict[str, Any] | None = None, *, key: str | None = None,
-                  kinds: list[str] | None = None, version: int = 1, template_id: uuid.UUID | None = None):
+async def publish(
+    conn,
+    definition: dict[str, Any] | None = None,
+    *,
+    key: str | None = None,
+    kinds: list[str] | None = None,
+    version: int = 1,
+    template_id: uuid.UUID | None = None,
+):
     """A template row (unless given) and one published version; returns (template_id, version_id)."""
     definition = definition or DEFINITION
     if template_id is None:
         template_id = await conn.fetchval(
             "INSERT INTO templates (key, title_en, title_ur) VALUES ($1, 'T', 'ٹ') RETURNING id",
-            key or f"t_{uuid.uuid4().hex[:8]}")
+            key or f"t_{uuid.uuid4().hex[:8]}",
+        )
     version_id = await conn.fetchval(
         """INSERT INTO template_versions (template_id, version, definition, kinds)
            VALUES ($1, $2, $3::text::jsonb, $4) RETURNING id""",
-        template_id, version, msgspec.json.encode(definition).decode(), kinds)
+        template_id,
+        version,
+        msgspec.json.encode(definition).decode(),
+        kinds,
+    )
     return template_id, version_id
 
 
-def document(station_id, version_id, *, base: int = 0, status: str = "draft", answers: dict | None = None,
-             location: dict | None = None, **extra: Any) -> dict[str, Any]:
+def document(
+    station_id,
+    version_id,
+    *,
+    base: int = 0,
+    status: str = "draft",
+    answers: dict | None = None,
+    location: dict | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     return {
-        "station_id": str(station_id), "template_version_id": str(version_id), "base_revision": base,
-        "status": status, "started_at": "2026-11-27T09:00:00Z", "finished_at": None,
+        "station_id": str(station_id),
+        "template_version_id": str(version_id),
+        "base_revision": base,
+        "status": status,
+        "started_at": "2026-11-27T09:00:00Z",
+        "finished_at": None,
         "location": location if location is not None else {"lat": 31.5, "lon": 74.35, "accuracy_m": 12},
         "answers": answers if answers is not None else {"fd_wait": {"value": 7}},
         **extra,
@@ -77,7 +119,12 @@ class Ctx:
 
     def __init__(self, client, world, template_id, version_id, tokens):
         self.client, self.world, self.template_id, self.version_id, self.tokens = (
-            client, world, template_id, version_id, tokens)
+            client,
+            world,
+            template_id,
+            version_id,
+            tokens,
+        )
 
     def doc(self, station: str = "A", **kw: Any) -> dict[str, Any]:
         return document(self.world.stations[station], self.version_id, **kw)
@@ -108,8 +155,9 @@ async def concurrent_client(settings, executor) -> AsyncIterator[ApiClient]:
     app = create_app(settings, executor=executor, run_migrations=False)
     inbox: asyncio.Queue = asyncio.Queue()
     outbox: asyncio.Queue = asyncio.Queue()
-    lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
-                                       inbox.get, outbox.put))
+    lifespan = asyncio.create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put)
+    )
     await inbox.put({"type": "lifespan.startup"})
     assert (await outbox.get())["type"] == "lifespan.startup.complete"
     try:
@@ -132,9 +180,13 @@ def hold_first_readers(monkeypatch, parties: int) -> list[str]:
     gate = asyncio.Barrier(parties)
     readers = 0
     log: list[str] = []
-    load_state, load_state_as, insert, update, lock = (queries.load_state, queries.load_state_as,
-                                                       queries.insert_inspection, queries.update_inspection,
-                                                       queries.lock_inspection)
+    load_state, load_state_as, insert, update, lock = (
+        queries.load_state,
+        queries.load_state_as,
+        queries.insert_inspection,
+        queries.update_inspection,
+        queries.lock_inspection,
+    )
 
     def held(read):
         # A PUT's first read of the state is load_state_as (with the session check); later ones load_state.

@@ -16,32 +16,67 @@ TEXT = {"en": "Item", "ur": "آئٹم"}
 DEFINITION: dict[str, Any] = {
     "title": {"en": "Review test inspection", "ur": "معائنہ"},
     "sections": [
-        {"key": "front", "title": {"en": "Front", "ur": "سامنے"}, "weight": 2, "items": [
-            {"key": "f_staffed", "type": "yes_no", "label": {"en": "Front desk staffed", "ur": "عملہ موجود"},
-             "required": True},
-            {"key": "f_clean", "type": "scale", "label": {"en": "Clean", "ur": "صفائی"}, "max": 5},
-            {"key": "f_token", "type": "choice", "label": {"en": "Token given", "ur": "ٹوکن"}, "options": [
-                {"key": "yes", "label": TEXT, "points": 2}, {"key": "no", "label": TEXT, "points": 0}]},
-            {"key": "f_why", "type": "yes_no", "label": {"en": "Reason recorded", "ur": "وجہ"},
-             "visible_if": {"item": "f_staffed", "in": ["no"]}},
-            {"key": "f_note", "type": "text", "label": {"en": "Remarks", "ur": "ریمارکس"}},
-        ]},
-        {"key": "lockup", "title": {"en": "Lock-up", "ur": "حوالات"}, "items": [
-            {"key": "l_diary", "type": "yes_no", "label": {"en": "Detainees in the diary", "ur": "روزنامچہ"},
-             "required": True, "critical": True},
-            {"key": "l_water", "type": "yes_no", "label": {"en": "Drinking water", "ur": "پانی"},
-             "critical": True},
-        ]},
+        {
+            "key": "front",
+            "title": {"en": "Front", "ur": "سامنے"},
+            "weight": 2,
+            "items": [
+                {
+                    "key": "f_staffed",
+                    "type": "yes_no",
+                    "label": {"en": "Front desk staffed", "ur": "عملہ موجود"},
+                    "required": True,
+                },
+                {"key": "f_clean", "type": "scale", "label": {"en": "Clean", "ur": "صفائی"}, "max": 5},
+                {
+                    "key": "f_token",
+                    "type": "choice",
+                    "label": {"en": "Token given", "ur": "ٹوکن"},
+                    "options": [{"key": "yes", "label": TEXT, "points": 2}, {"key": "no", "label": TEXT, "points": 0}],
+                },
+                {
+                    "key": "f_why",
+                    "type": "yes_no",
+                    "label": {"en": "Reason recorded", "ur": "وجہ"},
+                    "visible_if": {"item": "f_staffed", "in": ["no"]},
+                },
+                {"key": "f_note", "type": "text", "label": {"en": "Remarks", "ur": "ریمارکس"}},
+            ],
+        },
+        {
+            "key": "lockup",
+            "title": {"en": "Lock-up", "ur": "حوالات"},
+            "items": [
+                {
+                    "key": "l_diary",
+                    "type": "yes_no",
+                    "label": {"en": "Detainees in the diary", "ur": "روزنامچہ"},
+                    "required": True,
+                    "critical": True,
+                },
+                {"key": "l_water", "type": "yes_no", "label": {"en": "Drinking water", "ur": "پانی"}, "critical": True},
+            ],
+        },
     ],
 }
 
 FAR = {"lat": 33.7, "lon": 73.0, "accuracy_m": 10}  # hundreds of kilometres from every test station
 
 
-def answers(staffed: str = "yes", clean: int = 4, token: str = "yes", diary: str = "yes",
-            water: str | None = "yes", why: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"f_staffed": {"value": staffed}, "f_clean": {"value": clean},
-                           "f_token": {"value": token}, "l_diary": {"value": diary}}
+def answers(
+    staffed: str = "yes",
+    clean: int = 4,
+    token: str = "yes",
+    diary: str = "yes",
+    water: str | None = "yes",
+    why: str | None = None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "f_staffed": {"value": staffed},
+        "f_clean": {"value": clean},
+        "f_token": {"value": token},
+        "l_diary": {"value": diary},
+    }
     if water is not None:
         out["l_water"] = {"value": water}
     if why is not None:
@@ -68,13 +103,26 @@ class Ctx:
         lat = {"A": 31.5, "A2": 31.6, "B": 30.2, "B2": 30.3}[station]
         return {"lat": lat, "lon": 74.35, "accuracy_m": 8}
 
-    async def put(self, inspection_id: uuid.UUID, *, station: str = "A", user: str = "inspector_a",
-                  status: str = "submitted", base: int = 0, values: dict[str, Any] | None = None,
-                  location: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = {"station_id": str(self.world.stations[station]), "template_version_id": str(self.version_id),
-                "base_revision": base, "status": status, "started_at": "2026-11-27T09:00:00Z",
-                "location": location or self.station_location(station),
-                "answers": values if values is not None else answers()}
+    async def put(
+        self,
+        inspection_id: uuid.UUID,
+        *,
+        station: str = "A",
+        user: str = "inspector_a",
+        status: str = "submitted",
+        base: int = 0,
+        values: dict[str, Any] | None = None,
+        location: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body = {
+            "station_id": str(self.world.stations[station]),
+            "template_version_id": str(self.version_id),
+            "base_revision": base,
+            "status": status,
+            "started_at": "2026-11-27T09:00:00Z",
+            "location": location or self.station_location(station),
+            "answers": values if values is not None else answers(),
+        }
         response = await self.client.put(f"/api/v1/inspections/{inspection_id}", await self.token(user), json=body)
         assert response.status_code in (200, 201), response.text
         return response.json()
@@ -85,10 +133,14 @@ class Ctx:
         reply = await self.put(inspection_id, station=station, user=user, **kw)
         return inspection_id, reply["revision"]
 
-    async def review(self, inspection_id: uuid.UUID, decision: str, revision: int, user: str = "reviewer_a",
-                     **body: Any):
-        return await self.client.post(f"/api/v1/inspections/{inspection_id}/review", await self.token(user),
-                                      json={"decision": decision, "revision": revision, **body})
+    async def review(
+        self, inspection_id: uuid.UUID, decision: str, revision: int, user: str = "reviewer_a", **body: Any
+    ):
+        return await self.client.post(
+            f"/api/v1/inspections/{inspection_id}/review",
+            await self.token(user),
+            json={"decision": decision, "revision": revision, **body},
+        )
 
     async def get(self, path: str, user: str = "reviewer_a", **params: Any):
         return await self.client.get(path, await self.token(user), params=params)
@@ -101,8 +153,9 @@ async def make_ctx(client: ApiClient, definition: dict[str, Any] | None = None) 
     finally:
         await conn.close()
     admin = await client.login("admin")
-    created = await client.post("/api/v1/templates", admin,
-                                json={"key": "review_test", "title": {"en": "Review test", "ur": "جائزہ"}})
+    created = await client.post(
+        "/api/v1/templates", admin, json={"key": "review_test", "title": {"en": "Review test", "ur": "جائزہ"}}
+    )
     assert created.status_code == 201, created.text
     template_id = created.json()["id"]
     saved = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=definition or DEFINITION)

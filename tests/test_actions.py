@@ -14,25 +14,28 @@ from tests.review_fixtures import answers, make_ctx
 FUTURE = (date.today() + timedelta(days=30)).isoformat()
 
 
-@pytest.mark.parametrize(("current", "target", "role", "note", "refused"), [
-    ("open", "in_progress", "inspector", False, None),
-    ("open", "done", "reviewer", False, None),
-    ("in_progress", "done", "inspector", False, None),
-    ("done", "verified", "reviewer", False, None),
-    ("done", "verified", "admin", False, None),
-    ("done", "verified", "inspector", True, None),
-    ("open", "verified", "inspector", True, None),
-    ("done", "verified", "inspector", False, "needs_note"),
-    ("done", "open", "reviewer", False, None),
-    ("in_progress", "open", "reviewer", False, None),
-    ("done", "open", "inspector", True, "forbidden"),
-    ("in_progress", "open", "inspector", True, "forbidden"),
-    ("verified", "open", "reviewer", True, "conflict"),
-    ("verified", "done", "admin", True, "conflict"),
-    ("done", "in_progress", "reviewer", False, "conflict"),
-    ("verified", "verified", "inspector", False, None),
-    ("open", "open", "inspector", False, None),
-])
+@pytest.mark.parametrize(
+    ("current", "target", "role", "note", "refused"),
+    [
+        ("open", "in_progress", "inspector", False, None),
+        ("open", "done", "reviewer", False, None),
+        ("in_progress", "done", "inspector", False, None),
+        ("done", "verified", "reviewer", False, None),
+        ("done", "verified", "admin", False, None),
+        ("done", "verified", "inspector", True, None),
+        ("open", "verified", "inspector", True, None),
+        ("done", "verified", "inspector", False, "needs_note"),
+        ("done", "open", "reviewer", False, None),
+        ("in_progress", "open", "reviewer", False, None),
+        ("done", "open", "inspector", True, "forbidden"),
+        ("in_progress", "open", "inspector", True, "forbidden"),
+        ("verified", "open", "reviewer", True, "conflict"),
+        ("verified", "done", "admin", True, "conflict"),
+        ("done", "in_progress", "reviewer", False, "conflict"),
+        ("verified", "verified", "inspector", False, None),
+        ("open", "open", "inspector", False, None),
+    ],
+)
 def test_the_action_state_machine(current, target, role, note, refused):
     refusal = transition_problem(current, target, role, note)
     assert (refusal.kind if refusal else None) == refused
@@ -55,8 +58,9 @@ async def test_a_failed_critical_item_opens_one_action_that_a_resubmission_does_
     assert (action["item_key"], action["status"], action["source"]) == ("l_diary", "open", "submission")
     assert action["station_id"] == ctx.world.stations["A"] and action["inspection_id"] == inspection_id
     assert action["description"] == "Critical item failed: Detainees in the diary"
-    submitted = (await _rows(client, "SELECT (submitted_at AT TIME ZONE 'Asia/Karachi')::date AS d "
-                                     "FROM inspections"))[0]["d"]
+    submitted = (await _rows(client, "SELECT (submitted_at AT TIME ZONE 'Asia/Karachi')::date AS d FROM inspections"))[
+        0
+    ]["d"]
     assert action["due_date"] == submitted + timedelta(days=14)
 
     await ctx.review(inspection_id, "return", revision, comment="Check again")
@@ -73,8 +77,11 @@ async def test_an_action_marked_done_reopens_when_the_item_fails_again(client):
     ctx = await make_ctx(client)
     await ctx.submit(values=answers(diary="no"))
     action_id = (await _rows(client, "SELECT id FROM actions"))[0]["id"]
-    response = await client.patch(f"/api/v1/actions/{action_id}", await ctx.token("reviewer_a"),
-                                  json={"status": "done", "note": "SHO says the diary is now complete"})
+    response = await client.patch(
+        f"/api/v1/actions/{action_id}",
+        await ctx.token("reviewer_a"),
+        json={"status": "done", "note": "SHO says the diary is now complete"},
+    )
     assert response.json()["status"] == "done"
     await ctx.submit(values=answers(diary="no"))
     rows = await _rows(client, "SELECT id, status FROM actions")
@@ -87,8 +94,14 @@ async def test_reviewers_open_actions_for_any_item_and_a_second_open_one_is_a_co
     ctx = await make_ctx(client)
     inspection_id, _ = await ctx.submit()
     token = await ctx.token("reviewer_a")
-    body = {"station_id": str(ctx.world.stations["A"]), "inspection_id": str(inspection_id), "item_key": "f_clean",
-            "description": "Repaint the waiting area", "owner_name": "SHO Saddar", "due_date": FUTURE}
+    body = {
+        "station_id": str(ctx.world.stations["A"]),
+        "inspection_id": str(inspection_id),
+        "item_key": "f_clean",
+        "description": "Repaint the waiting area",
+        "owner_name": "SHO Saddar",
+        "due_date": FUTURE,
+    }
     created = await client.post("/api/v1/actions", token, json=body)
     assert created.status_code == 201, created.text
     assert created.json()["source"] == "reviewer" and created.json()["owner_name"] == "SHO Saddar"
@@ -120,8 +133,9 @@ async def test_an_action_walks_open_in_progress_done_verified_with_its_notes_as_
     reviewer = await ctx.token("reviewer_a")
 
     assert (await client.patch(path, reviewer, json={"status": "in_progress"})).status_code == 200
-    done = await client.patch(path, reviewer, json={"status": "done", "note": "Cooler installed",
-                                                     "evidence_photo_ids": [str(uuid.uuid4())]})
+    done = await client.patch(
+        path, reviewer, json={"status": "done", "note": "Cooler installed", "evidence_photo_ids": [str(uuid.uuid4())]}
+    )
     assert done.json()["status"] == "done" and len(done.json()["evidence_photo_ids"]) == 1
     reopened = await client.patch(path, reviewer, json={"status": "open", "note": "The cooler is not connected"})
     assert reopened.json()["status"] == "open"
@@ -132,7 +146,11 @@ async def test_an_action_walks_open_in_progress_done_verified_with_its_notes_as_
 
     notes = (await ctx.get(path)).json()["notes"]
     assert [(n["status_from"], n["status_to"]) for n in notes] == [
-        ("open", "in_progress"), ("in_progress", "done"), ("done", "open"), ("open", "verified")]
+        ("open", "in_progress"),
+        ("in_progress", "done"),
+        ("done", "open"),
+        ("open", "verified"),
+    ]
     assert [n["body"] for n in notes][1:3] == ["Cooler installed", "The cooler is not connected"]
     audit = await _rows(client, "SELECT count(*) AS n FROM audit_log WHERE action = 'action.update'")
     assert audit[0]["n"] == 4
@@ -201,8 +219,11 @@ async def test_the_bundle_gets_open_actions_and_later_learns_which_were_verified
         assert await open_actions_for_bundle(conn, [ctx.world.stations["B"]], 0) == []
 
         verified = next(a for a in first if a["item_key"] == "l_water")
-        response = await client.patch(f"/api/v1/actions/{verified['id']}", await ctx.token("inspector_a"),
-                                      json={"status": "verified", "note": "Water cooler working"})
+        response = await client.patch(
+            f"/api/v1/actions/{verified['id']}",
+            await ctx.token("inspector_a"),
+            json={"status": "verified", "note": "Water cooler working"},
+        )
         assert response.status_code == 200
         later = await open_actions_for_bundle(conn, [station], cursor)
         assert [(a["id"], a["status"]) for a in later] == [(verified["id"], "verified")]
@@ -219,6 +240,7 @@ async def test_the_inspectors_bundle_from_the_api_carries_the_open_actions_of_th
     assert response.status_code == 200
     actions = response.json()["actions"]
     assert [(a["item_key"], a["status"], a["station_id"]) for a in actions] == [
-        ("l_diary", "open", str(ctx.world.stations["A"]))]
+        ("l_diary", "open", str(ctx.world.stations["A"]))
+    ]
     other = await client.get("/api/v1/sync/bundle", await ctx.token("inspector_b"))
     assert other.json()["actions"] == []

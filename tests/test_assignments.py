@@ -13,24 +13,35 @@ from server.templates.api_models import stored_form
 from server.templates.models import to_definition
 from tests.factories import make_station, make_world
 
-DEFINITION = {"title": {"en": "Check", "ur": "معائنہ"}, "sections": [
-    {"key": "front", "title": {"en": "Front", "ur": "سامنے"}, "items": [
-        {"key": "staffed", "type": "yes_no", "label": {"en": "Staffed?", "ur": "عملہ؟"}}]}]}
+DEFINITION = {
+    "title": {"en": "Check", "ur": "معائنہ"},
+    "sections": [
+        {
+            "key": "front",
+            "title": {"en": "Front", "ur": "سامنے"},
+            "items": [{"key": "staffed", "type": "yes_no", "label": {"en": "Staffed?", "ur": "عملہ؟"}}],
+        }
+    ],
+}
 
 
 # The recurrence rule ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("previous", "frequency", "anchor", "expected"), [
-    (date(2025, 1, 31), "monthly", None, date(2025, 2, 28)),
-    (date(2024, 1, 31), "monthly", None, date(2024, 2, 29)),
-    (date(2025, 2, 28), "monthly", 31, date(2025, 3, 31)),
-    (date(2025, 3, 31), "monthly", 31, date(2025, 4, 30)),
-    (date(2025, 12, 15), "monthly", None, date(2026, 1, 15)),
-    (date(2025, 11, 30), "quarterly", None, date(2026, 2, 28)),
-    (date(2025, 5, 31), "quarterly", None, date(2025, 8, 31)),
-    (date(2023, 8, 31), "half_yearly", None, date(2024, 2, 29)),
-    (date(2024, 2, 29), "half_yearly", 31, date(2024, 8, 31)),
-])
+
+@pytest.mark.parametrize(
+    ("previous", "frequency", "anchor", "expected"),
+    [
+        (date(2025, 1, 31), "monthly", None, date(2025, 2, 28)),
+        (date(2024, 1, 31), "monthly", None, date(2024, 2, 29)),
+        (date(2025, 2, 28), "monthly", 31, date(2025, 3, 31)),
+        (date(2025, 3, 31), "monthly", 31, date(2025, 4, 30)),
+        (date(2025, 12, 15), "monthly", None, date(2026, 1, 15)),
+        (date(2025, 11, 30), "quarterly", None, date(2026, 2, 28)),
+        (date(2025, 5, 31), "quarterly", None, date(2025, 8, 31)),
+        (date(2023, 8, 31), "half_yearly", None, date(2024, 2, 29)),
+        (date(2024, 2, 29), "half_yearly", 31, date(2024, 8, 31)),
+    ],
+)
 def test_next_due_is_month_end_safe(previous, frequency, anchor, expected):
     assert next_due(previous, frequency, anchor_day=anchor) == expected
 
@@ -47,15 +58,24 @@ def test_add_months_goes_backwards_across_a_year_too():
 
 # The API ------------------------------------------------------------------------------------------
 
-async def make_template(conn, key: str, kinds: list[str] | None = None, *, published: bool = True,
-                        archived: bool = False) -> uuid.UUID:
+
+async def make_template(
+    conn, key: str, kinds: list[str] | None = None, *, published: bool = True, archived: bool = False
+) -> uuid.UUID:
     defn = to_definition({**DEFINITION, **({"kinds": kinds} if kinds else {})})
     template_id = await conn.fetchval(
         """INSERT INTO templates (key, title_en, title_ur, archived_at)
-           VALUES ($1, $1, 'فارم', CASE WHEN $2 THEN now() END) RETURNING id""", key, archived)
+           VALUES ($1, $1, 'فارم', CASE WHEN $2 THEN now() END) RETURNING id""",
+        key,
+        archived,
+    )
     if published:
-        await conn.execute("INSERT INTO template_versions (template_id, version, definition, kinds) VALUES ($1, 1, $2, $3)",
-                           template_id, stored_form(defn), kinds)
+        await conn.execute(
+            "INSERT INTO template_versions (template_id, version, definition, kinds) VALUES ($1, 1, $2, $3)",
+            template_id,
+            stored_form(defn),
+            kinds,
+        )
     return template_id
 
 
@@ -80,8 +100,12 @@ async def setup(client):
 
 
 def body(w, station="A", template="police", inspector="inspector_a", due=None) -> dict:
-    return {"station_id": str(w.stations[station]), "template_id": str(w.templates[template]),
-            "inspector_id": str(w.users[inspector]), "due_date": (due or date.today() + timedelta(days=7)).isoformat()}
+    return {
+        "station_id": str(w.stations[station]),
+        "template_id": str(w.templates[template]),
+        "inspector_id": str(w.users[inspector]),
+        "due_date": (due or date.today() + timedelta(days=7)).isoformat(),
+    }
 
 
 async def test_an_assignment_is_created_and_listed_for_its_inspector_only(client, setup):
@@ -96,20 +120,24 @@ async def test_an_assignment_is_created_and_listed_for_its_inspector_only(client
     assert (await client.get("/api/v1/assignments", w.tokens["reviewer_b"])).json() == []
     assert (await client.get(f"/api/v1/assignments/{a['id']}", w.tokens["reviewer_b"])).status_code == 404
     # An inspector cannot widen the list by asking for someone else's work.
-    other = await client.get("/api/v1/assignments", w.tokens["inspector_b"],
-                             params={"inspector_id": str(w.users["inspector_a"])})
+    other = await client.get(
+        "/api/v1/assignments", w.tokens["inspector_b"], params={"inspector_id": str(w.users["inspector_a"])}
+    )
     assert other.json() == []
 
 
-@pytest.mark.parametrize(("who", "changes", "field"), [
-    ("admin", {"inspector": "inspector_b"}, "inspector_id"),
-    ("admin", {"inspector": "reviewer_a"}, "inspector_id"),
-    ("admin", {"template": "archived"}, "template_id"),
-    ("admin", {"template": "unpublished"}, "template_id"),
-    ("admin", {"template": "khidmat"}, "template_id"),
-    ("admin", {"station": "KA", "template": "police"}, "template_id"),
-    ("reviewer_b", {"inspector": "inspector_b"}, "station_id"),
-])
+@pytest.mark.parametrize(
+    ("who", "changes", "field"),
+    [
+        ("admin", {"inspector": "inspector_b"}, "inspector_id"),
+        ("admin", {"inspector": "reviewer_a"}, "inspector_id"),
+        ("admin", {"template": "archived"}, "template_id"),
+        ("admin", {"template": "unpublished"}, "template_id"),
+        ("admin", {"template": "khidmat"}, "template_id"),
+        ("admin", {"station": "KA", "template": "police"}, "template_id"),
+        ("reviewer_b", {"inspector": "inspector_b"}, "station_id"),
+    ],
+)
 async def test_an_assignment_that_cannot_be_made_is_refused_naming_the_field(client, setup, who, changes, field):
     w = setup
     response = await client.post("/api/v1/assignments", w.tokens[who], json=body(w, **changes))
@@ -151,8 +179,7 @@ async def test_reschedule_reassign_and_cancel(client, setup):
 async def test_overdue_lists_only_open_work_past_its_due_date(client, setup):
     w = setup
     admin = w.tokens["admin"]
-    late = (await client.post("/api/v1/assignments", admin,
-                              json=body(w, due=date.today() - timedelta(days=3)))).json()
+    late = (await client.post("/api/v1/assignments", admin, json=body(w, due=date.today() - timedelta(days=3)))).json()
     await client.post("/api/v1/assignments", admin, json=body(w, station="A2"))
     overdue = (await client.get("/api/v1/assignments", admin, params={"overdue": "true"})).json()
     assert [(x["id"], x["overdue"]) for x in overdue] == [(late["id"], True)]
@@ -176,9 +203,15 @@ async def test_completing_an_assignment_closes_it_and_a_plain_one_creates_nothin
 
 
 async def _schedule(client, w, first_due: date, frequency="monthly", template="police") -> dict:
-    response = await client.post("/api/v1/schedules", w.tokens["reviewer_a"],
-                                 json={**{k: v for k, v in body(w, template=template).items() if k != "due_date"},
-                                       "frequency": frequency, "next_due": first_due.isoformat()})
+    response = await client.post(
+        "/api/v1/schedules",
+        w.tokens["reviewer_a"],
+        json={
+            **{k: v for k, v in body(w, template=template).items() if k != "due_date"},
+            "frequency": frequency,
+            "next_due": first_due.isoformat(),
+        },
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -226,11 +259,15 @@ async def test_cancelling_a_scheduled_visit_moves_the_schedule_on_and_stopping_i
     w = setup
     admin = w.tokens["admin"]
     schedule = await _schedule(client, w, date(2031, 5, 31))
-    cancelled = await client.patch(f"/api/v1/assignments/{schedule['open_assignment_id']}", admin,
-                                   json={"status": "cancelled"})
+    cancelled = await client.patch(
+        f"/api/v1/assignments/{schedule['open_assignment_id']}", admin, json={"status": "cancelled"}
+    )
     assert cancelled.status_code == 200
     after = (await client.get(f"/api/v1/schedules/{schedule['id']}", admin)).json()
-    assert after["next_due"] == "2031-06-30" and after["open_assignment_id"] not in (None, schedule["open_assignment_id"])
+    assert after["next_due"] == "2031-06-30" and after["open_assignment_id"] not in (
+        None,
+        schedule["open_assignment_id"],
+    )
     stopped = (await client.patch(f"/api/v1/schedules/{schedule['id']}", admin, json={"active": False})).json()
     assert stopped["active"] is False and stopped["open_assignment_id"] is None
     open_left = (await client.get("/api/v1/assignments", admin, params={"status": "open"})).json()
@@ -239,12 +276,21 @@ async def test_cancelling_a_scheduled_visit_moves_the_schedule_on_and_stopping_i
 
 async def test_a_schedule_is_refused_like_an_assignment(client, setup):
     w = setup
-    response = await client.post("/api/v1/schedules", w.tokens["admin"], json={
-        **{k: v for k, v in body(w, inspector="inspector_b").items() if k != "due_date"},
-        "frequency": "monthly", "next_due": "2031-01-01"})
+    response = await client.post(
+        "/api/v1/schedules",
+        w.tokens["admin"],
+        json={
+            **{k: v for k, v in body(w, inspector="inspector_b").items() if k != "due_date"},
+            "frequency": "monthly",
+            "next_due": "2031-01-01",
+        },
+    )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "inspector_id"
-    weekly = await client.post("/api/v1/schedules", w.tokens["admin"], json={
-        **{k: v for k, v in body(w).items() if k != "due_date"}, "frequency": "weekly", "next_due": "2031-01-01"})
+    weekly = await client.post(
+        "/api/v1/schedules",
+        w.tokens["admin"],
+        json={**{k: v for k, v in body(w).items() if k != "due_date"}, "frequency": "weekly", "next_due": "2031-01-01"},
+    )
     assert weekly.status_code == 422 and weekly.json()["errors"][0]["field"] == "frequency"
 
 
@@ -255,19 +301,28 @@ async def test_role_matrix_of_the_assignment_endpoints(client, setup):
         target = await conn.fetchval(
             """INSERT INTO assignments (station_id, template_id, inspector_id, due_date)
                VALUES ($1, $2, $3, current_date + 3) RETURNING id""",
-            w.stations["A"], w.templates["police3"], w.users["inspector_a"])
+            w.stations["A"],
+            w.templates["police3"],
+            w.users["inspector_a"],
+        )
         schedule = await conn.fetchval(
             """INSERT INTO schedules (station_id, template_id, inspector_id, frequency, next_due)
                VALUES ($1, $2, $3, 'monthly', current_date + 3) RETURNING id""",
-            w.stations["A2"], w.templates["police3"], w.users["inspector_a"])
+            w.stations["A2"],
+            w.templates["police3"],
+            w.users["inspector_a"],
+        )
     finally:
         await conn.close()
     station_of = {"reviewer_a": "A", "admin": "A2"}
 
     def write_body(kind: str, who: str | None) -> dict:
         b = body(w, station=station_of.get(who or "", "A"), template="police" if kind == "assignment" else "police2")
-        return b if kind == "assignment" else {**{k: v for k, v in b.items() if k != "due_date"},
-                                               "frequency": "monthly", "next_due": "2031-01-01"}
+        return (
+            b
+            if kind == "assignment"
+            else {**{k: v for k, v in b.items() if k != "due_date"}, "frequency": "monthly", "next_due": "2031-01-01"}
+        )
 
     endpoints = [
         ("GET", "/api/v1/assignments", None, "read"),

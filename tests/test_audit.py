@@ -32,8 +32,9 @@ async def test_concurrent_writers_keep_one_valid_chain(database_url, conn):
     assert all(links[i]["prev_hash"] == links[i - 1]["hash"] for i in range(1, len(links)))
 
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_log SET action = 'forged'", "DELETE FROM audit_log",
-                                       "TRUNCATE audit_log"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_log SET action = 'forged'", "DELETE FROM audit_log", "TRUNCATE audit_log"]
+)
 async def test_the_database_refuses_to_change_audit_rows(database_url, conn, statement):
     await _write(database_url, 2, "x")
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
@@ -87,12 +88,21 @@ async def test_logins_failures_and_user_changes_are_audited_and_verifiable_via_t
     assert verify == {"ok": True, "checked": 3, "first_bad": None}
 
 
-@pytest.mark.parametrize("row", [
-    dict(actor_id=None, actor=None, action="auth.login_failed", entity=None, entity_id=None, data={}, ip=None),
-    dict(actor_id=uuid.UUID(int=7), actor="inspector_a", action="inspection.submit", entity="inspection",
-         entity_id=str(uuid.UUID(int=9)), ip="10.0.0.1",
-         data={"z": [1, 2.5, None], "a": {"y": "روزنامچہ", "b": True}, "quote": 'say "hi"\n'}),
-])
+@pytest.mark.parametrize(
+    "row",
+    [
+        dict(actor_id=None, actor=None, action="auth.login_failed", entity=None, entity_id=None, data={}, ip=None),
+        dict(
+            actor_id=uuid.UUID(int=7),
+            actor="inspector_a",
+            action="inspection.submit",
+            entity="inspection",
+            entity_id=str(uuid.UUID(int=9)),
+            ip="10.0.0.1",
+            data={"z": [1, 2.5, None], "a": {"y": "روزنامچہ", "b": True}, "quote": 'say "hi"\n'},
+        ),
+    ],
+)
 def test_the_two_canonical_parts_around_time_and_seq_make_the_canonical_form(row):
     head, tail = audit.canonical_parts(**row)
     at = datetime(2026, 11, 28, 1, 2, 3, 4005, tzinfo=UTC)
@@ -109,8 +119,9 @@ async def test_rows_appended_in_the_database_hash_as_verify_recomputes_and_keep_
     assert [r["action"] for r in rows] == ["test.first", "test.second"] and rows[1]["seq"] == rows[0]["seq"] + 1
     prev = audit.GENESIS
     for r in rows:
-        content = audit.canonical(r["seq"], r["at"], r["actor_id"], r["actor"], r["action"], r["entity"],
-                                  r["entity_id"], r["data"], r["ip"])
+        content = audit.canonical(
+            r["seq"], r["at"], r["actor_id"], r["actor"], r["action"], r["entity"], r["entity_id"], r["data"], r["ip"]
+        )
         assert bytes(r["prev_hash"]) == prev and bytes(r["hash"]) == audit.chain_hash(prev, content)
         prev = bytes(r["hash"])
     assert rows[0]["at"] <= rows[1]["at"]
@@ -146,8 +157,10 @@ async def test_the_chain_lock_is_taken_only_while_committing(database_url, conn)
         await slow.commit()
     finally:
         await other.close()
-    assert [r["action"] for r in await conn.fetch("SELECT action FROM audit_log ORDER BY seq")] == \
-        ["test.quick", "test.slow"]
+    assert [r["action"] for r in await conn.fetch("SELECT action FROM audit_log ORDER BY seq")] == [
+        "test.quick",
+        "test.slow",
+    ]
     assert (await audit.verify(conn)).ok
 
 
@@ -158,4 +171,5 @@ async def test_a_record_is_one_round_trip(conn):
         await audit.record(conn, "test.write", data={"i": 1})
     assert [q for q in sent if "audit" in q] == [
         """INSERT INTO audit_queue (actor_id, actor, action, entity, entity_id, data, ip, head, tail)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"""]
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"""
+    ]

@@ -34,7 +34,9 @@ async def test_only_a_hash_of_the_token_is_stored(client, world):
     conn = await client.db()
     try:
         stored = await conn.fetchval("SELECT count(*) FROM sessions WHERE token_hash = $1", token.encode())
-        hashed = await conn.fetchval("SELECT count(*) FROM sessions WHERE token_hash = sha256($1::bytea)", token.encode())
+        hashed = await conn.fetchval(
+            "SELECT count(*) FROM sessions WHERE token_hash = sha256($1::bytea)", token.encode()
+        )
     finally:
         await conn.close()
     assert stored == 0 and hashed == 1
@@ -79,7 +81,9 @@ async def test_repeated_failures_for_a_user_are_throttled_even_with_the_right_pa
     assert locked.status_code == 429
     assert int(locked.headers["retry-after"]) > 0
     # Another user from the same address is not locked out by these five failures.
-    assert (await client.post("/api/v1/auth/login", json={"username": "reviewer_a", "password": PASSWORD})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/login", json={"username": "reviewer_a", "password": PASSWORD})
+    ).status_code == 200
 
 
 async def test_throttling_applies_to_unknown_usernames_too(client, world):
@@ -103,23 +107,34 @@ async def test_deactivating_a_user_revokes_every_session_and_blocks_login(client
 async def test_password_reset_revokes_sessions_and_the_new_password_works(client, world):
     admin = await client.login("admin")
     old = await client.login("reviewer_b")
-    response = await client.patch(f"/api/v1/users/{world.users['reviewer_b']}", admin, json={"password": "brand-new-pass-1"})
+    response = await client.patch(
+        f"/api/v1/users/{world.users['reviewer_b']}", admin, json={"password": "brand-new-pass-1"}
+    )
     assert response.status_code == 200
     assert (await client.get("/api/v1/me", old)).status_code == 401
-    assert (await client.post("/api/v1/auth/login", json={"username": "reviewer_b", "password": "brand-new-pass-1"})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/login", json={"username": "reviewer_b", "password": "brand-new-pass-1"})
+    ).status_code == 200
 
 
 async def test_admin_creates_a_user_and_usernames_are_unique_ignoring_case(client, world):
     admin = await client.login("admin")
-    body = {"username": "Inspector.New", "display_name": "DSP New", "password": "long-enough-1", "role": "inspector",
-            "district_ids": [str(world.districts["A"])]}
+    body = {
+        "username": "Inspector.New",
+        "display_name": "DSP New",
+        "password": "long-enough-1",
+        "role": "inspector",
+        "district_ids": [str(world.districts["A"])],
+    }
     created = await client.post("/api/v1/users", admin, json=body)
     assert created.status_code == 201, created.text
     assert created.json()["district_ids"] == [str(world.districts["A"])]
     duplicate = await client.post("/api/v1/users", admin, json={**body, "username": "inspector.new"})
     assert duplicate.status_code == 422
     assert duplicate.json()["errors"][0]["field"] == "username"
-    assert (await client.post("/api/v1/auth/login", json={"username": "inspector.new", "password": "long-enough-1"})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/login", json={"username": "inspector.new", "password": "long-enough-1"})
+    ).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -136,8 +151,13 @@ async def test_admin_creates_a_user_and_usernames_are_unique_ignoring_case(clien
 )
 async def test_invalid_user_bodies_name_the_field_and_write_nothing(client, world, body, field):
     admin = await client.login("admin")
-    base = {"username": "someone", "display_name": "Someone", "password": "long-enough-1", "role": "inspector",
-            "district_ids": [str(world.districts["A"])]}
+    base = {
+        "username": "someone",
+        "display_name": "Someone",
+        "password": "long-enough-1",
+        "role": "inspector",
+        "district_ids": [str(world.districts["A"])],
+    }
     response = await client.post("/api/v1/users", admin, json={**base, **body})
     assert response.status_code == 422, response.text
     assert field in [e["field"] for e in response.json()["errors"]]

@@ -31,9 +31,13 @@ async def execute(ctx, query: str, *args):
 
 async def assign(ctx, station: str = "A", inspector: str = "inspector_a", template_id=None) -> uuid.UUID:
     return await execute(
-        ctx, """INSERT INTO assignments (station_id, template_id, inspector_id, due_date)
+        ctx,
+        """INSERT INTO assignments (station_id, template_id, inspector_id, due_date)
                 VALUES ($1, $2, $3, current_date + 7) RETURNING id""",
-        ctx.world.stations[station], template_id or ctx.template_id, ctx.world.users[inspector])
+        ctx.world.stations[station],
+        template_id or ctx.template_id,
+        ctx.world.users[inspector],
+    )
 
 
 def codes(body) -> list[str]:
@@ -59,10 +63,16 @@ async def test_a_full_bundle_holds_the_inspectors_stations_templates_and_open_as
     station = next(s for s in body["stations"] if s["code"] == "SA1")
     assert station["name"] == {"en": "PS SA1", "ur": "تھانہ SA1"}
     assert (station["kind"], station["lat"], station["district_id"]) == (
-        "police_station", 31.5, str(ctx.world.districts["A"]))
+        "police_station",
+        31.5,
+        str(ctx.world.districts["A"]),
+    )
     [template] = body["templates"]
     assert (template["id"], template["template_id"], template["version"]) == (
-        str(ctx.version_id), str(ctx.template_id), 1)
+        str(ctx.version_id),
+        str(ctx.template_id),
+        1,
+    )
     assert template["definition"]["sections"][0]["key"] == DEFINITION["sections"][0]["key"]
     assert [a["id"] for a in body["assignments"]] == [str(mine)]
     assert (body["actions"], body["returned"]) == ([], [])
@@ -126,8 +136,11 @@ async def test_a_delta_carries_only_what_changed_since_the_cursor_and_what_was_r
     assert [s["name"]["en"] for s in delta["stations"]] == ["PS Kotwali"]
     assert [a["id"] for a in delta["assignments"]] == [str(fresh)]
     assert [t["id"] for t in delta["templates"]] == [str(version_2)]
-    assert delta["removed"] == {"stations": [str(ctx.world.stations["A"])], "templates": [str(other_template)],
-                                "assignments": [str(cancelled)]}
+    assert delta["removed"] == {
+        "stations": [str(ctx.world.stations["A"])],
+        "templates": [str(other_template)],
+        "assignments": [str(cancelled)],
+    }
     assert int(delta["cursor"].split(".")[0]) > int(full["cursor"].split(".")[0])
     settled = (await bundle(ctx, since=delta["cursor"])).json()
     assert (settled["stations"], settled["assignments"], settled["removed"]["stations"]) == ([], [], [])
@@ -185,7 +198,8 @@ async def test_a_change_committed_late_is_not_skipped_by_a_cursor_handed_out_mea
         quick_edit = asyncio.create_task(quick.execute("UPDATE stations SET name_en = 'quick edit' WHERE code = 'SA2'"))
         deadline = time.monotonic() + 10
         while not await slow.fetchval(
-                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", quick_pid):
+            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", quick_pid
+        ):
             assert time.monotonic() < deadline, "the second edit did not wait for the first: stamps are unordered"
         meanwhile = (await bundle(ctx, since=cursor)).json()
         await tx.commit()
@@ -200,8 +214,9 @@ async def test_a_change_committed_late_is_not_skipped_by_a_cursor_handed_out_mea
 
 async def test_rows_stamped_in_one_transaction_share_one_stamp_and_the_next_transaction_gets_a_higher_one(conn):
     await conn.execute("INSERT INTO regions (code, name_en) VALUES ('R', 'R')")
-    district = await conn.fetchval("INSERT INTO districts (code, name_en, region_id) SELECT 'D', 'D', id FROM regions "
-                                   "RETURNING id")
+    district = await conn.fetchval(
+        "INSERT INTO districts (code, name_en, region_id) SELECT 'D', 'D', id FROM regions RETURNING id"
+    )
     insert = """INSERT INTO stations (code, name_en, name_ur, district_id)
                 SELECT $1 || n, 'PS', 'تھانہ', $2 FROM generate_series(1, $3) AS n"""
     async with conn.transaction():
@@ -234,8 +249,9 @@ async def test_submitting_completes_the_open_assignment_and_the_next_delta_remov
     await ctx.put(iid, ctx.doc())
     assert await execute(ctx, "SELECT status FROM assignments WHERE id = $1", assignment) == "open"  # a draft
     await ctx.put(iid, ctx.doc(base=1, status="submitted", answers=complete_answers()))
-    assert await execute(ctx, "SELECT inspection_id FROM assignments WHERE id = $1 AND status = 'done'",
-                         assignment) == iid
+    assert (
+        await execute(ctx, "SELECT inspection_id FROM assignments WHERE id = $1 AND status = 'done'", assignment) == iid
+    )
     delta = (await bundle(ctx, since=cursor)).json()
     assert delta["assignments"] == [] and delta["removed"]["assignments"] == [str(assignment)]
 
@@ -258,6 +274,7 @@ async def test_a_registered_actions_loader_fills_the_bundle_for_the_stations_in_
 
 # Pure rules ---------------------------------------------------------------------------------------------
 
+
 def _principal(**kw) -> Principal:
     return Principal(id=uuid.uuid4(), username="u", display_name="U", role="inspector", **kw)
 
@@ -265,15 +282,26 @@ def _principal(**kw) -> Principal:
 def test_the_scope_fingerprint_changes_with_the_scope_and_not_with_its_order():
     a, b = uuid.uuid4(), uuid.uuid4()
     assert rules.scope_fingerprint(_principal(district_ids=(a, b))) == rules.scope_fingerprint(
-        _principal(district_ids=(b, a)))
+        _principal(district_ids=(b, a))
+    )
     assert rules.scope_fingerprint(_principal(district_ids=(a,))) != rules.scope_fingerprint(
-        _principal(region_ids=(a,)))
+        _principal(region_ids=(a,))
+    )
 
 
-@pytest.mark.parametrize("since, expected", [
-    (None, None), ("", None), ("12.fp", 12), ("12.other", None), ("13.fp", None), ("x.fp", None), ("12", None),
-    ("0.fp", 0),
-])
+@pytest.mark.parametrize(
+    "since, expected",
+    [
+        (None, None),
+        ("", None),
+        ("12.fp", 12),
+        ("12.other", None),
+        ("13.fp", None),
+        ("x.fp", None),
+        ("12", None),
+        ("0.fp", 0),
+    ],
+)
 def test_a_cursor_is_used_only_under_its_own_scope_and_never_ahead_of_the_server(since, expected):
     assert rules.since_seq(since, "fp", current=12) == expected
 

@@ -22,8 +22,14 @@ from tests.s3server import free_port
 def _serve(data_dir: Path, port: int) -> tuple[subprocess.Popen, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "S3_ENDPOINT"}}
     env.update({"DATA_DIR": str(data_dir), "PORT": str(port), "LOG_LEVEL": "WARNING"})
-    proc = subprocess.Popen([sys.executable, "-m", "server", "serve", "--demo", "--no-history"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--demo", "--no-history"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -61,8 +67,11 @@ def test_serve_with_no_settings_runs_the_demo_stops_cleanly_and_keeps_data(data_
         login = httpx.post(url + "/api/v1/auth/login", json={"username": "admin", "password": "admin-demo-2026"})
         assert login.status_code == 200
         token = login.json()["token"]
-        created = httpx.post(url + "/api/v1/regions", headers={"Authorization": f"Bearer {token}"},
-                             json={"code": "KEEP", "name": "Survives restart"})
+        created = httpx.post(
+            url + "/api/v1/regions",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"code": "KEEP", "name": "Survives restart"},
+        )
         assert created.status_code == 201, created.text
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -73,8 +82,9 @@ def test_serve_with_no_settings_runs_the_demo_stops_cleanly_and_keeps_data(data_
 
     proc, url = _serve(data_dir, free_port())
     try:
-        token = httpx.post(url + "/api/v1/auth/login",
-                           json={"username": "admin", "password": "admin-demo-2026"}).json()["token"]
+        token = httpx.post(
+            url + "/api/v1/auth/login", json={"username": "admin", "password": "admin-demo-2026"}
+        ).json()["token"]
         regions = httpx.get(url + "/api/v1/regions", headers={"Authorization": f"Bearer {token}"}).json()
         assert "KEEP" in [r["code"] for r in regions]
         assert sum(1 for r in regions if r["code"] == "LHR") == 1, "the demo is loaded once, not twice"

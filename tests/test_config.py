@@ -43,8 +43,13 @@ def test_s3_endpoint_scheme_sets_secure():
 
 
 def test_a_bad_setting_stops_the_command_with_one_clear_line():
-    result = subprocess.run([sys.executable, "-m", "server", "migrate"], env={"PORT": "abc", "PATH": "/usr/bin"},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "migrate"],
+        env={"PORT": "abc", "PATH": "/usr/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines == ["configuration error: PORT must be a whole number, got 'abc'"]

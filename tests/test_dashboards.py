@@ -67,9 +67,14 @@ async def backdate(client, inspection_id: uuid.UUID, when: datetime) -> None:
 
 def _random_answers(rng: random.Random) -> dict[str, Any]:
     staffed = rng.choice(["yes", "yes", "no", "na"])
-    return answers(staffed=staffed, clean=rng.randint(0, 5), token=rng.choice(["yes", "no"]),
-                   diary=rng.choice(["yes", "yes", "yes", "no"]), water=rng.choice(["yes", "no", "na", None]),
-                   why=rng.choice(["yes", "no"]) if staffed == "no" else None)
+    return answers(
+        staffed=staffed,
+        clean=rng.randint(0, 5),
+        token=rng.choice(["yes", "no"]),
+        diary=rng.choice(["yes", "yes", "yes", "no"]),
+        water=rng.choice(["yes", "no", "na", None]),
+        why=rng.choice(["yes", "no"]) if staffed == "no" else None,
+    )
 
 
 def _random_overrides(rng: random.Random) -> dict[str, Any]:
@@ -102,43 +107,66 @@ class Scenario:
     async def step(self) -> None:
         action = self.steps.pop(0)
         if action in ("draft", "submit", "resubmit"):
-            reply = await self.ctx.put(self.id, station=self.station, user=self.user, base=self.revision,
-                                       status="draft" if action == "draft" else "submitted",
-                                       values=_random_answers(self.rng),
-                                       location=FAR if self.rng.random() < 0.2 else None)
+            reply = await self.ctx.put(
+                self.id,
+                station=self.station,
+                user=self.user,
+                base=self.revision,
+                status="draft" if action == "draft" else "submitted",
+                values=_random_answers(self.rng),
+                location=FAR if self.rng.random() < 0.2 else None,
+            )
             self.revision = reply["revision"]
         elif action == "backdate":
             month = self.rng.randint(3, 10)
             day = self.rng.choice([1, 15, 28])
             # 21:00 UTC on the last day of a month is already the next month in Pakistan.
-            when = (datetime(2026, month + 1, 1, 21, tzinfo=UTC) - timedelta(days=1) if self.rng.random() < 0.2
-                    else datetime(2026, month, day, 8, tzinfo=UTC))
+            when = (
+                datetime(2026, month + 1, 1, 21, tzinfo=UTC) - timedelta(days=1)
+                if self.rng.random() < 0.2
+                else datetime(2026, month, day, 8, tzinfo=UTC)
+            )
             await backdate(self.client, self.id, when)
         else:
             overrides = _random_overrides(self.rng) if self.rng.random() < 0.6 else {}
-            response = await self.ctx.review(self.id, action, self.revision, user=self.reviewer,
-                                             comment="random review", score_overrides=overrides)
+            response = await self.ctx.review(
+                self.id, action, self.revision, user=self.reviewer, comment="random review", score_overrides=overrides
+            )
             if response.status_code == 422:  # an override of an item the answers hide: review without it
                 response = await self.ctx.review(self.id, action, self.revision, user=self.reviewer)
             assert response.status_code == 200, response.text
             self.revision = response.json()["revision"]
 
 
-async def _assert_rollups_equal_direct_aggregation(ctx, client, user: str, regions: list[uuid.UUID] | None,
-                                                   districts: list[uuid.UUID] | None = None):
-    for group_by, period, group in (("station", "month", "s.id"), ("district", "quarter", "d.id"),
-                                    ("region", "quarter", "d.region_id"), ("region", "month", "d.region_id")):
+async def _assert_rollups_equal_direct_aggregation(
+    ctx, client, user: str, regions: list[uuid.UUID] | None, districts: list[uuid.UUID] | None = None
+):
+    for group_by, period, group in (
+        ("station", "month", "s.id"),
+        ("district", "quarter", "d.id"),
+        ("region", "quarter", "d.region_id"),
+        ("region", "month", "d.region_id"),
+    ):
         api = (await ctx.get("/api/v1/dashboard/scores", user, group_by=group_by, period=period, **WIDE)).json()
         direct = await _fetch(client, DIRECT_SCORES.format(group=group, period=period), regions, districts)
-        got = {(r["group_id"], r["period_start"]): (r["inspections"], r["avg_percent"], r["critical_failed"])
-               for r in api["rows"]}
-        want = {(str(r["group_id"]), r["period_start"].isoformat()): (r["inspections"], r["avg_percent"],
-                                                                      r["critical_failed"]) for r in direct}
+        got = {
+            (r["group_id"], r["period_start"]): (r["inspections"], r["avg_percent"], r["critical_failed"])
+            for r in api["rows"]
+        }
+        want = {
+            (str(r["group_id"]), r["period_start"].isoformat()): (
+                r["inspections"],
+                r["avg_percent"],
+                r["critical_failed"],
+            )
+            for r in direct
+        }
         assert got == want, (group_by, period)
     failed = (await ctx.get("/api/v1/dashboard/failed-items", user, limit=5000, **WIDE)).json()["rows"]
     direct = await _fetch(client, DIRECT_FAILED, regions, districts)
     assert {r["item_key"]: (r["failed"], r["answered"]) for r in failed} == {
-        r["item_key"]: (r["failed"], r["answered"]) for r in direct}
+        r["item_key"]: (r["failed"], r["answered"]) for r in direct
+    }
     for r in failed:
         assert r["rate"] == pytest.approx(r["failed"] / r["answered"])
 
@@ -154,8 +182,9 @@ async def test_dashboards_equal_a_direct_aggregation_after_random_submissions_re
     counts = {r["status"]: r["n"] for r in statuses}
     assert sum(counts.values()) == 36 and {"submitted", "approved", "returned"} <= counts.keys()
     assert (await _fetch(client, "SELECT count(*) AS n FROM score_overrides WHERE superseded_at IS NULL"))[0]["n"] > 0
-    months = await _fetch(client, "SELECT count(DISTINCT period_start) AS n FROM rollup_station_period "
-                                  "WHERE inspections > 0")
+    months = await _fetch(
+        client, "SELECT count(DISTINCT period_start) AS n FROM rollup_station_period WHERE inspections > 0"
+    )
     assert months[0]["n"] >= 5
 
     await _assert_rollups_equal_direct_aggregation(ctx, client, "admin", None)
@@ -171,9 +200,10 @@ async def test_dashboards_equal_a_direct_aggregation_after_random_submissions_re
     # Rebuilding every rollup from scratch gives exactly the incrementally kept rows.
     conn = await client.db()
     try:
-        kept = [await conn.fetch(f"SELECT * FROM {t} WHERE {c} <> 0 ORDER BY 1, 2, 3, 4")
-                for t, c in zip(rollup.ROLLUP_TABLES, ("inspections", "inspections", "answered", "answered"),
-                                strict=True)]
+        kept = [
+            await conn.fetch(f"SELECT * FROM {t} WHERE {c} <> 0 ORDER BY 1, 2, 3, 4")
+            for t, c in zip(rollup.ROLLUP_TABLES, ("inspections", "inspections", "answered", "answered"), strict=True)
+        ]
         tr = conn.transaction()
         await tr.start()
         await rollup.rebuild_all(conn)
@@ -202,17 +232,27 @@ async def test_running_the_submission_hook_again_changes_no_rollup(client):
 
 async def test_rankings_rank_groups_by_average_with_the_change_since_the_previous_period(client):
     ctx = await make_ctx(client)
-    plan = [("A", date(2026, 5, 10), 5), ("A2", date(2026, 5, 12), 1),   # May: A2 ahead of A
-            ("A", date(2026, 6, 3), 5), ("A2", date(2026, 6, 4), 0)]     # June: A ahead of A2
+    plan = [
+        ("A", date(2026, 5, 10), 5),
+        ("A2", date(2026, 5, 12), 1),  # May: A2 ahead of A
+        ("A", date(2026, 6, 3), 5),
+        ("A2", date(2026, 6, 4), 0),
+    ]  # June: A ahead of A2
     for station, day, clean in plan:
         token = "yes" if clean else "no"
-        inspection_id, _ = await ctx.submit(station=station, values=answers(clean=clean, token=token,
-                                                                             staffed="yes" if station == "A" and
-                                                                             day.month == 6 else "no", why="no"))
+        inspection_id, _ = await ctx.submit(
+            station=station,
+            values=answers(
+                clean=clean, token=token, staffed="yes" if station == "A" and day.month == 6 else "no", why="no"
+            ),
+        )
         await backdate(client, inspection_id, datetime(day.year, day.month, day.day, 8, tzinfo=UTC))
     june = (await ctx.get("/api/v1/dashboard/rankings", group_by="station", period="month", at="2026-06-20")).json()
-    may = (await ctx.get("/api/v1/dashboard/scores", group_by="station", period="month", **{
-        "from": "2026-05-01", "to": "2026-06-30"})).json()["rows"]
+    may = (
+        await ctx.get(
+            "/api/v1/dashboard/scores", group_by="station", period="month", **{"from": "2026-05-01", "to": "2026-06-30"}
+        )
+    ).json()["rows"]
     avg = {(r["code"], r["period"]): r["avg_percent"] for r in may}
     assert (june["current"], june["previous"]) == ("2026-06", "2026-05")
     assert [(r["code"], r["rank"]) for r in june["rows"]] == [("SA1", 1), ("SA2", 2)]
@@ -220,11 +260,18 @@ async def test_rankings_rank_groups_by_average_with_the_change_since_the_previou
     assert first["previous_avg_percent"] == avg[("SA1", "2026-05")]
     assert first["change"] == pytest.approx(avg[("SA1", "2026-06")] - avg[("SA1", "2026-05")])
     assert {r["code"]: r["previous_rank"] for r in june["rows"]} == (
-        {"SA1": 2, "SA2": 1} if avg[("SA2", "2026-05")] > avg[("SA1", "2026-05")] else {"SA1": 1, "SA2": 2})
+        {"SA1": 2, "SA2": 1} if avg[("SA2", "2026-05")] > avg[("SA1", "2026-05")] else {"SA1": 1, "SA2": 2}
+    )
     june_scores = [r for r in may if r["period"] == "2026-06"]
     assert all(r["change"] == pytest.approx(r["avg_percent"] - r["previous_avg_percent"]) for r in june_scores)
-    quarter = (await ctx.get("/api/v1/dashboard/scores", group_by="district", period="quarter",
-                             **{"from": "2026-04-01", "to": "2026-06-30"})).json()["rows"]
+    quarter = (
+        await ctx.get(
+            "/api/v1/dashboard/scores",
+            group_by="district",
+            period="quarter",
+            **{"from": "2026-04-01", "to": "2026-06-30"},
+        )
+    ).json()["rows"]
     assert [(r["period"], r["inspections"]) for r in quarter] == [("2026-Q2", 4)]
 
 
@@ -239,7 +286,10 @@ async def test_overdue_lists_late_assignments_and_actions_in_scope(client):
             await conn.execute(
                 """INSERT INTO assignments (station_id, template_id, inspector_id, due_date)
                    VALUES ($1, $2, $3, current_date - 10)""",
-                ctx.world.stations[station], ctx.template_id, ctx.world.users[inspector])
+                ctx.world.stations[station],
+                ctx.template_id,
+                ctx.world.users[inspector],
+            )
     finally:
         await conn.close()
     late = (await ctx.get("/api/v1/dashboard/overdue")).json()

@@ -34,8 +34,9 @@ SESSION_STATE = {
     "a session-level set_config": re.compile(r"set_config\([^)]*,\s*false\s*\)", re.IGNORECASE),
     "LISTEN": re.compile(r"""["']\s*LISTEN\b""", re.IGNORECASE),
     "a cursor WITH HOLD": re.compile(r"WITH\s+HOLD", re.IGNORECASE),
-    "a temporary table kept past its transaction": re.compile(r"CREATE\s+(TEMP|TEMPORARY)\s+TABLE(?![^;]*ON\s+COMMIT\s+DROP)",
-                                                              re.IGNORECASE),
+    "a temporary table kept past its transaction": re.compile(
+        r"CREATE\s+(TEMP|TEMPORARY)\s+TABLE(?![^;]*ON\s+COMMIT\s+DROP)", re.IGNORECASE
+    ),
 }
 
 

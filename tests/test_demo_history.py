@@ -20,9 +20,25 @@ from server.demo.history import HISTORY_INSPECTORS, MARKER, QUEUE_DAYS, seed_dem
 from server.storage import DirectoryStore
 from tests.test_dashboards import DIRECT_FAILED, DIRECT_SCORES
 
-TABLES = ("users", "inspections", "inspection_revisions", "answers", "photos", "photo_reuse", "reviews",
-          "score_overrides", "actions", "action_notes", "assignments", "rollup_ledger", "rollup_station_period",
-          "rollup_district_period", "rollup_item_failures", "rollup_item_failures_region", "audit_log")
+TABLES = (
+    "users",
+    "inspections",
+    "inspection_revisions",
+    "answers",
+    "photos",
+    "photo_reuse",
+    "reviews",
+    "score_overrides",
+    "actions",
+    "action_notes",
+    "assignments",
+    "rollup_ledger",
+    "rollup_station_period",
+    "rollup_district_period",
+    "rollup_item_failures",
+    "rollup_item_failures_region",
+    "audit_log",
+)
 
 # Every failed critical item of a counted inspection is covered by a corrective action of its station:
 # one opened by it, or one already open then that it joined. Effective scores, as the rollups count them.
@@ -77,16 +93,25 @@ async def test_history_is_dated_in_the_past_and_dashboards_actions_and_audit_agr
     assert message.startswith("demo history written"), message
     # Several months of submissions, most of them reviewed, the recent ones waiting in the queue.
     months = await conn.fetchval(
-        "SELECT count(DISTINCT date_trunc('month', submitted_at AT TIME ZONE 'Asia/Karachi')) FROM inspections")
+        "SELECT count(DISTINCT date_trunc('month', submitted_at AT TIME ZONE 'Asia/Karachi')) FROM inspections"
+    )
     assert months >= 2
     statuses = dict(await conn.fetch("SELECT status, count(*) FROM inspections GROUP BY status"))
     assert statuses.get("approved", 0) >= 3, statuses
-    assert await conn.fetchval(
-        "SELECT count(*) FROM inspections WHERE status <> 'submitted' AND submitted_at > $1",
-        started - timedelta(days=QUEUE_DAYS)) == 0
-    assert await conn.fetchval(
-        """SELECT count(*) FROM inspections i WHERE status = 'approved'
-            AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.inspection_id = i.id AND r.decision = 'approve')""") == 0
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM inspections WHERE status <> 'submitted' AND submitted_at > $1",
+            started - timedelta(days=QUEUE_DAYS),
+        )
+        == 0
+    )
+    assert (
+        await conn.fetchval(
+            """SELECT count(*) FROM inspections i WHERE status = 'approved'
+            AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.inspection_id = i.id AND r.decision = 'approve')"""
+        )
+        == 0
+    )
     # Every step's rows were moved to its moment; the append-only guards are back on.
     assert await conn.fetchval(LEFT_UNDATED, started) == 0
     with pytest.raises(InsufficientPrivilegeError):
@@ -94,15 +119,20 @@ async def test_history_is_dated_in_the_past_and_dashboards_actions_and_audit_agr
     with pytest.raises(InsufficientPrivilegeError):
         await conn.execute("UPDATE inspection_revisions SET at = at")
     # seed_demo's plan is as it was: the history completed none of its assignments.
-    assert await conn.fetch(
-        "SELECT id, status, due_date, inspector_id, updated_at FROM assignments ORDER BY id") == plan
+    assert (
+        await conn.fetch("SELECT id, status, due_date, inspector_id, updated_at FROM assignments ORDER BY id") == plan
+    )
 
     # Critical failures opened corrective actions, due two weeks after they were opened (in Pakistan).
     assert await conn.fetchval("SELECT count(*) FROM inspections WHERE critical_failed") > 0
     assert await conn.fetch(UNCOVERED_CRITICAL_FAILURES) == []
-    assert await conn.fetchval(
-        """SELECT count(*) FROM actions WHERE source = 'submission'
-            AND due_date <> (created_at AT TIME ZONE 'Asia/Karachi')::date + 14""") == 0
+    assert (
+        await conn.fetchval(
+            """SELECT count(*) FROM actions WHERE source = 'submission'
+            AND due_date <> (created_at AT TIME ZONE 'Asia/Karachi')::date + 14"""
+        )
+        == 0
+    )
 
     # Evidence: every referenced photo is stored, and only photos sent twice on purpose count as reused.
     assert await conn.fetchval("SELECT count(*) FROM inspections WHERE photos_missing > 0") == 0
@@ -130,24 +160,38 @@ async def test_history_is_dated_in_the_past_and_dashboards_actions_and_audit_agr
 async def _assert_dashboards_equal_a_direct_aggregation(client, conn, token: str, started) -> None:
     today = (started + timedelta(hours=5)).date()
     span = {"from": (today - timedelta(days=400)).isoformat(), "to": today.isoformat()}
-    for group_by, period, group in (("station", "month", "s.id"), ("district", "month", "d.id"),
-                                    ("region", "quarter", "d.region_id")):
-        reply = await client.get("/api/v1/dashboard/scores", token, params={"group_by": group_by, "period": period,
-                                                                             **span})
+    for group_by, period, group in (
+        ("station", "month", "s.id"),
+        ("district", "month", "d.id"),
+        ("region", "quarter", "d.region_id"),
+    ):
+        reply = await client.get(
+            "/api/v1/dashboard/scores", token, params={"group_by": group_by, "period": period, **span}
+        )
         assert reply.status_code == 200, reply.text
-        got = {(r["group_id"], r["period_start"]): (r["inspections"], r["avg_percent"], r["critical_failed"])
-               for r in reply.json()["rows"]}
+        got = {
+            (r["group_id"], r["period_start"]): (r["inspections"], r["avg_percent"], r["critical_failed"])
+            for r in reply.json()["rows"]
+        }
         direct = await conn.fetch(DIRECT_SCORES.format(group=group, period=period), None, None)
-        assert got == {(str(r["group_id"]), r["period_start"].isoformat()): (
-            r["inspections"], r["avg_percent"], r["critical_failed"]) for r in direct}, (group_by, period)
+        assert got == {
+            (str(r["group_id"]), r["period_start"].isoformat()): (
+                r["inspections"],
+                r["avg_percent"],
+                r["critical_failed"],
+            )
+            for r in direct
+        }, (group_by, period)
         assert got
     reply = await client.get("/api/v1/dashboard/failed-items", token, params={"limit": 5000, **span})
     assert {r["item_key"]: (r["failed"], r["answered"]) for r in reply.json()["rows"]} == {
-        r["item_key"]: (r["failed"], r["answered"]) for r in await conn.fetch(DIRECT_FAILED, None, None)}
+        r["item_key"]: (r["failed"], r["answered"]) for r in await conn.fetch(DIRECT_FAILED, None, None)
+    }
 
 
 async def test_unreviewed_submissions_count_in_the_month_they_are_dated_and_added_inspectors_see_them(
-        demo, executor, monkeypatch):
+    demo, executor, monkeypatch
+):
     client, conn, _, store = demo
     # No reviews at all: nothing but the submission itself can have put each inspection in its month.
     monkeypatch.setattr(history, "QUEUE_DAYS", 1000)
@@ -155,14 +199,21 @@ async def test_unreviewed_submissions_count_in_the_month_they_are_dated_and_adde
     # On the one connection, without a pool: the other way to run it.
     await seed_demo_history(conn, months=3, stations=3, store=store, executor=executor)
     assert await conn.fetchval("SELECT count(*) FROM reviews") == 0
-    assert await conn.fetchval(
-        "SELECT count(DISTINCT date_trunc('month', submitted_at AT TIME ZONE 'Asia/Karachi')) FROM inspections") >= 2
+    assert (
+        await conn.fetchval(
+            "SELECT count(DISTINCT date_trunc('month', submitted_at AT TIME ZONE 'Asia/Karachi')) FROM inspections"
+        )
+        >= 2
+    )
     await _assert_dashboards_equal_a_direct_aggregation(
-        client, conn, await client.login("admin", DEMO_PASSWORDS["admin"]), started)
+        client, conn, await client.login("admin", DEMO_PASSWORDS["admin"]), started
+    )
 
     inspector = await conn.fetchval(
         """SELECT u.username FROM inspections i JOIN users u ON u.id = i.inspector_id
-            WHERE u.username = ANY($1::text[]) LIMIT 1""", [u["username"] for u in HISTORY_INSPECTORS])
+            WHERE u.username = ANY($1::text[]) LIMIT 1""",
+        [u["username"] for u in HISTORY_INSPECTORS],
+    )
     assert inspector is not None
     token = await client.login(inspector, DEMO_PASSWORDS["inspector"])
     listed = await client.get("/api/v1/inspections", token)

@@ -41,35 +41,84 @@ XLSX_URL = "/api/v1/exports/inspections.xlsx"
 DEFINITION: dict[str, Any] = {
     "title": {"en": "Station inspection", "ur": "تھانے کا معائنہ"},
     "sections": [
-        {"key": "front", "title": {"en": "Front desk", "ur": "فرنٹ ڈیسک"}, "weight": 2, "items": [
-            {"key": "fd_staffed", "type": "yes_no", "required": True,
-             "label": {"en": "Is the front desk staffed?", "ur": "کیا فرنٹ ڈیسک پر عملہ موجود ہے؟"}},
-            {"key": "fd_wait", "type": "number", "min": 0, "max": 15, "unit": "minutes",
-             "label": {"en": "Waiting time at the counter", "ur": "کاؤنٹر پر انتظار کا وقت"}},
-            {"key": "fd_clean", "type": "scale", "max": 5,
-             "label": {"en": "Cleanliness of the waiting area", "ur": "انتظار گاہ کی صفائی"}},
-            {"key": "fd_token", "type": "choice", "label": {"en": "Token given", "ur": "ٹوکن دیا گیا"}, "options": [
-                {"key": "yes", "label": {"en": "Token given", "ur": "ٹوکن دیا گیا"}, "points": 2},
-                {"key": "no", "label": {"en": "No token", "ur": "ٹوکن نہیں دیا گیا"}, "points": 0}]},
-            {"key": "fd_remarks", "type": "text", "label": {"en": "Remarks on the front desk", "ur": "فرنٹ ڈیسک پر ریمارکس"}},
-            {"key": "fd_why", "type": "text", "visible_if": {"item": "fd_staffed", "in": ["no"]},
-             "label": {"en": "Why was nobody at the desk?", "ur": "ڈیسک پر کوئی کیوں نہیں تھا؟"}},
-            {"key": "fd_photo", "type": "photo", "label": {"en": "Photo of the counter", "ur": "کاؤنٹر کی تصویر"}},
-        ]},
-        {"key": "lockup", "title": {"en": "Lock-up", "ur": "حوالات"}, "items": [
-            {"key": "lk_diary", "type": "yes_no", "required": True, "critical": True,
-             "label": {"en": "Every detainee is entered in the daily diary",
-                       "ur": "ہر زیرِ حراست شخص روزنامچے میں درج ہے"}},
-            {"key": "lk_checks", "type": "multi_choice",
-             "label": {"en": "Conditions checked", "ur": "جانچی گئی سہولیات"}, "options": [
-                 {"key": "water", "label": {"en": "Drinking water", "ur": "پینے کا پانی"}, "points": 1},
-                 {"key": "light", "label": {"en": "Light and air", "ur": "روشنی اور ہوا"}, "points": 1}]},
-        ]},
+        {
+            "key": "front",
+            "title": {"en": "Front desk", "ur": "فرنٹ ڈیسک"},
+            "weight": 2,
+            "items": [
+                {
+                    "key": "fd_staffed",
+                    "type": "yes_no",
+                    "required": True,
+                    "label": {"en": "Is the front desk staffed?", "ur": "کیا فرنٹ ڈیسک پر عملہ موجود ہے؟"},
+                },
+                {
+                    "key": "fd_wait",
+                    "type": "number",
+                    "min": 0,
+                    "max": 15,
+                    "unit": "minutes",
+                    "label": {"en": "Waiting time at the counter", "ur": "کاؤنٹر پر انتظار کا وقت"},
+                },
+                {
+                    "key": "fd_clean",
+                    "type": "scale",
+                    "max": 5,
+                    "label": {"en": "Cleanliness of the waiting area", "ur": "انتظار گاہ کی صفائی"},
+                },
+                {
+                    "key": "fd_token",
+                    "type": "choice",
+                    "label": {"en": "Token given", "ur": "ٹوکن دیا گیا"},
+                    "options": [
+                        {"key": "yes", "label": {"en": "Token given", "ur": "ٹوکن دیا گیا"}, "points": 2},
+                        {"key": "no", "label": {"en": "No token", "ur": "ٹوکن نہیں دیا گیا"}, "points": 0},
+                    ],
+                },
+                {
+                    "key": "fd_remarks",
+                    "type": "text",
+                    "label": {"en": "Remarks on the front desk", "ur": "فرنٹ ڈیسک پر ریمارکس"},
+                },
+                {
+                    "key": "fd_why",
+                    "type": "text",
+                    "visible_if": {"item": "fd_staffed", "in": ["no"]},
+                    "label": {"en": "Why was nobody at the desk?", "ur": "ڈیسک پر کوئی کیوں نہیں تھا؟"},
+                },
+                {"key": "fd_photo", "type": "photo", "label": {"en": "Photo of the counter", "ur": "کاؤنٹر کی تصویر"}},
+            ],
+        },
+        {
+            "key": "lockup",
+            "title": {"en": "Lock-up", "ur": "حوالات"},
+            "items": [
+                {
+                    "key": "lk_diary",
+                    "type": "yes_no",
+                    "required": True,
+                    "critical": True,
+                    "label": {
+                        "en": "Every detainee is entered in the daily diary",
+                        "ur": "ہر زیرِ حراست شخص روزنامچے میں درج ہے",
+                    },
+                },
+                {
+                    "key": "lk_checks",
+                    "type": "multi_choice",
+                    "label": {"en": "Conditions checked", "ur": "جانچی گئی سہولیات"},
+                    "options": [
+                        {"key": "water", "label": {"en": "Drinking water", "ur": "پینے کا پانی"}, "points": 1},
+                        {"key": "light", "label": {"en": "Light and air", "ur": "روشنی اور ہوا"}, "points": 1},
+                    ],
+                },
+            ],
+        },
     ],
 }
 
 # Text answers that a spreadsheet would run as formulas if they reached it unprotected.
-FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+2", "-3+4", "@SUM(A1:A2)", "\tTAB", "\rCR"]
+FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+1+2", "-3+4", "@SUM(A1:A2)", "\tTAB", "\rCR"]
 
 
 def normalise_urdu(text: str) -> str:
@@ -99,9 +148,11 @@ class Env:
             token = new_token()
             conn = await self.client.db()
             try:
-                await conn.execute("INSERT INTO sessions (token_hash, user_id, expires_at) "
-                                   "VALUES ($1, $2, now() + interval '1 hour')", token_hash(token),
-                                   self.world.users[user])
+                await conn.execute(
+                    "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + interval '1 hour')",
+                    token_hash(token),
+                    self.world.users[user],
+                )
             finally:
                 await conn.close()
             self.tokens[user] = token
@@ -110,13 +161,28 @@ class Env:
     async def get(self, path: str, user: str = "admin", **params: Any):
         return await self.client.get(path, await self.token(user), params=params)
 
-    async def sync(self, station: str, answers: dict[str, Any], *, user: str = "inspector_a",
-                   status: str = "submitted", location: dict[str, float] | None = None,
-                   inspection_id: uuid.UUID | None = None, base: int = 0) -> uuid.UUID:
+    async def sync(
+        self,
+        station: str,
+        answers: dict[str, Any],
+        *,
+        user: str = "inspector_a",
+        status: str = "submitted",
+        location: dict[str, float] | None = None,
+        inspection_id: uuid.UUID | None = None,
+        base: int = 0,
+    ) -> uuid.UUID:
         inspection_id = inspection_id or uuid.uuid4()
-        body = {"station_id": str(self.world.stations[station]), "template_version_id": self.version_id,
-                "base_revision": base, "status": status, "started_at": "2026-11-27T09:00:00Z",
-                "finished_at": "2026-11-27T10:15:30Z", "location": location, "answers": answers}
+        body = {
+            "station_id": str(self.world.stations[station]),
+            "template_version_id": self.version_id,
+            "base_revision": base,
+            "status": status,
+            "started_at": "2026-11-27T09:00:00Z",
+            "finished_at": "2026-11-27T10:15:30Z",
+            "location": location,
+            "answers": answers,
+        }
         response = await self.client.put(f"/api/v1/inspections/{inspection_id}", await self.token(user), json=body)
         assert response.status_code in (200, 201), response.text
         return inspection_id
@@ -130,8 +196,7 @@ async def make_env(client: ApiClient) -> Env:
         await conn.close()
     env = Env(client, world, "", "")
     admin = await env.token("admin")
-    created = await client.post("/api/v1/templates", admin,
-                                json={"key": "station_check", "title": DEFINITION["title"]})
+    created = await client.post("/api/v1/templates", admin, json={"key": "station_check", "title": DEFINITION["title"]})
     assert created.status_code == 201, created.text
     env.template_id = created.json()["id"]
     saved = await client.put(f"/api/v1/templates/{env.template_id}/draft", admin, json=DEFINITION)
@@ -144,10 +209,13 @@ async def make_env(client: ApiClient) -> Env:
 
 def full_answers(**over: Any) -> dict[str, Any]:
     answers = {
-        "fd_staffed": {"value": "yes", "note": "دو اہلکار موجود تھے, \"both\" in uniform\nsecond line"},
-        "fd_wait": {"value": 7}, "fd_clean": {"value": 4}, "fd_token": {"value": "yes"},
+        "fd_staffed": {"value": "yes", "note": 'دو اہلکار موجود تھے, "both" in uniform\nsecond line'},
+        "fd_wait": {"value": 7},
+        "fd_clean": {"value": 4},
+        "fd_token": {"value": "yes"},
         "fd_remarks": {"value": "Counter clean, token machine working"},
-        "lk_diary": {"value": "yes"}, "lk_checks": {"value": ["water", "light"]},
+        "lk_diary": {"value": "yes"},
+        "lk_checks": {"value": ["water", "light"]},
     }
     answers.update(over)
     return answers
@@ -159,21 +227,35 @@ async def env(client: ApiClient) -> Env:
     e = await make_env(client)
     near_a = {"lat": 31.5, "lon": 74.35, "accuracy_m": 8}
     e.ids["passed"] = await e.sync("A", full_answers(), location=near_a)
-    e.ids["reviewed"] = await e.sync("A", full_answers(fd_clean={"value": 2}, fd_remarks={"value": FORMULAS[0]}),
-                                     location=near_a)
-    e.ids["critical"] = await e.sync("A2", full_answers(lk_diary={"value": "no", "note": "two men not in diary"},
-                                                       fd_staffed={"value": "no"},
-                                                       fd_why={"value": "sick leave, \"unreported\""}),
-                                     location={"lat": 31.6, "lon": 74.35, "accuracy_m": 5})
-    e.ids["draft"] = await e.sync("A2", {"fd_wait": {"value": 30}}, status="draft",
-                                  location={"lat": 33.7, "lon": 73.0, "accuracy_m": 40})
-    e.ids["region_b"] = await e.sync("B", full_answers(), user="inspector_b",
-                                     location={"lat": 30.2, "lon": 74.35, "accuracy_m": 9})
+    e.ids["reviewed"] = await e.sync(
+        "A", full_answers(fd_clean={"value": 2}, fd_remarks={"value": FORMULAS[0]}), location=near_a
+    )
+    e.ids["critical"] = await e.sync(
+        "A2",
+        full_answers(
+            lk_diary={"value": "no", "note": "two men not in diary"},
+            fd_staffed={"value": "no"},
+            fd_why={"value": 'sick leave, "unreported"'},
+        ),
+        location={"lat": 31.6, "lon": 74.35, "accuracy_m": 5},
+    )
+    e.ids["draft"] = await e.sync(
+        "A2", {"fd_wait": {"value": 30}}, status="draft", location={"lat": 33.7, "lon": 73.0, "accuracy_m": 40}
+    )
+    e.ids["region_b"] = await e.sync(
+        "B", full_answers(), user="inspector_b", location={"lat": 30.2, "lon": 74.35, "accuracy_m": 9}
+    )
     reviewed = await e.client.post(
-        f"/api/v1/inspections/{e.ids['reviewed']}/review", await e.token("reviewer_a"),
-        json={"decision": "approve", "revision": 1, "comment": "اچھا کام، مگر صفائی بہتر کریں",
-              "item_comments": {"fd_clean": "انتظار گاہ میں کوڑا پڑا تھا"},
-              "score_overrides": {"fd_token": {"score": 0.5, "reason": "Token given only after asking"}}})
+        f"/api/v1/inspections/{e.ids['reviewed']}/review",
+        await e.token("reviewer_a"),
+        json={
+            "decision": "approve",
+            "revision": 1,
+            "comment": "اچھا کام، مگر صفائی بہتر کریں",
+            "item_comments": {"fd_clean": "انتظار گاہ میں کوڑا پڑا تھا"},
+            "score_overrides": {"fd_token": {"score": 0.5, "reason": "Token given only after asking"}},
+        },
+    )
     assert reviewed.status_code == 200, reviewed.text
     # A station name that would be a formula in a spreadsheet, and Urdu that must survive every export.
     conn = await e.client.db()
@@ -194,7 +276,8 @@ async def db_rows(env: Env) -> dict[str, dict[str, Any]]:
                       i.finished_at, i.lat, tv.version
                  FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
                  JOIN regions r ON r.id = d.region_id JOIN users u ON u.id = i.inspector_id
-                 JOIN template_versions tv ON tv.id = i.template_version_id""")
+                 JOIN template_versions tv ON tv.id = i.template_version_id"""
+        )
         answers = await conn.fetch("SELECT inspection_id, item_key, value, photo_ids FROM answers")
     finally:
         await conn.close()
@@ -308,11 +391,13 @@ async def test_xlsx_export_round_trips_with_typed_cells(env: Env):
             elif key != "fd_why" or db["answers"].get("fd_staffed") == "no":
                 assert row[column] == value, (column, row[column], value)
     # Text that looks like a formula is a string cell, never a formula.
-    formula_cells = [c for r in sheet.iter_rows(min_row=2) for c in r if isinstance(c.value, str)
-                     and c.value.startswith("=")]
+    formula_cells = [
+        c for r in sheet.iter_rows(min_row=2) for c in r if isinstance(c.value, str) and c.value.startswith("=")
+    ]
     assert formula_cells and all(c.data_type == "s" for c in formula_cells)
-    assert [c.value for c in book["Items"]["A"]][1:] == [ITEM_PREFIX + it["key"] for s in DEFINITION["sections"]
-                                                         for it in s["items"]]
+    assert [c.value for c in book["Items"]["A"]][1:] == [
+        ITEM_PREFIX + it["key"] for s in DEFINITION["sections"] for it in s["items"]
+    ]
 
 
 async def test_filters_narrow_the_export(env: Env):
@@ -325,8 +410,9 @@ async def test_filters_narrow_the_export(env: Env):
     assert await ids(station_id=a2) == {str(env.ids["critical"]), str(env.ids["draft"])}
     assert await ids(status="draft") == {str(env.ids["draft"])}
     assert await ids(region_id=str(env.world.regions["B"])) == {str(env.ids["region_b"])}
-    assert await ids(district_id=str(env.world.districts["A"])) == {str(env.ids[k]) for k in
-                                                                    ("passed", "reviewed", "critical", "draft")}
+    assert await ids(district_id=str(env.world.districts["A"])) == {
+        str(env.ids[k]) for k in ("passed", "reviewed", "critical", "draft")
+    }
     assert await ids(**{"from": "2000-01-01", "to": "2001-01-01"}) == set()
     assert len(await ids(**{"from": "2000-01-01T00:00:00Z"})) == 5
     missing = await env.get(CSV_URL, template_id=str(uuid.uuid4()))
@@ -430,8 +516,16 @@ async def test_the_urdu_report_holds_the_templates_urdu_labels_and_the_reviewers
         for item in section["items"]:
             present = normalise_urdu(item["label"]["ur"]) in extracted
             assert present is (item["key"] not in hidden), item["key"]
-    for urdu in ("معائنہ رپورٹ", "تھانہ SA1", "اچھا کام، مگر صفائی بہتر کریں", "انتظار گاہ میں کوڑا پڑا تھا",
-                 "دو اہلکار موجود تھے", "ٹوکن دیا گیا", "پینے کا پانی", "منظور"):
+    for urdu in (
+        "معائنہ رپورٹ",
+        "تھانہ SA1",
+        "اچھا کام، مگر صفائی بہتر کریں",
+        "انتظار گاہ میں کوڑا پڑا تھا",
+        "دو اہلکار موجود تھے",
+        "ٹوکن دیا گیا",
+        "پینے کا پانی",
+        "منظور",
+    ):
         assert normalise_urdu(urdu) in extracted, urdu
     # Latin text and Western digits keep their own direction inside the Urdu pages.
     assert "SA1" in text and "Token given only after asking" in text
@@ -446,10 +540,23 @@ async def test_the_english_report_holds_answers_notes_comments_overrides_and_pag
     flat = " ".join(text.split())
     for item in (it for s in DEFINITION["sections"] for it in s["items"] if it["key"] != "fd_why"):
         assert " ".join(item["label"]["en"].split()) in flat, item["key"]
-    for english in ("Inspection report", "Front desk", "Lock-up", "PS SA1", "District A", "Region A",
-                    "Inspector_A (inspector_a)", "station_check", "Approved", "Token given only after asking",
-                    "Drinking water, Light and air", "7 minutes", "2/5", "=HYPERLINK(\"http://evil.example\",\"click\")",
-                    "At the station"):
+    for english in (
+        "Inspection report",
+        "Front desk",
+        "Lock-up",
+        "PS SA1",
+        "District A",
+        "Region A",
+        "Inspector_A (inspector_a)",
+        "station_check",
+        "Approved",
+        "Token given only after asking",
+        "Drinking water, Light and air",
+        "7 minutes",
+        "2/5",
+        '=HYPERLINK("http://evil.example","click")',
+        "At the station",
+    ):
         assert english in flat, english
     assert normalise_urdu("تھانہ SA1") in normalise_urdu(text)  # the Urdu station name in the English report
     assert normalise_urdu("انتظار گاہ میں کوڑا پڑا تھا") in normalise_urdu(text)
@@ -474,13 +581,20 @@ async def test_a_critical_failure_and_a_far_location_are_flagged_in_the_report(e
 
 async def test_a_report_with_photos_embeds_their_thumbnails(env: Env):
     photo_ids = [uuid.uuid4(), uuid.uuid4()]
-    inspection_id = await env.sync("A", full_answers(fd_photo={"photos": [str(p) for p in photo_ids]}),
-                                   location={"lat": 31.5, "lon": 74.35}, status="draft")
+    inspection_id = await env.sync(
+        "A",
+        full_answers(fd_photo={"photos": [str(p) for p in photo_ids]}),
+        location={"lat": 31.5, "lon": 74.35},
+        status="draft",
+    )
     for photo_id, colour in zip(photo_ids, ((200, 30, 30), (30, 30, 200)), strict=True):
-        uploaded = await env.client.put(f"/api/v1/photos/{photo_id}", await env.token("inspector_a"),
-                                        content=jpeg(colour),
-                                        params={"inspection_id": str(inspection_id), "item_key": "fd_photo"},
-                                        headers={"Content-Type": "image/jpeg"})
+        uploaded = await env.client.put(
+            f"/api/v1/photos/{photo_id}",
+            await env.token("inspector_a"),
+            content=jpeg(colour),
+            params={"inspection_id": str(inspection_id), "item_key": "fd_photo"},
+            headers={"Content-Type": "image/jpeg"},
+        )
         assert uploaded.status_code == 201, uploaded.text
     for lang in ("en", "ur"):
         with_photos = await env.get(f"/api/v1/inspections/{inspection_id}/report.pdf", lang=lang)
@@ -505,8 +619,11 @@ async def test_an_export_of_thousands_of_inspections_streams_them_all(env: Env):
                SELECT gen_random_uuid(), $1, $2, $3, 'submitted', 1, '\\x00', $4, now() - g * interval '1 minute',
                       (g % 1000) / 10.0, 'B'
                  FROM generate_series(1, 3000) AS g""",
-            env.world.stations["A"], uuid.UUID(env.version_id), env.world.users["inspector_a"],
-            {"answers": {"fd_staffed": {"value": "yes"}, "fd_token": {"value": "no"}}})
+            env.world.stations["A"],
+            uuid.UUID(env.version_id),
+            env.world.users["inspector_a"],
+            {"answers": {"fd_staffed": {"value": "yes"}, "fd_token": {"value": "no"}}},
+        )
     finally:
         await conn.close()
     response = await env.get(CSV_URL, user="reviewer_a", template_id=env.template_id)
@@ -524,27 +641,41 @@ async def test_an_export_of_thousands_of_inspections_streams_them_all(env: Env):
 # Rules ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "upper", "expected"), [
-    ("2026-03-01", False, datetime(2026, 2, 28, 19, 0, tzinfo=UTC)),  # midnight in Pakistan
-    ("2026-03-31", True, datetime(2026, 3, 31, 19, 0, tzinfo=UTC)),  # a `to` date includes that whole day
-    ("2026-03-31T10:00:00+05:00", True, datetime(2026, 3, 31, 5, 0, tzinfo=UTC)),
-    ("2026-03-31T10:00:00Z", False, datetime(2026, 3, 31, 10, 0, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("raw", "upper", "expected"),
+    [
+        ("2026-03-01", False, datetime(2026, 2, 28, 19, 0, tzinfo=UTC)),  # midnight in Pakistan
+        ("2026-03-31", True, datetime(2026, 3, 31, 19, 0, tzinfo=UTC)),  # a `to` date includes that whole day
+        ("2026-03-31T10:00:00+05:00", True, datetime(2026, 3, 31, 5, 0, tzinfo=UTC)),
+        ("2026-03-31T10:00:00Z", False, datetime(2026, 3, 31, 10, 0, tzinfo=UTC)),
+    ],
+)
 def test_export_date_bounds_read_dates_as_pakistan_days_and_times_as_given(raw: str, upper: bool, expected: datetime):
     assert parse_bound(raw, "from", upper=upper) == expected
 
 
-@pytest.mark.parametrize("raw", ["2026-03-31T10:00:00", "31/03/2026", "2026-02-30", "soon", "9999-12-31",
-                                 "0001-01-01T00:00:00+05:00"])
+@pytest.mark.parametrize(
+    "raw", ["2026-03-31T10:00:00", "31/03/2026", "2026-02-30", "soon", "9999-12-31", "0001-01-01T00:00:00+05:00"]
+)
 def test_export_date_bounds_without_an_offset_or_malformed_are_refused(raw: str):
     with pytest.raises(Invalid):
         parse_bound(raw, "to", upper=True)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("=1+1", "'=1+1"), ("+92 300", "'+92 300"), ("-x", "'-x"), ("@A1", "'@A1"), ("\tx", "'\tx"), ("\rx", "'\rx"),
-    ("Lahore", "Lahore"), ("تھانہ =", "تھانہ ="), ("", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+92 300", "'+92 300"),
+        ("-x", "'-x"),
+        ("@A1", "'@A1"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Lahore", "Lahore"),
+        ("تھانہ =", "تھانہ ="),
+        ("", ""),
+    ],
+)
 def test_text_that_a_spreadsheet_would_run_is_prefixed_and_other_text_is_not(text: str, expected: str):
     assert neutralise(text) == expected
 
@@ -557,7 +688,10 @@ async def test_a_client_that_goes_away_mid_export_leaves_no_connection_behind(en
                                         body_hash, document, submitted_at)
                SELECT gen_random_uuid(), $1, $2, $3, 'submitted', 1, '\\x00', '{}', now()
                  FROM generate_series(1, 3000)""",
-            env.world.stations["A"], uuid.UUID(env.version_id), env.world.users["inspector_a"])
+            env.world.stations["A"],
+            uuid.UUID(env.version_id),
+            env.world.users["inspector_a"],
+        )
     finally:
         await conn.close()
     app = create_app(settings, executor=executor, run_migrations=False)
@@ -572,8 +706,10 @@ async def test_a_client_that_goes_away_mid_export_leaves_no_connection_behind(en
     assert workbooks() <= workbooks_before, "the workbook's temporary directory was left behind"
     conn = await env.client.db()
     try:
-        stuck = await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                    "AND state LIKE 'idle in transaction%'")
+        stuck = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state LIKE 'idle in transaction%'"
+        )
     finally:
         await conn.close()
     assert stuck == 0
@@ -587,7 +723,9 @@ def workbooks() -> set[Path]:
 async def lifespan(app):
     inbox: asyncio.Queue = asyncio.Queue()
     outbox: asyncio.Queue = asyncio.Queue()
-    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put))
+    task = asyncio.create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put)
+    )
     await inbox.put({"type": "lifespan.startup"})
     assert (await outbox.get())["type"] == "lifespan.startup.complete"
     try:
@@ -619,10 +757,21 @@ async def request_then_leave(app, path: str, token: str) -> dict[str, Any]:
         if message["type"] == "http.response.body" or message["type"] == "http.response.start":
             gone.set()
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(b"authorization", f"Bearer {token}".encode()), (b"host", b"testserver")],
-             "client": ("127.0.0.1", 50000), "server": ("testserver", 80), "state": {}}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"authorization", f"Bearer {token}".encode()), (b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
     await asyncio.wait_for(app(scope, receive, send), timeout=60)
     await asyncio.sleep(0)  # let a cancelled stream's cleanup finish its last step
     return received

@@ -26,7 +26,9 @@ async def test_unknown_fields_are_rejected_with_the_field_named(client):
 
 
 async def test_malformed_json_is_a_problem_document_not_a_crash(client):
-    response = await client.post("/api/v1/auth/login", content=b"{not json", headers={"content-type": "application/json"})
+    response = await client.post(
+        "/api/v1/auth/login", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert 400 <= response.status_code < 500
     body = response.json()
     assert body["status"] == response.status_code and body["title"]

@@ -16,11 +16,16 @@ from tests.inspection_fixtures import DEFINITION, complete_answers, document
 
 # (current status, requested status) -> the status after the write, or None when refused with 409.
 INSPECTOR_MOVES = [
-    (None, "draft", "draft"), (None, "submitted", "submitted"),
-    ("draft", "draft", "draft"), ("draft", "submitted", "submitted"),
-    ("returned", "draft", "draft"), ("returned", "submitted", "submitted"),
-    ("submitted", "draft", None), ("submitted", "submitted", None),
-    ("approved", "draft", None), ("approved", "submitted", None),
+    (None, "draft", "draft"),
+    (None, "submitted", "submitted"),
+    ("draft", "draft", "draft"),
+    ("draft", "submitted", "submitted"),
+    ("returned", "draft", "draft"),
+    ("returned", "submitted", "submitted"),
+    ("submitted", "draft", None),
+    ("submitted", "submitted", None),
+    ("approved", "draft", None),
+    ("approved", "submitted", None),
 ]
 
 
@@ -34,10 +39,16 @@ def test_an_inspector_edits_only_drafts_and_returned_inspections(current, reques
         assert rules.inspector_transition(current, requested) == after
 
 
-@pytest.mark.parametrize("current, decision, after", [
-    ("submitted", "approve", "approved"), ("submitted", "return", "returned"),
-    ("draft", "approve", None), ("returned", "return", None), ("approved", "return", None),
-])
+@pytest.mark.parametrize(
+    "current, decision, after",
+    [
+        ("submitted", "approve", "approved"),
+        ("submitted", "return", "returned"),
+        ("draft", "approve", None),
+        ("returned", "return", None),
+        ("approved", "return", None),
+    ],
+)
 def test_a_reviewer_decides_only_on_a_submitted_inspection(current, decision, after):
     if after is None:
         with pytest.raises(Conflict):
@@ -54,13 +65,16 @@ def test_the_haversine_distance_matches_known_distances():
     assert rules.distance_m(0, 179.9, 0, -179.9) == pytest.approx(22_239, rel=1e-3)  # across the date line
 
 
-@pytest.mark.parametrize("location, station, far, missing, distance", [
-    (Location(lat=31.5, lon=74.35), (31.5, 74.35), False, False, 0.0),
-    (Location(lat=31.5026, lon=74.35), (31.5, 74.35), False, False, pytest.approx(289, rel=0.01)),
-    (Location(lat=31.5028, lon=74.35), (31.5, 74.35), True, False, pytest.approx(311, rel=0.01)),
-    (None, (31.5, 74.35), True, True, None),
-    (Location(lat=31.5, lon=74.35), (None, None), False, False, None),
-])
+@pytest.mark.parametrize(
+    "location, station, far, missing, distance",
+    [
+        (Location(lat=31.5, lon=74.35), (31.5, 74.35), False, False, 0.0),
+        (Location(lat=31.5026, lon=74.35), (31.5, 74.35), False, False, pytest.approx(289, rel=0.01)),
+        (Location(lat=31.5028, lon=74.35), (31.5, 74.35), True, False, pytest.approx(311, rel=0.01)),
+        (None, (31.5, 74.35), True, True, None),
+        (Location(lat=31.5, lon=74.35), (None, None), False, False, None),
+    ],
+)
 def test_presence_flags_a_fix_beyond_the_radius_or_no_fix_at_all(location, station, far, missing, distance):
     p = rules.presence(location, *station, radius_m=300)
     assert (p.far_from_station, p.location_missing, p.distance_m) == (far, missing, distance)
@@ -77,7 +91,9 @@ def test_the_body_hash_ignores_key_order_and_time_notation_but_not_content_or_ba
     digest = rules.body_hash(rules.canonical(one))
     assert rules.body_hash(rules.canonical(reordered)) == digest
     assert rules.body_hash(rules.canonical(_doc(answers={"a1": {"value": "no"}, "b2": {"value": 3}}))) != digest
-    assert rules.body_hash(rules.canonical(_doc(base=1, answers={"a1": {"value": "yes"}, "b2": {"value": 3}}))) != digest
+    assert (
+        rules.body_hash(rules.canonical(_doc(base=1, answers={"a1": {"value": "yes"}, "b2": {"value": 3}}))) != digest
+    )
 
 
 def test_answer_columns_carry_each_answer_with_its_section_score_and_photos():
@@ -91,7 +107,12 @@ def test_answer_columns_carry_each_answer_with_its_section_score_and_photos():
     at = cols.keys.index("lk_diary")
     values = msgspec.json.decode(cols.values)
     assert (cols.sections[at], cols.critical[at], values[at], cols.scores[at], cols.maxes[at]) == (
-        "lockup", True, "yes", 1.0, 1.0)
+        "lockup",
+        True,
+        "yes",
+        1.0,
+        1.0,
+    )
     at = cols.keys.index("fd_clean")
     assert (values[at], cols.scores[at], cols.photos[at]) == (4, 0.8, "{" + str(photo) + "}")
     assert cols.photos[cols.keys.index("fd_wait")] == "{}"

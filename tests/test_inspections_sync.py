@@ -38,7 +38,8 @@ async def counts(client, inspection_id) -> dict[str, int]:
                       (SELECT count(*) FROM answers WHERE inspection_id = $1) AS answers,
                       (SELECT count(*) FROM sync_conflicts WHERE inspection_id = $1) AS conflicts,
                       (SELECT count(*) FROM audit_log WHERE entity = 'inspection' AND entity_id = $1::text) AS audits""",
-            inspection_id)
+            inspection_id,
+        )
         return dict(row)
     finally:
         await conn.close()
@@ -53,6 +54,7 @@ async def sql(client, query: str, *args):
 
 
 # Idempotency ------------------------------------------------------------------------------------------
+
 
 async def test_a_new_inspection_is_created_with_one_revision_its_answer_rows_and_an_audit_row(client):
     ctx = await make_ctx(client)
@@ -101,8 +103,13 @@ async def test_concurrent_first_sends_race_on_the_insert_and_exactly_one_wins(se
         assert log.count("insert:won") == 1 and log.count("insert:lost") >= 4  # the race really happened
         assert sorted(r.status_code for r in replies) == [200] * 19 + [201]
         assert len({r.content for r in replies}) == 1
-        assert await counts(client, iid) == {"inspections": 1, "revisions": 1, "answers": 5, "conflicts": 0,
-                                             "audits": 1}
+        assert await counts(client, iid) == {
+            "inspections": 1,
+            "revisions": 1,
+            "answers": 5,
+            "conflicts": 0,
+            "audits": 1,
+        }
 
 
 async def test_twenty_simultaneous_replays_of_an_edit_make_exactly_one_new_revision(settings, executor, monkeypatch):
@@ -116,8 +123,13 @@ async def test_twenty_simultaneous_replays_of_an_edit_make_exactly_one_new_revis
         assert log.count("lock") >= 5 and log.count("update:won") == 1
         assert {r.status_code for r in replies} == {200}
         assert len({r.content for r in replies}) == 1
-        assert await counts(client, iid) == {"inspections": 1, "revisions": 2, "answers": 5, "conflicts": 0,
-                                             "audits": 2}
+        assert await counts(client, iid) == {
+            "inspections": 1,
+            "revisions": 2,
+            "answers": 5,
+            "conflicts": 0,
+            "audits": 2,
+        }
 
 
 async def test_twenty_simultaneous_sends_through_the_test_client_make_one_revision_of_an_edit(client):
@@ -145,6 +157,7 @@ async def test_a_late_duplicate_of_an_acknowledged_earlier_revision_gets_the_cur
 
 # Conflicts --------------------------------------------------------------------------------------------
 
+
 async def test_a_stale_base_revision_with_another_body_gets_409_with_the_server_copy(client):
     ctx = await make_ctx(client)
     iid = uuid.uuid4()
@@ -160,7 +173,8 @@ async def test_a_stale_base_revision_with_another_body_gets_409_with_the_server_
 
 
 async def test_two_devices_editing_the_same_revision_one_wins_and_the_loser_is_kept_in_history(
-        settings, executor, monkeypatch):
+    settings, executor, monkeypatch
+):
     async with concurrent_client(settings, executor) as client:
         ctx = await make_ctx(client, "inspector_a", "reviewer_a")
         iid = uuid.uuid4()
@@ -183,14 +197,21 @@ async def test_two_devices_editing_the_same_revision_one_wins_and_the_loser_is_k
         assert history["revisions"][1]["document"]["answers"] == winner["answers"]
         [kept] = history["conflicts"]
         assert (kept["reason"], kept["base_revision"], kept["server_revision"], kept["actor"]) == (
-            "stale", 1, 2, "inspector_a")
+            "stale",
+            1,
+            2,
+            "inspector_a",
+        )
         assert kept["document"]["answers"]["fd_wait"]["note"] == loser["answers"]["fd_wait"]["note"]
-        actions = [r["action"] for r in await sql(client, "SELECT action FROM audit_log WHERE entity_id = $1 "
-                                                           "ORDER BY seq", str(iid))]
+        actions = [
+            r["action"]
+            for r in await sql(client, "SELECT action FROM audit_log WHERE entity_id = $1 ORDER BY seq", str(iid))
+        ]
         assert actions == ["inspection.create", "inspection.update", "inspection.conflict"]
 
 
 # Status machine ---------------------------------------------------------------------------------------
+
 
 async def test_a_submitted_inspection_is_read_only_to_its_inspector_but_its_replay_still_succeeds(client):
     ctx = await make_ctx(client)
@@ -219,12 +240,18 @@ async def test_a_returned_inspection_can_be_edited_and_resubmitted_and_an_approv
     refused = await ctx.put(iid, ctx.doc(base=3, answers=complete_answers()))
     assert refused.status_code == 409
     assert "approved" in refused.json()["detail"]
-    assert [r["action"] for r in await sql(client, "SELECT action FROM audit_log WHERE entity_id = $1 AND action "
-                                                   "LIKE 'inspection.%' ORDER BY seq", str(iid))] == [
-        "inspection.submit", "inspection.update", "inspection.submit", "inspection.conflict"]
+    assert [
+        r["action"]
+        for r in await sql(
+            client,
+            "SELECT action FROM audit_log WHERE entity_id = $1 AND action LIKE 'inspection.%' ORDER BY seq",
+            str(iid),
+        )
+    ] == ["inspection.submit", "inspection.update", "inspection.submit", "inspection.conflict"]
 
 
 # Validation -------------------------------------------------------------------------------------------
+
 
 async def test_submitting_lists_every_problem_missing_answers_too_few_photos_and_out_of_range_values(client):
     ctx = await make_ctx(client)
@@ -233,8 +260,14 @@ async def test_submitting_lists_every_problem_missing_answers_too_few_photos_and
     r = await ctx.put(iid, ctx.doc(status="submitted", answers=answers))
     assert r.status_code == 422
     fields = {e["field"]: e["message"] for e in r.json()["errors"]}
-    assert set(fields) == {"answers.fd_staffed.photos", "answers.fd_wait.value", "answers.fd_clean.value",
-                           "answers.fd_token.value", "answers.fd_why.value", "answers.lk_diary.value"}
+    assert set(fields) == {
+        "answers.fd_staffed.photos",
+        "answers.fd_wait.value",
+        "answers.fd_clean.value",
+        "answers.fd_token.value",
+        "answers.fd_why.value",
+        "answers.lk_diary.value",
+    }
     assert "at least 1 photo" in fields["answers.fd_staffed.photos"]
     assert fields["answers.lk_diary.value"] == "is required"
     assert (await counts(client, iid))["inspections"] == 0
@@ -251,10 +284,17 @@ async def test_a_draft_may_be_incomplete_but_never_wrongly_typed(client):
     assert (await counts(client, iid))["inspections"] == 0
 
 
-@pytest.mark.parametrize("field, value", [
-    ("score", {"percent": 100}), ("inspector_id", str(uuid.uuid4())), ("revision", 7), ("status", "approved"),
-    ("status", "returned"), ("base_revision", -1),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("score", {"percent": 100}),
+        ("inspector_id", str(uuid.uuid4())),
+        ("revision", 7),
+        ("status", "approved"),
+        ("status", "returned"),
+        ("base_revision", -1),
+    ],
+)
 async def test_fields_the_server_decides_are_rejected_with_422_naming_them(client, field, value):
     ctx = await make_ctx(client)
     iid = uuid.uuid4()
@@ -281,17 +321,26 @@ async def test_a_version_for_another_kind_of_station_or_a_changed_station_is_ref
 
 # Scoring into rows, photos, presence ---------------------------------------------------------------
 
+
 async def test_answer_rows_and_score_columns_equal_the_scoring_engine(client):
     ctx = await make_ctx(client)
     iid = uuid.uuid4()
-    answers = {**complete_answers(), "fd_clean": {"value": 3}, "fd_token": {"value": "yes"},
-               "lk_diary": {"value": "no", "note": "detainee not in the roznamcha"}}
+    answers = {
+        **complete_answers(),
+        "fd_clean": {"value": 3},
+        "fd_token": {"value": "yes"},
+        "lk_diary": {"value": "no", "note": "detainee not in the roznamcha"},
+    }
     r = await ctx.put(iid, ctx.doc(status="submitted", answers=answers))
     assert r.status_code == 201, r.text
     expected = score(to_definition(DEFINITION), answers)
     body = r.json()
-    assert body["score"] == {"percent": expected.percent, "grade": "fail", "critical_failed": True,
-                             "sections": [{"key": s.key, "percent": s.percent} for s in expected.sections]}
+    assert body["score"] == {
+        "percent": expected.percent,
+        "grade": "fail",
+        "critical_failed": True,
+        "sections": [{"key": s.key, "percent": s.percent} for s in expected.sections],
+    }
     [row] = await sql(client, "SELECT score_percent, grade, critical_failed, score FROM inspections WHERE id = $1", iid)
     assert (row["score_percent"], row["grade"], row["critical_failed"]) == (expected.percent, "fail", True)
     assert row["score"] == body["score"]
@@ -331,7 +380,10 @@ async def test_an_inspection_lists_missing_photos_until_every_referenced_photo_i
                 """INSERT INTO photos (id, inspection_id, item_key, uploaded_by, sha256, phash, size_bytes, format,
                                        width, height, original_key, display_key, thumb_key)
                    VALUES ($1, $2, 'fd_staffed', $3, '\\x00', 0, 1, 'jpeg', 1, 1, 'o', 'd', 't')""",
-                p1, iid, ctx.world.users["inspector_a"])
+                p1,
+                iid,
+                ctx.world.users["inspector_a"],
+            )
             assert await refresh_missing_photos(conn, iid) == 1
     finally:
         await conn.close()
@@ -339,11 +391,14 @@ async def test_an_inspection_lists_missing_photos_until_every_referenced_photo_i
     assert got["missing_photos"] == [str(p2)]
 
 
-@pytest.mark.parametrize("location, far, missing", [
-    ({"lat": 31.5005, "lon": 74.35, "accuracy_m": 8}, False, False),  # ~56 m from the station
-    ({"lat": 31.52, "lon": 74.35, "accuracy_m": 8}, True, False),  # ~2.2 km away
-    (None, True, True),
-])
+@pytest.mark.parametrize(
+    "location, far, missing",
+    [
+        ({"lat": 31.5005, "lon": 74.35, "accuracy_m": 8}, False, False),  # ~56 m from the station
+        ({"lat": 31.52, "lon": 74.35, "accuracy_m": 8}, True, False),  # ~2.2 km away
+        (None, True, True),
+    ],
+)
 async def test_presence_flags_an_inspection_far_from_its_station_or_without_a_location(client, location, far, missing):
     ctx = await make_ctx(client)
     iid = uuid.uuid4()
@@ -360,10 +415,12 @@ async def test_presence_flags_an_inspection_far_from_its_station_or_without_a_lo
 
 # Who may write and read -------------------------------------------------------------------------------
 
+
 async def test_only_the_owning_inspector_writes_and_out_of_scope_is_404(client):
     ctx = await make_ctx(client, "inspector_a", "inspector_b", "reviewer_a", "admin")
     conn = await client.db()
     from tests.factories import make_user
+
     await make_user(conn, "inspector_a2", "inspector", district_ids=[ctx.world.districts["A"]])
     await conn.close()
     ctx.tokens["inspector_a2"] = await client.login("inspector_a2")
@@ -383,8 +440,13 @@ async def test_readers_see_inspections_in_scope_and_others_get_404(client):
     ctx = await make_ctx(client, "inspector_a", "inspector_b", "reviewer_a", "reviewer_b", "admin")
     iid = uuid.uuid4()
     await ctx.put(iid, ctx.doc(status="submitted", answers=complete_answers()))
-    for user, status in [("inspector_a", 200), ("reviewer_a", 200), ("admin", 200), ("reviewer_b", 404),
-                         ("inspector_b", 404)]:
+    for user, status in [
+        ("inspector_a", 200),
+        ("reviewer_a", 200),
+        ("admin", 200),
+        ("reviewer_b", 404),
+        ("inspector_b", 404),
+    ]:
         for path in (f"/api/v1/inspections/{iid}", f"/api/v1/inspections/{iid}/history"):
             assert (await client.get(path, ctx.tokens[user])).status_code == status, (user, path)
         listed = (await client.get("/api/v1/inspections", ctx.tokens[user])).json()["items"]
@@ -395,6 +457,7 @@ async def test_an_inspector_lists_only_their_own_inspections(client):
     ctx = await make_ctx(client, "inspector_a")
     conn = await client.db()
     from tests.factories import make_user
+
     await make_user(conn, "inspector_a2", "inspector", district_ids=[ctx.world.districts["A"]])
     await conn.close()
     ctx.tokens["inspector_a2"] = await client.login("inspector_a2")
@@ -428,8 +491,9 @@ async def test_the_list_filters_and_pages_newest_first_without_gaps_or_repeats(c
     assert seen == [str(i) for i in reversed(made)]
     submitted = (await client.get("/api/v1/inspections", token, params={"status": "submitted"})).json()["items"]
     assert {i["id"] for i in submitted} == {str(made[1]), str(made[3])}
-    at_a2 = (await client.get("/api/v1/inspections", token,
-                              params={"station_id": str(ctx.world.stations["A2"])})).json()["items"]
+    at_a2 = (
+        await client.get("/api/v1/inspections", token, params={"station_id": str(ctx.world.stations["A2"])})
+    ).json()["items"]
     assert [i["id"] for i in at_a2] == [str(made[2])]
     future = (await client.get("/api/v1/inspections", token, params={"from": "2999-01-01T00:00:00Z"})).json()
     assert future["items"] == []
@@ -438,13 +502,15 @@ async def test_the_list_filters_and_pages_newest_first_without_gaps_or_repeats(c
 
 # Hooks ------------------------------------------------------------------------------------------------
 
+
 async def test_submission_hooks_run_in_the_submitting_transaction_and_a_failing_one_rolls_it_back(client):
     ctx = await make_ctx(client)
     calls = []
 
     async def note(conn, inspection_id):
-        calls.append((inspection_id, await conn.fetchval("SELECT count(*) FROM answers WHERE inspection_id = $1",
-                                                         inspection_id)))
+        calls.append(
+            (inspection_id, await conn.fetchval("SELECT count(*) FROM answers WHERE inspection_id = $1", inspection_id))
+        )
 
     async def fail(conn, inspection_id):
         raise RuntimeError("the rollup could not be written")

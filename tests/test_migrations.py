@@ -18,11 +18,14 @@ def _write(directory: Path, files: dict[str, str]) -> Path:
 
 
 async def test_migrations_apply_in_numeric_order_once(conn, tmp_path):
-    d = _write(tmp_path / "m", {
-        "0002_second.sql": "INSERT INTO t_order VALUES (2);",
-        "0001_first.sql": "CREATE TABLE t_order (n int); INSERT INTO t_order VALUES (1);",
-        "0010_tenth.sql": "INSERT INTO t_order VALUES (10);",
-    })
+    d = _write(
+        tmp_path / "m",
+        {
+            "0002_second.sql": "INSERT INTO t_order VALUES (2);",
+            "0001_first.sql": "CREATE TABLE t_order (n int); INSERT INTO t_order VALUES (1);",
+            "0010_tenth.sql": "INSERT INTO t_order VALUES (10);",
+        },
+    )
     await conn.execute("DROP TABLE IF EXISTS schema_migrations")
     assert await db.migrate(conn, d) == ["0001_first.sql", "0002_second.sql", "0010_tenth.sql"]
     assert await db.migrate(conn, d) == []
@@ -39,8 +42,13 @@ async def test_an_edited_applied_migration_is_refused(conn, tmp_path):
 
 
 async def test_a_failing_migration_leaves_no_trace(conn, tmp_path):
-    d = _write(tmp_path / "m", {"0001_ok.sql": "CREATE TABLE t_ok (n int);",
-                                "0002_bad.sql": "CREATE TABLE t_half (n int); SELECT no_such_function();"})
+    d = _write(
+        tmp_path / "m",
+        {
+            "0001_ok.sql": "CREATE TABLE t_ok (n int);",
+            "0002_bad.sql": "CREATE TABLE t_half (n int); SELECT no_such_function();",
+        },
+    )
     await conn.execute("DROP TABLE IF EXISTS schema_migrations")
     with pytest.raises(Exception, match="no_such_function"):
         await db.migrate(conn, d)
@@ -49,9 +57,12 @@ async def test_a_failing_migration_leaves_no_trace(conn, tmp_path):
 
 
 async def test_two_runners_at_once_apply_each_migration_once(database_url, tmp_path):
-    d = _write(tmp_path / "m", {
-        "0001_slow.sql": "CREATE TABLE t_race (n int); SELECT pg_sleep(0.3); INSERT INTO t_race VALUES (1);",
-    })
+    d = _write(
+        tmp_path / "m",
+        {
+            "0001_slow.sql": "CREATE TABLE t_race (n int); SELECT pg_sleep(0.3); INSERT INTO t_race VALUES (1);",
+        },
+    )
     conns = [await db.connect(database_url) for _ in range(2)]
     try:
         await conns[0].execute("DROP TABLE schema_migrations")

@@ -19,7 +19,8 @@ async def world(client):
         w = await make_world(conn)
         w.circle = await conn.fetchval(  # type: ignore[attr-defined]
             "INSERT INTO circles (code, name_en, name_ur, district_id) VALUES ('CA', 'Circle A', 'سرکل', $1) RETURNING id",
-            w.districts["A"])
+            w.districts["A"],
+        )
     finally:
         await conn.close()
     return w
@@ -34,11 +35,13 @@ def csv(*rows: str) -> bytes:
 
 
 async def post_csv(client, token, body: bytes, **params):
-    return await client.post("/api/v1/stations/import", token, content=body,
-                             headers={"content-type": "text/csv"}, params=params)
+    return await client.post(
+        "/api/v1/stations/import", token, content=body, headers={"content-type": "text/csv"}, params=params
+    )
 
 
 # Who may do what ---------------------------------------------------------------------------------
+
 
 # (method, path, body) and whether it is a write (admin only) or a read (every signed-in user).
 def org_endpoints(w) -> list[tuple[str, str, dict | bytes | None, str]]:
@@ -56,8 +59,18 @@ def org_endpoints(w) -> list[tuple[str, str, dict | bytes | None, str]]:
         ("PATCH", f"/api/v1/circles/{w.circle}", {"active": False}, "write"),
         ("GET", "/api/v1/stations", None, "read"),
         ("GET", f"/api/v1/stations/{a}", None, "read"),
-        ("POST", "/api/v1/stations", {"code": "SX", "name": {"en": "PS X", "ur": "تھانہ"},
-                                      "district_id": str(w.districts["A"]), "lat": 31.5, "lon": 74.3}, "write"),
+        (
+            "POST",
+            "/api/v1/stations",
+            {
+                "code": "SX",
+                "name": {"en": "PS X", "ur": "تھانہ"},
+                "district_id": str(w.districts["A"]),
+                "lat": 31.5,
+                "lon": 74.3,
+            },
+            "write",
+        ),
         ("PATCH", f"/api/v1/stations/{a}", {"sips": False}, "write"),
         ("POST", "/api/v1/stations/import", csv("SY,PS Y,تھانہ,DA,,31.5,74.3,,"), "write"),
     ]
@@ -71,8 +84,13 @@ async def test_role_matrix_of_the_hierarchy_endpoints(client, world):
     for method, path, body, kind in org_endpoints(world):
         for who in (None, "inspector_a", "reviewer_a", "admin"):
             token = t.get(who) if who else None
-            kwargs = ({"content": body, "headers": {"content-type": "text/csv"}} if isinstance(body, bytes)
-                      else {"json": body} if body is not None else {})
+            kwargs = (
+                {"content": body, "headers": {"content-type": "text/csv"}}
+                if isinstance(body, bytes)
+                else {"json": body}
+                if body is not None
+                else {}
+            )
             response = await client.request(method, path, token, **kwargs)
             want = (expected_read if kind == "read" else expected_write)[who]
             ok = 200 <= response.status_code < 300 if want == "2xx" else response.status_code == want
@@ -83,14 +101,19 @@ async def test_role_matrix_of_the_hierarchy_endpoints(client, world):
 
 # Scope -------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("username", ["reviewer_b", "inspector_b"])
 async def test_a_region_b_user_never_sees_region_a(client, world, username):
     token = await client.login(username)
     stations = (await client.get("/api/v1/stations", token)).json()
     assert {s["code"] for s in stations} == {"SB1", "SB2"}
     assert (await client.get("/api/v1/stations", token, params={"region_id": str(world.regions["A"])})).json() == []
-    for path in (f"/api/v1/stations/{world.stations['A']}", f"/api/v1/districts/{world.districts['A']}",
-                 f"/api/v1/regions/{world.regions['A']}", f"/api/v1/circles/{world.circle}"):
+    for path in (
+        f"/api/v1/stations/{world.stations['A']}",
+        f"/api/v1/districts/{world.districts['A']}",
+        f"/api/v1/regions/{world.regions['A']}",
+        f"/api/v1/circles/{world.circle}",
+    ):
         assert (await client.get(path, token)).status_code == 404, path
     assert [d["code"] for d in (await client.get("/api/v1/districts", token)).json()] == ["DB"]
     assert [r["code"] for r in (await client.get("/api/v1/regions", token)).json()] == ["RB"]
@@ -103,8 +126,19 @@ async def test_station_lists_search_filter_and_order(client, world):
     everything = (await client.get("/api/v1/stations", token)).json()
     assert [s["code"] for s in everything] == ["SA1", "SA2", "SB1", "SB2"]
     first = everything[0]
-    assert set(first) >= {"id", "code", "name", "district_id", "circle_id", "region_id", "lat", "lon", "sips",
-                          "kind", "active"}
+    assert set(first) >= {
+        "id",
+        "code",
+        "name",
+        "district_id",
+        "circle_id",
+        "region_id",
+        "lat",
+        "lon",
+        "sips",
+        "kind",
+        "active",
+    }
     assert first["name"] == {"en": "PS SA1", "ur": "تھانہ SA1"} and first["region_id"] == str(world.regions["A"])
     found = await client.get("/api/v1/stations", token, params={"q": "sb2"})
     assert [s["code"] for s in found.json()] == ["SB2"]
@@ -114,16 +148,28 @@ async def test_station_lists_search_filter_and_order(client, world):
     paged = await client.get("/api/v1/stations", token, params={"limit": 2, "offset": 1})
     assert [s["code"] for s in paged.json()] == ["SA2", "SB1"]
     regions = (await client.get("/api/v1/regions", token)).json()
-    assert regions[0] == {"id": str(world.regions["A"]), "code": "RA", "name": "Region A", "name_ur": "ریجن",
-                          "active": True}
+    assert regions[0] == {
+        "id": str(world.regions["A"]),
+        "code": "RA",
+        "name": "Region A",
+        "name_ur": "ریجن",
+        "active": True,
+    }
 
 
 # Writes ------------------------------------------------------------------------------------------
 
+
 async def test_a_bad_station_lists_every_problem_at_once_and_nothing_is_written(client, world):
     token = await client.login("admin")
-    body = {"code": "SA1", "name": {"en": "PS", "ur": " "}, "district_id": str(world.districts["B"]),
-            "circle_id": str(world.circle), "lat": 91, "lon": -181}
+    body = {
+        "code": "SA1",
+        "name": {"en": "PS", "ur": " "},
+        "district_id": str(world.districts["B"]),
+        "circle_id": str(world.circle),
+        "lat": 91,
+        "lon": -181,
+    }
     response = await client.post("/api/v1/stations", token, json=body)
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
@@ -142,8 +188,9 @@ async def test_creating_a_region_with_a_plain_name_and_a_taken_code(client, worl
     assert created.json()["name"] == "Region C" and created.json()["name_ur"] == ""
     again = await client.post("/api/v1/regions", token, json={"code": "RC", "name": {"en": "C", "ur": "سی"}})
     assert again.status_code == 422 and [e["field"] for e in again.json()["errors"]] == ["code"]
-    bad_parent = await client.post("/api/v1/districts", token,
-                                   json={"code": "DZ", "name": "Z", "region_id": str(world.districts["A"])})
+    bad_parent = await client.post(
+        "/api/v1/districts", token, json={"code": "DZ", "name": "Z", "region_id": str(world.districts["A"])}
+    )
     assert bad_parent.status_code == 422 and [e["field"] for e in bad_parent.json()["errors"]] == ["region_id"]
 
 
@@ -158,13 +205,18 @@ async def test_updating_a_station_moves_its_change_seq_and_is_audited(client, wo
     assert after["change_seq"] > before["change_seq"]
     cleared = await client.patch(path, token, json={"circle_id": None})
     assert cleared.json()["circle_id"] is None
-    moved = await client.patch(path, token, json={"district_id": str(world.districts["B"]),
-                                                  "circle_id": str(world.circle)})
+    moved = await client.patch(
+        path, token, json={"district_id": str(world.districts["B"]), "circle_id": str(world.circle)}
+    )
     assert moved.status_code == 422 and [e["field"] for e in moved.json()["errors"]] == ["circle_id"]
     conn = await client.db()
     try:
-        actions = [r["action"] for r in await conn.fetch(
-            "SELECT action FROM audit_log WHERE entity_id = $1 ORDER BY seq", str(world.stations["A"]))]
+        actions = [
+            r["action"]
+            for r in await conn.fetch(
+                "SELECT action FROM audit_log WHERE entity_id = $1 ORDER BY seq", str(world.stations["A"])
+            )
+        ]
     finally:
         await conn.close()
     assert actions == ["station.update", "station.update"]
@@ -173,8 +225,9 @@ async def test_updating_a_station_moves_its_change_seq_and_is_audited(client, wo
 async def test_moving_a_district_to_another_region_changes_its_stations_for_sync(client, world):
     token = await client.login("admin")
     before = (await client.get(f"/api/v1/stations/{world.stations['A']}", token)).json()
-    response = await client.patch(f"/api/v1/districts/{world.districts['A']}", token,
-                                  json={"region_id": str(world.regions["B"])})
+    response = await client.patch(
+        f"/api/v1/districts/{world.districts['A']}", token, json={"region_id": str(world.regions["B"])}
+    )
     assert response.status_code == 200 and response.json()["region_id"] == str(world.regions["B"])
     after = (await client.get(f"/api/v1/stations/{world.stations['A']}", token)).json()
     assert after["region_id"] == str(world.regions["B"]) and after["change_seq"] > before["change_seq"]
@@ -185,12 +238,14 @@ async def test_moving_a_district_to_another_region_changes_its_stations_for_sync
 
 # CSV import ---------------------------------------------------------------------------------------
 
+
 async def _stations(client) -> dict[str, tuple]:
     conn = await client.db()
     try:
         rows = await conn.fetch(
             """SELECT s.code, s.name_en, s.name_ur, d.code AS district, s.lat, s.lon, s.sips, s.kind, s.change_seq
-                 FROM stations s JOIN districts d ON d.id = s.district_id""")
+                 FROM stations s JOIN districts d ON d.id = s.district_id"""
+        )
     finally:
         await conn.close()
     return {r["code"]: tuple(r) for r in rows}
@@ -198,10 +253,12 @@ async def _stations(client) -> dict[str, tuple]:
 
 async def test_a_valid_import_creates_and_updates_by_code_in_one_go(client, world):
     token = await client.login("admin")
-    body = csv("SA1,PS SA1 renamed,تھانہ ایک,DA,CA,31.51,74.30,true,police_station",
-               "SA2,PS SA2,تھانہ SA2,DA,,31.6,74.35,,",
-               "NEW1,Khidmat Markaz One,خدمت مرکز,DB,,30.1,71.4,no,khidmat_markaz",
-               "NEW2,PS New Two,تھانہ نیا,DA,,31.2,74.1,yes,")
+    body = csv(
+        "SA1,PS SA1 renamed,تھانہ ایک,DA,CA,31.51,74.30,true,police_station",
+        "SA2,PS SA2,تھانہ SA2,DA,,31.6,74.35,,",
+        "NEW1,Khidmat Markaz One,خدمت مرکز,DB,,30.1,71.4,no,khidmat_markaz",
+        "NEW2,PS New Two,تھانہ نیا,DA,,31.2,74.1,yes,",
+    )
     response = await post_csv(client, token, body)
     assert response.status_code == 200, response.text
     assert response.json() == {"created": 2, "updated": 1, "unchanged": 1, "rows": 4}
@@ -217,18 +274,29 @@ async def test_a_valid_import_creates_and_updates_by_code_in_one_go(client, worl
 async def test_an_import_with_bad_rows_reports_every_one_and_writes_nothing(client, world):
     token = await client.login("admin")
     before = await _stations(client)
-    body = csv("GOOD1,PS Good,تھانہ,DA,,31.5,74.3,,",
-               "BAD1,PS Bad,تھانہ,NOPE,,31.5,74.3,,",
-               "BAD2,PS Bad,تھانہ,DA,,north,74.3,,",
-               "GOOD1,PS Twice,تھانہ,DA,,31.5,74.3,,",
-               "BAD3,PS No Urdu,,DA,,31.5,200,,",
-               "BAD4,PS Wrong circle,تھانہ,DB,CA,30.5,71.3,maybe,prison",
-               "SA1,PS SA1,تھانہ,DA,,31.5")
+    body = csv(
+        "GOOD1,PS Good,تھانہ,DA,,31.5,74.3,,",
+        "BAD1,PS Bad,تھانہ,NOPE,,31.5,74.3,,",
+        "BAD2,PS Bad,تھانہ,DA,,north,74.3,,",
+        "GOOD1,PS Twice,تھانہ,DA,,31.5,74.3,,",
+        "BAD3,PS No Urdu,,DA,,31.5,200,,",
+        "BAD4,PS Wrong circle,تھانہ,DB,CA,30.5,71.3,maybe,prison",
+        "SA1,PS SA1,تھانہ,DA,,31.5",
+    )
     response = await post_csv(client, token, body)
     assert response.status_code == 422
     problems = [(e["field"], e["message"]) for e in response.json()["errors"]]
-    assert [f for f, _ in problems] == ["row 3.district_code", "row 4.lat", "row 5.code", "row 6.name_ur",
-                                        "row 6.lon", "row 7.circle_code", "row 7.sips", "row 7.kind", "row 8"]
+    assert [f for f, _ in problems] == [
+        "row 3.district_code",
+        "row 4.lat",
+        "row 5.code",
+        "row 6.name_ur",
+        "row 6.lon",
+        "row 7.circle_code",
+        "row 7.sips",
+        "row 7.kind",
+        "row 8",
+    ]
     assert "NOPE" in problems[0][1] and "row 2" in problems[2][1] and "Urdu" in problems[3][1]
     assert await _stations(client) == before
 
@@ -236,12 +304,22 @@ async def test_an_import_with_bad_rows_reports_every_one_and_writes_nothing(clie
 async def test_a_dry_run_shows_what_would_change_and_writes_nothing(client, world):
     token = await client.login("admin")
     before = await _stations(client)
-    body = csv("SA1,PS SA1,تھانہ SA1,DB,,30.0,74.35,,", "SA2,PS SA2,تھانہ SA2,DA,,31.6,74.35,,",
-               "NEW1,PS New,تھانہ نیا,DA,,31.2,74.1,,")
+    body = csv(
+        "SA1,PS SA1,تھانہ SA1,DB,,30.0,74.35,,",
+        "SA2,PS SA2,تھانہ SA2,DA,,31.6,74.35,,",
+        "NEW1,PS New,تھانہ نیا,DA,,31.2,74.1,,",
+    )
     response = await post_csv(client, token, body, dry_run="true")
     assert response.status_code == 200, response.text
-    assert response.json() == {"dry_run": True, "created": ["NEW1"], "unchanged": 1, "rows": 3, "updated": [
-        {"code": "SA1", "changes": {"district_code": {"from": "DA", "to": "DB"}, "lat": {"from": 31.5, "to": 30.0}}}]}
+    assert response.json() == {
+        "dry_run": True,
+        "created": ["NEW1"],
+        "unchanged": 1,
+        "rows": 3,
+        "updated": [
+            {"code": "SA1", "changes": {"district_code": {"from": "DA", "to": "DB"}, "lat": {"from": 31.5, "to": 30.0}}}
+        ],
+    }
     assert await _stations(client) == before
     conn = await client.db()
     try:
@@ -254,13 +332,18 @@ async def test_an_import_must_be_a_csv_with_known_columns(client, world):
     token = await client.login("admin")
     as_json = await client.post("/api/v1/stations/import", token, json={"code": "X"})
     assert as_json.status_code == 415
-    bad_header = await client.post("/api/v1/stations/import", token, content=b"code,name,lat\nX,Y,1\n",
-                                   headers={"content-type": "text/csv"})
+    bad_header = await client.post(
+        "/api/v1/stations/import", token, content=b"code,name,lat\nX,Y,1\n", headers={"content-type": "text/csv"}
+    )
     assert bad_header.status_code == 422
     messages = [e["message"] for e in bad_header.json()["errors"]]
     assert any("'name_ur' is missing" in m for m in messages) and any("'name' is unknown" in m for m in messages)
-    latin1 = await client.post("/api/v1/stations/import", token, content=CSV_HEADER.encode() + "X,Caf\xe9".encode("latin-1"),
-                               headers={"content-type": "text/csv"})
+    latin1 = await client.post(
+        "/api/v1/stations/import",
+        token,
+        content=CSV_HEADER.encode() + "X,Caf\xe9".encode("latin-1"),
+        headers={"content-type": "text/csv"},
+    )
     assert latin1.status_code == 422 and latin1.json()["errors"][0]["field"] == "body"
 
 
@@ -276,8 +359,10 @@ async def test_the_command_line_import_shares_the_rules(conn, tmp_path):
     ok, message = await import_stations_file(conn, bad)
     assert not ok and "row 2.lat" in message
     assert await conn.fetchval("SELECT count(*) FROM stations WHERE code LIKE 'CLI%'") == 1
-    assert await conn.fetchval("SELECT data->>'source' FROM audit_log WHERE action = 'station.import'") \
+    assert (
+        await conn.fetchval("SELECT data->>'source' FROM audit_log WHERE action = 'station.import'")
         == "command line: good.csv"
+    )
 
 
 @pytest.mark.slow
@@ -285,8 +370,13 @@ async def test_twenty_thousand_stations_import_in_one_transaction_in_time_linear
     token = await client.login("admin")
 
     def rows(prefix: str, n: int) -> bytes:
-        return csv(*[f"{prefix}{i:05d},Police Station {i},تھانہ {i},{'DA' if i % 2 else 'DB'},,{30 + i / 1e5},"
-                     f"{72 + i / 1e5},," for i in range(n)])
+        return csv(
+            *[
+                f"{prefix}{i:05d},Police Station {i},تھانہ {i},{'DA' if i % 2 else 'DB'},,{30 + i / 1e5},"
+                f"{72 + i / 1e5},,"
+                for i in range(n)
+            ]
+        )
 
     small = rows("LIN", 2_000)
     started = time.perf_counter()

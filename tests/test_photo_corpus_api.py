@@ -29,8 +29,9 @@ LIMIT = 8 * 1024 * 1024
 @pytest.fixture
 async def corpus_env(database_url: str, tmp_path: Path, executor) -> AsyncIterator[Env]:
     settings = make_settings(database_url, tmp_path / "var", max_photo_bytes=LIMIT)
-    async with AsyncTestClient(create_app(settings, executor=executor, run_migrations=False),
-                               raise_server_exceptions=False) as http:
+    async with AsyncTestClient(
+        create_app(settings, executor=executor, run_migrations=False), raise_server_exceptions=False
+    ) as http:
         yield await make_env(ApiClient(http, database_url))
 
 
@@ -47,7 +48,9 @@ async def test_every_corpus_file_is_stored_correctly_or_refused_with_its_4xx(cor
         if case.expect != "ok":
             body = response.json()
             if response.status_code != case.expect or body.get("status") != case.expect:
-                problems.append(f"{case.name}: expected {case.expect}, got {response.status_code} {response.text[:200]}")
+                problems.append(
+                    f"{case.name}: expected {case.expect}, got {response.status_code} {response.text[:200]}"
+                )
             elif case.expect == 422 and "body" not in [e["field"] for e in body.get("errors", [])]:
                 problems.append(f"{case.name}: a 422 must name the field 'body': {body}")
             continue
@@ -71,8 +74,13 @@ async def test_every_corpus_file_is_stored_correctly_or_refused_with_its_4xx(cor
     assert {key.rsplit("/", 1)[1].split(".", 1)[0] for key in objects} == stored
 
     # Whatever came in, what goes out is a clean JPEG of the right size, and the original is intact.
-    for name in ("jpeg_gps", "jpeg_script_in_comment", "png_palette_transparent", "jpeg_orientation_6",
-                 "jpeg_then_zip"):
+    for name in (
+        "jpeg_gps",
+        "jpeg_script_in_comment",
+        "png_palette_transparent",
+        "jpeg_orientation_6",
+        "jpeg_then_zip",
+    ):
         photo_id = accepted[name]
         case = next(c for c in CASES if c.name == name)
         thumb = (await env.api.get(f"/api/v1/photos/{photo_id}/thumb", env.inspector_a)).content

@@ -37,10 +37,16 @@ from tests.s3server import S3Server
 TEXT = {"en": "Item", "ur": "آئٹم"}
 DEFINITION = {
     "title": {"en": "Test inspection", "ur": "معائنہ"},
-    "sections": [{"key": "front", "title": TEXT, "items": [
-        {"key": "fd_staffed", "type": "yes_no", "label": TEXT, "min_photos": 1},
-        {"key": "lockup", "type": "photo", "label": TEXT},
-    ]}],
+    "sections": [
+        {
+            "key": "front",
+            "title": TEXT,
+            "items": [
+                {"key": "fd_staffed", "type": "yes_no", "label": TEXT, "min_photos": 1},
+                {"key": "lockup", "type": "photo", "label": TEXT},
+            ],
+        }
+    ],
 }
 
 
@@ -61,14 +67,18 @@ class Env:
 
 async def make_version(conn) -> uuid.UUID:
     template_id = await conn.fetchval(
-        "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'ٹ') RETURNING id")
+        "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'ٹ') RETURNING id"
+    )
     return await conn.fetchval(
         "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 1, $2) RETURNING id",
-        template_id, DEFINITION)
+        template_id,
+        DEFINITION,
+    )
 
 
-async def make_inspection(api: ApiClient, env_world: World, version_id: uuid.UUID, *, station: str = "A",
-                          inspector: str = "inspector_a") -> uuid.UUID:
+async def make_inspection(
+    api: ApiClient, env_world: World, version_id: uuid.UUID, *, station: str = "A", inspector: str = "inspector_a"
+) -> uuid.UUID:
     """A stored draft inspection, as a sync leaves it, for tests that are only about its photos."""
     inspection_id = uuid.uuid4()
     conn = await api.db()
@@ -77,7 +87,11 @@ async def make_inspection(api: ApiClient, env_world: World, version_id: uuid.UUI
             """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
                                         body_hash, document)
                VALUES ($1, $2, $3, $4, 'draft', 1, '\\x00', '{"answers": {}}')""",
-            inspection_id, env_world.stations[station], version_id, env_world.users[inspector])
+            inspection_id,
+            env_world.stations[station],
+            version_id,
+            env_world.users[inspector],
+        )
     finally:
         await conn.close()
     return inspection_id
@@ -93,11 +107,23 @@ async def make_env(api: ApiClient) -> Env:
     return Env(api=api, world=world, version_id=version_id, inspector_a=await api.login("inspector_a"))
 
 
-async def upload(env: Env, data: bytes, *, photo_id: uuid.UUID | None = None, inspection_id: uuid.UUID,
-                 item_key: str = "fd_staffed", token: str | None = None, **params: Any):
-    return await env.api.put(f"/api/v1/photos/{photo_id or uuid.uuid4()}", token or env.inspector_a, content=data,
-                             params={"inspection_id": str(inspection_id), "item_key": item_key, **params},
-                             headers={"Content-Type": "image/jpeg"})
+async def upload(
+    env: Env,
+    data: bytes,
+    *,
+    photo_id: uuid.UUID | None = None,
+    inspection_id: uuid.UUID,
+    item_key: str = "fd_staffed",
+    token: str | None = None,
+    **params: Any,
+):
+    return await env.api.put(
+        f"/api/v1/photos/{photo_id or uuid.uuid4()}",
+        token or env.inspector_a,
+        content=data,
+        params={"inspection_id": str(inspection_id), "item_key": item_key, **params},
+        headers={"Content-Type": "image/jpeg"},
+    )
 
 
 async def stored_objects(env: Env) -> list[str]:
@@ -146,8 +172,9 @@ async def denv(client: ApiClient) -> Env:
 @pytest.fixture
 async def small_limit_env(database_url: str, tmp_path: Path, executor) -> AsyncIterator[Env]:
     settings = make_settings(database_url, tmp_path / "var", max_photo_bytes=64 * 1024)
-    async with AsyncTestClient(create_app(settings, executor=executor, run_migrations=False),
-                               raise_server_exceptions=False) as http:
+    async with AsyncTestClient(
+        create_app(settings, executor=executor, run_migrations=False), raise_server_exceptions=False
+    ) as http:
         yield await make_env(ApiClient(http, database_url))
 
 
@@ -175,20 +202,32 @@ async def asgi_put(env: Env, path: str, query: str, chunks: list[bytes]) -> tupl
         elif message["type"] == "http.response.body":
             body.extend(message.get("body", b""))
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "PUT", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-             "headers": [(b"host", b"testserver.local"), (b"authorization", f"Bearer {env.inspector_a}".encode())],
-             "client": ("127.0.0.1", 50000), "server": ("testserver.local", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"testserver.local"), (b"authorization", f"Bearer {env.inspector_a}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver.local", 80),
+    }
     # The app lives on the test client's own event loop (where the pool is), in another thread;
     # each call from a thread of ours runs there as a task of its own, so calls overlap for real.
     await asyncio.to_thread(env.api.http.blocking_portal.call, env.app, scope, receive, send)
     return status, bytes(body), consumed
 
 
-async def concurrent_upload(env: Env, data: bytes, *, inspection_id: uuid.UUID,
-                            photo_id: uuid.UUID | None = None) -> tuple[int, dict[str, Any]]:
-    status, body, _ = await asgi_put(env, f"/api/v1/photos/{photo_id or uuid.uuid4()}",
-                                     f"inspection_id={inspection_id}&item_key=fd_staffed", [data])
+async def concurrent_upload(
+    env: Env, data: bytes, *, inspection_id: uuid.UUID, photo_id: uuid.UUID | None = None
+) -> tuple[int, dict[str, Any]]:
+    status, body, _ = await asgi_put(
+        env, f"/api/v1/photos/{photo_id or uuid.uuid4()}", f"inspection_id={inspection_id}&item_key=fd_staffed", [data]
+    )
     return status, json.loads(body)
 
 
@@ -202,8 +241,16 @@ async def test_an_upload_keeps_the_original_untouched_and_serves_metadata_free_r
     data = make_phone_jpeg(2000, 1500, gps=PHOTO_GPS, taken_at=SHOT_AT, seed=1)
     inspection_id = await make_inspection(env.api, env.world, env.version_id)
     photo_id = uuid.uuid4()
-    response = await upload(env, data, photo_id=photo_id, inspection_id=inspection_id,
-                            taken_at="2026-11-27T04:16:30Z", lat="31.52", lon="74.36", accuracy_m="8")
+    response = await upload(
+        env,
+        data,
+        photo_id=photo_id,
+        inspection_id=inspection_id,
+        taken_at="2026-11-27T04:16:30Z",
+        lat="31.52",
+        lon="74.36",
+        accuracy_m="8",
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["id"] == str(photo_id) and body["width"] == 2000 and body["height"] == 1500
@@ -211,8 +258,12 @@ async def test_an_upload_keeps_the_original_untouched_and_serves_metadata_free_r
     # The headline values come from EXIF; what the phone reported stays apart as its own evidence.
     assert (body["taken_at"], body["taken_at_source"]) == ("2026-11-27T04:15:00Z", "exif")
     assert body["gps"] == {"lat": pytest.approx(31.5206, abs=1e-5), "lon": pytest.approx(74.359, abs=1e-5)}
-    assert body["evidence"]["device"] == {"taken_at": "2026-11-27T04:16:30Z", "lat": 31.52, "lon": 74.36,
-                                          "accuracy_m": 8.0}
+    assert body["evidence"]["device"] == {
+        "taken_at": "2026-11-27T04:16:30Z",
+        "lat": 31.52,
+        "lon": 74.36,
+        "accuracy_m": 8.0,
+    }
     assert body["evidence"]["exif"]["taken_at"] == "2026-11-27T04:15:00Z"
     # Station A is at 31.5, 74.35: the photo's EXIF position is about 2.4 km from it.
     assert 2300 < body["evidence"]["distance_m"] < 2500
@@ -236,8 +287,9 @@ async def test_an_upload_keeps_the_original_untouched_and_serves_metadata_free_r
     assert original.headers["content-disposition"] == f'attachment; filename="{photo_id}.jpg"'
     assert original.headers["x-content-type-options"] == "nosniff"
     await env.api.get(f"/api/v1/photos/{photo_id}/original", token)
-    audited = await rows(env, "SELECT actor FROM audit_log WHERE action = 'photo.original' AND entity_id = $1",
-                         str(photo_id))
+    audited = await rows(
+        env, "SELECT actor FROM audit_log WHERE action = 'photo.original' AND entity_id = $1", str(photo_id)
+    )
     assert [r["actor"] for r in audited] == ["inspector_a", "inspector_a"]
 
     metadata = await env.api.get(f"/api/v1/photos/{photo_id}", token)
@@ -286,8 +338,9 @@ async def test_simultaneous_identical_uploads_make_one_photo_and_leave_no_extra_
     data = make_phone_jpeg(800, 600, seed=6)
     inspection_id = await make_inspection(denv.api, denv.world, denv.version_id)
     photo_id = uuid.uuid4()
-    replies = await asyncio.gather(*(concurrent_upload(denv, data, photo_id=photo_id, inspection_id=inspection_id)
-                                     for _ in range(4)))
+    replies = await asyncio.gather(
+        *(concurrent_upload(denv, data, photo_id=photo_id, inspection_id=inspection_id) for _ in range(4))
+    )
     statuses = sorted(status for status, _ in replies)
     assert statuses == [200, 200, 200, 201]
     assert len({json.dumps(body, sort_keys=True) for _, body in replies}) == 1
@@ -308,8 +361,12 @@ async def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(small
 
     # No Content-Length: the limit is enforced on the bytes as they stream in, and reading stops
     # at the first chunk past it. httpx's test transport cannot stream, so this speaks ASGI itself.
-    status, _, consumed = await asgi_put(env, f"/api/v1/photos/{uuid.uuid4()}",
-                                         f"inspection_id={inspection_id}&item_key=fd_staffed", [b"\xff" * 8192] * 20)
+    status, _, consumed = await asgi_put(
+        env,
+        f"/api/v1/photos/{uuid.uuid4()}",
+        f"inspection_id={inspection_id}&item_key=fd_staffed",
+        [b"\xff" * 8192] * 20,
+    )
     assert (status, consumed) == (413, 9)
     small = await upload(env, make_phone_jpeg(320, 240, quality=70), inspection_id=inspection_id)
     assert small.status_code == 201
@@ -333,20 +390,27 @@ async def test_only_the_inspections_own_inspector_may_upload(denv: Env):
         await conn.close()
     response = await upload(denv, data, inspection_id=inspection_id, token=await denv.token("inspector_a2"))
     assert response.status_code == 404
-    anonymous = await denv.api.put(f"/api/v1/photos/{uuid.uuid4()}", None, content=data,
-                                   params={"inspection_id": str(inspection_id), "item_key": "fd_staffed"})
+    anonymous = await denv.api.put(
+        f"/api/v1/photos/{uuid.uuid4()}",
+        None,
+        content=data,
+        params={"inspection_id": str(inspection_id), "item_key": "fd_staffed"},
+    )
     assert anonymous.status_code == 401
     assert await rows(denv, "SELECT 1 FROM photos") == [] and await stored_objects(denv) == []
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"item_key": "no_such_item"}, "item_key"),
-    ({"lat": "31.5"}, "lon"),
-    ({"lat": "95", "lon": "74"}, "lat"),
-    ({"accuracy_m": "-3"}, "accuracy_m"),
-    ({"taken_at": "2026-11-27T09:15:00"}, "taken_at"),
-    ({"taken_at": "yesterday"}, "taken_at"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"item_key": "no_such_item"}, "item_key"),
+        ({"lat": "31.5"}, "lon"),
+        ({"lat": "95", "lon": "74"}, "lat"),
+        ({"accuracy_m": "-3"}, "accuracy_m"),
+        ({"taken_at": "2026-11-27T09:15:00"}, "taken_at"),
+        ({"taken_at": "yesterday"}, "taken_at"),
+    ],
+)
 async def test_bad_upload_parameters_are_422_naming_the_field(denv: Env, params: dict[str, str], field: str):
     inspection_id = await make_inspection(denv.api, denv.world, denv.version_id)
     response = await upload(denv, make_phone_jpeg(64, 48), inspection_id=inspection_id, **params)
@@ -363,8 +427,9 @@ async def test_an_unknown_inspection_is_404(denv: Env):
 async def test_readers_outside_the_inspections_scope_get_404_for_every_photo_route(denv: Env):
     inspection_id = await make_inspection(denv.api, denv.world, denv.version_id)
     photo_id = uuid.uuid4()
-    assert (await upload(denv, make_phone_jpeg(320, 240, seed=8), photo_id=photo_id,
-                         inspection_id=inspection_id)).status_code == 201
+    assert (
+        await upload(denv, make_phone_jpeg(320, 240, seed=8), photo_id=photo_id, inspection_id=inspection_id)
+    ).status_code == 201
     paths = [f"/api/v1/photos/{photo_id}{suffix}" for suffix in ("", "/thumb", "/display", "/original")]
     for username, status in (("reviewer_b", 404), ("inspector_b", 404), ("reviewer_a", 200), ("admin", 200)):
         token = await denv.token(username)
@@ -381,8 +446,15 @@ async def test_device_evidence_is_the_headline_when_the_file_has_none(denv: Env)
     inspection_id = await make_inspection(denv.api, denv.world, denv.version_id)
     # A photo resized on the phone has lost its EXIF; only what the phone reported remains.
     data = make_phone_jpeg(320, 240, seed=9)
-    response = await upload(denv, data, inspection_id=inspection_id, taken_at="2026-11-27T14:15:00+05:00",
-                            lat="31.5", lon="74.35", accuracy_m="12.5")
+    response = await upload(
+        denv,
+        data,
+        inspection_id=inspection_id,
+        taken_at="2026-11-27T14:15:00+05:00",
+        lat="31.5",
+        lon="74.35",
+        accuracy_m="12.5",
+    )
     body = response.json()
     assert (body["taken_at"], body["taken_at_source"]) == ("2026-11-27T09:15:00Z", "device")
     assert (body["gps"], body["gps_source"]) == ({"lat": 31.5, "lon": 74.35}, "device")
@@ -397,11 +469,20 @@ async def test_the_inspection_stops_missing_photos_when_every_referenced_photo_h
     first, second = uuid.uuid4(), uuid.uuid4()
     inspection_id = uuid.uuid4()
     # Synced the way the phone does it: the inspection first, naming its photos, then the photos.
-    synced = await denv.api.put(f"/api/v1/inspections/{inspection_id}", denv.inspector_a, json={
-        "station_id": str(denv.world.stations["A"]), "template_version_id": str(denv.version_id),
-        "base_revision": 0, "status": "draft", "started_at": "2026-11-27T09:00:00Z", "finished_at": None,
-        "location": {"lat": 31.5, "lon": 74.35, "accuracy_m": 10},
-        "answers": {"fd_staffed": {"value": "yes", "photos": [str(first)]}, "lockup": {"photos": [str(second)]}}})
+    synced = await denv.api.put(
+        f"/api/v1/inspections/{inspection_id}",
+        denv.inspector_a,
+        json={
+            "station_id": str(denv.world.stations["A"]),
+            "template_version_id": str(denv.version_id),
+            "base_revision": 0,
+            "status": "draft",
+            "started_at": "2026-11-27T09:00:00Z",
+            "finished_at": None,
+            "location": {"lat": 31.5, "lon": 74.35, "accuracy_m": 10},
+            "answers": {"fd_staffed": {"value": "yes", "photos": [str(first)]}, "lockup": {"photos": [str(second)]}},
+        },
+    )
     assert synced.status_code == 201, synced.text
 
     async def missing() -> tuple[int, set[str]]:
@@ -415,8 +496,9 @@ async def test_the_inspection_stops_missing_photos_when_every_referenced_photo_h
     # A photo the document does not refer to changes nothing.
     await upload(denv, make_phone_jpeg(320, 240, seed=11), inspection_id=inspection_id)
     assert await missing() == (1, {str(second)})
-    await upload(denv, make_phone_jpeg(320, 240, seed=12), photo_id=second, inspection_id=inspection_id,
-                 item_key="lockup")
+    await upload(
+        denv, make_phone_jpeg(320, 240, seed=12), photo_id=second, inspection_id=inspection_id, item_key="lockup"
+    )
     assert await missing() == (0, set())
 
 
@@ -519,40 +601,68 @@ async def test_the_banded_reuse_query_finds_exactly_the_hashes_within_the_distan
 
     world = await make_world(conn)
     version_id = await conn.fetchval(
-        "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'T') RETURNING id")
+        "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'T') RETURNING id"
+    )
     version_id = await conn.fetchval(
         "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 1, $2) RETURNING id",
-        version_id, DEFINITION)
+        version_id,
+        DEFINITION,
+    )
     here, elsewhere = uuid.uuid4(), uuid.uuid4()
     for inspection_id in (here, elsewhere):
         await conn.execute(
             """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
                                         body_hash, document) VALUES ($1, $2, $3, $4, 'draft', 1, '\\x00', '{}')""",
-            inspection_id, world.stations["A"], version_id, world.users["inspector_a"])
+            inspection_id,
+            world.stations["A"],
+            version_id,
+            world.users["inspector_a"],
+        )
     base = -0x1234_5678_9ABC_DEF1
     # Six differing bits spread 2, 2, 1, 1 over the bands, so no band matches exactly.
     near = flip_bits(base, [63, 62, 47, 46, 31, 15])
     far = flip_bits(base, [63, 62, 47, 46, 31, 30, 15])
     same_bytes = flip_bits(base, list(range(0, 64, 2)))
     wanted = {}
-    for name, phash, sha in (("near", near, b"\x01"), ("far", far, b"\x02"), ("same_bytes", same_bytes, b"\x09"),
-                             ("here", base, b"\x03")):
+    for name, phash, sha in (
+        ("near", near, b"\x01"),
+        ("far", far, b"\x02"),
+        ("same_bytes", same_bytes, b"\x09"),
+        ("here", base, b"\x03"),
+    ):
         photo_id = uuid.uuid4()
         wanted[photo_id] = name
         await conn.execute(
             """INSERT INTO photos (id, inspection_id, item_key, uploaded_by, sha256, phash, size_bytes, format,
                                    width, height, original_key, display_key, thumb_key)
                VALUES ($1, $2, 'lockup', $3, $4, $5, 1, 'jpeg', 1, 1, $6, $6, $6)""",
-            photo_id, here if name == "here" else elsewhere, world.users["inspector_a"], sha, phash, f"k/{photo_id}")
+            photo_id,
+            here if name == "here" else elsewhere,
+            world.users["inspector_a"],
+            sha,
+            phash,
+            f"k/{photo_id}",
+        )
     assert hamming(base, near) == 6 and hamming(base, far) == 7
-    found = await queries.find_near_duplicates(conn, phash=base, sha256=b"\x09", inspection_id=here,
-                                               probes=rules.band_probes(base), max_distance=REUSE_MAX_DISTANCE)
+    found = await queries.find_near_duplicates(
+        conn,
+        phash=base,
+        sha256=b"\x09",
+        inspection_id=here,
+        probes=rules.band_probes(base),
+        max_distance=REUSE_MAX_DISTANCE,
+    )
     assert sorted(wanted[r["id"]] for r in found) == ["near", "same_bytes"]
     # The search is index probes on the bands, not a scan of every photo.
     await conn.execute("SET enable_seqscan = off")
-    plan = "\n".join(r[0] for r in await conn.fetch(
-        "EXPLAIN SELECT id FROM photos WHERE phash_band0 = ANY($1::int[]) OR phash_band1 = ANY($2::int[])"
-        " OR phash_band2 = ANY($3::int[]) OR phash_band3 = ANY($4::int[])", *rules.band_probes(base)))
+    plan = "\n".join(
+        r[0]
+        for r in await conn.fetch(
+            "EXPLAIN SELECT id FROM photos WHERE phash_band0 = ANY($1::int[]) OR phash_band1 = ANY($2::int[])"
+            " OR phash_band2 = ANY($3::int[]) OR phash_band3 = ANY($4::int[])",
+            *rules.band_probes(base),
+        )
+    )
     assert all(f"photos_phash_band{i}_idx" in plan for i in range(4)), plan
 
 
@@ -644,15 +754,19 @@ async def test_an_s3_outage_is_503_and_writes_no_photo_row(database_url: str, tm
     # A server of its own: stopping the session's shared one would break other tests.
     with S3Server() as s3:
         settings = make_settings(database_url, tmp_path / "var", **s3_overrides(s3))
-        async with AsyncTestClient(create_app(settings, executor=executor, run_migrations=False),
-                                   raise_server_exceptions=False) as http:
+        async with AsyncTestClient(
+            create_app(settings, executor=executor, run_migrations=False), raise_server_exceptions=False
+        ) as http:
             env = await make_env(ApiClient(http, database_url))
             inspection_id = await make_inspection(env.api, env.world, env.version_id)
-            assert (await upload(env, make_phone_jpeg(320, 240, seed=35), inspection_id=inspection_id)).status_code == 201
+            assert (
+                await upload(env, make_phone_jpeg(320, 240, seed=35), inspection_id=inspection_id)
+            ).status_code == 201
             s3.stop()
             photo_id = uuid.uuid4()
-            response = await upload(env, make_phone_jpeg(320, 240, seed=36), photo_id=photo_id,
-                                    inspection_id=inspection_id)
+            response = await upload(
+                env, make_phone_jpeg(320, 240, seed=36), photo_id=photo_id, inspection_id=inspection_id
+            )
             assert response.status_code == 503 and response.json()["title"] == "Service unavailable"
             assert await rows(env, "SELECT 1 FROM photos WHERE id = $1", photo_id) == []
             assert len(await rows(env, "SELECT 1 FROM photos")) == 1
@@ -665,10 +779,25 @@ async def test_an_s3_outage_is_503_and_writes_no_photo_row(database_url: str, tm
 
 def test_the_reply_shape_is_a_plain_struct():
     # msgspec must be able to encode the reply without custom hooks (Litestar serialises it).
-    row = {"id": uuid.uuid4(), "inspection_id": uuid.uuid4(), "item_key": "k", "sha256": b"\x00" * 32,
-           "format": "jpeg", "size_bytes": 1, "width": 1, "height": 1, "exif_taken_at": "2026-11-27T09:15:00",
-           "exif_lat": None, "exif_lon": None, "device_taken_at": None, "device_lat": None, "device_lon": None,
-           "device_accuracy_m": None, "distance_m": None, "created_at": datetime.now(UTC)}
+    row = {
+        "id": uuid.uuid4(),
+        "inspection_id": uuid.uuid4(),
+        "item_key": "k",
+        "sha256": b"\x00" * 32,
+        "format": "jpeg",
+        "size_bytes": 1,
+        "width": 1,
+        "height": 1,
+        "exif_taken_at": "2026-11-27T09:15:00",
+        "exif_lat": None,
+        "exif_lon": None,
+        "device_taken_at": None,
+        "device_lat": None,
+        "device_lon": None,
+        "device_accuracy_m": None,
+        "distance_m": None,
+        "created_at": datetime.now(UTC),
+    }
     encoded = json.loads(msgspec.json.encode(rules.photo_out(row, [], 0)))
     assert encoded["taken_at"] == "2026-11-27T09:15:00" and encoded["taken_at_source"] == "exif"
     assert encoded["gps"] is None and encoded["evidence"]["distance_m"] is None

@@ -29,8 +29,12 @@ async def test_approving_a_submitted_inspection_moves_it_to_a_new_approved_revis
     assert (body["status"], body["revision"]) == ("approved", revision + 1)
     assert body["review"]["reviewer"]["display_name"] == "Reviewer_A"
 
-    revisions = await _rows(client, """SELECT revision, status, body_hash, actor_id FROM inspection_revisions
-                                        WHERE inspection_id = $1 ORDER BY revision""", inspection_id)
+    revisions = await _rows(
+        client,
+        """SELECT revision, status, body_hash, actor_id FROM inspection_revisions
+                                        WHERE inspection_id = $1 ORDER BY revision""",
+        inspection_id,
+    )
     assert [(r["revision"], r["status"]) for r in revisions] == [(1, "submitted"), (2, "approved")]
     # The inspector's document is unchanged; only the status moved, by the reviewer's hand.
     assert revisions[1]["body_hash"] == revisions[0]["body_hash"]
@@ -87,8 +91,9 @@ async def test_a_reviewer_who_inspected_the_station_cannot_review_that_inspectio
     conn = await client.db()
     try:
         # Roles change over a career: the reviewer of today may be the one who inspected last year.
-        await conn.execute("UPDATE inspections SET inspector_id = $1 WHERE id = $2",
-                           ctx.world.users["reviewer_a"], inspection_id)
+        await conn.execute(
+            "UPDATE inspections SET inspector_id = $1 WHERE id = $2", ctx.world.users["reviewer_a"], inspection_id
+        )
     finally:
         await conn.close()
     assert (await ctx.review(inspection_id, "approve", revision)).status_code == 403
@@ -105,8 +110,13 @@ async def test_a_reviewer_of_another_region_gets_404(client):
 async def test_a_returned_inspection_is_corrected_resubmitted_and_approved(client):
     ctx = await make_ctx(client)
     inspection_id, revision = await ctx.submit(values=answers(diary="no"))
-    returned = await ctx.review(inspection_id, "return", revision, comment="Check the diary again",
-                                item_comments={"l_diary": "The detainee is in the diary on page 4"})
+    returned = await ctx.review(
+        inspection_id,
+        "return",
+        revision,
+        comment="Check the diary again",
+        item_comments={"l_diary": "The detainee is in the diary on page 4"},
+    )
     assert returned.status_code == 200
     assert returned.json()["status"] == "returned"
 
@@ -127,8 +137,14 @@ async def test_an_override_keeps_the_inspectors_answer_and_score_and_recomputes_
     inspection_id, revision = await ctx.submit(values=values)
     before = (await _rows(client, "SELECT score_percent, document FROM inspections"))[0]
 
-    response = await ctx.review(inspection_id, "approve", revision, score_overrides={
-        "f_clean": {"score": 1, "reason": "Photos show the front is clean; the inspector misread the scale"}})
+    response = await ctx.review(
+        inspection_id,
+        "approve",
+        revision,
+        score_overrides={
+            "f_clean": {"score": 1, "reason": "Photos show the front is clean; the inspector misread the scale"}
+        },
+    )
     assert response.status_code == 200, response.text
 
     expected = score(to_definition(DEFINITION), values, {"f_clean": 1.0})
@@ -155,8 +171,12 @@ async def test_an_override_keeps_the_inspectors_answer_and_score_and_recomputes_
 async def test_an_override_to_zero_on_a_critical_item_fails_the_inspection_and_opens_an_action(client):
     ctx = await make_ctx(client)
     inspection_id, revision = await ctx.submit()
-    response = await ctx.review(inspection_id, "approve", revision, score_overrides={
-        "l_water": {"score": 0, "reason": "The tap in the lock-up is dry (photo 3)"}})
+    response = await ctx.review(
+        inspection_id,
+        "approve",
+        revision,
+        score_overrides={"l_water": {"score": 0, "reason": "The tap in the lock-up is dry (photo 3)"}},
+    )
     assert response.json()["critical_failed"] is True and response.json()["grade"] == "fail"
     actions = await _rows(client, "SELECT item_key, status FROM actions")
     assert [(a["item_key"], a["status"]) for a in actions] == [("l_water", "open")]
@@ -181,8 +201,10 @@ async def test_an_invalid_override_is_refused_and_nothing_changes(client):
         assert response.status_code == 422, (overrides, response.text)
         errors = response.json()["errors"]
         # A missing field is named in the message: the field path of a dict value stops at the key.
-        assert any(e["field"].startswith("score_overrides") and (e["field"].endswith(field) or field in e["message"])
-                   for e in errors), (overrides, errors)
+        assert any(
+            e["field"].startswith("score_overrides") and (e["field"].endswith(field) or field in e["message"])
+            for e in errors
+        ), (overrides, errors)
     assert (await _rows(client, "SELECT status FROM inspections"))[0]["status"] == "submitted"
     assert await _rows(client, "SELECT 1 FROM reviews UNION ALL SELECT 1 FROM score_overrides") == []
 
@@ -190,8 +212,13 @@ async def test_an_invalid_override_is_refused_and_nothing_changes(client):
 async def test_a_resubmission_after_a_return_drops_the_overrides_of_the_old_answers(client):
     ctx = await make_ctx(client)
     inspection_id, revision = await ctx.submit(values=answers(clean=1))
-    await ctx.review(inspection_id, "return", revision, comment="Redo the front",
-                     score_overrides={"f_clean": {"score": 0.8, "reason": "roughly right"}})
+    await ctx.review(
+        inspection_id,
+        "return",
+        revision,
+        comment="Redo the front",
+        score_overrides={"f_clean": {"score": 0.8, "reason": "roughly right"}},
+    )
     reply = await ctx.put(inspection_id, base=revision + 1, values=answers(clean=5))
     row = (await _rows(client, "SELECT score_percent FROM inspections"))[0]
     assert row["score_percent"] == pytest.approx(reply["score"]["percent"])
@@ -209,8 +236,12 @@ async def test_the_queue_lists_submitted_inspections_in_scope_oldest_first_with_
 
     page = (await ctx.get("/api/v1/review/queue", limit=2)).json()
     assert [r["id"] for r in page["rows"]] == [str(first), str(second)]
-    assert page["rows"][0]["flags"] == {"far_from_station": True, "reused_photos": False, "critical_failed": False,
-                                        "missing_photos": False}
+    assert page["rows"][0]["flags"] == {
+        "far_from_station": True,
+        "reused_photos": False,
+        "critical_failed": False,
+        "missing_photos": False,
+    }
     assert page["rows"][1]["flags"]["critical_failed"] is True
     assert page["rows"][1]["station"]["name"] == {"en": "PS SA2", "ur": "تھانہ SA2"}
     assert page["rows"][0]["inspector"]["display_name"] == "Inspector_A"
@@ -231,9 +262,14 @@ async def test_the_latest_review_summary_carries_comments_and_the_overrides_in_f
     ctx = await make_ctx(client)
     inspection_id, revision = await ctx.submit(values=answers(clean=1))
     untouched, _ = await ctx.submit(station="A2")
-    await ctx.review(inspection_id, "approve", revision, comment="Accepted with a correction",
-                     item_comments={"f_clean": "Floor swept since"},
-                     score_overrides={"f_clean": {"score": 0.6, "reason": "photo 2 shows it cleaner"}})
+    await ctx.review(
+        inspection_id,
+        "approve",
+        revision,
+        comment="Accepted with a correction",
+        item_comments={"f_clean": "Floor swept since"},
+        score_overrides={"f_clean": {"score": 0.6, "reason": "photo 2 shows it cleaner"}},
+    )
     conn = await client.db()
     try:
         summary = await latest_review(conn, inspection_id)
@@ -255,8 +291,13 @@ async def test_get_inspection_shows_the_latest_review_with_its_comments_as_the_b
     before = await ctx.get(path)
     assert before.status_code == 200 and before.json()["review"] is None
 
-    await ctx.review(inspection_id, "return", revision, comment="Check the diary again",
-                     item_comments={"l_diary": "The detainee is in the diary on page 4"})
+    await ctx.review(
+        inspection_id,
+        "return",
+        revision,
+        comment="Check the diary again",
+        item_comments={"l_diary": "The detainee is in the diary on page 4"},
+    )
     seen = (await ctx.get(path, "inspector_a")).json()["review"]
     assert (seen["decision"], seen["comment"]) == ("return", "Check the diary again")
     assert seen["item_comments"] == {"l_diary": "The detainee is in the diary on page 4"}
@@ -268,9 +309,17 @@ async def test_get_inspection_shows_the_latest_review_with_its_comments_as_the_b
     assert (await ctx.get(path, "reviewer_b")).status_code == 404
 
     # A device still editing the submitted revision is refused; the server's copy says why.
-    stale = await client.put(path, await ctx.token("inspector_a"), json={
-        "station_id": str(ctx.world.stations["A"]), "template_version_id": str(ctx.version_id),
-        "base_revision": revision, "status": "submitted", "answers": answers()})
+    stale = await client.put(
+        path,
+        await ctx.token("inspector_a"),
+        json={
+            "station_id": str(ctx.world.stations["A"]),
+            "template_version_id": str(ctx.version_id),
+            "base_revision": revision,
+            "status": "submitted",
+            "answers": answers(),
+        },
+    )
     assert stale.status_code == 409
     assert stale.json()["server_copy"]["review"]["comment"] == "Check the diary again"
     # The PUT's acknowledgement carries no review (documented on InspectionOut.review); GET still does.

@@ -576,6 +576,7 @@ def test_raising_one_answer_never_lowers_its_section_percent(case, data):
 
 # ---- the fast paths (per-definition tables, no abstract-class checks) agree with the plain rules
 
+
 def plain_score(defn, answers, overrides=None):
     """The scorer as the module's docstring states it: every item through is_visible and item_score."""
     answers, overrides = answers or {}, overrides or {}
@@ -646,7 +647,10 @@ def plain_problems(defn, answers, submitting):
 
 
 ODD_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 12), st.floats(-20, 20, allow_nan=False),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 12),
+    st.floats(-20, 20, allow_nan=False),
     st.sampled_from(["yes", "no", "na", "o0", "o1", "o9", "", "  ", "2026-11-27", "x" * 5001]),
     st.lists(st.sampled_from(["o0", "o1", "o1", "o9", 3]), max_size=3),
 )
@@ -670,8 +674,9 @@ def test_the_tabled_scorer_and_checker_give_exactly_what_the_plain_rules_give(ca
             it["min_photos"] = data.draw(st.sampled_from([0, 0, 1, 2]))
     defn = to_definition(plain)
     odd = dict(answers)
-    for key in data.draw(st.lists(st.sampled_from([it.key for s in defn.sections for it in s.items] + ["ghost"]),
-                                  max_size=4)):
+    for key in data.draw(
+        st.lists(st.sampled_from([it.key for s in defn.sections for it in s.items] + ["ghost"]), max_size=4)
+    ):
         odd[key] = {"value": data.draw(ODD_VALUES), "photos": data.draw(st.sampled_from([[], ["p"], "p", None]))}
     if data.draw(st.booleans()):
         odd["stray"] = data.draw(st.sampled_from([None, "text", 3]))
@@ -682,7 +687,9 @@ def test_the_tabled_scorer_and_checker_give_exactly_what_the_plain_rules_give(ca
             assert [(e.field, e.message) for e in problems] == plain_problems(defn, given_answers, submitting)
             # The one-walk form used by the sync: the same problems, and the same score when there are none.
             assert check_and_score(defn, given_answers, submitting=submitting) == (
-                problems, None if problems else score(defn, given_answers))
+                problems,
+                None if problems else score(defn, given_answers),
+            )
     clean = {k: a for k, a in odd.items() if isinstance(a, dict)}
     # Equal to the last bit: msgspec's == on Structs compares the floats exactly.
     assert score(defn, clean) == plain_score(defn, clean)

@@ -9,8 +9,18 @@ from server.audit.queries import verify
 from server.demo.content import DEMO_PASSWORDS, DEMO_USERS, iter_stations, load_hierarchy
 from server.demo.seed import seed_demo
 
-TABLES = ("regions", "districts", "circles", "stations", "users", "templates", "template_versions", "schedules",
-          "assignments", "audit_log")
+TABLES = (
+    "regions",
+    "districts",
+    "circles",
+    "stations",
+    "users",
+    "templates",
+    "template_versions",
+    "schedules",
+    "assignments",
+    "audit_log",
+)
 
 
 async def _counts(conn) -> dict[str, int]:
@@ -38,10 +48,14 @@ async def test_seed_loads_the_whole_hierarchy_and_every_demo_user(seeded):
     hierarchy = load_hierarchy()
     codes = {s["code"] for *_, s in iter_stations(hierarchy)}
     assert {r["code"] for r in await conn.fetch("SELECT code FROM stations")} == codes
-    rows = {r["username"]: r for r in await conn.fetch(
-        """SELECT u.username, u.role, array(SELECT code FROM regions WHERE id = ANY(u.region_ids) ORDER BY code) AS regions,
+    rows = {
+        r["username"]: r
+        for r in await conn.fetch(
+            """SELECT u.username, u.role, array(SELECT code FROM regions WHERE id = ANY(u.region_ids) ORDER BY code) AS regions,
                   array(SELECT code FROM districts WHERE id = ANY(u.district_ids) ORDER BY code) AS districts
-             FROM users u""")}
+             FROM users u"""
+        )
+    }
     for spec in DEMO_USERS:
         row = rows[spec["username"]]
         assert row["role"] == spec["role"]
@@ -53,9 +67,12 @@ async def test_seeded_templates_are_published_as_version_1_and_the_draft_matches
     conn = seeded
     rows = await conn.fetch(
         """SELECT t.key, v.version, v.kinds, t.draft = v.definition AS same
-             FROM templates t JOIN template_versions v ON v.template_id = t.id ORDER BY t.key""")
+             FROM templates t JOIN template_versions v ON v.template_id = t.id ORDER BY t.key"""
+    )
     assert [(r["key"], r["version"], r["same"]) for r in rows] == [
-        ("khidmat_markaz", 1, True), ("sips_station", 1, True)]
+        ("khidmat_markaz", 1, True),
+        ("sips_station", 1, True),
+    ]
     assert {r["key"]: list(r["kinds"]) for r in rows}["sips_station"] == ["police_station"]
 
 
@@ -65,7 +82,8 @@ async def test_seeded_inspectors_have_overdue_soon_and_later_work_and_a_monthly_
         """SELECT u.username, a.due_date - (now() AT TIME ZONE 'Asia/Karachi')::date AS days, a.schedule_id IS NOT NULL AS scheduled,
                   (s.district_id = ANY(u.district_ids)) AS in_scope, s.kind, t.key
              FROM assignments a JOIN users u ON u.id = a.inspector_id JOIN stations s ON s.id = a.station_id
-             JOIN templates t ON t.id = a.template_id WHERE a.status = 'open'""")
+             JOIN templates t ON t.id = a.template_id WHERE a.status = 'open'"""
+    )
     for username in ("inspector.ali", "inspector.sana"):
         mine = [r for r in rows if r["username"] == username]
         assert any(r["days"] < 0 for r in mine) and any(0 <= r["days"] <= 7 for r in mine)

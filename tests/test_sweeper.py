@@ -29,8 +29,9 @@ async def store(request, tmp_path: Path):
         photo_store: PhotoStore = DirectoryStore(tmp_path / "photos")
     else:
         server = request.getfixturevalue("s3_server")
-        photo_store = S3Store(server.endpoint, ACCESS_KEY, SECRET_KEY, f"sweep-{uuid.uuid4().hex[:12]}",
-                              secure=False, region=REGION)
+        photo_store = S3Store(
+            server.endpoint, ACCESS_KEY, SECRET_KEY, f"sweep-{uuid.uuid4().hex[:12]}", secure=False, region=REGION
+        )
     await photo_store.start()
     yield photo_store
     await photo_store.close()
@@ -38,20 +39,33 @@ async def store(request, tmp_path: Path):
 
 async def insert_photo_row(conn, keys: rules.Keys, photo_id: uuid.UUID) -> None:
     world = await make_world(conn)
-    template_id = await conn.fetchval("INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'T') RETURNING id")
+    template_id = await conn.fetchval(
+        "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'T') RETURNING id"
+    )
     version_id = await conn.fetchval(
         "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 1, $2) RETURNING id",
-        template_id, DEFINITION)
+        template_id,
+        DEFINITION,
+    )
     inspection_id = uuid.uuid4()
     await conn.execute(
         """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision, body_hash,
                                     document) VALUES ($1, $2, $3, $4, 'draft', 1, '\\x00', '{}')""",
-        inspection_id, world.stations["A"], version_id, world.users["inspector_a"])
+        inspection_id,
+        world.stations["A"],
+        version_id,
+        world.users["inspector_a"],
+    )
     await conn.execute(
         """INSERT INTO photos (id, inspection_id, item_key, uploaded_by, sha256, phash, size_bytes, format, width,
                                height, original_key, display_key, thumb_key)
            VALUES ($1, $2, 'lockup', $3, $4, 0, 1, 'jpeg', 1, 1, $5, $6, $7)""",
-        photo_id, inspection_id, world.users["inspector_a"], bytes.fromhex(SHA), *keys.all())
+        photo_id,
+        inspection_id,
+        world.users["inspector_a"],
+        bytes.fromhex(SHA),
+        *keys.all(),
+    )
 
 
 async def put_all(store: PhotoStore, keys: rules.Keys) -> None:
@@ -64,7 +78,8 @@ async def listing(store: PhotoStore) -> set[str]:
 
 
 async def test_the_sweeper_deletes_old_orphans_and_keeps_referenced_young_and_foreign_objects(
-        conn, store: PhotoStore, monkeypatch: pytest.MonkeyPatch):
+    conn, store: PhotoStore, monkeypatch: pytest.MonkeyPatch
+):
     # A small batch makes the sweep cross batch boundaries, as it does over a real bucket.
     monkeypatch.setattr(sweeper, "BATCH", 2)
     old = NOW - timedelta(hours=3)
@@ -104,8 +119,9 @@ async def test_the_sweep_photos_command_reports_what_it_would_delete(database_ur
         env.pop(key, None)
 
     def muaina(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "server", "sweep-photos", *args], env=env,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "server", "sweep-photos", *args], env=env, capture_output=True, text=True, timeout=60
+        )
 
     dry = await asyncio.to_thread(muaina, "--dry-run")
     assert dry.returncode == 0, dry.stderr

@@ -66,8 +66,9 @@ async def test_a_spliced_reply_is_the_encoding_of_the_whole_reply(client):
     assert (await ctx.put(iid, ctx.doc(status="submitted", answers=complete_answers(photo)))).status_code == 201
     conn = await client.db()
     try:
-        row = await queries.get_inspection(conn, Principal(id=ctx.world.users["admin"], username="admin",
-                                                           display_name="A", role="admin"), iid)
+        row = await queries.get_inspection(
+            conn, Principal(id=ctx.world.users["admin"], username="admin", display_name="A", role="admin"), iid
+        )
     finally:
         await conn.close()
     doc = msgspec.json.decode(row["document"], type=InspectionDoc)
@@ -100,23 +101,36 @@ async def test_a_stale_session_is_touched_by_the_put(client):
         await conn.close()
 
 
-TEXTS = st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=12),
-                           st.sampled_from(["null", "NULL", "", " ", '"', "\\", "{", "}", ",", "a,b", "{x}"])),
-                 max_size=12)
+TEXTS = st.lists(
+    st.one_of(
+        st.none(),
+        st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=12),
+        st.sampled_from(["null", "NULL", "", " ", '"', "\\", "{", "}", ",", "a,b", "{x}"]),
+    ),
+    max_size=12,
+)
 FLOATS = st.lists(st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)), max_size=12)
 
 
 # The connection is only read through, so one serves every generated example.
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(texts=TEXTS, floats=FLOATS, bools=st.lists(st.booleans(), max_size=12),
-       keys=st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True), max_size=12))
+@given(
+    texts=TEXTS,
+    floats=FLOATS,
+    bools=st.lists(st.booleans(), max_size=12),
+    keys=st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True), max_size=12),
+)
 async def test_array_literals_read_back_as_the_very_values(conn, texts, floats, bools, keys):
-    got = await conn.fetchrow("SELECT $1::text::text[] AS t, $2::text::float8[] AS f, $3::text::bool[] AS b, "
-                              "$4::text::text[] AS k",
-                              queries._texts(texts), queries._plain(floats), queries._plain(bools),
-                              queries._quoted(keys))
+    got = await conn.fetchrow(
+        "SELECT $1::text::text[] AS t, $2::text::float8[] AS f, $3::text::bool[] AS b, $4::text::text[] AS k",
+        queries._texts(texts),
+        queries._plain(floats),
+        queries._plain(bools),
+        queries._quoted(keys),
+    )
     assert list(got["t"]) == texts and list(got["b"]) == bools and list(got["k"]) == keys
     # Bit for bit: the score a row stores is the engine's double, not a nearby one.
-    assert [None if x is None else struct.pack("<d", x) for x in got["f"]] == \
-        [None if x is None else struct.pack("<d", float(x)) for x in floats]
+    assert [None if x is None else struct.pack("<d", x) for x in got["f"]] == [
+        None if x is None else struct.pack("<d", float(x)) for x in floats
+    ]
     assert all(x is None or math.isfinite(x) for x in got["f"])

@@ -19,17 +19,36 @@ def definition(**changes) -> dict:
     defn = {
         "title": text("Station check"),
         "sections": [
-            {"key": "front", "title": text("Front desk"), "weight": 2, "items": [
-                {"key": "staffed", "type": "yes_no", "label": text("Desk staffed?"), "critical": True},
-                {"key": "wait", "type": "number", "label": text("Waiting minutes"), "min": 0, "max": 15},
-                {"key": "why", "type": "text", "label": text("Why not?"),
-                 "visible_if": {"item": "staffed", "in": ["no"]}},
-            ]},
-            {"key": "records", "title": text("Records"), "items": [
-                {"key": "fir", "type": "choice", "label": text("FIR register"), "options": [
-                    {"key": "good", "label": text("Good"), "points": 2},
-                    {"key": "poor", "label": text("Poor"), "points": 0}]},
-            ]},
+            {
+                "key": "front",
+                "title": text("Front desk"),
+                "weight": 2,
+                "items": [
+                    {"key": "staffed", "type": "yes_no", "label": text("Desk staffed?"), "critical": True},
+                    {"key": "wait", "type": "number", "label": text("Waiting minutes"), "min": 0, "max": 15},
+                    {
+                        "key": "why",
+                        "type": "text",
+                        "label": text("Why not?"),
+                        "visible_if": {"item": "staffed", "in": ["no"]},
+                    },
+                ],
+            },
+            {
+                "key": "records",
+                "title": text("Records"),
+                "items": [
+                    {
+                        "key": "fir",
+                        "type": "choice",
+                        "label": text("FIR register"),
+                        "options": [
+                            {"key": "good", "label": text("Good"), "points": 2},
+                            {"key": "poor", "label": text("Poor"), "points": 0},
+                        ],
+                    },
+                ],
+            },
         ],
     }
     defn.update(changes)
@@ -70,7 +89,10 @@ async def test_publish_then_list_and_fetch_the_version(client, admin):
     assert [(v["id"], v["version"], v["sections"], v["items"]) for v in versions] == [(published["id"], 1, 2, 4)]
     fetched = (await client.get(f"/api/v1/templates/{template_id}/versions/1", admin)).json()
     assert {k: fetched[k] for k in ("id", "template_id", "version")} == {
-        "id": published["id"], "template_id": template_id, "version": 1}
+        "id": published["id"],
+        "template_id": template_id,
+        "version": 1,
+    }
     assert fetched["published_at"]
     # Defaults are written out, so a phone never has to know them; absent options stay absent.
     first = fetched["definition"]["sections"][0]["items"][0]
@@ -80,7 +102,8 @@ async def test_publish_then_list_and_fetch_the_version(client, admin):
     assert by_id == fetched
     listed = (await client.get("/api/v1/templates", admin)).json()
     assert [(t["key"], t["latest_version"], t["draft_status"], t["archived"]) for t in listed] == [
-        ("station_check", 1, "published", False)]
+        ("station_check", 1, "published", False)
+    ]
     assert (await client.get(f"/api/v1/templates/{template_id}/versions/2", admin)).status_code == 404
 
 
@@ -108,7 +131,10 @@ async def test_a_second_version_reports_what_changed(client, admin):
     assert second["version"] == 2
     changes = second["changes"]
     assert (changes["items_added"], changes["items_removed"], changes["items_changed"]) == (
-        ["roznamcha"], ["why"], ["wait"])
+        ["roznamcha"],
+        ["why"],
+        ["wait"],
+    )
     assert changes["settings_changed"] == ["title"] and changes["first_version"] is False
     template = (await client.get(f"/api/v1/templates/{template_id}", admin)).json()
     assert template["title"]["en"] == "Station check (2027)" and template["latest_version"] == 2
@@ -130,19 +156,28 @@ async def test_a_draft_with_many_mistakes_is_refused_with_every_one_listed(clien
     response = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=bad)
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
-    assert fields >= {"sections[1].key", "sections[1].items[1].key", "sections[0].items[0].visible_if.item",
-                      "sections[0].items[1].min", "sections[0].items[2].weight", "sections[1].items[0].options",
-                      "sections[0].title.ur"}
+    assert fields >= {
+        "sections[1].key",
+        "sections[1].items[1].key",
+        "sections[0].items[0].visible_if.item",
+        "sections[0].items[1].min",
+        "sections[0].items[2].weight",
+        "sections[1].items[0].options",
+        "sections[0].title.ur",
+    }
     template = (await client.get(f"/api/v1/templates/{template_id}", admin)).json()
     assert template["draft"] is None and template["draft_status"] == "none"
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    (lambda d: d["sections"][0]["items"][0].update(weight="heavy"), "sections[0].items[0].weight"),
-    (lambda d: d["sections"][0]["items"][0].update(type="stars"), "sections[0].items[0].type"),
-    (lambda d: d["sections"][1]["items"][0].update(colour="red"), "sections[1].items[0].colour"),
-    (lambda d: d["sections"][1].pop("key"), "sections[1].key"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d["sections"][0]["items"][0].update(weight="heavy"), "sections[0].items[0].weight"),
+        (lambda d: d["sections"][0]["items"][0].update(type="stars"), "sections[0].items[0].type"),
+        (lambda d: d["sections"][1]["items"][0].update(colour="red"), "sections[1].items[0].colour"),
+        (lambda d: d["sections"][1].pop("key"), "sections[1].key"),
+    ],
+)
 async def test_a_draft_of_the_wrong_shape_names_the_field(client, admin, change, field):
     template_id = await create(client, admin)
     bad = definition()
@@ -154,8 +189,9 @@ async def test_a_draft_of_the_wrong_shape_names_the_field(client, admin, change,
 
 async def test_a_draft_that_is_not_json_is_a_400(client, admin):
     template_id = await create(client, admin)
-    response = await client.put(f"/api/v1/templates/{template_id}/draft", admin, content=b"{nope",
-                                headers={"content-type": "application/json"})
+    response = await client.put(
+        f"/api/v1/templates/{template_id}/draft", admin, content=b"{nope", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
 
 
@@ -235,8 +271,12 @@ async def test_role_matrix_of_the_template_endpoints(client, admin):
     for method, path, body, kind in endpoints:
         for who, token in tokens.items():
             response = await client.request(method, path, token, **({"json": body} if body is not None else {}))
-            want = {None: 401, "inspector_a": 200 if kind == "read" else 403,
-                    "reviewer_a": 200 if kind == "read" else 403, "admin": "2xx"}[who]
+            want = {
+                None: 401,
+                "inspector_a": 200 if kind == "read" else 403,
+                "reviewer_a": 200 if kind == "read" else 403,
+                "admin": "2xx",
+            }[who]
             ok = 200 <= response.status_code < 300 if want == "2xx" else response.status_code == want
             if not ok:
                 wrong.append((method, path, who, response.status_code, want))

@@ -37,15 +37,19 @@ async def test_a_bare_number_for_a_date_or_time_query_parameter_is_refused_namin
     token = await client.login("admin")
     params = _time_params((await client.get("/schema/openapi.json")).json())
     # The ones the fuzz run and the dashboards rely on must be among those found, or the walk is broken.
-    assert {("/api/v1/inspections", "from"), ("/api/v1/inspections", "to"),
-            ("/api/v1/dashboard/scores", "from")} <= set(params)
+    assert {
+        ("/api/v1/inspections", "from"),
+        ("/api/v1/inspections", "to"),
+        ("/api/v1/dashboard/scores", "from"),
+    } <= set(params)
     refused = {}
     for path, name in params + STRING_TYPED:
         for value in ("0", "1700000000", "-1.5"):
             response = await client.get(path, token, params={name: value})
             body = response.json()
-            refused[(path, name, value)] = (response.status_code in (400, 422)
-                                            and name in [e["field"] for e in body.get("errors", [])])
+            refused[(path, name, value)] = response.status_code in (400, 422) and name in [
+                e["field"] for e in body.get("errors", [])
+            ]
     assert [key for key, ok in refused.items() if not ok] == []
 
 
@@ -56,8 +60,9 @@ async def test_a_time_with_its_offset_still_filters_the_inspection_list(client):
     finally:
         await conn.close()
     token = await client.login("admin")
-    ok = await client.get("/api/v1/inspections", token,
-                          params={"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T05:00:00+05:00"})
+    ok = await client.get(
+        "/api/v1/inspections", token, params={"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T05:00:00+05:00"}
+    )
     assert ok.status_code == 200, ok.text
     naive = await client.get("/api/v1/inspections", token, params={"from": "2026-01-01T00:00:00"})
     assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "from"

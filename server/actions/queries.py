@@ -31,21 +31,35 @@ _FROM = "actions a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.
 def action_out(r: Record, notes: list[NoteOut] | None = None) -> ActionOut:
     return ActionOut(
         id=r["id"],
-        station=StationRef(id=r["station_id"], code=r["station_code"],
-                           name=LocalName(en=r["station_en"], ur=r["station_ur"])),
+        station=StationRef(
+            id=r["station_id"], code=r["station_code"], name=LocalName(en=r["station_en"], ur=r["station_ur"])
+        ),
         district=DistrictRef(id=r["district_id"], name=r["district_en"], name_ur=r["district_ur"]),
-        inspection_id=r["inspection_id"], item_key=r["item_key"], source=r["source"], description=r["description"],
-        owner_name=r["owner_name"], owner_user_id=r["owner_user_id"], due_date=r["due_date"], status=r["status"],
-        overdue=r["overdue"], evidence_photo_ids=list(r["evidence_photo_ids"]), created_by=r["created_by"],
-        verified_by=r["verified_by"], verified_at=r["verified_at"], change_seq=r["change_seq"],
-        created_at=r["created_at"], updated_at=r["updated_at"], notes=notes,
+        inspection_id=r["inspection_id"],
+        item_key=r["item_key"],
+        source=r["source"],
+        description=r["description"],
+        owner_name=r["owner_name"],
+        owner_user_id=r["owner_user_id"],
+        due_date=r["due_date"],
+        status=r["status"],
+        overdue=r["overdue"],
+        evidence_photo_ids=list(r["evidence_photo_ids"]),
+        created_by=r["created_by"],
+        verified_by=r["verified_by"],
+        verified_at=r["verified_at"],
+        change_seq=r["change_seq"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        notes=notes,
     )
 
 
 async def get_action(conn: Connection, scope: Scope, action_id: UUID, *, lock: bool = False) -> Record | None:
     return await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.id = $4 AND {SCOPE}" + (" FOR UPDATE OF a" if lock else ""),
-        *scope, action_id,
+        *scope,
+        action_id,
     )
 
 
@@ -56,14 +70,32 @@ async def notes_of(conn: Connection, action_id: UUID) -> list[NoteOut]:
             WHERE n.action_id = $1 ORDER BY n.at, n.id""",
         action_id,
     )
-    return [NoteOut(id=r["id"], at=r["at"], body=r["body"], status_from=r["status_from"], status_to=r["status_to"],
-                    author=Person(id=r["author_id"], display_name=r["display_name"]) if r["author_id"] else None)
-            for r in rows]
+    return [
+        NoteOut(
+            id=r["id"],
+            at=r["at"],
+            body=r["body"],
+            status_from=r["status_from"],
+            status_to=r["status_to"],
+            author=Person(id=r["author_id"], display_name=r["display_name"]) if r["author_id"] else None,
+        )
+        for r in rows
+    ]
 
 
-async def list_actions(conn: Connection, scope: Scope, *, station_id: UUID | None, district_id: UUID | None,
-                       inspection_id: UUID | None, status: str | None, open_only: bool, overdue: bool,
-                       after: tuple[date, UUID] | None, limit: int) -> list[Record]:
+async def list_actions(
+    conn: Connection,
+    scope: Scope,
+    *,
+    station_id: UUID | None,
+    district_id: UUID | None,
+    inspection_id: UUID | None,
+    status: str | None,
+    open_only: bool,
+    overdue: bool,
+    after: tuple[date, UUID] | None,
+    limit: int,
+) -> list[Record]:
     """Soonest due first, keyset-paginated on (due_date, id)."""
     after_due, after_id = after or (None, None)
     return await conn.fetch(
@@ -76,7 +108,16 @@ async def list_actions(conn: Connection, scope: Scope, *, station_id: UUID | Non
                AND ($10::date IS NULL OR (a.due_date, a.id) > ($10, $11::uuid))
              ORDER BY a.due_date, a.id
              LIMIT $12""",
-        *scope, station_id, district_id, inspection_id, status, open_only, overdue, after_due, after_id, limit,
+        *scope,
+        station_id,
+        district_id,
+        inspection_id,
+        status,
+        open_only,
+        overdue,
+        after_due,
+        after_id,
+        limit,
     )
 
 
@@ -86,19 +127,24 @@ async def overdue_actions(conn: Connection, scope: Scope, limit: int) -> list[Re
         f"""SELECT {_COLUMNS} FROM {_FROM}
              WHERE {SCOPE} AND a.status IN ('open', 'in_progress') AND a.due_date < {TODAY}
              ORDER BY a.due_date, a.id LIMIT $4""",
-        *scope, limit,
+        *scope,
+        limit,
     )
 
 
 async def station_in_scope(conn: Connection, scope: Scope, station_id: UUID) -> bool:
-    return bool(await conn.fetchval(
-        f"SELECT true FROM stations s JOIN districts d ON d.id = s.district_id WHERE s.id = $4 AND {SCOPE}",
-        *scope, station_id,
-    ))
+    return bool(
+        await conn.fetchval(
+            f"SELECT true FROM stations s JOIN districts d ON d.id = s.district_id WHERE s.id = $4 AND {SCOPE}",
+            *scope,
+            station_id,
+        )
+    )
 
 
-async def inspection_item(conn: Connection, inspection_id: UUID, station_id: UUID,
-                          item_key: str | None) -> tuple[bool, bool]:
+async def inspection_item(
+    conn: Connection, inspection_id: UUID, station_id: UUID, item_key: str | None
+) -> tuple[bool, bool]:
     """(the inspection is of this station, the item is in its template or no item was named)."""
     row = await conn.fetchrow(
         """SELECT i.station_id = $2 AS same_station,
@@ -108,7 +154,9 @@ async def inspection_item(conn: Connection, inspection_id: UUID, station_id: UUI
                        WHERE it ->> 'key' = $3)) AS has_item
              FROM inspections i JOIN template_versions tv ON tv.id = i.template_version_id
             WHERE i.id = $1""",
-        inspection_id, station_id, item_key,
+        inspection_id,
+        station_id,
+        item_key,
     )
     return (bool(row["same_station"]), bool(row["has_item"])) if row else (False, False)
 
@@ -116,7 +164,8 @@ async def inspection_item(conn: Connection, inspection_id: UUID, station_id: UUI
 async def open_action_for(conn: Connection, station_id: UUID, item_key: str) -> UUID | None:
     return await conn.fetchval(
         "SELECT id FROM actions WHERE station_id = $1 AND item_key = $2 AND status <> 'verified'",
-        station_id, item_key,
+        station_id,
+        item_key,
     )
 
 
@@ -128,8 +177,14 @@ async def insert_action(conn: Connection, values: dict[str, Any]) -> UUID | None
            VALUES ($1, $2, $3, 'reviewer', $4, $5, $6, $7, $8)
            ON CONFLICT (station_id, item_key) WHERE status <> 'verified' AND item_key IS NOT NULL DO NOTHING
            RETURNING id""",
-        values["station_id"], values["inspection_id"], values["item_key"], values["description"],
-        values["owner_name"], values["owner_user_id"], values["due_date"], values["created_by"],
+        values["station_id"],
+        values["inspection_id"],
+        values["item_key"],
+        values["description"],
+        values["owner_name"],
+        values["owner_user_id"],
+        values["due_date"],
+        values["created_by"],
     )
 
 
@@ -146,18 +201,34 @@ async def update_action(conn: Connection, action_id: UUID, changes: dict[str, An
     await conn.execute(f"UPDATE actions SET {', '.join(sets)}, updated_at = now() WHERE id = $1", *params)
 
 
-async def add_note(conn: Connection, action_id: UUID, author_id: UUID | None, body: str,
-                   status_from: str | None = None, status_to: str | None = None, note_id: UUID | None = None) -> bool:
+async def add_note(
+    conn: Connection,
+    action_id: UUID,
+    author_id: UUID | None,
+    body: str,
+    status_from: str | None = None,
+    status_to: str | None = None,
+    note_id: UUID | None = None,
+) -> bool:
     """Append a note; False when a note with this id was stored before (a replayed request)."""
-    return await conn.fetchval(
-        """INSERT INTO action_notes (id, action_id, author_id, body, status_from, status_to)
+    return (
+        await conn.fetchval(
+            """INSERT INTO action_notes (id, action_id, author_id, body, status_from, status_to)
            VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, $6)
            ON CONFLICT (id) DO NOTHING RETURNING true""",
-        note_id, action_id, author_id, body, status_from, status_to,
-    ) is not None
+            note_id,
+            action_id,
+            author_id,
+            body,
+            status_from,
+            status_to,
+        )
+        is not None
+    )
 
 
 # Created by a submission ---------------------------------------------------------------------------
+
 
 async def create_for_critical_failures(conn: Connection, inspection_id: UUID) -> list[UUID]:
     """Open an action for every failed critical item of the inspection, unless one is open already.
@@ -196,17 +267,24 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
            DO UPDATE SET status = 'open', inspection_id = EXCLUDED.inspection_id, updated_at = now()
                    WHERE x.status = 'done'
            RETURNING x.id, (xmax = 0) AS created""",
-        head["station_id"], inspection_id, f"SHO, {head['name_en']}", head["due"], head["inspector_id"],
-        keys, [labels.get(k, k) for k in keys],
+        head["station_id"],
+        inspection_id,
+        f"SHO, {head['name_en']}",
+        head["due"],
+        head["inspector_id"],
+        keys,
+        [labels.get(k, k) for k in keys],
     )
     for r in rows:
         if not r["created"]:
-            await add_note(conn, r["id"], None, f"Failed again in inspection {inspection_id}; reopened.",
-                           "done", "open")
+            await add_note(
+                conn, r["id"], None, f"Failed again in inspection {inspection_id}; reopened.", "done", "open"
+            )
     return [r["id"] for r in rows]
 
 
 # For the offline bundle ----------------------------------------------------------------------------
+
 
 async def open_actions_for_bundle(conn: Connection, station_ids: Sequence[UUID], since: int) -> list[dict]:
     """The corrective actions of these stations that changed after cursor `since`, for the bundle.
@@ -222,6 +300,7 @@ async def open_actions_for_bundle(conn: Connection, station_ids: Sequence[UUID],
               FROM actions a
              WHERE a.station_id = ANY($1::uuid[]) AND a.change_seq > $2 AND ($2 > 0 OR a.status <> 'verified')
              ORDER BY a.change_seq""",
-        list(station_ids), since,
+        list(station_ids),
+        since,
     )
     return [dict(r) for r in rows]

@@ -26,16 +26,35 @@ class ActionController(Controller):
     path = "/api/v1/actions"
     tags = ["actions"]
 
-    @get("/", description="Soonest due first. Inspectors see the unverified actions of their stations. "
-                          "Pass `next` as `after` for the next page.")
-    async def list_actions(self, user: User, conn: Conn, station_id: UUID | None = None,
-                           district_id: UUID | None = None, inspection_id: UUID | None = None,
-                           status: Status | None = None, overdue: bool = False, after: Cursor = None,
-                           limit: Limit = 100) -> ActionPage:
+    @get(
+        "/",
+        description="Soonest due first. Inspectors see the unverified actions of their stations. "
+        "Pass `next` as `after` for the next page.",
+    )
+    async def list_actions(
+        self,
+        user: User,
+        conn: Conn,
+        station_id: UUID | None = None,
+        district_id: UUID | None = None,
+        inspection_id: UUID | None = None,
+        status: Status | None = None,
+        overdue: bool = False,
+        after: Cursor = None,
+        limit: Limit = 100,
+    ) -> ActionPage:
         rows = await queries.list_actions(
-            conn, user.scope_args(), station_id=station_id, district_id=district_id, inspection_id=inspection_id,
-            status=status, open_only=user.role == "inspector", overdue=overdue, after=_decode(after),
-            limit=limit + 1)
+            conn,
+            user.scope_args(),
+            station_id=station_id,
+            district_id=district_id,
+            inspection_id=inspection_id,
+            status=status,
+            open_only=user.role == "inspector",
+            overdue=overdue,
+            after=_decode(after),
+            limit=limit + 1,
+        )
         page = [queries.action_out(r) for r in rows[:limit]]
         return ActionPage(rows=page, next=_encode(page[-1].due_date, page[-1].id) if len(rows) > limit else None)
 
@@ -50,11 +69,15 @@ class ActionController(Controller):
     async def create_action(self, data: ActionIn, user: User, conn: Conn, request: Request) -> ActionOut:
         return await service.create(conn, user, data, client_ip(request))
 
-    @patch("/{action_id:uuid}", description="Change status (open → in_progress → done → verified; a reviewer may "
-                                            "reopen), append notes, set evidence photos; reviewers also change "
-                                            "due date, owner and description.")
-    async def update_action(self, action_id: UUID, data: ActionPatch, user: User, conn: Conn,
-                            request: Request) -> ActionOut:
+    @patch(
+        "/{action_id:uuid}",
+        description="Change status (open → in_progress → done → verified; a reviewer may "
+        "reopen), append notes, set evidence photos; reviewers also change "
+        "due date, owner and description.",
+    )
+    async def update_action(
+        self, action_id: UUID, data: ActionPatch, user: User, conn: Conn, request: Request
+    ) -> ActionOut:
         return await service.update(conn, user, action_id, data, client_ip(request))
 
 
@@ -69,8 +92,10 @@ def _decode(raw: str | None) -> tuple[date, UUID] | None:
         due, _, action_id = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode().partition("|")
         return date.fromisoformat(due), UUID(action_id)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("the page cursor is not one this server gave out",
-                      errors=[FieldError(field="after", message="is not a valid page cursor")]) from exc
+        raise Invalid(
+            "the page cursor is not one this server gave out",
+            errors=[FieldError(field="after", message="is not a valid page cursor")],
+        ) from exc
 
 
 async def _bundle_actions(conn, user, since: int | None, station_ids: list[UUID]) -> list[dict]:

@@ -59,8 +59,9 @@ def transition_problem(current: str, target: str, role: str, has_note: bool) -> 
             return Refusal("conflict", "a verified action is closed; open a new action if the problem is back")
         return Refusal("conflict", f"an action cannot go from {current} to {target}")
     if role not in allowed:
-        return Refusal("forbidden",
-                       f"only a reviewer or an administrator can move an action from {current} back to {target}")
+        return Refusal(
+            "forbidden", f"only a reviewer or an administrator can move an action from {current} back to {target}"
+        )
     if target == "verified" and role == "inspector" and not has_note:
         return Refusal("needs_note", "say what you saw: an inspector verifying a fix must add a note")
     return None

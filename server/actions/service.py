@@ -32,17 +32,34 @@ async def create(conn: Connection, user: Principal, data: ActionIn, ip: str | No
     scope = user.scope_args()
     await _check_new(conn, scope, data)
     async with conn.transaction():
-        action_id = await queries.insert_action(conn, {
-            "station_id": data.station_id, "inspection_id": data.inspection_id, "item_key": data.item_key,
-            "description": data.description.strip(), "owner_name": data.owner_name.strip(),
-            "owner_user_id": data.owner_user_id, "due_date": data.due_date, "created_by": user.id})
+        action_id = await queries.insert_action(
+            conn,
+            {
+                "station_id": data.station_id,
+                "inspection_id": data.inspection_id,
+                "item_key": data.item_key,
+                "description": data.description.strip(),
+                "owner_name": data.owner_name.strip(),
+                "owner_user_id": data.owner_user_id,
+                "due_date": data.due_date,
+                "created_by": user.id,
+            },
+        )
         if action_id is None:
             existing = await queries.open_action_for(conn, data.station_id, data.item_key or "")
-            raise Conflict("this station already has an unverified action for this item; update that one",
-                           extra={"existing_id": existing})
-        await audit.record(conn, "action.create", actor=user, entity="action", entity_id=action_id,
-                           data={"station_id": str(data.station_id), "item_key": data.item_key,
-                                 "due_date": data.due_date.isoformat()}, ip=ip)
+            raise Conflict(
+                "this station already has an unverified action for this item; update that one",
+                extra={"existing_id": existing},
+            )
+        await audit.record(
+            conn,
+            "action.create",
+            actor=user,
+            entity="action",
+            entity_id=action_id,
+            data={"station_id": str(data.station_id), "item_key": data.item_key, "due_date": data.due_date.isoformat()},
+            ip=ip,
+        )
     return queries.action_out(await queries.get_action(conn, scope, action_id), [])
 
 
@@ -63,12 +80,30 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
         # so the notes are the action's whole history.
         for n, body in enumerate(notes or ([""] if status_to else [])):
             first = n == 0
-            await queries.add_note(conn, action_id, user.id, body, status_from if first else None,
-                                   status_to if first else None, note_id if first and notes else None)
+            await queries.add_note(
+                conn,
+                action_id,
+                user.id,
+                body,
+                status_from if first else None,
+                status_to if first else None,
+                note_id if first and notes else None,
+            )
         if changes or notes:
-            await audit.record(conn, "action.update", actor=user, entity="action", entity_id=action_id,
-                               data={"changes": sorted(changes), "status_from": row["status"],
-                                     "status_to": status_to, "notes": len(notes)}, ip=ip)
+            await audit.record(
+                conn,
+                "action.update",
+                actor=user,
+                entity="action",
+                entity_id=action_id,
+                data={
+                    "changes": sorted(changes),
+                    "status_from": row["status"],
+                    "status_to": status_to,
+                    "notes": len(notes),
+                },
+                ip=ip,
+            )
     return queries.action_out(await queries.get_action(conn, scope, action_id), await queries.notes_of(conn, action_id))
 
 
@@ -104,8 +139,7 @@ async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]
     if not await queries.station_in_scope(conn, scope, data.station_id):
         errors.append(FieldError(field="station_id", message="is not a station in your scope"))
     elif data.inspection_id is not None:
-        same_station, has_item = await queries.inspection_item(conn, data.inspection_id, data.station_id,
-                                                               data.item_key)
+        same_station, has_item = await queries.inspection_item(conn, data.inspection_id, data.station_id, data.item_key)
         if not same_station:
             errors.append(FieldError(field="inspection_id", message="is not an inspection of this station"))
         elif not has_item:
@@ -115,5 +149,4 @@ async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]
     if data.due_date < today():
         errors.append(FieldError(field="due_date", message="is in the past"))
     if errors:
-        raise Invalid("the action is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors),
-                      errors=errors)
+        raise Invalid("the action is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)

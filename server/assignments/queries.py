@@ -29,8 +29,9 @@ async def today(conn: Connection) -> date:
     return await conn.fetchval(f"SELECT {TODAY}")
 
 
-async def assignment_facts(conn: Connection, scope: Scope, station_id: UUID, template_id: UUID,
-                           inspector_id: UUID) -> Record:
+async def assignment_facts(
+    conn: Connection, scope: Scope, station_id: UUID, template_id: UUID, inspector_id: UUID
+) -> Record:
     """Everything rules.assignment_problems judges, in one round trip. The station counts as found
     only when it is inside the caller's scope."""
     return await conn.fetchrow(
@@ -46,23 +47,40 @@ async def assignment_facts(conn: Connection, scope: Scope, station_id: UUID, tem
               LEFT JOIN templates t ON t.id = $6
               LEFT JOIN LATERAL (SELECT tv.version, tv.kinds FROM template_versions tv
                                   WHERE tv.template_id = t.id ORDER BY tv.version DESC LIMIT 1) v ON true""",
-        *scope, station_id, inspector_id, template_id,
+        *scope,
+        station_id,
+        inspector_id,
+        template_id,
     )
 
 
 async def open_assignment_id(conn: Connection, station_id: UUID, template_id: UUID) -> UUID | None:
     return await conn.fetchval(
         "SELECT id FROM assignments WHERE station_id = $1 AND template_id = $2 AND status = 'open'",
-        station_id, template_id,
+        station_id,
+        template_id,
     )
 
 
-async def insert_assignment(conn: Connection, *, station_id: UUID, template_id: UUID, inspector_id: UUID,
-                            due_date: date, schedule_id: UUID | None, created_by: UUID | None) -> UUID:
+async def insert_assignment(
+    conn: Connection,
+    *,
+    station_id: UUID,
+    template_id: UUID,
+    inspector_id: UUID,
+    due_date: date,
+    schedule_id: UUID | None,
+    created_by: UUID | None,
+) -> UUID:
     return await conn.fetchval(
         """INSERT INTO assignments (station_id, template_id, inspector_id, due_date, schedule_id, created_by)
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
-        station_id, template_id, inspector_id, due_date, schedule_id, created_by,
+        station_id,
+        template_id,
+        inspector_id,
+        due_date,
+        schedule_id,
+        created_by,
     )
 
 
@@ -83,10 +101,21 @@ def _assignment_out(row: Record) -> AssignmentOut:
     return AssignmentOut(**data)
 
 
-async def list_assignments(conn: Connection, scope: Scope, *, own: UUID | None, inspector_id: UUID | None,
-                           station_id: UUID | None, template_id: UUID | None, status: str | None,
-                           overdue: bool | None, due_from: date | None, due_to: date | None, limit: int,
-                           offset: int) -> list[AssignmentOut]:
+async def list_assignments(
+    conn: Connection,
+    scope: Scope,
+    *,
+    own: UUID | None,
+    inspector_id: UUID | None,
+    station_id: UUID | None,
+    template_id: UUID | None,
+    status: str | None,
+    overdue: bool | None,
+    due_from: date | None,
+    due_to: date | None,
+    limit: int,
+    offset: int,
+) -> list[AssignmentOut]:
     rows = await conn.fetch(
         f"""SELECT {_ASSIGNMENT_COLS} FROM {_ASSIGNMENT_FROM}
              WHERE {_IN_SCOPE} AND ($4::uuid IS NULL OR a.inspector_id = $4) AND ($5::uuid IS NULL OR a.inspector_id = $5)
@@ -95,7 +124,17 @@ async def list_assignments(conn: Connection, scope: Scope, *, own: UUID | None, 
                AND ($9::bool IS NULL OR (a.status = 'open' AND a.due_date < {TODAY}) = $9)
                AND ($10::date IS NULL OR a.due_date >= $10) AND ($11::date IS NULL OR a.due_date <= $11)
              ORDER BY a.due_date, s.code, a.id LIMIT $12 OFFSET $13""",
-        *scope, own, inspector_id, station_id, template_id, status, overdue, due_from, due_to, limit, offset,
+        *scope,
+        own,
+        inspector_id,
+        station_id,
+        template_id,
+        status,
+        overdue,
+        due_from,
+        due_to,
+        limit,
+        offset,
     )
     return [_assignment_out(r) for r in rows]
 
@@ -104,7 +143,9 @@ async def get_assignment(conn: Connection, scope: Scope, assignment_id: UUID, ow
     row = await conn.fetchrow(
         f"""SELECT {_ASSIGNMENT_COLS} FROM {_ASSIGNMENT_FROM}
              WHERE {_IN_SCOPE} AND a.id = $4 AND ($5::uuid IS NULL OR a.inspector_id = $5)""",
-        *scope, assignment_id, own,
+        *scope,
+        assignment_id,
+        own,
     )
     return _assignment_out(row) if row else None
 
@@ -114,7 +155,8 @@ async def lock_assignment(conn: Connection, scope: Scope, assignment_id: UUID) -
         f"""SELECT a.id, a.station_id, a.template_id, a.inspector_id, a.due_date, a.status, a.schedule_id
               FROM assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
              WHERE {_IN_SCOPE} AND a.id = $4 FOR UPDATE OF a""",
-        *scope, assignment_id,
+        *scope,
+        assignment_id,
     )
 
 
@@ -124,7 +166,8 @@ async def update_assignment(conn: Connection, assignment_id: UUID, changes: dict
     # change_seq moves so that the phones of the inspectors concerned pick the change up.
     await conn.execute(
         f"UPDATE assignments SET {sets}change_seq = nextval('change_seq'), updated_at = now() WHERE id = $1",
-        assignment_id, *[changes[n] for n in names],
+        assignment_id,
+        *[changes[n] for n in names],
     )
 
 
@@ -139,24 +182,51 @@ _SCHEDULE_FROM = """schedules c JOIN stations s ON s.id = c.station_id JOIN dist
     JOIN templates t ON t.id = c.template_id JOIN users u ON u.id = c.inspector_id"""
 
 
-async def insert_schedule(conn: Connection, *, station_id: UUID, template_id: UUID, inspector_id: UUID,
-                          frequency: str, first_due: date, created_by: UUID | None) -> UUID:
+async def insert_schedule(
+    conn: Connection,
+    *,
+    station_id: UUID,
+    template_id: UUID,
+    inspector_id: UUID,
+    frequency: str,
+    first_due: date,
+    created_by: UUID | None,
+) -> UUID:
     return await conn.fetchval(
         """INSERT INTO schedules (station_id, template_id, inspector_id, frequency, next_due, anchor_day, created_by)
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
-        station_id, template_id, inspector_id, frequency, first_due, first_due.day, created_by,
+        station_id,
+        template_id,
+        inspector_id,
+        frequency,
+        first_due,
+        first_due.day,
+        created_by,
     )
 
 
-async def list_schedules(conn: Connection, scope: Scope, *, own: UUID | None, inspector_id: UUID | None,
-                         station_id: UUID | None, template_id: UUID | None, active: bool | None) -> list[ScheduleOut]:
+async def list_schedules(
+    conn: Connection,
+    scope: Scope,
+    *,
+    own: UUID | None,
+    inspector_id: UUID | None,
+    station_id: UUID | None,
+    template_id: UUID | None,
+    active: bool | None,
+) -> list[ScheduleOut]:
     rows = await conn.fetch(
         f"""SELECT {_SCHEDULE_COLS} FROM {_SCHEDULE_FROM}
              WHERE {_IN_SCOPE} AND ($4::uuid IS NULL OR c.inspector_id = $4) AND ($5::uuid IS NULL OR c.inspector_id = $5)
                AND ($6::uuid IS NULL OR c.station_id = $6) AND ($7::uuid IS NULL OR c.template_id = $7)
                AND ($8::bool IS NULL OR c.active = $8)
              ORDER BY c.next_due, s.code, c.id""",
-        *scope, own, inspector_id, station_id, template_id, active,
+        *scope,
+        own,
+        inspector_id,
+        station_id,
+        template_id,
+        active,
     )
     return [ScheduleOut(**dict(r)) for r in rows]
 
@@ -165,7 +235,9 @@ async def get_schedule(conn: Connection, scope: Scope, schedule_id: UUID, own: U
     row = await conn.fetchrow(
         f"""SELECT {_SCHEDULE_COLS} FROM {_SCHEDULE_FROM}
              WHERE {_IN_SCOPE} AND c.id = $4 AND ($5::uuid IS NULL OR c.inspector_id = $5)""",
-        *scope, schedule_id, own,
+        *scope,
+        schedule_id,
+        own,
     )
     return ScheduleOut(**dict(row)) if row else None
 
@@ -175,15 +247,17 @@ async def lock_schedule(conn: Connection, scope: Scope, schedule_id: UUID) -> Re
         f"""SELECT c.id, c.station_id, c.template_id, c.inspector_id, c.active
               FROM schedules c JOIN stations s ON s.id = c.station_id JOIN districts d ON d.id = s.district_id
              WHERE {_IN_SCOPE} AND c.id = $4 FOR UPDATE OF c""",
-        *scope, schedule_id,
+        *scope,
+        schedule_id,
     )
 
 
 async def update_schedule(conn: Connection, schedule_id: UUID, changes: dict[str, Any]) -> None:
     names = [n for n in ("inspector_id", "active") if n in changes]
     sets = "".join(f"{n} = ${i + 2}, " for i, n in enumerate(names))
-    await conn.execute(f"UPDATE schedules SET {sets}updated_at = now() WHERE id = $1", schedule_id,
-                       *[changes[n] for n in names])
+    await conn.execute(
+        f"UPDATE schedules SET {sets}updated_at = now() WHERE id = $1", schedule_id, *[changes[n] for n in names]
+    )
 
 
 async def update_schedule_open_assignment(conn: Connection, schedule_id: UUID, changes: dict[str, Any]) -> UUID | None:
@@ -215,14 +289,20 @@ async def advance_schedule(conn: Connection, schedule_id: UUID) -> tuple[UUID | 
         """INSERT INTO assignments (station_id, template_id, inspector_id, due_date, schedule_id, created_by)
            VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (station_id, template_id) WHERE status = 'open' DO NOTHING RETURNING id""",
-        sched["station_id"], sched["template_id"], sched["inspector_id"], due, schedule_id, sched["created_by"],
+        sched["station_id"],
+        sched["template_id"],
+        sched["inspector_id"],
+        due,
+        schedule_id,
+        sched["created_by"],
     )
     await conn.execute("UPDATE schedules SET next_due = $2, updated_at = now() WHERE id = $1", schedule_id, due)
     return new_id, due
 
 
-async def complete_assignment(conn: Connection, station_id: UUID, template_id: UUID,
-                              inspection_id: UUID) -> Completion | None:
+async def complete_assignment(
+    conn: Connection, station_id: UUID, template_id: UUID, inspection_id: UUID
+) -> Completion | None:
     """Mark the open assignment for this station and template done by `inspection_id`, and if it came
     from a schedule, create the schedule's next assignment.
 
@@ -236,14 +316,16 @@ async def complete_assignment(conn: Connection, station_id: UUID, template_id: U
     row = await conn.fetchrow(
         """SELECT id, schedule_id FROM assignments
             WHERE station_id = $1 AND template_id = $2 AND status = 'open' FOR UPDATE""",
-        station_id, template_id,
+        station_id,
+        template_id,
     )
     if row is None:
         return None
     await conn.execute(
         """UPDATE assignments SET status = 'done', inspection_id = $2, change_seq = nextval('change_seq'),
                   updated_at = now() WHERE id = $1""",
-        row["id"], inspection_id,
+        row["id"],
+        inspection_id,
     )
     next_id, due = (None, None)
     if row["schedule_id"] is not None:

@@ -60,20 +60,29 @@ async def _schedule(conn: Connection, user: Principal, schedule_id: UUID) -> Sch
     return found
 
 
-async def _check(conn: Connection, user: Principal, station_id: UUID, template_id: UUID, inspector_id: UUID,
-                 fields: frozenset[str] | None = None) -> None:
+async def _check(
+    conn: Connection,
+    user: Principal,
+    station_id: UUID,
+    template_id: UUID,
+    inspector_id: UUID,
+    fields: frozenset[str] | None = None,
+) -> None:
     facts = await queries.assignment_facts(conn, user.scope_args(), station_id, template_id, inspector_id)
     errors = assignment_problems(facts) if fields is None else assignment_problems(facts, check=fields)
     if errors:
-        raise Invalid("the assignment cannot be made: " + "; ".join(f"{e.field}: {e.message}" for e in errors),
-                      errors=errors)
+        raise Invalid(
+            "the assignment cannot be made: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors
+        )
 
 
 async def _refuse_second_open(conn: Connection, station_id: UUID, template_id: UUID) -> None:
     existing = await queries.open_assignment_id(conn, station_id, template_id)
     if existing is not None:
-        raise Conflict("this station already has an open assignment for this template; reschedule or reassign it",
-                       extra={"assignment_id": existing})
+        raise Conflict(
+            "this station already has an open assignment for this template; reschedule or reassign it",
+            extra={"assignment_id": existing},
+        )
 
 
 class AssignmentController(Controller):
@@ -81,60 +90,109 @@ class AssignmentController(Controller):
     tags = ["assignments"]
 
     @get("/")
-    async def list_assignments(self, user: User, conn: Conn, inspector_id: UUID | None = None,
-                               station_id: UUID | None = None, template_id: UUID | None = None,
-                               status: Status | None = None, overdue: bool | None = None,
-                               due_from: date | None = None, due_to: date | None = None,
-                               limit: Limit = 500, offset: Offset = 0) -> list[AssignmentOut]:
+    async def list_assignments(
+        self,
+        user: User,
+        conn: Conn,
+        inspector_id: UUID | None = None,
+        station_id: UUID | None = None,
+        template_id: UUID | None = None,
+        status: Status | None = None,
+        overdue: bool | None = None,
+        due_from: date | None = None,
+        due_to: date | None = None,
+        limit: Limit = 500,
+        offset: Offset = 0,
+    ) -> list[AssignmentOut]:
         return await queries.list_assignments(
-            conn, user.scope_args(), own=_own(user), inspector_id=inspector_id, station_id=station_id,
-            template_id=template_id, status=status, overdue=overdue, due_from=due_from, due_to=due_to,
-            limit=limit, offset=offset)
+            conn,
+            user.scope_args(),
+            own=_own(user),
+            inspector_id=inspector_id,
+            station_id=station_id,
+            template_id=template_id,
+            status=status,
+            overdue=overdue,
+            due_from=due_from,
+            due_to=due_to,
+            limit=limit,
+            offset=offset,
+        )
 
     @get("/{assignment_id:uuid}")
     async def get_assignment(self, assignment_id: UUID, user: User, conn: Conn) -> AssignmentOut:
         return await _assignment(conn, user, assignment_id)
 
     @post("/")
-    async def create_assignment(self, data: AssignmentIn, request: Request, user: User,
-                                conn: Conn) -> AssignmentOut:
+    async def create_assignment(self, data: AssignmentIn, request: Request, user: User, conn: Conn) -> AssignmentOut:
         user.require("admin", "reviewer")
         await _check(conn, user, data.station_id, data.template_id, data.inspector_id)
         await _refuse_second_open(conn, data.station_id, data.template_id)
         try:
             async with conn.transaction():
                 assignment_id = await queries.insert_assignment(
-                    conn, station_id=data.station_id, template_id=data.template_id, inspector_id=data.inspector_id,
-                    due_date=data.due_date, schedule_id=None, created_by=user.id)
-                await audit.record(conn, "assignment.create", actor=user, entity="assignment", entity_id=assignment_id,
-                                   data={"station_id": data.station_id, "template_id": data.template_id,
-                                         "inspector_id": data.inspector_id, "due_date": data.due_date},
-                                   ip=client_ip(request))
+                    conn,
+                    station_id=data.station_id,
+                    template_id=data.template_id,
+                    inspector_id=data.inspector_id,
+                    due_date=data.due_date,
+                    schedule_id=None,
+                    created_by=user.id,
+                )
+                await audit.record(
+                    conn,
+                    "assignment.create",
+                    actor=user,
+                    entity="assignment",
+                    entity_id=assignment_id,
+                    data={
+                        "station_id": data.station_id,
+                        "template_id": data.template_id,
+                        "inspector_id": data.inspector_id,
+                        "due_date": data.due_date,
+                    },
+                    ip=client_ip(request),
+                )
         except asyncpg.UniqueViolationError:
             await _refuse_second_open(conn, data.station_id, data.template_id)
             raise
         return await _assignment(conn, user, assignment_id)
 
     @patch("/{assignment_id:uuid}")
-    async def update_assignment(self, assignment_id: UUID, data: AssignmentPatch, request: Request, user: User,
-                                conn: Conn) -> AssignmentOut:
+    async def update_assignment(
+        self, assignment_id: UUID, data: AssignmentPatch, request: Request, user: User, conn: Conn
+    ) -> AssignmentOut:
         user.require("admin", "reviewer")
         async with conn.transaction():
             current = await queries.lock_assignment(conn, user.scope_args(), assignment_id)
             if current is None:
                 raise NotFound("assignment not found")
-            changes = {k: v for k in ("due_date", "inspector_id", "status")
-                       if (v := getattr(data, k)) is not UNSET and v != current[k]}
+            changes = {
+                k: v
+                for k in ("due_date", "inspector_id", "status")
+                if (v := getattr(data, k)) is not UNSET and v != current[k]
+            }
             if current["status"] == "done":
                 raise Conflict("the assignment is done: its inspection was submitted")
             if current["status"] == "cancelled" and changes.get("status") != "open" and changes:
-                raise Conflict("the assignment is cancelled; reopen it (status \"open\") to change it")
+                raise Conflict('the assignment is cancelled; reopen it (status "open") to change it')
             if "inspector_id" in changes:
-                await _check(conn, user, current["station_id"], current["template_id"], changes["inspector_id"],
-                             frozenset({"inspector_id"}))
+                await _check(
+                    conn,
+                    user,
+                    current["station_id"],
+                    current["template_id"],
+                    changes["inspector_id"],
+                    frozenset({"inspector_id"}),
+                )
             if changes.get("status") == "open":
-                await _check(conn, user, current["station_id"], current["template_id"],
-                             changes.get("inspector_id", current["inspector_id"]))
+                await _check(
+                    conn,
+                    user,
+                    current["station_id"],
+                    current["template_id"],
+                    changes.get("inspector_id", current["inspector_id"]),
+                )
                 await _refuse_second_open(conn, current["station_id"], current["template_id"])
             if not changes:
                 return await _assignment(conn, user, assignment_id)
@@ -142,8 +200,15 @@ class AssignmentController(Controller):
             next_id = None
             if changes.get("status") == "cancelled" and current["schedule_id"] is not None:
                 next_id, _ = await queries.advance_schedule(conn, current["schedule_id"])
-            await audit.record(conn, "assignment.update", actor=user, entity="assignment", entity_id=assignment_id,
-                               data={"changes": changes, "next_assignment_id": next_id}, ip=client_ip(request))
+            await audit.record(
+                conn,
+                "assignment.update",
+                actor=user,
+                entity="assignment",
+                entity_id=assignment_id,
+                data={"changes": changes, "next_assignment_id": next_id},
+                ip=client_ip(request),
+            )
         return await _assignment(conn, user, assignment_id)
 
 
@@ -152,11 +217,24 @@ class ScheduleController(Controller):
     tags = ["assignments"]
 
     @get("/")
-    async def list_schedules(self, user: User, conn: Conn, inspector_id: UUID | None = None,
-                             station_id: UUID | None = None, template_id: UUID | None = None,
-                             active: bool | None = None) -> list[ScheduleOut]:
-        return await queries.list_schedules(conn, user.scope_args(), own=_own(user), inspector_id=inspector_id,
-                                            station_id=station_id, template_id=template_id, active=active)
+    async def list_schedules(
+        self,
+        user: User,
+        conn: Conn,
+        inspector_id: UUID | None = None,
+        station_id: UUID | None = None,
+        template_id: UUID | None = None,
+        active: bool | None = None,
+    ) -> list[ScheduleOut]:
+        return await queries.list_schedules(
+            conn,
+            user.scope_args(),
+            own=_own(user),
+            inspector_id=inspector_id,
+            station_id=station_id,
+            template_id=template_id,
+            active=active,
+        )
 
     @get("/{schedule_id:uuid}")
     async def get_schedule(self, schedule_id: UUID, user: User, conn: Conn) -> ScheduleOut:
@@ -171,48 +249,89 @@ class ScheduleController(Controller):
         try:
             async with conn.transaction():
                 schedule_id = await queries.insert_schedule(
-                    conn, station_id=data.station_id, template_id=data.template_id, inspector_id=data.inspector_id,
-                    frequency=data.frequency, first_due=data.next_due, created_by=user.id)
+                    conn,
+                    station_id=data.station_id,
+                    template_id=data.template_id,
+                    inspector_id=data.inspector_id,
+                    frequency=data.frequency,
+                    first_due=data.next_due,
+                    created_by=user.id,
+                )
                 assignment_id = await queries.insert_assignment(
-                    conn, station_id=data.station_id, template_id=data.template_id, inspector_id=data.inspector_id,
-                    due_date=data.next_due, schedule_id=schedule_id, created_by=user.id)
-                await audit.record(conn, "schedule.create", actor=user, entity="schedule", entity_id=schedule_id,
-                                   data={"station_id": data.station_id, "template_id": data.template_id,
-                                         "inspector_id": data.inspector_id, "frequency": data.frequency,
-                                         "next_due": data.next_due, "assignment_id": assignment_id},
-                                   ip=client_ip(request))
+                    conn,
+                    station_id=data.station_id,
+                    template_id=data.template_id,
+                    inspector_id=data.inspector_id,
+                    due_date=data.next_due,
+                    schedule_id=schedule_id,
+                    created_by=user.id,
+                )
+                await audit.record(
+                    conn,
+                    "schedule.create",
+                    actor=user,
+                    entity="schedule",
+                    entity_id=schedule_id,
+                    data={
+                        "station_id": data.station_id,
+                        "template_id": data.template_id,
+                        "inspector_id": data.inspector_id,
+                        "frequency": data.frequency,
+                        "next_due": data.next_due,
+                        "assignment_id": assignment_id,
+                    },
+                    ip=client_ip(request),
+                )
         except asyncpg.UniqueViolationError:
             await _refuse_second_open(conn, data.station_id, data.template_id)
             raise
         return await _schedule(conn, user, schedule_id)
 
     @patch("/{schedule_id:uuid}")
-    async def update_schedule(self, schedule_id: UUID, data: SchedulePatch, request: Request, user: User,
-                              conn: Conn) -> ScheduleOut:
+    async def update_schedule(
+        self, schedule_id: UUID, data: SchedulePatch, request: Request, user: User, conn: Conn
+    ) -> ScheduleOut:
         user.require("admin", "reviewer")
         async with conn.transaction():
             current = await queries.lock_schedule(conn, user.scope_args(), schedule_id)
             if current is None:
                 raise NotFound("schedule not found")
-            changes = {k: v for k in ("inspector_id", "active")
-                       if (v := getattr(data, k)) is not UNSET and v != current[k]}
+            changes = {
+                k: v for k in ("inspector_id", "active") if (v := getattr(data, k)) is not UNSET and v != current[k]
+            }
             if changes.get("active") is True:
-                raise Invalid("a stopped schedule cannot be restarted",
-                              errors=[FieldError(field="active", message="create a new schedule instead")])
+                raise Invalid(
+                    "a stopped schedule cannot be restarted",
+                    errors=[FieldError(field="active", message="create a new schedule instead")],
+                )
             if not current["active"] and changes:
                 raise Conflict("the schedule is stopped")
             if "inspector_id" in changes:
-                await _check(conn, user, current["station_id"], current["template_id"], changes["inspector_id"],
-                             frozenset({"inspector_id"}))
+                await _check(
+                    conn,
+                    user,
+                    current["station_id"],
+                    current["template_id"],
+                    changes["inspector_id"],
+                    frozenset({"inspector_id"}),
+                )
             if not changes:
                 return await _schedule(conn, user, schedule_id)
             await queries.update_schedule(conn, schedule_id, changes)
             # The open assignment follows the schedule: reassigned with it, or cancelled when it stops.
-            follow = {"status": "cancelled"} if changes.get("active") is False else {
-                "inspector_id": changes["inspector_id"]}
+            follow = (
+                {"status": "cancelled"} if changes.get("active") is False else {"inspector_id": changes["inspector_id"]}
+            )
             assignment_id = await queries.update_schedule_open_assignment(conn, schedule_id, follow)
-            await audit.record(conn, "schedule.update", actor=user, entity="schedule", entity_id=schedule_id,
-                               data={"changes": changes, "open_assignment_id": assignment_id}, ip=client_ip(request))
+            await audit.record(
+                conn,
+                "schedule.update",
+                actor=user,
+                entity="schedule",
+                entity_id=schedule_id,
+                data={"changes": changes, "open_assignment_id": assignment_id},
+                ip=client_ip(request),
+            )
         return await _schedule(conn, user, schedule_id)
 
 

@@ -39,8 +39,9 @@ def next_due(previous: date, frequency: str, *, anchor_day: int | None = None, a
     return due
 
 
-def assignment_problems(facts: Mapping[str, Any], *, check: frozenset[str] = frozenset(
-        {"station_id", "inspector_id", "template_id"})) -> list[FieldError]:
+def assignment_problems(
+    facts: Mapping[str, Any], *, check: frozenset[str] = frozenset({"station_id", "inspector_id", "template_id"})
+) -> list[FieldError]:
     """Why this station, inspector and template cannot be put together, one error per field.
 
     `facts` comes from assignments.queries.assignment_facts; `check` limits the fields judged (a

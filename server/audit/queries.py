@@ -30,8 +30,17 @@ AUDIT_LOCK_ID = 0x61756469  # "audi"; audit_append takes the same lock
 GENESIS = b"\x00" * 32
 
 
-def canonical(seq: int, at: datetime, actor_id: UUID | None, actor: str | None, action: str,
-              entity: str | None, entity_id: str | None, data: Any, ip: str | None) -> bytes:
+def canonical(
+    seq: int,
+    at: datetime,
+    actor_id: UUID | None,
+    actor: str | None,
+    action: str,
+    entity: str | None,
+    entity_id: str | None,
+    data: Any,
+    ip: str | None,
+) -> bytes:
     content = {
         "seq": seq,
         "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
@@ -53,8 +62,15 @@ def chain_hash(prev_hash: bytes, content: bytes) -> bytes:
 _SORTED = msgspec.json.Encoder(order="sorted")
 
 
-def canonical_parts(actor_id: UUID | None, actor: str | None, action: str, entity: str | None,
-                    entity_id: str | None, data: Any, ip: str | None) -> tuple[bytes, bytes]:
+def canonical_parts(
+    actor_id: UUID | None,
+    actor: str | None,
+    action: str,
+    entity: str | None,
+    entity_id: str | None,
+    data: Any,
+    ip: str | None,
+) -> tuple[bytes, bytes]:
     """canonical() without the time and seq: (head, tail) such that, for any seq and time,
 
         canonical(seq, at, ...) == head + at_text + tail + str(seq) + "}"
@@ -90,13 +106,27 @@ async def record(
     await conn.execute(
         """INSERT INTO audit_queue (actor_id, actor, action, entity, entity_id, data, ip, head, tail)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        actor_id, actor_name, action, entity, entity_id_text, payload, ip, head, tail,
+        actor_id,
+        actor_name,
+        action,
+        entity,
+        entity_id_text,
+        payload,
+        ip,
+        head,
+        tail,
     )
 
 
 async def list_rows(
-    conn: Connection, *, action: str | None, entity: str | None, entity_id: str | None,
-    actor_id: UUID | None, before: int | None, limit: int,
+    conn: Connection,
+    *,
+    action: str | None,
+    entity: str | None,
+    entity_id: str | None,
+    actor_id: UUID | None,
+    before: int | None,
+    limit: int,
 ) -> list[AuditRow]:
     rows = await conn.fetch(
         """SELECT seq, at, actor_id, actor, action, entity, entity_id, data, ip, encode(hash, 'hex') AS hash
@@ -105,7 +135,12 @@ async def list_rows(
               AND ($3::text IS NULL OR entity_id = $3) AND ($4::uuid IS NULL OR actor_id = $4)
               AND ($5::bigint IS NULL OR seq < $5)
             ORDER BY seq DESC LIMIT $6""",
-        action, entity, entity_id, actor_id, before, limit,
+        action,
+        entity,
+        entity_id,
+        actor_id,
+        before,
+        limit,
     )
     return [AuditRow(**dict(r)) for r in rows]
 
@@ -116,7 +151,8 @@ async def _rows_in_order(conn: Connection, batch: int = 5000) -> AsyncIterator[A
         rows = await conn.fetch(
             """SELECT seq, at, actor_id, actor, action, entity, entity_id, data, ip, prev_hash, hash
                  FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2""",
-            last, batch,
+            last,
+            batch,
         )
         if not rows:
             return
@@ -130,8 +166,9 @@ async def verify(conn: Connection) -> VerifyResult:
     prev = GENESIS
     checked = 0
     async for r in _rows_in_order(conn):
-        content = canonical(r["seq"], r["at"], r["actor_id"], r["actor"], r["action"], r["entity"],
-                            r["entity_id"], r["data"], r["ip"])
+        content = canonical(
+            r["seq"], r["at"], r["actor_id"], r["actor"], r["action"], r["entity"], r["entity_id"], r["data"], r["ip"]
+        )
         if bytes(r["prev_hash"]) != prev or chain_hash(prev, content) != bytes(r["hash"]):
             return VerifyResult(ok=False, checked=checked, first_bad=r["seq"])
         prev = bytes(r["hash"])

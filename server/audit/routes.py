@@ -19,14 +19,20 @@ class AuditController(Controller):
 
     @get("/")
     async def list_audit(
-        self, user: User, conn: Conn, action: str | None = None, entity: str | None = None,
-        entity_id: str | None = None, actor_id: UUID | None = None,
+        self,
+        user: User,
+        conn: Conn,
+        action: str | None = None,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        actor_id: UUID | None = None,
         before: Annotated[int | None, Parameter(ge=1)] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> list[AuditRow]:
         user.require("admin")
-        return await queries.list_rows(conn, action=action, entity=entity, entity_id=entity_id, actor_id=actor_id,
-                                       before=before, limit=limit)
+        return await queries.list_rows(
+            conn, action=action, entity=entity, entity_id=entity_id, actor_id=actor_id, before=before, limit=limit
+        )
 
     @get("/verify")
     async def verify(self, user: User, conn: Conn) -> VerifyResult:

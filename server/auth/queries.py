@@ -9,7 +9,9 @@ from asyncpg import Connection, Record
 
 from server.auth.models import Principal, UserOut
 
-_USER_COLS = "u.id, u.username, u.display_name, u.role, u.region_ids, u.district_ids, u.active, u.created_at, u.updated_at"
+_USER_COLS = (
+    "u.id, u.username, u.display_name, u.role, u.region_ids, u.district_ids, u.active, u.created_at, u.updated_at"
+)
 
 
 def user_out(row: Record) -> UserOut:
@@ -77,7 +79,9 @@ async def create_session(
 
 
 async def revoke_session(conn: Connection, token_hash: bytes) -> None:
-    await conn.execute("UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", token_hash)
+    await conn.execute(
+        "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", token_hash
+    )
 
 
 async def revoke_user_sessions(conn: Connection, user_id: UUID) -> int:
@@ -88,9 +92,7 @@ async def revoke_user_sessions(conn: Connection, user_id: UUID) -> int:
 
 
 async def locked_keys(conn: Connection, keys: list[str]) -> list[str]:
-    rows = await conn.fetch(
-        "SELECT key FROM login_failures WHERE key = ANY($1::text[]) AND locked_until > now()", keys
-    )
+    rows = await conn.fetch("SELECT key FROM login_failures WHERE key = ANY($1::text[]) AND locked_until > now()", keys)
     return [r["key"] for r in rows]
 
 
@@ -134,15 +136,28 @@ async def get_user(conn: Connection, user_id: UUID) -> UserOut | None:
 
 
 async def insert_user(
-    conn: Connection, *, username: str, display_name: str, password_hash: str, role: str,
-    region_ids: list[UUID], district_ids: list[UUID], active: bool,
+    conn: Connection,
+    *,
+    username: str,
+    display_name: str,
+    password_hash: str,
+    role: str,
+    region_ids: list[UUID],
+    district_ids: list[UUID],
+    active: bool,
 ) -> UserOut | None:
     row = await conn.fetchrow(
         f"""INSERT INTO users AS u (username, display_name, password_hash, role, region_ids, district_ids, active)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             ON CONFLICT (lower(username)) DO NOTHING
             RETURNING {_USER_COLS}""",
-        username, display_name, password_hash, role, region_ids, district_ids, active,
+        username,
+        display_name,
+        password_hash,
+        role,
+        region_ids,
+        district_ids,
+        active,
     )
     return user_out(row) if row else None
 

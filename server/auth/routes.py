@@ -31,22 +31,26 @@ class AuthController(Controller):
         if await queries.locked_keys(conn, keys):
             async with conn.transaction():
                 await audit.record(conn, "auth.login_throttled", data={"username": data.username}, ip=ip)
-            raise TooManyRequests("too many failed sign-ins; wait a few minutes and try again",
-                                  extra={"retry_after": settings.login_lockout_seconds})
+            raise TooManyRequests(
+                "too many failed sign-ins; wait a few minutes and try again",
+                extra={"retry_after": settings.login_lockout_seconds},
+            )
         row = await queries.user_for_login(conn, data.username)
         ok = await asyncio.to_thread(verify_password, row["password_hash"] if row else None, data.password)
         if not ok or not row["active"]:
             async with conn.transaction():
                 await queries.record_failure(conn, keys[0], settings.login_max_failures, settings.login_lockout_seconds)
-                await queries.record_failure(conn, keys[1], settings.login_max_failures * 4,
-                                             settings.login_lockout_seconds)
+                await queries.record_failure(
+                    conn, keys[1], settings.login_max_failures * 4, settings.login_lockout_seconds
+                )
                 await audit.record(conn, "auth.login_failed", data={"username": data.username}, ip=ip)
             # The same answer for an unknown user, a wrong password and a deactivated account.
             raise Unauthorized(_BAD_LOGIN)
         token = new_token()
         async with conn.transaction():
-            expires_at = await queries.create_session(conn, token_hash(token), row["id"], settings.session_ttl_hours,
-                                                      ip, request.headers.get("user-agent"))
+            expires_at = await queries.create_session(
+                conn, token_hash(token), row["id"], settings.session_ttl_hours, ip, request.headers.get("user-agent")
+            )
             await queries.clear_failures(conn, keys[0])
             await audit.record(conn, "auth.login", actor=_principal(row), entity="user", entity_id=row["id"], ip=ip)
         return LoginOut(token=token, user=queries.user_out(row), expires_at=expires_at)
@@ -75,7 +79,9 @@ async def _check_scope(conn: Connection, role: Role, region_ids: list[UUID], dis
     if bad_regions:
         errors.append(FieldError(field="region_ids", message=f"unknown region ids: {', '.join(map(str, bad_regions))}"))
     if bad_districts:
-        errors.append(FieldError(field="district_ids", message=f"unknown district ids: {', '.join(map(str, bad_districts))}"))
+        errors.append(
+            FieldError(field="district_ids", message=f"unknown district ids: {', '.join(map(str, bad_districts))}")
+        )
     if role != "admin" and not region_ids and not district_ids:
         errors.append(FieldError(field="region_ids", message=f"a {role} needs at least one region or district"))
     if errors:
@@ -87,8 +93,9 @@ class UsersController(Controller):
     tags = ["users"]
 
     @get("/")
-    async def list_users(self, user: User, conn: Conn, q: str | None = None, role: Role | None = None,
-                         active: bool | None = None) -> list[UserOut]:
+    async def list_users(
+        self, user: User, conn: Conn, q: str | None = None, role: Role | None = None, active: bool | None = None
+    ) -> list[UserOut]:
         user.require("admin")
         return await queries.list_users(conn, q, role, active)
 
@@ -107,28 +114,51 @@ class UsersController(Controller):
         password_hash = await asyncio.to_thread(hash_password, data.password)
         async with conn.transaction():
             created = await queries.insert_user(
-                conn, username=data.username, display_name=data.display_name, password_hash=password_hash,
-                role=data.role, region_ids=data.region_ids, district_ids=data.district_ids, active=data.active)
+                conn,
+                username=data.username,
+                display_name=data.display_name,
+                password_hash=password_hash,
+                role=data.role,
+                region_ids=data.region_ids,
+                district_ids=data.district_ids,
+                active=data.active,
+            )
             if created is None:
                 raise Invalid("username taken", errors=[FieldError(field="username", message="this username is taken")])
-            await audit.record(conn, "user.create", actor=user, entity="user", entity_id=created.id,
-                               data={"username": created.username, "role": created.role,
-                                     "region_ids": created.region_ids, "district_ids": created.district_ids},
-                               ip=client_ip(request))
+            await audit.record(
+                conn,
+                "user.create",
+                actor=user,
+                entity="user",
+                entity_id=created.id,
+                data={
+                    "username": created.username,
+                    "role": created.role,
+                    "region_ids": created.region_ids,
+                    "district_ids": created.district_ids,
+                },
+                ip=client_ip(request),
+            )
         return created
 
     @patch("/{user_id:uuid}")
-    async def update_user(self, user_id: UUID, data: UserPatch, request: Request, user: User,
-                          conn: Conn) -> UserOut:
+    async def update_user(self, user_id: UUID, data: UserPatch, request: Request, user: User, conn: Conn) -> UserOut:
         user.require("admin")
         current = await queries.get_user(conn, user_id)
         if current is None:
             raise NotFound("user not found")
-        changes = {k: v for k in ("display_name", "role", "region_ids", "district_ids", "active")
-                   if (v := getattr(data, k)) is not None}
+        changes = {
+            k: v
+            for k in ("display_name", "role", "region_ids", "district_ids", "active")
+            if (v := getattr(data, k)) is not None
+        }
         if {"role", "region_ids", "district_ids"} & changes.keys():
-            await _check_scope(conn, changes.get("role", current.role), changes.get("region_ids", current.region_ids),
-                               changes.get("district_ids", current.district_ids))
+            await _check_scope(
+                conn,
+                changes.get("role", current.role),
+                changes.get("region_ids", current.region_ids),
+                changes.get("district_ids", current.district_ids),
+            )
         if data.password is not None:
             changes["password_hash"] = await asyncio.to_thread(hash_password, data.password)
         async with conn.transaction():
@@ -136,13 +166,24 @@ class UsersController(Controller):
             revoked = 0
             # Deactivation, a password reset or a change of role or scope ends every session at once:
             # the next request of that user is refused, not the one after some cache expires.
-            if data.active is False or data.password is not None or {"role", "region_ids", "district_ids"} & changes.keys():
+            if (
+                data.active is False
+                or data.password is not None
+                or {"role", "region_ids", "district_ids"} & changes.keys()
+            ):
                 revoked = await queries.revoke_user_sessions(conn, user_id)
             logged = {k: v for k, v in changes.items() if k != "password_hash"}
             if data.password is not None:
                 logged["password"] = "reset"
-            await audit.record(conn, "user.update", actor=user, entity="user", entity_id=user_id,
-                               data={"changes": logged, "sessions_revoked": revoked}, ip=client_ip(request))
+            await audit.record(
+                conn,
+                "user.update",
+                actor=user,
+                entity="user",
+                entity_id=user_id,
+                data={"changes": logged, "sessions_revoked": revoked},
+                ip=client_ip(request),
+            )
         assert updated is not None
         return updated
 

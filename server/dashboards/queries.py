@@ -36,8 +36,10 @@ _NAMES = {"station": "stations", "district": "districts", "region": "regions"}
 # and needs no join either: every rollup row's station and district exist (each comes from an
 # inspection, whose station is a foreign key; stations and districts are never deleted).
 _IN_SCOPE = f"{SCOPE} AND ($7::uuid IS NULL OR d.region_id = $7) AND ($8::uuid IS NULL OR d.id = $8)"
-_WHOLE_COUNTRY = ("$1::bool AND cardinality($2::uuid[]) >= 0 AND cardinality($3::uuid[]) >= 0 "
-                  "AND $7::uuid IS NULL AND $8::uuid IS NULL")
+_WHOLE_COUNTRY = (
+    "$1::bool AND cardinality($2::uuid[]) >= 0 AND cardinality($3::uuid[]) >= 0 "
+    "AND $7::uuid IS NULL AND $8::uuid IS NULL"
+)
 _MONTHS = "r.period_start >= $4 AND r.period_start < $5 AND ($6::uuid IS NULL OR r.template_id = $6)"
 _GROUPED = "GROUP BY 2, 1 HAVING sum(r.inspections) > 0"
 _FIGURES = {
@@ -95,8 +97,18 @@ async def _planned_for_these_values(conn: Connection, sql: str, *args: object, o
     return await (statement.fetchval(*args) if one else statement.fetch(*args))
 
 
-async def scores(conn: Connection, scope: Scope, *, group_by: str, period: str, start: date, end: date,
-                 template_id: UUID | None, region_id: UUID | None, district_id: UUID | None) -> list[Record]:
+async def scores(
+    conn: Connection,
+    scope: Scope,
+    *,
+    group_by: str,
+    period: str,
+    start: date,
+    end: date,
+    template_id: UUID | None,
+    region_id: UUID | None,
+    district_id: UUID | None,
+) -> list[Record]:
     """Per group and period in [start, end): inspections, average percent and critical failures, with the
     group's names, by period, group name and id.
 
@@ -109,7 +121,13 @@ async def scores(conn: Connection, scope: Scope, *, group_by: str, period: str, 
               FROM ({_figures(group_by, period, scope, region_id, district_id)}) f
               JOIN {_NAMES[group_by]} x ON x.id = f.group_id
              ORDER BY f.period_start, x.name_en, x.id""",
-        *scope, start, end, template_id, region_id, district_id)
+        *scope,
+        start,
+        end,
+        template_id,
+        region_id,
+        district_id,
+    )
 
 
 def _json_float(expr: str) -> str:
@@ -117,8 +135,10 @@ def _json_float(expr: str) -> str:
     text that reads back as the same double (extra_float_digits >= 1, the default since PostgreSQL 12),
     but it writes a whole number without its ".0" ("100" for 100.0), which a typed client would read as
     an integer; so whole numbers get their ".0" back. SQL null is JSON null."""
-    return (f"CASE WHEN ({expr}) IS NULL THEN 'null' WHEN ({expr}) = trunc({expr}) AND abs({expr}) < 1e15 "
-            f"THEN ({expr})::text || '.0' ELSE ({expr})::text END")
+    return (
+        f"CASE WHEN ({expr}) IS NULL THEN 'null' WHEN ({expr}) = trunc({expr}) AND abs({expr}) < 1e15 "
+        f"THEN ({expr})::text || '.0' ELSE ({expr})::text END"
+    )
 
 
 # A period's label, as rules.label writes it: "2026-03" for a month, "2026-Q1" for a quarter.
@@ -132,9 +152,21 @@ _HEAD = """concat('{{"group_by":', to_json($9::text), ',"period":', to_json($10:
                   {rows}, ']}}')"""
 
 
-async def scores_json(conn: Connection, scope: Scope, *, group_by: str, period: str, first: date, last: date,
-                      start: date, shown: date, end: date, template_id: UUID | None, region_id: UUID | None,
-                      district_id: UUID | None) -> bytes:
+async def scores_json(
+    conn: Connection,
+    scope: Scope,
+    *,
+    group_by: str,
+    period: str,
+    first: date,
+    last: date,
+    start: date,
+    shown: date,
+    end: date,
+    template_id: UUID | None,
+    region_id: UUID | None,
+    district_id: UUID | None,
+) -> bytes:
     """The whole /dashboard/scores reply (ScoresOut) as UTF-8 JSON, built by PostgreSQL in one statement.
 
     The figures cover [start, end), one period more than the periods shown, [shown, end), so that the
@@ -144,12 +176,17 @@ async def scores_json(conn: Connection, scope: Scope, *, group_by: str, period: 
     (the database's collation) and id, which `ord` numbers once per group.
     """
     months = _PERIODS[period]
-    head = _HEAD.format(middle="""',"from":', to_json($11::date), ',"to":', to_json($12::date)""", rows="""
+    head = _HEAD.format(
+        middle="""',"from":', to_json($11::date), ',"to":', to_json($12::date)""",
+        rows="""
         string_agg(concat(x.head, p.middle, t.inspections, ',"avg_percent":', {avg}, ',"critical_failed":',
                           t.critical_failed, ',"previous_avg_percent":', {previous}, ',"change":', {change}, '}}'),
                    ',' ORDER BY t.period_start, x.ord)""".format(
-        avg=_json_float("t.avg_percent"), previous=_json_float("t.previous"),
-        change=_json_float("t.avg_percent - t.previous")))
+            avg=_json_float("t.avg_percent"),
+            previous=_json_float("t.previous"),
+            change=_json_float("t.avg_percent - t.previous"),
+        ),
+    )
     sql = f"""
         WITH f AS ({_figures(group_by, period, scope, region_id, district_id)}),
         t AS (SELECT f.*, CASE WHEN lag(f.period_start) OVER w = (f.period_start - interval '{months} months')::date
@@ -166,13 +203,39 @@ async def scores_json(conn: Connection, scope: Scope, *, group_by: str, period: 
                                      interval '{months} months') d)
         SELECT convert_to({head}, 'UTF8')
           FROM t JOIN x ON x.id = t.group_id JOIN p ON p.period_start = t.period_start"""
-    return await _planned_for_these_values(conn, sql, *scope, start, end, template_id, region_id, district_id,
-                                           group_by, period, first, last, shown, one=True)
+    return await _planned_for_these_values(
+        conn,
+        sql,
+        *scope,
+        start,
+        end,
+        template_id,
+        region_id,
+        district_id,
+        group_by,
+        period,
+        first,
+        last,
+        shown,
+        one=True,
+    )
 
 
-async def rankings_json(conn: Connection, scope: Scope, *, group_by: str, period: str, current: date,
-                        previous: date, end: date, labels: tuple[str, str], template_id: UUID | None,
-                        region_id: UUID | None, district_id: UUID | None, limit: int) -> bytes:
+async def rankings_json(
+    conn: Connection,
+    scope: Scope,
+    *,
+    group_by: str,
+    period: str,
+    current: date,
+    previous: date,
+    end: date,
+    labels: tuple[str, str],
+    template_id: UUID | None,
+    region_id: UUID | None,
+    district_id: UUID | None,
+    limit: int,
+) -> bytes:
     """The whole /dashboard/rankings reply (RankingsOut) as UTF-8 JSON, built by PostgreSQL in one statement.
 
     Groups are ranked in the period starting at `current` and in the one before (`previous`; together
@@ -183,15 +246,20 @@ async def rankings_json(conn: Connection, scope: Scope, *, group_by: str, period
     within `limit` can be among them, so only those are named and sorted by name. Each shows its rank
     and average in the period before when it was ranked then.
     """
-    head = _HEAD.format(middle="""',"current":', to_json($11::text), ',"previous":', to_json($12::text)""", rows="""
+    head = _HEAD.format(
+        middle="""',"current":', to_json($11::text), ',"previous":', to_json($12::text)""",
+        rows="""
         string_agg(concat('{{"rank":', n.rank, ',"group_id":"', n.group_id, '","group_name":', to_json(n.name_en),
                           ',"name_ur":', to_json(n.name_ur), ',"code":', to_json(n.code), ',"inspections":',
                           n.inspections, ',"avg_percent":', {avg}, ',"critical_failed":', n.critical_failed,
                           ',"previous_rank":', COALESCE(p.rank::text, 'null'), ',"previous_avg_percent":', {previous},
                           ',"change":', {change}, '}}'),
                    ',' ORDER BY n.avg_percent DESC, n.name_en COLLATE "C", n.group_id)""".format(
-        avg=_json_float("n.avg_percent"), previous=_json_float("p.avg_percent"),
-        change=_json_float("n.avg_percent - p.avg_percent")))
+            avg=_json_float("n.avg_percent"),
+            previous=_json_float("p.avg_percent"),
+            change=_json_float("n.avg_percent - p.avg_percent"),
+        ),
+    )
     sql = f"""
         WITH k AS (SELECT f.*, rank() OVER (PARTITION BY f.period_start ORDER BY f.avg_percent DESC) AS rank
                      FROM ({_figures(group_by, period, scope, region_id, district_id)}) f
@@ -203,8 +271,23 @@ async def rankings_json(conn: Connection, scope: Scope, *, group_by: str, period
                LIMIT $15)
         SELECT convert_to({head}, 'UTF8')
           FROM n LEFT JOIN k p ON p.period_start = $14 AND p.group_id = n.group_id"""
-    return await _planned_for_these_values(conn, sql, *scope, previous, end, template_id, region_id, district_id,
-                                           group_by, period, *labels, current, previous, limit, one=True)
+    return await _planned_for_these_values(
+        conn,
+        sql,
+        *scope,
+        previous,
+        end,
+        template_id,
+        region_id,
+        district_id,
+        group_by,
+        period,
+        *labels,
+        current,
+        previous,
+        limit,
+        one=True,
+    )
 
 
 _FAILED_BY_DISTRICT = f"""
@@ -233,8 +316,17 @@ _FAILED_BY_REGION = """
      LIMIT $9"""
 
 
-async def failed_items(conn: Connection, scope: Scope, *, start: date, end: date, template_id: UUID | None,
-                       region_id: UUID | None, district_id: UUID | None, limit: int) -> list[Record]:
+async def failed_items(
+    conn: Connection,
+    scope: Scope,
+    *,
+    start: date,
+    end: date,
+    template_id: UUID | None,
+    region_id: UUID | None,
+    district_id: UUID | None,
+    limit: int,
+) -> list[Record]:
     """Items by failures in [start, end), most failed first (then by rate).
 
     Users whose scope is made of whole regions (administrators, regional officers) read the region
@@ -242,8 +334,16 @@ async def failed_items(conn: Connection, scope: Scope, *, start: date, end: date
     """
     is_admin, district_ids, _ = scope
     whole_regions = district_id is None and (is_admin or not district_ids)
-    return await conn.fetch(_FAILED_BY_REGION if whole_regions else _FAILED_BY_DISTRICT,
-                            *scope, start, end, template_id, region_id, district_id, limit)
+    return await conn.fetch(
+        _FAILED_BY_REGION if whole_regions else _FAILED_BY_DISTRICT,
+        *scope,
+        start,
+        end,
+        template_id,
+        region_id,
+        district_id,
+        limit,
+    )
 
 
 async def definitions(conn: Connection, template_ids: list[UUID]) -> list[Record]:
@@ -271,5 +371,6 @@ async def overdue_assignments(conn: Connection, scope: Scope, limit: int) -> lis
              WHERE {SCOPE} AND a.status = 'open' AND a.due_date < {today}
              ORDER BY a.due_date, a.id
              LIMIT $4""",
-        *scope, limit,
+        *scope,
+        limit,
     )

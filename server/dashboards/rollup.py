@@ -51,8 +51,9 @@ EFFECTIVE_SCORES = """
        AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.inspection_id = $1 AND a.item_key = o.item_key)
 """
 
-_LEDGER_COLUMNS = ("inspection_id, station_id, district_id, region_id, template_id, period_start, percent, "
-                   "critical_failed, overridden")
+_LEDGER_COLUMNS = (
+    "inspection_id, station_id, district_id, region_id, template_id, period_start, percent, critical_failed, overridden"
+)
 
 # What an inspection adds: its current stored state, if it counts. Also used by rebuild_all.
 _COUNTED = f"""
@@ -134,8 +135,12 @@ async def refresh_inspection(conn: Connection, inspection_id: UUID) -> None:
     await apply_inspection(conn, inspection_id, +1)
 
 
-ROLLUP_TABLES = ("rollup_station_period", "rollup_district_period", "rollup_item_failures",
-                 "rollup_item_failures_region")
+ROLLUP_TABLES = (
+    "rollup_station_period",
+    "rollup_district_period",
+    "rollup_item_failures",
+    "rollup_item_failures_region",
+)
 
 
 async def rebuild_all(conn: Connection) -> None:

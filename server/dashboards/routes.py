@@ -66,8 +66,11 @@ def _range(first: date | None, last: date | None, period: str) -> tuple[date, da
 
 
 def _check_days(period: str, *days: tuple[str, date | None]) -> None:
-    errors = [FieldError(field=name, message=problem) for name, day in days
-              if day is not None and (problem := rules.calendar_problem(day, period))]
+    errors = [
+        FieldError(field=name, message=problem)
+        for name, day in days
+        if day is not None and (problem := rules.calendar_problem(day, period))
+    ]
     if errors:
         raise Invalid("a date is too far in the past or the future", errors=errors)
 
@@ -76,42 +79,100 @@ class DashboardController(Controller):
     path = "/api/v1/dashboard"
     tags = ["dashboards"]
 
-    @get("/scores", description="Inspections, average percent and critical failures per group and period. "
-                                "`from` and `to` pick whole periods (default: the last 12 months).")
-    async def scores(self, user: User, conn: Conn, state: State, group_by: GroupBy = "district", period: Period = "month",
-                     first: From = None, last: To = None, template_id: UUID | None = None,
-                     region_id: UUID | None = None, district_id: UUID | None = None) -> Response[ScoresOut]:
+    @get(
+        "/scores",
+        description="Inspections, average percent and critical failures per group and period. "
+        "`from` and `to` pick whole periods (default: the last 12 months).",
+    )
+    async def scores(
+        self,
+        user: User,
+        conn: Conn,
+        state: State,
+        group_by: GroupBy = "district",
+        period: Period = "month",
+        first: From = None,
+        last: To = None,
+        template_id: UUID | None = None,
+        region_id: UUID | None = None,
+        district_id: UUID | None = None,
+    ) -> Response[ScoresOut]:
         user.require("reviewer", "admin")
         first, last = _range(first, last, period)
         async with read_conn(state, conn) as conn:
-            body = await service.scores(conn, user.scope_args(), group_by=group_by, period=period, first=first,
-                                        last=last, template_id=template_id, region_id=region_id,
-                                        district_id=district_id)
+            body = await service.scores(
+                conn,
+                user.scope_args(),
+                group_by=group_by,
+                period=period,
+                first=first,
+                last=last,
+                template_id=template_id,
+                region_id=region_id,
+                district_id=district_id,
+            )
         return Response(content=body, media_type=MediaType.JSON)
 
-    @get("/rankings", description="Groups ranked by average percent in the period containing `at` (default "
-                                  "today), with their rank and average in the period before.")
-    async def rankings(self, user: User, conn: Conn, state: State, group_by: GroupBy = "station", period: Period = "month",
-                       at: date | None = None, template_id: UUID | None = None, region_id: UUID | None = None,
-                       district_id: UUID | None = None, limit: Limit = 100) -> Response[RankingsOut]:
+    @get(
+        "/rankings",
+        description="Groups ranked by average percent in the period containing `at` (default "
+        "today), with their rank and average in the period before.",
+    )
+    async def rankings(
+        self,
+        user: User,
+        conn: Conn,
+        state: State,
+        group_by: GroupBy = "station",
+        period: Period = "month",
+        at: date | None = None,
+        template_id: UUID | None = None,
+        region_id: UUID | None = None,
+        district_id: UUID | None = None,
+        limit: Limit = 100,
+    ) -> Response[RankingsOut]:
         user.require("reviewer", "admin")
         _check_days(period, ("at", at))
         async with read_conn(state, conn) as conn:
-            body = await service.rankings(conn, user.scope_args(), group_by=group_by, period=period,
-                                          at=at or today(), template_id=template_id, region_id=region_id,
-                                          district_id=district_id, limit=limit)
+            body = await service.rankings(
+                conn,
+                user.scope_args(),
+                group_by=group_by,
+                period=period,
+                at=at or today(),
+                template_id=template_id,
+                region_id=region_id,
+                district_id=district_id,
+                limit=limit,
+            )
         return Response(content=body, media_type=MediaType.JSON)
 
     @get("/failed-items", description="Items by number of failures (item score 0), overrides included.")
-    async def failed_items(self, user: User, conn: Conn, state: State, first: From = None, last: To = None,
-                           template_id: UUID | None = None, region_id: UUID | None = None,
-                           district_id: UUID | None = None, limit: Limit = 20) -> FailedItemsOut:
+    async def failed_items(
+        self,
+        user: User,
+        conn: Conn,
+        state: State,
+        first: From = None,
+        last: To = None,
+        template_id: UUID | None = None,
+        region_id: UUID | None = None,
+        district_id: UUID | None = None,
+        limit: Limit = 20,
+    ) -> FailedItemsOut:
         user.require("reviewer", "admin")
         first, last = _range(first, last, "month")
         async with read_conn(state, conn) as conn:
-            return await service.failed_items(conn, user.scope_args(), first=first, last=last,
-                                              template_id=template_id, region_id=region_id,
-                                              district_id=district_id, limit=limit)
+            return await service.failed_items(
+                conn,
+                user.scope_args(),
+                first=first,
+                last=last,
+                template_id=template_id,
+                region_id=region_id,
+                district_id=district_id,
+                limit=limit,
+            )
 
     @get("/overdue", description="Open assignments and unfinished corrective actions past their due date.")
     async def overdue(self, user: User, conn: Conn, state: State, limit: Limit = 200) -> OverdueOut:
@@ -120,15 +181,30 @@ class DashboardController(Controller):
             scope = user.scope_args()
             assignments = await queries.overdue_assignments(conn, scope, limit)
             late = await actions.overdue_actions(conn, scope, limit)
-        return OverdueOut(inspections=[service.overdue_assignment(r) for r in assignments],
-                          actions=[actions.action_out(r) for r in late])
+        return OverdueOut(
+            inspections=[service.overdue_assignment(r) for r in assignments],
+            actions=[actions.action_out(r) for r in late],
+        )
 
-    @get("/flagged", description="Inspections far from their station, with reused photos, or with a critical "
-                                 "failure; newest first. Pass `next` as `after` for the next page.")
-    async def flagged(self, user: User, conn: Conn, state: State, flag: Flag | None = None, first: From = None,
-                      last: To = None, region_id: UUID | None = None, district_id: UUID | None = None,
-                      station_id: UUID | None = None, after: Annotated[str | None, Parameter(max_length=200)] = None,
-                      limit: Annotated[int, Parameter(ge=1, le=200)] = 50) -> QueuePage:
+    @get(
+        "/flagged",
+        description="Inspections far from their station, with reused photos, or with a critical "
+        "failure; newest first. Pass `next` as `after` for the next page.",
+    )
+    async def flagged(
+        self,
+        user: User,
+        conn: Conn,
+        state: State,
+        flag: Flag | None = None,
+        first: From = None,
+        last: To = None,
+        region_id: UUID | None = None,
+        district_id: UUID | None = None,
+        station_id: UUID | None = None,
+        after: Annotated[str | None, Parameter(max_length=200)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> QueuePage:
         user.require("reviewer", "admin")
         _check_days("month", ("from", first), ("to", last))
         zone = ZoneInfo(REPORTING_TZ)
@@ -136,9 +212,18 @@ class DashboardController(Controller):
         until = datetime.combine(last, time(), zone) + rules.ONE_DAY if last else None
         async with read_conn(state, conn) as conn:
             rows, nxt = await review.list_inspections(
-                conn, user.scope_args(), flagged=True, district_id=district_id, station_id=station_id,
-                region_id=region_id, flag=flag, cursor=review.decode_cursor(after), limit=limit,
-                since=since, until=until)
+                conn,
+                user.scope_args(),
+                flagged=True,
+                district_id=district_id,
+                station_id=station_id,
+                region_id=region_id,
+                flag=flag,
+                cursor=review.decode_cursor(after),
+                limit=limit,
+                since=since,
+                until=until,
+            )
         return QueuePage(rows=rows, next=nxt)
 
 

@@ -21,40 +21,104 @@ from server.templates.models import iter_items, to_definition
 Scope = tuple[bool, list[UUID], list[UUID]]
 
 
-async def scores(conn: Connection, scope: Scope, *, group_by: str, period: str, first: date, last: date,
-                 template_id: UUID | None, region_id: UUID | None, district_id: UUID | None) -> bytes:
+async def scores(
+    conn: Connection,
+    scope: Scope,
+    *,
+    group_by: str,
+    period: str,
+    first: date,
+    last: date,
+    template_id: UUID | None,
+    region_id: UUID | None,
+    district_id: UUID | None,
+) -> bytes:
     """The ScoresOut reply as JSON, built in the database (a station chart has thousands of rows)."""
     start, end = rules.window(first, last, period)
     # One period more than shown, so that the first period shown has a change too.
-    return await queries.scores_json(conn, scope, group_by=group_by, period=period, first=first, last=last,
-                                     start=rules.add_periods(start, period, -1), shown=start, end=end,
-                                     template_id=template_id, region_id=region_id, district_id=district_id)
+    return await queries.scores_json(
+        conn,
+        scope,
+        group_by=group_by,
+        period=period,
+        first=first,
+        last=last,
+        start=rules.add_periods(start, period, -1),
+        shown=start,
+        end=end,
+        template_id=template_id,
+        region_id=region_id,
+        district_id=district_id,
+    )
 
 
-async def rankings(conn: Connection, scope: Scope, *, group_by: str, period: str, at: date,
-                   template_id: UUID | None, region_id: UUID | None, district_id: UUID | None,
-                   limit: int) -> bytes:
+async def rankings(
+    conn: Connection,
+    scope: Scope,
+    *,
+    group_by: str,
+    period: str,
+    at: date,
+    template_id: UUID | None,
+    region_id: UUID | None,
+    district_id: UUID | None,
+    limit: int,
+) -> bytes:
     """The RankingsOut reply as JSON, built in the database: the period containing `at` and the one before."""
     current = rules.period_start(at, period)
     previous = rules.add_periods(current, period, -1)
-    return await queries.rankings_json(conn, scope, group_by=group_by, period=period, current=current,
-                                       previous=previous, end=rules.add_periods(current, period, 1),
-                                       labels=(rules.label(current, period), rules.label(previous, period)),
-                                       template_id=template_id, region_id=region_id, district_id=district_id,
-                                       limit=limit)
+    return await queries.rankings_json(
+        conn,
+        scope,
+        group_by=group_by,
+        period=period,
+        current=current,
+        previous=previous,
+        end=rules.add_periods(current, period, 1),
+        labels=(rules.label(current, period), rules.label(previous, period)),
+        template_id=template_id,
+        region_id=region_id,
+        district_id=district_id,
+        limit=limit,
+    )
 
 
-async def failed_items(conn: Connection, scope: Scope, *, first: date, last: date, template_id: UUID | None,
-                       region_id: UUID | None, district_id: UUID | None, limit: int) -> FailedItemsOut:
+async def failed_items(
+    conn: Connection,
+    scope: Scope,
+    *,
+    first: date,
+    last: date,
+    template_id: UUID | None,
+    region_id: UUID | None,
+    district_id: UUID | None,
+    limit: int,
+) -> FailedItemsOut:
     start, end = rules.window(first, last, "month")
-    rows = await queries.failed_items(conn, scope, start=start, end=end, template_id=template_id,
-                                      region_id=region_id, district_id=district_id, limit=limit)
+    rows = await queries.failed_items(
+        conn,
+        scope,
+        start=start,
+        end=end,
+        template_id=template_id,
+        region_id=region_id,
+        district_id=district_id,
+        limit=limit,
+    )
     labels = await _labels(conn, sorted({r["template_id"] for r in rows}))
-    return FailedItemsOut(rows=[
-        FailedItem(template_id=r["template_id"], item_key=r["item_key"],
-                   label=labels.get((r["template_id"], r["item_key"]), LocalName(en=r["item_key"], ur=r["item_key"])),
-                   failed=r["failed"], answered=r["answered"], rate=r["failed"] / r["answered"])
-        for r in rows])
+    return FailedItemsOut(
+        rows=[
+            FailedItem(
+                template_id=r["template_id"],
+                item_key=r["item_key"],
+                label=labels.get((r["template_id"], r["item_key"]), LocalName(en=r["item_key"], ur=r["item_key"])),
+                failed=r["failed"],
+                answered=r["answered"],
+                rate=r["failed"] / r["answered"],
+            )
+            for r in rows
+        ]
+    )
 
 
 async def _labels(conn: Connection, template_ids: list[UUID]) -> dict[tuple[UUID, str], LocalName]:
@@ -71,10 +135,12 @@ async def _labels(conn: Connection, template_ids: list[UUID]) -> dict[tuple[UUID
 def overdue_assignment(r: Record | dict[str, Any]) -> OverdueAssignment:
     return OverdueAssignment(
         id=r["id"],
-        station=StationRef(id=r["station_id"], code=r["station_code"],
-                           name=LocalName(en=r["station_en"], ur=r["station_ur"])),
+        station=StationRef(
+            id=r["station_id"], code=r["station_code"], name=LocalName(en=r["station_en"], ur=r["station_ur"])
+        ),
         district=DistrictRef(id=r["district_id"], name=r["district_en"], name_ur=r["district_ur"]),
         template=TemplateRef(id=r["template_id"], title=LocalName(en=r["title_en"], ur=r["title_ur"])),
         inspector=Person(id=r["inspector_id"], display_name=r["inspector_name"]),
-        due_date=r["due_date"], days_overdue=r["days_overdue"],
+        due_date=r["due_date"],
+        days_overdue=r["days_overdue"],
     )

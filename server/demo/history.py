@@ -120,11 +120,15 @@ STEP_ATTEMPTS = 4
 # least this long before the planned inspection is due, so that one is the next visit, not a repeat.
 PLAN_GAP_DAYS = 25
 # The append-only tables whose rows are dated in the past, with the trigger that guards each.
-APPEND_ONLY = (("reviews", "reviews_immutable"), ("inspection_revisions", "inspection_revisions_immutable"),
-               ("action_notes", "action_notes_append_only"))
+APPEND_ONLY = (
+    ("reviews", "reviews_immutable"),
+    ("inspection_revisions", "inspection_revisions_immutable"),
+    ("action_notes", "action_notes_append_only"),
+)
 
 
 # Station profiles -----------------------------------------------------------------------------------
+
 
 @dataclass
 class Profile:
@@ -138,12 +142,36 @@ class Profile:
 
 # Assigned in turn down the interleaved station list, so a small run still sees every kind and a
 # troubled station comes second.
-PROFILE_CYCLE = ("improving", "troubled", "steady_good", "declining", "steady_mid", "improving", "steady_good",
-                 "steady_mid", "declining", "steady_good")
+PROFILE_CYCLE = (
+    "improving",
+    "troubled",
+    "steady_good",
+    "declining",
+    "steady_mid",
+    "improving",
+    "steady_good",
+    "steady_mid",
+    "declining",
+    "steady_good",
+)
 # Province-wide weak spots (weights): what the "most failed items" chart should show near the top.
-WEAK_SPOTS = {"cc_lockup": 5, "wc_staffed": 4, "ba_device": 4, "wa_washroom": 3, "cc_working_percent": 3,
-              "cm_pending": 3, "fd_wait": 2, "rz_copy_gazetted": 2, "lu_conditions": 2, "fc_fire_extinguisher": 2,
-              "drc_room": 2, "mk_sealed": 2, "it_internet_power": 1, "fir_computerised": 1, "wc_privacy": 1}
+WEAK_SPOTS = {
+    "cc_lockup": 5,
+    "wc_staffed": 4,
+    "ba_device": 4,
+    "wa_washroom": 3,
+    "cc_working_percent": 3,
+    "cm_pending": 3,
+    "fd_wait": 2,
+    "rz_copy_gazetted": 2,
+    "lu_conditions": 2,
+    "fc_fire_extinguisher": 2,
+    "drc_room": 2,
+    "mk_sealed": 2,
+    "it_internet_power": 1,
+    "fir_computerised": 1,
+    "wc_privacy": 1,
+}
 FAULTS = ("lu_all_recorded", "lu_all_recorded", "lu_magistrate_24h", "mk_matches")
 
 
@@ -181,35 +209,57 @@ NOT_APPLICABLE = {"lu_women_separate": 0.6, "lu_juveniles_separate": 0.5, "lu_ma
 OPTIONAL_SKIPPED = 0.2  # how often an optional item is left unanswered
 
 TEXTS = {
-    "fd_no_token_why": ["The front-desk printer has been out of order for a week and no manual receipt book is kept.",
-                        "The front-desk officer is on leave; the moharrar takes applications without receipts."],
-    "wc_not_staffed_why": ["The woman constable was detailed for a court escort.",
-                           "The post of the woman ASI is vacant since her transfer.",
-                           "The woman officer is on leave and no replacement was detailed."],
-    "drc_room_why": ["The room is used as a store for case property.",
-                     "The investigation wing has taken the room over."],
-    "mk_mismatch_detail": ["FIR {fir}: a motorcycle entered in the register was not found in the compound.",
-                           "FIR {fir}: the sealed parcel of charas weighed 950 g against 1,010 g entered."],
-    "lu_unrecorded_detail": ["One man (Imran s/o Bashir Ahmad) in the lock-up with no roznamcha entry; the moharrar "
-                             "said he had been 'called for inquiry' that morning.",
-                             "Two men held since the previous night for a quarrel; no entry and no FIR.",
-                             "Shahid s/o Nazir held on a complaint of theft; arrest not entered in the roznamcha."],
-    "cc_lockup_down": ["Out of order since {since}; reported to the IT section, not repaired yet.",
-                       "The recorder's disk has been full since {since}; a complaint was lodged with PSCA."],
-    "cm_citizen_remarks": ["Waited an hour for the investigation officer; the application was not acknowledged.",
-                           "Told to come back the next day with a 'reference'.",
-                           "The front desk was polite but nobody knew the progress of the case."],
+    "fd_no_token_why": [
+        "The front-desk printer has been out of order for a week and no manual receipt book is kept.",
+        "The front-desk officer is on leave; the moharrar takes applications without receipts.",
+    ],
+    "wc_not_staffed_why": [
+        "The woman constable was detailed for a court escort.",
+        "The post of the woman ASI is vacant since her transfer.",
+        "The woman officer is on leave and no replacement was detailed.",
+    ],
+    "drc_room_why": [
+        "The room is used as a store for case property.",
+        "The investigation wing has taken the room over.",
+    ],
+    "mk_mismatch_detail": [
+        "FIR {fir}: a motorcycle entered in the register was not found in the compound.",
+        "FIR {fir}: the sealed parcel of charas weighed 950 g against 1,010 g entered.",
+    ],
+    "lu_unrecorded_detail": [
+        "One man (Imran s/o Bashir Ahmad) in the lock-up with no roznamcha entry; the moharrar "
+        "said he had been 'called for inquiry' that morning.",
+        "Two men held since the previous night for a quarrel; no entry and no FIR.",
+        "Shahid s/o Nazir held on a complaint of theft; arrest not entered in the roznamcha.",
+    ],
+    "cc_lockup_down": [
+        "Out of order since {since}; reported to the IT section, not repaired yet.",
+        "The recorder's disk has been full since {since}; a complaint was lodged with PSCA.",
+    ],
+    "cm_citizen_remarks": [
+        "Waited an hour for the investigation officer; the application was not acknowledged.",
+        "Told to come back the next day with a 'reference'.",
+        "The front desk was polite but nobody knew the progress of the case.",
+    ],
 }
-REMARKS_GOOD = ["Station well kept; SHO briefed on the pending applications.",
-                "Record keeping satisfactory. Front desk working well.",
-                "تھانے کا ریکارڈ مکمل اور صاف پایا گیا۔",
-                "Clear improvement since the last inspection."]
-REMARKS_BAD = ["Record keeping poor; SHO warned and asked to report compliance within a week.",
-               "حوالات کی صفائی ناقص پائی گئی، ایس ایچ او کو فوری درستگی کی ہدایت کی گئی۔",
-               "Front desk unmanned for part of the visit; explanation of the duty officer called.",
-               "Several registers not produced; moharrar to be proceeded against."]
-FAILED_NOTES = ["Pointed out to the SHO.", "SHO directed to rectify within a week.",
-                "ایس ایچ او کو درستگی کی ہدایت کی گئی۔", "Recorded in the inspection note in the roznamcha."]
+REMARKS_GOOD = [
+    "Station well kept; SHO briefed on the pending applications.",
+    "Record keeping satisfactory. Front desk working well.",
+    "تھانے کا ریکارڈ مکمل اور صاف پایا گیا۔",
+    "Clear improvement since the last inspection.",
+]
+REMARKS_BAD = [
+    "Record keeping poor; SHO warned and asked to report compliance within a week.",
+    "حوالات کی صفائی ناقص پائی گئی، ایس ایچ او کو فوری درستگی کی ہدایت کی گئی۔",
+    "Front desk unmanned for part of the visit; explanation of the duty officer called.",
+    "Several registers not produced; moharrar to be proceeded against.",
+]
+FAILED_NOTES = [
+    "Pointed out to the SHO.",
+    "SHO directed to rectify within a week.",
+    "ایس ایچ او کو درستگی کی ہدایت کی گئی۔",
+    "Recorded in the inspection note in the roznamcha.",
+]
 
 
 @dataclass
@@ -222,8 +272,9 @@ class StationPast:
     photos: dict[str, list[bytes]] = field(default_factory=dict)  # the previous visit's photos, per item
 
 
-def make_answers(defn: Definition, profile: Profile, quality: float, visit: date, past: StationPast,
-                 rng: random.Random) -> dict[str, dict[str, Any]]:
+def make_answers(
+    defn: Definition, profile: Profile, quality: float, visit: date, past: StationPast, rng: random.Random
+) -> dict[str, dict[str, Any]]:
     """One inspection's answers (value and note per item; photos are added by the caller)."""
     answers: dict[str, dict[str, Any]] = {}
     if visit.year != past.fir_year:
@@ -322,11 +373,23 @@ def _number_ranges(item: Item) -> tuple[tuple[int, int], tuple[int, int]]:
 # Photos ---------------------------------------------------------------------------------------------
 
 PHOTO_SIZE = (240, 180)
-PHOTO_CAPTIONS = {"fd": "Front desk", "wc": "Women & child desk", "mk": "Malkhana", "lu": "Lock-up",
-                  "cc": "CCTV", "fc": "Station frontage"}
+PHOTO_CAPTIONS = {
+    "fd": "Front desk",
+    "wc": "Women & child desk",
+    "mk": "Malkhana",
+    "lu": "Lock-up",
+    "cc": "CCTV",
+    "fc": "Station frontage",
+}
 # A background per item, so a reviewer's thumbnails look like the places they stand for.
-SCENES = {"fd": (214, 196, 160), "wc": (190, 170, 205), "mk": (150, 130, 100), "lu": (120, 120, 125),
-          "cc": (40, 50, 70), "fc": (200, 190, 170)}
+SCENES = {
+    "fd": (214, 196, 160),
+    "wc": (190, 170, 205),
+    "mk": (150, 130, 100),
+    "lu": (120, 120, 125),
+    "cc": (40, 50, 70),
+    "fc": (200, 190, 170),
+}
 
 
 def render_photo(seed: int, caption: str, scene: str) -> bytes:
@@ -381,57 +444,95 @@ def _write_unflushed(path: Path, data: bytes) -> None:
 # Review texts ---------------------------------------------------------------------------------------
 
 RETURNS = [
-    ("lu_photo", "The lock-up photo shows only the door; photograph the inside, as the item asks.",
-     "Retaken from inside the lock-up during a second visit."),
-    ("fir_last_entry", "Give the FIR number and date exactly as written in the register.",
-     "Corrected from the register."),
-    ("mk_items_checked", "Say which FIRs the items you checked belong to.",
-     "Items of five FIRs of this year checked; list entered in the inspection note."),
-    ("cc_screen_photo", "The CCTV screen photo is blurred; the camera tiles cannot be read.",
-     "A clearer photo was taken at the next visit to the station."),
+    (
+        "lu_photo",
+        "The lock-up photo shows only the door; photograph the inside, as the item asks.",
+        "Retaken from inside the lock-up during a second visit.",
+    ),
+    (
+        "fir_last_entry",
+        "Give the FIR number and date exactly as written in the register.",
+        "Corrected from the register.",
+    ),
+    (
+        "mk_items_checked",
+        "Say which FIRs the items you checked belong to.",
+        "Items of five FIRs of this year checked; list entered in the inspection note.",
+    ),
+    (
+        "cc_screen_photo",
+        "The CCTV screen photo is blurred; the camera tiles cannot be read.",
+        "A clearer photo was taken at the next visit to the station.",
+    ),
 ]
-FAR_RETURN = ("Your location was recorded {km:.1f} km from the station. Say in the remarks where the form was "
-              "filled in.")
-FAR_REPLY = ("The station had no signal; the form was completed at the circle office after the visit, which is "
-             "entered in the roznamcha.")
-APPROVE_COMMENTS = ["", "", "", "", "Seen.", "Good work; keep it up.",
-                    "Follow up the CCTV repairs with the IT section.", "Improvement noted since the last inspection.",
-                    "ملاحظہ کیا گیا۔"]
+FAR_RETURN = "Your location was recorded {km:.1f} km from the station. Say in the remarks where the form was filled in."
+FAR_REPLY = (
+    "The station had no signal; the form was completed at the circle office after the visit, which is "
+    "entered in the roznamcha."
+)
+APPROVE_COMMENTS = [
+    "",
+    "",
+    "",
+    "",
+    "Seen.",
+    "Good work; keep it up.",
+    "Follow up the CCTV repairs with the IT section.",
+    "Improvement noted since the last inspection.",
+    "ملاحظہ کیا گیا۔",
+]
 # For a poor result or a critical failure: approved as a true record, with the follow-up it needs.
-STERN_COMMENTS = ["SHO to report compliance on the failed items within two weeks.",
-                  "Poor result. SDPO to revisit the station and report within a week.",
-                  "Explanation of the SHO called for the critical failure.",
-                  "ایس ایچ او سے ناقص کارکردگی پر وضاحت طلب کی جائے۔"]
+STERN_COMMENTS = [
+    "SHO to report compliance on the failed items within two weeks.",
+    "Poor result. SDPO to revisit the station and report within a week.",
+    "Explanation of the SHO called for the critical failure.",
+    "ایس ایچ او سے ناقص کارکردگی پر وضاحت طلب کی جائے۔",
+]
 # (item, score the reviewer gives as a function of the inspector's, reason)
 OVERRIDES: list[tuple[str, Callable[[float], float | None], str]] = [
-    ("fc_clean", lambda s: min(1.0, round(s + 0.2, 1)) if s < 1 else None,
-     "The photographs show the station cleaner than rated."),
-    ("wa_clean", lambda s: max(0.0, round(s - 0.2, 1)) if s > 0 else None,
-     "The waiting area photo shows litter and a broken bench; rated too high."),
-    ("cc_lockup", lambda s: 0.0 if s == 1 else None,
-     "The CCTV screen photo shows the lock-up camera tile blank."),
-    ("fd_courtesy", lambda s: min(1.0, round(s + 0.2, 1)) if s < 1 else None,
-     "Citizen feedback calls received by the RPO office were positive."),
+    (
+        "fc_clean",
+        lambda s: min(1.0, round(s + 0.2, 1)) if s < 1 else None,
+        "The photographs show the station cleaner than rated.",
+    ),
+    (
+        "wa_clean",
+        lambda s: max(0.0, round(s - 0.2, 1)) if s > 0 else None,
+        "The waiting area photo shows litter and a broken bench; rated too high.",
+    ),
+    ("cc_lockup", lambda s: 0.0 if s == 1 else None, "The CCTV screen photo shows the lock-up camera tile blank."),
+    (
+        "fd_courtesy",
+        lambda s: min(1.0, round(s + 0.2, 1)) if s < 1 else None,
+        "Citizen feedback calls received by the RPO office were positive.",
+    ),
 ]
-CRITICAL_OVERRIDE = ("lu_all_recorded", "The roznamcha copy sent to the SDPO that day does not list the person "
-                     "seen in the lock-up photo.")
+CRITICAL_OVERRIDE = (
+    "lu_all_recorded",
+    "The roznamcha copy sent to the SDPO that day does not list the person seen in the lock-up photo.",
+)
 
 
 # Action texts ---------------------------------------------------------------------------------------
 
-PROGRESS_NOTES = ["SHO directed to rectify; compliance report due within a week.",
-                  "DSP asked to visit the station and confirm the correction.",
-                  "ایس ایچ او کو ایک ہفتے میں تعمیلی رپورٹ بھیجنے کی ہدایت کی گئی۔"]
+PROGRESS_NOTES = [
+    "SHO directed to rectify; compliance report due within a week.",
+    "DSP asked to visit the station and confirm the correction.",
+    "ایس ایچ او کو ایک ہفتے میں تعمیلی رپورٹ بھیجنے کی ہدایت کی گئی۔",
+]
 DONE_NOTE = "SHO reports the fault corrected; to be seen at the next inspection."
-DONE_NOTES = {"lu_all_recorded": "The person was produced before the magistrate and the entries completed; "
-                                 "explanation of the moharrar called.",
-              "lu_magistrate_24h": "All detainees produced before the magistrate; SHO warned in writing.",
-              "mk_matches": "Malkhana register reconciled with the case property; the missing item was traced.",
-              "fir_no_tampering": "Inquiry by the SDPO ordered into the torn page; register sealed.",
-              "lu_women_separate": "A separate lock-up for women made available in the adjoining room."}
+DONE_NOTES = {
+    "lu_all_recorded": "The person was produced before the magistrate and the entries completed; "
+    "explanation of the moharrar called.",
+    "lu_magistrate_24h": "All detainees produced before the magistrate; SHO warned in writing.",
+    "mk_matches": "Malkhana register reconciled with the case property; the missing item was traced.",
+    "fir_no_tampering": "Inquiry by the SDPO ordered into the torn page; register sealed.",
+    "lu_women_separate": "A separate lock-up for women made available in the adjoining room.",
+}
 
 
 # The run --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Station:
@@ -496,9 +597,17 @@ class Run:
     stamps: list[tuple[datetime, UUID, datetime]] = field(default_factory=list)
 
 
-async def seed_demo_history(conn: Connection, *, months: int = 12, seed: int = 2026, store: PhotoStore | None = None,
-                            executor: Executor | None = None, pool: Pool | None = None, stations: int | None = None,
-                            radius_m: float = PRESENCE_RADIUS_M) -> str:
+async def seed_demo_history(
+    conn: Connection,
+    *,
+    months: int = 12,
+    seed: int = 2026,
+    store: PhotoStore | None = None,
+    executor: Executor | None = None,
+    pool: Pool | None = None,
+    stations: int | None = None,
+    radius_m: float = PRESENCE_RADIUS_M,
+) -> str:
     """Write `months` of inspection history for the demo stations, once; returns what was done.
 
     `stations` limits the run to the first few stations (interleaved across regions), for quick
@@ -521,8 +630,9 @@ async def seed_demo_history(conn: Connection, *, months: int = 12, seed: int = 2
         await store.start()
         await conn.execute("SELECT pg_advisory_lock($1)", HISTORY_LOCK_ID)
         try:
-            return await _seed_once(conn, pool, months=months, seed=seed, store=store, executor=executor,
-                                    limit=stations, radius_m=radius_m)
+            return await _seed_once(
+                conn, pool, months=months, seed=seed, store=store, executor=executor, limit=stations, radius_m=radius_m
+            )
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", HISTORY_LOCK_ID)
     finally:
@@ -543,8 +653,9 @@ async def seed_configured(settings: Settings) -> str:
     store = make_store(settings)
     executor = HealingProcessPool(max_workers=settings.image_workers or os.cpu_count() or 1)
     try:
-        return await seed_demo_history(conn, store=store, executor=executor, pool=pool,
-                                       radius_m=settings.presence_radius_m)
+        return await seed_demo_history(
+            conn, store=store, executor=executor, pool=pool, radius_m=settings.presence_radius_m
+        )
     finally:
         executor.shutdown(cancel_futures=True)
         await store.close()
@@ -552,8 +663,17 @@ async def seed_configured(settings: Settings) -> str:
         await conn.close()
 
 
-async def _seed_once(conn: Connection, pool: Pool | None, *, months: int, seed: int, store: PhotoStore,
-                     executor: Executor, limit: int | None, radius_m: float) -> str:
+async def _seed_once(
+    conn: Connection,
+    pool: Pool | None,
+    *,
+    months: int,
+    seed: int,
+    store: PhotoStore,
+    executor: Executor,
+    limit: int | None,
+    radius_m: float,
+) -> str:
     started = time.perf_counter()
     done_at = await conn.fetchval("SELECT min(at) FROM audit_log WHERE action = $1", MARKER)
     if done_at is not None:
@@ -564,10 +684,18 @@ async def _seed_once(conn: Connection, pool: Pool | None, *, months: int, seed: 
         added = await _add_inspectors(conn)
     version = await conn.fetchrow(
         """SELECT tv.id, tv.definition FROM template_versions tv JOIN templates t ON t.id = tv.template_id
-            WHERE t.key = $1 ORDER BY tv.version DESC LIMIT 1""", TEMPLATES["sips"]["key"])
+            WHERE t.key = $1 ORDER BY tv.version DESC LIMIT 1""",
+        TEMPLATES["sips"]["key"],
+    )
     bulk = _BulkDirectoryStore(store.root) if type(store) is DirectoryStore else None
-    run = Run(version_id=version["id"], defn=to_definition(version["definition"]), store=bulk or store,
-              executor=executor, radius_m=radius_m, now=await conn.fetchval("SELECT now()"))
+    run = Run(
+        version_id=version["id"],
+        defn=to_definition(version["definition"]),
+        store=bulk or store,
+        executor=executor,
+        radius_m=radius_m,
+        now=await conn.fetchval("SELECT now()"),
+    )
     chosen = await _stations(conn, limit)
     slots = {st.id: n for n, st in enumerate(chosen)}
     # One station per region is visited in the last few days, so every reviewer's queue has work: the
@@ -579,11 +707,14 @@ async def _seed_once(conn: Connection, pool: Pool | None, *, months: int, seed: 
             latest[st.region] = (due, st.id)
     recent = {station_id for _, station_id in latest.values()}
     # A run that was stopped part way is finished, not repeated: stations it reached are left as they are.
-    begun = {r["station_id"] for r in await conn.fetch(
-        "SELECT DISTINCT station_id FROM inspections WHERE station_id = ANY($1::uuid[])", list(slots))}
+    begun = {
+        r["station_id"]
+        for r in await conn.fetch(
+            "SELECT DISTINCT station_id FROM inspections WHERE station_id = ANY($1::uuid[])", list(slots)
+        )
+    }
     todo = [st for st in chosen if st.id not in begun]
-    log.info("writing %d months of demo inspection history for %d stations (once; about a minute)",
-             months, len(todo))
+    log.info("writing %d months of demo inspection history for %d stations (once; about a minute)", months, len(todo))
 
     shared = Line(conn)
 
@@ -608,15 +739,21 @@ async def _seed_once(conn: Connection, pool: Pool | None, *, months: int, seed: 
     async with conn.transaction():
         await _date_append_only(conn, run.stamps)
         counts = await _summary(conn, [st.id for st in chosen])
-        counts.update(months=months, seed=seed, inspectors_added=added,
-                      note="the generated inspections, photos, reviews and actions are dated in the past")
+        counts.update(
+            months=months,
+            seed=seed,
+            inspectors_added=added,
+            note="the generated inspections, photos, reviews and actions are dated in the past",
+        )
         await audit.record(conn, MARKER, entity="demo", data=counts)
     seconds = time.perf_counter() - started
     users = f"; inspectors added: {', '.join(added)} (password {DEMO_PASSWORDS['inspector']})" if added else ""
-    return (f"demo history written in {seconds:.0f} s: {counts['inspections']} inspections of {counts['stations']} "
-            f"stations over {months} months ({counts['approved']} approved, {counts['submitted']} awaiting review, "
-            f"{counts['returned']} returned), {counts['photos']} photos, {counts['actions']} corrective actions "
-            f"({counts['actions_overdue']} overdue, {counts['actions_verified']} verified){users}")
+    return (
+        f"demo history written in {seconds:.0f} s: {counts['inspections']} inspections of {counts['stations']} "
+        f"stations over {months} months ({counts['approved']} approved, {counts['submitted']} awaiting review, "
+        f"{counts['returned']} returned), {counts['photos']} photos, {counts['actions']} corrective actions "
+        f"({counts['actions_overdue']} overdue, {counts['actions_verified']} verified){users}"
+    )
 
 
 async def _date_append_only(conn: Connection, stamps: list[tuple[datetime, UUID, datetime]]) -> None:
@@ -634,13 +771,19 @@ async def _date_append_only(conn: Connection, stamps: list[tuple[datetime, UUID,
     moments = "unnest($1::timestamptz[], $2::uuid[], $3::timestamptz[]) AS m (stamp, station_id, at)"
     await conn.execute(
         f"""UPDATE inspection_revisions r SET at = m.at FROM {moments}, inspections i
-             WHERE i.id = r.inspection_id AND i.station_id = m.station_id AND r.at = m.stamp""", *args)
+             WHERE i.id = r.inspection_id AND i.station_id = m.station_id AND r.at = m.stamp""",
+        *args,
+    )
     await conn.execute(
         f"""UPDATE reviews r SET created_at = m.at FROM {moments}, inspections i
-             WHERE i.id = r.inspection_id AND i.station_id = m.station_id AND r.created_at = m.stamp""", *args)
+             WHERE i.id = r.inspection_id AND i.station_id = m.station_id AND r.created_at = m.stamp""",
+        *args,
+    )
     await conn.execute(
         f"""UPDATE action_notes n SET at = m.at FROM {moments}, actions a
-             WHERE a.id = n.action_id AND a.station_id = m.station_id AND n.at = m.stamp""", *args)
+             WHERE a.id = n.action_id AND a.station_id = m.station_id AND n.at = m.stamp""",
+        *args,
+    )
     for table, trigger in APPEND_ONLY:
         await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
 
@@ -661,17 +804,23 @@ async def _summary(conn: Connection, station_ids: list[UUID]) -> dict[str, Any]:
                        AND due_date < (now() AT TIME ZONE '{rollup.REPORTING_TZ}')::date) AS actions_overdue,
                    (SELECT count(*) FROM actions WHERE station_id = ANY($1) AND status = 'verified')
                      AS actions_verified""",
-        station_ids)
+        station_ids,
+    )
     return dict(row)
 
 
 async def _add_inspectors(conn: Connection) -> list[str]:
     codes = sorted({c for spec in HISTORY_INSPECTORS for c in spec["districts"]})
-    districts = {r["code"]: r["id"] for r in await conn.fetch(
-        "SELECT code, id FROM districts WHERE code = ANY($1::text[])", codes)}
+    districts = {
+        r["code"]: r["id"]
+        for r in await conn.fetch("SELECT code, id FROM districts WHERE code = ANY($1::text[])", codes)
+    }
     taken = {r["u"] for r in await conn.fetch("SELECT lower(username) AS u FROM users")}
-    wanted = [s for s in HISTORY_INSPECTORS
-              if all(c in districts for c in s["districts"]) and s["username"].lower() not in taken]
+    wanted = [
+        s
+        for s in HISTORY_INSPECTORS
+        if all(c in districts for c in s["districts"]) and s["username"].lower() not in taken
+    ]
     if not wanted:
         return []
     # argon2 is slow on purpose: one hash for all of them (the demo password is published anyway).
@@ -679,7 +828,8 @@ async def _add_inspectors(conn: Connection) -> list[str]:
     await conn.executemany(
         """INSERT INTO users (username, display_name, password_hash, role, region_ids, district_ids)
            VALUES ($1, $2, $3, 'inspector', '{}', $4) ON CONFLICT (lower(username)) DO NOTHING""",
-        [(s["username"], s["display_name"], password, [districts[c] for c in s["districts"]]) for s in wanted])
+        [(s["username"], s["display_name"], password, [districts[c] for c in s["districts"]]) for s in wanted],
+    )
     return sorted(s["username"] for s in wanted)
 
 
@@ -694,21 +844,42 @@ async def _stations(conn: Connection, limit: int | None) -> list[Station]:
              FROM stations s JOIN districts d ON d.id = s.district_id JOIN regions r ON r.id = d.region_id
             WHERE s.code = ANY($1::text[]) AND s.sips AND s.kind = 'police_station' AND s.active
               AND s.lat IS NOT NULL AND s.lon IS NOT NULL
-            ORDER BY s.code""", codes)
+            ORDER BY s.code""",
+        codes,
+    )
     names = [u["username"] for u in DEMO_USERS if u["role"] != "admin"] + [u["username"] for u in HISTORY_INSPECTORS]
-    people = [Principal(id=u["id"], username=u["username"], display_name=u["display_name"], role=u["role"],
-                        region_ids=tuple(u["region_ids"]), district_ids=tuple(u["district_ids"]))
-              for u in await conn.fetch(
-                  """SELECT id, username, display_name, role, region_ids, district_ids FROM users
-                      WHERE active AND username = ANY($1::text[]) ORDER BY username""", names)]
+    people = [
+        Principal(
+            id=u["id"],
+            username=u["username"],
+            display_name=u["display_name"],
+            role=u["role"],
+            region_ids=tuple(u["region_ids"]),
+            district_ids=tuple(u["district_ids"]),
+        )
+        for u in await conn.fetch(
+            """SELECT id, username, display_name, role, region_ids, district_ids FROM users
+                      WHERE active AND username = ANY($1::text[]) ORDER BY username""",
+            names,
+        )
+    ]
     by_region: dict[str, list[Station]] = {}
     for r in rows:
         inspector = next((p for p in people if p.role == "inspector" and r["district_id"] in p.district_ids), None)
         reviewer = next((p for p in people if p.role == "reviewer" and r["region_id"] in p.region_ids), None)
         if inspector is not None and reviewer is not None:
-            by_region.setdefault(r["region"], []).append(Station(
-                id=r["id"], code=r["code"], region=r["region"], lat=r["lat"], lon=r["lon"], inspector=inspector,
-                reviewer=reviewer, next_due=r["next_due"]))
+            by_region.setdefault(r["region"], []).append(
+                Station(
+                    id=r["id"],
+                    code=r["code"],
+                    region=r["region"],
+                    lat=r["lat"],
+                    lon=r["lon"],
+                    inspector=inspector,
+                    reviewer=reviewer,
+                    next_due=r["next_due"],
+                )
+            )
     interleaved: list[Station] = []
     queues = [by_region[k] for k in sorted(by_region)]
     while any(queues):
@@ -717,6 +888,7 @@ async def _stations(conn: Connection, limit: int | None) -> list[Station]:
 
 
 # One station's year ---------------------------------------------------------------------------------
+
 
 @dataclass(order=True)
 class Event:
@@ -757,8 +929,7 @@ class Story:
             heapq.heappush(self.events, Event(at, self.counter, kind, data))
 
 
-async def _station_history(run: Run, line: Line, st: Station, slot: int, recent: bool, months: int,
-                           seed: int) -> None:
+async def _station_history(run: Run, line: Line, st: Station, slot: int, recent: bool, months: int, seed: int) -> None:
     """`slot` is the station's place in the run: it picks the profile and spreads the visits evenly.
     A `recent` station's last visit is in the last few days."""
     rng = random.Random(f"{seed}:{st.code}")
@@ -780,8 +951,9 @@ def _months_back(day: date, months: int) -> date:
     return date(year, month, min(day.day, 28))
 
 
-def _visits(rng: random.Random, profile: Profile, slot: int, first_day: date, now: datetime,
-            next_due: date | None, recent: bool) -> list[datetime]:
+def _visits(
+    rng: random.Random, profile: Profile, slot: int, first_day: date, now: datetime, next_due: date | None, recent: bool
+) -> list[datetime]:
     """Monthly for stations that worry the district, every other month for the rest; on a working day,
     in office hours (Pakistan time)."""
     every = 1 if profile.kind in ("troubled", "declining") else 2
@@ -831,8 +1003,9 @@ def _offset(lat: float, lon: float, metres: float, rng: random.Random) -> tuple[
     return round(lat + dlat, 6), round(lon + dlon, 6)
 
 
-async def _date_step(conn: Connection, st: Station, at: datetime, inspection_id: UUID | None = None, *,
-                     submitted: bool = False) -> tuple[list[UUID], datetime]:
+async def _date_step(
+    conn: Connection, st: Station, at: datetime, inspection_id: UUID | None = None, *, submitted: bool = False
+) -> tuple[list[UUID], datetime]:
     """Move what this step wrote (the rows stamped with its transaction's now()) to `at`.
 
     Returns the actions the step opened and the step's now() (the append-only rows are dated with it
@@ -844,7 +1017,9 @@ async def _date_step(conn: Connection, st: Station, at: datetime, inspection_id:
         await conn.execute(
             """UPDATE inspections SET submitted_at = $2, updated_at = $2,
                       created_at = CASE WHEN created_at = now() THEN $2 ELSE created_at END WHERE id = $1""",
-            inspection_id, at)
+            inspection_id,
+            at,
+        )
         await rollup.apply_inspection(conn, inspection_id, +1)
     # One statement: every part sees the rows as the step left them, so the actions it opened are
     # those still stamped now().
@@ -864,11 +1039,15 @@ async def _date_step(conn: Connection, st: Station, at: datetime, inspection_id:
                         WHERE station_id = $1 AND now() IN (created_at, updated_at, verified_at))
             SELECT now() AS stamp,
                    ARRAY(SELECT id FROM actions WHERE station_id = $1 AND created_at = now() ORDER BY id) AS opened""",
-        st.id, inspection_id, at)
+        st.id,
+        inspection_id,
+        at,
+    )
     return list(row["opened"]), row["stamp"]
 
 
 # Visits ---------------------------------------------------------------------------------------------
+
 
 async def _visit(story: Story, ev: Event) -> None:
     run, st, rng, past = story.run, story.st, story.rng, story.past
@@ -890,13 +1069,25 @@ async def _visit(story: Story, ev: Event) -> None:
     location = {"lat": where[0], "lon": where[1], "accuracy_m": round(rng.uniform(4, 30), 1)}
 
     # Photos: new pictures for each item that asks for them; now and then one of last visit's sent again.
-    shots = [(item.key, n) for _, _, _, item in iter_items(run.defn) for n in range(item.min_photos)
-             if item.key in answers and answers[item.key].get("value") != "na"]
+    shots = [
+        (item.key, n)
+        for _, _, _, item in iter_items(run.defn)
+        for n in range(item.min_photos)
+        if item.key in answers and answers[item.key].get("value") != "na"
+    ]
     loop = asyncio.get_running_loop()
-    pictures = await asyncio.gather(*(
-        loop.run_in_executor(run.executor, render_photo, rng.getrandbits(62),
-                             f"{st.code}  {PHOTO_CAPTIONS.get(key[:2], key)}\n{started:%d-%m-%Y %H:%M}", key[:2])
-        for key, _ in shots))
+    pictures = await asyncio.gather(
+        *(
+            loop.run_in_executor(
+                run.executor,
+                render_photo,
+                rng.getrandbits(62),
+                f"{st.code}  {PHOTO_CAPTIONS.get(key[:2], key)}\n{started:%d-%m-%Y %H:%M}",
+                key[:2],
+            )
+            for key, _ in shots
+        )
+    )
     photos: dict[str, list[tuple[UUID, bytes]]] = {}
     for (key, _), data in zip(shots, pictures, strict=True):
         photos.setdefault(key, []).append((_new_id(rng), data))
@@ -909,8 +1100,15 @@ async def _visit(story: Story, ev: Event) -> None:
     for key, taken in photos.items():
         answers[key]["photos"] = [str(photo_id) for photo_id, _ in taken]
 
-    doc = {"station_id": st.id, "template_version_id": run.version_id, "status": "submitted", "started_at": started,
-           "finished_at": finished, "location": location, "answers": answers}
+    doc = {
+        "station_id": st.id,
+        "template_version_id": run.version_id,
+        "status": "submitted",
+        "started_at": started,
+        "finished_at": finished,
+        "location": location,
+        "answers": answers,
+    }
     distance = inspection_rules.distance_m(where[0], where[1], st.lat, st.lon)
     life = Life(id=_new_id(rng), doc=doc, revision=0, distance_m=distance, reused=reused)
 
@@ -929,26 +1127,42 @@ async def _sync(story: Story, life: Life, at: datetime) -> list[UUID]:
     run, st = story.run, story.st
     d = life.doc
     doc = InspectionDoc(
-        station_id=d["station_id"], template_version_id=d["template_version_id"], base_revision=life.revision,
-        status="submitted", started_at=d["started_at"], finished_at=d["finished_at"],
+        station_id=d["station_id"],
+        template_version_id=d["template_version_id"],
+        base_revision=life.revision,
+        status="submitted",
+        started_at=d["started_at"],
+        finished_at=d["finished_at"],
         location=Location(**d["location"]),
-        answers={k: Answer(value=a.get("value"), note=a.get("note"), photos=[UUID(p) for p in a.get("photos", [])])
-                 for k, a in d["answers"].items()})
+        answers={
+            k: Answer(value=a.get("value"), note=a.get("note"), photos=[UUID(p) for p in a.get("photos", [])])
+            for k, a in d["answers"].items()
+        },
+    )
 
     async def work(conn: Connection) -> tuple[int, list[UUID], datetime]:
         # A submission completes the station's open assignment; the planned work of today is not what
         # this past visit did, so it is set aside for the submission and put back as it was, all in
         # this transaction (its sync stamp moves on, which only makes phones look at it again).
-        parked = await conn.fetch(
-            """UPDATE assignments SET status = 'cancelled' WHERE station_id = $1 AND status = 'open'
-               RETURNING id, updated_at""", st.id) if st.next_due is not None else []
-        _, reply = await inspection_service.sync_inspection(conn, st.inspector, life.id, doc, radius_m=run.radius_m,
-                                                            ip=None)
+        parked = (
+            await conn.fetch(
+                """UPDATE assignments SET status = 'cancelled' WHERE station_id = $1 AND status = 'open'
+               RETURNING id, updated_at""",
+                st.id,
+            )
+            if st.next_due is not None
+            else []
+        )
+        _, reply = await inspection_service.sync_inspection(
+            conn, st.inspector, life.id, doc, radius_m=run.radius_m, ip=None
+        )
         if parked:
             await conn.execute(
                 """UPDATE assignments a SET status = 'open', updated_at = p.updated_at
                      FROM unnest($1::uuid[], $2::timestamptz[]) AS p (id, updated_at) WHERE a.id = p.id""",
-                [p["id"] for p in parked], [p["updated_at"] for p in parked])
+                [p["id"] for p in parked],
+                [p["updated_at"] for p in parked],
+            )
         return reply.revision, *await _date_step(conn, st, at, life.id, submitted=True)
 
     life.revision, opened, stamp = await story.line.step(work)
@@ -956,8 +1170,15 @@ async def _sync(story: Story, life: Life, at: datetime) -> list[UUID]:
     return opened
 
 
-async def _upload_photos(story: Story, life: Life, photos: dict[str, list[tuple[UUID, bytes]]], started: datetime,
-                         finished: datetime, where: tuple[float, float], submitted: datetime) -> None:
+async def _upload_photos(
+    story: Story,
+    life: Life,
+    photos: dict[str, list[tuple[UUID, bytes]]],
+    started: datetime,
+    finished: datetime,
+    where: tuple[float, float],
+    submitted: datetime,
+) -> None:
     """Upload each photo as the phone does after the inspection is sent: one request per photo."""
     run, st = story.run, story.st
     # The route's check (the inspector's own inspection, a real item) once per inspection: it reads the
@@ -971,21 +1192,27 @@ async def _upload_photos(story: Story, life: Life, photos: dict[str, list[tuple[
     for n, (key, taken) in enumerate(sorted(photos.items())):
         moment = started + timedelta(seconds=span * (n + 0.5) / (len(photos) + 1))
         device = photo_rules.Device(taken_at=moment.astimezone(UTC), lat=where[0], lon=where[1], accuracy_m=12.0)
-        uploads += [photo_service.save_upload(story.line.connect, run.store, run.executor, st.inspector, photo_id,
-                                              targets[key], device, data, None) for photo_id, data in taken]
+        uploads += [
+            photo_service.save_upload(
+                story.line.connect, run.store, run.executor, st.inspector, photo_id, targets[key], device, data, None
+            )
+            for photo_id, data in taken
+        ]
     await asyncio.gather(*uploads)
     new = [photo_id for taken in photos.values() for photo_id, _ in taken]
     at = submitted + timedelta(minutes=2)
 
     async def work(conn: Connection) -> None:
         await conn.execute("UPDATE photos SET created_at = $2 WHERE id = ANY($1::uuid[])", new, at)
-        await conn.execute("UPDATE photo_reuse SET found_at = $2 WHERE photo_id = ANY($1) OR other_id = ANY($1)",
-                           new, at)
+        await conn.execute(
+            "UPDATE photo_reuse SET found_at = $2 WHERE photo_id = ANY($1) OR other_id = ANY($1)", new, at
+        )
 
     await story.line.step(work)
 
 
 # Reviews --------------------------------------------------------------------------------------------
+
 
 async def _review(story: Story, ev: Event) -> None:
     run, st, rng = story.run, story.st, story.rng
@@ -1000,8 +1227,11 @@ async def _review(story: Story, ev: Event) -> None:
             reply = ("sc_remarks", FAR_REPLY)
         elif life.reused:
             comment = "One photo is the same as the one from the previous inspection. Take a new one."
-            reply = ("sc_remarks", "The photo was attached by mistake from the earlier visit; the place was seen "
-                                   "in person and a new photo is with the next inspection.")
+            reply = (
+                "sc_remarks",
+                "The photo was attached by mistake from the earlier visit; the place was seen "
+                "in person and a new photo is with the next inspection.",
+            )
         else:
             key, why, fix = rng.choice([r for r in RETURNS if r[0] in answers])
             comment, items, reply = "Returned for correction; see the item comment.", {key: why}, (key, fix)
@@ -1022,8 +1252,9 @@ async def _review(story: Story, ev: Event) -> None:
         failed = [k for k, s in result.items.items() if s.score == 0]
         if failed and rng.random() < 0.15:
             items = {rng.choice(failed): "SHO to report compliance on this point within two weeks."}
-    body = ReviewIn(decision=decision, revision=life.revision, comment=comment, item_comments=items,
-                    score_overrides=overrides)
+    body = ReviewIn(
+        decision=decision, revision=life.revision, comment=comment, item_comments=items, score_overrides=overrides
+    )
 
     async def work(conn: Connection) -> tuple[int, list[UUID], datetime]:
         outcome = await review_service.review(conn, st.reviewer, life.id, body, ip=None)
@@ -1053,16 +1284,27 @@ async def _resubmit(story: Story, ev: Event) -> None:
 
 # Corrective actions ---------------------------------------------------------------------------------
 
+
 def _follow_up(story: Story, opened: list[UUID], at: datetime) -> None:
     """The office works on new actions: some taken up, some reported done (verified at a later visit)."""
     rng = story.rng
     for action_id in opened:
         if rng.random() < 0.7:
-            story.schedule(_office_time(at + timedelta(days=rng.randint(1, 4)), rng), "action", id=action_id,
-                           status="in_progress", note=rng.choice(PROGRESS_NOTES))
+            story.schedule(
+                _office_time(at + timedelta(days=rng.randint(1, 4)), rng),
+                "action",
+                id=action_id,
+                status="in_progress",
+                note=rng.choice(PROGRESS_NOTES),
+            )
             if rng.random() < 0.6:
-                story.schedule(_office_time(at + timedelta(days=rng.randint(6, 18)), rng), "action", id=action_id,
-                               status="done", note=None)
+                story.schedule(
+                    _office_time(at + timedelta(days=rng.randint(6, 18)), rng),
+                    "action",
+                    id=action_id,
+                    status="done",
+                    note=None,
+                )
 
 
 async def _move_action(story: Story, ev: Event) -> None:
@@ -1094,10 +1336,15 @@ async def _verify_fixed(story: Story, answers: dict[str, dict[str, Any]], at: da
         fixed = await conn.fetch(
             """SELECT id FROM actions
                 WHERE station_id = $1 AND status = ANY($3::text[]) AND item_key = ANY($2::text[])
-                ORDER BY id""", st.id, passing, statuses)
+                ORDER BY id""",
+            st.id,
+            passing,
+            statuses,
+        )
         for action in fixed:
-            await action_service.update(conn, st.inspector, action["id"], ActionPatch(status="verified", note=note),
-                                        None)
+            await action_service.update(
+                conn, st.inspector, action["id"], ActionPatch(status="verified", note=note), None
+            )
         return (await _date_step(conn, st, at))[1] if fixed else None
 
     if (stamp := await story.line.step(work)) is not None:

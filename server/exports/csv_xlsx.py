@@ -177,8 +177,9 @@ def item_columns(definitions: Sequence[Definition]) -> list[ItemColumn]:
     for defn in definitions:
         for _, _, section, item in iter_items(defn):
             if item.key not in seen:
-                seen[item.key] = ItemColumn(key=item.key, type=item.type, section=section.key,
-                                            label_en=item.label.en, label_ur=item.label.ur)
+                seen[item.key] = ItemColumn(
+                    key=item.key, type=item.type, section=section.key, label_en=item.label.en, label_ur=item.label.ur
+                )
     return list(seen.values())
 
 
@@ -248,11 +249,17 @@ class XlsxBook:
 
     def __init__(self, path: str, table: Table):
         self.table = table
-        self.book = xlsxwriter.Workbook(path, {
-            "constant_memory": True, "tmpdir": os.path.dirname(path),
-            # Text is text: never turned into a formula, a number or a link, whatever it starts with.
-            "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
-        })
+        self.book = xlsxwriter.Workbook(
+            path,
+            {
+                "constant_memory": True,
+                "tmpdir": os.path.dirname(path),
+                # Text is text: never turned into a formula, a number or a link, whatever it starts with.
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
         self.sheet = self.book.add_worksheet("Inspections")
         # Excel has no time zones: a time cell holds the UTC wall time, and its format says so.
         self.time_format = self.book.add_format({"num_format": 'yyyy-mm-dd hh:mm:ss "UTC"'})

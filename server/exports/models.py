@@ -30,8 +30,11 @@ class ExportFilters(msgspec.Struct, frozen=True, kw_only=True):
     until: datetime | None = None
 
     def for_audit(self) -> dict[str, Any]:
-        return {k: (v.isoformat() if isinstance(v, datetime) else str(v)) for k, v in msgspec.structs.asdict(self).items()
-                if v is not None}
+        return {
+            k: (v.isoformat() if isinstance(v, datetime) else str(v))
+            for k, v in msgspec.structs.asdict(self).items()
+            if v is not None
+        }
 
 
 class ItemColumn(msgspec.Struct, frozen=True, kw_only=True):

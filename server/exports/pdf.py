@@ -43,8 +43,9 @@ class _Report(Typesetter):
         self.d = data
         self.t = LABELS[data.lang]
         super().__init__(data.lang, f"{self.t['title']} {data.station_code}")
-        self.footer_text = (f"{self.t['app']} · {data.station_code} · {self.t['generated']} "
-                            f"{_when(data.generated_at, self.t)}")
+        self.footer_text = (
+            f"{self.t['app']} · {data.station_code} · {self.t['generated']} {_when(data.generated_at, self.t)}"
+        )
 
     def build(self) -> bytes:
         d, t = self.d, self.t
@@ -55,8 +56,11 @@ class _Report(Typesetter):
         current = score(defn, answers, overrides).items
         self.add_page()
         self.para(t["title"], size=self.body + 8, bold=True)
-        self.para(f"{self.local(defn.title.en, defn.title.ur)} — {t['version']} {d.template_version}",
-                  size=self.body + 1, color=GREY)
+        self.para(
+            f"{self.local(defn.title.en, defn.title.ur)} — {t['version']} {d.template_version}",
+            size=self.body + 1,
+            color=GREY,
+        )
         self.ln(2)
         self._identity()
         self._location()
@@ -74,8 +78,11 @@ class _Report(Typesetter):
         self.kv(t["district"], self.local(d.district_en, d.district_ur))
         self.kv(t["region"], self.local(d.region_en, d.region_ur))
         self.kv(t["inspector"], f"{d.inspector_name} ({d.inspector_username})")
-        self.kv(t["template"], f"{self.local(d.definition.title.en, d.definition.title.ur)} "
-                               f"({d.template_key}, {t['version']} {d.template_version})")
+        self.kv(
+            t["template"],
+            f"{self.local(d.definition.title.en, d.definition.title.ur)} "
+            f"({d.template_key}, {t['version']} {d.template_version})",
+        )
         self.kv(t["status"], f"{t['status_' + d.status]} — {t['revision']} {d.revision}")
         self.kv(t["started"], _when(d.started_at, t))
         self.kv(t["finished"], _when(d.finished_at, t))
@@ -91,8 +98,11 @@ class _Report(Typesetter):
         else:
             accuracy = f" (±{d.accuracy_m:.0f} m)" if d.accuracy_m is not None else ""
             self.kv(t["gps"], f"{d.lat:.6f}, {d.lon:.6f}{accuracy}")
-        station = (f"{d.station_lat:.6f}, {d.station_lon:.6f}" if d.station_lat is not None and d.station_lon is not None
-                   else t["not_recorded"])
+        station = (
+            f"{d.station_lat:.6f}, {d.station_lon:.6f}"
+            if d.station_lat is not None and d.station_lon is not None
+            else t["not_recorded"]
+        )
         self.kv(t["station_position"], station)
         self.kv(t["distance"], _metres(d.distance_m) if d.distance_m is not None else t["unknown"])
         if d.far_from_station:
@@ -104,14 +114,18 @@ class _Report(Typesetter):
         d, t = self.d, self.t
         self.heading(t["scores"])
         grade = t["grade_fail"] if d.grade == "fail" else (d.grade or "—")
-        self.kv(t["overall"], f"{_pct(d.score_percent)} — {t['grade']} {grade}",
-                color=RED if d.critical_failed else INK)
+        self.kv(
+            t["overall"], f"{_pct(d.score_percent)} — {t['grade']} {grade}", color=RED if d.critical_failed else INK
+        )
         if d.overrides:
             self.kv(t["overrides"], t["overrides_in_force"].format(count=len(d.overrides)))
         for section in d.definition.sections:
             self.kv(self.local(section.title.en, section.title.ur), _pct(d.section_percents.get(section.key)))
-        failed = [(s, it) for s, it in self._visible_items(shown)
-                  if it.critical and current.get(it.key) is not None and current[it.key].score == 0]
+        failed = [
+            (s, it)
+            for s, it in self._visible_items(shown)
+            if it.critical and current.get(it.key) is not None and current[it.key].score == 0
+        ]
         if d.critical_failed or failed:
             self.ln(1)
             self.para(t["critical_failures"], bold=True, color=RED, size=self.body + 1)
@@ -128,8 +142,9 @@ class _Report(Typesetter):
             self.para(t["not_reviewed"], color=GREY)
         for review in d.reviews:
             decision = t["decision_" + review.decision]
-            self.para(f"{decision} — {review.reviewer} — {_when(review.at, t)} ({t['revision']} {review.revision})",
-                      bold=True)
+            self.para(
+                f"{decision} — {review.reviewer} — {_when(review.at, t)} ({t['revision']} {review.revision})", bold=True
+            )
             if review.comment.strip():
                 self.para(review.comment, indent=4)
         labels = {it.key: self.local(it.label.en, it.label.ur) for s in d.definition.sections for it in s.items}
@@ -142,8 +157,9 @@ class _Report(Typesetter):
     def _override_text(self, o: Any) -> str:
         t = self.t
         original = _pct(o.original_score * 100) if o.original_score is not None else t["not_scored"]
-        return (f"{_pct(o.score * 100)} ({t['inspector_scored']} {original}) — {o.reason} — "
-                f"{o.reviewer}, {_when(o.at, t)}")
+        return (
+            f"{_pct(o.score * 100)} ({t['inspector_scored']} {original}) — {o.reason} — {o.reviewer}, {_when(o.at, t)}"
+        )
 
     def _answers(self, current: dict[str, Any], shown: dict[str, bool]) -> None:
         d, t = self.d, self.t
@@ -166,11 +182,19 @@ class _Report(Typesetter):
             self.para(f"{title} — {_pct(d.section_percents.get(section.key))}", size=self.body + 2.5, bold=True)
             for item in visible:
                 number += 1
-                self._item(number, item, current.get(item.key), overrides.get(item.key), comments.get(item.key, []),
-                           photos)
+                self._item(
+                    number, item, current.get(item.key), overrides.get(item.key), comments.get(item.key, []), photos
+                )
 
-    def _item(self, number: int, item: Item, current: Any, override: Any, comments: list[tuple[str, str]],
-              photos: dict[str, ReportPhoto]) -> None:
+    def _item(
+        self,
+        number: int,
+        item: Item,
+        current: Any,
+        override: Any,
+        comments: list[tuple[str, str]],
+        photos: dict[str, ReportPhoto],
+    ) -> None:
         t = self.t
         answer = self.d.answers.get(item.key)
         item_score = current.score if current is not None else None
@@ -197,8 +221,9 @@ class _Report(Typesetter):
             have = [photos[p] for p in answer.photo_ids if p in photos]
             self._thumbs(have)
             if len(have) < len(answer.photo_ids):
-                self.para(t["photos_not_received"].format(count=len(answer.photo_ids) - len(have)), indent=5,
-                          color=GREY)
+                self.para(
+                    t["photos_not_received"].format(count=len(answer.photo_ids) - len(have)), indent=5, color=GREY
+                )
         self.set_draw_color(*RULE)
         self.ln(1)
         self.line(self.l_margin, self.get_y(), self.l_margin + self.epw, self.get_y())
@@ -230,7 +255,7 @@ class _Report(Typesetter):
         """A row of thumbnails, starting on the reading side, wrapping to new rows and pages."""
         per_row = max(1, int((self.epw - 5 + THUMB_GAP) // (THUMB_BOX + THUMB_GAP)))
         for start in range(0, len(photos), per_row):
-            row = photos[start:start + per_row]
+            row = photos[start : start + per_row]
             if self.get_y() + THUMB_BOX + 2 > self.page_break_trigger:
                 self.add_page()
             y = self.get_y() + 1

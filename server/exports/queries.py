@@ -160,7 +160,9 @@ async def report_inspection(conn: Connection, scope: Scope, inspection_id: UUID,
               JOIN template_versions tv ON tv.id = i.template_version_id
               JOIN templates t ON t.id = tv.template_id
              WHERE i.id = $4 AND {_SCOPE} AND ($5::uuid IS NULL OR i.inspector_id = $5)""",
-        *scope, inspection_id, own,
+        *scope,
+        inspection_id,
+        own,
     )
 
 

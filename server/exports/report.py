@@ -23,8 +23,9 @@ log = logging.getLogger("muaina.exports")
 _THUMB_FETCHES = 8
 
 
-async def gather(conn: Connection, store: PhotoStore, user: Principal, inspection_id: UUID, lang: Lang,
-                 presence_radius_m: float) -> ReportData:
+async def gather(
+    conn: Connection, store: PhotoStore, user: Principal, inspection_id: UUID, lang: Lang, presence_radius_m: float
+) -> ReportData:
     """The report's data, or NotFound when the caller may not read the inspection.
 
     Readers are those of the inspection itself: reviewers and admins in scope, and its own inspector.
@@ -34,37 +35,76 @@ async def gather(conn: Connection, store: PhotoStore, user: Principal, inspectio
     if row is None:
         raise NotFound("no inspection with this id in your scope")
     answers = {
-        a["item_key"]: ReportAnswer(value=a["value"], note=a["note"], score=a["score"],
-                                    photo_ids=[str(p) for p in a["photo_ids"]])
+        a["item_key"]: ReportAnswer(
+            value=a["value"], note=a["note"], score=a["score"], photo_ids=[str(p) for p in a["photo_ids"]]
+        )
         for a in await queries.report_answers(conn, inspection_id)
     }
-    reviews = [ReportReview(decision=r["decision"], reviewer=r["reviewer"], at=r["created_at"], revision=r["revision"],
-                            comment=r["comment"], item_comments=r["item_comments"] or {})
-               for r in await queries.report_reviews(conn, inspection_id)]
-    overrides = [ReportOverride(item_key=o["item_key"], original_score=o["original_score"], score=o["score"],
-                                reason=o["reason"], reviewer=o["reviewer"], at=o["created_at"])
-                 for o in await queries.report_overrides(conn, inspection_id)]
+    reviews = [
+        ReportReview(
+            decision=r["decision"],
+            reviewer=r["reviewer"],
+            at=r["created_at"],
+            revision=r["revision"],
+            comment=r["comment"],
+            item_comments=r["item_comments"] or {},
+        )
+        for r in await queries.report_reviews(conn, inspection_id)
+    ]
+    overrides = [
+        ReportOverride(
+            item_key=o["item_key"],
+            original_score=o["original_score"],
+            score=o["score"],
+            reason=o["reason"],
+            reviewer=o["reviewer"],
+            at=o["created_at"],
+        )
+        for o in await queries.report_overrides(conn, inspection_id)
+    ]
     referenced = {p for a in answers.values() for p in a.photo_ids}
     stored = [p for p in await queries.report_photos(conn, inspection_id) if str(p["id"]) in referenced]
     photos = await _thumbnails(store, stored)
     sections = (row["score"] or {}).get("sections") or []
     return ReportData(
-        lang=lang, inspection_id=str(row["id"]), status=row["status"], revision=row["revision"],
-        station_code=row["station_code"], station_name_en=row["station_name_en"],
-        station_name_ur=row["station_name_ur"], station_lat=row["station_lat"], station_lon=row["station_lon"],
-        district_en=row["district_en"], district_ur=row["district_ur"], region_en=row["region_en"],
-        region_ur=row["region_ur"], inspector_name=row["inspector_name"],
-        inspector_username=row["inspector_username"], template_key=row["template_key"],
+        lang=lang,
+        inspection_id=str(row["id"]),
+        status=row["status"],
+        revision=row["revision"],
+        station_code=row["station_code"],
+        station_name_en=row["station_name_en"],
+        station_name_ur=row["station_name_ur"],
+        station_lat=row["station_lat"],
+        station_lon=row["station_lon"],
+        district_en=row["district_en"],
+        district_ur=row["district_ur"],
+        region_en=row["region_en"],
+        region_ur=row["region_ur"],
+        inspector_name=row["inspector_name"],
+        inspector_username=row["inspector_username"],
+        template_key=row["template_key"],
         template_version=row["template_version"],
         definition=msgspec.json.decode(row["definition"], type=Definition),
-        created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"],
-        submitted_at=row["submitted_at"], lat=row["lat"], lon=row["lon"], accuracy_m=row["accuracy_m"],
-        distance_m=row["distance_m"], far_from_station=row["far_from_station"],
-        presence_radius_m=presence_radius_m, score_percent=row["score_percent"], grade=row["grade"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        submitted_at=row["submitted_at"],
+        lat=row["lat"],
+        lon=row["lon"],
+        accuracy_m=row["accuracy_m"],
+        distance_m=row["distance_m"],
+        far_from_station=row["far_from_station"],
+        presence_radius_m=presence_radius_m,
+        score_percent=row["score_percent"],
+        grade=row["grade"],
         critical_failed=row["critical_failed"],
         section_percents={s["key"]: s.get("percent") for s in sections if isinstance(s, dict) and "key" in s},
-        answers=answers, reviews=reviews, overrides=overrides, photos=photos,
-        photos_missing=row["photos_missing"], generated_at=datetime.now(UTC),
+        answers=answers,
+        reviews=reviews,
+        overrides=overrides,
+        photos=photos,
+        photos_missing=row["photos_missing"],
+        generated_at=datetime.now(UTC),
     )
 
 

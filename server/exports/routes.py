@@ -46,26 +46,46 @@ class ExportController(Controller):
     path = "/api/v1/exports"
     tags = ["exports"]
 
-    @get("/inspections.csv", media_type="text/csv; charset=utf-8",
-         description="One row per inspection in scope (UTF-8 with BOM, RFC 4180). With template_id, one column "
-                     "per item. `from` inclusive, `to` exclusive (a date means that whole day, Pakistan time), "
-                     "on the submission time, or for drafts the time the server first received them.")
+    @get(
+        "/inspections.csv",
+        media_type="text/csv; charset=utf-8",
+        description="One row per inspection in scope (UTF-8 with BOM, RFC 4180). With template_id, one column "
+        "per item. `from` inclusive, `to` exclusive (a date means that whole day, Pakistan time), "
+        "on the submission time, or for drafts the time the server first received them.",
+    )
     async def inspections_csv(
-        self, user: User, conn: Conn, state: State, request: Request,
-        station_id: UUID | None = None, district_id: UUID | None = None, region_id: UUID | None = None,
-        status: str | None = None, template_id: UUID | None = None,
+        self,
+        user: User,
+        conn: Conn,
+        state: State,
+        request: Request,
+        station_id: UUID | None = None,
+        district_id: UUID | None = None,
+        region_id: UUID | None = None,
+        status: str | None = None,
+        template_id: UUID | None = None,
         since: Annotated[str | None, Parameter(query="from", max_length=64)] = None,
         until: Annotated[str | None, Parameter(query="to", max_length=64)] = None,
     ) -> Stream:
         filters = _filters(station_id, district_id, region_id, status, template_id, since, until)
         return await _export("csv", user, conn, state, request, filters)
 
-    @get("/inspections.xlsx", media_type=XLSX_MEDIA_TYPE,
-         description="The same table as the CSV, as an Excel workbook (times in UTC).")
+    @get(
+        "/inspections.xlsx",
+        media_type=XLSX_MEDIA_TYPE,
+        description="The same table as the CSV, as an Excel workbook (times in UTC).",
+    )
     async def inspections_xlsx(
-        self, user: User, conn: Conn, state: State, request: Request,
-        station_id: UUID | None = None, district_id: UUID | None = None, region_id: UUID | None = None,
-        status: str | None = None, template_id: UUID | None = None,
+        self,
+        user: User,
+        conn: Conn,
+        state: State,
+        request: Request,
+        station_id: UUID | None = None,
+        district_id: UUID | None = None,
+        region_id: UUID | None = None,
+        status: str | None = None,
+        template_id: UUID | None = None,
         since: Annotated[str | None, Parameter(query="from", max_length=64)] = None,
         until: Annotated[str | None, Parameter(query="to", max_length=64)] = None,
     ) -> Stream:
@@ -73,12 +93,24 @@ class ExportController(Controller):
         return await _export("xlsx", user, conn, state, request, filters)
 
 
-def _filters(station_id: UUID | None, district_id: UUID | None, region_id: UUID | None, status: str | None,
-             template_id: UUID | None, since: str | None, until: str | None) -> ExportFilters:
-    return ExportFilters(station_id=station_id, district_id=district_id, region_id=region_id,
-                         status=rules.check_status(status), template_id=template_id,
-                         since=rules.parse_bound(since, "from", upper=False),
-                         until=rules.parse_bound(until, "to", upper=True))
+def _filters(
+    station_id: UUID | None,
+    district_id: UUID | None,
+    region_id: UUID | None,
+    status: str | None,
+    template_id: UUID | None,
+    since: str | None,
+    until: str | None,
+) -> ExportFilters:
+    return ExportFilters(
+        station_id=station_id,
+        district_id=district_id,
+        region_id=region_id,
+        status=rules.check_status(status),
+        template_id=template_id,
+        since=rules.parse_bound(since, "from", upper=False),
+        until=rules.parse_bound(until, "to", upper=True),
+    )
 
 
 async def _table(conn: Connection, template_id: UUID | None) -> Table:
@@ -90,29 +122,42 @@ async def _table(conn: Connection, template_id: UUID | None) -> Table:
     return Table([(v["id"], msgspec.json.decode(v["definition"], type=Definition)) for v in versions])
 
 
-async def _export(fmt: Format, user: Principal, conn: Connection, state: State, request: Request,
-                  filters: ExportFilters) -> Stream:
+async def _export(
+    fmt: Format, user: Principal, conn: Connection, state: State, request: Request, filters: ExportFilters
+) -> Stream:
     user.require("admin", "reviewer")
     table = await _table(conn, filters.template_id)
     cursor = queries.ExportCursor(state.read_pool, user.scope_args(), filters, with_answers=table.wide)
     rows = await cursor.open()
     try:
         if fmt == "xlsx" and rows > rules.XLSX_MAX_ROWS:
-            raise Invalid(f"{rows} rows do not fit in one Excel sheet ({rules.XLSX_MAX_ROWS} at most); "
-                          "narrow the filters or export CSV",
-                          errors=[FieldError(field="from", message="narrow the date range")])
+            raise Invalid(
+                f"{rows} rows do not fit in one Excel sheet ({rules.XLSX_MAX_ROWS} at most); "
+                "narrow the filters or export CSV",
+                errors=[FieldError(field="from", message="narrow the date range")],
+            )
         async with conn.transaction():
-            await audit.record(conn, f"export.{fmt}", actor=user, entity="inspection", ip=client_ip(request),
-                               data={"filters": filters.for_audit(), "rows": rows, "columns": len(table.headers)})
+            await audit.record(
+                conn,
+                f"export.{fmt}",
+                actor=user,
+                entity="inspection",
+                ip=client_ip(request),
+                data={"filters": filters.for_audit(), "rows": rows, "columns": len(table.headers)},
+            )
     except BaseException:
         await cursor.close()
         raise
     stamp = datetime.now(UTC).astimezone(rules.PKT).strftime("%Y-%m-%d")
     body = csv_stream(cursor, table) if fmt == "csv" else xlsx_stream(cursor, table)
     return Stream(
-        body, media_type="text/csv; charset=utf-8" if fmt == "csv" else XLSX_MEDIA_TYPE,
-        headers={**_PRIVATE, "Content-Disposition": f'attachment; filename="inspections-{stamp}.{fmt}"',
-                 "X-Export-Rows": str(rows)},
+        body,
+        media_type="text/csv; charset=utf-8" if fmt == "csv" else XLSX_MEDIA_TYPE,
+        headers={
+            **_PRIVATE,
+            "Content-Disposition": f'attachment; filename="inspections-{stamp}.{fmt}"',
+            "X-Export-Rows": str(rows),
+        },
         # A stream that is never read (HEAD, a client gone before the body) still gives its connection back.
         background=BackgroundTask(cursor.close),
     )
@@ -122,22 +167,35 @@ class ReportController(Controller):
     path = "/api/v1/inspections"
     tags = ["exports"]
 
-    @get("/{inspection_id:uuid}/report.pdf", media_type="application/pdf",
-         description="The inspection's report: station, inspector, location, scores, answers with notes, "
-                     "review comments and overrides, photo thumbnails; `lang=ur` sets it in Urdu, right to left.")
-    async def report_pdf(self, inspection_id: UUID, request: Request, state: State,
-                         lang: Literal["en", "ur"] = "en") -> Response[bytes]:
+    @get(
+        "/{inspection_id:uuid}/report.pdf",
+        media_type="application/pdf",
+        description="The inspection's report: station, inspector, location, scores, answers with notes, "
+        "review comments and overrides, photo thumbnails; `lang=ur` sets it in Urdu, right to left.",
+    )
+    async def report_pdf(
+        self, inspection_id: UUID, request: Request, state: State, lang: Literal["en", "ur"] = "en"
+    ) -> Response[bytes]:
         async with _connect(state) as conn:
             user = await provide_user(request, conn)
-            data = await report.gather(conn, state.store, user, inspection_id, lang,
-                                       state.settings.presence_radius_m)
+            data = await report.gather(conn, state.store, user, inspection_id, lang, state.settings.presence_radius_m)
         pdf = await asyncio.get_running_loop().run_in_executor(state.executor, render_report, data)
         async with _connect(state) as conn, conn.transaction():
-            await audit.record(conn, "export.pdf", actor=user, entity="inspection", entity_id=inspection_id,
-                               ip=client_ip(request), data={"lang": lang, "photos": len(data.photos), "bytes": len(pdf)})
+            await audit.record(
+                conn,
+                "export.pdf",
+                actor=user,
+                entity="inspection",
+                entity_id=inspection_id,
+                ip=client_ip(request),
+                data={"lang": lang, "photos": len(data.photos), "bytes": len(pdf)},
+            )
         filename = rules.report_filename(data.station_code, report.report_date(data))
-        return Response(pdf, media_type="application/pdf",
-                        headers={**_PRIVATE, "Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={**_PRIVATE, "Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
 
 ROUTES = [ExportController, ReportController]

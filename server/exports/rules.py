@@ -48,14 +48,18 @@ def parse_bound(raw: str | None, field: str, *, upper: bool) -> datetime | None:
     except (ValueError, OverflowError, msgspec.ValidationError):
         moment = None
     if moment is None or moment.tzinfo is None:
-        raise Invalid(f"{field} must be a date (YYYY-MM-DD) or an RFC 3339 time with its offset",
-                      errors=[FieldError(field=field, message="must be YYYY-MM-DD or a time with offset")])
+        raise Invalid(
+            f"{field} must be a date (YYYY-MM-DD) or an RFC 3339 time with its offset",
+            errors=[FieldError(field=field, message="must be YYYY-MM-DD or a time with offset")],
+        )
     return moment
 
 
 def check_status(status: str | None) -> str | None:
     if status is not None and status not in STATUSES:
-        raise Invalid("unknown status", errors=[FieldError(field="status", message=f"must be one of {', '.join(STATUSES)}")])
+        raise Invalid(
+            "unknown status", errors=[FieldError(field="status", message=f"must be one of {', '.join(STATUSES)}")]
+        )
     return status
 
 

@@ -154,8 +154,16 @@ class Typesetter(FPDF):
             self.set_x(x)
             self.cell(width, height, self._bidi(line), align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
 
-    def para(self, text: str, *, size: float | None = None, bold: bool = False, color: Colour = INK,
-             indent: float = 0.0, align: str | None = None) -> None:
+    def para(
+        self,
+        text: str,
+        *,
+        size: float | None = None,
+        bold: bool = False,
+        color: Colour = INK,
+        indent: float = 0.0,
+        align: str | None = None,
+    ) -> None:
         text = clean(text)
         if not text:
             return
@@ -190,8 +198,9 @@ class Typesetter(FPDF):
         if self.get_y() + height > self.page_break_trigger:
             self.add_page()
         y = self.get_y()
-        x_label, x_value = ((self.l_margin + w_value, self.l_margin) if self.rtl
-                            else (self.l_margin, self.l_margin + w_label))
+        x_label, x_value = (
+            (self.l_margin + w_value, self.l_margin) if self.rtl else (self.l_margin, self.l_margin + w_label)
+        )
         self._font(bold=True, text=label)
         self.set_text_color(*GREY)
         self._write_lines(label_lines, x_label, w_label, label_lh, self._align())

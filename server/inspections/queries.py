@@ -34,8 +34,9 @@ _REPLY = """i.id, i.inspector_id, i.station_id, i.template_version_id, i.revisio
 
 
 def _scope(alias: str, first: int) -> str:
-    return (f"(${first}::bool OR {alias}.id = ANY(${first + 1}::uuid[]) "
-            f"OR {alias}.region_id = ANY(${first + 2}::uuid[]))")
+    return (
+        f"(${first}::bool OR {alias}.id = ANY(${first + 1}::uuid[]) OR {alias}.region_id = ANY(${first + 2}::uuid[]))"
+    )
 
 
 def _own(user: Principal) -> UUID | None:
@@ -43,8 +44,9 @@ def _own(user: Principal) -> UUID | None:
     return user.id if user.role == "inspector" else None
 
 
-def _state(source: str, scope: Callable[[str], str], iid: str, station: str, version: str, digest: str,
-           base: str) -> str:
+def _state(
+    source: str, scope: Callable[[str], str], iid: str, station: str, version: str, digest: str, base: str
+) -> str:
     """The select list and joins of load_state, over placeholders and a scope condition given as SQL."""
     return f"""s.id AS s_id, s.lat AS s_lat, s.lon AS s_lon, s.kind AS s_kind,
                    tv.id AS tv_id, tv.template_id AS tv_template_id,
@@ -75,7 +77,12 @@ _LOAD_STATE_AS = f"""WITH caller AS ({SESSION_PRINCIPAL})
            """ + _state(
     "FROM caller c",
     lambda a: f"(c.role = 'admin' OR {a}.id = ANY (c.district_ids) OR {a}.region_id = ANY (c.region_ids))",
-    "$2", "$3", "$4", "$5", "$6")
+    "$2",
+    "$3",
+    "$4",
+    "$5",
+    "$6",
+)
 
 
 # A replay's read: the caller, and the stored inspection in the caller's scope, nothing else.
@@ -90,8 +97,15 @@ _REPLAY_STATE = f"""WITH caller AS ({SESSION_PRINCIPAL})
             AND (c.role = 'admin' OR di.id = ANY (c.district_ids) OR di.region_id = ANY (c.region_ids))"""
 
 
-async def load_state(conn: Connection, user: Principal, inspection_id: UUID, station_id: UUID,
-                     version_id: UUID, digest: bytes, base_revision: int) -> Record:
+async def load_state(
+    conn: Connection,
+    user: Principal,
+    inspection_id: UUID,
+    station_id: UUID,
+    version_id: UUID,
+    digest: bytes,
+    base_revision: int,
+) -> Record:
     """Everything a PUT decides on, in one round trip; always one row.
 
     s_* is the document's station when in the caller's scope; tv_* its template version; the reply
@@ -99,16 +113,23 @@ async def load_state(conn: Connection, user: Principal, inspection_id: UUID, sta
     so an id that is out of scope answers 404 instead of looking free. `replayed_earlier` is true when
     this exact body already produced revision base + 1 (a late duplicate of an acknowledged write).
     """
-    return await conn.fetchrow(_LOAD_STATE, inspection_id, *user.scope_args(), station_id, version_id, digest,
-                               base_revision)
+    return await conn.fetchrow(
+        _LOAD_STATE, inspection_id, *user.scope_args(), station_id, version_id, digest, base_revision
+    )
 
 
-async def load_state_as(conn: Connection, token_hash: bytes, inspection_id: UUID, station_id: UUID,
-                        version_id: UUID, digest: bytes, base_revision: int) -> Record | None:
+async def load_state_as(
+    conn: Connection,
+    token_hash: bytes,
+    inspection_id: UUID,
+    station_id: UUID,
+    version_id: UUID,
+    digest: bytes,
+    base_revision: int,
+) -> Record | None:
     """load_state for the caller of a session token, with the caller (p_* columns, for
     server.auth.queries.signed_in with prefix "p_") in the same round trip; None without a valid session."""
-    return await conn.fetchrow(_LOAD_STATE_AS, token_hash, inspection_id, station_id, version_id, digest,
-                               base_revision)
+    return await conn.fetchrow(_LOAD_STATE_AS, token_hash, inspection_id, station_id, version_id, digest, base_revision)
 
 
 async def replay_state(conn: Connection, token_hash: bytes, inspection_id: UUID) -> Record | None:
@@ -144,14 +165,36 @@ class Written:
 
     def header(self) -> tuple[Any, ...]:
         s = self.score
-        return (self.status, self.body_hash, self.document, self.started_at, self.finished_at, self.lat, self.lon,
-                self.accuracy_m, self.distance_m, self.far_from_station, s.percent, s.grade, s.critical_failed, s,
-                _quoted(self.answers.photo_ids))
+        return (
+            self.status,
+            self.body_hash,
+            self.document,
+            self.started_at,
+            self.finished_at,
+            self.lat,
+            self.lon,
+            self.accuracy_m,
+            self.distance_m,
+            self.far_from_station,
+            s.percent,
+            s.grade,
+            s.critical_failed,
+            s,
+            _quoted(self.answers.photo_ids),
+        )
 
     def rows(self) -> tuple[Any, ...]:
         a = self.answers
-        return (_quoted(a.keys), _quoted(a.sections), a.values, _texts(a.notes), _plain(a.scores), _plain(a.maxes),
-                _plain(a.critical), _quoted(a.photos))
+        return (
+            _quoted(a.keys),
+            _quoted(a.sections),
+            a.values,
+            _texts(a.notes),
+            _plain(a.scores),
+            _plain(a.maxes),
+            _plain(a.critical),
+            _quoted(a.photos),
+        )
 
 
 # The answer columns travel as array literals in text parameters, cast in SQL ($n::text::float8[]).
@@ -190,8 +233,11 @@ def _texts(values: list[str | None]) -> str:
     encoded = _JSON.encode(values)
     if _JSON_CONTROL_ESCAPE.search(encoded) is None:
         return "{" + encoded[1:-1].decode() + "}"
-    return "{" + ",".join("NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for v in values) + "}"
+    return (
+        "{"
+        + ",".join("NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+        + "}"
+    )
 
 
 _WRITTEN = "id, inspector_id, station_id, template_version_id, revision, status, created_at, updated_at, submitted_at"
@@ -235,7 +281,12 @@ async def insert_inspection(conn: Connection, w: Written) -> Record | None:
                                      photo_ids)
                 {_answers_from(20)})
             SELECT {_WRITTEN} FROM w""",
-        w.id, w.station_id, w.template_version_id, w.inspector_id, *w.header(), *w.rows(),
+        w.id,
+        w.station_id,
+        w.template_version_id,
+        w.inspector_id,
+        *w.header(),
+        *w.rows(),
     )
 
 
@@ -290,21 +341,41 @@ async def update_inspection(conn: Connection, inspection_id: UUID, base_revision
                           WHERE NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p AND f.inspection_id = $1)
                           ORDER BY p) AS missing_photos
               FROM w""",
-        inspection_id, *w.header(), *w.rows(), base_revision,
+        inspection_id,
+        *w.header(),
+        *w.rows(),
+        base_revision,
     )
 
 
-async def record_conflict(conn: Connection, inspection_id: UUID, reason: str, base_revision: int,
-                          server_revision: int, digest: bytes, document: str, actor_id: UUID) -> bool:
+async def record_conflict(
+    conn: Connection,
+    inspection_id: UUID,
+    reason: str,
+    base_revision: int,
+    server_revision: int,
+    digest: bytes,
+    document: str,
+    actor_id: UUID,
+) -> bool:
     """Keep a refused body; False when this very body was kept before (a retry of the same send)."""
-    return await conn.fetchval(
-        """INSERT INTO sync_conflicts (inspection_id, reason, base_revision, server_revision, body_hash,
+    return (
+        await conn.fetchval(
+            """INSERT INTO sync_conflicts (inspection_id, reason, base_revision, server_revision, body_hash,
                                        document, actor_id)
            VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7)
            ON CONFLICT (inspection_id, body_hash) DO NOTHING
            RETURNING true""",
-        inspection_id, reason, base_revision, server_revision, digest, document, actor_id,
-    ) is not None
+            inspection_id,
+            reason,
+            base_revision,
+            server_revision,
+            digest,
+            document,
+            actor_id,
+        )
+        is not None
+    )
 
 
 async def get_inspection(conn: Connection, user: Principal, inspection_id: UUID) -> Record | None:
@@ -313,7 +384,9 @@ async def get_inspection(conn: Connection, user: Principal, inspection_id: UUID)
         f"""SELECT {_REPLY}, i.document::text AS document
               FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
              WHERE i.id = $1 AND {_scope("d", 2)} AND ($5::uuid IS NULL OR i.inspector_id = $5)""",
-        inspection_id, *user.scope_args(), _own(user),
+        inspection_id,
+        *user.scope_args(),
+        _own(user),
     )
 
 
@@ -323,7 +396,9 @@ async def readable(conn: Connection, user: Principal, inspection_id: UUID) -> bo
                 SELECT 1 FROM inspections i JOIN stations s ON s.id = i.station_id
                              JOIN districts d ON d.id = s.district_id
                  WHERE i.id = $1 AND {_scope("d", 2)} AND ($5::uuid IS NULL OR i.inspector_id = $5))""",
-        inspection_id, *user.scope_args(), _own(user),
+        inspection_id,
+        *user.scope_args(),
+        _own(user),
     )
 
 
@@ -334,13 +409,23 @@ async def returned_for(conn: Connection, user: Principal) -> list[Record]:
               FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
              WHERE i.inspector_id = $1 AND i.status = 'returned' AND {_scope("d", 2)}
              ORDER BY i.created_at, i.id""",
-        user.id, *user.scope_args(),
+        user.id,
+        *user.scope_args(),
     )
 
 
-async def list_inspections(conn: Connection, user: Principal, *, station_id: UUID | None, status: str | None,
-                           inspector_id: UUID | None, since: datetime | None, until: datetime | None,
-                           before: tuple[datetime, UUID] | None, limit: int) -> list[Record]:
+async def list_inspections(
+    conn: Connection,
+    user: Principal,
+    *,
+    station_id: UUID | None,
+    status: str | None,
+    inspector_id: UUID | None,
+    since: datetime | None,
+    until: datetime | None,
+    before: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[Record]:
     """Newest first, keyset-paginated on (created_at, id): a page costs the same however deep it is."""
     before_at, before_id = before or (None, None)
     return await conn.fetch(
@@ -358,7 +443,16 @@ async def list_inspections(conn: Connection, user: Principal, *, station_id: UUI
                AND ($10::timestamptz IS NULL OR (i.created_at, i.id) < ($10, $11::uuid))
              ORDER BY i.created_at DESC, i.id DESC
              LIMIT $12""",
-        *user.scope_args(), _own(user), inspector_id, station_id, status, since, until, before_at, before_id, limit,
+        *user.scope_args(),
+        _own(user),
+        inspector_id,
+        station_id,
+        status,
+        since,
+        until,
+        before_at,
+        before_id,
+        limit,
     )
 
 
@@ -391,13 +485,16 @@ async def refresh_missing_photos(conn: Connection, inspection_id: UUID) -> int:
     before the wait and could leave the counter one photo wrong.
     """
     await conn.execute("SELECT 1 FROM inspections WHERE id = $1 FOR NO KEY UPDATE", inspection_id)
-    return await conn.fetchval(
-        """UPDATE inspections i
+    return (
+        await conn.fetchval(
+            """UPDATE inspections i
               SET photos_missing = (
                   SELECT count(DISTINCT p) FROM answers a, unnest(a.photo_ids) AS p
                    WHERE a.inspection_id = i.id
                      AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p AND f.inspection_id = i.id))
             WHERE i.id = $1
         RETURNING photos_missing""",
-        inspection_id,
-    ) or 0
+            inspection_id,
+        )
+        or 0
+    )

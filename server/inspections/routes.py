@@ -51,8 +51,9 @@ class DocumentDTO(MsgspecDTO[InspectionDoc]):
     config = DTOConfig(max_nested_depth=0)
 
     @classmethod
-    def create_openapi_schema(cls, field_definition: FieldDefinition, handler_id: str,
-                              schema_creator: SchemaCreator) -> Reference | Schema:
+    def create_openapi_schema(
+        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: SchemaCreator
+    ) -> Reference | Schema:
         # Document the Struct itself, constraints and all, rather than the DTO's derived transfer type.
         return schema_creator.for_field_definition(FieldDefinition.from_annotation(InspectionDoc))
 
@@ -74,20 +75,27 @@ class RawDocument:
             return self._decoder.decode(self.raw)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             # The problem handler in server/http.py names the field from msgspec's message.
-            raise ValidationException(detail="the request body is not valid",
-                                      extra=[{"message": str(exc), "key": "body"}]) from None
+            raise ValidationException(
+                detail="the request body is not valid", extra=[{"message": str(exc), "key": "body"}]
+            ) from None
 
 
 class InspectionController(Controller):
     path = "/api/v1/inspections"
     tags = ["inspections"]
 
-    @put("/{inspection_id:uuid}", status_code=200, dto=DocumentDTO, return_dto=None,
-         description="Sync the whole document: 201 created, 200 new revision or replay, 409 stale or read-only "
-                     "(its `server_copy` carries the latest review). The 200/201 reply's `review` is always null: "
-                     "GET the inspection for it.")
-    async def put_inspection(self, inspection_id: UUID, data: InspectionDoc, state: State,
-                             request: Request) -> Response[InspectionOut]:
+    @put(
+        "/{inspection_id:uuid}",
+        status_code=200,
+        dto=DocumentDTO,
+        return_dto=None,
+        description="Sync the whole document: 201 created, 200 new revision or replay, 409 stale or read-only "
+        "(its `server_copy` carries the latest review). The 200/201 reply's `review` is always null: "
+        "GET the inspection for it.",
+    )
+    async def put_inspection(
+        self, inspection_id: UUID, data: InspectionDoc, state: State, request: Request
+    ) -> Response[InspectionOut]:
         # The hottest route (phones resend until acknowledged) signs its caller in itself, in the same
         # statement that reads the inspection's state, rather than through the `user` dependency's own
         # query: a replay then costs one round trip. The answers are those of `user`: 401 without a
@@ -101,32 +109,61 @@ class InspectionController(Controller):
             replayed = await service.replay_bytes(conn, session, inspection_id, body.raw)
             if replayed is not None:
                 return Response(replayed, status_code=200, media_type=MediaType.JSON)
-            created, reply = await service.sync_inspection_as(conn, session, inspection_id, body.decode(),
-                                                              radius_m=state.settings.presence_radius_m,
-                                                              ip=client_ip(request), raw=body.raw)
+            created, reply = await service.sync_inspection_as(
+                conn,
+                session,
+                inspection_id,
+                body.decode(),
+                radius_m=state.settings.presence_radius_m,
+                ip=client_ip(request),
+                raw=body.raw,
+            )
         return Response(reply, status_code=201 if created else 200)
 
-    @get("/", description="Newest first. `from` is inclusive and `to` exclusive, on the time the server "
-                          "first received the inspection; pass `next_before` as `before` for the next page. "
-                          "Rows carry neither answers nor the review: GET the inspection for those.")
+    @get(
+        "/",
+        description="Newest first. `from` is inclusive and `to` exclusive, on the time the server "
+        "first received the inspection; pass `next_before` as `before` for the next page. "
+        "Rows carry neither answers nor the review: GET the inspection for those.",
+    )
     async def list_inspections(
-        self, user: User, conn: Conn, station_id: UUID | None = None, status: Status | None = None,
+        self,
+        user: User,
+        conn: Conn,
+        station_id: UUID | None = None,
+        status: Status | None = None,
         inspector_id: UUID | None = None,
         since: Annotated[QueryTime | None, Parameter(query="from")] = None,
         until: Annotated[QueryTime | None, Parameter(query="to")] = None,
         before: Annotated[str | None, Parameter(max_length=100)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> InspectionPage:
-        rows = await queries.list_inspections(conn, user, station_id=station_id, status=status,
-                                              inspector_id=inspector_id, since=since, until=until,
-                                              before=_parse_before(before), limit=limit)
-        items = [InspectionSummary(station_name={"en": r["name_en"], "ur": r["name_ur"]},
-                                   **{k: v for k, v in r.items() if k not in ("name_en", "name_ur")}) for r in rows]
+        rows = await queries.list_inspections(
+            conn,
+            user,
+            station_id=station_id,
+            status=status,
+            inspector_id=inspector_id,
+            since=since,
+            until=until,
+            before=_parse_before(before),
+            limit=limit,
+        )
+        items = [
+            InspectionSummary(
+                station_name={"en": r["name_en"], "ur": r["name_ur"]},
+                **{k: v for k, v in r.items() if k not in ("name_en", "name_ur")},
+            )
+            for r in rows
+        ]
         last = items[-1] if len(items) == limit else None
         return InspectionPage(items=items, next_before=f"{last.created_at.isoformat()}_{last.id}" if last else None)
 
-    @get("/{inspection_id:uuid}", description="The stored inspection with its latest review (`review`, null "
-                                               "before any), as the sync bundle sends a returned inspection.")
+    @get(
+        "/{inspection_id:uuid}",
+        description="The stored inspection with its latest review (`review`, null "
+        "before any), as the sync bundle sends a returned inspection.",
+    )
     async def get_inspection(self, inspection_id: UUID, user: User, conn: Conn) -> InspectionOut:
         return await service.current_reply(conn, user, inspection_id)
 

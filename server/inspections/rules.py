@@ -70,8 +70,9 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def presence(location: Location | None, station_lat: float | None, station_lon: float | None,
-             radius_m: float) -> Presence:
+def presence(
+    location: Location | None, station_lat: float | None, station_lon: float | None, radius_m: float
+) -> Presence:
     """Flag an inspection made without a GPS fix or farther than `radius_m` from its station.
 
     A station without coordinates cannot be compared with: the distance is unknown and the inspection
@@ -174,8 +175,12 @@ def answer_columns(info: TemplateInfo, answers: dict[str, Answer], result: Score
 
 
 def score_summary(result: Score) -> ScoreSummary:
-    return ScoreSummary(percent=result.percent, grade=result.grade, critical_failed=result.critical_failed,
-                        sections=[SectionPercent(key=s.key, percent=s.percent) for s in result.sections])
+    return ScoreSummary(
+        percent=result.percent,
+        grade=result.grade,
+        critical_failed=result.critical_failed,
+        sections=[SectionPercent(key=s.key, percent=s.percent) for s in result.sections],
+    )
 
 
 # A reply in three encoded parts ----------------------------------------------------------------------
@@ -222,12 +227,19 @@ def document_part(doc: InspectionDoc) -> bytes:
 
 def spliced_reply(row: Mapping[str, Any], part: bytes) -> bytes:
     """The encoded reply for a stored inspection (a row with the reply columns) and its document part."""
-    head = _ReplyHead(row["id"], row["inspector_id"], row["station_id"], row["template_version_id"], row["revision"],
-                      row["status"])
+    head = _ReplyHead(
+        row["id"], row["inspector_id"], row["station_id"], row["template_version_id"], row["revision"], row["status"]
+    )
     tail = _ReplyTail(
         msgspec.convert(row["score"], ScoreSummary) if row["score"] is not None else None,
         list(row["missing_photos"]),
-        Presence(distance_m=row["distance_m"], far_from_station=row["far_from_station"],
-                 location_missing=row["location_missing"]),
-        row["created_at"], row["updated_at"], row["submitted_at"])
+        Presence(
+            distance_m=row["distance_m"],
+            far_from_station=row["far_from_station"],
+            location_missing=row["location_missing"],
+        ),
+        row["created_at"],
+        row["updated_at"],
+        row["submitted_at"],
+    )
     return _REPLY_ENCODER.encode(head)[:-1] + b"," + part + b"," + _REPLY_ENCODER.encode(tail)[1:]

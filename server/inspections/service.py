@@ -68,8 +68,9 @@ async def template_info(conn: Connection, version_id: UUID) -> rules.TemplateInf
     return info
 
 
-async def sync_inspection(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, *,
-                          radius_m: float, ip: str | None) -> tuple[bool, InspectionOut]:
+async def sync_inspection(
+    conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, *, radius_m: float, ip: str | None
+) -> tuple[bool, InspectionOut]:
     """Apply one PUT; returns (created, reply)."""
     user.require("inspector")
     text = rules.canonical(doc)
@@ -77,16 +78,25 @@ async def sync_inspection(conn: Connection, user: Principal, inspection_id: UUID
     return await _sync(conn, user, inspection_id, doc, text, digest, None, radius_m, ip)
 
 
-async def sync_inspection_as(conn: Connection, token_hash: bytes, inspection_id: UUID, doc: InspectionDoc, *,
-                             radius_m: float, ip: str | None, raw: bytes | None = None) -> tuple[bool, InspectionOut]:
+async def sync_inspection_as(
+    conn: Connection,
+    token_hash: bytes,
+    inspection_id: UUID,
+    doc: InspectionDoc,
+    *,
+    radius_m: float,
+    ip: str | None,
+    raw: bytes | None = None,
+) -> tuple[bool, InspectionOut]:
     """sync_inspection for the caller of a session token, checked in the same round trip as the first
     read of the inspection's state: a replay costs that one round trip. Unauthorized without a valid
     session, as the `user` dependency would answer. With `raw`, the body's exact bytes, a successful
     write or replay is remembered for replay_bytes."""
     text = rules.canonical(doc)
     digest = rules.body_hash(text)
-    state = await queries.load_state_as(conn, token_hash, inspection_id, doc.station_id, doc.template_version_id,
-                                        digest, doc.base_revision)
+    state = await queries.load_state_as(
+        conn, token_hash, inspection_id, doc.station_id, doc.template_version_id, digest, doc.base_revision
+    )
     if state is None:
         raise Unauthorized("the session has expired or was revoked; sign in again")
     user = (await signed_in(conn, token_hash, state, prefix="p_")).require("inspector")
@@ -128,12 +138,22 @@ def remember(inspection_id: UUID, raw: bytes, digest: bytes, doc: InspectionDoc)
             _SEEN.popitem(last=False)
 
 
-async def _sync(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, text: bytes,
-                digest: bytes, state: Record | None, radius_m: float, ip: str | None) -> tuple[bool, InspectionOut]:
+async def _sync(
+    conn: Connection,
+    user: Principal,
+    inspection_id: UUID,
+    doc: InspectionDoc,
+    text: bytes,
+    digest: bytes,
+    state: Record | None,
+    radius_m: float,
+    ip: str | None,
+) -> tuple[bool, InspectionOut]:
     for _ in range(_ATTEMPTS):
         if state is None:
-            state = await queries.load_state(conn, user, inspection_id, doc.station_id, doc.template_version_id,
-                                             digest, doc.base_revision)
+            state = await queries.load_state(
+                conn, user, inspection_id, doc.station_id, doc.template_version_id, digest, doc.base_revision
+            )
         if state["id"] is None:
             if state["taken"]:
                 raise NotFound("no inspection with this id in your scope")
@@ -146,14 +166,24 @@ async def _sync(conn: Connection, user: Principal, inspection_id: UUID, doc: Ins
     raise Conflict("the inspection kept changing while this request was applied; send it again")
 
 
-async def _create(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, text: bytes,
-                  digest: bytes, state: Record, radius_m: float, ip: str | None) -> tuple[bool, InspectionOut] | None:
+async def _create(
+    conn: Connection,
+    user: Principal,
+    inspection_id: UUID,
+    doc: InspectionDoc,
+    text: bytes,
+    digest: bytes,
+    state: Record,
+    radius_m: float,
+    ip: str | None,
+) -> tuple[bool, InspectionOut] | None:
     if state["s_id"] is None:
         raise NotFound("no station with this id in your scope")
     errors = _version_problems(state)
     if doc.base_revision != 0:
-        errors.append(FieldError(field="base_revision",
-                                 message="must be 0: the server has no inspection with this id yet"))
+        errors.append(
+            FieldError(field="base_revision", message="must be 0: the server has no inspection with this id yet")
+        )
     if errors:
         raise Invalid("the inspection cannot be created as sent", errors=errors)
     rules.inspector_transition(None, doc.status)
@@ -167,8 +197,17 @@ async def _create(conn: Connection, user: Principal, inspection_id: UUID, doc: I
     return True, _reply(row, doc, w.score, missing, where)
 
 
-async def _change(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, text: bytes,
-                  digest: bytes, state: Record, radius_m: float, ip: str | None) -> tuple[bool, InspectionOut] | None:
+async def _change(
+    conn: Connection,
+    user: Principal,
+    inspection_id: UUID,
+    doc: InspectionDoc,
+    text: bytes,
+    digest: bytes,
+    state: Record,
+    radius_m: float,
+    ip: str | None,
+) -> tuple[bool, InspectionOut] | None:
     if state["inspector_id"] != user.id:
         raise Forbidden("this inspection belongs to another inspector")
     if state["body_hash"] == digest:
@@ -176,9 +215,11 @@ async def _change(conn: Connection, user: Principal, inspection_id: UUID, doc: I
     if state["replayed_earlier"]:
         # An acknowledgement, like every PUT reply: without the review (see InspectionOut.review).
         return False, await current_reply(conn, user, inspection_id, with_review=False)
-    errors = [FieldError(field=name, message="cannot change once the inspection exists")
-              for name, sent in (("station_id", doc.station_id), ("template_version_id", doc.template_version_id))
-              if sent != state[name]]
+    errors = [
+        FieldError(field=name, message="cannot change once the inspection exists")
+        for name, sent in (("station_id", doc.station_id), ("template_version_id", doc.template_version_id))
+        if sent != state[name]
+    ]
     if errors:
         raise Invalid("the inspection cannot be changed as sent", errors=errors)
     try:
@@ -186,8 +227,10 @@ async def _change(conn: Connection, user: Principal, inspection_id: UUID, doc: I
     except Conflict as refused:
         await _refuse(conn, user, inspection_id, doc, text, digest, state, "read_only", refused.detail, ip)
     if doc.base_revision != state["revision"]:
-        detail = (f"this inspection is at revision {state['revision']} on the server, and the document was "
-                  f"edited from revision {doc.base_revision}; merge with server_copy and send again")
+        detail = (
+            f"this inspection is at revision {state['revision']} on the server, and the document was "
+            f"edited from revision {doc.base_revision}; merge with server_copy and send again"
+        )
         await _refuse(conn, user, inspection_id, doc, text, digest, state, "stale", detail, ip)
     w, where = await _prepare(conn, user, inspection_id, doc, text, digest, state, radius_m)
     async with conn.transaction():
@@ -205,13 +248,25 @@ def _version_problems(state: Record) -> list[FieldError]:
     if state["tv_id"] is None:
         return [FieldError(field="template_version_id", message="is not a published template version")]
     if not state["tv_applies"]:
-        return [FieldError(field="template_version_id",
-                           message=f"does not apply to this station (a {state['s_kind'].replace('_', ' ')})")]
+        return [
+            FieldError(
+                field="template_version_id",
+                message=f"does not apply to this station (a {state['s_kind'].replace('_', ' ')})",
+            )
+        ]
     return []
 
 
-async def _prepare(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, text: bytes,
-                   digest: bytes, state: Record, radius_m: float) -> tuple[Written, Presence]:
+async def _prepare(
+    conn: Connection,
+    user: Principal,
+    inspection_id: UUID,
+    doc: InspectionDoc,
+    text: bytes,
+    digest: bytes,
+    state: Record,
+    radius_m: float,
+) -> tuple[Written, Presence]:
     """Validate and score outside the transaction, so the transaction holds its locks only for SQL.
 
     Types and keys are checked on every write; completeness (required items, min_photos) at submit.
@@ -224,42 +279,77 @@ async def _prepare(conn: Connection, user: Principal, inspection_id: UUID, doc: 
     where = rules.presence(doc.location, state["s_lat"], state["s_lon"], radius_m)
     loc = doc.location
     w = Written(
-        id=inspection_id, station_id=doc.station_id, template_version_id=doc.template_version_id,
-        inspector_id=user.id, status=doc.status, body_hash=digest, document=text.decode(),
-        started_at=doc.started_at, finished_at=doc.finished_at,
-        lat=loc.lat if loc else None, lon=loc.lon if loc else None, accuracy_m=loc.accuracy_m if loc else None,
-        distance_m=where.distance_m, far_from_station=where.far_from_station,
-        score=rules.score_summary(result), answers=rules.answer_columns(info, doc.answers, result),
+        id=inspection_id,
+        station_id=doc.station_id,
+        template_version_id=doc.template_version_id,
+        inspector_id=user.id,
+        status=doc.status,
+        body_hash=digest,
+        document=text.decode(),
+        started_at=doc.started_at,
+        finished_at=doc.finished_at,
+        lat=loc.lat if loc else None,
+        lon=loc.lon if loc else None,
+        accuracy_m=loc.accuracy_m if loc else None,
+        distance_m=where.distance_m,
+        far_from_station=where.far_from_station,
+        score=rules.score_summary(result),
+        answers=rules.answer_columns(info, doc.answers, result),
     )
     return w, where
 
 
-async def _after_write(conn: Connection, user: Principal, w: Written, row: Record, template_id: UUID,
-                       kind: str, ip: str | None) -> None:
+async def _after_write(
+    conn: Connection, user: Principal, w: Written, row: Record, template_id: UUID, kind: str, ip: str | None
+) -> None:
     """Inside the write's transaction: submission hooks, then the audit row (always last: it locks)."""
     if w.status == "submitted":
         await complete_assignment(conn, w.station_id, template_id, w.id)
         await hooks.on_submitted(conn, w.id)
         kind = "submit"
-    await audit.record(conn, f"inspection.{kind}", actor=user, entity="inspection", entity_id=w.id,
-                       data={"revision": row["revision"], "status": w.status, "station_id": str(w.station_id)},
-                       ip=ip)
+    await audit.record(
+        conn,
+        f"inspection.{kind}",
+        actor=user,
+        entity="inspection",
+        entity_id=w.id,
+        data={"revision": row["revision"], "status": w.status, "station_id": str(w.station_id)},
+        ip=ip,
+    )
 
 
-async def _refuse(conn: Connection, user: Principal, inspection_id: UUID, doc: InspectionDoc, text: bytes,
-                  digest: bytes, state: Record, reason: str, detail: str, ip: str | None) -> None:
+async def _refuse(
+    conn: Connection,
+    user: Principal,
+    inspection_id: UUID,
+    doc: InspectionDoc,
+    text: bytes,
+    digest: bytes,
+    state: Record,
+    reason: str,
+    detail: str,
+    ip: str | None,
+) -> None:
     """Keep the refused body (once), then answer 409 with the server's copy to merge with."""
     async with conn.transaction():
-        if await queries.record_conflict(conn, inspection_id, reason, doc.base_revision, state["revision"],
-                                         digest, text.decode(), user.id):
-            await audit.record(conn, "inspection.conflict", actor=user, entity="inspection", entity_id=inspection_id,
-                               data={"reason": reason, "base_revision": doc.base_revision,
-                                     "server_revision": state["revision"]}, ip=ip)
+        if await queries.record_conflict(
+            conn, inspection_id, reason, doc.base_revision, state["revision"], digest, text.decode(), user.id
+        ):
+            await audit.record(
+                conn,
+                "inspection.conflict",
+                actor=user,
+                entity="inspection",
+                entity_id=inspection_id,
+                data={"reason": reason, "base_revision": doc.base_revision, "server_revision": state["revision"]},
+                ip=ip,
+            )
     raise Conflict(detail, extra={"reason": reason, "server_copy": await current_reply(conn, user, inspection_id)})
 
 
-async def current_reply(conn: Connection, user: Principal, inspection_id: UUID, *,
-                        with_review: bool = True) -> InspectionOut:
+async def current_reply(
+    conn: Connection, user: Principal, inspection_id: UUID, *, with_review: bool = True
+) -> InspectionOut:
     """The stored inspection as `user` may read it (404 outside their scope), with its latest review
     unless `with_review` is False (a PUT acknowledgement; see InspectionOut.review)."""
     row = await queries.get_inspection(conn, user, inspection_id)
@@ -274,17 +364,30 @@ async def current_reply(conn: Connection, user: Principal, inspection_id: UUID, 
 def stored_reply(row: Record, doc: InspectionDoc) -> InspectionOut:
     """The reply for a stored inspection: its row (as _REPLY selects it) and its document."""
     summary = msgspec.convert(row["score"], ScoreSummary) if row["score"] is not None else None
-    where = Presence(distance_m=row["distance_m"], far_from_station=row["far_from_station"],
-                     location_missing=row["location_missing"])
+    where = Presence(
+        distance_m=row["distance_m"], far_from_station=row["far_from_station"], location_missing=row["location_missing"]
+    )
     return _reply(row, doc, summary, list(row["missing_photos"]), where)
 
 
-def _reply(row: Record, doc: InspectionDoc, summary: ScoreSummary | None, missing: list[UUID],
-           where: Presence) -> InspectionOut:
+def _reply(
+    row: Record, doc: InspectionDoc, summary: ScoreSummary | None, missing: list[UUID], where: Presence
+) -> InspectionOut:
     return InspectionOut(
-        id=row["id"], inspector_id=row["inspector_id"], station_id=row["station_id"],
-        template_version_id=row["template_version_id"], revision=row["revision"], status=row["status"],
-        started_at=doc.started_at, finished_at=doc.finished_at, location=doc.location, answers=doc.answers,
-        score=summary, missing_photos=missing, presence=where, created_at=row["created_at"],
-        updated_at=row["updated_at"], submitted_at=row["submitted_at"],
+        id=row["id"],
+        inspector_id=row["inspector_id"],
+        station_id=row["station_id"],
+        template_version_id=row["template_version_id"],
+        revision=row["revision"],
+        status=row["status"],
+        started_at=doc.started_at,
+        finished_at=doc.finished_at,
+        location=doc.location,
+        answers=doc.answers,
+        score=summary,
+        missing_photos=missing,
+        presence=where,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        submitted_at=row["submitted_at"],
     )

@@ -20,8 +20,10 @@ Scope = tuple[bool, list[UUID], list[UUID]]
 _IN_SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
 # A region is visible to anyone who may see one of its districts: its own reviewers and the
 # inspectors of any district inside it (who need its name for a heading).
-_REGION_IN_SCOPE = ("($1::bool OR r.id = ANY($3::uuid[]) OR EXISTS (SELECT 1 FROM districts d "
-                    "WHERE d.region_id = r.id AND d.id = ANY($2::uuid[])))")
+_REGION_IN_SCOPE = (
+    "($1::bool OR r.id = ANY($3::uuid[]) OR EXISTS (SELECT 1 FROM districts d "
+    "WHERE d.region_id = r.id AND d.id = ANY($2::uuid[])))"
+)
 
 
 def like_pattern(q: str | None) -> str | None:
@@ -33,8 +35,10 @@ def like_pattern(q: str | None) -> str | None:
 
 
 def _match(alias: str, param: str) -> str:
-    return (f"({param}::text IS NULL OR {alias}.code ILIKE {param} OR {alias}.name_en ILIKE {param} "
-            f"OR {alias}.name_ur ILIKE {param})")
+    return (
+        f"({param}::text IS NULL OR {alias}.code ILIKE {param} OR {alias}.name_en ILIKE {param} "
+        f"OR {alias}.name_ur ILIKE {param})"
+    )
 
 
 # Regions -----------------------------------------------------------------------------------------
@@ -45,23 +49,28 @@ _REGION_COLS = "r.id, r.code, r.name_en AS name, r.name_ur, r.active"
 async def list_regions(conn: Connection, scope: Scope, q: str | None, active: bool | None) -> list[RegionOut]:
     rows = await conn.fetch(
         f"""SELECT {_REGION_COLS} FROM regions r
-             WHERE {_REGION_IN_SCOPE} AND {_match('r', '$4')} AND ($5::bool IS NULL OR r.active = $5)
+             WHERE {_REGION_IN_SCOPE} AND {_match("r", "$4")} AND ($5::bool IS NULL OR r.active = $5)
              ORDER BY r.name_en, r.code""",
-        *scope, like_pattern(q), active,
+        *scope,
+        like_pattern(q),
+        active,
     )
     return [RegionOut(**dict(r)) for r in rows]
 
 
 async def get_region(conn: Connection, scope: Scope, region_id: UUID) -> RegionOut | None:
-    row = await conn.fetchrow(f"SELECT {_REGION_COLS} FROM regions r WHERE {_REGION_IN_SCOPE} AND r.id = $4",
-                              *scope, region_id)
+    row = await conn.fetchrow(
+        f"SELECT {_REGION_COLS} FROM regions r WHERE {_REGION_IN_SCOPE} AND r.id = $4", *scope, region_id
+    )
     return RegionOut(**dict(row)) if row else None
 
 
 async def insert_region(conn: Connection, code: str, name_en: str, name_ur: str) -> RegionOut:
     row = await conn.fetchrow(
         f"INSERT INTO regions AS r (code, name_en, name_ur) VALUES ($1, $2, $3) RETURNING {_REGION_COLS}",
-        code, name_en, name_ur,
+        code,
+        name_en,
+        name_ur,
     )
     return RegionOut(**dict(row))
 
@@ -71,21 +80,26 @@ async def insert_region(conn: Connection, code: str, name_en: str, name_ur: str)
 _DISTRICT_COLS = "d.id, d.code, d.name_en AS name, d.name_ur, d.region_id, d.active"
 
 
-async def list_districts(conn: Connection, scope: Scope, q: str | None, region_id: UUID | None,
-                         active: bool | None) -> list[DistrictOut]:
+async def list_districts(
+    conn: Connection, scope: Scope, q: str | None, region_id: UUID | None, active: bool | None
+) -> list[DistrictOut]:
     rows = await conn.fetch(
         f"""SELECT {_DISTRICT_COLS} FROM districts d
-             WHERE {_IN_SCOPE} AND {_match('d', '$4')} AND ($5::uuid IS NULL OR d.region_id = $5)
+             WHERE {_IN_SCOPE} AND {_match("d", "$4")} AND ($5::uuid IS NULL OR d.region_id = $5)
                AND ($6::bool IS NULL OR d.active = $6)
              ORDER BY d.name_en, d.code""",
-        *scope, like_pattern(q), region_id, active,
+        *scope,
+        like_pattern(q),
+        region_id,
+        active,
     )
     return [DistrictOut(**dict(r)) for r in rows]
 
 
 async def get_district(conn: Connection, scope: Scope, district_id: UUID) -> DistrictOut | None:
-    row = await conn.fetchrow(f"SELECT {_DISTRICT_COLS} FROM districts d WHERE {_IN_SCOPE} AND d.id = $4",
-                              *scope, district_id)
+    row = await conn.fetchrow(
+        f"SELECT {_DISTRICT_COLS} FROM districts d WHERE {_IN_SCOPE} AND d.id = $4", *scope, district_id
+    )
     return DistrictOut(**dict(row)) if row else None
 
 
@@ -93,7 +107,10 @@ async def insert_district(conn: Connection, code: str, name_en: str, name_ur: st
     row = await conn.fetchrow(
         f"""INSERT INTO districts AS d (code, name_en, name_ur, region_id) VALUES ($1, $2, $3, $4)
             RETURNING {_DISTRICT_COLS}""",
-        code, name_en, name_ur, region_id,
+        code,
+        name_en,
+        name_ur,
+        region_id,
     )
     return DistrictOut(**dict(row))
 
@@ -103,14 +120,19 @@ async def insert_district(conn: Connection, code: str, name_en: str, name_ur: st
 _CIRCLE_COLS = "c.id, c.code, c.name_en AS name, c.name_ur, c.district_id, d.region_id, c.active"
 
 
-async def list_circles(conn: Connection, scope: Scope, q: str | None, district_id: UUID | None,
-                       region_id: UUID | None, active: bool | None) -> list[CircleOut]:
+async def list_circles(
+    conn: Connection, scope: Scope, q: str | None, district_id: UUID | None, region_id: UUID | None, active: bool | None
+) -> list[CircleOut]:
     rows = await conn.fetch(
         f"""SELECT {_CIRCLE_COLS} FROM circles c JOIN districts d ON d.id = c.district_id
-             WHERE {_IN_SCOPE} AND {_match('c', '$4')} AND ($5::uuid IS NULL OR c.district_id = $5)
+             WHERE {_IN_SCOPE} AND {_match("c", "$4")} AND ($5::uuid IS NULL OR c.district_id = $5)
                AND ($6::uuid IS NULL OR d.region_id = $6) AND ($7::bool IS NULL OR c.active = $7)
              ORDER BY c.name_en, c.code""",
-        *scope, like_pattern(q), district_id, region_id, active,
+        *scope,
+        like_pattern(q),
+        district_id,
+        region_id,
+        active,
     )
     return [CircleOut(**dict(r)) for r in rows]
 
@@ -119,7 +141,8 @@ async def get_circle(conn: Connection, scope: Scope, circle_id: UUID) -> CircleO
     row = await conn.fetchrow(
         f"""SELECT {_CIRCLE_COLS} FROM circles c JOIN districts d ON d.id = c.district_id
              WHERE {_IN_SCOPE} AND c.id = $4""",
-        *scope, circle_id,
+        *scope,
+        circle_id,
     )
     return CircleOut(**dict(row)) if row else None
 
@@ -127,14 +150,19 @@ async def get_circle(conn: Connection, scope: Scope, circle_id: UUID) -> CircleO
 async def insert_circle(conn: Connection, code: str, name_en: str, name_ur: str, district_id: UUID) -> UUID:
     return await conn.fetchval(
         "INSERT INTO circles (code, name_en, name_ur, district_id) VALUES ($1, $2, $3, $4) RETURNING id",
-        code, name_en, name_ur, district_id,
+        code,
+        name_en,
+        name_ur,
+        district_id,
     )
 
 
 # Stations ----------------------------------------------------------------------------------------
 
-_STATION_COLS = ("s.id, s.code, s.name_en, s.name_ur, s.district_id, s.circle_id, d.region_id, s.lat, s.lon, "
-                 "s.sips, s.kind, s.active, s.change_seq, s.updated_at")
+_STATION_COLS = (
+    "s.id, s.code, s.name_en, s.name_ur, s.district_id, s.circle_id, d.region_id, s.lat, s.lon, "
+    "s.sips, s.kind, s.active, s.change_seq, s.updated_at"
+)
 
 
 def station_out(row: Record) -> StationOut:
@@ -143,17 +171,37 @@ def station_out(row: Record) -> StationOut:
     return StationOut(**data)
 
 
-async def list_stations(conn: Connection, scope: Scope, *, q: str | None, district_id: UUID | None,
-                        region_id: UUID | None, circle_id: UUID | None, kind: str | None, sips: bool | None,
-                        active: bool | None, limit: int, offset: int) -> list[StationOut]:
+async def list_stations(
+    conn: Connection,
+    scope: Scope,
+    *,
+    q: str | None,
+    district_id: UUID | None,
+    region_id: UUID | None,
+    circle_id: UUID | None,
+    kind: str | None,
+    sips: bool | None,
+    active: bool | None,
+    limit: int,
+    offset: int,
+) -> list[StationOut]:
     rows = await conn.fetch(
         f"""SELECT {_STATION_COLS} FROM stations s JOIN districts d ON d.id = s.district_id
-             WHERE {_IN_SCOPE} AND {_match('s', '$4')}
+             WHERE {_IN_SCOPE} AND {_match("s", "$4")}
                AND ($5::uuid IS NULL OR s.district_id = $5) AND ($6::uuid IS NULL OR d.region_id = $6)
                AND ($7::uuid IS NULL OR s.circle_id = $7) AND ($8::text IS NULL OR s.kind = $8)
                AND ($9::bool IS NULL OR s.sips = $9) AND ($10::bool IS NULL OR s.active = $10)
              ORDER BY s.name_en, s.code LIMIT $11 OFFSET $12""",
-        *scope, like_pattern(q), district_id, region_id, circle_id, kind, sips, active, limit, offset,
+        *scope,
+        like_pattern(q),
+        district_id,
+        region_id,
+        circle_id,
+        kind,
+        sips,
+        active,
+        limit,
+        offset,
     )
     return [station_out(r) for r in rows]
 
@@ -162,7 +210,8 @@ async def get_station(conn: Connection, scope: Scope, station_id: UUID) -> Stati
     row = await conn.fetchrow(
         f"""SELECT {_STATION_COLS} FROM stations s JOIN districts d ON d.id = s.district_id
              WHERE {_IN_SCOPE} AND s.id = $4""",
-        *scope, station_id,
+        *scope,
+        station_id,
     )
     return station_out(row) if row else None
 
@@ -171,8 +220,16 @@ async def insert_station(conn: Connection, values: dict[str, Any]) -> UUID:
     return await conn.fetchval(
         """INSERT INTO stations (code, name_en, name_ur, district_id, circle_id, lat, lon, sips, kind, active)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
-        values["code"], values["name_en"], values["name_ur"], values["district_id"], values["circle_id"],
-        values["lat"], values["lon"], values["sips"], values["kind"], values["active"],
+        values["code"],
+        values["name_en"],
+        values["name_ur"],
+        values["district_id"],
+        values["circle_id"],
+        values["lat"],
+        values["lon"],
+        values["sips"],
+        values["kind"],
+        values["active"],
     )
 
 
@@ -195,8 +252,9 @@ async def update_row(conn: Connection, table: str, row_id: UUID, changes: dict[s
         sets += ["change_seq = nextval('change_seq')", "updated_at = now()"]
     if not sets:
         return True
-    result = await conn.execute(f"UPDATE {table} SET {', '.join(sets)} WHERE id = $1", row_id,
-                                *[changes[n] for n in names])
+    result = await conn.execute(
+        f"UPDATE {table} SET {', '.join(sets)} WHERE id = $1", row_id, *[changes[n] for n in names]
+    )
     return result != "UPDATE 0"
 
 
@@ -210,8 +268,9 @@ async def touch_district_stations(conn: Connection, district_id: UUID) -> None:
 
 async def code_taken(conn: Connection, table: str, code: str, except_id: UUID | None = None) -> bool:
     assert table in UPDATABLE
-    return await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE code = $1 AND id IS DISTINCT FROM $2)",
-                               code, except_id)
+    return await conn.fetchval(
+        f"SELECT EXISTS (SELECT 1 FROM {table} WHERE code = $1 AND id IS DISTINCT FROM $2)", code, except_id
+    )
 
 
 async def raw_row(conn: Connection, table: str, row_id: UUID) -> Record | None:
@@ -239,7 +298,9 @@ async def district_codes(conn: Connection) -> dict[str, UUID]:
 
 
 async def circle_codes(conn: Connection) -> dict[str, tuple[UUID, UUID]]:
-    return {r["code"]: (r["id"], r["district_id"]) for r in await conn.fetch("SELECT code, id, district_id FROM circles")}
+    return {
+        r["code"]: (r["id"], r["district_id"]) for r in await conn.fetch("SELECT code, id, district_id FROM circles")
+    }
 
 
 async def stations_by_code(conn: Connection, codes: Sequence[str]) -> dict[str, Record]:
@@ -263,8 +324,9 @@ async def upsert_stations(conn: Connection, rows: Sequence[ImportRow]) -> None:
     )
     await conn.copy_records_to_table(
         "station_import",
-        records=[(r.code, r.name_en, r.name_ur, r.district_id, r.circle_id, r.lat, r.lon, r.sips, r.kind)
-                 for r in rows],
+        records=[
+            (r.code, r.name_en, r.name_ur, r.district_id, r.circle_id, r.lat, r.lon, r.sips, r.kind) for r in rows
+        ],
         columns=["code", "name_en", "name_ur", "district_id", "circle_id", "lat", "lon", "sips", "kind"],
     )
     await conn.execute(

@@ -54,8 +54,9 @@ _WHAT = {"regions": "region", "districts": "district", "circles": "circle", "sta
 
 def _raise_if(errors: list[FieldError], what: str) -> None:
     if errors:
-        raise Invalid(f"the {what} is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5]),
-                      errors=errors)
+        raise Invalid(
+            f"the {what} is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors=errors
+        )
 
 
 @contextmanager
@@ -64,7 +65,9 @@ def _unique_code(table: str) -> Iterator[None]:
     try:
         yield
     except asyncpg.UniqueViolationError:
-        raise Invalid("code taken", errors=[FieldError(field="code", message=f"another {_WHAT[table]} has this code")]) from None
+        raise Invalid(
+            "code taken", errors=[FieldError(field="code", message=f"another {_WHAT[table]} has this code")]
+        ) from None
 
 
 async def _check_new_code(conn: Connection, table: str, code: str, err: Err, except_id: UUID | None = None) -> None:
@@ -78,8 +81,9 @@ async def _check_parent(conn: Connection, table: str, row_id: UUID, field: str, 
         err(field, f"no {_WHAT[table]} has this id")
 
 
-async def _common_changes(conn: Connection, table: str, current: Record, data: Any, err: Err,
-                          *, urdu_required: bool) -> dict[str, Any]:
+async def _common_changes(
+    conn: Connection, table: str, current: Record, data: Any, err: Err, *, urdu_required: bool
+) -> dict[str, Any]:
     """The code, name and active changes of a PATCH, checked; only values that differ are kept."""
     changes: dict[str, Any] = {}
     if data.code is not UNSET and data.code.strip() != current["code"]:
@@ -96,8 +100,9 @@ async def _common_changes(conn: Connection, table: str, current: Record, data: A
     return changes
 
 
-async def _save_changes(conn: Connection, table: str, row_id: UUID, changes: dict[str, Any],
-                        user: Principal, request: Request) -> None:
+async def _save_changes(
+    conn: Connection, table: str, row_id: UUID, changes: dict[str, Any], user: Principal, request: Request
+) -> None:
     if not changes:
         return  # nothing differs: no write, no audit row, no change_seq for phones to chase
     with _unique_code(table):
@@ -105,8 +110,15 @@ async def _save_changes(conn: Connection, table: str, row_id: UUID, changes: dic
             await queries.update_row(conn, table, row_id, changes)
             if table == "districts" and "region_id" in changes:
                 await queries.touch_district_stations(conn, row_id)
-            await audit.record(conn, f"{_WHAT[table]}.update", actor=user, entity=_WHAT[table], entity_id=row_id,
-                               data={"changes": changes}, ip=client_ip(request))
+            await audit.record(
+                conn,
+                f"{_WHAT[table]}.update",
+                actor=user,
+                entity=_WHAT[table],
+                entity_id=row_id,
+                data={"changes": changes},
+                ip=client_ip(request),
+            )
 
 
 async def _current(conn: Connection, table: str, row_id: UUID) -> Record:
@@ -127,8 +139,9 @@ class RegionController(Controller):
     tags = ["hierarchy"]
 
     @get("/")
-    async def list_regions(self, user: User, conn: Conn, q: str | None = None,
-                           active: bool | None = None) -> list[RegionOut]:
+    async def list_regions(
+        self, user: User, conn: Conn, q: str | None = None, active: bool | None = None
+    ) -> list[RegionOut]:
         return await queries.list_regions(conn, user.scope_args(), q, active)
 
     @get("/{region_id:uuid}")
@@ -146,13 +159,21 @@ class RegionController(Controller):
         with _unique_code("regions"):
             async with conn.transaction():
                 region = await queries.insert_region(conn, code, en, ur)
-                await audit.record(conn, "region.create", actor=user, entity="region", entity_id=region.id,
-                                   data={"code": code, "name": en}, ip=client_ip(request))
+                await audit.record(
+                    conn,
+                    "region.create",
+                    actor=user,
+                    entity="region",
+                    entity_id=region.id,
+                    data={"code": code, "name": en},
+                    ip=client_ip(request),
+                )
         return region
 
     @patch("/{region_id:uuid}")
-    async def update_region(self, region_id: UUID, data: RegionPatch, request: Request, user: User,
-                            conn: Conn) -> RegionOut:
+    async def update_region(
+        self, region_id: UUID, data: RegionPatch, request: Request, user: User, conn: Conn
+    ) -> RegionOut:
         user.require("admin")
         current = await _current(conn, "regions", region_id)
         errors, err = collector()
@@ -167,8 +188,9 @@ class DistrictController(Controller):
     tags = ["hierarchy"]
 
     @get("/")
-    async def list_districts(self, user: User, conn: Conn, q: str | None = None, region_id: UUID | None = None,
-                             active: bool | None = None) -> list[DistrictOut]:
+    async def list_districts(
+        self, user: User, conn: Conn, q: str | None = None, region_id: UUID | None = None, active: bool | None = None
+    ) -> list[DistrictOut]:
         return await queries.list_districts(conn, user.scope_args(), q, region_id, active)
 
     @get("/{district_id:uuid}")
@@ -187,13 +209,21 @@ class DistrictController(Controller):
         with _unique_code("districts"):
             async with conn.transaction():
                 district = await queries.insert_district(conn, code, en, ur, data.region_id)
-                await audit.record(conn, "district.create", actor=user, entity="district", entity_id=district.id,
-                                   data={"code": code, "name": en, "region_id": data.region_id}, ip=client_ip(request))
+                await audit.record(
+                    conn,
+                    "district.create",
+                    actor=user,
+                    entity="district",
+                    entity_id=district.id,
+                    data={"code": code, "name": en, "region_id": data.region_id},
+                    ip=client_ip(request),
+                )
         return district
 
     @patch("/{district_id:uuid}")
-    async def update_district(self, district_id: UUID, data: DistrictPatch, request: Request, user: User,
-                              conn: Conn) -> DistrictOut:
+    async def update_district(
+        self, district_id: UUID, data: DistrictPatch, request: Request, user: User, conn: Conn
+    ) -> DistrictOut:
         user.require("admin")
         current = await _current(conn, "districts", district_id)
         errors, err = collector()
@@ -211,8 +241,15 @@ class CircleController(Controller):
     tags = ["hierarchy"]
 
     @get("/")
-    async def list_circles(self, user: User, conn: Conn, q: str | None = None, district_id: UUID | None = None,
-                           region_id: UUID | None = None, active: bool | None = None) -> list[CircleOut]:
+    async def list_circles(
+        self,
+        user: User,
+        conn: Conn,
+        q: str | None = None,
+        district_id: UUID | None = None,
+        region_id: UUID | None = None,
+        active: bool | None = None,
+    ) -> list[CircleOut]:
         return await queries.list_circles(conn, user.scope_args(), q, district_id, region_id, active)
 
     @get("/{circle_id:uuid}")
@@ -231,14 +268,21 @@ class CircleController(Controller):
         with _unique_code("circles"):
             async with conn.transaction():
                 circle_id = await queries.insert_circle(conn, code, en, ur, data.district_id)
-                await audit.record(conn, "circle.create", actor=user, entity="circle", entity_id=circle_id,
-                                   data={"code": code, "name": en, "district_id": data.district_id},
-                                   ip=client_ip(request))
+                await audit.record(
+                    conn,
+                    "circle.create",
+                    actor=user,
+                    entity="circle",
+                    entity_id=circle_id,
+                    data={"code": code, "name": en, "district_id": data.district_id},
+                    ip=client_ip(request),
+                )
         return _found(await queries.get_circle(conn, ADMIN, circle_id), "circle")
 
     @patch("/{circle_id:uuid}")
-    async def update_circle(self, circle_id: UUID, data: CirclePatch, request: Request, user: User,
-                            conn: Conn) -> CircleOut:
+    async def update_circle(
+        self, circle_id: UUID, data: CirclePatch, request: Request, user: User, conn: Conn
+    ) -> CircleOut:
         user.require("admin")
         current = await _current(conn, "circles", circle_id)
         errors, err = collector()
@@ -251,8 +295,9 @@ class CircleController(Controller):
         return _found(await queries.get_circle(conn, ADMIN, circle_id), "circle")
 
 
-async def _check_station_place(conn: Connection, district_id: UUID, circle_id: UUID | None, err: Err,
-                               district_given: bool = True) -> None:
+async def _check_station_place(
+    conn: Connection, district_id: UUID, circle_id: UUID | None, err: Err, district_given: bool = True
+) -> None:
     if district_given and not await queries.exists(conn, "districts", district_id):
         err("district_id", "no district has this id")
         return
@@ -269,13 +314,33 @@ class StationController(Controller):
     tags = ["hierarchy"]
 
     @get("/")
-    async def list_stations(self, user: User, conn: Conn, q: str | None = None, district_id: UUID | None = None,
-                            region_id: UUID | None = None, circle_id: UUID | None = None,
-                            kind: StationKind | None = None, sips: bool | None = None, active: bool | None = None,
-                            limit: Limit = 1000, offset: Offset = 0) -> list[StationOut]:
-        return await queries.list_stations(conn, user.scope_args(), q=q, district_id=district_id,
-                                           region_id=region_id, circle_id=circle_id, kind=kind, sips=sips,
-                                           active=active, limit=limit, offset=offset)
+    async def list_stations(
+        self,
+        user: User,
+        conn: Conn,
+        q: str | None = None,
+        district_id: UUID | None = None,
+        region_id: UUID | None = None,
+        circle_id: UUID | None = None,
+        kind: StationKind | None = None,
+        sips: bool | None = None,
+        active: bool | None = None,
+        limit: Limit = 1000,
+        offset: Offset = 0,
+    ) -> list[StationOut]:
+        return await queries.list_stations(
+            conn,
+            user.scope_args(),
+            q=q,
+            district_id=district_id,
+            region_id=region_id,
+            circle_id=circle_id,
+            kind=kind,
+            sips=sips,
+            active=active,
+            limit=limit,
+            offset=offset,
+        )
 
     @get("/{station_id:uuid}")
     async def get_station(self, station_id: UUID, user: User, conn: Conn) -> StationOut:
@@ -284,9 +349,18 @@ class StationController(Controller):
     @post("/")
     async def create_station(self, data: StationIn, request: Request, user: User, conn: Conn) -> StationOut:
         user.require("admin")
-        values = {"code": data.code.strip(), "name_en": data.name.en.strip(), "name_ur": data.name.ur.strip(),
-                  "district_id": data.district_id, "circle_id": data.circle_id, "lat": data.lat, "lon": data.lon,
-                  "sips": data.sips, "kind": data.kind, "active": data.active}
+        values = {
+            "code": data.code.strip(),
+            "name_en": data.name.en.strip(),
+            "name_ur": data.name.ur.strip(),
+            "district_id": data.district_id,
+            "circle_id": data.circle_id,
+            "lat": data.lat,
+            "lon": data.lon,
+            "sips": data.sips,
+            "kind": data.kind,
+            "active": data.active,
+        }
         errors, err = collector()
         await _check_new_code(conn, "stations", values["code"], err)
         check_name(values["name_en"], values["name_ur"], "name", err, urdu_required=True)
@@ -296,13 +370,21 @@ class StationController(Controller):
         with _unique_code("stations"):
             async with conn.transaction():
                 station_id = await queries.insert_station(conn, values)
-                await audit.record(conn, "station.create", actor=user, entity="station", entity_id=station_id,
-                                   data=values, ip=client_ip(request))
+                await audit.record(
+                    conn,
+                    "station.create",
+                    actor=user,
+                    entity="station",
+                    entity_id=station_id,
+                    data=values,
+                    ip=client_ip(request),
+                )
         return _found(await queries.get_station(conn, ADMIN, station_id), "station")
 
     @patch("/{station_id:uuid}")
-    async def update_station(self, station_id: UUID, data: StationPatch, request: Request, user: User,
-                             conn: Conn) -> StationOut:
+    async def update_station(
+        self, station_id: UUID, data: StationPatch, request: Request, user: User, conn: Conn
+    ) -> StationOut:
         user.require("admin")
         current = await _current(conn, "stations", station_id)
         errors, err = collector()
@@ -313,24 +395,32 @@ class StationController(Controller):
                 changes[name] = value
         check_coordinates(changes.get("lat"), changes.get("lon"), err)
         if "district_id" in changes or "circle_id" in changes:
-            await _check_station_place(conn, changes.get("district_id", current["district_id"]),
-                                       changes.get("circle_id", current["circle_id"]), err,
-                                       district_given="district_id" in changes)
+            await _check_station_place(
+                conn,
+                changes.get("district_id", current["district_id"]),
+                changes.get("circle_id", current["circle_id"]),
+                err,
+                district_given="district_id" in changes,
+            )
         _raise_if(errors, "station")
         await _save_changes(conn, "stations", station_id, changes, user, request)
         return _found(await queries.get_station(conn, ADMIN, station_id), "station")
 
-    @post("/import", status_code=200, request_max_body_size=IMPORT_MAX_BYTES, operation_class=raw_body(
-        "The CSV file itself (UTF-8)", {"text/csv": Schema(type=OpenAPIType.STRING)}))
-    async def import_csv(self, request: Request, user: User, conn: Conn,
-                         dry_run: bool = False) -> ImportCounts | ImportPreview:
+    @post(
+        "/import",
+        status_code=200,
+        request_max_body_size=IMPORT_MAX_BYTES,
+        operation_class=raw_body("The CSV file itself (UTF-8)", {"text/csv": Schema(type=OpenAPIType.STRING)}),
+    )
+    async def import_csv(
+        self, request: Request, user: User, conn: Conn, dry_run: bool = False
+    ) -> ImportCounts | ImportPreview:
         """Body: the CSV file itself (Content-Type text/csv). See server/org/rules.py for its columns."""
         user.require("admin")
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in CSV_TYPES:
             raise Unsupported(f"send the file as text/csv, not {media_type or 'no content type'}")
-        return await import_stations(conn, await request.body(), dry_run=dry_run, actor=user,
-                                     ip=client_ip(request))
+        return await import_stations(conn, await request.body(), dry_run=dry_run, actor=user, ip=client_ip(request))
 
 
 ROUTES = [RegionController, DistrictController, CircleController, StationController]

@@ -154,8 +154,13 @@ def parse_station_csv(
     return rows, errors
 
 
-def _parse_row(number: int, values: dict[str, str], districts: Mapping[str, UUID],
-               circles: Mapping[str, tuple[UUID, UUID]], err: Err) -> ImportRow | None:
+def _parse_row(
+    number: int,
+    values: dict[str, str],
+    districts: Mapping[str, UUID],
+    circles: Mapping[str, tuple[UUID, UUID]],
+    err: Err,
+) -> ImportRow | None:
     at = f"row {number}"
     row_errors, err_here = collector()
     code = values["code"]
@@ -195,9 +200,20 @@ def _parse_row(number: int, values: dict[str, str], districts: Mapping[str, UUID
     if row_errors:
         return None
     assert district_id is not None and lat is not None and lon is not None and sips is not None
-    return ImportRow(row=number, code=code, name_en=values["name_en"], name_ur=values["name_ur"],
-                     district_code=district_code, circle_code=circle_code, district_id=district_id,
-                     circle_id=circle_id, lat=lat, lon=lon, sips=sips, kind=kind)
+    return ImportRow(
+        row=number,
+        code=code,
+        name_en=values["name_en"],
+        name_ur=values["name_ur"],
+        district_code=district_code,
+        circle_code=circle_code,
+        district_id=district_id,
+        circle_id=circle_id,
+        lat=lat,
+        lon=lon,
+        sips=sips,
+        kind=kind,
+    )
 
 
 def _number(text: str, field: str, low: float, high: float, err: Err) -> float | None:
@@ -227,6 +243,14 @@ def _flag(text: str, field: str, err: Err) -> bool | None:
 
 def station_changes(existing: Mapping[str, Any], row: ImportRow) -> dict[str, tuple[Any, Any]]:
     """Fields of an existing station (a row with the same names) that the import would change."""
-    new = {"name_en": row.name_en, "name_ur": row.name_ur, "district_code": row.district_code,
-           "circle_code": row.circle_code, "lat": row.lat, "lon": row.lon, "sips": row.sips, "kind": row.kind}
+    new = {
+        "name_en": row.name_en,
+        "name_ur": row.name_ur,
+        "district_code": row.district_code,
+        "circle_code": row.circle_code,
+        "lat": row.lat,
+        "lon": row.lon,
+        "sips": row.sips,
+        "kind": row.kind,
+    }
     return {k: (existing[k], v) for k, v in new.items() if existing[k] != v}

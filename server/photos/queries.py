@@ -46,7 +46,9 @@ async def upload_target(conn: Connection, user: Principal, inspection_id: UUID, 
               JOIN districts d ON d.id = s.district_id
               JOIN template_versions tv ON tv.id = i.template_version_id
              WHERE i.id = $1 AND {_READABLE}""",
-        inspection_id, *reader_args(user), item_key,
+        inspection_id,
+        *reader_args(user),
+        item_key,
     )
 
 
@@ -63,7 +65,8 @@ async def readable_photo(conn: Connection, user: Principal, photo_id: UUID) -> R
               JOIN stations s ON s.id = i.station_id
               JOIN districts d ON d.id = s.district_id
              WHERE p.id = $1 AND {_READABLE}""",
-        photo_id, *reader_args(user),
+        photo_id,
+        *reader_args(user),
     )
 
 
@@ -89,17 +92,40 @@ async def insert_photo(conn: Connection, values: dict[str, Any]) -> bool:
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
            ON CONFLICT (id) DO NOTHING
            RETURNING true""",
-        values["id"], values["inspection_id"], values["item_key"], values["uploaded_by"], values["sha256"],
-        values["phash"], values["size_bytes"], values["format"], values["width"], values["height"],
-        values["original_key"], values["display_key"], values["thumb_key"], values["exif_taken_at"],
-        values["exif_lat"], values["exif_lon"], values["device_taken_at"], values["device_lat"],
-        values["device_lon"], values["device_accuracy_m"], values["distance_m"],
+        values["id"],
+        values["inspection_id"],
+        values["item_key"],
+        values["uploaded_by"],
+        values["sha256"],
+        values["phash"],
+        values["size_bytes"],
+        values["format"],
+        values["width"],
+        values["height"],
+        values["original_key"],
+        values["display_key"],
+        values["thumb_key"],
+        values["exif_taken_at"],
+        values["exif_lat"],
+        values["exif_lon"],
+        values["device_taken_at"],
+        values["device_lat"],
+        values["device_lon"],
+        values["device_accuracy_m"],
+        values["distance_m"],
     )
     return bool(created)
 
 
-async def find_near_duplicates(conn: Connection, *, phash: int, sha256: bytes, inspection_id: UUID,
-                               probes: Sequence[Sequence[int]], max_distance: int) -> list[Record]:
+async def find_near_duplicates(
+    conn: Connection,
+    *,
+    phash: int,
+    sha256: bytes,
+    inspection_id: UUID,
+    probes: Sequence[Sequence[int]],
+    max_distance: int,
+) -> list[Record]:
     """Photos of other inspections within max_distance bits of phash, or with identical bytes.
 
     The band conditions only narrow the search to index probes (see 0004_photos.sql); the exact
@@ -113,7 +139,11 @@ async def find_near_duplicates(conn: Connection, *, phash: int, sha256: bytes, i
                    OR p.phash_band2 = ANY($5::int[]) OR p.phash_band3 = ANY($6::int[]) OR p.sha256 = $2)
               AND p.inspection_id <> $7
               AND (bit_count((p.phash # $1)::bit(64)) <= $8 OR p.sha256 = $2)""",
-        phash, sha256, *probes, inspection_id, max_distance,
+        phash,
+        sha256,
+        *probes,
+        inspection_id,
+        max_distance,
     )
 
 
@@ -158,7 +188,9 @@ async def reuse_in_scope(conn: Connection, user: Principal, photo_id: UUID, limi
              WHERE r.photo_id = $1 AND {_READABLE}
              ORDER BY r.distance, p.created_at
              LIMIT $6""",
-        photo_id, *reader_args(user), limit,
+        photo_id,
+        *reader_args(user),
+        limit,
     )
 
 
@@ -166,7 +198,8 @@ async def reuse_out_of_scope(conn: Connection, user: Principal, photo_id: UUID) 
     return await conn.fetchval(
         f"""SELECT count(*) {_REUSE_FROM}
              WHERE r.photo_id = $1 AND NOT ({_READABLE})""",
-        photo_id, *reader_args(user),
+        photo_id,
+        *reader_args(user),
     )
 
 

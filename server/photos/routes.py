@@ -53,15 +53,26 @@ class PhotoController(Controller):
     path = "/api/v1/photos"
     tags = ["photos"]
 
-    @put("/{photo_id:uuid}", request_max_body_size=None, status_code=201,
-         description="Upload a photo as the raw request body (JPEG, PNG or WebP; the format is sniffed).",
-         operation_class=raw_body("The image file itself", {"image/jpeg": _IMAGE, "image/png": _IMAGE,
-                                                              "image/webp": _IMAGE}))
+    @put(
+        "/{photo_id:uuid}",
+        request_max_body_size=None,
+        status_code=201,
+        description="Upload a photo as the raw request body (JPEG, PNG or WebP; the format is sniffed).",
+        operation_class=raw_body(
+            "The image file itself", {"image/jpeg": _IMAGE, "image/png": _IMAGE, "image/webp": _IMAGE}
+        ),
+    )
     async def upload(
-        self, photo_id: UUID, request: Request, state: State, inspection_id: UUID,
+        self,
+        photo_id: UUID,
+        request: Request,
+        state: State,
+        inspection_id: UUID,
         item_key: Annotated[str, Parameter(min_length=1, max_length=100)],
         taken_at: Annotated[str | None, Parameter(max_length=64)] = None,
-        lat: float | None = None, lon: float | None = None, accuracy_m: float | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        accuracy_m: float | None = None,
     ) -> Response[PhotoOut]:
         async with _connect(state) as conn:
             user = (await provide_user(request, conn)).require("inspector")
@@ -70,8 +81,17 @@ class PhotoController(Controller):
             target = await service.upload_target(conn, user, inspection_id, item_key)
             device = rules.device_evidence(taken_at, lat, lon, accuracy_m)
         data = await _read_body(request, state.settings.max_photo_bytes)
-        reply, created = await service.save_upload(lambda: _connect(state), state.store, state.executor, user,
-                                                   photo_id, target, device, data, client_ip(request))
+        reply, created = await service.save_upload(
+            lambda: _connect(state),
+            state.store,
+            state.executor,
+            user,
+            photo_id,
+            target,
+            device,
+            data,
+            client_ip(request),
+        )
         return Response(reply, status_code=201 if created else 200)
 
     @get("/{photo_id:uuid}")
@@ -87,19 +107,27 @@ class PhotoController(Controller):
         return _rendition(photo_id, "display", await service.rendition(conn, state.store, user, photo_id, "display"))
 
     @get("/{photo_id:uuid}/original", media_type="application/octet-stream")
-    async def original(self, photo_id: UUID, request: Request, user: User, conn: Conn,
-                       state: State) -> Response[bytes]:
+    async def original(self, photo_id: UUID, request: Request, user: User, conn: Conn, state: State) -> Response[bytes]:
         data, ext = await service.original(conn, state.store, user, photo_id, client_ip(request))
         # Never inline: the original is whatever the phone sent (a JPEG with a ZIP appended is
         # accepted), so browsers must save it, not render or sniff it.
-        return Response(data, media_type="application/octet-stream", headers={
-            "Content-Disposition": f'attachment; filename="{photo_id}.{ext}"',
-            "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+        return Response(
+            data,
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": f'attachment; filename="{photo_id}.{ext}"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, no-store",
+            },
+        )
 
 
 def _rendition(photo_id: UUID, kind: str, data: bytes) -> Response[bytes]:
-    return Response(data, media_type="image/jpeg", headers={
-        **_RENDITION_HEADERS, "Content-Disposition": f'inline; filename="{photo_id}-{kind}.jpg"'})
+    return Response(
+        data,
+        media_type="image/jpeg",
+        headers={**_RENDITION_HEADERS, "Content-Disposition": f'inline; filename="{photo_id}-{kind}.jpg"'},
+    )
 
 
 ROUTES = [PhotoController]

@@ -62,8 +62,9 @@ class Keys(msgspec.Struct, frozen=True, kw_only=True):
 def object_keys(photo_id: UUID, sha256: str, now: datetime, nonce: str | None = None) -> Keys:
     tag = f"{photo_id}.{now.astimezone(UTC).strftime(_STAMP)}.{nonce or secrets.token_hex(4)}"
     shard = str(photo_id)[:2]
-    return Keys(original=f"originals/{sha256[:2]}/{tag}", display=f"display/{shard}/{tag}.jpg",
-                thumb=f"thumb/{shard}/{tag}.jpg")
+    return Keys(
+        original=f"originals/{sha256[:2]}/{tag}", display=f"display/{shard}/{tag}.jpg", thumb=f"thumb/{shard}/{tag}.jpg"
+    )
 
 
 def parse_key(key: str) -> tuple[UUID, datetime] | None:
@@ -112,8 +113,7 @@ class Device(msgspec.Struct, frozen=True, kw_only=True):
     accuracy_m: float | None = None
 
 
-def device_evidence(taken_at: str | None, lat: float | None, lon: float | None,
-                    accuracy_m: float | None) -> Device:
+def device_evidence(taken_at: str | None, lat: float | None, lon: float | None, accuracy_m: float | None) -> Device:
     """Check what the phone reported at capture; every problem is listed, by query parameter."""
     errors: list[FieldError] = []
     moment = None
@@ -129,8 +129,11 @@ def device_evidence(taken_at: str | None, lat: float | None, lon: float | None,
                 moment = moment.astimezone(UTC)
     if (lat is None) != (lon is None):
         errors.append(FieldError("lon" if lon is None else "lat", "lat and lon must be sent together"))
-    for name, value, low, high in (("lat", lat, -90, 90), ("lon", lon, -180, 180),
-                                   ("accuracy_m", accuracy_m, 0, 100_000)):
+    for name, value, low, high in (
+        ("lat", lat, -90, 90),
+        ("lon", lon, -180, 180),
+        ("accuracy_m", accuracy_m, 0, 100_000),
+    ):
         if value is not None and not (math.isfinite(value) and low <= value <= high):
             errors.append(FieldError(name, f"must be between {low} and {high}"))
     if errors:
@@ -155,8 +158,9 @@ def chosen_taken_at(exif: str | None, device: datetime | None) -> tuple[str | No
     return None, None
 
 
-def chosen_gps(exif_lat: float | None, exif_lon: float | None, device_lat: float | None,
-               device_lon: float | None) -> tuple[Point | None, Source | None]:
+def chosen_gps(
+    exif_lat: float | None, exif_lon: float | None, device_lat: float | None, device_lon: float | None
+) -> tuple[Point | None, Source | None]:
     if exif_lat is not None and exif_lon is not None:
         return Point(lat=exif_lat, lon=exif_lon), "exif"
     if device_lat is not None and device_lon is not None:
@@ -194,8 +198,12 @@ def photo_out(row: Mapping[str, Any], reuse: Iterable[Mapping[str, Any]], out_of
         reused_out_of_scope=out_of_scope,
         evidence=Evidence(
             exif=ExifEvidence(taken_at=row["exif_taken_at"], lat=row["exif_lat"], lon=row["exif_lon"]),
-            device=DeviceEvidence(taken_at=_rfc3339(row["device_taken_at"]), lat=row["device_lat"],
-                                  lon=row["device_lon"], accuracy_m=row["device_accuracy_m"]),
+            device=DeviceEvidence(
+                taken_at=_rfc3339(row["device_taken_at"]),
+                lat=row["device_lat"],
+                lon=row["device_lon"],
+                accuracy_m=row["device_accuracy_m"],
+            ),
             distance_m=None if row["distance_m"] is None else round(row["distance_m"], 1),
         ),
         created_at=row["created_at"],

@@ -53,14 +53,26 @@ async def upload_target(conn: Connection, user: Principal, inspection_id: UUID, 
     if row is None:
         raise NotFound("no such inspection")
     if not row["item_ok"]:
-        raise Invalid("the item is not part of this inspection's template version",
-                      errors=[FieldError("item_key", f"{item_key!r} is not an item of the inspection's template")])
-    return Target(inspection_id=inspection_id, item_key=item_key, station_lat=row["station_lat"],
-                  station_lon=row["station_lon"])
+        raise Invalid(
+            "the item is not part of this inspection's template version",
+            errors=[FieldError("item_key", f"{item_key!r} is not an item of the inspection's template")],
+        )
+    return Target(
+        inspection_id=inspection_id, item_key=item_key, station_lat=row["station_lat"], station_lon=row["station_lon"]
+    )
 
 
-async def save_upload(connect: Connect, store: PhotoStore, executor: Executor, user: Principal, photo_id: UUID,
-                      target: Target, device: rules.Device, data: bytes, ip: str | None) -> tuple[PhotoOut, bool]:
+async def save_upload(
+    connect: Connect,
+    store: PhotoStore,
+    executor: Executor,
+    user: Principal,
+    photo_id: UUID,
+    target: Target,
+    device: rules.Device,
+    data: bytes,
+    ip: str | None,
+) -> tuple[PhotoOut, bool]:
     """Store one upload; returns the reply and whether this call created the photo."""
     sha256 = await asyncio.to_thread(lambda: hashlib.sha256(data).digest())
     # A replay is answered from the row without decoding anything or writing any object.
@@ -99,8 +111,9 @@ async def _replay(conn: Connection, user: Principal, row: Record, sha256: bytes,
 
 async def _process(executor: Executor, data: bytes) -> Processed:
     loop = asyncio.get_running_loop()
-    job = functools.partial(process, data, max_pixels=rules.MAX_PIXELS, display_px=rules.DISPLAY_PX,
-                            thumb_px=rules.THUMB_PX)
+    job = functools.partial(
+        process, data, max_pixels=rules.MAX_PIXELS, display_px=rules.DISPLAY_PX, thumb_px=rules.THUMB_PX
+    )
     try:
         return await loop.run_in_executor(executor, job)
     except BrokenProcessPool as exc:
@@ -145,36 +158,79 @@ async def _committed(connect: Connect, photo_id: UUID, keys: rules.Keys) -> bool
     return row is not None and row["original_key"] == keys.original
 
 
-async def _insert(conn: Connection, user: Principal, photo_id: UUID, target: Target, device: rules.Device,
-                  processed: Processed, keys: rules.Keys, size: int, ip: str | None) -> bool:
+async def _insert(
+    conn: Connection,
+    user: Principal,
+    photo_id: UUID,
+    target: Target,
+    device: rules.Device,
+    processed: Processed,
+    keys: rules.Keys,
+    size: int,
+    ip: str | None,
+) -> bool:
     exif = processed.exif_gps
     gps, _ = rules.chosen_gps(exif.lat if exif else None, exif.lon if exif else None, device.lat, device.lon)
     sha256 = bytes.fromhex(processed.sha256)
     async with conn.transaction():
         await queries.lock_reuse_check(conn)
         await queries.lock_inspection(conn, target.inspection_id)
-        created = await queries.insert_photo(conn, {
-            "id": photo_id, "inspection_id": target.inspection_id, "item_key": target.item_key,
-            "uploaded_by": user.id, "sha256": sha256, "phash": processed.phash, "size_bytes": size,
-            "format": processed.format, "width": processed.width, "height": processed.height,
-            "original_key": keys.original, "display_key": keys.display, "thumb_key": keys.thumb,
-            "exif_taken_at": processed.exif_taken_at, "exif_lat": exif.lat if exif else None,
-            "exif_lon": exif.lon if exif else None, "device_taken_at": device.taken_at, "device_lat": device.lat,
-            "device_lon": device.lon, "device_accuracy_m": device.accuracy_m,
-            "distance_m": rules.distance_from_station(gps, target.station_lat, target.station_lon),
-        })
+        created = await queries.insert_photo(
+            conn,
+            {
+                "id": photo_id,
+                "inspection_id": target.inspection_id,
+                "item_key": target.item_key,
+                "uploaded_by": user.id,
+                "sha256": sha256,
+                "phash": processed.phash,
+                "size_bytes": size,
+                "format": processed.format,
+                "width": processed.width,
+                "height": processed.height,
+                "original_key": keys.original,
+                "display_key": keys.display,
+                "thumb_key": keys.thumb,
+                "exif_taken_at": processed.exif_taken_at,
+                "exif_lat": exif.lat if exif else None,
+                "exif_lon": exif.lon if exif else None,
+                "device_taken_at": device.taken_at,
+                "device_lat": device.lat,
+                "device_lon": device.lon,
+                "device_accuracy_m": device.accuracy_m,
+                "distance_m": rules.distance_from_station(gps, target.station_lat, target.station_lon),
+            },
+        )
         if not created:
             return False
         await refresh_missing_photos(conn, target.inspection_id)
         matches = await queries.find_near_duplicates(
-            conn, phash=processed.phash, sha256=sha256, inspection_id=target.inspection_id,
-            probes=rules.band_probes(processed.phash, REUSE_MAX_DISTANCE), max_distance=REUSE_MAX_DISTANCE)
+            conn,
+            phash=processed.phash,
+            sha256=sha256,
+            inspection_id=target.inspection_id,
+            probes=rules.band_probes(processed.phash, REUSE_MAX_DISTANCE),
+            max_distance=REUSE_MAX_DISTANCE,
+        )
         if matches:
             await queries.record_reuse(conn, photo_id, matches)
             await queries.recount_reused(conn, [target.inspection_id, *(m["inspection_id"] for m in matches)])
-        await audit.record(conn, "photo.upload", actor=user, entity="photo", entity_id=photo_id, ip=ip, data={
-            "inspection_id": str(target.inspection_id), "item_key": target.item_key, "sha256": processed.sha256,
-            "size_bytes": size, "format": processed.format, "reused_in": len(matches)})
+        await audit.record(
+            conn,
+            "photo.upload",
+            actor=user,
+            entity="photo",
+            entity_id=photo_id,
+            ip=ip,
+            data={
+                "inspection_id": str(target.inspection_id),
+                "item_key": target.item_key,
+                "sha256": processed.sha256,
+                "size_bytes": size,
+                "format": processed.format,
+                "reused_in": len(matches),
+            },
+        )
     return True
 
 
@@ -191,20 +247,29 @@ async def readable(conn: Connection, user: Principal, photo_id: UUID) -> Record:
     return row
 
 
-async def rendition(conn: Connection, store: PhotoStore, user: Principal, photo_id: UUID,
-                    kind: Literal["display", "thumb"]) -> bytes:
+async def rendition(
+    conn: Connection, store: PhotoStore, user: Principal, photo_id: UUID, kind: Literal["display", "thumb"]
+) -> bytes:
     row = await readable(conn, user, photo_id)
     return await _fetch(store, row[f"{kind}_key"])
 
 
-async def original(conn: Connection, store: PhotoStore, user: Principal, photo_id: UUID,
-                   ip: str | None) -> tuple[bytes, str]:
+async def original(
+    conn: Connection, store: PhotoStore, user: Principal, photo_id: UUID, ip: str | None
+) -> tuple[bytes, str]:
     """The untouched upload and its file extension; every access is audited."""
     row = await readable(conn, user, photo_id)
     data = await _fetch(store, row["original_key"])
     async with conn.transaction():
-        await audit.record(conn, "photo.original", actor=user, entity="photo", entity_id=photo_id, ip=ip,
-                           data={"inspection_id": str(row["inspection_id"]), "sha256": bytes(row["sha256"]).hex()})
+        await audit.record(
+            conn,
+            "photo.original",
+            actor=user,
+            entity="photo",
+            entity_id=photo_id,
+            ip=ip,
+            data={"inspection_id": str(row["inspection_id"]), "sha256": bytes(row["sha256"]).hex()},
+        )
     return data, rules.EXTENSIONS.get(row["format"], "bin")
 
 

@@ -36,8 +36,14 @@ log = logging.getLogger("muaina.photos.sweeper")
 BATCH = 500
 
 
-async def sweep_orphans(conn: Connection, store: PhotoStore, *, older_than: timedelta = timedelta(hours=1),
-                        dry_run: bool = False, now: datetime | None = None) -> SweepReport:
+async def sweep_orphans(
+    conn: Connection,
+    store: PhotoStore,
+    *,
+    older_than: timedelta = timedelta(hours=1),
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> SweepReport:
     cutoff = (now or datetime.now(UTC)) - older_than
     report = SweepReport(dry_run=dry_run)
     for prefix in PREFIXES:
@@ -51,13 +57,19 @@ async def sweep_orphans(conn: Connection, store: PhotoStore, *, older_than: time
                 batch = []
         if batch:
             await _judge(conn, store, batch, cutoff, dry_run, report)
-    log.info("photo sweep%s: checked %d, deleted %d, kept %d", " (dry run)" if dry_run else "",
-             report.checked, report.deleted, report.kept)
+    log.info(
+        "photo sweep%s: checked %d, deleted %d, kept %d",
+        " (dry run)" if dry_run else "",
+        report.checked,
+        report.deleted,
+        report.kept,
+    )
     return report
 
 
-async def _judge(conn: Connection, store: PhotoStore, keys: list[str], cutoff: datetime, dry_run: bool,
-                 report: SweepReport) -> None:
+async def _judge(
+    conn: Connection, store: PhotoStore, keys: list[str], cutoff: datetime, dry_run: bool, report: SweepReport
+) -> None:
     parsed = {key: parse_key(key) for key in keys}
     referenced = await queries.stored_keys(conn, {p[0] for p in parsed.values() if p is not None})
     for key, meta in parsed.items():

@@ -42,41 +42,69 @@ async def lock_inspection(conn: Connection, scope: Scope, inspection_id: UUID) -
               JOIN template_versions tv ON tv.id = i.template_version_id
              WHERE i.id = $4 AND {SCOPE}
              FOR NO KEY UPDATE OF i""",
-        *scope, inspection_id,
+        *scope,
+        inspection_id,
     )
 
 
-async def readable_inspection(conn: Connection, scope: Scope, inspection_id: UUID,
-                              inspector_id: UUID | None) -> bool:
+async def readable_inspection(conn: Connection, scope: Scope, inspection_id: UUID, inspector_id: UUID | None) -> bool:
     """Whether the inspection is visible: in scope, and the caller's own when `inspector_id` is given."""
-    return bool(await conn.fetchval(
-        f"""SELECT true FROM inspections i
+    return bool(
+        await conn.fetchval(
+            f"""SELECT true FROM inspections i
               JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
              WHERE i.id = $4 AND {SCOPE} AND ($5::uuid IS NULL OR i.inspector_id = $5)""",
-        *scope, inspection_id, inspector_id,
-    ))
+            *scope,
+            inspection_id,
+            inspector_id,
+        )
+    )
 
 
-async def insert_review(conn: Connection, *, inspection_id: UUID, reviewer_id: UUID, decision: str,
-                        revision: int, new_revision: int, comment: str, item_comments: dict[str, str],
-                        percent_before: float | None, percent_after: float | None) -> Record:
+async def insert_review(
+    conn: Connection,
+    *,
+    inspection_id: UUID,
+    reviewer_id: UUID,
+    decision: str,
+    revision: int,
+    new_revision: int,
+    comment: str,
+    item_comments: dict[str, str],
+    percent_before: float | None,
+    percent_after: float | None,
+) -> Record:
     return await conn.fetchrow(
         """INSERT INTO reviews (inspection_id, reviewer_id, decision, revision, new_revision, comment,
                                 item_comments, percent_before, percent_after)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, created_at""",
-        inspection_id, reviewer_id, decision, revision, new_revision, comment, item_comments,
-        percent_before, percent_after,
+        inspection_id,
+        reviewer_id,
+        decision,
+        revision,
+        new_revision,
+        comment,
+        item_comments,
+        percent_before,
+        percent_after,
     )
 
 
-async def insert_overrides(conn: Connection, *, review_id: UUID, inspection_id: UUID, reviewer_id: UUID,
-                           rows: Sequence[tuple[str, float | None, float, str]]) -> None:
+async def insert_overrides(
+    conn: Connection,
+    *,
+    review_id: UUID,
+    inspection_id: UUID,
+    reviewer_id: UUID,
+    rows: Sequence[tuple[str, float | None, float, str]],
+) -> None:
     """rows: (item_key, original_score, score, reason). Earlier overrides of the same items give way."""
     keys = [r[0] for r in rows]
     await conn.execute(
         """UPDATE score_overrides SET superseded_at = now()
             WHERE inspection_id = $1 AND item_key = ANY($2::text[]) AND superseded_at IS NULL""",
-        inspection_id, keys,
+        inspection_id,
+        keys,
     )
     await conn.executemany(
         """INSERT INTO score_overrides (review_id, inspection_id, item_key, reviewer_id, original_score, score, reason)
@@ -107,9 +135,20 @@ async def supersede_overrides(conn: Connection, inspection_id: UUID) -> int:
     return int(result.split()[-1])
 
 
-async def apply_decision(conn: Connection, *, inspection_id: UUID, status: str, revision: int,
-                         percent: float | None, grade: str | None, critical_failed: bool,
-                         score: dict[str, Any], body_hash: bytes, document: Any, actor_id: UUID) -> None:
+async def apply_decision(
+    conn: Connection,
+    *,
+    inspection_id: UUID,
+    status: str,
+    revision: int,
+    percent: float | None,
+    grade: str | None,
+    critical_failed: bool,
+    score: dict[str, Any],
+    body_hash: bytes,
+    document: Any,
+    actor_id: UUID,
+) -> None:
     """Move the inspection to its new status and revision, and keep the revision row the phone will see.
 
     The document and its hash are unchanged: the inspector's words stay theirs; only status,
@@ -120,12 +159,23 @@ async def apply_decision(conn: Connection, *, inspection_id: UUID, status: str, 
               SET status = $2, revision = $3, score_percent = $4, grade = $5, critical_failed = $6,
                   score = $7, updated_at = now()
             WHERE id = $1""",
-        inspection_id, status, revision, percent, grade, critical_failed, score,
+        inspection_id,
+        status,
+        revision,
+        percent,
+        grade,
+        critical_failed,
+        score,
     )
     await conn.execute(
         """INSERT INTO inspection_revisions (inspection_id, revision, status, body_hash, document, actor_id)
            VALUES ($1, $2, $3, $4, $5, $6)""",
-        inspection_id, revision, status, body_hash, document, actor_id,
+        inspection_id,
+        revision,
+        status,
+        body_hash,
+        document,
+        actor_id,
     )
 
 
@@ -141,13 +191,27 @@ _REVIEW_COLUMNS = """r.id, r.inspection_id, r.decision, r.revision, r.new_revisi
 
 def review_out(row: Record) -> ReviewOut:
     return ReviewOut(
-        id=row["id"], inspection_id=row["inspection_id"], decision=row["decision"], revision=row["revision"],
-        new_revision=row["new_revision"], reviewer=Person(id=row["reviewer_id"], display_name=row["reviewer_name"]),
-        comment=row["comment"], item_comments=row["item_comments"],
-        overrides=[OverrideOut(item_key=o["item_key"], original_score=o["original_score"], score=o["score"],
-                               reason=o["reason"], superseded_at=_time(o["superseded_at"]))
-                   for o in row["overrides"]],
-        percent_before=row["percent_before"], percent_after=row["percent_after"], created_at=row["created_at"],
+        id=row["id"],
+        inspection_id=row["inspection_id"],
+        decision=row["decision"],
+        revision=row["revision"],
+        new_revision=row["new_revision"],
+        reviewer=Person(id=row["reviewer_id"], display_name=row["reviewer_name"]),
+        comment=row["comment"],
+        item_comments=row["item_comments"],
+        overrides=[
+            OverrideOut(
+                item_key=o["item_key"],
+                original_score=o["original_score"],
+                score=o["score"],
+                reason=o["reason"],
+                superseded_at=_time(o["superseded_at"]),
+            )
+            for o in row["overrides"]
+        ],
+        percent_before=row["percent_before"],
+        percent_after=row["percent_after"],
+        created_at=row["created_at"],
     )
 
 
@@ -202,18 +266,27 @@ async def latest_reviews(conn: Connection, inspection_ids: Sequence[UUID]) -> di
         list(inspection_ids),
     ):
         in_force.setdefault(o["inspection_id"], {})[o["item_key"]] = {
-            "original": o["original_score"], "score": o["score"], "reason": o["reason"],
-            "reviewer_id": str(o["reviewer_id"]), "at": o["created_at"].isoformat()}
+            "original": o["original_score"],
+            "score": o["score"],
+            "reason": o["reason"],
+            "reviewer_id": str(o["reviewer_id"]),
+            "at": o["created_at"].isoformat(),
+        }
     out: dict[UUID, dict[str, Any]] = {}
     for row in rows:
         review = review_out(row)
         overrides = in_force.get(review.inspection_id, {})
         out[review.inspection_id] = {
-            "id": str(review.id), "decision": review.decision, "revision": review.revision,
+            "id": str(review.id),
+            "decision": review.decision,
+            "revision": review.revision,
             "new_revision": review.new_revision,
             "reviewer": {"id": str(review.reviewer.id), "display_name": review.reviewer.display_name},
-            "comment": review.comment, "item_comments": review.item_comments, "at": review.created_at.isoformat(),
-            "score_overridden": bool(overrides), "overrides": overrides,
+            "comment": review.comment,
+            "item_comments": review.item_comments,
+            "at": review.created_at.isoformat(),
+            "score_overridden": bool(overrides),
+            "overrides": overrides,
         }
     return out
 
@@ -237,43 +310,69 @@ SELECT i.id, i.status, i.revision, i.submitted_at, i.score_percent, i.grade, i.c
 """
 
 # Oldest first: the inspection that has waited longest is reviewed first.
-_QUEUE = _ROW_SELECT + """
+_QUEUE = (
+    _ROW_SELECT
+    + """
    AND i.status = 'submitted'
    AND ($8::timestamptz IS NULL OR (i.submitted_at, i.id) > ($8, $9::uuid))
  ORDER BY i.submitted_at, i.id
  LIMIT $10
 """
+)
 
 # Newest first, any status a reviewer has seen; the partial index holds just these rows.
-_FLAGGED = _ROW_SELECT + """
+_FLAGGED = (
+    _ROW_SELECT
+    + """
    AND i.status <> 'draft' AND (i.far_from_station OR i.critical_failed OR i.reused_photos > 0)
    AND ($8::timestamptz IS NULL OR (i.submitted_at, i.id) < ($8, $9::uuid))
    AND ($11::timestamptz IS NULL OR i.submitted_at >= $11) AND ($12::timestamptz IS NULL OR i.submitted_at < $12)
  ORDER BY i.submitted_at DESC, i.id DESC
  LIMIT $10
 """
+)
 
 
 def queue_row(r: Record) -> QueueRow:
     return QueueRow(
-        id=r["id"], status=r["status"], revision=r["revision"],
-        station=StationRef(id=r["station_id"], code=r["station_code"],
-                           name=LocalName(en=r["station_en"], ur=r["station_ur"])),
+        id=r["id"],
+        status=r["status"],
+        revision=r["revision"],
+        station=StationRef(
+            id=r["station_id"], code=r["station_code"], name=LocalName(en=r["station_en"], ur=r["station_ur"])
+        ),
         district=DistrictRef(id=r["district_id"], name=r["district_en"], name_ur=r["district_ur"]),
         inspector=Person(id=r["inspector_id"], display_name=r["inspector_name"]),
-        submitted_at=r["submitted_at"], score_percent=r["score_percent"], grade=r["grade"],
-        critical_failed=r["critical_failed"], distance_m=r["distance_m"], reused_photo_count=r["reused_photos"],
+        submitted_at=r["submitted_at"],
+        score_percent=r["score_percent"],
+        grade=r["grade"],
+        critical_failed=r["critical_failed"],
+        distance_m=r["distance_m"],
+        reused_photo_count=r["reused_photos"],
         photos_missing=r["photos_missing"],
-        flags=Flags(far_from_station=r["far_from_station"], reused_photos=r["reused_photos"] > 0,
-                    critical_failed=r["critical_failed"], missing_photos=r["photos_missing"] > 0),
+        flags=Flags(
+            far_from_station=r["far_from_station"],
+            reused_photos=r["reused_photos"] > 0,
+            critical_failed=r["critical_failed"],
+            missing_photos=r["photos_missing"] > 0,
+        ),
     )
 
 
-async def list_inspections(conn: Connection, scope: Scope, *, flagged: bool, district_id: UUID | None,
-                           station_id: UUID | None, region_id: UUID | None, flag: str | None,
-                           cursor: tuple[datetime, UUID] | None, limit: int,
-                           since: datetime | None = None, until: datetime | None = None,
-                           ) -> tuple[list[QueueRow], str | None]:
+async def list_inspections(
+    conn: Connection,
+    scope: Scope,
+    *,
+    flagged: bool,
+    district_id: UUID | None,
+    station_id: UUID | None,
+    region_id: UUID | None,
+    flag: str | None,
+    cursor: tuple[datetime, UUID] | None,
+    limit: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[QueueRow], str | None]:
     """One page of the queue (flagged=False) or of the flagged list, and the cursor of the next page."""
     at, last_id = cursor or (None, None)
     args: list[Any] = [*scope, district_id, station_id, region_id, flag, at, last_id, limit + 1]
@@ -300,5 +399,7 @@ def decode_cursor(raw: str | None, field: str = "after") -> tuple[datetime, UUID
             raise ValueError("cursor time without zone")
         return moment, UUID(row_id)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("the page cursor is not one this server gave out",
-                      errors=[FieldError(field=field, message="is not a valid page cursor")]) from exc
+        raise Invalid(
+            "the page cursor is not one this server gave out",
+            errors=[FieldError(field=field, message="is not a valid page cursor")],
+        ) from exc

@@ -22,12 +22,16 @@ class ReviewController(Controller):
     path = "/api/v1"
     tags = ["review"]
 
-    @post("/inspections/{inspection_id:uuid}/review", status_code=200,
-          description="Approve or return a submitted inspection. `revision` is the one you read: if the "
-                      "inspection changed since, 409 with the current inspection. Override scores are item "
-                      "scores from 0 to 1, each with a reason; the inspector's own answers and scores are kept.")
-    async def review(self, inspection_id: UUID, data: ReviewIn, user: User, conn: Conn,
-                     request: Request) -> ReviewResult:
+    @post(
+        "/inspections/{inspection_id:uuid}/review",
+        status_code=200,
+        description="Approve or return a submitted inspection. `revision` is the one you read: if the "
+        "inspection changed since, 409 with the current inspection. Override scores are item "
+        "scores from 0 to 1, each with a reason; the inspector's own answers and scores are kept.",
+    )
+    async def review(
+        self, inspection_id: UUID, data: ReviewIn, user: User, conn: Conn, request: Request
+    ) -> ReviewResult:
         return await service.review(conn, user, inspection_id, data, client_ip(request))
 
     @get("/inspections/{inspection_id:uuid}/reviews", description="Every review of the inspection, newest first.")
@@ -37,15 +41,33 @@ class ReviewController(Controller):
             raise NotFound("no inspection with this id in your scope")
         return ReviewList(rows=await queries.list_reviews(conn, inspection_id))
 
-    @get("/review/queue", description="Submitted inspections in your scope, oldest first. Pass `next` as "
-                                      "`after` for the next page.")
-    async def queue(self, user: User, conn: Conn, district_id: UUID | None = None, station_id: UUID | None = None,
-                    region_id: UUID | None = None, flag: Flag | None = None, after: Cursor = None,
-                    limit: Limit = 50) -> QueuePage:
+    @get(
+        "/review/queue",
+        description="Submitted inspections in your scope, oldest first. Pass `next` as `after` for the next page.",
+    )
+    async def queue(
+        self,
+        user: User,
+        conn: Conn,
+        district_id: UUID | None = None,
+        station_id: UUID | None = None,
+        region_id: UUID | None = None,
+        flag: Flag | None = None,
+        after: Cursor = None,
+        limit: Limit = 50,
+    ) -> QueuePage:
         user.require("reviewer", "admin")
         rows, nxt = await queries.list_inspections(
-            conn, user.scope_args(), flagged=False, district_id=district_id, station_id=station_id,
-            region_id=region_id, flag=flag, cursor=queries.decode_cursor(after), limit=limit)
+            conn,
+            user.scope_args(),
+            flagged=False,
+            district_id=district_id,
+            station_id=station_id,
+            region_id=region_id,
+            flag=flag,
+            cursor=queries.decode_cursor(after),
+            limit=limit,
+        )
         return QueuePage(rows=rows, next=nxt)
 
 

@@ -27,8 +27,10 @@ def conflict_reason(status: str, revision: int, wanted_revision: int) -> str | N
     the status is now, they must look again before deciding.
     """
     if revision != wanted_revision:
-        return (f"the inspection changed since you opened it (you reviewed revision {wanted_revision}, "
-                f"it is now at revision {revision}); reload it and review again")
+        return (
+            f"the inspection changed since you opened it (you reviewed revision {wanted_revision}, "
+            f"it is now at revision {revision}); reload it and review again"
+        )
     if status != REVIEWABLE:
         return f"only a submitted inspection can be reviewed; this one is {status}"
     return None
@@ -60,8 +62,9 @@ def check_review(defn: Definition, answers: Mapping[str, Any], body: ReviewIn) -
     return errors
 
 
-def overridden_score(defn: Definition, answers: Mapping[str, Any],
-                     overrides: Mapping[str, float]) -> tuple[Score, Score]:
+def overridden_score(
+    defn: Definition, answers: Mapping[str, Any], overrides: Mapping[str, float]
+) -> tuple[Score, Score]:
     """(the inspector's own score, the score with the reviewer's overrides)."""
     return score(defn, answers), score(defn, answers, overrides)
 

@@ -18,8 +18,9 @@ from server.review.rules import NEXT_STATUS, check_review, conflict_reason, may_
 from server.templates.models import to_definition
 
 
-async def review(conn: Connection, user: Principal, inspection_id: UUID, body: ReviewIn,
-                 ip: str | None) -> ReviewResult:
+async def review(
+    conn: Connection, user: Principal, inspection_id: UUID, body: ReviewIn, ip: str | None
+) -> ReviewResult:
     if user.role not in ("reviewer", "admin"):
         raise Forbidden("only reviewers and administrators review inspections")
     async with conn.transaction():
@@ -35,8 +36,9 @@ async def review(conn: Connection, user: Principal, inspection_id: UUID, body: R
         defn = to_definition(row["definition"])
         answers = (row["document"] or {}).get("answers") or {}
         if errors := check_review(defn, answers, body):
-            raise Invalid("the review is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5]),
-                          errors=errors)
+            raise Invalid(
+                "the review is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors=errors
+            )
 
         if body.score_overrides and NEXT_STATUS[body.decision] == "approved":
             # An approval with overrides may open an action (which stamps sync_state) after the rollups
@@ -46,30 +48,48 @@ async def review(conn: Connection, user: Principal, inspection_id: UUID, body: R
         await rollup.apply_inspection(conn, inspection_id, -1)
         status = NEXT_STATUS[body.decision]
         new_revision = row["revision"] + 1
-        percent, grade, critical, score_doc = (row["score_percent"], row["grade"], row["critical_failed"],
-                                               row["score"])
+        percent, grade, critical, score_doc = (row["score_percent"], row["grade"], row["critical_failed"], row["score"])
         override_rows: list[tuple[str, float | None, float, str]] = []
         if body.score_overrides:
             wanted = {key: o.score for key, o in body.score_overrides.items()}
             plain, new = overridden_score(defn, answers, wanted)
-            override_rows = [(key, plain.items[key].score, o.score, o.reason.strip())
-                             for key, o in sorted(body.score_overrides.items())]
-            shown = {key: {"original": original, "score": value, "reason": reason, "reviewer_id": str(user.id)}
-                     for key, original, value, reason in override_rows}
+            override_rows = [
+                (key, plain.items[key].score, o.score, o.reason.strip())
+                for key, o in sorted(body.score_overrides.items())
+            ]
+            shown = {
+                key: {"original": original, "score": value, "reason": reason, "reviewer_id": str(user.id)}
+                for key, original, value, reason in override_rows
+            }
             percent, grade, critical = new.percent, new.grade, new.critical_failed
             score_doc = stored_score(new, row["score"], shown)
         saved = await queries.insert_review(
-            conn, inspection_id=inspection_id, reviewer_id=user.id, decision=body.decision,
-            revision=row["revision"], new_revision=new_revision, comment=body.comment.strip(),
+            conn,
+            inspection_id=inspection_id,
+            reviewer_id=user.id,
+            decision=body.decision,
+            revision=row["revision"],
+            new_revision=new_revision,
+            comment=body.comment.strip(),
             item_comments={k: v for k, v in body.item_comments.items() if v.strip()},
-            percent_before=row["score_percent"], percent_after=percent,
+            percent_before=row["score_percent"],
+            percent_after=percent,
         )
         if override_rows:
-            await queries.insert_overrides(conn, review_id=saved["id"], inspection_id=inspection_id,
-                                           reviewer_id=user.id, rows=override_rows)
+            await queries.insert_overrides(
+                conn, review_id=saved["id"], inspection_id=inspection_id, reviewer_id=user.id, rows=override_rows
+            )
         await queries.apply_decision(
-            conn, inspection_id=inspection_id, status=status, revision=new_revision, percent=percent, grade=grade,
-            critical_failed=critical, score=score_doc, body_hash=row["body_hash"], document=row["document"],
+            conn,
+            inspection_id=inspection_id,
+            status=status,
+            revision=new_revision,
+            percent=percent,
+            grade=grade,
+            critical_failed=critical,
+            score=score_doc,
+            body_hash=row["body_hash"],
+            document=row["document"],
             actor_id=user.id,
         )
         await rollup.apply_inspection(conn, inspection_id, +1)
@@ -78,15 +98,46 @@ async def review(conn: Connection, user: Principal, inspection_id: UUID, body: R
             await actions.create_for_critical_failures(conn, inspection_id)
 
         for key, original, value, reason in override_rows:
-            await audit.record(conn, "review.override", actor=user, entity="inspection", entity_id=inspection_id,
-                               data={"review_id": str(saved["id"]), "item_key": key, "original": original,
-                                     "score": value, "reason": reason}, ip=ip)
-        await audit.record(conn, f"review.{body.decision}", actor=user, entity="inspection", entity_id=inspection_id,
-                           data={"review_id": str(saved["id"]), "revision": row["revision"],
-                                 "new_revision": new_revision, "comment": body.comment,
-                                 "item_comments": sorted(body.item_comments), "overrides": len(override_rows),
-                                 "percent_before": row["score_percent"], "percent_after": percent},
-                           ip=ip)
+            await audit.record(
+                conn,
+                "review.override",
+                actor=user,
+                entity="inspection",
+                entity_id=inspection_id,
+                data={
+                    "review_id": str(saved["id"]),
+                    "item_key": key,
+                    "original": original,
+                    "score": value,
+                    "reason": reason,
+                },
+                ip=ip,
+            )
+        await audit.record(
+            conn,
+            f"review.{body.decision}",
+            actor=user,
+            entity="inspection",
+            entity_id=inspection_id,
+            data={
+                "review_id": str(saved["id"]),
+                "revision": row["revision"],
+                "new_revision": new_revision,
+                "comment": body.comment,
+                "item_comments": sorted(body.item_comments),
+                "overrides": len(override_rows),
+                "percent_before": row["score_percent"],
+                "percent_after": percent,
+            },
+            ip=ip,
+        )
         result = await queries.get_review(conn, saved["id"])
-    return ReviewResult(review=result, inspection_id=inspection_id, status=status, revision=new_revision,
-                        score_percent=percent, grade=grade, critical_failed=critical)
+    return ReviewResult(
+        review=result,
+        inspection_id=inspection_id,
+        status=status,
+        revision=new_revision,
+        score_percent=percent,
+        grade=grade,
+        critical_failed=critical,
+    )

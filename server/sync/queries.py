@@ -41,7 +41,8 @@ async def stations(conn: Connection, user: Principal, since: int | None) -> list
     return await conn.fetch(
         f"""SELECT {_STATION} FROM stations s JOIN districts d ON d.id = s.district_id
              WHERE s.change_seq > $4 AND {_SCOPE} ORDER BY s.code""",
-        *user.scope_args(), since,
+        *user.scope_args(),
+        since,
     )
 
 
@@ -62,14 +63,17 @@ async def assignments(conn: Connection, user: Principal, since: int | None) -> l
                   FROM assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
                  WHERE a.inspector_id = $4 AND a.status = 'open' AND {_SCOPE}
                  ORDER BY a.due_date, a.id""",
-            *user.scope_args(), user.id,
+            *user.scope_args(),
+            user.id,
         )
     return await conn.fetch(
         f"""SELECT {_ASSIGNMENT}
               FROM assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
              WHERE a.change_seq > $5 AND {_SCOPE}
              ORDER BY a.due_date, a.id""",
-        *user.scope_args(), user.id, since,
+        *user.scope_args(),
+        user.id,
+        since,
     )
 
 
@@ -107,7 +111,9 @@ async def templates(conn: Connection, user: Principal, since: int | None) -> lis
                    JOIN template_versions tv ON tv.id = n.id JOIN templates t ON t.id = tv.template_id
              WHERE $5::bigint IS NULL OR n.pinned OR tv.change_seq > $5 OR t.change_seq > $5
              ORDER BY t.key, tv.version""",
-        *user.scope_args(), user.id, since,
+        *user.scope_args(),
+        user.id,
+        since,
     )
 
 

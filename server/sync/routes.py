@@ -19,12 +19,17 @@ class SyncController(Controller):
     path = "/api/v1/sync"
     tags = ["sync"]
 
-    @get("/bundle", description=(
-        "Templates, stations, assignments and returned inspections for offline work. With `since` (a "
-        "previous `cursor`), only what changed after it plus `removed`. Send If-None-Match with the ETag "
-        "to get 304 when nothing changed."))
-    async def bundle(self, user: User, conn: Conn, request: Request,
-                     since: Annotated[str | None, Parameter(max_length=64)] = None) -> Response[Bundle]:
+    @get(
+        "/bundle",
+        description=(
+            "Templates, stations, assignments and returned inspections for offline work. With `since` (a "
+            "previous `cursor`), only what changed after it plus `removed`. Send If-None-Match with the ETag "
+            "to get 304 when nothing changed."
+        ),
+    )
+    async def bundle(
+        self, user: User, conn: Conn, request: Request, since: Annotated[str | None, Parameter(max_length=64)] = None
+    ) -> Response[Bundle]:
         tag = await service.current_etag(conn, user, since)
         if rules.not_modified(request.headers.get("if-none-match"), tag):
             return Response(content=b"", status_code=304, headers={"ETag": tag, "Cache-Control": _CACHING})

@@ -77,15 +77,30 @@ async def build(conn: Connection, user: Principal, since: str | None) -> tuple[s
     bundle = Bundle(
         cursor=rules.make_cursor(seq, fingerprint),
         full=delta_from is None,
-        templates=[BundleTemplate(id=r["id"], template_id=r["template_id"], key=r["key"], version=r["version"],
-                                  definition=msgspec.Raw(r["definition"].encode())) for r in template_rows],
+        templates=[
+            BundleTemplate(
+                id=r["id"],
+                template_id=r["template_id"],
+                key=r["key"],
+                version=r["version"],
+                definition=msgspec.Raw(r["definition"].encode()),
+            )
+            for r in template_rows
+        ],
         stations=[_station(r) for r in station_rows if r["active"]],
         assignments=[_assignment(r) for r in assignment_rows if r["mine_open"]],
         actions=actions,
-        returned=[msgspec.structs.replace(stored_reply(r, msgspec.json.decode(r["document"], type=InspectionDoc)),
-                                          review=reviews.get(r["id"])) for r in returned_rows],
-        removed=Removed(stations=[r["id"] for r in station_rows if not r["active"]], templates=archived,
-                        assignments=[r["id"] for r in assignment_rows if not r["mine_open"]]),
+        returned=[
+            msgspec.structs.replace(
+                stored_reply(r, msgspec.json.decode(r["document"], type=InspectionDoc)), review=reviews.get(r["id"])
+            )
+            for r in returned_rows
+        ],
+        removed=Removed(
+            stations=[r["id"] for r in station_rows if not r["active"]],
+            templates=archived,
+            assignments=[r["id"] for r in assignment_rows if not r["mine_open"]],
+        ),
     )
     body = msgspec.json.encode(bundle)
     _remember(tag, body)
@@ -93,11 +108,25 @@ async def build(conn: Connection, user: Principal, since: str | None) -> tuple[s
 
 
 def _station(r) -> BundleStation:
-    return BundleStation(id=r["id"], code=r["code"], name=StationName(en=r["name_en"], ur=r["name_ur"]),
-                         district_id=r["district_id"], circle_id=r["circle_id"], lat=r["lat"], lon=r["lon"],
-                         kind=r["kind"], sips=r["sips"])
+    return BundleStation(
+        id=r["id"],
+        code=r["code"],
+        name=StationName(en=r["name_en"], ur=r["name_ur"]),
+        district_id=r["district_id"],
+        circle_id=r["circle_id"],
+        lat=r["lat"],
+        lon=r["lon"],
+        kind=r["kind"],
+        sips=r["sips"],
+    )
 
 
 def _assignment(r) -> BundleAssignment:
-    return BundleAssignment(id=r["id"], station_id=r["station_id"], template_id=r["template_id"],
-                            due_date=r["due_date"], status=r["status"], inspection_id=r["inspection_id"])
+    return BundleAssignment(
+        id=r["id"],
+        station_id=r["station_id"],
+        template_id=r["template_id"],
+        due_date=r["due_date"],
+        status=r["status"],
+        inspection_id=r["inspection_id"],
+    )

@@ -41,8 +41,9 @@ from server.templates.rules import validate_definition
 FORMAT = "muaina.template"
 # A definition may be 2 MiB (the draft limit); the file wraps it with a few short fields.
 IMPORT_MAX_BYTES = 3 * 1024 * 1024
-_FILE_BODY = raw_body("A template file as exported, or a bare definition",
-                      {"application/json": Schema(type=OpenAPIType.OBJECT)})
+_FILE_BODY = raw_body(
+    "A template file as exported, or a bare definition", {"application/json": Schema(type=OpenAPIType.OBJECT)}
+)
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -105,9 +106,11 @@ class TemplateTransferController(Controller):
     path = "/api/v1/templates"
     tags = ["templates"]
 
-    @get("/{template_id:uuid}/versions/{version:int}/export",
-         # The body is built as bytes (the stored definition is passed through); document what it is.
-         responses={200: ResponseSpec(data_container=TemplateFile, description="The version as a template file")})
+    @get(
+        "/{template_id:uuid}/versions/{version:int}/export",
+        # The body is built as bytes (the stored definition is passed through); document what it is.
+        responses={200: ResponseSpec(data_container=TemplateFile, description="The version as a template file")},
+    )
     async def export_version(
         self, template_id: UUID, version: int, request: Request, user: User, conn: Conn
     ) -> Response[bytes]:
@@ -179,8 +182,12 @@ class TemplateTransferController(Controller):
             ) from None
         return await _detail(conn, template_id)
 
-    @post("/{template_id:uuid}/import", status_code=200, request_max_body_size=IMPORT_MAX_BYTES,
-          operation_class=_FILE_BODY)
+    @post(
+        "/{template_id:uuid}/import",
+        status_code=200,
+        request_max_body_size=IMPORT_MAX_BYTES,
+        operation_class=_FILE_BODY,
+    )
     async def import_into(self, template_id: UUID, request: Request, user: User, conn: Conn) -> TemplateDetail:
         """Body: an export file or a bare definition. Replaces this template's draft with it."""
         user.require("admin")

@@ -141,8 +141,9 @@ def _drop_nulls(value: Any) -> Any:
 
 
 def _items(defn: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
-    return {item["key"]: (section["key"], item) for section in defn.get("sections", [])
-            for item in section.get("items", [])}
+    return {
+        item["key"]: (section["key"], item) for section in defn.get("sections", []) for item in section.get("items", [])
+    }
 
 
 def _sections(defn: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -164,11 +165,13 @@ def summarize_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> Templa
         first_version=old is None,
         sections_added=[k for k in new_sections if k not in old_sections],
         sections_removed=[k for k in old_sections if k not in new_sections],
-        sections_changed=[k for k in new_order
-                          if new_sections[k] != old_sections[k] or old_order.index(k) != new_order.index(k)],
+        sections_changed=[
+            k for k in new_order if new_sections[k] != old_sections[k] or old_order.index(k) != new_order.index(k)
+        ],
         items_added=[k for k in new_items if k not in old_items],
         items_removed=[k for k in old_items if k not in new_items],
         items_changed=[k for k, v in new_items.items() if k in old_items and old_items[k] != v],
-        settings_changed=[] if old is None else [k for k in ("title", "grade_bands", "kinds")
-                                                  if before.get(k) != after.get(k)],
+        settings_changed=[]
+        if old is None
+        else [k for k in ("title", "grade_bands", "kinds") if before.get(k) != after.get(k)],
     )

@@ -30,22 +30,32 @@ _TEMPLATE_COLS = """t.id, t.key, t.title_en, t.title_ur, t.archived_at, t.create
 
 def template_out(row: Record) -> TemplateOut:
     return TemplateOut(
-        id=row["id"], key=row["key"], title=Text(en=row["title_en"], ur=row["title_ur"]),
-        latest_version=row["latest_version"], latest_version_id=row["latest_version_id"],
+        id=row["id"],
+        key=row["key"],
+        title=Text(en=row["title_en"], ur=row["title_ur"]),
+        latest_version=row["latest_version"],
+        latest_version_id=row["latest_version_id"],
         latest_published_at=row["latest_published_at"],
         kinds=list(row["kinds"]) if row["kinds"] is not None else None,
-        draft_status=row["draft_status"], archived=row["archived_at"] is not None, archived_at=row["archived_at"],
-        created_at=row["created_at"], updated_at=row["updated_at"],
+        draft_status=row["draft_status"],
+        archived=row["archived_at"] is not None,
+        archived_at=row["archived_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
-async def list_templates(conn: Connection, *, is_admin: bool, q: str | None, archived: bool | None) -> list[TemplateOut]:
+async def list_templates(
+    conn: Connection, *, is_admin: bool, q: str | None, archived: bool | None
+) -> list[TemplateOut]:
     rows = await conn.fetch(
         f"""SELECT {_TEMPLATE_COLS} FROM templates t {_LATEST}
              WHERE ($1::bool OR v.id IS NOT NULL) AND ($2::bool IS NULL OR (t.archived_at IS NOT NULL) = $2)
                AND ($3::text IS NULL OR t.key ILIKE $3 OR t.title_en ILIKE $3 OR t.title_ur ILIKE $3)
              ORDER BY t.title_en, t.key""",
-        is_admin, archived, like_pattern(q),
+        is_admin,
+        archived,
+        like_pattern(q),
     )
     return [template_out(r) for r in rows]
 
@@ -54,7 +64,8 @@ async def get_template(conn: Connection, template_id: UUID, *, is_admin: bool) -
     """The template with its draft and latest version, or None (also for non-admins when unpublished)."""
     return await conn.fetchrow(
         f"SELECT {_TEMPLATE_COLS} FROM templates t {_LATEST} WHERE t.id = $1 AND ($2::bool OR v.id IS NOT NULL)",
-        template_id, is_admin,
+        template_id,
+        is_admin,
     )
 
 
@@ -65,7 +76,10 @@ async def key_taken(conn: Connection, key: str) -> bool:
 async def insert_template(conn: Connection, key: str, title_en: str, title_ur: str, created_by: UUID | None) -> UUID:
     return await conn.fetchval(
         "INSERT INTO templates (key, title_en, title_ur, created_by) VALUES ($1, $2, $3, $4) RETURNING id",
-        key, title_en, title_ur, created_by,
+        key,
+        title_en,
+        title_ur,
+        created_by,
     )
 
 
@@ -84,7 +98,8 @@ async def set_archived(conn: Connection, template_id: UUID, archived: bool) -> N
     await conn.execute(
         """UPDATE templates SET archived_at = CASE WHEN $2 THEN coalesce(archived_at, now()) END, updated_at = now()
             WHERE id = $1""",
-        template_id, archived,
+        template_id,
+        archived,
     )
 
 
@@ -96,18 +111,32 @@ async def latest_version(conn: Connection, template_id: UUID) -> Record | None:
     )
 
 
-async def insert_version(conn: Connection, template_id: UUID, version: int, definition: dict[str, Any],
-                         kinds: list[str] | None, published_by: UUID | None) -> Record:
+async def insert_version(
+    conn: Connection,
+    template_id: UUID,
+    version: int,
+    definition: dict[str, Any],
+    kinds: list[str] | None,
+    published_by: UUID | None,
+) -> Record:
     return await conn.fetchrow(
         """INSERT INTO template_versions (template_id, version, definition, kinds, published_by)
            VALUES ($1, $2, $3, $4, $5) RETURNING id, published_at""",
-        template_id, version, definition, kinds, published_by,
+        template_id,
+        version,
+        definition,
+        kinds,
+        published_by,
     )
 
 
 async def set_title(conn: Connection, template_id: UUID, title_en: str, title_ur: str) -> None:
-    await conn.execute("UPDATE templates SET title_en = $2, title_ur = $3, updated_at = now() WHERE id = $1",
-                       template_id, title_en, title_ur)
+    await conn.execute(
+        "UPDATE templates SET title_en = $2, title_ur = $3, updated_at = now() WHERE id = $1",
+        template_id,
+        title_en,
+        title_ur,
+    )
 
 
 _SUMMARY_COLS = """tv.id, tv.template_id, tv.version, tv.kinds, tv.published_at, tv.published_by,
@@ -121,8 +150,7 @@ async def list_versions(conn: Connection, template_id: UUID) -> list[VersionSumm
         f"SELECT {_SUMMARY_COLS} FROM template_versions tv WHERE tv.template_id = $1 ORDER BY tv.version DESC",
         template_id,
     )
-    return [VersionSummary(**{**dict(r), "kinds": list(r["kinds"]) if r["kinds"] is not None else None})
-            for r in rows]
+    return [VersionSummary(**{**dict(r), "kinds": list(r["kinds"]) if r["kinds"] is not None else None}) for r in rows]
 
 
 _VERSION_COLS = """tv.id, tv.template_id, t.key AS template_key, tv.version, tv.definition, tv.kinds,
@@ -136,16 +164,21 @@ def _version_out(row: Record | None) -> VersionOut | None:
 
 
 async def get_version(conn: Connection, template_id: UUID, version: int) -> VersionOut | None:
-    return _version_out(await conn.fetchrow(
-        f"""SELECT {_VERSION_COLS} FROM template_versions tv JOIN templates t ON t.id = tv.template_id
+    return _version_out(
+        await conn.fetchrow(
+            f"""SELECT {_VERSION_COLS} FROM template_versions tv JOIN templates t ON t.id = tv.template_id
              WHERE tv.template_id = $1 AND tv.version = $2""",
-        template_id, version,
-    ))
+            template_id,
+            version,
+        )
+    )
 
 
 async def get_version_by_id(conn: Connection, version_id: UUID) -> VersionOut | None:
-    return _version_out(await conn.fetchrow(
-        f"""SELECT {_VERSION_COLS} FROM template_versions tv JOIN templates t ON t.id = tv.template_id
+    return _version_out(
+        await conn.fetchrow(
+            f"""SELECT {_VERSION_COLS} FROM template_versions tv JOIN templates t ON t.id = tv.template_id
              WHERE tv.id = $1""",
-        version_id,
-    ))
+            version_id,
+        )
+    )

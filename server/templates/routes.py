@@ -48,20 +48,22 @@ VersionNumber = Annotated[int, Parameter(ge=1)]
 
 
 def _invalid(errors: list[FieldError]) -> Invalid:
-    return Invalid(f"the definition has {len(errors)} problem(s): "
-                   + "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors=errors)
+    return Invalid(
+        f"the definition has {len(errors)} problem(s): " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5]),
+        errors=errors,
+    )
 
 
 def _detail(row: asyncpg.Record, is_admin: bool) -> TemplateDetail:
     base = queries.template_out(row)
     draft = row["draft"] if is_admin else None
     changes = summarize_changes(row["latest_definition"], draft) if draft is not None else None
-    return TemplateDetail(**{f: getattr(base, f) for f in base.__struct_fields__}, draft=draft,
-                          draft_changes=changes)
+    return TemplateDetail(**{f: getattr(base, f) for f in base.__struct_fields__}, draft=draft, draft_changes=changes)
 
 
-async def _set_archived(template_id: UUID, archived: bool, request: Request, user: Principal,
-                        conn: Connection) -> TemplateDetail:
+async def _set_archived(
+    template_id: UUID, archived: bool, request: Request, user: Principal, conn: Connection
+) -> TemplateDetail:
     user.require("admin")
     async with conn.transaction():
         current = await queries.lock_template(conn, template_id)
@@ -69,9 +71,15 @@ async def _set_archived(template_id: UUID, archived: bool, request: Request, use
             raise NotFound("template not found")
         if (current["archived_at"] is not None) != archived:
             await queries.set_archived(conn, template_id, archived)
-            await audit.record(conn, "template.archive" if archived else "template.unarchive", actor=user,
-                               entity="template", entity_id=template_id, data={"key": current["key"]},
-                               ip=client_ip(request))
+            await audit.record(
+                conn,
+                "template.archive" if archived else "template.unarchive",
+                actor=user,
+                entity="template",
+                entity_id=template_id,
+                data={"key": current["key"]},
+                ip=client_ip(request),
+            )
     return await _load_detail(conn, template_id, True)
 
 
@@ -87,35 +95,54 @@ class TemplateController(Controller):
     tags = ["templates"]
 
     @get("/")
-    async def list_templates(self, user: User, conn: Conn, q: str | None = None,
-                             archived: bool | None = None) -> list[TemplateOut]:
+    async def list_templates(
+        self, user: User, conn: Conn, q: str | None = None, archived: bool | None = None
+    ) -> list[TemplateOut]:
         return await queries.list_templates(conn, is_admin=user.is_admin, q=q, archived=archived)
 
     @post("/")
     async def create_template(self, data: TemplateCreate, request: Request, user: User, conn: Conn) -> TemplateDetail:
         user.require("admin")
-        errors = [FieldError(field=f"title.{lang}", message="must not be blank")
-                  for lang in ("en", "ur") if not getattr(data.title, lang).strip()]
+        errors = [
+            FieldError(field=f"title.{lang}", message="must not be blank")
+            for lang in ("en", "ur")
+            if not getattr(data.title, lang).strip()
+        ]
         if await queries.key_taken(conn, data.key):
             errors.append(FieldError(field="key", message="another template has this key"))
         if errors:
             raise Invalid("the template is not valid", errors=errors)
         try:
             async with conn.transaction():
-                template_id = await queries.insert_template(conn, data.key, data.title.en.strip(),
-                                                            data.title.ur.strip(), user.id)
-                await audit.record(conn, "template.create", actor=user, entity="template", entity_id=template_id,
-                                   data={"key": data.key, "title": data.title.en}, ip=client_ip(request))
+                template_id = await queries.insert_template(
+                    conn, data.key, data.title.en.strip(), data.title.ur.strip(), user.id
+                )
+                await audit.record(
+                    conn,
+                    "template.create",
+                    actor=user,
+                    entity="template",
+                    entity_id=template_id,
+                    data={"key": data.key, "title": data.title.en},
+                    ip=client_ip(request),
+                )
         except asyncpg.UniqueViolationError:
-            raise Invalid("key taken", errors=[FieldError(field="key", message="another template has this key")]) from None
+            raise Invalid(
+                "key taken", errors=[FieldError(field="key", message="another template has this key")]
+            ) from None
         return await _load_detail(conn, template_id, True)
 
     @get("/{template_id:uuid}")
     async def get_template(self, template_id: UUID, user: User, conn: Conn) -> TemplateDetail:
         return await _load_detail(conn, template_id, user.is_admin)
 
-    @put("/{template_id:uuid}/draft", request_max_body_size=DRAFT_MAX_BYTES, operation_class=raw_body(
-        "The template definition (DESIGN §7)", {"application/json": Schema(type=OpenAPIType.OBJECT)}))
+    @put(
+        "/{template_id:uuid}/draft",
+        request_max_body_size=DRAFT_MAX_BYTES,
+        operation_class=raw_body(
+            "The template definition (DESIGN §7)", {"application/json": Schema(type=OpenAPIType.OBJECT)}
+        ),
+    )
     async def save_draft(self, template_id: UUID, request: Request, user: User, conn: Conn) -> TemplateDetail:
         """Body: the template definition (DESIGN §7). Stored only when it passes every rule."""
         user.require("admin")
@@ -143,8 +170,9 @@ class TemplateController(Controller):
                 raise Conflict("the template is archived; unarchive it before publishing")
             draft = current["draft"]
             if draft is None:
-                raise Invalid("there is no draft to publish",
-                              errors=[FieldError(field="draft", message="save a draft first")])
+                raise Invalid(
+                    "there is no draft to publish", errors=[FieldError(field="draft", message="save a draft first")]
+                )
             # The rules may have grown stricter since the draft was saved: check it again.
             try:
                 defn = to_definition(draft)
@@ -156,20 +184,33 @@ class TemplateController(Controller):
             definition = stored_form(defn)
             latest = await queries.latest_version(conn, template_id)
             if latest is not None and latest["definition"] == definition:
-                raise Conflict(f"the draft is already published as version {latest['version']}",
-                               extra={"id": latest["id"], "version": latest["version"]})
+                raise Conflict(
+                    f"the draft is already published as version {latest['version']}",
+                    extra={"id": latest["id"], "version": latest["version"]},
+                )
             number = latest["version"] + 1 if latest is not None else 1
             changes = summarize_changes(latest["definition"] if latest is not None else None, definition)
             row = await queries.insert_version(conn, template_id, number, definition, defn.kinds, user.id)
             await queries.set_title(conn, template_id, defn.title.en.strip(), defn.title.ur.strip())
-            await audit.record(conn, "template.publish", actor=user, entity="template", entity_id=template_id,
-                               data={"key": current["key"], "version": number, "version_id": row["id"],
-                                     "items_added": len(changes.items_added),
-                                     "items_removed": len(changes.items_removed),
-                                     "items_changed": len(changes.items_changed)},
-                               ip=client_ip(request))
-        return PublishOut(id=row["id"], template_id=template_id, version=number, published_at=row["published_at"],
-                          changes=changes)
+            await audit.record(
+                conn,
+                "template.publish",
+                actor=user,
+                entity="template",
+                entity_id=template_id,
+                data={
+                    "key": current["key"],
+                    "version": number,
+                    "version_id": row["id"],
+                    "items_added": len(changes.items_added),
+                    "items_removed": len(changes.items_removed),
+                    "items_changed": len(changes.items_changed),
+                },
+                ip=client_ip(request),
+            )
+        return PublishOut(
+            id=row["id"], template_id=template_id, version=number, published_at=row["published_at"], changes=changes
+        )
 
     @post("/{template_id:uuid}/archive", status_code=200)
     async def archive(self, template_id: UUID, request: Request, user: User, conn: Conn) -> TemplateDetail:

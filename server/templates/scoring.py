@@ -253,8 +253,14 @@ def _close_section(section: Section, earned: float, weight: float, sections: lis
     return percent
 
 
-def _total(defn: Definition, overall: float, overall_weight: float, critical_failed: bool,
-           sections: list[SectionScore], items: dict[str, ItemScore]) -> Score:
+def _total(
+    defn: Definition,
+    overall: float,
+    overall_weight: float,
+    critical_failed: bool,
+    sections: list[SectionScore],
+    items: dict[str, ItemScore],
+) -> Score:
     percent = _clamp(overall / overall_weight) if overall_weight > 0 else None
     grade = FAIL if critical_failed else grade_for(defn.grade_bands, percent)
     return Score(percent=percent, grade=grade, critical_failed=critical_failed, sections=sections, items=items)

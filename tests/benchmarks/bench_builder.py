@@ -98,7 +98,11 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
     env.pop("DATABASE_URL", None)
     log = (data_dir / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--demo", "--no-history"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "server", "serve", "--demo", "--no-history"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

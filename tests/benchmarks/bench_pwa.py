@@ -58,8 +58,15 @@ def sizes() -> dict[str, tuple[int, int, int]]:
         if url == "/":
             continue
         data = (PWA_DIR / url.lstrip("/")).read_bytes()
-        group = ("role" if url in lazy else "fonts" if url.startswith("/fonts/")
-                 else "icons" if url.startswith("/icons/") else "code")
+        group = (
+            "role"
+            if url in lazy
+            else "fonts"
+            if url.startswith("/fonts/")
+            else "icons"
+            if url.startswith("/icons/")
+            else "code"
+        )
         g = groups[group]
         g[0] += 1
         g[1] += len(data)

@@ -96,8 +96,9 @@ def definition() -> dict:
             elif kind == "number":
                 item.update(min=0, max=15, unit="minutes")
             elif kind == "choice":
-                item["options"] = [{"key": k, "label": TEXT, "points": p} for k, p in (("good", 2), ("fair", 1),
-                                                                                        ("poor", 0))]
+                item["options"] = [
+                    {"key": k, "label": TEXT, "points": p} for k, p in (("good", 2), ("fair", 1), ("poor", 0))
+                ]
             items.append(item)
         sections.append({"key": f"s{s}", "title": TEXT, "weight": 1 + s % 3, "items": items})
     return {"title": {"en": "Benchmark inspection", "ur": "معائنہ"}, "sections": sections}
@@ -108,8 +109,7 @@ def answers() -> dict:
     out = {}
     for section in definition()["sections"]:
         for n, item in enumerate(section["items"]):
-            answer = {"value": values[item["type"]], "note": "seen by the SDPO" if n % 5 == 0 else None,
-                      "photos": []}
+            answer = {"value": values[item["type"]], "note": "seen by the SDPO" if n % 5 == 0 else None, "photos": []}
             out[item["key"]] = answer
     return out
 
@@ -146,24 +146,39 @@ async def prepare(url: str) -> dict:
         districts, stations = [], []
         for r in range(REGIONS):
             region = await conn.fetchval(
-                "INSERT INTO regions (code, name_en) VALUES ($1, 'Bench') RETURNING id", f"RB{r}")
-            districts.append(await conn.fetchval(
-                "INSERT INTO districts (code, name_en, region_id) VALUES ($1, 'Bench', $2) RETURNING id",
-                f"DB{r}", region))
+                "INSERT INTO regions (code, name_en) VALUES ($1, 'Bench') RETURNING id", f"RB{r}"
+            )
+            districts.append(
+                await conn.fetchval(
+                    "INSERT INTO districts (code, name_en, region_id) VALUES ($1, 'Bench', $2) RETURNING id",
+                    f"DB{r}",
+                    region,
+                )
+            )
         for n in range(STATIONS):
-            stations.append(await conn.fetchval(
-                """INSERT INTO stations (code, name_en, name_ur, district_id, lat, lon)
+            stations.append(
+                await conn.fetchval(
+                    """INSERT INTO stations (code, name_en, name_ur, district_id, lat, lon)
                    VALUES ($1, 'PS Bench', 'تھانہ', $2, 31.52, 74.35) RETURNING id""",
-                f"PS{n}", districts[n % REGIONS]))
+                    f"PS{n}",
+                    districts[n % REGIONS],
+                )
+            )
         inspector = await conn.fetchval(
             """INSERT INTO users (username, display_name, password_hash, role, district_ids)
                VALUES ('bench', 'Bench Inspector', $1, 'inspector', $2) RETURNING id""",
-            hash_password("bench-password-1"), districts)
+            hash_password("bench-password-1"),
+            districts,
+        )
         template = await conn.fetchval(
-            "INSERT INTO templates (key, title_en, title_ur) VALUES ('bench', 'Bench', 'ب') RETURNING id")
+            "INSERT INTO templates (key, title_en, title_ur) VALUES ('bench', 'Bench', 'ب') RETURNING id"
+        )
         version = await conn.fetchval(
             """INSERT INTO template_versions (template_id, version, definition)
-               VALUES ($1, 1, $2::text::jsonb) RETURNING id""", template, msgspec.json.encode(definition()).decode())
+               VALUES ($1, 1, $2::text::jsonb) RETURNING id""",
+            template,
+            msgspec.json.encode(definition()).decode(),
+        )
         return {"station": stations[0], "stations": stations, "version": version, "inspector": inspector}
     finally:
         await conn.close()
@@ -176,8 +191,14 @@ def free_port() -> int:
 
 
 def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -257,7 +278,9 @@ class Caller(asyncio.Protocol):
             return
         head = bytes(self.buf[:end]).lower()
         at = head.find(b"content-length:")
-        length = int(head[at + 15: head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0 else len(head)]) if at >= 0 else 0
+        length = (
+            int(head[at + 15 : head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0 else len(head)]) if at >= 0 else 0
+        )
         if len(self.buf) < end + 4 + length:
             return
         status = int(self.buf[9:12])
@@ -291,8 +314,10 @@ def fixed(request: bytes):
 
 
 def put_request(path: str, body: bytes, token: str) -> bytes:
-    return (f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 # ------------------------------------------------------------------ the bare asyncpg baseline
@@ -312,8 +337,12 @@ def bare_rows(ids: dict) -> tuple[dict, list[tuple]]:
     text = canonical(doc)
     header = {"doc": text.decode(), "hash": body_hash(text), "summary": score_summary(result)}
     values = [None if v is None else msgspec.json.encode(v).decode() for v in msgspec.json.decode(cols.values)]
-    rows = [(k, s, v, n, sc, mx, c, []) for k, s, v, n, sc, mx, c in
-            zip(cols.keys, cols.sections, values, cols.notes, cols.scores, cols.maxes, cols.critical, strict=True)]
+    rows = [
+        (k, s, v, n, sc, mx, c, [])
+        for k, s, v, n, sc, mx, c in zip(
+            cols.keys, cols.sections, values, cols.notes, cols.scores, cols.maxes, cols.critical, strict=True
+        )
+    ]
     return header, rows
 
 
@@ -349,16 +378,39 @@ async def bare_loop(url: str, ids: dict, clients: int, seconds: float, mode: str
             iid = uuid.uuid4()
             began = time.perf_counter_ns()
             async with conn.transaction():
-                if await conn.fetchval(INSERT_HEADER, iid, ids["stations"][next(turn) % STATIONS], ids["version"],
-                                       ids["inspector"],
-                                       header["hash"], header["doc"], s.percent, s.grade, summary) is None:
+                if (
+                    await conn.fetchval(
+                        INSERT_HEADER,
+                        iid,
+                        ids["stations"][next(turn) % STATIONS],
+                        ids["version"],
+                        ids["inspector"],
+                        header["hash"],
+                        header["doc"],
+                        s.percent,
+                        s.grade,
+                        summary,
+                    )
+                    is None
+                ):
                     continue
                 await conn.execute(INSERT_REVISION, iid, header["hash"], header["doc"], ids["inspector"])
                 if mode == "copy":
                     await conn.copy_records_to_table(
-                        "answers", records=[(iid, *r) for r in copy_rows],
-                        columns=["inspection_id", "item_key", "section_key", "value", "note", "score", "max",
-                                 "critical", "photo_ids"])
+                        "answers",
+                        records=[(iid, *r) for r in copy_rows],
+                        columns=[
+                            "inspection_id",
+                            "item_key",
+                            "section_key",
+                            "value",
+                            "note",
+                            "score",
+                            "max",
+                            "critical",
+                            "photo_ids",
+                        ],
+                    )
                 else:
                     await conn.execute(INSERT_UNNEST, iid, *map(list, columns))
             stats.latencies_ns.append(time.perf_counter_ns() - began)
@@ -377,9 +429,16 @@ async def bare_loop(url: str, ids: dict, clients: int, seconds: float, mode: str
 
 
 def document(ids: dict, status: str) -> dict:
-    return {"station_id": str(ids["station"]), "template_version_id": str(ids["version"]), "base_revision": 0,
-            "status": status, "started_at": "2026-11-27T09:00:00Z", "finished_at": "2026-11-27T11:40:00Z",
-            "location": {"lat": 31.5201, "lon": 74.3502, "accuracy_m": 8}, "answers": answers()}
+    return {
+        "station_id": str(ids["station"]),
+        "template_version_id": str(ids["version"]),
+        "base_revision": 0,
+        "status": status,
+        "started_at": "2026-11-27T09:00:00Z",
+        "finished_at": "2026-11-27T11:40:00Z",
+        "location": {"lat": 31.5201, "lon": 74.3502, "accuracy_m": 8},
+        "answers": answers(),
+    }
 
 
 # ------------------------------------------------------------------ main
@@ -395,33 +454,55 @@ async def run(args: argparse.Namespace) -> None:
         ids = await prepare(url)
         app_port, mini_port = free_port(), free_port()
         data_dir = Path(tempfile.mkdtemp(prefix="bench-data-"))
-        app = start([sys.executable, "-m", "server", "serve", "--port", str(app_port), "--workers", str(args.workers)],
-                    {"DATABASE_URL": url, "DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", "IMAGE_WORKERS": "1"},
-                    app_port)
+        app = start(
+            [sys.executable, "-m", "server", "serve", "--port", str(app_port), "--workers", str(args.workers)],
+            {"DATABASE_URL": url, "DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", "IMAGE_WORKERS": "1"},
+            app_port,
+        )
         procs.append(app)
-        mini = start([sys.executable, "-m", "uvicorn", "bench_sync:minimal_app", "--factory", "--app-dir", str(HERE),
-                      "--port", str(mini_port), "--log-level", "warning"], {"BENCH_DATABASE_URL": url}, mini_port)
+        mini = start(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench_sync:minimal_app",
+                "--factory",
+                "--app-dir",
+                str(HERE),
+                "--port",
+                str(mini_port),
+                "--log-level",
+                "warning",
+            ],
+            {"BENCH_DATABASE_URL": url},
+            mini_port,
+        )
         procs.append(mini)
         bodies = {s: msgspec.json.encode(document(ids, s)) for s in ("draft", "submitted")}
-        spread = {s: [msgspec.json.encode(document({**ids, "station": st}, s)) for st in ids["stations"]]
-                  for s in ("draft", "submitted")}
+        spread = {
+            s: [msgspec.json.encode(document({**ids, "station": st}, s)) for st in ids["stations"]]
+            for s in ("draft", "submitted")
+        }
         # The stored documents the replay clients send again and again, one per client.
         stored = [uuid.uuid4() for _ in range(args.clients)]
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app_port}") as c:
             login = await c.post("/api/v1/auth/login", json={"username": "bench", "password": "bench-password-1"})
             token = login.json()["token"]
             for iid in stored:
-                stored_reply = await c.put(f"/api/v1/inspections/{iid}", content=bodies["submitted"],
-                                           headers={"Content-Type": "application/json",
-                                                    "Authorization": f"Bearer {token}"})
+                stored_reply = await c.put(
+                    f"/api/v1/inspections/{iid}",
+                    content=bodies["submitted"],
+                    headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+                )
                 assert stored_reply.status_code == 201, stored_reply.text
 
         turn = itertools.count()
 
         def creator(status: str):
             # One counter for every client: consecutive sends go to different stations.
-            return lambda: put_request(f"/api/v1/inspections/{uuid.uuid4()}",
-                                       spread[status][next(turn) % STATIONS], token)
+            return lambda: put_request(
+                f"/api/v1/inspections/{uuid.uuid4()}", spread[status][next(turn) % STATIONS], token
+            )
 
         replayers = [fixed(put_request(f"/api/v1/inspections/{i}", bodies["submitted"], token)) for i in stored]
         pingers = [fixed(put_request(f"/ping/{n}", bodies["submitted"], token)) for n in range(args.clients)]
@@ -439,10 +520,16 @@ async def run(args: argparse.Namespace) -> None:
             for name, measure, proc in [
                 ("bare asyncpg, COPY", lambda: bare_loop(url, ids, args.clients, args.seconds, "copy"), None),
                 ("bare asyncpg, unnest", lambda: bare_loop(url, ids, args.clients, args.seconds, "unnest"), None),
-                ("PUT new, submitted", lambda: load(app_port, [creator("submitted") for _ in range(args.clients)],
-                                                    {201}, args.seconds), app),
-                ("PUT new, draft", lambda: load(app_port, [creator("draft") for _ in range(args.clients)], {201},
-                                                args.seconds), app),
+                (
+                    "PUT new, submitted",
+                    lambda: load(app_port, [creator("submitted") for _ in range(args.clients)], {201}, args.seconds),
+                    app,
+                ),
+                (
+                    "PUT new, draft",
+                    lambda: load(app_port, [creator("draft") for _ in range(args.clients)], {201}, args.seconds),
+                    app,
+                ),
                 ("minimal INSERT endpoint", lambda: load(mini_port, pingers, {200}, args.seconds), mini),
                 ("PUT replay", lambda: load(app_port, replayers, {200}, args.seconds), app),
             ]:
@@ -488,15 +575,20 @@ async def postmaster_pid(url: str) -> int:
         await conn.close()
 
 
-def report(results: dict[str, list[Stats]], cpu: dict[str, list[float]], pg_cpu: dict[str, list[float]],
-           args: argparse.Namespace) -> None:
+def report(
+    results: dict[str, list[Stats]],
+    cpu: dict[str, list[float]],
+    pg_cpu: dict[str, list[float]],
+    args: argparse.Namespace,
+) -> None:
     def med(name: str, f) -> float:
         return statistics.median(f(s) for s in results[name])
 
-    print(f"{args.clients} keep-alive clients, {args.rounds} rounds of {args.seconds:g} s, {ITEMS} answers per "
-          f"inspection, app workers {args.workers}, PostgreSQL {'durable' if args.durable else 'synchronous_commit=off'}")
-    head = (f"{'path':26} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} {'PG CPU µs/req':>14}"
-            f"  statuses")
+    print(
+        f"{args.clients} keep-alive clients, {args.rounds} rounds of {args.seconds:g} s, {ITEMS} answers per "
+        f"inspection, app workers {args.workers}, PostgreSQL {'durable' if args.durable else 'synchronous_commit=off'}"
+    )
+    head = f"{'path':26} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} {'PG CPU µs/req':>14}  statuses"
     print(head)
     print("-" * (len(head) + 10))
     for name, runs in results.items():
@@ -504,22 +596,31 @@ def report(results: dict[str, list[Stats]], cpu: dict[str, list[float]], pg_cpu:
         for s in runs:
             for k, v in s.statuses.items():
                 statuses[k] = statuses.get(k, 0) + v
-        print(f"{name:26} {med(name, lambda s: s.rate):8.0f} {med(name, lambda s: s.pct(0.5)):8.2f} "
-              f"{med(name, lambda s: s.pct(0.99)):8.2f} {statistics.median(cpu[name]):11.0f} "
-              f"{statistics.median(pg_cpu[name]):14.0f}  "
-              f"{dict(sorted(statuses.items())) or '-'}")
+        print(
+            f"{name:26} {med(name, lambda s: s.rate):8.0f} {med(name, lambda s: s.pct(0.5)):8.2f} "
+            f"{med(name, lambda s: s.pct(0.99)):8.2f} {statistics.median(cpu[name]):11.0f} "
+            f"{statistics.median(pg_cpu[name]):14.0f}  "
+            f"{dict(sorted(statuses.items())) or '-'}"
+        )
     # Ratios per round (sides measured back to back), then the median across rounds.
-    bare = [max(c.rate, u.rate) for c, u in zip(results["bare asyncpg, COPY"], results["bare asyncpg, unnest"],
-                                               strict=True)]
+    bare = [
+        max(c.rate, u.rate) for c, u in zip(results["bare asyncpg, COPY"], results["bare asyncpg, unnest"], strict=True)
+    ]
     sync_sub = statistics.median(s.rate / b for s, b in zip(results["PUT new, submitted"], bare, strict=True))
     sync_draft = statistics.median(s.rate / b for s, b in zip(results["PUT new, draft"], bare, strict=True))
-    replay = statistics.median(r.pct(0.99) / m.pct(0.99)
-                               for r, m in zip(results["PUT replay"], results["minimal INSERT endpoint"], strict=True))
+    replay = statistics.median(
+        r.pct(0.99) / m.pct(0.99)
+        for r, m in zip(results["PUT replay"], results["minimal INSERT endpoint"], strict=True)
+    )
     print()
-    print(f"(a) sync inspections/s ÷ bare asyncpg (faster of COPY, unnest): submitted {sync_sub:.2f}, "
-          f"draft {sync_draft:.2f}   target ≥ {SYNC_TARGET}  {'met' if sync_sub >= SYNC_TARGET else 'NOT met'}")
-    print(f"(b) replay p99 ÷ minimal INSERT endpoint p99: {replay:.2f}   target ≤ {REPLAY_TARGET}  "
-          f"{'met' if replay <= REPLAY_TARGET else 'NOT met'}")
+    print(
+        f"(a) sync inspections/s ÷ bare asyncpg (faster of COPY, unnest): submitted {sync_sub:.2f}, "
+        f"draft {sync_draft:.2f}   target ≥ {SYNC_TARGET}  {'met' if sync_sub >= SYNC_TARGET else 'NOT met'}"
+    )
+    print(
+        f"(b) replay p99 ÷ minimal INSERT endpoint p99: {replay:.2f}   target ≤ {REPLAY_TARGET}  "
+        f"{'met' if replay <= REPLAY_TARGET else 'NOT met'}"
+    )
 
 
 def main() -> int:
@@ -528,8 +629,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--durable", action="store_true", help="keep PostgreSQL's synchronous_commit=on")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="uvicorn worker processes of the app (muaina serve --workers); the baselines use one")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes of the app (muaina serve --workers); the baselines use one",
+    )
     asyncio.run(run(parser.parse_args()))
     return 0
 

@@ -43,7 +43,9 @@ def test_a_reviewer_screen_opened_once_opens_again_offline(pwa_server, browser):
                if (hit) return true;
              }
              return false;
-           }""", timeout=30000)
+           }""",
+        timeout=30000,
+    )
     context.set_offline(True)
     page.reload()
     # The screen's code comes from the cache; its rows need the server, and it says so.

@@ -40,7 +40,9 @@ def critical_item(version: dict) -> tuple[int, dict]:
     raise AssertionError("the demo template has no plain critical yes/no item")
 
 
-def test_a_returned_inspection_is_corrected_on_the_phone_approved_and_its_new_score_shown(pwa_server, browser, artifacts):
+def test_a_returned_inspection_is_corrected_on_the_phone_approved_and_its_new_score_shown(
+    pwa_server, browser, artifacts
+):
     token, stations, version = inspector_setup(pwa_server)
     station = stations[0]
     section, item = critical_item(version)
@@ -102,8 +104,12 @@ def test_a_returned_inspection_is_corrected_on_the_phone_approved_and_its_new_sc
     rp.locator(f".rv-queue tr[data-id='{iid}'] a.rv-rowlink").click()
     rp.wait_for_selector("#rv-approve")
     assert rp.inner_text("#rv-percent") == shown_percent(new_score)
-    other = next(i for s in version["definition"]["sections"] for i in s["items"]
-                 if i["type"] == "yes_no" and not i.get("critical") and not i.get("visible_if"))
+    other = next(
+        i
+        for s in version["definition"]["sections"]
+        for i in s["items"]
+        if i["type"] == "yes_no" and not i.get("critical") and not i.get("visible_if")
+    )
     rp.click(f"#rv-item-{other['key']} .rv-btn-override")
     rp.fill("dialog input[type=number]", "50")
     rp.click("dialog .btn-primary")
@@ -152,8 +158,9 @@ def test_a_stale_review_is_explained_and_the_current_copy_shown_with_the_draft_k
 
     # Meanwhile the administrator approves it: the reviewer's copy is now stale.
     admin = pwa_server.login("admin", DEMO_PASSWORDS["admin"])
-    decided = pwa_server.api("POST", f"/api/v1/inspections/{iid}/review", admin,
-                             json={"decision": "approve", "revision": seeded["revision"]})
+    decided = pwa_server.api(
+        "POST", f"/api/v1/inspections/{iid}/review", admin, json={"decision": "approve", "revision": seeded["revision"]}
+    )
     assert decided.status_code == 200, decided.text
 
     page.click("#rv-return")
@@ -165,7 +172,9 @@ def test_a_stale_review_is_explained_and_the_current_copy_shown_with_the_draft_k
     assert page.locator(".rv-head [data-status=approved]").is_visible()
     assert pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()["status"] == "approved"
     # Only the administrator's approval was recorded, not the stale return.
-    assert [r["decision"] for r in pwa_server.api("GET", f"/api/v1/inspections/{iid}/reviews", token).json()["rows"]] == ["approve"]
+    assert [
+        r["decision"] for r in pwa_server.api("GET", f"/api/v1/inspections/{iid}/reviews", token).json()["rows"]
+    ] == ["approve"]
     # What the reviewer wrote is still on this laptop for the next decision.
     kept = page.evaluate(f"""new Promise((resolve) => {{
         const open = indexedDB.open('muaina');

@@ -30,18 +30,27 @@ def lahore(pwa_server):
     """Two Lahore submissions: a clean one, then one far from its station with a critical failure and
     a photo reused from the clean one."""
     token, stations, version = inspector_setup(pwa_server)
-    critical = next(i["key"] for s in version["definition"]["sections"] for i in s["items"]
-                    if i.get("critical") and i["type"] == "yes_no" and not i.get("visible_if"))
+    critical = next(
+        i["key"]
+        for s in version["definition"]["sections"]
+        for i in s["items"]
+        if i.get("critical") and i["type"] == "yes_no" and not i.get("visible_if")
+    )
     clean = submit(pwa_server, token, stations[3], version, seed=8)
     key, answer = next((k, a) for k, a in clean["answers"].items() if a["photos"])
     reused = pwa_server.api("GET", f"/api/v1/photos/{answer['photos'][0]}/original", token).content
-    flagged = submit(pwa_server, token, stations[2], version, fail=(critical,), far=True, seed=7,
-                     photo_bytes={key: reused})
+    flagged = submit(
+        pwa_server, token, stations[2], version, fail=(critical,), far=True, seed=7, photo_bytes={key: reused}
+    )
     return {"flagged": flagged, "clean": clean, "stations": stations, "reused_item": key}
 
 
-SCREENS = [("queue", "/review", ".rv-queue"), ("inspection", None, "#rv-approve"),
-           ("actions", "/review/actions", ".rv-board"), ("dashboard", "/review/dashboard", "#rv-ranking")]
+SCREENS = [
+    ("queue", "/review", ".rv-queue"),
+    ("inspection", None, "#rv-approve"),
+    ("actions", "/review/actions", ".rv-board"),
+    ("dashboard", "/review/dashboard", "#rv-ranking"),
+]
 
 
 @pytest.mark.parametrize("size", ["laptop", "phone"])
@@ -72,7 +81,9 @@ def test_reviewer_screens_read_right_to_left_in_urdu_and_fit_the_screen(pwa_serv
             else:
                 assert (shape["dir"], shape["lang"]) == ("ltr", "en")
                 assert shape["nav"] == ["Review queue", "Corrective actions", "Dashboards"]
-            page.screenshot(path=str(artifacts / f"reviewer-{name}-{lang}-{viewport['width']}x{viewport['height']}.png"))
+            page.screenshot(
+                path=str(artifacts / f"reviewer-{name}-{lang}-{viewport['width']}x{viewport['height']}.png")
+            )
     # Every flag of the far, critical submission is an icon and a word in the queue, not a colour alone.
     page.goto(pwa_server.url + "/#/review")
     page.wait_for_selector(f".rv-queue tr[data-id='{lahore['flagged']['id']}']")

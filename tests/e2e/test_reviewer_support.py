@@ -60,12 +60,20 @@ def police_version(data: dict) -> dict:
 
 
 def police_stations(data: dict) -> list[dict]:
-    return sorted((s for s in data["stations"] if s.get("kind", "police_station") == "police_station"),
-                  key=lambda s: s["code"])
+    return sorted(
+        (s for s in data["stations"] if s.get("kind", "police_station") == "police_station"), key=lambda s: s["code"]
+    )
 
 
-def build_document(station: dict, version: dict, *, fail: tuple[str, ...] = (), far: bool = False,
-                   photo_bytes: dict[str, bytes] | None = None, seed: int = 1) -> tuple[dict, list[tuple]]:
+def build_document(
+    station: dict,
+    version: dict,
+    *,
+    fail: tuple[str, ...] = (),
+    far: bool = False,
+    photo_bytes: dict[str, bytes] | None = None,
+    seed: int = 1,
+) -> tuple[dict, list[tuple]]:
     """A submitted document answering every visible item (passing unless named in `fail`), and its photos.
 
     Returns (document, [(photo_id, item_key, jpeg bytes)]). `photo_bytes` maps an item key to the bytes
@@ -97,9 +105,12 @@ def build_document(station: dict, version: dict, *, fail: tuple[str, ...] = (), 
     # About 5 km north of the station when `far`, well beyond any presence radius.
     lat = station["lat"] + (0.045 if far else 0.0001)
     document = {
-        "station_id": station["id"], "template_version_id": version["id"], "base_revision": 0,
+        "station_id": station["id"],
+        "template_version_id": version["id"],
+        "base_revision": 0,
         "status": "submitted",
-        "started_at": (now - timedelta(hours=1)).isoformat(), "finished_at": now.isoformat(),
+        "started_at": (now - timedelta(hours=1)).isoformat(),
+        "finished_at": now.isoformat(),
         "location": {"lat": lat, "lon": station["lon"], "accuracy_m": 9},
         "answers": answers,
     }
@@ -114,9 +125,20 @@ def submit(server: Any, token: str, station: dict, version: dict, **kwargs: Any)
     assert reply.status_code == 201, reply.text
     taken = datetime.now(UTC).isoformat()
     for pid, key, data in photos:
-        up = server.api("PUT", f"/api/v1/photos/{pid}", token, content=data,
-                        params={"inspection_id": iid, "item_key": key, "taken_at": taken,
-                                "lat": document["location"]["lat"], "lon": station["lon"], "accuracy_m": 9})
+        up = server.api(
+            "PUT",
+            f"/api/v1/photos/{pid}",
+            token,
+            content=data,
+            params={
+                "inspection_id": iid,
+                "item_key": key,
+                "taken_at": taken,
+                "lat": document["location"]["lat"],
+                "lon": station["lon"],
+                "accuracy_m": 9,
+            },
+        )
         assert up.status_code in (200, 201), up.text
     stored = server.api("GET", f"/api/v1/inspections/{iid}", token)
     assert stored.status_code == 200, stored.text

@@ -70,8 +70,11 @@ class PhotoEntry:
 
     def request(self) -> tuple[str, str, dict[str, Any]]:
         params = {"inspection_id": str(self.inspection_id), "item_key": self.item_key}
-        return "PUT", f"/api/v1/photos/{self.ref}", {
-            "content": self.data, "params": params, "headers": {"Content-Type": "image/jpeg"}}
+        return (
+            "PUT",
+            f"/api/v1/photos/{self.ref}",
+            {"content": self.data, "params": params, "headers": {"Content-Type": "image/jpeg"}},
+        )
 
 
 Entry = InspectionEntry | PhotoEntry
@@ -116,9 +119,19 @@ class Outbox:
     hanging it.
     """
 
-    def __init__(self, http: httpx.AsyncClient, token: str, record: Record, *, base_delay: float = 0.05,
-                 max_delay: float = 1.0, patience: float = 120.0, timeout: float = 20.0,
-                 on_attempt: Callable[[], None] | None = None, rng: random.Random | None = None):
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        token: str,
+        record: Record,
+        *,
+        base_delay: float = 0.05,
+        max_delay: float = 1.0,
+        patience: float = 120.0,
+        timeout: float = 20.0,
+        on_attempt: Callable[[], None] | None = None,
+        rng: random.Random | None = None,
+    ):
         self.http = http
         self.token = token
         self.record = record
@@ -171,6 +184,7 @@ class Outbox:
 
 # What a phone builds ------------------------------------------------------------------------------
 
+
 def items(definition: dict[str, Any]) -> list[dict[str, Any]]:
     return [item for section in definition["sections"] for item in section["items"]]
 
@@ -180,9 +194,16 @@ def valid_value(item: dict[str, Any], rng: random.Random | None = None) -> Any:
     kind = item["type"]
     options = [o["key"] for o in item.get("options") or []]
     if rng is None:
-        return {"yes_no": "yes", "scale": item.get("max", 0), "number": item.get("min", item.get("max", 0)),
-                "choice": options[0] if options else None, "multi_choice": options[:1], "text": "seen and checked",
-                "date": "2026-11-20", "photo": None}[kind]
+        return {
+            "yes_no": "yes",
+            "scale": item.get("max", 0),
+            "number": item.get("min", item.get("max", 0)),
+            "choice": options[0] if options else None,
+            "multi_choice": options[:1],
+            "text": "seen and checked",
+            "date": "2026-11-20",
+            "photo": None,
+        }[kind]
     if kind == "yes_no":
         return rng.choice(["yes", "no", "na"])
     if kind == "scale":
@@ -209,8 +230,9 @@ def photo_slots(definition: dict[str, Any]) -> list[str]:
     return slots
 
 
-def complete_answers(definition: dict[str, Any], photos: dict[str, list[uuid.UUID]] | None = None,
-                     rng: random.Random | None = None) -> dict[str, Any]:
+def complete_answers(
+    definition: dict[str, Any], photos: dict[str, list[uuid.UUID]] | None = None, rng: random.Random | None = None
+) -> dict[str, Any]:
     """Answers to every item that pass submission; `photos` maps item keys to their photo ids.
 
     With `rng`, values vary, but every item that some visible_if depends on keeps the default
@@ -229,14 +251,28 @@ def complete_answers(definition: dict[str, Any], photos: dict[str, list[uuid.UUI
     return answers
 
 
-def document(station_id: Any, version_id: Any, answers: dict[str, Any], *, base: int = 0,
-             status: str = "draft", lat: float | None = None, lon: float | None = None) -> dict[str, Any]:
+def document(
+    station_id: Any,
+    version_id: Any,
+    answers: dict[str, Any],
+    *,
+    base: int = 0,
+    status: str = "draft",
+    lat: float | None = None,
+    lon: float | None = None,
+) -> dict[str, Any]:
     return {
-        "station_id": str(station_id), "template_version_id": str(version_id), "base_revision": base,
-        "status": status, "started_at": "2026-11-27T09:00:00Z",
+        "station_id": str(station_id),
+        "template_version_id": str(version_id),
+        "base_revision": base,
+        "status": status,
+        "started_at": "2026-11-27T09:00:00Z",
         "finished_at": "2026-11-27T10:30:00Z" if status == "submitted" else None,
-        "location": {"lat": lat if lat is not None else 31.55, "lon": lon if lon is not None else 74.34,
-                     "accuracy_m": 12},
+        "location": {
+            "lat": lat if lat is not None else 31.55,
+            "lon": lon if lon is not None else 74.34,
+            "accuracy_m": 12,
+        },
         "answers": answers,
     }
 

@@ -120,8 +120,10 @@ def plan_inspection(demo: Demo, index: int, rng: random.Random, jpegs: list[byte
     inspection_id = uuid.uuid4()
     station = demo.stations[index % len(demo.stations)]
     slots = photo_slots(demo.definition)
-    photos = [PhotoEntry(ref=uuid.uuid4(), inspection_id=inspection_id, item_key=key, data=jpegs.pop())
-              for key in rng.sample(slots, rng.choice([1, 2]))]
+    photos = [
+        PhotoEntry(ref=uuid.uuid4(), inspection_id=inspection_id, item_key=key, data=jpegs.pop())
+        for key in rng.sample(slots, rng.choice([1, 2]))
+    ]
     by_item: dict[str, list[str]] = {}
     for photo in photos:
         by_item.setdefault(photo.item_key, []).append(str(photo.ref))
@@ -140,8 +142,9 @@ def plan_inspection(demo: Demo, index: int, rng: random.Random, jpegs: list[byte
 
     lat, lon = station["lat"] or 31.5, station["lon"] or 74.3
     first = document(station["id"], demo.version_id, answers(rng.randint(3, 10)), lat=lat, lon=lon)
-    second = document(station["id"], demo.version_id, {**first["answers"], **answers(rng.randint(10, 40))},
-                      base=1, lat=lat, lon=lon)
+    second = document(
+        station["id"], demo.version_id, {**first["answers"], **answers(rng.randint(10, 40))}, base=1, lat=lat, lon=lon
+    )
     entries: list[Entry] = [InspectionEntry(inspection_id, first), *photos, InspectionEntry(inspection_id, second)]
     return Planned(id=inspection_id, entries=entries, final=second, photos=photos)
 
@@ -163,12 +166,15 @@ async def run_kill9(start_live: Any, plan: Plan, artifacts: Path) -> None:
     server: LiveServer = await start_live()
     rng = random.Random(plan.seed)
     record = Record()
-    async with httpx.AsyncClient(base_url=server.url, limits=httpx.Limits(max_connections=plan.concurrency * 2)) as http:
+    async with httpx.AsyncClient(
+        base_url=server.url, limits=httpx.Limits(max_connections=plan.concurrency * 2)
+    ) as http:
         token = await login(http, INSPECTOR)
         demo = await fetch_demo(http, token)
         killer = Killer(server, record, random.Random(plan.seed + 2), per_kill=0)
-        outbox = Outbox(http, token, record, rng=random.Random(plan.seed + 1), patience=240,
-                        on_attempt=killer.attempt_finished)
+        outbox = Outbox(
+            http, token, record, rng=random.Random(plan.seed + 1), patience=240, on_attempt=killer.attempt_finished
+        )
         sent: list[Planned] = []
         round_no = 0
         while killer.kills < plan.kills:
@@ -223,8 +229,9 @@ async def run_kill9(start_live: Any, plan: Plan, artifacts: Path) -> None:
     assert not leaked, f"killed servers left processes running: {[(p.pid, p.cmdline()) for p in leaked]}"
 
 
-async def verify_server_holds_everything(http: httpx.AsyncClient, token: str, admin: str, server: LiveServer,
-                                         sent: list[Planned], record: Record) -> dict[str, Any]:
+async def verify_server_holds_everything(
+    http: httpx.AsyncClient, token: str, admin: str, server: LiveServer, sent: list[Planned], record: Record
+) -> dict[str, Any]:
     auth = {"Authorization": f"Bearer {token}"}
     # Every acknowledgement said what the server stored, and said it about the body that was sent.
     for ack in record.acks:
@@ -232,10 +239,15 @@ async def verify_server_holds_everything(http: httpx.AsyncClient, token: str, ad
             assert ack.reply["revision"] == ack.entry.doc["base_revision"] + 1, ack.reply
         else:
             assert ack.reply["sha256"] == ack.entry.sha256
-    acked = {(a.entry.kind, a.entry.ref, a.entry.doc["base_revision"] if isinstance(a.entry, InspectionEntry) else 0)
-             for a in record.acks}
-    expected = {(e.kind, e.ref, e.doc["base_revision"] if isinstance(e, InspectionEntry) else 0)
-                for p in sent for e in p.entries}
+    acked = {
+        (a.entry.kind, a.entry.ref, a.entry.doc["base_revision"] if isinstance(a.entry, InspectionEntry) else 0)
+        for a in record.acks
+    }
+    expected = {
+        (e.kind, e.ref, e.doc["base_revision"] if isinstance(e, InspectionEntry) else 0)
+        for p in sent
+        for e in p.entries
+    }
     assert acked == expected, "an entry was never acknowledged"
 
     # The server holds the last acknowledged revision of every inspection, with its answers.
@@ -264,18 +276,27 @@ async def verify_server_holds_everything(http: httpx.AsyncClient, token: str, ad
             """SELECT (SELECT count(*) FROM inspections) AS inspections,
                       (SELECT count(*) FROM inspections WHERE id = ANY($1::uuid[])) AS ours,
                       (SELECT count(*) FROM inspection_revisions) AS revisions,
-                      (SELECT count(*) FROM photos) AS photos""", ids)
+                      (SELECT count(*) FROM photos) AS photos""",
+            ids,
+        )
         assert counts["inspections"] == counts["ours"] == len(sent)
         assert counts["revisions"] == 2 * len(sent)
         assert counts["photos"] == len(photos)
         stored = {r["id"]: bytes(r["sha256"]).hex() for r in await conn.fetch("SELECT id, sha256 FROM photos")}
         assert stored == {ref: p.sha256 for ref, p in photos.items()}
         # A replay writes nothing, so it is not audited: one entry per real write, none twice.
-        audited = Counter({r["action"]: r["n"] for r in await conn.fetch(
-            "SELECT action, count(*) AS n FROM audit_log WHERE action LIKE 'inspection.%' OR action = 'photo.upload' "
-            "GROUP BY action")})
-        assert audited == Counter({"inspection.create": len(sent), "inspection.update": len(sent),
-                                   "photo.upload": len(photos)})
+        audited = Counter(
+            {
+                r["action"]: r["n"]
+                for r in await conn.fetch(
+                    "SELECT action, count(*) AS n FROM audit_log WHERE action LIKE 'inspection.%' OR action = 'photo.upload' "
+                    "GROUP BY action"
+                )
+            }
+        )
+        assert audited == Counter(
+            {"inspection.create": len(sent), "inspection.update": len(sent), "photo.upload": len(photos)}
+        )
         keys = await conn.fetch("SELECT original_key, display_key, thumb_key FROM photos")
         referenced = {k for row in keys for k in row}
 
@@ -293,8 +314,12 @@ async def verify_server_holds_everything(http: httpx.AsyncClient, token: str, ad
     assert referenced <= after, "the sweeper deleted an object a photo refers to"
     assert after == referenced, f"orphaned objects remain after the sweep: {sorted(after - referenced)[:5]}"
     leftovers = [p for p in (server.data_dir / "photos").rglob(".*") if p.is_file()]
-    return {"orphan objects swept": report.deleted, "objects before sweep": len(before),
-            "objects referenced": len(referenced), "partial temp files left by kills": len(leftovers)}
+    return {
+        "orphan objects swept": report.deleted,
+        "objects before sweep": len(before),
+        "objects referenced": len(referenced),
+        "partial temp files left by kills": len(leftovers),
+    }
 
 
 async def test_the_server_killed_at_random_moments_loses_no_acknowledged_inspection_or_photo(start_live, artifacts):

@@ -55,18 +55,24 @@ async def make_inspectors(database_url: str, count: int) -> list[str]:
     in checks an argon2 hash, which is slow on purpose and not what this test measures)."""
     conn = await db.connect(database_url)
     try:
-        ali = await conn.fetchrow("SELECT id, password_hash, district_ids FROM users WHERE username = $1",
-                                  INSPECTOR[0])
+        ali = await conn.fetchrow("SELECT id, password_hash, district_ids FROM users WHERE username = $1", INSPECTOR[0])
         ids = [ali["id"]]
         for n in range(1, count):
-            ids.append(await conn.fetchval(
-                """INSERT INTO users (username, display_name, password_hash, role, district_ids)
+            ids.append(
+                await conn.fetchval(
+                    """INSERT INTO users (username, display_name, password_hash, role, district_ids)
                    VALUES ($1, $2, $3, 'inspector', $4) RETURNING id""",
-                f"load.inspector.{n:02d}", f"Load inspector {n}", ali["password_hash"], ali["district_ids"]))
+                    f"load.inspector.{n:02d}",
+                    f"Load inspector {n}",
+                    ali["password_hash"],
+                    ali["district_ids"],
+                )
+            )
         tokens = [new_token() for _ in ids]
         await conn.executemany(
             "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + interval '1 day')",
-            [(token_hash(t), user_id) for t, user_id in zip(tokens, ids, strict=True)])
+            [(token_hash(t), user_id) for t, user_id in zip(tokens, ids, strict=True)],
+        )
     finally:
         await conn.close()
     return tokens
@@ -104,16 +110,22 @@ async def timed(http: httpx.AsyncClient, figures: Figures, kind: str, method: st
 
 
 class Phone:
-    def __init__(self, url: str, token: str, demo: Demo, pictures: list[bytes], rng: random.Random,
-                 figures: Figures):
+    def __init__(self, url: str, token: str, demo: Demo, pictures: list[bytes], rng: random.Random, figures: Figures):
         self.http = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"})
         self.demo, self.pictures, self.rng, self.figures = demo, pictures, rng, figures
         self.pending: list[tuple[uuid.UUID, uuid.UUID, str]] = []  # (photo, inspection, item) not yet sent
 
     async def photo(self, photo_id: uuid.UUID, inspection_id: uuid.UUID, item_key: str) -> None:
-        await timed(self.http, self.figures, "photo", "PUT", f"/api/v1/photos/{photo_id}",
-                    params={"inspection_id": str(inspection_id), "item_key": item_key},
-                    content=self.rng.choice(self.pictures), headers={"Content-Type": "image/jpeg"})
+        await timed(
+            self.http,
+            self.figures,
+            "photo",
+            "PUT",
+            f"/api/v1/photos/{photo_id}",
+            params={"inspection_id": str(inspection_id), "item_key": item_key},
+            content=self.rng.choice(self.pictures),
+            headers={"Content-Type": "image/jpeg"},
+        )
 
     async def inspect(self) -> None:
         """One whole inspection: the draft, two photos, the submission on top of the draft."""
@@ -125,16 +137,27 @@ class Phone:
         answers = complete_answers(self.demo.definition, photos, self.rng)
         path = f"/api/v1/inspections/{inspection_id}"
         lat, lon = station["lat"] or 31.5, station["lon"] or 74.3
-        await timed(self.http, self.figures, "sync", "PUT", path,
-                    json=document(station["id"], self.demo.version_id, answers, lat=lat, lon=lon))
+        await timed(
+            self.http,
+            self.figures,
+            "sync",
+            "PUT",
+            path,
+            json=document(station["id"], self.demo.version_id, answers, lat=lat, lon=lon),
+        )
         evidence = [(photo_id, inspection_id, key) for key, ids in photos.items() for photo_id in ids]
         self.rng.shuffle(evidence)
         for item in evidence[:2]:
             await self.photo(*item)
         self.pending.extend(evidence[2:])
-        await timed(self.http, self.figures, "sync", "PUT", path,
-                    json=document(station["id"], self.demo.version_id, answers, base=1, status="submitted",
-                                  lat=lat, lon=lon))
+        await timed(
+            self.http,
+            self.figures,
+            "sync",
+            "PUT",
+            path,
+            json=document(station["id"], self.demo.version_id, answers, base=1, status="submitted", lat=lat, lon=lon),
+        )
 
     async def burst(self, count: int) -> None:
         batch, self.pending = self.pending[:count], self.pending[count:]
@@ -147,12 +170,12 @@ async def run_load(start_live: Any, artifacts: Any, rounds: int, burst: int, nam
     cpu_before = sum(process.cpu_times()[:2])
     tokens = await make_inspectors(server.database_url, INSPECTORS)
     pictures = await asyncio.to_thread(
-        lambda: [make_phone_jpeg(640, 480, seed=7000 + n) for n in range(DISTINCT_PICTURES)])
+        lambda: [make_phone_jpeg(640, 480, seed=7000 + n) for n in range(DISTINCT_PICTURES)]
+    )
     figures = Figures()
     async with httpx.AsyncClient(base_url=server.url) as monitor:
         demo = await fetch_demo(monitor, tokens[0])
-        phones = [Phone(server.url, token, demo, pictures, random.Random(n), figures)
-                  for n, token in enumerate(tokens)]
+        phones = [Phone(server.url, token, demo, pictures, random.Random(n), figures) for n, token in enumerate(tokens)]
         try:
             await monitor.get("/debug/loop-lag")  # start the window here
             started = time.monotonic()
@@ -183,8 +206,7 @@ async def run_load(start_live: Any, artifacts: Any, rounds: int, burst: int, nam
         "photo uploads": uploads,
         "steady phase (s)": round(steady_seconds, 1),
         "sync p50 / p95 (ms)": f"{percentile(figures.sync, 50) * 1000:.0f} / {percentile(figures.sync, 95) * 1000:.0f}",
-        "photo upload p50 / p95 (ms)":
-            f"{percentile(figures.photo, 50) * 1000:.0f} / {percentile(figures.photo, 95) * 1000:.0f}",
+        "photo upload p50 / p95 (ms)": f"{percentile(figures.photo, 50) * 1000:.0f} / {percentile(figures.photo, 95) * 1000:.0f}",
         "photo burst": f"{uploads - photos_before} uploads at once in {burst_seconds:.1f} s",
         "errors": len(figures.errors),
         "requests sent again after a dropped connection": figures.resent,
@@ -205,12 +227,15 @@ async def run_load(start_live: Any, artifacts: Any, rounds: int, burst: int, nam
 
 
 def lag_text(window: dict[str, Any]) -> str:
-    return (f"{window['max_ms']} / {window['p99_ms']} wall-clock; of which the loop was busy at most "
-            f"{window['busy_max_ms']} / {window['busy_p99_ms']} (the rest: waiting for a CPU)")
+    return (
+        f"{window['max_ms']} / {window['p99_ms']} wall-clock; of which the loop was busy at most "
+        f"{window['busy_max_ms']} / {window['busy_p99_ms']} (the rest: waiting for a CPU)"
+    )
 
 
 async def test_fifty_inspectors_sync_inspections_and_photos_without_errors_or_a_stalled_event_loop(
-        start_live, artifacts):
+    start_live, artifacts
+):
     await run_load(start_live, artifacts, rounds=2, burst=2, name="load")
 
 

@@ -15,8 +15,7 @@ import uuid
 
 from tests.review_fixtures import answers, make_ctx
 
-ROLLUPS = ("rollup_district_period", "rollup_item_failures", "rollup_item_failures_region",
-           "rollup_station_period")
+ROLLUPS = ("rollup_district_period", "rollup_item_failures", "rollup_item_failures_region", "rollup_station_period")
 
 
 async def _waiting_backend(conn, others: set[int]) -> int:
@@ -25,7 +24,9 @@ async def _waiting_backend(conn, others: set[int]) -> int:
         pid = await conn.fetchval(
             """SELECT pid FROM pg_stat_activity
                 WHERE datname = current_database() AND wait_event_type = 'Lock'
-                  AND pid <> pg_backend_pid() AND NOT (pid = ANY($1::int[]))""", list(others))
+                  AND pid <> pg_backend_pid() AND NOT (pid = ANY($1::int[]))""",
+            list(others),
+        )
         if pid is not None:
             return pid
         await asyncio.sleep(0.05)
@@ -47,13 +48,17 @@ async def _other_transaction(client, ctx, holding: threading.Event) -> None:
             # Waiting for sync_state, the request holds no rollup table yet (step 2 before step 3).
             touched = await watcher.fetch(
                 """SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                    WHERE l.pid = $1 AND l.granted AND c.relname = ANY($2::text[])""", pid, list(ROLLUPS))
+                    WHERE l.pid = $1 AND l.granted AND c.relname = ANY($2::text[])""",
+                pid,
+                list(ROLLUPS),
+            )
             assert touched == [], f"the request locked {[r['relname'] for r in touched]} before sync_state"
-            for table, key, value in (("rollup_district_period", "district_id", district),
-                                      ("rollup_item_failures", "district_id", district),
-                                      ("rollup_item_failures_region", "region_id", region)):
-                updated = await other.execute(f"UPDATE {table} SET template_id = template_id WHERE {key} = $1",
-                                              value)
+            for table, key, value in (
+                ("rollup_district_period", "district_id", district),
+                ("rollup_item_failures", "district_id", district),
+                ("rollup_item_failures_region", "region_id", region),
+            ):
+                updated = await other.execute(f"UPDATE {table} SET template_id = template_id WHERE {key} = $1", value)
                 assert updated != "UPDATE 0", f"no {table} rows to contend for"
     finally:
         await other.close()
@@ -91,20 +96,31 @@ async def test_a_submission_opening_an_action_takes_sync_state_before_the_rollup
     ctx = await make_ctx(client)
     await ctx.submit(station="A", values=answers(clean=2))  # the district's and region's rollup rows exist
     inspection_id = uuid.uuid4()
-    body = {"station_id": str(ctx.world.stations["A2"]), "template_version_id": str(ctx.version_id),
-            "base_revision": 0, "status": "submitted", "started_at": "2026-11-27T09:00:00Z",
-            "location": ctx.station_location("A2"), "answers": answers(diary="no")}
+    body = {
+        "station_id": str(ctx.world.stations["A2"]),
+        "template_version_id": str(ctx.version_id),
+        "base_revision": 0,
+        "status": "submitted",
+        "started_at": "2026-11-27T09:00:00Z",
+        "location": ctx.station_location("A2"),
+        "answers": answers(diary="no"),
+    }
     token = await ctx.token("inspector_a")
 
     response = await _hold_sync_state_then_touch_rollups(
-        client, ctx, lambda: client.put(f"/api/v1/inspections/{inspection_id}", token, json=body))
+        client, ctx, lambda: client.put(f"/api/v1/inspections/{inspection_id}", token, json=body)
+    )
 
     assert response.status_code == 201, response.text
     conn = await client.db()
     try:
         assert await conn.fetchval("SELECT count(*) FROM actions WHERE inspection_id = $1", inspection_id) == 1
-        assert await conn.fetchval("SELECT sum(inspections) FROM rollup_district_period WHERE district_id = $1",
-                                   ctx.world.districts["A"]) == 2
+        assert (
+            await conn.fetchval(
+                "SELECT sum(inspections) FROM rollup_district_period WHERE district_id = $1", ctx.world.districts["A"]
+            )
+            == 2
+        )
     finally:
         await conn.close()
 
@@ -115,17 +131,30 @@ async def test_an_approval_whose_override_opens_an_action_takes_sync_state_befor
     token = await ctx.token("reviewer_a")
 
     response = await _hold_sync_state_then_touch_rollups(
-        client, ctx, lambda: ctx.client.post(
-            f"/api/v1/inspections/{inspection_id}/review", token,
-            json={"decision": "approve", "revision": revision,
-                  "score_overrides": {"l_water": {"score": 0, "reason": "no water in the lock-up"}}}))
+        client,
+        ctx,
+        lambda: ctx.client.post(
+            f"/api/v1/inspections/{inspection_id}/review",
+            token,
+            json={
+                "decision": "approve",
+                "revision": revision,
+                "score_overrides": {"l_water": {"score": 0, "reason": "no water in the lock-up"}},
+            },
+        ),
+    )
 
     assert response.status_code == 200, response.text
     assert response.json()["critical_failed"] is True
     conn = await client.db()
     try:
         assert await conn.fetchval("SELECT count(*) FROM actions WHERE inspection_id = $1", inspection_id) == 1
-        assert await conn.fetchval("SELECT sum(critical_failed) FROM rollup_district_period WHERE district_id = $1",
-                                   ctx.world.districts["A"]) == 1
+        assert (
+            await conn.fetchval(
+                "SELECT sum(critical_failed) FROM rollup_district_period WHERE district_id = $1",
+                ctx.world.districts["A"],
+            )
+            == 1
+        )
     finally:
         await conn.close()

@@ -112,8 +112,13 @@ async def timed(http: httpx.AsyncClient, what: str, method: str, path: str, **kw
         response = await http.request(method, path, timeout=HANG_BOUND * 2, **kwargs)
     except httpx.HTTPError:
         return Sample(what, started, time.monotonic() - started, None)
-    sample = Sample(what, started, time.monotonic() - started, response.status_code,
-                    content_type=response.headers.get("content-type", ""))
+    sample = Sample(
+        what,
+        started,
+        time.monotonic() - started,
+        response.status_code,
+        content_type=response.headers.get("content-type", ""),
+    )
     if not response.is_success and response.status_code != 304:
         sample.problem = response.json() if "json" in sample.content_type else {"raw": response.text[:300]}
     return sample
@@ -124,18 +129,28 @@ async def phone(http: httpx.AsyncClient, token: str, demo: Any, load: Load, rng:
     some = items(demo.definition)
     while not load.stop.is_set():
         station = rng.choice(demo.stations)
-        answers = {i["key"]: {"value": valid_value(i, rng), "note": "", "photos": []}
-                   for i in rng.sample(some, 8) if i["type"] != "photo"}
+        answers = {
+            i["key"]: {"value": valid_value(i, rng), "note": "", "photos": []}
+            for i in rng.sample(some, 8)
+            if i["type"] != "photo"
+        }
         inspection_id = uuid.uuid4()
-        sample = await timed(http, "put", "PUT", f"/api/v1/inspections/{inspection_id}", headers=auth,
-                             json=document(station["id"], demo.version_id, answers))
+        sample = await timed(
+            http,
+            "put",
+            "PUT",
+            f"/api/v1/inspections/{inspection_id}",
+            headers=auth,
+            json=document(station["id"], demo.version_id, answers),
+        )
         load.samples.append(sample)
         if sample.status in (200, 201):
             load.acked.append(inspection_id)
         load.samples.append(await timed(http, "bundle", "GET", "/api/v1/sync/bundle", headers=auth))
         if load.acked:
-            load.samples.append(await timed(http, "get", "GET", f"/api/v1/inspections/{rng.choice(load.acked)}",
-                                            headers=auth))
+            load.samples.append(
+                await timed(http, "get", "GET", f"/api/v1/inspections/{rng.choice(load.acked)}", headers=auth)
+            )
         # A phone does not hammer: a short pause keeps two shared cores usable by the server.
         await asyncio.sleep(0.02)
 
@@ -189,22 +204,30 @@ async def test_the_app_survives_a_postgresql_restart_without_being_restarted(clu
             await asyncio.to_thread(cluster.restart_immediate)
             back = time.monotonic()
             outages.append(("restart -m immediate", gone, back))
-            await wait_for(lambda: load.writes_since(back + RECOVERY_GRACE) >= 20, 60,
-                           "writes after the immediate restart")
+            await wait_for(
+                lambda: load.writes_since(back + RECOVERY_GRACE) >= 20, 60, "writes after the immediate restart"
+            )
 
             gone = time.monotonic()
             await asyncio.to_thread(cluster.stop_immediate)
             stopped = time.monotonic()
             # The outage lasts until /ready has said so a few times and the phones have been refused.
-            await wait_for(lambda: sum(1 for r in load.ready if r.started > stopped and r.status == 503) >= 3
-                           and sum(1 for s in load.samples if s.started > stopped and s.status == 503) >= 3
-                           and time.monotonic() > stopped + 2, 30, "the outage to be reported")
+            await wait_for(
+                lambda: (
+                    sum(1 for r in load.ready if r.started > stopped and r.status == 503) >= 3
+                    and sum(1 for s in load.samples if s.started > stopped and s.status == 503) >= 3
+                    and time.monotonic() > stopped + 2
+                ),
+                30,
+                "the outage to be reported",
+            )
             await asyncio.to_thread(cluster.start)
             back = time.monotonic()
             outages.append(("stop, wait, start", gone, back))
             await wait_for(lambda: load.writes_since(back + RECOVERY_GRACE) >= 20, 60, "writes after the restart")
-            await wait_for(lambda: any(r.started > back and r.status == 200 for r in load.ready), 30,
-                           "/ready to say 200 again")
+            await wait_for(
+                lambda: any(r.started > back and r.status == 200 for r in load.ready), 30, "/ready to say 200 again"
+            )
         finally:
             load.stop.set()
             await asyncio.gather(*tasks)
@@ -213,8 +236,9 @@ async def test_the_app_survives_a_postgresql_restart_without_being_restarted(clu
     assert server.proc.poll() is None and server.proc.pid == server_pid
 
     def in_outage(s: Sample) -> bool:
-        return any(gone - 0.1 <= s.started + s.elapsed and s.started <= back + RECOVERY_GRACE
-                   for _, gone, back in outages)
+        return any(
+            gone - 0.1 <= s.started + s.elapsed and s.started <= back + RECOVERY_GRACE for _, gone, back in outages
+        )
 
     everything = load.samples + load.ready
     errors = [s for s in everything if s.status not in (200, 201, 304)]
@@ -243,11 +267,15 @@ async def test_the_app_survives_a_postgresql_restart_without_being_restarted(clu
 
     last_error = max((s.started + s.elapsed - back for s in errors), default=0.0)
     figures = {
-        "requests": len(load.samples), "ready probes": len(load.ready),
+        "requests": len(load.samples),
+        "ready probes": len(load.ready),
         "acknowledged writes checked after both outages": len(load.acked),
-        "503 answers": len(errors), "other errors": 0,
-        "503 answers per outage": [(n, sum(1 for s in errors if g - 0.1 <= s.started + s.elapsed
-                                          and s.started <= b + RECOVERY_GRACE)) for n, g, b in outages],
+        "503 answers": len(errors),
+        "other errors": 0,
+        "503 answers per outage": [
+            (n, sum(1 for s in errors if g - 0.1 <= s.started + s.elapsed and s.started <= b + RECOVERY_GRACE))
+            for n, g, b in outages
+        ],
         "outages (seconds without database)": [(n, round(b - g, 2)) for n, g, b in outages],
         "slowest request (s)": round(slowest, 3),
         "last error after the database was back (s)": round(last_error, 3),
@@ -263,8 +291,10 @@ def test_a_deadlock_or_serialization_failure_answers_503_so_the_phone_sends_agai
     from server.http import handle_unexpected
 
     request = SimpleNamespace(method="PUT", url=SimpleNamespace(path="/api/v1/inspections/x"))
-    for exc in (asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
-                asyncpg.exceptions.SerializationError("could not serialize access")):
+    for exc in (
+        asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
+        asyncpg.exceptions.SerializationError("could not serialize access"),
+    ):
         response = handle_unexpected(request, exc)  # type: ignore[arg-type]
         assert response.status_code == 503 and response.headers["Retry-After"] == "1"
         assert response.media_type == "application/problem+json"

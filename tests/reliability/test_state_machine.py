@@ -41,8 +41,16 @@ from tests.reliability.outbox_client import complete_answers, document, items, v
 
 STATUSES = {"draft", "submitted", "returned", "approved"}
 EDITABLE = (None, "draft", "returned")
-LEGAL = {(None, "draft"), (None, "submitted"), ("draft", "draft"), ("draft", "submitted"),
-         ("returned", "draft"), ("returned", "submitted"), ("submitted", "returned"), ("submitted", "approved")}
+LEGAL = {
+    (None, "draft"),
+    (None, "submitted"),
+    ("draft", "draft"),
+    ("draft", "submitted"),
+    ("returned", "draft"),
+    ("returned", "submitted"),
+    ("submitted", "returned"),
+    ("submitted", "approved"),
+}
 # A scored item no visible_if depends on or hides, so an override of it is always valid; and a critical one.
 OVERRIDABLE = ("fd_system_working", "fir_no_tampering")
 
@@ -55,13 +63,15 @@ class World:
         self.loop = loop
         # What the runs did, to show (and check) that the interesting paths were really taken.
         self.seen: Counter[str] = Counter()
-        self.tokens = {role: self._login(who) for role, who in
-                       (("inspector", INSPECTOR), ("reviewer", REVIEWER), ("admin", ADMIN))}
+        self.tokens = {
+            role: self._login(who) for role, who in (("inspector", INSPECTOR), ("reviewer", REVIEWER), ("admin", ADMIN))
+        }
         bundle = self.call("GET", "/api/v1/sync/bundle", "inspector").json()
         template = next(t for t in bundle["templates"] if t["key"] == SIPS_KEY)
         self.version_id, self.definition = template["id"], template["definition"]
-        self.station = next(s for s in bundle["stations"] if s["kind"] in (template["definition"].get("kinds")
-                                                                            or [s["kind"]]))
+        self.station = next(
+            s for s in bundle["stations"] if s["kind"] in (template["definition"].get("kinds") or [s["kind"]])
+        )
         self.conn = loop.run_until_complete(db.connect(database_url))
 
     def _login(self, who: tuple[str, str]) -> str:
@@ -73,9 +83,14 @@ class World:
         return self.http.request(method, path, headers={"Authorization": f"Bearer {self.tokens[role]}"}, **kwargs)
 
     def answer_rows(self, inspection_id: uuid.UUID) -> dict[str, Any]:
-        rows = self.loop.run_until_complete(self.conn.fetch(
-            "SELECT item_key, value, note, photo_ids FROM answers WHERE inspection_id = $1", inspection_id))
-        return {r["item_key"]: (r["value"], r["note"] or "", sorted(str(p) for p in r["photo_ids"] or [])) for r in rows}
+        rows = self.loop.run_until_complete(
+            self.conn.fetch(
+                "SELECT item_key, value, note, photo_ids FROM answers WHERE inspection_id = $1", inspection_id
+            )
+        )
+        return {
+            r["item_key"]: (r["value"], r["note"] or "", sorted(str(p) for p in r["photo_ids"] or [])) for r in rows
+        }
 
 
 def machine_for(world: World) -> type[RuleBasedStateMachine]:
@@ -94,8 +109,10 @@ def machine_for(world: World) -> type[RuleBasedStateMachine]:
             rng = random.Random(seed)
             if complete:
                 slots = [i for i in items(world.definition) if i.get("min_photos") or i["type"] == "photo"]
-                photos = {i["key"]: [uuid.uuid5(self.id, f"{i['key']}{n}") for n in range(max(i.get("min_photos", 0), 1))]
-                          for i in slots}
+                photos = {
+                    i["key"]: [uuid.uuid5(self.id, f"{i['key']}{n}") for n in range(max(i.get("min_photos", 0), 1))]
+                    for i in slots
+                }
                 answers = complete_answers(world.definition, photos, rng)
             else:
                 chosen = rng.sample([i for i in items(world.definition) if i["type"] != "photo"], rng.randint(1, 12))
@@ -104,8 +121,13 @@ def machine_for(world: World) -> type[RuleBasedStateMachine]:
             self.sent += 1
             first = next(iter(answers))
             answers[first] = {**answers[first], "note": f"visit note {self.sent}"}
-            return document(world.station["id"], world.version_id, answers, status=status,
-                            base=self.revision if base is None else base)
+            return document(
+                world.station["id"],
+                world.version_id,
+                answers,
+                status=status,
+                base=self.revision if base is None else base,
+            )
 
         def put(self, body: dict[str, Any]) -> Any:
             return world.call("PUT", f"/api/v1/inspections/{self.id}", "inspector", json=body)
@@ -165,9 +187,17 @@ def machine_for(world: World) -> type[RuleBasedStateMachine]:
         # What the reviewer does --------------------------------------------------------------------
 
         def review(self, decision: str, revision: int, overrides: dict[str, Any] | None = None) -> Any:
-            return world.call("POST", f"/api/v1/inspections/{self.id}/review", "reviewer", json={
-                "decision": decision, "revision": revision, "comment": "checked on the visit",
-                "score_overrides": overrides or {}})
+            return world.call(
+                "POST",
+                f"/api/v1/inspections/{self.id}/review",
+                "reviewer",
+                json={
+                    "decision": decision,
+                    "revision": revision,
+                    "comment": "checked on the visit",
+                    "score_overrides": overrides or {},
+                },
+            )
 
         def decide(self, decision: str, overrides: dict[str, Any] | None = None) -> None:
             response = self.review(decision, max(self.revision, 1), overrides)
@@ -185,11 +215,15 @@ def machine_for(world: World) -> type[RuleBasedStateMachine]:
                 assert response.status_code == 409, response.text
 
         @precondition(lambda self: self.status == "submitted")
-        @rule(decision=st.sampled_from(["approve", "return"]),
-              override=st.none() | st.tuples(st.sampled_from(OVERRIDABLE), st.sampled_from([0.0, 0.5, 1.0])))
+        @rule(
+            decision=st.sampled_from(["approve", "return"]),
+            override=st.none() | st.tuples(st.sampled_from(OVERRIDABLE), st.sampled_from([0.0, 0.5, 1.0])),
+        )
         def reviewer_decides(self, decision: str, override: tuple[str, float] | None) -> None:
-            self.decide(decision, {override[0]: {"score": override[1], "reason": "the register shows otherwise"}}
-                        if override else None)
+            self.decide(
+                decision,
+                {override[0]: {"score": override[1], "reason": "the register shows otherwise"}} if override else None,
+            )
 
         @precondition(lambda self: self.status != "submitted")
         @rule(decision=st.sampled_from(["approve", "return"]))
@@ -220,8 +254,10 @@ def machine_for(world: World) -> type[RuleBasedStateMachine]:
             if self.accepted is None:
                 assert rows == {}
                 return
-            expected = {key: (answer.get("value"), answer.get("note") or "", sorted(answer.get("photos", [])))
-                        for key, answer in self.accepted["answers"].items()}
+            expected = {
+                key: (answer.get("value"), answer.get("note") or "", sorted(answer.get("photos", [])))
+                for key, answer in self.accepted["answers"].items()
+            }
             assert rows == expected
 
         def teardown(self) -> None:
@@ -232,20 +268,30 @@ def machine_for(world: World) -> type[RuleBasedStateMachine]:
 
 
 # The paths a run must have taken for its verdict to mean something.
-MUST_SEE = ("inspector: None -> draft", "inspector: draft -> submitted", "reviewer: submitted -> approved",
-            "reviewer: submitted -> returned", "inspector: returned -> submitted", "inspector refused: approved is read-only",
-            "inspector refused: submitted is read-only", "stale write refused (stale)")
+MUST_SEE = (
+    "inspector: None -> draft",
+    "inspector: draft -> submitted",
+    "reviewer: submitted -> approved",
+    "reviewer: submitted -> returned",
+    "inspector: returned -> submitted",
+    "inspector refused: approved is read-only",
+    "inspector refused: submitted is read-only",
+    "stale write refused (stale)",
+)
 
 
-def run_machine(database_url: str, tmp_path: Path, executor: ProcessPoolExecutor, artifacts: Path,
-                **limits: Any) -> None:
+def run_machine(
+    database_url: str, tmp_path: Path, executor: ProcessPoolExecutor, artifacts: Path, **limits: Any
+) -> None:
     app = create_app(make_settings(database_url, tmp_path / "var"), executor=executor, run_migrations=False)
     loop = asyncio.new_event_loop()
     with TestClient(app, raise_server_exceptions=False) as http:
         world = World(http, database_url, loop)
         try:
-            run_state_machine_as_test(machine_for(world), settings=settings(
-                deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow], **limits))
+            run_state_machine_as_test(
+                machine_for(world),
+                settings=settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow], **limits),
+            )
         finally:
             loop.run_until_complete(world.conn.close())
             loop.close()
@@ -257,14 +303,17 @@ def run_machine(database_url: str, tmp_path: Path, executor: ProcessPoolExecutor
 
 
 def test_the_inspection_state_machine_holds_its_invariants_through_the_api(
-        demo_database_url: str, tmp_path: Path, executor: ProcessPoolExecutor, artifacts: Path):
+    demo_database_url: str, tmp_path: Path, executor: ProcessPoolExecutor, artifacts: Path
+):
     # Derandomized: the same bounded set of runs every time, so the coverage check above is stable.
-    run_machine(demo_database_url, tmp_path, executor, artifacts, max_examples=15, stateful_step_count=12,
-                derandomize=True)
+    run_machine(
+        demo_database_url, tmp_path, executor, artifacts, max_examples=15, stateful_step_count=12, derandomize=True
+    )
 
 
 @pytest.mark.slow
 @soak_only
-def test_the_state_machine_holds_over_many_random_runs(demo_database_url: str, tmp_path: Path,
-                                                       executor: ProcessPoolExecutor, artifacts: Path):
+def test_the_state_machine_holds_over_many_random_runs(
+    demo_database_url: str, tmp_path: Path, executor: ProcessPoolExecutor, artifacts: Path
+):
     run_machine(demo_database_url, tmp_path, executor, artifacts, max_examples=300, stateful_step_count=30)

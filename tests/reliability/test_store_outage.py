@@ -63,9 +63,14 @@ async def store_listing(store: S3Store) -> set[str]:
     return {key for prefix in photo_rules.PREFIXES async for key in store.list_keys(prefix)}
 
 
-async def check_store_matches_rows(database_url: str, store: S3Store, photos: dict[uuid.UUID, PhotoEntry],
-                                   http: httpx.AsyncClient, token: str,
-                                   forgotten: set[uuid.UUID] = frozenset()) -> dict[str, int]:
+async def check_store_matches_rows(
+    database_url: str,
+    store: S3Store,
+    photos: dict[uuid.UUID, PhotoEntry],
+    http: httpx.AsyncClient,
+    token: str,
+    forgotten: set[uuid.UUID] = frozenset(),
+) -> dict[str, int]:
     """No row without objects, originals intact, and after the sweeper no object without a row.
 
     `forgotten`: photos whose objects the test's S3 server lost when it restarted; their rows exist
@@ -74,8 +79,12 @@ async def check_store_matches_rows(database_url: str, store: S3Store, photos: di
     conn = await db.connect(database_url)
     try:
         rows = await conn.fetch("SELECT id, sha256, original_key, display_key, thumb_key FROM photos")
-        referenced = {key for row in rows if row["id"] not in forgotten
-                      for key in (row["original_key"], row["display_key"], row["thumb_key"])}
+        referenced = {
+            key
+            for row in rows
+            if row["id"] not in forgotten
+            for key in (row["original_key"], row["display_key"], row["thumb_key"])
+        }
         before = await store_listing(store)
         report = await sweep_orphans(conn, store, older_than=timedelta(0))
         after = await store_listing(store)
@@ -97,9 +106,16 @@ async def test_photo_uploads_fail_cleanly_while_the_store_is_hung_or_gone_and_su
     await asyncio.to_thread(s3.start)
     bucket = f"outage-{uuid.uuid4().hex[:10]}"
     try:
-        server = await start_live(env={
-            "S3_ENDPOINT": s3.endpoint, "S3_ACCESS_KEY": ACCESS_KEY, "S3_SECRET_KEY": SECRET_KEY,
-            "S3_BUCKET": bucket, "S3_REGION": REGION, "S3_TIMEOUT_SECONDS": str(STORE_TIMEOUT)})
+        server = await start_live(
+            env={
+                "S3_ENDPOINT": s3.endpoint,
+                "S3_ACCESS_KEY": ACCESS_KEY,
+                "S3_SECRET_KEY": SECRET_KEY,
+                "S3_BUCKET": bucket,
+                "S3_REGION": REGION,
+                "S3_TIMEOUT_SECONDS": str(STORE_TIMEOUT),
+            }
+        )
         # The test's own view of the bucket, for listing and sweeping.
         store = S3Store(s3.endpoint, ACCESS_KEY, SECRET_KEY, bucket, secure=False, region=REGION)
         figures = await run_outages(server, s3, store)
@@ -118,14 +134,19 @@ async def run_outages(server: Any, s3: S3Server, store: S3Store) -> dict[str, An
         inspection_id = uuid.uuid4()
         slots = photo_slots(demo.definition)
         jpegs = await asyncio.to_thread(lambda: [make_phone_jpeg(640, 480, seed=900 + i) for i in range(9)])
-        photos = [PhotoEntry(ref=uuid.uuid4(), inspection_id=inspection_id, item_key=slots[i % len(slots)],
-                             data=jpeg) for i, jpeg in enumerate(jpegs)]
+        photos = [
+            PhotoEntry(ref=uuid.uuid4(), inspection_id=inspection_id, item_key=slots[i % len(slots)], data=jpeg)
+            for i, jpeg in enumerate(jpegs)
+        ]
         refs: dict[str, Any] = {}
         for p in photos:
             refs.setdefault(p.item_key, {"photos": []})["photos"].append(str(p.ref))
         station = demo.stations[0]
-        created = await http.put(f"/api/v1/inspections/{inspection_id}", headers={"Authorization": f"Bearer {token}"},
-                                 json=document(station["id"], demo.version_id, refs))
+        created = await http.put(
+            f"/api/v1/inspections/{inspection_id}",
+            headers={"Authorization": f"Bearer {token}"},
+            json=document(station["id"], demo.version_id, refs),
+        )
         assert created.status_code == 201, created.text
         record = Record()
         outbox = Outbox(http, token, record, rng=random.Random(7), patience=90)
@@ -175,7 +196,12 @@ async def run_outages(server: Any, s3: S3Server, store: S3Store) -> dict[str, An
             stored[photo.ref] = photo
         assert (await http.get("/ready", timeout=30)).status_code == 200
         after_gone = await check_store_matches_rows(server.database_url, store, stored, http, token, forgotten)
-    return {"uploads while hung, seconds to 503": hung_seconds, "uploads while gone, seconds to 503": gone_seconds,
-            "acknowledged uploads checked": len(record.acks), "upload attempts": record.attempts,
-            "statuses seen by the outbox": dict(record.statuses), "after the hung store": after_hung,
-            "after the store came back empty": after_gone}
+    return {
+        "uploads while hung, seconds to 503": hung_seconds,
+        "uploads while gone, seconds to 503": gone_seconds,
+        "acknowledged uploads checked": len(record.acks),
+        "upload attempts": record.attempts,
+        "statuses seen by the outbox": dict(record.statuses),
+        "after the hung store": after_hung,
+        "after the store came back empty": after_gone,
+    }
