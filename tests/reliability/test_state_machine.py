@@ -209,7 +209,11 @@ def machine_for(world: World) -> type[RuleBasedStateMachine]:
                 new = "approved" if decision == "approve" else "returned"
                 assert reply["status"] == new and (self.status, new) in LEGAL
                 assert reply["revision"] == self.revision + 1
-                world.seen[f"reviewer: submitted -> {new}{' with an override' if overrides else ''}"] += 1
+                # Counted with and without an override, so that the paths the runs must take do not
+                # depend on which of the two a seed happens to draw.
+                world.seen[f"reviewer: submitted -> {new}"] += 1
+                if overrides:
+                    world.seen[f"reviewer: submitted -> {new} with an override"] += 1
                 self.status, self.revision = new, reply["revision"]
             else:
                 assert response.status_code == 409, response.text
@@ -305,9 +309,12 @@ def run_machine(
 def test_the_inspection_state_machine_holds_its_invariants_through_the_api(
     demo_database_url: str, tmp_path: Path, executor: ProcessPoolExecutor, artifacts: Path
 ):
-    # Derandomized: the same bounded set of runs every time, so the coverage check above is stable.
+    # Derandomized: the same bounded set of runs every time. Enough of them that the coverage check
+    # above does not hang on one lucky seed: 15 runs of 12 steps missed a required path for a third
+    # of random seeds (and for the derandomized one once this file was reformatted); 80 of 20 took
+    # every path for each of 8 random seeds.
     run_machine(
-        demo_database_url, tmp_path, executor, artifacts, max_examples=15, stateful_step_count=12, derandomize=True
+        demo_database_url, tmp_path, executor, artifacts, max_examples=80, stateful_step_count=20, derandomize=True
     )
 
 
