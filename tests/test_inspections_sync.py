@@ -4,6 +4,7 @@ scoring into rows, missing photos, presence and scope — each checked in the da
 from __future__ import annotations
 
 import asyncio
+import importlib
 import uuid
 
 import pytest
@@ -25,7 +26,14 @@ from tests.inspection_fixtures import (
 @pytest.fixture(autouse=True)
 def only_our_submit_hooks(monkeypatch):
     """These tests play the reviewer with plain SQL, which other capabilities' submit hooks (rollups,
-    actions) rightly do not expect; they are tested with the real review flow in their own modules."""
+    actions) rightly do not expect; they are tested with the real review flow in their own modules.
+
+    The review capability registers its hook when its module is first imported, which building the
+    app does. Imported here first, before the list is swapped, it registers into the real list; had
+    the first import happened inside one of these tests, the registration would have gone into the
+    swapped list and been lost for every later test in the process (tests/reliability/test_lock_order.py
+    then saw submissions open no corrective action)."""
+    importlib.import_module("server.review.hooks")
     monkeypatch.setattr(hooks, "_on_submitted", [])
 
 
