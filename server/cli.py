@@ -147,8 +147,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# The youngest generation is collected after this many more allocations than deallocations (Python's
+# default is 700). A 300-answer sync allocates a few thousand container objects that all die with the
+# request, so the default ran three or four young collections per request, each walking every object
+# of the requests in flight: 0.9 s of a 16 s sync benchmark (about 270 µs per request, 12% of the
+# server's CPU) went to collections that found almost nothing. At 10,000 the same load spent 0.12 s.
+# The older generations keep their ratios to it (a middle collection every 20 young ones, a full
+# one every 50 middle ones, and only when enough has survived to be worth it), so garbage in
+# reference cycles is still found, a little later.
+GC_THRESHOLDS = (10_000, 20, 50)
+
+
 def freeze_startup_objects() -> None:
-    """Keep what start-up built (modules, the app, its routes and schema) out of full garbage collections.
+    """Keep what start-up built (modules, the app, its routes and schema) out of full garbage
+    collections, and collect the young generation less often (GC_THRESHOLDS).
 
     Those objects live as long as the process, yet every full collection scans all of them: about
     120,000, which stalled the event loop for 40-250 ms at a time under load, for every request in
@@ -158,6 +170,7 @@ def freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
