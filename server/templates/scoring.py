@@ -88,11 +88,24 @@ _NOT_AN_ANSWER = "must be an object with value, note and photos"
 def _answer_parts(answer: Any) -> tuple[Any, Any] | None:
     """An answer's (value, photos), read once, whether it came as a dict or a Struct; None when it is
     neither (validation reports it)."""
-    if _is_mapping_class(answer.__class__):
+    cls = answer.__class__
+    if _is_mapping_class(cls):
         return answer.get("value"), answer.get("photos") or []
     if hasattr(answer, "value"):
+        if cls not in _PLAIN_ANSWER_CLASSES and _has_slots(cls, "value", "photos"):
+            _PLAIN_ANSWER_CLASSES.add(cls)
         return answer.value, getattr(answer, "photos", None) or []
     return None
+
+
+# Classes whose every instance has `value` and `photos` (msgspec Structs declaring both fields), found
+# by _answer_parts; check_and_score reads their two attributes without a call per answer.
+_PLAIN_ANSWER_CLASSES: set[type] = set()
+
+
+def _has_slots(cls: type, *names: str) -> bool:
+    fields = getattr(cls, "__struct_fields__", ())
+    return all(name in fields for name in names)
 
 
 def _is_number(x: Any) -> bool:
@@ -195,7 +208,8 @@ class _Plan:
 
     `entries` holds, per item in the order an inspector meets them, (key, item, scored, conditional,
     choice): `choice` maps each option key of a choice item to its score, max(0, points / best), the
-    very division item_score makes (an empty table when no option earns points); None otherwise.
+    very division item_score makes (an empty table when no option earns points); for a yes/no item it
+    is the yes/no table, which _value_score reads the same way; None otherwise.
     """
 
     __slots__ = ("by_key", "choice_keys", "definition", "entries", "sections")
@@ -218,6 +232,8 @@ class _Plan:
                         for o in options:
                             choice.setdefault(o.key, max(0.0, o.points / best))
                     self.choice_keys[item.key] = frozenset(o.key for o in options)
+                elif item.type == "yes_no":
+                    choice = _YES_NO_SCORE
                 entries.append((item.key, item, is_scored(item), item.visible_if is not None, choice))
                 self.by_key[item.key] = item
             self.sections.append((section, entries))
@@ -341,12 +357,14 @@ def validate_answers(defn: Definition, answers: Answers, *, submitting: bool) ->
     errors: list[FieldError] = []
     plan = _plan(defn)
     by_key = plan.by_key
+    plain = _PLAIN_ANSWER_CLASSES
     for key, answer in answers.items():
         item = by_key.get(key)
         if item is None:
             errors.append(FieldError(field=f"answers.{key}", message="is not an item of this template"))
             continue
-        parts = _answer_parts(answer)
+        # A typed decode gives Structs with both attributes: read them directly, as _answer_parts would.
+        parts = (answer.value, answer.photos or []) if answer.__class__ in plain else _answer_parts(answer)
         if parts is None:
             errors.append(FieldError(field=f"answers.{key}", message=_NOT_AN_ANSWER))
             continue
@@ -399,12 +417,14 @@ def check_and_score(defn: Definition, answers: Answers, *, submitting: bool) -> 
     values: dict[str, Any] = {}
     counts: dict[str, int] = {}
     by_key = plan.by_key
+    plain = _PLAIN_ANSWER_CLASSES
     for key, answer in answers.items():
         item = by_key.get(key)
         if item is None:
             errors.append(FieldError(field=f"answers.{key}", message="is not an item of this template"))
             continue
-        parts = _answer_parts(answer)
+        # A typed decode gives Structs with both attributes: read them directly, as _answer_parts would.
+        parts = (answer.value, answer.photos or []) if answer.__class__ in plain else _answer_parts(answer)
         if parts is None:
             errors.append(FieldError(field=f"answers.{key}", message=_NOT_AN_ANSWER))
             values[key] = _value(answer)
@@ -440,7 +460,11 @@ def check_and_score(defn: Definition, answers: Answers, *, submitting: bool) -> 
             # score's arithmetic, unchanged.
             s: float | None = None
             if shown and scored and value is not None:
-                s = _entry_score(item, choice, value)
+                # _entry_score, inlined: this loop runs once per answer of every sync.
+                if choice is None:
+                    s = _value_score(item, value)
+                elif isinstance(value, str):
+                    s = choice.get(value)
             if s is not None:
                 earned += s * item.weight
                 weight += item.weight
@@ -466,6 +490,9 @@ def _plainly_valid(plan: _Plan, item: Item, value: Any) -> bool:
         return cls is str and value in plan.choice_keys[item.key]
     if kind == "number":
         return (cls is int or cls is float) and math.isfinite(value)
+    if kind == "scale":
+        # value_problem accepts a whole number from 0 to the top (or to 0 when the scale has none).
+        return cls is int and 0 <= value <= (item.max if item.max is not None else 0)
     if kind == "text":
         return cls is str and len(value) <= MAX_TEXT
     return False
