@@ -2,13 +2,13 @@
 
 Each row's hash is SHA-256(previous row's hash || canonical JSON of the row's own content). Writers
 take a transaction-level advisory lock before reading the chain's head, so concurrent transactions
-append one after the other and the chain never forks; the lock is released at commit, and callers
-record the audit row as the last statement of their transaction to keep that window short.
+append one after the other and the chain never forks; the lock is released at commit.
 
 record() queues the row (one INSERT into audit_queue) and the database appends it while the
 transaction commits (schema/0007_audit_at_commit.sql): a deferred trigger calls audit_append
 (schema/0006_write_path.sql), which takes the lock, reads the head, assigns seq and the time, and
-hashes. The lock is then held only for the commit itself, never across a round trip to the app.
+hashes. The lock is then held only for the commit itself, never across a round trip to the app, so
+record() may come anywhere in the transaction.
 Python writes the canonical JSON except the two values only the database knows (the time and seq),
 and verify() recomputes all of it in Python.
 """

@@ -302,20 +302,28 @@ async def _prepare(
 async def _after_write(
     conn: Connection, user: Principal, w: Written, row: Record, template_id: UUID, kind: str, ip: str | None
 ) -> None:
-    """Inside the write's transaction: submission hooks, then the audit row (always last: it locks)."""
-    if w.status == "submitted":
-        await complete_assignment(conn, w.station_id, template_id, w.id)
-        await hooks.on_submitted(conn, w.id)
-        kind = "submit"
+    """Inside the write's transaction: the audit row, then the submission hooks.
+
+    The audit row is only queued here (it joins the chain at commit, schema 0007), so it can come
+    first; the submission hooks come last because the rollups they update are rows every submission
+    in the district and region shares, locked until commit (rollup.LOCK_ORDER). With nothing after
+    them but the COMMIT, those locks are held for one round trip less; under load each round trip
+    also waits for the event loop, busy with other requests, so that is where other submissions
+    queued.
+    """
+    submitted = w.status == "submitted"
     await audit.record(
         conn,
-        f"inspection.{kind}",
+        "inspection.submit" if submitted else f"inspection.{kind}",
         actor=user,
         entity="inspection",
         entity_id=w.id,
         data={"revision": row["revision"], "status": w.status, "station_id": str(w.station_id)},
         ip=ip,
     )
+    if submitted:
+        await complete_assignment(conn, w.station_id, template_id, w.id)
+        await hooks.on_submitted(conn, w.id)
 
 
 async def _refuse(
