@@ -311,13 +311,15 @@ async def complete_assignment(
     None when nothing was completed (no open assignment: an unplanned inspection, or a replay).
     `template_id` is the template's id, not the version's (template_versions.template_id).
     """
-    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM assignments WHERE inspection_id = $1)", inspection_id):
-        return None
+    # One round trip: the open assignment, unless this inspection has already completed one.
     row = await conn.fetchrow(
         """SELECT id, schedule_id FROM assignments
-            WHERE station_id = $1 AND template_id = $2 AND status = 'open' FOR UPDATE""",
+            WHERE station_id = $1 AND template_id = $2 AND status = 'open'
+              AND NOT EXISTS (SELECT 1 FROM assignments done WHERE done.inspection_id = $3)
+              FOR UPDATE""",
         station_id,
         template_id,
+        inspection_id,
     )
     if row is None:
         return None

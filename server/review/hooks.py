@@ -32,7 +32,11 @@ async def after_submission(conn: Connection, inspection_id: UUID) -> None:
     await queries.supersede_overrides(conn, inspection_id)
     # Actions before rollups: the lock order (rollup.LOCK_ORDER). tests/reliability/test_lock_order.py.
     await actions.create_for_critical_failures(conn, inspection_id)
-    await rollup.refresh_inspection(conn, inspection_id)
+    # Adding is enough: an inspection is never counted when it is submitted. Only a draft or a returned
+    # inspection can be submitted (submitted and approved ones are read-only to their inspector), a
+    # draft was never counted and a return takes the inspection out. Should it be counted all the same,
+    # the ledger's primary key makes this add nothing rather than count it twice.
+    await rollup.apply_inspection(conn, inspection_id, +1)
 
 
 # GET /api/v1/inspections/{id} (and the 409s that carry the server's copy) show the latest review in
