@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from server.dashboards import queries as dash
 from server.dashboards import rollup
 from server.review.hooks import after_submission
 from tests.factories import make_user
-from tests.review_fixtures import FAR, answers, make_ctx
+from tests.review_fixtures import DEFINITION, FAR, answers, make_ctx
 
 WIDE = {"from": "2025-01-01", "to": "2027-12-31"}
 
@@ -200,9 +201,11 @@ async def test_dashboards_equal_a_direct_aggregation_after_random_submissions_re
     # Rebuilding every rollup from scratch gives exactly the incrementally kept rows.
     conn = await client.db()
     try:
+        # Rows that count nothing any more (everything in them was taken out again) are not rebuilt.
+        counts_something = ("inspections <> 0", "inspections <> 0", "0 <> ANY (answered)", "0 <> ANY (answered)")
         kept = [
-            await conn.fetch(f"SELECT * FROM {t} WHERE {c} <> 0 ORDER BY 1, 2, 3, 4")
-            for t, c in zip(rollup.ROLLUP_TABLES, ("inspections", "inspections", "answered", "answered"), strict=True)
+            await conn.fetch(f"SELECT * FROM {t} WHERE {c} ORDER BY 1, 2, 3, 4")
+            for t, c in zip(rollup.ROLLUP_TABLES, counts_something, strict=True)
         ]
         tr = conn.transaction()
         await tr.start()
@@ -327,3 +330,64 @@ async def test_a_region_b_reviewer_sees_nothing_of_region_a_and_inspectors_see_n
     assert (await ctx.get("/api/v1/actions", "reviewer_b")).json()["rows"] == []
     bad = await ctx.get("/api/v1/dashboard/scores", **{"from": "2026-06-01", "to": "2026-01-01"})
     assert bad.status_code == 422
+
+
+async def test_item_failures_stay_right_when_a_new_version_adds_and_drops_items(client):
+    # Counts are arrays by item position (schema 0008): a version that drops an item and adds
+    # another must neither move the old counts nor lose the new ones.
+    ctx = await make_ctx(client)
+    await ctx.submit(station="A", values=answers(diary="no", water="no"))
+    await ctx.submit(station="B", user="inspector_b", values=answers(diary="no"))
+    admin = ctx.tokens["admin"]
+    second = {
+        **DEFINITION,
+        "sections": [
+            DEFINITION["sections"][0],
+            {
+                **DEFINITION["sections"][1],
+                "items": [
+                    DEFINITION["sections"][1]["items"][0],  # l_diary stays; l_water is dropped
+                    {"key": "l_light", "type": "yes_no", "label": {"en": "Light", "ur": "روشنی"}, "critical": True},
+                ],
+            },
+        ],
+    }
+    saved = await client.put(f"/api/v1/templates/{ctx.template_id}/draft", admin, json=second)
+    assert saved.status_code == 200, saved.text
+    published = await client.post(f"/api/v1/templates/{ctx.template_id}/publish", admin)
+    assert published.status_code == 201, published.text
+    ctx.version_id = uuid.UUID(published.json()["id"])
+    later = answers(diary="yes", water=None)
+    await ctx.submit(station="A2", values={**later, "l_light": {"value": "no"}})
+    await ctx.submit(station="A", values={**later, "l_light": {"value": "yes"}})
+
+    positions = await _fetch(
+        client,
+        "SELECT item_key, position FROM template_items WHERE template_id = $1 ORDER BY position",
+        ctx.template_id,
+    )
+    keys = [it["key"] for s in DEFINITION["sections"] for it in s["items"]]
+    assert [r["item_key"] for r in positions] == [*keys, "l_light"]  # the new item after every old one
+
+    failed = (await ctx.get("/api/v1/dashboard/failed-items", "admin", limit=50, **WIDE)).json()["rows"]
+    got = {r["item_key"]: (r["failed"], r["answered"]) for r in failed}
+    assert got == {"l_diary": (2, 4), "l_water": (1, 2), "l_light": (1, 2)}
+    await _assert_rollups_equal_direct_aggregation(ctx, client, "admin", None)
+    await _assert_rollups_equal_direct_aggregation(ctx, client, "reviewer_a", [ctx.world.regions["A"]])
+
+    # A rebuild writes every cell's arrays at the template's full length, where the kept ones end at
+    # the items the template had when they were written: different rows, the same counts.
+    conn = await client.db()
+    try:
+        window = {"start": date(2025, 1, 1), "end": date(2028, 1, 1), "template_id": None, "region_id": None}
+        reads = [((True, [], []), None), ((False, [], [ctx.world.regions["A"]]), None)]
+        reads.append(((False, [ctx.world.districts["A"]], []), ctx.world.districts["A"]))
+        tr = conn.transaction()
+        await tr.start()
+        before = [await dash.failed_items(conn, s, district_id=d, limit=50, **window) for s, d in reads]
+        await rollup.rebuild_all(conn)
+        after = [await dash.failed_items(conn, s, district_id=d, limit=50, **window) for s, d in reads]
+        await tr.rollback()
+    finally:
+        await conn.close()
+    assert [list(map(tuple, b)) for b in before] == [list(map(tuple, a)) for a in after] and all(before)

@@ -35,8 +35,8 @@ TABLES = (
     "rollup_ledger",
     "rollup_station_period",
     "rollup_district_period",
-    "rollup_item_failures",
-    "rollup_item_failures_region",
+    "rollup_item_counts",
+    "rollup_item_counts_region",
     "audit_log",
 )
 

@@ -84,3 +84,83 @@ def test_the_real_schema_directory_is_well_formed():
     migrations = db.load_migrations()
     assert migrations[0].name == "0001_init.sql"
     assert [m.version for m in migrations] == sorted(m.version for m in migrations)
+
+
+async def test_the_item_rollup_arrays_migration_keeps_the_counts_an_installation_already_has(pg_admin_url, tmp_path):
+    # 0008 moves 0005's row-per-item failure counts into arrays by item position; a database that
+    # already holds some (every installation that ran before it) must read the same afterwards.
+    import json
+    import shutil
+    import uuid
+
+    from server.embedded import with_database
+    from tests.conftest import _admin_exec, drop_database
+    from tests.factories import make_world
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    await _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
+    url = with_database(pg_admin_url, name)
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in sorted(db.SCHEMA_DIR.glob("000[1-7]_*.sql")):
+        shutil.copy(path, before / path.name)
+    conn = await db.connect(url)
+    try:
+        await db.migrate(conn, before)
+        world = await make_world(conn)
+        template = await conn.fetchval(
+            "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'ٹ') RETURNING id"
+        )
+
+        def version(keys: list[str]) -> str:
+            items = [{"key": k, "type": "yes_no", "label": {"en": k, "ur": k}} for k in keys]
+            return json.dumps({"title": {"en": "T", "ur": "ٹ"}, "sections": [{"key": "s", "items": items}]})
+
+        for n, keys in ((1, ["a", "b", "c"]), (2, ["a", "c", "d"])):  # 2 drops b and adds d
+            await conn.execute(
+                "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, $2, $3::text::jsonb)",
+                template,
+                n,
+                version(keys),
+            )
+        district, region = world.districts["A"], world.regions["A"]
+        for item, failed, answered in (("a", 2, 5), ("c", 0, 5), ("d", 1, 1)):
+            await conn.execute(
+                """INSERT INTO rollup_item_failures (period_start, template_id, item_key, district_id, failed, answered)
+                   VALUES ('2026-10-01', $1, $2, $3, $4, $5)""",
+                template,
+                item,
+                district,
+                failed,
+                answered,
+            )
+            await conn.execute(
+                """INSERT INTO rollup_item_failures_region (period_start, template_id, item_key, region_id, failed,
+                                                           answered)
+                   VALUES ('2026-10-01', $1, $2, $3, $4, $5)""",
+                template,
+                item,
+                region,
+                failed,
+                answered,
+            )
+
+        applied = await db.migrate(conn)
+        assert applied[0] == "0008_item_rollup_arrays.sql"
+        positions = await conn.fetch("SELECT item_key, position FROM template_items ORDER BY position")
+        assert [(r["item_key"], r["position"]) for r in positions] == [("a", 1), ("b", 2), ("c", 3), ("d", 4)]
+        for table, key in (("rollup_item_counts", district), ("rollup_item_counts_region", region)):
+            row = await conn.fetchrow(f"SELECT * FROM {table} WHERE template_id = $1", template)
+            assert key in row.values()
+            assert (row["failed"], row["answered"]) == ([2, 0, 0, 1], [5, 0, 5, 1])
+        assert not await conn.fetchval("SELECT to_regclass('rollup_item_failures') IS NOT NULL")
+        # A version published after the migration gets positions from the trigger: e after d.
+        await conn.execute(
+            "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 3, $2::text::jsonb)",
+            template,
+            version(["e", "a"]),
+        )
+        assert await conn.fetchval("SELECT position FROM template_items WHERE item_key = 'e'") == 5
+    finally:
+        await conn.close()
+        await drop_database(pg_admin_url, name)

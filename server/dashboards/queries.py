@@ -290,30 +290,37 @@ async def rankings_json(
     )
 
 
-_FAILED_BY_DISTRICT = f"""
-    SELECT f.template_id, f.item_key, sum(f.failed)::int AS failed, sum(f.answered)::int AS answered
-      FROM rollup_item_failures f
-      JOIN districts d ON d.id = f.district_id
-     WHERE {SCOPE} AND f.period_start >= $4 AND f.period_start < $5
-       AND ($6::uuid IS NULL OR f.template_id = $6)
-       AND ($7::uuid IS NULL OR d.region_id = $7) AND ($8::uuid IS NULL OR d.id = $8)
-     GROUP BY f.template_id, f.item_key
-    HAVING sum(f.failed) > 0
-     ORDER BY failed DESC, sum(f.failed)::float8 / sum(f.answered) DESC, f.item_key, f.template_id
+# Item failures are stored as arrays by item position per cell (schema 0008): the cells in scope are
+# unnested and summed per template and position, and only the positions that failed anywhere are named
+# from template_items, after the sum.
+def _failed_items(cells: str, where: str) -> str:
+    return f"""
+    SELECT p.template_id, t.item_key, p.failed, p.answered
+      FROM (SELECT f.template_id, x.position, sum(x.failed)::int AS failed, sum(x.answered)::int AS answered
+              FROM {cells}
+              CROSS JOIN LATERAL unnest(f.failed, f.answered) WITH ORDINALITY AS x (failed, answered, position)
+             WHERE {where}
+             GROUP BY f.template_id, x.position
+            HAVING sum(x.failed) > 0) p
+      JOIN template_items t ON t.template_id = p.template_id AND t.position = p.position
+     ORDER BY p.failed DESC, p.failed::float8 / p.answered DESC, t.item_key, p.template_id
      LIMIT $9"""
 
-# For a whole region or the whole country: a row per region, item and month. $2 and $8 (district
-# scope and filter) are never set when this one is chosen; they are bound for a uniform signature.
-_FAILED_BY_REGION = """
-    SELECT f.template_id, f.item_key, sum(f.failed)::int AS failed, sum(f.answered)::int AS answered
-      FROM rollup_item_failures_region f
-     WHERE ($1::bool OR f.region_id = ANY($3::uuid[])) AND cardinality($2::uuid[]) >= 0 AND $8::uuid IS NULL
-       AND f.period_start >= $4 AND f.period_start < $5
-       AND ($6::uuid IS NULL OR f.template_id = $6) AND ($7::uuid IS NULL OR f.region_id = $7)
-     GROUP BY f.template_id, f.item_key
-    HAVING sum(f.failed) > 0
-     ORDER BY failed DESC, sum(f.failed)::float8 / sum(f.answered) DESC, f.item_key, f.template_id
-     LIMIT $9"""
+
+_FAILED_BY_DISTRICT = _failed_items(
+    "rollup_item_counts f JOIN districts d ON d.id = f.district_id",
+    f"""{SCOPE} AND f.period_start >= $4 AND f.period_start < $5 AND ($6::uuid IS NULL OR f.template_id = $6)
+               AND ($7::uuid IS NULL OR d.region_id = $7) AND ($8::uuid IS NULL OR d.id = $8)""",
+)
+
+# For a whole region or the whole country: a row per region and month. $2 and $8 (district scope and
+# filter) are never set when this one is chosen; they are bound for a uniform signature.
+_FAILED_BY_REGION = _failed_items(
+    "rollup_item_counts_region f",
+    """($1::bool OR f.region_id = ANY($3::uuid[])) AND cardinality($2::uuid[]) >= 0 AND $8::uuid IS NULL
+               AND f.period_start >= $4 AND f.period_start < $5
+               AND ($6::uuid IS NULL OR f.template_id = $6) AND ($7::uuid IS NULL OR f.region_id = $7)""",
+)
 
 
 async def failed_items(

@@ -90,26 +90,33 @@ def _period_upsert(table: str, key: str) -> str:
            overridden = r.overridden + EXCLUDED.overridden"""
 
 
-def _items_upsert(table: str, key: str) -> str:
-    # Rows are upserted in key order so that two submissions in one district lock them in the same
-    # order and wait for each other instead of deadlocking.
+def _counts_upsert(table: str, key: str) -> str:
+    # One row per cell: the inspection's item counts, as arrays by item position (schema 0008), added
+    # element by element to the cell's.
     return f"""
-    INSERT INTO {table} AS r (period_start, template_id, item_key, {key}, failed, answered)
-    SELECT l.period_start, l.template_id, e.item_key, l.{key}, $2::int * (e.s = 0)::int, $2::int
-      FROM l CROSS JOIN e
-     ORDER BY e.item_key
-    ON CONFLICT (period_start, template_id, item_key, {key}) DO UPDATE
-       SET failed = r.failed + EXCLUDED.failed, answered = r.answered + EXCLUDED.answered"""
+    INSERT INTO {table} AS r (period_start, template_id, {key}, failed, answered)
+    SELECT l.period_start, l.template_id, l.{key}, c.failed, c.answered
+      FROM l CROSS JOIN c
+    ON CONFLICT (period_start, template_id, {key}) DO UPDATE
+       SET failed = int_array_add(r.failed, EXCLUDED.failed),
+           answered = int_array_add(r.answered, EXCLUDED.answered)"""
 
 
 # One statement (one round trip inside the submit transaction) moves the ledger and every rollup.
+# `c` holds the inspection's item counts times the sign, at every position of its template (zero for
+# an item it has no score for); it has no row when the ledger moved nothing.
 _APPLY = f"""
 WITH l AS ({{ledger}}),
 e AS (SELECT item_key, s FROM ({EFFECTIVE_SCORES}) x WHERE s IS NOT NULL AND EXISTS (SELECT 1 FROM l)),
+c AS (SELECT array_agg(CASE WHEN e.s = 0 THEN $2::int ELSE 0 END ORDER BY t.position) AS failed,
+             array_agg(CASE WHEN e.s IS NOT NULL THEN $2::int ELSE 0 END ORDER BY t.position) AS answered
+        FROM l JOIN template_items t ON t.template_id = l.template_id
+        LEFT JOIN e ON e.item_key = t.item_key
+      HAVING count(*) > 0),
 st AS ({_period_upsert("rollup_station_period", "station_id")}),
 dt AS ({_period_upsert("rollup_district_period", "district_id")}),
-ri AS ({_items_upsert("rollup_item_failures_region", "region_id")})
-{_items_upsert("rollup_item_failures", "district_id")}
+ri AS ({_counts_upsert("rollup_item_counts_region", "region_id")})
+{_counts_upsert("rollup_item_counts", "district_id")}
 """
 
 _ADD = _APPLY.format(ledger=_ADD_LEDGER)
@@ -138,8 +145,8 @@ async def refresh_inspection(conn: Connection, inspection_id: UUID) -> None:
 ROLLUP_TABLES = (
     "rollup_station_period",
     "rollup_district_period",
-    "rollup_item_failures",
-    "rollup_item_failures_region",
+    "rollup_item_counts",
+    "rollup_item_counts_region",
 )
 
 
@@ -165,7 +172,7 @@ async def rebuild_all(conn: Connection) -> None:
     # each grain. The work tables are unlogged and dropped at the end: temporary tables would keep
     # the parallel workers out.
     await conn.execute("""
-        DROP TABLE IF EXISTS rollup_rebuild_cells, rollup_rebuild_members, rollup_rebuild_counts;
+        DROP TABLE IF EXISTS rollup_rebuild_cells, rollup_rebuild_members, rollup_rebuild_counts, rollup_rebuild_sums;
         CREATE UNLOGGED TABLE rollup_rebuild_cells AS
             SELECT row_number() OVER () AS cell, period_start, template_id, district_id, region_id
               FROM (SELECT DISTINCT period_start, template_id, district_id, region_id FROM rollup_ledger) c;
@@ -185,16 +192,37 @@ async def rebuild_all(conn: Connection) -> None:
               JOIN rollup_rebuild_members m ON m.inspection_id = o.inspection_id
               LEFT JOIN answers a ON a.inspection_id = o.inspection_id AND a.item_key = o.item_key
              WHERE o.superseded_at IS NULL;
-        INSERT INTO rollup_item_failures (period_start, template_id, item_key, district_id, failed, answered)
-            SELECT c.period_start, c.template_id, k.item_key, c.district_id, sum(k.failed), sum(k.answered)
+        CREATE UNLOGGED TABLE rollup_rebuild_sums AS
+            SELECT c.period_start, c.template_id, c.district_id, c.region_id, k.item_key,
+                   sum(k.failed)::int AS failed, sum(k.answered)::int AS answered
               FROM rollup_rebuild_counts k JOIN rollup_rebuild_cells c USING (cell)
-             GROUP BY c.period_start, c.template_id, k.item_key, c.district_id
-            HAVING sum(k.answered) > 0
-             ORDER BY 1, 2, 3, 4;
-        INSERT INTO rollup_item_failures_region (period_start, template_id, item_key, region_id, failed, answered)
-            SELECT c.period_start, c.template_id, k.item_key, c.region_id, sum(k.failed), sum(k.answered)
-              FROM rollup_rebuild_counts k JOIN rollup_rebuild_cells c USING (cell)
-             GROUP BY c.period_start, c.template_id, k.item_key, c.region_id
-            HAVING sum(k.answered) > 0
-             ORDER BY 1, 2, 3, 4;
-        DROP TABLE rollup_rebuild_cells, rollup_rebuild_members, rollup_rebuild_counts;""")
+             GROUP BY 1, 2, 3, 4, 5;
+        INSERT INTO rollup_item_counts (period_start, template_id, district_id, failed, answered)
+            SELECT g.period_start, g.template_id, g.district_id,
+                   array_agg(COALESCE(s.failed, 0) ORDER BY t.position),
+                   array_agg(COALESCE(s.answered, 0) ORDER BY t.position)
+              FROM (SELECT period_start, template_id, district_id FROM rollup_rebuild_sums
+                     GROUP BY 1, 2, 3 HAVING sum(answered) > 0) g
+              JOIN template_items t ON t.template_id = g.template_id
+              LEFT JOIN (SELECT period_start, template_id, district_id, item_key,
+                                sum(failed)::int AS failed, sum(answered)::int AS answered
+                           FROM rollup_rebuild_sums GROUP BY 1, 2, 3, 4) s
+                     ON (s.period_start, s.template_id, s.district_id, s.item_key)
+                      = (g.period_start, g.template_id, g.district_id, t.item_key)
+             GROUP BY 1, 2, 3
+             ORDER BY 1, 2, 3;
+        INSERT INTO rollup_item_counts_region (period_start, template_id, region_id, failed, answered)
+            SELECT g.period_start, g.template_id, g.region_id,
+                   array_agg(COALESCE(s.failed, 0) ORDER BY t.position),
+                   array_agg(COALESCE(s.answered, 0) ORDER BY t.position)
+              FROM (SELECT period_start, template_id, region_id FROM rollup_rebuild_sums
+                     GROUP BY 1, 2, 3 HAVING sum(answered) > 0) g
+              JOIN template_items t ON t.template_id = g.template_id
+              LEFT JOIN (SELECT period_start, template_id, region_id, item_key,
+                                sum(failed)::int AS failed, sum(answered)::int AS answered
+                           FROM rollup_rebuild_sums GROUP BY 1, 2, 3, 4) s
+                     ON (s.period_start, s.template_id, s.region_id, s.item_key)
+                      = (g.period_start, g.template_id, g.region_id, t.item_key)
+             GROUP BY 1, 2, 3
+             ORDER BY 1, 2, 3;
+        DROP TABLE rollup_rebuild_cells, rollup_rebuild_members, rollup_rebuild_counts, rollup_rebuild_sums;""")

@@ -15,7 +15,7 @@ import uuid
 
 from tests.review_fixtures import answers, make_ctx
 
-ROLLUPS = ("rollup_district_period", "rollup_item_failures", "rollup_item_failures_region", "rollup_station_period")
+ROLLUPS = ("rollup_district_period", "rollup_item_counts", "rollup_item_counts_region", "rollup_station_period")
 
 
 async def _waiting_backend(conn, others: set[int]) -> int:
@@ -55,8 +55,8 @@ async def _other_transaction(client, ctx, holding: threading.Event) -> None:
             assert touched == [], f"the request locked {[r['relname'] for r in touched]} before sync_state"
             for table, key, value in (
                 ("rollup_district_period", "district_id", district),
-                ("rollup_item_failures", "district_id", district),
-                ("rollup_item_failures_region", "region_id", region),
+                ("rollup_item_counts", "district_id", district),
+                ("rollup_item_counts_region", "region_id", region),
             ):
                 updated = await other.execute(f"UPDATE {table} SET template_id = template_id WHERE {key} = $1", value)
                 assert updated != "UPDATE 0", f"no {table} rows to contend for"
