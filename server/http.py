@@ -49,10 +49,18 @@ User = NamedDependency[Principal]
 
 
 async def provide_conn(state: State) -> AsyncGenerator[Connection, None]:
+    acquired = False
     try:
         async with state.pool.acquire(timeout=10) as conn:
+            acquired = True
             yield conn
     except (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, TimeoutError) as exc:
+        if acquired:
+            # The handler's own error, thrown back in here by Litestar (a connection lost in the middle
+            # of a query). Raised again unchanged, handle_unexpected answers it (503 for a lost
+            # database); a new exception raised here instead would reach the client as a 500, because
+            # Litestar wraps an exception a dependency raises while it is cleaned up in an ExceptionGroup.
+            raise
         raise Unavailable("the database is not answering; try again shortly") from exc
 
 
@@ -318,6 +326,16 @@ _RETRY_SQLSTATE = ("40001", "40P01")
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+        # Litestar gathers an exception that a dependency raises while it is cleaned up into a group:
+        # provide_conn's Unavailable for a connection whose release failed after PostgreSQL went away
+        # (tests/reliability/test_pg_restart.py saw it as a 500). The one inside is what happened.
+        inner = exc.exceptions[0]
+        if isinstance(inner, DomainError):
+            return handle_domain(request, inner)
+        if isinstance(inner, HTTPException):
+            return handle_http(request, inner)
+        return handle_unexpected(request, inner)
     sqlstate = getattr(exc, "sqlstate", None) or ""
     if isinstance(exc, (OSError, asyncpg.InterfaceError, TimeoutError, ConnectionError)) or sqlstate.startswith(
         _UNAVAILABLE_SQLSTATE

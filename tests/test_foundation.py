@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
+from litestar import Request
+
+from server.errors import NotFound, Unavailable
+from server.http import handle_unexpected
+from tests.factories import make_world
 
 
 async def test_health_and_ready_answer_when_database_and_store_are_up(client):
@@ -74,3 +82,69 @@ async def test_ready_reports_a_broken_photo_store(client, tmp_path):
     response = await client.get("/ready")
     assert response.status_code == 503
     assert "photo store" in response.json()["detail"]
+
+
+async def _kill_the_request_waiting_on_an_uncommitted_region(client, started: threading.Event, killed: list) -> None:
+    """Insert region RX without committing; once another backend waits for that row (the request
+    creating RX too), terminate that backend: the request loses its connection in mid-query."""
+    holder = await client.db()
+    watcher = await client.db()
+    try:
+        async with holder.transaction():
+            await holder.execute("INSERT INTO regions (code, name_en) VALUES ('RX', 'Held')")
+            started.set()
+            for _ in range(400):
+                pid = await watcher.fetchval(
+                    """SELECT pid FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1""",
+                    holder.get_server_pid(),
+                )
+                if pid is not None:
+                    killed.append(await watcher.fetchval("SELECT pg_terminate_backend($1)", pid))
+                    break
+                await asyncio.sleep(0.05)
+            raise RuntimeError("roll the held region back")
+    except RuntimeError:
+        pass
+    finally:
+        await holder.close()
+        await watcher.close()
+
+
+async def test_a_connection_lost_in_the_middle_of_a_request_is_a_503_problem_not_a_500(client):
+    conn = await client.db()
+    try:
+        await make_world(conn)
+    finally:
+        await conn.close()
+    token = await client.login("admin")
+    # The in-process client blocks this thread's event loop while the app answers, so the other
+    # connection works from a thread with its own loop.
+    started, killed = threading.Event(), []
+    thread = threading.Thread(
+        target=lambda: asyncio.run(_kill_the_request_waiting_on_an_uncommitted_region(client, started, killed)),
+        daemon=True,
+    )
+    thread.start()
+    assert started.wait(20)
+    lost = await client.post("/api/v1/regions", token, json={"code": "RX", "name": {"en": "Region X", "ur": "ریجن"}})
+    thread.join(30)
+    assert killed == [True], "the request never waited for the held region"
+    assert lost.status_code == 503, lost.text
+    assert lost.headers["content-type"].startswith("application/problem+json")
+    assert lost.headers["retry-after"]
+    # The pool replaces the dead connection: the next request is answered.
+    assert (await client.get("/api/v1/regions", token)).status_code == 200
+
+
+def test_an_error_litestar_wraps_while_cleaning_up_a_dependency_is_answered_as_itself():
+    # Litestar raises an ExceptionGroup when a dependency's cleanup raises a new exception (provide_conn
+    # turning a failed release into Unavailable); the handler answers what is inside.
+    request = Request(scope={"type": "http", "method": "GET", "path": "/api/v1/x", "headers": [], "app": None})
+    wrapped = ExceptionGroup("Exceptions occurred during cleanup of dependencies", [Unavailable("gone")])
+    answer = handle_unexpected(request, wrapped)
+    assert answer.status_code == 503
+    lost = ExceptionGroup("cleanup", [ConnectionResetError("reset by peer")])
+    assert handle_unexpected(request, lost).status_code == 503
+    refused = ExceptionGroup("cleanup", [NotFound("no such thing")])
+    assert handle_unexpected(request, refused).status_code == 404
