@@ -102,19 +102,23 @@ def _figures(
     if $8, unordered; and how its groups are named and ordered.
 
     A regional reviewer's stations are named from the scope's own list. For a JSON reply (`heads`)
-    that list also holds each station's head and its place in the name order, worked out once per
-    station instead of once per station and period (a chart of a region's stations has thousands of
-    rows, and comparing names in the collation was a good part of its cost)."""
+    the stations named also carry each one's head and its place in the name order, worked out once
+    per station instead of once per station and period (a chart of a region's stations has thousands
+    of rows, and comparing names in the collation was a good part of its cost)."""
     whole_country = scope[0] and region_id is None and district_id is None
     figures = _FIGURES[group_by, whole_country].format(period=_PERIOD_OF_ROW[period], sums=_SUMS)
+    extra = f", {_GROUP_HEAD.format(x='s')} AS head, row_number() OVER (ORDER BY s.name_en, s.id) AS ord"
     if group_by == "station" and not whole_country:
-        extra = (
-            f", {_GROUP_HEAD.format(x='s')} AS head, row_number() OVER (ORDER BY s.name_en, s.id) AS ord"
-            if heads
-            else ""
-        )
+        stations = _STATIONS_IN_SCOPE.format(extra=extra if heads else "")
+        return _Sources(f"g AS MATERIALIZED ({stations}), f AS ({figures})", "g", "x.head", "x.ord")
+    if group_by == "station" and heads:
+        # The whole country's chart has a row per station and period, hundreds of thousands: every
+        # station's text and place are worked out once, not once per row.
         return _Sources(
-            f"g AS MATERIALIZED ({_STATIONS_IN_SCOPE.format(extra=extra)}), f AS ({figures})", "g", "x.head", "x.ord"
+            f"g AS MATERIALIZED (SELECT s.id, s.name_en, s.name_ur, s.code{extra} FROM stations s), f AS ({figures})",
+            "g",
+            "x.head",
+            "x.ord",
         )
     return _Sources(f"f AS ({figures})", _NAMES[group_by], _GROUP_HEAD.format(x="x"), "x.name_en, x.id")
 
