@@ -19,7 +19,9 @@ written), builds the rollups, and then measures in one run:
   nor is httpx's ASGITransport, whose own request and response objects cost about 0.35 ms per request
   (GET /health: 0.42 ms through it, 0.07 ms as a bare ASGI call), client work no server does;
 - baseline 1, "bare SELECT on the rollup table": the endpoint's own rollup query run directly on an
-  asyncpg connection, p95 — the ratio is what the app adds on top of the rollup read (target ≤ 1.5);
+  asyncpg connection with the session settings of the connections the endpoint reads through (for
+  scores and rankings db.PLANNED_READS, the app's planned_read_pool; for failed items none), p95 —
+  the ratio is what the app adds on top of the rollup read (target ≤ 1.5);
 - baseline 2, "aggregating answers directly": the same figures computed from inspections ⋈ answers,
   one run each (they take seconds to minutes) — the ratio is how much the rollups save (target ≥ 100×).
 
