@@ -178,6 +178,12 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
             if settings.database_read_url
             else app.state.pool
         )
+        # The dashboards' scores and rankings read through connections of their own (db.PLANNED_READS).
+        app.state.planned_read_pool = await db.create_pool(
+            settings.database_read_url or settings.database_url,
+            max_size=settings.db_pool_size,
+            server_settings=db.PLANNED_READS,
+        )
         app.state.store = make_store(settings)
         own_executor = executor is None
         app.state.executor = executor or make_executor(settings)
@@ -186,6 +192,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
             yield
         finally:
             await app.state.store.close()
+            await app.state.planned_read_pool.close()
             if app.state.read_pool is not app.state.pool:
                 await app.state.read_pool.close()
             await app.state.pool.close()

@@ -7,10 +7,12 @@ from free input; every value is a bind parameter.
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 from uuid import UUID
 
 from asyncpg import Connection, Record
 
+from server.dashboards import rules
 from server.dashboards.rollup import REPORTING_TZ
 
 Scope = tuple[bool, list[UUID], list[UUID]]
@@ -42,13 +44,21 @@ _WHOLE_COUNTRY = (
 )
 _MONTHS = "r.period_start >= $4 AND r.period_start < $5 AND ($6::uuid IS NULL OR r.template_id = $6)"
 _GROUPED = "GROUP BY 2, 1 HAVING sum(r.inspections) > 0"
+# A regional reviewer's stations, with their names: found once, through the stations' district index,
+# and used twice, to pick the rollup rows and to name them. Naming them from the stations table
+# instead would read all twenty thousand stations (a hash join) or look up each of the thousands of
+# rows by key, to name a few hundred. {extra} is where a JSON reply adds what it needs (see _figures).
+_STATIONS_IN_SCOPE = f"""
+        SELECT s.id, s.name_en, s.name_ur, s.code{{extra}} FROM stations s JOIN districts d ON d.id = s.district_id
+         WHERE {_IN_SCOPE}"""
+# A group's part of a JSON row, up to its period: the same for each of its periods.
+_GROUP_HEAD = """concat('{{"group_id":"', {x}.id, '","group_name":', to_json({x}.name_en), ',"name_ur":',
+                         to_json({x}.name_ur), ',"code":', to_json({x}.code), ',"period":"')"""
 _FIGURES = {
     ("station", False): f"""
         SELECT r.station_id AS group_id, {{period}} AS period_start, {{sums}}
           FROM rollup_station_period r
-         WHERE r.station_id IN (SELECT s.id FROM stations s JOIN districts d ON d.id = s.district_id
-                                 WHERE {_IN_SCOPE})
-           AND {_MONTHS} {_GROUPED}""",
+         WHERE r.station_id IN (SELECT g.id FROM g) AND {_MONTHS} {_GROUPED}""",
     ("station", True): f"""
         SELECT r.station_id AS group_id, {{period}} AS period_start, {{sums}}
           FROM rollup_station_period r
@@ -77,24 +87,40 @@ _SUMS = """sum(r.inspections)::int AS inspections,
 _PERIOD_OF_ROW = {"month": "r.period_start", "quarter": "date_trunc('quarter', r.period_start::timestamp)::date"}
 
 
-def _figures(group_by: str, period: str, scope: Scope, region_id: UUID | None, district_id: UUID | None) -> str:
-    """Per group id and period in [$4, $5): inspections, the average percent and critical failures, in
-    scope ($1-$3), for one template if $6, in one region if $7, in one district if $8. Unordered."""
+class _Sources(NamedTuple):
+    figures: str  # the WITH items that define `f`
+    names: str  # the relation to join as `x` to name the groups (id, name_en, name_ur, code)
+    head: str  # for the JSON replies: the expression of a group's _GROUP_HEAD
+    order: str  # for the JSON replies: the groups' order, by name (the database's collation), then id
+
+
+def _figures(
+    group_by: str, period: str, scope: Scope, region_id: UUID | None, district_id: UUID | None, *, heads: bool = False
+) -> _Sources:
+    """Where `f` comes from: per group id and period in [$4, $5), inspections, the average percent and
+    critical failures, in scope ($1-$3), for one template if $6, in one region if $7, in one district
+    if $8, unordered; and how its groups are named and ordered.
+
+    A regional reviewer's stations are named from the scope's own list. For a JSON reply (`heads`)
+    the stations named also carry each one's head and its place in the name order, worked out once
+    per station instead of once per station and period (a chart of a region's stations has thousands
+    of rows, and comparing names in the collation was a good part of its cost)."""
     whole_country = scope[0] and region_id is None and district_id is None
-    return _FIGURES[group_by, whole_country].format(period=_PERIOD_OF_ROW[period], sums=_SUMS)
-
-
-async def _planned_for_these_values(conn: Connection, sql: str, *args: object, one: bool = False) -> object:
-    """Run a statement planned for its parameters' values every time.
-
-    A statement from the connection's cache is planned generically after a few runs, for any scope and
-    any months: for these reads that plan is many times slower (scores of a region's stations took two
-    seconds instead of forty milliseconds on a million inspections), because how many groups a scope
-    holds and how many rows a range of months holds decide the plan. A statement prepared afresh is
-    planned for its values: it costs the planning (a few milliseconds, which a custom plan pays anyway)
-    and two round trips, one to prepare it and one in which asyncpg closes the previous one."""
-    statement = await conn.prepare(sql)
-    return await (statement.fetchval(*args) if one else statement.fetch(*args))
+    figures = _FIGURES[group_by, whole_country].format(period=_PERIOD_OF_ROW[period], sums=_SUMS)
+    extra = f", {_GROUP_HEAD.format(x='s')} AS head, row_number() OVER (ORDER BY s.name_en, s.id) AS ord"
+    if group_by == "station" and not whole_country:
+        stations = _STATIONS_IN_SCOPE.format(extra=extra if heads else "")
+        return _Sources(f"g AS MATERIALIZED ({stations}), f AS ({figures})", "g", "x.head", "x.ord")
+    if group_by == "station" and heads:
+        # The whole country's chart has a row per station and period, hundreds of thousands: every
+        # station's text and place are worked out once, not once per row.
+        return _Sources(
+            f"g AS MATERIALIZED (SELECT s.id, s.name_en, s.name_ur, s.code{extra} FROM stations s), f AS ({figures})",
+            "g",
+            "x.head",
+            "x.ord",
+        )
+    return _Sources(f"f AS ({figures})", _NAMES[group_by], _GROUP_HEAD.format(x="x"), "x.name_en, x.id")
 
 
 async def scores(
@@ -113,13 +139,15 @@ async def scores(
     group's names, by period, group name and id.
 
     The bare rollup read of the scores and rankings (the benchmark's baseline for both); the replies
-    themselves are built by scores_json and rankings_json below from the same _figures()."""
-    return await _planned_for_these_values(
-        conn,
-        f"""SELECT x.id AS group_id, x.name_en AS group_name, x.name_ur, x.code, f.period_start, f.inspections,
+    themselves are built by scores_json and rankings_json below from the same _figures(). Like them, it
+    expects a connection that plans every statement for its values (db.PLANNED_READS, the dashboard
+    pool's): a generic plan of these statements is many times slower for some scopes."""
+    figures, names, _, _ = _figures(group_by, period, scope, region_id, district_id)
+    return await conn.fetch(
+        f"""WITH {figures}
+            SELECT x.id AS group_id, x.name_en AS group_name, x.name_ur, x.code, f.period_start, f.inspections,
                    f.avg_percent, f.critical_failed
-              FROM ({_figures(group_by, period, scope, region_id, district_id)}) f
-              JOIN {_NAMES[group_by]} x ON x.id = f.group_id
+              FROM f JOIN {names} x ON x.id = f.group_id
              ORDER BY f.period_start, x.name_en, x.id""",
         *scope,
         start,
@@ -141,15 +169,21 @@ def _json_float(expr: str) -> str:
     )
 
 
-# A period's label, as rules.label writes it: "2026-03" for a month, "2026-Q1" for a quarter.
-_LABELS = {"month": "YYYY-MM", "quarter": 'YYYY-"Q"Q'}
-
 # The replies are JSON text put together by the database: every string goes through to_json(), which
-# escapes it; ids, dates (to_char, whatever the DateStyle) and counts cannot need escaping. Anything
-# that is the same for many rows (a group's names, a period's label) is written once per group or
-# period and joined, not once per row: a regional station chart has thousands of rows.
+# escapes it; ids and counts cannot need escaping, and the period labels and dates come from Python.
 _HEAD = """concat('{{"group_by":', to_json($9::text), ',"period":', to_json($10::text), {middle}, ',"rows":[',
                   {rows}, ']}}')"""
+
+
+def _periods(shown: date, end: date, period: str) -> tuple[list[date], list[str]]:
+    """The periods shown, [shown, end), and for each the JSON text between a row's `"period":"` and its
+    inspections count: its label (rules.label), its first day, and the next key."""
+    starts: list[date] = []
+    day = shown
+    while day < end:
+        starts.append(day)
+        day = rules.add_periods(day, period, 1)
+    return starts, [f'{rules.label(d, period)}","period_start":"{d.isoformat()}","inspections":' for d in starts]
 
 
 async def scores_json(
@@ -173,38 +207,38 @@ async def scores_json(
     first period shown has a trend too. A row's previous average is its group's figure for the period
     just before, when there is one: lag() finds the group's latest earlier row, which counts only if it
     is the adjacent period. Rows are ordered as the bare read orders them: by period, then group name
-    (the database's collation) and id, which `ord` numbers once per group.
+    (the database's collation) and id. The extra period's rows are dropped after the trend is taken.
+
+    It is the bare read (scores() above) with the trend and the text added, and little more, since
+    every step costs planning on each request too: the periods' text comes from Python as two arrays
+    (_periods), looked up per row, instead of a generated series joined in; groups are named from the
+    same relation as in the bare read, and only a regional reviewer's stations, thousands of rows,
+    have their text and order worked out once per station (_figures).
     """
-    months = _PERIODS[period]
+    figures, names, group_head, order = _figures(group_by, period, scope, region_id, district_id, heads=True)
     head = _HEAD.format(
         middle="""',"from":', to_json($11::date), ',"to":', to_json($12::date)""",
         rows="""
-        string_agg(concat(x.head, p.middle, t.inspections, ',"avg_percent":', {avg}, ',"critical_failed":',
-                          t.critical_failed, ',"previous_avg_percent":', {previous}, ',"change":', {change}, '}}'),
-                   ',' ORDER BY t.period_start, x.ord)""".format(
+        string_agg(concat({group_head}, ($14::text[])[array_position($13::date[], t.period_start)], t.inspections,
+                          ',"avg_percent":', {avg}, ',"critical_failed":', t.critical_failed,
+                          ',"previous_avg_percent":', {previous}, ',"change":', {change}, '}}'),
+                   ',' ORDER BY t.period_start, {order})""".format(
+            group_head=group_head,
+            order=order,
             avg=_json_float("t.avg_percent"),
             previous=_json_float("t.previous"),
             change=_json_float("t.avg_percent - t.previous"),
         ),
     )
     sql = f"""
-        WITH f AS ({_figures(group_by, period, scope, region_id, district_id)}),
-        t AS (SELECT f.*, CASE WHEN lag(f.period_start) OVER w = (f.period_start - interval '{months} months')::date
+        WITH {figures},
+        t AS (SELECT f.*, CASE WHEN lag(f.period_start) OVER w = (f.period_start - interval '{_PERIODS[period]} months')::date
                                THEN lag(f.avg_percent) OVER w END AS previous
-                FROM f WINDOW w AS (PARTITION BY f.group_id ORDER BY f.period_start)),
-        x AS (SELECT x.id, row_number() OVER (ORDER BY x.name_en, x.id) AS ord,
-                     concat('{{"group_id":"', x.id, '","group_name":', to_json(x.name_en), ',"name_ur":',
-                            to_json(x.name_ur), ',"code":', to_json(x.code), ',"period":"') AS head
-                FROM {_NAMES[group_by]} x WHERE x.id IN (SELECT f.group_id FROM f WHERE f.period_start >= $13)),
-        p AS (SELECT d::date AS period_start,
-                     concat(to_char(d, '{_LABELS[period]}'), '","period_start":"', to_char(d, 'YYYY-MM-DD'),
-                            '","inspections":') AS middle
-                FROM generate_series($13::date::timestamp, $5::date::timestamp - interval '1 day',
-                                     interval '{months} months') d)
+                FROM f WINDOW w AS (PARTITION BY f.group_id ORDER BY f.period_start))
         SELECT convert_to({head}, 'UTF8')
-          FROM t JOIN x ON x.id = t.group_id JOIN p ON p.period_start = t.period_start"""
-    return await _planned_for_these_values(
-        conn,
+          FROM t JOIN {names} x ON x.id = t.group_id
+         WHERE t.period_start >= $15"""
+    return await conn.fetchval(
         sql,
         *scope,
         start,
@@ -216,8 +250,8 @@ async def scores_json(
         period,
         first,
         last,
+        *_periods(shown, end, period),
         shown,
-        one=True,
     )
 
 
@@ -260,19 +294,19 @@ async def rankings_json(
             change=_json_float("n.avg_percent - p.avg_percent"),
         ),
     )
+    figures, names, _, _ = _figures(group_by, period, scope, region_id, district_id)
     sql = f"""
-        WITH k AS (SELECT f.*, rank() OVER (PARTITION BY f.period_start ORDER BY f.avg_percent DESC) AS rank
-                     FROM ({_figures(group_by, period, scope, region_id, district_id)}) f
-                    WHERE f.avg_percent IS NOT NULL),
+        WITH {figures},
+        k AS (SELECT f.*, rank() OVER (PARTITION BY f.period_start ORDER BY f.avg_percent DESC) AS rank
+                FROM f WHERE f.avg_percent IS NOT NULL),
         n AS (SELECT k.*, x.name_en, x.name_ur, x.code
-                FROM k JOIN {_NAMES[group_by]} x ON x.id = k.group_id
+                FROM k JOIN {names} x ON x.id = k.group_id
                WHERE k.period_start = $13 AND k.rank <= $15
                ORDER BY k.avg_percent DESC, x.name_en COLLATE "C", k.group_id
                LIMIT $15)
         SELECT convert_to({head}, 'UTF8')
           FROM n LEFT JOIN k p ON p.period_start = $14 AND p.group_id = n.group_id"""
-    return await _planned_for_these_values(
-        conn,
+    return await conn.fetchval(
         sql,
         *scope,
         previous,
@@ -286,7 +320,6 @@ async def rankings_json(
         current,
         previous,
         limit,
-        one=True,
     )
 
 

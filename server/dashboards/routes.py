@@ -1,7 +1,9 @@
 """Dashboards (DESIGN §7): scores, rankings, most-failed items, overdue work and flagged inspections.
 
-Reviewers (their scope) and admins; inspectors get 403. Every read goes to `state.read_pool` (a read
-replica when DATABASE_READ_URL is set) and is served from the rollup tables kept by rollup.py.
+Reviewers (their scope) and admins; inspectors get 403. Every read goes to the read replica when
+DATABASE_READ_URL is set (else to the primary) and is served from the rollup tables kept by rollup.py:
+scores and rankings through `state.planned_read_pool`, whose connections plan each statement for its
+values (db.PLANNED_READS), the others through `state.read_pool`.
 """
 
 from __future__ import annotations
@@ -56,6 +58,17 @@ async def read_conn(state: State, conn: Connection) -> AsyncIterator[Connection]
         raise Unavailable("the database is not answering; try again shortly") from exc
 
 
+@asynccontextmanager
+async def planned_conn(state: State) -> AsyncIterator[Connection]:
+    """A connection of the pool for the scores and rankings (db.PLANNED_READS); the request's own
+    connection, which checked the session, plans statements generically after a few runs."""
+    try:
+        async with state.planned_read_pool.acquire(timeout=10) as conn:
+            yield conn
+    except (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, TimeoutError) as exc:
+        raise Unavailable("the database is not answering; try again shortly") from exc
+
+
 def _range(first: date | None, last: date | None, period: str) -> tuple[date, date]:
     default_first, default_last = rules.default_range(today(), period)
     first, last = first or default_first, last or default_last
@@ -87,7 +100,6 @@ class DashboardController(Controller):
     async def scores(
         self,
         user: User,
-        conn: Conn,
         state: State,
         group_by: GroupBy = "district",
         period: Period = "month",
@@ -99,7 +111,7 @@ class DashboardController(Controller):
     ) -> Response[ScoresOut]:
         user.require("reviewer", "admin")
         first, last = _range(first, last, period)
-        async with read_conn(state, conn) as conn:
+        async with planned_conn(state) as conn:
             body = await service.scores(
                 conn,
                 user.scope_args(),
@@ -121,7 +133,6 @@ class DashboardController(Controller):
     async def rankings(
         self,
         user: User,
-        conn: Conn,
         state: State,
         group_by: GroupBy = "station",
         period: Period = "month",
@@ -133,7 +144,7 @@ class DashboardController(Controller):
     ) -> Response[RankingsOut]:
         user.require("reviewer", "admin")
         _check_days(period, ("at", at))
-        async with read_conn(state, conn) as conn:
+        async with planned_conn(state) as conn:
             body = await service.rankings(
                 conn,
                 user.scope_args(),
