@@ -624,13 +624,13 @@ async def run(args: argparse.Namespace) -> None:
         timings["rollups"] = time.monotonic() - started
         sizes = await conn.fetchrow("""SELECT (SELECT count(*) FROM rollup_station_period) AS station_rows,
                                               (SELECT count(*) FROM rollup_district_period) AS district_rows,
-                                              (SELECT count(*) FROM rollup_item_failures) AS item_rows,
-                                              (SELECT count(*) FROM rollup_item_failures_region) AS region_item_rows,
+                                              (SELECT count(*) FROM rollup_item_counts) AS item_rows,
+                                              (SELECT count(*) FROM rollup_item_counts_region) AS region_item_rows,
                                               pg_size_pretty(pg_total_relation_size('answers')) AS answers_size""")
         log(
             f"rollups built in {timings['rollups']:.0f} s: {sizes['station_rows']:,} station-month, "
-            f"{sizes['district_rows']:,} district-month, {sizes['item_rows']:,} district-item and "
-            f"{sizes['region_item_rows']:,} region-item rows; answers take {sizes['answers_size']}"
+            f"{sizes['district_rows']:,} district-month, {sizes['item_rows']:,} district-month item-count and "
+            f"{sizes['region_item_rows']:,} region-month item-count rows; answers take {sizes['answers_size']}"
         )
         timings["upkeep_ms"] = await upkeep_cost(conn, args.inspections)
         log(f"keeping the rollups for one inspection (take out + put back): {timings['upkeep_ms']:.2f} ms")
