@@ -12,29 +12,43 @@
 -- Every item key a template has ever had, with a fixed position (1, 2, 3, … in the order the items
 -- first appeared): the index of the item's counts in the rollup arrays. Positions are never reused
 -- or moved, so an array written under one version reads correctly under every later one; an item a
--- later version drops keeps its position and simply stops being counted.
+-- later version drops keeps its position and simply stops being counted. The label is the one of the
+-- newest version that has the item (label_version), which is what a dashboard names it by (its key,
+-- should a definition written outside the app have no label).
 CREATE TABLE template_items (
-    template_id uuid NOT NULL REFERENCES templates (id),
-    item_key    text NOT NULL,
-    position    integer NOT NULL CHECK (position > 0),
+    template_id   uuid NOT NULL REFERENCES templates (id),
+    item_key      text NOT NULL,
+    position      integer NOT NULL CHECK (position > 0),
+    label_en      text NOT NULL,
+    label_ur      text NOT NULL,
+    label_version integer NOT NULL,
     PRIMARY KEY (template_id, item_key),
     UNIQUE (template_id, position)
 );
 
--- A published version's new item keys get the next positions, in the version's order. The template's
--- row is locked first so that two versions of one template published at once cannot take the same
--- position. Runs for every way a version is inserted (publication, import, tests, benchmarks).
+-- A published version's new item keys get the next positions, in the version's order, and every key
+-- it has takes its label unless a newer version already gave one. The template's row is locked first
+-- so that two versions of one template published at once cannot take the same position. Runs for
+-- every way a version is inserted (publication, import, tests, benchmarks).
 CREATE FUNCTION template_items_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM 1 FROM templates WHERE id = NEW.template_id FOR NO KEY UPDATE;
-    INSERT INTO template_items (template_id, item_key, position)
+    INSERT INTO template_items AS t (template_id, item_key, position, label_en, label_ur, label_version)
     SELECT NEW.template_id, k.item_key,
            (SELECT COALESCE(max(position), 0) FROM template_items WHERE template_id = NEW.template_id)
-           + row_number() OVER (ORDER BY k.first)
-      FROM (SELECT j.item ->> 'key' AS item_key, min(j.n) AS first
+           + row_number() OVER (ORDER BY k.first),
+           COALESCE(k.item -> 'label' ->> 'en', k.item_key), COALESCE(k.item -> 'label' ->> 'ur', k.item_key),
+           NEW.version
+      FROM (SELECT DISTINCT ON (j.item ->> 'key') j.item ->> 'key' AS item_key, j.n AS first, j.item
               FROM jsonb_path_query(NEW.definition, '$.sections[*].items[*]') WITH ORDINALITY AS j (item, n)
-             GROUP BY 1) k
-     WHERE NOT EXISTS (SELECT 1 FROM template_items t WHERE t.template_id = NEW.template_id AND t.item_key = k.item_key);
+             ORDER BY j.item ->> 'key', j.n) k
+     WHERE NOT EXISTS (SELECT 1 FROM template_items x WHERE x.template_id = NEW.template_id AND x.item_key = k.item_key)
+    ORDER BY k.first;
+    UPDATE template_items t
+       SET label_en = COALESCE(j.item -> 'label' ->> 'en', t.item_key),
+           label_ur = COALESCE(j.item -> 'label' ->> 'ur', t.item_key), label_version = NEW.version
+      FROM jsonb_path_query(NEW.definition, '$.sections[*].items[*]') AS j (item)
+     WHERE t.template_id = NEW.template_id AND t.item_key = j.item ->> 'key' AND t.label_version < NEW.version;
     RETURN NULL;
 END;
 $$;
@@ -42,14 +56,20 @@ $$;
 CREATE TRIGGER template_versions_items AFTER INSERT ON template_versions
     FOR EACH ROW EXECUTE FUNCTION template_items_add();
 
--- The versions already published: each key where it first appeared, oldest version first.
-INSERT INTO template_items (template_id, item_key, position)
-SELECT template_id, item_key, row_number() OVER (PARTITION BY template_id ORDER BY version, n)
+-- The versions already published: each key at the place it first appeared (oldest version first),
+-- with the label of the newest version that has it.
+INSERT INTO template_items (template_id, item_key, position, label_en, label_ur, label_version)
+SELECT f.template_id, f.item_key, row_number() OVER (PARTITION BY f.template_id ORDER BY f.version, f.n),
+       COALESCE(l.item -> 'label' ->> 'en', f.item_key), COALESCE(l.item -> 'label' ->> 'ur', f.item_key), l.version
   FROM (SELECT DISTINCT ON (tv.template_id, j.item ->> 'key') tv.template_id, j.item ->> 'key' AS item_key,
                tv.version, j.n
           FROM template_versions tv,
                jsonb_path_query(tv.definition, '$.sections[*].items[*]') WITH ORDINALITY AS j (item, n)
-         ORDER BY tv.template_id, j.item ->> 'key', tv.version, j.n) k;
+         ORDER BY tv.template_id, j.item ->> 'key', tv.version, j.n) f
+  JOIN (SELECT DISTINCT ON (tv.template_id, j.item ->> 'key') tv.template_id, j.item ->> 'key' AS item_key,
+               tv.version, j.item
+          FROM template_versions tv, jsonb_path_query(tv.definition, '$.sections[*].items[*]') AS j (item)
+         ORDER BY tv.template_id, j.item ->> 'key', tv.version DESC) l USING (template_id, item_key);
 
 -- a + b element by element; the shorter array counts as zeros where it ends (a template's later
 -- version may have added items).

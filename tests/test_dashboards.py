@@ -346,7 +346,11 @@ async def test_item_failures_stay_right_when_a_new_version_adds_and_drops_items(
             {
                 **DEFINITION["sections"][1],
                 "items": [
-                    DEFINITION["sections"][1]["items"][0],  # l_diary stays; l_water is dropped
+                    # l_diary stays, renamed; l_water is dropped
+                    {
+                        **DEFINITION["sections"][1]["items"][0],
+                        "label": {"en": "Diary up to date", "ur": "روزنامچہ مکمل"},
+                    },
                     {"key": "l_light", "type": "yes_no", "label": {"en": "Light", "ur": "روشنی"}, "critical": True},
                 ],
             },
@@ -372,6 +376,9 @@ async def test_item_failures_stay_right_when_a_new_version_adds_and_drops_items(
     failed = (await ctx.get("/api/v1/dashboard/failed-items", "admin", limit=50, **WIDE)).json()["rows"]
     got = {r["item_key"]: (r["failed"], r["answered"]) for r in failed}
     assert got == {"l_diary": (2, 4), "l_water": (1, 2), "l_light": (1, 2)}
+    # Named by the newest version that has the item: l_water, dropped, keeps its old label.
+    labels = {r["item_key"]: r["label"]["en"] for r in failed}
+    assert labels == {"l_diary": "Diary up to date", "l_water": "Drinking water", "l_light": "Light"}
     await _assert_rollups_equal_direct_aggregation(ctx, client, "admin", None)
     await _assert_rollups_equal_direct_aggregation(ctx, client, "reviewer_a", [ctx.world.regions["A"]])
 

@@ -112,8 +112,8 @@ async def test_the_item_rollup_arrays_migration_keeps_the_counts_an_installation
             "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'ٹ') RETURNING id"
         )
 
-        def version(keys: list[str]) -> str:
-            items = [{"key": k, "type": "yes_no", "label": {"en": k, "ur": k}} for k in keys]
+        def version(keys: list[str], n: int) -> str:
+            items = [{"key": k, "type": "yes_no", "label": {"en": f"{k} v{n}", "ur": k}} for k in keys]
             return json.dumps({"title": {"en": "T", "ur": "ٹ"}, "sections": [{"key": "s", "items": items}]})
 
         for n, keys in ((1, ["a", "b", "c"]), (2, ["a", "c", "d"])):  # 2 drops b and adds d
@@ -121,7 +121,7 @@ async def test_the_item_rollup_arrays_migration_keeps_the_counts_an_installation
                 "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, $2, $3::text::jsonb)",
                 template,
                 n,
-                version(keys),
+                version(keys, n),
             )
         district, region = world.districts["A"], world.regions["A"]
         for item, failed, answered in (("a", 2, 5), ("c", 0, 5), ("d", 1, 1)):
@@ -147,8 +147,10 @@ async def test_the_item_rollup_arrays_migration_keeps_the_counts_an_installation
 
         applied = await db.migrate(conn)
         assert applied[0] == "0008_item_rollup_arrays.sql"
-        positions = await conn.fetch("SELECT item_key, position FROM template_items ORDER BY position")
+        positions = await conn.fetch("SELECT item_key, position, label_en FROM template_items ORDER BY position")
         assert [(r["item_key"], r["position"]) for r in positions] == [("a", 1), ("b", 2), ("c", 3), ("d", 4)]
+        # Each named by the newest version that has it.
+        assert [r["label_en"] for r in positions] == ["a v2", "b v1", "c v2", "d v2"]
         for table, key in (("rollup_item_counts", district), ("rollup_item_counts_region", region)):
             row = await conn.fetchrow(f"SELECT * FROM {table} WHERE template_id = $1", template)
             assert key in row.values()
@@ -158,9 +160,11 @@ async def test_the_item_rollup_arrays_migration_keeps_the_counts_an_installation
         await conn.execute(
             "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 3, $2::text::jsonb)",
             template,
-            version(["e", "a"]),
+            version(["e", "a"], 3),
         )
         assert await conn.fetchval("SELECT position FROM template_items WHERE item_key = 'e'") == 5
+        labels = await conn.fetch("SELECT item_key, label_en FROM template_items ORDER BY position")
+        assert [r["label_en"] for r in labels] == ["a v3", "b v1", "c v2", "d v2", "e v3"]
     finally:
         await conn.close()
         await drop_database(pg_admin_url, name)

@@ -328,7 +328,7 @@ async def rankings_json(
 # from template_items, after the sum.
 def _failed_items(cells: str, where: str) -> str:
     return f"""
-    SELECT p.template_id, t.item_key, p.failed, p.answered
+    SELECT p.template_id, t.item_key, t.label_en, t.label_ur, p.failed, p.answered
       FROM (SELECT f.template_id, x.position, sum(x.failed)::int AS failed, sum(x.answered)::int AS answered
               FROM {cells}
               CROSS JOIN LATERAL unnest(f.failed, f.answered) WITH ORDINALITY AS x (failed, answered, position)
@@ -383,15 +383,6 @@ async def failed_items(
         region_id,
         district_id,
         limit,
-    )
-
-
-async def definitions(conn: Connection, template_ids: list[UUID]) -> list[Record]:
-    """Every published definition of these templates, newest first, to find each item's label."""
-    return await conn.fetch(
-        """SELECT template_id, definition FROM template_versions
-            WHERE template_id = ANY($1::uuid[]) ORDER BY template_id, version DESC""",
-        template_ids,
     )
 
 

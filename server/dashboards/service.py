@@ -16,7 +16,6 @@ from server.dashboards.models import (
     TemplateRef,
 )
 from server.review.models import DistrictRef, LocalName, Person, StationRef
-from server.templates.models import iter_items, to_definition
 
 Scope = tuple[bool, list[UUID], list[UUID]]
 
@@ -105,13 +104,13 @@ async def failed_items(
         district_id=district_id,
         limit=limit,
     )
-    labels = await _labels(conn, sorted({r["template_id"] for r in rows}))
+    # Each item is named by the newest published version that has it (schema 0008, template_items).
     return FailedItemsOut(
         rows=[
             FailedItem(
                 template_id=r["template_id"],
                 item_key=r["item_key"],
-                label=labels.get((r["template_id"], r["item_key"]), LocalName(en=r["item_key"], ur=r["item_key"])),
+                label=LocalName(en=r["label_en"], ur=r["label_ur"]),
                 failed=r["failed"],
                 answered=r["answered"],
                 rate=r["failed"] / r["answered"],
@@ -119,17 +118,6 @@ async def failed_items(
             for r in rows
         ]
     )
-
-
-async def _labels(conn: Connection, template_ids: list[UUID]) -> dict[tuple[UUID, str], LocalName]:
-    """Each item's label from the newest published version that has it (an item may have been dropped)."""
-    labels: dict[tuple[UUID, str], LocalName] = {}
-    if not template_ids:
-        return labels
-    for row in await queries.definitions(conn, template_ids):
-        for _, _, _, item in iter_items(to_definition(row["definition"])):
-            labels.setdefault((row["template_id"], item.key), LocalName(en=item.label.en, ur=item.label.ur))
-    return labels
 
 
 def overdue_assignment(r: Record | dict[str, Any]) -> OverdueAssignment:
