@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -48,20 +49,28 @@ Conn = NamedDependency[Connection]
 User = NamedDependency[Principal]
 
 
-async def provide_conn(state: State) -> AsyncGenerator[Connection, None]:
+@asynccontextmanager
+async def pooled(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
+    """A connection of `pool` for the block; Unavailable (503) when none can be had.
+
+    An error of the block itself, a connection lost in the middle of a query included, passes through
+    unchanged and handle_unexpected answers it (503 for a lost database). Replacing it here would
+    also break provide_conn: Litestar wraps an exception a dependency raises while it is cleaned up
+    in an ExceptionGroup, unless it is the very exception thrown in."""
     acquired = False
     try:
-        async with state.pool.acquire(timeout=10) as conn:
+        async with pool.acquire(timeout=10) as conn:
             acquired = True
             yield conn
     except (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, TimeoutError) as exc:
         if acquired:
-            # The handler's own error, thrown back in here by Litestar (a connection lost in the middle
-            # of a query). Raised again unchanged, handle_unexpected answers it (503 for a lost
-            # database); a new exception raised here instead would reach the client as a 500, because
-            # Litestar wraps an exception a dependency raises while it is cleaned up in an ExceptionGroup.
             raise
         raise Unavailable("the database is not answering; try again shortly") from exc
+
+
+async def provide_conn(state: State) -> AsyncGenerator[Connection, None]:
+    async with pooled(state.pool) as conn:
+        yield conn
 
 
 def bearer_token(request: ASGIConnection) -> str | None:

@@ -15,7 +15,6 @@ from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from asyncpg import Connection
 from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
@@ -33,8 +32,8 @@ from server.dashboards.models import (
     ScoresOut,
 )
 from server.dashboards.rollup import REPORTING_TZ
-from server.errors import FieldError, Invalid, Unavailable
-from server.http import Conn, User
+from server.errors import FieldError, Invalid
+from server.http import Conn, User, pooled
 from server.review import hooks as _hooks  # noqa: F401 - registers the submission hook
 from server.review import queries as review
 from server.review.models import Flag, QueuePage
@@ -51,22 +50,16 @@ async def read_conn(state: State, conn: Connection) -> AsyncIterator[Connection]
     if state.read_pool is state.pool:
         yield conn
         return
-    try:
-        async with state.read_pool.acquire(timeout=10) as conn:
-            yield conn
-    except (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, TimeoutError) as exc:
-        raise Unavailable("the database is not answering; try again shortly") from exc
+    async with pooled(state.read_pool) as conn:
+        yield conn
 
 
 @asynccontextmanager
 async def planned_conn(state: State) -> AsyncIterator[Connection]:
     """A connection of the pool for the scores and rankings (db.PLANNED_READS); the request's own
     connection, which checked the session, plans statements generically after a few runs."""
-    try:
-        async with state.planned_read_pool.acquire(timeout=10) as conn:
-            yield conn
-    except (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, TimeoutError) as exc:
-        raise Unavailable("the database is not answering; try again shortly") from exc
+    async with pooled(state.planned_read_pool) as conn:
+        yield conn
 
 
 def _range(first: date | None, last: date | None, period: str) -> tuple[date, date]:
