@@ -150,6 +150,26 @@ ROLLUP_TABLES = (
 )
 
 
+def _counts_rebuild(table: str, key: str) -> str:
+    # A cell's arrays from rebuild_all's per-item sums: every position of the template, zero where the
+    # cell has no count, in position order; cells where nothing was answered get no row.
+    return f"""
+        INSERT INTO {table} (period_start, template_id, {key}, failed, answered)
+            SELECT g.period_start, g.template_id, g.{key},
+                   array_agg(COALESCE(s.failed, 0) ORDER BY t.position),
+                   array_agg(COALESCE(s.answered, 0) ORDER BY t.position)
+              FROM (SELECT period_start, template_id, {key} FROM rollup_rebuild_sums
+                     GROUP BY 1, 2, 3 HAVING sum(answered) > 0) g
+              JOIN template_items t ON t.template_id = g.template_id
+              LEFT JOIN (SELECT period_start, template_id, {key}, item_key,
+                                sum(failed)::int AS failed, sum(answered)::int AS answered
+                           FROM rollup_rebuild_sums GROUP BY 1, 2, 3, 4) s
+                     ON (s.period_start, s.template_id, s.{key}, s.item_key)
+                      = (g.period_start, g.template_id, g.{key}, t.item_key)
+             GROUP BY 1, 2, 3
+             ORDER BY 1, 2, 3"""
+
+
 async def rebuild_all(conn: Connection) -> None:
     """Recompute every rollup from the inspections (for a new installation or a repair).
 
@@ -171,7 +191,7 @@ async def rebuild_all(conn: Connection) -> None:
     # cell instead of four columns, then corrected by the few overrides in force, then summed into
     # each grain. The work tables are unlogged and dropped at the end: temporary tables would keep
     # the parallel workers out.
-    await conn.execute("""
+    await conn.execute(f"""
         DROP TABLE IF EXISTS rollup_rebuild_cells, rollup_rebuild_members, rollup_rebuild_counts, rollup_rebuild_sums;
         CREATE UNLOGGED TABLE rollup_rebuild_cells AS
             SELECT row_number() OVER () AS cell, period_start, template_id, district_id, region_id
@@ -197,32 +217,6 @@ async def rebuild_all(conn: Connection) -> None:
                    sum(k.failed)::int AS failed, sum(k.answered)::int AS answered
               FROM rollup_rebuild_counts k JOIN rollup_rebuild_cells c USING (cell)
              GROUP BY 1, 2, 3, 4, 5;
-        INSERT INTO rollup_item_counts (period_start, template_id, district_id, failed, answered)
-            SELECT g.period_start, g.template_id, g.district_id,
-                   array_agg(COALESCE(s.failed, 0) ORDER BY t.position),
-                   array_agg(COALESCE(s.answered, 0) ORDER BY t.position)
-              FROM (SELECT period_start, template_id, district_id FROM rollup_rebuild_sums
-                     GROUP BY 1, 2, 3 HAVING sum(answered) > 0) g
-              JOIN template_items t ON t.template_id = g.template_id
-              LEFT JOIN (SELECT period_start, template_id, district_id, item_key,
-                                sum(failed)::int AS failed, sum(answered)::int AS answered
-                           FROM rollup_rebuild_sums GROUP BY 1, 2, 3, 4) s
-                     ON (s.period_start, s.template_id, s.district_id, s.item_key)
-                      = (g.period_start, g.template_id, g.district_id, t.item_key)
-             GROUP BY 1, 2, 3
-             ORDER BY 1, 2, 3;
-        INSERT INTO rollup_item_counts_region (period_start, template_id, region_id, failed, answered)
-            SELECT g.period_start, g.template_id, g.region_id,
-                   array_agg(COALESCE(s.failed, 0) ORDER BY t.position),
-                   array_agg(COALESCE(s.answered, 0) ORDER BY t.position)
-              FROM (SELECT period_start, template_id, region_id FROM rollup_rebuild_sums
-                     GROUP BY 1, 2, 3 HAVING sum(answered) > 0) g
-              JOIN template_items t ON t.template_id = g.template_id
-              LEFT JOIN (SELECT period_start, template_id, region_id, item_key,
-                                sum(failed)::int AS failed, sum(answered)::int AS answered
-                           FROM rollup_rebuild_sums GROUP BY 1, 2, 3, 4) s
-                     ON (s.period_start, s.template_id, s.region_id, s.item_key)
-                      = (g.period_start, g.template_id, g.region_id, t.item_key)
-             GROUP BY 1, 2, 3
-             ORDER BY 1, 2, 3;
+        {_counts_rebuild("rollup_item_counts", "district_id")};
+        {_counts_rebuild("rollup_item_counts_region", "region_id")};
         DROP TABLE rollup_rebuild_cells, rollup_rebuild_members, rollup_rebuild_counts, rollup_rebuild_sums;""")
