@@ -92,7 +92,7 @@ def _answer_parts(answer: Any) -> tuple[Any, Any] | None:
     if _is_mapping_class(cls):
         return answer.get("value"), answer.get("photos") or []
     if hasattr(answer, "value"):
-        if cls not in _PLAIN_ANSWER_CLASSES and _has_slots(cls, "value", "photos"):
+        if cls not in _PLAIN_ANSWER_CLASSES and _has_fields(cls, "value", "photos"):
             _PLAIN_ANSWER_CLASSES.add(cls)
         return answer.value, getattr(answer, "photos", None) or []
     return None
@@ -103,7 +103,7 @@ def _answer_parts(answer: Any) -> tuple[Any, Any] | None:
 _PLAIN_ANSWER_CLASSES: set[type] = set()
 
 
-def _has_slots(cls: type, *names: str) -> bool:
+def _has_fields(cls: type, *names: str) -> bool:
     fields = getattr(cls, "__struct_fields__", ())
     return all(name in fields for name in names)
 

@@ -373,6 +373,22 @@ INSERT_UNNEST = """INSERT INTO answers (inspection_id, item_key, section_key, va
            AS a (k, s, v, n, sc, mx, c)"""
 
 
+async def run_workers(conns: list, worker, stats: Stats) -> Stats:
+    """Run `worker(conn)` on every connection at once, then close them; records the wall time and the
+    CPU their backends spent (a bare loop's backends come and go within its phase)."""
+    backends = [c.get_server_pid() for c in conns]
+    cpu_before = sum(tree_cpu(pid) for pid in backends)
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(worker(c) for c in conns))
+    finally:
+        stats.seconds = time.perf_counter() - started
+        stats.backend_cpu = sum(tree_cpu(pid) for pid in backends) - cpu_before
+        for c in conns:
+            await c.close()
+    return stats
+
+
 def same_written(ids: dict, status: str):
     """The server's own Written for the document, decoded, validated and scored once, up front."""
     from server.inspections import rules
@@ -452,17 +468,7 @@ async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: floa
                     await hooks.on_submitted(conn, w.id)
             stats.latencies_ns.append(time.perf_counter_ns() - began)
 
-    backends = [c.get_server_pid() for c in conns]
-    cpu_before = sum(tree_cpu(pid) for pid in backends)
-    started = time.perf_counter()
-    try:
-        await asyncio.gather(*(worker(c) for c in conns))
-    finally:
-        stats.seconds = time.perf_counter() - started
-        stats.backend_cpu = sum(tree_cpu(pid) for pid in backends) - cpu_before
-        for c in conns:
-            await c.close()
-    return stats
+    return await run_workers(conns, worker, stats)
 
 
 async def bare_loop(url: str, ids: dict, clients: int, seconds: float, mode: str) -> Stats:
@@ -522,17 +528,7 @@ async def bare_loop(url: str, ids: dict, clients: int, seconds: float, mode: str
                     await conn.execute(INSERT_UNNEST, iid, *map(list, columns))
             stats.latencies_ns.append(time.perf_counter_ns() - began)
 
-    backends = [c.get_server_pid() for c in conns]
-    cpu_before = sum(tree_cpu(pid) for pid in backends)
-    started = time.perf_counter()
-    try:
-        await asyncio.gather(*(worker(c) for c in conns))
-    finally:
-        stats.seconds = time.perf_counter() - started
-        stats.backend_cpu = sum(tree_cpu(pid) for pid in backends) - cpu_before
-        for c in conns:
-            await c.close()
-    return stats
+    return await run_workers(conns, worker, stats)
 
 
 def document(ids: dict, status: str) -> dict:
