@@ -3,7 +3,8 @@
 Run `python tests/benchmarks/bench_sync.py [--seconds 6] [--rounds 3] [--clients 8] [--durable]`.
 It starts its own embedded PostgreSQL, a real `muaina serve` (uvicorn) process and, for the replay
 baseline, a minimal Litestar app under uvicorn; lean keep-alive clients (one connection each) load them.
-DESIGN §10 targets, measured in one run, rounds alternated so a busy machine slows both sides alike:
+DESIGN §10 targets, measured in one run, in rounds whose phases are interleaved (and reversed every other
+round) so a busy machine slows both sides alike:
 
   (a) sync: inspections/s of PUT /api/v1/inspections/{new id} (300 answers, 8 clients)
       ÷ a bare asyncpg loop doing the same transaction ≥ 0.75
@@ -650,8 +651,8 @@ async def run(args: argparse.Namespace) -> None:
         cpu: dict[str, list[float]] = {}
         pg_cpu: dict[str, list[tuple[float, float]]] = {}
         postmaster = await postmaster_pid(url)
-        for _ in range(args.rounds):
-            for name, measure, proc in [
+        for round_no in range(args.rounds):
+            phases = [
                 ("bare asyncpg, COPY", lambda: bare_loop(url, ids, args.clients, args.seconds, "copy"), None),
                 ("bare asyncpg, unnest", lambda: bare_loop(url, ids, args.clients, args.seconds, "unnest"), None),
                 (
@@ -676,7 +677,10 @@ async def run(args: argparse.Namespace) -> None:
                 ),
                 ("minimal INSERT endpoint", lambda: load(mini_port, pingers, {200}, args.seconds), mini),
                 ("PUT replay", lambda: load(app_port, replayers, {200}, args.seconds), app),
-            ]:
+            ]
+            # Every other round runs the phases in reverse, so that no side always comes first or
+            # always follows the same phase: runs of this script drift by 10-20% within a minute.
+            for name, measure, proc in phases if round_no % 2 == 0 else phases[::-1]:
                 # Each phase starts from a settled database: the vacuum, analyze and checkpoint that
                 # the write phases make due would otherwise land on whichever phase comes next.
                 await settle(url)
