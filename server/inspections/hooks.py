@@ -10,8 +10,9 @@ callback when its module is imported (app start-up imports every capability's ro
     async def open_actions(conn: Connection, inspection_id: UUID) -> None:
         ...  # the inspection's answers rows and score columns are already written
 
-Callbacks run in registration order, after the inspection's rows and before the audit row. They must not
-commit, open their own connection, or swallow errors: an exception rolls the submission back.
+Callbacks run in registration order, after the statement that wrote the inspection's rows and queued its
+audit row. They must not commit, open their own connection, or swallow errors: an exception rolls the
+submission back, audit row included.
 
 The inspection reply's `review` field is read the same way, through a reader another capability provides:
 the review capability builds on this one (it locks and moves inspections), so this one cannot import it

@@ -16,6 +16,7 @@ from uuid import UUID
 import msgspec
 from asyncpg import Connection, Record
 
+from server.audit.queries import AuditValues, queue_sql
 from server.auth.models import Principal
 from server.auth.queries import SESSION_PRINCIPAL
 from server.inspections.models import ScoreSummary
@@ -162,6 +163,8 @@ class Written:
     far_from_station: bool
     score: ScoreSummary
     answers: AnswerColumns
+    # The audit row of the write (audit.queued), queued by the write's own statement.
+    audit: AuditValues
 
     def header(self) -> tuple[Any, ...]:
         s = self.score
@@ -258,7 +261,8 @@ def _answers_from(first: int) -> str:
 
 
 async def insert_inspection(conn: Connection, w: Written) -> Record | None:
-    """Create revision 1, its history row and its answer rows in one statement; None if the id exists.
+    """Create revision 1, its history row, its answer rows and its audit row in one statement; None if
+    the id exists.
 
     INSERT … ON CONFLICT DO NOTHING is what makes concurrent first sends safe: the loser waits for the
     winner's commit and inserts nothing, and the rows that hang off the inspection are inserted only
@@ -279,7 +283,8 @@ async def insert_inspection(conn: Connection, w: Written) -> Record | None:
             ), {_REVISION}, ans AS (
                 INSERT INTO answers (inspection_id, item_key, section_key, value, note, score, max, critical,
                                      photo_ids)
-                {_answers_from(20)})
+                {_answers_from(20)}
+            ), aud AS ({queue_sql(28, "w")})
             SELECT {_WRITTEN} FROM w""",
         w.id,
         w.station_id,
@@ -287,6 +292,7 @@ async def insert_inspection(conn: Connection, w: Written) -> Record | None:
         w.inspector_id,
         *w.header(),
         *w.rows(),
+        *w.audit,
     )
 
 
@@ -302,7 +308,8 @@ async def lock_inspection(conn: Connection, inspection_id: UUID) -> Record | Non
 
 
 async def update_inspection(conn: Connection, inspection_id: UUID, base_revision: int, w: Written) -> Record | None:
-    """Make revision base + 1 from `w`: header, history row and answer rows; None if base is stale.
+    """Make revision base + 1 from `w`: header, history row, answer rows and the audit row; None if base
+    is stale.
 
     `WHERE revision = base` is the optimistic check, in SQL. Answer rows are upserted and only rows
     whose content changed are rewritten (a draft saved again mostly repeats itself); rows for items no
@@ -335,7 +342,8 @@ async def update_inspection(conn: Connection, inspection_id: UUID, base_revision
                        photo_ids = EXCLUDED.photo_ids
                  WHERE (o.section_key, o.value, o.note, o.score, o.max, o.critical, o.photo_ids)
                        IS DISTINCT FROM (EXCLUDED.section_key, EXCLUDED.value, EXCLUDED.note, EXCLUDED.score,
-                                         EXCLUDED.max, EXCLUDED.critical, EXCLUDED.photo_ids))
+                                         EXCLUDED.max, EXCLUDED.critical, EXCLUDED.photo_ids)
+            ), aud AS ({queue_sql(26, "w")})
             SELECT {_WRITTEN},
                    ARRAY(SELECT p FROM unnest($16::text::uuid[]) AS p
                           WHERE NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p AND f.inspection_id = $1)
@@ -345,6 +353,7 @@ async def update_inspection(conn: Connection, inspection_id: UUID, base_revision
         *w.header(),
         *w.rows(),
         base_revision,
+        *w.audit,
     )
 
 

@@ -187,12 +187,12 @@ async def _create(
     if errors:
         raise Invalid("the inspection cannot be created as sent", errors=errors)
     rules.inspector_transition(None, doc.status)
-    w, where = await _prepare(conn, user, inspection_id, doc, text, digest, state, radius_m)
+    w, where = await _prepare(conn, user, inspection_id, doc, text, digest, state, radius_m, "create", ip)
     async with conn.transaction():
         row = await queries.insert_inspection(conn, w)
         if row is None:
             return None  # a concurrent send of this id committed first: decide again against its row
-        await _after_write(conn, user, w, row, state["tv_template_id"], "create", ip)
+        await _after_write(conn, w, state["tv_template_id"])
     missing = sorted(UUID(p) for p in w.answers.photo_ids)
     return True, _reply(row, doc, w.score, missing, where)
 
@@ -232,7 +232,7 @@ async def _change(
             f"edited from revision {doc.base_revision}; merge with server_copy and send again"
         )
         await _refuse(conn, user, inspection_id, doc, text, digest, state, "stale", detail, ip)
-    w, where = await _prepare(conn, user, inspection_id, doc, text, digest, state, radius_m)
+    w, where = await _prepare(conn, user, inspection_id, doc, text, digest, state, radius_m, "update", ip)
     async with conn.transaction():
         locked = await queries.lock_inspection(conn, inspection_id)
         if locked is None or locked["revision"] != doc.base_revision or locked["status"] != state["status"]:
@@ -240,7 +240,7 @@ async def _change(
         row = await queries.update_inspection(conn, inspection_id, doc.base_revision, w)
         if row is None:
             return None
-        await _after_write(conn, user, w, row, state["tv_template_id"], "update", ip)
+        await _after_write(conn, w, state["tv_template_id"])
     return False, _reply(row, doc, w.score, list(row["missing_photos"]), where)
 
 
@@ -266,11 +266,14 @@ async def _prepare(
     digest: bytes,
     state: Record,
     radius_m: float,
+    kind: str,
+    ip: str | None,
 ) -> tuple[Written, Presence]:
     """Validate and score outside the transaction, so the transaction holds its locks only for SQL.
 
     Types and keys are checked on every write; completeness (required items, min_photos) at submit.
-    Drafts are scored too: harmless, and a reviewer's tools can show progress.
+    Drafts are scored too: harmless, and a reviewer's tools can show progress. `kind` (create or
+    update) names the write in its audit row, which the write's statement queues itself.
     """
     info = await template_info(conn, doc.template_version_id)
     problems, result = check_and_score(info.definition, doc.answers, submitting=doc.status == "submitted")
@@ -295,33 +298,31 @@ async def _prepare(
         far_from_station=where.far_from_station,
         score=rules.score_summary(result),
         answers=rules.answer_columns(info, doc.answers, result),
+        audit=audit.queued(
+            "inspection.submit" if doc.status == "submitted" else f"inspection.{kind}",
+            actor=user,
+            entity="inspection",
+            entity_id=inspection_id,
+            # The revision the write makes: its statement writes only when the base is still current.
+            data={"revision": doc.base_revision + 1, "status": doc.status, "station_id": str(doc.station_id)},
+            ip=ip,
+        ),
     )
     return w, where
 
 
-async def _after_write(
-    conn: Connection, user: Principal, w: Written, row: Record, template_id: UUID, kind: str, ip: str | None
-) -> None:
-    """Inside the write's transaction: the audit row, then the submission hooks.
+async def _after_write(conn: Connection, w: Written, template_id: UUID) -> None:
+    """Inside the write's transaction, after its statement (which also queued the audit row): for a
+    submission, the assignment it completes and the submission hooks.
 
-    The audit row is only queued here (it joins the chain at commit, schema 0007), so it can come
-    first; the submission hooks come last because the rollups they update are rows every submission
-    in the district and region shares, locked until commit (rollup.LOCK_ORDER). With nothing after
-    them but the COMMIT, those locks are held for one round trip less; under load each round trip
-    also waits for the event loop, busy with other requests, so that is where other submissions
-    queued.
+    Every statement here is a round trip inside the transaction, and under load each one also waits
+    for the event loop, busy with other requests: the transaction stays open for all of it, and the
+    rows it has written or locked (the rollups' shared rows above all) wait with it. That is why the
+    audit row travels with the write itself rather than as a statement of its own. The submission
+    hooks come last because the rollups they update are rows every submission in the district and
+    region shares, locked until commit (rollup.LOCK_ORDER).
     """
-    submitted = w.status == "submitted"
-    await audit.record(
-        conn,
-        "inspection.submit" if submitted else f"inspection.{kind}",
-        actor=user,
-        entity="inspection",
-        entity_id=w.id,
-        data={"revision": row["revision"], "status": w.status, "station_id": str(w.station_id)},
-        ip=ip,
-    )
-    if submitted:
+    if w.status == "submitted":
         await complete_assignment(conn, w.station_id, template_id, w.id)
         await hooks.on_submitted(conn, w.id)
 

@@ -421,7 +421,9 @@ async def run_workers(conns: list, worker, stats: Stats) -> Stats:
 
 
 def same_written(ids: dict, status: str):
-    """The server's own Written for the document, decoded, validated and scored once, up front."""
+    """The server's own Written for the document, decoded, validated and scored once, up front (its
+    audit row is made again for each inspection, as the server makes it)."""
+    from server.audit.queries import queued
     from server.inspections import rules
     from server.inspections.models import InspectionDoc
     from server.inspections.queries import Written
@@ -452,22 +454,22 @@ def same_written(ids: dict, status: str):
         far_from_station=where.far_from_station,
         score=rules.score_summary(result),
         answers=rules.answer_columns(info, doc.answers, result),
+        audit=queued("inspection.submit"),
     )
 
 
 async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: float, status: str) -> Stats:
     """The transaction the server runs for a new inspection, statement for statement, through the
-    server's own query functions: the inspection, its revision and answers (one statement); when it is
-    submitted, the assignment check and every submit hook (overrides, corrective actions, rollups); and
-    the audit row. What it leaves out is all
-    the server does outside that transaction: HTTP, the session and scope read, decoding, validation,
-    scoring and the reply."""
+    server's own query functions: the inspection, its revision, answers and audit row (one statement);
+    when it is submitted, the assignment check and every submit hook (overrides, corrective actions,
+    rollups). What it leaves out is all the server does outside that transaction: HTTP, the session
+    and scope read, decoding, validation, scoring and the reply."""
     import dataclasses
 
     import server.review.hooks  # noqa: F401  (registers the submit hooks, as the app's routes do)
     from server import db
     from server.assignments.queries import complete_assignment
-    from server.audit import queries as audit
+    from server.audit.queries import queued
     from server.auth.models import Principal
     from server.inspections import hooks
     from server.inspections import queries as inspection_queries
@@ -481,19 +483,23 @@ async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: floa
 
     async def worker(conn) -> None:
         while time.monotonic() < deadline:
-            w = dataclasses.replace(written, id=uuid.uuid4(), station_id=ids["stations"][next(turn) % STATIONS])
-            began = time.perf_counter_ns()
-            async with conn.transaction():
-                row = await inspection_queries.insert_inspection(conn, w)
-                await audit.record(
-                    conn,
+            new_id, station = uuid.uuid4(), ids["stations"][next(turn) % STATIONS]
+            w = dataclasses.replace(
+                written,
+                id=new_id,
+                station_id=station,
+                audit=queued(
                     "inspection.submit" if status == "submitted" else "inspection.create",
                     actor=actor,
                     entity="inspection",
-                    entity_id=w.id,
-                    data={"revision": row["revision"], "status": w.status, "station_id": str(w.station_id)},
+                    entity_id=new_id,
+                    data={"revision": 1, "status": status, "station_id": str(station)},
                     ip="127.0.0.1",
-                )
+                ),
+            )
+            began = time.perf_counter_ns()
+            async with conn.transaction():
+                await inspection_queries.insert_inspection(conn, w)
                 if status == "submitted":
                     await complete_assignment(conn, w.station_id, ids["template"], w.id)
                     await hooks.on_submitted(conn, w.id)
