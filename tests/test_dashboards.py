@@ -11,6 +11,7 @@ import pytest
 
 from server.dashboards import queries as dash
 from server.dashboards import rollup
+from server.inspections.hooks import Submission
 from server.review.hooks import after_submission
 from tests.factories import make_user
 from tests.review_fixtures import DEFINITION, FAR, answers, make_ctx
@@ -224,7 +225,8 @@ async def test_running_the_submission_hook_again_changes_no_rollup(client):
     try:
         before = [await conn.fetch(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in rollup.ROLLUP_TABLES]
         async with conn.transaction():
-            await after_submission(conn, inspection_id)
+            # Told the least it can be (an old inspection, a critical failure): every step runs again.
+            await after_submission(conn, Submission(inspection_id, created=False, critical_failed=True))
             await rollup.apply_inspection(conn, inspection_id, +1)
         after = [await conn.fetch(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in rollup.ROLLUP_TABLES]
         assert after == before and all(before)

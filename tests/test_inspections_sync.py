@@ -521,12 +521,15 @@ async def test_submission_hooks_run_in_the_submitting_transaction_and_a_failing_
     ctx = await make_ctx(client)
     calls = []
 
-    async def note(conn, inspection_id):
+    async def note(conn, submission):
         calls.append(
-            (inspection_id, await conn.fetchval("SELECT count(*) FROM answers WHERE inspection_id = $1", inspection_id))
+            (
+                submission,
+                await conn.fetchval("SELECT count(*) FROM answers WHERE inspection_id = $1", submission.inspection_id),
+            )
         )
 
-    async def fail(conn, inspection_id):
+    async def fail(conn, submission):
         raise RuntimeError("the rollup could not be written")
 
     hooks.register_on_submitted(note)
@@ -534,8 +537,17 @@ async def test_submission_hooks_run_in_the_submitting_transaction_and_a_failing_
         ok = uuid.uuid4()
         await ctx.put(ok, ctx.doc())
         assert calls == []  # a draft is not a submission
-        await ctx.put(ok, ctx.doc(base=1, status="submitted", answers=complete_answers()))
-        assert calls == [(ok, 5)]
+        submitted = await ctx.put(ok, ctx.doc(base=1, status="submitted", answers=complete_answers()))
+        # The hooks are told what the submission knows: an inspection that existed before, and
+        # whether a critical item failed, as its score says.
+        assert not submitted.json()["score"]["critical_failed"]
+        assert calls == [(hooks.Submission(ok, created=False, critical_failed=False), 5)]
+        failing = uuid.uuid4()
+        answers = complete_answers()
+        answers["lk_diary"] = {"value": "no"}
+        reply = await ctx.put(failing, ctx.doc(status="submitted", answers=answers))
+        assert reply.status_code == 201 and reply.json()["score"]["critical_failed"], reply.text
+        assert calls[-1] == (hooks.Submission(failing, created=True, critical_failed=True), 5)
         hooks.register_on_submitted(fail)
         broken = uuid.uuid4()
         assert (await ctx.put(broken, ctx.doc(status="submitted", answers=complete_answers()))).status_code == 500

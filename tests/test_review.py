@@ -226,6 +226,27 @@ async def test_a_resubmission_after_a_return_drops_the_overrides_of_the_old_answ
     assert in_force == []
 
 
+async def test_overrides_are_dropped_when_a_returned_inspection_is_saved_as_a_draft_and_then_submitted(client):
+    # The submission that follows the draft is an update of an inspection that has been reviewed: the
+    # submit hook must supersede the overrides although the status it changes from is "draft".
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(clean=1))
+    returned = await ctx.review(
+        inspection_id,
+        "return",
+        revision,
+        comment="Redo the front",
+        score_overrides={"f_clean": {"score": 0.8, "reason": "roughly right"}},
+    )
+    assert returned.status_code == 200, returned.text
+    draft = await ctx.put(inspection_id, base=revision + 1, status="draft", values=answers(clean=3))
+    assert draft["status"] == "draft"
+    assert await _rows(client, "SELECT 1 FROM score_overrides WHERE superseded_at IS NULL") != []
+    reply = await ctx.put(inspection_id, base=draft["revision"], values=answers(clean=5))
+    assert reply["status"] == "submitted"
+    assert await _rows(client, "SELECT 1 FROM score_overrides WHERE superseded_at IS NULL") == []
+
+
 async def test_the_queue_lists_submitted_inspections_in_scope_oldest_first_with_flags_and_pages(client):
     ctx = await make_ctx(client)
     first, _ = await ctx.submit(location=FAR)

@@ -7,7 +7,7 @@ callback when its module is imported (app start-up imports every capability's ro
     from server.inspections.hooks import register_on_submitted
 
     @register_on_submitted
-    async def open_actions(conn: Connection, inspection_id: UUID) -> None:
+    async def open_actions(conn: Connection, submission: Submission) -> None:
         ...  # the inspection's answers rows and score columns are already written
 
 Callbacks run in registration order, after the statement that wrote the inspection's rows and queued its
@@ -26,12 +26,30 @@ without a cycle. The review capability registers its reader when its hooks modul
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from asyncpg import Connection
 
-OnSubmitted = Callable[[Connection, UUID], Awaitable[None]]
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What the submit hooks are told about the submission they run in.
+
+    Each statement a hook runs is a round trip inside the submit transaction, which stays open (and
+    keeps its rows locked) for all of them; what the submission already knows lets a hook skip a
+    statement that would find nothing.
+    """
+
+    inspection_id: UUID
+    # The inspection did not exist before this write: nothing about it (reviews, overrides) can exist.
+    created: bool
+    # The submitted answers fail a visible critical item (the score's critical_failed).
+    critical_failed: bool
+
+
+OnSubmitted = Callable[[Connection, Submission], Awaitable[None]]
 
 ReviewReader = Callable[[Connection, UUID], Awaitable[dict[str, Any] | None]]
 
@@ -41,7 +59,7 @@ _review_reader: ReviewReader | None = None
 
 
 def register_on_submitted(callback: OnSubmitted) -> OnSubmitted:
-    """Run `callback(conn, inspection_id)` in every submission's transaction; usable as a decorator."""
+    """Run `callback(conn, submission)` in every submission's transaction; usable as a decorator."""
     if callback not in _on_submitted:
         _on_submitted.append(callback)
     return callback
@@ -52,9 +70,9 @@ def unregister_on_submitted(callback: OnSubmitted) -> None:
         _on_submitted.remove(callback)
 
 
-async def on_submitted(conn: Connection, inspection_id: UUID) -> None:
+async def on_submitted(conn: Connection, submission: Submission) -> None:
     for callback in tuple(_on_submitted):
-        await callback(conn, inspection_id)
+        await callback(conn, submission)
 
 
 def provide_latest_review(reader: ReviewReader | None) -> ReviewReader | None:

@@ -16,22 +16,26 @@ waited for the rollup rows). tests/reliability/test_lock_order.py reproduces tha
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from asyncpg import Connection
 
 from server.actions import queries as actions
 from server.dashboards import rollup
-from server.inspections.hooks import provide_latest_review, register_on_submitted
+from server.inspections.hooks import Submission, provide_latest_review, register_on_submitted
 from server.review import queries
 
 
 @register_on_submitted
-async def after_submission(conn: Connection, inspection_id: UUID) -> None:
-    # A (re)submission carries the inspector's new answers; overrides judged the old ones.
-    await queries.supersede_overrides(conn, inspection_id)
+async def after_submission(conn: Connection, submission: Submission) -> None:
+    inspection_id = submission.inspection_id
+    # A resubmission carries the inspector's new answers; overrides judged the old ones. A new
+    # inspection has none (a returned one may have gone back to draft first: only `created` is sure).
+    if not submission.created:
+        await queries.supersede_overrides(conn, inspection_id)
+    # With no override in force, the effective scores are the submitted ones, so a critical item
+    # failed exactly when the score says one did.
     # Actions before rollups: the lock order (rollup.LOCK_ORDER). tests/reliability/test_lock_order.py.
-    await actions.create_for_critical_failures(conn, inspection_id)
+    if submission.critical_failed:
+        await actions.create_for_critical_failures(conn, inspection_id)
     # Adding is enough: an inspection is never counted when it is submitted. Only a draft or a returned
     # inspection can be submitted (submitted and approved ones are read-only to their inspector), a
     # draft was never counted and a return takes the inspection out. Should it be counted all the same,

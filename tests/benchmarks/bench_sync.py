@@ -502,7 +502,9 @@ async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: floa
                 await inspection_queries.insert_inspection(conn, w)
                 if status == "submitted":
                     await complete_assignment(conn, w.station_id, ids["template"], w.id)
-                    await hooks.on_submitted(conn, w.id)
+                    await hooks.on_submitted(
+                        conn, hooks.Submission(w.id, created=True, critical_failed=w.score.critical_failed)
+                    )
             stats.latencies_ns.append(time.perf_counter_ns() - began)
 
     return await run_workers(conns, worker, stats)
