@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import date, timedelta
 
 import pytest
 
@@ -254,6 +255,45 @@ async def test_submitting_completes_the_open_assignment_and_the_next_delta_remov
     )
     delta = (await bundle(ctx, since=cursor)).json()
     assert delta["assignments"] == [] and delta["removed"]["assignments"] == [str(assignment)]
+
+
+async def test_a_new_inspection_submitted_in_one_put_completes_the_open_assignment_once(client):
+    # The write statement itself finds and locks the assignment; the completion follows in the same
+    # transaction. A replay of the same document completes nothing more.
+    ctx = await make_ctx(client)
+    assignment = await assign(ctx)
+    other = await assign(ctx, station="A2")
+    iid = uuid.uuid4()
+    doc = ctx.doc(status="submitted", answers=complete_answers())
+    assert (await ctx.put(iid, doc)).status_code == 201
+    assert (await ctx.put(iid, doc)).status_code == 200
+    assert (
+        await execute(ctx, "SELECT inspection_id FROM assignments WHERE id = $1 AND status = 'done'", assignment) == iid
+    )
+    assert await execute(ctx, "SELECT status FROM assignments WHERE id = $1", other) == "open"
+    assert await execute(ctx, "SELECT count(*) FROM assignments WHERE inspection_id = $1", iid) == 1
+
+
+async def test_submitting_the_assignment_of_a_schedule_creates_the_schedule_s_next_one(client):
+    ctx = await make_ctx(client, "inspector_a", "reviewer_a")
+    made = await ctx.client.post(
+        "/api/v1/schedules",
+        ctx.tokens["reviewer_a"],
+        json={
+            "station_id": str(ctx.world.stations["A"]),
+            "template_id": str(ctx.template_id),
+            "inspector_id": str(ctx.world.users["inspector_a"]),
+            "frequency": "monthly",
+            "next_due": (date.today() + timedelta(days=3)).isoformat(),
+        },
+    )
+    assert made.status_code == 201, made.text
+    first = await execute(ctx, "SELECT id FROM assignments WHERE status = 'open'")
+    iid = uuid.uuid4()
+    assert (await ctx.put(iid, ctx.doc(status="submitted", answers=complete_answers()))).status_code == 201
+    assert await execute(ctx, "SELECT inspection_id FROM assignments WHERE id = $1", first) == iid
+    following = await execute(ctx, "SELECT id FROM assignments WHERE status = 'open' AND schedule_id IS NOT NULL")
+    assert following is not None and following != first
 
 
 async def test_a_registered_actions_loader_fills_the_bundle_for_the_stations_in_scope(client, monkeypatch):

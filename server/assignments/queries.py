@@ -300,36 +300,53 @@ async def advance_schedule(conn: Connection, schedule_id: UUID) -> tuple[UUID | 
     return new_id, due
 
 
+def open_assignment_sql(station: str, template: str, inspection: str, when: str = "TRUE") -> str:
+    """A query for the open assignment (id, schedule_id) that an inspection (`inspection`, SQL) of a
+    template (`template`, the template's id, not the version's) at a station (`station`) completes,
+    locked FOR UPDATE; no row when there is none or when the inspection has already completed one
+    (a replay or a resubmission). The statement that writes a submission runs it as one of its WITH
+    items, so that a submission with no assignment to complete (an unplanned inspection) costs no
+    round trip for it; complete_found then finishes what it found. `when` is a further condition."""
+    return f"""SELECT id, schedule_id FROM assignments
+            WHERE station_id = {station} AND template_id = {template} AND status = 'open'
+              AND NOT EXISTS (SELECT 1 FROM assignments done WHERE done.inspection_id = {inspection})
+              AND {when}
+              FOR UPDATE"""
+
+
+_OPEN_ASSIGNMENT = open_assignment_sql("$1", "$2", "$3")
+
+
 async def complete_assignment(
     conn: Connection, station_id: UUID, template_id: UUID, inspection_id: UUID
 ) -> Completion | None:
     """Mark the open assignment for this station and template done by `inspection_id`, and if it came
     from a schedule, create the schedule's next assignment.
 
-    Call it inside the inspection's submit transaction (before its audit row). It is idempotent: a
-    replayed or resubmitted inspection that already completed an assignment changes nothing. Returns
-    None when nothing was completed (no open assignment: an unplanned inspection, or a replay).
-    `template_id` is the template's id, not the version's (template_versions.template_id).
+    Call it inside the inspection's submit transaction. It is idempotent: a replayed or resubmitted
+    inspection that already completed an assignment changes nothing. Returns None when nothing was
+    completed (no open assignment: an unplanned inspection, or a replay). `template_id` is the
+    template's id, not the version's (template_versions.template_id).
     """
-    # One round trip: the open assignment, unless this inspection has already completed one.
-    row = await conn.fetchrow(
-        """SELECT id, schedule_id FROM assignments
-            WHERE station_id = $1 AND template_id = $2 AND status = 'open'
-              AND NOT EXISTS (SELECT 1 FROM assignments done WHERE done.inspection_id = $3)
-              FOR UPDATE""",
-        station_id,
-        template_id,
-        inspection_id,
-    )
-    if row is None:
+    found = await conn.fetchrow(_OPEN_ASSIGNMENT, station_id, template_id, inspection_id)
+    return await complete_found(conn, None if found is None else (found["id"], found["schedule_id"]), inspection_id)
+
+
+async def complete_found(
+    conn: Connection, found: tuple[UUID, UUID | None] | None, inspection_id: UUID
+) -> Completion | None:
+    """complete_assignment for the (id, schedule_id) its open_assignment_sql query found, already
+    locked in this transaction; None when it found nothing."""
+    if found is None:
         return None
+    assignment_id, schedule_id = found
     await conn.execute(
         """UPDATE assignments SET status = 'done', inspection_id = $2, change_seq = nextval('change_seq'),
                   updated_at = now() WHERE id = $1""",
-        row["id"],
+        assignment_id,
         inspection_id,
     )
     next_id, due = (None, None)
-    if row["schedule_id"] is not None:
-        next_id, due = await advance_schedule(conn, row["schedule_id"])
-    return Completion(assignment_id=row["id"], next_assignment_id=next_id, next_due=due)
+    if schedule_id is not None:
+        next_id, due = await advance_schedule(conn, schedule_id)
+    return Completion(assignment_id=assignment_id, next_assignment_id=next_id, next_due=due)

@@ -16,6 +16,7 @@ from uuid import UUID
 import msgspec
 from asyncpg import Connection, Record
 
+from server.assignments.queries import open_assignment_sql
 from server.audit.queries import AuditValues, queue_sql
 from server.auth.models import Principal
 from server.auth.queries import SESSION_PRINCIPAL
@@ -165,6 +166,8 @@ class Written:
     answers: AnswerColumns
     # The audit row of the write (audit.queued), queued by the write's own statement.
     audit: AuditValues
+    # The template's id (not the version's): a submission looks up the assignment it completes.
+    template_id: UUID
 
     def header(self) -> tuple[Any, ...]:
         s = self.score
@@ -243,6 +246,17 @@ def _texts(values: list[str | None]) -> str:
     )
 
 
+# A submission's write statement also finds (and locks) the open assignment it completes, if any:
+# assignment_id and assignment_schedule_id in its row, NULL for a draft or when there is none.
+_ASSIGNMENT = (
+    "asg AS ("
+    + open_assignment_sql("{station}", "{template}", "$1", "{status} = 'submitted' AND EXISTS (SELECT 1 FROM w)")
+    + ")"
+)
+_ASSIGNMENT_COLUMNS = (
+    "(SELECT asg.id FROM asg) AS assignment_id, (SELECT asg.schedule_id FROM asg) AS assignment_schedule_id"
+)
+
 _WRITTEN = "id, inspector_id, station_id, template_version_id, revision, status, created_at, updated_at, submitted_at"
 
 _REVISION = """rev AS (
@@ -284,8 +298,9 @@ async def insert_inspection(conn: Connection, w: Written) -> Record | None:
                 INSERT INTO answers (inspection_id, item_key, section_key, value, note, score, max, critical,
                                      photo_ids)
                 {_answers_from(20)}
-            ), aud AS ({queue_sql(28, "w")})
-            SELECT {_WRITTEN} FROM w""",
+            ), aud AS ({queue_sql(28, "w")}),
+            {_ASSIGNMENT.format(station="$2", template="$37", status="$5")}
+            SELECT {_WRITTEN}, {_ASSIGNMENT_COLUMNS} FROM w""",
         w.id,
         w.station_id,
         w.template_version_id,
@@ -293,6 +308,7 @@ async def insert_inspection(conn: Connection, w: Written) -> Record | None:
         *w.header(),
         *w.rows(),
         *w.audit,
+        w.template_id,
     )
 
 
@@ -343,8 +359,9 @@ async def update_inspection(conn: Connection, inspection_id: UUID, base_revision
                  WHERE (o.section_key, o.value, o.note, o.score, o.max, o.critical, o.photo_ids)
                        IS DISTINCT FROM (EXCLUDED.section_key, EXCLUDED.value, EXCLUDED.note, EXCLUDED.score,
                                          EXCLUDED.max, EXCLUDED.critical, EXCLUDED.photo_ids)
-            ), aud AS ({queue_sql(26, "w")})
-            SELECT {_WRITTEN},
+            ), aud AS ({queue_sql(26, "w")}),
+            {_ASSIGNMENT.format(station="(SELECT station_id FROM w)", template="$35", status="$2")}
+            SELECT {_WRITTEN}, {_ASSIGNMENT_COLUMNS},
                    ARRAY(SELECT p FROM unnest($16::text::uuid[]) AS p
                           WHERE NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p AND f.inspection_id = $1)
                           ORDER BY p) AS missing_photos
@@ -354,6 +371,7 @@ async def update_inspection(conn: Connection, inspection_id: UUID, base_revision
         *w.rows(),
         base_revision,
         *w.audit,
+        w.template_id,
     )
 
 

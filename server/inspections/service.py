@@ -23,7 +23,7 @@ from uuid import UUID
 import msgspec
 from asyncpg import Connection, Record
 
-from server.assignments.queries import complete_assignment
+from server.assignments.queries import complete_found
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.auth.queries import signed_in
@@ -192,7 +192,7 @@ async def _create(
         row = await queries.insert_inspection(conn, w)
         if row is None:
             return None  # a concurrent send of this id committed first: decide again against its row
-        await _after_write(conn, w, state["tv_template_id"], created=True)
+        await _after_write(conn, w, row, created=True)
     missing = sorted(UUID(p) for p in w.answers.photo_ids)
     return True, _reply(row, doc, w.score, missing, where)
 
@@ -240,7 +240,7 @@ async def _change(
         row = await queries.update_inspection(conn, inspection_id, doc.base_revision, w)
         if row is None:
             return None
-        await _after_write(conn, w, state["tv_template_id"], created=False)
+        await _after_write(conn, w, row, created=False)
     return False, _reply(row, doc, w.score, list(row["missing_photos"]), where)
 
 
@@ -298,6 +298,7 @@ async def _prepare(
         far_from_station=where.far_from_station,
         score=rules.score_summary(result),
         answers=rules.answer_columns(info, doc.answers, result),
+        template_id=state["tv_template_id"],
         audit=audit.queued(
             "inspection.submit" if doc.status == "submitted" else f"inspection.{kind}",
             actor=user,
@@ -311,21 +312,24 @@ async def _prepare(
     return w, where
 
 
-async def _after_write(conn: Connection, w: Written, template_id: UUID, *, created: bool) -> None:
-    """Inside the write's transaction, after its statement (which also queued the audit row): for a
-    submission, the assignment it completes and the submission hooks.
+async def _after_write(conn: Connection, w: Written, row: Record, *, created: bool) -> None:
+    """Inside the write's transaction, after its statement (which also queued the audit row and, for a
+    submission, found and locked the open assignment it completes): for a submission, completing that
+    assignment if there is one, and the submission hooks.
 
     Every statement here is a round trip inside the transaction, and under load each one also waits
     for the event loop, busy with other requests: the transaction stays open for all of it, and the
     rows it has written or locked (the rollups' shared rows above all) wait with it. That is why the
-    audit row travels with the write itself rather than as a statement of its own, and why the hooks
-    are told what the submission already knows (hooks.Submission): whether the inspection is new and
-    whether a critical item failed, so that they can skip statements that would find nothing. The
-    submission hooks come last because the rollups they update are rows every submission in the
-    district and region shares, locked until commit (rollup.LOCK_ORDER).
+    audit row and the assignment lookup travel with the write itself rather than as statements of
+    their own, and why the hooks are told what the submission already knows (hooks.Submission):
+    whether the inspection is new and whether a critical item failed, so that they can skip
+    statements that would find nothing. The submission hooks come last because the rollups they
+    update are rows every submission in the district and region shares, locked until commit
+    (rollup.LOCK_ORDER).
     """
     if w.status == "submitted":
-        await complete_assignment(conn, w.station_id, template_id, w.id)
+        found = row["assignment_id"]
+        await complete_found(conn, None if found is None else (found, row["assignment_schedule_id"]), w.id)
         await hooks.on_submitted(conn, hooks.Submission(w.id, created=created, critical_failed=w.score.critical_failed))
 
 

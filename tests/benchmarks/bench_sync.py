@@ -455,20 +455,22 @@ def same_written(ids: dict, status: str):
         score=rules.score_summary(result),
         answers=rules.answer_columns(info, doc.answers, result),
         audit=queued("inspection.submit"),
+        template_id=ids["template"],
     )
 
 
 async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: float, status: str) -> Stats:
     """The transaction the server runs for a new inspection, statement for statement, through the
-    server's own query functions: the inspection, its revision, answers and audit row (one statement);
-    when it is submitted, the assignment check and every submit hook (overrides, corrective actions,
-    rollups). What it leaves out is all the server does outside that transaction: HTTP, the session
+    server's own query functions: the inspection, its revision, answers and audit row, and the open
+    assignment it completes (one statement); when it is submitted, that assignment's completion when
+    there is one and every submit hook (overrides, corrective actions, rollups, each as the hook
+    decides for a new inspection). What it leaves out is all the server does outside that transaction: HTTP, the session
     and scope read, decoding, validation, scoring and the reply."""
     import dataclasses
 
     import server.review.hooks  # noqa: F401  (registers the submit hooks, as the app's routes do)
     from server import db
-    from server.assignments.queries import complete_assignment
+    from server.assignments.queries import complete_found
     from server.audit.queries import queued
     from server.auth.models import Principal
     from server.inspections import hooks
@@ -499,9 +501,10 @@ async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: floa
             )
             began = time.perf_counter_ns()
             async with conn.transaction():
-                await inspection_queries.insert_inspection(conn, w)
+                row = await inspection_queries.insert_inspection(conn, w)
                 if status == "submitted":
-                    await complete_assignment(conn, w.station_id, ids["template"], w.id)
+                    found = row["assignment_id"]
+                    await complete_found(conn, None if found is None else (found, row["assignment_schedule_id"]), w.id)
                     await hooks.on_submitted(
                         conn, hooks.Submission(w.id, created=True, critical_failed=w.score.critical_failed)
                     )
