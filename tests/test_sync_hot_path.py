@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import struct
 import uuid
+from contextlib import asynccontextmanager
 
 import msgspec
 from hypothesis import HealthCheck, given, settings
@@ -134,3 +135,37 @@ async def test_array_literals_read_back_as_the_very_values(conn, texts, floats, 
         None if x is None else struct.pack("<d", float(x)) for x in floats
     ]
     assert all(x is None or math.isfinite(x) for x in got["f"])
+
+
+async def test_a_new_draft_is_one_statement_and_a_new_submission_two_inside_its_transaction(client, monkeypatch):
+    # Every round trip inside the submit transaction keeps it open for one more wait on the event loop
+    # (see service._after_write): the audit row and the assignment lookup travel with the write, and
+    # the hooks skip what a new inspection without a critical failure cannot need.
+    ctx = await make_ctx(client)
+    sent: list[str] = []
+    real = routes._connect
+
+    @asynccontextmanager
+    async def logged(state):
+        async with real(state) as conn:
+
+            def log(record) -> None:
+                sent.append(" ".join(record.query.split())[:40])
+
+            conn.add_query_logger(log)
+            try:
+                yield conn
+            finally:
+                conn.remove_query_logger(log)
+
+    monkeypatch.setattr(routes, "_connect", logged)
+    await ctx.put(uuid.uuid4(), ctx.doc(answers=complete_answers()))  # the template is now cached
+    sent.clear()
+    assert (await ctx.put(uuid.uuid4(), ctx.doc(answers=complete_answers()))).status_code == 201
+    assert len(sent) == 2 and sent[0].startswith("WITH caller AS") and sent[1].startswith("WITH w AS ( INSERT")
+    sent.clear()
+    assert (await ctx.put(uuid.uuid4(), ctx.doc(status="submitted", answers=complete_answers()))).status_code == 201
+    begin = next(n for n, q in enumerate(sent) if q.startswith("BEGIN"))
+    inside = sent[begin + 1 : -1]
+    assert sent[-1] == "COMMIT;" or sent[-1].startswith("COMMIT"), sent
+    assert len(inside) == 2 and inside[0].startswith("WITH w AS ( INSERT"), sent

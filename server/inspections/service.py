@@ -188,11 +188,17 @@ async def _create(
         raise Invalid("the inspection cannot be created as sent", errors=errors)
     rules.inspector_transition(None, doc.status)
     w, where = await _prepare(conn, user, inspection_id, doc, text, digest, state, radius_m, "create", ip)
-    async with conn.transaction():
+    if w.status == "submitted":
+        async with conn.transaction():
+            row = await queries.insert_inspection(conn, w)
+            if row is not None:
+                await _after_write(conn, w, row, created=True)
+    else:
+        # A new draft is one statement (the inspection, its revision, answers and audit row), atomic on
+        # its own: no BEGIN and COMMIT round trips around it.
         row = await queries.insert_inspection(conn, w)
-        if row is None:
-            return None  # a concurrent send of this id committed first: decide again against its row
-        await _after_write(conn, w, row, created=True)
+    if row is None:
+        return None  # a concurrent send of this id committed first: decide again against its row
     missing = sorted(UUID(p) for p in w.answers.photo_ids)
     return True, _reply(row, doc, w.score, missing, where)
 

@@ -462,8 +462,8 @@ def same_written(ids: dict, status: str):
 async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: float, status: str) -> Stats:
     """The transaction the server runs for a new inspection, statement for statement, through the
     server's own query functions: the inspection, its revision, answers and audit row, and the open
-    assignment it completes (one statement); when it is submitted, that assignment's completion when
-    there is one and every submit hook (overrides, corrective actions, rollups, each as the hook
+    assignment it completes (one statement, with no BEGIN and COMMIT for a draft); when it is
+    submitted, that assignment's completion when there is one and every submit hook (overrides, corrective actions, rollups, each as the hook
     decides for a new inspection). What it leaves out is all the server does outside that transaction: HTTP, the session
     and scope read, decoding, validation, scoring and the reply."""
     import dataclasses
@@ -500,14 +500,17 @@ async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: floa
                 ),
             )
             began = time.perf_counter_ns()
+            if status != "submitted":  # a new draft is the one statement, as the server runs it
+                await inspection_queries.insert_inspection(conn, w)
+                stats.latencies_ns.append(time.perf_counter_ns() - began)
+                continue
             async with conn.transaction():
                 row = await inspection_queries.insert_inspection(conn, w)
-                if status == "submitted":
-                    found = row["assignment_id"]
-                    await complete_found(conn, None if found is None else (found, row["assignment_schedule_id"]), w.id)
-                    await hooks.on_submitted(
-                        conn, hooks.Submission(w.id, created=True, critical_failed=w.score.critical_failed)
-                    )
+                found = row["assignment_id"]
+                await complete_found(conn, None if found is None else (found, row["assignment_schedule_id"]), w.id)
+                await hooks.on_submitted(
+                    conn, hooks.Submission(w.id, created=True, critical_failed=w.score.critical_failed)
+                )
             stats.latencies_ns.append(time.perf_counter_ns() - began)
 
     return await run_workers(conns, worker, stats)
