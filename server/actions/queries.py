@@ -13,7 +13,6 @@ from server.actions.models import ActionOut, NoteOut
 from server.actions.rules import AUTO_DUE_DAYS
 from server.dashboards.rollup import EFFECTIVE_SCORES, REPORTING_TZ
 from server.review.models import DistrictRef, LocalName, Person, StationRef
-from server.templates.models import iter_items, to_definition
 
 Scope = tuple[bool, list[UUID], list[UUID]]
 SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
@@ -230,50 +229,44 @@ async def add_note(
 # Created by a submission ---------------------------------------------------------------------------
 
 
+# An item's English label in a published definition, by key (labels are {en, ur} objects there).
+_LABEL_OF = """jsonb_path_query_first(h.definition, '$.sections[*].items[*] ? (@.key == $key).label.en',
+                                        jsonb_build_object('key', f.item_key)) #>> '{}'"""
+
+
 async def create_for_critical_failures(conn: Connection, inspection_id: UUID) -> list[UUID]:
     """Open an action for every failed critical item of the inspection, unless one is open already.
 
     Runs inside the submit transaction (and after a review, where an override may fail an item). The
     partial unique index on (station, item) of unverified actions makes a resubmission, or the next
     inspection finding the same fault, join the action already open; an action marked done but failing
-    again is reopened, since the fix did not hold.
+    again is reopened, since the fix did not hold. One statement finds the failed items, the
+    inspection's station, inspector and due date, and each item's label in the version the inspection
+    was made with, and writes the actions: a round trip inside the submit transaction, not three.
     """
-    failed = await conn.fetch(
-        f"""SELECT e.item_key FROM ({EFFECTIVE_SCORES}) e
-              JOIN answers a ON a.inspection_id = $1 AND a.item_key = e.item_key
-             WHERE a.critical AND e.s = 0
-             ORDER BY e.item_key""",
-        inspection_id,
-    )
-    if not failed:
-        return []
-    head = await conn.fetchrow(
-        f"""SELECT i.station_id, i.inspector_id, s.name_en, tv.definition,
-                   (COALESCE(i.submitted_at, now()) AT TIME ZONE '{REPORTING_TZ}')::date + {AUTO_DUE_DAYS} AS due
-              FROM inspections i JOIN stations s ON s.id = i.station_id
-              JOIN template_versions tv ON tv.id = i.template_version_id
-             WHERE i.id = $1""",
-        inspection_id,
-    )
-    labels = {item.key: item.label.en for _, _, _, item in iter_items(to_definition(head["definition"]))}
-    keys = [r["item_key"] for r in failed]
     rows = await conn.fetch(
-        """INSERT INTO actions AS x (station_id, inspection_id, item_key, source, description, owner_name, due_date,
-                                     created_by)
-           SELECT $1, $2, k.key, 'submission', 'Critical item failed: ' || k.label, $3, $4, $5
-             FROM unnest($6::text[], $7::text[]) AS k (key, label)
-            ORDER BY k.key
-           ON CONFLICT (station_id, item_key) WHERE status <> 'verified' AND item_key IS NOT NULL
-           DO UPDATE SET status = 'open', inspection_id = EXCLUDED.inspection_id, updated_at = now()
-                   WHERE x.status = 'done'
-           RETURNING x.id, (xmax = 0) AS created""",
-        head["station_id"],
+        f"""WITH failed AS (
+                SELECT e.item_key FROM ({EFFECTIVE_SCORES}) e
+                  JOIN answers a ON a.inspection_id = $1 AND a.item_key = e.item_key
+                 WHERE a.critical AND e.s = 0
+            ), head AS (
+                SELECT i.station_id, i.inspector_id, s.name_en, tv.definition,
+                       (COALESCE(i.submitted_at, now()) AT TIME ZONE '{REPORTING_TZ}')::date + {AUTO_DUE_DAYS} AS due
+                  FROM inspections i JOIN stations s ON s.id = i.station_id
+                  JOIN template_versions tv ON tv.id = i.template_version_id
+                 WHERE i.id = $1)
+            INSERT INTO actions AS x (station_id, inspection_id, item_key, source, description, owner_name,
+                                      due_date, created_by)
+            SELECT h.station_id, $1, f.item_key, 'submission',
+                   'Critical item failed: ' || COALESCE({_LABEL_OF}, f.item_key), 'SHO, ' || h.name_en, h.due,
+                   h.inspector_id
+              FROM failed f CROSS JOIN head h
+             ORDER BY f.item_key
+            ON CONFLICT (station_id, item_key) WHERE status <> 'verified' AND item_key IS NOT NULL
+            DO UPDATE SET status = 'open', inspection_id = EXCLUDED.inspection_id, updated_at = now()
+                    WHERE x.status = 'done'
+            RETURNING x.id, (xmax = 0) AS created""",
         inspection_id,
-        f"SHO, {head['name_en']}",
-        head["due"],
-        head["inspector_id"],
-        keys,
-        [labels.get(k, k) for k in keys],
     )
     for r in rows:
         if not r["created"]:
