@@ -275,8 +275,9 @@ def _answers_from(first: int) -> str:
 
 
 async def insert_inspection(conn: Connection, w: Written) -> Record | None:
-    """Create revision 1, its history row, its answer rows and its audit row in one statement; None if
-    the id exists.
+    """Create revision 1, its history row, its answer rows and its audit row in one statement, which for
+    a submission also finds and locks the open assignment it completes (_ASSIGNMENT); None if the id
+    exists.
 
     INSERT … ON CONFLICT DO NOTHING is what makes concurrent first sends safe: the loser waits for the
     winner's commit and inserts nothing, and the rows that hang off the inspection are inserted only
@@ -324,8 +325,8 @@ async def lock_inspection(conn: Connection, inspection_id: UUID) -> Record | Non
 
 
 async def update_inspection(conn: Connection, inspection_id: UUID, base_revision: int, w: Written) -> Record | None:
-    """Make revision base + 1 from `w`: header, history row, answer rows and the audit row; None if base
-    is stale.
+    """Make revision base + 1 from `w`: header, history row, answer rows and the audit row, and for a
+    submission find and lock the open assignment it completes (_ASSIGNMENT); None if base is stale.
 
     `WHERE revision = base` is the optimistic check, in SQL. Answer rows are upserted and only rows
     whose content changed are rewritten (a draft saved again mostly repeats itself); rows for items no
