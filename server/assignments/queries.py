@@ -321,25 +321,25 @@ async def complete_assignment(
     conn: Connection, station_id: UUID, template_id: UUID, inspection_id: UUID
 ) -> Completion | None:
     """Mark the open assignment for this station and template done by `inspection_id`, and if it came
-    from a schedule, create the schedule's next assignment.
-
-    Call it inside the inspection's submit transaction. It is idempotent: a replayed or resubmitted
-    inspection that already completed an assignment changes nothing. Returns None when nothing was
-    completed (no open assignment: an unplanned inspection, or a replay). `template_id` is the
-    template's id, not the version's (template_versions.template_id).
+    from a schedule, create the schedule's next assignment; None when nothing was completed (no open
+    assignment: an unplanned inspection, or a replay). Idempotent, and meant for the transaction that
+    submits the inspection. The inspections capability does the same in fewer round trips: its write
+    statement runs open_assignment_sql, then it calls complete_found. `template_id` is the template's
+    id, not the version's (template_versions.template_id).
     """
     found = await conn.fetchrow(_OPEN_ASSIGNMENT, station_id, template_id, inspection_id)
-    return await complete_found(conn, None if found is None else (found["id"], found["schedule_id"]), inspection_id)
+    if found is None:
+        return None
+    return await complete_found(conn, found["id"], found["schedule_id"], inspection_id)
 
 
 async def complete_found(
-    conn: Connection, found: tuple[UUID, UUID | None] | None, inspection_id: UUID
+    conn: Connection, assignment_id: UUID | None, schedule_id: UUID | None, inspection_id: UUID
 ) -> Completion | None:
-    """complete_assignment for the (id, schedule_id) its open_assignment_sql query found, already
-    locked in this transaction; None when it found nothing."""
-    if found is None:
+    """complete_assignment for the assignment (and its schedule) that an open_assignment_sql query
+    found and locked in this transaction; None when it found none (`assignment_id` None)."""
+    if assignment_id is None:
         return None
-    assignment_id, schedule_id = found
     await conn.execute(
         """UPDATE assignments SET status = 'done', inspection_id = $2, change_seq = nextval('change_seq'),
                   updated_at = now() WHERE id = $1""",

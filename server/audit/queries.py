@@ -125,21 +125,13 @@ _RECORD = (
 )
 
 
-async def record(
-    conn: Connection,
-    action: str,
-    *,
-    actor: Any = None,
-    entity: str | None = None,
-    entity_id: object = None,
-    data: dict[str, Any] | None = None,
-    ip: str | None = None,
-) -> None:
-    """Record one audit row; must run inside the caller's transaction, and is appended (seq, time and
-    hash assigned) when that transaction commits, or not at all if it rolls back."""
+async def record(conn: Connection, action: str, **fields: Any) -> None:
+    """Record one audit row, `fields` as queued() takes them (actor, entity, entity_id, data, ip); must
+    run inside the caller's transaction, and is appended (seq, time and hash assigned) when that
+    transaction commits, or not at all if it rolls back."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit.record must run inside the transaction of the change it records")
-    await conn.execute(_RECORD, *queued(action, actor=actor, entity=entity, entity_id=entity_id, data=data, ip=ip))
+    await conn.execute(_RECORD, *queued(action, **fields))
 
 
 async def list_rows(

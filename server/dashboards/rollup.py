@@ -136,12 +136,6 @@ async def apply_inspection(conn: Connection, inspection_id: UUID, sign: int) -> 
     await conn.execute(_ADD if sign > 0 else _SUBTRACT, inspection_id, sign)
 
 
-async def refresh_inspection(conn: Connection, inspection_id: UUID) -> None:
-    """Make the rollups agree with the inspection as it is now, whatever they held for it before."""
-    await apply_inspection(conn, inspection_id, -1)
-    await apply_inspection(conn, inspection_id, +1)
-
-
 ROLLUP_TABLES = (
     "rollup_station_period",
     "rollup_district_period",

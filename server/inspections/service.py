@@ -31,7 +31,7 @@ from server.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, Un
 from server.inspections import hooks, queries, rules
 from server.inspections.models import InspectionDoc, InspectionOut, Presence, ScoreSummary
 from server.inspections.queries import Written
-from server.templates.models import Definition
+from server.templates.models import Definition, Score
 from server.templates.scoring import check_and_score
 
 # Concurrent sends to one id resolve in at most two rounds (the loser of a race sees the winner's row);
@@ -286,8 +286,27 @@ async def _prepare(
     if result is None:
         raise Invalid(f"{len(problems)} problem(s) with the answers; each is listed in errors", errors=problems)
     where = rules.presence(doc.location, state["s_lat"], state["s_lon"], radius_m)
+    return written(
+        user, inspection_id, doc, text, digest, info, result, where, state["tv_template_id"], kind, ip
+    ), where
+
+
+def written(
+    user: Principal,
+    inspection_id: UUID,
+    doc: InspectionDoc,
+    text: bytes,
+    digest: bytes,
+    info: rules.TemplateInfo,
+    result: Score,
+    where: Presence,
+    template_id: UUID,
+    kind: str,
+    ip: str | None,
+) -> Written:
+    """The columns a valid, scored document writes (`text` its canonical form, `digest` its hash)."""
     loc = doc.location
-    w = Written(
+    return Written(
         id=inspection_id,
         station_id=doc.station_id,
         template_version_id=doc.template_version_id,
@@ -304,18 +323,24 @@ async def _prepare(
         far_from_station=where.far_from_station,
         score=rules.score_summary(result),
         answers=rules.answer_columns(info, doc.answers, result),
-        template_id=state["tv_template_id"],
-        audit=audit.queued(
-            "inspection.submit" if doc.status == "submitted" else f"inspection.{kind}",
-            actor=user,
-            entity="inspection",
-            entity_id=inspection_id,
-            # The revision the write makes: its statement writes only when the base is still current.
-            data={"revision": doc.base_revision + 1, "status": doc.status, "station_id": str(doc.station_id)},
-            ip=ip,
-        ),
+        template_id=template_id,
+        # The revision the write makes: its statement writes only when the base is still current.
+        audit=write_audit(user, inspection_id, doc.status, doc.station_id, doc.base_revision + 1, kind, ip),
     )
-    return w, where
+
+
+def write_audit(
+    user: Principal, inspection_id: UUID, status: str, station_id: UUID, revision: int, kind: str, ip: str | None
+) -> audit.AuditValues:
+    """The audit row of an inspection write (create or update) that makes `revision`."""
+    return audit.queued(
+        "inspection.submit" if status == "submitted" else f"inspection.{kind}",
+        actor=user,
+        entity="inspection",
+        entity_id=inspection_id,
+        data={"revision": revision, "status": status, "station_id": str(station_id)},
+        ip=ip,
+    )
 
 
 async def _after_write(conn: Connection, w: Written, row: Record, *, created: bool) -> None:
@@ -334,8 +359,7 @@ async def _after_write(conn: Connection, w: Written, row: Record, *, created: bo
     (rollup.LOCK_ORDER).
     """
     if w.status == "submitted":
-        found = row["assignment_id"]
-        await complete_found(conn, None if found is None else (found, row["assignment_schedule_id"]), w.id)
+        await complete_found(conn, row["assignment_id"], row["assignment_schedule_id"], w.id)
         await hooks.on_submitted(conn, hooks.Submission(w.id, created=created, critical_failed=w.score.critical_failed))
 
 

@@ -420,13 +420,11 @@ async def run_workers(conns: list, worker, stats: Stats) -> Stats:
     return stats
 
 
-def same_written(ids: dict, status: str):
-    """The server's own Written for the document, decoded, validated and scored once, up front (its
-    audit row is made again for each inspection, as the server makes it)."""
-    from server.audit.queries import queued
-    from server.inspections import rules
+def same_written(ids: dict, status: str, actor):
+    """The server's own Written for the document (service.written), decoded, validated and scored once,
+    up front; the loop gives each inspection its own id, station and audit row (service.write_audit)."""
+    from server.inspections import rules, service
     from server.inspections.models import InspectionDoc
-    from server.inspections.queries import Written
     from server.templates.models import to_definition
     from server.templates.scoring import check_and_score
 
@@ -435,27 +433,9 @@ def same_written(ids: dict, status: str):
     problems, result = check_and_score(info.definition, doc.answers, submitting=status == "submitted")
     assert result is not None, problems
     text = rules.canonical(doc)
-    loc = doc.location
-    where = rules.presence(loc, 31.52, 74.35, 300.0)
-    return Written(
-        id=uuid.uuid4(),
-        station_id=doc.station_id,
-        template_version_id=doc.template_version_id,
-        inspector_id=ids["inspector"],
-        status=status,
-        body_hash=rules.body_hash(text),
-        document=text.decode(),
-        started_at=doc.started_at,
-        finished_at=doc.finished_at,
-        lat=loc.lat,
-        lon=loc.lon,
-        accuracy_m=loc.accuracy_m,
-        distance_m=where.distance_m,
-        far_from_station=where.far_from_station,
-        score=rules.score_summary(result),
-        answers=rules.answer_columns(info, doc.answers, result),
-        audit=queued("inspection.submit"),
-        template_id=ids["template"],
+    where = rules.presence(doc.location, 31.52, 74.35, 300.0)
+    return service.written(
+        actor, uuid.uuid4(), doc, text, rules.body_hash(text), info, result, where, ids["template"], "create", None
     )
 
 
@@ -463,21 +443,22 @@ async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: floa
     """The transaction the server runs for a new inspection, statement for statement, through the
     server's own query functions: the inspection, its revision, answers and audit row, and the open
     assignment it completes (one statement, with no BEGIN and COMMIT for a draft); when it is
-    submitted, that assignment's completion when there is one and every submit hook (overrides, corrective actions, rollups, each as the hook
-    decides for a new inspection). What it leaves out is all the server does outside that transaction: HTTP, the session
-    and scope read, decoding, validation, scoring and the reply."""
+    submitted, that assignment's completion when there is one and every submit hook (overrides,
+    corrective actions, rollups, each as the hook decides for a new inspection). What it leaves out
+    is all the server does outside that transaction: HTTP, the session and scope read, decoding,
+    validation, scoring and the reply."""
     import dataclasses
 
     import server.review.hooks  # noqa: F401  (registers the submit hooks, as the app's routes do)
     from server import db
     from server.assignments.queries import complete_found
-    from server.audit.queries import queued
     from server.auth.models import Principal
     from server.inspections import hooks
     from server.inspections import queries as inspection_queries
+    from server.inspections.service import write_audit
 
-    written = same_written(ids, status)
     actor = Principal(id=ids["inspector"], username="bench", display_name="Bench Inspector", role="inspector")
+    written = same_written(ids, status, actor)
     stats = Stats()
     conns = [await db.connect(url) for _ in range(clients)]
     deadline = time.monotonic() + seconds
@@ -490,14 +471,7 @@ async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: floa
                 written,
                 id=new_id,
                 station_id=station,
-                audit=queued(
-                    "inspection.submit" if status == "submitted" else "inspection.create",
-                    actor=actor,
-                    entity="inspection",
-                    entity_id=new_id,
-                    data={"revision": 1, "status": status, "station_id": str(station)},
-                    ip="127.0.0.1",
-                ),
+                audit=write_audit(actor, new_id, status, station, 1, "create", "127.0.0.1"),
             )
             began = time.perf_counter_ns()
             if status != "submitted":  # a new draft is the one statement, as the server runs it
@@ -506,8 +480,7 @@ async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: floa
                 continue
             async with conn.transaction():
                 row = await inspection_queries.insert_inspection(conn, w)
-                found = row["assignment_id"]
-                await complete_found(conn, None if found is None else (found, row["assignment_schedule_id"]), w.id)
+                await complete_found(conn, row["assignment_id"], row["assignment_schedule_id"], w.id)
                 await hooks.on_submitted(
                     conn, hooks.Submission(w.id, created=True, critical_failed=w.score.critical_failed)
                 )
