@@ -87,11 +87,16 @@ _SUMS = """sum(r.inspections)::int AS inspections,
 _PERIOD_OF_ROW = {"month": "r.period_start", "quarter": "date_trunc('quarter', r.period_start::timestamp)::date"}
 
 
+def _named(x: str) -> str:
+    """The columns a JSON reply adds to a group named from `x`: its head, and its place in the order
+    of names (the database's collation, then id)."""
+    return f", {_GROUP_HEAD.format(x=x)} AS head, row_number() OVER (ORDER BY {x}.name_en, {x}.id) AS ord"
+
+
 class _Sources(NamedTuple):
     figures: str  # the WITH items that define `f`
-    names: str  # the relation to join as `x` to name the groups (id, name_en, name_ur, code)
-    head: str  # for the JSON replies: the expression of a group's _GROUP_HEAD
-    order: str  # for the JSON replies: the groups' order, by name (the database's collation), then id
+    names: str  # the relation to join as `x` to name the groups (id, name_en, name_ur, code; with
+    #             `heads`, also head and ord from _named)
 
 
 def _figures(
@@ -102,25 +107,26 @@ def _figures(
     if $8, unordered; and how its groups are named and ordered.
 
     A regional reviewer's stations are named from the scope's own list. For a JSON reply (`heads`)
-    the stations named also carry each one's head and its place in the name order, worked out once
-    per station instead of once per station and period (a chart of a region's stations has thousands
-    of rows, and comparing names in the collation was a good part of its cost)."""
+    every group named also carries its head and its place in the name order (_named), worked out
+    once per group instead of once per group and period (a chart of a region's stations has
+    thousands of rows, and comparing names in the collation was a good part of its cost); a
+    regional reviewer's districts are named from the districts in scope."""
     whole_country = scope[0] and region_id is None and district_id is None
     figures = _FIGURES[group_by, whole_country].format(period=_PERIOD_OF_ROW[period], sums=_SUMS)
-    extra = f", {_GROUP_HEAD.format(x='s')} AS head, row_number() OVER (ORDER BY s.name_en, s.id) AS ord"
     if group_by == "station" and not whole_country:
-        stations = _STATIONS_IN_SCOPE.format(extra=extra if heads else "")
-        return _Sources(f"g AS MATERIALIZED ({stations}), f AS ({figures})", "g", "x.head", "x.ord")
-    if group_by == "station" and heads:
-        # The whole country's chart has a row per station and period, hundreds of thousands: every
-        # station's text and place are worked out once, not once per row.
-        return _Sources(
-            f"g AS MATERIALIZED (SELECT s.id, s.name_en, s.name_ur, s.code{extra} FROM stations s), f AS ({figures})",
-            "g",
-            "x.head",
-            "x.ord",
-        )
-    return _Sources(f"f AS ({figures})", _NAMES[group_by], _GROUP_HEAD.format(x="x"), "x.name_en, x.id")
+        stations = _STATIONS_IN_SCOPE.format(extra=_named("s") if heads else "")
+        return _Sources(f"g AS MATERIALIZED ({stations}), f AS ({figures})", "g")
+    if heads:
+        # Every group's text and place in the name order are worked out once, not once per row: the
+        # whole country's station chart has a row per station and period, hundreds of thousands, and
+        # even the chart of forty regions spent a third of its time writing the same heads again and
+        # comparing the same names in the collation.
+        if group_by == "district" and not whole_country:
+            groups = f"SELECT d.id, d.name_en, d.name_ur, d.code{_named('d')} FROM districts d WHERE {_IN_SCOPE}"
+        else:
+            groups = f"SELECT x.id, x.name_en, x.name_ur, x.code{_named('x')} FROM {_NAMES[group_by]} x"
+        return _Sources(f"g AS MATERIALIZED ({groups}), f AS ({figures})", "g")
+    return _Sources(f"f AS ({figures})", _NAMES[group_by])
 
 
 async def scores(
@@ -142,7 +148,7 @@ async def scores(
     themselves are built by scores_json and rankings_json below from the same _figures(). Like them, it
     expects a connection that plans every statement for its values (db.PLANNED_READS, the dashboard
     pool's): a generic plan of these statements is many times slower for some scopes."""
-    figures, names, _, _ = _figures(group_by, period, scope, region_id, district_id)
+    figures, names = _figures(group_by, period, scope, region_id, district_id)
     return await conn.fetch(
         f"""WITH {figures}
             SELECT x.id AS group_id, x.name_en AS group_name, x.name_ur, x.code, f.period_start, f.inspections,
@@ -211,20 +217,17 @@ async def scores_json(
 
     It is the bare read (scores() above) with the trend and the text added, and little more, since
     every step costs planning on each request too: the periods' text comes from Python as two arrays
-    (_periods), looked up per row, instead of a generated series joined in; groups are named from the
-    same relation as in the bare read, and only a regional reviewer's stations, thousands of rows,
-    have their text and order worked out once per station (_figures).
+    (_periods), looked up per row, instead of a generated series joined in; each group's text and
+    place in the name order are worked out once, not once per period (_figures, _named).
     """
-    figures, names, group_head, order = _figures(group_by, period, scope, region_id, district_id, heads=True)
+    figures, names = _figures(group_by, period, scope, region_id, district_id, heads=True)
     head = _HEAD.format(
         middle="""',"from":', to_json($11::date), ',"to":', to_json($12::date)""",
         rows="""
-        string_agg(concat({group_head}, ($14::text[])[array_position($13::date[], t.period_start)], t.inspections,
+        string_agg(concat(x.head, ($14::text[])[array_position($13::date[], t.period_start)], t.inspections,
                           ',"avg_percent":', {avg}, ',"critical_failed":', t.critical_failed,
                           ',"previous_avg_percent":', {previous}, ',"change":', {change}, '}}'),
-                   ',' ORDER BY t.period_start, {order})""".format(
-            group_head=group_head,
-            order=order,
+                   ',' ORDER BY t.period_start, x.ord)""".format(
             avg=_json_float("t.avg_percent"),
             previous=_json_float("t.previous"),
             change=_json_float("t.avg_percent - t.previous"),
@@ -294,7 +297,7 @@ async def rankings_json(
             change=_json_float("n.avg_percent - p.avg_percent"),
         ),
     )
-    figures, names, _, _ = _figures(group_by, period, scope, region_id, district_id)
+    figures, names = _figures(group_by, period, scope, region_id, district_id)
     sql = f"""
         WITH {figures},
         k AS (SELECT f.*, rank() OVER (PARTITION BY f.period_start ORDER BY f.avg_percent DESC) AS rank
