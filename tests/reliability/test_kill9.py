@@ -157,9 +157,26 @@ async def make_round(demo: Demo, plan: Plan, rng: random.Random, round_no: int) 
 
 
 def still_running(processes: list[psutil.Process], wait: float = 5.0) -> list[psutil.Process]:
-    """Those of `processes` still alive after `wait` seconds (a zombie awaiting its reaper is not alive)."""
-    _, alive = psutil.wait_procs(processes, timeout=wait)
-    return [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    """Those of `processes` still alive after `wait` seconds (a zombie awaiting its reaper is not alive).
+
+    Polled rather than waited for: they are a killed server's children, reparented and reaped by
+    someone else, and over a thousand kills their ids are reused. psutil.wait_procs then raised
+    FileNotFoundError from pidfd_open for one already gone (the soak's run of 2026-11-28, after all
+    its data checks had passed); is_running() compares start times, so a reused id reads as gone.
+    """
+    deadline = time.monotonic() + wait
+    alive = [p for p in processes if _alive(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [p for p in alive if _alive(p)]
+    return alive
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 async def run_kill9(start_live: Any, plan: Plan, artifacts: Path) -> None:
