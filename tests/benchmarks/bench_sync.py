@@ -765,6 +765,11 @@ def report(
 
     replay = replay_ratio(0.99)
     print()
+    # The rounds one by one: on a shared two-core machine, identical code drifts 10-20% in a minute,
+    # and these show how far the median ratios below can be trusted.
+    for name in ("PUT new, submitted", "same txn, submitted", "PUT new, draft", "same txn, draft"):
+        print(f"rounds, {name:22} per s: {' '.join(f'{s.rate:5.0f}' for s in results[name])}")
+    print()
     print(
         f"(a) sync inspections/s ÷ the same transaction run bare: submitted {same_sub:.2f}   target ≥ "
         f"{SYNC_TARGET}  {'met' if same_sub >= SYNC_TARGET else 'NOT met'}   (draft {same_draft:.2f})"
