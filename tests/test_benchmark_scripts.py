@@ -2,7 +2,7 @@
 
 The benchmarks are not part of the suite (they take minutes and measure, they do not check), so a
 change to the code they drive could break one unnoticed until the next `make bench`; one did (a
-helper it called was removed). Each script runs here as `make bench` runs it, in a child process,
+helper it called was removed), and another needed a package only one machine had installed. Each script runs here as `make bench` runs it, in a child process,
 with arguments that make it small, and must exit 0 and print the line its report ends with. The
 figures of so small a run mean nothing and are not looked at, except the dashboard benchmark's own
 check that the rollups equal the aggregation over answers.

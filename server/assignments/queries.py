@@ -1,4 +1,8 @@
-"""SQL for assignments and schedules, and complete_assignment for the inspection submit transaction.
+"""SQL for assignments and schedules, and their completion by a submitted inspection.
+
+The inspections capability finds the assignment a submission completes in its own write statement
+(open_assignment_sql) and finishes it with complete_found; complete_assignment does both for a caller
+with a transaction of its own.
 
 Scope: an assignment or schedule is visible when its station's district `d` is in the caller's scope
 (`$1..$3` from Principal.scope_args()); an inspector additionally sees only their own.
