@@ -48,6 +48,28 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+def wait_in_page(page: object, expression: str, timeout: float = 30.0) -> None:
+    """Polls `expression` in the page until it is truthy, from Python.
+
+    Playwright's `wait_for_function` polls a string by evaluating it inside the page, which the app's
+    CSP (`script-src 'self'`) refuses once the first check is false. `page.evaluate` goes through the
+    DevTools protocol, which the CSP does not govern. A navigation in between only means: ask again.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(expression):  # type: ignore[attr-defined]
+                return
+        except PlaywrightError as exc:
+            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true in the page within {timeout:g} s: {expression}")
+        time.sleep(0.05)
+
+
 def require_or_skip(reason: str) -> None:
     """Missing browser or service: a failure in CI, a skip on a developer's machine."""
     if IN_CI:

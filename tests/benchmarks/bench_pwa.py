@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from server.app import PWA_DIR, pwa_manifest, service_worker_source  # noqa: E402
 from server.demo.content import load_hierarchy, load_template  # noqa: E402
+from tests.conftest import wait_in_page  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -185,7 +186,7 @@ def cold_start(url: str, rounds: int) -> list[float]:
             ctx = launch()
             page = ctx.new_page()
             page.goto(url + "/")
-            page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30000)
+            wait_in_page(page, "navigator.serviceWorker.controller !== null")
             page.evaluate(SEED, [bundle, station_id])
             page.close()
             page = ctx.new_page()  # the app reads the seeded session at start-up

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from server.app import pwa_manifest
+from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_support import live_pwa_server
 from tests.e2e.test_reviewer_support import LAPTOP, sign_in_reviewer
 
@@ -32,11 +33,12 @@ def test_a_reviewer_screen_opened_once_opens_again_offline(pwa_server, browser):
     context = browser.new_context(viewport=LAPTOP, service_workers="allow")
     page = context.new_page()
     sign_in_reviewer(page, pwa_server.url)
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=30000)
+    wait_in_page(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null")
     # The queue was loaded before the worker took control; a reload goes through the worker.
     page.reload()
     page.wait_for_selector(".rv-queue")
-    page.wait_for_function(
+    wait_in_page(
+        page,
         """async () => {
              for (const name of await caches.keys()) {
                const hit = await (await caches.open(name)).match('/js/views/reviewer/queue.js');
@@ -44,7 +46,6 @@ def test_a_reviewer_screen_opened_once_opens_again_offline(pwa_server, browser):
              }
              return false;
            }""",
-        timeout=30000,
     )
     context.set_offline(True)
     page.reload()

@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 
 from server.demo.content import DEMO_PASSWORDS
-from tests.conftest import live_server_for
+from tests.conftest import live_server_for, wait_in_page
 
 INSPECTOR = "inspector.ali"
 PASSWORD = DEMO_PASSWORDS["inspector"]
@@ -53,7 +53,7 @@ def sign_in(page: Any, url: str, username: str = INSPECTOR, password: str = PASS
     page.click("form.login button[type=submit]")
     page.wait_for_selector("#station-list li")
     # The shell is offline-ready once the worker controls the page (it claims clients on activation).
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30000)
+    wait_in_page(page, "navigator.serviceWorker.controller !== null")
 
 
 def jpeg(seed: int, size: tuple[int, int] = (1600, 1200)) -> bytes:

@@ -17,6 +17,7 @@ from tests.e2e.test_pwa_support import (
     phone_context,
     pick_station_and_template,
     sign_in,
+    wait_in_page,
     watch_errors,
 )
 
@@ -56,7 +57,7 @@ def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(pwa_serve
 
     # Switch language from the top bar: the same screen re-renders in Urdu, right to left.
     page.click(".lang-toggle")
-    page.wait_for_function("document.documentElement.dir === 'rtl'")
+    wait_in_page(page, "document.documentElement.dir === 'rtl'")
     assert page.evaluate("document.documentElement.lang") == "ur"
     assert page.inner_text(".section-title") == first_section["title"]["ur"]
     assert page.inner_text(f"#lbl-{first_item['key']}") == first_item["label"]["ur"]
