@@ -268,7 +268,8 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
     report = asyncio.run(_with_conn(settings.database_url or "", sweep))
     print(
         f"{'dry run: ' if report.dry_run else ''}checked {report.checked} object(s), "
-        f"{'would delete' if report.dry_run else 'deleted'} {report.deleted}, kept {report.kept}"
+        f"{'would delete' if report.dry_run else 'deleted'} {report.deleted}, kept {report.kept}; "
+        f"partial writes {'to remove' if report.dry_run else 'removed'}: {report.partial}"
     )
     return 0
 

@@ -25,6 +25,7 @@ import stat
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -48,6 +49,8 @@ _SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9_.-]*"
 _KEY = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
 # A listing prefix may stop anywhere, after a "/" or halfway through a segment.
 _PREFIX = re.compile(rf"(?:{_SEGMENT}/)*(?:{_SEGMENT})?")
+# What _write_atomically's temporary files are called: "." + the target's name + "." + random + ".tmp".
+_PARTIAL = re.compile(r"\..+\.tmp")
 # S3 limits a key to 1024 bytes; the same limit keeps both stores interchangeable.
 MAX_KEY_LENGTH = 1024
 
@@ -80,6 +83,9 @@ class PhotoStore(Protocol):
 
     def list_keys(self, prefix: str) -> AsyncIterator[str]:
         """Yield every key starting with `prefix`, in lexical order, a page at a time."""
+
+    async def remove_partial_writes(self, before: datetime, *, dry_run: bool = False) -> int:
+        """Remove what writes interrupted before `before` left behind (never a whole object); return how many."""
 
     async def check(self) -> None:
         """Readiness probe: return quietly, or raise Unavailable."""
@@ -182,6 +188,12 @@ class DirectoryStore:
             else:
                 yield rel
 
+    async def remove_partial_writes(self, before: datetime, *, dry_run: bool = False) -> int:
+        # A process killed between creating its temporary file and the rename leaves the file
+        # behind, up to a photo's size each. Its age is its mtime: a write in progress touches it
+        # every few milliseconds, so a cutoff far older than any write can never catch one.
+        return await asyncio.to_thread(_remove_partial_files, self.root, before.timestamp(), dry_run)
+
     async def check(self) -> None:
         ok = await asyncio.to_thread(lambda: self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK))
         if not ok:
@@ -213,6 +225,25 @@ def _scan_sorted(directory: Path, name_start: str) -> list[tuple[str, bool]]:
     # "/" follows "-" and "."; sorting directories as "a/" gives S3's lexical order.
     found.sort(key=lambda entry: entry[0] + "/" if entry[1] else entry[0])
     return found
+
+
+def _remove_partial_files(root: Path, before: float, dry_run: bool) -> int:
+    removed = 0
+    # os.walk holds one directory's names at a time, so this stays small for a million photos.
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            if not _PARTIAL.fullmatch(name):
+                continue
+            path = Path(folder, name)
+            st = _stat_file(path)
+            if st is None or st.st_mtime >= before:
+                continue
+            if not dry_run:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            log.info("%s partial write %s", "would remove" if dry_run else "removed", path.relative_to(root))
+            removed += 1
+    return removed
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -398,6 +429,11 @@ class S3Store:
                 yield key
             if len(batch) < self.LIST_BATCH:
                 return
+
+    async def remove_partial_writes(self, before: datetime, *, dry_run: bool = False) -> int:
+        # put() sends every photo as one PUT request (one part as large as the object), which S3
+        # stores whole or not at all: an interrupted write leaves no incomplete multipart upload.
+        return 0
 
     async def check(self) -> None:
         # A bucket that disappeared after start is made again here too, as on an upload: otherwise a

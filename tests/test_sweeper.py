@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import subprocess
 import sys
@@ -97,6 +98,7 @@ async def test_the_sweeper_deletes_old_orphans_and_keeps_referenced_young_and_fo
 
     dry = await sweep_orphans(conn, store, now=NOW, dry_run=True)
     assert (dry.checked, dry.deleted, dry.kept, dry.dry_run) == (13, 6, 7, True)
+    assert dry.partial == 0
     assert len(await listing(store)) == 13
 
     report = await sweep_orphans(conn, store, now=NOW)
@@ -132,3 +134,65 @@ async def test_the_sweep_photos_command_reports_what_it_would_delete(database_ur
     done = await asyncio.to_thread(muaina)
     assert done.returncode == 0 and "deleted 3" in done.stdout, done.stderr
     assert await listing(store) == set()
+
+
+# A child process that stores one photo and is killed with SIGKILL in the middle of the write: after
+# the temporary file is written and before the rename, as a crash or an OOM kill would catch it.
+KILLED_WRITE = """
+import asyncio, os, signal, sys
+from server.storage import DirectoryStore
+os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
+asyncio.run(DirectoryStore(sys.argv[1]).put(sys.argv[2], b"x" * 200_000, "image/jpeg"))
+"""
+
+
+def killed_write(root: Path, key: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITE, str(root), key], timeout=60, cwd=Path(__file__).parents[1]
+    )
+    assert done.returncode == -9, "the writer was meant to die mid-write"
+
+
+async def test_a_write_killed_midway_leaves_a_temporary_file_the_sweep_removes_after_the_grace_period(
+    conn, tmp_path: Path
+):
+    store = DirectoryStore(tmp_path / "photos")
+    await store.start()
+    orphan = rules.object_keys(uuid.uuid4(), SHA, datetime.now(UTC) - timedelta(days=1))
+    await store.put(orphan.original, b"whole", "image/jpeg")
+    # A key may end in ".tmp" too; only the store's own dot-named temporary files are partial writes.
+    foreign = "thumb/notes/list.tmp"
+    await store.put(foreign, b"operator's file", "text/plain")
+    await asyncio.to_thread(killed_write, tmp_path / "photos", orphan.display)
+
+    [partial] = [p for p in (tmp_path / "photos").rglob("*") if p.is_file() and p.name.startswith(".")]
+    assert partial.parent == (tmp_path / "photos" / orphan.display).parent and partial.stat().st_size == 200_000
+    assert orphan.display not in await listing(store), "a partial write is never an object"
+
+    # Inside the grace period the file may still be a write in progress: it stays.
+    young = await sweep_orphans(conn, store)
+    assert (young.deleted, young.partial) == (1, 0) and partial.exists()
+
+    later = datetime.now(UTC) + timedelta(hours=2)
+    dry = await sweep_orphans(conn, store, now=later, dry_run=True)
+    assert dry.partial == 1 and partial.exists()
+    report = await sweep_orphans(conn, store, now=later)
+    assert report.partial == 1 and not partial.exists()
+    assert [p.name for p in (tmp_path / "photos").rglob("*") if p.is_file()] == ["list.tmp"]
+    assert await store.get(foreign) == b"operator's file"
+
+
+async def test_the_s3_store_has_no_partial_writes_to_remove(s3_server):
+    # Each object goes up as one PUT, which S3 keeps whole or not at all: no upload is left incomplete.
+    store = S3Store(
+        s3_server.endpoint, ACCESS_KEY, SECRET_KEY, f"partial-{uuid.uuid4().hex[:12]}", secure=False, region=REGION
+    )
+    await store.start()
+    try:
+        body = os.urandom(6 * 1024 * 1024)  # more than minio-py's 5 MiB default part
+        await store.put("originals/big.jpg", body, "image/jpeg")
+        # A multipart upload's ETag ends in "-<parts>"; one PUT's is the body's MD5.
+        assert (await store.stat("originals/big.jpg")).etag == hashlib.md5(body).hexdigest()
+        assert await store.remove_partial_writes(datetime.now(UTC) + timedelta(days=1)) == 0
+    finally:
+        await store.close()

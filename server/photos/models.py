@@ -86,4 +86,6 @@ class SweepReport(msgspec.Struct, kw_only=True):
     deleted: int = 0
     # Referenced by a photo, still inside the grace period, or not a key this server makes.
     kept: int = 0
+    # Temporary files of writes a crash interrupted (the directory store's), removed or would be.
+    partial: int = 0
     dry_run: bool = False

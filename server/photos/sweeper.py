@@ -10,6 +10,10 @@ reads, the database's 60 s commands) by anything close to the default hour, so a
 object older than that can never be claimed by a row. This needs no clock from the store (the
 PhotoStore interface has none) and no extra table written on every upload.
 
+A write the process did not live to finish can leave part of an object behind: in the directory
+store a temporary file next to its target, which no listing shows. Those older than the same grace
+period go too (the S3 store sends each object in one PUT, which leaves nothing partial).
+
 What is never deleted: an object whose key a photos row holds, an object inside the grace period,
 and any key this server did not make (it may belong to an operator; we do not guess).
 
@@ -57,12 +61,14 @@ async def sweep_orphans(
                 batch = []
         if batch:
             await _judge(conn, store, batch, cutoff, dry_run, report)
+    report.partial = await store.remove_partial_writes(cutoff, dry_run=dry_run)
     log.info(
-        "photo sweep%s: checked %d, deleted %d, kept %d",
+        "photo sweep%s: checked %d, deleted %d, kept %d, partial writes removed %d",
         " (dry run)" if dry_run else "",
         report.checked,
         report.deleted,
         report.kept,
+        report.partial,
     )
     return report
 
