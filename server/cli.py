@@ -127,6 +127,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level=settings.log_level.lower(),
             proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
             timeout_graceful_shutdown=10,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
@@ -141,6 +142,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         port=settings.port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=10,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )

@@ -6,6 +6,7 @@ reading a service log should not have to decode a traceback to find a typo.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +32,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_timeout_seconds: int = 15
     host: str = "127.0.0.1"
     port: int = 8000
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes: comma-separated
+    # addresses and networks, or "*". The client address (login throttling, audit) and HTTPS come from them.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     data_dir: Path = Path("var")
     session_ttl_hours: int = 24 * 30
     presence_radius_m: int = 300
@@ -102,6 +106,26 @@ def _endpoint(environ: Mapping[str, str]) -> tuple[str | None, bool | None]:
     return raw, secure
 
 
+def _proxies(environ: Mapping[str, str]) -> str:
+    """FORWARDED_ALLOW_IPS, checked: uvicorn would take a host name or a typo as a literal that never
+    matches, and every request would then seem to come from the proxy."""
+    raw = (environ.get("FORWARDED_ALLOW_IPS") or "").strip() or "127.0.0.1,::1"
+    if raw == "*":
+        return raw
+    entries = [entry.strip() for entry in raw.split(",") if entry.strip()]
+    for entry in entries:
+        try:
+            if "/" in entry:
+                ipaddress.ip_network(entry)
+            else:
+                ipaddress.ip_address(entry)
+        except ValueError:
+            raise ConfigError(
+                f"FORWARDED_ALLOW_IPS must list IP addresses or networks (10.0.0.5, 10.0.0.0/24) or be *, got {entry!r}"
+            ) from None
+    return ",".join(entries)
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     endpoint, secure_from_scheme = _endpoint(env)
@@ -128,6 +152,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         s3_timeout_seconds=_int(env, "S3_TIMEOUT_SECONDS", 15, minimum=1, maximum=600),
         host=env.get("HOST") or "127.0.0.1",
         port=_int(env, "PORT", 8000, minimum=1, maximum=65535),
+        forwarded_allow_ips=_proxies(env),
         data_dir=Path(env.get("DATA_DIR") or "var"),
         session_ttl_hours=_int(env, "SESSION_TTL_HOURS", 24 * 30, minimum=1, maximum=24 * 365),
         presence_radius_m=_int(env, "PRESENCE_RADIUS_M", 300, minimum=10, maximum=100_000),

@@ -6,7 +6,7 @@ hook on `send` sees every response the app gives: routes, static PWA files, /sw.
 
 HSTS is sent only when the request itself arrived over TLS, as the ASGI scope's scheme says. The
 app does not read X-Forwarded-Proto itself: uvicorn (run with proxy_headers) rewrites the scheme
-from that header only for connections from FORWARDED_ALLOW_IPS (default 127.0.0.1, i.e. a proxy on
+from that header only for connections from FORWARDED_ALLOW_IPS (default 127.0.0.1 and ::1, a proxy on
 the same host), so a client cannot talk its way into the header, and a TLS-terminating proxy on
 another host must be named there.
 """

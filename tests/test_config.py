@@ -27,11 +27,21 @@ def test_defaults_need_no_settings():
         ({"S3_BUCKET": "Photos_Bucket"}, "S3_BUCKET"),
         ({"SESSION_TTL_HOURS": "0"}, "SESSION_TTL_HOURS"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"FORWARDED_ALLOW_IPS": "nginx"}, "FORWARDED_ALLOW_IPS"),
+        ({"FORWARDED_ALLOW_IPS": "10.0.0.5, 10.0.0.1/24"}, "FORWARDED_ALLOW_IPS"),
     ],
 )
 def test_a_malformed_setting_is_named(env, name):
     with pytest.raises(ConfigError, match=name):
         load_settings(env)
+
+
+def test_the_trusted_proxies_are_addresses_and_networks():
+    assert load_settings({}).forwarded_allow_ips == "127.0.0.1,::1"
+    assert load_settings({"FORWARDED_ALLOW_IPS": " 10.0.0.5, 172.16.0.0/12,fd00::/8 "}).forwarded_allow_ips == (
+        "10.0.0.5,172.16.0.0/12,fd00::/8"
+    )
+    assert load_settings({"FORWARDED_ALLOW_IPS": "*"}).forwarded_allow_ips == "*"
 
 
 def test_s3_endpoint_scheme_sets_secure():

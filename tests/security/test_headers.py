@@ -19,6 +19,7 @@ import re
 import uuid
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -217,3 +218,49 @@ def test_a_debug_server_log_holds_no_token_and_no_password(pg_admin_url: str, de
     leaked = [secret[:6] + "..." for secret in secrets if secret in log]
     assert not leaked, f"secrets in {server.log}: {leaked}"
     assert not re.search(r"(?i)authorization|bearer [A-Za-z0-9_-]{20}", log)
+
+
+# Behind a reverse proxy ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("proxies", "seen_as"),
+    [(None, "203.0.113.7"), ("10.0.0.0/8", "127.0.0.1")],
+    ids=["the proxy on this machine is believed", "a client not listed is not"],
+)
+def test_the_client_address_comes_from_x_forwarded_for_only_through_a_listed_proxy(
+    pg_admin_url: str, demo_template_db: str, tmp_path: Path, proxies: str | None, seen_as: str
+):
+    # What login throttling and the audit log take as the caller's address. The test connects from
+    # 127.0.0.1: the default list trusts it as a proxy on the same machine; a list without it does not.
+    env = {"FORWARDED_ALLOW_IPS": proxies} if proxies else {}
+    name = asyncio.run(clone_database(pg_admin_url, demo_template_db))
+    server = LiveServer(with_database(pg_admin_url, name), tmp_path / "live", env=env)
+    if proxies is None:
+        server.env.pop("FORWARDED_ALLOW_IPS", None)
+    try:
+        server.start()
+        claim = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+        refused = httpx.post(
+            server.url + "/api/v1/auth/login",
+            json={"username": "admin", "password": "not-the-password"},
+            headers=claim,
+            timeout=30,
+        )
+        assert refused.status_code == 401
+        # HTTPS, too, is believed only from a listed proxy.
+        assert ("strict-transport-security" in refused.headers) == (proxies is None)
+
+        async def logged_ip() -> str:
+            conn = await asyncpg.connect(server.database_url)
+            try:
+                return await conn.fetchval(
+                    "SELECT ip FROM audit_log WHERE action = 'auth.login_failed' ORDER BY seq DESC LIMIT 1"
+                )
+            finally:
+                await conn.close()
+
+        assert asyncio.run(logged_ip()) == seen_as
+    finally:
+        server.stop()
+        asyncio.run(drop_database(pg_admin_url, name))
