@@ -101,6 +101,11 @@ def _banner(settings: Settings, seeded: bool, history: bool = False) -> str:
 KEEP_ALIVE_SECONDS = 75
 
 
+def image_workers_per_process(workers: int) -> int:
+    """Photo-processing processes per app process when IMAGE_WORKERS is unset: the cores shared out."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -119,6 +124,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers > 1:
         # Worker processes build their own app from the environment; hand them the resolved URL.
         os.environ["DATABASE_URL"] = settings.database_url
+        if not settings.image_workers:
+            # Each worker has its own photo process pool: together they get the cores, not each of them.
+            os.environ["IMAGE_WORKERS"] = str(image_workers_per_process(args.workers))
         uvicorn.run(
             "server.asgi:create",
             factory=True,

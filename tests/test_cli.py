@@ -105,3 +105,11 @@ def test_the_server_process_freezes_its_startup_objects_and_collects_the_young_g
     assert int(frozen) > 10_000  # the modules and objects start-up built
     assert applied == "True"
     assert int(young) > 700  # above Python's default, or a 300-answer sync collects several times
+
+
+@pytest.mark.parametrize(("cores", "workers", "each"), [(8, 1, 8), (8, 4, 2), (2, 4, 1), (None, 1, 1)])
+def test_app_processes_share_the_cores_for_photo_processing(monkeypatch, cores, workers, each):
+    from server.cli import image_workers_per_process
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert image_workers_per_process(workers) == each
