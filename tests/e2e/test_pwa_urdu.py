@@ -6,6 +6,8 @@ test-artifacts/ for people to look at.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.test_pwa_support import (
@@ -59,6 +61,9 @@ def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(pwa_serve
     page.click(".lang-toggle")
     wait_in_page(page, "document.documentElement.dir === 'rtl'")
     assert page.evaluate("document.documentElement.lang") == "ur"
+    # The top bar switches whole, its sync badge included: no English words left from before.
+    badge = page.inner_text("#sync-badge")
+    assert badge.strip() and not re.search("[A-Za-z]", badge), badge
     assert page.inner_text(".section-title") == first_section["title"]["ur"]
     assert page.inner_text(f"#lbl-{first_item['key']}") == first_item["label"]["ur"]
     if first_item["type"] == "yes_no":

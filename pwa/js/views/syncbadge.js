@@ -8,7 +8,12 @@ import { h, icon, mount } from '../ui.js';
 
 const badge = h('a', { class: 'badge', href: '#/sync', id: 'sync-badge', 'aria-live': 'polite' });
 
+// The last state shown, so that a re-rendered top bar (a language switch) shows it in the new
+// language at once instead of the old words until the next look.
+let shown = null;
+
 export function syncBadge() {
+  if (shown) draw(shown);
   refreshBadge();
   return badge;
 }
@@ -22,15 +27,18 @@ export function refreshBadge() {
 
 async function update() {
   const s = await summary();
-  let kind;
-  let label;
-  if (state.authNeeded && s.total) { kind = 'warn'; label = t('sync.signin'); }
-  else if (s.attention) { kind = 'fail'; label = t('sync.attention', { count: s.attention }); }
-  else if (s.waiting) { kind = 'pending'; label = t('sync.waiting', { count: s.waiting }); }
-  else if (await hasUnsent()) { kind = 'pending'; label = t('sync.drafts'); }
-  else { kind = 'ok'; label = t('sync.all'); }
-  const icons = { warn: 'warn', fail: 'alert', pending: 'phone', ok: 'cloud' };
+  if (state.authNeeded && s.total) shown = { kind: 'warn', key: 'sync.signin' };
+  else if (s.attention) shown = { kind: 'fail', key: 'sync.attention', count: s.attention };
+  else if (s.waiting) shown = { kind: 'pending', key: 'sync.waiting', count: s.waiting };
+  else if (await hasUnsent()) shown = { kind: 'pending', key: 'sync.drafts' };
+  else shown = { kind: 'ok', key: 'sync.all' };
+  draw(shown);
+}
+
+const ICONS = { warn: 'warn', fail: 'alert', pending: 'phone', ok: 'cloud' };
+
+function draw({ kind, key, count }) {
   badge.className = `badge badge-${kind}`;
   badge.dataset.state = kind;
-  mount(badge, icon(icons[kind]), h('span', { text: label }));
+  mount(badge, icon(ICONS[kind]), h('span', { text: t(key, count === undefined ? undefined : { count }) }));
 }
