@@ -8,6 +8,7 @@ Screenshots of the builder (English and Urdu, 1280×800 and 360×640) go to test
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -270,4 +271,8 @@ def shoot_builder(page: Any, artifacts: Any, lang: str) -> None:
         # Scrolled as a person would: the header gone, the pane tabs on top.
         page.evaluate("window.scrollTo(0, document.querySelector('.builder').offsetTop - 120)")
         page.screenshot(path=str(artifacts / f"admin-builder-{lang}-360x640-{pane}.png"))
+        if pane == "edit":
+            # The item being edited is named by its place, "Item 1.2" (in Urdu digits in Urdu).
+            heading = page.inner_text("#editor-h")
+            assert re.fullmatch(r"\S+ [0-9۰-۹]+\.[0-9۰-۹]+", heading.strip()), heading
     page.set_viewport_size({"width": 1280, "height": 800})

@@ -217,13 +217,13 @@ function itemEditor(ui, item) {
     if (type === 'scale' && (item.max === undefined || item.max === null)) item.max = 5;
     ui.changed('editor', item, { focus: 'type' });
   });
-  const num = (field, label, attrs, hint) => fieldBox(field, label,
+  const numberField = (field, label, attrs, hint) => fieldBox(field, label,
     numberInput(item[field], (v) => { if (v === undefined) delete item[field]; else item[field] = v; ui.changed('text', item); }, attrs), { hint });
   const typeFields = [];
-  if (item.type === 'scale') typeFields.push(num('max', t('admin.scaleMax'), { min: 1, step: 1 }, t('admin.scaleMaxHint')));
+  if (item.type === 'scale') typeFields.push(numberField('max', t('admin.scaleMax'), { min: 1, step: 1 }, t('admin.scaleMaxHint')));
   if (item.type === 'number') {
     typeFields.push(h('div', { class: 'row-3' },
-      num('min', t('admin.numberMin'), {}, null), num('max', t('admin.numberMax'), {}, null),
+      numberField('min', t('admin.numberMin'), {}, null), numberField('max', t('admin.numberMax'), {}, null),
       fieldBox('unit', t('admin.unit'), input(item.unit, (v) => { item.unit = v; ui.changed('text', item); }, { maxlength: 200 }))),
     h('p', { class: 'hint', text: t('admin.numberHint') }));
   }
@@ -238,8 +238,8 @@ function itemEditor(ui, item) {
       checkBox('required', t('admin.required'), !!item.required, (on) => { item.required = on; ui.changed('text', item); }, { hint: t('admin.requiredHint') }),
       checkBox('critical', t('admin.critical'), !!item.critical, (on) => { item.critical = on; ui.changed('text', item); }, { hint: t('admin.criticalHint') })),
     h('div', { class: 'row-2' },
-      num('weight', t('admin.weight'), { min: 0 }, t('admin.weightHint')),
-      num('min_photos', t('admin.minPhotos'), { min: 0, step: 1 }, t('admin.minPhotosHint'))),
+      numberField('weight', t('admin.weight'), { min: 0 }, t('admin.weightHint')),
+      numberField('min_photos', t('admin.minPhotos'), { min: 0, step: 1 }, t('admin.minPhotosHint'))),
     ...typeFields,
     conditionEditor(ui, item));
 }
