@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -68,6 +69,18 @@ def wait_in_page(page: object, expression: str, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not true in the page within {timeout:g} s: {expression}")
         time.sleep(0.05)
+
+
+# Words that only a bug puts on a screen: an object or a missing value turned into text.
+_GARBLED = re.compile(r"\[object \w+\]|\bundefined\b|\bNaN\b|Invalid Date")
+
+
+def snapshot(page: object, **screenshot: object) -> None:
+    """Take a screenshot for people to look at, after checking that the screen shows no garbled text."""
+    text = page.evaluate("document.body.innerText")  # type: ignore[attr-defined]
+    found = _GARBLED.findall(text)
+    assert not found, f"garbled text on screen: {found[:5]}"
+    page.screenshot(**screenshot)  # type: ignore[attr-defined]
 
 
 def require_or_skip(reason: str) -> None:

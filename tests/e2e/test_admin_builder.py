@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import snapshot
 from tests.e2e.test_admin_support import (
     INSPECTOR,
     INSPECTOR_PASSWORD,
@@ -264,13 +265,13 @@ def test_an_admin_builds_previews_and_publishes_a_template_the_inspector_then_fi
 def shoot_builder(page: Any, artifacts: Any, lang: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(artifacts / f"admin-builder-{lang}-1280x800.png"))
+    snapshot(page, path=str(artifacts / f"admin-builder-{lang}-1280x800.png"))
     page.set_viewport_size(PHONE)
     for pane in ("outline", "edit", "preview"):
         page.click(f".pane-tabs [data-pane={pane}]")
         # Scrolled as a person would: the header gone, the pane tabs on top.
         page.evaluate("window.scrollTo(0, document.querySelector('.builder').offsetTop - 120)")
-        page.screenshot(path=str(artifacts / f"admin-builder-{lang}-360x640-{pane}.png"))
+        snapshot(page, path=str(artifacts / f"admin-builder-{lang}-360x640-{pane}.png"))
         if pane == "edit":
             # The item being edited is named by its place, "Item 1.2" (in Urdu digits in Urdu).
             heading = page.inner_text("#editor-h")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
@@ -86,7 +87,7 @@ def test_an_inspection_changed_elsewhere_is_explained_and_kept_until_the_inspect
     assert attention.get_attribute("data-status") == "409"
     assert "Changed somewhere else" in attention.inner_text()
     page.wait_for_selector("#sync-badge[data-state=fail]")
-    page.screenshot(path=str(artifacts / "pwa-conflict-409.png"))
+    snapshot(page, path=str(artifacts / "pwa-conflict-409.png"))
 
     # Nothing was dropped: answers, photos and the outbox entries (parked, not deleted) remain.
     local = page.evaluate(LOCAL_STATE, iid)
@@ -141,7 +142,7 @@ def test_a_submission_the_server_finds_invalid_is_explained_and_can_be_fixed(pwa
     # The server's own field message is shown, linked to the item it concerns.
     link = attention.locator(".server-errors a", has_text=required["label"]["en"])
     assert link.count() == 1
-    page.screenshot(path=str(artifacts / "pwa-invalid-422.png"))
+    snapshot(page, path=str(artifacts / "pwa-invalid-422.png"))
 
     local = page.evaluate(LOCAL_STATE, iid)
     assert local["status"] == "draft", "a refused submission becomes editable again"

@@ -12,6 +12,7 @@ import math
 
 import pytest
 
+from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
@@ -84,7 +85,7 @@ def test_an_inspection_filled_and_submitted_offline_reaches_the_server_whole(pwa
     assert page.locator("#submit").is_enabled()
     phone_percent = float(page.get_attribute("#overall-percent", "data-percent"))
     phone_text = page.inner_text("#overall-percent")
-    page.screenshot(path=str(artifacts / "pwa-review-before-submit.png"))
+    snapshot(page, path=str(artifacts / "pwa-review-before-submit.png"))
     page.click("#submit")
     page.wait_for_selector("[data-sync=queued]")
     assert "will send when online" in page.inner_text("main")
@@ -105,7 +106,7 @@ def test_an_inspection_filled_and_submitted_offline_reaches_the_server_whole(pwa
     context.set_offline(False)
     page.wait_for_selector("[data-sync=on_server]", timeout=120000)
     page.wait_for_selector("#sync-badge[data-state=ok]", timeout=60000)
-    page.screenshot(path=str(artifacts / "pwa-on-server.png"))
+    snapshot(page, path=str(artifacts / "pwa-on-server.png"))
 
     # Exactly one inspection for this station, holding every answer and every photo.
     listed = server_items(pwa_server.api("GET", f"/api/v1/inspections?station_id={station['id']}", token).json())

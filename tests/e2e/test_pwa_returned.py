@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from server.demo.content import DEMO_PASSWORDS
+from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
@@ -90,7 +91,7 @@ def test_a_returned_inspection_shows_the_reviewers_comments_and_can_be_resubmitt
     card = page.locator(f"#item-{item['key']}")
     card.wait_for()
     assert "The photo shows nobody at the desk." in card.inner_text()
-    page.screenshot(path=str(artifacts / "pwa-returned.png"))
+    snapshot(page, path=str(artifacts / "pwa-returned.png"))
 
     # Correct the answer and resubmit: a new revision on the server, submitted again.
     card.locator("[data-value=no]").click()

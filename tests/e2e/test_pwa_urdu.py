@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
@@ -45,15 +46,15 @@ def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(pwa_serve
     assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["en", "ltr"]
 
     def shoot(lang: str) -> None:
-        page.screenshot(path=str(artifacts / f"pwa-home-{lang}.png"))
+        snapshot(page, path=str(artifacts / f"pwa-home-{lang}.png"))
         open_station(page, station)
         page.wait_for_selector("#gps .pill-ok")
-        page.screenshot(path=str(artifacts / f"pwa-start-{lang}.png"))
+        snapshot(page, path=str(artifacts / f"pwa-start-{lang}.png"))
 
     shoot("en")
     page.click("#begin")
     page.wait_for_selector(f"#item-{first_item['key']}")
-    page.screenshot(path=str(artifacts / "pwa-fill-en.png"))
+    snapshot(page, path=str(artifacts / "pwa-fill-en.png"))
     assert page.inner_text(".section-title") == first_section["title"]["en"]
     fill_url = page.url
 
@@ -78,7 +79,7 @@ def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(pwa_serve
     assert "Nastaliq" in page.evaluate(
         f"getComputedStyle(document.getElementById('lbl-{first_item['key']}')).fontFamily"
     )
-    page.screenshot(path=str(artifacts / "pwa-fill-ur.png"))
+    snapshot(page, path=str(artifacts / "pwa-fill-ur.png"))
 
     # The choice survives a reload, and so does the language.
     page.goto(pwa_server.url + "/#/")

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from server.demo.content import DEMO_PASSWORDS
+from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import live_pwa_server, phone_context, sign_in, watch_errors
 from tests.e2e.test_reviewer_support import LAPTOP, inspector_setup, sign_in_reviewer, submit
 
@@ -71,7 +72,7 @@ def test_a_returned_inspection_is_corrected_on_the_phone_approved_and_its_new_sc
     rp.fill("#rv-comment", "Recheck the lock-up against the daily diary and correct the answer.")
     rp.click("#rv-return")
     rp.wait_for_selector("#rv-decided")
-    rp.screenshot(path=str(artifacts / "reviewer-returned.png"))
+    snapshot(rp, path=str(artifacts / "reviewer-returned.png"))
     assert pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()["status"] == "returned"
     review = pwa_server.api("GET", f"/api/v1/inspections/{iid}/reviews", token).json()["rows"][0]
     assert review["decision"] == "return"
@@ -136,7 +137,7 @@ def test_a_returned_inspection_is_corrected_on_the_phone_approved_and_its_new_sc
     cells = ranked.locator("td").all_inner_texts()
     assert shown_percent(final) in cells
     assert shown_percent(seeded["score"]["percent"]) not in cells
-    rp.screenshot(path=str(artifacts / "reviewer-dashboard-after-approval.png"), full_page=True)
+    snapshot(rp, path=str(artifacts / "reviewer-dashboard-after-approval.png"), full_page=True)
     assert errors == []
     assert phone_errors == []
     desk.close()

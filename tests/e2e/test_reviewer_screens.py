@@ -12,6 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import PHONE, live_pwa_server, watch_errors
 from tests.e2e.test_reviewer_support import LAPTOP, REVIEWER_PASSWORD, inspector_setup, sign_in_reviewer, submit
 
@@ -81,9 +82,7 @@ def test_reviewer_screens_read_right_to_left_in_urdu_and_fit_the_screen(pwa_serv
             else:
                 assert (shape["dir"], shape["lang"]) == ("ltr", "en")
                 assert shape["nav"] == ["Review queue", "Corrective actions", "Dashboards"]
-            page.screenshot(
-                path=str(artifacts / f"reviewer-{name}-{lang}-{viewport['width']}x{viewport['height']}.png")
-            )
+            snapshot(page, path=str(artifacts / f"reviewer-{name}-{lang}-{viewport['width']}x{viewport['height']}.png"))
     # Every flag of the far, critical submission is an icon and a word in the queue, not a colour alone.
     page.goto(pwa_server.url + "/#/review")
     page.wait_for_selector(f".rv-queue tr[data-id='{lahore['flagged']['id']}']")
