@@ -29,6 +29,7 @@ from server.http import (
     ProblemResponses,
     QueryTimes,
     check_request,
+    index_query_rules,
     problem_response,
 )
 from server.security import add_security_headers
@@ -210,7 +211,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
                 path="/", directories=[PWA_DIR], html_mode=True, include_in_schema=False, name="pwa"
             )
         )
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         lifespan=lifespans,
         dependencies=DEPENDENCIES,
@@ -231,3 +232,5 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
         debug=False,
         logging_config=None,
     )
+    index_query_rules(app)
+    return app
