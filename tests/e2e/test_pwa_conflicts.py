@@ -86,6 +86,8 @@ def test_an_inspection_changed_elsewhere_is_explained_and_kept_until_the_inspect
     attention = page.locator("#attention")
     assert attention.get_attribute("data-status") == "409"
     assert "Changed somewhere else" in attention.inner_text()
+    # Said in the person's words only: the server's sentence for API clients is not shown.
+    assert "server_copy" not in attention.inner_text() and attention.locator(".server-message").count() == 0
     page.wait_for_selector("#sync-badge[data-state=fail]")
     snapshot(page, path=str(artifacts / "pwa-conflict-409.png"))
 
@@ -139,6 +141,7 @@ def test_a_submission_the_server_finds_invalid_is_explained_and_can_be_fixed(pwa
     attention = page.locator("#attention")
     assert attention.get_attribute("data-status") == "422"
     assert "The server found problems" in attention.inner_text()
+    assert attention.locator(".server-message").count() == 0
     # The server's own field message is shown, linked to the item it concerns.
     link = attention.locator(".server-errors a", has_text=required["label"]["en"])
     assert link.count() == 1

@@ -57,7 +57,9 @@ export function errorsCallout(draft, def) {
     icon('alert'), h('div', {},
       h('h2', { class: 'h3', text: title }),
       body ? h('p', { text: body }) : null,
-      err.detail ? h('p', { class: 'server-message' }, h('span', { class: 'strong', text: `${t('attention.server')} ` }), err.detail) : null,
+      // A conflict or a refused submission is explained above in the person's language; the server's
+      // own sentence (English, written for API clients: "merge with server_copy") is only for the rest.
+      err.detail && !body ? h('p', { class: 'server-message' }, h('span', { class: 'strong', text: `${t('attention.server')} ` }), err.detail) : null,
       err.errors?.length ? h('ul', { class: 'server-errors' }, err.errors.map((e) => {
         const item = itemOfField(def, e.field);
         const text = item ? `${tx(item.label)}: ${e.message}` : `${e.field}: ${e.message}`;
