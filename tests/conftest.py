@@ -31,7 +31,7 @@ from server.app import create_app
 from server.config import Settings, load_settings
 from server.embedded import with_database
 from server.workers import HealingProcessPool
-from tests.factories import ApiClient
+from tests.factories import ApiClient, make_world
 from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,6 +220,17 @@ async def client(settings: Settings, executor: HealingProcessPool) -> AsyncItera
     app = create_app(settings, executor=executor, run_migrations=False)
     async with AsyncTestClient(app, raise_server_exceptions=False) as test_client:
         yield ApiClient(test_client, settings.database_url or "")
+
+
+@pytest.fixture
+async def admin(client: ApiClient) -> str:
+    """An administrator's token, on a database holding the two-region test world (make_world)."""
+    conn = await client.db()
+    try:
+        await make_world(conn)
+    finally:
+        await conn.close()
+    return await client.login("admin")
 
 
 @pytest.fixture

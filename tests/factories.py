@@ -143,3 +143,20 @@ async def make_world(conn) -> World:
         )
     w.users["admin"] = await make_user(conn, "admin", "admin")
     return w
+
+
+def query_params(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(path, name, schema) of every query parameter of every GET route without path parameters in
+    an OpenAPI document; an optional parameter's schema is its type's (it is documented as oneOf
+    [its type, null])."""
+    found = []
+    for path, operations in document["paths"].items():
+        get = operations.get("get")
+        if get is None or "{" in path:
+            continue
+        for param in get.get("parameters", []):
+            if param["in"] == "query":
+                schema = param.get("schema", {})
+                typed = next((s for s in [schema, *schema.get("oneOf", [])] if s.get("type") not in (None, "null")), {})
+                found.append((path, param["name"], typed))
+    return found

@@ -11,24 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
-
-from tests.factories import make_world
-
-
-def _query_params(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    found = []
-    for path, operations in document["paths"].items():
-        get = operations.get("get")
-        if get is None or "{" in path:
-            continue
-        for param in get.get("parameters", []):
-            if param["in"] == "query":
-                schema = param.get("schema", {})
-                # An optional parameter is documented as oneOf [its type, null].
-                typed = next((s for s in [schema, *schema.get("oneOf", [])] if s.get("type") not in (None, "null")), {})
-                found.append((path, param["name"], typed))
-    return found
+from tests.factories import query_params
 
 
 def _valid(schema: dict[str, Any]) -> str:
@@ -45,20 +28,10 @@ def _valid(schema: dict[str, Any]) -> str:
     }.get(schema.get("format", ""), "x")
 
 
-@pytest.fixture
-async def admin(client) -> str:
-    conn = await client.db()
-    try:
-        await make_world(conn)
-    finally:
-        await conn.close()
-    return await client.login("admin")
-
-
 async def test_an_integer_parameter_takes_only_a_whole_number(client, admin):
     params = [
         (path, name)
-        for path, name, schema in _query_params((await client.get("/schema/openapi.json")).json())
+        for path, name, schema in query_params((await client.get("/schema/openapi.json")).json())
         if schema.get("type") == "integer"
     ]
     assert {("/api/v1/audit", "before"), ("/api/v1/audit", "limit"), ("/api/v1/inspections", "limit")} <= set(params)
@@ -76,7 +49,7 @@ async def test_an_integer_parameter_takes_only_a_whole_number(client, admin):
 
 
 async def test_a_parameter_given_twice_is_refused_naming_it(client, admin):
-    params = _query_params((await client.get("/schema/openapi.json")).json())
+    params = query_params((await client.get("/schema/openapi.json")).json())
     assert len(params) > 40, "the walk over the OpenAPI document found too few parameters"
     wrong = {}
     for path, name, schema in params:

@@ -8,7 +8,6 @@ import asyncpg
 import pytest
 
 from server.demo.content import load_template
-from tests.factories import make_world
 
 
 def text(en: str) -> dict:
@@ -53,16 +52,6 @@ def definition(**changes) -> dict:
     }
     defn.update(changes)
     return defn
-
-
-@pytest.fixture
-async def admin(client):
-    conn = await client.db()
-    try:
-        await make_world(conn)
-    finally:
-        await conn.close()
-    return await client.login("admin")
 
 
 async def create(client, token, key="station_check") -> str:

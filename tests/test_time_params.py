@@ -9,23 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.factories import make_world
+from tests.factories import make_world, query_params
 
 # Dates and times the handler parses itself, documented as plain strings.
 STRING_TYPED = [("/api/v1/exports/inspections.csv", "from"), ("/api/v1/exports/inspections.csv", "to")]
 
 
 def _time_params(document: dict[str, Any]) -> list[tuple[str, str]]:
-    found = []
-    for path, operations in document["paths"].items():
-        get = operations.get("get")
-        if get is None or "{" in path:
-            continue
-        for param in get.get("parameters", []):
-            schemas = [param.get("schema", {}), *param.get("schema", {}).get("oneOf", [])]
-            if param["in"] == "query" and any(s.get("format") in ("date", "date-time") for s in schemas):
-                found.append((path, param["name"]))
-    return found
+    return [
+        (path, name) for path, name, schema in query_params(document) if schema.get("format") in ("date", "date-time")
+    ]
 
 
 async def test_a_bare_number_for_a_date_or_time_query_parameter_is_refused_naming_the_parameter(client):
