@@ -18,6 +18,10 @@ class ConfigError(Exception):
     """One clear line naming the setting that is wrong."""
 
 
+# uvicorn's own default: a proxy on this machine.
+DEFAULT_PROXIES = "127.0.0.1,::1"
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None = None
     database_read_url: str | None = None
@@ -34,7 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8000
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes: comma-separated
     # addresses and networks, or "*". The client address (login throttling, audit) and HTTPS come from them.
-    forwarded_allow_ips: str = "127.0.0.1,::1"
+    forwarded_allow_ips: str = DEFAULT_PROXIES
     data_dir: Path = Path("var")
     session_ttl_hours: int = 24 * 30
     presence_radius_m: int = 300
@@ -109,7 +113,7 @@ def _endpoint(environ: Mapping[str, str]) -> tuple[str | None, bool | None]:
 def _proxies(environ: Mapping[str, str]) -> str:
     """FORWARDED_ALLOW_IPS, checked: uvicorn would take a host name or a typo as a literal that never
     matches, and every request would then seem to come from the proxy."""
-    raw = (environ.get("FORWARDED_ALLOW_IPS") or "").strip() or "127.0.0.1,::1"
+    raw = (environ.get("FORWARDED_ALLOW_IPS") or "").strip() or DEFAULT_PROXIES
     if raw == "*":
         return raw
     entries = [entry.strip() for entry in raw.split(",") if entry.strip()]

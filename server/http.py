@@ -212,8 +212,7 @@ class QueryRules(NamedTuple):
 
 
 def index_query_rules(app: Litestar) -> None:
-    """Keep each route handler's QueryRules in app.state, for refuse_lenient_query."""
-    rules: dict[int, QueryRules] = {}
+    """Keep each route handler's QueryRules in its `opt`, for refuse_lenient_query."""
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
@@ -229,8 +228,7 @@ def index_query_rules(app: Litestar) -> None:
                     integers.add(param.field_alias)
                 elif inner - {NoneType} == {float}:
                     numbers.add(param.field_alias)
-            rules[id(handler)] = QueryRules(frozenset(scalars), frozenset(integers), frozenset(numbers))
-    app.state.query_rules = rules
+            handler.opt["query_rules"] = QueryRules(frozenset(scalars), frozenset(integers), frozenset(numbers))
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -249,7 +247,7 @@ def refuse_lenient_query(request: Request) -> None:
     query = request.scope.get("query_string", b"")
     if not query:
         return
-    rules = request.app.state.query_rules.get(id(request.route_handler))
+    rules = request.route_handler.opt.get("query_rules")
     if rules is None:
         return
     seen: set[str] = set()

@@ -49,8 +49,9 @@ _SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9_.-]*"
 _KEY = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
 # A listing prefix may stop anywhere, after a "/" or halfway through a segment.
 _PREFIX = re.compile(rf"(?:{_SEGMENT}/)*(?:{_SEGMENT})?")
-# What _write_atomically's temporary files are called: "." + the target's name + "." + random + ".tmp".
-_PARTIAL = re.compile(r"\..+\.tmp")
+# _write_atomically's temporary files: "." + the target's name + "." + random + _TEMP_SUFFIX.
+_TEMP_SUFFIX = ".tmp"
+_PARTIAL = re.compile(r"\..+" + re.escape(_TEMP_SUFFIX))
 # S3 limits a key to 1024 bytes; the same limit keeps both stores interchangeable.
 MAX_KEY_LENGTH = 1024
 
@@ -250,7 +251,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # The temporary file lives in the target's directory so os.replace is a rename
     # within one file system, which is atomic; its dot-name keeps it out of listings.
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
