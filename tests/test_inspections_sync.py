@@ -377,6 +377,9 @@ async def test_an_edit_replaces_the_answer_rows(client):
     assert set(rows) == {"fd_wait", "fd_clean"}
     assert (rows["fd_wait"]["value"], rows["fd_wait"]["score"]) == (30, 0.0)
     assert rows["fd_clean"]["score"] == pytest.approx(0.2)
+    # Every answer cleared: no key is sent, and every row goes.
+    assert (await ctx.put(iid, ctx.doc(base=2, answers={}))).status_code == 200
+    assert await sql(client, "SELECT * FROM answers WHERE inspection_id = $1", iid) == []
 
 
 async def test_an_inspection_lists_missing_photos_until_every_referenced_photo_is_stored(client):

@@ -330,7 +330,10 @@ async def update_inspection(conn: Connection, inspection_id: UUID, base_revision
 
     `WHERE revision = base` is the optimistic check, in SQL. Answer rows are upserted and only rows
     whose content changed are rewritten (a draft saved again mostly repeats itself); rows for items no
-    longer answered are deleted. The two touch disjoint keys, so they are safe in one statement.
+    longer answered are deleted. The two touch disjoint keys, so they are safe in one statement. The
+    delete looks each stored row's key up in one object of the sent keys: `item_key <> ALL (keys)`
+    compared every row with every key in the generic plan a pooled connection keeps (90,000
+    comparisons, about 1.3 ms, for each save of a 300-item draft).
     """
     return await conn.fetchrow(
         f"""WITH w AS (
@@ -348,7 +351,9 @@ async def update_inspection(conn: Connection, inspection_id: UUID, base_revision
              RETURNING {_WRITTEN}, body_hash, document
             ), {_REVISION}, gone AS (
                 DELETE FROM answers
-                 WHERE inspection_id = $1 AND item_key <> ALL ($17::text::text[]) AND EXISTS (SELECT 1 FROM w)
+                 WHERE inspection_id = $1 AND EXISTS (SELECT 1 FROM w)
+                   AND NOT (SELECT COALESCE(jsonb_object_agg(k, true), '{{}}') FROM unnest($17::text::text[]) k)
+                           ? item_key
             ), ans AS (
                 INSERT INTO answers AS o (inspection_id, item_key, section_key, value, note, score, max,
                                           critical, photo_ids)
