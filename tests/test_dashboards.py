@@ -414,8 +414,8 @@ async def test_moving_an_inspection_through_the_rollups_reads_each_item_once_wha
     position in the template. Matching 300 scores to 300 positions by joining the two let the planner
     pick a nested loop that compared every key with every other (about 75,000 rows thrown away and
     6 ms of PostgreSQL's CPU on each submission), which it did with the statistics of a young database
-    and kept in its cached generic plan. The scores are now gathered into one lookup first: whatever
-    the plan, even with nested loops as the only join, no work grows with items × items."""
+    and kept in its cached generic plan. They now meet in a FULL JOIN, which only a hash or merge join
+    can run: whatever the plan, even with those two disabled, no work grows with items × items."""
     from tests.factories import make_world
     from tests.inspection_fixtures import document, publish
 
@@ -443,17 +443,17 @@ async def test_moving_an_inspection_through_the_rollups_reads_each_item_once_wha
         thrown_away = {}
         await conn.execute(f"PREPARE take_out (uuid, int) AS {rollup._SUBTRACT}")
         for plans in ("force_custom_plan", "force_generic_plan"):
-            for other_joins in ("on", "off"):
+            for hash_and_merge in ("on", "off"):
                 tx = conn.transaction()
                 await tx.start()
                 try:
                     await conn.execute(f"SET LOCAL plan_cache_mode = {plans}")
-                    await conn.execute(f"SET LOCAL enable_hashjoin = {other_joins}")
-                    await conn.execute(f"SET LOCAL enable_mergejoin = {other_joins}")
+                    await conn.execute(f"SET LOCAL enable_hashjoin = {hash_and_merge}")
+                    await conn.execute(f"SET LOCAL enable_mergejoin = {hash_and_merge}")
                     plan = await conn.fetchval(
                         f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE take_out ('{inspection_id}', -1)"
                     )
-                    thrown_away[plans, other_joins] = _rows_thrown_away(plan[0]["Plan"])
+                    thrown_away[plans, hash_and_merge] = _rows_thrown_away(plan[0]["Plan"])
                     for table in ("rollup_item_counts", "rollup_item_counts_region"):
                         for column in ("failed", "answered"):
                             assert await conn.fetchval(count.format(table=table, column=column)) == 0

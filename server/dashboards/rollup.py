@@ -104,23 +104,22 @@ def _counts_upsert(table: str, key: str) -> str:
 
 # One statement (one round trip inside the submit transaction) moves the ledger and every rollup.
 # `c` holds the inspection's item counts times the sign, at every position of its template (zero for
-# an item it has no score for); it has no row when the ledger moved nothing. The scores are first
-# gathered into one jsonb object (`e`), which each template position looks its item up in: joining the
-# scores to the positions instead let the planner choose a nested loop comparing every key with every
-# other (90,000 comparisons for a 300-item template, about 6 ms of CPU on every submission), and keep
-# it in its cached plan. The values are worked out before the sort by position (OFFSET 0), so the
-# sort does not carry the object along with every row.
+# an item it has no score for); it has no row when the ledger moved nothing. The scores meet the
+# template's positions in a FULL JOIN, which PostgreSQL can only run as a hash or merge join: as a LEFT
+# JOIN, with a young database's statistics or in the generic plan a pooled connection keeps, it chose a
+# nested loop comparing every key with every other (90,000 comparisons for a 300-item template, about
+# 6 ms of CPU on every submission). The aggregates' FILTER drops a score with no position (an
+# override of an item the template lacks) without a WHERE that would turn the join back into a LEFT one.
 _APPLY = f"""
 WITH l AS ({{ledger}}),
-e AS (SELECT jsonb_object_agg(item_key, s) AS m FROM ({EFFECTIVE_SCORES}) x
-       WHERE s IS NOT NULL AND EXISTS (SELECT 1 FROM l)),
-c AS (SELECT array_agg(f ORDER BY p) AS failed, array_agg(a ORDER BY p) AS answered
-        FROM (SELECT t.position AS p,
-                     CASE WHEN e.m -> t.item_key = '0' THEN $2::int ELSE 0 END AS f,
-                     CASE WHEN e.m ? t.item_key THEN $2::int ELSE 0 END AS a
-                FROM l JOIN template_items t ON t.template_id = l.template_id CROSS JOIN e
-              OFFSET 0) x
-      HAVING count(*) > 0),
+e AS (SELECT item_key, s FROM ({EFFECTIVE_SCORES}) x WHERE s IS NOT NULL AND EXISTS (SELECT 1 FROM l)),
+c AS (SELECT array_agg(CASE WHEN e.s = 0 THEN $2::int ELSE 0 END ORDER BY t.position)
+                 FILTER (WHERE t.position IS NOT NULL) AS failed,
+             array_agg(CASE WHEN e.s IS NOT NULL THEN $2::int ELSE 0 END ORDER BY t.position)
+                 FILTER (WHERE t.position IS NOT NULL) AS answered
+        FROM (SELECT t.item_key, t.position FROM l JOIN template_items t ON t.template_id = l.template_id) t
+        FULL JOIN e ON e.item_key = t.item_key
+      HAVING count(t.position) > 0),
 st AS ({_period_upsert("rollup_station_period", "station_id")}),
 dt AS ({_period_upsert("rollup_district_period", "district_id")}),
 ri AS ({_counts_upsert("rollup_item_counts_region", "region_id")})
