@@ -142,10 +142,17 @@ def test_a_submission_the_server_finds_invalid_is_explained_and_can_be_fixed(pwa
     assert attention.get_attribute("data-status") == "422"
     assert "The server found problems" in attention.inner_text()
     assert attention.locator(".server-message").count() == 0
-    # The server's own field message is shown, linked to the item it concerns.
+    # Each problem the server found is shown in the person's language, linked to the item it concerns.
     link = attention.locator(".server-errors a", has_text=required["label"]["en"])
     assert link.count() == 1
+    assert link.inner_text() == f"{required['label']['en']}: needs an answer"
     snapshot(page, path=str(artifacts / "pwa-invalid-422.png"))
+    page.click(".lang-toggle")
+    in_urdu = page.locator("#attention .server-errors a", has_text=required["label"]["ur"])
+    in_urdu.wait_for()
+    assert in_urdu.inner_text() == f"{required['label']['ur']}: جواب درکار ہے"
+    page.click(".lang-toggle")
+    link.wait_for()
 
     local = page.evaluate(LOCAL_STATE, iid)
     assert local["status"] == "draft", "a refused submission becomes editable again"

@@ -1,7 +1,7 @@
 // Pieces the inspector screens share: the sync state of an inspection in words, the reviewer's
 // comments, and what the server refused (422) with jump links to the items concerned.
 
-import { t, tx } from '../../i18n.js';
+import { getLang, t, tx } from '../../i18n.js';
 import { itemByKey, sectionOfItem } from '../../form.js';
 import { h, icon, pill } from '../../ui.js';
 
@@ -47,6 +47,17 @@ function itemOfField(def, field) {
   return null;
 }
 
+// The server's problems with an item, in the person's language. It writes them in English for API
+// clients; the ones a phone can meet are said again here, and any other keeps the server's words in
+// English and a plain "not accepted" in Urdu.
+function problemText(e) {
+  const photos = /^needs at least (\d+) photo/.exec(e.message || '');
+  if (photos) return t('attention.needsPhotos', { count: Number(photos[1]) });
+  if (e.message === 'is required') return t('attention.needsAnswer');
+  if (e.message === 'is not an item of this template') return t('attention.notInChecklist');
+  return getLang() === 'en' ? e.message : t('attention.notAccepted');
+}
+
 export function errorsCallout(draft, def) {
   const err = draft.error;
   if (!err || draft.sync !== 'attention') return null;
@@ -62,7 +73,7 @@ export function errorsCallout(draft, def) {
       err.detail && !body ? h('p', { class: 'server-message' }, h('span', { class: 'strong', text: `${t('attention.server')} ` }), err.detail) : null,
       err.errors?.length ? h('ul', { class: 'server-errors' }, err.errors.map((e) => {
         const item = itemOfField(def, e.field);
-        const text = item ? `${tx(item.label)}: ${e.message}` : `${e.field}: ${e.message}`;
+        const text = item ? `${tx(item.label)}: ${problemText(e)}` : `${e.field}: ${problemText(e)}`;
         return h('li', {}, item
           ? h('a', { href: `#/i/${draft.id}/s/${sectionOfItem(def, item.key)}?item=${item.key}` }, text)
           : text);
