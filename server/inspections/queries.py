@@ -333,7 +333,8 @@ async def update_inspection(conn: Connection, inspection_id: UUID, base_revision
     longer answered are deleted. The two touch disjoint keys, so they are safe in one statement. The
     delete looks each stored row's key up in one object of the sent keys: `item_key <> ALL (keys)`
     compared every row with every key in the generic plan a pooled connection keeps (90,000
-    comparisons, about 1.3 ms, for each save of a 300-item draft).
+    comparisons, about 1.1 ms, for each edit of a 300-item inspection: a corrected resubmission from
+    the phone, or an API client that saves drafts as it goes).
     """
     return await conn.fetchrow(
         f"""WITH w AS (
