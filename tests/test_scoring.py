@@ -705,3 +705,12 @@ def test_a_definition_is_tabled_once_and_a_new_object_gets_its_own_table():
     assert scoring._plan(defn) is scoring._plan(defn)
     copy = to_definition(good())
     assert scoring._plan(copy) is not scoring._plan(defn) and scoring._plan(copy).definition is copy
+
+
+def test_the_phone_knows_the_words_of_every_submit_problem_it_translates():
+    """The inspector's screen recognises these server messages to say them in Urdu (problemText);
+    reworded here alone, an Urdu phone would fall back to a vague "not accepted"."""
+    source = (Path(__file__).resolve().parents[1] / "pwa/js/views/inspector/common.js").read_text(encoding="utf-8")
+    assert f"e.message === '{scoring.REQUIRED}'" in source
+    assert f"e.message === '{scoring.NOT_AN_ITEM}'" in source
+    assert "/^" + scoring.MIN_PHOTOS.split("{count}")[0] + "(\\d+) photo/" in source

@@ -83,6 +83,11 @@ def _photos(answer: Any) -> Any:
 
 
 _NOT_AN_ANSWER = "must be an object with value, note and photos"
+# The problems a phone can meet at submit; the PWA says them again in the person's language
+# (pwa/js/views/inspector/common.js, problemText), so it knows these words.
+NOT_AN_ITEM = "is not an item of this template"
+REQUIRED = "is required"
+MIN_PHOTOS = "needs at least {count} photo(s)"
 
 
 def _answer_parts(answer: Any) -> tuple[Any, Any] | None:
@@ -361,7 +366,7 @@ def validate_answers(defn: Definition, answers: Answers, *, submitting: bool) ->
     for key, answer in answers.items():
         item = by_key.get(key)
         if item is None:
-            errors.append(FieldError(field=f"answers.{key}", message="is not an item of this template"))
+            errors.append(FieldError(field=f"answers.{key}", message=NOT_AN_ITEM))
             continue
         # A typed decode gives Structs with both attributes: read them directly, as _answer_parts would.
         parts = (answer.value, answer.photos or []) if answer.__class__ in plain else _answer_parts(answer)
@@ -396,10 +401,10 @@ def _completeness(key: str, item: Item, value: Any, count: int, errors: list[Fie
         answered = value is not None and not (isinstance(value, str) and not value.strip())
     if item.required and not answered:
         field = "photos" if item.type == "photo" else "value"
-        errors.append(FieldError(field=f"answers.{key}.{field}", message="is required"))
+        errors.append(FieldError(field=f"answers.{key}.{field}", message=REQUIRED))
     # Evidence backs an answer: an unanswered optional item or an n.a. needs no photos.
     if answered and not (item.type == "yes_no" and value == "na") and count < item.min_photos:
-        errors.append(FieldError(field=f"answers.{key}.photos", message=f"needs at least {item.min_photos} photo(s)"))
+        errors.append(FieldError(field=f"answers.{key}.photos", message=MIN_PHOTOS.format(count=item.min_photos)))
 
 
 def check_and_score(defn: Definition, answers: Answers, *, submitting: bool) -> tuple[list[FieldError], Score | None]:
@@ -421,7 +426,7 @@ def check_and_score(defn: Definition, answers: Answers, *, submitting: bool) -> 
     for key, answer in answers.items():
         item = by_key.get(key)
         if item is None:
-            errors.append(FieldError(field=f"answers.{key}", message="is not an item of this template"))
+            errors.append(FieldError(field=f"answers.{key}", message=NOT_AN_ITEM))
             continue
         # A typed decode gives Structs with both attributes: read them directly, as _answer_parts would.
         parts = (answer.value, answer.photos or []) if answer.__class__ in plain else _answer_parts(answer)
