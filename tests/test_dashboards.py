@@ -13,7 +13,8 @@ from server.dashboards import queries as dash
 from server.dashboards import rollup
 from server.inspections.hooks import Submission
 from server.review.hooks import after_submission
-from tests.factories import make_user
+from tests.factories import make_user, make_world
+from tests.inspection_fixtures import document, publish
 from tests.review_fixtures import DEFINITION, FAR, answers, make_ctx
 
 WIDE = {"from": "2025-01-01", "to": "2027-12-31"}
@@ -416,9 +417,6 @@ async def test_moving_an_inspection_through_the_rollups_reads_each_item_once_wha
     6 ms of PostgreSQL's CPU on each submission), which it did with the statistics of a young database
     and kept in its cached generic plan. They now meet in a FULL JOIN, which only a hash or merge join
     can run: whatever the plan, even with those two disabled, no work grows with items × items."""
-    from tests.factories import make_world
-    from tests.inspection_fixtures import document, publish
-
     n, label = 300, {"en": "L", "ur": "ل"}
     items = [{"key": f"i{k:03d}", "type": "yes_no", "label": label} for k in range(n)]
     conn = await client.db()
