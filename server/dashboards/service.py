@@ -32,7 +32,7 @@ async def scores(
     region_id: UUID | None,
     district_id: UUID | None,
 ) -> bytes:
-    """The ScoresOut reply as JSON, built in the database (a station chart has thousands of rows)."""
+    """The ScoresOut reply as JSON, each row written by the database (a station chart has thousands)."""
     start, end = rules.window(first, last, period)
     # One period more than shown, so that the first period shown has a change too.
     return await queries.scores_json(
