@@ -235,9 +235,12 @@ async def scores_json(
     of a gigabyte. Row by row, the backend's memory stays flat.
     """
     figures, names = _figures(group_by, period, scope, region_id, district_id, heads=True)
-    row = """convert_to(concat(x.head, ($10::text[])[array_position($9::date[], t.period_start)], t.inspections,
-                         ',"avg_percent":', {avg}, ',"critical_failed":', t.critical_failed,
-                         ',"previous_avg_percent":', {previous}, ',"change":', {change}, '}}'), 'UTF8')""".format(
+    # Joined with || rather than concat(), which looks up every argument's output function again on
+    # each call (about 1 ms of a region's 2,613-row station chart). No part can be null: the head and
+    # the label always exist, the counts are sums of rows that exist, and _json_float writes 'null'.
+    row = """convert_to(x.head || ($10::text[])[array_position($9::date[], t.period_start)] || t.inspections::text
+                         || ',"avg_percent":' || {avg} || ',"critical_failed":' || t.critical_failed::text
+                         || ',"previous_avg_percent":' || {previous} || ',"change":' || {change} || '}}', 'UTF8')""".format(
         avg=_json_float("t.avg_percent"),
         previous=_json_float("t.previous"),
         change=_json_float("t.avg_percent - t.previous"),
