@@ -36,7 +36,8 @@ _NAMES = {"station": "stations", "district": "districts", "region": "regions"}
 # (group id, period_start) index, instead of reading every station's months and then dropping the other
 # regions'. A station's months are summed in a LATERAL subquery of its own: its index range comes in
 # period order, so each station's few rows are grouped as they arrive, where a join of all the
-# stations' rows hashed some thousands of (station, month) groups (about a tenth of a region's chart). The parameters are the same in both: $1-$3 the scope, $4-$5 the months, $6 the template,
+# stations' rows hashed some thousands of (station, month) groups (about a tenth of a region's chart).
+# The parameters are the same in both: $1-$3 the scope, $4-$5 the months, $6 the template,
 # $7 the region, $8 the district; the whole-country text names $1-$3, $7 and $8 without needing them,
 # and needs no join either: every rollup row's station and district exist (each comes from an
 # inspection, whose station is a foreign key; stations and districts are never deleted).
@@ -46,7 +47,9 @@ _WHOLE_COUNTRY = (
     "AND $7::uuid IS NULL AND $8::uuid IS NULL"
 )
 _MONTHS = "r.period_start >= $4 AND r.period_start < $5 AND ($6::uuid IS NULL OR r.template_id = $6)"
-_GROUPED = "GROUP BY 2, 1 HAVING sum(r.inspections) > 0"
+# A group with no inspection in the period has no row.
+_HAVING = "HAVING sum(r.inspections) > 0"
+_GROUPED = f"GROUP BY 2, 1 {_HAVING}"
 # A regional reviewer's stations, with their names: found once, through the stations' district index,
 # and used twice, to pick the rollup rows and to name them. Naming them from the stations table
 # instead would read all twenty thousand stations (a hash join) or look up each of the thousands of
@@ -63,7 +66,7 @@ _FIGURES = {
           FROM g CROSS JOIN LATERAL (
                SELECT {{period}} AS period_start, {{sums}}
                  FROM rollup_station_period r
-                WHERE r.station_id = g.id AND {_MONTHS} GROUP BY 1 HAVING sum(r.inspections) > 0) m""",
+                WHERE r.station_id = g.id AND {_MONTHS} GROUP BY 1 {_HAVING}) m""",
     ("station", True): f"""
         SELECT r.station_id AS group_id, {{period}} AS period_start, {{sums}}
           FROM rollup_station_period r
