@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
-from server import db
+import asyncpg
+import pytest
+
+from server import db, http
+from server.errors import Unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +28,33 @@ async def test_a_released_connection_goes_back_without_a_reset_round_trip_but_ro
         assert sent[-1] == "ROLLBACK" and not any("RESET ALL" in q or "UNLISTEN" in q for q in sent)
         async with pool.acquire() as conn:
             assert await conn.fetchval("SELECT count(*) FROM released") == 0
+    finally:
+        await pool.close()
+
+
+async def test_a_request_that_cannot_get_a_connection_in_time_is_unavailable_and_the_pool_recovers(
+    database_url, monkeypatch
+):
+    """http.pooled bounds the wait with asyncio.timeout: when it expires the request gets 503, and the
+    abandoned acquire hands its place back, so the pool is whole once the busy connection returns."""
+    monkeypatch.setattr(http, "_ACQUIRE_SECONDS", 0.2)
+    pool = await db.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        async with http.pooled(pool) as busy:
+            for _ in range(3):  # more than the pool holds, one after another
+                with pytest.raises(Unavailable):
+                    async with http.pooled(pool):
+                        pytest.fail("a connection was handed out twice")
+            assert await busy.fetchval("SELECT 1") == 1
+        async with asyncio.timeout(5):
+            async with http.pooled(pool) as conn:
+                assert await conn.fetchval("SELECT 2") == 2
+        assert pool.get_idle_size() == 1
+        # An error inside the block passes through unchanged, and the connection still goes back.
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            async with http.pooled(pool) as conn:
+                await conn.fetchval("SELECT 1 / 0")
+        assert pool.get_idle_size() == 1
     finally:
         await pool.close()
 
