@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from types import NoneType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import asyncpg
@@ -28,7 +28,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import ParameterKwarg
+from litestar.params import Parameter, ParameterKwarg
 from litestar.plugins import InitPlugin, OpenAPISchemaPlugin, ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
 from litestar.typing import FieldDefinition
@@ -49,6 +49,11 @@ PROBLEM = "application/problem+json"
 # request) and `user: User` (the signed-in principal; declaring it is what makes a route private).
 Conn = NamedDependency[Connection]
 User = NamedDependency[Principal]
+
+# Whole numbers that meet a database column, bounded by it: a larger one is refused with a problem
+# naming the parameter, not by the driver with one that names nothing.
+Offset = Annotated[int, Parameter(ge=0, le=2**63 - 1)]  # bigint
+VersionNumber = Annotated[int, Parameter(ge=1, le=2**31 - 1)]  # a template version: integer
 
 
 _ACQUIRE_SECONDS = 10

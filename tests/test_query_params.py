@@ -90,3 +90,27 @@ async def test_a_photo_location_is_a_plain_decimal_number(client, admin):
     )
     assert refused.status_code == 422
     assert {e["field"] for e in refused.json()["errors"]} >= {"lat", "lon"}
+
+
+async def test_a_whole_number_beyond_its_column_is_refused_naming_it(client, admin):
+    # Beyond PostgreSQL's bigint (and integer) range the driver refuses the value, which the last-resort
+    # handler can only answer with a 422 naming no field; the route's own bounds must name it.
+    document = (await client.get("/schema/openapi.json")).json()
+    params = [(path, name) for path, name, schema in query_params(document) if schema.get("type") == "integer"]
+    assert {("/api/v1/stations", "offset"), ("/api/v1/assignments", "offset"), ("/api/v1/audit", "before")} <= set(
+        params
+    )
+    wrong = {}
+    for path, name in params:
+        response = await client.get(path, admin, params={name: str(2**63)})
+        if name not in [e["field"] for e in response.json().get("errors", [])]:
+            wrong[(path, name)] = (response.status_code, response.text[:120])
+    # The integer path parameters: a template's version number.
+    template = (await client.get("/api/v1/templates", admin)).json()
+    template_id = template[0]["id"] if template else str(uuid.uuid4())
+    for path in ("/api/v1/templates/{id}/versions/{n}", "/api/v1/templates/{id}/versions/{n}/export"):
+        for number in (2**31, 2**63):
+            response = await client.get(path.format(id=template_id, n=number), admin)
+            if "version" not in [e["field"] for e in response.json().get("errors", [])]:
+                wrong[(path, number)] = (response.status_code, response.text[:120])
+    assert wrong == {}

@@ -35,10 +35,9 @@ from server.assignments.rules import assignment_problems
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.errors import Conflict, FieldError, Invalid, NotFound
-from server.http import Conn, User, client_ip
+from server.http import Conn, Offset, User, client_ip
 
 Limit = Annotated[int, Parameter(ge=1, le=5000)]
-Offset = Annotated[int, Parameter(ge=0)]
 
 
 def _own(user: Principal) -> UUID | None:

@@ -26,7 +26,7 @@ class AuditController(Controller):
         entity: str | None = None,
         entity_id: str | None = None,
         actor_id: UUID | None = None,
-        before: Annotated[int | None, Parameter(ge=1)] = None,
+        before: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> list[AuditRow]:
         user.require("admin")

@@ -21,7 +21,7 @@ from msgspec import UNSET
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.errors import FieldError, Invalid, NotFound, Unsupported
-from server.http import Conn, User, client_ip, raw_body
+from server.http import Conn, Offset, User, client_ip, raw_body
 from server.org import queries
 from server.org.importer import import_stations
 from server.org.models import (
@@ -47,7 +47,6 @@ ADMIN = (True, [], [])  # the scope used to read back what an admin has just wri
 IMPORT_MAX_BYTES = 32 * 1024 * 1024  # ~200,000 stations: far beyond a country, far below a memory risk
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 Limit = Annotated[int, Parameter(ge=1, le=5000)]
-Offset = Annotated[int, Parameter(ge=0)]
 
 _WHAT = {"regions": "region", "districts": "district", "circles": "circle", "stations": "station"}
 

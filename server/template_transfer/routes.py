@@ -31,7 +31,7 @@ from litestar.openapi.spec import OpenAPIType, Schema
 
 from server.audit import queries as audit
 from server.errors import BadRequest, Conflict, FieldError, Invalid, NotFound
-from server.http import Conn, User, client_ip, raw_body
+from server.http import Conn, User, VersionNumber, client_ip, raw_body
 from server.structs import Base, Key
 from server.templates import queries
 from server.templates.api_models import TemplateDetail, decode_draft, stored_form, summarize_changes
@@ -112,7 +112,7 @@ class TemplateTransferController(Controller):
         responses={200: ResponseSpec(data_container=TemplateFile, description="The version as a template file")},
     )
     async def export_version(
-        self, template_id: UUID, version: int, request: Request, user: User, conn: Conn
+        self, template_id: UUID, version: VersionNumber, request: Request, user: User, conn: Conn
     ) -> Response[bytes]:
         """The version as a file to download: {format, format_version, key, version, title, definition}."""
         user.require("admin")

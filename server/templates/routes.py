@@ -13,7 +13,6 @@ Decisions:
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 import asyncpg
@@ -21,12 +20,11 @@ import msgspec
 from asyncpg import Connection
 from litestar import Controller, Request, get, post, put
 from litestar.openapi.spec import OpenAPIType, Schema
-from litestar.params import Parameter
 
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.errors import Conflict, FieldError, Invalid, NotFound
-from server.http import Conn, User, client_ip, raw_body
+from server.http import Conn, User, VersionNumber, client_ip, raw_body
 from server.templates import queries
 from server.templates.api_models import (
     PublishOut,
@@ -44,7 +42,6 @@ from server.templates.models import to_definition
 from server.templates.rules import validate_definition
 
 DRAFT_MAX_BYTES = 2 * 1024 * 1024
-VersionNumber = Annotated[int, Parameter(ge=1)]
 
 
 def _invalid(errors: list[FieldError]) -> Invalid:
