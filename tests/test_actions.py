@@ -125,6 +125,34 @@ async def test_reviewers_open_actions_for_any_item_and_a_second_open_one_is_a_co
     assert [a["action"] for a in audit] == ["action.create"]
 
 
+async def test_an_action_owner_must_be_a_user_of_the_stations_area_and_a_bad_one_is_named(client):
+    ctx = await make_ctx(client)
+    token = await ctx.token("reviewer_a")
+    body = {"station_id": str(ctx.world.stations["A"]), "description": "Fix the lock-up door", "due_date": FUTURE}
+    # An unknown id and a user of region B get the same answer, naming the field; nothing is written.
+    for owner in (uuid.uuid4(), ctx.world.users["inspector_b"], ctx.world.users["reviewer_b"]):
+        response = await client.post("/api/v1/actions", token, json={**body, "owner_user_id": str(owner)})
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["owner_user_id"]
+    assert await _rows(client, "SELECT 1 FROM actions") == []
+    created = await client.post(
+        "/api/v1/actions", token, json={**body, "owner_user_id": str(ctx.world.users["inspector_a"])}
+    )
+    assert created.status_code == 201, created.text
+    path = f"/api/v1/actions/{created.json()['id']}"
+    for owner in (uuid.uuid4(), ctx.world.users["inspector_b"]):
+        response = await client.patch(path, token, json={"owner_user_id": str(owner), "note": "Reassigned"})
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["owner_user_id"]
+    stored = await _rows(client, "SELECT owner_user_id FROM actions")
+    assert [r["owner_user_id"] for r in stored] == [ctx.world.users["inspector_a"]]
+    assert (await ctx.get(path)).json()["notes"] == []
+    moved = await client.patch(path, token, json={"owner_user_id": str(ctx.world.users["reviewer_a"])})
+    assert moved.status_code == 200 and moved.json()["owner_user_id"] == str(ctx.world.users["reviewer_a"])
+    cleared = await client.patch(path, token, json={"owner_user_id": None})
+    assert cleared.status_code == 200 and cleared.json()["owner_user_id"] is None
+
+
 async def test_an_action_walks_open_in_progress_done_verified_with_its_notes_as_history(client):
     ctx = await make_ctx(client)
     await ctx.submit(values=answers(water="no"))

@@ -141,6 +141,19 @@ async def station_in_scope(conn: Connection, scope: Scope, station_id: UUID) -> 
     )
 
 
+async def owner_covers_station(conn: Connection, user_id: UUID, station_id: UUID) -> bool:
+    """Whether the user exists, is active and works where the station is (an admin works everywhere)."""
+    return bool(
+        await conn.fetchval(
+            """SELECT true FROM users u, stations s JOIN districts d ON d.id = s.district_id
+                WHERE u.id = $1 AND s.id = $2 AND u.active
+                  AND (u.role = 'admin' OR d.id = ANY(u.district_ids) OR d.region_id = ANY(u.region_ids))""",
+            user_id,
+            station_id,
+        )
+    )
+
+
 async def inspection_item(
     conn: Connection, inspection_id: UUID, station_id: UUID, item_key: str | None
 ) -> tuple[bool, bool]:

@@ -19,6 +19,9 @@ from server.dashboards.rollup import REPORTING_TZ
 from server.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 
 _REFUSALS = {"forbidden": Forbidden, "conflict": Conflict}
+# An owner must be able to see the action. The same answer for an unknown id and for a user elsewhere, so
+# the reply says nothing about who exists in other areas.
+_NOT_AN_OWNER = "is not an active user who works where the station is"
 _PATCHABLE = ("status", "evidence_photo_ids", "due_date", "owner_name", "owner_user_id", "description")
 
 
@@ -72,6 +75,8 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
         if row is None:
             raise NotFound("no corrective action with this id in your scope")
         changes = _changes(data, row, user.role, bool(notes))
+        if changes.get("owner_user_id") is not None:
+            await _check_owner(conn, changes["owner_user_id"], row["station_id"])
         if changes:
             await queries.update_action(conn, action_id, changes, user.id)
         status_to = changes.get("status")
@@ -138,15 +143,29 @@ async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]
     errors: list[FieldError] = []
     if not await queries.station_in_scope(conn, scope, data.station_id):
         errors.append(FieldError(field="station_id", message="is not a station in your scope"))
-    elif data.inspection_id is not None:
-        same_station, has_item = await queries.inspection_item(conn, data.inspection_id, data.station_id, data.item_key)
-        if not same_station:
-            errors.append(FieldError(field="inspection_id", message="is not an inspection of this station"))
-        elif not has_item:
-            errors.append(FieldError(field="item_key", message="is not an item of the inspection's template"))
+    else:
+        if data.inspection_id is not None:
+            same_station, has_item = await queries.inspection_item(
+                conn, data.inspection_id, data.station_id, data.item_key
+            )
+            if not same_station:
+                errors.append(FieldError(field="inspection_id", message="is not an inspection of this station"))
+            elif not has_item:
+                errors.append(FieldError(field="item_key", message="is not an item of the inspection's template"))
+        if data.owner_user_id is not None and not await queries.owner_covers_station(
+            conn, data.owner_user_id, data.station_id
+        ):
+            errors.append(FieldError(field="owner_user_id", message=_NOT_AN_OWNER))
     if not data.description.strip():
         errors.append(FieldError(field="description", message="say what must be done"))
     if data.due_date < today():
         errors.append(FieldError(field="due_date", message="is in the past"))
     if errors:
         raise Invalid("the action is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+
+
+async def _check_owner(conn: Connection, owner_id: UUID, station_id: UUID) -> None:
+    if not await queries.owner_covers_station(conn, owner_id, station_id):
+        raise Invalid(
+            f"owner_user_id: {_NOT_AN_OWNER}", errors=[FieldError(field="owner_user_id", message=_NOT_AN_OWNER)]
+        )
