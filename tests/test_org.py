@@ -347,6 +347,26 @@ async def test_an_import_must_be_a_csv_with_known_columns(client, world):
     assert latin1.status_code == 422 and latin1.json()["errors"][0]["field"] == "body"
 
 
+@pytest.mark.parametrize("dry_run", ["true", "false"])
+async def test_an_unreadable_row_or_a_nul_in_a_name_is_a_422_naming_the_row_and_nothing_is_written(
+    client, world, dry_run
+):
+    token = await client.login("admin")
+    before = await _stations(client)
+    # A quotation mark left open makes the rest of a large file one value, longer than the csv module reads.
+    rows = [f"N{n},PS N{n},تھانہ,DA,,31.5,74.3,," for n in range(5000)]
+    open_quote = csv("GOOD1,PS Good,تھانہ,DA,,31.5,74.3,,", 'OPEN1,"PS Open,تھانہ,DA,,31.5,74.3,,', *rows)
+    response = await post_csv(client, token, open_quote, dry_run=dry_run)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["row 3"]
+    # PostgreSQL refuses NUL in text; the dry run must say so too, and name the row and column.
+    nul = csv("GOOD1,PS Good,تھانہ,DA,,31.5,74.3,,", "NUL1,PS N\x00ul,تھانہ,DA,,31.5,74.3,,")
+    response = await post_csv(client, token, nul, dry_run=dry_run)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["row 3.name_en"]
+    assert await _stations(client) == before
+
+
 async def test_the_command_line_import_shares_the_rules(conn, tmp_path):
     w = await make_world(conn)
     assert w.districts

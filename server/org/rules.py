@@ -17,7 +17,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -114,7 +114,11 @@ def parse_station_csv(
     """
     errors, err = collector()
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        err("header", _unreadable(exc))
+        return [], errors
     if header is None or not any(h.strip() for h in header):
         err("header", f"the file is empty; the first row must name the columns: {','.join(CSV_COLUMNS)}")
         return [], errors
@@ -132,7 +136,7 @@ def parse_station_csv(
 
     rows: list[ImportRow] = []
     first_row_of: dict[str, int] = {}
-    for number, record in enumerate(reader, start=2):
+    for number, record in _records(reader, err):
         if not any(v.strip() for v in record):
             continue  # a blank line, as spreadsheets leave at the end
         at = f"row {number}"
@@ -154,6 +158,26 @@ def parse_station_csv(
     return rows, errors
 
 
+def _records(reader: Iterator[list[str]], err: Err) -> Iterator[tuple[int, list[str]]]:
+    """The data rows, numbered from 2. A row the csv module cannot read is reported and ends the file:
+    a quotation mark left open makes the rest of the file one value, so nothing after it can be trusted."""
+    number = 2
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            err(f"row {number}", _unreadable(exc))
+            return
+        yield number, record
+        number += 1
+
+
+def _unreadable(exc: csv.Error) -> str:
+    return f"cannot be read ({exc}); is a quotation mark left open?"
+
+
 def _parse_row(
     number: int,
     values: dict[str, str],
@@ -173,6 +197,9 @@ def _parse_row(
             err_here(f"{at}.{column}", f"the {language} name is missing")
         elif len(values[column]) > MAX_NAME:
             err_here(f"{at}.{column}", f"must be at most {MAX_NAME} characters")
+        elif "\x00" in values[column]:
+            # PostgreSQL refuses NUL in text: caught here, the row and column are named (and a dry run agrees).
+            err_here(f"{at}.{column}", "must not contain the NUL character (U+0000)")
     district_code = values["district_code"]
     district_id = districts.get(district_code)
     if not district_code:
