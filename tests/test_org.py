@@ -236,6 +236,27 @@ async def test_moving_a_district_to_another_region_changes_its_stations_for_sync
     assert (await client.get(f"/api/v1/stations/{world.stations['A']}", reviewer)).status_code == 200
 
 
+async def test_moving_a_circle_to_another_district_takes_its_stations_along(client, world):
+    token = await client.login("admin")
+    station = f"/api/v1/stations/{world.stations['A']}"
+    before = (await client.patch(station, token, json={"circle_id": str(world.circle)})).json()
+    response = await client.patch(
+        f"/api/v1/circles/{world.circle}", token, json={"district_id": str(world.districts["B"])}
+    )
+    assert response.status_code == 200 and response.json()["district_id"] == str(world.districts["B"])
+    after = (await client.get(station, token)).json()
+    assert (after["district_id"], after["circle_id"]) == (str(world.districts["B"]), str(world.circle))
+    assert after["region_id"] == str(world.regions["B"]) and after["change_seq"] > before["change_seq"]
+    # The station is where its circle is, so writing it again as it is passes the place check.
+    assert (await client.patch(station, token, json={"circle_id": str(world.circle), "lat": 30.4})).status_code == 200
+    # It now belongs to district B's people, and to no one of district A.
+    assert (await client.get(station, await client.login("inspector_b"))).status_code == 200
+    assert (await client.get(station, await client.login("inspector_a"))).status_code == 404
+    # A station of district A outside the circle stays where it was.
+    other = (await client.get(f"/api/v1/stations/{world.stations['A2']}", token)).json()
+    assert other["district_id"] == str(world.districts["A"])
+
+
 # CSV import ---------------------------------------------------------------------------------------
 
 

@@ -266,6 +266,17 @@ async def touch_district_stations(conn: Connection, district_id: UUID) -> None:
     )
 
 
+async def move_circle_stations(conn: Connection, circle_id: UUID, district_id: UUID) -> None:
+    """A circle's stations are in its district (every station write checks it): they move with it, as a
+    sub-division carved into a new district takes its police stations along."""
+    await conn.execute(
+        """UPDATE stations SET district_id = $2, change_seq = nextval('change_seq'), updated_at = now()
+            WHERE circle_id = $1 AND district_id <> $2""",
+        circle_id,
+        district_id,
+    )
+
+
 async def code_taken(conn: Connection, table: str, code: str, except_id: UUID | None = None) -> bool:
     assert table in UPDATABLE
     return await conn.fetchval(

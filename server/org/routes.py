@@ -109,6 +109,8 @@ async def _save_changes(
             await queries.update_row(conn, table, row_id, changes)
             if table == "districts" and "region_id" in changes:
                 await queries.touch_district_stations(conn, row_id)
+            if table == "circles" and "district_id" in changes:
+                await queries.move_circle_stations(conn, row_id, changes["district_id"])
             await audit.record(
                 conn,
                 f"{_WHAT[table]}.update",
