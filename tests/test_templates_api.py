@@ -201,6 +201,22 @@ async def test_a_published_version_cannot_be_changed_or_deleted_in_the_database(
     assert audit["actor"] == "admin" and audit["data"]["version"] == 1
 
 
+async def test_a_saved_draft_is_audited_once_per_change(client, admin):
+    template_id = await create(client, admin)
+    for defn in (definition(), definition(), definition(title=text("Station check, revised"))):
+        saved = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=defn)
+        assert saved.status_code == 200, saved.text
+    conn = await client.db()
+    try:
+        rows = await conn.fetch(
+            "SELECT actor, data FROM audit_log WHERE action = 'template.draft' AND entity_id = $1 ORDER BY seq",
+            template_id,
+        )
+    finally:
+        await conn.close()
+    assert [(r["actor"], r["data"]) for r in rows] == [("admin", {"sections": 2, "items": 4})] * 2
+
+
 async def test_an_archived_template_takes_no_draft_or_version_until_unarchived(client, admin):
     template_id = await create(client, admin)
     await publish(client, admin, template_id, definition())

@@ -153,7 +153,19 @@ class TemplateController(Controller):
                 raise NotFound("template not found")
             if current["archived_at"] is not None:
                 raise Conflict("the template is archived; unarchive it before editing")
-            await queries.save_draft(conn, template_id, stored_form(defn))
+            draft = stored_form(defn)
+            await queries.save_draft(conn, template_id, draft)
+            # The builder saves a moment after typing stops: a save that changes nothing is no new write.
+            if draft != current["draft"]:
+                await audit.record(
+                    conn,
+                    "template.draft",
+                    actor=user,
+                    entity="template",
+                    entity_id=template_id,
+                    data={"sections": len(defn.sections), "items": sum(len(s.items) for s in defn.sections)},
+                    ip=client_ip(request),
+                )
         return await _load_detail(conn, template_id, True)
 
     @post("/{template_id:uuid}/publish", status_code=201)

@@ -15,8 +15,8 @@ const PAGE = 50;
 const ENTITIES = ['user', 'template', 'region', 'district', 'circle', 'station', 'assignment', 'schedule', 'inspection',
   'photo', 'review', 'action', 'export', 'demo'];
 export const ACTIONS = ['auth.login', 'auth.login_failed', 'auth.login_throttled', 'auth.logout', 'user.create', 'user.update',
-  'template.create', 'template.publish', 'template.archive', 'template.unarchive', 'template.import', 'template.export',
-  'region.create', 'region.update', 'district.create', 'district.update', 'circle.create', 'circle.update',
+  'template.create', 'template.draft', 'template.publish', 'template.archive', 'template.unarchive', 'template.import',
+  'template.export', 'region.create', 'region.update', 'district.create', 'district.update', 'circle.create', 'circle.update',
   'station.create', 'station.update', 'station.import', 'assignment.create', 'assignment.update', 'schedule.create',
   'schedule.update', 'inspection.submit', 'demo.seed'];
 
