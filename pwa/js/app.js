@@ -92,6 +92,14 @@ async function on401() {
   try { if (await reauthDialog()) retryNow(); } finally { reauthOpen = false; }
 }
 
+// A draft write IndexedDB refused (phone out of space): the screen still shows the change, so say
+// it was not kept. One message at a time (the latest), however many keystrokes of a note were refused.
+let saveToast = null;
+function onSaveFailed({ name } = {}) {
+  saveToast?.remove();
+  saveToast = toast(t(name === 'QuotaExceededError' ? 'save.full' : 'save.failed'), { kind: 'error', timeout: 15000 });
+}
+
 async function main() {
   await initLang();
   await loadSession();
@@ -101,6 +109,7 @@ async function main() {
   on('outbox', refreshBadge);
   on('drafts', refreshBadge);
   on('auth-needed', on401);
+  on('save-failed', onSaveFailed);
   on('bundle', () => { if (currentPath() === '/') render(); });
   addEventListener('online', refreshOnline);
   await start(document.getElementById('main'), { guard });

@@ -64,6 +64,8 @@ export async function tx(storeNames, mode, fn) {
     t.onerror = () => reject(t.error);
     t.onabort = () => reject(t.error || new Error('transaction aborted'));
   });
+  // When fn fails the caller hears fn's error; the abort that follows is not a second failure.
+  committed.catch(() => {});
   let result;
   try {
     result = await fn(stores, t);

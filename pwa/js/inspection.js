@@ -6,7 +6,7 @@ import { emit } from './bus.js';
 import { DRAFTS, OUTBOX, PHOTOS, get, getAll, req, tx } from './db.js';
 import { uuid } from './form.js';
 import { recentFix } from './geo.js';
-import { enqueueSubmission } from './outbox.js';
+import { enqueueSubmission, sendQueued } from './outbox.js';
 import { forget, prepare } from './photos.js';
 import { score } from './scoring.js';
 
@@ -37,16 +37,22 @@ export function save(draft) {
   if (slot) { slot.next = draft; return slot.done; }
   const entry = { next: null };
   entry.done = (async () => {
-    let current = draft;
-    while (current) {
-      const snapshot = structuredClone(current);
-      entry.next = null;
-      await tx(DRAFTS, 'readwrite', (s) => req(s[DRAFTS].put(snapshot)));
-      current = entry.next;
+    try {
+      let current = draft;
+      while (current) {
+        const snapshot = structuredClone(current);
+        entry.next = null;
+        await tx(DRAFTS, 'readwrite', (s) => req(s[DRAFTS].put(snapshot)));
+        current = entry.next;
+      }
+    } finally {
+      // Also after a refused write (phone full): the next change writes the whole draft again.
+      writing.delete(draft.id);
     }
-    writing.delete(draft.id);
     emit('drafts');
   })();
+  // Callers of a tap do not wait for the write, so a refusal is said here, once per write.
+  entry.done.catch((err) => emit('save-failed', { name: err?.name || 'Error' }));
   writing.set(draft.id, entry);
   return entry.done;
 }
@@ -82,9 +88,17 @@ export async function addPhoto(draft, key, file, { fromCamera }) {
   const a = answerOf(draft, key);
   a.photos = [...(a.photos || []), photo.id];
   draft.updated_at = new Date().toISOString();
-  await writing.get(draft.id)?.done;
-  const snapshot = structuredClone(draft);
-  await tx([DRAFTS, PHOTOS], 'readwrite', (s) => { s[PHOTOS].put(photo); return req(s[DRAFTS].put(snapshot)); });
+  try {
+    await writing.get(draft.id)?.done.catch(() => {});
+    const snapshot = structuredClone(draft);
+    await tx([DRAFTS, PHOTOS], 'readwrite', (s) => { s[PHOTOS].put(photo); return req(s[DRAFTS].put(snapshot)); });
+  } catch (err) {
+    // Not stored (phone full): the photo must not count as taken, or a later save would record an
+    // id that no upload will ever fill, and the inspection would be submitted short of a photo.
+    const now = answerOf(draft, key);
+    now.photos = (now.photos || []).filter((p) => p !== photo.id);
+    throw err;
+  }
   emit('drafts');
   return photo;
 }
@@ -98,13 +112,23 @@ export async function removePhoto(draft, key, photoId) {
   forget(photoId);
 }
 
-// Submit: freeze the draft with the score the phone shows, then hand it to the outbox.
+// Submit: freeze the draft with the score the phone shows, then hand it to the outbox. Both in one
+// transaction: if the phone refuses the write (storage full) the inspection stays an editable draft.
 export async function submit(draft, definition) {
+  const before = { status: draft.status, finished_at: draft.finished_at, local_score: draft.local_score, updated_at: draft.updated_at };
   draft.status = 'submitted';
   draft.finished_at = new Date().toISOString();
   draft.local_score = score(definition, draft.answers);
-  await save(draft);
-  return enqueueSubmission(draft.id, definition);
+  draft.updated_at = draft.finished_at;
+  await writing.get(draft.id)?.done.catch(() => {});
+  try {
+    await enqueueSubmission(draft.id, definition, structuredClone(draft));
+  } catch (err) {
+    Object.assign(draft, before);
+    emit('save-failed', { name: err?.name || 'Error' });
+    throw err;
+  }
+  return sendQueued();
 }
 
 // After a 409: keep the phone's answers and send them on top of the server's newer revision.

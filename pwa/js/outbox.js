@@ -28,9 +28,11 @@ let timer = null;
 
 // Queue a submitted inspection and every photo it references that is still on the phone.
 // Re-submitting after a 409/422 re-arms the parked entries instead of adding new ones.
-export async function enqueueSubmission(inspectionId, definition) {
+// `submitted` (the draft as the inspector submits it) is written in the same transaction as its
+// entries, so the phone never holds a submitted inspection that nothing is queued to send.
+export async function enqueueSubmission(inspectionId, definition, submitted = null) {
   await tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
-    const draft = await req(s[DRAFTS].get(inspectionId));
+    const draft = submitted || await req(s[DRAFTS].get(inspectionId));
     const doc = buildDocument(draft, definition);
     const existing = await req(s[OUTBOX].index('inspection_id').getAll(inspectionId));
     const queued = new Map(existing.map((e) => [`${e.kind}:${e.ref}`, e]));
@@ -49,6 +51,10 @@ export async function enqueueSubmission(inspectionId, definition) {
     draft.error = null;
     s[DRAFTS].put(draft);
   });
+}
+
+// After enqueueSubmission: send now, and have the browser wake the worker for it if the page closes.
+export async function sendQueued() {
   emit('outbox');
   await kv.set('backoff', null);
   requestBackgroundSync();

@@ -212,7 +212,7 @@ function photoStrip(item, ctx, changed) {
         await addPhoto(draft, item.key, f, { fromCamera });
       } catch (err) {
         console.error(err);
-        toast(t('photo.failed'), { kind: 'error' });
+        toast(t(err?.name === 'QuotaExceededError' ? 'photo.full' : 'photo.failed'), { kind: 'error' });
       }
     }
     busy.hidden = true;

@@ -68,7 +68,8 @@ export async function reviewView(params) {
   if (canEdit) {
     const submitBtn = button(t('review.submit'), async () => {
       submitBtn.disabled = true;
-      await submit(draft, def);
+      // Refused by a full phone: already said (save-failed); it stays a draft to submit again.
+      try { await submit(draft, def); } catch { submitBtn.disabled = false; return; }
       render();
     }, { kind: 'primary', iconName: 'check', class: 'btn-block', disabled: left.length > 0, id: 'submit' });
     body = [

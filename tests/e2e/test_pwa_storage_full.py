@@ -1,0 +1,189 @@
+"""A phone whose storage is full: the inspector is told, and nothing on screen is quietly lost.
+
+A write IndexedDB refuses (QuotaExceededError, the phone out of space) must be said in the person's
+language, must not stop later changes from being saved once there is room again, and a photo the
+phone could not store must not be counted as taken (else the inspection is submitted naming a photo
+that will never arrive).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_pwa_support import (
+    INSPECTOR,
+    PASSWORD,
+    bundle,
+    fill_whole_form,
+    inspection_id,
+    jpeg,
+    live_pwa_server,
+    open_station,
+    phone_context,
+    pick_station_and_template,
+    sign_in,
+    watch_errors,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+
+@pytest.fixture
+def pwa_server(pg_admin_url, demo_template_db, tmp_path):
+    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path)
+
+
+STORED = """async (id) => {
+    const db = await import('/js/db.js');
+    const d = await db.get('drafts', id);
+    const photos = (await db.getAll('photos')).filter((p) => p.inspection_id === id).map((p) => p.id);
+    return {answers: d.answers, photos};
+}"""
+
+
+def start_offline(pwa_server, browser):
+    token = pwa_server.login(INSPECTOR, PASSWORD)
+    station, version = pick_station_and_template(bundle(pwa_server, token))
+    context = phone_context(browser, station)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    context.set_offline(True)
+    open_station(page, station)
+    page.click("#begin")
+    page.wait_for_selector(".item")
+    return context, page, errors, version["definition"]
+
+
+# IndexedDB refusing writes the way a full phone does: each put to the drafts or photos store fails
+# with a QuotaExceededError (Chromium's test hook for a real quota, Storage.overrideQuotaForOrigin,
+# does not apply to the off-the-record contexts these tests use).
+FULL = """(stores) => {
+    if (!window.__put) {
+        window.__put = IDBObjectStore.prototype.put;
+        window.__add = IDBObjectStore.prototype.add;
+        const refuse = (original) => function (...args) {
+            if ((window.__full || []).includes(this.name)) {
+                throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+            }
+            return original.apply(this, args);
+        };
+        IDBObjectStore.prototype.put = refuse(window.__put);
+        IDBObjectStore.prototype.add = refuse(window.__add);
+    }
+    window.__full = stores;
+}"""
+
+
+def fill_storage(page, stores=("drafts", "photos")):
+    page.evaluate(FULL, list(stores))
+    return lambda: page.evaluate("window.__full = []")
+
+
+def yes_no_items(definition):
+    items = definition["sections"][0]["items"]
+    controlling = {i["visible_if"]["item"] for i in items if i.get("visible_if")}
+    return [i for i in items if i["type"] == "yes_no" and not i.get("visible_if") and i["key"] not in controlling]
+
+
+def test_a_change_the_full_phone_refused_is_said_and_later_changes_are_saved(pwa_server, browser):
+    context, page, errors, definition = start_offline(pwa_server, browser)
+    first, second = yes_no_items(definition)[:2]
+
+    # The phone is full when the inspector taps an answer.
+    release = fill_storage(page)
+    card = page.locator(f"#item-{first['key']}")
+    card.locator("[data-value=yes]").click()
+    toast = page.locator(".toast-error")
+    toast.wait_for(timeout=10000)
+    assert "storage is full" in toast.inner_text()
+    # Said in Urdu too (the screen is drawn again from what is stored, so the tap is made again).
+    page.click(".lang-toggle")
+    card.locator("h3", has_text=first["label"]["ur"]).wait_for()
+    card.locator("[data-value=no]").click()
+    page.locator(".toast-error", has_text="جگہ ختم ہو گئی ہے").wait_for(timeout=15000)
+    page.click(".lang-toggle")
+    card.locator("h3", has_text=first["label"]["en"]).wait_for()
+    card.locator("[data-value=yes]").click()
+
+    # Room again (the inspector deleted something): the next tap is saved, and the one before with it.
+    release()
+    page.locator(f"#item-{second['key']} [data-value=no]").click()
+    shown_first = card.locator("[aria-pressed=true]").get_attribute("data-value")
+    page.wait_for_timeout(500)
+    page.reload()
+    page.wait_for_selector(f"#item-{second['key']}")
+    assert page.locator(f"#item-{second['key']} [aria-pressed=true]").get_attribute("data-value") == "no"
+    assert page.locator(f"#item-{first['key']} [aria-pressed=true]").get_attribute("data-value") == shown_first
+    assert errors == []
+    context.close()
+
+
+def test_a_photo_the_full_phone_could_not_keep_is_not_counted_as_taken(pwa_server, browser):
+    context, page, errors, definition = start_offline(pwa_server, browser)
+    iid = inspection_id(page)
+    item = next(i for i in definition["sections"][0]["items"] if i.get("min_photos") and i["type"] != "photo")
+    other = next(i for i in yes_no_items(definition) if i["key"] != item["key"])
+    card = page.locator(f"#item-{item['key']}")
+
+    release = fill_storage(page)
+    card.locator("input[data-source=camera]").set_input_files(
+        files=[{"name": "p1.jpg", "mimeType": "image/jpeg", "buffer": jpeg(1)}]
+    )
+    toast = page.locator(".toast-error")
+    toast.wait_for(timeout=30000)
+    assert "storage is full" in toast.inner_text(), "said as storage, not as a bad picture"
+    assert card.locator(".thumbs li").count() == 0
+    assert "more needed" in card.locator(".photo-count").inner_text()
+
+    # Room again; the next change saves the draft, which must not name the photo that was never kept.
+    release()
+    page.locator(f"#item-{other['key']} [data-value=yes]").click()
+    page.wait_for_timeout(500)
+    stored = page.evaluate(STORED, iid)
+    assert stored["answers"][other["key"]]["value"] == "yes"
+    named = stored["answers"].get(item["key"], {}).get("photos", [])
+    assert named == stored["photos"] == []
+
+    # The inspector takes it again and this time it is kept, counted and stored.
+    card.locator("input[data-source=camera]").set_input_files(
+        files=[{"name": "p2.jpg", "mimeType": "image/jpeg", "buffer": jpeg(2)}]
+    )
+    card.locator(".thumbs li img").wait_for()
+    stored = page.evaluate(STORED, iid)
+    assert stored["answers"][item["key"]]["photos"] == stored["photos"] and len(stored["photos"]) == 1
+    assert errors == []
+    context.close()
+
+
+def test_a_submission_the_full_phone_could_not_queue_stays_a_draft_to_submit_again(pwa_server, browser):
+    context, page, errors, definition = start_offline(pwa_server, browser)
+    iid = inspection_id(page)
+    fill_whole_form(page, definition)
+
+    # Everything answered and saved; the queue is what the full phone refuses.
+    release = fill_storage(page, ["outbox"])
+    page.click("#submit")
+    page.locator(".toast-error").wait_for(timeout=15000)
+    assert "storage is full" in page.locator(".toast-error").inner_text()
+    assert page.locator("#submit").is_enabled()
+
+    # Not a submitted inspection that nothing will send: still a draft on the phone and on Home.
+    state = page.evaluate(
+        """async (id) => {
+        const db = await import('/js/db.js');
+        const d = await db.get('drafts', id);
+        return {status: d.status, sync: d.sync, outbox: (await db.getAll('outbox')).length};
+    }""",
+        iid,
+    )
+    assert state == {"status": "draft", "sync": "local", "outbox": 0}
+    page.goto(page.url.split("#")[0] + "#/")
+    page.wait_for_selector(f"#h-progress ~ ul li[data-id='{iid}']")
+
+    release()
+    page.goto(page.url.split("#")[0] + f"#/i/{iid}/review")
+    page.click("#submit")
+    page.wait_for_selector("[data-sync=queued]")
+    assert errors == []
+    context.close()
