@@ -73,6 +73,8 @@ export async function refreshBundle() {
   const res = await api.bundle(b.cursor, b.cursor ? b.etag : null);
   if (res.notModified) return false;
   const data = res.data;
+  // Versions the phone's own work is on: the server may not know of them yet (begun or queued offline).
+  const inUse = new Set((await getAll(DRAFTS)).map((d) => d.template_version_id));
   // `full` means the server sent everything (first sync, or the user's scope changed): replace.
   const next = data.full || !b.cursor ? emptyBundle() : { ...b };
   const merge = (name, list, keep = () => true) => {
@@ -86,8 +88,21 @@ export async function refreshBundle() {
   merge('assignments', data.assignments);
   merge('actions', data.actions, (a) => !CLOSED_ACTION.has(a.status));
   for (const [name, ids] of Object.entries(data.removed || {})) {
-    if (!next[name]) continue;
+    if (!next[name] || name === 'templates') continue;
     for (const id of ids || []) delete next[name][id];
+  }
+  // removed.templates are template ids (archived): drop all their versions but those a draft here or
+  // this bundle still needs. A version kept only for such work, like one a full bundle left out that
+  // a draft is on, is retired: never offered for a new inspection.
+  const archived = new Set(data.removed?.templates || []);
+  const sent = new Set((data.templates || []).map((v) => v.id));
+  for (const v of Object.values(next.templates)) {
+    if (!archived.has(v.template_id)) continue;
+    if (inUse.has(v.id) || sent.has(v.id)) next.templates[v.id] = { ...v, retired: true };
+    else delete next.templates[v.id];
+  }
+  for (const id of inUse) {
+    if (!next.templates[id] && b.templates[id]) next.templates[id] = { ...b.templates[id], retired: true };
   }
   next.cursor = data.cursor ?? null;
   next.etag = res.etag;
@@ -143,9 +158,13 @@ export function latestVersion(templateId) {
 }
 
 // Templates usable at a station: the newest version of each, limited to the station's kind.
+// Retired versions are kept only for the work already on them.
 export function templatesFor(st) {
-  const ids = new Set(Object.values(state.bundle.templates).map((v) => v.template_id));
-  return [...ids].map(latestVersion).filter((v) => {
+  const newest = {};
+  for (const v of Object.values(state.bundle.templates)) {
+    if (!v.retired && (!newest[v.template_id] || v.version > newest[v.template_id].version)) newest[v.template_id] = v;
+  }
+  return Object.values(newest).filter((v) => {
     const kinds = v.definition.kinds;
     return !kinds || kinds.includes(st?.kind || 'police_station');
   });
