@@ -347,3 +347,19 @@ async def test_get_inspection_shows_the_latest_review_with_its_comments_as_the_b
     corrected = await ctx.put(inspection_id, base=revision + 1, values=answers(diary="yes"))
     assert corrected["review"] is None
     assert (await ctx.get(path)).json()["review"]["decision"] == "return"
+
+
+async def test_an_override_to_zero_on_an_unanswered_critical_item_opens_an_action_too(client):
+    # l_water is critical but optional: the inspector left it out, so it has no answer row at all.
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(water=None))
+    response = await ctx.review(
+        inspection_id,
+        "approve",
+        revision,
+        score_overrides={"l_water": {"score": 0, "reason": "No water in the lock-up; the inspector skipped it"}},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["critical_failed"] is True and response.json()["grade"] == "fail"
+    actions = await _rows(client, "SELECT item_key, status FROM actions")
+    assert [(a["item_key"], a["status"]) for a in actions] == [("l_water", "open")]

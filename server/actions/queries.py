@@ -245,6 +245,10 @@ async def add_note(
 # An item's English label in a published definition, by key (labels are {en, ur} objects there).
 _LABEL_OF = """jsonb_path_query_first(h.definition, '$.sections[*].items[*] ? (@.key == $key).label.en',
                                         jsonb_build_object('key', f.item_key)) #>> '{}'"""
+# Whether an item is critical in that definition: for a score with no answer row (a reviewer's override
+# of an item the inspector left unanswered); an answer row carries its own.
+_CRITICAL_IN = """jsonb_path_exists(h.definition, '$.sections[*].items[*] ? (@.key == $key && @.critical == true)',
+                                   jsonb_build_object('key', e.item_key))"""
 
 
 async def create_for_critical_failures(conn: Connection, inspection_id: UUID) -> list[UUID]:
@@ -258,16 +262,16 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
     was made with, and writes the actions: a round trip inside the submit transaction, not three.
     """
     rows = await conn.fetch(
-        f"""WITH failed AS (
-                SELECT e.item_key FROM ({EFFECTIVE_SCORES}) e
-                  JOIN answers a ON a.inspection_id = $1 AND a.item_key = e.item_key
-                 WHERE a.critical AND e.s = 0
-            ), head AS (
+        f"""WITH head AS (
                 SELECT i.station_id, i.inspector_id, s.name_en, tv.definition,
                        (COALESCE(i.submitted_at, now()) AT TIME ZONE '{REPORTING_TZ}')::date + {AUTO_DUE_DAYS} AS due
                   FROM inspections i JOIN stations s ON s.id = i.station_id
                   JOIN template_versions tv ON tv.id = i.template_version_id
-                 WHERE i.id = $1)
+                 WHERE i.id = $1
+            ), failed AS (
+                SELECT e.item_key FROM ({EFFECTIVE_SCORES}) e CROSS JOIN head h
+                  LEFT JOIN answers a ON a.inspection_id = $1 AND a.item_key = e.item_key
+                 WHERE e.s = 0 AND COALESCE(a.critical, {_CRITICAL_IN}))
             INSERT INTO actions AS x (station_id, inspection_id, item_key, source, description, owner_name,
                                       due_date, created_by)
             SELECT h.station_id, $1, f.item_key, 'submission',
