@@ -378,17 +378,16 @@ class S3Store:
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         validate_key(key)
+        await self._call(self._put_object, key, data, content_type)
+
+    def _put_object(self, key: str, data: bytes, content_type: str) -> None:
         # One part as large as the photo gives a single PUT: S3 makes it visible
         # whole or not at all, in one round trip, instead of a multipart upload.
+        # A stream of its own for every attempt: _call repeats the call when the bucket has to be
+        # made again, and a stream the first attempt read to its end would send nothing.
         part_size = max(len(data), 5 * 1024 * 1024)
-        await self._call(
-            self._client.put_object,
-            self.bucket,
-            key,
-            io.BytesIO(data),
-            len(data),
-            content_type=content_type,
-            part_size=part_size,
+        self._client.put_object(
+            self.bucket, key, io.BytesIO(data), len(data), content_type=content_type, part_size=part_size
         )
 
     async def get(self, key: str) -> bytes:

@@ -241,6 +241,19 @@ async def test_the_s3_readiness_check_fails_when_the_bucket_is_missing(s3_server
     await store.close()
 
 
+async def test_a_put_after_the_bucket_disappeared_makes_it_again_and_stores_the_whole_object(
+    s3_server: S3Server,
+):
+    store = make_s3_store(s3_server.endpoint)
+    await store.start()
+    raw_client(s3_server.endpoint).remove_bucket(store.bucket)
+    # The put is retried once the bucket is made again; the retry must send the bytes again,
+    # not the stream the first attempt already read to its end.
+    await store.put("originals/aa/k", b"photo bytes", "image/jpeg")
+    assert await store.get("originals/aa/k") == b"photo bytes"
+    await store.close()
+
+
 async def test_a_stopped_s3_server_makes_every_call_unavailable_and_recovery_needs_no_new_store():
     with S3Server() as server:
         store = make_s3_store(server.endpoint)
