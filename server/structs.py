@@ -7,6 +7,7 @@ stops a client from smuggling `score`, `status` or `inspector_id` into a body (m
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
@@ -27,6 +28,21 @@ Key = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 # Longer bilingual prose such as an item's label or help. The bound is generous for a checklist
 # question but stops a template from carrying megabytes of text into every phone's offline bundle.
 Prose = Annotated[str, Meta(max_length=2000)]
+
+
+# The instants a phone may report (when an inspection began or ended, when a photo was taken): far
+# wider than any phone clock, even one reset to 1970 or set decades ahead, and clear of the edges that
+# cannot be stored faithfully: year 1 in UTC+14 cannot be converted to UTC, and asyncpg writes the
+# first and last instants of datetime as -infinity and infinity, which come back without a zone and
+# make every later reply, export or report of the row fail.
+_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+_LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+IMPLAUSIBLE_MOMENT = "must be between the years 1900 and 2999"
+
+
+def plausible_moment(moment: datetime) -> bool:
+    """Whether a zone-aware instant from a device is one the app stores (see _EARLIEST)."""
+    return _EARLIEST <= moment < _LATEST
 
 
 class LocalText(Base):

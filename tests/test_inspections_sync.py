@@ -318,6 +318,28 @@ async def test_fields_the_server_decides_are_rejected_with_422_naming_them(clien
     assert (await counts(client, iid))["inspections"] == 0
 
 
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("started_at", "0001-01-01T00:00:00Z"),  # asyncpg would store -infinity: every later read failed
+        ("started_at", "0001-01-01T00:00:00+14:00"),  # cannot be converted to UTC at all
+        ("finished_at", "9999-12-31T23:59:59.999999Z"),  # stored as infinity
+        ("finished_at", "1899-12-31T23:59:59Z"),
+    ],
+)
+async def test_a_time_no_phone_clock_could_mean_is_422_naming_it_and_nothing_is_stored(client, field, value):
+    ctx = await make_ctx(client)
+    iid = uuid.uuid4()
+    r = await ctx.put(iid, {**ctx.doc(), field: value})
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert (await counts(client, iid))["inspections"] == 0
+    # A phone whose clock was reset to 1970 is still believed as evidence.
+    kept = await ctx.put(iid, {**ctx.doc(), field: "1970-01-01T00:00:05+05:00"})
+    assert kept.status_code == 201, kept.text
+    assert kept.json()[field] == "1970-01-01T00:00:05+05:00"
+
+
 async def test_a_version_for_another_kind_of_station_or_a_changed_station_is_refused(client):
     ctx = await make_ctx(client)
     conn = await client.db()

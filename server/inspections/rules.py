@@ -15,7 +15,7 @@ from uuid import UUID
 
 import msgspec
 
-from server.errors import Conflict
+from server.errors import Conflict, FieldError
 from server.inspections.models import (
     Answer,
     InspectionDoc,
@@ -26,6 +26,7 @@ from server.inspections.models import (
     Status,
     WriteStatus,
 )
+from server.structs import IMPLAUSIBLE_MOMENT, plausible_moment
 from server.templates.models import Definition, Item, ItemScore, Score
 
 # The state machine ---------------------------------------------------------------------------------
@@ -85,6 +86,15 @@ def presence(
         return Presence(distance_m=None, far_from_station=False, location_missing=False)
     d = distance_m(location.lat, location.lon, station_lat, station_lon)
     return Presence(distance_m=d, far_from_station=d > radius_m, location_missing=False)
+
+
+def time_problems(doc: InspectionDoc) -> list[FieldError]:
+    """started_at and finished_at outside what the app stores (server.structs.plausible_moment)."""
+    return [
+        FieldError(field=name, message=IMPLAUSIBLE_MOMENT)
+        for name, moment in (("started_at", doc.started_at), ("finished_at", doc.finished_at))
+        if moment is not None and not plausible_moment(moment)
+    ]
 
 
 # Idempotency ---------------------------------------------------------------------------------------

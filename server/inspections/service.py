@@ -283,8 +283,10 @@ async def _prepare(
     """
     info = await template_info(conn, doc.template_version_id)
     problems, result = check_and_score(info.definition, doc.answers, submitting=doc.status == "submitted")
-    if result is None:
-        raise Invalid(f"{len(problems)} problem(s) with the answers; each is listed in errors", errors=problems)
+    problems = rules.time_problems(doc) + problems
+    if problems:
+        raise Invalid(f"{len(problems)} problem(s) with the inspection; each is listed in errors", errors=problems)
+    assert result is not None
     where = rules.presence(doc.location, state["s_lat"], state["s_lon"], radius_m)
     return written(
         user, inspection_id, doc, text, digest, info, result, where, state["tv_template_id"], kind, ip

@@ -21,6 +21,7 @@ from server.errors import FieldError, Invalid
 from server.inspections.rules import distance_m
 from server.photos.models import DeviceEvidence, Evidence, ExifEvidence, PhotoOut, Point, Reuse, Source
 from server.photos.pipeline import REUSE_MAX_DISTANCE
+from server.structs import IMPLAUSIBLE_MOMENT, plausible_moment
 
 # DESIGN §6: display at most 1600 px, thumb at most 320 px, more than ~50 megapixels is a bomb.
 DISPLAY_PX = 1600
@@ -125,6 +126,8 @@ def device_evidence(taken_at: str | None, lat: float | None, lon: float | None, 
         else:
             if moment.tzinfo is None:
                 errors.append(FieldError("taken_at", "must carry a time zone (Z or an offset)"))
+            elif not plausible_moment(moment):
+                errors.append(FieldError("taken_at", IMPLAUSIBLE_MOMENT))
             else:
                 moment = moment.astimezone(UTC)
     if (lat is None) != (lon is None):
