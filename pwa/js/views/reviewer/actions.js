@@ -13,6 +13,9 @@ import { bilingual, busy, errorBox, oneName, page, select, stations, tag } from 
 const MOVES = { open: ['in_progress', 'done', 'verified'], in_progress: ['done', 'verified', 'open'], done: ['verified', 'open'], verified: [] };
 const label = (s) => `${s.code} · ${oneName(s.name)}`;
 const fail = (text) => h('div', { class: 'callout callout-fail' }, icon('alert'), h('ul', {}, text.map((x) => h('li', { text: x }))));
+// The board is drawn afresh after a change, which takes the focused button with it: focus goes
+// back to the same card (in its new column) so a keyboard or screen reader user keeps their place.
+const refocus = (id, selector = 'button') => document.querySelector(`.rv-action[data-id="${id}"] ${selector}`)?.focus();
 
 export default async function actionsView(params) {
   const station = params.station || '';
@@ -28,7 +31,10 @@ export default async function actionsView(params) {
       { all: t('rv.act.allStations'), onchange: (e) => go({ station: e.target.value }) })),
     h('div', { class: 'rv-check' }, h('input', { type: 'checkbox', id: 'rv-overdue', checked: overdue, onchange: (e) => go({ overdue: e.target.checked ? '1' : '' }) }),
       h('label', { for: 'rv-overdue', text: t('rv.act.onlyOverdue') })),
-    button(t('rv.act.new'), async () => { if (await actionDialog({})) render(); }, { kind: 'primary', iconName: 'warn', id: 'rv-new-action' }));
+    button(t('rv.act.new'), async () => {
+      const made = await actionDialog({});
+      if (made) { await render(); refocus(made.id); }
+    }, { kind: 'primary', iconName: 'warn', id: 'rv-new-action' }));
   return page('/review/actions', t('rv.act.title'), h('p', { class: 'hint', text: t('rv.act.lead') }), tools,
     res.err ? errorBox(res.err) : h('div', { class: 'rv-board' }, Object.keys(MOVES).map((status) => {
       const rows = res.rows.filter((a) => a.status === status);
@@ -41,7 +47,7 @@ export default async function actionsView(params) {
 function actionCard(a) {
   const msg = h('div');
   const move = (to) => button(t(`rv.move.${to}`), (e) => busy(e.currentTarget, async () => {
-    try { await api.reviewer.updateAction(a.id, { status: to }); render(); } catch (err) { mount(msg, errorBox(err)); }
+    try { await api.reviewer.updateAction(a.id, { status: to }); await render(); refocus(a.id); } catch (err) { mount(msg, errorBox(err)); }
   }), { dataset: { to } });
   return h('li', { class: ['card', 'rv-action', a.overdue && 'is-overdue'], dataset: { id: a.id, status: a.status } },
     h('div', { class: 'strong' }, bilingual(a.station.name), h('span', { class: 'rv-code', text: a.station.code })),
@@ -54,7 +60,7 @@ function actionCard(a) {
     h('div', { class: 'rv-item-actions' }, MOVES[a.status].map(move), button(t('rv.act.notes'), () => notesDialog(a), { iconName: 'note', class: 'rv-notes' })));
 }
 
-function notesDialog(a) {
+async function notesDialog(a) {
   const area = h('textarea', { rows: 3, maxlength: 4000 });
   const list = h('div', { text: '…' });
   const errors = h('div', { role: 'alert' });
@@ -64,7 +70,7 @@ function notesDialog(a) {
       n.status_to && h('p', { text: t('rv.act.moved', { from: t(`rv.status.${n.status_from}`), to: t(`rv.status.${n.status_to}`) }) }),
       n.body && h('p', { dir: 'auto', text: n.body })))))
     : h('p', { class: 'hint', text: t('rv.act.noNotes') })), (err) => mount(list, errorBox(err)));
-  return dialog({
+  const added = await dialog({
     title: t('rv.act.notesOf', { station: a.station.code }),
     body: h('div', {}, h('p', { dir: 'auto', text: a.description }), list, errors, field(t('rv.act.addNote'), area)),
     actions: [{ label: t('close'), value: 'close' }, { label: t('rv.act.addNote'), value: 'add', kind: 'primary' }],
@@ -72,10 +78,11 @@ function notesDialog(a) {
       if (v !== 'add') return true;
       if (!area.value.trim()) { mount(errors, fail([t('rv.act.noteEmpty')])); area.focus(); return false; }
       try { await api.reviewer.updateAction(a.id, { note: area.value.trim() }); } catch (err) { mount(errors, errorBox(err)); return false; }
-      render();
+      await render();
       return true;
     },
   });
+  if (added === 'add') refocus(a.id, '.rv-notes');
 }
 
 // A new corrective action. With `station` and `item` (from an inspection) those are fixed; from

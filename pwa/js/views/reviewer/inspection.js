@@ -10,7 +10,7 @@ import { thumbUrl } from '../../photos.js';
 import { isScored, itemScore, score as scoreOf, visibility } from '../../scoring.js';
 import { add, alertDialog, button, card, dialog, field, h, icon, mount, toast } from '../../ui.js';
 import {
-  bilingual, busy, definitionOf, districtName, districts, errorBox, flagPill, gradePill, page, pct, problem, row,
+  bilingual, busy, definitionOf, districtName, districts, errorBox, flagPill, gradePill, oneName, page, pct, problem, row,
   saveBlob, stations, table, tag,
 } from './common.js';
 
@@ -61,7 +61,7 @@ async function build(id, reload, observer) {
   const waiting = [];
   const next = () => { if (active < 4 && waiting.length) { active += 1; waiting.shift()().finally(() => { active -= 1; next(); }); } };
   const ctx = {
-    insp, def, items, actions, latest, inForce, reviewable: insp.status === 'submitted',
+    insp, def, items, actions, latest, inForce, reviewable: insp.status === 'submitted', stations: stationList,
     draft: { comment: '', item_comments: {}, score_overrides: {}, ...saved },
     meta: (pid) => {
       if (!metas.has(pid)) metas.set(pid, new Promise((ok, fail) => { waiting.push(() => api.reviewer.photo(pid).then(ok, fail)); next(); }));
@@ -71,7 +71,10 @@ async function build(id, reload, observer) {
     saveDraft: () => { kv.set(key, ctx.draft).catch(() => {}); panel.update(); },
     newAction: async (item) => {
       const { actionDialog } = await import('./actions.js');
-      if (await actionDialog({ station: st, inspectionId: id, item })) reload();
+      if (!(await actionDialog({ station: st, inspectionId: id, item }))) return;
+      // The page is drawn afresh: focus goes back to the item the action was raised on.
+      await reload();
+      document.querySelector(`#rv-item-${item.key} .rv-btn-action`)?.focus({ preventScroll: true });
     },
   };
   const answers = answersView(ctx);
@@ -205,20 +208,22 @@ function evidence(meta) {
   const { exif, device, distance_m: dist } = meta.evidence;
   const line = (label, text) => h('p', {}, h('span', { class: 'strong', text: `${label} ` }), text);
   return [line(t('rv.ev.exif'), `${exif.taken_at?.replace('T', ' ') || t('rv.ev.none')} · ${place(exif.lat, exif.lon)}`),
-    line(t('rv.ev.device'), `${device.taken_at ? fmtDateTime(device.taken_at) : t('rv.ev.none')} · ${place(device.lat, device.lon)}${device.accuracy_m != null ? ` ±${fmtNumber(device.accuracy_m)} m` : ''}`),
+    line(t('rv.ev.device'), `${device.taken_at ? fmtDateTime(device.taken_at) : t('rv.ev.none')} · ${place(device.lat, device.lon)}${device.accuracy_m != null ? ` ±${fmtDistance(device.accuracy_m)}` : ''}`),
     dist != null && h('p', { text: t('rv.ev.distance', { distance: fmtDistance(dist) }) })];
 }
 
 // Other inspections with the same or a very similar picture: one link per inspection, three at
 // most and then a count, so a much-reused photo does not bury the page.
-function reuse(meta) {
+function reuse(meta, stationList) {
   const seen = new Map();
   for (const r of meta.reused_in) seen.set(r.inspection_id, { ...r, same_bytes: r.same_bytes || seen.get(r.inspection_id)?.same_bytes });
   const list = [...seen.values()];
   const more = Math.max(0, list.length - 3) + meta.reused_out_of_scope;
   if (!list.length && !more) return null;
+  // The evidence names a station in English only; the list in scope has its Urdu name too.
+  const name = (r) => oneName(stationList.find((s) => s.code === r.station_code)?.name) || r.station_name;
   return h('ul', { class: 'rv-reuse' }, list.slice(0, 3).map((r) => h('li', {}, h('a', { href: `#/review/i/${r.inspection_id}` },
-    `${r.station_code} · ${r.station_name}`), ` — ${t(r.same_bytes ? 'rv.ev.sameFile' : 'rv.ev.similar')}`)),
+    `${r.station_code} · ${name(r)}`), ` — ${t(r.same_bytes ? 'rv.ev.sameFile' : 'rv.ev.similar')}`)),
   more ? h('li', { text: t('rv.ev.more', { count: more }) }) : null);
 }
 
@@ -234,7 +239,7 @@ function presence(ctx, answers) {
     const where = h('div', { text: '…' });
     ctx.meta(pid).then((meta) => {
       mount(ev, evidence(meta));
-      const links = reuse(meta);
+      const links = reuse(meta, ctx.stations);
       mount(where, links ? [flagPill('reused'), links] : h('span', { class: 'hint', text: t('rv.ev.notReused') }));
       if (!links) return;
       reused += 1;
@@ -315,7 +320,7 @@ function decisionPanel(ctx, id, key, reload) {
   const node = card({ class: 'rv-decision', 'aria-labelledby': 'rv-dec-h' }, h('h2', { id: 'rv-dec-h', text: t('rv.decision') }));
   if (!ctx.reviewable) {
     const r = ctx.latest;
-    add(node, h('p', { id: 'rv-decided', text: t(`rv.decided.${insp.status}`, { who: r?.reviewer.display_name, when: r && fmtDateTime(r.created_at) }) }),
+    add(node, h('p', { id: 'rv-decided', tabindex: -1, text: t(`rv.decided.${insp.status}`, { who: r?.reviewer.display_name, when: r && fmtDateTime(r.created_at) }) }),
       r?.comment && h('p', { class: 'rv-quote', dir: 'auto', text: r.comment }));
     return { node, update() {} };
   }
@@ -339,6 +344,9 @@ function decisionPanel(ctx, id, key, reload) {
         h('p', { id: 'rv-preview', text: t('rv.scorePreview', { from: pct(insp.score?.percent), to: pct(scoreOf(def, insp.answers, scores).percent) }) })] : null,
       comments.length + changes.length ? null : h('p', { class: 'hint', text: t('rv.nothingPending') }));
   };
+  // A decision redraws the page, taking the pressed button with it: focus moves to what was
+  // decided, or back to the same button when the decision was refused as stale.
+  const refocus = (decision) => (document.getElementById('rv-decided') || document.getElementById(`rv-${decision}`))?.focus({ preventScroll: true });
   const decide = (decision) => async (e) => {
     mount(errors);
     showComment();
@@ -350,6 +358,7 @@ function decisionPanel(ctx, id, key, reload) {
         await kv.del(key).catch(() => {});
         toast(t(`rv.done.${decision}`));
         await reload();
+        refocus(decision);
       } catch (err) {
         if (err.status !== 409) {
           mount(errors, h('div', { class: 'callout callout-fail' }, icon('alert'), h('div', {}, h('p', { text: problem(err) }),
@@ -359,6 +368,7 @@ function decisionPanel(ctx, id, key, reload) {
         // Someone decided meanwhile: say so, then show the current copy. The draft stays.
         await alertDialog(t('rv.stale.title'), `${t('rv.stale.body')} ${err.detail}`);
         await reload();
+        refocus(decision);
       }
     });
   };
