@@ -258,11 +258,16 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from server.app import make_store
-    from server.photos.sweeper import sweep_orphans
+    from server.photos.sweeper import least_grace_minutes, sweep_orphans
 
-    if args.older_than_minutes < 5:
+    least = least_grace_minutes(settings.s3_timeout_seconds)
+    if args.older_than_minutes < least:
         # Shorter than an upload's own timeouts, and objects of uploads in flight could go.
-        print("error: --older-than-minutes must be at least 5", file=sys.stderr)
+        print(
+            f"error: --older-than-minutes must be at least {least} "
+            f"(an upload may take that long with S3_TIMEOUT_SECONDS={settings.s3_timeout_seconds})",
+            file=sys.stderr,
+        )
         return 2
     settings, _server = resolve_database(settings)
 

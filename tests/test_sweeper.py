@@ -131,6 +131,11 @@ async def test_the_sweep_photos_command_reports_what_it_would_delete(database_ur
     assert len(await listing(store)) == 3
     refused = await asyncio.to_thread(muaina, "--older-than-minutes", "1")
     assert refused.returncode == 2 and len(await listing(store)) == 3
+    # A slow store's uploads take longer: three objects at up to S3_TIMEOUT_SECONDS each.
+    env["S3_TIMEOUT_SECONDS"] = "600"
+    slow = await asyncio.to_thread(muaina, "--older-than-minutes", "20")
+    assert slow.returncode == 2 and "at least 32" in slow.stderr and len(await listing(store)) == 3
+    del env["S3_TIMEOUT_SECONDS"]
     done = await asyncio.to_thread(muaina)
     assert done.returncode == 0 and "deleted 3" in done.stdout, done.stderr
     assert await listing(store) == set()

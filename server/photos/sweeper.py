@@ -40,6 +40,13 @@ log = logging.getLogger("muaina.photos.sweeper")
 BATCH = 500
 
 
+def least_grace_minutes(store_timeout_seconds: int) -> int:
+    """The shortest grace period that cannot catch an upload still writing: its three objects, each
+    bounded by the store's timeout (S3_TIMEOUT_SECONDS, up to ten minutes), and a database command
+    (60 s), with a minute to spare; never under five minutes."""
+    return max(5, -(-(3 * store_timeout_seconds + 60) // 60) + 1)
+
+
 async def sweep_orphans(
     conn: Connection,
     store: PhotoStore,
