@@ -169,6 +169,46 @@ async def test_a_cursor_from_another_scope_or_an_unreadable_one_gets_a_full_bund
         assert (await bundle(ctx, since=junk)).json()["full"] is True
 
 
+@pytest.mark.parametrize("moved", ["station", "district", "circle"])
+async def test_a_station_that_left_the_scope_is_gone_from_the_next_bundle(client, moved):
+    ctx = await make_ctx(client, "inspector_a", "reviewer_a", "admin")
+    first = {u: (await bundle(ctx, u)).json() for u in ("inspector_a", "reviewer_a")}
+    assert codes(first["inspector_a"]) == ["SA1", "SA2"]
+    tag = (await bundle(ctx, "inspector_a")).headers["etag"]
+    admin = ctx.tokens["admin"]
+    if moved == "station":  # SA1 alone goes to district B (region B)
+        r = await client.patch(
+            f"/api/v1/stations/{ctx.world.stations['A']}", admin, json={"district_id": str(ctx.world.districts["B"])}
+        )
+    elif moved == "circle":  # SA1's circle goes to district B and takes SA1 along
+        circle = await execute(
+            ctx,
+            "INSERT INTO circles (code, name_en, district_id) VALUES ('CA', 'Circle A', $1) RETURNING id",
+            ctx.world.districts["A"],
+        )
+        await execute(ctx, "UPDATE stations SET circle_id = $1 WHERE id = $2", circle, ctx.world.stations["A"])
+        first = {u: (await bundle(ctx, u)).json() for u in ("inspector_a", "reviewer_a")}
+        tag = (await bundle(ctx, "inspector_a")).headers["etag"]
+        r = await client.patch(f"/api/v1/circles/{circle}", admin, json={"district_id": str(ctx.world.districts["B"])})
+    else:  # district A goes to region B: its stations leave region A's reviewer, not its inspector
+        r = await client.patch(
+            f"/api/v1/districts/{ctx.world.districts['A']}", admin, json={"region_id": str(ctx.world.regions["B"])}
+        )
+    assert r.status_code == 200, r.text
+    # The phone's revalidation sees a change, and its cursor now gets a full bundle of what it may see.
+    assert (await bundle(ctx, "inspector_a", etag=tag)).status_code == 200
+    after = {u: (await bundle(ctx, u, since=first[u]["cursor"])).json() for u in ("inspector_a", "reviewer_a")}
+    assert all(b["full"] for b in after.values())
+    if moved == "district":
+        assert codes(after["inspector_a"]) == ["SA1", "SA2"] and codes(after["reviewer_a"]) == []
+    else:
+        assert codes(after["inspector_a"]) == ["SA2"] and codes(after["reviewer_a"]) == ["SA2"]
+    # Edits that move nothing leave deltas as they were.
+    await execute(ctx, "UPDATE stations SET name_en = 'PS Kotwali' WHERE id = $1", ctx.world.stations["A2"])
+    delta = (await bundle(ctx, "inspector_a", since=after["inspector_a"]["cursor"])).json()
+    assert delta["full"] is False
+
+
 async def test_returned_inspections_travel_in_every_bundle_with_their_version_and_change_the_etag(client):
     ctx = await make_ctx(client)
     conn = await client.db()
@@ -321,11 +361,14 @@ def _principal(**kw) -> Principal:
 
 def test_the_scope_fingerprint_changes_with_the_scope_and_not_with_its_order():
     a, b = uuid.uuid4(), uuid.uuid4()
-    assert rules.scope_fingerprint(_principal(district_ids=(a, b))) == rules.scope_fingerprint(
-        _principal(district_ids=(b, a))
+    assert rules.scope_fingerprint(_principal(district_ids=(a, b)), 0) == rules.scope_fingerprint(
+        _principal(district_ids=(b, a)), 0
     )
-    assert rules.scope_fingerprint(_principal(district_ids=(a,))) != rules.scope_fingerprint(
-        _principal(region_ids=(a,))
+    assert rules.scope_fingerprint(_principal(district_ids=(a,)), 0) != rules.scope_fingerprint(
+        _principal(region_ids=(a,)), 0
+    )
+    assert rules.scope_fingerprint(_principal(district_ids=(a,)), 0) != rules.scope_fingerprint(
+        _principal(district_ids=(a,)), 1
     )
 
 

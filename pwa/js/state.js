@@ -73,8 +73,11 @@ export async function refreshBundle() {
   const res = await api.bundle(b.cursor, b.cursor ? b.etag : null);
   if (res.notModified) return false;
   const data = res.data;
-  // Versions the phone's own work is on: the server may not know of them yet (begun or queued offline).
-  const inUse = new Set((await getAll(DRAFTS)).map((d) => d.template_version_id));
+  // Versions and stations the phone's own work is on: the server may not know of that work yet (begun
+  // or queued offline), and a station may have left the user's scope meanwhile.
+  const drafts = await getAll(DRAFTS);
+  const inUse = new Set(drafts.map((d) => d.template_version_id));
+  const stationsInUse = new Set(drafts.map((d) => d.station_id));
   // `full` means the server sent everything (first sync, or the user's scope changed): replace.
   const next = data.full || !b.cursor ? emptyBundle() : { ...b };
   const merge = (name, list, keep = () => true) => {
@@ -103,6 +106,10 @@ export async function refreshBundle() {
   }
   for (const id of inUse) {
     if (!next.templates[id] && b.templates[id]) next.templates[id] = { ...b.templates[id], retired: true };
+  }
+  // A station gone from the bundle (deactivated, or out of scope now) still names the work on it.
+  for (const id of stationsInUse) {
+    if (!next.stations[id] && b.stations[id]) next.stations[id] = { ...b.stations[id], retired: true };
   }
   next.cursor = data.cursor ?? null;
   next.etag = res.etag;

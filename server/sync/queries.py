@@ -21,12 +21,14 @@ _ASSIGNMENT = """a.id, a.station_id, a.template_id, a.due_date, a.status, a.insp
 
 
 async def etag_inputs(conn: Connection, user: Principal) -> Record:
-    """The two inputs of the ETag, in one round trip of two index lookups."""
+    """The inputs of the ETag (the change counter, the count of scope moves, the user's returned
+    inspections), in one round trip of two index lookups."""
     return await conn.fetchrow(
-        """SELECT (SELECT seq FROM sync_state) AS seq,
+        """SELECT s.seq, s.moves,
                   (SELECT md5(string_agg(i.id::text || ':' || i.revision || ':' || i.updated_at::text, ','
                                          ORDER BY i.id))
-                     FROM inspections i WHERE i.inspector_id = $1 AND i.status = 'returned') AS returned""",
+                     FROM inspections i WHERE i.inspector_id = $1 AND i.status = 'returned') AS returned
+             FROM sync_state s""",
         user.id,
     )
 

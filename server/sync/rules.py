@@ -3,6 +3,9 @@
 A cursor is "<change counter>.<scope fingerprint>". The fingerprint makes a cursor handed out under one
 scope useless under another: when an admin moves an inspector to another district, rows of the new
 district did not change after the old cursor, so a delta would never send them; a full bundle does.
+The same holds the other way round when a station leaves the scope (it or its district moved): a
+delta, read in the current scope, would not even name it as removed. So the fingerprint also counts
+such moves (sync_state.moves, schema 0009), and a move anywhere makes the next bundle a full one.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from uuid import UUID
 from server.auth.models import Principal
 
 
-def scope_fingerprint(user: Principal) -> str:
-    parts = [user.role, *sorted(map(str, user.region_ids)), "/", *sorted(map(str, user.district_ids))]
+def scope_fingerprint(user: Principal, moves: int) -> str:
+    """The user's scope and how many times stations have moved between districts or regions."""
+    parts = [user.role, *sorted(map(str, user.region_ids)), "/", *sorted(map(str, user.district_ids)), f"#{moves}"]
     return hashlib.sha256(",".join(parts).encode()).hexdigest()[:12]
 
 

@@ -45,17 +45,17 @@ def _remember(tag: str, body: bytes) -> None:
 
 
 async def current_etag(conn: Connection, user: Principal, since: str | None) -> str:
-    fingerprint = rules.scope_fingerprint(user)
     inputs = await queries.etag_inputs(conn, user)
+    fingerprint = rules.scope_fingerprint(user, inputs["moves"])
     delta_from = rules.since_seq(since, fingerprint, inputs["seq"])
     return rules.etag(user.id, fingerprint, inputs["seq"], delta_from, inputs["returned"])
 
 
 async def build(conn: Connection, user: Principal, since: str | None) -> tuple[str, bytes]:
     """The bundle as of one snapshot, so its cursor and its rows describe the same moment."""
-    fingerprint = rules.scope_fingerprint(user)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         inputs = await queries.etag_inputs(conn, user)
+        fingerprint = rules.scope_fingerprint(user, inputs["moves"])
         seq = inputs["seq"]
         delta_from = rules.since_seq(since, fingerprint, seq)
         tag = rules.etag(user.id, fingerprint, seq, delta_from, inputs["returned"])

@@ -76,7 +76,7 @@ export async function homeView() {
 
   const search = h('input', { type: 'search', id: 'station-search', autocomplete: 'off', 'aria-label': t('home.searchLabel'), placeholder: t('home.searchPlaceholder') });
   const results = h('ul', { class: 'list', id: 'station-list' });
-  const stations = Object.values(state.bundle.stations).sort((a, b) => tx(a.name).localeCompare(tx(b.name)));
+  const stations = Object.values(state.bundle.stations).filter((s) => !s.retired).sort((a, b) => tx(a.name).localeCompare(tx(b.name)));
   let stop = () => {};
   const filter = () => {
     const q = search.value.trim().toLowerCase();
