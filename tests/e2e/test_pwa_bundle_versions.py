@@ -16,8 +16,8 @@ import time
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from server.demo.content import DEMO_PASSWORDS
 from tests.conftest import wait_in_page
+from tests.e2e.test_admin_support import ADMIN, ADMIN_PASSWORD
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
@@ -33,9 +33,6 @@ from tests.e2e.test_pwa_support import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-ADMIN = "admin"
-ADMIN_PASSWORD = DEMO_PASSWORDS["admin"]
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from server.demo.content import DEMO_PASSWORDS
 from tests.conftest import wait_in_page
+from tests.e2e.test_admin_support import ADMIN, ADMIN_PASSWORD
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
@@ -27,9 +27,6 @@ from tests.e2e.test_pwa_support import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-ADMIN = "admin"
-ADMIN_PASSWORD = DEMO_PASSWORDS["admin"]
 
 
 @pytest.fixture
