@@ -148,7 +148,10 @@ class DirectoryStore:
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         # The content type is not kept: renditions are always JPEG, and the photo
         # pipeline records the original's real type in the database.
-        await asyncio.to_thread(_write_atomically, self._path(key), data)
+        try:
+            await asyncio.to_thread(_write_atomically, self._path(key), data)
+        except OSError as exc:
+            raise _disk_failed("put", key, exc) from exc
 
     async def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -156,9 +159,14 @@ class DirectoryStore:
             return await asyncio.to_thread(path.read_bytes)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise NotFound(f"no stored object {key}") from None
+        except OSError as exc:
+            raise _disk_failed("get", key, exc) from exc
 
     async def stat(self, key: str) -> StoredObject | None:
-        st = await asyncio.to_thread(_stat_file, self._path(key))
+        try:
+            st = await asyncio.to_thread(_stat_file, self._path(key))
+        except OSError as exc:
+            raise _disk_failed("stat", key, exc) from exc
         if st is None:
             return None
         # Every put replaces the file with a new inode, so inode, size and mtime
@@ -202,6 +210,13 @@ class DirectoryStore:
 
     async def close(self) -> None:
         return None
+
+
+def _disk_failed(call: str, key: str, exc: OSError) -> Unavailable:
+    """A disk that is full, failing or gone (ENOSPC, EIO, ESTALE, EROFS …) is the store being down: the
+    request answers 503, as for an S3 outage, and the phone sends it again later."""
+    log.warning("photo store: %s %s failed: %s", call, key, exc)
+    return Unavailable("photo store unavailable")
 
 
 def _stat_file(path: Path) -> os.stat_result | None:

@@ -7,6 +7,8 @@ minio-py's real requests, pagination and error bodies are exercised, not a mock.
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import time
 import uuid
 from pathlib import Path
@@ -218,6 +220,29 @@ async def test_the_directory_store_is_unavailable_when_its_root_is_gone(tmp_path
         await store.check()
     await store.start()
     await store.check()
+
+
+@pytest.mark.parametrize("failure", [errno.ENOSPC, errno.EIO])
+async def test_a_full_or_failing_disk_makes_the_directory_store_unavailable_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: int
+):
+    store = DirectoryStore(tmp_path)
+    await store.start()
+    await store.put("originals/ab/kept", b"v" * 10, "image/jpeg")
+
+    def failing_disk(*args, **kwargs):
+        raise OSError(failure, os.strerror(failure))
+
+    monkeypatch.setattr(os, "fsync", failing_disk)
+    with pytest.raises(Unavailable):
+        await store.put("originals/ab/new", b"w" * 10, "image/jpeg")
+    assert sorted(p.name for p in (tmp_path / "originals/ab").iterdir()) == ["kept"]
+    monkeypatch.setattr(Path, "read_bytes", failing_disk)
+    monkeypatch.setattr(Path, "stat", failing_disk)
+    with pytest.raises(Unavailable):
+        await store.get("originals/ab/kept")
+    with pytest.raises(Unavailable):
+        await store.stat("originals/ab/kept")
 
 
 async def test_the_s3_store_creates_its_bucket_private(s3_server: S3Server):
