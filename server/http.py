@@ -52,7 +52,8 @@ User = NamedDependency[Principal]
 
 # Whole numbers that meet a database column, bounded by it: a larger one is refused with a problem
 # naming the parameter, not by the driver with one that names nothing.
-Offset = Annotated[int, Parameter(ge=0, le=2**63 - 1)]  # bigint
+BIGINT_MAX = 2**63 - 1
+Offset = Annotated[int, Parameter(ge=0, le=BIGINT_MAX)]
 VersionNumber = Annotated[int, Parameter(ge=1, le=2**31 - 1)]  # a template version: integer
 
 

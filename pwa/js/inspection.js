@@ -31,6 +31,11 @@ export const editable = (draft) => draft.status === 'draft' || draft.status === 
 // Coalescing writer: at most one put in flight per draft, and the latest state always lands.
 const writing = new Map();
 
+// Waits for the draft's write in progress, if any, to end; a refusal of it was already said by save.
+const settled = (draft) => writing.get(draft.id)?.done.catch(() => {});
+// A write the phone refused (storage full), said to the person by app.js.
+const saveFailed = (err) => emit('save-failed', { name: err?.name || 'Error' });
+
 export function save(draft) {
   draft.updated_at = new Date().toISOString();
   const slot = writing.get(draft.id);
@@ -52,7 +57,7 @@ export function save(draft) {
     emit('drafts');
   })();
   // Callers of a tap do not wait for the write, so a refusal is said here, once per write.
-  entry.done.catch((err) => emit('save-failed', { name: err?.name || 'Error' }));
+  entry.done.catch(saveFailed);
   writing.set(draft.id, entry);
   return entry.done;
 }
@@ -89,7 +94,7 @@ export async function addPhoto(draft, key, file, { fromCamera }) {
   a.photos = [...(a.photos || []), photo.id];
   draft.updated_at = new Date().toISOString();
   try {
-    await writing.get(draft.id)?.done.catch(() => {});
+    await settled(draft);
     const snapshot = structuredClone(draft);
     await tx([DRAFTS, PHOTOS], 'readwrite', (s) => { s[PHOTOS].put(photo); return req(s[DRAFTS].put(snapshot)); });
   } catch (err) {
@@ -120,12 +125,12 @@ export async function submit(draft, definition) {
   draft.finished_at = new Date().toISOString();
   draft.local_score = score(definition, draft.answers);
   draft.updated_at = draft.finished_at;
-  await writing.get(draft.id)?.done.catch(() => {});
+  await settled(draft);
   try {
     await enqueueSubmission(draft.id, definition, structuredClone(draft));
   } catch (err) {
     Object.assign(draft, before);
-    emit('save-failed', { name: err?.name || 'Error' });
+    saveFailed(err);
     throw err;
   }
   return sendQueued();

@@ -76,7 +76,7 @@ export async function refreshBundle() {
   // Versions and stations the phone's own work is on: the server may not know of that work yet (begun
   // or queued offline), and a station may have left the user's scope meanwhile.
   const drafts = await getAll(DRAFTS);
-  const inUse = new Set(drafts.map((d) => d.template_version_id));
+  const versionsInUse = new Set(drafts.map((d) => d.template_version_id));
   const stationsInUse = new Set(drafts.map((d) => d.station_id));
   // `full` means the server sent everything (first sync, or the user's scope changed): replace.
   const next = data.full || !b.cursor ? emptyBundle() : { ...b };
@@ -101,16 +101,16 @@ export async function refreshBundle() {
   const sent = new Set((data.templates || []).map((v) => v.id));
   for (const v of Object.values(next.templates)) {
     if (!archived.has(v.template_id)) continue;
-    if (inUse.has(v.id) || sent.has(v.id)) next.templates[v.id] = { ...v, retired: true };
+    if (versionsInUse.has(v.id) || sent.has(v.id)) next.templates[v.id] = { ...v, retired: true };
     else delete next.templates[v.id];
   }
-  for (const id of inUse) {
-    if (!next.templates[id] && b.templates[id]) next.templates[id] = { ...b.templates[id], retired: true };
-  }
-  // A station gone from the bundle (deactivated, or out of scope now) still names the work on it.
-  for (const id of stationsInUse) {
-    if (!next.stations[id] && b.stations[id]) next.stations[id] = { ...b.stations[id], retired: true };
-  }
+  // What the work here is on stays when the bundle drops it, retired: a version a full bundle left
+  // out, a station deactivated or out of scope now. It still names and opens the work.
+  const retain = (name, ids) => {
+    for (const id of ids) if (!next[name][id] && b[name][id]) next[name][id] = { ...b[name][id], retired: true };
+  };
+  retain('templates', versionsInUse);
+  retain('stations', stationsInUse);
   next.cursor = data.cursor ?? null;
   next.etag = res.etag;
   next.fetched_at = new Date().toISOString();
@@ -156,10 +156,10 @@ function reviewOf(r) {
 export const station = (id) => state.bundle.stations[id] || null;
 export const version = (id) => state.bundle.templates[id] || null;
 
-export function latestVersion(templateId) {
+export function latestVersion(templateId, usable = () => true) {
   let best = null;
   for (const v of Object.values(state.bundle.templates)) {
-    if (v.template_id === templateId && (!best || v.version > best.version)) best = v;
+    if (v.template_id === templateId && usable(v) && (!best || v.version > best.version)) best = v;
   }
   return best;
 }
@@ -167,11 +167,9 @@ export function latestVersion(templateId) {
 // Templates usable at a station: the newest version of each, limited to the station's kind.
 // Retired versions are kept only for the work already on them.
 export function templatesFor(st) {
-  const newest = {};
-  for (const v of Object.values(state.bundle.templates)) {
-    if (!v.retired && (!newest[v.template_id] || v.version > newest[v.template_id].version)) newest[v.template_id] = v;
-  }
-  return Object.values(newest).filter((v) => {
+  const offered = (v) => !v.retired;
+  const ids = new Set(Object.values(state.bundle.templates).filter(offered).map((v) => v.template_id));
+  return [...ids].map((id) => latestVersion(id, offered)).filter((v) => {
     const kinds = v.definition.kinds;
     return !kinds || kinds.includes(st?.kind || 'police_station');
   });

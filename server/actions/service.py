@@ -75,8 +75,8 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
         if row is None:
             raise NotFound("no corrective action with this id in your scope")
         changes = _changes(data, row, user.role, bool(notes))
-        if changes.get("owner_user_id") is not None:
-            await _check_owner(conn, changes["owner_user_id"], row["station_id"])
+        if problem := await _owner_problem(conn, changes.get("owner_user_id"), row["station_id"]):
+            raise Invalid(f"{problem.field}: {problem.message}", errors=[problem])
         if changes:
             await queries.update_action(conn, action_id, changes, user.id)
         status_to = changes.get("status")
@@ -152,10 +152,8 @@ async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]
                 errors.append(FieldError(field="inspection_id", message="is not an inspection of this station"))
             elif not has_item:
                 errors.append(FieldError(field="item_key", message="is not an item of the inspection's template"))
-        if data.owner_user_id is not None and not await queries.owner_covers_station(
-            conn, data.owner_user_id, data.station_id
-        ):
-            errors.append(FieldError(field="owner_user_id", message=_NOT_AN_OWNER))
+        if problem := await _owner_problem(conn, data.owner_user_id, data.station_id):
+            errors.append(problem)
     if not data.description.strip():
         errors.append(FieldError(field="description", message="say what must be done"))
     if data.due_date < today():
@@ -164,8 +162,9 @@ async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]
         raise Invalid("the action is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
 
 
-async def _check_owner(conn: Connection, owner_id: UUID, station_id: UUID) -> None:
-    if not await queries.owner_covers_station(conn, owner_id, station_id):
-        raise Invalid(
-            f"owner_user_id: {_NOT_AN_OWNER}", errors=[FieldError(field="owner_user_id", message=_NOT_AN_OWNER)]
-        )
+async def _owner_problem(conn: Connection, owner_id: UUID | None, station_id: UUID) -> FieldError | None:
+    """What is wrong with naming `owner_id` the owner of an action at the station; None when nothing
+    is (no owner named included)."""
+    if owner_id is None or await queries.owner_covers_station(conn, owner_id, station_id):
+        return None
+    return FieldError(field="owner_user_id", message=_NOT_AN_OWNER)

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from server.audit import queries
 from server.audit.models import AuditRow, VerifyResult
-from server.http import Conn, User
+from server.http import BIGINT_MAX, Conn, User
 
 
 class AuditController(Controller):
@@ -26,7 +26,7 @@ class AuditController(Controller):
         entity: str | None = None,
         entity_id: str | None = None,
         actor_id: UUID | None = None,
-        before: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
+        before: Annotated[int | None, Parameter(ge=1, le=BIGINT_MAX)] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> list[AuditRow]:
         user.require("admin")

@@ -26,6 +26,7 @@ an already deleted object is not an error.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import UTC, datetime, timedelta
 
 from asyncpg import Connection
@@ -44,7 +45,7 @@ def least_grace_minutes(store_timeout_seconds: int) -> int:
     """The shortest grace period that cannot catch an upload still writing: its three objects, each
     bounded by the store's timeout (S3_TIMEOUT_SECONDS, up to ten minutes), and a database command
     (60 s), with a minute to spare; never under five minutes."""
-    return max(5, -(-(3 * store_timeout_seconds + 60) // 60) + 1)
+    return max(5, math.ceil((3 * store_timeout_seconds + 60) / 60) + 1)
 
 
 async def sweep_orphans(
