@@ -203,9 +203,13 @@ async def test_a_published_version_cannot_be_changed_or_deleted_in_the_database(
 
 async def test_a_saved_draft_is_audited_once_per_change(client, admin):
     template_id = await create(client, admin)
+    edited = []
     for defn in (definition(), definition(), definition(title=text("Station check, revised"))):
         saved = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=defn)
         assert saved.status_code == 200, saved.text
+        edited.append(saved.json()["updated_at"])
+    # An autosave of an unchanged draft is no edit: the template does not look freshly edited.
+    assert edited[1] == edited[0] and edited[2] > edited[1]
     conn = await client.db()
     try:
         rows = await conn.fetch(

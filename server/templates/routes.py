@@ -154,9 +154,9 @@ class TemplateController(Controller):
             if current["archived_at"] is not None:
                 raise Conflict("the template is archived; unarchive it before editing")
             draft = stored_form(defn)
-            await queries.save_draft(conn, template_id, draft)
             # The builder saves a moment after typing stops: a save that changes nothing is no new write.
             if draft != current["draft"]:
+                await queries.save_draft(conn, template_id, draft)
                 await audit.record(
                     conn,
                     "template.draft",
