@@ -1,7 +1,9 @@
 """One inspection's report as PDF, in English or Urdu. Runs in the process pool: data in, bytes out.
 
 The page furniture (fonts, right-to-left Urdu, line breaking, page numbers) is server.exports.typeset;
-this module decides what the report says and in what order.
+this module decides what the report says and in what order. Text the report did not write itself
+(names, notes, comments, template labels) goes into its lines through `iso`, so that it reads in its
+own direction whatever the report's language (server.exports.bidi).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from server.exports.labels import LABELS
 from server.exports.models import ReportData, ReportPhoto
 from server.exports.rules import PKT
-from server.exports.typeset import GREY, INK, RED, RULE, Typesetter, clean
+from server.exports.typeset import GREY, INK, RED, RULE, Typesetter, clean, iso
 from server.templates.models import Item, Section
 from server.templates.scoring import display_percent, score, visibility
 
@@ -44,7 +46,7 @@ class _Report(Typesetter):
         self.t = LABELS[data.lang]
         super().__init__(data.lang, f"{self.t['title']} {data.station_code}")
         self.footer_text = (
-            f"{self.t['app']} · {data.station_code} · {self.t['generated']} {_when(data.generated_at, self.t)}"
+            f"{self.t['app']} · {iso(data.station_code)} · {self.t['generated']} {_when(data.generated_at, self.t)}"
         )
 
     def build(self) -> bytes:
@@ -57,7 +59,7 @@ class _Report(Typesetter):
         self.add_page()
         self.para(t["title"], size=self.body + 8, bold=True)
         self.para(
-            f"{self.local(defn.title.en, defn.title.ur)} — {t['version']} {d.template_version}",
+            f"{iso(self.local(defn.title.en, defn.title.ur))} — {t['version']} {d.template_version}",
             size=self.body + 1,
             color=GREY,
         )
@@ -72,16 +74,16 @@ class _Report(Typesetter):
     def _identity(self) -> None:
         d, t = self.d, self.t
         self.heading(t["station_and_inspector"])
-        self.kv(t["station"], d.station_code)
-        self.kv(t["name_en"], d.station_name_en)
-        self.kv(t["name_ur"], d.station_name_ur)
-        self.kv(t["district"], self.local(d.district_en, d.district_ur))
-        self.kv(t["region"], self.local(d.region_en, d.region_ur))
-        self.kv(t["inspector"], f"{d.inspector_name} ({d.inspector_username})")
+        self.kv(t["station"], iso(d.station_code))
+        self.kv(t["name_en"], iso(d.station_name_en))
+        self.kv(t["name_ur"], iso(d.station_name_ur))
+        self.kv(t["district"], iso(self.local(d.district_en, d.district_ur)))
+        self.kv(t["region"], iso(self.local(d.region_en, d.region_ur)))
+        self.kv(t["inspector"], f"{iso(d.inspector_name)} ({iso(d.inspector_username)})")
         self.kv(
             t["template"],
-            f"{self.local(d.definition.title.en, d.definition.title.ur)} "
-            f"({d.template_key}, {t['version']} {d.template_version})",
+            f"{iso(self.local(d.definition.title.en, d.definition.title.ur))} "
+            f"({iso(d.template_key)}, {t['version']} {d.template_version})",
         )
         self.kv(t["status"], f"{t['status_' + d.status]} — {t['revision']} {d.revision}")
         self.kv(t["started"], _when(d.started_at, t))
@@ -120,7 +122,7 @@ class _Report(Typesetter):
         if d.overrides:
             self.kv(t["overrides"], t["overrides_in_force"].format(count=len(d.overrides)))
         for section in d.definition.sections:
-            self.kv(self.local(section.title.en, section.title.ur), _pct(d.section_percents.get(section.key)))
+            self.kv(iso(self.local(section.title.en, section.title.ur)), _pct(d.section_percents.get(section.key)))
         failed = [
             (s, it)
             for s, it in self._visible_items(shown)
@@ -130,7 +132,7 @@ class _Report(Typesetter):
             self.ln(1)
             self.para(t["critical_failures"], bold=True, color=RED, size=self.body + 1)
             for _, item in failed:
-                self.para("• " + self.local(item.label.en, item.label.ur), color=RED, indent=4)
+                self.para("• " + iso(self.local(item.label.en, item.label.ur)), color=RED, indent=4)
 
     def _visible_items(self, shown: dict[str, bool]) -> list[tuple[Section, Item]]:
         return [(s, it) for s in self.d.definition.sections for it in s.items if shown.get(it.key)]
@@ -143,11 +145,12 @@ class _Report(Typesetter):
         for review in d.reviews:
             decision = t["decision_" + review.decision]
             self.para(
-                f"{decision} — {review.reviewer} — {_when(review.at, t)} ({t['revision']} {review.revision})", bold=True
+                f"{decision} — {iso(review.reviewer)} — {_when(review.at, t)} ({t['revision']} {review.revision})",
+                bold=True,
             )
             if review.comment.strip():
-                self.para(review.comment, indent=4)
-        labels = {it.key: self.local(it.label.en, it.label.ur) for s in d.definition.sections for it in s.items}
+                self.para(iso(review.comment), indent=4)
+        labels = {it.key: iso(self.local(it.label.en, it.label.ur)) for s in d.definition.sections for it in s.items}
         if d.overrides:
             self.ln(1)
             self.para(t["overrides"], bold=True)
@@ -158,7 +161,8 @@ class _Report(Typesetter):
         t = self.t
         original = _pct(o.original_score * 100) if o.original_score is not None else t["not_scored"]
         return (
-            f"{_pct(o.score * 100)} ({t['inspector_scored']} {original}) — {o.reason} — {o.reviewer}, {_when(o.at, t)}"
+            f"{_pct(o.score * 100)} ({t['inspector_scored']} {original}) — {iso(o.reason)} — {iso(o.reviewer)}, "
+            f"{_when(o.at, t)}"
         )
 
     def _answers(self, current: dict[str, Any], shown: dict[str, bool]) -> None:
@@ -169,7 +173,7 @@ class _Report(Typesetter):
         for review in d.reviews:
             for key, text in review.item_comments.items():
                 if text.strip():
-                    comments.setdefault(key, []).append((f"{review.reviewer}, {_when(review.at, t)}", text))
+                    comments.setdefault(key, []).append((f"{iso(review.reviewer)}, {_when(review.at, t)}", text))
         self.add_page()
         self.heading(t["answers"])
         number = 0
@@ -178,7 +182,7 @@ class _Report(Typesetter):
             if not visible:
                 continue
             self.ln(1)
-            title = self.local(section.title.en, section.title.ur)
+            title = iso(self.local(section.title.en, section.title.ur))
             self.para(f"{title} — {_pct(d.section_percents.get(section.key))}", size=self.body + 2.5, bold=True)
             for item in visible:
                 number += 1
@@ -203,7 +207,7 @@ class _Report(Typesetter):
         needed = 25 + (THUMB_BOX if answer is not None and answer.photo_ids else 0)
         if self.get_y() + needed > self.page_break_trigger:
             self.add_page()
-        label = self.local(item.label.en, item.label.ur)
+        label = iso(self.local(item.label.en, item.label.ur))
         marker = f" [{t['critical']}]" if item.critical else ""
         self.para(f"{number}. {label}{marker}", bold=True, color=RED if failed else INK)
         value = self._value(item, answer)
@@ -212,11 +216,11 @@ class _Report(Typesetter):
         if failed:
             self.para(t["critical_failed_item"], indent=5, color=RED, bold=True)
         if answer is not None and clean(answer.note):
-            self.para(f"{t['note']}: {answer.note}", indent=5, color=GREY)
+            self.para(f"{t['note']}: {iso(answer.note)}", indent=5, color=GREY)
         if override is not None:
             self.para(f"{t['override']}: {self._override_text(override)}", indent=5)
         for who, text in comments:
-            self.para(f"{t['reviewer_comment']} ({who}): {text}", indent=5)
+            self.para(f"{t['reviewer_comment']} ({who}): {iso(text)}", indent=5)
         if answer is not None and answer.photo_ids:
             have = [photos[p] for p in answer.photo_ids if p in photos]
             self._thumbs(have)
@@ -237,7 +241,7 @@ class _Report(Typesetter):
         value = answer.value if answer is not None else None
         if value is None or value == "":
             return t["not_answered"]
-        options = {o.key: self.local(o.label.en, o.label.ur) for o in item.options or []}
+        options = {o.key: iso(self.local(o.label.en, o.label.ur)) for o in item.options or []}
         if item.type == "yes_no":
             return t.get("answer_" + str(value), str(value))
         if item.type == "scale":
@@ -246,10 +250,11 @@ class _Report(Typesetter):
         if item.type == "number":
             return f"{_num(value)} {item.unit or ''}".strip()
         if item.type == "choice":
-            return options.get(str(value), str(value))
+            return options.get(str(value), iso(str(value)))
         if item.type == "multi_choice" and isinstance(value, list):
-            return ("، " if self.rtl else ", ").join(options.get(str(v), str(v)) for v in value) or t["none_chosen"]
-        return str(value)
+            chosen = (options.get(str(v), iso(str(v))) for v in value)
+            return ("، " if self.rtl else ", ").join(chosen) or t["none_chosen"]
+        return iso(str(value))
 
     def _thumbs(self, photos: list[ReportPhoto]) -> None:
         """A row of thumbnails, starting on the reading side, wrapping to new rows and pages."""

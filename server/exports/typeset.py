@@ -5,6 +5,10 @@ shaping, so letters join and stack as an Urdu reader expects; Latin text inside 
 names, numbers) falls back to Noto Sans and keeps its own direction. Digits stay Western in both
 languages, as in the rest of the app. The fonts ship with the package (server/assets/fonts, SIL OFL),
 so a machine without system fonts sets the same pages.
+
+Lines that mix the two directions are ordered by the Unicode Bidirectional Algorithm
+(server.exports.bidi). A character none of these fonts can draw (an emoji, a Chinese word) is not
+dropped: it is printed as its code point, "[U+1F44D]", so the record shows exactly what was typed.
 """
 
 from __future__ import annotations
@@ -13,22 +17,26 @@ import re
 from pathlib import Path
 
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import TextDirection
 from fpdf.output import OutputProducer
 
+from server.exports.bidi import CONTROLS, LRI, PDI, Run, is_invisible, isolate, levels, strip_controls, visual_runs
 from server.exports.models import Lang
 
 FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
 
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 # C0 controls other than line feed and tab would be drawn as missing glyphs (or break the text
-# operators); notes typed on phones occasionally carry them. Bidi isolates are this module's to place.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2066-\u2069]")
+# operators); notes typed on phones occasionally carry them. Bidi controls: see bidi.strip_controls.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _LATIN = re.compile(r"[A-Za-z0-9]")
 # A run of Latin text inside an Urdu line: it starts and ends with a letter, digit or unit sign.
 _LATIN_RUN = re.compile(r"[A-Za-z0-9±][A-Za-z0-9 .,:;/_@+\-±%°'’]*[A-Za-z0-9%°]|[A-Za-z0-9]")
-_LRI, _PDI = "\u2066", "\u2069"
+_WORD = re.compile(r"\S+")
 _WORD_JOINER = 0x2060
+
+# One line of a paragraph: its text and the embedding level of each of its characters.
+Line = tuple[str, list[int]]
 
 RED = (176, 0, 32)
 GREY = (90, 90, 90)
@@ -39,7 +47,12 @@ Colour = tuple[int, int, int]
 
 
 def clean(text: str | None) -> str:
-    return _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\t", " ")).strip()
+    return strip_controls(_CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\t", " "))).strip()
+
+
+def iso(text: str | None) -> str:
+    """Text the report did not write (a note, a name, a template label), set in its own direction."""
+    return isolate(clean(text))
 
 
 class Typesetter(FPDF):
@@ -71,6 +84,7 @@ class Typesetter(FPDF):
         self.set_creator("Muaina")
         self.alias_nb_pages()
         self._widths: dict[tuple[str, str, float], float] = {}
+        self._drawable = frozenset().union(*(font.cmap for font in self.fonts.values()))
 
     # Text helpers ------------------------------------------------------------------------------
     #
@@ -105,35 +119,47 @@ class Typesetter(FPDF):
             width = self._widths[key] = self.get_string_width(word)
         return width
 
-    def _lines(self, text: str, width: float) -> list[str]:
-        """`text` broken into lines no wider than `width` in the current font (its own line breaks kept)."""
+    def _lines(self, text: str, width: float) -> list[Line]:
+        """`text` broken into lines no wider than `width` in the current font (its own line breaks kept).
+
+        Each paragraph's levels are resolved before it is broken, as UAX #9 asks: a line of an Urdu
+        comment wrapped inside an English report keeps the direction the whole comment has.
+        """
         width -= 2 * self.c_margin + 0.5
         space = self._width(" ")
-        lines: list[str] = []
+        lines: list[Line] = []
         for paragraph in text.split("\n"):
-            line, used = "", 0.0
-            for word in paragraph.split():
-                for piece in self._pieces(word, width):
-                    w = self._width(piece)
-                    if line and used + space + w > width:
-                        lines.append(line)
-                        line, used = piece, w
+            paragraph = self._bidi(" ".join(paragraph.split()))
+            resolved = levels(paragraph, self.rtl)
+            start = end = None
+            used = 0.0
+            for word in _WORD.finditer(paragraph):
+                for a, b in self._pieces(paragraph, word.start(), word.end(), width):
+                    w = self._width(_drawn(paragraph[a:b]))
+                    if start is not None and used + space + w > width:
+                        lines.append((paragraph[start:end], resolved[start:end]))
+                        start = None
+                    if start is None:
+                        start, used = a, w
                     else:
-                        line, used = (f"{line} {piece}", used + space + w) if line else (piece, w)
-            lines.append(line)
+                        used += space + w
+                    end = b
+            if start is None:
+                lines.append(("", []))
+            else:
+                lines.append((paragraph[start:end], resolved[start:end]))
         return lines
 
-    def _pieces(self, word: str, width: float) -> list[str]:
+    def _pieces(self, text: str, start: int, end: int, width: float) -> list[tuple[int, int]]:
         """A word wider than the line (a long link or code) cut into pieces that fit."""
-        if self._width(word) <= width:
-            return [word]
-        pieces, current = [], ""
-        for char in word:
-            if current and self.get_string_width(current + char) > width:
-                pieces.append(current)
-                current = ""
-            current += char
-        return pieces + ([current] if current else [])
+        if self._width(_drawn(text[start:end])) <= width:
+            return [(start, end)]
+        pieces, current = [], start
+        for i in range(start, end):
+            if i > current and self.get_string_width(_drawn(text[current : i + 1])) > width:
+                pieces.append((current, i))
+                current = i
+        return [*pieces, (current, end)]
 
     def _bidi(self, text: str) -> str:
         """In Urdu pages, keep Latin runs (dates, codes, numbers with units) left to right as wholes.
@@ -144,15 +170,95 @@ class Typesetter(FPDF):
         if not self.rtl:
             return text
         if not _ARABIC.search(text):
-            return f"{_LRI}{text}{_PDI}" if _LATIN.search(text) else text
-        return _LATIN_RUN.sub(lambda m: f"{_LRI}{m.group(0)}{_PDI}", text)
+            return f"{LRI}{text}{PDI}" if _LATIN.search(text) else text
+        return _LATIN_RUN.sub(lambda m: f"{LRI}{m.group(0)}{PDI}", text)
 
-    def _write_lines(self, lines: list[str], x: float, width: float, height: float, align: str) -> None:
+    def _shown(self, text: str) -> str:
+        """`text` with every stretch of characters no bundled font has replaced by their code points.
+
+        A police record must not lose what an inspector typed without a trace, and must not guess:
+        "[U+1F44D]" says exactly which character stood there (the database keeps the text itself).
+        Characters that draw nothing anyway (joiners, variation selectors) go into the stretch beside
+        them, or are left to the shaper when they stand among letters the fonts have.
+        """
+        if all(ord(c) in self._drawable or c in CONTROLS or c == "\n" for c in text):
+            return text
+        out: list[str] = []
+        stretch: list[str] = []
+        missing = False
+
+        def flush() -> None:
+            nonlocal missing
+            if missing:
+                out.append(f"{LRI}[{' '.join(f'U+{ord(c):04X}' for c in stretch)}]{PDI}")
+            else:
+                out.extend(stretch)
+            stretch.clear()
+            missing = False
+
+        for char in text:
+            if char in CONTROLS or char == "\n" or ord(char) in self._drawable and not (missing and is_invisible(char)):
+                flush()
+                out.append(char)
+            else:
+                missing = missing or not is_invisible(char)
+                stretch.append(char)
+        flush()
+        return "".join(out)
+
+    def _write_lines(self, lines: list[Line], x: float, width: float, height: float, align: str) -> None:
         for line in lines:
             if self.get_y() + height > self.page_break_trigger:
                 self.add_page()
+            self._line(line, x, width, height, align)
+
+    def _line(self, line: Line, x: float, width: float, height: float, align: str) -> None:
+        """Draw one line at the current y, each of its runs in its own direction at its visual place.
+
+        The runs go into the page in reading order, not left to right, so text extracted or copied
+        from the PDF comes out in the order it was written.
+        """
+        text, line_levels = line
+        runs = visual_runs(text, line_levels, self.rtl)
+        y = self.get_y()
+        if len(runs) <= 1:
+            run = runs[0] if runs else Run("", self.rtl, 0)
             self.set_x(x)
-            self.cell(width, height, self._bidi(line), align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
+            self._run(run, width, height, align)
+        else:
+            widths = [self._width(run.text) for run in runs]
+            total = sum(widths)
+            if align == "R":
+                left = x + width - self.c_margin - total
+            elif align == "C":
+                left = x + (width - total) / 2
+            else:
+                left = x + self.c_margin
+            placed = []
+            for run, w in zip(runs, widths, strict=True):
+                placed.append((run, left, w))
+                left += w
+            for run, run_x, w in sorted(placed, key=lambda p: p[0].start):
+                self.set_xy(run_x - self.c_margin, y)
+                self._run(run, w + 2 * self.c_margin, height, "L")
+        self.set_xy(x, y + height)
+
+    def _run(self, run: Run, width: float, height: float, align: str) -> None:
+        # The run is of one direction already; saying so keeps fpdf2 from reordering it a second time.
+        shaping = self.text_shaping
+        before = shaping["direction"]
+        shaping["direction"] = TextDirection.RTL if run.rtl else TextDirection.LTR
+        # fpdf2 2.8 notes the font as set on the page when it switches to a fallback font inside a
+        # cell, though that switch ends with the cell's q … Q; the next cell then shows its first
+        # glyphs in whatever font the page had before (an Urdu line drawn with Noto Sans's glyphs, or
+        # with no font at all). Left to find the font unset, it would instead make the fallback font
+        # of the run's first letter the current one. So each run sets the line's font on the page.
+        assert self.current_font is not None
+        self._out(self._set_font_for_page(self.current_font, self.font_size_pt))
+        try:
+            self.cell(width, height, run.text, align=align)
+        finally:
+            shaping["direction"] = before
 
     def para(
         self,
@@ -164,7 +270,7 @@ class Typesetter(FPDF):
         indent: float = 0.0,
         align: str | None = None,
     ) -> None:
-        text = clean(text)
+        text = self._shown(clean(text))
         if not text:
             return
         self._font(size, bold, text)
@@ -187,7 +293,7 @@ class Typesetter(FPDF):
 
     def kv(self, label: str, value: str, *, color: Colour = INK) -> None:
         """A label and its value side by side; the label on the reading side (left, or right in Urdu)."""
-        label, value = clean(label), clean(value) or "—"
+        label, value = self._shown(clean(label)), self._shown(clean(value)) or "—"
         w_label = 46.0
         w_value = self.epw - w_label
         self._font(bold=True, text=label)
@@ -216,18 +322,26 @@ class Typesetter(FPDF):
         self.set_text_color(*GREY)
         # The page counter is Latin text in the Latin font, so the total-pages alias is replaced intact.
         self.set_font("sans", "", 8)
-        self.cell(self.epw, 5, self._bidi(f"{self.page_no()} / {{nb}}"), align="C")
+        self._footer_line(f"{self.page_no()} / {{nb}}", "C")
         self.set_xy(self.l_margin, -13)
-        stamp = self.footer_text
+        stamp = self._shown(clean(self.footer_text))
         self._font(7.5 if not self.rtl else 8.5, text=stamp)
-        self.cell(self.epw, 5, self._bidi(stamp), align="L" if self.rtl else "R")
+        self._footer_line(stamp, "L" if self.rtl else "R")
         self.set_text_color(*INK)
+
+    def _footer_line(self, text: str, align: str) -> None:
+        text = self._bidi(text)
+        self._line((text, levels(text, self.rtl)), self.l_margin, self.epw, 5, align)
 
     def local(self, en: str, ur: str) -> str:
         return (ur or en) if self.rtl else (en or ur)
 
     def finish(self) -> bytes:
         return bytes(self.output(output_producer_class=_MappedOutput))
+
+
+def _drawn(text: str) -> str:
+    return "".join(c for c in text if c not in CONTROLS)
 
 
 class _MappedOutput(OutputProducer):
