@@ -272,3 +272,82 @@ async def test_the_inspectors_bundle_from_the_api_carries_the_open_actions_of_th
     ]
     other = await client.get("/api/v1/sync/bundle", await ctx.token("inspector_b"))
     assert other.json()["actions"] == []
+
+
+async def test_an_automatic_action_says_what_failed_in_both_languages_until_a_reviewer_rewords_it(client):
+    ctx = await make_ctx(client)
+    inspection_id, _ = await ctx.submit(values=answers(diary="no"))
+    station = (await _rows(client, "SELECT name_en, name_ur FROM stations WHERE id = $1", ctx.world.stations["A"]))[0]
+    listed = (await ctx.get("/api/v1/actions")).json()["rows"]
+    assert len(listed) == 1
+    auto = listed[0]
+    # The stored English stays, for exports and older phones; what a reader needs to say it in Urdu is beside it.
+    assert auto["source"] == "submission" and auto["item_key"] == "l_diary"
+    assert auto["description"] == "Critical item failed: Detainees in the diary"
+    assert auto["owner_name"] == f"SHO, {station['name_en']}"
+    assert auto["description_kind"] == "critical_item_failed" and auto["owner_kind"] == "station_sho"
+    assert auto["item_label"] == {"en": "Detainees in the diary", "ur": "روزنامچہ"}
+    assert auto["station"]["name"]["ur"] == station["name_ur"]
+    one = (await ctx.get(f"/api/v1/actions/{auto['id']}")).json()
+    assert {k: one[k] for k in ("description_kind", "owner_kind", "item_label")} == {
+        k: auto[k] for k in ("description_kind", "owner_kind", "item_label")
+    }
+
+    # The phone's bundle carries the same fields, so the inspector's open actions read in Urdu offline.
+    bundled = (await client.get("/api/v1/sync/bundle", await ctx.token("inspector_a"))).json()["actions"]
+    assert [
+        (a["source"], a["description_kind"], a["owner_kind"], a["item_label"], a["description"]) for a in bundled
+    ] == [("submission", "critical_item_failed", "station_sho", auto["item_label"], auto["description"])]
+
+    # A later version rewording the item (template_items carries the newest label) names it anew; the
+    # stored sentence, written with the old label, is still recognised as the server's.
+    conn = await client.db()
+    try:
+        await conn.execute(
+            "UPDATE template_items SET label_en = 'Every detainee entered', label_ur = 'ہر زیرِ حراست کا اندراج' "
+            "WHERE item_key = 'l_diary'"
+        )
+    finally:
+        await conn.close()
+    relabelled = (await ctx.get(f"/api/v1/actions/{auto['id']}")).json()
+    assert relabelled["item_label"] == {"en": "Every detainee entered", "ur": "ہر زیرِ حراست کا اندراج"}
+    assert relabelled["description_kind"] == "critical_item_failed"
+    assert relabelled["description"] == auto["description"]
+
+    # A reviewer's own words are theirs: once changed, the text is shown as typed, never recomposed.
+    token = await ctx.token("reviewer_a")
+    reworded = await client.patch(
+        f"/api/v1/actions/{auto['id']}", token, json={"description": "Enter every detainee in the roznamcha"}
+    )
+    assert reworded.status_code == 200, reworded.text
+    assert (reworded.json()["description_kind"], reworded.json()["owner_kind"]) == (None, "station_sho")
+    assert reworded.json()["item_label"] == relabelled["item_label"]
+    owner = await client.patch(f"/api/v1/actions/{auto['id']}", token, json={"owner_name": "Moharrar"})
+    assert (owner.json()["description_kind"], owner.json()["owner_kind"]) == (None, None)
+
+    # An action a reviewer opens is typed text from the start, even if it happens to read like the server's.
+    typed = await client.post(
+        "/api/v1/actions",
+        token,
+        json={
+            "station_id": str(ctx.world.stations["A"]),
+            "inspection_id": str(inspection_id),
+            "item_key": "l_water",
+            "description": "Critical item failed: Drinking water",
+            "owner_name": f"SHO, {station['name_en']}",
+            "due_date": FUTURE,
+        },
+    )
+    assert typed.status_code == 201, typed.text
+    assert (typed.json()["source"], typed.json()["description_kind"], typed.json()["owner_kind"]) == (
+        "reviewer",
+        None,
+        None,
+    )
+    assert typed.json()["item_label"] == {"en": "Drinking water", "ur": "پانی"}
+    loose = await client.post(
+        "/api/v1/actions",
+        token,
+        json={"station_id": str(ctx.world.stations["A"]), "description": "Fix the gate", "due_date": FUTURE},
+    )
+    assert loose.json()["item_label"] is None and loose.json()["description_kind"] is None

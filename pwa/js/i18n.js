@@ -76,6 +76,7 @@ const en = {
   'home.overdueOn': 'Overdue — was due {date}',
   'home.dueOn': 'Due {date}',
   'home.inProgress': 'Started',
+  'home.withdrawn': 'Checklist withdrawn',
   'home.updated': 'Changed {when}',
   'home.unknownStation': 'Station not on this phone',
   'home.nothing': 'No assignments or drafts. Pick a station below to start an inspection.',
@@ -92,6 +93,7 @@ const en = {
   'start.noFixHint': 'You can still start. Muaina keeps trying and records the location when it has one.',
   'start.template': 'Checklist',
   'start.noTemplate': 'No checklist for this station on this phone.',
+  'start.withdrawn': 'This checklist has been withdrawn: a new inspection cannot be started on it. Ask your supervisor which checklist to use.',
   'start.openActions': { one: '{count} corrective action is open at this station. It is shown in the form.', other: '{count} corrective actions are open at this station. They are shown in the form.' },
   'start.sips': 'SIPS',
   'start.begin': 'Start inspection',
@@ -138,6 +140,8 @@ const en = {
   'actions.title': 'Open corrective actions',
   'actions.item': '{text} (due {due})',
   'actions.onItem': 'Corrective action open: {text} (due {due})',
+  'actions.criticalFailed': 'Critical item failed: {item}',
+  'actions.sho': 'SHO, {station}',
 
   'review.title': 'Review before submitting',
   'review.statusTitle': 'Inspection',
@@ -271,6 +275,7 @@ const ur = {
   'home.overdueOn': 'تاریخ گزر گئی — {date} تک تھا',
   'home.dueOn': 'آخری تاریخ {date}',
   'home.inProgress': 'شروع ہو چکا',
+  'home.withdrawn': 'چیک لسٹ واپس لے لی گئی',
   'home.updated': 'آخری تبدیلی {when}',
   'home.unknownStation': 'تھانہ اس فون پر موجود نہیں',
   'home.nothing': 'کوئی ذمہ داری یا مسودہ نہیں۔ معائنہ شروع کرنے کے لیے نیچے سے تھانہ چنیں۔',
@@ -287,6 +292,7 @@ const ur = {
   'start.noFixHint': 'آپ پھر بھی شروع کر سکتے ہیں۔ مقام ملتے ہی درج کر لیا جائے گا۔',
   'start.template': 'چیک لسٹ',
   'start.noTemplate': 'اس تھانے کے لیے کوئی چیک لسٹ اس فون پر نہیں۔',
+  'start.withdrawn': 'یہ چیک لسٹ واپس لے لی گئی ہے: اس پر نیا معائنہ شروع نہیں ہو سکتا۔ اپنے نگران سے پوچھیں کہ کون سی چیک لسٹ استعمال کرنی ہے۔',
   'start.openActions': {
     one: 'اس تھانے پر {count} اصلاحی اقدام زیرِ التوا ہے۔ یہ فارم میں دکھایا گیا ہے۔',
     other: 'اس تھانے پر {count} اصلاحی اقدامات زیرِ التوا ہیں۔ یہ فارم میں دکھائے گئے ہیں۔',
@@ -336,6 +342,8 @@ const ur = {
   'actions.title': 'زیرِ التوا اصلاحی اقدامات',
   'actions.item': '{text} (آخری تاریخ {due})',
   'actions.onItem': 'اصلاحی اقدام زیرِ التوا: {text} (آخری تاریخ {due})',
+  'actions.criticalFailed': 'انتہائی اہم نکتہ ناکام: {item}',
+  'actions.sho': 'ایس ایچ او، {station}',
 
   'review.title': 'جمع کروانے سے پہلے جائزہ',
   'review.statusTitle': 'معائنہ',
@@ -437,6 +445,22 @@ export function tx(text) {
   if (!text) return '';
   if (typeof text === 'string') return text;
   return text[lang] || text.en || text.ur || '';
+}
+
+// A corrective action's description and owner in the reader's language. When a submission opens an
+// action the server stores English words ("Critical item failed: …", "SHO, …") for exports and older
+// phones, and says by `description_kind` / `owner_kind` that they are still its own words: those are
+// composed here from the item's label and the station's name in both languages. Whatever a person
+// typed (or changed) has no kind and is shown as typed. `station` is the action's station ({name});
+// the reviewer's rows carry it, a bundle row is given it by the caller.
+export function actionDescription(a) {
+  if (a?.description_kind === 'critical_item_failed') return t('actions.criticalFailed', { item: tx(a.item_label) || a.item_key || '' });
+  return a?.description || '';
+}
+
+export function actionOwner(a, station = a?.station) {
+  if (a?.owner_kind === 'station_sho' && station?.name) return t('actions.sho', { station: tx(station.name) });
+  return a?.owner_name || '';
 }
 
 export const fmtNumber = (n, opts) => new Intl.NumberFormat(locale(), opts).format(n);

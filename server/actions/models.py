@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from server.actions.rules import Status
-from server.review.models import DistrictRef, Person, StationRef
+from server.review.models import DistrictRef, LocalName, Person, StationRef
 from server.structs import Base, Key
 
 Description = Annotated[str, Meta(min_length=1, max_length=2000)]
@@ -56,6 +56,11 @@ class NoteOut(msgspec.Struct, kw_only=True):
     status_to: str | None
 
 
+# The kinds of text the server writes itself when a submission opens an action (see ActionOut).
+DescriptionKind = Literal["critical_item_failed"]
+OwnerKind = Literal["station_sho"]
+
+
 class ActionOut(msgspec.Struct, kw_only=True):
     id: UUID
     station: StationRef
@@ -77,6 +82,16 @@ class ActionOut(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     notes: list[NoteOut] | None = None
+    # The item's label in both languages, as the template version of the action's inspection has it;
+    # null when the action names no item or no inspection.
+    item_label: LocalName | None = None
+    # `description` and `owner_name` are stored in English, as the server wrote them when a submission
+    # opened the action ("Critical item failed: <label>", "SHO, <station>"), for exports and older
+    # clients. While they are still those words these kinds say so, and a reader composes them in
+    # its own language: the item's label from `item_label` (or `item_key`), the station's name from
+    # `station`. Null for text a person typed or changed, which is shown as it is.
+    description_kind: DescriptionKind | None = None
+    owner_kind: OwnerKind | None = None
 
 
 class ActionPage(msgspec.Struct, kw_only=True):

@@ -18,13 +18,41 @@ Scope = tuple[bool, list[UUID], list[UUID]]
 SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
 TODAY = f"(now() AT TIME ZONE '{REPORTING_TZ}')::date"
 
+# Text the server writes itself, in English, when a submission opens an action: kept in `description`
+# and `owner_name` for exports and older phones, and recognised on the way out (below) so that every
+# reader gets it composed in their own language. Text a person typed, or changed, is never recognised.
+AUTO_DESCRIPTION = "'Critical item failed: '"
+AUTO_OWNER = "'SHO, '"
+
+# The action's item's label in both languages, from template_items (one indexed row per template and
+# item key, labelled as the template's newest version has it: what the dashboards call the item too).
+# Never from the version's definition: unpacking a definition per listed row cost ~0.3 ms a row.
+_ITEM_LABEL_JOIN = """LEFT JOIN inspections li ON li.id = a.inspection_id
+       LEFT JOIN template_versions ltv ON ltv.id = li.template_version_id
+       LEFT JOIN template_items ti ON ti.template_id = ltv.template_id AND ti.item_key = a.item_key"""
+# Exactly the sentence create_for_critical_failures writes for the item: an edited description no longer
+# matches and reads as typed. The sentence names the item as the inspection's version did; should a later
+# version have reworded its English label, the template's versions are searched, for those rows only.
+_DESCRIPTION_KIND = f"""CASE WHEN a.source <> 'submission' OR a.item_key IS NULL THEN NULL
+            WHEN a.description IN ({AUTO_DESCRIPTION} || ti.label_en, {AUTO_DESCRIPTION} || a.item_key)
+            THEN 'critical_item_failed'
+            WHEN EXISTS (SELECT 1 FROM template_versions v WHERE v.template_id = ltv.template_id
+                            AND a.description = {AUTO_DESCRIPTION} || (jsonb_path_query_first(v.definition,
+                                '$.sections[*].items[*] ? (@.key == $key).label.en',
+                                jsonb_build_object('key', a.item_key)) #>> '{{}}'))
+            THEN 'critical_item_failed' END"""
+_OWNER_KIND = f"CASE WHEN a.source = 'submission' AND a.owner_name = {AUTO_OWNER} || s.name_en THEN 'station_sho' END"
+
 _COLUMNS = f"""a.id, a.inspection_id, a.item_key, a.source, a.description, a.owner_name, a.owner_user_id,
        a.due_date, a.status, a.evidence_photo_ids, a.created_by, a.verified_by, a.verified_at, a.change_seq,
        a.created_at, a.updated_at, a.status IN ('open', 'in_progress') AND a.due_date < {TODAY} AS overdue,
        s.id AS station_id, s.code AS station_code, s.name_en AS station_en, s.name_ur AS station_ur,
-       d.id AS district_id, d.name_en AS district_en, d.name_ur AS district_ur"""
+       d.id AS district_id, d.name_en AS district_en, d.name_ur AS district_ur,
+       ti.label_en AS item_label_en, ti.label_ur AS item_label_ur,
+       {_DESCRIPTION_KIND} AS description_kind, {_OWNER_KIND} AS owner_kind"""
 
-_FROM = "actions a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id"
+_FROM = f"""actions a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
+       {_ITEM_LABEL_JOIN}"""
 
 
 def action_out(r: Record, notes: list[NoteOut] | None = None) -> ActionOut:
@@ -36,7 +64,10 @@ def action_out(r: Record, notes: list[NoteOut] | None = None) -> ActionOut:
         district=DistrictRef(id=r["district_id"], name=r["district_en"], name_ur=r["district_ur"]),
         inspection_id=r["inspection_id"],
         item_key=r["item_key"],
+        item_label=_item_label(r),
         source=r["source"],
+        description_kind=r["description_kind"],
+        owner_kind=r["owner_kind"],
         description=r["description"],
         owner_name=r["owner_name"],
         owner_user_id=r["owner_user_id"],
@@ -52,6 +83,10 @@ def action_out(r: Record, notes: list[NoteOut] | None = None) -> ActionOut:
         updated_at=r["updated_at"],
         notes=notes,
     )
+
+
+def _item_label(r: Record) -> LocalName | None:
+    return None if r["item_label_en"] is None else LocalName(en=r["item_label_en"], ur=r["item_label_ur"])
 
 
 async def get_action(conn: Connection, scope: Scope, action_id: UUID, *, lock: bool = False) -> Record | None:
@@ -275,7 +310,7 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
             INSERT INTO actions AS x (station_id, inspection_id, item_key, source, description, owner_name,
                                       due_date, created_by)
             SELECT h.station_id, $1, f.item_key, 'submission',
-                   'Critical item failed: ' || COALESCE({_LABEL_OF}, f.item_key), 'SHO, ' || h.name_en, h.due,
+                   {AUTO_DESCRIPTION} || COALESCE({_LABEL_OF}, f.item_key), {AUTO_OWNER} || h.name_en, h.due,
                    h.inspector_id
               FROM failed f CROSS JOIN head h
              ORDER BY f.item_key
@@ -301,13 +336,19 @@ async def open_actions_for_bundle(conn: Connection, station_ids: Sequence[UUID],
 
     With since = 0 (a first download) only unverified actions are sent. With a cursor, every action
     that changed after it is sent, verified ones included, so the phone learns to drop them.
-    Each row: {id, station_id, inspection_id, item_key, description, owner_name, due_date, status,
-    overdue, change_seq}, in change_seq order. The caller scopes `station_ids` to the inspector.
+    Each row: {id, station_id, inspection_id, item_key, item_label, source, description, description_kind,
+    owner_name, owner_kind, due_date, status, overdue, change_seq}, in change_seq order (the fields mean
+    what they mean in ActionOut). The caller scopes `station_ids` to the inspector.
     """
     rows = await conn.fetch(
-        f"""SELECT a.id, a.station_id, a.inspection_id, a.item_key, a.description, a.owner_name, a.due_date,
+        f"""SELECT a.id, a.station_id, a.inspection_id, a.item_key,
+                   CASE WHEN ti.item_key IS NOT NULL THEN jsonb_build_object('en', ti.label_en, 'ur', ti.label_ur)
+                   END AS item_label,
+                   a.source, a.description, {_DESCRIPTION_KIND} AS description_kind, a.owner_name,
+                   {_OWNER_KIND} AS owner_kind, a.due_date,
                    a.status, a.status IN ('open', 'in_progress') AND a.due_date < {TODAY} AS overdue, a.change_seq
-              FROM actions a
+              FROM actions a JOIN stations s ON s.id = a.station_id
+              {_ITEM_LABEL_JOIN}
              WHERE a.station_id = ANY($1::uuid[]) AND a.change_seq > $2 AND ($2 > 0 OR a.status <> 'verified')
              ORDER BY a.change_seq""",
         list(station_ids),

@@ -3,7 +3,7 @@
 // create actions (for any item), move them through the state machine and add notes.
 
 import { api } from '../../api.js';
-import { fmtDate, fmtDateTime, t, tx } from '../../i18n.js';
+import { actionDescription, actionOwner, fmtDate, fmtDateTime, t, tx } from '../../i18n.js';
 import { navigate, render } from '../../router.js';
 import { templatesFor } from '../../state.js';
 import { button, dialog, field, h, icon, mount } from '../../ui.js';
@@ -51,8 +51,8 @@ function actionCard(a) {
   }), { dataset: { to } });
   return h('li', { class: ['card', 'rv-action', a.overdue && 'is-overdue'], dataset: { id: a.id, status: a.status } },
     h('div', { class: 'strong' }, bilingual(a.station.name), h('span', { class: 'rv-code', text: a.station.code })),
-    h('p', { class: 'rv-desc', dir: 'auto', text: a.description }),
-    a.owner_name && h('p', { class: 'hint', text: t('rv.act.owner', { owner: a.owner_name }) }),
+    h('p', { class: 'rv-desc', dir: 'auto', text: actionDescription(a) }),
+    actionOwner(a) && h('p', { class: 'hint', text: t('rv.act.owner', { owner: actionOwner(a) }) }),
     a.overdue ? tag('fail', 'alert', t('home.overdueOn', { date: fmtDate(a.due_date) }))
       : h('p', { class: 'hint', text: t('home.dueOn', { date: fmtDate(a.due_date) }) }),
     a.inspection_id && h('a', { href: `#/review/i/${a.inspection_id}`, text: t('rv.act.fromInspection') }),
@@ -72,7 +72,7 @@ async function notesDialog(a) {
     : h('p', { class: 'hint', text: t('rv.act.noNotes') })), (err) => mount(list, errorBox(err)));
   const added = await dialog({
     title: t('rv.act.notesOf', { station: a.station.code }),
-    body: h('div', {}, h('p', { dir: 'auto', text: a.description }), list, errors, field(t('rv.act.addNote'), area)),
+    body: h('div', {}, h('p', { dir: 'auto', text: actionDescription(a) }), list, errors, field(t('rv.act.addNote'), area)),
     actions: [{ label: t('close'), value: 'close' }, { label: t('rv.act.addNote'), value: 'add', kind: 'primary' }],
     onSubmit: async (v) => {
       if (v !== 'add') return true;
