@@ -12,7 +12,7 @@ import pytest
 
 from server.auth.models import Principal
 from server.sync import parts, rules
-from tests.inspection_fixtures import DEFINITION, complete_answers, make_ctx, publish
+from tests.inspection_fixtures import DEFINITION, complete_answers, document, make_ctx, publish
 
 BUNDLE = "/api/v1/sync/bundle"
 
@@ -350,6 +350,93 @@ async def test_a_registered_actions_loader_fills_the_bundle_for_the_stations_in_
     assert seen == [("inspector_a", None, sorted([ctx.world.stations["A"], ctx.world.stations["A2"]]))]
     await bundle(ctx, since=full["cursor"])
     assert seen[1][1] == int(full["cursor"].split(".")[0])
+
+
+async def _work_on_a_second_template(ctx):
+    """A second template with a draft and a returned inspection of inspector_a on its version 1:
+    (template_id, version_id). The first template (ctx) stays offered."""
+    conn = await ctx.client.db()
+    template_id, version_id = await publish(conn)
+    draft = uuid.uuid4()
+    assert (await ctx.put(draft, document(ctx.world.stations["A"], version_id))).status_code == 201
+    returned = uuid.uuid4()
+    submitted = document(ctx.world.stations["A2"], version_id, status="submitted", answers=complete_answers())
+    assert (await ctx.put(returned, submitted)).status_code == 201
+    await conn.execute("UPDATE inspections SET status = 'returned', updated_at = now() WHERE id = $1", returned)
+    await conn.close()
+    return template_id, version_id
+
+
+def retired_marks(body) -> dict[str, bool]:
+    return {t["id"]: t["retired"] for t in body["templates"]}
+
+
+async def test_a_full_bundle_marks_retired_the_versions_of_an_archived_template_kept_for_work_on_them(client):
+    ctx = await make_ctx(client)
+    template_id, version_id = await _work_on_a_second_template(ctx)
+    assert retired_marks((await bundle(ctx)).json()) == {str(ctx.version_id): False, str(version_id): False}
+    await execute(ctx, "UPDATE templates SET archived_at = now() WHERE id = $1", template_id)
+    full = (await bundle(ctx)).json()
+    assert retired_marks(full) == {str(ctx.version_id): False, str(version_id): True}
+    assert [r["template_version_id"] for r in full["returned"]] == [str(version_id)]
+
+
+async def test_a_full_bundle_marks_retired_a_version_kept_only_for_a_draft_once_a_newer_one_is_published(client):
+    ctx = await make_ctx(client)
+    assert (await ctx.put(uuid.uuid4(), ctx.doc())).status_code == 201
+    conn = await client.db()
+    # Version 2 applies to no station in scope: without the mark, version 1 would look offered.
+    _, version_2 = await publish(conn, template_id=ctx.template_id, version=2, kinds=["khidmat_markaz"])
+    await conn.close()
+    assert retired_marks((await bundle(ctx)).json()) == {str(ctx.version_id): True}
+    await assign(ctx)  # an open assignment of the template makes version 2 needed, and offered
+    assert retired_marks((await bundle(ctx)).json()) == {str(ctx.version_id): True, str(version_2): False}
+
+
+async def test_a_delta_marks_retired_a_version_whose_template_was_archived_after_the_cursor_and_keeps_the_mark(
+    client,
+):
+    ctx = await make_ctx(client)
+    template_id, version_id = await _work_on_a_second_template(ctx)
+    cursor = (await bundle(ctx)).json()["cursor"]
+    await execute(ctx, "UPDATE templates SET archived_at = now() WHERE id = $1", template_id)
+    delta = (await bundle(ctx, since=cursor)).json()
+    assert delta["full"] is False
+    assert retired_marks(delta) == {str(version_id): True}
+    assert delta["removed"]["templates"] == [str(template_id)]
+
+    # A later delta that resends every needed version (a station changed) still says so, though the
+    # archiving is older than its cursor and `removed` no longer names the template.
+    await execute(ctx, "UPDATE stations SET name_en = 'PS Kotwali' WHERE code = 'SA2'")
+    later = (await bundle(ctx, since=delta["cursor"])).json()
+    assert later["removed"]["templates"] == []
+    assert retired_marks(later) == {str(ctx.version_id): False, str(version_id): True}
+
+    # Unarchived, the version is offered again, and the next delta says that too.
+    await execute(ctx, "UPDATE templates SET archived_at = NULL WHERE id = $1", template_id)
+    back = (await bundle(ctx, since=later["cursor"])).json()
+    assert retired_marks(back) == {str(version_id): False}
+
+
+async def test_a_delta_marks_retired_a_draft_s_version_when_a_newer_one_is_published(client):
+    ctx = await make_ctx(client)
+    assert (await ctx.put(uuid.uuid4(), ctx.doc())).status_code == 201
+    cursor = (await bundle(ctx)).json()["cursor"]
+    conn = await client.db()
+    _, version_2 = await publish(conn, template_id=ctx.template_id, version=2)
+    await conn.close()
+    delta = (await bundle(ctx, since=cursor)).json()
+    assert retired_marks(delta) == {str(ctx.version_id): True, str(version_2): False}
+
+
+async def test_a_cursor_handed_out_before_versions_carried_retired_gets_a_full_bundle(client, monkeypatch):
+    ctx = await make_ctx(client)
+    monkeypatch.setattr(rules, "BUNDLE_SHAPE", 1)
+    old = (await bundle(ctx)).json()["cursor"]
+    monkeypatch.undo()
+    assert (await bundle(ctx, since=old)).json()["full"] is True
+    current = (await bundle(ctx)).json()["cursor"]
+    assert (await bundle(ctx, since=current)).json()["full"] is False
 
 
 # Pure rules ---------------------------------------------------------------------------------------------

@@ -94,6 +94,8 @@ export async function refreshBundle() {
     if (!next[name] || name === 'templates') continue;
     for (const id of ids || []) delete next[name][id];
   }
+  // A version the server sends with `retired: true` is there only for work already on it (its template
+  // archived or a newer version published); the mark is kept as sent, in full bundles and deltas alike.
   // removed.templates are template ids (archived): drop all their versions but those a draft here or
   // this bundle still needs. A version kept only for such work, like one a full bundle left out that
   // a draft is on, is retired: never offered for a new inspection.
@@ -156,6 +158,9 @@ function reviewOf(r) {
 export const station = (id) => state.bundle.stations[id] || null;
 export const version = (id) => state.bundle.templates[id] || null;
 
+// Whether a version may start a new inspection. Retired versions only open the work already on them.
+export const isOffered = (v) => !!v && !v.retired;
+
 export function latestVersion(templateId, usable = () => true) {
   let best = null;
   for (const v of Object.values(state.bundle.templates)) {
@@ -167,9 +172,8 @@ export function latestVersion(templateId, usable = () => true) {
 // Templates usable at a station: the newest version of each, limited to the station's kind.
 // Retired versions are kept only for the work already on them.
 export function templatesFor(st) {
-  const offered = (v) => !v.retired;
-  const ids = new Set(Object.values(state.bundle.templates).filter(offered).map((v) => v.template_id));
-  return [...ids].map((id) => latestVersion(id, offered)).filter((v) => {
+  const ids = new Set(Object.values(state.bundle.templates).filter(isOffered).map((v) => v.template_id));
+  return [...ids].map((id) => latestVersion(id, isOffered)).filter((v) => {
     const kinds = v.definition.kinds;
     return !kinds || kinds.includes(st?.kind || 'police_station');
   });

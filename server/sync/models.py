@@ -35,6 +35,10 @@ class BundleTemplate(msgspec.Struct, kw_only=True):
     version: int
     # The stored definition is passed through as the JSON it already is, never decoded and re-encoded.
     definition: msgspec.Raw
+    # True: this version is here only for work already on it (a draft or returned inspection) and must
+    # never start a new inspection: its template is archived, or a newer version replaced it. A delta
+    # resends the version when this changes.
+    retired: bool = False
 
 
 class BundleAssignment(msgspec.Struct, kw_only=True):

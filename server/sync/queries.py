@@ -87,6 +87,10 @@ async def templates(conn: Connection, user: Principal, since: int | None) -> lis
     own editable (draft or returned) inspections, so a draft can be finished on the version it began.
     A returned inspection's version is in every delta too: the phone that gets it back may not be the
     one that began it.
+
+    `retired` marks a version that travels only for such work: not the offered latest (its template is
+    archived, or a newer version superseded it). A delta resends a pinned version whenever that can have
+    changed: its template archived or unarchived, or a newer version of it published.
     """
     return await conn.fetch(
         f"""WITH kinds AS (
@@ -98,20 +102,24 @@ async def templates(conn: Connection, user: Principal, since: int | None) -> lis
                  WHERE t.archived_at IS NULL
                  ORDER BY tv.template_id, tv.version DESC
             ), needed AS (
-                SELECT l.id, false AS pinned FROM latest l
+                SELECT l.id, false AS pinned, true AS offered FROM latest l
                  WHERE EXISTS (SELECT 1 FROM kinds)
                    AND (l.kinds IS NULL OR l.kinds && ARRAY(SELECT kind FROM kinds))
                 UNION ALL
-                SELECT l.id, false FROM latest l JOIN assignments a ON a.template_id = l.template_id
+                SELECT l.id, false, true FROM latest l JOIN assignments a ON a.template_id = l.template_id
                  WHERE a.inspector_id = $4 AND a.status = 'open'
                 UNION ALL
-                SELECT i.template_version_id, i.status = 'returned' FROM inspections i
+                SELECT i.template_version_id, i.status = 'returned', false FROM inspections i
                  WHERE i.inspector_id = $4 AND i.status IN ('draft', 'returned')
             )
-            SELECT tv.id, tv.template_id, t.key, tv.version, tv.definition::text AS definition
-              FROM (SELECT id, bool_or(pinned) AS pinned FROM needed GROUP BY id) n
+            SELECT tv.id, tv.template_id, t.key, tv.version, tv.definition::text AS definition,
+                   NOT n.offered AS retired
+              FROM (SELECT id, bool_or(pinned) AS pinned, bool_or(offered) AS offered FROM needed GROUP BY id) n
                    JOIN template_versions tv ON tv.id = n.id JOIN templates t ON t.id = tv.template_id
              WHERE $5::bigint IS NULL OR n.pinned OR tv.change_seq > $5 OR t.change_seq > $5
+                OR (NOT n.offered AND EXISTS (SELECT 1 FROM template_versions nv
+                                               WHERE nv.template_id = tv.template_id
+                                                 AND nv.version > tv.version AND nv.change_seq > $5))
              ORDER BY t.key, tv.version""",
         *user.scope_args(),
         user.id,

@@ -6,6 +6,9 @@ district did not change after the old cursor, so a delta would never send them; 
 The same holds the other way round when a station leaves the scope (it or its district moved): a
 delta, read in the current scope, would not even name it as removed. So the fingerprint also counts
 such moves (sync_state.moves, schema 0009), and a move anywhere makes the next bundle a full one.
+It also carries the bundle's shape (BUNDLE_SHAPE): rows a phone got before a field was added (a
+template version's `retired`) are not resent by a delta, so a new shape makes old cursors get a full
+bundle once.
 """
 
 from __future__ import annotations
@@ -15,10 +18,17 @@ from uuid import UUID
 
 from server.auth.models import Principal
 
+# Raise when a bundle row gains a field a phone must have on the rows it already holds.
+# 2: template versions carry `retired`; open actions carry `source`, `item_label` and the kinds that let
+#    the phone word an automatic action in the reader's language.
+BUNDLE_SHAPE = 2
+
 
 def scope_fingerprint(user: Principal, moves: int) -> str:
-    """The user's scope and how many times stations have moved between districts or regions."""
+    """The user's scope, how many times stations have moved between districts or regions, and the
+    bundle's shape."""
     parts = [user.role, *sorted(map(str, user.region_ids)), "/", *sorted(map(str, user.district_ids)), f"#{moves}"]
+    parts.append(f"@{BUNDLE_SHAPE}")
     return hashlib.sha256(",".join(parts).encode()).hexdigest()[:12]
 
 

@@ -84,6 +84,7 @@ async def build(conn: Connection, user: Principal, since: str | None) -> tuple[s
                 key=r["key"],
                 version=r["version"],
                 definition=msgspec.Raw(r["definition"].encode()),
+                retired=r["retired"],
             )
             for r in template_rows
         ],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import time
+import uuid
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -233,5 +234,126 @@ def test_archived_templates_are_no_longer_offered_but_a_draft_on_one_still_opens
     # The draft on the archived template still opens, its answer kept.
     page.goto(pwa_server.url + f"/#/i/{begun}/s/0")
     page.wait_for_selector(f"#item-{first['key']} [data-value=no][aria-pressed=true]")
+    assert errors == []
+    context.close()
+
+
+def archived_template_with_work(server, admin: str, station: dict, definition: dict) -> tuple[dict, str]:
+    """A "Night round" template with the inspector's draft on its version 1, made through the API (so
+    the phone holds no work on it: only the server's `retired` mark can tell the phone), and an open
+    assignment of it at `station`. Returns the published version and the inspector's token."""
+    night = new_template(server, admin, "night_round", "Night round", definition)
+    token = server.login(INSPECTOR, PASSWORD)
+    me = server.api("GET", "/api/v1/me", token).json()
+    assigned = server.api(
+        "POST",
+        "/api/v1/assignments",
+        admin,
+        json={
+            "station_id": station["id"],
+            "template_id": night["template_id"],
+            "inspector_id": me["id"],
+            "due_date": "2030-01-31",
+        },
+    )
+    assert assigned.status_code == 201, assigned.text
+    draft = {
+        "station_id": station["id"],
+        "template_version_id": night["id"],
+        "base_revision": 0,
+        "status": "draft",
+        "started_at": "2026-11-27T09:00:00Z",
+        "finished_at": None,
+        "location": None,
+        "answers": {},
+    }
+    saved = server.api("PUT", f"/api/v1/inspections/{uuid.uuid4()}", token, json=draft)
+    assert saved.status_code == 201, saved.text
+    return night, token
+
+
+def archive(server, admin: str, template_id: str) -> None:
+    archived = server.api("POST", f"/api/v1/templates/{template_id}/archive", admin)
+    assert archived.status_code == 200, archived.text
+
+
+def stored_templates(page) -> dict:
+    return page.evaluate("import('/js/db.js').then((db) => db.kv.get('bundle')).then((b) => b.templates)")
+
+
+def test_a_version_of_an_archived_template_stays_unoffered_through_later_deltas(pwa_server, browser):
+    admin = pwa_server.login(ADMIN, ADMIN_PASSWORD)
+    station, sips = pick_station_and_template(bundle(pwa_server, pwa_server.login(INSPECTOR, PASSWORD)))
+    night, _ = archived_template_with_work(pwa_server, admin, station, sips["definition"])
+    sips_title = sips["definition"]["title"]["en"]
+
+    context = phone_context(browser, station)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    assert offered(page, pwa_server.url, station) == sorted(["Night round", sips_title])
+
+    # Archived after the phone's cursor: the delta names the template removed and resends the version
+    # the server-side draft is on, marked retired.
+    def delta_after(change) -> None:
+        cursor = page.evaluate("import('/js/db.js').then((db) => db.kv.get('bundle')).then((b) => b.cursor)")
+        change()
+        page.reload()
+        bundle_has(page, f"b.cursor !== '{cursor}'")
+
+    delta_after(lambda: archive(pwa_server, admin, night["template_id"]))
+    assert offered(page, pwa_server.url, station) == [sips_title]
+
+    # A later delta that resends every needed version (a station changed), when `removed` no longer
+    # names the template: the version must stay retired, not come back as offered.
+    def rename() -> None:
+        renamed = pwa_server.api(
+            "PATCH", f"/api/v1/stations/{station['id']}", admin, json={"name": {"en": "PS Renamed", "ur": "تھانہ"}}
+        )
+        assert renamed.status_code == 200, renamed.text
+
+    delta_after(rename)
+    assert offered(page, pwa_server.url, station) == [sips_title]
+    assert stored_templates(page)[night["id"]].get("retired") is True
+    assert errors == []
+    context.close()
+
+
+def test_an_assignment_of_an_archived_template_says_it_is_withdrawn_and_starts_nothing(pwa_server, browser):
+    admin = pwa_server.login(ADMIN, ADMIN_PASSWORD)
+    station, sips = pick_station_and_template(bundle(pwa_server, pwa_server.login(INSPECTOR, PASSWORD)))
+    night, token = archived_template_with_work(pwa_server, admin, station, sips["definition"])
+    archive(pwa_server, admin, night["template_id"])
+    [assignment] = [a for a in bundle(pwa_server, token)["assignments"] if a["template_id"] == night["template_id"]]
+
+    context = phone_context(browser, station)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    assert night["id"] in stored_templates(page)  # on the phone, for the draft only
+
+    # Home says so on the assignment; its start screen says so and offers nothing to begin.
+    row = page.locator(f"[data-assignment='{assignment['id']}']")
+    assert row.locator(".withdrawn").inner_text() == "Checklist withdrawn"
+    row.locator("a.row-link").click()
+    page.wait_for_selector(".start #begin")
+    assert page.locator("#begin").is_disabled(), "a new inspection could begin on the retired version"
+    assert "withdrawn" in page.inner_text("#template-withdrawn")
+    assert page.locator(".start .choice-col").count() == 0
+
+    # In Urdu too, from the translation table.
+    page.click(".lang-toggle")
+    page.wait_for_function("document.documentElement.lang === 'ur'")
+    page.wait_for_selector("#template-withdrawn")
+    urdu = page.evaluate("import('/js/i18n.js').then((m) => m.dictionaries.ur['start.withdrawn'])")
+    assert page.inner_text("#template-withdrawn") == urdu and "چیک لسٹ" in urdu
+    assert page.locator("#begin").is_disabled()
+    page.click(".lang-toggle")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+
+    # The station itself still offers the checklists in use, and they start as before.
+    begun = begin(page, pwa_server.url, station)
+    draft = page.evaluate(f"import('/js/db.js').then((db) => db.get('drafts', '{begun}'))")
+    assert draft["template_version_id"] == sips["id"]
     assert errors == []
     context.close()

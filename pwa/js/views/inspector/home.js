@@ -5,7 +5,7 @@
 import { fmtDate, fmtDateTime, fmtNumber, t, tx } from '../../i18n.js';
 import { progressOf } from '../../form.js';
 import { allDrafts } from '../../inspection.js';
-import { station, state, version } from '../../state.js';
+import { isOffered, latestVersion, station, state, version } from '../../state.js';
 import { h, icon, lazyList, pill, progress } from '../../ui.js';
 import { syncPill } from './common.js';
 
@@ -38,8 +38,10 @@ function draftRow(d) {
 
 function assignmentRow(a, group, draftFor) {
   const st = station(a.station_id);
-  const ver = a.template_version_id ? version(a.template_version_id) : null;
-  const title = ver?.definition.title || Object.values(state.bundle.templates).find((v) => v.template_id === a.template_id)?.definition.title;
+  // The version a new inspection would start on; none offered (the template archived) is said plainly.
+  const ver = a.template_version_id ? version(a.template_version_id) : latestVersion(a.template_id, isOffered);
+  const withdrawn = !isOffered(ver);
+  const title = (ver || latestVersion(a.template_id))?.definition.title;
   const d = draftFor.get(a.id);
   const dueLabel = a.due_date ? fmtDate(a.due_date) : '—';
   return h('li', { class: 'list-row', dataset: { assignment: a.id } },
@@ -49,7 +51,8 @@ function assignmentRow(a, group, draftFor) {
     group === 'overdue' ? pill('fail', t('home.overdueOn', { date: dueLabel }))
       : group === 'due' ? pill('warn', t('home.dueOn', { date: dueLabel }))
         : pill('info', t('home.dueOn', { date: dueLabel })),
-    d ? pill('pending', t('home.inProgress')) : null);
+    d ? pill('pending', t('home.inProgress')) : null,
+    withdrawn && !d ? pill('warn', t('home.withdrawn'), { class: 'withdrawn' }) : null);
 }
 
 function section(id, title, rows) {

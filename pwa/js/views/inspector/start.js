@@ -5,7 +5,7 @@ import { fmtDistance, fmtNumber, t, tx } from '../../i18n.js';
 import { FAR_M, distanceM, watch } from '../../geo.js';
 import { createDraft } from '../../inspection.js';
 import { navigate } from '../../router.js';
-import { actionsFor, latestVersion, state, station, templatesFor, version } from '../../state.js';
+import { actionsFor, isOffered, latestVersion, state, station, templatesFor, version } from '../../state.js';
 import { button, card, h, icon, mount, pill } from '../../ui.js';
 import { notFound } from './common.js';
 
@@ -13,10 +13,16 @@ export async function startView(params) {
   const st = station(params.station);
   if (!st) return notFound(t('start.noStation'));
   const assignment = params.a ? state.bundle.assignments[params.a] : null;
-  // An assignment may pin a version; otherwise the newest published version is used.
-  const pinned = assignment?.template_version_id && version(assignment.template_version_id);
-  const options = pinned ? [pinned] : templatesFor(st);
-  let chosen = pinned || (params.t && latestVersion(params.t)) || options[0] || null;
+  // A new inspection starts only on an offered version: a retired one (template archived, or a newer
+  // version published) is on the phone only for the work already on it. A pinned version or a named
+  // template (`t`, an assignment's) gets that or nothing, never another template in its place; the
+  // bundle offers every open assignment's template unless it is archived, so nothing offered means
+  // withdrawn. (No assignment pins a version today; one whose version is retired starts nothing.)
+  const pinnedId = assignment?.template_version_id;
+  const named = pinnedId ? version(pinnedId) : params.t ? latestVersion(params.t, isOffered) : null;
+  const withdrawn = !!(pinnedId || params.t) && !isOffered(named);
+  const options = withdrawn ? [] : pinnedId ? [named] : templatesFor(st);
+  let chosen = withdrawn ? null : named || options[0] || null;
   let fix = null;
 
   const gps = h('div', { class: 'gps', 'aria-live': 'polite', id: 'gps' }, pill('busy', t('start.locating')));
@@ -42,7 +48,10 @@ export async function startView(params) {
         chosen = v;
         for (const b of e.currentTarget.parentElement.children) b.setAttribute('aria-pressed', String(b === e.currentTarget));
       },
-    }, tx(v.definition.title)))) : h('p', { class: 'strong', text: chosen ? tx(chosen.definition.title) : t('start.noTemplate') });
+    }, tx(v.definition.title))))
+    : withdrawn ? h('div', { class: 'callout callout-warn', role: 'note', id: 'template-withdrawn' }, icon('warn'),
+      h('p', { text: t('start.withdrawn') }))
+      : h('p', { class: 'strong', text: chosen ? tx(chosen.definition.title) : t('start.noTemplate') });
 
   const openActions = actionsFor(st.id);
   const node = h('div', { class: 'page start' },
