@@ -23,11 +23,45 @@ function s(tag, attrs, ...children) {
 
 // Drawn at the size it is shown (the page is one column on a phone, two on a laptop), so text
 // inside the SVG stays at its real size instead of being scaled down.
-function frame(height, title, desc) {
-  const width = Math.min(innerWidth < 768 ? innerWidth - 56 : 560, 560);
+const chartWidth = () => Math.min(innerWidth < 768 ? innerWidth - 56 : 560, 560);
+
+function frame(width, height, title, desc) {
   const id = `rv-chart-${(uid += 1)}`;
-  return [width, s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-labelledby': `${id}-t ${id}-d`, class: 'rv-svg' },
-    s('title', { id: `${id}-t` }, title), s('desc', { id: `${id}-d` }, desc))];
+  return s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-labelledby': `${id}-t ${id}-d`, class: 'rv-svg' },
+    s('title', { id: `${id}-t` }, title), s('desc', { id: `${id}-d` }, desc));
+}
+
+// How wide a label will be drawn, measured in the font reviewer.css gives it (12 px; the Urdu stack
+// when the interface is Urdu), so a name is shortened only when it really does not fit: Urdu letters
+// are far narrower than Latin ones, and a guess per character cut Urdu names with room to spare.
+let pen;
+function labelWidth(text, urdu) {
+  pen ??= document.createElement('canvas').getContext('2d');
+  if (!pen) return text.length * 7.2;
+  pen.font = `12px ${getComputedStyle(document.documentElement).getPropertyValue(urdu ? '--font-urdu' : '--font-latin')}`;
+  return pen.measureText(text).width;
+}
+
+function fit(text, room, urdu) {
+  if (labelWidth(text, urdu) <= room) return text;
+  let n = text.length - 1;
+  while (n > 1 && labelWidth(`${text.slice(0, n).trimEnd()}…`, urdu) > room) n -= 1;
+  return `${text.slice(0, n).trimEnd()}…`;
+}
+
+// Lines of at most `room` pixels, broken between words; the last allowed line takes an ellipsis.
+function wrap(text, room, urdu, most) {
+  const lines = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const longer = line ? `${line} ${word}` : word;
+    if (!line || labelWidth(longer, urdu) <= room) line = longer;
+    else { lines.push(line); line = word; }
+  }
+  lines.push(line);
+  const kept = lines.slice(0, most);
+  if (lines.length > most) kept[most - 1] = fit(`${kept[most - 1]} ${lines.slice(most).join(' ')}`, room, urdu);
+  return kept.map((l) => fit(l, room, urdu));
 }
 
 function marker(n, x, y) {
@@ -40,8 +74,8 @@ function marker(n, x, y) {
 
 // series: [{name, values: [percent or null, one per x label]}]
 export function lineChart(title, desc, xLabels, series) {
-  const H = 240;
-  const [W, svg] = frame(H, title, desc);
+  const [W, H] = [chartWidth(), 240];
+  const svg = frame(W, H, title, desc);
   const [l, r, top, b] = [44, 30, 12, 30];
   const X = (i) => l + (xLabels.length > 1 ? (i * (W - l - r)) / (xLabels.length - 1) : (W - l - r) / 2);
   const Y = (v) => top + (1 - v / 100) * (H - top - b);
@@ -72,22 +106,44 @@ export function lineChart(title, desc, xLabels, series) {
     line.name))));
 }
 
-// rows: [[label, percent, text beside the bar]], already ranked.
+// rows: [[label, percent, text beside the bar]], already ranked. On a laptop each label sits beside its
+// bar; on a phone a column beside the bars would leave a name a third of the screen, so there each name
+// has the full width on its own line (or two) above its bar.
 export function barChart(title, desc, rows) {
-  const [W, svg] = frame(rows.length * 32 + 10, title, desc);
+  const W = chartWidth();
   const rtl = getLang() === 'ur';
-  const lw = Math.round(W * 0.38);
-  const room = W - lw - 96;
-  // In Urdu the picture is mirrored: labels on the right, bars growing leftwards from them.
+  // In Urdu the picture is mirrored: labels on the right, bars growing leftwards from the right.
   const X = (x) => (rtl ? W - x : x);
-  const end = rtl ? 'start' : 'end';
-  const max = Math.floor((lw - 10) / 7.2);
+  const bar = (x, y, len, height, text) => [
+    s('rect', { x: rtl ? W - x - len : x, y, width: len, height, rx: 3, class: 'rv-bar' }),
+    s('text', { x: X(x + len + 6), y: y + height / 2 + 4, 'text-anchor': rtl ? 'end' : 'start', class: 'rv-value' }, text)];
+  const length = (value, room) => Math.max(2, (Math.min(100, value) / 100) * room);
+  if (W < 420) {
+    // Nastaliq rises and falls further from its baseline than Latin, so Urdu lines are taller.
+    const [rise, step, fall] = rtl ? [16, 24, 9] : [12, 16, 5];
+    let y = 4;
+    const placed = rows.map(([label, value, text]) => {
+      const lines = wrap(label, W - 4, rtl, 3);
+      const top = y;
+      y += rise + (lines.length - 1) * step + fall;
+      const barY = y;
+      y += 18 + 12;
+      return [lines, top, barY, value, text];
+    });
+    const svg = frame(W, y, title, desc);
+    for (const [lines, top, barY, value, text] of placed) {
+      svg.append(s('text', { x: X(2), y: top + rise, 'text-anchor': rtl ? 'end' : 'start', class: 'rv-label' },
+        ...lines.map((line, k) => s('tspan', { x: X(2), y: top + rise + k * step }, line))),
+      ...bar(0, barY, length(value, W - 96), 18, text));
+    }
+    return h('figure', { class: 'rv-chart' }, svg);
+  }
+  const svg = frame(W, rows.length * 32 + 10, title, desc);
+  const lw = Math.round(W * 0.38);
   rows.forEach(([label, value, text], i) => {
     const y = 10 + i * 32;
-    const len = Math.max(2, (Math.min(100, value) / 100) * room);
-    svg.append(s('text', { x: X(lw - 8), y: y + 15, 'text-anchor': end, class: 'rv-label' }, label.length > max ? `${label.slice(0, max - 1)}…` : label),
-      s('rect', { x: rtl ? W - lw - len : lw, y, width: len, height: 22, rx: 3, class: 'rv-bar' }),
-      s('text', { x: X(lw + len + 6), y: y + 15, 'text-anchor': rtl ? 'end' : 'start', class: 'rv-value' }, text));
+    svg.append(s('text', { x: X(lw - 8), y: y + 15, 'text-anchor': rtl ? 'start' : 'end', class: 'rv-label' }, fit(label, lw - 10, rtl)),
+      ...bar(lw, y, length(value, W - lw - 96), 22, text));
   });
   return h('figure', { class: 'rv-chart' }, svg);
 }

@@ -4,7 +4,7 @@
 // that table; the inspections themselves are exported by the server.
 
 import { api } from '../../api.js';
-import { fmtDate, fmtDateTime, fmtNumber, getLang, t, tx } from '../../i18n.js';
+import { actionDescription, fmtDate, fmtDateTime, fmtNumber, getLang, t, tx } from '../../i18n.js';
 import { navigate } from '../../router.js';
 import { displayPercent } from '../../scoring.js';
 import { add, button, card, h, toast } from '../../ui.js';
@@ -51,9 +51,11 @@ function panel(id, title, res, cols, chart) {
     const data = [cols.map((c) => c[0]), ...res.map((r) => cols.map((c) => c[2](r)))];
     saveBlob((fmt === 'csv' ? csv : xlsx)(data, getLang() === 'ur'), `muaina-${id.slice(3)}-${today()}.${fmt}`);
   });
-  return add(box, h('div', { class: ['rv-panel-body', chart && 'with-chart'] }, chart,
-    h('div', { class: 'rv-scroll', tabindex: 0, role: 'region', 'aria-label': t('rv.dash.tableOf', { title }) },
-      table(heads, res.map((r) => row(heads, shown(r), { dataset: { key: r.code || r.item_key || r.id } })), 'rv-cards'))),
+  // No scrolling box around the table: its column names stick below the top bar as the page scrolls
+  // (reviewer.css), and the table is named for the panel it belongs to.
+  const grid = table(heads, res.map((r) => row(heads, shown(r), { dataset: { key: r.code || r.item_key || r.id } })), 'rv-cards');
+  grid.setAttribute('aria-label', t('rv.dash.tableOf', { title }));
+  return add(box, h('div', { class: ['rv-panel-body', chart && 'with-chart'] }, chart, h('div', {}, grid)),
   h('div', { class: 'rv-buttons' }, button(t('rv.dash.csv'), save('csv'), { iconName: 'note', class: 'rv-csv' }),
     button(t('rv.dash.xlsx'), save('xlsx'), { iconName: 'note', class: 'rv-xlsx' })));
 }
@@ -94,7 +96,7 @@ export default async function dashboardView(params) {
       [t('start.template'), false, (r) => oneName(r.template.title)], [t('role.inspector'), false, (r) => r.inspector.display_name],
       due(), [t('rv.dash.daysOverdue'), true, (r) => r.days_overdue]]),
     panel('rv-late-act', t('rv.dash.overdueActions'), rows(overdue, 'actions'), [st,
-      [t('rv.act.description'), false, (r) => r.description], [t('rv.act.status'), false, (r) => t(`rv.status.${r.status}`)], due()]),
+      [t('rv.act.description'), false, (r) => actionDescription(r)], [t('rv.act.status'), false, (r) => t(`rv.status.${r.status}`)], due()]),
     panel('rv-flagged', t('rv.dash.flagged'), rows(flagged), [
       [st[0], false, st[2], (r) => h('a', { href: `#/review/i/${r.id}` }, bilingual(r.station.name))],
       [t('role.inspector'), false, (r) => r.inspector.display_name],

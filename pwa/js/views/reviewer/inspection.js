@@ -5,7 +5,7 @@
 
 import { api } from '../../api.js';
 import { kv } from '../../db.js';
-import { fmtDate, fmtDateTime, fmtDistance, fmtNumber, t, tx } from '../../i18n.js';
+import { actionDescription, fmtDate, fmtDateTime, fmtDistance, fmtNumber, t, tx } from '../../i18n.js';
 import { thumbUrl } from '../../photos.js';
 import { isScored, itemScore, score as scoreOf, visibility } from '../../scoring.js';
 import { add, alertDialog, button, card, dialog, field, h, icon, mount, toast } from '../../ui.js';
@@ -194,7 +194,7 @@ function itemView(item, ctx) {
     earlier && callout('warn', 'note', t('rv.earlierComment'), earlier),
     was && callout('warn', 'star', t('rv.overridden'), t('rv.overrideFromTo', { from: itemPct(was.original_score), to: itemPct(was.score) }),
       reasonLine(was.reason)),
-    ctx.actions.filter((a) => a.item_key === item.key).map((a) => callout('info', 'warn', t('rv.actionOpen', { status: t(`rv.status.${a.status}`) }), a.description)),
+    ctx.actions.filter((a) => a.item_key === item.key).map((a) => callout('info', 'warn', t('rv.actionOpen', { status: t(`rv.status.${a.status}`) }), actionDescription(a))),
     pending);
   showPending();
   return el;
@@ -254,7 +254,7 @@ function presence(ctx, answers) {
     p.distance_m != null && h('p', { text: t('rv.pres.distance', { distance: fmtDistance(p.distance_m) }) }),
     insp.location?.accuracy_m != null && h('p', { text: t('start.accuracy', { accuracy: fmtNumber(Math.round(insp.location.accuracy_m)) }) }),
     insp.missing_photos.length > 0 && h('p', {}, flagPill('missing'), ` ${t('rv.pres.missing', { count: insp.missing_photos.length })}`),
-    photos.length > 0 && h('details', {}, summary, h('div', { class: 'rv-scroll' }, table(heads, rows, 'rv-cards'))));
+    photos.length > 0 && h('details', {}, summary, table(heads, rows, 'rv-cards')));
 }
 
 async function enlarge(pid, item, alt, ctx) {

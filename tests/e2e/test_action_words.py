@@ -1,0 +1,135 @@
+"""Corrective actions read in the reader's language, in real Chromium.
+
+An action a critical failure opened is stored in English (the exports read it), but a reviewer or an
+inspector using Muaina in Urdu reads it in Urdu, with the item's Urdu label; an action a reviewer typed
+keeps the reviewer's words in either language.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.e2e.test_pwa_support import live_pwa_server, open_station, phone_context, sign_in, watch_errors
+from tests.e2e.test_reviewer_support import (
+    LAPTOP,
+    REVIEWER_PASSWORD,
+    inspector_setup,
+    sign_in_reviewer,
+    submit,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+TYPED = "Repaint the lock-up walls and fix the fan"
+
+
+@pytest.fixture(scope="module")
+def pwa_server(pg_admin_url, demo_template_db, tmp_path_factory):
+    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path_factory.mktemp("action-words"))
+
+
+@pytest.fixture(scope="module")
+def seeded(pwa_server):
+    """A submission failing one critical item (the server opens an action) and an action a reviewer typed
+    for another item of the same section, at the same station."""
+    token, stations, version = inspector_setup(pwa_server)
+    station = stations[6]
+    sections = version["definition"]["sections"]
+    s_idx, critical = next(
+        (n, i)
+        for n, s in enumerate(sections)
+        for i in s["items"]
+        if i.get("critical") and i["type"] == "yes_no" and not i.get("visible_if")
+    )
+    other = next(i for i in sections[s_idx]["items"] if i["key"] != critical["key"] and not i.get("visible_if"))
+    submitted = submit(pwa_server, token, station, version, fail=(critical["key"],), seed=31)
+    reviewer = pwa_server.login("rpo.lahore", REVIEWER_PASSWORD)
+    rows = pwa_server.api("GET", "/api/v1/actions", reviewer, params={"station_id": station["id"]}).json()["rows"]
+    auto = next(a for a in rows if a["item_key"] == critical["key"] and a["status"] != "verified")
+    typed = pwa_server.api(
+        "POST",
+        "/api/v1/actions",
+        reviewer,
+        json={
+            "station_id": station["id"],
+            "inspection_id": submitted["id"],
+            "item_key": other["key"],
+            "description": TYPED,
+            "owner_name": "Moharrar Aslam",
+            "due_date": (date.today() + timedelta(days=20)).isoformat(),
+        },
+    )
+    assert typed.status_code == 201, typed.text
+    return {
+        "station": station,
+        "section": s_idx,
+        "critical": critical,
+        "other": other,
+        "auto": auto,
+        "typed": typed.json(),
+    }
+
+
+def test_an_automatic_action_reads_in_urdu_on_the_board_and_a_typed_one_keeps_its_words(pwa_server, seeded, browser):
+    station, critical, auto = seeded["station"], seeded["critical"], seeded["auto"]
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in_reviewer(page, pwa_server.url)
+    page.goto(pwa_server.url + f"/#/review/actions?station={station['id']}")
+    auto_card = page.locator(f".rv-action[data-id='{auto['id']}']")
+    typed_card = page.locator(f".rv-action[data-id='{seeded['typed']['id']}']")
+    auto_card.wait_for()
+    # In English the composed sentence is the stored one, word for word.
+    assert auto_card.locator(".rv-desc").inner_text() == auto["description"]
+    assert auto_card.locator(".rv-desc").inner_text() == f"Critical item failed: {critical['label']['en']}"
+    assert f"SHO, {station['name']['en']}" in auto_card.inner_text()
+
+    page.click(".lang-toggle")
+    page.locator("html[dir=rtl]").wait_for(state="attached")
+    auto_card.wait_for()
+    assert auto_card.locator(".rv-desc").inner_text() == f"انتہائی اہم نکتہ ناکام: {critical['label']['ur']}"
+    assert f"ایس ایچ او، {station['name']['ur']}" in auto_card.inner_text()
+    assert "Critical item failed" not in auto_card.inner_text() and "SHO," not in auto_card.inner_text()
+    # A reviewer's own words are never translated or recomposed.
+    assert typed_card.locator(".rv-desc").inner_text() == TYPED
+    assert "Moharrar Aslam" in typed_card.inner_text()
+    # The notes dialog names the action the same way.
+    auto_card.locator(".rv-notes").click()
+    assert f"انتہائی اہم نکتہ ناکام: {critical['label']['ur']}" in page.locator("dialog").inner_text()
+    # The inspection's page notes the open action on its item in the same words.
+    page.keyboard.press("Escape")
+    page.goto(pwa_server.url + f"/#/review/i/{auto['inspection_id']}")
+    note = page.locator(".callout-info", has_text=f"انتہائی اہم نکتہ ناکام: {critical['label']['ur']}")
+    note.wait_for()
+    assert "Critical item failed" not in page.locator("main").inner_text()
+    assert errors == []
+    context.close()
+
+
+def test_the_inspectors_phone_shows_an_automatic_action_in_urdu_and_a_typed_one_as_typed(pwa_server, seeded, browser):
+    station, critical = seeded["station"], seeded["critical"]
+    context = phone_context(browser, station)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    page.click(".lang-toggle")
+    page.locator("html[dir=rtl]").wait_for(state="attached")
+    open_station(page, station)
+    page.click("#begin")
+    page.wait_for_selector(".section-title")
+    page.goto(page.url.rsplit("/s/", 1)[0] + f"/s/{seeded['section']}")
+    item = page.locator(f"#item-{critical['key']} .callout-info")
+    item.wait_for()
+    sentence = f"انتہائی اہم نکتہ ناکام: {critical['label']['ur']}"
+    assert sentence in item.inner_text()
+    assert "Critical item failed" not in item.inner_text()
+    # The section's list of open actions: the automatic one in Urdu, the typed one as the reviewer wrote it.
+    listed = page.locator(".callout-info ul li").all_inner_texts()
+    assert any(sentence in li for li in listed), listed
+    assert any(TYPED in li for li in listed), listed
+    assert TYPED in page.locator(f"#item-{seeded['other']['key']} .callout-info").inner_text()
+    assert errors == []
+    context.close()
