@@ -174,12 +174,15 @@ class DirectoryStore:
         return StoredObject(key=key, size=st.st_size, etag=f"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}")
 
     async def exists(self, key: str) -> bool:
-        return await asyncio.to_thread(self._path(key).is_file)
+        # The same test as stat: a disk that cannot answer is Unavailable, never "not there", which
+        # would tell the caller that a stored photo is lost.
+        return await self.stat(key) is not None
 
     async def delete(self, key: str) -> None:
-        path = self._path(key)
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-            await asyncio.to_thread(path.unlink)
+        try:
+            await asyncio.to_thread(_unlink_file, self._path(key))
+        except OSError as exc:
+            raise _disk_failed("delete", key, exc) from exc
 
     async def list_keys(self, prefix: str) -> AsyncIterator[str]:
         # Only the directory the prefix points into is walked, one directory per
@@ -189,7 +192,11 @@ class DirectoryStore:
             yield key
 
     async def _walk(self, rel_dir: str, name_start: str) -> AsyncIterator[str]:
-        for name, is_dir in await asyncio.to_thread(_scan_sorted, self.root / rel_dir, name_start):
+        try:
+            entries = await asyncio.to_thread(_scan_sorted, self.root / rel_dir, name_start)
+        except OSError as exc:
+            raise _disk_failed("list", rel_dir or ".", exc) from exc
+        for name, is_dir in entries:
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if is_dir:
                 async for key in self._walk(rel, ""):
@@ -201,10 +208,16 @@ class DirectoryStore:
         # A process killed between creating its temporary file and the rename leaves the file
         # behind, up to a photo's size each. Its age is its mtime: a write in progress touches it
         # every few milliseconds, so a cutoff far older than any write can never catch one.
-        return await asyncio.to_thread(_remove_partial_files, self.root, before.timestamp(), dry_run)
+        try:
+            return await asyncio.to_thread(_remove_partial_files, self.root, before.timestamp(), dry_run)
+        except OSError as exc:
+            raise _disk_failed("remove partial writes", ".", exc) from exc
 
     async def check(self) -> None:
-        ok = await asyncio.to_thread(lambda: self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK))
+        try:
+            ok = await asyncio.to_thread(lambda: self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK))
+        except OSError as exc:
+            raise _disk_failed("check", ".", exc) from exc
         if not ok:
             raise Unavailable("photo store unavailable")
 
@@ -225,6 +238,18 @@ def _stat_file(path: Path) -> os.stat_result | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return st if stat.S_ISREG(st.st_mode) else None
+
+
+def _unlink_file(path: Path) -> None:
+    # A key that names nothing, or only a folder of other keys, is no object: removing it is a no-op,
+    # as on S3. Linux refuses to unlink a directory with EISDIR, some systems with EPERM.
+    try:
+        path.unlink()
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except (IsADirectoryError, PermissionError):
+        if _stat_file(path) is not None:
+            raise
 
 
 def _scan_sorted(directory: Path, name_start: str) -> list[tuple[str, bool]]:

@@ -325,13 +325,43 @@ async def test_other_bytes_under_a_stored_photo_id_conflict_and_change_nothing(d
     assert len(await stored_objects(denv)) == 3
 
 
-async def test_the_same_photo_id_and_bytes_for_another_inspection_conflict(denv: Env):
+@pytest.mark.parametrize(
+    ("other_inspection", "other_item", "fields"),
+    [
+        (True, False, ["inspection_id"]),
+        (False, True, ["item_key"]),
+        (True, True, ["inspection_id", "item_key"]),
+    ],
+)
+async def test_the_same_photo_id_and_bytes_under_another_inspection_or_item_conflict_naming_the_field(
+    denv: Env, other_inspection: bool, other_item: bool, fields: list[str]
+):
+    # The phone binds a photo id to its inspection and item when the picture is taken and never
+    # changes either, so a replay that names others is a client bug: answering 200 would tell it
+    # the photo is stored where it asked while the row says otherwise.
     data = make_phone_jpeg(320, 240, seed=5)
     first_inspection = await make_inspection(denv.api, denv.world, denv.version_id)
     second_inspection = await make_inspection(denv.api, denv.world, denv.version_id)
     photo_id = uuid.uuid4()
-    assert (await upload(denv, data, photo_id=photo_id, inspection_id=first_inspection)).status_code == 201
-    assert (await upload(denv, data, photo_id=photo_id, inspection_id=second_inspection)).status_code == 409
+    first = await upload(denv, data, photo_id=photo_id, inspection_id=first_inspection, item_key="fd_staffed")
+    assert first.status_code == 201
+    replay = await upload(
+        denv,
+        data,
+        photo_id=photo_id,
+        inspection_id=second_inspection if other_inspection else first_inspection,
+        item_key="lockup" if other_item else "fd_staffed",
+    )
+    assert replay.status_code == 409, replay.text
+    assert replay.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in replay.json()["errors"]] == fields
+    stored = await rows(denv, "SELECT inspection_id, item_key FROM photos")
+    assert [(r["inspection_id"], r["item_key"]) for r in stored] == [(first_inspection, "fd_staffed")]
+    assert len(await rows(denv, "SELECT 1 FROM audit_log WHERE action = 'photo.upload'")) == 1
+    assert len(await stored_objects(denv)) == 3
+    # Everything the same again is still the plain replay.
+    again = await upload(denv, data, photo_id=photo_id, inspection_id=first_inspection, item_key="fd_staffed")
+    assert (again.status_code, again.json()) == (200, first.json())
 
 
 async def test_simultaneous_identical_uploads_make_one_photo_and_leave_no_extra_objects(denv: Env):
@@ -452,6 +482,155 @@ async def test_readers_outside_the_inspections_scope_get_404_for_every_photo_rou
     audited = await rows(denv, "SELECT actor FROM audit_log WHERE action = 'photo.original' ORDER BY seq")
     assert [r["actor"] for r in audited] == ["reviewer_a", "admin"]
     assert (await denv.api.get(f"/api/v1/photos/{uuid.uuid4()}", denv.inspector_a)).status_code == 404
+
+
+# HEAD and revalidation of the read routes ----------------------------------------------------------
+
+READ_ROUTES = ("thumb", "display", "original")
+# What a HEAD must repeat from its GET, and what a 304 must repeat from its 200 (RFC 9110 §9.3.2, §15.4.5).
+GET_HEADERS = (
+    "content-type",
+    "content-length",
+    "content-disposition",
+    "cache-control",
+    "etag",
+    "x-content-type-options",
+)
+
+
+async def asgi_call(env: Env, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """One bodiless request straight through ASGI: the status, headers and every body byte the app sent.
+
+    httpx's test transport throws away what a HEAD response sends, so it cannot show a body sent in
+    error; this can.
+    """
+    sent: dict[str, Any] = {"status": 0, "headers": {}, "body": bytearray()}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            sent["status"] = message["status"]
+            sent["headers"] = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
+        elif message["type"] == "http.response.body":
+            sent["body"].extend(message.get("body", b""))
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver.local"), *((k.lower().encode(), v.encode()) for k, v in headers.items())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver.local", 80),
+    }
+    await asyncio.to_thread(env.api.http.blocking_portal.call, env.app, scope, receive, send)
+    return sent["status"], sent["headers"], bytes(sent["body"])
+
+
+async def stored_photo(env: Env, seed: int) -> uuid.UUID:
+    inspection_id = await make_inspection(env.api, env.world, env.version_id)
+    photo_id = uuid.uuid4()
+    response = await upload(env, make_phone_jpeg(640, 480, seed=seed), photo_id=photo_id, inspection_id=inspection_id)
+    assert response.status_code == 201, response.text
+    return photo_id
+
+
+async def original_audits(env: Env, photo_id: uuid.UUID) -> int:
+    found = await rows(env, "SELECT 1 FROM audit_log WHERE action = 'photo.original' AND entity_id = $1", str(photo_id))
+    return len(found)
+
+
+async def test_head_on_each_photo_read_route_answers_the_get_headers_and_no_body(env: Env):
+    photo_id = await stored_photo(env, seed=61)
+    auth = {"Authorization": f"Bearer {env.inspector_a}"}
+    tags = set()
+    for kind in READ_ROUTES:
+        path = f"/api/v1/photos/{photo_id}/{kind}"
+        get_status, get_headers, body = await asgi_call(env, "GET", path, auth)
+        head_status, head_headers, head_body = await asgi_call(env, "HEAD", path, auth)
+        assert (get_status, head_status) == (200, 200), kind
+        assert body and head_body == b"", kind
+        assert {h: head_headers.get(h) for h in GET_HEADERS} == {h: get_headers.get(h) for h in GET_HEADERS}, kind
+        assert int(get_headers["content-length"]) == len(body)
+        # A strong validator: quoted, no W/ prefix.
+        assert get_headers["etag"].startswith('"') and get_headers["etag"].endswith('"'), kind
+        tags.add(get_headers["etag"])
+    assert len(tags) == len(READ_ROUTES)
+    # The renditions stay private to the signed-in reader; the original is never stored by a cache.
+    assert get_headers["cache-control"] == "private, no-store"
+
+
+async def test_the_etag_of_a_rendition_is_stable_and_differs_between_photos(denv: Env):
+    first, second = await stored_photo(denv, seed=62), await stored_photo(denv, seed=63)
+    for kind in READ_ROUTES:
+        tags = [
+            (await denv.api.get(f"/api/v1/photos/{photo}/{kind}", denv.inspector_a)).headers["etag"]
+            for photo in (first, first, second)
+        ]
+        assert tags[0] == tags[1] != tags[2], kind
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_a_matching_if_none_match_is_304_with_the_validators_and_no_body(denv: Env, method: str):
+    photo_id = await stored_photo(denv, seed=64)
+    auth = {"Authorization": f"Bearer {denv.inspector_a}"}
+    for kind in READ_ROUTES:
+        path = f"/api/v1/photos/{photo_id}/{kind}"
+        _, fresh, _ = await asgi_call(denv, "GET", path, auth)
+        tag = fresh["etag"]
+        for condition in (tag, f"W/{tag}", f'"something-else", {tag}', "*"):
+            status, headers, body = await asgi_call(denv, method, path, {**auth, "If-None-Match": condition})
+            assert (status, body) == (304, b""), (kind, condition)
+            assert (headers["etag"], headers["cache-control"]) == (tag, fresh["cache-control"]), kind
+        status, _, body = await asgi_call(denv, method, path, {**auth, "If-None-Match": '"something-else"'})
+        assert status == 200 and (body == b"") == (method == "HEAD"), kind
+
+
+async def test_head_and_revalidation_keep_the_scope_rules_of_get(denv: Env):
+    photo_id = await stored_photo(denv, seed=65)
+    own = {"Authorization": f"Bearer {denv.inspector_a}"}
+    for kind in READ_ROUTES:
+        path = f"/api/v1/photos/{photo_id}/{kind}"
+        _, fresh, _ = await asgi_call(denv, "GET", path, own)
+        # A reader outside the scope gets 404 even with the right ETag: a 304 would confirm the photo.
+        for username in ("reviewer_b", "inspector_b"):
+            other = {"Authorization": f"Bearer {await denv.token(username)}"}
+            for method in ("GET", "HEAD"):
+                for condition in ({}, {"If-None-Match": fresh["etag"]}):
+                    status, _, _ = await asgi_call(denv, method, path, {**other, **condition})
+                    assert status == 404, (username, method, kind, condition)
+        for method in ("HEAD", "GET"):
+            assert (await asgi_call(denv, method, path, {"If-None-Match": fresh["etag"]}))[0] == 401
+        unknown = f"/api/v1/photos/{uuid.uuid4()}/{kind}"
+        assert (await asgi_call(denv, "HEAD", unknown, own))[0] == 404
+
+
+async def test_only_a_get_that_sends_the_original_is_audited_not_head_or_304(denv: Env):
+    photo_id = await stored_photo(denv, seed=66)
+    auth = {"Authorization": f"Bearer {denv.inspector_a}"}
+    path = f"/api/v1/photos/{photo_id}/original"
+    status, headers, body = await asgi_call(denv, "GET", path, auth)
+    assert status == 200 and body and await original_audits(denv, photo_id) == 1
+    assert (await asgi_call(denv, "HEAD", path, auth))[0] == 200
+    assert (await asgi_call(denv, "GET", path, {**auth, "If-None-Match": headers["etag"]}))[0] == 304
+    assert (await asgi_call(denv, "HEAD", path, {**auth, "If-None-Match": headers["etag"]}))[0] == 304
+    assert await original_audits(denv, photo_id) == 1
+
+
+async def test_head_on_a_rendition_missing_from_the_store_is_404_like_get(denv: Env):
+    photo_id = await stored_photo(denv, seed=67)
+    [row] = await rows(denv, "SELECT thumb_key FROM photos WHERE id = $1", photo_id)
+    await denv.app.state.store.delete(row["thumb_key"])
+    auth = {"Authorization": f"Bearer {denv.inspector_a}"}
+    path = f"/api/v1/photos/{photo_id}/thumb"
+    assert [(await asgi_call(denv, method, path, auth))[0] for method in ("GET", "HEAD")] == [404, 404]
 
 
 async def test_device_evidence_is_the_headline_when_the_file_has_none(denv: Env):

@@ -11,6 +11,7 @@ import errno
 import os
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -243,6 +244,98 @@ async def test_a_full_or_failing_disk_makes_the_directory_store_unavailable_and_
         await store.get("originals/ab/kept")
     with pytest.raises(Unavailable):
         await store.stat("originals/ab/kept")
+
+
+def fail_disk_under(monkeypatch: pytest.MonkeyPatch, root: Path, calls: tuple[str, ...], failure: int) -> None:
+    """Make the named os calls fail with `failure` for paths inside `root`, as a failing disk does.
+
+    Only paths under the store's root fail, so pytest and the event loop keep their own file
+    system; and patching os (not pathlib) catches every way of reaching the disk.
+    """
+    for name in calls:
+        real = getattr(os, name)
+
+        def failing(path, *args, _real=real, **kwargs):
+            if isinstance(path, (str, os.PathLike)) and os.fspath(path).startswith(str(root)):
+                raise OSError(failure, os.strerror(failure), os.fspath(path))
+            return _real(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, name, failing)
+
+
+@pytest.mark.parametrize("failure", [errno.EIO, errno.ESTALE, errno.EROFS])
+async def test_a_failing_disk_makes_directory_deletes_unavailable_not_a_raw_os_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: int
+):
+    store = DirectoryStore(tmp_path)
+    await store.start()
+    await store.put("originals/ab/kept", b"v" * 10, "image/jpeg")
+    fail_disk_under(monkeypatch, tmp_path, ("unlink", "remove"), failure)
+    with pytest.raises(Unavailable):
+        await store.delete("originals/ab/kept")
+    # A missing object is still no error, even while the disk fails for objects that exist.
+    monkeypatch.undo()
+    await store.delete("originals/ab/never-stored")
+    assert (tmp_path / "originals/ab/kept").read_bytes() == b"v" * 10
+
+
+@pytest.mark.parametrize("failure", [errno.EIO, errno.ESTALE])
+async def test_a_failing_disk_makes_directory_existence_checks_unavailable_not_false(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: int
+):
+    store = DirectoryStore(tmp_path)
+    await store.start()
+    await store.put("originals/ab/kept", b"v" * 10, "image/jpeg")
+    fail_disk_under(monkeypatch, tmp_path, ("stat", "lstat"), failure)
+    # "Cannot tell" must never read as "not there": the sweeper would take a stored photo for lost.
+    for key in ("originals/ab/kept", "originals/ab/missing"):
+        with pytest.raises(Unavailable):
+            await store.exists(key)
+    monkeypatch.undo()
+    assert await store.exists("originals/ab/kept")
+    assert not await store.exists("originals/ab/missing")
+
+
+async def test_a_failing_disk_makes_directory_listing_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    store = DirectoryStore(tmp_path)
+    await store.start()
+    await store.put("originals/ab/kept", b"v" * 10, "image/jpeg")
+    fail_disk_under(monkeypatch, tmp_path, ("scandir",), errno.EIO)
+    with pytest.raises(Unavailable):
+        await collect(store, "originals/")
+
+
+async def test_a_failing_disk_fails_the_directory_readiness_check_with_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    store = DirectoryStore(tmp_path)
+    await store.start()
+    fail_disk_under(monkeypatch, tmp_path, ("stat",), errno.EIO)
+    with pytest.raises(Unavailable):
+        await store.check()
+
+
+async def test_a_failing_disk_makes_removing_partial_writes_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    store = DirectoryStore(tmp_path)
+    await store.start()
+    (tmp_path / "originals/ab").mkdir(parents=True)
+    partial = tmp_path / "originals/ab/.k.abc.tmp"
+    partial.write_bytes(b"half")
+    os.utime(partial, (time.time() - 7200, time.time() - 7200))
+    fail_disk_under(monkeypatch, tmp_path, ("stat", "unlink"), errno.EIO)
+    with pytest.raises(Unavailable):
+        await store.remove_partial_writes(datetime.now(UTC) - timedelta(hours=1))
+    monkeypatch.undo()
+    assert await store.remove_partial_writes(datetime.now(UTC) - timedelta(hours=1)) == 1
+
+
+async def test_deleting_a_key_that_only_names_a_folder_of_other_keys_is_not_an_error(store: PhotoStore):
+    await store.put("originals/12/inner/leaf", b"x", "image/jpeg")
+    await store.delete("originals/12/inner")
+    assert await store.get("originals/12/inner/leaf") == b"x"
+    assert not await store.exists("originals/12/inner")
 
 
 async def test_the_s3_store_creates_its_bucket_private(s3_server: S3Server):

@@ -14,11 +14,12 @@ and a body without one is counted while it streams and refused as soon as it pas
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, put
+from litestar import Controller, HttpMethod, Request, Response, get, put, route
 from litestar.datastructures import State
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import Parameter
@@ -29,6 +30,7 @@ from server.photos import rules, service
 from server.photos.models import PhotoOut
 
 _connect = asynccontextmanager(provide_conn)
+_READ = [HttpMethod.GET, HttpMethod.HEAD]
 _IMAGE = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
 
 # Renditions never change under their URL (a photo id is never reused for other bytes), and they
@@ -47,6 +49,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise TooLarge(f"a photo may be at most {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _operation_ids(get_id: str) -> Callable[..., str]:
+    # Answering HEAD as well must not rename the GET operation that clients generated from /schema know.
+    return lambda _handler, method, _path: get_id if method == HttpMethod.GET else f"{get_id}Head"
 
 
 class PhotoController(Controller):
@@ -98,36 +105,62 @@ class PhotoController(Controller):
     async def metadata(self, photo_id: UUID, user: User, conn: Conn) -> PhotoOut:
         return await service.reply_for(conn, user, await service.readable(conn, user, photo_id))
 
-    @get("/{photo_id:uuid}/thumb", media_type="image/jpeg")
-    async def thumb(self, photo_id: UUID, user: User, conn: Conn, state: State) -> Response[bytes]:
-        return _rendition(photo_id, "thumb", await service.rendition(conn, state.store, user, photo_id, "thumb"))
+    # The read routes answer HEAD too (same status, headers and scope, no body), and carry a strong
+    # ETag: If-None-Match with it is a 304 that reads nothing from the store (see service._serve).
+    @route(
+        "/{photo_id:uuid}/thumb",
+        http_method=_READ,
+        operation_id=_operation_ids("ApiV1PhotosPhotoIdThumbThumb"),
+        media_type="image/jpeg",
+    )
+    async def thumb(self, photo_id: UUID, request: Request, user: User, conn: Conn, state: State) -> Response[bytes]:
+        served = await service.rendition(conn, state.store, user, photo_id, "thumb", **_conditions(request))
+        return _rendition(photo_id, "thumb", served)
 
-    @get("/{photo_id:uuid}/display", media_type="image/jpeg")
-    async def display(self, photo_id: UUID, user: User, conn: Conn, state: State) -> Response[bytes]:
-        return _rendition(photo_id, "display", await service.rendition(conn, state.store, user, photo_id, "display"))
+    @route(
+        "/{photo_id:uuid}/display",
+        http_method=_READ,
+        operation_id=_operation_ids("ApiV1PhotosPhotoIdDisplayDisplay"),
+        media_type="image/jpeg",
+    )
+    async def display(self, photo_id: UUID, request: Request, user: User, conn: Conn, state: State) -> Response[bytes]:
+        served = await service.rendition(conn, state.store, user, photo_id, "display", **_conditions(request))
+        return _rendition(photo_id, "display", served)
 
-    @get("/{photo_id:uuid}/original", media_type="application/octet-stream")
+    @route(
+        "/{photo_id:uuid}/original",
+        http_method=_READ,
+        operation_id=_operation_ids("ApiV1PhotosPhotoIdOriginalOriginal"),
+        media_type="application/octet-stream",
+    )
     async def original(self, photo_id: UUID, request: Request, user: User, conn: Conn, state: State) -> Response[bytes]:
-        data, ext = await service.original(conn, state.store, user, photo_id, client_ip(request))
+        served = await service.original(conn, state.store, user, photo_id, client_ip(request), **_conditions(request))
         # Never inline: the original is whatever the phone sent (a JPEG with a ZIP appended is
         # accepted), so browsers must save it, not render or sniff it.
-        return Response(
-            data,
-            media_type="application/octet-stream",
-            headers={
-                "Content-Disposition": f'attachment; filename="{photo_id}.{ext}"',
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
-        )
+        headers = {
+            "Content-Disposition": f'attachment; filename="{photo_id}.{served.extension}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        }
+        return _served(served, "application/octet-stream", headers)
 
 
-def _rendition(photo_id: UUID, kind: str, data: bytes) -> Response[bytes]:
-    return Response(
-        data,
-        media_type="image/jpeg",
-        headers={**_RENDITION_HEADERS, "Content-Disposition": f'inline; filename="{photo_id}-{kind}.jpg"'},
-    )
+def _conditions(request: Request) -> dict[str, Any]:
+    return {"head": request.method == HttpMethod.HEAD, "if_none_match": request.headers.get("if-none-match")}
+
+
+def _rendition(photo_id: UUID, kind: str, served: service.Served) -> Response[bytes]:
+    headers = {**_RENDITION_HEADERS, "Content-Disposition": f'inline; filename="{photo_id}-{kind}.jpg"'}
+    return _served(served, "image/jpeg", headers)
+
+
+def _served(served: service.Served, media_type: str, headers: dict[str, str]) -> Response[bytes]:
+    if served.not_modified:
+        # RFC 9110 §15.4.5: a 304 repeats the validator and the caching rules of the 200, nothing else.
+        return Response(b"", status_code=304, headers={"ETag": served.etag, "Cache-Control": headers["Cache-Control"]})
+    # Content-Length is set here, not from the body, so a HEAD announces the size its GET sends.
+    headers = {**headers, "ETag": served.etag, "Content-Length": str(served.size)}
+    return Response(served.data or b"", media_type=media_type, headers=headers)
 
 
 ROUTES = [PhotoController]

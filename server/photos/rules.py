@@ -6,6 +6,7 @@ readable sequence of steps.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import secrets
@@ -74,6 +75,27 @@ def parse_key(key: str) -> tuple[UUID, datetime] | None:
     if match is None or (match["kind"] == "originals") == (match["ext"] is not None):
         return None
     return UUID(match["id"]), datetime.strptime(match["stamp"], _STAMP).replace(tzinfo=UTC)
+
+
+# Validators of the read routes ---------------------------------------------------------------------
+#
+# Each upload attempt writes its objects under keys of its own (see above), nothing ever writes to
+# a key twice, and a row's keys never change once it is inserted: the key a row names identifies the
+# exact bytes served for it, so a strong ETag comes from the row alone, without reading the object.
+# The key is a better base than the original's SHA-256 plus the rendition's name: renditions made
+# again (another encoder, another size) would be new objects under new keys, a new tag, while the
+# original's hash would stay the same and keep serving 304 for the old bytes.
+
+
+def etag(kind: str, key: str) -> str:
+    return '"' + hashlib.sha256(f"photo|{kind}|{key}".encode()).hexdigest()[:32] + '"'
+
+
+def not_modified(if_none_match: str | None, tag: str) -> bool:
+    """RFC 9110 §13.1.2 If-None-Match: `*`, or any listed tag equal by weak comparison."""
+    if not if_none_match:
+        return False
+    return any(c.strip() == "*" or c.strip().removeprefix("W/") == tag for c in if_none_match.split(","))
 
 
 # Reuse probes ------------------------------------------------------------------------------------

@@ -104,8 +104,24 @@ async def save_upload(
 async def _replay(conn: Connection, user: Principal, row: Record, sha256: bytes, target: Target) -> PhotoOut:
     if bytes(row["sha256"]) != sha256:
         raise Conflict("a different photo is already stored under this id")
-    if row["inspection_id"] != target.inspection_id:
-        raise Conflict("this photo id is already stored for another inspection")
+    # The phone binds a photo id to its inspection and item when the picture is taken and never
+    # changes them, so a replay naming others is not a retry: answering 200 would tell the client
+    # its photo is filed where it asked when it is not. Nothing is moved; the answer names what differs.
+    differs = [
+        (name, label)
+        for name, label, stored, sent in (
+            ("inspection_id", "inspection", row["inspection_id"], target.inspection_id),
+            ("item_key", "item", row["item_key"], target.item_key),
+        )
+        if stored != sent
+    ]
+    if differs:
+        raise Conflict(
+            "this photo id is already stored for another " + " and ".join(label for _, label in differs),
+            errors=[
+                FieldError(name, f"this photo id is already stored for another {label}") for name, label in differs
+            ],
+        )
     return await reply_for(conn, user, row)
 
 
@@ -247,30 +263,91 @@ async def readable(conn: Connection, user: Principal, photo_id: UUID) -> Record:
     return row
 
 
+class Served(msgspec.Struct, frozen=True, kw_only=True):
+    """What a read route answers: 304 (`not_modified`), or the headers of a 200 and, unless the
+    request was a HEAD, its bytes."""
+
+    etag: str
+    not_modified: bool = False
+    size: int = 0
+    data: bytes | None = None
+    extension: str = "bin"
+
+
 async def rendition(
-    conn: Connection, store: PhotoStore, user: Principal, photo_id: UUID, kind: Literal["display", "thumb"]
-) -> bytes:
+    conn: Connection,
+    store: PhotoStore,
+    user: Principal,
+    photo_id: UUID,
+    kind: Literal["display", "thumb"],
+    *,
+    head: bool = False,
+    if_none_match: str | None = None,
+) -> Served:
     row = await readable(conn, user, photo_id)
-    return await _fetch(store, row[f"{kind}_key"])
+    return await _serve(store, row, kind, head, if_none_match)
 
 
 async def original(
-    conn: Connection, store: PhotoStore, user: Principal, photo_id: UUID, ip: str | None
-) -> tuple[bytes, str]:
-    """The untouched upload and its file extension; every access is audited."""
+    conn: Connection,
+    store: PhotoStore,
+    user: Principal,
+    photo_id: UUID,
+    ip: str | None,
+    *,
+    head: bool = False,
+    if_none_match: str | None = None,
+) -> Served:
+    """The untouched upload; every time its bytes leave the server, the access is audited.
+
+    A HEAD or a 304 sends none of them: what they tell (that the photo exists, its size, its ETag)
+    is what the unaudited metadata route already tells the same reader, and auditing them would
+    only bury the real downloads under revalidations. A 304 also means the client still holds a
+    copy, which it could only have from an earlier, audited download (the original is no-store).
+    """
     row = await readable(conn, user, photo_id)
-    data = await _fetch(store, row["original_key"])
-    async with conn.transaction():
-        await audit.record(
-            conn,
-            "photo.original",
-            actor=user,
-            entity="photo",
-            entity_id=photo_id,
-            ip=ip,
-            data={"inspection_id": str(row["inspection_id"]), "sha256": bytes(row["sha256"]).hex()},
-        )
-    return data, rules.EXTENSIONS.get(row["format"], "bin")
+    served = await _serve(store, row, "original", head, if_none_match)
+    if served.data is not None:
+        async with conn.transaction():
+            await audit.record(
+                conn,
+                "photo.original",
+                actor=user,
+                entity="photo",
+                entity_id=photo_id,
+                ip=ip,
+                data={"inspection_id": str(row["inspection_id"]), "sha256": bytes(row["sha256"]).hex()},
+            )
+    return served
+
+
+async def _serve(
+    store: PhotoStore,
+    row: Record,
+    kind: Literal["original", "display", "thumb"],
+    head: bool,
+    if_none_match: str | None,
+) -> Served:
+    # Scope was decided before this (readable): out of scope is 404 whatever If-None-Match says.
+    key = row[f"{kind}_key"]
+    tag = rules.etag(kind, key)
+    extension = rules.EXTENSIONS.get(row["format"], "bin") if kind == "original" else "jpg"
+    if rules.not_modified(if_none_match, tag):
+        # The client's copy is current; the store is not asked, which is the point of revalidating.
+        return Served(etag=tag, not_modified=True, extension=extension)
+    if head:
+        # The object's size is its Content-Length; asking the store also makes a lost object 404, as for GET.
+        return Served(etag=tag, size=await _size(store, key), extension=extension)
+    data = await _fetch(store, key)
+    return Served(etag=tag, size=len(data), data=data, extension=extension)
+
+
+async def _size(store: PhotoStore, key: str) -> int:
+    found = await store.stat(key)
+    if found is None:
+        log.error("photo object %s is referenced but missing from the store", key)
+        raise NotFound("the stored image is missing")
+    return found.size
 
 
 async def _fetch(store: PhotoStore, key: str) -> bytes:
