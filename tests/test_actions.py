@@ -300,7 +300,7 @@ async def test_an_automatic_action_says_what_failed_in_both_languages_until_a_re
     ] == [("submission", "critical_item_failed", "station_sho", auto["item_label"], auto["description"])]
 
     # A later version rewording the item (template_items carries the newest label) names it anew; the
-    # stored sentence, written with the old label, is still recognised as the server's.
+    # action, whose stored sentence has the old label, is still the server's to word.
     conn = await client.db()
     try:
         await conn.execute(

@@ -168,3 +168,95 @@ async def test_the_item_rollup_arrays_migration_keeps_the_counts_an_installation
     finally:
         await conn.close()
         await drop_database(pg_admin_url, name)
+
+
+async def test_the_action_kinds_migration_recognises_only_text_the_server_wrote_and_nobody_changed(
+    pg_admin_url, tmp_path
+):
+    # 0010 gives automatic actions kinds the phone words in its reader's language. Actions opened
+    # before it have only their English text: those still exactly as the server wrote them (the item
+    # labelled as any version of the template had it, or by its key) get the kinds; text a person
+    # wrote or changed does not.
+    import json
+    import shutil
+    import uuid
+
+    from server.embedded import with_database
+    from tests.conftest import _admin_exec, drop_database
+    from tests.factories import make_world
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    await _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
+    url = with_database(pg_admin_url, name)
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in sorted(db.SCHEMA_DIR.glob("000[1-9]_*.sql")):
+        shutil.copy(path, before / path.name)
+    conn = await db.connect(url)
+    try:
+        await db.migrate(conn, before)
+        world = await make_world(conn)
+        station = world.stations["A"]
+        station_en = await conn.fetchval("SELECT name_en FROM stations WHERE id = $1", station)
+        template = await conn.fetchval(
+            "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'ٹ') RETURNING id"
+        )
+        versions = []
+        for n, label in ((1, "Diary kept"), (2, "Diary kept up to date")):
+            items = [{"key": k, "type": "yes_no", "label": {"en": f"{label} {k}", "ur": k}} for k in "abcdef"]
+            definition = {"title": {"en": "T", "ur": "ٹ"}, "sections": [{"key": "s", "items": items}]}
+            versions.append(
+                await conn.fetchval(
+                    """INSERT INTO template_versions (template_id, version, definition)
+                       VALUES ($1, $2, $3::text::jsonb) RETURNING id""",
+                    template,
+                    n,
+                    json.dumps(definition),
+                )
+            )
+        inspection = await conn.fetchval(
+            """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision, body_hash,
+                                        document)
+               VALUES (gen_random_uuid(), $1, $2, $3, 'draft', 1, '\\x00', '{}') RETURNING id""",
+            station,
+            versions[1],
+            world.users["inspector_a"],
+        )
+        sho = f"SHO, {station_en}"
+        rows = {
+            # item: (source, description, owner) -> the kinds expected
+            "a": (
+                "submission",
+                "Critical item failed: Diary kept up to date a",
+                sho,
+                "critical_item_failed",
+                "station_sho",
+            ),
+            "b": ("submission", "Critical item failed: Diary kept b", sho, "critical_item_failed", "station_sho"),
+            "c": ("submission", "Critical item failed: c", "Moharrar", "critical_item_failed", None),
+            "d": ("submission", "Enter every detainee", sho, None, "station_sho"),
+            "e": ("reviewer", "Critical item failed: Diary kept e", sho, None, None),
+            "f": ("submission", "Critical item failed: Diary kept up to date f, and the fan", "SHO", None, None),
+        }
+        for item, (source, description, owner, _, _) in rows.items():
+            await conn.execute(
+                """INSERT INTO actions (station_id, inspection_id, item_key, source, description, owner_name, due_date)
+                   VALUES ($1, $2, $3, $4, $5, $6, current_date)""",
+                station,
+                inspection,
+                item,
+                source,
+                description,
+                owner,
+            )
+
+        applied = await db.migrate(conn)
+        assert applied[0] == "0010_action_kinds.sql"
+        kinds = {
+            r["item_key"]: (r["description_kind"], r["owner_kind"])
+            for r in await conn.fetch("SELECT item_key, description_kind, owner_kind FROM actions")
+        }
+        assert kinds == {item: (row[3], row[4]) for item, row in rows.items()}
+    finally:
+        await conn.close()
+        await drop_database(pg_admin_url, name)

@@ -18,30 +18,12 @@ Scope = tuple[bool, list[UUID], list[UUID]]
 SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
 TODAY = f"(now() AT TIME ZONE '{REPORTING_TZ}')::date"
 
-# Text the server writes itself, in English, when a submission opens an action: kept in `description`
-# and `owner_name` for exports and older phones, and recognised on the way out (below) so that every
-# reader gets it composed in their own language. Text a person typed, or changed, is never recognised.
-AUTO_DESCRIPTION = "'Critical item failed: '"
-AUTO_OWNER = "'SHO, '"
-
 # The action's item's label in both languages, from template_items (one indexed row per template and
 # item key, labelled as the template's newest version has it: what the dashboards call the item too).
 # Never from the version's definition: unpacking a definition per listed row cost ~0.3 ms a row.
 _ITEM_LABEL_JOIN = """LEFT JOIN inspections li ON li.id = a.inspection_id
        LEFT JOIN template_versions ltv ON ltv.id = li.template_version_id
        LEFT JOIN template_items ti ON ti.template_id = ltv.template_id AND ti.item_key = a.item_key"""
-# Exactly the sentence create_for_critical_failures writes for the item: an edited description no longer
-# matches and reads as typed. The sentence names the item as the inspection's version did; should a later
-# version have reworded its English label, the template's versions are searched, for those rows only.
-_DESCRIPTION_KIND = f"""CASE WHEN a.source <> 'submission' OR a.item_key IS NULL THEN NULL
-            WHEN a.description IN ({AUTO_DESCRIPTION} || ti.label_en, {AUTO_DESCRIPTION} || a.item_key)
-            THEN 'critical_item_failed'
-            WHEN EXISTS (SELECT 1 FROM template_versions v WHERE v.template_id = ltv.template_id
-                            AND a.description = {AUTO_DESCRIPTION} || (jsonb_path_query_first(v.definition,
-                                '$.sections[*].items[*] ? (@.key == $key).label.en',
-                                jsonb_build_object('key', a.item_key)) #>> '{{}}'))
-            THEN 'critical_item_failed' END"""
-_OWNER_KIND = f"CASE WHEN a.source = 'submission' AND a.owner_name = {AUTO_OWNER} || s.name_en THEN 'station_sho' END"
 
 _COLUMNS = f"""a.id, a.inspection_id, a.item_key, a.source, a.description, a.owner_name, a.owner_user_id,
        a.due_date, a.status, a.evidence_photo_ids, a.created_by, a.verified_by, a.verified_at, a.change_seq,
@@ -49,7 +31,7 @@ _COLUMNS = f"""a.id, a.inspection_id, a.item_key, a.source, a.description, a.own
        s.id AS station_id, s.code AS station_code, s.name_en AS station_en, s.name_ur AS station_ur,
        d.id AS district_id, d.name_en AS district_en, d.name_ur AS district_ur,
        ti.label_en AS item_label_en, ti.label_ur AS item_label_ur,
-       {_DESCRIPTION_KIND} AS description_kind, {_OWNER_KIND} AS owner_kind"""
+       a.description_kind, a.owner_kind"""
 
 _FROM = f"""actions a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
        {_ITEM_LABEL_JOIN}"""
@@ -235,6 +217,9 @@ async def insert_action(conn: Connection, values: dict[str, Any]) -> UUID | None
     )
 
 
+_WORDED_BY_KIND = {"description": "description_kind", "owner_name": "owner_kind"}
+
+
 async def update_action(conn: Connection, action_id: UUID, changes: dict[str, Any], actor_id: UUID) -> None:
     """Apply `changes` (column -> value; the columns come from a fixed list in the routes).
 
@@ -242,6 +227,8 @@ async def update_action(conn: Connection, action_id: UUID, changes: dict[str, An
     """
     params: list[Any] = [action_id, *changes.values()]
     sets = [f"{column} = ${n}" for n, column in enumerate(changes, start=2)]
+    # Text a person rewrote is theirs: shown as typed from now on, never worded anew by the app.
+    sets += [f"{kind} = NULL" for column, kind in _WORDED_BY_KIND.items() if column in changes]
     if changes.get("status") == "verified":
         params.append(actor_id)
         sets += [f"verified_by = ${len(params)}", "verified_at = now()"]
@@ -308,10 +295,10 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
                   LEFT JOIN answers a ON a.inspection_id = $1 AND a.item_key = e.item_key
                  WHERE e.s = 0 AND COALESCE(a.critical, {_CRITICAL_IN}))
             INSERT INTO actions AS x (station_id, inspection_id, item_key, source, description, owner_name,
-                                      due_date, created_by)
+                                      due_date, created_by, description_kind, owner_kind)
             SELECT h.station_id, $1, f.item_key, 'submission',
-                   {AUTO_DESCRIPTION} || COALESCE({_LABEL_OF}, f.item_key), {AUTO_OWNER} || h.name_en, h.due,
-                   h.inspector_id
+                   'Critical item failed: ' || COALESCE({_LABEL_OF}, f.item_key), 'SHO, ' || h.name_en, h.due,
+                   h.inspector_id, 'critical_item_failed', 'station_sho'
               FROM failed f CROSS JOIN head h
              ORDER BY f.item_key
             ON CONFLICT (station_id, item_key) WHERE status <> 'verified' AND item_key IS NOT NULL
@@ -344,11 +331,9 @@ async def open_actions_for_bundle(conn: Connection, station_ids: Sequence[UUID],
         f"""SELECT a.id, a.station_id, a.inspection_id, a.item_key,
                    CASE WHEN ti.item_key IS NOT NULL THEN jsonb_build_object('en', ti.label_en, 'ur', ti.label_ur)
                    END AS item_label,
-                   a.source, a.description, {_DESCRIPTION_KIND} AS description_kind, a.owner_name,
-                   {_OWNER_KIND} AS owner_kind, a.due_date,
+                   a.source, a.description, a.description_kind, a.owner_name, a.owner_kind, a.due_date,
                    a.status, a.status IN ('open', 'in_progress') AND a.due_date < {TODAY} AS overdue, a.change_seq
-              FROM actions a JOIN stations s ON s.id = a.station_id
-              {_ITEM_LABEL_JOIN}
+              FROM actions a {_ITEM_LABEL_JOIN}
              WHERE a.station_id = ANY($1::uuid[]) AND a.change_seq > $2 AND ($2 > 0 OR a.status <> 'verified')
              ORDER BY a.change_seq""",
         list(station_ids),

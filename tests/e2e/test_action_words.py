@@ -89,7 +89,8 @@ def test_an_automatic_action_reads_in_urdu_on_the_board_and_a_typed_one_keeps_it
 
     page.click(".lang-toggle")
     page.locator("html[dir=rtl]").wait_for(state="attached")
-    auto_card.wait_for()
+    # The board draws itself again in Urdu once it has switched: wait for that, not for the old card.
+    auto_card.locator(".rv-desc", has_text="انتہائی اہم نکتہ ناکام").wait_for()
     assert auto_card.locator(".rv-desc").inner_text() == f"انتہائی اہم نکتہ ناکام: {critical['label']['ur']}"
     assert f"ایس ایچ او، {station['name']['ur']}" in auto_card.inner_text()
     assert "Critical item failed" not in auto_card.inner_text() and "SHO," not in auto_card.inner_text()
