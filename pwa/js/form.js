@@ -3,7 +3,7 @@
 // and the service worker (which builds the document when it sends) share exactly this code.
 // Scoring itself is scoring.js, the twin of the server's scorer.
 
-import { visibility } from './scoring.js';
+import { itemScore, visibility } from './scoring.js';
 
 export const SCORED = new Set(['yes_no', 'scale', 'choice', 'multi_choice', 'number']);
 
@@ -20,7 +20,9 @@ export function sectionOfItem(definition, key) {
   return (definition.sections || []).findIndex((s) => (s.items || []).some((i) => i.key === key));
 }
 
-const blank = (v) => v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
+// As the server judges (server/templates/scoring.py, _completeness): text of only spaces is no
+// answer, while an empty multi_choice list is one ("none of these", scoring 0) and is sent as such.
+const blank = (v) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 
 export function photoCount(answer) {
   return answer?.photos?.length || 0;
@@ -31,21 +33,17 @@ export function isAnswered(item, answer) {
   return !blank(answer?.value);
 }
 
-// Does this answer fail the item? Used to mark the card (colour AND icon AND word).
+// Photos still owed, as the server counts them at submit: evidence backs an answer, so an
+// unanswered item and an n.a. need none.
+export function photosShort(item, answer) {
+  if (!isAnswered(item, answer) || (item.type === 'yes_no' && answer?.value === 'na')) return 0;
+  return Math.max(0, (item.min_photos || 0) - photoCount(answer));
+}
+
+// Does this answer fail the item? Used to mark the card (colour AND icon AND word) and to list
+// critical failures: exactly when the server's scorer gives it 0 (multi_choice included).
 export function isFailed(item, answer) {
-  const v = answer?.value;
-  if (blank(v)) return false;
-  switch (item.type) {
-    case 'yes_no': return v === 'no';
-    case 'scale': return v === 0;
-    case 'number':
-      return typeof v === 'number' && ((item.min != null && v < item.min) || (item.max != null && v > item.max));
-    case 'choice': {
-      const o = (item.options || []).find((x) => x.key === v);
-      return !!o && o.points <= 0 && (item.options || []).some((x) => x.points > 0);
-    }
-    default: return false;
-  }
+  return itemScore(item, answer) === 0;
 }
 
 // What still blocks submission, in form order: required visible items without an answer and
@@ -58,8 +56,7 @@ export function missing(definition, answers) {
       if (!visible[item.key]) continue;
       const answer = answers[item.key];
       if (item.required && !isAnswered(item, answer)) out.push({ section: s, item, reason: 'answer' });
-      const need = item.min_photos || 0;
-      if (need > photoCount(answer)) out.push({ section: s, item, reason: 'photos', have: photoCount(answer), need });
+      if (photosShort(item, answer) > 0) out.push({ section: s, item, reason: 'photos', have: photoCount(answer), need: item.min_photos });
     }
   });
   return out;
@@ -76,7 +73,7 @@ export function progressOf(definition, answers, sectionIndex = null) {
       if (!visible[item.key]) continue;
       total += 1;
       const answer = answers[item.key];
-      if (isAnswered(item, answer) && photoCount(answer) >= (item.min_photos || 0)) done += 1;
+      if (isAnswered(item, answer) && photosShort(item, answer) === 0) done += 1;
     }
   });
   return { done, total };
