@@ -13,6 +13,7 @@ import pytest
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
+    STORED_DRAFT,
     bundle,
     fill_whole_form,
     inspection_id,
@@ -31,14 +32,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 @pytest.fixture
 def pwa_server(pg_admin_url, demo_template_db, tmp_path):
     yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path)
-
-
-STORED = """async (id) => {
-    const db = await import('/js/db.js');
-    const d = await db.get('drafts', id);
-    const photos = (await db.getAll('photos')).filter((p) => p.inspection_id === id).map((p) => p.id);
-    return {answers: d.answers, photos};
-}"""
 
 
 def start_offline(pwa_server, browser):
@@ -140,7 +133,7 @@ def test_a_photo_the_full_phone_could_not_keep_is_not_counted_as_taken(pwa_serve
     release()
     page.locator(f"#item-{other['key']} [data-value=yes]").click()
     page.wait_for_timeout(500)
-    stored = page.evaluate(STORED, iid)
+    stored = page.evaluate(STORED_DRAFT, iid)
     assert stored["answers"][other["key"]]["value"] == "yes"
     named = stored["answers"].get(item["key"], {}).get("photos", [])
     assert named == stored["photos"] == []
@@ -150,7 +143,7 @@ def test_a_photo_the_full_phone_could_not_keep_is_not_counted_as_taken(pwa_serve
         files=[{"name": "p2.jpg", "mimeType": "image/jpeg", "buffer": jpeg(2)}]
     )
     card.locator(".thumbs li img").wait_for()
-    stored = page.evaluate(STORED, iid)
+    stored = page.evaluate(STORED_DRAFT, iid)
     assert stored["answers"][item["key"]]["photos"] == stored["photos"] and len(stored["photos"]) == 1
     assert errors == []
     context.close()

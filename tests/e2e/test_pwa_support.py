@@ -66,6 +66,15 @@ def jpeg(seed: int, size: tuple[int, int] = (1600, 1200)) -> bytes:
     return out.getvalue()
 
 
+# A draft as this phone keeps it: its answers, and the ids of the photos it holds for it.
+STORED_DRAFT = """async (id) => {
+    const db = await import('/js/db.js');
+    const d = await db.get('drafts', id);
+    const photos = (await db.getAll('photos')).filter((p) => p.inspection_id === id).map((p) => p.id);
+    return {answers: d.answers, photos};
+}"""
+
+
 def bundle(live_server: Any, token: str) -> dict:
     response = live_server.api("GET", "/api/v1/sync/bundle", token)
     assert response.status_code == 200, response.text

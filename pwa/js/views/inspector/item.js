@@ -10,6 +10,13 @@ import { displayUrl, thumbUrl } from '../../photos.js';
 import { add, button, dialog, h, icon, mount, pill, toast } from '../../ui.js';
 
 const YES_NO = [['yes', 'answer.yes'], ['no', 'answer.no'], ['na', 'answer.na']];
+// The server's limits (server/templates/rules.py MAX_TEXT, server/inspections/models.py Note and
+// PhotoIds, the YYYY-MM-DD date): the phone holds to them as the inspector types, so that no draft is
+// refused on every sync for a limit the form never showed.
+const MAX_TEXT = 5000;
+const MAX_NOTE = 4000;
+const MAX_PHOTOS = 50;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function itemCard(item, ctx) {
   const { draft } = ctx;
@@ -137,15 +144,16 @@ function control(item, ctx, labelId, changed) {
     }
     case 'text': {
       const ta = h('textarea', {
-        rows: 3, value: value ?? '', 'aria-labelledby': labelId, disabled: ctx.readonly,
+        rows: 3, value: value ?? '', 'aria-labelledby': labelId, disabled: ctx.readonly, maxlength: MAX_TEXT,
         oninput: () => { setValue(draft, item.key, ta.value); changed(); },
       });
       return ta;
     }
     case 'date': {
+      // A four-digit year, as the server's YYYY-MM-DD wants: without `max` a date field takes six.
       const input = h('input', {
-        type: 'date', value: value ?? '', 'aria-labelledby': labelId, disabled: ctx.readonly,
-        onchange: () => { setValue(draft, item.key, input.value || null); changed(); },
+        type: 'date', value: value ?? '', 'aria-labelledby': labelId, disabled: ctx.readonly, min: '0001-01-01', max: '9999-12-31',
+        onchange: () => { setValue(draft, item.key, ISO_DATE.test(input.value) ? input.value : null); changed(); },
       });
       return input;
     }
@@ -158,7 +166,7 @@ function noteField(item, ctx) {
   const { draft } = ctx;
   const note = draft.answers[item.key]?.note || '';
   const ta = h('textarea', {
-    rows: 2, value: note, 'aria-label': t('item.noteFor', { label: tx(item.label) }), disabled: ctx.readonly,
+    rows: 2, value: note, 'aria-label': t('item.noteFor', { label: tx(item.label) }), disabled: ctx.readonly, maxlength: MAX_NOTE,
     oninput: () => setNote(draft, item.key, ta.value),
   });
   const wrap = h('div', { class: 'note', hidden: !note }, ta);
@@ -203,7 +211,9 @@ function photoStrip(item, ctx, changed) {
   };
 
   const onFiles = (fromCamera) => async (e) => {
-    const files = [...e.target.files];
+    const room = MAX_PHOTOS - photoCount(draft.answers[item.key]);
+    const files = [...e.target.files].slice(0, Math.max(room, 0));
+    if (e.target.files.length > files.length) toast(t('photo.tooMany', { max: fmtNumber(MAX_PHOTOS) }), { kind: 'error' });
     e.target.value = '';
     if (!files.length) return;
     busy.hidden = false;
