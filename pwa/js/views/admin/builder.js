@@ -28,10 +28,12 @@ function serverStable(tpl) {
 
 async function openSession(tpl) {
   const known = sessions.get(tpl.id);
-  // Kept (with its selection and preview answers) unless someone else saved another draft since;
-  // unsaved edits made here are kept in any case, being newer than the server's draft.
+  // Kept (with its selection and preview answers) unless another draft was saved since (an import
+  // into the draft, another admin). Then the server's draft is shown, and edits made here that
+  // never reached the server are offered to restore: kept silently, they would hide the new draft
+  // and overwrite it with the next save.
   const unsaved = known && model.stable(model.clean(known.def)) !== known.savedStable;
-  if (known && (unsaved || serverStable(tpl) === known.savedStable)) {
+  if (known && serverStable(tpl) === known.savedStable) {
     known.tpl = tpl;
     if (tpl.archived) known.status = 'archived';
     else if (known.status === 'archived') known.status = unsaved ? 'saving' : 'saved';
@@ -51,8 +53,17 @@ async function openSession(tpl) {
     restore: null,
   };
   const local = await kv.get(LOCAL(tpl.id)).catch(() => null);
-  if (local?.def && model.stable(model.clean(local.def)) !== session.savedStable) session.restore = local;
-  else if (local) kv.del(LOCAL(tpl.id));
+  if (known) {
+    // The old session's retry timer must not send its copy over the new draft.
+    known.replaced = true;
+    if (unsaved && model.stable(model.clean(known.def)) !== session.savedStable) {
+      session.restore = { def: known.def, at: local?.at || new Date().toISOString() };
+    }
+  }
+  if (!session.restore) {
+    if (local?.def && model.stable(model.clean(local.def)) !== session.savedStable) session.restore = local;
+    else if (local) kv.del(LOCAL(tpl.id));
+  }
   sessions.set(tpl.id, session);
   return session;
 }
@@ -80,8 +91,9 @@ export default async function builderView(params) {
   const ui = { session };
   const previewSoon = debounce(() => renderPreview(hosts.preview, ui), 180);
   const storeLocal = debounce(() => {
-    if (model.stable(model.clean(session.def)) === session.savedStable) kv.del(LOCAL(session.id));
-    else kv.set(LOCAL(session.id), { def: session.def, at: new Date().toISOString() });
+    const key = model.stable(model.clean(session.def));
+    if (key === session.savedStable) kv.del(LOCAL(session.id));
+    else kv.set(LOCAL(session.id), { def: session.def, at: new Date().toISOString() }).then(() => { session.localStable = key; }, () => {});
   }, 300);
 
   function showStatus() {
@@ -130,7 +142,7 @@ export default async function builderView(params) {
   async function save() {
     session.saveSoon?.cancel();
     while (session.inflight) await session.inflight.catch(() => {});
-    if (session.tpl.archived) return false;
+    if (session.tpl.archived || session.replaced) return false;
     const body = model.clean(session.def);
     const key = model.stable(body);
     if (key === session.savedStable) {
@@ -155,6 +167,12 @@ export default async function builderView(params) {
       session.invalidStable = null;
       session.failure = null;
       session.status = 'saved';
+      // The copy on this computer is dropped once the server holds the same: left behind, it would
+      // later be offered as "unsaved changes" over a newer draft (an import, another admin's edit).
+      if (model.stable(model.clean(session.def)) === key) {
+        storeLocal.cancel();
+        kv.del(LOCAL(session.id));
+      }
       setErrors([], layout);
       renderHead();
     } catch (err) {
@@ -300,6 +318,20 @@ export default async function builderView(params) {
     hosts.editor.inert = !!session.tpl.archived;
   }
 
+  // A reload or a closed tab gives no dispose. A write begun while the page unloads may not finish,
+  // so leaving while an edit is neither on the server nor in the copy on this computer asks first
+  // (the browser's own "Leave site?"); an edit already in that copy is offered back on return.
+  const onHide = () => { storeLocal.flush(); saveDebounced.flush(); };
+  const onVisibility = () => { if (document.visibilityState === 'hidden') onHide(); };
+  const onBeforeUnload = (e) => {
+    const key = model.stable(model.clean(session.def));
+    onHide();
+    if (!session.tpl.archived && key !== session.savedStable && key !== session.localStable) e.preventDefault();
+  };
+  window.addEventListener('beforeunload', onBeforeUnload);
+  window.addEventListener('pagehide', onHide);
+  document.addEventListener('visibilitychange', onVisibility);
+
   renderAll();
   // Edits left unsaved by an earlier visit (or before unarchiving) are sent now.
   if (!session.tpl.archived && session.status !== 'new' && model.stable(model.clean(session.def)) !== session.savedStable) save();
@@ -309,6 +341,10 @@ export default async function builderView(params) {
     node,
     dispose() {
       // Leaving sends what is pending at once; the copy on this computer covers a failure.
+      window.removeEventListener('beforeunload', onBeforeUnload);
+      window.removeEventListener('pagehide', onHide);
+      document.removeEventListener('visibilitychange', onVisibility);
+      storeLocal.flush();
       saveDebounced.flush();
       previewSoon.cancel();
       forgetPreviewDraft();

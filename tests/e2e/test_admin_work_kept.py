@@ -1,0 +1,123 @@
+"""The builder never loses an admin's work nor offers stale work over newer, in real Chromium: leaving
+with an edit not yet on the server asks first; a copy already saved is not offered again over a newer draft;
+a draft imported while edits were unsent is shown, not overwritten, and the edits are offered."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.test_admin_support import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    field,
+    laptop,
+    live_admin_server,
+    sign_in,
+    wait_saved,
+    watch_errors,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def admin_server(pg_admin_url, demo_template_db, tmp_path):
+    yield from live_admin_server(pg_admin_url, demo_template_db, tmp_path)
+
+
+def open_sips(server, browser):
+    token = server.login(ADMIN, ADMIN_PASSWORD)
+    sips = next(t for t in server.api("GET", "/api/v1/templates", token).json() if t["key"] == "sips_station")
+    context = laptop(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, server.url)
+    page.click("#template-list li[data-key=sips_station] a.row-link")
+    page.wait_for_selector("#builder-title")
+    return token, sips["id"], context, page, errors
+
+
+def server_title(server, token: str, template_id: str) -> str:
+    return server.api("GET", f"/api/v1/templates/{template_id}", token).json()["draft"]["title"]["en"]
+
+
+def test_leaving_with_an_edit_not_yet_on_the_server_asks_first_and_keeps_it(admin_server, browser):
+    token, tid, context, page, errors = open_sips(admin_server, browser)
+    # The server is out of reach: the edit exists only in this page.
+    page.route("**/draft", lambda route: route.abort())
+    field(page, "title.en").fill("Typed a moment before the reload")
+    asked: list[str] = []
+
+    def stay(dialog) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", stay)
+    page.evaluate("location.reload()")
+    page.wait_for_timeout(1500)
+    assert asked == ["beforeunload"]
+    # The admin stayed: the words are still there, and go to the server once it is back.
+    expect(field(page, "title.en")).to_have_value("Typed a moment before the reload")
+    page.unroute("**/draft")
+    field(page, "title.en").fill("Typed a moment before the reload!")
+    wait_saved(page)
+    assert server_title(admin_server, token, tid) == "Typed a moment before the reload!"
+    # With everything on the server, leaving asks nothing.
+    page.evaluate("location.reload()")
+    page.wait_for_selector("#builder-title")
+    assert asked == ["beforeunload"]
+    assert errors == []
+    context.close()
+
+
+def test_a_saved_copy_is_not_offered_again_over_a_newer_draft(admin_server, browser):
+    token, tid, context, page, errors = open_sips(admin_server, browser)
+    field(page, "title.en").fill("Saved from this laptop")
+    wait_saved(page)
+    page.wait_for_timeout(600)  # past the local copy's debounce
+    # Later the draft changes elsewhere (another admin, another computer).
+    draft = admin_server.api("GET", f"/api/v1/templates/{tid}", token).json()["draft"]
+    draft["title"]["en"] = "Changed on another computer"
+    assert admin_server.api("PUT", f"/api/v1/templates/{tid}/draft", token, json=draft).status_code == 200
+    page.reload()
+    expect(page.locator("#builder-title")).to_have_text("Changed on another computer")
+    page.wait_for_timeout(500)
+    # Nothing here is unsaved: offering "changes never saved" would invite overwriting the newer draft.
+    expect(page.locator("#restore-local")).to_have_count(0)
+    assert errors == []
+    context.close()
+
+
+def test_a_draft_imported_while_edits_were_unsent_is_shown_not_overwritten(admin_server, browser, tmp_path: Path):
+    token, tid, context, page, errors = open_sips(admin_server, browser)
+    exported = admin_server.api("GET", f"/api/v1/templates/{tid}/versions/1/export", token).json()
+    exported["definition"]["title"]["en"] = "Imported from a file"
+    upload = tmp_path / "import.json"
+    upload.write_text(json.dumps(exported))
+
+    # An edit the server cannot take right now (it is down).
+    page.route(
+        "**/draft",
+        lambda route: route.fulfill(
+            status=503, content_type="application/problem+json", body='{"status":503,"title":"Unavailable"}'
+        ),
+    )
+    field(page, "title.en").fill("Edited while the server was down")
+    expect(page.locator("#save-state")).to_have_attribute("data-state", "failed", timeout=15000)
+    page.unroute("**/draft")
+
+    # The admin imports a file into the draft instead; the builder opens on it.
+    page.click("#versions-link")
+    page.click("#import-into")
+    page.set_input_files("#import-file", str(upload))
+    page.click("dialog[open] .dialog-actions .btn-primary")
+    expect(page.locator("#builder-title")).to_have_text("Imported from a file")
+    expect(page.locator("#restore-local")).to_be_visible()
+    page.wait_for_timeout(1500)
+    assert server_title(admin_server, token, tid) == "Imported from a file"
+    assert errors == []
+    context.close()
