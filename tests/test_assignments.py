@@ -11,7 +11,7 @@ from server.assignments.queries import complete_assignment
 from server.assignments.rules import add_months, next_due
 from server.templates.api_models import stored_form
 from server.templates.models import to_definition
-from tests.factories import make_station, make_world
+from tests.factories import make_station, make_user, make_world
 
 DEFINITION = {
     "title": {"en": "Check", "ur": "معائنہ"},
@@ -345,3 +345,207 @@ async def test_role_matrix_of_the_assignment_endpoints(client, setup):
             if not ok:
                 wrong.append((method, path, who, response.status_code, want, response.text[:200]))
     assert wrong == []
+
+
+# Due dates far outside any plan ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "value"),
+    [
+        ("/api/v1/schedules", "next_due", "9999-12-15"),
+        ("/api/v1/schedules", "next_due", "1900-01-31"),
+        ("/api/v1/assignments", "due_date", "9999-12-31"),
+        ("/api/v1/assignments", "due_date", "2205-01-01"),
+    ],
+)
+async def test_a_due_date_outside_any_plan_is_refused_naming_the_field(client, setup, path, field, value):
+    w = setup
+    payload = body(w)
+    if path.endswith("schedules"):
+        payload = {**{k: v for k, v in payload.items() if k != "due_date"}, "frequency": "monthly"}
+    response = await client.post(path, w.tokens["admin"], json={**payload, field: value})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    conn = await client.db()
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM assignments") == 0
+        assert await conn.fetchval("SELECT count(*) FROM schedules") == 0
+    finally:
+        await conn.close()
+
+
+async def test_rescheduling_to_a_due_date_outside_any_plan_is_refused(client, setup):
+    w = setup
+    a = (await client.post("/api/v1/assignments", w.tokens["admin"], json=body(w))).json()
+    response = await client.patch(f"/api/v1/assignments/{a['id']}", w.tokens["admin"], json={"due_date": "9999-12-31"})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["due_date"]
+
+
+async def test_a_stored_schedule_at_the_end_of_the_calendar_never_blocks_a_submission(client, setup):
+    # A schedule stored before due dates were bounded: completing its visit (what a submission does)
+    # or cancelling it must not fail on date arithmetic, or the inspector's submission never syncs.
+    w = setup
+    conn = await client.db()
+    try:
+        for template in ("police", "police2"):
+            schedule_id = await conn.fetchval(
+                """INSERT INTO schedules (station_id, template_id, inspector_id, frequency, next_due, anchor_day)
+                   VALUES ($1, $2, $3, 'half_yearly', '9999-12-15', 15) RETURNING id""",
+                w.stations["A"],
+                w.templates[template],
+                w.users["inspector_a"],
+            )
+            await conn.execute(
+                """INSERT INTO assignments (station_id, template_id, inspector_id, due_date, schedule_id)
+                   VALUES ($1, $2, $3, '9999-12-15', $4)""",
+                w.stations["A"],
+                w.templates[template],
+                w.users["inspector_a"],
+                schedule_id,
+            )
+        async with conn.transaction():
+            done = await complete_assignment(conn, w.stations["A"], w.templates["police"], uuid.uuid4())
+        assert done is not None and done.next_assignment_id is None
+        open_id = await conn.fetchval("SELECT id FROM assignments WHERE template_id = $1", w.templates["police2"])
+    finally:
+        await conn.close()
+    cancelled = await client.patch(f"/api/v1/assignments/{open_id}", w.tokens["admin"], json={"status": "cancelled"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+
+
+# Work whose inspector can no longer do it --------------------------------------------------------
+
+
+async def _take_station_from_inspector_a(client, w, how: str) -> str:
+    """Leave inspector_a unable to serve station A, as `how` says; the name of someone who can."""
+    if how == "station moved":
+        conn = await client.db()
+        try:
+            await conn.execute("UPDATE stations SET district_id = $2 WHERE id = $1", w.stations["A"], w.districts["B"])
+        finally:
+            await conn.close()
+        return "inspector_b"
+    change = {
+        "deactivated": {"active": False},
+        "demoted": {"role": "reviewer", "region_ids": [str(w.regions["A"])]},
+        "moved away": {"district_ids": [str(w.districts["B"])]},
+    }[how]
+    response = await client.patch(f"/api/v1/users/{w.users['inspector_a']}", w.tokens["admin"], json=change)
+    assert response.status_code == 200, response.text
+    conn = await client.db()
+    try:
+        w.users["inspector_c"] = await make_user(conn, "inspector_c", "inspector", district_ids=[w.districts["A"]])
+    finally:
+        await conn.close()
+    return "inspector_c"
+
+
+@pytest.mark.parametrize("how", ["deactivated", "demoted", "moved away", "station moved"])
+async def test_work_its_inspector_can_no_longer_do_is_listed_as_needing_an_inspector(client, setup, how):
+    w = setup
+    admin = w.tokens["admin"]
+    visit = (await client.post("/api/v1/assignments", admin, json=body(w, template="police3"))).json()
+    schedule = await _schedule(client, w, date.today() + timedelta(days=10), template="police2")
+    assert (visit["needs_inspector"], schedule["needs_inspector"]) == (False, False)
+    replacement = await _take_station_from_inspector_a(client, w, how)
+
+    needing = (await client.get("/api/v1/assignments", admin, params={"needs_inspector": "true"})).json()
+    assert sorted(a["id"] for a in needing) == sorted([visit["id"], schedule["open_assignment_id"]])
+    assert {(a["inspector_id"], a["status"]) for a in needing} == {(str(w.users["inspector_a"]), "open")}
+    assert (await client.get("/api/v1/assignments", admin, params={"needs_inspector": "false"})).json() == []
+    stuck = (await client.get("/api/v1/schedules", admin, params={"needs_inspector": "true"})).json()
+    assert [(s["id"], s["needs_inspector"]) for s in stuck] == [(schedule["id"], True)]
+    if how != "station moved":
+        # The change of the user says in the audit trail which work it left without an inspector.
+        rows = (await client.get("/api/v1/audit", admin, params={"action": "user.update"})).json()
+        left = rows[0]["data"]["needs_inspector"]
+        assert sorted(left["assignment_ids"]) == sorted([visit["id"], schedule["open_assignment_id"]])
+        assert left["schedule_ids"] == [schedule["id"]]
+
+    # Reassigning puts the work right: the schedule takes its open visit along.
+    someone = str(w.users[replacement])
+    moved = await client.patch(f"/api/v1/schedules/{schedule['id']}", admin, json={"inspector_id": someone})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["needs_inspector"] is False
+    fixed = await client.patch(f"/api/v1/assignments/{visit['id']}", admin, json={"inspector_id": someone})
+    assert fixed.status_code == 200 and fixed.json()["needs_inspector"] is False
+    assert (await client.get("/api/v1/assignments", admin, params={"needs_inspector": "true"})).json() == []
+    assert (await client.get("/api/v1/schedules", admin, params={"needs_inspector": "true"})).json() == []
+
+
+async def test_a_schedule_makes_no_visit_for_an_inspector_who_cannot_serve_it_until_reassigned(client, setup):
+    w = setup
+    admin = w.tokens["admin"]
+    first_due = date.today() + timedelta(days=5)
+    schedule = await _schedule(client, w, first_due)
+    await _take_station_from_inspector_a(client, w, "moved away")
+    conn = await client.db()
+    try:
+        # Another inspector's submission completes the open visit; the schedule's own inspector has
+        # left the district, so no next visit is made for them.
+        async with conn.transaction():
+            done = await complete_assignment(conn, w.stations["A"], w.templates["police"], uuid.uuid4())
+        assert done is not None and done.next_assignment_id is None
+        assert await conn.fetchval("SELECT count(*) FROM assignments WHERE status = 'open'") == 0
+    finally:
+        await conn.close()
+    waiting = (await client.get(f"/api/v1/schedules/{schedule['id']}", admin)).json()
+    assert (waiting["needs_inspector"], waiting["open_assignment_id"], waiting["next_due"]) == (
+        True,
+        None,
+        first_due.isoformat(),
+    )
+
+    reassigned = await client.patch(
+        f"/api/v1/schedules/{schedule['id']}", admin, json={"inspector_id": str(w.users["inspector_c"])}
+    )
+    assert reassigned.status_code == 200, reassigned.text
+    after = reassigned.json()
+    assert after["needs_inspector"] is False and after["open_assignment_id"] is not None
+    visit = (await client.get(f"/api/v1/assignments/{after['open_assignment_id']}", admin)).json()
+    assert visit["inspector_id"] == str(w.users["inspector_c"]) and visit["schedule_id"] == schedule["id"]
+    assert visit["due_date"] > first_due.isoformat() and visit["needs_inspector"] is False
+
+
+async def test_a_held_back_schedule_makes_its_visit_when_its_inspector_is_reactivated(client, setup):
+    w = setup
+    admin = w.tokens["admin"]
+    schedule = await _schedule(client, w, date.today() + timedelta(days=5))
+    user = f"/api/v1/users/{w.users['inspector_a']}"
+    assert (await client.patch(user, admin, json={"active": False})).status_code == 200
+    cancelled = await client.patch(
+        f"/api/v1/assignments/{schedule['open_assignment_id']}", admin, json={"status": "cancelled"}
+    )
+    assert cancelled.status_code == 200
+    held = (await client.get(f"/api/v1/schedules/{schedule['id']}", admin)).json()
+    assert (held["open_assignment_id"], held["needs_inspector"]) == (None, True)
+
+    assert (await client.patch(user, admin, json={"active": True})).status_code == 200
+    resumed = (await client.get(f"/api/v1/schedules/{schedule['id']}", admin)).json()
+    assert resumed["needs_inspector"] is False and resumed["open_assignment_id"] is not None
+    rows = (await client.get("/api/v1/audit", admin, params={"action": "user.update"})).json()
+    assert rows[0]["data"]["resumed_schedules"] == [
+        {"schedule_id": schedule["id"], "assignment_id": resumed["open_assignment_id"]}
+    ]
+
+
+async def test_a_patch_that_changes_nothing_returns_a_done_assignment(client, setup):
+    w = setup
+    admin = w.tokens["admin"]
+    a = (await client.post("/api/v1/assignments", admin, json=body(w))).json()
+    conn = await client.db()
+    try:
+        async with conn.transaction():
+            assert await complete_assignment(conn, w.stations["A"], w.templates["police"], uuid.uuid4())
+    finally:
+        await conn.close()
+    path = f"/api/v1/assignments/{a['id']}"
+    for same in ({}, {"due_date": a["due_date"]}, {"inspector_id": a["inspector_id"]}):
+        response = await client.patch(path, admin, json=same)
+        assert response.status_code == 200, (same, response.text)
+        assert (response.json()["id"], response.json()["status"]) == (a["id"], "done")
+    later = (date.today() + timedelta(days=40)).isoformat()
+    assert (await client.patch(path, admin, json={"due_date": later})).status_code == 409

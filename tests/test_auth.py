@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
+import httpx
+import msgspec
 import pytest
+from litestar.testing import AsyncTestClient
 
-from tests.factories import PASSWORD, make_world
+from server.app import create_app
+from tests.factories import PASSWORD, ApiClient, make_world
 
 
 @pytest.fixture
@@ -193,3 +198,239 @@ async def test_role_matrix_for_users_and_audit(client, world, method, path, body
 async def test_concurrent_logins_all_succeed(client, world):
     tokens = await asyncio.gather(*[client.login("reviewer_a") for _ in range(5)])
     assert len(set(tokens)) == 5
+
+
+@pytest.fixture
+async def parallel(settings, executor):
+    """The app in-process, driven over ASGI in this event loop, so that requests sent together really
+    run together (the Litestar test client hands them to the app one at a time)."""
+    app = create_app(settings, executor=executor, run_migrations=False)
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def lifespan() -> None:
+        # One task enters and leaves the lifespan (its cancel scopes must not change tasks).
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    running = asyncio.create_task(lifespan())
+    await started.wait()
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as http:
+            api = ApiClient(http, settings.database_url or "")
+            conn = await api.db()
+            try:
+                api.world = await make_world(conn)  # type: ignore[attr-defined]
+            finally:
+                await conn.close()
+            yield api
+    finally:
+        stop.set()
+        await running
+
+
+async def test_a_burst_of_simultaneous_guesses_gets_no_more_tries_than_the_limit(parallel):
+    # Guesses sent all at once must not each pass the lockout check before any failure is counted:
+    # that would give an attacker as many tries as requests in flight instead of five.
+    client = parallel
+    guesses = await asyncio.gather(
+        *[
+            client.post("/api/v1/auth/login", json={"username": "admin", "password": f"guess-{i:04d}"})
+            for i in range(15)
+        ]
+    )
+    statuses = sorted(r.status_code for r in guesses)
+    assert statuses.count(401) <= 5 and set(statuses) <= {401, 429}, statuses
+    locked = await client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+    assert locked.status_code == 429
+
+
+async def test_a_sign_in_racing_a_password_reset_gets_no_session_with_the_old_password(parallel, monkeypatch):
+    from server.auth import routes
+
+    client, world = parallel, parallel.world
+    admin = await client.login("admin")
+    real_verify = routes.verify_password
+
+    def slow_verify(password_hash, password):
+        # The old password is checked, then the admin's reset lands before the session is made.
+        ok = real_verify(password_hash, password)
+        time.sleep(1.0)
+        return ok
+
+    monkeypatch.setattr(routes, "verify_password", slow_verify)
+
+    async def reset():
+        await asyncio.sleep(0.3)
+        return await client.patch(
+            f"/api/v1/users/{world.users['reviewer_b']}", admin, json={"password": "brand-new-pass-1"}
+        )
+
+    signed_in, reset_done = await asyncio.gather(
+        client.post("/api/v1/auth/login", json={"username": "reviewer_b", "password": PASSWORD}), reset()
+    )
+    assert reset_done.status_code == 200
+    if signed_in.status_code == 200:
+        assert (await client.get("/api/v1/me", signed_in.json()["token"])).status_code == 401
+    else:
+        assert signed_in.status_code == 401
+        assert signed_in.headers["content-type"].startswith("application/problem+json")
+    conn = await client.db()
+    try:
+        live = await conn.fetchval(
+            "SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL", world.users["reviewer_b"]
+        )
+    finally:
+        await conn.close()
+    assert live == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"active": False}, "active"), ({"role": "reviewer", "region_ids": ["{region}"]}, "role")],
+)
+async def test_the_last_active_admin_cannot_be_deactivated_or_demoted(client, world, change, field):
+    admin = await client.login("admin")
+    body = {k: [str(world.regions["A"])] if k == "region_ids" else v for k, v in change.items()}
+    response = await client.patch(f"/api/v1/users/{world.users['admin']}", admin, json=body)
+    assert response.status_code == 409, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    # Nothing changed: the admin is still an active admin, still signed in.
+    me = await client.get("/api/v1/me", admin)
+    assert me.status_code == 200 and (me.json()["role"], me.json()["active"]) == ("admin", True)
+
+
+async def test_an_admin_may_be_deactivated_while_another_admin_remains(client, world):
+    admin = await client.login("admin")
+    second = await client.post(
+        "/api/v1/users",
+        admin,
+        json={"username": "admin2", "display_name": "Admin Two", "password": "long-enough-1", "role": "admin"},
+    )
+    assert second.status_code == 201
+    response = await client.patch(f"/api/v1/users/{world.users['admin']}", admin, json={"active": False})
+    assert response.status_code == 200 and response.json()["active"] is False
+    other = await client.login("admin2", "long-enough-1")
+    # Now admin2 is the last one.
+    assert (
+        await client.patch(f"/api/v1/users/{second.json()['id']}", other, json={"active": False})
+    ).status_code == 409
+
+
+async def test_a_limit_of_one_failure_locks_after_the_first_one(settings, executor):
+    strict = msgspec.structs.replace(settings, login_max_failures=1)
+    app = create_app(strict, executor=executor, run_migrations=False)
+    async with AsyncTestClient(app, raise_server_exceptions=False) as http:
+        client = ApiClient(http, strict.database_url or "")
+        conn = await client.db()
+        try:
+            await make_world(conn)
+        finally:
+            await conn.close()
+        wrong = await client.post("/api/v1/auth/login", json={"username": "admin", "password": "wrong-pass"})
+        assert wrong.status_code == 401
+        locked = await client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        assert locked.status_code == 429
+
+
+async def test_two_scope_changes_at_once_never_leave_a_user_without_a_scope(parallel, monkeypatch):
+    # Each change alone leaves the inspector something (a region, or a district); both together
+    # would leave nothing. The second must be judged on what the first left, not on what it read.
+    from server.auth import queries
+
+    client, world = parallel, parallel.world
+    admin = await client.login("admin")
+    conn = await client.db()
+    try:
+        await conn.execute(
+            "UPDATE users SET region_ids = $2 WHERE id = $1", world.users["inspector_a"], [world.regions["A"]]
+        )
+    finally:
+        await conn.close()
+    real = queries.unknown_scope_ids
+
+    async def slow_check(conn, region_ids, district_ids):
+        found = await real(conn, region_ids, district_ids)
+        await asyncio.sleep(0.5)  # both requests are checking before either one writes
+        return found
+
+    monkeypatch.setattr(queries, "unknown_scope_ids", slow_check)
+    path = f"/api/v1/users/{world.users['inspector_a']}"
+    answers = await asyncio.gather(
+        client.patch(path, admin, json={"region_ids": []}), client.patch(path, admin, json={"district_ids": []})
+    )
+    assert sorted(r.status_code for r in answers) == [200, 422], [r.text for r in answers]
+    conn = await client.db()
+    try:
+        row = await conn.fetchrow(
+            "SELECT region_ids, district_ids FROM users WHERE id = $1", world.users["inspector_a"]
+        )
+    finally:
+        await conn.close()
+    assert row["region_ids"] or row["district_ids"]
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [("field_1", ["field_1"]), ("100%", ["rated"]), ("%", ["rated"]), ("_", ["field_1"]), ("\\", ["slashed"])],
+)
+async def test_searching_users_takes_percent_underscore_and_backslash_as_they_are(client, world, q, found):
+    admin = await client.login("admin")
+    for username, display_name in [
+        ("field_1", "Field One"),
+        ("fieldx1", "Field X"),
+        ("rated", "Rated 100% Ready"),
+        ("slashed", "Back\\Slash"),
+    ]:
+        created = await client.post(
+            "/api/v1/users",
+            admin,
+            json={
+                "username": username,
+                "display_name": display_name,
+                "password": "long-enough-1",
+                "role": "inspector",
+                "district_ids": [str(world.districts["A"])],
+            },
+        )
+        assert created.status_code == 201, created.text
+    response = await client.get("/api/v1/users", admin, params={"q": q})
+    assert response.status_code == 200
+    # Only the users made here count: the world's own usernames have underscores too.
+    assert [
+        u["username"] for u in response.json() if u["username"] in {"field_1", "fieldx1", "rated", "slashed"}
+    ] == found
+
+
+async def test_two_admins_deactivating_each_other_at_once_leave_one_active_admin(parallel, monkeypatch):
+    # Each sees the other as the remaining admin; judged one after the other, the second is refused
+    # (409), neither deadlocks (503) nor leaves the system without an admin.
+    from server.auth import queries
+
+    client = parallel
+    first = await client.login("admin")
+    made = await client.post(
+        "/api/v1/users",
+        first,
+        json={"username": "admin2", "display_name": "Admin Two", "password": "long-enough-1", "role": "admin"},
+    )
+    assert made.status_code == 201
+    second = await client.login("admin2", "long-enough-1")
+    real = queries.update_user
+
+    async def slow_update(conn, user_id, changes):
+        await asyncio.sleep(0.5)  # both requests are past their checks before either one writes
+        return await real(conn, user_id, changes)
+
+    monkeypatch.setattr(queries, "update_user", slow_update)
+    answers = await asyncio.gather(
+        client.patch(f"/api/v1/users/{made.json()['id']}", first, json={"active": False}),
+        client.patch(f"/api/v1/users/{client.world.users['admin']}", second, json={"active": False}),
+    )
+    assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
+    conn = await client.db()
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM users WHERE role = 'admin' AND active") == 1
+    finally:
+        await conn.close()

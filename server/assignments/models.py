@@ -45,6 +45,9 @@ class AssignmentOut(msgspec.Struct, kw_only=True):
     status: Status
     # Open and past its due date (by the database's calendar).
     overdue: bool
+    # Open, and its inspector can no longer do it: deactivated, given another role, or no longer
+    # covering the station. It stays on that inspector's name until it is reassigned.
+    needs_inspector: bool = False
     inspection_id: UUID | None
     schedule_id: UUID | None
     # Names for lists, so a client need not look each id up.
@@ -83,6 +86,9 @@ class ScheduleOut(msgspec.Struct, kw_only=True):
     next_due: date
     anchor_day: int
     active: bool
+    # Active, and its inspector can no longer serve the station: it makes no new visits until it is
+    # reassigned (or its inspector can serve it again).
+    needs_inspector: bool = False
     open_assignment_id: UUID | None
     station_code: str
     template_key: str

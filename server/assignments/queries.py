@@ -7,6 +7,12 @@ with a transaction of its own.
 Scope: an assignment or schedule is visible when its station's district `d` is in the caller's scope
 (`$1..$3` from Principal.scope_args()); an inspector additionally sees only their own.
 At most one assignment per station and template is open at a time (a unique index in 0002).
+
+Work whose inspector can no longer do it (SERVES below is false: the account was deactivated, given
+another role, or moved to districts that do not cover the station, or the station moved away) stays
+open under that inspector's name, since `inspector_id` is never empty (DESIGN §7), and is reported as
+`needs_inspector` until someone reassigns it. A schedule in that state makes no new visits
+(advance_schedule) and starts again once its inspector can serve it (resume_schedules).
 """
 
 from __future__ import annotations
@@ -23,6 +29,11 @@ from server.assignments.rules import next_due
 Scope = tuple[bool, list[UUID], list[UUID]]
 
 _IN_SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
+
+# Whether user `u` can do the visits of station `s` (district `d`): what rules.assignment_problems asks
+# of the inspector of a new assignment, so that visits made by hand and by a schedule meet one standard.
+SERVES = """(u.active AND u.role = 'inspector'
+             AND (s.district_id = ANY(u.district_ids) OR d.region_id = ANY(u.region_ids)))"""
 
 # Due dates are Pakistan's calendar days, whatever the database server's time zone: an inspection
 # due "today" is overdue from midnight in Lahore, as on the dashboards (dashboards.rollup.REPORTING_TZ).
@@ -89,7 +100,8 @@ async def insert_assignment(
 
 
 _ASSIGNMENT_COLS = f"""a.id, a.station_id, a.template_id, a.inspector_id, a.due_date, a.status,
-    a.status = 'open' AND a.due_date < {TODAY} AS overdue, a.inspection_id, a.schedule_id,
+    a.status = 'open' AND a.due_date < {TODAY} AS overdue, a.status = 'open' AND NOT {SERVES} AS needs_inspector,
+    a.inspection_id, a.schedule_id,
     s.code AS station_code, s.name_en AS station_name_en, s.name_ur AS station_name_ur,
     t.key AS template_key, t.title_en AS template_title_en, t.title_ur AS template_title_ur,
     u.display_name AS inspector_name, a.change_seq, a.created_at, a.updated_at"""
@@ -117,6 +129,7 @@ async def list_assignments(
     overdue: bool | None,
     due_from: date | None,
     due_to: date | None,
+    needs_inspector: bool | None,
     limit: int,
     offset: int,
 ) -> list[AssignmentOut]:
@@ -127,6 +140,7 @@ async def list_assignments(
                AND ($8::text IS NULL OR a.status = $8)
                AND ($9::bool IS NULL OR (a.status = 'open' AND a.due_date < {TODAY}) = $9)
                AND ($10::date IS NULL OR a.due_date >= $10) AND ($11::date IS NULL OR a.due_date <= $11)
+               AND ($14::bool IS NULL OR (a.status = 'open' AND NOT {SERVES}) = $14)
              ORDER BY a.due_date, s.code, a.id LIMIT $12 OFFSET $13""",
         *scope,
         own,
@@ -139,6 +153,7 @@ async def list_assignments(
         due_to,
         limit,
         offset,
+        needs_inspector,
     )
     return [_assignment_out(r) for r in rows]
 
@@ -177,8 +192,9 @@ async def update_assignment(conn: Connection, assignment_id: UUID, changes: dict
 
 # Schedules ---------------------------------------------------------------------------------------
 
-_SCHEDULE_COLS = """c.id, c.station_id, c.template_id, c.inspector_id, c.frequency, c.next_due,
+_SCHEDULE_COLS = f"""c.id, c.station_id, c.template_id, c.inspector_id, c.frequency, c.next_due,
     coalesce(c.anchor_day, extract(day FROM c.next_due)::int)::int AS anchor_day, c.active,
+    c.active AND NOT {SERVES} AS needs_inspector,
     (SELECT a.id FROM assignments a WHERE a.schedule_id = c.id AND a.status = 'open' LIMIT 1) AS open_assignment_id,
     s.code AS station_code, t.key AS template_key, u.display_name AS inspector_name, c.created_at, c.updated_at"""
 
@@ -218,12 +234,14 @@ async def list_schedules(
     station_id: UUID | None,
     template_id: UUID | None,
     active: bool | None,
+    needs_inspector: bool | None,
 ) -> list[ScheduleOut]:
     rows = await conn.fetch(
         f"""SELECT {_SCHEDULE_COLS} FROM {_SCHEDULE_FROM}
              WHERE {_IN_SCOPE} AND ($4::uuid IS NULL OR c.inspector_id = $4) AND ($5::uuid IS NULL OR c.inspector_id = $5)
                AND ($6::uuid IS NULL OR c.station_id = $6) AND ($7::uuid IS NULL OR c.template_id = $7)
                AND ($8::bool IS NULL OR c.active = $8)
+               AND ($9::bool IS NULL OR (c.active AND NOT {SERVES}) = $9)
              ORDER BY c.next_due, s.code, c.id""",
         *scope,
         own,
@@ -231,6 +249,7 @@ async def list_schedules(
         station_id,
         template_id,
         active,
+        needs_inspector,
     )
     return [ScheduleOut(**dict(r)) for r in rows]
 
@@ -279,16 +298,27 @@ async def advance_schedule(conn: Connection, schedule_id: UUID) -> tuple[UUID | 
 
     Nothing is created for a stopped schedule or an archived template. If an open assignment for the
     same station and template already exists (made by hand meanwhile), that one stands in for it.
+    Nor is anything created while the schedule's inspector cannot serve the station (SERVES): a visit
+    nobody can make would only sit on a phone that never sees it. The schedule keeps its last due
+    date and is listed as needing an inspector; resume_schedules makes the visit once it has one.
     """
     sched = await conn.fetchrow(
-        """SELECT c.station_id, c.template_id, c.inspector_id, c.frequency, c.next_due, c.anchor_day, c.active,
-                  c.created_by, t.archived_at IS NOT NULL AS archived
-             FROM schedules c JOIN templates t ON t.id = c.template_id WHERE c.id = $1 FOR UPDATE OF c""",
+        f"""SELECT c.station_id, c.template_id, c.inspector_id, c.frequency, c.next_due, c.anchor_day, c.active,
+                  c.created_by, t.archived_at IS NOT NULL AS archived, {SERVES} AS serves, {TODAY} AS today
+             FROM schedules c JOIN templates t ON t.id = c.template_id
+             JOIN stations s ON s.id = c.station_id JOIN districts d ON d.id = s.district_id
+             JOIN users u ON u.id = c.inspector_id
+            WHERE c.id = $1 FOR UPDATE OF c""",
         schedule_id,
     )
-    if sched is None or not sched["active"] or sched["archived"]:
+    if sched is None or not sched["active"] or sched["archived"] or not sched["serves"]:
         return None, None
-    due = next_due(sched["next_due"], sched["frequency"], anchor_day=sched["anchor_day"], after=await today(conn))
+    try:
+        due = next_due(sched["next_due"], sched["frequency"], anchor_day=sched["anchor_day"], after=sched["today"])
+    except ValueError:
+        # A schedule stored before due dates were bounded (rules.LATEST_DUE), at the calendar's end:
+        # it has no next date. Completing or cancelling its visit must still succeed.
+        return None, None
     new_id = await conn.fetchval(
         """INSERT INTO assignments (station_id, template_id, inspector_id, due_date, schedule_id, created_by)
            VALUES ($1, $2, $3, $4, $5, $6)
@@ -302,6 +332,49 @@ async def advance_schedule(conn: Connection, schedule_id: UUID) -> tuple[UUID | 
     )
     await conn.execute("UPDATE schedules SET next_due = $2, updated_at = now() WHERE id = $1", schedule_id, due)
     return new_id, due
+
+
+async def resume_schedules(
+    conn: Connection, *, inspector_id: UUID | None = None, schedule_id: UUID | None = None
+) -> dict[UUID, UUID]:
+    """Make the next visit of each active schedule (of `inspector_id`, or the one `schedule_id`) that
+    has no open visit at its station and whose inspector can serve it now: one that advance_schedule
+    held back while it needed an inspector. Returns {schedule id: new assignment id}."""
+    waiting = await conn.fetch(
+        f"""SELECT c.id FROM schedules c
+             JOIN stations s ON s.id = c.station_id JOIN districts d ON d.id = s.district_id
+             JOIN users u ON u.id = c.inspector_id
+            WHERE c.active AND {SERVES}
+              AND ($1::uuid IS NULL OR c.inspector_id = $1) AND ($2::uuid IS NULL OR c.id = $2)
+              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.station_id = c.station_id
+                                 AND a.template_id = c.template_id AND a.status = 'open')
+            ORDER BY c.id""",
+        inspector_id,
+        schedule_id,
+    )
+    made = {}
+    for row in waiting:
+        new_id, _ = await advance_schedule(conn, row["id"])
+        if new_id is not None:
+            made[row["id"]] = new_id
+    return made
+
+
+async def work_needing_inspector(conn: Connection, inspector_id: UUID) -> tuple[list[UUID], list[UUID]]:
+    """The open assignments and active schedules of `inspector_id` that they cannot serve (SERVES)."""
+    assignments = await conn.fetch(
+        f"""SELECT a.id FROM assignments a JOIN users u ON u.id = a.inspector_id
+             JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
+            WHERE a.inspector_id = $1 AND a.status = 'open' AND NOT {SERVES} ORDER BY a.due_date, a.id""",
+        inspector_id,
+    )
+    schedules = await conn.fetch(
+        f"""SELECT c.id FROM schedules c JOIN users u ON u.id = c.inspector_id
+             JOIN stations s ON s.id = c.station_id JOIN districts d ON d.id = s.district_id
+            WHERE c.inspector_id = $1 AND c.active AND NOT {SERVES} ORDER BY c.next_due, c.id""",
+        inspector_id,
+    )
+    return [r["id"] for r in assignments], [r["id"] for r in schedules]
 
 
 def open_assignment_sql(station: str, template: str, inspection: str, when: str = "TRUE") -> str:

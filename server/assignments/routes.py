@@ -7,6 +7,10 @@ Decisions:
   occurrence is created, because cancelling one month's visit is not stopping the schedule
   (PATCH /schedules/{id} {"active": false} does that).
 - A stopped schedule is not restarted; create a new one.
+- Work whose inspector can no longer do it (deactivated, given another role, moved away from the
+  station's district) is listed with `needs_inspector` (and found with `?needs_inspector=true`); it
+  keeps the inspector's name until it is reassigned here. Reassigning a schedule that was held back
+  for want of an inspector makes its next visit at once.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from server.assignments.models import (
     SchedulePatch,
     Status,
 )
-from server.assignments.rules import assignment_problems
+from server.assignments.rules import assignment_problems, due_date_problems
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.errors import Conflict, FieldError, Invalid, NotFound
@@ -75,6 +79,12 @@ async def _check(
         )
 
 
+def _check_due(field: str, day: date) -> None:
+    errors = due_date_problems(field, day)
+    if errors:
+        raise Invalid(f"{field}: {errors[0].message}", errors=errors)
+
+
 async def _refuse_second_open(conn: Connection, station_id: UUID, template_id: UUID) -> None:
     existing = await queries.open_assignment_id(conn, station_id, template_id)
     if existing is not None:
@@ -100,6 +110,7 @@ class AssignmentController(Controller):
         overdue: bool | None = None,
         due_from: date | None = None,
         due_to: date | None = None,
+        needs_inspector: bool | None = None,
         limit: Limit = 500,
         offset: Offset = 0,
     ) -> list[AssignmentOut]:
@@ -114,6 +125,7 @@ class AssignmentController(Controller):
             overdue=overdue,
             due_from=due_from,
             due_to=due_to,
+            needs_inspector=needs_inspector,
             limit=limit,
             offset=offset,
         )
@@ -125,6 +137,7 @@ class AssignmentController(Controller):
     @post("/")
     async def create_assignment(self, data: AssignmentIn, request: Request, user: User, conn: Conn) -> AssignmentOut:
         user.require("admin", "reviewer")
+        _check_due("due_date", data.due_date)
         await _check(conn, user, data.station_id, data.template_id, data.inspector_id)
         await _refuse_second_open(conn, data.station_id, data.template_id)
         try:
@@ -162,6 +175,8 @@ class AssignmentController(Controller):
         self, assignment_id: UUID, data: AssignmentPatch, request: Request, user: User, conn: Conn
     ) -> AssignmentOut:
         user.require("admin", "reviewer")
+        if data.due_date is not UNSET:
+            _check_due("due_date", data.due_date)
         async with conn.transaction():
             current = await queries.lock_assignment(conn, user.scope_args(), assignment_id)
             if current is None:
@@ -171,9 +186,13 @@ class AssignmentController(Controller):
                 for k in ("due_date", "inspector_id", "status")
                 if (v := getattr(data, k)) is not UNSET and v != current[k]
             }
+            # Asking for what is already so changes nothing, whatever the status: the reply is the
+            # assignment, as for any other PATCH that leaves it as it was.
+            if not changes:
+                return await _assignment(conn, user, assignment_id)
             if current["status"] == "done":
                 raise Conflict("the assignment is done: its inspection was submitted")
-            if current["status"] == "cancelled" and changes.get("status") != "open" and changes:
+            if current["status"] == "cancelled" and changes.get("status") != "open":
                 raise Conflict('the assignment is cancelled; reopen it (status "open") to change it')
             if "inspector_id" in changes:
                 await _check(
@@ -193,8 +212,6 @@ class AssignmentController(Controller):
                     changes.get("inspector_id", current["inspector_id"]),
                 )
                 await _refuse_second_open(conn, current["station_id"], current["template_id"])
-            if not changes:
-                return await _assignment(conn, user, assignment_id)
             await queries.update_assignment(conn, assignment_id, changes)
             next_id = None
             if changes.get("status") == "cancelled" and current["schedule_id"] is not None:
@@ -224,6 +241,7 @@ class ScheduleController(Controller):
         station_id: UUID | None = None,
         template_id: UUID | None = None,
         active: bool | None = None,
+        needs_inspector: bool | None = None,
     ) -> list[ScheduleOut]:
         return await queries.list_schedules(
             conn,
@@ -233,6 +251,7 @@ class ScheduleController(Controller):
             station_id=station_id,
             template_id=template_id,
             active=active,
+            needs_inspector=needs_inspector,
         )
 
     @get("/{schedule_id:uuid}")
@@ -243,6 +262,7 @@ class ScheduleController(Controller):
     async def create_schedule(self, data: ScheduleIn, request: Request, user: User, conn: Conn) -> ScheduleOut:
         """Creates the schedule and its first assignment, due on `next_due`."""
         user.require("admin", "reviewer")
+        _check_due("next_due", data.next_due)
         await _check(conn, user, data.station_id, data.template_id, data.inspector_id)
         await _refuse_second_open(conn, data.station_id, data.template_id)
         try:
@@ -322,13 +342,17 @@ class ScheduleController(Controller):
                 {"status": "cancelled"} if changes.get("active") is False else {"inspector_id": changes["inspector_id"]}
             )
             assignment_id = await queries.update_schedule_open_assignment(conn, schedule_id, follow)
+            made = None
+            if assignment_id is None and "inspector_id" in changes:
+                # Held back while its inspector could not serve the station: the new one makes its visit.
+                made = (await queries.resume_schedules(conn, schedule_id=schedule_id)).get(schedule_id)
             await audit.record(
                 conn,
                 "schedule.update",
                 actor=user,
                 entity="schedule",
                 entity_id=schedule_id,
-                data={"changes": changes, "open_assignment_id": assignment_id},
+                data={"changes": changes, "open_assignment_id": assignment_id, "next_assignment_id": made},
                 ip=client_ip(request),
             )
         return await _schedule(conn, user, schedule_id)

@@ -16,6 +16,18 @@ from server.errors import FieldError
 
 MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6}
 
+# The due dates a plan may name. A year outside these is a slip of the keyboard (2205 for 2025) that
+# would leave a visit never overdue, and a schedule near the calendar's end (9999) cannot move on:
+# the next date does not exist, and the submission that completes the visit would fail with it.
+EARLIEST_DUE = date(2000, 1, 1)
+LATEST_DUE = date(2100, 12, 31)
+
+
+def due_date_problems(field: str, day: date) -> list[FieldError]:
+    if EARLIEST_DUE <= day <= LATEST_DUE:
+        return []
+    return [FieldError(field=field, message=f"must be between {EARLIEST_DUE} and {LATEST_DUE}")]
+
 
 def add_months(day: date, months: int, anchor_day: int | None = None) -> date:
     """`day` moved by whole months, on `anchor_day` (default: day's own) or the month's last day."""

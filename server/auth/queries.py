@@ -65,16 +65,29 @@ async def user_for_login(conn: Connection, username: str) -> Record | None:
 
 
 async def create_session(
-    conn: Connection, token_hash: bytes, user_id: UUID, ttl_hours: int, ip: str | None, user_agent: str | None
-) -> datetime:
+    conn: Connection,
+    token_hash: bytes,
+    user_id: UUID,
+    password_hash: str,
+    ttl_hours: int,
+    ip: str | None,
+    user_agent: str | None,
+) -> datetime | None:
+    """A session for the user, made only while the password that was verified (`password_hash`) is
+    still theirs and the account active; None otherwise. Verifying takes a while (argon2): a password
+    reset or a deactivation that lands meanwhile revokes the sessions that exist, and must not be
+    outlived by one made right after it with the old password."""
     return await conn.fetchval(
         """INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent)
-           VALUES ($1, $2, now() + make_interval(hours => $3), $4, $5) RETURNING expires_at""",
+           SELECT $1, u.id, now() + make_interval(hours => $3), $4, $5
+             FROM users u WHERE u.id = $2 AND u.password_hash = $6 AND u.active
+           RETURNING expires_at""",
         token_hash,
         user_id,
         ttl_hours,
         ip,
         (user_agent or "")[:300],
+        password_hash,
     )
 
 
@@ -91,25 +104,41 @@ async def revoke_user_sessions(conn: Connection, user_id: UUID) -> int:
     return int(result.split()[-1])
 
 
-async def locked_keys(conn: Connection, keys: list[str]) -> list[str]:
-    rows = await conn.fetch("SELECT key FROM login_failures WHERE key = ANY($1::text[]) AND locked_until > now()", keys)
-    return [r["key"] for r in rows]
+async def claim_attempt(conn: Connection, key: str, max_failures: int, lockout_seconds: int) -> bool:
+    """Count a sign-in attempt against `key` before its password is checked; False when the key is
+    locked, and then nothing is counted.
 
-
-async def record_failure(conn: Connection, key: str, max_failures: int, lockout_seconds: int) -> None:
-    # One statement per key: the counter restarts when its window has passed, and the lock is set
-    # when the count reaches the limit. Concurrent failures are serialised by the row itself.
-    await conn.execute(
-        """INSERT INTO login_failures AS f (key, failures, first_at) VALUES ($1, 1, now())
+    Counting first, in one statement, is what makes the limit hold for attempts sent together: each
+    one takes its number under the row's lock, and the one that reaches the limit sets the lock, so no
+    more than `max_failures` of them are ever checked. A successful attempt gives its count back
+    (clear_failures, refund_attempt). The count restarts when its window (`lockout_seconds`) is over.
+    """
+    failures = await conn.fetchval(
+        """INSERT INTO login_failures AS f (key, failures, first_at, locked_until)
+           VALUES ($1, 1, now(), CASE WHEN 1 >= $2 THEN now() + make_interval(secs => $3) END)
            ON CONFLICT (key) DO UPDATE SET
                failures = CASE WHEN f.first_at < now() - make_interval(secs => $3) THEN 1 ELSE f.failures + 1 END,
                first_at = CASE WHEN f.first_at < now() - make_interval(secs => $3) THEN now() ELSE f.first_at END,
                locked_until = CASE
-                   WHEN f.first_at >= now() - make_interval(secs => $3) AND f.failures + 1 >= $2
-                   THEN now() + make_interval(secs => $3) ELSE f.locked_until END""",
+                   WHEN (CASE WHEN f.first_at < now() - make_interval(secs => $3) THEN 1 ELSE f.failures + 1 END) >= $2
+                   THEN now() + make_interval(secs => $3) ELSE f.locked_until END
+           WHERE f.locked_until IS NULL OR f.locked_until <= now()
+           RETURNING f.failures""",
         key,
         max_failures,
         float(lockout_seconds),
+    )
+    return failures is not None and failures <= max_failures
+
+
+async def refund_attempt(conn: Connection, key: str, max_failures: int) -> None:
+    """Give back the count a successful attempt took (claim_attempt), and the lock if it set it."""
+    await conn.execute(
+        """UPDATE login_failures SET failures = failures - 1,
+                  locked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE locked_until END
+            WHERE key = $1 AND failures > 0""",
+        key,
+        max_failures,
     )
 
 
@@ -117,13 +146,19 @@ async def clear_failures(conn: Connection, key: str) -> None:
     await conn.execute("DELETE FROM login_failures WHERE key = $1", key)
 
 
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (escape character backslash) for names containing `text` as it is written: `%`
+    and `_` in it are letters to look for, not wildcards."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 async def list_users(conn: Connection, q: str | None, role: str | None, active: bool | None) -> list[UserOut]:
     rows = await conn.fetch(
         f"""SELECT {_USER_COLS} FROM users u
-             WHERE ($1::text IS NULL OR u.username ILIKE '%' || $1 || '%' OR u.display_name ILIKE '%' || $1 || '%')
+             WHERE ($1::text IS NULL OR u.username ILIKE $1 ESCAPE '\\' OR u.display_name ILIKE $1 ESCAPE '\\')
                AND ($2::text IS NULL OR u.role = $2) AND ($3::bool IS NULL OR u.active = $3)
              ORDER BY lower(u.username)""",
-        q,
+        None if q is None else like_pattern(q),
         role,
         active,
     )
@@ -172,6 +207,25 @@ async def update_user(conn: Connection, user_id: UUID, changes: dict[str, object
         *[changes[n] for n in names],
     )
     return user_out(row) if row else None
+
+
+async def lock_user(conn: Connection, user_id: UUID) -> tuple[UserOut | None, int]:
+    """The user as it is now, and how many active admins there are besides them, all of their rows
+    locked until the transaction ends. A change to a user is judged on this (its scope must not end
+    up empty, the last admin must stay), so two changes at once are serialised and the second one is
+    judged on what the first left. The rows are locked in id order, the same in every transaction,
+    so two admins deactivating each other wait for each other rather than deadlock, and the second
+    one sees that the first is gone."""
+    rows = await conn.fetch(
+        f"""SELECT {_USER_COLS} FROM users u
+             WHERE u.id = $1 OR (u.role = 'admin' AND u.active)
+             ORDER BY u.id FOR UPDATE""",
+        user_id,
+    )
+    found = next((user_out(r) for r in rows if r["id"] == user_id), None)
+    # A row locked after waiting is read again as it is now, so a role or state changed meanwhile shows.
+    admins = sum(1 for r in rows if r["id"] != user_id and r["role"] == "admin" and r["active"])
+    return found, admins
 
 
 async def unknown_scope_ids(conn: Connection, region_ids: list[UUID], district_ids: list[UUID]) -> tuple[list, list]:

@@ -9,11 +9,12 @@ from asyncpg import Connection
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
 
+from server.assignments import queries as assignment_queries
 from server.audit import queries as audit
 from server.auth import queries
 from server.auth.models import LoginIn, LoginOut, Principal, Role, UserCreate, UserOut, UserPatch
 from server.auth.rules import hash_password, new_token, token_hash, verify_password
-from server.errors import FieldError, Invalid, NotFound, TooManyRequests, Unauthorized
+from server.errors import Conflict, FieldError, Invalid, NotFound, TooManyRequests, Unauthorized
 from server.http import Conn, User, bearer_token, client_ip
 
 _BAD_LOGIN = "the username or password is not correct"
@@ -27,8 +28,12 @@ class AuthController(Controller):
     async def login(self, data: LoginIn, request: Request, conn: Conn, state: State) -> LoginOut:
         settings = state.settings
         ip = client_ip(request)
-        keys = [f"u:{data.username.lower()}", f"ip:{ip}"]
-        if await queries.locked_keys(conn, keys):
+        # The username's limit, and a looser one for the address (an office signs many people in).
+        limits = [
+            (f"u:{data.username.lower()}", settings.login_max_failures),
+            (f"ip:{ip}", settings.login_max_failures * 4),
+        ]
+        if not await _claim_attempts(conn, limits, settings.login_lockout_seconds):
             async with conn.transaction():
                 await audit.record(conn, "auth.login_throttled", data={"username": data.username}, ip=ip)
             raise TooManyRequests(
@@ -37,22 +42,32 @@ class AuthController(Controller):
             )
         row = await queries.user_for_login(conn, data.username)
         ok = await asyncio.to_thread(verify_password, row["password_hash"] if row else None, data.password)
-        if not ok or not row["active"]:
-            async with conn.transaction():
-                await queries.record_failure(conn, keys[0], settings.login_max_failures, settings.login_lockout_seconds)
-                await queries.record_failure(
-                    conn, keys[1], settings.login_max_failures * 4, settings.login_lockout_seconds
-                )
-                await audit.record(conn, "auth.login_failed", data={"username": data.username}, ip=ip)
-            # The same answer for an unknown user, a wrong password and a deactivated account.
-            raise Unauthorized(_BAD_LOGIN)
+        expires_at = None
         token = new_token()
-        async with conn.transaction():
-            expires_at = await queries.create_session(
-                conn, token_hash(token), row["id"], settings.session_ttl_hours, ip, request.headers.get("user-agent")
-            )
-            await queries.clear_failures(conn, keys[0])
-            await audit.record(conn, "auth.login", actor=_principal(row), entity="user", entity_id=row["id"], ip=ip)
+        if ok and row["active"]:
+            async with conn.transaction():
+                expires_at = await queries.create_session(
+                    conn,
+                    token_hash(token),
+                    row["id"],
+                    row["password_hash"],
+                    settings.session_ttl_hours,
+                    ip,
+                    request.headers.get("user-agent"),
+                )
+                if expires_at is not None:
+                    # The attempt was no failure: it gives back what it counted.
+                    await queries.clear_failures(conn, limits[0][0])
+                    await queries.refund_attempt(conn, *limits[1])
+                    await audit.record(
+                        conn, "auth.login", actor=_principal(row), entity="user", entity_id=row["id"], ip=ip
+                    )
+        if expires_at is None:
+            # The attempt stays counted. The same answer for an unknown user, a wrong password, a
+            # deactivated account, and a password reset or deactivation that landed while checking.
+            async with conn.transaction():
+                await audit.record(conn, "auth.login_failed", data={"username": data.username}, ip=ip)
+            raise Unauthorized(_BAD_LOGIN)
         return LoginOut(token=token, user=queries.user_out(row), expires_at=expires_at)
 
     @post("/auth/logout", status_code=204)
@@ -67,6 +82,22 @@ class AuthController(Controller):
         if found is None:
             raise NotFound("user not found")
         return found
+
+
+class _Throttled(Exception):
+    """Rolls back the attempts claimed so far when one of the keys is locked."""
+
+
+async def _claim_attempts(conn: Connection, limits: list[tuple[str, int]], lockout_seconds: int) -> bool:
+    """Count this attempt against every key, or (when one is locked) against none of them."""
+    try:
+        async with conn.transaction():
+            for key, max_failures in limits:
+                if not await queries.claim_attempt(conn, key, max_failures, lockout_seconds):
+                    raise _Throttled
+    except _Throttled:
+        return False
+    return True
 
 
 def _principal(row) -> Principal:
@@ -86,6 +117,18 @@ async def _check_scope(conn: Connection, role: Role, region_ids: list[UUID], dis
         errors.append(FieldError(field="region_ids", message=f"a {role} needs at least one region or district"))
     if errors:
         raise Invalid("the user's scope is not valid", errors=errors)
+
+
+def _refuse_removing_the_last_admin(data: UserPatch) -> None:
+    """Without an active admin nobody can manage users, templates or the hierarchy any more, and only
+    someone with a shell on the server (`muaina create-admin`) could put that right."""
+    errors = []
+    if data.active is False:
+        errors.append(FieldError(field="active", message="this is the last active admin"))
+    if data.role is not None and data.role != "admin":
+        errors.append(FieldError(field="role", message="this is the last active admin"))
+    if errors:
+        raise Conflict("the last active admin cannot be deactivated or given another role", errors=errors)
 
 
 class UsersController(Controller):
@@ -144,48 +187,61 @@ class UsersController(Controller):
     @patch("/{user_id:uuid}")
     async def update_user(self, user_id: UUID, data: UserPatch, request: Request, user: User, conn: Conn) -> UserOut:
         user.require("admin")
-        current = await queries.get_user(conn, user_id)
-        if current is None:
-            raise NotFound("user not found")
         changes = {
             k: v
             for k in ("display_name", "role", "region_ids", "district_ids", "active")
             if (v := getattr(data, k)) is not None
         }
-        if {"role", "region_ids", "district_ids"} & changes.keys():
-            await _check_scope(
-                conn,
-                changes.get("role", current.role),
-                changes.get("region_ids", current.region_ids),
-                changes.get("district_ids", current.district_ids),
-            )
         if data.password is not None:
+            # Hashed before the row is locked: argon2 takes a while and must not hold others up.
             changes["password_hash"] = await asyncio.to_thread(hash_password, data.password)
         async with conn.transaction():
+            # Judged on the row as it is under its lock: two changes at once (one emptying the
+            # regions, the other the districts) must not each pass on what the other is removing.
+            current, other_admins = await queries.lock_user(conn, user_id)
+            if current is None:
+                raise NotFound("user not found")
+            reach = {"role", "region_ids", "district_ids", "active"} & changes.keys()
+            if {"role", "region_ids", "district_ids"} & reach:
+                await _check_scope(
+                    conn,
+                    changes.get("role", current.role),
+                    changes.get("region_ids", current.region_ids),
+                    changes.get("district_ids", current.district_ids),
+                )
+            if current.role == "admin" and current.active and not other_admins:
+                _refuse_removing_the_last_admin(data)
             updated = await queries.update_user(conn, user_id, changes)
             revoked = 0
             # Deactivation, a password reset or a change of role or scope ends every session at once:
             # the next request of that user is refused, not the one after some cache expires.
-            if (
-                data.active is False
-                or data.password is not None
-                or {"role", "region_ids", "district_ids"} & changes.keys()
-            ):
+            if data.active is False or data.password is not None or {"role", "region_ids", "district_ids"} & reach:
                 revoked = await queries.revoke_user_sessions(conn, user_id)
-            logged = {k: v for k, v in changes.items() if k != "password_hash"}
+            logged: dict[str, object] = {k: v for k, v in changes.items() if k != "password_hash"}
             if data.password is not None:
                 logged["password"] = "reset"
+            audited: dict[str, object] = {"changes": logged, "sessions_revoked": revoked}
+            if reach:
+                audited.update(await _follow_work(conn, user_id))
             await audit.record(
-                conn,
-                "user.update",
-                actor=user,
-                entity="user",
-                entity_id=user_id,
-                data={"changes": logged, "sessions_revoked": revoked},
-                ip=client_ip(request),
+                conn, "user.update", actor=user, entity="user", entity_id=user_id, data=audited, ip=client_ip(request)
             )
         assert updated is not None
         return updated
+
+
+async def _follow_work(conn: Connection, user_id: UUID) -> dict[str, object]:
+    """What a change of role, scope or state did to the user's inspection work, for the audit row.
+
+    Visits and schedules the user can no longer serve stay open under their name and are listed as
+    needing an inspector (a reviewer reassigns them); schedules held back for want of an inspector
+    that the user can serve again make their next visit now."""
+    resumed = await assignment_queries.resume_schedules(conn, inspector_id=user_id)
+    assignments, schedules = await assignment_queries.work_needing_inspector(conn, user_id)
+    return {
+        "needs_inspector": {"assignment_ids": assignments, "schedule_ids": schedules},
+        "resumed_schedules": [{"schedule_id": k, "assignment_id": v} for k, v in resumed.items()],
+    }
 
 
 ROUTES = [AuthController, UsersController]
