@@ -28,8 +28,8 @@ async function loadPlaces() {
 function districtOptions(places, withAll) {
   const opts = withAll ? [h('option', { value: '' }, withAll)] : [];
   for (const region of places.regions) {
-    opts.push(h('optgroup', { label: region.name }, places.districts.filter((d) => d.region_id === region.id)
-      .map((d) => h('option', { value: d.id }, `${d.name} (${d.code})`))));
+    opts.push(h('optgroup', { label: placeName(region) }, places.districts.filter((d) => d.region_id === region.id)
+      .map((d) => h('option', { value: d.id }, `${placeName(d)} (${d.code})`))));
   }
   return opts;
 }
@@ -112,9 +112,9 @@ async function editDialog(kind, row, places) {
     bilingual('name', t('admin.name'), value.name, (lang, v) => { value.name[lang] = v; })];
   const circleSelect = h('select', { id: 'station-circle', onchange: (e) => { value.circle_id = e.target.value; } });
   const fillCircles = () => mount(circleSelect, h('option', { value: '' }, t('admin.noCircle')),
-    places.circles.filter((c) => c.district_id === value.district_id).map((c) => h('option', { value: c.id, selected: c.id === value.circle_id }, `${c.name} (${c.code})`)));
+    places.circles.filter((c) => c.district_id === value.district_id).map((c) => h('option', { value: c.id, selected: c.id === value.circle_id }, `${placeName(c)} (${c.code})`)));
   if (kind === 'districts') {
-    parts.push(fieldBox('region_id', t('admin.region'), select(places.regions.map((r) => [r.id, r.name]), value.region_id, (v) => { value.region_id = v; })));
+    parts.push(fieldBox('region_id', t('admin.region'), select(places.regions.map((r) => [r.id, placeName(r)]), value.region_id, (v) => { value.region_id = v; })));
   }
   if (kind === 'circles' || kind === 'stations') {
     const districtSelect = h('select', { id: 'org-district', onchange: (e) => {
@@ -202,7 +202,7 @@ export default async function hierarchyView(params) {
   let timer;
   const filters = [searchBox(t('admin.searchOrg'), query.q, (v) => { query.q = v; clearTimeout(timer); timer = setTimeout(load, 250); }, { id: 'org-search' })];
   if (kind !== 'regions') {
-    filters.push(fieldBox('region_id', t('admin.region'), select([['', t('admin.allRegions')], ...places.regions.map((r) => [r.id, r.name])], query.region_id, (v) => { query.region_id = v; load(); })));
+    filters.push(fieldBox('region_id', t('admin.region'), select([['', t('admin.allRegions')], ...places.regions.map((r) => [r.id, placeName(r)])], query.region_id, (v) => { query.region_id = v; load(); })));
   }
   if (kind === 'circles' || kind === 'stations') {
     const ds = h('select', { onchange: (e) => { query.district_id = e.target.value; load(); } }, districtOptions(places, t('admin.allDistricts')));
