@@ -150,6 +150,40 @@ def test_a_station_csv_is_previewed_with_row_errors_before_anything_is_written(a
     context.close()
 
 
+def test_a_csv_corrected_on_disk_is_checked_again_and_the_import_sends_what_was_previewed(
+    admin_server, browser, tmp_path
+):
+    token = admin_server.login(ADMIN, ADMIN_PASSWORD)
+    code = admin_server.api("GET", "/api/v1/districts", token).json()[0]["code"]
+    path = tmp_path / "stations.csv"
+    path.write_bytes(_csv([f"TEST-DISK-1,Disk Station,ڈسک تھانہ,{code},abc,74.35"]))
+    context = laptop(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, admin_server.url)
+    page.goto(admin_server.url + "/#/admin/hierarchy/import")
+    page.set_input_files("#csv-file", str(path))
+    expect(page.locator("#csv-problems tr[data-row='2']")).to_contain_text("lat")
+    # Corrected on disk and chosen again, under the same name: checked anew, not left showing old problems.
+    path.write_bytes(_csv([f"TEST-DISK-1,Disk Station,ڈسک تھانہ,{code},31.51,74.35"]))
+    assert page.locator("#csv-file").evaluate("i => i.value") == ""
+    page.set_input_files("#csv-file", str(path))
+    expect(page.locator("#csv-created li")).to_have_text(["TEST-DISK-1"])
+    # Changed on disk after the preview: the import writes what the admin saw and confirmed.
+    path.write_bytes(
+        _csv(
+            [f"TEST-DISK-1,Disk Station,ڈسک تھانہ,{code},31.51,74.35", f"TEST-DISK-2,Unseen,ان دیکھا,{code},31.5,74.3"]
+        )
+    )
+    page.click("#csv-confirm")
+    confirm(page)
+    expect(page.locator("#csv-done")).to_contain_text("1 created")
+    made = admin_server.api("GET", "/api/v1/stations", token, params={"q": "TEST-DISK"}).json()
+    assert [s["code"] for s in made] == ["TEST-DISK-1"]
+    assert errors == []
+    context.close()
+
+
 def test_the_audit_view_verifies_the_chain_filters_the_log_and_shows_where_it_was_altered(admin_server, browser):
     for _ in range(3):
         admin_server.login(INSPECTOR, INSPECTOR_PASSWORD)

@@ -19,7 +19,6 @@ function splitField(field) {
   return m ? { row: Number(m[1]), column: m[2] || '' } : { row: null, column: field || '' };
 }
 
-const asCsv = (file) => new Blob([file], { type: 'text/csv' });
 
 function problemsTable(errors) {
   const fileWide = errors.filter((e) => splitField(e.field).row === null);
@@ -62,7 +61,9 @@ function previewCard(preview) {
 export default async function csvImportView() {
   await styles();
   const result = h('div', { 'aria-live': 'polite', id: 'csv-result' });
-  const state = { file: null };
+  // The file's bytes as they were when checked: the import sends exactly what was previewed, even if
+  // the file on disk changes afterwards (a File read later would read the new content, or fail).
+  const state = { csv: null };
   let example = null;
   try {
     const [district] = await api.admin.list('districts', {});
@@ -75,7 +76,7 @@ export default async function csvImportView() {
     if (!ok) return;
     await busy(button, async () => {
       try {
-        const counts = await api.admin.importStations(asCsv(state.file), false);
+        const counts = await api.admin.importStations(state.csv, false);
         mount(result, h('div', { class: 'callout callout-ok', role: 'status', id: 'csv-done' }, icon('check'), h('div', {},
           h('p', { class: 'strong', text: t('admin.csvDone') }),
           h('p', { text: t('admin.csvDoneBody', { created: counts.created, updated: counts.updated, unchanged: counts.unchanged }) }),
@@ -87,10 +88,10 @@ export default async function csvImportView() {
   };
 
   const check = async () => {
-    if (!state.file) return;
+    if (!state.csv) return;
     mount(result, pill('busy', t('admin.csvChecking')));
     try {
-      const preview = await api.admin.importStations(asCsv(state.file), true);
+      const preview = await api.admin.importStations(state.csv, true);
       const nothing = !preview.created.length && !preview.updated.length;
       const go = h('button', { type: 'button', class: 'btn btn-primary', id: 'csv-confirm', disabled: nothing,
         onclick: (e) => runImport(e.currentTarget, preview) }, t('admin.csvImportN', { count: preview.created.length + preview.updated.length }));
@@ -100,9 +101,19 @@ export default async function csvImportView() {
     }
   };
 
-  const fileInput = h('input', { type: 'file', accept: '.csv,text/csv', id: 'csv-file', onchange: (e) => {
-    state.file = e.target.files[0] || null;
-    fileInfo.textContent = state.file ? t('admin.csvChosen', { name: state.file.name, size: fmtBytes(state.file.size) }) : '';
+  const fileInput = h('input', { type: 'file', accept: '.csv,text/csv', id: 'csv-file', onchange: async (e) => {
+    const file = e.target.files[0] || null;
+    // Cleared, so that choosing the same file again once it is corrected is a change, checked anew.
+    e.target.value = '';
+    state.csv = null;
+    fileInfo.textContent = file ? t('admin.csvChosen', { name: file.name, size: fmtBytes(file.size) }) : '';
+    if (!file) return;
+    try {
+      state.csv = new Blob([await file.arrayBuffer()], { type: 'text/csv' });
+    } catch (err) {
+      mount(result, h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
+      return;
+    }
     check();
   } });
   const fileInfo = h('p', { class: 'hint', 'aria-live': 'polite' });
