@@ -122,6 +122,30 @@ async def test_password_reset_revokes_sessions_and_the_new_password_works(client
     ).status_code == 200
 
 
+async def test_an_admin_resetting_their_own_password_keeps_this_session_and_ends_the_others(client, world):
+    here = await client.login("admin")
+    elsewhere = await client.login("admin")
+    response = await client.patch(f"/api/v1/users/{world.users['admin']}", here, json={"password": "brand-new-pass-1"})
+    assert response.status_code == 200, response.text
+    # The admin who just proved who they are goes on working; a session left open elsewhere ends.
+    assert (await client.get("/api/v1/me", here)).status_code == 200
+    assert (await client.get("/api/v1/me", elsewhere)).status_code == 401
+    # A change of their own role or scope is not a password reset: every session ends, this one too.
+    other = await client.post(
+        "/api/v1/users",
+        here,
+        json={"username": "admin.two", "display_name": "Admin Two", "password": "long-enough-1", "role": "admin"},
+    )
+    assert other.status_code == 201, other.text
+    demoted = await client.patch(
+        f"/api/v1/users/{world.users['admin']}",
+        here,
+        json={"role": "reviewer", "region_ids": [str(world.regions["A"])]},
+    )
+    assert demoted.status_code == 200, demoted.text
+    assert (await client.get("/api/v1/me", here)).status_code == 401
+
+
 async def test_admin_creates_a_user_and_usernames_are_unique_ignoring_case(client, world):
     admin = await client.login("admin")
     body = {

@@ -97,9 +97,13 @@ async def revoke_session(conn: Connection, token_hash: bytes) -> None:
     )
 
 
-async def revoke_user_sessions(conn: Connection, user_id: UUID) -> int:
+async def revoke_user_sessions(conn: Connection, user_id: UUID, *, keep: bytes | None = None) -> int:
+    """End the user's sessions, all of them or all but the one whose token hashes to `keep`."""
     result = await conn.execute(
-        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", user_id
+        """UPDATE sessions SET revoked_at = now()
+            WHERE user_id = $1 AND revoked_at IS NULL AND token_hash IS DISTINCT FROM $2""",
+        user_id,
+        keep,
     )
     return int(result.split()[-1])
 

@@ -214,9 +214,13 @@ class UsersController(Controller):
             updated = await queries.update_user(conn, user_id, changes)
             revoked = 0
             # Deactivation, a password reset or a change of role or scope ends every session at once:
-            # the next request of that user is refused, not the one after some cache expires.
+            # the next request of that user is refused, not the one after some cache expires. An
+            # admin who only resets their own password keeps the session they did it from (it is
+            # theirs, proven just now); every other session of theirs ends.
             if data.active is False or data.password is not None or {"role", "region_ids", "district_ids"} & reach:
-                revoked = await queries.revoke_user_sessions(conn, user_id)
+                own_reset_only = user_id == user.id and not reach
+                keep = token_hash(bearer_token(request) or "") if own_reset_only else None
+                revoked = await queries.revoke_user_sessions(conn, user_id, keep=keep)
             logged: dict[str, object] = {k: v for k, v in changes.items() if k != "password_hash"}
             if data.password is not None:
                 logged["password"] = "reset"
