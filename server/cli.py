@@ -1,4 +1,5 @@
-"""The `muaina` command: serve, migrate, create-admin, seed-demo, import-stations, sweep-photos."""
+"""The `muaina` command: serve, migrate, create-admin, seed-demo, import-stations, sweep-photos,
+prune-sessions."""
 
 from __future__ import annotations
 
@@ -289,6 +290,25 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 3650:
+        raise argparse.ArgumentTypeError("a whole number of days from 1 to 3650")
+    return int(text)
+
+
+def cmd_prune_sessions(settings: Settings, args: argparse.Namespace) -> int:
+    from server.auth.queries import prune_sign_ins
+
+    settings, _server = resolve_database(settings)
+    sessions, counters = asyncio.run(
+        _with_conn(settings.database_url or "", prune_sign_ins, args.keep_days, settings.login_lockout_seconds)
+    )
+    print(
+        f"deleted {sessions} session(s) ended over {args.keep_days} day(s) ago and {counters} spent sign-in counter(s)"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="muaina", description="Muaina: inspections of police stations")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -323,6 +343,15 @@ def main(argv: list[str] | None = None) -> int:
         help="leave younger objects alone: they may belong to an upload in flight (default 60)",
     )
     sweep.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
+    prune = sub.add_parser(
+        "prune-sessions", help="delete long-ended sessions and spent sign-in failure counters (run from cron)"
+    )
+    prune.add_argument(
+        "--keep-days",
+        type=_days,
+        default=30,
+        help="keep ended sessions this many days, for who signed in from where (1 to 3650, default 30)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -337,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed-demo": cmd_seed_demo,
         "import-stations": cmd_import_stations,
         "sweep-photos": cmd_sweep_photos,
+        "prune-sessions": cmd_prune_sessions,
     }
     return commands[args.command](settings, args)
 

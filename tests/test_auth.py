@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 
 import httpx
@@ -10,7 +13,9 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
+from server import db
 from server.app import create_app
+from tests.conftest import ROOT
 from tests.factories import PASSWORD, ApiClient, make_world
 
 
@@ -458,3 +463,78 @@ async def test_two_admins_deactivating_each_other_at_once_leave_one_active_admin
         assert await conn.fetchval("SELECT count(*) FROM users WHERE role = 'admin' AND active") == 1
     finally:
         await conn.close()
+
+
+async def test_prune_sessions_deletes_long_ended_sessions_and_spent_counters_and_keeps_the_rest(database_url):
+    conn = await db.connect(database_url)
+    try:
+        world = await make_world(conn)
+        user = world.users["inspector_a"]
+        sessions = {
+            # name: (expires in days, revoked days ago or None) -> kept?
+            "live": (10, None, True),
+            "expired_lately": (-5, None, True),
+            "expired_long_ago": (-40, None, False),
+            "revoked_lately": (10, 3, True),
+            "revoked_long_ago": (10, 45, False),
+        }
+        for name, (expires, revoked, _) in sessions.items():
+            await conn.execute(
+                """INSERT INTO sessions (token_hash, user_id, expires_at, revoked_at)
+                   VALUES ($1, $2, now() + make_interval(days => $3),
+                           now() - make_interval(days => $4::int))""",
+                name.encode(),
+                user,
+                expires,
+                revoked,
+            )
+        counters = {
+            # key: (first failure minutes ago, locked for minutes more or None) -> kept?
+            "user:fresh": (2, None, True),
+            "user:spent": (60, None, False),
+            "ip:locked": (60, 10, True),
+            "ip:lock_over": (60, -20, False),
+        }
+        for key, (ago, locked, _) in counters.items():
+            await conn.execute(
+                """INSERT INTO login_failures (key, failures, first_at, locked_until)
+                   VALUES ($1, 3, now() - make_interval(mins => $2),
+                           now() + make_interval(mins => $3::int))""",
+                key,
+                ago,
+                locked,
+            )
+    finally:
+        await conn.close()
+
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "LOGIN_LOCKOUT_SECONDS": "900"}
+    refused = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "server", "prune-sessions", "--keep-days", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "1 to 3650" in refused.stderr
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "server", "prune-sessions"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "deleted 2 session(s)" in done.stdout and "2 spent sign-in counter(s)" in done.stdout
+
+    conn = await db.connect(database_url)
+    try:
+        left = {bytes(r["token_hash"]).decode() for r in await conn.fetch("SELECT token_hash FROM sessions")}
+        keys = {r["key"] for r in await conn.fetch("SELECT key FROM login_failures")}
+    finally:
+        await conn.close()
+    assert left == {name for name, (_, _, kept) in sessions.items() if kept}
+    assert keys == {key for key, (_, _, kept) in counters.items() if kept}

@@ -240,3 +240,23 @@ async def unknown_scope_ids(conn: Connection, region_ids: list[UUID], district_i
         "SELECT x FROM unnest($1::uuid[]) x WHERE NOT EXISTS (SELECT 1 FROM districts d WHERE d.id = x)", district_ids
     )
     return [r["x"] for r in regions], [r["x"] for r in districts]
+
+
+async def prune_sign_ins(conn: Connection, keep_days: int, lockout_seconds: int) -> tuple[int, int]:
+    """Delete sessions that ended (expired or revoked) more than `keep_days` ago, and sign-in failure
+    counters whose window and lock are both over; returns how many of each.
+
+    Both tables otherwise only grow: a session row is written at every sign-in, and a counter for
+    every username anyone tries, made-up ones included. An ended session is kept a while for who
+    signed in from where; a counter past its window counts nothing (claim_attempt restarts it)."""
+    sessions = await conn.execute(
+        """DELETE FROM sessions
+            WHERE LEAST(expires_at, COALESCE(revoked_at, expires_at)) < now() - make_interval(days => $1)""",
+        keep_days,
+    )
+    counters = await conn.execute(
+        """DELETE FROM login_failures
+            WHERE first_at < now() - make_interval(secs => $1) AND (locked_until IS NULL OR locked_until <= now())""",
+        float(lockout_seconds),
+    )
+    return int(sessions.split()[-1]), int(counters.split()[-1])
