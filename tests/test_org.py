@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from server.org.importer import import_stations_file
@@ -407,38 +405,27 @@ async def test_the_command_line_import_shares_the_rules(conn, tmp_path):
 
 
 @pytest.mark.slow
-async def test_twenty_thousand_stations_import_in_one_transaction_in_time_linear_in_rows(client, world):
+async def test_twenty_thousand_stations_import_in_one_transaction_with_one_sync_stamp(client, world):
     token = await client.login("admin")
-
-    def rows(prefix: str, n: int) -> bytes:
-        return csv(
-            *[
-                f"{prefix}{i:05d},Police Station {i},تھانہ {i},{'DA' if i % 2 else 'DB'},,{30 + i / 1e5},"
-                f"{72 + i / 1e5},,"
-                for i in range(n)
-            ]
-        )
-
-    small = rows("LIN", 2_000)
-    started = time.perf_counter()
-    assert (await post_csv(client, token, small)).json()["created"] == 2_000
-    small_elapsed = time.perf_counter() - started
-    big = rows("BULK", 20_000)
-    started = time.perf_counter()
-    response = await post_csv(client, token, big)
-    elapsed = time.perf_counter() - started
+    rows = csv(
+        *[
+            f"BULK{i:05d},Police Station {i},تھانہ {i},{'DA' if i % 2 else 'DB'},,{30 + i / 1e5},{72 + i / 1e5},,"
+            for i in range(20_000)
+        ]
+    )
+    response = await post_csv(client, token, rows)
     assert response.status_code == 200, response.text[:500]
     assert response.json()["created"] == 20_000
     conn = await client.db()
     try:
-        assert await conn.fetchval("SELECT count(*) FROM stations WHERE code LIKE 'BULK%'") == 20_000
+        count, stamps = await conn.fetchrow(
+            "SELECT count(*), count(DISTINCT change_seq) FROM stations WHERE code LIKE 'BULK%'"
+        )
     finally:
         await conn.close()
-    # Measured with schema/0006's stamp (one sync_state update per transaction), the two cores shared
-    # with a load average of 11-13: 20,000 rows in 1.0-2.7 s, 2,000 rows in 0.3-0.4 s (a fixed part,
-    # then linear). The stamp of schema/0003 updated sync_state once per row, which made the import
-    # quadratic: 20,000 rows took 7 s idle and 15-16 s loaded, thirty to fifty times 2,000 rows. The
-    # ratio of the two imports, timed in the same test, tells linear (at most ten) from quadratic
-    # whatever else the machine is doing, with room for the load to change between them. No absolute
-    # bound: the suite holds no timed assertions, only this ratio of two runs in the same test.
-    assert elapsed < 20 * small_elapsed, (elapsed, small_elapsed)
+    assert count == 20_000
+    # One stamp for the whole import: schema/0006's sync_stamp updates sync_state once per transaction.
+    # schema/0003's stamp updated it once per row, which made an import quadratic in its rows (20,000
+    # took 7 s idle and 15-16 s loaded, thirty to fifty times 2,000 rows). The count of stamps shows
+    # that cause without timing anything: the suite holds no timed assertions.
+    assert stamps == 1
