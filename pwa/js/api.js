@@ -76,6 +76,11 @@ async function request(method, path, { body, query, headers = {}, as = 'json', t
   return data;
 }
 
+function draftCondition(etag) {
+  if (etag === undefined) return {};
+  return etag ? { 'If-Match': etag } : { 'If-None-Match': '*' };
+}
+
 export const api = {
   login: (username, password) => request('POST', '/auth/login', { body: { username, password } }),
   logout: () => request('POST', '/auth/logout'),
@@ -102,8 +107,12 @@ export const api = {
     templates: (query) => request('GET', '/templates', { query }),
     template: (id) => request('GET', `/templates/${enc(id)}`),
     createTemplate: (body) => request('POST', '/templates', { body }),
-    saveDraft: (id, definition) => request('PUT', `/templates/${enc(id)}/draft`, { body: definition }),
-    publish: (id) => request('POST', `/templates/${enc(id)}/publish`),
+    // `etag` is the draft_etag the editor last saw (null: it saw no draft): a draft someone else saved
+    // since is then refused with 412 instead of overwritten. Left out (undefined), no condition is sent.
+    saveDraft: (id, definition, etag) => request('PUT', `/templates/${enc(id)}/draft`, {
+      body: definition, headers: draftCondition(etag),
+    }),
+    publish: (id, etag) => request('POST', `/templates/${enc(id)}/publish`, { headers: etag ? { 'If-Match': etag } : {} }),
     setArchived: (id, archived) => request('POST', `/templates/${enc(id)}/${archived ? 'archive' : 'unarchive'}`),
     versions: (id) => request('GET', `/templates/${enc(id)}/versions`),
     version: (id, n) => request('GET', `/templates/${enc(id)}/versions/${enc(n)}`),
@@ -141,6 +150,15 @@ export const api = {
     action: (id) => request('GET', `/actions/${encodeURIComponent(id)}`),
     createAction: (body) => request('POST', '/actions', { body }),
     updateAction: (id, body) => request('PATCH', `/actions/${encodeURIComponent(id)}`, { body }),
+    // Visits (assignments) and the schedules that make them: who inspects what by when.
+    templates: (query) => request('GET', '/templates', { query }),
+    assignments: (query) => request('GET', '/assignments', { query }),
+    assignment: (id) => request('GET', `/assignments/${encodeURIComponent(id)}`),
+    createAssignment: (body) => request('POST', '/assignments', { body }),
+    updateAssignment: (id, body) => request('PATCH', `/assignments/${encodeURIComponent(id)}`, { body }),
+    schedules: (query) => request('GET', '/schedules', { query }),
+    createSchedule: (body) => request('POST', '/schedules', { body }),
+    updateSchedule: (id, body) => request('PATCH', `/schedules/${encodeURIComponent(id)}`, { body }),
     // kind: scores | rankings | failed-items | overdue | flagged
     dashboard: (kind, query) => request('GET', `/dashboard/${kind}`, { query }),
     exportInspections: (fmt, query) => request('GET', `/exports/inspections.${fmt}`, { query, as: 'blob', timeout: 300000 }),

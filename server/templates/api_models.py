@@ -7,10 +7,13 @@ template model; this module only carries it over HTTP:
 - `stored_form` is what is saved as a draft and frozen as a version: every default written out (a
   phone never has to know the defaults) and absent optional fields left out rather than null.
 - `summarize_changes` compares two stored definitions for the publish reply and the admin console.
+- `draft_etag` and `precondition_holds` let two admins (or two tabs) editing one draft find out that
+  the other saved in between, instead of the later autosave silently replacing the earlier one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from typing import Any, Literal
@@ -18,7 +21,7 @@ from uuid import UUID
 
 import msgspec
 
-from server.errors import BadRequest, FieldError, Invalid
+from server.errors import BadRequest, DomainError, FieldError, Invalid
 from server.structs import Base, Key, LocalText
 from server.templates.models import Definition
 
@@ -69,6 +72,13 @@ class TemplateDetail(TemplateOut, kw_only=True):
     draft: dict[str, Any] | None
     # What publishing the draft now would change, compared with the latest version (admins only).
     draft_changes: TemplateChanges | None
+    # The strong entity-tag of `draft`, quotes included, to send back verbatim as `If-Match` with
+    # PUT .../draft and POST .../publish; null when there is no draft (send `If-None-Match: *` then).
+    # Derived here from the draft itself, so every reply that carries a draft carries its tag.
+    draft_etag: str | None = None
+
+    def __post_init__(self) -> None:
+        self.draft_etag = draft_etag(self.draft) if self.draft is not None else None
 
 
 class VersionSummary(msgspec.Struct, kw_only=True):
@@ -99,6 +109,54 @@ class PublishOut(msgspec.Struct, kw_only=True):
     version: int
     published_at: datetime
     changes: TemplateChanges
+
+
+class DraftChanged(DomainError):
+    """The draft is no longer the one the request's If-Match (or If-None-Match) named.
+
+    412, as RFC 9110 prescribes for a precondition sent in a header, rather than the 409 that DESIGN §7
+    gives a stale revision carried in a body: these routes already answer 409 for other reasons (an
+    archived template, a draft already published), and an editor must tell "someone else saved" apart
+    from those without reading words. Like the inspections' 409, the problem document carries the
+    server's copy: `draft` and its `draft_etag`.
+    """
+
+    status = 412
+    title = "Precondition failed"
+
+
+def draft_etag(draft: dict[str, Any]) -> str:
+    """A strong entity-tag of a stored draft: equal drafts, equal tags, whichever admin saved them.
+
+    Derived from the content rather than counted, so no column is needed and a save that changes nothing
+    (which writes nothing) keeps the tag. Going from A to B and back to A gives A's tag again, and an
+    editor that last saw A may then write over it: nothing it has not seen is lost.
+    """
+    digest = hashlib.sha256(msgspec.json.encode(draft, order="deterministic")).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def _tags(header: str) -> list[str]:
+    # A bare token is taken as if it had been quoted: a client that dropped the quotes still means it.
+    tags = [t.strip() for t in header.split(",") if t.strip()]
+    return [t if t == "*" or t.startswith(('"', "W/")) else f'"{t}"' for t in tags]
+
+
+def precondition_holds(if_match: str | None, if_none_match: str | None, current: str | None) -> bool:
+    """RFC 9110 §13.1.1–2 for a write to the draft, whose tag is `current` (None: there is no draft).
+
+    If-Match compares strongly (a weak tag never matches); `If-None-Match: *` asks to write only where
+    no draft exists yet, which is how an editor that opened a template without a draft says so.
+    """
+    if if_match is not None:
+        tags = _tags(if_match)
+        if current is None or not any(t == "*" or t == current for t in tags):
+            return False
+    if if_none_match is not None:
+        tags = _tags(if_none_match)
+        if current is not None and any(t == "*" or t.removeprefix("W/") == current for t in tags):
+            return False
+    return True
 
 
 _AT = re.compile(r"\s*-\s*at `\$\.?([^`]*)`$")

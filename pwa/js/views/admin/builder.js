@@ -3,11 +3,17 @@
 // moment after typing stops (PUT .../draft). The server stores a draft only when every rule
 // passes, so while there are problems the changes live in a copy on this computer (IndexedDB via
 // db.js) and the problems are shown at their fields and in a summary with links.
+//
+// Two admins (or two tabs, or two computers) may edit one draft. Every save names the draft it was
+// edited from (If-Match with the server's draft_etag); when someone else saved in between, the server
+// refuses it (412) and autosaving stops until the admin chooses: load their draft (this computer's
+// edits are kept and offered to restore) or overwrite it with this one.
 
 import { api } from '../../api.js';
 import { kv } from '../../db.js';
 import { fmtDateTime, fmtNumber, t, tx } from '../../i18n.js';
 import { h, icon, mount, pill } from '../../ui.js';
+import { render } from '../../router.js';
 import * as model from './model.js';
 import {
   adminPage, aicon, boxFor, debounce, describeError, focusBox, loadingFailed, styles,
@@ -28,6 +34,8 @@ function serverStable(tpl) {
 
 async function openSession(tpl) {
   const known = sessions.get(tpl.id);
+  // A refused save waits for the admin's choice, whatever re-rendered the view (a language switch).
+  if (known?.conflict) return known;
   // Kept (with its selection and preview answers) unless another draft was saved since (an import
   // into the draft, another admin). Then the server's draft is shown, and edits made here that
   // never reached the server are offered to restore: kept silently, they would hide the new draft
@@ -50,7 +58,7 @@ async function openSession(tpl) {
     id: tpl.id, tpl, def, selected: tpl.draft ? 'settings' : def.sections[0], errors: [],
     savedStable: serverStable(tpl), invalidStable: null, inflight: null, failure: null,
     status: tpl.archived ? 'archived' : tpl.draft ? 'saved' : 'new', preview: previewState(), pane: 'outline',
-    restore: null,
+    restore: null, conflict: null,
   };
   const local = await kv.get(LOCAL(tpl.id)).catch(() => null);
   if (known) {
@@ -78,7 +86,7 @@ export default async function builderView(params) {
   }
   const session = await openSession(tpl);
   const hosts = {
-    head: h('div'), restore: h('div'), summary: h('div', { id: 'builder-problems' }),
+    head: h('div'), conflict: h('div', { id: 'builder-conflict' }), restore: h('div'), summary: h('div', { id: 'builder-problems' }),
     outline: h('section', { class: 'pane pane-outline', 'aria-labelledby': 'outline-h' }),
     editor: h('section', { class: 'pane pane-editor', 'aria-labelledby': 'editor-h', id: 'builder-editor' }),
     preview: h('section', { class: 'pane pane-preview', 'aria-labelledby': 'preview-h' }),
@@ -92,9 +100,14 @@ export default async function builderView(params) {
   const previewSoon = debounce(() => renderPreview(hosts.preview, ui), 180);
   const storeLocal = debounce(() => {
     const key = model.stable(model.clean(session.def));
-    if (key === session.savedStable) kv.del(LOCAL(session.id));
-    else kv.set(LOCAL(session.id), { def: session.def, at: new Date().toISOString() }).then(() => { session.localStable = key; }, () => {});
+    if (key === session.savedStable && !session.conflict) kv.del(LOCAL(session.id));
+    else keepLocal();
   }, 300);
+  const keepLocal = () => {
+    const key = model.stable(model.clean(session.def));
+    return kv.set(LOCAL(session.id), { def: session.def, at: new Date().toISOString() })
+      .then(() => { session.localStable = key; }, () => {});
+  };
 
   function showStatus() {
     const n = session.errors.length;
@@ -106,6 +119,7 @@ export default async function builderView(params) {
       invalid: ['warn', t('admin.state.invalid', { count: n })],
       failed: ['fail', session.failure?.status === 0 ? t('admin.state.offline') : t('admin.state.failed', { detail: describeError(session.failure) })],
       archived: ['info', t('admin.state.archived')],
+      conflict: ['fail', t('admin.state.conflict')],
     };
     const [kind, words] = map[s] || map.new;
     status.dataset.state = s;
@@ -143,6 +157,11 @@ export default async function builderView(params) {
     session.saveSoon?.cancel();
     while (session.inflight) await session.inflight.catch(() => {});
     if (session.tpl.archived || session.replaced) return false;
+    if (session.conflict) {
+      session.status = 'conflict';
+      showStatus();
+      return false;
+    }
     const body = model.clean(session.def);
     const key = model.stable(body);
     if (key === session.savedStable) {
@@ -160,10 +179,12 @@ export default async function builderView(params) {
     const layout = model.layoutOf(session.def);
     session.status = 'saving';
     showStatus();
-    session.inflight = api.admin.saveDraft(session.id, body);
+    session.inflight = api.admin.saveDraft(session.id, body, session.tpl.draft_etag ?? null);
+    let again = false;
     try {
       session.tpl = await session.inflight;
       session.savedStable = key;
+      session.unsureStable = null;
       session.invalidStable = null;
       session.failure = null;
       session.status = 'saved';
@@ -180,7 +201,21 @@ export default async function builderView(params) {
         session.invalidStable = key;
         session.status = 'invalid';
         setErrors(err.errors.length ? err.errors : [{ field: '', message: err.detail }], layout);
+      } else if (err.status === 412) {
+        const theirs = err.body?.draft;
+        if (theirs && model.stable(model.clean(theirs)) === session.unsureStable) {
+          // A save of ours whose answer was lost did arrive: that draft is ours, not someone else's.
+          session.tpl = { ...session.tpl, draft: theirs, draft_etag: err.body.draft_etag };
+          session.savedStable = session.unsureStable;
+          session.unsureStable = null;
+          session.status = 'saving';
+          again = true;
+        } else {
+          conflicted(err);
+        }
       } else {
+        // No answer: the draft may have been stored all the same (told apart from a conflict above).
+        if (err.transient) session.unsureStable = key;
         session.failure = err;
         session.status = 'failed';
         // A lost connection is retried by itself; other failures wait for the next edit.
@@ -190,13 +225,61 @@ export default async function builderView(params) {
       session.inflight = null;
     }
     showStatus();
-    if (model.stable(model.clean(session.def)) !== key) return save();  // edited while it was on its way
+    if (again || model.stable(model.clean(session.def)) !== key) return save();  // edited while it was on its way
     return session.status === 'saved';
   }
   const saveDebounced = debounce(() => save(), 800);
   session.saveSoon = (ms) => (ms ? setTimeout(() => saveDebounced(), ms) : saveDebounced());
   session.saveSoon.cancel = saveDebounced.cancel;
   ui.saveNow = () => save();
+
+  // Someone else saved this draft since this page last heard from the server. Nothing more is sent
+  // until the admin chooses; the edits stay on screen and in the copy on this computer meanwhile.
+  function conflicted(err) {
+    session.saveSoon.cancel();
+    session.conflict = { draft: err.body?.draft ?? null, etag: err.body?.draft_etag ?? null };
+    session.status = 'conflict';
+    // Kept on this computer even when it is what this page saved last: theirs has replaced it.
+    storeLocal.cancel();
+    keepLocal();
+    showStatus();
+    // Announced (role=alert) without taking the focus from a field the admin may be typing in.
+    renderConflict();
+  }
+  ui.onConflict = conflicted;
+
+  async function loadTheirs() {
+    // Mine stays on this computer: the builder reopens on their draft and offers mine to restore.
+    storeLocal.cancel();
+    await keepLocal();
+    session.conflict = null;
+    session.status = 'saving';
+    await render();
+  }
+
+  function overwrite() {
+    // Saved over the draft the server showed us, and only over that one: another save since is
+    // refused again and asked about again.
+    const { draft, etag } = session.conflict;
+    session.conflict = null;
+    session.tpl = { ...session.tpl, draft, draft_etag: etag };
+    session.savedStable = draft ? model.stable(model.clean(draft)) : null;
+    session.invalidStable = null;
+    renderConflict();
+    save();
+  }
+
+  function renderConflict() {
+    if (!session.conflict) { mount(hosts.conflict); return; }
+    mount(hosts.conflict, h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'),
+      h('div', {},
+        h('h2', { class: 'h3', id: 'conflict-h', tabindex: '-1', text: t('admin.conflictTitle') }),
+        h('p', { text: t('admin.conflictBody') }),
+        h('div', { class: 'button-row' },
+          h('button', { type: 'button', class: 'btn btn-primary', id: 'conflict-load', onclick: loadTheirs }, t('admin.conflictLoad')),
+          h('button', { type: 'button', class: 'btn btn-secondary', id: 'conflict-overwrite', onclick: overwrite }, t('admin.conflictOverwrite'))),
+        h('p', { class: 'hint', text: t('admin.conflictHint') }))));
+  }
 
   function select(obj, { fromOutline = false } = {}) {
     session.selected = obj;
@@ -232,7 +315,7 @@ export default async function builderView(params) {
     }
     if (opts.announce) hosts.announce.textContent = opts.announce;
     // Said at once, so nobody leaves believing an edit is already on the server.
-    session.status = 'saving';
+    session.status = session.conflict ? 'conflict' : 'saving';
     showStatus();
     storeLocal();
     saveDebounced();
@@ -308,6 +391,7 @@ export default async function builderView(params) {
 
   function renderAll() {
     renderHead();
+    renderConflict();
     renderRestore();
     showSummary();
     renderOutline(hosts.outline, ui);
@@ -334,8 +418,8 @@ export default async function builderView(params) {
 
   renderAll();
   // Edits left unsaved by an earlier visit (or before unarchiving) are sent now.
-  if (!session.tpl.archived && session.status !== 'new' && model.stable(model.clean(session.def)) !== session.savedStable) save();
-  const node = adminPage('templates', hosts.head, hosts.restore, hosts.summary, tabs, hosts.announce, grid);
+  if (!session.tpl.archived && !session.conflict && session.status !== 'new' && model.stable(model.clean(session.def)) !== session.savedStable) save();
+  const node = adminPage('templates', hosts.head, hosts.conflict, hosts.restore, hosts.summary, tabs, hosts.announce, grid);
   node.classList.add('builder-page');
   return {
     node,

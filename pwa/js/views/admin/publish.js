@@ -75,8 +75,9 @@ export async function publishFlow(ui, { onPublished }) {
   await busy(button, async () => {
     const saved = await ui.saveNow();
     if (!saved) {
-      await alertDialog(t('admin.publishBlockedTitle'), session.status === 'invalid'
-        ? t('admin.publishBlocked', { count: session.errors.length }) : describeError(session.failure));
+      const why = session.status === 'invalid' ? t('admin.publishBlocked', { count: session.errors.length })
+        : session.status === 'conflict' ? t('admin.conflictBody') : describeError(session.failure);
+      await alertDialog(t('admin.publishBlockedTitle'), why);
       document.querySelector('#builder-problems a')?.focus();
       return;
     }
@@ -100,14 +101,18 @@ export async function publishFlow(ui, { onPublished }) {
     });
     if (!go) return;
     try {
-      const result = await api.admin.publish(tpl.id);
+      // Only the draft whose changes were just shown: one saved by someone else meanwhile is refused (412).
+      const result = await api.admin.publish(tpl.id, tpl.draft_etag);
       session.tpl = await api.admin.template(tpl.id);
       onPublished();
       toast(t('admin.published', { version: fmtNumber(result.version) }));
       const announce = document.getElementById('builder-announce');
       if (announce) announce.textContent = t('admin.published', { version: fmtNumber(result.version) });
     } catch (err) {
-      if (err.status === 409 && err.body?.version) {
+      if (err.status === 412) {
+        ui.onConflict(err);
+        await alertDialog(t('admin.conflictTitle'), t('admin.conflictBody'));
+      } else if (err.status === 409 && err.body?.version) {
         await alertDialog(t('admin.publishTitle', { version: fmtNumber(nextVersion) }), t('admin.publishNothing', { version: fmtNumber(err.body.version) }));
       } else {
         await alertDialog(t('error.title'), describeError(err));
