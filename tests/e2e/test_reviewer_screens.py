@@ -18,7 +18,7 @@ from tests.e2e.test_reviewer_support import LAPTOP, REVIEWER_PASSWORD, inspector
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
-URDU_NAV = ["جائزے کی قطار", "اصلاحی اقدامات", "ڈیش بورڈ"]
+URDU_NAV = ["جائزے کی قطار", "دورے", "اصلاحی اقدامات", "ڈیش بورڈ"]
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_reviewer_screens_read_right_to_left_in_urdu_and_fit_the_screen(pwa_serv
                 assert any("\u0600" <= ch <= "\u06ff" for ch in shape["h1"]), shape["h1"]
             else:
                 assert (shape["dir"], shape["lang"]) == ("ltr", "en")
-                assert shape["nav"] == ["Review queue", "Corrective actions", "Dashboards"]
+                assert shape["nav"] == ["Review queue", "Visits", "Corrective actions", "Dashboards"]
             snapshot(page, path=str(artifacts / f"reviewer-{name}-{lang}-{viewport['width']}x{viewport['height']}.png"))
     # Every flag of the far, critical submission is an icon and a word in the queue, not a colour alone.
     page.goto(pwa_server.url + "/#/review")

@@ -20,7 +20,7 @@ if (topbar && 'ResizeObserver' in window) {
 
 export const page = (current, title, ...children) => h('div', { class: 'reviewer' },
   h('nav', { class: 'rv-nav', 'aria-label': t('rv.nav.label') }, h('ul', {},
-    [['/review', 'queue'], ['/review/actions', 'actions'], ['/review/dashboard', 'dashboard']].map(([path, key]) =>
+    [['/review', 'queue'], ['/review/visits', 'visits'], ['/review/actions', 'actions'], ['/review/dashboard', 'dashboard']].map(([path, key]) =>
       h('li', {}, h('a', { href: `#${path}`, 'aria-current': path === current && 'page', text: t(`rv.nav.${key}`) }))))),
   title && h('h1', { text: title }), children);
 
@@ -118,3 +118,44 @@ export const table = (headers, rows, cls = '') => h('table', { class: ['rv-table
 
 export const row = (headers, cells, attrs = {}) => h('tr', attrs, cells.map((c, i) =>
   h('td', { 'data-label': headers[i][0], class: headers[i][1] && 'num' }, c)));
+
+// A labelled control with a place for the server's problem with it (GOV.UK: the error at the field).
+// `name` is the field the server names in a 422's `errors`; the control is described by its problem.
+let fieldSeq = 0;
+export function fieldBox(name, label, control, { hint } = {}) {
+  control.id ||= `rv-f-${(fieldSeq += 1)}`;
+  const hintEl = hint && h('p', { class: 'hint', id: `${control.id}-hint`, text: hint });
+  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
+  return h('div', { class: 'field', dataset: { field: name } }, h('label', { for: control.id, text: label }), hintEl,
+    h('p', { class: 'field-error', id: `${control.id}-err`, hidden: true }), control);
+}
+
+// Places each problem ({field, message}) beside its field inside `root`, after clearing the last
+// ones; `say` turns the server's English message into the user's words. Returns the problems that
+// named no field here, and focuses the first field that has one.
+export function placeProblems(root, problems, say = (m) => m) {
+  for (const slot of root.querySelectorAll('.field-error')) { slot.hidden = true; slot.replaceChildren(); }
+  for (const box of root.querySelectorAll('.field.has-error')) {
+    box.classList.remove('has-error');
+    const control = box.querySelector('input, select, textarea');
+    control.removeAttribute('aria-invalid');
+    control.setAttribute('aria-describedby', (control.getAttribute('aria-describedby') || '').replace(/\S+-err\b/, '').trim());
+  }
+  const left = [];
+  let first = null;
+  for (const p of problems) {
+    const box = root.querySelector(`.field[data-field="${CSS.escape(p.field || '')}"]`);
+    if (!box) { left.push(p); continue; }
+    const slot = box.querySelector(':scope > .field-error');
+    const control = box.querySelector('input, select, textarea');
+    if (!slot.childNodes.length) slot.append(icon('alert'));
+    slot.append(h('span', { text: say(p.message) }));
+    slot.hidden = false;
+    box.classList.add('has-error');
+    control.setAttribute('aria-invalid', 'true');
+    control.setAttribute('aria-describedby', `${control.getAttribute('aria-describedby') || ''} ${slot.id}`.trim());
+    first ||= control;
+  }
+  first?.focus();
+  return left;
+}

@@ -24,6 +24,7 @@ export function register(route) {
   const roles = ['reviewer', 'admin'];
   route('/review', { roles, load: screen(() => import('./queue.js')) });
   route('/review/i/:id', { roles, keepScroll: true, load: screen(() => import('./inspection.js')) });
+  route('/review/visits', { roles, load: screen(() => import('./visits.js')) });
   route('/review/actions', { roles, load: screen(() => import('./actions.js')) });
   route('/review/dashboard', { roles, load: screen(() => import('./dashboard.js')) });
 }
