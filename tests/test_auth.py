@@ -538,3 +538,22 @@ async def test_prune_sessions_deletes_long_ended_sessions_and_spent_counters_and
         await conn.close()
     assert left == {name for name, (_, _, kept) in sessions.items() if kept}
     assert keys == {key for key, (_, _, kept) in counters.items() if kept}
+
+
+async def test_a_reviewer_lists_only_the_inspectors_who_can_serve_their_area(client, world):
+    reviewer = await client.login("reviewer_a")
+    listed = await client.get("/api/v1/users", reviewer)
+    assert listed.status_code == 200, listed.text
+    assert [u["username"] for u in listed.json()] == ["inspector_a"]
+    # Whatever role is asked for: a reviewer sees no admins, reviewers or inspectors of another region.
+    for role in ("admin", "reviewer", "inspector"):
+        asked = await client.get("/api/v1/users", reviewer, params={"role": role})
+        assert [u["username"] for u in asked.json()] == ["inspector_a"]
+    assert (await client.get("/api/v1/users", reviewer, params={"q": "nobody"})).json() == []
+    other = await client.get("/api/v1/users", await client.login("reviewer_b"))
+    assert [u["username"] for u in other.json()] == ["inspector_b"]
+    # One user's page, and everything else about users, stays an admin's.
+    assert (await client.get(f"/api/v1/users/{world.users['inspector_a']}", reviewer)).status_code == 403
+    assert (await client.get("/api/v1/users", await client.login("inspector_a"))).status_code == 403
+    admin = await client.get("/api/v1/users", await client.login("admin"))
+    assert {u["username"] for u in admin.json()} >= {"admin", "reviewer_a", "inspector_a", "inspector_b"}

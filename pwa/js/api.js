@@ -152,6 +152,8 @@ export const api = {
     updateAction: (id, body) => request('PATCH', `/actions/${encodeURIComponent(id)}`, { body }),
     // Visits (assignments) and the schedules that make them: who inspects what by when.
     templates: (query) => request('GET', '/templates', { query }),
+    // The active inspectors who can serve a station in the caller's scope (every one, for an admin).
+    inspectors: () => request('GET', '/users', { query: { role: 'inspector', active: true } }),
     assignments: (query) => request('GET', '/assignments', { query }),
     assignment: (id) => request('GET', `/assignments/${encodeURIComponent(id)}`),
     createAssignment: (body) => request('POST', '/assignments', { body }),

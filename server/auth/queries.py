@@ -156,15 +156,26 @@ def like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def list_users(conn: Connection, q: str | None, role: str | None, active: bool | None) -> list[UserOut]:
+async def list_users(
+    conn: Connection, q: str | None, role: str | None, active: bool | None, *, serving: Principal | None = None
+) -> list[UserOut]:
+    """Users by name, role and state; with `serving`, only those covering a district in that user's scope."""
+    is_admin, district_ids, region_ids = serving.scope_args() if serving else (True, [], [])
     rows = await conn.fetch(
         f"""SELECT {_USER_COLS} FROM users u
              WHERE ($1::text IS NULL OR u.username ILIKE $1 ESCAPE '\\' OR u.display_name ILIKE $1 ESCAPE '\\')
                AND ($2::text IS NULL OR u.role = $2) AND ($3::bool IS NULL OR u.active = $3)
+               AND ($4::bool OR EXISTS (
+                    SELECT 1 FROM districts d
+                     WHERE (d.id = ANY($5::uuid[]) OR d.region_id = ANY($6::uuid[]))
+                       AND (d.id = ANY(u.district_ids) OR d.region_id = ANY(u.region_ids))))
              ORDER BY lower(u.username)""",
         None if q is None else like_pattern(q),
         role,
         active,
+        is_admin,
+        district_ids,
+        region_ids,
     )
     return [user_out(r) for r in rows]
 

@@ -135,11 +135,17 @@ class UsersController(Controller):
     path = "/api/v1/users"
     tags = ["users"]
 
-    @get("/")
+    @get(
+        "/",
+        description="Admins: every user. Reviewers: the inspectors who can serve a station in their scope (to "
+        "assign visits to), whatever `role` says.",
+    )
     async def list_users(
         self, user: User, conn: Conn, q: str | None = None, role: Role | None = None, active: bool | None = None
     ) -> list[UserOut]:
-        user.require("admin")
+        user.require("admin", "reviewer")
+        if not user.is_admin:
+            return await queries.list_users(conn, q, "inspector", active, serving=user)
         return await queries.list_users(conn, q, role, active)
 
     @get("/{user_id:uuid}")

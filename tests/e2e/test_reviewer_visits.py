@@ -110,6 +110,12 @@ def test_a_visit_assigned_in_the_browser_is_on_the_server_as_entered(pwa_server,
 
     page.click("#rv-new-visit")
     dlg = page.locator("dialog.dialog")
+    # The reviewer chooses among the inspectors who serve their area, as the server lists them.
+    serving = pwa_server.api("GET", "/api/v1/users", token, params={"role": "inspector", "active": "true"}).json()
+    offered = dlg.locator("select[name=inspector_id] option").evaluate_all(
+        "os => os.map((o) => o.value).filter(Boolean)"
+    )
+    assert serving and sorted(offered) == sorted(u["id"] for u in serving)
     dlg.locator("select[name=station_id]").select_option(station["id"])
     dlg.locator("select[name=template_id]").select_option(template["id"])
     dlg.locator("select[name=inspector_id]").select_option(label=ALI)

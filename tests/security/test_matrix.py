@@ -54,8 +54,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/auth/login"): row(401, 200, 200, 200),
     ("POST", "/api/v1/auth/logout"): row(401, 204, 204, 204),
     ("GET", "/api/v1/me"): row(401, 200, 200, 200),
-    # Users and the audit trail: admins only.
-    ("GET", "/api/v1/users"): row(401, 403, 403, 200),
+    # Users and the audit trail: admins only, but for the list a reviewer reads to assign visits (the
+    # inspectors serving their area: tests/test_auth.py).
+    ("GET", "/api/v1/users"): row(401, 403, 200, 200),
     ("POST", "/api/v1/users"): row(401, 403, 403, 201),
     ("GET", "/api/v1/users/{user_id}"): row(401, 403, 403, 200),
     ("PATCH", "/api/v1/users/{user_id}"): row(401, 403, 403, 200),

@@ -4,9 +4,8 @@
 // officer assigns a new visit (once, or repeating through a schedule), reassigns or reschedules
 // one, and gives a repeating visit another inspector. The server's problems appear at their field.
 //
-// Choosing an inspector: only admins may list users (GET /users), so an admin chooses among every
-// active inspector, and a reviewer among the inspectors already making visits in their area (from
-// the open visits and schedules they can see). The server judges the choice either way.
+// Choosing an inspector: GET /users gives an admin every inspector, and a reviewer the inspectors
+// who can serve a station in their area. The server judges the choice for the station either way.
 
 import { api } from '../../api.js';
 import { fmtDate, t, tx } from '../../i18n.js';
@@ -138,16 +137,8 @@ function context() {
     stations: memo(() => stations().catch(() => [])),
     templates: memo(() => api.reviewer.templates({ archived: false })
       .then((list) => list.filter((x) => x.latest_version !== null)).catch(() => [])),
-    inspectors: memo(async () => {
-      const people = new Map();
-      if (state.user?.role === 'admin') {
-        for (const u of await api.admin.users({ role: 'inspector', active: true })) people.set(u.id, u.display_name);
-      } else {
-        const [open, plans] = await Promise.all([api.reviewer.assignments({ status: 'open', limit: 5000 }), api.reviewer.schedules({ active: true })]);
-        for (const x of [...open, ...plans]) if (!x.needs_inspector) people.set(x.inspector_id, x.inspector_name);
-      }
-      return [...people].map(([id, name]) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name));
-    }),
+    inspectors: memo(async () => (await api.reviewer.inspectors())
+      .map((u) => ({ id: u.id, name: u.display_name })).sort((a, b) => a.name.localeCompare(b.name))),
   };
   return ctx;
 }
