@@ -215,6 +215,8 @@ USERS_ENDPOINTS = [
 @pytest.mark.parametrize(("method", "path", "body"), USERS_ENDPOINTS)
 @pytest.mark.parametrize(("who", "expected"), [(None, 401), ("inspector_a", 403), ("reviewer_a", 403), ("admin", 200)])
 async def test_role_matrix_for_users_and_audit(client, world, method, path, body, who, expected):
+    if (who, method, path) == ("reviewer_a", "GET", "/api/v1/users"):
+        expected = 200  # the inspectors serving their area, to assign visits to (tested on its own below)
     token = await client.login(who) if who else None
     response = await client.request(method, path.format(id=world.users["inspector_b"]), token, json=body)
     if expected == 200:
