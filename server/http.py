@@ -89,6 +89,26 @@ async def provide_conn(state: State) -> AsyncGenerator[Connection, None]:
         yield conn
 
 
+def etag_listed(header: str | None, tag: str | None, *, weak: bool) -> bool:
+    """Whether an If-None-Match (`weak`) or If-Match (strong) header names `tag` (RFC 9110 §13.1.1-2).
+
+    `*` names any current representation, so nothing when `tag` is None. A bare token is taken as if
+    quoted: a client that dropped the quotes still means it. Weak comparison ignores `W/`; under
+    strong comparison a weak tag never matches. The one reading of entity-tags for every route that
+    takes them (the bundle, photos, template drafts).
+    """
+    if not header or tag is None:
+        return False
+    for candidate in (c.strip() for c in header.split(",")):
+        if candidate == "*":
+            return True
+        if candidate and not candidate.startswith(('"', "W/")):
+            candidate = f'"{candidate}"'
+        if (candidate.removeprefix("W/") if weak else candidate) == tag:
+            return True
+    return False
+
+
 def bearer_token(request: ASGIConnection) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

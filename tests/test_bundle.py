@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from server.auth.models import Principal
+from server.http import etag_listed
 from server.sync import parts, rules
 from tests.inspection_fixtures import DEFINITION, complete_answers, document, make_ctx, publish
 
@@ -476,8 +477,11 @@ def test_a_cursor_is_used_only_under_its_own_scope_and_never_ahead_of_the_server
     assert rules.since_seq(since, "fp", current=12) == expected
 
 
-def test_if_none_match_compares_weakly_and_accepts_a_list_or_a_star():
+def test_entity_tags_compare_weakly_for_if_none_match_and_strongly_for_if_match():
     tag = '"abc"'
-    assert rules.not_modified('"abc"', tag) and rules.not_modified('W/"abc"', tag)
-    assert rules.not_modified('"x", "abc"', tag) and rules.not_modified("*", tag)
-    assert not rules.not_modified(None, tag) and not rules.not_modified('"abcd"', tag)
+    assert etag_listed('"abc"', tag, weak=True) and etag_listed('W/"abc"', tag, weak=True)
+    assert etag_listed('"x", "abc"', tag, weak=True) and etag_listed("*", tag, weak=True)
+    assert not etag_listed(None, tag, weak=True) and not etag_listed('"abcd"', tag, weak=True)
+    # If-Match compares strongly: a weak tag never matches; `*` names nothing where there is nothing.
+    assert etag_listed('"abc"', tag, weak=False) and not etag_listed('W/"abc"', tag, weak=False)
+    assert etag_listed("abc", tag, weak=False) and not etag_listed("*", None, weak=False)

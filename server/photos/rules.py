@@ -91,13 +91,6 @@ def etag(kind: str, key: str) -> str:
     return '"' + hashlib.sha256(f"photo|{kind}|{key}".encode()).hexdigest()[:32] + '"'
 
 
-def not_modified(if_none_match: str | None, tag: str) -> bool:
-    """RFC 9110 §13.1.2 If-None-Match: `*`, or any listed tag equal by weak comparison."""
-    if not if_none_match:
-        return False
-    return any(c.strip() == "*" or c.strip().removeprefix("W/") == tag for c in if_none_match.split(","))
-
-
 # Reuse probes ------------------------------------------------------------------------------------
 
 BANDS = 4

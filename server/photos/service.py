@@ -28,6 +28,7 @@ from asyncpg import Connection, Record
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.errors import Conflict, FieldError, Invalid, NotFound, Unavailable
+from server.http import etag_listed
 from server.inspections.queries import refresh_missing_photos
 from server.photos import queries, rules
 from server.photos.models import PhotoOut
@@ -332,7 +333,7 @@ async def _serve(
     key = row[f"{kind}_key"]
     tag = rules.etag(kind, key)
     extension = rules.EXTENSIONS.get(row["format"], "bin") if kind == "original" else "jpg"
-    if rules.not_modified(if_none_match, tag):
+    if etag_listed(if_none_match, tag, weak=True):
         # The client's copy is current; the store is not asked, which is the point of revalidating.
         return Served(etag=tag, not_modified=True, extension=extension)
     if head:

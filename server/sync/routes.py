@@ -7,8 +7,8 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
-from server.http import Conn, User
-from server.sync import rules, service
+from server.http import Conn, User, etag_listed
+from server.sync import service
 from server.sync.models import Bundle
 
 # Phones revalidate every time: a stored bundle may be used offline, but never trusted online unasked.
@@ -31,7 +31,7 @@ class SyncController(Controller):
         self, user: User, conn: Conn, request: Request, since: Annotated[str | None, Parameter(max_length=64)] = None
     ) -> Response[Bundle]:
         tag = await service.current_etag(conn, user, since)
-        if rules.not_modified(request.headers.get("if-none-match"), tag):
+        if etag_listed(request.headers.get("if-none-match"), tag, weak=True):
             return Response(content=b"", status_code=304, headers={"ETag": tag, "Cache-Control": _CACHING})
         body = service.cached(tag)
         if body is None:

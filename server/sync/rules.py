@@ -59,14 +59,3 @@ def etag(user_id: UUID, fingerprint: str, current: int, since: int | None, retur
     """
     key = f"v1|{user_id}|{fingerprint}|{current}|{since}|{returned or ''}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
-
-
-def not_modified(if_none_match: str | None, tag: str) -> bool:
-    """RFC 9110 If-None-Match: any listed tag equal (weak comparison), or `*`."""
-    if not if_none_match:
-        return False
-    for candidate in if_none_match.split(","):
-        candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == tag:
-            return True
-    return False

@@ -22,6 +22,7 @@ from uuid import UUID
 import msgspec
 
 from server.errors import BadRequest, DomainError, FieldError, Invalid
+from server.http import etag_listed
 from server.structs import Base, Key, LocalText
 from server.templates.models import Definition
 
@@ -136,27 +137,15 @@ def draft_etag(draft: dict[str, Any]) -> str:
     return f'"{digest[:32]}"'
 
 
-def _tags(header: str) -> list[str]:
-    # A bare token is taken as if it had been quoted: a client that dropped the quotes still means it.
-    tags = [t.strip() for t in header.split(",") if t.strip()]
-    return [t if t == "*" or t.startswith(('"', "W/")) else f'"{t}"' for t in tags]
-
-
 def precondition_holds(if_match: str | None, if_none_match: str | None, current: str | None) -> bool:
     """RFC 9110 §13.1.1–2 for a write to the draft, whose tag is `current` (None: there is no draft).
 
     If-Match compares strongly (a weak tag never matches); `If-None-Match: *` asks to write only where
     no draft exists yet, which is how an editor that opened a template without a draft says so.
     """
-    if if_match is not None:
-        tags = _tags(if_match)
-        if current is None or not any(t == "*" or t == current for t in tags):
-            return False
-    if if_none_match is not None:
-        tags = _tags(if_none_match)
-        if current is not None and any(t == "*" or t.removeprefix("W/") == current for t in tags):
-            return False
-    return True
+    if if_match is not None and not etag_listed(if_match, current, weak=False):
+        return False
+    return not (if_none_match is not None and etag_listed(if_none_match, current, weak=True))
 
 
 _AT = re.compile(r"\s*-\s*at `\$\.?([^`]*)`$")
