@@ -35,8 +35,11 @@ migrate: $(APP)
 	$(BIN)/muaina migrate
 
 ## test: the whole suite (unit, integration, browser); CI=true turns a missing browser into a failure
+## It runs in TEST_WORKERS processes (default: the CPUs, at most 4), whole test files to a process,
+## each with its own PostgreSQL, S3 server and Chromium; TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 test: $(DEV)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## bench: performance ratios against baselines measured in the same run
 bench: $(DEV)
