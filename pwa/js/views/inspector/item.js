@@ -75,12 +75,19 @@ function choiceGroup(values, item, ctx, labelId, changed, { className, labelOf, 
   const { draft } = ctx;
   const group = h('div', { class: className, role: 'group', 'aria-labelledby': labelId });
   const current = () => draft.answers[item.key]?.value;
+  // A multiple choice with nothing ticked is an answer ("none of these"), so taking the ticks off
+  // does not undo it: this button does, back to unanswered. Shown only while there is an answer.
+  const clear = multi ? h('button', {
+    type: 'button', class: 'btn btn-light clear-answer', text: t('item.clear'), disabled: ctx.readonly,
+    onclick: () => { setValue(draft, item.key, null); sync(); changed(); group.querySelector('button')?.focus(); },
+  }) : null;
   const sync = () => {
     const v = current();
     for (const b of group.children) {
       const on = multi ? Array.isArray(v) && v.includes(b.dataset.value) : String(v) === b.dataset.value;
       b.setAttribute('aria-pressed', String(on));
     }
+    if (clear) clear.hidden = !Array.isArray(v);
   };
   for (const value of values) {
     group.append(pressable(labelOf(value), false, () => {
@@ -100,7 +107,7 @@ function choiceGroup(values, item, ctx, labelId, changed, { className, labelOf, 
     }, { dataset: { value: String(value) }, class: `v-${value}`, disabled: ctx.readonly }));
   }
   sync();
-  return group;
+  return clear ? h('div', {}, group, clear) : group;
 }
 
 function control(item, ctx, labelId, changed) {
