@@ -27,16 +27,17 @@ function numberInput(value, onchange, attrs = {}) {
   });
 }
 
-function keyField(ui, obj, taken, words) {
+// `rename(key)` sets the key (and, for items and options, carries the conditions naming it along).
+function keyField(ui, obj, taken, words, rename = (key) => { obj.key = key; }) {
   const control = input(obj.key, (v) => {
     autoKey.delete(obj);
-    obj.key = v.trim();
+    rename(v.trim());
     ui.changed('text', obj);
   }, { spellcheck: 'false', autocapitalize: 'off', dir: 'ltr', class: 'key-input' });
   // Typing the English words of a new object proposes its key as it goes.
   words.onEnglish = (text) => {
     if (!autoKey.has(obj)) return;
-    obj.key = model.uniqueKey(model.slug(text, words.fallback), taken());
+    rename(model.uniqueKey(model.slug(text, words.fallback), taken()));
     control.value = obj.key;
   };
   return fieldBox('key', t('admin.key'), control, { hint: t('admin.keyHint') });
@@ -115,7 +116,8 @@ function optionsEditor(ui, item) {
   const rows = (item.options || []).map((option, o) => {
     const words = { fallback: 'option' };
     const name = `options[${o}]`;
-    const keyBox = keyField(ui, option, () => new Set(item.options.filter((x) => x !== option).map((x) => x.key)), words);
+    const keyBox = keyField(ui, option, () => new Set(item.options.filter((x) => x !== option).map((x) => x.key)), words,
+      (key) => model.renameOptionKey(ui.session.def, item, option, key));
     // The option's fields are named under options[o] so the server's problems find them.
     keyBox.dataset.field = `${name}.key`;
     const pair = bilingual(`${name}.label`, t('admin.optionLabel'), option.label, (lang, value) => {
@@ -231,7 +233,7 @@ function itemEditor(ui, item) {
   if (['text', 'photo', 'date'].includes(item.type)) typeFields.push(h('p', { class: 'callout callout-info' }, t('admin.notScored')));
   return h('div', { class: 'editor-body' },
     heading(t('admin.itemN', { n: `${num(at.s + 1)}.${num(at.i + 1)}` }), tx(def.sections[at.s].title)),
-    h('div', { class: 'row-2' }, fieldBox('type', t('admin.type'), typeSelect), keyField(ui, item, () => model.itemKeys(def, item), words)),
+    h('div', { class: 'row-2' }, fieldBox('type', t('admin.type'), typeSelect), keyField(ui, item, () => model.itemKeys(def, item), words, (key) => model.renameItemKey(def, item, key))),
     textPair(ui, item, 'label', t('admin.label'), {}, words),
     textPair(ui, item, 'help', t('admin.help'), { multiline: true, hintEn: t('admin.helpHint') }),
     h('div', { class: 'row-2 checks' },

@@ -44,6 +44,33 @@ export const itemKeys = (def, except = null) =>
 export const sectionKeys = (def, except = null) =>
   new Set((def.sections || []).filter((s) => s !== except).map((s) => s.key));
 
+// A key changed in the builder takes the conditions that name it along: other items' `visible_if.item`
+// for an item's key, and the answers a condition lists for an option's key. Only when the change is
+// unambiguous: neither the old key nor the new one belongs to another item (or option) as well, as it
+// can for a moment while a key is typed by hand; the server then names the condition left behind.
+export function renameItemKey(def, item, key) {
+  const old = item.key;
+  const others = itemKeys(def, item);
+  item.key = key;
+  if (old === key || others.has(old) || others.has(key)) return;
+  for (const [, other] of allItems(def)) {
+    if (other.visible_if?.item === old) other.visible_if.item = key;
+  }
+}
+
+export function renameOptionKey(def, item, option, key) {
+  const old = option.key;
+  const others = new Set((item.options || []).filter((o) => o !== option).map((o) => o.key));
+  option.key = key;
+  if (old === key || others.has(old) || others.has(key)) return;
+  for (const [, other] of allItems(def)) {
+    const cond = other.visible_if;
+    if (!cond || cond.item !== item.key) continue;
+    if (Array.isArray(cond.in)) cond.in = cond.in.map((v) => (v === old ? key : v));
+    else if (cond.equals === old) cond.equals = key;
+  }
+}
+
 export function newDefinition(title) {
   return { title: text(title?.en || '', title?.ur || ''), grade_bands: defaultBands(), sections: [] };
 }
