@@ -11,11 +11,11 @@ from asyncpg import Connection, Record
 
 from server.actions.models import ActionOut, NoteOut
 from server.actions.rules import AUTO_DUE_DAYS
+from server.auth.models import COVERS_SQL, SCOPE_SQL
 from server.dashboards.rollup import EFFECTIVE_SCORES, REPORTING_TZ
 from server.review.models import DistrictRef, LocalName, Person, StationRef
 
 Scope = tuple[bool, list[UUID], list[UUID]]
-SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
 TODAY = f"(now() AT TIME ZONE '{REPORTING_TZ}')::date"
 
 # The action's item's label in both languages, from template_items (one indexed row per template and
@@ -73,7 +73,7 @@ def _item_label(r: Record) -> LocalName | None:
 
 async def get_action(conn: Connection, scope: Scope, action_id: UUID, *, lock: bool = False) -> Record | None:
     return await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.id = $4 AND {SCOPE}" + (" FOR UPDATE OF a" if lock else ""),
+        f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.id = $4 AND {SCOPE_SQL}" + (" FOR UPDATE OF a" if lock else ""),
         *scope,
         action_id,
     )
@@ -116,7 +116,7 @@ async def list_actions(
     after_due, after_id = after or (None, None)
     return await conn.fetch(
         f"""SELECT {_COLUMNS} FROM {_FROM}
-             WHERE {SCOPE}
+             WHERE {SCOPE_SQL}
                AND ($4::uuid IS NULL OR a.station_id = $4) AND ($5::uuid IS NULL OR d.id = $5)
                AND ($6::uuid IS NULL OR a.inspection_id = $6) AND ($7::text IS NULL OR a.status = $7)
                AND (NOT $8::bool OR a.status <> 'verified')
@@ -141,7 +141,7 @@ async def overdue_actions(conn: Connection, scope: Scope, limit: int) -> list[Re
     """Most overdue first; the partial index on open actions' due dates keeps this a small scan."""
     return await conn.fetch(
         f"""SELECT {_COLUMNS} FROM {_FROM}
-             WHERE {SCOPE} AND a.status IN ('open', 'in_progress') AND a.due_date < {TODAY}
+             WHERE {SCOPE_SQL} AND a.status IN ('open', 'in_progress') AND a.due_date < {TODAY}
              ORDER BY a.due_date, a.id LIMIT $4""",
         *scope,
         limit,
@@ -151,7 +151,7 @@ async def overdue_actions(conn: Connection, scope: Scope, limit: int) -> list[Re
 async def station_in_scope(conn: Connection, scope: Scope, station_id: UUID) -> bool:
     return bool(
         await conn.fetchval(
-            f"SELECT true FROM stations s JOIN districts d ON d.id = s.district_id WHERE s.id = $4 AND {SCOPE}",
+            f"SELECT true FROM stations s JOIN districts d ON d.id = s.district_id WHERE s.id = $4 AND {SCOPE_SQL}",
             *scope,
             station_id,
         )
@@ -162,9 +162,8 @@ async def owner_covers_station(conn: Connection, user_id: UUID, station_id: UUID
     """Whether the user exists, is active and works where the station is (an admin works everywhere)."""
     return bool(
         await conn.fetchval(
-            """SELECT true FROM users u, stations s JOIN districts d ON d.id = s.district_id
-                WHERE u.id = $1 AND s.id = $2 AND u.active
-                  AND (u.role = 'admin' OR d.id = ANY(u.district_ids) OR d.region_id = ANY(u.region_ids))""",
+            f"""SELECT true FROM users u, stations s JOIN districts d ON d.id = s.district_id
+                WHERE u.id = $1 AND s.id = $2 AND u.active AND (u.role = 'admin' OR {COVERS_SQL})""",
             user_id,
             station_id,
         )

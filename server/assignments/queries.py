@@ -25,15 +25,14 @@ from asyncpg import Connection, Record
 
 from server.assignments.models import AssignmentOut, Completion, ScheduleOut, Text
 from server.assignments.rules import next_due
+from server.auth.models import COVERS_SQL, SCOPE_SQL
 
 Scope = tuple[bool, list[UUID], list[UUID]]
 
-_IN_SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
 
 # Whether user `u` can do the visits of station `s` (district `d`): what rules.assignment_problems asks
 # of the inspector of a new assignment, so that visits made by hand and by a schedule meet one standard.
-SERVES = """(u.active AND u.role = 'inspector'
-             AND (s.district_id = ANY(u.district_ids) OR d.region_id = ANY(u.region_ids)))"""
+SERVES = f"(u.active AND u.role = 'inspector' AND {COVERS_SQL})"
 
 # Due dates are Pakistan's calendar days, whatever the database server's time zone: an inspection
 # due "today" is overdue from midnight in Lahore, as on the dashboards (dashboards.rollup.REPORTING_TZ).
@@ -52,12 +51,11 @@ async def assignment_facts(
     return await conn.fetchrow(
         f"""SELECT s.id IS NOT NULL AS station_found, s.active AS station_active, s.kind AS station_kind,
                    u.id IS NOT NULL AS inspector_found, u.role AS inspector_role, u.active AS inspector_active,
-                   coalesce(s.district_id = ANY(u.district_ids) OR d.region_id = ANY(u.region_ids), false)
-                       AS inspector_covers,
+                   coalesce({COVERS_SQL}, false) AS inspector_covers,
                    t.id IS NOT NULL AS template_found, t.archived_at IS NOT NULL AS template_archived,
                    v.version AS template_version, v.kinds AS template_kinds
               FROM (SELECT 1) one
-              LEFT JOIN (stations s JOIN districts d ON d.id = s.district_id) ON s.id = $4 AND {_IN_SCOPE}
+              LEFT JOIN (stations s JOIN districts d ON d.id = s.district_id) ON s.id = $4 AND {SCOPE_SQL}
               LEFT JOIN users u ON u.id = $5
               LEFT JOIN templates t ON t.id = $6
               LEFT JOIN LATERAL (SELECT tv.version, tv.kinds FROM template_versions tv
@@ -135,7 +133,7 @@ async def list_assignments(
 ) -> list[AssignmentOut]:
     rows = await conn.fetch(
         f"""SELECT {_ASSIGNMENT_COLS} FROM {_ASSIGNMENT_FROM}
-             WHERE {_IN_SCOPE} AND ($4::uuid IS NULL OR a.inspector_id = $4) AND ($5::uuid IS NULL OR a.inspector_id = $5)
+             WHERE {SCOPE_SQL} AND ($4::uuid IS NULL OR a.inspector_id = $4) AND ($5::uuid IS NULL OR a.inspector_id = $5)
                AND ($6::uuid IS NULL OR a.station_id = $6) AND ($7::uuid IS NULL OR a.template_id = $7)
                AND ($8::text IS NULL OR a.status = $8)
                AND ($9::bool IS NULL OR (a.status = 'open' AND a.due_date < {TODAY}) = $9)
@@ -161,7 +159,7 @@ async def list_assignments(
 async def get_assignment(conn: Connection, scope: Scope, assignment_id: UUID, own: UUID | None) -> AssignmentOut | None:
     row = await conn.fetchrow(
         f"""SELECT {_ASSIGNMENT_COLS} FROM {_ASSIGNMENT_FROM}
-             WHERE {_IN_SCOPE} AND a.id = $4 AND ($5::uuid IS NULL OR a.inspector_id = $5)""",
+             WHERE {SCOPE_SQL} AND a.id = $4 AND ($5::uuid IS NULL OR a.inspector_id = $5)""",
         *scope,
         assignment_id,
         own,
@@ -173,7 +171,7 @@ async def lock_assignment(conn: Connection, scope: Scope, assignment_id: UUID) -
     return await conn.fetchrow(
         f"""SELECT a.id, a.station_id, a.template_id, a.inspector_id, a.due_date, a.status, a.schedule_id
               FROM assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
-             WHERE {_IN_SCOPE} AND a.id = $4 FOR UPDATE OF a""",
+             WHERE {SCOPE_SQL} AND a.id = $4 FOR UPDATE OF a""",
         *scope,
         assignment_id,
     )
@@ -238,7 +236,7 @@ async def list_schedules(
 ) -> list[ScheduleOut]:
     rows = await conn.fetch(
         f"""SELECT {_SCHEDULE_COLS} FROM {_SCHEDULE_FROM}
-             WHERE {_IN_SCOPE} AND ($4::uuid IS NULL OR c.inspector_id = $4) AND ($5::uuid IS NULL OR c.inspector_id = $5)
+             WHERE {SCOPE_SQL} AND ($4::uuid IS NULL OR c.inspector_id = $4) AND ($5::uuid IS NULL OR c.inspector_id = $5)
                AND ($6::uuid IS NULL OR c.station_id = $6) AND ($7::uuid IS NULL OR c.template_id = $7)
                AND ($8::bool IS NULL OR c.active = $8)
                AND ($9::bool IS NULL OR (c.active AND NOT {SERVES}) = $9)
@@ -257,7 +255,7 @@ async def list_schedules(
 async def get_schedule(conn: Connection, scope: Scope, schedule_id: UUID, own: UUID | None) -> ScheduleOut | None:
     row = await conn.fetchrow(
         f"""SELECT {_SCHEDULE_COLS} FROM {_SCHEDULE_FROM}
-             WHERE {_IN_SCOPE} AND c.id = $4 AND ($5::uuid IS NULL OR c.inspector_id = $5)""",
+             WHERE {SCOPE_SQL} AND c.id = $4 AND ($5::uuid IS NULL OR c.inspector_id = $5)""",
         *scope,
         schedule_id,
         own,
@@ -269,7 +267,7 @@ async def lock_schedule(conn: Connection, scope: Scope, schedule_id: UUID) -> Re
     return await conn.fetchrow(
         f"""SELECT c.id, c.station_id, c.template_id, c.inspector_id, c.active
               FROM schedules c JOIN stations s ON s.id = c.station_id JOIN districts d ON d.id = s.district_id
-             WHERE {_IN_SCOPE} AND c.id = $4 FOR UPDATE OF c""",
+             WHERE {SCOPE_SQL} AND c.id = $4 FOR UPDATE OF c""",
         *scope,
         schedule_id,
     )

@@ -16,11 +16,19 @@ Role = Literal["admin", "reviewer", "inspector"]
 Username = Annotated[str, Meta(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")]
 Password = Annotated[str, Meta(min_length=8, max_length=256)]
 
+# The filter of every scoped query (see Principal): `d` is the districts row of the object's station,
+# $1-$3 are Principal.scope_args().
+SCOPE_SQL = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
+# Whether the districts and regions of user row `u` take in district row `d`: where an inspector can do
+# the visits, a reviewer can look, an action's owner works. The role and `active` are the caller's to
+# judge, since what they mean differs (an admin owns actions everywhere; only inspectors make visits).
+COVERS_SQL = "(d.id = ANY(u.district_ids) OR d.region_id = ANY(u.region_ids))"
+
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """Who is calling, and what part of the province they may see.
 
-    Scoped queries filter in SQL with three parameters from `scope_args()`, always in this form:
+    Scoped queries filter in SQL with three parameters from `scope_args()`, always through SCOPE_SQL:
         ($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))
     where `d` is the districts row of the object's station. Admins see everything.
     """

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from asyncpg import Connection, Record
 
-from server.auth.models import Principal, UserOut
+from server.auth.models import COVERS_SQL, Principal, UserOut
 
 _USER_COLS = (
     "u.id, u.username, u.display_name, u.role, u.region_ids, u.district_ids, u.active, u.created_at, u.updated_at"
@@ -168,7 +168,7 @@ async def list_users(
                AND ($4::bool OR EXISTS (
                     SELECT 1 FROM districts d
                      WHERE (d.id = ANY($5::uuid[]) OR d.region_id = ANY($6::uuid[]))
-                       AND (d.id = ANY(u.district_ids) OR d.region_id = ANY(u.region_ids))))
+                       AND {COVERS_SQL}))
              ORDER BY lower(u.username)""",
         None if q is None else like_pattern(q),
         role,

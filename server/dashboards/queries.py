@@ -13,11 +13,12 @@ from uuid import UUID
 import msgspec
 from asyncpg import Connection, Record
 
+from server.assignments.queries import SERVES
+from server.auth.models import SCOPE_SQL
 from server.dashboards import rules
 from server.dashboards.rollup import REPORTING_TZ
 
 Scope = tuple[bool, list[UUID], list[UUID]]
-SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
 
 _PERIODS = {"month": 1, "quarter": 3}
 
@@ -41,7 +42,7 @@ _NAMES = {"station": "stations", "district": "districts", "region": "regions"}
 # $7 the region, $8 the district; the whole-country text names $1-$3, $7 and $8 without needing them,
 # and needs no join either: every rollup row's station and district exist (each comes from an
 # inspection, whose station is a foreign key; stations and districts are never deleted).
-_IN_SCOPE = f"{SCOPE} AND ($7::uuid IS NULL OR d.region_id = $7) AND ($8::uuid IS NULL OR d.id = $8)"
+_IN_SCOPE = f"{SCOPE_SQL} AND ($7::uuid IS NULL OR d.region_id = $7) AND ($8::uuid IS NULL OR d.id = $8)"
 _WHOLE_COUNTRY = (
     "$1::bool AND cardinality($2::uuid[]) >= 0 AND cardinality($3::uuid[]) >= 0 "
     "AND $7::uuid IS NULL AND $8::uuid IS NULL"
@@ -361,7 +362,7 @@ def _failed_items(cells: str, where: str) -> str:
 
 _FAILED_BY_DISTRICT = _failed_items(
     "rollup_item_counts f JOIN districts d ON d.id = f.district_id",
-    f"""{SCOPE} AND f.period_start >= $4 AND f.period_start < $5 AND ($6::uuid IS NULL OR f.template_id = $6)
+    f"""{SCOPE_SQL} AND f.period_start >= $4 AND f.period_start < $5 AND ($6::uuid IS NULL OR f.template_id = $6)
                AND ($7::uuid IS NULL OR d.region_id = $7) AND ($8::uuid IS NULL OR d.id = $8)""",
 )
 
@@ -406,10 +407,11 @@ async def failed_items(
 
 
 async def overdue_assignments(conn: Connection, scope: Scope, limit: int) -> list[Record]:
-    """Open assignments past their due date (Pakistan's calendar), most overdue first."""
+    """Open assignments past their due date (Pakistan's calendar), most overdue first; `needs_inspector`
+    when their inspector can no longer do them (assignments.queries.SERVES)."""
     today = f"(now() AT TIME ZONE '{REPORTING_TZ}')::date"
     return await conn.fetch(
-        f"""SELECT a.id, a.due_date, {today} - a.due_date AS days_overdue,
+        f"""SELECT a.id, a.due_date, {today} - a.due_date AS days_overdue, NOT {SERVES} AS needs_inspector,
                    s.id AS station_id, s.code AS station_code, s.name_en AS station_en, s.name_ur AS station_ur,
                    d.id AS district_id, d.name_en AS district_en, d.name_ur AS district_ur,
                    t.id AS template_id, t.title_en, t.title_ur, u.id AS inspector_id, u.display_name AS inspector_name
@@ -418,7 +420,7 @@ async def overdue_assignments(conn: Connection, scope: Scope, limit: int) -> lis
               JOIN districts d ON d.id = s.district_id
               JOIN templates t ON t.id = a.template_id
               JOIN users u ON u.id = a.inspector_id
-             WHERE {SCOPE} AND a.status = 'open' AND a.due_date < {today}
+             WHERE {SCOPE_SQL} AND a.status = 'open' AND a.due_date < {today}
              ORDER BY a.due_date, a.id
              LIMIT $4""",
         *scope,

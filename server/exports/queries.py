@@ -13,15 +13,15 @@ from uuid import UUID
 import anyio
 from asyncpg import Connection, Pool, Record
 
+from server.auth.models import SCOPE_SQL
 from server.exports.models import ExportFilters
 
 Scope = tuple[bool, list[UUID], list[UUID]]
 
-_SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
 
 # An inspection's date for the from/to filters: when it was submitted, or for one never submitted,
 # when the server first received it.
-_WHERE = f"""WHERE {_SCOPE}
+_WHERE = f"""WHERE {SCOPE_SQL}
    AND ($4::uuid IS NULL OR i.station_id = $4)
    AND ($5::uuid IS NULL OR d.id = $5)
    AND ($6::uuid IS NULL OR d.region_id = $6)
@@ -159,7 +159,7 @@ async def report_inspection(conn: Connection, scope: Scope, inspection_id: UUID,
               JOIN users u ON u.id = i.inspector_id
               JOIN template_versions tv ON tv.id = i.template_version_id
               JOIN templates t ON t.id = tv.template_id
-             WHERE i.id = $4 AND {_SCOPE} AND ($5::uuid IS NULL OR i.inspector_id = $5)""",
+             WHERE i.id = $4 AND {SCOPE_SQL} AND ($5::uuid IS NULL OR i.inspector_id = $5)""",
         *scope,
         inspection_id,
         own,

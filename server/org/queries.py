@@ -12,12 +12,12 @@ from uuid import UUID
 
 from asyncpg import Connection, Record
 
+from server.auth.models import SCOPE_SQL
 from server.org.models import CircleOut, DistrictOut, RegionOut, StationName, StationOut
 from server.org.rules import ImportRow
 
 Scope = tuple[bool, list[UUID], list[UUID]]
 
-_IN_SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
 # A region is visible to anyone who may see one of its districts: its own reviewers and the
 # inspectors of any district inside it (who need its name for a heading).
 _REGION_IN_SCOPE = (
@@ -85,7 +85,7 @@ async def list_districts(
 ) -> list[DistrictOut]:
     rows = await conn.fetch(
         f"""SELECT {_DISTRICT_COLS} FROM districts d
-             WHERE {_IN_SCOPE} AND {_match("d", "$4")} AND ($5::uuid IS NULL OR d.region_id = $5)
+             WHERE {SCOPE_SQL} AND {_match("d", "$4")} AND ($5::uuid IS NULL OR d.region_id = $5)
                AND ($6::bool IS NULL OR d.active = $6)
              ORDER BY d.name_en, d.code""",
         *scope,
@@ -98,7 +98,7 @@ async def list_districts(
 
 async def get_district(conn: Connection, scope: Scope, district_id: UUID) -> DistrictOut | None:
     row = await conn.fetchrow(
-        f"SELECT {_DISTRICT_COLS} FROM districts d WHERE {_IN_SCOPE} AND d.id = $4", *scope, district_id
+        f"SELECT {_DISTRICT_COLS} FROM districts d WHERE {SCOPE_SQL} AND d.id = $4", *scope, district_id
     )
     return DistrictOut(**dict(row)) if row else None
 
@@ -125,7 +125,7 @@ async def list_circles(
 ) -> list[CircleOut]:
     rows = await conn.fetch(
         f"""SELECT {_CIRCLE_COLS} FROM circles c JOIN districts d ON d.id = c.district_id
-             WHERE {_IN_SCOPE} AND {_match("c", "$4")} AND ($5::uuid IS NULL OR c.district_id = $5)
+             WHERE {SCOPE_SQL} AND {_match("c", "$4")} AND ($5::uuid IS NULL OR c.district_id = $5)
                AND ($6::uuid IS NULL OR d.region_id = $6) AND ($7::bool IS NULL OR c.active = $7)
              ORDER BY c.name_en, c.code""",
         *scope,
@@ -140,7 +140,7 @@ async def list_circles(
 async def get_circle(conn: Connection, scope: Scope, circle_id: UUID) -> CircleOut | None:
     row = await conn.fetchrow(
         f"""SELECT {_CIRCLE_COLS} FROM circles c JOIN districts d ON d.id = c.district_id
-             WHERE {_IN_SCOPE} AND c.id = $4""",
+             WHERE {SCOPE_SQL} AND c.id = $4""",
         *scope,
         circle_id,
     )
@@ -187,7 +187,7 @@ async def list_stations(
 ) -> list[StationOut]:
     rows = await conn.fetch(
         f"""SELECT {_STATION_COLS} FROM stations s JOIN districts d ON d.id = s.district_id
-             WHERE {_IN_SCOPE} AND {_match("s", "$4")}
+             WHERE {SCOPE_SQL} AND {_match("s", "$4")}
                AND ($5::uuid IS NULL OR s.district_id = $5) AND ($6::uuid IS NULL OR d.region_id = $6)
                AND ($7::uuid IS NULL OR s.circle_id = $7) AND ($8::text IS NULL OR s.kind = $8)
                AND ($9::bool IS NULL OR s.sips = $9) AND ($10::bool IS NULL OR s.active = $10)
@@ -209,7 +209,7 @@ async def list_stations(
 async def get_station(conn: Connection, scope: Scope, station_id: UUID) -> StationOut | None:
     row = await conn.fetchrow(
         f"""SELECT {_STATION_COLS} FROM stations s JOIN districts d ON d.id = s.district_id
-             WHERE {_IN_SCOPE} AND s.id = $4""",
+             WHERE {SCOPE_SQL} AND s.id = $4""",
         *scope,
         station_id,
     )

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from asyncpg import Connection, Record
 
+from server.auth.models import SCOPE_SQL
 from server.errors import FieldError, Invalid
 from server.review.models import (
     DistrictRef,
@@ -27,7 +28,6 @@ from server.review.models import (
 )
 
 Scope = tuple[bool, list[UUID], list[UUID]]
-SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
 
 
 async def lock_inspection(conn: Connection, scope: Scope, inspection_id: UUID) -> Record | None:
@@ -40,7 +40,7 @@ async def lock_inspection(conn: Connection, scope: Scope, inspection_id: UUID) -
               JOIN stations s ON s.id = i.station_id
               JOIN districts d ON d.id = s.district_id
               JOIN template_versions tv ON tv.id = i.template_version_id
-             WHERE i.id = $4 AND {SCOPE}
+             WHERE i.id = $4 AND {SCOPE_SQL}
              FOR NO KEY UPDATE OF i""",
         *scope,
         inspection_id,
@@ -53,7 +53,7 @@ async def readable_inspection(conn: Connection, scope: Scope, inspection_id: UUI
         await conn.fetchval(
             f"""SELECT true FROM inspections i
               JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
-             WHERE i.id = $4 AND {SCOPE} AND ($5::uuid IS NULL OR i.inspector_id = $5)""",
+             WHERE i.id = $4 AND {SCOPE_SQL} AND ($5::uuid IS NULL OR i.inspector_id = $5)""",
             *scope,
             inspection_id,
             inspector_id,
@@ -303,7 +303,7 @@ SELECT i.id, i.status, i.revision, i.submitted_at, i.score_percent, i.grade, i.c
   JOIN stations s ON s.id = i.station_id
   JOIN districts d ON d.id = s.district_id
   JOIN users u ON u.id = i.inspector_id
- WHERE {SCOPE}
+ WHERE {SCOPE_SQL}
    AND ($4::uuid IS NULL OR d.id = $4) AND ($5::uuid IS NULL OR s.id = $5) AND ($6::uuid IS NULL OR d.region_id = $6)
    AND ($7::text IS NULL OR ($7 = 'far' AND i.far_from_station) OR ($7 = 'reused' AND i.reused_photos > 0)
         OR ($7 = 'critical' AND i.critical_failed) OR ($7 = 'missing' AND i.photos_missing > 0))

@@ -11,9 +11,7 @@ from uuid import UUID
 
 from asyncpg import Connection, Record
 
-from server.auth.models import Principal
-
-_SCOPE = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
+from server.auth.models import SCOPE_SQL, Principal
 
 _STATION = "s.id, s.code, s.name_en, s.name_ur, s.district_id, s.circle_id, s.lat, s.lon, s.kind, s.sips, s.active"
 _ASSIGNMENT = """a.id, a.station_id, a.template_id, a.due_date, a.status, a.inspection_id,
@@ -37,12 +35,12 @@ async def stations(conn: Connection, user: Principal, since: int | None) -> list
     if since is None:
         return await conn.fetch(
             f"""SELECT {_STATION} FROM stations s JOIN districts d ON d.id = s.district_id
-                 WHERE {_SCOPE} AND s.active ORDER BY s.code""",
+                 WHERE {SCOPE_SQL} AND s.active ORDER BY s.code""",
             *user.scope_args(),
         )
     return await conn.fetch(
         f"""SELECT {_STATION} FROM stations s JOIN districts d ON d.id = s.district_id
-             WHERE s.change_seq > $4 AND {_SCOPE} ORDER BY s.code""",
+             WHERE s.change_seq > $4 AND {SCOPE_SQL} ORDER BY s.code""",
         *user.scope_args(),
         since,
     )
@@ -50,7 +48,7 @@ async def stations(conn: Connection, user: Principal, since: int | None) -> list
 
 async def station_ids(conn: Connection, user: Principal) -> list[UUID]:
     rows = await conn.fetch(
-        f"SELECT s.id FROM stations s JOIN districts d ON d.id = s.district_id WHERE {_SCOPE} AND s.active",
+        f"SELECT s.id FROM stations s JOIN districts d ON d.id = s.district_id WHERE {SCOPE_SQL} AND s.active",
         *user.scope_args(),
     )
     return [r["id"] for r in rows]
@@ -63,7 +61,7 @@ async def assignments(conn: Connection, user: Principal, since: int | None) -> l
         return await conn.fetch(
             f"""SELECT {_ASSIGNMENT}
                   FROM assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
-                 WHERE a.inspector_id = $4 AND a.status = 'open' AND {_SCOPE}
+                 WHERE a.inspector_id = $4 AND a.status = 'open' AND {SCOPE_SQL}
                  ORDER BY a.due_date, a.id""",
             *user.scope_args(),
             user.id,
@@ -71,7 +69,7 @@ async def assignments(conn: Connection, user: Principal, since: int | None) -> l
     return await conn.fetch(
         f"""SELECT {_ASSIGNMENT}
               FROM assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
-             WHERE a.change_seq > $5 AND {_SCOPE}
+             WHERE a.change_seq > $5 AND {SCOPE_SQL}
              ORDER BY a.due_date, a.id""",
         *user.scope_args(),
         user.id,
@@ -95,7 +93,7 @@ async def templates(conn: Connection, user: Principal, since: int | None) -> lis
     return await conn.fetch(
         f"""WITH kinds AS (
                 SELECT DISTINCT s.kind FROM stations s JOIN districts d ON d.id = s.district_id
-                 WHERE {_SCOPE} AND s.active
+                 WHERE {SCOPE_SQL} AND s.active
             ), latest AS (
                 SELECT DISTINCT ON (tv.template_id) tv.id, tv.template_id, tv.kinds
                   FROM template_versions tv JOIN templates t ON t.id = tv.template_id
