@@ -302,8 +302,18 @@ async def test_overdue_lists_late_assignments_and_actions_in_scope(client):
     assert [(a["station"]["code"], a["days_overdue"] >= 9) for a in late["inspections"]] == [("SA2", True)]
     assert late["inspections"][0]["template"]["title"]["en"] == "Review test inspection"
     assert [a["station"]["code"] for a in late["actions"]] == ["SA1"]
+    assert late["inspections"][0]["needs_inspector"] is False
     everything = (await ctx.get("/api/v1/dashboard/overdue", "admin")).json()
     assert len(everything["inspections"]) == 2 and len(everything["actions"]) == 2
+
+    # The inspector of the late visit can no longer do it: the list says it needs another.
+    conn = await client.db()
+    try:
+        await conn.execute("UPDATE users SET active = false WHERE id = $1", ctx.world.users["inspector_a"])
+    finally:
+        await conn.close()
+    late = (await ctx.get("/api/v1/dashboard/overdue")).json()
+    assert [(a["station"]["code"], a["needs_inspector"]) for a in late["inspections"]] == [("SA2", True)]
 
 
 async def test_flagged_lists_far_and_critical_inspections_newest_first(client):

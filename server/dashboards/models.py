@@ -89,6 +89,8 @@ class OverdueAssignment(msgspec.Struct, kw_only=True):
     inspector: Person
     due_date: date
     days_overdue: int
+    # The inspector can no longer do the visit (deactivated, another role, moved away): reassign it.
+    needs_inspector: bool = False
 
 
 class OverdueOut(msgspec.Struct, kw_only=True):

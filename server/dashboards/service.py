@@ -131,4 +131,5 @@ def overdue_assignment(r: Record | dict[str, Any]) -> OverdueAssignment:
         inspector=Person(id=r["inspector_id"], display_name=r["inspector_name"]),
         due_date=r["due_date"],
         days_overdue=r["days_overdue"],
+        needs_inspector=r["needs_inspector"],
     )

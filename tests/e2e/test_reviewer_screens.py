@@ -9,10 +9,12 @@ import csv
 import io
 from pathlib import Path
 
+import asyncpg
 import openpyxl
 import pytest
 
 from tests.conftest import snapshot
+from tests.e2e.test_admin_support import _in_thread
 from tests.e2e.test_pwa_support import PHONE, live_pwa_server, watch_errors
 from tests.e2e.test_reviewer_support import LAPTOP, REVIEWER_PASSWORD, inspector_setup, sign_in_reviewer, submit
 
@@ -43,7 +45,13 @@ def lahore(pwa_server):
     flagged = submit(
         pwa_server, token, stations[2], version, fail=(critical,), far=True, seed=7, photo_bytes={key: reused}
     )
-    return {"flagged": flagged, "clean": clean, "stations": stations, "reused_item": key}
+    return {
+        "flagged": flagged,
+        "clean": clean,
+        "stations": stations,
+        "reused_item": key,
+        "version": version["id"],
+    }
 
 
 SCREENS = [
@@ -204,5 +212,44 @@ def test_photos_open_without_a_token_in_any_url_and_an_action_is_raised_moved_an
     assert (action["status"], action["item_key"], action["inspection_id"]) == ("in_progress", key, clean["id"])
     assert [n["body"] for n in action["notes"] if n["body"]] == ["SHO says the part is ordered."]
     assert any(n["status_to"] == "in_progress" for n in action["notes"])
+    assert errors == []
+    context.close()
+
+
+def test_a_late_visit_whose_inspector_left_is_marked_on_the_dashboard(pwa_server, lahore, browser):
+    """Last in this module: it takes a Lahore inspector's account away."""
+
+    async def late_visit() -> None:
+        conn = await asyncpg.connect(pwa_server.database_url)
+        try:
+            template = await conn.fetchval("SELECT template_id FROM template_versions WHERE id = $1", lahore["version"])
+            station = lahore["stations"][5]["id"]
+            await conn.execute(
+                "UPDATE assignments SET status = 'cancelled' WHERE station_id = $1 AND template_id = $2 AND status = 'open'",
+                station,
+                template,
+            )
+            await conn.execute(
+                """INSERT INTO assignments (station_id, template_id, inspector_id, due_date)
+                   SELECT $1, $2, id, current_date - 12 FROM users WHERE username = 'inspector.ali'""",
+                station,
+                template,
+            )
+            await conn.execute("UPDATE users SET active = false WHERE username = 'inspector.ali'")
+        finally:
+            await conn.close()
+
+    _in_thread(late_visit())
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in_reviewer(page, pwa_server.url)
+    page.goto(pwa_server.url + "/#/review/dashboard")
+    row = page.locator("#rv-late-insp tbody tr", has_text=lahore["stations"][5]["name"]["en"]).first
+    row.wait_for()
+    mark = row.locator("a[href='#/review/visits?show=needs'] .pill")
+    assert mark.inner_text().strip() == "Needs an inspector"
+    mark.click()
+    page.wait_for_url("**/#/review/visits?show=needs")
     assert errors == []
     context.close()

@@ -11,7 +11,7 @@ import { add, button, card, h, toast } from '../../ui.js';
 import { barChart, lineChart } from './charts.js';
 import {
   bilingual, busy, changeText, districtName, districts, errorBox, flagList, oneName, page, pct, problem, row, saveBlob,
-  select, table,
+  select, table, tag,
 } from './common.js';
 import { csv, xlsx } from './files.js';
 
@@ -93,7 +93,7 @@ export default async function dashboardView(params) {
     ranking(ranks),
     failedItems(failed),
     panel('rv-late-insp', t('rv.dash.overdueInspections'), rows(overdue, 'inspections'), [st,
-      [t('start.template'), false, (r) => oneName(r.template.title)], [t('role.inspector'), false, (r) => r.inspector.display_name],
+      [t('start.template'), false, (r) => oneName(r.template.title)], overdueInspector(),
       due(), [t('rv.dash.daysOverdue'), true, (r) => r.days_overdue]]),
     panel('rv-late-act', t('rv.dash.overdueActions'), rows(overdue, 'actions'), [st,
       [t('rv.act.description'), false, (r) => actionDescription(r)], [t('rv.act.status'), false, (r) => t(`rv.status.${r.status}`)], due()]),
@@ -104,6 +104,17 @@ export default async function dashboardView(params) {
       [t('review.score'), true, (r) => num1(r.score_percent), (r) => pct(r.score_percent)],
       [t('rv.act.status'), false, (r) => t(`rv.st.${r.status}`)],
       [t('rv.col.flags'), false, (r) => Object.keys(r.flags).filter((k) => r.flags[k]).join(' '), (r) => flagList(r.flags)]]));
+}
+
+// A late visit whose inspector can no longer make it (deactivated, another role, moved away) says so,
+// in the table and in its download: it waits for someone to reassign it on the Visits screen.
+function overdueInspector() {
+  const needs = t('rv.vis.needs');
+  return [t('role.inspector'), false,
+    (r) => (r.needs_inspector ? `${r.inspector.display_name} (${needs})` : r.inspector.display_name),
+    (r) => (r.needs_inspector
+      ? h('span', {}, r.inspector.display_name, ' ', h('a', { href: '#/review/visits?show=needs' }, tag('fail', 'cross', needs)))
+      : r.inspector.display_name)];
 }
 
 function trend(res, period) {
