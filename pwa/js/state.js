@@ -113,6 +113,17 @@ export async function refreshBundle() {
   };
   retain('templates', versionsInUse);
   retain('stations', stationsInUse);
+  // A version a newer one of its template replaced is retired, as a full bundle marks it: a delta
+  // brings the new version and says nothing of the old. The old one stays only for work on it (a
+  // draft here, an assignment that names it, a returned inspection in this bundle).
+  const newest = {};
+  for (const v of Object.values(next.templates)) newest[v.template_id] = Math.max(newest[v.template_id] ?? 0, v.version);
+  const named = new Set(Object.values(next.assignments).map((a) => a.template_version_id).filter(Boolean));
+  for (const v of Object.values(next.templates)) {
+    if (v.version === newest[v.template_id] || v.retired) continue;
+    if (versionsInUse.has(v.id) || named.has(v.id) || sent.has(v.id)) next.templates[v.id] = { ...v, retired: true };
+    else delete next.templates[v.id];
+  }
   next.cursor = data.cursor ?? null;
   next.etag = res.etag;
   next.fetched_at = new Date().toISOString();

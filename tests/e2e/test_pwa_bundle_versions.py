@@ -357,3 +357,38 @@ def test_an_assignment_of_an_archived_template_says_it_is_withdrawn_and_starts_n
     assert draft["template_version_id"] == sips["id"]
     assert errors == []
     context.close()
+
+
+def test_a_version_replaced_by_a_newer_one_leaves_the_phone_unless_work_is_on_it(pwa_server, browser):
+    """A delta brings a newly published version and says nothing of the one it replaced."""
+    admin = pwa_server.login(ADMIN, ADMIN_PASSWORD)
+    station, sips = pick_station_and_template(bundle(pwa_server, pwa_server.login(INSPECTOR, PASSWORD)))
+    night = new_template(pwa_server, admin, "night_round", "Night round", sips["definition"])
+    sips_title = sips["definition"]["title"]["en"]
+
+    context = phone_context(browser, station)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    # A draft on the SIPS version the phone has now; none on the night round.
+    iid = begin(page, pwa_server.url, station, sips_title)
+    item = first_yes_no(sips["definition"])
+    page.locator(f"#item-{item['key']} [data-value='yes']").click()
+    answer_saved(page, iid, item["key"], "yes")
+
+    cursor = page.evaluate("import('/js/db.js').then((db) => db.kv.get('bundle')).then((b) => b.cursor)")
+    sips2 = publish(pwa_server, admin, sips["template_id"], retitled(sips["definition"], "SIPS, 2027 revision"))
+    night2 = publish(pwa_server, admin, night["template_id"], retitled(sips["definition"], "Night round 2"))
+    page.reload()
+    bundle_has(page, f"b.cursor !== '{cursor}'")
+
+    stored = stored_templates(page)
+    assert night["id"] not in stored, "a replaced version no work is on leaves the phone"
+    assert stored[sips["id"]].get("retired") is True, "the version the draft is on stays, retired"
+    assert not stored[sips2["id"]].get("retired") and not stored[night2["id"]].get("retired")
+    # New inspections start on the new versions; the draft still opens on its own.
+    assert offered(page, pwa_server.url, station) == sorted(["Night round 2", "SIPS, 2027 revision"])
+    page.goto(pwa_server.url + f"/#/i/{iid}/s/0")
+    page.locator(f"#item-{item['key']} [data-value='yes'][aria-pressed='true']").wait_for()
+    assert errors == []
+    context.close()
