@@ -61,6 +61,13 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class PreconditionFailed(DomainError):
+    """A precondition the request sent in a header (If-Match, If-None-Match) no longer holds (RFC 9110 §13.1)."""
+
+    status = 412
+    title = "Precondition failed"
+
+
 class TooLarge(DomainError):
     status = 413
     title = "Request body too large"

@@ -21,7 +21,7 @@ from uuid import UUID
 
 import msgspec
 
-from server.errors import BadRequest, DomainError, FieldError, Invalid
+from server.errors import BadRequest, FieldError, Invalid, PreconditionFailed
 from server.http import etag_listed
 from server.structs import Base, Key, LocalText
 from server.templates.models import Definition
@@ -112,7 +112,7 @@ class PublishOut(msgspec.Struct, kw_only=True):
     changes: TemplateChanges
 
 
-class DraftChanged(DomainError):
+class DraftChanged(PreconditionFailed):
     """The draft is no longer the one the request's If-Match (or If-None-Match) named.
 
     412, as RFC 9110 prescribes for a precondition sent in a header, rather than the 409 that DESIGN §7
@@ -121,9 +121,6 @@ class DraftChanged(DomainError):
     from those without reading words. Like the inspections' 409, the problem document carries the
     server's copy: `draft` and its `draft_etag`.
     """
-
-    status = 412
-    title = "Precondition failed"
 
 
 def draft_etag(draft: dict[str, Any]) -> str:
