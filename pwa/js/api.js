@@ -159,6 +159,7 @@ export const api = {
     createAssignment: (body) => request('POST', '/assignments', { body }),
     updateAssignment: (id, body) => request('PATCH', `/assignments/${encodeURIComponent(id)}`, { body }),
     schedules: (query) => request('GET', '/schedules', { query }),
+    schedule: (id) => request('GET', `/schedules/${encodeURIComponent(id)}`),
     createSchedule: (body) => request('POST', '/schedules', { body }),
     updateSchedule: (id, body) => request('PATCH', `/schedules/${encodeURIComponent(id)}`, { body }),
     // kind: scores | rankings | failed-items | overdue | flagged

@@ -2,7 +2,9 @@
 
 A regional officer assigns a visit and finds it on the server as entered; a visit or repeating visit
 left on an inspector who can no longer make it is marked, filtered for and reassigned; the server's
-problems appear beside the field they name; the screen reads right to left in Urdu and fits a phone.
+problems appear beside the field they name; a visit is cancelled and a repeating visit stopped only
+after a dialog says what will happen, and the server shows it done; the screen reads right to left in
+Urdu and fits a phone.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import pytest
 
 from server.demo.content import DEMO_PASSWORDS
 from tests.conftest import wait_in_page
-from tests.e2e.test_pwa_support import PHONE, live_pwa_server, watch_errors
-from tests.e2e.test_reviewer_support import LAPTOP, REVIEWER_PASSWORD, sign_in_reviewer
+from tests.e2e.test_pwa_support import PHONE, bundle, live_pwa_server, watch_errors
+from tests.e2e.test_reviewer_support import INSPECTOR_PASSWORD, LAPTOP, REVIEWER_PASSWORD, sign_in_reviewer, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -320,4 +322,181 @@ def test_every_visits_string_has_urdu_with_plural_forms(pwa_server, browser):
     })""")
     assert got["count"] > 40
     assert (got["noUrdu"], got["notUrdu"], got["plurals"]) == ([], [], [])
+    context.close()
+
+
+def free_stations(server, token, template_id: str, count: int) -> list[dict]:
+    """`count` police stations in scope with no open visit for the template; the plain visits due last
+    are cancelled through the API to make them when too few are free."""
+    stations = {
+        s["id"]: s
+        for s in get(server, token, "/api/v1/stations", active="true")
+        if s.get("kind", "police_station") == "police_station"
+    }
+    visits = open_visits(server, token, template_id=template_id)
+    taken = {a["station_id"] for a in visits}
+    free = [s for s in sorted(stations.values(), key=lambda s: s["code"]) if s["id"] not in taken]
+    plain = sorted((a for a in visits if a["schedule_id"] is None), key=lambda a: a["due_date"], reverse=True)
+    for a in plain[: max(0, count - len(free))]:
+        reply = server.api("PATCH", f"/api/v1/assignments/{a['id']}", token, json={"status": "cancelled"})
+        assert reply.status_code == 200, reply.text
+        free.append(stations[a["station_id"]])
+    assert len(free) >= count
+    return free[:count]
+
+
+def make_visit(
+    server, token, station: dict, template_id: str, inspector: str, days: int, frequency: str | None = None
+) -> dict:
+    """A visit made through the API: once, or (with a frequency) as the first of a new schedule."""
+    body = {"station_id": station["id"], "template_id": template_id, "inspector_id": inspector}
+    due = (date.today() + timedelta(days=days)).isoformat()
+    if frequency:
+        reply = server.api("POST", "/api/v1/schedules", token, json={**body, "frequency": frequency, "next_due": due})
+    else:
+        reply = server.api("POST", "/api/v1/assignments", token, json={**body, "due_date": due})
+    assert reply.status_code == 201, reply.text
+    return reply.json()
+
+
+def test_a_visit_is_cancelled_only_after_its_dialog_says_what_will_happen(pwa_server, browser, tokens):
+    token = tokens["reviewer"]
+    template = sips(pwa_server, token)
+    ali = inspector_id(pwa_server, token, ALI)
+    first, second, third = free_stations(pwa_server, token, template["id"], 3)
+    once = make_visit(pwa_server, token, first, template["id"], ali, 30)
+    plan = make_visit(pwa_server, token, second, template["id"], ali, 10, frequency="monthly")
+    repeating = get(pwa_server, token, f"/api/v1/assignments/{plan['open_assignment_id']}")
+    gone = make_visit(pwa_server, token, third, template["id"], ali, 40)
+
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in_reviewer(page, pwa_server.url)
+    open_screen(page, pwa_server)
+    dlg = page.locator("dialog.dialog")
+
+    # A visit made once: the dialog names it and says it is cancelled, not moved; the safe choice has
+    # the focus, and taking it changes nothing.
+    row = page.locator(f".rv-visit[data-id='{once['id']}']")
+    row.locator(".rv-cancel").click()
+    assert dlg.locator("h2").inner_text() == f"Cancel the visit: {once['station_code']}"
+    said = dlg.locator(".rv-what").inner_text()
+    assert f"This visit will be cancelled: it will no longer be on {ALI}’s list of visits." in said
+    assert "assign a new visit" in said and "repeating" not in said
+    assert page.evaluate("document.activeElement.textContent") == "Keep the visit"
+    dialog_button(page, "Keep the visit").click()
+    assert get(pwa_server, token, f"/api/v1/assignments/{once['id']}")["status"] == "open"
+
+    # While the request runs the dialog's buttons are disabled and Escape does not close it.
+    held = []
+    path = f"**/api/v1/assignments/{once['id']}"
+    page.route(path, lambda route: held.append(route) if route.request.method == "PATCH" else route.continue_())
+    row.locator(".rv-cancel").click()
+    dialog_button(page, "Cancel visit").click()
+    page.wait_for_selector("dialog.dialog[aria-busy]")
+    assert dlg.locator(".dialog-actions button:enabled").count() == 0
+    assert dlg.locator(".dialog-actions button").last.inner_text() == "Cancelling…"
+    page.keyboard.press("Escape")
+    assert dlg.is_visible() and len(held) == 1
+    held[0].continue_()
+    row.wait_for(state="detached")
+    page.unroute(path)
+    assert get(pwa_server, token, f"/api/v1/assignments/{once['id']}")["status"] == "cancelled"
+    assert page.locator("#toasts").inner_text().strip() == f"Visit cancelled: {once['station_code']}."
+
+    # A visit of a repeating visit: cancelling it does not stop the repeating visit, which makes the
+    # next visit at once; the dialog says so.
+    row = page.locator(f".rv-visit[data-id='{repeating['id']}']")
+    row.locator(".rv-cancel").click()
+    said = dlg.locator(".rv-what").inner_text()
+    assert "It is one of a repeating visit (Every month)." in said
+    assert "Cancelling it does not stop the repeating visit: its next visit will be made straight away." in said
+    assert "stop the repeating visit instead" in said
+    dialog_button(page, "Cancel visit").click()
+    row.wait_for(state="detached")
+    assert get(pwa_server, token, f"/api/v1/assignments/{repeating['id']}")["status"] == "cancelled"
+    after = get(pwa_server, token, f"/api/v1/schedules/{plan['id']}")
+    assert after["active"] is True
+    following = get(pwa_server, token, f"/api/v1/assignments/{after['open_assignment_id']}")
+    assert following["id"] != repeating["id"] and following["status"] == "open"
+    assert following["due_date"] > repeating["due_date"]
+    # The list is drawn again: the next visit is on it.
+    page.locator(f".rv-visit[data-id='{following['id']}']").wait_for()
+
+    # Done while the dialog was open (the inspector's inspection arrived): the server refuses (409), the
+    # dialog says so in the officer's words, and the list is drawn again when it closes.
+    row = page.locator(f".rv-visit[data-id='{gone['id']}']")
+    row.locator(".rv-cancel").click()
+    ali_token = pwa_server.login("inspector.ali", INSPECTOR_PASSWORD)
+    data = bundle(pwa_server, ali_token)
+    version = max((v for v in data["templates"] if v["template_id"] == template["id"]), key=lambda v: v["version"])
+    submit(pwa_server, ali_token, next(s for s in data["stations"] if s["id"] == gone["station_id"]), version)
+    assert get(pwa_server, token, f"/api/v1/assignments/{gone['id']}")["status"] == "done"
+    dialog_button(page, "Cancel visit").click()
+    refusal = dlg.locator(".callout-fail[role=alert]")
+    refusal.wait_for()
+    assert refusal.inner_text().strip() == "This visit is already done: its inspection was submitted."
+    # Asking again cannot succeed: only Close is left, and it has the focus.
+    assert dlg.locator(".dialog-actions button:enabled").all_inner_texts() == ["Close"]
+    assert page.evaluate("document.activeElement.textContent") == "Close"
+    dialog_button(page, "Close").click()
+    row.wait_for(state="detached")
+    assert get(pwa_server, token, f"/api/v1/assignments/{gone['id']}")["status"] == "done"
+    assert errors == []
+    context.close()
+
+
+def test_a_repeating_visit_is_stopped_with_its_open_visit_on_a_phone_in_urdu(pwa_server, browser, tokens):
+    token = tokens["reviewer"]
+    template = sips(pwa_server, token)
+    ali = inspector_id(pwa_server, token, ALI)
+    (station,) = free_stations(pwa_server, token, template["id"], 1)
+    plan = make_visit(pwa_server, token, station, template["id"], ali, 12, frequency="monthly")
+    visit = get(pwa_server, token, f"/api/v1/assignments/{plan['open_assignment_id']}")
+
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in_reviewer(page, pwa_server.url)
+    page.click(".lang-toggle")
+    page.locator("html[dir=rtl]").wait_for(state="attached")
+    open_screen(page, pwa_server)
+    row = page.locator(f".rv-schedule[data-id='{plan['id']}']")
+    stop = row.locator(".rv-stop")
+    assert stop.inner_text().strip() == "دہرانا بند کریں"
+    # Both of a visit's buttons are touch targets on a phone, and the cards still fit the screen.
+    for button in (stop, page.locator(f".rv-visit[data-id='{visit['id']}'] .rv-cancel")):
+        box = button.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, box
+    assert page.evaluate(OVERFLOW) <= 0
+
+    stop.tap()
+    dlg = page.locator("dialog.dialog")
+    assert dlg.locator("h2").inner_text() == f"دہرایا جانے والا دورہ بند کریں: {plan['station_code']}"
+    said = dlg.locator(".rv-what").inner_text()
+    assert "اس سے مزید کوئی دورہ نہیں بنے گا۔" in said
+    assert "اس کا کھلا دورہ، جس کی آخری تاریخ" in said and "بھی منسوخ ہو جائے گا۔" in said
+    assert "دوبارہ شروع نہیں ہو سکتا" in said
+    assert page.evaluate(OVERFLOW) <= 0
+    for button in dlg.locator(".dialog-actions button").all():
+        assert button.bounding_box()["height"] >= 44
+    dialog_button(page, "دہرانا بند کریں").tap()
+    row.wait_for(state="detached")
+    page.locator(f".rv-visit[data-id='{visit['id']}']").wait_for(state="detached")
+
+    after = get(pwa_server, token, f"/api/v1/schedules/{plan['id']}")
+    assert (after["active"], after["open_assignment_id"]) == (False, None)
+    assert get(pwa_server, token, f"/api/v1/assignments/{visit['id']}")["status"] == "cancelled"
+    assert open_visits(pwa_server, token, station_id=plan["station_id"], template_id=template["id"]) == []
+
+    # The visit's dialog reads in Urdu too, and says what cancelling does.
+    other = open_visits(pwa_server, token, template_id=template["id"])[0]
+    page.locator(f".rv-visit[data-id='{other['id']}'] .rv-cancel").tap()
+    assert dlg.locator("h2").inner_text() == f"دورہ منسوخ کریں: {other['station_code']}"
+    assert "یہ دورہ منسوخ ہو جائے گا" in dlg.locator(".rv-what").inner_text()
+    dialog_button(page, "دورہ برقرار رکھیں").tap()
+    dlg.wait_for(state="detached")
+    assert get(pwa_server, token, f"/api/v1/assignments/{other['id']}")["status"] == "open"
+    assert errors == []
     context.close()

@@ -2,7 +2,8 @@
 // first, then those due within two weeks, then later ones; a visit whose inspector can no longer
 // make it (deactivated, given another role, moved away) is marked and can be filtered for. An
 // officer assigns a new visit (once, or repeating through a schedule), reassigns or reschedules
-// one, and gives a repeating visit another inspector. The server's problems appear at their field.
+// one, cancels one, and gives a repeating visit another inspector or stops it. The server's problems
+// appear at their field.
 //
 // Choosing an inspector: GET /users gives an admin every inspector, and a reviewer the inspectors
 // who can serve a station in their area. The server judges the choice for the station either way.
@@ -11,9 +12,9 @@ import { api } from '../../api.js';
 import { fmtDate, t, tx } from '../../i18n.js';
 import { navigate, render } from '../../router.js';
 import { state } from '../../state.js';
-import { button, dialog, h, icon, mount } from '../../ui.js';
+import { button, dialog, h, icon, mount, toast } from '../../ui.js';
 import {
-  bilingual, errorBox, fieldBox, oneName, page, placeProblems, problem, row, select, stations, table, tag,
+  bilingual, busy, errorBox, fieldBox, oneName, page, placeProblems, problem, row, select, stations, table, tag,
 } from './common.js';
 
 const LIMIT = 500;
@@ -34,6 +35,10 @@ const MESSAGES = [
   [/^the template has no published version yet$/, 'rv.msg.unpublished'],
   [/^the template is for (.+), and this station is a (.+)$/, 'rv.msg.wrongKind'],
   [/^must be between (\S+) and (\S+)$/, 'rv.msg.between'],
+  [/^the assignment is done: /, 'rv.msg.done'],
+  [/^the assignment is cancelled; /, 'rv.msg.cancelled'],
+  [/^the schedule is stopped$/, 'rv.msg.stopped'],
+  [/^(assignment|schedule) not found$/, 'rv.msg.notFound'],
 ];
 const say = (message) => {
   for (const [re, key] of MESSAGES) {
@@ -65,6 +70,11 @@ const needsPill = () => tag('fail', 'cross', t('rv.vis.needs'), { dataset: { nee
 
 // After a redraw, focus returns to the row the officer acted on (or the button that opened the form).
 const refocus = (kind, id) => (document.querySelector(`.rv-${kind}[data-id="${id}"] .rv-change`) || document.getElementById('rv-new-visit'))?.focus();
+// After a row is cancelled or stopped it is gone: focus goes to the row now in its place.
+const refocusAt = (kind, index) => {
+  const rows = document.querySelectorAll(`.rv-${kind}`);
+  (rows[Math.min(index, rows.length - 1)]?.querySelector('.rv-change') || document.getElementById('rv-new-visit'))?.focus();
+};
 
 export default async function visitsView(params) {
   const show = SHOWS.includes(params.show) ? params.show : '';
@@ -88,20 +98,26 @@ export default async function visitsView(params) {
     h('p', {}, t('rv.vis.countNeeds', { count: stranded.length }), ' ', h('a', { href: '#/review/visits?show=needs', text: t('rv.vis.showNeeds') })));
   return page('/review/visits', t('rv.vis.title'), h('p', { class: 'hint', text: t('rv.vis.lead') }), tools, alert,
     res.err ? errorBox(res.err) : visitTable(res, show, ctx),
-    names && (plans.err ? errorBox(plans.err) : scheduleTable(plans, ctx, ...names)));
+    names && (plans.err ? errorBox(plans.err) : scheduleTable(plans, ctx, ...names, res.err ? [] : res)));
 }
 
 function visitTable(list, show, ctx) {
   const heads = [[t('rv.col.station')], [t('rv.vis.col.template')], [t('role.inspector')], [t('rv.vis.col.due')], [t('rv.vis.col.change')]];
   const sorted = [...list].sort((a, b) => bucket(a) - bucket(b) || a.due_date.localeCompare(b.due_date) || a.station_code.localeCompare(b.station_code));
-  const rows = sorted.map((a) => row(heads, [
+  const rows = sorted.map((a, i) => row(heads, [
     h('span', {}, bilingual(a.station_name), h('span', { class: 'rv-code', text: a.station_code })),
     tx(a.template_title),
     h('span', { class: 'rv-who' }, h('span', { text: a.inspector_name }), a.needs_inspector && needsPill()),
     duePill(a),
-    button(t('rv.vis.change'), async () => {
-      if (await changeDialog(a, ctx)) { await render(); refocus('visit', a.id); }
-    }, { class: 'rv-change', iconName: 'sync' }),
+    h('div', { class: 'rv-row-actions' },
+      button(t('rv.vis.change'), async () => {
+        if (await changeDialog(a, ctx)) { await render(); refocus('visit', a.id); }
+      }, { class: 'rv-change', iconName: 'sync' }),
+      button(t('rv.vis.cancel'), (e) => busy(e.currentTarget, async () => {
+        const { done, refused } = await cancelDialog(a);
+        if (done || refused) { await render(); refocusAt('visit', i); }
+        if (done) toast(t('rv.vis.cancelled', { station: a.station_code }));
+      }), { kind: 'danger', class: 'rv-cancel', iconName: 'cross' })),
   ], { class: ['rv-visit', a.overdue && 'is-overdue', a.needs_inspector && 'needs-inspector'], dataset: { id: a.id, station: a.station_code } }));
   return h('section', { class: 'rv-visits', 'aria-labelledby': 'rv-visits-h' },
     h('h2', { id: 'rv-visits-h', text: t('rv.vis.heading', { count: list.length }) }),
@@ -109,20 +125,26 @@ function visitTable(list, show, ctx) {
     rows.length ? table(heads, rows, 'rv-cards rv-visit-table') : h('p', { class: 'empty', text: t(show ? 'rv.vis.noneFiltered' : 'rv.vis.none') }));
 }
 
-function scheduleTable(list, ctx, stationList, templates) {
+function scheduleTable(list, ctx, stationList, templates, visits) {
   const stationOf = new Map(stationList.map((s) => [s.id, s]));
   const titleOf = (c) => tx(templates.find((x) => x.id === c.template_id)?.title) || c.template_key;
   const heads = [[t('rv.col.station')], [t('rv.vis.col.template')], [t('role.inspector')], [t('rv.sch.freq')], [t('rv.sch.next')], [t('rv.vis.col.change')]];
-  const rows = list.map((c) => row(heads, [
+  const rows = list.map((c, i) => row(heads, [
     h('span', {}, stationOf.has(c.station_id) && bilingual(stationOf.get(c.station_id).name), h('span', { class: 'rv-code', text: c.station_code })),
     titleOf(c),
     h('span', { class: 'rv-who' }, h('span', { text: c.inspector_name }), c.needs_inspector && needsPill(),
       c.needs_inspector && h('span', { class: 'hint', text: t('rv.sch.held') })),
     t(`rv.freq.${c.frequency}`),
     fmtDate(c.next_due),
-    button(t('rv.sch.change'), async () => {
-      if (await scheduleDialog(c, ctx, titleOf(c))) { await render(); refocus('schedule', c.id); }
-    }, { class: 'rv-change', iconName: 'sync' }),
+    h('div', { class: 'rv-row-actions' },
+      button(t('rv.sch.change'), async () => {
+        if (await scheduleDialog(c, ctx, titleOf(c))) { await render(); refocus('schedule', c.id); }
+      }, { class: 'rv-change', iconName: 'sync' }),
+      button(t('rv.sch.stop'), (e) => busy(e.currentTarget, async () => {
+        const { done, refused } = await stopDialog(c, titleOf(c), visits.find((a) => a.id === c.open_assignment_id));
+        if (done || refused) { await render(); refocusAt('schedule', i); }
+        if (done) toast(t('rv.sch.stopped', { station: c.station_code }));
+      }), { kind: 'danger', class: 'rv-stop', iconName: 'cross' })),
   ], { class: ['rv-schedule', c.needs_inspector && 'needs-inspector'], dataset: { id: c.id, station: c.station_code } }));
   return h('section', { class: 'rv-schedules', 'aria-labelledby': 'rv-sch-h' },
     h('h2', { id: 'rv-sch-h', text: t('rv.sch.title') }),
@@ -273,3 +295,94 @@ async function scheduleDialog(c, ctx, title) {
   return saved === 'save';
 }
 
+// Cancelling a visit and stopping a repeating visit cannot be undone from this screen, so the dialog
+// says what will happen and its safe choice comes first (and has the focus). While the request runs
+// its buttons are disabled and Escape is held, so the answer is never lost behind a closed dialog. A
+// refusal is shown in it: when the visit was done or the repeating visit stopped meanwhile (409) or it
+// left the officer's area (404), asking again cannot succeed, so only Close remains; a lost connection
+// or a server failure can be tried again. The list is drawn again after either, since it no longer
+// matches the server.
+async function endDialog({ title, body, keep, confirm, working, send }) {
+  const host = h('div');
+  const form = h('div', { class: 'rv-form rv-end' }, host, body);
+  let refused = false;
+  const choice = await dialog({
+    title,
+    body: form,
+    actions: [{ label: keep, value: null }, { label: confirm, value: 'confirm', kind: 'danger' }],
+    onSubmit: async (value, dlg) => {
+      if (value !== 'confirm') return true;
+      const buttons = [...dlg.querySelectorAll('.dialog-actions button')];
+      const go = buttons[buttons.length - 1];
+      const hold = (e) => { e.preventDefault(); e.stopImmediatePropagation(); };
+      const settle = (running) => {
+        for (const b of buttons) b.disabled = running;
+        go.lastChild.textContent = running ? working : confirm;
+        dlg.toggleAttribute('aria-busy', running);
+        dlg[running ? 'addEventListener' : 'removeEventListener']('cancel', hold, true);
+      };
+      settle(true);
+      try { await send(); return true; } catch (err) {
+        refused = true;
+        settle(false);
+        showFailure(form, host, err);
+        if (err.status === 409 || err.status === 404) {
+          go.disabled = true;
+          buttons[0].lastChild.textContent = t('close');
+          buttons[0].focus();
+        } else {
+          go.focus();
+        }
+        return false;
+      }
+    },
+  });
+  return { done: choice === 'confirm', refused };
+}
+
+const meta = (...pairs) => h('dl', { class: 'rv-meta' }, pairs.map(([k, v]) => h('div', {}, h('dt', { text: k }), h('dd', {}, v))));
+
+// What will happen, in plain words, marked so it is not read past.
+const what = (...lines) => h('div', { class: 'callout callout-warn rv-what' }, icon('warn'),
+  h('div', {}, lines.map((line) => h('p', { text: line }))));
+
+// A visit from a repeating visit is cancelled alone: the server makes the next one (once the
+// repeating visit has an inspector who can make it), so the dialog says so and points to stopping.
+async function cancelDialog(a) {
+  const plan = a.schedule_id && await api.reviewer.schedule(a.schedule_id).catch(() => null);
+  const then = a.schedule_id ? [
+    plan && t('rv.vis.cancelPart', { freq: t(`rv.freq.${plan.frequency}`) }),
+    t(plan?.needs_inspector ? 'rv.vis.cancelNextHeld' : 'rv.vis.cancelNext'), t('rv.vis.cancelStopHint'),
+  ] : [t('rv.vis.cancelOnce')];
+  return endDialog({
+    title: t('rv.vis.cancelTitle', { station: a.station_code }),
+    body: [
+      h('p', {}, bilingual(a.station_name), h('span', { class: 'rv-code', text: `${a.station_code} · ${tx(a.template_title)}` })),
+      meta([t('role.inspector'), a.inspector_name], [t('rv.vis.col.due'), duePill(a)]),
+      what(t('rv.vis.cancelWhat', { name: a.inspector_name }), then.filter(Boolean).join(' ')),
+    ],
+    keep: t('rv.vis.cancelKeep'),
+    confirm: t('rv.vis.cancel'),
+    working: t('rv.vis.cancelling'),
+    send: () => api.reviewer.updateAssignment(a.id, { status: 'cancelled' }),
+  });
+}
+
+// Stopping a repeating visit also cancels its open visit (`open`, when this screen lists it) and
+// is final: a stopped one is not restarted.
+function stopDialog(c, title, open) {
+  return endDialog({
+    title: t('rv.sch.stopTitle', { station: c.station_code }),
+    body: [
+      h('p', { class: 'strong', text: `${c.station_code} · ${title} · ${t(`rv.freq.${c.frequency}`)}` }),
+      meta([t('role.inspector'), c.inspector_name], [t('rv.sch.next'), fmtDate(c.next_due)]),
+      what([t('rv.sch.stopNoMore'),
+        c.open_assignment_id && (open ? t('rv.sch.stopOpen', { date: fmtDate(open.due_date) }) : t('rv.sch.stopOpenAny'))]
+        .filter(Boolean).join(' '), t('rv.sch.stopFinal')),
+    ],
+    keep: t('rv.sch.stopKeep'),
+    confirm: t('rv.sch.stop'),
+    working: t('rv.sch.stopping'),
+    send: () => api.reviewer.updateSchedule(c.id, { active: false }),
+  });
+}
