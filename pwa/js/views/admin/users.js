@@ -1,10 +1,14 @@
 // Users: the list (search, role and state filters), a user's page (name, role and scope; password
 // reset; deactivation, which the server makes end every session at once) and the audit trail of
-// that user. A new user is the same page without an id.
+// that user. A new user is the same page without an id. An admin who takes the console away from
+// themselves (another role, or deactivation) is asked first and then leaves it at once.
 
 import { api } from '../../api.js';
+import { emit, on } from '../../bus.js';
+import { kv } from '../../db.js';
 import { t } from '../../i18n.js';
 import { navigate } from '../../router.js';
+import { signOut, state } from '../../state.js';
 import { confirmDialog, dialog, h, mount, pill, toast } from '../../ui.js';
 import { auditRow } from './audit.js';
 import {
@@ -93,6 +97,47 @@ function scopePicker(value, where, onchange) {
   return box;
 }
 
+// Whether `change` to `user` takes the console away from the admin signed in here: their own role
+// changed from admin, or their own account deactivated. Another user's account never does.
+function leavesConsole(user, change) {
+  return user.id === state.user?.id && user.role === 'admin'
+    && ((change.role !== undefined && change.role !== 'admin') || change.active === false);
+}
+
+// Said before such a change is sent. Cancel comes first, so it has the focus and Enter or Escape
+// keeps everything as it is.
+function confirmLeaving(change) {
+  if (change.active === false) {
+    return confirmDialog(t('admin.self.deactivateTitle'), t('admin.self.deactivateBody'), t('admin.self.deactivateOk'));
+  }
+  return confirmDialog(t('admin.self.demoteTitle'), t('admin.self.demoteBody', { role: t(`role.${change.role}`) }),
+    t('admin.self.demoteOk'));
+}
+
+// After such a change succeeded. The server ends every session of a user whose role or state it
+// changes, the one the change was sent from included (auth/routes.py, update_user): /me then answers
+// 401, so this browser signs out and the sign-in screen says why (a demoted admin signs in again
+// and lands on their new role's home). Were the session kept, /me would give the new role, and the
+// app goes straight to that role's home.
+async function leaveConsole(change) {
+  let me = null;
+  try { me = await api.me(); } catch { /* the session ended with the change */ }
+  if (me?.active && me.role !== 'admin') {
+    state.user = me;
+    await kv.set('user', me);
+    emit('session');
+    toast(t('admin.self.nowRole', { role: t(`role.${me.role}`) }));
+    navigate('/', { replace: true });
+    return;
+  }
+  // Refused only while work of this user is still unsent here: then they sign in again to send it.
+  if (!(await signOut())) emit('auth-needed');
+  const note = toast(change.active === false ? t('admin.self.deactivated') : t('admin.self.demoted', { role: t(`role.${change.role}`) }),
+    { timeout: 0, action: { label: t('close'), onclick: () => {} } });
+  note.id = 'left-console';
+  const off = on('session', () => { note.remove(); off(); });
+}
+
 const same = (a, b) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
 
 export async function userView(params) {
@@ -142,17 +187,22 @@ export async function userView(params) {
     if (isNew || !same(regions, user.region_ids)) body.region_ids = regions;
     if (isNew || !same(districts, user.district_ids)) body.district_ids = districts;
     if (!isNew && !Object.keys(body).length) { toast(t('admin.nothingChanged')); return; }
-    await busy(button, async () => {
+    const leaving = !isNew && leavesConsole(user, body);
+    if (leaving && !(await confirmLeaving(body))) return;
+    const done = await busy(button, async () => {
       try {
         const saved = isNew ? await api.admin.createUser(body) : await api.admin.updateUser(user.id, body);
         placeErrors(form, []);
         errorSummary(summary, []);
+        if (leaving) return true;
         toast(isNew ? t('admin.userCreated') : t('admin.userSaved'));
         navigate(`/admin/users/${saved.id}`, { replace: !isNew });
       } catch (err) {
         showFailure(form, summary, err);
       }
+      return false;
     });
+    if (done) await leaveConsole(body);
   }
 
   const page = [
@@ -198,18 +248,24 @@ function accountCard(user) {
   const toggleActive = async (e) => {
     const button = e.currentTarget;
     const deactivate = user.active;
-    const ok = await confirmDialog(deactivate ? t('admin.deactivateTitle', { name: user.display_name }) : t('admin.reactivateTitle', { name: user.display_name }),
-      deactivate ? t('admin.deactivateBody') : t('admin.reactivateBody'), deactivate ? t('admin.deactivate') : t('admin.reactivate'));
+    const change = { active: !deactivate };
+    const leaving = leavesConsole(user, change);
+    const ok = leaving ? await confirmLeaving(change)
+      : await confirmDialog(deactivate ? t('admin.deactivateTitle', { name: user.display_name }) : t('admin.reactivateTitle', { name: user.display_name }),
+        deactivate ? t('admin.deactivateBody') : t('admin.reactivateBody'), deactivate ? t('admin.deactivate') : t('admin.reactivate'));
     if (!ok) return;
-    await busy(button, async () => {
+    const done = await busy(button, async () => {
       try {
-        await api.admin.updateUser(user.id, { active: !deactivate });
+        await api.admin.updateUser(user.id, change);
+        if (leaving) return true;
         toast(deactivate ? t('admin.deactivatedDone') : t('admin.reactivatedDone'));
         navigate(`/admin/users/${user.id}`, { replace: true });
       } catch (err) {
         toast(describeError(err), { kind: 'error' });
       }
+      return false;
     });
+    if (done) await leaveConsole(change);
   };
   return h('section', { class: 'card', 'aria-labelledby': 'account-h' },
     h('h2', { id: 'account-h', text: t('admin.account') }),
