@@ -18,18 +18,12 @@ from tests.e2e.test_admin_support import (
     field,
     fill_item,
     laptop,
-    live_admin_server,
     sign_in,
     wait_saved,
     watch_errors,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-def admin_server(pg_admin_url, demo_template_db, tmp_path):
-    yield from live_admin_server(pg_admin_url, demo_template_db, tmp_path)
 
 
 def text(en: str, ur: str) -> dict[str, str]:

@@ -16,17 +16,11 @@ from tests.e2e.test_admin_support import (
     INSPECTOR_PASSWORD,
     _in_thread,
     laptop,
-    live_admin_server,
     sign_in,
     watch_errors,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-
-
-@pytest.fixture
-def admin_server(pg_admin_url, demo_template_db, tmp_path):
-    yield from live_admin_server(pg_admin_url, demo_template_db, tmp_path)
 
 
 def confirm(page) -> None:

@@ -6,17 +6,12 @@ through its public API.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
 
 from server.demo.content import DEMO_PASSWORDS
-from server.embedded import with_database
-from tests.conftest import LiveServer, clone_database, drop_database
+from tests.conftest import live_server_for, run_async
 
 ADMIN = "admin"
 ADMIN_PASSWORD = DEMO_PASSWORDS["admin"]
@@ -26,22 +21,11 @@ LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 640}
 
 
-def _in_thread(coro: Any) -> Any:
-    # Playwright's sync API keeps an event loop running in the test thread; asyncio.run needs its own.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-def live_admin_server(pg_admin_url: str, demo_template_db: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """A real server process on a fresh copy of the demo database, usable after the browser started.
-
-    Each test module wraps this in its own `admin_server` fixture.
-    """
-    name = _in_thread(clone_database(pg_admin_url, demo_template_db))
-    server = LiveServer(with_database(pg_admin_url, name), tmp_path / "live").start()
-    yield server
-    server.stop()
-    _in_thread(drop_database(pg_admin_url, name))
+# The conftest helpers under the names this module's users know them by: a coroutine run from the
+# test thread while Playwright's sync API keeps its event loop there, and a live server on a fresh
+# copy of the demo database (modules sharing one per module call it from their own fixture).
+_in_thread = run_async
+live_admin_server = live_server_for
 
 
 def laptop(browser: Any, **kwargs: Any) -> Any:

@@ -6,14 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_admin_support import ADMIN, ADMIN_PASSWORD, laptop, live_admin_server, sign_in, watch_errors
+from tests.e2e.test_admin_support import ADMIN, ADMIN_PASSWORD, laptop, sign_in, watch_errors
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-
-
-@pytest.fixture
-def admin_server(pg_admin_url, demo_template_db, tmp_path):
-    yield from live_admin_server(pg_admin_url, demo_template_db, tmp_path)
 
 
 def test_the_hierarchy_filters_and_forms_name_places_in_urdu(admin_server, browser):

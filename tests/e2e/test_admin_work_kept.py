@@ -15,18 +15,12 @@ from tests.e2e.test_admin_support import (
     ADMIN_PASSWORD,
     field,
     laptop,
-    live_admin_server,
     sign_in,
     wait_saved,
     watch_errors,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-
-
-@pytest.fixture
-def admin_server(pg_admin_url, demo_template_db, tmp_path):
-    yield from live_admin_server(pg_admin_url, demo_template_db, tmp_path)
 
 
 def open_sips(server, browser):

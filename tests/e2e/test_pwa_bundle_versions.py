@@ -25,7 +25,6 @@ from tests.e2e.test_pwa_support import (
     bundle,
     fill_whole_form,
     inspection_id,
-    live_pwa_server,
     open_station,
     phone_context,
     pick_station_and_template,
@@ -34,11 +33,6 @@ from tests.e2e.test_pwa_support import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-def pwa_server(pg_admin_url, demo_template_db, tmp_path):
-    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path)
 
 
 def publish(server, token: str, template_id: str, definition: dict) -> dict:

@@ -16,7 +16,6 @@ from tests.e2e.test_pwa_support import (
     bundle,
     inspection_id,
     jpeg,
-    live_pwa_server,
     open_station,
     phone_context,
     pick_station_and_template,
@@ -25,11 +24,6 @@ from tests.e2e.test_pwa_support import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-def pwa_server(pg_admin_url, demo_template_db, tmp_path):
-    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path)
 
 
 def first(definition: dict, kind: str) -> tuple[int, dict]:

@@ -16,7 +16,6 @@ from tests.e2e.test_pwa_support import (
     bundle,
     fill_item,
     inspection_id,
-    live_pwa_server,
     next_section,
     open_station,
     phone_context,
@@ -27,11 +26,6 @@ from tests.e2e.test_pwa_support import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-def pwa_server(pg_admin_url, demo_template_db, tmp_path):
-    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path)
 
 
 def test_na_on_an_item_that_wants_photos_can_be_submitted_without_them(pwa_server, browser):

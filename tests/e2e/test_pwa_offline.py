@@ -20,7 +20,6 @@ from tests.e2e.test_pwa_support import (
     expected_answers,
     fill_whole_form,
     inspection_id,
-    live_pwa_server,
     open_station,
     phone_context,
     pick_station_and_template,
@@ -30,11 +29,6 @@ from tests.e2e.test_pwa_support import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-def pwa_server(pg_admin_url, demo_template_db, tmp_path):
-    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path)
 
 
 def test_an_inspection_filled_and_submitted_offline_reaches_the_server_whole(pwa_server, browser, artifacts):

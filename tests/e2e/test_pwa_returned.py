@@ -17,7 +17,6 @@ from tests.e2e.test_pwa_support import (
     bundle,
     fill_whole_form,
     inspection_id,
-    live_pwa_server,
     open_station,
     phone_context,
     pick_station_and_template,
@@ -27,11 +26,6 @@ from tests.e2e.test_pwa_support import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 REVIEWER = "rpo.lahore"  # the Lahore region's reviewer; inspector.ali works in Lahore
-
-
-@pytest.fixture
-def pwa_server(pg_admin_url, demo_template_db, tmp_path):
-    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path)
 
 
 def test_a_returned_inspection_shows_the_reviewers_comments_and_can_be_resubmitted(pwa_server, browser, artifacts):

@@ -20,7 +20,8 @@ PHONE = {"width": 360, "height": 640}
 
 
 # conftest's live_server, usable after the session browser has started (it clones the database in a
-# thread of its own). Each test module wraps it in its own `pwa_server` fixture.
+# thread of its own). tests/e2e/conftest.py makes it the `pwa_server` fixture of every test; a module
+# that shares one server among its tests calls it from a module-scoped fixture of its own.
 live_pwa_server = live_server_for
 
 

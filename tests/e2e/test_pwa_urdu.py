@@ -15,7 +15,6 @@ from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
     bundle,
-    live_pwa_server,
     open_station,
     phone_context,
     pick_station_and_template,
@@ -25,11 +24,6 @@ from tests.e2e.test_pwa_support import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-
-
-@pytest.fixture
-def pwa_server(pg_admin_url, demo_template_db, tmp_path):
-    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path)
 
 
 def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(pwa_server, browser, artifacts):
