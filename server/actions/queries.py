@@ -278,14 +278,19 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
     Runs inside the submit transaction (and after a review, where an override may fail an item). The
     partial unique index on (station, item) of unverified actions makes a resubmission, or the next
     inspection finding the same fault, join the action already open; an action marked done but failing
-    again is reopened, since the fix did not hold. One statement finds the failed items, the
-    inspection's station, inspector and due date, and each item's label in the version the inspection
-    was made with, and writes the actions: a round trip inside the submit transaction, not three.
+    again is reopened, since the fix did not hold. "Again" means in an inspection first submitted after
+    the action was marked done: an approval with overrides, or a resubmission after a return, reads
+    again the failures of an inspection made before the fix, which say nothing about the fix. One
+    statement finds the failed items, the inspection's station, inspector and due date, and each item's
+    label in the version the inspection was made with, and writes the actions: a round trip inside the
+    submit transaction, not three.
     """
     rows = await conn.fetch(
         f"""WITH head AS (
                 SELECT i.station_id, i.inspector_id, s.name_en, tv.definition,
-                       (COALESCE(i.submitted_at, now()) AT TIME ZONE '{REPORTING_TZ}')::date + {AUTO_DUE_DAYS} AS due
+                       (COALESCE(i.submitted_at, now()) AT TIME ZONE '{REPORTING_TZ}')::date + {AUTO_DUE_DAYS} AS due,
+                       COALESCE((SELECT min(r.at) FROM inspection_revisions r
+                                  WHERE r.inspection_id = i.id AND r.status = 'submitted'), now()) AS first_submitted
                   FROM inspections i JOIN stations s ON s.id = i.station_id
                   JOIN template_versions tv ON tv.id = i.template_version_id
                  WHERE i.id = $1
@@ -303,6 +308,9 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
             ON CONFLICT (station_id, item_key) WHERE status <> 'verified' AND item_key IS NOT NULL
             DO UPDATE SET status = 'open', inspection_id = EXCLUDED.inspection_id, updated_at = now()
                     WHERE x.status = 'done'
+                      AND COALESCE((SELECT max(n.at) FROM action_notes n
+                                     WHERE n.action_id = x.id AND n.status_to = 'done'), '-infinity')
+                          < (SELECT h.first_submitted FROM head h)
             RETURNING x.id, (xmax = 0) AS created""",
         inspection_id,
     )

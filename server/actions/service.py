@@ -15,7 +15,7 @@ from server.actions.models import ActionIn, ActionOut, ActionPatch
 from server.actions.rules import STAFF, STAFF_FIELDS, transition_problem
 from server.audit import queries as audit
 from server.auth.models import Principal
-from server.dashboards.rollup import REPORTING_TZ
+from server.dashboards.rollup import REPORTING_TZ, take_sync_state
 from server.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 
 _REFUSALS = {"forbidden": Forbidden, "conflict": Conflict}
@@ -71,6 +71,11 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
     notes = _notes(data)
     note_id = None if data.note_id is UNSET else data.note_id
     async with conn.transaction():
+        if any(getattr(data, name) is not UNSET for name in _PATCHABLE):
+            # A change stamps sync_state (the actions trigger). A submission or an approval that opens or
+            # reopens an action holds sync_state before it reaches the action's row; locking the row
+            # first and waiting for sync_state after closed a cycle with it (rollup.LOCK_ORDER, step 2).
+            await take_sync_state(conn)
         row = await queries.get_action(conn, scope, action_id, lock=True)
         if row is None:
             raise NotFound("no corrective action with this id in your scope")

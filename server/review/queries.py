@@ -26,6 +26,7 @@ from server.review.models import (
     ReviewOut,
     StationRef,
 )
+from server.structs import plausible_moment
 
 Scope = tuple[bool, list[UUID], list[UUID]]
 
@@ -397,6 +398,10 @@ def decode_cursor(raw: str | None, field: str = "after") -> tuple[datetime, UUID
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None:
             raise ValueError("cursor time without zone")
+        # A time the database cannot take (year 1 east of UTC has no UTC equivalent) failed in the
+        # driver, answered as a 422 that named no field; no cursor this server gives out is outside this range.
+        if not plausible_moment(moment):
+            raise ValueError("cursor time out of range")
         return moment, UUID(row_id)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid(
