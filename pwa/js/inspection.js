@@ -36,6 +36,18 @@ const settled = (draft) => writing.get(draft.id)?.done.catch(() => {});
 // A write the phone refused (storage full), said to the person by app.js.
 const saveFailed = (err) => emit('save-failed', { name: err?.name || 'Error' });
 
+// A screen's copy of a draft can arrive late: a GPS fix or a photo that lands after the inspector
+// moved on and submitted, discarded the draft or signed out. Written then, it would turn a submitted
+// inspection back into a draft (sent to the server as one, so no reviewer ever sees it) or revive
+// a deleted one. So a copy is written only over a stored draft that is still editable; resolves
+// whether it was written. For use inside a transaction on DRAFTS.
+async function putIfEditable(s, snapshot) {
+  const stored = await req(s[DRAFTS].get(snapshot.id));
+  if (!stored || !editable(stored)) return false;
+  await req(s[DRAFTS].put(snapshot));
+  return true;
+}
+
 export function save(draft) {
   draft.updated_at = new Date().toISOString();
   const slot = writing.get(draft.id);
@@ -47,7 +59,7 @@ export function save(draft) {
       while (current) {
         const snapshot = structuredClone(current);
         entry.next = null;
-        await tx(DRAFTS, 'readwrite', (s) => req(s[DRAFTS].put(snapshot)));
+        await tx(DRAFTS, 'readwrite', (s) => putIfEditable(s, snapshot));
         current = entry.next;
       }
     } finally {
@@ -96,7 +108,11 @@ export async function addPhoto(draft, key, file, { fromCamera }) {
   try {
     await settled(draft);
     const snapshot = structuredClone(draft);
-    await tx([DRAFTS, PHOTOS], 'readwrite', (s) => { s[PHOTOS].put(photo); return req(s[DRAFTS].put(snapshot)); });
+    await tx([DRAFTS, PHOTOS], 'readwrite', async (s) => {
+      // Submitted meanwhile (from another screen): the photo would join no queue and un-submit it.
+      if (!(await putIfEditable(s, snapshot))) throw new Error('the inspection is no longer editable');
+      s[PHOTOS].put(photo);
+    });
   } catch (err) {
     // Not stored (phone full): the photo must not count as taken, or a later save would record an
     // id that no upload will ever fill, and the inspection would be submitted short of a photo.
@@ -113,8 +129,13 @@ export async function removePhoto(draft, key, photoId) {
   a.photos = (a.photos || []).filter((p) => p !== photoId);
   await writing.get(draft.id)?.done;
   const snapshot = structuredClone(draft);
-  await tx([DRAFTS, PHOTOS], 'readwrite', (s) => { s[PHOTOS].delete(photoId); return req(s[DRAFTS].put(snapshot)); });
-  forget(photoId);
+  // A submitted inspection keeps its photos: its queued upload needs the local copy.
+  const removed = await tx([DRAFTS, PHOTOS], 'readwrite', async (s) => {
+    if (!(await putIfEditable(s, snapshot))) return false;
+    s[PHOTOS].delete(photoId);
+    return true;
+  });
+  if (removed) forget(photoId);
 }
 
 // Submit: freeze the draft with the score the phone shows, then hand it to the outbox. Both in one

@@ -26,6 +26,12 @@ const MAX_DELAY = 5 * 60 * 1000;
 
 let timer = null;
 
+// A phone out of space refuses every write that adds bytes, deletes excepted. The outbox must still
+// send then, since each acknowledged photo it deletes is what gives the space back, so its own
+// bookkeeping (states shown on screen, the backoff) never stops a send.
+const isFull = (err) => err?.name === 'QuotaExceededError';
+const quietly = (promise) => promise.catch(() => {});
+
 // Queue a submitted inspection and every photo it references that is still on the phone.
 // Re-submitting after a 409/422 re-arms the parked entries instead of adding new ones.
 // `submitted` (the draft as the inspector submits it) is written in the same transaction as its
@@ -56,7 +62,7 @@ export async function enqueueSubmission(inspectionId, definition, submitted = nu
 // After enqueueSubmission: send now, and have the browser wake the worker for it if the page closes.
 export async function sendQueued() {
   emit('outbox');
-  await kv.set('backoff', null);
+  await quietly(kv.set('backoff', null));
   requestBackgroundSync();
   return drain();
 }
@@ -89,36 +95,47 @@ async function drainLocked() {
   const blocked = new Set();
   const bundle = (await kv.get('bundle')) || { templates: {} };
   let sent = 0;
+  let unrecorded = false;
   for (const entry of entries) {
     if (entry.state === 'attention') { blocked.add(entry.inspection_id); continue; }
     if (blocked.has(entry.inspection_id)) continue;
     try {
-      await mark(entry, 'sending');
-      if (entry.kind === 'inspection') await sendInspection(entry, bundle);
-      else await sendPhoto(entry);
+      await quietly(mark(entry, 'sending'));
+      if (entry.kind === 'inspection') {
+        // Sent, but a full phone could not record it: its photos go on (their acknowledgements free
+        // space) and the inspection is sent again after them, which the server answers as a replay.
+        if (await sendInspection(entry, bundle) === 'unrecorded') { unrecorded = true; continue; }
+      } else await sendPhoto(entry);
       sent += 1;
     } catch (err) {
       if (err.status === 401) {
-        await put(OUTBOX, { ...entry, state: 'pending' });
-        await setDraftSync(entry.inspection_id, 'queued');
-        await kv.set('auth_needed', true);
+        await quietly(put(OUTBOX, { ...entry, state: 'pending' }));
+        await quietly(setDraftSync(entry.inspection_id, 'queued'));
+        await quietly(kv.set('auth_needed', true));
         emit('auth-needed');
         emit('outbox');
         return { sent, auth: true };
       }
       if (err.status === undefined || err.transient) {
-        await put(OUTBOX, { ...entry, state: 'pending', attempts: (entry.attempts || 0) + 1, error: err.toJSON?.() || { status: 0, detail: String(err) } });
-        await setDraftSync(entry.inspection_id, 'queued');
+        await quietly(put(OUTBOX, { ...entry, state: 'pending', attempts: (entry.attempts || 0) + 1, error: err.toJSON?.() || { status: 0, detail: String(err) } }));
+        await quietly(setDraftSync(entry.inspection_id, 'queued'));
         await backOff();
         emit('outbox');
         return { sent, transient: true };
       }
-      await park(entry, err);
+      try {
+        await park(entry, err);
+      } catch {
+        // Full: the refusal cannot be kept yet; the entry is sent (and refused) again later.
+        await backOff();
+        return { sent, transient: true };
+      }
       blocked.add(entry.inspection_id);
     }
     emit('outbox');
   }
-  await kv.set('backoff', null);
+  if (unrecorded) { await backOff(); emit('outbox'); return { sent, transient: true }; }
+  await quietly(kv.set('backoff', null));
   return { sent };
 }
 
@@ -143,7 +160,7 @@ async function sendInspection(entry, bundle) {
   const stored = await api.putInspection(draft.id, buildDocument(draft, definition));
   // The acknowledgement and the removal of the entry commit together: after a crash the phone
   // either still has the entry (and re-sends, which the server treats as a replay) or has both.
-  await tx([DRAFTS, OUTBOX], 'readwrite', async (s) => {
+  return tx([DRAFTS, OUTBOX], 'readwrite', async (s) => {
     const d = await req(s[DRAFTS].get(draft.id));
     const rest = (await req(s[OUTBOX].index('inspection_id').getAll(draft.id))).filter((e) => e.seq !== entry.seq);
     s[DRAFTS].put({
@@ -154,7 +171,7 @@ async function sendInspection(entry, bundle) {
       error: null, conflict: null, acked_at: new Date().toISOString(),
     });
     s[OUTBOX].delete(entry.seq);
-  });
+  }).catch((err) => { if (isFull(err)) return 'unrecorded'; throw err; });
 }
 
 async function sendPhoto(entry) {
@@ -164,16 +181,23 @@ async function sendPhoto(entry) {
     await api.putPhoto({ ...meta, blob });
   }
   // Acknowledged: the local copy goes, together with its entry.
-  await tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
-    s[PHOTOS].delete(entry.ref);
-    s[OUTBOX].delete(entry.seq);
+  const drop = (s) => { s[PHOTOS].delete(entry.ref); s[OUTBOX].delete(entry.seq); };
+  const note = async (s) => {
     const rest = (await req(s[OUTBOX].index('inspection_id').getAll(entry.inspection_id))).filter((e) => e.seq !== entry.seq);
     const d = await req(s[DRAFTS].get(entry.inspection_id));
     if (d) {
       const missingPhotos = (d.server?.missing_photos || []).filter((id) => id !== entry.ref);
       s[DRAFTS].put({ ...d, server: d.server && { ...d.server, missing_photos: missingPhotos }, sync: rest.length ? 'sending' : 'on_server' });
     }
-  });
+  };
+  try {
+    await tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => { drop(s); await note(s); });
+  } catch (err) {
+    if (!isFull(err)) throw err;
+    // A full phone: the deletes alone need no space and give it back; then the draft's state.
+    await tx([PHOTOS, OUTBOX], 'readwrite', drop);
+    await quietly(tx([DRAFTS, OUTBOX], 'readwrite', note));
+  }
 }
 
 // A 4xx other than 401: keep the entry and everything local, record what the server said.
@@ -191,8 +215,9 @@ async function backOff() {
   const prev = (await kv.get('backoff')) || { attempts: 0 };
   const attempts = prev.attempts + 1;
   const delay = Math.min(MAX_DELAY, BASE_DELAY * 2 ** (attempts - 1)) * (0.5 + Math.random());
-  await kv.set('backoff', { attempts, next_at: Date.now() + delay });
+  const nextAt = Date.now() + delay;
   schedule(delay);
+  await quietly(kv.set('backoff', { attempts, next_at: nextAt }));
 }
 
 function schedule(delay) {
@@ -202,7 +227,7 @@ function schedule(delay) {
 
 // Clear the backoff so an explicit "Send now" (or the network coming back) tries at once.
 export async function retryNow() {
-  await kv.set('backoff', null);
+  await quietly(kv.set('backoff', null));
   return drain();
 }
 
