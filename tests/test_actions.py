@@ -205,6 +205,43 @@ async def test_an_inspector_verifies_a_fix_during_an_inspection_only_with_a_note
     assert second.json()["verified_by"] == str(ctx.world.users["inspector_a"])
 
 
+async def test_a_replayed_note_is_kept_and_audited_once_and_its_id_on_another_action_is_a_conflict(client):
+    ctx = await make_ctx(client)
+    inspection_id, _ = await ctx.submit(values=answers(diary="no"))
+    first_action = (await _rows(client, "SELECT id FROM actions"))[0]["id"]
+    reviewer = await ctx.token("reviewer_a")
+    other = await client.post(
+        "/api/v1/actions",
+        reviewer,
+        json={
+            "station_id": str(ctx.world.stations["A"]),
+            "inspection_id": str(inspection_id),
+            "item_key": "f_clean",
+            "description": "Repaint the waiting area",
+            "owner_name": "SHO Saddar",
+            "due_date": FUTURE,
+        },
+    )
+    assert other.status_code == 201, other.text
+    inspector = await ctx.token("inspector_a")
+    note = {"note": "Diary brought up to date", "note_id": str(uuid.uuid4())}
+    for _ in range(2):  # the phone's queued request arrives twice
+        sent = await client.patch(f"/api/v1/actions/{first_action}", inspector, json=note)
+        assert sent.status_code == 200, sent.text
+    assert [n["body"] for n in sent.json()["notes"]] == ["Diary brought up to date"]
+    audit = await _rows(client, "SELECT data FROM audit_log WHERE action = 'action.update'")
+    assert len(audit) == 1
+
+    # The same note id on another action would be dropped as if it were a replay: refused, naming it.
+    reused = await client.patch(
+        f"/api/v1/actions/{other.json()['id']}", inspector, json={**note, "note": "Painted", "status": "in_progress"}
+    )
+    assert reused.status_code == 409, reused.text
+    assert [e["field"] for e in reused.json()["errors"]] == ["note_id"]
+    kept = await client.get(f"/api/v1/actions/{other.json()['id']}", reviewer)
+    assert kept.json()["status"] == "open" and kept.json()["notes"] == []
+
+
 async def test_actions_are_listed_in_scope_and_overdue_ones_are_found(client):
     ctx = await make_ctx(client)
     await ctx.submit(values=answers(diary="no"))

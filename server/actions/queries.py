@@ -260,6 +260,11 @@ async def add_note(
     )
 
 
+async def note_action(conn: Connection, note_id: UUID | None) -> UUID | None:
+    """The action a stored note belongs to."""
+    return await conn.fetchval("SELECT action_id FROM action_notes WHERE id = $1", note_id)
+
+
 # Created by a submission ---------------------------------------------------------------------------
 
 

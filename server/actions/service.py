@@ -88,9 +88,10 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
         status_from = row["status"] if status_to else None
         # The first note carries the status change; a change without a note is recorded as an empty one,
         # so the notes are the action's whole history.
+        replayed = 0
         for n, body in enumerate(notes or ([""] if status_to else [])):
             first = n == 0
-            await queries.add_note(
+            stored = await queries.add_note(
                 conn,
                 action_id,
                 user.id,
@@ -99,7 +100,17 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
                 status_to if first else None,
                 note_id if first and notes else None,
             )
-        if changes or notes:
+            if not stored:
+                # The phone's request sent again: its note is kept already, and is not recorded twice.
+                # The same id on a note of another action is a client's mistake, not a replay: dropping
+                # that note silently would lose what was written.
+                if await queries.note_action(conn, note_id) != action_id:
+                    raise Conflict(
+                        "note_id is the id of a note of another corrective action",
+                        errors=[FieldError(field="note_id", message="belongs to a note of another action")],
+                    )
+                replayed += 1
+        if changes or len(notes) > replayed:
             await audit.record(
                 conn,
                 "action.update",
@@ -110,7 +121,7 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
                     "changes": sorted(changes),
                     "status_from": row["status"],
                     "status_to": status_to,
-                    "notes": len(notes),
+                    "notes": len(notes) - replayed,
                 },
                 ip=ip,
             )
