@@ -189,6 +189,7 @@ const en = {
   'attention.notAccepted': 'this answer was not accepted; answer it again',
   'attention.choose': 'What do you want to do?',
   'attention.keepMine': 'Send my version as the newest',
+  'attention.serverFinal': 'The server’s version was submitted or reviewed meanwhile, so it can no longer be changed from this phone. Take the server’s version; if your answers differ, tell your reviewer.',
   'attention.takeServer': 'Use the server’s version',
   'attention.takeServerBody': 'Your answers on this phone will be replaced by the server’s version.',
 
@@ -402,6 +403,7 @@ const ur = {
   'attention.notAccepted': 'یہ جواب قبول نہیں ہوا؛ دوبارہ جواب دیں',
   'attention.choose': 'آپ کیا کرنا چاہتے ہیں؟',
   'attention.keepMine': 'میرا ورژن تازہ ترین کے طور پر بھیجیں',
+  'attention.serverFinal': 'اس دوران سرور والا ورژن جمع یا جانچا جا چکا ہے، اس لیے اب اسے اس فون سے بدلا نہیں جا سکتا۔ سرور والا ورژن لے لیں؛ اگر آپ کے جوابات مختلف ہیں تو اپنے جائزہ کار کو بتائیں۔',
   'attention.takeServer': 'سرور والا ورژن لیں',
   'attention.takeServerBody': 'اس فون پر آپ کے جوابات کی جگہ سرور والا ورژن آ جائے گا۔',
 

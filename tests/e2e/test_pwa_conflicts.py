@@ -22,6 +22,7 @@ from tests.e2e.test_pwa_support import (
     sign_in,
     watch_errors,
 )
+from tests.e2e.test_reviewer_support import build_document
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -102,6 +103,32 @@ def test_an_inspection_changed_elsewhere_is_explained_and_kept_until_the_inspect
     assert stored["status"] == "submitted"
     assert stored["answers"][first_key]["value"] == "yes"
     assert stored["missing_photos"] == []
+    assert errors == []
+    context.close()
+
+
+def test_a_server_copy_submitted_meanwhile_is_not_offered_to_be_overwritten(pwa_server, browser):
+    """Submitted from another device first: the inspector can no longer change it, so sending the
+    phone's answers on top of it would be refused again at every tap. The phone says so, and offers
+    only to take the server's version."""
+    token, station, version, context, page, errors, photos = submit_offline(pwa_server, browser)
+    iid = inspection_id(page)
+    document, _ = build_document(station, version, seed=5)
+    saved = pwa_server.api("PUT", f"/api/v1/inspections/{iid}", token, json=document)
+    assert saved.status_code == 201, saved.text
+
+    context.set_offline(False)
+    page.wait_for_selector("[data-sync=attention]", timeout=60000)
+    assert page.locator("#keep-mine").count() == 0
+    assert "can no longer be changed from this phone" in page.locator("#server-final").inner_text()
+
+    page.click("button:has-text('Use the server’s version')")
+    page.click("dialog[open] .dialog-actions .btn-primary")
+    page.wait_for_selector("[data-sync=on_server]", timeout=30000)
+    local = page.evaluate(LOCAL_STATE, iid)
+    assert (local["status"], local["outbox"], local["photos"]) == ("submitted", [], 0)
+    stored = pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
+    assert (stored["status"], stored["revision"]) == ("submitted", 1)
     assert errors == []
     context.close()
 

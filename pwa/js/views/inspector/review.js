@@ -14,6 +14,8 @@ import { station, version } from '../../state.js';
 import { button, card, confirmDialog, h, icon, pill } from '../../ui.js';
 import { errorsCallout, notFound, returnedCallout, syncPill } from './common.js';
 
+// The server's copy in a 409 can no longer be changed by its inspector (submitted or reviewed).
+const serverFinal = (draft) => !!draft.conflict && !['draft', 'returned'].includes(draft.conflict.status);
 const itemLink = (draft, s, item, text) => h('a', { href: `#/i/${draft.id}/s/${s}?item=${item.key}` }, text || tx(item.label));
 
 export async function reviewView(params) {
@@ -91,7 +93,10 @@ export async function reviewView(params) {
     }[draft.sync] || '';
     body = [
       draft.sync === 'attention' && draft.error?.status === 409 ? card({}, h('h2', { text: t('attention.choose') }),
-        button(t('attention.keepMine'), async () => { await keepMine(draft, def); render(); }, { kind: 'primary', class: 'btn-block', id: 'keep-mine' }),
+        // A server copy that is submitted or reviewed is read-only to the inspector: sending the
+        // phone's answers on top of it would only be refused again, for ever.
+        serverFinal(draft) ? h('p', { class: 'hint', id: 'server-final', text: t('attention.serverFinal') })
+          : button(t('attention.keepMine'), async () => { await keepMine(draft, def); render(); }, { kind: 'primary', class: 'btn-block', id: 'keep-mine' }),
         button(t('attention.takeServer'), async () => {
           if (await confirmDialog(t('attention.takeServer'), t('attention.takeServerBody'), t('attention.takeServer'))) { await takeServerCopy(draft); render(); }
         }, { class: 'btn-block' })) : null,
