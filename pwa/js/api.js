@@ -32,7 +32,13 @@ const enc = encodeURIComponent;
 
 let token;  // undefined = not read yet; null = signed out
 
+// The page keeps the token in memory: it signs in and out itself and calls setToken. Nobody tells
+// the service worker, which can outlive a sign-in in the page (another person's, even), so it reads
+// the stored token for every request and never sends with the previous person's.
+const inWorker = typeof ServiceWorkerGlobalScope !== 'undefined' && self instanceof ServiceWorkerGlobalScope;
+
 async function currentToken() {
+  if (inWorker) return (await kv.get('token')) || null;
   if (token === undefined) token = (await kv.get('token')) || null;
   return token;
 }
@@ -90,6 +96,8 @@ export const api = {
   }),
   putInspection: (id, doc) => request('PUT', `/inspections/${encodeURIComponent(id)}`, { body: doc }),
   getInspection: (id) => request('GET', `/inspections/${encodeURIComponent(id)}`),
+  // A published template version, by id: the outbox fetches one its phone no longer holds.
+  templateVersion: (id) => request('GET', `/template-versions/${encodeURIComponent(id)}`),
   putPhoto: (photo) => request('PUT', `/photos/${encodeURIComponent(photo.id)}`, {
     body: photo.blob,
     query: {

@@ -199,6 +199,7 @@ const en = {
   'outbox.inspection': 'Inspection: {station}',
   'outbox.photo': 'Photo: {item}',
   'outbox.sendNow': 'Send now',
+  'outbox.templateGone': 'This inspection cannot be sent: its checklist is no longer on this phone or on the server. Your answers are kept on this phone; tell your supervisor.',
 
   'settings.title': 'Settings',
   'settings.account': 'Account',
@@ -413,6 +414,7 @@ const ur = {
   'outbox.inspection': 'معائنہ: {station}',
   'outbox.photo': 'تصویر: {item}',
   'outbox.sendNow': 'ابھی بھیجیں',
+  'outbox.templateGone': 'یہ معائنہ بھیجا نہیں جا سکتا: اس کی چیک لسٹ اب نہ اس فون پر ہے نہ سرور پر۔ آپ کے جوابات اس فون پر محفوظ ہیں؛ اپنے افسر کو بتائیں۔',
 
   'settings.title': 'ترتیبات',
   'settings.account': 'اکاؤنٹ',

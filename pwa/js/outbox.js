@@ -14,11 +14,14 @@
 // and jitter. 401 stops it and asks the user to sign in again (nothing is dropped). Any other
 // 4xx (409 edited elsewhere, 422 validation) parks the entry as "needs attention" with the
 // server's message; later entries of the same inspection wait behind it, others go on.
+// An inspection whose checklist (template version) cannot be had just now waits alone: its own
+// entries stay for a later drain, the others go on; one the server no longer has either is parked.
 
-import { api } from './api.js';
+import { ApiError, api } from './api.js';
 import { emit } from './bus.js';
 import { DRAFTS, OUTBOX, PHOTOS, byIndex, get, getAll, kv, put, req, tx } from './db.js';
 import { buildDocument, referencedPhotos } from './form.js';
+import { dictionaries, getLang } from './i18n.js';
 
 const LOCK = 'muaina-outbox';
 const BASE_DELAY = 2000;
@@ -96,6 +99,7 @@ async function drainLocked() {
   const bundle = (await kv.get('bundle')) || { templates: {} };
   let sent = 0;
   let unrecorded = false;
+  let later = false;  // something was left for a later drain although the network answered
   for (const entry of entries) {
     if (entry.state === 'attention') { blocked.add(entry.inspection_id); continue; }
     if (blocked.has(entry.inspection_id)) continue;
@@ -116,6 +120,15 @@ async function drainLocked() {
         emit('outbox');
         return { sent, auth: true };
       }
+      if (err.waitAlone) {
+        // Its checklist could not be fetched just now: only this inspection waits, and is tried again.
+        await quietly(put(OUTBOX, { ...entry, state: 'pending', attempts: (entry.attempts || 0) + 1, error: err.toJSON?.() || { status: 0, detail: String(err) } }));
+        await quietly(setDraftSync(entry.inspection_id, 'queued'));
+        blocked.add(entry.inspection_id);
+        later = true;
+        emit('outbox');
+        continue;
+      }
       if (err.status === undefined || err.transient) {
         await quietly(put(OUTBOX, { ...entry, state: 'pending', attempts: (entry.attempts || 0) + 1, error: err.toJSON?.() || { status: 0, detail: String(err) } }));
         await quietly(setDraftSync(entry.inspection_id, 'queued'));
@@ -134,7 +147,7 @@ async function drainLocked() {
     }
     emit('outbox');
   }
-  if (unrecorded) { await backOff(); emit('outbox'); return { sent, transient: true }; }
+  if (unrecorded || later) { await backOff(); emit('outbox'); return { sent, transient: true }; }
   await quietly(kv.set('backoff', null));
   return { sent };
 }
@@ -155,8 +168,7 @@ async function setDraftSync(id, sync, extra = {}) {
 async function sendInspection(entry, bundle) {
   const draft = await get(DRAFTS, entry.ref);
   if (!draft) { await tx(OUTBOX, 'readwrite', (s) => req(s[OUTBOX].delete(entry.seq))); return; }
-  const definition = bundle.templates?.[draft.template_version_id]?.definition;
-  if (!definition) throw Object.assign(new Error('template missing on this phone'), { status: 0, transient: true });
+  const definition = await definitionOf(draft, bundle);
   const stored = await api.putInspection(draft.id, buildDocument(draft, definition));
   // The acknowledgement and the removal of the entry commit together: after a crash the phone
   // either still has the entry (and re-sends, which the server treats as a replay) or has both.
@@ -172,6 +184,32 @@ async function sendInspection(entry, bundle) {
     });
     s[OUTBOX].delete(entry.seq);
   }).catch((err) => { if (isFull(err)) return 'unrecorded'; throw err; });
+}
+
+// The checklist an inspection was filled on. When this phone's bundle no longer holds that version,
+// it is fetched from the server for this drain (a published version never changes). Not fetched
+// just now: the inspection waits alone (waitAlone). Not on the server either: it can never be sent
+// as it is, and the inspector is told so in plain words (the entry is parked).
+async function definitionOf(draft, bundle) {
+  const id = draft.template_version_id;
+  const known = bundle.templates?.[id]?.definition;
+  if (known) return known;
+  let found;
+  try {
+    found = id ? await api.templateVersion(id) : null;
+  } catch (err) {
+    if (err.status === 401) throw err;
+    if (err.status !== 404 && err.status !== 400) throw Object.assign(err, { waitAlone: true });
+  }
+  if (!found?.definition) throw new ApiError(404, { title: 'template version not found', detail: await plainText('outbox.templateGone') });
+  bundle.templates = { ...bundle.templates, [id]: found };
+  return found.definition;
+}
+
+// A message the inspector reads later, in their language, written here or in the service worker.
+async function plainText(key) {
+  const lang = (await kv.get('lang').catch(() => null)) || getLang();
+  return dictionaries[lang]?.[key] ?? dictionaries.en[key];
 }
 
 async function sendPhoto(entry) {
