@@ -16,6 +16,7 @@ import threading
 import uuid
 
 from server.actions.queries import create_for_critical_failures
+from tests.reliability.test_lock_order import _waiting_backend
 from tests.review_fixtures import answers, make_ctx
 
 
@@ -101,20 +102,6 @@ async def test_an_override_failing_a_critical_item_after_its_action_was_done_reo
 
 
 # Lock order of an action PATCH ---------------------------------------------------------------------
-
-
-async def _waiting_backend(conn, others: set[int]) -> int:
-    for _ in range(400):
-        pid = await conn.fetchval(
-            """SELECT pid FROM pg_stat_activity
-                WHERE datname = current_database() AND wait_event_type = 'Lock'
-                  AND pid <> pg_backend_pid() AND NOT (pid = ANY($1::int[]))""",
-            list(others),
-        )
-        if pid is not None:
-            return pid
-        await asyncio.sleep(0.05)
-    raise AssertionError("the request never waited for a lock")
 
 
 async def _submission_hook_holding_sync_state(client, inspection_id, holding: threading.Event) -> None:
