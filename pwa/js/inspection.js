@@ -168,11 +168,12 @@ export async function keepMine(draft, definition) {
 export async function takeServerCopy(draft) {
   const copy = draft.conflict || {};
   const kept = new Set(Object.values(copy.answers || {}).flatMap((a) => a.photos || []));
+  let waiting = 0;
   await tx([DRAFTS, OUTBOX, PHOTOS], 'readwrite', async (s) => {
     // Photos the server's copy still references keep their place in the queue; the others go
     // with the answers that referenced them.
     const entries = await req(s[OUTBOX].index('inspection_id').getAll(draft.id));
-    let waiting = 0;
+    waiting = 0;
     for (const e of entries) {
       if (e.kind === 'photo' && kept.has(e.ref)) { waiting += 1; continue; }
       s[OUTBOX].delete(e.seq);
@@ -187,6 +188,9 @@ export async function takeServerCopy(draft) {
   });
   emit('outbox');
   emit('drafts');
+  // The kept photos were held behind the refused inspection: send them now, not at the next
+  // reconnection or start of the app.
+  if (waiting) sendQueued().catch(() => {});
 }
 
 // Drafts the inspector abandons before submitting (never sent, so nothing on the server).

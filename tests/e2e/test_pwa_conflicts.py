@@ -7,12 +7,15 @@ state; the draft, its photos and the outbox entries stay on the phone until the 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
+    STORED_DRAFT,
     bundle,
     fill_whole_form,
     inspection_id,
@@ -129,6 +132,42 @@ def test_a_server_copy_submitted_meanwhile_is_not_offered_to_be_overwritten(pwa_
     assert (local["status"], local["outbox"], local["photos"]) == ("submitted", [], 0)
     stored = pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()
     assert (stored["status"], stored["revision"]) == ("submitted", 1)
+    assert errors == []
+    context.close()
+
+
+def test_photos_the_server_copy_keeps_are_sent_as_soon_as_the_inspector_takes_it(pwa_server, browser):
+    """Taking the server's version keeps the photos it references queued: they go at once, not at the
+    next reconnection or the next start of the app."""
+    token, station, version, context, page, errors, photos = submit_offline(pwa_server, browser)
+    iid = inspection_id(page)
+    local = page.evaluate(STORED_DRAFT, iid)
+    assert photos and len(local["photos"]) == photos
+    # Another device saved the same answers, photos referenced, as a draft first.
+    other = {
+        "station_id": station["id"],
+        "template_version_id": version["id"],
+        "base_revision": 0,
+        "status": "draft",
+        "started_at": "2026-11-27T09:00:00Z",
+        "finished_at": None,
+        "location": None,
+        "answers": local["answers"],
+    }
+    saved = pwa_server.api("PUT", f"/api/v1/inspections/{iid}", token, json=other)
+    assert saved.status_code == 201, saved.text
+    assert sorted(saved.json()["missing_photos"]) == sorted(local["photos"])
+
+    context.set_offline(False)
+    page.wait_for_selector("[data-sync=attention]", timeout=60000)
+    page.click("button:has-text('Use the server’s version')")
+    page.click("dialog[open] .dialog-actions .btn-primary")
+    deadline = time.monotonic() + 30
+    while pwa_server.api("GET", f"/api/v1/inspections/{iid}", token).json()["missing_photos"]:
+        assert time.monotonic() < deadline, "the kept photos were not sent"
+        time.sleep(0.5)
+    page.wait_for_selector("[data-sync=on_server]", timeout=30000)
+    assert page.evaluate(LOCAL_STATE, iid)["outbox"] == []
     assert errors == []
     context.close()
 
