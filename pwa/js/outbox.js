@@ -122,16 +122,14 @@ async function drainLocked() {
       }
       if (err.waitAlone) {
         // Its checklist could not be fetched just now: only this inspection waits, and is tried again.
-        await quietly(put(OUTBOX, { ...entry, state: 'pending', attempts: (entry.attempts || 0) + 1, error: err.toJSON?.() || { status: 0, detail: String(err) } }));
-        await quietly(setDraftSync(entry.inspection_id, 'queued'));
+        await requeue(entry, err);
         blocked.add(entry.inspection_id);
         later = true;
         emit('outbox');
         continue;
       }
       if (err.status === undefined || err.transient) {
-        await quietly(put(OUTBOX, { ...entry, state: 'pending', attempts: (entry.attempts || 0) + 1, error: err.toJSON?.() || { status: 0, detail: String(err) } }));
-        await quietly(setDraftSync(entry.inspection_id, 'queued'));
+        await requeue(entry, err);
         await backOff();
         emit('outbox');
         return { sent, transient: true };
@@ -236,6 +234,13 @@ async function sendPhoto(entry) {
     await tx([PHOTOS, OUTBOX], 'readwrite', drop);
     await quietly(tx([DRAFTS, OUTBOX], 'readwrite', note));
   }
+}
+
+// Not sent this time, to be tried again: the entry waits as pending with what went wrong, and its
+// inspection shows as queued (bookkeeping a full phone may refuse; the retry happens regardless).
+async function requeue(entry, err) {
+  await quietly(put(OUTBOX, { ...entry, state: 'pending', attempts: (entry.attempts || 0) + 1, error: err.toJSON?.() || { status: 0, detail: String(err) } }));
+  await quietly(setDraftSync(entry.inspection_id, 'queued'));
 }
 
 // A 4xx other than 401: keep the entry and everything local, record what the server said.

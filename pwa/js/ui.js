@@ -158,6 +158,18 @@ export function lazyList(container, items, render, { chunk = 30 } = {}) {
   return () => observer.disconnect();
 }
 
+// A labelled control with an empty place for the server's problem with it (GOV.UK: the error at the
+// field), for forms whose 422 problems are placed later. `name` is the field the server names.
+let boxSeq = 0;
+export function fieldBox(name, label, control, { hint, class: extra, lang } = {}) {
+  control.id ||= `fb-${(boxSeq += 1)}`;
+  const hintEl = hint ? h('p', { class: 'hint', id: `${control.id}-hint`, text: hint }) : null;
+  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
+  return h('div', { class: ['field', extra], dataset: { field: name } },
+    h('label', { for: control.id, text: label, lang }), hintEl,
+    h('p', { class: 'field-error', id: `${control.id}-err`, hidden: true }), control);
+}
+
 export function field(label, control, { hint, error, id } = {}) {
   const cid = id || control.id || `f-${Math.random().toString(36).slice(2)}`;
   control.id = cid;

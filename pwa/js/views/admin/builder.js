@@ -101,13 +101,11 @@ export default async function builderView(params) {
   const storeLocal = debounce(() => {
     const key = model.stable(model.clean(session.def));
     if (key === session.savedStable && !session.conflict) kv.del(LOCAL(session.id));
-    else keepLocal();
+    else keepLocal(key);
   }, 300);
-  const keepLocal = () => {
-    const key = model.stable(model.clean(session.def));
-    return kv.set(LOCAL(session.id), { def: session.def, at: new Date().toISOString() })
+  const keepLocal = (key = model.stable(model.clean(session.def))) =>
+    kv.set(LOCAL(session.id), { def: session.def, at: new Date().toISOString() })
       .then(() => { session.localStable = key; }, () => {});
-  };
 
   function showStatus() {
     const n = session.errors.length;

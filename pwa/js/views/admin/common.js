@@ -4,7 +4,7 @@
 // the field), and a download helper.
 
 import { addStrings, getLang, t } from '../../i18n.js';
-import { h, icon, mount } from '../../ui.js';
+import { fieldBox, h, icon, mount } from '../../ui.js';
 import strings from './strings.js';
 
 addStrings(strings);
@@ -52,15 +52,8 @@ export function adminPage(current, ...children) {
 let seq = 0;
 export const uid = (prefix = 'a') => `${prefix}-${(seq += 1)}`;
 
-// A labelled control with a place for its problem. `name` is the server's field name for it.
-export function fieldBox(name, label, control, { hint, class: extra, lang } = {}) {
-  control.id = control.id || uid('f');
-  const hintEl = hint ? h('p', { class: 'hint', id: `${control.id}-hint`, text: hint }) : null;
-  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
-  return h('div', { class: ['field', extra], dataset: { field: name } },
-    h('label', { for: control.id, text: label, lang }), hintEl,
-    h('p', { class: 'field-error', id: `${control.id}-err`, hidden: true }), control);
-}
+// A labelled control with a place for its problem (ui.js; the reviewer's forms use it too).
+export { fieldBox };
 
 // A checkbox with its label after it, 44 px high.
 export function checkBox(name, label, checked, onchange, { hint, disabled } = {}) {

@@ -119,16 +119,8 @@ export const table = (headers, rows, cls = '') => h('table', { class: ['rv-table
 export const row = (headers, cells, attrs = {}) => h('tr', attrs, cells.map((c, i) =>
   h('td', { 'data-label': headers[i][0], class: headers[i][1] && 'num' }, c)));
 
-// A labelled control with a place for the server's problem with it (GOV.UK: the error at the field).
-// `name` is the field the server names in a 422's `errors`; the control is described by its problem.
-let fieldSeq = 0;
-export function fieldBox(name, label, control, { hint } = {}) {
-  control.id ||= `rv-f-${(fieldSeq += 1)}`;
-  const hintEl = hint && h('p', { class: 'hint', id: `${control.id}-hint`, text: hint });
-  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
-  return h('div', { class: 'field', dataset: { field: name } }, h('label', { for: control.id, text: label }), hintEl,
-    h('p', { class: 'field-error', id: `${control.id}-err`, hidden: true }), control);
-}
+// A labelled control with a place for the server's problem with it: ui.js, as on the admin screens.
+export { fieldBox } from '../../ui.js';
 
 // Places each problem ({field, message}) beside its field inside `root`, after clearing the last
 // ones; `say` turns the server's English message into the user's words. Returns the problems that
