@@ -1,31 +1,26 @@
 """The inspection table as CSV and XLSX, written batch by batch as the cursor yields rows.
 
-Memory stays flat at any size: the CSV is encoded one batch at a time and streamed; the XLSX is
-written by xlsxwriter in constant_memory mode (each row goes to a temporary file as it is written)
-on a worker thread, and the finished file is streamed from disk in chunks.
+Memory stays flat at any size: each is encoded one batch at a time, on a worker thread, and streamed
+as it is made (the XLSX by server/exports/xlsx.py, a zip written as it goes).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import io
-import os
-import tempfile
-import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import anyio
 import msgspec
-import xlsxwriter
 from asyncpg import Record
 
+from server.exports import xlsx
 from server.exports.models import ItemColumn
 from server.exports.queries import ExportCursor
 from server.exports.rules import answer_cell, neutralise, number, rfc3339
@@ -240,134 +235,72 @@ async def csv_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes]
 
 # XLSX -----------------------------------------------------------------------------------------------
 
-# Excel refuses a cell longer than this; a note is far shorter, but a cell must never break the file.
-_XLSX_MAX_TEXT = 32_767
+_SHEET = "Inspections"
 
 
-class XlsxBook:
-    """A workbook written row by row to a file, never held whole in memory (constant_memory)."""
+def _xlsx_cells(table: Table, rows: Iterable[Record]) -> Iterator[list[Cell]]:
+    return (table.cells(r) for r in rows)
 
-    def __init__(self, path: str, table: Table):
-        self.table = table
-        self.book = xlsxwriter.Workbook(
-            path,
-            {
-                "constant_memory": True,
-                "tmpdir": os.path.dirname(path),
-                # Text is text: never turned into a formula, a number or a link, whatever it starts with.
-                "strings_to_formulas": False,
-                "strings_to_numbers": False,
-                "strings_to_urls": False,
-            },
+
+def _xlsx_start(table: Table, rows: int | None) -> tuple[xlsx.StreamingWorkbook, xlsx.Sheet, bytes]:
+    book = xlsx.StreamingWorkbook()
+    sheet = _xlsx_sheet(book, table, _SHEET, rows)
+    return book, sheet, book.take()
+
+
+def _xlsx_sheet(book: xlsx.StreamingWorkbook, table: Table, name: str, rows: int | None = None) -> xlsx.Sheet:
+    # The id column fits a UUID; the others start at a width that shows a date or a short name.
+    return book.sheet(name, table.headers, [38] + [16] * (len(table.headers) - 1), rows)
+
+
+def _xlsx_batch(book: xlsx.StreamingWorkbook, sheets: list[xlsx.Sheet], table: Table, rows: list[Record]) -> bytes:
+    sheet = sheets[-1]
+    if sheet.xml_bytes > xlsx.SHEET_BYTES:
+        # A sheet is one zip member, which cannot pass 2 GiB without zip64 (see server/exports/xlsx.py):
+        # an export that large (very long answers near Excel's row limit) goes on in another sheet.
+        sheet.close()
+        sheets.append(_xlsx_sheet(book, table, f"{_SHEET} {len(sheets) + 1}"))
+        sheet = sheets[-1]
+    sheet.write_rows(_xlsx_cells(table, rows))
+    return book.take()
+
+
+def _xlsx_finish(book: xlsx.StreamingWorkbook, sheets: list[xlsx.Sheet], table: Table) -> bytes:
+    sheets[-1].close()
+    if table.items:
+        # A data dictionary of the item columns, for whoever reads the wide table later.
+        items = book.sheet("Items", ("column", "section", "type", "label_en", "label_ur"), (28, 14, 12, 40, 40))
+        items.write_rows(
+            (ITEM_PREFIX + item.key, item.section, item.type, item.label_en, item.label_ur) for item in table.items
         )
-        self.sheet = self.book.add_worksheet("Inspections")
-        # Excel has no time zones: a time cell holds the UTC wall time, and its format says so.
-        self.time_format = self.book.add_format({"num_format": 'yyyy-mm-dd hh:mm:ss "UTC"'})
-        self.percent_format = self.book.add_format({"num_format": "0.0"})
-        bold = self.book.add_format({"bold": True})
-        self.sheet.freeze_panes(1, 0)
-        self.sheet.set_column(0, 0, 38)
-        self.sheet.set_column(1, len(table.headers) - 1, 16)
-        for c, header in enumerate(table.headers):
-            self.sheet.write_string(0, c, header, bold)
-        self.row = 1
-
-    def write_rows(self, rows: Iterable[Record]) -> None:
-        write_string, write_number = self.sheet.write_string, self.sheet.write_number
-        for record in rows:
-            r = self.row
-            for c, value in enumerate(self.table.cells(record)):
-                if value is None:
-                    continue
-                if isinstance(value, bool):
-                    self.sheet.write_boolean(r, c, value)
-                elif isinstance(value, Decimal):
-                    write_number(r, c, float(value), self.percent_format)
-                elif isinstance(value, int | float):
-                    write_number(r, c, value)
-                elif isinstance(value, datetime):
-                    self.sheet.write_datetime(r, c, value.astimezone(UTC).replace(tzinfo=None), self.time_format)
-                else:
-                    write_string(r, c, value[:_XLSX_MAX_TEXT])
-            self.row += 1
-
-    def close(self) -> None:
-        headers = self.table.headers
-        self.sheet.autofilter(0, 0, max(self.row - 1, 0), len(headers) - 1)
-        if self.table.items:
-            self._items_sheet()
-        self.book.close()
-
-    def _items_sheet(self) -> None:
-        """A data dictionary of the item columns, for whoever reads the wide table later."""
-        sheet = self.book.add_worksheet("Items")
-        bold = self.book.add_format({"bold": True})
-        for c, header in enumerate(("column", "section", "type", "label_en", "label_ur")):
-            sheet.write_string(0, c, header, bold)
-        for r, item in enumerate(self.table.items, start=1):
-            for c, value in enumerate((ITEM_PREFIX + item.key, item.section, item.type, item.label_en, item.label_ur)):
-                sheet.write_string(r, c, value)
+        items.close()
+    return book.close()
 
 
-async def xlsx_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes]:
-    """Build the workbook off the event loop, batch by batch, then stream the file and delete it.
+async def xlsx_stream(cursor: ExportCursor, table: Table, rows: int | None = None) -> AsyncIterator[bytes]:
+    """The workbook as it is written: its first bytes at once, then one chunk per batch of rows.
+    `rows`, the count the cursor gave when it opened, sizes the sheet for its readers.
 
-    All of one workbook's work runs on one thread of its own: xlsxwriter is not thread-safe, and
-    one thread means one malloc arena, so the garbage of each batch is reused by the next instead of
-    being spread over the arenas of a shared pool's threads.
+    The rows are formatted and compressed on a worker thread of the export's own while the next batch
+    is read: tens of milliseconds a batch, which on the event loop would stall every other request.
     """
     loop = asyncio.get_running_loop()
-    workdir = tempfile.mkdtemp(prefix=_WORKDIR_PREFIX)
-    path = os.path.join(workdir, "export.xlsx")
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-export")
-    worker.submit(_sweep_stale_workdirs, workdir)
     try:
-        book = await loop.run_in_executor(worker, XlsxBook, path, table)
-        try:
-            # The next batch is read from the database while the worker writes this one.
-            writing: asyncio.Future[None] | None = None
-            async for rows in cursor.batches(table.batch_rows):
-                if writing is not None:
-                    await writing
-                writing = loop.run_in_executor(worker, book.write_rows, rows)
+        book, sheet, head = await loop.run_in_executor(worker, _xlsx_start, table, rows)
+        sheets = [sheet]
+        yield head
+        writing: asyncio.Future[bytes] | None = None
+        async for batch in cursor.batches(table.batch_rows):
             if writing is not None:
-                await writing
-        finally:
-            await cursor.close()
-        await loop.run_in_executor(worker, book.close)
-        with open(path, "rb") as handle:  # noqa: ASYNC230 - reads happen on the worker thread
-            while chunk := await loop.run_in_executor(worker, handle.read, FILE_CHUNK):
+                if chunk := await writing:
+                    yield chunk
+            writing = loop.run_in_executor(worker, _xlsx_batch, book, sheets, table, batch)
+        if writing is not None:
+            if chunk := await writing:
                 yield chunk
+        yield await loop.run_in_executor(worker, _xlsx_finish, book, sheets, table)
     finally:
-        # Shielded: a client that goes away cancels the stream, and the file must still be removed.
         with anyio.CancelScope(shield=True):
             await cursor.close()
-            await loop.run_in_executor(worker, _remove_tree, workdir)
         worker.shutdown(wait=False)
-
-
-_WORKDIR_PREFIX = "muaina-xlsx-"
-# No export runs this long; a directory left this long belongs to a process that was killed mid-export.
-_STALE_SECONDS = 6 * 3600
-
-
-def _sweep_stale_workdirs(current: str) -> None:
-    """Remove the work directories of exports whose server process was killed before it cleaned up."""
-    now = time.time()
-    root = os.path.dirname(current)
-    for name in os.listdir(root):
-        path = os.path.join(root, name)
-        if not name.startswith(_WORKDIR_PREFIX) or path == current:
-            continue
-        with contextlib.suppress(OSError):
-            newest = max([os.path.getmtime(path)] + [os.path.getmtime(os.path.join(path, f)) for f in os.listdir(path)])
-            if now - newest > _STALE_SECONDS:
-                _remove_tree(path)
-
-
-def _remove_tree(path: str) -> None:
-    for name in os.listdir(path) if os.path.isdir(path) else ():
-        with contextlib.suppress(OSError):
-            os.remove(os.path.join(path, name))
-    with contextlib.suppress(OSError):
-        os.rmdir(path)

@@ -149,7 +149,7 @@ async def _export(
         await cursor.close()
         raise
     stamp = datetime.now(UTC).astimezone(rules.PKT).strftime("%Y-%m-%d")
-    body = csv_stream(cursor, table) if fmt == "csv" else xlsx_stream(cursor, table)
+    body = csv_stream(cursor, table) if fmt == "csv" else xlsx_stream(cursor, table, rows)
     return Stream(
         body,
         media_type="text/csv; charset=utf-8" if fmt == "csv" else XLSX_MEDIA_TYPE,
