@@ -3,9 +3,12 @@ API, and inspections synced through the inspection API, as a phone would."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from PIL import Image
 
 from tests.factories import ApiClient, World, make_world
 
@@ -141,6 +144,23 @@ class Ctx:
             await self.token(user),
             json={"decision": decision, "revision": revision, **body},
         )
+
+    async def upload_photo(
+        self, inspection_id: uuid.UUID, item_key: str = "f_staffed", user: str = "inspector_a", shade: int = 0
+    ) -> uuid.UUID:
+        """A small JPEG uploaded as a phone would, to an item of the user's inspection; returns its id."""
+        out = io.BytesIO()
+        Image.new("RGB", (96, 64), (200, 40 + shade % 200, 30)).save(out, "JPEG", quality=85)
+        photo_id = uuid.uuid4()
+        response = await self.client.put(
+            f"/api/v1/photos/{photo_id}",
+            await self.token(user),
+            content=out.getvalue(),
+            params={"inspection_id": str(inspection_id), "item_key": item_key},
+            headers={"Content-Type": "image/jpeg"},
+        )
+        assert response.status_code == 201, response.text
+        return photo_id
 
     async def get(self, path: str, user: str = "reviewer_a", **params: Any):
         return await self.client.get(path, await self.token(user), params=params)

@@ -34,6 +34,14 @@ FUTURE = (date.today() + timedelta(days=30)).isoformat()
         ("done", "in_progress", "reviewer", False, "conflict"),
         ("verified", "verified", "inspector", False, None),
         ("open", "open", "inspector", False, None),
+        ("open", "cancelled", "reviewer", True, None),
+        ("done", "cancelled", "admin", True, None),
+        ("in_progress", "cancelled", "reviewer", False, "needs_note"),
+        ("open", "cancelled", "inspector", True, "forbidden"),
+        ("cancelled", "open", "admin", True, "conflict"),
+        ("cancelled", "verified", "reviewer", True, "conflict"),
+        ("verified", "cancelled", "reviewer", True, "conflict"),
+        ("cancelled", "cancelled", "reviewer", False, None),
     ],
 )
 def test_the_action_state_machine(current, target, role, note, refused):
@@ -155,14 +163,15 @@ async def test_an_action_owner_must_be_a_user_of_the_stations_area_and_a_bad_one
 
 async def test_an_action_walks_open_in_progress_done_verified_with_its_notes_as_history(client):
     ctx = await make_ctx(client)
-    await ctx.submit(values=answers(water="no"))
+    inspection_id, _ = await ctx.submit(values=answers(water="no"))
     action_id = (await _rows(client, "SELECT id FROM actions"))[0]["id"]
     path = f"/api/v1/actions/{action_id}"
     reviewer = await ctx.token("reviewer_a")
+    photo_id = await ctx.upload_photo(inspection_id, "l_water")
 
     assert (await client.patch(path, reviewer, json={"status": "in_progress"})).status_code == 200
     done = await client.patch(
-        path, reviewer, json={"status": "done", "note": "Cooler installed", "evidence_photo_ids": [str(uuid.uuid4())]}
+        path, reviewer, json={"status": "done", "note": "Cooler installed", "evidence_photo_ids": [str(photo_id)]}
     )
     assert done.json()["status"] == "done" and len(done.json()["evidence_photo_ids"]) == 1
     reopened = await client.patch(path, reviewer, json={"status": "open", "note": "The cooler is not connected"})

@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from server.actions.rules import Status
+from server.actions.rules import CancelReason, Status
 from server.review.models import DistrictRef, LocalName, Person, StationRef
 from server.structs import Base, Key
 
@@ -92,6 +92,14 @@ class ActionOut(msgspec.Struct, kw_only=True):
     # `station`. Null for text a person typed or changed, which is shown as it is.
     description_kind: DescriptionKind | None = None
     owner_kind: OwnerKind | None = None
+    # Why the server cancelled the action itself: "override_passed" when a reviewer's override passed the
+    # failed item that opened it and nobody had worked on it yet. Null otherwise (a person who cancels
+    # says why in a note).
+    cancel_reason: CancelReason | None = None
+    # Whether a reviewer's override, in the approved inspection this action names, has since passed its
+    # item: the failure that opened it is no longer in the record. An action someone already worked on
+    # is left open for a person to close; this tells the reviewer it may no longer be needed.
+    item_passed_by_override: bool = False
 
 
 class ActionPage(msgspec.Struct, kw_only=True):

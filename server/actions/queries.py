@@ -11,7 +11,7 @@ from asyncpg import Connection, Record
 
 from server.actions.models import ActionOut, NoteOut
 from server.actions.rules import AUTO_DUE_DAYS
-from server.auth.models import COVERS_SQL, SCOPE_SQL
+from server.auth.models import COVERS_SQL, SCOPE_SQL, Principal
 from server.dashboards.rollup import EFFECTIVE_SCORES, REPORTING_TZ
 from server.review.models import DistrictRef, LocalName, Person, StationRef
 
@@ -25,13 +25,21 @@ _ITEM_LABEL_JOIN = """LEFT JOIN inspections li ON li.id = a.inspection_id
        LEFT JOIN template_versions ltv ON ltv.id = li.template_version_id
        LEFT JOIN template_items ti ON ti.template_id = ltv.template_id AND ti.item_key = a.item_key"""
 
+# Whether a reviewer's override in force, in the approved inspection the action names, has passed the
+# action's item since: the failure that opened the action is then no longer in the record. One probe of
+# the overrides' in-force unique index per row. Never on a final action: nothing is left to decide.
+_PASSED_BY_OVERRIDE = """a.status NOT IN ('verified', 'cancelled')
+              AND EXISTS (SELECT 1 FROM score_overrides o JOIN inspections oi ON oi.id = o.inspection_id
+                WHERE o.inspection_id = a.inspection_id AND o.item_key = a.item_key
+                  AND o.superseded_at IS NULL AND o.score > 0 AND oi.status = 'approved')"""
+
 _COLUMNS = f"""a.id, a.inspection_id, a.item_key, a.source, a.description, a.owner_name, a.owner_user_id,
        a.due_date, a.status, a.evidence_photo_ids, a.created_by, a.verified_by, a.verified_at, a.change_seq,
        a.created_at, a.updated_at, a.status IN ('open', 'in_progress') AND a.due_date < {TODAY} AS overdue,
        s.id AS station_id, s.code AS station_code, s.name_en AS station_en, s.name_ur AS station_ur,
        d.id AS district_id, d.name_en AS district_en, d.name_ur AS district_ur,
        ti.label_en AS item_label_en, ti.label_ur AS item_label_ur,
-       a.description_kind, a.owner_kind"""
+       a.description_kind, a.owner_kind, a.cancel_reason, {_PASSED_BY_OVERRIDE} AS item_passed_by_override"""
 
 _FROM = f"""actions a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
        {_ITEM_LABEL_JOIN}"""
@@ -64,6 +72,8 @@ def action_out(r: Record, notes: list[NoteOut] | None = None) -> ActionOut:
         created_at=r["created_at"],
         updated_at=r["updated_at"],
         notes=notes,
+        cancel_reason=r["cancel_reason"],
+        item_passed_by_override=r["item_passed_by_override"],
     )
 
 
@@ -119,7 +129,7 @@ async def list_actions(
              WHERE {SCOPE_SQL}
                AND ($4::uuid IS NULL OR a.station_id = $4) AND ($5::uuid IS NULL OR d.id = $5)
                AND ($6::uuid IS NULL OR a.inspection_id = $6) AND ($7::text IS NULL OR a.status = $7)
-               AND (NOT $8::bool OR a.status <> 'verified')
+               AND (NOT $8::bool OR a.status NOT IN ('verified', 'cancelled'))
                AND (NOT $9::bool OR (a.status IN ('open', 'in_progress') AND a.due_date < {TODAY}))
                AND ($10::date IS NULL OR (a.due_date, a.id) > ($10, $11::uuid))
              ORDER BY a.due_date, a.id
@@ -191,19 +201,20 @@ async def inspection_item(
 
 async def open_action_for(conn: Connection, station_id: UUID, item_key: str) -> UUID | None:
     return await conn.fetchval(
-        "SELECT id FROM actions WHERE station_id = $1 AND item_key = $2 AND status <> 'verified'",
+        "SELECT id FROM actions WHERE station_id = $1 AND item_key = $2 AND status NOT IN ('verified', 'cancelled')",
         station_id,
         item_key,
     )
 
 
 async def insert_action(conn: Connection, values: dict[str, Any]) -> UUID | None:
-    """None when an unverified action for the same station and item exists already."""
+    """None when an unfinished action for the same station and item exists already."""
     return await conn.fetchval(
         """INSERT INTO actions (station_id, inspection_id, item_key, source, description, owner_name, owner_user_id,
                                 due_date, created_by)
            VALUES ($1, $2, $3, 'reviewer', $4, $5, $6, $7, $8)
-           ON CONFLICT (station_id, item_key) WHERE status <> 'verified' AND item_key IS NOT NULL DO NOTHING
+           ON CONFLICT (station_id, item_key) WHERE status NOT IN ('verified', 'cancelled') AND item_key IS NOT NULL
+           DO NOTHING
            RETURNING id""",
         values["station_id"],
         values["inspection_id"],
@@ -260,6 +271,24 @@ async def add_note(
     )
 
 
+async def evidence_photos(
+    conn: Connection, user: Principal, station_id: UUID, photo_ids: Sequence[UUID]
+) -> dict[UUID, bool]:
+    """Of these photo ids, the stored photos the user may read (scope; an inspector only their own
+    inspections', as for GET /photos), each with whether its inspection is of the station."""
+    rows = await conn.fetch(
+        f"""SELECT p.id, i.station_id = $5 AS same_station
+              FROM photos p JOIN inspections i ON i.id = p.inspection_id
+              JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
+             WHERE p.id = ANY($4::uuid[]) AND {SCOPE_SQL} AND ($6::uuid IS NULL OR i.inspector_id = $6)""",
+        *user.scope_args(),
+        list(photo_ids),
+        station_id,
+        user.id if user.role == "inspector" else None,
+    )
+    return {r["id"]: r["same_station"] for r in rows}
+
+
 async def note_action(conn: Connection, note_id: UUID | None) -> UUID | None:
     """The action a stored note belongs to."""
     return await conn.fetchval("SELECT action_id FROM action_notes WHERE id = $1", note_id)
@@ -310,7 +339,7 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
                    h.inspector_id, 'critical_item_failed', 'station_sho'
               FROM failed f CROSS JOIN head h
              ORDER BY f.item_key
-            ON CONFLICT (station_id, item_key) WHERE status <> 'verified' AND item_key IS NOT NULL
+            ON CONFLICT (station_id, item_key) WHERE status NOT IN ('verified', 'cancelled') AND item_key IS NOT NULL
             DO UPDATE SET status = 'open', inspection_id = EXCLUDED.inspection_id, updated_at = now()
                     WHERE x.status = 'done'
                       AND COALESCE((SELECT max(n.at) FROM action_notes n
@@ -327,14 +356,58 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
     return [r["id"] for r in rows]
 
 
+async def withdraw_for_passed_overrides(
+    conn: Connection, inspection_id: UUID, item_keys: Sequence[str], reviewer_id: UUID
+) -> list[Record]:
+    """Cancel the automatic actions of these items that this inspection opened and nobody has touched,
+    now that a reviewer's override has passed the items in it; returns (id, item_key) of those cancelled.
+
+    Runs in the approval's transaction, after the overrides are stored. Untouched means as the server
+    wrote it: still open, no note, no evidence, no owner named, its words not rewritten and the row never
+    updated since it was made (a new due date leaves no note, but moves updated_at). An action someone
+    has worked on is left for a person to decide; its row says the item was passed since
+    (item_passed_by_override). So is one whose failure another submitted or approved inspection of the
+    station, made since the action was opened, also found and still stands by: the cause is still there.
+    """
+    rows = await conn.fetch(
+        """UPDATE actions a SET status = 'cancelled', cancel_reason = 'override_passed', updated_at = now()
+            WHERE a.inspection_id = $1 AND a.item_key = ANY($2::text[]) AND a.source = 'submission'
+              AND a.status = 'open' AND a.evidence_photo_ids = '{}' AND a.owner_user_id IS NULL
+              AND a.description_kind IS NOT NULL AND a.owner_kind IS NOT NULL AND a.updated_at = a.created_at
+              AND NOT EXISTS (SELECT 1 FROM action_notes n WHERE n.action_id = a.id)
+              AND NOT EXISTS (
+                  SELECT 1 FROM inspections i JOIN answers an ON an.inspection_id = i.id AND an.item_key = a.item_key
+                   WHERE i.station_id = a.station_id AND i.id <> $1 AND i.status IN ('submitted', 'approved')
+                     AND i.submitted_at >= a.created_at
+                     AND COALESCE((SELECT o.score FROM score_overrides o
+                                    WHERE o.inspection_id = i.id AND o.item_key = a.item_key
+                                      AND o.superseded_at IS NULL), an.score) = 0)
+            RETURNING a.id, a.item_key""",
+        inspection_id,
+        list(item_keys),
+    )
+    for r in rows:
+        await add_note(
+            conn,
+            r["id"],
+            reviewer_id,
+            # No words of its own: the action's cancel_reason says why, in the reader's language, and the
+            # audit row names the review.
+            "",
+            "open",
+            "cancelled",
+        )
+    return list(rows)
+
+
 # For the offline bundle ----------------------------------------------------------------------------
 
 
 async def open_actions_for_bundle(conn: Connection, station_ids: Sequence[UUID], since: int) -> list[dict]:
     """The corrective actions of these stations that changed after cursor `since`, for the bundle.
 
-    With since = 0 (a first download) only unverified actions are sent. With a cursor, every action
-    that changed after it is sent, verified ones included, so the phone learns to drop them.
+    With since = 0 (a first download) only unfinished actions are sent. With a cursor, every action
+    that changed after it is sent, verified and cancelled ones included, so the phone learns to drop them.
     Each row: {id, station_id, inspection_id, item_key, item_label, source, description, description_kind,
     owner_name, owner_kind, due_date, status, overdue, change_seq}, in change_seq order (the fields mean
     what they mean in ActionOut). The caller scopes `station_ids` to the inspector.
@@ -346,7 +419,8 @@ async def open_actions_for_bundle(conn: Connection, station_ids: Sequence[UUID],
                    a.source, a.description, a.description_kind, a.owner_name, a.owner_kind, a.due_date,
                    a.status, a.status IN ('open', 'in_progress') AND a.due_date < {TODAY} AS overdue, a.change_seq
               FROM actions a {_ITEM_LABEL_JOIN}
-             WHERE a.station_id = ANY($1::uuid[]) AND a.change_seq > $2 AND ($2 > 0 OR a.status <> 'verified')
+             WHERE a.station_id = ANY($1::uuid[]) AND a.change_seq > $2
+               AND ($2 > 0 OR a.status NOT IN ('verified', 'cancelled'))
              ORDER BY a.change_seq""",
         list(station_ids),
         since,

@@ -72,8 +72,9 @@ class ActionController(Controller):
     @patch(
         "/{action_id:uuid}",
         description="Change status (open → in_progress → done → verified; a reviewer may "
-        "reopen), append notes, set evidence photos; reviewers also change "
-        "due date, owner and description.",
+        "reopen, or cancel with a note), append notes, set evidence photos (stored photos of the "
+        "station's inspections that you may read); reviewers also change due date, owner and "
+        "description. A verified or cancelled action is closed: nothing more is added to it.",
     )
     async def update_action(
         self, action_id: UUID, data: ActionPatch, user: User, conn: Conn, request: Request

@@ -4,6 +4,7 @@
       │           │           │
       └───────────┴───────────┴──▶ verified     (seen fixed during an inspection, or by a reviewer)
     done / in_progress ──▶ open                  (reopened by a reviewer: not good enough)
+    open / in_progress / done ──▶ cancelled      (final: its cause is gone, e.g. an override passed the item)
 
 Skipping `in_progress` is allowed (most fixes are done in a day), and so is verifying straight away:
 the station's officers do not use the app, so the first time the app hears of a fix is often an
@@ -11,6 +12,11 @@ inspector standing in front of it during the next inspection. An inspector who v
 note saying what they saw; a reviewer or admin may verify from the office. Setting the status an
 action already has changes nothing and is not an error, so a phone's queued request sent twice is
 harmless. `verified` is final: a failure found again later opens a new action.
+
+`cancelled` is final too, and says nothing was fixed because nothing needed fixing: the server cancels
+an untouched automatic action when a reviewer's override passes the item that opened it, and a reviewer
+or an administrator may cancel one, saying why in a note. Nothing is added to a final action, notes
+included: its history is closed.
 """
 
 from __future__ import annotations
@@ -18,8 +24,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal, NamedTuple
 
-Status = Literal["open", "in_progress", "done", "verified"]
-STATUSES: tuple[Status, ...] = ("open", "in_progress", "done", "verified")
+Status = Literal["open", "in_progress", "done", "verified", "cancelled"]
+STATUSES: tuple[Status, ...] = ("open", "in_progress", "done", "verified", "cancelled")
+FINAL = frozenset({"verified", "cancelled"})
+# Why the server cancelled an action itself (ActionOut.cancel_reason); null when a person cancelled it.
+CancelReason = Literal["override_passed"]
 STAFF = frozenset({"reviewer", "admin"})
 EVERYONE = frozenset({"reviewer", "admin", "inspector"})
 
@@ -33,6 +42,9 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     ("done", "verified"): EVERYONE,
     ("in_progress", "open"): STAFF,
     ("done", "open"): STAFF,
+    ("open", "cancelled"): STAFF,
+    ("in_progress", "cancelled"): STAFF,
+    ("done", "cancelled"): STAFF,
 }
 
 # The fields only reviewers and admins may change: who must act, and by when.
@@ -55,16 +67,25 @@ def transition_problem(current: str, target: str, role: str, has_note: bool) -> 
         return None
     allowed = TRANSITIONS.get((current, target))
     if allowed is None:
-        if current == "verified":
-            return Refusal("conflict", "a verified action is closed; open a new action if the problem is back")
+        if current in FINAL:
+            return Refusal("conflict", closed_message(current))
         return Refusal("conflict", f"an action cannot go from {current} to {target}")
+    if role not in allowed and target == "cancelled":
+        return Refusal("forbidden", "only a reviewer or an administrator can cancel an action")
     if role not in allowed:
         return Refusal(
             "forbidden", f"only a reviewer or an administrator can move an action from {current} back to {target}"
         )
     if target == "verified" and role == "inspector" and not has_note:
         return Refusal("needs_note", "say what you saw: an inspector verifying a fix must add a note")
+    if target == "cancelled" and not has_note:
+        return Refusal("needs_note", "say why: cancelling an action needs a note")
     return None
+
+
+def closed_message(status: str) -> str:
+    """Why nothing can be added to an action in a final status."""
+    return f"a {status} action is closed and read-only; open a new action if the problem is back"
 
 
 def is_overdue(status: str, due: date, today: date) -> bool:

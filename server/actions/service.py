@@ -12,7 +12,7 @@ from msgspec import UNSET
 
 from server.actions import queries
 from server.actions.models import ActionIn, ActionOut, ActionPatch
-from server.actions.rules import STAFF, STAFF_FIELDS, transition_problem
+from server.actions.rules import FINAL, STAFF, STAFF_FIELDS, closed_message, transition_problem
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.dashboards.rollup import REPORTING_TZ, take_sync_state
@@ -79,9 +79,14 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
         row = await queries.get_action(conn, scope, action_id, lock=True)
         if row is None:
             raise NotFound("no corrective action with this id in your scope")
+        if row["status"] in FINAL and notes and not await _replayed_note(conn, action_id, notes, note_id):
+            # A closed action's history is closed too: a note added now would read as work on it.
+            raise Conflict(closed_message(row["status"]))
         changes = _changes(data, row, user.role, bool(notes))
         if problem := await _owner_problem(conn, changes.get("owner_user_id"), row["station_id"]):
             raise Invalid(f"{problem.field}: {problem.message}", errors=[problem])
+        if errors := await _evidence_problems(conn, user, row, changes.get("evidence_photo_ids")):
+            raise Invalid("evidence_photo_ids: " + "; ".join(e.message for e in errors), errors=errors)
         if changes:
             await queries.update_action(conn, action_id, changes, user.id)
         status_to = changes.get("status")
@@ -141,12 +146,16 @@ def _changes(data: ActionPatch, row: Record, role: str, has_note: bool) -> dict[
         raise Forbidden(f"only a reviewer or an administrator can change {', '.join(refused)}")
     if "status" in sent and (refusal := transition_problem(row["status"], sent["status"], role, has_note)):
         if refusal.kind == "needs_note":
-            raise Invalid(refusal.message, errors=[FieldError(field="note", message="is required to verify")])
+            needed = "is required to cancel" if sent["status"] == "cancelled" else "is required to verify"
+            raise Invalid(refusal.message, errors=[FieldError(field="note", message=needed)])
         raise _REFUSALS[refusal.kind](refusal.message)
-    if row["status"] == "verified" and sent.keys() - {"status"}:
-        raise Conflict("a verified action is closed; open a new action if the problem is back")
+    if row["status"] in FINAL and sent.keys() - {"status"}:
+        raise Conflict(closed_message(row["status"]))
     if "due_date" in sent and sent["due_date"] < today():
         raise Invalid("the due date is in the past", errors=[FieldError(field="due_date", message="is in the past")])
+    if "evidence_photo_ids" in sent:
+        # The same photo named twice is one piece of evidence.
+        sent["evidence_photo_ids"] = list(dict.fromkeys(sent["evidence_photo_ids"]))
     for key in ("owner_name", "description"):
         if key in sent:
             sent[key] = sent[key].strip()
@@ -176,6 +185,35 @@ async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]
         errors.append(FieldError(field="due_date", message="is in the past"))
     if errors:
         raise Invalid("the action is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+
+
+async def _replayed_note(conn: Connection, action_id: UUID, notes: list[str], note_id: UUID | None) -> bool:
+    """Whether the request's only note is one this action keeps already: a phone's queued request sent
+    again after the action was closed, harmless to answer as before."""
+    return len(notes) == 1 and note_id is not None and await queries.note_action(conn, note_id) == action_id
+
+
+async def _evidence_problems(
+    conn: Connection, user: Principal, row: Record, photo_ids: list[UUID] | None
+) -> list[FieldError]:
+    """What is wrong with the photos newly named as evidence: each must be a stored photo the user may
+    read, taken in an inspection of the action's station. Photos the action holds already were checked
+    when they were added (perhaps by someone who may read them when this user may not)."""
+    new = [p for p in photo_ids or () if p not in set(row["evidence_photo_ids"])]
+    if not new:
+        return []
+    found = await queries.evidence_photos(conn, user, row["station_id"], new)
+    errors = []
+    for photo_id in new:
+        if photo_id not in found:
+            # The same answer for an unknown id and for a photo out of the user's sight.
+            message = f"{photo_id} is not a stored photo you may see"
+        elif not found[photo_id]:
+            message = f"{photo_id} is a photo of another station's inspection"
+        else:
+            continue
+        errors.append(FieldError(field="evidence_photo_ids", message=message))
+    return errors
 
 
 async def _owner_problem(conn: Connection, owner_id: UUID | None, station_id: UUID) -> FieldError | None:

@@ -93,9 +93,15 @@ async def review(
             actor_id=user.id,
         )
         await rollup.apply_inspection(conn, inspection_id, +1)
+        withdrawn = []
         if override_rows and status == "approved":
             # An override can fail a critical item the inspector passed: that needs an action too.
             await actions.create_for_critical_failures(conn, inspection_id)
+            # And it can pass a critical item the inspector failed: the action that failure opened has
+            # lost its cause, and is withdrawn if nobody has worked on it yet (else a person decides).
+            passed = [key for key, _, value, _ in override_rows if value > 0]
+            if passed:
+                withdrawn = await actions.withdraw_for_passed_overrides(conn, inspection_id, passed, user.id)
 
         for key, original, value, reason in override_rows:
             await audit.record(
@@ -110,6 +116,23 @@ async def review(
                     "original": original,
                     "score": value,
                     "reason": reason,
+                },
+                ip=ip,
+            )
+        for action in withdrawn:
+            await audit.record(
+                conn,
+                "action.cancel",
+                actor=user,
+                entity="action",
+                entity_id=action["id"],
+                data={
+                    "status_from": "open",
+                    "status_to": "cancelled",
+                    "cancel_reason": "override_passed",
+                    "inspection_id": str(inspection_id),
+                    "item_key": action["item_key"],
+                    "review_id": str(saved["id"]),
                 },
                 ip=ip,
             )

@@ -1,0 +1,257 @@
+"""Defects found in corrective actions, each held by a test through the HTTP API on the real database.
+
+- Evidence photo ids were stored unchecked: unknown ids, photos out of the caller's sight and photos of
+  another station's inspections alike.
+- A note could still be added to a verified action, which is final (so is a cancelled one).
+- A reviewer's override that passed a failed critical item left the action that failure opened standing
+  although its cause was gone from the record; an untouched one is now withdrawn (cancelled, with the
+  reason), and one someone worked on stays open but says its item was passed since.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.factories import make_user
+from tests.review_fixtures import answers, make_ctx
+
+
+async def _rows(client, sql: str, *args):
+    conn = await client.db()
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def _action(client, item_key: str, status: str | None = None):
+    rows = await _rows(
+        client,
+        "SELECT id, status FROM actions WHERE item_key = $1 AND ($2::text IS NULL OR status = $2)",
+        item_key,
+        status,
+    )
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+async def _written(client, action_id) -> tuple:
+    """What a refused request must leave alone: the action's row, its notes, and the audit trail."""
+    row = (
+        await _rows(
+            client, "SELECT status, evidence_photo_ids, change_seq, updated_at FROM actions WHERE id = $1", action_id
+        )
+    )[0]
+    notes = await _rows(client, "SELECT id FROM action_notes WHERE action_id = $1", action_id)
+    audit = await _rows(client, "SELECT seq FROM audit_log WHERE entity = 'action'")
+    return tuple(row), len(notes), len(audit)
+
+
+# Evidence photos -----------------------------------------------------------------------------------
+
+
+async def test_evidence_photos_must_be_stored_photos_of_the_actions_station_that_the_caller_may_see(client):
+    ctx = await make_ctx(client)
+    inspection_id, _ = await ctx.submit(values=answers(water="no"))
+    action = await _action(client, "l_water")
+    path = f"/api/v1/actions/{action['id']}"
+    own = await ctx.upload_photo(inspection_id, shade=1)
+    other_station, _ = await ctx.submit(station="A2")
+    at_a2 = await ctx.upload_photo(other_station, shade=2)
+    region_b, _ = await ctx.submit(station="B", user="inspector_b")
+    at_b = await ctx.upload_photo(region_b, user="inspector_b", shade=3)
+    # A colleague's inspection of the same station: a reviewer sees it, inspector_a does not.
+    conn = await client.db()
+    try:
+        await make_user(conn, "inspector_a2", "inspector", district_ids=[ctx.world.districts["A"]])
+    finally:
+        await conn.close()
+    colleagues, _ = await ctx.submit(user="inspector_a2")
+    colleague_photo = await ctx.upload_photo(colleagues, user="inspector_a2", shade=4)
+
+    reviewer, inspector = await ctx.token("reviewer_a"), await ctx.token("inspector_a")
+    before = await _written(client, action["id"])
+    refused = [
+        (reviewer, [uuid.uuid4()]),  # no such photo
+        (reviewer, [at_b]),  # region B's: out of the reviewer's scope
+        (reviewer, [at_a2]),  # in scope, but of another station's inspection
+        (reviewer, [own, uuid.uuid4()]),  # one good, one bad: all refused
+        (inspector, [colleague_photo]),  # the same station, but not the inspector's to read
+    ]
+    for token, ids in refused:
+        body = {"status": "done", "note": "Cooler installed", "evidence_photo_ids": [str(i) for i in ids]}
+        response = await client.patch(path, token, json=body)
+        assert response.status_code == 422, response.text
+        problem = response.json()
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert {e["field"] for e in problem["errors"]} == {"evidence_photo_ids"}, problem
+        # Each bad id is named, the good one is not.
+        named = " ".join(e["message"] for e in problem["errors"])
+        assert [str(i) in named for i in ids] == [i != own for i in ids], problem
+        assert await _written(client, action["id"]) == before
+
+    accepted = await client.patch(
+        path, inspector, json={"status": "done", "note": "Cooler installed", "evidence_photo_ids": [str(own)] * 2}
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["evidence_photo_ids"] == [str(own)] and accepted.json()["status"] == "done"
+    # A reviewer adds the colleague's photo; the inspector may send the list back with it, unchanged.
+    both = [str(own), str(colleague_photo)]
+    added = await client.patch(path, reviewer, json={"evidence_photo_ids": both})
+    assert added.status_code == 200, added.text
+    assert added.json()["evidence_photo_ids"] == both
+    again = await client.patch(path, inspector, json={"evidence_photo_ids": both, "note": "Photos as sent"})
+    assert again.status_code == 200, again.text
+
+
+# Final actions are read-only -----------------------------------------------------------------------
+
+
+async def test_a_note_on_a_verified_action_is_a_conflict_and_nothing_is_written_or_audited(client):
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(diary="no"))
+    action = await _action(client, "l_diary")
+    path = f"/api/v1/actions/{action['id']}"
+    inspector = await ctx.token("inspector_a")
+    note_id = str(uuid.uuid4())
+    verifying = {"status": "verified", "note": "All four detainees are in the diary", "note_id": note_id}
+    assert (await client.patch(path, inspector, json=verifying)).status_code == 200
+    before = await _written(client, action["id"])
+
+    for body in (
+        {"note": "One more thing"},
+        {"notes": ["First", "Second"]},
+        {"note": "Seen again", "note_id": str(uuid.uuid4())},
+        {"status": "verified", "note": "Still fine"},
+    ):
+        for token in (inspector, await ctx.token("reviewer_a")):
+            response = await client.patch(path, token, json=body)
+            assert response.status_code == 409, (body, response.text)
+            assert "verified action is closed" in response.json()["detail"]
+            assert await _written(client, action["id"]) == before
+    # The phone's verifying request sent again is a replay of what is kept, not a new note: harmless.
+    replay = await client.patch(path, inspector, json=verifying)
+    assert replay.status_code == 200, replay.text
+    assert [n["id"] for n in replay.json()["notes"]] == [note_id]
+    assert await _written(client, action["id"]) == before
+
+
+async def test_a_reviewer_cancels_an_action_with_a_reason_and_a_cancelled_action_is_read_only_too(client):
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(diary="no"))
+    action = await _action(client, "l_diary")
+    path = f"/api/v1/actions/{action['id']}"
+    reviewer = await ctx.token("reviewer_a")
+
+    silent = await client.patch(path, reviewer, json={"status": "cancelled"})
+    assert silent.status_code == 422 and [e["field"] for e in silent.json()["errors"]] == ["note"]
+    inspector = await client.patch(path, await ctx.token("inspector_a"), json={"status": "cancelled", "note": "No"})
+    assert inspector.status_code == 403
+    cancelled = await client.patch(path, reviewer, json={"status": "cancelled", "note": "Raised in error"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["status"], cancelled.json()["cancel_reason"]) == ("cancelled", None)
+    before = await _written(client, action["id"])
+    for body in ({"note": "Later"}, {"status": "open"}, {"due_date": "2099-01-01"}):
+        response = await client.patch(path, reviewer, json=body)
+        assert response.status_code == 409, (body, response.text)
+        assert await _written(client, action["id"]) == before
+    # Inspectors' lists and a first bundle no longer carry it; the same failure found again opens a new one.
+    assert (await ctx.get("/api/v1/actions", "inspector_a")).json()["rows"] == []
+    bundle = await client.get("/api/v1/sync/bundle", await ctx.token("inspector_a"))
+    assert bundle.json()["actions"] == []
+    await ctx.submit(values=answers(diary="no"))
+    assert (await _action(client, "l_diary", "open"))["id"] != action["id"]
+
+
+# An override that passes the failed item -----------------------------------------------------------
+
+
+async def test_an_override_passing_a_failed_critical_item_withdraws_its_untouched_action(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(diary="no"))
+    action = await _action(client, "l_diary")
+
+    approved = await ctx.review(
+        inspection_id,
+        "approve",
+        revision,
+        score_overrides={"l_diary": {"score": 1, "reason": "The detainee was released at 09:10; diary is right"}},
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["critical_failed"] is False
+    shown = (await ctx.get(f"/api/v1/actions/{action['id']}")).json()
+    assert (shown["status"], shown["cancel_reason"], shown["item_passed_by_override"]) == (
+        "cancelled",
+        "override_passed",
+        False,  # a final action has nothing left to decide
+    )
+    assert shown["verified_by"] is None
+    note = shown["notes"][-1]
+    assert (note["status_from"], note["status_to"]) == ("open", "cancelled")
+    assert note["author"]["id"] == str(ctx.world.users["reviewer_a"]) and note["body"] == ""
+    audit = await _rows(
+        client,
+        "SELECT actor_id, data FROM audit_log WHERE action = 'action.cancel' AND entity_id = $1",
+        str(action["id"]),
+    )
+    assert [(a["actor_id"], a["data"]["cancel_reason"]) for a in audit] == [
+        (ctx.world.users["reviewer_a"], "override_passed")
+    ]
+    # Withdrawn, it leaves the inspector's phone and stops blocking a new action for a real failure.
+    assert (await client.get("/api/v1/sync/bundle", await ctx.token("inspector_a"))).json()["actions"] == []
+    await ctx.submit(values=answers(diary="no"))
+    assert (await _action(client, "l_diary", "open"))["id"] != action["id"]
+
+
+async def test_an_action_someone_worked_on_stays_open_and_says_its_item_was_passed_by_override(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(diary="no", water="no", clean=1))
+    diary, water = await _action(client, "l_diary"), await _action(client, "l_water")
+    noted = await client.patch(
+        f"/api/v1/actions/{water['id']}", await ctx.token("inspector_a"), json={"note": "SHO ordered a cooler"}
+    )
+    assert noted.status_code == 200, noted.text
+
+    approved = await ctx.review(
+        inspection_id,
+        "approve",
+        revision,
+        score_overrides={
+            "l_diary": {"score": 1, "reason": "diary checked again"},
+            "l_water": {"score": 1, "reason": "a water cooler is in the corridor"},
+        },
+    )
+    assert approved.status_code == 200, approved.text
+    listed = {a["item_key"]: a for a in (await ctx.get("/api/v1/actions")).json()["rows"]}
+    assert (listed["l_water"]["status"], listed["l_water"]["item_passed_by_override"]) == ("open", True)
+    assert listed["l_water"]["cancel_reason"] is None
+    assert (await ctx.get(f"/api/v1/actions/{diary['id']}")).json()["status"] == "cancelled"
+    # A person decides about the one that was worked on: the flag tells them its cause is gone.
+    one = (await ctx.get(f"/api/v1/actions/{water['id']}")).json()
+    assert one["item_passed_by_override"] is True and len(one["notes"]) == 1
+
+
+async def test_an_action_whose_failure_another_inspection_also_found_is_not_withdrawn(client):
+    ctx = await make_ctx(client)
+    first, revision = await ctx.submit(values=answers(diary="no"))
+    await ctx.submit(values=answers(diary="no"))  # the next visit finds the same fault: it joins the action
+    action = await _action(client, "l_diary")
+    approved = await ctx.review(
+        first, "approve", revision, score_overrides={"l_diary": {"score": 1, "reason": "wrongly marked"}}
+    )
+    assert approved.status_code == 200, approved.text
+    shown = (await ctx.get(f"/api/v1/actions/{action['id']}")).json()
+    assert (shown["status"], shown["item_passed_by_override"]) == ("open", True)
+    assert await _rows(client, "SELECT 1 FROM audit_log WHERE action = 'action.cancel'") == []
+
+
+async def test_an_unrelated_override_or_a_return_leaves_the_action_open_and_unflagged(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(diary="no"))
+    action = await _action(client, "l_diary")
+    returned = await ctx.review(
+        inspection_id, "return", revision, score_overrides={"l_diary": {"score": 1, "reason": "check the diary"}}
+    )
+    assert returned.status_code == 200, returned.text
+    shown = (await ctx.get(f"/api/v1/actions/{action['id']}")).json()
+    assert (shown["status"], shown["item_passed_by_override"]) == ("open", False)
