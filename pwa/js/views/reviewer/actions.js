@@ -1,21 +1,39 @@
 // The corrective actions board: a column per status (open, in progress, done, verified) on a laptop,
 // the same groups one after another on a phone, overdue actions marked by word and icon. Reviewers
-// create actions (for any item), move them through the state machine and add notes.
+// create actions (for any item), move them through the state machine and add notes. Cancelled
+// actions (final, nothing was fixed because nothing needed fixing) are folded away below the board,
+// out of the way of the open work; cancelling one asks for the reason, in a dialog of its own.
 
 import { api } from '../../api.js';
 import { actionDescription, actionOwner, fmtDate, fmtDateTime, t, tx } from '../../i18n.js';
 import { navigate, render } from '../../router.js';
 import { templatesFor } from '../../state.js';
 import { button, dialog, field, h, icon, mount } from '../../ui.js';
-import { bilingual, busy, errorBox, oneName, page, select, stations, tag } from './common.js';
+import { bilingual, busy, errorBox, fieldBox, oneName, page, placeProblems, select, stations, tag } from './common.js';
 
 // The moves a reviewer may make from each status; server/actions/rules.py holds the same machine.
-const MOVES = { open: ['in_progress', 'done', 'verified'], in_progress: ['done', 'verified', 'open'], done: ['verified', 'open'], verified: [] };
+// Cancelling is for reviewers and admins only (the only roles with these screens), with a note.
+const MOVES = {
+  open: ['in_progress', 'done', 'verified', 'cancelled'],
+  in_progress: ['done', 'verified', 'open', 'cancelled'],
+  done: ['verified', 'open', 'cancelled'],
+  verified: [],
+  cancelled: [],
+};
+// Verified and cancelled are final: the server refuses notes and changes (409), so none are offered.
+const FINAL = new Set(['verified', 'cancelled']);
+const COLUMNS = ['open', 'in_progress', 'done', 'verified'];
 const label = (s) => `${s.code} · ${oneName(s.name)}`;
 const fail = (text) => h('div', { class: 'callout callout-fail' }, icon('alert'), h('ul', {}, text.map((x) => h('li', { text: x }))));
 // The board is drawn afresh after a change, which takes the focused button with it: focus goes
 // back to the same card (in its new column) so a keyboard or screen reader user keeps their place.
-const refocus = (id, selector = 'button') => document.querySelector(`.rv-action[data-id="${id}"] ${selector}`)?.focus();
+// A card folded away (a cancelled one) is unfolded first, or it could not take the focus.
+function refocus(id, selector = 'button') {
+  const card = document.querySelector(`.rv-action[data-id="${id}"]`);
+  const fold = card?.closest('details');
+  if (fold) fold.open = true;
+  (card?.querySelector(selector) || card)?.focus();
+}
 
 export default async function actionsView(params) {
   const station = params.station || '';
@@ -36,28 +54,113 @@ export default async function actionsView(params) {
       if (made) { await render(); refocus(made.id); }
     }, { kind: 'primary', iconName: 'warn', id: 'rv-new-action' }));
   return page('/review/actions', t('rv.act.title'), h('p', { class: 'hint', text: t('rv.act.lead') }), tools,
-    res.err ? errorBox(res.err) : h('div', { class: 'rv-board' }, Object.keys(MOVES).map((status) => {
+    res.err ? errorBox(res.err) : [h('div', { class: 'rv-board' }, COLUMNS.map((status) => {
       const rows = res.rows.filter((a) => a.status === status);
       return h('section', { class: 'rv-col', dataset: { status }, 'aria-labelledby': `rv-col-${status}` },
         h('h2', { id: `rv-col-${status}` }, `${t(`rv.status.${status}`)} (${rows.length})`),
         rows.length ? h('ul', { class: 'list' }, rows.map(actionCard)) : h('p', { class: 'hint', text: t('rv.act.none') }));
-    })));
+    })), cancelledFold(res.rows.filter((a) => a.status === 'cancelled'))]);
+}
+
+// Cancelled actions, closed (folded) by default: they are history, not work.
+function cancelledFold(rows) {
+  return h('details', { class: 'rv-col rv-cancelled', dataset: { status: 'cancelled' } },
+    h('summary', { id: 'rv-col-cancelled' }, `${t('rv.status.cancelled')} (${rows.length})`),
+    h('p', { class: 'hint', text: t('rv.act.cancelledLead') }),
+    rows.length ? h('ul', { class: 'list' }, rows.map(actionCard)) : h('p', { class: 'hint', text: t('rv.act.none') }));
+}
+
+// Why a cancelled action was cancelled, or that an open one's item has since been passed.
+function reasonOf(a) {
+  if (a.status === 'cancelled') {
+    return h('p', { class: 'rv-cancel-reason strong', dataset: { reason: a.cancel_reason || 'person' } },
+      icon('cross'), ' ', h('span', { text: t(a.cancel_reason === 'override_passed' ? 'rv.act.withdrawnOverride' : 'rv.act.cancelledByPerson') }));
+  }
+  if (a.item_passed_by_override && !FINAL.has(a.status)) {
+    return h('div', { class: 'callout callout-warn rv-passed', role: 'note' }, icon('warn'),
+      h('div', {}, h('p', { class: 'strong', text: t('rv.act.passedTitle') }), h('p', { text: t('rv.act.passedHint') })));
+  }
+  return null;
 }
 
 function actionCard(a) {
   const msg = h('div');
-  const move = (to) => button(t(`rv.move.${to}`), (e) => busy(e.currentTarget, async () => {
-    try { await api.reviewer.updateAction(a.id, { status: to }); await render(); refocus(a.id); } catch (err) { mount(msg, errorBox(err)); }
-  }), { dataset: { to } });
+  const move = (to) => (to === 'cancelled'
+    // Set apart from the moves that go forward: destructive, last, and behind a dialog asking why.
+    ? button(t('rv.move.cancelled'), async () => {
+      if (await cancelDialog(a)) { await render(); refocus(a.id, '.rv-notes'); }
+    }, { kind: 'danger', iconName: 'cross', class: 'rv-cancel-action', dataset: { to } })
+    : button(t(`rv.move.${to}`), (e) => busy(e.currentTarget, async () => {
+      try { await api.reviewer.updateAction(a.id, { status: to }); await render(); refocus(a.id); } catch (err) { mount(msg, errorBox(err)); }
+    }), { dataset: { to } }));
   return h('li', { class: ['card', 'rv-action', a.overdue && 'is-overdue'], dataset: { id: a.id, status: a.status } },
     h('div', { class: 'strong' }, bilingual(a.station.name), h('span', { class: 'rv-code', text: a.station.code })),
     h('p', { class: 'rv-desc', dir: 'auto', text: actionDescription(a) }),
     actionOwner(a) && h('p', { class: 'hint', text: t('rv.act.owner', { owner: actionOwner(a) }) }),
-    a.overdue ? tag('fail', 'alert', t('home.overdueOn', { date: fmtDate(a.due_date) }))
-      : h('p', { class: 'hint', text: t('home.dueOn', { date: fmtDate(a.due_date) }) }),
+    a.status === 'cancelled' ? reasonOf(a) : [
+      a.overdue ? tag('fail', 'alert', t('home.overdueOn', { date: fmtDate(a.due_date) }))
+        : h('p', { class: 'hint', text: t('home.dueOn', { date: fmtDate(a.due_date) }) }),
+      reasonOf(a)],
     a.inspection_id && h('a', { href: `#/review/i/${a.inspection_id}`, text: t('rv.act.fromInspection') }),
     msg,
-    h('div', { class: 'rv-item-actions' }, MOVES[a.status].map(move), button(t('rv.act.notes'), () => notesDialog(a), { iconName: 'note', class: 'rv-notes' })));
+    h('div', { class: 'rv-item-actions' }, (MOVES[a.status] || []).filter((to) => to !== 'cancelled').map(move),
+      button(t('rv.act.notes'), () => notesDialog(a), { iconName: 'note', class: 'rv-notes' }),
+      (MOVES[a.status] || []).includes('cancelled') && move('cancelled')));
+}
+
+// Cancelling is final and needs the reason, which goes into the action's notes. The form says so
+// before anything is sent; a missing note is caught here, and the server's 422 (should one come
+// anyway) is shown at the note field. A 409 or 404 (the action moved on meanwhile) cannot succeed by
+// asking again, so only Close remains. Resolves true when the action was cancelled.
+async function cancelDialog(a) {
+  const area = h('textarea', { name: 'note', rows: 3, maxlength: 4000 });
+  const box = fieldBox('note', t('rv.act.cancelWhy'), area, { hint: t('rv.act.cancelWhyHint') });
+  const host = h('div', { role: 'alert' });
+  const form = h('div', { class: 'rv-form rv-end' }, host,
+    h('p', {}, bilingual(a.station.name), h('span', { class: 'rv-code', text: a.station.code })),
+    h('p', { dir: 'auto', text: actionDescription(a) }),
+    h('div', { class: 'callout callout-warn rv-what' }, icon('warn'), h('div', {}, h('p', { text: t('rv.act.cancelWhat') }))),
+    box);
+  const noteProblem = (message) => ({ field: 'note', message });
+  let refused = false;
+  const choice = await dialog({
+    title: t('rv.act.cancelTitle', { station: a.station.code }),
+    body: form,
+    actions: [{ label: t('rv.act.cancelKeep'), value: null }, { label: t('rv.move.cancelled'), value: 'confirm', kind: 'danger' }],
+    onSubmit: async (value, dlg) => {
+      if (value !== 'confirm') return true;
+      mount(host);
+      const note = area.value.trim();
+      if (!note) { placeProblems(form, [noteProblem(t('rv.act.cancelNeedNote'))]); return false; }
+      const buttons = [...dlg.querySelectorAll('.dialog-actions button')];
+      const go = buttons[buttons.length - 1];
+      const settle = (running) => {
+        for (const b of buttons) b.disabled = running;
+        go.lastChild.textContent = running ? t('rv.act.cancelling') : t('rv.move.cancelled');
+        dlg.toggleAttribute('aria-busy', running);
+      };
+      settle(true);
+      try {
+        await api.reviewer.updateAction(a.id, { status: 'cancelled', note });
+        return true;
+      } catch (err) {
+        settle(false);
+        const named = err?.status === 422 ? (err.errors || []).filter((e) => e.field === 'note') : [];
+        placeProblems(form, named.map(() => noteProblem(t('rv.act.cancelNeedNote'))));
+        if (!named.length) mount(host, errorBox(err));
+        if (err?.status === 409 || err?.status === 404) {
+          go.disabled = true;
+          buttons[0].lastChild.textContent = t('close');
+          buttons[0].focus();
+          // The board no longer matches the server: it is drawn again once the dialog closes.
+          refused = true;
+        }
+        return false;
+      }
+    },
+  });
+  if (refused) await render();
+  return choice === 'confirm';
 }
 
 async function notesDialog(a) {
@@ -70,10 +173,14 @@ async function notesDialog(a) {
       n.status_to && h('p', { text: t('rv.act.moved', { from: t(`rv.status.${n.status_from}`), to: t(`rv.status.${n.status_to}`) }) }),
       n.body && h('p', { dir: 'auto', text: n.body })))))
     : h('p', { class: 'hint', text: t('rv.act.noNotes') })), (err) => mount(list, errorBox(err)));
+  // A verified or cancelled action is closed: its history is read, nothing is added to it.
+  const closed = FINAL.has(a.status);
   const added = await dialog({
     title: t('rv.act.notesOf', { station: a.station.code }),
-    body: h('div', {}, h('p', { dir: 'auto', text: actionDescription(a) }), list, errors, field(t('rv.act.addNote'), area)),
-    actions: [{ label: t('close'), value: 'close' }, { label: t('rv.act.addNote'), value: 'add', kind: 'primary' }],
+    body: h('div', {}, h('p', { dir: 'auto', text: actionDescription(a) }), list, errors,
+      closed ? h('p', { class: 'hint rv-closed', text: t('rv.act.closed') }) : field(t('rv.act.addNote'), area)),
+    actions: closed ? [{ label: t('close'), value: 'close', kind: 'primary' }]
+      : [{ label: t('close'), value: 'close' }, { label: t('rv.act.addNote'), value: 'add', kind: 'primary' }],
     onSubmit: async (v) => {
       if (v !== 'add') return true;
       if (!area.value.trim()) { mount(errors, fail([t('rv.act.noteEmpty')])); area.focus(); return false; }

@@ -138,6 +138,22 @@ function resultPill(item, s, answer) {
 
 const callout = (kind, iconName, title, ...lines) => h('div', { class: ['callout', `callout-${kind}`] }, icon(iconName),
   h('div', {}, h('p', { class: 'strong', text: title }), lines.map((l) => (l instanceof Node ? l : h('p', { dir: 'auto', text: l })))));
+// The item's corrective action and its status; a cancelled one says why (withdrawn when a reviewer's
+// override passed the item), and an open one whose item an override has since passed says so, since
+// a reviewer may want to cancel it on the board.
+function actionCallout(a) {
+  const title = t('rv.actionOpen', { status: t(`rv.status.${a.status}`) });
+  const attrs = { dataset: { action: a.id, status: a.status } };
+  if (a.status === 'cancelled') {
+    return h('div', { ...attrs, class: 'callout callout-info rv-action-note' }, icon('cross'), h('div', {}, h('p', { class: 'strong', text: title }),
+      h('p', { dir: 'auto', text: actionDescription(a) }),
+      h('p', { class: 'rv-cancel-reason', text: t(a.cancel_reason === 'override_passed' ? 'rv.act.withdrawnOverride' : 'rv.act.cancelledByPerson') })));
+  }
+  const passed = a.item_passed_by_override && a.status !== 'verified';
+  return h('div', { ...attrs, class: ['callout', passed ? 'callout-warn' : 'callout-info', 'rv-action-note'] }, icon('warn'),
+    h('div', {}, h('p', { class: 'strong', text: title }), h('p', { dir: 'auto', text: actionDescription(a) }),
+      passed && h('p', { class: 'rv-passed', text: `${t('rv.act.passedTitle')} ${t('rv.act.passedHint')}` })));
+}
 // The reason is the reviewer's own words, in either language: isolated so punctuation stays put.
 const reasonLine = (reason) => h('p', {}, `${t('rv.overrideReason')}: `, h('bdi', { text: reason }));
 
@@ -194,7 +210,7 @@ function itemView(item, ctx) {
     earlier && callout('warn', 'note', t('rv.earlierComment'), earlier),
     was && callout('warn', 'star', t('rv.overridden'), t('rv.overrideFromTo', { from: itemPct(was.original_score), to: itemPct(was.score) }),
       reasonLine(was.reason)),
-    ctx.actions.filter((a) => a.item_key === item.key).map((a) => callout('info', 'warn', t('rv.actionOpen', { status: t(`rv.status.${a.status}`) }), actionDescription(a))),
+    ctx.actions.filter((a) => a.item_key === item.key).map(actionCallout),
     pending);
   showPending();
   return el;
