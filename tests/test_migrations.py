@@ -260,3 +260,73 @@ async def test_the_action_kinds_migration_recognises_only_text_the_server_wrote_
     finally:
         await conn.close()
         await drop_database(pg_admin_url, name)
+
+
+async def test_the_draft_overrides_migration_supersedes_only_overrides_left_beside_a_draft(pg_admin_url, tmp_path):
+    # 0012: an inspector's new revision of a returned inspection is scored afresh, so its overrides stop
+    # applying. Drafts saved after a return before that rule still have theirs in force: only those go.
+    import shutil
+    import uuid
+
+    from server.embedded import with_database
+    from tests.conftest import _admin_exec, drop_database
+    from tests.factories import make_world
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    await _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
+    url = with_database(pg_admin_url, name)
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in sorted(db.SCHEMA_DIR.glob("00*.sql")):
+        if int(path.name[:4]) < 12:
+            shutil.copy(path, before / path.name)
+    conn = await db.connect(url)
+    try:
+        await db.migrate(conn, before)
+        world = await make_world(conn)
+        template = await conn.fetchval(
+            "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'ٹ') RETURNING id"
+        )
+        version = await conn.fetchval(
+            """INSERT INTO template_versions (template_id, version, definition)
+               VALUES ($1, 1, '{"title": {"en": "T", "ur": "ٹ"}, "sections": []}') RETURNING id""",
+            template,
+        )
+        saved_at = {}
+        overrides = {}
+        for status in ("draft", "returned", "approved"):
+            inspection = await conn.fetchval(
+                """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
+                                            body_hash, document, updated_at)
+                   VALUES (gen_random_uuid(), $1, $2, $3, $4, 3, '\\x00', '{}', now() - interval '2 days')
+                   RETURNING id""",
+                world.stations["A"],
+                version,
+                world.users["inspector_a"],
+                status,
+            )
+            saved_at[status] = await conn.fetchval("SELECT updated_at FROM inspections WHERE id = $1", inspection)
+            review = await conn.fetchval(
+                """INSERT INTO reviews (inspection_id, reviewer_id, decision, revision, new_revision)
+                   VALUES ($1, $2, 'return', 1, 2) RETURNING id""",
+                inspection,
+                world.users["reviewer_a"],
+            )
+            overrides[status] = await conn.fetchval(
+                """INSERT INTO score_overrides (review_id, inspection_id, item_key, reviewer_id, reason, score)
+                   VALUES ($1, $2, 'a', $3, 'seen in the register', 1) RETURNING id""",
+                review,
+                inspection,
+                world.users["reviewer_a"],
+            )
+
+        applied = await db.migrate(conn)
+        assert applied[0] == "0012_draft_overrides.sql"
+        superseded = {
+            status: await conn.fetchval("SELECT superseded_at FROM score_overrides WHERE id = $1", oid)
+            for status, oid in overrides.items()
+        }
+        assert superseded == {"draft": saved_at["draft"], "returned": None, "approved": None}
+    finally:
+        await conn.close()
+        await drop_database(pg_admin_url, name)

@@ -227,8 +227,9 @@ async def test_a_resubmission_after_a_return_drops_the_overrides_of_the_old_answ
 
 
 async def test_overrides_are_dropped_when_a_returned_inspection_is_saved_as_a_draft_and_then_submitted(client):
-    # The submission that follows the draft is an update of an inspection that has been reviewed: the
-    # submit hook must supersede the overrides although the status it changes from is "draft".
+    # The draft is a new revision by the inspector, scored afresh: the overrides judged the revision the
+    # reviewer reviewed, so they stop applying with the draft already (tests/test_override_revisions.py),
+    # and none comes back with the submission that follows.
     ctx = await make_ctx(client)
     inspection_id, revision = await ctx.submit(values=answers(clean=1))
     returned = await ctx.review(
@@ -241,7 +242,8 @@ async def test_overrides_are_dropped_when_a_returned_inspection_is_saved_as_a_dr
     assert returned.status_code == 200, returned.text
     draft = await ctx.put(inspection_id, base=revision + 1, status="draft", values=answers(clean=3))
     assert draft["status"] == "draft"
-    assert await _rows(client, "SELECT 1 FROM score_overrides WHERE superseded_at IS NULL") != []
+    assert await _rows(client, "SELECT 1 FROM score_overrides WHERE superseded_at IS NULL") == []
+    assert await _rows(client, "SELECT 1 FROM score_overrides") != []
     reply = await ctx.put(inspection_id, base=draft["revision"], values=answers(clean=5))
     assert reply["status"] == "submitted"
     assert await _rows(client, "SELECT 1 FROM score_overrides WHERE superseded_at IS NULL") == []

@@ -318,9 +318,29 @@ async def lock_inspection(conn: Connection, inspection_id: UUID) -> Record | Non
 
     FOR NO KEY UPDATE is the lock an UPDATE takes anyway; unlike FOR UPDATE it lets a photo upload's
     foreign-key check through, and it queues behind refresh_missing_photos, which takes the same lock.
+    `overridden`: a reviewer's score overrides are in force (see supersede_overrides).
     """
     return await conn.fetchrow(
-        "SELECT revision, status FROM inspections WHERE id = $1 FOR NO KEY UPDATE", inspection_id
+        """SELECT i.revision, i.status,
+                  EXISTS (SELECT 1 FROM score_overrides o
+                           WHERE o.inspection_id = i.id AND o.superseded_at IS NULL) AS overridden
+             FROM inspections i WHERE i.id = $1 FOR NO KEY UPDATE OF i""",
+        inspection_id,
+    )
+
+
+async def supersede_overrides(conn: Connection, inspection_id: UUID) -> None:
+    """The reviewer's overrides in force stop applying: the inspector has written a new revision.
+
+    An override judged the answers of the revision the reviewer reviewed. A returned inspection the
+    inspector saves again (as a draft or resubmitted) carries new answers, scored afresh, so the score
+    stored with that revision is the inspector's own; an override left in force beside it would make
+    the inspection say `score_overridden` next to a score that includes no override. The rows stay,
+    with superseded_at, in the review history.
+    """
+    await conn.execute(
+        "UPDATE score_overrides SET superseded_at = now() WHERE inspection_id = $1 AND superseded_at IS NULL",
+        inspection_id,
     )
 
 
