@@ -485,3 +485,53 @@ def test_entity_tags_compare_weakly_for_if_none_match_and_strongly_for_if_match(
     # If-Match compares strongly: a weak tag never matches; `*` names nothing where there is nothing.
     assert etag_listed('"abc"', tag, weak=False) and not etag_listed('W/"abc"', tag, weak=False)
     assert etag_listed("abc", tag, weak=False) and not etag_listed("*", None, weak=False)
+
+
+@pytest.mark.parametrize("role", ["reviewer", "admin"])
+async def test_a_demoted_inspector_s_bundle_carries_no_assignments_or_returned_inspections_and_no_cached_copy(
+    client, role
+):
+    # The open visit and the returned inspection stay under the user's name after the change of role
+    # (a reviewer reassigns them); the bundle keeps the stations and templates the other roles' screens
+    # read, and nothing built while the user was an inspector is served again.
+    ctx = await make_ctx(client, "inspector_a", "admin")
+    mine = await assign(ctx)
+    returned = uuid.uuid4()
+    # On another station: a submission completes the open visit of its own station and template.
+    await ctx.put(returned, ctx.doc(station="A2", status="submitted", answers=complete_answers()))
+    await execute(ctx, "UPDATE inspections SET status = 'returned', updated_at = now() WHERE id = $1", returned)
+    await ctx.put(uuid.uuid4(), ctx.doc())  # a draft, pinning version 1
+    conn = await client.db()
+    _, version_2 = await publish(conn, version=2, template_id=ctx.template_id)
+    await conn.close()
+    before = await bundle(ctx)
+    body = before.json()
+    assert ([a["id"] for a in body["assignments"]], [r["id"] for r in body["returned"]]) == (
+        [str(mine)],
+        [str(returned)],
+    )
+    assert retired_marks(body) == {str(ctx.version_id): True, str(version_2): False}
+
+    change = {"role": role, "region_ids": [str(ctx.world.regions["A"])] if role == "reviewer" else []}
+    changed = await client.patch(f"/api/v1/users/{ctx.world.users['inspector_a']}", ctx.tokens["admin"], json=change)
+    assert changed.status_code == 200, changed.text
+    assert (await bundle(ctx)).status_code == 401  # a change of role ends the session
+    ctx.tokens["inspector_a"] = await client.login("inspector_a")
+
+    stations = ["SA1", "SA2"] if role == "reviewer" else ["SA1", "SA2", "SB1", "SB2"]
+    for since, etag in ((None, before.headers["etag"]), (body["cursor"], None), (None, None)):
+        r = await bundle(ctx, since=since, etag=etag)
+        assert r.status_code == 200 and r.headers["etag"] != before.headers["etag"]
+        after = r.json()
+        assert after["full"] is True
+        assert (after["assignments"], after["returned"], after["removed"]["assignments"]) == ([], [], [])
+        assert codes(after) == stations
+        assert retired_marks(after) == {str(version_2): False}
+    # A delta names no assignment either, not even as removed, when one in scope changes.
+    await execute(ctx, "UPDATE assignments SET status = 'cancelled' WHERE id = $1", mine)
+    delta = (await bundle(ctx, since=after["cursor"])).json()
+    assert (delta["full"], delta["assignments"], delta["removed"]["assignments"]) == (False, [], [])
+    # The old returned inspection changing does not change the bundle, which does not carry it.
+    tag = (await bundle(ctx)).headers["etag"]
+    await execute(ctx, "UPDATE inspections SET updated_at = now() WHERE id = $1", returned)
+    assert (await bundle(ctx, etag=tag)).status_code == 304

@@ -12,6 +12,7 @@ from uuid import UUID
 from asyncpg import Connection, Record
 
 from server.auth.models import SCOPE_SQL, Principal
+from server.sync.rules import own_work_of
 
 _STATION = "s.id, s.code, s.name_en, s.name_ur, s.district_id, s.circle_id, s.lat, s.lon, s.kind, s.sips, s.active"
 _ASSIGNMENT = """a.id, a.station_id, a.template_id, a.due_date, a.status, a.inspection_id,
@@ -19,15 +20,16 @@ _ASSIGNMENT = """a.id, a.station_id, a.template_id, a.due_date, a.status, a.insp
 
 
 async def etag_inputs(conn: Connection, user: Principal) -> Record:
-    """The inputs of the ETag (the change counter, the count of scope moves, the user's returned
-    inspections), in one round trip of two index lookups."""
+    """The inputs of the ETag (the change counter, the count of scope moves, the returned inspections
+    the bundle carries: an inspector's own, nobody's for another role), in one round trip of two index
+    lookups."""
     return await conn.fetchrow(
         """SELECT s.seq, s.moves,
                   (SELECT md5(string_agg(i.id::text || ':' || i.revision || ':' || i.updated_at::text, ','
                                          ORDER BY i.id))
                      FROM inspections i WHERE i.inspector_id = $1 AND i.status = 'returned') AS returned
              FROM sync_state s""",
-        user.id,
+        own_work_of(user),
     )
 
 
@@ -56,7 +58,10 @@ async def station_ids(conn: Connection, user: Principal) -> list[UUID]:
 
 async def assignments(conn: Connection, user: Principal, since: int | None) -> list[Record]:
     """Full: the user's open assignments. Delta: every assignment in scope changed since the cursor;
-    those not open for this user any more are removals (a phone ignores ids it never had)."""
+    those not open for this user any more are removals (a phone ignores ids it never had). None at all
+    for a user who is not an inspector (rules.own_work_of), not even removals."""
+    if own_work_of(user) is None:
+        return []
     if since is None:
         return await conn.fetch(
             f"""SELECT {_ASSIGNMENT}
@@ -83,6 +88,7 @@ async def templates(conn: Connection, user: Principal, since: int | None) -> lis
     Needed: the latest published version of every non-archived template that applies to a kind of
     station in scope or to one of the user's open assignments, and every version pinned by the user's
     own editable (draft or returned) inspections, so a draft can be finished on the version it began.
+    Assignments and inspections count only for an inspector (rules.own_work_of).
     A returned inspection's version is in every delta too: the phone that gets it back may not be the
     one that began it.
 
@@ -120,7 +126,7 @@ async def templates(conn: Connection, user: Principal, since: int | None) -> lis
                                                  AND nv.version > tv.version AND nv.change_seq > $5))
              ORDER BY t.key, tv.version""",
         *user.scope_args(),
-        user.id,
+        own_work_of(user),
         since,
     )
 

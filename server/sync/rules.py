@@ -21,7 +21,22 @@ from server.auth.models import Principal
 # Raise when a bundle row gains a field a phone must have on the rows it already holds.
 # 2: template versions carry `retired`; open actions carry `source`, `item_label` and the kinds that let
 #    the phone word an automatic action in the reader's language.
-BUNDLE_SHAPE = 2
+# 3: a reviewer's or admin's bundle carries no assignments and no returned inspections. A delta sends no
+#    removals for them either, so a phone that got them under shape 2 (a demoted inspector's) must be
+#    given a full bundle, which replaces what it holds.
+BUNDLE_SHAPE = 3
+
+
+def own_work_of(user: Principal) -> UUID | None:
+    """Whose assignments, returned inspections and pinned versions the bundle carries: the caller's when
+    they are an inspector, nobody's otherwise.
+
+    Reviewers and admins call the bundle too (their screens use its stations and templates), but work
+    is done only by inspectors: a user who was one and changed role keeps open visits and returned
+    inspections under their name (they wait for a reviewer to reassign them), and those must not reach
+    a phone on which nobody may do them any more.
+    """
+    return user.id if user.role == "inspector" else None
 
 
 def scope_fingerprint(user: Principal, moves: int) -> str:

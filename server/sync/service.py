@@ -69,7 +69,9 @@ async def build(conn: Connection, user: Principal, since: str | None) -> tuple[s
         resend_all = delta_from is None or bool(station_rows) or bool(assignment_rows)
         template_rows = await queries.templates(conn, user, None if resend_all else delta_from)
         archived = await queries.archived_templates(conn, delta_from) if delta_from is not None else []
-        returned_rows = await inspections.returned_for(conn, user)
+        # Only an inspector's own returned inspections travel: a user who was one and changed role may
+        # still have some under their name, waiting for a reviewer to reassign the work.
+        returned_rows = await inspections.returned_for(conn, user) if rules.own_work_of(user) else []
         # A returned inspection travels with the review that returned it, so the phone can show the
         # reviewer's comments on the items they concern while the inspector corrects it offline.
         reviews = await latest_reviews(conn, [r["id"] for r in returned_rows])
