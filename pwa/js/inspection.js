@@ -6,7 +6,7 @@ import { emit } from './bus.js';
 import { DRAFTS, OUTBOX, PHOTOS, get, getAll, req, tx } from './db.js';
 import { uuid } from './form.js';
 import { recentFix } from './geo.js';
-import { enqueueSubmission, sendQueued } from './outbox.js';
+import { enqueueSubmission, photoRefusal, sendQueued } from './outbox.js';
 import { forget, prepare } from './photos.js';
 import { score } from './scoring.js';
 
@@ -191,6 +191,69 @@ export async function takeServerCopy(draft) {
   // The kept photos were held behind the refused inspection: send them now, not at the next
   // reconnection or start of the app.
   if (waiting) sendQueued().catch(() => {});
+}
+
+// A photo the server refused for what it is (outbox.photoRefusal) would be refused again if sent, and
+// holds up the rest of its inspection. At the inspector's request it goes, and only it: from its
+// answer, from the phone and from the outbox; the inspection's other photos and answers then go on.
+// Resolves whether it was removed (not if it was sent or removed meanwhile, by the service worker
+// or another tab).
+export async function removeRefusedPhoto(inspectionId, seq) {
+  let removed = null;
+  await tx([DRAFTS, OUTBOX, PHOTOS], 'readwrite', async (s) => {
+    const entry = await req(s[OUTBOX].get(seq));
+    if (!photoRefusal(entry) || entry.inspection_id !== inspectionId) return;
+    s[OUTBOX].delete(seq);
+    s[PHOTOS].delete(entry.ref);
+    removed = entry.ref;
+    const draft = await req(s[DRAFTS].get(inspectionId));
+    if (!draft) return;
+    const rest = (await req(s[OUTBOX].index('inspection_id').getAll(inspectionId))).filter((e) => e.seq !== seq);
+    const fate = documentFate(draft, rest);
+    if (fate === 'resend') {
+      s[OUTBOX].add({ kind: 'inspection', ref: inspectionId, inspection_id: inspectionId, state: 'pending', attempts: 0, error: null, created_at: new Date().toISOString() });
+    }
+    s[DRAFTS].put(withoutRefusedPhoto(draft, entry, rest, fate));
+  });
+  if (!removed) return false;
+  forget(removed);
+  emit('outbox');
+  emit('drafts');
+  sendQueued().catch(() => {});
+  return true;
+}
+
+// What becomes of the document that names the removed photo:
+// - 'queued': an inspection entry still waits; it is built from the draft when sent, so without the id;
+// - 'edit': the inspector can still edit it, and submits it again (with a new photo if the item needs one);
+// - 'kept': the server's copy is submitted or reviewed, read-only to its inspector, so a changed one
+//   would only be refused (409): it keeps naming the photo, and its reviewer sees that photo missing;
+// - 'resend': otherwise the document goes to the server again, without the id.
+function documentFate(draft, rest) {
+  if (rest.some((e) => e.kind === 'inspection')) return 'queued';
+  if (editable(draft)) return 'edit';
+  if (draft.server && !['draft', 'returned'].includes(draft.server.status)) return 'kept';
+  return 'resend';
+}
+
+// The draft after its refused photo went: the photo out of its answer, and the state said by what is
+// still queued for it. A photo the server's copy keeps naming is remembered (refused_photos), so the
+// phone says why the server lists it as missing instead of "still to send".
+function withoutRefusedPhoto(draft, entry, rest, fate) {
+  const answers = structuredClone(draft.answers || {});
+  const a = answers[entry.item_key];
+  if (a?.photos) a.photos = a.photos.filter((p) => p !== entry.ref);
+  const parked = rest.find((e) => e.state === 'attention');
+  const next = {
+    ...draft, answers, updated_at: new Date().toISOString(),
+    sync: parked ? 'attention' : rest.length || fate === 'resend' ? 'queued' : fate === 'edit' ? 'local' : 'on_server',
+    error: parked ? parked.error : null,
+  };
+  if (fate === 'kept') {
+    next.server = { ...draft.server, missing_photos: (draft.server.missing_photos || []).filter((id) => id !== entry.ref) };
+    next.refused_photos = [...(draft.refused_photos || []), { id: entry.ref, item_key: entry.item_key, reason: photoRefusal(entry) }];
+  }
+  return next;
 }
 
 // Drafts the inspector abandons before submitting (never sent, so nothing on the server).

@@ -16,6 +16,7 @@
 // server's message; later entries of the same inspection wait behind it, others go on.
 // An inspection whose checklist (template version) cannot be had just now waits alone: its own
 // entries stay for a later drain, the others go on; one the server no longer has either is parked.
+// A photo refused for what it is (photoRefusal) is parked too, until the inspector removes it.
 
 import { ApiError, api } from './api.js';
 import { emit } from './bus.js';
@@ -24,6 +25,9 @@ import { buildDocument, referencedPhotos } from './form.js';
 import { dictionaries, getLang } from './i18n.js';
 
 const LOCK = 'muaina-outbox';
+// The title of the refusal an inspection is parked with when the server no longer has its checklist
+// either: the screens tell it from a checklist merely not downloaded yet by this title.
+export const TEMPLATE_GONE = 'template version not found';
 const BASE_DELAY = 2000;
 const MAX_DELAY = 5 * 60 * 1000;
 
@@ -199,7 +203,7 @@ async function definitionOf(draft, bundle) {
     if (err.status === 401) throw err;
     if (err.status !== 404 && err.status !== 400) throw Object.assign(err, { waitAlone: true });
   }
-  if (!found?.definition) throw new ApiError(404, { title: 'template version not found', detail: await plainText('outbox.templateGone') });
+  if (!found?.definition) throw new ApiError(404, { title: TEMPLATE_GONE, detail: await plainText('outbox.templateGone') });
   bundle.templates = { ...bundle.templates, [id]: found };
   return found.definition;
 }
@@ -279,6 +283,15 @@ export async function summary() {
   const entries = await getAll(OUTBOX);
   const attention = entries.filter((e) => e.state === 'attention').length;
   return { waiting: entries.length - attention, attention, total: entries.length };
+}
+
+// Why the server refused a parked photo, as a word the screens translate: too large (413), not an image
+// format it takes (415), or unreadable (422: corrupt, a decompression bomb). Any other refusal of a photo
+// is 'refused'. Sent again as it is, the photo would be refused again, so removing it is what lets its
+// inspection go on (inspection.removeRefusedPhoto). Null for anything but a parked photo.
+export function photoRefusal(entry) {
+  if (entry?.kind !== 'photo' || entry.state !== 'attention') return null;
+  return { 413: 'tooLarge', 415: 'notImage', 422: 'unreadable' }[entry.error?.status] || 'refused';
 }
 
 export const entriesFor = (inspectionId) => byIndex(OUTBOX, 'inspection_id', inspectionId);

@@ -2,7 +2,7 @@
 // outbox ("what is still on this phone"). Role screens live in views/<role>/.
 
 import { fmtBytes, fmtDateTime, getLang, setLang, t, tx } from '../i18n.js';
-import { allEntries, retryNow } from '../outbox.js';
+import { allEntries, photoRefusal, retryNow } from '../outbox.js';
 import { DRAFTS, get } from '../db.js';
 import { hasUnsent, refreshBundle, signOut, state, station, version } from '../state.js';
 import { alertDialog, button, card, h, pill } from '../ui.js';
@@ -68,6 +68,13 @@ const ENTRY_STATE = {
   attention: ['fail', 'state.attention'],
 };
 
+// What went wrong with an entry. A refused photo in plain words (the server writes for API clients,
+// in English); the rest as the server or the outbox put it.
+function entryError(e) {
+  const refusal = photoRefusal(e);
+  return refusal ? t(`refused.${refusal}`) : e.error.detail || e.error.title || '';
+}
+
 async function outboxView() {
   const entries = (await allEntries()).sort((a, b) => a.seq - b.seq);
   const list = h('ul', { class: 'list' });
@@ -84,7 +91,7 @@ async function outboxView() {
     list.append(h('li', { class: 'list-row' },
       h('a', { href: `#/i/${e.inspection_id}/review` }, h('span', { class: 'strong', text: what })),
       pill(kind, t(key)),
-      e.error && h('p', { class: e.state === 'attention' ? 'field-error' : 'hint', text: e.error.detail || e.error.title || '' })));
+      e.error && h('p', { class: e.state === 'attention' ? 'field-error' : 'hint', text: entryError(e) })));
   }
   return h('div', { class: 'page' },
     h('h1', { text: t('outbox.title') }),

@@ -1,13 +1,27 @@
 // Pieces the inspector screens share: the sync state of an inspection in words, the reviewer's
-// comments, and what the server refused (422) with jump links to the items concerned.
+// comments, what the server refused (422) with jump links to the items concerned, and the photos it
+// refused with the way out (remove them).
 
 import { getLang, t, tx } from '../../i18n.js';
 import { itemByKey, sectionOfItem } from '../../form.js';
-import { h, icon, pill } from '../../ui.js';
+import { editable, removeRefusedPhoto } from '../../inspection.js';
+import { TEMPLATE_GONE, photoRefusal } from '../../outbox.js';
+import { thumbUrl } from '../../photos.js';
+import { button, confirmDialog, h, icon, pill } from '../../ui.js';
 
 export function notFound(message) {
   return h('div', { class: 'page' }, h('h1', { text: t('error.title') }), h('p', { text: message || t('error.notFound') }),
     h('a', { href: '#/', class: 'btn btn-primary' }, t('nav.home')));
+}
+
+// An inspection whose checklist this phone lacks. Usually the next download brings it; but once the
+// outbox has heard that the server no longer has it either (TEMPLATE_GONE), "connect to download it"
+// would send the inspector looking for a network that cannot help.
+export function missingTemplate(draft) {
+  const gone = draft.sync === 'attention' && draft.error?.status === 404 && draft.error?.title === TEMPLATE_GONE;
+  const node = notFound(t(gone ? 'fill.templateGone' : 'fill.noTemplate'));
+  if (gone) node.dataset.templateGone = '';
+  return node;
 }
 
 // The state of an inspection for the inspector, as a pill: word + icon + colour.
@@ -80,3 +94,49 @@ export function errorsCallout(draft, def) {
       })) : null));
 }
 
+
+// The photos of this inspection the server refused for what they are (too large, not an image format
+// it takes, unreadable), by item, each with the way out: remove it, so the rest can be sent. Only on
+// the inspector's confirmation; nothing else goes with it. `def` gives the items' labels.
+export function refusedPhotosCallout(draft, def, entries) {
+  const refused = entries.filter(photoRefusal);
+  if (!refused.length) return null;
+  return h('div', { class: 'callout callout-fail refused-photos', role: 'alert', id: 'refused-photos' },
+    icon('alert'), h('div', {},
+      h('h2', { class: 'h3', text: t('refused.title', { count: refused.length }) }),
+      h('p', { text: t('refused.body') }),
+      h('ul', {}, refused.map((e) => refusedPhotoRow(draft, def, e)))));
+}
+
+function refusedPhotoRow(draft, def, entry) {
+  const item = itemByKey(def, entry.item_key);
+  const label = item ? tx(item.label) : entry.item_key;
+  // "Photo 2: …" as the item's strip numbers it, so the inspector knows which of its photos this is.
+  const n = (draft.answers[entry.item_key]?.photos || []).indexOf(entry.ref) + 1;
+  const name = n > 0 ? t('photo.alt', { n, label }) : label;
+  const thumb = h('img', { class: 'refused-thumb', alt: '', hidden: true });
+  // A refused photo may be no picture at all: its thumbnail then stays hidden rather than broken.
+  thumb.onload = () => { thumb.hidden = false; };
+  thumbUrl(entry.ref).then((url) => { if (url) thumb.src = url; }).catch(() => {});
+  const remove = button(t('refused.remove'), async () => {
+    if (!(await confirmDialog(t('refused.removeTitle'), t('refused.removeBody'), t('refused.removeYes')))) return;
+    remove.disabled = true;
+    // The outbox emits 'outbox', which renders this screen again without the photo.
+    await removeRefusedPhoto(draft.id, entry.seq);
+  }, { kind: 'danger', iconName: 'trash', class: 'remove-refused' });
+  const where = item && sectionOfItem(def, item.key) >= 0
+    ? h('a', { href: `#/i/${draft.id}/s/${sectionOfItem(def, item.key)}?item=${item.key}` }, name) : name;
+  return h('li', { dataset: { photo: entry.ref, reason: photoRefusal(entry) } }, thumb,
+    h('div', {}, h('p', { class: 'strong' }, where), h('p', { class: 'refused-reason', text: t(`refused.${photoRefusal(entry)}`) }), remove));
+}
+
+// Photos removed after the server refused them, which its copy (read-only to the inspector once
+// submitted) still names: the reviewer sees them missing, and the inspector should know why.
+export function removedPhotosNote(draft, def) {
+  const gone = draft.refused_photos || [];
+  if (!gone.length || editable(draft)) return null;
+  const labels = [...new Set(gone.map((p) => tx(itemByKey(def, p.item_key)?.label) || p.item_key))];
+  return h('div', { class: 'callout callout-warn', role: 'note', id: 'photos-removed' }, icon('warn'), h('div', {},
+    h('p', { text: t('refused.removedNote', { count: gone.length }) }),
+    h('ul', {}, labels.map((l) => h('li', { text: l })))));
+}

@@ -10,13 +10,13 @@ import { score, visibility } from '../../scoring.js';
 import { actionsFor, station, version } from '../../state.js';
 import { button, h, icon, mount, pill, progress } from '../../ui.js';
 import { itemCard } from './item.js';
-import { errorsCallout, notFound, returnedCallout } from './common.js';
+import { errorsCallout, missingTemplate, notFound, returnedCallout } from './common.js';
 
 export async function fillView(params) {
   const draft = await loadDraft(params.id);
   if (!draft) return notFound();
   const ver = version(draft.template_version_id);
-  if (!ver) return notFound(t('fill.noTemplate'));
+  if (!ver) return missingTemplate(draft);
   // A submitted inspection is read-only to its inspector until a reviewer returns it.
   const readonly = !editable(draft);
   const def = ver.definition;

@@ -7,12 +7,12 @@ import { fmtDateTime, fmtDistance, fmtNumber, fmtPercent, t, tx } from '../../i1
 import { isFailed, missing } from '../../form.js';
 import { FAR_M, distanceM } from '../../geo.js';
 import { discard, editable, keepMine, loadDraft, submit, takeServerCopy } from '../../inspection.js';
-import { entriesFor, retryNow } from '../../outbox.js';
+import { entriesFor, photoRefusal, retryNow } from '../../outbox.js';
 import { navigate, render } from '../../router.js';
 import { score, visibility } from '../../scoring.js';
 import { station, version } from '../../state.js';
 import { button, card, confirmDialog, h, icon, pill } from '../../ui.js';
-import { errorsCallout, notFound, returnedCallout, syncPill } from './common.js';
+import { errorsCallout, missingTemplate, notFound, refusedPhotosCallout, removedPhotosNote, returnedCallout, syncPill } from './common.js';
 
 // The server's copy in a 409 can no longer be changed by its inspector (submitted or reviewed).
 const serverFinal = (draft) => !!draft.conflict && !['draft', 'returned'].includes(draft.conflict.status);
@@ -22,7 +22,7 @@ export async function reviewView(params) {
   const draft = await loadDraft(params.id);
   if (!draft) return notFound();
   const ver = version(draft.template_version_id);
-  if (!ver) return notFound(t('fill.noTemplate'));
+  if (!ver) return missingTemplate(draft);
   const def = ver.definition;
   const st = station(draft.station_id);
   const canEdit = editable(draft);
@@ -30,6 +30,8 @@ export async function reviewView(params) {
   const left = canEdit ? missing(def, draft.answers) : [];
   const entries = await entriesFor(draft.id);
   const photosWaiting = entries.filter((e) => e.kind === 'photo').length;
+  // A refused photo is said by item with its way out (refusedPhotosCallout), not as a bare error code.
+  const photoRefused = entries.some((e) => photoRefusal(e) && e.error?.status === draft.error?.status && e.error?.detail === draft.error?.detail);
 
   const visible = visibility(def, draft.answers);
   const criticals = [];
@@ -112,7 +114,9 @@ export async function reviewView(params) {
     h('div', { class: 'status-line', id: 'inspection-status' }, syncPill(draft),
       photosWaiting ? pill('pending', t('state.photosWaiting', { count: photosWaiting })) : null),
     draft.finished_at ? h('p', { class: 'hint', text: t('review.finished', { when: fmtDateTime(draft.finished_at) }) }) : null,
-    errorsCallout(draft, def),
+    photoRefused ? null : errorsCallout(draft, def),
+    refusedPhotosCallout(draft, def, entries),
+    removedPhotosNote(draft, def),
     returnedCallout(draft),
     scoreCard,
     card({}, h('h2', { text: t('review.where') }), gps),
