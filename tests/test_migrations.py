@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -90,24 +93,8 @@ async def test_the_item_rollup_arrays_migration_keeps_the_counts_an_installation
     # 0008 moves 0005's row-per-item failure counts into arrays by item position; a database that
     # already holds some (every installation that ran before it) must read the same afterwards.
     import json
-    import shutil
-    import uuid
 
-    from server.embedded import with_database
-    from tests.conftest import _admin_exec, drop_database
-    from tests.factories import make_world
-
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    await _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
-    url = with_database(pg_admin_url, name)
-    before = tmp_path / "before"
-    before.mkdir()
-    for path in sorted(db.SCHEMA_DIR.glob("000[1-7]_*.sql")):
-        shutil.copy(path, before / path.name)
-    conn = await db.connect(url)
-    try:
-        await db.migrate(conn, before)
-        world = await make_world(conn)
+    async with database_before(pg_admin_url, tmp_path, 8) as (conn, world):
         template = await conn.fetchval(
             "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'ٹ') RETURNING id"
         )
@@ -165,9 +152,6 @@ async def test_the_item_rollup_arrays_migration_keeps_the_counts_an_installation
         assert await conn.fetchval("SELECT position FROM template_items WHERE item_key = 'e'") == 5
         labels = await conn.fetch("SELECT item_key, label_en FROM template_items ORDER BY position")
         assert [r["label_en"] for r in labels] == ["a v3", "b v1", "c v2", "d v2", "e v3"]
-    finally:
-        await conn.close()
-        await drop_database(pg_admin_url, name)
 
 
 async def test_the_action_kinds_migration_recognises_only_text_the_server_wrote_and_nobody_changed(
@@ -178,24 +162,8 @@ async def test_the_action_kinds_migration_recognises_only_text_the_server_wrote_
     # labelled as any version of the template had it, or by its key) get the kinds; text a person
     # wrote or changed does not.
     import json
-    import shutil
-    import uuid
 
-    from server.embedded import with_database
-    from tests.conftest import _admin_exec, drop_database
-    from tests.factories import make_world
-
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    await _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
-    url = with_database(pg_admin_url, name)
-    before = tmp_path / "before"
-    before.mkdir()
-    for path in sorted(db.SCHEMA_DIR.glob("000[1-9]_*.sql")):
-        shutil.copy(path, before / path.name)
-    conn = await db.connect(url)
-    try:
-        await db.migrate(conn, before)
-        world = await make_world(conn)
+    async with database_before(pg_admin_url, tmp_path, 10) as (conn, world):
         station = world.stations["A"]
         station_en = await conn.fetchval("SELECT name_en FROM stations WHERE id = $1", station)
         template = await conn.fetchval(
@@ -257,33 +225,12 @@ async def test_the_action_kinds_migration_recognises_only_text_the_server_wrote_
             for r in await conn.fetch("SELECT item_key, description_kind, owner_kind FROM actions")
         }
         assert kinds == {item: (row[3], row[4]) for item, row in rows.items()}
-    finally:
-        await conn.close()
-        await drop_database(pg_admin_url, name)
 
 
 async def test_the_draft_overrides_migration_supersedes_only_overrides_left_beside_a_draft(pg_admin_url, tmp_path):
     # 0012: an inspector's new revision of a returned inspection is scored afresh, so its overrides stop
     # applying. Drafts saved after a return before that rule still have theirs in force: only those go.
-    import shutil
-    import uuid
-
-    from server.embedded import with_database
-    from tests.conftest import _admin_exec, drop_database
-    from tests.factories import make_world
-
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    await _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
-    url = with_database(pg_admin_url, name)
-    before = tmp_path / "before"
-    before.mkdir()
-    for path in sorted(db.SCHEMA_DIR.glob("00*.sql")):
-        if int(path.name[:4]) < 12:
-            shutil.copy(path, before / path.name)
-    conn = await db.connect(url)
-    try:
-        await db.migrate(conn, before)
-        world = await make_world(conn)
+    async with database_before(pg_admin_url, tmp_path, 12) as (conn, world):
         template = await conn.fetchval(
             "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'ٹ') RETURNING id"
         )
@@ -327,6 +274,27 @@ async def test_the_draft_overrides_migration_supersedes_only_overrides_left_besi
             for status, oid in overrides.items()
         }
         assert superseded == {"draft": saved_at["draft"], "returned": None, "approved": None}
+
+
+@contextlib.asynccontextmanager
+async def database_before(pg_admin_url: str, tmp_path, first_new: int):
+    """A new database with the migrations before `first_new` applied and a world made in it, as an
+    installation that ran the older code has: (connection, world). Dropped afterwards."""
+    from server.embedded import with_database
+    from tests.conftest import _admin_exec, drop_database
+    from tests.factories import make_world
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    await _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in db.SCHEMA_DIR.glob("*.sql"):
+        if int(path.name[:4]) < first_new:
+            shutil.copy(path, before / path.name)
+    conn = await db.connect(with_database(pg_admin_url, name))
+    try:
+        await db.migrate(conn, before)
+        yield conn, await make_world(conn)
     finally:
         await conn.close()
         await drop_database(pg_admin_url, name)
