@@ -10,9 +10,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 
 from tests.factories import make_user
+from tests.reliability.test_lock_order import _waiting_backend
 from tests.review_fixtures import answers, make_ctx
 
 
@@ -147,8 +150,15 @@ async def test_a_reviewer_cancels_an_action_with_a_reason_and_a_cancelled_action
     assert silent.status_code == 422 and [e["field"] for e in silent.json()["errors"]] == ["note"]
     inspector = await client.patch(path, await ctx.token("inspector_a"), json={"status": "cancelled", "note": "No"})
     assert inspector.status_code == 403
+    # An inspector's request, answered, then sent again by their phone after the reviewer cancelled.
+    started = {"status": "in_progress", "note": "Moharrar told", "note_id": str(uuid.uuid4())}
+    assert (await client.patch(path, await ctx.token("inspector_a"), json=started)).status_code == 200
     cancelled = await client.patch(path, reviewer, json={"status": "cancelled", "note": "Raised in error"})
     assert cancelled.status_code == 200, cancelled.text
+    kept = await _written(client, action["id"])
+    again = await client.patch(path, await ctx.token("inspector_a"), json=started)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "cancelled" and await _written(client, action["id"]) == kept
     assert (cancelled.json()["status"], cancelled.json()["cancel_reason"]) == ("cancelled", None)
     before = await _written(client, action["id"])
     for body in ({"note": "Later"}, {"status": "open"}, {"due_date": "2099-01-01"}):
@@ -255,3 +265,52 @@ async def test_an_unrelated_override_or_a_return_leaves_the_action_open_and_unfl
     assert returned.status_code == 200, returned.text
     shown = (await ctx.get(f"/api/v1/actions/{action['id']}")).json()
     assert (shown["status"], shown["item_passed_by_override"]) == ("open", False)
+
+
+async def test_a_note_written_while_an_override_passes_the_item_keeps_the_action_open(client):
+    """The approval waits for the action's row while a person's note on it commits: it must then see
+    the note, and leave the action for a person to decide."""
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(diary="no"))
+    action = await _action(client, "l_diary")
+    holding, failure = threading.Event(), []
+
+    async def note_meanwhile() -> None:
+        other, watcher = await client.db(), await client.db()
+        try:
+            async with other.transaction():
+                # What a note-only PATCH does: the row locked, a note added, the row itself left as it was.
+                await other.execute("SELECT 1 FROM actions WHERE id = $1 FOR UPDATE", action["id"])
+                await other.execute(
+                    "INSERT INTO action_notes (action_id, author_id, body) VALUES ($1, $2, 'Diary being rewritten')",
+                    action["id"],
+                    ctx.world.users["inspector_a"],
+                )
+                holding.set()
+                await _waiting_backend(watcher, {other.get_server_pid()})
+        finally:
+            await other.close()
+            await watcher.close()
+
+    def run() -> None:
+        try:
+            asyncio.run(note_meanwhile())
+        except BaseException as exc:  # reported after the request
+            failure.append(exc)
+            holding.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert holding.wait(20)
+    approved = await ctx.review(
+        inspection_id,
+        "approve",
+        revision,
+        score_overrides={"l_diary": {"score": 1, "reason": "The detainee was released at 09:10"}},
+    )
+    thread.join(30)
+    assert not failure, failure
+    assert approved.status_code == 200, approved.text
+    shown = (await ctx.get(f"/api/v1/actions/{action['id']}")).json()
+    assert (shown["status"], shown["cancel_reason"], shown["item_passed_by_override"]) == ("open", None, True)
+    assert [n["body"] for n in shown["notes"]] == ["Diary being rewritten"]

@@ -369,6 +369,16 @@ async def withdraw_for_passed_overrides(
     (item_passed_by_override). So is one whose failure another submitted or approved inspection of the
     station, made since the action was opened, also found and still stands by: the cause is still there.
     """
+    # The rows first, then the decision, in a statement of its own: its snapshot then sees what a person
+    # committed while this waited for the rows. A note added meanwhile locks the row but leaves it as it
+    # was, and the UPDATE's own re-check after a wait looks only at the row, not at its notes.
+    await conn.execute(
+        """SELECT 1 FROM actions
+            WHERE inspection_id = $1 AND item_key = ANY($2::text[]) AND source = 'submission' AND status = 'open'
+              FOR UPDATE""",
+        inspection_id,
+        list(item_keys),
+    )
     rows = await conn.fetch(
         """UPDATE actions a SET status = 'cancelled', cancel_reason = 'override_passed', updated_at = now()
             WHERE a.inspection_id = $1 AND a.item_key = ANY($2::text[]) AND a.source = 'submission'

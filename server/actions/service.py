@@ -79,9 +79,14 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
         row = await queries.get_action(conn, scope, action_id, lock=True)
         if row is None:
             raise NotFound("no corrective action with this id in your scope")
-        if row["status"] in FINAL and notes and not await _replayed_note(conn, action_id, notes, note_id):
-            # A closed action's history is closed too: a note added now would read as work on it.
-            raise Conflict(closed_message(row["status"]))
+        if row["status"] in FINAL and notes:
+            if not await _replayed_note(conn, action_id, notes, note_id):
+                # A closed action's history is closed too: a note added now would read as work on it.
+                raise Conflict(closed_message(row["status"]))
+            # A request sent again after the action was closed (perhaps by someone else): its note is
+            # kept already, and what else it asked for was done then or overtaken since. It is answered
+            # with the action as it stands, as any replay is.
+            return queries.action_out(row, await queries.notes_of(conn, action_id))
         changes = _changes(data, row, user.role, bool(notes))
         if problem := await _owner_problem(conn, changes.get("owner_user_id"), row["station_id"]):
             raise Invalid(f"{problem.field}: {problem.message}", errors=[problem])
