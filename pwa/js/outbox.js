@@ -286,12 +286,15 @@ export async function summary() {
 }
 
 // Why the server refused a parked photo, as a word the screens translate: too large (413), not an image
-// format it takes (415), or unreadable (422: corrupt, a decompression bomb). Any other refusal of a photo
-// is 'refused'. Sent again as it is, the photo would be refused again, so removing it is what lets its
+// format it takes (415), or unreadable (a 422 about the image itself, its `body`: corrupt, a
+// decompression bomb). Any other refusal of a photo (a 422 about the item it was taken for, a 409) is
+// 'refused'. Sent again as it is, the photo would be refused again, so removing it is what lets its
 // inspection go on (inspection.removeRefusedPhoto). Null for anything but a parked photo.
 export function photoRefusal(entry) {
   if (entry?.kind !== 'photo' || entry.state !== 'attention') return null;
-  return { 413: 'tooLarge', 415: 'notImage', 422: 'unreadable' }[entry.error?.status] || 'refused';
+  const { status, errors = [] } = entry.error || {};
+  if (status === 422) return errors.every((e) => e.field === 'body') ? 'unreadable' : 'refused';
+  return { 413: 'tooLarge', 415: 'notImage' }[status] || 'refused';
 }
 
 export const entriesFor = (inspectionId) => byIndex(OUTBOX, 'inspection_id', inspectionId);

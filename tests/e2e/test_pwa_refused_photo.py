@@ -196,3 +196,25 @@ def test_a_checklist_the_server_no_longer_has_is_said_to_be_gone_not_to_be_downl
     page.wait_for_selector("[data-template-gone]")
     assert errors == []
     context.close()
+
+
+def test_a_refusal_is_named_by_what_the_server_said_about_the_photo(pwa_server, browser):
+    """Only a 422 about the image itself (its body) says the photo may be damaged; a 422 about the item
+    it was taken for, or a 409, is a plain refusal. Nothing but a parked photo has a refusal."""
+    context = phone_context(browser)
+    page = context.new_page()
+    page.goto(pwa_server.url + "/")
+    named = page.evaluate(
+        """async () => {
+            const { photoRefusal } = await import('/js/outbox.js');
+            const parked = (status, errors) => ({ kind: 'photo', state: 'attention', error: { status, errors } });
+            return [
+                parked(413), parked(415), parked(422, [{ field: 'body', message: 'not a whole image' }]),
+                parked(422, [{ field: 'item_key', message: 'is not an item of this checklist' }]),
+                parked(409, []), { kind: 'inspection', state: 'attention', error: { status: 422 } },
+                { kind: 'photo', state: 'pending', error: null },
+            ].map(photoRefusal);
+        }"""
+    )
+    assert named == ["tooLarge", "notImage", "unreadable", "refused", "refused", None, None]
+    context.close()
