@@ -323,14 +323,34 @@ async def refuse_nul_characters(request: Request) -> None:
         request.method in ("POST", "PUT", "PATCH")
         and (media_type == "application/json" or media_type.endswith("+json"))
         and request.route_handler.resolve_request_max_body_size() is not None
+        and not request.route_handler.opt.get(NUL_CHECKED_BY_HANDLER)
     ):
-        body = await request.body()
-        if b"\\u0000" in body:
-            try:
-                document = msgspec.json.decode(body)
-            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-                document = None  # malformed: the route's own decoding says how
-            errors += [FieldError(field=path, message=_NUL) for path in _nul_paths(document)]
+        errors += nul_problems(await request.body())
+    _refuse_nul(errors)
+
+
+# A route that takes its body as raw bytes may look for NUL itself (refuse_nul_in_body), where it
+# decodes the body, instead of before its handler: PUT /inspections/{id} answers a phone's resend from
+# the bytes alone, and a body it stored cannot hold a NUL (PostgreSQL would have refused it).
+NUL_CHECKED_BY_HANDLER = "nul_checked_by_handler"
+
+
+def refuse_nul_in_body(body: bytes) -> None:
+    _refuse_nul(nul_problems(body))
+
+
+def nul_problems(body: bytes) -> list[FieldError]:
+    """A FieldError for each string of a JSON body holding NUL (none for a body without one)."""
+    if b"\\u0000" not in body:
+        return []
+    try:
+        document = msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        document = None  # malformed: the route's own decoding says how
+    return [FieldError(field=path, message=_NUL) for path in _nul_paths(document)]
+
+
+def _refuse_nul(errors: list[FieldError]) -> None:
     if errors:
         raise Invalid(
             "text may not contain the NUL character: " + ", ".join(e.field for e in errors[:5]), errors=errors[:50]

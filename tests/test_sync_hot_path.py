@@ -47,6 +47,25 @@ async def test_a_replay_answers_the_bytes_the_first_send_got_and_reads_one_state
     assert reads == ["replay_state"] * 3
 
 
+async def test_a_nul_in_a_note_is_a_422_naming_the_note_and_nothing_is_stored(client):
+    # The route looks for NUL where it decodes the body (a replay is answered from the bytes alone,
+    # and a stored body cannot hold one), not in the app-wide hook.
+    ctx = await make_ctx(client)
+    iid = uuid.uuid4()
+    answers = complete_answers()
+    key = next(iter(answers))
+    answers[key] = {**answers[key], "note": "seen by\x00 the SDPO"}
+    for _ in range(2):  # and sent again, as a phone would
+        refused = await ctx.put(iid, ctx.doc(status="submitted", answers=answers))
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == [f"answers.{key}.note"]
+    conn = await client.db()
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM inspections WHERE id = $1", iid) == 0
+    finally:
+        await conn.close()
+
+
 async def test_a_resend_after_the_inspection_moved_on_is_decided_again_from_the_decoded_body(client):
     ctx = await make_ctx(client)
     iid = uuid.uuid4()

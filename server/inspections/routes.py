@@ -18,7 +18,16 @@ from litestar.typing import FieldDefinition
 
 from server.auth.rules import token_hash
 from server.errors import BadRequest, NotFound, Unauthorized
-from server.http import Conn, QueryTime, User, bearer_token, client_ip, provide_conn
+from server.http import (
+    NUL_CHECKED_BY_HANDLER,
+    Conn,
+    QueryTime,
+    User,
+    bearer_token,
+    client_ip,
+    provide_conn,
+    refuse_nul_in_body,
+)
 from server.inspections import queries, service
 from server.inspections.models import (
     ConflictOut,
@@ -71,6 +80,7 @@ class RawDocument:
         self.raw = raw
 
     def decode(self) -> InspectionDoc:
+        refuse_nul_in_body(self.raw)  # this route's share of server.http.refuse_nul_characters
         try:
             return self._decoder.decode(self.raw)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
@@ -89,6 +99,7 @@ class InspectionController(Controller):
         status_code=200,
         dto=DocumentDTO,
         return_dto=None,
+        opt={NUL_CHECKED_BY_HANDLER: True},
         description="Sync the whole document: 201 created, 200 new revision or replay, 409 stale or read-only "
         "(its `server_copy` carries the latest review). The 200/201 reply's `review` is always null: "
         "GET the inspection for it.",
