@@ -17,14 +17,7 @@ import uuid
 from tests.factories import make_user
 from tests.reliability.test_lock_order import _waiting_backend
 from tests.review_fixtures import answers, make_ctx
-
-
-async def _rows(client, sql: str, *args):
-    conn = await client.db()
-    try:
-        return await conn.fetch(sql, *args)
-    finally:
-        await conn.close()
+from tests.test_actions import _rows
 
 
 async def _action(client, item_key: str, status: str | None = None):
