@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
+import subprocess
 import zipfile
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from xml.etree import ElementTree
 
 import openpyxl
 import pytest
 
 from server.exports import xlsx
+from tests.conftest import require_or_skip
 
 TRICKY = [
     "plain",
@@ -122,3 +126,45 @@ def test_column_names(index: int, name: str):
 def test_excel_time_counts_days_from_its_epoch():
     assert xlsx.excel_time(datetime(1900, 3, 1)) == 61
     assert xlsx.excel_time(datetime(2026, 1, 1, 12, tzinfo=UTC)) == 46023.5
+
+
+SOFFICE = "/usr/bin/soffice"
+
+
+def test_libreoffice_reads_the_workbook_as_written(tmp_path):
+    """A spreadsheet program, not only openpyxl, opens the hand-written workbook: LibreOffice Calc
+    converts each sheet to CSV, and the cells come back with their types and text."""
+    if not Path(SOFFICE).exists():
+        require_or_skip(f"{SOFFICE} is not installed (apt-get install libreoffice-calc-nogui)")
+    texts = ["=1+1 is text", "a & b < c > d", "تھانہ سٹی لاہور", "two\nlines", "_x0041_ stays as typed"]
+    moment = datetime(2026, 3, 31, 10, 15, 30, tzinfo=timezone(timedelta(hours=5)))
+    rows = [[text, n, n + 0.25, Decimal("87.5"), n % 2 == 0, moment, None] for n, text in enumerate(texts)]
+    workbook = tmp_path / "export.xlsx"
+    workbook.write_bytes(build(rows, ["text", "n", "x", "percent", "even", "time", "empty"]))
+    # Comma-separated, quoted, UTF-8, cells as their formats show them, every sheet to its own file.
+    options = "44,34,76,1,,0,false,true,true,false,false,-1"
+    done = subprocess.run(
+        [
+            SOFFICE,
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            f"csv:Text - txt - csv (StarCalc):{options}",
+            str(workbook),
+            "--outdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "export-Inspections.csv", encoding="utf-8", newline="") as handle:
+        read = list(csv.reader(handle))
+    assert read[0] == ["text", "n", "x", "percent", "even", "time", "empty"]
+    assert [r[0] for r in read[1:]] == texts
+    assert [(int(r[1]), float(r[2]), float(r[3]), r[4]) for r in read[1:]] == [
+        (n, n + 0.25, 87.5, "TRUE" if n % 2 == 0 else "FALSE") for n in range(len(texts))
+    ]
+    assert {r[5] for r in read[1:]} == {"2026-03-31 05:15:30 UTC"}  # the UTC wall time, in its format
+    assert {r[6] for r in read[1:]} == {""}
