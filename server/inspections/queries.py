@@ -318,14 +318,9 @@ async def lock_inspection(conn: Connection, inspection_id: UUID) -> Record | Non
 
     FOR NO KEY UPDATE is the lock an UPDATE takes anyway; unlike FOR UPDATE it lets a photo upload's
     foreign-key check through, and it queues behind refresh_missing_photos, which takes the same lock.
-    `overridden`: a reviewer's score overrides are in force (see supersede_overrides).
     """
     return await conn.fetchrow(
-        """SELECT i.revision, i.status,
-                  EXISTS (SELECT 1 FROM score_overrides o
-                           WHERE o.inspection_id = i.id AND o.superseded_at IS NULL) AS overridden
-             FROM inspections i WHERE i.id = $1 FOR NO KEY UPDATE OF i""",
-        inspection_id,
+        "SELECT revision, status FROM inspections WHERE id = $1 FOR NO KEY UPDATE", inspection_id
     )
 
 

@@ -240,8 +240,9 @@ async def _change(
         row = await queries.update_inspection(conn, inspection_id, doc.base_revision, w)
         if row is None:
             return None
-        if locked["overridden"]:
-            # Only after a review (a returned inspection): the new revision is scored afresh, draft or not.
+        if locked["status"] == "returned":
+            # Only a returned inspection has overrides in force that its inspector can write over (an
+            # approved one is read-only to them): the new revision is scored afresh, draft or not.
             await queries.supersede_overrides(conn, inspection_id)
         await _after_write(conn, w, row, created=False)
     return False, _reply(row, doc, w.score, list(row["missing_photos"]), where)

@@ -3,8 +3,8 @@ and the latest review the inspections capability shows in its reply.
 
 Registered into the inspections capability's submit hooks when this module is imported (the review,
 actions and dashboards routes all import it, so any of them being loaded is enough). One callback runs
-the three steps in a fixed order, because the order matters: the overrides of a returned inspection
-stop applying before the rollups read its effective scores, and actions read those scores too.
+the steps in a fixed order, because the order matters (below). The overrides of a returned inspection
+have stopped applying by then: the inspector's write that made the new revision superseded them.
 
 Actions come before the rollups because of the locks each takes until commit (rollup.LOCK_ORDER).
 Writing an action stamps the bundle's global sync_state row (schema 0003, sync_stamp), and so does
@@ -27,12 +27,9 @@ from server.review import queries
 @register_on_submitted
 async def after_submission(conn: Connection, submission: Submission) -> None:
     inspection_id = submission.inspection_id
-    # A resubmission carries the inspector's new answers; overrides judged the old ones. A new
-    # inspection has none (a returned one may have gone back to draft first: only `created` is sure).
-    if not submission.created:
-        await queries.supersede_overrides(conn, inspection_id)
-    # With no override in force, the effective scores are the submitted ones, so a critical item
-    # failed exactly when the score says one did.
+    # No override is in force here: the inspector's write of a returned inspection superseded them
+    # (server/inspections/service.py), so the effective scores are the submitted ones, and a critical
+    # item failed exactly when the score says one did.
     # Actions before rollups: the lock order (rollup.LOCK_ORDER). tests/reliability/test_lock_order.py.
     if submission.critical_failed:
         await actions.create_for_critical_failures(conn, inspection_id)

@@ -122,20 +122,6 @@ async def overrides_in_force(conn: Connection, inspection_id: UUID) -> dict[str,
     return {r["item_key"]: r["score"] for r in rows}
 
 
-async def supersede_overrides(conn: Connection, inspection_id: UUID) -> int:
-    """A resubmission carries new answers: the overrides of the old ones stop applying.
-
-    Only a submitted inspection is affected, so a hook that runs for anything else changes nothing.
-    """
-    result = await conn.execute(
-        """UPDATE score_overrides SET superseded_at = now()
-            WHERE inspection_id = $1 AND superseded_at IS NULL
-              AND EXISTS (SELECT 1 FROM inspections WHERE id = $1 AND status = 'submitted')""",
-        inspection_id,
-    )
-    return int(result.split()[-1])
-
-
 async def apply_decision(
     conn: Connection,
     *,
