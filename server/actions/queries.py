@@ -13,6 +13,7 @@ from server.actions.models import ActionOut, NoteOut
 from server.actions.rules import AUTO_DUE_DAYS
 from server.auth.models import COVERS_SQL, SCOPE_SQL, Principal
 from server.dashboards.rollup import EFFECTIVE_SCORES, REPORTING_TZ
+from server.photos.queries import READABLE_SQL, reader_args
 from server.review.models import DistrictRef, LocalName, Person, StationRef
 
 Scope = tuple[bool, list[UUID], list[UUID]]
@@ -277,14 +278,13 @@ async def evidence_photos(
     """Of these photo ids, the stored photos the user may read (scope; an inspector only their own
     inspections', as for GET /photos), each with whether its inspection is of the station."""
     rows = await conn.fetch(
-        f"""SELECT p.id, i.station_id = $5 AS same_station
+        f"""SELECT p.id, i.station_id = $6 AS same_station
               FROM photos p JOIN inspections i ON i.id = p.inspection_id
               JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
-             WHERE p.id = ANY($4::uuid[]) AND {SCOPE_SQL} AND ($6::uuid IS NULL OR i.inspector_id = $6)""",
-        *user.scope_args(),
+             WHERE p.id = ANY($1::uuid[]) AND {READABLE_SQL}""",
         list(photo_ids),
+        *reader_args(user),
         station_id,
-        user.id if user.role == "inspector" else None,
     )
     return {r["id"]: r["same_station"] for r in rows}
 

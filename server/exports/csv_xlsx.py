@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
@@ -238,10 +238,6 @@ async def csv_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes]
 _SHEET = "Inspections"
 
 
-def _xlsx_cells(table: Table, rows: Iterable[Record]) -> Iterator[list[Cell]]:
-    return (table.cells(r) for r in rows)
-
-
 def _xlsx_start(table: Table, rows: int | None) -> tuple[xlsx.StreamingWorkbook, xlsx.Sheet, bytes]:
     book = xlsx.StreamingWorkbook()
     sheet = _xlsx_sheet(book, table, _SHEET, rows)
@@ -261,7 +257,7 @@ def _xlsx_batch(book: xlsx.StreamingWorkbook, sheets: list[xlsx.Sheet], table: T
         sheet.close()
         sheets.append(_xlsx_sheet(book, table, f"{_SHEET} {len(sheets) + 1}"))
         sheet = sheets[-1]
-    sheet.write_rows(_xlsx_cells(table, rows))
+    sheet.write_rows(table.cells(r) for r in rows)
     return book.take()
 
 

@@ -190,11 +190,6 @@ class Sheet:
         self._row = r
         self._write("".join(parts))
 
-    @property
-    def rows(self) -> int:
-        """Rows written, the header included."""
-        return self._row
-
     def close(self) -> None:
         last = column_name(max(self.columns, 1) - 1)
         self._write(f'</sheetData><autoFilter ref="A1:{last}{self._row}"/></worksheet>')

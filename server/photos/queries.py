@@ -22,9 +22,10 @@ _PHOTO_COLUMNS = """p.id, p.inspection_id, p.item_key, p.uploaded_by, p.sha256, 
        p.width, p.height, p.original_key, p.display_key, p.thumb_key, p.exif_taken_at, p.exif_lat, p.exif_lon,
        p.device_taken_at, p.device_lat, p.device_lon, p.device_accuracy_m, p.distance_m, p.created_at"""
 
-# The reader scope: $2..$4 are Principal.scope_args(), $5 the inspector's own id (null for
-# reviewers and admins, who read every inspection in their scope).
-_READABLE = """($2::bool OR d.id = ANY($3::uuid[]) OR d.region_id = ANY($4::uuid[]))
+# Who may read a photo (of inspection i, station district d): $2..$4 are Principal.scope_args(), $5 the
+# inspector's own id (null for reviewers and admins, who read every inspection in their scope); see
+# reader_args. Corrective actions check their evidence photos with it too.
+READABLE_SQL = """($2::bool OR d.id = ANY($3::uuid[]) OR d.region_id = ANY($4::uuid[]))
            AND ($5::uuid IS NULL OR i.inspector_id = $5)"""
 
 
@@ -45,7 +46,7 @@ async def upload_target(conn: Connection, user: Principal, inspection_id: UUID, 
               JOIN stations s ON s.id = i.station_id
               JOIN districts d ON d.id = s.district_id
               JOIN template_versions tv ON tv.id = i.template_version_id
-             WHERE i.id = $1 AND {_READABLE}""",
+             WHERE i.id = $1 AND {READABLE_SQL}""",
         inspection_id,
         *reader_args(user),
         item_key,
@@ -64,7 +65,7 @@ async def readable_photo(conn: Connection, user: Principal, photo_id: UUID) -> R
               JOIN inspections i ON i.id = p.inspection_id
               JOIN stations s ON s.id = i.station_id
               JOIN districts d ON d.id = s.district_id
-             WHERE p.id = $1 AND {_READABLE}""",
+             WHERE p.id = $1 AND {READABLE_SQL}""",
         photo_id,
         *reader_args(user),
     )
@@ -185,7 +186,7 @@ async def reuse_in_scope(conn: Connection, user: Principal, photo_id: UUID, limi
         f"""SELECT p.id AS photo_id, p.inspection_id, p.item_key, s.id AS station_id, s.code AS station_code,
                    s.name_en AS station_name, r.distance, r.same_bytes, p.created_at AS uploaded_at
               {_REUSE_FROM}
-             WHERE r.photo_id = $1 AND {_READABLE}
+             WHERE r.photo_id = $1 AND {READABLE_SQL}
              ORDER BY r.distance, p.created_at
              LIMIT $6""",
         photo_id,
@@ -197,7 +198,7 @@ async def reuse_in_scope(conn: Connection, user: Principal, photo_id: UUID, limi
 async def reuse_out_of_scope(conn: Connection, user: Principal, photo_id: UUID) -> int:
     return await conn.fetchval(
         f"""SELECT count(*) {_REUSE_FROM}
-             WHERE r.photo_id = $1 AND NOT ({_READABLE})""",
+             WHERE r.photo_id = $1 AND NOT ({READABLE_SQL})""",
         photo_id,
         *reader_args(user),
     )
