@@ -7,7 +7,7 @@
 // path, serialised with the page by a Web Lock), so a phone in a pocket sends its inspection
 // when the network returns even with the app closed.
 
-import { drain } from './js/outbox.js';
+import { drain, retryNow } from './js/outbox.js';
 
 const PRECACHE = self.__PRECACHE || { version: 'dev', files: [], lazy: [] };
 const LAZY = new Set(PRECACHE.lazy || []);
@@ -63,7 +63,9 @@ self.addEventListener('message', (event) => {
 
 self.addEventListener('sync', (event) => {
   if (event.tag !== 'outbox') return;
-  event.waitUntil(drain().then((r) => {
+  // The browser fires this when the network is back, as the page's `online` event: the backoff
+  // earned offline is dropped and the outbox tried at once (the browser itself spaces its retries).
+  event.waitUntil(retryNow().then((r) => {
     // Rejecting makes the browser schedule another attempt later.
     if (r?.transient) throw new Error('outbox not drained yet');
   }));

@@ -70,6 +70,7 @@ class SyncEvents:
     """Fires the service worker's Background Sync event, as the browser does when the network returns."""
 
     def __init__(self, context: Any, page: Any, url: str) -> None:
+        self.context = context
         self.cdp = context.new_cdp_session(page)
         self.origin = url
         self.registrations: dict[str, str] = {}
@@ -82,6 +83,10 @@ class SyncEvents:
                 self.registrations[reg["scopeURL"]] = reg["registrationId"]
 
     def fire(self, tag: str = "outbox") -> None:
+        # The browser fires the event once it is online again; the worker must see that first too.
+        workers = self.context.service_workers
+        assert workers, "no service worker is running"
+        assert wait_for(lambda: workers[0].evaluate("navigator.onLine"), 10), "the worker still thinks it is offline"
         registration = self.registrations.get(self.origin + "/")
         assert registration, f"no service worker registration seen: {self.registrations}"
         self.cdp.send(
@@ -138,6 +143,34 @@ def test_the_service_worker_sends_with_the_token_of_whoever_is_signed_in_now(pwa
     )
     assert stored["inspector_id"] == b_id
     assert stored["status"] == "submitted"
+    assert errors == []
+    context.close()
+
+
+SET_BACKOFF = """async (minutes) => {
+    const { kv } = await import('/js/db.js');
+    await kv.set('backoff', { attempts: 9, next_at: Date.now() + minutes * 60 * 1000 });
+}"""
+
+
+def test_a_background_sync_sends_at_once_whatever_the_backoff_after_failed_attempts(pwa_server, browser):
+    token = pwa_server.login(INSPECTOR, PASSWORD)
+    station, version = pick_station_and_template(bundle(pwa_server, token))
+    context = phone_context(browser, station)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    sync = SyncEvents(context, page, pwa_server.url)
+
+    # Hours in a dead zone: failed attempts have pushed the next try minutes away. When the network
+    # returns the browser says so with a Background Sync event, and the worker sends at once.
+    context.set_offline(True)
+    iid = submit_offline(page, station, version["definition"])
+    page.evaluate(SET_BACKOFF, 5)
+    page.goto("about:blank")
+    context.set_offline(False)
+    sync.fire()
+    assert wait_for(lambda: on_server(pwa_server, iid, token), 45), "the worker waited out its backoff"
     assert errors == []
     context.close()
 
