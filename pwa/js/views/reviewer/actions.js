@@ -9,7 +9,9 @@ import { actionDescription, actionOwner, fmtDate, fmtDateTime, t, tx } from '../
 import { navigate, render } from '../../router.js';
 import { templatesFor } from '../../state.js';
 import { button, dialog, field, h, icon, mount } from '../../ui.js';
-import { bilingual, busy, errorBox, fieldBox, oneName, page, placeProblems, select, stations, tag } from './common.js';
+import {
+  bilingual, busy, endDialog, errorBox, fieldBox, oneName, page, placeProblems, select, stations, tag, what,
+} from './common.js';
 
 // The moves a reviewer may make from each status; server/actions/rules.py holds the same machine.
 // Cancelling is for reviewers and admins only (the only roles with these screens), with a note.
@@ -110,57 +112,36 @@ function actionCard(a) {
 
 // Cancelling is final and needs the reason, which goes into the action's notes. The form says so
 // before anything is sent; a missing note is caught here, and the server's 422 (should one come
-// anyway) is shown at the note field. A 409 or 404 (the action moved on meanwhile) cannot succeed by
-// asking again, so only Close remains. Resolves true when the action was cancelled.
+// anyway) is shown at the note field. Resolves true when the action was cancelled; the board is drawn
+// again after a refusal, since it no longer matches the server.
 async function cancelDialog(a) {
   const area = h('textarea', { name: 'note', rows: 3, maxlength: 4000 });
-  const box = fieldBox('note', t('rv.act.cancelWhy'), area, { hint: t('rv.act.cancelWhyHint') });
-  const host = h('div', { role: 'alert' });
-  const form = h('div', { class: 'rv-form rv-end' }, host,
-    h('p', {}, bilingual(a.station.name), h('span', { class: 'rv-code', text: a.station.code })),
-    h('p', { dir: 'auto', text: actionDescription(a) }),
-    h('div', { class: 'callout callout-warn rv-what' }, icon('warn'), h('div', {}, h('p', { text: t('rv.act.cancelWhat') }))),
-    box);
-  const noteProblem = (message) => ({ field: 'note', message });
-  let refused = false;
-  const choice = await dialog({
+  const needNote = [{ field: 'note', message: t('rv.act.cancelNeedNote') }];
+  const { done, refused } = await endDialog({
     title: t('rv.act.cancelTitle', { station: a.station.code }),
-    body: form,
-    actions: [{ label: t('rv.act.cancelKeep'), value: null }, { label: t('rv.move.cancelled'), value: 'confirm', kind: 'danger' }],
-    onSubmit: async (value, dlg) => {
-      if (value !== 'confirm') return true;
-      mount(host);
-      const note = area.value.trim();
-      if (!note) { placeProblems(form, [noteProblem(t('rv.act.cancelNeedNote'))]); return false; }
-      const buttons = [...dlg.querySelectorAll('.dialog-actions button')];
-      const go = buttons[buttons.length - 1];
-      const settle = (running) => {
-        for (const b of buttons) b.disabled = running;
-        go.lastChild.textContent = running ? t('rv.act.cancelling') : t('rv.move.cancelled');
-        dlg.toggleAttribute('aria-busy', running);
-      };
-      settle(true);
-      try {
-        await api.reviewer.updateAction(a.id, { status: 'cancelled', note });
-        return true;
-      } catch (err) {
-        settle(false);
-        const named = err?.status === 422 ? (err.errors || []).filter((e) => e.field === 'note') : [];
-        placeProblems(form, named.map(() => noteProblem(t('rv.act.cancelNeedNote'))));
-        if (!named.length) mount(host, errorBox(err));
-        if (err?.status === 409 || err?.status === 404) {
-          go.disabled = true;
-          buttons[0].lastChild.textContent = t('close');
-          buttons[0].focus();
-          // The board no longer matches the server: it is drawn again once the dialog closes.
-          refused = true;
-        }
-        return false;
-      }
+    body: [
+      h('p', {}, bilingual(a.station.name), h('span', { class: 'rv-code', text: a.station.code })),
+      h('p', { dir: 'auto', text: actionDescription(a) }),
+      what(t('rv.act.cancelWhat')),
+      fieldBox('note', t('rv.act.cancelWhy'), area, { hint: t('rv.act.cancelWhyHint') }),
+    ],
+    keep: t('rv.act.cancelKeep'),
+    confirm: t('rv.move.cancelled'),
+    working: t('rv.act.cancelling'),
+    check: (form) => {
+      const noted = Boolean(area.value.trim());
+      placeProblems(form, noted ? [] : needNote);
+      return noted;
+    },
+    send: () => api.reviewer.updateAction(a.id, { status: 'cancelled', note: area.value.trim() }),
+    fail: (form, host, err) => {
+      const atNote = err?.status === 422 && (err.errors || []).some((e) => e.field === 'note');
+      placeProblems(form, atNote ? needNote : []);
+      if (!atNote) mount(host, errorBox(err));
     },
   });
   if (refused) await render();
-  return choice === 'confirm';
+  return done;
 }
 
 async function notesDialog(a) {

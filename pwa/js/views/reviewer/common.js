@@ -5,7 +5,7 @@
 import { api } from '../../api.js';
 import { addStrings, fmtPercent, getLang, t } from '../../i18n.js';
 import { state } from '../../state.js';
-import { h, icon } from '../../ui.js';
+import { dialog, h, icon, mount } from '../../ui.js';
 import strings from './strings.js';
 
 addStrings(strings);
@@ -120,6 +120,60 @@ export const row = (headers, cells, attrs = {}) => h('tr', attrs, cells.map((c, 
   h('td', { 'data-label': headers[i][0], class: headers[i][1] && 'num' }, c)));
 
 // A labelled control with a place for the server's problem with it: ui.js, as on the admin screens.
+// Ending something for good (cancelling a visit or an action, stopping a repeating visit) cannot be
+// undone from these screens, so the dialog says what will happen and its safe choice comes first (and
+// has the focus). `check(form)`, when given, may refuse before anything is sent (a required note),
+// having shown why. While the request runs its buttons are disabled and Escape is held, so the answer
+// is never lost behind a closed dialog. A refusal is shown in it by `fail(form, host, err)`: when the
+// thing was ended or changed meanwhile (409) or left the officer's area (404), asking again cannot
+// succeed, so only Close remains; a lost connection or a server failure can be tried again. The
+// screen should be drawn again after a refusal (`refused`), since it no longer matches the server.
+export async function endDialog({ title, body, keep, confirm, working, send, check = () => true, fail = showError }) {
+  const host = h('div');
+  const form = h('div', { class: 'rv-form rv-end' }, host, body);
+  let refused = false;
+  const choice = await dialog({
+    title,
+    body: form,
+    actions: [{ label: keep, value: null }, { label: confirm, value: 'confirm', kind: 'danger' }],
+    onSubmit: async (value, dlg) => {
+      if (value !== 'confirm') return true;
+      mount(host);
+      if (!check(form)) return false;
+      const buttons = [...dlg.querySelectorAll('.dialog-actions button')];
+      const go = buttons[buttons.length - 1];
+      const hold = (e) => { e.preventDefault(); e.stopImmediatePropagation(); };
+      const settle = (running) => {
+        for (const b of buttons) b.disabled = running;
+        go.lastChild.textContent = running ? working : confirm;
+        dlg.toggleAttribute('aria-busy', running);
+        dlg[running ? 'addEventListener' : 'removeEventListener']('cancel', hold, true);
+      };
+      settle(true);
+      try { await send(); return true; } catch (err) {
+        refused = true;
+        settle(false);
+        fail(form, host, err);
+        if (err.status === 409 || err.status === 404) {
+          go.disabled = true;
+          buttons[0].lastChild.textContent = t('close');
+          buttons[0].focus();
+        } else {
+          go.focus();
+        }
+        return false;
+      }
+    },
+  });
+  return { done: choice === 'confirm', refused };
+}
+
+const showError = (form, host, err) => mount(host, errorBox(err));
+
+// What will happen, in plain words, marked so it is not read past.
+export const what = (...lines) => h('div', { class: 'callout callout-warn rv-what' }, icon('warn'),
+  h('div', {}, lines.map((line) => h('p', { text: line }))));
+
 export { fieldBox } from '../../ui.js';
 
 // Places each problem ({field, message}) beside its field inside `root`, after clearing the last

@@ -14,7 +14,8 @@ import { navigate, render } from '../../router.js';
 import { state } from '../../state.js';
 import { button, dialog, h, icon, mount, toast } from '../../ui.js';
 import {
-  bilingual, busy, errorBox, fieldBox, oneName, page, placeProblems, problem, row, select, stations, table, tag,
+  bilingual, busy, endDialog, errorBox, fieldBox, oneName, page, placeProblems, problem, row, select, stations, table,
+  tag, what,
 } from './common.js';
 
 const LIMIT = 500;
@@ -295,56 +296,7 @@ async function scheduleDialog(c, ctx, title) {
   return saved === 'save';
 }
 
-// Cancelling a visit and stopping a repeating visit cannot be undone from this screen, so the dialog
-// says what will happen and its safe choice comes first (and has the focus). While the request runs
-// its buttons are disabled and Escape is held, so the answer is never lost behind a closed dialog. A
-// refusal is shown in it: when the visit was done or the repeating visit stopped meanwhile (409) or it
-// left the officer's area (404), asking again cannot succeed, so only Close remains; a lost connection
-// or a server failure can be tried again. The list is drawn again after either, since it no longer
-// matches the server.
-async function endDialog({ title, body, keep, confirm, working, send }) {
-  const host = h('div');
-  const form = h('div', { class: 'rv-form rv-end' }, host, body);
-  let refused = false;
-  const choice = await dialog({
-    title,
-    body: form,
-    actions: [{ label: keep, value: null }, { label: confirm, value: 'confirm', kind: 'danger' }],
-    onSubmit: async (value, dlg) => {
-      if (value !== 'confirm') return true;
-      const buttons = [...dlg.querySelectorAll('.dialog-actions button')];
-      const go = buttons[buttons.length - 1];
-      const hold = (e) => { e.preventDefault(); e.stopImmediatePropagation(); };
-      const settle = (running) => {
-        for (const b of buttons) b.disabled = running;
-        go.lastChild.textContent = running ? working : confirm;
-        dlg.toggleAttribute('aria-busy', running);
-        dlg[running ? 'addEventListener' : 'removeEventListener']('cancel', hold, true);
-      };
-      settle(true);
-      try { await send(); return true; } catch (err) {
-        refused = true;
-        settle(false);
-        showFailure(form, host, err);
-        if (err.status === 409 || err.status === 404) {
-          go.disabled = true;
-          buttons[0].lastChild.textContent = t('close');
-          buttons[0].focus();
-        } else {
-          go.focus();
-        }
-        return false;
-      }
-    },
-  });
-  return { done: choice === 'confirm', refused };
-}
-
 const meta = (...pairs) => h('dl', { class: 'rv-meta' }, pairs.map(([k, v]) => h('div', {}, h('dt', { text: k }), h('dd', {}, v))));
-
-// What will happen, in plain words, marked so it is not read past.
-const what = (...lines) => h('div', { class: 'callout callout-warn rv-what' }, icon('warn'),
-  h('div', {}, lines.map((line) => h('p', { text: line }))));
 
 // A visit from a repeating visit is cancelled alone: the server makes the next one (once the
 // repeating visit has an inspector who can make it), so the dialog says so and points to stopping.
@@ -355,6 +307,7 @@ async function cancelDialog(a) {
     t(plan?.needs_inspector ? 'rv.vis.cancelNextHeld' : 'rv.vis.cancelNext'), t('rv.vis.cancelStopHint'),
   ] : [t('rv.vis.cancelOnce')];
   return endDialog({
+    fail: showFailure,
     title: t('rv.vis.cancelTitle', { station: a.station_code }),
     body: [
       h('p', {}, bilingual(a.station_name), h('span', { class: 'rv-code', text: `${a.station_code} · ${tx(a.template_title)}` })),
@@ -372,6 +325,7 @@ async function cancelDialog(a) {
 // is final: a stopped one is not restarted.
 function stopDialog(c, title, open) {
   return endDialog({
+    fail: showFailure,
     title: t('rv.sch.stopTitle', { station: c.station_code }),
     body: [
       h('p', { class: 'strong', text: `${c.station_code} · ${title} · ${t(`rv.freq.${c.frequency}`)}` }),
