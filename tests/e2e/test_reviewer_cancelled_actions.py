@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import PHONE, live_pwa_server, watch_errors
@@ -200,19 +201,18 @@ def test_withdrawn_and_passed_actions_say_why_in_english_and_urdu(pwa_server, se
         "rtl",
         "ur",
     )
-    assert PASSED_UR in page.locator(f".rv-action[data-id='{worked['id']}'] .rv-passed").inner_text()
-    assert (
-        page.locator(f".rv-action[data-id='{worked['id']}'] [data-to=cancelled]").inner_text().strip()
-        == "اقدام منسوخ کریں"
-    )
+    # The board may still show its English render a moment after the switch: these wait for Urdu.
+    expect(page.locator(f".rv-action[data-id='{worked['id']}'] .rv-passed")).to_contain_text(PASSED_UR)
+    expect(page.locator(f".rv-action[data-id='{worked['id']}'] [data-to=cancelled]")).to_have_text("اقدام منسوخ کریں")
     assert page.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0
     snapshot(page, path=str(artifacts / "reviewer-action-passed-ur-phone.png"), full_page=True)
 
     _board(page, pwa_server.url, withdrawn["station"]["id"])
+    page.locator(f".rv-action[data-id='{withdrawn['id']}']").wait_for(state="attached")  # this station's board
     summary = page.locator("details[data-status=cancelled] > summary")
-    assert "منسوخ شدہ" in summary.inner_text()
+    expect(summary).to_contain_text("منسوخ شدہ")
     summary.click()
-    assert WITHDRAWN_UR in page.locator(f".rv-action[data-id='{withdrawn['id']}']").inner_text()
+    expect(page.locator(f".rv-action[data-id='{withdrawn['id']}']")).to_contain_text(WITHDRAWN_UR)
     snapshot(page, path=str(artifacts / "reviewer-action-withdrawn-ur-phone.png"), full_page=True)
     assert errors == []
     context.close()
