@@ -820,3 +820,61 @@ def _get_scope(path: str, token: str) -> dict[str, Any]:
         "server": ("testserver", 80),
         "state": {},
     }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # a workbook left half-written
+async def test_an_export_cut_off_by_a_failure_never_ends_as_if_complete(env: Env, settings, executor, fmt: str):
+    """The database goes away after the first bytes have left: the response must not end as a whole
+    file would (the server then drops the connection, and the browser reports a failed download, not a
+    short spreadsheet someone would trust), and the export's connection still goes back to the pool."""
+    conn = await env.client.db()
+    try:
+        await conn.execute(
+            """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
+                                        body_hash, document, submitted_at)
+               SELECT gen_random_uuid(), $1, $2, $3, 'submitted', 1, '\\x00', '{}', now()
+                 FROM generate_series(1, 3000)""",
+            env.world.stations["A"],
+            uuid.UUID(env.version_id),
+            env.world.users["inspector_a"],
+        )
+        app = create_app(settings, executor=executor, run_migrations=False)
+        token = await env.token("admin")
+        pieces: list[bytes] = []
+        ended = False
+
+        asked = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal asked
+            if not asked:
+                asked = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()  # the client stays connected
+            raise AssertionError
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal ended
+            if message["type"] != "http.response.body":
+                return
+            if not pieces:
+                # The export's own connection waits, idle in its snapshot, for the next batch: it dies.
+                killed = await conn.fetchval(
+                    """SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                        WHERE datname = current_database() AND pid <> pg_backend_pid()
+                          AND state = 'idle in transaction'"""
+                )
+                assert killed == 1
+            pieces.append(message.get("body", b""))
+            ended = ended or not message.get("more_body", False)
+
+        async with lifespan(app):
+            with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the driver raises, it reaches the server
+                await asyncio.wait_for(app(_get_scope(f"/api/v1/exports/inspections.{fmt}", token), receive, send), 60)
+            assert pieces and not ended, "a cut-off export was sent as if it were whole"
+            pool = app.state.read_pool
+            assert pool.get_idle_size() == pool.get_size(), "the dead export's connection was not given back"
+            assert (await env.get(CSV_URL, user="admin")).status_code == 200  # and the next export works
+    finally:
+        await conn.close()

@@ -228,9 +228,9 @@ async def csv_stream(cursor: ExportCursor, table: Table) -> AsyncIterator[bytes]
         if encoding is not None:
             yield await encoding
     finally:
+        worker.shutdown(wait=False)
         with anyio.CancelScope(shield=True):
             await cursor.close()
-        worker.shutdown(wait=False)
 
 
 # XLSX -----------------------------------------------------------------------------------------------
@@ -282,6 +282,7 @@ async def xlsx_stream(cursor: ExportCursor, table: Table, rows: int | None = Non
     """
     loop = asyncio.get_running_loop()
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-export")
+    book: xlsx.StreamingWorkbook | None = None
     try:
         book, sheet, head = await loop.run_in_executor(worker, _xlsx_start, table, rows)
         sheets = [sheet]
@@ -295,8 +296,12 @@ async def xlsx_stream(cursor: ExportCursor, table: Table, rows: int | None = Non
         if writing is not None:
             if chunk := await writing:
                 yield chunk
-        yield await loop.run_in_executor(worker, _xlsx_finish, book, sheets, table)
+        last = await loop.run_in_executor(worker, _xlsx_finish, book, sheets, table)
+        book = None
+        yield last
     finally:
+        if book is not None:
+            worker.submit(book.abandon)  # after any batch still being written: one worker, in order
+        worker.shutdown(wait=False)
         with anyio.CancelScope(shield=True):
             await cursor.close()
-        worker.shutdown(wait=False)

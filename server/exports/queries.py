@@ -6,12 +6,13 @@ the inspection's station.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
 import anyio
-from asyncpg import Connection, Pool, Record
+from asyncpg import Connection, InterfaceError, InternalClientError, Pool, PostgresError, Record
 
 from server.auth.models import SCOPE_SQL
 from server.exports.models import ExportFilters
@@ -116,8 +117,14 @@ class ExportCursor:
         # connection never go back to the pool.
         with anyio.CancelScope(shield=True):
             try:
-                if self._tx is not None and not conn.is_closed():
+                if self._tx is not None:
                     await self._tx.rollback()
+            except (InterfaceError, InternalClientError, PostgresError, OSError):
+                # The connection died under the export, whose own error is the one to report. A closed
+                # connection has already gone back to the pool, which replaces it; one left mid-statement
+                # is closed here so that it is never handed out again.
+                with contextlib.suppress(InterfaceError):
+                    conn.terminate()
             finally:
                 await self._pool.release(conn)
 

@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 # Excel refuses a cell longer than this; a note is far shorter, but a cell must never break the file.
 MAX_TEXT = 32_767
@@ -148,6 +148,7 @@ class Sheet:
         self.xml_bytes = 0
         book._sheets.append(name)
         self._member = book._zip.open(f"xl/worksheets/sheet{len(book._sheets)}.xml", "w")
+        book._open = self._member
         cols = "".join(
             f'<col min="{c + 1}" max="{c + 1}" width="{w}" customWidth="1"/>' for c, w in enumerate(widths) if w
         )
@@ -194,6 +195,7 @@ class Sheet:
         last = column_name(max(self.columns, 1) - 1)
         self._write(f'</sheetData><autoFilter ref="A1:{last}{self._row}"/></worksheet>')
         self._member.close()
+        self._book._open = None
         self._book._filters.append(f"'{self.name}'!$A$1:${last}${self._row}")
 
 
@@ -205,6 +207,7 @@ class StreamingWorkbook:
         self._zip = zipfile.ZipFile(self._sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL)
         self._sheets: list[str] = []
         self._filters: list[str] = []
+        self._open: IO[bytes] | None = None  # the sheet being written
 
     def sheet(self, name: str, headers: Sequence[str], widths: Sequence[float] = (), rows: int | None = None) -> Sheet:
         """A new sheet; `rows`, when known, is how many rows will follow its header."""
@@ -253,6 +256,15 @@ class StreamingWorkbook:
             self._zip.writestr(name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + xml)
         self._zip.close()
         return self.take()
+
+    def abandon(self) -> None:
+        """Drop a workbook that will not be finished (its export failed or its client left): what is
+        open is closed so that nothing is left half-written when it is collected; no bytes go out."""
+        if self._open is not None:
+            self._open.close()
+            self._open = None
+        self._zip.close()
+        self._sink.take()
 
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
