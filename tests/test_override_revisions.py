@@ -33,6 +33,8 @@ async def shown(ctx, inspection_id: uuid.UUID) -> dict[str, Any]:
     reply = (await ctx.get(f"/api/v1/inspections/{inspection_id}")).json()
     items = (await ctx.get("/api/v1/inspections", station_id=str(ctx.world.stations["A"]))).json()["items"]
     [row] = [r for r in items if r["id"] == str(inspection_id)]
+    queue = (await ctx.get("/api/v1/review/queue", limit=200)).json()["rows"]
+    in_queue = [r["score_overridden"] for r in queue if r["id"] == str(inspection_id)]
     token = await ctx.token("reviewer_a")
     body = (await ctx.client.get("/api/v1/exports/inspections.csv", token)).content
     [csv_row] = [
@@ -48,6 +50,8 @@ async def shown(ctx, inspection_id: uuid.UUID) -> dict[str, Any]:
         "list_percent": row["score_percent"],
         "csv_percent": float(csv_row["score_percent"]),
         "csv_flag": csv_row["score_overridden"],
+        "list_flag": row["score_overridden"],
+        "queue_flag": in_queue[0] if in_queue else None,  # in the queue only while submitted
     }
 
 
@@ -67,7 +71,7 @@ async def test_a_returned_inspection_saved_as_a_draft_shows_its_own_score_and_no
     now = await shown(ctx, inspection_id)
     overridden = own_percent(first, {"f_clean": 0.8})
     assert overridden != pytest.approx(own_percent(first))
-    assert (now["status"], now["flag"], now["csv_flag"]) == ("returned", True, "true")
+    assert (now["status"], now["flag"], now["csv_flag"], now["list_flag"]) == ("returned", True, "true", True)
     assert now["percent"] == now["list_percent"] == pytest.approx(overridden)
     assert now["csv_percent"] == pytest.approx(overridden, abs=0.05)
     assert await counted(ctx) == []  # a return takes the inspection out of the dashboards
@@ -79,7 +83,7 @@ async def test_a_returned_inspection_saved_as_a_draft_shows_its_own_score_and_no
     assert now["status"] == "draft"
     assert now["percent"] == now["list_percent"] == pytest.approx(own_percent(draft_values))
     assert now["csv_percent"] == pytest.approx(own_percent(draft_values), abs=0.05)
-    assert (now["flag"], now["overrides"], now["csv_flag"]) == (False, {}, "false")
+    assert (now["flag"], now["overrides"], now["csv_flag"], now["list_flag"]) == (False, {}, "false", False)
     assert await counted(ctx) == []  # a draft is never counted
 
     # The history keeps the override, marked superseded by the inspector's new revision.
@@ -91,7 +95,8 @@ async def test_a_returned_inspection_saved_as_a_draft_shows_its_own_score_and_no
     final = answers(clean=5)
     resubmitted = await ctx.put(inspection_id, base=draft["revision"], values=final)
     now = await shown(ctx, inspection_id)
-    assert (now["status"], now["flag"], now["csv_flag"]) == ("submitted", False, "false")
+    assert (now["status"], now["flag"], now["csv_flag"], now["list_flag"]) == ("submitted", False, "false", False)
+    assert now["queue_flag"] is False
     assert now["percent"] == now["list_percent"] == pytest.approx(own_percent(final))
     assert await counted(ctx) == [(1, pytest.approx(own_percent(final)))]
 
@@ -101,7 +106,8 @@ async def test_a_returned_inspection_saved_as_a_draft_shows_its_own_score_and_no
     assert approved.status_code == 200, approved.text
     now = await shown(ctx, inspection_id)
     expected = own_percent(final, {"f_token": 0.5})
-    assert (now["status"], now["flag"], now["csv_flag"]) == ("approved", True, "true")
+    assert (now["status"], now["flag"], now["csv_flag"], now["list_flag"]) == ("approved", True, "true", True)
+    assert now["queue_flag"] is None
     assert set(now["overrides"]) == {"f_token"}
     assert now["percent"] == now["list_percent"] == pytest.approx(expected)
     assert await counted(ctx) == [(1, pytest.approx(expected))]

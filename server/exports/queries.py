@@ -16,6 +16,7 @@ from asyncpg import Connection, InterfaceError, InternalClientError, Pool, Postg
 
 from server.auth.models import SCOPE_SQL
 from server.exports.models import ExportFilters
+from server.inspections.queries import OVERRIDDEN_SQL
 
 Scope = tuple[bool, list[UUID], list[UUID]]
 
@@ -31,7 +32,7 @@ _WHERE = f"""WHERE {SCOPE_SQL}
    AND ($9::timestamptz IS NULL OR COALESCE(i.submitted_at, i.created_at) >= $9)
    AND ($10::timestamptz IS NULL OR COALESCE(i.submitted_at, i.created_at) < $10)"""
 
-_COLUMNS = """i.id, i.template_version_id,
+_COLUMNS = f"""i.id, i.template_version_id,
        s.code AS station_code, s.name_en AS station_name_en, s.name_ur AS station_name_ur,
        d.code AS district_code, d.name_en AS district_name_en, d.name_ur AS district_name_ur,
        r.code AS region_code, r.name_en AS region_name_en, r.name_ur AS region_name_ur,
@@ -39,8 +40,7 @@ _COLUMNS = """i.id, i.template_version_id,
        t.key AS template_key, tv.version AS template_version,
        i.status, i.revision, i.started_at, i.submitted_at, i.finished_at,
        i.score_percent, i.grade, i.critical_failed,
-       EXISTS (SELECT 1 FROM score_overrides o
-                WHERE o.inspection_id = i.id AND o.superseded_at IS NULL) AS score_overridden,
+       {OVERRIDDEN_SQL},
        i.lat, i.lon, i.accuracy_m, i.far_from_station, i.distance_m,
        i.photos_expected, i.photos_missing, i.reused_photos"""
 

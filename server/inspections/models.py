@@ -128,6 +128,8 @@ class InspectionSummary(msgspec.Struct, kw_only=True):
     score_percent: float | None
     grade: str | None
     critical_failed: bool
+    # A reviewer's override is in force: the score shown is the reviewer's.
+    score_overridden: bool = False
     photos_expected: int
     photos_missing: int
     far_from_station: bool

@@ -463,6 +463,12 @@ async def returned_for(conn: Connection, user: Principal) -> list[Record]:
     )
 
 
+# Whether a reviewer's score override is in force on the inspection row `i`: its score is then the
+# reviewer's, not the one its answers make. Every reader that shows a score shows this beside it.
+OVERRIDDEN_SQL = """EXISTS (SELECT 1 FROM score_overrides o
+                WHERE o.inspection_id = i.id AND o.superseded_at IS NULL) AS score_overridden"""
+
+
 async def list_inspections(
     conn: Connection,
     user: Principal,
@@ -480,8 +486,8 @@ async def list_inspections(
     return await conn.fetch(
         f"""SELECT i.id, i.station_id, s.code AS station_code, s.name_en, s.name_ur, i.inspector_id,
                    u.display_name AS inspector_name, i.template_version_id, i.status, i.revision,
-                   i.score_percent, i.grade, i.critical_failed, i.photos_expected, i.photos_missing,
-                   i.far_from_station, i.distance_m, i.created_at, i.updated_at, i.submitted_at
+                   i.score_percent, i.grade, i.critical_failed, {OVERRIDDEN_SQL}, i.photos_expected,
+                   i.photos_missing, i.far_from_station, i.distance_m, i.created_at, i.updated_at, i.submitted_at
               FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
                    JOIN users u ON u.id = i.inspector_id
              WHERE {_scope("d", 1)}

@@ -127,6 +127,8 @@ class QueueRow(msgspec.Struct, kw_only=True):
     reused_photo_count: int
     photos_missing: int
     flags: Flags
+    # A reviewer's override is in force: the score shown is the reviewer's.
+    score_overridden: bool = False
 
 
 class QueuePage(msgspec.Struct, kw_only=True):

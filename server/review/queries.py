@@ -16,6 +16,7 @@ from asyncpg import Connection, Record
 
 from server.auth.models import SCOPE_SQL
 from server.errors import FieldError, Invalid
+from server.inspections.queries import OVERRIDDEN_SQL
 from server.review.models import (
     DistrictRef,
     Flags,
@@ -281,7 +282,7 @@ async def latest_reviews(conn: Connection, inspection_ids: Sequence[UUID]) -> di
 # The queue and the flagged list -------------------------------------------------------------------
 
 _ROW_SELECT = f"""
-SELECT i.id, i.status, i.revision, i.submitted_at, i.score_percent, i.grade, i.critical_failed,
+SELECT i.id, i.status, i.revision, i.submitted_at, i.score_percent, i.grade, i.critical_failed, {OVERRIDDEN_SQL},
        i.far_from_station, i.distance_m, i.reused_photos, i.photos_missing,
        s.id AS station_id, s.code AS station_code, s.name_en AS station_en, s.name_ur AS station_ur,
        d.id AS district_id, d.name_en AS district_en, d.name_ur AS district_ur,
@@ -333,6 +334,7 @@ def queue_row(r: Record) -> QueueRow:
         submitted_at=r["submitted_at"],
         score_percent=r["score_percent"],
         grade=r["grade"],
+        score_overridden=r["score_overridden"],
         critical_failed=r["critical_failed"],
         distance_m=r["distance_m"],
         reused_photo_count=r["reused_photos"],

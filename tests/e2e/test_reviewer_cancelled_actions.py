@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import asyncpg
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import snapshot
+from tests.conftest import run_async, snapshot
 from tests.e2e.test_pwa_support import PHONE, live_pwa_server, watch_errors
 from tests.e2e.test_reviewer_support import LAPTOP, REVIEWER_PASSWORD, inspector_setup, sign_in_reviewer, submit
 
@@ -214,5 +215,62 @@ def test_withdrawn_and_passed_actions_say_why_in_english_and_urdu(pwa_server, se
     summary.click()
     expect(page.locator(f".rv-action[data-id='{withdrawn['id']}']")).to_contain_text(WITHDRAWN_UR)
     snapshot(page, path=str(artifacts / "reviewer-action-withdrawn-ur-phone.png"), full_page=True)
+    assert errors == []
+    context.close()
+
+
+def test_the_dashboard_marks_a_reviewers_score_and_an_overdue_action_whose_item_has_passed(pwa_server, seeded, browser):
+    """Last in this module: it makes the worked action overdue."""
+    token, stations, version = inspector_setup(pwa_server)
+    reviewer = pwa_server.login("rpo.lahore", REVIEWER_PASSWORD)
+    plain_item = next(
+        i["key"]
+        for s in version["definition"]["sections"]
+        for i in s["items"]
+        if i["type"] == "yes_no" and not i.get("critical") and not i.get("visible_if")
+    )
+    # Two inspections flagged as far from their station; a reviewer changed a score on one of them.
+    changed = submit(pwa_server, token, stations[1], version, far=True, seed=23)
+    plain = submit(pwa_server, token, stations[2], version, far=True, seed=24)
+    approved = pwa_server.api(
+        "POST",
+        f"/api/v1/inspections/{changed['id']}/review",
+        reviewer,
+        json={
+            "decision": "approve",
+            "revision": changed["revision"],
+            "score_overrides": {plain_item: {"score": 0.5, "reason": "Half done, from the photos"}},
+        },
+    )
+    assert approved.status_code == 200, approved.text
+
+    async def make_overdue() -> None:
+        conn = await asyncpg.connect(pwa_server.database_url)
+        try:
+            await conn.execute("UPDATE actions SET due_date = current_date - 3 WHERE id = $1", seeded["worked"]["id"])
+        finally:
+            await conn.close()
+
+    run_async(make_overdue())
+
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in_reviewer(page, pwa_server.url)
+    page.goto(f"{pwa_server.url}/#/review/dashboard")
+    flagged = page.locator("#rv-flagged")
+    changed_row, plain_row = (flagged.locator(f"[data-key='{i['id']}']") for i in (changed, plain))
+    expect(changed_row.locator("[data-mark=overridden]")).to_have_text("reviewer’s score")
+    expect(plain_row).to_be_visible()
+    assert plain_row.locator("[data-mark=overridden]").count() == 0
+    # The worked action is the only overdue one whose item has passed since.
+    late = page.locator("#rv-late-act tbody tr").filter(has=page.locator("[data-mark=passed]"))
+    expect(late.locator("[data-mark=passed]")).to_have_text("item since passed")
+    assert seeded["worked"]["station"]["name"]["en"] in late.inner_text()
+
+    page.click(".lang-toggle")
+    page.locator("html[dir=rtl]").wait_for(state="attached")
+    expect(changed_row.locator("[data-mark=overridden]")).to_have_text("جائزہ کار کا اسکور")
+    expect(late.locator("[data-mark=passed]")).to_have_text("نکتہ بعد میں پاس ہو گیا")
     assert errors == []
     context.close()

@@ -96,14 +96,27 @@ export default async function dashboardView(params) {
       [t('start.template'), false, (r) => oneName(r.template.title)], overdueInspector(),
       due(), [t('rv.dash.daysOverdue'), true, (r) => r.days_overdue]]),
     panel('rv-late-act', t('rv.dash.overdueActions'), rows(overdue, 'actions'), [st,
-      [t('rv.act.description'), false, (r) => actionDescription(r)], [t('rv.act.status'), false, (r) => t(`rv.status.${r.status}`)], due()]),
+      [t('rv.act.description'), false, (r) => actionDescription(r)], actionStatus(), due()]),
     panel('rv-flagged', t('rv.dash.flagged'), rows(flagged), [
       [st[0], false, st[2], (r) => h('a', { href: `#/review/i/${r.id}` }, bilingual(r.station.name))],
       [t('role.inspector'), false, (r) => r.inspector.display_name],
       [t('rv.col.submitted'), false, (r) => r.submitted_at, (r) => fmtDateTime(r.submitted_at)],
-      [t('review.score'), true, (r) => num1(r.score_percent), (r) => pct(r.score_percent)],
+      [t('review.score'), true, (r) => num1(r.score_percent), (r) => (r.score_overridden
+        ? h('span', {}, pct(r.score_percent), ' ', tag('info', 'star', t('rv.overriddenShort'), { dataset: { mark: 'overridden' } }))
+        : pct(r.score_percent))],
       [t('rv.act.status'), false, (r) => t(`rv.st.${r.status}`)],
       [t('rv.col.flags'), false, (r) => Object.keys(r.flags).filter((k) => r.flags[k]).join(' '), (r) => flagList(r.flags)]]));
+}
+
+// An overdue action whose item a reviewer's score change has since passed says so: it may need
+// cancelling rather than chasing (the actions board explains).
+function actionStatus() {
+  const status = (r) => t(`rv.status.${r.status}`);
+  return [t('rv.act.status'), false,
+    (r) => (r.item_passed_by_override ? `${status(r)} (${t('rv.act.passedShort')})` : status(r)),
+    (r) => (r.item_passed_by_override
+      ? h('span', {}, status(r), ' ', tag('warn', 'warn', t('rv.act.passedShort'), { dataset: { mark: 'passed' } }))
+      : status(r))];
 }
 
 // A late visit whose inspector can no longer make it (deactivated, another role, moved away) says so,
