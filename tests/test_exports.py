@@ -661,24 +661,30 @@ def test_text_that_a_spreadsheet_would_run_is_prefixed_and_other_text_is_not(tex
     assert neutralise(text) == expected
 
 
-async def test_an_xlsx_export_sends_its_first_bytes_before_it_has_read_every_row(
-    env: Env, settings, executor, monkeypatch
-):
-    """A large workbook flows as it is written: a proxy in front of the server sees bytes at once
-    instead of waiting minutes for a finished file, and nothing is kept on disk meanwhile."""
+async def many_inspections(env: Env, n: int = 3000) -> None:
+    """n submitted inspections of station A with empty documents, scored 0.01 % to n/100 %."""
     conn = await env.client.db()
     try:
         await conn.execute(
             """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
                                         body_hash, document, submitted_at, score_percent)
                SELECT gen_random_uuid(), $1, $2, $3, 'submitted', 1, '\\x00', '{}', now(), g / 100.0
-                 FROM generate_series(1, 3000) AS g""",
+                 FROM generate_series(1, $4::int) AS g""",
             env.world.stations["A"],
             uuid.UUID(env.version_id),
             env.world.users["inspector_a"],
+            n,
         )
     finally:
         await conn.close()
+
+
+async def test_an_xlsx_export_sends_its_first_bytes_before_it_has_read_every_row(
+    env: Env, settings, executor, monkeypatch
+):
+    """A large workbook flows as it is written: a proxy in front of the server sees bytes at once
+    instead of waiting minutes for a finished file, and nothing is kept on disk meanwhile."""
+    await many_inspections(env)
     events: list[str] = []
     batches = export_queries.ExportCursor.batches
 
@@ -729,19 +735,7 @@ async def body_pieces(app, path: str, token: str, events: list[str]) -> tuple[in
 
 
 async def test_a_client_that_goes_away_mid_export_leaves_no_connection_behind(env: Env, settings, executor):
-    conn = await env.client.db()
-    try:
-        await conn.execute(
-            """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
-                                        body_hash, document, submitted_at)
-               SELECT gen_random_uuid(), $1, $2, $3, 'submitted', 1, '\\x00', '{}', now()
-                 FROM generate_series(1, 3000)""",
-            env.world.stations["A"],
-            uuid.UUID(env.version_id),
-            env.world.users["inspector_a"],
-        )
-    finally:
-        await conn.close()
+    await many_inspections(env)
     app = create_app(settings, executor=executor, run_migrations=False)
     token = await env.token("admin")
     async with lifespan(app):
@@ -828,17 +822,9 @@ async def test_an_export_cut_off_by_a_failure_never_ends_as_if_complete(env: Env
     """The database goes away after the first bytes have left: the response must not end as a whole
     file would (the server then drops the connection, and the browser reports a failed download, not a
     short spreadsheet someone would trust), and the export's connection still goes back to the pool."""
+    await many_inspections(env)
     conn = await env.client.db()
     try:
-        await conn.execute(
-            """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
-                                        body_hash, document, submitted_at)
-               SELECT gen_random_uuid(), $1, $2, $3, 'submitted', 1, '\\x00', '{}', now()
-                 FROM generate_series(1, 3000)""",
-            env.world.stations["A"],
-            uuid.UUID(env.version_id),
-            env.world.users["inspector_a"],
-        )
         app = create_app(settings, executor=executor, run_migrations=False)
         token = await env.token("admin")
         pieces: list[bytes] = []

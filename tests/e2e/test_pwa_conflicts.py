@@ -13,17 +13,12 @@ import pytest
 
 from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import (
-    INSPECTOR,
     PASSWORD,
     STORED_DRAFT,
-    bundle,
     fill_whole_form,
     inspection_id,
     open_station,
-    phone_context,
-    pick_station_and_template,
-    sign_in,
-    watch_errors,
+    signed_in_phone,
 )
 from tests.e2e.test_reviewer_support import build_document
 
@@ -41,12 +36,9 @@ LOCAL_STATE = """async (id) => {
 
 
 def submit_offline(pwa_server, browser):
-    token = pwa_server.login(INSPECTOR, PASSWORD)
-    station, version = pick_station_and_template(bundle(pwa_server, token))
-    context = phone_context(browser, station)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, pwa_server.url)
+    phone = signed_in_phone(pwa_server, browser)
+    token, station, version = phone.token, phone.station, phone.version
+    context, page, errors = phone.context, phone.page, phone.errors
     context.set_offline(True)
     open_station(page, station)
     page.click("#begin")

@@ -24,6 +24,7 @@ from tests.e2e.test_pwa_support import (
     phone_context,
     pick_station_and_template,
     sign_in,
+    signed_in_phone,
     watch_errors,
 )
 
@@ -154,12 +155,9 @@ SET_BACKOFF = """async (minutes) => {
 
 
 def test_a_background_sync_sends_at_once_whatever_the_backoff_after_failed_attempts(pwa_server, browser):
-    token = pwa_server.login(INSPECTOR, PASSWORD)
-    station, version = pick_station_and_template(bundle(pwa_server, token))
-    context = phone_context(browser, station)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, pwa_server.url)
+    phone = signed_in_phone(pwa_server, browser)
+    token, station, version = phone.token, phone.station, phone.version
+    context, page, errors = phone.context, phone.page, phone.errors
     sync = SyncEvents(context, page, pwa_server.url)
 
     # Hours in a dead zone: failed attempts have pushed the next try minutes away. When the network

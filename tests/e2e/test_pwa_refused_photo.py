@@ -17,16 +17,11 @@ import pytest
 
 from tests.e2e.test_pwa_outbox_more import wait_for
 from tests.e2e.test_pwa_support import (
-    INSPECTOR,
-    PASSWORD,
-    bundle,
     fill_whole_form,
     inspection_id,
     open_station,
     phone_context,
-    pick_station_and_template,
-    sign_in,
-    watch_errors,
+    signed_in_phone,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -59,12 +54,9 @@ def photo_ids(answers: dict) -> list[str]:
 
 
 def test_a_refused_photo_is_explained_and_removed_and_the_rest_is_sent(pwa_server, browser):
-    token = pwa_server.login(INSPECTOR, PASSWORD)
-    station, version = pick_station_and_template(bundle(pwa_server, token))
-    context = phone_context(browser, station)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, pwa_server.url)
+    phone = signed_in_phone(pwa_server, browser)
+    token, station, version = phone.token, phone.station, phone.version
+    context, page, errors = phone.context, phone.page, phone.errors
 
     # Filled and submitted offline; one of its photos is not a picture the server can take.
     context.set_offline(True)
@@ -166,12 +158,9 @@ def begin(page: Any, url: str, station: dict) -> str:
 
 
 def test_a_checklist_the_server_no_longer_has_is_said_to_be_gone_not_to_be_downloaded(pwa_server, browser):
-    token = pwa_server.login(INSPECTOR, PASSWORD)
-    station, version = pick_station_and_template(bundle(pwa_server, token))
-    context = phone_context(browser, station)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, pwa_server.url)
+    phone = signed_in_phone(pwa_server, browser)
+    station, version = phone.station, phone.version
+    context, page, errors = phone.context, phone.page, phone.errors
 
     # Merely not on this phone (nothing has asked the server yet): connecting may bring it.
     missing = begin(page, pwa_server.url, station)

@@ -11,35 +11,25 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_pwa_support import (
-    INSPECTOR,
-    PASSWORD,
     STORED_DRAFT,
-    bundle,
     fill_whole_form,
     inspection_id,
     jpeg,
     open_station,
-    phone_context,
-    pick_station_and_template,
-    sign_in,
-    watch_errors,
+    signed_in_phone,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
 def start_offline(pwa_server, browser):
-    token = pwa_server.login(INSPECTOR, PASSWORD)
-    station, version = pick_station_and_template(bundle(pwa_server, token))
-    context = phone_context(browser, station)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, pwa_server.url)
-    context.set_offline(True)
-    open_station(page, station)
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    phone.context.set_offline(True)
+    open_station(page, phone.station)
     page.click("#begin")
     page.wait_for_selector(".item")
-    return context, page, errors, version["definition"]
+    return phone.context, page, phone.errors, phone.version["definition"]
 
 
 # IndexedDB refusing writes the way a full phone does: each put to the drafts or photos store fails

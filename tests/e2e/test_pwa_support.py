@@ -7,6 +7,7 @@ pickers); the server is checked through its public API with the inspector's own 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
@@ -213,3 +214,25 @@ def server_items(response_json: Any) -> list[dict]:
         if isinstance(response_json.get(key), list):
             return response_json[key]
     raise AssertionError(f"unexpected list shape: {list(response_json)}")
+
+
+@dataclass
+class Phone:
+    """A phone signed in as the demo inspector, standing at one of their police stations."""
+
+    token: str
+    station: dict
+    version: dict
+    context: Any
+    page: Any
+    errors: list[str]
+
+
+def signed_in_phone(server: Any, browser: Any) -> Phone:
+    token = server.login(INSPECTOR, PASSWORD)
+    station, version = pick_station_and_template(bundle(server, token))
+    context = phone_context(browser, station)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, server.url)
+    return Phone(token, station, version, context, page, errors)

@@ -42,6 +42,16 @@ def _actions(server, token, **query) -> list[dict]:
     return reply.json()["rows"]
 
 
+def _approve(server, reviewer: str, insp: dict, overrides: dict) -> None:
+    approved = server.api(
+        "POST",
+        f"/api/v1/inspections/{insp['id']}/review",
+        reviewer,
+        json={"decision": "approve", "revision": insp["revision"], "score_overrides": overrides},
+    )
+    assert approved.status_code == 200, approved.text
+
+
 @pytest.fixture(scope="module")
 def seeded(pwa_server):
     """Three stations: one with an action a reviewer raised by hand, one whose critical failure a
@@ -75,17 +85,7 @@ def seeded(pwa_server):
         if note:
             noted = pwa_server.api("PATCH", f"/api/v1/actions/{action['id']}", token, json={"note": note})
             assert noted.status_code == 200, noted.text
-        approved = pwa_server.api(
-            "POST",
-            f"/api/v1/inspections/{insp['id']}/review",
-            reviewer,
-            json={
-                "decision": "approve",
-                "revision": insp["revision"],
-                "score_overrides": {critical: {"score": 1, "reason": "Seen in order at the second look"}},
-            },
-        )
-        assert approved.status_code == 200, approved.text
+        _approve(pwa_server, reviewer, insp, {critical: {"score": 1, "reason": "Seen in order at the second look"}})
         return insp, pwa_server.api("GET", f"/api/v1/actions/{action['id']}", reviewer).json()
 
     withdrawn_insp, withdrawn = failed_and_approved(withdrawn_at, 21, None)
@@ -232,17 +232,7 @@ def test_the_dashboard_marks_a_reviewers_score_and_an_overdue_action_whose_item_
     # Two inspections flagged as far from their station; a reviewer changed a score on one of them.
     changed = submit(pwa_server, token, stations[1], version, far=True, seed=23)
     plain = submit(pwa_server, token, stations[2], version, far=True, seed=24)
-    approved = pwa_server.api(
-        "POST",
-        f"/api/v1/inspections/{changed['id']}/review",
-        reviewer,
-        json={
-            "decision": "approve",
-            "revision": changed["revision"],
-            "score_overrides": {plain_item: {"score": 0.5, "reason": "Half done, from the photos"}},
-        },
-    )
-    assert approved.status_code == 200, approved.text
+    _approve(pwa_server, reviewer, changed, {plain_item: {"score": 0.5, "reason": "Half done, from the photos"}})
 
     async def make_overdue() -> None:
         conn = await asyncpg.connect(pwa_server.database_url)
