@@ -119,7 +119,6 @@ export const table = (headers, rows, cls = '') => h('table', { class: ['rv-table
 export const row = (headers, cells, attrs = {}) => h('tr', attrs, cells.map((c, i) =>
   h('td', { 'data-label': headers[i][0], class: headers[i][1] && 'num' }, c)));
 
-// A labelled control with a place for the server's problem with it: ui.js, as on the admin screens.
 // Ending something for good (cancelling a visit or an action, stopping a repeating visit) cannot be
 // undone from these screens, so the dialog says what will happen and its safe choice comes first (and
 // has the focus). `check(form)`, when given, may refuse before anything is sent (a required note),
@@ -174,6 +173,7 @@ const showError = (form, host, err) => mount(host, errorBox(err));
 export const what = (...lines) => h('div', { class: 'callout callout-warn rv-what' }, icon('warn'),
   h('div', {}, lines.map((line) => h('p', { text: line }))));
 
+// A labelled control with a place for the server's problem with it: ui.js, as on the admin screens.
 export { fieldBox } from '../../ui.js';
 
 // Places each problem ({field, message}) beside its field inside `root`, after clearing the last
