@@ -13,10 +13,9 @@ import pytest
 
 from tests.e2e.test_pwa_support import live_pwa_server, open_station, phone_context, sign_in, watch_errors
 from tests.e2e.test_reviewer_support import (
-    LAPTOP,
     REVIEWER_PASSWORD,
     inspector_setup,
-    sign_in_reviewer,
+    reviewer_desk,
     submit,
 )
 
@@ -74,10 +73,7 @@ def seeded(pwa_server):
 
 def test_an_automatic_action_reads_in_urdu_on_the_board_and_a_typed_one_keeps_its_words(pwa_server, seeded, browser):
     station, critical, auto = seeded["station"], seeded["critical"], seeded["auto"]
-    context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in_reviewer(page, pwa_server.url)
+    context, page, errors = reviewer_desk(browser, pwa_server.url)
     page.goto(pwa_server.url + f"/#/review/actions?station={station['id']}")
     auto_card = page.locator(f".rv-action[data-id='{auto['id']}']")
     typed_card = page.locator(f".rv-action[data-id='{seeded['typed']['id']}']")

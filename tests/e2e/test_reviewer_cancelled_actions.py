@@ -21,7 +21,13 @@ from playwright.sync_api import expect
 
 from tests.conftest import run_async, snapshot
 from tests.e2e.test_pwa_support import PHONE, live_pwa_server, watch_errors
-from tests.e2e.test_reviewer_support import LAPTOP, REVIEWER_PASSWORD, inspector_setup, sign_in_reviewer, submit
+from tests.e2e.test_reviewer_support import (
+    REVIEWER_PASSWORD,
+    inspector_setup,
+    reviewer_desk,
+    sign_in_reviewer,
+    submit,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -108,10 +114,7 @@ def _board(page, url: str, station_id: str) -> None:
 
 def test_a_reviewer_cancels_an_action_with_a_note_and_it_is_closed(pwa_server, seeded, browser, artifacts):
     action = seeded["by_hand"]
-    context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in_reviewer(page, pwa_server.url)
+    context, page, errors = reviewer_desk(browser, pwa_server.url)
     _board(page, pwa_server.url, action["station"]["id"])
 
     card = page.locator(f".rv-col[data-status=open] .rv-action[data-id='{action['id']}']")
@@ -243,10 +246,7 @@ def test_the_dashboard_marks_a_reviewers_score_and_an_overdue_action_whose_item_
 
     run_async(make_overdue())
 
-    context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in_reviewer(page, pwa_server.url)
+    context, page, errors = reviewer_desk(browser, pwa_server.url)
     page.goto(f"{pwa_server.url}/#/review/dashboard")
     flagged = page.locator("#rv-flagged")
     changed_row, plain_row = (flagged.locator(f"[data-key='{i['id']}']") for i in (changed, plain))

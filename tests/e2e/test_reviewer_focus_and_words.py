@@ -12,7 +12,7 @@ import re
 import pytest
 
 from tests.e2e.test_pwa_support import PHONE, live_pwa_server, watch_errors
-from tests.e2e.test_reviewer_support import LAPTOP, inspector_setup, sign_in_reviewer, submit
+from tests.e2e.test_reviewer_support import inspector_setup, reviewer_desk, sign_in_reviewer, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -54,10 +54,7 @@ def press(page, locator):
 def test_focus_returns_to_the_item_after_raising_an_action_and_to_the_decision_after_approving(
     pwa_server, seeded, browser
 ):
-    context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in_reviewer(page, pwa_server.url)
+    context, page, errors = reviewer_desk(browser, pwa_server.url)
     page.goto(pwa_server.url + f"/#/review/i/{seeded['clean']['id']}")
     item = page.locator(".rv-item").nth(2)
     item_id = item.get_attribute("id")

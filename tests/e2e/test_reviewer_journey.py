@@ -15,7 +15,7 @@ import pytest
 from server.demo.content import DEMO_PASSWORDS
 from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import live_pwa_server, phone_context, sign_in, watch_errors
-from tests.e2e.test_reviewer_support import LAPTOP, inspector_setup, sign_in_reviewer, submit
+from tests.e2e.test_reviewer_support import inspector_setup, reviewer_desk, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -52,10 +52,7 @@ def test_a_returned_inspection_is_corrected_on_the_phone_approved_and_its_new_sc
     assert seeded["score"]["critical_failed"] is True
 
     # The reviewer finds it in the queue, flagged, and returns it with a general and an item comment.
-    desk = browser.new_context(viewport=LAPTOP)
-    rp = desk.new_page()
-    errors = watch_errors(rp)
-    sign_in_reviewer(rp, pwa_server.url)
+    desk, rp, errors = reviewer_desk(browser, pwa_server.url)
     queued = rp.locator(f".rv-queue tr[data-id='{iid}']")
     assert queued.locator("[data-flag=critical]").is_visible()
     queued.locator("a.rv-rowlink").click()
@@ -149,10 +146,7 @@ def test_a_stale_review_is_explained_and_the_current_copy_shown_with_the_draft_k
     seeded = submit(pwa_server, token, stations[1], version)
     iid = seeded["id"]
 
-    desk = browser.new_context(viewport=LAPTOP)
-    page = desk.new_page()
-    errors = watch_errors(page)
-    sign_in_reviewer(page, pwa_server.url)
+    desk, page, errors = reviewer_desk(browser, pwa_server.url)
     page.goto(pwa_server.url + f"/#/review/i/{iid}")
     page.wait_for_selector("#rv-return")
     page.fill("#rv-comment", "Photos of the malkhana are missing their tags.")

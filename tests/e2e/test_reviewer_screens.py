@@ -16,7 +16,14 @@ import pytest
 from tests.conftest import snapshot
 from tests.e2e.test_admin_support import _in_thread
 from tests.e2e.test_pwa_support import PHONE, live_pwa_server, watch_errors
-from tests.e2e.test_reviewer_support import LAPTOP, REVIEWER_PASSWORD, inspector_setup, sign_in_reviewer, submit
+from tests.e2e.test_reviewer_support import (
+    LAPTOP,
+    REVIEWER_PASSWORD,
+    inspector_setup,
+    reviewer_desk,
+    sign_in_reviewer,
+    submit,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -240,10 +247,7 @@ def test_a_late_visit_whose_inspector_left_is_marked_on_the_dashboard(pwa_server
             await conn.close()
 
     _in_thread(late_visit())
-    context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in_reviewer(page, pwa_server.url)
+    context, page, errors = reviewer_desk(browser, pwa_server.url)
     page.goto(pwa_server.url + "/#/review/dashboard")
     row = page.locator("#rv-late-insp tbody tr", has_text=lahore["stations"][5]["name"]["en"]).first
     row.wait_for()

@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image
 
 from server.demo.content import DEMO_PASSWORDS
-from tests.e2e.test_pwa_support import answer_for, bundle, visible
+from tests.e2e.test_pwa_support import answer_for, bundle, visible, watch_errors
 
 REVIEWER_PASSWORD = DEMO_PASSWORDS["reviewer"]
 INSPECTOR_PASSWORD = DEMO_PASSWORDS["inspector"]
@@ -158,3 +158,12 @@ def sign_in_reviewer(page: Any, url: str, username: str = "rpo.lahore") -> None:
     page.fill("input[name=password]", REVIEWER_PASSWORD)
     page.click("form.login button[type=submit]")
     page.wait_for_selector(".rv-queue")
+
+
+def reviewer_desk(browser: Any, url: str) -> tuple[Any, Any, list[str]]:
+    """A laptop context with the Lahore regional officer signed in: (context, page, page errors)."""
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in_reviewer(page, url)
+    return context, page, errors

@@ -16,7 +16,14 @@ import pytest
 from server.demo.content import DEMO_PASSWORDS
 from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_support import PHONE, bundle, live_pwa_server, watch_errors
-from tests.e2e.test_reviewer_support import INSPECTOR_PASSWORD, LAPTOP, REVIEWER_PASSWORD, sign_in_reviewer, submit
+from tests.e2e.test_reviewer_support import (
+    INSPECTOR_PASSWORD,
+    LAPTOP,
+    REVIEWER_PASSWORD,
+    reviewer_desk,
+    sign_in_reviewer,
+    submit,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -94,10 +101,7 @@ def test_a_visit_assigned_in_the_browser_is_on_the_server_as_entered(pwa_server,
     ali = inspector_id(pwa_server, token, ALI)
     due = (date.today() + timedelta(days=60)).isoformat()
 
-    context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in_reviewer(page, pwa_server.url)
+    context, page, errors = reviewer_desk(browser, pwa_server.url)
     # The reviewer navigation leads to the screen.
     page.click(".rv-nav a[href='#/review/visits']")
     page.wait_for_selector(".rv-visit-table")
@@ -158,10 +162,7 @@ def test_a_due_date_the_server_refuses_is_shown_at_the_due_date_field(pwa_server
         s for s in get(pwa_server, token, "/api/v1/stations", active="true") if s.get("kind") == "police_station"
     )
 
-    context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in_reviewer(page, pwa_server.url)
+    context, page, errors = reviewer_desk(browser, pwa_server.url)
     open_screen(page, pwa_server)
     page.click("#rv-new-visit")
     dlg = page.locator("dialog.dialog")
@@ -369,10 +370,7 @@ def test_a_visit_is_cancelled_only_after_its_dialog_says_what_will_happen(pwa_se
     repeating = get(pwa_server, token, f"/api/v1/assignments/{plan['open_assignment_id']}")
     gone = make_visit(pwa_server, token, third, template["id"], ali, 40)
 
-    context = browser.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in_reviewer(page, pwa_server.url)
+    context, page, errors = reviewer_desk(browser, pwa_server.url)
     open_screen(page, pwa_server)
     dlg = page.locator("dialog.dialog")
 
