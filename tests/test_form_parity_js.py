@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from server.templates.models import to_definition
+from server.templates.rules import value_problem
 from server.templates.scoring import MIN_PHOTOS, REQUIRED, score, validate_answers
 from tests.test_scoring_js import origin, page  # noqa: F401  (fixtures: a blank page on the PWA's origin)
 
@@ -213,3 +214,64 @@ def test_the_phone_marks_failed_exactly_the_items_the_server_scores_0(phone, nam
     got = phone[name]
     server = score(to_definition(definition), got["answers"])
     assert set(got["failed"]) == {k for k, v in server.items.items() if v.score == 0}
+
+
+# Answers an inspection may carry from one version of its checklist to another (form.fits, used by
+# carryOver when an inspection moves to the version the server has): each item type with values it
+# takes and values it does not, some of them only JavaScript can hold apart (2.5 against a scale).
+OPTIONS = [{"key": "a", "label": LABEL, "points": 1}, {"key": "b", "label": LABEL, "points": 0}]
+FIT_CASES: list[tuple[dict, Any]] = [
+    *(({"type": "yes_no"}, v) for v in ("yes", "no", "na", "maybe", "", True, 1, None)),
+    *(({"type": "scale", "max": 5}, v) for v in (0, 5, 3.0, 6, -1, 2.5, "3", True)),
+    *(({"type": "number", "min": 0, "max": 3}, v) for v in (9, -2.5, 0, "9", True, [1])),
+    *(({"type": "choice", "options": OPTIONS}, v) for v in ("a", "b", "c", "", ["a"], 1)),
+    *(({"type": "multi_choice", "options": OPTIONS}, v) for v in ([], ["a", "b"], ["a", "a"], ["c"], "a", [1])),
+    *(({"type": "text"}, v) for v in ("seen", "", 3, ["x"])),
+    *(({"type": "date"}, v) for v in ("2026-02-28", "2028-02-29", "2026-02-30", "2026-13-01", "20261127", 3)),
+    *(({"type": "photo"}, v) for v in ("yes", 1)),
+]
+
+
+def test_the_phone_takes_an_answer_for_an_item_exactly_when_the_server_does(page):  # noqa: F811
+    items = [{"key": "x", "label": LABEL, **item} for item, _ in FIT_CASES]
+    got = page.evaluate(
+        """async (cases) => {
+            const { fits } = await import('/js/form.js');
+            return cases.map(([item, value]) => fits(item, value));
+        }""",
+        [[item, value] for item, (_, value) in zip(items, FIT_CASES, strict=True)],
+    )
+    server = [
+        value_problem(to_definition(template(item)).sections[0].items[0], value) is None
+        for item, (_, value) in zip(items, FIT_CASES, strict=True)
+    ]
+    assert got == server
+    assert 0 < sum(got) < len(got), "both kinds of answer are among the cases"
+
+
+def test_moving_answers_to_another_version_keeps_what_has_a_place_there(page):  # noqa: F811
+    moved = page.evaluate(
+        """async () => {
+            const { carryOver } = await import('/js/form.js');
+            const definition = { sections: [{ items: [
+                { key: 'kept', type: 'yes_no' }, { key: 'retyped', type: 'scale', max: 3 },
+                { key: 'shot', type: 'photo' }, { key: 'unanswered', type: 'text' },
+            ] }] };
+            return carryOver({
+                kept: { value: 'no', note: 'door broken', photos: ['p1'] },
+                retyped: { value: 'yes', note: 'asked the SHO', photos: ['p2'] },
+                shot: { photos: ['p3'] }, unanswered: {},
+                gone: { value: 'yes', photos: ['p4'] }, gone_note: { note: 'only a note' }, gone_empty: {},
+            }, definition);
+        }"""
+    )
+    assert moved == {
+        "answers": {
+            "kept": {"value": "no", "note": "door broken", "photos": ["p1"]},
+            "retyped": {"note": "asked the SHO", "photos": ["p2"]},
+            "shot": {"photos": ["p3"]},
+            "unanswered": {},
+        },
+        "leftOut": ["gone", "gone_note"],
+        "cleared": ["retyped"],
+    }

@@ -105,6 +105,56 @@ export function buildDocument(draft, definition) {
   };
 }
 
+// Whether `value` is an answer `item` takes, as the server judges it (server/templates/rules.py,
+// value_problem). A number outside the item's range is an answer: it scores 0.
+export function fits(item, value) {
+  const keys = (item.options || []).map((o) => o.key);
+  switch (item.type) {
+    case 'yes_no': return value === 'yes' || value === 'no' || value === 'na';
+    case 'scale': return Number.isInteger(value) && value >= 0 && value <= (item.max ?? 0);
+    case 'number': return typeof value === 'number' && Number.isFinite(value);
+    case 'choice': return typeof value === 'string' && keys.includes(value);
+    case 'multi_choice':
+      return Array.isArray(value) && new Set(value).size === value.length && value.every((v) => keys.includes(v));
+    case 'text': return typeof value === 'string';
+    case 'date': return isDate(value);
+    case 'photo': return value === undefined || value === null;
+    default: return false;
+  }
+}
+
+// A calendar date written YYYY-MM-DD (not 2026-02-30).
+function isDate(value) {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const day = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(day.getTime()) && day.toISOString().startsWith(value);
+}
+
+// An inspection's answers carried to another version of its checklist (inspection.moveToVersion). An
+// answer stays with its item when the new version still has it: its note and photos always, its value
+// when the item still takes it. `leftOut` names the answers with something in them whose item is gone
+// (value, note and photos go with it); `cleared` those whose value must be given again.
+export function carryOver(answers, definition) {
+  const kept = {};
+  const leftOut = [];
+  const cleared = [];
+  for (const [key, answer] of Object.entries(answers || {})) {
+    const item = itemByKey(definition, key);
+    const something = !blank(answer?.value) || !!answer?.note?.trim() || photoCount(answer) > 0;
+    if (!item) {
+      if (something) leftOut.push(key);
+      continue;
+    }
+    const a = { ...answer };
+    if (a.value !== undefined && !fits(item, a.value)) {
+      if (!blank(a.value)) cleared.push(key);
+      delete a.value;
+    }
+    kept[key] = a;
+  }
+  return { answers: kept, leftOut, cleared };
+}
+
 // Photo ids the document references, so only those are uploaded.
 export function referencedPhotos(doc) {
   return Object.values(doc.answers).flatMap((a) => a.photos || []);

@@ -4,9 +4,9 @@
 
 import { emit } from './bus.js';
 import { DRAFTS, OUTBOX, PHOTOS, get, getAll, req, tx } from './db.js';
-import { uuid } from './form.js';
+import { carryOver, uuid } from './form.js';
 import { recentFix } from './geo.js';
-import { enqueueSubmission, photoRefusal, sendQueued } from './outbox.js';
+import { TEMPLATE_GONE, enqueueSubmission, photoRefusal, sendQueued } from './outbox.js';
 import { forget, prepare } from './photos.js';
 import { score } from './scoring.js';
 
@@ -43,7 +43,8 @@ const saveFailed = (err) => emit('save-failed', { name: err?.name || 'Error' });
 // whether it was written. For use inside a transaction on DRAFTS.
 async function putIfEditable(s, snapshot) {
   const stored = await req(s[DRAFTS].get(snapshot.id));
-  if (!stored || !editable(stored)) return false;
+  // A copy from before the draft moved to another checklist version (moveToVersion) is as stale.
+  if (!stored || !editable(stored) || stored.template_version_id !== snapshot.template_version_id) return false;
   await req(s[DRAFTS].put(snapshot));
   return true;
 }
@@ -254,6 +255,48 @@ function withoutRefusedPhoto(draft, entry, rest, fate) {
     next.refused_photos = [...(draft.refused_photos || []), { id: entry.ref, item_key: entry.item_key, reason: photoRefusal(entry) }];
   }
   return next;
+}
+
+// Whether the server refused this inspection for its checklist version alone, the version it was
+// begun on being one the server does not have (its database restored from before that version was
+// published, say), and holds no copy of it: sent as it is, it would be refused for ever. The way out
+// is moveToVersion.
+export function versionRefused(draft) {
+  const err = draft?.error;
+  if (draft?.sync !== 'attention' || !err || (draft.base_revision || 0) !== 0) return false;
+  if (err.status === 404) return err.title === TEMPLATE_GONE;
+  return err.status === 422 && (err.errors || []).some((e) => e.field === 'template_version_id'
+    && e.message === 'is not a published template version');
+}
+
+// At its inspector's request, an inspection versionRefused moves to `ver`, another version of its
+// checklist on this phone: a draft again on that version, with the answers that have a place in it and
+// their photos (form.carryOver); the rest, which the inspector was shown before agreeing, leaves the
+// phone. None of it is on the server, so its queue starts afresh when it is submitted again.
+// Resolves whether it moved (not when it was sent, changed or moved meanwhile, by another tab).
+export async function moveToVersion(draft, ver) {
+  const dropped = [];
+  let moved = false;
+  await settled(draft);
+  await tx([DRAFTS, OUTBOX, PHOTOS], 'readwrite', async (s) => {
+    const stored = await req(s[DRAFTS].get(draft.id));
+    if (!versionRefused(stored) || stored.template_version_id !== draft.template_version_id) return;
+    const { answers } = carryOver(stored.answers, ver.definition);
+    const kept = new Set(Object.values(answers).flatMap((a) => a.photos || []));
+    for (const e of await req(s[OUTBOX].index('inspection_id').getAll(draft.id))) s[OUTBOX].delete(e.seq);
+    for (const id of await req(s[PHOTOS].index('inspection_id').getAllKeys(draft.id))) {
+      if (!kept.has(id)) { s[PHOTOS].delete(id); dropped.push(id); }
+    }
+    s[DRAFTS].put({
+      ...stored, template_version_id: ver.id, template_id: ver.template_id, answers, status: 'draft',
+      sync: 'local', error: null, conflict: null, server: null, base_revision: 0, finished_at: null,
+      local_score: null, updated_at: new Date().toISOString(),
+    });
+    moved = true;
+  });
+  for (const id of dropped) forget(id);
+  if (moved) { emit('outbox'); emit('drafts'); }
+  return moved;
 }
 
 // Drafts the inspector abandons before submitting (never sent, so nothing on the server).

@@ -5,7 +5,8 @@ broken camera file or a damaged store would leave them), so the server really an
 The inspector reads why on the inspection's screen, removes that photo alone, and the rest of the
 inspection reaches the server; the phone is then empty and its inspector can sign out.
 
-And a checklist version the server no longer has is said to be gone, not "connect to download it".
+And a checklist version the server no longer has is said to be gone, not "connect to download it", with
+the way out: moving the inspection to the version of its checklist the phone has now.
 """
 
 from __future__ import annotations
@@ -183,6 +184,14 @@ def test_a_checklist_the_server_no_longer_has_is_said_to_be_gone_not_to_be_downl
     page.goto(f"{pwa_server.url}/#/i/{gone}/s/0")
     page.reload()
     page.wait_for_selector("[data-template-gone]")
+
+    # The way out: the phone has the checklist's current version, and the answers move to it.
+    assert page.get_attribute("[data-template-gone] #move-version-box", "data-version") == version["id"]
+    page.click("#move-version")
+    page.click("dialog.dialog .dialog-actions .btn-primary")
+    page.wait_for_selector("#submit")
+    moved = page.evaluate("(id) => import('/js/db.js').then((db) => db.get('drafts', id))", gone)
+    assert (moved["template_version_id"], moved["status"], moved["sync"]) == (version["id"], "draft", "local")
     assert errors == []
     context.close()
 

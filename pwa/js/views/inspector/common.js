@@ -3,11 +3,13 @@
 // refused with the way out (remove them).
 
 import { getLang, t, tx } from '../../i18n.js';
-import { itemByKey, sectionOfItem } from '../../form.js';
-import { editable, removeRefusedPhoto } from '../../inspection.js';
+import { carryOver, itemByKey, sectionOfItem } from '../../form.js';
+import { editable, moveToVersion, removeRefusedPhoto, versionRefused } from '../../inspection.js';
 import { TEMPLATE_GONE, photoRefusal } from '../../outbox.js';
 import { thumbUrl } from '../../photos.js';
-import { button, confirmDialog, h, icon, pill } from '../../ui.js';
+import { navigate, render } from '../../router.js';
+import { station, templatesFor } from '../../state.js';
+import { button, confirmDialog, dialog, h, icon, pill } from '../../ui.js';
 
 export function notFound(message) {
   return h('div', { class: 'page' }, h('h1', { text: t('error.title') }), h('p', { text: message || t('error.notFound') }),
@@ -21,7 +23,44 @@ export function missingTemplate(draft) {
   const gone = draft.sync === 'attention' && draft.error?.status === 404 && draft.error?.title === TEMPLATE_GONE;
   const node = notFound(t(gone ? 'fill.templateGone' : 'fill.noTemplate'));
   if (gone) node.dataset.templateGone = '';
+  const way = gone && moveCallout(draft, null);
+  if (way) node.querySelector('p').replaceWith(way);
   return node;
+}
+
+// The way out for an inspection the server holds no checklist version for (inspection.versionRefused):
+// the version of the same checklist this phone now offers at its station, when it has one. What will
+// not move is said before anything moves: the answers whose item is gone, named as `fromDef` (the
+// version the inspection was on, when the phone still has it) labels them, and those to give again.
+export function moveCallout(draft, fromDef) {
+  if (!versionRefused(draft)) return null;
+  const target = templatesFor(station(draft.station_id))
+    .find((v) => v.template_id === draft.template_id && v.id !== draft.template_version_id);
+  if (!target) return null;
+  const version = target.version;
+  const named = (def, keys) => h('ul', {}, keys.map((key) => h('li', { text: tx(def && itemByKey(def, key)?.label) || key })));
+  const move = button(t('move.button', { version }), async () => {
+    const { leftOut, cleared } = carryOver(draft.answers, target.definition);
+    const agreed = await dialog({
+      title: t('move.confirmTitle', { version }),
+      body: [
+        h('p', { text: t('move.confirmBody', { version }) }),
+        leftOut.length ? [h('p', { text: t('move.leftOut', { count: leftOut.length, version }) }), named(fromDef, leftOut)] : null,
+        cleared.length ? [h('p', { text: t('move.cleared', { count: cleared.length, version }) }), named(target.definition, cleared)] : null,
+      ],
+      actions: [{ label: t('cancel'), value: false }, { label: t('move.yes'), value: true, kind: 'primary' }],
+    });
+    if (!agreed) return;
+    move.disabled = true;
+    // Not moved: sent or moved meanwhile (another tab); the screen drawn again says where it stands.
+    if (await moveToVersion(draft, target)) navigate(`/i/${draft.id}/review`);
+    else render();
+  }, { kind: 'primary', iconName: 'next', id: 'move-version' });
+  return h('div', { class: 'callout callout-warn', id: 'move-version-box', dataset: { version: target.id } },
+    icon('warn'), h('div', {},
+      h('h2', { class: 'h3', text: t('move.title') }),
+      h('p', { text: t('move.body', { version }) }),
+      move));
 }
 
 // The state of an inspection for the inspector, as a pill: word + icon + colour.
@@ -75,6 +114,9 @@ function problemText(e) {
 export function errorsCallout(draft, def) {
   const err = draft.error;
   if (!err || draft.sync !== 'attention') return null;
+  // Refused for its checklist version alone: nothing in the form can mend that, moving it can.
+  const way = moveCallout(draft, def);
+  if (way) return way;
   const title = err.status === 409 ? t('attention.conflictTitle')
     : err.status === 422 ? t('attention.invalidTitle') : t('attention.title', { status: err.status });
   const body = err.status === 409 ? t('attention.conflictBody') : err.status === 422 ? t('attention.invalidBody') : '';

@@ -1,0 +1,157 @@
+"""An inspection whose checklist version the server does not have is moved to the current one.
+
+The server never deletes a published version, but a database restored from a backup taken before a
+version was published no longer has it: an inspection filled on that version is refused (422 on
+`template_version_id`, or 404 when the phone has lost the version too) and would be refused for ever.
+The phone offers the way out: move the answers and photos to the version of the same checklist it
+now has, after saying which answers have no place there (deleted) and which must be given again.
+
+Real Chromium against the real server; the restore is played by deleting the version's row.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+
+import asyncpg
+import pytest
+
+from tests.conftest import run_async, wait_in_page
+from tests.e2e.test_admin_support import ADMIN, ADMIN_PASSWORD
+from tests.e2e.test_pwa_bundle_versions import begin, bundle_has, new_template, publish, retitled, wait_on_server
+from tests.e2e.test_pwa_outbox_more import on_server, wait_for
+from tests.e2e.test_pwa_support import expected_answers, fill_whole_form, signed_in_phone
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+LOCAL = """async (id) => {
+    const db = await import('/js/db.js');
+    const d = await db.get('drafts', id);
+    return {
+        version: d.template_version_id, status: d.status, sync: d.sync, answers: d.answers,
+        photos: (await db.getAll('photos')).filter((p) => p.inspection_id === id).map((p) => p.id),
+        entries: (await db.getAll('outbox')).filter((e) => e.inspection_id === id).length,
+    };
+}"""
+
+
+def referenced(definition: dict) -> set[str]:
+    """Items another item's visibility depends on: left as they are, so both versions stay valid."""
+    return {i["visible_if"]["item"] for s in definition["sections"] for i in s["items"] if i.get("visible_if")}
+
+
+def plain_items(definition: dict) -> list[dict]:
+    keep = referenced(definition)
+    return [i for s in definition["sections"] for i in s["items"] if not i.get("visible_if") and i["key"] not in keep]
+
+
+def photo_ids(answers: dict) -> set[str]:
+    return {p for a in answers.values() for p in a.get("photos") or []}
+
+
+def test_an_inspection_on_a_version_the_server_lost_moves_to_the_current_one_and_is_sent(pwa_server, browser):
+    admin = pwa_server.login(ADMIN, ADMIN_PASSWORD)
+    phone = signed_in_phone(pwa_server, browser)
+    page, station, errors = phone.page, phone.station, phone.errors
+    # A checklist of its own, so that no other inspection is on the version the "restore" loses.
+    first = new_template(pwa_server, admin, "night_round", "Night round", phone.version["definition"])
+    v1 = retitled(phone.version["definition"], "Night round")
+    candidates = plain_items(v1)
+    gone = next(i for i in candidates if (i.get("min_photos") or 0) > 0)
+    retyped = next(i for i in candidates if i["type"] == "yes_no" and i is not gone)
+    v2 = copy.deepcopy(v1)
+    for section in v2["sections"]:
+        section["items"] = [i for i in section["items"] if i["key"] != gone["key"]]
+        for item in section["items"]:
+            if item["key"] == retyped["key"]:
+                item.update(type="scale", max=5, required=True, critical=False)
+    v2["sections"] = [s for s in v2["sections"] if s["items"]]
+
+    page.reload()
+    bundle_has(page, f"!!b.templates['{first['id']}']")
+    iid = begin(page, pwa_server.url, station, "Night round")
+    fill_whole_form(page, v1)
+    before = page.evaluate(LOCAL, iid)
+    gone_photos = set(before["answers"][gone["key"]]["photos"])
+    assert gone_photos and gone_photos <= set(before["photos"]), before
+
+    # The server's database comes back from before version 1 (now version 2 is its current one).
+    second = publish(pwa_server, admin, first["template_id"], v2)
+    page.reload()
+    bundle_has(page, f"!!b.templates['{second['id']}']")
+
+    async def lose_version_1() -> None:
+        conn = await asyncpg.connect(pwa_server.database_url)
+        try:
+            async with conn.transaction():
+                # What a restore does; the server itself never deletes a published version.
+                await conn.execute("ALTER TABLE template_versions DISABLE TRIGGER template_versions_immutable")
+                await conn.execute("DELETE FROM template_versions WHERE id = $1", uuid.UUID(first["id"]))
+                await conn.execute("ALTER TABLE template_versions ENABLE TRIGGER template_versions_immutable")
+        finally:
+            await conn.close()
+
+    run_async(lose_version_1())
+
+    page.goto(f"{pwa_server.url}/#/i/{iid}/review")
+    page.click("#submit")
+    # Refused for its version alone: the screen offers the move instead of items to fix.
+    page.wait_for_selector("#move-version-box")
+    assert page.get_attribute("#move-version-box", "data-version") == second["id"]
+    assert "removed from the server" in page.inner_text("#move-version-box")
+    page.evaluate("import('/js/i18n.js').then((m) => m.setLang('ur'))")
+    page.reload()
+    page.wait_for_selector("#move-version-box")
+    assert "سرور سے ہٹا دیا گیا" in page.inner_text("#move-version-box")
+    page.evaluate("import('/js/i18n.js').then((m) => m.setLang('en'))")
+    page.reload()
+    parked = page.evaluate(LOCAL, iid)
+    assert parked["version"] == first["id"] and parked["sync"] == "attention", parked
+    page.evaluate(
+        "(id) => import('/js/db.js').then((db) => db.get('drafts', id)).then((d) => { window.__before = d; })", iid
+    )
+
+    # The inspector is told what will not move before anything moves, and may say no.
+    page.click("#move-version")
+    dialog = page.locator("dialog.dialog")
+    dialog.wait_for()
+    said = dialog.inner_text()
+    assert gone["label"]["en"] in said and retyped["label"]["en"] in said, said
+    dialog.locator(".dialog-actions .btn-secondary").click()
+    assert page.evaluate(LOCAL, iid) == parked
+
+    page.click("#move-version")
+    dialog.locator(".dialog-actions .btn-primary").click()
+    page.wait_for_selector("#submit")
+    moved = page.evaluate(LOCAL, iid)
+    assert moved["version"] == second["id"] and moved["status"] == "draft" and moved["sync"] == "local", moved
+    assert gone["key"] not in moved["answers"] and "value" not in moved["answers"][retyped["key"]], moved
+    assert moved["entries"] == 0, "nothing of it waits to be sent until it is submitted again"
+    assert set(moved["photos"]) == set(before["photos"]) - gone_photos, "the gone item's photos leave the phone"
+    assert page.is_disabled("#submit"), "the retyped item must be answered again first"
+    # A screen's copy from before the move (a late GPS fix, say) is not written over the moved draft.
+    page.evaluate("import('/js/inspection.js').then((m) => m.save(window.__before))")
+    assert page.evaluate(LOCAL, iid) == moved
+
+    section = next(n for n, s in enumerate(v2["sections"]) if any(i["key"] == retyped["key"] for i in s["items"]))
+    page.goto(f"{pwa_server.url}/#/i/{iid}/s/{section}?item={retyped['key']}")
+    page.click(f"#item-{retyped['key']} [data-value='5']")
+    wait_in_page(
+        page,
+        f"import('/js/db.js').then((db) => db.get('drafts', '{iid}'))"
+        f".then((d) => d.answers['{retyped['key']}'].value === 5)",
+    )
+    page.goto(f"{pwa_server.url}/#/i/{iid}/review")
+    page.click("#submit")
+    wait_on_server(page, pwa_server.url, iid)
+
+    stored = wait_for(lambda: on_server(pwa_server, iid, phone.token))
+    assert stored, pwa_server.api("GET", f"/api/v1/inspections/{iid}", phone.token).text
+    assert stored["template_version_id"] == second["id"] and stored["status"] == "submitted"
+    values = {k: a.get("value") for k, a in stored["answers"].items() if a.get("value") is not None}
+    expected = {k: v for k, v in expected_answers(v1).items() if k not in (gone["key"], retyped["key"])}
+    assert values == {**expected, retyped["key"]: 5}
+    assert photo_ids(stored["answers"]) == set(before["photos"]) - gone_photos
+    assert errors == []
+    phone.context.close()
