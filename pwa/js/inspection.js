@@ -259,11 +259,12 @@ function withoutRefusedPhoto(draft, entry, rest, fate) {
 
 // Whether the server refused this inspection for its checklist version alone, the version it was
 // begun on being one the server does not have (its database restored from before that version was
-// published, say), and holds no copy of it: sent as it is, it would be refused for ever. The way out
-// is moveToVersion.
+// published, say): sent as it is, it would be refused for ever. The way out is moveToVersion. The
+// server then holds no copy of the inspection either, whatever the phone last heard, since every
+// inspection it holds is on a version it holds.
 export function versionRefused(draft) {
   const err = draft?.error;
-  if (draft?.sync !== 'attention' || !err || (draft.base_revision || 0) !== 0) return false;
+  if (draft?.sync !== 'attention' || !err) return false;
   if (err.status === 404) return err.title === TEMPLATE_GONE;
   return err.status === 422 && (err.errors || []).some((e) => e.field === 'template_version_id'
     && e.message === 'is not a published template version');

@@ -171,7 +171,7 @@ async function sendInspection(entry, bundle) {
   const draft = await get(DRAFTS, entry.ref);
   if (!draft) { await tx(OUTBOX, 'readwrite', (s) => req(s[OUTBOX].delete(entry.seq))); return; }
   const definition = await definitionOf(draft, bundle);
-  const stored = await api.putInspection(draft.id, buildDocument(draft, definition));
+  const stored = await putInspection(draft, definition);
   // The acknowledgement and the removal of the entry commit together: after a crash the phone
   // either still has the entry (and re-sends, which the server treats as a replay) or has both.
   return tx([DRAFTS, OUTBOX], 'readwrite', async (s) => {
@@ -186,6 +186,25 @@ async function sendInspection(entry, bundle) {
     });
     s[OUTBOX].delete(entry.seq);
   }).catch((err) => { if (isFull(err)) return 'unrecorded'; throw err; });
+}
+
+// The server's word for an inspection it has no row for, sent as a change of one it had acknowledged.
+const LOST = 'must be 0: the server has no inspection with this id yet';
+
+// The PUT of an inspection. A server that says it has no inspection with this id, although it once
+// acknowledged one (its database restored from before), would refuse the change for ever: the phone's
+// copy is then all there is, and it is sent once more as new. Nobody else can hold the id (the server
+// answers 404, not 422, for an id it has under another inspector), so nothing is overwritten; the
+// acknowledgement then records the revision the server made.
+async function putInspection(draft, definition) {
+  try {
+    return await api.putInspection(draft.id, buildDocument(draft, definition));
+  } catch (err) {
+    const lost = err.status === 422 && draft.base_revision > 0
+      && err.errors?.some((e) => e.field === 'base_revision' && e.message === LOST);
+    if (!lost) throw err;
+    return api.putInspection(draft.id, buildDocument({ ...draft, base_revision: 0 }, definition));
+  }
 }
 
 // The checklist an inspection was filled on. When this phone's bundle no longer holds that version,

@@ -1,12 +1,17 @@
-"""An inspection whose checklist version the server does not have is moved to the current one.
+"""Phones after the server's database is restored from a backup: what they still hold reaches it.
 
-The server never deletes a published version, but a database restored from a backup taken before a
-version was published no longer has it: an inspection filled on that version is refused (422 on
-`template_version_id`, or 404 when the phone has lost the version too) and would be refused for ever.
-The phone offers the way out: move the answers and photos to the version of the same checklist it
-now has, after saying which answers have no place there (deleted) and which must be given again.
+The server never deletes a published checklist version or an inspection, but a restored database has
+neither what was published nor what was received after its backup. Two things a phone may then hold
+would be refused for ever, and are not:
+- an inspection filled on a version the server no longer has (422 on `template_version_id`, or 404 when
+  the phone lost the version too): the phone offers to move its answers and photos to the version of
+  the same checklist it has now, after saying which answers have no place there (deleted) and which
+  must be given again;
+- a change to an inspection the server had acknowledged and no longer has (422 on `base_revision`): the
+  phone's copy is all there is, and it is sent again as new.
 
-Real Chromium against the real server; the restore is played by deleting the version's row.
+Real Chromium against the real server; the restore is played by deleting the version's row, and by
+giving the phone's draft a revision the server never made.
 """
 
 from __future__ import annotations
@@ -153,5 +158,36 @@ def test_an_inspection_on_a_version_the_server_lost_moves_to_the_current_one_and
     expected = {k: v for k, v in expected_answers(v1).items() if k not in (gone["key"], retyped["key"])}
     assert values == {**expected, retyped["key"]: 5}
     assert photo_ids(stored["answers"]) == set(before["photos"]) - gone_photos
+    assert errors == []
+    phone.context.close()
+
+
+# The draft as if the server had acknowledged its second revision and returned it to the inspector
+# before the database went back to a backup older than the inspection.
+ACKNOWLEDGED_THEN_RETURNED = """async (id) => {
+    const db = await import('/js/db.js');
+    const d = await db.get('drafts', id);
+    await db.put('drafts', { ...d, status: 'returned', base_revision: 2,
+        server: { revision: 2, status: 'returned', score: null, missing_photos: [] } });
+}"""
+
+
+def test_a_change_to_an_inspection_the_server_lost_is_sent_again_as_new(pwa_server, browser):
+    phone = signed_in_phone(pwa_server, browser)
+    page, errors = phone.page, phone.errors
+    iid = begin(page, pwa_server.url, phone.station)
+    fill_whole_form(page, phone.version["definition"])
+    page.evaluate(ACKNOWLEDGED_THEN_RETURNED, iid)
+    page.reload()
+    page.click("#submit")
+    wait_on_server(page, pwa_server.url, iid)
+
+    stored = wait_for(lambda: on_server(pwa_server, iid, phone.token))
+    assert stored, pwa_server.api("GET", f"/api/v1/inspections/{iid}", phone.token).text
+    assert (stored["revision"], stored["status"]) == (1, "submitted")
+    values = {k: a.get("value") for k, a in stored["answers"].items() if a.get("value") is not None}
+    assert values == expected_answers(phone.version["definition"])
+    local = page.evaluate("(id) => import('/js/db.js').then((db) => db.get('drafts', id))", iid)
+    assert (local["base_revision"], local["sync"]) == (1, "on_server"), local
     assert errors == []
     phone.context.close()
