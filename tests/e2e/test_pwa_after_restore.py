@@ -191,3 +191,31 @@ def test_a_change_to_an_inspection_the_server_lost_is_sent_again_as_new(pwa_serv
     assert (local["base_revision"], local["sync"]) == (1, "on_server"), local
     assert errors == []
     phone.context.close()
+
+
+# What the server says of a document's checklist, as the inspection's screen lists it, in both languages.
+SAID = """async ([station, lang]) => {
+    const i18n = await import('/js/i18n.js');
+    const { errorsCallout } = await import('/js/views/inspector/common.js');
+    i18n.setLang(lang);
+    const refused = (message) => errorsCallout({
+        id: 'x', station_id: station, template_id: crypto.randomUUID(), template_version_id: crypto.randomUUID(),
+        status: 'draft', sync: 'attention', answers: {},
+        error: { status: 422, errors: [{ field: 'template_version_id', message }] },
+    }, { sections: [] }).querySelector('.server-errors').innerText;
+    return [refused('is not a published template version'), refused('does not apply to this station (a khidmat markaz)')];
+}"""
+
+
+def test_a_checklist_the_server_refuses_is_said_in_plain_words_when_nothing_can_move(pwa_server, browser):
+    """No other version of the checklist on the phone: no move is offered, and the refusal is said in
+    words, not as the document's field name and the server's English."""
+    phone = signed_in_phone(pwa_server, browser)
+    english = phone.page.evaluate(SAID, [phone.station["id"], "en"])
+    assert english[0].startswith("Checklist: this version of the checklist is not on the server"), english
+    assert english[1].startswith("Checklist: this checklist is no longer used at this station"), english
+    urdu = phone.page.evaluate(SAID, [phone.station["id"], "ur"])
+    assert urdu[0].startswith("چیک لسٹ: چیک لسٹ کا یہ ورژن سرور پر نہیں"), urdu
+    assert urdu[1].startswith("چیک لسٹ: یہ چیک لسٹ اب اس تھانے پر"), urdu
+    assert phone.errors == []
+    phone.context.close()

@@ -108,8 +108,14 @@ function problemText(e) {
   if (photos) return t('attention.needsPhotos', { count: Number(photos[1]) });
   if (e.message === 'is required') return t('attention.needsAnswer');
   if (e.message === 'is not an item of this template') return t('attention.notInChecklist');
+  if (e.message === 'is not a published template version') return t('attention.versionNotOnServer');
+  if (/^does not apply to this station/.test(e.message || '')) return t('attention.notForStation');
   return getLang() === 'en' ? e.message : t('attention.notAccepted');
 }
+
+// The fields of the document that are not items, by the names the inspector knows them by.
+const FIELD_NAMES = { template_version_id: 'attention.fieldChecklist', station_id: 'attention.fieldStation' };
+const fieldName = (field) => (FIELD_NAMES[field] ? t(FIELD_NAMES[field]) : field);
 
 export function errorsCallout(draft, def) {
   const err = draft.error;
@@ -129,7 +135,7 @@ export function errorsCallout(draft, def) {
       err.detail && !body ? h('p', { class: 'server-message' }, h('span', { class: 'strong', text: `${t('attention.server')} ` }), err.detail) : null,
       err.errors?.length ? h('ul', { class: 'server-errors' }, err.errors.map((e) => {
         const item = itemOfField(def, e.field);
-        const text = item ? `${tx(item.label)}: ${problemText(e)}` : `${e.field}: ${problemText(e)}`;
+        const text = `${item ? tx(item.label) : fieldName(e.field)}: ${problemText(e)}`;
         return h('li', {}, item
           ? h('a', { href: `#/i/${draft.id}/s/${sectionOfItem(def, item.key)}?item=${item.key}` }, text)
           : text);
