@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from server.templates.models import to_definition
-from server.templates.rules import value_problem
+from server.templates.rules import MAX_TEXT, value_problem
 from server.templates.scoring import MIN_PHOTOS, REQUIRED, score, validate_answers
 from tests.test_scoring_js import origin, page  # noqa: F401  (fixtures: a blank page on the PWA's origin)
 
@@ -226,7 +226,7 @@ FIT_CASES: list[tuple[dict, Any]] = [
     *(({"type": "number", "min": 0, "max": 3}, v) for v in (9, -2.5, 0, "9", True, [1])),
     *(({"type": "choice", "options": OPTIONS}, v) for v in ("a", "b", "c", "", ["a"], 1)),
     *(({"type": "multi_choice", "options": OPTIONS}, v) for v in ([], ["a", "b"], ["a", "a"], ["c"], "a", [1])),
-    *(({"type": "text"}, v) for v in ("seen", "", 3, ["x"])),
+    *(({"type": "text"}, v) for v in ("seen", "", 3, ["x"], "x" * MAX_TEXT, "x" * (MAX_TEXT + 1), "😀" * MAX_TEXT)),
     *(({"type": "date"}, v) for v in ("2026-02-28", "2028-02-29", "2026-02-30", "2026-13-01", "20261127", 3)),
     *(({"type": "photo"}, v) for v in ("yes", 1)),
 ]

@@ -105,6 +105,9 @@ export function buildDocument(draft, definition) {
   };
 }
 
+// The longest text answer the server takes, in characters (server/templates/rules.py MAX_TEXT).
+export const MAX_TEXT = 5000;
+
 // Whether `value` is an answer `item` takes, as the server judges it (server/templates/rules.py,
 // value_problem). A number outside the item's range is an answer: it scores 0.
 export function fits(item, value) {
@@ -116,7 +119,8 @@ export function fits(item, value) {
     case 'choice': return typeof value === 'string' && keys.includes(value);
     case 'multi_choice':
       return Array.isArray(value) && new Set(value).size === value.length && value.every((v) => keys.includes(v));
-    case 'text': return typeof value === 'string';
+    // Counted by code point, as Python counts a str.
+    case 'text': return typeof value === 'string' && [...value].length <= MAX_TEXT;
     case 'date': return isDate(value);
     case 'photo': return value === undefined || value === null;
     default: return false;

@@ -4,16 +4,15 @@
 // stays where the thumb is.
 
 import { actionDescription, fmtNumber, t, tx } from '../../i18n.js';
-import { isAnswered, isFailed, photoCount } from '../../form.js';
+import { MAX_TEXT, isAnswered, isFailed, photoCount } from '../../form.js';
 import { addPhoto, removePhoto, setNote, setValue } from '../../inspection.js';
 import { displayUrl, thumbUrl } from '../../photos.js';
 import { add, button, dialog, h, icon, mount, pill, toast } from '../../ui.js';
 
 const YES_NO = [['yes', 'answer.yes'], ['no', 'answer.no'], ['na', 'answer.na']];
-// The server's limits (server/templates/rules.py MAX_TEXT, server/inspections/models.py Note and
-// PhotoIds, the YYYY-MM-DD date): the phone holds to them as the inspector types, so that no draft is
-// refused on every sync for a limit the form never showed.
-const MAX_TEXT = 5000;
+// The server's limits (form.MAX_TEXT, server/inspections/models.py Note and PhotoIds, the YYYY-MM-DD
+// date): the phone holds to them as the inspector types, so that no draft is refused on every sync
+// for a limit the form never showed.
 const MAX_NOTE = 4000;
 const MAX_PHOTOS = 50;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
