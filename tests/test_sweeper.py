@@ -38,7 +38,8 @@ async def store(request, tmp_path: Path):
     await photo_store.close()
 
 
-async def insert_photo_row(conn, keys: rules.Keys, photo_id: uuid.UUID) -> None:
+async def insert_inspection(conn) -> tuple[uuid.UUID, uuid.UUID]:
+    """A draft inspection of a world's own: its id and its inspector's."""
     world = await make_world(conn)
     template_id = await conn.fetchval(
         "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'T') RETURNING id"
@@ -57,13 +58,18 @@ async def insert_photo_row(conn, keys: rules.Keys, photo_id: uuid.UUID) -> None:
         version_id,
         world.users["inspector_a"],
     )
+    return inspection_id, world.users["inspector_a"]
+
+
+async def insert_photo_row(conn, keys: rules.Keys, photo_id: uuid.UUID) -> None:
+    inspection_id, inspector_id = await insert_inspection(conn)
     await conn.execute(
         """INSERT INTO photos (id, inspection_id, item_key, uploaded_by, sha256, phash, size_bytes, format, width,
                                height, original_key, display_key, thumb_key)
            VALUES ($1, $2, 'lockup', $3, $4, 0, 1, 'jpeg', 1, 1, $5, $6, $7)""",
         photo_id,
         inspection_id,
-        world.users["inspector_a"],
+        inspector_id,
         bytes.fromhex(SHA),
         *keys.all(),
     )
@@ -109,6 +115,35 @@ async def test_the_sweeper_deletes_old_orphans_and_keeps_referenced_young_and_fo
     later = await sweep_orphans(conn, store, now=NOW + timedelta(hours=2))
     assert (later.deleted, later.kept) == (3, 4)
     assert await listing(store) == {*referenced.all(), foreign}
+
+
+async def test_the_sweeper_keeps_the_objects_of_a_photo_an_inspection_still_waits_for(conn, store: PhotoStore):
+    """As a database restored from a backup leaves a photo received after it: its objects in the store,
+    no row, and its inspection, sent again by the phone, naming it. The objects may be all that is left."""
+    old = NOW - timedelta(hours=3)
+    awaited_id = uuid.uuid4()
+    awaited = rules.object_keys(awaited_id, SHA, old)
+    orphan = rules.object_keys(uuid.uuid4(), SHA, old)
+    await put_all(store, awaited)
+    await put_all(store, orphan)
+    inspection_id, _ = await insert_inspection(conn)
+    await conn.execute(
+        "INSERT INTO answers (inspection_id, item_key, section_key, photo_ids) VALUES ($1, 'lockup', 's', $2)",
+        inspection_id,
+        [awaited_id],
+    )
+    await conn.execute("UPDATE inspections SET photos_missing = 1 WHERE id = $1", inspection_id)
+
+    report = await sweep_orphans(conn, store, now=NOW)
+    assert (report.checked, report.deleted, report.kept) == (6, 3, 3)
+    assert await listing(store) == set(awaited.all())
+
+    # Once the inspection no longer names the photo (its inspector removed it), they are orphans too.
+    await conn.execute("UPDATE answers SET photo_ids = '{}' WHERE inspection_id = $1", inspection_id)
+    await conn.execute("UPDATE inspections SET photos_missing = 0 WHERE id = $1", inspection_id)
+    report = await sweep_orphans(conn, store, now=NOW)
+    assert (report.deleted, report.kept) == (3, 0)
+    assert await listing(store) == set()
 
 
 async def test_the_sweep_photos_command_reports_what_it_would_delete(database_url: str, tmp_path: Path):

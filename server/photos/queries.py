@@ -204,6 +204,19 @@ async def reuse_out_of_scope(conn: Connection, user: Principal, photo_id: UUID) 
     )
 
 
+async def awaited_ids(conn: Connection, photo_ids: Iterable[UUID]) -> set[UUID]:
+    """Of these photo ids, those an inspection's answers name and no photo row holds: photos their
+    inspection still waits for (for the orphan sweeper). Only inspections missing photos are read,
+    through their partial index (schema 0013)."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT p FROM inspections i JOIN answers a ON a.inspection_id = i.id, unnest(a.photo_ids) AS p
+            WHERE i.photos_missing > 0 AND p = ANY($1::uuid[])
+              AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p)""",
+        list(set(photo_ids)),
+    )
+    return {row[0] for row in rows}
+
+
 async def stored_keys(conn: Connection, photo_ids: Iterable[UUID]) -> set[str]:
     """Every object key that the rows of these photo ids refer to (for the orphan sweeper)."""
     rows = await conn.fetch(

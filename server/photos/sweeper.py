@@ -15,7 +15,10 @@ store a temporary file next to its target, which no listing shows. Those older t
 period go too (the S3 store sends each object in one PUT, which leaves nothing partial).
 
 What is never deleted: an object whose key a photos row holds, an object inside the grace period,
-and any key this server did not make (it may belong to an operator; we do not guess).
+any key this server did not make (it may belong to an operator; we do not guess), and an object of a
+photo an inspection still waits for (its answers name the photo id, no photo row holds it). The last
+is what a database restored from a backup leaves of the photos received after that backup, when a
+phone sends its inspection again: the object may then be the only copy of the evidence left.
 
 Run it from cron or a systemd timer, for example hourly:
     muaina sweep-photos --older-than-minutes 60
@@ -86,9 +89,11 @@ async def _judge(
 ) -> None:
     parsed = {key: parse_key(key) for key in keys}
     referenced = await queries.stored_keys(conn, {p[0] for p in parsed.values() if p is not None})
+    candidates = {meta[0] for key, meta in parsed.items() if meta and key not in referenced and meta[1] <= cutoff}
+    awaited = await queries.awaited_ids(conn, candidates) if candidates else set()
     for key, meta in parsed.items():
         report.checked += 1
-        if meta is None or key in referenced or meta[1] > cutoff:
+        if meta is None or key in referenced or meta[1] > cutoff or meta[0] in awaited:
             report.kept += 1
             continue
         if not dry_run:
