@@ -1,5 +1,5 @@
 """The `muaina` command: serve, migrate, create-admin, seed-demo, import-stations, sweep-photos,
-prune-sessions."""
+recover-photos, prune-sessions."""
 
 from __future__ import annotations
 
@@ -290,6 +290,32 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recover_photos(settings: Settings, args: argparse.Namespace) -> int:
+    from server.app import make_executor, make_store
+    from server.photos.recovery import recover_photos
+
+    settings, _server = resolve_database(settings)
+
+    async def recover(conn):
+        store = make_store(settings)
+        executor = make_executor(settings)
+        try:
+            await store.start()
+            return await recover_photos(conn, store, executor, dry_run=args.dry_run)
+        finally:
+            executor.shutdown()
+            await store.close()
+
+    report = asyncio.run(_with_conn(settings.database_url or "", recover))
+    print(
+        f"{'dry run: ' if report.dry_run else ''}{report.awaited} photo(s) awaited by inspections, "
+        f"{report.found} found in the store, {'would store' if report.dry_run else 'stored'} {report.recovered}"
+    )
+    for line in report.failed:
+        print(f"not recovered: {line}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
 def _days(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 3650:
         raise argparse.ArgumentTypeError("a whole number of days from 1 to 3650")
@@ -343,6 +369,11 @@ def main(argv: list[str] | None = None) -> int:
         help="leave younger objects alone: they may belong to an upload in flight (default 60)",
     )
     sweep.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
+    recover = sub.add_parser(
+        "recover-photos",
+        help="after a database restore: store again the photos inspections wait for whose objects are still there",
+    )
+    recover.add_argument("--dry-run", action="store_true", help="report what would be stored, store nothing")
     prune = sub.add_parser(
         "prune-sessions", help="delete long-ended sessions and spent sign-in failure counters (run from cron)"
     )
@@ -366,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed-demo": cmd_seed_demo,
         "import-stations": cmd_import_stations,
         "sweep-photos": cmd_sweep_photos,
+        "recover-photos": cmd_recover_photos,
         "prune-sessions": cmd_prune_sessions,
     }
     return commands[args.command](settings, args)

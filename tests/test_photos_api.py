@@ -28,6 +28,7 @@ from server.audit.queries import AUDIT_LOCK_ID
 from server.errors import Unavailable
 from server.photos import rules
 from server.photos.pipeline import REUSE_MAX_DISTANCE, hamming
+from server.photos.recovery import recover_photos
 from server.photos.sweeper import sweep_orphans
 from tests.conftest import make_settings, s3_overrides
 from tests.factories import ApiClient, World, make_world
@@ -992,3 +993,43 @@ def test_the_reply_shape_is_a_plain_struct():
     encoded = json.loads(msgspec.json.encode(rules.photo_out(row, [], 0)))
     assert encoded["taken_at"] == "2026-11-27T09:15:00" and encoded["taken_at_source"] == "exif"
     assert encoded["gps"] is None and encoded["evidence"]["distance_m"] is None
+
+
+async def test_a_photo_whose_row_a_restore_lost_is_stored_again_from_its_original(env: Env, executor):
+    """A database restored from a backup keeps neither the row of a photo received after the backup
+    nor (once its phone sends the inspection again) anything but the inspection's answers naming it;
+    the original object is still in the store, and recover-photos stores the photo again from it."""
+    inspection_id = await make_inspection(env.api, env.world, env.version_id)
+    data = make_phone_jpeg(640, 480, seed=41)
+    first = await upload(env, data, inspection_id=inspection_id)
+    assert first.status_code == 201, first.text
+    photo_id, never_stored = uuid.UUID(first.json()["id"]), uuid.uuid4()
+    store = env.app.state.store
+    conn = await env.api.db()
+    try:
+        await conn.execute("DELETE FROM photo_reuse WHERE photo_id = $1 OR other_id = $1", photo_id)
+        await conn.execute("DELETE FROM photos WHERE id = $1", photo_id)
+        await conn.execute(
+            "INSERT INTO answers (inspection_id, item_key, section_key, photo_ids) VALUES ($1, 'fd_staffed', 's', $2)",
+            inspection_id,
+            [photo_id, never_stored],
+        )
+        await conn.execute("UPDATE inspections SET photos_missing = 2 WHERE id = $1", inspection_id)
+
+        dry = await recover_photos(conn, store, executor, dry_run=True)
+        assert (dry.awaited, dry.found, dry.recovered, dry.failed) == (2, 1, 1, [])
+        assert await conn.fetchval("SELECT count(*) FROM photos") == 0
+
+        report = await recover_photos(conn, store, executor)
+        assert (report.awaited, report.found, report.recovered, report.failed) == (2, 1, 1, [])
+        assert await conn.fetchval("SELECT photos_missing FROM inspections WHERE id = $1", inspection_id) == 1
+        again = await recover_photos(conn, store, executor)
+        assert (again.awaited, again.found, again.recovered) == (1, 0, 0)
+        audited = await conn.fetch("SELECT action FROM audit_log WHERE entity_id = $1 ORDER BY seq", str(photo_id))
+        assert [r["action"] for r in audited] == ["photo.upload", "photo.recover"]
+    finally:
+        await conn.close()
+    original = await env.api.get(f"/api/v1/photos/{photo_id}/original", env.inspector_a)
+    assert original.status_code == 200 and original.content == data
+    thumb = await env.api.get(f"/api/v1/photos/{photo_id}/thumb", env.inspector_a)
+    assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"

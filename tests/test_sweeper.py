@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from server import db
 from server.photos import rules, sweeper
 from server.photos.sweeper import sweep_orphans
 from server.storage import DirectoryStore, PhotoStore, S3Store
@@ -174,6 +175,47 @@ async def test_the_sweep_photos_command_reports_what_it_would_delete(database_ur
     done = await asyncio.to_thread(muaina)
     assert done.returncode == 0 and "deleted 3" in done.stdout, done.stderr
     assert await listing(store) == set()
+
+
+async def test_the_recover_photos_command_stores_awaited_photos_and_names_those_it_cannot(
+    database_url: str, tmp_path: Path
+):
+    """The command's own path (store, process pool, report, exit status): an awaited photo whose
+    object is no image is found, would be stored in a dry run, and is then named as not recovered."""
+    store = DirectoryStore(tmp_path / "var" / "photos")
+    await store.start()
+    photo_id = uuid.uuid4()
+    await store.put(rules.object_keys(photo_id, SHA, datetime.now(UTC)).original, b"not an image", "image/jpeg")
+    conn = await db.connect(database_url)
+    try:
+        inspection_id, _ = await insert_inspection(conn)
+        await conn.execute(
+            "INSERT INTO answers (inspection_id, item_key, section_key, photo_ids) VALUES ($1, 'fd_staffed', 's', $2)",
+            inspection_id,
+            [photo_id],
+        )
+        await conn.execute("UPDATE inspections SET photos_missing = 1 WHERE id = $1", inspection_id)
+    finally:
+        await conn.close()
+    env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(tmp_path / "var"), "LOG_LEVEL": "WARNING"}
+    for key in ("S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY"):
+        env.pop(key, None)
+
+    def muaina(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "server", "recover-photos", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    dry = await asyncio.to_thread(muaina, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run: 1 photo(s) awaited by inspections, 1 found in the store, would store 1" in dry.stdout
+    done = await asyncio.to_thread(muaina)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "stored 0" in done.stdout and f"not recovered: {photo_id}: " in done.stderr
 
 
 # A child process that stores one photo and is killed with SIGKILL in the middle of the write: after

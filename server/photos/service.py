@@ -73,8 +73,11 @@ async def save_upload(
     device: rules.Device,
     data: bytes,
     ip: str | None,
+    *,
+    action: str = "photo.upload",
 ) -> tuple[PhotoOut, bool]:
-    """Store one upload; returns the reply and whether this call created the photo."""
+    """Store one upload; returns the reply and whether this call created the photo. `action` names
+    the audit entry: photo.recover when recovery.py stores a photo again from its object."""
     sha256 = await asyncio.to_thread(lambda: hashlib.sha256(data).digest())
     # A replay is answered from the row without decoding anything or writing any object.
     async with connect() as conn:
@@ -86,7 +89,7 @@ async def save_upload(
     await _put_objects(store, keys, data, processed)
     try:
         async with connect() as conn:
-            created = await _insert(conn, user, photo_id, target, device, processed, keys, len(data), ip)
+            created = await _insert(conn, user, photo_id, target, device, processed, keys, len(data), ip, action)
     except BaseException:
         # The row refers to these objects only if the transaction committed, which it did not
         # unless the failure came after COMMIT; deleting them leaves no half-stored upload.
@@ -185,6 +188,7 @@ async def _insert(
     keys: rules.Keys,
     size: int,
     ip: str | None,
+    action: str,
 ) -> bool:
     exif = processed.exif_gps
     gps, _ = rules.chosen_gps(exif.lat if exif else None, exif.lon if exif else None, device.lat, device.lon)
@@ -234,7 +238,7 @@ async def _insert(
             await queries.recount_reused(conn, [target.inspection_id, *(m["inspection_id"] for m in matches)])
         await audit.record(
             conn,
-            "photo.upload",
+            action,
             actor=user,
             entity="photo",
             entity_id=photo_id,

@@ -1,0 +1,122 @@
+"""Recovering photos an inspection waits for from objects already in the store.
+
+A database restored from a backup loses the rows of photos received after the backup, but not
+their objects. Once a phone sends such an inspection again, its answers name photos the server
+lists as missing, and the phone deleted its copies when they were first acknowledged. The original
+object of each such photo (its key holds the photo id, rules.object_keys) is then the evidence
+itself. The sweeper keeps it (sweeper.py). `muaina recover-photos` stores it again through the upload
+path, as its inspector would: processed in the pool, new renditions, the row, the reuse check, the
+inspection's counters and an audit entry (photo.recover, by its inspector, who took it). What the
+phone reported at capture (the time and place of its own clock and GPS) travelled beside the
+bytes and is gone; what the image itself carries stays.
+
+Run it once after a restore, after the phones have synced; `--dry-run` reports what it would store.
+A photo whose inspector may no longer upload to that inspection (account deactivated, moved away)
+is reported and left.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from contextlib import asynccontextmanager
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+from asyncpg import Connection
+
+from server.auth.models import Principal
+from server.errors import DomainError, Forbidden
+from server.photos import rules, service
+from server.photos.rules import parse_key
+from server.storage import PhotoStore
+
+log = logging.getLogger("muaina.photos.recovery")
+
+
+class RecoveryReport(msgspec.Struct, kw_only=True):
+    # Photos inspections wait for, of them those with an original in the store, and those stored again
+    # (in a dry run: that would be). `failed` names each photo that could not be, with why.
+    awaited: int = 0
+    found: int = 0
+    recovered: int = 0
+    failed: list[str] = msgspec.field(default_factory=list)
+    dry_run: bool = False
+
+
+_AWAITED = """
+    SELECT DISTINCT ON (p) p AS photo_id, a.inspection_id, a.item_key, i.inspector_id
+      FROM inspections i JOIN answers a ON a.inspection_id = i.id, unnest(a.photo_ids) AS p
+     WHERE i.photos_missing > 0 AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p)
+     ORDER BY p, a.inspection_id"""
+
+_UPLOADER = """SELECT id, username, display_name, role, region_ids, district_ids FROM users WHERE id = $1 AND active"""
+
+
+async def recover_photos(
+    conn: Connection, store: PhotoStore, executor: Executor, *, dry_run: bool = False
+) -> RecoveryReport:
+    report = RecoveryReport(dry_run=dry_run)
+    awaited = {row["photo_id"]: row for row in await conn.fetch(_AWAITED)}
+    report.awaited = len(awaited)
+    if not awaited:
+        return report
+    # The newest original of each awaited photo: a later attempt of the same upload is as whole.
+    originals: dict[UUID, tuple[datetime, str]] = {}
+    async for key in store.list_keys("originals/"):
+        meta = parse_key(key)
+        if meta is not None and meta[0] in awaited and (meta[0] not in originals or meta[1] > originals[meta[0]][0]):
+            originals[meta[0]] = (meta[1], key)
+    report.found = len(originals)
+    for photo_id, (_, key) in sorted(originals.items()):
+        row = awaited[photo_id]
+        try:
+            user = await _uploader(conn, row["inspector_id"])
+            target = await service.upload_target(conn, user, row["inspection_id"], row["item_key"])
+            if not dry_run:
+                data = await store.get(key)
+                await service.save_upload(
+                    _same(conn),
+                    store,
+                    executor,
+                    user,
+                    photo_id,
+                    target,
+                    rules.device_evidence(None, None, None, None),
+                    data,
+                    None,
+                    action="photo.recover",
+                )
+        except DomainError as exc:
+            report.failed.append(f"{photo_id}: {exc.detail}")
+            log.warning("photo %s not recovered from %s: %s", photo_id, key, exc.detail)
+            continue
+        report.recovered += 1
+        log.info("%s photo %s from %s", "would recover" if dry_run else "recovered", photo_id, key)
+    return report
+
+
+async def _uploader(conn: Connection, user_id: UUID) -> Principal:
+    row = await conn.fetchrow(_UPLOADER, user_id)
+    if row is None:
+        raise Forbidden("its inspector's account is no longer active")
+    return Principal(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=row["role"],
+        region_ids=tuple(row["region_ids"]),
+        district_ids=tuple(row["district_ids"]),
+    )
+
+
+def _same(conn: Connection) -> service.Connect:
+    """save_upload's `connect`, for the one connection this command holds."""
+
+    @asynccontextmanager
+    async def connect() -> AsyncIterator[Connection]:
+        yield conn
+
+    return connect
