@@ -160,3 +160,15 @@ def query_params(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any
                 typed = next((s for s in [schema, *schema.get("oneOf", [])] if s.get("type") not in (None, "null")), {})
                 found.append((path, param["name"], typed))
     return found
+
+
+async def await_photos(conn: Any, inspection_id: uuid.UUID, item_key: str, photo_ids: list[uuid.UUID]) -> None:
+    """The inspection's answer to `item_key` names these photos, and no row holds them yet: as a phone
+    that sent the inspection again after a database restore leaves it."""
+    await conn.execute(
+        "INSERT INTO answers (inspection_id, item_key, section_key, photo_ids) VALUES ($1, $2, 's', $3)",
+        inspection_id,
+        item_key,
+        photo_ids,
+    )
+    await conn.execute("UPDATE inspections SET photos_missing = $2 WHERE id = $1", inspection_id, len(photo_ids))

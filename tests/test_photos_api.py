@@ -31,7 +31,7 @@ from server.photos.pipeline import REUSE_MAX_DISTANCE, hamming
 from server.photos.recovery import recover_photos
 from server.photos.sweeper import sweep_orphans
 from tests.conftest import make_settings, s3_overrides
-from tests.factories import ApiClient, World, make_world
+from tests.factories import ApiClient, World, await_photos, make_world
 from tests.photo_corpus import make_phone_jpeg, oversized_jpeg
 from tests.s3server import S3Server
 
@@ -1009,12 +1009,7 @@ async def test_a_photo_whose_row_a_restore_lost_is_stored_again_from_its_origina
     try:
         await conn.execute("DELETE FROM photo_reuse WHERE photo_id = $1 OR other_id = $1", photo_id)
         await conn.execute("DELETE FROM photos WHERE id = $1", photo_id)
-        await conn.execute(
-            "INSERT INTO answers (inspection_id, item_key, section_key, photo_ids) VALUES ($1, 'fd_staffed', 's', $2)",
-            inspection_id,
-            [photo_id, never_stored],
-        )
-        await conn.execute("UPDATE inspections SET photos_missing = 2 WHERE id = $1", inspection_id)
+        await await_photos(conn, inspection_id, "fd_staffed", [photo_id, never_stored])
 
         dry = await recover_photos(conn, store, executor, dry_run=True)
         assert (dry.awaited, dry.found, dry.recovered, dry.failed) == (2, 1, 1, [])

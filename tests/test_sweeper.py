@@ -17,7 +17,7 @@ from server import db
 from server.photos import rules, sweeper
 from server.photos.sweeper import sweep_orphans
 from server.storage import DirectoryStore, PhotoStore, S3Store
-from tests.factories import make_world
+from tests.factories import await_photos, make_world
 from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY
 from tests.test_photos_api import DEFINITION
 
@@ -128,12 +128,7 @@ async def test_the_sweeper_keeps_the_objects_of_a_photo_an_inspection_still_wait
     await put_all(store, awaited)
     await put_all(store, orphan)
     inspection_id, _ = await insert_inspection(conn)
-    await conn.execute(
-        "INSERT INTO answers (inspection_id, item_key, section_key, photo_ids) VALUES ($1, 'lockup', 's', $2)",
-        inspection_id,
-        [awaited_id],
-    )
-    await conn.execute("UPDATE inspections SET photos_missing = 1 WHERE id = $1", inspection_id)
+    await await_photos(conn, inspection_id, "lockup", [awaited_id])
 
     report = await sweep_orphans(conn, store, now=NOW)
     assert (report.checked, report.deleted, report.kept) == (6, 3, 3)
@@ -189,12 +184,7 @@ async def test_the_recover_photos_command_stores_awaited_photos_and_names_those_
     conn = await db.connect(database_url)
     try:
         inspection_id, _ = await insert_inspection(conn)
-        await conn.execute(
-            "INSERT INTO answers (inspection_id, item_key, section_key, photo_ids) VALUES ($1, 'fd_staffed', 's', $2)",
-            inspection_id,
-            [photo_id],
-        )
-        await conn.execute("UPDATE inspections SET photos_missing = 1 WHERE id = $1", inspection_id)
+        await await_photos(conn, inspection_id, "fd_staffed", [photo_id])
     finally:
         await conn.close()
     env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(tmp_path / "var"), "LOG_LEVEL": "WARNING"}

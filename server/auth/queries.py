@@ -48,6 +48,11 @@ async def signed_in(conn: Connection, token_hash: bytes, row: Record, prefix: st
     if row[prefix + "stale"]:
         # Touch the session at most every few minutes: a write per request would cost more than the request.
         await conn.execute("UPDATE sessions SET last_seen_at = now() WHERE token_hash = $1", token_hash)
+    return principal_from(row, prefix)
+
+
+def principal_from(row: Record, prefix: str = "") -> Principal:
+    """The Principal of a row holding a user's id, names, role and scope (columns named `prefix` + name)."""
     return Principal(
         id=row[prefix + "id"],
         username=row[prefix + "username"],
@@ -56,6 +61,14 @@ async def signed_in(conn: Connection, token_hash: bytes, row: Record, prefix: st
         region_ids=tuple(row[prefix + "region_ids"]),
         district_ids=tuple(row[prefix + "district_ids"]),
     )
+
+
+async def active_principal(conn: Connection, user_id: UUID) -> Principal | None:
+    """The Principal of an active account, for work done on its behalf without a session (a command)."""
+    row = await conn.fetchrow(
+        "SELECT id, username, display_name, role, region_ids, district_ids FROM users WHERE id = $1 AND active", user_id
+    )
+    return None if row is None else principal_from(row)
 
 
 async def user_for_login(conn: Connection, username: str) -> Record | None:

@@ -65,6 +65,7 @@ from server.actions.models import ActionPatch
 from server.actions.rules import AUTO_DUE_DAYS, transition_problem
 from server.audit import queries as audit
 from server.auth.models import Principal
+from server.auth.queries import principal_from
 from server.auth.rules import hash_password
 from server.config import Settings
 from server.dashboards import rollup
@@ -849,14 +850,7 @@ async def _stations(conn: Connection, limit: int | None) -> list[Station]:
     )
     names = [u["username"] for u in DEMO_USERS if u["role"] != "admin"] + [u["username"] for u in HISTORY_INSPECTORS]
     people = [
-        Principal(
-            id=u["id"],
-            username=u["username"],
-            display_name=u["display_name"],
-            role=u["role"],
-            region_ids=tuple(u["region_ids"]),
-            district_ids=tuple(u["district_ids"]),
-        )
+        principal_from(u)
         for u in await conn.fetch(
             """SELECT id, username, display_name, role, region_ids, district_ids FROM users
                       WHERE active AND username = ANY($1::text[]) ORDER BY username""",

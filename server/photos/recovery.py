@@ -28,6 +28,7 @@ import msgspec
 from asyncpg import Connection
 
 from server.auth.models import Principal
+from server.auth.queries import active_principal
 from server.errors import DomainError, Forbidden
 from server.photos import rules, service
 from server.photos.rules import parse_key
@@ -51,8 +52,6 @@ _AWAITED = """
       FROM inspections i JOIN answers a ON a.inspection_id = i.id, unnest(a.photo_ids) AS p
      WHERE i.photos_missing > 0 AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p)
      ORDER BY p, a.inspection_id"""
-
-_UPLOADER = """SELECT id, username, display_name, role, region_ids, district_ids FROM users WHERE id = $1 AND active"""
 
 
 async def recover_photos(
@@ -99,17 +98,10 @@ async def recover_photos(
 
 
 async def _uploader(conn: Connection, user_id: UUID) -> Principal:
-    row = await conn.fetchrow(_UPLOADER, user_id)
-    if row is None:
+    user = await active_principal(conn, user_id)
+    if user is None:
         raise Forbidden("its inspector's account is no longer active")
-    return Principal(
-        id=row["id"],
-        username=row["username"],
-        display_name=row["display_name"],
-        role=row["role"],
-        region_ids=tuple(row["region_ids"]),
-        district_ids=tuple(row["district_ids"]),
-    )
+    return user
 
 
 def _same(conn: Connection) -> service.Connect:
