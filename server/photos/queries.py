@@ -204,17 +204,19 @@ async def reuse_out_of_scope(conn: Connection, user: Principal, photo_id: UUID) 
     )
 
 
-async def awaited_ids(conn: Connection, photo_ids: Iterable[UUID]) -> set[UUID]:
-    """Of these photo ids, those an inspection's answers name and no photo row holds: photos their
-    inspection still waits for (for the orphan sweeper). Only inspections missing photos are read,
-    through their partial index (schema 0013)."""
-    rows = await conn.fetch(
-        """SELECT DISTINCT p FROM inspections i JOIN answers a ON a.inspection_id = i.id, unnest(a.photo_ids) AS p
-            WHERE i.photos_missing > 0 AND p = ANY($1::uuid[])
-              AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p)""",
-        list(set(photo_ids)),
+async def awaited_photos(conn: Connection, photo_ids: Iterable[UUID] | None = None) -> list[Record]:
+    """Photos an inspection still waits for: its answers name the id and no photo row holds it (after a
+    database restore, their objects may be all that is left). One row per photo id (photo_id,
+    inspection_id, item_key, inspector_id); only these ids when given. Only inspections missing photos
+    are read, through their partial index (schema 0013). For the orphan sweeper and recovery.py."""
+    return await conn.fetch(
+        """SELECT DISTINCT ON (p) p AS photo_id, a.inspection_id, a.item_key, i.inspector_id
+             FROM inspections i JOIN answers a ON a.inspection_id = i.id, unnest(a.photo_ids) AS p
+            WHERE i.photos_missing > 0 AND ($1::uuid[] IS NULL OR p = ANY($1::uuid[]))
+              AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p)
+            ORDER BY p, a.inspection_id""",
+        None if photo_ids is None else list(set(photo_ids)),
     )
-    return {row[0] for row in rows}
 
 
 async def stored_keys(conn: Connection, photo_ids: Iterable[UUID]) -> set[str]:

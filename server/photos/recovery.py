@@ -30,7 +30,7 @@ from asyncpg import Connection
 from server.auth.models import Principal
 from server.auth.queries import active_principal
 from server.errors import DomainError, Forbidden
-from server.photos import rules, service
+from server.photos import queries, rules, service
 from server.photos.rules import parse_key
 from server.storage import PhotoStore
 
@@ -47,18 +47,11 @@ class RecoveryReport(msgspec.Struct, kw_only=True):
     dry_run: bool = False
 
 
-_AWAITED = """
-    SELECT DISTINCT ON (p) p AS photo_id, a.inspection_id, a.item_key, i.inspector_id
-      FROM inspections i JOIN answers a ON a.inspection_id = i.id, unnest(a.photo_ids) AS p
-     WHERE i.photos_missing > 0 AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p)
-     ORDER BY p, a.inspection_id"""
-
-
 async def recover_photos(
     conn: Connection, store: PhotoStore, executor: Executor, *, dry_run: bool = False
 ) -> RecoveryReport:
     report = RecoveryReport(dry_run=dry_run)
-    awaited = {row["photo_id"]: row for row in await conn.fetch(_AWAITED)}
+    awaited = {row["photo_id"]: row for row in await queries.awaited_photos(conn)}
     report.awaited = len(awaited)
     if not awaited:
         return report

@@ -90,7 +90,7 @@ async def _judge(
     parsed = {key: parse_key(key) for key in keys}
     referenced = await queries.stored_keys(conn, {p[0] for p in parsed.values() if p is not None})
     candidates = {meta[0] for key, meta in parsed.items() if meta and key not in referenced and meta[1] <= cutoff}
-    awaited = await queries.awaited_ids(conn, candidates) if candidates else set()
+    awaited = {row["photo_id"] for row in await queries.awaited_photos(conn, candidates)} if candidates else set()
     for key, meta in parsed.items():
         report.checked += 1
         if meta is None or key in referenced or meta[1] > cutoff or meta[0] in awaited:
