@@ -58,6 +58,16 @@ def _approve(server, reviewer: str, insp: dict, overrides: dict) -> None:
     assert approved.status_code == 200, approved.text
 
 
+def yes_no_key(version: dict, *, critical: bool) -> str:
+    """The first yes/no item of the checklist, critical or not, that is always shown."""
+    return next(
+        i["key"]
+        for s in version["definition"]["sections"]
+        for i in s["items"]
+        if i["type"] == "yes_no" and bool(i.get("critical")) is critical and not i.get("visible_if")
+    )
+
+
 @pytest.fixture(scope="module")
 def seeded(pwa_server):
     """Three stations: one with an action a reviewer raised by hand, one whose critical failure a
@@ -65,12 +75,7 @@ def seeded(pwa_server):
     worked on before an override passed the item (left open, flagged)."""
     token, stations, version = inspector_setup(pwa_server)
     reviewer = pwa_server.login("rpo.lahore", REVIEWER_PASSWORD)
-    critical = next(
-        i["key"]
-        for s in version["definition"]["sections"]
-        for i in s["items"]
-        if i.get("critical") and i["type"] == "yes_no" and not i.get("visible_if")
-    )
+    critical = yes_no_key(version, critical=True)
     by_hand, withdrawn_at, worked_at = stations[4], stations[5], stations[6]
 
     made = pwa_server.api(
@@ -226,12 +231,7 @@ def test_the_dashboard_marks_a_reviewers_score_and_an_overdue_action_whose_item_
     """Last in this module: it makes the worked action overdue."""
     token, stations, version = inspector_setup(pwa_server)
     reviewer = pwa_server.login("rpo.lahore", REVIEWER_PASSWORD)
-    plain_item = next(
-        i["key"]
-        for s in version["definition"]["sections"]
-        for i in s["items"]
-        if i["type"] == "yes_no" and not i.get("critical") and not i.get("visible_if")
-    )
+    plain_item = yes_no_key(version, critical=False)
     # Two inspections flagged as far from their station; a reviewer changed a score on one of them.
     changed = submit(pwa_server, token, stations[1], version, far=True, seed=23)
     plain = submit(pwa_server, token, stations[2], version, far=True, seed=24)
