@@ -23,7 +23,6 @@ export async function createDraft({ station, version, assignment, location }) {
   return draft;
 }
 
-export const loadDraft = (id) => get(DRAFTS, id);
 export const allDrafts = () => getAll(DRAFTS);
 
 export const editable = (draft) => draft.status === 'draft' || draft.status === 'returned';
@@ -47,6 +46,14 @@ async function putIfEditable(s, snapshot) {
   if (!stored || !editable(stored) || stored.template_version_id !== snapshot.template_version_id) return false;
   await req(s[DRAFTS].put(snapshot));
   return true;
+}
+
+// A screen opens a draft as it stands after the writes already asked for: the last taps of the
+// screen before (coalesced behind a write in flight) would otherwise be missing from it, and a
+// Submit there would freeze the draft without them.
+export async function loadDraft(id) {
+  await writing.get(id)?.done.catch(() => {});
+  return get(DRAFTS, id);
 }
 
 export function save(draft) {
