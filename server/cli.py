@@ -276,7 +276,13 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
         store = make_store(settings)
         try:
             return await sweep_orphans(
-                conn, store, older_than=timedelta(minutes=args.older_than_minutes), dry_run=args.dry_run
+                conn,
+                store,
+                older_than=timedelta(minutes=args.older_than_minutes),
+                unclaimed_older_than=None
+                if args.unclaimed_older_than_days is None
+                else timedelta(days=args.unclaimed_older_than_days),
+                dry_run=args.dry_run,
             )
         finally:
             await store.close()
@@ -287,12 +293,20 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
         f"{'would delete' if report.dry_run else 'deleted'} {report.deleted}, kept {report.kept}; "
         f"partial writes {'to remove' if report.dry_run else 'removed'}: {report.partial}"
     )
+    if report.unclaimed:
+        print(
+            f"kept {report.unclaimed} unclaimed original(s): photos no inspection names any more, as a database "
+            "restore leaves them; `muaina recover-photos --unclaimed-to DIR` copies them out"
+        )
     return 0
 
 
 def cmd_recover_photos(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
     from server.app import make_executor, make_store
-    from server.photos.recovery import recover_photos
+    from server.photos.recovery import MANIFEST, export_unclaimed, recover_photos
+    from server.photos.sweeper import least_grace_minutes
 
     settings, _server = resolve_database(settings)
 
@@ -301,16 +315,31 @@ def cmd_recover_photos(settings: Settings, args: argparse.Namespace) -> int:
         executor = make_executor(settings)
         try:
             await store.start()
-            return await recover_photos(conn, store, executor, dry_run=args.dry_run)
+            report = await recover_photos(conn, store, executor, dry_run=args.dry_run)
+            if args.unclaimed_to is None:
+                return report, None
+            # Whatever an upload in flight has written so far is not unclaimed, only unfinished.
+            grace = timedelta(minutes=least_grace_minutes(settings.s3_timeout_seconds))
+            return report, await export_unclaimed(
+                conn, store, Path(args.unclaimed_to), older_than=grace, dry_run=args.dry_run
+            )
         finally:
             executor.shutdown()
             await store.close()
 
-    report = asyncio.run(_with_conn(settings.database_url or "", recover))
+    report, unclaimed = asyncio.run(_with_conn(settings.database_url or "", recover))
     print(
         f"{'dry run: ' if report.dry_run else ''}{report.awaited} photo(s) awaited by inspections, "
         f"{report.found} found in the store, {'would store' if report.dry_run else 'stored'} {report.recovered}"
     )
+    if unclaimed is not None:
+        if unclaimed.dry_run:
+            print(f"dry run: {unclaimed.found} unclaimed original(s) would be copied to {args.unclaimed_to}")
+        else:
+            print(
+                f"{unclaimed.found} unclaimed original(s) in {args.unclaimed_to} ({unclaimed.written} new), "
+                f"listed in {MANIFEST}"
+            )
     for line in report.failed:
         print(f"not recovered: {line}", file=sys.stderr)
     return 1 if report.failed else 0
@@ -368,10 +397,23 @@ def main(argv: list[str] | None = None) -> int:
         default=60,
         help="leave younger objects alone: they may belong to an upload in flight (default 60)",
     )
+    sweep.add_argument(
+        "--unclaimed-older-than-days",
+        type=_days,
+        metavar="N",
+        help="also delete unclaimed originals (photos nothing names any more, as a database restore leaves "
+        "them) whose upload began over N days ago; kept by default",
+    )
     sweep.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
     recover = sub.add_parser(
         "recover-photos",
         help="after a database restore: store again the photos inspections wait for whose objects are still there",
+    )
+    recover.add_argument(
+        "--unclaimed-to",
+        metavar="DIR",
+        help="also copy the unclaimed originals (photos nothing names any more) into DIR, with a manifest of "
+        "when and where each was taken",
     )
     recover.add_argument("--dry-run", action="store_true", help="report what would be stored, store nothing")
     prune = sub.add_parser(

@@ -910,21 +910,28 @@ async def test_objects_left_by_a_store_outage_are_swept_and_the_stored_photos_ar
     real = denv.app.state.store
     # The store accepts the original, then goes away before the renditions and the cleanup.
     denv.app.state.store = FailingStore(real, fail_puts=("display", "thumb"), fail_deletes=True)
-    failed = await upload(denv, make_phone_jpeg(320, 240, seed=33), inspection_id=inspection_id)
+    photo, retried_id = make_phone_jpeg(320, 240, seed=33), uuid.uuid4()
+    failed = await upload(denv, photo, photo_id=retried_id, inspection_id=inspection_id)
     assert failed.status_code == 503
     denv.app.state.store = real
     [orphan] = [k for k in await stored_objects(denv) if kept.json()["id"] not in k]
     assert orphan.startswith("originals/")
     conn = await denv.api.db()
     try:
+        # Until the phone's retry stores the photo, the failed attempt's original is all the server
+        # has of it: unclaimed, and kept whatever its age.
+        unclaimed = await sweep_orphans(conn, real, now=datetime.now(UTC) + timedelta(hours=2))
+        assert (unclaimed.deleted, unclaimed.kept, unclaimed.unclaimed) == (0, 4, 1)
+        assert (await upload(denv, photo, photo_id=retried_id, inspection_id=inspection_id)).status_code == 201
         young = await sweep_orphans(conn, real)
-        assert (young.deleted, young.kept) == (0, 4)
+        assert (young.deleted, young.kept) == (0, 7)
         report = await sweep_orphans(conn, real, now=datetime.now(UTC) + timedelta(hours=2))
     finally:
         await conn.close()
-    assert (report.checked, report.deleted, report.kept) == (4, 1, 3)
-    assert len(await stored_objects(denv)) == 3 and orphan not in await stored_objects(denv)
-    assert (await denv.api.get(f"/api/v1/photos/{kept.json()['id']}/original", denv.inspector_a)).status_code == 200
+    assert (report.checked, report.deleted, report.kept, report.unclaimed) == (7, 1, 6, 0)
+    assert len(await stored_objects(denv)) == 6 and orphan not in await stored_objects(denv)
+    for photo_id in (kept.json()["id"], retried_id):
+        assert (await denv.api.get(f"/api/v1/photos/{photo_id}/original", denv.inspector_a)).status_code == 200
 
 
 async def test_a_database_failure_after_the_objects_are_stored_deletes_them(denv: Env):

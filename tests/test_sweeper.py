@@ -1,23 +1,27 @@
-"""The orphan sweeper, on both stores: unreferenced objects past the grace period go, nothing else does."""
+"""The orphan sweeper, on both stores: unreferenced objects past the grace period go, except the
+originals of photos nothing names (unclaimed), which are kept and can be copied out."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import hashlib
 import os
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from server import db
 from server.photos import rules, sweeper
+from server.photos.recovery import MANIFEST, export_unclaimed
 from server.photos.sweeper import sweep_orphans
 from server.storage import DirectoryStore, PhotoStore, S3Store
 from tests.factories import await_photos, make_world
+from tests.photo_corpus import make_phone_jpeg
 from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY
 from tests.test_photos_api import DEFINITION
 
@@ -85,7 +89,7 @@ async def listing(store: PhotoStore) -> set[str]:
     return {key for prefix in rules.PREFIXES async for key in store.list_keys(prefix)}
 
 
-async def test_the_sweeper_deletes_old_orphans_and_keeps_referenced_young_and_foreign_objects(
+async def test_the_sweeper_deletes_old_orphans_and_keeps_referenced_young_foreign_and_unclaimed_objects(
     conn, store: PhotoStore, monkeypatch: pytest.MonkeyPatch
 ):
     # A small batch makes the sweep cross batch boundaries, as it does over a real bucket.
@@ -95,6 +99,8 @@ async def test_the_sweeper_deletes_old_orphans_and_keeps_referenced_young_and_fo
     referenced = rules.object_keys(stored_id, SHA, old)
     # The same photo id from a second attempt that lost the race: its objects are orphans.
     lost_race = rules.object_keys(stored_id, SHA, old)
+    # A photo id no row holds: its renditions go (they are made again from an original), its original
+    # is unclaimed and stays, as the only copy of a photo whose inspection a restore may have lost.
     orphan = rules.object_keys(uuid.uuid4(), SHA, old)
     in_flight = rules.object_keys(uuid.uuid4(), SHA, NOW - timedelta(minutes=5))
     for keys in (referenced, lost_race, orphan, in_flight):
@@ -104,18 +110,23 @@ async def test_the_sweeper_deletes_old_orphans_and_keeps_referenced_young_and_fo
     await insert_photo_row(conn, referenced, stored_id)
 
     dry = await sweep_orphans(conn, store, now=NOW, dry_run=True)
-    assert (dry.checked, dry.deleted, dry.kept, dry.dry_run) == (13, 6, 7, True)
+    assert (dry.checked, dry.deleted, dry.kept, dry.unclaimed, dry.dry_run) == (13, 5, 8, 1, True)
     assert dry.partial == 0
     assert len(await listing(store)) == 13
 
     report = await sweep_orphans(conn, store, now=NOW)
-    assert (report.checked, report.deleted, report.kept) == (13, 6, 7)
-    assert await listing(store) == {*referenced.all(), *in_flight.all(), foreign}
+    assert (report.checked, report.deleted, report.kept, report.unclaimed) == (13, 5, 8, 1)
+    assert await listing(store) == {*referenced.all(), *in_flight.all(), foreign, orphan.original}
 
     # Once the upload in flight is past the grace period without a row, it is an orphan too.
     later = await sweep_orphans(conn, store, now=NOW + timedelta(hours=2))
-    assert (later.deleted, later.kept) == (3, 4)
-    assert await listing(store) == {*referenced.all(), foreign}
+    assert (later.deleted, later.kept, later.unclaimed) == (2, 6, 2)
+    assert await listing(store) == {*referenced.all(), foreign, orphan.original, in_flight.original}
+
+    # Unclaimed originals go only when asked, and only those whose upload began long enough ago.
+    purge = await sweep_orphans(conn, store, now=NOW + timedelta(hours=2), unclaimed_older_than=timedelta(hours=4))
+    assert (purge.deleted, purge.kept, purge.unclaimed) == (1, 5, 1)
+    assert await listing(store) == {*referenced.all(), foreign, in_flight.original}
 
 
 async def test_the_sweeper_keeps_the_objects_of_a_photo_an_inspection_still_waits_for(conn, store: PhotoStore):
@@ -131,15 +142,71 @@ async def test_the_sweeper_keeps_the_objects_of_a_photo_an_inspection_still_wait
     await await_photos(conn, inspection_id, "lockup", [awaited_id])
 
     report = await sweep_orphans(conn, store, now=NOW)
-    assert (report.checked, report.deleted, report.kept) == (6, 3, 3)
-    assert await listing(store) == set(awaited.all())
+    assert (report.checked, report.deleted, report.kept, report.unclaimed) == (6, 2, 4, 1)
+    assert await listing(store) == {*awaited.all(), orphan.original}
 
-    # Once the inspection no longer names the photo (its inspector removed it), they are orphans too.
+    # Once the inspection no longer names the photo (its inspector removed it), its renditions are
+    # orphans too, and its original is unclaimed.
     await conn.execute("UPDATE answers SET photo_ids = '{}' WHERE inspection_id = $1", inspection_id)
     await conn.execute("UPDATE inspections SET photos_missing = 0 WHERE id = $1", inspection_id)
     report = await sweep_orphans(conn, store, now=NOW)
-    assert (report.deleted, report.kept) == (3, 0)
-    assert await listing(store) == set()
+    assert (report.deleted, report.kept, report.unclaimed) == (2, 2, 2)
+    assert await listing(store) == {awaited.original, orphan.original}
+
+
+async def test_unclaimed_originals_are_copied_out_byte_for_byte_with_what_their_exif_says(
+    conn, store: PhotoStore, tmp_path: Path
+):
+    """What an officer gets back of photos whose inspections a restore lost: each unclaimed original
+    as a file, and a manifest saying when its upload began and when and where it was taken."""
+    old = NOW - timedelta(days=2)
+    taken = datetime(2026, 11, 25, 9, 14, tzinfo=timezone(timedelta(hours=5)))
+    photo = make_phone_jpeg(64, 48, gps=(31.5204, 74.3587), taken_at=taken, seed=5)
+    lost_id = uuid.uuid4()
+    lost = rules.object_keys(lost_id, SHA, old)
+    await put_all(store, lost)
+    await store.put(lost.original, photo, "image/jpeg")
+    # An earlier attempt of the same photo, whose bytes are no image: copied too, under its own name.
+    earlier = rules.object_keys(lost_id, SHA, old - timedelta(minutes=1))
+    await store.put(earlier.original, b"not an image", "image/jpeg")
+    # Not unclaimed: a stored photo and a failed attempt of it, and an upload still inside its grace.
+    stored_id = uuid.uuid4()
+    referenced, failed = rules.object_keys(stored_id, SHA, old), rules.object_keys(stored_id, SHA, old)
+    await put_all(store, referenced)
+    await put_all(store, failed)
+    await insert_photo_row(conn, referenced, stored_id)
+    await store.put(rules.object_keys(uuid.uuid4(), SHA, NOW - timedelta(minutes=5)).original, b"x", "image/jpeg")
+    before = await listing(store)
+    out = tmp_path / "unclaimed"
+
+    dry = await export_unclaimed(conn, store, out, older_than=timedelta(hours=1), now=NOW, dry_run=True)
+    assert (dry.found, dry.written) == (2, 0) and not out.exists()
+
+    report = await export_unclaimed(conn, store, out, older_than=timedelta(hours=1), now=NOW)
+    assert (report.found, report.written) == (2, 2)
+    jpeg, other = (f"{keys.original.rsplit('/', 1)[-1]}.{ext}" for keys, ext in ((lost, "jpg"), (earlier, "bin")))
+    assert {p.name for p in out.iterdir()} == {jpeg, other, MANIFEST}
+    assert (out / jpeg).read_bytes() == photo and (out / other).read_bytes() == b"not an image"
+    with (out / MANIFEST).open(newline="") as manifest:
+        rows = list(csv.DictReader(manifest))
+    # In upload order: the earlier attempt first.
+    assert [r["file"] for r in rows] == [other, jpeg]
+    first, second = rows
+    assert {k: first[k] for k in ("photo_id", "format", "exif_taken_at", "exif_lat")} == {
+        "photo_id": str(lost_id),
+        "format": "",
+        "exif_taken_at": "",
+        "exif_lat": "",
+    }
+    assert second["photo_id"] == str(lost_id) and second["object_key"] == lost.original
+    assert second["sha256"] == hashlib.sha256(photo).hexdigest() and int(second["bytes"]) == len(photo)
+    assert (second["format"], second["exif_taken_at"]) == ("jpeg", "2026-11-25T04:14:00Z")
+    assert abs(float(second["exif_lat"]) - 31.5204) < 1e-4 and abs(float(second["exif_lon"]) - 74.3587) < 1e-4
+    assert datetime.fromisoformat(second["upload_began_utc"]) == old
+    # The store is untouched, and a second run writes nothing new.
+    assert await listing(store) == before
+    again = await export_unclaimed(conn, store, out, older_than=timedelta(hours=1), now=NOW)
+    assert (again.found, again.written) == (2, 0)
 
 
 async def test_the_sweep_photos_command_reports_what_it_would_delete(database_url: str, tmp_path: Path):
@@ -158,7 +225,8 @@ async def test_the_sweep_photos_command_reports_what_it_would_delete(database_ur
 
     dry = await asyncio.to_thread(muaina, "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "dry run: checked 3 object(s), would delete 3, kept 0" in dry.stdout
+    assert "dry run: checked 3 object(s), would delete 2, kept 1" in dry.stdout
+    assert "kept 1 unclaimed original(s)" in dry.stdout
     assert len(await listing(store)) == 3
     refused = await asyncio.to_thread(muaina, "--older-than-minutes", "1")
     assert refused.returncode == 2 and len(await listing(store)) == 3
@@ -168,7 +236,13 @@ async def test_the_sweep_photos_command_reports_what_it_would_delete(database_ur
     assert slow.returncode == 2 and "at least 32" in slow.stderr and len(await listing(store)) == 3
     del env["S3_TIMEOUT_SECONDS"]
     done = await asyncio.to_thread(muaina)
-    assert done.returncode == 0 and "deleted 3" in done.stdout, done.stderr
+    assert done.returncode == 0 and "deleted 2" in done.stdout, done.stderr
+    assert await listing(store) == {orphan.original}
+    assert (await asyncio.to_thread(muaina, "--unclaimed-older-than-days", "0")).returncode == 2
+    younger = await asyncio.to_thread(muaina, "--unclaimed-older-than-days", "2")
+    assert younger.returncode == 0 and "deleted 0" in younger.stdout, younger.stderr
+    purged = await asyncio.to_thread(muaina, "--unclaimed-older-than-days", "1")
+    assert purged.returncode == 0 and "deleted 1" in purged.stdout, purged.stderr
     assert await listing(store) == set()
 
 
@@ -243,14 +317,17 @@ async def test_a_write_killed_midway_leaves_a_temporary_file_the_sweep_removes_a
 
     # Inside the grace period the file may still be a write in progress: it stays.
     young = await sweep_orphans(conn, store)
-    assert (young.deleted, young.partial) == (1, 0) and partial.exists()
+    assert (young.deleted, young.unclaimed, young.partial) == (0, 1, 0) and partial.exists()
 
     later = datetime.now(UTC) + timedelta(hours=2)
     dry = await sweep_orphans(conn, store, now=later, dry_run=True)
     assert dry.partial == 1 and partial.exists()
     report = await sweep_orphans(conn, store, now=later)
     assert report.partial == 1 and not partial.exists()
-    assert [p.name for p in (tmp_path / "photos").rglob("*") if p.is_file()] == ["list.tmp"]
+    assert {p.name for p in (tmp_path / "photos").rglob("*") if p.is_file()} == {
+        "list.tmp",
+        orphan.original.rsplit("/", 1)[-1],
+    }
     assert await store.get(foreign) == b"operator's file"
 
 

@@ -84,8 +84,11 @@ class SweepReport(msgspec.Struct, kw_only=True):
     checked: int = 0
     # Deleted, or in a dry run the number that would have been deleted.
     deleted: int = 0
-    # Referenced by a photo, still inside the grace period, or not a key this server makes.
+    # Referenced by a photo, still inside the grace period, not a key this server makes, awaited by an
+    # inspection, or an unclaimed original.
     kept: int = 0
+    # Of those kept: originals of photo ids that no photo row holds and no inspection names (sweeper.py).
+    unclaimed: int = 0
     # Temporary files of writes a crash interrupted (the directory store's), removed or would be.
     partial: int = 0
     dry_run: bool = False

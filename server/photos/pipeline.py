@@ -161,6 +161,23 @@ def _decode(
     return oriented, taken_at, gps, display, thumb
 
 
+def capture_evidence(data: bytes) -> tuple[str | None, str | None, Gps | None]:
+    """What an original says of itself without being decoded: its format, and the capture time and
+    position its EXIF holds. Only the header is read (Pillow opens lazily); anything that is not an
+    image of ours gives no format, a header Pillow cannot read gives no evidence."""
+    fmt = sniff(data)
+    if fmt is None:
+        return None, None, None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMAT[fmt]]) as img:
+                _, taken_at, gps = _evidence(img)
+    except Exception:
+        return fmt, None, None
+    return fmt, taken_at, gps
+
+
 def _invalid(message: str) -> Invalid:
     return Invalid(message, errors=[FieldError("body", message)])
 

@@ -219,9 +219,10 @@ async def awaited_photos(conn: Connection, photo_ids: Iterable[UUID] | None = No
     )
 
 
-async def stored_keys(conn: Connection, photo_ids: Iterable[UUID]) -> set[str]:
-    """Every object key that the rows of these photo ids refer to (for the orphan sweeper)."""
+async def stored_keys(conn: Connection, photo_ids: Iterable[UUID]) -> tuple[set[str], set[UUID]]:
+    """Of these photo ids, every object key their rows refer to, and the ids that have a row (for the
+    orphan sweeper)."""
     rows = await conn.fetch(
-        "SELECT original_key, display_key, thumb_key FROM photos WHERE id = ANY($1::uuid[])", list(set(photo_ids))
+        "SELECT id, original_key, display_key, thumb_key FROM photos WHERE id = ANY($1::uuid[])", list(set(photo_ids))
     )
-    return {key for row in rows for key in row.values()}
+    return {row[k] for row in rows for k in ("original_key", "display_key", "thumb_key")}, {row["id"] for row in rows}

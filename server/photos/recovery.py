@@ -13,15 +13,28 @@ bytes and is gone; what the image itself carries stays.
 Run it once after a restore, after the phones have synced; `--dry-run` reports what it would store.
 A photo whose inspector may no longer upload to that inspection (account deactivated, moved away)
 is reported and left.
+
+What a restore loses entirely (inspections a phone had delivered, and deleted, after the backup)
+leaves *unclaimed originals*: objects of photo ids that nothing in the database names. The sweeper
+keeps them (sweeper.py); `muaina recover-photos --unclaimed-to DIR` copies each into DIR, byte for
+byte, with a manifest of what is known of it (export_unclaimed): when its upload began, its SHA-256,
+and when and where its EXIF says it was taken, so that an officer can tell which station and
+inspection it belongs to.
 """
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import hashlib
+import io
 import logging
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from uuid import UUID
 
 import msgspec
@@ -31,7 +44,9 @@ from server.auth.models import Principal
 from server.auth.queries import active_principal
 from server.errors import DomainError, Forbidden
 from server.photos import queries, rules, service
-from server.photos.rules import parse_key
+from server.photos.pipeline import capture_evidence
+from server.photos.rules import EXTENSIONS, parse_key
+from server.photos.sweeper import unclaimed_originals
 from server.storage import PhotoStore
 
 log = logging.getLogger("muaina.photos.recovery")
@@ -88,6 +103,87 @@ async def recover_photos(
         report.recovered += 1
         log.info("%s photo %s from %s", "would recover" if dry_run else "recovered", photo_id, key)
     return report
+
+
+class UnclaimedReport(msgspec.Struct, kw_only=True):
+    # Unclaimed originals past the grace period, and the files written for them this time (a file
+    # already in the directory with the same bytes is left as it is).
+    found: int = 0
+    written: int = 0
+    dry_run: bool = False
+
+
+MANIFEST = "unclaimed-photos.csv"
+_MANIFEST_COLUMNS = (
+    "file",
+    "photo_id",
+    "upload_began_utc",
+    "sha256",
+    "bytes",
+    "format",
+    "exif_taken_at",
+    "exif_lat",
+    "exif_lon",
+    "object_key",
+)
+
+
+async def export_unclaimed(
+    conn: Connection,
+    store: PhotoStore,
+    directory: Path,
+    *,
+    older_than: timedelta,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> UnclaimedReport:
+    """Copy every unclaimed original into `directory` as <photo id>.<upload stamp>.<nonce>.<ext> (the
+    key's own name, so two attempts of one photo never collide) and write MANIFEST beside them, one
+    row per file in upload order. Nothing in the store or the database changes."""
+    report = UnclaimedReport(dry_run=dry_run)
+    rows: list[tuple[object, ...]] = []
+    async for key, photo_id, began in unclaimed_originals(conn, store, older_than=older_than, now=now):
+        report.found += 1
+        if dry_run:
+            log.info("would copy unclaimed original %s", key)
+            continue
+        data = await store.get(key)
+        fmt, taken_at, gps = capture_evidence(data)
+        name = f"{key.rsplit('/', 1)[-1]}.{EXTENSIONS.get(fmt or '', 'bin')}"
+        if await asyncio.to_thread(_write_once, directory / name, data):
+            report.written += 1
+        rows.append(
+            (
+                name,
+                photo_id,
+                began.isoformat(),
+                hashlib.sha256(data).hexdigest(),
+                len(data),
+                fmt or "",
+                taken_at or "",
+                "" if gps is None else gps.lat,
+                "" if gps is None else gps.lon,
+                key,
+            )
+        )
+    if rows:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(_MANIFEST_COLUMNS)
+        writer.writerows(sorted(rows, key=lambda row: (row[2], row[0])))
+        await asyncio.to_thread(_write_once, directory / MANIFEST, out.getvalue().encode(), replace=True)
+    return report
+
+
+def _write_once(path: Path, data: bytes, *, replace: bool = False) -> bool:
+    """Write `path` whole (a temporary file renamed into place); False when it already held these bytes."""
+    if not replace and path.is_file() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+    return True
 
 
 async def _uploader(conn: Connection, user_id: UUID) -> Principal:

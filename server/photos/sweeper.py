@@ -15,10 +15,18 @@ store a temporary file next to its target, which no listing shows. Those older t
 period go too (the S3 store sends each object in one PUT, which leaves nothing partial).
 
 What is never deleted: an object whose key a photos row holds, an object inside the grace period,
-any key this server did not make (it may belong to an operator; we do not guess), and an object of a
-photo an inspection still waits for (its answers name the photo id, no photo row holds it). The last
-is what a database restored from a backup leaves of the photos received after that backup, when a
-phone sends its inspection again: the object may then be the only copy of the evidence left.
+any key this server did not make (it may belong to an operator; we do not guess), an object of a
+photo an inspection still waits for (its answers name the photo id, no photo row holds it), and an
+*unclaimed original*: the original of a photo id that no photos row holds at all. The last two are
+what a database restored from a backup leaves of the photos received after that backup: an awaited
+one once a phone sends its inspection again (`muaina recover-photos` stores it again), an unclaimed
+one when the phone had delivered the whole inspection before the restore and deleted its copy, so
+that nothing names the photo any more. Either object may be the only copy of the evidence left.
+An original of a photo id that a row does hold is a failed attempt of an upload that a later one
+stored, and goes; so do renditions, which are made again from an original. Unclaimed originals are
+counted in the report; `muaina recover-photos --unclaimed-to DIR` copies them out with what their
+EXIF says of when and where each was taken, and `--unclaimed-older-than-days N` lets the sweeper
+delete those whose upload began over N days ago, once an operator has decided they are not needed.
 
 Run it from cron or a systemd timer, for example hourly:
     muaina sweep-photos --older-than-minutes 60
@@ -30,7 +38,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from asyncpg import Connection
 
@@ -42,6 +52,9 @@ from server.storage import PhotoStore
 log = logging.getLogger("muaina.photos.sweeper")
 
 BATCH = 500
+
+# An unclaimed original: its key, its photo id, and when its upload attempt began.
+Unclaimed = tuple[str, UUID, datetime]
 
 
 def least_grace_minutes(store_timeout_seconds: int) -> int:
@@ -56,47 +69,80 @@ async def sweep_orphans(
     store: PhotoStore,
     *,
     older_than: timedelta = timedelta(hours=1),
+    unclaimed_older_than: timedelta | None = None,
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> SweepReport:
-    cutoff = (now or datetime.now(UTC)) - older_than
+    """Delete the orphans past the grace period (`older_than`); unclaimed originals only when
+    `unclaimed_older_than` is given and their upload began longer ago than that."""
+    now = now or datetime.now(UTC)
+    cutoff = now - older_than
+    purge_before = None if unclaimed_older_than is None else now - unclaimed_older_than
     report = SweepReport(dry_run=dry_run)
     for prefix in PREFIXES:
-        batch: list[str] = []
-        # The listing is paginated by the store; keys are judged a batch at a time so the sweep
-        # needs one query per few hundred objects and never holds the whole listing in memory.
-        async for key in store.list_keys(prefix):
-            batch.append(key)
-            if len(batch) >= BATCH:
-                await _judge(conn, store, batch, cutoff, dry_run, report)
-                batch = []
-        if batch:
-            await _judge(conn, store, batch, cutoff, dry_run, report)
+        async for orphans, unclaimed, checked in _orphan_batches(conn, store, prefix, cutoff):
+            report.checked += checked
+            purged = [key for key, _, began in unclaimed if purge_before is not None and began <= purge_before]
+            report.unclaimed += len(unclaimed) - len(purged)
+            for key in [*orphans, *purged]:
+                if not dry_run:
+                    await store.delete(key)
+                log.info("%s orphaned photo object %s", "would delete" if dry_run else "deleted", key)
+                report.deleted += 1
+    report.kept = report.checked - report.deleted
     report.partial = await store.remove_partial_writes(cutoff, dry_run=dry_run)
     log.info(
-        "photo sweep%s: checked %d, deleted %d, kept %d, partial writes removed %d",
+        "photo sweep%s: checked %d, deleted %d, kept %d (unclaimed originals %d), partial writes removed %d",
         " (dry run)" if dry_run else "",
         report.checked,
         report.deleted,
         report.kept,
+        report.unclaimed,
         report.partial,
     )
     return report
 
 
-async def _judge(
-    conn: Connection, store: PhotoStore, keys: list[str], cutoff: datetime, dry_run: bool, report: SweepReport
-) -> None:
+async def unclaimed_originals(
+    conn: Connection, store: PhotoStore, *, older_than: timedelta, now: datetime | None = None
+) -> AsyncIterator[Unclaimed]:
+    """Each unclaimed original past the grace period."""
+    cutoff = (now or datetime.now(UTC)) - older_than
+    async for _, unclaimed, _ in _orphan_batches(conn, store, "originals/", cutoff):
+        for entry in unclaimed:
+            yield entry
+
+
+async def _orphan_batches(
+    conn: Connection, store: PhotoStore, prefix: str, cutoff: datetime
+) -> AsyncIterator[tuple[list[str], list[Unclaimed], int]]:
+    """The objects under `prefix`, judged a batch at a time: per batch, the orphans the sweeper deletes,
+    the unclaimed originals it keeps, and how many keys it held.
+
+    The listing is paginated by the store; keys are judged a batch at a time so the sweep needs one
+    query per few hundred objects and never holds the whole listing in memory."""
+    batch: list[str] = []
+    async for key in store.list_keys(prefix):
+        batch.append(key)
+        if len(batch) >= BATCH:
+            yield (*await _judge(conn, batch, cutoff), len(batch))
+            batch = []
+    if batch:
+        yield (*await _judge(conn, batch, cutoff), len(batch))
+
+
+async def _judge(conn: Connection, keys: list[str], cutoff: datetime) -> tuple[list[str], list[Unclaimed]]:
     parsed = {key: parse_key(key) for key in keys}
-    referenced = await queries.stored_keys(conn, {p[0] for p in parsed.values() if p is not None})
+    referenced, with_rows = await queries.stored_keys(conn, {p[0] for p in parsed.values() if p is not None})
     candidates = {meta[0] for key, meta in parsed.items() if meta and key not in referenced and meta[1] <= cutoff}
     awaited = {row["photo_id"] for row in await queries.awaited_photos(conn, candidates)} if candidates else set()
+    orphans: list[str] = []
+    unclaimed: list[Unclaimed] = []
     for key, meta in parsed.items():
-        report.checked += 1
         if meta is None or key in referenced or meta[1] > cutoff or meta[0] in awaited:
-            report.kept += 1
             continue
-        if not dry_run:
-            await store.delete(key)
-        log.info("%s orphaned photo object %s", "would delete" if dry_run else "deleted", key)
-        report.deleted += 1
+        if key.startswith("originals/") and meta[0] not in with_rows:
+            unclaimed.append((key, *meta))
+        else:
+            orphans.append(key)
+    return orphans, unclaimed
