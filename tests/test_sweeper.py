@@ -274,12 +274,20 @@ async def test_the_recover_photos_command_stores_awaited_photos_and_names_those_
             timeout=120,
         )
 
-    dry = await asyncio.to_thread(muaina, "--dry-run")
+    # And a photo nothing names, whose original is copied out with --unclaimed-to.
+    unclaimed = rules.object_keys(uuid.uuid4(), SHA, datetime.now(UTC) - timedelta(days=1)).original
+    await store.put(unclaimed, b"unclaimed bytes", "image/jpeg")
+    out = tmp_path / "unclaimed"
+
+    dry = await asyncio.to_thread(muaina, "--dry-run", "--unclaimed-to", str(out))
     assert dry.returncode == 0, dry.stderr
     assert "dry run: 1 photo(s) awaited by inspections, 1 found in the store, would store 1" in dry.stdout
-    done = await asyncio.to_thread(muaina)
+    assert f"dry run: 1 unclaimed original(s) would be copied to {out}" in dry.stdout and not out.exists()
+    done = await asyncio.to_thread(muaina, "--unclaimed-to", str(out))
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "stored 0" in done.stdout and f"not recovered: {photo_id}: " in done.stderr
+    assert f"1 unclaimed original(s) in {out} (1 new), listed in unclaimed-photos.csv" in done.stdout
+    assert (out / f"{unclaimed.rsplit('/', 1)[-1]}.bin").read_bytes() == b"unclaimed bytes"
 
 
 # A child process that stores one photo and is killed with SIGKILL in the middle of the write: after
