@@ -200,7 +200,11 @@ async def test_dashboards_equal_a_direct_aggregation_after_random_submissions_re
         await conn.close()
     await _assert_rollups_equal_direct_aggregation(ctx, client, "dpo_a", None, [ctx.world.districts["A"]])
 
-    # Rebuilding every rollup from scratch gives exactly the incrementally kept rows.
+    await _assert_rollups_equal_a_rebuild(client)
+
+
+async def _assert_rollups_equal_a_rebuild(client) -> None:
+    """Rebuilding every rollup from scratch gives exactly the incrementally kept rows."""
     conn = await client.db()
     try:
         # Rows that count nothing any more (everything in them was taken out again) are not rebuilt.
@@ -209,14 +213,75 @@ async def test_dashboards_equal_a_direct_aggregation_after_random_submissions_re
             await conn.fetch(f"SELECT * FROM {t} WHERE {c} ORDER BY 1, 2, 3, 4")
             for t, c in zip(rollup.ROLLUP_TABLES, counts_something, strict=True)
         ]
+        ledger = await conn.fetch("SELECT * FROM rollup_ledger ORDER BY inspection_id")
         tr = conn.transaction()
         await tr.start()
         await rollup.rebuild_all(conn)
         rebuilt = [await conn.fetch(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in rollup.ROLLUP_TABLES]
+        rebuilt_ledger = await conn.fetch("SELECT * FROM rollup_ledger ORDER BY inspection_id")
         await tr.rollback()
     finally:
         await conn.close()
     assert kept == rebuilt and all(kept)
+    assert ledger == rebuilt_ledger
+
+
+async def test_the_dashboards_follow_a_station_a_circle_or_a_district_that_moves(client):
+    """A moved station's past inspections count where it is now: in the charts by district and region,
+    in the most-failed items, and for the reviewers whose scope it is now in (and no longer for the
+    others), whether it moved alone (edited or imported), with its circle, or with its district."""
+    ctx = await make_ctx(client)
+    w = ctx.world
+    rng = random.Random(20261129)
+    lives = [Scenario(ctx, client, rng, station) for station in ("A", "A2", "B", "B2") * 4]
+    while pending := [life for life in lives if life.steps]:
+        await rng.choice(pending).step()
+    admin = await ctx.token("admin")
+
+    async def check() -> None:
+        await _assert_rollups_equal_direct_aggregation(ctx, client, "admin", None)
+        await _assert_rollups_equal_direct_aggregation(ctx, client, "reviewer_a", [w.regions["A"]])
+        await _assert_rollups_equal_direct_aggregation(ctx, client, "reviewer_b", [w.regions["B"]])
+        await _assert_rollups_equal_a_rebuild(client)
+
+    # Station A2 moves to district B, in region B.
+    moved = await client.patch(
+        f"/api/v1/stations/{w.stations['A2']}", admin, json={"district_id": str(w.districts["B"])}
+    )
+    assert moved.status_code == 200, moved.text
+    await check()
+    # Station B2 comes back to district A through a station import.
+    imported = await client.post(
+        "/api/v1/stations/import",
+        admin,
+        content="code,name_en,name_ur,district_code,circle_code,lat,lon,sips,kind\nSB2,PS SB2,تھانہ,DA,,30.3,74.35,,\n".encode(),
+        headers={"content-type": "text/csv"},
+    )
+    assert imported.status_code == 200 and imported.json()["updated"] == 1, imported.text
+    await check()
+    # Station A, in a circle of district A, moves to district B with its circle.
+    circle = await client.post(
+        "/api/v1/circles",
+        admin,
+        json={"code": "CA9", "name": {"en": "Circle", "ur": "سرکل"}, "district_id": str(w.districts["A"])},
+    )
+    assert circle.status_code == 201, circle.text
+    placed = await client.patch(f"/api/v1/stations/{w.stations['A']}", admin, json={"circle_id": circle.json()["id"]})
+    assert placed.status_code == 200, placed.text
+    carried = await client.patch(
+        f"/api/v1/circles/{circle.json()['id']}", admin, json={"district_id": str(w.districts["B"])}
+    )
+    assert carried.status_code == 200, carried.text
+    await check()
+    # District B, now holding three of the four stations, moves to region A.
+    region = await client.patch(f"/api/v1/districts/{w.districts['B']}", admin, json={"region_id": str(w.regions["A"])})
+    assert region.status_code == 200, region.text
+    await check()
+    counted = await _fetch(client, "SELECT count(*) AS n FROM rollup_ledger WHERE region_id = $1", w.regions["A"])
+    assert counted[0]["n"] > 0
+    assert (await _fetch(client, "SELECT count(*) AS n FROM rollup_ledger WHERE region_id = $1", w.regions["B"])) == [
+        {"n": 0}
+    ]
 
 
 async def test_running_the_submission_hook_again_changes_no_rollup(client):

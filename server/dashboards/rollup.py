@@ -19,6 +19,7 @@ What counts (decided here, see DESIGN §7 dashboards):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from asyncpg import Connection
@@ -33,7 +34,8 @@ REPORTING_TZ = "Asia/Karachi"
 #      stamp takes it before step 3 (see take_sync_state);
 #   3. the rollup rows of its station, district and region, in key order (_APPLY);
 #   4. the audit chain's advisory lock, taken at commit (schema 0007).
-# A transaction may skip a step, never go back to an earlier one.
+# A transaction may skip a step, never go back to an earlier one. A move in the hierarchy (follow_hierarchy)
+# takes no inspection row and no sync_state: it locks the whole ledger table, then the rollup rows.
 COUNTED_STATUSES = ("submitted", "approved")
 
 # The item scores that count for an inspection: the reviewer's override where one is in force,
@@ -141,6 +143,45 @@ async def apply_inspection(conn: Connection, inspection_id: UUID, sign: int) -> 
     if sign not in (1, -1):
         raise ValueError("sign must be +1 or -1")
     await conn.execute(_ADD if sign > 0 else _SUBTRACT, inspection_id, sign)
+
+
+# Counted inspections of the given stations, or of every station of the given districts, whose ledger
+# row names another district or region than the station is in now.
+_MISATTRIBUTED = """
+    SELECT l.inspection_id
+      FROM rollup_ledger l
+      JOIN stations s ON s.id = l.station_id
+      JOIN districts d ON d.id = s.district_id
+     WHERE (s.id = ANY($1::uuid[]) OR s.district_id = ANY($2::uuid[]))
+       AND (l.district_id, l.region_id) IS DISTINCT FROM (s.district_id, d.region_id)
+     ORDER BY l.inspection_id"""
+
+
+async def follow_hierarchy(
+    conn: Connection, *, station_ids: Sequence[UUID] = (), district_ids: Sequence[UUID] = ()
+) -> int:
+    """Count the inspections of these stations (or of every station in these districts) under the
+    district and region each station is in now, after a station, a circle or a district moved; in the
+    caller's transaction, after the move. Returns how many inspections moved.
+
+    Charts by station always follow a station's current district, since they join the hierarchy as
+    it is; the district and region grains hold what each inspection added where its station was at
+    the time. Left alone, a moved station's past inspections would stay in its old district's
+    figures and most-failed items (seen by that district's reviewers, though the station is no longer
+    theirs) and the charts by station and by district would no longer add up. Each such inspection is
+    taken out of where the ledger says it was counted and put back where its station is now.
+
+    The rollup ledger is locked against every other change until commit (SHARE ROW EXCLUSIVE: reads
+    go on, submissions and reviews wait; a move is a rare administrator's act, taking about 5 ms per
+    inspection moved). With no other change in flight, the inspections chosen are exactly those
+    misattributed, and none can be counted meanwhile under the station's old place.
+    """
+    await conn.execute("LOCK TABLE rollup_ledger IN SHARE ROW EXCLUSIVE MODE")
+    moved = [r["inspection_id"] for r in await conn.fetch(_MISATTRIBUTED, list(station_ids), list(district_ids))]
+    for inspection_id in moved:
+        await apply_inspection(conn, inspection_id, -1)
+        await apply_inspection(conn, inspection_id, +1)
+    return len(moved)
 
 
 ROLLUP_TABLES = (

@@ -14,6 +14,7 @@ from typing import Any
 from asyncpg import Connection
 
 from server.audit import queries as audit
+from server.dashboards import rollup
 from server.errors import FieldError, Invalid
 from server.org import queries
 from server.org.models import FieldChange, ImportCounts, ImportPreview, StationChanges
@@ -61,6 +62,8 @@ async def import_stations(
         # Unchanged stations are left alone, so re-importing the same file does not make every
         # phone download every station again.
         await queries.upsert_stations(conn, created + [r for r, _ in updated])
+        if moved := [existing[r.code]["id"] for r, changes in updated if "district_code" in changes]:
+            await rollup.follow_hierarchy(conn, station_ids=moved)
         counts = ImportCounts(created=len(created), updated=len(updated), unchanged=unchanged, rows=len(rows))
         await audit.record(
             conn,

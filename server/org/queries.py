@@ -316,7 +316,7 @@ async def circle_codes(conn: Connection) -> dict[str, tuple[UUID, UUID]]:
 
 async def stations_by_code(conn: Connection, codes: Sequence[str]) -> dict[str, Record]:
     rows = await conn.fetch(
-        """SELECT s.code, s.name_en, s.name_ur, d.code AS district_code, c.code AS circle_code,
+        """SELECT s.id, s.code, s.name_en, s.name_ur, d.code AS district_code, c.code AS circle_code,
                   s.lat, s.lon, s.sips, s.kind
              FROM stations s JOIN districts d ON d.id = s.district_id LEFT JOIN circles c ON c.id = s.circle_id
             WHERE s.code = ANY($1::text[])""",

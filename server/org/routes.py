@@ -20,6 +20,7 @@ from msgspec import UNSET
 
 from server.audit import queries as audit
 from server.auth.models import Principal
+from server.dashboards import rollup
 from server.errors import FieldError, Invalid, NotFound, Unsupported
 from server.http import Conn, Offset, User, client_ip, raw_body
 from server.org import queries
@@ -109,8 +110,12 @@ async def _save_changes(
             await queries.update_row(conn, table, row_id, changes)
             if table == "districts" and "region_id" in changes:
                 await queries.touch_district_stations(conn, row_id)
+                await rollup.follow_hierarchy(conn, district_ids=[row_id])
             if table == "circles" and "district_id" in changes:
                 await queries.move_circle_stations(conn, row_id, changes["district_id"])
+                await rollup.follow_hierarchy(conn, district_ids=[changes["district_id"]])
+            if table == "stations" and "district_id" in changes:
+                await rollup.follow_hierarchy(conn, station_ids=[row_id])
             await audit.record(
                 conn,
                 f"{_WHAT[table]}.update",
