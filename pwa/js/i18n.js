@@ -210,6 +210,11 @@ const en = {
   'outbox.title': 'Waiting to send',
   'outbox.lead': 'Sent in this order. Each stays on this phone until the server confirms it.',
   'outbox.empty': 'Nothing waiting. Everything is on the server.',
+  'outbox.nothingQueued': 'Nothing waiting to send.',
+  'outbox.retryOffline': 'Not sent yet: no connection to the server. The phone tries again by itself.',
+  'outbox.retryServer': 'Not sent yet: the server could not take it just now. The phone tries again by itself.',
+  'outbox.draftsTitle': 'Drafts on this phone',
+  'outbox.draftsLead': 'Saved only on this phone. Each is sent to the server when you submit it.',
   'outbox.inspection': 'Inspection: {station}',
   'outbox.photo': 'Photo: {item}',
   'outbox.sendNow': 'Send now',
@@ -452,6 +457,11 @@ const ur = {
   'outbox.title': 'بھیجنے کے منتظر',
   'outbox.lead': 'اسی ترتیب سے بھیجے جاتے ہیں۔ ہر چیز سرور کی تصدیق تک اس فون پر رہتی ہے۔',
   'outbox.empty': 'کچھ باقی نہیں۔ سب سرور پر ہے۔',
+  'outbox.nothingQueued': 'بھیجنے کے لیے کچھ منتظر نہیں۔',
+  'outbox.retryOffline': 'ابھی نہیں بھیجا گیا: سرور سے رابطہ نہیں۔ فون خود دوبارہ کوشش کرے گا۔',
+  'outbox.retryServer': 'ابھی نہیں بھیجا گیا: سرور اس وقت اسے نہیں لے سکا۔ فون خود دوبارہ کوشش کرے گا۔',
+  'outbox.draftsTitle': 'اس فون پر مسودے',
+  'outbox.draftsLead': 'یہ صرف اس فون پر محفوظ ہیں۔ ہر ایک جمع کرانے پر سرور کو بھیجا جاتا ہے۔',
   'outbox.inspection': 'معائنہ: {station}',
   'outbox.photo': 'تصویر: {item}',
   'outbox.sendNow': 'ابھی بھیجیں',
@@ -538,6 +548,11 @@ export function tx(text) {
 export function actionDescription(a) {
   if (a?.description_kind === 'critical_item_failed') return t('actions.criticalFailed', { item: tx(a.item_label) || a.item_key || '' });
   return a?.description || '';
+}
+
+// An action's due date as the person reads dates; a dash when it has none.
+export function actionDue(a) {
+  return a?.due_date ? fmtDate(a.due_date) : '—';
 }
 
 export function actionOwner(a, station = a?.station) {

@@ -183,6 +183,9 @@ async function sendInspection(entry, bundle) {
       server: { revision: stored.revision, status: stored.status, score: stored.score, missing_photos: stored.missing_photos || [] },
       sync: rest.length ? 'sending' : 'on_server',
       error: null, conflict: null, acked_at: new Date().toISOString(),
+      // A returned inspection the server now holds as submitted again: the reviewer's comments were
+      // answered, and showing them on would say it is still returned. A new return brings new ones.
+      review: stored.status === 'submitted' ? null : d.review,
     });
     s[OUTBOX].delete(entry.seq);
   }).catch((err) => { if (isFull(err)) return 'unrecorded'; throw err; });

@@ -63,7 +63,25 @@ export async function render() {
   current = result instanceof Node ? { node: result } : result;
   outlet.replaceChildren(current.node);
   if (!found.route.keepScroll) window.scrollTo(0, 0);
+  announce(current.node, path);
   document.dispatchEvent(new CustomEvent('routechange', { detail: { path, route: found.route } }));
+}
+
+// A new screen says so, as a page load would: the tab's title names it, and on a move to another
+// screen (not a re-draw of this one, nor the first screen) focus goes to its heading, so a screen
+// reader reads where the person now is and the next Tab starts from there, not from a link that
+// is gone.
+let shownPath = null;
+function announce(node, path) {
+  const heading = node.querySelector?.('h1');
+  const name = heading?.textContent.trim();
+  document.title = name ? `${name} · Muaina` : 'Muaina';
+  const screen = path.split('?')[0];
+  const moved = shownPath !== null && screen !== shownPath;
+  shownPath = screen;
+  if (!moved || !heading || node.contains(document.activeElement)) return;
+  if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+  heading.focus({ preventScroll: true });
 }
 
 // guard(route, path) returns a path to redirect to (e.g. '/login'), or null to proceed.

@@ -128,5 +128,11 @@ def test_the_inspectors_phone_shows_an_automatic_action_in_urdu_and_a_typed_one_
     assert any(sentence in li for li in listed), listed
     assert any(TYPED in li for li in listed), listed
     assert TYPED in page.locator(f"#item-{seeded['other']['key']} .callout-info").inner_text()
+    # Due dates read as dates in the person's language, not as the API's ISO text.
+    due = seeded["typed"]["due_date"]
+    assert due and not any(due in li for li in listed), listed
+    assert due not in page.locator(f"#item-{seeded['other']['key']} .callout-info").inner_text()
+    year = due[:4]
+    assert any(TYPED in li and year in li for li in listed), listed
     assert errors == []
     context.close()

@@ -2,7 +2,8 @@
 
 The inspector submits online; the regional reviewer returns it with a general comment and a comment
 on one item; the phone's next sync shows it under "Returned for correction" with the comment on that
-item; the inspector changes the answer and submits again, and the server has the new revision.
+item, each linked from the comment; the inspector changes the answer and submits again, the server
+has the new revision, and the phone no longer shows the inspection as returned.
 """
 
 from __future__ import annotations
@@ -76,12 +77,10 @@ def test_a_returned_inspection_shows_the_reviewers_comments_and_can_be_resubmitt
     row.locator("a").click()
     page.wait_for_selector("#review-comment")
     assert "Please recheck the front desk." in page.inner_text("#review-comment")
+    # The reviewer's comments link straight to each item commented on, from the review screen too.
     page.goto(pwa_server.url + f"/#/i/{iid}/review")
     page.wait_for_selector("#overall-percent")
-    link = page.locator(".sections-table a").nth(
-        next(n for n, s in enumerate(definition["sections"]) if item in s["items"])
-    )
-    link.click()
+    page.locator("#review-comment a", has_text=item["label"]["en"]).click()
     card = page.locator(f"#item-{item['key']}")
     card.wait_for()
     assert "The photo shows nobody at the desk." in card.inner_text()
@@ -97,5 +96,10 @@ def test_a_returned_inspection_shows_the_reviewers_comments_and_can_be_resubmitt
     assert stored["revision"] > submitted["revision"]
     assert stored["answers"][item["key"]]["value"] == "no"
     assert stored["missing_photos"] == []
+    # Answered: the server holds it as submitted again, so the phone no longer says it was returned.
+    page.reload()
+    page.wait_for_selector("#inspection-status [data-sync=on_server]")
+    assert page.locator("#review-comment").count() == 0
+    assert "Returned by the reviewer" not in page.inner_text("main")
     assert errors == []
     context.close()

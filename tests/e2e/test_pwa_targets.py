@@ -1,11 +1,20 @@
 """Every control in the top bar, on every screen, is a touch target of at least 44 × 44 px on a phone,
-in English and in Urdu (UX: touch targets at least 44 px); so is the skip link when it shows."""
+in English and in Urdu (UX: touch targets at least 44 px); so is the skip link when it shows; and a
+0–5 scale is one row of such targets (UX: "0–5 as a row of buttons")."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_pwa_support import live_pwa_server, phone_context, sign_in, watch_errors
+from tests.e2e.test_pwa_support import (
+    inspection_id,
+    live_pwa_server,
+    open_station,
+    phone_context,
+    sign_in,
+    signed_in_phone,
+    watch_errors,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -38,3 +47,37 @@ def test_the_top_bar_and_skip_link_are_44_px_targets_on_a_phone(pwa_server, brow
     assert page.evaluate(SMALL) == []
     assert errors == []
     context.close()
+
+
+SCALE_BUTTONS = """() => [...document.querySelectorAll('.choice-row.scale')].map((row) =>
+    [...row.querySelectorAll('button')].map((b) => {
+      const r = b.getBoundingClientRect();
+      return { top: Math.round(r.top), width: r.width, height: r.height };
+    }))"""
+
+
+def test_a_0_to_5_scale_is_one_row_of_44_px_targets_on_a_360_px_phone_in_english_and_urdu(pwa_server, browser):
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    sections = phone.version["definition"]["sections"]
+    index = next(
+        n for n, s in enumerate(sections) if any(i["type"] == "scale" and i.get("max", 5) == 5 for i in s["items"])
+    )
+    open_station(page, phone.station)
+    page.click("#begin")
+    page.wait_for_selector(".item")
+    page.goto(pwa_server.url + f"/#/i/{inspection_id(page)}/s/{index}")
+    page.wait_for_selector(".choice-row.scale")
+    assert page.viewport_size["width"] == 360
+    for lang in ("en", "ur"):
+        if lang == "ur":
+            page.click(".lang-toggle")
+            page.locator("html[dir=rtl]").wait_for(state="attached")
+            page.wait_for_selector(".choice-row.scale")
+        rows = [r for r in page.evaluate(SCALE_BUTTONS) if len(r) == 6]
+        assert rows, "the demo checklist has a 0–5 scale"
+        for buttons in rows:
+            assert len({b["top"] for b in buttons}) == 1, (lang, buttons)
+            assert all(b["width"] >= 44 and b["height"] >= 44 for b in buttons), (lang, buttons)
+    assert phone.errors == []
+    phone.context.close()

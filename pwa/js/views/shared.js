@@ -7,6 +7,8 @@ import { DRAFTS, get } from '../db.js';
 import { hasUnsent, refreshBundle, signOut, state, station, version } from '../state.js';
 import { alertDialog, button, card, h, pill } from '../ui.js';
 import { itemByKey } from '../form.js';
+import { allDrafts } from '../inspection.js';
+import { draftRow } from './inspector/home.js';
 import { loginView } from './login.js';
 
 export function registerShared(route) {
@@ -69,10 +71,13 @@ const ENTRY_STATE = {
 };
 
 // What went wrong with an entry. A refused photo in plain words (the server writes for API clients,
-// in English); the rest as the server or the outbox put it.
+// in English); an attempt that will be made again (no connection, a busy server) too, rather than the
+// browser's "Failed to fetch"; the rest as the server or the outbox put it.
 function entryError(e) {
   const refusal = photoRefusal(e);
-  return refusal ? t(`refused.${refusal}`) : e.error.detail || e.error.title || '';
+  if (refusal) return t(`refused.${refusal}`);
+  if (e.state !== 'attention') return t(e.error.status ? 'outbox.retryServer' : 'outbox.retryOffline');
+  return e.error.detail || e.error.title || '';
 }
 
 async function outboxView() {
@@ -93,9 +98,19 @@ async function outboxView() {
       pill(kind, t(key)),
       e.error && h('p', { class: e.state === 'attention' ? 'field-error' : 'hint', text: entryError(e) })));
   }
+  // Drafts exist only on this phone until they are submitted; the sync badge says so, and this
+  // screen, where the badge leads, lists them instead of claiming that everything is on the server.
+  const local = (await allDrafts())
+    .filter((d) => d.sync !== 'on_server' && !drafts.has(d.id))
+    .sort((a, b) => (b.updated_at || '').localeCompare(a.updated_at || ''));
+  const empty = local.length ? t('outbox.nothingQueued') : t('outbox.empty');
   return h('div', { class: 'page' },
     h('h1', { text: t('outbox.title') }),
-    entries.length ? h('p', { text: t('outbox.lead') }) : h('p', { class: 'empty', text: t('outbox.empty') }),
+    entries.length ? h('p', { text: t('outbox.lead') }) : h('p', { class: 'empty', text: empty }),
     list,
-    entries.length ? button(t('outbox.sendNow'), () => retryNow(), { kind: 'primary', iconName: 'sync' }) : null);
+    entries.length ? button(t('outbox.sendNow'), () => retryNow(), { kind: 'primary', iconName: 'sync' }) : null,
+    local.length ? h('section', { class: 'home-section', id: 'local-drafts', 'aria-labelledby': 'local-drafts-title' },
+      h('h2', { id: 'local-drafts-title', text: t('outbox.draftsTitle') }),
+      h('p', { class: 'hint', text: t('outbox.draftsLead') }),
+      h('ul', { class: 'list' }, local.map(draftRow))) : null);
 }

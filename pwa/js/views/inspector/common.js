@@ -81,14 +81,22 @@ export function syncPill(draft) {
   }
 }
 
-export function returnedCallout(draft) {
+// Where an item is answered: its section of the fill screen, scrolled to the item.
+const itemHref = (draft, def, key) => `#/i/${draft.id}/s/${sectionOfItem(def, key)}?item=${key}`;
+
+// The reviewer's comments on a returned inspection: the general one, and a jump link to each item
+// commented on, so the inspector goes straight to what to correct instead of paging through sections.
+export function returnedCallout(draft, def) {
   const r = draft.review;
-  if (!r || (!r.comment && !Object.keys(r.item_comments || {}).length)) return null;
-  const n = Object.keys(r.item_comments || {}).length;
+  const commented = Object.keys(r?.item_comments || {});
+  if (!r || (!r.comment && !commented.length)) return null;
+  const items = commented.map((key) => itemByKey(def, key)).filter((item) => item && sectionOfItem(def, item.key) >= 0);
   return h('div', { class: 'callout callout-warn', role: 'note', id: 'review-comment' }, icon('note'), h('div', {},
     h('h2', { class: 'h3', text: t('review.returnedTitle') }),
     r.comment ? h('p', { text: r.comment }) : null,
-    n ? h('p', { class: 'hint', text: t('review.itemComments', { count: n }) }) : null));
+    commented.length ? h('p', { class: 'hint', text: t('review.itemComments', { count: commented.length }) }) : null,
+    items.length ? h('ul', { class: 'commented-items' },
+      items.map((item) => h('li', {}, h('a', { href: itemHref(draft, def, item.key) }, tx(item.label))))) : null));
 }
 
 // Maps a server error field ("answers.fd_staffed.photos", "fd_staffed", …) to a template item.
@@ -137,7 +145,7 @@ export function errorsCallout(draft, def) {
         const item = itemOfField(def, e.field);
         const text = `${item ? tx(item.label) : fieldName(e.field)}: ${problemText(e)}`;
         return h('li', {}, item
-          ? h('a', { href: `#/i/${draft.id}/s/${sectionOfItem(def, item.key)}?item=${item.key}` }, text)
+          ? h('a', { href: itemHref(draft, def, item.key) }, text)
           : text);
       })) : null));
 }
@@ -173,7 +181,7 @@ function refusedPhotoRow(draft, def, entry) {
     await removeRefusedPhoto(draft.id, entry.seq);
   }, { kind: 'danger', iconName: 'trash', class: 'remove-refused' });
   const where = item && sectionOfItem(def, item.key) >= 0
-    ? h('a', { href: `#/i/${draft.id}/s/${sectionOfItem(def, item.key)}?item=${item.key}` }, name) : name;
+    ? h('a', { href: itemHref(draft, def, item.key) }, name) : name;
   return h('li', { dataset: { photo: entry.ref, reason: photoRefusal(entry) } }, thumb,
     h('div', {}, h('p', { class: 'strong' }, where), h('p', { class: 'refused-reason', text: t(`refused.${photoRefusal(entry)}`) }), remove));
 }

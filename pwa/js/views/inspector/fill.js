@@ -1,7 +1,7 @@
 // Filling an inspection: one section per step, a progress bar, the live section score, one card
 // per item, and at the end of each section the required items still unanswered with jump links.
 
-import { actionDescription, fmtNumber, t, tx, fmtPercent } from '../../i18n.js';
+import { actionDescription, actionDue, fmtNumber, t, tx, fmtPercent } from '../../i18n.js';
 import { missing, progressOf, sectionOfItem } from '../../form.js';
 import { getFix } from '../../geo.js';
 import { editable, loadDraft, save } from '../../inspection.js';
@@ -85,11 +85,11 @@ export async function fillView(params) {
 
   const page = h('div', { class: 'page fill' },
     head, steps,
-    returnedCallout(draft),
+    returnedCallout(draft, def),
     errorsCallout(draft, def),
     sectionActions.length ? h('div', { class: 'callout callout-info' }, icon('warn'), h('div', {},
       h('h2', { class: 'h3', text: t('actions.title') }),
-      h('ul', {}, sectionActions.map((a) => h('li', { text: t('actions.item', { text: actionDescription(a), due: a.due_date || '—' }) }))))) : null,
+      h('ul', {}, sectionActions.map((a) => h('li', { text: t('actions.item', { text: actionDescription(a), due: actionDue(a) }) }))))) : null,
     h('h1', { class: 'section-title', text: tx(section.title) }),
     list, missingBox, nav);
 

@@ -20,7 +20,8 @@ function dueGroup(due, today) {
   return 'later';
 }
 
-function draftRow(d) {
+// A draft in a list: station, checklist, sync state, when last changed and, while editable, progress.
+export function draftRow(d) {
   const st = station(d.station_id);
   const def = version(d.template_version_id)?.definition;
   const p = def ? progressOf(def, d.answers) : { done: 0, total: 0 };

@@ -3,7 +3,7 @@
 // and the reviewer's comment when the inspection came back. Controls update in place so focus
 // stays where the thumb is.
 
-import { actionDescription, fmtNumber, t, tx } from '../../i18n.js';
+import { actionDescription, actionDue, fmtNumber, t, tx } from '../../i18n.js';
 import { MAX_TEXT, isAnswered, isFailed, photoCount } from '../../form.js';
 import { addPhoto, removePhoto, setNote, setValue } from '../../inspection.js';
 import { displayUrl, thumbUrl } from '../../photos.js';
@@ -55,7 +55,7 @@ export function itemCard(item, ctx) {
     comment ? h('div', { class: 'callout callout-warn', role: 'note' }, icon('note'),
       h('div', {}, h('p', { class: 'strong', text: t('review.commentOnItem') }), h('p', { text: comment }))) : null,
     ...actions.map((a) => h('div', { class: 'callout callout-info' }, icon('warn'),
-      h('p', { text: t('actions.onItem', { text: actionDescription(a), due: a.due_date || '' }) }))),
+      h('p', { text: t('actions.onItem', { text: actionDescription(a), due: actionDue(a) }) }))),
     control(item, ctx, labelId, changed),
     photos.node,
     noteField(item, ctx),

@@ -117,7 +117,7 @@ export async function reviewView(params) {
     photoRefused ? null : errorsCallout(draft, def),
     refusedPhotosCallout(draft, def, entries),
     removedPhotosNote(draft, def),
-    returnedCallout(draft),
+    returnedCallout(draft, def),
     scoreCard,
     card({}, h('h2', { text: t('review.where') }), gps),
     body);

@@ -1,0 +1,68 @@
+"""The sync screen, where the sync badge leads, in real Chromium: drafts kept only on this phone are
+listed there, instead of the screen saying that everything is on the server while the badge says
+"Drafts on phone"; and an inspection not sent yet says why in the person's words, not the browser's."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_pwa_support import fill_whole_form, inspection_id, open_station, signed_in_phone
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+
+def test_the_sync_screen_lists_the_drafts_kept_only_on_this_phone(pwa_server, browser):
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    open_station(page, phone.station)
+    page.click("#begin")
+    page.wait_for_selector(".item")
+    page.locator(".item [data-value=yes]").first.click()
+    iid = inspection_id(page)
+
+    badge = page.locator("#sync-badge", has_text="Drafts on phone")
+    badge.wait_for(timeout=30000)
+    badge.click()
+    page.wait_for_selector(f"#local-drafts li[data-id='{iid}']")
+    # A new screen names itself in the tab's title and takes focus at its heading, as a page load would.
+    assert page.title() == "Waiting to send · Muaina"
+    assert page.evaluate("document.activeElement.tagName + ':' + document.activeElement.textContent") == (
+        "H1:Waiting to send"
+    )
+    main = page.inner_text("main")
+    assert "Drafts on this phone" in main and "sent to the server when you submit it" in main
+    assert "Everything is on the server" not in main
+
+    page.click(".lang-toggle")
+    page.locator("html[dir=rtl]").wait_for(state="attached")
+    page.locator("#local-drafts h2", has_text="اس فون پر مسودے").wait_for()
+    assert "سب سرور پر ہے" not in page.inner_text("main")
+
+    # The row opens the draft where it was left.
+    page.locator(f"#local-drafts li[data-id='{iid}'] a").click()
+    page.wait_for_selector(".item [aria-pressed=true]")
+    assert inspection_id(page) == iid
+    assert phone.errors == []
+    phone.context.close()
+
+
+def test_an_inspection_not_sent_yet_says_why_in_plain_words(pwa_server, browser):
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    # The server cannot be reached for inspections, as behind a dead connection the phone believes live.
+    page.route("**/api/v1/inspections/*", lambda route: route.abort("internetdisconnected"))
+    open_station(page, phone.station)
+    page.click("#begin")
+    page.wait_for_selector(".item")
+    fill_whole_form(page, phone.version["definition"])
+    page.click("#submit")
+    iid = inspection_id(page)
+    page.goto(pwa_server.url + "/#/sync")
+    rows = page.locator(f"main li:has(a[href='#/i/{iid}/review'])")
+    rows.filter(has_text="Not sent yet: no connection to the server.").wait_for(timeout=30000)
+    assert "Failed to fetch" not in page.inner_text("main")
+    page.click(".lang-toggle")
+    page.locator("html[dir=rtl]").wait_for(state="attached")
+    rows.filter(has_text="ابھی نہیں بھیجا گیا: سرور سے رابطہ نہیں۔").wait_for()
+    assert phone.errors == []
+    phone.context.close()
