@@ -370,6 +370,15 @@ async def test_overdue_lists_late_assignments_and_actions_in_scope(client):
     assert late["inspections"][0]["needs_inspector"] is False
     everything = (await ctx.get("/api/v1/dashboard/overdue", "admin")).json()
     assert len(everything["inspections"]) == 2 and len(everything["actions"]) == 2
+    # As the dashboard's district filter shows them: one district's or one region's, within the scope.
+    for where, code in (
+        ({"district_id": ctx.world.districts["B"]}, "SB"),
+        ({"region_id": ctx.world.regions["A"]}, "SA"),
+    ):
+        some = (await ctx.get("/api/v1/dashboard/overdue", "admin", **where)).json()
+        assert [a["station"]["code"][:2] for a in some["inspections"] + some["actions"]] == [code, code]
+    outside = (await ctx.get("/api/v1/dashboard/overdue", district_id=ctx.world.districts["B"])).json()
+    assert outside == {"inspections": [], "actions": []}
 
     # The inspector of the late visit can no longer do it: the list says it needs another.
     conn = await client.db()

@@ -148,14 +148,20 @@ async def list_actions(
     )
 
 
-async def overdue_actions(conn: Connection, scope: Scope, limit: int) -> list[Record]:
-    """Most overdue first; the partial index on open actions' due dates keeps this a small scan."""
+async def overdue_actions(
+    conn: Connection, scope: Scope, limit: int, *, region_id: UUID | None = None, district_id: UUID | None = None
+) -> list[Record]:
+    """Most overdue first, in one region or district if given; the partial index on open actions' due
+    dates keeps this a small scan."""
     return await conn.fetch(
         f"""SELECT {_COLUMNS} FROM {_FROM}
              WHERE {SCOPE_SQL} AND a.status IN ('open', 'in_progress') AND a.due_date < {TODAY}
+               AND ($5::uuid IS NULL OR d.region_id = $5) AND ($6::uuid IS NULL OR d.id = $6)
              ORDER BY a.due_date, a.id LIMIT $4""",
         *scope,
         limit,
+        region_id,
+        district_id,
     )
 
 

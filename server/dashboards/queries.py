@@ -406,9 +406,12 @@ async def failed_items(
     )
 
 
-async def overdue_assignments(conn: Connection, scope: Scope, limit: int) -> list[Record]:
-    """Open assignments past their due date (Pakistan's calendar), most overdue first; `needs_inspector`
-    when their inspector can no longer do them (assignments.queries.SERVES)."""
+async def overdue_assignments(
+    conn: Connection, scope: Scope, limit: int, *, region_id: UUID | None = None, district_id: UUID | None = None
+) -> list[Record]:
+    """Open assignments past their due date (Pakistan's calendar), most overdue first, in one region or
+    district if given; `needs_inspector` when their inspector can no longer do them
+    (assignments.queries.SERVES)."""
     today = f"(now() AT TIME ZONE '{REPORTING_TZ}')::date"
     return await conn.fetch(
         f"""SELECT a.id, a.due_date, {today} - a.due_date AS days_overdue, NOT {SERVES} AS needs_inspector,
@@ -421,8 +424,11 @@ async def overdue_assignments(conn: Connection, scope: Scope, limit: int) -> lis
               JOIN templates t ON t.id = a.template_id
               JOIN users u ON u.id = a.inspector_id
              WHERE {SCOPE_SQL} AND a.status = 'open' AND a.due_date < {today}
+               AND ($5::uuid IS NULL OR d.region_id = $5) AND ($6::uuid IS NULL OR d.id = $6)
              ORDER BY a.due_date, a.id
              LIMIT $4""",
         *scope,
         limit,
+        region_id,
+        district_id,
     )

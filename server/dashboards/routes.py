@@ -178,13 +178,26 @@ class DashboardController(Controller):
                 limit=limit,
             )
 
-    @get("/overdue", description="Open assignments and unfinished corrective actions past their due date.")
-    async def overdue(self, user: User, conn: Conn, state: State, limit: Limit = 200) -> OverdueOut:
+    @get(
+        "/overdue",
+        description="Open assignments and unfinished corrective actions past their due date, in one region "
+        "or district if given.",
+    )
+    async def overdue(
+        self,
+        user: User,
+        conn: Conn,
+        state: State,
+        region_id: UUID | None = None,
+        district_id: UUID | None = None,
+        limit: Limit = 200,
+    ) -> OverdueOut:
         user.require("reviewer", "admin")
         async with read_conn(state, conn) as conn:
             scope = user.scope_args()
-            assignments = await queries.overdue_assignments(conn, scope, limit)
-            late = await actions.overdue_actions(conn, scope, limit)
+            where = {"region_id": region_id, "district_id": district_id}
+            assignments = await queries.overdue_assignments(conn, scope, limit, **where)
+            late = await actions.overdue_actions(conn, scope, limit, **where)
         return OverdueOut(
             inspections=[service.overdue_assignment(r) for r in assignments],
             actions=[actions.action_out(r) for r in late],

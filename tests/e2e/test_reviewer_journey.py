@@ -102,6 +102,9 @@ def test_a_returned_inspection_is_corrected_on_the_phone_approved_and_its_new_sc
     rp.locator(f".rv-queue tr[data-id='{iid}'] a.rv-rowlink").click()
     rp.wait_for_selector("#rv-approve")
     assert rp.inner_text("#rv-percent") == shown_percent(new_score)
+    # The history shows what the return said of each item, under the item's name.
+    said = rp.locator(".rv-timeline .rv-item-comment").inner_text()
+    assert said == f"{item['label']['en']}: The lock-up register shows a detainee not in the roznamcha."
     other = next(
         i
         for s in version["definition"]["sections"]

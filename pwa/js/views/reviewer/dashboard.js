@@ -71,7 +71,7 @@ export default async function dashboardView(params) {
   const get = (kind, query) => api.reviewer.dashboard(kind, { district_id: district, ...query }).catch((err) => ({ err }));
   const [dists, scores, ranks, failed, overdue, flagged] = await Promise.all([districts().catch(() => []),
     get('scores', { group_by: 'district', period }), get('rankings', { group_by: 'station', period, limit: 100 }),
-    get('failed-items', { limit: 20 }), get('overdue', { district_id: undefined, limit: 200 }), get('flagged', { limit: 50 })]);
+    get('failed-items', { limit: 20 }), get('overdue', { limit: 200 }), get('flagged', { limit: 50 })]);
   const go = (changes) => {
     const q = new URLSearchParams(Object.entries({ period, district, ...changes }).filter(([k, v]) => v && v !== 'month'));
     navigate(`/review/dashboard${q.size ? `?${q}` : ''}`);

@@ -406,7 +406,10 @@ function historyCard(history, reviews, items) {
     ...reviews.map((v) => ({ at: v.created_at, icon: v.decision === 'approve' ? 'check' : 'note',
       text: t(`rv.hist.${v.decision}`, { who: v.reviewer.display_name, n: v.revision }),
       more: [v.comment && h('p', { class: 'rv-quote', dir: 'auto', text: v.comment }),
-        Object.keys(v.item_comments).length > 0 && h('p', { text: t('review.itemComments', { count: Object.keys(v.item_comments).length }) }),
+        // Each item's comment as the reviewer wrote it, under the item's name (the inspector's phone
+        // shows it on the item itself).
+        Object.entries(v.item_comments).map(([key, text]) => h('p', { class: 'rv-item-comment' },
+          `${tx(items[key]?.label) || key}: `, h('bdi', { text }))),
         v.overrides.map((o) => h('p', {}, `${tx(items[o.item_key]?.label) || o.item_key}: ${t('rv.overrideFromTo', { from: itemPct(o.original_score), to: itemPct(o.score) })} — `,
           h('bdi', { text: o.reason }), o.superseded_at ? ` (${t('rv.superseded')})` : '')),
         v.percent_before !== v.percent_after && h('p', { text: t('rv.scoreChanged', { from: pct(v.percent_before), to: pct(v.percent_after) }) })] })),
