@@ -134,6 +134,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     endpoint, secure_from_scheme = _endpoint(env)
     s3_secure = _bool(env, "S3_SECURE", secure_from_scheme if secure_from_scheme is not None else False)
+    if secure_from_scheme is not None and s3_secure != secure_from_scheme:
+        # Either way one of the two is wrong; guessing could send the store's keys in clear text.
+        scheme = "https" if secure_from_scheme else "http"
+        raise ConfigError(
+            f"S3_SECURE={env.get('S3_SECURE')} contradicts the {scheme}:// of S3_ENDPOINT; set only one of them"
+        )
     if endpoint:
         for name in ("S3_ACCESS_KEY", "S3_SECRET_KEY"):
             if not env.get(name):

@@ -24,6 +24,14 @@ def test_defaults_need_no_settings():
         ({"S3_ENDPOINT": "minio:9000"}, "S3_ACCESS_KEY"),
         ({"S3_ENDPOINT": "http://minio:port", "S3_ACCESS_KEY": "a", "S3_SECRET_KEY": "b"}, "S3_ENDPOINT"),
         ({"S3_SECURE": "maybe"}, "S3_SECURE"),
+        (
+            {"S3_ENDPOINT": "https://minio:9000", "S3_SECURE": "false", "S3_ACCESS_KEY": "a", "S3_SECRET_KEY": "b"},
+            "S3_SECURE",
+        ),
+        (
+            {"S3_ENDPOINT": "http://minio:9000", "S3_SECURE": "true", "S3_ACCESS_KEY": "a", "S3_SECRET_KEY": "b"},
+            "S3_SECURE",
+        ),
         ({"S3_BUCKET": "Photos_Bucket"}, "S3_BUCKET"),
         ({"SESSION_TTL_HOURS": "0"}, "SESSION_TTL_HOURS"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
@@ -50,6 +58,8 @@ def test_s3_endpoint_scheme_sets_secure():
     plain = load_settings({"S3_ENDPOINT": "http://minio.local:9000", **creds})
     assert plain.s3_secure is False and plain.s3_endpoint == "minio.local:9000"
     assert load_settings({"S3_ENDPOINT": "minio.local:9000", "S3_SECURE": "true", **creds}).s3_secure is True
+    # Both saying the same is no contradiction.
+    assert load_settings({"S3_ENDPOINT": "https://minio.local:9000", "S3_SECURE": "1", **creds}).s3_secure is True
 
 
 def test_a_bad_setting_stops_the_command_with_one_clear_line():
