@@ -236,6 +236,9 @@ const en = {
 
   'settings.title': 'Settings',
   'settings.account': 'Account',
+  'settings.digits': 'Digits in Urdu',
+  'settings.digitsLatn': 'Western 123',
+  'settings.digitsUrdu': 'Urdu ۱۲۳',
   'settings.language': 'Language',
   'settings.data': 'Stations and checklists',
   'settings.updated': 'Last updated {when}',
@@ -483,6 +486,9 @@ const ur = {
 
   'settings.title': 'ترتیبات',
   'settings.account': 'اکاؤنٹ',
+  'settings.digits': 'ہندسے',
+  'settings.digitsLatn': 'انگریزی 123',
+  'settings.digitsUrdu': 'اردو ۱۲۳',
   'settings.language': 'زبان',
   'settings.data': 'تھانے اور چیک لسٹیں',
   'settings.updated': 'آخری بار اپ ڈیٹ {when}',
@@ -517,10 +523,14 @@ export function addStrings(table) {
 const LOCALES = { en: 'en-PK', ur: 'ur-PK' };
 
 let lang = 'en';
+// Urdu's digits: Western (123, the default, as officers read figures) or Urdu (۱۲۳), as the person chooses.
+let digits = 'latn';
+const DIGITS = new Set(['latn', 'arabext']);
 const listeners = new Set();
 
 export const getLang = () => lang;
-const locale = () => `${LOCALES[lang]}-u-nu-latn`;
+const locale = () => `${LOCALES[lang]}-u-nu-${lang === 'ur' ? digits : 'latn'}`;
+export const getDigits = () => digits;
 
 export function t(key, vars = {}) {
   let s = dictionaries[lang][key] ?? en[key] ?? key;
@@ -601,7 +611,17 @@ function apply() {
 export async function initLang() {
   const saved = await kv.get('lang').catch(() => null);
   lang = saved || (navigator.language?.startsWith('ur') ? 'ur' : 'en');
+  const chosen = await kv.get('digits').catch(() => null);
+  if (DIGITS.has(chosen)) digits = chosen;
   apply();
+}
+
+// Which digits Urdu screens write numbers, dates and scores with; every screen is drawn again.
+export async function setDigits(next) {
+  if (!DIGITS.has(next) || next === digits) return;
+  digits = next;
+  await kv.set('digits', next);
+  for (const fn of listeners) fn(lang);
 }
 
 export async function setLang(next) {

@@ -56,8 +56,10 @@ export async function signOut() {
   if (await hasUnsent()) return false;
   try { await api.logout(); } catch { /* offline or already revoked: the local sign-out still happens */ }
   const lang = await kv.get('lang');
+  const digits = await kv.get('digits');
   await clearAll();
   if (lang) await kv.set('lang', lang);
+  if (digits) await kv.set('digits', digits);
   setToken(null);
   state.user = null;
   state.bundle = emptyBundle();

@@ -103,3 +103,50 @@ def test_every_string_of_the_interface_has_an_urdu_translation(pwa_server, brows
     }))""")
     assert missing == {"noUrdu": [], "noEnglish": [], "untranslated": [], "noUrduPlural": []}
     context.close()
+
+
+def test_urdu_screens_use_western_digits_unless_the_person_chooses_urdu_ones(pwa_server, browser):
+    """UX: numbers in Western digits unless the user chooses otherwise; the choice is kept."""
+    token = pwa_server.login(INSPECTOR, PASSWORD)
+    station, version = pick_station_and_template(bundle(pwa_server, token))
+    sections = version["definition"]["sections"]
+    index = next(n for n, s in enumerate(sections) if any(i["type"] == "scale" for i in s["items"]))
+    context = phone_context(browser, station)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    open_station(page, station)
+    page.click("#begin")
+    page.wait_for_selector(".item")
+    fill_url = page.url.rsplit("/s/", 1)[0] + f"/s/{index}"
+    page.click(".lang-toggle")
+    wait_in_page(page, "document.documentElement.dir === 'rtl'")
+
+    def scale_labels() -> list[str]:
+        page.goto(fill_url)
+        page.wait_for_selector(".choice-row.scale")
+        return [b.strip() for b in page.locator(".choice-row.scale").first.locator("button").all_inner_texts()]
+
+    assert scale_labels()[:3] == ["0", "1", "2"]
+    page.goto(pwa_server.url + "/#/settings")
+    page.click("#digits [data-digits=arabext]")
+    page.wait_for_selector("#digits [data-digits=arabext][aria-pressed=true]")
+    assert scale_labels()[:3] == ["۰", "۱", "۲"]
+    # Kept across a reload; and only Urdu screens use them.
+    page.reload()
+    page.wait_for_selector(".choice-row.scale")
+    assert scale_labels()[:3] == ["۰", "۱", "۲"]
+    page.click(".lang-toggle")
+    wait_in_page(page, "document.documentElement.dir === 'ltr'")
+    assert scale_labels()[:3] == ["0", "1", "2"]
+    page.goto(pwa_server.url + "/#/settings")
+    page.wait_for_selector("h1")
+    assert page.locator("#digits").count() == 0, "the choice is for Urdu screens, offered on them only"
+    page.click(".lang-toggle")
+    wait_in_page(page, "document.documentElement.dir === 'rtl'")
+    page.goto(pwa_server.url + "/#/settings")
+    page.click("#digits [data-digits=latn]")
+    page.wait_for_selector("#digits [data-digits=latn][aria-pressed=true]")
+    assert scale_labels()[:3] == ["0", "1", "2"]
+    assert errors == []
+    context.close()

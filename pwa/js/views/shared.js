@@ -1,7 +1,7 @@
 // Screens every role has: sign-in, settings (account, language, storage, sign-out) and the
 // outbox ("what is still on this phone"). Role screens live in views/<role>/.
 
-import { fmtBytes, fmtDateTime, getLang, setLang, t, tx } from '../i18n.js';
+import { fmtBytes, fmtDateTime, getDigits, getLang, setDigits, setLang, t, tx } from '../i18n.js';
 import { allEntries, photoRefusal, retryNow } from '../outbox.js';
 import { DRAFTS, get } from '../db.js';
 import { hasUnsent, refreshBundle, signOut, state, station, version } from '../state.js';
@@ -46,6 +46,11 @@ async function settingsView() {
     card({}, h('h2', { text: t('settings.account') }),
       h('p', { class: 'strong', text: u.display_name }), h('p', { text: `${u.username} · ${t(`role.${u.role}`)}` })),
     card({}, h('h2', { text: t('settings.language') }), h('div', { class: 'choice-row' }, langButtons)),
+    getLang() === 'ur' ? card({ id: 'digits' }, h('h2', { text: t('settings.digits') }), h('div', { class: 'choice-row' },
+      ['latn', 'arabext'].map((d) => h('button', {
+        type: 'button', class: 'btn btn-choice', 'aria-pressed': String(getDigits() === d), dataset: { digits: d },
+        onclick: () => setDigits(d),
+      }, t(d === 'latn' ? 'settings.digitsLatn' : 'settings.digitsUrdu'))))) : null,
     card({}, h('h2', { text: t('settings.data') }),
       h('p', { text: b.fetched_at ? t('settings.updated', { when: fmtDateTime(b.fetched_at) }) : t('settings.never') }),
       h('p', { text: t('settings.counts', { stations: Object.keys(b.stations).length, templates: Object.keys(b.templates).length }) }),
