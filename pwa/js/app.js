@@ -29,6 +29,15 @@ function guard(r, path) {
   return null;
 }
 
+// What sticks below the sticky top bar (the fill screen's section head, the reviewer's table headers)
+// sticks at its measured height: it depends on the language (Nastaliq needs taller lines) and the
+// badge it shows, so it is measured, not guessed.
+const topbar = document.getElementById('topbar');
+if (topbar && 'ResizeObserver' in window) {
+  new ResizeObserver(() => document.documentElement.style.setProperty('--top-bar', `${topbar.getBoundingClientRect().height}px`))
+    .observe(topbar);
+}
+
 function renderTopbar() {
   const bar = document.getElementById('topbar');
   const other = getLang() === 'ur' ? 'en' : 'ur';

@@ -105,6 +105,13 @@ def open_station(page: Any, station: dict) -> None:
     page.wait_for_selector("#begin")
 
 
+def begin_inspection(page: Any, station: dict) -> None:
+    """Opens the station and begins an inspection there, on the first section's items."""
+    open_station(page, station)
+    page.click("#begin")
+    page.wait_for_selector(".item")
+
+
 def answer_for(item: dict) -> Any:
     """A passing answer for every scored type, a plain one for the others (what the form will hold)."""
     t = item["type"]

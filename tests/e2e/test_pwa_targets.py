@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_pwa_support import (
+    begin_inspection,
     inspection_id,
     live_pwa_server,
-    open_station,
     phone_context,
     sign_in,
     signed_in_phone,
@@ -63,9 +63,7 @@ def test_a_0_to_5_scale_is_one_row_of_44_px_targets_on_a_360_px_phone_in_english
     index = next(
         n for n, s in enumerate(sections) if any(i["type"] == "scale" and i.get("max", 5) == 5 for i in s["items"])
     )
-    open_station(page, phone.station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, phone.station)
     page.goto(pwa_server.url + f"/#/i/{inspection_id(page)}/s/{index}")
     page.wait_for_selector(".choice-row.scale")
     assert page.viewport_size["width"] == 360
@@ -79,5 +77,28 @@ def test_a_0_to_5_scale_is_one_row_of_44_px_targets_on_a_360_px_phone_in_english
         for buttons in rows:
             assert len({b["top"] for b in buttons}) == 1, (lang, buttons)
             assert all(b["width"] >= 44 and b["height"] >= 44 for b in buttons), (lang, buttons)
+    assert phone.errors == []
+    phone.context.close()
+
+
+def test_the_section_head_sticks_just_below_the_top_bar_in_english_and_urdu(pwa_server, browser):
+    """The fill screen's station and progress line stay whole under the top bar while the items scroll,
+    though the bar is taller in Urdu (Nastaliq's line height)."""
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    begin_inspection(page, phone.station)
+    for lang in ("en", "ur"):
+        if lang == "ur":
+            page.click(".lang-toggle")
+            page.locator("html[dir=rtl]").wait_for(state="attached")
+            page.wait_for_selector(".fill-head")
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight / 2)")
+        page.wait_for_timeout(100)
+        bar, head = page.evaluate(
+            "[document.getElementById('topbar').getBoundingClientRect().bottom,"
+            " document.querySelector('.fill-head').getBoundingClientRect().top]"
+        )
+        assert page.evaluate("window.scrollY") > 200
+        assert abs(head - bar) < 1, (lang, bar, head)
     assert phone.errors == []
     phone.context.close()

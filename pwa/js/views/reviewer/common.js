@@ -10,14 +10,6 @@ import strings from './strings.js';
 
 addStrings(strings);
 
-// Table headers stick just below the sticky top bar (reviewer.css), whose height depends on the
-// language (Nastaliq needs taller lines) and the badge it shows, so it is measured, not guessed.
-const topbar = document.getElementById('topbar');
-if (topbar && 'ResizeObserver' in window) {
-  new ResizeObserver(() => document.documentElement.style.setProperty('--rv-top', `${topbar.getBoundingClientRect().height}px`))
-    .observe(topbar);
-}
-
 export const page = (current, title, ...children) => h('div', { class: 'reviewer' },
   h('nav', { class: 'rv-nav', 'aria-label': t('rv.nav.label') }, h('ul', {},
     [['/review', 'queue'], ['/review/visits', 'visits'], ['/review/actions', 'actions'], ['/review/dashboard', 'dashboard']].map(([path, key]) =>
