@@ -13,9 +13,9 @@ from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
     STORED_DRAFT,
+    begin_inspection,
     bundle,
     inspection_id,
-    open_station,
     phone_context,
     pick_station_and_template,
     sign_in,
@@ -49,9 +49,7 @@ def test_a_multiple_choice_can_be_cleared_back_to_unanswered(pwa_server, browser
     page = context.new_page()
     errors = watch_errors(page)
     sign_in(page, pwa_server.url)
-    open_station(page, station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, station)
     page.goto(f"{page.url.rsplit('/s/', 1)[0]}/s/{section}")
     card = page.locator(f"#item-{item['key']}")
     clear = card.locator("button.clear-answer")

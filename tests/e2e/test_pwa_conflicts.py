@@ -15,9 +15,9 @@ from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import (
     PASSWORD,
     STORED_DRAFT,
+    begin_inspection,
     fill_whole_form,
     inspection_id,
-    open_station,
     signed_in_phone,
 )
 from tests.e2e.test_reviewer_support import build_document
@@ -40,9 +40,7 @@ def submit_offline(pwa_server, browser):
     token, station, version = phone.token, phone.station, phone.version
     context, page, errors = phone.context, phone.page, phone.errors
     context.set_offline(True)
-    open_station(page, station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, station)
     photos = fill_whole_form(page, version["definition"])
     page.click("#submit")
     page.wait_for_selector("[data-sync=queued]")

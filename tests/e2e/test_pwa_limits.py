@@ -13,10 +13,10 @@ from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
     STORED_DRAFT,
+    begin_inspection,
     bundle,
     inspection_id,
     jpeg,
-    open_station,
     phone_context,
     pick_station_and_template,
     sign_in,
@@ -43,9 +43,7 @@ def test_answers_notes_photos_and_dates_stay_within_what_the_server_takes(pwa_se
     page = context.new_page()
     errors = watch_errors(page)
     sign_in(page, pwa_server.url)
-    open_station(page, station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, station)
     base = page.url.rsplit("/s/", 1)[0]
 
     # 53 pictures picked from the gallery at once: 50 are added and the inspector is told why not the rest.

@@ -13,11 +13,11 @@ from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
     answer_for,
+    begin_inspection,
     bundle,
     fill_item,
     inspection_id,
     next_section,
-    open_station,
     phone_context,
     pick_station_and_template,
     sign_in,
@@ -44,9 +44,7 @@ def test_na_on_an_item_that_wants_photos_can_be_submitted_without_them(pwa_serve
     page = context.new_page()
     errors = watch_errors(page)
     sign_in(page, pwa_server.url)
-    open_station(page, station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, station)
     seed, values = [0], {}
     for index, section in enumerate(definition["sections"]):
         for item in section["items"]:

@@ -17,10 +17,10 @@ import pytest
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
+    begin_inspection,
     bundle,
     fill_whole_form,
     inspection_id,
-    open_station,
     phone_context,
     pick_station_and_template,
     sign_in,
@@ -37,9 +37,7 @@ def submit_offline(page: Any, station: dict, definition: dict) -> str:
     """Fills and submits one inspection while the phone is offline; returns its id."""
     page.goto(page.url.split("#")[0] + "#/")
     page.wait_for_selector("#station-list li")
-    open_station(page, station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, station)
     iid = inspection_id(page)
     fill_whole_form(page, definition)
     page.click("#submit")

@@ -12,10 +12,10 @@ import pytest
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
+    begin_inspection,
     bundle,
     fill_whole_form,
     inspection_id,
-    open_station,
     phone_context,
     pick_station_and_template,
     sign_in,
@@ -58,9 +58,7 @@ def test_a_late_gps_fix_does_not_turn_a_submitted_inspection_back_into_a_draft(p
 
     # Indoors, no fix yet: the inspection begins without one, and each section asks for one again.
     context.set_offline(True)
-    open_station(page, station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, station)
     iid = inspection_id(page)
     fill_whole_form(page, version["definition"])
     page.click("#submit")
@@ -128,9 +126,7 @@ def test_a_phone_out_of_space_still_sends_its_queue_which_gives_the_space_back(p
 
     # Days offline: a whole inspection with its photos waits on the phone, and then the phone is full.
     context.set_offline(True)
-    open_station(page, station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, station)
     iid = inspection_id(page)
     photos = fill_whole_form(page, version["definition"])
     page.click("#submit")

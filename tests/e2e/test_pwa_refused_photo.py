@@ -18,9 +18,9 @@ import pytest
 
 from tests.e2e.test_pwa_outbox_more import wait_for
 from tests.e2e.test_pwa_support import (
+    begin_inspection,
     fill_whole_form,
     inspection_id,
-    open_station,
     phone_context,
     signed_in_phone,
 )
@@ -61,9 +61,7 @@ def test_a_refused_photo_is_explained_and_removed_and_the_rest_is_sent(pwa_serve
 
     # Filled and submitted offline; one of its photos is not a picture the server can take.
     context.set_offline(True)
-    open_station(page, station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, station)
     iid = inspection_id(page)
     count = fill_whole_form(page, version["definition"])
     assert count >= 2, "the demo checklist should ask for several photos"
@@ -152,9 +150,7 @@ POINT_AT_VERSION = """async ([id, versionId]) => {
 def begin(page: Any, url: str, station: dict) -> str:
     page.goto(url + "/#/")
     page.wait_for_selector("#station-list li")
-    open_station(page, station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, station)
     return inspection_id(page)
 
 

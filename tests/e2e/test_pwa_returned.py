@@ -15,10 +15,10 @@ from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
+    begin_inspection,
     bundle,
     fill_whole_form,
     inspection_id,
-    open_station,
     phone_context,
     pick_station_and_template,
     sign_in,
@@ -46,9 +46,7 @@ def test_a_returned_inspection_shows_the_reviewers_comments_and_can_be_resubmitt
     page = context.new_page()
     errors = watch_errors(page)
     sign_in(page, pwa_server.url)
-    open_station(page, station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, station)
     fill_whole_form(page, definition)
     page.click("#submit")
     page.wait_for_selector("[data-sync=on_server]", timeout=120000)

@@ -16,9 +16,9 @@ from tests.e2e.test_admin_support import ADMIN, ADMIN_PASSWORD
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
+    begin_inspection,
     bundle,
     inspection_id,
-    open_station,
     phone_context,
     pick_station_and_template,
     sign_in,
@@ -64,9 +64,7 @@ def test_a_draft_at_a_station_moved_out_of_scope_still_names_it_and_opens(pwa_se
     expect(listed(page, moved)).to_have_count(1)
 
     # A draft begun at the station, one item answered.
-    open_station(page, moved)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, moved)
     iid = inspection_id(page)
     page.locator(f"#item-{first['key']} [data-value=no]").click()
     answer_saved(page, iid, first["key"], "no")

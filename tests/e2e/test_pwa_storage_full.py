@@ -12,10 +12,10 @@ import pytest
 
 from tests.e2e.test_pwa_support import (
     STORED_DRAFT,
+    begin_inspection,
     fill_whole_form,
     inspection_id,
     jpeg,
-    open_station,
     signed_in_phone,
 )
 
@@ -26,9 +26,7 @@ def start_offline(pwa_server, browser):
     phone = signed_in_phone(pwa_server, browser)
     page = phone.page
     phone.context.set_offline(True)
-    open_station(page, phone.station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, phone.station)
     return phone.context, page, phone.errors, phone.version["definition"]
 
 

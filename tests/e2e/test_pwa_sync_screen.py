@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_pwa_support import fill_whole_form, inspection_id, open_station, signed_in_phone
+from tests.e2e.test_pwa_support import (
+    begin_inspection,
+    fill_whole_form,
+    inspection_id,
+    signed_in_phone,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -14,9 +19,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 def test_the_sync_screen_lists_the_drafts_kept_only_on_this_phone(pwa_server, browser):
     phone = signed_in_phone(pwa_server, browser)
     page = phone.page
-    open_station(page, phone.station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, phone.station)
     page.locator(".item [data-value=yes]").first.click()
     iid = inspection_id(page)
 
@@ -51,9 +54,7 @@ def test_an_inspection_not_sent_yet_says_why_in_plain_words(pwa_server, browser)
     page = phone.page
     # The server cannot be reached for inspections, as behind a dead connection the phone believes live.
     page.route("**/api/v1/inspections/*", lambda route: route.abort("internetdisconnected"))
-    open_station(page, phone.station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, phone.station)
     fill_whole_form(page, phone.version["definition"])
     page.click("#submit")
     iid = inspection_id(page)

@@ -14,6 +14,7 @@ from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
     PASSWORD,
+    begin_inspection,
     bundle,
     open_station,
     phone_context,
@@ -115,9 +116,7 @@ def test_urdu_screens_use_western_digits_unless_the_person_chooses_urdu_ones(pwa
     page = context.new_page()
     errors = watch_errors(page)
     sign_in(page, pwa_server.url)
-    open_station(page, station)
-    page.click("#begin")
-    page.wait_for_selector(".item")
+    begin_inspection(page, station)
     fill_url = page.url.rsplit("/s/", 1)[0] + f"/s/{index}"
     page.click(".lang-toggle")
     wait_in_page(page, "document.documentElement.dir === 'rtl'")
