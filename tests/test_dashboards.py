@@ -226,7 +226,7 @@ async def _assert_rollups_equal_a_rebuild(client) -> None:
     assert ledger == rebuilt_ledger
 
 
-async def test_the_dashboards_follow_a_station_a_circle_or_a_district_that_moves(client):
+async def test_the_dashboards_follow_a_station_a_circle_or_a_district_that_moves(client, monkeypatch):
     """A moved station's past inspections count where it is now: in the charts by district and region,
     in the most-failed items, and for the reviewers whose scope it is now in (and no longer for the
     others), whether it moved alone (edited or imported), with its circle, or with its district."""
@@ -273,8 +273,17 @@ async def test_the_dashboards_follow_a_station_a_circle_or_a_district_that_moves
     )
     assert carried.status_code == 200, carried.text
     await check()
-    # District B, now holding three of the four stations, moves to region A.
-    region = await client.patch(f"/api/v1/districts/{w.districts['B']}", admin, json={"region_id": str(w.regions["A"])})
+
+    # District B, now holding three of the four stations, moves to region A: cell by cell, never one
+    # inspection at a time (a district's thousands would hold every submission back meanwhile).
+    def one_at_a_time(*args):
+        raise AssertionError("a district's move re-counted its inspections one by one")
+
+    with monkeypatch.context() as m:
+        m.setattr(rollup, "apply_inspection", one_at_a_time)
+        region = await client.patch(
+            f"/api/v1/districts/{w.districts['B']}", admin, json={"region_id": str(w.regions["A"])}
+        )
     assert region.status_code == 200, region.text
     await check()
     counted = await _fetch(client, "SELECT count(*) AS n FROM rollup_ledger WHERE region_id = $1", w.regions["A"])

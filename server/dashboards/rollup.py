@@ -157,6 +157,36 @@ _MISATTRIBUTED = """
      ORDER BY l.inspection_id"""
 
 
+# Every region a district's counted inspections are counted under, and whether it is the district's now.
+_COUNTED_REGIONS = """
+    SELECT DISTINCT l.region_id, l.region_id = d.region_id AS current
+      FROM rollup_ledger l JOIN districts d ON d.id = l.district_id
+     WHERE l.district_id = $1"""
+
+# A district's counted inspections from region $2 to the region it is in now: its cells of the item
+# counts out of $2's and into the new region's, and its ledger rows relabelled. Its district grain
+# (scores, item counts) is keyed by the district alone and stays as it is. Ends with the ledger's
+# UPDATE, whose row count is the number of inspections moved.
+_NEGATED = "ARRAY(SELECT -x FROM unnest({a}) WITH ORDINALITY AS u (x, n) ORDER BY n)"
+_MOVE_DISTRICT = f"""
+WITH c AS (SELECT k.period_start, k.template_id, k.failed, k.answered, d.region_id AS new_region
+             FROM rollup_item_counts k JOIN districts d ON d.id = k.district_id
+            WHERE k.district_id = $1),
+out AS (UPDATE rollup_item_counts_region r
+           SET failed = int_array_add(r.failed, {_NEGATED.format(a="c.failed")}),
+               answered = int_array_add(r.answered, {_NEGATED.format(a="c.answered")})
+          FROM c
+         WHERE r.region_id = $2 AND r.period_start = c.period_start AND r.template_id = c.template_id),
+ins AS (INSERT INTO rollup_item_counts_region AS r (period_start, template_id, region_id, failed, answered)
+        SELECT c.period_start, c.template_id, c.new_region, c.failed, c.answered FROM c
+        ON CONFLICT (period_start, template_id, region_id) DO UPDATE
+           SET failed = int_array_add(r.failed, EXCLUDED.failed),
+               answered = int_array_add(r.answered, EXCLUDED.answered))
+UPDATE rollup_ledger l SET region_id = d.region_id
+  FROM districts d
+ WHERE l.district_id = $1 AND d.id = $1 AND l.region_id = $2"""
+
+
 async def follow_hierarchy(
     conn: Connection, *, station_ids: Sequence[UUID] = (), district_ids: Sequence[UUID] = ()
 ) -> int:
@@ -171,17 +201,29 @@ async def follow_hierarchy(
     theirs) and the charts by station and by district would no longer add up. Each such inspection is
     taken out of where the ledger says it was counted and put back where its station is now.
 
+    A district that moved to another region keeps its district grain; its region's item counts move
+    a cell at a time (_MOVE_DISTRICT), whatever the number of its inspections.
+
     The rollup ledger is locked against every other change until commit (SHARE ROW EXCLUSIVE: reads
     go on, submissions and reviews wait; a move is a rare administrator's act, taking about 5 ms per
-    inspection moved). With no other change in flight, the inspections chosen are exactly those
-    misattributed, and none can be counted meanwhile under the station's old place.
+    inspection of a moved station). With no other change in flight, the inspections chosen are
+    exactly those misattributed, and none can be counted meanwhile under the station's old place.
     """
     await conn.execute("LOCK TABLE rollup_ledger IN SHARE ROW EXCLUSIVE MODE")
-    moved = [r["inspection_id"] for r in await conn.fetch(_MISATTRIBUTED, list(station_ids), list(district_ids))]
-    for inspection_id in moved:
-        await apply_inspection(conn, inspection_id, -1)
-        await apply_inspection(conn, inspection_id, +1)
-    return len(moved)
+    moved = 0
+    for district_id in district_ids:
+        # A district's few thousand inspections, one by one, would hold every submission back for half
+        # a minute. Its cells hold all its counted inspections, so they move whole only when all of
+        # them are counted under one region, and not the district's present one.
+        counted = await conn.fetch(_COUNTED_REGIONS, district_id)
+        if len(counted) == 1 and not counted[0]["current"]:
+            moved += int((await conn.execute(_MOVE_DISTRICT, district_id, counted[0]["region_id"])).split()[-1])
+    # Stations that moved, and whatever the district step left (a district counted under several regions).
+    misattributed = await conn.fetch(_MISATTRIBUTED, list(station_ids), list(district_ids))
+    for row in misattributed:
+        await apply_inspection(conn, row["inspection_id"], -1)
+        await apply_inspection(conn, row["inspection_id"], +1)
+    return moved + len(misattributed)
 
 
 ROLLUP_TABLES = (
