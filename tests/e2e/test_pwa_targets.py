@@ -40,6 +40,8 @@ def test_the_top_bar_and_skip_link_are_44_px_targets_on_a_phone(pwa_server, brow
         page.click(".lang-toggle")
         page.locator("html[dir=rtl]").wait_for(state="attached")
     page.wait_for_selector(".topbar .lang-toggle")
+    # The badge is hidden until it first knows what to say; measured once it says it.
+    page.wait_for_selector("#sync-badge[data-state]")
     assert page.locator(".topbar a, .topbar button").count() >= 3
     assert page.evaluate(SMALL) == []
     page.focus(".skip")

@@ -6,15 +6,20 @@ import { summary } from '../outbox.js';
 import { hasUnsent, state } from '../state.js';
 import { h, icon, mount } from '../ui.js';
 
-const badge = h('a', { class: 'badge', href: '#/sync', id: 'sync-badge', 'aria-live': 'polite' });
+// Hidden until it first knows what to say: never an empty pill in the bar.
+const badge = h('a', { class: 'badge', href: '#/sync', id: 'sync-badge', 'aria-live': 'polite', hidden: true });
 
 // The last state shown, so that a re-rendered top bar (a language switch) shows it in the new
 // language at once instead of the old words until the next look.
 let shown = null;
 
 export function syncBadge() {
-  if (shown) draw(shown);
-  refreshBadge();
+  if (shown) {
+    draw(shown);
+    refreshBadge();
+  } else {
+    update();  // the first look at once, not after the debounce
+  }
   return badge;
 }
 
@@ -38,6 +43,7 @@ async function update() {
 const ICONS = { warn: 'warn', fail: 'alert', pending: 'phone', ok: 'cloud' };
 
 function draw({ kind, key, count }) {
+  badge.hidden = false;
   badge.className = `badge badge-${kind}`;
   badge.dataset.state = kind;
   mount(badge, icon(ICONS[kind]), h('span', { text: t(key, count === undefined ? undefined : { count }) }));
