@@ -49,7 +49,7 @@ _SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9_.-]*"
 _KEY = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
 # A listing prefix may stop anywhere, after a "/" or halfway through a segment.
 _PREFIX = re.compile(rf"(?:{_SEGMENT}/)*(?:{_SEGMENT})?")
-# _write_atomically's temporary files: "." + the target's name + "." + random + _TEMP_SUFFIX.
+# write_atomically's temporary files: "." + the target's name + "." + random + _TEMP_SUFFIX.
 _TEMP_SUFFIX = ".tmp"
 _PARTIAL = re.compile(r"\..+" + re.escape(_TEMP_SUFFIX))
 # S3 limits a key to 1024 bytes; the same limit keeps both stores interchangeable.
@@ -149,7 +149,7 @@ class DirectoryStore:
         # The content type is not kept: renditions are always JPEG, and the photo
         # pipeline records the original's real type in the database.
         try:
-            await asyncio.to_thread(_write_atomically, self._path(key), data)
+            await asyncio.to_thread(write_atomically, self._path(key), data)
         except OSError as exc:
             raise _disk_failed("put", key, exc) from exc
 
@@ -287,7 +287,8 @@ def _remove_partial_files(root: Path, before: float, dry_run: bool) -> int:
     return removed
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all, durably: a temporary file fsynced and renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # The temporary file lives in the target's directory so os.replace is a rename
     # within one file system, which is atomic; its dot-name keeps it out of listings.

@@ -29,7 +29,6 @@ import csv
 import hashlib
 import io
 import logging
-import os
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
@@ -47,7 +46,7 @@ from server.photos import queries, rules, service
 from server.photos.pipeline import capture_evidence
 from server.photos.rules import EXTENSIONS, parse_key
 from server.photos.sweeper import unclaimed_originals
-from server.storage import PhotoStore
+from server.storage import PhotoStore, write_atomically
 
 log = logging.getLogger("muaina.photos.recovery")
 
@@ -171,18 +170,15 @@ async def export_unclaimed(
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(_MANIFEST_COLUMNS)
         writer.writerows(sorted(rows, key=lambda row: (row[2], row[0])))
-        await asyncio.to_thread(_write_once, directory / MANIFEST, out.getvalue().encode(), replace=True)
+        await asyncio.to_thread(write_atomically, directory / MANIFEST, out.getvalue().encode())
     return report
 
 
-def _write_once(path: Path, data: bytes, *, replace: bool = False) -> bool:
-    """Write `path` whole (a temporary file renamed into place); False when it already held these bytes."""
-    if not replace and path.is_file() and path.read_bytes() == data:
+def _write_once(path: Path, data: bytes) -> bool:
+    """Write `path` whole; False when it already held these bytes (a second run of the export)."""
+    if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
+    write_atomically(path, data)
     return True
 
 

@@ -3,12 +3,11 @@
 
 import { fmtBytes, fmtDateTime, getDigits, getLang, setDigits, setLang, t, tx } from '../i18n.js';
 import { allEntries, photoRefusal, retryNow } from '../outbox.js';
-import { DRAFTS, get } from '../db.js';
 import { hasUnsent, refreshBundle, signOut, state, station, version } from '../state.js';
 import { alertDialog, button, card, h, pill } from '../ui.js';
 import { itemByKey } from '../form.js';
 import { allDrafts } from '../inspection.js';
-import { draftRow } from './inspector/home.js';
+import { draftRow, newestFirst } from './inspector/home.js';
 import { loginView } from './login.js';
 
 export function registerShared(route) {
@@ -88,9 +87,9 @@ function entryError(e) {
 async function outboxView() {
   const entries = (await allEntries()).sort((a, b) => a.seq - b.seq);
   const list = h('ul', { class: 'list' });
-  const drafts = new Map();
+  const drafts = new Map((await allDrafts()).map((d) => [d.id, d]));
+  const queued = new Set(entries.map((e) => e.inspection_id));
   for (const e of entries) {
-    if (!drafts.has(e.inspection_id)) drafts.set(e.inspection_id, await get(DRAFTS, e.inspection_id));
     const d = drafts.get(e.inspection_id);
     const st = d && station(d.station_id);
     const def = d && version(d.template_version_id)?.definition;
@@ -105,9 +104,7 @@ async function outboxView() {
   }
   // Drafts exist only on this phone until they are submitted; the sync badge says so, and this
   // screen, where the badge leads, lists them instead of claiming that everything is on the server.
-  const local = (await allDrafts())
-    .filter((d) => d.sync !== 'on_server' && !drafts.has(d.id))
-    .sort((a, b) => (b.updated_at || '').localeCompare(a.updated_at || ''));
+  const local = [...drafts.values()].filter((d) => d.sync !== 'on_server' && !queued.has(d.id)).sort(newestFirst);
   const empty = local.length ? t('outbox.nothingQueued') : t('outbox.empty');
   return h('div', { class: 'page' },
     h('h1', { text: t('outbox.title') }),

@@ -20,6 +20,9 @@ function dueGroup(due, today) {
   return 'later';
 }
 
+// Drafts by when they last changed, the latest first.
+export const newestFirst = (a, b) => (b.updated_at || '').localeCompare(a.updated_at || '');
+
 // A draft in a list: station, checklist, sync state, when last changed and, while editable, progress.
 export function draftRow(d) {
   const st = station(d.station_id);
@@ -63,7 +66,7 @@ function section(id, title, rows) {
 }
 
 export async function homeView() {
-  const drafts = (await allDrafts()).sort((a, b) => (b.updated_at || '').localeCompare(a.updated_at || ''));
+  const drafts = (await allDrafts()).sort(newestFirst);
   const attention = drafts.filter((d) => d.sync === 'attention');
   const returned = drafts.filter((d) => d.status === 'returned' && d.sync !== 'attention');
   const inProgress = drafts.filter((d) => d.status === 'draft' && d.sync !== 'attention');
