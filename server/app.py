@@ -17,6 +17,7 @@ import msgspec
 from asyncpg import Connection
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
+from litestar.file_system import BaseLocalFileSystem
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -144,8 +145,20 @@ def service_worker_source() -> str:
 
 
 def _private(path: Path) -> bool:
+    if not path.is_relative_to(PWA_DIR):
+        return True
     rel = path.relative_to(PWA_DIR).parts
-    return rel[0] in {"tools", "node_modules"} or path.name.endswith((".md", ".py")) or path.name.startswith(".")
+    return bool(rel) and rel[0] in {"tools", "node_modules"} or path.name.endswith((".md", ".py")) or path.name.startswith(".")
+
+
+class _PublicFiles(BaseLocalFileSystem):
+    """The PWA directory as the static router sees it: the shell's files, not the developers' notes and
+    tools beside them (pwa/README.md, pwa/tools), which look absent (404)."""
+
+    async def info(self, path: Any, **kwargs: Any) -> Any:
+        if _private(Path(path).resolve()):
+            raise FileNotFoundError(path)
+        return await super().info(path, **kwargs)
 
 
 def _sw_route(state_key: str = "sw") -> Any:
@@ -208,7 +221,12 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
     if PWA_DIR.exists():
         route_handlers.append(
             create_static_files_router(
-                path="/", directories=[PWA_DIR], html_mode=True, include_in_schema=False, name="pwa"
+                path="/",
+                directories=[PWA_DIR],
+                file_system=_PublicFiles(),
+                html_mode=True,
+                include_in_schema=False,
+                name="pwa",
             )
         )
     app = Litestar(

@@ -75,6 +75,16 @@ async def test_every_kind_of_response_carries_the_strict_security_headers(client
     assert "text/html" not in schema.headers["content-type"]
 
 
+async def test_the_pwa_directory_serves_the_shell_and_not_the_developers_notes_and_tools(client: ApiClient):
+    assert (PWA / "README.md").is_file() and (PWA / "tools" / "make_icons.py").is_file()
+    for path in ["/README.md", "/tools/make_icons.py", "/tools/", "/js/../README.md", "/%2e%2e/README.md"]:
+        response = await client.get(path)
+        assert response.status_code == 404, (path, response.status_code)
+        assert "Muaina" not in response.text and "import" not in response.text, path
+    for path in ["/", "/index.html", "/js/app.js", "/manifest.webmanifest", "/icons/icon-192.png"]:
+        assert (await client.get(path)).status_code == 200, path
+
+
 async def test_hsts_is_sent_over_tls_only_and_never_on_a_client_claim(client: ApiClient):
     over_tls = await client.get("https://testserver.local/api/v1/me")
     assert over_tls.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
