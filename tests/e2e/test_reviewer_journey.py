@@ -8,6 +8,7 @@ is done in the browser: the reviewer on a laptop-sized page, the inspector on a 
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -182,5 +183,57 @@ def test_a_stale_review_is_explained_and_the_current_copy_shown_with_the_draft_k
         }};
     }})""")
     assert kept["comment"] == "Photos of the malkhana are missing their tags."
+    assert errors == []
+    desk.close()
+
+
+def test_a_stale_review_and_other_refusals_are_said_in_urdu_to_an_urdu_reviewer(pwa_server, browser):
+    token, stations, version = inspector_setup(pwa_server)
+    seeded = submit(pwa_server, token, stations[2], version)
+    iid = seeded["id"]
+
+    desk, page, errors = reviewer_desk(browser, pwa_server.url)
+    page.evaluate("import('/js/i18n.js').then((m) => m.setLang('ur'))")
+    page.goto(pwa_server.url + f"/#/review/i/{iid}")
+    page.wait_for_selector("#rv-return")
+    page.fill("#rv-comment", "ملخانہ کی تصاویر پر لیبل نہیں ہیں۔")
+    admin = pwa_server.login("admin", DEMO_PASSWORDS["admin"])
+    decided = pwa_server.api(
+        "POST", f"/api/v1/inspections/{iid}/review", admin, json={"decision": "approve", "revision": seeded["revision"]}
+    )
+    assert decided.status_code == 200, decided.text
+
+    page.click("#rv-return")
+    dialog = page.locator("dialog[open]")
+    dialog.wait_for()
+    said = dialog.inner_text()
+    assert "آپ کے کھولنے کے بعد یہ بدل گیا" in said
+    assert not re.search(r"[A-Za-z]", said), said  # the server's English sentence is not shown
+    dialog.locator(".btn-primary").click()
+    page.wait_for_selector("#rv-decided")
+
+    # What else a reviewer can meet, as the screens say it (common.problem), in Urdu: by status, and
+    # the review's own refusals by their words. An unknown refusal keeps the server's sentence.
+    cases = page.evaluate("""async () => {
+        const { problem } = await import('/js/views/reviewer/common.js');
+        const say = (status, detail) => problem({ status, detail });
+        return {
+            offline: say(0, 'Failed to fetch'),
+            signedOut: say(401, 'the session has expired or was revoked; sign in again'),
+            gone: say(404, 'inspection not found'),
+            busy: say(503, 'the database is unavailable'),
+            own: say(403, 'you inspected this station yourself; another reviewer must review it'),
+            approved: say(409, 'only a submitted inspection can be reviewed; this one is approved'),
+            unknown: say(422, 'comment: is too long'),
+        };
+    }""")
+    for name, text in cases.items():
+        assert text and text.strip(), name
+        if name == "unknown":
+            assert text.startswith("سرور نے اسے قبول نہیں کیا") and "(comment: is too long)" in text, text
+        else:
+            assert not re.search(r"[A-Za-z]", text), (name, text)
+    assert "منظور شدہ" in cases["approved"]
+    assert len(set(cases.values())) == len(cases)
     assert errors == []
     desk.close()

@@ -68,7 +68,43 @@ export function saveBlob(blob, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
-export const problem = (err) => (err?.status === 0 ? t('rv.offline') : err?.detail || err?.message || t('error.generic'));
+// The server writes its problems in English. A reviewer meets them in their own language: by the
+// status for what any request can meet, and the review's own refusals by their words. Anything else
+// is the server's sentence as it is, after an Urdu one saying the server refused, so that what an IT
+// officer would search for is still on the screen.
+const MESSAGES = [
+  [/^you inspected this station yourself/, 'rv.msg.own'],
+  [/^only reviewers and administrators review/, 'rv.msg.onlyReviewers'],
+  [/^the inspection changed since you opened it/, 'rv.stale.body'],
+  [/^only a submitted inspection can be reviewed; this one is (\w+)$/, 'rv.msg.notSubmitted'],
+  [/^give the reason for the override$/, 'rv.msg.reason'],
+  [/^is not an item of this template$/, 'rv.msg.notItem'],
+  [/^a \w+ item earns no score to override$/, 'rv.msg.noScore'],
+  [/^is hidden by the inspector's answers/, 'rv.msg.hidden'],
+];
+
+export function sayServer(message) {
+  for (const [re, key] of MESSAGES) {
+    const m = re.exec(message || '');
+    if (m) return t(key, { a: m[1] ? t(`rv.st.${m[1]}`) : '' });
+  }
+  return message;
+}
+
+export function problem(err) {
+  if (!err) return t('error.generic');
+  const status = err.status;
+  if (status === 0) return t('rv.offline');
+  if (status === 401) return t('rv.signedOut');
+  if (status === 404) return t('rv.msg.notFound');
+  if (status === 429 || status >= 500) return t('rv.serverBusy');
+  const detail = err.detail || err.message || '';
+  const said = sayServer(detail);
+  if (said !== detail) return said;
+  if (status === 403) return t('rv.forbidden');
+  if (!detail) return t('error.generic');
+  return getLang() === 'en' ? detail : `${t('rv.refused')} (${detail})`;
+}
 
 export const errorBox = (err) => h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('p', { text: problem(err) }));
 

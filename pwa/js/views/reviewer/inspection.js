@@ -11,7 +11,7 @@ import { isScored, itemScore, score as scoreOf, visibility } from '../../scoring
 import { add, alertDialog, button, card, dialog, field, h, icon, mount, toast } from '../../ui.js';
 import {
   bilingual, busy, definitionOf, districtName, districts, errorBox, flagPill, gradePill, oneName, page, pct, problem, row,
-  saveBlob, stations, table, tag,
+  saveBlob, sayServer, stations, table, tag,
 } from './common.js';
 
 const STATUS = { submitted: ['info', 'alert'], approved: ['ok', 'check'], returned: ['warn', 'note'], draft: ['info', 'phone'] };
@@ -378,11 +378,11 @@ function decisionPanel(ctx, id, key, reload) {
       } catch (err) {
         if (err.status !== 409) {
           mount(errors, h('div', { class: 'callout callout-fail' }, icon('alert'), h('div', {}, h('p', { text: problem(err) }),
-            h('ul', {}, err.errors?.map((x) => h('li', { text: `${label(x.field.split('.')[1] || x.field)}: ${x.message}` }))))));
+            h('ul', {}, err.errors?.map((x) => h('li', { text: `${label(x.field.split('.')[1] || x.field)}: ${sayServer(x.message)}` }))))));
           return;
         }
         // Someone decided meanwhile: say so, then show the current copy. The draft stays.
-        await alertDialog(t('rv.stale.title'), `${t('rv.stale.body')} ${err.detail}`);
+        await alertDialog(t('rv.stale.title'), problem(err));
         await reload();
         refocus(decision);
       }
