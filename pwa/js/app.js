@@ -1,13 +1,14 @@
 // Start-up and wiring: language, session, routes of each role, the top bar, the service worker,
 // and the triggers that drain the outbox (start, `online`, after each enqueue, Background Sync).
 
+import { ApiError } from './api.js';
 import { on } from './bus.js';
 import { kv } from './db.js';
 import { initLang, onLangChange, setLang, getLang, t } from './i18n.js';
 import { retryNow } from './outbox.js';
 import { navigate, render, route, start, currentPath } from './router.js';
 import { loadSession, refreshBundle, state } from './state.js';
-import { h, icon, mount, toast } from './ui.js';
+import { button, h, icon, mount, toast } from './ui.js';
 import { registerShared } from './views/shared.js';
 import { syncBadge, refreshBadge } from './views/syncbadge.js';
 import { reauthDialog } from './views/login.js';
@@ -109,6 +110,25 @@ function onSaveFailed({ name } = {}) {
   saveToast = toast(t(name === 'QuotaExceededError' ? 'save.full' : 'save.failed'), { kind: 'error', timeout: 15000 });
 }
 
+// A screen slow to come: a bar under the top bar, and the main region marked busy for screen readers.
+function showBusy(on) {
+  document.getElementById('main').toggleAttribute('aria-busy', on);
+  document.getElementById('route-busy')?.remove();
+  if (on) document.body.append(h('div', { id: 'route-busy', class: 'route-busy', role: 'progressbar', 'aria-label': t('loading') }));
+}
+
+// A screen whose view threw. A failed request (ApiError) is the network's or the server's doing and
+// is said plainly; anything else is a fault in the app, said the same way to the person and reported
+// as uncaught, so that it reaches the console and the tests that watch for page errors.
+function failedScreen(err, retry) {
+  if (!(err instanceof ApiError)) setTimeout(() => { throw err; });
+  const why = err?.status === 0 ? 'error.offline' : err?.status === 401 ? 'error.signedOut' : 'error.generic';
+  return h('section', { class: 'stack route-failed' },
+    h('h1', { text: t('error.title') }),
+    h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('p', { text: t(why) })),
+    button(t('error.retry'), retry, { kind: 'primary', iconName: 'sync' }));
+}
+
 async function main() {
   await initLang();
   await loadSession();
@@ -121,7 +141,7 @@ async function main() {
   on('save-failed', onSaveFailed);
   on('bundle', () => { if (currentPath() === '/') render(); });
   addEventListener('online', refreshOnline);
-  await start(document.getElementById('main'), { guard });
+  await start(document.getElementById('main'), { guard, busy: showBusy, failed: failedScreen });
   registerServiceWorker();
   if (state.user) navigator.storage?.persist?.().catch(() => {});
   if (state.authNeeded) on401();

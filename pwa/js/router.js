@@ -12,6 +12,9 @@
 const routes = [];
 let outlet;
 let guard = () => null;
+// What the app shows while a screen is slow to come, and when it cannot come at all (start()).
+let busy = () => {};
+let failed = null;
 let current = null;
 let renderSeq = 0;
 
@@ -55,9 +58,23 @@ export async function render() {
   const redirect = guard(found?.route, path);
   if (redirect && redirect !== path) return navigate(redirect, { replace: true });
   if (!found) return navigate('/', { replace: true });
-  let view = found.route.view;
-  if (!view && found.route.load) view = (await found.route.load()).default;
-  const result = await view(found.params, { path });
+  // The screen on show stays until the next one is ready; if that takes a while, the app says so.
+  const slow = setTimeout(() => { if (seq === renderSeq) busy(true); }, 300);
+  let result;
+  try {
+    let view = found.route.view;
+    if (!view && found.route.load) view = (await found.route.load()).default;
+    result = await view(found.params, { path });
+  } catch (err) {
+    if (seq !== renderSeq) return;
+    if (!failed) throw err;
+    // A screen that cannot be drawn (no connection, a server error) is replaced by one that says
+    // so and offers to try again, instead of a tap that seems to do nothing.
+    result = failed(err, () => render());
+  } finally {
+    clearTimeout(slow);
+    if (seq === renderSeq) busy(false);
+  }
   if (seq !== renderSeq) { result?.dispose?.(); return; }  // a newer navigation won the race
   current?.dispose?.();
   current = result instanceof Node ? { node: result } : result;
@@ -85,9 +102,13 @@ function announce(node, path) {
 }
 
 // guard(route, path) returns a path to redirect to (e.g. '/login'), or null to proceed.
-export function start(el, { guard: g } = {}) {
+// busy(on) is told when a screen is slow to come and when it has come; failed(err, retry) returns
+// the screen shown in place of one whose view threw.
+export function start(el, { guard: g, busy: b, failed: f } = {}) {
   outlet = el;
   if (g) guard = g;
+  if (b) busy = b;
+  if (f) failed = f;
   addEventListener('hashchange', render);
   return render();
 }

@@ -33,22 +33,30 @@ export default async function inspectionView({ id }) {
 }
 
 async function build(id, reload, observer) {
-  let insp;
-  try { insp = await api.getInspection(id); } catch (err) { return [h('h1', { text: t('review.statusTitle') }), errorBox(err)]; }
   const key = `rv-review:${id}`;
   const none = () => null;
-  const [def, reviews, history, stationList, districtList, actions, saved, inspector] = await Promise.all([
-    definitionOf(insp.template_version_id),
-    api.reviewer.reviews(id).then((r) => r.rows, () => []),
-    api.reviewer.history(id).catch(none),
-    stations().catch(() => []),
-    districts().catch(() => []),
-    api.reviewer.actions({ inspection_id: id, limit: 500 }).then((r) => r.rows, () => []),
-    kv.get(key).catch(none),
-    // The list row carries the inspector's display name, which the inspection does not.
-    api.reviewer.inspections({ station_id: insp.station_id, inspector_id: insp.inspector_id, limit: 200 })
-      .then((r) => r.items.find((x) => x.id === id)?.inspector_name, none),
-  ]);
+  // What a decision rests on is there in full or not at all: earlier reviews (their comments and the
+  // score changes in force), the history and the actions already raised. Shown without them, the page
+  // would look like an inspection nobody had reviewed, and a failed request is not an empty list.
+  let insp, def, reviews, history, actions, stationList, districtList, saved, inspector;
+  try {
+    insp = await api.getInspection(id);
+    [def, reviews, history, actions, stationList, districtList, saved, inspector] = await Promise.all([
+      definitionOf(insp.template_version_id),
+      api.reviewer.reviews(id).then((r) => r.rows),
+      api.reviewer.history(id),
+      api.reviewer.actions({ inspection_id: id, limit: 500 }).then((r) => r.rows),
+      stations().catch(() => []),
+      districts().catch(() => []),
+      kv.get(key).catch(none),
+      // The list row carries the inspector's display name, which the inspection does not.
+      api.reviewer.inspections({ station_id: insp.station_id, inspector_id: insp.inspector_id, limit: 200 })
+        .then((r) => r.items.find((x) => x.id === id)?.inspector_name, none),
+    ]);
+  } catch (err) {
+    return [h('h1', { text: t('review.statusTitle') }), errorBox(err),
+      button(t('error.retry'), () => reload(), { kind: 'primary', iconName: 'sync', id: 'rv-retry' })];
+  }
   const st = stationList.find((s) => s.id === insp.station_id) || { code: '', name: {} };
   const district = districtList.find((d) => d.id === st.district_id);
   const items = Object.fromEntries((def.sections || []).flatMap((s) => s.items).map((it) => [it.key, it]));

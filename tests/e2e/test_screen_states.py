@@ -1,0 +1,120 @@
+"""A screen that is slow to come says so, and one that cannot come says why and offers to try again,
+in real Chromium.
+
+The router (pwa/js/router.js) keeps the screen on show until the next is ready. After 300 ms it
+marks the main region busy and shows a progress strip; a view that throws is replaced by a screen
+with the reason and a Try again button, and a fault that is not a failed request is still reported
+as uncaught. The reviewer's inspection page refuses to show itself without the reviews, history and
+actions a decision rests on: a failed request there was shown as "no reviews yet".
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.test_pwa_support import live_pwa_server, phone_context, sign_in, watch_errors
+from tests.e2e.test_reviewer_support import inspector_setup, reviewer_desk, submit
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+# Test-only routes, registered in the running app: one whose view waits for the test, one whose view
+# fails while window.__fail says so, with a failed request or with a fault of the app's own.
+ROUTES = """async () => {
+    const { route } = await import('/js/router.js');
+    const { ApiError } = await import('/js/api.js');
+    const { h } = await import('/js/ui.js');
+    route('/test/slow', { view: () => new Promise((resolve) => {
+        window.__release = () => resolve(h('h1', { id: 'slow-done', text: 'Slow screen' }));
+    }) });
+    window.__fail = 'request';
+    route('/test/fails', { view: async () => {
+        if (window.__fail === 'request') throw new ApiError(0, { title: 'offline', detail: 'Failed to fetch' });
+        if (window.__fail === 'fault') throw new TypeError('a fault of the app');
+        return h('h1', { id: 'fails-done', text: 'Came at last' });
+    } });
+}"""
+
+
+@pytest.fixture(scope="module")
+def pwa_server(pg_admin_url, demo_template_db, tmp_path_factory):
+    yield from live_pwa_server(pg_admin_url, demo_template_db, tmp_path_factory.mktemp("screen-states"))
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_a_slow_screen_shows_progress_and_a_failed_one_says_why_and_tries_again(pwa_server, browser, lang):
+    context = phone_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    page.evaluate("(l) => import('/js/i18n.js').then((m) => m.setLang(l))", lang)
+    page.wait_for_function("(l) => document.documentElement.lang === l", arg=lang)
+    page.evaluate(ROUTES)
+
+    # Slow: the home screen stays, then the strip and aria-busy; both go when the screen comes.
+    page.evaluate("location.hash = '#/test/slow'")
+    page.wait_for_selector("#route-busy[role=progressbar]")
+    assert page.locator("#station-list").count() == 1  # the screen on show stays meanwhile
+    assert page.get_attribute("#main", "aria-busy") == ""
+    label = page.get_attribute("#route-busy", "aria-label")
+    assert label == ("Loading…" if lang == "en" else "لوڈ ہو رہا ہے…")
+    page.evaluate("window.__release()")
+    page.wait_for_selector("#slow-done")
+    assert page.locator("#route-busy").count() == 0
+    assert page.get_attribute("#main", "aria-busy") is None
+
+    # A failed request: its reason and a button that tries again, which brings the screen.
+    page.evaluate("location.hash = '#/test/fails'")
+    page.wait_for_selector(".route-failed [role=alert]")
+    said = page.inner_text(".route-failed")
+    if lang == "en":
+        assert "No connection" in said and "Something went wrong" in said
+    else:
+        assert "رابطہ نہیں ہے" in said and not re.search(r"[A-Za-z]", said), said
+    assert page.evaluate("document.title").startswith(page.inner_text(".route-failed h1"))
+    retry = page.locator(".route-failed button")
+    box = retry.bounding_box()
+    assert box and box["height"] >= 44
+    page.evaluate("window.__fail = null")
+    retry.click()
+    page.wait_for_selector("#fails-done")
+    assert errors == []  # a failed request is not a fault of the app
+
+    # A fault of the app's own is said the same way to the person and still reported as uncaught.
+    page.evaluate("window.__fail = 'fault'")
+    page.evaluate("location.hash = '#/test/slow'")
+    page.evaluate("window.__release()")
+    page.wait_for_selector("#slow-done")
+    page.evaluate("location.hash = '#/test/fails'")
+    page.wait_for_selector(".route-failed [role=alert]")
+    page.wait_for_timeout(100)
+    assert any("a fault of the app" in e for e in errors), errors
+    context.close()
+
+
+def test_the_review_page_shows_no_decision_without_the_earlier_reviews_history_and_actions(pwa_server, browser):
+    token, stations, version = inspector_setup(pwa_server)
+    iid = submit(pwa_server, token, stations[0], version)["id"]
+    desk, page, errors = reviewer_desk(browser, pwa_server.url)
+    for part in ("reviews", "history", f"actions?inspection_id={iid}"):
+        pattern = re.compile(rf"/api/v1/(inspections/{iid}/{re.escape(part)}|{re.escape(part)})(&|$)")
+        page.route(
+            pattern,
+            lambda route: route.fulfill(
+                status=503,
+                content_type="application/problem+json",
+                body='{"title":"Service Unavailable","status":503,"detail":"x"}',
+            ),
+        )
+        page.goto(pwa_server.url + f"/#/review/i/{iid}")
+        page.wait_for_selector("#rv-retry")
+        assert page.locator("#rv-return, #rv-approve").count() == 0, part
+        assert "could not do this just now" in page.inner_text("#main"), part
+        page.unroute(pattern)
+        page.click("#rv-retry")
+        page.wait_for_selector("#rv-return")
+        page.goto(pwa_server.url + "/#/review")
+        page.wait_for_selector(".rv-queue")
+    assert errors == []
+    desk.close()
