@@ -264,3 +264,45 @@ def test_the_dashboard_marks_a_reviewers_score_and_an_overdue_action_whose_item_
     expect(late.locator("[data-mark=passed]")).to_have_text("نکتہ بعد میں پاس ہو گیا")
     assert errors == []
     context.close()
+
+
+def test_verifying_an_action_is_confirmed_first_and_keeps_what_the_reviewer_saw(pwa_server, seeded, browser):
+    token, stations, _ = inspector_setup(pwa_server)
+    reviewer = pwa_server.login("rpo.lahore", REVIEWER_PASSWORD)
+    station = stations[7]
+    made = pwa_server.api(
+        "POST",
+        "/api/v1/actions",
+        reviewer,
+        json={
+            "station_id": station["id"],
+            "description": "Fix the lock-up's window bars",
+            "due_date": (date.today() + timedelta(days=5)).isoformat(),
+        },
+    )
+    assert made.status_code == 201, made.text
+    action = made.json()
+    context, page, errors = reviewer_desk(browser, pwa_server.url)
+    _board(page, pwa_server.url, station["id"])
+
+    card = page.locator(f".rv-action[data-id='{action['id']}']")
+    card.locator("[data-to=verified]").click()
+    dialog = page.locator("dialog")
+    dialog.wait_for()
+    assert "closed for good" in dialog.inner_text()
+    # Going back sends nothing.
+    dialog.locator(".dialog-actions button").first.click()
+    page.wait_for_selector("dialog", state="detached")
+    assert pwa_server.api("GET", f"/api/v1/actions/{action['id']}", reviewer).json()["status"] == "open"
+
+    card.locator("[data-to=verified]").click()
+    dialog.wait_for()
+    dialog.locator("textarea[name=note]").fill("New bars welded in; seen on the visit of the 3rd.")
+    dialog.locator(".dialog-actions .btn-primary").click()
+    page.wait_for_selector("dialog", state="detached")
+    page.locator(f"[data-status=verified] .rv-action[data-id='{action['id']}']").wait_for(state="attached")
+    stored = pwa_server.api("GET", f"/api/v1/actions/{action['id']}", reviewer).json()
+    assert stored["status"] == "verified"
+    assert any(n["status_to"] == "verified" and "bars welded" in (n["body"] or "") for n in stored["notes"])
+    assert errors == []
+    context.close()

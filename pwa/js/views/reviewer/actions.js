@@ -92,6 +92,10 @@ function actionCard(a) {
     ? button(t('rv.move.cancelled'), async () => {
       if (await cancelDialog(a)) { await render(); refocus(a.id, '.rv-notes'); }
     }, { kind: 'danger', iconName: 'cross', class: 'rv-cancel-action', dataset: { to } })
+    // Verifying closes the action for good, so it is confirmed first, with room for what was seen.
+    : to === 'verified' ? button(t('rv.move.verified'), async () => {
+      if (await verifyDialog(a)) { await render(); refocus(a.id, '.rv-notes'); }
+    }, { iconName: 'check', dataset: { to } })
     : button(t(`rv.move.${to}`), (e) => busy(e.currentTarget, async () => {
       try { await api.reviewer.updateAction(a.id, { status: to }); await render(); refocus(a.id); } catch (err) { mount(msg, errorBox(err)); }
     }), { dataset: { to } }));
@@ -139,6 +143,28 @@ async function cancelDialog(a) {
       placeProblems(form, atNote ? needNote : []);
       if (!atNote) mount(host, errorBox(err));
     },
+  });
+  if (refused) await render();
+  return done;
+}
+
+// Verified is final: the action leaves the board's open columns and nothing more can be added to it.
+// Resolves true when the action was verified; the board is drawn again after a refusal.
+async function verifyDialog(a) {
+  const area = h('textarea', { name: 'note', rows: 3, maxlength: 4000 });
+  const { done, refused } = await endDialog({
+    title: t('rv.act.verifyTitle', { station: a.station.code }),
+    body: [
+      h('p', {}, bilingual(a.station.name), h('span', { class: 'rv-code', text: a.station.code })),
+      h('p', { dir: 'auto', text: actionDescription(a) }),
+      what(t('rv.act.verifyWhat')),
+      fieldBox('note', t('rv.act.verifyNote'), area, { hint: t('rv.act.verifyNoteHint') }),
+    ],
+    keep: t('rv.act.verifyKeep'),
+    confirm: t('rv.move.verified'),
+    working: t('rv.act.verifying'),
+    kind: 'primary',
+    send: () => api.reviewer.updateAction(a.id, { status: 'verified', ...(area.value.trim() ? { note: area.value.trim() } : {}) }),
   });
   if (refused) await render();
   return done;

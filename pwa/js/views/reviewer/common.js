@@ -155,14 +155,14 @@ export const row = (headers, cells, attrs = {}) => h('tr', attrs, cells.map((c, 
 // thing was ended or changed meanwhile (409) or left the officer's area (404), asking again cannot
 // succeed, so only Close remains; a lost connection or a server failure can be tried again. The
 // screen should be drawn again after a refusal (`refused`), since it no longer matches the server.
-export async function endDialog({ title, body, keep, confirm, working, send, check = () => true, fail = showError }) {
+export async function endDialog({ title, body, keep, confirm, working, send, check = () => true, fail = showError, kind = 'danger' }) {
   const host = h('div');
   const form = h('div', { class: 'rv-form rv-end' }, host, body);
   let refused = false;
   const choice = await dialog({
     title,
     body: form,
-    actions: [{ label: keep, value: null }, { label: confirm, value: 'confirm', kind: 'danger' }],
+    actions: [{ label: keep, value: null }, { label: confirm, value: 'confirm', kind }],
     onSubmit: async (value, dlg) => {
       if (value !== 'confirm') return true;
       mount(host);

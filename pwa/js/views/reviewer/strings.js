@@ -113,6 +113,11 @@ export default {
     'rv.act.cancelWhyHint': 'A note is required to cancel. It is kept in the action’s notes.',
     'rv.act.cancelNeedNote': 'Say why you are cancelling it: a note is required.',
     'rv.act.cancelKeep': 'Keep the action', 'rv.act.cancelling': 'Cancelling…',
+    'rv.act.verifyTitle': 'Verify the corrective action: {station}',
+    'rv.act.verifyWhat': 'Verify only what you have seen fixed. A verified action is closed for good: nothing more can be added to it, and it leaves the inspectors’ phones.',
+    'rv.act.verifyNote': 'What did you see? (optional)',
+    'rv.act.verifyNoteHint': 'Kept in the action’s notes.',
+    'rv.act.verifyKeep': 'Not yet', 'rv.act.verifying': 'Verifying…',
 
     'rv.dash.title': 'Dashboards', 'rv.dash.period': 'Period', 'rv.dash.month': 'By month', 'rv.dash.quarterly': 'By quarter',
     'rv.dash.quarter': 'Q{q} {y}', 'rv.dash.allInspections': 'All inspections in your area:',
@@ -308,6 +313,11 @@ export default {
     'rv.act.cancelWhyHint': 'منسوخ کرنے کے لیے نوٹ لازمی ہے۔ یہ اقدام کے نوٹس میں محفوظ رہے گا۔',
     'rv.act.cancelNeedNote': 'وجہ لکھیں کہ آپ اسے کیوں منسوخ کر رہے ہیں: نوٹ لازمی ہے۔',
     'rv.act.cancelKeep': 'اقدام برقرار رکھیں', 'rv.act.cancelling': 'منسوخ کیا جا رہا ہے…',
+    'rv.act.verifyTitle': 'اصلاحی اقدام کی تصدیق کریں: {station}',
+    'rv.act.verifyWhat': 'صرف اسی کی تصدیق کریں جسے آپ نے درست ہوتے دیکھا ہو۔ تصدیق شدہ اقدام ہمیشہ کے لیے بند ہو جاتا ہے: اس میں مزید کچھ شامل نہیں ہو سکتا اور یہ معائنہ کاروں کے فون سے ہٹ جاتا ہے۔',
+    'rv.act.verifyNote': 'آپ نے کیا دیکھا؟ (اختیاری)',
+    'rv.act.verifyNoteHint': 'یہ اقدام کے نوٹس میں محفوظ رہے گا۔',
+    'rv.act.verifyKeep': 'ابھی نہیں', 'rv.act.verifying': 'تصدیق ہو رہی ہے…',
 
     'rv.dash.title': 'ڈیش بورڈ', 'rv.dash.period': 'مدت', 'rv.dash.month': 'ماہانہ', 'rv.dash.quarterly': 'سہ ماہی',
     'rv.dash.quarter': 'سہ ماہی {q}، {y}', 'rv.dash.allInspections': 'آپ کے علاقے کے تمام معائنے:',
