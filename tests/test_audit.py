@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import subprocess
 import uuid
 from datetime import UTC, datetime
 
@@ -11,6 +14,7 @@ import pytest
 
 from server import db
 from server.audit import queries as audit
+from tests.conftest import ROOT
 from tests.factories import make_world
 
 
@@ -173,3 +177,47 @@ async def test_a_record_is_one_round_trip(conn):
     assert len(audited) == 1
     assert audited[0].startswith("INSERT INTO audit_queue (actor_id, actor, action, entity, entity_id, data, ip, ")
     assert "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)" in audited[0]
+
+
+def _js_value(module: str, expr: str) -> object:
+    """`expr` of the PWA module imported as `m`, computed by Node (pure data modules only)."""
+    script = f"const m = await import({json.dumps(module)}); console.log(JSON.stringify({expr}));"
+    out = subprocess.run(
+        ["node", "--input-type=module", "-e", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return json.loads(out.stdout)
+
+
+async def test_every_action_the_server_audits_is_named_in_the_admin_log_in_english_and_urdu(demo_database_url):
+    """The admin's audit log shows each entry's action in words and offers each in its filter; one
+    the console does not know shows as a code. The actions: every literal the server passes, the
+    f-string ones expanded, and whatever the demo's history wrote."""
+    source = (ROOT / "pwa/js/views/admin/audit.js").read_text(encoding="utf-8")
+    listed = set(re.findall(r"'([a-z]+\.[a-z_]+)'", source.split("export const ACTIONS = [", 1)[1].split("];", 1)[0]))
+    domains = "auth|user|template|region|district|circle|station|assignment|schedule|inspection|review|action|photo|export|demo"
+    written: set[str] = set()
+    for path in (ROOT / "server").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        written |= set(re.findall(rf'"((?:{domains})\.[a-z_]+)"', text))
+        for prefix in re.findall(rf'f"((?:{domains})\.)\{{', text):
+            written.add(prefix)  # expanded below
+    expansions = {
+        "review.": {"review.approve", "review.return"},
+        "export.": {"export.csv", "export.xlsx", "export.pdf"},
+        "inspection.": {"inspection.create", "inspection.update"},
+    }
+    assert {w for w in written if w.endswith(".")} <= set(expansions), written
+    written = {w for w in written if not w.endswith(".")} | set().union(*expansions.values())
+    written |= {
+        f"{what}.update" for what in ("region", "district", "circle", "station")
+    }  # org routes: f"{_WHAT[t]}.update"
+    conn = await db.connect(demo_database_url)
+    try:
+        written |= {r["action"] for r in await conn.fetch("SELECT DISTINCT action FROM audit_log")}
+    finally:
+        await conn.close()
+    assert written - listed == set()
+    words = _js_value("./pwa/js/views/admin/strings.js", "m.default")
+    for lang in ("en", "ur"):
+        missing = [a for a in sorted(listed) if f"admin.action.{a}" not in words[lang]]
+        assert missing == [], (lang, missing)

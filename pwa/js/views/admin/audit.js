@@ -18,7 +18,9 @@ export const ACTIONS = ['auth.login', 'auth.login_failed', 'auth.login_throttled
   'template.create', 'template.draft', 'template.publish', 'template.archive', 'template.unarchive', 'template.import',
   'template.export', 'region.create', 'region.update', 'district.create', 'district.update', 'circle.create', 'circle.update',
   'station.create', 'station.update', 'station.import', 'assignment.create', 'assignment.update', 'schedule.create',
-  'schedule.update', 'inspection.submit', 'demo.seed'];
+  'schedule.update', 'inspection.create', 'inspection.update', 'inspection.submit', 'inspection.conflict', 'review.approve',
+  'review.return', 'review.override', 'action.create', 'action.update', 'action.cancel', 'photo.upload', 'photo.original',
+  'photo.recover', 'export.csv', 'export.xlsx', 'export.pdf', 'demo.seed', 'demo.history'];
 
 // An action in words when the table has them ("Signed in"), else its code as the server wrote it.
 export function actionWords(action) {
@@ -51,7 +53,8 @@ export function auditRow(row) {
       h('span', { class: 'hint', text: fmtDateTime(row.at) })),
     h('p', { class: 'row-meta' },
       h('span', { text: row.actor ? t('admin.byActor', { actor: row.actor }) : t('admin.bySystem') }),
-      row.entity ? h('span', { class: 'mono', text: `${row.entity}${row.entity_id ? ` ${row.entity_id.slice(0, 8)}` : ''}` }) : null,
+      row.entity ? h('span', {}, ENTITIES.includes(row.entity) ? t(`admin.entity.${row.entity}`) : row.entity,
+        row.entity_id ? h('span', { class: 'mono', dir: 'ltr', text: ` ${row.entity_id.slice(0, 8)}` }) : null) : null,
       row.ip ? h('span', { class: 'hint', text: row.ip }) : null),
     summary ? h('p', { text: summary }) : null,
     h('details', {}, h('summary', { text: t('admin.details') }),
