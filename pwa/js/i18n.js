@@ -21,6 +21,9 @@ const en = {
   'error.notFound': 'This inspection is not on this phone.',
   'error.offline': 'No connection. Try again when the phone is online.',
   'error.signedOut': 'Your session has ended. Sign in again.',
+  'error.forbidden': 'You may not do this.',
+  'error.busy': 'The server could not do this just now. Try again in a minute.',
+  'error.refused': 'The server did not accept this.',
   'error.retry': 'Try again',
   'loading': 'Loading…',
   'save.full': 'Not saved: this phone’s storage is full. Free some space (old photos, videos, apps); your next change then saves everything on screen.',
@@ -273,6 +276,9 @@ const ur = {
   'error.notFound': 'یہ معائنہ اس فون میں موجود نہیں۔',
   'error.offline': 'رابطہ نہیں ہے۔ فون آن لائن ہو تو دوبارہ کوشش کریں۔',
   'error.signedOut': 'آپ کا سیشن ختم ہو گیا ہے۔ دوبارہ سائن اِن کریں۔',
+  'error.forbidden': 'آپ یہ کام نہیں کر سکتے۔',
+  'error.busy': 'سرور ابھی یہ کام نہ کر سکا۔ ایک منٹ بعد دوبارہ کوشش کریں۔',
+  'error.refused': 'سرور نے اسے قبول نہیں کیا۔',
   'error.retry': 'دوبارہ کوشش کریں',
   'loading': 'لوڈ ہو رہا ہے…',
   'save.full': 'محفوظ نہیں ہوا: اس فون میں جگہ ختم ہو گئی ہے۔ کچھ جگہ خالی کریں (پرانی تصاویر، ویڈیوز، ایپس)؛ پھر اگلی تبدیلی اسکرین پر موجود سب کچھ محفوظ کر دے گی۔',
@@ -546,6 +552,39 @@ export function t(key, vars = {}) {
     if (v === undefined || v === null) return '';
     return typeof v === 'number' ? fmtNumber(v) : String(v);
   });
+}
+
+// The server writes its problems in English. A screen says those it knows in the person's language:
+// `messages` pairs a pattern with a key, whose {a} and {b} are the pattern's groups as `fill` words
+// them. Any other message comes back as it is.
+export function sayKnown(messages, message, fill = (x) => x) {
+  for (const [re, key] of messages) {
+    const m = re.exec(message || '');
+    if (m) return t(key, { a: m[1] === undefined ? '' : fill(m[1]), b: m[2] === undefined ? '' : fill(m[2]) });
+  }
+  return message;
+}
+
+// What a screen says for a failed request (an ApiError): by status for what any request can meet,
+// a known message in the person's words, and otherwise the server's sentence as it is, in Urdu after
+// one saying the server refused, so what an IT officer would search for is still on the screen.
+// `keys` lets a role word the common cases its own way, and say 404, 403 and a bare 409 in words of
+// its own rather than the server's sentence.
+export function problemText(err, { messages = [], fill, keys = {} } = {}) {
+  const k = { offline: 'error.offline', signedOut: 'error.signedOut', busy: 'error.busy', ...keys };
+  if (!err) return t('error.generic');
+  const { status } = err;
+  if (status === 0) return t(k.offline);
+  if (status === 401) return t(k.signedOut);
+  if (status === 429 || status >= 500) return t(k.busy);
+  const detail = err.detail || err.message || '';
+  const said = sayKnown(messages, detail, fill);
+  if (said !== detail) return said;
+  if (status === 404 && k.notFound) return t(k.notFound);
+  if (status === 403 && k.forbidden) return t(k.forbidden);
+  if (status === 409 && !err.detail && k.conflict) return t(k.conflict);
+  if (!detail) return t('error.generic');
+  return lang === 'en' ? detail : `${t('error.refused')} (${detail})`;
 }
 
 // Template text: {en, ur} in the chosen language, falling back to the other one.

@@ -118,3 +118,39 @@ def test_the_review_page_shows_no_decision_without_the_earlier_reviews_history_a
         page.wait_for_selector(".rv-queue")
     assert errors == []
     desk.close()
+
+
+def test_the_admin_console_says_refusals_in_the_admins_language_and_keeps_the_servers_sentence(pwa_server, browser):
+    context = phone_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    said = page.evaluate("""async () => {
+        const i18n = await import('/js/i18n.js');
+        const { describeError } = await import('/js/views/admin/common.js');
+        const cases = {
+            last: { status: 409, detail: 'the last active admin cannot be deactivated' },
+            conflict: { status: 409 },
+            taken: { status: 422, detail: 'this username is taken' },
+            busy: { status: 503, detail: 'the database is unavailable' },
+            offline: { status: 0, detail: 'Failed to fetch' },
+            forbidden: { status: 403, detail: 'only administrators manage users' },
+        };
+        const out = {};
+        for (const lang of ['en', 'ur']) {
+            await i18n.setLang(lang);
+            out[lang] = Object.fromEntries(Object.entries(cases).map(([k, e]) => [k, describeError(e)]));
+        }
+        return out;
+    }""")
+    en, ur = said["en"], said["ur"]
+    assert en["last"] == "the last active admin cannot be deactivated"
+    assert en["taken"] != "this username is taken" and "username" in en["taken"].lower()
+    assert ur["last"].startswith("سرور نے اسے قبول نہیں کیا") and ur["last"].endswith(
+        "(the last active admin cannot be deactivated)"
+    )
+    for name in ("conflict", "taken", "busy", "offline", "forbidden"):
+        assert ur[name] and not re.search(r"[A-Za-z]", ur[name]), (name, ur[name])
+        assert ur[name] != en[name], name
+    assert errors == []
+    context.close()

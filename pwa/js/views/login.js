@@ -1,7 +1,7 @@
 // Sign-in (online, once) and signing in again after the server said 401, which keeps every
 // draft, photo and outbox entry: only the token is replaced.
 
-import { t } from '../i18n.js';
+import { problemText, t } from '../i18n.js';
 import { refreshBundle, signIn, state } from '../state.js';
 import { dialog, field, h, icon } from '../ui.js';
 
@@ -10,7 +10,7 @@ function errorText(err) {
   if (err.status === 0) return t('login.offline');
   if (err.status === 401) return t('login.wrong');
   if (err.status === 429) return t('login.throttled');
-  return err.detail || t('error.generic');
+  return problemText(err);
 }
 
 export async function loginView() {

@@ -1,7 +1,7 @@
 // Screens every role has: sign-in, settings (account, language, storage, sign-out) and the
 // outbox ("what is still on this phone"). Role screens live in views/<role>/.
 
-import { fmtBytes, fmtDateTime, getDigits, getLang, setDigits, setLang, t, tx } from '../i18n.js';
+import { fmtBytes, fmtDateTime, getDigits, getLang, problemText, setDigits, setLang, t, tx } from '../i18n.js';
 import { allEntries, photoRefusal, retryNow } from '../outbox.js';
 import { hasUnsent, refreshBundle, signOut, state, station, version } from '../state.js';
 import { alertDialog, button, card, h, pill } from '../ui.js';
@@ -56,7 +56,7 @@ async function settingsView() {
       button(t('settings.refresh'), async (e) => {
         const btn = e.currentTarget;
         btn.disabled = true;
-        try { await refreshBundle(); alertDialog(t('settings.data'), t('settings.refreshed')); } catch (err) { alertDialog(t('error.title'), err.status === 0 ? t('error.offline') : err.message); }
+        try { await refreshBundle(); alertDialog(t('settings.data'), t('settings.refreshed')); } catch (err) { alertDialog(t('error.title'), problemText(err)); }
         btn.disabled = false;
       }, { iconName: 'sync' })),
     await storageCard(),
@@ -81,7 +81,7 @@ function entryError(e) {
   const refusal = photoRefusal(e);
   if (refusal) return t(`refused.${refusal}`);
   if (e.state !== 'attention') return t(e.error.status ? 'outbox.retryServer' : 'outbox.retryOffline');
-  return e.error.detail || e.error.title || '';
+  return problemText(e.error);
 }
 
 async function outboxView() {

@@ -3,7 +3,7 @@
 // server's 422 problems beside themselves (GOV.UK pattern: a summary with links, and the message at
 // the field), and a download helper.
 
-import { addStrings, getLang, t } from '../../i18n.js';
+import { addStrings, getLang, problemText, sayKnown, t } from '../../i18n.js';
 import { fieldBox, h, icon, mount } from '../../ui.js';
 import strings from './strings.js';
 
@@ -124,13 +124,7 @@ const MESSAGES = [
 ];
 
 // The server writes its problems in English; the common ones are said in the user's language.
-export function serverMessage(message) {
-  for (const [re, key] of MESSAGES) {
-    const m = re.exec(message || '');
-    if (m) return t(key, { a: m[1] ?? '', b: m[2] ?? '' });
-  }
-  return message;
-}
+export const serverMessage = (message) => sayKnown(MESSAGES, message);
 
 export function boxFor(root, field) {
   // The exact field, else the nearest enclosing one: `options[2].points` -> `options[2]` -> `options`.
@@ -209,14 +203,10 @@ export function showFailure(form, summaryHost, err) {
   summaryHost.querySelector('.error-summary')?.focus();
 }
 
-export function describeError(err) {
-  if (!err) return t('error.generic');
-  if (err.status === 0) return t('admin.offline');
-  if (err.status === 401) return t('admin.signedOut');
-  if (err.status === 403) return t('admin.forbidden');
-  if (err.status === 409) return err.detail || t('admin.conflict');
-  return err.detail || err.message || t('error.generic');
-}
+export const describeError = (err) => problemText(err, {
+  messages: MESSAGES,
+  keys: { offline: 'admin.offline', signedOut: 'admin.signedOut', forbidden: 'admin.forbidden', conflict: 'admin.conflict' },
+});
 
 // Runs fn with the button disabled, so a double click never sends twice.
 export async function busy(button, fn) {

@@ -3,7 +3,7 @@
 // stack into cards on a phone, downloads through object URLs, and server problems in plain words.
 
 import { api } from '../../api.js';
-import { addStrings, fmtPercent, getLang, t } from '../../i18n.js';
+import { addStrings, fmtPercent, getLang, problemText, sayKnown, t } from '../../i18n.js';
 import { state } from '../../state.js';
 import { dialog, h, icon, mount } from '../../ui.js';
 import strings from './strings.js';
@@ -68,10 +68,7 @@ export function saveBlob(blob, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
-// The server writes its problems in English. A reviewer meets them in their own language: by the
-// status for what any request can meet, and the review's own refusals by their words. Anything else
-// is the server's sentence as it is, after an Urdu one saying the server refused, so that what an IT
-// officer would search for is still on the screen.
+// The review's own refusals, said in the reviewer's words (i18n.problemText says the rest).
 const MESSAGES = [
   [/^you inspected this station yourself/, 'rv.msg.own'],
   [/^only reviewers and administrators review/, 'rv.msg.onlyReviewers'],
@@ -83,28 +80,13 @@ const MESSAGES = [
   [/^is hidden by the inspector's answers/, 'rv.msg.hidden'],
 ];
 
-export function sayServer(message) {
-  for (const [re, key] of MESSAGES) {
-    const m = re.exec(message || '');
-    if (m) return t(key, { a: m[1] ? t(`rv.st.${m[1]}`) : '' });
-  }
-  return message;
-}
+const statusWords = (status) => t(`rv.st.${status}`);
 
-export function problem(err) {
-  if (!err) return t('error.generic');
-  const status = err.status;
-  if (status === 0) return t('rv.offline');
-  if (status === 401) return t('rv.signedOut');
-  if (status === 404) return t('rv.msg.notFound');
-  if (status === 429 || status >= 500) return t('rv.serverBusy');
-  const detail = err.detail || err.message || '';
-  const said = sayServer(detail);
-  if (said !== detail) return said;
-  if (status === 403) return t('rv.forbidden');
-  if (!detail) return t('error.generic');
-  return getLang() === 'en' ? detail : `${t('rv.refused')} (${detail})`;
-}
+export const sayServer = (message) => sayKnown(MESSAGES, message, statusWords);
+
+export const problem = (err) => problemText(err, {
+  messages: MESSAGES, fill: statusWords, keys: { offline: 'rv.offline', notFound: 'rv.msg.notFound', forbidden: 'error.forbidden' },
+});
 
 export const errorBox = (err) => h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('p', { text: problem(err) }));
 

@@ -5,10 +5,6 @@ export default {
   en: {
     'rv.nav.label': 'Reviewer sections', 'rv.nav.queue': 'Review queue', 'rv.nav.actions': 'Corrective actions', 'rv.nav.dashboard': 'Dashboards',
     'rv.offline': 'No connection. Try again when online.',
-    'rv.signedOut': 'Your session has ended. Sign in again.',
-    'rv.forbidden': 'You may not do this.',
-    'rv.serverBusy': 'The server could not do this just now. Try again in a minute.',
-    'rv.refused': 'The server did not accept this.',
     'rv.msg.own': 'You inspected this station yourself, so another reviewer must review this inspection.',
     'rv.msg.onlyReviewers': 'Only reviewers and administrators review inspections.',
     'rv.msg.notSubmitted': 'Only an inspection waiting for review can be reviewed; this one is now: {a}.',
@@ -205,10 +201,6 @@ export default {
   ur: {
     'rv.nav.label': 'جائزہ کار کے حصے', 'rv.nav.queue': 'جائزے کی قطار', 'rv.nav.actions': 'اصلاحی اقدامات', 'rv.nav.dashboard': 'ڈیش بورڈ',
     'rv.offline': 'کنکشن نہیں ہے۔ آن لائن ہونے پر دوبارہ کوشش کریں۔',
-    'rv.signedOut': 'آپ کا سیشن ختم ہو گیا ہے۔ دوبارہ سائن اِن کریں۔',
-    'rv.forbidden': 'آپ یہ کام نہیں کر سکتے۔',
-    'rv.serverBusy': 'سرور ابھی یہ کام نہ کر سکا۔ ایک منٹ بعد دوبارہ کوشش کریں۔',
-    'rv.refused': 'سرور نے اسے قبول نہیں کیا۔',
     'rv.msg.own': 'اس تھانے کا معائنہ آپ نے خود کیا ہے، اس لیے اس معائنے کا جائزہ کوئی اور جائزہ کار لے گا۔',
     'rv.msg.onlyReviewers': 'معائنوں کا جائزہ صرف جائزہ کار اور منتظم لیتے ہیں۔',
     'rv.msg.notSubmitted': 'صرف جائزے کے منتظر معائنے کا جائزہ لیا جا سکتا ہے؛ یہ اب {a} ہے۔',

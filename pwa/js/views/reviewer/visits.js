@@ -9,7 +9,7 @@
 // who can serve a station in their area. The server judges the choice for the station either way.
 
 import { api } from '../../api.js';
-import { fmtDate, t, tx } from '../../i18n.js';
+import { fmtDate, sayKnown, t, tx } from '../../i18n.js';
 import { navigate, render } from '../../router.js';
 import { state } from '../../state.js';
 import { button, dialog, h, icon, mount, toast } from '../../ui.js';
@@ -41,13 +41,7 @@ const MESSAGES = [
   [/^the schedule is stopped$/, 'rv.msg.stopped'],
   [/^(assignment|schedule) not found$/, 'rv.msg.notFound'],
 ];
-const say = (message) => {
-  for (const [re, key] of MESSAGES) {
-    const m = re.exec(message || '');
-    if (m) return t(key, { a: m[1] && (m[1].includes('-') ? fmtDate(m[1]) : m[1]), b: m[2] && (m[2].includes('-') ? fmtDate(m[2]) : m[2]) });
-  }
-  return message;
-};
+const say = (message) => sayKnown(MESSAGES, message, (x) => (x.includes('-') ? fmtDate(x) : x));
 
 const stationLabel = (s) => `${s.code} · ${oneName(s.name)}`;
 const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
