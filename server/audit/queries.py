@@ -104,10 +104,25 @@ def queued(
     actor_id = getattr(actor, "id", None)
     actor_name = getattr(actor, "username", None) if actor is not None else None
     entity_id_text = str(entity_id) if entity_id is not None else None
-    # Stored and hashed as JSON gives it back, so verify() reads what was hashed.
-    payload = msgspec.json.decode(msgspec.json.encode(data or {}))
+    # Stored and hashed as JSON gives it back, so verify() reads what was hashed. jsonb keeps numbers
+    # as numeric, which has no negative zero: a -0.0 (a coordinate, a score) comes back as 0.0, and
+    # hashed as sent it would make verify() report the row as altered.
+    encoded = msgspec.json.encode(data or {})
+    payload = msgspec.json.decode(encoded)
+    if b"-0.0" in encoded:
+        payload = _without_negative_zero(payload)
     head, tail = canonical_parts(actor_id, actor_name, action, entity, entity_id_text, payload, ip)
     return actor_id, actor_name, action, entity, entity_id_text, payload, ip, head, tail
+
+
+def _without_negative_zero(value: Any) -> Any:
+    if isinstance(value, float):
+        return 0.0 if value == 0.0 else value
+    if isinstance(value, dict):
+        return {k: _without_negative_zero(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_negative_zero(v) for v in value]
+    return value
 
 
 def queue_sql(first: int, source: str) -> str:
