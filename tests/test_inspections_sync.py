@@ -296,6 +296,19 @@ async def test_a_draft_may_be_incomplete_but_never_wrongly_typed(client):
     assert mistyped.status_code == 422
     assert {e["field"] for e in mistyped.json()["errors"]} == {"answers.fd_wait.value", "answers.nonsense"}
     assert (await counts(client, iid))["inspections"] == 0
+    # JSON integers of any length decode; one too long for a double is no number (JavaScript reads
+    # it as Infinity), not a server error.
+    huge = 10**400
+    for status in ("draft", "submitted"):
+        too_long = await ctx.put(
+            iid, ctx.doc(status=status, answers={"fd_wait": {"value": huge}, "fd_clean": {"value": huge}})
+        )
+        assert too_long.status_code == 422, too_long.text
+        fields = {e["field"]: e["message"] for e in too_long.json()["errors"]}
+        assert fields["answers.fd_wait.value"] == "must be a number", fields
+        assert "answers.fd_clean.value" in fields, fields
+        assert (await counts(client, iid))["inspections"] == 0
+    assert (await client.get("/health")).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -307,6 +320,8 @@ async def test_a_draft_may_be_incomplete_but_never_wrongly_typed(client):
         ("status", "approved"),
         ("status", "returned"),
         ("base_revision", -1),
+        ("base_revision", 2**31 - 1),  # base + 1 would not fit the revision column
+        ("base_revision", 2**70),
     ],
 )
 async def test_fields_the_server_decides_are_rejected_with_422_naming_them(client, field, value):

@@ -158,6 +158,20 @@ async def test_a_draft_with_many_mistakes_is_refused_with_every_one_listed(clien
     assert template["draft"] is None and template["draft_status"] == "none"
 
 
+@pytest.mark.parametrize("condition", [{"equals": 10**400}, {"in": [3, -(10**400)]}])
+async def test_a_condition_on_a_number_too_long_for_a_double_is_refused_naming_it(client, admin, condition):
+    """JSON integers decode at any length; one a phone's JavaScript would read as Infinity is no answer."""
+    template_id = await create(client, admin)
+    bad = definition()
+    bad["sections"][0]["items"][2]["visible_if"] = {"item": "wait", **condition}
+    response = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=bad)
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["errors"]
+    assert problem["field"].startswith("sections[0].items[2].visible_if."), problem
+    assert "must be a number" in problem["message"], problem
+    assert (await client.get("/health")).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -50,8 +50,9 @@ class Answer(Base):
 class InspectionDoc(Base):
     station_id: UUID
     template_version_id: UUID
-    # The revision this document was edited from: 0 for a new inspection.
-    base_revision: Annotated[int, Meta(ge=0)]
+    # The revision this document was edited from: 0 for a new inspection. Revisions are PostgreSQL
+    # integers and the write makes base + 1, so the top is one below integer's.
+    base_revision: Annotated[int, Meta(ge=0, le=2**31 - 2)]
     status: WriteStatus
     started_at: Moment | None = None
     finished_at: Moment | None = None

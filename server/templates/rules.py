@@ -204,11 +204,22 @@ def _as_choice(item: Item) -> Item:
 
 
 def _is_whole(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and float(x).is_integer()
+    return is_number(x) and float(x).is_integer()
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+def is_number(x: Any) -> bool:
+    """A finite number, as the phone's JavaScript reads it too. JSON decodes integers of any length,
+    and one too long for a double is Infinity there, so it is no number here either (math.isfinite
+    would raise on it)."""
+    cls = x.__class__
+    if cls is float:
+        return math.isfinite(x)
+    if cls is int or (isinstance(x, int | float) and not isinstance(x, bool)):
+        try:
+            return math.isfinite(x)
+        except OverflowError:
+            return False
+    return False
 
 
 def value_problem(item: Item, value: Any) -> str | None:
@@ -226,7 +237,7 @@ def value_problem(item: Item, value: Any) -> str | None:
             return None
         return f"must be a whole number from 0 to {top:g}"
     if kind == "number":
-        return None if _is_number(value) else "must be a number"
+        return None if is_number(value) else "must be a number"
     if kind == "choice":
         keys = [o.key for o in item.options or []]
         return None if isinstance(value, str) and value in keys else f"must be one of: {', '.join(keys)}"

@@ -28,7 +28,6 @@ published version never changes, and nothing edits a decoded Definition in place
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -44,7 +43,7 @@ from server.templates.models import (
     Section,
     SectionScore,
 )
-from server.templates.rules import MAX_TEXT, YES_NO, value_problem
+from server.templates.rules import MAX_TEXT, YES_NO, is_number, value_problem
 
 GRADE_TOLERANCE = 1e-9
 FAIL = "fail"
@@ -113,18 +112,11 @@ def _has_fields(cls: type, *names: str) -> bool:
     return all(name in fields for name in names)
 
 
-def _is_number(x: Any) -> bool:
-    cls = x.__class__
-    if cls is float or cls is int:
-        return math.isfinite(x)
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def _same(a: Any, b: Any) -> bool:
     # Python holds True == 1 and JavaScript does not; comparing like kinds only keeps the two scorers agreed.
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
-    if _is_number(a) and _is_number(b):
+    if is_number(a) and is_number(b):
         return a == b
     return type(a) is type(b) and a == b
 
@@ -177,11 +169,11 @@ def _value_score(item: Item, value: Any) -> float | None:
         return _YES_NO_SCORE.get(value) if isinstance(value, str) else None
     if kind == "scale":
         top = item.max or 0
-        if top >= 1 and _is_number(value) and float(value).is_integer() and 0 <= value <= top:
+        if top >= 1 and is_number(value) and float(value).is_integer() and 0 <= value <= top:
             return value / top
         return None
     if kind == "number":
-        if not _is_number(value):
+        if not is_number(value):
             return None
         inside = (item.min is None or value >= item.min) and (item.max is None or value <= item.max)
         return 1.0 if inside else 0.0
@@ -326,7 +318,7 @@ def score(defn: Definition, answers: Answers | None, overrides: Mapping[str, flo
 
 def _override(key: str, overrides: Mapping[str, float]) -> float:
     value = overrides[key]
-    if not _is_number(value) or not 0 <= value <= 1:
+    if not is_number(value) or not 0 <= value <= 1:
         raise ValueError(f"the override of {key!r} must be a number from 0 to 1, not {value!r}")
     return float(value)
 
@@ -494,7 +486,7 @@ def _plainly_valid(plan: _Plan, item: Item, value: Any) -> bool:
     if kind == "choice":
         return cls is str and value in plan.choice_keys[item.key]
     if kind == "number":
-        return (cls is int or cls is float) and math.isfinite(value)
+        return (cls is int or cls is float) and is_number(value)
     if kind == "scale":
         # value_problem accepts a whole number from 0 to the top (or to 0 when the scale has none).
         return cls is int and 0 <= value <= (item.max if item.max is not None else 0)
