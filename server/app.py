@@ -144,11 +144,21 @@ def service_worker_source() -> str:
     return header + (PWA_DIR / "sw.js").read_text(encoding="utf-8")
 
 
+def _normal(path: Any) -> Path:
+    """The path with its `..` and `.` parts folded, by text alone (no file system call)."""
+    return Path(os.path.normpath(path))
+
+
 def _private(path: Path) -> bool:
     if not path.is_relative_to(PWA_DIR):
         return True
     rel = path.relative_to(PWA_DIR).parts
-    return bool(rel) and rel[0] in {"tools", "node_modules"} or path.name.endswith((".md", ".py")) or path.name.startswith(".")
+    return (
+        bool(rel)
+        and rel[0] in {"tools", "node_modules"}
+        or path.name.endswith((".md", ".py"))
+        or path.name.startswith(".")
+    )
 
 
 class _PublicFiles(BaseLocalFileSystem):
@@ -156,7 +166,7 @@ class _PublicFiles(BaseLocalFileSystem):
     tools beside them (pwa/README.md, pwa/tools), which look absent (404)."""
 
     async def info(self, path: Any, **kwargs: Any) -> Any:
-        if _private(Path(path).resolve()):
+        if _private(_normal(path)):
             raise FileNotFoundError(path)
         return await super().info(path, **kwargs)
 
