@@ -471,6 +471,8 @@ def test_the_scope_fingerprint_changes_with_the_scope_and_not_with_its_order():
         ("x.fp", None),
         ("12", None),
         ("0.fp", 0),
+        ("\u00b2.fp", None),  # "²" is a digit to str.isdigit and not to int(): was a 500
+        ("\u06f1\u06f2.fp", None),  # Urdu digits: no cursor this server wrote
     ],
 )
 def test_a_cursor_is_used_only_under_its_own_scope_and_never_ahead_of_the_server(since, expected):

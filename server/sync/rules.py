@@ -60,7 +60,8 @@ def since_seq(since: str | None, fingerprint: str, current: int) -> int | None:
     if not since:
         return None
     seq_text, _, fp = since.partition(".")
-    if fp != fingerprint or not seq_text.isdigit() or len(seq_text) > 18:
+    # ASCII digits only: str.isdigit() also holds for "²" and "۱۲", which int() refuses or reads.
+    if fp != fingerprint or not (seq_text.isascii() and seq_text.isdigit()) or len(seq_text) > 18:
         return None
     seq = int(seq_text)
     return seq if seq <= current else None
