@@ -37,6 +37,7 @@ from server.auth.models import Principal
 from server.auth.queries import principal_for_token
 from server.auth.rules import token_hash
 from server.errors import DomainError, FieldError, Invalid, Unauthorized, Unavailable
+from server.structs import IMPLAUSIBLE_MOMENT, plausible_moment
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation.schema import SchemaCreator
@@ -195,6 +196,9 @@ def _decode_query_time(target: type[QueryTime], value: Any) -> QueryTime:
     if moment.tzinfo is None:
         # A time without its offset names a different instant in every zone.
         raise ValueError(_QUERY_TIME)
+    if not plausible_moment(moment):
+        # Year 1 east of UTC has no UTC equivalent: the driver failed on it, a 422 naming no field.
+        raise ValueError(IMPLAUSIBLE_MOMENT)
     return target(
         moment.year,
         moment.month,

@@ -551,7 +551,15 @@ async def test_the_list_filters_and_pages_newest_first_without_gaps_or_repeats(c
     assert [i["id"] for i in at_a2] == [str(made[2])]
     future = (await client.get("/api/v1/inspections", token, params={"from": "2999-01-01T00:00:00Z"})).json()
     assert future["items"] == []
-    assert (await client.get("/api/v1/inspections", token, params={"before": "nonsense"})).status_code == 400
+    # A cursor no page gave out, or a time the database cannot take, is a 422 naming the parameter.
+    for before in ("nonsense", f"0001-01-01T00:00:00+14:00_{made[0]}", f"2026-01-01T00:00:00_{made[0]}"):
+        refused = await client.get("/api/v1/inspections", token, params={"before": before})
+        assert refused.status_code == 422, (before, refused.text)
+        assert [e["field"] for e in refused.json()["errors"]] == ["before"], before
+    for name, moment in (("from", "0001-01-01T00:00:00+14:00"), ("to", "9999-12-31T20:00:00-14:00")):
+        refused = await client.get("/api/v1/inspections", token, params={name: moment})
+        assert refused.status_code == 422, (name, refused.text)
+        assert [e["field"] for e in refused.json()["errors"]] == [name], refused.json()
 
 
 # Hooks ------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from litestar.params import Parameter
 from litestar.typing import FieldDefinition
 
 from server.auth.rules import token_hash
-from server.errors import BadRequest, NotFound, Unauthorized
+from server.errors import FieldError, Invalid, NotFound, Unauthorized
 from server.http import (
     NUL_CHECKED_BY_HANDLER,
     Conn,
@@ -39,6 +39,7 @@ from server.inspections.models import (
     RevisionOut,
     Status,
 )
+from server.structs import plausible_moment
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation.schema import SchemaCreator
@@ -188,13 +189,21 @@ class InspectionController(Controller):
 
 
 def _parse_before(before: str | None) -> tuple[datetime, UUID] | None:
+    """A `next_before` this server gave out: the time (with its offset, one the database can take)
+    and the id of the last row of the page before."""
     if before is None:
         return None
     at, _, ident = before.rpartition("_")
     try:
-        return msgspec.convert(at, datetime), UUID(ident)
+        moment = msgspec.convert(at, datetime)
+        if moment.tzinfo is None or not plausible_moment(moment):
+            raise ValueError("not a time this server writes in a cursor")
+        return moment, UUID(ident)
     except (msgspec.ValidationError, ValueError):
-        raise BadRequest("before must be a next_before value from a previous page") from None
+        raise Invalid(
+            "before must be a next_before value from a previous page",
+            errors=[FieldError(field="before", message="is not a valid page cursor")],
+        ) from None
 
 
 ROUTES = [InspectionController]
