@@ -311,7 +311,7 @@ async def refuse_nul_characters(request: Request) -> None:
     PostgreSQL refuses NUL in text and jsonb (SQLSTATE 22021 / 22P05), which the last-resort handler
     below can only report as "a value is malformed", without saying which. Looking for the JSON escape
     `\\u0000` in the raw body is a cheap scan; the body is decoded to find the field only when it is
-    there. Only JSON bodies under a route's size limit are read here (never a streamed photo upload),
+    there. Only bodies under a route's size limit are read here (never a streamed photo upload),
     and Litestar keeps the body it read for the handler.
     """
     errors: list[FieldError] = []
@@ -322,10 +322,10 @@ async def refuse_nul_characters(request: Request) -> None:
             for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
             if "\x00" in name + value
         ]
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    # Whatever the Content-Type says: Litestar decodes a route's JSON argument from a body labelled
+    # text/plain, or not labelled at all, just the same. A body that is no JSON has no field to name.
     if (
         request.method in ("POST", "PUT", "PATCH")
-        and (media_type == "application/json" or media_type.endswith("+json"))
         and request.route_handler.resolve_request_max_body_size() is not None
         and not request.route_handler.opt.get(NUL_CHECKED_BY_HANDLER)
     ):

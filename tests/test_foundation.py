@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 import pytest
@@ -41,6 +42,19 @@ async def test_malformed_json_is_a_problem_document_not_a_crash(client):
     body = response.json()
     assert body["status"] == response.status_code and body["title"]
     assert (await client.get("/health")).status_code == 200
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", None])
+async def test_a_nul_in_a_body_is_a_422_naming_the_field_however_the_body_is_labelled(client, conn, content_type):
+    """Litestar decodes a route's JSON argument from any body; the NUL check must not depend on a label."""
+    await make_world(conn)
+    token = await client.login("admin")
+    body = json.dumps({"code": "ZZ1", "name": {"en": "Region\u0000Z", "ur": "ریجن"}}).encode()
+    headers = {"content-type": content_type} if content_type else {}
+    response = await client.request("POST", "/api/v1/regions", token, content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": "name.en", "message": "must not contain the NUL character (U+0000)"}]
+    assert await conn.fetchval("SELECT count(*) FROM regions WHERE code = 'ZZ1'") == 0
 
 
 async def test_oversized_json_body_is_refused_with_413(client):
