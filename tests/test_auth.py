@@ -181,6 +181,7 @@ async def test_admin_creates_a_user_and_usernames_are_unique_ignoring_case(clien
         ({"district_ids": []}, "region_ids"),
         ({"district_ids": ["00000000-0000-0000-0000-000000000001"]}, "district_ids"),
         ({"is_admin": True}, "is_admin"),
+        ({"display_name": "   "}, "display_name"),
     ],
 )
 async def test_invalid_user_bodies_name_the_field_and_write_nothing(client, world, body, field):
@@ -198,6 +199,28 @@ async def test_invalid_user_bodies_name_the_field_and_write_nothing(client, worl
     conn = await client.db()
     try:
         assert await conn.fetchval("SELECT count(*) FROM users WHERE username = 'someone'") == 0
+    finally:
+        await conn.close()
+
+
+async def test_a_change_to_a_user_that_changes_nothing_writes_nothing_and_a_blank_name_is_refused(client, world):
+    admin = await client.login("admin")
+    target = world.users["inspector_a"]
+    conn = await client.db()
+    try:
+        before = await conn.fetchrow("SELECT display_name, updated_at FROM users WHERE id = $1", target)
+        audited = await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'user.update'")
+        for body in ({}, {"display_name": None}):
+            same = await client.patch(f"/api/v1/users/{target}", admin, json=body)
+            assert same.status_code == 200, same.text
+            assert same.json()["display_name"] == before["display_name"]
+        blank = await client.patch(f"/api/v1/users/{target}", admin, json={"display_name": " \t "})
+        assert blank.status_code == 422, blank.text
+        assert blank.json()["errors"] == [{"field": "display_name", "message": "must not be blank"}]
+        assert await conn.fetchrow("SELECT display_name, updated_at FROM users WHERE id = $1", target) == before
+        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'user.update'") == audited
+        trimmed = await client.patch(f"/api/v1/users/{target}", admin, json={"display_name": "  SI Ahmed  "})
+        assert trimmed.json()["display_name"] == "SI Ahmed"
     finally:
         await conn.close()
 

@@ -165,7 +165,7 @@ class UsersController(Controller):
             created = await queries.insert_user(
                 conn,
                 username=data.username,
-                display_name=data.display_name,
+                display_name=_display_name(data.display_name),
                 password_hash=password_hash,
                 role=data.role,
                 region_ids=data.region_ids,
@@ -198,6 +198,8 @@ class UsersController(Controller):
             for k in ("display_name", "role", "region_ids", "district_ids", "active")
             if (v := getattr(data, k)) is not None
         }
+        if "display_name" in changes:
+            changes["display_name"] = _display_name(data.display_name)
         if data.password is not None:
             # Hashed before the row is locked: argon2 takes a while and must not hold others up.
             changes["password_hash"] = await asyncio.to_thread(hash_password, data.password)
@@ -207,6 +209,8 @@ class UsersController(Controller):
             current, other_admins = await queries.lock_user(conn, user_id)
             if current is None:
                 raise NotFound("user not found")
+            if not changes:
+                return current  # nothing asked for: nothing written, nothing audited
             reach = {"role", "region_ids", "district_ids", "active"} & changes.keys()
             if {"role", "region_ids", "district_ids"} & reach:
                 await _check_scope(
@@ -238,6 +242,19 @@ class UsersController(Controller):
             )
         assert updated is not None
         return updated
+
+
+def _display_name(value: str | None) -> str | None:
+    """The name as shown in lists and reports, without the spaces around it; a blank one is refused
+    (a length check passes a string of spaces)."""
+    if value is None:
+        return None
+    name = value.strip()
+    if not name:
+        raise Invalid(
+            "the display name is blank", errors=[FieldError(field="display_name", message="must not be blank")]
+        )
+    return name
 
 
 async def _follow_work(conn: Connection, user_id: UUID) -> dict[str, object]:
