@@ -175,13 +175,14 @@ def _without_options() -> dict[str, Any]:
     [
         (b"{not json", {"key": "k_one"}, 400, []),
         (b"[1, 2]", {"key": "k_one"}, 422, ["body"]),
-        (b'{"format": "something.else", "definition": {}}', {"key": "k_one"}, 422, ["file"]),
+        (b'{"format": "something.else", "definition": {}}', {"key": "k_one"}, 422, ["format"]),
+        ("bad-file-key", {}, 422, ["key"]),
         (None, {"key": "k_one"}, 422, ["sections[0].items[0].label.ur", "sections[1].items[0].options"]),
         ("ok", {}, 422, ["key"]),
         ("ok", {"key": "Not A Key"}, 422, ["key"]),
         ("ok", {"key": "taken"}, 422, ["key"]),
     ],
-    ids=["not-json", "not-an-object", "wrong-format", "rules-broken", "no-key", "bad-key", "key-taken"],
+    ids=["not-json", "not-an-object", "wrong-format", "bad-file-key", "rules-broken", "no-key", "bad-key", "key-taken"],
 )
 async def test_a_file_that_cannot_be_imported_is_refused_whole_with_its_problems(client, body, params, status, fields):
     conn = await client.db()
@@ -194,12 +195,31 @@ async def test_a_file_that_cannot_be_imported_is_refused_whole_with_its_problems
         body = json.dumps(_without_options()).encode()
     elif body == "ok":
         body = json.dumps(DEFINITION).encode()
+    elif body == "bad-file-key":
+        body = json.dumps({"format": "muaina.template", "key": "Bad Key", "definition": DEFINITION}).encode()
     response = await client.post(
         f"{T}/import", token, params=params, content=body, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == status, response.text
     assert sorted(e["field"] for e in response.json().get("errors", [])) == sorted(fields)
     assert await _template_count(client) == before
+
+
+async def test_a_key_given_with_the_import_replaces_an_unusable_one_in_the_file(client):
+    conn = await client.db()
+    await make_world(conn)
+    await conn.close()
+    token = await client.login("admin")
+    body = json.dumps({"format": "muaina.template", "key": "Station Check!", "definition": DEFINITION}).encode()
+    response = await client.post(
+        f"{T}/import",
+        token,
+        params={"key": "station_check"},
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["key"] == "station_check"
 
 
 async def test_only_admins_export_and_import_templates(client):

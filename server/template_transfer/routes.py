@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -28,13 +28,14 @@ from asyncpg import Connection
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Schema
+from msgspec import Meta
 
 from server.audit import queries as audit
 from server.errors import BadRequest, Conflict, FieldError, Invalid, NotFound
 from server.http import Conn, User, VersionNumber, client_ip, raw_body
-from server.structs import Base, Key
+from server.structs import Base
 from server.templates import queries
-from server.templates.api_models import TemplateDetail, decode_draft, stored_form, summarize_changes
+from server.templates.api_models import TemplateDetail, decode_draft, stored_form, summarize_changes, type_error
 from server.templates.models import Definition
 from server.templates.rules import validate_definition
 
@@ -52,7 +53,8 @@ class TemplateFile(Base, kw_only=True):
 
     format: Literal["muaina.template"]
     format_version: Literal[1] = 1
-    key: Key | None = None
+    # Where the file came from, checked as a key only when it is the one used (a ?key= may replace it).
+    key: Annotated[str, Meta(max_length=200)] | None = None
     version: int | None = None
     exported_at: str | None = None
     title: dict[str, str] | None = None
@@ -72,9 +74,7 @@ def _checked(body: bytes) -> tuple[Definition, TemplateFile | None]:
         try:
             wrapper = msgspec.convert(raw, TemplateFile)
         except msgspec.ValidationError as exc:
-            raise Invalid(
-                f"the file is not a Muaina template file: {exc}", errors=[FieldError(field="file", message=str(exc))]
-            ) from None
+            raise Invalid(f"the file is not a Muaina template file: {exc}", errors=[type_error(str(exc))]) from None
         raw = wrapper.definition
     defn = decode_draft(msgspec.json.encode(raw))
     errors = validate_definition(defn)
