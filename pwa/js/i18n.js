@@ -615,7 +615,29 @@ export function actionOwner(a, station = a?.station) {
   return a?.owner_name || '';
 }
 
-export const fmtNumber = (n, opts) => new Intl.NumberFormat(locale(), opts).format(n);
+// A plain number's formatter is kept per locale: building one per call cost more than the rest of
+// an admin outline's redraw.
+const plainNumbers = new Map();
+export function fmtNumber(n, opts) {
+  if (opts) return new Intl.NumberFormat(locale(), opts).format(n);
+  const at = locale();
+  if (!plainNumbers.has(at)) plainNumbers.set(at, new Intl.NumberFormat(at));
+  return plainNumbers.get(at).format(n);
+}
+
+// A month of a year ("Nov 2026"), as the dashboards label their periods.
+export const fmtMonth = (year, month) => new Intl.DateTimeFormat(locale(), { month: 'short', year: 'numeric' })
+  .format(new Date(year, month - 1, 1));
+
+// A time as a camera wrote it (EXIF): the wall-clock time with no zone, shown as it is, not moved
+// into the phone's zone. One with an offset is an instant like any other.
+export function fmtWallTime(text) {
+  if (!text) return '';
+  if (/(Z|[+-]\d\d:?\d\d)$/.test(text)) return fmtDateTime(text);
+  const d = new Date(`${text}Z`);
+  return Number.isNaN(d.getTime()) ? String(text)
+    : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(d);
+}
 
 // Percentages go through scoring.displayPercent, the same half-up rounding as the server.
 export function fmtPercent(p) {

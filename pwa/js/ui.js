@@ -2,7 +2,7 @@
 // Everything is built with DOM calls (never HTML strings), which keeps user and template
 // text inert and satisfies the strict CSP (no inline scripts or style attributes).
 
-import { t } from './i18n.js';
+import { getLang, t } from './i18n.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -180,4 +180,13 @@ export function field(label, control, { hint, error, id } = {}) {
   if (errEl) { described.push(errEl.id); control.setAttribute('aria-invalid', 'true'); }
   if (described.length) control.setAttribute('aria-describedby', described.join(' '));
   return h('div', { class: ['field', error && 'has-error'] }, h('label', { for: cid, text: label }), hintEl, errEl, control);
+}
+
+// A name in the interface's language first, then, smaller and marked with its own `lang`, the other
+// (the lists carry both: {en, ur}). Every role's lists show names this way.
+export function namePair(name) {
+  const [first, second] = getLang() === 'ur' ? ['ur', 'en'] : ['en', 'ur'];
+  const main = name?.[first] || name?.[second] || '';
+  return h('span', { class: 'rv-bi' }, h('span', { class: 'rv-name', lang: name?.[first] ? first : second, text: main }),
+    name?.[second] && name[second] !== main && h('span', { class: 'rv-alt', lang: second, text: name[second] }));
 }

@@ -5,6 +5,8 @@ its chain verification, intact and then broken."""
 
 from __future__ import annotations
 
+import re
+
 import asyncpg
 import pytest
 from playwright.sync_api import expect
@@ -240,4 +242,45 @@ def test_every_admin_string_is_written_in_english_and_urdu(admin_server, browser
         };
     })""")
     assert found == {"noUrdu": [], "noEnglish": [], "notUrdu": []}
+    context.close()
+
+
+def test_urdu_admin_screens_name_places_and_templates_in_urdu_first_and_in_urdu_digits_when_chosen(
+    admin_server, browser
+):
+    context = laptop(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, admin_server.url)
+    page.evaluate("import('/js/i18n.js').then(async (m) => { await m.setLang('ur'); await m.setDigits('arabext'); })")
+    page.wait_for_function("document.documentElement.lang === 'ur'")
+    latin = re.compile(r"[A-Za-z]")
+
+    page.goto(admin_server.url + "/#/admin/hierarchy/stations")
+    row = page.locator(".org-row").first
+    row.wait_for()
+    first = row.locator(".rv-name")
+    assert first.get_attribute("lang") == "ur" and not latin.search(first.inner_text()), first.inner_text()
+    assert latin.search(row.locator(".rv-alt").inner_text())  # the English name follows, smaller
+    edit_label = row.locator("button").get_attribute("aria-label")
+    assert first.inner_text() in edit_label
+
+    page.goto(admin_server.url + "/#/admin/templates")
+    tpl = page.locator(".tpl-row").first
+    tpl.wait_for()
+    assert tpl.locator(".rv-name").get_attribute("lang") == "ur"
+    assert page.locator(".tpl-row .rv-name").count() == page.locator(".tpl-row").count()
+
+    page.goto(admin_server.url + "/#/admin/users/new")
+    scope = page.locator(".scope-region label").first
+    scope.wait_for()
+    assert not latin.match(scope.inner_text().strip()), scope.inner_text()
+
+    # Urdu digits, as chosen: the builder's outline numbers its sections and items with them.
+    page.goto(admin_server.url + "/#/admin/templates")
+    page.click("#template-list li[data-key=sips_station] a.row-link")
+    page.wait_for_selector("#builder-title")
+    numbers = page.locator(".o-num").all_inner_texts()
+    assert numbers and all(re.fullmatch(r"[۰-۹]+\.([۰-۹]+)?", n) for n in numbers), numbers[:5]
+    assert errors == []
     context.close()

@@ -115,3 +115,57 @@ def test_a_draft_imported_while_edits_were_unsent_is_shown_not_overwritten(admin
     assert server_title(admin_server, token, tid) == "Imported from a file"
     assert errors == []
     context.close()
+
+
+def test_discarding_edits_kept_only_in_this_browser_asks_first(admin_server, browser):
+    token, tid, context, page, errors = open_sips(admin_server, browser)
+    page.route(
+        "**/draft",
+        lambda route: route.fulfill(
+            status=503, content_type="application/problem+json", body='{"status":503,"title":"Unavailable"}'
+        ),
+    )
+    field(page, "title.en").fill("Typed while the server was down")
+    expect(page.locator("#save-state")).to_have_attribute("data-state", "failed", timeout=15000)
+    page.unroute("**/draft")
+    page.on("dialog", lambda d: d.accept())  # leave the page (beforeunload)
+    page.reload()
+    page.wait_for_selector("#discard-local")
+
+    page.click("#discard-local")
+    asked = page.locator("dialog[open]")
+    expect(asked).to_contain_text("cannot be brought back")
+    asked.locator(".dialog-actions button").first.click()  # Cancel: nothing is lost
+    expect(page.locator("#restore-local")).to_be_visible()
+
+    page.click("#discard-local")
+    page.locator("dialog[open] .dialog-actions .btn-primary").click()
+    expect(page.locator("#restore-local")).to_have_count(0)
+    page.reload()
+    page.wait_for_selector("#builder-title")
+    page.wait_for_timeout(500)
+    expect(page.locator("#restore-local")).to_have_count(0)
+    assert server_title(admin_server, token, tid) != "Typed while the server was down"
+    assert errors == []
+    context.close()
+
+
+def test_removing_an_option_that_items_are_shown_for_asks_first_and_names_them(admin_server, browser):
+    token, tid, context, page, errors = open_sips(admin_server, browser)
+    page.locator(".o-row", has_text="How is a citizen's application acknowledged").first.click()
+    options = page.locator("#builder-editor .option-row")
+    expect(options).to_have_count(3)
+
+    # "none" (option 3) is what "Why is no receipt given to applicants?" is shown for.
+    options.nth(2).locator("button.tool-danger").click()
+    asked = page.locator("dialog[open]")
+    expect(asked).to_contain_text("Why is no receipt given to applicants?")
+    asked.locator(".dialog-actions button").first.click()
+    expect(options).to_have_count(3)
+
+    # An option no condition names goes at once.
+    options.nth(1).locator("button.tool-danger").click()
+    expect(options).to_have_count(2)
+    assert page.locator("dialog[open]").count() == 0
+    assert errors == []
+    context.close()

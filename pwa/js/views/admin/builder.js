@@ -12,7 +12,7 @@
 import { api } from '../../api.js';
 import { kv } from '../../db.js';
 import { fmtDateTime, fmtNumber, t, tx } from '../../i18n.js';
-import { h, icon, mount, pill } from '../../ui.js';
+import { confirmDialog, h, icon, mount, pill } from '../../ui.js';
 import { render } from '../../router.js';
 import * as model from './model.js';
 import {
@@ -380,7 +380,9 @@ export default async function builderView(params) {
             renderAll();
             save();
           } }, t('admin.restore')),
-          h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => {
+          h('button', { type: 'button', class: 'btn btn-secondary', id: 'discard-local', onclick: async () => {
+            // The edits exist nowhere else: asked first, as nothing brings them back.
+            if (!await confirmDialog(t('admin.discardTitle'), t('admin.discardBody'), t('admin.discard'))) return;
             session.restore = null;
             kv.del(LOCAL(session.id));
             renderRestore();

@@ -3,7 +3,7 @@
 // server's 422 problems beside themselves (GOV.UK pattern: a summary with links, and the message at
 // the field), and a download helper.
 
-import { addStrings, getLang, problemText, sayKnown, t } from '../../i18n.js';
+import { addStrings, fmtNumber, getLang, problemText, sayKnown, t } from '../../i18n.js';
 import { fieldBox, h, icon, mount } from '../../ui.js';
 import strings from './strings.js';
 
@@ -11,14 +11,8 @@ addStrings(strings);
 
 let stylesReady = null;
 
-// Whole numbers as i18n.fmtNumber writes them (Western digits in both languages), with the formatter
-// kept: building an Intl.NumberFormat per call cost more than the rest of an outline redraw.
-const formatters = new Map();
-export function num(n) {
-  const lang = getLang();
-  if (!formatters.has(lang)) formatters.set(lang, new Intl.NumberFormat(`${lang === 'ur' ? 'ur-PK' : 'en-PK'}-u-nu-latn`));
-  return formatters.get(lang).format(n);
-}
+// Whole numbers as i18n writes them, in the digits the person chose.
+export const num = (n) => fmtNumber(n);
 
 // Resolves once admin.css has loaded (or failed), so a screen never paints unstyled first.
 export function styles() {
@@ -35,6 +29,12 @@ export function styles() {
 
 // A region's, district's or circle's name in the reader's language (lists carry both).
 export const placeName = (p) => (getLang() === 'ur' && p?.name_ur ? p.name_ur : p?.name || '');
+// Both names on one line, the reader's language first: "Lahore — لاہور" or "لاہور — Lahore".
+export function placeNames(p) {
+  const first = placeName(p);
+  const other = getLang() === 'ur' ? p?.name : p?.name_ur;
+  return other && other !== first ? `${first} — ${other}` : first;
+}
 
 const SECTIONS = [
   ['templates', '/admin/templates'], ['users', '/admin/users'], ['hierarchy', '/admin/hierarchy'], ['audit', '/admin/audit'],

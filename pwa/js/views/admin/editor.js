@@ -5,7 +5,7 @@
 // (`label.ur`, `options[1].points`, `visible_if.in`) and shows that field's problem beside it.
 
 import { t, tx } from '../../i18n.js';
-import { h } from '../../ui.js';
+import { confirmDialog, h } from '../../ui.js';
 import * as model from './model.js';
 import {
   aicon, bilingual, checkBox, fieldBox, groupBox, iconButton, input, labelOfBox, num, placeErrors, select, serverMessage,
@@ -132,7 +132,14 @@ function optionsEditor(ui, item) {
           // After the pane is redrawn the keyboard stays with the option that moved, or near the one removed.
           iconButton('up', t('admin.optionUp', { n: o + 1 }), () => { swap(item.options, o, o - 1); ui.changed('editor', item, { focus: `options[${o - 1}].label.en` }); }, { disabled: o === 0 }),
           iconButton('down', t('admin.optionDown', { n: o + 1 }), () => { swap(item.options, o, o + 1); ui.changed('editor', item, { focus: `options[${o + 1}].label.en` }); }, { disabled: o === item.options.length - 1 }),
-          iconButton('trash', t('admin.optionRemove', { n: o + 1 }), () => { item.options.splice(o, 1); ui.changed('editor', item, { focus: 'options' }); }, { class: 'tool-danger' }))),
+          iconButton('trash', t('admin.optionRemove', { n: o + 1 }), async () => {
+            // An option that items' conditions name is asked about first: those items would lose their condition.
+            const deps = model.optionDependents(ui.session.def, item, option.key);
+            const names = deps.map((d) => tx(d.label).trim() || d.key).join(t('admin.listSep'));
+            if (deps.length && !await confirmDialog(t('admin.optionRemoveTitle'), t('admin.optionRemoveBody', { names }), t('admin.deleteConfirm'))) return;
+            item.options.splice(o, 1);
+            ui.changed('editor', item, { focus: 'options' });
+          }, { class: 'tool-danger' }))),
       pair,
       h('div', { class: 'row-2' }, keyBox,
         fieldBox(`${name}.points`, t('admin.points'), numberInput(option.points, (v) => { option.points = v; ui.changed('text', item); }))));

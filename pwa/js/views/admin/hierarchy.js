@@ -4,9 +4,9 @@
 // usual mistake is latitude and longitude swapped. The CSV import has its own screen.
 
 import { api } from '../../api.js';
-import { fmtNumber, getLang, t } from '../../i18n.js';
+import { fmtNumber, getLang, t, tx } from '../../i18n.js';
 import { navigate } from '../../router.js';
-import { dialog, h, lazyList, mount, pill, toast } from '../../ui.js';
+import { dialog, h, lazyList, mount, namePair, pill, toast } from '../../ui.js';
 import {
   adminPage, aicon, bilingual, checkBox, errorSummary, fieldBox, input, loadingFailed, placeErrors, placeName, searchBox,
   select, showFailure, styles,
@@ -59,8 +59,8 @@ function rowFor(kind, row, places, onEdit) {
   }[kind];
   return h('li', { class: 'list-row org-row', dataset: { code: row.code } },
     h('div', { class: 'org-main' },
-      h('div', {}, h('p', { class: 'strong', text: name.en }), name.ur ? h('p', { lang: 'ur', dir: 'rtl', class: 'name-ur-small', text: name.ur }) : null),
-      h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => onEdit(row), 'aria-label': t('admin.editNamed', { name: name.en }) }, t('admin.edit'))),
+      namePair(name),
+      h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => onEdit(row), 'aria-label': t('admin.editNamed', { name: tx(name) }) }, t('admin.edit'))),
     h('p', { class: 'row-meta' },
       h('span', { class: 'mono', text: row.code }), where ? h('span', { text: where }) : null,
       kind === 'stations' ? h('span', { text: t(`kind.${row.kind}`) }) : null,
@@ -138,7 +138,7 @@ async function editDialog(kind, row, places) {
   if (coords) coords.check();
   const what = t(`admin.one.${kind}`);
   const saved = await dialog({
-    title: isNew ? t('admin.addNamed', { what }) : t('admin.editNamed', { name: name.en }), body: form,
+    title: isNew ? t('admin.addNamed', { what }) : t('admin.editNamed', { name: tx(name) }), body: form,
     actions: [{ label: t('cancel'), value: null }, { label: isNew ? t('admin.add') : t('admin.saveChanges'), value: 'save', kind: 'primary' }],
     onSubmit: async () => {
       if (coords) {

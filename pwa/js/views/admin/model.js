@@ -223,6 +223,14 @@ export function dependents(def, keys) {
   return [...allItems(def)].map(([, i]) => i).filter((i) => i.visible_if && keys.has(i.visible_if.item) && !keys.has(i.key));
 }
 
+// Items shown only for this option of `item` (their condition names it), to warn before removing it.
+export function optionDependents(def, item, optionKey) {
+  return [...allItems(def)].map(([, i]) => i).filter((i) => {
+    const cond = i.visible_if;
+    return cond && cond.item === item.key && (cond.equals === optionKey || (cond.in || []).includes(optionKey));
+  });
+}
+
 // Items an item may depend on: those met earlier in the form that have an answer (not photos).
 export function earlierItems(def, item) {
   const out = [];

@@ -4,7 +4,7 @@
 import { api } from '../../api.js';
 import { fmtDateTime, fmtNumber, t, tx } from '../../i18n.js';
 import { navigate } from '../../router.js';
-import { confirmDialog, dialog, h, mount, pill, toast } from '../../ui.js';
+import { confirmDialog, dialog, h, mount, namePair, pill, toast } from '../../ui.js';
 import {
   adminPage, aicon, bilingual, busy, describeError, errorSummary, fieldBox, input, loadingFailed, placeErrors,
   saveBlob, searchBox, showFailure, styles,
@@ -19,8 +19,7 @@ const DRAFT_PILL = {
 function templateRow(tp) {
   return h('li', { class: 'list-row tpl-row', dataset: { key: tp.key } },
     h('a', { class: 'row-link', href: `#/admin/templates/${tp.id}` },
-      h('span', { class: 'strong', text: tx(tp.title) || tp.key }),
-      h('span', { class: 'hint', lang: 'ur', dir: 'rtl', text: tp.title.ur })),
+      tp.title?.en || tp.title?.ur ? namePair(tp.title) : h('span', { class: 'strong', text: tp.key })),
     h('div', { class: 'row-meta' },
       h('span', { class: 'mono', text: tp.key }),
       h('span', { text: tp.latest_version ? t('admin.latestVersion', { version: fmtNumber(tp.latest_version), when: fmtDateTime(tp.latest_published_at) })

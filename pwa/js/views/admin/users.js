@@ -13,7 +13,7 @@ import { confirmDialog, dialog, h, mount, pill, toast } from '../../ui.js';
 import { auditRow } from './audit.js';
 import {
   adminPage, aicon, busy, checkBox, describeError, errorSummary, fieldBox, groupBox, input, loadingFailed, placeErrors,
-  placeName, searchBox, select, showFailure, styles,
+  placeName, placeNames, searchBox, select, showFailure, styles,
 } from './common.js';
 
 const ROLES = ['admin', 'reviewer', 'inspector'];
@@ -80,14 +80,14 @@ function scopePicker(value, where, onchange) {
       const regionOn = value.region_ids.includes(region.id);
       const districts = where.districts.filter((d) => d.region_id === region.id);
       return h('div', { class: 'scope-region' },
-        checkBox(`region.${region.code}`, `${region.name}${region.name_ur ? ` — ${region.name_ur}` : ''}`, regionOn, (on) => {
+        checkBox(`region.${region.code}`, placeNames(region), regionOn, (on) => {
           value.region_ids = on ? [...value.region_ids, region.id] : value.region_ids.filter((x) => x !== region.id);
           if (on) value.district_ids = value.district_ids.filter((x) => !districts.some((d) => d.id === x));
           render();
           onchange();
         }),
         districts.length ? h('div', { class: 'scope-districts' }, districts.map((d) => checkBox(`district.${d.code}`,
-          `${d.name}${d.name_ur ? ` — ${d.name_ur}` : ''}`, regionOn || value.district_ids.includes(d.id), (on) => {
+          placeNames(d), regionOn || value.district_ids.includes(d.id), (on) => {
             value.district_ids = on ? [...value.district_ids, d.id] : value.district_ids.filter((x) => x !== d.id);
             onchange();
           }, { disabled: regionOn, hint: regionOn ? t('admin.coveredByRegion') : null }))) : null);

@@ -16,13 +16,7 @@ export const page = (current, title, ...children) => h('div', { class: 'reviewer
       h('li', {}, h('a', { href: `#${path}`, 'aria-current': path === current && 'page', text: t(`rv.nav.${key}`) }))))),
   title && h('h1', { text: title }), children);
 
-// A name in the interface's language first, then, smaller and marked with its own `lang`, the other.
-export function bilingual(name) {
-  const [first, second] = getLang() === 'ur' ? ['ur', 'en'] : ['en', 'ur'];
-  const main = name?.[first] || name?.[second] || '';
-  return h('span', { class: 'rv-bi' }, h('span', { class: 'rv-name', lang: name?.[first] ? first : second, text: main }),
-    name?.[second] && name[second] !== main && h('span', { class: 'rv-alt', lang: second, text: name[second] }));
-}
+export { namePair as bilingual } from '../../ui.js';
 
 export const districtName = (d) => ({ en: d?.name, ur: d?.name_ur });
 export const oneName = (name) => name?.[getLang()] || name?.en || '';
