@@ -115,7 +115,13 @@ def test_a_returned_inspection_is_corrected_on_the_phone_approved_and_its_new_sc
     rp.click(f"#rv-item-{other['key']} .rv-btn-override")
     rp.fill("dialog input[type=number]", "50")
     rp.click("dialog .btn-primary")
-    assert rp.locator("dialog .callout-fail").is_visible()  # no reason given: the dialog stays open
+    # No reason given: the dialog stays open and says so at the reason, which takes focus.
+    reason = rp.locator("dialog .field[data-field=reason]")
+    assert reason.locator(".field-error").is_visible()
+    assert "reason" in reason.locator(".field-error").inner_text().lower()
+    assert reason.locator("textarea").get_attribute("aria-invalid") == "true"
+    assert reason.locator("textarea").evaluate("(el) => el === document.activeElement")
+    assert rp.locator("dialog .field[data-field=score] .field-error").is_hidden()
     rp.fill("dialog textarea", "The register was produced only after a long search.")
     rp.click("dialog .btn-primary")
     pending = rp.inner_text(f"#rv-item-{other['key']} .rv-pending")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import asyncpg
@@ -111,6 +112,24 @@ def test_reviewer_screens_read_right_to_left_in_urdu_and_fit_the_screen(pwa_serv
     assert page.locator(f".rv-reuse a[href='#/review/i/{lahore['clean']['id']}']").count() >= 1
     assert errors == []
     context.close()
+
+
+def test_with_urdu_digits_chosen_the_board_and_the_dashboard_count_in_them(pwa_server, lahore, browser):
+    desk, page, errors = reviewer_desk(browser, pwa_server.url)
+    page.evaluate("import('/js/i18n.js').then(async (m) => { await m.setLang('ur'); await m.setDigits('arabext'); })")
+    page.wait_for_function("document.documentElement.lang === 'ur'")
+    page.goto(pwa_server.url + "/#/review/actions")
+    page.wait_for_selector(".rv-board")
+    heads = page.locator(".rv-col h2, .rv-col summary").all_inner_texts()
+    assert heads and all(re.search(r"\([۰-۹]+\)$", h.strip()) for h in heads), heads
+    # The dashboard's periods (months, quarters) in the digits chosen, on the chart and in its table.
+    page.goto(pwa_server.url + "/#/review/dashboard")
+    page.wait_for_selector("#rv-ranking")
+    periods = page.evaluate("""() => [...document.querySelectorAll('#rv-trend th, #rv-trend text')]
+        .map((n) => n.textContent).filter((s) => /[۰-۹0-9]{4}/.test(s))""")
+    assert periods and not any(re.search("[0-9]", p) for p in periods), periods
+    assert errors == []
+    desk.close()
 
 
 def test_a_dashboard_table_downloads_as_csv_and_xlsx_with_the_figures_on_screen(pwa_server, lahore, browser):

@@ -5,12 +5,12 @@
 // out of the way of the open work; cancelling one asks for the reason, in a dialog of its own.
 
 import { api } from '../../api.js';
-import { actionDescription, actionOwner, fmtDate, fmtDateTime, t, tx } from '../../i18n.js';
+import { actionDescription, actionOwner, fmtDate, fmtDateTime, fmtNumber, t, tx } from '../../i18n.js';
 import { navigate, render } from '../../router.js';
 import { templatesFor } from '../../state.js';
-import { button, dialog, field, h, icon, mount } from '../../ui.js';
+import { button, dialog, h, icon, mount } from '../../ui.js';
 import {
-  bilingual, busy, endDialog, errorBox, fieldBox, oneName, page, placeProblems, select, stations, tag, what,
+  bilingual, busy, endDialog, errorBox, fieldBox, oneName, page, placeProblems, problem, sayServer, select, stations, tag, what,
 } from './common.js';
 
 // The moves a reviewer may make from each status; server/actions/rules.py holds the same machine.
@@ -59,7 +59,7 @@ export default async function actionsView(params) {
     res.err ? errorBox(res.err) : [h('div', { class: 'rv-board' }, COLUMNS.map((status) => {
       const rows = res.rows.filter((a) => a.status === status);
       return h('section', { class: 'rv-col', dataset: { status }, 'aria-labelledby': `rv-col-${status}` },
-        h('h2', { id: `rv-col-${status}` }, `${t(`rv.status.${status}`)} (${rows.length})`),
+        h('h2', { id: `rv-col-${status}` }, `${t(`rv.status.${status}`)} (${fmtNumber(rows.length)})`),
         rows.length ? h('ul', { class: 'list' }, rows.map(actionCard)) : h('p', { class: 'hint', text: t('rv.act.none') }));
     })), cancelledFold(res.rows.filter((a) => a.status === 'cancelled'))]);
 }
@@ -67,7 +67,7 @@ export default async function actionsView(params) {
 // Cancelled actions, closed (folded) by default: they are history, not work.
 function cancelledFold(rows) {
   return h('details', { class: 'rv-col rv-cancelled', dataset: { status: 'cancelled' } },
-    h('summary', { id: 'rv-col-cancelled' }, `${t('rv.status.cancelled')} (${rows.length})`),
+    h('summary', { id: 'rv-col-cancelled' }, `${t('rv.status.cancelled')} (${fmtNumber(rows.length)})`),
     h('p', { class: 'hint', text: t('rv.act.cancelledLead') }),
     rows.length ? h('ul', { class: 'list' }, rows.map(actionCard)) : h('p', { class: 'hint', text: t('rv.act.none') }));
 }
@@ -182,15 +182,18 @@ async function notesDialog(a) {
     : h('p', { class: 'hint', text: t('rv.act.noNotes') })), (err) => mount(list, errorBox(err)));
   // A verified or cancelled action is closed: its history is read, nothing is added to it.
   const closed = FINAL.has(a.status);
+  const form = h('div', { class: 'rv-form' }, h('p', { dir: 'auto', text: actionDescription(a) }), list, errors,
+    closed ? h('p', { class: 'hint rv-closed', text: t('rv.act.closed') }) : fieldBox('note', t('rv.act.addNote'), area));
   const added = await dialog({
     title: t('rv.act.notesOf', { station: a.station.code }),
-    body: h('div', {}, h('p', { dir: 'auto', text: actionDescription(a) }), list, errors,
-      closed ? h('p', { class: 'hint rv-closed', text: t('rv.act.closed') }) : field(t('rv.act.addNote'), area)),
+    body: form,
     actions: closed ? [{ label: t('close'), value: 'close', kind: 'primary' }]
       : [{ label: t('close'), value: 'close' }, { label: t('rv.act.addNote'), value: 'add', kind: 'primary' }],
     onSubmit: async (v) => {
       if (v !== 'add') return true;
-      if (!area.value.trim()) { mount(errors, fail([t('rv.act.noteEmpty')])); area.focus(); return false; }
+      mount(errors);
+      placeProblems(form, area.value.trim() ? [] : [{ field: 'note', message: t('rv.act.noteEmpty') }]);
+      if (!area.value.trim()) return false;
       try { await api.reviewer.updateAction(a.id, { note: area.value.trim() }); } catch (err) { mount(errors, errorBox(err)); return false; }
       await render();
       return true;
@@ -217,20 +220,31 @@ export async function actionDialog({ station, inspectionId, item }) {
   // Two weeks, as for the actions a critical failure opens by itself.
   const due = h('input', { type: 'date', value: new Date(Date.now() + 14 * 864e5).toISOString().slice(0, 10) });
   const errors = h('div', { role: 'alert' });
+  // A problem is said at its field, the server's 422 too; anything else (offline, a 409) above them.
+  const form = h('div', { class: 'rv-form' }, errors, fieldBox('station_id', t('rv.col.station'), where),
+    !item && fieldBox('item_key', t('rv.act.item'), which), fieldBox('description', t('rv.act.description'), desc),
+    fieldBox('owner_name', t('rv.act.ownerLabel'), owner), fieldBox('due_date', t('rv.act.dueLabel'), due));
   let created = null;
   await dialog({
     title: item ? t('rv.act.newFor', { label: tx(item.label) }) : t('rv.act.new'),
-    body: h('div', {}, errors, field(t('rv.col.station'), where), !item && field(t('rv.act.item'), which),
-      field(t('rv.act.description'), desc), field(t('rv.act.ownerLabel'), owner), field(t('rv.act.dueLabel'), due)),
+    body: form,
     actions: [{ label: t('cancel'), value: null }, { label: t('rv.act.create'), value: 'create', kind: 'primary' }],
     onSubmit: async () => {
-      const bad = [!where.value && t('rv.act.pickStation'), !desc.value.trim() && t('rv.act.needDescription'), !due.value && t('rv.act.needDue')].filter(Boolean);
-      if (bad.length) { mount(errors, fail(bad)); return false; }
+      mount(errors);
+      const bad = [!where.value && { field: 'station_id', message: t('rv.act.pickStation') },
+        !desc.value.trim() && { field: 'description', message: t('rv.act.needDescription') },
+        !due.value && { field: 'due_date', message: t('rv.act.needDue') }].filter(Boolean);
+      placeProblems(form, bad);
+      if (bad.length) return false;
       try {
         created = await api.reviewer.createAction({ station_id: where.value, description: desc.value.trim(), due_date: due.value,
           owner_name: owner.value.trim(), inspection_id: inspectionId || null, item_key: item?.key || which.value || null });
         return true;
-      } catch (err) { mount(errors, errorBox(err)); return false; }
+      } catch (err) {
+        const left = err?.status === 422 && err.errors?.length ? placeProblems(form, err.errors, sayServer) : [{ message: problem(err) }];
+        if (left.length) mount(errors, fail(left.map((p) => (p.field ? `${p.field}: ${sayServer(p.message)}` : p.message))));
+        return false;
+      }
     },
   });
   return created;

@@ -4,7 +4,7 @@
 // that table; the inspections themselves are exported by the server.
 
 import { api } from '../../api.js';
-import { actionDescription, fmtDate, fmtDateTime, fmtNumber, getLang, t, tx } from '../../i18n.js';
+import { actionDescription, fmtDate, fmtDateTime, fmtMonth, fmtNumber, getLang, t, tx } from '../../i18n.js';
 import { navigate } from '../../router.js';
 import { displayPercent } from '../../scoring.js';
 import { add, button, card, h, toast } from '../../ui.js';
@@ -35,9 +35,8 @@ function periods(from, to, quarter) {
 
 function periodLabel(p) {
   const [y, rest] = p.split('-');
-  if (rest[0] === 'Q') return t('rv.dash.quarter', { q: rest[1], y });
-  return new Intl.DateTimeFormat(getLang() === 'ur' ? 'ur-PK-u-nu-latn' : 'en-PK', { month: 'short', year: 'numeric' })
-    .format(new Date(Number(y), Number(rest) - 1, 1));
+  if (rest[0] === 'Q') return t('rv.dash.quarter', { q: fmtNumber(Number(rest[1])), y: fmtNumber(Number(y), { useGrouping: false }) });
+  return fmtMonth(Number(y), Number(rest));
 }
 
 // cols: [label, numeric?, row => figure for the files, row => what the table shows (default: the figure)]

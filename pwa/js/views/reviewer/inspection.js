@@ -5,13 +5,13 @@
 
 import { api } from '../../api.js';
 import { kv } from '../../db.js';
-import { actionDescription, fmtDate, fmtDateTime, fmtDistance, fmtNumber, t, tx } from '../../i18n.js';
+import { actionDescription, fmtDate, fmtDateTime, fmtDistance, fmtNumber, fmtWallTime, t, tx } from '../../i18n.js';
 import { thumbUrl } from '../../photos.js';
 import { isScored, itemScore, score as scoreOf, visibility } from '../../scoring.js';
 import { add, alertDialog, button, card, dialog, field, h, icon, mount, toast } from '../../ui.js';
 import {
   bilingual, busy, definitionOf, districtName, districts, errorBox, flagPill, gradePill, oneName, page, pct, problem, row,
-  saveBlob, sayServer, stations, table, tag,
+  fieldBox, placeProblems, saveBlob, sayServer, stations, table, tag,
 } from './common.js';
 
 const STATUS = { submitted: ['info', 'alert'], approved: ['ok', 'check'], returned: ['warn', 'note'], draft: ['info', 'phone'] };
@@ -231,7 +231,7 @@ const place = (lat, lon) => (lat == null ? t('rv.ev.none') : `${fmtNumber(lat, {
 function evidence(meta) {
   const { exif, device, distance_m: dist } = meta.evidence;
   const line = (label, text) => h('p', {}, h('span', { class: 'strong', text: `${label} ` }), text);
-  return [line(t('rv.ev.exif'), `${exif.taken_at?.replace('T', ' ') || t('rv.ev.none')} · ${place(exif.lat, exif.lon)}`),
+  return [line(t('rv.ev.exif'), `${exif.taken_at ? fmtWallTime(exif.taken_at) : t('rv.ev.none')} · ${place(exif.lat, exif.lon)}`),
     line(t('rv.ev.device'), `${device.taken_at ? fmtDateTime(device.taken_at) : t('rv.ev.none')} · ${place(device.lat, device.lon)}${device.accuracy_m != null ? ` ±${fmtDistance(device.accuracy_m)}` : ''}`),
     dist != null && h('p', { text: t('rv.ev.distance', { distance: fmtDistance(dist) }) })];
 }
@@ -315,22 +315,21 @@ function overrideDialog(item, s, ctx, done) {
   const now = ctx.draft.score_overrides[item.key];
   const score = h('input', { type: 'number', min: 0, max: 100, step: 1, inputmode: 'numeric', value: now ? Math.round(now.score * 100) : '' });
   const reason = h('textarea', { rows: 3, maxlength: 2000, value: now?.reason || '' });
-  const errors = h('div', { role: 'alert' });
+  // Each problem is said at its field (UX: errors next to the field), and the first takes focus.
+  const form = h('div', { class: 'rv-form' }, h('p', { text: t('rv.overrideOriginal', { score: itemPct(s) }) }),
+    fieldBox('score', t('rv.overrideScore'), score, { hint: t('rv.overrideScoreHint') }),
+    fieldBox('reason', t('rv.overrideReason'), reason, { hint: t('rv.overrideReasonHint') }));
   return dialog({
     title: t('rv.overrideTitle', { label: tx(item.label) }),
-    body: h('div', {}, h('p', { text: t('rv.overrideOriginal', { score: itemPct(s) }) }), errors,
-      field(t('rv.overrideScore'), score, { hint: t('rv.overrideScoreHint') }),
-      field(t('rv.overrideReason'), reason, { hint: t('rv.overrideReasonHint') })),
+    body: form,
     actions: [now && { label: t('rv.removeOverride'), value: 'remove', kind: 'danger' },
       { label: t('cancel'), value: null }, { label: t('rv.save'), value: 'save', kind: 'primary' }].filter(Boolean),
     onSubmit: (v) => {
       const n = score.value === '' ? NaN : Number(score.value);
-      const bad = [!(n >= 0 && n <= 100) && [score, t('rv.overrideScoreBad')], !reason.value.trim() && [reason, t('rv.overrideReasonMissing')]].filter(Boolean);
-      if (v === 'save' && bad.length) {
-        mount(errors, h('div', { class: 'callout callout-fail' }, icon('alert'), h('ul', {}, bad.map(([, m]) => h('li', { text: m })))));
-        bad[0][0].focus();
-        return false;
-      }
+      const bad = [!(n >= 0 && n <= 100) && { field: 'score', message: t('rv.overrideScoreBad') },
+        !reason.value.trim() && { field: 'reason', message: t('rv.overrideReasonMissing') }].filter(Boolean);
+      placeProblems(form, v === 'save' ? bad : []);
+      if (v === 'save' && bad.length) return false;
       if (v === 'save') ctx.draft.score_overrides[item.key] = { score: n / 100, reason: reason.value.trim() };
       else delete ctx.draft.score_overrides[item.key];
       ctx.saveDraft();
