@@ -54,7 +54,7 @@ DEFINITION: dict[str, Any] = {
                     "type": "number",
                     "min": 0,
                     "max": 15,
-                    "unit": "minutes",
+                    "unit": {"en": "minutes", "ur": "منٹ"},
                     "label": {"en": "Waiting time at the counter", "ur": "کاؤنٹر پر انتظار کا وقت"},
                 },
                 {
@@ -506,8 +506,10 @@ async def test_the_urdu_report_holds_the_templates_urdu_labels_and_the_reviewers
         "ٹوکن دیا گیا",
         "پینے کا پانی",
         "منظور",
+        "منٹ",  # the number's unit, in Urdu
     ):
         assert normalise_urdu(urdu) in extracted, urdu
+    assert "minutes" not in text
     # Latin text and Western digits keep their own direction inside the Urdu pages.
     assert "SA1" in text and "Token given only after asking" in text
     assert "/" in reader.pages[0].extract_text()

@@ -158,6 +158,25 @@ async def test_a_draft_with_many_mistakes_is_refused_with_every_one_listed(clien
     assert template["draft"] is None and template["draft_status"] == "none"
 
 
+async def test_a_unit_is_given_in_both_languages_and_an_older_one_word_unit_is_still_read(client, admin):
+    template_id = await create(client, admin)
+    half = definition()
+    half["sections"][0]["items"][1]["unit"] = {"en": "minutes", "ur": " "}
+    refused = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=half)
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["sections[0].items[1].unit.ur"]
+    for unit in ({"en": "minutes", "ur": "منٹ"}, "minutes"):
+        ok = definition()
+        ok["sections"][0]["items"][1]["unit"] = unit
+        saved = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=ok)
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["draft"]["sections"][0]["items"][1]["unit"] == unit
+    on_a_scale = definition()
+    on_a_scale["sections"][0]["items"][0]["unit"] = {"en": "minutes", "ur": "منٹ"}
+    refused = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=on_a_scale)
+    assert [e["field"] for e in refused.json()["errors"]] == ["sections[0].items[0].unit"]
+
+
 @pytest.mark.parametrize("condition", [{"equals": 10**400}, {"in": [3, -(10**400)]}])
 async def test_a_condition_on_a_number_too_long_for_a_double_is_refused_naming_it(client, admin, condition):
     """JSON integers decode at any length; one a phone's JavaScript would read as Infinity is no answer."""

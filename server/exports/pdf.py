@@ -248,7 +248,10 @@ class _Report(Typesetter):
             # No spaces: in a right-to-left line "3 / 5" would be laid out as two numbers, "5 / 3".
             return f"{_num(value)}/{_num(item.max)}"
         if item.type == "number":
-            return f"{_num(value)} {item.unit or ''}".strip()
+            unit = (
+                item.unit if isinstance(item.unit, str) or item.unit is None else self.local(item.unit.en, item.unit.ur)
+            )
+            return f"{_num(value)} {iso(unit) if unit else ''}".strip()
         if item.type == "choice":
             return options.get(str(value), iso(str(value)))
         if item.type == "multi_choice" and isinstance(value, list):

@@ -52,7 +52,9 @@ class Item(Base):
     # `max` is the top of a scale; `min`/`max` bound a number's acceptable range (either may be open).
     min: float | None = None
     max: float | None = None
-    unit: Name | None = None
+    # What a number counts, in both languages ({en, ur}); a plain string (one language, as templates
+    # before bilingual units had it) is still read.
+    unit: LocalText | Name | None = None
     options: list[Option] | None = None
     visible_if: VisibleIf | None = None
 

@@ -129,6 +129,8 @@ def _check_item(item: Item, at: str, err: Report) -> None:
         err(f"{at}.max", "only number and scale items have a maximum")
     if item.unit is not None and kind != "number":
         err(f"{at}.unit", "only number items have a unit")
+    if isinstance(item.unit, LocalText):
+        _check_text(item.unit, f"{at}.unit", err)
     if item.options is not None and not choice:
         err(f"{at}.options", "only choice and multi_choice items have options")
 

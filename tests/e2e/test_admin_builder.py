@@ -61,7 +61,7 @@ ITEMS: list[dict[str, Any]] = [
         "type": "number",
         "min": 0,
         "max": 0,
-        "unit": "persons",
+        "unit": text("persons", "افراد"),
         "label": text("Held over 24 hours", "24 گھنٹے سے زائد زیرِ حراست"),
     },
     {

@@ -90,7 +90,8 @@ def fill_item(page: Any, item: dict) -> None:
         if item.get(bound) is not None:
             field(page, bound).fill(str(item[bound]))
     if item.get("unit"):
-        field(page, "unit").fill(item["unit"])
+        field(page, "unit.en").fill(item["unit"]["en"])
+        field(page, "unit.ur").fill(item["unit"]["ur"])
     for o, option in enumerate(item.get("options", [])):
         if o >= page.locator("#builder-editor .option-row").count():
             page.click("#builder-editor [data-add=option]")

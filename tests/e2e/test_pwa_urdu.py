@@ -64,6 +64,11 @@ def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(pwa_serve
     assert page.inner_text(f"#lbl-{first_item['key']}") == first_item["label"]["ur"]
     if first_item["type"] == "yes_no":
         assert page.locator(f"#item-{first_item['key']} [data-value=yes]").inner_text().strip().endswith("ہاں")
+    # A number's unit is the template's Urdu word, beside the box and in the range below it.
+    counted = next(i for i in first_section["items"] if i["type"] == "number" and isinstance(i.get("unit"), dict))
+    unit = page.locator(f"#item-{counted['key']} .unit")
+    assert unit.inner_text() == counted["unit"]["ur"]
+    assert counted["unit"]["ur"] in page.inner_text(f"#item-{counted['key']} .hint")
     # The layout really mirrors: the card's label starts at the right edge.
     box = page.locator(f"#lbl-{first_item['key']}").bounding_box()
     card = page.locator(f"#item-{first_item['key']}").bounding_box()

@@ -231,9 +231,12 @@ function itemEditor(ui, item) {
   const typeFields = [];
   if (item.type === 'scale') typeFields.push(numberField('max', t('admin.scaleMax'), { min: 1, step: 1 }, t('admin.scaleMaxHint')));
   if (item.type === 'number') {
-    typeFields.push(h('div', { class: 'row-3' },
-      numberField('min', t('admin.numberMin'), {}, null), numberField('max', t('admin.numberMax'), {}, null),
-      fieldBox('unit', t('admin.unit'), input(item.unit, (v) => { item.unit = v; ui.changed('text', item); }, { maxlength: 200 }))),
+    // The unit in both languages, as every text an inspector reads; one written before units were
+    // bilingual opens as its English, with the Urdu to be given.
+    if (typeof item.unit === 'string') item.unit = { en: item.unit, ur: '' };
+    typeFields.push(h('div', { class: 'row-2' },
+      numberField('min', t('admin.numberMin'), {}, null), numberField('max', t('admin.numberMax'), {}, null)),
+    textPair(ui, item, 'unit', t('admin.unit')),
     h('p', { class: 'hint', text: t('admin.numberHint') }));
   }
   if (item.type === 'choice' || item.type === 'multi_choice') typeFields.push(optionsEditor(ui, item));

@@ -136,7 +136,8 @@ function cleanItem(item) {
   if (item.type === 'number') {
     if (!blank(item.min)) out.min = item.min;
     if (!blank(item.max)) out.max = item.max;
-    if (!blank(item.unit) && String(item.unit).trim()) out.unit = String(item.unit).trim();
+    if (typeof item.unit === 'string' && item.unit.trim()) out.unit = item.unit.trim();
+    else if (hasText(item.unit)) out.unit = text(item.unit.en ?? '', item.unit.ur ?? '');
   }
   if (item.type === 'scale' && !blank(item.max)) out.max = item.max;
   if (CHOICE.has(item.type)) {

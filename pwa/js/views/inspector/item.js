@@ -145,8 +145,9 @@ function control(item, ctx, labelId, changed) {
       const range = item.min != null && item.max != null ? t('item.range', { min: fmtNumber(item.min), max: fmtNumber(item.max) })
         : item.min != null ? t('item.rangeMin', { min: fmtNumber(item.min) })
           : t('item.rangeMax', { max: fmtNumber(item.max) });
-      return h('div', { class: 'number-row' }, input, item.unit ? h('span', { class: 'unit', text: item.unit }) : null,
-        hasRange ? h('p', { class: 'hint', text: `${range}${item.unit ? ` ${item.unit}` : ''}` }) : null);
+      const unit = tx(item.unit);  // {en, ur}, or a plain string from before units were bilingual
+      return h('div', { class: 'number-row' }, input, unit ? h('span', { class: 'unit', text: unit }) : null,
+        hasRange ? h('p', { class: 'hint', text: `${range}${unit ? ` ${unit}` : ''}` }) : null);
     }
     case 'text': {
       const ta = h('textarea', {

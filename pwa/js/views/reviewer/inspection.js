@@ -130,7 +130,7 @@ function answerText(item, answer) {
       const { min, max } = item;
       const range = min != null && max != null ? t('item.range', { min, max }) : min != null ? t('item.rangeMin', { min })
         : max != null ? t('item.rangeMax', { max }) : '';
-      return `${fmtNumber(v)} ${item.unit || ''} ${range && `(${range})`}`.trim();
+      return `${fmtNumber(v)} ${tx(item.unit)} ${range && `(${range})`}`.trim();
     }
     case 'date': return fmtDate(v);
     default: return String(v);
