@@ -35,6 +35,16 @@ def open_sips(server, browser):
     return token, sips["id"], context, page, errors
 
 
+def server_down(page) -> None:
+    """The server answers every draft save with 503, as when it is down, until page.unroute("**/draft")."""
+    page.route(
+        "**/draft",
+        lambda route: route.fulfill(
+            status=503, content_type="application/problem+json", body='{"status":503,"title":"Unavailable"}'
+        ),
+    )
+
+
 def server_title(server, token: str, template_id: str) -> str:
     return server.api("GET", f"/api/v1/templates/{template_id}", token).json()["draft"]["title"]["en"]
 
@@ -94,12 +104,7 @@ def test_a_draft_imported_while_edits_were_unsent_is_shown_not_overwritten(admin
     upload.write_text(json.dumps(exported))
 
     # An edit the server cannot take right now (it is down).
-    page.route(
-        "**/draft",
-        lambda route: route.fulfill(
-            status=503, content_type="application/problem+json", body='{"status":503,"title":"Unavailable"}'
-        ),
-    )
+    server_down(page)
     field(page, "title.en").fill("Edited while the server was down")
     expect(page.locator("#save-state")).to_have_attribute("data-state", "failed", timeout=15000)
     page.unroute("**/draft")
@@ -119,12 +124,7 @@ def test_a_draft_imported_while_edits_were_unsent_is_shown_not_overwritten(admin
 
 def test_discarding_edits_kept_only_in_this_browser_asks_first(admin_server, browser):
     token, tid, context, page, errors = open_sips(admin_server, browser)
-    page.route(
-        "**/draft",
-        lambda route: route.fulfill(
-            status=503, content_type="application/problem+json", body='{"status":503,"title":"Unavailable"}'
-        ),
-    )
+    server_down(page)
     field(page, "title.en").fill("Typed while the server was down")
     expect(page.locator("#save-state")).to_have_attribute("data-state", "failed", timeout=15000)
     page.unroute("**/draft")

@@ -151,26 +151,35 @@ def test_a_returned_inspection_is_corrected_on_the_phone_approved_and_its_new_sc
     phone.close()
 
 
-def test_a_stale_review_is_explained_and_the_current_copy_shown_with_the_draft_kept(pwa_server, browser):
+def _returned_after_an_approval(pwa_server, browser, station: int, lang: str, comment: str):
+    """A reviewer (in `lang`) opens a submitted inspection and writes a comment; meanwhile the
+    administrator approves it, so the reviewer's Return is stale. Returns (id, context, page, page
+    errors, the dialog the Return opened)."""
     token, stations, version = inspector_setup(pwa_server)
-    seeded = submit(pwa_server, token, stations[1], version)
+    seeded = submit(pwa_server, token, stations[station], version)
     iid = seeded["id"]
-
     desk, page, errors = reviewer_desk(browser, pwa_server.url)
+    if lang != "en":
+        page.evaluate("(l) => import('/js/i18n.js').then((m) => m.setLang(l))", lang)
     page.goto(pwa_server.url + f"/#/review/i/{iid}")
     page.wait_for_selector("#rv-return")
-    page.fill("#rv-comment", "Photos of the malkhana are missing their tags.")
-
-    # Meanwhile the administrator approves it: the reviewer's copy is now stale.
+    page.fill("#rv-comment", comment)
     admin = pwa_server.login("admin", DEMO_PASSWORDS["admin"])
     decided = pwa_server.api(
         "POST", f"/api/v1/inspections/{iid}/review", admin, json={"decision": "approve", "revision": seeded["revision"]}
     )
     assert decided.status_code == 200, decided.text
-
     page.click("#rv-return")
     dialog = page.locator("dialog[open]")
     dialog.wait_for()
+    return iid, desk, page, errors, dialog
+
+
+def test_a_stale_review_is_explained_and_the_current_copy_shown_with_the_draft_kept(pwa_server, browser):
+    token = inspector_setup(pwa_server)[0]
+    iid, desk, page, errors, dialog = _returned_after_an_approval(
+        pwa_server, browser, 1, "en", "Photos of the malkhana are missing their tags."
+    )
     assert "changed" in dialog.inner_text()
     dialog.locator(".btn-primary").click()
     page.wait_for_selector("#rv-decided")
@@ -194,24 +203,9 @@ def test_a_stale_review_is_explained_and_the_current_copy_shown_with_the_draft_k
 
 
 def test_a_stale_review_and_other_refusals_are_said_in_urdu_to_an_urdu_reviewer(pwa_server, browser):
-    token, stations, version = inspector_setup(pwa_server)
-    seeded = submit(pwa_server, token, stations[2], version)
-    iid = seeded["id"]
-
-    desk, page, errors = reviewer_desk(browser, pwa_server.url)
-    page.evaluate("import('/js/i18n.js').then((m) => m.setLang('ur'))")
-    page.goto(pwa_server.url + f"/#/review/i/{iid}")
-    page.wait_for_selector("#rv-return")
-    page.fill("#rv-comment", "ملخانہ کی تصاویر پر لیبل نہیں ہیں۔")
-    admin = pwa_server.login("admin", DEMO_PASSWORDS["admin"])
-    decided = pwa_server.api(
-        "POST", f"/api/v1/inspections/{iid}/review", admin, json={"decision": "approve", "revision": seeded["revision"]}
+    _, desk, page, errors, dialog = _returned_after_an_approval(
+        pwa_server, browser, 2, "ur", "ملخانہ کی تصاویر پر لیبل نہیں ہیں۔"
     )
-    assert decided.status_code == 200, decided.text
-
-    page.click("#rv-return")
-    dialog = page.locator("dialog[open]")
-    dialog.wait_for()
     said = dialog.inner_text()
     assert "آپ کے کھولنے کے بعد یہ بدل گیا" in said
     assert not re.search(r"[A-Za-z]", said), said  # the server's English sentence is not shown
