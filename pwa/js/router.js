@@ -53,35 +53,38 @@ export function navigate(path, { replace = false } = {}) {
 // view shows changed underneath it (language switch, a sync that brought new data).
 export async function render() {
   const seq = ++renderSeq;
-  const path = currentPath();
-  const found = match(path);
-  const redirect = guard(found?.route, path);
-  if (redirect && redirect !== path) return navigate(redirect, { replace: true });
-  if (!found) return navigate('/', { replace: true });
   // The screen on show stays until the next one is ready; if that takes a while, the app says so.
+  // Whatever happens below, the newest render ends the busy state (an older one leaves it to it).
   const slow = setTimeout(() => { if (seq === renderSeq) busy(true); }, 300);
-  let result;
   try {
-    let view = found.route.view;
-    if (!view && found.route.load) view = (await found.route.load()).default;
-    result = await view(found.params, { path });
-  } catch (err) {
-    if (seq !== renderSeq) return;
-    if (!failed) throw err;
-    // A screen that cannot be drawn (no connection, a server error) is replaced by one that says
-    // so and offers to try again, instead of a tap that seems to do nothing.
-    result = failed(err, () => render());
+    const path = currentPath();
+    const found = match(path);
+    const redirect = guard(found?.route, path);
+    if (redirect && redirect !== path) return navigate(redirect, { replace: true });
+    if (!found) return navigate('/', { replace: true });
+    let result;
+    try {
+      let view = found.route.view;
+      if (!view && found.route.load) view = (await found.route.load()).default;
+      result = await view(found.params, { path });
+    } catch (err) {
+      if (seq !== renderSeq) return;
+      if (!failed) throw err;
+      // A screen that cannot be drawn (no connection, a server error) is replaced by one that says
+      // so and offers to try again, instead of a tap that seems to do nothing.
+      result = failed(err, () => render());
+    }
+    if (seq !== renderSeq) { result?.dispose?.(); return; }  // a newer navigation won the race
+    current?.dispose?.();
+    current = result instanceof Node ? { node: result } : result;
+    outlet.replaceChildren(current.node);
+    if (!found.route.keepScroll) window.scrollTo(0, 0);
+    announce(current.node, path);
+    document.dispatchEvent(new CustomEvent('routechange', { detail: { path, route: found.route } }));
   } finally {
     clearTimeout(slow);
     if (seq === renderSeq) busy(false);
   }
-  if (seq !== renderSeq) { result?.dispose?.(); return; }  // a newer navigation won the race
-  current?.dispose?.();
-  current = result instanceof Node ? { node: result } : result;
-  outlet.replaceChildren(current.node);
-  if (!found.route.keepScroll) window.scrollTo(0, 0);
-  announce(current.node, path);
-  document.dispatchEvent(new CustomEvent('routechange', { detail: { path, route: found.route } }));
 }
 
 // A new screen says so, as a page load would: the tab's title names it, and on a move to another

@@ -111,3 +111,21 @@ def test_a_downloaded_version_imports_as_an_identical_draft_that_reorders_by_key
     assert admin_server.api("GET", f"/api/v1/templates/{copy_id}", token).json()["archived"] is False
     assert errors == []
     context.close()
+
+
+def test_a_file_that_is_not_a_muaina_template_file_is_refused_at_the_file_field(admin_server, browser, tmp_path: Path):
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"format": "someone.else", "definition": {"title": {"en": "x", "ur": "y"}}}))
+    context = laptop(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, admin_server.url)
+    page.click("#import-template")
+    page.set_input_files("#import-file", str(other))
+    page.fill("#import-key", "other_file")
+    page.click("dialog[open] .dialog-actions .btn-primary")
+    at_file = page.locator('dialog[open] [data-field="file"] .field-error')
+    expect(at_file).to_contain_text("format")
+    assert page.locator("dialog[open]").count() == 1
+    assert errors == []
+    context.close()

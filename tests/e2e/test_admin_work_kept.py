@@ -169,3 +169,50 @@ def test_removing_an_option_that_items_are_shown_for_asks_first_and_names_them(a
     assert page.locator("dialog[open]").count() == 0
     assert errors == []
     context.close()
+
+
+def test_opening_an_item_whose_unit_is_one_word_from_before_changes_nothing_until_it_is_edited(admin_server, browser):
+    """Units became bilingual; a template written before has "minutes". Opening that item shows it
+    as the English unit and leaves the draft alone (no save, no 'leave site?'); typing the Urdu
+    makes it {en, ur}."""
+    token = admin_server.login(ADMIN, ADMIN_PASSWORD)
+    made = admin_server.api(
+        "POST", "/api/v1/templates", token, json={"key": "old_units", "title": {"en": "Old", "ur": "پرانا"}}
+    )
+    assert made.status_code == 201, made.text
+    tid = made.json()["id"]
+    label = {"en": "Waiting time", "ur": "انتظار کا وقت"}
+    definition = {
+        "title": {"en": "Old", "ur": "پرانا"},
+        "sections": [
+            {
+                "key": "front",
+                "title": {"en": "Front desk", "ur": "فرنٹ ڈیسک"},
+                "items": [{"key": "wait", "type": "number", "min": 0, "max": 15, "unit": "minutes", "label": label}],
+            }
+        ],
+    }
+    assert admin_server.api("PUT", f"/api/v1/templates/{tid}/draft", token, json=definition).status_code == 200
+    context = laptop(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, admin_server.url)
+    page.goto(f"{admin_server.url}/#/admin/templates/{tid}")
+    page.wait_for_selector("#builder-title")
+    page.locator(".o-row", has_text="Waiting time").first.click()
+    expect(field(page, "unit.en")).to_have_value("minutes")
+    expect(field(page, "unit.ur")).to_have_value("")
+    page.evaluate("import('/js/i18n.js').then((m) => m.setLang('ur'))")  # redraws and saves if anything changed
+    page.wait_for_timeout(1500)
+    draft = admin_server.api("GET", f"/api/v1/templates/{tid}", token).json()["draft"]
+    assert draft["sections"][0]["items"][0]["unit"] == "minutes"
+    assert page.get_attribute("#save-state", "data-state") == "saved"
+    assert page.locator("#builder-problems li").count() == 0
+    assert page.evaluate("import('/js/i18n.js').then((m) => m.setLang('en'))") is None
+    page.locator(".o-row", has_text="Waiting time").first.click()
+    field(page, "unit.ur").fill("منٹ")
+    wait_saved(page)
+    draft = admin_server.api("GET", f"/api/v1/templates/{tid}", token).json()["draft"]
+    assert draft["sections"][0]["items"][0]["unit"] == {"en": "minutes", "ur": "منٹ"}
+    assert errors == []
+    context.close()

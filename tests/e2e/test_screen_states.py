@@ -154,3 +154,26 @@ def test_the_admin_console_says_refusals_in_the_admins_language_and_keeps_the_se
         assert ur[name] != en[name], name
     assert errors == []
     context.close()
+
+
+def test_the_visits_screen_says_its_own_refusals_in_urdu(pwa_server, browser):
+    """A visit already done, cancelled or stopped is refused with a 409 in English; the screen says it
+    in the reviewer's words, not the generic refusal wrapped around the server's sentence."""
+    context = phone_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    said = page.evaluate("""async () => {
+        const i18n = await import('/js/i18n.js');
+        const { refusal } = await import('/js/views/reviewer/visits.js');
+        await i18n.setLang('ur');
+        return {
+            done: refusal({ status: 409, detail: 'the assignment is done: its inspection was submitted' }),
+            stopped: refusal({ status: 409, detail: 'the schedule is stopped' }),
+            expected: [i18n.t('rv.msg.done'), i18n.t('rv.msg.stopped')],
+        };
+    }""")
+    assert [said["done"], said["stopped"]] == said["expected"]
+    assert not any(re.search("[A-Za-z]", s) for s in said["expected"]), said
+    assert errors == []
+    context.close()

@@ -231,12 +231,16 @@ function itemEditor(ui, item) {
   const typeFields = [];
   if (item.type === 'scale') typeFields.push(numberField('max', t('admin.scaleMax'), { min: 1, step: 1 }, t('admin.scaleMaxHint')));
   if (item.type === 'number') {
-    // The unit in both languages, as every text an inspector reads; one written before units were
-    // bilingual opens as its English, with the Urdu to be given.
-    if (typeof item.unit === 'string') item.unit = { en: item.unit, ur: '' };
+    // The unit in both languages, as every text an inspector reads. One written before units were
+    // bilingual shows as its English and stays as it is until the admin edits it: opening the item
+    // must not change the draft.
+    const unitText = () => (typeof item.unit === 'string' ? { en: item.unit, ur: '' } : item.unit);
     typeFields.push(h('div', { class: 'row-2' },
       numberField('min', t('admin.numberMin'), {}, null), numberField('max', t('admin.numberMax'), {}, null)),
-    textPair(ui, item, 'unit', t('admin.unit')),
+    bilingual('unit', t('admin.unit'), unitText(), (lang, value) => {
+      item.unit = { en: unitText()?.en ?? '', ur: unitText()?.ur ?? '', [lang]: value };
+      ui.changed('text', item);
+    }),
     h('p', { class: 'hint', text: t('admin.numberHint') }));
   }
   if (item.type === 'choice' || item.type === 'multi_choice') typeFields.push(optionsEditor(ui, item));
@@ -308,7 +312,9 @@ const FIELD_WORDS = [
   [/^kinds/, () => t('admin.kinds')],
   [/^key$/, () => t('admin.key')], [/^weight$/, () => t('admin.weight')], [/^critical$/, () => t('admin.critical')],
   [/^min_photos$/, () => t('admin.minPhotos')], [/^max$/, () => t('admin.max')], [/^min$/, () => t('admin.numberMin')],
-  [/^unit$/, () => t('admin.unit')], [/^items$/, () => t('admin.items')], [/^sections$/, () => t('admin.sections')],
+  [/^unit$/, () => t('admin.unit')],
+  [/^unit\.(en|ur)$/, (m) => t(m[1] === 'en' ? 'admin.inEnglish' : 'admin.inUrdu', { label: t('admin.unit') })],
+  [/^items$/, () => t('admin.items')], [/^sections$/, () => t('admin.sections')],
   [/^type$/, () => t('admin.type')],
 ];
 

@@ -121,8 +121,11 @@ export async function importDialog(template = null) {
         form.dataset.id = tpl.id;
         return true;
       } catch (err) {
-        // The definition's problems are named by their place in the file (sections[0].items[2]…).
-        showFailure(form, summary, err);
+        // The definition's problems are named by their place in the file (sections[0].items[2]…);
+        // the export wrapper's own fields (format, version…) are the file's problem, shown at it.
+        const wrapper = new Set(['format', 'format_version', 'version', 'exported_at', 'definition', 'body']);
+        const errors = (err.errors || []).map((e) => (wrapper.has(e.field) ? { ...e, field: 'file', message: `${e.field}: ${e.message}` } : e));
+        showFailure(form, summary, { status: err?.status, detail: err?.detail || err?.message, errors });
         return false;
       }
     },

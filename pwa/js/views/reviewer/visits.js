@@ -9,12 +9,12 @@
 // who can serve a station in their area. The server judges the choice for the station either way.
 
 import { api } from '../../api.js';
-import { fmtDate, sayKnown, t, tx } from '../../i18n.js';
+import { fmtDate, problemText, sayKnown, t, tx } from '../../i18n.js';
 import { navigate, render } from '../../router.js';
 import { state } from '../../state.js';
 import { button, dialog, h, icon, mount, toast } from '../../ui.js';
 import {
-  bilingual, busy, endDialog, errorBox, fieldBox, oneName, page, placeProblems, problem, row, select, stations, table,
+  bilingual, busy, endDialog, errorBox, fieldBox, oneName, page, placeProblems, row, select, stations, table,
   tag, what,
 } from './common.js';
 
@@ -41,7 +41,12 @@ const MESSAGES = [
   [/^the schedule is stopped$/, 'rv.msg.stopped'],
   [/^(assignment|schedule) not found$/, 'rv.msg.notFound'],
 ];
-const say = (message) => sayKnown(MESSAGES, message, (x) => (x.includes('-') ? fmtDate(x) : x));
+const dates = (x) => (x.includes('-') ? fmtDate(x) : x);
+const say = (message) => sayKnown(MESSAGES, message, dates);
+// A refusal (a 409, offline) in the reviewer's words: this screen's messages first, then by status.
+export const refusal = (err) => problemText(err, {
+  messages: MESSAGES, fill: dates, keys: { offline: 'rv.offline', notFound: 'rv.msg.notFound', forbidden: 'error.forbidden' },
+});
 
 const stationLabel = (s) => `${s.code} · ${oneName(s.name)}`;
 const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
@@ -178,7 +183,7 @@ const inspectorHint = () => (state.user?.role === 'admin' ? undefined : t('rv.vi
 // A 422 goes beside its fields; anything else (a 409, offline) above the form.
 function showFailure(form, host, err, rename = {}) {
   const problems = err?.status === 422 && err.errors?.length
-    ? err.errors.map((e) => ({ ...e, field: rename[e.field] || e.field })) : [{ field: '', message: problem(err) }];
+    ? err.errors.map((e) => ({ ...e, field: rename[e.field] || e.field })) : [{ field: '', message: refusal(err) }];
   const left = placeProblems(form, problems, say);
   mount(host, left.length ? h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'),
     h('ul', {}, left.map((p) => h('li', { text: say(p.message) })))) : null);
