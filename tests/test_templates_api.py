@@ -171,6 +171,11 @@ async def test_a_unit_is_given_in_both_languages_and_an_older_one_word_unit_is_s
         saved = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=ok)
         assert saved.status_code == 200, saved.text
         assert saved.json()["draft"]["sections"][0]["items"][1]["unit"] == unit
+    # An admin page from before bilingual units turns {en, ur} into this text: refused, not stored.
+    stale = definition()
+    stale["sections"][0]["items"][1]["unit"] = "[object Object]"
+    refused = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=stale)
+    assert [e["field"] for e in refused.json()["errors"]] == ["sections[0].items[1].unit"]
     on_a_scale = definition()
     on_a_scale["sections"][0]["items"][0]["unit"] = {"en": "minutes", "ur": "منٹ"}
     refused = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=on_a_scale)

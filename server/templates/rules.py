@@ -131,6 +131,10 @@ def _check_item(item: Item, at: str, err: Report) -> None:
         err(f"{at}.unit", "only number items have a unit")
     if isinstance(item.unit, LocalText):
         _check_text(item.unit, f"{at}.unit", err)
+    elif item.unit is not None and item.unit.strip() == "[object Object]":
+        # What an admin page loaded before units were bilingual writes for an {en, ur} unit: refused
+        # rather than stored as the word a phone would show.
+        err(f"{at}.unit", "is not a unit this page can write; reload the page and give it in English and Urdu")
     if item.options is not None and not choice:
         err(f"{at}.options", "only choice and multi_choice items have options")
 
