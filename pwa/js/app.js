@@ -4,7 +4,7 @@
 import { ApiError } from './api.js';
 import { on } from './bus.js';
 import { kv } from './db.js';
-import { initLang, onLangChange, setLang, getLang, t } from './i18n.js';
+import { initLang, onLangChange, problemText, setLang, getLang, t } from './i18n.js';
 import { retryNow } from './outbox.js';
 import { navigate, render, route, start, currentPath } from './router.js';
 import { loadSession, refreshBundle, state } from './state.js';
@@ -118,14 +118,15 @@ function showBusy(on) {
 }
 
 // A screen whose view threw. A failed request (ApiError) is the network's or the server's doing and
-// is said plainly; anything else is a fault in the app, said the same way to the person and reported
-// as uncaught, so that it reaches the console and the tests that watch for page errors.
+// is said as every failed request is (problemText); anything else is a fault in the app, said plainly
+// to the person and reported as uncaught, so that it reaches the console and the tests that watch
+// for page errors.
 function failedScreen(err, retry) {
-  if (!(err instanceof ApiError)) setTimeout(() => { throw err; });
-  const why = err?.status === 0 ? 'error.offline' : err?.status === 401 ? 'error.signedOut' : 'error.generic';
+  const request = err instanceof ApiError;
+  if (!request) setTimeout(() => { throw err; });
   return h('section', { class: 'stack route-failed' },
     h('h1', { text: t('error.title') }),
-    h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('p', { text: t(why) })),
+    h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('p', { text: request ? problemText(err) : t('error.generic') })),
     button(t('error.retry'), retry, { kind: 'primary', iconName: 'sync' }));
 }
 

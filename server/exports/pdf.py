@@ -16,6 +16,7 @@ from server.exports.labels import LABELS
 from server.exports.models import ReportData, ReportPhoto
 from server.exports.rules import PKT
 from server.exports.typeset import GREY, INK, RED, RULE, Typesetter, clean, iso
+from server.structs import LocalText
 from server.templates.models import Item, Section
 from server.templates.scoring import display_percent, score, visibility
 
@@ -248,9 +249,7 @@ class _Report(Typesetter):
             # No spaces: in a right-to-left line "3 / 5" would be laid out as two numbers, "5 / 3".
             return f"{_num(value)}/{_num(item.max)}"
         if item.type == "number":
-            unit = (
-                item.unit if isinstance(item.unit, str) or item.unit is None else self.local(item.unit.en, item.unit.ur)
-            )
+            unit = self.local(item.unit.en, item.unit.ur) if isinstance(item.unit, LocalText) else item.unit
             return f"{_num(value)} {iso(unit) if unit else ''}".strip()
         if item.type == "choice":
             return options.get(str(value), iso(str(value)))

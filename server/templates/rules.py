@@ -138,7 +138,7 @@ def _check_item(item: Item, at: str, err: Report) -> None:
     if item.options is not None and not choice:
         err(f"{at}.options", "only choice and multi_choice items have options")
 
-    if kind == "scale" and (item.max is None or not _is_whole(item.max) or item.max < 1):
+    if kind == "scale" and (item.max is None or not is_whole(item.max) or item.max < 1):
         err(f"{at}.max", "a scale needs a whole-number maximum of at least 1")
     if kind == "number":
         for bound in ("min", "max"):
@@ -209,7 +209,7 @@ def _as_choice(item: Item) -> Item:
     return msgspec.structs.replace(item, type="choice")
 
 
-def _is_whole(x: Any) -> bool:
+def is_whole(x: Any) -> bool:
     return is_number(x) and float(x).is_integer()
 
 
@@ -217,15 +217,14 @@ def is_number(x: Any) -> bool:
     """A finite number, as the phone's JavaScript reads it too. JSON decodes integers of any length,
     and one too long for a double is Infinity there, so it is no number here either (math.isfinite
     would raise on it)."""
-    cls = x.__class__
-    if cls is float:
+    if x.__class__ is float:
         return math.isfinite(x)
-    if cls is int or (isinstance(x, int | float) and not isinstance(x, bool)):
-        try:
-            return math.isfinite(x)
-        except OverflowError:
-            return False
-    return False
+    if not isinstance(x, int | float) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
 
 
 def value_problem(item: Item, value: Any) -> str | None:
@@ -239,7 +238,7 @@ def value_problem(item: Item, value: Any) -> str | None:
     if kind == "scale":
         top = item.max if item.max is not None else 0
         # A whole float such as 3.0 is accepted because JavaScript cannot tell it from 3.
-        if _is_whole(value) and 0 <= value <= top:
+        if is_whole(value) and 0 <= value <= top:
             return None
         return f"must be a whole number from 0 to {top:g}"
     if kind == "number":

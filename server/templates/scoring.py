@@ -43,7 +43,7 @@ from server.templates.models import (
     Section,
     SectionScore,
 )
-from server.templates.rules import MAX_TEXT, YES_NO, is_number, value_problem
+from server.templates.rules import MAX_TEXT, YES_NO, is_number, is_whole, value_problem
 
 GRADE_TOLERANCE = 1e-9
 FAIL = "fail"
@@ -169,7 +169,7 @@ def _value_score(item: Item, value: Any) -> float | None:
         return _YES_NO_SCORE.get(value) if isinstance(value, str) else None
     if kind == "scale":
         top = item.max or 0
-        if top >= 1 and is_number(value) and float(value).is_integer() and 0 <= value <= top:
+        if top >= 1 and is_whole(value) and 0 <= value <= top:
             return value / top
         return None
     if kind == "number":

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.e2e.test_pwa_support import live_pwa_server, phone_context, sign_in, watch_errors
+from tests.e2e.test_pwa_support import live_pwa_server, signed_in_phone
 from tests.e2e.test_reviewer_support import inspector_setup, reviewer_desk, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -44,10 +44,8 @@ def pwa_server(pg_admin_url, demo_template_db, tmp_path_factory):
 
 @pytest.mark.parametrize("lang", ["en", "ur"])
 def test_a_slow_screen_shows_progress_and_a_failed_one_says_why_and_tries_again(pwa_server, browser, lang):
-    context = phone_context(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, pwa_server.url)
+    phone = signed_in_phone(pwa_server, browser)
+    context, page, errors = phone.context, phone.page, phone.errors
     page.evaluate("(l) => import('/js/i18n.js').then((m) => m.setLang(l))", lang)
     page.wait_for_function("(l) => document.documentElement.lang === l", arg=lang)
     page.evaluate(ROUTES)
@@ -121,10 +119,8 @@ def test_the_review_page_shows_no_decision_without_the_earlier_reviews_history_a
 
 
 def test_the_admin_console_says_refusals_in_the_admins_language_and_keeps_the_servers_sentence(pwa_server, browser):
-    context = phone_context(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, pwa_server.url)
+    phone = signed_in_phone(pwa_server, browser)
+    context, page, errors = phone.context, phone.page, phone.errors
     said = page.evaluate("""async () => {
         const i18n = await import('/js/i18n.js');
         const { describeError } = await import('/js/views/admin/common.js');
@@ -159,10 +155,8 @@ def test_the_admin_console_says_refusals_in_the_admins_language_and_keeps_the_se
 def test_the_visits_screen_says_its_own_refusals_in_urdu(pwa_server, browser):
     """A visit already done, cancelled or stopped is refused with a 409 in English; the screen says it
     in the reviewer's words, not the generic refusal wrapped around the server's sentence."""
-    context = phone_context(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, pwa_server.url)
+    phone = signed_in_phone(pwa_server, browser)
+    context, page, errors = phone.context, phone.page, phone.errors
     said = page.evaluate("""async () => {
         const i18n = await import('/js/i18n.js');
         const { refusal } = await import('/js/views/reviewer/visits.js');

@@ -3,7 +3,7 @@
 // server's 422 problems beside themselves (GOV.UK pattern: a summary with links, and the message at
 // the field), and a download helper.
 
-import { addStrings, fmtNumber, getLang, problemText, sayKnown, t } from '../../i18n.js';
+import { addStrings, getLang, problemText, sayKnown, t } from '../../i18n.js';
 import { fieldBox, h, icon, mount } from '../../ui.js';
 import strings from './strings.js';
 
@@ -12,7 +12,7 @@ addStrings(strings);
 let stylesReady = null;
 
 // Whole numbers as i18n writes them, in the digits the person chose.
-export const num = (n) => fmtNumber(n);
+export { fmtNumber as num } from '../../i18n.js';
 
 // Resolves once admin.css has loaded (or failed), so a screen never paints unstyled first.
 export function styles() {
