@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -150,23 +150,34 @@ def require_bearer_token(connection: ASGIConnection) -> None:
 _NUL = "must not contain the NUL character (U+0000)"
 
 
-def _nul_paths(document: Any) -> Iterator[str]:
-    """The dotted path of every string in a decoded JSON document that holds a NUL (iterative: the
-    document may be nested as deep as the decoder allowed)."""
-    stack: list[tuple[str, Any]] = [("", document)]
-    while stack:
+def _nul_paths(document: Any, most: int = 50) -> list[str]:
+    """The dotted paths of the first `most` strings in a decoded JSON document that hold a NUL, in
+    document order (iterative: the document may be nested as deep as the decoder allowed).
+
+    A path is written out only for a string found, and empty or scalar values are not stacked: a
+    body of a million empty lists (a cheap thing to send) costs one pass over them, not a million
+    path strings.
+    """
+    found: list[tuple[Any, ...]] = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), document)]
+    while stack and len(found) < most:
         path, value = stack.pop()
         if isinstance(value, str):
             if "\x00" in value:
-                yield path or "body"
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if "\x00" in key:
-                    yield path or "body"  # the key itself: name the object that holds it
-                else:
-                    stack.append((f"{path}.{key}" if path else key, item))
-        elif isinstance(value, list):
-            stack.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(value))
+                found.append(path)
+            continue
+        pairs = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        nested = []
+        for key, item in pairs:
+            if isinstance(key, str) and "\x00" in key:
+                found.append(path)  # the key itself: name the object that holds it
+            elif isinstance(item, str):
+                if "\x00" in item:
+                    found.append((*path, key))
+            elif item and isinstance(item, dict | list):
+                nested.append(((*path, key), item))
+        stack.extend(reversed(nested))
+    return [".".join(map(str, path)) or "body" for path in found[:most]]
 
 
 class QueryTime(datetime):
@@ -329,8 +340,24 @@ async def refuse_nul_characters(request: Request) -> None:
         and request.route_handler.resolve_request_max_body_size() is not None
         and not request.route_handler.opt.get(NUL_CHECKED_BY_HANDLER)
     ):
-        errors += nul_problems(await request.body())
+        body = await request.body()
+        if b"\\u0000" in body:
+            await _require_session(request)
+            errors += nul_problems(body)
     _refuse_nul(errors)
+
+
+async def _require_session(request: Request) -> None:
+    """Decoding a body to name its NUL fields is work of the size of the body, so only for someone
+    signed in: until then require_bearer_token has only seen that a token was sent, and a made-up one
+    would otherwise buy a full decode of megabytes of JSON on the event loop. Only this rare path pays
+    the session lookup here; the `user` dependency does it for every other request."""
+    if request.scope["path"].rstrip("/") in _PUBLIC_API:
+        return
+    token = bearer_token(request)
+    async with pooled(request.app.state.pool) as conn:
+        if token is None or await principal_for_token(conn, token_hash(token)) is None:
+            raise Unauthorized("the session has expired or was revoked; sign in again")
 
 
 # A route that takes its body as raw bytes may look for NUL itself (refuse_nul_in_body), where it

@@ -102,6 +102,56 @@ async def test_throttling_applies_to_unknown_usernames_too(client, world):
     assert (await client.post("/api/v1/auth/login", json={"username": "ghost", "password": "x"})).status_code == 429
 
 
+async def test_an_account_has_one_throttle_however_its_name_is_spelt(client, world):
+    """PostgreSQL lowers U+0130 (İ) to "i"; Python does not. Another spelling of a locked name was a new
+    budget of guesses that still signed in to the same account."""
+    for _ in range(5):
+        await client.post("/api/v1/auth/login", json={"username": "admin", "password": "wrong-pass"})
+    assert (
+        await client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+    ).status_code == 429
+    for spelling in ("adm\u0130n", "ADM\u0130N", "\u0430dmin"):  # dotted capital I; Cyrillic a
+        response = await client.post("/api/v1/auth/login", json={"username": spelling, "password": PASSWORD})
+        assert response.status_code == 401, (spelling, response.text)
+
+
+async def test_a_name_locked_from_one_address_still_signs_in_from_another(client, world, monkeypatch):
+    """Five wrong passwords from one place lock the name there, not everywhere; guesses spread over
+    many places still meet the name's wider limit (3 x LOGIN_MAX_FAILURES)."""
+    from server.auth import routes
+
+    monkeypatch.setattr(routes, "client_ip", lambda request: request.headers.get("x-test-address"))
+
+    async def attempt(password: str, address: str) -> int:
+        body = {"username": "reviewer_a", "password": password}
+        return (await client.post("/api/v1/auth/login", json=body, headers={"x-test-address": address})).status_code
+
+    assert [await attempt("wrong-pass", "10.0.0.1") for _ in range(5)] == [401] * 5
+    assert await attempt(PASSWORD, "10.0.0.1") == 429
+    assert await attempt(PASSWORD, "10.0.0.2") == 200  # and a success clears the name's count
+    for address in ("10.0.0.3", "10.0.0.4", "10.0.0.5"):
+        assert [await attempt("wrong-pass", address) for _ in range(5)] == [401] * 5
+    assert await attempt(PASSWORD, "10.0.0.6") == 429
+
+
+async def test_sign_in_takes_json_only_so_no_other_web_site_can_spend_its_budget(client, world):
+    """A text/plain POST is one a browser sends from any site without asking; JSON needs consent (CORS)."""
+    body = b'{"username": "admin", "password": "wrong-pass"}'
+    for label in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {"content-type": label} if label else {}
+        for _ in range(6):
+            response = await client.post("/api/v1/auth/login", content=body, headers=headers)
+            assert response.status_code == 415, response.text
+    conn = await client.db()
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM login_failures") == 0
+    finally:
+        await conn.close()
+    assert (
+        await client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+    ).status_code == 200
+
+
 async def test_deactivating_a_user_revokes_every_session_and_blocks_login(client, world):
     admin = await client.login("admin")
     phone = await client.login("inspector_a")

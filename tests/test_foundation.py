@@ -57,6 +57,24 @@ async def test_a_nul_in_a_body_is_a_422_naming_the_field_however_the_body_is_lab
     assert await conn.fetchval("SELECT count(*) FROM regions WHERE code = 'ZZ1'") == 0
 
 
+async def test_a_body_with_a_nul_is_decoded_only_for_someone_signed_in(client, conn, monkeypatch):
+    """Naming a NUL's field decodes the whole body: a made-up token must not buy that (a body of a
+    million empty lists once held the event loop for half a minute)."""
+    from server import http
+
+    await make_world(conn)
+    decoded: list[int] = []
+    real = http.nul_problems
+    monkeypatch.setattr(http, "nul_problems", lambda body: decoded.append(len(body)) or real(body))
+    junk = b'["\\u0000",' + b"[]," * 300_000 + b"[]]"
+    response = await client.request("POST", "/api/v1/regions", "made-up-token", content=junk)
+    assert response.status_code == 401 and decoded == []
+    token = await client.login("admin")
+    response = await client.request("POST", "/api/v1/regions", token, content=junk)
+    assert response.status_code == 422 and decoded == [len(junk)]
+    assert response.json()["errors"][0]["field"] == "0"
+
+
 async def test_oversized_json_body_is_refused_with_413(client):
     big = {"username": "x" * (3 * 1024 * 1024), "password": "y"}
     response = await client.post("/api/v1/auth/login", json=big)

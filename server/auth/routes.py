@@ -14,25 +14,30 @@ from server.audit import queries as audit
 from server.auth import queries
 from server.auth.models import LoginIn, LoginOut, Principal, Role, UserCreate, UserOut, UserPatch
 from server.auth.rules import hash_password, new_token, token_hash, verify_password
-from server.errors import Conflict, FieldError, Invalid, NotFound, TooManyRequests, Unauthorized
+from server.errors import Conflict, FieldError, Invalid, NotFound, TooManyRequests, Unauthorized, Unsupported
 from server.http import Conn, User, bearer_token, client_ip
 
 _BAD_LOGIN = "the username or password is not correct"
+LOGIN_MAX_BYTES = 16 * 1024  # a name and a password; the only body read without a session
 
 
 class AuthController(Controller):
     path = "/api/v1"
     tags = ["auth"]
 
-    @post("/auth/login", status_code=200)
+    @post("/auth/login", status_code=200, request_max_body_size=LOGIN_MAX_BYTES)
     async def login(self, data: LoginIn, request: Request, conn: Conn, state: State) -> LoginOut:
+        if request.content_type[0] != "application/json":
+            # A browser sends a text/plain POST from any web site without asking this server first
+            # (a "simple" request): a page opened in a police office could spend the office's
+            # sign-in budget and lock everyone there out. JSON needs the server's consent (CORS),
+            # which it never gives.
+            raise Unsupported("send the sign-in as application/json")
         settings = state.settings
         ip = client_ip(request)
-        # The username's limit, and a looser one for the address (an office signs many people in).
-        limits = [
-            (f"u:{data.username.lower()}", settings.login_max_failures),
-            (f"ip:{ip}", settings.login_max_failures * 4),
-        ]
+        name = login_name(data.username)
+        # Limits (see login_limits): the name from this address, the name from anywhere, the address.
+        limits = login_limits(name, ip, settings.login_max_failures)
         if not await _claim_attempts(conn, limits, settings.login_lockout_seconds):
             async with conn.transaction():
                 await audit.record(conn, "auth.login_throttled", data={"username": data.username}, ip=ip)
@@ -40,7 +45,7 @@ class AuthController(Controller):
                 "too many failed sign-ins; wait a few minutes and try again",
                 extra={"retry_after": settings.login_lockout_seconds},
             )
-        row = await queries.user_for_login(conn, data.username)
+        row = await queries.user_for_login(conn, name) if name.isascii() else None
         ok = await asyncio.to_thread(verify_password, row["password_hash"] if row else None, data.password)
         expires_at = None
         token = new_token()
@@ -58,7 +63,8 @@ class AuthController(Controller):
                 if expires_at is not None:
                     # The attempt was no failure: it gives back what it counted.
                     await queries.clear_failures(conn, limits[0][0])
-                    await queries.refund_attempt(conn, *limits[1])
+                    await queries.clear_failures(conn, limits[1][0])
+                    await queries.refund_attempt(conn, *limits[2])
                     await audit.record(
                         conn, "auth.login", actor=_principal(row), entity="user", entity_id=row["id"], ip=ip
                     )
@@ -82,6 +88,28 @@ class AuthController(Controller):
         if found is None:
             raise NotFound("user not found")
         return found
+
+
+def login_name(username: str) -> str:
+    """The name a sign-in is counted under. Usernames are ASCII (auth.models.Username), and ASCII is
+    lowered alike by Python and PostgreSQL; other letters are not (PostgreSQL lowers U+0130 to "i",
+    Python to "i" and a combining dot), which gave one account several counters. So a name with
+    other letters is looked up as no account at all, and counted as it is."""
+    return username.lower()
+
+
+def login_limits(name: str, ip: str | None, most: int) -> list[tuple[str, int]]:
+    """The counters a sign-in attempt is claimed against, and how many failures lock each.
+
+    - the name from this address (`most`): someone guessing one account from one place;
+    - the name from anywhere (3 × `most`): guessing spread over many addresses;
+    - the address (4 × `most`): guessing over many names. An office signs many people in from one
+      address, so it is looser.
+
+    A name locked from one address can still sign in from another until the wider limit, so one
+    stranger's five wrong passwords no longer lock its owner out everywhere for the lockout time.
+    """
+    return [(f"p:{name}@{ip}", most), (f"u:{name}", most * 3), (f"ip:{ip}", most * 4)]
 
 
 class _Throttled(Exception):
