@@ -386,6 +386,20 @@ async def test_an_unreadable_row_or_a_nul_in_a_name_is_a_422_naming_the_row_and_
     assert await _stations(client) == before
 
 
+async def test_a_station_file_is_never_decoded_as_json_to_look_for_nul(client, world, monkeypatch):
+    """A CSV file holding the six letters \\u0000 is no JSON with a NUL: the app-wide JSON check, which
+    decodes the whole body to name a field, must leave a 32 MB file alone (the rules name a real NUL)."""
+    from server import http
+
+    token = await client.login("admin")
+    decoded: list[int] = []
+    monkeypatch.setattr(http, "nul_problems", lambda body: decoded.append(len(body)) or [])
+    body = csv("ESC1,PS \\u0000 Road,تھانہ,DA,,31.5,74.3,,")
+    response = await post_csv(client, token, body, dry_run="true")
+    assert response.status_code == 200, response.text
+    assert decoded == []
+
+
 async def test_the_command_line_import_shares_the_rules(conn, tmp_path):
     w = await make_world(conn)
     assert w.districts

@@ -22,7 +22,7 @@ from server.audit import queries as audit
 from server.auth.models import Principal
 from server.dashboards import rollup
 from server.errors import FieldError, Invalid, NotFound, Unsupported
-from server.http import Conn, Offset, User, client_ip, raw_body
+from server.http import NUL_CHECKED_BY_HANDLER, Conn, Offset, User, client_ip, raw_body
 from server.org import queries
 from server.org.importer import import_stations
 from server.org.models import (
@@ -417,6 +417,8 @@ class StationController(Controller):
         status_code=200,
         request_max_body_size=IMPORT_MAX_BYTES,
         operation_class=raw_body("The CSV file itself (UTF-8)", {"text/csv": Schema(type=OpenAPIType.STRING)}),
+        # A CSV file: "\u0000" in it is six letters, not JSON's NUL. The rules name a real NUL by row and column.
+        opt={NUL_CHECKED_BY_HANDLER: True},
     )
     async def import_csv(
         self, request: Request, user: User, conn: Conn, dry_run: bool = False
