@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
@@ -12,9 +13,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 # burst on two cores does not starve the event loop's worker threads.
 _hasher = PasswordHasher()
 
-# Verifying against this when the username is unknown makes both failures cost the same time,
-# so response timing does not reveal which usernames exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the username is unknown makes both failures cost the same time,
+    so response timing does not reveal which usernames exist. Made at the first such sign-in, not at
+    import: hashing takes about 0.2 s of a core, which every process (the CLI's too) paid at start."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -23,7 +28,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
