@@ -150,6 +150,32 @@ async def test_an_assignment_that_cannot_be_made_is_refused_naming_the_field(cli
         await conn.close()
 
 
+async def test_a_reviewer_learns_nothing_of_people_outside_their_area_from_a_refusal(client, setup):
+    """A reviewer may name any id as the inspector: for anyone who works only elsewhere the answer is
+    the one for no one at all, not their role or their state. An admin, who sees everyone, is told."""
+    w = setup
+    conn = await client.db()
+    try:
+        gone = await make_user(conn, "inspector_gone", "inspector", district_ids=[w.districts["B"]], active=False)
+    finally:
+        await conn.close()
+    outsiders = [w.users["inspector_b"], w.users["reviewer_b"], w.users["admin"], gone, uuid.uuid4()]
+
+    async def said(who: str, inspector_id) -> list[dict]:
+        response = await client.post(
+            "/api/v1/assignments", w.tokens[who], json={**body(w), "inspector_id": str(inspector_id)}
+        )
+        assert response.status_code == 422, response.text
+        return response.json()["errors"]
+
+    for inspector_id in outsiders:
+        assert await said("reviewer_a", inspector_id) == [{"field": "inspector_id", "message": "no user has this id"}]
+    # Someone in the reviewer's own area is still named for what they are.
+    assert (await said("reviewer_a", w.users["reviewer_a"]))[0]["message"] == "this user is not an inspector"
+    assert (await said("admin", w.users["reviewer_b"]))[0]["message"] == "this user is not an inspector"
+    assert (await said("admin", gone))[0]["message"] == "this inspector's account is deactivated"
+
+
 async def test_a_second_open_assignment_for_the_same_station_and_template_is_a_conflict(client, setup):
     w = setup
     first = (await client.post("/api/v1/assignments", w.tokens["admin"], json=body(w))).json()

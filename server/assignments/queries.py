@@ -47,10 +47,13 @@ async def assignment_facts(
     conn: Connection, scope: Scope, station_id: UUID, template_id: UUID, inspector_id: UUID
 ) -> Record:
     """Everything rules.assignment_problems judges, in one round trip. The station counts as found
-    only when it is inside the caller's scope."""
+    only when it is inside the caller's scope; the inspector is visible when it works somewhere in it
+    (as the users list shows a reviewer)."""
     return await conn.fetchrow(
         f"""SELECT s.id IS NOT NULL AS station_found, s.active AS station_active, s.kind AS station_kind,
                    u.id IS NOT NULL AS inspector_found, u.role AS inspector_role, u.active AS inspector_active,
+                   u.id IS NOT NULL AND ($1::bool OR EXISTS (
+                       SELECT 1 FROM districts d WHERE {SCOPE_SQL} AND {COVERS_SQL})) AS inspector_visible,
                    coalesce({COVERS_SQL}, false) AS inspector_covers,
                    t.id IS NOT NULL AS template_found, t.archived_at IS NOT NULL AS template_archived,
                    v.version AS template_version, v.kinds AS template_kinds

@@ -72,6 +72,10 @@ def assignment_problems(
         err("station_id", "the station is deactivated")
     if not facts["inspector_found"]:
         err("inspector_id", "no user has this id")
+    elif not facts["inspector_visible"]:
+        # Someone who works only outside the caller's area: the same answer as for no one, so a
+        # reviewer learns nothing of who exists elsewhere, with what role or in what state.
+        err("inspector_id", "no user has this id")
     elif facts["inspector_role"] != "inspector":
         err("inspector_id", "this user is not an inspector")
     elif not facts["inspector_active"]:
