@@ -33,15 +33,26 @@ def reader_args(user: Principal) -> tuple[bool, list[UUID], list[UUID], UUID | N
     return (*user.scope_args(), user.id if user.role == "inspector" else None)
 
 
-async def upload_target(conn: Connection, user: Principal, inspection_id: UUID, item_key: str) -> Record | None:
-    """The inspection an inspector may add a photo to, its station's position, and whether the
-    item is one of its pinned template version's items."""
+async def upload_target(
+    conn: Connection, user: Principal, inspection_id: UUID, item_key: str, photo_id: UUID
+) -> Record | None:
+    """The inspection an inspector may add a photo to, its station's position, whether the item is
+    one of its pinned template version's items, and whether the inspection takes this photo: until it
+    is approved; after that, only a photo its answers name (one still on its way) or one already
+    stored there (a resend).
+
+    A submitted inspection still takes any photo of its own: the phone's queue may hold the photo of
+    an edit made before the Submit (one taken and then removed), and refusing it would only park it
+    on the phone as needing attention. An approved one is final."""
     return await conn.fetchrow(
         f"""SELECT i.id, s.lat AS station_lat, s.lon AS station_lon,
                    EXISTS (SELECT 1
                              FROM jsonb_array_elements(tv.definition -> 'sections') AS sec,
                                   jsonb_array_elements(sec -> 'items') AS item
-                            WHERE item ->> 'key' = $6) AS item_ok
+                            WHERE item ->> 'key' = $6) AS item_ok,
+                   i.status <> 'approved'
+                   OR EXISTS (SELECT 1 FROM answers a WHERE a.inspection_id = i.id AND $7 = ANY(a.photo_ids))
+                   OR EXISTS (SELECT 1 FROM photos p WHERE p.id = $7 AND p.inspection_id = i.id) AS takes_photo
               FROM inspections i
               JOIN stations s ON s.id = i.station_id
               JOIN districts d ON d.id = s.district_id
@@ -50,6 +61,7 @@ async def upload_target(conn: Connection, user: Principal, inspection_id: UUID, 
         inspection_id,
         *reader_args(user),
         item_key,
+        photo_id,
     )
 
 

@@ -80,7 +80,7 @@ async def recover_photos(
         row = awaited[photo_id]
         try:
             user = await _uploader(conn, row["inspector_id"])
-            target = await service.upload_target(conn, user, row["inspection_id"], row["item_key"])
+            target = await service.upload_target(conn, user, row["inspection_id"], row["item_key"], photo_id)
             if not dry_run:
                 data = await store.get(key)
                 await service.save_upload(

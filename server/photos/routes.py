@@ -35,7 +35,13 @@ _IMAGE = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
 
 # Renditions never change under their URL (a photo id is never reused for other bytes), and they
 # are private to signed-in readers, so browsers may keep them but shared caches may not.
-_RENDITION_HEADERS = {"Cache-Control": "private, max-age=86400, immutable", "X-Content-Type-Options": "nosniff"}
+# Kept by the browser for a day, but only for the same Authorization: the HTTP cache otherwise ignores
+# that header, and another person signed in later in a shared browser would be served these bytes.
+_RENDITION_HEADERS = {
+    "Cache-Control": "private, max-age=86400, immutable",
+    "Vary": "Authorization",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -85,7 +91,7 @@ class PhotoController(Controller):
             user = (await provide_user(request, conn)).require("inspector")
             if request.content_length is not None and request.content_length > state.settings.max_photo_bytes:
                 raise TooLarge(f"a photo may be at most {state.settings.max_photo_bytes} bytes")
-            target = await service.upload_target(conn, user, inspection_id, item_key)
+            target = await service.upload_target(conn, user, inspection_id, item_key, photo_id)
             device = rules.device_evidence(taken_at, lat, lon, accuracy_m)
         data = await _read_body(request, state.settings.max_photo_bytes)
         reply, created = await service.save_upload(
@@ -157,7 +163,8 @@ def _rendition(photo_id: UUID, kind: str, served: service.Served) -> Response[by
 def _served(served: service.Served, media_type: str, headers: dict[str, str]) -> Response[bytes]:
     if served.not_modified:
         # RFC 9110 §15.4.5: a 304 repeats the validator and the caching rules of the 200, nothing else.
-        return Response(b"", status_code=304, headers={"ETag": served.etag, "Cache-Control": headers["Cache-Control"]})
+        kept = {k: v for k, v in headers.items() if k in ("Cache-Control", "Vary")}
+        return Response(b"", status_code=304, headers={"ETag": served.etag, **kept})
     # Content-Length is set here, not from the body, so a HEAD announces the size its GET sends.
     headers = {**headers, "ETag": served.etag, "Content-Length": str(served.size)}
     return Response(served.data or b"", media_type=media_type, headers=headers)

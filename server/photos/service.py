@@ -47,12 +47,19 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     station_lon: float | None
 
 
-async def upload_target(conn: Connection, user: Principal, inspection_id: UUID, item_key: str) -> Target:
-    """Checked before a byte of the body is read: the inspector's own inspection, and a real item."""
+async def upload_target(
+    conn: Connection, user: Principal, inspection_id: UUID, item_key: str, photo_id: UUID
+) -> Target:
+    """Checked before a byte of the body is read: the inspector's own inspection, one that takes this
+    photo (queries.upload_target), and a real item."""
     user.require("inspector")
-    row = await queries.upload_target(conn, user, inspection_id, item_key)
+    row = await queries.upload_target(conn, user, inspection_id, item_key, photo_id)
     if row is None:
         raise NotFound("no such inspection")
+    if not row["takes_photo"]:
+        # An approved inspection is final: its evidence is what it names, and a photo it does not name
+        # would only take up storage (and count in the reuse checks of other inspections).
+        raise Conflict("the inspection is approved: only the photos its answers name can be added to it")
     if not row["item_ok"]:
         raise Invalid(
             "the item is not part of this inspection's template version",
