@@ -30,6 +30,7 @@ _HEADERS = [
     (b"permissions-policy", b"camera=(self), geolocation=(self), microphone=()"),
 ]
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+_NO_STORE = (b"cache-control", b"no-store")
 
 
 async def add_security_headers(message: dict[str, Any], scope: dict[str, Any]) -> None:
@@ -41,4 +42,9 @@ async def add_security_headers(message: dict[str, Any], scope: dict[str, Any]) -
     headers.extend(h for h in _HEADERS if h[0] not in present)
     if scope.get("scheme") == "https" and _HSTS[0] not in present:
         headers.append(_HSTS)
+    # What the API answers is one person's view of police records: unless a route says how it may be
+    # kept (the bundle, photo renditions), no cache keeps it, so nothing of it outlives a sign-out in a
+    # shared browser's HTTP cache or in a proxy on the way.
+    if _NO_STORE[0] not in present and b"cache-control" not in present and scope.get("path", "").startswith("/api/"):
+        headers.append(_NO_STORE)
     message["headers"] = headers

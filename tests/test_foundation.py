@@ -98,6 +98,18 @@ async def test_every_response_carries_the_security_headers(client, path):
     assert "strict-transport-security" not in response.headers
 
 
+async def test_api_answers_are_kept_by_no_cache_unless_the_route_says_how(client, conn):
+    await make_world(conn)
+    token = await client.login("inspector_a")
+    for path, who in (("/api/v1/me", token), ("/api/v1/me", None), ("/api/v1/nothing-here", token)):
+        assert (await client.get(path, who)).headers["cache-control"] == "no-store", path
+    # A route that says how its answer may be kept is not overruled.
+    bundle = await client.get("/api/v1/sync/bundle", token)
+    assert bundle.status_code == 200 and bundle.headers["cache-control"] == "private, no-cache"
+    # Files of the app itself may be cached (the service worker revalidates them).
+    assert (await client.get("/")).headers.get("cache-control") != "no-store"
+
+
 async def test_hsts_is_sent_only_when_the_request_arrived_over_tls(client):
     # uvicorn turns a trusted proxy's X-Forwarded-Proto into the scope's scheme (tests/security/
     # test_headers.py checks that over a real socket); the app itself trusts only the scheme.
