@@ -211,6 +211,13 @@ async def test_two_devices_editing_the_same_revision_one_wins_and_the_loser_is_k
             "inspector_a",
         )
         assert kept["document"]["answers"]["fd_wait"]["note"] == loser["answers"]["fd_wait"]["note"]
+        # The same list without the documents, as the reviewer's screen asks for it.
+        bare = await client.get(
+            f"/api/v1/inspections/{iid}/history", ctx.tokens["reviewer_a"], params={"documents": "false"}
+        )
+        without = {**history, "revisions": [{**r, "document": None} for r in history["revisions"]]}
+        without["conflicts"] = [{**c, "document": None} for c in history["conflicts"]]
+        assert bare.json() == without
         actions = [
             r["action"]
             for r in await sql(client, "SELECT action FROM audit_log WHERE entity_id = $1 ORDER BY seq", str(iid))

@@ -147,7 +147,7 @@ export const api = {
   reviewer: {
     queue: (query) => request('GET', '/review/queue', { query }),
     inspections: (query) => request('GET', '/inspections', { query }),
-    history: (id) => request('GET', `/inspections/${encodeURIComponent(id)}/history`),
+    history: (id) => request('GET', `/inspections/${encodeURIComponent(id)}/history`, { query: { documents: 'false' } }),
     reviews: (id) => request('GET', `/inspections/${encodeURIComponent(id)}/reviews`),
     review: (id, body) => request('POST', `/inspections/${encodeURIComponent(id)}/review`, { body }),
     photo: (id) => request('GET', `/photos/${encodeURIComponent(id)}`),

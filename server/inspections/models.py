@@ -152,7 +152,7 @@ class RevisionOut(msgspec.Struct, kw_only=True):
     actor_id: UUID | None
     actor: str | None
     at: datetime
-    document: dict[str, Any]
+    document: dict[str, Any] | None  # null when asked for without documents
 
 
 class ConflictOut(msgspec.Struct, kw_only=True):
@@ -165,7 +165,7 @@ class ConflictOut(msgspec.Struct, kw_only=True):
     actor_id: UUID | None
     actor: str | None
     at: datetime
-    document: dict[str, Any]
+    document: dict[str, Any] | None  # null when asked for without documents
 
 
 class HistoryOut(msgspec.Struct, kw_only=True):

@@ -511,22 +511,24 @@ async def list_inspections(
     )
 
 
-async def revisions(conn: Connection, inspection_id: UUID) -> list[Record]:
+async def revisions(conn: Connection, inspection_id: UUID, *, documents: bool = True) -> list[Record]:
     return await conn.fetch(
-        """SELECT r.revision, r.status, r.actor_id, u.username AS actor, r.at, r.document
+        """SELECT r.revision, r.status, r.actor_id, u.username AS actor, r.at, CASE WHEN $2 THEN r.document END AS document
              FROM inspection_revisions r LEFT JOIN users u ON u.id = r.actor_id
             WHERE r.inspection_id = $1 ORDER BY r.revision""",
         inspection_id,
+        documents,
     )
 
 
-async def conflicts(conn: Connection, inspection_id: UUID) -> list[Record]:
+async def conflicts(conn: Connection, inspection_id: UUID, *, documents: bool = True) -> list[Record]:
     return await conn.fetch(
         """SELECT c.id, c.reason, c.base_revision, c.server_revision, c.actor_id, u.username AS actor, c.at,
-                  c.document
+                  CASE WHEN $2 THEN c.document END AS document
              FROM sync_conflicts c LEFT JOIN users u ON u.id = c.actor_id
             WHERE c.inspection_id = $1 ORDER BY c.id""",
         inspection_id,
+        documents,
     )
 
 

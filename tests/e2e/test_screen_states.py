@@ -96,7 +96,7 @@ def test_the_review_page_shows_no_decision_without_the_earlier_reviews_history_a
     iid = submit(pwa_server, token, stations[0], version)["id"]
     desk, page, errors = reviewer_desk(browser, pwa_server.url)
     for part in ("reviews", "history", f"actions?inspection_id={iid}"):
-        pattern = re.compile(rf"/api/v1/(inspections/{iid}/{re.escape(part)}|{re.escape(part)})(&|$)")
+        pattern = re.compile(rf"/api/v1/(inspections/{iid}/{re.escape(part)}|{re.escape(part)})([?&]|$)")
         page.route(
             pattern,
             lambda route: route.fulfill(
