@@ -92,6 +92,22 @@ async def test_logins_failures_and_user_changes_are_audited_and_verifiable_via_t
     assert verify == {"ok": True, "checked": 3, "first_bad": None}
 
 
+async def test_a_failed_sign_in_keeps_the_accounts_name_and_never_a_name_no_account_has(client):
+    """A name that names no one is often a password typed into the wrong box: the log, kept for good,
+    says only that the name was unknown."""
+    conn = await client.db()
+    try:
+        await make_world(conn)
+    finally:
+        await conn.close()
+    for name in ("ADMIN", "Tr0ub4dor&3-typed-as-a-name"):
+        await client.post("/api/v1/auth/login", json={"username": name, "password": "wrong-pass"})
+    admin = await client.login("admin")
+    rows = (await client.get("/api/v1/audit", admin, params={"action": "auth.login_failed"})).json()
+    assert [r["data"] for r in rows] == [{"unknown_name": True}, {"username": "admin"}]
+    assert "Tr0ub4dor" not in (await client.get("/api/v1/audit", admin)).text
+
+
 @pytest.mark.parametrize(
     "row",
     [

@@ -40,7 +40,8 @@ class AuthController(Controller):
         limits = login_limits(name, ip, settings.login_max_failures)
         if not await _claim_attempts(conn, limits, settings.login_lockout_seconds):
             async with conn.transaction():
-                await audit.record(conn, "auth.login_throttled", data={"username": data.username}, ip=ip)
+                known = await queries.user_for_login(conn, name) if name.isascii() else None
+                await audit.record(conn, "auth.login_throttled", data=_attempted(known), ip=ip)
             raise TooManyRequests(
                 "too many failed sign-ins; wait a few minutes and try again",
                 extra={"retry_after": settings.login_lockout_seconds},
@@ -72,7 +73,7 @@ class AuthController(Controller):
             # The attempt stays counted. The same answer for an unknown user, a wrong password, a
             # deactivated account, and a password reset or deactivation that landed while checking.
             async with conn.transaction():
-                await audit.record(conn, "auth.login_failed", data={"username": data.username}, ip=ip)
+                await audit.record(conn, "auth.login_failed", data=_attempted(row), ip=ip)
             raise Unauthorized(_BAD_LOGIN)
         return LoginOut(token=token, user=queries.user_out(row), expires_at=expires_at)
 
@@ -110,6 +111,12 @@ def login_limits(name: str, ip: str | None, most: int) -> list[tuple[str, int]]:
     stranger's five wrong passwords no longer lock its owner out everywhere for the lockout time.
     """
     return [(f"p:{name}@{ip}", most), (f"u:{name}", most * 3), (f"ip:{ip}", most * 4)]
+
+
+def _attempted(row) -> dict[str, object]:
+    """What the audit log keeps of a failed sign-in's name: the account's, when it names one. A name
+    that names no one is often a password typed into the wrong box, and the log is kept for good."""
+    return {"username": row["username"]} if row else {"unknown_name": True}
 
 
 class _Throttled(Exception):

@@ -41,6 +41,7 @@ export function detailWords(row) {
   if (d.sessions_revoked) parts.push(t('admin.detail.sessions', { count: d.sessions_revoked }));
   if (row.action === 'template.publish') parts.push(t('admin.versionN', { version: fmtNumber(d.version) }));
   if (d.username && row.action.startsWith('auth.')) parts.push(d.username);
+  if (d.unknown_name && row.action.startsWith('auth.')) parts.push(t('admin.detail.unknownName'));
   return parts.join(' · ');
 }
 

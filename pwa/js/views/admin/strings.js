@@ -427,6 +427,7 @@ const en = {
   'admin.detail.role': 'role: {role}',
   'admin.detail.scope': 'area changed',
   'admin.detail.sessions': { one: '{count} session ended', other: '{count} sessions ended' },
+  'admin.detail.unknownName': 'a name no account has',
 };
 
 const ur = {
@@ -848,6 +849,7 @@ const ur = {
   'admin.detail.role': 'کردار: {role}',
   'admin.detail.scope': 'علاقہ بدلا',
   'admin.detail.sessions': { one: '{count} سیشن ختم', other: '{count} سیشن ختم' },
+  'admin.detail.unknownName': 'ایسا نام جو کسی اکاؤنٹ کا نہیں',
 };
 
 export default { en, ur };
