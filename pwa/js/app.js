@@ -93,6 +93,17 @@ async function refreshOnline() {
   }
 }
 
+// A submission the server acknowledged completed its assignment there: a fresh bundle says so (Home
+// then stops offering it) and brings the schedule's next one. Once for a drain's several.
+let ackTimer = null;
+function refreshAfterSubmission() {
+  clearTimeout(ackTimer);
+  ackTimer = setTimeout(() => {
+    if (!state.user || !navigator.onLine) return;
+    refreshBundle().catch((err) => { if (err.status === 401) on401(); });
+  }, 500);
+}
+
 let reauthOpen = false;
 async function on401() {
   state.authNeeded = true;
@@ -139,6 +150,7 @@ async function main() {
   on('outbox', refreshBadge);
   on('drafts', refreshBadge);
   on('auth-needed', on401);
+  on('acknowledged', refreshAfterSubmission);
   on('save-failed', onSaveFailed);
   on('bundle', () => { if (currentPath() === '/') render(); });
   addEventListener('online', refreshOnline);

@@ -61,9 +61,11 @@ const en = {
   'sync.attention': { one: '{count} needs attention', other: '{count} need attention' },
   'sync.drafts': 'Drafts on phone',
   'sync.signin': 'Sign in to send',
+  'sync.returned': { one: 'On server · {count} returned to you', other: 'On server · {count} returned to you' },
 
   'state.draft': 'Draft — on this phone only',
   'state.returned': 'Returned for correction',
+  'state.returnedOnServer': 'Returned to you — on the server',
   'state.savedOnPhone': 'Saved on this phone',
   'state.savedOnPhoneLong': 'Saved on this phone — will send when online.',
   'state.queued': 'Waiting to send',
@@ -92,6 +94,7 @@ const en = {
   'home.overdueOn': 'Overdue — was due {date}',
   'home.dueOn': 'Due {date}',
   'home.inProgress': 'Started',
+  'home.submitted': 'Submitted',
   'home.withdrawn': 'Checklist withdrawn',
   'home.updated': 'Changed {when}',
   'home.unknownStation': 'Station not on this phone',
@@ -113,6 +116,8 @@ const en = {
   'start.openActions': { one: '{count} corrective action is open at this station. It is shown in the form.', other: '{count} corrective actions are open at this station. They are shown in the form.' },
   'start.sips': 'SIPS',
   'start.begin': 'Start inspection',
+  'start.begunHere': 'You began an inspection of this station on this checklist on {when}. It is on this phone.',
+  'start.continue': 'Continue that inspection',
 
   'fill.noTemplate': 'The checklist of this inspection is not on this phone. Connect to download it.',
   'fill.templateGone': 'This checklist version was removed from the server, so this inspection can no longer be opened or sent from this phone. Your answers are kept on this phone; tell your reviewer.',
@@ -221,6 +226,8 @@ const en = {
   'outbox.retryServer': 'Not sent yet: the server could not take it just now. The phone tries again by itself.',
   'outbox.draftsTitle': 'Drafts on this phone',
   'outbox.draftsLead': 'Saved only on this phone. Each is sent to the server when you submit it.',
+  'outbox.returnedTitle': 'Returned to you',
+  'outbox.returnedLead': 'On the server, returned by the reviewer for correction. Nothing is sent until you change them.',
   'outbox.inspection': 'Inspection: {station}',
   'outbox.photo': 'Photo: {item}',
   'outbox.sendNow': 'Send now',
@@ -262,6 +269,10 @@ const en = {
   'signout.title': 'Sign out',
   'signout.button': 'Sign out of this phone',
   'signout.refused': 'You cannot sign out yet: some work is only on this phone. Send or finish it first, then sign out.',
+  'signout.returned': {
+    one: '{count} inspection was returned to you for correction. It stays on the server and comes back to this phone when you sign in again.',
+    other: '{count} inspections were returned to you for correction. They stay on the server and come back to this phone when you sign in again.',
+  },
 };
 
 const ur = {
@@ -315,9 +326,11 @@ const ur = {
   'sync.attention': { one: '{count} پر توجہ درکار', other: '{count} پر توجہ درکار' },
   'sync.drafts': 'مسودے فون پر',
   'sync.signin': 'بھیجنے کے لیے سائن اِن کریں',
+  'sync.returned': { one: 'سرور پر · {count} آپ کو واپس', other: 'سرور پر · {count} آپ کو واپس' },
 
   'state.draft': 'مسودہ — صرف اس فون پر',
   'state.returned': 'درستی کے لیے واپس',
+  'state.returnedOnServer': 'آپ کو واپس — سرور پر موجود',
   'state.savedOnPhone': 'اس فون پر محفوظ',
   'state.savedOnPhoneLong': 'اس فون پر محفوظ ہے — انٹرنیٹ ملتے ہی بھیج دیا جائے گا۔',
   'state.queued': 'بھیجنے کا منتظر',
@@ -346,6 +359,7 @@ const ur = {
   'home.overdueOn': 'تاریخ گزر گئی — {date} تک تھا',
   'home.dueOn': 'آخری تاریخ {date}',
   'home.inProgress': 'شروع ہو چکا',
+  'home.submitted': 'جمع ہو چکا',
   'home.withdrawn': 'چیک لسٹ واپس لے لی گئی',
   'home.updated': 'آخری تبدیلی {when}',
   'home.unknownStation': 'تھانہ اس فون پر موجود نہیں',
@@ -354,7 +368,9 @@ const ur = {
   'start.noStation': 'یہ تھانہ اس فون پر موجود نہیں۔',
   'start.location': 'آپ کا مقام',
   'start.locating': 'آپ کا مقام معلوم کیا جا رہا ہے…',
-  'start.accuracy': 'جی پی ایس درستگی ±{accuracy} میٹر',
+  // ± and its number in a left-to-right isolate (U+2066 … U+2069), as fmtPercent does a score: after
+  // Urdu words the number runs right to left and the sign would land on its far side ("12±").
+  'start.accuracy': 'جی پی ایس درستگی \u2066±{accuracy}\u2069 میٹر',
   'start.near': 'تھانے پر موجود — فاصلہ {distance}',
   'start.far': 'تھانے سے دور — فاصلہ {distance}',
   'start.farHint': 'آپ پھر بھی شروع کر سکتے ہیں۔ فاصلہ معائنے کے ساتھ درج ہو گا۔',
@@ -370,6 +386,8 @@ const ur = {
   },
   'start.sips': 'ایس آئی پی ایس',
   'start.begin': 'معائنہ شروع کریں',
+  'start.begunHere': 'آپ نے {when} کو اس تھانے کا اسی چیک لسٹ پر معائنہ شروع کیا تھا۔ وہ اس فون پر موجود ہے۔',
+  'start.continue': 'وہی معائنہ جاری رکھیں',
 
   'fill.noTemplate': 'اس معائنے کی چیک لسٹ اس فون پر نہیں۔ ڈاؤن لوڈ کے لیے انٹرنیٹ سے جڑیں۔',
   'fill.templateGone': 'اس چیک لسٹ کا یہ ورژن سرور سے ہٹا دیا گیا ہے، اس لیے یہ معائنہ اب اس فون سے نہ کھولا جا سکتا ہے نہ بھیجا جا سکتا ہے۔ آپ کے جوابات اس فون پر محفوظ ہیں؛ اپنے جائزہ کار کو بتائیں۔',
@@ -441,7 +459,7 @@ const ur = {
   'review.discardBody': 'یہ مسودہ کبھی بھیجا نہیں گیا۔ حذف کرنے سے اس کے جوابات اور تصاویر اس فون سے مٹ جائیں گے۔',
   'review.discardYes': 'مسودہ حذف کریں',
   'review.where': 'مقام',
-  'review.location': 'جی پی ایس سے درج، درستگی ±{accuracy} میٹر',
+  'review.location': 'جی پی ایس سے درج، درستگی \u2066±{accuracy}\u2069 میٹر',
   'review.finished': 'اس فون پر جمع کروایا گیا {when}',
   'review.serverScore': 'سرور کا حساب کردہ اسکور: {percent}',
   'review.returnedTitle': 'جائزہ کار نے واپس بھیجا',
@@ -477,6 +495,8 @@ const ur = {
   'outbox.retryServer': 'ابھی نہیں بھیجا گیا: سرور اس وقت اسے نہیں لے سکا۔ فون خود دوبارہ کوشش کرے گا۔',
   'outbox.draftsTitle': 'اس فون پر مسودے',
   'outbox.draftsLead': 'یہ صرف اس فون پر محفوظ ہیں۔ ہر ایک جمع کرانے پر سرور کو بھیجا جاتا ہے۔',
+  'outbox.returnedTitle': 'آپ کو واپس کیے گئے',
+  'outbox.returnedLead': 'یہ سرور پر ہیں، جائزہ کار نے درستی کے لیے واپس کیے ہیں۔ جب تک آپ انہیں نہ بدلیں، کچھ نہیں بھیجا جاتا۔',
   'outbox.inspection': 'معائنہ: {station}',
   'outbox.photo': 'تصویر: {item}',
   'outbox.sendNow': 'ابھی بھیجیں',
@@ -518,6 +538,10 @@ const ur = {
   'signout.title': 'سائن آؤٹ',
   'signout.button': 'اس فون سے سائن آؤٹ کریں',
   'signout.refused': 'ابھی سائن آؤٹ نہیں ہو سکتا: کچھ کام صرف اس فون پر ہے۔ پہلے اسے مکمل کر کے بھیجیں، پھر سائن آؤٹ کریں۔',
+  'signout.returned': {
+    one: '{count} معائنہ درستی کے لیے آپ کو واپس کیا گیا ہے۔ وہ سرور پر رہے گا اور دوبارہ سائن اِن کرنے پر اس فون پر واپس آ جائے گا۔',
+    other: '{count} معائنے درستی کے لیے آپ کو واپس کیے گئے ہیں۔ وہ سرور پر رہیں گے اور دوبارہ سائن اِن کرنے پر اس فون پر واپس آ جائیں گے۔',
+  },
 };
 
 export const dictionaries = { en, ur };
@@ -636,15 +660,24 @@ export function fmtWallTime(text) {
   if (/(Z|[+-]\d\d:?\d\d)$/.test(text)) return fmtDateTime(text);
   const d = new Date(`${text}Z`);
   return Number.isNaN(d.getTime()) ? String(text)
-    : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(d);
+    : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', ...clock() }).format(d);
 }
+
+// A number with a sign beside it (a score's %, an accuracy's ±), kept in reading order on Urdu
+// screens. There the words around it run right to left and turn its digits into "Arabic numbers"
+// (Unicode bidi), which lets the sign drift to the far side ("%40.0"); a left-to-right isolate
+// (U+2066 … U+2069) keeps number and sign together, Western or Urdu digits alike. English needs none.
+export const isolated = (text) => (lang === 'ur' ? `\u2066${text}\u2069` : text);
 
 // Percentages go through scoring.displayPercent, the same half-up rounding as the server.
 export function fmtPercent(p) {
   const shown = displayPercent(p);
   if (shown === null) return '—';
-  return `${fmtNumber(Number(shown), { minimumFractionDigits: 1, maximumFractionDigits: 1 })}%`;
+  return isolated(`${fmtNumber(Number(shown), { minimumFractionDigits: 1, maximumFractionDigits: 1 })}%`);
 }
+
+// Intl's Urdu writes the 12-hour clock with a Latin "AM" / "PM"; Urdu screens use the 24-hour one.
+const clock = () => (lang === 'ur' ? { hourCycle: 'h23' } : {});
 
 export function fmtDate(value) {
   const d = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00`) : new Date(value);
@@ -653,7 +686,7 @@ export function fmtDate(value) {
 
 export function fmtDateTime(value) {
   const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? '' : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+  return Number.isNaN(d.getTime()) ? '' : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', ...clock() }).format(d);
 }
 
 export function fmtDistance(m) {
@@ -666,7 +699,8 @@ export function fmtBytes(b) {
   const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte'];
   let i = 0;
   while (b >= 1024 && i < units.length - 1) { b /= 1024; i += 1; }
-  return fmtNumber(b, { style: 'unit', unit: units[i], maximumFractionDigits: i ? 1 : 0 });
+  // Urdu's short units are Latin ("kB", "GB"); its long ones are Urdu words (کلوبائٹس).
+  return fmtNumber(b, { style: 'unit', unit: units[i], maximumFractionDigits: i ? 1 : 0, unitDisplay: lang === 'ur' ? 'long' : 'short' });
 }
 
 function apply() {

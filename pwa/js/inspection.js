@@ -27,59 +27,102 @@ export const allDrafts = () => getAll(DRAFTS);
 
 export const editable = (draft) => draft.status === 'draft' || draft.status === 'returned';
 
-// Coalescing writer: at most one put in flight per draft, and the latest state always lands.
+// Every change is written as what it changes, not as a screen's whole copy of the draft: each
+// screen loads its own copy, and a change that lands late (a photo still being resized, a GPS fix)
+// belongs to a copy the inspector has since moved on from. Written whole, such a copy would undo the
+// answers given on the next screen, and the next tap there would undo the photo in turn. So a change
+// is a function applied to the screen's copy at once and to the stored draft inside the write's
+// transaction (read, change, put), and a stale copy never reaches IndexedDB.
+//
+// Coalescing writer: at most one write in flight per draft, the changes asked for meanwhile go
+// together in the next one.
 const writing = new Map();
+// Changes a write refused (phone full), per draft: they go with the next write, as the screen still
+// shows them.
+const refused = new Map();
+// Photos being resized and stored, and removed, per draft: a screen opened meanwhile waits for them.
+const storing = new Map();
 
 // Waits for the draft's write in progress, if any, to end; a refusal of it was already said by save.
 const settled = (draft) => writing.get(draft.id)?.done.catch(() => {});
 // A write the phone refused (storage full), said to the person by app.js.
 const saveFailed = (err) => emit('save-failed', { name: err?.name || 'Error' });
 
-// A screen's copy of a draft can arrive late: a GPS fix or a photo that lands after the inspector
-// moved on and submitted, discarded the draft or signed out. Written then, it would turn a submitted
-// inspection back into a draft (sent to the server as one, so no reviewer ever sees it) or revive
-// a deleted one. So a copy is written only over a stored draft that is still editable; resolves
-// whether it was written. For use inside a transaction on DRAFTS.
-async function putIfEditable(s, snapshot) {
-  const stored = await req(s[DRAFTS].get(snapshot.id));
-  // A copy from before the draft moved to another checklist version (moveToVersion) is as stale.
-  if (!stored || !editable(stored) || stored.template_version_id !== snapshot.template_version_id) return false;
-  await req(s[DRAFTS].put(snapshot));
+// Everything asked for on a draft so far, photos included, is stored (or was refused).
+async function pendingWrites(id) {
+  while (storing.get(id)?.size) await Promise.allSettled([...storing.get(id)]);
+  await writing.get(id)?.done.catch(() => {});
+}
+
+function track(id, promise) {
+  if (!storing.has(id)) storing.set(id, new Set());
+  storing.get(id).add(promise);
+  const over = () => { storing.get(id)?.delete(promise); if (!storing.get(id)?.size) storing.delete(id); };
+  promise.then(over, over);
+  return promise;
+}
+
+// Applies changes to the stored draft, only while it is still editable: a change can arrive late (a
+// GPS fix or a photo that lands after the inspector submitted, discarded the draft or signed out),
+// and would turn a submitted inspection back into a draft (sent to the server as one, so no reviewer
+// ever sees it) or revive a deleted one. A change made on a copy from before the draft moved to
+// another checklist version (moveToVersion) is as stale. Resolves whether anything was written. For
+// use inside a transaction on DRAFTS.
+async function changeIfEditable(s, id, changes) {
+  const stored = await req(s[DRAFTS].get(id));
+  if (!stored || !editable(stored)) return false;
+  const mine = changes.filter((c) => c.version === stored.template_version_id);
+  if (!mine.length) return false;
+  for (const c of mine) c.apply(stored);
+  // An edit is work only this phone has, whatever the server holds (a returned inspection, a copy
+  // taken from the server): unsent until submitted again. A refusal still waiting for the inspector
+  // (attention) stays said.
+  if (stored.sync !== 'attention') stored.sync = 'local';
+  stored.updated_at = new Date().toISOString();
+  await req(s[DRAFTS].put(stored));
   return true;
 }
 
 // A screen opens a draft as it stands after the writes already asked for: the last taps of the
-// screen before (coalesced behind a write in flight) would otherwise be missing from it, and a
-// Submit there would freeze the draft without them.
+// screen before (coalesced behind a write in flight) and a photo still being stored would otherwise
+// be missing from it, and a Submit there would freeze the draft without them.
 export async function loadDraft(id) {
-  await writing.get(id)?.done.catch(() => {});
+  await pendingWrites(id);
   return get(DRAFTS, id);
 }
 
-export function save(draft) {
+// Makes a change (`apply`, a function of a draft) on the screen's copy and on the stored draft.
+export function save(draft, apply = () => {}) {
+  apply(draft);
   draft.updated_at = new Date().toISOString();
+  const change = { apply, version: draft.template_version_id };
   const slot = writing.get(draft.id);
-  if (slot) { slot.next = draft; return slot.done; }
-  const entry = { next: null };
-  entry.done = (async () => {
+  if (slot) { slot.changes.push(change); return slot.done; }
+  const id = draft.id;
+  const mine = { changes: [...(refused.get(id) || []), change] };
+  refused.delete(id);
+  mine.done = (async () => {
     try {
-      let current = draft;
-      while (current) {
-        const snapshot = structuredClone(current);
-        entry.next = null;
-        await tx(DRAFTS, 'readwrite', (s) => putIfEditable(s, snapshot));
-        current = entry.next;
+      while (mine.changes.length) {
+        const batch = mine.changes;
+        mine.changes = [];
+        try {
+          await tx(DRAFTS, 'readwrite', (s) => changeIfEditable(s, id, batch));
+        } catch (err) {
+          // Refused (phone full): kept for the next change, which writes them with it.
+          refused.set(id, [...batch, ...mine.changes]);
+          throw err;
+        }
       }
     } finally {
-      // Also after a refused write (phone full): the next change writes the whole draft again.
-      writing.delete(draft.id);
+      writing.delete(id);
     }
     emit('drafts');
   })();
   // Callers of a tap do not wait for the write, so a refusal is said here, once per write.
-  entry.done.catch(saveFailed);
-  writing.set(draft.id, entry);
-  return entry.done;
+  mine.done.catch(saveFailed);
+  writing.set(id, mine);
+  return mine.done;
 }
 
 export function answerOf(draft, key) {
@@ -88,19 +131,29 @@ export function answerOf(draft, key) {
 }
 
 export function setValue(draft, key, value) {
-  const a = answerOf(draft, key);
-  if (value === undefined || value === null || value === '') delete a.value; else a.value = value;
-  return save(draft);
+  return save(draft, (d) => {
+    const a = answerOf(d, key);
+    if (value === undefined || value === null || value === '') delete a.value; else a.value = value;
+  });
 }
 
 export function setNote(draft, key, note) {
-  answerOf(draft, key).note = note;
-  return save(draft);
+  return save(draft, (d) => { answerOf(d, key).note = note; });
+}
+
+// A GPS fix that came after the draft was begun without one; a fix the draft already has stays.
+export function setLocation(draft, fix) {
+  const location = { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m };
+  return save(draft, (d) => { if (!d.location) d.location = location; });
 }
 
 // Resizes and stores the photo and links it to the item in one transaction. `fromCamera`
 // decides whether the current GPS fix describes where it was taken (a gallery picture may be old).
-export async function addPhoto(draft, key, file, { fromCamera }) {
+export function addPhoto(draft, key, file, { fromCamera }) {
+  return track(draft.id, storePhoto(draft, key, file, fromCamera));
+}
+
+async function storePhoto(draft, key, file, fromCamera) {
   const prepared = await prepare(file);
   const fix = fromCamera ? recentFix() : null;
   const taken = fromCamera || !file.lastModified ? new Date() : new Date(file.lastModified);
@@ -110,66 +163,69 @@ export async function addPhoto(draft, key, file, { fromCamera }) {
     source: fromCamera ? 'camera' : 'gallery', state: 'local', size: prepared.blob.size,
     width: prepared.width, height: prepared.height, blob: prepared.blob, thumb: prepared.thumb,
   };
-  const a = answerOf(draft, key);
-  a.photos = [...(a.photos || []), photo.id];
+  const link = (d) => {
+    const a = answerOf(d, key);
+    a.photos = [...(a.photos || []), photo.id];
+  };
+  await tx([DRAFTS, PHOTOS], 'readwrite', async (s) => {
+    // Submitted meanwhile (from another screen): the photo would join no queue and un-submit it.
+    if (!(await changeIfEditable(s, draft.id, [{ apply: link, version: draft.template_version_id }]))) {
+      throw new Error('the inspection is no longer editable');
+    }
+    s[PHOTOS].put(photo);
+  });
+  // Counted only once stored (not when the phone is full): a later change would otherwise record an
+  // id that no upload will ever fill, and the inspection would be submitted short of a photo.
+  link(draft);
   draft.updated_at = new Date().toISOString();
-  try {
-    await settled(draft);
-    const snapshot = structuredClone(draft);
-    await tx([DRAFTS, PHOTOS], 'readwrite', async (s) => {
-      // Submitted meanwhile (from another screen): the photo would join no queue and un-submit it.
-      if (!(await putIfEditable(s, snapshot))) throw new Error('the inspection is no longer editable');
-      s[PHOTOS].put(photo);
-    });
-  } catch (err) {
-    // Not stored (phone full): the photo must not count as taken, or a later save would record an
-    // id that no upload will ever fill, and the inspection would be submitted short of a photo.
-    const now = answerOf(draft, key);
-    now.photos = (now.photos || []).filter((p) => p !== photo.id);
-    throw err;
-  }
   emit('drafts');
   return photo;
 }
 
-export async function removePhoto(draft, key, photoId) {
-  const a = answerOf(draft, key);
-  a.photos = (a.photos || []).filter((p) => p !== photoId);
-  await writing.get(draft.id)?.done;
-  const snapshot = structuredClone(draft);
+export function removePhoto(draft, key, photoId) {
+  const unlink = (d) => {
+    const a = answerOf(d, key);
+    a.photos = (a.photos || []).filter((p) => p !== photoId);
+  };
+  unlink(draft);
   // A submitted inspection keeps its photos: its queued upload needs the local copy.
-  const removed = await tx([DRAFTS, PHOTOS], 'readwrite', async (s) => {
-    if (!(await putIfEditable(s, snapshot))) return false;
+  return track(draft.id, tx([DRAFTS, PHOTOS], 'readwrite', async (s) => {
+    if (!(await changeIfEditable(s, draft.id, [{ apply: unlink, version: draft.template_version_id }]))) return false;
     s[PHOTOS].delete(photoId);
     return true;
-  });
-  if (removed) forget(photoId);
+  }).then((removed) => { if (removed) forget(photoId); }));
 }
 
 // Submit: freeze the draft with the score the phone shows, then hand it to the outbox. Both in one
 // transaction: if the phone refuses the write (storage full) the inspection stays an editable draft.
-export async function submit(draft, definition) {
-  const before = { status: draft.status, finished_at: draft.finished_at, local_score: draft.local_score, updated_at: draft.updated_at };
-  draft.status = 'submitted';
-  draft.finished_at = new Date().toISOString();
-  draft.local_score = score(definition, draft.answers);
-  draft.updated_at = draft.finished_at;
-  await settled(draft);
+// What is frozen is the stored draft after every change asked for (a GPS fix that came while the
+// review screen was open included), not the review screen's copy; `also` changes it first.
+export async function submit(draft, definition, also = () => {}) {
+  await pendingWrites(draft.id);
+  let frozen = null;
   try {
-    await enqueueSubmission(draft.id, definition, structuredClone(draft));
+    await enqueueSubmission(draft.id, definition, (d) => {
+      also(d);
+      d.status = 'submitted';
+      d.finished_at = new Date().toISOString();
+      d.local_score = score(definition, d.answers);
+      d.updated_at = d.finished_at;
+      frozen = d;
+    });
   } catch (err) {
-    Object.assign(draft, before);
     saveFailed(err);
     throw err;
   }
+  Object.assign(draft, frozen);
   return sendQueued();
 }
 
 // After a 409: keep the phone's answers and send them on top of the server's newer revision.
 export async function keepMine(draft, definition) {
-  draft.base_revision = draft.conflict?.revision ?? draft.base_revision;
-  draft.conflict = null;
-  return submit(draft, definition);
+  return submit(draft, definition, (d) => {
+    d.base_revision = d.conflict?.revision ?? d.base_revision;
+    d.conflict = null;
+  });
 }
 
 // After a 409: take the server's copy instead (the user chose this; the local answers go).

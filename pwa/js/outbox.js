@@ -41,11 +41,12 @@ const quietly = (promise) => promise.catch(() => {});
 
 // Queue a submitted inspection and every photo it references that is still on the phone.
 // Re-submitting after a 409/422 re-arms the parked entries instead of adding new ones.
-// `submitted` (the draft as the inspector submits it) is written in the same transaction as its
-// entries, so the phone never holds a submitted inspection that nothing is queued to send.
-export async function enqueueSubmission(inspectionId, definition, submitted = null) {
+// `freeze` (the inspector's Submit) changes the stored draft in the same transaction as its entries
+// are queued, so the phone never holds a submitted inspection that nothing is queued to send.
+export async function enqueueSubmission(inspectionId, definition, freeze = () => {}) {
   await tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
-    const draft = submitted || await req(s[DRAFTS].get(inspectionId));
+    const draft = await req(s[DRAFTS].get(inspectionId));
+    freeze(draft);
     const doc = buildDocument(draft, definition);
     const existing = await req(s[OUTBOX].index('inspection_id').getAll(inspectionId));
     const queued = new Map(existing.map((e) => [`${e.kind}:${e.ref}`, e]));
@@ -113,6 +114,8 @@ async function drainLocked() {
         // Sent, but a full phone could not record it: its photos go on (their acknowledgements free
         // space) and the inspection is sent again after them, which the server answers as a replay.
         if (await sendInspection(entry, bundle) === 'unrecorded') { unrecorded = true; continue; }
+        // A submission completes its assignment on the server: the page fetches the bundle again.
+        emit('acknowledged', { id: entry.inspection_id });
       } else await sendPhoto(entry);
       sent += 1;
     } catch (err) {
@@ -160,10 +163,15 @@ async function mark(entry, state) {
   emit('outbox');
 }
 
+// An editable draft the inspector changed after it was last sent (a copy taken from the server whose
+// photos are still going) stays unsent while those photos go: sending them sends none of the change.
+const editedHere = (d) => (d.status === 'draft' || d.status === 'returned') && d.sync === 'local';
+const sendingState = (d, sync) => (editedHere(d) && sync !== 'attention' ? 'local' : sync);
+
 async function setDraftSync(id, sync, extra = {}) {
   await tx(DRAFTS, 'readwrite', async (s) => {
     const d = await req(s[DRAFTS].get(id));
-    if (d) s[DRAFTS].put({ ...d, sync, ...extra });
+    if (d) s[DRAFTS].put({ ...d, sync: sendingState(d, sync), ...extra });
   });
 }
 
@@ -249,7 +257,10 @@ async function sendPhoto(entry) {
     const d = await req(s[DRAFTS].get(entry.inspection_id));
     if (d) {
       const missingPhotos = (d.server?.missing_photos || []).filter((id) => id !== entry.ref);
-      s[DRAFTS].put({ ...d, server: d.server && { ...d.server, missing_photos: missingPhotos }, sync: rest.length ? 'sending' : 'on_server' });
+      const next = { ...d, server: d.server && { ...d.server, missing_photos: missingPhotos }, sync: sendingState(d, rest.length ? 'sending' : 'on_server') };
+      // Returned by its reviewer while this photo was still going (state.mergeReturned): the return
+      // applies now that nothing of the submitted revision is left to send.
+      s[DRAFTS].put(!rest.length && d.pending_return ? { ...next, ...d.pending_return, pending_return: null, sync: 'on_server' } : next);
     }
   };
   try {

@@ -138,21 +138,34 @@ export async function refreshBundle() {
 
 // A returned inspection becomes editable on the phone again, carrying the reviewer's comments.
 // Local work is never overwritten: if the phone has unsent changes, only the comments are added.
+// Until the inspector changes it, a returned inspection is on the server (sync 'on_server'), returned
+// to them: nothing of it is only on this phone, so it neither blocks a sign-out nor counts as unsent.
+// Their first change makes it unsent (inspection.save).
 async function mergeReturned(list) {
   if (!list.length) return;
-  await tx(DRAFTS, 'readwrite', async (s) => {
+  await tx([DRAFTS, OUTBOX], 'readwrite', async (s) => {
     for (const r of list) {
       const local = await req(s[DRAFTS].get(r.id));
       const review = reviewOf(r);
       if (local && (r.revision || 0) <= (local.base_revision || 0)) continue;
-      if (local && local.sync !== 'on_server') { s[DRAFTS].put({ ...local, review }); continue; }
-      s[DRAFTS].put({
+      const copy = {
         id: r.id, station_id: r.station_id, template_version_id: r.template_version_id,
-        base_revision: r.revision || 0, status: 'returned', sync: 'local',
+        base_revision: r.revision || 0, status: 'returned', sync: 'on_server',
         started_at: r.started_at, finished_at: null, location: r.location || null,
         answers: r.answers || {}, review, server: { revision: r.revision, status: r.status, score: r.score || null },
         updated_at: new Date().toISOString(),
-      });
+      };
+      if (local && local.sync !== 'on_server') {
+        // Submitted and acknowledged, only its photos still going: the reviewer returned this very
+        // revision, which the outbox applies once the photos are sent (else the phone would say
+        // "submitted" until the next download). Any other unsent work here gets the comments only.
+        const entries = await req(s[OUTBOX].index('inspection_id').getAll(r.id));
+        const photosOnly = local.status === 'submitted' && ['queued', 'sending'].includes(local.sync)
+          && entries.length > 0 && entries.every((e) => e.kind === 'photo');
+        s[DRAFTS].put({ ...local, review, pending_return: photosOnly ? copy : null });
+        continue;
+      }
+      s[DRAFTS].put(copy);
     }
   });
 }

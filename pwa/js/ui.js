@@ -138,6 +138,24 @@ export const confirmDialog = (title, message, okLabel) => dialog({
   actions: [{ label: t('cancel'), value: false }, { label: okLabel || t('ok'), value: true, kind: 'primary' }],
 });
 
+// Draws the screen again (`redraw`, e.g. the router's render) without losing the person's place: the
+// element that had focus is found again in the new screen, by its id, else by what it is (tag, link
+// target, words) and which of its like it was, and focused; when it is gone, the screen's heading is,
+// so the next Tab starts from this screen and not from the top of the page. Focus that moved on
+// meanwhile (a dialog, another screen) is left where it is.
+export async function keepingFocus(redraw, root = document.getElementById('main')) {
+  const was = document.activeElement;
+  if (!was || was === document.body || !root?.contains(was)) return redraw();
+  const alike = () => [...root.querySelectorAll(was.tagName)].filter((el) => el.getAttribute('href') === was.getAttribute('href')
+    && el.textContent === was.textContent);
+  const nth = alike().indexOf(was);
+  await redraw();
+  if (document.activeElement && document.activeElement !== document.body) return;
+  const heading = root.querySelector('h1');
+  if (heading && !heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+  ((was.id && document.getElementById(was.id)) || alike()[nth] || heading)?.focus({ preventScroll: true });
+}
+
 // Renders a long list in chunks as the user scrolls, so 1,000 stations cost one screenful.
 export function lazyList(container, items, render, { chunk = 30 } = {}) {
   let index = 0;
@@ -189,4 +207,17 @@ export function namePair(name) {
   const main = name?.[first] || name?.[second] || '';
   return h('span', { class: 'rv-bi' }, h('span', { class: 'rv-name', lang: name?.[first] ? first : second, text: main }),
     name?.[second] && name[second] !== main && h('span', { class: 'rv-alt', lang: second, text: name[second] }));
+}
+
+// A count said to a screen reader only when it changes: not as the screen opens (that is no news),
+// and not on every redraw of the list that shows it (a live list is read out whole after each tap).
+// Put `node` on the screen and call `say(n)` after each redraw.
+export function countStatus(words, attrs = {}) {
+  const node = h('p', { class: 'visually-hidden', role: 'status', ...attrs });
+  let last = null;
+  const say = (n) => {
+    if (last !== null && n !== last) node.textContent = words(n);
+    last = n;
+  };
+  return { node, say };
 }

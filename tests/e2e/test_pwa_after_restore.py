@@ -135,8 +135,11 @@ def test_an_inspection_on_a_version_the_server_lost_moves_to_the_current_one_and
     assert moved["entries"] == 0, "nothing of it waits to be sent until it is submitted again"
     assert set(moved["photos"]) == set(before["photos"]) - gone_photos, "the gone item's photos leave the phone"
     assert page.is_disabled("#submit"), "the retyped item must be answered again first"
-    # A screen's copy from before the move (a late GPS fix, say) is not written over the moved draft.
-    page.evaluate("import('/js/inspection.js').then((m) => m.save(window.__before))")
+    # A change made on a screen's copy from before the move (a late tap or GPS fix, say) is not
+    # written into the moved draft: it was made against the old version's items.
+    page.evaluate(
+        "(key) => import('/js/inspection.js').then((m) => m.setValue(window.__before, key, 3))", retyped["key"]
+    )
     assert page.evaluate(LOCAL, iid) == moved
 
     section = next(n for n, s in enumerate(v2["sections"]) if any(i["key"] == retyped["key"] for i in s["items"]))

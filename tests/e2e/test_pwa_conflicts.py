@@ -158,6 +158,16 @@ def test_photos_the_server_copy_keeps_are_sent_as_soon_as_the_inspector_takes_it
         time.sleep(0.5)
     page.wait_for_selector("[data-sync=on_server]", timeout=30000)
     assert page.evaluate(LOCAL_STATE, iid)["outbox"] == []
+
+    # The copy taken is a draft, which the inspector may change: a change is work only this phone has
+    # again, said by the badge, and it keeps the phone from signing out (which would wipe it).
+    assert page.evaluate(LOCAL_STATE, iid)["status"] == "draft"
+    section = version["definition"]["sections"][0]
+    item = next(i for i in section["items"] if i["type"] == "yes_no" and not i.get("visible_if"))
+    page.goto(page.url.split("#")[0] + f"#/i/{iid}/s/0")
+    page.locator(f"#item-{item['key']} [data-value=no]").click()
+    page.locator("#sync-badge", has_text="Drafts on phone").wait_for(timeout=10000)
+    assert page.evaluate("import('/js/state.js').then((m) => m.hasUnsent())") is True
     assert errors == []
     context.close()
 

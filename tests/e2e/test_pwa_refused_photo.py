@@ -133,8 +133,7 @@ def test_a_refused_photo_is_explained_and_removed_and_the_rest_is_sent(pwa_serve
 QUEUE_ON_UNKNOWN_VERSION = """async ([id, versionId, definition]) => {
     const db = await import('/js/db.js');
     const outbox = await import('/js/outbox.js');
-    const draft = await db.get('drafts', id);
-    await outbox.enqueueSubmission(id, definition, { ...draft, status: 'submitted', template_version_id: versionId });
+    await outbox.enqueueSubmission(id, definition, (d) => Object.assign(d, { status: 'submitted', template_version_id: versionId }));
     await outbox.sendQueued();
     const d = await db.get('drafts', id);
     return { sync: d.sync, title: d.error && d.error.title };

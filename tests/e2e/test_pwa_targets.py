@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_support import (
     begin_inspection,
     inspection_id,
+    jpeg,
     live_pwa_server,
     phone_context,
     sign_in,
@@ -102,5 +104,100 @@ def test_the_section_head_sticks_just_below_the_top_bar_in_english_and_urdu(pwa_
         )
         assert page.evaluate("window.scrollY") > 200
         assert abs(head - bar) < 1, (lang, bar, head)
+    assert phone.errors == []
+    phone.context.close()
+
+
+# Links shorter than a 44 px target among those `selector` finds, and whether any was found at all. An
+# inline link that wraps is measured line by line: two 25 px lines are two small targets, not one of 50.
+SHORT_LINKS = """(selector) => {
+  const links = [...document.querySelectorAll(selector)].filter((a) => a.offsetParent !== null);
+  return { found: links.length, short: links.flatMap((a) => [...a.getClientRects()].map((r) => ({ text: a.textContent.trim().slice(0, 30), r })))
+    .filter(({ r }) => r.height < 44).map(({ text, r }) => `${text}: ${Math.round(r.width)}x${Math.round(r.height)}`) };
+}"""
+NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
+REVIEW_LINKS = ".sections-table a, .review .missing a, .score-card .callout-fail a"
+
+
+def test_jump_links_are_44_px_targets_and_focus_and_announcements_follow_the_inspector(pwa_server, browser):
+    """The still-to-answer links and the review's section, missing and critical-item links are 44 px
+    targets on a 360 px phone in English and Urdu. The still-to-answer list is not read out again on
+    every tap: its count is said when it changes. Focus is kept when a photo is deleted and when the
+    review screen is drawn again by the outbox, and the photo buttons show the focus ring."""
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    begin_inspection(page, phone.station)
+    iid = inspection_id(page)
+
+    def no_short_links(selectors: str) -> None:
+        for selector in selectors.split(", "):
+            measured = page.evaluate(SHORT_LINKS, selector)
+            assert measured["found"] and measured["short"] == [], (selector, measured)
+        assert page.evaluate(NO_SIDEWAYS_SCROLL)
+
+    no_short_links(".missing a")
+    assert not page.evaluate(
+        "[...document.querySelectorAll('.missing a')].some((a) => a.closest('[aria-live], [role=status], [role=alert]'))"
+    ), "the list is drawn again on every tap; a live region would read all of it each time"
+    left = page.locator(".missing li").count()
+    page.evaluate(
+        "window.saidCount = 0; new MutationObserver((m) => { window.saidCount += m.length; })"
+        ".observe(document.getElementById('missing-status'), { childList: true, subtree: true, characterData: true })"
+    )
+    page.locator("#item-fd_rights_displayed [data-value=yes]").click()
+    wait_in_page(page, f"document.querySelectorAll('.missing li').length === {left - 1}")
+    assert str(left - 1) in page.inner_text("#missing-status")
+    said = page.evaluate("window.saidCount")
+    # Another answer to an item already answered leaves the count as it was: nothing to say.
+    page.locator("#item-fd_rights_displayed [data-value=no]").click()
+    page.wait_for_selector("#item-fd_rights_displayed [data-value=no][aria-pressed=true]")
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.saidCount") == said
+
+    # The camera button wraps a hidden file input; keyboard focus on it shows the ring on the button.
+    page.locator("#item-fd_staffed [data-value=na]").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.source") == "camera"
+    assert page.evaluate("getComputedStyle(document.activeElement.closest('label')).outlineStyle") == "solid"
+
+    # Deleting a photo moves focus to the next one left, and after the last to the camera button.
+    card = page.locator("#item-fd_staffed")
+    card.locator("input[data-source=gallery]").set_input_files(
+        files=[{"name": f"{n}.jpg", "mimeType": "image/jpeg", "buffer": jpeg(n)} for n in (1, 2)]
+    )
+    for remaining, focused in ((1, ".thumb"), (0, "input[data-source=camera]")):
+        wait_in_page(page, f"document.querySelectorAll('#item-fd_staffed .thumb').length === {remaining + 1}")
+        card.locator(".thumb").first.focus()
+        page.keyboard.press("Enter")
+        page.locator("dialog[open] .btn-danger").click()
+        wait_in_page(page, f"document.querySelectorAll('#item-fd_staffed .thumb').length === {remaining}")
+        wait_in_page(page, f"document.activeElement.matches('#item-fd_staffed {focused}')")
+
+    # A critical item failed, so the review lists it, with the sections and what is still missing.
+    page.goto(pwa_server.url + f"/#/i/{iid}/s/4")
+    page.locator("#item-fir_no_tampering [data-value=no]").click()
+    page.goto(pwa_server.url + f"/#/i/{iid}/review")
+    page.wait_for_selector(".score-card .callout-fail a")
+    no_short_links(REVIEW_LINKS)
+
+    # The outbox draws the review again; focus stays on the link it was on.
+    link = page.locator(".sections-table a").nth(4)
+    link.focus()
+    href = link.get_attribute("href")
+    page.evaluate("document.querySelector('.page.review').dataset.drawn = 'before'")
+    page.evaluate("import('/js/bus.js').then((bus) => bus.emit('outbox'))")
+    page.wait_for_selector(".page.review:not([data-drawn])")
+    assert page.evaluate("[document.activeElement.getAttribute('href'), document.activeElement.isConnected]") == [
+        href,
+        True,
+    ]
+
+    page.click(".lang-toggle")
+    page.locator("html[dir=rtl]").wait_for(state="attached")
+    page.wait_for_selector(".score-card .callout-fail a")
+    no_short_links(REVIEW_LINKS)
+    page.goto(pwa_server.url + f"/#/i/{iid}/s/0")
+    page.wait_for_selector(".missing a")
+    no_short_links(".missing a")
     assert phone.errors == []
     phone.context.close()

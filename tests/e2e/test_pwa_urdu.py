@@ -26,6 +26,28 @@ from tests.e2e.test_pwa_support import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
+# Which side of the digits around it a sign is drawn on, as the eye sees the screen: "left", "right"
+# or "inside". A score reads "40.0%" and an accuracy "±12" in Urdu too; after Urdu words the bidi
+# algorithm would otherwise draw them "%40.0" and "12±".
+SIGN_SIDE = """(el, sign) => {
+  const range = document.createRange();
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  let at = null;
+  const digits = [];
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    for (let i = 0; i < node.data.length; i += 1) {
+      if (node.data[i] !== sign && !/[0-9\u06f0-\u06f9]/.test(node.data[i])) continue;
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const r = range.getBoundingClientRect();
+      if (node.data[i] === sign) at = r.left + r.width / 2; else digits.push(r.left + r.width / 2);
+    }
+  }
+  if (at === null || !digits.length) return null;
+  return at < Math.min(...digits) ? 'left' : at > Math.max(...digits) ? 'right' : 'inside';
+}"""
+
 
 def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(pwa_server, browser, artifacts):
     token = pwa_server.login(INSPECTOR, PASSWORD)
@@ -80,6 +102,10 @@ def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(pwa_serve
         f"getComputedStyle(document.getElementById('lbl-{first_item['key']}')).fontFamily"
     )
     snapshot(page, path=str(artifacts / "pwa-fill-ur.png"))
+    # The section's score keeps its % after the number.
+    page.locator(f"#item-{first_item['key']} .btn-choice").first.click()
+    page.wait_for_selector("#section-score:not([data-percent=''])")
+    assert page.locator("#section-score").evaluate(SIGN_SIDE, "%") == "right"
 
     # The choice survives a reload, and so does the language.
     page.goto(pwa_server.url + "/#/")
@@ -88,6 +114,7 @@ def test_urdu_turns_the_app_right_to_left_with_the_templates_urdu_text(pwa_serve
     assert page.inner_text("#h-stations") == "تمام تھانے"
     shoot("ur")
     assert page.inner_text("h1") == station["name"]["ur"]
+    assert page.locator("#gps p.hint").first.evaluate(SIGN_SIDE, "±") == "left"
     page.goto(fill_url)
     page.wait_for_selector(f"#item-{first_item['key']}")
     assert page.inner_text(".section-title") == first_section["title"]["ur"]
@@ -135,7 +162,16 @@ def test_urdu_screens_use_western_digits_unless_the_person_chooses_urdu_ones(pwa
     page.goto(pwa_server.url + "/#/settings")
     page.click("#digits [data-digits=arabext]")
     page.wait_for_selector("#digits [data-digits=arabext][aria-pressed=true]")
+    # The phone's storage and the last download are said in Urdu words on the 24-hour clock: no
+    # "kB", "GB" or "PM" (the account and the language buttons name themselves in either script).
+    said = page.evaluate("[...document.querySelectorAll('main .card')].slice(2).map((c) => c.innerText).join(' | ')")
+    assert re.search("[۰-۹]", said) and not re.search("[A-Za-z]", said), said
     assert scale_labels()[:3] == ["۰", "۱", "۲"]
+    # A score in Urdu digits keeps its % after the number too.
+    page.locator(".choice-row.scale").first.locator("button").nth(3).click()
+    page.wait_for_selector("#section-score:not([data-percent=''])")
+    assert re.search("[۰-۹]", page.inner_text("#section-score"))
+    assert page.locator("#section-score").evaluate(SIGN_SIDE, "%") == "right"
     # Kept across a reload; and only Urdu screens use them.
     page.reload()
     page.wait_for_selector(".choice-row.scale")

@@ -4,7 +4,7 @@
 import { fmtBytes, fmtDateTime, getDigits, getLang, problemText, setDigits, setLang, t, tx } from '../i18n.js';
 import { allEntries, photoRefusal, retryNow } from '../outbox.js';
 import { hasUnsent, refreshBundle, signOut, state, station, version } from '../state.js';
-import { alertDialog, button, card, h, pill } from '../ui.js';
+import { alertDialog, button, card, confirmDialog, h, pill } from '../ui.js';
 import { itemByKey } from '../form.js';
 import { allDrafts } from '../inspection.js';
 import { draftRow, newestFirst } from './inspector/home.js';
@@ -63,6 +63,10 @@ async function settingsView() {
     card({}, h('h2', { text: t('signout.title') }),
       button(t('signout.button'), async () => {
         if (await hasUnsent()) { alertDialog(t('signout.title'), t('signout.refused')); return; }
+        // Returned inspections not changed yet are on the server and come back at the next sign-in, but
+        // still wait for correction: said before they leave the phone.
+        const returned = (await allDrafts()).filter((d) => d.status === 'returned').length;
+        if (returned && !(await confirmDialog(t('signout.title'), t('signout.returned', { count: returned }), t('signout.button')))) return;
         await signOut();
       }, { kind: 'danger' })),
   );
@@ -106,6 +110,8 @@ async function outboxView() {
   // screen, where the badge leads, lists them instead of claiming that everything is on the server.
   const local = [...drafts.values()].filter((d) => d.sync !== 'on_server' && !queued.has(d.id)).sort(newestFirst);
   const empty = local.length ? t('outbox.nothingQueued') : t('outbox.empty');
+  // Returned and not changed yet: on the server, waiting for the inspector, nothing of it to send.
+  const returned = [...drafts.values()].filter((d) => d.status === 'returned' && d.sync === 'on_server').sort(newestFirst);
   return h('div', { class: 'page' },
     h('h1', { text: t('outbox.title') }),
     entries.length ? h('p', { text: t('outbox.lead') }) : h('p', { class: 'empty', text: empty }),
@@ -114,5 +120,9 @@ async function outboxView() {
     local.length ? h('section', { class: 'home-section', id: 'local-drafts', 'aria-labelledby': 'local-drafts-title' },
       h('h2', { id: 'local-drafts-title', text: t('outbox.draftsTitle') }),
       h('p', { class: 'hint', text: t('outbox.draftsLead') }),
-      h('ul', { class: 'list' }, local.map(draftRow))) : null);
+      h('ul', { class: 'list' }, local.map(draftRow))) : null,
+    returned.length ? h('section', { class: 'home-section', id: 'returned-on-server', 'aria-labelledby': 'returned-title' },
+      h('h2', { id: 'returned-title', text: t('outbox.returnedTitle') }),
+      h('p', { class: 'hint', text: t('outbox.returnedLead') }),
+      h('ul', { class: 'list' }, returned.map(draftRow))) : null);
 }

@@ -1,6 +1,7 @@
 // The sync badge in the top bar: always visible, always a word and an icon, never colour alone.
-// "All on server" · "N waiting" · "N need attention" · "Sign in to send".
+// "All on server" · "On server · N returned to you" · "N waiting" · "N need attention" · "Sign in to send".
 
+import { DRAFTS, getAll } from '../db.js';
 import { t } from '../i18n.js';
 import { summary } from '../outbox.js';
 import { hasUnsent, state } from '../state.js';
@@ -36,8 +37,15 @@ async function update() {
   else if (s.attention) shown = { kind: 'fail', key: 'sync.attention', count: s.attention };
   else if (s.waiting) shown = { kind: 'pending', key: 'sync.waiting', count: s.waiting };
   else if (await hasUnsent()) shown = { kind: 'pending', key: 'sync.drafts' };
-  else shown = { kind: 'ok', key: 'sync.all' };
+  else shown = returnedState(await getAll(DRAFTS));
   draw(shown);
+}
+
+// Nothing to send; inspections returned and not changed yet are on the server too, and said so, as
+// work that waits for the inspector.
+function returnedState(drafts) {
+  const returned = drafts.filter((d) => d.status === 'returned' && d.sync === 'on_server').length;
+  return returned ? { kind: 'ok', key: 'sync.returned', count: returned } : { kind: 'ok', key: 'sync.all' };
 }
 
 const ICONS = { warn: 'warn', fail: 'alert', pending: 'phone', ok: 'cloud' };

@@ -13,7 +13,7 @@ import { DRAFTS, del } from '../../db.js';
 import { missing, progressOf } from '../../form.js';
 import { fmtNumber, fmtPercent, getLang, setLang, t, tx } from '../../i18n.js';
 import { score, visibility } from '../../scoring.js';
-import { h, icon, mount, pill, progress } from '../../ui.js';
+import { countStatus, h, icon, mount, pill, progress } from '../../ui.js';
 import { itemCard } from '../inspector/item.js';
 import { clean } from './model.js';
 
@@ -52,7 +52,9 @@ export function renderPreview(host, ui) {
   const section = sections[sIdx];
   const other = getLang() === 'ur' ? 'en' : 'ur';
   const head = h('div', { class: 'preview-head' });
-  const missingBox = h('div', { class: 'missing', 'aria-live': 'polite' });
+  // No live region: the list is drawn again on every tap; only its count is said (ui.countStatus).
+  const missingBox = h('div', { class: 'missing' });
+  const missingSaid = countStatus((n) => (n ? t('fill.stillToAnswer', { count: n }) : t('fill.sectionDone')));
   const cards = new Map();
 
   const refresh = () => {
@@ -60,6 +62,7 @@ export function renderPreview(host, ui) {
     for (const [key, card] of cards) card.hidden = !visible[key];
     mount(head, scoreLine(def, state.answers, sIdx));
     const left = missing(def, state.answers).filter((m) => m.section === sIdx);
+    missingSaid.say(left.length);
     mount(missingBox, left.length ? h('div', { class: 'callout callout-warn' }, icon('warn'), h('div', {},
       h('h4', { text: t('fill.stillToAnswer', { count: left.length }) }),
       h('ul', {}, left.map((m) => h('li', { text: m.reason === 'photos'
@@ -102,7 +105,7 @@ export function renderPreview(host, ui) {
     h('div', { class: 'phone', lang: getLang() },
       head, sections.length > 1 ? h('nav', { 'aria-label': t('fill.steps') }, steps) : null,
       section ? h('h3', { class: 'section-title', text: tx(section.title) }) : h('p', { class: 'empty', text: t('admin.previewEmpty') }),
-      list, missingBox)));
+      list, missingBox, missingSaid.node)));
   if (ui.session.focusPreviewLang) {
     ui.session.focusPreviewLang = false;
     host.querySelector('#preview-lang')?.focus();

@@ -71,6 +71,8 @@ export function syncPill(draft) {
     case 'sending': return pill('busy', t('state.sending'), { dataset: { sync: 'sending' } });
     case 'attention': return pill('fail', t('state.attention'), { dataset: { sync: 'attention' } });
     case 'on_server':
+      // Returned and not changed here yet: the server has it, and it waits for the inspector.
+      if (draft.status === 'returned') return pill('warn', t('state.returnedOnServer'), { dataset: { sync: 'returned' } });
       return missingPhotos
         ? pill('pending', t('state.onServerPhotos', { count: missingPhotos }), { dataset: { sync: 'on_server' } })
         : pill('ok', t('state.onServer'), { dataset: { sync: 'on_server' } });

@@ -4,11 +4,11 @@
 import { actionDescription, actionDue, fmtNumber, t, tx, fmtPercent } from '../../i18n.js';
 import { missing, progressOf, sectionOfItem } from '../../form.js';
 import { getFix } from '../../geo.js';
-import { editable, loadDraft, save } from '../../inspection.js';
+import { editable, loadDraft, setLocation } from '../../inspection.js';
 import { navigate } from '../../router.js';
 import { score, visibility } from '../../scoring.js';
 import { actionsFor, station, version } from '../../state.js';
-import { button, h, icon, mount, pill, progress } from '../../ui.js';
+import { button, countStatus, h, icon, mount, pill, progress } from '../../ui.js';
 import { itemCard } from './item.js';
 import { errorsCallout, missingTemplate, notFound, returnedCallout } from './common.js';
 
@@ -31,15 +31,18 @@ export async function fillView(params) {
 
   const head = h('div', { class: 'fill-head' });
   const steps = h('nav', { 'aria-label': t('fill.steps') });
-  const missingBox = h('div', { class: 'missing', 'aria-live': 'polite' });
+  // The still-to-answer list is drawn again on every tap, so it is no live region (a screen reader
+  // would read the whole list after each answer): only its count is said, and only when it changes.
+  const missingBox = h('div', { class: 'missing' });
+  const missingSaid = countStatus((n) => (n ? t('fill.stillToAnswer', { count: n }) : t('fill.sectionDone')), { id: 'missing-status' });
   const cards = new Map();
   const ctx = { draft, def, actions, readonly, onChange: () => refresh() };
 
-  // A draft started without a GPS fix gets one as soon as the phone has it.
-  if (!draft.location && !readonly) {
-    getFix({ timeout: 20000 }).then((fix) => {
-      if (fix && !draft.location) { draft.location = { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m }; save(draft); }
-    });
+  // A draft started without a GPS fix gets one as soon as the phone has it (written as that change
+  // alone, since the fix may come after the inspector moved on: inspection.save). Not a returned one:
+  // where it is corrected says nothing of where it was done.
+  if (!draft.location && draft.status === 'draft') {
+    getFix({ timeout: 20000 }).then((fix) => { if (fix) setLocation(draft, fix); });
   }
 
   function refresh() {
@@ -60,6 +63,7 @@ export async function fillView(params) {
     );
     mount(steps, stepNav(def, draft, sIdx));
     const left = readonly ? [] : missing(def, draft.answers).filter((m) => m.section === sIdx);
+    missingSaid.say(left.length);
     mount(missingBox, left.length
       ? h('div', { class: 'callout callout-warn' }, icon('warn'), h('div', {},
         h('h2', { class: 'h3', text: t('fill.stillToAnswer', { count: left.length }) }),
@@ -91,7 +95,7 @@ export async function fillView(params) {
       h('h2', { class: 'h3', text: t('actions.title') }),
       h('ul', {}, sectionActions.map((a) => h('li', { text: t('actions.item', { text: actionDescription(a), due: actionDue(a) }) }))))) : null,
     h('h1', { class: 'section-title', text: tx(section.title) }),
-    list, missingBox, nav);
+    list, missingBox, missingSaid.node, nav);
 
   if (params.item) setTimeout(() => jumpTo(params.item), 50);
   return page;

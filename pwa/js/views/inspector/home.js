@@ -40,22 +40,39 @@ export function draftRow(d) {
         h('span', { class: 'hint', text: t('fill.progress', { done: fmtNumber(p.done), total: fmtNumber(p.total) }) })] : null);
 }
 
-function assignmentRow(a, group, draftFor) {
+// Whether the bundle on the phone may still list an assignment as open although this inspection of
+// its station and checklist completed it: the server completes the open assignment of a station and
+// checklist with any submission of them, so once the bundle was fetched after the acknowledgement,
+// an open one there is a later assignment (a schedule's next visit), to be begun afresh.
+const unknownToBundle = (d) => d.status === 'draft'
+  || (d.status === 'submitted' && (!d.acked_at || !state.bundle.fetched_at || d.acked_at > state.bundle.fetched_at));
+const templateOf = (d) => d.template_id || version(d.template_version_id)?.template_id;
+
+// The inspection on this phone that an assignment is being or was done by, in any state: one begun
+// for it, or one of its station and checklist begun from the station list.
+function workFor(a, drafts) {
+  return drafts.find((d) => d.assignment_id === a.id)
+    || drafts.find((d) => !d.assignment_id && d.station_id === a.station_id && templateOf(d) === a.template_id && unknownToBundle(d));
+}
+
+function assignmentRow(a, group, drafts) {
   const st = station(a.station_id);
   // The version a new inspection would start on; none offered (the template archived) is said plainly.
   const ver = a.template_version_id ? version(a.template_version_id) : latestVersion(a.template_id, isOffered);
   const withdrawn = !isOffered(ver);
   const title = (ver || latestVersion(a.template_id))?.definition.title;
-  const d = draftFor.get(a.id);
+  // Begun already: the row continues it, or shows it submitted; never a second inspection.
+  const d = workFor(a, drafts);
+  const open = d && (d.status === 'draft' || d.status === 'returned');
   const dueLabel = a.due_date ? fmtDate(a.due_date) : '—';
   return h('li', { class: 'list-row', dataset: { assignment: a.id } },
-    h('a', { class: 'row-link', href: d ? `#/i/${d.id}/s/0` : `#/start/${a.station_id}?t=${a.template_id}&a=${a.id}` },
+    h('a', { class: 'row-link', href: open ? `#/i/${d.id}/s/0` : d ? `#/i/${d.id}/review` : `#/start/${a.station_id}?t=${a.template_id}&a=${a.id}` },
       h('span', { class: 'strong', text: st ? tx(st.name) : t('home.unknownStation') }),
       h('span', { class: 'hint', text: title ? tx(title) : '' })),
     group === 'overdue' ? pill('fail', t('home.overdueOn', { date: dueLabel }))
       : group === 'due' ? pill('warn', t('home.dueOn', { date: dueLabel }))
         : pill('info', t('home.dueOn', { date: dueLabel })),
-    d ? pill('pending', t('home.inProgress')) : null,
+    open ? pill('pending', t('home.inProgress')) : d ? pill('ok', t('home.submitted'), { class: 'submitted' }) : null,
     withdrawn && !d ? pill('warn', t('home.withdrawn'), { class: 'withdrawn' }) : null);
 }
 
@@ -73,7 +90,6 @@ export async function homeView() {
   const waiting = drafts.filter((d) => d.status === 'submitted' && (d.sync === 'queued' || d.sync === 'sending'));
   const sent = drafts.filter((d) => d.sync === 'on_server' && d.status !== 'returned').slice(0, 10);
 
-  const draftFor = new Map(drafts.filter((d) => d.assignment_id && d.sync !== 'on_server').map((d) => [d.assignment_id, d]));
   const today = new Date(new Date().toDateString()).getTime();
   const order = { overdue: 0, due: 1, later: 2 };
   const assignments = Object.values(state.bundle.assignments)
@@ -107,7 +123,7 @@ export async function homeView() {
     section('h-returned', t('home.returned'), returned.map(draftRow)),
     section('h-progress', t('home.drafts'), inProgress.map(draftRow)),
     section('h-waiting', t('home.waiting'), waiting.map(draftRow)),
-    section('h-assign', t('home.assignments'), assignments.map(({ a, g }) => assignmentRow(a, g, draftFor))),
+    section('h-assign', t('home.assignments'), assignments.map(({ a, g }) => assignmentRow(a, g, drafts))),
     nothing ? h('p', { class: 'empty', text: t('home.nothing') }) : null,
     h('section', { class: 'home-section', 'aria-labelledby': 'h-stations' },
       h('h2', { id: 'h-stations', text: t('home.stations') }),

@@ -211,9 +211,14 @@ function photoStrip(item, ctx, changed) {
     });
     if (url) URL.revokeObjectURL(url);
     if (choice === 'delete') {
+      const at = (draft.answers[item.key]?.photos || []).indexOf(id);
       await removePhoto(draft, item.key, id);
       await renderThumbs();
       changed();
+      // The thumbnail that had focus is gone with its photo: focus goes to the one now in its place,
+      // else the one before it, else the camera button, rather than to the top of the page.
+      const thumbs = strip.querySelectorAll('.thumb');
+      (thumbs[at] || thumbs[thumbs.length - 1] || node.querySelector('input[data-source=camera]'))?.focus();
     }
   };
 

@@ -11,7 +11,7 @@ import { entriesFor, photoRefusal, retryNow } from '../../outbox.js';
 import { navigate, render } from '../../router.js';
 import { score, visibility } from '../../scoring.js';
 import { station, version } from '../../state.js';
-import { button, card, confirmDialog, h, icon, pill } from '../../ui.js';
+import { button, card, confirmDialog, h, icon, keepingFocus, pill } from '../../ui.js';
 import { errorsCallout, missingTemplate, notFound, refusedPhotosCallout, removedPhotosNote, returnedCallout, syncPill } from './common.js';
 
 // The server's copy in a 409 can no longer be changed by its inspector (submitted or reviewed).
@@ -121,7 +121,8 @@ export async function reviewView(params) {
     scoreCard,
     card({}, h('h2', { text: t('review.where') }), gps),
     body);
-  // The state changes under this screen as the outbox drains (here or in the service worker).
-  const off = on('outbox', () => render());
+  // The state changes under this screen as the outbox drains (here or in the service worker); drawn
+  // again, it keeps focus where the person had it rather than dropping it to the top of the page.
+  const off = on('outbox', () => keepingFocus(render));
   return { node, dispose: off };
 }

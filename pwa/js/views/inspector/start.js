@@ -1,9 +1,9 @@
 // Start an inspection: the station in both languages, a live GPS fix with its accuracy and the
 // distance to the station, a warning (never a block) when far away, and the template to use.
 
-import { fmtDistance, fmtNumber, t, tx } from '../../i18n.js';
+import { fmtDateTime, fmtDistance, fmtNumber, t, tx } from '../../i18n.js';
 import { FAR_M, distanceM, watch } from '../../geo.js';
-import { createDraft } from '../../inspection.js';
+import { allDrafts, createDraft, editable } from '../../inspection.js';
 import { navigate } from '../../router.js';
 import { actionsFor, isOffered, latestVersion, state, station, templatesFor, version } from '../../state.js';
 import { button, card, h, icon, mount, pill } from '../../ui.js';
@@ -24,6 +24,17 @@ export async function startView(params) {
   const options = withdrawn ? [] : pinnedId ? [named] : templatesFor(st);
   let chosen = withdrawn ? null : named || options[0] || null;
   let fix = null;
+  // An inspection of this station on the chosen checklist already begun on this phone: offered to be
+  // continued, so that a second one is begun only knowingly (a warning, not a block).
+  const begunHere = (await allDrafts()).filter((d) => d.station_id === st.id && editable(d));
+  const begun = h('div', { id: 'begun-here' });
+  const showBegun = () => {
+    const d = chosen && begunHere.find((x) => (x.template_id || version(x.template_version_id)?.template_id) === chosen.template_id);
+    mount(begun, d ? h('div', { class: 'callout callout-warn', role: 'note' }, icon('warn'), h('div', {},
+      h('p', { text: t('start.begunHere', { when: fmtDateTime(d.started_at) }) }),
+      h('a', { class: 'btn btn-primary', id: 'continue-draft', href: `#/i/${d.id}/s/0` }, t('start.continue')))) : '');
+  };
+  showBegun();
 
   const gps = h('div', { class: 'gps', 'aria-live': 'polite', id: 'gps' }, pill('busy', t('start.locating')));
   const showFix = () => {
@@ -47,6 +58,7 @@ export async function startView(params) {
       onclick: (e) => {
         chosen = v;
         for (const b of e.currentTarget.parentElement.children) b.setAttribute('aria-pressed', String(b === e.currentTarget));
+        showBegun();
       },
     }, tx(v.definition.title))))
     : withdrawn ? h('div', { class: 'callout callout-warn', role: 'note', id: 'template-withdrawn' }, icon('warn'),
@@ -64,11 +76,16 @@ export async function startView(params) {
     card({}, h('h2', { id: 'tpl-h', text: t('start.template') }), picker),
     openActions.length ? h('div', { class: 'callout callout-info' }, icon('warn'),
       h('p', { text: t('start.openActions', { count: openActions.length }) })) : null,
+    begun,
     button(t('start.begin'), async (e) => {
       if (!chosen) return;
       e.currentTarget.disabled = true;
       const location = fix ? { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m } : null;
-      const draft = await createDraft({ station: st, version: chosen, assignment, location });
+      // Begun from the station list, it is still what an open assignment of this station and checklist
+      // asks for (the server completes that assignment with it), and Home shows the assignment begun.
+      const forIt = assignment || Object.values(state.bundle.assignments).find((a) => a.status === 'open'
+        && a.station_id === st.id && a.template_id === chosen.template_id && (!a.inspector_id || a.inspector_id === state.user.id));
+      const draft = await createDraft({ station: st, version: chosen, assignment: forIt, location });
       navigate(`/i/${draft.id}/s/0`);
     }, { kind: 'primary', class: 'btn-block', id: 'begin', iconName: 'next', disabled: !chosen }),
   );

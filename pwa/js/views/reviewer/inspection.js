@@ -5,7 +5,7 @@
 
 import { api } from '../../api.js';
 import { kv } from '../../db.js';
-import { actionDescription, fmtDate, fmtDateTime, fmtDistance, fmtNumber, fmtWallTime, t, tx } from '../../i18n.js';
+import { actionDescription, fmtDate, fmtDateTime, fmtDistance, fmtNumber, fmtWallTime, isolated, t, tx } from '../../i18n.js';
 import { thumbUrl } from '../../photos.js';
 import { isScored, itemScore, score as scoreOf, visibility } from '../../scoring.js';
 import { add, alertDialog, button, card, dialog, field, h, icon, mount, toast } from '../../ui.js';
@@ -224,7 +224,8 @@ function itemView(item, ctx) {
   return el;
 }
 
-const place = (lat, lon) => (lat == null ? t('rv.ev.none') : `${fmtNumber(lat, { maximumFractionDigits: 5 })}, ${fmtNumber(lon, { maximumFractionDigits: 5 })}`);
+// A position and an accuracy keep their reading order on Urdu screens (see i18n.isolated).
+const place = (lat, lon) => (lat == null ? t('rv.ev.none') : isolated(`${fmtNumber(lat, { maximumFractionDigits: 5 })}, ${fmtNumber(lon, { maximumFractionDigits: 5 })}`));
 
 // What the file claims (EXIF: its time has no zone, so it is shown as written) beside what the
 // phone reported at capture, and how far from the station.
@@ -232,7 +233,7 @@ function evidence(meta) {
   const { exif, device, distance_m: dist } = meta.evidence;
   const line = (label, text) => h('p', {}, h('span', { class: 'strong', text: `${label} ` }), text);
   return [line(t('rv.ev.exif'), `${exif.taken_at ? fmtWallTime(exif.taken_at) : t('rv.ev.none')} · ${place(exif.lat, exif.lon)}`),
-    line(t('rv.ev.device'), `${device.taken_at ? fmtDateTime(device.taken_at) : t('rv.ev.none')} · ${place(device.lat, device.lon)}${device.accuracy_m != null ? ` ±${fmtDistance(device.accuracy_m)}` : ''}`),
+    line(t('rv.ev.device'), `${device.taken_at ? fmtDateTime(device.taken_at) : t('rv.ev.none')} · ${place(device.lat, device.lon)}${device.accuracy_m != null ? ` ${isolated(`±${fmtDistance(device.accuracy_m)}`)}` : ''}`),
     dist != null && h('p', { text: t('rv.ev.distance', { distance: fmtDistance(dist) }) })];
 }
 
