@@ -28,7 +28,7 @@ from litestar.response import Stream
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.errors import FieldError, Invalid, NotFound
-from server.exports import queries, report, rules
+from server.exports import queries, render, report, rules
 from server.exports.csv_xlsx import XLSX_MEDIA_TYPE, Table, csv_stream, xlsx_stream
 from server.exports.models import ExportFilters
 from server.http import Conn, User, client_ip, provide_conn, provide_user
@@ -178,11 +178,7 @@ class ReportController(Controller):
         async with _connect(state) as conn:
             user = await provide_user(request, conn)
             data = await report.gather(conn, state.store, user, inspection_id, lang, state.settings.presence_radius_m)
-        # Imported here, not at the top: the typesetting (fpdf, fontTools) takes about 0.3 s of a core
-        # to import, which every server process paid at start. The image workers render the PDF.
-        from server.exports.pdf import render_report
-
-        pdf = await asyncio.get_running_loop().run_in_executor(state.executor, render_report, data)
+        pdf = await asyncio.get_running_loop().run_in_executor(state.executor, render.render_report, data)
         async with _connect(state) as conn, conn.transaction():
             await audit.record(
                 conn,
