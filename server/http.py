@@ -169,6 +169,8 @@ def _nul_paths(document: Any, most: int = 50) -> list[str]:
         pairs = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
         nested = []
         for key, item in pairs:
+            if len(found) >= most:
+                break
             if isinstance(key, str) and "\x00" in key:
                 found.append(path)  # the key itself: name the object that holds it
             elif isinstance(item, str):
@@ -354,10 +356,8 @@ async def _require_session(request: Request) -> None:
     the session lookup here; the `user` dependency does it for every other request."""
     if request.scope["path"].rstrip("/") in _PUBLIC_API:
         return
-    token = bearer_token(request)
     async with pooled(request.app.state.pool) as conn:
-        if token is None or await principal_for_token(conn, token_hash(token)) is None:
-            raise Unauthorized("the session has expired or was revoked; sign in again")
+        await provide_user(request, conn)
 
 
 # A route that takes its body as raw bytes may look for NUL itself (refuse_nul_in_body), where it

@@ -45,6 +45,6 @@ async def add_security_headers(message: dict[str, Any], scope: dict[str, Any]) -
     # What the API answers is one person's view of police records: unless a route says how it may be
     # kept (the bundle, photo renditions), no cache keeps it, so nothing of it outlives a sign-out in a
     # shared browser's HTTP cache or in a proxy on the way.
-    if _NO_STORE[0] not in present and b"cache-control" not in present and scope.get("path", "").startswith("/api/"):
+    if _NO_STORE[0] not in present and scope.get("path", "").startswith("/api/"):
         headers.append(_NO_STORE)
     message["headers"] = headers

@@ -36,17 +36,16 @@ class AuthController(Controller):
         settings = state.settings
         ip = client_ip(request)
         name = login_name(data.username)
+        row = await queries.user_for_login(conn, name) if name.isascii() else None
         # Limits (see login_limits): the name from this address, the name from anywhere, the address.
         limits = login_limits(name, ip, settings.login_max_failures)
         if not await _claim_attempts(conn, limits, settings.login_lockout_seconds):
             async with conn.transaction():
-                known = await queries.user_for_login(conn, name) if name.isascii() else None
-                await audit.record(conn, "auth.login_throttled", data=_attempted(known), ip=ip)
+                await audit.record(conn, "auth.login_throttled", data=_attempted(row), ip=ip)
             raise TooManyRequests(
                 "too many failed sign-ins; wait a few minutes and try again",
                 extra={"retry_after": settings.login_lockout_seconds},
             )
-        row = await queries.user_for_login(conn, name) if name.isascii() else None
         ok = await asyncio.to_thread(verify_password, row["password_hash"] if row else None, data.password)
         expires_at = None
         token = new_token()
