@@ -695,6 +695,13 @@ export function fmtDistance(m) {
     : fmtNumber(Math.round(m), { style: 'unit', unit: 'meter' });
 }
 
+// A distance with ± before it (a GPS accuracy): the sign and the number keep together as one
+// left-to-right run on Urdu screens (isolated), and the unit stays a word of the sentence, read after
+// the number.
+export function fmtPlusMinus(m) {
+  return fmtDistance(m).replace(/[0-9\u06F0-\u06F9\u0660-\u0669][0-9\u06F0-\u06F9\u0660-\u0669.,\u066B\u066C]*/, (n) => isolated(`±${n}`));
+}
+
 export function fmtBytes(b) {
   const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte'];
   let i = 0;

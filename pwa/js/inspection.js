@@ -88,7 +88,15 @@ async function changeIfEditable(s, id, changes) {
 // be missing from it, and a Submit there would freeze the draft without them.
 export async function loadDraft(id) {
   await pendingWrites(id);
-  return get(DRAFTS, id);
+  const draft = await get(DRAFTS, id);
+  // Changes the phone refused to store (full) are still the inspector's: shown on every screen, and
+  // written with the next change or the Submit.
+  if (draft) replayRefused(draft);
+  return draft;
+}
+
+function replayRefused(draft) {
+  for (const c of refused.get(draft.id) || []) if (c.version === draft.template_version_id) c.apply(draft);
 }
 
 // Makes a change (`apply`, a function of a draft) on the screen's copy and on the stored draft.
@@ -187,13 +195,18 @@ export function removePhoto(draft, key, photoId) {
     const a = answerOf(d, key);
     a.photos = (a.photos || []).filter((p) => p !== photoId);
   };
-  unlink(draft);
-  // A submitted inspection keeps its photos: its queued upload needs the local copy.
+  // A submitted inspection keeps its photos: its queued upload needs the local copy. The screen's copy
+  // loses the photo only once the stored draft has (not when the phone refused the write, full: the
+  // photo would look gone while the stored draft, and so the submission, still named it).
   return track(draft.id, tx([DRAFTS, PHOTOS], 'readwrite', async (s) => {
     if (!(await changeIfEditable(s, draft.id, [{ apply: unlink, version: draft.template_version_id }]))) return false;
     s[PHOTOS].delete(photoId);
     return true;
-  }).then((removed) => { if (removed) forget(photoId); }));
+  }).then((removed) => {
+    if (!removed) return;
+    unlink(draft);
+    forget(photoId);
+  }));
 }
 
 // Submit: freeze the draft with the score the phone shows, then hand it to the outbox. Both in one
@@ -205,6 +218,9 @@ export async function submit(draft, definition, also = () => {}) {
   let frozen = null;
   try {
     await enqueueSubmission(draft.id, definition, (d) => {
+      // Discarded, or submitted already (from another tab): nothing to freeze, and not twice.
+      if (!d || !(editable(d) || d.sync === 'attention')) throw new Error('the inspection is no longer editable');
+      replayRefused(d);
       also(d);
       d.status = 'submitted';
       d.finished_at = new Date().toISOString();
@@ -216,6 +232,7 @@ export async function submit(draft, definition, also = () => {}) {
     saveFailed(err);
     throw err;
   }
+  refused.delete(draft.id);
   Object.assign(draft, frozen);
   return sendQueued();
 }
@@ -243,8 +260,10 @@ export async function takeServerCopy(draft) {
       s[OUTBOX].delete(e.seq);
       if (e.kind === 'photo') { s[PHOTOS].delete(e.ref); forget(e.ref); }
     }
+    // On the stored draft, not the screen's copy: what came meanwhile (a reviewer's comments) stays.
+    const stored = (await req(s[DRAFTS].get(draft.id))) || draft;
     s[DRAFTS].put({
-      ...draft, answers: copy.answers || {}, base_revision: copy.revision ?? draft.base_revision,
+      ...stored, answers: copy.answers || {}, base_revision: copy.revision ?? stored.base_revision,
       status: copy.status === 'returned' || copy.status === 'draft' ? copy.status : 'submitted',
       sync: waiting ? 'queued' : 'on_server', error: null, conflict: null,
       server: { revision: copy.revision, status: copy.status, score: copy.score || null, missing_photos: copy.missing_photos || [] },
@@ -317,6 +336,9 @@ function withoutRefusedPhoto(draft, entry, rest, fate) {
     next.server = { ...draft.server, missing_photos: (draft.server.missing_photos || []).filter((id) => id !== entry.ref) };
     next.refused_photos = [...(draft.refused_photos || []), { id: entry.ref, item_key: entry.item_key, reason: photoRefusal(entry) }];
   }
+  // Returned by its reviewer while this photo waited (state.mergeReturned): nothing of the submitted
+  // revision is left to send, so the return applies now, as when a last photo is sent.
+  if (!rest.length && draft.pending_return) return { ...next, ...draft.pending_return, pending_return: null, sync: 'on_server' };
   return next;
 }
 

@@ -160,8 +160,11 @@ async function mergeReturned(list) {
         // revision, which the outbox applies once the photos are sent (else the phone would say
         // "submitted" until the next download). Any other unsent work here gets the comments only.
         const entries = await req(s[OUTBOX].index('inspection_id').getAll(r.id));
-        const photosOnly = local.status === 'submitted' && ['queued', 'sending'].includes(local.sync)
-          && entries.length > 0 && entries.every((e) => e.kind === 'photo');
+        const sending = local.status === 'submitted' && ['queued', 'sending'].includes(local.sync);
+        // Nothing of it left to send (the note of its last photo lost to a full phone, say): the
+        // server has all of it, and the return applies at once.
+        if (sending && !entries.length) { s[DRAFTS].put(copy); continue; }
+        const photosOnly = sending && entries.every((e) => e.kind === 'photo');
         s[DRAFTS].put({ ...local, review, pending_return: photosOnly ? copy : null });
         continue;
       }

@@ -127,6 +127,26 @@ def test_a_photo_the_full_phone_could_not_keep_is_not_counted_as_taken(pwa_serve
     card.locator(".thumbs li img").wait_for()
     stored = page.evaluate(STORED_DRAFT, iid)
     assert stored["answers"][item["key"]]["photos"] == stored["photos"] and len(stored["photos"]) == 1
+
+    # Full again. Deleting the photo cannot be stored, so it is not deleted: it stays shown as it stays
+    # named (the submission would otherwise send a photo the screen had shown as gone).
+    release = fill_storage(page)
+    card.locator(".thumbs li button").first.click()
+    page.locator("dialog[open] .btn-danger").click()
+    said = page.locator(".toast-error", has_text="Not saved")
+    said.first.wait_for(timeout=15000)
+    assert card.locator(".thumbs li").count() == 1
+    assert page.evaluate(STORED_DRAFT, iid) == stored
+    # A tap the full phone refused is still the inspector's on the next screen opened.
+    page.locator(f"#item-{other['key']} [data-value=no]").click()
+    said.nth(1).wait_for(timeout=15000)
+    release()
+    base = page.url.split("#")[0]
+    page.goto(f"{base}#/i/{iid}/review")
+    page.wait_for_selector("#submit")
+    page.goto(f"{base}#/i/{iid}/s/0")
+    page.wait_for_selector(f"#item-{other['key']}")
+    assert page.locator(f"#item-{other['key']} [aria-pressed=true]").get_attribute("data-value") == "no"
     assert errors == []
     context.close()
 

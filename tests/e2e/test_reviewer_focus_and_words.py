@@ -135,7 +135,7 @@ def test_urdu_evidence_names_stations_and_units_in_urdu_and_counts_of_one_in_the
     assert not re.search(r"\bm\b", device), device
     # The accuracy and the position keep their reading order among right-to-left words: each is a
     # left-to-right isolate, so "±12" does not come out as "12±", nor "31.5, 74.3" as "74.3 ,31.5".
-    assert re.search("\u2066±[^\u2069]*میٹر\u2069", device), ascii(device)
+    assert re.search(r"\u2066±[0-9۰-۹]+\u2069\s*میٹر", device), ascii(device)
     assert re.search("\u2066[0-9۰-۹.]+, [0-9۰-۹.]+\u2069", device), ascii(device)
     # One critical failure and a one-photo answer read in the singular.
     assert "1 انتہائی اہم نکتہ ناکام" in page.locator(".rv-scoreline").inner_text()

@@ -212,7 +212,13 @@ function photoStrip(item, ctx, changed) {
     if (url) URL.revokeObjectURL(url);
     if (choice === 'delete') {
       const at = (draft.answers[item.key]?.photos || []).indexOf(id);
-      await removePhoto(draft, item.key, id);
+      try {
+        await removePhoto(draft, item.key, id);
+      } catch (err) {
+        // Not removed (the phone full): it stays shown, as it stays stored and named.
+        toast(t(err?.name === 'QuotaExceededError' ? 'save.full' : 'save.failed'), { kind: 'error' });
+        return;
+      }
       await renderThumbs();
       changed();
       // The thumbnail that had focus is gone with its photo: focus goes to the one now in its place,
@@ -222,22 +228,28 @@ function photoStrip(item, ctx, changed) {
     }
   };
 
+  // Photos picked here and still being resized: an answer counts a photo only once it is stored, so a
+  // second pick meanwhile must count these too, or the item could pass the server's limit.
+  let inFlight = 0;
   const onFiles = (fromCamera) => async (e) => {
-    const room = MAX_PHOTOS - photoCount(draft.answers[item.key]);
+    const room = MAX_PHOTOS - photoCount(draft.answers[item.key]) - inFlight;
     const files = [...e.target.files].slice(0, Math.max(room, 0));
     if (e.target.files.length > files.length) toast(t('photo.tooMany', { max: fmtNumber(MAX_PHOTOS) }), { kind: 'error' });
     e.target.value = '';
     if (!files.length) return;
     busy.hidden = false;
+    inFlight += files.length;
     for (const f of files) {
       try {
         await addPhoto(draft, item.key, f, { fromCamera });
       } catch (err) {
         console.error(err);
         toast(t(err?.name === 'QuotaExceededError' ? 'photo.full' : 'photo.failed'), { kind: 'error' });
+      } finally {
+        inFlight -= 1;
       }
     }
-    busy.hidden = true;
+    busy.hidden = inFlight > 0;
     await renderThumbs();
     changed();
   };

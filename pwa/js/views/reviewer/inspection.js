@@ -5,7 +5,7 @@
 
 import { api } from '../../api.js';
 import { kv } from '../../db.js';
-import { actionDescription, fmtDate, fmtDateTime, fmtDistance, fmtNumber, fmtWallTime, isolated, t, tx } from '../../i18n.js';
+import { actionDescription, fmtDate, fmtDateTime, fmtDistance, fmtNumber, fmtPlusMinus, fmtWallTime, isolated, t, tx } from '../../i18n.js';
 import { thumbUrl } from '../../photos.js';
 import { isScored, itemScore, score as scoreOf, visibility } from '../../scoring.js';
 import { add, alertDialog, button, card, dialog, field, h, icon, mount, toast } from '../../ui.js';
@@ -233,7 +233,7 @@ function evidence(meta) {
   const { exif, device, distance_m: dist } = meta.evidence;
   const line = (label, text) => h('p', {}, h('span', { class: 'strong', text: `${label} ` }), text);
   return [line(t('rv.ev.exif'), `${exif.taken_at ? fmtWallTime(exif.taken_at) : t('rv.ev.none')} · ${place(exif.lat, exif.lon)}`),
-    line(t('rv.ev.device'), `${device.taken_at ? fmtDateTime(device.taken_at) : t('rv.ev.none')} · ${place(device.lat, device.lon)}${device.accuracy_m != null ? ` ${isolated(`±${fmtDistance(device.accuracy_m)}`)}` : ''}`),
+    line(t('rv.ev.device'), `${device.taken_at ? fmtDateTime(device.taken_at) : t('rv.ev.none')} · ${place(device.lat, device.lon)}${device.accuracy_m != null ? ` ${fmtPlusMinus(device.accuracy_m)}` : ''}`),
     dist != null && h('p', { text: t('rv.ev.distance', { distance: fmtDistance(dist) }) })];
 }
 
