@@ -22,8 +22,8 @@ from tests.e2e.test_admin_support import (
     add_item,
     field,
     fill_item,
-    laptop,
     sign_in,
+    signed_in_laptop,
     wait_invalid,
     wait_saved,
     watch_errors,
@@ -124,10 +124,7 @@ def build_from_nothing(page: Any, url: str, key: str) -> str:
 
 
 def test_an_admin_builds_previews_and_publishes_a_template_the_inspector_then_fills(admin_server, browser, artifacts):
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url)
+    context, page, errors = signed_in_laptop(admin_server, browser)
     template_id = build_from_nothing(page, admin_server.url, "lockup_check")
 
     # The server refuses the draft for the one blank Urdu label: the problem is listed in the summary

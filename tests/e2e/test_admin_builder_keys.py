@@ -17,10 +17,8 @@ from tests.e2e.test_admin_support import (
     add_item,
     field,
     fill_item,
-    laptop,
-    sign_in,
+    signed_in_laptop,
     wait_saved,
-    watch_errors,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -59,10 +57,7 @@ def select_item(page, n: int) -> None:
 
 
 def test_conditions_follow_an_item_or_option_key_that_follows_its_words(admin_server, browser):
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url)
+    context, page, errors = signed_in_laptop(admin_server, browser)
     page.click("#new-template")
     page.fill('dialog [data-field="title.en"] input', "Night round")
     page.fill('dialog [data-field="title.ur"] input', "رات کا گشت")

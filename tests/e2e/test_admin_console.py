@@ -18,8 +18,7 @@ from tests.e2e.test_admin_support import (
     INSPECTOR_PASSWORD,
     _in_thread,
     laptop,
-    sign_in,
-    watch_errors,
+    signed_in_laptop,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -35,10 +34,7 @@ def test_an_admin_manages_users_and_a_deactivated_inspector_is_refused_at_once(a
     admin_token = admin_server.login(ADMIN, ADMIN_PASSWORD)
     district = admin_server.api("GET", "/api/v1/districts", admin_token).json()[0]
 
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url)
+    context, page, errors = signed_in_laptop(admin_server, browser)
 
     # A new inspector: the server's problem (no area chosen) appears at the scope, then it is fixed.
     page.click("a[href='#/admin/users']")
@@ -93,10 +89,7 @@ def test_a_station_csv_is_previewed_with_row_errors_before_anything_is_written(a
     code = districts[existing["district_id"]]["code"]
     new_row = f"TEST-NEW-1,Test Police Station,ٹیسٹ تھانہ,{code},31.51,74.35"
 
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url)
+    context, page, errors = signed_in_laptop(admin_server, browser)
     page.goto(admin_server.url + "/#/admin/hierarchy/import")
     page.set_input_files(
         "#csv-file",
@@ -153,10 +146,7 @@ def test_a_csv_corrected_on_disk_is_checked_again_and_the_import_sends_what_was_
     code = admin_server.api("GET", "/api/v1/districts", token).json()[0]["code"]
     path = tmp_path / "stations.csv"
     path.write_bytes(_csv([f"TEST-DISK-1,Disk Station,ڈسک تھانہ,{code},abc,74.35"]))
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url)
+    context, page, errors = signed_in_laptop(admin_server, browser)
     page.goto(admin_server.url + "/#/admin/hierarchy/import")
     page.set_input_files("#csv-file", str(path))
     expect(page.locator("#csv-problems tr[data-row='2']")).to_contain_text("lat")
@@ -183,10 +173,7 @@ def test_a_csv_corrected_on_disk_is_checked_again_and_the_import_sends_what_was_
 def test_the_audit_view_verifies_the_chain_filters_the_log_and_shows_where_it_was_altered(admin_server, browser):
     for _ in range(3):
         admin_server.login(INSPECTOR, INSPECTOR_PASSWORD)
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url)
+    context, page, errors = signed_in_laptop(admin_server, browser)
     page.click("a[href='#/admin/audit']")
     expect(page.locator("#audit-verify")).to_have_attribute("data-ok", "true")
     expect(page.locator("#audit-verify")).to_contain_text("The trail is intact")
@@ -248,10 +235,7 @@ def test_every_admin_string_is_written_in_english_and_urdu(admin_server, browser
 def test_urdu_admin_screens_name_places_and_templates_in_urdu_first_and_in_urdu_digits_when_chosen(
     admin_server, browser
 ):
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url)
+    context, page, errors = signed_in_laptop(admin_server, browser)
     page.evaluate("import('/js/i18n.js').then(async (m) => { await m.setLang('ur'); await m.setDigits('arabext'); })")
     page.wait_for_function("document.documentElement.lang === 'ur'")
     latin = re.compile(r"[A-Za-z]")

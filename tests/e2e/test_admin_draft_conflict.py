@@ -12,10 +12,8 @@ from tests.e2e.test_admin_support import (
     ADMIN,
     ADMIN_PASSWORD,
     field,
-    laptop,
-    sign_in,
+    signed_in_laptop,
     wait_saved,
-    watch_errors,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -23,10 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 def open_builder(server, browser, template_id: str):
     """One admin's laptop (its own browser profile) with the builder open on the template."""
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, server.url)
+    context, page, errors = signed_in_laptop(server, browser)
     page.goto(f"{server.url}/#/admin/templates/{template_id}")
     page.wait_for_selector("#builder-title")
     wait_saved(page)

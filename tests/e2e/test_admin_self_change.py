@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_admin_support import ADMIN, ADMIN_PASSWORD, laptop, sign_in, watch_errors
+from tests.e2e.test_admin_support import ADMIN, ADMIN_PASSWORD, sign_in, signed_in_laptop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -45,10 +45,7 @@ def test_an_admin_who_demotes_themselves_is_asked_first_then_lands_on_the_review
     second_token = admin_server.login("admin.second", "second-admin-pass-1")
     me = admin_server.api("GET", "/api/v1/me", token).json()
 
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url)
+    context, page, errors = signed_in_laptop(admin_server, browser)
 
     # Another admin demoted: no question, the console stays.
     _open_user(page, "admin.third")
@@ -99,10 +96,7 @@ def test_an_admin_who_demotes_themselves_is_asked_first_then_lands_on_the_review
 
     # The second admin is now the last one: deactivating themselves is asked, then refused with the
     # server's problem, and they stay where they were.
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url, "admin.second", "second-admin-pass-1")
+    context, page, errors = signed_in_laptop(admin_server, browser, "admin.second", "second-admin-pass-1")
     _open_user(page, "admin.second")
     page.click("#toggle-active")
     expect(page.locator(f"{DIALOG} h2")).to_have_text("Deactivate your own account?")

@@ -51,6 +51,16 @@ def sign_in(
     page.wait_for_selector(landing)
 
 
+def signed_in_laptop(server: Any, browser: Any, username: str = ADMIN, password: str = ADMIN_PASSWORD) -> Any:
+    """A laptop of its own (browser context) with `username` signed in: the context, its page, and the
+    page errors seen, which a test checks before it ends."""
+    context = laptop(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, server.url, username, password)
+    return context, page, errors
+
+
 # The builder ----------------------------------------------------------------------------------------
 
 

@@ -13,10 +13,8 @@ from playwright.sync_api import expect
 from tests.e2e.test_admin_support import (
     ADMIN,
     ADMIN_PASSWORD,
-    laptop,
-    sign_in,
+    signed_in_laptop,
     wait_saved,
-    watch_errors,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -34,10 +32,7 @@ def test_a_downloaded_version_imports_as_an_identical_draft_that_reorders_by_key
     sips = next(t for t in admin_server.api("GET", "/api/v1/templates", token).json() if t["key"] == "sips_station")
     original = admin_server.api("GET", f"/api/v1/templates/{sips['id']}/versions/1", token).json()["definition"]
 
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url)
+    context, page, errors = signed_in_laptop(admin_server, browser)
     page.click("#template-list li[data-key=sips_station] a[href$='/versions']")
     with page.expect_download() as download:
         page.click("#versions [data-export='1']")
@@ -116,10 +111,7 @@ def test_a_downloaded_version_imports_as_an_identical_draft_that_reorders_by_key
 def test_a_file_that_is_not_a_muaina_template_file_is_refused_at_the_file_field(admin_server, browser, tmp_path: Path):
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"format": "someone.else", "definition": {"title": {"en": "x", "ur": "y"}}}))
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url)
+    context, page, errors = signed_in_laptop(admin_server, browser)
     page.click("#import-template")
     page.set_input_files("#import-file", str(other))
     page.fill("#import-key", "other_file")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_admin_support import ADMIN, ADMIN_PASSWORD, laptop, sign_in, watch_errors
+from tests.e2e.test_admin_support import ADMIN, ADMIN_PASSWORD, signed_in_laptop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -16,10 +16,7 @@ def test_the_hierarchy_filters_and_forms_name_places_in_urdu(admin_server, brows
     regions = admin_server.api("GET", "/api/v1/regions", token).json()
     districts = admin_server.api("GET", "/api/v1/districts", token).json()
     assert regions and districts and all(p["name_ur"] for p in regions + districts)
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url)
+    context, page, errors = signed_in_laptop(admin_server, browser)
     page.click(".lang-toggle")
     page.locator("html[dir=rtl]").wait_for(state="attached")
     page.goto(admin_server.url + "/#/admin/hierarchy/stations")

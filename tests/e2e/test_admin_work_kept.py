@@ -14,10 +14,8 @@ from tests.e2e.test_admin_support import (
     ADMIN,
     ADMIN_PASSWORD,
     field,
-    laptop,
-    sign_in,
+    signed_in_laptop,
     wait_saved,
-    watch_errors,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -26,10 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 def open_sips(server, browser):
     token = server.login(ADMIN, ADMIN_PASSWORD)
     sips = next(t for t in server.api("GET", "/api/v1/templates", token).json() if t["key"] == "sips_station")
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, server.url)
+    context, page, errors = signed_in_laptop(server, browser)
     page.click("#template-list li[data-key=sips_station] a.row-link")
     page.wait_for_selector("#builder-title")
     return token, sips["id"], context, page, errors
@@ -193,10 +188,7 @@ def test_opening_an_item_whose_unit_is_one_word_from_before_changes_nothing_unti
         ],
     }
     assert admin_server.api("PUT", f"/api/v1/templates/{tid}/draft", token, json=definition).status_code == 200
-    context = laptop(browser)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, admin_server.url)
+    context, page, errors = signed_in_laptop(admin_server, browser)
     page.goto(f"{admin_server.url}/#/admin/templates/{tid}")
     page.wait_for_selector("#builder-title")
     page.locator(".o-row", has_text="Waiting time").first.click()
