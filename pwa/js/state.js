@@ -46,6 +46,12 @@ export async function signIn(username, password) {
   return res.user;
 }
 
+// The checklist a draft is of (drafts begun before template_id was kept name only their version).
+export const templateOf = (d) => d.template_id || version(d.template_version_id)?.template_id;
+
+// Returned by its reviewer and not changed yet: on the server, waiting for the inspector.
+export const returnedOnServer = (d) => d.status === 'returned' && d.sync === 'on_server';
+
 // Work that exists only on this phone: queued entries, or drafts never acknowledged.
 export async function hasUnsent() {
   if ((await count(OUTBOX)) > 0) return true;

@@ -35,7 +35,10 @@ class AuthController(Controller):
             raise Unsupported("send the sign-in as application/json")
         settings = state.settings
         ip = client_ip(request)
-        name = login_name(data.username)
+        name = data.username.lower()
+        # Usernames are ASCII (auth.models.Username), which Python and PostgreSQL lower alike; other
+        # letters they lower differently (U+0130 "İ"), which gave one account several counters. A
+        # name with them names no account, and is counted as it is.
         row = await queries.user_for_login(conn, name) if name.isascii() else None
         # Limits (see login_limits): the name from this address, the name from anywhere, the address.
         limits = login_limits(name, ip, settings.login_max_failures)
@@ -88,14 +91,6 @@ class AuthController(Controller):
         if found is None:
             raise NotFound("user not found")
         return found
-
-
-def login_name(username: str) -> str:
-    """The name a sign-in is counted under. Usernames are ASCII (auth.models.Username), and ASCII is
-    lowered alike by Python and PostgreSQL; other letters are not (PostgreSQL lowers U+0130 to "i",
-    Python to "i" and a combining dot), which gave one account several counters. So a name with
-    other letters is looked up as no account at all, and counted as it is."""
-    return username.lower()
 
 
 def login_limits(name: str, ip: str | None, most: int) -> list[tuple[str, int]]:

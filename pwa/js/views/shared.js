@@ -3,7 +3,7 @@
 
 import { fmtBytes, fmtDateTime, getDigits, getLang, problemText, setDigits, setLang, t, tx } from '../i18n.js';
 import { allEntries, photoRefusal, retryNow } from '../outbox.js';
-import { hasUnsent, refreshBundle, signOut, state, station, version } from '../state.js';
+import { hasUnsent, refreshBundle, returnedOnServer, signOut, state, station, version } from '../state.js';
 import { alertDialog, button, card, confirmDialog, h, pill } from '../ui.js';
 import { itemByKey } from '../form.js';
 import { allDrafts } from '../inspection.js';
@@ -111,7 +111,7 @@ async function outboxView() {
   const local = [...drafts.values()].filter((d) => d.sync !== 'on_server' && !queued.has(d.id)).sort(newestFirst);
   const empty = local.length ? t('outbox.nothingQueued') : t('outbox.empty');
   // Returned and not changed yet: on the server, waiting for the inspector, nothing of it to send.
-  const returned = [...drafts.values()].filter((d) => d.status === 'returned' && d.sync === 'on_server').sort(newestFirst);
+  const returned = [...drafts.values()].filter(returnedOnServer).sort(newestFirst);
   return h('div', { class: 'page' },
     h('h1', { text: t('outbox.title') }),
     entries.length ? h('p', { text: t('outbox.lead') }) : h('p', { class: 'empty', text: empty }),

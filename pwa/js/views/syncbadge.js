@@ -4,7 +4,7 @@
 import { DRAFTS, getAll } from '../db.js';
 import { t } from '../i18n.js';
 import { summary } from '../outbox.js';
-import { hasUnsent, state } from '../state.js';
+import { hasUnsent, returnedOnServer, state } from '../state.js';
 import { h, icon, mount } from '../ui.js';
 
 // Hidden until it first knows what to say: never an empty pill in the bar.
@@ -44,7 +44,7 @@ async function update() {
 // Nothing to send; inspections returned and not changed yet are on the server too, and said so, as
 // work that waits for the inspector.
 function returnedState(drafts) {
-  const returned = drafts.filter((d) => d.status === 'returned' && d.sync === 'on_server').length;
+  const returned = drafts.filter(returnedOnServer).length;
   return returned ? { kind: 'ok', key: 'sync.returned', count: returned } : { kind: 'ok', key: 'sync.all' };
 }
 

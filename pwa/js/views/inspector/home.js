@@ -5,7 +5,7 @@
 import { fmtDate, fmtDateTime, fmtNumber, t, tx } from '../../i18n.js';
 import { progressOf } from '../../form.js';
 import { allDrafts } from '../../inspection.js';
-import { isOffered, latestVersion, station, state, version } from '../../state.js';
+import { isOffered, latestVersion, station, state, templateOf, version } from '../../state.js';
 import { h, icon, lazyList, pill, progress } from '../../ui.js';
 import { syncPill } from './common.js';
 
@@ -46,7 +46,6 @@ export function draftRow(d) {
 // an open one there is a later assignment (a schedule's next visit), to be begun afresh.
 const unknownToBundle = (d) => d.status === 'draft'
   || (d.status === 'submitted' && (!d.acked_at || !state.bundle.fetched_at || d.acked_at > state.bundle.fetched_at));
-const templateOf = (d) => d.template_id || version(d.template_version_id)?.template_id;
 
 // The inspection on this phone that an assignment is being or was done by, in any state: one begun
 // for it, or one of its station and checklist begun from the station list.

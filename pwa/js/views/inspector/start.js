@@ -5,7 +5,7 @@ import { fmtDateTime, fmtDistance, fmtNumber, t, tx } from '../../i18n.js';
 import { FAR_M, distanceM, watch } from '../../geo.js';
 import { allDrafts, createDraft, editable } from '../../inspection.js';
 import { navigate } from '../../router.js';
-import { actionsFor, isOffered, latestVersion, state, station, templatesFor, version } from '../../state.js';
+import { actionsFor, isOffered, latestVersion, state, station, templateOf, templatesFor, version } from '../../state.js';
 import { button, card, h, icon, mount, pill } from '../../ui.js';
 import { notFound } from './common.js';
 
@@ -29,7 +29,7 @@ export async function startView(params) {
   const begunHere = (await allDrafts()).filter((d) => d.station_id === st.id && editable(d));
   const begun = h('div', { id: 'begun-here' });
   const showBegun = () => {
-    const d = chosen && begunHere.find((x) => (x.template_id || version(x.template_version_id)?.template_id) === chosen.template_id);
+    const d = chosen && begunHere.find((x) => templateOf(x) === chosen.template_id);
     mount(begun, d ? h('div', { class: 'callout callout-warn', role: 'note' }, icon('warn'), h('div', {},
       h('p', { text: t('start.begunHere', { when: fmtDateTime(d.started_at) }) }),
       h('a', { class: 'btn btn-primary', id: 'continue-draft', href: `#/i/${d.id}/s/0` }, t('start.continue')))) : '');
