@@ -709,6 +709,35 @@ async def test_the_inspection_stops_missing_photos_when_every_referenced_photo_h
     assert await missing() == (0, set())
 
 
+async def test_a_photo_whose_inspection_is_approved_while_it_is_processed_is_refused_and_leaves_nothing(denv: Env):
+    inspection_id = await make_inspection(denv.api, denv.world, denv.version_id)
+    await rows(denv, "UPDATE inspections SET status = 'submitted' WHERE id = $1 RETURNING id", inspection_id)
+    # The reviewer's approval holds the inspection's row while the upload, checked and processed
+    # against a submitted inspection, comes to write its photo: it must wait, and then see the approval.
+    reviewer = await denv.api.db()
+    try:
+        async with reviewer.transaction():
+            await reviewer.execute("UPDATE inspections SET status = 'approved' WHERE id = $1", inspection_id)
+            task = asyncio.create_task(
+                concurrent_upload(denv, make_phone_jpeg(320, 240, seed=14), inspection_id=inspection_id)
+            )
+            for _ in range(1000):
+                waiting = await reviewer.fetchval(
+                    """SELECT count(*) FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event_type = 'Lock'"""
+                )
+                if waiting or task.done():
+                    break
+                await asyncio.sleep(0.01)
+            assert not task.done(), "the upload did not wait for the inspection's row"
+        status, body = await task
+    finally:
+        await reviewer.close()
+    assert status == 409, body
+    assert "approved" in body["detail"]
+    assert await rows(denv, "SELECT 1 FROM photos") == [] and await stored_objects(denv) == []
+
+
 # Reuse across inspections ------------------------------------------------------------------------------
 
 

@@ -33,13 +33,21 @@ def reader_args(user: Principal) -> tuple[bool, list[UUID], list[UUID], UUID | N
     return (*user.scope_args(), user.id if user.role == "inspector" else None)
 
 
+def _takes_photo(photo_id: str) -> str:
+    """Whether inspection `i` takes the photo whose id is the parameter `photo_id`: until it is approved;
+    after that, only a photo its answers name (one still on its way) or one already stored there (a
+    resend)."""
+    return f"""(i.status <> 'approved'
+                OR EXISTS (SELECT 1 FROM answers a WHERE a.inspection_id = i.id AND {photo_id} = ANY(a.photo_ids))
+                OR EXISTS (SELECT 1 FROM photos p WHERE p.id = {photo_id} AND p.inspection_id = i.id))"""
+
+
 async def upload_target(
     conn: Connection, user: Principal, inspection_id: UUID, item_key: str, photo_id: UUID
 ) -> Record | None:
     """The inspection an inspector may add a photo to, its station's position, whether the item is
-    one of its pinned template version's items, and whether the inspection takes this photo: until it
-    is approved; after that, only a photo its answers name (one still on its way) or one already
-    stored there (a resend).
+    one of its pinned template version's items, and whether the inspection takes this photo
+    (_takes_photo; lock_inspection asks again when the photo is written).
 
     A submitted inspection still takes any photo of its own: the phone's queue may hold the photo of
     an edit made before the Submit (one taken and then removed), and refusing it would only park it
@@ -50,9 +58,7 @@ async def upload_target(
                              FROM jsonb_array_elements(tv.definition -> 'sections') AS sec,
                                   jsonb_array_elements(sec -> 'items') AS item
                             WHERE item ->> 'key' = $6) AS item_ok,
-                   i.status <> 'approved'
-                   OR EXISTS (SELECT 1 FROM answers a WHERE a.inspection_id = i.id AND $7 = ANY(a.photo_ids))
-                   OR EXISTS (SELECT 1 FROM photos p WHERE p.id = $7 AND p.inspection_id = i.id) AS takes_photo
+                   {_takes_photo("$7")} AS takes_photo
               FROM inspections i
               JOIN stations s ON s.id = i.station_id
               JOIN districts d ON d.id = s.district_id
@@ -90,10 +96,22 @@ async def lock_reuse_check(conn: Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", REUSE_LOCK_ID)
 
 
-async def lock_inspection(conn: Connection, inspection_id: UUID) -> None:
-    # Locking the row before counting makes the count's statement see every change committed to
-    # the inspection before ours, including a document replaced by a concurrent sync.
-    await conn.execute("SELECT 1 FROM inspections WHERE id = $1 FOR NO KEY UPDATE", inspection_id)
+async def lock_inspection(conn: Connection, inspection_id: UUID, photo_id: UUID) -> bool:
+    """Lock the inspection's row and tell whether it still takes this photo (as upload_target does).
+
+    Locking the row before counting makes the count's statement see every change committed to the
+    inspection before ours, including a document replaced by a concurrent sync. And a review that
+    approved the inspection while the photo was being processed (upload_target was checked before
+    the body was read) has committed by now, or waits for ours: the photo lands on an inspection
+    that takes it, or not at all."""
+    return await conn.fetchval(
+        f"""SELECT {_takes_photo("$2")}
+             FROM inspections i
+            WHERE i.id = $1
+              FOR NO KEY UPDATE OF i""",
+        inspection_id,
+        photo_id,
+    )
 
 
 async def insert_photo(conn: Connection, values: dict[str, Any]) -> bool:

@@ -47,6 +47,10 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     station_lon: float | None
 
 
+def _approved() -> Conflict:
+    return Conflict("the inspection is approved: only the photos its answers name can be added to it")
+
+
 async def upload_target(
     conn: Connection, user: Principal, inspection_id: UUID, item_key: str, photo_id: UUID
 ) -> Target:
@@ -59,7 +63,7 @@ async def upload_target(
     if not row["takes_photo"]:
         # An approved inspection is final: its evidence is what it names, and a photo it does not name
         # would only take up storage (and count in the reuse checks of other inspections).
-        raise Conflict("the inspection is approved: only the photos its answers name can be added to it")
+        raise _approved()
     if not row["item_ok"]:
         raise Invalid(
             "the item is not part of this inspection's template version",
@@ -202,7 +206,8 @@ async def _insert(
     sha256 = bytes.fromhex(processed.sha256)
     async with conn.transaction():
         await queries.lock_reuse_check(conn)
-        await queries.lock_inspection(conn, target.inspection_id)
+        if not await queries.lock_inspection(conn, target.inspection_id, photo_id):
+            raise _approved()
         created = await queries.insert_photo(
             conn,
             {
