@@ -355,11 +355,12 @@ def cmd_prune_sessions(settings: Settings, args: argparse.Namespace) -> int:
     from server.auth.queries import prune_sign_ins
 
     settings, _server = resolve_database(settings)
-    sessions, counters = asyncio.run(
+    sessions, counters, devices = asyncio.run(
         _with_conn(settings.database_url or "", prune_sign_ins, args.keep_days, settings.login_lockout_seconds)
     )
     print(
-        f"deleted {sessions} session(s) ended over {args.keep_days} day(s) ago and {counters} spent sign-in counter(s)"
+        f"deleted {sessions} session(s) ended over {args.keep_days} day(s) ago, {counters} spent sign-in counter(s) "
+        f"and {devices} expired device token(s)"
     )
     return 0
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import httpx
 import msgspec
@@ -132,6 +134,48 @@ async def test_a_name_locked_from_one_address_still_signs_in_from_another(client
     for address in ("10.0.0.3", "10.0.0.4", "10.0.0.5"):
         assert [await attempt("wrong-pass", address) for _ in range(5)] == [401] * 5
     assert await attempt(PASSWORD, "10.0.0.6") == 429
+
+
+async def test_guesses_from_many_addresses_cannot_lock_an_account_out_of_its_own_device(client, world, monkeypatch):
+    """A successful sign-in gives the device a token; sign-ins presenting it for that name are counted
+    on their own, so a name locked everywhere else still signs in there. The token is no credential:
+    it is worth nothing for another name, made up, or with a wrong password past its own limit."""
+    from server.auth import routes
+
+    monkeypatch.setattr(routes, "client_ip", lambda request: request.headers.get("x-test-address"))
+
+    async def attempt(password: str, address: str, device: str | None = None, name: str = "reviewer_a"):
+        body = {"username": name, "password": password} | ({"device": device} if device else {})
+        return await client.post("/api/v1/auth/login", json=body, headers={"x-test-address": address})
+
+    first = await attempt(PASSWORD, "10.1.0.1")
+    assert first.status_code == 200, first.text
+    phone = first.json()["device"]
+    assert isinstance(phone, str) and len(phone) >= 40
+    # Someone guesses at the name from three places: it is locked for everyone else.
+    for address in ("10.1.0.2", "10.1.0.3", "10.1.0.4"):
+        assert [(await attempt("wrong-pass", address)).status_code for _ in range(5)] == [401] * 5
+    assert (await attempt(PASSWORD, "10.1.0.5")).status_code == 429
+    assert (await attempt(PASSWORD, "10.1.0.5", device="made-up-token")).status_code == 429
+    other = (await attempt(PASSWORD, "10.1.0.6", name="reviewer_b")).json()["device"]
+    assert (await attempt(PASSWORD, "10.1.0.6", device=other)).status_code == 429  # another account's device
+    # Its owner's phone still signs in, from a new address too, and keeps its token.
+    again = await attempt(PASSWORD, "10.1.0.7", device=phone)
+    assert again.status_code == 200, again.text
+    assert again.json()["device"] == phone
+    # Whoever holds the phone gets the same five guesses as anyone, counted for the phone alone.
+    assert [(await attempt("wrong-pass", "10.1.0.8", device=phone)).status_code for _ in range(5)] == [401] * 5
+    assert (await attempt(PASSWORD, "10.1.0.8", device=phone)).status_code == 429
+    conn = await client.db()
+    try:
+        [stored] = await conn.fetch(
+            "SELECT token_hash, expires_at - created_at AS lasts FROM known_devices WHERE user_id = $1",
+            world.users["reviewer_a"],
+        )
+    finally:
+        await conn.close()
+    assert bytes(stored["token_hash"]) == hashlib.sha256(phone.encode()).digest()  # only its hash is kept
+    assert stored["lasts"] >= timedelta(days=89)
 
 
 async def test_sign_in_takes_json_only_so_no_other_web_site_can_spend_its_budget(client, world):
@@ -570,6 +614,14 @@ async def test_prune_sessions_deletes_long_ended_sessions_and_spent_counters_and
             "ip:locked": (60, 10, True),
             "ip:lock_over": (60, -20, False),
         }
+        for name, days in (("device_kept", 10), ("device_expired", -1)):
+            await conn.execute(
+                """INSERT INTO known_devices (token_hash, user_id, expires_at)
+                   VALUES ($1, $2, now() + make_interval(days => $3))""",
+                name.encode(),
+                user,
+                days,
+            )
         for key, (ago, locked, _) in counters.items():
             await conn.execute(
                 """INSERT INTO login_failures (key, failures, first_at, locked_until)
@@ -604,13 +656,16 @@ async def test_prune_sessions_deletes_long_ended_sessions_and_spent_counters_and
     )
     assert done.returncode == 0, done.stderr
     assert "deleted 2 session(s)" in done.stdout and "2 spent sign-in counter(s)" in done.stdout
+    assert "1 expired device token(s)" in done.stdout
 
     conn = await db.connect(database_url)
     try:
         left = {bytes(r["token_hash"]).decode() for r in await conn.fetch("SELECT token_hash FROM sessions")}
         keys = {r["key"] for r in await conn.fetch("SELECT key FROM login_failures")}
+        devices = [bytes(r[0]).decode() for r in await conn.fetch("SELECT token_hash FROM known_devices")]
     finally:
         await conn.close()
+    assert devices == ["device_kept"]
     assert left == {name for name, (_, _, kept) in sessions.items() if kept}
     assert keys == {key for key, (_, _, kept) in counters.items() if kept}
 

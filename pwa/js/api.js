@@ -88,7 +88,10 @@ function draftCondition(etag) {
 }
 
 export const api = {
-  login: (username, password) => request('POST', '/auth/login', { body: { username, password } }),
+  // `device`: the token an earlier sign-in of this name here gave this phone (see state.signIn).
+  login: (username, password, device) => request('POST', '/auth/login', {
+    body: device ? { username, password, device } : { username, password },
+  }),
   logout: () => request('POST', '/auth/logout'),
   me: () => request('GET', '/me'),
   bundle: (since, etag) => request('GET', '/sync/bundle', {

@@ -23,9 +23,22 @@ export async function loadSession() {
   return state.user;
 }
 
+// What a sign-out or another person's sign-in keeps: the phone's language and digits, and the
+// device token each name signed in here was given. The server counts a name's sign-ins from a device
+// it gave a token on their own, so no one guessing at the name elsewhere can lock its owner out here.
+const KEPT = ['lang', 'digits', 'devices'];
+
+async function wipeKeepingSettings() {
+  const kept = await Promise.all(KEPT.map((key) => kv.get(key)));
+  await clearAll();
+  await Promise.all(KEPT.map((key, i) => (kept[i] ? kv.set(key, kept[i]) : null)));
+}
+
 // Signing in again after a 401 must be the same person: the outbox holds their work.
 export async function signIn(username, password) {
-  const res = await api.login(username, password);
+  const devices = (await kv.get('devices')) || {};
+  const res = await api.login(username, password, devices[username.toLowerCase()]);
+  if (res.device) await kv.set('devices', { ...devices, [res.user.username]: res.device });
   const previous = await kv.get('user');
   if (previous && previous.id !== res.user.id) {
     if (await hasUnsent()) {
@@ -33,7 +46,7 @@ export async function signIn(username, password) {
       err.code = 'other-user-unsent';
       throw err;
     }
-    await clearAll();
+    await wipeKeepingSettings();
     state.bundle = emptyBundle();
   }
   setToken(res.token);
@@ -61,11 +74,7 @@ export async function hasUnsent() {
 export async function signOut() {
   if (await hasUnsent()) return false;
   try { await api.logout(); } catch { /* offline or already revoked: the local sign-out still happens */ }
-  const lang = await kv.get('lang');
-  const digits = await kv.get('digits');
-  await clearAll();
-  if (lang) await kv.set('lang', lang);
-  if (digits) await kv.set('digits', digits);
+  await wipeKeepingSettings();
   setToken(null);
   state.user = null;
   state.bundle = emptyBundle();

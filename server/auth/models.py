@@ -68,12 +68,17 @@ class UserOut(msgspec.Struct, kw_only=True):
 class LoginIn(Base):
     username: Annotated[str, Meta(min_length=1, max_length=256)]
     password: Annotated[str, Meta(min_length=1, max_length=256)]
+    # The token an earlier sign-in of this name on this device gave it (LoginOut.device).
+    device: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
 
 
 class LoginOut(msgspec.Struct, kw_only=True):
     token: str
     user: UserOut
     expires_at: datetime
+    # Kept by the device for this name and sent with its next sign-in: sign-ins from it are counted on
+    # their own, so no one guessing at the name elsewhere can lock it out. Not a credential.
+    device: str | None = None
 
 
 class UserCreate(Base):

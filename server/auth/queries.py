@@ -159,6 +159,28 @@ async def refund_attempt(conn: Connection, key: str, max_failures: int) -> None:
     )
 
 
+async def known_device(conn: Connection, device_hash: bytes, user_id: UUID) -> bool:
+    """Whether this device token was given to this account at a sign-in, and has not expired."""
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM known_devices WHERE token_hash = $1 AND user_id = $2 AND expires_at > now())",
+        device_hash,
+        user_id,
+    )
+
+
+async def remember_device(conn: Connection, device_hash: bytes, user_id: UUID, days: int) -> None:
+    """Keep (or extend) a device token of this account for `days` from now."""
+    await conn.execute(
+        """INSERT INTO known_devices (token_hash, user_id, expires_at)
+           VALUES ($1, $2, now() + make_interval(days => $3))
+           ON CONFLICT (token_hash) DO UPDATE SET expires_at = EXCLUDED.expires_at
+            WHERE known_devices.user_id = EXCLUDED.user_id""",
+        device_hash,
+        user_id,
+        days,
+    )
+
+
 async def clear_failures(conn: Connection, key: str) -> None:
     await conn.execute("DELETE FROM login_failures WHERE key = $1", key)
 
@@ -266,9 +288,9 @@ async def unknown_scope_ids(conn: Connection, region_ids: list[UUID], district_i
     return [r["x"] for r in regions], [r["x"] for r in districts]
 
 
-async def prune_sign_ins(conn: Connection, keep_days: int, lockout_seconds: int) -> tuple[int, int]:
-    """Delete sessions that ended (expired or revoked) more than `keep_days` ago, and sign-in failure
-    counters whose window and lock are both over; returns how many of each.
+async def prune_sign_ins(conn: Connection, keep_days: int, lockout_seconds: int) -> tuple[int, int, int]:
+    """Delete sessions that ended (expired or revoked) more than `keep_days` ago, sign-in failure
+    counters whose window and lock are both over, and expired device tokens; returns how many of each.
 
     Both tables otherwise only grow: a session row is written at every sign-in, and a counter for
     every username anyone tries, made-up ones included. An ended session is kept a while for who
@@ -283,4 +305,5 @@ async def prune_sign_ins(conn: Connection, keep_days: int, lockout_seconds: int)
             WHERE first_at < now() - make_interval(secs => $1) AND (locked_until IS NULL OR locked_until <= now())""",
         float(lockout_seconds),
     )
-    return int(sessions.split()[-1]), int(counters.split()[-1])
+    devices = await conn.execute("DELETE FROM known_devices WHERE expires_at < now()")
+    return int(sessions.split()[-1]), int(counters.split()[-1]), int(devices.split()[-1])

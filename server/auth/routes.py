@@ -19,6 +19,7 @@ from server.http import Conn, User, bearer_token, client_ip
 
 _BAD_LOGIN = "the username or password is not correct"
 LOGIN_MAX_BYTES = 16 * 1024  # a name and a password; the only body read without a session
+KNOWN_DEVICE_DAYS = 90  # a device not signed in from for this long is a stranger again (login_limits)
 
 
 class AuthController(Controller):
@@ -40,8 +41,12 @@ class AuthController(Controller):
         # letters they lower differently (U+0130 "İ"), which gave one account several counters. A
         # name with them names no account, and is counted as it is.
         row = await queries.user_for_login(conn, name) if name.isascii() else None
-        # Limits (see login_limits): the name from this address, the name from anywhere, the address.
-        limits = login_limits(name, ip, settings.login_max_failures)
+        device = data.device if row and data.device else None
+        if device and not await queries.known_device(conn, token_hash(device), row["id"]):
+            device = None  # made up, expired, or another account's: this device is a stranger to the name
+        # Limits (see login_limits): this account's own device alone; or else the name from this
+        # address, the name from anywhere, and the address.
+        limits = login_limits(name, ip, settings.login_max_failures, device=token_hash(device) if device else None)
         if not await _claim_attempts(conn, limits, settings.login_lockout_seconds):
             async with conn.transaction():
                 await audit.record(conn, "auth.login_throttled", data=_attempted(row), ip=ip)
@@ -64,10 +69,15 @@ class AuthController(Controller):
                     request.headers.get("user-agent"),
                 )
                 if expires_at is not None:
-                    # The attempt was no failure: it gives back what it counted.
-                    await queries.clear_failures(conn, limits[0][0])
-                    await queries.clear_failures(conn, limits[1][0])
-                    await queries.refund_attempt(conn, *limits[2])
+                    # The attempt was no failure: it gives back what it counted (an address's count
+                    # only its own part: others may be guessing from the same address).
+                    for key, most in limits:
+                        if key.startswith("ip:"):
+                            await queries.refund_attempt(conn, key, most)
+                        else:
+                            await queries.clear_failures(conn, key)
+                    device = device or new_token()
+                    await queries.remember_device(conn, token_hash(device), row["id"], KNOWN_DEVICE_DAYS)
                     await audit.record(
                         conn, "auth.login", actor=_principal(row), entity="user", entity_id=row["id"], ip=ip
                     )
@@ -77,7 +87,7 @@ class AuthController(Controller):
             async with conn.transaction():
                 await audit.record(conn, "auth.login_failed", data=_attempted(row), ip=ip)
             raise Unauthorized(_BAD_LOGIN)
-        return LoginOut(token=token, user=queries.user_out(row), expires_at=expires_at)
+        return LoginOut(token=token, user=queries.user_out(row), expires_at=expires_at, device=device)
 
     @post("/auth/logout", status_code=204)
     async def logout(self, request: Request, user: User, conn: Conn) -> None:
@@ -93,9 +103,15 @@ class AuthController(Controller):
         return found
 
 
-def login_limits(name: str, ip: str | None, most: int) -> list[tuple[str, int]]:
+def login_limits(name: str, ip: str | None, most: int, *, device: bytes | None = None) -> list[tuple[str, int]]:
     """The counters a sign-in attempt is claimed against, and how many failures lock each.
 
+    From a device the account has signed in from before (`device`, the hash of the token a
+    successful sign-in gave it), only that device's own count (`most`): guesses at the name from
+    anywhere else, however many addresses they come from, cannot lock its owner out of the phone
+    they always use; and someone holding the device gets `most` guesses at one account, no more.
+
+    From anywhere else:
     - the name from this address (`most`): someone guessing one account from one place;
     - the name from anywhere (3 × `most`): guessing spread over many addresses;
     - the address (4 × `most`): guessing over many names. An office signs many people in from one
@@ -104,6 +120,8 @@ def login_limits(name: str, ip: str | None, most: int) -> list[tuple[str, int]]:
     A name locked from one address can still sign in from another until the wider limit, so one
     stranger's five wrong passwords no longer lock its owner out everywhere for the lockout time.
     """
+    if device is not None:
+        return [(f"d:{device.hex()}", most)]
     return [(f"p:{name}@{ip}", most), (f"u:{name}", most * 3), (f"ip:{ip}", most * 4)]
 
 
