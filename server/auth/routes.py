@@ -14,7 +14,16 @@ from server.audit import queries as audit
 from server.auth import queries
 from server.auth.models import LoginIn, LoginOut, Principal, Role, UserCreate, UserOut, UserPatch
 from server.auth.rules import hash_password, new_token, token_hash, verify_password
-from server.errors import Conflict, FieldError, Invalid, NotFound, TooManyRequests, Unauthorized, Unsupported
+from server.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unsupported,
+)
 from server.http import Conn, User, bearer_token, client_ip
 
 _BAD_LOGIN = "the username or password is not correct"
@@ -55,6 +64,12 @@ class AuthController(Controller):
                 extra={"retry_after": settings.login_lockout_seconds},
             )
         ok = await asyncio.to_thread(verify_password, row["password_hash"] if row else None, data.password)
+        if ok and not row["active"]:
+            # Said only to someone who knows the password: a phone holding this person's unsent work
+            # can then say why it cannot send it and who can mend that, not "wrong password" for ever.
+            async with conn.transaction():
+                await audit.record(conn, "auth.login_failed", data={**_attempted(row), "inactive": True}, ip=ip)
+            raise Forbidden("this account is switched off; ask your administrator to switch it on again")
         expires_at = None
         token = new_token()
         if ok and row["active"]:
