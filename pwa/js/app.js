@@ -5,7 +5,7 @@ import { ApiError } from './api.js';
 import { on } from './bus.js';
 import { kv } from './db.js';
 import { initLang, onLangChange, problemText, setLang, getLang, t } from './i18n.js';
-import { retryNow } from './outbox.js';
+import { retryNow, retryRefused } from './outbox.js';
 import { navigate, render, route, start, currentPath } from './router.js';
 import { loadSession, refreshBundle, state } from './state.js';
 import { button, h, icon, mount, toast } from './ui.js';
@@ -110,7 +110,7 @@ async function on401() {
   await kv.set('auth_needed', true);
   if (reauthOpen || !state.user) return;
   reauthOpen = true;
-  try { if (await reauthDialog()) retryNow(); } finally { reauthOpen = false; }
+  try { if (await reauthDialog()) retryRefused(); } finally { reauthOpen = false; }
 }
 
 // A draft write IndexedDB refused (phone out of space): the screen still shows the change, so say

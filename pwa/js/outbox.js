@@ -311,6 +311,25 @@ export async function retryNow() {
   return drain();
 }
 
+// Refused for who is asking (403: the account cannot send it) or for what they may see (404: the
+// station is no longer in their area on the server). Only an administrator can mend either, by
+// giving the station back or the account its role, and the next try then goes through; the phone
+// keeps everything meanwhile. (A checklist the server no longer has is another 404: moving the
+// answers mends that one, so it is not retried.)
+export const refusedAccess = (entry) => entry.state === 'attention' && entry.kind === 'inspection'
+  && (entry.error?.status === 403 || (entry.error?.status === 404 && entry.error?.title !== TEMPLATE_GONE));
+
+// Sends the entries refusedAccess names once more, with everything else waiting: after signing in
+// again (an administrator's change signs the person out) or when the inspector asks.
+export async function retryRefused() {
+  for (const entry of (await getAll(OUTBOX)).filter(refusedAccess)) {
+    await quietly(put(OUTBOX, { ...entry, state: 'pending' }));
+    await quietly(setDraftSync(entry.inspection_id, 'queued'));
+  }
+  emit('outbox');
+  return retryNow();
+}
+
 // Counts for the sync badge: waiting to send, needing the inspector's attention.
 export async function summary() {
   const entries = await getAll(OUTBOX);

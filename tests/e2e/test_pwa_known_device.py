@@ -4,6 +4,7 @@ lock its owner out of it, and a sign-out or another person's sign-in keeps what 
 
 from __future__ import annotations
 
+from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_support import INSPECTOR, PASSWORD, phone_context, sign_in, watch_errors
 
 OTHER_INSPECTOR = "inspector.sana"
@@ -23,7 +24,7 @@ def test_a_name_locked_by_guesses_elsewhere_still_signs_in_on_its_owners_phone(p
     errors = watch_errors(page)
     sign_in(page, pwa_server.url)
     page.click(".lang-toggle")
-    page.wait_for_function("document.documentElement.lang === 'ur'")
+    wait_in_page(page, "document.documentElement.lang === 'ur'")
     sign_out(page)
 
     # Another person signs in on the same phone and out again: the first one's device token stays.

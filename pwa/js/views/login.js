@@ -2,6 +2,7 @@
 // draft, photo and outbox entry: only the token is replaced.
 
 import { problemText, t } from '../i18n.js';
+import { retryRefused } from '../outbox.js';
 import { refreshBundle, signIn, state } from '../state.js';
 import { dialog, field, h, icon } from '../ui.js';
 
@@ -9,6 +10,7 @@ function errorText(err) {
   if (err.code === 'other-user-unsent') return t('login.otherUser');
   if (err.status === 0) return t('login.offline');
   if (err.status === 401) return t('login.wrong');
+  if (err.status === 403) return t('login.switchedOff');
   if (err.status === 429) return t('login.throttled');
   return problemText(err);
 }
@@ -29,6 +31,7 @@ export async function loginView() {
         await signIn(user.value.trim(), pass.value);
         navigator.storage?.persist?.();  // asked after a user gesture, when browsers grant it
         await refreshBundle().catch(() => {});
+        retryRefused();  // what the server refused this person before may go now
         location.hash = '#/';
       } catch (err) {
         showError(errorText(err));

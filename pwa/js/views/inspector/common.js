@@ -5,7 +5,7 @@
 import { getLang, t, tx } from '../../i18n.js';
 import { carryOver, itemByKey, sectionOfItem } from '../../form.js';
 import { editable, moveToVersion, removeRefusedPhoto, versionRefused } from '../../inspection.js';
-import { TEMPLATE_GONE, photoRefusal } from '../../outbox.js';
+import { TEMPLATE_GONE, photoRefusal, refusedAccess, retryRefused } from '../../outbox.js';
 import { thumbUrl } from '../../photos.js';
 import { navigate, render } from '../../router.js';
 import { station, templatesFor } from '../../state.js';
@@ -133,9 +133,11 @@ export function errorsCallout(draft, def) {
   // Refused for its checklist version alone: nothing in the form can mend that, moving it can.
   const way = moveCallout(draft, def);
   if (way) return way;
-  const title = err.status === 409 ? t('attention.conflictTitle')
-    : err.status === 422 ? t('attention.invalidTitle') : t('attention.title', { status: err.status });
-  const body = err.status === 409 ? t('attention.conflictBody') : err.status === 422 ? t('attention.invalidBody') : '';
+  const access = refusedAccess({ state: 'attention', kind: 'inspection', error: err });
+  const title = err.status === 409 ? t('attention.conflictTitle') : err.status === 422 ? t('attention.invalidTitle')
+    : access ? t('attention.accessTitle') : t('attention.title', { status: err.status });
+  const body = err.status === 409 ? t('attention.conflictBody') : err.status === 422 ? t('attention.invalidBody')
+    : access ? t('attention.accessBody') : '';
   return h('div', { class: 'callout callout-fail', role: 'alert', id: 'attention', dataset: { status: err.status } },
     icon('alert'), h('div', {},
       h('h2', { class: 'h3', text: title }),
@@ -149,7 +151,9 @@ export function errorsCallout(draft, def) {
         return h('li', {}, item
           ? h('a', { href: itemHref(draft, def, item.key) }, text)
           : text);
-      })) : null));
+      })) : null,
+      access ? button(t('attention.tryAgain'), async () => { await retryRefused(); render(); },
+        { kind: 'primary', id: 'retry-refused', iconName: 'sync' }) : null));
 }
 
 
