@@ -67,3 +67,48 @@ def test_an_inspection_not_sent_yet_says_why_in_plain_words(pwa_server, browser)
     rows.filter(has_text="ابھی نہیں بھیجا گیا: سرور سے رابطہ نہیں۔").wait_for()
     assert phone.errors == []
     phone.context.close()
+
+
+# Twenty queued photos leave the outbox one every 40 ms, as on a fast connection, each with the event
+# the outbox sends; a MutationObserver notes every text the badge shows meanwhile. Then the same
+# event ten times over with nothing changed (a note typed): the badge must not be drawn again.
+FAST_DRAIN = """async () => {
+    const db = await import('/js/db.js');
+    const { emit } = await import('/js/bus.js');
+    const badge = document.getElementById('sync-badge');
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    for (let i = 0; i < 20; i += 1) {
+        await db.put('outbox', { kind: 'photo', ref: 'p' + i, inspection_id: 'x', state: 'pending' });
+    }
+    emit('outbox');
+    await sleep(400);
+    const seen = [];
+    const watch = new MutationObserver(() => seen.push(badge.textContent));
+    watch.observe(badge, { childList: true, subtree: true, characterData: true });
+    const seqs = (await db.getAll('outbox')).map((e) => e.seq);
+    for (const seq of seqs.slice(0, 18)) {
+        await db.del('outbox', seq);
+        emit('outbox');
+        await sleep(40);
+    }
+    await sleep(400);
+    const drained = seen.length;
+    for (let i = 0; i < 10; i += 1) { emit('drafts'); await sleep(20); }
+    await sleep(400);
+    watch.disconnect();
+    return { seen: seen.slice(0, drained), redrawn: seen.length - drained, now: badge.textContent };
+}"""
+
+
+def test_the_badge_counts_down_through_a_fast_drain_and_is_not_redrawn_for_nothing(pwa_server, browser):
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    page.locator("#sync-badge", has_text="All on server").wait_for()
+    phone.context.set_offline(True)  # nothing is really sent: the test moves the queue itself
+    result = page.evaluate(FAST_DRAIN)
+    counts = {text for text in result["seen"] if "waiting" in text}
+    assert len(counts) >= 3, f"the badge stood still while the queue emptied: {result['seen']}"
+    assert result["now"].strip() == "2 waiting to send"
+    assert result["redrawn"] == 0, "the badge was drawn again with the same words"
+    assert phone.errors == []
+    phone.context.close()

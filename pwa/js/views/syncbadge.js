@@ -24,11 +24,13 @@ export function syncBadge() {
   return badge;
 }
 
-// Typing in a note saves on every keystroke; the badge needs to look once things settle.
+// Typing in a note saves on every keystroke, and a fast connection sends a photo every few
+// milliseconds: the badge looks once per interval whatever the number of events, and once more after
+// the last. (Waiting for a pause instead froze it at "44 waiting" through a whole fast drain.)
 let pending = null;
 export function refreshBadge() {
-  clearTimeout(pending);
-  pending = setTimeout(update, 150);
+  if (pending) return;
+  pending = setTimeout(() => { pending = null; update(); }, 150);
 }
 
 async function update() {
@@ -50,9 +52,16 @@ function returnedState(drafts) {
 
 const ICONS = { warn: 'warn', fail: 'alert', pending: 'phone', ok: 'cloud' };
 
+// What the badge says now: drawing the same words again would have a screen reader say them again
+// (the badge is a live region) after every keystroke.
+let drawn = '';
+
 function draw({ kind, key, count }) {
+  const words = t(key, count === undefined ? undefined : { count });
+  if (!badge.hidden && drawn === `${kind}|${words}`) return;
+  drawn = `${kind}|${words}`;
   badge.hidden = false;
   badge.className = `badge badge-${kind}`;
   badge.dataset.state = kind;
-  mount(badge, icon(ICONS[kind]), h('span', { text: t(key, count === undefined ? undefined : { count }) }));
+  mount(badge, icon(ICONS[kind]), h('span', { text: words }));
 }
