@@ -13,7 +13,9 @@ import signal
 import sys
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import asyncpg
 import msgspec
 
 from server import db
@@ -35,16 +37,52 @@ def resolve_database(settings: Settings) -> tuple[Settings, object | None]:
     return msgspec.structs.replace(settings, database_url=url), server
 
 
+class Unreachable(Exception):
+    """The database or the photo store the settings name cannot be used: said in one line by main()."""
+
+
+def _where(url: str) -> str:
+    """Where a database URL points, without its user and password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'the local socket'}:{parts.port or 5432}{parts.path}"
+
+
+async def _connect(url: str) -> asyncpg.Connection:
+    try:
+        return await db.connect(url)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise Unreachable(f"cannot connect to the database DATABASE_URL names ({_where(url)}): {exc}") from exc
+
+
 async def _migrate(url: str) -> list[str]:
-    conn = await db.connect(url)
+    conn = await _connect(url)
     try:
         return await db.migrate(conn)
     finally:
         await conn.close()
 
 
+async def _check_store(settings: Settings) -> None:
+    """Start the photo store once before serving: an unreachable one is then one line, not the
+    traceback of the app's failed start-up."""
+    from server.app import make_store
+
+    store = make_store(settings)
+    try:
+        await store.start()
+    except Exception as exc:  # noqa: BLE001 - whatever the store's client raises, it is said as it is
+        where = (
+            f"S3_ENDPOINT {settings.s3_endpoint}, bucket {settings.s3_bucket}"
+            if settings.s3_endpoint
+            else f"the directory {settings.photos_dir}"
+        )
+        raise Unreachable(f"cannot use the photo store ({where}): {exc}") from exc
+    finally:
+        await store.close()
+
+
 async def _with_conn(url: str, fn, *args):
-    conn = await db.connect(url)
+    conn = await _connect(url)
     try:
         return await fn(conn, *args)
     finally:
@@ -114,6 +152,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings, _server = resolve_database(settings)
     assert settings.database_url
     asyncio.run(_migrate(settings.database_url))
+    asyncio.run(_check_store(settings))
     history = not args.no_history
     messages = _seed(settings, history=history) if args.demo else None
     for message in messages or []:
@@ -335,6 +374,8 @@ def cmd_recover_photos(settings: Settings, args: argparse.Namespace) -> int:
     if unclaimed is not None:
         if unclaimed.dry_run:
             print(f"dry run: {unclaimed.found} unclaimed original(s) would be copied to {args.unclaimed_to}")
+        elif not unclaimed.found:
+            print(f"no unclaimed originals: nothing written to {args.unclaimed_to}")
         else:
             print(
                 f"{unclaimed.found} unclaimed original(s) in {args.unclaimed_to} ({unclaimed.written} new), "
@@ -443,7 +484,11 @@ def main(argv: list[str] | None = None) -> int:
         "recover-photos": cmd_recover_photos,
         "prune-sessions": cmd_prune_sessions,
     }
-    return commands[args.command](settings, args)
+    try:
+        return commands[args.command](settings, args)
+    except Unreachable as exc:
+        print(f"muaina: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

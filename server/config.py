@@ -10,6 +10,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -89,8 +90,15 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
 
 def _url(environ: Mapping[str, str], name: str) -> str | None:
     raw = environ.get(name) or None
-    if raw is not None and not raw.startswith(("postgres://", "postgresql://")):
-        raise ConfigError(f"{name} must be a postgresql:// URL, got {raw.split('@')[-1]!r}")
+    if raw is None:
+        return None
+    shown = raw.split("@")[-1]  # never the password
+    if not raw.startswith(("postgres://", "postgresql://")):
+        raise ConfigError(f"{name} must be a postgresql:// URL, got {shown!r}")
+    try:
+        urlsplit(raw).port  # noqa: B018 - parsing it is the check: a port that is not a number raises
+    except ValueError:
+        raise ConfigError(f"{name} has a port that is not a number from 1 to 65535: {shown!r}") from None
     return raw
 
 

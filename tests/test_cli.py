@@ -113,3 +113,37 @@ def test_app_processes_share_the_cores_for_photo_processing(monkeypatch, cores, 
 
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     assert image_workers_per_process(workers) == each
+
+
+def _run(args: list[str], **settings: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "S3_ENDPOINT"}}
+    env.update({"LOG_LEVEL": "WARNING", **settings})
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_database_that_cannot_be_reached_stops_a_command_with_one_line_naming_it():
+    nobody = f"postgresql://muaina:secret-word@127.0.0.1:{free_port()}/muaina"
+    for args in (["migrate"], ["serve", "--port", str(free_port())], ["prune-sessions"]):
+        done = _run(args, DATABASE_URL=nobody)
+        assert done.returncode == 1, done.stderr
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("muaina: cannot connect to the database DATABASE_URL names (127.0.0.1:"), line
+        assert "secret-word" not in line and "Traceback" not in done.stderr
+
+
+def test_a_photo_store_that_cannot_be_reached_stops_serve_with_one_line_naming_it(database_url: str):
+    done = _run(
+        ["serve", "--port", str(free_port())],
+        DATABASE_URL=database_url,
+        S3_ENDPOINT=f"http://127.0.0.1:{free_port()}",
+        S3_ACCESS_KEY="muaina",
+        S3_SECRET_KEY="muaina-secret",
+        S3_TIMEOUT_SECONDS="3",
+    )
+    assert done.returncode == 1, done.stderr
+    # The store client's own warnings come first (what it tried, at LOG_LEVEL); the last line says it all.
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("muaina: cannot use the photo store (S3_ENDPOINT 127.0.0.1:"), line
+    assert "Traceback" not in done.stderr

@@ -21,6 +21,8 @@ def test_defaults_need_no_settings():
         ({"PORT": "eighty"}, "PORT"),
         ({"PORT": "70000"}, "PORT"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://u:p@127.0.0.1:notaport/db"}, "DATABASE_URL"),
+        ({"DATABASE_READ_URL": "postgresql://u:p@replica:99999/db"}, "DATABASE_READ_URL"),
         ({"S3_ENDPOINT": "minio:9000"}, "S3_ACCESS_KEY"),
         ({"S3_ENDPOINT": "http://minio:port", "S3_ACCESS_KEY": "a", "S3_SECRET_KEY": "b"}, "S3_ENDPOINT"),
         ({"S3_SECURE": "maybe"}, "S3_SECURE"),
