@@ -273,6 +273,10 @@ const en = {
   'signout.title': 'Sign out',
   'signout.button': 'Sign out of this phone',
   'signout.refused': 'You cannot sign out yet: some work is only on this phone. Send or finish it first, then sign out.',
+  'signout.desk': {
+    one: '{count} review or template change begun here has not been sent. Signing out deletes it from this device.',
+    other: '{count} reviews or template changes begun here have not been sent. Signing out deletes them from this device.',
+  },
   'signout.returned': {
     one: '{count} inspection was returned to you for correction. It stays on the server and comes back to this phone when you sign in again.',
     other: '{count} inspections were returned to you for correction. They stay on the server and come back to this phone when you sign in again.',
@@ -546,6 +550,10 @@ const ur = {
   'signout.title': 'سائن آؤٹ',
   'signout.button': 'اس فون سے سائن آؤٹ کریں',
   'signout.refused': 'ابھی سائن آؤٹ نہیں ہو سکتا: کچھ کام صرف اس فون پر ہے۔ پہلے اسے مکمل کر کے بھیجیں، پھر سائن آؤٹ کریں۔',
+  'signout.desk': {
+    one: 'یہاں شروع کیا گیا {count} جائزہ یا فارم کی تبدیلی ابھی بھیجی نہیں گئی۔ سائن آؤٹ کرنے سے یہ اس آلے سے حذف ہو جائے گی۔',
+    other: 'یہاں شروع کیے گئے {count} جائزے یا فارم کی تبدیلیاں ابھی بھیجی نہیں گئیں۔ سائن آؤٹ کرنے سے یہ اس آلے سے حذف ہو جائیں گی۔',
+  },
   'signout.returned': {
     one: '{count} معائنہ درستی کے لیے آپ کو واپس کیا گیا ہے۔ وہ سرور پر رہے گا اور دوبارہ سائن اِن کرنے پر اس فون پر واپس آ جائے گا۔',
     other: '{count} معائنے درستی کے لیے آپ کو واپس کیے گئے ہیں۔ وہ سرور پر رہیں گے اور دوبارہ سائن اِن کرنے پر اس فون پر واپس آ جائیں گے۔',

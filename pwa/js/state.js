@@ -3,7 +3,7 @@
 
 import { api, setToken } from './api.js';
 import { emit } from './bus.js';
-import { DRAFTS, OUTBOX, clearAll, count, getAll, kv, req, tx } from './db.js';
+import { DRAFTS, KV, OUTBOX, clearAll, count, getAll, kv, req, tx } from './db.js';
 
 export const state = {
   user: null,
@@ -70,6 +70,23 @@ export async function hasUnsent() {
   if ((await count(OUTBOX)) > 0) return true;
   return (await getAll(DRAFTS)).some((d) => d.sync !== 'on_server');
 }
+
+// Work kept in this browser that is not an inspection, which a sign-out deletes: reviews begun and
+// not sent (the reviewer's screen keeps them under rv-review:ID as they are written), and template
+// changes the server has not taken yet (the builder keeps them under admin.template.ID until it has).
+export async function unsentDesk() {
+  const keys = await tx(KV, 'readonly', (s) => req(s[KV].getAllKeys()));
+  let found = 0;
+  for (const key of keys.filter((k) => typeof k === 'string')) {
+    if (key.startsWith('admin.template.')) found += 1;
+    else if (key.startsWith('rv-review:') && begun(await kv.get(key))) found += 1;
+  }
+  return found;
+}
+
+const begun = (review) => !!review && (!!review.comment?.trim()
+  || Object.values(review.item_comments || {}).some((c) => String(c || '').trim())
+  || Object.keys(review.score_overrides || {}).length > 0);
 
 export async function signOut() {
   if (await hasUnsent()) return false;

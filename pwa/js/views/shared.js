@@ -3,7 +3,7 @@
 
 import { fmtBytes, fmtDateTime, getDigits, getLang, problemText, setDigits, setLang, t, tx } from '../i18n.js';
 import { allEntries, photoRefusal, retryNow } from '../outbox.js';
-import { hasUnsent, refreshBundle, returnedOnServer, signOut, state, station, version } from '../state.js';
+import { hasUnsent, refreshBundle, returnedOnServer, signOut, state, station, unsentDesk, version } from '../state.js';
 import { alertDialog, button, card, confirmDialog, h, pill } from '../ui.js';
 import { itemByKey } from '../form.js';
 import { allDrafts } from '../inspection.js';
@@ -67,6 +67,8 @@ async function settingsView() {
         // still wait for correction: said before they leave the phone.
         const returned = (await allDrafts()).filter((d) => d.status === 'returned').length;
         if (returned && !(await confirmDialog(t('signout.title'), t('signout.returned', { count: returned }), t('signout.button')))) return;
+        const desk = await unsentDesk();
+        if (desk && !(await confirmDialog(t('signout.title'), t('signout.desk', { count: desk }), t('signout.button')))) return;
         await signOut();
       }, { kind: 'danger' })),
   );
