@@ -45,13 +45,13 @@ async function currentToken() {
 
 export function setToken(value) { token = value || null; }
 
-async function request(method, path, { body, query, headers = {}, as = 'json', timeout = 30000 } = {}) {
+async function request(method, path, { body, query, headers = {}, as = 'json', timeout = 30000, bearer } = {}) {
   const url = new URL(BASE + path, self.location.origin);
   for (const [k, v] of Object.entries(query || {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
   }
   const h = { Accept: 'application/json, application/problem+json', ...headers };
-  const tok = await currentToken();
+  const tok = bearer !== undefined ? bearer : await currentToken();
   if (tok) h.Authorization = `Bearer ${tok}`;
   let payload = body;
   if (body !== undefined && !(body instanceof Blob)) {
@@ -92,7 +92,8 @@ export const api = {
   login: (username, password, device) => request('POST', '/auth/login', {
     body: device ? { username, password, device } : { username, password },
   }),
-  logout: () => request('POST', '/auth/logout'),
+  // `bearer`: a session to end other than the current one (one a sign-out without a network left open).
+  logout: (bearer) => request('POST', '/auth/logout', bearer ? { bearer } : {}),
   me: () => request('GET', '/me'),
   bundle: (since, etag) => request('GET', '/sync/bundle', {
     query: { since }, headers: etag ? { 'If-None-Match': etag } : {}, as: 'json+etag', timeout: 60000,

@@ -7,7 +7,7 @@ import { kv } from './db.js';
 import { initLang, onLangChange, problemText, setLang, getLang, t } from './i18n.js';
 import { retryNow, retryRefused } from './outbox.js';
 import { navigate, render, route, start, currentPath } from './router.js';
-import { loadSession, refreshBundle, state } from './state.js';
+import { endLeftSessions, loadSession, refreshBundle, state } from './state.js';
 import { button, h, icon, mount, toast } from './ui.js';
 import { registerShared } from './views/shared.js';
 import { syncBadge, refreshBadge } from './views/syncbadge.js';
@@ -84,7 +84,9 @@ async function registerServiceWorker() {
 }
 
 async function refreshOnline() {
-  if (!state.user || !navigator.onLine) return;
+  if (!navigator.onLine) return;
+  endLeftSessions().catch(() => {});
+  if (!state.user) return;
   retryNow();  // the outbox first: the inspector's work matters more than fresh reference data
   try {
     await refreshBundle();

@@ -26,7 +26,7 @@ export async function loadSession() {
 // What a sign-out or another person's sign-in keeps: the phone's language and digits, and the
 // device token each name signed in here was given. The server counts a name's sign-ins from a device
 // it gave a token on their own, so no one guessing at the name elsewhere can lock its owner out here.
-const KEPT = ['lang', 'digits', 'devices'];
+const KEPT = ['lang', 'digits', 'devices', 'revoke'];
 
 async function wipeKeepingSettings() {
   const kept = await Promise.all(KEPT.map((key) => kv.get(key)));
@@ -71,6 +71,18 @@ export async function hasUnsent() {
   return (await getAll(DRAFTS)).some((d) => d.sync !== 'on_server');
 }
 
+// Ends on the server the sessions this phone signed out of without a network (signOut). A session
+// the server no longer knows (401) is over anyway; only a failed request keeps one for the next try.
+export async function endLeftSessions() {
+  const left = (await kv.get('revoke')) || [];
+  if (!left.length) return;
+  const still = [];
+  for (const token of left) {
+    try { await api.logout(token); } catch (err) { if (err.transient) still.push(token); }
+  }
+  await kv.set('revoke', still.length ? still : null);
+}
+
 // Work kept in this browser that is not an inspection, which a sign-out deletes: reviews begun and
 // not sent (the reviewer's screen keeps them under rv-review:ID as they are written), and template
 // changes the server has not taken yet (the builder keeps them under admin.template.ID until it has).
@@ -90,7 +102,14 @@ const begun = (review) => !!review && (!!review.comment?.trim()
 
 export async function signOut() {
   if (await hasUnsent()) return false;
-  try { await api.logout(); } catch { /* offline or already revoked: the local sign-out still happens */ }
+  try {
+    await api.logout();
+  } catch (err) {
+    // The local sign-out still happens. Without a network the session stays open on the server
+    // (for up to its lifetime): it is ended from this phone as soon as there is one (endLeftSessions).
+    const left = err.status === 0 && await kv.get('token');
+    if (left) await kv.set('revoke', [...((await kv.get('revoke')) || []), left]);
+  }
   await wipeKeepingSettings();
   setToken(null);
   state.user = null;

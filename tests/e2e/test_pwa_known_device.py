@@ -1,8 +1,11 @@
 """A phone its inspector has signed in on is counted on its own at sign-in: a colleague typing wrong
 passwords for the name elsewhere (here from the same address, the station's one connection) cannot
-lock its owner out of it, and a sign-out or another person's sign-in keeps what makes it known."""
+lock its owner out of it, and a sign-out or another person's sign-in keeps what makes it known.
+And a sign-out made without a network ends the session on the server once the phone has one."""
 
 from __future__ import annotations
+
+import time
 
 from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_support import INSPECTOR, PASSWORD, phone_context, sign_in, watch_errors
@@ -60,5 +63,27 @@ def test_a_name_locked_by_guesses_elsewhere_still_signs_in_on_its_owners_phone(p
     assert "Too many attempts" in stranger.inner_text("form.login .form-error")
     assert stranger.locator("#station-list li").count() == 0
     other.close()
+    assert errors == []
+    context.close()
+
+
+def test_a_session_signed_out_of_without_a_network_is_ended_on_the_server_once_there_is_one(pwa_server, browser):
+    context = phone_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    token = page.evaluate("async () => (await import('/js/db.js')).kv.get('token')")
+    assert pwa_server.api("GET", "/api/v1/me", token).status_code == 200
+
+    context.set_offline(True)
+    sign_out(page)
+    # Signed out on the phone; on the server the session is still open until the phone can say so.
+    assert pwa_server.api("GET", "/api/v1/me", token).status_code == 200
+    context.set_offline(False)
+    deadline = time.monotonic() + 30
+    while pwa_server.api("GET", "/api/v1/me", token).status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert pwa_server.api("GET", "/api/v1/me", token).status_code == 401, "the session was left open"
+    assert page.evaluate("async () => (await import('/js/db.js')).kv.get('revoke')") is None
     assert errors == []
     context.close()
