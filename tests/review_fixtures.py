@@ -116,6 +116,7 @@ class Ctx:
         base: int = 0,
         values: dict[str, Any] | None = None,
         location: dict[str, Any] | None = None,
+        finished_at: str | None = None,
     ) -> dict[str, Any]:
         body = {
             "station_id": str(self.world.stations[station]),
@@ -123,6 +124,7 @@ class Ctx:
             "base_revision": base,
             "status": status,
             "started_at": "2026-11-27T09:00:00Z",
+            "finished_at": finished_at,
             "location": location or self.station_location(station),
             "answers": values if values is not None else answers(),
         }

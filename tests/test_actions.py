@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -96,6 +96,26 @@ async def test_an_action_marked_done_reopens_when_the_item_fails_again(client):
     assert [(r["id"], r["status"]) for r in rows] == [(action_id, "open")]
     notes = (await ctx.get(f"/api/v1/actions/{action_id}")).json()["notes"]
     assert (notes[-1]["status_from"], notes[-1]["status_to"]) == ("done", "open")
+
+
+async def test_an_inspection_finished_before_the_fix_and_sent_after_it_does_not_reopen_the_action(client):
+    """The phone held it offline for days: its failure says nothing about the fix. A phone clock that
+    cannot be right (later than the server received it, or a year before) counts as not saying."""
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(diary="no"))
+    action_id = (await _rows(client, "SELECT id FROM actions"))[0]["id"]
+    reviewer = await ctx.token("reviewer_a")
+    done = await client.patch(f"/api/v1/actions/{action_id}", reviewer, json={"status": "done", "note": "Fixed"})
+    assert done.json()["status"] == "done"
+    now = datetime.now(UTC)
+    await ctx.submit(values=answers(diary="no"), finished_at=(now - timedelta(days=3)).isoformat())
+    assert (await _rows(client, "SELECT status FROM actions"))[0]["status"] == "done"
+
+    for wrong_clock in (now + timedelta(days=300), now - timedelta(days=365)):
+        await ctx.submit(values=answers(diary="no"), finished_at=wrong_clock.isoformat())
+        assert (await _rows(client, "SELECT status FROM actions"))[0]["status"] == "open", wrong_clock
+        done = await client.patch(f"/api/v1/actions/{action_id}", reviewer, json={"status": "done", "note": "Again"})
+        assert done.json()["status"] == "done", done.text
 
 
 async def test_reviewers_open_actions_for_any_item_and_a_second_open_one_is_a_conflict(client):

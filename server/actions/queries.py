@@ -312,15 +312,23 @@ _CRITICAL_IN = """jsonb_path_exists(h.definition, '$.sections[*].items[*] ? (@.k
                                    jsonb_build_object('key', e.item_key))"""
 
 
+# How long a phone may have held an inspection offline before sending it, for trusting the time it says
+# the inspection was finished (create_for_critical_failures).
+PHONE_CLOCK_DAYS = 30
+
+
 async def create_for_critical_failures(conn: Connection, inspection_id: UUID) -> list[UUID]:
     """Open an action for every failed critical item of the inspection, unless one is open already.
 
     Runs inside the submit transaction (and after a review, where an override may fail an item). The
     partial unique index on (station, item) of unverified actions makes a resubmission, or the next
     inspection finding the same fault, join the action already open; an action marked done but failing
-    again is reopened, since the fix did not hold. "Again" means in an inspection first submitted after
-    the action was marked done: an approval with overrides, or a resubmission after a return, reads
-    again the failures of an inspection made before the fix, which say nothing about the fix. One
+    again is reopened, since the fix did not hold. "Again" means in an inspection made after the action
+    was marked done: an approval with overrides, or a resubmission after a return, reads again the
+    failures of an inspection made before the fix, which say nothing about the fix; nor does one
+    finished on a phone before the fix and sent after it, days later. When it was made is when the phone
+    says it was finished, if that is no later than its first submission reached the server and at most
+    PHONE_CLOCK_DAYS earlier; otherwise (no time, or a phone clock set wrong) when it reached the server. One
     statement finds the failed items, the inspection's station, inspector and due date, and each item's
     label in the version the inspection was made with, and writes the actions: a round trip inside the
     submit transaction, not three.
@@ -329,10 +337,13 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
         f"""WITH head AS (
                 SELECT i.station_id, i.inspector_id, s.name_en, tv.definition,
                        (COALESCE(i.submitted_at, now()) AT TIME ZONE '{REPORTING_TZ}')::date + {AUTO_DUE_DAYS} AS due,
-                       COALESCE((SELECT min(r.at) FROM inspection_revisions r
-                                  WHERE r.inspection_id = i.id AND r.status = 'submitted'), now()) AS first_submitted
+                       CASE WHEN i.finished_at BETWEEN f.at - make_interval(days => {PHONE_CLOCK_DAYS}) AND f.at
+                            THEN i.finished_at ELSE f.at END AS made_at
                   FROM inspections i JOIN stations s ON s.id = i.station_id
                   JOIN template_versions tv ON tv.id = i.template_version_id
+                 CROSS JOIN LATERAL (
+                       SELECT COALESCE((SELECT min(r.at) FROM inspection_revisions r
+                                         WHERE r.inspection_id = i.id AND r.status = 'submitted'), now()) AS at) f
                  WHERE i.id = $1
             ), failed AS (
                 SELECT e.item_key FROM ({EFFECTIVE_SCORES}) e CROSS JOIN head h
@@ -350,7 +361,7 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
                     WHERE x.status = 'done'
                       AND COALESCE((SELECT max(n.at) FROM action_notes n
                                      WHERE n.action_id = x.id AND n.status_to = 'done'), '-infinity')
-                          < (SELECT h.first_submitted FROM head h)
+                          < (SELECT h.made_at FROM head h)
             RETURNING x.id, (xmax = 0) AS created""",
         inspection_id,
     )
