@@ -95,10 +95,13 @@ def _url(environ: Mapping[str, str], name: str) -> str | None:
     shown = raw.split("@")[-1]  # never the password
     if not raw.startswith(("postgres://", "postgresql://")):
         raise ConfigError(f"{name} must be a postgresql:// URL, got {shown!r}")
-    try:
-        urlsplit(raw).port  # noqa: B018 - parsing it is the check: a port that is not a number raises
-    except ValueError:
-        raise ConfigError(f"{name} has a port that is not a number from 1 to 65535: {shown!r}") from None
+    # Each host's port, when it names one, is a number (a URL may list several hosts, "h1:5432,h2/db").
+    netloc = urlsplit(raw).netloc.rpartition("@")[2]
+    for host in netloc.split(","):
+        try:
+            urlsplit(f"//{host}").port  # noqa: B018 - parsing it is the check: a port that is not a number raises
+        except ValueError:
+            raise ConfigError(f"{name} has a port that is not a number from 1 to 65535: {shown!r}") from None
     return raw
 
 

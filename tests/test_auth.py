@@ -178,6 +178,41 @@ async def test_guesses_from_many_addresses_cannot_lock_an_account_out_of_its_own
     assert stored["lasts"] >= timedelta(days=89)
 
 
+async def test_an_account_keeps_its_newest_devices_and_forgets_them_at_a_password_reset(client, world):
+    """Each known device has its own budget of guesses, so one who once knew the password must not
+    collect a budget per sign-in, nor keep them once the password is reset."""
+
+    async def sign_in(device: str | None = None, password: str = PASSWORD) -> str:
+        body = {"username": "reviewer_a", "password": password} | ({"device": device} if device else {})
+        response = await client.post("/api/v1/auth/login", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()["device"]
+
+    async def known() -> set[bytes]:
+        conn = await client.db()
+        try:
+            rows = await conn.fetch(
+                "SELECT token_hash FROM known_devices WHERE user_id = $1", world.users["reviewer_a"]
+            )
+        finally:
+            await conn.close()
+        return {bytes(r[0]) for r in rows}
+
+    tokens = [await sign_in() for _ in range(7)]
+    assert len(set(tokens)) == 7
+    assert await known() == {hashlib.sha256(t.encode()).digest() for t in tokens[-5:]}
+    assert await sign_in(tokens[0]) != tokens[0]  # the oldest was forgotten: a new one is given
+    assert await sign_in(tokens[-1]) == tokens[-1]
+
+    admin = await client.login("admin")
+    reset = await client.patch(
+        f"/api/v1/users/{world.users['reviewer_a']}", admin, json={"password": "a-new-long-passphrase"}
+    )
+    assert reset.status_code == 200, reset.text
+    assert await known() == set()
+    assert await sign_in(tokens[-1], password="a-new-long-passphrase") != tokens[-1]
+
+
 async def test_sign_in_takes_json_only_so_no_other_web_site_can_spend_its_budget(client, world):
     """A text/plain POST is one a browser sends from any site without asking; JSON needs consent (CORS)."""
     body = b'{"username": "admin", "password": "wrong-pass"}'

@@ -23,6 +23,7 @@ def test_defaults_need_no_settings():
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
         ({"DATABASE_URL": "postgresql://u:p@127.0.0.1:notaport/db"}, "DATABASE_URL"),
         ({"DATABASE_READ_URL": "postgresql://u:p@replica:99999/db"}, "DATABASE_READ_URL"),
+        ({"DATABASE_URL": "postgresql://u:p@h1:5432,h2:fifty/db"}, "DATABASE_URL"),
         ({"S3_ENDPOINT": "minio:9000"}, "S3_ACCESS_KEY"),
         ({"S3_ENDPOINT": "http://minio:port", "S3_ACCESS_KEY": "a", "S3_SECRET_KEY": "b"}, "S3_ENDPOINT"),
         ({"S3_SECURE": "maybe"}, "S3_SECURE"),
@@ -44,6 +45,19 @@ def test_defaults_need_no_settings():
 def test_a_malformed_setting_is_named(env, name):
     with pytest.raises(ConfigError, match=name):
         load_settings(env)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:p@db.police.local:5432/muaina",
+        "postgresql://u:p@h1:5432,h2/muaina",  # several hosts, the last one on the default port
+        "postgresql://u:p@[::1]:5432/muaina",
+        "postgresql:///muaina?host=/var/run/postgresql",
+    ],
+)
+def test_a_well_formed_database_url_is_taken_as_it_is(url):
+    assert load_settings({"DATABASE_URL": url}).database_url == url
 
 
 def test_the_trusted_proxies_are_addresses_and_networks():

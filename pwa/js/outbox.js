@@ -315,8 +315,9 @@ export async function retryNow() {
 // station is no longer in their area on the server). Only an administrator can mend either, by
 // giving the station back or the account its role, and the next try then goes through; the phone
 // keeps everything meanwhile. (A checklist the server no longer has is another 404: moving the
-// answers mends that one, so it is not retried.)
-export const refusedAccess = (entry) => entry.state === 'attention' && entry.kind === 'inspection'
+// answers mends that one, so it is not retried.) An inspection or a photo: a photo refused so is no
+// fault of the photo's (photoRefusal does not offer to remove it), and goes again with the rest.
+export const refusedAccess = (entry) => entry.state === 'attention'
   && (entry.error?.status === 403 || (entry.error?.status === 404 && entry.error?.title !== TEMPLATE_GONE));
 
 // Sends the entries refusedAccess names once more, with everything else waiting: after signing in
@@ -343,7 +344,7 @@ export async function summary() {
 // 'refused'. Sent again as it is, the photo would be refused again, so removing it is what lets its
 // inspection go on (inspection.removeRefusedPhoto). Null for anything but a parked photo.
 export function photoRefusal(entry) {
-  if (entry?.kind !== 'photo' || entry.state !== 'attention') return null;
+  if (entry?.kind !== 'photo' || entry.state !== 'attention' || refusedAccess(entry)) return null;
   const { status, errors = [] } = entry.error || {};
   if (status === 422) return errors.every((e) => e.field === 'body') ? 'unreadable' : 'refused';
   return { 413: 'tooLarge', 415: 'notImage' }[status] || 'refused';

@@ -38,7 +38,8 @@ async function wipeKeepingSettings() {
 export async function signIn(username, password) {
   const devices = (await kv.get('devices')) || {};
   const res = await api.login(username, password, devices[username.toLowerCase()]);
-  if (res.device) await kv.set('devices', { ...devices, [res.user.username]: res.device });
+  // Names are kept as created ("Ahmed.Khan") and signed in with in any case: the key is the lowered name.
+  if (res.device) await kv.set('devices', { ...devices, [res.user.username.toLowerCase()]: res.device });
   const previous = await kv.get('user');
   if (previous && previous.id !== res.user.id) {
     if (await hasUnsent()) {
@@ -73,14 +74,17 @@ export async function hasUnsent() {
 
 // Ends on the server the sessions this phone signed out of without a network (signOut). A session
 // the server no longer knows (401) is over anyway; only a failed request keeps one for the next try.
+// Until then the token is kept on the phone (a sign-out without a network cannot do better).
 export async function endLeftSessions() {
   const left = (await kv.get('revoke')) || [];
   if (!left.length) return;
-  const still = [];
+  const ended = new Set();
   for (const token of left) {
-    try { await api.logout(token); } catch (err) { if (err.transient) still.push(token); }
+    try { await api.logout(token); ended.add(token); } catch (err) { if (!err.transient) ended.add(token); }
   }
-  await kv.set('revoke', still.length ? still : null);
+  // Read again: a sign-out meanwhile may have added a token this pass did not try.
+  const now = ((await kv.get('revoke')) || []).filter((token) => !ended.has(token));
+  await kv.set('revoke', now.length ? now : null);
 }
 
 // Work kept in this browser that is not an inspection, which a sign-out deletes: reviews begun and

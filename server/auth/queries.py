@@ -168,17 +168,31 @@ async def known_device(conn: Connection, device_hash: bytes, user_id: UUID) -> b
     )
 
 
-async def remember_device(conn: Connection, device_hash: bytes, user_id: UUID, days: int) -> None:
-    """Keep (or extend) a device token of this account for `days` from now."""
+async def remember_device(conn: Connection, device_hash: bytes, user_id: UUID, days: int, most: int) -> None:
+    """Keep (or extend) a device token of this account for `days` from now, and only the `most` newest
+    of its tokens: each one has its own budget of guesses (login_limits), so however often someone once
+    signed in, they do not collect a budget per sign-in."""
     await conn.execute(
-        """INSERT INTO known_devices (token_hash, user_id, expires_at)
-           VALUES ($1, $2, now() + make_interval(days => $3))
-           ON CONFLICT (token_hash) DO UPDATE SET expires_at = EXCLUDED.expires_at
-            WHERE known_devices.user_id = EXCLUDED.user_id""",
+        """WITH kept AS (
+               INSERT INTO known_devices (token_hash, user_id, expires_at)
+               VALUES ($1, $2, now() + make_interval(days => $3))
+               ON CONFLICT (token_hash) DO UPDATE SET expires_at = EXCLUDED.expires_at
+                WHERE known_devices.user_id = EXCLUDED.user_id
+               RETURNING token_hash)
+           DELETE FROM known_devices d
+            WHERE d.user_id = $2 AND d.token_hash NOT IN (SELECT token_hash FROM kept)
+              AND d.token_hash NOT IN (SELECT token_hash FROM known_devices WHERE user_id = $2
+                                        ORDER BY expires_at DESC LIMIT $4 - 1)""",
         device_hash,
         user_id,
         days,
+        most,
     )
+
+
+async def forget_devices(conn: Connection, user_id: UUID) -> None:
+    """A password reset or a deactivation: the account's devices are strangers again."""
+    await conn.execute("DELETE FROM known_devices WHERE user_id = $1", user_id)
 
 
 async def clear_failures(conn: Connection, key: str) -> None:

@@ -29,6 +29,7 @@ from server.http import Conn, User, bearer_token, client_ip
 _BAD_LOGIN = "the username or password is not correct"
 LOGIN_MAX_BYTES = 16 * 1024  # a name and a password; the only body read without a session
 KNOWN_DEVICE_DAYS = 90  # a device not signed in from for this long is a stranger again (login_limits)
+KNOWN_DEVICES_PER_ACCOUNT = 5  # a phone, a laptop, a spare: the newest ones are kept
 
 
 class AuthController(Controller):
@@ -92,7 +93,9 @@ class AuthController(Controller):
                         else:
                             await queries.clear_failures(conn, key)
                     device = device or new_token()
-                    await queries.remember_device(conn, token_hash(device), row["id"], KNOWN_DEVICE_DAYS)
+                    await queries.remember_device(
+                        conn, token_hash(device), row["id"], KNOWN_DEVICE_DAYS, KNOWN_DEVICES_PER_ACCOUNT
+                    )
                     await audit.record(
                         conn, "auth.login", actor=_principal(row), entity="user", entity_id=row["id"], ip=ip
                     )
@@ -293,6 +296,9 @@ class UsersController(Controller):
                 own_reset_only = user_id == user.id and not reach
                 keep = token_hash(bearer_token(request) or "") if own_reset_only else None
                 revoked = await queries.revoke_user_sessions(conn, user_id, keep=keep)
+            if data.active is False or data.password is not None:
+                # Whoever knew the old password could have made their devices known: no longer.
+                await queries.forget_devices(conn, user_id)
             logged: dict[str, object] = {k: v for k, v in changes.items() if k != "password_hash"}
             if data.password is not None:
                 logged["password"] = "reset"

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from server.demo.content import DEMO_PASSWORDS
 from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_support import INSPECTOR, PASSWORD, phone_context, sign_in, watch_errors
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 OTHER_INSPECTOR = "inspector.sana"
 
@@ -22,10 +27,27 @@ def sign_out(page) -> None:
 
 
 def test_a_name_locked_by_guesses_elsewhere_still_signs_in_on_its_owners_phone(pwa_server, browser):
+    # An inspector whose name was created with capitals, and who types it in small letters.
+    admin = pwa_server.login("admin", DEMO_PASSWORDS["admin"])
+    ali = next(u for u in pwa_server.api("GET", "/api/v1/users", admin).json() if u["username"] == INSPECTOR)
+    created = pwa_server.api(
+        "POST",
+        "/api/v1/users",
+        admin,
+        json={
+            "username": "Nadia.Khan",
+            "display_name": "Nadia Khan",
+            "password": PASSWORD,
+            "role": "inspector",
+            "district_ids": ali["district_ids"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    inspector = "nadia.khan"
     context = phone_context(browser)
     page = context.new_page()
     errors = watch_errors(page)
-    sign_in(page, pwa_server.url)
+    sign_in(page, pwa_server.url, inspector, PASSWORD)
     page.click(".lang-toggle")
     wait_in_page(page, "document.documentElement.lang === 'ur'")
     sign_out(page)
@@ -36,14 +58,14 @@ def test_a_name_locked_by_guesses_elsewhere_still_signs_in_on_its_owners_phone(p
 
     # Someone guesses at the inspector's name: it is locked for every browser that is not theirs.
     for _ in range(5):
-        guess = pwa_server.api("POST", "/api/v1/auth/login", json={"username": INSPECTOR, "password": "wrong-pass"})
+        guess = pwa_server.api("POST", "/api/v1/auth/login", json={"username": inspector, "password": "wrong-pass"})
         assert guess.status_code == 401
-    refused = pwa_server.api("POST", "/api/v1/auth/login", json={"username": INSPECTOR, "password": PASSWORD})
+    refused = pwa_server.api("POST", "/api/v1/auth/login", json={"username": inspector, "password": PASSWORD})
     assert refused.status_code == 429, refused.text
 
     sent: list[dict] = []
     page.on("request", lambda r: sent.append(r.post_data_json) if r.url.endswith("/auth/login") else None)
-    page.fill("input[name=username]", INSPECTOR)
+    page.fill("input[name=username]", inspector)
     page.fill("input[name=password]", PASSWORD)
     page.click("form.login button[type=submit]")
     page.wait_for_selector("#station-list li")
@@ -56,7 +78,7 @@ def test_a_name_locked_by_guesses_elsewhere_still_signs_in_on_its_owners_phone(p
     other = browser.new_context()
     stranger = other.new_page()
     stranger.goto(pwa_server.url + "/")
-    stranger.fill("input[name=username]", INSPECTOR)
+    stranger.fill("input[name=username]", inspector)
     stranger.fill("input[name=password]", PASSWORD)
     stranger.click("form.login button[type=submit]")
     stranger.wait_for_selector("form.login .form-error:not([hidden])")

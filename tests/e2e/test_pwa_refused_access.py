@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from server.demo.content import DEMO_PASSWORDS
 from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_support import (
@@ -18,6 +20,8 @@ from tests.e2e.test_pwa_support import (
     inspection_id,
     signed_in_phone,
 )
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 OTHER_INSPECTOR = "inspector.sana"  # another district: none of inspector.ali's stations are hers
 

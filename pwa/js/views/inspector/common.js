@@ -133,7 +133,7 @@ export function errorsCallout(draft, def) {
   // Refused for its checklist version alone: nothing in the form can mend that, moving it can.
   const way = moveCallout(draft, def);
   if (way) return way;
-  const access = refusedAccess({ state: 'attention', kind: 'inspection', error: err });
+  const access = refusedAccess({ state: 'attention', error: err });
   const title = err.status === 409 ? t('attention.conflictTitle') : err.status === 422 ? t('attention.invalidTitle')
     : access ? t('attention.accessTitle') : t('attention.title', { status: err.status });
   const body = err.status === 409 ? t('attention.conflictBody') : err.status === 422 ? t('attention.invalidBody')
