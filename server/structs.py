@@ -7,7 +7,7 @@ stops a client from smuggling `score`, `status` or `inspector_id` into a body (m
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import msgspec
@@ -43,6 +43,23 @@ IMPLAUSIBLE_MOMENT = "must be between the years 1900 and 2999"
 def plausible_moment(moment: datetime) -> bool:
     """Whether a zone-aware instant from a device is one the app stores (see _EARLIEST)."""
     return _EARLIEST <= moment < _LATEST
+
+
+# How long a phone may hold an inspection offline before sending it. A time the phone tells (when the
+# inspection was started or finished) is believed when it lies in the PHONE_CLOCK_DAYS before the
+# server received the inspection (or up to PHONE_CLOCK_AHEAD_MINUTES after: a clock a little fast);
+# otherwise the phone's clock was set wrong, and the server's time of receipt stands in for it
+# (phone_time; the corrective actions' SQL applies the same rule).
+PHONE_CLOCK_DAYS = 30
+PHONE_CLOCK_AHEAD_MINUTES = 60
+
+
+def phone_time(told: datetime | None, received: datetime) -> datetime:
+    """`told` if a phone's clock could have been right about it, else `received` (PHONE_CLOCK_DAYS)."""
+    earliest = received - timedelta(days=PHONE_CLOCK_DAYS)
+    if told is not None and earliest <= told <= received + timedelta(minutes=PHONE_CLOCK_AHEAD_MINUTES):
+        return told
+    return received
 
 
 class LocalText(Base):

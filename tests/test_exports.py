@@ -14,7 +14,7 @@ import io
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import openpyxl
@@ -117,6 +117,11 @@ DEFINITION: dict[str, Any] = {
 # Text answers that a spreadsheet would run as formulas if they reached it unprotected.
 FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+1+2", "-3+4", "@SUM(A1:A2)", "\tTAB", "\rCR"]
 
+PKT = timezone(timedelta(hours=5))
+# Two days ago, as a phone that was at the station then tells it (a fixed date would one day be more
+# than a phone may hold an inspection, structs.PHONE_CLOCK_DAYS, and no longer be believed).
+STARTED = (datetime.now(UTC) - timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
+
 
 def normalise_urdu(text: str) -> str:
     """NFKC, then only U+0600–U+06FF: how pypdf's extraction of shaped Urdu is compared (NOTES.md)."""
@@ -168,6 +173,7 @@ class Env:
         location: dict[str, float] | None = None,
         inspection_id: uuid.UUID | None = None,
         base: int = 0,
+        started_at: datetime = STARTED,
     ) -> uuid.UUID:
         inspection_id = inspection_id or uuid.uuid4()
         body = {
@@ -175,14 +181,24 @@ class Env:
             "template_version_id": self.version_id,
             "base_revision": base,
             "status": status,
-            "started_at": "2026-11-27T09:00:00Z",
-            "finished_at": "2026-11-27T10:15:30Z",
+            "started_at": started_at.isoformat(),
+            "finished_at": (started_at + timedelta(hours=1, minutes=15, seconds=30)).isoformat(),
             "location": location,
             "answers": answers,
         }
         response = await self.client.put(f"/api/v1/inspections/{inspection_id}", await self.token(user), json=body)
         assert response.status_code in (200, 201), response.text
         return inspection_id
+
+
+async def test_a_report_is_named_for_the_day_the_server_had_it_when_the_phone_clock_was_wrong(env: Env):
+    answers = full_answers()
+    for wrong in (datetime(1970, 1, 1, 9, tzinfo=UTC), datetime.now(UTC) + timedelta(days=400)):
+        inspection_id = await env.sync("A", answers, started_at=wrong)
+        response = await env.get(f"/api/v1/inspections/{inspection_id}/report.pdf")
+        assert response.status_code == 200, response.text
+        today = datetime.now(PKT).date()
+        assert response.headers["content-disposition"] == f'attachment; filename="inspection-SA1-{today}.pdf"'
 
 
 async def make_env(client: ApiClient) -> Env:
@@ -488,7 +504,8 @@ async def test_the_urdu_report_holds_the_templates_urdu_labels_and_the_reviewers
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     # Named after the station and the day the inspector was there (Pakistan time).
-    assert response.headers["content-disposition"] == 'attachment; filename="inspection-SA1-2026-11-27.pdf"'
+    day = STARTED.astimezone(PKT).date()
+    assert response.headers["content-disposition"] == f'attachment; filename="inspection-SA1-{day}.pdf"'
     text, reader = pdf_text(response.content)
     extracted = normalise_urdu(text)
     hidden = {"fd_why"}  # staffed, so its follow-up question is not shown

@@ -15,6 +15,7 @@ from server.auth.models import COVERS_SQL, SCOPE_SQL, Principal
 from server.dashboards.rollup import EFFECTIVE_SCORES, REPORTING_TZ
 from server.photos.queries import READABLE_SQL, reader_args
 from server.review.models import DistrictRef, LocalName, Person, StationRef
+from server.structs import PHONE_CLOCK_AHEAD_MINUTES, PHONE_CLOCK_DAYS
 
 Scope = tuple[bool, list[UUID], list[UUID]]
 TODAY = f"(now() AT TIME ZONE '{REPORTING_TZ}')::date"
@@ -312,11 +313,6 @@ _CRITICAL_IN = """jsonb_path_exists(h.definition, '$.sections[*].items[*] ? (@.k
                                    jsonb_build_object('key', e.item_key))"""
 
 
-# How long a phone may have held an inspection offline before sending it, for trusting the time it says
-# the inspection was finished (create_for_critical_failures).
-PHONE_CLOCK_DAYS = 30
-
-
 async def create_for_critical_failures(conn: Connection, inspection_id: UUID) -> list[UUID]:
     """Open an action for every failed critical item of the inspection, unless one is open already.
 
@@ -327,8 +323,8 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
     was marked done: an approval with overrides, or a resubmission after a return, reads again the
     failures of an inspection made before the fix, which say nothing about the fix; nor does one
     finished on a phone before the fix and sent after it, days later. When it was made is when the phone
-    says it was finished, if that is no later than its first submission reached the server and at most
-    PHONE_CLOCK_DAYS earlier; otherwise (no time, or a phone clock set wrong) when it reached the server. One
+    says it was finished, if its clock could have been right (structs.phone_time, here in SQL); otherwise
+    when its first submission reached the server. One
     statement finds the failed items, the inspection's station, inspector and due date, and each item's
     label in the version the inspection was made with, and writes the actions: a round trip inside the
     submit transaction, not three.
@@ -337,7 +333,8 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
         f"""WITH head AS (
                 SELECT i.station_id, i.inspector_id, s.name_en, tv.definition,
                        (COALESCE(i.submitted_at, now()) AT TIME ZONE '{REPORTING_TZ}')::date + {AUTO_DUE_DAYS} AS due,
-                       CASE WHEN i.finished_at BETWEEN f.at - make_interval(days => {PHONE_CLOCK_DAYS}) AND f.at
+                       CASE WHEN i.finished_at BETWEEN f.at - make_interval(days => {PHONE_CLOCK_DAYS})
+                                                   AND f.at + make_interval(mins => {PHONE_CLOCK_AHEAD_MINUTES})
                             THEN i.finished_at ELSE f.at END AS made_at
                   FROM inspections i JOIN stations s ON s.id = i.station_id
                   JOIN template_versions tv ON tv.id = i.template_version_id

@@ -15,6 +15,7 @@ from server.errors import NotFound
 from server.exports import queries
 from server.exports.models import Lang, ReportAnswer, ReportData, ReportOverride, ReportPhoto, ReportReview
 from server.storage import PhotoStore
+from server.structs import phone_time
 from server.templates.models import Definition
 
 log = logging.getLogger("muaina.exports")
@@ -126,5 +127,6 @@ async def _thumbnails(store: PhotoStore, rows: list) -> list[ReportPhoto]:
 
 
 def report_date(data: ReportData) -> datetime:
-    """The date in the file name: the day the inspector was at the station, as the phone recorded it."""
-    return data.started_at or data.submitted_at or data.created_at
+    """The date in the file name: the day the inspector was at the station, as the phone recorded it
+    when its clock could have been right (structs.phone_time); else the day the server first had it."""
+    return phone_time(data.started_at, data.created_at)

@@ -10,7 +10,8 @@ import { navigate, render } from '../../router.js';
 import { templatesFor } from '../../state.js';
 import { button, dialog, h, icon, mount } from '../../ui.js';
 import {
-  bilingual, busy, endDialog, errorBox, fieldBox, oneName, page, placeProblems, problem, sayServer, select, stations, tag, what,
+  bilingual, busy, endDialog, errorBox, fieldBox, inDays, oneName, page, placeProblems, problem, sayServer, select, stations, tag,
+  what,
 } from './common.js';
 
 // The moves a reviewer may make from each status; server/actions/rules.py holds the same machine.
@@ -218,7 +219,7 @@ export async function actionDialog({ station, inspectionId, item }) {
   const desc = h('textarea', { rows: 3, maxlength: 2000, value: item ? tx(item.label) : '' });
   const owner = h('input', { type: 'text', maxlength: 200, value: station ? t('rv.act.sho', { station: oneName(station.name) }) : '' });
   // Two weeks, as for the actions a critical failure opens by itself.
-  const due = h('input', { type: 'date', value: new Date(Date.now() + 14 * 864e5).toISOString().slice(0, 10) });
+  const due = h('input', { type: 'date', value: inDays(14) });
   const errors = h('div', { role: 'alert' });
   // A problem is said at its field, the server's 422 too; anything else (offline, a 409) above them.
   const form = h('div', { class: 'rv-form' }, errors, fieldBox('station_id', t('rv.col.station'), where),

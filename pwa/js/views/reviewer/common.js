@@ -43,6 +43,11 @@ export function flagList(flags) {
 export const gradePill = (grade) => grade && (grade === 'fail'
   ? tag('fail', 'cross', t('rv.gradeFail'), { dataset: { grade } }) : tag('info', null, t('review.grade', { grade }), { dataset: { grade } }));
 
+// A calendar day as YYYY-MM-DD in the device's own calendar: toISOString() would give UTC's, the day
+// before from midnight to 05:00 in Pakistan.
+export const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+export const inDays = (n) => isoDay(new Date(Date.now() + n * 864e5));
+
 export const pct = (p) => (p === null || p === undefined ? '—' : fmtPercent(p));
 
 // A change in percentage points with a word for its direction, never a sign or a colour alone.

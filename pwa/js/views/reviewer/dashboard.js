@@ -10,12 +10,12 @@ import { displayPercent } from '../../scoring.js';
 import { add, button, card, h, toast } from '../../ui.js';
 import { barChart, lineChart } from './charts.js';
 import {
-  bilingual, busy, changeText, districtName, districts, errorBox, flagList, oneName, page, pct, problem, row, saveBlob,
-  select, table, tag,
+  bilingual, busy, changeText, districtName, districts, errorBox, flagList, inDays, oneName, page, pct, problem, row,
+  saveBlob, select, table, tag,
 } from './common.js';
 import { csv, xlsx } from './files.js';
 
-const today = () => new Date().toISOString().slice(0, 10);
+const today = () => inDays(0);
 // Files carry the one decimal shown on screen, as numbers a spreadsheet can add up.
 const num1 = (p) => (p === null ? null : Number(displayPercent(p)));
 const groupName = (r) => oneName({ en: r.group_name, ur: r.name_ur });

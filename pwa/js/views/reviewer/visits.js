@@ -14,7 +14,7 @@ import { navigate, render } from '../../router.js';
 import { state } from '../../state.js';
 import { button, dialog, h, icon, mount, toast } from '../../ui.js';
 import {
-  bilingual, busy, endDialog, errorBox, fieldBox, oneName, page, placeProblems, row, select, stations, table,
+  bilingual, busy, endDialog, errorBox, fieldBox, inDays, oneName, page, placeProblems, row, select, stations, table,
   tag, what,
 } from './common.js';
 
@@ -49,8 +49,6 @@ export const refusal = (err) => problemText(err, {
 });
 
 const stationLabel = (s) => `${s.code} · ${oneName(s.name)}`;
-const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-const inDays = (n) => isoDay(new Date(Date.now() + n * 864e5));
 
 // 0 overdue, 1 due within two weeks, 2 later: the order the officer works in.
 function bucket(a) {
