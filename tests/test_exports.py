@@ -391,12 +391,12 @@ async def test_xlsx_export_round_trips_with_typed_cells(env: Env):
         assert row["critical_failed"] is db["critical_failed"]
         assert row["distance_m"] == db["distance_m"]
         assert row["photos_missing"] == db["photos_missing"]
-        # Excel has no zones, and keeps times to the millisecond: the cell holds the UTC wall time.
+        # Excel has no zones, and keeps times to the millisecond: the cell holds Pakistan's wall time.
         for name in ("started_at", "submitted_at", "finished_at"):
             if db[name] is None:
                 assert row[name] is None
             else:
-                assert abs(row[name] - db[name].astimezone(UTC).replace(tzinfo=None)) < timedelta(milliseconds=1)
+                assert abs(row[name] - db[name].astimezone(PKT).replace(tzinfo=None)) < timedelta(milliseconds=1)
         for key, value in db["answers"].items():
             column = ITEM_PREFIX + key
             if key == "lk_checks":

@@ -62,9 +62,9 @@ def test_cells_read_back_with_their_types_and_text_exactly():
         assert row[0].data_type == "s"
         assert got[1:6] == [7, 0.1 + 0.2, 87.5, True, False]  # every bit of the double
         assert row[3].number_format == "0.0"
-        # The UTC wall time (Excel has no zones), to the millisecond.
-        assert abs(got[6] - datetime(2026, 3, 31, 5, 15, 30, 250_000)) < timedelta(milliseconds=1)
-        assert row[6].number_format == 'yyyy-mm-dd hh:mm:ss "UTC"'
+        # The wall time in Pakistan (Excel has no zones; the format names it), to the millisecond.
+        assert abs(got[6] - datetime(2026, 3, 31, 10, 15, 30, 250_000)) < timedelta(milliseconds=1)
+        assert row[6].number_format == 'yyyy-mm-dd hh:mm:ss "PKT"'
         assert got[7] is None
         assert got[8] == 2**53 + 1
         assert got[9] == "nan"
@@ -125,7 +125,7 @@ def test_column_names(index: int, name: str):
 
 def test_excel_time_counts_days_from_its_epoch():
     assert xlsx.excel_time(datetime(1900, 3, 1)) == 61
-    assert xlsx.excel_time(datetime(2026, 1, 1, 12, tzinfo=UTC)) == 46023.5
+    assert xlsx.excel_time(datetime(2026, 1, 1, 7, tzinfo=UTC)) == 46023.5  # noon in Pakistan
 
 
 SOFFICE = "/usr/bin/soffice"
@@ -166,5 +166,5 @@ def test_libreoffice_reads_the_workbook_as_written(tmp_path):
     assert [(int(r[1]), float(r[2]), float(r[3]), r[4]) for r in read[1:]] == [
         (n, n + 0.25, 87.5, "TRUE" if n % 2 == 0 else "FALSE") for n in range(len(texts))
     ]
-    assert {r[5] for r in read[1:]} == {"2026-03-31 05:15:30 UTC"}  # the UTC wall time, in its format
+    assert {r[5] for r in read[1:]} == {"2026-03-31 10:15:30 PKT"}  # Pakistan's wall time, in its format
     assert {r[6] for r in read[1:]} == {""}

@@ -22,9 +22,11 @@ import math
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
+
+from server.exports.rules import PKT
 
 # Excel refuses a cell longer than this; a note is far shorter, but a cell must never break the file.
 MAX_TEXT = 32_767
@@ -36,7 +38,7 @@ SHEET_BYTES = zipfile.ZIP64_LIMIT - 512 * 1024 * 1024
 # over a slow mobile link.
 _COMPRESS_LEVEL = 6
 
-# Cell formats (their index in styles.xml's cellXfs): the default, the header, a UTC time, a percent.
+# Cell formats (their index in styles.xml's cellXfs): the default, the header, a Pakistan time, a percent.
 _BOLD, _TIME, _PERCENT = 1, 2, 3
 _EPOCH = datetime(1899, 12, 30)  # Excel's day 0, as the 1900 date system counts with its leap-year quirk
 
@@ -72,9 +74,12 @@ def column_name(index: int) -> str:
 
 
 def excel_time(moment: datetime) -> float:
-    """A time as Excel's serial day number, of its UTC wall time (Excel has no time zones)."""
+    """A time as Excel's serial day number, of its wall time in Pakistan (Excel has no time zones; the
+    cell's format names the zone). The officers who open the sheet read times as the clock on their
+    wall, and a submission at 00:30 on the 1st of April belongs to April in the sheet as it does on the
+    dashboards and in the export's own date filter."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        moment = moment.astimezone(PKT).replace(tzinfo=None)
     delta = moment - _EPOCH
     return delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
 
@@ -273,11 +278,11 @@ _PKG = "http://schemas.openxmlformats.org/package/2006"
 _PKG_REL = _PKG + "/relationships"
 _SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
-# Fonts: normal and bold. Formats 164 and 165 are the workbook's own: a UTC time and a percent
+# Fonts: normal and bold. Formats 164 and 165 are the workbook's own: a Pakistan time and a percent
 # with one decimal. cellXfs, in order: the default, the header (bold), a time, a percent.
 _STYLES = (
     f'<styleSheet xmlns="{_MAIN}">'
-    '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm:ss &quot;UTC&quot;"/>'
+    '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm:ss &quot;PKT&quot;"/>'
     '<numFmt numFmtId="165" formatCode="0.0"/></numFmts>'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
