@@ -34,7 +34,7 @@ from server.http import (
     problem_response,
 )
 from server.security import add_security_headers
-from server.storage import DirectoryStore, PhotoStore, S3Store
+from server.storage import DirectoryStore, PhotoStore
 from server.workers import HealingProcessPool
 
 log = logging.getLogger("muaina")
@@ -72,6 +72,8 @@ def _capability_routes() -> list[Any]:
 
 def make_store(settings: Settings) -> PhotoStore:
     if settings.s3_endpoint:
+        from server.s3store import S3Store  # minio-py, only where it is used
+
         return S3Store(
             settings.s3_endpoint,
             settings.s3_access_key or "",
