@@ -268,3 +268,28 @@ def test_urdu_admin_screens_name_places_and_templates_in_urdu_first_and_in_urdu_
     assert numbers and all(re.fullmatch(r"[۰-۹]+\.([۰-۹]+)?", n) for n in numbers), numbers[:5]
     assert errors == []
     context.close()
+
+
+def test_two_administrators_changing_different_things_of_one_station_both_keep_their_change(admin_server, browser):
+    token = admin_server.login(ADMIN, ADMIN_PASSWORD)
+    station = admin_server.api("GET", "/api/v1/stations", token).json()[0]
+    desks = [signed_in_laptop(admin_server, browser) for _ in range(2)]
+    for _, page, _ in desks:
+        page.goto(admin_server.url + "/#/admin/hierarchy/stations")
+        page.fill("#org-search", station["code"])
+        page.click(f"#org-list li[data-code='{station['code']}'] button")
+        page.locator("dialog[open] [data-field='name.en'] input").wait_for()
+    (first_context, first, first_errors), (second_context, second, second_errors) = desks
+    # Both dialogs opened before either saved: one renames the station, the other moves it.
+    first.fill("dialog[open] [data-field='name.en'] input", "Renamed By The First Admin")
+    confirm(first)
+    expect(first.locator("dialog[open]")).to_have_count(0)
+    second.fill("#station-lat", "31.4444")
+    confirm(second)
+    expect(second.locator("dialog[open]")).to_have_count(0)
+    stored = admin_server.api("GET", f"/api/v1/stations/{station['id']}", token).json()
+    assert stored["name"]["en"] == "Renamed By The First Admin"
+    assert stored["lat"] == 31.4444 and stored["lon"] == station["lon"]
+    assert first_errors == [] and second_errors == []
+    first_context.close()
+    second_context.close()

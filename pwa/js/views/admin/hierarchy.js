@@ -97,6 +97,16 @@ function coordinateFields(value) {
   return { node: h('div', {}, h('div', { class: 'row-2' }, boxes.lat, boxes.lon), warn), check };
 }
 
+// The fields a save of this kind of place sends, from the dialog's values.
+function bodyOf(kind, value, isNew) {
+  const body = { code: value.code, name: { en: value.name.en.trim(), ur: value.name.ur.trim() } };
+  if (kind === 'districts') body.region_id = value.region_id;
+  if (kind === 'circles' || kind === 'stations') body.district_id = value.district_id || null;
+  if (kind === 'stations') Object.assign(body, { circle_id: value.circle_id || null, lat: value.lat, lon: value.lon, kind: value.kind, sips: value.sips });
+  if (!isNew) body.active = value.active;
+  return body;
+}
+
 async function editDialog(kind, row, places) {
   const isNew = !row;
   const name = row ? nameOf(row) : { en: '', ur: '' };
@@ -136,6 +146,10 @@ async function editDialog(kind, row, places) {
   if (!isNew) parts.push(checkBox('active', t('admin.activeLong'), value.active, (on) => { value.active = on; }, { hint: t('admin.activeHint') }));
   const form = h('div', { class: 'form' }, parts);
   if (coords) coords.check();
+  // What the row said when the dialog opened: a save sends only what differs from it, so that two
+  // administrators changing different things of one place (one its name, the other its coordinates)
+  // both keep their change, where sending every field wrote the first one's back over.
+  const before = bodyOf(kind, value, isNew);
   const what = t(`admin.one.${kind}`);
   const saved = await dialog({
     title: isNew ? t('admin.addNamed', { what }) : t('admin.editNamed', { name: tx(name) }), body: form,
@@ -149,17 +163,15 @@ async function editDialog(kind, row, places) {
           return false;
         }
       }
-      const body = { code: value.code, name: { en: value.name.en.trim(), ur: value.name.ur.trim() } };
-      if (kind === 'districts') body.region_id = value.region_id;
-      if (kind === 'circles' || kind === 'stations') body.district_id = value.district_id || null;
-      if (kind === 'stations') Object.assign(body, { circle_id: value.circle_id || null, lat: value.lat, lon: value.lon, kind: value.kind, sips: value.sips });
-      if (!isNew) body.active = value.active;
+      const body = bodyOf(kind, value, isNew);
       if (!body.district_id && (kind === 'circles' || kind === 'stations')) {
         errorSummary(summary, placeErrors(form, [{ field: 'district_id', message: t('admin.chooseDistrict') }]));
         return false;
       }
+      const changed = isNew ? body
+        : Object.fromEntries(Object.entries(body).filter(([key, v]) => JSON.stringify(v) !== JSON.stringify(before[key])));
       try {
-        await api.admin.saveOrg(kind, row?.id, body);
+        if (Object.keys(changed).length) await api.admin.saveOrg(kind, row?.id, changed);
         return true;
       } catch (err) {
         showFailure(form, summary, err);
