@@ -14,6 +14,7 @@ import asyncio
 import base64
 import threading
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from server.actions.queries import create_for_critical_failures
 from tests.reliability.test_lock_order import _waiting_backend
@@ -166,3 +167,20 @@ async def test_a_queue_cursor_with_a_time_out_of_range_is_a_422_naming_after(cli
             response = await ctx.get(path, after=cursor)
             assert response.status_code == 422, (path, response.text)
             assert [e["field"] for e in response.json()["errors"]] == ["after"]
+
+
+async def test_a_quick_resubmission_after_a_return_does_not_reopen_an_action_done_in_between(client):
+    """The phone sets finished_at again when the inspector resubmits: what the action is judged by is
+    the first submission's, made before the fix, not the resubmission's."""
+    ctx = await make_ctx(client)
+    first = datetime.now(UTC) - timedelta(minutes=1)
+    inspection_id, revision = await ctx.submit(values=answers(diary="no"), finished_at=first.isoformat())
+    action = await _action(client, "l_diary")
+    assert (await ctx.review(inspection_id, "return", revision, comment="Add the photos")).status_code == 200
+    await _mark_done(ctx, action["id"])
+    again = datetime.now(UTC) + timedelta(seconds=5)
+    reply = await ctx.put(
+        inspection_id, base=revision + 1, values=answers(diary="no", clean=3), finished_at=again.isoformat()
+    )
+    assert reply["status"] == "submitted"
+    assert (await _action(client, "l_diary"))["status"] == "done"

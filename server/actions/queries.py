@@ -333,14 +333,22 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
         f"""WITH head AS (
                 SELECT i.station_id, i.inspector_id, s.name_en, tv.definition,
                        (COALESCE(i.submitted_at, now()) AT TIME ZONE '{REPORTING_TZ}')::date + {AUTO_DUE_DAYS} AS due,
-                       CASE WHEN i.finished_at BETWEEN f.at - make_interval(days => {PHONE_CLOCK_DAYS})
-                                                   AND f.at + make_interval(mins => {PHONE_CLOCK_AHEAD_MINUTES})
-                            THEN i.finished_at ELSE f.at END AS made_at
+                       CASE WHEN f.finished BETWEEN f.at - make_interval(days => {PHONE_CLOCK_DAYS})
+                                                AND f.at + make_interval(mins => {PHONE_CLOCK_AHEAD_MINUTES})
+                            THEN f.finished ELSE f.at END AS made_at
                   FROM inspections i JOIN stations s ON s.id = i.station_id
                   JOIN template_versions tv ON tv.id = i.template_version_id
+                 -- The first submission: when it reached the server, and when its phone said it was
+                 -- finished (a resubmission after a return says its own, later time).
                  CROSS JOIN LATERAL (
-                       SELECT COALESCE((SELECT min(r.at) FROM inspection_revisions r
-                                         WHERE r.inspection_id = i.id AND r.status = 'submitted'), now()) AS at) f
+                       SELECT COALESCE(first.at, now()) AS at,
+                              CASE WHEN first.at IS NULL THEN i.finished_at
+                                   ELSE (first.document ->> 'finished_at')::timestamptz END AS finished
+                         FROM (VALUES (1)) one (x)
+                         LEFT JOIN LATERAL (
+                              SELECT r.at, r.document FROM inspection_revisions r
+                               WHERE r.inspection_id = i.id AND r.status = 'submitted'
+                               ORDER BY r.revision LIMIT 1) first ON true) f
                  WHERE i.id = $1
             ), failed AS (
                 SELECT e.item_key FROM ({EFFECTIVE_SCORES}) e CROSS JOIN head h

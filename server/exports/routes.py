@@ -72,7 +72,7 @@ class ExportController(Controller):
     @get(
         "/inspections.xlsx",
         media_type=XLSX_MEDIA_TYPE,
-        description="The same table as the CSV, as an Excel workbook (times in UTC).",
+        description="The same table as the CSV, as an Excel workbook (times in Pakistan time, PKT).",
     )
     async def inspections_xlsx(
         self,

@@ -293,3 +293,30 @@ def test_two_administrators_changing_different_things_of_one_station_both_keep_t
     assert first_errors == [] and second_errors == []
     first_context.close()
     second_context.close()
+
+
+def test_a_station_moved_to_another_district_goes_without_the_circle_another_admin_gave_it_meanwhile(
+    admin_server, browser
+):
+    token = admin_server.login(ADMIN, ADMIN_PASSWORD)
+    station = next(s for s in admin_server.api("GET", "/api/v1/stations", token).json() if s["circle_id"])
+    circle = station["circle_id"]
+    path = f"/api/v1/stations/{station['id']}"
+    assert admin_server.api("PATCH", path, token, json={"circle_id": None}).status_code == 200
+    other = next(
+        d for d in admin_server.api("GET", "/api/v1/districts", token).json() if d["id"] != station["district_id"]
+    )
+    context, page, errors = signed_in_laptop(admin_server, browser)
+    page.goto(admin_server.url + "/#/admin/hierarchy/stations")
+    page.fill("#org-search", station["code"])
+    page.click(f"#org-list li[data-code='{station['code']}'] button")
+    page.locator("#org-district").wait_for()
+    # Meanwhile another administrator puts the station back in its circle.
+    assert admin_server.api("PATCH", path, token, json={"circle_id": circle}).status_code == 200
+    page.select_option("#org-district", other["id"])
+    confirm(page)
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    stored = admin_server.api("GET", path, token).json()
+    assert (stored["district_id"], stored["circle_id"]) == (other["id"], None)
+    assert errors == []
+    context.close()

@@ -170,6 +170,9 @@ async function editDialog(kind, row, places) {
       }
       const changed = isNew ? body
         : Object.fromEntries(Object.entries(body).filter(([key, v]) => JSON.stringify(v) !== JSON.stringify(before[key])));
+      // A circle belongs to a district: a move names the circle it goes with (none, or one chosen in
+      // the new district), whatever the circle was set to meanwhile in the old one.
+      if (kind === 'stations' && 'district_id' in changed) changed.circle_id = body.circle_id;
       try {
         if (Object.keys(changed).length) await api.admin.saveOrg(kind, row?.id, changed);
         return true;
