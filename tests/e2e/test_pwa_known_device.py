@@ -11,11 +11,9 @@ import pytest
 
 from server.demo.content import DEMO_PASSWORDS
 from tests.conftest import wait_in_page
-from tests.e2e.test_pwa_support import INSPECTOR, PASSWORD, phone_context, sign_in, watch_errors
+from tests.e2e.test_pwa_support import INSPECTOR, OTHER_INSPECTOR, PASSWORD, phone_context, sign_in, watch_errors
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-
-OTHER_INSPECTOR = "inspector.sana"
 
 
 def sign_out(page) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
+    OTHER_INSPECTOR,
     PASSWORD,
     begin_inspection,
     bundle,
@@ -29,8 +30,6 @@ from tests.e2e.test_pwa_support import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-OTHER_INSPECTOR = "inspector.sana"  # another district: none of inspector.ali's stations are hers
 
 
 def submit_offline(page: Any, station: dict, definition: dict) -> str:

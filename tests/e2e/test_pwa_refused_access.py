@@ -14,6 +14,7 @@ from server.demo.content import DEMO_PASSWORDS
 from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_support import (
     INSPECTOR,
+    OTHER_INSPECTOR,
     PASSWORD,
     begin_inspection,
     fill_whole_form,
@@ -22,8 +23,6 @@ from tests.e2e.test_pwa_support import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-
-OTHER_INSPECTOR = "inspector.sana"  # another district: none of inspector.ali's stations are hers
 
 
 def reauth(page: Any) -> str:

@@ -16,6 +16,7 @@ from server.demo.content import DEMO_PASSWORDS
 from tests.conftest import live_server_for, wait_in_page
 
 INSPECTOR = "inspector.ali"
+OTHER_INSPECTOR = "inspector.sana"  # another district: none of inspector.ali's stations are hers
 PASSWORD = DEMO_PASSWORDS["inspector"]
 PHONE = {"width": 360, "height": 640}
 
