@@ -25,11 +25,11 @@ BENCH = ROOT / "tests" / "benchmarks"
 RUNS = [
     (
         "bench_dashboard.py",
-        ["--inspections", "3000", "--answer-budget", "10", "--runs", "5"],
+        ["--inspections", "1000", "--answer-budget", "3", "--runs", "5"],
         "rollup figures equal the direct aggregation over answers: True",
         False,
     ),
-    ("bench_sync.py", ["--seconds", "1", "--rounds", "1", "--clients", "2"], "(b) replay p99", False),
+    ("bench_sync.py", ["--seconds", "0.4", "--rounds", "1", "--clients", "2"], "(b) replay p99", False),
     ("bench_photos.py", ["--rounds", "1"], "peak RSS MB per photo", False),
     ("bench_export.py", ["--inspections", "200", "--items", "10"], "ratio export time / bare read", False),
     ("bench_asgi.py", ["--duration", "1", "--rounds", "1", "--no-shutdown-check"], "PUT /submission", False),

@@ -152,8 +152,12 @@ def fill_item(page: Any, item: dict, photo_seed: list[int]) -> None:
         card.locator("input[type=date]").fill(value)
     for n in range(item.get("min_photos", 0) or 0):
         photo_seed[0] += 1
+        # Smaller than a phone's: what these tests need is a photo per item, not a big one to resize
+        # (test_pwa_limits and the photo tests give the pipeline full-size ones), and each of a form's
+        # twelve costs the page, the server and the suite time for every pixel.
+        picture = jpeg(photo_seed[0], (800, 600))
         card.locator("input[data-source=camera]").set_input_files(
-            files=[{"name": f"p{photo_seed[0]}.jpg", "mimeType": "image/jpeg", "buffer": jpeg(photo_seed[0])}]
+            files=[{"name": f"p{photo_seed[0]}.jpg", "mimeType": "image/jpeg", "buffer": picture}]
         )
         card.locator(f".thumbs li:nth-child({n + 1}) img").wait_for()
 
