@@ -81,6 +81,12 @@ async def _check_store(settings: Settings) -> None:
         await store.close()
 
 
+async def _ready(url: str, settings: Settings) -> None:
+    """Before serving, in one event loop: the database migrated, the photo store reachable."""
+    await _migrate(url)
+    await _check_store(settings)
+
+
 async def _with_conn(url: str, fn, *args):
     conn = await _connect(url)
     try:
@@ -151,8 +157,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings = msgspec.structs.replace(settings, host=args.host or settings.host, port=args.port or settings.port)
     settings, _server = resolve_database(settings)
     assert settings.database_url
-    asyncio.run(_migrate(settings.database_url))
-    asyncio.run(_check_store(settings))
+    asyncio.run(_ready(settings.database_url, settings))
     history = not args.no_history
     messages = _seed(settings, history=history) if args.demo else None
     for message in messages or []:

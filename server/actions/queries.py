@@ -340,15 +340,14 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
                   JOIN template_versions tv ON tv.id = i.template_version_id
                  -- The first submission: when it reached the server, and when its phone said it was
                  -- finished (a resubmission after a return says its own, later time).
+                 LEFT JOIN LATERAL (
+                       SELECT r.at, r.document FROM inspection_revisions r
+                        WHERE r.inspection_id = i.id AND r.status = 'submitted'
+                        ORDER BY r.revision LIMIT 1) first ON true
                  CROSS JOIN LATERAL (
                        SELECT COALESCE(first.at, now()) AS at,
                               CASE WHEN first.at IS NULL THEN i.finished_at
-                                   ELSE (first.document ->> 'finished_at')::timestamptz END AS finished
-                         FROM (VALUES (1)) one (x)
-                         LEFT JOIN LATERAL (
-                              SELECT r.at, r.document FROM inspection_revisions r
-                               WHERE r.inspection_id = i.id AND r.status = 'submitted'
-                               ORDER BY r.revision LIMIT 1) first ON true) f
+                                   ELSE (first.document ->> 'finished_at')::timestamptz END AS finished) f
                  WHERE i.id = $1
             ), failed AS (
                 SELECT e.item_key FROM ({EFFECTIVE_SCORES}) e CROSS JOIN head h

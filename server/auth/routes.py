@@ -73,7 +73,7 @@ class AuthController(Controller):
             raise Forbidden("this account is switched off; ask your administrator to switch it on again")
         expires_at = None
         token = new_token()
-        if ok and row["active"]:
+        if ok:  # and the account is active: a switched-off one was answered above
             async with conn.transaction():
                 expires_at = await queries.create_session(
                     conn,
