@@ -665,9 +665,28 @@ export function fmtNumber(n, opts) {
   return plainNumbers.get(at).format(n);
 }
 
+// The force works on Pakistan's clock. Times are shown, and days counted, in Pakistan time whatever
+// zone the device is set to, as the PDF, the Excel export and the dashboards' months have them: an
+// office laptop left on UTC would otherwise say 04:30 for a submission the PDF says came at 09:30, and
+// start "today" five hours late.
+export const ZONE = 'Asia/Karachi';
+const dayParts = new Intl.DateTimeFormat('en-US', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' });
+
+// The day of Pakistan's calendar an instant falls on (now by default), written YYYY-MM-DD.
+export function pakistanDay(at = new Date()) {
+  const part = Object.fromEntries(dayParts.formatToParts(at).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day}`;
+}
+
+// A calendar day (YYYY-MM-DD) `n` days after another.
+export function addDays(day, n) {
+  const [y, m, d] = day.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
+}
+
 // A month of a year ("Nov 2026"), as the dashboards label their periods.
-export const fmtMonth = (year, month) => new Intl.DateTimeFormat(locale(), { month: 'short', year: 'numeric' })
-  .format(new Date(year, month - 1, 1));
+export const fmtMonth = (year, month) => new Intl.DateTimeFormat(locale(), { month: 'short', year: 'numeric', timeZone: 'UTC' })
+  .format(new Date(Date.UTC(year, month - 1, 1)));
 
 // A time as a camera wrote it (EXIF): the wall-clock time with no zone, shown as it is, not moved
 // into the phone's zone. One with an offset is an instant like any other.
@@ -695,14 +714,18 @@ export function fmtPercent(p) {
 // Intl's Urdu writes the 12-hour clock with a Latin "AM" / "PM"; Urdu screens use the 24-hour one.
 const clock = () => (lang === 'ur' ? { hourCycle: 'h23' } : {});
 
+// A calendar day (YYYY-MM-DD) is shown as that day; an instant as its day in Pakistan.
 export function fmtDate(value) {
-  const d = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00`) : new Date(value);
-  return Number.isNaN(d.getTime()) ? String(value) : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium' }).format(d);
+  const day = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const d = day ? new Date(`${value}T00:00:00Z`) : new Date(value);
+  return Number.isNaN(d.getTime()) ? String(value)
+    : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeZone: day ? 'UTC' : ZONE }).format(d);
 }
 
 export function fmtDateTime(value) {
   const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? '' : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', ...clock() }).format(d);
+  return Number.isNaN(d.getTime()) ? ''
+    : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: ZONE, ...clock() }).format(d);
 }
 
 export function fmtDistance(m) {

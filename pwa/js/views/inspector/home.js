@@ -2,7 +2,7 @@
 // progress with their progress, my assignments (overdue → due this week → later), then a
 // search over every station in scope, rendered incrementally.
 
-import { fmtDate, fmtDateTime, fmtNumber, t, tx } from '../../i18n.js';
+import { addDays, fmtDate, fmtDateTime, fmtNumber, pakistanDay, t, tx } from '../../i18n.js';
 import { progressOf } from '../../form.js';
 import { allDrafts } from '../../inspection.js';
 import { isOffered, latestVersion, station, state, templateOf, version } from '../../state.js';
@@ -10,13 +10,12 @@ import { h, icon, lazyList, pill, progress } from '../../ui.js';
 import { syncPill } from './common.js';
 
 const DONE = new Set(['done', 'completed', 'submitted', 'cancelled', 'closed']);
-const DAY = 86400000;
 
+// Due dates are days of Pakistan's calendar (YYYY-MM-DD), compared as text with today's there.
 function dueGroup(due, today) {
   if (!due) return 'later';
-  const d = Date.parse(`${due}T00:00:00`);
-  if (d < today) return 'overdue';
-  if (d < today + 7 * DAY) return 'due';
+  if (due < today) return 'overdue';
+  if (due < addDays(today, 7)) return 'due';
   return 'later';
 }
 
@@ -89,7 +88,7 @@ export async function homeView() {
   const waiting = drafts.filter((d) => d.status === 'submitted' && (d.sync === 'queued' || d.sync === 'sending'));
   const sent = drafts.filter((d) => d.sync === 'on_server' && d.status !== 'returned').slice(0, 10);
 
-  const today = new Date(new Date().toDateString()).getTime();
+  const today = pakistanDay();
   const order = { overdue: 0, due: 1, later: 2 };
   const assignments = Object.values(state.bundle.assignments)
     .filter((a) => !DONE.has(a.status) && (!a.inspector_id || a.inspector_id === state.user.id))

@@ -3,7 +3,7 @@
 // stack into cards on a phone, downloads through object URLs, and server problems in plain words.
 
 import { api } from '../../api.js';
-import { addStrings, fmtPercent, getLang, problemText, sayKnown, t } from '../../i18n.js';
+import { addDays, addStrings, fmtPercent, getLang, pakistanDay, problemText, sayKnown, t } from '../../i18n.js';
 import { state } from '../../state.js';
 import { dialog, h, icon, mount } from '../../ui.js';
 import strings from './strings.js';
@@ -43,10 +43,10 @@ export function flagList(flags) {
 export const gradePill = (grade) => grade && (grade === 'fail'
   ? tag('fail', 'cross', t('rv.gradeFail'), { dataset: { grade } }) : tag('info', null, t('review.grade', { grade }), { dataset: { grade } }));
 
-// A calendar day as YYYY-MM-DD in the device's own calendar: toISOString() would give UTC's, the day
-// before from midnight to 05:00 in Pakistan.
-export const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-export const inDays = (n) => isoDay(new Date(Date.now() + n * 864e5));
+// The day `n` days from today on Pakistan's calendar, as YYYY-MM-DD (what a date input takes). Not
+// toISOString(), which gives UTC's day, the day before from midnight to 05:00 in Pakistan; nor the
+// device's own calendar, which an office laptop left on UTC shares.
+export const inDays = (n) => addDays(pakistanDay(), n);
 
 export const pct = (p) => (p === null || p === undefined ? '—' : fmtPercent(p));
 
