@@ -473,6 +473,48 @@ async def test_a_sign_in_racing_a_password_reset_gets_no_session_with_the_old_pa
     assert live == 0
 
 
+@pytest.mark.parametrize("change", [{"password": "brand-new-pass-1"}, {"active": False}], ids=["reset", "deactivation"])
+async def test_a_sign_in_landing_while_a_reset_or_deactivation_is_saved_gets_no_session(parallel, monkeypatch, change):
+    """The old password is checked against the row as it was, and the session is made while the
+    administrator's change holds the row: the session must wait for it and find the password gone
+    (or the account off), not be made after the change has revoked every other one. A deactivated
+    account that lets one through would have it back when it is switched on again."""
+    from server.auth import queries
+
+    client, world = parallel, parallel.world
+    admin = await client.login("admin")
+    real_forget = queries.forget_devices
+    saving = asyncio.Event()
+
+    async def slow_forget(conn, user_id):
+        await real_forget(conn, user_id)
+        saving.set()
+        await asyncio.sleep(1.5)  # the change's transaction is still open: its row locked, the old hash readable
+
+    monkeypatch.setattr(queries, "forget_devices", slow_forget)
+
+    async def sign_in():
+        await saving.wait()
+        return await client.post("/api/v1/auth/login", json={"username": "reviewer_b", "password": PASSWORD})
+
+    changed, signed_in = await asyncio.gather(
+        client.patch(f"/api/v1/users/{world.users['reviewer_b']}", admin, json=change), sign_in()
+    )
+    assert changed.status_code == 200, changed.text
+    assert signed_in.status_code in (401, 403), signed_in.text
+    if "active" in change:
+        back = await client.patch(f"/api/v1/users/{world.users['reviewer_b']}", admin, json={"active": True})
+        assert back.status_code == 200, back.text
+    conn = await client.db()
+    try:
+        live = await conn.fetchval(
+            "SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL", world.users["reviewer_b"]
+        )
+    finally:
+        await conn.close()
+    assert live == 0
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [({"active": False}, "active"), ({"role": "reviewer", "region_ids": ["{region}"]}, "role")],

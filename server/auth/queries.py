@@ -89,11 +89,14 @@ async def create_session(
     """A session for the user, made only while the password that was verified (`password_hash`) is
     still theirs and the account active; None otherwise. Verifying takes a while (argon2): a password
     reset or a deactivation that lands meanwhile revokes the sessions that exist, and must not be
-    outlived by one made right after it with the old password."""
+    outlived by one made right after it with the old password. FOR SHARE makes the statement wait for
+    such a change still being saved and judge the row as it commits it: without it, the sign-in read
+    the row as it was, and its session came after the change had revoked every other one."""
     return await conn.fetchval(
         """INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent)
            SELECT $1, u.id, now() + make_interval(hours => $3), $4, $5
              FROM users u WHERE u.id = $2 AND u.password_hash = $6 AND u.active
+              FOR SHARE
            RETURNING expires_at""",
         token_hash,
         user_id,
