@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, timedelta
 
@@ -556,6 +557,62 @@ async def test_a_held_back_schedule_makes_its_visit_when_its_inspector_is_reacti
     assert rows[0]["data"]["resumed_schedules"] == [
         {"schedule_id": schedule["id"], "assignment_id": resumed["open_assignment_id"]}
     ]
+
+
+@pytest.mark.parametrize("first", ["reactivation", "cancellation"])
+async def test_a_visit_cancelled_while_its_inspector_is_switched_back_on_still_makes_the_next_one(client, setup, first):
+    """A reviewer cancels a held-back schedule's open visit while an administrator switches its
+    inspector back on, each in its own transaction, the statements the two routes run. Each judged
+    the other's work as not done (the inspector still off, the visit still open), so neither made the
+    next visit and the schedule stopped for good. Whichever starts first, exactly one is made."""
+    from server.assignments import queries as aq
+    from server.auth import queries as uq
+
+    w = setup
+    admin = w.tokens["admin"]
+    schedule = await _schedule(client, w, date.today() + timedelta(days=5))
+    inspector = w.users["inspector_a"]
+    assert (await client.patch(f"/api/v1/users/{inspector}", admin, json={"active": False})).status_code == 200
+    admin_conn, reviewer_conn, check = await client.db(), await client.db(), await client.db()
+    try:
+        switch_on, cancel = admin_conn.transaction(), reviewer_conn.transaction()
+
+        async def reactivate() -> None:
+            await uq.lock_user(admin_conn, inspector)
+            await uq.update_user(admin_conn, inspector, {"active": True})
+            await aq.resume_schedules(admin_conn, inspector_id=inspector)
+
+        async def cancel_visit() -> None:
+            await aq.update_assignment(
+                reviewer_conn, uuid.UUID(schedule["open_assignment_id"]), {"status": "cancelled"}
+            )
+            await aq.advance_schedule(reviewer_conn, uuid.UUID(schedule["id"]))
+
+        await switch_on.start()
+        await cancel.start()
+        if first == "reactivation":
+            await reactivate()
+            waiting = asyncio.create_task(cancel_visit())  # waits for the inspector's row, or runs on
+            await asyncio.sleep(0.5)
+            await switch_on.commit()
+            await waiting
+            await cancel.commit()
+        else:
+            await cancel_visit()
+            waiting = asyncio.create_task(reactivate())
+            await asyncio.sleep(0.5)
+            await cancel.commit()
+            await waiting
+            await switch_on.commit()
+        open_visits = await check.fetchval(
+            "SELECT count(*) FROM assignments WHERE schedule_id = $1 AND status = 'open'", uuid.UUID(schedule["id"])
+        )
+    finally:
+        for conn in (admin_conn, reviewer_conn, check):
+            await conn.close()
+    assert open_visits == 1
+    shown = (await client.get(f"/api/v1/schedules/{schedule['id']}", admin)).json()
+    assert shown["needs_inspector"] is False and shown["open_assignment_id"] is not None
 
 
 async def test_a_patch_that_changes_nothing_returns_a_done_assignment(client, setup):

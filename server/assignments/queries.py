@@ -302,6 +302,12 @@ async def advance_schedule(conn: Connection, schedule_id: UUID) -> tuple[UUID | 
     Nor is anything created while the schedule's inspector cannot serve the station (SERVES): a visit
     nobody can make would only sit on a phone that never sees it. The schedule keeps its last due
     date and is listed as needing an inspector; resume_schedules makes the visit once it has one.
+
+    The inspector's row is read under a share lock. A change to that user being saved (switched on
+    again, given the district) holds it: this waits, and judges SERVES on the row as the change
+    commits it. Read as it was, the visit was held back here while the change's own resume_schedules,
+    not seeing this transaction's completion or cancellation yet, took the old visit for still open:
+    neither made the next one, and the schedule stopped for good.
     """
     sched = await conn.fetchrow(
         f"""SELECT c.station_id, c.template_id, c.inspector_id, c.frequency, c.next_due, c.anchor_day, c.active,
@@ -309,7 +315,7 @@ async def advance_schedule(conn: Connection, schedule_id: UUID) -> tuple[UUID | 
              FROM schedules c JOIN templates t ON t.id = c.template_id
              JOIN stations s ON s.id = c.station_id JOIN districts d ON d.id = s.district_id
              JOIN users u ON u.id = c.inspector_id
-            WHERE c.id = $1 FOR UPDATE OF c""",
+            WHERE c.id = $1 FOR UPDATE OF c FOR SHARE OF u""",
         schedule_id,
     )
     if sched is None or not sched["active"] or sched["archived"] or not sched["serves"]:
