@@ -128,6 +128,9 @@ export function dialog({ title, body, actions = [{ label: t('ok'), value: true, 
         actions.map((a) => button(a.label, () => finish(a.value), { kind: a.kind || 'secondary' }))));
     document.body.append(dlg);
     dlg.showModal();
+    // A destructive action never has the first focus: Enter pressed again, meaning to close a photo
+    // just opened, deleted it.
+    if (document.activeElement?.classList.contains('btn-danger')) dlg.querySelector('.dialog-actions .btn:not(.btn-danger)')?.focus();
   });
 }
 

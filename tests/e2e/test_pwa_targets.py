@@ -123,7 +123,8 @@ def test_jump_links_are_44_px_targets_and_focus_and_announcements_follow_the_ins
     """The still-to-answer links and the review's section, missing and critical-item links are 44 px
     targets on a 360 px phone in English and Urdu. The still-to-answer list is not read out again on
     every tap: its count is said when it changes. Focus is kept when a photo is deleted and when the
-    review screen is drawn again by the outbox, and the photo buttons show the focus ring."""
+    review screen is drawn again by the outbox, a photo opened by keyboard is not deleted by a second
+    Enter, and the photo buttons show the focus ring."""
     phone = signed_in_phone(pwa_server, browser)
     page = phone.page
     begin_inspection(page, phone.station)
@@ -169,6 +170,16 @@ def test_jump_links_are_44_px_targets_and_focus_and_announcements_follow_the_ins
         wait_in_page(page, f"document.querySelectorAll('#item-fd_staffed .thumb').length === {remaining + 1}")
         card.locator(".thumb").first.focus()
         page.keyboard.press("Enter")
+        if remaining == 1:
+            # Enter again, meaning to close the picture, closes it: the first focus is never on Delete.
+            page.wait_for_selector("dialog[open] .btn-danger")
+            assert page.evaluate("document.activeElement.closest('dialog') !== null")
+            assert page.evaluate("document.activeElement.classList.contains('btn-danger')") is False
+            page.keyboard.press("Enter")
+            page.wait_for_selector("dialog[open]", state="detached")
+            assert card.locator(".thumb").count() == 2
+            card.locator(".thumb").first.focus()
+            page.keyboard.press("Enter")
         page.locator("dialog[open] .btn-danger").click()
         wait_in_page(page, f"document.querySelectorAll('#item-fd_staffed .thumb').length === {remaining}")
         wait_in_page(page, f"document.activeElement.matches('#item-fd_staffed {focused}')")
