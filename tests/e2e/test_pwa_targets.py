@@ -212,3 +212,68 @@ def test_jump_links_are_44_px_targets_and_focus_and_announcements_follow_the_ins
     no_short_links(".missing a")
     assert phone.errors == []
     phone.context.close()
+
+
+# What of the focused control is hidden under the sticky top bar and section head, in px (0: none).
+HIDDEN_UNDER_HEAD = """() => {
+  const head = document.querySelector('.fill-head').getBoundingClientRect();
+  const r = document.activeElement.getBoundingClientRect();
+  return Math.max(0, Math.min(head.bottom, r.bottom) - r.top);
+}"""
+
+# WCAG contrast ratio of two CSS colours.
+CONTRAST = """([a, b]) => {
+  const lum = (css) => {
+    const probe = document.createElement('i'); probe.style.color = css; document.body.append(probe);
+    const rgb = getComputedStyle(probe).color.match(/\\d+/g).slice(0, 3).map(Number); probe.remove();
+    const [r, g, b2] = rgb.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b2;
+  };
+  const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_with_the_browsers_text_at_150_percent_answers_grow_and_keyboard_focus_stays_in_view(pwa_server, browser, lang):
+    """An older officer sets the browser's text to 150 %: the questions and answers grow with it (not
+    only the headings), the sync badge says its words whole, and walking back through a section with
+    Shift+Tab never leaves the focused control under the sticky top bar and section head. The control
+    edges and the focus ring stand out from the page (WCAG 1.4.11, 3:1)."""
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    cdp = phone.context.new_cdp_session(page)
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 24}})
+    if lang == "ur":
+        page.click(".lang-toggle")
+        page.locator("html[dir=rtl]").wait_for(state="attached")
+    begin_inspection(page, phone.station)
+    page.goto(pwa_server.url + f"/#/i/{inspection_id(page)}/s/1")
+    page.wait_for_selector(".step-buttons .btn")
+    assert page.evaluate("getComputedStyle(document.body).fontSize") == "25.5px"
+    # The buttons' words grow too.
+    assert float(page.evaluate("getComputedStyle(document.querySelector('.step-buttons .btn')).fontSize")[:-2]) >= 24
+    badge = page.evaluate(
+        "(() => { const b = document.querySelector('.badge'); return [b.scrollWidth - b.clientWidth, b.textContent]; })()"
+    )
+    assert badge[0] <= 0, badge
+    page.locator(".step-buttons .btn").last.focus()
+    hidden = []
+    for _ in range(12):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("!!document.activeElement.closest('.fill-head, .topbar')"):
+            break
+        covered = page.evaluate(HIDDEN_UNDER_HEAD)
+        if covered > 0:
+            hidden.append((page.evaluate("document.activeElement.outerHTML.slice(0, 80)"), covered))
+    assert hidden == []
+    line, ring = page.evaluate(
+        "['--line', '--ring'].map((v) => getComputedStyle(document.documentElement).getPropertyValue(v).trim())"
+    )
+    for colour in (line, ring):
+        for ground in ("#ffffff", "#f3f4f6"):
+            assert page.evaluate(CONTRAST, [colour, ground]) >= 3, (colour, ground)
+    bar_ring = page.evaluate("getComputedStyle(document.getElementById('topbar')).getPropertyValue('--ring').trim()")
+    assert page.evaluate(CONTRAST, [bar_ring, "#0b4f6c"]) >= 3
+    assert phone.errors == []
+    phone.context.close()

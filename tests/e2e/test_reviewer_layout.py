@@ -151,3 +151,41 @@ def test_ranked_bars_show_station_names_whole_beside_or_above_their_bars(pwa_ser
             assert label["r"] <= bar["l"] if lang == "en" else bar["r"] <= label["l"], f"{b['text']!r} is on the bar"
     assert errors == []
     context.close()
+
+
+# Elements that start an overflow past a 360 px screen's edge (their parent does not), the hidden
+# column names of card tables and the off-screen skip link aside.
+OVERFLOWING = """() => {
+  const rtl = document.documentElement.dir === 'rtl';
+  const over = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && (rtl ? r.left < -1 : r.right > 361); };
+  return [...document.querySelectorAll('main *')]
+    .filter((el) => !el.closest('thead') && over(el) && !over(el.parentElement))
+    .map((el) => `${el.tagName}.${el.className} "${el.textContent.slice(0, 30)}"`).slice(0, 10);
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_with_the_browsers_text_at_200_percent_no_reviewer_screen_spills_off_a_phone(
+    pwa_server, submitted, browser, lang
+):
+    """A regional officer with the phone's text at 200 %: every screen still fits the 360 px screen. A
+    card's column name beside its value left the value 60 px, so grades, flags, buttons and photo
+    evidence ran off the edge (off the left edge in Urdu, where it cannot even be scrolled to)."""
+    context, page, errors = open_as(browser, pwa_server, "phone", lang)
+    cdp = context.new_cdp_session(page)
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32}})
+    screens = (
+        ("/review", ".rv-queue tbody tr"),
+        (f"/review/i/{submitted[0]['id']}", "#rv-approve"),
+        ("/review/visits", ".rv-cards tbody tr"),
+        ("/review/dashboard", "#rv-ranking tbody tr"),
+        ("/review/actions", "main h1"),
+    )
+    for path, ready in screens:
+        show(page, pwa_server, path, ready)
+        if path.startswith("/review/i/"):
+            page.locator(".rv-head details summary").click()
+        assert page.evaluate(OVERFLOWING) == [], (path, lang)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, (path, lang)
+    assert errors == []
+    context.close()

@@ -30,6 +30,12 @@ export async function fillView(params) {
   const sectionActions = actions.filter((a) => keysHere.has(a.item_key) || (sIdx === 0 && sectionOfItem(def, a.item_key) < 0));
 
   const head = h('div', { class: 'fill-head' });
+  // Its height keeps what the keyboard focuses out from under it (app.css: html:has(.fill-head)).
+  if ('ResizeObserver' in window) {
+    new ResizeObserver(() => {
+      if (head.isConnected) document.documentElement.style.setProperty('--fill-head', `${head.getBoundingClientRect().height}px`);
+    }).observe(head);
+  }
   const steps = h('nav', { 'aria-label': t('fill.steps') });
   // The still-to-answer list is drawn again on every tap, so it is no live region (a screen reader
   // would read the whole list after each answer): only its count is said, and only when it changes.
