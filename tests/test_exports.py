@@ -883,3 +883,26 @@ async def test_an_export_cut_off_by_a_failure_never_ends_as_if_complete(env: Env
             assert (await env.get(CSV_URL, user="admin")).status_code == 200  # and the next export works
     finally:
         await conn.close()
+
+
+async def test_a_comment_on_an_item_the_correction_hid_stays_in_the_report_with_its_review(client: ApiClient):
+    """The reviewer returns an inspection with a comment on a follow-up question; the correction hides
+    that question; it is approved. The comment, often the reason for the return, was printed nowhere."""
+    from tests.review_fixtures import answers, make_ctx
+
+    ctx = await make_ctx(client)
+    iid, revision = await ctx.submit(values=answers(staffed="no", why="no"))
+    returned = await ctx.review(
+        iid, "return", revision, comment="see the items", item_comments={"f_why": "Write the reason in the diary"}
+    )
+    assert returned.status_code == 200, returned.text
+    current = (await ctx.get(f"/api/v1/inspections/{iid}")).json()
+    await ctx.put(iid, base=current["revision"], values=answers())  # staffed: the follow-up is hidden
+    current = (await ctx.get(f"/api/v1/inspections/{iid}")).json()
+    assert (await ctx.review(iid, "approve", current["revision"])).status_code == 200
+    text, _ = pdf_text((await ctx.get(f"/api/v1/inspections/{iid}/report.pdf")).content)
+    flat = " ".join(text.split())
+    assert "Write the reason in the diary" in flat
+    assert "not asked in the answers shown here" in flat
+    urdu, _ = pdf_text((await ctx.get(f"/api/v1/inspections/{iid}/report.pdf", lang="ur")).content)
+    assert "Write the reason in the diary" in " ".join(urdu.split())

@@ -68,7 +68,7 @@ class _Report(Typesetter):
         self._identity()
         self._location()
         self._scores(current, shown)
-        self._review()
+        self._review(shown)
         self._answers(current, shown)
         return self.finish()
 
@@ -138,11 +138,12 @@ class _Report(Typesetter):
     def _visible_items(self, shown: dict[str, bool]) -> list[tuple[Section, Item]]:
         return [(s, it) for s in self.d.definition.sections for it in s.items if shown.get(it.key)]
 
-    def _review(self) -> None:
+    def _review(self, shown: dict[str, bool]) -> None:
         d, t = self.d, self.t
         self.heading(t["review"])
         if not d.reviews:
             self.para(t["not_reviewed"], color=GREY)
+        labels = {it.key: iso(self.local(it.label.en, it.label.ur)) for s in d.definition.sections for it in s.items}
         for review in d.reviews:
             decision = t["decision_" + review.decision]
             self.para(
@@ -151,7 +152,11 @@ class _Report(Typesetter):
             )
             if review.comment.strip():
                 self.para(iso(review.comment), indent=4)
-        labels = {it.key: iso(self.local(it.label.en, it.label.ur)) for s in d.definition.sections for it in s.items}
+            # A comment on an item the answers below no longer show (a correction hid it) is printed
+            # with its review: it is often the reason for the return.
+            for key, text in review.item_comments.items():
+                if text.strip() and not shown.get(key):
+                    self.para(f"{labels.get(key, key)} ({t['item_not_shown']}): {iso(text)}", indent=4)
         if d.overrides:
             self.ln(1)
             self.para(t["overrides"], bold=True)
@@ -174,7 +179,9 @@ class _Report(Typesetter):
         for review in d.reviews:
             for key, text in review.item_comments.items():
                 if text.strip():
-                    comments.setdefault(key, []).append((f"{iso(review.reviewer)}, {_when(review.at, t)}", text))
+                    comments.setdefault(key, []).append(
+                        (f"{iso(review.reviewer)}, {_when(review.at, t)}, {t['revision']} {review.revision}", text)
+                    )
         self.add_page()
         self.heading(t["answers"])
         number = 0
