@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib
 import importlib.util
@@ -213,6 +214,9 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
         app.state.store = make_store(settings)
         own_executor = executor is None
         app.state.executor = executor or make_executor(settings)
+        # Reports render in the same pool as photos; they leave photos one worker of their own when
+        # the pool has two or more (a 150-page report takes half a minute, a photo a second).
+        app.state.report_slots = asyncio.Semaphore(max(1, getattr(app.state.executor, "size", 1) - 1))
         try:
             await app.state.store.start()
             yield

@@ -26,6 +26,11 @@ class HealingProcessPool(Executor):
         self._lock = threading.Lock()
         self._pool = self._new_pool()
 
+    @property
+    def size(self) -> int:
+        """How many worker processes the pool runs."""
+        return self._max_workers
+
     def _new_pool(self) -> ProcessPoolExecutor:
         # forkserver: workers never inherit the event loop's threads, sockets or connection pool.
         return ProcessPoolExecutor(

@@ -19,6 +19,7 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -220,6 +221,30 @@ async def client(settings: Settings, executor: HealingProcessPool) -> AsyncItera
     app = create_app(settings, executor=executor, run_migrations=False)
     async with AsyncTestClient(app, raise_server_exceptions=False) as test_client:
         yield ApiClient(test_client, settings.database_url or "")
+
+
+@asynccontextmanager
+async def app_in_this_loop(settings: Settings, executor: object) -> AsyncIterator[ApiClient]:
+    """The app in-process, driven over ASGI in this event loop, so that requests sent together really
+    run together (the Litestar test client hands them to the app one at a time)."""
+    app = create_app(settings, executor=executor, run_migrations=False)  # type: ignore[arg-type]
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def lifespan() -> None:
+        # One task enters and leaves the lifespan (its cancel scopes must not change tasks).
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    running = asyncio.create_task(lifespan())
+    await started.wait()
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as http:
+            yield ApiClient(http, settings.database_url or "")
+    finally:
+        stop.set()
+        await running
 
 
 @pytest.fixture

@@ -10,14 +10,13 @@ import sys
 import time
 from datetime import timedelta
 
-import httpx
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
 from server import db
 from server.app import create_app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, app_in_this_loop
 from tests.factories import PASSWORD, ApiClient, make_world
 
 
@@ -389,32 +388,15 @@ async def test_concurrent_logins_all_succeed(client, world):
 
 @pytest.fixture
 async def parallel(settings, executor):
-    """The app in-process, driven over ASGI in this event loop, so that requests sent together really
-    run together (the Litestar test client hands them to the app one at a time)."""
-    app = create_app(settings, executor=executor, run_migrations=False)
-    started, stop = asyncio.Event(), asyncio.Event()
-
-    async def lifespan() -> None:
-        # One task enters and leaves the lifespan (its cancel scopes must not change tasks).
-        async with app.lifespan():
-            started.set()
-            await stop.wait()
-
-    running = asyncio.create_task(lifespan())
-    await started.wait()
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as http:
-            api = ApiClient(http, settings.database_url or "")
-            conn = await api.db()
-            try:
-                api.world = await make_world(conn)  # type: ignore[attr-defined]
-            finally:
-                await conn.close()
-            yield api
-    finally:
-        stop.set()
-        await running
+    """The app driven over ASGI in this event loop (requests sent together run together), on the
+    two-region test world."""
+    async with app_in_this_loop(settings, executor) as api:
+        conn = await api.db()
+        try:
+            api.world = await make_world(conn)  # type: ignore[attr-defined]
+        finally:
+            await conn.close()
+        yield api
 
 
 async def test_a_burst_of_simultaneous_guesses_gets_no_more_tries_than_the_limit(parallel):

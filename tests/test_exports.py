@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import csv
 import io
+import threading
 import unicodedata
 import uuid
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -28,8 +30,11 @@ from server.errors import Invalid
 from server.exports import queries as export_queries
 from server.exports import rules as export_rules
 from server.exports.csv_xlsx import FIXED, ITEM_PREFIX
+from server.exports.render import render_report
 from server.exports.rules import neutralise, parse_bound
 from server.templates.scoring import display_percent
+from server.workers import HealingProcessPool
+from tests.conftest import app_in_this_loop
 from tests.factories import ApiClient, World, make_world
 
 CSV_URL = "/api/v1/exports/inspections.csv"
@@ -906,3 +911,48 @@ async def test_a_comment_on_an_item_the_correction_hid_stays_in_the_report_with_
     assert "not asked in the answers shown here" in flat
     urdu, _ = pdf_text((await ctx.get(f"/api/v1/inspections/{iid}/report.pdf", lang="ur")).content)
     assert "Write the reason in the diary" in " ".join(urdu.split())
+
+
+class CountingPool(Executor):
+    """The test pool, counting how many reports render in it at once."""
+
+    def __init__(self, inner: HealingProcessPool) -> None:
+        self.inner, self.running, self.most = inner, 0, 0
+        self.lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        return self.inner.size
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        if fn is not render_report:
+            return self.inner.submit(fn, *args, **kwargs)
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+
+        def done(_: Future) -> None:
+            with self.lock:
+                self.running -= 1
+
+        future = self.inner.submit(fn, *args, **kwargs)
+        future.add_done_callback(done)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass  # the session's pool is shut down by its fixture
+
+
+async def test_reports_requested_together_leave_a_worker_of_the_pool_to_photos(settings, executor):
+    """Reports render in the pool that processes photos: four asked for at once took both of the
+    pool's workers, and an inspector's photo waited behind them (half a minute behind a long report)."""
+    from tests.review_fixtures import make_ctx
+
+    pool = CountingPool(executor)
+    assert pool.size == 2
+    async with app_in_this_loop(settings, pool) as api:
+        ctx = await make_ctx(api)
+        iid, _ = await ctx.submit()
+        replies = await asyncio.gather(*(ctx.get(f"/api/v1/inspections/{iid}/report.pdf") for _ in range(4)))
+    assert [r.status_code for r in replies] == [200] * 4
+    assert pool.most == 1

@@ -178,7 +178,8 @@ class ReportController(Controller):
         async with _connect(state) as conn:
             user = await provide_user(request, conn)
             data = await report.gather(conn, state.store, user, inspection_id, lang, state.settings.presence_radius_m)
-        pdf = await asyncio.get_running_loop().run_in_executor(state.executor, render.render_report, data)
+        async with state.report_slots:
+            pdf = await asyncio.get_running_loop().run_in_executor(state.executor, render.render_report, data)
         async with _connect(state) as conn, conn.transaction():
             await audit.record(
                 conn,
