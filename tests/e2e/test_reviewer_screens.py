@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -274,5 +275,66 @@ def test_a_late_visit_whose_inspector_left_is_marked_on_the_dashboard(pwa_server
     assert mark.inner_text().strip() == "Needs an inspector"
     mark.click()
     page.wait_for_url("**/#/review/visits?show=needs")
+    assert errors == []
+    context.close()
+
+
+def test_the_dashboard_downloads_the_inspections_of_the_days_station_state_and_checklist_chosen(
+    pwa_server, lahore, browser
+):
+    """The dashboard's download of the inspections themselves takes the filters the export has: days
+    (the last one included), station, state and checklist (which adds one column per question). It sent
+    the district alone, so an officer could only download every inspection of a year of history."""
+    flagged = lahore["flagged"]
+    station = lahore["stations"][2]
+    reviewer = pwa_server.login("rpo.lahore", REVIEWER_PASSWORD)
+    template = next(
+        t
+        for t in pwa_server.api("GET", "/api/v1/templates", reviewer).json()
+        if t["latest_version"] is not None and t["key"] == "sips_station"
+    )
+    day = flagged["submitted_at"][:10]  # a UTC day; the filter reads PKT days, so take a two-day window
+    context = browser.new_context(viewport=LAPTOP, accept_downloads=True)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in_reviewer(page, pwa_server.url)
+    page.goto(pwa_server.url + "/#/review/dashboard")
+    form = page.locator(".rv-export")
+    form.locator("summary").click()
+    form.locator(f"select[name=station_id] option[value='{station['id']}']").wait_for(state="attached")
+    form.locator(f"select[name=template_id] option[value='{template['id']}']").wait_for(state="attached")
+    # A range that ends before it begins is said at once, and nothing is asked of the server.
+    form.locator("input[name=from]").fill("2026-03-02")
+    form.locator("input[name=to]").fill("2026-03-01")
+    form.locator(".rv-exp-csv").click()
+    assert "before the first" in form.locator("[role=alert]").inner_text()
+    start = (datetime.fromisoformat(day) - timedelta(days=1)).date().isoformat()
+    form.locator("input[name=from]").fill(start)
+    form.locator("input[name=to]").fill(day)
+    form.locator("select[name=station_id]").select_option(station["id"])
+    form.locator("select[name=status]").select_option("submitted")
+    form.locator("select[name=template_id]").select_option(template["id"])
+    with page.expect_download() as got:
+        form.locator(".rv-exp-csv").click()
+    downloaded = Path(got.value.path()).read_bytes().decode("utf-8-sig")
+    # Exactly what the export gives for those filters, `to` being the first day left out.
+    until = (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
+    params = {
+        "station_id": station["id"],
+        "status": "submitted",
+        "template_id": template["id"],
+        "from": start,
+        "to": until,
+    }
+    exported = pwa_server.api("GET", "/api/v1/exports/inspections.csv", reviewer, params=params)
+    assert downloaded == exported.content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(downloaded)))
+    assert flagged["id"] in {r["inspection_id"] for r in rows}
+    assert {r["station_code"] for r in rows} == {station["code"]} and {r["status"] for r in rows} == {"submitted"}
+    assert any(name.startswith("item.") for name in rows[0])
+    with page.expect_download() as got:
+        form.locator(".rv-exp-xlsx").click()
+    book = openpyxl.load_workbook(io.BytesIO(Path(got.value.path()).read_bytes()))
+    assert len(book.sheetnames) >= 2  # the inspections and, for a chosen checklist, their answers
     assert errors == []
     context.close()

@@ -4,14 +4,14 @@
 // that table; the inspections themselves are exported by the server.
 
 import { api } from '../../api.js';
-import { actionDescription, fmtDate, fmtDateTime, fmtMonth, fmtNumber, getLang, t, tx } from '../../i18n.js';
+import { actionDescription, addDays, fmtDate, fmtDateTime, fmtMonth, fmtNumber, getLang, t, tx } from '../../i18n.js';
 import { navigate } from '../../router.js';
 import { displayPercent } from '../../scoring.js';
-import { add, button, card, h, toast } from '../../ui.js';
+import { add, button, card, h, mount } from '../../ui.js';
 import { barChart, lineChart } from './charts.js';
 import {
-  bilingual, busy, changeText, districtName, districts, errorBox, flagList, inDays, oneName, page, pct, problem, row,
-  saveBlob, select, table, tag,
+  bilingual, busy, changeText, districtName, districts, errorBox, flagList, inDays, oneName, page, pct, row,
+  saveBlob, select, stations, table, tag,
 } from './common.js';
 import { csv, xlsx } from './files.js';
 
@@ -76,9 +76,6 @@ export default async function dashboardView(params) {
     navigate(`/review/dashboard${q.size ? `?${q}` : ''}`);
   };
   const rows = (res, key = 'rows') => (res.err ? res : res[key]);
-  const exportAll = (fmt) => (e) => busy(e.currentTarget, async () => {
-    try { saveBlob(await api.reviewer.exportInspections(fmt, { district_id: district }), `inspections-${today()}.${fmt}`); } catch (err) { toast(problem(err), { kind: 'error' }); }
-  });
   const st = station();
   return page('/review/dashboard', t('rv.dash.title'),
     h('div', { class: 'rv-filters' },
@@ -86,8 +83,7 @@ export default async function dashboardView(params) {
         { onchange: (e) => go({ period: e.target.value }) })),
       h('label', {}, t('rv.col.district'), select('district', dists.map((d) => [d.id, tx(districtName(d))]), district,
         { all: t('rv.queue.allDistricts'), onchange: (e) => go({ district: e.target.value }) }))),
-    h('p', { class: 'rv-buttons' }, h('span', { class: 'strong', text: t('rv.dash.allInspections') }),
-      button('CSV', exportAll('csv'), { iconName: 'note' }), button('XLSX', exportAll('xlsx'), { iconName: 'note' })),
+    exportForm(district),
     trend(scores, period),
     ranking(ranks),
     failedItems(failed),
@@ -105,6 +101,51 @@ export default async function dashboardView(params) {
         : pct(r.score_percent))],
       [t('rv.act.status'), false, (r) => t(`rv.st.${r.status}`)],
       [t('rv.col.flags'), false, (r) => Object.keys(r.flags).filter((k) => r.flags[k]).join(' '), (r) => flagList(r.flags)]]));
+}
+
+// The inspections themselves, as the server exports them: the days, station, state and checklist
+// chosen here (a checklist adds one column per question, and an Excel sheet of the answers), in the
+// district the dashboard shows. Closed until opened: most visits to the dashboard are for its figures.
+function exportForm(district) {
+  const from = h('input', { type: 'date', name: 'from' });
+  const to = h('input', { type: 'date', name: 'to' });
+  const where = select('station_id', [], '', { all: t('rv.exp.allStations') });
+  const status = select('status', ['submitted', 'returned', 'approved', 'draft'].map((s) => [s, t(`rv.st.${s}`)]), '',
+    { all: t('rv.exp.anyStatus') });
+  const which = select('template_id', [], '', { all: t('rv.exp.anyTemplate') });
+  const problems = h('div', { role: 'alert' });
+  const box = h('details', { class: 'card rv-export' }, h('summary', { text: t('rv.exp.title') }));
+  // The lists are asked for when the form is first opened, not with every dashboard.
+  box.addEventListener('toggle', () => {
+    if (!box.open || box.dataset.loaded) return;
+    box.dataset.loaded = '1';
+    stations().then((list) => add(where, list.filter((x) => !district || x.district_id === district)
+      .map((x) => h('option', { value: x.id, text: `${x.code} ${oneName(x.name)}` })))).catch(() => {});
+    api.reviewer.templates().then((list) => add(which, list.filter((x) => x.latest_version !== null)
+      .map((x) => h('option', { value: x.id, text: tx(x.title) })))).catch(() => {});
+  });
+  const save = (fmt) => (e) => busy(e.currentTarget, async () => {
+    mount(problems);
+    if (from.value && to.value && to.value < from.value) {
+      mount(problems, h('p', { class: 'callout callout-fail', text: t('rv.exp.backwards') }));
+      to.focus();
+      return;
+    }
+    // The server's `to` is the first day left out; the form's is the last day in.
+    const query = { district_id: district, station_id: where.value, status: status.value, template_id: which.value,
+      from: from.value, to: to.value && addDays(to.value, 1) };
+    try {
+      saveBlob(await api.reviewer.exportInspections(fmt, Object.fromEntries(Object.entries(query).filter(([, v]) => v))),
+        `inspections-${today()}.${fmt}`);
+    } catch (err) { mount(problems, errorBox(err)); }
+  });
+  return add(box, h('div', { class: 'rv-filters' },
+    h('label', {}, t('rv.exp.from'), from), h('label', {}, t('rv.exp.to'), to),
+    h('label', {}, t('rv.col.station'), where), h('label', {}, t('rv.act.status'), status),
+    h('label', {}, t('start.template'), which)),
+  h('p', { class: 'hint', text: t('rv.exp.hint') }), problems,
+  h('p', { class: 'rv-buttons' }, button(t('rv.dash.csv'), save('csv'), { iconName: 'note', class: 'rv-exp-csv' }),
+    button(t('rv.dash.xlsx'), save('xlsx'), { iconName: 'note', class: 'rv-exp-xlsx' })));
 }
 
 // An overdue action whose item a reviewer's score change has since passed says so: it may need
