@@ -13,8 +13,8 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from types import NoneType
-from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
+from types import NoneType, UnionType
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Union, get_args, get_origin
 from urllib.parse import parse_qsl
 
 import asyncpg
@@ -419,6 +419,67 @@ def problem_response(
 
 _AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]*)`")
+_MISSING_FIELD = re.compile(r"missing required field `([^`]*)`")
+# A path as msgspec writes it: names, list indexes, and `[...]` for a value inside a dict.
+_SEGMENT = re.compile(r"\.?([^.\[\]]+)|\[(\d+|\.\.\.)\]")
+
+
+def _bare(tp: Any) -> Any:
+    """The type inside Annotated[...] and T | None."""
+    while True:
+        if get_origin(tp) is Annotated:
+            tp = get_args(tp)[0]
+            continue
+        args = [a for a in get_args(tp) if a is not NoneType]
+        if get_origin(tp) in (Union, UnionType) and len(args) == 1:
+            tp = args[0]
+            continue
+        return tp
+
+
+def keyed_path(raw: bytes | None, path: str, target: Any) -> str:
+    """`path` with each `[...]` (msgspec's name for a value inside a dict) replaced by the key sent.
+
+    msgspec says where a value failed but not under which key of a dict: an answer's note of the wrong
+    type is `answers[...].note`, which names no item. Following the path through the body as sent and
+    the body's type (`target`), the key is the first whose value fails to convert to the dict's value
+    type. A key that cannot be found so is written `*`."""
+    if "[...]" not in path or not raw or target is None:
+        return path.replace("[...]", ".*")
+    try:
+        value: Any = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return path.replace("[...]", ".*")
+    tp, out = target, []
+    for segment in _SEGMENT.finditer(path):
+        name, index = segment.groups()
+        tp = _bare(tp)
+        try:
+            if name:
+                field = next(f for f in msgspec.structs.fields(tp) if f.encode_name == name)
+                value, tp = value[name], field.type
+                out.append(name)
+            elif index != "...":
+                value, tp = value[int(index)], get_args(tp)[0]
+                out.append(index)
+            else:
+                item_type = get_args(tp)[1]
+                key = next(k for k, v in value.items() if not _converts(v, item_type))
+                value, tp = value[key], item_type
+                out.append(key)
+        except (StopIteration, KeyError, IndexError, TypeError, AttributeError):
+            # Lost the way (a key that is itself refused, say): the rest as msgspec wrote it.
+            rest = path[segment.start() :].lstrip(".").replace("[...]", ".*").replace("[", ".").replace("]", "")
+            return ".".join([*out, rest.lstrip(".")])
+    return ".".join(out)
+
+
+def _converts(value: Any, tp: Any) -> bool:
+    try:
+        msgspec.convert(value, tp)
+    except (msgspec.ValidationError, TypeError):
+        return False
+    return True
 
 
 def _public_name(request: Request, key: Any) -> Any:
@@ -452,11 +513,31 @@ def _validation_errors(exc: ValidationException, request: Request | None = None)
             message = _AT_PATH.sub("", message).rstrip(" -")
         if key in (None, "", "data"):
             key = "body"
-        unknown = _UNKNOWN_FIELD.search(message)
-        if unknown:
-            key = unknown.group(1) if key == "body" else f"{key}.{unknown.group(1)}"
-        errors.append(FieldError(field=str(key).replace("[", ".").replace("]", ""), message=message))
+        if request is not None and "[...]" in str(key):
+            key = keyed_path(_body_read(request), str(key), _body_type(request))
+        # A field the body lacks, or has and should not, is the one to name, not the object around it.
+        named = _UNKNOWN_FIELD.search(message) or _MISSING_FIELD.search(message)
+        if named:
+            key = named.group(1) if key == "body" else f"{key}.{named.group(1)}"
+        errors.append(
+            FieldError(field=str(key).replace("[...]", ".*").replace("[", ".").replace("]", ""), message=message)
+        )
     return errors
+
+
+def _body_read(request: Request) -> bytes | None:
+    """The request's body if the app has read it (Litestar keeps it on the connection's state)."""
+    body = getattr(getattr(request, "_connection_state", None), "body", None)
+    return body if isinstance(body, bytes) else None
+
+
+def _body_type(request: Request) -> Any:
+    """The type the route decodes its body into, if it takes one."""
+    try:
+        data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    except (AttributeError, TypeError):
+        return None
+    return data.annotation if data is not None else None
 
 
 def handle_domain(_: Request, exc: DomainError) -> Response:

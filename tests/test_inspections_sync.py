@@ -341,6 +341,30 @@ async def test_fields_the_server_decides_are_rejected_with_422_naming_them(clien
 
 
 @pytest.mark.parametrize(
+    "change, field",
+    [
+        # msgspec names a value inside a dict `[...]`: the problem must name the item's key instead.
+        ({"answers": {"fd_staffed": {"value": "yes"}, "fd_wait": {"value": 5, "note": 5}}}, "answers.fd_wait.note"),
+        ({"answers": {"fd_photo": {"photos": ["not-a-uuid"]}}}, "answers.fd_photo.photos.0"),
+        ({"answers": {"fd_staffed": {"value": "yes", "extra": 1}}}, "answers.fd_staffed.extra"),
+        # A field the body lacks is named itself, not the object around it.
+        ({"location": {"lon": 74.3}}, "location.lat"),
+        ({"status": None}, "status"),
+    ],
+)
+async def test_a_mistyped_or_missing_field_inside_the_document_is_named_to_its_key(client, change, field):
+    ctx = await make_ctx(client)
+    iid = uuid.uuid4()
+    body = {**ctx.doc(), **change}
+    if change.get("status", "") is None:
+        del body["status"]
+    r = await ctx.put(iid, body)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert (await counts(client, iid))["inspections"] == 0
+
+
+@pytest.mark.parametrize(
     "field, value",
     [
         ("started_at", "0001-01-01T00:00:00Z"),  # asyncpg would store -infinity: every later read failed
