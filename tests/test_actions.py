@@ -290,6 +290,11 @@ async def test_actions_are_listed_in_scope_and_overdue_ones_are_found(client):
     page = (await ctx.get("/api/v1/actions", limit=1)).json()
     rest = (await ctx.get("/api/v1/actions", limit=1, after=page["next"])).json()
     assert {page["rows"][0]["id"], rest["rows"][0]["id"]} == {a["id"] for a in mine} and rest["next"] is None
+    # The first page counts every action the filters match, so a list can say "1 of 2"; later ones do not.
+    assert (page["total"], rest["total"]) == (2, None)
+    assert (await ctx.get("/api/v1/actions", limit=1, overdue="true")).json()["total"] == 1
+    assert (await ctx.get("/api/v1/actions", limit=5, status="verified")).json()["total"] == 0
+    assert (await ctx.get("/api/v1/actions", "reviewer_b", limit=1)).json()["total"] == 1
 
     theirs = (await ctx.get("/api/v1/actions", "inspector_b")).json()["rows"]
     assert [a["station"]["code"] for a in theirs] == ["SB1"]

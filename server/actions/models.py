@@ -106,3 +106,5 @@ class ActionPage(msgspec.Struct, kw_only=True):
     rows: list[ActionOut]
     # Pass as `after` for the next page; null on the last one.
     next: str | None
+    # On the first page (no `after`): how many actions the filters match in all. Null on later pages.
+    total: int | None = None

@@ -111,6 +111,14 @@ async def notes_of(conn: Connection, action_id: UUID) -> list[NoteOut]:
     ]
 
 
+# The filters of list_actions ($4 to $9, after the scope's three), which count_actions shares.
+_LIST_WHERE = f"""{SCOPE_SQL}
+               AND ($4::uuid IS NULL OR a.station_id = $4) AND ($5::uuid IS NULL OR d.id = $5)
+               AND ($6::uuid IS NULL OR a.inspection_id = $6) AND ($7::text IS NULL OR a.status = $7)
+               AND (NOT $8::bool OR a.status NOT IN ('verified', 'cancelled'))
+               AND (NOT $9::bool OR (a.status IN ('open', 'in_progress') AND a.due_date < {TODAY}))"""
+
+
 async def list_actions(
     conn: Connection,
     scope: Scope,
@@ -128,11 +136,7 @@ async def list_actions(
     after_due, after_id = after or (None, None)
     return await conn.fetch(
         f"""SELECT {_COLUMNS} FROM {_FROM}
-             WHERE {SCOPE_SQL}
-               AND ($4::uuid IS NULL OR a.station_id = $4) AND ($5::uuid IS NULL OR d.id = $5)
-               AND ($6::uuid IS NULL OR a.inspection_id = $6) AND ($7::text IS NULL OR a.status = $7)
-               AND (NOT $8::bool OR a.status NOT IN ('verified', 'cancelled'))
-               AND (NOT $9::bool OR (a.status IN ('open', 'in_progress') AND a.due_date < {TODAY}))
+             WHERE {_LIST_WHERE}
                AND ($10::date IS NULL OR (a.due_date, a.id) > ($10, $11::uuid))
              ORDER BY a.due_date, a.id
              LIMIT $12""",
@@ -146,6 +150,30 @@ async def list_actions(
         after_due,
         after_id,
         limit,
+    )
+
+
+async def count_actions(
+    conn: Connection,
+    scope: Scope,
+    *,
+    station_id: UUID | None,
+    district_id: UUID | None,
+    inspection_id: UUID | None,
+    status: str | None,
+    open_only: bool,
+    overdue: bool,
+) -> int:
+    """How many actions list_actions would page through with these filters."""
+    return await conn.fetchval(
+        f"SELECT count(*) FROM {_FROM} WHERE {_LIST_WHERE}",
+        *scope,
+        station_id,
+        district_id,
+        inspection_id,
+        status,
+        open_only,
+        overdue,
     )
 
 

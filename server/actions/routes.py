@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post
@@ -29,7 +29,8 @@ class ActionController(Controller):
     @get(
         "/",
         description="Soonest due first. Inspectors see the unverified actions of their stations. "
-        "Pass `next` as `after` for the next page.",
+        "Pass `next` as `after` for the next page. The first page's `total` counts every action the "
+        "filters match (null on later pages).",
     )
     async def list_actions(
         self,
@@ -43,20 +44,22 @@ class ActionController(Controller):
         after: Cursor = None,
         limit: Limit = 100,
     ) -> ActionPage:
-        rows = await queries.list_actions(
-            conn,
-            user.scope_args(),
-            station_id=station_id,
-            district_id=district_id,
-            inspection_id=inspection_id,
-            status=status,
-            open_only=user.role == "inspector",
-            overdue=overdue,
-            after=_decode(after),
-            limit=limit + 1,
-        )
+        filters: dict[str, Any] = {
+            "station_id": station_id,
+            "district_id": district_id,
+            "inspection_id": inspection_id,
+            "status": status,
+            "open_only": user.role == "inspector",
+            "overdue": overdue,
+        }
+        rows = await queries.list_actions(conn, user.scope_args(), **filters, after=_decode(after), limit=limit + 1)
         page = [queries.action_out(r) for r in rows[:limit]]
-        return ActionPage(rows=page, next=_encode(page[-1].due_date, page[-1].id) if len(rows) > limit else None)
+        more = len(rows) > limit
+        # The first page says how many there are in all, so a board can say "100 of 2,180".
+        total = None
+        if after is None:
+            total = await queries.count_actions(conn, user.scope_args(), **filters) if more else len(page)
+        return ActionPage(rows=page, next=_encode(page[-1].due_date, page[-1].id) if more else None, total=total)
 
     @get("/{action_id:uuid}")
     async def get_action(self, action_id: UUID, user: User, conn: Conn) -> ActionOut:

@@ -38,11 +38,18 @@ function refocus(id, selector = 'button') {
   (card?.querySelector(selector) || card)?.focus();
 }
 
+// A column shows its first page of actions (soonest due first) and how many there are in all; "Show
+// more" brings the next. One list for the whole board cut off at a few hundred, and verified actions,
+// which only pile up, held the oldest due dates: a year in, it said "Open (0)" over thousands.
+const PAGE = 100;
+
 export default async function actionsView(params) {
   const station = params.station || '';
   const overdue = params.overdue === '1';
-  const [list, res] = await Promise.all([stations().catch(() => []),
-    api.reviewer.actions({ station_id: station, overdue: overdue || undefined, limit: 500 }).catch((err) => ({ err }))]);
+  const load = (status, after) => api.reviewer.actions({ station_id: station, overdue: overdue || undefined, status, after, limit: PAGE });
+  const [list, ...pages] = await Promise.all([stations().catch(() => []),
+    ...[...COLUMNS, 'cancelled'].map((status) => load(status).catch((err) => ({ err })))]);
+  const failed = pages.find((res) => res.err);
   const go = (changes) => {
     const q = new URLSearchParams(Object.entries({ station, overdue: overdue ? '1' : '', ...changes }).filter(([, v]) => v));
     navigate(`/review/actions${q.size ? `?${q}` : ''}`);
@@ -57,20 +64,43 @@ export default async function actionsView(params) {
       if (made) { await render(); refocus(made.id); }
     }, { kind: 'primary', iconName: 'warn', id: 'rv-new-action' }));
   return page('/review/actions', t('rv.act.title'), h('p', { class: 'hint', text: t('rv.act.lead') }), tools,
-    res.err ? errorBox(res.err) : [h('div', { class: 'rv-board' }, COLUMNS.map((status) => {
-      const rows = res.rows.filter((a) => a.status === status);
+    failed ? errorBox(failed.err) : [h('div', { class: 'rv-board' }, COLUMNS.map((status, i) => {
+      const cards = h('ul', { class: 'list' }, pages[i].rows.map(actionCard));
       return h('section', { class: 'rv-col', dataset: { status }, 'aria-labelledby': `rv-col-${status}` },
-        h('h2', { id: `rv-col-${status}` }, `${t(`rv.status.${status}`)} (${fmtNumber(rows.length)})`),
-        rows.length ? h('ul', { class: 'list' }, rows.map(actionCard)) : h('p', { class: 'hint', text: t('rv.act.none') }));
-    })), cancelledFold(res.rows.filter((a) => a.status === 'cancelled'))]);
+        h('h2', { id: `rv-col-${status}` }, `${t(`rv.status.${status}`)} (${fmtNumber(pages[i].total ?? pages[i].rows.length)})`),
+        pages[i].rows.length ? cards : h('p', { class: 'hint', text: t('rv.act.none') }), showMore(cards, pages[i], (after) => load(status, after)));
+    })), cancelledFold(pages[COLUMNS.length], (after) => load('cancelled', after))]);
+}
+
+// The next page of a column, appended below what it shows, with focus on the first card it brought.
+function showMore(cards, first, next) {
+  if (!first.next) return null;
+  let after = first.next;
+  let shown = first.rows.length;
+  const words = () => t('rv.act.more', { shown: fmtNumber(shown), total: fmtNumber(first.total ?? shown) });
+  const problemBox = h('div', { role: 'alert' });
+  const more = button(words(), (e) => busy(e.currentTarget, async () => {
+    mount(problemBox);
+    let res;
+    try { res = await next(after); } catch (err) { mount(problemBox, errorBox(err)); return; }
+    const added = res.rows.map(actionCard);
+    cards.append(...added);
+    shown += res.rows.length;
+    after = res.next;
+    if (!after) more.replaceWith(problemBox);
+    else more.querySelector('span').textContent = words();
+    (added[0]?.querySelector('button, a') || added[0])?.focus();
+  }), { class: 'rv-more' });
+  return h('div', {}, problemBox, more);
 }
 
 // Cancelled actions, closed (folded) by default: they are history, not work.
-function cancelledFold(rows) {
+function cancelledFold(first, next) {
+  const cards = h('ul', { class: 'list' }, first.rows.map(actionCard));
   return h('details', { class: 'rv-col rv-cancelled', dataset: { status: 'cancelled' } },
-    h('summary', { id: 'rv-col-cancelled' }, `${t('rv.status.cancelled')} (${fmtNumber(rows.length)})`),
+    h('summary', { id: 'rv-col-cancelled' }, `${t('rv.status.cancelled')} (${fmtNumber(first.total ?? first.rows.length)})`),
     h('p', { class: 'hint', text: t('rv.act.cancelledLead') }),
-    rows.length ? h('ul', { class: 'list' }, rows.map(actionCard)) : h('p', { class: 'hint', text: t('rv.act.none') }));
+    first.rows.length ? cards : h('p', { class: 'hint', text: t('rv.act.none') }), showMore(cards, first, next));
 }
 
 // Why a cancelled action was cancelled, or that an open one's item has since been passed.
