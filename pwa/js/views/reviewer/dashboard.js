@@ -16,6 +16,9 @@ import {
 import { csv, xlsx } from './files.js';
 
 const today = () => inDays(0);
+// How many overdue visits and actions, and flagged inspections at a time, the panels show.
+const LATE = 200;
+const FLAGGED = 50;
 // Files carry the one decimal shown on screen, as numbers a spreadsheet can add up.
 const num1 = (p) => (p === null ? null : Number(displayPercent(p)));
 const groupName = (r) => oneName({ en: r.group_name, ur: r.name_ur });
@@ -40,10 +43,27 @@ function periodLabel(p) {
 }
 
 // cols: [label, numeric?, row => figure for the files, row => what the table shows (default: the figure)]
-function panel(id, title, res, cols, chart) {
+// A panel that shows only the first rows of a longer list says so (`cut`): `all` links to the screen
+// that has every one, `more` fetches the next rows ({rows, more}) and draws the panel again with them.
+// Its files hold the rows shown.
+function panel(id, title, res, cols, chart, cut = {}) {
   const box = card({ class: 'rv-panel', id, 'aria-labelledby': `${id}-h` }, h('h2', { id: `${id}-h`, text: title }));
   if (res.err) return add(box, errorBox(res.err));
   if (!res.length) return add(box, h('p', { class: 'empty', text: t('rv.dash.empty') }));
+  let tail = null;
+  if (cut.all || cut.more) {
+    const problemBox = h('div', { role: 'alert' });
+    const more = cut.more && button(t('rv.dash.more'), (e) => busy(e.currentTarget, async () => {
+      let next;
+      try { next = await cut.more(); } catch (err) { mount(problemBox, errorBox(err)); return; }
+      const again = panel(id, title, [...res, ...next.rows], cols, chart, { more: next.more });
+      box.replaceWith(again);
+      again.querySelectorAll('tbody tr')[res.length]?.querySelector('a, button')?.focus();
+    }), { class: 'rv-more' });
+    add(box, h('p', { class: 'hint rv-cut' }, t('rv.dash.firstOnly', { count: fmtNumber(res.length) }), ' ',
+      cut.all ? h('a', { href: cut.all, text: t('rv.dash.seeAll') }) : null));
+    tail = [problemBox, more];
+  }
   const heads = cols.map(([label, num]) => [label, num]);
   const shown = (r) => cols.map(([, , value, show]) => (show ? show(r) : typeof value(r) === 'number' ? fmtNumber(value(r)) : value(r) ?? '—'));
   const save = (fmt) => (e) => busy(e.currentTarget, async () => {
@@ -54,7 +74,7 @@ function panel(id, title, res, cols, chart) {
   // (reviewer.css), and the table is named for the panel it belongs to.
   const grid = table(heads, res.map((r) => row(heads, shown(r), { dataset: { key: r.code || r.item_key || r.id } })), 'rv-cards');
   grid.setAttribute('aria-label', t('rv.dash.tableOf', { title }));
-  return add(box, h('div', { class: ['rv-panel-body', chart && 'with-chart'] }, chart, h('div', {}, grid)),
+  return add(box, h('div', { class: ['rv-panel-body', chart && 'with-chart'] }, chart, h('div', {}, grid, tail)),
   h('div', { class: 'rv-buttons' }, button(t('rv.dash.csv'), save('csv'), { iconName: 'note', class: 'rv-csv' }),
     button(t('rv.dash.xlsx'), save('xlsx'), { iconName: 'note', class: 'rv-xlsx' })));
 }
@@ -70,7 +90,7 @@ export default async function dashboardView(params) {
   const get = (kind, query) => api.reviewer.dashboard(kind, { district_id: district, ...query }).catch((err) => ({ err }));
   const [dists, scores, ranks, failed, overdue, flagged] = await Promise.all([districts().catch(() => []),
     get('scores', { group_by: 'district', period }), get('rankings', { group_by: 'station', period, limit: 100 }),
-    get('failed-items', { limit: 20 }), get('overdue', { limit: 200 }), get('flagged', { limit: 50 })]);
+    get('failed-items', { limit: 20 }), get('overdue', { limit: LATE }), get('flagged', { limit: FLAGGED })]);
   const go = (changes) => {
     const q = new URLSearchParams(Object.entries({ period, district, ...changes }).filter(([k, v]) => v && v !== 'month'));
     navigate(`/review/dashboard${q.size ? `?${q}` : ''}`);
@@ -89,9 +109,11 @@ export default async function dashboardView(params) {
     failedItems(failed),
     panel('rv-late-insp', t('rv.dash.overdueInspections'), rows(overdue, 'inspections'), [st,
       [t('start.template'), false, (r) => oneName(r.template.title)], overdueInspector(),
-      due(), [t('rv.dash.daysOverdue'), true, (r) => r.days_overdue]]),
+      due(), [t('rv.dash.daysOverdue'), true, (r) => r.days_overdue]], null,
+    { all: overdue.inspections?.length >= LATE && '#/review/visits?show=overdue' }),
     panel('rv-late-act', t('rv.dash.overdueActions'), rows(overdue, 'actions'), [st,
-      [t('rv.act.description'), false, (r) => actionDescription(r)], actionStatus(), due()]),
+      [t('rv.act.description'), false, (r) => actionDescription(r)], actionStatus(), due()], null,
+    { all: overdue.actions?.length >= LATE && '#/review/actions?overdue=1' }),
     panel('rv-flagged', t('rv.dash.flagged'), rows(flagged), [
       [st[0], false, st[2], (r) => h('a', { href: `#/review/i/${r.id}` }, bilingual(r.station.name))],
       [t('role.inspector'), false, (r) => r.inspector.display_name],
@@ -100,7 +122,17 @@ export default async function dashboardView(params) {
         ? h('span', {}, pct(r.score_percent), ' ', tag('info', 'star', t('rv.overriddenShort'), { dataset: { mark: 'overridden' } }))
         : pct(r.score_percent))],
       [t('rv.act.status'), false, (r) => t(`rv.st.${r.status}`)],
-      [t('rv.col.flags'), false, (r) => Object.keys(r.flags).filter((k) => r.flags[k]).join(' '), (r) => flagList(r.flags)]]));
+      [t('rv.col.flags'), false, (r) => Object.keys(r.flags).filter((k) => r.flags[k]).join(' '), (r) => flagList(r.flags)]],
+    null, { more: flagged.next && nextFlagged(get, flagged.next) }));
+}
+
+// The flagged inspections after `after`, a page at a time, for the panel's "Show more".
+function nextFlagged(get, after) {
+  return async () => {
+    const res = await get('flagged', { limit: FLAGGED, after });
+    if (res.err) throw res.err;
+    return { rows: res.rows, more: res.next && nextFlagged(get, res.next) };
+  };
 }
 
 // The inspections themselves, as the server exports them: the days, station, state and checklist
