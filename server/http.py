@@ -513,6 +513,9 @@ def _validation_errors(exc: ValidationException, request: Request | None = None)
             message = _AT_PATH.sub("", message).rstrip(" -")
         if key in (None, "", "data"):
             key = "body"
+        if message.startswith("Invalid RFC3339 encoded date"):
+            # A parameter that takes a day, given a time or anything else: say what it takes.
+            message = "must be a day written YYYY-MM-DD"
         if request is not None and "[...]" in str(key):
             key = keyed_path(_body_read(request), str(key), _body_type(request))
         # A field the body lacks, or has and should not, is the one to name, not the object around it.

@@ -47,7 +47,7 @@ class ExportController(Controller):
 
     @get(
         "/inspections.csv",
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to a text/* type
         description="One row per inspection in scope (UTF-8 with BOM, RFC 4180). With template_id, one column "
         "per item. `from` inclusive, `to` exclusive (a date means that whole day, Pakistan time), "
         "on the submission time, or for drafts the time the server first received them.",
@@ -151,7 +151,7 @@ async def _export(
     body = csv_stream(cursor, table) if fmt == "csv" else xlsx_stream(cursor, table, rows)
     return Stream(
         body,
-        media_type="text/csv; charset=utf-8" if fmt == "csv" else XLSX_MEDIA_TYPE,
+        media_type="text/csv" if fmt == "csv" else XLSX_MEDIA_TYPE,
         headers={
             **_PRIVATE,
             "Content-Disposition": f'attachment; filename="inspections-{stamp}.{fmt}"',

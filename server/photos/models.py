@@ -9,7 +9,7 @@ reviewer never mistakes one kind of evidence for the other.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -22,10 +22,20 @@ class Point(msgspec.Struct, kw_only=True):
     lon: float
 
 
+# RFC 3339 UTC when the camera recorded its zone offset, else the camera's wall clock without an
+# offset ("2026-11-27T09:15:00"): a guessed zone would look more certain than it is.
+CameraTime = Annotated[
+    str | None,
+    msgspec.Meta(
+        description="RFC 3339 UTC when the source recorded a zone (the phone always does; a camera's EXIF "
+        "only with OffsetTimeOriginal); otherwise the camera's wall-clock time without an offset, "
+        "e.g. 2026-11-27T09:15:00, not moved into any zone."
+    ),
+]
+
+
 class ExifEvidence(msgspec.Struct, kw_only=True):
-    # RFC 3339 UTC when the camera recorded its zone offset, else the camera's wall clock without
-    # an offset ("2026-11-27T09:15:00"): a guessed zone would look more certain than it is.
-    taken_at: str | None
+    taken_at: CameraTime
     lat: float | None
     lon: float | None
 
@@ -68,7 +78,7 @@ class PhotoOut(msgspec.Struct, kw_only=True):
     size_bytes: int
     width: int
     height: int
-    taken_at: str | None
+    taken_at: CameraTime
     taken_at_source: Source | None
     gps: Point | None
     gps_source: Source | None
