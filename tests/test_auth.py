@@ -415,6 +415,14 @@ async def test_a_burst_of_simultaneous_guesses_gets_no_more_tries_than_the_limit
     assert locked.status_code == 429
 
 
+async def live_sessions(client, user_id) -> int:
+    conn = await client.db()
+    try:
+        return await conn.fetchval("SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL", user_id)
+    finally:
+        await conn.close()
+
+
 async def test_a_sign_in_racing_a_password_reset_gets_no_session_with_the_old_password(parallel, monkeypatch):
     from server.auth import routes
 
@@ -445,14 +453,7 @@ async def test_a_sign_in_racing_a_password_reset_gets_no_session_with_the_old_pa
     else:
         assert signed_in.status_code == 401
         assert signed_in.headers["content-type"].startswith("application/problem+json")
-    conn = await client.db()
-    try:
-        live = await conn.fetchval(
-            "SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL", world.users["reviewer_b"]
-        )
-    finally:
-        await conn.close()
-    assert live == 0
+    assert await live_sessions(client, world.users["reviewer_b"]) == 0
 
 
 @pytest.mark.parametrize("change", [{"password": "brand-new-pass-1"}, {"active": False}], ids=["reset", "deactivation"])
@@ -487,14 +488,7 @@ async def test_a_sign_in_landing_while_a_reset_or_deactivation_is_saved_gets_no_
     if "active" in change:
         back = await client.patch(f"/api/v1/users/{world.users['reviewer_b']}", admin, json={"active": True})
         assert back.status_code == 200, back.text
-    conn = await client.db()
-    try:
-        live = await conn.fetchval(
-            "SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL", world.users["reviewer_b"]
-        )
-    finally:
-        await conn.close()
-    assert live == 0
+    assert await live_sessions(client, world.users["reviewer_b"]) == 0
 
 
 @pytest.mark.parametrize(

@@ -61,15 +61,10 @@ async def test_a_time_with_its_offset_still_filters_the_inspection_list(client):
     assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "from"
 
 
-async def test_a_time_where_a_day_is_taken_is_refused_saying_what_is_taken(client):
+async def test_a_time_where_a_day_is_taken_is_refused_saying_what_is_taken(client, admin):
     """The dashboards count whole days: a time for `from` said "Invalid RFC3339 encoded date" of an RFC
     3339 time, which left the client nothing to mend."""
-    conn = await client.db()
-    try:
-        await make_world(conn)
-    finally:
-        await conn.close()
-    token = await client.login("admin")
+    token = admin
     for path in ("/api/v1/dashboard/scores", "/api/v1/dashboard/failed-items", "/api/v1/dashboard/flagged"):
         refused = await client.get(path, token, params={"from": "2026-01-01T00:00:00Z"})
         assert refused.status_code == 422, (path, refused.text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -111,7 +112,22 @@ async def notes_of(conn: Connection, action_id: UUID) -> list[NoteOut]:
     ]
 
 
-# The filters of list_actions ($4 to $9, after the scope's three), which count_actions shares.
+@dataclass(frozen=True, slots=True)
+class ActionFilters:
+    """What a list of actions is narrowed to, besides the caller's scope (None: any)."""
+
+    station_id: UUID | None = None
+    district_id: UUID | None = None
+    inspection_id: UUID | None = None
+    status: str | None = None
+    open_only: bool = False  # unverified and not cancelled (an inspector's list)
+    overdue: bool = False
+
+    def args(self) -> tuple[object, ...]:
+        return (self.station_id, self.district_id, self.inspection_id, self.status, self.open_only, self.overdue)
+
+
+# ActionFilters as $4 to $9, after the scope's three.
 _LIST_WHERE = f"""{SCOPE_SQL}
                AND ($4::uuid IS NULL OR a.station_id = $4) AND ($5::uuid IS NULL OR d.id = $5)
                AND ($6::uuid IS NULL OR a.inspection_id = $6) AND ($7::text IS NULL OR a.status = $7)
@@ -120,17 +136,7 @@ _LIST_WHERE = f"""{SCOPE_SQL}
 
 
 async def list_actions(
-    conn: Connection,
-    scope: Scope,
-    *,
-    station_id: UUID | None,
-    district_id: UUID | None,
-    inspection_id: UUID | None,
-    status: str | None,
-    open_only: bool,
-    overdue: bool,
-    after: tuple[date, UUID] | None,
-    limit: int,
+    conn: Connection, scope: Scope, filters: ActionFilters, *, after: tuple[date, UUID] | None, limit: int
 ) -> list[Record]:
     """Soonest due first, keyset-paginated on (due_date, id)."""
     after_due, after_id = after or (None, None)
@@ -141,40 +147,16 @@ async def list_actions(
              ORDER BY a.due_date, a.id
              LIMIT $12""",
         *scope,
-        station_id,
-        district_id,
-        inspection_id,
-        status,
-        open_only,
-        overdue,
+        *filters.args(),
         after_due,
         after_id,
         limit,
     )
 
 
-async def count_actions(
-    conn: Connection,
-    scope: Scope,
-    *,
-    station_id: UUID | None,
-    district_id: UUID | None,
-    inspection_id: UUID | None,
-    status: str | None,
-    open_only: bool,
-    overdue: bool,
-) -> int:
+async def count_actions(conn: Connection, scope: Scope, filters: ActionFilters) -> int:
     """How many actions list_actions would page through with these filters."""
-    return await conn.fetchval(
-        f"SELECT count(*) FROM {_FROM} WHERE {_LIST_WHERE}",
-        *scope,
-        station_id,
-        district_id,
-        inspection_id,
-        status,
-        open_only,
-        overdue,
-    )
+    return await conn.fetchval(f"SELECT count(*) FROM {_FROM} WHERE {_LIST_WHERE}", *scope, *filters.args())
 
 
 async def overdue_actions(

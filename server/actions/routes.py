@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post
@@ -44,21 +44,21 @@ class ActionController(Controller):
         after: Cursor = None,
         limit: Limit = 100,
     ) -> ActionPage:
-        filters: dict[str, Any] = {
-            "station_id": station_id,
-            "district_id": district_id,
-            "inspection_id": inspection_id,
-            "status": status,
-            "open_only": user.role == "inspector",
-            "overdue": overdue,
-        }
-        rows = await queries.list_actions(conn, user.scope_args(), **filters, after=_decode(after), limit=limit + 1)
+        filters = queries.ActionFilters(
+            station_id=station_id,
+            district_id=district_id,
+            inspection_id=inspection_id,
+            status=status,
+            open_only=user.role == "inspector",
+            overdue=overdue,
+        )
+        rows = await queries.list_actions(conn, user.scope_args(), filters, after=_decode(after), limit=limit + 1)
         page = [queries.action_out(r) for r in rows[:limit]]
         more = len(rows) > limit
         # The first page says how many there are in all, so a board can say "100 of 2,180".
         total = None
         if after is None:
-            total = await queries.count_actions(conn, user.scope_args(), **filters) if more else len(page)
+            total = await queries.count_actions(conn, user.scope_args(), filters) if more else len(page)
         return ActionPage(rows=page, next=_encode(page[-1].due_date, page[-1].id) if more else None, total=total)
 
     @get("/{action_id:uuid}")

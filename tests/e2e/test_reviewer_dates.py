@@ -18,16 +18,22 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 PKT = timezone(timedelta(hours=5))
 
 
-def test_a_new_actions_due_date_is_two_weeks_from_today_in_pakistan_just_after_midnight(pwa_server, browser):
+def inspection_at_2am(pwa_server, browser, zone: str, seed: int):
+    """A submitted inspection, and a reviewer's laptop set to `zone` opening it at 02:00 on the 1st of
+    December in Lahore (21:00 on the 30th of November in UTC): (the inspection, context, page, errors)."""
     token, stations, version = inspector_setup(pwa_server)
-    stored = submit(pwa_server, token, stations[0], version, seed=5)
-    context = browser.new_context(viewport=LAPTOP, timezone_id="Asia/Karachi")
+    stored = submit(pwa_server, token, stations[0], version, seed=seed)
+    context = browser.new_context(viewport=LAPTOP, timezone_id=zone)
     page = context.new_page()
     errors = watch_errors(page)
-    # 02:00 on the 1st of December in Lahore: 21:00 on the 30th of November in UTC.
     page.clock.set_fixed_time(datetime(2026, 12, 1, 2, 0, tzinfo=PKT))
     sign_in_reviewer(page, pwa_server.url)
     page.goto(pwa_server.url + f"/#/review/i/{stored['id']}")
+    return stored, context, page, errors
+
+
+def test_a_new_actions_due_date_is_two_weeks_from_today_in_pakistan_just_after_midnight(pwa_server, browser):
+    _, context, page, errors = inspection_at_2am(pwa_server, browser, "Asia/Karachi", seed=5)
     page.locator(".rv-item .rv-btn-action").first.click()
     assert page.input_value("dialog input[type=date]") == "2026-12-15"
     assert errors == []
@@ -37,26 +43,17 @@ def test_a_new_actions_due_date_is_two_weeks_from_today_in_pakistan_just_after_m
 def test_a_laptop_left_on_utc_shows_pakistan_times_and_counts_pakistan_days(pwa_server, browser):
     """An office laptop whose zone was never set (UTC): times are still Pakistan's, as the PDF and the
     Excel export write them, and "today" still begins at midnight in Pakistan, not five hours later."""
-    token, stations, version = inspector_setup(pwa_server)
-    stored = submit(pwa_server, token, stations[0], version, seed=6)
-    context = browser.new_context(viewport=LAPTOP, timezone_id="UTC")
-    page = context.new_page()
-    errors = watch_errors(page)
-    page.clock.set_fixed_time(datetime(2026, 12, 1, 2, 0, tzinfo=PKT))
-    sign_in_reviewer(page, pwa_server.url)
-    page.goto(pwa_server.url + f"/#/review/i/{stored['id']}")
+    stored, context, page, errors = inspection_at_2am(pwa_server, browser, "UTC", seed=6)
     started = page.locator(".rv-meta div", has_text="Started").locator("dd")
     started.wait_for()
     # What the same instant reads as in each zone (the test names the zone; the app must choose it).
-    in_zone = page.evaluate(
-        """([at, zone]) => new Intl.DateTimeFormat('en-PK-u-nu-latn',
-             { dateStyle: 'medium', timeStyle: 'short', timeZone: zone }).format(new Date(at))""",
-        [stored["started_at"], "Asia/Karachi"],
-    )
-    in_utc = page.evaluate(
-        """([at, zone]) => new Intl.DateTimeFormat('en-PK-u-nu-latn',
-             { dateStyle: 'medium', timeStyle: 'short', timeZone: zone }).format(new Date(at))""",
-        [stored["started_at"], "UTC"],
+    in_zone, in_utc = (
+        page.evaluate(
+            """([at, zone]) => new Intl.DateTimeFormat('en-PK-u-nu-latn',
+                 { dateStyle: 'medium', timeStyle: 'short', timeZone: zone }).format(new Date(at))""",
+            [stored["started_at"], zone],
+        )
+        for zone in ("Asia/Karachi", "UTC")
     )
     assert in_zone != in_utc
     assert started.inner_text() == in_zone
