@@ -14,9 +14,22 @@ const LAZY = new Set(PRECACHE.lazy || []);
 const PREFIX = 'muaina-shell-';
 const CACHE = PREFIX + PRECACHE.version;
 
+// Whether a response is a file of this worker's version (the server stamps each one): during a
+// deploy, or behind a load balancer whose servers do not all have it yet, another version's file
+// would mix into this shell. One not stamped (a server without the header) is taken as it is.
+const ours = (response) => !response.headers.get('X-App-Version') || response.headers.get('X-App-Version') === PRECACHE.version;
+
 self.addEventListener('install', (event) => {
-  // No skipWaiting here: a new version waits until the user accepts it (update prompt).
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(PRECACHE.files.map((f) => new Request(f, { cache: 'reload' })))));
+  // No skipWaiting here: a new version waits until the user accepts it (update prompt). A file of
+  // another version fails the install; the browser tries again at its next update check.
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await Promise.all(PRECACHE.files.map(async (f) => {
+      const response = await fetch(new Request(f, { cache: 'reload' }));
+      if (!response.ok || !ours(response)) throw new Error(`${f}: ${response.status}, not version ${PRECACHE.version}`);
+      await cache.put(f, response);
+    }));
+  })());
 });
 
 self.addEventListener('activate', (event) => {
@@ -47,12 +60,15 @@ self.addEventListener('fetch', (event) => {
 
 // Reviewer and admin screens are not precached (an inspector's phone never needs them); once used,
 // they are kept in this version's cache, so they too open offline afterwards and go with the version.
+// Asked of the server afresh (never a browser cache's older copy), and refused when the server has
+// another version by now: the page then offers the update (app.js) instead of mixing the two.
 async function fetchAndKeep(request, url) {
-  const response = await fetch(request);
-  if (response.ok && LAZY.has(url.pathname)) {
-    const copy = response.clone();
-    caches.open(CACHE).then((cache) => cache.put(url.pathname, copy));
-  }
+  if (!LAZY.has(url.pathname)) return fetch(request);
+  const response = await fetch(new Request(request, { cache: 'no-cache' }));
+  if (!response.ok) return response;
+  if (!ours(response)) return new Response('', { status: 409, statusText: 'Another version' });
+  const copy = response.clone();
+  caches.open(CACHE).then((cache) => cache.put(url.pathname, copy));
   return response;
 }
 

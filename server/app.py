@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 from asyncpg import Connection
 from litestar import Litestar, Response, get
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.file_system import BaseLocalFileSystem
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -140,11 +140,34 @@ def pwa_manifest() -> PwaManifest:
     return PwaManifest(version=digest.hexdigest()[:16], files=files, lazy=lazy)
 
 
-def service_worker_source() -> str:
+_MANIFEST: list[PwaManifest] = []
+
+
+def current_manifest() -> PwaManifest:
+    """The manifest of the files this process serves: computed once (every request with MUAINA_DEV, whose
+    files change under it), so sw.js and the version every file is stamped with always agree."""
+    if not _MANIFEST or os.environ.get("MUAINA_DEV"):
+        _MANIFEST[:] = [pwa_manifest()]
+    return _MANIFEST[0]
+
+
+def service_worker_source(manifest: PwaManifest | None = None) -> str:
     """sw.js as served: the precache list and version are computed from the files themselves, so a
     deploy that changes any file gives phones a new shell, and no build step can forget to bump it."""
-    header = "self.__PRECACHE = " + msgspec.json.encode(pwa_manifest()).decode() + ";\n"
+    header = "self.__PRECACHE = " + msgspec.json.encode(manifest or pwa_manifest()).decode() + ";\n"
     return header + (PWA_DIR / "sw.js").read_text(encoding="utf-8")
+
+
+# Every file of the app says which version it belongs to. A phone's service worker keeps a screen it
+# fetches later (the reviewer's and admin's are not precached) only if it is of its own version: a
+# server upgraded meanwhile would otherwise hand an old shell a new module (one importing what the old
+# modules lack), and the screen would fail, or mix two versions' words, for the life of the release.
+VERSION_HEADER = "X-App-Version"
+
+
+async def _stamp_version(response: Response) -> Response:
+    response.headers[VERSION_HEADER] = current_manifest().version
+    return response
 
 
 def _normal(path: Any) -> Path:
@@ -177,12 +200,13 @@ class _PublicFiles(BaseLocalFileSystem):
 def _sw_route(state_key: str = "sw") -> Any:
     @get("/sw.js", include_in_schema=False)
     async def service_worker(state: State) -> Response:
+        manifest = current_manifest()
         if state_key not in state or os.environ.get("MUAINA_DEV"):
-            state[state_key] = service_worker_source()
+            state[state_key] = service_worker_source(manifest)
         return Response(
             state[state_key],
             media_type="text/javascript",
-            headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
+            headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/", VERSION_HEADER: manifest.version},
         )
 
     return service_worker
@@ -243,6 +267,10 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
                 html_mode=True,
                 include_in_schema=False,
                 name="pwa",
+                # Always asked again (a 304 when unchanged): the service worker is the app's cache, and
+                # a browser's heuristic one handed it last release's files after a deploy.
+                cache_control=CacheControlHeader(no_cache=True),
+                after_request=_stamp_version,
             )
         )
     app = Litestar(

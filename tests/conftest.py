@@ -326,12 +326,14 @@ class LiveServer:
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "server.log"
+        # The source tree it runs (another release's, for an upgrade test).
+        self.tree = ROOT
 
     def start(self, timeout: float = 30) -> LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server", "serve"],
-            cwd=ROOT,
+            cwd=self.tree,
             env=self.env,
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,

@@ -54,16 +54,52 @@ function renderTopbar() {
   document.querySelector('.skip').textContent = t('app.skip');
 }
 
+// The new version the person accepted: its worker takes over, and the page reloads (controllerchange).
+let accepted = false;
+function acceptUpdate(worker) {
+  accepted = true;
+  worker.postMessage({ type: 'SKIP_WAITING' });
+}
+
+// A tab left open for days never navigates (the routes live in the hash), so the browser would not
+// look for a new version by itself: it is asked when the app comes back into view, at most hourly.
+let lastCheck = Date.now();
+function checkForUpdate() {
+  if (document.visibilityState !== 'visible' || Date.now() - lastCheck < 3600e3) return;
+  lastCheck = Date.now();
+  navigator.serviceWorker?.getRegistration().then((reg) => reg?.update()).catch(() => {});
+}
+
+// A screen's module could not load: with a new version on the server (the service worker refuses
+// another version's files), that is why, and updating mends it; resolves the new worker, or null.
+async function newVersion() {
+  try {
+    const reg = await navigator.serviceWorker?.getRegistration();
+    if (!reg || !navigator.serviceWorker.controller) return null;
+    if (!reg.waiting && !reg.installing) await reg.update();
+    const worker = reg.waiting || reg.installing;
+    if (worker && worker.state !== 'installed' && worker.state !== 'activated') {
+      await new Promise((resolve) => {
+        const settle = () => { if (worker.state === 'installed' || worker.state === 'redundant') resolve(); };
+        worker.addEventListener('statechange', settle);
+        settle();
+      });
+    }
+    return worker && worker.state === 'installed' ? worker : null;
+  } catch {
+    return null;
+  }
+}
+
 async function registerServiceWorker() {
   if (!('serviceWorker' in navigator)) return;
   try {
     // A module worker, so it drains the outbox with the same modules as the page.
     const reg = await navigator.serviceWorker.register('/sw.js', { type: 'module', scope: '/' });
-    let accepted = false;
     const offerUpdate = (worker) => {
       toast(t('update.ready'), {
         timeout: 0,
-        action: { label: t('update.reload'), onclick: () => { accepted = true; worker.postMessage({ type: 'SKIP_WAITING' }); } },
+        action: { label: t('update.reload'), onclick: () => acceptUpdate(worker) },
       });
     };
     if (reg.waiting && navigator.serviceWorker.controller) offerUpdate(reg.waiting);
@@ -136,11 +172,21 @@ function showBusy(on) {
 // for page errors.
 function failedScreen(err, retry) {
   const request = err instanceof ApiError;
-  if (!request) setTimeout(() => { throw err; });
-  return h('section', { class: 'stack route-failed' },
-    h('h1', { text: t('error.title') }),
-    h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('p', { text: request ? problemText(err) : t('error.generic') })),
-    button(t('error.retry'), retry, { kind: 'primary', iconName: 'sync' }));
+  const said = h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('p', { text: request ? problemText(err) : t('error.generic') }));
+  const again = button(t('error.retry'), retry, { kind: 'primary', iconName: 'sync' });
+  // A screen's module that would not load (fetched, linked) may be another version's: the server has
+  // moved to a new one. That is mended by the update, not by trying again: said so, with the update's
+  // button in place of the retry. Any other fault is reported at once.
+  const notLoaded = !request && (err instanceof SyntaxError || /imported module|module script/i.test(err?.message || ''));
+  if (!request && !notLoaded) setTimeout(() => { throw err; });
+  if (notLoaded) {
+    newVersion().then((worker) => {
+      if (!worker) { setTimeout(() => { throw err; }); return; }
+      mount(said, icon('alert'), h('p', { text: t('update.needed') }));
+      again.replaceWith(button(t('update.reload'), () => acceptUpdate(worker), { kind: 'primary', iconName: 'sync', class: 'update-now' }));
+    });
+  }
+  return h('section', { class: 'stack route-failed' }, h('h1', { text: t('error.title') }), said, again);
 }
 
 async function main() {
@@ -156,6 +202,7 @@ async function main() {
   on('save-failed', onSaveFailed);
   on('bundle', () => { if (currentPath() === '/') render(); });
   addEventListener('online', refreshOnline);
+  document.addEventListener('visibilitychange', checkForUpdate);
   await start(document.getElementById('main'), { guard, busy: showBusy, failed: failedScreen });
   registerServiceWorker();
   if (state.user) navigator.storage?.persist?.().catch(() => {});
