@@ -513,7 +513,9 @@ def _validation_errors(exc: ValidationException, request: Request | None = None)
             message = _AT_PATH.sub("", message).rstrip(" -")
         if key in (None, "", "data"):
             key = "body"
-        if message.startswith("Invalid RFC3339 encoded date"):
+        if message.startswith("Invalid RFC3339 encoded date") and not message.startswith(
+            "Invalid RFC3339 encoded datetime"
+        ):
             # A parameter that takes a day, given a time or anything else: say what it takes.
             message = "must be a day written YYYY-MM-DD"
         if request is not None and "[...]" in str(key):

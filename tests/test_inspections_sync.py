@@ -350,6 +350,8 @@ async def test_fields_the_server_decides_are_rejected_with_422_naming_them(clien
         # A field the body lacks is named itself, not the object around it.
         ({"location": {"lon": 74.3}}, "location.lat"),
         ({"status": None}, "status"),
+        # A time, not a day: said as msgspec says it, not as a day parameter's "YYYY-MM-DD".
+        ({"started_at": "yesterday"}, "started_at"),
     ],
 )
 async def test_a_mistyped_or_missing_field_inside_the_document_is_named_to_its_key(client, change, field):
@@ -361,6 +363,7 @@ async def test_a_mistyped_or_missing_field_inside_the_document_is_named_to_its_k
     r = await ctx.put(iid, body)
     assert r.status_code == 422, r.text
     assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert "YYYY-MM-DD" not in r.text
     assert (await counts(client, iid))["inspections"] == 0
 
 

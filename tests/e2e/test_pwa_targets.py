@@ -221,6 +221,21 @@ HIDDEN_UNDER_HEAD = """() => {
   return Math.max(0, Math.min(head.bottom, r.bottom) - r.top);
 }"""
 
+# The words of an element's text that are drawn on more than one line (split inside the word).
+WORDS_SPLIT = """(selector) => {
+  const split = [];
+  const walk = document.createTreeWalker(document.querySelector(selector), NodeFilter.SHOW_TEXT);
+  for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+    for (const m of node.data.matchAll(/[^\\s]+/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      if (new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1) split.push(m[0]);
+    }
+  }
+  return split;
+}"""
+
 # WCAG contrast ratio of two CSS colours.
 CONTRAST = """([a, b]) => {
   const lum = (css) => {
@@ -257,6 +272,13 @@ def test_with_the_browsers_text_at_150_percent_answers_grow_and_keyboard_focus_s
         "(() => { const b = document.querySelector('.badge'); return [b.scrollWidth - b.clientWidth, b.textContent]; })()"
     )
     assert badge[0] <= 0, badge
+    # Nor, at 200 %, broken inside a word (into a column of letters that made the top bar half the
+    # screen's height): whole words, and a bar under a quarter of the screen.
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32}})
+    assert page.evaluate(WORDS_SPLIT, ".badge") == []
+    bar = page.evaluate("document.getElementById('topbar').getBoundingClientRect().height")
+    assert bar < 0.25 * page.viewport_size["height"], bar
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 24}})
     page.locator(".step-buttons .btn").last.focus()
     hidden = []
     for _ in range(12):

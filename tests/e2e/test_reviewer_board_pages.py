@@ -21,7 +21,8 @@ IN_LAHORE = """FROM actions a JOIN stations s ON s.id = a.station_id JOIN distri
 
 
 async def a_year_of_actions(url: str) -> dict[str, int]:
-    """60 actions verified over the past year at each Lahore station, and 2 open now; the counts by status."""
+    """At each Lahore station: 60 actions verified over the past year, 15 done long ago and not yet
+    verified, and 2 open now; the counts by status."""
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(
@@ -35,6 +36,12 @@ async def a_year_of_actions(url: str) -> dict[str, int]:
                SELECT s.id, 'now' || k, 'submission', 'Open now ' || k, current_date + 30, 'open'
                  FROM stations s JOIN districts d ON d.id = s.district_id JOIN regions r ON r.id = d.region_id
                 CROSS JOIN generate_series(1, 2) k WHERE r.code = 'LHR'"""
+        )
+        await conn.execute(
+            """INSERT INTO actions (station_id, item_key, source, description, due_date, status)
+               SELECT s.id, 'done' || k, 'submission', 'Done, not verified ' || k, current_date - 300 + k, 'done'
+                 FROM stations s JOIN districts d ON d.id = s.district_id JOIN regions r ON r.id = d.region_id
+                CROSS JOIN generate_series(1, 15) k WHERE r.code = 'LHR'"""
         )
         rows = await conn.fetch(f"SELECT a.status, count(*) AS n {IN_LAHORE} GROUP BY a.status")
         return {r["status"]: r["n"] for r in rows}
@@ -71,6 +78,14 @@ def test_each_column_counts_all_its_actions_and_shows_more_on_request(pwa_server
         "[...document.querySelectorAll('.rv-col[data-status=verified] .rv-action')].map((c) => c.dataset.id)"
     )
     assert len(set(ids)) == 200
+    # An open card marked done: the board is drawn again with the pages it showed, and the card, due
+    # after the 100 done ones shown, is past what its new column shows: focus goes to that column's
+    # heading, which counts it, not to the top of the page.
+    page.locator(".rv-col[data-status=open] .rv-action").first.locator("button[data-to=done]").click()
+    wait_in_page(page, "document.activeElement && document.activeElement.id === 'rv-col-done'")
+    assert page.inner_text("#rv-col-done").endswith(f"({counts['done'] + 1})")
+    assert page.locator(".rv-col[data-status=verified] .rv-action").count() == 200
+    assert page.locator(".rv-col[data-status=open] .rv-action").count() == counts["open"] - 1
     assert errors == []
     context.close()
 

@@ -31,22 +31,36 @@ const fail = (text) => h('div', { class: 'callout callout-fail' }, icon('alert')
 // The board is drawn afresh after a change, which takes the focused button with it: focus goes
 // back to the same card (in its new column) so a keyboard or screen reader user keeps their place.
 // A card folded away (a cancelled one) is unfolded first, or it could not take the focus.
-function refocus(id, selector = 'button') {
+// A card moved past what its new column shows (the column pages) is not on the board: focus goes
+// to that column's heading, which says how many it holds, rather than to the top of the page.
+function refocus(id, selector = 'button', status = null) {
   const card = document.querySelector(`.rv-action[data-id="${id}"]`);
   const fold = card?.closest('details');
   if (fold) fold.open = true;
-  (card?.querySelector(selector) || card)?.focus();
+  const heading = !card && status && document.getElementById(`rv-col-${status}`);
+  if (heading) { heading.setAttribute('tabindex', '-1'); heading.closest('details')?.setAttribute('open', ''); }
+  (card?.querySelector(selector) || card || heading)?.focus();
 }
 
 // A column shows its first page of actions (soonest due first) and how many there are in all; "Show
 // more" brings the next. One list for the whole board cut off at a few hundred, and verified actions,
 // which only pile up, held the oldest due dates: a year in, it said "Open (0)" over thousands.
 const PAGE = 100;
+// How many cards each column of the board showed (by filters and status): drawn again after a
+// change, it shows as many, so the pages the reviewer opened and their place stay.
+const shown = new Map();
 
 export default async function actionsView(params) {
   const station = params.station || '';
   const overdue = params.overdue === '1';
-  const load = (status, after) => api.reviewer.actions({ station_id: station, overdue: overdue || undefined, status, after, limit: PAGE });
+  const key = (status) => `${station}|${overdue}|${status}`;
+  const load = (status, after) => api.reviewer.actions({
+    station_id: station, overdue: overdue || undefined, status, after,
+    limit: after ? PAGE : Math.min(500, Math.max(PAGE, shown.get(key(status)) || 0)),
+  }).then((res) => {
+    shown.set(key(status), (after ? shown.get(key(status)) || 0 : 0) + res.rows.length);
+    return res;
+  });
   const [list, ...pages] = await Promise.all([stations().catch(() => []),
     ...[...COLUMNS, 'cancelled'].map((status) => load(status).catch((err) => ({ err })))]);
   const failed = pages.find((res) => res.err);
@@ -121,14 +135,14 @@ function actionCard(a) {
   const move = (to) => (to === 'cancelled'
     // Set apart from the moves that go forward: destructive, last, and behind a dialog asking why.
     ? button(t('rv.move.cancelled'), async () => {
-      if (await cancelDialog(a)) { await render(); refocus(a.id, '.rv-notes'); }
+      if (await cancelDialog(a)) { await render(); refocus(a.id, '.rv-notes', 'cancelled'); }
     }, { kind: 'danger', iconName: 'cross', class: 'rv-cancel-action', dataset: { to } })
     // Verifying closes the action for good, so it is confirmed first, with room for what was seen.
     : to === 'verified' ? button(t('rv.move.verified'), async () => {
-      if (await verifyDialog(a)) { await render(); refocus(a.id, '.rv-notes'); }
+      if (await verifyDialog(a)) { await render(); refocus(a.id, '.rv-notes', 'verified'); }
     }, { iconName: 'check', dataset: { to } })
     : button(t(`rv.move.${to}`), (e) => busy(e.currentTarget, async () => {
-      try { await api.reviewer.updateAction(a.id, { status: to }); await render(); refocus(a.id); } catch (err) { mount(msg, errorBox(err)); }
+      try { await api.reviewer.updateAction(a.id, { status: to }); await render(); refocus(a.id, 'button', to); } catch (err) { mount(msg, errorBox(err)); }
     }), { dataset: { to } }));
   return h('li', { class: ['card', 'rv-action', a.overdue && 'is-overdue'], dataset: { id: a.id, status: a.status } },
     h('div', { class: 'strong' }, bilingual(a.station.name), h('span', { class: 'rv-code', text: a.station.code })),
