@@ -267,8 +267,9 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
                 html_mode=True,
                 include_in_schema=False,
                 name="pwa",
-                # Always asked again (a 304 when unchanged): the service worker is the app's cache, and
-                # a browser's heuristic one handed it last release's files after a deploy.
+                # Never kept by a browser's or proxy's cache: the service worker is the app's cache, and
+                # a browser's heuristic one handed it last release's files after a deploy. (Only the
+                # first visit and a role's screens first used are fetched so; the worker has the rest.)
                 cache_control=CacheControlHeader(no_cache=True),
                 after_request=_stamp_version,
             )

@@ -35,7 +35,9 @@ function guard(r, path) {
 // badge it shows, so it is measured, not guessed.
 const topbar = document.getElementById('topbar');
 if (topbar && 'ResizeObserver' in window) {
-  new ResizeObserver(() => document.documentElement.style.setProperty('--top-bar', `${topbar.getBoundingClientRect().height}px`))
+  // A bar that does not stick (large text: app.css) leaves nothing for them to stick below.
+  new ResizeObserver(() => document.documentElement.style.setProperty('--top-bar',
+    getComputedStyle(topbar).position === 'sticky' ? `${topbar.getBoundingClientRect().height}px` : '0px'))
     .observe(topbar);
 }
 
@@ -54,11 +56,33 @@ function renderTopbar() {
   document.querySelector('.skip').textContent = t('app.skip');
 }
 
-// The new version the person accepted: its worker takes over, and the page reloads (controllerchange).
+// The new version the person accepted: the newest worker waiting takes over (one that came after
+// the offer was made stands for it), and the page reloads (controllerchange). None waiting any more
+// (another tab took the update): the page only needs the reload.
 let accepted = false;
-function acceptUpdate(worker) {
+async function acceptUpdate() {
+  const reg = await navigator.serviceWorker?.getRegistration().catch(() => null);
+  if (!reg?.waiting) { location.reload(); return; }
   accepted = true;
-  worker.postMessage({ type: 'SKIP_WAITING' });
+  reg.waiting.postMessage({ type: 'SKIP_WAITING' });
+}
+
+// The page's modules are the version of the worker that controlled it when it loaded. Another tab's
+// accepted update hands this one a new worker while its modules stay old: a screen it opens next
+// would mix the two, so it is reloaded when the person says (not by surprise: a form may be open).
+let loadedUnder = null;
+let controllerChanged = false;
+function watchController() {
+  if (!('serviceWorker' in navigator)) return;
+  loadedUnder = navigator.serviceWorker.controller;
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    // Only an update accepted here reloads at once; the first install just takes control. Drafts are
+    // saved on every tap, so the reload loses nothing.
+    if (accepted) { accepted = false; location.reload(); return; }
+    if (!loadedUnder) { loadedUnder = navigator.serviceWorker.controller; return; }
+    controllerChanged = true;
+    toast(t('update.elsewhere'), { timeout: 0, action: { label: t('update.reload'), onclick: () => location.reload() } });
+  });
 }
 
 // A tab left open for days never navigates (the routes live in the hash), so the browser would not
@@ -71,21 +95,24 @@ function checkForUpdate() {
 }
 
 // A screen's module could not load: with a new version on the server (the service worker refuses
-// another version's files), that is why, and updating mends it; resolves the new worker, or null.
+// another version's files), that is why, and updating mends it. Resolves what mends it: true when
+// the page only needs a reload (another tab updated), the new worker, or null.
 async function newVersion() {
+  if (controllerChanged) return true;
   try {
     const reg = await navigator.serviceWorker?.getRegistration();
     if (!reg || !navigator.serviceWorker.controller) return null;
-    if (!reg.waiting && !reg.installing) await reg.update();
-    const worker = reg.waiting || reg.installing;
-    if (worker && worker.state !== 'installed' && worker.state !== 'activated') {
+    // Always asked: a worker left waiting since an earlier offer may itself be out of date by now.
+    await reg.update().catch(() => {});
+    const worker = reg.installing || reg.waiting;
+    if (worker && worker.state !== 'installed') {
       await new Promise((resolve) => {
         const settle = () => { if (worker.state === 'installed' || worker.state === 'redundant') resolve(); };
         worker.addEventListener('statechange', settle);
         settle();
       });
     }
-    return worker && worker.state === 'installed' ? worker : null;
+    return reg.waiting || null;
   } catch {
     return null;
   }
@@ -96,23 +123,18 @@ async function registerServiceWorker() {
   try {
     // A module worker, so it drains the outbox with the same modules as the page.
     const reg = await navigator.serviceWorker.register('/sw.js', { type: 'module', scope: '/' });
-    const offerUpdate = (worker) => {
+    const offerUpdate = () => {
       toast(t('update.ready'), {
         timeout: 0,
-        action: { label: t('update.reload'), onclick: () => acceptUpdate(worker) },
+        action: { label: t('update.reload'), onclick: () => acceptUpdate() },
       });
     };
-    if (reg.waiting && navigator.serviceWorker.controller) offerUpdate(reg.waiting);
+    if (reg.waiting && navigator.serviceWorker.controller) offerUpdate();
     reg.addEventListener('updatefound', () => {
       const w = reg.installing;
       w?.addEventListener('statechange', () => {
-        if (w.state === 'installed' && navigator.serviceWorker.controller) offerUpdate(w);
+        if (w.state === 'installed' && navigator.serviceWorker.controller) offerUpdate();
       });
-    });
-    navigator.serviceWorker.addEventListener('controllerchange', () => {
-      // Only an update the user accepted reloads; the first install just takes control.
-      // Drafts are saved on every tap, so the reload loses nothing.
-      if (accepted) { accepted = false; location.reload(); }
     });
   } catch (err) {
     console.warn('muaina: service worker not registered', err);
@@ -177,19 +199,21 @@ function failedScreen(err, retry) {
   // A screen's module that would not load (fetched, linked) may be another version's: the server has
   // moved to a new one. That is mended by the update, not by trying again: said so, with the update's
   // button in place of the retry. Any other fault is reported at once.
-  const notLoaded = !request && (err instanceof SyntaxError || /imported module|module script/i.test(err?.message || ''));
+  const notLoaded = !request && /imported module|module script|requested module|export named/i.test(err?.message || '');
   if (!request && !notLoaded) setTimeout(() => { throw err; });
   if (notLoaded) {
-    newVersion().then((worker) => {
-      if (!worker) { setTimeout(() => { throw err; }); return; }
+    newVersion().then((mend) => {
+      if (!mend) { setTimeout(() => { throw err; }); return; }
       mount(said, icon('alert'), h('p', { text: t('update.needed') }));
-      again.replaceWith(button(t('update.reload'), () => acceptUpdate(worker), { kind: 'primary', iconName: 'sync', class: 'update-now' }));
+      again.replaceWith(button(t('update.reload'), () => (mend === true ? location.reload() : acceptUpdate()),
+        { kind: 'primary', iconName: 'sync', class: 'update-now' }));
     });
   }
   return h('section', { class: 'stack route-failed' }, h('h1', { text: t('error.title') }), said, again);
 }
 
 async function main() {
+  watchController();
   await initLang();
   await loadSession();
   renderTopbar();

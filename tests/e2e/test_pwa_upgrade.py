@@ -4,7 +4,8 @@ The reviewer's and admin's screens are not precached: each is fetched the first 
 a deploy the old app fetched the new release's module, which imports what the old modules it already
 holds lack: the screen failed ("Something went wrong", and trying again failed again), or showed the
 old words in the new screen, for the life of the release. Now every file says its version, the service
-worker takes no other version's, and the page offers the update that mends the screen.
+worker takes no other version's, and the page offers the update that mends the screen. A second tab
+of the app, left on the old modules by the first one's update, is told to reload.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def test_a_screen_first_opened_after_a_deploy_offers_the_update_and_never_mixes_
         errors = watch_errors(page)
         sign_in_reviewer(page, old.url)
         wait_in_page(page, "navigator.serviceWorker.controller !== null")
+        # A second tab of the same app, which the first one's update will leave on the old modules.
+        other = context.new_page()
+        other.goto(old.url + "/#/review")
+        other.wait_for_selector(".rv-queue")
         # The deploy: the same port and database, the next release's files.
         next_release(tmp_path / "next")
         old.stop()
@@ -58,6 +63,12 @@ def test_a_screen_first_opened_after_a_deploy_offers_the_update_and_never_mixes_
         assert "needs the new version" in page.inner_text(".route-failed [role=alert]")
         page.click(".route-failed .update-now")
         page.locator("h1", has_text="Dashboards, new").wait_for()
+        # The other tab is told to reload rather than mix the versions in its next screen.
+        told = other.locator("#toasts .toast", has_text="updated in another tab")
+        told.wait_for()
+        told.locator("button").click()
+        other.goto(new.url + "/#/review/dashboard")
+        other.locator("h1", has_text="Dashboards, new").wait_for()
         # Every screen now of the one version: the queue too, in the new worker's cache.
         page.goto(new.url + "/#/review")
         page.wait_for_selector(".rv-queue")

@@ -37,8 +37,10 @@ function refocus(id, selector = 'button', status = null) {
   const card = document.querySelector(`.rv-action[data-id="${id}"]`);
   const fold = card?.closest('details');
   if (fold) fold.open = true;
-  const heading = !card && status && document.getElementById(`rv-col-${status}`);
-  if (heading) { heading.setAttribute('tabindex', '-1'); heading.closest('details')?.setAttribute('open', ''); }
+  const heading = !card && status ? document.getElementById(`rv-col-${status}`) : null;
+  // A <summary> (the cancelled fold's) takes focus as it is; a heading needs to be made able to.
+  if (heading && !heading.matches('summary')) heading.setAttribute('tabindex', '-1');
+  heading?.closest('details')?.setAttribute('open', '');
   (card?.querySelector(selector) || card || heading)?.focus();
 }
 
@@ -46,13 +48,20 @@ function refocus(id, selector = 'button', status = null) {
 // more" brings the next. One list for the whole board cut off at a few hundred, and verified actions,
 // which only pile up, held the oldest due dates: a year in, it said "Open (0)" over thousands.
 const PAGE = 100;
-// How many cards each column of the board showed (by filters and status): drawn again after a
-// change, it shows as many, so the pages the reviewer opened and their place stay.
+// How many cards each column of the board showed (by filters and status): drawn again after a change
+// made on it (redraw), it shows as many, so the pages the reviewer opened and their place stay. Any
+// other drawing (coming back to the board later) starts again from one page a column.
 const shown = new Map();
+let keepPages = false;
+async function redraw() {
+  keepPages = true;
+  try { await render(); } finally { keepPages = false; }
+}
 
 export default async function actionsView(params) {
   const station = params.station || '';
   const overdue = params.overdue === '1';
+  if (!keepPages) shown.clear();
   const key = (status) => `${station}|${overdue}|${status}`;
   const load = (status, after) => api.reviewer.actions({
     station_id: station, overdue: overdue || undefined, status, after,
@@ -75,7 +84,7 @@ export default async function actionsView(params) {
       h('label', { for: 'rv-overdue', text: t('rv.act.onlyOverdue') })),
     button(t('rv.act.new'), async () => {
       const made = await actionDialog({});
-      if (made) { await render(); refocus(made.id); }
+      if (made) { await redraw(); refocus(made.id, 'button', 'open'); }
     }, { kind: 'primary', iconName: 'warn', id: 'rv-new-action' }));
   return page('/review/actions', t('rv.act.title'), h('p', { class: 'hint', text: t('rv.act.lead') }), tools,
     failed ? errorBox(failed.err) : [h('div', { class: 'rv-board' }, COLUMNS.map((status, i) => {
@@ -135,14 +144,14 @@ function actionCard(a) {
   const move = (to) => (to === 'cancelled'
     // Set apart from the moves that go forward: destructive, last, and behind a dialog asking why.
     ? button(t('rv.move.cancelled'), async () => {
-      if (await cancelDialog(a)) { await render(); refocus(a.id, '.rv-notes', 'cancelled'); }
+      if (await cancelDialog(a)) { await redraw(); refocus(a.id, '.rv-notes', 'cancelled'); }
     }, { kind: 'danger', iconName: 'cross', class: 'rv-cancel-action', dataset: { to } })
     // Verifying closes the action for good, so it is confirmed first, with room for what was seen.
     : to === 'verified' ? button(t('rv.move.verified'), async () => {
-      if (await verifyDialog(a)) { await render(); refocus(a.id, '.rv-notes', 'verified'); }
+      if (await verifyDialog(a)) { await redraw(); refocus(a.id, '.rv-notes', 'verified'); }
     }, { iconName: 'check', dataset: { to } })
     : button(t(`rv.move.${to}`), (e) => busy(e.currentTarget, async () => {
-      try { await api.reviewer.updateAction(a.id, { status: to }); await render(); refocus(a.id, 'button', to); } catch (err) { mount(msg, errorBox(err)); }
+      try { await api.reviewer.updateAction(a.id, { status: to }); await redraw(); refocus(a.id, 'button', to); } catch (err) { mount(msg, errorBox(err)); }
     }), { dataset: { to } }));
   return h('li', { class: ['card', 'rv-action', a.overdue && 'is-overdue'], dataset: { id: a.id, status: a.status } },
     h('div', { class: 'strong' }, bilingual(a.station.name), h('span', { class: 'rv-code', text: a.station.code })),
@@ -189,7 +198,7 @@ async function cancelDialog(a) {
       if (!atNote) mount(host, errorBox(err));
     },
   });
-  if (refused) await render();
+  if (refused) await redraw();
   return done;
 }
 
@@ -211,7 +220,7 @@ async function verifyDialog(a) {
     kind: 'primary',
     send: () => api.reviewer.updateAction(a.id, { status: 'verified', ...(area.value.trim() ? { note: area.value.trim() } : {}) }),
   });
-  if (refused) await render();
+  if (refused) await redraw();
   return done;
 }
 
@@ -240,7 +249,7 @@ async function notesDialog(a) {
       placeProblems(form, area.value.trim() ? [] : [{ field: 'note', message: t('rv.act.noteEmpty') }]);
       if (!area.value.trim()) return false;
       try { await api.reviewer.updateAction(a.id, { note: area.value.trim() }); } catch (err) { mount(errors, errorBox(err)); return false; }
-      await render();
+      await redraw();
       return true;
     },
   });
