@@ -201,10 +201,11 @@ def _sw_route(state_key: str = "sw") -> Any:
     @get("/sw.js", include_in_schema=False)
     async def service_worker(state: State) -> Response:
         manifest = current_manifest()
-        if state_key not in state or os.environ.get("MUAINA_DEV"):
-            state[state_key] = service_worker_source(manifest)
+        # Made once per version of the files (current_manifest says when they changed).
+        if state.get(state_key, ("",))[0] != manifest.version:
+            state[state_key] = (manifest.version, service_worker_source(manifest))
         return Response(
-            state[state_key],
+            state[state_key][1],
             media_type="text/javascript",
             headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/", VERSION_HEADER: manifest.version},
         )

@@ -420,6 +420,7 @@ def problem_response(
 _AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]*)`")
 _MISSING_FIELD = re.compile(r"missing required field `([^`]*)`")
+_NOT_A_DAY = re.compile(r"Invalid RFC3339 encoded date(?!time)")  # msgspec's, of a date (not a datetime)
 # A path as msgspec writes it: names, list indexes, and `[...]` for a value inside a dict.
 _SEGMENT = re.compile(r"\.?([^.\[\]]+)|\[(\d+|\.\.\.)\]")
 
@@ -443,13 +444,13 @@ def keyed_path(raw: bytes | None, path: str, target: Any) -> str:
     msgspec says where a value failed but not under which key of a dict: an answer's note of the wrong
     type is `answers[...].note`, which names no item. Following the path through the body as sent and
     the body's type (`target`), the key is the first whose value fails to convert to the dict's value
-    type. A key that cannot be found so is written `*`."""
+    type. Where the key cannot be found so, the rest of the path stays as msgspec wrote it."""
     if "[...]" not in path or not raw or target is None:
-        return path.replace("[...]", ".*")
+        return path
     try:
         value: Any = msgspec.json.decode(raw)
     except msgspec.DecodeError:
-        return path.replace("[...]", ".*")
+        return path
     tp, out = target, []
     for segment in _SEGMENT.finditer(path):
         name, index = segment.groups()
@@ -469,8 +470,7 @@ def keyed_path(raw: bytes | None, path: str, target: Any) -> str:
                 out.append(key)
         except (StopIteration, KeyError, IndexError, TypeError, AttributeError):
             # Lost the way (a key that is itself refused, say): the rest as msgspec wrote it.
-            rest = path[segment.start() :].lstrip(".").replace("[...]", ".*").replace("[", ".").replace("]", "")
-            return ".".join([*out, rest.lstrip(".")])
+            return ".".join([*out, path[segment.start() :].lstrip(".")])
     return ".".join(out)
 
 
@@ -513,9 +513,7 @@ def _validation_errors(exc: ValidationException, request: Request | None = None)
             message = _AT_PATH.sub("", message).rstrip(" -")
         if key in (None, "", "data"):
             key = "body"
-        if message.startswith("Invalid RFC3339 encoded date") and not message.startswith(
-            "Invalid RFC3339 encoded datetime"
-        ):
+        if _NOT_A_DAY.match(message):
             # A parameter that takes a day, given a time or anything else: say what it takes.
             message = "must be a day written YYYY-MM-DD"
         if request is not None and "[...]" in str(key):

@@ -33,16 +33,6 @@ from server.errors import NotFound, Unavailable
 log = logging.getLogger("muaina.storage")
 
 
-def __getattr__(name: str) -> object:
-    # The S3 store lives in server.s3store, so that minio-py (a fifth of a second to import) is loaded
-    # only by a process that uses it: not by a server on the directory store, nor by the CLI's commands.
-    if name == "S3Store":
-        from server.s3store import S3Store
-
-        return S3Store
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # Each segment starts with a letter, digit, "_" or "-", which rules out ".", ".."
 # and hidden names; the directory store relies on that to keep its temporary files
 # (dot-names) out of every key and every listing.

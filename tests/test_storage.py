@@ -20,7 +20,8 @@ from minio import Minio
 from minio.error import S3Error
 
 from server.errors import NotFound, Unavailable
-from server.storage import DirectoryStore, PhotoStore, S3Store, parse_endpoint
+from server.s3store import S3Store
+from server.storage import DirectoryStore, PhotoStore, parse_endpoint
 from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 
 pytestmark = pytest.mark.asyncio

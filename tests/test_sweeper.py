@@ -19,7 +19,8 @@ from server import db
 from server.photos import rules, sweeper
 from server.photos.recovery import MANIFEST, export_unclaimed
 from server.photos.sweeper import sweep_orphans
-from server.storage import DirectoryStore, PhotoStore, S3Store
+from server.s3store import S3Store
+from server.storage import DirectoryStore, PhotoStore
 from tests.factories import await_photos, make_world
 from tests.photo_corpus import make_phone_jpeg
 from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY

@@ -30,7 +30,7 @@ import httpx
 from server import db
 from server.photos import rules as photo_rules
 from server.photos.sweeper import sweep_orphans
-from server.storage import S3Store
+from server.s3store import S3Store
 from tests.photo_corpus import make_phone_jpeg
 from tests.reliability.conftest import INSPECTOR, fetch_demo, login
 from tests.reliability.outbox_client import Outbox, PhotoEntry, Record, document, photo_slots
