@@ -411,6 +411,24 @@ def cmd_prune_sessions(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify_audit(settings: Settings, args: argparse.Namespace) -> int:
+    """Check the whole audit chain and record the check in it, so that the admin's audit page (which
+    checks only what was written since) goes on from it. Exit status 1 when the chain is broken."""
+    from server.audit.queries import verify_and_record
+
+    settings, _server = resolve_database(settings)
+    result = asyncio.run(_with_conn(settings.database_url or "", verify_and_record))
+    if result.ok:
+        print(f"the audit trail is intact: {result.checked} entries checked")
+        return 0
+    print(
+        f"the audit trail is broken at entry #{result.first_bad}: it was altered outside Muaina "
+        f"({result.checked} entries before it are intact)",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="muaina", description="Muaina: inspections of police stations")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -472,6 +490,10 @@ def main(argv: list[str] | None = None) -> int:
         default=30,
         help="keep ended sessions this many days, for who signed in from where (1 to 3650, default 30)",
     )
+    sub.add_parser(
+        "verify-audit",
+        help="check every entry of the audit trail's hash chain and record the check (run from cron, e.g. nightly)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -488,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         "sweep-photos": cmd_sweep_photos,
         "recover-photos": cmd_recover_photos,
         "prune-sessions": cmd_prune_sessions,
+        "verify-audit": cmd_verify_audit,
     }
     try:
         return commands[args.command](settings, args)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
 
@@ -89,7 +91,123 @@ async def test_logins_failures_and_user_changes_are_audited_and_verifiable_via_t
     filtered = (await client.get("/api/v1/audit", admin, params={"action": "auth.login_failed"})).json()
     assert [r["action"] for r in filtered] == ["auth.login_failed"]
     verify = (await client.get("/api/v1/audit/verify", admin)).json()
-    assert verify == {"ok": True, "checked": 3, "first_bad": None}
+    assert verify == {
+        "ok": True,
+        "checked": 3,
+        "first_bad": None,
+        "after": 0,
+        "through": verify["through"],
+        "last_full": None,
+    }
+
+
+async def _alter(conn, seq: int) -> None:
+    """A superuser changes one row behind the application's back."""
+    async with conn.transaction():
+        await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        await conn.execute("UPDATE audit_log SET ip = '10.9.9.9' WHERE seq = $1", seq)
+        await conn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+
+
+async def test_a_full_check_is_recorded_and_the_next_one_walks_only_what_was_written_since(client, database_url, conn):
+    await make_world(conn)
+    await _write(database_url, 6, "before")
+    admin = await client.login("admin")
+    full = (await client.get("/api/v1/audit/verify", admin)).json()
+    head = await conn.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+    assert full["ok"] and full["after"] == 0 and full["through"] == head["seq"] - 1  # the check's own row follows
+    recorded = await conn.fetchrow("SELECT actor, data FROM audit_log WHERE seq = $1", head["seq"])
+    walked_to = await conn.fetchval("SELECT hash FROM audit_log WHERE seq = $1", full["through"])
+    assert recorded["actor"] == "admin"
+    assert recorded["data"] == {
+        "ok": True,
+        "checked": full["checked"],
+        "first_bad": None,
+        "through": full["through"],
+        "hash": walked_to.hex(),
+    }
+
+    await _write(database_url, 4, "after")
+    recent = (await client.get("/api/v1/audit/verify", admin, params={"since_last_check": "true"})).json()
+    # The check's own row and the four written since; nothing before.
+    assert (recent["ok"], recent["after"], recent["checked"]) == (True, full["through"], 5)
+    assert recent["last_full"]["through"] == full["through"] and recent["last_full"]["checked"] == full["checked"]
+    # Only a full check is recorded: the quick one added nothing.
+    assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'audit.verified'") == 1
+
+    # A row written since the full check, altered: the quick check finds it.
+    newest = await conn.fetchval("SELECT max(seq) FROM audit_log WHERE action = 'test.write'")
+    await _alter(conn, newest)
+    recent = (await client.get("/api/v1/audit/verify", admin, params={"since_last_check": "true"})).json()
+    assert (recent["ok"], recent["first_bad"], recent["checked"]) == (False, newest, 4)
+
+
+async def test_a_row_altered_before_the_last_full_check_is_found_by_the_next_full_one_and_then_always(
+    client, database_url, conn
+):
+    await make_world(conn)
+    await _write(database_url, 5, "x")
+    admin = await client.login("admin")
+    assert (await client.get("/api/v1/audit/verify", admin)).json()["ok"]
+    oldest = await conn.fetchval("SELECT min(seq) FROM audit_log WHERE action = 'test.write'")
+    await _alter(conn, oldest)
+    # What the quick check cannot see: it starts where the last full check stopped.
+    assert (await client.get("/api/v1/audit/verify", admin, params={"since_last_check": "true"})).json()["ok"]
+    full = (await client.get("/api/v1/audit/verify", admin)).json()
+    assert (full["ok"], full["first_bad"]) == (False, oldest)
+    # From then on, the quick check gives the full check's finding: the trail stays broken.
+    recent = (await client.get("/api/v1/audit/verify", admin, params={"since_last_check": "true"})).json()
+    assert (recent["ok"], recent["first_bad"], recent["after"]) == (False, oldest, 0)
+    assert recent["last_full"]["first_bad"] == oldest
+
+
+async def test_a_recorded_check_that_does_not_hold_together_is_not_gone_on_from(client, database_url, conn):
+    """A check names rows before its own record; one naming a later row (or a malformed hash) would let
+    a quick check skip the rows it names, so the whole chain is walked instead, and that is recorded."""
+    await make_world(conn)
+    await _write(database_url, 3, "x")
+    async with conn.transaction():
+        await audit.record(
+            conn,
+            audit.VERIFIED,
+            data={"ok": True, "checked": 1, "first_bad": None, "through": 10**9, "hash": "00" * 32},
+        )
+    admin = await client.login("admin")
+    reply = (await client.get("/api/v1/audit/verify", admin, params={"since_last_check": "true"})).json()
+    assert reply["ok"] and reply["after"] == 0 and reply["last_full"] is None
+    assert reply["checked"] == await conn.fetchval("SELECT count(*) FROM audit_log") - 1
+    assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'audit.verified'") == 2
+
+
+def test_the_verify_audit_command_records_a_full_check_and_fails_on_an_altered_trail(database_url):
+    async def write_and_count(after_check) -> int:
+        conn = await db.connect(database_url)
+        try:
+            await after_check(conn)
+            return await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'audit.verified'")
+        finally:
+            await conn.close()
+
+    async def nothing(conn) -> None:
+        pass
+
+    async def alter_first(conn) -> None:
+        await _alter(conn, await conn.fetchval("SELECT min(seq) FROM audit_log"))
+
+    asyncio.run(_write(database_url, 3, "x"))
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "verify-audit"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "the audit trail is intact: 3 entries checked"
+    assert asyncio.run(write_and_count(nothing)) == 1
+    asyncio.run(write_and_count(alter_first))
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "verify-audit"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert "broken at entry #" in done.stderr and "Traceback" not in done.stderr
 
 
 async def test_a_failed_sign_in_keeps_the_accounts_name_and_never_a_name_no_account_has(client):
@@ -210,7 +328,7 @@ async def test_every_action_the_server_audits_is_named_in_the_admin_log_in_engli
     f-string ones expanded, and whatever the demo's history wrote."""
     source = (ROOT / "pwa/js/views/admin/audit.js").read_text(encoding="utf-8")
     listed = set(re.findall(r"'([a-z]+\.[a-z_]+)'", source.split("export const ACTIONS = [", 1)[1].split("];", 1)[0]))
-    domains = "auth|user|template|region|district|circle|station|assignment|schedule|inspection|review|action|photo|export|demo"
+    domains = "audit|auth|user|template|region|district|circle|station|assignment|schedule|inspection|review|action|photo|export|demo"
     written: set[str] = set()
     for path in (ROOT / "server").rglob("*.py"):
         text = path.read_text(encoding="utf-8")

@@ -143,7 +143,7 @@ export const api = {
       body: csv, query: { dry_run: dryRun ? 'true' : undefined }, timeout: 120000,
     }),
     audit: (query) => request('GET', '/audit', { query }),
-    verifyAudit: () => request('GET', '/audit/verify', { timeout: 120000 }),
+    verifyAudit: ({ all = true } = {}) => request('GET', all ? '/audit/verify' : '/audit/verify?since_last_check=true', { timeout: 600000 }),
   },
 
   // The reviewer's screens (views/reviewer): the queue, one inspection and its review, corrective

@@ -20,7 +20,24 @@ class AuditRow(msgspec.Struct, kw_only=True):
     hash: str
 
 
-class VerifyResult(msgspec.Struct, kw_only=True):
+class FullCheck(msgspec.Struct, kw_only=True):
+    """A walk of the whole chain, as recorded in it (action audit.verified)."""
+
+    at: datetime
     ok: bool
     checked: int
     first_bad: int | None
+    through: int
+
+
+class VerifyResult(msgspec.Struct, kw_only=True):
+    """`ok`, `checked` and `first_bad` as DESIGN §7 has them. `after`: the walk began after this
+    entry (0: from the first). `through`: the last entry it checked. `last_full`: with
+    `since_last_check`, the full check the walk went on from (null when it walked from the start)."""
+
+    ok: bool
+    checked: int
+    first_bad: int | None
+    after: int = 0
+    through: int | None = None
+    last_full: FullCheck | None = None

@@ -24,7 +24,7 @@ from uuid import UUID
 import msgspec
 from asyncpg import Connection
 
-from server.audit.models import AuditRow, VerifyResult
+from server.audit.models import AuditRow, FullCheck, VerifyResult
 
 AUDIT_LOCK_ID = 0x61756469  # "audi"; audit_append takes the same lock
 GENESIS = b"\x00" * 32
@@ -32,7 +32,7 @@ GENESIS = b"\x00" * 32
 
 def canonical(
     seq: int,
-    at: datetime,
+    at: datetime | str,
     actor_id: UUID | None,
     actor: str | None,
     action: str,
@@ -43,7 +43,7 @@ def canonical(
 ) -> bytes:
     content = {
         "seq": seq,
-        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "at": at if isinstance(at, str) else at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_id": str(actor_id) if actor_id else None,
         "actor": actor,
         "action": action,
@@ -176,12 +176,24 @@ async def list_rows(
     return [AuditRow(**dict(r)) for r in rows]
 
 
-async def _rows_in_order(conn: Connection, batch: int = 5000) -> AsyncIterator[Any]:
-    last = 0
+# A row's time as canonical() writes it (UTC, microseconds, "+00:00"), by the same expression that
+# audit_append hashes (schema/0006): the walk below then neither decodes the time nor formats it again,
+# a third of its cost per row.
+_AT_TEXT = """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00'"""
+
+# A full check of the chain, recorded in the chain itself: where the walk stopped (`through`, the
+# last row checked, and its hash), how many rows it checked, and what it found.
+VERIFIED = "audit.verified"
+
+
+async def _rows_in_order(conn: Connection, after: int, batch: int = 2000) -> AsyncIterator[Any]:
+    """The rows after seq `after`, in order. A batch's rows are checked between two reads, so the
+    event loop is held for a few milliseconds at a time, not for the whole chain."""
+    last = after
     while True:
         rows = await conn.fetch(
-            """SELECT seq, at, actor_id, actor, action, entity, entity_id, data, ip, prev_hash, hash
-                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2""",
+            f"""SELECT seq, {_AT_TEXT} AS at, actor_id, actor, action, entity, entity_id, data, ip, prev_hash, hash
+                  FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2""",
             last,
             batch,
         )
@@ -193,15 +205,79 @@ async def _rows_in_order(conn: Connection, batch: int = 5000) -> AsyncIterator[A
 
 
 async def verify(conn: Connection) -> VerifyResult:
-    """Walk the chain from the start; the first row whose stored hashes do not follow is reported."""
-    prev = GENESIS
+    """Walk the whole chain; the first row whose stored hashes do not follow is reported."""
+    return (await _walk(conn))[0]
+
+
+async def _walk(conn: Connection, *, after: int = 0, prev: bytes = GENESIS) -> tuple[VerifyResult, bytes]:
+    """Walk the chain from the row after seq `after` (0: from the start), whose hash is `prev`; the
+    first row whose stored hashes do not follow is reported. Also returns the hash of the last row
+    checked (`prev` when there was none)."""
     checked = 0
-    async for r in _rows_in_order(conn):
+    through = after
+    async for r in _rows_in_order(conn, after):
         content = canonical(
             r["seq"], r["at"], r["actor_id"], r["actor"], r["action"], r["entity"], r["entity_id"], r["data"], r["ip"]
         )
         if bytes(r["prev_hash"]) != prev or chain_hash(prev, content) != bytes(r["hash"]):
-            return VerifyResult(ok=False, checked=checked, first_bad=r["seq"])
+            return VerifyResult(ok=False, checked=checked, first_bad=r["seq"], after=after, through=through), prev
         prev = bytes(r["hash"])
         checked += 1
-    return VerifyResult(ok=True, checked=checked, first_bad=None)
+        through = r["seq"]
+    return VerifyResult(ok=True, checked=checked, first_bad=None, after=after, through=through), prev
+
+
+async def verify_and_record(conn: Connection, *, actor: Any = None, ip: str | None = None) -> VerifyResult:
+    """Walk the whole chain and record the check in it (VERIFIED, by `actor`, or the system when None):
+    where it stopped, with that row's hash, for later checks to go on from (verify_since)."""
+    result, last_hash = await _walk(conn)
+    data = {
+        "ok": result.ok,
+        "checked": result.checked,
+        "first_bad": result.first_bad,
+        "through": result.through,
+        "hash": last_hash.hex(),
+    }
+    async with conn.transaction():
+        await record(conn, VERIFIED, actor=actor, data=data, ip=ip)
+    return result
+
+
+async def last_full_check(conn: Connection) -> tuple[FullCheck, bytes] | None:
+    """The newest recorded full check and the hash of the last row it checked, or None when none was
+    recorded or its record does not hold together. A record names rows before its own (a check is
+    recorded after its walk), so a walk from where it stopped always checks the record's row too."""
+    row = await conn.fetchrow(
+        "SELECT seq, at, data FROM audit_log WHERE action = $1 ORDER BY seq DESC LIMIT 1", VERIFIED
+    )
+    if row is None:
+        return None
+    try:
+        check = msgspec.convert(row["data"], _Recorded)
+        last_hash = bytes.fromhex(check.hash)
+    except (msgspec.ValidationError, ValueError):
+        return None
+    if not 0 <= check.through < row["seq"] or len(last_hash) != 32:
+        return None
+    full = FullCheck(at=row["at"], ok=check.ok, checked=check.checked, first_bad=check.first_bad, through=check.through)
+    return full, last_hash
+
+
+class _Recorded(msgspec.Struct):
+    ok: bool
+    checked: int
+    first_bad: int | None
+    through: int
+    hash: str
+
+
+async def verify_since(conn: Connection, last: tuple[FullCheck, bytes]) -> VerifyResult:
+    """The rows after the last full check, walked from the hash it recorded. A trail that full check
+    found broken stays broken (rows are never changed or removed by Muaina): its finding is the answer."""
+    full, last_hash = last
+    if not full.ok:
+        return VerifyResult(
+            ok=False, checked=full.checked, first_bad=full.first_bad, after=0, through=None, last_full=full
+        )
+    result, _ = await _walk(conn, after=full.through, prev=last_hash)
+    return msgspec.structs.replace(result, last_full=full)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.params import Parameter
 
 from server.audit import queries
 from server.audit.models import AuditRow, VerifyResult
-from server.http import BIGINT_MAX, Conn, User
+from server.http import BIGINT_MAX, Conn, User, client_ip
 
 
 class AuditController(Controller):
@@ -34,10 +34,18 @@ class AuditController(Controller):
             conn, action=action, entity=entity, entity_id=entity_id, actor_id=actor_id, before=before, limit=limit
         )
 
-    @get("/verify")
-    async def verify(self, user: User, conn: Conn) -> VerifyResult:
+    @get(
+        "/verify",
+        description="Walk the hash chain from the first entry and report the first altered one; the check is "
+        "recorded in the trail (audit.verified). With `since_last_check=true`, walk only the entries after "
+        "the last recorded full check, from the hash it recorded (the whole chain when there is none), and "
+        "say which check that was in `last_full`.",
+    )
+    async def verify(self, request: Request, user: User, conn: Conn, since_last_check: bool = False) -> VerifyResult:
         user.require("admin")
-        return await queries.verify(conn)
+        if since_last_check and (last := await queries.last_full_check(conn)) is not None:
+            return await queries.verify_since(conn, last)
+        return await queries.verify_and_record(conn, actor=user, ip=client_ip(request))
 
 
 ROUTES = [AuditController]

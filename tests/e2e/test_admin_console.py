@@ -189,6 +189,12 @@ def test_the_audit_view_verifies_the_chain_filters_the_log_and_shows_where_it_wa
     # Paging goes back by `before`: older entries follow, none twice.
     page.goto(admin_server.url + "/#/admin/audit?limit=2")
     expect(rows).to_have_count(2)
+    # Opened again, the page checks only what was written since the full check it made the first time.
+    verify = page.locator("#audit-verify")
+    expect(verify).to_have_attribute("data-ok", "true")
+    expect(verify).to_contain_text("written since the last full check")
+    assert int(verify.get_attribute("data-after")) > 0
+    expect(page.locator("#audit-last-full")).to_contain_text("Last full check:")
     page.click("#audit-more")
     expect(rows).to_have_count(4)
     seqs = rows.evaluate_all("(els) => els.map((e) => Number(e.dataset.seq))")
@@ -207,9 +213,16 @@ def test_the_audit_view_verifies_the_chain_filters_the_log_and_shows_where_it_wa
             await conn.close()
 
     seq = _in_thread(tamper())
+    # The entry is older than the last full check, which the quick check goes on from: "Check every
+    # entry" walks the whole chain.
     page.click("#audit-verify-again")
     expect(page.locator("#audit-verify")).to_have_attribute("data-ok", "false")
+    expect(page.locator("#audit-verify")).to_have_attribute("data-after", "0")
     expect(page.locator("#audit-verify [role=alert]")).to_contain_text(f"broken at entry #{seq}")
+    # From then on, opening the page says so at once: a broken trail stays broken.
+    page.goto(admin_server.url + "/#/admin/audit")
+    expect(page.locator("#audit-verify [role=alert]")).to_contain_text(f"broken at entry #{seq}")
+    expect(page.locator("#audit-last-full")).to_be_visible()
     assert errors == []
     context.close()
 

@@ -20,7 +20,7 @@ export const ACTIONS = ['auth.login', 'auth.login_failed', 'auth.login_throttled
   'station.create', 'station.update', 'station.import', 'assignment.create', 'assignment.update', 'schedule.create',
   'schedule.update', 'inspection.create', 'inspection.update', 'inspection.submit', 'inspection.conflict', 'review.approve',
   'review.return', 'review.override', 'action.create', 'action.update', 'action.cancel', 'photo.upload', 'photo.original',
-  'photo.recover', 'export.csv', 'export.xlsx', 'export.pdf', 'demo.seed', 'demo.history'];
+  'photo.recover', 'export.csv', 'export.xlsx', 'export.pdf', 'demo.seed', 'demo.history', 'audit.verified'];
 
 // An action in words when the table has them ("Signed in"), else its code as the server wrote it.
 export function actionWords(action) {
@@ -62,28 +62,36 @@ export function auditRow(row) {
       h('pre', { class: 'json', dir: 'ltr', text: JSON.stringify({ action: row.action, entity: row.entity, entity_id: row.entity_id, data: row.data, hash: row.hash }, null, 2) })));
 }
 
+// Opening the page checks the entries written since the last full check, from the hash that check
+// recorded (quick however long the trail); "Check every entry" walks the whole chain again and is
+// itself recorded, so the next opening goes on from it.
 function verifyCard() {
   const box = h('div', { class: 'verify', id: 'audit-verify', 'aria-live': 'polite' });
-  const check = async (button) => {
-    mount(box, pill('busy', t('admin.verifying')));
+  const check = async (button, all) => {
+    mount(box, pill('busy', t(all ? 'admin.verifying' : 'admin.verifyingRecent')));
     try {
-      const r = await api.admin.verifyAudit();
+      const r = await api.admin.verifyAudit({ all });
+      const full = r.last_full;
       box.dataset.ok = String(r.ok);
+      box.dataset.after = String(r.after);
+      const since = full ? h('p', { class: 'hint', id: 'audit-last-full', text: t('admin.lastFullCheck', { count: full.checked, when: fmtDateTime(full.at) }) }) : null;
       mount(box, r.ok
         ? h('div', { class: 'callout callout-ok' }, icon('check'), h('div', {},
           h('p', { class: 'strong', text: t('admin.chainOk') }),
-          h('p', { text: t('admin.chainOkBody', { count: r.checked }) })))
+          h('p', { text: r.after ? t('admin.chainOkRecent', { count: r.checked, seq: r.after }) : t('admin.chainOkBody', { count: r.checked }) }),
+          since))
         : h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('div', {},
           h('p', { class: 'strong', text: t('admin.chainBroken', { seq: r.first_bad }) }),
-          h('p', { text: t('admin.chainBrokenBody', { count: r.checked }) }),
+          h('p', { text: r.after ? t('admin.chainBrokenRecent', { seq: r.after }) : t('admin.chainBrokenBody', { count: r.checked }) }),
+          since,
           h('a', { href: `#/admin/audit?before=${r.first_bad + 1}`, class: 'btn btn-secondary' }, t('admin.showEntry', { seq: r.first_bad })))));
     } catch (err) {
-      mount(box, loadingFailed(err, () => check()));
+      mount(box, loadingFailed(err, () => check(null, all)));
     }
     if (button) button.focus();
   };
-  check();
-  const again = h('button', { type: 'button', class: 'btn btn-secondary', id: 'audit-verify-again', onclick: (e) => { const b = e.currentTarget; busy(b, () => check(b)); } }, t('admin.verifyAgain'));
+  check(null, false);
+  const again = h('button', { type: 'button', class: 'btn btn-secondary', id: 'audit-verify-again', onclick: (e) => { const b = e.currentTarget; busy(b, () => check(b, true)); } }, t('admin.verifyAll'));
   return h('section', { class: 'card', 'aria-labelledby': 'verify-h' },
     h('div', { class: 'card-head' }, h('h2', { id: 'verify-h', text: t('admin.chain') }), again),
     h('p', { class: 'hint', text: t('admin.chainHint') }), box);
