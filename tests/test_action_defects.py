@@ -307,3 +307,97 @@ async def test_a_note_written_while_an_override_passes_the_item_keeps_the_action
     shown = (await ctx.get(f"/api/v1/actions/{action['id']}")).json()
     assert (shown["status"], shown["cancel_reason"], shown["item_passed_by_override"]) == ("open", None, True)
     assert [n["body"] for n in shown["notes"]] == ["Diary being rewritten"]
+
+
+# The inspector's own correction ---------------------------------------------------------------------
+
+
+async def test_a_resubmission_that_passes_a_failed_critical_item_withdraws_its_untouched_action(client):
+    """A mis-tapped "no" on a critical item opens an action; the reviewer returns the inspection and the
+    inspector corrects the answer. The action lost its cause as an override would have taken it away:
+    untouched, it is withdrawn; worked on, it stays open and says the answer was corrected."""
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(diary="no", water="no"))
+    diary, water = await _action(client, "l_diary"), await _action(client, "l_water")
+    inspector = await ctx.token("inspector_a")
+    noted = await client.patch(f"/api/v1/actions/{water['id']}", inspector, json={"note": "SHO ordered a cooler"})
+    assert noted.status_code == 200, noted.text
+
+    returned = await ctx.review(inspection_id, "return", revision, comment="Is the diary really incomplete?")
+    assert returned.status_code == 200, returned.text
+    # While it is back with the inspector, nothing is decided.
+    assert (await ctx.get(f"/api/v1/actions/{diary['id']}")).json()["item_corrected"] is False
+    resubmitted = await ctx.put(inspection_id, base=revision + 1, values=answers())
+    assert resubmitted["score"]["critical_failed"] is False
+
+    shown = (await ctx.get(f"/api/v1/actions/{diary['id']}")).json()
+    assert (shown["status"], shown["cancel_reason"]) == ("cancelled", "answer_corrected")
+    note = shown["notes"][-1]
+    assert (note["status_from"], note["status_to"], note["body"]) == ("open", "cancelled", "")
+    assert note["author"]["id"] == str(ctx.world.users["inspector_a"])
+    audit = await _rows(
+        client,
+        "SELECT actor_id, data FROM audit_log WHERE action = 'action.cancel' AND entity_id = $1",
+        str(diary["id"]),
+    )
+    assert [(a["actor_id"], a["data"]["cancel_reason"], a["data"]["inspection_id"]) for a in audit] == [
+        (None, "answer_corrected", str(inspection_id))
+    ]
+    kept = (await ctx.get(f"/api/v1/actions/{water['id']}")).json()
+    assert (kept["status"], kept["item_corrected"], kept["item_passed_by_override"]) == ("open", True, False)
+    # The phone keeps only the one someone is working on.
+    bundle = (await client.get("/api/v1/sync/bundle", inspector)).json()
+    assert [a["item_key"] for a in bundle["actions"]] == ["l_water"]
+
+    approved = await ctx.review(inspection_id, "approve", revision + 2)
+    assert approved.status_code == 200, approved.text
+    assert (await ctx.get(f"/api/v1/actions/{water['id']}")).json()["item_corrected"] is True
+
+
+async def test_a_resubmission_that_still_fails_the_item_or_hides_it_behind_an_override_keeps_the_action(client):
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit(values=answers(diary="no"))
+    diary = await _action(client, "l_diary")
+    await ctx.review(inspection_id, "return", revision, comment="Add a note about the water")
+    await ctx.put(inspection_id, base=revision + 1, values=answers(diary="no", water="yes"))
+    shown = (await ctx.get(f"/api/v1/actions/{diary['id']}")).json()
+    assert (shown["status"], shown["item_corrected"]) == ("open", False)
+    assert await _rows(client, "SELECT 1 FROM audit_log WHERE action = 'action.cancel'") == []
+
+
+# A phone's queued request sent again ----------------------------------------------------------------
+
+
+async def test_a_queued_status_change_sent_again_does_not_undo_what_a_reviewer_did_since(client):
+    """The phone's request to mark the action done reaches the server twice; in between, a reviewer
+    reopened the action. The second copy is the same request, not a new decision."""
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(diary="no"))
+    action = await _action(client, "l_diary")
+    inspector, reviewer = await ctx.token("inspector_a"), await ctx.token("reviewer_a")
+    done = {"status": "done", "note": "SHO brought the diary up to date", "note_id": str(uuid.uuid4())}
+    first = await client.patch(f"/api/v1/actions/{action['id']}", inspector, json=done)
+    assert first.json()["status"] == "done", first.text
+    reopened = await client.patch(
+        f"/api/v1/actions/{action['id']}", reviewer, json={"status": "open", "note": "Not yet"}
+    )
+    assert reopened.json()["status"] == "open", reopened.text
+    before = await _written(client, action["id"])
+
+    again = await client.patch(f"/api/v1/actions/{action['id']}", inspector, json=done)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "open"
+    assert [(n["status_from"], n["status_to"]) for n in again.json()["notes"]] == [("open", "done"), ("done", "open")]
+    assert await _written(client, action["id"]) == before
+
+
+async def test_a_reviewer_cannot_open_an_action_for_an_item_no_template_has(client):
+    ctx = await make_ctx(client)
+    reviewer = await ctx.token("reviewer_a")
+    body = {"station_id": str(ctx.world.stations["A"]), "description": "Fix it", "due_date": "2099-01-01"}
+    made_up = await client.post("/api/v1/actions", reviewer, json={**body, "item_key": "f_nope"})
+    assert made_up.status_code == 422, made_up.text
+    assert [e["field"] for e in made_up.json()["errors"]] == ["item_key"]
+    assert await _rows(client, "SELECT 1 FROM actions") == []
+    known = await client.post("/api/v1/actions", reviewer, json={**body, "item_key": "f_clean"})
+    assert known.status_code == 201, known.text

@@ -92,14 +92,19 @@ class ActionOut(msgspec.Struct, kw_only=True):
     # `station`. Null for text a person typed or changed, which is shown as it is.
     description_kind: DescriptionKind | None = None
     owner_kind: OwnerKind | None = None
-    # Why the server cancelled the action itself: "override_passed" when a reviewer's override passed the
-    # failed item that opened it and nobody had worked on it yet. Null otherwise (a person who cancels
-    # says why in a note).
+    # Why the server cancelled the action itself, when nobody had worked on it yet: "override_passed"
+    # when a reviewer's override passed the failed item that opened it, "answer_corrected" when the
+    # inspection that opened it, resubmitted after a return, no longer fails the item. Null otherwise (a
+    # person who cancels says why in a note).
     cancel_reason: CancelReason | None = None
     # Whether a reviewer's override, in the approved inspection this action names, has since passed its
     # item: the failure that opened it is no longer in the record. An action someone already worked on
     # is left open for a person to close; this tells the reviewer it may no longer be needed.
     item_passed_by_override: bool = False
+    # Whether the inspection that opened this automatic action, resubmitted after a return, no longer
+    # fails its item (its inspector corrected the answer), with no reviewer's override on it: as above,
+    # an action someone worked on is left open, and this says it may no longer be needed.
+    item_corrected: bool = False
 
 
 class ActionPage(msgspec.Struct, kw_only=True):

@@ -11,7 +11,7 @@ from uuid import UUID
 from asyncpg import Connection, Record
 
 from server.actions.models import ActionOut, NoteOut
-from server.actions.rules import AUTO_DUE_DAYS
+from server.actions.rules import AUTO_DUE_DAYS, CancelReason
 from server.auth.models import COVERS_SQL, SCOPE_SQL, Principal
 from server.dashboards.rollup import EFFECTIVE_SCORES, REPORTING_TZ
 from server.photos.queries import READABLE_SQL, reader_args
@@ -36,13 +36,25 @@ _PASSED_BY_OVERRIDE = """a.status NOT IN ('verified', 'cancelled')
                 WHERE o.inspection_id = a.inspection_id AND o.item_key = a.item_key
                   AND o.superseded_at IS NULL AND o.score > 0 AND oi.status = 'approved')"""
 
+# Whether the inspection that opened this automatic action, submitted again after a return, no longer
+# fails its item, with no reviewer's override on it (that is the reviewer's word, above): the inspector
+# corrected the answer. Never on a final action.
+_CORRECTED = """a.status NOT IN ('verified', 'cancelled') AND a.source = 'submission'
+              AND EXISTS (SELECT 1 FROM inspections ci WHERE ci.id = a.inspection_id AND ci.status IN ('submitted', 'approved'))
+              AND NOT EXISTS (SELECT 1 FROM answers an
+                               WHERE an.inspection_id = a.inspection_id AND an.item_key = a.item_key AND an.score = 0)
+              AND NOT EXISTS (SELECT 1 FROM score_overrides o
+                               WHERE o.inspection_id = a.inspection_id AND o.item_key = a.item_key
+                                 AND o.superseded_at IS NULL)"""
+
 _COLUMNS = f"""a.id, a.inspection_id, a.item_key, a.source, a.description, a.owner_name, a.owner_user_id,
        a.due_date, a.status, a.evidence_photo_ids, a.created_by, a.verified_by, a.verified_at, a.change_seq,
        a.created_at, a.updated_at, a.status IN ('open', 'in_progress') AND a.due_date < {TODAY} AS overdue,
        s.id AS station_id, s.code AS station_code, s.name_en AS station_en, s.name_ur AS station_ur,
        d.id AS district_id, d.name_en AS district_en, d.name_ur AS district_ur,
        ti.label_en AS item_label_en, ti.label_ur AS item_label_ur,
-       a.description_kind, a.owner_kind, a.cancel_reason, {_PASSED_BY_OVERRIDE} AS item_passed_by_override"""
+       a.description_kind, a.owner_kind, a.cancel_reason, {_PASSED_BY_OVERRIDE} AS item_passed_by_override,
+       {_CORRECTED} AS item_corrected"""
 
 _FROM = f"""actions a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
        {_ITEM_LABEL_JOIN}"""
@@ -77,6 +89,7 @@ def action_out(r: Record, notes: list[NoteOut] | None = None) -> ActionOut:
         notes=notes,
         cancel_reason=r["cancel_reason"],
         item_passed_by_override=r["item_passed_by_override"],
+        item_corrected=r["item_corrected"],
     )
 
 
@@ -215,6 +228,11 @@ async def inspection_item(
         item_key,
     )
     return (bool(row["same_station"]), bool(row["has_item"])) if row else (False, False)
+
+
+async def item_known(conn: Connection, item_key: str) -> bool:
+    """Whether some published template has an item with this key (template_items)."""
+    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM template_items WHERE item_key = $1)", item_key)
 
 
 async def open_action_for(conn: Connection, station_id: UUID, item_key: str) -> UUID | None:
@@ -387,13 +405,30 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
     return [r["id"] for r in rows]
 
 
-async def withdraw_for_passed_overrides(
-    conn: Connection, inspection_id: UUID, item_keys: Sequence[str], reviewer_id: UUID
+async def corrected_items(conn: Connection, inspection_id: UUID) -> tuple[list[str], UUID | None]:
+    """The items of the automatic actions this inspection opened, still open, that its answers no longer
+    fail (an inspector's correction after a return: the item now passes, or a changed answer hides it),
+    and the inspection's inspector. Read through the station's actions (actions_station_idx)."""
+    rows = await conn.fetch(
+        """SELECT a.item_key, i.inspector_id
+             FROM inspections i JOIN actions a ON a.station_id = i.station_id AND a.inspection_id = i.id
+            WHERE i.id = $1 AND a.source = 'submission' AND a.status = 'open'
+              AND NOT EXISTS (SELECT 1 FROM answers an
+                               WHERE an.inspection_id = i.id AND an.item_key = a.item_key AND an.score = 0)""",
+        inspection_id,
+    )
+    return [r["item_key"] for r in rows], (rows[0]["inspector_id"] if rows else None)
+
+
+async def withdraw_passed(
+    conn: Connection, inspection_id: UUID, item_keys: Sequence[str], author_id: UUID | None, reason: CancelReason
 ) -> list[Record]:
     """Cancel the automatic actions of these items that this inspection opened and nobody has touched,
-    now that a reviewer's override has passed the items in it; returns (id, item_key) of those cancelled.
+    now that the inspection passes the items (`reason`: a reviewer's override passed them, or the
+    inspector's resubmission after a return no longer fails them); returns (id, item_key) of those
+    cancelled, each with a note by `author_id` (the reviewer, or the inspector who corrected).
 
-    Runs in the approval's transaction, after the overrides are stored. Untouched means as the server
+    Runs in the approval's or the resubmission's transaction, after the scores are stored. Untouched means as the server
     wrote it: still open, no note, no evidence, no owner named, its words not rewritten and the row never
     updated since it was made (a new due date leaves no note, but moves updated_at). An action someone
     has worked on is left for a person to decide; its row says the item was passed since
@@ -411,7 +446,7 @@ async def withdraw_for_passed_overrides(
         list(item_keys),
     )
     rows = await conn.fetch(
-        """UPDATE actions a SET status = 'cancelled', cancel_reason = 'override_passed', updated_at = now()
+        """UPDATE actions a SET status = 'cancelled', cancel_reason = $3, updated_at = now()
             WHERE a.inspection_id = $1 AND a.item_key = ANY($2::text[]) AND a.source = 'submission'
               AND a.status = 'open' AND a.evidence_photo_ids = '{}' AND a.owner_user_id IS NULL
               AND a.description_kind IS NOT NULL AND a.owner_kind IS NOT NULL AND a.updated_at = a.created_at
@@ -426,14 +461,15 @@ async def withdraw_for_passed_overrides(
             RETURNING a.id, a.item_key""",
         inspection_id,
         list(item_keys),
+        reason,
     )
     for r in rows:
         await add_note(
             conn,
             r["id"],
-            reviewer_id,
+            author_id,
             # No words of its own: the action's cancel_reason says why, in the reader's language, and the
-            # audit row names the review.
+            # audit row names the review or the inspection.
             "",
             "open",
             "cancelled",

@@ -28,7 +28,9 @@ Status = Literal["open", "in_progress", "done", "verified", "cancelled"]
 STATUSES: tuple[Status, ...] = ("open", "in_progress", "done", "verified", "cancelled")
 FINAL = frozenset({"verified", "cancelled"})
 # Why the server cancelled an action itself (ActionOut.cancel_reason); null when a person cancelled it.
-CancelReason = Literal["override_passed"]
+# override_passed: a reviewer's override passed the item; answer_corrected: the inspection, resubmitted
+# after a return, no longer fails it.
+CancelReason = Literal["override_passed", "answer_corrected"]
 STAFF = frozenset({"reviewer", "admin"})
 EVERYONE = frozenset({"reviewer", "admin", "inspector"})
 

@@ -22,6 +22,15 @@ _REFUSALS = {"forbidden": Forbidden, "conflict": Conflict}
 # An owner must be able to see the action. The same answer for an unknown id and for a user elsewhere, so
 # the reply says nothing about who exists in other areas.
 _NOT_AN_OWNER = "is not an active user who works where the station is"
+
+
+def _note_of_another() -> Conflict:
+    return Conflict(
+        "note_id is the id of a note of another corrective action",
+        errors=[FieldError(field="note_id", message="belongs to a note of another action")],
+    )
+
+
 _PATCHABLE = ("status", "evidence_photo_ids", "due_date", "owner_name", "owner_user_id", "description")
 
 
@@ -79,14 +88,19 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
         row = await queries.get_action(conn, scope, action_id, lock=True)
         if row is None:
             raise NotFound("no corrective action with this id in your scope")
-        if row["status"] in FINAL and notes:
-            if not await _replayed_note(conn, action_id, notes, note_id):
-                # A closed action's history is closed too: a note added now would read as work on it.
-                raise Conflict(closed_message(row["status"]))
-            # A request sent again after the action was closed (perhaps by someone else): its note is
-            # kept already, and what else it asked for was done then or overtaken since. It is answered
-            # with the action as it stands, as any replay is.
+        if notes and note_id is not None and (owner := await queries.note_action(conn, note_id)) is not None:
+            if owner != action_id:
+                # The same id on a note of another action is a client's mistake, not a replay: dropping
+                # that note silently would lose what was written.
+                raise _note_of_another()
+            # A phone's queued request sent again: its note is kept already, and what else it asked for
+            # was done then, or has been overtaken since (a reviewer reopened the action, or closed it).
+            # Applied again, its status would undo that with no note to show for it. It is answered with
+            # the action as it stands, changing nothing.
             return queries.action_out(row, await queries.notes_of(conn, action_id))
+        if row["status"] in FINAL and notes:
+            # A closed action's history is closed too: a note added now would read as work on it.
+            raise Conflict(closed_message(row["status"]))
         changes = _changes(data, row, user.role, bool(notes))
         if problem := await _owner_problem(conn, changes.get("owner_user_id"), row["station_id"]):
             raise Invalid(f"{problem.field}: {problem.message}", errors=[problem])
@@ -98,7 +112,6 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
         status_from = row["status"] if status_to else None
         # The first note carries the status change; a change without a note is recorded as an empty one,
         # so the notes are the action's whole history.
-        replayed = 0
         for n, body in enumerate(notes or ([""] if status_to else [])):
             first = n == 0
             stored = await queries.add_note(
@@ -111,16 +124,10 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
                 note_id if first and notes else None,
             )
             if not stored:
-                # The phone's request sent again: its note is kept already, and is not recorded twice.
-                # The same id on a note of another action is a client's mistake, not a replay: dropping
-                # that note silently would lose what was written.
-                if await queries.note_action(conn, note_id) != action_id:
-                    raise Conflict(
-                        "note_id is the id of a note of another corrective action",
-                        errors=[FieldError(field="note_id", message="belongs to a note of another action")],
-                    )
-                replayed += 1
-        if changes or len(notes) > replayed:
+                # Stored meanwhile, by a request this one did not wait for (the row lock makes the same
+                # action's requests wait for each other, so it was a note of another action).
+                raise _note_of_another()
+        if changes or notes:
             await audit.record(
                 conn,
                 "action.update",
@@ -131,7 +138,7 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
                     "changes": sorted(changes),
                     "status_from": row["status"],
                     "status_to": status_to,
-                    "notes": len(notes) - replayed,
+                    "notes": len(notes),
                 },
                 ip=ip,
             )
@@ -182,6 +189,9 @@ async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]
                 errors.append(FieldError(field="inspection_id", message="is not an inspection of this station"))
             elif not has_item:
                 errors.append(FieldError(field="item_key", message="is not an item of the inspection's template"))
+        elif data.item_key is not None and not await queries.item_known(conn, data.item_key):
+            # A made-up key would also take the station's one unfinished-action place for that key.
+            errors.append(FieldError(field="item_key", message="is not an item of any published template"))
         if problem := await _owner_problem(conn, data.owner_user_id, data.station_id):
             errors.append(problem)
     if not data.description.strip():
@@ -190,12 +200,6 @@ async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]
         errors.append(FieldError(field="due_date", message="is in the past"))
     if errors:
         raise Invalid("the action is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
-
-
-async def _replayed_note(conn: Connection, action_id: UUID, notes: list[str], note_id: UUID | None) -> bool:
-    """Whether the request's only note is one this action keeps already: a phone's queued request sent
-    again after the action was closed, harmless to answer as before."""
-    return len(notes) == 1 and note_id is not None and await queries.note_action(conn, note_id) == action_id
 
 
 async def _evidence_problems(

@@ -101,7 +101,7 @@ async def review(
             # lost its cause, and is withdrawn if nobody has worked on it yet (else a person decides).
             passed = [key for key, _, value, _ in override_rows if value > 0]
             if passed:
-                withdrawn = await actions.withdraw_for_passed_overrides(conn, inspection_id, passed, user.id)
+                withdrawn = await actions.withdraw_passed(conn, inspection_id, passed, user.id, "override_passed")
 
         for key, original, value, reason in override_rows:
             await audit.record(

@@ -10,8 +10,8 @@ import { navigate, render } from '../../router.js';
 import { templatesFor } from '../../state.js';
 import { button, dialog, h, icon, mount } from '../../ui.js';
 import {
-  bilingual, busy, endDialog, errorBox, fieldBox, inDays, oneName, page, placeProblems, problem, sayServer, select, stations, tag,
-  what,
+  bilingual, busy, cancelledWhy, endDialog, errorBox, fieldBox, inDays, oneName, page, placeProblems, problem, sayServer, select,
+  sincePassed, stations, tag, what,
 } from './common.js';
 
 // The moves a reviewer may make from each status; server/actions/rules.py holds the same machine.
@@ -130,13 +130,11 @@ function cancelledFold(first, next) {
 function reasonOf(a) {
   if (a.status === 'cancelled') {
     return h('p', { class: 'rv-cancel-reason strong', dataset: { reason: a.cancel_reason || 'person' } },
-      icon('cross'), ' ', h('span', { text: t(a.cancel_reason === 'override_passed' ? 'rv.act.withdrawnOverride' : 'rv.act.cancelledByPerson') }));
+      icon('cross'), ' ', h('span', { text: cancelledWhy(a) }));
   }
-  if (a.item_passed_by_override && !FINAL.has(a.status)) {
-    return h('div', { class: 'callout callout-warn rv-passed', role: 'note' }, icon('warn'),
-      h('div', {}, h('p', { class: 'strong', text: t('rv.act.passedTitle') }), h('p', { text: t('rv.act.passedHint') })));
-  }
-  return null;
+  const since = sincePassed(a);
+  return since && h('div', { class: 'callout callout-warn rv-passed', role: 'note', dataset: { mark: since.mark } }, icon('warn'),
+    h('div', {}, h('p', { class: 'strong', text: since.title }), h('p', { text: t('rv.act.passedHint') })));
 }
 
 function actionCard(a) {

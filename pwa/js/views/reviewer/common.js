@@ -18,6 +18,20 @@ export const page = (current, title, ...children) => h('div', { class: 'reviewer
 
 export { namePair as bilingual } from '../../ui.js';
 
+// Why a cancelled action was cancelled: withdrawn by the server (its cancel_reason), or by a person.
+const WITHDRAWN = { override_passed: 'rv.act.withdrawnOverride', answer_corrected: 'rv.act.withdrawnCorrected' };
+export const cancelledWhy = (a) => t(WITHDRAWN[a.cancel_reason] || 'rv.act.cancelledByPerson');
+
+// That an unfinished action's failure has since left the record, by a reviewer's score change or by
+// the inspector's correction after a return ({title, short}); null when it has not, or the action is
+// final. An action someone worked on is left for a person to cancel.
+export function sincePassed(a) {
+  if (a.status === 'verified' || a.status === 'cancelled') return null;
+  if (a.item_passed_by_override) return { title: t('rv.act.passedTitle'), short: t('rv.act.passedShort'), mark: 'passed' };
+  if (a.item_corrected) return { title: t('rv.act.correctedTitle'), short: t('rv.act.correctedShort'), mark: 'corrected' };
+  return null;
+}
+
 export const districtName = (d) => ({ en: d?.name, ur: d?.name_ur });
 export const oneName = (name) => name?.[getLang()] || name?.en || '';
 

@@ -11,7 +11,7 @@ import { add, button, card, h, mount } from '../../ui.js';
 import { barChart, lineChart } from './charts.js';
 import {
   bilingual, busy, changeText, districtName, districts, errorBox, flagList, inDays, oneName, page, pct, row,
-  saveBlob, select, stations, table, tag,
+  saveBlob, select, sincePassed, stations, table, tag,
 } from './common.js';
 import { csv, xlsx } from './files.js';
 
@@ -185,10 +185,8 @@ function exportForm(district) {
 function actionStatus() {
   const status = (r) => t(`rv.status.${r.status}`);
   return [t('rv.act.status'), false,
-    (r) => (r.item_passed_by_override ? `${status(r)} (${t('rv.act.passedShort')})` : status(r)),
-    (r) => (r.item_passed_by_override
-      ? h('span', {}, status(r), ' ', tag('warn', 'warn', t('rv.act.passedShort'), { dataset: { mark: 'passed' } }))
-      : status(r))];
+    (r) => { const since = sincePassed(r); return since ? `${status(r)} (${since.short})` : status(r); },
+    (r) => { const since = sincePassed(r); return since ? h('span', {}, status(r), ' ', tag('warn', 'warn', since.short, { dataset: { mark: since.mark } })) : status(r); }];
 }
 
 // A late visit whose inspector can no longer make it (deactivated, another role, moved away) says so,

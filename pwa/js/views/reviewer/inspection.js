@@ -10,8 +10,8 @@ import { thumbUrl } from '../../photos.js';
 import { isScored, itemScore, score as scoreOf, visibility } from '../../scoring.js';
 import { add, alertDialog, button, card, dialog, field, h, icon, mount, toast } from '../../ui.js';
 import {
-  bilingual, busy, definitionOf, districtName, districts, errorBox, flagPill, gradePill, oneName, page, pct, problem, row,
-  fieldBox, placeProblems, saveBlob, sayServer, stations, table, tag,
+  bilingual, busy, cancelledWhy, definitionOf, districtName, districts, errorBox, flagPill, gradePill, oneName, page, pct, problem,
+  row, fieldBox, placeProblems, saveBlob, sayServer, sincePassed, stations, table, tag,
 } from './common.js';
 
 const STATUS = { submitted: ['info', 'alert'], approved: ['ok', 'check'], returned: ['warn', 'note'], draft: ['info', 'phone'] };
@@ -155,12 +155,12 @@ function actionCallout(a) {
   if (a.status === 'cancelled') {
     return h('div', { ...attrs, class: 'callout callout-info rv-action-note' }, icon('cross'), h('div', {}, h('p', { class: 'strong', text: title }),
       h('p', { dir: 'auto', text: actionDescription(a) }),
-      h('p', { class: 'rv-cancel-reason', text: t(a.cancel_reason === 'override_passed' ? 'rv.act.withdrawnOverride' : 'rv.act.cancelledByPerson') })));
+      h('p', { class: 'rv-cancel-reason', text: cancelledWhy(a) })));
   }
-  const passed = a.item_passed_by_override && a.status !== 'verified';
-  return h('div', { ...attrs, class: ['callout', passed ? 'callout-warn' : 'callout-info', 'rv-action-note'] }, icon('warn'),
+  const since = sincePassed(a);
+  return h('div', { ...attrs, class: ['callout', since ? 'callout-warn' : 'callout-info', 'rv-action-note'] }, icon('warn'),
     h('div', {}, h('p', { class: 'strong', text: title }), h('p', { dir: 'auto', text: actionDescription(a) }),
-      passed && h('p', { class: 'rv-passed', text: `${t('rv.act.passedTitle')} ${t('rv.act.passedHint')}` })));
+      since && h('p', { class: 'rv-passed', dataset: { mark: since.mark }, text: `${since.title} ${t('rv.act.passedHint')}` })));
 }
 // The reason is the reviewer's own words, in either language: isolated so punctuation stays put.
 const reasonLine = (reason) => h('p', {}, `${t('rv.overrideReason')}: `, h('bdi', { text: reason }));
