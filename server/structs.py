@@ -21,9 +21,21 @@ class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 # A human-facing name: never empty, short enough for a list row or a report heading.
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 
+# What one inspection document may carry (server/inspections/models.py), and so what a template may
+# ask of one (server/templates/rules.py): a template asking for more would publish, and no inspection
+# of it could ever be submitted. Photos per answer: generous for evidence of one item, small enough
+# that one answer cannot reference a whole album. Answers: one per item of the template at most.
+MAX_PHOTOS_PER_ITEM = 50
+MAX_ITEMS = 2000
+
 # A stable machine key (template, section, item, option). Keys end up in URLs, CSV column names and
 # score overrides, so they are restricted to lower-case ASCII that survives all of them unchanged.
-Key = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+# The pattern must hold for the whole string: a bare `$` also matches before a final newline, which let
+# "staffed\n" in beside "staffed". `(?!\n)` closes that in Python (msgspec searches with the pattern;
+# match it with fullmatch elsewhere) and means the same to the OpenAPI document's readers, who apply it
+# as ECMAScript, where `\Z` is a literal Z or an error.
+KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$(?!\n)"
+Key = Annotated[str, Meta(pattern=KEY_PATTERN)]
 
 # Longer bilingual prose such as an item's label or help. The bound is generous for a checklist
 # question but stops a template from carrying megabytes of text into every phone's offline bundle.

@@ -298,6 +298,10 @@ async def test_admin_creates_a_user_and_usernames_are_unique_ignoring_case(clien
     duplicate = await client.post("/api/v1/users", admin, json={**body, "username": "inspector.new"})
     assert duplicate.status_code == 422
     assert duplicate.json()["errors"][0]["field"] == "username"
+    # Nor one that differs by a newline at its end, which a pattern ending in a bare `$` let in.
+    newline = await client.post("/api/v1/users", admin, json={**body, "username": "Inspector.New2\n"})
+    assert newline.status_code == 422, newline.text
+    assert newline.json()["errors"][0]["field"] == "username"
     assert (
         await client.post("/api/v1/auth/login", json={"username": "inspector.new", "password": "long-enough-1"})
     ).status_code == 200

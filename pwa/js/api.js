@@ -129,9 +129,11 @@ export const api = {
     versions: (id) => request('GET', `/templates/${enc(id)}/versions`),
     version: (id, n) => request('GET', `/templates/${enc(id)}/versions/${enc(n)}`),
     exportVersion: (id, n) => request('GET', `/templates/${enc(id)}/versions/${enc(n)}/export`, { as: 'blob' }),
-    // `file` is a Blob of JSON; into an existing template's draft when templateId is given.
-    importTemplate: (file, { key, templateId } = {}) => request('POST',
-      templateId ? `/templates/${enc(templateId)}/import` : '/templates/import', { body: file, query: { key } }),
+    // `file` is a Blob of JSON; into an existing template's draft when templateId is given, with `etag`
+    // the draft_etag last seen as for saveDraft (a draft someone else saved since is then a 412).
+    importTemplate: (file, { key, templateId, etag } = {}) => request('POST',
+      templateId ? `/templates/${enc(templateId)}/import` : '/templates/import',
+      { body: file, query: { key }, headers: templateId ? draftCondition(etag) : {} }),
     users: (query) => request('GET', '/users', { query }),
     user: (id) => request('GET', `/users/${enc(id)}`),
     createUser: (body) => request('POST', '/users', { body }),

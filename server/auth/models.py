@@ -13,7 +13,8 @@ from server.errors import Forbidden
 from server.structs import Base, Name
 
 Role = Literal["admin", "reviewer", "inspector"]
-Username = Annotated[str, Meta(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")]
+# Whole-string, as structs.KEY_PATTERN: a bare `$` would let "admin\n" in beside "admin".
+Username = Annotated[str, Meta(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$(?!\n)")]
 Password = Annotated[str, Meta(min_length=8, max_length=256)]
 
 # The filter of every scoped query (see Principal): `d` is the districts row of the object's station,

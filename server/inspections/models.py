@@ -15,7 +15,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from server.structs import Base
+from server.structs import MAX_ITEMS, MAX_PHOTOS_PER_ITEM, Base
 
 Status = Literal["draft", "submitted", "returned", "approved"]
 # What an inspector may ask for; "returned" and "approved" are a reviewer's decisions.
@@ -29,7 +29,7 @@ Accuracy = Annotated[float, Meta(ge=0, le=100_000)]
 Moment = Annotated[datetime, Meta(tz=True)]
 Note = Annotated[str, Meta(max_length=4000)]
 # Generous for evidence of one item, small enough that one answer cannot reference a whole album.
-PhotoIds = Annotated[list[UUID], Meta(max_length=50)]
+PhotoIds = Annotated[list[UUID], Meta(max_length=MAX_PHOTOS_PER_ITEM)]
 ItemKey = Annotated[str, Meta(min_length=1, max_length=64)]
 
 
@@ -59,7 +59,7 @@ class InspectionDoc(Base):
     location: Location | None = None
     # Keys are checked against the pinned template by validate_answers (an unknown key is named there);
     # a pattern here would repeat that check, a regular expression per answer, on every replay too.
-    answers: Annotated[dict[ItemKey, Answer], Meta(max_length=2000)] = {}
+    answers: Annotated[dict[ItemKey, Answer], Meta(max_length=MAX_ITEMS)] = {}
 
 
 # Replies -----------------------------------------------------------------------------------------

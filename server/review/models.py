@@ -14,7 +14,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from server.structs import Base, Key
+from server.structs import MAX_ITEMS, Base, Key
 
 Decision = Literal["approve", "return"]
 Comment = Annotated[str, Meta(max_length=4000)]
@@ -35,8 +35,8 @@ class ReviewIn(Base):
     # The revision the reviewer read; anything else means the inspection changed meanwhile (409).
     revision: Annotated[int, Meta(ge=1)]
     comment: Comment = ""
-    item_comments: Annotated[dict[Key, Comment], Meta(max_length=2000)] = {}
-    score_overrides: Annotated[dict[Key, Override], Meta(max_length=2000)] = {}
+    item_comments: Annotated[dict[Key, Comment], Meta(max_length=MAX_ITEMS)] = {}
+    score_overrides: Annotated[dict[Key, Override], Meta(max_length=MAX_ITEMS)] = {}
 
 
 class Person(msgspec.Struct, kw_only=True):

@@ -11,7 +11,9 @@ Decisions:
   exactly as the template editor receives them from a draft.
 - POST /templates/import creates a template with the file's key or `?key=`; a key already taken is a
   422 on `key`, so the console can ask for another. POST /templates/{id}/import replaces that
-  template's draft instead (the versions already published are untouched).
+  template's draft instead (the versions already published are untouched). It takes the same
+  If-Match / If-None-Match as PUT .../draft (templates.routes): a file imported over a draft another
+  admin saved since it was read is refused with 412 rather than silently replacing their changes.
 - Exports and imports are audited: a template is part of how inspections are judged.
 """
 
@@ -33,9 +35,17 @@ from msgspec import Meta
 from server.audit import queries as audit
 from server.errors import BadRequest, Conflict, FieldError, Invalid, NotFound
 from server.http import Conn, User, VersionNumber, client_ip, raw_body
-from server.structs import Base
+from server.structs import KEY_PATTERN, Base
 from server.templates import queries
-from server.templates.api_models import TemplateDetail, decode_draft, stored_form, summarize_changes, type_error
+from server.templates.api_models import (
+    DRAFT_CHANGED_RESPONSES,
+    TemplateDetail,
+    decode_draft,
+    require_unchanged,
+    stored_form,
+    summarize_changes,
+    type_error,
+)
 from server.templates.models import Definition
 from server.templates.rules import validate_definition
 
@@ -45,7 +55,7 @@ IMPORT_MAX_BYTES = 3 * 1024 * 1024
 _FILE_BODY = raw_body(
     "A template file as exported, or a bare definition", {"application/json": Schema(type=OpenAPIType.OBJECT)}
 )
-_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_KEY = re.compile(KEY_PATTERN)
 
 
 class TemplateFile(Base, kw_only=True):
@@ -151,7 +161,7 @@ class TemplateTransferController(Controller):
         user.require("admin")
         defn, wrapper = _checked(await request.body())
         chosen = key if key is not None else (wrapper.key if wrapper else None)
-        if chosen is None or not _KEY.match(chosen):
+        if chosen is None or not _KEY.fullmatch(chosen):
             raise Invalid(
                 "the template needs a key",
                 errors=[
@@ -187,9 +197,14 @@ class TemplateTransferController(Controller):
         status_code=200,
         request_max_body_size=IMPORT_MAX_BYTES,
         operation_class=_FILE_BODY,
+        responses=DRAFT_CHANGED_RESPONSES,
     )
     async def import_into(self, template_id: UUID, request: Request, user: User, conn: Conn) -> TemplateDetail:
-        """Body: an export file or a bare definition. Replaces this template's draft with it."""
+        """Body: an export file or a bare definition. Replaces this template's draft with it.
+
+        Send `If-Match` with the detail's `draft_etag` (or `If-None-Match: *` when it was null), as for
+        PUT .../draft: a draft saved by someone else since then gets 412 and is kept.
+        """
         user.require("admin")
         defn, wrapper = _checked(await request.body())
         draft = stored_form(defn)
@@ -199,6 +214,11 @@ class TemplateTransferController(Controller):
                 raise NotFound("template not found")
             if current["archived_at"] is not None:
                 raise Conflict("the template is archived; unarchive it before importing into it")
+            # As with a save, a file equal to the current draft loses nothing whatever the tag.
+            if draft != current["draft"]:
+                require_unchanged(
+                    current["draft"], request.headers.get("if-match"), request.headers.get("if-none-match")
+                )
             await queries.save_draft(conn, template_id, draft)
             await audit.record(
                 conn,

@@ -8,7 +8,8 @@ template model; this module only carries it over HTTP:
   phone never has to know the defaults) and absent optional fields left out rather than null.
 - `summarize_changes` compares two stored definitions for the publish reply and the admin console.
 - `draft_etag` and `precondition_holds` let two admins (or two tabs) editing one draft find out that
-  the other saved in between, instead of the later autosave silently replacing the earlier one.
+  the other saved in between, instead of the later autosave silently replacing the earlier one;
+  `require_unchanged` applies them for every route that writes the draft (save, publish, import).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
+from litestar.openapi import ResponseSpec
 
 from server.errors import BadRequest, FieldError, Invalid, PreconditionFailed
-from server.http import etag_listed
+from server.http import PROBLEM, Problem, etag_listed
 from server.structs import Base, Key, LocalText
 from server.templates.models import Definition
 
@@ -132,6 +134,28 @@ def draft_etag(draft: dict[str, Any]) -> str:
     """
     digest = hashlib.sha256(msgspec.json.encode(draft, order="deterministic")).hexdigest()
     return f'"{digest[:32]}"'
+
+
+# Documented on every route that takes If-Match on the draft, so clients (and the fuzz tests) know the answer.
+DRAFT_CHANGED_RESPONSES = {
+    412: ResponseSpec(
+        data_container=Problem,
+        media_type=PROBLEM,
+        description="If-Match named a draft that is no longer the current one; `draft` and `draft_etag` are.",
+        generate_examples=False,
+    )
+}
+
+
+def require_unchanged(draft: dict[str, Any] | None, if_match: str | None, if_none_match: str | None = None) -> None:
+    """Raise DraftChanged (412, with the current draft) unless the request's preconditions hold."""
+    current = draft_etag(draft) if draft is not None else None
+    if not precondition_holds(if_match, if_none_match, current):
+        raise DraftChanged(
+            "the draft was changed since you read it (another admin, tab or computer saved it); "
+            "`draft` is the one on the server now",
+            extra={"draft": draft, "draft_etag": current},
+        )
 
 
 def precondition_holds(if_match: str | None, if_none_match: str | None, current: str | None) -> bool:

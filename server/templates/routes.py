@@ -21,23 +21,21 @@ Decisions:
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
 from asyncpg import Connection
 from litestar import Controller, Request, get, post, put
-from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Schema
 
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.errors import Conflict, FieldError, Invalid, NotFound
-from server.http import PROBLEM, Conn, Problem, User, VersionNumber, client_ip, raw_body
+from server.http import Conn, User, VersionNumber, client_ip, raw_body
 from server.templates import queries
 from server.templates.api_models import (
-    DraftChanged,
+    DRAFT_CHANGED_RESPONSES,
     PublishOut,
     TemplateCreate,
     TemplateDetail,
@@ -45,26 +43,15 @@ from server.templates.api_models import (
     VersionOut,
     VersionSummary,
     decode_draft,
-    draft_etag,
-    precondition_holds,
+    require_unchanged,
     stored_form,
     summarize_changes,
     type_error,
 )
 from server.templates.models import to_definition
-from server.templates.rules import validate_definition
+from server.templates.rules import is_blank, validate_definition
 
 DRAFT_MAX_BYTES = 2 * 1024 * 1024
-
-# Documented on the two routes that take If-Match, so clients (and the fuzz tests) know the answer.
-_DRAFT_CHANGED = {
-    412: ResponseSpec(
-        data_container=Problem,
-        media_type=PROBLEM,
-        description="If-Match named a draft that is no longer the current one; `draft` and `draft_etag` are.",
-        generate_examples=False,
-    )
-}
 
 
 def _invalid(errors: list[FieldError]) -> Invalid:
@@ -79,17 +66,6 @@ def _detail(row: asyncpg.Record, is_admin: bool) -> TemplateDetail:
     draft = row["draft"] if is_admin else None
     changes = summarize_changes(row["latest_definition"], draft) if draft is not None else None
     return TemplateDetail(**{f: getattr(base, f) for f in base.__struct_fields__}, draft=draft, draft_changes=changes)
-
-
-def _require_unchanged(draft: dict[str, Any] | None, if_match: str | None, if_none_match: str | None = None) -> None:
-    """Raise DraftChanged (412, with the current draft) unless the request's preconditions hold."""
-    current = draft_etag(draft) if draft is not None else None
-    if not precondition_holds(if_match, if_none_match, current):
-        raise DraftChanged(
-            "the draft was changed since you read it (another admin, tab or computer saved it); "
-            "`draft` is the one on the server now",
-            extra={"draft": draft, "draft_etag": current},
-        )
 
 
 async def _set_archived(
@@ -137,7 +113,7 @@ class TemplateController(Controller):
         errors = [
             FieldError(field=f"title.{lang}", message="must not be blank")
             for lang in ("en", "ur")
-            if not getattr(data.title, lang).strip()
+            if is_blank(getattr(data.title, lang))
         ]
         if await queries.key_taken(conn, data.key):
             errors.append(FieldError(field="key", message="another template has this key"))
@@ -170,7 +146,7 @@ class TemplateController(Controller):
     @put(
         "/{template_id:uuid}/draft",
         request_max_body_size=DRAFT_MAX_BYTES,
-        responses=_DRAFT_CHANGED,
+        responses=DRAFT_CHANGED_RESPONSES,
         operation_class=raw_body(
             "The template definition (DESIGN §7)", {"application/json": Schema(type=OpenAPIType.OBJECT)}
         ),
@@ -195,7 +171,7 @@ class TemplateController(Controller):
             draft = stored_form(defn)
             # The builder saves a moment after typing stops: a save that changes nothing is no new write.
             if draft != current["draft"]:
-                _require_unchanged(
+                require_unchanged(
                     current["draft"], request.headers.get("if-match"), request.headers.get("if-none-match")
                 )
                 await queries.save_draft(conn, template_id, draft)
@@ -210,7 +186,7 @@ class TemplateController(Controller):
                 )
         return await _load_detail(conn, template_id, True)
 
-    @post("/{template_id:uuid}/publish", status_code=201, responses=_DRAFT_CHANGED)
+    @post("/{template_id:uuid}/publish", status_code=201, responses=DRAFT_CHANGED_RESPONSES)
     async def publish(self, template_id: UUID, request: Request, user: User, conn: Conn) -> PublishOut:
         """Publish the draft as the next version. With `If-Match: <draft_etag>`, only that draft (else 412)."""
         user.require("admin")
@@ -221,7 +197,7 @@ class TemplateController(Controller):
             if current["archived_at"] is not None:
                 raise Conflict("the template is archived; unarchive it before publishing")
             draft = current["draft"]
-            _require_unchanged(draft, request.headers.get("if-match"))
+            require_unchanged(draft, request.headers.get("if-match"))
             if draft is None:
                 raise Invalid(
                     "there is no draft to publish", errors=[FieldError(field="draft", message="save a draft first")]

@@ -15,6 +15,11 @@ Decisions other code relies on:
 - `critical` is refused where an item can never fail: text, photo, date, unbounded number items, and a
   choice whose every option earns points.
 - The grade "fail" is reserved for a critical failure, so no band may be called that.
+- A template asks no more of an inspection than an inspection document can carry: at most MAX_ITEMS
+  items, none needing more than MAX_PHOTOS_PER_ITEM photos. Otherwise it would publish and no
+  inspection of it could ever be submitted.
+- A text is blank when it holds nothing a reader sees: besides spaces, characters that take no space
+  (zero-width spaces and joiners, direction marks, the byte-order mark) do not make a label.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from server.errors import FieldError
+from server.structs import MAX_ITEMS, MAX_PHOTOS_PER_ITEM
 from server.templates.models import Definition, Item, LocalText
 
 # Each check reports through this, so that it can go on and find the next problem.
@@ -54,6 +61,8 @@ def validate_definition(defn: Definition) -> list[FieldError]:
                 err(f"kinds[{k}]", f"'{kind}' is listed twice")
     if not defn.sections:
         err("sections", "a template needs at least one section")
+    elif sum(len(section.items) for section in defn.sections) > MAX_ITEMS:
+        err("sections", f"a template may have at most {MAX_ITEMS} items")
 
     section_keys: set[str] = set()
     earlier: dict[str, Item] = {}  # items already met, in the order the inspector meets them
@@ -80,8 +89,15 @@ def validate_definition(defn: Definition) -> list[FieldError]:
 
 def _check_text(text: LocalText, at: str, err: Report) -> None:
     for lang in ("en", "ur"):
-        if not getattr(text, lang).strip():
+        if is_blank(getattr(text, lang)):
             err(f"{at}.{lang}", "must not be blank")
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` shows nothing: only white space and format characters (Unicode category Cf, which
+    holds U+200B to U+200F, U+202A to U+202E, U+2060, U+FEFF and the Arabic letter mark). str.strip()
+    keeps the latter, and a label of them alone looks empty on every screen."""
+    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
 
 
 def _check_weight(weight: float, at: str, err: Report) -> None:
@@ -98,7 +114,7 @@ def _check_bands(defn: Definition, err: Report) -> None:
     for b, band in enumerate(bands):
         at = f"grade_bands[{b}]"
         name = band.grade.strip()
-        if not name:
+        if is_blank(name):
             err(f"{at}.grade", "must not be blank")
         elif name.casefold() == "fail":
             err(f"{at}.grade", "'fail' is reserved for a critical failure")
@@ -120,6 +136,8 @@ def _check_item(item: Item, at: str, err: Report) -> None:
     _check_weight(item.weight, f"{at}.weight", err)
     if item.min_photos < 0:
         err(f"{at}.min_photos", "must not be negative")
+    elif item.min_photos > MAX_PHOTOS_PER_ITEM:
+        err(f"{at}.min_photos", f"must be at most {MAX_PHOTOS_PER_ITEM}")
 
     kind = item.type
     choice = kind in ("choice", "multi_choice")

@@ -97,6 +97,8 @@ const MESSAGES = [
   [/^at least one option must be worth more than 0 points$/, 'admin.msg.optionPoints'],
   [/^must be greater than 0$/, 'admin.msg.positive'],
   [/^must not be negative$/, 'admin.msg.notNegative'],
+  [/^must be at most (\d+)$/, 'admin.msg.atMost'],
+  [/^a template may have at most (\d+) items$/, 'admin.msg.tooManyItems'],
   [/^this item can never fail, so it cannot be critical$/, 'admin.msg.criticalNever'],
   [/^a scale needs a whole-number maximum of at least 1$/, 'admin.msg.scaleMax'],
   [/^the item key '(.+)' is used twice in this template$/, 'admin.msg.itemKeyTwice'],

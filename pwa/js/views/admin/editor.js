@@ -16,6 +16,10 @@ import {
 const autoKey = new WeakSet();
 export const followWords = (obj) => autoKey.add(obj);
 
+// The most photos an answer may carry (MAX_PHOTOS_PER_ITEM in server/structs.py, which
+// tests/test_template_defects.py holds this to): the server refuses a template asking for more.
+const MAX_PHOTOS_PER_ITEM = 50;
+
 function numberInput(value, onchange, attrs = {}) {
   return h('input', {
     type: 'number', inputmode: 'decimal', step: 'any', value: value ?? '', ...attrs,
@@ -255,7 +259,7 @@ function itemEditor(ui, item) {
       checkBox('critical', t('admin.critical'), !!item.critical, (on) => { item.critical = on; ui.changed('text', item); }, { hint: t('admin.criticalHint') })),
     h('div', { class: 'row-2' },
       numberField('weight', t('admin.weight'), { min: 0 }, t('admin.weightHint')),
-      numberField('min_photos', t('admin.minPhotos'), { min: 0, step: 1 }, t('admin.minPhotosHint'))),
+      numberField('min_photos', t('admin.minPhotos'), { min: 0, max: MAX_PHOTOS_PER_ITEM, step: 1 }, t('admin.minPhotosHint'))),
     ...typeFields,
     conditionEditor(ui, item));
 }

@@ -99,6 +99,8 @@ export async function importDialog(template = null) {
   const keyInput = input('', (v) => { state.key = v.trim(); }, { spellcheck: 'false', autocapitalize: 'off', dir: 'ltr', id: 'import-key' });
   const form = h('div', { class: 'form' },
     h('p', { text: template ? t('admin.importIntoLead', { name: tx(template.title) || template.key }) : t('admin.importLead') }),
+    // Changes saved but not published are in the draft alone: the import is their end.
+    template?.draft_status === 'unpublished' ? h('p', { class: 'callout callout-warn', id: 'import-replaces', text: t('admin.importReplacesChanges') }) : null,
     summary,
     fieldBox('file', t('admin.importFile'), fileInput, { hint: t('admin.importFileHint') }),
     template ? null : fieldBox('key', t('admin.key'), keyInput, { hint: t('admin.importKeyHint') }));
@@ -117,10 +119,15 @@ export async function importDialog(template = null) {
       }
       try {
         const tpl = await api.admin.importTemplate(new Blob([text], { type: 'application/json' }),
-          { key: template ? undefined : state.key, templateId: template?.id });
+          { key: template ? undefined : state.key, templateId: template?.id, etag: template?.draft_etag });
         form.dataset.id = tpl.id;
         return true;
       } catch (err) {
+        // Someone saved the draft after this page showed it: their changes are kept, and this says so.
+        if (err?.status === 412) {
+          errorSummary(summary, placeErrors(form, [{ field: 'file', message: t('admin.importDraftChanged') }]));
+          return false;
+        }
         // The definition's problems are named by their place in the file (sections[0].items[2]…);
         // the export wrapper's own fields (format, version…) are the file's problem, shown at it.
         const wrapper = new Set(['format', 'format_version', 'version', 'exported_at', 'definition', 'body']);
