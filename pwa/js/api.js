@@ -100,6 +100,8 @@ export const api = {
   }),
   putInspection: (id, doc) => request('PUT', `/inspections/${encodeURIComponent(id)}`, { body: doc }),
   getInspection: (id) => request('GET', `/inspections/${encodeURIComponent(id)}`),
+  // The inspector's word that a corrective action's fix was seen (outbox.enqueueActionCheck).
+  checkAction: (id, body) => request('PATCH', `/actions/${encodeURIComponent(id)}`, { body }),
   // A published template version, by id: the outbox fetches one its phone no longer holds.
   templateVersion: (id) => request('GET', `/template-versions/${encodeURIComponent(id)}`),
   putPhoto: (photo) => request('PUT', `/photos/${encodeURIComponent(photo.id)}`, {

@@ -17,11 +17,14 @@
 // An inspection whose checklist (template version) cannot be had just now waits alone: its own
 // entries stay for a later drain, the others go on; one the server no longer has either is parked.
 // A photo refused for what it is (photoRefusal) is parked too, until the inspector removes it.
+//
+// A corrective action the inspector saw fixed is an entry of its own (enqueueActionCheck), of no
+// inspection: it waits for none, and none waits for it.
 
 import { ApiError, api } from './api.js';
 import { emit } from './bus.js';
 import { DRAFTS, OUTBOX, PHOTOS, byIndex, get, getAll, kv, put, req, tx } from './db.js';
-import { buildDocument, referencedPhotos } from './form.js';
+import { buildDocument, referencedPhotos, uuid } from './form.js';
 import { dictionaries, getLang } from './i18n.js';
 
 const LOCK = 'muaina-outbox';
@@ -65,6 +68,25 @@ export async function enqueueSubmission(inspectionId, definition, freeze = () =>
     draft.error = null;
     s[DRAFTS].put(draft);
   });
+}
+
+// The inspector saw a corrective action's fix at the station: queued like a submission, and sent as
+// PATCH {status: verified, note, note_id}. The note's id is made once, here, so the request sent twice
+// (a drain cut off before the reply) is stored once and changes nothing the second time. What the
+// screens show of the action (its words, due date) is kept with the entry: the phone may drop the
+// action from its bundle before the entry goes.
+export async function enqueueActionCheck(action, note) {
+  const { id, station_id, item_key, item_label, description, description_kind, due_date } = action;
+  await tx(OUTBOX, 'readwrite', (s) => s[OUTBOX].add({
+    kind: 'action', ref: id, action: { id, station_id, item_key, item_label, description, description_kind, due_date },
+    note, note_id: uuid(), state: 'pending', attempts: 0, error: null, created_at: new Date().toISOString(),
+  }));
+  return sendQueued();
+}
+
+// The inspector's checks of corrective actions still on the phone, by action id.
+export async function actionChecks() {
+  return new Map((await getAll(OUTBOX)).filter((e) => e.kind === 'action').map((e) => [e.ref, e]));
 }
 
 // After enqueueSubmission: send now, and have the browser wake the worker for it if the page closes.
@@ -116,7 +138,8 @@ async function drainLocked() {
         if (await sendInspection(entry, bundle) === 'unrecorded') { unrecorded = true; continue; }
         // A submission completes its assignment on the server: the page fetches the bundle again.
         emit('acknowledged', { id: entry.inspection_id });
-      } else await sendPhoto(entry);
+      } else if (entry.kind === 'action') await sendActionCheck(entry);
+      else await sendPhoto(entry);
       sent += 1;
     } catch (err) {
       if (err.status === 401) {
@@ -169,6 +192,7 @@ const editedHere = (d) => (d.status === 'draft' || d.status === 'returned') && d
 const sendingState = (d, sync) => (editedHere(d) && sync !== 'attention' ? 'local' : sync);
 
 async function setDraftSync(id, sync, extra = {}) {
+  if (id === undefined) return;  // an entry of no inspection (an action's check)
   await tx(DRAFTS, 'readwrite', async (s) => {
     const d = await req(s[DRAFTS].get(id));
     if (d) s[DRAFTS].put({ ...d, sync: sendingState(d, sync), ...extra });
@@ -271,6 +295,19 @@ async function sendPhoto(entry) {
     await tx([PHOTOS, OUTBOX], 'readwrite', drop);
     await quietly(tx([DRAFTS, OUTBOX], 'readwrite', note));
   }
+}
+
+// A check the server refuses as a conflict found the action closed meanwhile (verified by someone else,
+// or cancelled by the office): nothing is left to record, and the entry goes as if sent. The bundle
+// fetched next takes the closed action off the phone.
+async function sendActionCheck(entry) {
+  try {
+    await api.checkAction(entry.ref, { status: 'verified', note: entry.note, note_id: entry.note_id });
+  } catch (err) {
+    if (err.status !== 409) throw err;
+  }
+  await tx(OUTBOX, 'readwrite', (s) => req(s[OUTBOX].delete(entry.seq)));
+  emit('acknowledged', { action: entry.ref });
 }
 
 // Not sent this time, to be tried again: the entry waits as pending with what went wrong, and its

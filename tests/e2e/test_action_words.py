@@ -7,9 +7,11 @@ keeps the reviewer's words in either language.
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.test_pwa_support import live_pwa_server, open_station, phone_context, sign_in, watch_errors
 from tests.e2e.test_reviewer_support import (
@@ -134,5 +136,64 @@ def test_the_inspectors_phone_shows_an_automatic_action_in_urdu_and_a_typed_one_
     assert due not in page.locator(f"#item-{seeded['other']['key']} .callout-info").inner_text()
     year = due[:4]
     assert any(TYPED in li and year in li for li in listed), listed
+    assert errors == []
+    context.close()
+
+
+def test_an_inspector_marks_an_action_seen_fixed_offline_and_it_is_verified_once_with_the_note(
+    pwa_server, seeded, browser
+):
+    """Last in this module: it verifies the typed action. Offline at the station, the inspector says
+    what they saw; the phone sends it when the network is back, and the action is verified with the
+    note. (The same request sent twice, as after a lost reply, changes nothing the second time:
+    tests/test_action_defects.py.)"""
+    station, other, typed = seeded["station"], seeded["other"], seeded["typed"]
+    reviewer = pwa_server.login("rpo.lahore", REVIEWER_PASSWORD)
+    context = phone_context(browser, station)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    open_station(page, station)
+    page.click("#begin")
+    page.wait_for_selector(".section-title")
+    page.goto(page.url.rsplit("/s/", 1)[0] + f"/s/{seeded['section']}")
+    callout = page.locator(f"#item-{other['key']} .action-callout")
+    callout.wait_for()
+
+    context.set_offline(True)
+    callout.locator(".action-seen").click()
+    dialog = page.locator("dialog")
+    dialog.locator(".btn-primary").click()  # no note: refused where it is asked for, nothing queued
+    expect(dialog.locator("[role=alert]")).to_be_visible()
+    expect(dialog.locator("textarea")).to_be_focused()
+    note = "Walls repainted; the fan works"
+    dialog.locator("textarea").fill(note)
+    dialog.locator(".btn-primary").click()
+    expect(dialog).to_have_count(0)
+    expect(callout.locator(".action-check")).to_be_focused()
+    expect(callout.locator(".action-seen")).to_have_count(0)
+    assert pwa_server.api("GET", f"/api/v1/actions/{typed['id']}", reviewer).json()["status"] == "open"
+
+    # Drawn again (the page reloaded offline), the check is still there, and the sync screen lists it.
+    page.reload()
+    expect(page.locator(f"#item-{other['key']} .action-check")).to_be_visible()
+    page.goto(pwa_server.url + "/#/sync")
+    expect(page.locator("li[data-kind=action]")).to_contain_text(TYPED)
+
+    context.set_offline(False)
+    page.evaluate("dispatchEvent(new Event('online'))")
+    deadline = time.monotonic() + 30
+    while (shown := pwa_server.api("GET", f"/api/v1/actions/{typed['id']}", reviewer).json())["status"] != "verified":
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.3)
+    page.reload()
+    expect(page.locator("li[data-kind=action]")).to_have_count(0)
+    assert [(n["body"], n["status_to"]) for n in shown["notes"]] == [(note, "verified")]
+    assert shown["notes"][0]["author"]["display_name"] != "RPO Lahore"
+    # Verified, the action leaves the phone's open actions at the next download.
+    page.goto(pwa_server.url + f"/#/start/{station['id']}")
+    page.reload()
+    page.wait_for_selector("#begin")
+    assert TYPED not in page.locator("main").inner_text()
     assert errors == []
     context.close()

@@ -7,6 +7,7 @@ import { hasUnsent, refreshBundle, returnedOnServer, signOut, state, station, un
 import { alertDialog, button, card, confirmDialog, h, pill } from '../ui.js';
 import { itemByKey } from '../form.js';
 import { allDrafts } from '../inspection.js';
+import { actionLine } from './inspector/common.js';
 import { draftRow, newestFirst } from './inspector/home.js';
 import { loginView } from './login.js';
 
@@ -99,12 +100,16 @@ async function outboxView() {
     const d = drafts.get(e.inspection_id);
     const st = d && station(d.station_id);
     const def = d && version(d.template_version_id)?.definition;
-    const what = e.kind === 'inspection'
+    const what = () => (e.kind === 'inspection'
       ? t('outbox.inspection', { station: st ? tx(st.name) : '' })
-      : t('outbox.photo', { item: tx(def && itemByKey(def, e.item_key)?.label) });
+      : t('outbox.photo', { item: tx(def && itemByKey(def, e.item_key)?.label) }));
     const [kind, key] = ENTRY_STATE[e.state] || ENTRY_STATE.pending;
-    list.append(h('li', { class: 'list-row' },
-      h('a', { href: `#/i/${e.inspection_id}/review` }, h('span', { class: 'strong', text: what })),
+    // A corrective action seen fixed belongs to no inspection: there is no screen of it to open.
+    const title = e.kind === 'action'
+      ? h('span', { class: 'strong' }, actionLine(e.action, 'outbox.actionCheck'))
+      : h('a', { href: `#/i/${e.inspection_id}/review` }, h('span', { class: 'strong', text: what() }));
+    list.append(h('li', { class: 'list-row', dataset: { kind: e.kind } },
+      title,
       pill(kind, t(key)),
       e.error && h('p', { class: e.state === 'attention' ? 'field-error' : 'hint', text: entryError(e) })));
   }

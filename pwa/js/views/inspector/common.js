@@ -2,14 +2,14 @@
 // comments, what the server refused (422) with jump links to the items concerned, and the photos it
 // refused with the way out (remove them).
 
-import { getLang, t, tx } from '../../i18n.js';
+import { actionDescription, actionDue, getLang, problemText as serverProblem, t, tx } from '../../i18n.js';
 import { carryOver, itemByKey, sectionOfItem } from '../../form.js';
 import { editable, moveToVersion, removeRefusedPhoto, versionRefused } from '../../inspection.js';
-import { TEMPLATE_GONE, photoRefusal, refusedAccess, retryRefused } from '../../outbox.js';
+import { TEMPLATE_GONE, enqueueActionCheck, photoRefusal, refusedAccess, retryRefused } from '../../outbox.js';
 import { thumbUrl } from '../../photos.js';
 import { navigate, render } from '../../router.js';
 import { station, templatesFor } from '../../state.js';
-import { button, confirmDialog, dialog, h, icon, pill } from '../../ui.js';
+import { button, confirmDialog, dialog, field, h, icon, mount, pill } from '../../ui.js';
 
 export function notFound(message) {
   return h('div', { class: 'page' }, h('h1', { text: t('error.title') }), h('p', { text: message || t('error.notFound') }),
@@ -201,4 +201,50 @@ export function removedPhotosNote(draft, def) {
   return h('div', { class: 'callout callout-warn', role: 'note', id: 'photos-removed' }, icon('warn'), h('div', {},
     h('p', { text: t('refused.removedNote', { count: gone.length }) }),
     h('ul', {}, labels.map((l) => h('li', { text: l })))));
+}
+
+// A corrective action open at the station, where the inspector meets it (its item's card, or atop the
+// first section when this checklist has no such item): what must be done and by when, with its words
+// isolated so an English description keeps its place in an Urdu sentence. While the inspection can be
+// changed, "Seen fixed" records that the inspector saw the fix (with a note, as the server requires);
+// it goes with the outbox, offline or not. `check` is the outbox entry of a check made already.
+export function actionCallout(a, check, { canCheck, lead = 'actions.onItem' }) {
+  const box = h('div', { class: 'callout callout-info action-callout', dataset: { action: a.id } });
+  const draw = (entry) => {
+    const state = entry && (entry.state === 'attention'
+      ? [pill('fail', t('actions.checkRefused')), h('p', { class: 'field-error', text: serverProblem(entry.error) })]
+      : pill('pending', t('actions.checkQueued'), { class: 'action-check', tabindex: '-1' }));
+    const seen = !entry && canCheck && button(t('actions.seenFixed'), () => seenFixed(a, draw), { iconName: 'check', class: 'action-seen' });
+    mount(box, icon('warn'), h('div', {}, h('p', {}, actionLine(a, lead)), state, seen));
+    return box;
+  };
+  return draw(check);
+}
+
+// An action's words in a sentence (`lead`: {text} and {due}), the description isolated in a <bdi>.
+export function actionLine(a, lead = 'actions.item') {
+  const [before, after] = t(lead, { text: '\u0000', due: actionDue(a) }).split('\u0000');
+  return [before, h('bdi', { text: actionDescription(a) }), after];
+}
+
+async function seenFixed(a, redraw) {
+  const note = h('textarea', { rows: 3, dir: 'auto', required: true, 'aria-required': 'true', class: 'action-note' });
+  const error = h('p', { class: 'field-error', role: 'alert', hidden: true, text: t('actions.noteNeeded') });
+  const agreed = await dialog({
+    title: t('actions.checkTitle'),
+    body: [h('p', { dir: 'auto', text: actionDescription(a) }), h('p', { class: 'hint', text: t('actions.checkLead') }),
+      field(t('actions.checkNote'), note), error],
+    actions: [{ label: t('cancel'), value: false }, { label: t('actions.checkConfirm'), value: true, kind: 'primary' }],
+    onSubmit: () => {
+      if (note.value.trim()) return true;
+      error.hidden = false;
+      note.focus();
+      return false;
+    },
+  });
+  if (!agreed) return;
+  const sent = enqueueActionCheck(a, note.value.trim());
+  // Its button is gone: focus goes to what took its place, not to the top of the page.
+  redraw({ state: 'pending' }).querySelector('.action-check')?.focus();
+  await sent.catch(() => {});
 }

@@ -1,16 +1,17 @@
 // Filling an inspection: one section per step, a progress bar, the live section score, one card
 // per item, and at the end of each section the required items still unanswered with jump links.
 
-import { actionDescription, actionDue, fmtNumber, t, tx, fmtPercent } from '../../i18n.js';
+import { fmtNumber, t, tx, fmtPercent } from '../../i18n.js';
 import { missing, progressOf, sectionOfItem } from '../../form.js';
 import { getFix } from '../../geo.js';
+import { actionChecks } from '../../outbox.js';
 import { editable, loadDraft, setLocation } from '../../inspection.js';
 import { navigate } from '../../router.js';
 import { score, visibility } from '../../scoring.js';
 import { actionsFor, station, version } from '../../state.js';
 import { button, countStatus, h, icon, mount, pill, progress } from '../../ui.js';
 import { itemCard } from './item.js';
-import { errorsCallout, missingTemplate, notFound, returnedCallout } from './common.js';
+import { actionCallout, actionLine, errorsCallout, missingTemplate, notFound, returnedCallout } from './common.js';
 
 export async function fillView(params) {
   const draft = await loadDraft(params.id);
@@ -26,8 +27,11 @@ export async function fillView(params) {
   const st = station(draft.station_id);
   const actions = actionsFor(draft.station_id);
   const keysHere = new Set(section.items.map((i) => i.key));
-  // Actions whose item is not in the template are shown on the first section so none is hidden.
-  const sectionActions = actions.filter((a) => keysHere.has(a.item_key) || (sIdx === 0 && sectionOfItem(def, a.item_key) < 0));
+  // Listed atop their section (each is met again, with "Seen fixed", on its item's card). One whose
+  // item this checklist lacks has no card: it is shown whole on the first section, so none is hidden.
+  const sectionActions = actions.filter((a) => keysHere.has(a.item_key));
+  const itemless = sIdx === 0 ? actions.filter((a) => sectionOfItem(def, a.item_key) < 0) : [];
+  const checks = actions.length ? await actionChecks() : new Map();
 
   const head = h('div', { class: 'fill-head' });
   // Its height keeps what the keyboard focuses out from under it (app.css: html:has(.fill-head)).
@@ -42,7 +46,7 @@ export async function fillView(params) {
   const missingBox = h('div', { class: 'missing' });
   const missingSaid = countStatus((n) => (n ? t('fill.stillToAnswer', { count: n }) : t('fill.sectionDone')), { id: 'missing-status' });
   const cards = new Map();
-  const ctx = { draft, def, actions, readonly, onChange: () => refresh() };
+  const ctx = { draft, def, actions, checks, readonly, onChange: () => refresh() };
 
   // A draft started without a GPS fix gets one as soon as the phone has it (written as that change
   // alone, since the fix may come after the inspector moved on: inspection.save). Not a returned one:
@@ -99,7 +103,8 @@ export async function fillView(params) {
     errorsCallout(draft, def),
     sectionActions.length ? h('div', { class: 'callout callout-info' }, icon('warn'), h('div', {},
       h('h2', { class: 'h3', text: t('actions.title') }),
-      h('ul', {}, sectionActions.map((a) => h('li', { text: t('actions.item', { text: actionDescription(a), due: actionDue(a) }) }))))) : null,
+      h('ul', {}, sectionActions.map((a) => h('li', {}, actionLine(a)))))) : null,
+    itemless.map((a) => actionCallout(a, checks.get(a.id), { canCheck: !readonly, lead: 'actions.item' })),
     h('h1', { class: 'section-title', text: tx(section.title) }),
     list, missingBox, missingSaid.node, nav);
 

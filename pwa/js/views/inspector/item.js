@@ -3,11 +3,12 @@
 // and the reviewer's comment when the inspection came back. Controls update in place so focus
 // stays where the thumb is.
 
-import { actionDescription, actionDue, fmtNumber, t, tx } from '../../i18n.js';
+import { fmtNumber, t, tx } from '../../i18n.js';
 import { MAX_TEXT, isAnswered, isFailed, photoCount } from '../../form.js';
 import { addPhoto, removePhoto, setNote, setValue } from '../../inspection.js';
 import { displayUrl, thumbUrl } from '../../photos.js';
 import { add, button, dialog, h, icon, mount, pill, toast } from '../../ui.js';
+import { actionCallout } from './common.js';
 
 const YES_NO = [['yes', 'answer.yes'], ['no', 'answer.no'], ['na', 'answer.na']];
 // The server's limits (form.MAX_TEXT, server/inspections/models.py Note and PhotoIds, the YYYY-MM-DD
@@ -54,8 +55,7 @@ export function itemCard(item, ctx) {
     status, help,
     comment ? h('div', { class: 'callout callout-warn', role: 'note' }, icon('note'),
       h('div', {}, h('p', { class: 'strong', text: t('review.commentOnItem') }), h('p', { text: comment }))) : null,
-    ...actions.map((a) => h('div', { class: 'callout callout-info' }, icon('warn'),
-      h('p', { text: t('actions.onItem', { text: actionDescription(a), due: actionDue(a) }) }))),
+    ...actions.map((a) => actionCallout(a, ctx.checks?.get(a.id), { canCheck: !ctx.readonly })),
     control(item, ctx, labelId, changed),
     photos.node,
     noteField(item, ctx),
