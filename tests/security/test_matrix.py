@@ -20,6 +20,7 @@ import io
 import uuid
 import zipfile
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -206,6 +207,9 @@ def _suffix(role: str) -> str:
     return role[:3]
 
 
+_ACTION_ITEMS = {"rev": "f_clean", "adm": "f_token"}
+
+
 BUILDERS: dict[tuple[str, str], Builder] = {
     ("POST", "/api/v1/auth/login"): lambda s, role: {
         "json": {"username": USERS[role] or "admin", "password": "correct-horse-42" if USERS[role] else "wrong"}
@@ -291,8 +295,9 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         "json": {
             "station_id": s.ids["A"]["station_id"],
             "description": f"Fix the front desk ({role})",
-            "due_date": "2026-12-31",
-            "item_key": f"item_{_suffix(role)}",
+            "due_date": (date.today() + timedelta(days=30)).isoformat(),
+            # An item of the scene's checklist, another for each role (one unfinished action per item).
+            "item_key": _ACTION_ITEMS.get(_suffix(role), "f_why"),
         }
     },
     ("PATCH", "/api/v1/actions/{action_id}"): lambda s, role: {"json": {"note": f"Seen by {role}"}},
