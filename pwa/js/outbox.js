@@ -368,11 +368,17 @@ export async function retryRefused() {
   return retryNow();
 }
 
-// Counts for the sync badge: waiting to send, needing the inspector's attention.
+// Counts for the sync badge, of what the inspector knows as one thing each: an inspection (whatever
+// photos of it are queued) or a corrective action's check. `waiting` to send and needing `attention`
+// (an inspection with an entry parked, whatever else of it waits); `photos` waiting, which a fast
+// drain counts down; `total` entries.
 export async function summary() {
   const entries = await getAll(OUTBOX);
-  const attention = entries.filter((e) => e.state === 'attention').length;
-  return { waiting: entries.length - attention, attention, total: entries.length };
+  const unit = (e) => (e.kind === 'action' ? `action:${e.ref}` : e.inspection_id);
+  const attention = new Set(entries.filter((e) => e.state === 'attention').map(unit));
+  const waiting = new Set(entries.map(unit).filter((u) => !attention.has(u)));
+  const photos = entries.filter((e) => e.kind === 'photo' && e.state !== 'attention' && !attention.has(unit(e))).length;
+  return { waiting: waiting.size, attention: attention.size, photos, total: entries.length };
 }
 
 // Why the server refused a parked photo, as a word the screens translate: too large (413), not an image

@@ -182,3 +182,27 @@ def test_a_submission_the_full_phone_could_not_queue_stays_a_draft_to_submit_aga
     page.wait_for_selector("[data-sync=queued]")
     assert errors == []
     context.close()
+
+
+# The browser's estimate of the room left, as on a phone nearly full: 150 MB free. (The estimate is
+# replaced, not the quota, for the reason FULL gives.)
+NEARLY_FULL = """Object.defineProperty(navigator.storage, 'estimate', {
+    value: async () => ({ quota: 4 * 1024 ** 3, usage: 4 * 1024 ** 3 - 150 * 1024 ** 2 }),
+})"""
+
+
+def test_a_phone_running_out_of_space_says_so_on_home_before_a_photo_is_refused(pwa_server, browser):
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    page.locator("#station-list li").first.wait_for()
+    assert page.locator("#low-space").count() == 0  # plenty of room: nothing said
+    phone.context.add_init_script(NEARLY_FULL)
+    page.reload()
+    warning = page.locator("#low-space")
+    warning.wait_for()
+    # 150 MB at the 1 MB a photo is taken to be when the phone holds none.
+    assert "150 MB left" in warning.inner_text() and "Room for about 150 more photos" in warning.inner_text()
+    warning.locator("a[href='#/settings']").click()
+    page.wait_for_selector("#st-h")
+    assert phone.errors == []
+    phone.context.close()

@@ -1,6 +1,7 @@
 """The sync screen, where the sync badge leads, in real Chromium: drafts kept only on this phone are
 listed there, instead of the screen saying that everything is on the server while the badge says
-"Drafts on phone"; and an inspection not sent yet says why in the person's words, not the browser's."""
+"Drafts on phone"; an inspection not sent yet says why in the person's words, not the browser's; and
+a backlog reads as the inspections it is, with their photos counted, not one row per photo."""
 
 from __future__ import annotations
 
@@ -108,7 +109,43 @@ def test_the_badge_counts_down_through_a_fast_drain_and_is_not_redrawn_for_nothi
     result = page.evaluate(FAST_DRAIN)
     counts = {text for text in result["seen"] if "waiting" in text}
     assert len(counts) >= 3, f"the badge stood still while the queue emptied: {result['seen']}"
-    assert result["now"].strip() == "2 waiting to send"
+    # One inspection whose photos are going: it is one thing waiting, and its photos count down.
+    assert result["now"].strip() == "1 waiting to send · 2 photos"
     assert result["redrawn"] == 0, "the badge was drawn again with the same words"
+    assert phone.errors == []
+    phone.context.close()
+
+
+# Two inspections queued offline (one with three photos, one whose document went and one photo is
+# left) and a corrective action's check: what the badge and the sync screen make of them.
+BACKLOG = """async () => {
+    const db = await import('/js/db.js');
+    const { emit } = await import('/js/bus.js');
+    await db.put('outbox', { kind: 'inspection', ref: 'y', inspection_id: 'y', state: 'pending' });
+    for (let i = 0; i < 3; i += 1) await db.put('outbox', { kind: 'photo', ref: 'py' + i, inspection_id: 'y', state: 'pending' });
+    await db.put('outbox', { kind: 'photo', ref: 'pz', inspection_id: 'z', state: 'pending' });
+    await db.put('outbox', { kind: 'action', ref: 'a1', state: 'pending', note: 'seen', note_id: 'n1',
+                             action: { id: 'a1', description: 'Fix the lock-up door', due_date: '2099-01-01' } });
+    emit('outbox');
+}"""
+
+
+def test_a_backlog_reads_as_inspections_with_their_photos_counted_not_one_row_per_photo(pwa_server, browser):
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    page.locator("#sync-badge", has_text="All on server").wait_for()
+    phone.context.set_offline(True)  # nothing is sent: the queue is made by the test
+    page.evaluate(BACKLOG)
+    page.locator("#sync-badge", has_text="3 waiting to send · 4 photos").wait_for(timeout=10000)
+    page.goto(pwa_server.url + "/#/sync")
+    rows = page.locator("main ul.list > li.list-row")
+    rows.first.wait_for()
+    assert rows.count() == 3, rows.all_inner_texts()
+    assert "3 photos still to send" in page.locator("li[data-id=y]").inner_text()
+    assert "1 photo still to send" in page.locator("li[data-id=z]").inner_text()
+    assert "Fix the lock-up door" in page.locator("li[data-kind=action]").inner_text()
+    page.click(".lang-toggle")
+    page.locator("html[dir=rtl]").wait_for(state="attached")
+    page.locator("li[data-id=y]", has_text="3 تصاویر بھیجنا باقی").wait_for()
     assert phone.errors == []
     phone.context.close()

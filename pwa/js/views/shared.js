@@ -2,10 +2,10 @@
 // outbox ("what is still on this phone"). Role screens live in views/<role>/.
 
 import { fmtBytes, fmtDateTime, getDigits, getLang, problemText, setDigits, setLang, t, tx } from '../i18n.js';
+import { PHOTOS, getAll } from '../db.js';
 import { allEntries, photoRefusal, retryNow } from '../outbox.js';
-import { hasUnsent, refreshBundle, returnedOnServer, signOut, state, station, unsentDesk, version } from '../state.js';
+import { hasUnsent, refreshBundle, returnedOnServer, signOut, state, station, unsentDesk } from '../state.js';
 import { alertDialog, button, card, confirmDialog, h, pill } from '../ui.js';
-import { itemByKey } from '../form.js';
 import { allDrafts } from '../inspection.js';
 import { actionLine } from './inspector/common.js';
 import { draftRow, newestFirst } from './inspector/home.js';
@@ -91,27 +91,46 @@ function entryError(e) {
   return problemText(e.error);
 }
 
+// What the outbox holds, by what it is for: an inspection with its photos, one row however many photos
+// (a backlog of days is fifteen rows, not two hundred), or a corrective action's check. A row's state
+// is its most pressing entry's, and each thing that went wrong is said once.
+const RANK = { pending: 0, sending: 1, attention: 2 };
+
+function outboxGroups(entries) {
+  const groups = new Map();
+  for (const e of entries) {
+    const key = e.kind === 'action' ? `action:${e.ref}` : e.inspection_id;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(e);
+  }
+  return [...groups.values()];
+}
+
 async function outboxView() {
   const entries = (await allEntries()).sort((a, b) => a.seq - b.seq);
   const list = h('ul', { class: 'list' });
   const drafts = new Map((await allDrafts()).map((d) => [d.id, d]));
   const queued = new Set(entries.map((e) => e.inspection_id));
-  for (const e of entries) {
-    const d = drafts.get(e.inspection_id);
+  const sizes = new Map((await getAll(PHOTOS)).map((p) => [p.id, p.blob?.size || 0]));
+  for (const group of outboxGroups(entries)) {
+    const [first] = group;
+    const worst = group.reduce((a, b) => ((RANK[b.state] ?? 0) > (RANK[a.state] ?? 0) ? b : a));
+    const [kind, key] = ENTRY_STATE[worst.state] || ENTRY_STATE.pending;
+    const photos = group.filter((e) => e.kind === 'photo');
+    const bytes = photos.reduce((sum, e) => sum + (sizes.get(e.ref) || 0), 0);
+    const d = drafts.get(first.inspection_id);
     const st = d && station(d.station_id);
-    const def = d && version(d.template_version_id)?.definition;
-    const what = () => (e.kind === 'inspection'
-      ? t('outbox.inspection', { station: st ? tx(st.name) : '' })
-      : t('outbox.photo', { item: tx(def && itemByKey(def, e.item_key)?.label) }));
-    const [kind, key] = ENTRY_STATE[e.state] || ENTRY_STATE.pending;
     // A corrective action seen fixed belongs to no inspection: there is no screen of it to open.
-    const title = e.kind === 'action'
-      ? h('span', { class: 'strong' }, actionLine(e.action, 'outbox.actionCheck'))
-      : h('a', { href: `#/i/${e.inspection_id}/review` }, h('span', { class: 'strong', text: what() }));
-    list.append(h('li', { class: 'list-row', dataset: { kind: e.kind } },
+    const title = first.kind === 'action'
+      ? h('span', { class: 'strong' }, actionLine(first.action, 'outbox.actionCheck'))
+      : h('a', { href: `#/i/${first.inspection_id}/review` },
+        h('span', { class: 'strong', text: t('outbox.inspection', { station: st ? tx(st.name) : '' }) }));
+    const problems = [...new Set(group.filter((e) => e.error).map(entryError))];
+    list.append(h('li', { class: 'list-row', dataset: { kind: first.kind === 'action' ? 'action' : 'inspection', id: first.inspection_id || first.ref } },
       title,
       pill(kind, t(key)),
-      e.error && h('p', { class: e.state === 'attention' ? 'field-error' : 'hint', text: entryError(e) })));
+      photos.length ? h('p', { class: 'hint outbox-photos', text: t('outbox.photosLeft', { count: photos.length, size: fmtBytes(bytes) }) }) : null,
+      problems.map((text) => h('p', { class: worst.state === 'attention' ? 'field-error' : 'hint', text }))));
   }
   // Drafts exist only on this phone until they are submitted; the sync badge says so, and this
   // screen, where the badge leads, lists them instead of claiming that everything is on the server.

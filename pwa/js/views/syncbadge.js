@@ -1,5 +1,6 @@
 // The sync badge in the top bar: always visible, always a word and an icon, never colour alone.
-// "All on server" · "On server · N returned to you" · "N waiting" · "N need attention" · "Sign in to send".
+// "All on server" · "On server · N returned to you" · "N waiting · M photos" · "N need attention" ·
+// "Sign in to send". N counts inspections (and actions' checks), not the entries of the outbox.
 
 import { DRAFTS, getAll } from '../db.js';
 import { t } from '../i18n.js';
@@ -37,7 +38,7 @@ async function update() {
   const s = await summary();
   if (state.authNeeded && s.total) shown = { kind: 'warn', key: 'sync.signin' };
   else if (s.attention) shown = { kind: 'fail', key: 'sync.attention', count: s.attention };
-  else if (s.waiting) shown = { kind: 'pending', key: 'sync.waiting', count: s.waiting };
+  else if (s.waiting) shown = { kind: 'pending', key: 'sync.waiting', count: s.waiting, photos: s.photos };
   else if (await hasUnsent()) shown = { kind: 'pending', key: 'sync.drafts' };
   else shown = returnedState(await getAll(DRAFTS));
   draw(shown);
@@ -56,8 +57,10 @@ const ICONS = { warn: 'warn', fail: 'alert', pending: 'phone', ok: 'cloud' };
 // (the badge is a live region) after every keystroke.
 let drawn = '';
 
-function draw({ kind, key, count }) {
-  const words = t(key, count === undefined ? undefined : { count });
+function draw({ kind, key, count, photos }) {
+  // "15 waiting to send · 187 photos": the inspections, and the photos a drain counts down.
+  const words = [t(key, count === undefined ? undefined : { count }), photos ? t('sync.photos', { count: photos }) : null]
+    .filter(Boolean).join(' · ');
   if (!badge.hidden && drawn === `${kind}|${words}`) return;
   drawn = `${kind}|${words}`;
   badge.hidden = false;

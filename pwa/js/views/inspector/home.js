@@ -2,7 +2,8 @@
 // progress with their progress, my assignments (overdue → due this week → later), then a
 // search over every station in scope, rendered incrementally.
 
-import { addDays, fmtDate, fmtDateTime, fmtNumber, pakistanDay, t, tx } from '../../i18n.js';
+import { addDays, fmtBytes, fmtDate, fmtDateTime, fmtNumber, pakistanDay, t, tx } from '../../i18n.js';
+import { PHOTOS, getAll } from '../../db.js';
 import { progressOf } from '../../form.js';
 import { allDrafts } from '../../inspection.js';
 import { isOffered, latestVersion, station, state, templateOf, version } from '../../state.js';
@@ -80,6 +81,24 @@ function section(id, title, rows) {
     h('h2', { id, text: title }), h('ul', { class: 'list' }, rows));
 }
 
+// Room left on the phone for what it keeps offline. Below LOW_SPACE the inspector is told how many
+// more photos fit, at the size this phone's photos have (1 MB when it holds none), before a refused
+// photo is the first they hear of it; and to connect, since a photo sent frees its space.
+const LOW_SPACE = 200 * 1024 * 1024;
+
+async function spaceCallout() {
+  const est = await navigator.storage?.estimate?.().catch(() => null);
+  if (!est?.quota) return null;
+  const free = Math.max(0, est.quota - (est.usage || 0));
+  if (free >= LOW_SPACE) return null;
+  const sizes = (await getAll(PHOTOS).catch(() => [])).map((p) => p.blob?.size || 0).filter(Boolean);
+  const each = sizes.length ? sizes.reduce((a, b) => a + b, 0) / sizes.length : 1024 * 1024;
+  return h('div', { class: 'callout callout-warn', id: 'low-space', role: 'note' }, icon('warn'), h('div', {},
+    h('p', { class: 'strong', text: t('space.low', { free: fmtBytes(free) }) }),
+    h('p', { text: t('space.room', { count: Math.floor(free / each) }) }),
+    h('a', { href: '#/settings', text: t('storage.title') })));
+}
+
 export async function homeView() {
   const drafts = (await allDrafts()).sort(newestFirst);
   const attention = drafts.filter((d) => d.sync === 'attention');
@@ -117,6 +136,7 @@ export async function homeView() {
     h('h1', { class: 'visually-hidden', text: t('home.title') }),
     h('p', { class: 'greeting', text: t('home.hello', { name: state.user.display_name }) }),
     !state.bundle.fetched_at ? h('div', { class: 'callout callout-warn' }, icon('warn'), h('p', { text: t('home.noBundle') })) : null,
+    await spaceCallout(),
     section('h-attention', t('home.attention'), attention.map(draftRow)),
     section('h-returned', t('home.returned'), returned.map(draftRow)),
     section('h-progress', t('home.drafts'), inProgress.map(draftRow)),
