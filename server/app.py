@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 from asyncpg import Connection
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import CacheControlHeader, State
 from litestar.file_system import BaseLocalFileSystem
 from litestar.openapi import OpenAPIConfig
@@ -31,6 +31,7 @@ from server.http import (
     ProblemResponses,
     QueryTimes,
     check_request,
+    etag_listed,
     index_query_rules,
     problem_response,
 )
@@ -165,9 +166,35 @@ def service_worker_source(manifest: PwaManifest | None = None) -> str:
 VERSION_HEADER = "X-App-Version"
 
 
+# A file's entity tag is the version of the app it belongs to: a version's files never change, so a
+# client holding a file of the version being served holds that file as it is. With every file sent
+# `no-cache` (below), a browser asks again each time; it is answered 304 with no body when its copy
+# is current, instead of the whole file (a reviewer's screens are not precached, and a reload fetched
+# every module again).
+def _version_tag(version: str) -> str:
+    return f'"{version}"'
+
+
 async def _stamp_version(response: Response) -> Response:
-    response.headers[VERSION_HEADER] = current_manifest().version
+    version = current_manifest().version
+    response.headers[VERSION_HEADER] = version
+    response.headers["ETag"] = _version_tag(version)
     return response
+
+
+async def _unchanged_file(request: Request) -> Response | None:
+    """The app-wide checks, then 304 for a file the client holds from the version being served."""
+    await check_request(request)
+    version = current_manifest().version
+    if request.method in ("GET", "HEAD") and etag_listed(
+        request.headers.get("if-none-match"), _version_tag(version), weak=True
+    ):
+        return Response(
+            content=b"",
+            status_code=304,
+            headers={"ETag": _version_tag(version), VERSION_HEADER: version, "Cache-Control": "no-cache"},
+        )
+    return None
 
 
 def _normal(path: Any) -> Path:
@@ -272,6 +299,8 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
                 # a browser's heuristic one handed it last release's files after a deploy. (Only the
                 # first visit and a role's screens first used are fetched so; the worker has the rest.)
                 cache_control=CacheControlHeader(no_cache=True),
+                # Its own before_request replaces the app's, which _unchanged_file runs first.
+                before_request=_unchanged_file,
                 after_request=_stamp_version,
             )
         )

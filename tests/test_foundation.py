@@ -98,6 +98,26 @@ async def test_every_response_carries_the_security_headers(client, path):
     assert "strict-transport-security" not in response.headers
 
 
+async def test_a_file_of_the_app_is_answered_304_when_the_client_holds_it_from_the_version_served(client):
+    """Every file is sent no-cache, so a browser asks again each time: a copy of this version's is
+    current (a version's files never change), and is told so without the file being sent again."""
+    first = await client.get("/js/app.js")
+    assert first.status_code == 200 and first.content
+    tag, version = first.headers["etag"], first.headers["x-app-version"]
+    assert tag == f'"{version}"' and first.headers["cache-control"] == "no-cache"
+    again = await client.get("/js/app.js", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    assert (again.headers["etag"], again.headers["x-app-version"]) == (tag, version)
+    assert "script-src 'self'" in again.headers["content-security-policy"]
+    # A weak tag among others names it too, for the shell as for a module.
+    assert (await client.get("/", headers={"If-None-Match": f'"0000000000000000", W/{tag}'})).status_code == 304
+    # A copy of another version gets the file.
+    other = await client.get("/js/app.js", headers={"If-None-Match": '"0000000000000000"'})
+    assert other.status_code == 200 and other.content == first.content and other.headers["etag"] == tag
+    # The API is no file of the app: its own tags (or none) apply.
+    assert (await client.get("/health", headers={"If-None-Match": tag})).status_code == 200
+
+
 async def test_api_answers_are_kept_by_no_cache_unless_the_route_says_how(client, conn):
     await make_world(conn)
     token = await client.login("inspector_a")
