@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +193,8 @@ async def build_scene(client: ApiClient) -> Scene:
                 json={
                     "station_id": station,
                     "description": f"Repair the lock-up door ({r})",
-                    "due_date": "2026-12-31",
+                    # A month ahead: an action's due date may not be in the past.
+                    "due_date": (date.today() + timedelta(days=30)).isoformat(),
                     "inspection_id": inspections["main"],
                     "item_key": "l_water",
                 },
