@@ -312,10 +312,11 @@ async def test_a_note_written_while_an_override_passes_the_item_keeps_the_action
 # The inspector's own correction ---------------------------------------------------------------------
 
 
-async def test_a_resubmission_that_passes_a_failed_critical_item_withdraws_its_untouched_action(client):
+async def test_approving_a_corrected_resubmission_withdraws_the_untouched_action_its_failure_opened(client):
     """A mis-tapped "no" on a critical item opens an action; the reviewer returns the inspection and the
-    inspector corrects the answer. The action lost its cause as an override would have taken it away:
-    untouched, it is withdrawn; worked on, it stays open and says the answer was corrected."""
+    inspector corrects the answer. The failure is no longer in the record: the corrected inspection
+    says so on the action until its approval, which withdraws the action as a passing override would
+    (cancelling is a reviewer's move); one someone worked on stays open and keeps saying so."""
     ctx = await make_ctx(client)
     inspection_id, revision = await ctx.submit(values=answers(diary="no", water="no"))
     diary, water = await _action(client, "l_diary"), await _action(client, "l_water")
@@ -329,39 +330,56 @@ async def test_a_resubmission_that_passes_a_failed_critical_item_withdraws_its_u
     assert (await ctx.get(f"/api/v1/actions/{diary['id']}")).json()["item_corrected"] is False
     resubmitted = await ctx.put(inspection_id, base=revision + 1, values=answers())
     assert resubmitted["score"]["critical_failed"] is False
+    # Resubmitted, the correction is the reviewer's to accept: both stay open, and say so.
+    for action in (diary, water):
+        shown = (await ctx.get(f"/api/v1/actions/{action['id']}")).json()
+        assert (shown["status"], shown["item_corrected"], shown["item_passed_by_override"]) == ("open", True, False)
+    assert await _rows(client, "SELECT 1 FROM audit_log WHERE action = 'action.cancel'") == []
 
+    approved = await ctx.review(inspection_id, "approve", revision + 2)
+    assert approved.status_code == 200, approved.text
     shown = (await ctx.get(f"/api/v1/actions/{diary['id']}")).json()
     assert (shown["status"], shown["cancel_reason"]) == ("cancelled", "answer_corrected")
     note = shown["notes"][-1]
     assert (note["status_from"], note["status_to"], note["body"]) == ("open", "cancelled", "")
-    assert note["author"]["id"] == str(ctx.world.users["inspector_a"])
+    assert note["author"]["id"] == str(ctx.world.users["reviewer_a"])
     audit = await _rows(
         client,
         "SELECT actor_id, data FROM audit_log WHERE action = 'action.cancel' AND entity_id = $1",
         str(diary["id"]),
     )
     assert [(a["actor_id"], a["data"]["cancel_reason"], a["data"]["inspection_id"]) for a in audit] == [
-        (None, "answer_corrected", str(inspection_id))
+        (ctx.world.users["reviewer_a"], "answer_corrected", str(inspection_id))
     ]
     kept = (await ctx.get(f"/api/v1/actions/{water['id']}")).json()
-    assert (kept["status"], kept["item_corrected"], kept["item_passed_by_override"]) == ("open", True, False)
+    assert (kept["status"], kept["item_corrected"]) == ("open", True)
     # The phone keeps only the one someone is working on.
     bundle = (await client.get("/api/v1/sync/bundle", inspector)).json()
     assert [a["item_key"] for a in bundle["actions"]] == ["l_water"]
 
-    approved = await ctx.review(inspection_id, "approve", revision + 2)
-    assert approved.status_code == 200, approved.text
-    assert (await ctx.get(f"/api/v1/actions/{water['id']}")).json()["item_corrected"] is True
 
-
-async def test_a_resubmission_that_still_fails_the_item_or_hides_it_behind_an_override_keeps_the_action(client):
+async def test_an_approved_resubmission_that_still_fails_the_item_or_is_failed_again_by_override_keeps_it(client):
     ctx = await make_ctx(client)
-    inspection_id, revision = await ctx.submit(values=answers(diary="no"))
+    # Resubmitted with the item still failed: nothing was corrected.
+    still, revision = await ctx.submit(values=answers(diary="no"))
     diary = await _action(client, "l_diary")
-    await ctx.review(inspection_id, "return", revision, comment="Add a note about the water")
-    await ctx.put(inspection_id, base=revision + 1, values=answers(diary="no", water="yes"))
-    shown = (await ctx.get(f"/api/v1/actions/{diary['id']}")).json()
-    assert (shown["status"], shown["item_corrected"]) == ("open", False)
+    await ctx.review(still, "return", revision, comment="Add a note about the water")
+    await ctx.put(still, base=revision + 1, values=answers(diary="no", water="yes"))
+    assert (await ctx.get(f"/api/v1/actions/{diary['id']}")).json()["item_corrected"] is False
+    assert (await ctx.review(still, "approve", revision + 2)).status_code == 200
+
+    # Corrected, but the approving reviewer's override fails the item again: the failure stands.
+    again, revision = await ctx.submit(station="A2", values=answers(water="no"))
+    [water] = await _rows(client, "SELECT id FROM actions WHERE inspection_id = $1", again)
+    await ctx.review(again, "return", revision, comment="Check the water again")
+    await ctx.put(again, base=revision + 1, station="A2", values=answers())
+    overridden = await ctx.review(
+        again, "approve", revision + 2, score_overrides={"l_water": {"score": 0, "reason": "The cooler is empty"}}
+    )
+    assert overridden.status_code == 200, overridden.text
+    for action_id in (diary["id"], water["id"]):
+        shown = (await ctx.get(f"/api/v1/actions/{action_id}")).json()
+        assert (shown["status"], shown["item_corrected"]) == ("open", False), shown
     assert await _rows(client, "SELECT 1 FROM audit_log WHERE action = 'action.cancel'") == []
 
 

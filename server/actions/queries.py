@@ -38,7 +38,8 @@ _PASSED_BY_OVERRIDE = """a.status NOT IN ('verified', 'cancelled')
 
 # Whether the inspection that opened this automatic action, submitted again after a return, no longer
 # fails its item, with no reviewer's override on it (that is the reviewer's word, above): the inspector
-# corrected the answer. Never on a final action.
+# corrected the answer. Its approval withdraws the action if nobody has worked on it (withdraw_passed);
+# until then, and for one someone worked on, this says so. Never on a final action.
 _CORRECTED = """a.status NOT IN ('verified', 'cancelled') AND a.source = 'submission'
               AND EXISTS (SELECT 1 FROM inspections ci WHERE ci.id = a.inspection_id AND ci.status IN ('submitted', 'approved'))
               AND NOT EXISTS (SELECT 1 FROM answers an
@@ -405,30 +406,39 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
     return [r["id"] for r in rows]
 
 
-async def corrected_items(conn: Connection, inspection_id: UUID) -> tuple[list[str], UUID | None]:
-    """The items of the automatic actions this inspection opened, still open, that its answers no longer
-    fail (an inspector's correction after a return: the item now passes, or a changed answer hides it),
-    and the inspection's inspector. Read through the station's actions (actions_station_idx)."""
+# This inspection's own automatic actions still open (read through the station's actions,
+# actions_station_idx).
+_OWN_OPEN_AUTO = """FROM inspections i JOIN actions a ON a.station_id = i.station_id AND a.inspection_id = i.id
+            WHERE i.id = $1 AND a.source = 'submission' AND a.status = 'open'"""
+
+
+async def has_open_auto(conn: Connection, inspection_id: UUID) -> bool:
+    """Whether this inspection opened automatic actions that are still open (its approval may withdraw them)."""
+    return await conn.fetchval(f"SELECT EXISTS (SELECT 1 {_OWN_OPEN_AUTO})", inspection_id)
+
+
+async def corrected_items(conn: Connection, inspection_id: UUID) -> list[str]:
+    """The items of this inspection's own automatic actions, still open, that it no longer fails by the
+    scores in force (EFFECTIVE_SCORES): its inspector corrected the answer after a return (the item now
+    passes, or a changed answer hides it), or a reviewer's override passed it."""
     rows = await conn.fetch(
-        """SELECT a.item_key, i.inspector_id
-             FROM inspections i JOIN actions a ON a.station_id = i.station_id AND a.inspection_id = i.id
-            WHERE i.id = $1 AND a.source = 'submission' AND a.status = 'open'
-              AND NOT EXISTS (SELECT 1 FROM answers an
-                               WHERE an.inspection_id = i.id AND an.item_key = a.item_key AND an.score = 0)""",
+        f"""SELECT a.item_key {_OWN_OPEN_AUTO}
+              AND NOT EXISTS (SELECT 1 FROM ({EFFECTIVE_SCORES}) e WHERE e.item_key = a.item_key AND e.s = 0)""",
         inspection_id,
     )
-    return [r["item_key"] for r in rows], (rows[0]["inspector_id"] if rows else None)
+    return [r["item_key"] for r in rows]
 
 
 async def withdraw_passed(
     conn: Connection, inspection_id: UUID, item_keys: Sequence[str], author_id: UUID | None, reason: CancelReason
 ) -> list[Record]:
     """Cancel the automatic actions of these items that this inspection opened and nobody has touched,
-    now that the inspection passes the items (`reason`: a reviewer's override passed them, or the
-    inspector's resubmission after a return no longer fails them); returns (id, item_key) of those
-    cancelled, each with a note by `author_id` (the reviewer, or the inspector who corrected).
+    now that the approved inspection passes the items (`reason`: a reviewer's override passed them, or
+    the inspector's answer corrected after a return does); returns (id, item_key, cancel_reason) of
+    those cancelled, each with a note by the approving reviewer, `author_id`.
 
-    Runs in the approval's or the resubmission's transaction, after the scores are stored. Untouched means as the server
+    Runs in the approval's transaction, after the overrides are stored: the reviewer who approves the
+    corrected inspection is who decides, as cancelling is a reviewer's move. Untouched means as the server
     wrote it: still open, no note, no evidence, no owner named, its words not rewritten and the row never
     updated since it was made (a new due date leaves no note, but moves updated_at). An action someone
     has worked on is left for a person to decide; its row says the item was passed since
@@ -458,7 +468,7 @@ async def withdraw_passed(
                      AND COALESCE((SELECT o.score FROM score_overrides o
                                     WHERE o.inspection_id = i.id AND o.item_key = a.item_key
                                       AND o.superseded_at IS NULL), an.score) = 0)
-            RETURNING a.id, a.item_key""",
+            RETURNING a.id, a.item_key, a.cancel_reason""",
         inspection_id,
         list(item_keys),
         reason,

@@ -19,7 +19,6 @@ from __future__ import annotations
 from asyncpg import Connection
 
 from server.actions import queries as actions
-from server.audit import queries as audit
 from server.dashboards import rollup
 from server.inspections.hooks import Submission, provide_latest_review, register_on_submitted
 from server.review import queries
@@ -34,29 +33,6 @@ async def after_submission(conn: Connection, submission: Submission) -> None:
     # Actions before rollups: the lock order (rollup.LOCK_ORDER). tests/reliability/test_lock_order.py.
     if submission.critical_failed:
         await actions.create_for_critical_failures(conn, inspection_id)
-    if not submission.created:
-        # A resubmission after a return: the inspector may have corrected an answer whose failure opened
-        # an action. Nothing was fixed at the station, and the failure is no longer in the record, so
-        # the action is withdrawn as a reviewer's passing override withdraws it (left open, and marked
-        # item_corrected, if someone has worked on it). A first submission has opened nothing yet.
-        corrected, inspector_id = await actions.corrected_items(conn, inspection_id)
-        if corrected:
-            for withdrawn in await actions.withdraw_passed(
-                conn, inspection_id, corrected, inspector_id, "answer_corrected"
-            ):
-                await audit.record(
-                    conn,
-                    "action.cancel",
-                    entity="action",
-                    entity_id=withdrawn["id"],
-                    data={
-                        "status_from": "open",
-                        "status_to": "cancelled",
-                        "cancel_reason": "answer_corrected",
-                        "inspection_id": str(inspection_id),
-                        "item_key": withdrawn["item_key"],
-                    },
-                )
     # Adding is enough: an inspection is never counted when it is submitted. Only a draft or a returned
     # inspection can be submitted (submitted and approved ones are read-only to their inspector), a
     # draft was never counted and a return takes the inspection out. Should it be counted all the same,

@@ -40,9 +40,12 @@ async def review(
                 "the review is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors=errors
             )
 
-        if body.score_overrides and NEXT_STATUS[body.decision] == "approved":
-            # An approval with overrides may open an action (which stamps sync_state) after the rollups
-            # below have locked their rows: take sync_state first (rollup.LOCK_ORDER).
+        # An approval may open an action (with overrides) or withdraw one its inspection opened, both of
+        # which stamp sync_state, after the rollups below have locked their rows: take sync_state first
+        # (rollup.LOCK_ORDER).
+        approving = NEXT_STATUS[body.decision] == "approved"
+        withdraws = approving and await actions.has_open_auto(conn, inspection_id)
+        if approving and (body.score_overrides or withdraws):
             await rollup.take_sync_state(conn)
         # Take the inspection out of the rollups before anything about it changes; put it back after.
         await rollup.apply_inspection(conn, inspection_id, -1)
@@ -102,6 +105,13 @@ async def review(
             passed = [key for key, _, value, _ in override_rows if value > 0]
             if passed:
                 withdrawn = await actions.withdraw_passed(conn, inspection_id, passed, user.id, "override_passed")
+        if withdraws:
+            # So has one whose failure the inspector corrected after a return (a mis-tapped "no"): the
+            # approval of the corrected inspection withdraws it likewise. Nothing was fixed at the
+            # station; the failure is no longer in the record.
+            corrected = await actions.corrected_items(conn, inspection_id)
+            if corrected:
+                withdrawn += await actions.withdraw_passed(conn, inspection_id, corrected, user.id, "answer_corrected")
 
         for key, original, value, reason in override_rows:
             await audit.record(
@@ -129,7 +139,7 @@ async def review(
                 data={
                     "status_from": "open",
                     "status_to": "cancelled",
-                    "cancel_reason": "override_passed",
+                    "cancel_reason": action["cancel_reason"],
                     "inspection_id": str(inspection_id),
                     "item_key": action["item_key"],
                     "review_id": str(saved["id"]),
