@@ -223,6 +223,7 @@ async function main() {
   on('drafts', refreshBadge);
   on('auth-needed', on401);
   on('acknowledged', refreshAfterSubmission);
+  on('action-closed', () => toast(t('actions.closedMeanwhile'), { timeout: 15000 }));
   on('save-failed', onSaveFailed);
   on('bundle', () => { if (currentPath() === '/') render(); });
   addEventListener('online', refreshOnline);

@@ -46,6 +46,11 @@ const quietly = (promise) => promise.catch(() => {});
 // Re-submitting after a 409/422 re-arms the parked entries instead of adding new ones.
 // `freeze` (the inspector's Submit) changes the stored draft in the same transaction as its entries
 // are queued, so the phone never holds a submitted inspection that nothing is queued to send.
+// What an entry is part of, as the inspector knows it: its inspection (the document and its photos),
+// or the one corrective action it checks. A refused entry holds up the rest of its unit only, and the
+// badge and the sync screen count and list units.
+export const unitOf = (e) => (e.kind === 'action' ? `action:${e.ref}` : e.inspection_id);
+
 export async function enqueueSubmission(inspectionId, definition, freeze = () => {}) {
   await tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
     const draft = await req(s[DRAFTS].get(inspectionId));
@@ -75,13 +80,30 @@ export async function enqueueSubmission(inspectionId, definition, freeze = () =>
 // (a drain cut off before the reply) is stored once and changes nothing the second time. What the
 // screens show of the action (its words, due date) is kept with the entry: the phone may drop the
 // action from its bundle before the entry goes.
+// Resolves once the check is stored (rejects if the phone could not store it: full), and sends it
+// meanwhile without waiting for the network.
 export async function enqueueActionCheck(action, note) {
   const { id, station_id, item_key, item_label, description, description_kind, due_date } = action;
-  await tx(OUTBOX, 'readwrite', (s) => s[OUTBOX].add({
+  await tx(OUTBOX, 'readwrite', (s) => req(s[OUTBOX].add({
     kind: 'action', ref: id, action: { id, station_id, item_key, item_label, description, description_kind, due_date },
     note, note_id: uuid(), state: 'pending', attempts: 0, error: null, created_at: new Date().toISOString(),
-  }));
-  return sendQueued();
+  })));
+  sendQueued().catch(() => {});
+}
+
+// A check the server refused (parked): the inspector may drop it, and the action stays as the office
+// has it; they can say again what they saw. Resolves whether it was dropped (not if it was sent or
+// dropped meanwhile, by the service worker or another tab).
+export async function dropActionCheck(seq) {
+  let dropped = false;
+  await tx(OUTBOX, 'readwrite', async (s) => {
+    const entry = await req(s[OUTBOX].get(seq));
+    if (entry?.kind !== 'action' || entry.state !== 'attention') return;
+    s[OUTBOX].delete(seq);
+    dropped = true;
+  });
+  emit('outbox');
+  return dropped;
 }
 
 // The inspector's checks of corrective actions still on the phone, by action id.
@@ -128,8 +150,8 @@ async function drainLocked() {
   let unrecorded = false;
   let later = false;  // something was left for a later drain although the network answered
   for (const entry of entries) {
-    if (entry.state === 'attention') { blocked.add(entry.inspection_id); continue; }
-    if (blocked.has(entry.inspection_id)) continue;
+    if (entry.state === 'attention') { blocked.add(unitOf(entry)); continue; }
+    if (blocked.has(unitOf(entry))) continue;
     try {
       await quietly(mark(entry, 'sending'));
       if (entry.kind === 'inspection') {
@@ -153,7 +175,7 @@ async function drainLocked() {
       if (err.waitAlone) {
         // Its checklist could not be fetched just now: only this inspection waits, and is tried again.
         await requeue(entry, err);
-        blocked.add(entry.inspection_id);
+        blocked.add(unitOf(entry));
         later = true;
         emit('outbox');
         continue;
@@ -171,7 +193,7 @@ async function drainLocked() {
         await backOff();
         return { sent, transient: true };
       }
-      blocked.add(entry.inspection_id);
+      blocked.add(unitOf(entry));
     }
     emit('outbox');
   }
@@ -301,12 +323,16 @@ async function sendPhoto(entry) {
 // or cancelled by the office): nothing is left to record, and the entry goes as if sent. The bundle
 // fetched next takes the closed action off the phone.
 async function sendActionCheck(entry) {
+  let closed = false;
   try {
     await api.checkAction(entry.ref, { status: 'verified', note: entry.note, note_id: entry.note_id });
   } catch (err) {
     if (err.status !== 409) throw err;
+    closed = true;
   }
   await tx(OUTBOX, 'readwrite', (s) => req(s[OUTBOX].delete(entry.seq)));
+  // The page says so when the office had closed it: the inspector's note was not kept.
+  if (closed) emit('action-closed', { id: entry.ref });
   emit('acknowledged', { action: entry.ref });
 }
 
@@ -374,10 +400,9 @@ export async function retryRefused() {
 // drain counts down; `total` entries.
 export async function summary() {
   const entries = await getAll(OUTBOX);
-  const unit = (e) => (e.kind === 'action' ? `action:${e.ref}` : e.inspection_id);
-  const attention = new Set(entries.filter((e) => e.state === 'attention').map(unit));
-  const waiting = new Set(entries.map(unit).filter((u) => !attention.has(u)));
-  const photos = entries.filter((e) => e.kind === 'photo' && e.state !== 'attention' && !attention.has(unit(e))).length;
+  const attention = new Set(entries.filter((e) => e.state === 'attention').map(unitOf));
+  const waiting = new Set(entries.map(unitOf).filter((u) => !attention.has(u)));
+  const photos = entries.filter((e) => e.kind === 'photo' && !attention.has(unitOf(e))).length;
   return { waiting: waiting.size, attention: attention.size, photos, total: entries.length };
 }
 

@@ -25,6 +25,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 TYPED = "Repaint the lock-up walls and fix the fan"
 
+# A check the server refused (as the outbox parks one), of an action this phone no longer lists.
+PARKED_CHECK = """import('/js/db.js').then((db) => db.put('outbox', {
+    kind: 'action', ref: '00000000-0000-4000-8000-000000000001', state: 'attention', note: 'x', note_id: 'n',
+    action: { id: '00000000-0000-4000-8000-000000000001', description: 'Repaint the gate', due_date: '2099-01-01' },
+    error: { status: 422, title: 'Validation failed', detail: 'note: must not be longer than 4000 characters' },
+}))"""
+
 
 @pytest.fixture(scope="module")
 def pwa_server(pg_admin_url, demo_template_db, tmp_path_factory):
@@ -161,6 +168,8 @@ def test_an_inspector_marks_an_action_seen_fixed_offline_and_it_is_verified_once
     callout.wait_for()
 
     context.set_offline(True)
+    # A check of another action the server refused earlier waits parked: it must hold up no other.
+    page.evaluate(PARKED_CHECK)
     callout.locator(".action-seen").click()
     dialog = page.locator("dialog")
     dialog.locator(".btn-primary").click()  # no note: refused where it is asked for, nothing queued
@@ -178,7 +187,7 @@ def test_an_inspector_marks_an_action_seen_fixed_offline_and_it_is_verified_once
     page.reload()
     expect(page.locator(f"#item-{other['key']} .action-check")).to_be_visible()
     page.goto(pwa_server.url + "/#/sync")
-    expect(page.locator("li[data-kind=action]")).to_contain_text(TYPED)
+    expect(page.locator("li[data-kind=action]", has_text=TYPED)).to_be_visible()
 
     context.set_offline(False)
     page.evaluate("dispatchEvent(new Event('online'))")
@@ -187,7 +196,14 @@ def test_an_inspector_marks_an_action_seen_fixed_offline_and_it_is_verified_once
         assert time.monotonic() < deadline, shown
         time.sleep(0.3)
     page.reload()
+    expect(page.locator("li[data-kind=action]", has_text=TYPED)).to_have_count(0)
+    # The refused one stays until the inspector removes it; then nothing is left to send.
+    parked = page.locator("li[data-kind=action]", has_text="Repaint the gate")
+    expect(parked.locator(".field-error")).to_contain_text("must not be longer")
+    parked.locator(".action-drop").click()
     expect(page.locator("li[data-kind=action]")).to_have_count(0)
+    # Only the inspection begun here is left on the phone, a draft.
+    page.locator("#sync-badge", has_text="Drafts on phone").wait_for()
     assert [(n["body"], n["status_to"]) for n in shown["notes"]] == [(note, "verified")]
     assert shown["notes"][0]["author"]["display_name"] != "RPO Lahore"
     # Verified, the action leaves the phone's open actions at the next download.

@@ -146,6 +146,6 @@ def test_a_backlog_reads_as_inspections_with_their_photos_counted_not_one_row_pe
     assert "Fix the lock-up door" in page.locator("li[data-kind=action]").inner_text()
     page.click(".lang-toggle")
     page.locator("html[dir=rtl]").wait_for(state="attached")
-    page.locator("li[data-id=y]", has_text="3 تصاویر بھیجنا باقی").wait_for()
+    page.locator("li[data-id=y]", has_text="3 تصاویر بھیجنی باقی").wait_for()
     assert phone.errors == []
     phone.context.close()

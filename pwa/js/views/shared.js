@@ -3,10 +3,11 @@
 
 import { fmtBytes, fmtDateTime, getDigits, getLang, problemText, setDigits, setLang, t, tx } from '../i18n.js';
 import { PHOTOS, getAll } from '../db.js';
-import { allEntries, photoRefusal, retryNow } from '../outbox.js';
+import { allEntries, dropActionCheck, photoRefusal, retryNow, unitOf } from '../outbox.js';
 import { hasUnsent, refreshBundle, returnedOnServer, signOut, state, station, unsentDesk } from '../state.js';
 import { alertDialog, button, card, confirmDialog, h, pill } from '../ui.js';
 import { allDrafts } from '../inspection.js';
+import { render } from '../router.js';
 import { actionLine } from './inspector/common.js';
 import { draftRow, newestFirst } from './inspector/home.js';
 import { loginView } from './login.js';
@@ -99,9 +100,8 @@ const RANK = { pending: 0, sending: 1, attention: 2 };
 function outboxGroups(entries) {
   const groups = new Map();
   for (const e of entries) {
-    const key = e.kind === 'action' ? `action:${e.ref}` : e.inspection_id;
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key).push(e);
+    if (!groups.has(unitOf(e))) groups.set(unitOf(e), []);
+    groups.get(unitOf(e)).push(e);
   }
   return [...groups.values()];
 }
@@ -126,11 +126,15 @@ async function outboxView() {
       : h('a', { href: `#/i/${first.inspection_id}/review` },
         h('span', { class: 'strong', text: t('outbox.inspection', { station: st ? tx(st.name) : '' }) }));
     const problems = [...new Set(group.filter((e) => e.error).map(entryError))];
+    // A refused check has no screen of its own to be mended on: it can be removed here.
+    const drop = first.kind === 'action' && first.state === 'attention'
+      && button(t('actions.dropCheck'), async () => { if (await dropActionCheck(first.seq)) render(); }, { class: 'action-drop' });
     list.append(h('li', { class: 'list-row', dataset: { kind: first.kind === 'action' ? 'action' : 'inspection', id: first.inspection_id || first.ref } },
       title,
       pill(kind, t(key)),
       photos.length ? h('p', { class: 'hint outbox-photos', text: t('outbox.photosLeft', { count: photos.length, size: fmtBytes(bytes) }) }) : null,
-      problems.map((text) => h('p', { class: worst.state === 'attention' ? 'field-error' : 'hint', text }))));
+      problems.map((text) => h('p', { class: worst.state === 'attention' ? 'field-error' : 'hint', text })),
+      drop || null));
   }
   // Drafts exist only on this phone until they are submitted; the sync badge says so, and this
   // screen, where the badge leads, lists them instead of claiming that everything is on the server.

@@ -5,11 +5,12 @@
 import { actionDescription, actionDue, getLang, problemText as serverProblem, t, tx } from '../../i18n.js';
 import { carryOver, itemByKey, sectionOfItem } from '../../form.js';
 import { editable, moveToVersion, removeRefusedPhoto, versionRefused } from '../../inspection.js';
-import { TEMPLATE_GONE, enqueueActionCheck, photoRefusal, refusedAccess, retryRefused } from '../../outbox.js';
+import { on } from '../../bus.js';
+import { TEMPLATE_GONE, actionChecks, dropActionCheck, enqueueActionCheck, photoRefusal, refusedAccess, retryRefused } from '../../outbox.js';
 import { thumbUrl } from '../../photos.js';
 import { navigate, render } from '../../router.js';
 import { station, templatesFor } from '../../state.js';
-import { button, confirmDialog, dialog, field, h, icon, mount, pill } from '../../ui.js';
+import { button, confirmDialog, dialog, field, h, icon, mount, pill, toast } from '../../ui.js';
 
 export function notFound(message) {
   return h('div', { class: 'page' }, h('h1', { text: t('error.title') }), h('p', { text: message || t('error.notFound') }),
@@ -210,12 +211,28 @@ export function removedPhotosNote(draft, def) {
 // it goes with the outbox, offline or not. `check` is the outbox entry of a check made already.
 export function actionCallout(a, check, { canCheck, lead = 'actions.onItem' }) {
   const box = h('div', { class: 'callout callout-info action-callout', dataset: { action: a.id } });
+  // As the outbox sends or refuses the check, the callout follows; once sent, it says so.
+  let shown = check?.state ?? null;
+  const off = on('outbox', async () => {
+    if (!box.isConnected) { off(); return; }
+    const entry = (await actionChecks()).get(a.id);
+    if (entry && entry.state !== shown) draw(entry);
+    else if (!entry && shown && shown !== 'sent') draw({ state: 'sent' });
+  });
   const draw = (entry) => {
+    shown = entry?.state ?? null;
+    // Drawn again while the inspector is on it: focus stays in the callout, on what took its place.
+    const focused = box.contains(document.activeElement);
     const state = entry && (entry.state === 'attention'
-      ? [pill('fail', t('actions.checkRefused')), h('p', { class: 'field-error', text: serverProblem(entry.error) })]
-      : pill('pending', t('actions.checkQueued'), { class: 'action-check', tabindex: '-1' }));
+      ? [pill('fail', t('actions.checkRefused')), h('p', { class: 'field-error', text: serverProblem(entry.error) }),
+        button(t('actions.dropCheck'), async () => {
+          if (await dropActionCheck(entry.seq)) draw(null).querySelector('.action-seen')?.focus();
+        }, { class: 'action-drop' })]
+      : entry.state === 'sent' ? pill('ok', t('actions.checkSent'), { class: 'action-check', tabindex: '-1' })
+        : pill('pending', t('actions.checkQueued'), { class: 'action-check', tabindex: '-1' }));
     const seen = !entry && canCheck && button(t('actions.seenFixed'), () => seenFixed(a, draw), { iconName: 'check', class: 'action-seen' });
     mount(box, icon('warn'), h('div', {}, h('p', {}, actionLine(a, lead)), state, seen));
+    if (focused) box.querySelector('.action-check, .action-drop, .action-seen')?.focus();
     return box;
   };
   return draw(check);
@@ -228,8 +245,9 @@ export function actionLine(a, lead = 'actions.item') {
 }
 
 async function seenFixed(a, redraw) {
-  const note = h('textarea', { rows: 3, dir: 'auto', required: true, 'aria-required': 'true', class: 'action-note' });
-  const error = h('p', { class: 'field-error', role: 'alert', hidden: true, text: t('actions.noteNeeded') });
+  // 4000: the server's limit for an action's note (server/actions/models.py NoteText).
+  const note = h('textarea', { rows: 3, dir: 'auto', required: true, 'aria-required': 'true', maxlength: 4000, class: 'action-note' });
+  const error = h('p', { class: 'field-error', id: `note-error-${a.id}`, role: 'alert', hidden: true, text: t('actions.noteNeeded') });
   const agreed = await dialog({
     title: t('actions.checkTitle'),
     body: [h('p', { dir: 'auto', text: actionDescription(a) }), h('p', { class: 'hint', text: t('actions.checkLead') }),
@@ -238,13 +256,20 @@ async function seenFixed(a, redraw) {
     onSubmit: () => {
       if (note.value.trim()) return true;
       error.hidden = false;
+      note.setAttribute('aria-invalid', 'true');
+      note.setAttribute('aria-describedby', error.id);
       note.focus();
       return false;
     },
   });
   if (!agreed) return;
-  const sent = enqueueActionCheck(a, note.value.trim());
+  try {
+    await enqueueActionCheck(a, note.value.trim());
+  } catch (err) {
+    // Not stored (a full phone): nothing is waiting, and the button stays for another try.
+    toast(t(err?.name === 'QuotaExceededError' ? 'save.full' : 'save.failed'), { kind: 'error' });
+    return;
+  }
   // Its button is gone: focus goes to what took its place, not to the top of the page.
   redraw({ state: 'pending' }).querySelector('.action-check')?.focus();
-  await sent.catch(() => {});
 }
