@@ -182,12 +182,23 @@ async def _stamp_version(response: Response) -> Response:
     return response
 
 
+def _public_file(path: str) -> bool:
+    """Whether the static router serves a file at `path` (a folder's index.html in its place)."""
+    target = _normal(PWA_DIR / path.lstrip("/"))
+    if target.is_dir():
+        target = target / "index.html"
+    return not _private(target) and target.is_file()
+
+
 async def _unchanged_file(request: Request) -> Response | None:
-    """The app-wide checks, then 304 for a file the client holds from the version being served."""
+    """The app-wide checks, then 304 for a file the client holds from the version being served (only
+    for a file there is: a missing or private path goes on to its 404)."""
     await check_request(request)
     version = current_manifest().version
-    if request.method in ("GET", "HEAD") and etag_listed(
-        request.headers.get("if-none-match"), _version_tag(version), weak=True
+    if (
+        request.method in ("GET", "HEAD")
+        and etag_listed(request.headers.get("if-none-match"), _version_tag(version), weak=True)
+        and _public_file(request.scope["path"])
     ):
         return Response(
             content=b"",

@@ -159,6 +159,23 @@ async def test_a_row_altered_before_the_last_full_check_is_found_by_the_next_ful
     recent = (await client.get("/api/v1/audit/verify", admin, params={"since_last_check": "true"})).json()
     assert (recent["ok"], recent["first_bad"], recent["after"]) == (False, oldest, 0)
     assert recent["last_full"]["first_bad"] == oldest
+    # A record of a passing full check written after it (into the queue, by whoever altered the trail)
+    # does not hide the finding: the first break found stands.
+    head = await conn.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+    async with conn.transaction():
+        await audit.record(
+            conn,
+            audit.VERIFIED,
+            data={
+                "ok": True,
+                "checked": head["seq"],
+                "first_bad": None,
+                "through": head["seq"],
+                "hash": head["hash"].hex(),
+            },
+        )
+    recent = (await client.get("/api/v1/audit/verify", admin, params={"since_last_check": "true"})).json()
+    assert (recent["ok"], recent["first_bad"]) == (False, oldest)
 
 
 async def test_a_recorded_check_that_does_not_hold_together_is_not_gone_on_from(client, database_url, conn):

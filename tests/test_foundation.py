@@ -114,8 +114,10 @@ async def test_a_file_of_the_app_is_answered_304_when_the_client_holds_it_from_t
     # A copy of another version gets the file.
     other = await client.get("/js/app.js", headers={"If-None-Match": '"0000000000000000"'})
     assert other.status_code == 200 and other.content == first.content and other.headers["etag"] == tag
-    # The API is no file of the app: its own tags (or none) apply.
+    # The API is no file of the app: its own tags (or none) apply; nor is a missing or private path.
     assert (await client.get("/health", headers={"If-None-Match": tag})).status_code == 200
+    for path in ("/js/no-such-module.js", "/README.md"):
+        assert (await client.get(path, headers={"If-None-Match": tag})).status_code == 404, path
 
 
 async def test_api_answers_are_kept_by_no_cache_unless_the_route_says_how(client, conn):

@@ -213,3 +213,14 @@ async def test_a_label_with_a_joiner_inside_visible_words_is_kept(client, admin)
     ok["sections"][0]["items"][0]["label"]["ur"] = "\u200fکیا ڈیسک\u200c پر کوئی ہے؟"
     response = await client.put(draft_url(template_id), admin, json=ok)
     assert response.status_code == 200, response.text
+
+
+async def test_a_grade_named_fail_with_invisible_characters_is_still_reserved(client, admin):
+    template_id = await create(client, admin)
+    bad = definition()
+    bad["grade_bands"] = [{"grade": "A", "min": 50}, {"grade": "fail\u200b", "min": 0}]
+    response = await client.put(draft_url(template_id), admin, json=bad)
+    assert response.status_code == 422, response.text
+    assert {"field": "grade_bands[1].grade", "message": "'fail' is reserved for a critical failure"} in (
+        response.json()["errors"]
+    )

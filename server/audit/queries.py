@@ -244,11 +244,20 @@ async def verify_and_record(conn: Connection, *, actor: Any = None, ip: str | No
 
 
 async def last_full_check(conn: Connection) -> tuple[FullCheck, bytes] | None:
-    """The newest recorded full check and the hash of the last row it checked, or None when none was
-    recorded or its record does not hold together. A record names rows before its own (a check is
-    recorded after its walk), so a walk from where it stopped always checks the record's row too."""
+    """The full check a quick one goes on from, and the hash of the last row it checked; None when none
+    was recorded or its record does not hold together.
+
+    That is the newest one, unless some full check found the chain broken: then the first that did,
+    for good. Rows are never changed or removed by Muaina, so a broken chain stays broken, and a later
+    record saying otherwise (one written into the queue by whoever altered the trail, say) must not
+    hide the finding; "Check every entry" walks the chain again whatever the records say. A record
+    names rows before its own (a check is recorded after its walk), so a walk from where it stopped
+    always checks the record's row too."""
     row = await conn.fetchrow(
-        "SELECT seq, at, data FROM audit_log WHERE action = $1 ORDER BY seq DESC LIMIT 1", VERIFIED
+        """SELECT seq, at, data FROM audit_log WHERE action = $1
+            ORDER BY (data ->> 'ok') = 'false' DESC, CASE WHEN (data ->> 'ok') = 'false' THEN seq END, seq DESC
+            LIMIT 1""",
+        VERIFIED,
     )
     if row is None:
         return None

@@ -93,6 +93,11 @@ def _check_text(text: LocalText, at: str, err: Report) -> None:
             err(f"{at}.{lang}", "must not be blank")
 
 
+def visible(text: str) -> str:
+    """`text` as a reader sees it: without format characters (see is_blank), trimmed."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
+
+
 def is_blank(text: str) -> bool:
     """Whether `text` shows nothing: only white space and format characters (Unicode category Cf, which
     holds U+200B to U+200F, U+202A to U+202E, U+2060, U+FEFF and the Arabic letter mark). str.strip()
@@ -116,7 +121,7 @@ def _check_bands(defn: Definition, err: Report) -> None:
         name = band.grade.strip()
         if is_blank(name):
             err(f"{at}.grade", "must not be blank")
-        elif name.casefold() == "fail":
+        elif visible(name).casefold() == "fail":
             err(f"{at}.grade", "'fail' is reserved for a critical failure")
         elif name.casefold() in names:
             err(f"{at}.grade", f"the grade '{name}' is used twice")

@@ -12,6 +12,8 @@ import {
 
 // Entries per page; `?limit=` in the address changes it (within what the server allows).
 const PAGE = 50;
+// A full check older than this is said to be: `muaina verify-audit` run nightly keeps it fresh.
+const FULL_CHECK_DAYS = 2;
 const ENTITIES = ['user', 'template', 'region', 'district', 'circle', 'station', 'assignment', 'schedule', 'inspection',
   'photo', 'review', 'action', 'export', 'demo'];
 export const ACTIONS = ['auth.login', 'auth.login_failed', 'auth.login_throttled', 'auth.logout', 'user.create', 'user.update',
@@ -74,7 +76,10 @@ function verifyCard() {
       const full = r.last_full;
       box.dataset.ok = String(r.ok);
       box.dataset.after = String(r.after);
-      const since = full ? h('p', { class: 'hint', id: 'audit-last-full', text: t('admin.lastFullCheck', { count: full.checked, when: fmtDateTime(full.at) }) }) : null;
+      // The quick check is as good as the full check it goes on from: one days old is said to be.
+      const old = full && Date.now() - Date.parse(full.at) > FULL_CHECK_DAYS * 86400000;
+      const since = full ? h('p', { class: old ? 'field-error' : 'hint', id: 'audit-last-full', dataset: { old: String(old) } },
+        t('admin.lastFullCheck', { count: full.checked, when: fmtDateTime(full.at) }), old ? ` ${t('admin.fullCheckOld')}` : '') : null;
       mount(box, r.ok
         ? h('div', { class: 'callout callout-ok' }, icon('check'), h('div', {},
           h('p', { class: 'strong', text: t('admin.chainOk') }),
