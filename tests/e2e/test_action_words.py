@@ -115,18 +115,25 @@ def test_an_automatic_action_reads_in_urdu_on_the_board_and_a_typed_one_keeps_it
     context.close()
 
 
-def test_the_inspectors_phone_shows_an_automatic_action_in_urdu_and_a_typed_one_as_typed(pwa_server, seeded, browser):
-    station, critical = seeded["station"], seeded["critical"]
-    context = phone_context(browser, station)
+def _at_the_actions_section(pwa_server, browser, seeded, *, urdu: bool = False):
+    """A phone at the seeded station, an inspection begun there and open at the section of the actions."""
+    context = phone_context(browser, seeded["station"])
     page = context.new_page()
     errors = watch_errors(page)
     sign_in(page, pwa_server.url)
-    page.click(".lang-toggle")
-    page.locator("html[dir=rtl]").wait_for(state="attached")
-    open_station(page, station)
+    if urdu:
+        page.click(".lang-toggle")
+        page.locator("html[dir=rtl]").wait_for(state="attached")
+    open_station(page, seeded["station"])
     page.click("#begin")
     page.wait_for_selector(".section-title")
     page.goto(page.url.rsplit("/s/", 1)[0] + f"/s/{seeded['section']}")
+    return context, page, errors
+
+
+def test_the_inspectors_phone_shows_an_automatic_action_in_urdu_and_a_typed_one_as_typed(pwa_server, seeded, browser):
+    critical = seeded["critical"]
+    context, page, errors = _at_the_actions_section(pwa_server, browser, seeded, urdu=True)
     item = page.locator(f"#item-{critical['key']} .callout-info")
     item.wait_for()
     sentence = f"انتہائی اہم نکتہ ناکام: {critical['label']['ur']}"
@@ -156,14 +163,7 @@ def test_an_inspector_marks_an_action_seen_fixed_offline_and_it_is_verified_once
     tests/test_action_defects.py.)"""
     station, other, typed = seeded["station"], seeded["other"], seeded["typed"]
     reviewer = pwa_server.login("rpo.lahore", REVIEWER_PASSWORD)
-    context = phone_context(browser, station)
-    page = context.new_page()
-    errors = watch_errors(page)
-    sign_in(page, pwa_server.url)
-    open_station(page, station)
-    page.click("#begin")
-    page.wait_for_selector(".section-title")
-    page.goto(page.url.rsplit("/s/", 1)[0] + f"/s/{seeded['section']}")
+    context, page, errors = _at_the_actions_section(pwa_server, browser, seeded)
     callout = page.locator(f"#item-{other['key']} .action-callout")
     callout.wait_for()
 
