@@ -176,6 +176,13 @@ async def test_a_row_altered_before_the_last_full_check_is_found_by_the_next_ful
         )
     recent = (await client.get("/api/v1/audit/verify", admin, params={"since_last_check": "true"})).json()
     assert (recent["ok"], recent["first_bad"]) == (False, oldest)
+    # A full check run since is the one the page dates (its warning of an old check goes by it), while
+    # the first break found stays the finding.
+    again = (await client.get("/api/v1/audit/verify", admin)).json()
+    newest = await conn.fetchrow("SELECT at FROM audit_log WHERE action = 'audit.verified' ORDER BY seq DESC LIMIT 1")
+    recent = (await client.get("/api/v1/audit/verify", admin, params={"since_last_check": "true"})).json()
+    assert (again["ok"], recent["ok"], recent["first_bad"]) == (False, False, oldest)
+    assert datetime.fromisoformat(recent["last_full"]["at"]) == newest["at"]
 
 
 async def test_a_recorded_check_that_does_not_hold_together_is_not_gone_on_from(client, database_url, conn):

@@ -81,14 +81,21 @@ export async function enqueueSubmission(inspectionId, definition, freeze = () =>
 // screens show of the action (its words, due date) is kept with the entry: the phone may drop the
 // action from its bundle before the entry goes.
 // Resolves once the check is stored (rejects if the phone could not store it: full), and sends it
-// meanwhile without waiting for the network.
+// meanwhile without waiting for the network. One check per action: one already queued (from another
+// tab, or a dialog left open while it was made) stands, and this one is not added (resolves false).
 export async function enqueueActionCheck(action, note) {
   const { id, station_id, item_key, item_label, description, description_kind, due_date } = action;
-  await tx(OUTBOX, 'readwrite', (s) => req(s[OUTBOX].add({
-    kind: 'action', ref: id, action: { id, station_id, item_key, item_label, description, description_kind, due_date },
-    note, note_id: uuid(), state: 'pending', attempts: 0, error: null, created_at: new Date().toISOString(),
-  })));
-  sendQueued().catch(() => {});
+  const added = await tx(OUTBOX, 'readwrite', async (s) => {
+    const queued = (await req(s[OUTBOX].getAll())).some((e) => e.kind === 'action' && e.ref === id);
+    if (queued) return false;
+    await req(s[OUTBOX].add({
+      kind: 'action', ref: id, action: { id, station_id, item_key, item_label, description, description_kind, due_date },
+      note, note_id: uuid(), state: 'pending', attempts: 0, error: null, created_at: new Date().toISOString(),
+    }));
+    return true;
+  });
+  if (added) sendQueued().catch(() => {});
+  return added;
 }
 
 // A check the server refused (parked): the inspector may drop it, and the action stays as the office

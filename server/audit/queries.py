@@ -244,21 +244,31 @@ async def verify_and_record(conn: Connection, *, actor: Any = None, ip: str | No
 
 
 async def last_full_check(conn: Connection) -> tuple[FullCheck, bytes] | None:
-    """The full check a quick one goes on from, and the hash of the last row it checked; None when none
-    was recorded or its record does not hold together.
-
-    That is the newest one, unless some full check found the chain broken: then the first that did,
-    for good. Rows are never changed or removed by Muaina, so a broken chain stays broken, and a later
-    record saying otherwise (one written into the queue by whoever altered the trail, say) must not
-    hide the finding; "Check every entry" walks the chain again whatever the records say. A record
-    names rows before its own (a check is recorded after its walk), so a walk from where it stopped
-    always checks the record's row too."""
+    """The newest recorded full check and the hash of the last row it checked, or None when none was
+    recorded or its record does not hold together. A record names rows before its own (a check is
+    recorded after its walk), so a walk from where it stopped always checks the record's row too."""
     row = await conn.fetchrow(
-        """SELECT seq, at, data FROM audit_log WHERE action = $1
-            ORDER BY (data ->> 'ok') = 'false' DESC, CASE WHEN (data ->> 'ok') = 'false' THEN seq END, seq DESC
-            LIMIT 1""",
+        "SELECT seq, at, data FROM audit_log WHERE action = $1 ORDER BY seq DESC LIMIT 1", VERIFIED
+    )
+    found = _full_check(row)
+    if found is None or not found[0].through < row["seq"]:
+        return None
+    return found
+
+
+async def first_break(conn: Connection) -> FullCheck | None:
+    """The first recorded full check that found the chain broken. Rows are never changed or removed by
+    Muaina, so a broken chain stays broken: a later record saying otherwise (one written into the
+    queue by whoever altered the trail, say) must not hide the finding."""
+    row = await conn.fetchrow(
+        "SELECT seq, at, data FROM audit_log WHERE action = $1 AND (data ->> 'ok') = 'false' ORDER BY seq LIMIT 1",
         VERIFIED,
     )
+    found = _full_check(row)
+    return found[0] if found else None
+
+
+def _full_check(row: Any) -> tuple[FullCheck, bytes] | None:
     if row is None:
         return None
     try:
@@ -266,7 +276,7 @@ async def last_full_check(conn: Connection) -> tuple[FullCheck, bytes] | None:
         last_hash = bytes.fromhex(check.hash)
     except (msgspec.ValidationError, ValueError):
         return None
-    if not 0 <= check.through < row["seq"] or len(last_hash) != 32:
+    if check.through < 0 or len(last_hash) != 32:
         return None
     full = FullCheck(at=row["at"], ok=check.ok, checked=check.checked, first_bad=check.first_bad, through=check.through)
     return full, last_hash
@@ -281,12 +291,12 @@ class _Recorded(msgspec.Struct):
 
 
 async def verify_since(conn: Connection, last: tuple[FullCheck, bytes]) -> VerifyResult:
-    """The rows after the last full check, walked from the hash it recorded. A trail that full check
-    found broken stays broken (rows are never changed or removed by Muaina): its finding is the answer."""
+    """The rows after the last full check, walked from the hash it recorded; `last_full` says which check
+    that was. Once any full check has found the trail broken, its finding is the answer (first_break)."""
     full, last_hash = last
-    if not full.ok:
+    if (broken := await first_break(conn)) is not None:
         return VerifyResult(
-            ok=False, checked=full.checked, first_bad=full.first_bad, after=0, through=None, last_full=full
+            ok=False, checked=broken.checked, first_bad=broken.first_bad, after=0, through=None, last_full=full
         )
     result, _ = await _walk(conn, after=full.through, prev=last_hash)
     return msgspec.structs.replace(result, last_full=full)

@@ -25,6 +25,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 TYPED = "Repaint the lock-up walls and fix the fan"
 
+# A second check of the same action, as another tab would queue it: whether it was added, and how many
+# checks of the action the outbox then holds.
+CHECK_AGAIN = """async (id) => {
+    const outbox = await import('/js/outbox.js');
+    const added = await outbox.enqueueActionCheck({ id }, 'seen from another tab');
+    return [added, (await outbox.allEntries()).filter((e) => e.kind === 'action' && e.ref === id).length];
+}"""
+
 # A check the server refused (as the outbox parks one), of an action this phone no longer lists.
 PARKED_CHECK = """import('/js/db.js').then((db) => db.put('outbox', {
     kind: 'action', ref: '00000000-0000-4000-8000-000000000001', state: 'attention', note: 'x', note_id: 'n',
@@ -181,6 +189,8 @@ def test_an_inspector_marks_an_action_seen_fixed_offline_and_it_is_verified_once
     expect(dialog).to_have_count(0)
     expect(callout.locator(".action-check")).to_be_focused()
     expect(callout.locator(".action-seen")).to_have_count(0)
+    # Checked again (another tab, a dialog left open meanwhile): the first check stands, alone.
+    assert page.evaluate(CHECK_AGAIN, typed["id"]) == [False, 1]
     assert pwa_server.api("GET", f"/api/v1/actions/{typed['id']}", reviewer).json()["status"] == "open"
 
     # Drawn again (the page reloaded offline), the check is still there, and the sync screen lists it.

@@ -264,6 +264,7 @@ async function seenFixed(a, redraw) {
   });
   if (!agreed) return;
   try {
+    // Not added when another tab checked it meanwhile: that check is what the callout shows.
     await enqueueActionCheck(a, note.value.trim());
   } catch (err) {
     // Not stored (a full phone): nothing is waiting, and the button stays for another try.
@@ -271,5 +272,5 @@ async function seenFixed(a, redraw) {
     return;
   }
   // Its button is gone: focus goes to what took its place, not to the top of the page.
-  redraw({ state: 'pending' }).querySelector('.action-check')?.focus();
+  redraw((await actionChecks()).get(a.id) || { state: 'pending' }).querySelector('.action-check, .action-drop')?.focus();
 }
