@@ -201,7 +201,11 @@ function failedScreen(err, retry) {
   // button in place of the retry. Any other fault is reported at once.
   const notLoaded = !request && /imported module|module script|requested module|export named/i.test(err?.message || '');
   if (!request && !notLoaded) setTimeout(() => { throw err; });
-  if (notLoaded) {
+  if (notLoaded && navigator.onLine === false) {
+    // Offline, a screen never opened on this device has not been fetched yet (only the inspector's are
+    // kept from the start): no fault and no new version, it needs the network this once.
+    mount(said, icon('alert'), h('p', { text: t('error.screenOffline') }));
+  } else if (notLoaded) {
     newVersion().then((mend) => {
       if (!mend) { setTimeout(() => { throw err; }); return; }
       mount(said, icon('alert'), h('p', { text: t('update.needed') }));
