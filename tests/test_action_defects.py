@@ -383,6 +383,22 @@ async def test_an_approved_resubmission_that_still_fails_the_item_or_is_failed_a
     assert await _rows(client, "SELECT 1 FROM audit_log WHERE action = 'action.cancel'") == []
 
 
+async def test_a_correction_does_not_call_passed_an_action_the_next_inspection_failed_again(client):
+    """The station's next inspection also found the fault, and joined the action: whatever the first
+    inspection's corrected answer says, the cause is still in the record."""
+    ctx = await make_ctx(client)
+    first, revision = await ctx.submit(values=answers(diary="no"))
+    await ctx.submit(values=answers(diary="no"))  # the next visit finds the same fault
+    diary = await _action(client, "l_diary")
+    await ctx.review(first, "return", revision, comment="Was the diary really incomplete?")
+    await ctx.put(first, base=revision + 1, values=answers())
+    shown = (await ctx.get(f"/api/v1/actions/{diary['id']}")).json()
+    assert (shown["status"], shown["item_corrected"]) == ("open", False)
+    assert (await ctx.review(first, "approve", revision + 2)).status_code == 200
+    shown = (await ctx.get(f"/api/v1/actions/{diary['id']}")).json()
+    assert (shown["status"], shown["item_corrected"]) == ("open", False)
+
+
 # A phone's queued request sent again ----------------------------------------------------------------
 
 

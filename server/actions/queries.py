@@ -40,13 +40,26 @@ _PASSED_BY_OVERRIDE = """a.status NOT IN ('verified', 'cancelled')
 # fails its item, with no reviewer's override on it (that is the reviewer's word, above): the inspector
 # corrected the answer. Its approval withdraws the action if nobody has worked on it (withdraw_passed);
 # until then, and for one someone worked on, this says so. Never on a final action.
-_CORRECTED = """a.status NOT IN ('verified', 'cancelled') AND a.source = 'submission'
+# Whether another submitted or approved inspection of the action's station, made since the action was
+# opened, also fails its item by the scores in force: the cause is still there, whatever the inspection
+# that opened it says now (withdraw_passed leaves such an action open, and the board does not call it
+# passed).
+_FAILED_SINCE = """EXISTS (
+                  SELECT 1 FROM inspections i JOIN answers an ON an.inspection_id = i.id AND an.item_key = a.item_key
+                   WHERE i.station_id = a.station_id AND i.id <> a.inspection_id AND i.status IN ('submitted', 'approved')
+                     AND i.submitted_at >= a.created_at
+                     AND COALESCE((SELECT o.score FROM score_overrides o
+                                    WHERE o.inspection_id = i.id AND o.item_key = a.item_key
+                                      AND o.superseded_at IS NULL), an.score) = 0)"""
+
+_CORRECTED = f"""a.status NOT IN ('verified', 'cancelled') AND a.source = 'submission'
               AND EXISTS (SELECT 1 FROM inspections ci WHERE ci.id = a.inspection_id AND ci.status IN ('submitted', 'approved'))
               AND NOT EXISTS (SELECT 1 FROM answers an
                                WHERE an.inspection_id = a.inspection_id AND an.item_key = a.item_key AND an.score = 0)
               AND NOT EXISTS (SELECT 1 FROM score_overrides o
                                WHERE o.inspection_id = a.inspection_id AND o.item_key = a.item_key
-                                 AND o.superseded_at IS NULL)"""
+                                 AND o.superseded_at IS NULL)
+              AND NOT {_FAILED_SINCE}"""
 
 _COLUMNS = f"""a.id, a.inspection_id, a.item_key, a.source, a.description, a.owner_name, a.owner_user_id,
        a.due_date, a.status, a.evidence_photo_ids, a.created_by, a.verified_by, a.verified_at, a.change_seq,
@@ -456,18 +469,12 @@ async def withdraw_passed(
         list(item_keys),
     )
     rows = await conn.fetch(
-        """UPDATE actions a SET status = 'cancelled', cancel_reason = $3, updated_at = now()
+        f"""UPDATE actions a SET status = 'cancelled', cancel_reason = $3, updated_at = now()
             WHERE a.inspection_id = $1 AND a.item_key = ANY($2::text[]) AND a.source = 'submission'
-              AND a.status = 'open' AND a.evidence_photo_ids = '{}' AND a.owner_user_id IS NULL
+              AND a.status = 'open' AND a.evidence_photo_ids = '{{}}' AND a.owner_user_id IS NULL
               AND a.description_kind IS NOT NULL AND a.owner_kind IS NOT NULL AND a.updated_at = a.created_at
               AND NOT EXISTS (SELECT 1 FROM action_notes n WHERE n.action_id = a.id)
-              AND NOT EXISTS (
-                  SELECT 1 FROM inspections i JOIN answers an ON an.inspection_id = i.id AND an.item_key = a.item_key
-                   WHERE i.station_id = a.station_id AND i.id <> $1 AND i.status IN ('submitted', 'approved')
-                     AND i.submitted_at >= a.created_at
-                     AND COALESCE((SELECT o.score FROM score_overrides o
-                                    WHERE o.inspection_id = i.id AND o.item_key = a.item_key
-                                      AND o.superseded_at IS NULL), an.score) = 0)
+              AND NOT {_FAILED_SINCE}
             RETURNING a.id, a.item_key, a.cancel_reason""",
         inspection_id,
         list(item_keys),
