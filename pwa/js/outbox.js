@@ -42,15 +42,15 @@ let timer = null;
 const isFull = (err) => err?.name === 'QuotaExceededError';
 const quietly = (promise) => promise.catch(() => {});
 
-// Queue a submitted inspection and every photo it references that is still on the phone.
-// Re-submitting after a 409/422 re-arms the parked entries instead of adding new ones.
-// `freeze` (the inspector's Submit) changes the stored draft in the same transaction as its entries
-// are queued, so the phone never holds a submitted inspection that nothing is queued to send.
 // What an entry is part of, as the inspector knows it: its inspection (the document and its photos),
 // or the one corrective action it checks. A refused entry holds up the rest of its unit only, and the
 // badge and the sync screen count and list units.
 export const unitOf = (e) => (e.kind === 'action' ? `action:${e.ref}` : e.inspection_id);
 
+// Queue a submitted inspection and every photo it references that is still on the phone.
+// Re-submitting after a 409/422 re-arms the parked entries instead of adding new ones.
+// `freeze` (the inspector's Submit) changes the stored draft in the same transaction as its entries
+// are queued, so the phone never holds a submitted inspection that nothing is queued to send.
 export async function enqueueSubmission(inspectionId, definition, freeze = () => {}) {
   await tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
     const draft = await req(s[DRAFTS].get(inspectionId));

@@ -36,10 +36,6 @@ _PASSED_BY_OVERRIDE = """a.status NOT IN ('verified', 'cancelled')
                 WHERE o.inspection_id = a.inspection_id AND o.item_key = a.item_key
                   AND o.superseded_at IS NULL AND o.score > 0 AND oi.status = 'approved')"""
 
-# Whether the inspection that opened this automatic action, submitted again after a return, no longer
-# fails its item, with no reviewer's override on it (that is the reviewer's word, above): the inspector
-# corrected the answer. Its approval withdraws the action if nobody has worked on it (withdraw_passed);
-# until then, and for one someone worked on, this says so. Never on a final action.
 # Whether another submitted or approved inspection of the action's station, made since the action was
 # opened, also fails its item by the scores in force: the cause is still there, whatever the inspection
 # that opened it says now (withdraw_passed leaves such an action open, and the board does not call it
@@ -52,6 +48,10 @@ _FAILED_SINCE = """EXISTS (
                                     WHERE o.inspection_id = i.id AND o.item_key = a.item_key
                                       AND o.superseded_at IS NULL), an.score) = 0)"""
 
+# Whether the inspection that opened this automatic action, submitted again after a return, no longer
+# fails its item, with no reviewer's override on it (that is the reviewer's word, above): the inspector
+# corrected the answer. Its approval withdraws the action if nobody has worked on it (withdraw_passed);
+# until then, and for one someone worked on, this says so. Never on a final action.
 _CORRECTED = f"""a.status NOT IN ('verified', 'cancelled') AND a.source = 'submission'
               AND EXISTS (SELECT 1 FROM inspections ci WHERE ci.id = a.inspection_id AND ci.status IN ('submitted', 'approved'))
               AND NOT EXISTS (SELECT 1 FROM answers an

@@ -23,15 +23,14 @@ _REFUSALS = {"forbidden": Forbidden, "conflict": Conflict}
 # the reply says nothing about who exists in other areas.
 _NOT_AN_OWNER = "is not an active user who works where the station is"
 
+_PATCHABLE = ("status", "evidence_photo_ids", "due_date", "owner_name", "owner_user_id", "description")
+
 
 def _note_of_another() -> Conflict:
     return Conflict(
         "note_id is the id of a note of another corrective action",
         errors=[FieldError(field="note_id", message="belongs to a note of another action")],
     )
-
-
-_PATCHABLE = ("status", "evidence_photo_ids", "due_date", "owner_name", "owner_user_id", "description")
 
 
 def today() -> date:

@@ -227,19 +227,25 @@ async def _walk(conn: Connection, *, after: int = 0, prev: bytes = GENESIS) -> t
     return VerifyResult(ok=True, checked=checked, first_bad=None, after=after, through=through), prev
 
 
+class _Recorded(msgspec.Struct):
+    """What a VERIFIED row records of a full walk (its `data`)."""
+
+    ok: bool
+    checked: int
+    first_bad: int | None
+    through: int
+    hash: str
+
+
 async def verify_and_record(conn: Connection, *, actor: Any = None, ip: str | None = None) -> VerifyResult:
     """Walk the whole chain and record the check in it (VERIFIED, by `actor`, or the system when None):
     where it stopped, with that row's hash, for later checks to go on from (verify_since)."""
     result, last_hash = await _walk(conn)
-    data = {
-        "ok": result.ok,
-        "checked": result.checked,
-        "first_bad": result.first_bad,
-        "through": result.through,
-        "hash": last_hash.hex(),
-    }
+    recorded = _Recorded(
+        ok=result.ok, checked=result.checked, first_bad=result.first_bad, through=result.through, hash=last_hash.hex()
+    )
     async with conn.transaction():
-        await record(conn, VERIFIED, actor=actor, data=data, ip=ip)
+        await record(conn, VERIFIED, actor=actor, data=msgspec.to_builtins(recorded), ip=ip)
     return result
 
 
@@ -280,14 +286,6 @@ def _full_check(row: Any) -> tuple[FullCheck, bytes] | None:
         return None
     full = FullCheck(at=row["at"], ok=check.ok, checked=check.checked, first_bad=check.first_bad, through=check.through)
     return full, last_hash
-
-
-class _Recorded(msgspec.Struct):
-    ok: bool
-    checked: int
-    first_bad: int | None
-    through: int
-    hash: str
 
 
 async def verify_since(conn: Connection, last: tuple[FullCheck, bytes]) -> VerifyResult:

@@ -102,7 +102,7 @@ def is_blank(text: str) -> bool:
     """Whether `text` shows nothing: only white space and format characters (Unicode category Cf, which
     holds U+200B to U+200F, U+202A to U+202E, U+2060, U+FEFF and the Arabic letter mark). str.strip()
     keeps the latter, and a label of them alone looks empty on every screen."""
-    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
+    return not visible(text)
 
 
 def _check_weight(weight: float, at: str, err: Report) -> None:

@@ -100,8 +100,9 @@ const RANK = { pending: 0, sending: 1, attention: 2 };
 function outboxGroups(entries) {
   const groups = new Map();
   for (const e of entries) {
-    if (!groups.has(unitOf(e))) groups.set(unitOf(e), []);
-    groups.get(unitOf(e)).push(e);
+    const unit = unitOf(e);
+    if (!groups.has(unit)) groups.set(unit, []);
+    groups.get(unit).push(e);
   }
   return [...groups.values()];
 }

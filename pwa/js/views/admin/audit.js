@@ -76,7 +76,7 @@ function verifyCard() {
       const full = r.last_full;
       box.dataset.ok = String(r.ok);
       box.dataset.after = String(r.after);
-      // The quick check is as good as the full check it goes on from: one days old is said to be.
+      // The quick check is as good as the full check it goes on from: one over two days old says so.
       const old = full && Date.now() - Date.parse(full.at) > FULL_CHECK_DAYS * 86400000;
       const since = full ? h('p', { class: old ? 'field-error' : 'hint', id: 'audit-last-full', dataset: { old: String(old) } },
         t('admin.lastFullCheck', { count: full.checked, when: fmtDateTime(full.at) }), old ? ` ${t('admin.fullCheckOld')}` : '') : null;
