@@ -7,21 +7,24 @@ import hashlib
 import importlib
 import importlib.util
 import logging
+import mimetypes
 import os
 from collections.abc import AsyncGenerator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import msgspec
 from asyncpg import Connection
-from litestar import Litestar, Request, Response, get
+from litestar import HttpMethod, Litestar, MediaType, Request, Response, head, route
 from litestar.datastructures import CacheControlHeader, State
 from litestar.file_system import BaseLocalFileSystem
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.static_files import create_static_files_router
+from litestar.response.file import ASGIFileResponse
+from litestar.static_files import StaticFiles, create_static_files_router
 
 from server import db, loop_monitor
 from server.config import Settings
@@ -92,13 +95,32 @@ def make_executor(settings: Settings) -> Executor:
     return HealingProcessPool(settings.image_workers or max(1, os.cpu_count() or 1))
 
 
-@get("/health", include_in_schema=True, tags=["health"])
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+# HEAD as well as GET, on the paths a monitor or a load balancer probes, answered as its GET with no
+# body: a probe sending HEAD (uptime checkers often do) must not read a working server as 405.
+_PROBED = [HttpMethod.GET, HttpMethod.HEAD]
 
 
-@get("/ready", tags=["health"])
-async def ready(state: State) -> Any:
+def _as_head(request: Request, response: Response) -> Response:
+    """The response to a HEAD: its GET's status and headers, the length it would send, no body."""
+    if request.method != HttpMethod.HEAD:
+        return response
+    body = response.content if isinstance(response.content, bytes) else str(response.content).encode()
+    response.headers["Content-Length"] = str(len(body))
+    response.content = b""
+    return response
+
+
+@route("/health", http_method=_PROBED, include_in_schema=True, tags=["health"])
+async def health(request: Request) -> Response:
+    return _as_head(request, Response(msgspec.json.encode({"status": "ok"}), media_type=MediaType.JSON))
+
+
+@route("/ready", http_method=_PROBED, tags=["health"])
+async def ready(request: Request, state: State) -> Response:
+    return _as_head(request, await _readiness(state))
+
+
+async def _readiness(state: State) -> Response:
     problems: list[str] = []
     try:
         async with state.pool.acquire(timeout=2) as conn:
@@ -113,7 +135,7 @@ async def ready(state: State) -> Any:
         return problem_response(
             503, "Service unavailable", f"not ready: {', '.join(problems)} not answering", headers={"Retry-After": "5"}
         )
-    return {"status": "ready"}
+    return Response(msgspec.json.encode({"status": "ready"}), media_type=MediaType.JSON)
 
 
 # Screens only reviewers and admins use: they need the server anyway, so inspectors' phones do not
@@ -179,7 +201,17 @@ async def _stamp_version(response: Response) -> Response:
     version = current_manifest().version
     response.headers[VERSION_HEADER] = version
     response.headers["ETag"] = _version_tag(version)
+    if getattr(response, "is_head_response", False) and "content-type" not in response.headers:
+        # Litestar leaves a file's type off its HEAD; a HEAD says what its GET would (RFC 9110 §9.3.2).
+        response.headers["Content-Type"] = _file_type(response.headers.get("content-disposition", ""))
     return response
+
+
+def _file_type(disposition: str) -> str:
+    """The Content-Type a GET of the file names (as Litestar's file response works it out)."""
+    name = unquote(disposition.partition('filename="')[2].rstrip('"'))
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return f"{kind}; charset=utf-8" if kind.startswith("text/") else kind
 
 
 def _public_file(path: str) -> bool:
@@ -236,19 +268,50 @@ class _PublicFiles(BaseLocalFileSystem):
 
 
 def _sw_route(state_key: str = "sw") -> Any:
-    @get("/sw.js", include_in_schema=False)
-    async def service_worker(state: State) -> Response:
+    @route("/sw.js", http_method=_PROBED, include_in_schema=False)
+    async def service_worker(request: Request, state: State) -> Response:
         manifest = current_manifest()
         # Made once per version of the files (current_manifest says when they changed).
         if state.get(state_key, ("",))[0] != manifest.version:
             state[state_key] = (manifest.version, service_worker_source(manifest))
-        return Response(
+        response = Response(
             state[state_key][1],
             media_type="text/javascript",
             headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/", VERSION_HEADER: manifest.version},
         )
+        return _as_head(request, response)
 
     return service_worker
+
+
+def _pwa_router() -> Any:
+    """The app's files at `/`, the shell (index.html) at `/` itself."""
+    router = create_static_files_router(
+        path="/",
+        directories=[PWA_DIR],
+        file_system=_PublicFiles(),
+        html_mode=True,
+        include_in_schema=False,
+        name="pwa",
+        # Never kept by a browser's or proxy's cache: the service worker is the app's cache, and
+        # a browser's heuristic one handed it last release's files after a deploy. (Only the
+        # first visit and a role's screens first used are fetched so; the worker has the rest.)
+        cache_control=CacheControlHeader(no_cache=True),
+        # Its own before_request replaces the app's, which _unchanged_file runs first.
+        before_request=_unchanged_file,
+        after_request=_stamp_version,
+    )
+    # Litestar's router answers GET / but not HEAD / (405): the shell answers HEAD as its files do.
+    shell = StaticFiles(
+        is_html_mode=True, directories=[PWA_DIR], file_system=_PublicFiles(), headers={"Cache-Control": "no-cache"}
+    )
+
+    @head("/", name="pwa/index/head")
+    async def shell_head() -> ASGIFileResponse:
+        return await shell.handle(path="/", is_head_response=True)
+
+    router.register(shell_head)
+    return router
 
 
 def create_app(settings: Settings, *, executor: Executor | None = None, run_migrations: bool = True) -> Litestar:
@@ -298,23 +361,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
         route_handlers.append(loop_monitor.loop_lag)
         lifespans.append(loop_monitor.lifespan)
     if PWA_DIR.exists():
-        route_handlers.append(
-            create_static_files_router(
-                path="/",
-                directories=[PWA_DIR],
-                file_system=_PublicFiles(),
-                html_mode=True,
-                include_in_schema=False,
-                name="pwa",
-                # Never kept by a browser's or proxy's cache: the service worker is the app's cache, and
-                # a browser's heuristic one handed it last release's files after a deploy. (Only the
-                # first visit and a role's screens first used are fetched so; the worker has the rest.)
-                cache_control=CacheControlHeader(no_cache=True),
-                # Its own before_request replaces the app's, which _unchanged_file runs first.
-                before_request=_unchanged_file,
-                after_request=_stamp_version,
-            )
-        )
+        route_handlers.append(_pwa_router())
     app = Litestar(
         route_handlers=route_handlers,
         lifespan=lifespans,

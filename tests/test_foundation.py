@@ -11,6 +11,7 @@ from litestar import Request
 
 from server.errors import NotFound, Unavailable
 from server.http import handle_unexpected
+from tests.conftest import asgi_call
 from tests.factories import make_world
 
 
@@ -214,3 +215,16 @@ def test_an_error_litestar_wraps_while_cleaning_up_a_dependency_is_answered_as_i
     assert handle_unexpected(request, lost).status_code == 503
     refused = ExceptionGroup("cleanup", [NotFound("no such thing")])
     assert handle_unexpected(request, refused).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/index.html", "/sw.js", "/js/app.js", "/health", "/ready"])
+async def test_head_on_what_a_monitor_probes_answers_its_get_headers_and_no_body(client, path):
+    """A load balancer or uptime checker may probe with HEAD: a working server must not look broken
+    (405), and a HEAD sends what its GET would announce, without the body (RFC 9110 §9.3.2)."""
+    get_status, get_headers, body = await asgi_call(client, "GET", path, {})
+    head_status, head_headers, head_body = await asgi_call(client, "HEAD", path, {})
+    assert (get_status, head_status) == (200, 200)
+    assert body and head_body == b""
+    for name in ("content-type", "content-length", "cache-control", "etag", "x-app-version"):
+        assert head_headers.get(name) == get_headers.get(name), name
+    assert int(head_headers["content-length"]) == len(body)

@@ -30,7 +30,7 @@ from server.photos import rules
 from server.photos.pipeline import REUSE_MAX_DISTANCE, hamming
 from server.photos.recovery import recover_photos
 from server.photos.sweeper import sweep_orphans
-from tests.conftest import make_settings, s3_overrides
+from tests.conftest import asgi_call, make_settings, s3_overrides
 from tests.factories import ApiClient, World, await_photos, make_world
 from tests.photo_corpus import make_phone_jpeg, oversized_jpeg
 from tests.s3server import S3Server
@@ -499,42 +499,6 @@ GET_HEADERS = (
 )
 
 
-async def asgi_call(env: Env, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    """One bodiless request straight through ASGI: the status, headers and every body byte the app sent.
-
-    httpx's test transport throws away what a HEAD response sends, so it cannot show a body sent in
-    error; this can.
-    """
-    sent: dict[str, Any] = {"status": 0, "headers": {}, "body": bytearray()}
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            sent["status"] = message["status"]
-            sent["headers"] = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
-        elif message["type"] == "http.response.body":
-            sent["body"].extend(message.get("body", b""))
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver.local"), *((k.lower().encode(), v.encode()) for k, v in headers.items())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver.local", 80),
-    }
-    await asyncio.to_thread(env.api.http.blocking_portal.call, env.app, scope, receive, send)
-    return sent["status"], sent["headers"], bytes(sent["body"])
-
-
 async def stored_photo(env: Env, seed: int) -> uuid.UUID:
     inspection_id = await make_inspection(env.api, env.world, env.version_id)
     photo_id = uuid.uuid4()
@@ -554,8 +518,8 @@ async def test_head_on_each_photo_read_route_answers_the_get_headers_and_no_body
     tags = set()
     for kind in READ_ROUTES:
         path = f"/api/v1/photos/{photo_id}/{kind}"
-        get_status, get_headers, body = await asgi_call(env, "GET", path, auth)
-        head_status, head_headers, head_body = await asgi_call(env, "HEAD", path, auth)
+        get_status, get_headers, body = await asgi_call(env.api, "GET", path, auth)
+        head_status, head_headers, head_body = await asgi_call(env.api, "HEAD", path, auth)
         assert (get_status, head_status) == (200, 200), kind
         assert body and head_body == b"", kind
         assert {h: head_headers.get(h) for h in GET_HEADERS} == {h: get_headers.get(h) for h in GET_HEADERS}, kind
@@ -584,17 +548,17 @@ async def test_a_matching_if_none_match_is_304_with_the_validators_and_no_body(d
     auth = {"Authorization": f"Bearer {denv.inspector_a}"}
     for kind in READ_ROUTES:
         path = f"/api/v1/photos/{photo_id}/{kind}"
-        _, fresh, _ = await asgi_call(denv, "GET", path, auth)
+        _, fresh, _ = await asgi_call(denv.api, "GET", path, auth)
         tag = fresh["etag"]
         for condition in (tag, f"W/{tag}", f'"something-else", {tag}', "*"):
-            status, headers, body = await asgi_call(denv, method, path, {**auth, "If-None-Match": condition})
+            status, headers, body = await asgi_call(denv.api, method, path, {**auth, "If-None-Match": condition})
             assert (status, body) == (304, b""), (kind, condition)
             assert (headers["etag"], headers["cache-control"]) == (tag, fresh["cache-control"]), kind
             assert headers.get("vary") == fresh.get("vary"), kind
         if kind != "original":
             # Kept by the browser only for the same Authorization: not served to whoever signs in next.
             assert fresh["vary"] == "Authorization", kind
-        status, _, body = await asgi_call(denv, method, path, {**auth, "If-None-Match": '"something-else"'})
+        status, _, body = await asgi_call(denv.api, method, path, {**auth, "If-None-Match": '"something-else"'})
         assert status == 200 and (body == b"") == (method == "HEAD"), kind
 
 
@@ -603,29 +567,29 @@ async def test_head_and_revalidation_keep_the_scope_rules_of_get(denv: Env):
     own = {"Authorization": f"Bearer {denv.inspector_a}"}
     for kind in READ_ROUTES:
         path = f"/api/v1/photos/{photo_id}/{kind}"
-        _, fresh, _ = await asgi_call(denv, "GET", path, own)
+        _, fresh, _ = await asgi_call(denv.api, "GET", path, own)
         # A reader outside the scope gets 404 even with the right ETag: a 304 would confirm the photo.
         for username in ("reviewer_b", "inspector_b"):
             other = {"Authorization": f"Bearer {await denv.token(username)}"}
             for method in ("GET", "HEAD"):
                 for condition in ({}, {"If-None-Match": fresh["etag"]}):
-                    status, _, _ = await asgi_call(denv, method, path, {**other, **condition})
+                    status, _, _ = await asgi_call(denv.api, method, path, {**other, **condition})
                     assert status == 404, (username, method, kind, condition)
         for method in ("HEAD", "GET"):
-            assert (await asgi_call(denv, method, path, {"If-None-Match": fresh["etag"]}))[0] == 401
+            assert (await asgi_call(denv.api, method, path, {"If-None-Match": fresh["etag"]}))[0] == 401
         unknown = f"/api/v1/photos/{uuid.uuid4()}/{kind}"
-        assert (await asgi_call(denv, "HEAD", unknown, own))[0] == 404
+        assert (await asgi_call(denv.api, "HEAD", unknown, own))[0] == 404
 
 
 async def test_only_a_get_that_sends_the_original_is_audited_not_head_or_304(denv: Env):
     photo_id = await stored_photo(denv, seed=66)
     auth = {"Authorization": f"Bearer {denv.inspector_a}"}
     path = f"/api/v1/photos/{photo_id}/original"
-    status, headers, body = await asgi_call(denv, "GET", path, auth)
+    status, headers, body = await asgi_call(denv.api, "GET", path, auth)
     assert status == 200 and body and await original_audits(denv, photo_id) == 1
-    assert (await asgi_call(denv, "HEAD", path, auth))[0] == 200
-    assert (await asgi_call(denv, "GET", path, {**auth, "If-None-Match": headers["etag"]}))[0] == 304
-    assert (await asgi_call(denv, "HEAD", path, {**auth, "If-None-Match": headers["etag"]}))[0] == 304
+    assert (await asgi_call(denv.api, "HEAD", path, auth))[0] == 200
+    assert (await asgi_call(denv.api, "GET", path, {**auth, "If-None-Match": headers["etag"]}))[0] == 304
+    assert (await asgi_call(denv.api, "HEAD", path, {**auth, "If-None-Match": headers["etag"]}))[0] == 304
     assert await original_audits(denv, photo_id) == 1
 
 
@@ -635,7 +599,7 @@ async def test_head_on_a_rendition_missing_from_the_store_is_404_like_get(denv: 
     await denv.app.state.store.delete(row["thumb_key"])
     auth = {"Authorization": f"Bearer {denv.inspector_a}"}
     path = f"/api/v1/photos/{photo_id}/thumb"
-    assert [(await asgi_call(denv, method, path, auth))[0] for method in ("GET", "HEAD")] == [404, 404]
+    assert [(await asgi_call(denv.api, method, path, auth))[0] for method in ("GET", "HEAD")] == [404, 404]
 
 
 async def test_device_evidence_is_the_headline_when_the_file_has_none(denv: Env):
