@@ -124,7 +124,8 @@ async def test_a_stale_session_is_touched_by_the_put(client):
 TEXTS = st.lists(
     st.one_of(
         st.none(),
-        st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=12),
+        # No lone surrogates: no JSON body can carry one (msgspec refuses "\ud800"), nor UTF-8.
+        st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=12),
         st.sampled_from(["null", "NULL", "", " ", '"', "\\", "{", "}", ",", "a,b", "{x}"]),
     ),
     max_size=12,
