@@ -44,20 +44,15 @@ from server.http import Conn, Offset, User, client_ip
 Limit = Annotated[int, Parameter(ge=1, le=5000)]
 
 
-def _own(user: Principal) -> UUID | None:
-    # Inspectors see only their own work; the scope filter applies on top, as for everyone.
-    return user.id if user.role == "inspector" else None
-
-
 async def _assignment(conn: Connection, user: Principal, assignment_id: UUID) -> AssignmentOut:
-    found = await queries.get_assignment(conn, user.scope_args(), assignment_id, _own(user))
+    found = await queries.get_assignment(conn, user.scope_args(), assignment_id, user.own_id())
     if found is None:
         raise NotFound("assignment not found")
     return found
 
 
 async def _schedule(conn: Connection, user: Principal, schedule_id: UUID) -> ScheduleOut:
-    found = await queries.get_schedule(conn, user.scope_args(), schedule_id, _own(user))
+    found = await queries.get_schedule(conn, user.scope_args(), schedule_id, user.own_id())
     if found is None:
         raise NotFound("schedule not found")
     return found
@@ -117,7 +112,7 @@ class AssignmentController(Controller):
         return await queries.list_assignments(
             conn,
             user.scope_args(),
-            own=_own(user),
+            own=user.own_id(),
             inspector_id=inspector_id,
             station_id=station_id,
             template_id=template_id,
@@ -246,7 +241,7 @@ class ScheduleController(Controller):
         return await queries.list_schedules(
             conn,
             user.scope_args(),
-            own=_own(user),
+            own=user.own_id(),
             inspector_id=inspector_id,
             station_id=station_id,
             template_id=template_id,

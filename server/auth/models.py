@@ -26,6 +26,18 @@ SCOPE_SQL = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]
 COVERS_SQL = "(d.id = ANY(u.district_ids) OR d.region_id = ANY(u.region_ids))"
 
 
+def readable_inspection_sql(first: int) -> str:
+    """Whether inspection row `i`, at a station of district row `d`, is the caller's to read, with
+    $first..$first+2 the caller's scope_args() and $first+3 own_id(): reviewers and admins read what
+    their scope covers; an inspector reads their own inspections, wherever the station now is. A
+    transfer, or a station moved to another district, must not strand work done before it: photos
+    still on their way to a submitted inspection, a draft or a returned inspection to send again."""
+    own = f"${first + 3}::uuid"
+    scope = f"(${first}::bool OR d.id = ANY(${first + 1}::uuid[]) OR d.region_id = ANY(${first + 2}::uuid[]))"
+    # Never NULL (callers negate it too): own is NULL exactly for reviewers and admins.
+    return f"(({own} IS NULL AND {scope}) OR ({own} IS NOT NULL AND i.inspector_id = {own}))"
+
+
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """Who is calling, and what part of the province they may see.
 
@@ -47,6 +59,10 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 
     def scope_args(self) -> tuple[bool, list[UUID], list[UUID]]:
         return self.is_admin, list(self.district_ids), list(self.region_ids)
+
+    def own_id(self) -> UUID | None:
+        """The id readable_inspection_sql takes: an inspector's own, None for reviewers and admins."""
+        return self.id if self.role == "inspector" else None
 
     def require(self, *roles: Role) -> Principal:
         if self.role not in roles:

@@ -18,7 +18,7 @@ from asyncpg import Connection, Record
 
 from server.assignments.queries import open_assignment_sql
 from server.audit.queries import AuditValues, queue_sql
-from server.auth.models import Principal
+from server.auth.models import Principal, readable_inspection_sql
 from server.auth.queries import SESSION_PRINCIPAL
 from server.inspections.models import ScoreSummary
 from server.inspections.rules import AnswerColumns
@@ -41,15 +41,24 @@ def _scope(alias: str, first: int) -> str:
     )
 
 
-def _own(user: Principal) -> UUID | None:
-    """Inspectors read only their own inspections; reviewers and admins read their whole scope."""
-    return user.id if user.role == "inspector" else None
+# Whether the caller may read inspection `i` (station district `d`): $2..$4 scope_args(), $5 own_id().
+_READABLE = readable_inspection_sql(2)
 
 
 def _state(
-    source: str, scope: Callable[[str], str], iid: str, station: str, version: str, digest: str, base: str
+    source: str,
+    scope: Callable[[str], str],
+    caller: str,
+    iid: str,
+    station: str,
+    version: str,
+    digest: str,
+    base: str,
 ) -> str:
-    """The select list and joins of load_state, over placeholders and a scope condition given as SQL."""
+    """The select list and joins of load_state, over placeholders and a scope condition given as SQL.
+
+    The inspector's own inspection is theirs to write wherever its station now is, and its station
+    with it (see readable_inspection_sql); a new inspection needs its station in their scope."""
     return f"""s.id AS s_id, s.lat AS s_lat, s.lon AS s_lon, s.kind AS s_kind,
                    tv.id AS tv_id, tv.template_id AS tv_template_id,
                    (tv.kinds IS NULL OR s.kind = ANY (tv.kinds)) AS tv_applies,
@@ -62,14 +71,18 @@ def _state(
                    {_REPLY}
               {source}
               LEFT JOIN (stations s JOIN districts d ON d.id = s.district_id)
-                     ON s.id = {station} AND {scope("d")}
+                     ON s.id = {station}
+                    AND ({scope("d")} OR EXISTS (SELECT 1 FROM inspections o
+                                                 WHERE o.id = {iid} AND o.station_id = s.id AND o.inspector_id = {caller}))
               LEFT JOIN template_versions tv ON tv.id = {version}
               LEFT JOIN (inspections i JOIN stations si ON si.id = i.station_id
                                        JOIN districts di ON di.id = si.district_id)
-                     ON i.id = {iid} AND {scope("di")}"""
+                     ON i.id = {iid} AND ({scope("di")} OR i.inspector_id = {caller})"""
 
 
-_LOAD_STATE = "SELECT " + _state("FROM (SELECT) AS one", lambda alias: _scope(alias, 2), "$1", "$5", "$6", "$7", "$8")
+_LOAD_STATE = "SELECT " + _state(
+    "FROM (SELECT) AS one", lambda alias: _scope(alias, 2), "$9", "$1", "$5", "$6", "$7", "$8"
+)
 
 # The same read for the caller of a session token: the session check of server.auth is the CTE
 # `caller`, and the scope comes from its row. No row at all means no valid session.
@@ -79,6 +92,7 @@ _LOAD_STATE_AS = f"""WITH caller AS ({SESSION_PRINCIPAL})
            """ + _state(
     "FROM caller c",
     lambda a: f"(c.role = 'admin' OR {a}.id = ANY (c.district_ids) OR {a}.region_id = ANY (c.region_ids))",
+    "c.id",
     "$2",
     "$3",
     "$4",
@@ -87,7 +101,7 @@ _LOAD_STATE_AS = f"""WITH caller AS ({SESSION_PRINCIPAL})
 )
 
 
-# A replay's read: the caller, and the stored inspection in the caller's scope, nothing else.
+# A replay's read: the caller, and the stored inspection they may write (in scope, or their own), nothing else.
 _REPLAY_STATE = f"""WITH caller AS ({SESSION_PRINCIPAL})
     SELECT c.id AS p_id, c.username AS p_username, c.display_name AS p_display_name, c.role AS p_role,
            c.region_ids AS p_region_ids, c.district_ids AS p_district_ids, c.stale AS p_stale,
@@ -96,7 +110,8 @@ _REPLAY_STATE = f"""WITH caller AS ({SESSION_PRINCIPAL})
       LEFT JOIN (inspections i JOIN stations si ON si.id = i.station_id
                                JOIN districts di ON di.id = si.district_id)
              ON i.id = $2
-            AND (c.role = 'admin' OR di.id = ANY (c.district_ids) OR di.region_id = ANY (c.region_ids))"""
+            AND (c.role = 'admin' OR di.id = ANY (c.district_ids) OR di.region_id = ANY (c.region_ids)
+                 OR i.inspector_id = c.id)"""
 
 
 async def load_state(
@@ -116,7 +131,7 @@ async def load_state(
     this exact body already produced revision base + 1 (a late duplicate of an acknowledged write).
     """
     return await conn.fetchrow(
-        _LOAD_STATE, inspection_id, *user.scope_args(), station_id, version_id, digest, base_revision
+        _LOAD_STATE, inspection_id, *user.scope_args(), station_id, version_id, digest, base_revision, user.id
     )
 
 
@@ -432,10 +447,10 @@ async def get_inspection(conn: Connection, user: Principal, inspection_id: UUID)
     return await conn.fetchrow(
         f"""SELECT {_REPLY}, i.document::text AS document
               FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
-             WHERE i.id = $1 AND {_scope("d", 2)} AND ($5::uuid IS NULL OR i.inspector_id = $5)""",
+             WHERE i.id = $1 AND {_READABLE}""",
         inspection_id,
         *user.scope_args(),
-        _own(user),
+        user.own_id(),
     )
 
 
@@ -444,10 +459,10 @@ async def readable(conn: Connection, user: Principal, inspection_id: UUID) -> bo
         f"""SELECT EXISTS (
                 SELECT 1 FROM inspections i JOIN stations s ON s.id = i.station_id
                              JOIN districts d ON d.id = s.district_id
-                 WHERE i.id = $1 AND {_scope("d", 2)} AND ($5::uuid IS NULL OR i.inspector_id = $5))""",
+                 WHERE i.id = $1 AND {_READABLE})""",
         inspection_id,
         *user.scope_args(),
-        _own(user),
+        user.own_id(),
     )
 
 
@@ -499,7 +514,7 @@ async def list_inspections(
              ORDER BY i.created_at DESC, i.id DESC
              LIMIT $12""",
         *user.scope_args(),
-        _own(user),
+        user.own_id(),
         inspector_id,
         station_id,
         status,

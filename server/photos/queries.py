@@ -1,7 +1,7 @@
 """SQL of the photo API: one function per statement, each taking the connection.
 
 Who may read a photo is decided here, in the WHERE clause: admins everything, reviewers their
-regions and districts, inspectors only their own inspections inside their districts.
+regions and districts, inspectors their own inspections (READABLE_SQL).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from uuid import UUID
 
 from asyncpg import Connection, Record
 
-from server.auth.models import Principal
+from server.auth.models import Principal, readable_inspection_sql
 
 # Any constant works if every replica uses the same one. It serialises the reuse check of photo
 # uploads (see lock_reuse_check); "phot" in ASCII.
@@ -23,14 +23,12 @@ _PHOTO_COLUMNS = """p.id, p.inspection_id, p.item_key, p.uploaded_by, p.sha256, 
        p.device_taken_at, p.device_lat, p.device_lon, p.device_accuracy_m, p.distance_m, p.created_at"""
 
 # Who may read a photo (of inspection i, station district d): $2..$4 are Principal.scope_args(), $5 the
-# inspector's own id (null for reviewers and admins, who read every inspection in their scope); see
-# reader_args. Corrective actions check their evidence photos with it too.
-READABLE_SQL = """($2::bool OR d.id = ANY($3::uuid[]) OR d.region_id = ANY($4::uuid[]))
-           AND ($5::uuid IS NULL OR i.inspector_id = $5)"""
+# inspector's own id (see reader_args). Corrective actions check their evidence photos with it too.
+READABLE_SQL = readable_inspection_sql(2)
 
 
 def reader_args(user: Principal) -> tuple[bool, list[UUID], list[UUID], UUID | None]:
-    return (*user.scope_args(), user.id if user.role == "inspector" else None)
+    return (*user.scope_args(), user.own_id())
 
 
 def _takes_photo(photo_id: str) -> str:
