@@ -60,7 +60,13 @@ ROLES: dict[str, tuple[str, str] | None] = {
     "reviewer": ("rpo.lahore", DEMO_PASSWORDS["reviewer"]),
     "admin": ("admin", DEMO_PASSWORDS["admin"]),
 }
-PUBLIC = {("GET", "/health"), ("HEAD", "/health"), ("GET", "/ready"), ("HEAD", "/ready"), ("POST", "/api/v1/auth/login")}
+PUBLIC = {
+    ("GET", "/health"),
+    ("HEAD", "/health"),
+    ("GET", "/ready"),
+    ("HEAD", "/ready"),
+    ("POST", "/api/v1/auth/login"),
+}
 # Signing out ends the very session the run signs in with: it is fuzzed anonymously only (and the
 # matrix test checks it signed in).
 SESSION_ENDING = {("POST", "/api/v1/auth/logout")}
