@@ -20,9 +20,15 @@ export function h(tag, attrs, ...children) {
     else if (k === 'value' || k === 'checked' || k === 'disabled' || k === 'hidden') el[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
+  // What someone types takes its direction from its own first letters, not the screen's: an English
+  // comment on an Urdu screen otherwise shows ".FIR No. 45/2026 not entered", and an Urdu note on an
+  // English one runs left to right with its full stop astray.
+  if ((tag === 'textarea' || (tag === 'input' && TYPED.has(el.type))) && !el.hasAttribute('dir')) el.dir = 'auto';
   append(el, children);
   return el;
 }
+
+const TYPED = new Set(['text', 'search']);
 
 function append(el, children) {
   for (const c of children.flat(Infinity)) {

@@ -138,6 +138,19 @@ def test_a_returned_inspection_shows_the_reviewers_comments_and_can_be_resubmitt
     card.wait_for()
     assert "The photo shows nobody at the desk." in card.inner_text()
     snapshot(page, path=str(artifacts / "pwa-returned.png"))
+    # On an Urdu screen an English comment keeps its own direction (its full stop at its end, not
+    # thrown to the front), and so does whatever is typed into a box, in either language.
+    page.click(".lang-toggle")
+    wait_in_page(page, "document.documentElement.dir === 'rtl'")
+    card.wait_for()
+    said = card.locator(".callout-warn p:not(.strong)")
+    assert said.inner_text() == "The photo shows nobody at the desk."
+    assert said.evaluate("(p) => getComputedStyle(p).direction") == "ltr"
+    boxes = page.evaluate("[...document.querySelectorAll('textarea')].map((t) => t.getAttribute('dir'))")
+    assert boxes and set(boxes) == {"auto"}, boxes
+    page.click(".lang-toggle")
+    wait_in_page(page, "document.documentElement.dir === 'ltr'")
+    card.wait_for()
 
     # Correct the answer and resubmit: a new revision on the server, submitted again.
     card.locator("[data-value=no]").click()

@@ -96,7 +96,7 @@ export function returnedCallout(draft, def) {
   const items = commented.map((key) => itemByKey(def, key)).filter((item) => item && sectionOfItem(def, item.key) >= 0);
   return h('div', { class: 'callout callout-warn', role: 'note', id: 'review-comment' }, icon('note'), h('div', {},
     h('h2', { class: 'h3', text: t('review.returnedTitle') }),
-    r.comment ? h('p', { text: r.comment }) : null,
+    r.comment ? h('p', { text: r.comment, dir: 'auto' }) : null,
     commented.length ? h('p', { class: 'hint', text: t('review.itemComments', { count: commented.length }) }) : null,
     items.length ? h('ul', { class: 'commented-items' },
       items.map((item) => h('li', {}, h('a', { href: itemHref(draft, def, item.key) }, tx(item.label))))) : null));

@@ -54,7 +54,7 @@ export function itemCard(item, ctx) {
     h('header', { class: 'item-head' }, h('h3', { id: labelId, text: tx(item.label) }), helpBtn),
     status, help,
     comment ? h('div', { class: 'callout callout-warn', role: 'note' }, icon('note'),
-      h('div', {}, h('p', { class: 'strong', text: t('review.commentOnItem') }), h('p', { text: comment }))) : null,
+      h('div', {}, h('p', { class: 'strong', text: t('review.commentOnItem') }), h('p', { text: comment, dir: 'auto' }))) : null,
     ...actions.map((a) => actionCallout(a, ctx.checks?.get(a.id), { canCheck: !ctx.readonly })),
     control(item, ctx, labelId, changed),
     photos.node,
