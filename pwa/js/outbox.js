@@ -33,6 +33,7 @@ const LOCK = 'muaina-outbox';
 export const TEMPLATE_GONE = 'template version not found';
 const BASE_DELAY = 2000;
 const MAX_DELAY = 5 * 60 * 1000;
+const MAX_JITTER = 1.5;  // a delay is spread over ½ to 1½ times its step
 
 let timer = null;
 
@@ -149,7 +150,10 @@ async function drainLocked() {
   // Known offline: nothing to try; `online` (or Background Sync) starts the next drain.
   if (self.navigator && self.navigator.onLine === false) return { sent: 0, transient: true };
   const backoff = await kv.get('backoff');
-  if (backoff && backoff.next_at > Date.now()) { schedule(backoff.next_at - Date.now()); return { sent: 0, transient: true }; }
+  // A deadline further off than any backOff sets was written under a clock set right since (a phone a
+  // day fast, corrected by the network): waiting it out would hold the work back that long. Try now.
+  const wait = backoff ? backoff.next_at - Date.now() : 0;
+  if (wait > 0 && wait <= MAX_DELAY * MAX_JITTER) { schedule(wait); return { sent: 0, transient: true }; }
   const entries = (await getAll(OUTBOX)).sort((a, b) => a.seq - b.seq);
   const blocked = new Set();
   const bundle = (await kv.get('bundle')) || { templates: {} };
@@ -364,7 +368,7 @@ async function park(entry, err) {
 async function backOff() {
   const prev = (await kv.get('backoff')) || { attempts: 0 };
   const attempts = prev.attempts + 1;
-  const delay = Math.min(MAX_DELAY, BASE_DELAY * 2 ** (attempts - 1)) * (0.5 + Math.random());
+  const delay = Math.min(MAX_DELAY, BASE_DELAY * 2 ** (attempts - 1)) * (0.5 + Math.random() * (MAX_JITTER - 0.5));
   const nextAt = Date.now() + delay;
   schedule(delay);
   await quietly(kv.set('backoff', { attempts, next_at: nextAt }));

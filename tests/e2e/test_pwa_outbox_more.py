@@ -170,6 +170,25 @@ def test_a_background_sync_sends_at_once_whatever_the_backoff_after_failed_attem
     context.close()
 
 
+def test_a_backoff_deadline_set_under_a_clock_since_corrected_holds_no_work_back(pwa_server, browser):
+    phone = signed_in_phone(pwa_server, browser)
+    token, station, version = phone.token, phone.station, phone.version
+    context, page, errors = phone.context, phone.page, phone.errors
+    # A send failed while the phone's clock ran a day fast; the network has set the clock right since.
+    # The deadline written then is a day off: no backoff waits that long, so it is not waited out.
+    # (Online all along: the network coming back would clear any backoff.)
+    context.route("**/api/v1/inspections/*", lambda route: route.fulfill(status=503, body="down"))
+    iid = submit_offline(page, station, version["definition"])
+    backed_off = "async () => !!(await (await import('/js/db.js')).kv.get('backoff'))"
+    assert wait_for(lambda: page.evaluate(backed_off), 30), "the failed send set no backoff"
+    page.evaluate(SET_BACKOFF, 24 * 60)
+    context.unroute("**/api/v1/inspections/*")
+    page.evaluate("async () => { await (await import('/js/outbox.js')).drain(); }")
+    assert wait_for(lambda: on_server(pwa_server, iid, token), 45), "the outbox waited a day for a stale deadline"
+    assert errors == []
+    context.close()
+
+
 # What the stored bundle holds, and what the outbox has done with each inspection.
 DROP_VERSION = """async (versionId) => {
     const { kv } = await import('/js/db.js');
