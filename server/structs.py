@@ -61,7 +61,8 @@ def plausible_moment(moment: datetime) -> bool:
 # inspection was started or finished) is believed when it lies in the PHONE_CLOCK_DAYS before the
 # server received the inspection (or up to PHONE_CLOCK_AHEAD_MINUTES after: a clock a little fast);
 # otherwise the phone's clock was set wrong, and the server's time of receipt stands in for it
-# (phone_time; the corrective actions' SQL applies the same rule).
+# (phone_time; an inspection's `made_at`, set by the database at its first submission, applies the
+# same rule: schema/0016_made_at.sql).
 PHONE_CLOCK_DAYS = 30
 PHONE_CLOCK_AHEAD_MINUTES = 60
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from server.dashboards import queries as dash
 from server.dashboards import rollup
+from server.db import SCHEMA_DIR
 from server.inspections.hooks import Submission
 from server.review.hooks import after_submission
+from server.structs import PHONE_CLOCK_AHEAD_MINUTES, PHONE_CLOCK_DAYS
 from tests.factories import make_user, make_world
 from tests.inspection_fixtures import document, publish
 from tests.review_fixtures import DEFINITION, FAR, answers, make_ctx
@@ -20,7 +22,7 @@ from tests.review_fixtures import DEFINITION, FAR, answers, make_ctx
 WIDE = {"from": "2025-01-01", "to": "2027-12-31"}
 
 DIRECT_SCORES = """
-SELECT {group} AS group_id, date_trunc('{period}', i.submitted_at AT TIME ZONE 'Asia/Karachi')::date AS period_start,
+SELECT {group} AS group_id, date_trunc('{period}', i.made_at AT TIME ZONE 'Asia/Karachi')::date AS period_start,
        count(*)::int AS inspections,
        (sum(i.score_percent::numeric) / NULLIF(count(i.score_percent), 0))::float8 AS avg_percent,
        count(*) FILTER (WHERE i.critical_failed)::int AS critical_failed
@@ -62,7 +64,9 @@ async def backdate(client, inspection_id: uuid.UUID, when: datetime) -> None:
     try:
         async with conn.transaction():
             await rollup.apply_inspection(conn, inspection_id, -1)
-            await conn.execute("UPDATE inspections SET submitted_at = $2 WHERE id = $1", inspection_id, when)
+            await conn.execute(
+                "UPDATE inspections SET submitted_at = $2, made_at = $2 WHERE id = $1", inspection_id, when
+            )
             await rollup.apply_inspection(conn, inspection_id, +1)
     finally:
         await conn.close()
@@ -553,3 +557,51 @@ async def test_moving_an_inspection_through_the_rollups_reads_each_item_once_wha
         assert all(rows <= n for rows in thrown_away.values()), thrown_away
     finally:
         await conn.close()
+
+
+async def _months(ctx, span: dict[str, str] = WIDE) -> list[tuple[str, int]]:
+    rows = (await ctx.get("/api/v1/dashboard/scores", "admin", group_by="station", period="month", **span)).json()
+    return [(r["period_start"], r["inspections"]) for r in rows["rows"]]
+
+
+async def test_a_corrected_inspection_stays_in_the_month_it_was_made(client):
+    """Returning an inspection for a typo must not move it out of a month already reported."""
+    ctx = await make_ctx(client)
+    inspection_id, revision = await ctx.submit()
+    # 02:00 on 1 March in Pakistan (21:00 UTC on 28 February): March's.
+    await backdate(client, inspection_id, datetime(2026, 2, 28, 21, tzinfo=UTC))
+    assert await _months(ctx) == [("2026-03-01", 1)]
+    returned = await ctx.review(inspection_id, "return", revision, comment="fix a typo")
+    assert returned.status_code == 200, returned.text
+    assert await _months(ctx) == []
+    await ctx.put(inspection_id, base=returned.json()["revision"])
+    assert await _months(ctx) == [("2026-03-01", 1)]
+
+
+async def test_an_inspection_counts_in_the_month_its_phone_finished_it_when_that_clock_could_be_right(client):
+    ctx = await make_ctx(client)
+    now = datetime.now(UTC)
+    held = now - timedelta(days=3, hours=2)  # finished offline, sent three days later
+    wrong_past = now - timedelta(days=45)  # a clock set a month and a half back
+    wrong_future = now + timedelta(hours=5)  # a clock hours fast
+    made = {}
+    for told in (held, wrong_past, wrong_future):
+        inspection_id, _ = await ctx.submit(finished_at=told.isoformat().replace("+00:00", "Z"))
+        made[told] = inspection_id
+    rows = {
+        r["id"]: r
+        for r in await _fetch(client, "SELECT id, made_at, submitted_at FROM inspections WHERE status = 'submitted'")
+    }
+    assert rows[made[held]]["made_at"] == held
+    for told in (wrong_past, wrong_future):  # the server's time of receipt stands in
+        assert rows[made[told]]["made_at"] == rows[made[told]]["submitted_at"]
+    pkt = timezone(timedelta(hours=5))
+    want: dict[str, int] = {}
+    for moment in (held, rows[made[wrong_past]]["made_at"], rows[made[wrong_future]]["made_at"]):
+        month = moment.astimezone(pkt).strftime("%Y-%m-01")
+        want[month] = want.get(month, 0) + 1
+    span = {"from": (now - timedelta(days=60)).date().isoformat(), "to": (now + timedelta(days=31)).date().isoformat()}
+    assert dict(await _months(ctx, span)) == want
+    # The database's rule is the one the app applies elsewhere (structs.phone_time).
+    rule = (SCHEMA_DIR / "0016_made_at.sql").read_text()
+    assert f"interval '{PHONE_CLOCK_DAYS} days'" in rule and f"interval '{PHONE_CLOCK_AHEAD_MINUTES} minutes'" in rule

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import shutil
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -274,6 +275,71 @@ async def test_the_draft_overrides_migration_supersedes_only_overrides_left_besi
             for status, oid in overrides.items()
         }
         assert superseded == {"draft": saved_at["draft"], "returned": None, "approved": None}
+
+
+async def test_the_made_at_migration_changes_no_month_already_counted(pg_admin_url, tmp_path):
+    # 0016: an inspection counts in the month it was made, kept through a return. Those counted now keep
+    # the month they are counted in; one being corrected takes its first submission's; a draft has none.
+    async with database_before(pg_admin_url, tmp_path, 16) as (conn, world):
+        template = await conn.fetchval(
+            "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'ٹ') RETURNING id"
+        )
+        version = await conn.fetchval(
+            """INSERT INTO template_versions (template_id, version, definition)
+               VALUES ($1, 1, '{"title": {"en": "T", "ur": "ٹ"}, "sections": []}') RETURNING id""",
+            template,
+        )
+        ids = {}
+        for status, submitted in (
+            ("approved", "2026-02-28T21:00:00Z"),
+            ("returned", "2026-03-03T08:00:00Z"),
+            ("draft", None),
+        ):
+            ids[status] = await conn.fetchval(
+                """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
+                                            body_hash, document, submitted_at, finished_at)
+                   VALUES (gen_random_uuid(), $1, $2, $3, $4, 2, '\\x00', '{}', $5::text::timestamptz,
+                           '2026-02-27T10:00:00Z')
+                   RETURNING id""",
+                world.stations["A"],
+                version,
+                world.users["inspector_a"],
+                status,
+                submitted,
+            )
+        await conn.execute(
+            """INSERT INTO rollup_ledger (inspection_id, station_id, district_id, region_id, template_id,
+                                          period_start, percent, critical_failed, overridden)
+               VALUES ($1, $2, $3, $4, $5, '2026-03-01', 80, false, false)""",
+            ids["approved"],
+            world.stations["A"],
+            world.districts["A"],
+            world.regions["A"],
+            template,
+        )
+        # The returned one was first submitted on 1 March, finished on the phone on 27 February.
+        for revision, status, at in ((1, "submitted", "2026-03-01T06:00:00Z"), (2, "returned", "2026-03-02T06:00:00Z")):
+            await conn.execute(
+                """INSERT INTO inspection_revisions (inspection_id, revision, status, body_hash, document, actor_id, at)
+                   VALUES ($1, $2, $3, '\\x00', '{"finished_at": "2026-02-27T10:00:00Z"}', $4, $5::text::timestamptz)""",
+                ids["returned"],
+                revision,
+                status,
+                world.users["inspector_a"],
+                at,
+            )
+
+        applied = await db.migrate(conn)
+        assert applied[0] == "0016_made_at.sql"
+        made = {
+            status: await conn.fetchval("SELECT made_at FROM inspections WHERE id = $1", iid)
+            for status, iid in ids.items()
+        }
+        assert made == {
+            "approved": datetime(2026, 2, 28, 21, tzinfo=UTC),  # March in Pakistan, as counted
+            "returned": datetime(2026, 2, 27, 10, tzinfo=UTC),
+            "draft": None,
+        }
 
 
 @contextlib.asynccontextmanager

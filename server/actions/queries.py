@@ -16,7 +16,6 @@ from server.auth.models import COVERS_SQL, SCOPE_SQL, Principal
 from server.dashboards.rollup import EFFECTIVE_SCORES, REPORTING_TZ
 from server.photos.queries import READABLE_SQL, reader_args
 from server.review.models import DistrictRef, LocalName, Person, StationRef
-from server.structs import PHONE_CLOCK_AHEAD_MINUTES, PHONE_CLOCK_DAYS
 
 Scope = tuple[bool, list[UUID], list[UUID]]
 TODAY = f"(now() AT TIME ZONE '{REPORTING_TZ}')::date"
@@ -364,9 +363,9 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
     again is reopened, since the fix did not hold. "Again" means in an inspection made after the action
     was marked done: an approval with overrides, or a resubmission after a return, reads again the
     failures of an inspection made before the fix, which say nothing about the fix; nor does one
-    finished on a phone before the fix and sent after it, days later. When it was made is when the phone
-    says it was finished, if its clock could have been right (structs.phone_time, here in SQL); otherwise
-    when its first submission reached the server. One
+    finished on a phone before the fix and sent after it, days later. When it was made is its `made_at`
+    (schema 0016: when the phone says it was finished, if its clock could have been right; otherwise when
+    its first submission reached the server). One
     statement finds the failed items, the inspection's station, inspector and due date, and each item's
     label in the version the inspection was made with, and writes the actions: a round trip inside the
     submit transaction, not three.
@@ -375,21 +374,9 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
         f"""WITH head AS (
                 SELECT i.station_id, i.inspector_id, s.name_en, tv.definition,
                        (COALESCE(i.submitted_at, now()) AT TIME ZONE '{REPORTING_TZ}')::date + {AUTO_DUE_DAYS} AS due,
-                       CASE WHEN f.finished BETWEEN f.at - make_interval(days => {PHONE_CLOCK_DAYS})
-                                                AND f.at + make_interval(mins => {PHONE_CLOCK_AHEAD_MINUTES})
-                            THEN f.finished ELSE f.at END AS made_at
+                       COALESCE(i.made_at, now()) AS made_at
                   FROM inspections i JOIN stations s ON s.id = i.station_id
                   JOIN template_versions tv ON tv.id = i.template_version_id
-                 -- The first submission: when it reached the server, and when its phone said it was
-                 -- finished (a resubmission after a return says its own, later time).
-                 LEFT JOIN LATERAL (
-                       SELECT r.at, r.document FROM inspection_revisions r
-                        WHERE r.inspection_id = i.id AND r.status = 'submitted'
-                        ORDER BY r.revision LIMIT 1) first ON true
-                 CROSS JOIN LATERAL (
-                       SELECT COALESCE(first.at, now()) AS at,
-                              CASE WHEN first.at IS NULL THEN i.finished_at
-                                   ELSE (first.document ->> 'finished_at')::timestamptz END AS finished) f
                  WHERE i.id = $1
             ), failed AS (
                 SELECT e.item_key FROM ({EFFECTIVE_SCORES}) e CROSS JOIN head h

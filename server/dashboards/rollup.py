@@ -7,10 +7,11 @@ added; `apply_inspection(conn, id, +1)` adds the inspection's current stored sta
 transition that does not change whether the inspection counts, cannot double-count or drift.
 
 What counts (decided here, see DESIGN §7 dashboards):
-- an inspection counts while its status is `submitted` or `approved`, in the month of its
-  `submitted_at` in Pakistan time (the province's calendar, not UTC's); a returned inspection is
-  being corrected, so a return takes it out and the resubmission puts it back (in the month of the
-  new submission);
+- an inspection counts while its status is `submitted` or `approved`, in the month it was made, in
+  Pakistan time (the province's calendar, not UTC's): `made_at`, the time its phone said it was
+  finished when that clock could have been right, else the time its first submission reached the
+  server (schema 0016). A returned inspection is being corrected, so a return takes it out and the
+  resubmission puts it back, in the same month: correcting an inspection never moves it;
 - its percent is the stored `score_percent`, which already includes a reviewer's overrides;
 - an item is "answered" when its effective score (the override in force, else the inspector's
   score) is not null, and "failed" when that score is exactly 0 — the same test that makes a
@@ -60,14 +61,14 @@ _LEDGER_COLUMNS = (
 # What an inspection adds: its current stored state, if it counts. Also used by rebuild_all.
 _COUNTED = f"""
     SELECT i.id, i.station_id, s.district_id, d.region_id, tv.template_id,
-           date_trunc('month', i.submitted_at AT TIME ZONE '{REPORTING_TZ}')::date,
+           date_trunc('month', i.made_at AT TIME ZONE '{REPORTING_TZ}')::date,
            i.score_percent, i.critical_failed,
            EXISTS (SELECT 1 FROM score_overrides o WHERE o.inspection_id = i.id AND o.superseded_at IS NULL)
       FROM inspections i
       JOIN stations s ON s.id = i.station_id
       JOIN districts d ON d.id = s.district_id
       JOIN template_versions tv ON tv.id = i.template_version_id
-     WHERE i.status IN ('submitted', 'approved') AND i.submitted_at IS NOT NULL"""
+     WHERE i.status IN ('submitted', 'approved') AND i.made_at IS NOT NULL"""
 
 _ADD_LEDGER = f"""
     INSERT INTO rollup_ledger ({_LEDGER_COLUMNS})
