@@ -3,7 +3,7 @@
 
 import { api, setToken } from './api.js';
 import { emit } from './bus.js';
-import { DRAFTS, KV, OUTBOX, clearAll, count, getAll, kv, req, tx } from './db.js';
+import { DRAFTS, KV, OUTBOX, PHOTOS, clearAll, count, getAll, kv, req, tx } from './db.js';
 
 export const state = {
   user: null,
@@ -125,7 +125,34 @@ export async function signOut() {
 const CLOSED_ACTION = new Set(['closed', 'done', 'verified', 'cancelled']);
 
 // Fetches what changed since the stored cursor (a 304 when nothing did) and merges it.
+// Sent inspections the phone keeps, for its "Sent" list and to open again: every one changed in the last
+// SENT_DAYS, and the newest KEEP_SENT whatever their age. An older one is the server's alone (nothing of
+// it is left to send) and goes, and with it the hold it kept on its checklist's old version: a phone used
+// daily otherwise kept every inspection it ever sent, and its home screen read them all on each visit.
+const KEEP_SENT = 20;
+const SENT_DAYS = 30;
+
+export async function pruneSent(now = Date.now()) {
+  const cutoff = new Date(now - SENT_DAYS * 24 * 3600 * 1000).toISOString();
+  let dropped = 0;
+  await tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
+    const sent = (await req(s[DRAFTS].getAll()))
+      .filter((d) => d.sync === 'on_server' && (d.status === 'submitted' || d.status === 'approved') && !d.pending_return)
+      .sort((a, b) => (b.updated_at || '').localeCompare(a.updated_at || ''));
+    for (const d of sent.slice(KEEP_SENT)) {
+      if ((d.updated_at || '') >= cutoff) continue;
+      const left = (await req(s[PHOTOS].index('inspection_id').count(d.id))) + (await req(s[OUTBOX].index('inspection_id').count(d.id)));
+      if (left) continue;
+      s[DRAFTS].delete(d.id);
+      dropped += 1;
+    }
+  });
+  if (dropped) emit('drafts');
+  return dropped;
+}
+
 export async function refreshBundle() {
+  await pruneSent().catch(() => 0);  // housekeeping: never what stops a sync
   const b = state.bundle;
   const res = await api.bundle(b.cursor, b.cursor ? b.etag : null);
   if (res.notModified) return false;
