@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -95,7 +96,9 @@ def document(
         "template_version_id": str(version_id),
         "base_revision": base,
         "status": status,
-        "started_at": "2026-11-27T09:00:00Z",
+        # Begun a little before it is sent, after any visit the test planned (an hour's grace): one
+        # begun days before a visit was planned does not answer it (open_assignment_sql).
+        "started_at": (datetime.now(UTC) - timedelta(minutes=30)).isoformat().replace("+00:00", "Z"),
         "finished_at": None,
         "location": location if location is not None else {"lat": 31.5, "lon": 74.35, "accuracy_m": 12},
         "answers": answers if answers is not None else {"fd_wait": {"value": 7}},

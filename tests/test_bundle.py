@@ -315,6 +315,33 @@ async def test_a_new_inspection_submitted_in_one_put_completes_the_open_assignme
     assert await execute(ctx, "SELECT count(*) FROM assignments WHERE inspection_id = $1", iid) == 1
 
 
+async def test_an_inspection_begun_before_a_visit_was_planned_does_not_answer_it(client):
+    """One held on a phone for days and sent after a later visit was planned (or a schedule made its
+    next) leaves that visit open; one begun just before it was planned (the inspector already at the
+    station, a phone's clock a little slow) answers it, and so does one whose clock cannot be right."""
+    ctx = await make_ctx(client)
+    assignment = await assign(ctx)
+    planned = await execute(ctx, "SELECT created_at FROM assignments WHERE id = $1", assignment)
+
+    def begun(delta: timedelta) -> str:
+        return (planned + delta).isoformat()
+
+    stale = uuid.uuid4()
+    assert (
+        await ctx.put(
+            stale, ctx.doc(status="submitted", answers=complete_answers(), started_at=begun(-timedelta(days=3)))
+        )
+    ).status_code == 201
+    assert await execute(ctx, "SELECT status FROM assignments WHERE id = $1", assignment) == "open"
+    for started in (-timedelta(minutes=40), timedelta(days=-400)):
+        other = uuid.uuid4()
+        await execute(ctx, "UPDATE assignments SET status = 'open', inspection_id = NULL WHERE id = $1", assignment)
+        sent = await ctx.put(other, ctx.doc(status="submitted", answers=complete_answers(), started_at=begun(started)))
+        assert sent.status_code == 201, sent.text
+        done = await execute(ctx, "SELECT inspection_id FROM assignments WHERE id = $1 AND status = 'done'", assignment)
+        assert done == other, started
+
+
 async def test_submitting_the_assignment_of_a_schedule_creates_the_schedule_s_next_one(client):
     ctx = await make_ctx(client, "inspector_a", "reviewer_a")
     made = await ctx.client.post(

@@ -26,6 +26,7 @@ from asyncpg import Connection, Record
 from server.assignments.models import AssignmentOut, Completion, ScheduleOut, Text
 from server.assignments.rules import next_due
 from server.auth.models import COVERS_SQL, SCOPE_SQL
+from server.structs import PHONE_CLOCK_AHEAD_MINUTES, PHONE_CLOCK_DAYS
 
 Scope = tuple[bool, list[UUID], list[UUID]]
 
@@ -384,17 +385,27 @@ async def work_needing_inspector(conn: Connection, inspector_id: UUID) -> tuple[
     return [r["id"] for r in assignments], [r["id"] for r in schedules]
 
 
-def open_assignment_sql(station: str, template: str, inspection: str, when: str = "TRUE") -> str:
+def open_assignment_sql(station: str, template: str, inspection: str, when: str = "TRUE", started: str = "NULL") -> str:
     """A query for the open assignment (id, schedule_id) that an inspection (`inspection`, SQL) of a
     template (`template`, the template's id, not the version's) at a station (`station`) completes,
     locked FOR UPDATE; no row when there is none or when the inspection has already completed one
     (a replay or a resubmission). The statement that writes a submission runs it as one of its WITH
     items, so that a submission with no assignment to complete (an unplanned inspection) costs no
-    round trip for it; complete_found then finishes what it found. `when` is a further condition."""
+    round trip for it; complete_found then finishes what it found. `when` is a further condition.
+
+    `started` (SQL) is when the phone says the inspection began. An inspection answers a visit planned
+    before it began, or up to an hour after (a phone's clock a little slow, an inspector already at the
+    station when the visit is made): one begun earlier and sent days later, after a later visit was
+    planned or a schedule made its next one, is not what that visit asked for, and leaves it open. A
+    start the phone's clock cannot have been right about (structs.phone_time's window) counts for none."""
     return f"""SELECT id, schedule_id FROM assignments
             WHERE station_id = {station} AND template_id = {template} AND status = 'open'
               AND NOT EXISTS (SELECT 1 FROM assignments done WHERE done.inspection_id = {inspection})
               AND {when}
+              AND ({started}::timestamptz IS NULL
+                   OR {started}::timestamptz >= created_at - interval '1 hour'
+                   OR {started}::timestamptz NOT BETWEEN now() - make_interval(days => {PHONE_CLOCK_DAYS})
+                                                     AND now() + make_interval(mins => {PHONE_CLOCK_AHEAD_MINUTES}))
               FOR UPDATE"""
 
 

@@ -265,7 +265,9 @@ def _texts(values: list[str | None]) -> str:
 # assignment_id and assignment_schedule_id in its row, NULL for a draft or when there is none.
 _ASSIGNMENT = (
     "asg AS ("
-    + open_assignment_sql("{station}", "{template}", "$1", "{status} = 'submitted' AND EXISTS (SELECT 1 FROM w)")
+    + open_assignment_sql(
+        "{station}", "{template}", "$1", "{status} = 'submitted' AND EXISTS (SELECT 1 FROM w)", "{started}"
+    )
     + ")"
 )
 _ASSIGNMENT_COLUMNS = (
@@ -315,7 +317,7 @@ async def insert_inspection(conn: Connection, w: Written) -> Record | None:
                                      photo_ids)
                 {_answers_from(20)}
             ), aud AS ({queue_sql(28, "w")}),
-            {_ASSIGNMENT.format(station="$2", template="$37", status="$5")}
+            {_ASSIGNMENT.format(station="$2", template="$37", status="$5", started="$8")}
             SELECT {_WRITTEN}, {_ASSIGNMENT_COLUMNS} FROM w""",
         w.id,
         w.station_id,
@@ -397,7 +399,7 @@ async def update_inspection(conn: Connection, inspection_id: UUID, base_revision
                        IS DISTINCT FROM (EXCLUDED.section_key, EXCLUDED.value, EXCLUDED.note, EXCLUDED.score,
                                          EXCLUDED.max, EXCLUDED.critical, EXCLUDED.photo_ids)
             ), aud AS ({queue_sql(26, "w")}),
-            {_ASSIGNMENT.format(station="(SELECT station_id FROM w)", template="$35", status="$2")}
+            {_ASSIGNMENT.format(station="(SELECT station_id FROM w)", template="$35", status="$2", started="$5")}
             SELECT {_WRITTEN}, {_ASSIGNMENT_COLUMNS},
                    ARRAY(SELECT p FROM unnest($16::text::uuid[]) AS p
                           WHERE NOT EXISTS (SELECT 1 FROM photos f WHERE f.id = p AND f.inspection_id = $1)
