@@ -81,6 +81,8 @@ def test_presence_flags_a_fix_beyond_the_radius_or_no_fix_at_all(location, stati
 
 
 def _doc(**kw) -> InspectionDoc:
+    # One start for every document here: what is hashed must differ only where a test says.
+    kw.setdefault("started_at", "2026-11-27T09:00:00Z")
     return msgspec.convert(document(uuid.UUID(int=1), uuid.UUID(int=2), **kw), InspectionDoc)
 
 
