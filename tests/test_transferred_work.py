@@ -120,3 +120,25 @@ async def test_a_photo_of_an_inspection_whose_station_moved_away_is_still_taken(
     # The station's new region reviews it, whole.
     seen = await client.get(f"/api/v1/inspections/{submitted}", ctx.tokens["reviewer_b"])
     assert seen.status_code == 200 and seen.json()["missing_photos"] == []
+
+
+async def test_a_return_after_the_transfer_reaches_the_inspector_with_everything_they_may_read(client):
+    ctx = await make_ctx(client, "inspector_a", "reviewer_a", "admin")
+    submitted, photo = uuid.uuid4(), uuid.uuid4()
+    assert (await ctx.put(submitted, ctx.doc(status="submitted", answers=complete_answers(photo)))).status_code == 201
+    token = await _transfer(ctx, "inspector_a", "B")
+    returned = await client.post(
+        f"/api/v1/inspections/{submitted}/review",
+        ctx.tokens["reviewer_a"],
+        json={"decision": "return", "comment": "the photo is blurred", "revision": 1},
+    )
+    assert returned.status_code == 200, returned.text
+    # The phone hears of it, with the reviewer's words, to correct it and send it again.
+    bundle = (await client.get("/api/v1/sync/bundle", token)).json()
+    back = {r["id"]: r for r in bundle["returned"]}
+    assert back[str(submitted)]["review"]["comment"] == "the photo is blurred"
+    # Whatever reads the inspection reads it for them: its reviews, its report, their list.
+    assert (await client.get(f"/api/v1/inspections/{submitted}/reviews", token)).status_code == 200
+    assert (await client.get(f"/api/v1/inspections/{submitted}/report.pdf", token)).status_code == 200
+    listed = (await client.get("/api/v1/inspections", token)).json()
+    assert str(submitted) in {r["id"] for r in listed["items"]}

@@ -323,8 +323,8 @@ async def add_note(
 async def evidence_photos(
     conn: Connection, user: Principal, station_id: UUID, photo_ids: Sequence[UUID]
 ) -> dict[UUID, bool]:
-    """Of these photo ids, the stored photos the user may read (scope; an inspector only their own
-    inspections', as for GET /photos), each with whether its inspection is of the station."""
+    """Of these photo ids, the stored photos the user may read (READABLE_SQL, as for GET /photos: scope,
+    or for an inspector their own inspections'), each with whether its inspection is of the station."""
     rows = await conn.fetch(
         f"""SELECT p.id, i.station_id = $6 AS same_station
               FROM photos p JOIN inspections i ON i.id = p.inspection_id

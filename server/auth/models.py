@@ -26,13 +26,13 @@ SCOPE_SQL = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]
 COVERS_SQL = "(d.id = ANY(u.district_ids) OR d.region_id = ANY(u.region_ids))"
 
 
-def readable_inspection_sql(first: int) -> str:
+def readable_inspection_sql(first: int, own_at: int | None = None) -> str:
     """Whether inspection row `i`, at a station of district row `d`, is the caller's to read, with
-    $first..$first+2 the caller's scope_args() and $first+3 own_id(): reviewers and admins read what
+    $first..$first+2 the caller's scope_args() and $own_at (else $first+3) own_id(): reviewers and admins read what
     their scope covers; an inspector reads their own inspections, wherever the station now is. A
     transfer, or a station moved to another district, must not strand work done before it: photos
     still on their way to a submitted inspection, a draft or a returned inspection to send again."""
-    own = f"${first + 3}::uuid"
+    own = f"${own_at or first + 3}::uuid"
     scope = f"(${first}::bool OR d.id = ANY(${first + 1}::uuid[]) OR d.region_id = ANY(${first + 2}::uuid[]))"
     # Never NULL (callers negate it too): own is NULL exactly for reviewers and admins.
     return f"(({own} IS NULL AND {scope}) OR ({own} IS NOT NULL AND i.inspector_id = {own}))"

@@ -1,7 +1,8 @@
 """SQL for inspections: one function per statement, each taking the connection.
 
 Scope is always in the WHERE clause, in the form Principal.scope_args() documents, on the district `d`
-of the inspection's station. An inspector reads only their own inspections.
+of the inspection's station. An inspector reads and writes only their own inspections, wherever their
+stations now are (auth.models.readable_inspection_sql); a new one needs its station in their scope.
 """
 
 from __future__ import annotations
@@ -125,8 +126,9 @@ async def load_state(
 ) -> Record:
     """Everything a PUT decides on, in one round trip; always one row.
 
-    s_* is the document's station when in the caller's scope; tv_* its template version; the reply
-    columns describe the stored inspection when it is in scope. `taken` says whether the id exists at all,
+    s_* is the document's station when in the caller's scope (or that of their own stored inspection);
+    tv_* its template version; the reply columns describe the stored inspection when the caller may
+    write it (in scope, or their own). `taken` says whether the id exists at all,
     so an id that is out of scope answers 404 instead of looking free. `replayed_earlier` is true when
     this exact body already produced revision base + 1 (a late duplicate of an acknowledged write).
     """
@@ -151,7 +153,7 @@ async def load_state_as(
 
 async def replay_state(conn: Connection, token_hash: bytes, inspection_id: UUID) -> Record | None:
     """The caller of a session token (p_* columns) and the inspection with its body_hash and reply
-    columns when it is in the caller's scope (else NULLs); None without a valid session."""
+    columns when the caller may write it (in scope, or their own; else NULLs); None without a valid session."""
     return await conn.fetchrow(_REPLAY_STATE, token_hash, inspection_id)
 
 
@@ -469,14 +471,15 @@ async def readable(conn: Connection, user: Principal, inspection_id: UUID) -> bo
 
 
 async def returned_for(conn: Connection, user: Principal) -> list[Record]:
-    """The caller's own inspections a reviewer has returned for correction (for the offline bundle)."""
+    """The caller's own inspections a reviewer has returned for correction (for the offline bundle),
+    wherever their stations now are (readable_inspection_sql): one returned after a transfer is theirs
+    to correct. The same set sync.queries.etag_inputs fingerprints."""
     return await conn.fetch(
         f"""SELECT {_REPLY}, i.document::text AS document
-              FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
-             WHERE i.inspector_id = $1 AND i.status = 'returned' AND {_scope("d", 2)}
+              FROM inspections i
+             WHERE i.inspector_id = $1 AND i.status = 'returned'
              ORDER BY i.created_at, i.id""",
         user.id,
-        *user.scope_args(),
     )
 
 
@@ -507,8 +510,7 @@ async def list_inspections(
                    i.photos_missing, i.far_from_station, i.distance_m, i.created_at, i.updated_at, i.submitted_at
               FROM inspections i JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
                    JOIN users u ON u.id = i.inspector_id
-             WHERE {_scope("d", 1)}
-               AND ($4::uuid IS NULL OR i.inspector_id = $4) AND ($5::uuid IS NULL OR i.inspector_id = $5)
+             WHERE {readable_inspection_sql(1)} AND ($5::uuid IS NULL OR i.inspector_id = $5)
                AND ($6::uuid IS NULL OR i.station_id = $6) AND ($7::text IS NULL OR i.status = $7)
                AND ($8::timestamptz IS NULL OR i.created_at >= $8)
                AND ($9::timestamptz IS NULL OR i.created_at < $9)

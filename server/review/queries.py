@@ -14,7 +14,7 @@ from uuid import UUID
 
 from asyncpg import Connection, Record
 
-from server.auth.models import SCOPE_SQL
+from server.auth.models import SCOPE_SQL, readable_inspection_sql
 from server.errors import FieldError, Invalid
 from server.inspections.queries import OVERRIDDEN_SQL
 from server.review.models import (
@@ -50,12 +50,13 @@ async def lock_inspection(conn: Connection, scope: Scope, inspection_id: UUID) -
 
 
 async def readable_inspection(conn: Connection, scope: Scope, inspection_id: UUID, inspector_id: UUID | None) -> bool:
-    """Whether the inspection is visible: in scope, and the caller's own when `inspector_id` is given."""
+    """Whether the inspection is visible (readable_inspection_sql): in scope, or the caller's own when
+    `inspector_id` (Principal.own_id) is given."""
     return bool(
         await conn.fetchval(
             f"""SELECT true FROM inspections i
               JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
-             WHERE i.id = $4 AND {SCOPE_SQL} AND ($5::uuid IS NULL OR i.inspector_id = $5)""",
+             WHERE i.id = $4 AND {readable_inspection_sql(1, own_at=5)}""",
             *scope,
             inspection_id,
             inspector_id,

@@ -36,8 +36,7 @@ class ReviewController(Controller):
 
     @get("/inspections/{inspection_id:uuid}/reviews", description="Every review of the inspection, newest first.")
     async def reviews(self, inspection_id: UUID, user: User, conn: Conn) -> ReviewList:
-        own = user.id if user.role == "inspector" else None
-        if not await queries.readable_inspection(conn, user.scope_args(), inspection_id, own):
+        if not await queries.readable_inspection(conn, user.scope_args(), inspection_id, user.own_id()):
             raise NotFound("no inspection with this id in your scope")
         return ReviewList(rows=await queries.list_reviews(conn, inspection_id))
 
