@@ -104,7 +104,14 @@ def _as_head(request: Request, response: Response) -> Response:
     """The response to a HEAD: its GET's status and headers, the length it would send, no body."""
     if request.method != HttpMethod.HEAD:
         return response
-    body = response.content if isinstance(response.content, bytes) else str(response.content).encode()
+    content = response.content
+    body = (
+        content
+        if isinstance(content, bytes)
+        else content.encode()
+        if isinstance(content, str)
+        else msgspec.json.encode(content)  # a problem document, as Litestar renders it for the GET
+    )
     response.headers["Content-Length"] = str(len(body))
     response.content = b""
     return response

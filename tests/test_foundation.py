@@ -149,6 +149,11 @@ async def test_ready_reports_a_broken_photo_store(client, tmp_path):
     response = await client.get("/ready")
     assert response.status_code == 503
     assert "photo store" in response.json()["detail"]
+    # A probe's HEAD is told the same, with the length the problem document has.
+    status, headers, body = await asgi_call(client, "HEAD", "/ready", {})
+    assert (status, body) == (503, b"")
+    assert int(headers["content-length"]) == len(response.content)
+    assert headers["content-type"] == response.headers["content-type"]
 
 
 async def _kill_the_request_waiting_on_an_uncommitted_region(client, started: threading.Event, killed: list) -> None:
