@@ -28,13 +28,13 @@ CREATE TRIGGER inspections_made_at BEFORE INSERT OR UPDATE OF submitted_at ON in
 UPDATE inspections i SET made_at = i.submitted_at
   FROM rollup_ledger l WHERE l.inspection_id = i.id AND i.submitted_at IS NOT NULL;
 
--- Any other submitted once (returned now, or being corrected): its first submission decides.
-UPDATE inspections i SET made_at = CASE
-           WHEN f.finished BETWEEN f.at - interval '30 days' AND f.at + interval '60 minutes'
-           THEN f.finished ELSE f.at END
-  FROM (SELECT DISTINCT ON (r.inspection_id) r.inspection_id, r.at,
-               (r.document ->> 'finished_at')::timestamptz AS finished
-          FROM inspection_revisions r
-         WHERE r.status = 'submitted'
-         ORDER BY r.inspection_id, r.revision) f
- WHERE f.inspection_id = i.id AND i.made_at IS NULL;
+-- Any other submitted once (returned now, or being corrected): its first submission decides. (Looked up
+-- per inspection left, by the revisions' primary key: not every revision's document read and sorted.)
+UPDATE inspections i SET made_at = (
+       SELECT CASE WHEN f.finished BETWEEN f.at - interval '30 days' AND f.at + interval '60 minutes'
+                   THEN f.finished ELSE f.at END
+         FROM (SELECT r.at, (r.document ->> 'finished_at')::timestamptz AS finished
+                 FROM inspection_revisions r
+                WHERE r.inspection_id = i.id AND r.status = 'submitted'
+                ORDER BY r.revision LIMIT 1) f)
+ WHERE i.made_at IS NULL;

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -605,3 +607,31 @@ async def test_an_inspection_counts_in_the_month_its_phone_finished_it_when_that
     # The database's rule is the one the app applies elsewhere (structs.phone_time).
     rule = (SCHEMA_DIR / "0016_made_at.sql").read_text()
     assert f"interval '{PHONE_CLOCK_DAYS} days'" in rule and f"interval '{PHONE_CLOCK_AHEAD_MINUTES} minutes'" in rule
+
+
+async def test_the_export_of_a_month_holds_the_inspections_its_figures_are_made_of(client):
+    ctx = await make_ctx(client)
+    inspection_id, _ = await ctx.submit()
+    conn = await client.db()
+    try:  # finished on the phone on 31 October, received on 2 November: October's
+        async with conn.transaction():
+            await rollup.apply_inspection(conn, inspection_id, -1)
+            await conn.execute(
+                "UPDATE inspections SET made_at = $2, submitted_at = $3 WHERE id = $1",
+                inspection_id,
+                datetime(2026, 10, 31, 10, tzinfo=UTC),
+                datetime(2026, 11, 2, 8, tzinfo=UTC),
+            )
+            await rollup.apply_inspection(conn, inspection_id, +1)
+    finally:
+        await conn.close()
+    assert await _months(ctx) == [("2026-10-01", 1)]
+
+    async def exported(start: str, end: str) -> list[dict[str, str]]:
+        reply = await ctx.get("/api/v1/exports/inspections.csv", **{"from": start, "to": end})
+        assert reply.status_code == 200, reply.text
+        return list(csv.DictReader(io.StringIO(reply.text.lstrip("\ufeff"))))
+
+    october = await exported("2026-10-01", "2026-10-31")
+    assert [(r["inspection_id"], r["made_at"]) for r in october] == [(str(inspection_id), "2026-10-31T10:00:00Z")]
+    assert await exported("2026-11-01", "2026-11-30") == []

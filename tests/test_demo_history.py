@@ -91,9 +91,10 @@ async def test_history_is_dated_in_the_past_and_dashboards_actions_and_audit_agr
     message = await seed_demo_history(conn, months=3, stations=5, store=store, executor=executor, pool=pool)
 
     assert message.startswith("demo history written"), message
-    # Several months of submissions, most of them reviewed, the recent ones waiting in the queue.
+    # Several months of submissions (as the dashboards count them: the month each was made), most of
+    # them reviewed, the recent ones waiting in the queue.
     months = await conn.fetchval(
-        "SELECT count(DISTINCT date_trunc('month', submitted_at AT TIME ZONE 'Asia/Karachi')) FROM inspections"
+        "SELECT count(DISTINCT date_trunc('month', made_at AT TIME ZONE 'Asia/Karachi')) FROM inspections"
     )
     assert months >= 2
     statuses = dict(await conn.fetch("SELECT status, count(*) FROM inspections GROUP BY status"))
@@ -201,7 +202,7 @@ async def test_unreviewed_submissions_count_in_the_month_they_are_dated_and_adde
     assert await conn.fetchval("SELECT count(*) FROM reviews") == 0
     assert (
         await conn.fetchval(
-            "SELECT count(DISTINCT date_trunc('month', submitted_at AT TIME ZONE 'Asia/Karachi')) FROM inspections"
+            "SELECT count(DISTINCT date_trunc('month', made_at AT TIME ZONE 'Asia/Karachi')) FROM inspections"
         )
         >= 2
     )

@@ -1008,9 +1008,15 @@ async def _date_step(
     """
     if inspection_id is not None and submitted:
         await rollup.apply_inspection(conn, inspection_id, -1)
+        # A first submission is made again as of `at` (schema 0016's trigger fills a NULL made_at from
+        # the phone's finish and the new submitted_at): made today, a finish months back was not believed.
         await conn.execute(
             """UPDATE inspections SET submitted_at = $2, updated_at = $2,
-                      created_at = CASE WHEN created_at = now() THEN $2 ELSE created_at END WHERE id = $1""",
+                      created_at = CASE WHEN created_at = now() THEN $2 ELSE created_at END,
+                      made_at = CASE WHEN (SELECT count(*) FROM inspection_revisions r
+                                            WHERE r.inspection_id = $1 AND r.status = 'submitted') = 1
+                                     THEN NULL ELSE made_at END
+                WHERE id = $1""",
             inspection_id,
             at,
         )

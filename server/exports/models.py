@@ -25,7 +25,8 @@ class ExportFilters(msgspec.Struct, frozen=True, kw_only=True):
     region_id: UUID | None = None
     status: str | None = None
     template_id: UUID | None = None
-    # Bounds on the inspection's date (submitted_at, else created_at): `since` inclusive, `until` exclusive.
+    # Bounds on the inspection's date (made_at as the dashboards count it, else created_at): `since`
+    # inclusive, `until` exclusive.
     since: datetime | None = None
     until: datetime | None = None
 
@@ -106,6 +107,8 @@ class ReportData(msgspec.Struct, kw_only=True):
     started_at: datetime | None
     finished_at: datetime | None
     submitted_at: datetime | None
+    # The phone's clock was wrong: its start and finish are not facts (structs.phone_clock_off).
+    phone_clock_off: bool
     lat: float | None
     lon: float | None
     accuracy_m: float | None

@@ -14,23 +14,24 @@ from uuid import UUID
 import anyio
 from asyncpg import Connection, InterfaceError, InternalClientError, Pool, PostgresError, Record
 
-from server.auth.models import SCOPE_SQL
+from server.auth.models import SCOPE_SQL, readable_inspection_sql
 from server.exports.models import ExportFilters
 from server.inspections.queries import OVERRIDDEN_SQL
 
 Scope = tuple[bool, list[UUID], list[UUID]]
 
 
-# An inspection's date for the from/to filters: when it was submitted, or for one never submitted,
-# when the server first received it.
+# An inspection's date for the from/to filters: when it was made, as the dashboards count it (made_at,
+# schema 0016), or for one never submitted, when the server first received it. Downloading a month
+# gives the inspections that month's figures are made of.
 _WHERE = f"""WHERE {SCOPE_SQL}
    AND ($4::uuid IS NULL OR i.station_id = $4)
    AND ($5::uuid IS NULL OR d.id = $5)
    AND ($6::uuid IS NULL OR d.region_id = $6)
    AND ($7::text IS NULL OR i.status = $7)
    AND ($8::uuid IS NULL OR tv.template_id = $8)
-   AND ($9::timestamptz IS NULL OR COALESCE(i.submitted_at, i.created_at) >= $9)
-   AND ($10::timestamptz IS NULL OR COALESCE(i.submitted_at, i.created_at) < $10)"""
+   AND ($9::timestamptz IS NULL OR COALESCE(i.made_at, i.created_at) >= $9)
+   AND ($10::timestamptz IS NULL OR COALESCE(i.made_at, i.created_at) < $10)"""
 
 _COLUMNS = f"""i.id, i.template_version_id,
        s.code AS station_code, s.name_en AS station_name_en, s.name_ur AS station_name_ur,
@@ -38,7 +39,7 @@ _COLUMNS = f"""i.id, i.template_version_id,
        r.code AS region_code, r.name_en AS region_name_en, r.name_ur AS region_name_ur,
        u.username AS inspector_username, u.display_name AS inspector_name,
        t.key AS template_key, tv.version AS template_version,
-       i.status, i.revision, i.started_at, i.submitted_at, i.finished_at,
+       i.status, i.revision, i.started_at, i.submitted_at, i.finished_at, i.created_at, i.updated_at, i.made_at,
        i.score_percent, i.grade, i.critical_failed,
        {OVERRIDDEN_SQL},
        i.lat, i.lon, i.accuracy_m, i.far_from_station, i.distance_m,
@@ -151,7 +152,7 @@ async def report_inspection(conn: Connection, scope: Scope, inspection_id: UUID,
     `own` is the caller's id when the caller is an inspector: an inspector reads only their own.
     """
     return await conn.fetchrow(
-        f"""SELECT i.id, i.status, i.revision, i.created_at, i.started_at, i.finished_at, i.submitted_at,
+        f"""SELECT i.id, i.status, i.revision, i.created_at, i.updated_at, i.started_at, i.finished_at, i.submitted_at,
                    i.lat, i.lon, i.accuracy_m, i.distance_m, i.far_from_station, i.score_percent, i.grade,
                    i.critical_failed, i.score, i.photos_missing,
                    s.code AS station_code, s.name_en AS station_name_en, s.name_ur AS station_name_ur,
@@ -166,7 +167,7 @@ async def report_inspection(conn: Connection, scope: Scope, inspection_id: UUID,
               JOIN users u ON u.id = i.inspector_id
               JOIN template_versions tv ON tv.id = i.template_version_id
               JOIN templates t ON t.id = tv.template_id
-             WHERE i.id = $4 AND {SCOPE_SQL} AND ($5::uuid IS NULL OR i.inspector_id = $5)""",
+             WHERE i.id = $4 AND {readable_inspection_sql(1, own_at=5)}""",
         *scope,
         inspection_id,
         own,

@@ -50,7 +50,9 @@ class ExportController(Controller):
         media_type="text/csv",  # Litestar adds "; charset=utf-8" to a text/* type
         description="One row per inspection in scope (UTF-8 with BOM, RFC 4180). With template_id, one column "
         "per item. `from` inclusive, `to` exclusive (a date means that whole day, Pakistan time), "
-        "on the submission time, or for drafts the time the server first received them.",
+        "on the time the inspection was made as the dashboards count it (`made_at`: the phone's finish "
+        "when its clock could be right, else the first submission), or for drafts the time the server "
+        "first received them.",
     )
     async def inspections_csv(
         self,
