@@ -69,10 +69,25 @@ PHONE_CLOCK_AHEAD_MINUTES = 60
 
 def phone_time(told: datetime | None, received: datetime) -> datetime:
     """`told` if a phone's clock could have been right about it, else `received` (PHONE_CLOCK_DAYS)."""
-    earliest = received - timedelta(days=PHONE_CLOCK_DAYS)
-    if told is not None and earliest <= told <= received + timedelta(minutes=PHONE_CLOCK_AHEAD_MINUTES):
-        return told
-    return received
+    return told if told is not None and _believable(told, received, received) else received
+
+
+def phone_clock_off(
+    started: datetime | None, finished: datetime | None, first_received: datetime, last_received: datetime
+) -> bool:
+    """Whether the start and finish a phone told of an inspection cannot both be right: one outside what
+    phone_time believes (from PHONE_CLOCK_DAYS before the server first had the inspection to a little
+    after it last had it: a correction sent weeks later is finished later), or a finish before the start.
+    A reviewer is told, rather than shown "Started 1 May 2031" as a fact."""
+    told = [t for t in (started, finished) if t is not None]
+    if any(not _believable(t, first_received, last_received) for t in told):
+        return True
+    return started is not None and finished is not None and finished < started
+
+
+def _believable(told: datetime, first_received: datetime, last_received: datetime) -> bool:
+    earliest = first_received - timedelta(days=PHONE_CLOCK_DAYS)
+    return earliest <= told <= last_received + timedelta(minutes=PHONE_CLOCK_AHEAD_MINUTES)
 
 
 class LocalText(Base):

@@ -176,7 +176,8 @@ async def test_a_stale_base_revision_with_another_body_gets_409_with_the_server_
     problem = stale.json()
     assert problem["reason"] == "stale"
     assert "revision 2" in problem["detail"]
-    assert problem["server_copy"] == current.json()
+    # The server's copy as readers have it: also saying whether the phone's clock was wrong.
+    assert problem["server_copy"] == {**current.json(), "phone_clock_off": False}
     assert (await counts(client, iid))["revisions"] == 2
 
 
@@ -195,7 +196,7 @@ async def test_two_devices_editing_the_same_revision_one_wins_and_the_loser_is_k
         assert sorted(r.status_code for r in replies) == [200, 409]
         winner = next(r for r in replies if r.status_code == 200).json()
         refused = next(r for r in replies if r.status_code == 409).json()
-        assert refused["server_copy"] == winner
+        assert refused["server_copy"] == {**winner, "phone_clock_off": False}
         loser = laptop if winner["answers"]["fd_wait"]["note"] == "from the phone" else phone
 
         # The loser retrying the same body is kept once, not twice.

@@ -24,6 +24,7 @@ from server.exports import xlsx
 from server.exports.models import ItemColumn
 from server.exports.queries import ExportCursor
 from server.exports.rules import answer_cell, neutralise, number, rfc3339
+from server.structs import phone_clock_off
 from server.templates.models import Definition, Item, iter_items
 from server.templates.scoring import display_percent, is_visible
 
@@ -51,6 +52,10 @@ _decode_answers = msgspec.json.Decoder(dict[str, _Answer | None]).decode
 def _display(row: Record) -> Decimal | None:
     shown = display_percent(row["score_percent"])
     return Decimal(shown) if shown is not None else None
+
+
+def _clock_off(row: Record) -> bool:
+    return phone_clock_off(row["started_at"], row["finished_at"], row["created_at"], row["updated_at"])
 
 
 def _num(key: str) -> Callable[[Record], Cell]:
@@ -95,6 +100,10 @@ FIXED: tuple[tuple[str, Callable[[Record], Cell]], ...] = (
     ("photos_expected", _col("photos_expected")),
     ("photos_missing", _col("photos_missing")),
     ("reused_photos", _col("reused_photos")),
+    # The phone's clock was wrong: started_at and finished_at are not facts (structs.phone_clock_off).
+    ("phone_clock_off", _clock_off),
+    # When it was made, as the dashboards count it (its month is the month of its figures).
+    ("made_at", _col("made_at")),
 )
 
 ITEM_PREFIX = "item."

@@ -89,6 +89,8 @@ class _Report(Typesetter):
         self.kv(t["status"], f"{t['status_' + d.status]} — {t['revision']} {d.revision}")
         self.kv(t["started"], _when(d.started_at, t))
         self.kv(t["finished"], _when(d.finished_at, t))
+        if d.phone_clock_off:
+            self.kv(t["clock"], t["clock_off"], color=RED)
         self.kv(t["submitted"], _when(d.submitted_at, t))
         self.kv(t["received"], _when(d.created_at, t))
         self.kv(t["inspection_id"], d.inspection_id)

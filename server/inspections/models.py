@@ -112,6 +112,10 @@ class InspectionOut(msgspec.Struct, kw_only=True):
     # the PUT's 200/201 reply: that acknowledges the device's document (replays are answered from its
     # bytes in one statement), and the phone has the review from the bundle. List rows carry none.
     review: dict[str, Any] | None = None
+    # Whether the start and finish the phone told cannot both be right (its clock was wrong:
+    # structs.phone_clock_off), for a reader not to take them as fact. Carried by GET /inspections/{id}
+    # and the 409s' copies; null in the PUT's reply and the bundle (the phone knows its own clock).
+    phone_clock_off: bool | None = None
 
 
 class InspectionSummary(msgspec.Struct, kw_only=True):

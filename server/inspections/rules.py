@@ -225,6 +225,7 @@ class _ReplyTail(msgspec.Struct):
     updated_at: datetime
     submitted_at: datetime | None
     review: dict[str, Any] | None = None
+    phone_clock_off: bool | None = None
 
 
 _REPLY_ENCODER = msgspec.json.Encoder()

@@ -30,6 +30,7 @@ from server.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, Un
 from server.inspections import hooks, queries, rules
 from server.inspections.models import InspectionDoc, InspectionOut, Presence, ScoreSummary
 from server.inspections.queries import Written
+from server.structs import phone_clock_off
 from server.templates.models import Definition, Score
 from server.templates.scoring import check_and_score
 
@@ -400,9 +401,11 @@ async def current_reply(
     row = await queries.get_inspection(conn, user, inspection_id)
     if row is None:
         raise NotFound("no inspection with this id in your scope")
-    reply = stored_reply(row, msgspec.json.decode(row["document"], type=InspectionDoc))
+    doc = msgspec.json.decode(row["document"], type=InspectionDoc)
+    reply = stored_reply(row, doc)
     if with_review:
         reply.review = await hooks.latest_review(conn, inspection_id)
+        reply.phone_clock_off = phone_clock_off(doc.started_at, doc.finished_at, row["created_at"], row["updated_at"])
     return reply
 
 

@@ -5,13 +5,14 @@ days."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from server.demo.content import DEMO_PASSWORDS
 from tests.e2e.test_pwa_support import phone_context, sign_in, watch_errors
-from tests.e2e.test_reviewer_support import LAPTOP, inspector_setup, sign_in_reviewer, submit
+from tests.e2e.test_reviewer_support import LAPTOP, build_document, inspector_setup, sign_in_reviewer, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -57,6 +58,7 @@ def test_a_laptop_left_on_utc_shows_pakistan_times_and_counts_pakistan_days(pwa_
     )
     assert in_zone != in_utc
     assert started.inner_text() == in_zone
+    assert page.locator("#rv-clock-off").count() == 0  # its phone's clock was right
     page.locator(".rv-item .rv-btn-action").first.click()
     assert page.input_value("dialog input[type=date]") == "2026-12-15"
     assert errors == []
@@ -92,5 +94,23 @@ def test_a_phone_left_on_utc_calls_a_visit_due_yesterday_in_pakistan_overdue(pwa
     row = page.locator(f"li[data-assignment='{visit}']")
     assert row.locator(".pill-fail").count() == 1, row.inner_text()
     assert "Overdue" in row.inner_text()
+    assert errors == []
+    context.close()
+
+
+def test_the_reviewer_is_told_when_the_phones_clock_was_wrong(pwa_server, browser):
+    token, stations, version = inspector_setup(pwa_server)
+    document, _ = build_document(stations[0], version, seed=7)
+    document["started_at"], document["finished_at"] = "2031-05-01T04:00:00Z", "2031-04-30T03:00:00Z"
+    iid = str(uuid.uuid4())
+    assert pwa_server.api("PUT", f"/api/v1/inspections/{iid}", token, json=document).status_code == 201
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in_reviewer(page, pwa_server.url)
+    page.goto(pwa_server.url + f"/#/review/i/{iid}")
+    note = page.locator("#rv-clock-off")
+    note.wait_for()
+    assert "clock was wrong" in note.inner_text()
     assert errors == []
     context.close()

@@ -101,6 +101,9 @@ async function build(id, reload, observer) {
       [t('role.inspector'), inspector || '—'], [t('start.template'), tx(def.title)], [t('rv.insp.started'), when(insp.started_at)],
       [t('rv.insp.finished'), when(insp.finished_at)], [t('rv.col.submitted'), when(insp.submitted_at)],
       [t('rv.insp.revision'), fmtNumber(insp.revision)]].map(([k, v]) => h('div', {}, h('dt', { text: k }), h('dd', { text: v })))),
+    // The phone's clock was wrong: its start and finish are not to be read as fact.
+    insp.phone_clock_off ? h('div', { class: 'callout callout-warn', id: 'rv-clock-off', role: 'note' }, icon('warn'),
+      h('p', { text: t('rv.insp.clockOff', { received: when(insp.created_at) }) })) : null,
     h('div', { class: 'rv-scoreline' }, tag(...STATUS[insp.status], t(`rv.st.${insp.status}`), { dataset: { status: insp.status } }),
       h('span', { class: 'rv-big', id: 'rv-percent', text: pct(insp.score?.percent) }), gradePill(insp.score?.grade),
       critical ? tag('fail', 'cross', t('review.criticalFailed', { count: critical })) : null,
