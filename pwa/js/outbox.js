@@ -245,7 +245,8 @@ async function sendInspection(entry, bundle) {
     s[DRAFTS].put({
       ...d,
       base_revision: stored.revision,
-      server: { revision: stored.revision, status: stored.status, score: stored.score, missing_photos: stored.missing_photos || [] },
+      // updated_at: when the server took it, by the server's clock (how long the phone keeps it, pruneSent).
+      server: { revision: stored.revision, status: stored.status, score: stored.score, missing_photos: stored.missing_photos || [], updated_at: stored.updated_at },
       sync: rest.length ? 'sending' : 'on_server',
       error: null, conflict: null, acked_at: new Date().toISOString(),
       // A returned inspection the server now holds as submitted again: the reviewer's comments were

@@ -132,15 +132,19 @@ const CLOSED_ACTION = new Set(['closed', 'done', 'verified', 'cancelled']);
 const KEEP_SENT = 20;
 const SENT_DAYS = 30;
 
+// Its age is by the server's clock where the phone has the server's word (a phone's clock set back a
+// year would otherwise call one sent a minute ago a year old); the server's times are UTC, as these are.
+const sentAt = (d) => d.server?.updated_at || d.updated_at || '';
+
 export async function pruneSent(now = Date.now()) {
   const cutoff = new Date(now - SENT_DAYS * 24 * 3600 * 1000).toISOString();
   let dropped = 0;
   await tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
     const sent = (await req(s[DRAFTS].getAll()))
       .filter((d) => d.sync === 'on_server' && (d.status === 'submitted' || d.status === 'approved') && !d.pending_return)
-      .sort((a, b) => (b.updated_at || '').localeCompare(a.updated_at || ''));
+      .sort((a, b) => sentAt(b).localeCompare(sentAt(a)));
     for (const d of sent.slice(KEEP_SENT)) {
-      if ((d.updated_at || '') >= cutoff) continue;
+      if (sentAt(d) >= cutoff) continue;
       const left = (await req(s[PHOTOS].index('inspection_id').count(d.id))) + (await req(s[OUTBOX].index('inspection_id').count(d.id)));
       if (left) continue;
       s[DRAFTS].delete(d.id);

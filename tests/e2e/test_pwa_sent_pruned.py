@@ -25,6 +25,8 @@ SEED = """async ([stationId, versionId]) => {
     rows.push(draft('old-returned', 90, { status: 'returned' }));
     rows.push(draft('old-local', 90, { status: 'draft', sync: 'local' }));
     rows.push(draft('old-queued', 90, { sync: 'queued' }));
+    // Sent a minute ago from a phone whose clock was set a year back: the server's time is the one.
+    rows.push(draft('wrong-clock', 365, { server: { revision: 1, updated_at: at(1 / 1440) } }));
     await db.tx([db.DRAFTS, db.PHOTOS], 'readwrite', async (s) => {
         for (const r of rows) s[db.DRAFTS].put(r);
         // The oldest sent one still holds a photo the phone has not sent.
@@ -50,7 +52,7 @@ def test_sent_inspections_older_than_a_month_go_beyond_the_newest_twenty(pwa_ser
     wait_in_page(page, "import('/js/db.js').then((db) => db.getAll(db.DRAFTS)).then((all) => all.length === 24)")
     result = page.evaluate(PRUNE)
     old = [f"old-{i:02d}" for i in range(30)]
-    kept_sent = [f"recent-{i}" for i in range(5)] + old[:15]  # the newest twenty sent
+    kept_sent = ["wrong-clock"] + [f"recent-{i}" for i in range(5)] + old[:14]  # the newest twenty sent
     assert sorted(result["kept"]) == sorted(kept_sent + ["old-29", "old-returned", "old-local", "old-queued"])
     assert result["dropped"] == 0  # done already; nothing more goes
     assert phone.errors == []
