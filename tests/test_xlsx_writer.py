@@ -107,6 +107,9 @@ def test_a_sheet_that_would_pass_the_zip_member_limit_goes_on_in_another(monkeyp
         "id": "00000000-0000-0000-0000-000000000001",
         "station_code": "PS-1",
         "score_percent": None,
+        # What computed columns read besides their own (phone_clock_off: when the server had it).
+        "created_at": datetime(2026, 11, 30, 5, tzinfo=UTC),
+        "updated_at": datetime(2026, 11, 30, 5, tzinfo=UTC),
     }
     body = head
     for _ in range(4):
