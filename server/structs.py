@@ -67,9 +67,13 @@ PHONE_CLOCK_DAYS = 30
 PHONE_CLOCK_AHEAD_MINUTES = 60
 
 
+_HELD = timedelta(days=PHONE_CLOCK_DAYS)
+_AHEAD = timedelta(minutes=PHONE_CLOCK_AHEAD_MINUTES)
+
+
 def phone_time(told: datetime | None, received: datetime) -> datetime:
     """`told` if a phone's clock could have been right about it, else `received` (PHONE_CLOCK_DAYS)."""
-    return told if told is not None and _believable(told, received, received) else received
+    return told if told is not None and received - _HELD <= told <= received + _AHEAD else received
 
 
 def phone_clock_off(
@@ -77,17 +81,26 @@ def phone_clock_off(
 ) -> bool:
     """Whether the start and finish a phone told of an inspection cannot both be right: one outside what
     phone_time believes (from PHONE_CLOCK_DAYS before the server first had the inspection to a little
-    after it last had it: a correction sent weeks later is finished later), or a finish before the start.
-    A reviewer is told, rather than shown "Started 1 May 2031" as a fact."""
-    told = [t for t in (started, finished) if t is not None]
-    if any(not _believable(t, first_received, last_received) for t in told):
-        return True
+    after it last had it from the inspector: a correction sent weeks later is finished later), or a
+    finish before the start. A reviewer is told, rather than shown "Started 1 May 2031" as a fact."""
+    earliest, latest = first_received - _HELD, last_received + _AHEAD
+    for told in (started, finished):
+        if told is not None and not earliest <= told <= latest:
+            return True
     return started is not None and finished is not None and finished < started
 
 
-def _believable(told: datetime, first_received: datetime, last_received: datetime) -> bool:
-    earliest = first_received - timedelta(days=PHONE_CLOCK_DAYS)
-    return earliest <= told <= last_received + timedelta(minutes=PHONE_CLOCK_AHEAD_MINUTES)
+def inspection_clock_off(
+    started: datetime | None,
+    finished: datetime | None,
+    created_at: datetime,
+    submitted_at: datetime | None,
+    updated_at: datetime,
+) -> bool:
+    """phone_clock_off of a stored inspection: the server first had it at created_at, and last had it
+    from the inspector when last submitted, else (a draft) when last saved. Not updated_at alone, which
+    a reviewer's decision moves too: approving would widen the window and take the warning away."""
+    return phone_clock_off(started, finished, created_at, submitted_at or updated_at)
 
 
 class LocalText(Base):

@@ -70,3 +70,25 @@ async def test_every_reader_is_told_when_the_phones_clock_was_wrong(client):
             assert words in text and words not in fine
         else:  # shaped Urdu is compared by its letters (tests.test_exports.normalise_urdu)
             assert normalise_urdu(words) in normalise_urdu(text) and normalise_urdu(words) not in normalise_urdu(fine)
+
+
+async def test_a_reviewers_decision_does_not_take_the_warning_away(client):
+    """A review moves updated_at; the window ends when the inspector last sent it, not then."""
+    ctx = await make_ctx(client)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    inspection_id, revision = await ctx.submit(finished_at=yesterday.isoformat().replace("+00:00", "Z"))
+    conn = await client.db()
+    try:  # received five days ago, though its phone says it was finished yesterday
+        await conn.execute(
+            """UPDATE inspections SET created_at = created_at - interval '5 days',
+                      updated_at = updated_at - interval '5 days', submitted_at = submitted_at - interval '5 days'
+                WHERE id = $1""",
+            inspection_id,
+        )
+    finally:
+        await conn.close()
+    assert (await ctx.get(f"/api/v1/inspections/{inspection_id}")).json()["phone_clock_off"] is True
+    assert (await ctx.review(inspection_id, "approve", revision)).status_code == 200
+    assert (await ctx.get(f"/api/v1/inspections/{inspection_id}")).json()["phone_clock_off"] is True
+    text, _ = pdf_text((await ctx.get(f"/api/v1/inspections/{inspection_id}/report.pdf", lang="en")).content)
+    assert "Phone clock" in text

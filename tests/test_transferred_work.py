@@ -137,6 +137,11 @@ async def test_a_return_after_the_transfer_reaches_the_inspector_with_everything
     bundle = (await client.get("/api/v1/sync/bundle", token)).json()
     back = {r["id"]: r for r in bundle["returned"]}
     assert back[str(submitted)]["review"]["comment"] == "the photo is blurred"
+    # With its station, to be named and corrected there, and nothing new begun there.
+    station = str(ctx.world.stations["A"])
+    assert [s["retired"] for s in bundle["stations"] if s["id"] == station] == [True]
+    assert station not in bundle["removed"]["stations"]
+    assert all(not s["retired"] for s in bundle["stations"] if s["id"] != station)
     # Whatever reads the inspection reads it for them: its reviews, its report, their list.
     assert (await client.get(f"/api/v1/inspections/{submitted}/reviews", token)).status_code == 200
     assert (await client.get(f"/api/v1/inspections/{submitted}/report.pdf", token)).status_code == 200

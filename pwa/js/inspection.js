@@ -266,7 +266,7 @@ export async function takeServerCopy(draft) {
       ...stored, answers: copy.answers || {}, base_revision: copy.revision ?? stored.base_revision,
       status: copy.status === 'returned' || copy.status === 'draft' ? copy.status : 'submitted',
       sync: waiting ? 'queued' : 'on_server', error: null, conflict: null,
-      server: { revision: copy.revision, status: copy.status, score: copy.score || null, missing_photos: copy.missing_photos || [] },
+      server: { revision: copy.revision, status: copy.status, score: copy.score || null, missing_photos: copy.missing_photos || [], updated_at: copy.updated_at },
     });
   });
   emit('outbox');

@@ -24,7 +24,7 @@ from server.exports import xlsx
 from server.exports.models import ItemColumn
 from server.exports.queries import ExportCursor
 from server.exports.rules import answer_cell, neutralise, number, rfc3339
-from server.structs import phone_clock_off
+from server.structs import inspection_clock_off
 from server.templates.models import Definition, Item, iter_items
 from server.templates.scoring import display_percent, is_visible
 
@@ -55,7 +55,9 @@ def _display(row: Record) -> Decimal | None:
 
 
 def _clock_off(row: Record) -> bool:
-    return phone_clock_off(row["started_at"], row["finished_at"], row["created_at"], row["updated_at"])
+    return inspection_clock_off(
+        row["started_at"], row["finished_at"], row["created_at"], row["submitted_at"], row["updated_at"]
+    )
 
 
 def _num(key: str) -> Callable[[Record], Cell]:

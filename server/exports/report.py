@@ -15,7 +15,7 @@ from server.errors import NotFound
 from server.exports import queries
 from server.exports.models import Lang, ReportAnswer, ReportData, ReportOverride, ReportPhoto, ReportReview
 from server.storage import PhotoStore
-from server.structs import phone_clock_off, phone_time
+from server.structs import inspection_clock_off, phone_time
 from server.templates.models import Definition
 
 log = logging.getLogger("muaina.exports")
@@ -89,7 +89,9 @@ async def gather(
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         submitted_at=row["submitted_at"],
-        phone_clock_off=phone_clock_off(row["started_at"], row["finished_at"], row["created_at"], row["updated_at"]),
+        phone_clock_off=inspection_clock_off(
+            row["started_at"], row["finished_at"], row["created_at"], row["submitted_at"], row["updated_at"]
+        ),
         lat=row["lat"],
         lon=row["lon"],
         accuracy_m=row["accuracy_m"],

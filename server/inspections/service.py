@@ -30,7 +30,7 @@ from server.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, Un
 from server.inspections import hooks, queries, rules
 from server.inspections.models import InspectionDoc, InspectionOut, Presence, ScoreSummary
 from server.inspections.queries import Written
-from server.structs import phone_clock_off
+from server.structs import inspection_clock_off
 from server.templates.models import Definition, Score
 from server.templates.scoring import check_and_score
 
@@ -405,7 +405,9 @@ async def current_reply(
     reply = stored_reply(row, doc)
     if with_review:
         reply.review = await hooks.latest_review(conn, inspection_id)
-        reply.phone_clock_off = phone_clock_off(doc.started_at, doc.finished_at, row["created_at"], row["updated_at"])
+        reply.phone_clock_off = inspection_clock_off(
+            doc.started_at, doc.finished_at, row["created_at"], row["submitted_at"], row["updated_at"]
+        )
     return reply
 
 

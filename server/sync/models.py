@@ -26,6 +26,9 @@ class BundleStation(msgspec.Struct, kw_only=True):
     lon: float | None
     kind: str
     sips: bool
+    # There only for work already on the phone's user (a returned inspection at a station out of their
+    # scope now, or deactivated): named and corrected there, never offered for a new inspection.
+    retired: bool = False
 
 
 class BundleTemplate(msgspec.Struct, kw_only=True):

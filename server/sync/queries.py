@@ -48,6 +48,20 @@ async def stations(conn: Connection, user: Principal, since: int | None) -> list
     )
 
 
+async def stations_away(conn: Connection, user: Principal, station_ids: list[UUID]) -> list[Record]:
+    """Of these stations (those of the caller's returned inspections), the ones the bundle's stations
+    leave out: out of the caller's scope now (a transfer, a station moved) or deactivated. A returned
+    inspection travels with its station, to be named and corrected there, and nothing new begun there."""
+    if not station_ids:
+        return []
+    return await conn.fetch(
+        f"""SELECT {_STATION} FROM stations s JOIN districts d ON d.id = s.district_id
+             WHERE s.id = ANY($4::uuid[]) AND NOT ({SCOPE_SQL} AND s.active) ORDER BY s.code""",
+        *user.scope_args(),
+        station_ids,
+    )
+
+
 async def station_ids(conn: Connection, user: Principal) -> list[UUID]:
     rows = await conn.fetch(
         f"SELECT s.id FROM stations s JOIN districts d ON d.id = s.district_id WHERE {SCOPE_SQL} AND s.active",

@@ -75,6 +75,10 @@ async def build(conn: Connection, user: Principal, since: str | None) -> tuple[s
         # A returned inspection travels with the review that returned it, so the phone can show the
         # reviewer's comments on the items they concern while the inspector corrects it offline.
         reviews = await latest_reviews(conn, [r["id"] for r in returned_rows])
+        # A returned inspection at a station the bundle leaves out (out of scope now, or deactivated)
+        # brings that station along, retired: the phone names it, and offers nothing new there.
+        away = await queries.stations_away(conn, user, sorted({r["station_id"] for r in returned_rows}))
+        away_ids = {r["id"] for r in away}
         actions = await parts.load_actions(conn, user, delta_from)
     bundle = Bundle(
         cursor=rules.make_cursor(seq, fingerprint),
@@ -90,7 +94,7 @@ async def build(conn: Connection, user: Principal, since: str | None) -> tuple[s
             )
             for r in template_rows
         ],
-        stations=[_station(r) for r in station_rows if r["active"]],
+        stations=[_station(r) for r in station_rows if r["active"]] + [_station(r, retired=True) for r in away],
         assignments=[_assignment(r) for r in assignment_rows if r["mine_open"]],
         actions=actions,
         returned=[
@@ -100,7 +104,7 @@ async def build(conn: Connection, user: Principal, since: str | None) -> tuple[s
             for r in returned_rows
         ],
         removed=Removed(
-            stations=[r["id"] for r in station_rows if not r["active"]],
+            stations=[r["id"] for r in station_rows if not r["active"] and r["id"] not in away_ids],
             templates=archived,
             assignments=[r["id"] for r in assignment_rows if not r["mine_open"]],
         ),
@@ -110,8 +114,9 @@ async def build(conn: Connection, user: Principal, since: str | None) -> tuple[s
     return tag, body
 
 
-def _station(r) -> BundleStation:
+def _station(r, *, retired: bool = False) -> BundleStation:
     return BundleStation(
+        retired=retired,
         id=r["id"],
         code=r["code"],
         name=StationName(en=r["name_en"], ur=r["name_ur"]),
