@@ -38,6 +38,7 @@ from server.http import (
     index_query_rules,
     problem_response,
 )
+from server.logs import request_id_middleware
 from server.security import add_security_headers
 from server.storage import DirectoryStore, PhotoStore
 from server.workers import HealingProcessPool
@@ -376,6 +377,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_request=check_request,
         before_send=[add_security_headers],
+        middleware=[request_id_middleware],
         plugins=[ProblemResponses(), QueryTimes()],
         state=State({"settings": settings}),
         request_max_body_size=settings.max_json_bytes,

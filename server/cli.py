@@ -8,6 +8,7 @@ import asyncio
 import gc
 import importlib.util
 import logging
+import logging.config
 import os
 import signal
 import sys
@@ -20,6 +21,7 @@ import msgspec
 
 from server import db
 from server.config import ConfigError, Settings, load_settings
+from server.logs import log_config
 
 log = logging.getLogger("muaina")
 
@@ -183,6 +185,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             forwarded_allow_ips=settings.forwarded_allow_ips,
             timeout_graceful_shutdown=10,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            log_config=log_config(settings.log_level),
         )
         return 0
     from server.app import create_app
@@ -198,6 +201,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=10,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        log_config=log_config(settings.log_level),
     )
     return 0
 
@@ -500,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.config.dictConfig(log_config(settings.log_level))
     commands = {
         "serve": cmd_serve,
         "migrate": cmd_migrate,

@@ -37,6 +37,7 @@ from server.auth.models import Principal
 from server.auth.queries import principal_for_token
 from server.auth.rules import token_hash
 from server.errors import DomainError, FieldError, Invalid, Unauthorized, Unavailable
+from server.logs import request_id
 from server.structs import IMPLAUSIBLE_MOMENT, plausible_moment
 
 if TYPE_CHECKING:
@@ -611,7 +612,14 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
     if sqlstate.startswith("22"):
         return problem_response(422, "Validation failed", "a value is out of range or malformed")
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(500, "Internal server error", "something went wrong on the server; it has been logged")
+    # The reference is the request's id: the log lines of this very request carry it (server.logs).
+    rid = request_id()
+    return problem_response(
+        500,
+        "Internal server error",
+        f"something went wrong on the server; it has been logged under the reference {rid}",
+        extra={"request_id": rid},
+    )
 
 
 EXCEPTION_HANDLERS = {DomainError: handle_domain, HTTPException: handle_http, Exception: handle_unexpected}
