@@ -21,6 +21,7 @@ import msgspec
 
 from server import db
 from server.config import ConfigError, Settings, load_settings
+from server.errors import Unavailable
 from server.logs import log_config
 
 log = logging.getLogger("muaina")
@@ -44,24 +45,53 @@ class Unreachable(Exception):
 
 
 def _where(url: str) -> str:
-    """Where a database URL points, without its user and password."""
+    """Where a database URL points, without its user and password (several hosts, for failover, too)."""
     parts = urlsplit(url)
-    return f"{parts.hostname or 'the local socket'}:{parts.port or 5432}{parts.path}"
+    hosts = parts.netloc.rpartition("@")[2]
+    return f"{hosts or 'the local socket'}{parts.path}"
 
 
-async def _connect(url: str) -> asyncpg.Connection:
+async def _connect(url: str, name: str = "DATABASE_URL") -> asyncpg.Connection:
     try:
         return await db.connect(url)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise Unreachable(f"cannot connect to the database DATABASE_URL names ({_where(url)}): {exc}") from exc
+        raise Unreachable(f"cannot connect to the database {name} names ({_where(url)}): {exc}") from exc
 
 
 async def _migrate(url: str) -> list[str]:
     conn = await _connect(url)
     try:
         return await db.migrate(conn)
+    except (asyncpg.PostgresError, db.MigrationError) as exc:
+        # A user who may not create tables (PostgreSQL 15 and later let only the database's owner create
+        # in schema public), or a migration edited after it was applied: said in one line.
+        raise Unreachable(
+            f"cannot migrate the database DATABASE_URL names ({_where(url)}): {exc}"
+            + (
+                " (the user must own the database: CREATE DATABASE muaina OWNER muaina)"
+                if isinstance(exc, asyncpg.InsufficientPrivilegeError)
+                else ""
+            )
+        ) from exc
     finally:
         await conn.close()
+
+
+def _store_where(settings: Settings) -> str:
+    if settings.s3_endpoint:
+        return f"S3_ENDPOINT {settings.s3_endpoint}, bucket {settings.s3_bucket}"
+    return f"the directory {settings.photos_dir.resolve()}"
+
+
+def _require_photo_dir(settings: Settings) -> None:
+    """A maintenance command run with the directory store where it is not (cron starts in the home
+    directory, and DATA_DIR is relative to where a command runs) would find nothing and say all is
+    well: it stops instead."""
+    if not settings.s3_endpoint and not settings.photos_dir.is_dir():
+        raise Unreachable(
+            f"there is no photo directory at {settings.photos_dir.resolve()}: run this where `muaina serve` "
+            "runs, or set DATA_DIR to the same (absolute) path"
+        )
 
 
 async def _check_store(settings: Settings) -> None:
@@ -73,19 +103,17 @@ async def _check_store(settings: Settings) -> None:
     try:
         await store.start()
     except Exception as exc:  # noqa: BLE001 - whatever the store's client raises, it is said as it is
-        where = (
-            f"S3_ENDPOINT {settings.s3_endpoint}, bucket {settings.s3_bucket}"
-            if settings.s3_endpoint
-            else f"the directory {settings.photos_dir}"
-        )
-        raise Unreachable(f"cannot use the photo store ({where}): {exc}") from exc
+        raise Unreachable(f"cannot use the photo store ({_store_where(settings)}): {exc}") from exc
     finally:
         await store.close()
 
 
 async def _ready(url: str, settings: Settings) -> None:
-    """Before serving, in one event loop: the database migrated, the photo store reachable."""
+    """Before serving, in one event loop: the database migrated, the read replica (if one is named)
+    reachable, the photo store reachable; each said in one line, before anything says it is running."""
     await _migrate(url)
+    if settings.database_read_url:
+        await (await _connect(settings.database_read_url, "DATABASE_READ_URL")).close()
     await _check_store(settings)
 
 
@@ -335,7 +363,11 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await store.close()
 
-    report = asyncio.run(_with_conn(settings.database_url or "", sweep))
+    _require_photo_dir(settings)
+    try:
+        report = asyncio.run(_with_conn(settings.database_url or "", sweep))
+    except Unavailable as exc:
+        raise Unreachable(f"cannot use the photo store ({_store_where(settings)}): {exc}") from exc
     print(
         f"{'dry run: ' if report.dry_run else ''}checked {report.checked} object(s), "
         f"{'would delete' if report.dry_run else 'deleted'} {report.deleted}, kept {report.kept}; "
@@ -375,7 +407,11 @@ def cmd_recover_photos(settings: Settings, args: argparse.Namespace) -> int:
             executor.shutdown()
             await store.close()
 
-    report, unclaimed = asyncio.run(_with_conn(settings.database_url or "", recover))
+    _require_photo_dir(settings)
+    try:
+        report, unclaimed = asyncio.run(_with_conn(settings.database_url or "", recover))
+    except Unavailable as exc:
+        raise Unreachable(f"cannot use the photo store ({_store_where(settings)}): {exc}") from exc
     print(
         f"{'dry run: ' if report.dry_run else ''}{report.awaited} photo(s) awaited by inspections, "
         f"{report.found} found in the store, {'would store' if report.dry_run else 'stored'} {report.recovered}"

@@ -147,3 +147,43 @@ def test_a_photo_store_that_cannot_be_reached_stops_serve_with_one_line_naming_i
     line = done.stderr.strip().splitlines()[-1]
     assert line.startswith("muaina: cannot use the photo store (S3_ENDPOINT 127.0.0.1:"), line
     assert "Traceback" not in done.stderr
+
+
+def test_a_read_replica_that_cannot_be_reached_stops_serve_before_it_says_it_is_running(database_url: str):
+    nobody = f"postgresql://muaina:secret-word@127.0.0.1:{free_port()}/muaina"
+    done = _run(["serve", "--port", str(free_port())], DATABASE_URL=database_url, DATABASE_READ_URL=nobody)
+    assert done.returncode == 1, done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("muaina: cannot connect to the database DATABASE_READ_URL names (127.0.0.1:"), line
+    assert "is running" not in done.stdout and "Traceback" not in done.stderr and "secret-word" not in done.stderr
+
+
+def test_a_failover_url_of_several_hosts_is_named_in_one_line_too():
+    hosts = f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
+    done = _run(["migrate"], DATABASE_URL=f"postgresql://muaina:secret-word@{hosts}/muaina")
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"muaina: cannot connect to the database DATABASE_URL names ({hosts}/muaina)"), line
+    assert "Traceback" not in done.stderr and "secret-word" not in line
+
+
+def test_photo_maintenance_says_in_one_line_when_the_store_is_not_there(database_url: str, tmp_path):
+    # Run from cron in another directory, the directory store is not found: nothing is "all well".
+    for args in (["sweep-photos"], ["recover-photos", "--dry-run"]):
+        done = _run(args, DATABASE_URL=database_url, DATA_DIR=str(tmp_path / "elsewhere"))
+        assert done.returncode == 1, done.stderr
+        line = done.stderr.strip().splitlines()[-1]
+        assert line.startswith(f"muaina: there is no photo directory at {tmp_path / 'elsewhere' / 'photos'}"), line
+        assert "Traceback" not in done.stderr
+    down = _run(
+        ["sweep-photos"],
+        DATABASE_URL=database_url,
+        S3_ENDPOINT=f"http://127.0.0.1:{free_port()}",
+        S3_ACCESS_KEY="muaina",
+        S3_SECRET_KEY="muaina-secret",
+        S3_TIMEOUT_SECONDS="2",
+    )
+    assert down.returncode == 1, down.stderr
+    line = down.stderr.strip().splitlines()[-1]
+    assert line.startswith("muaina: cannot use the photo store (S3_ENDPOINT"), line
+    assert "Traceback" not in down.stderr
