@@ -9,6 +9,7 @@ in every worker process (uvicorn applies `log_config` in each).
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import time
@@ -70,8 +71,18 @@ class UtcFormatter(logging.Formatter):
     formatTime = _utc  # noqa: N815 - logging's own name
 
 
+# Where an inspector stood is not for the access log: a photo upload carries its GPS fix in the query.
+_WHERE_STOOD = re.compile(r"(?<=[?&])(lat|lon|accuracy_m)=[^&\s]*")
+
+
 class UtcAccessFormatter(AccessFormatter):
     formatTime = _utc  # noqa: N815
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's own name
+        client, method, path, version, status = record.args  # type: ignore[misc]
+        scrubbed = copy.copy(record)
+        scrubbed.args = (client, method, _WHERE_STOOD.sub(r"\1=-", str(path)), version, status)
+        return super().formatMessage(scrubbed)
 
 
 def log_config(level: str) -> dict[str, Any]:

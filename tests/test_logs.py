@@ -65,3 +65,25 @@ def test_every_process_logs_app_and_access_lines_in_one_format_with_the_request_
             logger = logging.getLogger(n)
             logger.handlers[:], logger.propagate = handlers, propagate
             logger.setLevel(level)
+
+
+def test_an_access_line_keeps_no_inspectors_position():
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        (
+            "10.0.0.9:5000",
+            "PUT",
+            "/api/v1/photos/p1?inspection_id=i1&item_key=k&lat=31.52&lon=74.35&accuracy_m=9",
+            "1.1",
+            201,
+        ),
+        None,
+    )
+    record.request_id = "r1"
+    line = UtcAccessFormatter(ACCESS_FORMAT, use_colors=False).format(record)
+    assert "31.52" not in line and "74.35" not in line
+    assert '"PUT /api/v1/photos/p1?inspection_id=i1&item_key=k&lat=-&lon=-&accuracy_m=- HTTP/1.1" 201' in line
