@@ -133,9 +133,11 @@ def test_a_database_that_cannot_be_reached_stops_a_command_with_one_line_naming_
         assert "secret-word" not in line and "Traceback" not in done.stderr
 
 
-def test_a_photo_store_that_cannot_be_reached_stops_serve_with_one_line_naming_it(database_url: str):
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["sweep-photos"], ["recover-photos", "--dry-run"]])
+def test_a_photo_store_that_cannot_be_reached_stops_a_command_with_one_line_naming_it(database_url: str, command):
+    args = [str(free_port()) if a == "0" else a for a in command]
     done = _run(
-        ["serve", "--port", str(free_port())],
+        args,
         DATABASE_URL=database_url,
         S3_ENDPOINT=f"http://127.0.0.1:{free_port()}",
         S3_ACCESS_KEY="muaina",
@@ -167,7 +169,7 @@ def test_a_failover_url_of_several_hosts_is_named_in_one_line_too():
     assert "Traceback" not in done.stderr and "secret-word" not in line
 
 
-def test_photo_maintenance_says_in_one_line_when_the_store_is_not_there(database_url: str, tmp_path):
+def test_photo_maintenance_says_in_one_line_when_there_is_no_photo_directory(database_url: str, tmp_path):
     # Run from cron in another directory, the directory store is not found: nothing is "all well".
     for args in (["sweep-photos"], ["recover-photos", "--dry-run"]):
         done = _run(args, DATABASE_URL=database_url, DATA_DIR=str(tmp_path / "elsewhere"))
@@ -175,15 +177,3 @@ def test_photo_maintenance_says_in_one_line_when_the_store_is_not_there(database
         line = done.stderr.strip().splitlines()[-1]
         assert line.startswith(f"muaina: there is no photo directory at {tmp_path / 'elsewhere' / 'photos'}"), line
         assert "Traceback" not in done.stderr
-    down = _run(
-        ["sweep-photos"],
-        DATABASE_URL=database_url,
-        S3_ENDPOINT=f"http://127.0.0.1:{free_port()}",
-        S3_ACCESS_KEY="muaina",
-        S3_SECRET_KEY="muaina-secret",
-        S3_TIMEOUT_SECONDS="2",
-    )
-    assert down.returncode == 1, down.stderr
-    line = down.stderr.strip().splitlines()[-1]
-    assert line.startswith("muaina: cannot use the photo store (S3_ENDPOINT"), line
-    assert "Traceback" not in down.stderr

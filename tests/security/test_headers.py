@@ -158,10 +158,12 @@ async def test_an_unexpected_error_is_a_problem_document_with_no_trace_or_secret
         response = await client.get("/api/v1/me", token)
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")
+    rid = response.headers["x-request-id"]  # the reference a user quotes, nothing else of the error
     assert response.json() == {
         "title": "Internal server error",
         "status": 500,
-        "detail": "something went wrong on the server; it has been logged",
+        "detail": f"something went wrong on the server; it has been logged under the reference {rid}",
+        "request_id": rid,
     }
     assert not any(marker in response.text for marker in STACK_TRACE_MARKERS) and "hunter2" not in response.text
     assert_security_headers(response.headers)
