@@ -83,15 +83,20 @@ def _store_where(settings: Settings) -> str:
     return f"the directory {settings.photos_dir.resolve()}"
 
 
-def _require_photo_dir(settings: Settings) -> None:
-    """A maintenance command run with the directory store where it is not (cron starts in the home
-    directory, and DATA_DIR is relative to where a command runs) would find nothing and say all is
+def _with_photo_store(settings: Settings, fn):
+    """A photo maintenance command's work (`fn`, on a database connection), each way it cannot reach the
+    photos said in one line. Run with the directory store where it is not (cron starts in the home
+    directory, and DATA_DIR is relative to where a command runs), it would find nothing and say all is
     well: it stops instead."""
     if not settings.s3_endpoint and not settings.photos_dir.is_dir():
         raise Unreachable(
             f"there is no photo directory at {settings.photos_dir.resolve()}: run this where `muaina serve` "
             "runs, or set DATA_DIR to the same (absolute) path"
         )
+    try:
+        return asyncio.run(_with_conn(settings.database_url or "", fn))
+    except Unavailable as exc:
+        raise Unreachable(f"cannot use the photo store ({_store_where(settings)}): {exc}") from exc
 
 
 async def _check_store(settings: Settings) -> None:
@@ -363,11 +368,7 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await store.close()
 
-    _require_photo_dir(settings)
-    try:
-        report = asyncio.run(_with_conn(settings.database_url or "", sweep))
-    except Unavailable as exc:
-        raise Unreachable(f"cannot use the photo store ({_store_where(settings)}): {exc}") from exc
+    report = _with_photo_store(settings, sweep)
     print(
         f"{'dry run: ' if report.dry_run else ''}checked {report.checked} object(s), "
         f"{'would delete' if report.dry_run else 'deleted'} {report.deleted}, kept {report.kept}; "
@@ -407,11 +408,7 @@ def cmd_recover_photos(settings: Settings, args: argparse.Namespace) -> int:
             executor.shutdown()
             await store.close()
 
-    _require_photo_dir(settings)
-    try:
-        report, unclaimed = asyncio.run(_with_conn(settings.database_url or "", recover))
-    except Unavailable as exc:
-        raise Unreachable(f"cannot use the photo store ({_store_where(settings)}): {exc}") from exc
+    report, unclaimed = _with_photo_store(settings, recover)
     print(
         f"{'dry run: ' if report.dry_run else ''}{report.awaited} photo(s) awaited by inspections, "
         f"{report.found} found in the store, {'would store' if report.dry_run else 'stored'} {report.recovered}"

@@ -20,7 +20,7 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.logging import AccessFormatter
 
-REQUEST_ID_HEADER = "X-Request-ID"
+_HEADER = b"x-request-id"  # X-Request-ID, as ASGI carries header names
 _SANE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _current: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -40,13 +40,13 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        told = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+        told = next((v.decode("latin-1") for k, v in scope["headers"] if k == _HEADER), "")
         rid = told if _SANE.fullmatch(told) else uuid.uuid4().hex[:16]
         token = _current.set(rid)
 
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())]}
+                message = {**message, "headers": [*message.get("headers", []), (_HEADER, rid.encode())]}
             await send(message)
 
         try:

@@ -6,7 +6,7 @@ import { emit } from './bus.js';
 import { DRAFTS, OUTBOX, PHOTOS, get, getAll, req, tx } from './db.js';
 import { carryOver, uuid } from './form.js';
 import { recentFix } from './geo.js';
-import { TEMPLATE_GONE, enqueueSubmission, photoRefusal, sendQueued } from './outbox.js';
+import { TEMPLATE_GONE, enqueueSubmission, photoRefusal, sendQueued, serverPart } from './outbox.js';
 import { forget, prepare } from './photos.js';
 import { score } from './scoring.js';
 
@@ -266,7 +266,7 @@ export async function takeServerCopy(draft) {
       ...stored, answers: copy.answers || {}, base_revision: copy.revision ?? stored.base_revision,
       status: copy.status === 'returned' || copy.status === 'draft' ? copy.status : 'submitted',
       sync: waiting ? 'queued' : 'on_server', error: null, conflict: null,
-      server: { revision: copy.revision, status: copy.status, score: copy.score || null, missing_photos: copy.missing_photos || [], updated_at: copy.updated_at },
+      server: serverPart(copy),
     });
   });
   emit('outbox');

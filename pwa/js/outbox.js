@@ -46,6 +46,13 @@ const quietly = (promise) => promise.catch(() => {});
 // What an entry is part of, as the inspector knows it: its inspection (the document and its photos),
 // or the one corrective action it checks. A refused entry holds up the rest of its unit only, and the
 // badge and the sync screen count and list units.
+// What the phone keeps of the server's copy of an inspection (a PUT's reply, a conflict's copy).
+// updated_at: when the server took it, by the server's clock (how long the phone keeps it, pruneSent).
+export const serverPart = (stored) => ({
+  revision: stored.revision, status: stored.status, score: stored.score || null,
+  missing_photos: stored.missing_photos || [], updated_at: stored.updated_at,
+});
+
 export const unitOf = (e) => (e.kind === 'action' ? `action:${e.ref}` : e.inspection_id);
 
 // Queue a submitted inspection and every photo it references that is still on the phone.
@@ -245,8 +252,7 @@ async function sendInspection(entry, bundle) {
     s[DRAFTS].put({
       ...d,
       base_revision: stored.revision,
-      // updated_at: when the server took it, by the server's clock (how long the phone keeps it, pruneSent).
-      server: { revision: stored.revision, status: stored.status, score: stored.score, missing_photos: stored.missing_photos || [], updated_at: stored.updated_at },
+      server: serverPart(stored),
       sync: rest.length ? 'sending' : 'on_server',
       error: null, conflict: null, acked_at: new Date().toISOString(),
       // A returned inspection the server now holds as submitted again: the reviewer's comments were
