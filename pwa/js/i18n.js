@@ -160,6 +160,7 @@ const en = {
   'item.range': 'Acceptable: {min} to {max}',
   'item.rangeMin': 'Acceptable: at least {min}',
   'item.rangeMax': 'Acceptable: at most {max}',
+  'item.notANumber': 'Not a number: type digits only, with a point for a fraction (e.g. 12 or 4.5)',
   'item.addNote': 'Add a note',
   'item.noteFor': 'Note for: {label}',
 
@@ -455,6 +456,7 @@ const ur = {
   'item.range': 'قابلِ قبول: {min} سے {max}',
   'item.rangeMin': 'قابلِ قبول: کم از کم {min}',
   'item.rangeMax': 'قابلِ قبول: زیادہ سے زیادہ {max}',
+  'item.notANumber': 'یہ عدد نہیں: صرف ہندسے لکھیں، کسر کے لیے اعشاریہ (مثلاً 12 یا 4.5)',
   'item.addNote': 'نوٹ لکھیں',
   'item.noteFor': 'نوٹ برائے: {label}',
 
@@ -733,6 +735,28 @@ export function fmtWallTime(text) {
   return Number.isNaN(d.getTime()) ? String(text)
     : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', ...clock() }).format(d);
 }
+
+// A number as typed on a phone: Western, Urdu (۰–۹) or Arabic (٠–٩) digits, a point or the Arabic
+// decimal separator (٫), commas only between groups of three (Pakistan writes 1,250; "1,5" is refused,
+// not read as 15), a leading minus of either kind, and the direction marks an Urdu keyboard slips in.
+// Returns the number, null for nothing typed, or NaN for what is not a number. A browser's own number
+// field drops Urdu digits without a word, so number answers are text fields read through this.
+const FOREIGN_DIGITS = /[\u06F0-\u06F9\u0660-\u0669]/g;
+const DIRECTION_MARKS = /[\u200E\u200F\u061C\u202A-\u202E\u2066-\u2069\s]/g;
+const NUMERAL = /^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d*)?$/;
+export function readNumber(text) {
+  const raw = String(text ?? '').replace(DIRECTION_MARKS, '')
+    .replace(FOREIGN_DIGITS, (d) => String((d.charCodeAt(0) - 0x0660) % 0x90))
+    .replace(/\u066B/g, '.').replace(/\u066C/g, ',').replace(/^\u2212/, '-');
+  if (!raw) return null;
+  if (!NUMERAL.test(raw) || !/\d/.test(raw)) return NaN;
+  return Number(raw.replace(/,/g, ''));
+}
+
+// A stored number put back into a number field, in the digits the person reads: what they typed,
+// never a grouping comma or a locale's own sign.
+export const inputNumber = (n) => (n === null || n === undefined || !Number.isFinite(n) ? ''
+  : lang === 'ur' && digits === 'arabext' ? String(n).replace(/\d/g, (d) => String.fromCharCode(0x06F0 + Number(d))) : String(n));
 
 // A number with a sign beside it (a score's %, an accuracy's ±), kept in reading order on Urdu
 // screens. There the words around it run right to left and turn its digits into "Arabic numbers"

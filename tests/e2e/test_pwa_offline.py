@@ -63,7 +63,7 @@ def test_an_inspection_filled_and_submitted_offline_reaches_the_server_whole(pwa
             if item["type"] in ("yes_no", "scale", "choice"):
                 assert card.locator("[aria-pressed=true]").get_attribute("data-value") == str(values[item["key"]])
             elif item["type"] == "number":
-                assert float(card.locator("input[type=number]").input_value()) == values[item["key"]]
+                assert float(card.locator("input.input-number").input_value()) == values[item["key"]]
             elif item["type"] == "text":
                 assert card.locator("textarea").first.input_value() == values[item["key"]]
         for item in section["items"]:

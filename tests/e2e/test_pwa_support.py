@@ -145,7 +145,7 @@ def fill_item(page: Any, item: dict, photo_seed: list[int]) -> None:
         for key in value:
             card.locator(f"[data-value='{key}']").click()
     elif t == "number":
-        card.locator("input[type=number]").fill(str(value))
+        card.locator("input.input-number").fill(str(value))
     elif t == "text":
         card.locator("textarea").first.fill(value)
     elif t == "date":

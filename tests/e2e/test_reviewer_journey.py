@@ -113,7 +113,7 @@ def test_a_returned_inspection_is_corrected_on_the_phone_approved_and_its_new_sc
         if i["type"] == "yes_no" and not i.get("critical") and not i.get("visible_if")
     )
     rp.click(f"#rv-item-{other['key']} .rv-btn-override")
-    rp.fill("dialog input[type=number]", "50")
+    rp.fill("dialog input.input-number", "50")
     rp.click("dialog .btn-primary")
     # No reason given: the dialog stays open and says so at the reason, which takes focus.
     reason = rp.locator("dialog .field[data-field=reason]")

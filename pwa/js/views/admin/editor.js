@@ -4,7 +4,7 @@
 // option added), so typing never loses the caret. Each field carries the server's name for it
 // (`label.ur`, `options[1].points`, `visible_if.in`) and shows that field's problem beside it.
 
-import { t, tx } from '../../i18n.js';
+import { inputNumber, readNumber, t, tx } from '../../i18n.js';
 import { confirmDialog, h } from '../../ui.js';
 import * as model from './model.js';
 import {
@@ -20,12 +20,14 @@ export const followWords = (obj) => autoKey.add(obj);
 // tests/test_template_defects.py holds this to): the server refuses a template asking for more.
 const MAX_PHOTOS_PER_ITEM = 50;
 
+// Read by readNumber, as the inspector's number answers: Urdu digits count, what is not a number is
+// marked and sets nothing.
 function numberInput(value, onchange, attrs = {}) {
   return h('input', {
-    type: 'number', inputmode: 'decimal', step: 'any', value: value ?? '', ...attrs,
+    type: 'text', inputmode: 'decimal', dir: 'ltr', autocomplete: 'off', spellcheck: 'false', value: inputNumber(value), ...attrs,
     oninput: (e) => {
-      const raw = e.target.value;
-      const n = raw === '' ? undefined : Number(raw);
+      const n = readNumber(e.target.value);
+      if (Number.isNaN(n)) e.target.setAttribute('aria-invalid', 'true'); else e.target.removeAttribute('aria-invalid');
       onchange(Number.isFinite(n) ? n : undefined);
     },
   });
@@ -202,14 +204,17 @@ function conditionEditor(ui, item) {
         })))));
     } else {
       const numeric = parent.type === 'number';
-      const control = h('input', {
-        type: numeric ? 'number' : parent.type === 'date' ? 'date' : 'text', step: numeric ? 'any' : null,
-        value: cond.equals ?? '', oninput: (e) => {
-          const raw = e.target.value;
-          item.visible_if = { item: parent.key, equals: numeric && raw !== '' ? Number(raw) : raw };
+      const control = numeric
+        ? numberInput(cond.equals, (n) => {
+          item.visible_if = { item: parent.key, equals: n ?? '' };
           ui.changed('text', item);
-        },
-      });
+        })
+        : h('input', {
+          type: parent.type === 'date' ? 'date' : 'text', value: cond.equals ?? '', oninput: (e) => {
+            item.visible_if = { item: parent.key, equals: e.target.value };
+            ui.changed('text', item);
+          },
+        });
       parts.push(fieldBox('visible_if.equals', t('admin.showWhenEquals', { name: tx(parent.label).trim() || parent.key }), control));
     }
   }
@@ -233,7 +238,7 @@ function itemEditor(ui, item) {
   const numberField = (field, label, attrs, hint) => fieldBox(field, label,
     numberInput(item[field], (v) => { if (v === undefined) delete item[field]; else item[field] = v; ui.changed('text', item); }, attrs), { hint });
   const typeFields = [];
-  if (item.type === 'scale') typeFields.push(numberField('max', t('admin.scaleMax'), { min: 1, step: 1 }, t('admin.scaleMaxHint')));
+  if (item.type === 'scale') typeFields.push(numberField('max', t('admin.scaleMax'), {}, t('admin.scaleMaxHint')));
   if (item.type === 'number') {
     // The unit in both languages, as every text an inspector reads. One written before units were
     // bilingual shows as its English and stays as it is until the admin edits it: opening the item

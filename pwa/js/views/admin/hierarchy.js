@@ -4,7 +4,7 @@
 // usual mistake is latitude and longitude swapped. The CSV import has its own screen.
 
 import { api } from '../../api.js';
-import { fmtNumber, getLang, t, tx } from '../../i18n.js';
+import { fmtNumber, getLang, readNumber, t, tx } from '../../i18n.js';
 import { navigate } from '../../router.js';
 import { dialog, h, lazyList, mount, namePair, pill, toast } from '../../ui.js';
 import {
@@ -36,10 +36,9 @@ function districtOptions(places, withAll) {
 
 // Parses a typed coordinate: a number in range, or the reason it is not.
 export function checkCoordinate(text, axis) {
-  const raw = String(text ?? '').trim();
-  if (!raw) return { error: t('admin.coordMissing') };
-  if (!/^[-+]?\d+(\.\d+)?$/.test(raw)) return { error: t('admin.coordNumber') };
-  const value = Number(raw);
+  const value = readNumber(text);
+  if (value === null) return { error: t('admin.coordMissing') };
+  if (!Number.isFinite(value)) return { error: t('admin.coordNumber') };
   const limit = axis === 'lat' ? 90 : 180;
   if (Math.abs(value) > limit) return { error: t(axis === 'lat' ? 'admin.latRange' : 'admin.lonRange') };
   return { value };

@@ -3,7 +3,7 @@
 // and the reviewer's comment when the inspection came back. Controls update in place so focus
 // stays where the thumb is.
 
-import { fmtNumber, t, tx } from '../../i18n.js';
+import { fmtNumber, inputNumber, readNumber, t, tx } from '../../i18n.js';
 import { MAX_TEXT, isAnswered, isFailed, photoCount } from '../../form.js';
 import { addPhoto, removePhoto, setNote, setValue } from '../../inspection.js';
 import { displayUrl, thumbUrl } from '../../photos.js';
@@ -132,12 +132,19 @@ function control(item, ctx, labelId, changed) {
           { className: 'choice-col', labelOf: (k) => labels[k], multi: item.type === 'multi_choice' }));
     }
     case 'number': {
+      // A text field read by readNumber: a browser's number field silently drops the Urdu digits an
+      // Urdu keyboard types. What is not a number is said at once and answers nothing.
+      const bad = h('p', { class: 'field-error', id: `${labelId}-nan`, hidden: true, text: t('item.notANumber') });
       const input = h('input', {
-        type: 'number', inputmode: 'decimal', step: 'any', value: value ?? '', 'aria-labelledby': labelId,
-        disabled: ctx.readonly, class: 'input-number',
+        type: 'text', inputmode: 'decimal', dir: 'ltr', autocomplete: 'off', spellcheck: 'false',
+        value: inputNumber(value), 'aria-labelledby': labelId, disabled: ctx.readonly, class: 'input-number',
         oninput: () => {
-          const n = input.value === '' ? null : Number(input.value);
-          setValue(draft, item.key, Number.isFinite(n) ? n : null);
+          const n = readNumber(input.value);
+          const nan = Number.isNaN(n);
+          bad.hidden = !nan;
+          if (nan) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
+          if (nan) input.setAttribute('aria-describedby', bad.id); else input.removeAttribute('aria-describedby');
+          setValue(draft, item.key, nan ? null : n);
           changed();
         },
       });
@@ -147,7 +154,7 @@ function control(item, ctx, labelId, changed) {
           : t('item.rangeMax', { max: fmtNumber(item.max) });
       const unit = tx(item.unit);  // {en, ur}, or a plain string from before units were bilingual
       return h('div', { class: 'number-row' }, input, unit ? h('span', { class: 'unit', text: unit }) : null,
-        hasRange ? h('p', { class: 'hint', text: `${range}${unit ? ` ${unit}` : ''}` }) : null);
+        bad, hasRange ? h('p', { class: 'hint', text: `${range}${unit ? ` ${unit}` : ''}` }) : null);
     }
     case 'text': {
       const ta = h('textarea', {

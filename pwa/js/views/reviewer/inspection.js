@@ -5,7 +5,7 @@
 
 import { api } from '../../api.js';
 import { kv } from '../../db.js';
-import { actionDescription, fmtDate, fmtDateTime, fmtDistance, fmtNumber, fmtPlusMinus, fmtWallTime, isolated, t, tx } from '../../i18n.js';
+import { actionDescription, fmtDate, fmtDateTime, fmtDistance, fmtNumber, fmtPlusMinus, fmtWallTime, inputNumber, isolated, readNumber, t, tx } from '../../i18n.js';
 import { thumbUrl } from '../../photos.js';
 import { isScored, itemScore, score as scoreOf, visibility } from '../../scoring.js';
 import { add, alertDialog, button, card, dialog, field, h, icon, mount, toast } from '../../ui.js';
@@ -317,7 +317,7 @@ function commentDialog(item, ctx, done) {
 
 function overrideDialog(item, s, ctx, done) {
   const now = ctx.draft.score_overrides[item.key];
-  const score = h('input', { type: 'number', min: 0, max: 100, step: 1, inputmode: 'numeric', value: now ? Math.round(now.score * 100) : '' });
+  const score = h('input', { type: 'text', inputmode: 'decimal', dir: 'ltr', autocomplete: 'off', class: 'input-number', value: now ? inputNumber(Math.round(now.score * 100)) : '' });
   const reason = h('textarea', { rows: 3, maxlength: 2000, value: now?.reason || '' });
   // Each problem is said at its field (UX: errors next to the field), and the first takes focus.
   const form = h('div', { class: 'rv-form' }, h('p', { text: t('rv.overrideOriginal', { score: itemPct(s) }) }),
@@ -329,7 +329,7 @@ function overrideDialog(item, s, ctx, done) {
     actions: [now && { label: t('rv.removeOverride'), value: 'remove', kind: 'danger' },
       { label: t('cancel'), value: null }, { label: t('rv.save'), value: 'save', kind: 'primary' }].filter(Boolean),
     onSubmit: (v) => {
-      const n = score.value === '' ? NaN : Number(score.value);
+      const n = readNumber(score.value) ?? NaN;
       const bad = [!(n >= 0 && n <= 100) && { field: 'score', message: t('rv.overrideScoreBad') },
         !reason.value.trim() && { field: 'reason', message: t('rv.overrideReasonMissing') }].filter(Boolean);
       placeProblems(form, v === 'save' ? bad : []);
