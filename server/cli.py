@@ -272,9 +272,51 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _admin_password(args: argparse.Namespace) -> str | None:
+    """The new administrator's password: asked for twice at a terminal, else the first line of stdin.
+
+    `--password` still works, with a warning: a password on the command line stays in the shell's
+    history and shows in `ps` to every user of the machine while the command runs. The same rule as
+    the API's (server.auth.models.Password), so the admin can sign in with what was accepted here.
+    """
+    import getpass
+
+    if args.password is not None:
+        print(
+            "warning: a password given with --password stays in the shell's history; leave it out to be asked for it",
+            file=sys.stderr,
+        )
+        password = args.password
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password for the new administrator: ")
+        if getpass.getpass("The same password again: ") != password:
+            print("error: the two passwords differ; nothing was created", file=sys.stderr)
+            return None
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not 8 <= len(password) <= 256:
+        print("error: the password must be 8 to 256 characters; nothing was created", file=sys.stderr)
+        return None
+    return password
+
+
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    import msgspec
+
+    from server.auth.models import Username
     from server.auth.rules import hash_password
 
+    try:
+        msgspec.convert(args.username, Username)
+    except msgspec.ValidationError:
+        print(
+            "error: a username is 3 to 64 letters, digits and . _ @ -, beginning with a letter or digit",
+            file=sys.stderr,
+        )
+        return 2
+    password = _admin_password(args)
+    if password is None:
+        return 2
     settings, _server = resolve_database(settings)
     asyncio.run(_migrate(settings.database_url or ""))
 
@@ -287,7 +329,7 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
                 conn,
                 username=args.username,
                 display_name=args.display_name or args.username,
-                password_hash=hash_password(args.password),
+                password_hash=hash_password(password),
                 role="admin",
                 region_ids=[],
                 district_ids=[],
@@ -304,9 +346,6 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
             )
             return user
 
-    if len(args.password) < 8:
-        print("error: --password must be at least 8 characters", file=sys.stderr)
-        return 2
     user = asyncio.run(_with_conn(settings.database_url or "", create))
     if user is None:
         print(f"error: the username {args.username!r} is taken", file=sys.stderr)
@@ -482,7 +521,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply pending database migrations")
     admin = sub.add_parser("create-admin", help="create an administrator account")
     admin.add_argument("--username", required=True)
-    admin.add_argument("--password", required=True)
+    admin.add_argument(
+        "--password", help="better left out: it is asked for at a terminal, or read from the first line of stdin"
+    )
     admin.add_argument("--display-name")
     seed = sub.add_parser("seed-demo", help="load the demo hierarchy, template and users (idempotent)")
     seed.add_argument(

@@ -177,3 +177,47 @@ def test_photo_maintenance_says_in_one_line_when_there_is_no_photo_directory(dat
         line = done.stderr.strip().splitlines()[-1]
         assert line.startswith(f"muaina: there is no photo directory at {tmp_path / 'elsewhere' / 'photos'}"), line
         assert "Traceback" not in done.stderr
+
+
+async def test_create_admin_reads_the_password_from_stdin_not_the_command_line(database_url: str):
+    from server import db
+    from server.auth.rules import verify_password
+
+    def create(username: str, stdin: str, *extra: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "S3_ENDPOINT"}}
+        env.update({"LOG_LEVEL": "WARNING", "DATABASE_URL": database_url})
+        return subprocess.run(
+            [sys.executable, "-m", "server", "create-admin", "--username", username, *extra],
+            cwd=ROOT,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    # Piped, as a script or `read -s` gives it: the password is never on the command line.
+    done = create("it.officer", "a long passphrase\n")
+    assert done.returncode == 0, done.stderr
+    assert "created admin it.officer" in done.stdout and "warning" not in done.stderr
+    # Refused before anything is created: too short, a username the API would refuse.
+    short = create("it.short", "short\n")
+    assert short.returncode == 2 and "8 to 256 characters" in short.stderr, short.stderr
+    bad = create("it officer", "a long passphrase\n")
+    assert bad.returncode == 2 and "a username is 3 to 64" in bad.stderr, bad.stderr
+    # The old flag still works, with a warning that the shell keeps it.
+    flagged = create("it.flagged", "", "--password", "another long one")
+    assert flagged.returncode == 0 and "stays in the shell's history" in flagged.stderr, flagged.stderr
+
+    conn = await db.connect(database_url)
+    try:
+        rows = {
+            r["username"]: r
+            for r in await conn.fetch("SELECT username, role, password_hash FROM users WHERE username LIKE 'it%'")
+        }
+    finally:
+        await conn.close()
+    assert set(rows) == {"it.officer", "it.flagged"}
+    assert rows["it.officer"]["role"] == "admin"
+    assert verify_password(rows["it.officer"]["password_hash"], "a long passphrase")
+    assert verify_password(rows["it.flagged"]["password_hash"], "another long one")
