@@ -11,6 +11,7 @@ import logging
 import logging.config
 import os
 import signal
+import socket
 import sys
 import warnings
 from pathlib import Path
@@ -197,45 +198,70 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     messages = _seed(settings, history=history) if args.demo else None
     for message in messages or []:
         print(message, flush=True)
+    # The port is bound before the banner says the app is running: an address already in use is one
+    # line and exit status 1, not "Muaina is running at …" followed by uvicorn's error.
+    sock = _listen(settings.host, settings.port)
+    if sock is None:
+        return 1
     print(_banner(settings, messages is not None, history=history), flush=True)
     # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal; with the default handler
     # that kills the process before atexit runs, and atexit is what stops the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "timeout_graceful_shutdown": 10,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "log_config": log_config(settings.log_level),
+    }
     if args.workers > 1:
         # Worker processes build their own app from the environment; hand them the resolved URL.
         os.environ["DATABASE_URL"] = settings.database_url
         if not settings.image_workers:
             # Each worker has its own photo process pool: together they get the cores, not each of them.
             os.environ["IMAGE_WORKERS"] = str(image_workers_per_process(args.workers))
-        uvicorn.run(
-            "server.asgi:create",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=args.workers,
-            log_level=settings.log_level.lower(),
-            proxy_headers=True,
-            forwarded_allow_ips=settings.forwarded_allow_ips,
-            timeout_graceful_shutdown=10,
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
-            log_config=log_config(settings.log_level),
-        )
-        return 0
+        return serve_workers(uvicorn.Config("server.asgi:create", factory=True, workers=args.workers, **options), sock)
     from server.app import create_app
 
     app = create_app(settings, run_migrations=False)
     freeze_startup_objects()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        timeout_graceful_shutdown=10,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        log_config=log_config(settings.log_level),
-    )
+    server = uvicorn.Server(uvicorn.Config(app, **options))
+    server.run(sockets=[sock])
+    return 0 if server.started else 1
+
+
+def _listen(host: str, port: int) -> socket.socket | None:
+    """The listening socket, bound as uvicorn binds it, or None after one line saying why not."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        print(f"muaina: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_workers(config, sock: socket.socket) -> int:
+    """Runs uvicorn's worker processes on the bound socket; 1 if a worker could not start.
+
+    uvicorn stops every worker when one fails to start (the app would fail the same way on each
+    restart), but returns as after a clean stop: `muaina serve --workers 4` exited 0, and a service
+    manager restarting on failure left it down.
+    """
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    supervisor = Multiprocess(config, sockets=[sock])
+    supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        print("muaina: a worker process could not start (its error is above); stopped", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -221,3 +222,40 @@ async def test_create_admin_reads_the_password_from_stdin_not_the_command_line(d
     assert rows["it.officer"]["role"] == "admin"
     assert verify_password(rows["it.officer"]["password_hash"], "a long passphrase")
     assert verify_password(rows["it.flagged"]["password_hash"], "another long one")
+
+
+def test_an_address_in_use_is_one_line_before_anything_says_it_is_running(database_url: str):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        for workers in ("1", "2"):
+            done = _run(["serve", "--port", str(port), "--workers", workers], DATABASE_URL=database_url)
+            assert done.returncode == 1, done.stderr
+            line = done.stderr.strip().splitlines()[-1]
+            assert line.startswith(f"muaina: cannot listen on 127.0.0.1:{port}: Address already in use"), line
+            assert "is running" not in done.stdout and "Traceback" not in done.stderr
+    finally:
+        taken.close()
+
+
+def test_workers_that_cannot_start_stop_the_server_with_a_failing_status(database_url: str):
+    # The supervisor `serve --workers N` runs, with workers whose settings are wrong: uvicorn stopped
+    # them all and returned as after a clean stop (`muaina serve --workers 4` exited 0), and an app
+    # factory's exception was restarted for ever.
+    code = (
+        "import sys, uvicorn\n"
+        "from server.cli import _listen, serve_workers\n"
+        "sock = _listen('127.0.0.1', 0)\n"
+        "config = uvicorn.Config('server.asgi:create', factory=True, workers=2, log_level='error')\n"
+        "sys.exit(serve_workers(config, sock))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "S3_ENDPOINT"}
+    env.update({"DATABASE_URL": database_url, "SESSION_TTL_HOURS": "not a number"})
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "SESSION_TTL_HOURS" in done.stderr and "this worker process cannot start" in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "muaina: a worker process could not start (its error is above); stopped"
+    ), done.stderr
