@@ -88,6 +88,22 @@ function watchController() {
 // A tab left open for days never navigates (the routes live in the hash), so the browser would not
 // look for a new version by itself: it is asked when the app comes back into view, at most hourly.
 let lastCheck = Date.now();
+// Someone signed out or in, here or in another tab or window of the app (the installed app and a
+// browser tab share one store). A tab still holding the person before would go on under their name
+// and their work would be sent with the next person's session, as the next person's: it starts again
+// from the stored session instead. Looked at again when a tab comes back into view, in case it slept
+// through the message.
+async function followSession() {
+  const stored = await kv.get('user').catch(() => state.user);
+  if ((stored?.id ?? null) !== (state.user?.id ?? null)) {
+    location.replace(`${location.pathname}#/`);
+    location.reload();
+    return;
+  }
+  renderTopbar();
+  if (!state.user) navigate('/login');
+}
+
 function checkForUpdate() {
   if (document.visibilityState !== 'visible' || Date.now() - lastCheck < 3600e3) return;
   lastCheck = Date.now();
@@ -222,7 +238,7 @@ async function main() {
   await loadSession();
   renderTopbar();
   onLangChange(() => { renderTopbar(); render(); });
-  on('session', () => { renderTopbar(); if (!state.user) navigate('/login'); });
+  on('session', () => followSession());
   on('outbox', refreshBadge);
   on('drafts', refreshBadge);
   on('auth-needed', on401);
@@ -232,6 +248,7 @@ async function main() {
   on('bundle', () => { if (currentPath() === '/') render(); });
   addEventListener('online', refreshOnline);
   document.addEventListener('visibilitychange', checkForUpdate);
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') followSession(); });
   await start(document.getElementById('main'), { guard, busy: showBusy, failed: failedScreen });
   registerServiceWorker();
   if (state.user) navigator.storage?.persist?.().catch(() => {});
