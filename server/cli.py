@@ -1,5 +1,5 @@
 """The `muaina` command: serve, migrate, create-admin, seed-demo, import-stations, sweep-photos,
-recover-photos, prune-sessions."""
+recover-photos, verify-photos, prune-sessions, verify-audit."""
 
 from __future__ import annotations
 
@@ -493,6 +493,46 @@ def cmd_recover_photos(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_verify_photos(settings: Settings, args: argparse.Namespace) -> int:
+    """Hash every stored original against the SHA-256 its photo's row recorded at upload; name each one
+    missing or different, with its inspection. Exit status 1 when there is one."""
+    from server.app import make_store
+    from server.photos.integrity import Finding, verify_originals
+
+    settings, _server = resolve_database(settings)
+
+    def say(found: Finding) -> None:
+        where = f"photo {found.photo_id} of inspection {found.inspection_id}"
+        if found.mismatch is None:
+            print(f"missing: {where}: no object {found.key} in the store", flush=True)
+            return
+        m = found.mismatch
+        stored = m.stored_sha256 or "not read (larger than the upload)"
+        print(
+            f"mismatch: {where}: {found.key} has SHA-256 {stored} ({m.stored_size} bytes), "
+            f"recorded {m.recorded_sha256} ({m.recorded_size} bytes)",
+            flush=True,
+        )
+
+    async def verify(conn):
+        store = make_store(settings)
+        try:
+            return await verify_originals(conn, store, say)
+        finally:
+            await store.close()
+
+    report = _with_photo_store(settings, verify)
+    if not report.mismatched and not report.missing:
+        print(f"all {report.checked} stored original(s) match their recorded SHA-256")
+        return 0
+    print(
+        f"{report.mismatched} original(s) differ from their recorded SHA-256 and {report.missing} are missing, "
+        f"of {report.checked} checked",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def _days(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 3650:
         raise argparse.ArgumentTypeError("a whole number of days from 1 to 3650")
@@ -585,6 +625,10 @@ def main(argv: list[str] | None = None) -> int:
         "when and where each was taken",
     )
     recover.add_argument("--dry-run", action="store_true", help="report what would be stored, store nothing")
+    sub.add_parser(
+        "verify-photos",
+        help="hash every stored original photo against its recorded SHA-256; exit status 1 if one differs or is missing",
+    )
     prune = sub.add_parser(
         "prune-sessions", help="delete long-ended sessions and spent sign-in failure counters (run from cron)"
     )
@@ -613,6 +657,7 @@ def main(argv: list[str] | None = None) -> int:
         "import-stations": cmd_import_stations,
         "sweep-photos": cmd_sweep_photos,
         "recover-photos": cmd_recover_photos,
+        "verify-photos": cmd_verify_photos,
         "prune-sessions": cmd_prune_sessions,
         "verify-audit": cmd_verify_audit,
     }

@@ -12,6 +12,7 @@ from asyncpg import Connection, Record
 
 from server.actions.models import ActionOut, NoteOut
 from server.actions.rules import AUTO_DUE_DAYS, CancelReason
+from server.audit import queries as audit
 from server.auth.models import COVERS_SQL, SCOPE_SQL, Principal
 from server.dashboards.rollup import EFFECTIVE_SCORES, REPORTING_TZ
 from server.photos.queries import READABLE_SQL, reader_args
@@ -382,6 +383,10 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
                 SELECT e.item_key FROM ({EFFECTIVE_SCORES}) e CROSS JOIN head h
                   LEFT JOIN answers a ON a.inspection_id = $1 AND a.item_key = e.item_key
                  WHERE e.s = 0 AND COALESCE(a.critical, {_CRITICAL_IN}))
+            , prior AS (
+                -- The inspection a reopened action named before (the statement's snapshot: before the update).
+                SELECT p.id, p.inspection_id FROM actions p, head h
+                 WHERE p.station_id = h.station_id AND p.item_key IN (SELECT item_key FROM failed) AND p.status = 'done')
             INSERT INTO actions AS x (station_id, inspection_id, item_key, source, description, owner_name,
                                       due_date, created_by, description_kind, owner_kind)
             SELECT h.station_id, $1, f.item_key, 'submission',
@@ -395,7 +400,8 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
                       AND COALESCE((SELECT max(n.at) FROM action_notes n
                                      WHERE n.action_id = x.id AND n.status_to = 'done'), '-infinity')
                           < (SELECT h.made_at FROM head h)
-            RETURNING x.id, (xmax = 0) AS created""",
+            RETURNING x.id, (xmax = 0) AS created, x.station_id, x.item_key, x.due_date,
+                      (SELECT p.inspection_id FROM prior p WHERE p.id = x.id) AS reopened_from""",
         inspection_id,
     )
     for r in rows:
@@ -403,7 +409,35 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
             await add_note(
                 conn, r["id"], None, f"Failed again in inspection {inspection_id}; reopened.", "done", "open"
             )
+        await _audit_automatic(conn, inspection_id, r)
     return [r["id"] for r in rows]
+
+
+async def _audit_automatic(conn: Connection, inspection_id: UUID, r: Record) -> None:
+    """The audit entry of an action the server opened or reopened, in the caller's transaction.
+
+    No actor: no person asked for it. The rule did, on the submission or the approval whose own entry
+    (inspection.submit, review.approve) carries who sent it, commits with this one and sits next to it
+    in the trail; `inspection_id` names the inspection that failed the item. Naming the inspector would
+    list under them, on the audit page's filter by person, actions they never chose to open, and on an
+    approval it is the reviewer's override that failed the item, not the inspector."""
+    common = {"inspection_id": str(inspection_id), "station_id": str(r["station_id"]), "item_key": r["item_key"]}
+    if r["created"]:
+        action = "action.create"
+        data = {**common, "source": "submission", "due_date": r["due_date"].isoformat()}
+    else:
+        previous = str(r["reopened_from"]) if r["reopened_from"] else None
+        action = "action.update"
+        data = {
+            **common,
+            "source": "submission",
+            "changes": ["inspection_id", "status"],
+            "values": {"inspection_id": [previous, str(inspection_id)], "status": ["done", "open"]},
+            "status_from": "done",
+            "status_to": "open",
+            "notes": 1,
+        }
+    await audit.record(conn, action, entity="action", entity_id=r["id"], data=data)
 
 
 # This inspection's own automatic actions still open (read through the station's actions,

@@ -134,7 +134,10 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
                 entity="action",
                 entity_id=action_id,
                 data={
+                    # The names alone (what readers of this entry have always had), and each field's value
+                    # before and after: a due date pushed back or an owner replaced is then on the record.
                     "changes": sorted(changes),
+                    "values": {name: [_audited(row[name]), _audited(value)] for name, value in sorted(changes.items())},
                     "status_from": row["status"],
                     "status_to": status_to,
                     "notes": len(notes),
@@ -142,6 +145,17 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
                 ip=ip,
             )
     return queries.action_out(await queries.get_action(conn, scope, action_id), await queries.notes_of(conn, action_id))
+
+
+def _audited(value: Any) -> Any:
+    """A column's value as the audit entry keeps it: JSON's own types, dates as ISO days, ids as text."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_audited(v) for v in value]
+    return value
 
 
 def _notes(data: ActionPatch) -> list[str]:

@@ -19,7 +19,7 @@ from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, NoReturn
 from uuid import UUID
 
 import msgspec
@@ -27,10 +27,11 @@ from asyncpg import Connection, Record
 
 from server.audit import queries as audit
 from server.auth.models import Principal
-from server.errors import Conflict, FieldError, Invalid, NotFound, Unavailable
+from server.errors import Conflict, DomainError, FieldError, Invalid, NotFound, Unavailable
 from server.http import etag_listed
 from server.inspections.queries import refresh_missing_photos
 from server.photos import queries, rules
+from server.photos.integrity import Mismatch, read_original
 from server.photos.models import PhotoOut
 from server.photos.pipeline import REUSE_MAX_DISTANCE, Processed, process
 from server.storage import PhotoStore
@@ -289,6 +290,9 @@ class Served(msgspec.Struct, frozen=True, kw_only=True):
     size: int = 0
     data: bytes | None = None
     extension: str = "bin"
+    # An original whose stored bytes are not the recorded upload (integrity.read_original); then `data`
+    # is never sent.
+    mismatch: Mismatch | None = None
 
 
 async def rendition(
@@ -303,6 +307,18 @@ async def rendition(
 ) -> Served:
     row = await readable(conn, user, photo_id)
     return await _serve(store, row, kind, head, if_none_match)
+
+
+class IntegrityFailed(DomainError):
+    """The stored original is not the upload its row recorded.
+
+    409, not a 5xx: nothing about it is transient, and clients (the PWA, scripts, the phones' outbox)
+    take a 5xx as "try again shortly", which here would only repeat the failure; a 409 says the photo
+    as stored conflicts with its record, and carries what an investigator needs (both fingerprints and
+    the name of the audit entry written). The server's log says it too, at ERROR."""
+
+    status = 409
+    title = "Stored original failed its integrity check"
 
 
 async def original(
@@ -321,21 +337,59 @@ async def original(
     is what the unaudited metadata route already tells the same reader, and auditing them would
     only bury the real downloads under revalidations. A 304 also means the client still holds a
     copy, which it could only have from an earlier, audited download (the original is no-store).
+
+    A GET sends the bytes only once they hash to the SHA-256 recorded at upload (integrity.py): a
+    file replaced in the store is refused (IntegrityFailed) and the refusal audited, never served, or
+    audited, as the original.
     """
     row = await readable(conn, user, photo_id)
-    served = await _serve(store, row, "original", head, if_none_match)
-    if served.data is not None:
-        async with conn.transaction():
-            await audit.record(
-                conn,
-                "photo.original",
-                actor=user,
-                entity="photo",
-                entity_id=photo_id,
-                ip=ip,
-                data={"inspection_id": str(row["inspection_id"]), "sha256": bytes(row["sha256"]).hex()},
-            )
+    served = await _serve(store, row, "original", head, if_none_match, verified=True)
+    if served.mismatch is not None:
+        await _integrity_failed(conn, user, row, served.mismatch, ip)
+    if served.data is None:
+        return served
+    async with conn.transaction():
+        await audit.record(
+            conn,
+            "photo.original",
+            actor=user,
+            entity="photo",
+            entity_id=photo_id,
+            ip=ip,
+            data={"inspection_id": str(row["inspection_id"]), "sha256": bytes(row["sha256"]).hex()},
+        )
     return served
+
+
+async def _integrity_failed(
+    conn: Connection, user: Principal, row: Record, mismatch: Mismatch, ip: str | None
+) -> NoReturn:
+    """The refusal is audited (committed before the error is raised) with both fingerprints: who asked
+    for the original, when, and what the store held instead."""
+    photo_id = row["id"]
+    log.error(
+        "photo %s: the stored original %s does not match its recorded SHA-256 %s (stored: %s, %d bytes)",
+        photo_id,
+        row["original_key"],
+        mismatch.recorded_sha256,
+        mismatch.stored_sha256 or "not read",
+        mismatch.stored_size,
+    )
+    async with conn.transaction():
+        await audit.record(
+            conn,
+            "photo.integrity_failed",
+            actor=user,
+            entity="photo",
+            entity_id=photo_id,
+            ip=ip,
+            data={"inspection_id": str(row["inspection_id"]), "key": row["original_key"], **mismatch.audit_data()},
+        )
+    raise IntegrityFailed(
+        "the stored original of this photo is not the file that was uploaded (its SHA-256 differs from the one "
+        "recorded at upload), so it is not served; this has been recorded in the audit trail",
+        extra={"photo_id": str(photo_id), "audit_action": "photo.integrity_failed", **mismatch.audit_data()},
+    )
 
 
 async def _serve(
@@ -344,6 +398,8 @@ async def _serve(
     kind: Literal["original", "display", "thumb"],
     head: bool,
     if_none_match: str | None,
+    *,
+    verified: bool = False,
 ) -> Served:
     # Scope was decided before this (readable): out of scope is 404 whatever If-None-Match says.
     key = row[f"{kind}_key"]
@@ -355,6 +411,11 @@ async def _serve(
     if head:
         # The object's size is its Content-Length; asking the store also makes a lost object 404, as for GET.
         return Served(etag=tag, size=await _size(store, key), extension=extension)
+    if verified:
+        found = await _fetch_verified(store, key, bytes(row["sha256"]), row["size_bytes"])
+        if isinstance(found, Mismatch):
+            return Served(etag=tag, mismatch=found, extension=extension)
+        return Served(etag=tag, size=len(found), data=found, extension=extension)
     data = await _fetch(store, key)
     return Served(etag=tag, size=len(data), data=data, extension=extension)
 
@@ -371,6 +432,17 @@ async def _fetch(store: PhotoStore, key: str) -> bytes:
     try:
         return await store.get(key)
     except NotFound:
-        # The row says the object exists: losing it is an operations problem worth a loud log.
-        log.error("photo object %s is referenced but missing from the store", key)
-        raise NotFound("the stored image is missing") from None
+        raise _missing(key) from None
+
+
+async def _fetch_verified(store: PhotoStore, key: str, sha256: bytes, size: int) -> bytes | Mismatch:
+    try:
+        return await read_original(store, key, sha256, size)
+    except NotFound:
+        raise _missing(key) from None
+
+
+def _missing(key: str) -> NotFound:
+    # The row says the object exists: losing it is an operations problem worth a loud log.
+    log.error("photo object %s is referenced but missing from the store", key)
+    return NotFound("the stored image is missing")
