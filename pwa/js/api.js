@@ -2,6 +2,7 @@
 // every failure into an ApiError: problem+json from the server (status, detail, errors) or
 // status 0 when the network itself failed. Runs in the page and in the service worker.
 
+import { emit } from './bus.js';
 import { kv } from './db.js';
 
 const BASE = '/api/v1';
@@ -70,6 +71,10 @@ async function request(method, path, { body, query, headers = {}, as = 'json', t
     throw new ApiError(0, { title: 'offline', detail: String(err?.message || err) });
   }
   if (res.status === 304) return { notModified: true, etag: res.headers.get('ETag') };
+  // A session that ended (expired, or ended by a password reset) asks the person to sign in again
+  // wherever it is met, on any screen of any role, not only when the outbox meets it: the work on the
+  // screen stays where it is. Not for the sign-in itself, nor in the service worker (its outbox says so).
+  if (res.status === 401 && tok && bearer === undefined && !inWorker && !path.startsWith('/auth/')) emit('auth-needed');
   if (!res.ok) {
     let problem = {};
     try { problem = await res.json(); } catch { problem = { title: res.statusText }; }
