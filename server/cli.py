@@ -554,21 +554,21 @@ def cmd_prune_sessions(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_verify_audit(settings: Settings, args: argparse.Namespace) -> int:
-    """Check the whole audit chain and record the check in it, so that the admin's audit page (which
-    checks only what was written since) goes on from it. Exit status 1 when the chain is broken."""
+    """Check the whole audit chain and every inspection record against it, and record the check in the
+    chain, so that the admin's audit page (which checks only what was written since) goes on from it.
+    Prints the chain's head to keep outside the database. Exit status 1 when the chain is broken or a
+    record is not as written."""
     from server.audit.queries import verify_and_record
+    from server.audit.report import report_lines
 
     settings, _server = resolve_database(settings)
     result = asyncio.run(_with_conn(settings.database_url or "", verify_and_record))
-    if result.ok:
-        print(f"the audit trail is intact: {result.checked} entries checked")
-        return 0
-    print(
-        f"the audit trail is broken at entry #{result.first_bad}: it was altered outside Muaina "
-        f"({result.checked} entries before it are intact)",
-        file=sys.stderr,
-    )
-    return 1
+    out, err = report_lines(result)
+    for line in out:
+        print(line)
+    for line in err:
+        print(line, file=sys.stderr)
+    return 0 if result.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -98,6 +98,11 @@ async def test_logins_failures_and_user_changes_are_audited_and_verifiable_via_t
         "after": 0,
         "through": verify["through"],
         "last_full": None,
+        # Extensions of the reply: the head to keep, gaps in the numbering, the inspection records.
+        "head_hash": verify["head_hash"],
+        "gaps": [],
+        "missing": 0,
+        "records": {"ok": True, "inspections": 0, "problem_count": 0, "problems": []},
     }
 
 
@@ -125,6 +130,8 @@ async def test_a_full_check_is_recorded_and_the_next_one_walks_only_what_was_wri
         "first_bad": None,
         "through": full["through"],
         "hash": walked_to.hex(),
+        "records_ok": True,
+        "record_problems": 0,
     }
 
     await _write(database_url, 4, "after")
@@ -203,6 +210,14 @@ async def test_a_recorded_check_that_does_not_hold_together_is_not_gone_on_from(
     assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'audit.verified'") == 2
 
 
+async def _hash_of(url: str, seq: int) -> str:
+    conn = await db.connect(url)
+    try:
+        return (await conn.fetchval("SELECT hash FROM audit_log WHERE seq = $1", seq)).hex()
+    finally:
+        await conn.close()
+
+
 def test_the_verify_audit_command_records_a_full_check_and_fails_on_an_altered_trail(database_url):
     async def write_and_count(after_check) -> int:
         conn = await db.connect(database_url)
@@ -224,7 +239,10 @@ def test_the_verify_audit_command_records_a_full_check_and_fails_on_an_altered_t
         [sys.executable, "-m", "server", "verify-audit"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "the audit trail is intact: 3 entries checked"
+    lines = done.stdout.splitlines()
+    assert lines[0] == "the audit trail is intact: 3 entries checked"
+    # The head, for the officer to keep outside the database: the last entry checked and its hash.
+    assert lines[1].startswith(f"head: entry #3 sha256 {asyncio.run(_hash_of(database_url, 3))} ")
     assert asyncio.run(write_and_count(nothing)) == 1
     asyncio.run(write_and_count(alter_first))
     done = subprocess.run(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -21,19 +21,72 @@ class AuditRow(msgspec.Struct, kw_only=True):
 
 
 class FullCheck(msgspec.Struct, kw_only=True):
-    """A walk of the whole chain, as recorded in it (action audit.verified)."""
+    """A walk of the whole chain, as recorded in it (action audit.verified). `records_ok` and
+    `record_problems`: what its check of the inspection records found (null for a check recorded before
+    records were checked)."""
 
     at: datetime
     ok: bool
     checked: int
     first_bad: int | None
     through: int
+    records_ok: bool | None = None
+    record_problems: int = 0
+
+
+# What can be wrong with an inspection's record (server/audit/records.py):
+# revision_missing: a revision below the current one, or one the trail says was written, is not stored;
+# revision_beyond_current: a revision is stored above the inspection's current revision;
+# revision_altered: a stored revision's document no longer hashes to its stored body_hash (or does not
+#   read as an inspection document at all);
+# revision_not_as_audited: a stored revision's body_hash is not the one the trail recorded for it;
+# current_differs: the inspection's document, body hash or status is not its current revision's;
+# answers_differ: the answer rows are not the answers of the current revision's document;
+# score_differs: the score or grade is not the one the trail recorded for the current revision.
+Problem = Literal[
+    "revision_missing",
+    "revision_beyond_current",
+    "revision_altered",
+    "revision_not_as_audited",
+    "current_differs",
+    "answers_differ",
+    "score_differs",
+]
+
+
+class RecordProblem(msgspec.Struct, kw_only=True):
+    inspection_id: UUID
+    revision: int | None
+    problem: Problem
+
+
+class RecordCheck(msgspec.Struct, kw_only=True):
+    """Each inspection's record against its revisions and the trail. `problems` lists the first ones
+    found (by inspection id), `problem_count` counts them all."""
+
+    ok: bool
+    inspections: int
+    problem_count: int
+    problems: list[RecordProblem]
+
+
+class SeqGap(msgspec.Struct, kw_only=True):
+    """Entries numbered after `after` and before `next` are not in the trail. Not proof of tampering: a
+    transaction that fails while committing, after its entry took a number, leaves one (the number is
+    not reused), and so does a database restarted after a crash."""
+
+    after: int
+    next: int
 
 
 class VerifyResult(msgspec.Struct, kw_only=True):
     """`ok`, `checked` and `first_bad` as DESIGN §7 has them. `after`: the walk began after this
-    entry (0: from the first). `through`: the last entry it checked. `last_full`: with
-    `since_last_check`, the full check the walk went on from (null when it walked from the start)."""
+    entry (0: from the first). `through`: the last entry it checked, `head_hash` that entry's hash (hex):
+    a line to keep outside the database and compare later. `last_full`: with `since_last_check`, the
+    full check the walk went on from (null when it walked from the start). `gaps` (a warning, up to 100)
+    and `missing`: numbers missing between the entries walked. `records`: the inspection records checked
+    against their revisions and the trail (all of them in a full check; those written since in a quick
+    one). `ok` is false when the chain is broken or a record is not as written."""
 
     ok: bool
     checked: int
@@ -41,3 +94,7 @@ class VerifyResult(msgspec.Struct, kw_only=True):
     after: int = 0
     through: int | None = None
     last_full: FullCheck | None = None
+    head_hash: str | None = None
+    gaps: list[SeqGap] = []
+    missing: int = 0
+    records: RecordCheck | None = None

@@ -15,6 +15,7 @@ and verify() recomputes all of it in Python.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -24,7 +25,8 @@ from uuid import UUID
 import msgspec
 from asyncpg import Connection
 
-from server.audit.models import AuditRow, FullCheck, VerifyResult
+from server.audit import records
+from server.audit.models import AuditRow, FullCheck, RecordCheck, SeqGap, VerifyResult
 
 AUDIT_LOCK_ID = 0x61756469  # "audi"; audit_append takes the same lock
 GENESIS = b"\x00" * 32
@@ -205,56 +207,113 @@ async def _rows_in_order(conn: Connection, after: int, batch: int = 2000) -> Asy
 
 
 async def verify(conn: Connection) -> VerifyResult:
-    """Walk the whole chain; the first row whose stored hashes do not follow is reported."""
-    return (await _walk(conn))[0]
+    """Walk the whole chain, then check every inspection's record against it (records.check_all); the
+    first row whose stored hashes do not follow is reported, and every record that is not as written."""
+    result, _ = await _walk(conn)
+    return _with_records(result, await records.check_all(conn))
 
 
-async def _walk(conn: Connection, *, after: int = 0, prev: bytes = GENESIS) -> tuple[VerifyResult, bytes]:
+def _with_records(result: VerifyResult, found: RecordCheck) -> VerifyResult:
+    return msgspec.structs.replace(result, ok=result.ok and found.ok, records=found)
+
+
+# Gaps listed in a result; past these they are only counted (`missing`).
+_GAPS_LISTED = 100
+
+
+async def _walk(
+    conn: Connection, *, after: int = 0, prev: bytes = GENESIS, written: set[UUID] | None = None
+) -> tuple[VerifyResult, bytes]:
     """Walk the chain from the row after seq `after` (0: from the start), whose hash is `prev`; the
     first row whose stored hashes do not follow is reported. Also returns the hash of the last row
-    checked (`prev` when there was none)."""
+    checked (`prev` when there was none). With `written`, the ids of the inspections the rows walked
+    are about are added to it.
+
+    Numbers missing between the rows walked are listed as a warning, not as a break: seq is taken from
+    a sequence when a transaction commits (audit_append), and a number taken by a commit that then
+    fails, or skipped by a sequence recovering from a crash, is never used. A row deleted and its
+    successor re-linked also leaves one, so gaps are worth a look, but the chain alone decides `ok`."""
     checked = 0
     through = after
+    gaps: list[SeqGap] = []
+    missing = 0
     async for r in _rows_in_order(conn, after):
+        seq = r["seq"]
         content = canonical(
-            r["seq"], r["at"], r["actor_id"], r["actor"], r["action"], r["entity"], r["entity_id"], r["data"], r["ip"]
+            seq, r["at"], r["actor_id"], r["actor"], r["action"], r["entity"], r["entity_id"], r["data"], r["ip"]
         )
         if bytes(r["prev_hash"]) != prev or chain_hash(prev, content) != bytes(r["hash"]):
-            return VerifyResult(ok=False, checked=checked, first_bad=r["seq"], after=after, through=through), prev
+            bad = VerifyResult(
+                ok=False, checked=checked, first_bad=seq, after=after, through=through, gaps=gaps, missing=missing
+            )
+            return msgspec.structs.replace(bad, head_hash=prev.hex() if through else None), prev
+        if seq != through + 1:
+            missing += seq - through - 1
+            if len(gaps) < _GAPS_LISTED:
+                gaps.append(SeqGap(after=through, next=seq))
+        if written is not None and r["entity"] == "inspection" and r["entity_id"]:
+            with contextlib.suppress(ValueError):
+                written.add(UUID(r["entity_id"]))
         prev = bytes(r["hash"])
         checked += 1
-        through = r["seq"]
-    return VerifyResult(ok=True, checked=checked, first_bad=None, after=after, through=through), prev
+        through = seq
+    head = prev.hex() if through else None
+    return VerifyResult(
+        ok=True,
+        checked=checked,
+        first_bad=None,
+        after=after,
+        through=through,
+        head_hash=head,
+        gaps=gaps,
+        missing=missing,
+    ), prev
 
 
 class _Recorded(msgspec.Struct):
-    """What a VERIFIED row records of a full walk (its `data`)."""
+    """What a VERIFIED row records of a full walk (its `data`): `ok` of the chain alone, and what the
+    check of the records found (absent from a check recorded before records were checked)."""
 
     ok: bool
     checked: int
     first_bad: int | None
     through: int
     hash: str
+    records_ok: bool | None = None
+    record_problems: int = 0
 
 
 async def verify_and_record(conn: Connection, *, actor: Any = None, ip: str | None = None) -> VerifyResult:
     """Walk the whole chain and record the check in it (VERIFIED, by `actor`, or the system when None):
     where it stopped, with that row's hash, for later checks to go on from (verify_since)."""
     result, last_hash = await _walk(conn)
+    found = await records.check_all(conn)
     recorded = _Recorded(
-        ok=result.ok, checked=result.checked, first_bad=result.first_bad, through=result.through, hash=last_hash.hex()
+        ok=result.ok,
+        checked=result.checked,
+        first_bad=result.first_bad,
+        through=result.through,
+        hash=last_hash.hex(),
+        records_ok=found.ok,
+        record_problems=found.problem_count,
     )
     async with conn.transaction():
         await record(conn, VERIFIED, actor=actor, data=msgspec.to_builtins(recorded), ip=ip)
-    return result
+    return _with_records(result, found)
 
 
 async def last_full_check(conn: Connection) -> tuple[FullCheck, bytes] | None:
     """The newest recorded full check and the hash of the last row it checked, or None when none was
     recorded or its record does not hold together. A record names rows before its own (a check is
-    recorded after its walk), so a walk from where it stopped always checks the record's row too."""
+    recorded after its walk), so a walk from where it stopped always checks the record's row too.
+
+    Only a check recorded by the command line (no actor) or by an administrator counts: any code that
+    can record a row could otherwise record a "check" that lets the quick walk skip what it names."""
     row = await conn.fetchrow(
-        "SELECT seq, at, data FROM audit_log WHERE action = $1 ORDER BY seq DESC LIMIT 1", VERIFIED
+        """SELECT a.seq, a.at, a.data FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+            WHERE a.action = $1 AND (a.actor_id IS NULL OR u.role = 'admin')
+            ORDER BY a.seq DESC LIMIT 1""",
+        VERIFIED,
     )
     found = _full_check(row)
     if found is None or not found[0].through < row["seq"]:
@@ -284,7 +343,15 @@ def _full_check(row: Any) -> tuple[FullCheck, bytes] | None:
         return None
     if check.through < 0 or len(last_hash) != 32:
         return None
-    full = FullCheck(at=row["at"], ok=check.ok, checked=check.checked, first_bad=check.first_bad, through=check.through)
+    full = FullCheck(
+        at=row["at"],
+        ok=check.ok,
+        checked=check.checked,
+        first_bad=check.first_bad,
+        through=check.through,
+        records_ok=check.records_ok,
+        record_problems=check.record_problems,
+    )
     return full, last_hash
 
 
@@ -296,5 +363,8 @@ async def verify_since(conn: Connection, last: tuple[FullCheck, bytes]) -> Verif
         return VerifyResult(
             ok=False, checked=broken.checked, first_bad=broken.first_bad, after=0, through=None, last_full=full
         )
-    result, _ = await _walk(conn, after=full.through, prev=last_hash)
-    return msgspec.structs.replace(result, last_full=full)
+    written: set[UUID] = set()
+    result, _ = await _walk(conn, after=full.through, prev=last_hash, written=written)
+    # The records written since, and what the full check found of the others.
+    result = _with_records(result, await records.check_some(conn, written))
+    return msgspec.structs.replace(result, ok=result.ok and full.records_ok is not False, last_full=full)

@@ -39,7 +39,11 @@ class AuditController(Controller):
         description="Walk the hash chain from the first entry and report the first altered one; the check is "
         "recorded in the trail (audit.verified). With `since_last_check=true`, walk only the entries after "
         "the last recorded full check, from the hash it recorded (the whole chain when there is none), and "
-        "say which check that was in `last_full`.",
+        "say which check that was in `last_full`. Every inspection's record (revisions, document, answers, "
+        "score) is also checked against the trail, and its problems listed by inspection in `records` (in a quick "
+        "check, only the inspections written since); `ok` is false when the chain is broken or a record is not "
+        "as written. `head_hash` is the hash of entry `through`, to keep outside the database; `gaps` lists "
+        "numbers missing between entries, a warning only (a commit that fails leaves one too).",
     )
     async def verify(self, request: Request, user: User, conn: Conn, since_last_check: bool = False) -> VerifyResult:
         user.require("admin")

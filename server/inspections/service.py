@@ -307,6 +307,7 @@ def written(
 ) -> Written:
     """The columns a valid, scored document writes (`text` its canonical form, `digest` its hash)."""
     loc = doc.location
+    summary = rules.score_summary(result)
     return Written(
         id=inspection_id,
         station_id=doc.station_id,
@@ -322,24 +323,43 @@ def written(
         accuracy_m=loc.accuracy_m if loc else None,
         distance_m=where.distance_m,
         far_from_station=where.far_from_station,
-        score=rules.score_summary(result),
+        score=summary,
         answers=rules.answer_columns(info, doc.answers, result),
         template_id=template_id,
         # The revision the write makes: its statement writes only when the base is still current.
-        audit=write_audit(user, inspection_id, doc.status, doc.station_id, doc.base_revision + 1, kind, ip),
+        audit=write_audit(user, inspection_id, doc, doc.base_revision + 1, digest, summary, kind, ip),
     )
 
 
 def write_audit(
-    user: Principal, inspection_id: UUID, status: str, station_id: UUID, revision: int, kind: str, ip: str | None
+    user: Principal,
+    inspection_id: UUID,
+    doc: InspectionDoc,
+    revision: int,
+    digest: bytes,
+    score: ScoreSummary,
+    kind: str,
+    ip: str | None,
 ) -> audit.AuditValues:
-    """The audit row of an inspection write (create or update) that makes `revision`."""
+    """The audit row of an inspection write (create or update) that makes `revision`.
+
+    The revision's body hash and score travel in the chained row, so the full check of the trail
+    (server/audit/records.py) can tell the stored revision, and the score beside it, from one edited
+    in the database afterwards.
+    """
     return audit.queued(
-        "inspection.submit" if status == "submitted" else f"inspection.{kind}",
+        "inspection.submit" if doc.status == "submitted" else f"inspection.{kind}",
         actor=user,
         entity="inspection",
         entity_id=inspection_id,
-        data={"revision": revision, "status": status, "station_id": str(station_id)},
+        data={
+            "revision": revision,
+            "status": doc.status,
+            "station_id": str(doc.station_id),
+            "body_hash": digest.hex(),
+            "score_percent": score.percent,
+            "grade": score.grade,
+        },
         ip=ip,
     )
 

@@ -161,6 +161,9 @@ async def review(
                 "overrides": len(override_rows),
                 "percent_before": row["score_percent"],
                 "percent_after": percent,
+                # What the new revision holds, for the full check of the trail (server/audit/records.py).
+                "body_hash": bytes(row["body_hash"]).hex(),
+                "grade": grade,
             },
             ip=ip,
         )

@@ -64,6 +64,24 @@ export function auditRow(row) {
       h('pre', { class: 'json', dir: 'ltr', text: JSON.stringify({ action: row.action, entity: row.entity, entity_id: row.entity_id, data: row.data, hash: row.hash }, null, 2) })));
 }
 
+// The chain holds but the inspection records it vouches for do not: each problem by inspection (and
+// revision), or, in a quick check, what the last full check found.
+function recordsAlert(records, full, since, notes) {
+  const problems = records ? records.problems.map((p) => h('li', { dataset: { inspection: p.inspection_id, problem: p.problem } },
+    h('span', { class: 'mono', dir: 'ltr', text: p.inspection_id }),
+    p.revision != null ? ` · ${t('admin.recordRevision', { revision: fmtNumber(p.revision) })}` : '',
+    ` · ${t(`admin.recordProblem.${p.problem}`)}`)) : [];
+  const more = records ? records.problem_count - records.problems.length : 0;
+  return h('div', { class: 'callout callout-fail', role: 'alert', id: 'audit-records' }, icon('alert'), h('div', {},
+    h('p', { class: 'strong', text: t('admin.recordsAltered') }),
+    records
+      ? h('p', { text: t('admin.recordsAlteredBody', { count: records.problem_count, inspections: fmtNumber(records.inspections) }) })
+      : h('p', { text: t('admin.recordsAlteredAtFull', { count: full ? full.record_problems : 0 }) }),
+    problems.length ? h('ul', {}, problems) : null,
+    more > 0 ? h('p', { text: t('admin.recordsMore', { count: more }) }) : null,
+    since, ...notes));
+}
+
 // Opening the page checks the entries written since the last full check, from the hash that check
 // recorded (quick however long the trail); "Check every entry" walks the whole chain again and is
 // itself recorded, so the next opening goes on from it.
@@ -80,15 +98,24 @@ function verifyCard() {
       const old = full && Date.now() - Date.parse(full.at) > FULL_CHECK_DAYS * 86400000;
       const since = full ? h('p', { class: old ? 'field-error' : 'hint', id: 'audit-last-full', dataset: { old: String(old) } },
         t('admin.lastFullCheck', { count: full.checked, when: fmtDateTime(full.at) }), old ? ` ${t('admin.fullCheckOld')}` : '') : null;
-      mount(box, r.ok
+      // The head, to keep outside the database, and numbers missing from the trail (a warning: failed
+      // saves leave gaps too) go under whichever finding is shown.
+      const notes = [
+        r.head_hash ? h('p', { class: 'hint', id: 'audit-head', text: t('admin.chainHead', { seq: r.through, hash: r.head_hash }) }) : null,
+        r.missing ? h('p', { class: 'field-error', id: 'audit-gaps', text: t('admin.seqGaps', { count: r.missing }) }) : null,
+      ];
+      const records = r.records && !r.records.ok ? r.records : null;
+      mount(box, r.first_bad == null && (records || !r.ok)
+        ? recordsAlert(records, full, since, notes)
+        : r.ok
         ? h('div', { class: 'callout callout-ok' }, icon('check'), h('div', {},
           h('p', { class: 'strong', text: t('admin.chainOk') }),
           h('p', { text: r.after ? t('admin.chainOkRecent', { count: r.checked, seq: r.after }) : t('admin.chainOkBody', { count: r.checked }) }),
-          since))
+          since, ...notes))
         : h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('div', {},
           h('p', { class: 'strong', text: t('admin.chainBroken', { seq: r.first_bad }) }),
           h('p', { text: r.after ? t('admin.chainBrokenRecent', { seq: r.after }) : t('admin.chainBrokenBody', { count: r.checked }) }),
-          since,
+          since, ...notes,
           h('a', { href: `#/admin/audit?before=${r.first_bad + 1}`, class: 'btn btn-secondary' }, t('admin.showEntry', { seq: r.first_bad })))));
     } catch (err) {
       mount(box, loadingFailed(err, () => check(null, all)));
