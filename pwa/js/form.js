@@ -105,6 +105,15 @@ export function buildDocument(draft, definition) {
   };
 }
 
+// Photos on answers of items the inspector's other answers now hide: {key, item, photos}. They are
+// not sent (buildDocument leaves hidden answers out), so Submit says so and then frees their space.
+export function hiddenPhotos(draft, definition) {
+  const visible = visibility(definition, draft.answers || {});
+  return Object.entries(draft.answers || {})
+    .filter(([key, a]) => !visible[key] && a?.photos?.length && itemByKey(definition, key))
+    .map(([key, a]) => ({ key, item: itemByKey(definition, key), photos: [...a.photos] }));
+}
+
 // The longest text answer the server takes, in characters (server/templates/rules.py MAX_TEXT).
 export const MAX_TEXT = 5000;
 

@@ -24,7 +24,7 @@
 import { ApiError, api } from './api.js';
 import { emit } from './bus.js';
 import { DRAFTS, OUTBOX, PHOTOS, byIndex, get, getAll, kv, put, req, tx } from './db.js';
-import { buildDocument, referencedPhotos, uuid } from './form.js';
+import { buildDocument, hiddenPhotos, referencedPhotos, uuid } from './form.js';
 import { dictionaries, getLang } from './i18n.js';
 
 const LOCK = 'muaina-outbox';
@@ -65,7 +65,19 @@ export async function enqueueSubmission(inspectionId, definition, freeze = () =>
     freeze(draft);
     const doc = buildDocument(draft, definition);
     const existing = await req(s[OUTBOX].index('inspection_id').getAll(inspectionId));
-    const queued = new Map(existing.map((e) => [`${e.kind}:${e.ref}`, e]));
+    // Submitted with an item hidden that holds photos: they are not sent (nor a queued one of them from
+    // an earlier submission), and left on the phone they would keep its space for good, the inspection
+    // with them (pruneSent keeps what holds photos), with nothing ever saying so. The review screen
+    // said they go (hiddenPhotos); the hidden answer keeps its value and note.
+    const dropped = new Set();
+    if (doc.status === 'submitted') {
+      for (const { key, photos } of hiddenPhotos(draft, definition)) {
+        for (const id of photos) { s[PHOTOS].delete(id); dropped.add(id); }
+        draft.answers[key] = { ...draft.answers[key], photos: [] };
+      }
+    }
+    for (const e of existing) if (e.kind === 'photo' && dropped.has(e.ref)) s[OUTBOX].delete(e.seq);
+    const queued = new Map(existing.filter((e) => !dropped.has(e.ref)).map((e) => [`${e.kind}:${e.ref}`, e]));
     const now = new Date().toISOString();
     const want = [{ kind: 'inspection', ref: inspectionId }];
     for (const id of referencedPhotos(doc)) {

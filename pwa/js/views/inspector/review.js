@@ -4,7 +4,7 @@
 
 import { on } from '../../bus.js';
 import { fmtDateTime, fmtDistance, fmtNumber, fmtPercent, t, tx } from '../../i18n.js';
-import { isFailed, missing } from '../../form.js';
+import { hiddenPhotos, isFailed, missing } from '../../form.js';
 import { FAR_M, distanceM } from '../../geo.js';
 import { discard, editable, keepMine, loadDraft, submit, takeServerCopy } from '../../inspection.js';
 import { entriesFor, photoRefusal, retryNow } from '../../outbox.js';
@@ -70,6 +70,7 @@ export async function reviewView(params) {
 
   let body;
   if (canEdit) {
+    const hidden = hiddenPhotos(draft, def);
     const submitBtn = button(t('review.submit'), async () => {
       submitBtn.disabled = true;
       // Refused by a full phone: already said (save-failed); it stays a draft to submit again.
@@ -81,6 +82,9 @@ export async function reviewView(params) {
         h('ul', {}, left.map((m) => h('li', {}, itemLink(draft, m.section, m.item,
           m.reason === 'photos' ? t('fill.needPhotos', { label: tx(m.item.label), have: m.have, need: m.need }) : tx(m.item.label))))),
         h('p', { class: 'hint', text: t('review.fixFirst') })) : null,
+      hidden.length ? h('div', { class: 'callout callout-warn', id: 'hidden-photos' }, icon('alert'), h('div', {},
+        h('p', { text: t('review.hiddenPhotos', { count: hidden.reduce((n, x) => n + x.photos.length, 0) }) }),
+        h('ul', {}, hidden.map((x) => h('li', { text: tx(x.item.label) }))))) : null,
       submitBtn,
       button(t('review.backToForm'), () => navigate(`/i/${draft.id}/s/0`), { iconName: 'back', class: 'btn-block' }),
       draft.status === 'draft' && !draft.base_revision && !entries.length
