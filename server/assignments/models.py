@@ -13,6 +13,9 @@ from server.structs import Base
 
 Frequency = Literal["monthly", "quarterly", "half_yearly"]
 Status = Literal["open", "done", "cancelled"]
+# Why open work cannot go ahead although nothing is wrong with its inspector: its station was
+# deactivated, or its template archived. It waits, and goes ahead again once that is undone.
+HeldBack = Literal["station_inactive", "template_archived"]
 
 
 class AssignmentIn(Base):
@@ -48,7 +51,14 @@ class AssignmentOut(msgspec.Struct, kw_only=True):
     # Open, and its inspector can no longer do it: deactivated, given another role, or no longer
     # covering the station. It stays on that inspector's name until it is reassigned.
     needs_inspector: bool = False
+    # Open, and waiting on its station (deactivated) or its template (archived), whoever inspects it:
+    # no phone carries it meanwhile. None when nothing holds it back.
+    held_back: HeldBack | None = None
     inspection_id: UUID | None
+    # Done: who made the inspection that completed it. Any inspector's submitted inspection of the
+    # station with the checklist completes its open visit, so this may be someone other than inspector_id.
+    done_by_id: UUID | None = None
+    done_by_name: str | None = None
     schedule_id: UUID | None
     # Names for lists, so a client need not look each id up.
     station_code: str
@@ -89,6 +99,9 @@ class ScheduleOut(msgspec.Struct, kw_only=True):
     # Active, and its inspector can no longer serve the station: it makes no new visits until it is
     # reassigned (or its inspector can serve it again).
     needs_inspector: bool = False
+    # Active, and making no new visits while its station is deactivated or its template archived; it
+    # starts again when the station is reactivated or the template unarchived.
+    held_back: HeldBack | None = None
     open_assignment_id: UUID | None
     station_code: str
     template_key: str

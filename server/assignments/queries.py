@@ -13,6 +13,11 @@ another role, or moved to districts that do not cover the station, or the statio
 open under that inspector's name, since `inspector_id` is never empty (DESIGN §7), and is reported as
 `needs_inspector` until someone reassigns it. A schedule in that state makes no new visits
 (advance_schedule) and starts again once its inspector can serve it (resume_schedules).
+
+Work can also be held back whoever its inspector is (HELD_BACK below): its station was deactivated or
+its template archived. Such a visit stays open, reported as `held_back` with the reason, and no phone
+carries it (sync.queries); a schedule in that state makes no new visits, and starts again when the
+station is reactivated or the template unarchived (resume_schedules, called by those changes).
 """
 
 from __future__ import annotations
@@ -34,6 +39,10 @@ Scope = tuple[bool, list[UUID], list[UUID]]
 # Whether user `u` can do the visits of station `s` (district `d`): what rules.assignment_problems asks
 # of the inspector of a new assignment, so that visits made by hand and by a schedule meet one standard.
 SERVES = f"(u.active AND u.role = 'inspector' AND {COVERS_SQL})"
+
+# Why the work at station `s` with template `t` cannot go ahead whoever does it; NULL when it can.
+HELD_BACK = """(CASE WHEN NOT s.active THEN 'station_inactive'
+                    WHEN t.archived_at IS NOT NULL THEN 'template_archived' END)"""
 
 # Due dates are Pakistan's calendar days, whatever the database server's time zone: an inspection
 # due "today" is overdue from midnight in Lahore, as on the dashboards (dashboards.rollup.REPORTING_TZ).
@@ -103,13 +112,15 @@ async def insert_assignment(
 
 _ASSIGNMENT_COLS = f"""a.id, a.station_id, a.template_id, a.inspector_id, a.due_date, a.status,
     a.status = 'open' AND a.due_date < {TODAY} AS overdue, a.status = 'open' AND NOT {SERVES} AS needs_inspector,
-    a.inspection_id, a.schedule_id,
+    CASE WHEN a.status = 'open' THEN {HELD_BACK} END AS held_back,
+    a.inspection_id, i.inspector_id AS done_by_id, du.display_name AS done_by_name, a.schedule_id,
     s.code AS station_code, s.name_en AS station_name_en, s.name_ur AS station_name_ur,
     t.key AS template_key, t.title_en AS template_title_en, t.title_ur AS template_title_ur,
     u.display_name AS inspector_name, a.change_seq, a.created_at, a.updated_at"""
 
 _ASSIGNMENT_FROM = """assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
-    JOIN templates t ON t.id = a.template_id JOIN users u ON u.id = a.inspector_id"""
+    JOIN templates t ON t.id = a.template_id JOIN users u ON u.id = a.inspector_id
+    LEFT JOIN inspections i ON i.id = a.inspection_id AND a.status = 'done' LEFT JOIN users du ON du.id = i.inspector_id"""
 
 
 def _assignment_out(row: Record) -> AssignmentOut:
@@ -132,6 +143,7 @@ async def list_assignments(
     due_from: date | None,
     due_to: date | None,
     needs_inspector: bool | None,
+    held_back: bool | None = None,
     limit: int,
     offset: int,
 ) -> list[AssignmentOut]:
@@ -143,6 +155,7 @@ async def list_assignments(
                AND ($9::bool IS NULL OR (a.status = 'open' AND a.due_date < {TODAY}) = $9)
                AND ($10::date IS NULL OR a.due_date >= $10) AND ($11::date IS NULL OR a.due_date <= $11)
                AND ($14::bool IS NULL OR (a.status = 'open' AND NOT {SERVES}) = $14)
+               AND ($15::bool IS NULL OR (a.status = 'open' AND {HELD_BACK} IS NOT NULL) = $15)
              ORDER BY a.due_date, s.code, a.id LIMIT $12 OFFSET $13""",
         *scope,
         own,
@@ -156,6 +169,7 @@ async def list_assignments(
         limit,
         offset,
         needs_inspector,
+        held_back,
     )
     return [_assignment_out(r) for r in rows]
 
@@ -173,8 +187,10 @@ async def get_assignment(conn: Connection, scope: Scope, assignment_id: UUID, ow
 
 async def lock_assignment(conn: Connection, scope: Scope, assignment_id: UUID) -> Record | None:
     return await conn.fetchrow(
-        f"""SELECT a.id, a.station_id, a.template_id, a.inspector_id, a.due_date, a.status, a.schedule_id
+        f"""SELECT a.id, a.station_id, a.template_id, a.inspector_id, a.due_date, a.status, a.schedule_id,
+                   {HELD_BACK} AS held_back
               FROM assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
+              JOIN templates t ON t.id = a.template_id
              WHERE {SCOPE_SQL} AND a.id = $4 FOR UPDATE OF a""",
         *scope,
         assignment_id,
@@ -196,7 +212,7 @@ async def update_assignment(conn: Connection, assignment_id: UUID, changes: dict
 
 _SCHEDULE_COLS = f"""c.id, c.station_id, c.template_id, c.inspector_id, c.frequency, c.next_due,
     coalesce(c.anchor_day, extract(day FROM c.next_due)::int)::int AS anchor_day, c.active,
-    c.active AND NOT {SERVES} AS needs_inspector,
+    c.active AND NOT {SERVES} AS needs_inspector, CASE WHEN c.active THEN {HELD_BACK} END AS held_back,
     (SELECT a.id FROM assignments a WHERE a.schedule_id = c.id AND a.status = 'open' LIMIT 1) AS open_assignment_id,
     s.code AS station_code, t.key AS template_key, u.display_name AS inspector_name, c.created_at, c.updated_at"""
 
@@ -237,6 +253,7 @@ async def list_schedules(
     template_id: UUID | None,
     active: bool | None,
     needs_inspector: bool | None,
+    held_back: bool | None = None,
 ) -> list[ScheduleOut]:
     rows = await conn.fetch(
         f"""SELECT {_SCHEDULE_COLS} FROM {_SCHEDULE_FROM}
@@ -244,6 +261,7 @@ async def list_schedules(
                AND ($6::uuid IS NULL OR c.station_id = $6) AND ($7::uuid IS NULL OR c.template_id = $7)
                AND ($8::bool IS NULL OR c.active = $8)
                AND ($9::bool IS NULL OR (c.active AND NOT {SERVES}) = $9)
+               AND ($10::bool IS NULL OR (c.active AND {HELD_BACK} IS NOT NULL) = $10)
              ORDER BY c.next_due, s.code, c.id""",
         *scope,
         own,
@@ -252,6 +270,7 @@ async def list_schedules(
         template_id,
         active,
         needs_inspector,
+        held_back,
     )
     return [ScheduleOut(**dict(r)) for r in rows]
 
@@ -298,13 +317,16 @@ async def update_schedule_open_assignment(conn: Connection, schedule_id: UUID, c
 async def advance_schedule(conn: Connection, schedule_id: UUID) -> tuple[UUID | None, date | None]:
     """Create the schedule's next assignment after its current one was completed or cancelled.
 
-    Nothing is created for a stopped schedule or an archived template. If an open assignment for the
+    Nothing is created for a stopped schedule, nor while it is held back (HELD_BACK: its station is
+    deactivated or its template archived); resume_schedules makes the visit when that is undone. If an
+    open assignment for the
     same station and template already exists (made by hand meanwhile), that one stands in for it.
     Nor is anything created while the schedule's inspector cannot serve the station (SERVES): a visit
     nobody can make would only sit on a phone that never sees it. The schedule keeps its last due
     date and is listed as needing an inspector; resume_schedules makes the visit once it has one.
 
-    The inspector's row is read under a share lock. A change to that user being saved (switched on
+    The inspector's row is read under a share lock, and so are the station's and the template's, for the
+    same reason as told here of the inspector. A change to that user being saved (switched on
     again, given the district) holds it: this waits, and judges SERVES on the row as the change
     commits it. Read as it was, the visit was held back here while the change's own resume_schedules,
     not seeing this transaction's completion or cancellation yet, took the old visit for still open:
@@ -312,14 +334,14 @@ async def advance_schedule(conn: Connection, schedule_id: UUID) -> tuple[UUID | 
     """
     sched = await conn.fetchrow(
         f"""SELECT c.station_id, c.template_id, c.inspector_id, c.frequency, c.next_due, c.anchor_day, c.active,
-                  c.created_by, t.archived_at IS NOT NULL AS archived, {SERVES} AS serves, {TODAY} AS today
+                  c.created_by, {HELD_BACK} AS held_back, {SERVES} AS serves, {TODAY} AS today
              FROM schedules c JOIN templates t ON t.id = c.template_id
              JOIN stations s ON s.id = c.station_id JOIN districts d ON d.id = s.district_id
              JOIN users u ON u.id = c.inspector_id
-            WHERE c.id = $1 FOR UPDATE OF c FOR SHARE OF u""",
+            WHERE c.id = $1 FOR UPDATE OF c FOR SHARE OF u, s, t""",
         schedule_id,
     )
-    if sched is None or not sched["active"] or sched["archived"] or not sched["serves"]:
+    if sched is None or not sched["active"] or sched["held_back"] is not None or not sched["serves"]:
         return None, None
     try:
         due = next_due(sched["next_due"], sched["frequency"], anchor_day=sched["anchor_day"], after=sched["today"])
@@ -343,22 +365,31 @@ async def advance_schedule(conn: Connection, schedule_id: UUID) -> tuple[UUID | 
 
 
 async def resume_schedules(
-    conn: Connection, *, inspector_id: UUID | None = None, schedule_id: UUID | None = None
+    conn: Connection,
+    *,
+    inspector_id: UUID | None = None,
+    schedule_id: UUID | None = None,
+    station_id: UUID | None = None,
+    template_id: UUID | None = None,
 ) -> dict[UUID, UUID]:
-    """Make the next visit of each active schedule (of `inspector_id`, or the one `schedule_id`) that
-    has no open visit at its station and whose inspector can serve it now: one that advance_schedule
-    held back while it needed an inspector. Returns {schedule id: new assignment id}."""
+    """Make the next visit of each active schedule (of `inspector_id`, or the one `schedule_id`, or
+    those of `station_id` or `template_id`) that has no open visit at its station and can go ahead now:
+    one that advance_schedule held back while it needed an inspector, its station was deactivated or
+    its template archived. Returns {schedule id: new assignment id}."""
     waiting = await conn.fetch(
-        f"""SELECT c.id FROM schedules c
+        f"""SELECT c.id FROM schedules c JOIN templates t ON t.id = c.template_id
              JOIN stations s ON s.id = c.station_id JOIN districts d ON d.id = s.district_id
              JOIN users u ON u.id = c.inspector_id
-            WHERE c.active AND {SERVES}
+            WHERE c.active AND {SERVES} AND {HELD_BACK} IS NULL
               AND ($1::uuid IS NULL OR c.inspector_id = $1) AND ($2::uuid IS NULL OR c.id = $2)
+              AND ($3::uuid IS NULL OR c.station_id = $3) AND ($4::uuid IS NULL OR c.template_id = $4)
               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.station_id = c.station_id
                                  AND a.template_id = c.template_id AND a.status = 'open')
             ORDER BY c.id""",
         inspector_id,
         schedule_id,
+        station_id,
+        template_id,
     )
     made = {}
     for row in waiting:
@@ -366,6 +397,17 @@ async def resume_schedules(
         if new_id is not None:
             made[row["id"]] = new_id
     return made
+
+
+async def station_activity_changed(conn: Connection, station_id: UUID, active: bool) -> dict[UUID, UUID]:
+    """After the station was deactivated or reactivated: its open visits are marked changed, so that a
+    phone's next bundle drops them (or carries them again), and when reactivated, its schedules held
+    back meanwhile make their next visits. Returns what resume_schedules made."""
+    await conn.execute(
+        "UPDATE assignments SET change_seq = nextval('change_seq') WHERE station_id = $1 AND status = 'open'",
+        station_id,
+    )
+    return await resume_schedules(conn, station_id=station_id) if active else {}
 
 
 async def work_needing_inspector(conn: Connection, inspector_id: UUID) -> tuple[list[UUID], list[UUID]]:

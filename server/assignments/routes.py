@@ -11,6 +11,12 @@ Decisions:
   station's district) is listed with `needs_inspector` (and found with `?needs_inspector=true`); it
   keeps the inspector's name until it is reassigned here. Reassigning a schedule that was held back
   for want of an inspector makes its next visit at once.
+- Work at a deactivated station, or with an archived template, is `held_back` with that reason (found
+  with `?held_back=true`): it waits, off the phones, and goes ahead when the station is reactivated or
+  the template unarchived. Such a visit can be cancelled but not rescheduled or reassigned (422 naming
+  `station_id` or `template_id`): a date or an inspector for a visit nobody can make is only a promise.
+- A visit is completed by any inspector's submitted inspection of its station with its template (an
+  unplanned inspection by a colleague does inspect the station); `done_by_id` / `done_by_name` say who.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from server.assignments.models import (
     SchedulePatch,
     Status,
 )
-from server.assignments.rules import assignment_problems, due_date_problems
+from server.assignments.rules import assignment_problems, due_date_problems, held_back_problems
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.errors import Conflict, FieldError, Invalid, NotFound
@@ -106,6 +112,7 @@ class AssignmentController(Controller):
         due_from: date | None = None,
         due_to: date | None = None,
         needs_inspector: bool | None = None,
+        held_back: bool | None = None,
         limit: Limit = 500,
         offset: Offset = 0,
     ) -> list[AssignmentOut]:
@@ -121,6 +128,7 @@ class AssignmentController(Controller):
             due_from=due_from,
             due_to=due_to,
             needs_inspector=needs_inspector,
+            held_back=held_back,
             limit=limit,
             offset=offset,
         )
@@ -189,6 +197,13 @@ class AssignmentController(Controller):
                 raise Conflict("the assignment is done: its inspection was submitted")
             if current["status"] == "cancelled" and changes.get("status") != "open":
                 raise Conflict('the assignment is cancelled; reopen it (status "open") to change it')
+            if current["status"] == "open" and "status" not in changes:
+                errors = held_back_problems(current["held_back"])
+                if errors:
+                    raise Invalid(
+                        "the visit is held back: " + "; ".join(f"{e.field}: {e.message}" for e in errors),
+                        errors=errors,
+                    )
             if "inspector_id" in changes:
                 await _check(
                     conn,
@@ -237,6 +252,7 @@ class ScheduleController(Controller):
         template_id: UUID | None = None,
         active: bool | None = None,
         needs_inspector: bool | None = None,
+        held_back: bool | None = None,
     ) -> list[ScheduleOut]:
         return await queries.list_schedules(
             conn,
@@ -247,6 +263,7 @@ class ScheduleController(Controller):
             template_id=template_id,
             active=active,
             needs_inspector=needs_inspector,
+            held_back=held_back,
         )
 
     @get("/{schedule_id:uuid}")

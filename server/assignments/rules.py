@@ -51,6 +51,16 @@ def next_due(previous: date, frequency: str, *, anchor_day: int | None = None, a
     return due
 
 
+def held_back_problems(held_back: str | None) -> list[FieldError]:
+    """Why an open visit held back (assignments.queries.HELD_BACK) cannot be rescheduled or reassigned,
+    in the words assignment_problems uses for the same fields."""
+    if held_back == "station_inactive":
+        return [FieldError(field="station_id", message="the station is deactivated")]
+    if held_back == "template_archived":
+        return [FieldError(field="template_id", message="the template is archived")]
+    return []
+
+
 def assignment_problems(
     facts: Mapping[str, Any], *, check: frozenset[str] = frozenset({"station_id", "inspector_id", "template_id"})
 ) -> list[FieldError]:

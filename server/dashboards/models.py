@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from server.actions.models import ActionOut
+from server.assignments.models import HeldBack
 from server.review.models import DistrictRef, LocalName, Person, StationRef
 
 GroupBy = Literal["region", "district", "station"]
@@ -91,6 +92,8 @@ class OverdueAssignment(msgspec.Struct, kw_only=True):
     days_overdue: int
     # The inspector can no longer do the visit (deactivated, another role, moved away): reassign it.
     needs_inspector: bool = False
+    # Why the visit cannot go ahead whoever does it: its station deactivated or its template archived.
+    held_back: HeldBack | None = None
 
 
 class OverdueOut(msgspec.Struct, kw_only=True):

@@ -13,7 +13,7 @@ from uuid import UUID
 import msgspec
 from asyncpg import Connection, Record
 
-from server.assignments.queries import SERVES
+from server.assignments.queries import HELD_BACK, SERVES
 from server.auth.models import SCOPE_SQL
 from server.dashboards import rules
 from server.dashboards.rollup import REPORTING_TZ
@@ -411,10 +411,12 @@ async def overdue_assignments(
 ) -> list[Record]:
     """Open assignments past their due date (Pakistan's calendar), most overdue first, in one region or
     district if given; `needs_inspector` when their inspector can no longer do them
-    (assignments.queries.SERVES)."""
+    (assignments.queries.SERVES); `held_back` when their station is deactivated or their template
+    archived (assignments.queries.HELD_BACK)."""
     today = f"(now() AT TIME ZONE '{REPORTING_TZ}')::date"
     return await conn.fetch(
         f"""SELECT a.id, a.due_date, {today} - a.due_date AS days_overdue, NOT {SERVES} AS needs_inspector,
+                   {HELD_BACK} AS held_back,
                    s.id AS station_id, s.code AS station_code, s.name_en AS station_en, s.name_ur AS station_ur,
                    d.id AS district_id, d.name_en AS district_en, d.name_ur AS district_ur,
                    t.id AS template_id, t.title_en, t.title_ur, u.id AS inspector_id, u.display_name AS inspector_name

@@ -132,4 +132,5 @@ def overdue_assignment(r: Record | dict[str, Any]) -> OverdueAssignment:
         due_date=r["due_date"],
         days_overdue=r["days_overdue"],
         needs_inspector=r["needs_inspector"],
+        held_back=r["held_back"],
     )

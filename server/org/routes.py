@@ -18,6 +18,7 @@ from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import Parameter
 from msgspec import UNSET
 
+from server.assignments import queries as assignment_queries
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.dashboards import rollup
@@ -116,13 +117,20 @@ async def _save_changes(
                 await rollup.follow_hierarchy(conn, district_ids=[changes["district_id"]])
             if table == "stations" and "district_id" in changes:
                 await rollup.follow_hierarchy(conn, station_ids=[row_id])
+            data: dict[str, Any] = {"changes": changes}
+            if table == "stations" and "active" in changes:
+                # Its visits and schedules are held back while it is deactivated, and go ahead again
+                # when it is reactivated (assignments.queries.HELD_BACK).
+                resumed = await assignment_queries.station_activity_changed(conn, row_id, changes["active"])
+                if resumed:
+                    data["resumed_schedules"] = {str(k): v for k, v in resumed.items()}
             await audit.record(
                 conn,
                 f"{_WHAT[table]}.update",
                 actor=user,
                 entity=_WHAT[table],
                 entity_id=row_id,
-                data={"changes": changes},
+                data=data,
                 ip=client_ip(request),
             )
 

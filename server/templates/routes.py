@@ -29,6 +29,7 @@ from asyncpg import Connection
 from litestar import Controller, Request, get, post, put
 from litestar.openapi.spec import OpenAPIType, Schema
 
+from server.assignments import queries as assignment_queries
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.errors import Conflict, FieldError, Invalid, NotFound
@@ -78,13 +79,20 @@ async def _set_archived(
             raise NotFound("template not found")
         if (current["archived_at"] is not None) != archived:
             await queries.set_archived(conn, template_id, archived)
+            data: dict[str, object] = {"key": current["key"]}
+            if not archived:
+                # Its schedules made no visits while it was archived (assignments.queries.HELD_BACK):
+                # those with none open make their next one now.
+                resumed = await assignment_queries.resume_schedules(conn, template_id=template_id)
+                if resumed:
+                    data["resumed_schedules"] = {str(k): v for k, v in resumed.items()}
             await audit.record(
                 conn,
                 "template.archive" if archived else "template.unarchive",
                 actor=user,
                 entity="template",
                 entity_id=template_id,
-                data={"key": current["key"]},
+                data=data,
                 ip=client_ip(request),
             )
     return await _load_detail(conn, template_id, True)

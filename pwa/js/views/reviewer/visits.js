@@ -1,6 +1,9 @@
 // Visits: who inspects which station with which checklist, by when. Open visits in scope, overdue
 // first, then those due within two weeks, then later ones; a visit whose inspector can no longer
-// make it (deactivated, given another role, moved away) is marked and can be filtered for. An
+// make it (deactivated, given another role, moved away) is marked and can be filtered for, and so is
+// one held back by its station (deactivated) or its checklist (archived): it waits, off the phones,
+// and can only be cancelled. Visits done lately are listed too, saying who did the inspection when a
+// colleague's inspection of the station completed a visit given to someone else. An
 // officer assigns a new visit (once, or repeating through a schedule), reassigns or reschedules
 // one, cancels one, and gives a repeating visit another inspector or stops it. The server's problems
 // appear at their field.
@@ -21,7 +24,8 @@ import {
 const LIMIT = 500;
 const SOON_DAYS = 14;
 const FREQUENCIES = ['monthly', 'quarterly', 'half_yearly'];
-const SHOWS = ['overdue', 'needs'];
+const SHOWS = ['overdue', 'needs', 'held', 'done'];
+const DONE_DAYS = 30;
 
 // The server says its problems in English (server/assignments/rules.py); these are said in the user's words.
 const MESSAGES = [
@@ -65,6 +69,12 @@ function duePill(a) {
 }
 
 const needsPill = () => tag('fail', 'cross', t('rv.vis.needs'), { dataset: { needs: '1' } });
+// Why a visit waits whoever makes it: its station is deactivated, or its checklist archived.
+const heldPill = (reason) => h('span', { class: 'rv-held' }, tag('warn', 'alert', t(`rv.vis.held.${reason}`), { dataset: { held: reason } }),
+  h('span', { class: 'hint', text: t(`rv.vis.heldWhy.${reason}`) }));
+// A done visit says who made its inspection when that is not the inspector it was given to.
+const doneBy = (a) => a.status === 'done' && a.done_by_id && a.done_by_id !== a.inspector_id
+  && h('span', { class: 'hint rv-done-by', text: t('rv.vis.doneBy', { name: a.done_by_name }) });
 
 // After a redraw, focus returns to the row the officer acted on (or the button that opened the form).
 const refocus = (kind, id) => (document.querySelector(`.rv-${kind}[data-id="${id}"] .rv-change`) || document.getElementById('rv-new-visit'))?.focus();
@@ -77,16 +87,23 @@ const refocusAt = (kind, index) => {
 export default async function visitsView(params) {
   const show = SHOWS.includes(params.show) ? params.show : '';
   const [res, stranded, plans] = await Promise.all([
-    api.reviewer.assignments({ status: 'open', limit: LIMIT, overdue: show === 'overdue' || undefined, needs_inspector: show === 'needs' || undefined })
-      .catch((err) => ({ err })),
+    (show === 'done'
+      ? api.reviewer.assignments({ status: 'done', limit: LIMIT, due_from: inDays(-DONE_DAYS) })
+      : api.reviewer.assignments({
+        status: 'open', limit: LIMIT, overdue: show === 'overdue' || undefined,
+        needs_inspector: show === 'needs' || undefined, held_back: show === 'held' || undefined,
+      })).catch((err) => ({ err })),
     show ? [] : api.reviewer.assignments({ status: 'open', needs_inspector: true, limit: LIMIT }).catch(() => []),
-    show === 'overdue' ? [] : api.reviewer.schedules({ active: true, needs_inspector: show === 'needs' || undefined }).catch((err) => ({ err })),
+    show === 'overdue' || show === 'done' ? []
+      : api.reviewer.schedules({ active: true, needs_inspector: show === 'needs' || undefined, held_back: show === 'held' || undefined })
+        .catch((err) => ({ err })),
   ]);
   const ctx = context();
-  const names = show === 'overdue' ? null : await Promise.all([ctx.stations(), ctx.templates()]);
+  const names = show === 'overdue' || show === 'done' ? null : await Promise.all([ctx.stations(), ctx.templates()]);
   const go = (value) => navigate(`/review/visits${value ? `?show=${value}` : ''}`);
   const tools = h('div', { class: 'rv-filters' },
-    h('label', {}, t('rv.vis.show'), select('show', [['', t('rv.vis.all')], ['overdue', t('rv.vis.onlyOverdue')], ['needs', t('rv.vis.onlyNeeds')]], show,
+    h('label', {}, t('rv.vis.show'), select('show', [['', t('rv.vis.all')], ['overdue', t('rv.vis.onlyOverdue')], ['needs', t('rv.vis.onlyNeeds')],
+      ['held', t('rv.vis.onlyHeld')], ['done', t('rv.vis.onlyDone')]], show,
       { id: 'rv-show', onchange: (e) => go(e.target.value) })),
     button(t('rv.vis.new'), async () => {
       const made = await assignDialog(ctx);
@@ -94,21 +111,26 @@ export default async function visitsView(params) {
     }, { kind: 'primary', iconName: 'pin', id: 'rv-new-visit' }));
   const alert = stranded.length > 0 && h('div', { class: 'callout callout-warn rv-stranded', role: 'status' }, icon('alert'),
     h('p', {}, t('rv.vis.countNeeds', { count: stranded.length }), ' ', h('a', { href: '#/review/visits?show=needs', text: t('rv.vis.showNeeds') })));
-  return page('/review/visits', t('rv.vis.title'), h('p', { class: 'hint', text: t('rv.vis.lead') }), tools, alert,
+  const lead = show === 'done' ? t('rv.vis.leadDone', { days: DONE_DAYS }) : t('rv.vis.lead');
+  return page('/review/visits', t('rv.vis.title'), h('p', { class: 'hint', text: lead }), tools, alert,
     res.err ? errorBox(res.err) : visitTable(res, show, ctx),
     names && (plans.err ? errorBox(plans.err) : scheduleTable(plans, ctx, ...names, res.err ? [] : res)));
 }
 
 function visitTable(list, show, ctx) {
-  const heads = [[t('rv.col.station')], [t('rv.vis.col.template')], [t('role.inspector')], [t('rv.vis.col.due')], [t('rv.vis.col.change')]];
-  const sorted = [...list].sort((a, b) => bucket(a) - bucket(b) || a.due_date.localeCompare(b.due_date) || a.station_code.localeCompare(b.station_code));
+  const done = show === 'done';
+  const heads = [[t('rv.col.station')], [t('rv.vis.col.template')], [t('role.inspector')], [t('rv.vis.col.due')], ...(done ? [] : [[t('rv.vis.col.change')]])];
+  const sorted = done ? [...list].sort((a, b) => b.due_date.localeCompare(a.due_date) || a.station_code.localeCompare(b.station_code))
+    : [...list].sort((a, b) => bucket(a) - bucket(b) || a.due_date.localeCompare(b.due_date) || a.station_code.localeCompare(b.station_code));
   const rows = sorted.map((a, i) => row(heads, [
     h('span', {}, bilingual(a.station_name), h('span', { class: 'rv-code', text: a.station_code })),
     tx(a.template_title),
-    h('span', { class: 'rv-who' }, h('span', { text: a.inspector_name }), a.needs_inspector && needsPill()),
-    duePill(a),
-    h('div', { class: 'rv-row-actions' },
-      button(t('rv.vis.change'), async () => {
+    h('span', { class: 'rv-who' }, h('span', { text: a.inspector_name }), a.needs_inspector && needsPill(), doneBy(a)),
+    done ? h('span', { class: 'rv-due' }, h('span', { text: fmtDate(a.due_date) }), tag('ok', 'check', t('rv.vis.done'), { dataset: { due: 'done' } }))
+      : h('span', {}, duePill(a), a.held_back && heldPill(a.held_back)),
+    !done && h('div', { class: 'rv-row-actions' },
+      // A held-back visit can only be cancelled: the server refuses a new date or inspector for it.
+      !a.held_back && button(t('rv.vis.change'), async () => {
         if (await changeDialog(a, ctx)) { await render(); refocus('visit', a.id); }
       }, { class: 'rv-change', iconName: 'sync' }),
       button(t('rv.vis.cancel'), (e) => busy(e.currentTarget, async () => {
@@ -116,9 +138,9 @@ function visitTable(list, show, ctx) {
         if (done || refused) { await render(); refocusAt('visit', i); }
         if (done) toast(t('rv.vis.cancelled', { station: a.station_code }));
       }), { kind: 'danger', class: 'rv-cancel', iconName: 'cross' })),
-  ], { class: ['rv-visit', a.overdue && 'is-overdue', a.needs_inspector && 'needs-inspector'], dataset: { id: a.id, station: a.station_code } }));
+  ].filter((cell) => cell !== false), { class: ['rv-visit', a.overdue && 'is-overdue', a.needs_inspector && 'needs-inspector', a.held_back && 'is-held'], dataset: { id: a.id, station: a.station_code } }));
   return h('section', { class: 'rv-visits', 'aria-labelledby': 'rv-visits-h' },
-    h('h2', { id: 'rv-visits-h', text: t('rv.vis.heading', { count: list.length }) }),
+    h('h2', { id: 'rv-visits-h', text: t(done ? 'rv.vis.headingDone' : 'rv.vis.heading', { count: list.length }) }),
     list.length >= LIMIT && h('p', { class: 'hint', text: t('rv.vis.limited', { count: LIMIT }) }),
     rows.length ? table(heads, rows, 'rv-cards rv-visit-table') : h('p', { class: 'empty', text: t(show ? 'rv.vis.noneFiltered' : 'rv.vis.none') }));
 }
@@ -131,7 +153,9 @@ function scheduleTable(list, ctx, stationList, templates, visits) {
     h('span', {}, stationOf.has(c.station_id) && bilingual(stationOf.get(c.station_id).name), h('span', { class: 'rv-code', text: c.station_code })),
     titleOf(c),
     h('span', { class: 'rv-who' }, h('span', { text: c.inspector_name }), c.needs_inspector && needsPill(),
-      c.needs_inspector && h('span', { class: 'hint', text: t('rv.sch.held') })),
+      c.needs_inspector && h('span', { class: 'hint', text: t('rv.sch.held') }),
+      c.held_back && h('span', { class: 'rv-held' }, tag('warn', 'alert', t(`rv.vis.held.${c.held_back}`), { dataset: { held: c.held_back } }),
+        h('span', { class: 'hint', text: t(`rv.sch.heldBack.${c.held_back}`) }))),
     t(`rv.freq.${c.frequency}`),
     fmtDate(c.next_due),
     h('div', { class: 'rv-row-actions' },
@@ -301,7 +325,8 @@ async function cancelDialog(a) {
   const plan = a.schedule_id && await api.reviewer.schedule(a.schedule_id).catch(() => null);
   const then = a.schedule_id ? [
     plan && t('rv.vis.cancelPart', { freq: t(`rv.freq.${plan.frequency}`) }),
-    t(plan?.needs_inspector ? 'rv.vis.cancelNextHeld' : 'rv.vis.cancelNext'), t('rv.vis.cancelStopHint'),
+    t(plan?.held_back ? `rv.vis.cancelNextWaits.${plan.held_back}` : plan?.needs_inspector ? 'rv.vis.cancelNextHeld' : 'rv.vis.cancelNext'),
+    t('rv.vis.cancelStopHint'),
   ] : [t('rv.vis.cancelOnce')];
   return endDialog({
     fail: showFailure,
