@@ -229,8 +229,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(settings, run_migrations=False)
     freeze_startup_objects()
     server = uvicorn.Server(uvicorn.Config(app, **options))
-    server.run(sockets=[sock])
-    return 0 if server.started else 1
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: uvicorn stopped gracefully and raises it again once done, as uvicorn.run swallows it
+    return 0
 
 
 def _listen(host: str, port: int) -> socket.socket | None:
@@ -258,7 +261,10 @@ def serve_workers(config, sock: socket.socket) -> int:
     from uvicorn.supervisors import Multiprocess
 
     supervisor = Multiprocess(config, sockets=[sock])
-    supervisor.run()
+    try:
+        supervisor.run()
+    except KeyboardInterrupt:
+        pass
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
         print("muaina: a worker process could not start (its error is above); stopped", file=sys.stderr)
         return 1

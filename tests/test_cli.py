@@ -91,7 +91,9 @@ def test_serve_with_no_settings_runs_the_demo_stops_cleanly_and_keeps_data(data_
         assert sum(1 for r in regions if r["code"] == "LHR") == 1, "the demo is loaded once, not twice"
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
+        out, _ = proc.communicate(timeout=60)
+    # Ctrl-C, as `make run` is stopped: a clean stop, no traceback.
+    assert proc.returncode == 0 and "Traceback" not in out and "KeyboardInterrupt" not in out, out[-2000:]
     assert not _postgres_running(data_dir)
 
 

@@ -318,3 +318,23 @@ async def test_a_negative_zero_in_a_document_does_not_make_its_revision_look_alt
     assert hashes_to(stored["document"], bytes(stored["body_hash"]))
     assert not hashes_to(stored["document"].replace('"accuracy_m": 0.0', '"accuracy_m": 1.0'), stored["body_hash"])
     assert (await _verify(ctx))["records"]["ok"] is True
+
+
+async def test_a_revision_written_in_an_older_shape_of_the_document_is_not_called_altered(client, conn):
+    """The check hashes the stored text as it was written, not as today's InspectionDoc would write it:
+    the day the document gains or loses a field, every older revision would otherwise look altered."""
+    from server.audit.records import hashes_to
+
+    ctx = await make_ctx(client)
+    inspection_id, _ = await ctx.submit()
+    stored = await conn.fetchval(
+        "SELECT document::text FROM inspection_revisions WHERE inspection_id = $1", inspection_id
+    )
+    # As a revision written by a version whose document had a field this one does not (and lacked
+    # one it has), stored with the hash that version gave it.
+    older = msgspec.json.decode(stored)
+    older["device_note"] = "written by an older app"
+    del older["finished_at"]
+    older_text = rules.canonical(older)
+    assert hashes_to(older_text.decode(), rules.body_hash(older_text))
+    assert not hashes_to(older_text.decode().replace("older app", "other app"), rules.body_hash(older_text))

@@ -3,17 +3,22 @@ actually did the inspection that completed a visit."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, timedelta
 
 import pytest
 
 from tests.factories import make_user, make_world
-from tests.inspection_fixtures import complete_answers, document, publish
+from tests.inspection_fixtures import complete_answers, concurrent_client, document, publish
 
 
 @pytest.fixture
 async def w(client):
+    return await _world(client)
+
+
+async def _world(client):
     conn = await client.db()
     try:
         world = await make_world(conn)
@@ -208,6 +213,64 @@ async def test_an_open_visit_of_an_archived_template_says_it_is_held_back(client
     await client.post(f"/api/v1/templates/{w.templates['visit']}/archive", admin)
     shown = (await client.get(f"/api/v1/assignments/{visit['id']}", admin)).json()
     assert (shown["held_back"], shown["needs_inspector"]) == ("template_archived", False)
+
+
+async def test_the_bundle_drops_an_archived_templates_visit_and_brings_it_back_when_unarchived(client, w):
+    token, admin = w.tokens["inspector_a"], w.tokens["admin"]
+    visit = await _visit(client, w, date.today() + timedelta(days=5))
+    first = (await client.get("/api/v1/sync/bundle", token)).json()
+    assert [a["id"] for a in first["assignments"]] == [visit["id"]]
+
+    assert (await client.post(f"/api/v1/templates/{w.templates['visit']}/archive", admin)).status_code == 200
+    full = (await client.get("/api/v1/sync/bundle", token)).json()
+    assert full["assignments"] == []
+    delta = (await client.get("/api/v1/sync/bundle", token, params={"since": first["cursor"]})).json()
+    assert visit["id"] in delta["removed"]["assignments"] and delta["assignments"] == []
+
+    assert (await client.post(f"/api/v1/templates/{w.templates['visit']}/unarchive", admin)).status_code == 200
+    back = (await client.get("/api/v1/sync/bundle", token, params={"since": delta["cursor"]})).json()
+    assert [a["id"] for a in back["assignments"]] == [visit["id"]]
+
+
+@pytest.mark.parametrize("change", ["station", "template"])
+async def test_switching_a_station_or_template_off_while_its_visit_is_being_closed_does_not_deadlock(
+    settings, executor, change
+):
+    """A submission locks the visit it closes, then stamps the bundle's change order (sync_state). The
+    switch-off took the stamp first and the visit after, so each waited on the other and PostgreSQL
+    ended one of them as a deadlock."""
+    async with concurrent_client(settings, executor) as client:
+        await _switch_off_during_a_closing(client, await _world(client), change)
+
+
+async def _switch_off_during_a_closing(client, w, change: str) -> None:
+    visit = await _visit(client, w, date.today() + timedelta(days=5))
+    submission = await client.db()
+    try:
+        async with submission.transaction():
+            await submission.execute("SELECT id FROM assignments WHERE id = $1 FOR UPDATE", uuid.UUID(visit["id"]))
+            if change == "station":
+                switch = asyncio.create_task(
+                    client.patch(f"/api/v1/stations/{w.stations['A']}", w.tokens["admin"], json={"active": False})
+                )
+            else:
+                switch = asyncio.create_task(
+                    client.post(f"/api/v1/templates/{w.templates['visit']}/archive", w.tokens["admin"])
+                )
+            await asyncio.sleep(0.5)  # the switch-off is now waiting on what the submission holds
+            assert not switch.done()
+            # The submission goes on as its own statements would: the stamp, then the station's and
+            # template's share locks (advance_schedule). Deadlocked, PostgreSQL ends one after a second.
+            await asyncio.wait_for(submission.execute("UPDATE sync_state SET seq = nextval('change_seq')"), timeout=10)
+            await submission.execute(
+                "SELECT 1 FROM stations s, templates t WHERE s.id = $1 AND t.id = $2 FOR SHARE OF s, t",
+                w.stations["A"],
+                w.templates["visit"],
+            )
+        done = await asyncio.wait_for(switch, timeout=10)
+    finally:
+        await submission.close()
+    assert done.status_code == 200, done.text
 
 
 # Who did the inspection ----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // every failure into an ApiError: problem+json from the server (status, detail, errors) or
 // status 0 when the network itself failed. Runs in the page and in the service worker.
 
-import { emit } from './bus.js';
+import { emitHere } from './bus.js';
 import { kv } from './db.js';
 
 const BASE = '/api/v1';
@@ -46,7 +46,7 @@ async function currentToken() {
 
 export function setToken(value) { token = value || null; }
 
-async function request(method, path, { body, query, headers = {}, as = 'json', timeout = 30000, bearer } = {}) {
+async function request(method, path, { body, query, headers = {}, as = 'json', timeout = 30000, bearer, quiet401 = false } = {}) {
   const url = new URL(BASE + path, self.location.origin);
   for (const [k, v] of Object.entries(query || {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
@@ -73,8 +73,11 @@ async function request(method, path, { body, query, headers = {}, as = 'json', t
   if (res.status === 304) return { notModified: true, etag: res.headers.get('ETag') };
   // A session that ended (expired, or ended by a password reset) asks the person to sign in again
   // wherever it is met, on any screen of any role, not only when the outbox meets it: the work on the
-  // screen stays where it is. Not for the sign-in itself, nor in the service worker (its outbox says so).
-  if (res.status === 401 && tok && bearer === undefined && !inWorker && !path.startsWith('/auth/')) emit('auth-needed');
+  // screen stays where it is. Not for the sign-in itself, nor in the service worker (its outbox says
+  // so), nor where the caller expects it (`quiet401`); and in this page only: another tab's token may be good.
+  if (res.status === 401 && tok && bearer === undefined && !quiet401 && !inWorker && !path.startsWith('/auth/')) {
+    emitHere('auth-needed');
+  }
   if (!res.ok) {
     let problem = {};
     try { problem = await res.json(); } catch { problem = { title: res.statusText }; }
@@ -99,7 +102,8 @@ export const api = {
   }),
   // `bearer`: a session to end other than the current one (one a sign-out without a network left open).
   logout: (bearer) => request('POST', '/auth/logout', bearer ? { bearer } : {}),
-  me: () => request('GET', '/me'),
+  // `quiet401`: a caller that expects the session may have ended (an admin's own change) asks no one to sign in.
+  me: ({ quiet401 = false } = {}) => request('GET', '/me', { quiet401 }),
   bundle: (since, etag) => request('GET', '/sync/bundle', {
     query: { since }, headers: etag ? { 'If-None-Match': etag } : {}, as: 'json+etag', timeout: 60000,
   }),

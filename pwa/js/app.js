@@ -101,7 +101,8 @@ async function followSession() {
     return;
   }
   renderTopbar();
-  if (!state.user) navigate('/login');
+  // Not again on the sign-in form: drawing it afresh would clear what is being typed there.
+  if (!state.user && currentPath() !== '/login') navigate('/login');
 }
 
 function checkForUpdate() {
@@ -181,12 +182,19 @@ function refreshAfterSubmission() {
 }
 
 let reauthOpen = false;
+// "Later" holds until the person moves to another screen: every request of this one (a thumbnail each)
+// would otherwise open the dialog again. The sync badge still says the work waits for a sign-in.
+let reauthLater = false;
+addEventListener('hashchange', () => { reauthLater = false; });
+
 async function on401() {
   state.authNeeded = true;
   await kv.set('auth_needed', true);
-  if (reauthOpen || !state.user) return;
+  if (reauthOpen || reauthLater || !state.user) return;
   reauthOpen = true;
-  try { if (await reauthDialog()) retryRefused(); } finally { reauthOpen = false; }
+  try {
+    if (await reauthDialog()) retryRefused(); else reauthLater = true;
+  } finally { reauthOpen = false; }
 }
 
 // A draft write IndexedDB refused (phone out of space): the screen still shows the change, so say

@@ -17,6 +17,11 @@ export function emit(type, detail = null) {
   try { channel?.postMessage({ type, detail }); } catch { /* detail not cloneable: local only */ }
 }
 
+// This context only: what concerns the page that met it (a refused session token is this page's).
+export function emitHere(type, detail = null) {
+  local.dispatchEvent(new CustomEvent(type, { detail }));
+}
+
 export function on(type, fn) {
   const handler = (e) => fn(e.detail);
   local.addEventListener(type, handler);

@@ -739,26 +739,33 @@ export function fmtWallTime(text) {
 }
 
 // A number as typed on a phone: Western, Urdu (۰–۹) or Arabic (٠–٩) digits, a point or the Arabic
-// decimal separator (٫), commas only between groups of three (Pakistan writes 1,250; "1,5" is refused,
-// not read as 15), a leading minus of either kind, and the direction marks an Urdu keyboard slips in.
-// Returns the number, null for nothing typed, or NaN for what is not a number. A browser's own number
-// field drops Urdu digits without a word, so number answers are text fields read through this.
+// decimal separator (٫), commas (the Urdu keyboard's ، too) only between groups as Pakistan writes
+// them (1,250 and 1,25,000; "1,5" is refused, not read as 15), a leading minus of either kind, spaces
+// around it, and the direction marks an Urdu keyboard slips in. Returns the number, null for nothing
+// typed, or NaN for what is not one (two numbers with a space between, a number too large to hold).
+// A browser's own number field drops Urdu digits without a word, so number answers are text fields
+// read through this.
 const FOREIGN_DIGITS = /[\u06F0-\u06F9\u0660-\u0669]/g;
-const DIRECTION_MARKS = /[\u200E\u200F\u061C\u202A-\u202E\u2066-\u2069\s]/g;
-const NUMERAL = /^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d*)?$/;
+const DIRECTION_MARKS = /[\u200E\u200F\u061C\u202A-\u202E\u2066-\u2069]/g;
+const NUMERAL = /^[-+]?(\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})+,\d{3}|\d+)?(\.\d*)?$/;
 export function readNumber(text) {
-  const raw = String(text ?? '').replace(DIRECTION_MARKS, '')
+  const raw = String(text ?? '').replace(DIRECTION_MARKS, '').trim()
     .replace(FOREIGN_DIGITS, (d) => String((d.charCodeAt(0) - 0x0660) % 0x90))
-    .replace(/\u066B/g, '.').replace(/\u066C/g, ',').replace(/^\u2212/, '-');
+    .replace(/\u066B/g, '.').replace(/[\u066C\u060C]/g, ',').replace(/^\u2212/, '-');
   if (!raw) return null;
   if (!NUMERAL.test(raw) || !/\d/.test(raw)) return NaN;
-  return Number(raw.replace(/,/g, ''));
+  const n = Number(raw.replace(/,/g, ''));
+  return Number.isFinite(n) ? n : NaN;
 }
 
-// A stored number put back into a number field, in the digits the person reads: what they typed,
-// never a grouping comma or a locale's own sign.
-export const inputNumber = (n) => (n === null || n === undefined || !Number.isFinite(n) ? ''
-  : lang === 'ur' && digits === 'arabext' ? String(n).replace(/\d/g, (d) => String.fromCharCode(0x06F0 + Number(d))) : String(n));
+// A stored number put back into a number field, in the digits the person reads: as typed, never a
+// grouping comma, a locale's own sign or an exponent (1e-7), which readNumber would refuse.
+const PLAIN = new Intl.NumberFormat('en-US', { useGrouping: false, maximumFractionDigits: 20 });
+export function inputNumber(n) {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '';
+  const text = PLAIN.format(n);
+  return lang === 'ur' && digits === 'arabext' ? text.replace(/\d/g, (d) => String.fromCharCode(0x06F0 + Number(d))) : text;
+}
 
 // A number with a sign beside it (a score's %, an accuracy's ±), kept in reading order on Urdu
 // screens. There the words around it run right to left and turn its digits into "Arabic numbers"

@@ -216,8 +216,9 @@ export function removePhoto(draft, key, photoId) {
 export async function submit(draft, definition, also = () => {}) {
   await pendingWrites(draft.id);
   let frozen = null;
+  let dropped = [];
   try {
-    await enqueueSubmission(draft.id, definition, (d) => {
+    dropped = await enqueueSubmission(draft.id, definition, (d) => {
       // Discarded, or submitted already (from another tab): nothing to freeze, and not twice.
       if (!d || !(editable(d) || d.sync === 'attention')) throw new Error('the inspection is no longer editable');
       replayRefused(d);
@@ -234,6 +235,7 @@ export async function submit(draft, definition, also = () => {}) {
   }
   refused.delete(draft.id);
   Object.assign(draft, frozen);
+  for (const id of dropped || []) forget(id);
   return sendQueued();
 }
 

@@ -55,12 +55,13 @@ export const serverPart = (stored) => ({
 
 export const unitOf = (e) => (e.kind === 'action' ? `action:${e.ref}` : e.inspection_id);
 
-// Queue a submitted inspection and every photo it references that is still on the phone.
+// Queue a submitted inspection and every photo it references that is still on the phone. Resolves to
+// the ids of the photos it deleted (of hidden items).
 // Re-submitting after a 409/422 re-arms the parked entries instead of adding new ones.
 // `freeze` (the inspector's Submit) changes the stored draft in the same transaction as its entries
 // are queued, so the phone never holds a submitted inspection that nothing is queued to send.
 export async function enqueueSubmission(inspectionId, definition, freeze = () => {}) {
-  await tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
+  return tx([DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
     const draft = await req(s[DRAFTS].get(inspectionId));
     freeze(draft);
     const doc = buildDocument(draft, definition);
@@ -69,11 +70,15 @@ export async function enqueueSubmission(inspectionId, definition, freeze = () =>
     // an earlier submission), and left on the phone they would keep its space for good, the inspection
     // with them (pruneSent keeps what holds photos), with nothing ever saying so. The review screen
     // said they go (hiddenPhotos); the hidden answer keeps its value and note.
+    // Never one the document names elsewhere, nor one the server's copy still waits for (sent in an
+    // earlier revision and not yet uploaded): a 409 answered with "take the server's copy" needs it.
     const dropped = new Set();
     if (doc.status === 'submitted') {
+      const needed = new Set([...referencedPhotos(doc), ...(draft.server?.missing_photos || [])]);
       for (const { key, photos } of hiddenPhotos(draft, definition)) {
-        for (const id of photos) { s[PHOTOS].delete(id); dropped.add(id); }
-        draft.answers[key] = { ...draft.answers[key], photos: [] };
+        const going = photos.filter((id) => !needed.has(id));
+        for (const id of going) { s[PHOTOS].delete(id); dropped.add(id); }
+        draft.answers[key] = { ...draft.answers[key], photos: photos.filter((id) => needed.has(id)) };
       }
     }
     for (const e of existing) if (e.kind === 'photo' && dropped.has(e.ref)) s[OUTBOX].delete(e.seq);
@@ -92,6 +97,7 @@ export async function enqueueSubmission(inspectionId, definition, freeze = () =>
     draft.sync = 'queued';
     draft.error = null;
     s[DRAFTS].put(draft);
+    return [...dropped];  // the photos deleted, for the page to let go of their blob URLs
   });
 }
 

@@ -399,15 +399,39 @@ async def resume_schedules(
     return made
 
 
-async def station_activity_changed(conn: Connection, station_id: UUID, active: bool) -> dict[UUID, UUID]:
-    """After the station was deactivated or reactivated: its open visits are marked changed, so that a
-    phone's next bundle drops them (or carries them again), and when reactivated, its schedules held
-    back meanwhile make their next visits. Returns what resume_schedules made."""
+async def lock_open_visits(
+    conn: Connection, *, station_id: UUID | None = None, template_id: UUID | None = None
+) -> None:
+    """Lock the open visits at a station, or of a template, before that station or template is switched
+    off or on (then hold_back_changed).
+
+    A submission locks the visit it closes first, then stamps the bundle's change order (sync_state) and
+    share-locks the station and template (advance_schedule). The station's or template's own UPDATE
+    stamps first; were its visits locked after that, each would wait on the other, and PostgreSQL would
+    end one as a deadlock. Taking the visits first, in id order as every other taker of several does,
+    keeps one order."""
     await conn.execute(
-        "UPDATE assignments SET change_seq = nextval('change_seq') WHERE station_id = $1 AND status = 'open'",
+        """SELECT id FROM assignments
+            WHERE status = 'open' AND ($1::uuid IS NULL OR station_id = $1) AND ($2::uuid IS NULL OR template_id = $2)
+            ORDER BY id FOR UPDATE""",
         station_id,
+        template_id,
     )
-    return await resume_schedules(conn, station_id=station_id) if active else {}
+
+
+async def hold_back_changed(
+    conn: Connection, *, station_id: UUID | None = None, template_id: UUID | None = None, resume: bool
+) -> dict[UUID, UUID]:
+    """After a station or template was switched off or on (HELD_BACK): its open visits are marked
+    changed, so that a phone's next bundle drops them (or carries them again), and when it is back, its
+    schedules held back meanwhile make their next visits. Returns what resume_schedules made."""
+    await conn.execute(
+        """UPDATE assignments SET change_seq = nextval('change_seq')
+            WHERE status = 'open' AND ($1::uuid IS NULL OR station_id = $1) AND ($2::uuid IS NULL OR template_id = $2)""",
+        station_id,
+        template_id,
+    )
+    return await resume_schedules(conn, station_id=station_id, template_id=template_id) if resume else {}
 
 
 async def work_needing_inspector(conn: Connection, inspector_id: UUID) -> tuple[list[UUID], list[UUID]]:

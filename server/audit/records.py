@@ -27,7 +27,6 @@ from asyncpg import Connection, Record
 
 from server.audit.models import Problem, RecordCheck, RecordProblem
 from server.inspections import rules
-from server.inspections.models import InspectionDoc
 
 PAGE = 100
 LISTED = 100
@@ -184,16 +183,19 @@ _ZEROS_TRIED = 8
 
 
 def hashes_to(document: str, body_hash: bytes) -> bool:
-    """Whether a stored document (jsonb's text) hashes to `body_hash` as the write hashed it: decoded
-    as an inspection document and made canonical again (rules.canonical, rules.body_hash).
+    """Whether a stored document (jsonb's text) hashes to `body_hash` as the write hashed it: made
+    canonical again (rules.canonical, rules.body_hash).
 
     jsonb keeps numbers as numeric, which has no negative zero, so a document sent with a -0.0 (a
     coordinate, say) comes back with 0.0 and hashes otherwise: when the plain form does not match, the
     forms with some of its (few) zeros negative are tried, which can only match a document that differs
     from the stored one by the sign of a zero."""
     try:
-        text = rules.canonical(msgspec.json.decode(document, type=InspectionDoc))
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        # Decoded as plain JSON, not as today's InspectionDoc: the stored document is the canonical text
+        # that was hashed (sorted keys, every field of the shape it had then), so encoding it again
+        # sorted gives those bytes back whatever fields the document has gained or lost since.
+        text = rules.canonical(msgspec.json.decode(document))
+    except msgspec.DecodeError:
         return False
     if rules.body_hash(text) == body_hash:
         return True

@@ -102,8 +102,12 @@ def time_problems(doc: InspectionDoc) -> list[FieldError]:
 _ENCODER = msgspec.json.Encoder(order="sorted")
 
 
-def canonical(doc: InspectionDoc) -> bytes:
+def canonical(doc: InspectionDoc | dict) -> bytes:
     """The document as sorted, normalised JSON: equal documents give equal bytes however they were sent.
+
+    A stored document (its canonical text, decoded as plain JSON) gives back the bytes it was stored
+    as: the audit's record check (server/audit/records.py) hashes revisions so, whatever shape the
+    document has today.
 
     The whole body is hashed, base_revision included: a replay carries the base of the original, so it
     matches the revision that body produced, while the same answers edited from another base do not.

@@ -108,6 +108,9 @@ async def _save_changes(
         return  # nothing differs: no write, no audit row, no change_seq for phones to chase
     with _unique_code(table):
         async with conn.transaction():
+            held = table == "stations" and "active" in changes
+            if held:
+                await assignment_queries.lock_open_visits(conn, station_id=row_id)
             await queries.update_row(conn, table, row_id, changes)
             if table == "districts" and "region_id" in changes:
                 await queries.touch_district_stations(conn, row_id)
@@ -118,10 +121,10 @@ async def _save_changes(
             if table == "stations" and "district_id" in changes:
                 await rollup.follow_hierarchy(conn, station_ids=[row_id])
             data: dict[str, Any] = {"changes": changes}
-            if table == "stations" and "active" in changes:
+            if held:
                 # Its visits and schedules are held back while it is deactivated, and go ahead again
                 # when it is reactivated (assignments.queries.HELD_BACK).
-                resumed = await assignment_queries.station_activity_changed(conn, row_id, changes["active"])
+                resumed = await assignment_queries.hold_back_changed(conn, station_id=row_id, resume=changes["active"])
                 if resumed:
                     data["resumed_schedules"] = {str(k): v for k, v in resumed.items()}
             await audit.record(

@@ -74,18 +74,19 @@ async def _set_archived(
 ) -> TemplateDetail:
     user.require("admin")
     async with conn.transaction():
+        # Its open visits first, then the template: the order a submission closing one takes them in.
+        await assignment_queries.lock_open_visits(conn, template_id=template_id)
         current = await queries.lock_template(conn, template_id)
         if current is None:
             raise NotFound("template not found")
         if (current["archived_at"] is not None) != archived:
             await queries.set_archived(conn, template_id, archived)
             data: dict[str, object] = {"key": current["key"]}
-            if not archived:
-                # Its schedules made no visits while it was archived (assignments.queries.HELD_BACK):
-                # those with none open make their next one now.
-                resumed = await assignment_queries.resume_schedules(conn, template_id=template_id)
-                if resumed:
-                    data["resumed_schedules"] = {str(k): v for k, v in resumed.items()}
+            # Its visits are held back while it is archived (assignments.queries.HELD_BACK): phones drop
+            # them, and get them back, and its schedules held back meanwhile make their next visits.
+            resumed = await assignment_queries.hold_back_changed(conn, template_id=template_id, resume=not archived)
+            if resumed:
+                data["resumed_schedules"] = {str(k): v for k, v in resumed.items()}
             await audit.record(
                 conn,
                 "template.archive" if archived else "template.unarchive",

@@ -422,7 +422,8 @@ async def run_workers(conns: list, worker, stats: Stats) -> Stats:
 
 def same_written(ids: dict, status: str, actor):
     """The server's own Written for the document (service.written), decoded, validated and scored once,
-    up front; the loop gives each inspection its own id, station and audit row (service.write_audit)."""
+    up front, with the document and its hash; the loop gives each inspection its own id, station and
+    audit row (service.write_audit)."""
     from server.inspections import rules, service
     from server.inspections.models import InspectionDoc
     from server.templates.models import to_definition
@@ -434,9 +435,11 @@ def same_written(ids: dict, status: str, actor):
     assert result is not None, problems
     text = rules.canonical(doc)
     where = rules.presence(doc.location, 31.52, 74.35, 300.0)
-    return service.written(
-        actor, uuid.uuid4(), doc, text, rules.body_hash(text), info, result, where, ids["template"], "create", None
+    digest = rules.body_hash(text)
+    written = service.written(
+        actor, uuid.uuid4(), doc, text, digest, info, result, where, ids["template"], "create", None
     )
+    return written, doc, digest
 
 
 async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: float, status: str) -> Stats:
@@ -458,7 +461,7 @@ async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: floa
     from server.inspections.service import write_audit
 
     actor = Principal(id=ids["inspector"], username="bench", display_name="Bench Inspector", role="inspector")
-    written = same_written(ids, status, actor)
+    written, doc, digest = same_written(ids, status, actor)
     stats = Stats()
     conns = [await db.connect(url) for _ in range(clients)]
     deadline = time.monotonic() + seconds
@@ -471,7 +474,16 @@ async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: floa
                 written,
                 id=new_id,
                 station_id=station,
-                audit=write_audit(actor, new_id, status, station, 1, "create", "127.0.0.1"),
+                audit=write_audit(
+                    actor,
+                    new_id,
+                    msgspec.structs.replace(doc, station_id=station),
+                    1,
+                    digest,
+                    written.score,
+                    "create",
+                    "127.0.0.1",
+                ),
             )
             began = time.perf_counter_ns()
             if status != "submitted":  # a new draft is the one statement, as the server runs it

@@ -35,11 +35,16 @@ CASES = [
     ("-3", -3),
     ("\u22123", -3),  # the minus sign
     ("1,250", 1250),  # Pakistan's grouping
+    ("1,25,000", 125000),  # in lakhs too
     ("۱٬۲۵۰", 1250),
+    ("۱،۲۵۰", 1250),  # the Urdu keyboard's comma
     (" 7 ", 7),
     ("", None),
     ("   ", None),
     ("1,5", "NaN"),  # not read as 15
+    ("1,2,345", "NaN"),
+    ("12 34", "NaN"),  # two numbers are not one
+    ("9" * 400, "NaN"),  # too large to hold
     ("12abc", "NaN"),
     ("-", "NaN"),
     (".", "NaN"),
@@ -76,6 +81,12 @@ def test_readnumber_reads_every_script_of_digits_and_refuses_the_rest(pwa_server
         [text for text, _ in CASES],
     )
     assert dict(zip([text for text, _ in CASES], read, strict=True)) == dict(CASES)
+    # A stored number goes back into its field as readNumber reads it: no exponent, no grouping.
+    shown = page.evaluate(
+        "async (ns) => { const i = await import('/js/i18n.js'); return ns.map((n) => [i.inputNumber(n), i.readNumber(i.inputNumber(n))]); }",
+        [1e-7, 1234567.5, -3],
+    )
+    assert shown == [["0.0000001", 1e-7], ["1234567.5", 1234567.5], ["-3", -3]]
     context.close()
 
 

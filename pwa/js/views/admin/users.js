@@ -121,7 +121,7 @@ function confirmLeaving(change) {
 // app goes straight to that role's home.
 async function leaveConsole(change) {
   let me = null;
-  try { me = await api.me(); } catch { /* the session ended with the change */ }
+  try { me = await api.me({ quiet401: true }); } catch { /* the session ended with the change */ }
   if (me?.active && me.role !== 'admin') {
     state.user = me;
     await kv.set('user', me);
