@@ -68,7 +68,10 @@ async function request(method, path, { body, query, headers = {}, as = 'json', t
       signal: AbortSignal.timeout(timeout),
     });
   } catch (err) {
-    throw new ApiError(0, { title: 'offline', detail: String(err?.message || err) });
+    const failed = new ApiError(0, { title: 'offline', detail: String(err?.message || err) });
+    // Out of time with the network still there (a slow link), rather than no network at all.
+    failed.timedOut = err?.name === 'TimeoutError';
+    throw failed;
   }
   if (res.status === 304) return { notModified: true, etag: res.headers.get('ETag') };
   // A session that ended (expired, or ended by a password reset) asks the person to sign in again
@@ -89,6 +92,11 @@ async function request(method, path, { body, query, headers = {}, as = 'json', t
   if (as === 'json+etag') return { data, etag: res.headers.get('ETag') };
   return data;
 }
+
+// How long a photo's upload may take: three minutes, and a second more for every 2 KB (a link of 16
+// kbit/s, GPRS at its worst). A fixed three minutes was too short for a 1.2 MB photo below 53 kbit/s:
+// every attempt began again from the first byte and ran out of time, for ever.
+export const photoDeadline = (bytes) => 180000 + Math.ceil(bytes / 2048) * 1000;
 
 function draftCondition(etag) {
   if (etag === undefined) return {};
@@ -119,7 +127,7 @@ export const api = {
       inspection_id: photo.inspection_id, item_key: photo.item_key, taken_at: photo.taken_at,
       lat: photo.lat, lon: photo.lon, accuracy_m: photo.accuracy_m,
     },
-    timeout: 180000,
+    timeout: photoDeadline(photo.blob?.size || 0),
   }),
   // Renditions are fetched with the token and shown through blob URLs: a token never goes in a URL.
   photoBlob: (id, size = 'thumb') => request('GET', `/photos/${encodeURIComponent(id)}/${size}`, { as: 'blob' }),

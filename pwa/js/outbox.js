@@ -208,6 +208,14 @@ async function drainLocked() {
         emit('outbox');
         return { sent, auth: true };
       }
+      if (entry.kind === 'photo' && err.timedOut) {
+        // A photo the link was too slow for, the network still answering: the photos after it (most
+        // smaller) go now rather than wait behind it; it is tried again at the next drain.
+        await requeue(entry, err);
+        later = true;
+        emit('outbox');
+        continue;
+      }
       if (err.waitAlone) {
         // Its checklist could not be fetched just now: only this inspection waits, and is tried again.
         await requeue(entry, err);
