@@ -4,15 +4,14 @@
 
 import { api } from './api.js';
 import { PHOTOS, get } from './db.js';
+import { fit } from './resize.js';
 
 export const MAX_SIDE = 2048;
 const THUMB_SIDE = 320;
 const QUALITY = 0.85;
 
 async function encode(bitmap, maxSide, quality) {
-  const scale = Math.min(1, maxSide / Math.max(bitmap.width, bitmap.height));
-  const w = Math.max(1, Math.round(bitmap.width * scale));
-  const hgt = Math.max(1, Math.round(bitmap.height * scale));
+  const [w, hgt] = fit(bitmap.width, bitmap.height, maxSide);
   if (typeof OffscreenCanvas === 'function') {
     const c = new OffscreenCanvas(w, hgt);
     const ctx = c.getContext('2d');
@@ -31,17 +30,69 @@ async function encode(bitmap, maxSide, quality) {
   return { blob, width: w, height: hgt };
 }
 
-// Decodes once (EXIF orientation applied, since the re-encoded file carries no EXIF) and makes
-// the upload copy and the thumbnail from the same bitmap.
+// Where photos were resized, for the tests: in the worker, or on the page where no worker can.
+export const resized = { worker: 0, page: 0 };
+
+// Decodes once (EXIF orientation applied, since the re-encoded file carries no EXIF) and makes the
+// upload copy and the thumbnail: in a worker (resize-worker.js), so the screen never stops for it,
+// or on the page where a worker cannot draw (no OffscreenCanvas, or the worker failed to start).
 export async function prepare(file) {
+  const made = await inWorker(file);
+  if (made) { resized.worker += 1; return made; }
   const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
   try {
     const main = await encode(bitmap, MAX_SIDE, QUALITY);
     const thumb = await encode(bitmap, THUMB_SIDE, 0.7);
+    resized.page += 1;
     return { blob: main.blob, thumb: thumb.blob, width: main.width, height: main.height };
   } finally {
     bitmap.close();
   }
+}
+
+// One worker for the page's life, started at the first photo; null where it cannot be (then, and
+// after it has failed once, photos are resized on the page). A photo it cannot decode is an error
+// as on the page: it is not tried again there.
+let worker;
+const waiting = new Map();
+let seq = 0;
+
+function resizer() {
+  if (worker !== undefined) return worker;
+  worker = null;
+  if (typeof Worker !== 'function' || typeof OffscreenCanvas !== 'function') return worker;
+  try {
+    worker = new Worker(new URL('./resize-worker.js', import.meta.url), { type: 'module' });
+  } catch {
+    return worker;
+  }
+  worker.onmessage = ({ data }) => {
+    const pending = waiting.get(data.id);
+    waiting.delete(data.id);
+    if (!pending) return;
+    if (data.error) pending.reject(new Error(data.error));
+    else pending.resolve({ blob: data.blob, thumb: data.thumb, width: data.width, height: data.height });
+  };
+  worker.onerror = (event) => {
+    // The worker could not start or crashed: what it was given is resized on the page instead.
+    event.preventDefault?.();
+    worker?.terminate();
+    worker = null;
+    for (const pending of waiting.values()) pending.resolve(null);
+    waiting.clear();
+  };
+  return worker;
+}
+
+function inWorker(file) {
+  const w = resizer();
+  if (!w) return Promise.resolve(null);
+  seq += 1;
+  const id = seq;
+  return new Promise((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    w.postMessage({ id, file, maxSide: MAX_SIDE, thumbSide: THUMB_SIDE, quality: QUALITY });
+  });
 }
 
 // Blob URLs live as long as the page; one per photo id is reused, revoked when a photo goes.
