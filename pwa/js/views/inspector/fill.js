@@ -11,6 +11,9 @@ import { score, visibility } from '../../scoring.js';
 import { actionsFor, station, version } from '../../state.js';
 import { button, countStatus, h, icon, mount, pill, progress } from '../../ui.js';
 import { itemCard } from './item.js';
+
+// How long typing must rest before the section's head and lists are drawn again.
+const TYPING_REST_MS = 300;
 import { actionCallout, actionLine, errorsCallout, missingTemplate, notFound, returnedCallout } from './common.js';
 
 export async function fillView(params) {
@@ -46,7 +49,15 @@ export async function fillView(params) {
   const missingBox = h('div', { class: 'missing' });
   const missingSaid = countStatus((n) => (n ? t('fill.stillToAnswer', { count: n }) : t('fill.sectionDone')), { id: 'missing-status' });
   const cards = new Map();
-  const ctx = { draft, def, actions, checks, readonly, onChange: () => refresh() };
+  // Typing (a text or number answer) draws the section's head, steps and "still to answer" once the
+  // fingers rest: drawn on every key it cost a slow phone 60–170 ms a keystroke, and typing lagged.
+  // The answer itself is saved at every key, and its own card is marked at once (item.js).
+  let resting = 0;
+  const onChange = (key, { typing = false } = {}) => {
+    clearTimeout(resting);
+    if (typing) resting = setTimeout(refresh, TYPING_REST_MS); else refresh();
+  };
+  const ctx = { draft, def, actions, checks, readonly, onChange };
 
   // A draft started without a GPS fix gets one as soon as the phone has it (written as that change
   // alone, since the fix may come after the inspector moved on: inspection.save). Not a returned one:

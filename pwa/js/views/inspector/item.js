@@ -24,6 +24,8 @@ export function itemCard(item, ctx) {
   const status = h('div', { class: 'marks' });
   const card = h('article', { class: 'card item', id: `item-${item.key}`, dataset: { key: item.key, type: item.type }, 'aria-labelledby': labelId });
   const changed = () => { updateStatus(); ctx.onChange(item.key); };
+  // A key typed into a text or number answer: the rest of the screen catches up once typing rests.
+  const typed = () => { updateStatus(); ctx.onChange(item.key, { typing: true }); };
 
   function updateStatus() {
     const answer = draft.answers[item.key];
@@ -56,7 +58,7 @@ export function itemCard(item, ctx) {
     comment ? h('div', { class: 'callout callout-warn', role: 'note' }, icon('note'),
       h('div', {}, h('p', { class: 'strong', text: t('review.commentOnItem') }), h('p', { text: comment, dir: 'auto' }))) : null,
     ...actions.map((a) => actionCallout(a, ctx.checks?.get(a.id), { canCheck: !ctx.readonly })),
-    control(item, ctx, labelId, changed),
+    control(item, ctx, labelId, changed, typed),
     photos.node,
     noteField(item, ctx),
   );
@@ -109,7 +111,7 @@ function choiceGroup(values, item, ctx, labelId, changed, { className, labelOf, 
   return clear ? h('div', {}, group, clear) : group;
 }
 
-function control(item, ctx, labelId, changed) {
+function control(item, ctx, labelId, changed, typed) {
   const { draft } = ctx;
   const value = draft.answers[item.key]?.value;
   switch (item.type) {
@@ -145,7 +147,7 @@ function control(item, ctx, labelId, changed) {
           if (nan) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
           if (nan) input.setAttribute('aria-describedby', bad.id); else input.removeAttribute('aria-describedby');
           setValue(draft, item.key, nan ? null : n);
-          changed();
+          typed();
         },
       });
       const hasRange = item.min != null || item.max != null;
@@ -159,7 +161,7 @@ function control(item, ctx, labelId, changed) {
     case 'text': {
       const ta = h('textarea', {
         rows: 3, value: value ?? '', 'aria-labelledby': labelId, disabled: ctx.readonly, maxlength: MAX_TEXT,
-        oninput: () => { setValue(draft, item.key, ta.value); changed(); },
+        oninput: () => { setValue(draft, item.key, ta.value); typed(); },
       });
       return ta;
     }
