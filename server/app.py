@@ -19,6 +19,7 @@ from urllib.parse import unquote
 import msgspec
 from asyncpg import Connection
 from litestar import HttpMethod, Litestar, MediaType, Request, Response, head, route
+from litestar.config.compression import CompressionConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.file_system import BaseLocalFileSystem
 from litestar.openapi import OpenAPIConfig
@@ -322,6 +323,13 @@ def _pwa_router() -> Any:
     return router
 
 
+# The app's own files and the offline bundle are sent gzipped to a client that takes it: on a phone's
+# first use over 3G the shell was 700 KB as sent and 224 KB gzipped, fetched twice (the page, then
+# the service worker's precache), and a full bundle 62 KB. Not the rest of the API: photos are JPEG
+# already, exports stream, and an inspection's write is small and on the hot path.
+COMPRESSION = CompressionConfig(backend="gzip", minimum_size=1024, exclude=r"^/api/(?!v1/sync/bundle$)")
+
+
 def create_app(settings: Settings, *, executor: Executor | None = None, run_migrations: bool = True) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -378,6 +386,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
         before_request=check_request,
         before_send=[add_security_headers],
         middleware=[request_id_middleware],
+        compression_config=COMPRESSION,
         plugins=[ProblemResponses(), QueryTimes()],
         state=State({"settings": settings}),
         request_max_body_size=settings.max_json_bytes,

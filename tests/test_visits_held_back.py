@@ -215,23 +215,6 @@ async def test_an_open_visit_of_an_archived_template_says_it_is_held_back(client
     assert (shown["held_back"], shown["needs_inspector"]) == ("template_archived", False)
 
 
-async def test_the_bundle_drops_an_archived_templates_visit_and_brings_it_back_when_unarchived(client, w):
-    token, admin = w.tokens["inspector_a"], w.tokens["admin"]
-    visit = await _visit(client, w, date.today() + timedelta(days=5))
-    first = (await client.get("/api/v1/sync/bundle", token)).json()
-    assert [a["id"] for a in first["assignments"]] == [visit["id"]]
-
-    assert (await client.post(f"/api/v1/templates/{w.templates['visit']}/archive", admin)).status_code == 200
-    full = (await client.get("/api/v1/sync/bundle", token)).json()
-    assert full["assignments"] == []
-    delta = (await client.get("/api/v1/sync/bundle", token, params={"since": first["cursor"]})).json()
-    assert visit["id"] in delta["removed"]["assignments"] and delta["assignments"] == []
-
-    assert (await client.post(f"/api/v1/templates/{w.templates['visit']}/unarchive", admin)).status_code == 200
-    back = (await client.get("/api/v1/sync/bundle", token, params={"since": delta["cursor"]})).json()
-    assert [a["id"] for a in back["assignments"]] == [visit["id"]]
-
-
 @pytest.mark.parametrize("change", ["station", "template"])
 async def test_switching_a_station_or_template_off_while_its_visit_is_being_closed_does_not_deadlock(
     settings, executor, change

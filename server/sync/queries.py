@@ -11,16 +11,16 @@ from uuid import UUID
 
 from asyncpg import Connection, Record
 
-from server.assignments.queries import HELD_BACK
 from server.auth.models import SCOPE_SQL, Principal
 from server.sync.rules import own_work_of
 
 _STATION = "s.id, s.code, s.name_en, s.name_ur, s.district_id, s.circle_id, s.lat, s.lon, s.kind, s.sips, s.active"
-# A visit at a deactivated station or of an archived template is held back (assignments.queries.
-# HELD_BACK): the bundle leaves the station or checklist out, so it leaves the visit out too, and a delta
-# removes it (the change marks its open visits changed); back again, the visit comes back with them.
-_ASSIGNMENT = f"""a.id, a.station_id, a.template_id, a.due_date, a.status, a.inspection_id,
-                 (a.inspector_id = $4 AND a.status = 'open' AND {HELD_BACK} IS NULL) AS mine_open"""
+# A visit at a deactivated station is held back (assignments.queries.HELD_BACK): the bundle leaves the
+# station out, so it leaves the visit out too, and a delta removes it (deactivating the station marks its
+# open visits changed); reactivated, the visit comes back with its station. One of an archived checklist
+# stays, and the phone says the checklist was withdrawn and offers nothing to begin (views/inspector).
+_ASSIGNMENT = """a.id, a.station_id, a.template_id, a.due_date, a.status, a.inspection_id,
+                 (a.inspector_id = $4 AND a.status = 'open' AND s.active) AS mine_open"""
 
 
 async def etag_inputs(conn: Connection, user: Principal) -> Record:
@@ -84,8 +84,7 @@ async def assignments(conn: Connection, user: Principal, since: int | None) -> l
         return await conn.fetch(
             f"""SELECT {_ASSIGNMENT}
                   FROM assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
-                  JOIN templates t ON t.id = a.template_id
-                 WHERE a.inspector_id = $4 AND a.status = 'open' AND {HELD_BACK} IS NULL AND {SCOPE_SQL}
+                 WHERE a.inspector_id = $4 AND a.status = 'open' AND s.active AND {SCOPE_SQL}
                  ORDER BY a.due_date, a.id""",
             *user.scope_args(),
             user.id,
@@ -93,7 +92,6 @@ async def assignments(conn: Connection, user: Principal, since: int | None) -> l
     return await conn.fetch(
         f"""SELECT {_ASSIGNMENT}
               FROM assignments a JOIN stations s ON s.id = a.station_id JOIN districts d ON d.id = s.district_id
-              JOIN templates t ON t.id = a.template_id
              WHERE a.change_seq > $5 AND {SCOPE_SQL}
              ORDER BY a.due_date, a.id""",
         *user.scope_args(),

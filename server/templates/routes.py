@@ -82,8 +82,8 @@ async def _set_archived(
         if (current["archived_at"] is not None) != archived:
             await queries.set_archived(conn, template_id, archived)
             data: dict[str, object] = {"key": current["key"]}
-            # Its visits are held back while it is archived (assignments.queries.HELD_BACK): phones drop
-            # them, and get them back, and its schedules held back meanwhile make their next visits.
+            # Its visits are held back while it is archived (assignments.queries.HELD_BACK; phones show
+            # them withdrawn), and its schedules held back meanwhile make their next visits when it is back.
             resumed = await assignment_queries.hold_back_changed(conn, template_id=template_id, resume=not archived)
             if resumed:
                 data["resumed_schedules"] = {str(k): v for k, v in resumed.items()}
