@@ -256,6 +256,38 @@ async def _switch_off_during_a_closing(client, w, change: str) -> None:
     assert done.status_code == 200, done.text
 
 
+async def test_giving_an_inspector_back_their_work_while_a_visit_is_being_closed_does_not_deadlock(settings, executor):
+    """Switching an inspector on again makes the visit their schedule held back (resume_schedules), which
+    stamps the bundle's order after locking the user; a submission closing a visit stamps first, then
+    share-locks its inspector (advance_schedule): each waited on the other."""
+    async with concurrent_client(settings, executor) as client:
+        w = await _world(client)
+        admin, inspector = w.tokens["admin"], w.users["inspector_a"]
+        plan = await _schedule(client, w, date.today() + timedelta(days=10))
+        off = await client.patch(f"/api/v1/users/{inspector}", admin, json={"active": False})
+        assert off.status_code == 200, off.text
+        cancelled = await client.patch(
+            f"/api/v1/assignments/{plan['open_assignment_id']}", w.tokens["reviewer_a"], json={"status": "cancelled"}
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        submission = await client.db()
+        try:
+            async with submission.transaction():
+                await submission.execute("UPDATE sync_state SET seq = nextval('change_seq')")
+                back = asyncio.create_task(client.patch(f"/api/v1/users/{inspector}", admin, json={"active": True}))
+                await asyncio.sleep(0.5)  # the change is now waiting on what the submission holds
+                assert not back.done()
+                await asyncio.wait_for(
+                    submission.execute("SELECT 1 FROM users WHERE id = $1 FOR SHARE", inspector), timeout=10
+                )
+            done = await asyncio.wait_for(back, timeout=10)
+        finally:
+            await submission.close()
+        assert done.status_code == 200, done.text
+        resumed = (await client.get(f"/api/v1/schedules/{plan['id']}", admin)).json()
+        assert resumed["open_assignment_id"] not in (None, plan["open_assignment_id"])
+
+
 # Who did the inspection ----------------------------------------------------------------------------
 
 

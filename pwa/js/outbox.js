@@ -185,6 +185,7 @@ async function drainLocked() {
   let sent = 0;
   let unrecorded = false;
   let later = false;  // something was left for a later drain although the network answered
+  let slowPhoto = false;  // a photo ran out of time in this drain
   for (const entry of entries) {
     if (entry.state === 'attention') { blocked.add(unitOf(entry)); continue; }
     if (blocked.has(unitOf(entry))) continue;
@@ -208,9 +209,11 @@ async function drainLocked() {
         emit('outbox');
         return { sent, auth: true };
       }
-      if (entry.kind === 'photo' && err.timedOut) {
-        // A photo the link was too slow for, the network still answering: the photos after it (most
-        // smaller) go now rather than wait behind it; it is tried again at the next drain.
+      if (entry.kind === 'photo' && err.timedOut && !slowPhoto) {
+        // A photo the link was too slow for: the photos after it (most smaller) go now rather than
+        // wait behind it, and it is tried again at the next drain. One per drain: a second running out
+        // of time says the link passes nothing at all, and the drain backs off as for any failure.
+        slowPhoto = true;
         await requeue(entry, err);
         later = true;
         emit('outbox');

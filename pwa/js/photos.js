@@ -35,10 +35,26 @@ export const resized = { worker: 0, page: 0 };
 
 // Decodes once (EXIF orientation applied, since the re-encoded file carries no EXIF) and makes the
 // upload copy and the thumbnail: in a worker (resize-worker.js), so the screen never stops for it,
-// or on the page where a worker cannot draw (no OffscreenCanvas, or the worker failed to start).
+// or on the page where a worker cannot (no module worker or OffscreenCanvas there, the worker failed,
+// or it did not answer in time). A photo the worker could not make is tried once on the page, which
+// says whether it is the photo (refused there too) or the worker (the page resizes from then on).
 export async function prepare(file) {
-  const made = await inWorker(file);
-  if (made) { resized.worker += 1; return made; }
+  let made;
+  try {
+    made = await inWorker(file);  // null: no worker (any more), the page does it
+  } catch {
+    // Refused by the worker: the page tries once. Refused there too, it is the photo (that error is
+    // the caller's); made there, it was the worker, and the page resizes from now on.
+    made = await onPage(file);
+    stopWorker();
+    return made;
+  }
+  if (!made) return onPage(file);
+  resized.worker += 1;
+  return made;
+}
+
+async function onPage(file) {
   const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
   try {
     const main = await encode(bitmap, MAX_SIDE, QUALITY);
@@ -50,12 +66,22 @@ export async function prepare(file) {
   }
 }
 
-// One worker for the page's life, started at the first photo; null where it cannot be (then, and
-// after it has failed once, photos are resized on the page). A photo it cannot decode is an error
-// as on the page: it is not tried again there.
+// One worker for the page's life, started at the first photo; null where it cannot be, and after it
+// has failed once (photos are then resized on the page).
 let worker;
 const waiting = new Map();
 let seq = 0;
+
+// How long the worker may take over a photo before the page does it instead: half a minute, and a
+// second more per megabyte (a slow phone's 12 MP photo takes a few seconds).
+const workerDeadline = (bytes) => 30000 + Math.ceil(bytes / 1048576) * 1000;
+
+function stopWorker() {
+  worker?.terminate();
+  worker = null;
+  for (const pending of waiting.values()) { clearTimeout(pending.timer); pending.resolve(null); }
+  waiting.clear();
+}
 
 function resizer() {
   if (worker !== undefined) return worker;
@@ -70,17 +96,13 @@ function resizer() {
     const pending = waiting.get(data.id);
     waiting.delete(data.id);
     if (!pending) return;
+    clearTimeout(pending.timer);
     if (data.error) pending.reject(new Error(data.error));
     else pending.resolve({ blob: data.blob, thumb: data.thumb, width: data.width, height: data.height });
   };
-  worker.onerror = (event) => {
-    // The worker could not start or crashed: what it was given is resized on the page instead.
-    event.preventDefault?.();
-    worker?.terminate();
-    worker = null;
-    for (const pending of waiting.values()) pending.resolve(null);
-    waiting.clear();
-  };
+  // It could not start, crashed, or a message could not be read: what it was given is resized on the page.
+  worker.onerror = (event) => { event.preventDefault?.(); stopWorker(); };
+  worker.onmessageerror = () => stopWorker();
   return worker;
 }
 
@@ -90,7 +112,9 @@ function inWorker(file) {
   seq += 1;
   const id = seq;
   return new Promise((resolve, reject) => {
-    waiting.set(id, { resolve, reject });
+    // No answer in time (a worker stuck or killed without a word): the page does this one, and the rest.
+    const timer = setTimeout(() => { if (waiting.has(id)) stopWorker(); }, workerDeadline(file.size || 0));
+    waiting.set(id, { resolve, reject, timer });
     w.postMessage({ id, file, maxSide: MAX_SIDE, thumbSide: THUMB_SIDE, quality: QUALITY });
   });
 }

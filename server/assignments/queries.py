@@ -15,9 +15,10 @@ open under that inspector's name, since `inspector_id` is never empty (DESIGN §
 (advance_schedule) and starts again once its inspector can serve it (resume_schedules).
 
 Work can also be held back whoever its inspector is (HELD_BACK below): its station was deactivated or
-its template archived. Such a visit stays open, reported as `held_back` with the reason, and no phone
-carries it (sync.queries); a schedule in that state makes no new visits, and starts again when the
-station is reactivated or the template unarchived (resume_schedules, called by those changes).
+its template archived. Such a visit stays open, reported as `held_back` with the reason; phones drop a
+deactivated station's visit and show an archived template's as withdrawn (sync.queries); a schedule in
+that state makes no new visits, and starts again when the station is reactivated or the template
+unarchived (resume_schedules, called by those changes).
 """
 
 from __future__ import annotations
@@ -325,8 +326,10 @@ async def advance_schedule(conn: Connection, schedule_id: UUID) -> tuple[UUID | 
     nobody can make would only sit on a phone that never sees it. The schedule keeps its last due
     date and is listed as needing an inspector; resume_schedules makes the visit once it has one.
 
-    The inspector's row is read under a share lock, and so are the station's and the template's, for the
-    same reason as told here of the inspector. A change to that user being saved (switched on
+    The inspector's row is read under a share lock. (The station's and the template's need none: switching
+    either off or on locks its open visits first (lock_open_visits), so it waits for, or is waited for by,
+    the submission closing one of them, and this reads them as that change commits them.) A change to
+    that user being saved (switched on
     again, given the district) holds it: this waits, and judges SERVES on the row as the change
     commits it. Read as it was, the visit was held back here while the change's own resume_schedules,
     not seeing this transaction's completion or cancellation yet, took the old visit for still open:
@@ -338,7 +341,7 @@ async def advance_schedule(conn: Connection, schedule_id: UUID) -> tuple[UUID | 
              FROM schedules c JOIN templates t ON t.id = c.template_id
              JOIN stations s ON s.id = c.station_id JOIN districts d ON d.id = s.district_id
              JOIN users u ON u.id = c.inspector_id
-            WHERE c.id = $1 FOR UPDATE OF c FOR SHARE OF u, s, t""",
+            WHERE c.id = $1 FOR UPDATE OF c FOR SHARE OF u""",
         schedule_id,
     )
     if sched is None or not sched["active"] or sched["held_back"] is not None or not sched["serves"]:

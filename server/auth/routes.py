@@ -14,6 +14,7 @@ from server.audit import queries as audit
 from server.auth import queries
 from server.auth.models import LoginIn, LoginOut, Principal, Role, UserCreate, UserOut, UserPatch
 from server.auth.rules import hash_password, new_token, token_hash, verify_password
+from server.dashboards.rollup import take_sync_state
 from server.errors import (
     Conflict,
     FieldError,
@@ -269,6 +270,12 @@ class UsersController(Controller):
             # Hashed before the row is locked: argon2 takes a while and must not hold others up.
             changes["password_hash"] = await asyncio.to_thread(hash_password, data.password)
         async with conn.transaction():
+            if {"role", "region_ids", "district_ids", "active"} & changes.keys():
+                # Who may do the work changes: _follow_work may make a visit, which stamps the bundle's
+                # change order (sync_state). A submission closing a visit stamps first and then
+                # share-locks its inspector (advance_schedule): the stamp first here too, or each waits
+                # on the other (rollup.LOCK_ORDER).
+                await take_sync_state(conn)
             # Judged on the row as it is under its lock: two changes at once (one emptying the
             # regions, the other the districts) must not each pass on what the other is removing.
             current, other_admins = await queries.lock_user(conn, user_id)

@@ -348,17 +348,23 @@ async def original(
         await _integrity_failed(conn, user, row, served.mismatch, ip)
     if served.data is None:
         return served
+    await _audit_original(conn, "photo.original", user, row, ip, sha256=bytes(row["sha256"]).hex())
+    return served
+
+
+async def _audit_original(conn: Connection, action: str, user: Principal, row: Record, ip: str | None, **data) -> None:
+    """The audit entry of a request for a photo's original (served, or refused as not the upload), in a
+    transaction of its own."""
     async with conn.transaction():
         await audit.record(
             conn,
-            "photo.original",
+            action,
             actor=user,
             entity="photo",
-            entity_id=photo_id,
+            entity_id=row["id"],
             ip=ip,
-            data={"inspection_id": str(row["inspection_id"]), "sha256": bytes(row["sha256"]).hex()},
+            data={"inspection_id": str(row["inspection_id"]), **data},
         )
-    return served
 
 
 async def _integrity_failed(
@@ -375,16 +381,9 @@ async def _integrity_failed(
         mismatch.stored_sha256 or "not read",
         mismatch.stored_size,
     )
-    async with conn.transaction():
-        await audit.record(
-            conn,
-            "photo.integrity_failed",
-            actor=user,
-            entity="photo",
-            entity_id=photo_id,
-            ip=ip,
-            data={"inspection_id": str(row["inspection_id"]), "key": row["original_key"], **mismatch.audit_data()},
-        )
+    await _audit_original(
+        conn, "photo.integrity_failed", user, row, ip, key=row["original_key"], **mismatch.audit_data()
+    )
     raise IntegrityFailed(
         "the stored original of this photo is not the file that was uploaded (its SHA-256 differs from the one "
         "recorded at upload), so it is not served; this has been recorded in the audit trail",

@@ -59,3 +59,16 @@ def test_a_camera_photo_is_resized_upright_in_a_worker_and_a_non_picture_is_refu
     assert "error" in junk and junk["where"] == {"worker": 2, "page": 0}, junk
     assert errors == []
     context.close()
+
+
+def test_a_phone_with_no_worker_resizes_on_the_page(pwa_server, browser):
+    context = phone_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    page.evaluate("() => { window.Worker = undefined; }")  # before the first photo starts one
+    made = page.evaluate(PREPARE, [camera_jpeg(6), "image/jpeg"])
+    assert made["main"] == [1536, 2048] and made["thumb"] == [240, 320], made
+    assert made["where"] == {"worker": 0, "page": 1}
+    assert errors == []
+    context.close()

@@ -138,8 +138,10 @@ def test_a_backlog_reads_as_inspections_with_their_photos_counted_not_one_row_pe
     page.evaluate(BACKLOG)
     page.locator("#sync-badge", has_text="3 waiting to send · 4 photos").wait_for(timeout=10000)
     page.goto(pwa_server.url + "/#/sync")
-    rows = page.locator("main ul.list > li.list-row")
-    rows.first.wait_for()
+    # The sync screen's own rows: until it is drawn, the home screen's station rows match a bare
+    # "ul.list > li" too (a hash navigation keeps the page).
+    page.locator("li.list-row[data-id=y]").wait_for()
+    rows = page.locator("main ul.list > li.list-row[data-kind]")
     assert rows.count() == 3, rows.all_inner_texts()
     assert "3 photos still to send" in page.locator("li[data-id=y]").inner_text()
     assert "1 photo still to send" in page.locator("li[data-id=z]").inner_text()

@@ -83,6 +83,25 @@ def free_station(server, token, template_id: str) -> dict:
     return next(s for s in stations if s["id"] == last["station_id"])
 
 
+def lahore_inspector(server, admin: str, username: str, display_name: str) -> str:
+    """A new inspector of Lahore city (the demo password); returns their id."""
+    lahore = next(d for d in get(server, admin, "/api/v1/districts") if d["code"] == "LHR-CITY")
+    made = server.api(
+        "POST",
+        "/api/v1/users",
+        admin,
+        json={
+            "username": username,
+            "display_name": display_name,
+            "password": DEMO_PASSWORDS["inspector"],
+            "role": "inspector",
+            "district_ids": [lahore["id"]],
+        },
+    )
+    assert made.status_code == 201, made.text
+    return made.json()["id"]
+
+
 def open_screen(page, server, query: str = "") -> None:
     page.goto(server.url + "/#/review/visits" + query)
     page.reload()
@@ -225,21 +244,7 @@ def test_work_stranded_on_a_deactivated_inspector_is_marked_and_reassigned_on_a_
     pwa_server, browser, tokens
 ):
     admin, token = tokens["admin"], tokens["reviewer"]
-    lahore = next(d for d in get(pwa_server, admin, "/api/v1/districts") if d["code"] == "LHR-CITY")
-    made = pwa_server.api(
-        "POST",
-        "/api/v1/users",
-        admin,
-        json={
-            "username": "inspector.leaving",
-            "display_name": "DSP Leaving Soon",
-            "password": DEMO_PASSWORDS["inspector"],
-            "role": "inspector",
-            "district_ids": [lahore["id"]],
-        },
-    )
-    assert made.status_code == 201, made.text
-    leaving = made.json()["id"]
+    leaving = lahore_inspector(pwa_server, admin, "inspector.leaving", "DSP Leaving Soon")
     ali = inspector_id(pwa_server, token, ALI)
     # An overdue visit and a repeating visit go to the inspector, who is then deactivated.
     visit = next(a for a in open_visits(pwa_server, token, overdue="true") if a["schedule_id"] is None)

@@ -8,7 +8,16 @@ import pytest
 from server.demo.content import DEMO_PASSWORDS
 from tests.e2e.test_pwa_support import live_pwa_server
 from tests.e2e.test_reviewer_support import REVIEWER_PASSWORD, inspector_setup, reviewer_desk, submit
-from tests.e2e.test_reviewer_visits import ALI, free_stations, get, inspector_id, make_visit, open_screen, sips
+from tests.e2e.test_reviewer_visits import (
+    ALI,
+    free_stations,
+    get,
+    inspector_id,
+    lahore_inspector,
+    make_visit,
+    open_screen,
+    sips,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -21,20 +30,7 @@ def pwa_server(pg_admin_url, demo_template_db, tmp_path_factory):
 def test_held_back_and_done_by_a_colleague_are_said_on_the_visits_screen(pwa_server, browser):
     admin = pwa_server.login("admin", DEMO_PASSWORDS["admin"])
     token = pwa_server.login("rpo.lahore", REVIEWER_PASSWORD)
-    lahore = next(d for d in get(pwa_server, admin, "/api/v1/districts") if d["code"] == "LHR-CITY")
-    made = pwa_server.api(
-        "POST",
-        "/api/v1/users",
-        admin,
-        json={
-            "username": "inspector.colleague",
-            "display_name": "DSP Colleague",
-            "password": DEMO_PASSWORDS["inspector"],
-            "role": "inspector",
-            "district_ids": [lahore["id"]],
-        },
-    )
-    assert made.status_code == 201, made.text
+    lahore_inspector(pwa_server, admin, "inspector.colleague", "DSP Colleague")
     template = sips(pwa_server, token)
     ali = inspector_id(pwa_server, token, ALI)
     done_at, closed = free_stations(pwa_server, token, template["id"], 2)

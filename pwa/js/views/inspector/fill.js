@@ -11,10 +11,10 @@ import { score, visibility } from '../../scoring.js';
 import { actionsFor, station, version } from '../../state.js';
 import { button, countStatus, h, icon, mount, pill, progress } from '../../ui.js';
 import { itemCard } from './item.js';
+import { actionCallout, actionLine, errorsCallout, missingTemplate, notFound, returnedCallout } from './common.js';
 
 // How long typing must rest before the section's head and lists are drawn again.
 const TYPING_REST_MS = 300;
-import { actionCallout, actionLine, errorsCallout, missingTemplate, notFound, returnedCallout } from './common.js';
 
 export async function fillView(params) {
   const draft = await loadDraft(params.id);
@@ -52,10 +52,15 @@ export async function fillView(params) {
   // Typing (a text or number answer) draws the section's head, steps and "still to answer" once the
   // fingers rest: drawn on every key it cost a slow phone 60–170 ms a keystroke, and typing lagged.
   // The answer itself is saved at every key, and its own card is marked at once (item.js).
+  // Which items show is worked out on every key (cheap), and a change drawn at once: a follow-up that
+  // depends on a typed answer must be there for the next Tab.
   let resting = 0;
   const onChange = (key, { typing = false } = {}) => {
     clearTimeout(resting);
-    if (typing) resting = setTimeout(refresh, TYPING_REST_MS); else refresh();
+    const visible = typing && visibility(def, draft.answers);
+    if (typing && [...cards].every(([k, card]) => card.hidden === !visible[k])) {
+      resting = setTimeout(refresh, TYPING_REST_MS);
+    } else refresh();
   };
   const ctx = { draft, def, actions, checks, readonly, onChange };
 
