@@ -224,6 +224,31 @@ async def test_the_quick_check_names_a_record_written_since_and_carries_the_full
     assert (quick["last_full"]["records_ok"], quick["last_full"]["record_problems"]) == (False, 2)
 
 
+async def _deleted_outright(conn, inspection_id: uuid.UUID) -> None:
+    """The inspection, its revisions and answers deleted with the guards switched off."""
+    async with conn.transaction():
+        for table in ("inspections", "inspection_revisions", "answers"):
+            await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+        await conn.execute("DELETE FROM answers WHERE inspection_id = $1", inspection_id)
+        await conn.execute("DELETE FROM inspection_revisions WHERE inspection_id = $1", inspection_id)
+        await conn.execute("DELETE FROM inspections WHERE id = $1", inspection_id)
+        for table in ("inspections", "inspection_revisions", "answers"):
+            await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
+
+
+async def test_an_inspection_deleted_outright_is_named_by_the_full_and_the_quick_check(client, conn):
+    ctx = await make_ctx(client)
+    ids = await _story(ctx)
+    await _deleted_outright(conn, ids["returned"])
+    full = await _verify(ctx)
+    assert full["ok"] is False and _found(full) == {(str(ids["returned"]), None, "inspection_missing")}
+    # Written since that check and then deleted: the quick check, which looks at what was written since.
+    later, _ = await ctx.submit()
+    await _deleted_outright(conn, later)
+    quick = await _verify(ctx, since_last_check="true")
+    assert quick["ok"] is False and _found(quick) == {(str(later), None, "inspection_missing")}
+
+
 async def test_a_check_recorded_by_anyone_but_an_admin_or_the_command_line_is_not_gone_on_from(client, conn):
     ctx = await make_ctx(client)
     await _story(ctx)

@@ -42,8 +42,10 @@ class FullCheck(msgspec.Struct, kw_only=True):
 # revision_not_as_audited: a stored revision's body_hash is not the one the trail recorded for it;
 # current_differs: the inspection's document, body hash or status is not its current revision's;
 # answers_differ: the answer rows are not the answers of the current revision's document;
-# score_differs: the score or grade is not the one the trail recorded for the current revision.
+# score_differs: the score or grade is not the one the trail recorded for the current revision;
+# inspection_missing: the trail says the inspection was written, and it is not there at all.
 Problem = Literal[
+    "inspection_missing",
     "revision_missing",
     "revision_beyond_current",
     "revision_altered",

@@ -86,15 +86,33 @@ class _Tally:
         )
 
 
+# Inspections the trail says were written that are not there at all (deleted with their revisions
+# and answers): among `$1` when given, else every one the trail names. Muaina deletes none.
+_GONE = f"""
+SELECT DISTINCT a.entity_id::uuid AS id
+  FROM audit_log a
+ WHERE a.entity = 'inspection' AND a.action IN ({", ".join(f"'{a}'" for a in _MAKES)})
+   AND ($1::text[] IS NULL OR a.entity_id = ANY($1::text[]))
+   AND NOT EXISTS (SELECT 1 FROM inspections i WHERE i.id = a.entity_id::uuid)
+ ORDER BY 1"""
+
+
 async def check_all(conn: Connection) -> RecordCheck:
-    """Every inspection, in pages by id."""
+    """Every inspection, in pages by id, and every one the trail names that is gone."""
     tally = _Tally()
     heads = await _read_page(conn, f"{_HEADS} ORDER BY i.id LIMIT $1", PAGE, tally)
     while heads:
         heads = await _read_page(
             conn, f"{_HEADS} WHERE i.id > $1 ORDER BY i.id LIMIT $2", (heads[-1]["id"], PAGE), tally
         )
+    await _gone(conn, None, tally)
     return tally.result()
+
+
+async def _gone(conn: Connection, ids: list[str] | None, tally: _Tally) -> None:
+    for row in await conn.fetch(_GONE, ids):
+        tally.inspections += 1
+        tally.add(row["id"], None, "inspection_missing")
 
 
 async def check_some(conn: Connection, inspection_ids: Iterable[UUID]) -> RecordCheck:
@@ -102,8 +120,14 @@ async def check_some(conn: Connection, inspection_ids: Iterable[UUID]) -> Record
     check), in pages."""
     tally = _Tally()
     ids = sorted(set(inspection_ids))
+    found: set[UUID] = set()
     for start in range(0, len(ids), PAGE):
-        await _read_page(conn, f"{_HEADS} WHERE i.id = ANY($1::uuid[]) ORDER BY i.id", ids[start : start + PAGE], tally)
+        heads = await _read_page(
+            conn, f"{_HEADS} WHERE i.id = ANY($1::uuid[]) ORDER BY i.id", ids[start : start + PAGE], tally
+        )
+        found.update(h["id"] for h in heads)
+    if len(found) < len(ids):
+        await _gone(conn, [str(i) for i in ids if i not in found], tally)
     return tally.result()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from server.audit.models import VerifyResult
 
 _PROBLEMS = {
+    "inspection_missing": "the inspection the audit trail says was written is not there (deleted with its revisions)",
     "revision_missing": "the revision is not stored (deleted, or never written where the trail says it was)",
     "revision_beyond_current": "a revision is stored above the inspection's current one",
     "revision_altered": "the stored document no longer matches its hash",
