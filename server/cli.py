@@ -85,8 +85,8 @@ def _store_where(settings: Settings) -> str:
 
 
 def _with_photo_store(settings: Settings, fn):
-    """A photo maintenance command's work (`fn`, on a database connection), each way it cannot reach the
-    photos said in one line. Run with the directory store where it is not (cron starts in the home
+    """A photo maintenance command's work (`fn`, on a database connection and the photo store, closed
+    after it), each way it cannot reach the photos said in one line. Run with the directory store where it is not (cron starts in the home
     directory, and DATA_DIR is relative to where a command runs), it would find nothing and say all is
     well: it stops instead."""
     if not settings.s3_endpoint and not settings.photos_dir.is_dir():
@@ -94,8 +94,17 @@ def _with_photo_store(settings: Settings, fn):
             f"there is no photo directory at {settings.photos_dir.resolve()}: run this where `muaina serve` "
             "runs, or set DATA_DIR to the same (absolute) path"
         )
+    from server.app import make_store
+
+    async def with_store(conn):
+        store = make_store(settings)
+        try:
+            return await fn(conn, store)
+        finally:
+            await store.close()
+
     try:
-        return asyncio.run(_with_conn(settings.database_url or "", fn))
+        return asyncio.run(_with_conn(settings.database_url or "", with_store))
     except Unavailable as exc:
         raise Unreachable(f"cannot use the photo store ({_store_where(settings)}): {exc}") from exc
 
@@ -410,7 +419,6 @@ def cmd_import_stations(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from server.app import make_store
     from server.photos.sweeper import least_grace_minutes, sweep_orphans
 
     least = least_grace_minutes(settings.s3_timeout_seconds)
@@ -424,20 +432,16 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     settings, _server = resolve_database(settings)
 
-    async def sweep(conn):
-        store = make_store(settings)
-        try:
-            return await sweep_orphans(
-                conn,
-                store,
-                older_than=timedelta(minutes=args.older_than_minutes),
-                unclaimed_older_than=None
-                if args.unclaimed_older_than_days is None
-                else timedelta(days=args.unclaimed_older_than_days),
-                dry_run=args.dry_run,
-            )
-        finally:
-            await store.close()
+    async def sweep(conn, store):
+        return await sweep_orphans(
+            conn,
+            store,
+            older_than=timedelta(minutes=args.older_than_minutes),
+            unclaimed_older_than=None
+            if args.unclaimed_older_than_days is None
+            else timedelta(days=args.unclaimed_older_than_days),
+            dry_run=args.dry_run,
+        )
 
     report = _with_photo_store(settings, sweep)
     print(
@@ -456,14 +460,13 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_recover_photos(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from server.app import make_executor, make_store
+    from server.app import make_executor
     from server.photos.recovery import MANIFEST, export_unclaimed, recover_photos
     from server.photos.sweeper import least_grace_minutes
 
     settings, _server = resolve_database(settings)
 
-    async def recover(conn):
-        store = make_store(settings)
+    async def recover(conn, store):
         executor = make_executor(settings)
         try:
             await store.start()
@@ -477,7 +480,6 @@ def cmd_recover_photos(settings: Settings, args: argparse.Namespace) -> int:
             )
         finally:
             executor.shutdown()
-            await store.close()
 
     report, unclaimed = _with_photo_store(settings, recover)
     print(
@@ -502,7 +504,6 @@ def cmd_recover_photos(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_verify_photos(settings: Settings, args: argparse.Namespace) -> int:
     """Hash every stored original against the SHA-256 its photo's row recorded at upload; name each one
     missing or different, with its inspection. Exit status 1 when there is one."""
-    from server.app import make_store
     from server.photos.integrity import Finding, verify_originals
 
     settings, _server = resolve_database(settings)
@@ -520,12 +521,8 @@ def cmd_verify_photos(settings: Settings, args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    async def verify(conn):
-        store = make_store(settings)
-        try:
-            return await verify_originals(conn, store, say)
-        finally:
-            await store.close()
+    async def verify(conn, store):
+        return await verify_originals(conn, store, say)
 
     report = _with_photo_store(settings, verify)
     if not report.mismatched and not report.missing:

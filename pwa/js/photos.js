@@ -4,21 +4,11 @@
 
 import { api } from './api.js';
 import { PHOTOS, get } from './db.js';
-import { fit } from './resize.js';
-
-export const MAX_SIDE = 2048;
-const THUMB_SIDE = 320;
-const QUALITY = 0.85;
+import { MAX_SIDE, QUALITY, THUMB_QUALITY, THUMB_SIDE, drawJpeg, fit } from './resize.js';
 
 async function encode(bitmap, maxSide, quality) {
   const [w, hgt] = fit(bitmap.width, bitmap.height, maxSide);
-  if (typeof OffscreenCanvas === 'function') {
-    const c = new OffscreenCanvas(w, hgt);
-    const ctx = c.getContext('2d');
-    ctx.imageSmoothingQuality = 'high';
-    ctx.drawImage(bitmap, 0, 0, w, hgt);
-    return { blob: await c.convertToBlob({ type: 'image/jpeg', quality }), width: w, height: hgt };
-  }
+  if (typeof OffscreenCanvas === 'function') return { blob: (await drawJpeg(bitmap, w, hgt, quality)).blob, width: w, height: hgt };
   const c = document.createElement('canvas');
   c.width = w;
   c.height = hgt;
@@ -58,7 +48,7 @@ async function onPage(file) {
   const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
   try {
     const main = await encode(bitmap, MAX_SIDE, QUALITY);
-    const thumb = await encode(bitmap, THUMB_SIDE, 0.7);
+    const thumb = await encode(bitmap, THUMB_SIDE, THUMB_QUALITY);
     resized.page += 1;
     return { blob: main.blob, thumb: thumb.blob, width: main.width, height: main.height };
   } finally {
@@ -115,7 +105,7 @@ function inWorker(file) {
     // No answer in time (a worker stuck or killed without a word): the page does this one, and the rest.
     const timer = setTimeout(() => { if (waiting.has(id)) stopWorker(); }, workerDeadline(file.size || 0));
     waiting.set(id, { resolve, reject, timer });
-    w.postMessage({ id, file, maxSide: MAX_SIDE, thumbSide: THUMB_SIDE, quality: QUALITY });
+    w.postMessage({ id, file });
   });
 }
 

@@ -3,26 +3,18 @@
 // out: {id, blob, thumb, width, height} or {id, error}. The thumbnail is made from the upload copy,
 // not the 12 MP bitmap.
 
-import { fit } from './resize.js';
+import { MAX_SIDE, QUALITY, THUMB_QUALITY, THUMB_SIDE, drawJpeg, fit } from './resize.js';
 
-async function encode(source, w, h, quality) {
-  const canvas = new OffscreenCanvas(w, h);
-  const ctx = canvas.getContext('2d');
-  ctx.imageSmoothingQuality = 'high';
-  ctx.drawImage(source, 0, 0, w, h);
-  return { canvas, blob: await canvas.convertToBlob({ type: 'image/jpeg', quality }) };
-}
-
-self.onmessage = async ({ data: { id, file, maxSide, thumbSide, quality } }) => {
+self.onmessage = async ({ data: { id, file } }) => {
   let bitmap = null;
   try {
     bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
-    const [w, h] = fit(bitmap.width, bitmap.height, maxSide);
-    const main = await encode(bitmap, w, h, quality);
+    const [w, h] = fit(bitmap.width, bitmap.height, MAX_SIDE);
+    const main = await drawJpeg(bitmap, w, h, QUALITY);
     bitmap.close();
     bitmap = null;
-    const [tw, th] = fit(w, h, thumbSide);
-    const thumb = await encode(main.canvas, tw, th, 0.7);
+    const [tw, th] = fit(w, h, THUMB_SIDE);
+    const thumb = await drawJpeg(main.canvas, tw, th, THUMB_QUALITY);
     self.postMessage({ id, blob: main.blob, thumb: thumb.blob, width: w, height: h });
   } catch (err) {
     self.postMessage({ id, error: String(err?.message || err) });
