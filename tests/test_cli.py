@@ -79,6 +79,8 @@ def test_serve_with_no_settings_runs_the_demo_stops_cleanly_and_keeps_data(data_
         out, _ = proc.communicate(timeout=60)
     assert "admin-demo-2026" in out and f"{url}/" in out
     assert proc.returncode == 0
+    # As root the embedded server's package makes a system user and opens the folders above var/: said.
+    assert ("running as root" in out) == (os.geteuid() == 0), out[:2000]
     assert not _postgres_running(data_dir), "SIGTERM must stop the embedded PostgreSQL too"
 
     proc, url = _serve(data_dir, free_port())

@@ -60,6 +60,39 @@ def test_a_well_formed_database_url_is_taken_as_it_is(url):
     assert load_settings({"DATABASE_URL": url}).database_url == url
 
 
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("postgresql://muaina:2024/Lahore-Secret@db.internal:5432/muaina", "Lahore-Secret"),
+        ("postgresql://muaina:S3c@ret/PW@127.0.0.1:5432/muaina", "ret/PW"),
+        ("postgresql://muaina:pa?ss@db.internal/muaina", "pa?ss"),
+    ],
+)
+def test_a_password_a_url_cannot_carry_is_refused_without_printing_it(url, secret):
+    """Read as written, "/" ends the host: the password was taken for a host and port and printed in
+    the "cannot connect" line. Such a password must be percent-encoded; the refusal names the host only."""
+    with pytest.raises(ConfigError, match="percent-encoded") as refused:
+        load_settings({"DATABASE_URL": url})
+    message = str(refused.value)
+    assert secret not in message
+    assert "db.internal" in message or "127.0.0.1" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://muaina:2024%2FLahore@db.internal:5432/muaina", "db.internal:5432/muaina"),
+        ("postgresql://h:abc/muaina?password=S3cretPW", "h:abc/muaina"),
+        ("postgresql:///muaina?host=/run/postgresql&user=a@b&password=S3cretPW", "the URL"),
+        ("postgresql:///muaina?host=/run/postgresql", "/muaina"),
+    ],
+)
+def test_where_a_url_points_is_said_without_its_password_or_query(url, shown):
+    from server.config import url_location
+
+    assert url_location(url) == shown
+
+
 def test_the_trusted_proxies_are_addresses_and_networks():
     assert load_settings({}).forwarded_allow_ips == "127.0.0.1,::1"
     assert load_settings({"FORWARDED_ALLOW_IPS": " 10.0.0.5, 172.16.0.0/12,fd00::/8 "}).forwarded_allow_ips == (
