@@ -27,10 +27,18 @@ from server.logs import log_config
 log = logging.getLogger("muaina")
 
 
-def resolve_database(settings: Settings) -> tuple[Settings, object | None]:
-    """Use DATABASE_URL when set; otherwise start the embedded PostgreSQL under DATA_DIR."""
+def resolve_database(settings: Settings, *, create: bool = True) -> tuple[Settings, object | None]:
+    """Use DATABASE_URL when set; otherwise start the embedded PostgreSQL under DATA_DIR, making it
+    first if `create` (the commands that set up: serve, migrate, create-admin, seed-demo,
+    import-stations). A maintenance command run where there is none (cron starts in the home directory,
+    and DATA_DIR is relative to where a command runs) stops in one line instead of making an empty one."""
     if settings.database_url:
         return settings, None
+    if not create and not (settings.pg_dir / "PG_VERSION").is_file():
+        raise Unreachable(
+            f"there is no database at {settings.pg_dir.resolve()}: run this where `muaina serve` runs, or set"
+            " DATA_DIR to the same (absolute) path, or DATABASE_URL"
+        )
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     os.environ.setdefault("XDG_RUNTIME_DIR", str((settings.data_dir / "run").resolve()))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -132,8 +140,17 @@ async def _ready(url: str, settings: Settings) -> None:
 
 
 async def _with_conn(url: str, fn, *args):
+    """`fn` on a connection to a database migrated to this version: one that is not (a new version
+    installed and not yet migrated, or the wrong database) is said in one line, not a traceback about a
+    missing table or column halfway through."""
     conn = await _connect(url)
     try:
+        pending = await db.pending_migrations(conn)
+        if pending:
+            raise Unreachable(
+                f"the database ({url_location(url)}) lacks {len(pending)} of this version's migrations, from"
+                f" {pending[0]}: run `muaina migrate` first (or check DATABASE_URL / DATA_DIR)"
+            )
         return await fn(conn, *args)
     finally:
         await conn.close()
@@ -149,16 +166,37 @@ def _seed(settings: Settings, *, history: bool = False) -> list[str] | None:
     if history:
         from server.demo.history import seed_configured
 
-        print(
-            "Demo history: a year of inspections, reviews and corrective actions is written once, the first "
-            "time (a minute or two); later starts skip it.",
-            flush=True,
-        )
+        if not asyncio.run(_with_conn(settings.database_url or "", _history_written)):
+            print(
+                "Demo history: a year of inspections, reviews and corrective actions is written once, the first "
+                "time (a minute or two); later starts skip it.",
+                flush=True,
+            )
         messages.append(asyncio.run(seed_configured(settings)))
     return messages
 
 
-def _banner(settings: Settings, seeded: bool, history: bool = False) -> str:
+async def _history_written(conn: asyncpg.Connection) -> bool:
+    from server.demo.history import MARKER
+
+    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = $1)", MARKER)
+
+
+async def _demo_sign_ins(conn: asyncpg.Connection, usernames: list[str]) -> set[str]:
+    """The demo accounts still as seeded: active, the password never reset since (the audit trail says
+    so), so the banner lists no password that no longer works."""
+    rows = await conn.fetch(
+        """SELECT u.username FROM users u
+            WHERE u.username = ANY($1::text[]) AND u.active
+              AND NOT EXISTS (SELECT 1 FROM audit_log a
+                               WHERE a.entity = 'user' AND a.entity_id = u.id::text AND a.action = 'user.update'
+                                 AND a.data -> 'changes' ? 'password')""",
+        usernames,
+    )
+    return {r["username"] for r in rows}
+
+
+def _banner(settings: Settings, seeded: bool, history: bool = False, unchanged: set[str] | None = None) -> str:
     lines = [
         "",
         f"  Muaina is running at http://{settings.host}:{settings.port}/",
@@ -169,15 +207,21 @@ def _banner(settings: Settings, seeded: bool, history: bool = False) -> str:
     if seeded:
         from server.demo.content import DEMO_USERS
 
-        lines.append("  Demo sign-ins (username / password):")
-        for u in DEMO_USERS:
-            lines.append(f"    {u['role']:<9} {u['username']:<22} {u['password']}")
+        accounts = [(u["role"], u["username"], u["password"]) for u in DEMO_USERS]
         if history:
             from server.demo.content import DEMO_PASSWORDS
             from server.demo.history import HISTORY_INSPECTORS
 
-            for u in HISTORY_INSPECTORS:
-                lines.append(f"    {'inspector':<9} {u['username']:<22} {DEMO_PASSWORDS['inspector']}")
+            accounts += [("inspector", u["username"], DEMO_PASSWORDS["inspector"]) for u in HISTORY_INSPECTORS]
+        shown = [a for a in accounts if unchanged is None or a[1] in unchanged]
+        if shown:
+            lines.append("  Demo sign-ins (username / password):")
+        for role, username, password in shown:
+            lines.append(f"    {role:<9} {username:<22} {password}")
+        if len(shown) < len(accounts):
+            lines.append(
+                f"  ({len(accounts) - len(shown)} demo account(s) not listed: password changed or switched off)"
+            )
     lines.append("  Press Ctrl-C to stop.")
     return "\n".join(lines) + "\n"
 
@@ -211,7 +255,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     sock = _listen(settings.host, settings.port)
     if sock is None:
         return 1
-    print(_banner(settings, messages is not None, history=history), flush=True)
+    unchanged = None
+    if messages is not None:
+        from server.demo.content import DEMO_USERS
+        from server.demo.history import HISTORY_INSPECTORS
+
+        usernames = [u["username"] for u in DEMO_USERS + HISTORY_INSPECTORS]
+        unchanged = asyncio.run(_with_conn(settings.database_url, _demo_sign_ins, usernames))
+    print(_banner(settings, messages is not None, history=history, unchanged=unchanged), flush=True)
     # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal; with the default handler
     # that kills the process before atexit runs, and atexit is what stops the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -429,7 +480,7 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    settings, _server = resolve_database(settings)
+    settings, _server = resolve_database(settings, create=False)
 
     async def sweep(conn, store):
         return await sweep_orphans(
@@ -463,7 +514,7 @@ def cmd_recover_photos(settings: Settings, args: argparse.Namespace) -> int:
     from server.photos.recovery import MANIFEST, export_unclaimed, recover_photos
     from server.photos.sweeper import least_grace_minutes
 
-    settings, _server = resolve_database(settings)
+    settings, _server = resolve_database(settings, create=False)
 
     async def recover(conn, store):
         executor = make_executor(settings)
@@ -505,7 +556,7 @@ def cmd_verify_photos(settings: Settings, args: argparse.Namespace) -> int:
     missing or different, with its inspection. Exit status 1 when there is one."""
     from server.photos.integrity import Finding, verify_originals
 
-    settings, _server = resolve_database(settings)
+    settings, _server = resolve_database(settings, create=False)
 
     def say(found: Finding) -> None:
         where = f"photo {found.photo_id} of inspection {found.inspection_id}"
@@ -544,7 +595,7 @@ def _days(text: str) -> int:
 def cmd_prune_sessions(settings: Settings, args: argparse.Namespace) -> int:
     from server.auth.queries import prune_sign_ins
 
-    settings, _server = resolve_database(settings)
+    settings, _server = resolve_database(settings, create=False)
     sessions, counters, devices = asyncio.run(
         _with_conn(settings.database_url or "", prune_sign_ins, args.keep_days, settings.login_lockout_seconds)
     )
@@ -563,7 +614,7 @@ def cmd_verify_audit(settings: Settings, args: argparse.Namespace) -> int:
     from server.audit.queries import verify_and_record
     from server.audit.report import report_lines
 
-    settings, _server = resolve_database(settings)
+    settings, _server = resolve_database(settings, create=False)
     result = asyncio.run(_with_conn(settings.database_url or "", verify_and_record))
     out, err = report_lines(result)
     for line in out:

@@ -108,6 +108,15 @@ def load_migrations(directory: Path = SCHEMA_DIR) -> list[Migration]:
     return found
 
 
+async def pending_migrations(conn: asyncpg.Connection, directory: Path = SCHEMA_DIR) -> list[str]:
+    """The migrations this code has that the database has not applied (all of them on a bare database)."""
+    names = {m.version: m.name for m in load_migrations(directory)}
+    if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NULL"):
+        return list(names.values())
+    applied = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    return [name for version, name in names.items() if version not in applied]
+
+
 async def migrate(conn: asyncpg.Connection, directory: Path = SCHEMA_DIR) -> list[str]:
     """Apply pending migrations in order; returns the names applied.
 

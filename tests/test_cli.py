@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -263,3 +265,57 @@ def test_workers_that_cannot_start_stop_the_server_with_a_failing_status(databas
     assert done.stderr.strip().splitlines()[-1] == (
         "muaina: a worker process could not start (its error is above); stopped"
     ), done.stderr
+
+
+@pytest.mark.parametrize("command", [["verify-audit"], ["prune-sessions"], ["verify-photos"], ["sweep-photos"]])
+def test_a_maintenance_command_where_there_is_no_database_says_so_and_makes_none(tmp_path, command):
+    # Cron starts in the home directory: the embedded default would have made a new, empty PostgreSQL
+    # there (46 MB) and then failed with a traceback about a missing table.
+    done = _run(command, DATA_DIR=str(tmp_path / "var"))
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"muaina: there is no database at {tmp_path / 'var' / 'pg'}"), line
+    assert not (tmp_path / "var" / "pg").exists()
+
+
+async def test_a_maintenance_command_on_a_database_not_migrated_says_so_in_one_line(pg_admin_url: str, tmp_path):
+    from server.embedded import with_database
+    from tests.conftest import _admin_exec, drop_database
+
+    name = f"bare_{uuid.uuid4().hex[:12]}"
+    await _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        for command in (["verify-audit"], ["prune-sessions"]):
+            done = await asyncio.to_thread(_run, command, DATABASE_URL=with_database(pg_admin_url, name))
+            assert done.returncode == 1, done.stderr
+            [line] = done.stderr.strip().splitlines()
+            assert "of this version's migrations, from 0001_" in line and "muaina migrate" in line, line
+    finally:
+        await drop_database(pg_admin_url, name)
+
+
+async def test_the_banner_lists_only_demo_sign_ins_that_still_work(demo_database_url: str):
+    from server import db
+    from server.audit import queries as audit
+    from server.cli import _banner, _demo_sign_ins
+    from server.config import load_settings
+    from server.demo.content import DEMO_USERS
+
+    conn = await db.connect(demo_database_url)
+    try:
+        usernames = [u["username"] for u in DEMO_USERS]
+        assert await _demo_sign_ins(conn, usernames) == set(usernames)
+        # An admin resets the reviewer's password (audited as the API does) and switches an inspector off.
+        reviewer = await conn.fetchval("SELECT id FROM users WHERE username = 'rpo.lahore'")
+        async with conn.transaction():
+            await audit.record(
+                conn, "user.update", entity="user", entity_id=reviewer, data={"changes": {"password": "reset"}}
+            )
+            await conn.execute("UPDATE users SET active = false WHERE username = 'inspector.ali'")
+        unchanged = await _demo_sign_ins(conn, usernames)
+    finally:
+        await conn.close()
+    assert unchanged == set(usernames) - {"rpo.lahore", "inspector.ali"}
+    banner = _banner(load_settings({}), True, unchanged=unchanged)
+    assert "rpo.lahore" not in banner and "inspector.ali" not in banner and "admin-demo-2026" in banner
+    assert "2 demo account(s) not listed" in banner
