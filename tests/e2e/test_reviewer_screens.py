@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import asyncpg
@@ -308,23 +308,43 @@ def test_the_dashboard_downloads_the_inspections_of_the_days_station_state_and_c
     form.locator("input[name=to]").fill("2026-03-01")
     form.locator(".rv-exp-csv").click()
     assert "before the first" in form.locator("[role=alert]").inner_text()
-    start = (datetime.fromisoformat(day) - timedelta(days=1)).date().isoformat()
-    form.locator("input[name=from]").fill(start)
-    form.locator("input[name=to]").fill(day)
+    # The day (in Pakistan) the flagged inspection was made, as the export's dates count it.
+    wide = {"station_id": station["id"], "from": (datetime.fromisoformat(day) - timedelta(days=2)).date().isoformat()}
+    made = next(
+        r["made_at"]
+        for r in csv.DictReader(
+            io.StringIO(
+                pwa_server.api("GET", "/api/v1/exports/inspections.csv", reviewer, params=wide).content.decode(
+                    "utf-8-sig"
+                )
+            )
+        )
+        if r["inspection_id"] == flagged["id"]
+    )
+    made_day = (datetime.fromisoformat(made).astimezone(timezone(timedelta(hours=5)))).date()
+    day, start = made_day.isoformat(), (made_day - timedelta(days=1)).isoformat()
     form.locator("select[name=station_id]").select_option(station["id"])
     form.locator("select[name=status]").select_option("submitted")
     form.locator("select[name=template_id]").select_option(template["id"])
+    # The day before ends the range: the inspection made the next day is not in it (the form added a
+    # day to the server's `to`, which already takes the whole of its day, and so took in one day more).
+    form.locator("input[name=from]").fill(start)
+    form.locator("input[name=to]").fill(start)
+    with page.expect_download() as got:
+        form.locator(".rv-exp-csv").click()
+    before = Path(got.value.path()).read_bytes().decode("utf-8-sig")
+    assert flagged["id"] not in {r["inspection_id"] for r in csv.DictReader(io.StringIO(before))}
+    form.locator("input[name=to]").fill(day)
     with page.expect_download() as got:
         form.locator(".rv-exp-csv").click()
     downloaded = Path(got.value.path()).read_bytes().decode("utf-8-sig")
-    # Exactly what the export gives for those filters, `to` being the first day left out.
-    until = (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
+    # Exactly what the export gives for those filters, `to` being the last day in.
     params = {
         "station_id": station["id"],
         "status": "submitted",
         "template_id": template["id"],
         "from": start,
-        "to": until,
+        "to": day,
     }
     exported = pwa_server.api("GET", "/api/v1/exports/inspections.csv", reviewer, params=params)
     assert downloaded == exported.content.decode("utf-8-sig")

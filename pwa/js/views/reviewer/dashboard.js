@@ -4,7 +4,7 @@
 // that table; the inspections themselves are exported by the server.
 
 import { api } from '../../api.js';
-import { actionDescription, addDays, fmtDate, fmtDateTime, fmtMonth, fmtNumber, getLang, t, tx } from '../../i18n.js';
+import { actionDescription, fmtDate, fmtDateTime, fmtMonth, fmtNumber, getLang, t, tx } from '../../i18n.js';
 import { navigate } from '../../router.js';
 import { displayPercent } from '../../scoring.js';
 import { add, button, card, h, mount } from '../../ui.js';
@@ -163,9 +163,9 @@ function exportForm(district) {
       to.focus();
       return;
     }
-    // The server's `to` is the first day left out; the form's is the last day in.
+    // A date as the server's `to` takes in the whole of that day, as the form's "to" means.
     const query = { district_id: district, station_id: where.value, status: status.value, template_id: which.value,
-      from: from.value, to: to.value && addDays(to.value, 1) };
+      from: from.value, to: to.value };
     try {
       saveBlob(await api.reviewer.exportInspections(fmt, Object.fromEntries(Object.entries(query).filter(([, v]) => v))),
         `inspections-${today()}.${fmt}`);
