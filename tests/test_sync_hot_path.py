@@ -189,3 +189,30 @@ async def test_a_new_draft_is_one_statement_and_a_new_submission_two_inside_its_
     inside = sent[begin + 1 : -1]
     assert sent[-1] == "COMMIT;" or sent[-1].startswith("COMMIT"), sent
     assert len(inside) == 2 and inside[0].startswith("WITH w AS ( INSERT"), sent
+
+
+def test_the_replay_cache_is_bounded_in_bytes_not_entries(monkeypatch):
+    """256 bodies near the 2 MiB limit (a long note on every item) held 650 MB a process: the cache of
+    last bodies keeps to a byte budget, and a body too big to be worth keeping is not kept."""
+    monkeypatch.setattr(service, "_SEEN", type(service._SEEN)())
+    monkeypatch.setattr(service, "_seen_bytes", 0)
+    doc = msgspec.convert(
+        {
+            "station_id": str(uuid.uuid4()),
+            "template_version_id": str(uuid.uuid4()),
+            "base_revision": 0,
+            "status": "draft",
+        },
+        InspectionDoc,
+    )
+    big = service._SEEN_ENTRY_MAX - 1024
+    ids = [uuid.uuid4() for _ in range(3 * service._SEEN_BUDGET // big)]
+    for n, inspection_id in enumerate(ids):
+        service.remember(inspection_id, bytes([n % 251]) * big, b"d" * 32, doc)
+    held = sum(len(part) for entry in service._SEEN.values() for part in entry)
+    assert held == service._seen_bytes <= service._SEEN_BUDGET
+    assert ids[-1] in service._SEEN and ids[0] not in service._SEEN  # the oldest go first
+    # A body over the entry limit is not kept, and replaces no entry of its inspection with a stale one.
+    service.remember(ids[-1], b"x" * (service._SEEN_ENTRY_MAX + 1), b"d" * 32, doc)
+    assert ids[-1] not in service._SEEN
+    assert sum(len(part) for entry in service._SEEN.values() for part in entry) == service._seen_bytes

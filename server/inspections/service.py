@@ -44,9 +44,13 @@ _ATTEMPTS = 3
 # database, every time. A phone resends the very bytes it sent until it hears back, so its retries are
 # answered from here without decoding, hashing the canonical form or encoding the answers again. A
 # lookup compares the bytes themselves, a memcmp: hashing 30 KB to find the entry cost more than the
-# rest of the lookup. Bounded: about 50 KB an entry for a 300-answer inspection.
+# rest of the lookup. Bounded in bytes, not entries: a 300-answer inspection is about 50 KB, but one
+# with a long note on every item nears the 2 MiB body limit, and 256 of those held 650 MB a process.
+# A body over _SEEN_ENTRY_MAX is not kept (its replay decodes and hashes, as any first send does).
 _SEEN: OrderedDict[UUID, tuple[bytes, bytes, bytes]] = OrderedDict()
-_SEEN_MAX = 256
+_SEEN_BUDGET = 32 * 1024 * 1024
+_SEEN_ENTRY_MAX = 512 * 1024
+_seen_bytes = 0
 
 # Published versions never change, so a decoded definition is good for the life of the process.
 _TEMPLATES: OrderedDict[UUID, rules.TemplateInfo] = OrderedDict()
@@ -125,12 +129,26 @@ async def replay_bytes(conn: Connection, token_hash: bytes, inspection_id: UUID,
 
 def remember(inspection_id: UUID, raw: bytes, digest: bytes, doc: InspectionDoc) -> None:
     """Keep what a replay of these exact bytes to this inspection needs (see _SEEN)."""
+    global _seen_bytes
     seen = _SEEN.get(inspection_id)
-    if seen is None or seen[0] != raw:
-        _SEEN[inspection_id] = (raw, digest, rules.document_part(doc))
-    _SEEN.move_to_end(inspection_id)
-    if len(_SEEN) > _SEEN_MAX:
-        _SEEN.popitem(last=False)
+    if seen is not None and seen[0] == raw:
+        _SEEN.move_to_end(inspection_id)
+        return
+    if seen is not None:
+        del _SEEN[inspection_id]
+        _seen_bytes -= _entry_size(seen)
+    if len(raw) > _SEEN_ENTRY_MAX:
+        return
+    entry = (raw, digest, rules.document_part(doc))
+    _SEEN[inspection_id] = entry
+    _seen_bytes += _entry_size(entry)
+    while _seen_bytes > _SEEN_BUDGET:
+        _, old = _SEEN.popitem(last=False)
+        _seen_bytes -= _entry_size(old)
+
+
+def _entry_size(entry: tuple[bytes, bytes, bytes]) -> int:
+    return sum(len(part) for part in entry)
 
 
 async def _sync(

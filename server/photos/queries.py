@@ -87,6 +87,11 @@ async def readable_photo(conn: Connection, user: Principal, photo_id: UUID) -> R
     )
 
 
+# How many earlier photos a new one is recorded as reusing, at most: enough for a reviewer to follow the
+# trail (each of those names its own), bounded however often one picture comes back.
+MATCHES_KEPT = 20
+
+
 async def lock_reuse_check(conn: Connection) -> None:
     # Two uploads of the same picture at the same moment would each miss the other's uncommitted
     # row. Holding this lock from before the insert until commit orders them: the second one's
@@ -155,10 +160,13 @@ async def find_near_duplicates(
     probes: Sequence[Sequence[int]],
     max_distance: int,
 ) -> list[Record]:
-    """Photos of other inspections within max_distance bits of phash, or with identical bytes.
+    """Photos of other inspections within max_distance bits of phash, or with identical bytes: the
+    closest MATCHES_KEPT of them, the first uploaded first among equals.
 
     The band conditions only narrow the search to index probes (see 0004_photos.sql); the exact
-    distance is what decides.
+    distance is what decides. Bounded: a picture uploaded again and again (a placeholder from the
+    gallery, a client's bug) matched every earlier copy, and each upload wrote two reuse rows per copy
+    and recounted every inspection holding one, under the lock every upload takes.
     """
     return await conn.fetch(
         """SELECT p.id, p.inspection_id, bit_count((p.phash # $1)::bit(64))::int AS distance,
@@ -167,12 +175,15 @@ async def find_near_duplicates(
             WHERE (p.phash_band0 = ANY($3::int[]) OR p.phash_band1 = ANY($4::int[])
                    OR p.phash_band2 = ANY($5::int[]) OR p.phash_band3 = ANY($6::int[]) OR p.sha256 = $2)
               AND p.inspection_id <> $7
-              AND (bit_count((p.phash # $1)::bit(64)) <= $8 OR p.sha256 = $2)""",
+              AND (bit_count((p.phash # $1)::bit(64)) <= $8 OR p.sha256 = $2)
+            ORDER BY same_bytes DESC, distance, p.created_at, p.id
+            LIMIT $9""",
         phash,
         sha256,
         *probes,
         inspection_id,
         max_distance,
+        MATCHES_KEPT,
     )
 
 
