@@ -110,6 +110,10 @@ export const api = {
   }),
   // `bearer`: a session to end other than the current one (one a sign-out without a network left open).
   logout: (bearer) => request('POST', '/auth/logout', bearer ? { bearer } : {}),
+  // The signed-in person's own password (views/password.js): online only, never queued.
+  changePassword: (current_password, new_password) => request('POST', '/auth/password', {
+    body: { current_password, new_password },
+  }),
   // `quiet401`: a caller that expects the session may have ended (an admin's own change) asks no one to sign in.
   me: ({ quiet401 = false } = {}) => request('GET', '/me', { quiet401 }),
   bundle: (since, etag) => request('GET', '/sync/bundle', {

@@ -98,6 +98,14 @@ class LoginOut(msgspec.Struct, kw_only=True):
     device: str | None = None
 
 
+class PasswordChange(Base):
+    """A signed-in user's change of their own password. The current one is asked for again: a session
+    left open on a borrowed or lost phone must not be enough to take the account over."""
+
+    current_password: Annotated[str, Meta(min_length=1, max_length=256)]
+    new_password: Password  # the rules of a password an admin sets
+
+
 class UserCreate(Base):
     username: Username
     display_name: Name

@@ -107,6 +107,24 @@ async def create_session(
     )
 
 
+async def password_hash(conn: Connection, user_id: UUID) -> str | None:
+    return await conn.fetchval("SELECT password_hash FROM users WHERE id = $1 AND active", user_id)
+
+
+async def replace_password(conn: Connection, user_id: UUID, verified_hash: str, new_hash: str) -> bool:
+    """Set the user's own new password, only while the one they just proved (`verified_hash`) is still
+    theirs and the account active: an admin's reset or a deactivation saved while argon2 was checking
+    wins, and this change is refused rather than undoing it."""
+    result = await conn.execute(
+        """UPDATE users SET password_hash = $3, updated_at = now()
+            WHERE id = $1 AND password_hash = $2 AND active""",
+        user_id,
+        verified_hash,
+        new_hash,
+    )
+    return result == "UPDATE 1"
+
+
 async def revoke_session(conn: Connection, token_hash: bytes) -> None:
     await conn.execute(
         "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", token_hash

@@ -12,7 +12,16 @@ from litestar.datastructures import State
 from server.assignments import queries as assignment_queries
 from server.audit import queries as audit
 from server.auth import queries
-from server.auth.models import LoginIn, LoginOut, Principal, Role, UserCreate, UserOut, UserPatch
+from server.auth.models import (
+    LoginIn,
+    LoginOut,
+    PasswordChange,
+    Principal,
+    Role,
+    UserCreate,
+    UserOut,
+    UserPatch,
+)
 from server.auth.rules import hash_password, new_token, token_hash, verify_password
 from server.dashboards.rollup import take_sync_state
 from server.errors import (
@@ -86,13 +95,7 @@ class AuthController(Controller):
                     request.headers.get("user-agent"),
                 )
                 if expires_at is not None:
-                    # The attempt was no failure: it gives back what it counted (an address's count
-                    # only its own part: others may be guessing from the same address).
-                    for key, most in limits:
-                        if key.startswith("ip:"):
-                            await queries.refund_attempt(conn, key, most)
-                        else:
-                            await queries.clear_failures(conn, key)
+                    await _give_back_attempt(conn, limits)
                     device = device or new_token()
                     await queries.remember_device(
                         conn, token_hash(device), row["id"], KNOWN_DEVICE_DAYS, KNOWN_DEVICES_PER_ACCOUNT
@@ -113,6 +116,66 @@ class AuthController(Controller):
         async with conn.transaction():
             await queries.revoke_session(conn, token_hash(bearer_token(request) or ""))
             await audit.record(conn, "auth.logout", actor=user, entity="user", entity_id=user.id, ip=client_ip(request))
+
+    @post(
+        "/auth/password",
+        status_code=204,
+        request_max_body_size=LOGIN_MAX_BYTES,
+        description="The signed-in user changes their own password. Every other session of theirs ends.",
+    )
+    async def change_password(
+        self, data: PasswordChange, request: Request, user: User, conn: Conn, state: State
+    ) -> None:
+        if data.new_password == data.current_password:
+            raise Invalid(
+                "the new password is the current one",
+                errors=[FieldError(field="new_password", message="must differ from the current password")],
+            )
+        settings = state.settings
+        ip = client_ip(request)
+        # Checking the current password is a guess at it, as a sign-in is: counted on the sign-in's own
+        # counters for this name and address, so a session found open on someone's phone is no way
+        # round their limit, and a success gives the count back as a sign-in's does.
+        limits = login_limits(user.username.lower(), ip, settings.login_max_failures)
+        if not await _claim_attempts(conn, limits, settings.login_lockout_seconds):
+            async with conn.transaction():
+                await audit.record(
+                    conn, "auth.password_change_throttled", actor=user, entity="user", entity_id=user.id, ip=ip
+                )
+            raise TooManyRequests(
+                "too many wrong passwords; wait a few minutes and try again",
+                extra={"retry_after": settings.login_lockout_seconds},
+            )
+        current = await queries.password_hash(conn, user.id)
+        if current is None or not await asyncio.to_thread(verify_password, current, data.current_password):
+            async with conn.transaction():
+                await audit.record(
+                    conn, "auth.password_change_failed", actor=user, entity="user", entity_id=user.id, ip=ip
+                )
+            raise Invalid(
+                "the current password is not correct",
+                errors=[FieldError(field="current_password", message="is not correct")],
+            )
+        new_hash = await asyncio.to_thread(hash_password, data.new_password)
+        async with conn.transaction():
+            if not await queries.replace_password(conn, user.id, current, new_hash):
+                raise Conflict("the password was reset or the account switched off meanwhile; sign in again")
+            await _give_back_attempt(conn, limits)
+            # As an admin's reset of their own password: this session, just proven, goes on; every
+            # other one ends, and devices made known with the old password are strangers again.
+            revoked = await queries.revoke_user_sessions(conn, user.id, keep=_this_session(request))
+            await queries.forget_devices(conn, user.id)
+            # `user.update` with a `password` change, as a reset is written: what tells the demo's
+            # banner (cli._demo_sign_ins) that a password it would print no longer works.
+            await audit.record(
+                conn,
+                "user.update",
+                actor=user,
+                entity="user",
+                entity_id=user.id,
+                data={"changes": {"password": "changed"}, "sessions_revoked": revoked},
+                ip=ip,
+            )
 
     @get("/me")
     async def me(self, user: User, conn: Conn) -> UserOut:
@@ -164,6 +227,21 @@ async def _claim_attempts(conn: Connection, limits: list[tuple[str, int]], locko
     except _Throttled:
         return False
     return True
+
+
+async def _give_back_attempt(conn: Connection, limits: list[tuple[str, int]]) -> None:
+    """The attempt was no failure: it gives back what it counted (an address's count only its own
+    part: others may be guessing from the same address)."""
+    for key, most in limits:
+        if key.startswith("ip:"):
+            await queries.refund_attempt(conn, key, most)
+        else:
+            await queries.clear_failures(conn, key)
+
+
+def _this_session(request: Request) -> bytes:
+    """The hash of the session the request was made with (what revoke_user_sessions may keep)."""
+    return token_hash(bearer_token(request) or "")
 
 
 def _principal(row) -> Principal:
@@ -301,7 +379,7 @@ class UsersController(Controller):
             # theirs, proven just now); every other session of theirs ends.
             if data.active is False or data.password is not None or {"role", "region_ids", "district_ids"} & reach:
                 own_reset_only = user_id == user.id and not reach
-                keep = token_hash(bearer_token(request) or "") if own_reset_only else None
+                keep = _this_session(request) if own_reset_only else None
                 revoked = await queries.revoke_user_sessions(conn, user_id, keep=keep)
             if data.active is False or data.password is not None:
                 # Whoever knew the old password could have made their devices known: no longer.

@@ -1,4 +1,4 @@
-// Screens every role has: sign-in, settings (account, language, storage, sign-out) and the
+// Screens every role has: sign-in, settings (account, language, storage, password, sign-out) and the
 // outbox ("what is still on this phone"). Role screens live in views/<role>/.
 
 import { fmtBytes, fmtDateTime, getDigits, getLang, problemText, setDigits, setLang, t, tx } from '../i18n.js';
@@ -16,6 +16,7 @@ export function registerShared(route) {
   route('/login', { public: true, view: loginView });
   route('/settings', { view: settingsView });
   route('/sync', { view: outboxView });
+  route('/password', { load: () => import('./password.js') });
 }
 
 async function storageCard() {
@@ -62,6 +63,9 @@ async function settingsView() {
         btn.disabled = false;
       }, { iconName: 'sync' })),
     await storageCard(),
+    card({ id: 'password-card' }, h('h2', { text: t('password.heading') }),
+      h('p', { class: 'hint', text: t('password.settingsHint') }),
+      h('a', { class: 'btn btn-secondary', href: '#/password' }, h('span', { text: t('password.open') }))),
     card({}, h('h2', { text: t('signout.title') }),
       button(t('signout.button'), async () => {
         if (await hasUnsent()) { alertDialog(t('signout.title'), t('signout.refused')); return; }

@@ -16,7 +16,8 @@ const PAGE = 50;
 const FULL_CHECK_DAYS = 2;
 const ENTITIES = ['user', 'template', 'region', 'district', 'circle', 'station', 'assignment', 'schedule', 'inspection',
   'photo', 'review', 'action', 'export', 'demo'];
-export const ACTIONS = ['auth.login', 'auth.login_failed', 'auth.login_throttled', 'auth.logout', 'user.create', 'user.update',
+export const ACTIONS = ['auth.login', 'auth.login_failed', 'auth.login_throttled', 'auth.logout', 'auth.password_change_failed',
+  'auth.password_change_throttled', 'user.create', 'user.update',
   'template.create', 'template.draft', 'template.publish', 'template.archive', 'template.unarchive', 'template.import',
   'template.export', 'region.create', 'region.update', 'district.create', 'district.update', 'circle.create', 'circle.update',
   'station.create', 'station.update', 'station.import', 'assignment.create', 'assignment.update', 'schedule.create',
@@ -37,7 +38,8 @@ export function detailWords(row) {
   const changes = d.changes || {};
   if (changes.active === false) parts.push(t('admin.detail.deactivated'));
   if (changes.active === true) parts.push(t('admin.detail.reactivated'));
-  if (changes.password) parts.push(t('admin.detail.password'));
+  // "changed": by its owner (POST /auth/password); "reset": by an admin.
+  if (changes.password) parts.push(t(changes.password === 'changed' ? 'admin.detail.passwordChanged' : 'admin.detail.password'));
   if (changes.role) parts.push(t('admin.detail.role', { role: t(`role.${changes.role}`) }));
   if (changes.region_ids || changes.district_ids) parts.push(t('admin.detail.scope'));
   if (d.sessions_revoked) parts.push(t('admin.detail.sessions', { count: d.sessions_revoked }));
