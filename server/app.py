@@ -29,6 +29,7 @@ from litestar.static_files import StaticFiles, create_static_files_router
 
 from server import db, loop_monitor
 from server.config import Settings
+from server.errors import Unavailable
 from server.http import (
     DEPENDENCIES,
     EXCEPTION_HANDLERS,
@@ -90,7 +91,8 @@ def make_store(settings: Settings) -> PhotoStore:
             region=settings.s3_region,
             timeout=settings.s3_timeout_seconds,
         )
-    return DirectoryStore(settings.photos_dir)
+    # Below room for three of the largest uploads the disk is reported full, before uploads fail on it.
+    return DirectoryStore(settings.photos_dir, min_free_bytes=3 * settings.max_photo_bytes)
 
 
 def make_executor(settings: Settings) -> Executor:
@@ -129,20 +131,29 @@ async def ready(request: Request, state: State) -> Response:
     return _as_head(request, await _readiness(state))
 
 
+# Whether the primary takes writes: a standby (a failover that left DATABASE_URL on it) or a database
+# made read-only answers SELECT 1 but refuses every sign-in and submission. The read replica
+# (DATABASE_READ_URL) is not asked: it is read-only by design.
+_WRITABLE = "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'"
+
+
 async def _readiness(state: State) -> Response:
     problems: list[str] = []
     try:
         async with state.pool.acquire(timeout=2) as conn:
-            await conn.fetchval("SELECT 1", timeout=2)
+            if not await conn.fetchval(_WRITABLE, timeout=2):
+                problems.append("database is read-only")
     except Exception:  # noqa: BLE001 - any failure means "not ready", and the body says which part
-        problems.append("database")
+        problems.append("database not answering")
     try:
         await state.store.check()
+    except Unavailable as exc:
+        problems.append(exc.detail)  # "photo store unavailable", or why (a full disk)
     except Exception:  # noqa: BLE001
-        problems.append("photo store")
+        problems.append("photo store not answering")
     if problems:
         return problem_response(
-            503, "Service unavailable", f"not ready: {', '.join(problems)} not answering", headers={"Retry-After": "5"}
+            503, "Service unavailable", f"not ready: {'; '.join(problems)}", headers={"Retry-After": "5"}
         )
     return Response(msgspec.json.encode({"status": "ready"}), media_type=MediaType.JSON)
 

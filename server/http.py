@@ -10,6 +10,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncGenerator, AsyncIterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -565,6 +566,9 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
 
 # PostgreSQL error classes that mean "the database is going away or not there", not "your input is bad".
 _UNAVAILABLE_SQLSTATE = ("08", "57", "53")
+# read_only_sql_transaction: the app is connected to a standby (a failover left DATABASE_URL on it) or
+# the database was made read-only. Nothing was written, and writes work again once a primary is back.
+_READ_ONLY_SQLSTATE = "25006"
 # serialization_failure, deadlock_detected: the transaction was rolled back whole; retrying is safe.
 _RETRY_SQLSTATE = ("40001", "40P01")
 
@@ -587,6 +591,21 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return problem_response(
             503, "Service unavailable", "the database is not answering; try again shortly", headers={"Retry-After": "5"}
+        )
+    if sqlstate == _READ_ONLY_SQLSTATE:
+        log.warning("database is read-only on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(
+            503,
+            "Service unavailable",
+            "the database is read-only for now (a failover?); try again shortly",
+            headers={"Retry-After": "30"},
+        )
+    if isinstance(exc, BrokenProcessPool):
+        # A CPU worker died under this request's job (killed for memory, a crash in a decoder or in the
+        # PDF renderer). HealingProcessPool gives the next job a fresh pool, so trying again is right.
+        log.error("a CPU worker died on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            503, "Service unavailable", "the server's worker stopped; try again shortly", headers={"Retry-After": "5"}
         )
     if sqlstate in _RETRY_SQLSTATE:
         # PostgreSQL rolled the whole transaction back (a deadlock between two writers, or a

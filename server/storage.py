@@ -127,8 +127,11 @@ def parse_endpoint(value: str) -> tuple[str, bool | None]:
 class DirectoryStore:
     """Objects as files under `root`, one file per key; for a single machine and for tests."""
 
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, *, min_free_bytes: int = 0):
         self.root = Path(root).resolve()
+        # check() reports the store unavailable with less free space than this: uploads already
+        # answer 503 on a full disk, and a monitor watching /ready should see it coming too.
+        self.min_free_bytes = min_free_bytes
 
     async def start(self) -> None:
         await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
@@ -211,6 +214,18 @@ class DirectoryStore:
             raise _disk_failed("check", ".", exc) from exc
         if not ok:
             raise Unavailable("photo store unavailable")
+        free = await self.free_bytes()
+        if free < self.min_free_bytes:
+            log.warning("photo store: %d MB free under %s", free // 2**20, self.root)
+            raise Unavailable(f"photo disk full: {free // 2**20} MB free")
+
+    async def free_bytes(self) -> int:
+        """The space left for photos: what an unprivileged process may still write under `root`."""
+        try:
+            st = await asyncio.to_thread(os.statvfs, self.root)
+        except OSError as exc:
+            raise _disk_failed("check", ".", exc) from exc
+        return st.f_bavail * st.f_frsize
 
     async def close(self) -> None:
         return None

@@ -3,10 +3,15 @@
 A worker can die under a hostile image (the kernel's OOM killer, a crash in a decoder). The standard
 ProcessPoolExecutor then refuses every later job with BrokenProcessPool until the app restarts; here
 the request that was running gets its error (503) and the next job gets a fresh pool.
+
+A worker can also hang (stuck in swap, or in a decoder's endless loop) without dying: then nothing
+fails, and every job queues behind it for good. A caller that has waited past its deadline asks
+replace_if_stalled, which starts a fresh pool and kills the old workers if no job has finished since.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -25,6 +30,9 @@ class HealingProcessPool(Executor):
         self._max_workers = max_workers
         self._lock = threading.Lock()
         self._pool = self._new_pool()
+        # When a job last finished, or the current pool started: how replace_if_stalled tells a hung
+        # pool from a busy one.
+        self._progress = time.monotonic()
 
     @property
     def size(self) -> int:
@@ -40,17 +48,53 @@ class HealingProcessPool(Executor):
             initargs=(os.getpid(),),
         )
 
+    @property
+    def worker_pids(self) -> list[int]:
+        """The process ids of the current pool's workers (those started so far)."""
+        return list(getattr(self._pool, "_processes", None) or {})
+
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
         pool = self._pool
         try:
-            return pool.submit(fn, *args, **kwargs)
+            future = pool.submit(fn, *args, **kwargs)
         except BrokenProcessPool:
             with self._lock:
                 if self._pool is pool:
                     log.error("a CPU worker died; starting a fresh process pool")
                     pool.shutdown(wait=False, cancel_futures=True)
                     self._pool = self._new_pool()
-            return self._pool.submit(fn, *args, **kwargs)
+                    self._progress = time.monotonic()
+            future = self._pool.submit(fn, *args, **kwargs)
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, future: Future) -> None:
+        if not future.cancelled():  # a job given up on while it waited did not move the pool on
+            self._progress = time.monotonic()
+
+    def replace_if_stalled(self, seconds: float) -> bool:
+        """Start a fresh pool and kill the old one's workers if no job has finished for `seconds`.
+
+        Only a pool that has stopped moving is replaced: a job that waited long behind many others in
+        a busy pool, while they kept finishing, is no sign of a hung worker. The jobs the old workers
+        held fail with BrokenProcessPool (their requests answer 503). Returns whether it replaced.
+        """
+        with self._lock:
+            if time.monotonic() - self._progress < seconds:
+                return False
+            old, self._pool = self._pool, self._new_pool()
+            self._progress = time.monotonic()
+        log.error("no CPU job has finished in %g s; killing the workers and starting a fresh pool", seconds)
+        # ProcessPoolExecutor has no public way to end its workers before Python 3.14
+        # (terminate_workers); SIGKILL ends a stopped worker too, where SIGTERM would wait for it to resume.
+        for process in list((getattr(old, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError, ValueError):
+                process.kill()
+        # Not cancel_futures: a job still queued in the old pool fails with BrokenProcessPool once its
+        # manager sees the workers gone (its request answers 503), where a cancelled one would cancel
+        # the request's own task.
+        old.shutdown(wait=False)
+        return True
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)

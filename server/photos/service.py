@@ -35,6 +35,7 @@ from server.photos.integrity import Mismatch, read_original
 from server.photos.models import PhotoOut
 from server.photos.pipeline import REUSE_MAX_DISTANCE, Processed, process
 from server.storage import PhotoStore
+from server.workers import HealingProcessPool
 
 log = logging.getLogger("muaina.photos")
 
@@ -141,13 +142,30 @@ async def _replay(conn: Connection, user: Principal, row: Record, sha256: bytes,
     return await reply_for(conn, user, row)
 
 
+# How long an upload waits for its image to be processed, queueing included. A 12 MP photo takes about
+# a second here; a worker that has not answered in two minutes is stuck (in swap, or in a decoder), and
+# without a deadline every upload queued behind it would wait with it, while phones time out and retry.
+PROCESS_DEADLINE_SECONDS = 120
+
+
 async def _process(executor: Executor, data: bytes) -> Processed:
     loop = asyncio.get_running_loop()
     job = functools.partial(
         process, data, max_pixels=rules.MAX_PIXELS, display_px=rules.DISPLAY_PX, thumb_px=rules.THUMB_PX
     )
     try:
-        return await loop.run_in_executor(executor, job)
+        async with asyncio.timeout(PROCESS_DEADLINE_SECONDS) as deadline:
+            return await loop.run_in_executor(executor, job)
+    except TimeoutError as exc:
+        if not deadline.expired():
+            raise
+        # A pool that finished nothing meanwhile is hung, not busy: its workers are replaced, so the
+        # uploads after this one are processed again.
+        replaced = isinstance(executor, HealingProcessPool) and executor.replace_if_stalled(PROCESS_DEADLINE_SECONDS)
+        log.error(
+            "an image was not processed within %d s (worker pool replaced: %s)", PROCESS_DEADLINE_SECONDS, replaced
+        )
+        raise Unavailable("image processing is taking too long; try again shortly") from exc
     except BrokenProcessPool as exc:
         # A worker died (killed for memory, or crashed in a decoder); this upload cannot be judged.
         log.error("image worker pool is broken: %s", exc)
