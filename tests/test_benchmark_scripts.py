@@ -32,6 +32,12 @@ RUNS = [
     ("bench_sync.py", ["--seconds", "0.4", "--rounds", "1", "--clients", "2"], "(b) replay p99", False),
     ("bench_photos.py", ["--rounds", "1"], "peak RSS MB per photo", False),
     ("bench_export.py", ["--inspections", "200", "--items", "10"], "ratio export time / bare read", False),
+    (
+        "bench_report.py",
+        ["--sections", "1", "--items", "2", "--note-chars", "300", "--photos", "1", "--comments", "1"],
+        "ratio report / bare",
+        False,
+    ),
     ("bench_asgi.py", ["--duration", "1", "--rounds", "1", "--no-shutdown-check"], "PUT /submission", False),
     ("bench_builder.py", ["--rounds", "1"], "targets:", True),
     ("bench_pwa.py", ["--rounds", "1"], "cold offline start to usable form", True),

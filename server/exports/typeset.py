@@ -14,10 +14,15 @@ dropped: it is printed as its code point, "[U+1F44D]", so the record shows exact
 from __future__ import annotations
 
 import re
+import weakref
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from fpdf import FPDF
 from fpdf.enums import TextDirection
+from fpdf.fonts import TTFFont
+from fpdf.line_break import Fragment
 from fpdf.output import OutputProducer
 
 from server.exports.bidi import CONTROLS, LRI, PDI, Run, is_invisible, isolate, levels, strip_controls, visual_runs
@@ -85,6 +90,9 @@ class Typesetter(FPDF):
         self.alias_nb_pages()
         self._widths: dict[tuple[str, str, float], float] = {}
         self._drawable = frozenset().union(*(font.cmap for font in self.fonts.values()))
+        # The direction of the run `_run` is drawing, whose text is of one direction already.
+        self._run_direction: TextDirection | None = None
+        _remember_shaping(self)
 
     # Text helpers ------------------------------------------------------------------------------
     #
@@ -118,6 +126,14 @@ class Typesetter(FPDF):
         if width is None:
             width = self._widths[key] = self.get_string_width(word)
         return width
+
+    def _run_width(self, run: Run) -> float:
+        """A run's width, measured as `_run` will draw it: in its own direction, without a bidi pass."""
+        self._run_direction = TextDirection.RTL if run.rtl else TextDirection.LTR
+        try:
+            return self._width(run.text)
+        finally:
+            self._run_direction = None
 
     def _lines(self, text: str, width: float) -> list[Line]:
         """`text` broken into lines no wider than `width` in the current font (its own line breaks kept).
@@ -226,7 +242,7 @@ class Typesetter(FPDF):
             self.set_x(x)
             self._run(run, width, height, align)
         else:
-            widths = [self._width(run.text) for run in runs]
+            widths = [self._run_width(run) for run in runs]
             total = sum(widths)
             if align == "R":
                 left = x + width - self.c_margin - total
@@ -247,7 +263,7 @@ class Typesetter(FPDF):
         # The run is of one direction already; saying so keeps fpdf2 from reordering it a second time.
         shaping = self.text_shaping
         before = shaping["direction"]
-        shaping["direction"] = TextDirection.RTL if run.rtl else TextDirection.LTR
+        shaping["direction"] = self._run_direction = TextDirection.RTL if run.rtl else TextDirection.LTR
         # fpdf2 2.8 notes the font as set on the page when it switches to a fallback font inside a
         # cell, though that switch ends with the cell's q … Q; the next cell then shows its first
         # glyphs in whatever font the page had before (an Urdu line drawn with Noto Sans's glyphs, or
@@ -259,6 +275,22 @@ class Typesetter(FPDF):
             self.cell(width, height, run.text, align=align)
         finally:
             shaping["direction"] = before
+            self._run_direction = None
+
+    def _preload_bidirectional_text(self, text: str, markdown: bool) -> Sequence[Fragment]:
+        """A run from `_run` as one fragment in its own direction, without fpdf2's bidi pass.
+
+        The run is a stretch of one embedding level (bidi.visual_runs), so fpdf2's algorithm, run on it
+        again with the run's direction as the paragraph's, finds that one direction for every character
+        and returns the text whole: the same fragment, without a second bidi pass over every run of every
+        line (tests/test_report_speed_shape.py compares the two). The page-count alias is left to fpdf2,
+        which swaps it for a placeholder during its pass.
+        """
+        direction = self._run_direction
+        if direction is None or markdown or not self.text_shaping or self.str_alias_nb_pages in text:
+            return super()._preload_bidirectional_text(text, markdown)
+        self.text_shaping["paragraph_direction"] = self.text_shaping["fragment_direction"] = direction
+        return tuple(self._preload_font_styles(text, markdown))
 
     def para(
         self,
@@ -337,7 +369,67 @@ class Typesetter(FPDF):
         return (ur or en) if self.rtl else (en or ur)
 
     def finish(self) -> bytes:
-        return bytes(self.output(output_producer_class=_MappedOutput))
+        try:
+            return bytes(self.output(output_producer_class=_MappedOutput))
+        finally:
+            # Nothing is shaped after the output; the memos go now rather than at the next collection
+            # of the document's reference cycles.
+            for font in self.fonts.values():
+                _SHAPED.pop(id(font), None)
+
+
+class _RememberingFont(TTFFont):
+    """A font that shapes each text once per size and shaping parameters, however often fpdf2 asks.
+
+    fpdf2 shapes every fragment of a cell three times (to measure it for the alignment, to draw it,
+    to measure it again), and the Typesetter measures each run before placing it. HarfBuzz gives the
+    same glyphs for the same input and fpdf2 only reads them. `shape_text` also maps each glyph into
+    the font's subset, but through SubsetMap's cached get_glyph and pick_glyph, which give a glyph the
+    same code at every later call: its first answer stands for all. TTFFont has fixed slots, so the
+    memos live in `_SHAPED`, by font, for as long as the Typesetter that owns the font lives.
+    """
+
+    __slots__ = ()
+
+    def perform_harfbuzz_shaping(self, text: str, font_size_pt: float, params: dict[str, Any] | None) -> Any:
+        return _remembered(self, "harfbuzz", super().perform_harfbuzz_shaping, text, font_size_pt, params)
+
+    def shape_text(self, text: str, font_size_pt: float, params: dict[str, Any] | None) -> Any:
+        return _remembered(self, "glyphs", super().shape_text, text, font_size_pt, params)
+
+
+def _remembered(font: TTFFont, what: str, shape: Any, text: str, size: float, params: dict[str, Any] | None) -> Any:
+    memo = _SHAPED.get(id(font))
+    if memo is None:
+        return shape(text, size, params)
+    p = params or {}
+    features = p.get("features")
+    key = (
+        what,
+        text,
+        size,
+        p.get("fragment_direction"),
+        p.get("script"),
+        p.get("language"),
+        tuple(sorted(features.items())) if features else None,
+    )
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = shape(text, size, params)
+    return found
+
+
+_SHAPED: dict[int, dict[tuple, Any]] = {}
+
+
+def _remember_shaping(owner: FPDF) -> None:
+    for font in owner.fonts.values():
+        if type(font) is TTFFont:
+            font.__class__ = _RememberingFont
+            _SHAPED[id(font)] = {}
+            # The owner holds its fonts, so no other font can take this id while the entry lives; a
+            # document dropped unfinished (an error) takes its memos with it when it is collected.
+            weakref.finalize(owner, _SHAPED.pop, id(font), None)
 
 
 def _drawn(text: str) -> str:
