@@ -338,6 +338,7 @@ async def test_a_dry_run_shows_what_would_change_and_writes_nothing(client, worl
         "updated": [
             {"code": "SA1", "changes": {"district_code": {"from": "DA", "to": "DB"}, "lat": {"from": 31.5, "to": 30.0}}}
         ],
+        "not_in_file": {"count": 2, "codes": ["SB1", "SB2"]},  # district DB's, which the file leaves out
     }
     assert await _stations(client) == before
     conn = await client.db()

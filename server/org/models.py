@@ -155,9 +155,18 @@ class FieldChange(msgspec.Struct):
     after: object = msgspec.field(name="to")
 
 
-class StationChanges(msgspec.Struct, kw_only=True):
-    code: str
+class StationChanges(msgspec.Struct, kw_only=True, omit_defaults=True):
+    code: str  # as stored: a file's `ps-7` updates the station `PS-7` and keeps that spelling
     changes: dict[str, FieldChange]
+    code_in_file: str | None = None  # only when the file spells it otherwise
+
+
+class NotInFile(msgspec.Struct, kw_only=True):
+    """Active stations of the districts the file covers that it does not name. Information only: an
+    import adds and updates, it never switches a station off."""
+
+    count: int
+    codes: list[str]  # the first NOT_IN_FILE_SHOWN, by code
 
 
 class ImportPreview(msgspec.Struct, kw_only=True):
@@ -166,3 +175,4 @@ class ImportPreview(msgspec.Struct, kw_only=True):
     updated: list[StationChanges]
     unchanged: int
     rows: int
+    not_in_file: NotInFile

@@ -279,8 +279,10 @@ async def move_circle_stations(conn: Connection, circle_id: UUID, district_id: U
 
 async def code_taken(conn: Connection, table: str, code: str, except_id: UUID | None = None) -> bool:
     assert table in UPDATABLE
+    # Station codes are the same whatever their case (schema/0017 indexes lower(code)).
+    same = "lower(code) = lower($1)" if table == "stations" else "code = $1"
     return await conn.fetchval(
-        f"SELECT EXISTS (SELECT 1 FROM {table} WHERE code = $1 AND id IS DISTINCT FROM $2)", code, except_id
+        f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {same} AND id IS DISTINCT FROM $2)", code, except_id
     )
 
 
@@ -314,15 +316,42 @@ async def circle_codes(conn: Connection) -> dict[str, tuple[UUID, UUID]]:
     }
 
 
-async def stations_by_code(conn: Connection, codes: Sequence[str]) -> dict[str, Record]:
-    rows = await conn.fetch(
+async def stations_by_code(conn: Connection, codes: Sequence[str]) -> list[Record]:
+    """The stations whose codes are among `codes` ignoring case: a database older than schema/0017 may
+    hold two that differ only in case, so one code can find both (the caller decides)."""
+    return await conn.fetch(
         """SELECT s.id, s.code, s.name_en, s.name_ur, d.code AS district_code, c.code AS circle_code,
                   s.lat, s.lon, s.sips, s.kind
              FROM stations s JOIN districts d ON d.id = s.district_id LEFT JOIN circles c ON c.id = s.circle_id
-            WHERE s.code = ANY($1::text[])""",
-        list(codes),
+            WHERE lower(s.code) = ANY($1::text[])""",
+        [code.lower() for code in codes],
     )
-    return {r["code"]: r for r in rows}
+
+
+async def numeric_codes_without_zeros(conn: Connection, stripped: Sequence[str]) -> dict[str, str]:
+    """Stored numeric codes with leading zeros, by the code Excel would make of them: {'101': '0101'}."""
+    rows = await conn.fetch(
+        """SELECT code, coalesce(nullif(ltrim(code, '0'), ''), '0') AS stripped FROM stations
+            WHERE code ~ '^0[0-9]*$' AND coalesce(nullif(ltrim(code, '0'), ''), '0') = ANY($1::text[])
+            ORDER BY code""",
+        list(stripped),
+    )
+    return {r["stripped"]: r["code"] for r in rows}
+
+
+async def stations_not_in(
+    conn: Connection, district_ids: Sequence[UUID], known_ids: Sequence[UUID], limit: int
+) -> tuple[int, list[str]]:
+    """Active stations of these districts other than `known_ids`: how many, and the first codes."""
+    rows = await conn.fetch(
+        """SELECT count(*) OVER () AS total, code FROM stations
+            WHERE district_id = ANY($1::uuid[]) AND active AND NOT (id = ANY($2::uuid[]))
+            ORDER BY code LIMIT $3""",
+        list(district_ids),
+        list(known_ids),
+        limit,
+    )
+    return (rows[0]["total"] if rows else 0), [r["code"] for r in rows]
 
 
 async def upsert_stations(conn: Connection, rows: Sequence[ImportRow]) -> None:

@@ -8,7 +8,13 @@ CSV decisions (POST /api/v1/stations/import and `muaina import-stations`):
   are optional (blank circle: none; blank sips: true; blank kind: police_station). Column order is
   free; an unknown column is an error, because a misspelt header would otherwise be ignored silently.
 - Rows are numbered as a spreadsheet shows them: the header is row 1, the first station is row 2.
-- A station that already exists (same code) is updated; its id, active flag and history stay.
+- A station that already exists is updated; its id, active flag and history stay. Codes are compared
+  ignoring case (`ps-7` is the station `PS-7`, whose stored spelling is kept), as schema/0017 indexes them.
+- What Excel's default "CSV (Comma delimited)" does to a file is refused, row by row, rather than
+  written: Urdu letters saved as `?` (an English Windows has no code page for them), a numeric code whose
+  leading zeros were dropped (`101` for the station `0101`), and a file separated by ';' or tabs.
+- A station must lie in Pakistan's box (PAKISTAN below): a point outside it, or 0,0, would flag every
+  inspection there as far from its station. Swapped lat and lon are named as such.
 """
 
 from __future__ import annotations
@@ -31,6 +37,18 @@ REQUIRED_COLUMNS = ("code", "name_en", "name_ur", "district_code", "lat", "lon")
 OPTIONAL_COLUMNS = ("circle_code", "sips", "kind")
 CSV_COLUMNS = REQUIRED_COLUMNS[:4] + ("circle_code",) + REQUIRED_COLUMNS[4:] + OPTIONAL_COLUMNS[1:]
 MAX_NAME = 200
+# Pakistan's bounding box, a little generous: every station is inside, and swapped coordinates
+# (lat 74, lon 31) never are.
+PAKISTAN = {"lat": (23.5, 37.2), "lon": (60.8, 77.9)}
+URDU_LOST = "Urdu letters were lost: in Excel use Save As → CSV UTF-8"
+# Arabic-script letters (Arabic, its supplements and presentation forms): Urdu is written in them.
+_ARABIC = (
+    "\u0620-\u064a\u066e-\u06d3\u06d5\u06ee\u06ef\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufefc"
+)
+_ARABIC_LETTER = re.compile(f"[{_ARABIC}]")
+# A letter Excel could not write becomes '?'. Two in a row, or one touching an Urdu letter (a code page
+# with most but not all of them), is never punctuation: Urdu's own question mark is '؟'.
+_LOST_LETTERS = re.compile(f"\\?\\?|[{_ARABIC}]\\?|\\?[{_ARABIC}]")
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
@@ -74,6 +92,44 @@ def check_coordinates(lat: float | None, lon: float | None, err: Err, prefix: st
         err(f"{prefix}lat", "must be between -90 and 90")
     if lon is not None and not (math.isfinite(lon) and -180 <= lon <= 180):
         err(f"{prefix}lon", "must be between -180 and 180")
+
+
+def check_urdu_letters(ur: str, field: str, err: Err) -> None:
+    """An Urdu name Excel saved without its letters: `????? ????` or Latin letters only."""
+    if _LOST_LETTERS.search(ur):
+        err(field, f"'{ur}': {URDU_LOST}")
+    elif not _ARABIC_LETTER.search(ur):
+        err(field, f"'{ur}' has no Urdu letters: write the name in Urdu (if it was, {URDU_LOST})")
+
+
+def check_in_pakistan(lat: float, lon: float, err: Err, prefix: str = "") -> None:
+    """Coordinates inside Pakistan, saying so when lat and lon were swapped."""
+
+    def inside(axis: str, value: float) -> bool:
+        low, high = PAKISTAN[axis]
+        return low <= value <= high
+
+    if inside("lat", lat) and inside("lon", lon):
+        return
+    if inside("lat", lon) and inside("lon", lat):
+        err(f"{prefix}lat", f"lat and lon look swapped: {lat:g},{lon:g} is outside Pakistan, {lon:g},{lat:g} is inside")
+        return
+    for axis, value in (("lat", lat), ("lon", lon)):
+        if not inside(axis, value):
+            low, high = PAKISTAN[axis]
+            err(f"{prefix}{axis}", f"{value:g} is outside Pakistan ({axis} {low:g} to {high:g})")
+
+
+def code_key(code: str) -> str:
+    """What makes two station codes the same: letter case does not (codes are ASCII, see CODE)."""
+    return code.lower()
+
+
+def zeros_lost(code: str) -> str | None:
+    """A numeric code without its leading zeros (`0101` -> `101`), as Excel writes it; None otherwise."""
+    if not (code.isascii() and code.isdigit()):
+        return None
+    return code.lstrip("0") or "0"
 
 
 # CSV import ---------------------------------------------------------------------------------------
@@ -122,6 +178,11 @@ def parse_station_csv(
     if header is None or not any(h.strip() for h in header):
         err("header", f"the file is empty; the first row must name the columns: {','.join(CSV_COLUMNS)}")
         return [], errors
+    if len(header) == 1 and (separator := next((c for c in (";", "\t") if c in header[0]), None)):
+        # Excel in a locale whose decimal comma makes ';' the list separator, or a tab-separated export.
+        shown = "';'" if separator == ";" else "tabs"
+        err("header", f"the file uses {shown} between values: save it as CSV UTF-8 (comma delimited)")
+        return [], errors
     columns = [h.strip().lower() for h in header]
     for name in REQUIRED_COLUMNS:
         if name not in columns:
@@ -147,10 +208,10 @@ def parse_station_csv(
         parsed = _parse_row(number, values, districts, circles, err)
         code = values["code"]
         if code:
-            if code in first_row_of:
-                err(f"{at}.code", f"the code '{code}' is also on row {first_row_of[code]}")
+            if code_key(code) in first_row_of:
+                err(f"{at}.code", f"the code '{code}' is also on row {first_row_of[code_key(code)]}")
             else:
-                first_row_of[code] = number
+                first_row_of[code_key(code)] = number
         if parsed is not None:
             rows.append(parsed)
     if not first_row_of and not errors:
@@ -200,6 +261,8 @@ def _parse_row(
         elif "\x00" in values[column]:
             # PostgreSQL refuses NUL in text: caught here, the row and column are named (and a dry run agrees).
             err_here(f"{at}.{column}", "must not contain the NUL character (U+0000)")
+        elif column == "name_ur":
+            check_urdu_letters(values[column], f"{at}.{column}", err_here)
     district_code = values["district_code"]
     district_id = districts.get(district_code)
     if not district_code:
@@ -218,6 +281,8 @@ def _parse_row(
             circle_id = circle[0]
     lat = _number(values["lat"], f"{at}.lat", -90, 90, err_here)
     lon = _number(values["lon"], f"{at}.lon", -180, 180, err_here)
+    if lat is not None and lon is not None:
+        check_in_pakistan(lat, lon, err_here, f"{at}.")
     sips = _flag(values.get("sips", ""), f"{at}.sips", err_here)
     kind = values.get("kind") or "police_station"
     if kind not in KINDS:

@@ -4,7 +4,7 @@
 // nothing on the server as well.
 
 import { api } from '../../api.js';
-import { fmtBytes, fmtNumber, t } from '../../i18n.js';
+import { fmtBytes, fmtNumber, sayKnown, t } from '../../i18n.js';
 import { confirmDialog, h, icon, mount, pill } from '../../ui.js';
 import { adminPage, aicon, busy, describeError, fieldBox, saveBlob, serverMessage, styles } from './common.js';
 
@@ -20,6 +20,25 @@ function splitField(field) {
 }
 
 
+// The import's own problems (server/org/rules.py, importer.py), said in the person's language; the
+// rest as every admin form says them.
+const CSV_MESSAGES = [
+  [/^'.*': Urdu letters were lost/, 'admin.csvMsg.urduLost'],
+  [/^'.*' has no Urdu letters/, 'admin.csvMsg.noUrdu'],
+  [/^looks like (\S+) with its leading zero lost/, 'admin.csvMsg.zeroLost'],
+  [/^could be any of the stations (.+): write the code exactly as stored$/, 'admin.csvMsg.caseTwins'],
+  [/^the code '(.+)' is also on row (\d+)$/, 'admin.csvMsg.codeTwice'],
+  [/^lat and lon look swapped/, 'admin.csvMsg.swapped'],
+  [/^(\S+) is outside Pakistan \(lat /, 'admin.csvMsg.latOutside'],
+  [/^(\S+) is outside Pakistan \(lon /, 'admin.csvMsg.lonOutside'],
+  [/^the file uses ';' between values/, 'admin.csvMsg.semicolons'],
+  [/^the file uses tabs between values/, 'admin.csvMsg.tabs'],
+];
+const csvMessage = (message) => {
+  const said = sayKnown(CSV_MESSAGES, message);
+  return said === message ? serverMessage(message) : said;
+};
+
 function problemsTable(errors) {
   const fileWide = errors.filter((e) => splitField(e.field).row === null);
   const byRow = errors.filter((e) => splitField(e.field).row !== null);
@@ -27,13 +46,13 @@ function problemsTable(errors) {
   return h('div', { class: 'callout callout-fail', role: 'alert', id: 'csv-problems' }, icon('alert'), h('div', {},
     h('h2', { class: 'h3', text: t('admin.csvProblems', { count: errors.length, rows: rows.size }) }),
     h('p', { text: t('admin.csvNothingWritten') }),
-    fileWide.length ? h('ul', {}, fileWide.map((e) => h('li', { text: serverMessage(e.message) }))) : null,
+    fileWide.length ? h('ul', {}, fileWide.map((e) => h('li', { text: csvMessage(e.message) }))) : null,
     byRow.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
       h('thead', {}, h('tr', {}, [t('admin.csvRow'), t('admin.csvColumn'), t('admin.csvProblem')].map((c) => h('th', { scope: 'col', text: c })))),
       h('tbody', {}, byRow.map((e) => {
         const { row, column } = splitField(e.field);
         return h('tr', { dataset: { row } }, h('td', { text: fmtNumber(row) }), h('td', { class: 'mono', text: column }),
-          h('td', { text: serverMessage(e.message) }));
+          h('td', { text: csvMessage(e.message) }));
       })))) : null));
 }
 
@@ -54,8 +73,22 @@ function previewCard(preview) {
       h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'csv-updated' },
         h('thead', {}, h('tr', {}, [t('admin.code'), t('admin.csvColumn'), t('admin.csvFrom'), t('admin.csvTo')].map((c) => h('th', { scope: 'col', text: c })))),
         h('tbody', {}, preview.updated.flatMap((u) => Object.entries(u.changes).map(([field, ch], i) => h('tr', {},
-          h('td', { class: 'mono', text: i === 0 ? u.code : '' }), h('td', { class: 'mono', text: field }),
-          h('td', { text: ch.from === null ? '—' : String(ch.from) }), h('td', { class: 'strong', text: ch.to === null ? '—' : String(ch.to) })))))))) : null);
+          h('td', { class: 'mono', text: i !== 0 ? '' : u.code_in_file ? t('admin.csvSpelt', { code: u.code, file: u.code_in_file }) : u.code }),
+          h('td', { class: 'mono', text: field }),
+          h('td', { text: ch.from === null ? '—' : String(ch.from) }), h('td', { class: 'strong', text: ch.to === null ? '—' : String(ch.to) })))))))) : null,
+    notInFile(preview.not_in_file));
+}
+
+// Stations the file leaves out, in the districts it covers: information, since an import only adds
+// and changes; an officer who meant the file to be the whole list sees what it lacks.
+function notInFile(missing) {
+  if (!missing?.count) return null;
+  const more = missing.count - missing.codes.length;
+  return h('div', { class: 'callout callout-info', id: 'csv-not-in-file' }, icon('note'), h('div', {},
+    h('p', { class: 'strong', text: t('admin.csvNotInFile', { count: missing.count }) }),
+    h('p', { class: 'hint', text: t('admin.csvNotInFileHint') }),
+    h('ul', { class: 'code-list' }, missing.codes.map((c) => h('li', { class: 'mono', text: c }))),
+    more > 0 ? h('p', { class: 'hint', text: t('admin.csvNotInFileMore', { count: more }) }) : null));
 }
 
 export default async function csvImportView() {

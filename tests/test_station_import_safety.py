@@ -1,0 +1,272 @@
+"""What Excel's default "CSV (Comma delimited)" does to a station file, refused row by row before it
+reaches the stations: Urdu letters saved as '?', codes in another case or without their leading
+zeros, ';' between values; swapped or impossible coordinates; and what a preview says of stations the
+file leaves out. Codes are one station whatever their case, in the import, the API and the schema."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from server import db
+from server.errors import Invalid
+from server.org.importer import import_stations, import_stations_file
+from tests.factories import make_station, make_world
+from tests.test_migrations import database_before
+
+HEADER = "code,name_en,name_ur,district_code,circle_code,lat,lon,sips,kind"
+LOST = "Urdu letters were lost: in Excel use Save As → CSV UTF-8"
+
+
+def csv(*rows: str, header: str = HEADER) -> bytes:
+    return (header + "\n" + "".join(r + "\n" for r in rows)).encode()
+
+
+async def post_csv(client, token, body: bytes, **params):
+    return await client.post(
+        "/api/v1/stations/import", token, content=body, headers={"content-type": "text/csv"}, params=params
+    )
+
+
+async def stations(client) -> dict[str, tuple]:
+    conn = await client.db()
+    try:
+        rows = await conn.fetch("SELECT code, name_en, name_ur, lat, lon, change_seq FROM stations")
+    finally:
+        await conn.close()
+    return {r["code"]: tuple(r) for r in rows}
+
+
+def problems(response) -> list[tuple[str, str]]:
+    assert response.status_code == 422, response.text
+    return [(e["field"], e["message"]) for e in response.json()["errors"]]
+
+
+# Urdu letters lost ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dry_run", ["true", "false"])
+async def test_urdu_names_saved_as_question_marks_are_refused_by_row_and_nothing_is_written(admin, client, dry_run):
+    before = await stations(client)
+    body = csv(
+        "SA1,PS SA1,????? ???? ?????,DA,,31.5,74.35,,",  # an English Windows wrote every letter as '?'
+        "NEW1,PS New,Model Town,DA,,31.5,74.35,,",  # no Urdu letter at all
+        "NEW2,PS New 2,تھا?ہ ماڈل,DA,,31.5,74.35,,",  # a code page with most letters, not all
+        "NEW3,PS New 3,تھانہ ماڈل ٹاؤن، نمبر 2 (A-Div),DA,,31.5,74.35,,",
+    )
+    response = await post_csv(client, admin, body, dry_run=dry_run)
+    found = problems(response)
+    assert [f for f, _ in found] == ["row 2.name_ur", "row 3.name_ur", "row 4.name_ur"]
+    assert all(LOST in m for _, m in found), found
+    assert "no Urdu letters" in found[1][1]
+    assert await stations(client) == before
+
+
+@pytest.mark.parametrize(
+    "name_ur",
+    [
+        "تھانہ ماڈل ٹاؤن",
+        "تھانہ سٹی نمبر 2",
+        "تھانہ سٹی نمبر ۲",
+        "تھانہ SIPS-1 (صدر)",
+        "خدمت مرکز، لاہور۔",
+        "تھانہ؟",
+        "ڈی ایچ اے فیز 5 - B",
+    ],
+)
+async def test_legitimate_urdu_with_punctuation_digits_and_latin_is_accepted(admin, client, name_ur):
+    response = await post_csv(client, admin, csv(f'NEWU,PS U,"{name_ur}",DA,,31.5,74.35,,'))
+    assert response.status_code == 200, response.text
+    assert (await stations(client))["NEWU"][2] == name_ur
+
+
+async def test_the_command_line_import_refuses_lost_urdu_letters_by_row_and_column(conn, tmp_path):
+    await make_world(conn)
+    path = tmp_path / "excel.csv"
+    path.write_bytes(csv("CLI1,PS Cli,????? ?????,DA,,31.5,74.3,,"))
+    ok, message = await import_stations_file(conn, path)
+    assert not ok and "row 2.name_ur" in message and LOST in message
+    assert await conn.fetchval("SELECT count(*) FROM stations WHERE code = 'CLI1'") == 0
+
+
+# Codes whatever their case -------------------------------------------------------------------------
+
+
+async def test_a_code_in_another_case_updates_the_stored_station_and_keeps_its_spelling(admin, client):
+    before = await stations(client)
+    body = csv("sa1,PS SA1 renamed,تھانہ ایک,DA,,31.5,74.35,,")
+    preview = await post_csv(client, admin, body, dry_run="true")
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["created"] == []
+    assert preview.json()["updated"] == [
+        {
+            "code": "SA1",
+            "code_in_file": "sa1",
+            "changes": {
+                "name_en": {"from": "PS SA1", "to": "PS SA1 renamed"},
+                "name_ur": {"from": "تھانہ SA1", "to": "تھانہ ایک"},
+            },
+        }
+    ]
+    done = await post_csv(client, admin, body)
+    assert done.json() == {"created": 0, "updated": 1, "unchanged": 0, "rows": 1}
+    after = await stations(client)
+    assert set(after) == set(before)  # no second station "sa1"
+    assert after["SA1"][1:3] == ("PS SA1 renamed", "تھانہ ایک")
+
+
+async def test_two_rows_whose_codes_differ_only_in_case_are_refused(admin, client):
+    found = problems(
+        await post_csv(
+            client, admin, csv("PS-7,PS Seven,تھانہ,DA,,31.5,74.35,,", "ps-7,PS seven,تھانہ,DA,,31.5,74.35,,")
+        )
+    )
+    assert found == [("row 3.code", "the code 'ps-7' is also on row 2")]
+
+
+async def test_the_station_api_refuses_a_code_another_station_has_in_another_case(admin, client):
+    world_station = (await client.get("/api/v1/stations", admin, params={"q": "SA2"})).json()[0]
+    body = {
+        "code": "sa1",
+        "name": {"en": "PS Copy", "ur": "تھانہ"},
+        "district_id": world_station["district_id"],
+        "lat": 31.5,
+        "lon": 74.35,
+    }
+    created = await client.post("/api/v1/stations", admin, json=body)
+    assert [f for f, _ in problems(created)] == ["code"]
+    renamed = await client.patch(f"/api/v1/stations/{world_station['id']}", admin, json={"code": "Sa1"})
+    assert [f for f, _ in problems(renamed)] == ["code"]
+    # A station may change the case of its own code.
+    own = await client.patch(f"/api/v1/stations/{world_station['id']}", admin, json={"code": "sa2"})
+    assert own.status_code == 200 and own.json()["code"] == "sa2"
+    assert sorted(await stations(client)) == ["SA1", "SB1", "SB2", "sa2"]
+
+
+# Leading zeros -------------------------------------------------------------------------------------
+
+
+async def test_a_numeric_code_that_lost_its_leading_zero_is_refused(admin, client):
+    conn = await client.db()
+    try:
+        district = await conn.fetchval("SELECT id FROM districts WHERE code = 'DA'")
+        await make_station(conn, district, "0101")
+    finally:
+        await conn.close()
+    before = await stations(client)
+    body = csv(
+        "NEW1,PS N,تھانہ,NOPE,,31.5,74.35,,",
+        "101,PS 0101,تھانہ,DA,,31.5,74.35,,",
+        "NEW2,PS N2,تھانہ,DA,,31.5,74.35,,",
+    )
+    found = problems(await post_csv(client, admin, body))
+    # Listed with the file's other problems, in the order of its rows.
+    assert found == [
+        ("row 2.district_code", "no district has the code 'NOPE'"),
+        ("row 3.code", "looks like 0101 with its leading zero lost (Excel drops them: format the column as Text)"),
+    ]
+    assert await stations(client) == before
+    # Written as stored, it is that station.
+    kept = await post_csv(client, admin, csv("0101,PS 0101 renamed,تھانہ,DA,,31.5,74.35,,"))
+    assert kept.json()["updated"] == 1, kept.text
+
+
+# Coordinates ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "expected"),
+    [
+        ("74.3587", "31.5204", [("row 2.lat", "lat and lon look swapped")]),
+        ("0", "0", [("row 2.lat", "outside Pakistan"), ("row 2.lon", "outside Pakistan")]),
+        ("40.71", "-74.0", [("row 2.lat", "outside Pakistan"), ("row 2.lon", "outside Pakistan")]),
+        ("31.52", "54.35", [("row 2.lon", "outside Pakistan (lon 60.8 to 77.9)")]),
+        ("95", "74.35", [("row 2.lat", "must be between -90 and 90")]),
+    ],
+)
+async def test_coordinates_outside_pakistan_are_refused_by_row_and_column(admin, client, lat, lon, expected):
+    before = await stations(client)
+    found = problems(await post_csv(client, admin, csv(f"SA1,PS SA1,تھانہ,DA,,{lat},{lon},,"), dry_run="true"))
+    assert [f for f, _ in found] == [f for f, _ in expected]
+    assert all(part in m for (_, m), (_, part) in zip(found, expected, strict=True)), found
+    assert await stations(client) == before
+
+
+async def test_coordinates_at_the_edges_of_pakistan_are_accepted(admin, client):
+    body = csv("EDGE1,PS Gwadar,تھانہ گوادر,DA,,25.12,62.32,,", "EDGE2,PS Sost,تھانہ سوست,DA,,36.69,74.82,,")
+    response = await post_csv(client, admin, body)
+    assert response.status_code == 200 and response.json()["created"] == 2, response.text
+
+
+# The file's shape ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("separator", "said"), [(";", "';'"), ("\t", "tabs")])
+async def test_a_file_separated_by_semicolons_or_tabs_is_one_problem_saying_so(admin, client, separator, said):
+    body = csv("SA1;PS SA1;تھانہ;DA;;31.5;74.35;;".replace(";", separator), header=HEADER.replace(",", separator))
+    assert problems(await post_csv(client, admin, body)) == [
+        ("header", f"the file uses {said} between values: save it as CSV UTF-8 (comma delimited)")
+    ]
+
+
+# What a preview says of stations left out ------------------------------------------------------------
+
+
+async def test_a_preview_lists_active_stations_of_the_files_districts_that_it_leaves_out(admin, client):
+    conn = await client.db()
+    try:
+        district = await conn.fetchval("SELECT id FROM districts WHERE code = 'DA'")
+        for n in range(60):
+            await make_station(conn, district, f"LEFT{n:02d}")
+        off = await make_station(conn, district, "OFF1")
+        await conn.execute("UPDATE stations SET active = false WHERE id = $1", off)
+    finally:
+        await conn.close()
+    before = await stations(client)
+    preview = await post_csv(client, admin, csv("sa1,PS SA1,تھانہ SA1,DA,,31.5,74.35,,"), dry_run="true")
+    assert preview.status_code == 200, preview.text
+    missing = preview.json()["not_in_file"]
+    # District DA's SA2 and the 60 added, not SA1 (named as 'sa1'), not the inactive one, not district DB's.
+    assert missing["count"] == 61
+    assert missing["codes"] == sorted(["SA2"] + [f"LEFT{n:02d}" for n in range(60)])[:50]
+    assert await stations(client) == before
+    # The import itself answers with counts as before: it never switches a station off.
+    done = await post_csv(client, admin, csv("SA1,PS SA1,تھانہ SA1,DA,,31.5,74.35,,"))
+    assert done.json() == {"created": 0, "updated": 0, "unchanged": 1, "rows": 1}
+
+
+# The schema ----------------------------------------------------------------------------------------
+
+
+async def _indexes(conn) -> dict[str, bool]:
+    rows = await conn.fetch(
+        """SELECT c.relname, i.indisunique FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE i.indrelid = 'stations'::regclass AND pg_get_indexdef(i.indexrelid) LIKE '%lower(code)%'"""
+    )
+    return {r["relname"]: r["indisunique"] for r in rows}
+
+
+async def test_the_migration_makes_codes_unique_whatever_their_case(pg_admin_url, tmp_path):
+    async with database_before(pg_admin_url, tmp_path, 17) as (conn, world):
+        assert (await db.migrate(conn))[0] == "0017_station_code_case.sql"
+        assert await _indexes(conn) == {"stations_code_lower_key": True}
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await make_station(conn, world.districts["A"], "sa1")
+
+
+async def test_the_migration_does_not_fail_on_codes_that_already_differ_only_in_case(pg_admin_url, tmp_path):
+    async with database_before(pg_admin_url, tmp_path, 17) as (conn, world):
+        await make_station(conn, world.districts["A"], "sa1")
+        await make_station(conn, world.districts["A"], "Sa1")
+        assert (await db.migrate(conn))[0] == "0017_station_code_case.sql"
+        assert await _indexes(conn) == {"stations_code_lower_idx": False}
+        # A third spelling could be either station: refused. The exact spelling is that one station.
+        with pytest.raises(Invalid) as refused:
+            await import_stations(conn, csv("SA1,PS,تھانہ,DA,,31.5,74.35,,".replace("SA1", "sA1")))
+        assert [(e.field, e.message) for e in refused.value.errors] == [
+            ("row 2.code", "could be any of the stations SA1, Sa1, sa1: write the code exactly as stored")
+        ]
+        counts = await import_stations(conn, csv("Sa1,PS Sa1 renamed,تھانہ,DA,,31.5,74.35,,"))
+        assert (counts.created, counts.updated) == (0, 1)
+        assert await conn.fetchval("SELECT name_en FROM stations WHERE code = 'Sa1'") == "PS Sa1 renamed"
+        assert await conn.fetchval("SELECT count(*) FROM stations WHERE lower(code) = 'sa1'") == 3
