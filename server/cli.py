@@ -1,5 +1,5 @@
-"""The `muaina` command: serve, migrate, create-admin, seed-demo, import-stations, sweep-photos,
-recover-photos, verify-photos, prune-sessions, verify-audit."""
+"""The `muaina` command: serve, migrate, create-admin, seed-demo, import-stations, import-users,
+sweep-photos, recover-photos, verify-photos, prune-sessions, verify-audit."""
 
 from __future__ import annotations
 
@@ -466,6 +466,19 @@ def cmd_import_stations(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_import_users(settings: Settings, args: argparse.Namespace) -> int:
+    from server.auth.importer import import_users_file
+
+    settings, _server = resolve_database(settings)
+    asyncio.run(_migrate(settings.database_url or ""))
+    out = Path(args.passwords_out) if args.passwords_out else None
+    ok, message = asyncio.run(
+        _with_conn(settings.database_url or "", import_users_file, Path(args.file), out, args.dry_run)
+    )
+    print(message, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
+
+
 def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
@@ -652,6 +665,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     imp = sub.add_parser("import-stations", help="import or update stations from a CSV file, all or nothing")
     imp.add_argument("file")
+    users = sub.add_parser(
+        "import-users", help="create reviewer and inspector accounts from a CSV file, all or nothing"
+    )
+    users.add_argument("file")
+    users.add_argument(
+        "--passwords-out",
+        metavar="FILE",
+        help="a new file (made readable by you only) to write each new account's first password to; required "
+        "unless --dry-run",
+    )
+    users.add_argument("--dry-run", action="store_true", help="check the file and say what would be created")
     sweep = sub.add_parser("sweep-photos", help="delete stored photo objects that no photo refers to (run from cron)")
     sweep.add_argument(
         "--older-than-minutes",
@@ -708,6 +732,7 @@ def main(argv: list[str] | None = None) -> int:
         "create-admin": cmd_create_admin,
         "seed-demo": cmd_seed_demo,
         "import-stations": cmd_import_stations,
+        "import-users": cmd_import_users,
         "sweep-photos": cmd_sweep_photos,
         "recover-photos": cmd_recover_photos,
         "verify-photos": cmd_verify_photos,

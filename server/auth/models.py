@@ -106,8 +106,14 @@ class PasswordChange(Base):
     new_password: Password  # the rules of a password an admin sets
 
 
+# What the single-user API takes as a username. The rule itself (rules.username_problem) is checked by
+# the route, so that a refusal says it in words rather than as msgspec's regular expression; this
+# bound only stops absurd input before it gets there.
+UsernameText = Annotated[str, Meta(max_length=256, description="3 to 64 letters, digits and . _ @ -")]
+
+
 class UserCreate(Base):
-    username: Username
+    username: UsernameText
     display_name: Name
     password: Password
     role: Role
@@ -123,3 +129,39 @@ class UserPatch(Base):
     region_ids: list[UUID] | None = None
     district_ids: list[UUID] | None = None
     active: bool | None = None
+
+
+# The CSV import's replies (POST /api/v1/users/import, `muaina import-users`): a dry run lists who
+# would be created; the real import says how many, and gives each new account's first password once.
+
+
+class ImportedUser(msgspec.Struct, kw_only=True):
+    row: int
+    username: str
+    display_name: str
+    role: Role
+    region_codes: list[str]
+    district_codes: list[str]
+
+
+class UserImportPreview(msgspec.Struct, kw_only=True):
+    dry_run: bool = True
+    created: list[ImportedUser]
+    # Accounts already there with the same role and area: left exactly as they are.
+    unchanged: list[str]
+    rows: int
+
+
+class NewPassword(msgspec.Struct, kw_only=True):
+    username: str
+    display_name: str
+    password: str
+
+
+class UserImportCounts(msgspec.Struct, kw_only=True):
+    created: int
+    unchanged: int
+    rows: int
+    # The only place these passwords ever appear: they are not stored (only their hashes), not
+    # logged, not audited. The admin hands them out; each owner can change theirs under Settings.
+    passwords: list[NewPassword]

@@ -227,27 +227,64 @@ def like_pattern(text: str) -> str:
 
 
 async def list_users(
-    conn: Connection, q: str | None, role: str | None, active: bool | None, *, serving: Principal | None = None
+    conn: Connection,
+    q: str | None,
+    role: str | None,
+    active: bool | None,
+    *,
+    serving: Principal | None = None,
+    region_id: UUID | None = None,
+    district_id: UUID | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[UserOut]:
-    """Users by name, role and state; with `serving`, only those covering a district in that user's scope."""
+    """Users by name (or the code of a region or district of theirs), role and state; with
+    `region_id`, those whose area lies in that region (the region or one of its districts); with
+    `district_id`, those whose area takes in that district (it, or its region); with `serving`, only
+    those covering a district in that user's scope."""
     is_admin, district_ids, region_ids = serving.scope_args() if serving else (True, [], [])
     rows = await conn.fetch(
         f"""SELECT {_USER_COLS} FROM users u
-             WHERE ($1::text IS NULL OR u.username ILIKE $1 ESCAPE '\\' OR u.display_name ILIKE $1 ESCAPE '\\')
+             WHERE ($1::text IS NULL OR u.username ILIKE $1 ESCAPE '\\' OR u.display_name ILIKE $1 ESCAPE '\\'
+                    OR EXISTS (SELECT 1 FROM regions r WHERE r.id = ANY(u.region_ids) AND r.code ILIKE $1 ESCAPE '\\')
+                    OR EXISTS (SELECT 1 FROM districts d WHERE d.id = ANY(u.district_ids) AND d.code ILIKE $1 ESCAPE '\\'))
                AND ($2::text IS NULL OR u.role = $2) AND ($3::bool IS NULL OR u.active = $3)
                AND ($4::bool OR EXISTS (
                     SELECT 1 FROM districts d
                      WHERE (d.id = ANY($5::uuid[]) OR d.region_id = ANY($6::uuid[]))
                        AND {COVERS_SQL}))
-             ORDER BY lower(u.username)""",
+               AND ($7::uuid IS NULL OR $7 = ANY(u.region_ids)
+                    OR EXISTS (SELECT 1 FROM districts d WHERE d.id = ANY(u.district_ids) AND d.region_id = $7))
+               AND ($8::uuid IS NULL OR EXISTS (SELECT 1 FROM districts d WHERE d.id = $8 AND {COVERS_SQL}))
+             ORDER BY lower(u.username), u.id
+             LIMIT $9 OFFSET $10""",
         None if q is None else like_pattern(q),
         role,
         active,
         is_admin,
         district_ids,
         region_ids,
+        region_id,
+        district_id,
+        limit,
+        offset,
     )
     return [user_out(r) for r in rows]
+
+
+async def scope_codes(conn: Connection) -> tuple[dict[str, UUID], dict[str, UUID]]:
+    """Every region's and district's code with its id, for naming an area in a file by its codes."""
+    regions = await conn.fetch("SELECT code, id FROM regions")
+    districts = await conn.fetch("SELECT code, id FROM districts")
+    return {r["code"]: r["id"] for r in regions}, {d["code"]: d["id"] for d in districts}
+
+
+async def users_by_name(conn: Connection, usernames: list[str]) -> dict[str, UserOut]:
+    """The accounts these usernames name, found as sign-in finds them (case aside), keyed lower-case."""
+    rows = await conn.fetch(
+        f"SELECT {_USER_COLS} FROM users u WHERE lower(u.username) = ANY($1::text[])", [n.lower() for n in usernames]
+    )
+    return {r["username"].lower(): user_out(r) for r in rows}
 
 
 async def get_user(conn: Connection, user_id: UUID) -> UserOut | None:

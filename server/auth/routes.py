@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 from uuid import UUID
 
 from asyncpg import Connection
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
+from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.params import Parameter
 
 from server.assignments import queries as assignment_queries
 from server.audit import queries as audit
 from server.auth import queries
+from server.auth.importer import MAX_BYTES as IMPORT_MAX_BYTES
+from server.auth.importer import import_users
 from server.auth.models import (
     LoginIn,
     LoginOut,
@@ -19,10 +24,20 @@ from server.auth.models import (
     Principal,
     Role,
     UserCreate,
+    UserImportCounts,
+    UserImportPreview,
     UserOut,
     UserPatch,
 )
-from server.auth.rules import hash_password, new_token, token_hash, verify_password
+from server.auth.rules import (
+    display_name_problem,
+    hash_password,
+    new_token,
+    scope_problem,
+    token_hash,
+    username_problem,
+    verify_password,
+)
 from server.dashboards.rollup import take_sync_state
 from server.errors import (
     Conflict,
@@ -34,12 +49,13 @@ from server.errors import (
     Unauthorized,
     Unsupported,
 )
-from server.http import Conn, User, bearer_token, client_ip
+from server.http import NUL_CHECKED_BY_HANDLER, Conn, Offset, User, bearer_token, client_ip, raw_body
 
 _BAD_LOGIN = "the username or password is not correct"
 LOGIN_MAX_BYTES = 16 * 1024  # a name and a password; the only body read without a session
 KNOWN_DEVICE_DAYS = 90  # a device not signed in from for this long is a stranger again (login_limits)
 KNOWN_DEVICES_PER_ACCOUNT = 5  # a phone, a laptop, a spare: the newest ones are kept
+CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 
 
 class AuthController(Controller):
@@ -248,8 +264,15 @@ def _principal(row) -> Principal:
     return Principal(id=row["id"], username=row["username"], display_name=row["display_name"], role=row["role"])
 
 
-async def _check_scope(conn: Connection, role: Role, region_ids: list[UUID], district_ids: list[UUID]) -> None:
-    errors: list[FieldError] = []
+async def _check_scope(
+    conn: Connection,
+    role: Role,
+    region_ids: list[UUID],
+    district_ids: list[UUID],
+    errors: list[FieldError] | None = None,
+) -> None:
+    """Raise every problem of the user's scope, with `errors` found before it (the username's)."""
+    errors = list(errors or [])
     bad_regions, bad_districts = await queries.unknown_scope_ids(conn, region_ids, district_ids)
     if bad_regions:
         errors.append(FieldError(field="region_ids", message=f"unknown region ids: {', '.join(map(str, bad_regions))}"))
@@ -257,10 +280,13 @@ async def _check_scope(conn: Connection, role: Role, region_ids: list[UUID], dis
         errors.append(
             FieldError(field="district_ids", message=f"unknown district ids: {', '.join(map(str, bad_districts))}")
         )
-    if role != "admin" and not region_ids and not district_ids:
-        errors.append(FieldError(field="region_ids", message=f"a {role} needs at least one region or district"))
+    if said := scope_problem(role, region_ids, district_ids):
+        errors.append(FieldError(field="region_ids", message=said))
     if errors:
-        raise Invalid("the user's scope is not valid", errors=errors)
+        raise Invalid(
+            "the user is not valid" if any(e.field == "username" for e in errors) else "the user's scope is not valid",
+            errors=errors,
+        )
 
 
 def _refuse_removing_the_last_admin(data: UserPatch) -> None:
@@ -285,12 +311,25 @@ class UsersController(Controller):
         "assign visits to), whatever `role` says.",
     )
     async def list_users(
-        self, user: User, conn: Conn, q: str | None = None, role: Role | None = None, active: bool | None = None
+        self,
+        user: User,
+        conn: Conn,
+        q: str | None = None,
+        role: Role | None = None,
+        active: bool | None = None,
+        region_id: UUID | None = None,
+        district_id: UUID | None = None,
+        limit: Annotated[int | None, Parameter(ge=1, le=10_000)] = None,
+        offset: Offset = 0,
     ) -> list[UserOut]:
+        """`q` matches a username, a display name, or the code of a region or district of the user's
+        area; `region_id` keeps users whose area lies in that region, `district_id` those whose area
+        takes that district in (it or its region). Sorted by username; `limit` and `offset` page it."""
         user.require("admin", "reviewer")
+        where = {"region_id": region_id, "district_id": district_id, "limit": limit, "offset": offset}
         if not user.is_admin:
-            return await queries.list_users(conn, q, "inspector", active, serving=user)
-        return await queries.list_users(conn, q, role, active)
+            return await queries.list_users(conn, q, "inspector", active, serving=user, **where)
+        return await queries.list_users(conn, q, role, active, **where)
 
     @get("/{user_id:uuid}")
     async def get_user(self, user_id: UUID, user: User, conn: Conn) -> UserOut:
@@ -303,7 +342,9 @@ class UsersController(Controller):
     @post("/")
     async def create_user(self, data: UserCreate, request: Request, user: User, conn: Conn) -> UserOut:
         user.require("admin")
-        await _check_scope(conn, data.role, data.region_ids, data.district_ids)
+        said = username_problem(data.username)
+        username_errors = [FieldError(field="username", message=said)] if said else []
+        await _check_scope(conn, data.role, data.region_ids, data.district_ids, username_errors)
         password_hash = await asyncio.to_thread(hash_password, data.password)
         async with conn.transaction():
             created = await queries.insert_user(
@@ -333,6 +374,25 @@ class UsersController(Controller):
                 ip=client_ip(request),
             )
         return created
+
+    @post(
+        "/import",
+        status_code=200,
+        request_max_body_size=IMPORT_MAX_BYTES,
+        operation_class=raw_body("The CSV file itself (UTF-8)", {"text/csv": Schema(type=OpenAPIType.STRING)}),
+        # A CSV file: "\u0000" in it is six letters, not JSON's NUL. The rules name a real NUL by row and column.
+        opt={NUL_CHECKED_BY_HANDLER: True},
+    )
+    async def import_csv(
+        self, request: Request, user: User, conn: Conn, dry_run: bool = False
+    ) -> UserImportCounts | UserImportPreview:
+        """Body: the CSV file itself (text/csv); its columns and the decisions are in server/auth/importer.py.
+        The real import's reply holds each new account's first password, once."""
+        user.require("admin")
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type not in CSV_TYPES:
+            raise Unsupported(f"send the file as text/csv, not {media_type or 'no content type'}")
+        return await import_users(conn, await request.body(), dry_run=dry_run, actor=user, ip=client_ip(request))
 
     @patch("/{user_id:uuid}")
     async def update_user(self, user_id: UUID, data: UserPatch, request: Request, user: User, conn: Conn) -> UserOut:
@@ -403,10 +463,8 @@ def _display_name(value: str | None) -> str | None:
     if value is None:
         return None
     name = value.strip()
-    if not name:
-        raise Invalid(
-            "the display name is blank", errors=[FieldError(field="display_name", message="must not be blank")]
-        )
+    if said := display_name_problem(name):
+        raise Invalid("the display name is not valid", errors=[FieldError(field="display_name", message=said)])
     return name
 
 

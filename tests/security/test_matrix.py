@@ -54,11 +54,14 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/ready"): row(200, 200, 200, 200),
     ("POST", "/api/v1/auth/login"): row(401, 200, 200, 200),
     ("POST", "/api/v1/auth/logout"): row(401, 204, 204, 204),
+    # One's own password, any role; sent here unchanged (422), so the scene's passwords and sessions hold.
+    ("POST", "/api/v1/auth/password"): row(401, 422, 422, 422),
     ("GET", "/api/v1/me"): row(401, 200, 200, 200),
     # Users and the audit trail: admins only, but for the list a reviewer reads to assign visits (the
     # inspectors serving their area: tests/test_auth.py).
     ("GET", "/api/v1/users"): row(401, 403, 200, 200),
     ("POST", "/api/v1/users"): row(401, 403, 403, 201),
+    ("POST", "/api/v1/users/import"): row(401, 403, 403, 200),
     ("GET", "/api/v1/users/{user_id}"): row(401, 403, 403, 200),
     ("PATCH", "/api/v1/users/{user_id}"): row(401, 403, 403, 200),
     ("GET", "/api/v1/audit"): row(401, 403, 403, 200),
@@ -214,6 +217,9 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("POST", "/api/v1/auth/login"): lambda s, role: {
         "json": {"username": USERS[role] or "admin", "password": "correct-horse-42" if USERS[role] else "wrong"}
     },
+    ("POST", "/api/v1/auth/password"): lambda s, role: {
+        "json": {"current_password": "correct-horse-42", "new_password": "correct-horse-42"}
+    },
     ("PATCH", "/api/v1/users/{user_id}"): lambda s, role: {"json": {"display_name": f"Renamed by {role}"}},
     ("POST", "/api/v1/users"): lambda s, role: {
         "json": {
@@ -244,6 +250,11 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         }
     },
     ("PATCH", "/api/v1/stations/{station_id}"): lambda s, role: {"json": {"active": True}},
+    ("POST", "/api/v1/users/import"): lambda s, role: {
+        "params": {"dry_run": "true"},
+        "headers": {"Content-Type": "text/csv"},
+        "content": f"username,display_name,role,district_codes\nimp.{_suffix(role)},Imported,inspector,DA\n".encode(),
+    },
     ("POST", "/api/v1/stations/import"): lambda s, role: {
         "params": {"dry_run": "true"},
         "headers": {"Content-Type": "text/csv"},

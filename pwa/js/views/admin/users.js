@@ -1,19 +1,20 @@
-// Users: the list (search, role and state filters), a user's page (name, role and scope; password
-// reset; deactivation, which the server makes end every session at once) and the audit trail of
-// that user. A new user is the same page without an id. An admin who takes the console away from
-// themselves (another role, or deactivation) is asked first and then leaves it at once.
+// Users: the list (search, role, state and area filters, drawn as it scrolls: a province has a
+// thousand accounts), the import of many accounts from a CSV file, a user's page (name, role and
+// scope; password reset; deactivation, which the server makes end every session at once) and the
+// audit trail of that user. A new user is the same page without an id. An admin who takes the
+// console away from themselves (another role, or deactivation) is asked first and then leaves it.
 
 import { api } from '../../api.js';
 import { emit, on } from '../../bus.js';
 import { kv } from '../../db.js';
-import { t } from '../../i18n.js';
+import { fmtNumber, sayKnown, t } from '../../i18n.js';
 import { navigate } from '../../router.js';
 import { signOut, state } from '../../state.js';
-import { confirmDialog, dialog, h, mount, pill, toast } from '../../ui.js';
+import { confirmDialog, dialog, h, icon, lazyList, mount, pill, toast } from '../../ui.js';
 import { auditRow } from './audit.js';
 import {
   adminPage, aicon, busy, checkBox, describeError, errorSummary, fieldBox, groupBox, input, loadingFailed, placeErrors,
-  placeName, placeNames, searchBox, select, showFailure, styles,
+  placeName, placeNames, saveBlob, searchBox, select, serverMessage, showFailure, styles,
 } from './common.js';
 
 const ROLES = ['admin', 'reviewer', 'inspector'];
@@ -45,30 +46,236 @@ function userRow(user, where) {
 
 export async function listView(params) {
   await styles();
-  const query = { q: params.q || '', role: params.role || '', active: params.active || '' };
+  const query = {
+    q: params.q || '', role: params.role || '', active: params.active || '',
+    region_id: params.region_id || '', district_id: params.district_id || '',
+  };
   const list = h('ul', { class: 'list', id: 'user-list', 'aria-live': 'polite' });
+  const count = h('p', { class: 'hint', role: 'status', id: 'user-count' });
   let where = { regions: [], districts: [] };
   try { where = await places(); } catch { /* names then fall back to "no scope"; the list still loads */ }
+  let stop = null;
   const load = async () => {
     try {
-      const users = await api.admin.users({ q: query.q, role: query.role, active: query.active });
-      mount(list, users.length ? users.map((u) => userRow(u, where)) : h('li', { class: 'empty', text: t('admin.noUsers') }));
+      const users = await api.admin.users({
+        q: query.q, role: query.role, active: query.active, region_id: query.region_id, district_id: query.district_id,
+      });
+      stop?.();
+      stop = null;
+      if (users.length) stop = lazyList(list, users, (u) => userRow(u, where));
+      else mount(list, h('li', { class: 'empty', text: t('admin.noUsers') }));
+      count.textContent = t('admin.countShown', { count: users.length });
     } catch (err) {
       mount(list, h('li', {}, loadingFailed(err, load)));
     }
   };
   let timer;
+  const districtSelect = h('select', { id: 'district-filter', onchange: (e) => { query.district_id = e.target.value; load(); } });
+  const fillDistricts = () => {
+    const shown = where.districts.filter((d) => !query.region_id || d.region_id === query.region_id);
+    if (!shown.some((d) => d.id === query.district_id)) query.district_id = '';
+    mount(districtSelect, h('option', { value: '' }, t('admin.allDistricts')),
+      shown.map((d) => h('option', { value: d.id }, `${placeName(d)} (${d.code})`)));
+    districtSelect.value = query.district_id;
+  };
+  fillDistricts();
   await load();
-  return adminPage('users',
-    h('div', { class: 'page-head' }, h('h1', { text: t('admin.users') }),
-      h('a', { class: 'btn btn-primary', href: '#/admin/users/new', id: 'new-user' }, aicon('plus'), h('span', { text: t('admin.newUser') }))),
-    h('div', { class: 'filters' },
-      searchBox(t('admin.searchUsers'), query.q, (v) => { query.q = v; clearTimeout(timer); timer = setTimeout(load, 250); }, { id: 'user-search' }),
-      fieldBox('role', t('admin.role'), select([['', t('admin.allRoles')], ...ROLES.map((r) => [r, t(`role.${r}`)])], query.role,
-        (v) => { query.role = v; load(); }, { id: 'role-filter' })),
-      fieldBox('active', t('admin.state'), select([['', t('admin.allStates')], ['true', t('admin.active')], ['false', t('admin.deactivated')]],
-        query.active, (v) => { query.active = v; load(); }, { id: 'active-filter' }))),
-    list);
+  const panel = importPanel(load);
+  return {
+    node: adminPage('users',
+      h('div', { class: 'page-head' }, h('h1', { text: t('admin.users') }),
+        h('div', { class: 'button-row' },
+          h('a', { class: 'btn btn-primary', href: '#/admin/users/new', id: 'new-user' }, aicon('plus'), h('span', { text: t('admin.newUser') })),
+          h('button', { type: 'button', class: 'btn btn-secondary', id: 'import-users', 'aria-expanded': 'false', 'aria-controls': 'user-import',
+            onclick: (e) => {
+              panel.hidden = !panel.hidden;
+              e.currentTarget.setAttribute('aria-expanded', String(!panel.hidden));
+              if (!panel.hidden) panel.querySelector('h2')?.focus();
+            } }, aicon('upload'), h('span', { text: t('admin.importUsers') })))),
+      panel,
+      h('div', { class: 'filters' },
+        searchBox(t('admin.searchUsers'), query.q, (v) => { query.q = v; clearTimeout(timer); timer = setTimeout(load, 250); }, { id: 'user-search' }),
+        fieldBox('role', t('admin.role'), select([['', t('admin.allRoles')], ...ROLES.map((r) => [r, t(`role.${r}`)])], query.role,
+          (v) => { query.role = v; load(); }, { id: 'role-filter' })),
+        fieldBox('active', t('admin.state'), select([['', t('admin.allStates')], ['true', t('admin.active')], ['false', t('admin.deactivated')]],
+          query.active, (v) => { query.active = v; load(); }, { id: 'active-filter' })),
+        fieldBox('region_id', t('admin.region'), select([['', t('admin.allRegions')], ...where.regions.map((r) => [r.id, placeName(r)])],
+          query.region_id, (v) => { query.region_id = v; fillDistricts(); load(); }, { id: 'region-filter' })),
+        fieldBox('district_id', t('admin.district'), districtSelect)),
+      count, list),
+    dispose: () => stop?.(),
+  };
+}
+
+// Importing accounts from a CSV file, as the stations' import does it: the file is checked by the
+// server without writing anything (?dry_run=true), which shows who would be created or every problem
+// by row and column; then the admin confirms the real import, all or nothing on the server too. Its
+// reply holds each new account's first password, once: shown here and offered as a file to hand out.
+
+const IMPORT_COLUMNS = [['username', true], ['display_name', true], ['role', true], ['region_codes', false], ['district_codes', false]];
+
+// The import's problems in the admin's words (the server writes English; these are the common ones).
+const IMPORT_MESSAGES = [
+  [/^must be 3 to 64 letters, digits/, 'admin.usernameRule'],
+  [/^must not be blank$/, 'admin.userImport.msg.blank'],
+  [/^is missing: reviewer or inspector$/, 'admin.userImport.msg.roleMissing'],
+  [/^'(.*)' is not a role an import makes/, 'admin.userImport.msg.role'],
+  [/^no region has the code (.+)$/, 'admin.userImport.msg.noRegion'],
+  [/^no district has the code (.+)$/, 'admin.userImport.msg.noDistrict'],
+  [/^the username '(.+)' is also on row (\d+)$/, 'admin.userImport.msg.twice'],
+  [/^the account '(.+)' already exists as /, 'admin.userImport.msg.exists'],
+  [/^has (\d+) values but the header names (\d+) columns$/, 'admin.userImport.msg.columns'],
+  [/^the file has a header but no users$/, 'admin.userImport.msg.empty'],
+];
+const importMessage = (message) => {
+  const said = sayKnown(IMPORT_MESSAGES, message);
+  return said === message ? serverMessage(message) : said;
+};
+
+// "row 5.role" -> {row: 5, column: "role"}; "header" and "body" concern the whole file.
+function splitField(field) {
+  const m = /^row (\d+)(?:\.(\w+))?$/.exec(field || '');
+  return m ? { row: Number(m[1]), column: m[2] || '' } : { row: null, column: field || '' };
+}
+
+function importProblems(err) {
+  const errors = err.errors?.length ? err.errors : [{ field: 'body', message: err.detail || '' }];
+  const fileWide = errors.filter((e) => splitField(e.field).row === null);
+  const byRow = errors.filter((e) => splitField(e.field).row !== null);
+  const rows = new Set(byRow.map((e) => splitField(e.field).row));
+  return h('div', { class: 'callout callout-fail', role: 'alert', id: 'user-import-problems' }, icon('alert'), h('div', {},
+    h('h3', { text: t('admin.userImport.problems', { count: errors.length, rows: rows.size }) }),
+    h('p', { text: t('admin.userImport.nothingWritten') }),
+    fileWide.length ? h('ul', {}, fileWide.map((e) => h('li', { text: err.status === 413 ? t('admin.userImport.tooLarge') : importMessage(e.message) }))) : null,
+    byRow.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+      h('thead', {}, h('tr', {}, [t('admin.userImport.row'), t('admin.userImport.column'), t('admin.userImport.problem')]
+        .map((c) => h('th', { scope: 'col', text: c })))),
+      h('tbody', {}, byRow.map((e) => {
+        const { row, column } = splitField(e.field);
+        return h('tr', { dataset: { row } }, h('td', { text: fmtNumber(row) }), h('td', { class: 'mono', text: column }),
+          h('td', { text: importMessage(e.message) }));
+      })))) : null));
+}
+
+const areaWords = (u) => [...u.region_codes.map((c) => t('admin.scopeRegion', { name: c })), ...u.district_codes].join(', ');
+
+function importPreview(preview) {
+  const created = preview.created.length;
+  return h('div', { id: 'user-import-preview' },
+    h('h3', { text: t('admin.userImport.preview') }),
+    h('p', { class: 'status-line' },
+      pill(created ? 'ok' : 'info', t('admin.userImport.new', { count: created })),
+      pill('info', t('admin.userImport.unchanged', { count: preview.unchanged.length }))),
+    h('p', { class: 'hint', text: t('admin.userImport.nothingYet') }),
+    created ? h('details', { open: created <= 20 }, h('summary', { text: t('admin.userImport.new', { count: created }) }),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'user-import-created' },
+        h('thead', {}, h('tr', {}, [t('admin.username'), t('admin.displayName'), t('admin.role'), t('admin.scope')]
+          .map((c) => h('th', { scope: 'col', text: c })))),
+        h('tbody', {}, preview.created.map((u) => h('tr', {}, h('td', { class: 'mono', text: u.username }),
+          h('td', { text: u.display_name }), h('td', { text: t(`role.${u.role}`) }), h('td', { class: 'mono', text: areaWords(u) }))))))) : null);
+}
+
+// A CSV cell as a spreadsheet reads it back.
+// A name beginning = + - @ would be a formula to a spreadsheet: kept as text (as the server's exports do).
+const csvCell = (raw) => {
+  const v = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+};
+
+// The sheet to hand out: UTF-8 with a byte-order mark, so Excel shows Urdu names as written.
+function passwordsFile(passwords) {
+  const lines = [['username', 'display_name', 'password'], ...passwords.map((p) => [p.username, p.display_name, p.password])];
+  return new Blob([`\ufeff${lines.map((l) => l.map(csvCell).join(',')).join('\r\n')}\r\n`], { type: 'text/csv' });
+}
+
+function importDone(result) {
+  const download = () => saveBlob(passwordsFile(result.passwords), `new-user-passwords-${new Date().toISOString().slice(0, 10)}.csv`);
+  return h('div', { class: 'callout callout-ok', role: 'status', id: 'user-import-done' }, icon('check'), h('div', {},
+    h('p', { class: 'strong', text: t('admin.userImport.done', { count: result.created }) }),
+    result.unchanged ? h('p', { text: t('admin.userImport.unchanged', { count: result.unchanged }) }) : null,
+    result.passwords.length ? [
+      h('p', { class: 'callout callout-warn', role: 'alert', id: 'user-import-once' }, icon('alert'),
+        h('span', { text: t('admin.userImport.onlyNow') })),
+      h('button', { type: 'button', class: 'btn btn-primary', id: 'user-import-download', onclick: download },
+        aicon('download'), h('span', { text: t('admin.userImport.download') })),
+      h('details', { open: result.passwords.length <= 20 }, h('summary', { text: t('admin.userImport.passwords') }),
+        h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'user-import-passwords' },
+          h('thead', {}, h('tr', {}, [t('admin.username'), t('admin.displayName'), t('admin.password')]
+            .map((c) => h('th', { scope: 'col', text: c })))),
+          h('tbody', {}, result.passwords.map((p) => h('tr', {}, h('td', { class: 'mono', text: p.username }),
+            h('td', { text: p.display_name }), h('td', { class: 'mono', dir: 'ltr', text: p.password }))))))),
+    ] : null));
+}
+
+function importPanel(reload) {
+  const result = h('div', { 'aria-live': 'polite', id: 'user-import-result' });
+  // The file's bytes as they were when checked: the import sends exactly what was previewed.
+  const chosen = { csv: null };
+  const failed = (err) => mount(result, err.status === 422 || err.status === 413 ? importProblems(err)
+    : h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
+
+  const runImport = async (button, preview) => {
+    const ok = await confirmDialog(t('admin.userImport.confirmTitle'),
+      t('admin.userImport.confirmBody', { count: preview.created.length }), t('admin.userImport.createNow'));
+    if (!ok) return;
+    await busy(button, async () => {
+      mount(result, pill('busy', t('admin.userImport.creating')));
+      try {
+        const done = await api.admin.importUsers(chosen.csv, false);
+        mount(result, importDone(done));
+        reload();
+      } catch (err) {
+        failed(err);
+      }
+    });
+  };
+
+  const check = async () => {
+    mount(result, pill('busy', t('admin.userImport.checking')));
+    try {
+      const preview = await api.admin.importUsers(chosen.csv, true);
+      const nothing = !preview.created.length;
+      const go = h('button', { type: 'button', class: 'btn btn-primary', id: 'user-import-confirm', disabled: nothing,
+        onclick: (e) => runImport(e.currentTarget, preview) }, t('admin.userImport.importN', { count: preview.created.length }));
+      mount(result, importPreview(preview), nothing ? h('p', { class: 'callout callout-info', text: t('admin.userImport.nothingToDo') }) : null, go);
+    } catch (err) {
+      failed(err);
+    }
+  };
+
+  const fileInfo = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const fileInput = h('input', { type: 'file', accept: '.csv,text/csv', id: 'user-import-file', onchange: async (e) => {
+    const file = e.target.files[0] || null;
+    // Cleared, so that choosing the same file again once it is corrected is a change, checked anew.
+    e.target.value = '';
+    chosen.csv = null;
+    fileInfo.textContent = file ? file.name : '';
+    if (!file) return;
+    try {
+      chosen.csv = new Blob([await file.arrayBuffer()], { type: 'text/csv' });
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    check();
+  } });
+  const example = () => saveBlob(new Blob(['\ufeffusername,display_name,role,region_codes,district_codes\r\n'
+    + 'dsp.example,DSP Example,inspector,,DISTRICT-CODE\r\nrpo.example,RPO Example,reviewer,REGION-CODE,\r\n'],
+  { type: 'text/csv' }), 'users-example.csv');
+
+  return h('section', { class: 'card', id: 'user-import', hidden: true, 'aria-labelledby': 'user-import-h' },
+    h('h2', { id: 'user-import-h', tabindex: '-1', text: t('admin.importUsers') }),
+    h('p', { text: t('admin.userImport.lead') }),
+    fieldBox('file', t('admin.userImport.file'), fileInput, { hint: t('admin.userImport.fileHint') }), fileInfo,
+    h('details', {}, h('summary', { text: t('admin.userImport.columns') }),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+        h('thead', {}, h('tr', {}, [t('admin.userImport.column'), t('admin.userImport.needed'), t('admin.userImport.meaning')]
+          .map((c) => h('th', { scope: 'col', text: c })))),
+        h('tbody', {}, IMPORT_COLUMNS.map(([c, needed]) => h('tr', {}, h('td', { class: 'mono', text: c }),
+          h('td', { text: needed ? t('admin.userImport.required') : t('admin.userImport.optional') }),
+          h('td', { text: t(`admin.userImport.col.${c}`) })))))),
+      h('button', { type: 'button', class: 'btn btn-secondary', onclick: example }, aicon('download'), h('span', { text: t('admin.userImport.example') }))),
+    result);
 }
 
 // Regions with their districts as nested checkboxes. A region covers all its districts, so those
@@ -138,6 +345,14 @@ async function leaveConsole(change) {
   const off = on('session', () => { note.remove(); off(); });
 }
 
+// The server says why a username is refused in English; the form says it in the admin's language.
+function inWords(err) {
+  if (!err?.errors?.length) return err;
+  err.errors = err.errors.map((e) => (e.field === 'username' && /^must be 3 to 64 letters/.test(e.message)
+    ? { ...e, message: t('admin.usernameRule') } : e));
+  return err;
+}
+
 const same = (a, b) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
 
 export async function userView(params) {
@@ -198,7 +413,7 @@ export async function userView(params) {
         toast(isNew ? t('admin.userCreated') : t('admin.userSaved'));
         navigate(`/admin/users/${saved.id}`, { replace: !isNew });
       } catch (err) {
-        showFailure(form, summary, err);
+        showFailure(form, summary, inWords(err));
       }
       return false;
     });

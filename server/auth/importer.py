@@ -1,0 +1,410 @@
+"""User import from CSV, shared by POST /api/v1/users/import and `muaina import-users`.
+
+The file: a header naming the columns, then one account a row. `username`, `display_name` and `role`
+are required columns; `region_codes` and `district_codes` are optional ones (a file of reviewers may
+name regions only), each cell holding codes separated by spaces or `|`. Rows are numbered as a
+spreadsheet shows them: the header is row 1.
+
+Decisions:
+- All or nothing, as the station import: every row is checked (the single-user API's own rules, from
+  rules.py) and every problem reported by row and column (422); nothing is written unless there is
+  none. A dry run checks the same way and writes nothing.
+- Only reviewers and inspectors. An admin account can change everything, its password would travel
+  in a downloaded file, and there are a handful of them: they are made one at a time.
+- An existing account is never changed. A row naming one (case aside, as sign-in finds it) with the
+  same role and area is "unchanged", so the same file can be imported again after a partial
+  hand-out; with another role or area it is an error at that row: a file must not silently widen or
+  narrow someone's access. Display name, password and state of an existing account stay as they are.
+- Each new account gets a random first password (rules.new_password), given once in the real
+  import's reply and nowhere else: not in the dry run, the database (only its hash), the log or the
+  audit trail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from asyncpg import Connection
+
+from server.audit import queries as audit
+from server.auth import queries
+from server.auth.models import ImportedUser, NewPassword, UserImportCounts, UserImportPreview, UserOut
+from server.auth.rules import display_name_problem, hash_password, new_password, scope_problem, username_problem
+from server.errors import FieldError, Invalid, TooLarge
+
+REQUIRED_COLUMNS = ("username", "display_name", "role")
+OPTIONAL_COLUMNS = ("region_codes", "district_codes")
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+ROLES = ("reviewer", "inspector")
+MAX_ROWS = 1500  # a province and a half; each new account costs ~0.15 s of a core to hash (~2.5 min a 1,000)
+MAX_BYTES = 1024 * 1024  # ~2,000 rows of long names and many codes
+IMPORT_LOCK_ID = 0x55534552  # "USER": imports one at a time, so the comparison holds when writing
+_CODES = re.compile(r"[\s|]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    row: int
+    username: str
+    display_name: str
+    role: str
+    region_codes: list[str]
+    district_codes: list[str]
+    region_ids: list[UUID]
+    district_ids: list[UUID]
+
+
+async def import_users(
+    conn: Connection,
+    data: bytes,
+    *,
+    dry_run: bool = False,
+    actor: Any = None,
+    ip: str | None = None,
+    source: str = "api",
+) -> UserImportCounts | UserImportPreview:
+    if len(data) > MAX_BYTES:
+        raise TooLarge(f"the file is larger than {MAX_BYTES // 1024} KiB; split it into smaller files")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid(
+            "the file is not UTF-8 text",
+            errors=[FieldError(field="body", message="save the file as CSV UTF-8 (Urdu needs it)")],
+        ) from None
+    regions, districts = await queries.scope_codes(conn)
+    rows = _checked(parse_user_csv(text, regions, districts))
+    new, unchanged = await _compare(conn, rows, regions, districts)
+    if dry_run:
+        return UserImportPreview(created=[_shown(r) for r in new], unchanged=unchanged, rows=len(rows))
+    passwords = [new_password() for _ in new]
+    # Hashed before any lock is taken (argon2 takes ~0.2 s of a core, 1,000 accounts minutes of one),
+    # and only a few at a time, one per core: the thread pool is shared with every sign-in, which
+    # would otherwise queue behind the whole file.
+    hashes = await _hash_all(passwords)
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", IMPORT_LOCK_ID)
+        # Compared again under the lock: an account made or changed while hashing is judged as it is now.
+        again, unchanged = await _compare(conn, rows, regions, districts)
+        if [r.row for r in again] != [r.row for r in new]:
+            raise Invalid("nothing was imported: accounts changed while importing; import the file again")
+        for r, password_hash in zip(new, hashes, strict=True):
+            created = await queries.insert_user(
+                conn,
+                username=r.username,
+                display_name=r.display_name,
+                password_hash=password_hash,
+                role=r.role,
+                region_ids=r.region_ids,
+                district_ids=r.district_ids,
+                active=True,
+            )
+            if created is None:  # taken since the comparison, by a single-user creation
+                raise Invalid(
+                    "nothing was imported",
+                    errors=[FieldError(field=f"row {r.row}.username", message="this username is taken")],
+                )
+            # As the single-user path records it (UsersController.create_user), and where it came from.
+            await audit.record(
+                conn,
+                "user.create",
+                actor=actor,
+                entity="user",
+                entity_id=created.id,
+                data={
+                    "username": created.username,
+                    "role": created.role,
+                    "region_ids": created.region_ids,
+                    "district_ids": created.district_ids,
+                    "via": "import",
+                },
+                ip=ip,
+            )
+        await audit.record(
+            conn,
+            "user.import",
+            actor=actor,
+            entity="user",
+            data={"source": source, "created": len(new), "unchanged": len(unchanged), "rows": len(rows)},
+            ip=ip,
+        )
+    return UserImportCounts(
+        created=len(new),
+        unchanged=len(unchanged),
+        rows=len(rows),
+        passwords=[
+            NewPassword(username=r.username, display_name=r.display_name, password=p)
+            for r, p in zip(new, passwords, strict=True)
+        ],
+    )
+
+
+def _checked(parsed: tuple[list[Row], list[FieldError]]) -> list[Row]:
+    rows, errors = parsed
+    if errors:
+        bad_rows = len({e.field.split(".")[0] for e in errors if e.field.startswith("row ")})
+        raise Invalid(f"nothing was imported: {len(errors)} problem(s) in {bad_rows} row(s)", errors=errors)
+    return rows
+
+
+async def _compare(
+    conn: Connection, rows: list[Row], regions: Mapping[str, UUID], districts: Mapping[str, UUID]
+) -> tuple[list[Row], list[str]]:
+    """(rows to create, usernames already there as the file says); any other existing account is a
+    problem at its row."""
+    existing = await queries.users_by_name(conn, [r.username for r in rows])
+    region_code = {v: k for k, v in regions.items()}
+    district_code = {v: k for k, v in districts.items()}
+    new, unchanged, errors = [], [], []
+    for r in rows:
+        user = existing.get(r.username.lower())
+        if user is None:
+            new.append(r)
+        elif user.role == r.role and _same(user.region_ids, r.region_ids) and _same(user.district_ids, r.district_ids):
+            unchanged.append(user.username)
+        else:
+            now = _area_words(user, region_code, district_code)
+            errors.append(
+                FieldError(
+                    field=f"row {r.row}.username",
+                    message=f"the account '{user.username}' already exists as {user.role} of {now}; an import never "
+                    "changes an existing account: change it on its page, or take the row out",
+                )
+            )
+    if errors:
+        raise Invalid(f"nothing was imported: {len(errors)} existing account(s) differ from the file", errors=errors)
+    return new, unchanged
+
+
+def _same(a: list[UUID], b: list[UUID]) -> bool:
+    return set(a) == set(b)
+
+
+def _area_words(user: UserOut, region_code: Mapping[UUID, str], district_code: Mapping[UUID, str]) -> str:
+    parts = [f"region {region_code.get(i, i)}" for i in user.region_ids]
+    parts += [f"district {district_code.get(i, i)}" for i in user.district_ids]
+    return ", ".join(map(str, parts)) or "no area"
+
+
+def _shown(r: Row) -> ImportedUser:
+    return ImportedUser(
+        row=r.row,
+        username=r.username,
+        display_name=r.display_name,
+        role=r.role,  # type: ignore[arg-type]
+        region_codes=r.region_codes,
+        district_codes=r.district_codes,
+    )
+
+
+async def _hash_all(passwords: list[str]) -> list[str]:
+    gate = asyncio.Semaphore(max(1, os.cpu_count() or 1))
+
+    async def one(password: str) -> str:
+        async with gate:
+            return await asyncio.to_thread(hash_password, password)
+
+    return list(await asyncio.gather(*(one(p) for p in passwords)))
+
+
+# Reading the file (no I/O) --------------------------------------------------------------------------
+
+
+def parse_user_csv(
+    text: str, regions: Mapping[str, UUID], districts: Mapping[str, UUID]
+) -> tuple[list[Row], list[FieldError]]:
+    """Every row read and checked; the caller writes nothing unless the list of problems is empty."""
+    errors: list[FieldError] = []
+
+    def err(field: str, message: str) -> None:
+        errors.append(FieldError(field=field, message=message))
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        err("header", _unreadable(exc))
+        return [], errors
+    if header is None or not any(h.strip() for h in header):
+        err("header", f"the file is empty; the first row must name the columns: {','.join(COLUMNS)}")
+        return [], errors
+    columns = [h.strip().lower() for h in header]
+    for name in REQUIRED_COLUMNS:
+        if name not in columns:
+            err("header", f"the column '{name}' is missing")
+    for name in dict.fromkeys(columns):
+        if name not in COLUMNS:
+            err("header", f"the column '{name or '(blank)'}' is unknown; the columns are {','.join(COLUMNS)}")
+        elif columns.count(name) > 1:
+            err("header", f"the column '{name}' appears twice")
+    if errors:
+        return [], errors
+
+    rows: list[Row] = []
+    first_row_of: dict[str, int] = {}
+    for number, record in _records(reader, err):
+        if not any(v.strip() for v in record):
+            continue  # a blank line, as spreadsheets leave at the end
+        if len(record) != len(columns):
+            err(f"row {number}", f"has {len(record)} values but the header names {len(columns)} columns")
+            continue
+        values = {name: value.strip() for name, value in zip(columns, record, strict=True)}
+        found = len(errors)
+        row = _parse_row(number, values, regions, districts, err)
+        name = values["username"].lower()
+        if name:
+            if name in first_row_of:
+                err(
+                    f"row {number}.username", f"the username '{values['username']}' is also on row {first_row_of[name]}"
+                )
+            else:
+                first_row_of[name] = number
+        if len(errors) == found and row is not None:
+            rows.append(row)
+        if len(first_row_of) > MAX_ROWS:
+            # Said before any problem in its rows: those would be mended in vain.
+            raise TooLarge(
+                f"the file has more than {MAX_ROWS} users; at most {MAX_ROWS} can be imported at once: split it",
+                errors=[FieldError(field=f"row {number}", message=f"is past the {MAX_ROWS}th user")],
+            )
+    if not first_row_of and not errors:
+        err("body", "the file has a header but no users")
+    return rows, errors
+
+
+def _parse_row(
+    number: int, values: dict[str, str], regions: Mapping[str, UUID], districts: Mapping[str, UUID], err: Any
+) -> Row | None:
+    at = f"row {number}"
+    found: list[str] = []
+
+    def problem(column: str, message: str) -> None:
+        found.append(column)
+        err(f"{at}.{column}", message)
+
+    username = values["username"]
+    if not username:
+        problem("username", "is missing")
+    elif said := username_problem(username):
+        problem("username", said)
+    display_name = values["display_name"]
+    if said := display_name_problem(display_name):
+        problem("display_name", said)
+    role = values["role"].lower()
+    if role not in ROLES:
+        problem(
+            "role",
+            f"'{values['role']}' is not a role an import makes: reviewer or inspector "
+            "(admins are added one at a time on the Users page)"
+            if values["role"]
+            else "is missing: reviewer or inspector",
+        )
+    region_codes = _codes(values.get("region_codes", ""))
+    district_codes = _codes(values.get("district_codes", ""))
+    for column, codes, known, what in (
+        ("region_codes", region_codes, regions, "region"),
+        ("district_codes", district_codes, districts, "district"),
+    ):
+        if unknown := [c for c in codes if c not in known]:
+            problem(column, f"no {what} has the code {', '.join(repr(c) for c in unknown)}")
+    if role in ROLES and (said := scope_problem(role, region_codes, district_codes)):
+        problem("region_codes", said)
+    if found:
+        return None
+    return Row(
+        row=number,
+        username=username,
+        display_name=display_name,
+        role=role,
+        region_codes=region_codes,
+        district_codes=district_codes,
+        region_ids=[regions[c] for c in region_codes],
+        district_ids=[districts[c] for c in district_codes],
+    )
+
+
+def _codes(cell: str) -> list[str]:
+    return list(dict.fromkeys(c for c in _CODES.split(cell) if c))
+
+
+def _records(reader: Iterator[list[str]], err: Any) -> Iterator[tuple[int, list[str]]]:
+    """The data rows, numbered from 2. A row the csv module cannot read is reported and ends the file:
+    a quotation mark left open makes the rest of the file one value."""
+    number = 2
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            err(f"row {number}", _unreadable(exc))
+            return
+        yield number, record
+        number += 1
+
+
+def _unreadable(exc: csv.Error) -> str:
+    return f"cannot be read ({exc}); is a quotation mark left open?"
+
+
+# The command line -----------------------------------------------------------------------------------
+
+
+async def import_users_file(
+    conn: Connection, path: Path, passwords_out: Path | None, dry_run: bool = False
+) -> tuple[bool, str]:
+    """`muaina import-users FILE.csv --passwords-out FILE`: (ok, a message for the terminal).
+
+    The passwords go to a new file only its owner can read (0600), never to the terminal, whose
+    scroll-back, a script's log or cron's mail would keep them. The file is made before anything is
+    imported, so an unwritable or already existing one (a previous import's passwords) stops the
+    import instead of leaving accounts whose passwords nobody has."""
+    try:
+        data = await asyncio.to_thread(Path(path).read_bytes)
+    except OSError as exc:
+        return False, f"error: cannot read {path}: {exc.strerror or exc}"
+    out = None
+    if not dry_run:
+        if passwords_out is None:
+            return False, "error: say where the new passwords go: --passwords-out FILE (or --dry-run to check only)"
+        try:
+            out = os.open(passwords_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            return False, f"error: cannot create {passwords_out}: {exc.strerror or exc}; nothing was imported"
+    try:
+        result = await import_users(conn, data, dry_run=dry_run, source=f"command line: {Path(path).name}")
+    except (Invalid, TooLarge) as exc:
+        if out is not None:
+            os.close(out)
+            os.unlink(passwords_out)  # type: ignore[arg-type]
+        lines = [f"error: {exc.detail}"] + [f"  {e.field}: {e.message}" for e in exc.errors]
+        return False, "\n".join(lines)
+    if isinstance(result, UserImportPreview):
+        return True, (
+            f"checked {result.rows} user(s) in {path}: {len(result.created)} would be created, "
+            f"{len(result.unchanged)} unchanged; nothing was written"
+        )
+    assert out is not None
+    with os.fdopen(out, "w", encoding="utf-8", newline="") as f:
+        write_passwords(f, result.passwords)
+    return True, (
+        f"imported {result.rows} user(s) from {path}: {result.created} created, {result.unchanged} unchanged; "
+        f"their passwords are in {passwords_out} (readable by you only): hand them out, then delete it"
+    )
+
+
+def write_passwords(f: Any, passwords: list[NewPassword]) -> None:
+    """The sheet to hand out, as the PWA's "Download passwords" writes it."""
+    w = csv.writer(f, lineterminator="\r\n")
+    w.writerow(["username", "display_name", "password"])
+    for p in passwords:
+        w.writerow([p.username, p.display_name, p.password])
