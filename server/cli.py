@@ -64,6 +64,9 @@ async def _connect(url: str, name: str = "DATABASE_URL") -> asyncpg.Connection:
         return await db.connect(url)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise Unreachable(f"cannot connect to the database {name} names ({url_location(url)}): {exc}") from exc
+    except ValueError as exc:
+        # asyncpg could not read the URL itself; its words may quote any part of it, the password too.
+        raise Unreachable(f"cannot read the database URL {name} gives ({url_location(url)})") from exc
 
 
 async def _migrate(url: str) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -88,25 +89,27 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
-def _split_url(raw: str) -> tuple[str, str | None]:
+# Where a database URL's query begins: a "?" followed by key=value, so an "@" inside the query
+# (application_name=a@b, Azure's user=name@server) is not taken for the end of the user and password,
+# and a "?" in an unescaped password (followed by "@", not by key=) is not taken for the query.
+_QUERY = re.compile(r"\?[^/@?#]*=")
+
+
+def _split_url(raw: str) -> tuple[str, str]:
     """A database URL's user and password, and where it points (hosts and database, no query).
 
-    The user and password end at the URL's last "@", not at the first "/" as a URL parser reads it, so an
-    unescaped "/" in a password is not taken for the end of the host. Where it points is None when the
-    last "@" is in the query (nothing after it is a place)."""
+    The user and password end at the last "@" before the query, not at the first "/" as a URL parser
+    reads it, so an unescaped "/" in a password is not taken for the end of the host."""
     rest = raw.split("://", 1)[-1]
-    userinfo, at, place = rest.rpartition("@")
-    if not at:
-        return "", rest.split("?", 1)[0].split("#", 1)[0]
-    if "=" in place or "&" in place:
-        return "", None
-    return userinfo, place.split("?", 1)[0].split("#", 1)[0]
+    query = _QUERY.search(rest)
+    head = rest[: query.start()] if query else rest
+    userinfo, _, place = head.rpartition("@")
+    return userinfo, place.split("#", 1)[0]
 
 
 def url_location(raw: str) -> str:
     """Where a database URL points, fit to print: never its user, password or query (password=)."""
-    place = _split_url(raw)[1]
-    return "the URL" if place is None else place or "the local socket"
+    return _split_url(raw)[1] or "the local socket"
 
 
 def _url(environ: Mapping[str, str], name: str) -> str | None:

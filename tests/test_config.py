@@ -54,6 +54,9 @@ def test_a_malformed_setting_is_named(env, name):
         "postgresql://u:p@h1:5432,h2/muaina",  # several hosts, the last one on the default port
         "postgresql://u:p@[::1]:5432/muaina",
         "postgresql:///muaina?host=/var/run/postgresql",
+        # An "@" in the query is not the end of a user and password.
+        "postgresql://muaina:pw@db.internal/muaina?application_name=muaina@web&sslmode=require",
+        "postgresql://db.internal/muaina?password=x&user=muaina@azure-server",
     ],
 )
 def test_a_well_formed_database_url_is_taken_as_it_is(url):
@@ -66,6 +69,9 @@ def test_a_well_formed_database_url_is_taken_as_it_is(url):
         ("postgresql://muaina:2024/Lahore-Secret@db.internal:5432/muaina", "Lahore-Secret"),
         ("postgresql://muaina:S3c@ret/PW@127.0.0.1:5432/muaina", "ret/PW"),
         ("postgresql://muaina:pa?ss@db.internal/muaina", "pa?ss"),
+        # A query after the host (managed PostgreSQL's sslmode) is no way round the check.
+        ("postgresql://muaina:2024/Lahore-Secret@db.internal:5432/muaina?sslmode=require", "Lahore-Secret"),
+        ("postgresql://muaina:pa?ss@db.internal/muaina?sslmode=require", "pa?ss"),
     ],
 )
 def test_a_password_a_url_cannot_carry_is_refused_without_printing_it(url, secret):
@@ -83,7 +89,8 @@ def test_a_password_a_url_cannot_carry_is_refused_without_printing_it(url, secre
     [
         ("postgresql://muaina:2024%2FLahore@db.internal:5432/muaina", "db.internal:5432/muaina"),
         ("postgresql://h:abc/muaina?password=S3cretPW", "h:abc/muaina"),
-        ("postgresql:///muaina?host=/run/postgresql&user=a@b&password=S3cretPW", "the URL"),
+        ("postgresql:///muaina?host=/run/postgresql&user=a@b&password=S3cretPW", "/muaina"),
+        ("postgresql://muaina:pw@db.internal/muaina?application_name=muaina@web", "db.internal/muaina"),
         ("postgresql:///muaina?host=/run/postgresql", "/muaina"),
     ],
 )

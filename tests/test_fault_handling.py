@@ -204,6 +204,7 @@ async def test_a_hung_image_worker_gives_uploads_a_503_and_a_fresh_pool_processe
                 stopped.append(worker.pid)
             # (raising=False: on a build without the deadline, the guard below fails the test instead.)
             monkeypatch.setattr(service, "PROCESS_DEADLINE_SECONDS", 2, raising=False)
+            monkeypatch.setattr(service, "STALLED_AFTER_SECONDS", 2, raising=False)
             # Five at once: one on the stuck worker, two handed to it next, two still queued in the pool.
             hung = await asyncio.wait_for(
                 asyncio.gather(
@@ -245,5 +246,24 @@ def test_a_pool_that_keeps_finishing_jobs_is_not_replaced_as_hung():
         assert not pool.replace_if_stalled(GUARD_SECONDS)
         assert pool.worker_pids == workers
         assert pool.submit(_square, 4).result(timeout=GUARD_SECONDS) == 16
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+async def test_an_upload_timed_out_behind_a_long_report_does_not_kill_the_report(monkeypatch):
+    """The pool renders reports too, with no deadline. An upload that waits past its own deadline behind
+    one answers 503, but the busy pool is not taken for a hung one: the report finishes."""
+    import time
+
+    pool = HealingProcessPool(max_workers=1)
+    try:
+        assert pool.submit(_square, 2).result(timeout=GUARD_SECONDS) == 4
+        workers = pool.worker_pids
+        report = asyncio.wrap_future(pool.submit(time.sleep, 4))
+        monkeypatch.setattr(service, "PROCESS_DEADLINE_SECONDS", 1)
+        with pytest.raises(service.Unavailable):
+            await service._process(pool, make_phone_jpeg(320, 240))
+        assert await asyncio.wait_for(report, GUARD_SECONDS) is None
+        assert pool.worker_pids == workers
     finally:
         pool.shutdown(cancel_futures=True)

@@ -146,6 +146,10 @@ async def _replay(conn: Connection, user: Principal, row: Record, sha256: bytes,
 # a second here; a worker that has not answered in two minutes is stuck (in swap, or in a decoder), and
 # without a deadline every upload queued behind it would wait with it, while phones time out and retry.
 PROCESS_DEADLINE_SECONDS = 120
+# The same pool renders PDF reports, which have no deadline and may take minutes on a long checklist:
+# the pool counts as hung only once no job at all has finished for this long, never because reports
+# kept every worker busy past one upload's deadline (their reviewers would get a 503 for nothing).
+STALLED_AFTER_SECONDS = 600
 
 
 async def _process(executor: Executor, data: bytes) -> Processed:
@@ -161,7 +165,7 @@ async def _process(executor: Executor, data: bytes) -> Processed:
             raise
         # A pool that finished nothing meanwhile is hung, not busy: its workers are replaced, so the
         # uploads after this one are processed again.
-        replaced = isinstance(executor, HealingProcessPool) and executor.replace_if_stalled(PROCESS_DEADLINE_SECONDS)
+        replaced = isinstance(executor, HealingProcessPool) and executor.replace_if_stalled(STALLED_AFTER_SECONDS)
         log.error(
             "an image was not processed within %d s (worker pool replaced: %s)", PROCESS_DEADLINE_SECONDS, replaced
         )
