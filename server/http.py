@@ -132,6 +132,9 @@ async def provide_user(request: Request, conn: Conn) -> Principal:
 
 # The only API route that answers without a session.
 _PUBLIC_API = ("/api/v1/auth/login",)
+# Routes that count failed attempts and answer 429 past their limit: signing in, and the check of one's
+# current password before changing it.
+_THROTTLED_API = ("/api/v1/auth/login", "/api/v1/auth/password")
 
 
 def require_bearer_token(connection: ASGIConnection) -> None:
@@ -666,7 +669,7 @@ def problem_statuses(path: str, method: str) -> list[int]:
     statuses = [400, 422, 503]
     if path.startswith("/api/"):
         statuses += [401] if path in _PUBLIC_API else [401, 403, 404]
-        if path in _PUBLIC_API:
+        if path in _THROTTLED_API:
             statuses.append(429)
     if method in ("POST", "PUT", "PATCH"):
         statuses += [409, 413, 415]

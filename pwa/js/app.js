@@ -1,7 +1,7 @@
 // Start-up and wiring: language, session, routes of each role, the top bar, the service worker,
 // and the triggers that drain the outbox (start, `online`, after each enqueue, Background Sync).
 
-import { ApiError } from './api.js';
+import { ApiError, api } from './api.js';
 import { on } from './bus.js';
 import { kv } from './db.js';
 import { initLang, onLangChange, problemText, setLang, getLang, t } from './i18n.js';
@@ -23,8 +23,17 @@ const homeFor = (user) => roles[user?.role]?.home || '/settings';
 registerShared(route);
 for (const mod of Object.values(roles)) mod.register(route);
 
+// Someone whose password an admin set (a new account, a reset, an import: the server's
+// `password_must_change`) chooses their own before anything else; Settings stays open for signing out.
+// Only with a network: the change needs the server, and an inspector offline for days must still reach
+// their work. They are asked again at the next sign-in, or when /me is next fetched (checkPassword).
+const OPEN_WHILE_ASKED = new Set(['/password', '/settings']);
+const askedToChoose = (path) => !!state.user?.password_must_change && navigator.onLine !== false
+  && !OPEN_WHILE_ASKED.has(path.split('?')[0]);
+
 function guard(r, path) {
   if (!state.user) return r?.public ? null : `/login`;
+  if (askedToChoose(path)) return '/password';
   if (r?.public && path.startsWith('/login')) return homeFor(state.user);
   if (r?.roles && !r.roles.includes(state.user.role)) return homeFor(state.user);
   return null;
@@ -158,11 +167,26 @@ async function registerServiceWorker() {
   }
 }
 
+// Whether an admin has set this person's password since (or they chose their own elsewhere): /me says,
+// whenever the app comes online. A 401 is said by api.js (auth-needed) as for any request.
+async function checkPassword() {
+  if (!state.user || state.authNeeded) return;
+  const me = await api.me().catch(() => null);
+  if (!me || me.id !== state.user?.id) return;  // signed out or in as someone else meanwhile
+  const asked = !!me.password_must_change;
+  if (asked !== !!state.user.password_must_change) {
+    state.user = { ...state.user, password_must_change: asked };
+    await kv.set('user', state.user);
+  }
+  if (askedToChoose(currentPath())) navigate('/password');
+}
+
 async function refreshOnline() {
   if (!navigator.onLine) return;
   endLeftSessions().catch(() => {});
   if (!state.user) return;
   retryNow();  // the outbox first: the inspector's work matters more than fresh reference data
+  checkPassword().catch(() => {});
   try {
     await refreshBundle();
   } catch (err) {

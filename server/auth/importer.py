@@ -107,6 +107,8 @@ async def import_users(
                 region_ids=r.region_ids,
                 district_ids=r.district_ids,
                 active=True,
+                # Its first password travels in the downloaded file: the owner is asked for their own.
+                password_must_change=True,
             )
             if created is None:  # taken since the comparison, by a single-user creation
                 raise Invalid(

@@ -80,6 +80,10 @@ class UserOut(msgspec.Struct, kw_only=True):
     active: bool = True
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # The password was set by an admin (a new account, a reset, an imported account) and the person has
+    # not chosen their own yet: the app takes them to its password screen. Nothing on the server is
+    # refused meanwhile (an inspector offline for days must still send their work).
+    password_must_change: bool = False
 
 
 class LoginIn(Base):

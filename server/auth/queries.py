@@ -10,7 +10,8 @@ from asyncpg import Connection, Record
 from server.auth.models import COVERS_SQL, Principal, UserOut
 
 _USER_COLS = (
-    "u.id, u.username, u.display_name, u.role, u.region_ids, u.district_ids, u.active, u.created_at, u.updated_at"
+    "u.id, u.username, u.display_name, u.role, u.region_ids, u.district_ids, u.active, u.created_at, u.updated_at,"
+    " u.password_must_change"
 )
 
 
@@ -25,6 +26,7 @@ def user_out(row: Record) -> UserOut:
         active=row["active"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        password_must_change=row["password_must_change"],
     )
 
 
@@ -116,7 +118,7 @@ async def replace_password(conn: Connection, user_id: UUID, verified_hash: str, 
     theirs and the account active: an admin's reset or a deactivation saved while argon2 was checking
     wins, and this change is refused rather than undoing it."""
     result = await conn.execute(
-        """UPDATE users SET password_hash = $3, updated_at = now()
+        """UPDATE users SET password_hash = $3, password_must_change = false, updated_at = now()
             WHERE id = $1 AND password_hash = $2 AND active""",
         user_id,
         verified_hash,
@@ -302,10 +304,15 @@ async def insert_user(
     region_ids: list[UUID],
     district_ids: list[UUID],
     active: bool,
+    password_must_change: bool = False,
 ) -> UserOut | None:
+    """A new account, or None when the username is taken. `password_must_change` when someone other than
+    its owner chose the password (an admin, an import); not for `muaina create-admin`, whose operator
+    typed their own."""
     row = await conn.fetchrow(
-        f"""INSERT INTO users AS u (username, display_name, password_hash, role, region_ids, district_ids, active)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
+        f"""INSERT INTO users AS u
+                   (username, display_name, password_hash, role, region_ids, district_ids, active, password_must_change)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             ON CONFLICT (lower(username)) DO NOTHING
             RETURNING {_USER_COLS}""",
         username,
@@ -315,12 +322,13 @@ async def insert_user(
         region_ids,
         district_ids,
         active,
+        password_must_change,
     )
     return user_out(row) if row else None
 
 
 async def update_user(conn: Connection, user_id: UUID, changes: dict[str, object]) -> UserOut | None:
-    allowed = ("display_name", "password_hash", "role", "region_ids", "district_ids", "active")
+    allowed = ("display_name", "password_hash", "password_must_change", "role", "region_ids", "district_ids", "active")
     names = [k for k in allowed if k in changes]
     sets = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
     row = await conn.fetchrow(

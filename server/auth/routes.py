@@ -149,18 +149,21 @@ class AuthController(Controller):
             )
         settings = state.settings
         ip = client_ip(request)
-        # Checking the current password is a guess at it, as a sign-in is: counted on the sign-in's own
-        # counters for this name and address, so a session found open on someone's phone is no way
-        # round their limit, and a success gives the count back as a sign-in's does.
-        limits = login_limits(user.username.lower(), ip, settings.login_max_failures)
-        if not await _claim_attempts(conn, limits, settings.login_lockout_seconds):
+        # Checking the current password is a guess at it, counted on this session: a session found open
+        # on someone's phone gets LOGIN_MAX_FAILURES guesses for as long as it lasts, not that many
+        # every few minutes. Not on the sign-in's counters of the name: guesses at sign-ins elsewhere
+        # must not stop the owner changing it, nor a stranger's guesses here lock the owner's sign-ins.
+        # The owner who mistypes that often signs in again (a new session) to try again.
+        lockout = settings.session_ttl_hours * 3600
+        limits = [(f"s:{_this_session(request).hex()}", settings.login_max_failures)]
+        if not await _claim_attempts(conn, limits, lockout):
             async with conn.transaction():
                 await audit.record(
                     conn, "auth.password_change_throttled", actor=user, entity="user", entity_id=user.id, ip=ip
                 )
             raise TooManyRequests(
-                "too many wrong passwords; wait a few minutes and try again",
-                extra={"retry_after": settings.login_lockout_seconds},
+                "too many wrong passwords in this session: sign out and in again to try again",
+                extra={"retry_after": lockout},
             )
         current = await queries.password_hash(conn, user.id)
         if current is None or not await asyncio.to_thread(verify_password, current, data.current_password):
@@ -356,6 +359,8 @@ class UsersController(Controller):
                 region_ids=data.region_ids,
                 district_ids=data.district_ids,
                 active=data.active,
+                # The admin chose this password and hands it over: its owner is asked for their own.
+                password_must_change=True,
             )
             if created is None:
                 raise Invalid("username taken", errors=[FieldError(field="username", message="this username is taken")])
@@ -407,6 +412,9 @@ class UsersController(Controller):
         if data.password is not None:
             # Hashed before the row is locked: argon2 takes a while and must not hold others up.
             changes["password_hash"] = await asyncio.to_thread(hash_password, data.password)
+            # Someone else's new password is the admin's knowledge until its owner chooses their own; an
+            # admin who resets their own has just chosen it.
+            changes["password_must_change"] = user_id != user.id
         async with conn.transaction():
             if {"role", "region_ids", "district_ids", "active"} & changes.keys():
                 # Who may do the work changes: _follow_work may make a visit, which stamps the bundle's
@@ -444,7 +452,10 @@ class UsersController(Controller):
             if data.active is False or data.password is not None:
                 # Whoever knew the old password could have made their devices known: no longer.
                 await queries.forget_devices(conn, user_id)
-            logged: dict[str, object] = {k: v for k, v in changes.items() if k != "password_hash"}
+            # Said by the `password` entry ("reset"), as the audit page reads it.
+            logged: dict[str, object] = {
+                k: v for k, v in changes.items() if k not in ("password_hash", "password_must_change")
+            }
             if data.password is not None:
                 logged["password"] = "reset"
             audited: dict[str, object] = {"changes": logged, "sessions_revoked": revoked}

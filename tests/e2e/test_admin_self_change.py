@@ -22,9 +22,17 @@ def _create_admin(server, token: str, username: str, password: str) -> dict:
         "POST",
         "/api/v1/users",
         token,
-        json={"username": username, "display_name": username, "password": password, "role": "admin", "active": True},
+        json={
+            "username": username,
+            "display_name": username,
+            "password": password + "-given",
+            "role": "admin",
+            "active": True,
+        },
     )
     assert response.status_code == 201, response.text
+    # The admin gave the password; its owner chooses their own, as the app asks at the first sign-in.
+    server.choose_own_password(username, password + "-given", password)
     return response.json()
 
 

@@ -35,13 +35,14 @@ def test_a_name_locked_by_guesses_elsewhere_still_signs_in_on_its_owners_phone(p
         json={
             "username": "Nadia.Khan",
             "display_name": "Nadia Khan",
-            "password": PASSWORD,
+            "password": "given-by-the-admin",
             "role": "inspector",
             "district_ids": ali["district_ids"],
         },
     )
     assert created.status_code == 201, created.text
     inspector = "nadia.khan"
+    pwa_server.choose_own_password(inspector, "given-by-the-admin", PASSWORD)
     context = phone_context(browser)
     page = context.new_page()
     errors = watch_errors(page)

@@ -29,7 +29,7 @@ def test_a_tab_follows_a_sign_out_and_the_next_sign_in_made_in_another(pwa_serve
         json={
             "username": "inspector.bilal",
             "display_name": "Bilal",
-            "password": "bilal-pass-2026",
+            "password": "given-by-the-admin",
             "role": "inspector",
             "region_ids": [],
             "district_ids": ali["district_ids"],
@@ -37,6 +37,7 @@ def test_a_tab_follows_a_sign_out_and_the_next_sign_in_made_in_another(pwa_serve
         },
     )
     assert made.status_code == 201, made.text
+    pwa_server.choose_own_password("inspector.bilal", "given-by-the-admin", "bilal-pass-2026")
     assert first.evaluate(WHO) == INSPECTOR
 
     second = phone.context.new_page()

@@ -2,10 +2,16 @@
 // server there and then (the current password is checked against it): a password is never kept on
 // the phone to send later, so without a connection the screen says so and nothing changes. The other
 // sessions of the person end on the server; the one used here goes on.
+//
+// An admin set the password of someone whose account says `password_must_change` (a new account, a
+// reset, an import): the app brings them here first (app.js, guard) and the screen says why. Once they
+// have chosen their own, they go on to their role's home.
 
 import { api } from '../api.js';
+import { kv } from '../db.js';
 import { problemText, t } from '../i18n.js';
-import { fieldBox, h, icon } from '../ui.js';
+import { state } from '../state.js';
+import { fieldBox, h, icon, toast } from '../ui.js';
 
 const MIN = 8;  // as the server's rule for any password (server/auth/models.py, Password)
 const MAX = 256;
@@ -32,7 +38,16 @@ function localProblems(current, next, again) {
   return found;
 }
 
+// The person chose their own: the app stops asking (the server cleared its flag with the change).
+async function chosen() {
+  state.user = { ...state.user, password_must_change: false };
+  await kv.set('user', state.user);
+  toast(t('password.done'), { timeout: 10000 });
+  location.hash = '#/';  // the guard takes each role to its home
+}
+
 export default function passwordView() {
+  const asked = !!state.user?.password_must_change;
   const input = (name, autocomplete) => h('input', { name, type: 'password', autocomplete, required: true, maxlength: MAX });
   const inputs = {
     current_password: input('current_password', 'current-password'),
@@ -40,7 +55,8 @@ export default function passwordView() {
     new_password_again: input('new_password_again', 'new-password'),
   };
   const boxes = {
-    current_password: fieldBox('current_password', t('password.current'), inputs.current_password),
+    current_password: fieldBox('current_password', t('password.current'), inputs.current_password,
+      asked ? { hint: t('password.mustChangeCurrent') } : undefined),
     new_password: fieldBox('new_password', t('password.new'), inputs.new_password, { hint: t('password.newHint') }),
     new_password_again: fieldBox('new_password_again', t('password.again'), inputs.new_password_again),
   };
@@ -94,6 +110,7 @@ export default function passwordView() {
     try {
       await api.changePassword(current, next);
       for (const el of Object.values(inputs)) el.value = '';
+      if (asked) { await chosen(); return; }
       done.replaceChildren(icon('check'), h('p', { text: t('password.done') }));
       done.hidden = false;
       done.focus();
@@ -113,6 +130,8 @@ export default function passwordView() {
   return h('div', { class: 'page narrow' },
     h('form', { class: 'card password-form', novalidate: true, onsubmit: send },
       h('h1', { text: t('password.title') }),
+      asked ? h('div', { class: 'callout callout-warn', id: 'password-must-change', role: 'status' },
+        icon('warn'), h('p', { text: t('password.mustChange') })) : null,
       h('p', { class: 'lead', text: t('password.lead') }),
       h('p', { class: 'hint', id: 'password-network', text: t('password.needsNetwork') }),
       done,
@@ -121,5 +140,6 @@ export default function passwordView() {
       boxes.new_password,
       boxes.new_password_again,
       submit),
-    h('p', {}, h('a', { href: '#/settings', text: t('password.back') })));
+    // Asked to choose one, the person may still sign out instead (Settings); nothing else is open.
+    h('p', {}, h('a', { href: '#/settings', text: t(asked ? 'password.signOutInstead' : 'password.back') })));
 }

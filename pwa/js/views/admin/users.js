@@ -41,7 +41,9 @@ function userRow(user, where) {
     h('div', { class: 'row-meta' },
       pill('info', t(`role.${user.role}`), { class: 'pill-quiet' }),
       h('span', { text: scopeWords(user, where) }),
-      user.active ? null : pill('fail', t('admin.deactivated'))));
+      user.active ? null : pill('fail', t('admin.deactivated')),
+      // The password is still the one an admin set (new, reset or imported): its owner has not chosen theirs.
+      user.password_must_change ? pill('warn', t('admin.mustChoosePassword'), { class: 'must-choose' }) : null));
 }
 
 export async function listView(params) {
