@@ -27,7 +27,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from server.audit import queries as audit
 from server.auth import queries
 from server.auth.models import ImportedUser, NewPassword, UserImportCounts, UserImportPreview, UserOut
 from server.auth.rules import display_name_problem, hash_password, new_password, scope_problem, username_problem
+from server.csvfile import decode, records, unreadable
 from server.errors import FieldError, Invalid, TooLarge
 
 REQUIRED_COLUMNS = ("username", "display_name", "role")
@@ -74,13 +75,7 @@ async def import_users(
 ) -> UserImportCounts | UserImportPreview:
     if len(data) > MAX_BYTES:
         raise TooLarge(f"the file is larger than {MAX_BYTES // 1024} KiB; split it into smaller files")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Invalid(
-            "the file is not UTF-8 text",
-            errors=[FieldError(field="body", message="save the file as CSV UTF-8 (Urdu needs it)")],
-        ) from None
+    text = decode(data)
     regions, districts = await queries.scope_codes(conn)
     rows = _checked(parse_user_csv(text, regions, districts))
     new, unchanged = await _compare(conn, rows, regions, districts)
@@ -234,7 +229,7 @@ def parse_user_csv(
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        err("header", _unreadable(exc))
+        err("header", unreadable(exc))
         return [], errors
     if header is None or not any(h.strip() for h in header):
         err("header", f"the file is empty; the first row must name the columns: {','.join(COLUMNS)}")
@@ -253,7 +248,7 @@ def parse_user_csv(
 
     rows: list[Row] = []
     first_row_of: dict[str, int] = {}
-    for number, record in _records(reader, err):
+    for number, record in records(reader, err):
         if not any(v.strip() for v in record):
             continue  # a blank line, as spreadsheets leave at the end
         if len(record) != len(columns):
@@ -336,26 +331,6 @@ def _parse_row(
 
 def _codes(cell: str) -> list[str]:
     return list(dict.fromkeys(c for c in _CODES.split(cell) if c))
-
-
-def _records(reader: Iterator[list[str]], err: Any) -> Iterator[tuple[int, list[str]]]:
-    """The data rows, numbered from 2. A row the csv module cannot read is reported and ends the file:
-    a quotation mark left open makes the rest of the file one value."""
-    number = 2
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            err(f"row {number}", _unreadable(exc))
-            return
-        yield number, record
-        number += 1
-
-
-def _unreadable(exc: csv.Error) -> str:
-    return f"cannot be read ({exc}); is a quotation mark left open?"
 
 
 # The command line -----------------------------------------------------------------------------------

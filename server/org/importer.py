@@ -22,11 +22,12 @@ import asyncpg
 from asyncpg import Connection, Record
 
 from server.audit import queries as audit
+from server.csvfile import decode
 from server.dashboards import rollup
 from server.errors import Conflict, FieldError, Invalid
 from server.org import queries
 from server.org.models import FieldChange, ImportCounts, ImportPreview, NotInFile, StationChanges
-from server.org.rules import ImportRow, code_key, collector, decode_csv, parse_station_csv, station_changes, zeros_lost
+from server.org.rules import ImportRow, code_key, collector, parse_station_csv, station_changes, zeros_lost
 
 NOT_IN_FILE_SHOWN = 50  # codes a preview lists of the stations a file leaves out; the count is whole
 
@@ -94,12 +95,7 @@ async def import_stations(
     ip: str | None = None,
     source: str = "api",
 ) -> ImportCounts | ImportPreview:
-    text = decode_csv(data)
-    if text is None:
-        raise Invalid(
-            "the file is not UTF-8 text",
-            errors=[FieldError(field="body", message="save the file as CSV UTF-8 (Urdu needs it)")],
-        )
+    text = decode(data)
     async with conn.transaction():
         # Serialise imports, so the comparison with the stored stations is still true when writing.
         await conn.execute("SELECT pg_advisory_xact_lock($1)", queries.IMPORT_LOCK_ID)

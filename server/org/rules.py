@@ -23,11 +23,12 @@ import csv
 import io
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from server.csvfile import records, unreadable
 from server.errors import FieldError
 from server.structs import LocalText
 
@@ -151,14 +152,6 @@ class ImportRow:
     kind: str
 
 
-def decode_csv(data: bytes) -> str | None:
-    """The file as text, or None when it is not UTF-8 (a byte-order mark, as Excel writes, is fine)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
-
-
 def parse_station_csv(
     text: str,
     districts: Mapping[str, UUID],
@@ -173,7 +166,7 @@ def parse_station_csv(
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        err("header", _unreadable(exc))
+        err("header", unreadable(exc))
         return [], errors
     if header is None or not any(h.strip() for h in header):
         err("header", f"the file is empty; the first row must name the columns: {','.join(CSV_COLUMNS)}")
@@ -197,7 +190,7 @@ def parse_station_csv(
 
     rows: list[ImportRow] = []
     first_row_of: dict[str, int] = {}
-    for number, record in _records(reader, err):
+    for number, record in records(reader, err):
         if not any(v.strip() for v in record):
             continue  # a blank line, as spreadsheets leave at the end
         at = f"row {number}"
@@ -217,26 +210,6 @@ def parse_station_csv(
     if not first_row_of and not errors:
         err("body", "the file has a header but no stations")
     return rows, errors
-
-
-def _records(reader: Iterator[list[str]], err: Err) -> Iterator[tuple[int, list[str]]]:
-    """The data rows, numbered from 2. A row the csv module cannot read is reported and ends the file:
-    a quotation mark left open makes the rest of the file one value, so nothing after it can be trusted."""
-    number = 2
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            err(f"row {number}", _unreadable(exc))
-            return
-        yield number, record
-        number += 1
-
-
-def _unreadable(exc: csv.Error) -> str:
-    return f"cannot be read ({exc}); is a quotation mark left open?"
 
 
 def _parse_row(
