@@ -4,7 +4,8 @@ saves it, and its rows numbered as a spreadsheet shows them (the header is row 1
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+import io
+from collections.abc import Callable, Iterator, Sequence
 
 from server.errors import FieldError, Invalid
 
@@ -20,7 +21,54 @@ def decode(data: bytes) -> str:
         ) from None
 
 
-def records(reader: Iterator[list[str]], err: Callable[[str, str], None]) -> Iterator[tuple[int, list[str]]]:
+Err = Callable[[str, str], None]
+
+
+def read(text: str, err: Err, required: Sequence[str], known: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The data rows of a CSV file: (row number, {column: value stripped}). `required` columns must be
+    in the header and no column outside `known` (listed in that order when one is unknown) may be:
+    a misspelt header would otherwise be ignored silently. Each problem is said through `err` (by
+    row, or "header"); a header with one gives no rows. Blank lines, as spreadsheets leave at the
+    end, are skipped; a row with another number of values than the header is said and skipped."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        err("header", unreadable(exc))
+        return
+    if header is None or not any(h.strip() for h in header):
+        err("header", f"the file is empty; the first row must name the columns: {','.join(known)}")
+        return
+    if len(header) == 1 and (separator := next((c for c in (";", "\t") if c in header[0]), None)):
+        # Excel in a locale whose decimal comma makes ';' the list separator, or a tab-separated export.
+        shown = "';'" if separator == ";" else "tabs"
+        err("header", f"the file uses {shown} between values: save it as CSV UTF-8 (comma delimited)")
+        return
+    columns = [h.strip().lower() for h in header]
+    problems = False
+    for name in required:
+        if name not in columns:
+            err("header", f"the column '{name}' is missing")
+            problems = True
+    for name in dict.fromkeys(columns):
+        if name not in known:
+            err("header", f"the column '{name or '(blank)'}' is unknown; the columns are {','.join(known)}")
+            problems = True
+        elif columns.count(name) > 1:
+            err("header", f"the column '{name}' appears twice")
+            problems = True
+    if problems:
+        return
+    for number, record in records(reader, err):
+        if not any(v.strip() for v in record):
+            continue
+        if len(record) != len(columns):
+            err(f"row {number}", f"has {len(record)} values but the header names {len(columns)} columns")
+            continue
+        yield number, {name: value.strip() for name, value in zip(columns, record, strict=True)}
+
+
+def records(reader: Iterator[list[str]], err: Err) -> Iterator[tuple[int, list[str]]]:
     """The data rows, numbered from 2. A row the csv module cannot read is reported and ends the file:
     a quotation mark left open makes the rest of the file one value, so nothing after it can be trusted."""
     number = 2

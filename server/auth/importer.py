@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import io
 import os
 import re
 from collections.abc import Mapping
@@ -39,7 +38,7 @@ from server.audit import queries as audit
 from server.auth import queries
 from server.auth.models import ImportedUser, NewPassword, UserImportCounts, UserImportPreview, UserOut
 from server.auth.rules import display_name_problem, hash_password, new_password, scope_problem, username_problem
-from server.csvfile import decode, records, unreadable
+from server.csvfile import decode, read
 from server.errors import FieldError, Invalid, TooLarge
 
 REQUIRED_COLUMNS = ("username", "display_name", "role")
@@ -225,36 +224,9 @@ def parse_user_csv(
     def err(field: str, message: str) -> None:
         errors.append(FieldError(field=field, message=message))
 
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        err("header", unreadable(exc))
-        return [], errors
-    if header is None or not any(h.strip() for h in header):
-        err("header", f"the file is empty; the first row must name the columns: {','.join(COLUMNS)}")
-        return [], errors
-    columns = [h.strip().lower() for h in header]
-    for name in REQUIRED_COLUMNS:
-        if name not in columns:
-            err("header", f"the column '{name}' is missing")
-    for name in dict.fromkeys(columns):
-        if name not in COLUMNS:
-            err("header", f"the column '{name or '(blank)'}' is unknown; the columns are {','.join(COLUMNS)}")
-        elif columns.count(name) > 1:
-            err("header", f"the column '{name}' appears twice")
-    if errors:
-        return [], errors
-
     rows: list[Row] = []
     first_row_of: dict[str, int] = {}
-    for number, record in records(reader, err):
-        if not any(v.strip() for v in record):
-            continue  # a blank line, as spreadsheets leave at the end
-        if len(record) != len(columns):
-            err(f"row {number}", f"has {len(record)} values but the header names {len(columns)} columns")
-            continue
-        values = {name: value.strip() for name, value in zip(columns, record, strict=True)}
+    for number, values in read(text, err, REQUIRED_COLUMNS, COLUMNS):
         found = len(errors)
         row = _parse_row(number, values, regions, districts, err)
         name = values["username"].lower()

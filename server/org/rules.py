@@ -19,8 +19,6 @@ CSV decisions (POST /api/v1/stations/import and `muaina import-stations`):
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -28,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from server.csvfile import records, unreadable
+from server.csvfile import read
 from server.errors import FieldError
 from server.structs import LocalText
 
@@ -162,42 +160,10 @@ def parse_station_csv(
     Returns the rows and every problem found; the caller writes nothing unless the list is empty.
     """
     errors, err = collector()
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        err("header", unreadable(exc))
-        return [], errors
-    if header is None or not any(h.strip() for h in header):
-        err("header", f"the file is empty; the first row must name the columns: {','.join(CSV_COLUMNS)}")
-        return [], errors
-    if len(header) == 1 and (separator := next((c for c in (";", "\t") if c in header[0]), None)):
-        # Excel in a locale whose decimal comma makes ';' the list separator, or a tab-separated export.
-        shown = "';'" if separator == ";" else "tabs"
-        err("header", f"the file uses {shown} between values: save it as CSV UTF-8 (comma delimited)")
-        return [], errors
-    columns = [h.strip().lower() for h in header]
-    for name in REQUIRED_COLUMNS:
-        if name not in columns:
-            err("header", f"the column '{name}' is missing")
-    for name in dict.fromkeys(columns):
-        if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
-            err("header", f"the column '{name or '(blank)'}' is unknown; the columns are {','.join(CSV_COLUMNS)}")
-        elif columns.count(name) > 1:
-            err("header", f"the column '{name}' appears twice")
-    if errors:
-        return [], errors
-
     rows: list[ImportRow] = []
     first_row_of: dict[str, int] = {}
-    for number, record in records(reader, err):
-        if not any(v.strip() for v in record):
-            continue  # a blank line, as spreadsheets leave at the end
+    for number, values in read(text, err, REQUIRED_COLUMNS, CSV_COLUMNS):
         at = f"row {number}"
-        if len(record) != len(columns):
-            err(at, f"has {len(record)} values but the header names {len(columns)} columns")
-            continue
-        values = {name: value.strip() for name, value in zip(columns, record, strict=True)}
         parsed = _parse_row(number, values, districts, circles, err)
         code = values["code"]
         if code:
