@@ -109,22 +109,7 @@ async def import_users(
                     "nothing was imported",
                     errors=[FieldError(field=f"row {r.row}.username", message="this username is taken")],
                 )
-            # As the single-user path records it (UsersController.create_user), and where it came from.
-            await audit.record(
-                conn,
-                "user.create",
-                actor=actor,
-                entity="user",
-                entity_id=created.id,
-                data={
-                    "username": created.username,
-                    "role": created.role,
-                    "region_ids": created.region_ids,
-                    "district_ids": created.district_ids,
-                    "via": "import",
-                },
-                ip=ip,
-            )
+            await audit_created(conn, created, actor=actor, ip=ip, via="import")
         await audit.record(
             conn,
             "user.import",
@@ -142,6 +127,22 @@ async def import_users(
             for r, p in zip(new, passwords, strict=True)
         ],
     )
+
+
+async def audit_created(
+    conn: Connection, created: UserOut, *, actor: Any, ip: str | None, via: str | None = None
+) -> None:
+    """The audit entry of a new account, made one at a time (UsersController.create_user) or by an
+    import (`via`): who it is and what it may reach, never its password."""
+    data: dict[str, object] = {
+        "username": created.username,
+        "role": created.role,
+        "region_ids": created.region_ids,
+        "district_ids": created.district_ids,
+    }
+    if via is not None:
+        data["via"] = via
+    await audit.record(conn, "user.create", actor=actor, entity="user", entity_id=created.id, data=data, ip=ip)
 
 
 def _checked(parsed: tuple[list[Row], list[FieldError]]) -> list[Row]:

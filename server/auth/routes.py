@@ -16,7 +16,7 @@ from server.assignments import queries as assignment_queries
 from server.audit import queries as audit
 from server.auth import queries
 from server.auth.importer import MAX_BYTES as IMPORT_MAX_BYTES
-from server.auth.importer import import_users
+from server.auth.importer import audit_created, import_users
 from server.auth.models import (
     LoginIn,
     LoginOut,
@@ -364,20 +364,7 @@ class UsersController(Controller):
             )
             if created is None:
                 raise Invalid("username taken", errors=[FieldError(field="username", message="this username is taken")])
-            await audit.record(
-                conn,
-                "user.create",
-                actor=user,
-                entity="user",
-                entity_id=created.id,
-                data={
-                    "username": created.username,
-                    "role": created.role,
-                    "region_ids": created.region_ids,
-                    "district_ids": created.district_ids,
-                },
-                ip=client_ip(request),
-            )
+            await audit_created(conn, created, actor=user, ip=client_ip(request))
         return created
 
     @post(
