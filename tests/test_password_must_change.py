@@ -66,6 +66,10 @@ async def test_an_account_an_admin_creates_must_choose_its_own_password_until_it
     assert created.status_code == 201, created.text
     assert created.json()["password_must_change"] is True
     assert await flags_seen(client, admin, "sdpo.new", SET_BY_ADMIN) == (True, True, True)
+    # The reviewer who picks inspectors for visits sees the account, not whose password is still handed out.
+    reviewer = await client.login("reviewer_a")
+    seen = {u["username"]: u for u in (await client.get("/api/v1/users", reviewer)).json()}
+    assert seen["sdpo.new"]["password_must_change"] is False
 
     # Nothing is refused meanwhile: an inspector offline for days must still be able to send work.
     token = (await sign_in(client, "sdpo.new", SET_BY_ADMIN))["token"]

@@ -27,9 +27,12 @@ for (const mod of Object.values(roles)) mod.register(route);
 // `password_must_change`) chooses their own before anything else; Settings stays open for signing out.
 // Only with a network: the change needs the server, and an inspector offline for days must still reach
 // their work. They are asked again at the next sign-in, or when /me is next fetched (checkPassword).
+// A change that could not be made (no route to the server though the phone says it is online, or too
+// many wrong passwords) lets them go on to their work until the server next answers (state.passwordDeferred):
+// an inspector who may not sign out with unsent work is never held on a screen they cannot leave.
 const OPEN_WHILE_ASKED = new Set(['/password', '/settings']);
 const askedToChoose = (path) => !!state.user?.password_must_change && navigator.onLine !== false
-  && !OPEN_WHILE_ASKED.has(path.split('?')[0]);
+  && !state.passwordDeferred && !OPEN_WHILE_ASKED.has(path.split('?')[0]);
 
 function guard(r, path) {
   if (!state.user) return r?.public ? null : `/login`;
@@ -109,6 +112,11 @@ async function followSession() {
     location.reload();
     return;
   }
+  if (stored && !stored.password_must_change && state.user.password_must_change) {
+    // Chosen in another tab: this one stops asking too (and spends no guesses of the shared session).
+    state.user = stored;
+    if (currentPath() === '/password') navigate('/');
+  }
   renderTopbar();
   // Not again on the sign-in form: drawing it afresh would clear what is being typed there.
   if (!state.user && currentPath() !== '/login') navigate('/login');
@@ -171,8 +179,11 @@ async function registerServiceWorker() {
 // whenever the app comes online. A 401 is said by api.js (auth-needed) as for any request.
 async function checkPassword() {
   if (!state.user || state.authNeeded) return;
+  const sent = Date.now();
   const me = await api.me().catch(() => null);
   if (!me || me.id !== state.user?.id) return;  // signed out or in as someone else meanwhile
+  if ((state.passwordChosenAt || 0) >= sent) return;  // an answer from before the person chose theirs
+  state.passwordDeferred = false;  // the server answers: a change can be tried again
   const asked = !!me.password_must_change;
   if (asked !== !!state.user.password_must_change) {
     state.user = { ...state.user, password_must_change: asked };

@@ -9,6 +9,10 @@ export const state = {
   user: null,
   bundle: emptyBundle(),
   authNeeded: false,
+  // This page only (views/password.js, app.js): a password change asked for could not be made now,
+  // and when the person last chose their own (an older /me answer is not believed over it).
+  passwordDeferred: false,
+  passwordChosenAt: 0,
 };
 
 function emptyBundle() {

@@ -6,6 +6,7 @@ import asyncio
 from typing import Annotated
 from uuid import UUID
 
+import msgspec
 from asyncpg import Connection
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
@@ -149,12 +150,12 @@ class AuthController(Controller):
             )
         settings = state.settings
         ip = client_ip(request)
-        # Checking the current password is a guess at it, counted on this session: a session found open
-        # on someone's phone gets LOGIN_MAX_FAILURES guesses for as long as it lasts, not that many
-        # every few minutes. Not on the sign-in's counters of the name: guesses at sign-ins elsewhere
-        # must not stop the owner changing it, nor a stranger's guesses here lock the owner's sign-ins.
-        # The owner who mistypes that often signs in again (a new session) to try again.
-        lockout = settings.session_ttl_hours * 3600
+        # Checking the current password is a guess at it, counted on this session as a sign-in is on its
+        # name: LOGIN_MAX_FAILURES in LOGIN_LOCKOUT_SECONDS, then locked that long (a session found open
+        # on someone's phone guesses no faster than sign-ins at the name may). Not on the sign-in's
+        # counters of the name: guesses at sign-ins elsewhere must not stop the owner changing it, nor a
+        # stranger's guesses here lock the owner's sign-ins.
+        lockout = settings.login_lockout_seconds
         limits = [(f"s:{_this_session(request).hex()}", settings.login_max_failures)]
         if not await _claim_attempts(conn, limits, lockout):
             async with conn.transaction():
@@ -162,7 +163,7 @@ class AuthController(Controller):
                     conn, "auth.password_change_throttled", actor=user, entity="user", entity_id=user.id, ip=ip
                 )
             raise TooManyRequests(
-                "too many wrong passwords in this session: sign out and in again to try again",
+                "too many wrong passwords; wait a few minutes and try again",
                 extra={"retry_after": lockout},
             )
         current = await queries.password_hash(conn, user.id)
@@ -331,7 +332,9 @@ class UsersController(Controller):
         user.require("admin", "reviewer")
         where = {"region_id": region_id, "district_id": district_id, "limit": limit, "offset": offset}
         if not user.is_admin:
-            return await queries.list_users(conn, q, "inspector", active, serving=user, **where)
+            found = await queries.list_users(conn, q, "inspector", active, serving=user, **where)
+            # Whose password is still the one an admin handed out is the admin's to know, not a reviewer's.
+            return [msgspec.structs.replace(u, password_must_change=False) for u in found]
         return await queries.list_users(conn, q, role, active, **where)
 
     @get("/{user_id:uuid}")

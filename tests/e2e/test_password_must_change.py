@@ -76,6 +76,16 @@ def test_an_admin_created_inspector_chooses_their_own_password_before_anything_e
     context.set_offline(False)
     asked_to_choose(page)
 
+    # The phone says it is online but the server cannot be reached (a portal, no balance): the change
+    # fails, and the inspector is let go on to their work instead of being held on this screen.
+    page.route("**/api/v1/auth/password", lambda route: route.abort())
+    change(page, SET_BY_ADMIN, CHOSEN)
+    page.click("#password-later a")
+    page.wait_for_selector("#station-list li")
+    page.unroute("**/api/v1/auth/password")
+    page.goto(f"{pwa_server.url}/#/password")
+    page.wait_for_selector("#password-must-change")
+
     change(page, SET_BY_ADMIN, CHOSEN)
     page.wait_for_selector("#station-list li")
     wait_in_page(page, "location.hash === '#/'")

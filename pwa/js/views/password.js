@@ -8,6 +8,7 @@
 // have chosen their own, they go on to their role's home.
 
 import { api } from '../api.js';
+import { emit } from '../bus.js';
 import { kv } from '../db.js';
 import { problemText, t } from '../i18n.js';
 import { state } from '../state.js';
@@ -41,7 +42,9 @@ function localProblems(current, next, again) {
 // The person chose their own: the app stops asking (the server cleared its flag with the change).
 async function chosen() {
   state.user = { ...state.user, password_must_change: false };
+  state.passwordChosenAt = Date.now();
   await kv.set('user', state.user);
+  emit('session');  // the app's other tabs stop asking too (app.js, followSession)
   toast(t('password.done'), { timeout: 10000 });
   location.hash = '#/';  // the guard takes each role to its home
 }
@@ -63,6 +66,8 @@ export default function passwordView() {
   const formError = h('p', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
   const done = h('div', { class: 'callout callout-ok', role: 'status', tabindex: '-1', hidden: true });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, h('span', { text: t('password.submit') }));
+  const later = h('p', { id: 'password-later', hidden: true }, h('a', { class: 'btn btn-secondary', href: '#/' },
+    h('span', { text: t('password.later') })));
 
   function clear() {
     formError.hidden = true;
@@ -118,6 +123,11 @@ export default function passwordView() {
       const placed = {};
       for (const { field, message } of err.errors || []) if (boxes[field] && !placed[field]) placed[field] = serverWords(field, message);
       if (err.status === 422 && showErrors(placed)) return;
+      if (asked && (err.status === 0 || err.status === 429)) {
+        // Cannot be changed now: the person goes on to their work and is asked again later (app.js).
+        state.passwordDeferred = true;
+        later.hidden = false;
+      }
       if (err.status === 0) showFormError(t('password.offline'));
       else if (err.status === 429) showFormError(t('password.throttled'));
       else if (err.status === 409) showFormError(t('password.conflict'));
@@ -136,6 +146,7 @@ export default function passwordView() {
       h('p', { class: 'hint', id: 'password-network', text: t('password.needsNetwork') }),
       done,
       formError,
+      later,
       boxes.current_password,
       boxes.new_password,
       boxes.new_password_again,
