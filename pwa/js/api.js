@@ -203,6 +203,8 @@ export const api = {
     schedules: (query) => request('GET', '/schedules', { query }),
     schedule: (id) => request('GET', `/schedules/${encodeURIComponent(id)}`),
     createSchedule: (body) => request('POST', '/schedules', { body }),
+    // One repeating visit for each of many stations, all or none; `dryRun` previews what would be made.
+    planSchedules: (body, dryRun) => request('POST', '/schedules/bulk', { body, query: { dry_run: dryRun ? 'true' : undefined }, timeout: 120000 }),
     updateSchedule: (id, body) => request('PATCH', `/schedules/${encodeURIComponent(id)}`, { body }),
     // kind: scores | rankings | failed-items | overdue | flagged
     dashboard: (kind, query) => request('GET', `/dashboard/${kind}`, { query }),

@@ -116,3 +116,59 @@ class Completion(msgspec.Struct, kw_only=True):
     assignment_id: UUID
     next_assignment_id: UUID | None
     next_due: date | None
+
+
+# Planning many stations at once (POST /schedules/bulk) ------------------------------------------
+
+# Stations one plan may take: a province (~740) with room to spare, and a bound on one transaction.
+BULK_MAX_STATIONS = 2000
+
+
+class ScheduleBulkIn(Base):
+    """One recurring plan for many stations: the stations given one by one (`station_ids`), or every
+    active station of a district in the caller's area (`district_id`), never both."""
+
+    template_id: UUID
+    inspector_id: UUID
+    frequency: Frequency
+    next_due: date
+    station_ids: list[UUID] | None = None
+    district_id: UUID | None = None
+
+
+# Why a station of a plan gets no new schedule, which is not a fault: it already has an active
+# schedule for the template, or an open visit for it (made by hand), or, when a whole district is
+# planned, it is of a kind the template is not for.
+SkipReason = Literal["scheduled", "open_visit", "other_kind"]
+
+
+class PlannedStation(msgspec.Struct, kw_only=True, omit_defaults=True):
+    station_id: UUID
+    station_code: str
+    # A real run: the schedule made and its first visit.
+    schedule_id: UUID | None = None
+    assignment_id: UUID | None = None
+
+
+class SkippedStation(msgspec.Struct, kw_only=True, omit_defaults=True):
+    station_id: UUID
+    station_code: str
+    reason: SkipReason
+    # What the station already has: the active schedule ("scheduled"), or the open visit ("open_visit").
+    schedule_id: UUID | None = None
+    assignment_id: UUID | None = None
+
+
+class BulkCounts(msgspec.Struct, kw_only=True):
+    created: int
+    skipped: int
+    stations: int
+
+
+class ScheduleBulkOut(msgspec.Struct, kw_only=True):
+    """A dry run names what would be made and what is left alone; a real run the same, as made."""
+
+    dry_run: bool
+    created: list[PlannedStation]
+    skipped: list[SkippedStation]
+    counts: BulkCounts

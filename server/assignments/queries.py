@@ -514,3 +514,51 @@ async def complete_found(
     if schedule_id is not None:
         next_id, due = await advance_schedule(conn, schedule_id)
     return Completion(assignment_id=assignment_id, next_assignment_id=next_id, next_due=due)
+
+
+# Planning many stations at once ------------------------------------------------------------------
+
+
+async def bulk_facts(
+    conn: Connection, scope: Scope, station_ids: list[UUID], template_id: UUID, inspector_id: UUID
+) -> list[Record]:
+    """assignment_facts for each of `station_ids`, in their order, in one round trip, with the code of
+    each station found in the caller's scope and what it already has for the template: its active
+    schedule and its open visit."""
+    return await conn.fetch(
+        f"""SELECT r.id AS station_id, s.code AS station_code,
+                   s.id IS NOT NULL AS station_found, s.active AS station_active, s.kind AS station_kind,
+                   u.id IS NOT NULL AS inspector_found, u.role AS inspector_role, u.active AS inspector_active,
+                   u.id IS NOT NULL AND ($1::bool OR EXISTS (
+                       SELECT 1 FROM districts d WHERE {SCOPE_SQL} AND {COVERS_SQL})) AS inspector_visible,
+                   coalesce({COVERS_SQL}, false) AS inspector_covers,
+                   t.id IS NOT NULL AS template_found, t.archived_at IS NOT NULL AS template_archived,
+                   v.version AS template_version, v.kinds AS template_kinds,
+                   (SELECT c.id FROM schedules c WHERE c.station_id = s.id AND c.template_id = t.id AND c.active
+                     ORDER BY c.created_at LIMIT 1) AS schedule_id,
+                   (SELECT a.id FROM assignments a WHERE a.station_id = s.id AND a.template_id = t.id
+                       AND a.status = 'open') AS assignment_id
+              FROM unnest($4::uuid[]) WITH ORDINALITY r(id, n)
+              LEFT JOIN (stations s JOIN districts d ON d.id = s.district_id) ON s.id = r.id AND {SCOPE_SQL}
+              LEFT JOIN users u ON u.id = $5
+              LEFT JOIN templates t ON t.id = $6
+              LEFT JOIN LATERAL (SELECT tv.version, tv.kinds FROM template_versions tv
+                                  WHERE tv.template_id = t.id ORDER BY tv.version DESC LIMIT 1) v ON true
+             ORDER BY r.n""",
+        *scope,
+        station_ids,
+        inspector_id,
+        template_id,
+    )
+
+
+async def district_station_ids(conn: Connection, scope: Scope, district_id: UUID) -> list[UUID] | None:
+    """The active stations of a district in the caller's scope, by code; None when the district is not
+    in it (or does not exist)."""
+    rows = await conn.fetch(
+        f"""SELECT s.id FROM districts d LEFT JOIN stations s ON s.district_id = d.id AND s.active
+             WHERE {SCOPE_SQL} AND d.id = $4 ORDER BY s.code""",
+        *scope,
+        district_id,
+    )
+    return [r["id"] for r in rows if r["id"] is not None] if rows else None

@@ -15,6 +15,8 @@ Decisions:
   with `?held_back=true`): it waits, off the phones, and goes ahead when the station is reactivated or
   the template unarchived. Such a visit can be cancelled but not rescheduled or reassigned (422 naming
   `station_id` or `template_id`): a date or an inspector for a visit nobody can make is only a promise.
+- POST /schedules/bulk plans one schedule for many stations at once (server/assignments/planning.py
+  says how it judges them); `dry_run=true` previews it without writing.
 - A visit is completed by any inspector's submitted inspection of its station with its template (an
   unplanned inspection by a colleague does inspect the station); `done_by_id` / `done_by_name` say who.
 """
@@ -31,16 +33,19 @@ from litestar import Controller, Request, get, patch, post
 from litestar.params import Parameter
 from msgspec import UNSET
 
-from server.assignments import queries
+from server.assignments import planning, queries
 from server.assignments.models import (
     AssignmentIn,
     AssignmentOut,
     AssignmentPatch,
+    ScheduleBulkIn,
+    ScheduleBulkOut,
     ScheduleIn,
     ScheduleOut,
     SchedulePatch,
     Status,
 )
+from server.assignments.planning import make_schedule
 from server.assignments.rules import assignment_problems, due_date_problems, held_back_problems
 from server.audit import queries as audit
 from server.auth.models import Principal
@@ -48,6 +53,8 @@ from server.errors import Conflict, FieldError, Invalid, NotFound
 from server.http import Conn, Offset, User, client_ip
 
 Limit = Annotated[int, Parameter(ge=1, le=5000)]
+# A plan's body: BULK_MAX_STATIONS ids take ~80 KB; anything far beyond is refused before it is read (413).
+BULK_MAX_BYTES = 256 * 1024
 
 
 async def _assignment(conn: Connection, user: Principal, assignment_id: UUID) -> AssignmentOut:
@@ -279,44 +286,28 @@ class ScheduleController(Controller):
         await _refuse_second_open(conn, data.station_id, data.template_id)
         try:
             async with conn.transaction():
-                schedule_id = await queries.insert_schedule(
+                schedule_id, _ = await make_schedule(
                     conn,
+                    actor=user,
+                    ip=client_ip(request),
                     station_id=data.station_id,
                     template_id=data.template_id,
                     inspector_id=data.inspector_id,
                     frequency=data.frequency,
-                    first_due=data.next_due,
-                    created_by=user.id,
-                )
-                assignment_id = await queries.insert_assignment(
-                    conn,
-                    station_id=data.station_id,
-                    template_id=data.template_id,
-                    inspector_id=data.inspector_id,
-                    due_date=data.next_due,
-                    schedule_id=schedule_id,
-                    created_by=user.id,
-                )
-                await audit.record(
-                    conn,
-                    "schedule.create",
-                    actor=user,
-                    entity="schedule",
-                    entity_id=schedule_id,
-                    data={
-                        "station_id": data.station_id,
-                        "template_id": data.template_id,
-                        "inspector_id": data.inspector_id,
-                        "frequency": data.frequency,
-                        "next_due": data.next_due,
-                        "assignment_id": assignment_id,
-                    },
-                    ip=client_ip(request),
+                    next_due=data.next_due,
                 )
         except asyncpg.UniqueViolationError:
             await _refuse_second_open(conn, data.station_id, data.template_id)
             raise
         return await _schedule(conn, user, schedule_id)
+
+    @post("/bulk", status_code=200, request_max_body_size=BULK_MAX_BYTES)
+    async def plan_schedules(
+        self, data: ScheduleBulkIn, request: Request, user: User, conn: Conn, dry_run: bool = False
+    ) -> ScheduleBulkOut:
+        """One schedule, with its first visit, for each of many stations; `dry_run=true` previews."""
+        user.require("admin", "reviewer")
+        return await planning.plan_schedules(conn, user, data, dry_run=dry_run, ip=client_ip(request))
 
     @patch("/{schedule_id:uuid}")
     async def update_schedule(

@@ -135,6 +135,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("PATCH", "/api/v1/assignments/{assignment_id}"): row(401, 403, 200, 200),
     ("GET", "/api/v1/schedules"): row(401, 200, 200, 200),
     ("POST", "/api/v1/schedules"): row(401, 403, 201, 201),
+    # One plan for many stations; sent as a preview (dry_run) so that it leaves the scene as it was.
+    ("POST", "/api/v1/schedules/bulk"): row(401, 403, 200, 200),
     ("GET", "/api/v1/schedules/{schedule_id}"): row(401, 200, 200, 200),
     ("PATCH", "/api/v1/schedules/{schedule_id}"): row(401, 403, 200, 200),
 }
@@ -197,6 +199,7 @@ SCOPE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/assignments/{assignment_id}"): scope(NOT_FOUND, NOT_FOUND),
     ("PATCH", "/api/v1/assignments/{assignment_id}"): scope(FORBIDDEN, NOT_FOUND),
     ("POST", "/api/v1/schedules"): scope(FORBIDDEN, REFUSED),
+    ("POST", "/api/v1/schedules/bulk"): scope(FORBIDDEN, REFUSED),
     ("GET", "/api/v1/schedules/{schedule_id}"): scope(NOT_FOUND, NOT_FOUND),
     ("PATCH", "/api/v1/schedules/{schedule_id}"): scope(FORBIDDEN, NOT_FOUND),
 }
@@ -331,6 +334,16 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         }
     },
     ("PATCH", "/api/v1/schedules/{schedule_id}"): lambda s, role: {"json": {"inspector_id": s.ids["A"]["user_id"]}},
+    ("POST", "/api/v1/schedules/bulk"): lambda s, role: {
+        "params": {"dry_run": "true"},
+        "json": {
+            "station_ids": [s.ids["A"]["station_id"], s.extra["station_A3"]],
+            "template_id": s.extra["schedule_template"],
+            "inspector_id": s.ids["A"]["user_id"],
+            "frequency": "monthly",
+            "next_due": "2027-02-01",
+        },
+    },
 }
 
 
@@ -341,6 +354,7 @@ BODY_REFERENCES = {
     ("POST", "/api/v1/actions"),
     ("POST", "/api/v1/assignments"),
     ("POST", "/api/v1/schedules"),
+    ("POST", "/api/v1/schedules/bulk"),
 }
 
 
@@ -471,6 +485,9 @@ async def test_users_of_another_region_get_404_and_learn_nothing_about_its_objec
                 # Region A's station is not known here, nor (for an assignment) its inspector, who works
                 # only there.
                 fields = [e["field"] for e in foreign.json()["errors"]]
+                if path == "/api/v1/schedules/bulk":
+                    # A plan for many stations names each by its place in `station_ids`.
+                    fields = list(dict.fromkeys("station_id" if f.startswith("station_ids[") else f for f in fields))
                 assert fields in (["station_id"], ["station_id", "inspector_id"]), foreign.text
             names = _path_names(path)
             if names and expected not in (GLOBAL, OWN_REGION):

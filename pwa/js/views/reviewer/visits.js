@@ -4,7 +4,8 @@
 // one held back by its station (deactivated) or its checklist (archived): it waits, off the phones,
 // and can only be cancelled. Visits done lately are listed too, saying who did the inspection when a
 // colleague's inspection of the station completed a visit given to someone else. An
-// officer assigns a new visit (once, or repeating through a schedule), reassigns or reschedules
+// officer assigns a new visit (once, or repeating through a schedule) or plans repeating visits for
+// many stations of a district at once (plan.js), reassigns or reschedules
 // one, cancels one, and gives a repeating visit another inspector or stops it. The server's problems
 // appear at their field.
 //
@@ -14,6 +15,7 @@
 import { api } from '../../api.js';
 import { fmtDate, problemText, sayKnown, t, tx } from '../../i18n.js';
 import { navigate, render } from '../../router.js';
+import { planDialog } from './plan.js';
 import { state } from '../../state.js';
 import { button, dialog, h, icon, mount, toast } from '../../ui.js';
 import {
@@ -108,7 +110,15 @@ export default async function visitsView(params) {
     button(t('rv.vis.new'), async () => {
       const made = await assignDialog(ctx);
       if (made) { await render(); refocus(made.kind, made.id); }
-    }, { kind: 'primary', iconName: 'pin', id: 'rv-new-visit' }));
+    }, { kind: 'primary', iconName: 'pin', id: 'rv-new-visit' }),
+    // One repeating visit for each of many stations of a district (plan.js).
+    button(t('rv.plan.open'), async () => {
+      const made = await planDialog(ctx, say);
+      if (!made) return;
+      await render();
+      toast(t('rv.plan.made', { count: made.counts.created }) + (made.counts.skipped ? ` ${t('rv.plan.willSkip', { count: made.counts.skipped })}` : ''));
+      document.getElementById('rv-plan-many')?.focus();
+    }, { iconName: 'pin', id: 'rv-plan-many' }));
   const alert = stranded.length > 0 && h('div', { class: 'callout callout-warn rv-stranded', role: 'status' }, icon('alert'),
     h('p', {}, t('rv.vis.countNeeds', { count: stranded.length }), ' ', h('a', { href: '#/review/visits?show=needs', text: t('rv.vis.showNeeds') })));
   const lead = show === 'done' ? t('rv.vis.leadDone', { days: DONE_DAYS }) : t('rv.vis.lead');
