@@ -137,22 +137,3 @@ def test_a_reviewer_plans_a_districts_stations_on_a_phone_and_sees_their_visits(
     wait_in_page(page, "document.activeElement?.id === 'rv-plan-many'")
     assert errors == []
     context.close()
-
-
-def test_every_plan_string_has_urdu_with_plural_forms(pwa_server, browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(pwa_server.url + "/")
-    page.wait_for_selector("form.login")
-    got = page.evaluate("""() => import('/js/views/reviewer/strings.js').then(({default: {en, ur}}) => {
-        const mine = Object.keys(en).filter((k) => k.startsWith('rv.plan.'));
-        return {
-            count: mine.length,
-            noUrdu: mine.filter((k) => !(k in ur)),
-            notUrdu: mine.filter((k) => !/[\\u0600-\\u06ff]/.test(JSON.stringify(ur[k]))),
-            plurals: mine.filter((k) => typeof en[k] === 'object' && (typeof ur[k] !== 'object' || !ur[k].one || !ur[k].other)),
-        };
-    })""")
-    assert got["count"] > 20
-    assert (got["noUrdu"], got["notUrdu"], got["plurals"]) == ([], [], [])
-    context.close()

@@ -313,12 +313,13 @@ def test_work_stranded_on_a_deactivated_inspector_is_marked_and_reassigned_on_a_
 
 
 def test_every_visits_string_has_urdu_with_plural_forms(pwa_server, browser):
+    # Planning one visit, a schedule, or many stations at once (plan.js) alike.
     context = browser.new_context()
     page = context.new_page()
     page.goto(pwa_server.url + "/")
     page.wait_for_selector("form.login")
     got = page.evaluate("""() => import('/js/views/reviewer/strings.js').then(({default: {en, ur}}) => {
-        const mine = Object.keys(en).filter((k) => /^rv\\.(nav\\.visits|vis\\.|sch\\.|freq\\.|msg\\.)/.test(k));
+        const mine = Object.keys(en).filter((k) => /^rv\\.(nav\\.visits|vis\\.|sch\\.|freq\\.|msg\\.|plan\\.)/.test(k));
         return {
             count: mine.length,
             noUrdu: mine.filter((k) => !(k in ur)),
