@@ -192,6 +192,18 @@ async function checkPassword() {
   if (askedToChoose(currentPath())) navigate('/password');
 }
 
+// A choice put off (views/password.js) is asked again once the server answers: after the lock's time
+// when there were too many wrong passwords, else a minute on, again and again until /me answers; and
+// whenever the app comes back into view.
+let recheck = null;
+function recheckPasswordLater(seconds) {
+  clearTimeout(recheck);
+  recheck = setTimeout(async () => {
+    await checkPassword().catch(() => {});
+    if (state.passwordDeferred) recheckPasswordLater(60);
+  }, seconds * 1000);
+}
+
 async function refreshOnline() {
   if (!navigator.onLine) return;
   endLeftSessions().catch(() => {});
@@ -282,6 +294,7 @@ async function main() {
   renderTopbar();
   onLangChange(() => { renderTopbar(); render(); });
   on('session', () => followSession());
+  on('password-deferred', (d) => recheckPasswordLater(d?.seconds || 60));
   on('outbox', refreshBadge);
   on('drafts', refreshBadge);
   on('auth-needed', on401);
@@ -291,7 +304,11 @@ async function main() {
   on('bundle', () => { if (currentPath() === '/') render(); });
   addEventListener('online', refreshOnline);
   document.addEventListener('visibilitychange', checkForUpdate);
-  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') followSession(); });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState !== 'visible') return;
+    followSession();
+    if (state.passwordDeferred) checkPassword().catch(() => {});
+  });
   await start(document.getElementById('main'), { guard, busy: showBusy, failed: failedScreen });
   registerServiceWorker();
   if (state.user) navigator.storage?.persist?.().catch(() => {});

@@ -106,6 +106,10 @@ def test_a_reviewer_plans_a_districts_stations_on_a_phone_and_sees_their_visits(
     # Leave the last station out.
     dlg.locator(f".rv-check[data-code='{stations[-1]['code']}'] input").uncheck()
     assert "stations chosen" in dlg.inner_text()
+    # The district's list drawn again (the inspector list follows it) keeps the station left out.
+    dlg.locator("select[name=district_id]").dispatch_event("change")
+    assert not dlg.locator(f".rv-check[data-code='{stations[-1]['code']}'] input").is_checked()
+    assert dlg.locator(".rv-plan-stations input:checked").count() == len(stations) - 1
     dlg.locator("select[name=inspector_id]").select_option(ali["id"])
     dlg.locator("select[name=frequency]").select_option("quarterly")
     dlg.locator("input[name=next_due]").fill(due)

@@ -8,7 +8,7 @@
 // have chosen their own, they go on to their role's home.
 
 import { api } from '../api.js';
-import { emit } from '../bus.js';
+import { emit, emitHere } from '../bus.js';
 import { kv } from '../db.js';
 import { problemText, t } from '../i18n.js';
 import { state } from '../state.js';
@@ -127,6 +127,7 @@ export default function passwordView() {
         // Cannot be changed now: the person goes on to their work and is asked again later (app.js).
         state.passwordDeferred = true;
         later.hidden = false;
+        emitHere('password-deferred', { seconds: err.status === 429 ? Number(err.body?.retry_after) || 900 : 60 });
       }
       if (err.status === 0) showFormError(t('password.offline'));
       else if (err.status === 429) showFormError(t('password.throttled'));

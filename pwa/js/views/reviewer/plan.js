@@ -61,8 +61,10 @@ export async function planDialog(ctx, say) {
     mount(who, h('option', { value: '', text: t('rv.vis.pickInspector') }),
       serving.map((u) => h('option', { value: u.id, text: u.display_name, selected: u.id === keep || serving.length === 1 })));
     const stations = candidates();
+    // A station the reviewer left out stays left out when the district's list is drawn again.
+    const off = new Set(boxes().filter((b) => !b.checked).map((b) => b.value));
     mount(list, stations.length ? stations.map((s) => h('div', { class: 'rv-check', dataset: { code: s.code } },
-      h('input', { type: 'checkbox', id: `rv-plan-${s.id}`, value: s.id, checked: true, onchange: count }),
+      h('input', { type: 'checkbox', id: `rv-plan-${s.id}`, value: s.id, checked: !off.has(s.id), onchange: count }),
       h('label', { for: `rv-plan-${s.id}`, text: `${s.code} · ${oneName(s.name)}` })))
       : h('p', { class: 'empty', text: t(d ? 'rv.plan.noStations' : 'rv.plan.pickDistrict') }));
     count();
@@ -110,10 +112,17 @@ export async function planDialog(ctx, say) {
       });
     const left = placeProblems(form, problems.filter((p) => !p.station), speak);
     const lines = [...problems.filter((p) => p.station), ...left];
-    mount(host, lines.length ? h('div', { class: 'callout callout-fail rv-plan-problems', role: 'alert' }, icon('alert'), h('div', {},
+    mount(host, lines.length ? h('div', { class: 'callout callout-fail rv-plan-problems', role: 'alert', tabindex: '-1' }, icon('alert'), h('div', {},
       problems.some((p) => p.station) && h('p', { text: t('rv.plan.problems') }),
       h('ul', {}, lines.map((p) => h('li', { dataset: { station: p.station || '' }, text: p.station ? `${p.station}: ${speak(p.message)}` : speak(p.message) })))))
       : null);
+    shown();
+  };
+  // The button is at the foot of a long dialog: what went wrong is brought into view, not left above.
+  const shown = () => {
+    const first = host.firstElementChild || form.querySelector('.field-error:not([hidden])');
+    first?.scrollIntoView({ block: 'center' });
+    if (first?.getAttribute('tabindex') === '-1') first.focus({ preventScroll: true });
   };
 
   const showPreview = (reply) => {
@@ -135,7 +144,7 @@ export async function planDialog(ctx, say) {
       const missing = [[where, 'rv.plan.pickDistrict'], [which, 'rv.vis.pickTemplate'], [who, 'rv.vis.pickInspector'], [due, 'rv.vis.needDue']]
         .filter(([el]) => !el.value).map(([el, key]) => ({ field: el.name, message: t(key) }));
       if (!chosen().length) missing.push({ field: 'station_ids', message: t('rv.plan.pickStations') });
-      if (missing.length) { placeProblems(form, missing); mount(host); return false; }
+      if (missing.length) { placeProblems(form, missing); mount(host); shown(); return false; }
       const sent = body();
       const same = previewed && JSON.stringify(previewed.sent) === JSON.stringify(sent);
       const btn = go();
