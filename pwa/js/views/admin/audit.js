@@ -20,7 +20,7 @@ export const ACTIONS = ['auth.login', 'auth.login_failed', 'auth.login_throttled
   'auth.password_change_throttled', 'user.create', 'user.update', 'user.import',
   'template.create', 'template.draft', 'template.publish', 'template.archive', 'template.unarchive', 'template.import',
   'template.export', 'region.create', 'region.update', 'district.create', 'district.update', 'circle.create', 'circle.update',
-  'station.create', 'station.update', 'station.import', 'assignment.create', 'assignment.update', 'schedule.create',
+  'station.create', 'station.update', 'station.import', 'assignment.create', 'assignment.update', 'schedule.create', 'schedule.bulk_create',
   'schedule.update', 'inspection.create', 'inspection.update', 'inspection.submit', 'inspection.conflict', 'review.approve',
   'review.return', 'review.override', 'action.create', 'action.update', 'action.cancel', 'photo.upload', 'photo.original',
   'photo.integrity_failed', 'photo.recover', 'export.csv', 'export.xlsx', 'export.pdf', 'demo.seed', 'demo.history', 'audit.verified'];
