@@ -167,9 +167,9 @@ def _seed(settings: Settings, *, history: bool = False) -> list[str] | None:
 
     messages = [asyncio.run(_with_conn(settings.database_url or "", seed_demo))]
     if history:
-        from server.demo.history import seed_configured
+        from server.demo.history import seed_configured, written_at
 
-        if not asyncio.run(_with_conn(settings.database_url or "", _history_written)):
+        if asyncio.run(_with_conn(settings.database_url or "", written_at)) is None:
             print(
                 "Demo history: a year of inspections, reviews and corrective actions is written once, the first "
                 "time (a minute or two); later starts skip it.",
@@ -177,12 +177,6 @@ def _seed(settings: Settings, *, history: bool = False) -> list[str] | None:
             )
         messages.append(asyncio.run(seed_configured(settings)))
     return messages
-
-
-async def _history_written(conn: asyncpg.Connection) -> bool:
-    from server.demo.history import MARKER
-
-    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = $1)", MARKER)
 
 
 async def _demo_sign_ins(conn: asyncpg.Connection, usernames: list[str]) -> set[str]:

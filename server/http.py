@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 import asyncpg
 import msgspec
 from asyncpg import Connection
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, post
 from litestar.config.app import AppConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -37,7 +37,7 @@ from litestar.typing import FieldDefinition
 from server.auth.models import Principal
 from server.auth.queries import principal_for_token
 from server.auth.rules import token_hash
-from server.errors import DomainError, FieldError, Invalid, Unauthorized, Unavailable
+from server.errors import DomainError, FieldError, Invalid, Unauthorized, Unavailable, Unsupported
 from server.logs import request_id
 from server.structs import IMPLAUSIBLE_MOMENT, plausible_moment
 
@@ -729,3 +729,28 @@ def raw_body(description: str, content: dict[str, Schema]) -> type[Operation]:
             self.request_body = body
 
     return RawBodyOperation
+
+
+# What a browser or a spreadsheet program may call a CSV file it sends.
+CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
+
+
+def csv_import(max_bytes: int) -> Any:
+    """The route decorator of a CSV import (POST …/import, `dry_run` for a preview): the file itself is
+    the body, up to `max_bytes`, read by the handler with csv_body()."""
+    return post(
+        "/import",
+        status_code=200,
+        request_max_body_size=max_bytes,
+        operation_class=raw_body("The CSV file itself (UTF-8)", {"text/csv": Schema(type=OpenAPIType.STRING)}),
+        # A CSV file: "\u0000" in it is six letters, not JSON's NUL. The rules name a real NUL by row and column.
+        opt={NUL_CHECKED_BY_HANDLER: True},
+    )
+
+
+async def csv_body(request: Request) -> bytes:
+    """The body of a CSV import, refused (415) when it is sent as something else."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in CSV_TYPES:
+        raise Unsupported(f"send the file as text/csv, not {media_type or 'no content type'}")
+    return await request.body()

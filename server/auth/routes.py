@@ -10,7 +10,6 @@ import msgspec
 from asyncpg import Connection
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
-from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import Parameter
 
 from server.assignments import queries as assignment_queries
@@ -50,13 +49,12 @@ from server.errors import (
     Unauthorized,
     Unsupported,
 )
-from server.http import NUL_CHECKED_BY_HANDLER, Conn, Offset, User, bearer_token, client_ip, raw_body
+from server.http import Conn, Offset, User, bearer_token, client_ip, csv_body, csv_import
 
 _BAD_LOGIN = "the username or password is not correct"
 LOGIN_MAX_BYTES = 16 * 1024  # a name and a password; the only body read without a session
 KNOWN_DEVICE_DAYS = 90  # a device not signed in from for this long is a stranger again (login_limits)
 KNOWN_DEVICES_PER_ACCOUNT = 5  # a phone, a laptop, a spare: the newest ones are kept
-CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 
 
 class AuthController(Controller):
@@ -370,24 +368,14 @@ class UsersController(Controller):
             await audit_created(conn, created, actor=user, ip=client_ip(request))
         return created
 
-    @post(
-        "/import",
-        status_code=200,
-        request_max_body_size=IMPORT_MAX_BYTES,
-        operation_class=raw_body("The CSV file itself (UTF-8)", {"text/csv": Schema(type=OpenAPIType.STRING)}),
-        # A CSV file: "\u0000" in it is six letters, not JSON's NUL. The rules name a real NUL by row and column.
-        opt={NUL_CHECKED_BY_HANDLER: True},
-    )
+    @csv_import(IMPORT_MAX_BYTES)
     async def import_csv(
         self, request: Request, user: User, conn: Conn, dry_run: bool = False
     ) -> UserImportCounts | UserImportPreview:
         """Body: the CSV file itself (text/csv); its columns and the decisions are in server/auth/importer.py.
         The real import's reply holds each new account's first password, once."""
         user.require("admin")
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type not in CSV_TYPES:
-            raise Unsupported(f"send the file as text/csv, not {media_type or 'no content type'}")
-        return await import_users(conn, await request.body(), dry_run=dry_run, actor=user, ip=client_ip(request))
+        return await import_users(conn, await csv_body(request), dry_run=dry_run, actor=user, ip=client_ip(request))
 
     @patch("/{user_id:uuid}")
     async def update_user(self, user_id: UUID, data: UserPatch, request: Request, user: User, conn: Conn) -> UserOut:

@@ -664,6 +664,11 @@ async def seed_configured(settings: Settings) -> str:
         await conn.close()
 
 
+async def written_at(conn: Connection) -> datetime | None:
+    """When the demo history was written, or None: it is written once."""
+    return await conn.fetchval("SELECT min(at) FROM audit_log WHERE action = $1", MARKER)
+
+
 async def _seed_once(
     conn: Connection,
     pool: Pool | None,
@@ -676,7 +681,7 @@ async def _seed_once(
     radius_m: float,
 ) -> str:
     started = time.perf_counter()
-    done_at = await conn.fetchval("SELECT min(at) FROM audit_log WHERE action = $1", MARKER)
+    done_at = await written_at(conn)
     if done_at is not None:
         return f"demo history already present (written {done_at:%Y-%m-%d %H:%M} UTC); nothing changed"
     if await conn.fetchval("SELECT min(at) FROM audit_log WHERE action = 'demo.seed'") is None:

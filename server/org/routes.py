@@ -14,7 +14,6 @@ from uuid import UUID
 import asyncpg
 from asyncpg import Connection, Record
 from litestar import Controller, Request, get, patch, post
-from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import Parameter
 from msgspec import UNSET
 
@@ -22,8 +21,8 @@ from server.assignments import queries as assignment_queries
 from server.audit import queries as audit
 from server.auth.models import Principal
 from server.dashboards import rollup
-from server.errors import FieldError, Invalid, NotFound, Unsupported
-from server.http import NUL_CHECKED_BY_HANDLER, Conn, Offset, User, client_ip, raw_body
+from server.errors import FieldError, Invalid, NotFound
+from server.http import Conn, Offset, User, client_ip, csv_body, csv_import
 from server.org import queries
 from server.org.importer import import_stations
 from server.org.models import (
@@ -47,7 +46,6 @@ from server.org.rules import Err, check_code, check_coordinates, check_name, col
 
 ADMIN = (True, [], [])  # the scope used to read back what an admin has just written
 IMPORT_MAX_BYTES = 32 * 1024 * 1024  # ~200,000 stations: far beyond a country, far below a memory risk
-CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 Limit = Annotated[int, Parameter(ge=1, le=5000)]
 
 _WHAT = {"regions": "region", "districts": "district", "circles": "circle", "stations": "station"}
@@ -423,23 +421,13 @@ class StationController(Controller):
         await _save_changes(conn, "stations", station_id, changes, user, request)
         return _found(await queries.get_station(conn, ADMIN, station_id), "station")
 
-    @post(
-        "/import",
-        status_code=200,
-        request_max_body_size=IMPORT_MAX_BYTES,
-        operation_class=raw_body("The CSV file itself (UTF-8)", {"text/csv": Schema(type=OpenAPIType.STRING)}),
-        # A CSV file: "\u0000" in it is six letters, not JSON's NUL. The rules name a real NUL by row and column.
-        opt={NUL_CHECKED_BY_HANDLER: True},
-    )
+    @csv_import(IMPORT_MAX_BYTES)
     async def import_csv(
         self, request: Request, user: User, conn: Conn, dry_run: bool = False
     ) -> ImportCounts | ImportPreview:
         """Body: the CSV file itself (Content-Type text/csv). See server/org/rules.py for its columns."""
         user.require("admin")
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type not in CSV_TYPES:
-            raise Unsupported(f"send the file as text/csv, not {media_type or 'no content type'}")
-        return await import_stations(conn, await request.body(), dry_run=dry_run, actor=user, ip=client_ip(request))
+        return await import_stations(conn, await csv_body(request), dry_run=dry_run, actor=user, ip=client_ip(request))
 
 
 ROUTES = [RegionController, DistrictController, CircleController, StationController]
