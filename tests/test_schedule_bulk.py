@@ -3,6 +3,7 @@ nothing, all or nothing, existing plans left alone, every station that cannot be
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 
@@ -11,6 +12,7 @@ import pytest
 from server.assignments.models import BULK_MAX_STATIONS
 from server.assignments.queries import complete_assignment
 from tests.factories import make_station
+from tests.inspection_fixtures import concurrent_client
 from tests.test_assignments import (
     make_template,
     setup,  # noqa: F401  (the shared world, as a fixture)
@@ -234,3 +236,50 @@ async def test_only_reviewers_and_admins_plan(client, w):
     assert (await client.post(PATH, w.tokens["inspector_a"], json=plan(w))).status_code == 403
     assert (await client.post(PATH, None, json=plan(w))).status_code == 401
     assert (await _counts(client))[0] == 0
+
+
+async def test_a_visit_planned_meanwhile_refuses_the_whole_plan_with_409_and_nothing_made(
+    client, w, settings, executor
+):
+    """The plan judges its stations, then writes: a visit another officer plans at one of them in between
+    (committed while the plan writes) refuses the plan as a conflict, with none of its schedules made."""
+    from server.assignments.queries import insert_assignment
+
+    reviewer = w.tokens["reviewer_a"]
+    other = await client.db()
+    watcher = await client.db()
+    try:
+        async with concurrent_client(settings, executor) as together:
+            before = await _counts(client)
+            meanwhile = other.transaction()
+            await meanwhile.start()
+            await insert_assignment(
+                other,
+                station_id=w.stations["A2"],
+                template_id=w.templates["police"],
+                inspector_id=w.users["inspector_a"],
+                due_date=date(2031, 1, 15),
+                schedule_id=None,
+                created_by=w.users["reviewer_a"],
+            )
+            posting = asyncio.ensure_future(together.post(PATH, reviewer, json=plan(w)))
+            # The plan has read its stations (the uncommitted visit is not among them) and now waits on it.
+            for _ in range(200):
+                waiting = await watcher.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> $1",
+                    other.get_server_pid(),
+                )
+                if waiting or posting.done():
+                    break
+                await asyncio.sleep(0.05)
+            assert waiting, "the plan did not reach the station planned meanwhile"
+            await meanwhile.commit()
+            response = await asyncio.wait_for(posting, 30)
+            assert response.status_code == 409, response.text
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert "planned meanwhile" in response.json()["detail"]
+            # Only the visit planned meanwhile was made; no schedule, visit or audit entry of the plan.
+            assert await _counts(client) == (before[0], before[1] + 1, before[2])
+    finally:
+        await other.close()
+        await watcher.close()
