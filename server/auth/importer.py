@@ -15,6 +15,8 @@ Decisions:
   same role and area is "unchanged", so the same file can be imported again after a partial
   hand-out; with another role or area it is an error at that row: a file must not silently widen or
   narrow someone's access. Display name, password and state of an existing account stay as they are.
+- Region and district codes are found whatever their case (`da` is the district `DA`), as the station
+  import finds them (server/org/rules.Codes); the preview shows them as stored.
 - Each new account gets a random first password (rules.new_password), given once in the real
   import's reply and nowhere else: not in the dry run, the database (only its hash), the log or the
   audit trail.
@@ -40,6 +42,7 @@ from server.auth.models import ImportedUser, NewPassword, UserImportCounts, User
 from server.auth.rules import display_name_problem, hash_password, new_password, scope_problem, username_problem
 from server.csvfile import decode, read
 from server.errors import FieldError, Invalid, TooLarge
+from server.org.rules import Codes
 
 REQUIRED_COLUMNS = ("username", "display_name", "role")
 OPTIONAL_COLUMNS = ("region_codes", "district_codes")
@@ -227,9 +230,10 @@ def parse_user_csv(
 
     rows: list[Row] = []
     first_row_of: dict[str, int] = {}
+    known = {"region_codes": Codes("region", regions), "district_codes": Codes("district", districts)}
     for number, values in read(text, err, REQUIRED_COLUMNS, COLUMNS):
         found = len(errors)
-        row = _parse_row(number, values, regions, districts, err)
+        row = _parse_row(number, values, known, err)
         name = values["username"].lower()
         if name:
             if name in first_row_of:
@@ -251,9 +255,7 @@ def parse_user_csv(
     return rows, errors
 
 
-def _parse_row(
-    number: int, values: dict[str, str], regions: Mapping[str, UUID], districts: Mapping[str, UUID], err: Any
-) -> Row | None:
+def _parse_row(number: int, values: dict[str, str], known: Mapping[str, Codes[UUID]], err: Any) -> Row | None:
     at = f"row {number}"
     found: list[str] = []
 
@@ -278,15 +280,23 @@ def _parse_row(
             if values["role"]
             else "is missing: reviewer or inspector",
         )
-    region_codes = _codes(values.get("region_codes", ""))
-    district_codes = _codes(values.get("district_codes", ""))
-    for column, codes, known, what in (
-        ("region_codes", region_codes, regions, "region"),
-        ("district_codes", district_codes, districts, "district"),
-    ):
-        if unknown := [c for c in codes if c not in known]:
-            problem(column, f"no {what} has the code {', '.join(repr(c) for c in unknown)}")
-    if role in ROLES and (said := scope_problem(role, region_codes, district_codes)):
+    # A code in another case is the stored region or district, as the station import finds them.
+    written = {column: _codes(values.get(column, "")) for column in OPTIONAL_COLUMNS}
+    area: dict[str, dict[str, UUID]] = {}
+    for column, codes in known.items():
+        unknown: list[str] = []
+        ids: dict[str, UUID] = {}
+        for code in written[column]:
+            if isinstance(match := codes.find(code), tuple):
+                ids.setdefault(match[0], match[1])
+            elif match:
+                problem(column, codes.twins(match))
+            else:
+                unknown.append(code)
+        if unknown:
+            problem(column, f"no {codes.what} has the code {', '.join(repr(c) for c in unknown)}")
+        area[column] = ids
+    if role in ROLES and (said := scope_problem(role, written["region_codes"], written["district_codes"])):
         problem("region_codes", said)
     if found:
         return None
@@ -295,10 +305,10 @@ def _parse_row(
         username=username,
         display_name=display_name,
         role=role,
-        region_codes=region_codes,
-        district_codes=district_codes,
-        region_ids=[regions[c] for c in region_codes],
-        district_ids=[districts[c] for c in district_codes],
+        region_codes=list(area["region_codes"]),
+        district_codes=list(area["district_codes"]),
+        region_ids=list(area["region_codes"].values()),
+        district_ids=list(area["district_codes"].values()),
     )
 
 

@@ -7,7 +7,8 @@ audit row. A dry run checks and compares exactly the same way and writes nothing
 A row's code finds its station ignoring case, and the stored spelling is kept: an officer's `ps-7`
 means the station `PS-7`, and a second station cannot be made by a change of case (stations are
 never deleted). A database older than schema/0017 may hold two codes that differ only in case: a row
-naming them in a third spelling is refused, since either could be meant.
+naming them in a third spelling is refused, since either could be meant. A row's district and circle
+codes are found the same way (rules.Codes, schema/0019).
 """
 
 from __future__ import annotations

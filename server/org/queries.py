@@ -279,10 +279,11 @@ async def move_circle_stations(conn: Connection, circle_id: UUID, district_id: U
 
 async def code_taken(conn: Connection, table: str, code: str, except_id: UUID | None = None) -> bool:
     assert table in UPDATABLE
-    # Station codes are the same whatever their case (schema/0017 indexes lower(code)).
-    same = "lower(code) = lower($1)" if table == "stations" else "code = $1"
+    # Codes of every level are the same whatever their case (schema/0017 and 0019 index lower(code)).
     return await conn.fetchval(
-        f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {same} AND id IS DISTINCT FROM $2)", code, except_id
+        f"SELECT EXISTS (SELECT 1 FROM {table} WHERE lower(code) = lower($1) AND id IS DISTINCT FROM $2)",
+        code,
+        except_id,
     )
 
 

@@ -42,7 +42,7 @@ from server.org.models import (
     StationOut,
     StationPatch,
 )
-from server.org.rules import Err, check_code, check_coordinates, check_name, collector, name_parts
+from server.org.rules import Err, check_code, check_name, check_station_point, collector, name_parts
 
 ADMIN = (True, [], [])  # the scope used to read back what an admin has just written
 IMPORT_MAX_BYTES = 32 * 1024 * 1024  # ~200,000 stations: far beyond a country, far below a memory risk
@@ -379,7 +379,7 @@ class StationController(Controller):
         errors, err = collector()
         await _check_new_code(conn, "stations", values["code"], err)
         check_name(values["name_en"], values["name_ur"], "name", err, urdu_required=True)
-        check_coordinates(data.lat, data.lon, err)
+        check_station_point(data.lat, data.lon, err)
         await _check_station_place(conn, data.district_id, data.circle_id, err)
         _raise_if(errors, "station")
         with _unique_code("stations"):
@@ -408,7 +408,9 @@ class StationController(Controller):
             value = getattr(data, name)
             if value is not UNSET and value != current[name]:
                 changes[name] = value
-        check_coordinates(changes.get("lat"), changes.get("lon"), err)
+        if "lat" in changes or "lon" in changes:
+            # The point the station would be at, checked as a new station's and an import row's are.
+            check_station_point(changes.get("lat", current["lat"]), changes.get("lon", current["lon"]), err)
         if "district_id" in changes or "circle_id" in changes:
             await _check_station_place(
                 conn,

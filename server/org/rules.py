@@ -9,12 +9,14 @@ CSV decisions (POST /api/v1/stations/import and `muaina import-stations`):
   free; an unknown column is an error, because a misspelt header would otherwise be ignored silently.
 - Rows are numbered as a spreadsheet shows them: the header is row 1, the first station is row 2.
 - A station that already exists is updated; its id, active flag and history stay. Codes are compared
-  ignoring case (`ps-7` is the station `PS-7`, whose stored spelling is kept), as schema/0017 indexes them.
+  ignoring case (`ps-7` is the station `PS-7`, whose stored spelling is kept), as schema/0017 indexes them;
+  so are the district and circle codes a row names (schema/0019), by the same rule (Codes below).
 - What Excel's default "CSV (Comma delimited)" does to a file is refused, row by row, rather than
   written: Urdu letters saved as `?` (an English Windows has no code page for them), a numeric code whose
   leading zeros were dropped (`101` for the station `0101`), and a file separated by ';' or tabs.
 - A station must lie in Pakistan's box (PAKISTAN below): a point outside it, or 0,0, would flag every
-  inspection there as far from its station. Swapped lat and lon are named as such.
+  inspection there as far from its station. Swapped lat and lon are named as such. The station API
+  applies the same check (check_station_point), so a form and a file are refused alike.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from server.csvfile import read
@@ -52,6 +54,7 @@ _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
 Err = Callable[[str, str], None]
+V = TypeVar("V")
 
 
 def collector() -> tuple[list[FieldError], Err]:
@@ -93,6 +96,17 @@ def check_coordinates(lat: float | None, lon: float | None, err: Err, prefix: st
         err(f"{prefix}lon", "must be between -180 and 180")
 
 
+def check_station_point(lat: float | None, lon: float | None, err: Err, prefix: str = "") -> None:
+    """Where a station is, from a form or a file: each number in range, then the point in Pakistan.
+    A coordinate not known (None: a PATCH of a station that has none) is not checked."""
+    found, err_here = collector()
+    check_coordinates(lat, lon, err_here, prefix)
+    for problem in found:
+        err(problem.field, problem.message)
+    if not found and lat is not None and lon is not None:
+        check_in_pakistan(lat, lon, err, prefix)
+
+
 def check_urdu_letters(ur: str, field: str, err: Err) -> None:
     """An Urdu name Excel saved without its letters: `????? ????` or Latin letters only."""
     if _LOST_LETTERS.search(ur):
@@ -120,8 +134,33 @@ def check_in_pakistan(lat: float, lon: float, err: Err, prefix: str = "") -> Non
 
 
 def code_key(code: str) -> str:
-    """What makes two station codes the same: letter case does not (codes are ASCII, see CODE)."""
+    """What makes two codes of one level the same: letter case does not (codes are ASCII, see CODE)."""
     return code.lower()
+
+
+class Codes(Generic[V]):
+    """The stored codes of one level (regions, districts or circles) with a value each, found as a file
+    names them: ignoring case, giving back the stored spelling. A database older than schema/0019 may
+    hold two that differ only in case: the exact spelling is that one, a third spelling is refused."""
+
+    def __init__(self, what: str, by_code: Mapping[str, V]):
+        self.what = what
+        self.by_code = dict(by_code)
+        self._folded: dict[str, list[str]] = {}
+        for code in sorted(self.by_code):
+            self._folded.setdefault(code_key(code), []).append(code)
+
+    def find(self, code: str) -> tuple[str, V] | list[str]:
+        """(stored code, value); else the stored codes it could be, none when no code is like it."""
+        if code in self.by_code:
+            return code, self.by_code[code]
+        stored = self._folded.get(code_key(code), [])
+        if len(stored) == 1:
+            return stored[0], self.by_code[stored[0]]
+        return stored
+
+    def twins(self, stored: list[str]) -> str:
+        return f"could be any of the {self.what}s {', '.join(stored)}: write the code exactly as stored"
 
 
 def zeros_lost(code: str) -> str | None:
@@ -159,12 +198,13 @@ def parse_station_csv(
 
     Returns the rows and every problem found; the caller writes nothing unless the list is empty.
     """
+    district_codes, circle_codes = Codes("district", districts), Codes("circle", circles)
     errors, err = collector()
     rows: list[ImportRow] = []
     first_row_of: dict[str, int] = {}
     for number, values in read(text, err, REQUIRED_COLUMNS, CSV_COLUMNS):
         at = f"row {number}"
-        parsed = _parse_row(number, values, districts, circles, err)
+        parsed = _parse_row(number, values, district_codes, circle_codes, err)
         code = values["code"]
         if code:
             if code_key(code) in first_row_of:
@@ -181,8 +221,8 @@ def parse_station_csv(
 def _parse_row(
     number: int,
     values: dict[str, str],
-    districts: Mapping[str, UUID],
-    circles: Mapping[str, tuple[UUID, UUID]],
+    districts: Codes[UUID],
+    circles: Codes[tuple[UUID, UUID]],
     err: Err,
 ) -> ImportRow | None:
     at = f"row {number}"
@@ -202,26 +242,31 @@ def _parse_row(
             err_here(f"{at}.{column}", "must not contain the NUL character (U+0000)")
         elif column == "name_ur":
             check_urdu_letters(values[column], f"{at}.{column}", err_here)
+    # A district or circle named in another case is the stored one, and keeps its stored spelling.
     district_code = values["district_code"]
-    district_id = districts.get(district_code)
+    district_id = None
     if not district_code:
         err_here(f"{at}.district_code", "is missing")
-    elif district_id is None:
-        err_here(f"{at}.district_code", f"no district has the code '{district_code}'")
+    elif isinstance(found := districts.find(district_code), tuple):
+        district_code, district_id = found
+    else:
+        err_here(
+            f"{at}.district_code", districts.twins(found) if found else f"no district has the code '{district_code}'"
+        )
     circle_code = values.get("circle_code") or None
     circle_id = None
     if circle_code is not None:
-        circle = circles.get(circle_code)
-        if circle is None:
-            err_here(f"{at}.circle_code", f"no circle has the code '{circle_code}'")
-        elif district_id is not None and circle[1] != district_id:
+        if not isinstance(circle := circles.find(circle_code), tuple):
+            err_here(
+                f"{at}.circle_code", circles.twins(circle) if circle else f"no circle has the code '{circle_code}'"
+            )
+        elif district_id is not None and circle[1][1] != district_id:
             err_here(f"{at}.circle_code", f"the circle '{circle_code}' is not in the district '{district_code}'")
         else:
-            circle_id = circle[0]
-    lat = _number(values["lat"], f"{at}.lat", -90, 90, err_here)
-    lon = _number(values["lon"], f"{at}.lon", -180, 180, err_here)
-    if lat is not None and lon is not None:
-        check_in_pakistan(lat, lon, err_here, f"{at}.")
+            circle_code, circle_id = circle[0], circle[1][0]
+    lat = _number(values["lat"], f"{at}.lat", err_here)
+    lon = _number(values["lon"], f"{at}.lon", err_here)
+    check_station_point(lat, lon, err_here, f"{at}.")
     sips = _flag(values.get("sips", ""), f"{at}.sips", err_here)
     kind = values.get("kind") or "police_station"
     if kind not in KINDS:
@@ -247,19 +292,16 @@ def _parse_row(
     )
 
 
-def _number(text: str, field: str, low: float, high: float, err: Err) -> float | None:
+def _number(text: str, field: str, err: Err) -> float | None:
+    """A number as written; whether it is a place is check_station_point's to say."""
     if not text:
         err(field, "is missing")
         return None
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         err(field, f"'{text}' is not a number (use a dot for decimals)")
         return None
-    if not math.isfinite(value) or not low <= value <= high:
-        err(field, f"must be between {low:g} and {high:g}")
-        return None
-    return value
 
 
 def _flag(text: str, field: str, err: Err) -> bool | None:

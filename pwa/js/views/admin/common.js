@@ -123,6 +123,11 @@ const MESSAGES = [
   [/^another (region|district|circle|station) has this code$/, 'admin.msg.codeTaken'],
   [/^must be 1 to 40 letters, digits/, 'admin.msg.codeFormat'],
   [/^the circle is not in the station's district$/, 'admin.msg.circleDistrict'],
+  [/^could be any of the (?:regions|districts|circles) (.+): write the code exactly as stored$/, 'admin.msg.codeTwins'],
+  // A station's place, refused alike by its form and by the import (server/org/rules.check_station_point).
+  [/^lat and lon look swapped/, 'admin.csvMsg.swapped'],
+  [/^(\S+) is outside Pakistan \(lat /, 'admin.csvMsg.latOutside'],
+  [/^(\S+) is outside Pakistan \(lon /, 'admin.csvMsg.lonOutside'],
 ];
 
 // The server writes its problems in English; the common ones are said in the user's language.

@@ -21,16 +21,13 @@ function splitField(field) {
 
 
 // The import's own problems (server/org/rules.py, importer.py), said in the person's language; the
-// rest as every admin form says them.
+// rest as every admin form says them (a station outside Pakistan is refused by the form too: common.js).
 const CSV_MESSAGES = [
   [/^'.*': Urdu letters were lost/, 'admin.csvMsg.urduLost'],
   [/^'.*' has no Urdu letters/, 'admin.csvMsg.noUrdu'],
   [/^looks like (\S+) with its leading zero lost/, 'admin.csvMsg.zeroLost'],
   [/^could be any of the stations (.+): write the code exactly as stored$/, 'admin.csvMsg.caseTwins'],
   [/^the code '(.+)' is also on row (\d+)$/, 'admin.csvMsg.codeTwice'],
-  [/^lat and lon look swapped/, 'admin.csvMsg.swapped'],
-  [/^(\S+) is outside Pakistan \(lat /, 'admin.csvMsg.latOutside'],
-  [/^(\S+) is outside Pakistan \(lon /, 'admin.csvMsg.lonOutside'],
   [/^the file uses ';' between values/, 'admin.csvMsg.semicolons'],
   [/^the file uses tabs between values/, 'admin.csvMsg.tabs'],
 ];

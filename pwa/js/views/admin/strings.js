@@ -53,7 +53,8 @@ const en = {
   'admin.msg.bandTwice': 'The grade “{a}” is used twice.',
   'admin.msg.usernameTaken': 'This username is taken.',
   'admin.msg.scopeNeeded': 'Choose at least one region or district.',
-  'admin.msg.codeTaken': 'Another one has this code.',
+  'admin.msg.codeTaken': 'Another one has this code (capital and small letters count as the same).',
+  'admin.msg.codeTwins': 'Could be any of {a}: write the code exactly as stored.',
   'admin.msg.codeFormat': 'Use 1 to 40 letters, digits, “.”, “-” or “_”.',
   'admin.msg.circleDistrict': 'This circle is not in the chosen district.',
 
@@ -571,7 +572,8 @@ const ur = {
   'admin.msg.bandTwice': 'گریڈ “{a}” دو بار ہے۔',
   'admin.msg.usernameTaken': 'یہ یوزر نیم پہلے سے موجود ہے۔',
   'admin.msg.scopeNeeded': 'کم از کم ایک ریجن یا ضلع چنیں۔',
-  'admin.msg.codeTaken': 'یہ کوڈ پہلے سے موجود ہے۔',
+  'admin.msg.codeTaken': 'یہ کوڈ پہلے سے موجود ہے (بڑے اور چھوٹے حروف ایک ہی شمار ہوتے ہیں)۔',
+  'admin.msg.codeTwins': 'یہ ان میں سے کوئی بھی ہو سکتا ہے: {a}۔ کوڈ بالکل ویسا لکھیں جیسا محفوظ ہے۔',
   'admin.msg.codeFormat': '1 سے 40 تک انگریزی حروف، ہندسے، “.”، “-” یا “_” استعمال کریں۔',
   'admin.msg.circleDistrict': 'یہ سرکل چنے گئے ضلع میں نہیں ہے۔',
 
