@@ -14,6 +14,7 @@ from asyncpg import Connection, Record
 
 from server.org.queries import like_pattern
 from server.templates.api_models import TemplateOut, Text, VersionOut, VersionSummary
+from server.templates.meaning import PublishedItem
 
 _LATEST = """LEFT JOIN LATERAL (
                  SELECT tv.id, tv.version, tv.published_at, tv.kinds, tv.definition
@@ -109,6 +110,19 @@ async def latest_version(conn: Connection, template_id: UUID) -> Record | None:
             ORDER BY version DESC LIMIT 1""",
         template_id,
     )
+
+
+async def published_items(conn: Connection, template_id: UUID) -> dict[str, PublishedItem]:
+    """Each item key of the template's published versions, as the newest version that has it defines it."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (j.item ->> 'key') j.item ->> 'key' AS key, j.item ->> 'type' AS type, tv.version,
+                  ARRAY(SELECT o ->> 'key' FROM jsonb_array_elements(COALESCE(j.item -> 'options', '[]')) o) AS options
+             FROM template_versions tv, jsonb_path_query(tv.definition, '$.sections[*].items[*]') AS j (item)
+            WHERE tv.template_id = $1
+            ORDER BY j.item ->> 'key', tv.version DESC""",
+        template_id,
+    )
+    return {r["key"]: PublishedItem(r["type"], frozenset(r["options"]), r["version"]) for r in rows}
 
 
 async def insert_version(

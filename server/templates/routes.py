@@ -15,6 +15,9 @@ Decisions:
   happen under the template's row lock. A save equal to the current draft succeeds whatever the tag (a
   retry of a save whose reply was lost must not look like a conflict). Without either header a save
   behaves as before the header existed.
+- A draft or version that keeps an item key of a published version for another question (another
+  type, or a choice none of whose options it had) is refused with 422 at that item's field
+  (templates/meaning.py): dashboards, actions and exports join versions by item key.
 - Publishing freezes a version for good, after the admin confirmed what it changes: POST .../publish
   takes the same If-Match, so a draft saved by someone else meanwhile is not published unseen.
 """
@@ -49,6 +52,7 @@ from server.templates.api_models import (
     summarize_changes,
     type_error,
 )
+from server.templates.meaning import key_meaning_errors
 from server.templates.models import to_definition
 from server.templates.rules import is_blank, validate_definition
 
@@ -168,7 +172,8 @@ class TemplateController(Controller):
         """
         user.require("admin")
         defn = decode_draft(await request.body())
-        errors = validate_definition(defn)
+        # Read before the lock: published versions never change, and publishing checks again under it.
+        errors = validate_definition(defn) + key_meaning_errors(defn, await queries.published_items(conn, template_id))
         if errors:
             raise _invalid(errors)
         async with conn.transaction():
@@ -216,7 +221,9 @@ class TemplateController(Controller):
                 defn = to_definition(draft)
             except msgspec.ValidationError as exc:
                 raise _invalid([type_error(str(exc))]) from None
-            errors = validate_definition(defn)
+            errors = validate_definition(defn) + key_meaning_errors(
+                defn, await queries.published_items(conn, template_id)
+            )
             if errors:
                 raise _invalid(errors)
             definition = stored_form(defn)

@@ -246,6 +246,15 @@ export default async function builderView(params) {
   }
   ui.onConflict = conflicted;
 
+  // A publish refused for the draft's problems (a draft saved before a rule existed, such as a key of
+  // an earlier version given to another question) shows them at their fields, as a refused save does.
+  ui.onInvalid = (err) => {
+    session.invalidStable = model.stable(model.clean(session.def));
+    session.status = 'invalid';
+    setErrors(err.errors?.length ? err.errors : [{ field: '', message: err.detail }], model.layoutOf(session.def));
+    showStatus();
+  };
+
   async function loadTheirs() {
     // Mine stays on this computer: the builder reopens on their draft and offers mine to restore.
     storeLocal.cancel();

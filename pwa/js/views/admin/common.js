@@ -102,6 +102,8 @@ const MESSAGES = [
   [/^this item can never fail, so it cannot be critical$/, 'admin.msg.criticalNever'],
   [/^a scale needs a whole-number maximum of at least 1$/, 'admin.msg.scaleMax'],
   [/^the item key '(.+)' is used twice in this template$/, 'admin.msg.itemKeyTwice'],
+  [/^the key '(.+)' is an? \w+ item in version (\d+), and dashboards/, 'admin.msg.keyMeaningType'],
+  [/^none of these options is an option of '(.+)' in version (\d+)/, 'admin.msg.keyMeaningOptions'],
   [/^the section key '(.+)' is used twice$/, 'admin.msg.sectionKeyTwice'],
   [/^the option key '(.+)' is used twice$/, 'admin.msg.optionKeyTwice'],
   [/^'(.+)' must be an item that comes earlier in the template$/, 'admin.msg.visibleEarlier'],

@@ -112,6 +112,10 @@ export async function publishFlow(ui, { onPublished }) {
       if (err.status === 412) {
         ui.onConflict(err);
         await alertDialog(t('admin.conflictTitle'), t('admin.conflictBody'));
+      } else if (err.status === 422) {
+        ui.onInvalid(err);
+        await alertDialog(t('admin.publishBlockedTitle'), t('admin.publishBlocked', { count: session.errors.length }));
+        document.querySelector('#builder-problems a')?.focus();
       } else if (err.status === 409 && err.body?.version) {
         await alertDialog(t('admin.publishTitle', { version: fmtNumber(nextVersion) }), t('admin.publishNothing', { version: fmtNumber(err.body.version) }));
       } else {

@@ -519,6 +519,9 @@ const en = {
   'admin.detail.scope': 'area changed',
   'admin.detail.sessions': { one: '{count} session ended', other: '{count} sessions ended' },
   'admin.detail.unknownName': 'a name no account has',
+  // An item key keeps its question in every version (server/templates/meaning.py).
+  'admin.msg.keyMeaningType': 'In version {b} the key “{a}” is a question of another type. Dashboards, corrective actions and exports join versions by key: give this new question a new key, or set its type back.',
+  'admin.msg.keyMeaningOptions': 'None of these options is an option of “{a}” in version {b}, so this is a new question: give it a new key, or keep at least one option’s key.',
 };
 
 const ur = {
@@ -1032,6 +1035,9 @@ const ur = {
   'admin.detail.scope': 'علاقہ بدلا',
   'admin.detail.sessions': { one: '{count} سیشن ختم', other: '{count} سیشن ختم' },
   'admin.detail.unknownName': 'ایسا نام جو کسی اکاؤنٹ کا نہیں',
+  // An item key keeps its question in every version (server/templates/meaning.py).
+  'admin.msg.keyMeaningType': 'ورژن {b} میں کلید “{a}” ایک دوسری قسم کے سوال کی ہے۔ ڈیش بورڈ، اصلاحی اقدامات اور برآمد شدہ فائلیں ورژنوں کو کلید سے جوڑتی ہیں: اس نئے سوال کو نئی کلید دیں، یا اس کی قسم پہلے جیسی کر دیں۔',
+  'admin.msg.keyMeaningOptions': 'ان میں سے کوئی انتخاب ورژن {b} میں “{a}” کا انتخاب نہیں، اس لیے یہ نیا سوال ہے: اسے نئی کلید دیں، یا کم از کم ایک انتخاب کی کلید برقرار رکھیں۔',
 };
 
 export default { en, ur };

@@ -233,9 +233,17 @@ function ranking(res) {
 
 function failedItems(res) {
   const top = res.err ? [] : res.rows.slice(0, 10);
+  // An item given a new key in a later version is a row of its own under the same label: each such
+  // row names its key too (small, beside the label; in the chart and the files in brackets).
+  const seen = new Map();
+  for (const r of res.err ? [] : res.rows) seen.set(tx(r.label), (seen.get(tx(r.label)) || 0) + 1);
+  const shared = (r) => seen.get(tx(r.label)) > 1;
+  const name = (r) => (shared(r) ? `${tx(r.label)} (${r.item_key})` : tx(r.label));
+  const shown = (r) => (shared(r) ? h('span', {}, tx(r.label), ' ',
+    h('small', { class: 'hint rv-item-key', dir: 'ltr', text: r.item_key })) : tx(r.label));
   const chart = top.length > 0 && barChart(t('rv.dash.failed'), t('rv.dash.failedDesc', { count: top.length }),
-    top.map((r) => [tx(r.label), r.rate * 100, pct(r.rate * 100)]));
-  return panel('rv-failed', t('rv.dash.failed'), res.err ? res : res.rows, [[t('rv.ev.item'), false, (r) => tx(r.label)],
+    top.map((r) => [name(r), r.rate * 100, pct(r.rate * 100)]));
+  return panel('rv-failed', t('rv.dash.failed'), res.err ? res : res.rows, [[t('rv.ev.item'), false, name, shown],
     [t('rv.dash.failedCol'), true, (r) => r.failed], [t('rv.dash.answered'), true, (r) => r.answered],
     [t('rv.dash.rate'), true, (r) => num1(r.rate * 100), (r) => pct(r.rate * 100)]], chart);
 }
