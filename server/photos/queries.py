@@ -122,8 +122,9 @@ async def insert_photo(conn: Connection, values: dict[str, Any]) -> bool:
     created = await conn.fetchval(
         """INSERT INTO photos (id, inspection_id, item_key, uploaded_by, sha256, phash, size_bytes, format, width,
                                height, original_key, display_key, thumb_key, exif_taken_at, exif_lat, exif_lon,
-                               device_taken_at, device_lat, device_lon, device_accuracy_m, distance_m)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+                               device_taken_at, device_lat, device_lon, device_accuracy_m, distance_m, phash_centre)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                   $22)
            ON CONFLICT (id) DO NOTHING
            RETURNING true""",
         values["id"],
@@ -147,8 +148,18 @@ async def insert_photo(conn: Connection, values: dict[str, Any]) -> bool:
         values["device_lon"],
         values["device_accuracy_m"],
         values["distance_m"],
+        values.get("phash_centre"),
     )
     return bool(created)
+
+
+# The bands of phash_centre, exactly as its expression indexes are written (0021_photo_reuse_hashes.sql).
+_CENTRE_BANDS = (
+    "(p.phash_centre >> 48) & 65535",
+    "(p.phash_centre >> 32) & 65535",
+    "(p.phash_centre >> 16) & 65535",
+    "p.phash_centre & 65535",
+)
 
 
 async def find_near_duplicates(
@@ -159,23 +170,45 @@ async def find_near_duplicates(
     inspection_id: UUID,
     probes: Sequence[Sequence[int]],
     max_distance: int,
+    whole: Sequence[int] = (),
+    centre: Sequence[int] = (),
+    crops: Sequence[tuple[int, int]] = (),
+    centre_probes: Sequence[Sequence[int]] = ((), (), (), ()),
 ) -> list[Record]:
     """Photos of other inspections within max_distance bits of phash, or with identical bytes: the
     closest MATCHES_KEPT of them, the first uploaded first among equals.
 
-    The band conditions only narrow the search to index probes (see 0004_photos.sql); the exact
-    distance is what decides. Bounded: a picture uploaded again and again (a placeholder from the
-    gallery, a client's bug) matched every earlier copy, and each upload wrote two reuse rows per copy
-    and recounted every inspection holding one, under the lock every upload takes.
+    The other hashes of the new picture (pipeline.reuse_hashes) find its one-tap edits: `whole` are
+    compared with each photo's phash (its mirror image), `centre` with its phash_centre (the new
+    picture cut from it), and each pair of `crops` with both (it cut from the new picture); a photo's
+    distance is the smallest of them all. A photo stored before 0021 has no phash_centre and is
+    compared with phash and `whole` only. `probes` must cover the bands of phash and `whole`,
+    `centre_probes` those of `centre` and of the second hash of each pair of `crops`
+    (rules.band_probes): both hashes of a pair must be near, so either finds every match.
+
+    The band conditions only narrow the search to index probes (see 0004_photos.sql and
+    0021_photo_reuse_hashes.sql); the exact distance is what decides. Bounded: a picture uploaded again
+    and again (a placeholder from the gallery, a client's bug) matched every earlier copy, and each
+    upload wrote two reuse rows per copy and recounted every inspection holding one, under the lock
+    every upload takes.
     """
+    centre_bands = " OR ".join(f"{band} = ANY(${n}::bigint[])" for n, band in enumerate(_CENTRE_BANDS, 10))
     return await conn.fetch(
-        """SELECT p.id, p.inspection_id, bit_count((p.phash # $1)::bit(64))::int AS distance,
-                  p.sha256 = $2 AS same_bytes
-             FROM photos p
+        f"""SELECT p.id, p.inspection_id, d.distance, p.sha256 = $2 AS same_bytes
+             FROM photos p,
+                  LATERAL (SELECT LEAST((SELECT min(bit_count((p.phash # h)::bit(64)))
+                                           FROM unnest($1::bigint || $14::bigint[]) h),
+                                        (SELECT min(bit_count((p.phash_centre # h)::bit(64)))
+                                           FROM unnest($15::bigint[]) h),
+                                        (SELECT min(GREATEST(bit_count((p.phash # w)::bit(64)),
+                                                             bit_count((p.phash_centre # c)::bit(64))))
+                                           FROM unnest($16::bigint[], $17::bigint[]) AS x (w, c)
+                                          WHERE p.phash_centre IS NOT NULL))::int AS distance) d
             WHERE (p.phash_band0 = ANY($3::int[]) OR p.phash_band1 = ANY($4::int[])
-                   OR p.phash_band2 = ANY($5::int[]) OR p.phash_band3 = ANY($6::int[]) OR p.sha256 = $2)
+                   OR p.phash_band2 = ANY($5::int[]) OR p.phash_band3 = ANY($6::int[]) OR p.sha256 = $2
+                   OR {centre_bands})
               AND p.inspection_id <> $7
-              AND (bit_count((p.phash # $1)::bit(64)) <= $8 OR p.sha256 = $2)
+              AND (d.distance <= $8 OR p.sha256 = $2)
             ORDER BY same_bytes DESC, distance, p.created_at, p.id
             LIMIT $9""",
         phash,
@@ -184,6 +217,11 @@ async def find_near_duplicates(
         inspection_id,
         max_distance,
         MATCHES_KEPT,
+        *(list(band) for band in centre_probes),
+        list(whole),
+        list(centre),
+        [w for w, _ in crops],
+        [c for _, c in crops],
     )
 
 
@@ -201,15 +239,20 @@ async def record_reuse(conn: Connection, photo_id: UUID, matches: Iterable[Recor
 
 
 async def recount_reused(conn: Connection, inspection_ids: Iterable[UUID]) -> None:
+    """Count again how many photos each inspection's answers name that also appear in another inspection
+    (reused_photo_count, 0021_photo_reuse_hashes.sql; a trigger on answers does the same when they change).
+
+    The rows are locked first and counted in a second statement, as refresh_missing_photos does: an
+    inspection saved meanwhile (a photo dropped from its answers) is then counted as committed, not
+    from a snapshot taken before the wait."""
+    ids = sorted(set(inspection_ids))
+    await conn.execute("SELECT 1 FROM inspections WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", ids)
     await conn.execute(
         """UPDATE inspections i
               SET reused_photos = c.n
-             FROM (SELECT x.id, (SELECT count(DISTINCT r.photo_id)
-                                   FROM photos p JOIN photo_reuse r ON r.photo_id = p.id
-                                  WHERE p.inspection_id = x.id) AS n
-                     FROM unnest($1::uuid[]) AS x (id)) AS c
+             FROM (SELECT x.id, reused_photo_count(x.id) AS n FROM unnest($1::uuid[]) AS x (id)) AS c
             WHERE i.id = c.id AND i.reused_photos <> c.n""",
-        sorted(set(inspection_ids)),
+        ids,
     )
 
 

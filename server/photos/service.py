@@ -240,6 +240,7 @@ async def _insert(
                 "uploaded_by": user.id,
                 "sha256": sha256,
                 "phash": processed.phash,
+                "phash_centre": processed.phash_centre,
                 "size_bytes": size,
                 "format": processed.format,
                 "width": processed.width,
@@ -265,8 +266,12 @@ async def _insert(
             phash=processed.phash,
             sha256=sha256,
             inspection_id=target.inspection_id,
-            probes=rules.band_probes(processed.phash, REUSE_MAX_DISTANCE),
+            probes=_probes([processed.phash, *processed.match_whole]),
             max_distance=REUSE_MAX_DISTANCE,
+            whole=processed.match_whole,
+            centre=processed.match_centre,
+            crops=processed.match_crops,
+            centre_probes=_probes([*processed.match_centre, *(centre for _, centre in processed.match_crops)]),
         )
         if matches:
             await queries.record_reuse(conn, photo_id, matches)
@@ -288,6 +293,15 @@ async def _insert(
             },
         )
     return True
+
+
+def _probes(hashes: list[int]) -> list[list[int]]:
+    """The index probes of every band of these hashes together (rules.band_probes)."""
+    merged: list[set[int]] = [set(), set(), set(), set()]
+    for value in hashes:
+        for band, probes in zip(merged, rules.band_probes(value, REUSE_MAX_DISTANCE), strict=True):
+            band.update(probes)
+    return [sorted(band) for band in merged]
 
 
 async def reply_for(conn: Connection, user: Principal, row: Record) -> PhotoOut:
