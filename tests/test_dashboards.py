@@ -101,6 +101,9 @@ class Scenario:
         self.id = uuid.uuid4()
         self.revision = 0
         self.steps = self._plan()
+        # Where the visit was made, far from the station now and then: it stays where it was made once
+        # submitted, as the phone keeps it (a submitted inspection's place cannot change).
+        self.location = FAR if rng.random() < 0.2 else None
 
     def _plan(self) -> list[str]:
         life = self.rng.choice(["draft", "submit", "approve", "return", "resubmit", "resubmit_approve", "approve"])
@@ -123,7 +126,7 @@ class Scenario:
                 base=self.revision,
                 status="draft" if action == "draft" else "submitted",
                 values=_random_answers(self.rng),
-                location=FAR if self.rng.random() < 0.2 else None,
+                location=self.location,
             )
             self.revision = reply["revision"]
         elif action == "backdate":

@@ -261,6 +261,11 @@ async def test_the_queue_lists_submitted_inspections_in_scope_oldest_first_with_
         "reused_photos": False,
         "critical_failed": False,
         "missing_photos": False,
+        # The photo evidence (tests/test_photo_evidence_flags.py): none of its flags without photos.
+        "photos_far": False,
+        "photos_off_time": False,
+        "photos_unproven": False,
+        "location_imprecise": False,
     }
     assert page["rows"][1]["flags"]["critical_failed"] is True
     assert page["rows"][1]["station"]["name"] == {"en": "PS SA2", "ur": "تھانہ SA2"}

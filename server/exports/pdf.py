@@ -32,6 +32,22 @@ def _when(moment: datetime | None, t: dict[str, str]) -> str:
     return moment.astimezone(PKT).strftime("%Y-%m-%d %H:%M") + " PKT" if moment else t["not_recorded"]
 
 
+def _took(started: datetime | None, finished: datetime | None, t: dict[str, str]) -> str:
+    """How long the phone says the inspection took (a reviewer notices 88 answers in 40 seconds); a dash
+    when it finished before it started (the phone clock's line says why)."""
+    if started is None or finished is None:
+        return t["not_recorded"]
+    secs = int((finished - started).total_seconds())
+    if secs < 0:
+        return "—"
+    d, h, m, s = secs // 86400, secs // 3600 % 24, secs // 60 % 60, secs % 60
+    if d:
+        return t["took_days"].format(d=d, h=h)
+    if h:
+        return t["took_hours"].format(h=h, m=m)
+    return t["took_minutes"].format(m=m, s=s) if m else t["took_seconds"].format(s=s)
+
+
 def _pct(value: float | None) -> str:
     shown = display_percent(value)
     return f"{shown}%" if shown is not None else "—"
@@ -89,6 +105,7 @@ class _Report(Typesetter):
         self.kv(t["status"], f"{t['status_' + d.status]} — {t['revision']} {d.revision}")
         self.kv(t["started"], _when(d.started_at, t))
         self.kv(t["finished"], _when(d.finished_at, t))
+        self.kv(t["duration"], _took(d.started_at, d.finished_at, t))
         if d.phone_clock_off:
             self.kv(t["clock"], t["clock_off"], color=RED)
         self.kv(t["submitted"], _when(d.submitted_at, t))

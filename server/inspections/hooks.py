@@ -43,10 +43,13 @@ class Submission:
     """
 
     inspection_id: UUID
-    # The inspection did not exist before this write: nothing about it (reviews, overrides) can exist.
+    # The inspection did not exist before this write: nothing about it (reviews, overrides, photos: a
+    # photo's row references its inspection) can exist.
     created: bool
     # The submitted answers fail a visible critical item (the score's critical_failed).
     critical_failed: bool
+    # The reported accuracy of the inspection's GPS fix in metres (None without a fix, or none reported).
+    accuracy_m: float | None = None
 
 
 OnSubmitted = Callable[[Connection, Submission], Awaitable[None]]

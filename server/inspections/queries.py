@@ -64,7 +64,8 @@ def _state(
                    tv.id AS tv_id, tv.template_id AS tv_template_id,
                    (tv.kinds IS NULL OR s.kind = ANY (tv.kinds)) AS tv_applies,
                    EXISTS (SELECT 1 FROM inspections x WHERE x.id = {iid}) AS taken,
-                   i.body_hash,
+                   i.body_hash, i.lat AS i_lat, i.lon AS i_lon, i.accuracy_m AS i_accuracy_m,
+                   (i.status <> 'draft' OR i.made_at IS NOT NULL) AS submitted_once,
                    (i.id IS NOT NULL AND EXISTS (
                        SELECT 1 FROM inspection_revisions r
                         WHERE r.inspection_id = i.id AND r.revision = {base} + 1 AND r.body_hash = {digest}))
@@ -128,9 +129,10 @@ async def load_state(
 
     s_* is the document's station when in the caller's scope (or that of their own stored inspection);
     tv_* its template version; the reply columns describe the stored inspection when the caller may
-    write it (in scope, or their own). `taken` says whether the id exists at all,
-    so an id that is out of scope answers 404 instead of looking free. `replayed_earlier` is true when
-    this exact body already produced revision base + 1 (a late duplicate of an acknowledged write).
+    write it (in scope, or their own), i_lat, i_lon and i_accuracy_m its stored location, and
+    `submitted_once` whether it was ever submitted (made_at is set by the first submission and kept
+    through returns). `taken` says whether the id exists at all, so an id that is out of scope answers
+    404 instead of looking free. `replayed_earlier` is true when this exact body already produced revision base + 1 (a late duplicate of an acknowledged write).
     """
     return await conn.fetchrow(
         _LOAD_STATE, inspection_id, *user.scope_args(), station_id, version_id, digest, base_revision, user.id

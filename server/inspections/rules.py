@@ -9,7 +9,7 @@ import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -26,7 +26,7 @@ from server.inspections.models import (
     Status,
     WriteStatus,
 )
-from server.structs import IMPLAUSIBLE_MOMENT, plausible_moment
+from server.structs import IMPLAUSIBLE_MOMENT, PHONE_CLOCK_AHEAD_MINUTES, PHONE_CLOCK_DAYS, plausible_moment
 from server.templates.models import Definition, Item, ItemScore, Score
 
 # The state machine ---------------------------------------------------------------------------------
@@ -88,13 +88,58 @@ def presence(
     return Presence(distance_m=d, far_from_station=d > radius_m, location_missing=False)
 
 
-def time_problems(doc: InspectionDoc) -> list[FieldError]:
-    """started_at and finished_at outside what the app stores (server.structs.plausible_moment)."""
-    return [
+# A phone's clock may step back while an inspection is made: a network time correction moves it by
+# seconds, rarely by more than a minute. A finish up to this long before the start is such a step
+# (phone_clock_off still tells the reviewer); a finish further back is refused as impossible.
+CLOCK_STEP_BACK = timedelta(minutes=5)
+FINISH_BEFORE_START = "must not be before started_at: an inspection cannot finish before it started"
+_HELD = timedelta(days=PHONE_CLOCK_DAYS)
+_AHEAD = timedelta(minutes=PHONE_CLOCK_AHEAD_MINUTES)
+
+
+def time_problems(doc: InspectionDoc, received: datetime) -> list[FieldError]:
+    """started_at and finished_at outside what the app stores (server.structs.plausible_moment), or a
+    finish before the start (beyond CLOCK_STEP_BACK) of a document the server receives at `received`.
+
+    Refused only when both are times a phone's clock could rightly tell (server.structs.phone_time:
+    from PHONE_CLOCK_DAYS before `received` to PHONE_CLOCK_AHEAD_MINUTES after). One outside says the clock
+    was wrong at that moment (set ahead, or reset to 1970) and right at the other: the finish before
+    the start is that clock set right, or reset, meanwhile. Refused, such an inspection could not be
+    sent until the wrong time had passed; it is kept, and every reader is told that its phone's clock
+    was wrong (structs.phone_clock_off), as for any time the server cannot believe.
+    """
+    problems = [
         FieldError(field=name, message=IMPLAUSIBLE_MOMENT)
         for name, moment in (("started_at", doc.started_at), ("finished_at", doc.finished_at))
         if moment is not None and not plausible_moment(moment)
     ]
+    started, finished = doc.started_at, doc.finished_at
+    if (
+        not problems
+        and started is not None
+        and finished is not None
+        and finished < started - CLOCK_STEP_BACK
+        and received - _HELD <= finished
+        and started <= received + _AHEAD
+    ):
+        problems.append(FieldError(field="finished_at", message=FINISH_BEFORE_START))
+    return problems
+
+
+PLACE_FIXED = (
+    "cannot change once the inspection has been submitted: it is where the inspection was made; "
+    "start a new inspection for a new visit"
+)
+
+
+def place_problems(sent: Location | None, stored: Location | None, submitted_once: bool) -> list[FieldError]:
+    """A location other than the stored one, once the inspection has been submitted (it may be returned or
+    a draft again now). Its presence evidence was judged on that place: recomputed from a corrected
+    copy's, a "far from station" flag would go without a trace outside the revisions. A draft never
+    submitted may still get or change its fix; the same place sent again is no change."""
+    if submitted_once and sent != stored:
+        return [FieldError(field="location", message=PLACE_FIXED)]
+    return []
 
 
 # Idempotency ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ id is taken and will never be theirs); one who cannot see it gets 404, as for an
 from __future__ import annotations
 
 from collections import OrderedDict
+from datetime import UTC, datetime
 from uuid import UUID
 
 import msgspec
@@ -28,7 +29,7 @@ from server.auth.models import Principal
 from server.auth.queries import signed_in
 from server.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, Unauthorized
 from server.inspections import hooks, queries, rules
-from server.inspections.models import InspectionDoc, InspectionOut, Presence, ScoreSummary
+from server.inspections.models import InspectionDoc, InspectionOut, Location, Presence, ScoreSummary
 from server.inspections.queries import Written
 from server.structs import inspection_clock_off
 from server.templates.models import Definition, Score
@@ -251,6 +252,15 @@ async def _change(
             f"edited from revision {doc.base_revision}; merge with server_copy and send again"
         )
         await _refuse(conn, user, inspection_id, doc, text, digest, state, "stale", detail, ip)
+    # Checked once the write could go ahead: a stale or read-only copy is answered with the server's
+    # copy to merge with first (409), which carries the place the inspection keeps.
+    stored = (
+        Location(lat=state["i_lat"], lon=state["i_lon"], accuracy_m=state["i_accuracy_m"])
+        if state["i_lat"] is not None
+        else None
+    )
+    if errors := rules.place_problems(doc.location, stored, state["submitted_once"]):
+        raise Invalid("the inspection cannot be changed as sent", errors=errors)
     w, where = await _prepare(conn, user, inspection_id, doc, text, digest, state, radius_m, "update", ip)
     async with conn.transaction():
         locked = await queries.lock_inspection(conn, inspection_id)
@@ -300,7 +310,7 @@ async def _prepare(
     """
     info = await template_info(conn, doc.template_version_id)
     problems, result = check_and_score(info.definition, doc.answers, submitting=doc.status == "submitted")
-    problems = rules.time_problems(doc) + problems
+    problems = rules.time_problems(doc, datetime.now(UTC)) + problems
     if problems:
         raise Invalid(f"{len(problems)} problem(s) with the inspection; each is listed in errors", errors=problems)
     assert result is not None
@@ -399,7 +409,15 @@ async def _after_write(conn: Connection, w: Written, row: Record, *, created: bo
     """
     if w.status == "submitted":
         await complete_found(conn, row["assignment_id"], row["assignment_schedule_id"], w.id)
-        await hooks.on_submitted(conn, hooks.Submission(w.id, created=created, critical_failed=w.score.critical_failed))
+        await hooks.on_submitted(
+            conn,
+            hooks.Submission(
+                w.id,
+                created=created,
+                critical_failed=w.score.critical_failed,
+                accuracy_m=w.accuracy_m if w.lat is not None else None,
+            ),
+        )
 
 
 async def _refuse(

@@ -34,6 +34,7 @@ from server.photos import queries, rules
 from server.photos.integrity import Mismatch, read_original
 from server.photos.models import PhotoOut
 from server.photos.pipeline import REUSE_MAX_DISTANCE, Processed, process
+from server.review import evidence as photo_evidence
 from server.storage import PhotoStore
 from server.workers import HealingProcessPool
 
@@ -261,6 +262,7 @@ async def _insert(
         if not created:
             return False
         await refresh_missing_photos(conn, target.inspection_id)
+        await photo_evidence.refresh(conn, target.inspection_id)
         matches = await queries.find_near_duplicates(
             conn,
             phash=processed.phash,

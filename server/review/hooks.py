@@ -21,12 +21,20 @@ from asyncpg import Connection
 from server.actions import queries as actions
 from server.dashboards import rollup
 from server.inspections.hooks import Submission, provide_latest_review, register_on_submitted
-from server.review import queries
+from server.review import evidence, queries
 
 
 @register_on_submitted
 async def after_submission(conn: Connection, submission: Submission) -> None:
     inspection_id = submission.inspection_id
+    # The photo evidence is judged against the answers just written (its own row only, locked already).
+    # A new inspection has no photo yet (each photo's row references it): only an imprecise fix can be
+    # wrong, and a precise one is left unjudged (null, no flag) for its first photo to judge, which
+    # keeps the common submission free of the statements.
+    if not submission.created:
+        await evidence.refresh(conn, inspection_id)
+    elif submission.accuracy_m is not None and submission.accuracy_m > evidence.radius_m():
+        await evidence.refresh(conn, inspection_id)
     # No override is in force here: the inspector's write of a returned inspection superseded them
     # (server/inspections/service.py), so the effective scores are the submitted ones, and a critical
     # item failed exactly when the score says one did.

@@ -22,7 +22,7 @@ Comment = Annotated[str, Meta(max_length=4000)]
 # since a string of spaces passes a length check.
 Reason = Annotated[str, Meta(min_length=1, max_length=2000)]
 ItemScoreValue = Annotated[float, Meta(ge=0, le=1)]
-Flag = Literal["far", "reused", "critical", "missing"]
+Flag = Literal["far", "reused", "critical", "missing", "photos_far", "photos_off_time", "photos_unproven", "imprecise"]
 
 
 class Override(Base):
@@ -69,8 +69,32 @@ class ReviewOut(msgspec.Struct, kw_only=True):
     created_at: datetime
 
 
+class PhotoJudgementOut(msgspec.Struct, kw_only=True):
+    photo_id: UUID
+    # Any of "far", "off_time", "unproven"; empty when the photo agrees with the visit.
+    problems: list[str]
+    distance_m: float | None
+    # Seconds from the visit to the capture time: negative before it began, positive after it ended
+    # (or after now); null when inside or unknown.
+    off_by_s: float | None
+
+
+class PhotoEvidence(msgspec.Struct, kw_only=True):
+    """Whether the photos the answers name back the visit, judged now (server/review/evidence.py)."""
+
+    radius_m: float
+    photos: int
+    photos_far: int
+    photos_off_time: int
+    photos_unproven: int
+    location_imprecise: bool
+    per_photo: list[PhotoJudgementOut]
+
+
 class ReviewList(msgspec.Struct, kw_only=True):
     rows: list[ReviewOut]
+    # The photo evidence of the inspection, for the reviewer's presence card.
+    evidence: PhotoEvidence | None = None
 
 
 class ReviewResult(msgspec.Struct, kw_only=True):
@@ -110,6 +134,14 @@ class Flags(msgspec.Struct, kw_only=True):
     reused_photos: bool
     critical_failed: bool
     missing_photos: bool
+    # The photo evidence (server/review/evidence.py; false while an inspection is not yet judged): some
+    # photos its answers name were taken farther from the station than the presence radius, outside the
+    # visit's times (or in the future), or with neither a position nor a time; its own GPS fix is less
+    # precise than the radius, so it does not show presence.
+    photos_far: bool = False
+    photos_off_time: bool = False
+    photos_unproven: bool = False
+    location_imprecise: bool = False
 
 
 class QueueRow(msgspec.Struct, kw_only=True):
@@ -127,6 +159,11 @@ class QueueRow(msgspec.Struct, kw_only=True):
     reused_photo_count: int
     photos_missing: int
     flags: Flags
+    # The counts behind the photo flags, null while the inspection is not yet judged (schema 0020).
+    photos_far_count: int | None = None
+    photos_off_time_count: int | None = None
+    photos_unproven_count: int | None = None
+    accuracy_m: float | None = None
     # A reviewer's override is in force: the score shown is the reviewer's.
     score_overridden: bool = False
 

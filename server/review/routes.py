@@ -10,8 +10,8 @@ from litestar.params import Parameter
 
 from server.errors import NotFound
 from server.http import Conn, User, client_ip
+from server.review import evidence, queries, service
 from server.review import hooks as _hooks  # noqa: F401 - registers the submission hook
-from server.review import queries, service
 from server.review.models import Flag, QueuePage, ReviewIn, ReviewList, ReviewResult
 
 Cursor = Annotated[str | None, Parameter(max_length=200)]
@@ -38,7 +38,9 @@ class ReviewController(Controller):
     async def reviews(self, inspection_id: UUID, user: User, conn: Conn) -> ReviewList:
         if not await queries.readable_inspection(conn, user.scope_args(), inspection_id, user.own_id()):
             raise NotFound("no inspection with this id in your scope")
-        return ReviewList(rows=await queries.list_reviews(conn, inspection_id))
+        # The photo evidence is the reviewer's to judge; an inspector reads their reviews without it.
+        judged = None if user.own_id() else await evidence.judgement(conn, inspection_id)
+        return ReviewList(rows=await queries.list_reviews(conn, inspection_id), evidence=judged)
 
     @get(
         "/review/queue",

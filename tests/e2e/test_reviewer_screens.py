@@ -104,12 +104,14 @@ def test_reviewer_screens_read_right_to_left_in_urdu_and_fit_the_screen(pwa_serv
     page.goto(pwa_server.url + "/#/review")
     page.wait_for_selector(f".rv-queue tr[data-id='{lahore['flagged']['id']}']")
     flags = page.locator(f".rv-queue tr[data-id='{lahore['flagged']['id']}'] [data-flag]")
-    assert {f.get_attribute("data-flag") for f in flags.all()} == {"far", "critical", "reused"}
+    # Its photos were taken where it was made, 5 km from the station: the photo evidence says so too.
+    assert {f.get_attribute("data-flag") for f in flags.all()} == {"far", "critical", "reused", "photos_far"}
     assert all(f.locator("svg").count() == 1 and f.inner_text().strip() for f in flags.all())
     # The reused photo is marked on its item and its evidence links to the inspection it came from.
     page.goto(pwa_server.url + f"/#/review/i/{lahore['flagged']['id']}")
     page.locator(f"#rv-item-{lahore['reused_item']} .thumbs [data-flag=reused]").wait_for()
-    page.locator(".rv-insp summary").nth(1).click()
+    # The photo evidence is open already, because the photos disagree with the station.
+    assert page.locator(".rv-insp details").nth(1).get_attribute("open") is not None
     assert page.locator(f".rv-reuse a[href='#/review/i/{lahore['clean']['id']}']").count() >= 1
     assert errors == []
     context.close()

@@ -121,11 +121,16 @@ function problemText(e) {
   if (e.message === 'is not an item of this template') return t('attention.notInChecklist');
   if (e.message === 'is not a published template version') return t('attention.versionNotOnServer');
   if (/^does not apply to this station/.test(e.message || '')) return t('attention.notForStation');
+  if (/^cannot change once the inspection has been submitted/.test(e.message || '')) return t('attention.placeFixed');
+  if (/^must not be before started_at/.test(e.message || '')) return t('attention.finishBeforeStart');
   return getLang() === 'en' ? e.message : t('attention.notAccepted');
 }
 
 // The fields of the document that are not items, by the names the inspector knows them by.
-const FIELD_NAMES = { template_version_id: 'attention.fieldChecklist', station_id: 'attention.fieldStation' };
+const FIELD_NAMES = {
+  template_version_id: 'attention.fieldChecklist', station_id: 'attention.fieldStation',
+  location: 'attention.fieldLocation', finished_at: 'attention.fieldFinished',
+};
 const fieldName = (field) => (FIELD_NAMES[field] ? t(FIELD_NAMES[field]) : field);
 
 export function errorsCallout(draft, def) {

@@ -65,9 +65,10 @@ export async function fillView(params) {
   const ctx = { draft, def, actions, checks, readonly, onChange };
 
   // A draft started without a GPS fix gets one as soon as the phone has it (written as that change
-  // alone, since the fix may come after the inspector moved on: inspection.save). Not a returned one:
-  // where it is corrected says nothing of where it was done.
-  if (!draft.location && draft.status === 'draft') {
+  // alone, since the fix may come after the inspector moved on: inspection.save). Not a returned one,
+  // nor one the server has had (a refused resubmission is a draft again here): where it is corrected
+  // says nothing of where it was done, and the server refuses a submitted inspection's place changed.
+  if (!draft.location && draft.status === 'draft' && !draft.base_revision) {
     getFix({ timeout: 20000 }).then((fix) => { if (fix) setLocation(draft, fix); });
   }
 

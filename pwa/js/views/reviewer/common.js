@@ -40,7 +40,10 @@ export const tag = (kind, iconName, text, attrs = {}) => h('span', { ...attrs, c
   iconName && icon(iconName), h('span', { text }));
 
 const FLAGS = [['far_from_station', 'far', 'pin', 'warn'], ['reused_photos', 'reused', 'image', 'warn'],
-  ['critical_failed', 'critical', 'cross', 'fail'], ['missing_photos', 'missing', 'camera', 'warn']];
+  ['critical_failed', 'critical', 'cross', 'fail'], ['missing_photos', 'missing', 'camera', 'warn'],
+  // The photo evidence (server/review/evidence.py): the name is also the queue's `flag` filter.
+  ['photos_far', 'photos_far', 'pin', 'warn'], ['photos_off_time', 'photos_off_time', 'alert', 'warn'],
+  ['photos_unproven', 'photos_unproven', 'camera', 'warn'], ['location_imprecise', 'imprecise', 'pin', 'warn']];
 export const FLAG_NAMES = FLAGS.map((f) => f[1]);
 
 export function flagPill(name) {

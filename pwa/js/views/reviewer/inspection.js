@@ -38,12 +38,13 @@ async function build(id, reload, observer) {
   // What a decision rests on is there in full or not at all: earlier reviews (their comments and the
   // score changes in force), the history and the actions already raised. Shown without them, the page
   // would look like an inspection nobody had reviewed, and a failed request is not an empty list.
-  let insp, def, reviews, history, actions, stationList, districtList, saved, inspector;
+  let insp, def, reviews, history, actions, stationList, districtList, saved, inspector, judged;
   try {
     insp = await api.getInspection(id);
     [def, reviews, history, actions, stationList, districtList, saved, inspector] = await Promise.all([
       definitionOf(insp.template_version_id),
-      api.reviewer.reviews(id).then((r) => r.rows),
+      // The reviews' reply carries the photo evidence judged now (server/review/evidence.py).
+      api.reviewer.reviews(id).then((r) => { judged = r.evidence || null; return r.rows; }),
       api.reviewer.history(id),
       api.reviewer.actions({ inspection_id: id, limit: 500 }).then((r) => r.rows),
       stations().catch(() => []),
@@ -69,7 +70,7 @@ async function build(id, reload, observer) {
   const waiting = [];
   const next = () => { if (active < 4 && waiting.length) { active += 1; waiting.shift()().finally(() => { active -= 1; next(); }); } };
   const ctx = {
-    insp, def, items, actions, latest, inForce, reviewable: insp.status === 'submitted', stations: stationList,
+    insp, def, items, actions, latest, inForce, reviewable: insp.status === 'submitted', stations: stationList, evidence: judged,
     draft: { comment: '', item_comments: {}, score_overrides: {}, ...saved },
     meta: (pid) => {
       if (!metas.has(pid)) metas.set(pid, new Promise((ok, fail) => { waiting.push(() => api.reviewer.photo(pid).then(ok, fail)); next(); }));
@@ -93,13 +94,25 @@ async function build(id, reload, observer) {
     try { saveBlob(await api.reviewer.reportPdf(id, lang), `inspection-${st.code}-${lang}.pdf`); } catch (err) { toast(problem(err), { kind: 'error' }); }
   }), { iconName: 'note' });
   const when = (v) => (v ? fmtDateTime(v) : '—');
+  // How long the phone says the inspection took: 88 answers in 40 seconds is worth a reviewer's notice.
+  // None when either time is missing or the finish is before the start (the clock note explains that).
+  const took = (from, to) => {
+    const secs = from && to ? Math.floor((Date.parse(to) - Date.parse(from)) / 1000) : NaN;
+    if (!(secs >= 0)) return '—';
+    const [d, hr, m, sec] = [Math.floor(secs / 86400), Math.floor(secs / 3600) % 24, Math.floor(secs / 60) % 60, secs % 60];
+    const n = (v) => fmtNumber(v);
+    if (d) return t('rv.insp.tookDays', { d: n(d), h: n(hr) });
+    if (hr) return t('rv.insp.tookHours', { h: n(hr), m: n(m) });
+    return m ? t('rv.insp.tookMinutes', { m: n(m), s: n(sec) }) : t('rv.insp.tookSeconds', { s: n(sec) });
+  };
 
   const head = h('header', { class: 'rv-head card' },
     h('p', {}, h('a', { class: 'rv-crumb', href: '#/review' }, icon('back'), t('rv.backToQueue'))),
     h('h1', {}, bilingual(st.name)),
     h('dl', { class: 'rv-meta' }, [[t('rv.col.code'), st.code], [t('rv.col.district'), district ? tx(districtName(district)) : '—'],
       [t('role.inspector'), inspector || '—'], [t('start.template'), tx(def.title)], [t('rv.insp.started'), when(insp.started_at)],
-      [t('rv.insp.finished'), when(insp.finished_at)], [t('rv.col.submitted'), when(insp.submitted_at)],
+      [t('rv.insp.finished'), when(insp.finished_at)], [t('rv.insp.took'), took(insp.started_at, insp.finished_at)],
+      [t('rv.col.submitted'), when(insp.submitted_at)],
       [t('rv.insp.revision'), fmtNumber(insp.revision)]].map(([k, v]) => h('div', {}, h('dt', { text: k }), h('dd', { text: v })))),
     // The phone's clock was wrong: its start and finish are not to be read as fact.
     insp.phone_clock_off ? h('div', { class: 'callout callout-warn', id: 'rv-clock-off', role: 'note' }, icon('warn'),
@@ -255,34 +268,81 @@ function reuse(meta, stationList) {
   more ? h('li', { text: t('rv.ev.more', { count: more }) }) : null);
 }
 
+// How far outside the visit a photo was taken, in days (or hours under two days).
+function span(secs) {
+  const hours = Math.round(Math.abs(secs) / 3600);
+  return hours >= 48 ? t('rv.pres.days', { count: Math.round(hours / 24) }) : t('rv.pres.hours', { count: Math.max(1, hours) });
+}
+
+// What the photo evidence says against the visit, one sentence each (none when it agrees): the fix too
+// imprecise to place anyone, and photos taken far away, before or after the visit, or with no evidence.
+function evidenceWarnings(insp, ev) {
+  if (!ev) return [];
+  const bad = ev.per_photo.filter((p) => p.problems.length);
+  const total = ev.photos;
+  const out = [];
+  if (ev.location_imprecise) {
+    out.push(['imprecise', t('rv.pres.imprecise', { accuracy: fmtPlusMinus(insp.location.accuracy_m), radius: fmtDistance(ev.radius_m) })]);
+  }
+  if (ev.photos_far) {
+    const farthest = Math.max(...bad.filter((p) => p.problems.includes('far')).map((p) => p.distance_m));
+    out.push(['photos_far', t('rv.pres.photosFar', { count: ev.photos_far, total, distance: fmtDistance(farthest) })]);
+  }
+  const offs = bad.filter((p) => p.problems.includes('off_time') && p.off_by_s != null);
+  const early = offs.filter((p) => p.off_by_s < 0);
+  const late = offs.filter((p) => p.off_by_s > 0);
+  if (early.length) {
+    out.push(['photos_off_time', t('rv.pres.photosEarly', { count: early.length, total, span: span(Math.min(...early.map((p) => p.off_by_s))) })]);
+  }
+  if (late.length) {
+    out.push(['photos_off_time', t('rv.pres.photosLate', { count: late.length, total, span: span(Math.max(...late.map((p) => p.off_by_s))) })]);
+  }
+  if (ev.photos_unproven) out.push(['photos_unproven', t('rv.pres.photosUnproven', { count: ev.photos_unproven, total })]);
+  return out;
+}
+
 function presence(ctx, answers) {
   const { insp } = ctx;
   const p = insp.presence;
   const photos = Object.entries(insp.answers).flatMap(([key, a]) => (a.photos || []).map((pid) => [key, pid]));
+  const judged = new Map((ctx.evidence?.per_photo || []).map((j) => [j.photo_id, j]));
+  const warnings = evidenceWarnings(insp, ctx.evidence);
   const heads = [[t('rv.ev.item')], [t('rv.ev.evidence')], [t('rv.ev.reused')]];
   const summary = h('summary', { text: t('rv.ev.title', { count: photos.length }) });
   let reused = 0;
   const rows = photos.map(([key, pid], n) => {
     const ev = h('div', { class: 'rv-evidence', text: '…' });
     const where = h('div', { text: '…' });
+    // A photo that disagrees with the visit is marked, and says so before its evidence.
+    const problems = judged.get(pid)?.problems || [];
+    const mark = problems.length ? tag('warn', 'warn', t('rv.ev.problem'), { dataset: { problems: problems.join(' ') } }) : null;
     ctx.meta(pid).then((meta) => {
-      mount(ev, evidence(meta));
+      mount(ev, mark, evidence(meta));
       const links = reuse(meta, ctx.stations);
       mount(where, links ? [flagPill('reused'), links] : h('span', { class: 'hint', text: t('rv.ev.notReused') }));
       if (!links) return;
       reused += 1;
       mount(summary, t('rv.ev.title', { count: photos.length }), ' · ', flagPill('reused'), ` ${t('rv.ev.reusedCount', { count: reused })}`);
       answers.querySelector(`li[data-photo="${pid}"]`)?.append(flagPill('reused'));
-    }, (err) => mount(ev, problem(err)));
-    return row(heads, [`${n + 1}. ${tx(ctx.items[key]?.label) || key}`, ev, where]);
+    }, (err) => mount(ev, mark, problem(err)));
+    return row(heads, [`${n + 1}. ${tx(ctx.items[key]?.label) || key}`, ev, where],
+      problems.length ? { class: 'rv-ev-bad', dataset: { photo: pid, problems: problems.join(' ') } } : { dataset: { photo: pid } });
   });
+  // "At the station" in green only when nothing says otherwise: the fix is precise enough and every
+  // photo agrees with the visit.
+  const status = p.location_missing ? tag('warn', 'pin', t('rv.pres.noLocation'))
+    : p.far_from_station ? flagPill('far')
+      : warnings.length ? null : tag('ok', 'pin', t('rv.pres.near'));
   return card({ 'aria-labelledby': 'rv-pres-h' }, h('h2', { id: 'rv-pres-h', text: t('rv.pres.title') }),
-    h('p', {}, p.location_missing ? tag('warn', 'pin', t('rv.pres.noLocation'))
-      : p.far_from_station ? flagPill('far') : tag('ok', 'pin', t('rv.pres.near'))),
+    status && h('p', {}, status),
+    warnings.length > 0 && h('ul', { class: 'rv-ev-warnings', id: 'rv-ev-warnings' }, warnings.map(([flag, text]) =>
+      h('li', { dataset: { flag } }, flagPill(flag), ` ${text}`))),
     p.distance_m != null && h('p', { text: t('rv.pres.distance', { distance: fmtDistance(p.distance_m) }) }),
     insp.location?.accuracy_m != null && h('p', { text: t('start.accuracy', { accuracy: fmtNumber(Math.round(insp.location.accuracy_m)) }) }),
     insp.missing_photos.length > 0 && h('p', {}, flagPill('missing'), ` ${t('rv.pres.missing', { count: insp.missing_photos.length })}`),
-    photos.length > 0 && h('details', {}, summary, table(heads, rows, 'rv-cards')));
+    // Opened when anything is wrong with the evidence, so the marked rows are in sight.
+    photos.length > 0 && h('details', { open: warnings.length > 0 }, summary,
+      table(heads, rows, 'rv-cards')));
 }
 
 async function enlarge(pid, item, alt, ctx) {

@@ -1,0 +1,154 @@
+"""Whether an inspection's photos back its visit: the photo-evidence judgement behind the queue's flags.
+
+An inspection's own GPS fix says where the phone was when the visit began; its photos say where and when
+the evidence was made. A fix at the station with every photo taken 50 km away three weeks earlier is not
+a visit, and neither is a fix whose reported accuracy is wider than the presence radius. The judgement
+counts, over the photos the inspection's current answers name (a photo taken and then removed is not
+evidence of anything):
+- far: the photo's chosen position (photos.rules.chosen_gps) farther from the station than the radius;
+- off_time: its capture time (photos.rules.chosen_taken_at) before started_at - 1 h, after
+  finished_at + 1 h, or in the future; a camera wall clock without a zone may be in any zone, so it
+  counts only when it is outside that window in every zone (14 hours either way);
+- unproven: neither a position nor a time at all.
+The counts live on the inspection (schema 0020) and are made again, in the same transaction, when a
+photo is stored (photos.service) and when the inspection is submitted (review.hooks).
+
+The radius is the server's PRESENCE_RADIUS_M: create_app calls configure() with it, because the
+submission hooks and the photo upload are not told the settings. Until then it is the default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from asyncpg import Connection
+
+from server.photos.rules import chosen_gps, chosen_taken_at
+from server.review.models import PhotoEvidence, PhotoJudgementOut
+
+TIME_SLACK = timedelta(hours=1)
+# A phone's clock a few minutes ahead of the server's is not a photo from the future.
+FUTURE_SLACK = timedelta(minutes=5)
+# A zone-less camera clock may be anywhere from UTC-12 to UTC+14.
+WALL_CLOCK_SLACK = timedelta(hours=14)
+
+# The default of Settings.presence_radius_m, until configure() is called.
+_radius_m: float = 300.0
+
+
+def configure(radius_m: float) -> None:
+    global _radius_m
+    _radius_m = float(radius_m)
+
+
+def radius_m() -> float:
+    return _radius_m
+
+
+def capture_moment(exif_taken_at: str | None, device_taken_at: datetime | None) -> tuple[datetime | None, timedelta]:
+    """The photo's capture instant and how far it may be off (a zone-less camera clock's unknown zone)."""
+    text, _ = chosen_taken_at(exif_taken_at, device_taken_at)
+    if text is None:
+        return None, timedelta(0)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None, timedelta(0)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC), WALL_CLOCK_SLACK
+    return moment, timedelta(0)
+
+
+def off_by(
+    moment: datetime, slack: timedelta, started: datetime | None, finished: datetime | None, now: datetime
+) -> float | None:
+    """Seconds from the visit to a capture time outside it (negative before, positive after), else None."""
+    if started is not None and moment + slack < started - TIME_SLACK:
+        return (moment - started).total_seconds()
+    end = now if finished is None or finished > now else finished
+    latest = min(finished + TIME_SLACK, now + FUTURE_SLACK) if finished is not None else now + FUTURE_SLACK
+    if moment - slack > latest:
+        return (moment - end).total_seconds()
+    return None
+
+
+def judge_photo(
+    row: Mapping[str, Any], started: datetime | None, finished: datetime | None, now: datetime, radius: float
+) -> PhotoJudgementOut:
+    problems: list[str] = []
+    distance = row["distance_m"]
+    if distance is not None and distance > radius:
+        problems.append("far")
+    gps, _ = chosen_gps(row["exif_lat"], row["exif_lon"], row["device_lat"], row["device_lon"])
+    moment, slack = capture_moment(row["exif_taken_at"], row["device_taken_at"])
+    outside = None if moment is None else off_by(moment, slack, started, finished, now)
+    if outside is not None:
+        problems.append("off_time")
+    if moment is None and gps is None:
+        problems.append("unproven")
+    return PhotoJudgementOut(
+        photo_id=row["id"],
+        problems=problems,
+        distance_m=None if distance is None else round(distance, 1),
+        off_by_s=outside,
+    )
+
+
+def judge(
+    inspection: Mapping[str, Any], photos: list[Mapping[str, Any]], now: datetime, radius: float
+) -> PhotoEvidence:
+    per_photo = [judge_photo(p, inspection["started_at"], inspection["finished_at"], now, radius) for p in photos]
+    accuracy = inspection["accuracy_m"]
+    return PhotoEvidence(
+        radius_m=radius,
+        photos=len(per_photo),
+        photos_far=sum("far" in p.problems for p in per_photo),
+        photos_off_time=sum("off_time" in p.problems for p in per_photo),
+        photos_unproven=sum("unproven" in p.problems for p in per_photo),
+        location_imprecise=inspection["lat"] is not None and accuracy is not None and accuracy > radius,
+        per_photo=per_photo,
+    )
+
+
+async def judgement(conn: Connection, inspection_id: UUID) -> PhotoEvidence | None:
+    """The judgement as of now, from the inspection's row and the photos its answers name (None when no
+    such inspection). The caller has checked that the inspection is visible."""
+    inspection = await conn.fetchrow(
+        "SELECT started_at, finished_at, lat, accuracy_m FROM inspections WHERE id = $1", inspection_id
+    )
+    if inspection is None:
+        return None
+    photos = await conn.fetch(
+        """SELECT p.id, p.exif_taken_at, p.exif_lat, p.exif_lon, p.device_taken_at, p.device_lat, p.device_lon,
+                  p.distance_m
+             FROM photos p
+            WHERE p.inspection_id = $1
+              AND p.id IN (SELECT unnest(a.photo_ids) FROM answers a WHERE a.inspection_id = $1)
+            ORDER BY p.created_at, p.id""",
+        inspection_id,
+    )
+    now = await conn.fetchval("SELECT now()")
+    return judge(inspection, list(photos), now, _radius_m)
+
+
+async def refresh(conn: Connection, inspection_id: UUID) -> None:
+    """Judge the inspection again and store the counts (schema 0020). Inside the caller's transaction,
+    which has the inspection's row locked already (a submission, a photo upload)."""
+    found = await judgement(conn, inspection_id)
+    if found is None:
+        return
+    await conn.execute(
+        """UPDATE inspections
+              SET photos_far = $2, photos_off_time = $3, photos_unproven = $4, location_imprecise = $5
+            WHERE id = $1
+              AND (photos_far, photos_off_time, photos_unproven, location_imprecise)
+                  IS DISTINCT FROM ($2::int, $3::int, $4::int, $5::bool)""",
+        inspection_id,
+        found.photos_far,
+        found.photos_off_time,
+        found.photos_unproven,
+        found.location_imprecise,
+    )
