@@ -621,16 +621,17 @@ async def test_submission_hooks_run_in_the_submitting_transaction_and_a_failing_
         await ctx.put(ok, ctx.doc())
         assert calls == []  # a draft is not a submission
         submitted = await ctx.put(ok, ctx.doc(base=1, status="submitted", answers=complete_answers()))
-        # The hooks are told what the submission knows: an inspection that existed before, and
-        # whether a critical item failed, as its score says.
+        # The hooks are told what the submission knows: an inspection that existed before, whether a
+        # critical item failed, as its score says, and how precise its GPS fix was.
         assert not submitted.json()["score"]["critical_failed"]
-        assert calls == [(hooks.Submission(ok, created=False, critical_failed=False), 5)]
+        accuracy = ctx.doc()["location"]["accuracy_m"]
+        assert calls == [(hooks.Submission(ok, created=False, critical_failed=False, accuracy_m=accuracy), 5)]
         failing = uuid.uuid4()
         answers = complete_answers()
         answers["lk_diary"] = {"value": "no"}
         reply = await ctx.put(failing, ctx.doc(status="submitted", answers=answers))
         assert reply.status_code == 201 and reply.json()["score"]["critical_failed"], reply.text
-        assert calls[-1] == (hooks.Submission(failing, created=True, critical_failed=True), 5)
+        assert calls[-1] == (hooks.Submission(failing, created=True, critical_failed=True, accuracy_m=accuracy), 5)
         hooks.register_on_submitted(fail)
         broken = uuid.uuid4()
         assert (await ctx.put(broken, ctx.doc(status="submitted", answers=complete_answers()))).status_code == 500
