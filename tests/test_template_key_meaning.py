@@ -151,3 +151,22 @@ async def test_versions_published_before_the_rule_are_not_judged_again(client):
     assert back.status_code == 422, back.text
     assert "is a yes_no item in version 3" in back.json()["errors"][0]["message"]
     assert await versions(ctx) == [3, 2, 1]
+
+
+async def test_a_file_imported_over_the_draft_is_judged_as_a_saved_draft_is(client):
+    """Importing a template file into an existing template replaces its draft: a file that gives a
+    published key to another question is refused at that item, and the draft stays as it was."""
+    ctx = await make_ctx(client)
+    admin = await ctx.token("admin")
+    before = (await ctx.client.get(f"/api/v1/templates/{ctx.template_id}", admin)).json()["draft"]
+    refused = await ctx.client.post(f"/api/v1/templates/{ctx.template_id}/import", admin, json=revised(toilets))
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["sections[0].items[1].type"]
+    assert (await ctx.client.get(f"/api/v1/templates/{ctx.template_id}", admin)).json()["draft"] == before
+    # A revision of the same questions imports as before.
+    reworded = await ctx.client.post(
+        f"/api/v1/templates/{ctx.template_id}/import",
+        admin,
+        json=revised(lambda items: items["f_clean"]["label"].update(en="Clean and tidy")),
+    )
+    assert reworded.status_code == 200, reworded.text

@@ -46,6 +46,7 @@ from server.templates.api_models import (
     summarize_changes,
     type_error,
 )
+from server.templates.meaning import key_meaning_errors
 from server.templates.models import Definition
 from server.templates.rules import validate_definition
 
@@ -89,11 +90,15 @@ def _checked(body: bytes) -> tuple[Definition, TemplateFile | None]:
     defn = decode_draft(msgspec.json.encode(raw))
     errors = validate_definition(defn)
     if errors:
-        raise Invalid(
-            f"the definition has {len(errors)} problem(s): " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5]),
-            errors=errors,
-        )
+        raise _invalid_definition(errors)
     return defn, wrapper
+
+
+def _invalid_definition(errors: list[FieldError]) -> Invalid:
+    return Invalid(
+        f"the definition has {len(errors)} problem(s): " + "; ".join(f"{e.field}: {e.message}" for e in errors[:5]),
+        errors=errors,
+    )
 
 
 async def _detail(conn: Connection, template_id: UUID) -> TemplateDetail:
@@ -212,6 +217,9 @@ class TemplateTransferController(Controller):
             current = await queries.lock_template(conn, template_id)
             if current is None:
                 raise NotFound("template not found")
+            # As a saved draft is: a key of a published version kept for another question is refused.
+            if errors := key_meaning_errors(defn, await queries.published_items(conn, template_id)):
+                raise _invalid_definition(errors)
             if current["archived_at"] is not None:
                 raise Conflict("the template is archived; unarchive it before importing into it")
             # As with a save, a file equal to the current draft loses nothing whatever the tag.
