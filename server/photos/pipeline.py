@@ -25,17 +25,12 @@ from server.errors import DomainError, FieldError, Invalid, Unsupported
 # or resized; different pictures land around 32 bits apart.
 REUSE_MAX_DISTANCE = 6
 
-# The edits a phone's gallery makes in one tap, which move every pixel and so the whole picture's
-# hash: a mirror image, a crop of CROP_ALL_SIDES off every side, and a crop of CROP_ONE_SIDE off one
-# side (as fractions of the side). The hash tolerates a few hundredths either way of these amounts.
-# A mirror image's hash comes from the same DCT (its odd horizontal frequencies change sign); a
-# crop is seen through the hash of the part of one picture that the other would show: for a
-# picture uploaded after the one it was cut from, through that one's CENTRE hash (the picture
-# without CENTRE_MARGIN on every side, stored with it), compared with the part of the new picture
-# that held the same centre; for one uploaded before the crop of it, through the hashes of its own
-# crops compared with the stored whole-picture hashes.
-CROP_ALL_SIDES = 0.05
-CROP_ONE_SIDE = 0.10
+# A mirror image, which a phone's gallery makes in one tap, moves every pixel and so the whole picture's
+# hash; its own hash comes from the same DCT (pipeline.reuse_hashes) and is compared too. Crops (5% off
+# every side, 10% off one side) are not found: comparing the few hashes that would find them cost the
+# search about a hundred times its time at two million photos, under the lock every upload takes
+# (measured: 0.47 s against 4.5 ms). The hash of the picture's centre, without CENTRE_MARGIN on every
+# side, is stored for a crop check that can be made cheap (photos.phash_centre, schema 0021).
 CENTRE_MARGIN = 0.10
 
 # A progressive JPEG is decoded scan by scan, and each scan walks the whole image again; a few
@@ -98,13 +93,8 @@ class Processed(msgspec.Struct, frozen=True, kw_only=True):
     phash: int
     # The hash of the picture without CENTRE_MARGIN on every side, stored beside phash.
     phash_centre: int
-    # What the reuse check compares with the stored hashes of other photos (pipeline.reuse_hashes):
-    # with their phash this picture's own hash and its mirror image's (`whole`); with their
-    # phash_centre the parts of this picture that would be their centre if this one were cut from
-    # them (`centre`); with both, each crop of this picture and its centre (`crops`).
-    match_whole: tuple[int, ...]
-    match_centre: tuple[int, ...]
-    match_crops: tuple[tuple[int, int], ...]
+    # The hash of this picture's mirror image, compared with the stored phash of other photos too.
+    phash_mirrored: int
     display: bytes
     thumb: bytes
     display_size: tuple[int, int]
@@ -152,9 +142,7 @@ def process(data: bytes, *, max_pixels: int = 50_000_000, display_px: int = 1600
         exif_gps=gps,
         phash=hashes.phash,
         phash_centre=hashes.phash_centre,
-        match_whole=hashes.match_whole,
-        match_centre=hashes.match_centre,
-        match_crops=hashes.match_crops,
+        phash_mirrored=hashes.phash_mirrored,
         display=_jpeg(display, DISPLAY_QUALITY),
         thumb=_jpeg(thumb, THUMB_QUALITY),
         display_size=display.size,
@@ -422,9 +410,7 @@ _MIRRORED = tuple(-1.0 if u % 2 else 1.0 for _ in range(8) for u in range(8))
 class ReuseHashes(msgspec.Struct, frozen=True, kw_only=True):
     phash: int
     phash_centre: int
-    match_whole: tuple[int, ...]
-    match_centre: tuple[int, ...]
-    match_crops: tuple[tuple[int, int], ...]
+    phash_mirrored: int
 
 
 def phash(img: Image.Image) -> int:
@@ -433,45 +419,15 @@ def phash(img: Image.Image) -> int:
 
 
 def reuse_hashes(img: Image.Image) -> ReuseHashes:
-    """Every hash the reuse check stores or compares for this picture (see CROP_ALL_SIDES).
-
-    Sixteen hashes of the 320 px thumbnail, about a millisecond each: measured, they took the photo
-    benchmark (tests/benchmarks/bench_photos.py) from 2.0 to 2.26 times bare Pillow's CPU."""
+    """The hashes the reuse check stores or compares for this picture (see CENTRE_MARGIN): its own, its
+    centre's and its mirror image's, from three DCTs of the 320 px thumbnail's luma (the mirror's from
+    the first: a mirror image multiplies each coefficient by (-1) ** u, u its horizontal frequency)."""
     luma = img.convert("L")
     whole = _dct(luma)
-    margin, all_sides, one_side = CENTRE_MARGIN, CROP_ALL_SIDES, CROP_ONE_SIDE
-    # This picture cut from a stored one: where the stored one's centre lies in this picture. Its
-    # side grows by 1 / (1 - one_side) in the direction cut, and starts nearer the cut edge.
-    inner = (margin - all_sides) / (1 - 2 * all_sides)
-    span = (1 - 2 * margin) / (1 - one_side)
-    cut_near = (margin - one_side) / (1 - one_side)  # the left or top side was cut off
-    cut_far = margin / (1 - one_side)  # the right or bottom side
-    centre_boxes = (
-        (inner, inner, 1 - inner, 1 - inner),
-        (cut_near, margin, cut_near + span, 1 - margin),
-        (cut_far, margin, cut_far + span, 1 - margin),
-        (margin, cut_near, 1 - margin, cut_near + span),
-        (margin, cut_far, 1 - margin, cut_far + span),
-    )
-    # A stored picture cut from this one: the crops it may be, each with its centre, since both the
-    # stored hashes must agree. One alone would be a dozen more chances for two different pictures of
-    # a ruled register page to line up: measured, a different page came within the distance.
-    crop_boxes = (
-        (all_sides, all_sides, 1 - all_sides, 1 - all_sides),
-        (one_side, 0, 1, 1),
-        (0, 0, 1 - one_side, 1),
-        (0, one_side, 1, 1),
-        (0, 0, 1, 1 - one_side),
-    )
-    own = _bits(whole)
     return ReuseHashes(
-        phash=own,
+        phash=_bits(whole),
         phash_centre=_bits(_dct(_region(luma, _inside(0, 0, 1, 1)))),
-        match_whole=(own, _bits(list(map(float.__mul__, whole, _MIRRORED)))),
-        match_centre=tuple(_bits(_dct(_region(luma, box))) for box in centre_boxes),
-        match_crops=tuple(
-            (_bits(_dct(_region(luma, box))), _bits(_dct(_region(luma, _inside(*box))))) for box in crop_boxes
-        ),
+        phash_mirrored=_bits(list(map(float.__mul__, whole, _MIRRORED))),
     )
 
 

@@ -153,75 +153,43 @@ async def insert_photo(conn: Connection, values: dict[str, Any]) -> bool:
     return bool(created)
 
 
-# The bands of phash_centre, exactly as its expression indexes are written (0021_photo_reuse_hashes.sql).
-_CENTRE_BANDS = (
-    "(p.phash_centre >> 48) & 65535",
-    "(p.phash_centre >> 32) & 65535",
-    "(p.phash_centre >> 16) & 65535",
-    "p.phash_centre & 65535",
-)
-
-
 async def find_near_duplicates(
     conn: Connection,
     *,
     phash: int,
-    sha256: bytes,
+    mirrored: int,
+    sha256: str,
     inspection_id: UUID,
     probes: Sequence[Sequence[int]],
     max_distance: int,
-    whole: Sequence[int] = (),
-    centre: Sequence[int] = (),
-    crops: Sequence[tuple[int, int]] = (),
-    centre_probes: Sequence[Sequence[int]] = ((), (), (), ()),
 ) -> list[Record]:
-    """Photos of other inspections within max_distance bits of phash, or with identical bytes: the
-    closest MATCHES_KEPT of them, the first uploaded first among equals.
+    """Photos of other inspections within max_distance bits of phash or of its mirror image's hash
+    (`mirrored`, pipeline.reuse_hashes), or with identical bytes: the closest MATCHES_KEPT of them, the
+    first uploaded first among equals. `probes` must cover the bands of both hashes (rules.band_probes).
 
-    The other hashes of the new picture (pipeline.reuse_hashes) find its one-tap edits: `whole` are
-    compared with each photo's phash (its mirror image), `centre` with its phash_centre (the new
-    picture cut from it), and each pair of `crops` with both (it cut from the new picture); a photo's
-    distance is the smallest of them all. A photo stored before 0021 has no phash_centre and is
-    compared with phash and `whole` only. `probes` must cover the bands of phash and `whole`,
-    `centre_probes` those of `centre` and of the second hash of each pair of `crops`
-    (rules.band_probes): both hashes of a pair must be near, so either finds every match.
-
-    The band conditions only narrow the search to index probes (see 0004_photos.sql and
-    0021_photo_reuse_hashes.sql); the exact distance is what decides. Bounded: a picture uploaded again
-    and again (a placeholder from the gallery, a client's bug) matched every earlier copy, and each
-    upload wrote two reuse rows per copy and recounted every inspection holding one, under the lock
-    every upload takes.
+    The band conditions only narrow the search to index probes (see 0004_photos.sql); the exact
+    distance is what decides. Bounded: a picture uploaded again and again (a placeholder from the
+    gallery, a client's bug) matched every earlier copy, and each upload wrote two reuse rows per copy
+    and recounted every inspection holding one, under the lock every upload takes.
     """
-    centre_bands = " OR ".join(f"{band} = ANY(${n}::bigint[])" for n, band in enumerate(_CENTRE_BANDS, 10))
     return await conn.fetch(
-        f"""SELECT p.id, p.inspection_id, d.distance, p.sha256 = $2 AS same_bytes
+        """SELECT p.id, p.inspection_id, d.distance, p.sha256 = $2 AS same_bytes
              FROM photos p,
-                  LATERAL (SELECT LEAST((SELECT min(bit_count((p.phash # h)::bit(64)))
-                                           FROM unnest($1::bigint || $14::bigint[]) h),
-                                        (SELECT min(bit_count((p.phash_centre # h)::bit(64)))
-                                           FROM unnest($15::bigint[]) h),
-                                        (SELECT min(GREATEST(bit_count((p.phash # w)::bit(64)),
-                                                             bit_count((p.phash_centre # c)::bit(64))))
-                                           FROM unnest($16::bigint[], $17::bigint[]) AS x (w, c)
-                                          WHERE p.phash_centre IS NOT NULL))::int AS distance) d
+                  LATERAL (SELECT LEAST(bit_count((p.phash # $1)::bit(64)),
+                                        bit_count((p.phash # $10)::bit(64)))::int AS distance) d
             WHERE (p.phash_band0 = ANY($3::int[]) OR p.phash_band1 = ANY($4::int[])
-                   OR p.phash_band2 = ANY($5::int[]) OR p.phash_band3 = ANY($6::int[]) OR p.sha256 = $2
-                   OR {centre_bands})
+                   OR p.phash_band2 = ANY($5::int[]) OR p.phash_band3 = ANY($6::int[]) OR p.sha256 = $2)
               AND p.inspection_id <> $7
               AND (d.distance <= $8 OR p.sha256 = $2)
             ORDER BY same_bytes DESC, distance, p.created_at, p.id
             LIMIT $9""",
         phash,
         sha256,
-        *probes,
+        *(list(band) for band in probes),
         inspection_id,
         max_distance,
         MATCHES_KEPT,
-        *(list(band) for band in centre_probes),
-        list(whole),
-        list(centre),
-        [w for w, _ in crops],
-        [c for _, c in crops],
+        mirrored,
     )
 
 

@@ -266,14 +266,11 @@ async def _insert(
         matches = await queries.find_near_duplicates(
             conn,
             phash=processed.phash,
+            mirrored=processed.phash_mirrored,
             sha256=sha256,
             inspection_id=target.inspection_id,
-            probes=_probes([processed.phash, *processed.match_whole]),
+            probes=_probes([processed.phash, processed.phash_mirrored]),
             max_distance=REUSE_MAX_DISTANCE,
-            whole=processed.match_whole,
-            centre=processed.match_centre,
-            crops=processed.match_crops,
-            centre_probes=_probes([*processed.match_centre, *(centre for _, centre in processed.match_crops)]),
         )
         if matches:
             await queries.record_reuse(conn, photo_id, matches)
