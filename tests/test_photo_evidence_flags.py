@@ -171,3 +171,21 @@ def test_a_zone_less_camera_clock_is_off_time_only_when_it_is_outside_the_visit_
     assert local.problems == []
     weeks = evidence.judge_photo({**base, "exif_taken_at": "2026-11-06T14:30:00"}, started, finished, now, 300)
     assert weeks.problems == ["off_time"]
+
+
+async def test_a_phone_clock_some_minutes_fast_does_not_flag_its_last_photos_as_from_the_future(client):
+    """The server believes a phone's inspection times up to an hour ahead of its own clock
+    (structs.PHONE_CLOCK_AHEAD_MINUTES): a photo taken just before a prompt upload on a phone 20 minutes
+    fast is the visit's, not the future's, or the queue would flag what the inspection page, judged
+    later, shows as fine."""
+    ctx = await make_ctx(client)
+    fast = datetime.now(UTC) + timedelta(minutes=20)
+    photo = uuid.uuid4()
+    inspection_id, _ = await ctx.submit(values=with_photos([photo]), finished_at=fast.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    await put_photo(
+        ctx, inspection_id, photo, **AT_STATION, taken_at=(fast - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    row = await queue_row(ctx, inspection_id)
+    assert row["flags"]["photos_off_time"] is False and row["photos_off_time_count"] == 0
+    judged = (await ctx.get(f"/api/v1/inspections/{inspection_id}/reviews")).json()["evidence"]
+    assert [p["problems"] for p in judged["per_photo"]] == [[]]

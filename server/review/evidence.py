@@ -28,10 +28,13 @@ from asyncpg import Connection
 
 from server.photos.rules import chosen_gps, chosen_taken_at
 from server.review.models import PhotoEvidence, PhotoJudgementOut
+from server.structs import PHONE_CLOCK_AHEAD_MINUTES
 
 TIME_SLACK = timedelta(hours=1)
-# A phone's clock a few minutes ahead of the server's is not a photo from the future.
-FUTURE_SLACK = timedelta(minutes=5)
+# A phone's clock ahead of the server's is not a photo from the future: as far ahead as the server
+# believes an inspection's own times (structs.PHONE_CLOCK_AHEAD_MINUTES), or a phone 20 minutes fast
+# would have its last photos flagged while its inspection is not (phone_clock_off).
+FUTURE_SLACK = timedelta(minutes=PHONE_CLOCK_AHEAD_MINUTES)
 # A zone-less camera clock may be anywhere from UTC-12 to UTC+14.
 WALL_CLOCK_SLACK = timedelta(hours=14)
 
