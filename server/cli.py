@@ -736,6 +736,11 @@ def main(argv: list[str] | None = None) -> int:
         "prune-sessions": cmd_prune_sessions,
         "verify-audit": cmd_verify_audit,
     }
+    # Every command that stores a photo or a submission judges its evidence (server/review/evidence.py)
+    # with the configured presence radius, as the server does: recover-photos, seed-demo, serve.
+    from server.review import evidence
+
+    evidence.configure(settings.presence_radius_m)
     try:
         return commands[args.command](settings, args)
     except Unreachable as exc:

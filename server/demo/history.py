@@ -647,9 +647,7 @@ async def seed_configured(settings: Settings) -> str:
     """The history as `muaina seed-demo --history` and `muaina serve --demo` write it: into the configured
     database and photo store, several stations at once on a small connection pool."""
     from server.app import make_store
-    from server.review import evidence
 
-    evidence.configure(settings.presence_radius_m)  # as create_app does: the photos' presence radius
     url = settings.database_url or ""
     conn = await db.connect(url)
     pool = await db.create_pool(url, min_size=1, max_size=STATIONS_AT_ONCE)
