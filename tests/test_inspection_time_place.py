@@ -101,6 +101,9 @@ async def test_no_part_of_a_returned_inspections_place_can_change(client, submit
     changed = await _send(ctx, inspection_id, _body(ctx, base=revision, location=sent))
 
     _named(changed, "location")
+    # The refusal says which place the inspection keeps, so a phone whose copy came by another can take
+    # it and send again (pwa/js/outbox.js keptPlace).
+    assert changed.json()["kept_location"] == submitted_at
     row = await _stored(ctx, inspection_id)
     assert (row["revision"], row["lat"], row["far_from_station"]) == (
         revision,

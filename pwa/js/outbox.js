@@ -233,6 +233,12 @@ async function drainLocked() {
         emit('outbox');
         return { sent, transient: true };
       }
+      if (await quietly(keptPlace(entry, err))) {
+        blocked.add(unitOf(entry));
+        later = true;
+        emit('outbox');
+        continue;
+      }
       try {
         await park(entry, err);
       } catch {
@@ -388,6 +394,23 @@ async function sendActionCheck(entry) {
 async function requeue(entry, err) {
   await quietly(put(OUTBOX, { ...entry, state: 'pending', attempts: (entry.attempts || 0) + 1, error: err.toJSON?.() || { status: 0, detail: String(err) } }));
   await quietly(setDraftSync(entry.inspection_id, 'queued'));
+}
+
+// A submitted inspection keeps the place it was made at: the server refuses another (422 at
+// `location`) and says which it keeps (`kept_location`, null for none). A copy on this phone that came
+// by another place (an app before this rule added a fix to a returned inspection that had none) takes
+// the kept one and goes again, once: the inspector never chose that place, and could not change it back.
+async function keptPlace(entry, err) {
+  const body = err.body || {};
+  const errors = body.errors || [];
+  if (entry.kind !== 'inspection' || err.status !== 422 || entry.place_kept || !Object.hasOwn(body, 'kept_location')
+    || !errors.length || !errors.every((e) => e.field === 'location')) return false;
+  await tx([DRAFTS, OUTBOX], 'readwrite', async (s) => {
+    const d = await req(s[DRAFTS].get(entry.inspection_id));
+    if (d) s[DRAFTS].put({ ...d, location: body.kept_location });
+    s[OUTBOX].put({ ...entry, state: 'pending', place_kept: true });
+  });
+  return true;
 }
 
 // A 4xx other than 401: keep the entry and everything local, record what the server said.

@@ -260,7 +260,14 @@ async def _change(
         else None
     )
     if errors := rules.place_problems(doc.location, stored, state["submitted_once"]):
-        raise Invalid("the inspection cannot be changed as sent", errors=errors)
+        # `kept_location` says which place the inspection keeps (null: none), so that a phone whose copy
+        # came by another (an older app added a fix to a returned inspection that had none) can take
+        # it and send again rather than be refused for good (pwa/js/outbox.js keptPlace).
+        raise Invalid(
+            "the inspection cannot be changed as sent",
+            errors=errors,
+            extra={"kept_location": None if stored is None else msgspec.to_builtins(stored)},
+        )
     w, where = await _prepare(conn, user, inspection_id, doc, text, digest, state, radius_m, "update", ip)
     async with conn.transaction():
         locked = await queries.lock_inspection(conn, inspection_id)

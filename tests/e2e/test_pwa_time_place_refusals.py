@@ -4,11 +4,13 @@ English (the refusal parks the inspection; the outbox does not send it again by 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from server.inspections.rules import FINISH_BEFORE_START, PLACE_FIXED
 from tests.conftest import wait_in_page
-from tests.e2e.test_pwa_support import begin_inspection, inspection_id, signed_in_phone
+from tests.e2e.test_pwa_support import begin_inspection, fill_whole_form, inspection_id, signed_in_phone
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -87,5 +89,45 @@ def test_only_a_draft_never_submitted_gets_the_fix_it_lacks(pwa_server, browser,
     else:
         page.wait_for_timeout(3000)  # the fix comes at once in this context (phone_context's GPS)
         assert page.evaluate(LOCATED, iid) is None
+    assert phone.errors == []
+    phone.context.close()
+
+
+def test_a_copy_refused_for_a_place_it_was_never_given_takes_the_kept_one_and_goes(pwa_server, browser):
+    """An app before the place rule added a fix to a returned inspection that had none; the server now
+    refuses that copy (422 at location) and says which place it keeps. The phone takes the kept place
+    and sends again, once, rather than park an inspection its inspector could neither send nor change
+    back. (The refusal is the server's own reply, put in front of the first send.)"""
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    begin_inspection(page, phone.station)
+    fill_whole_form(page, phone.version["definition"])
+    iid = inspection_id(page)
+    refusal = {
+        "title": "Validation failed",
+        "status": 422,
+        "detail": "the inspection cannot be changed as sent",
+        "errors": [{"field": "location", "message": PLACE_FIXED}],
+        "kept_location": None,
+    }
+    sent: list[dict] = []
+
+    def first_refused(route) -> None:
+        if route.request.method != "PUT":
+            route.continue_()
+            return
+        sent.append(route.request.post_data_json)
+        if len(sent) == 1:
+            route.fulfill(status=422, content_type="application/problem+json", body=json.dumps(refusal))
+        else:
+            route.continue_()
+
+    phone.context.route(f"**/api/v1/inspections/{iid}", first_refused)
+    page.click("#submit")
+    wait_in_page(page, "import('/js/db.js').then((db) => db.getAll('outbox')).then((o) => o.length === 0)", timeout=90)
+    assert len(sent) >= 2 and sent[0]["location"] is not None and sent[-1]["location"] is None, sent
+    stored = pwa_server.api("GET", f"/api/v1/inspections/{iid}", phone.token).json()
+    assert stored["status"] == "submitted" and stored["location"] is None
+    assert page.evaluate(LOCATED, iid) is None
     assert phone.errors == []
     phone.context.close()
