@@ -30,6 +30,8 @@ export class ApiError extends Error {
 }
 
 const enc = encodeURIComponent;
+// Where a photo came from, as the server takes it (PUT /photos/{id}?source=).
+const PHOTO_SOURCES = ['camera', 'gallery'];
 
 let token;  // undefined = not read yet; null = signed out
 
@@ -130,6 +132,9 @@ export const api = {
     query: {
       inspection_id: photo.inspection_id, item_key: photo.item_key, taken_at: photo.taken_at,
       lat: photo.lat, lon: photo.lon, accuracy_m: photo.accuracy_m,
+      // Camera or gallery, as the phone stored it when the photo was added; anything else (a photo
+      // queued by an older version of the app) is left out, and the server records it as not said.
+      source: PHOTO_SOURCES.includes(photo.source) ? photo.source : undefined,
     },
     timeout: photoDeadline(photo.blob?.size || 0),
   }),

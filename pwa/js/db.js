@@ -8,7 +8,8 @@ export const DB_VERSION = 1;
 // Store names, exported so callers never spell them twice.
 export const KV = 'kv';          // token, user, bundle, cursor, etag, lang, settings
 export const DRAFTS = 'drafts';  // inspections by id (drafts, submitted, returned)
-export const PHOTOS = 'photos';  // {id, inspection_id, item_key, taken_at, lat, lon, accuracy_m, state, blob}
+// A photo's `source` is 'camera' or 'gallery' (inspection.storePhoto); one stored without it is unknown.
+export const PHOTOS = 'photos';  // {id, inspection_id, item_key, taken_at, lat, lon, accuracy_m, source, state, blob}
 export const OUTBOX = 'outbox';  // ordered entries {seq, kind, ref, inspection_id, state, ...}
 
 function upgrade(db, oldVersion) {

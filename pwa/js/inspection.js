@@ -156,7 +156,9 @@ export function setLocation(draft, fix) {
 }
 
 // Resizes and stores the photo and links it to the item in one transaction. `fromCamera`
-// decides whether the current GPS fix describes where it was taken (a gallery picture may be old).
+// decides whether the current GPS fix describes where it was taken (a gallery picture may be old),
+// and is kept as the photo's `source`, sent with its upload: resizing strips the EXIF, so without it
+// the reviewer could not tell an old gallery picture from a camera shot taken without a fix.
 export function addPhoto(draft, key, file, { fromCamera }) {
   return track(draft.id, storePhoto(draft, key, file, fromCamera));
 }

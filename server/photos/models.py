@@ -16,6 +16,10 @@ import msgspec
 
 Source = Literal["exif", "device"]
 
+# Where the phone got the picture: its camera, opened by the app during the visit, or its gallery
+# (any picture already on the phone: an old one, a screenshot, one sent by someone else).
+PhotoSource = Literal["camera", "gallery"]
+
 
 class Point(msgspec.Struct, kw_only=True):
     lat: float
@@ -87,6 +91,14 @@ class PhotoOut(msgspec.Struct, kw_only=True):
     reused_in: list[Reuse]
     reused_out_of_scope: int
     evidence: Evidence
+    # Null when the phone did not say: photos stored before phones sent it, and older app versions.
+    source: Annotated[
+        PhotoSource | None,
+        msgspec.Meta(
+            description="Where the phone got the picture: 'camera' (taken in the app) or 'gallery' (picked "
+            "from the phone's pictures or files, so of unknown age and place); null when the phone did not say."
+        ),
+    ]
     created_at: datetime
 
 

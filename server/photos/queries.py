@@ -20,7 +20,7 @@ REUSE_LOCK_ID = 0x70686F74
 
 _PHOTO_COLUMNS = """p.id, p.inspection_id, p.item_key, p.uploaded_by, p.sha256, p.phash, p.size_bytes, p.format,
        p.width, p.height, p.original_key, p.display_key, p.thumb_key, p.exif_taken_at, p.exif_lat, p.exif_lon,
-       p.device_taken_at, p.device_lat, p.device_lon, p.device_accuracy_m, p.distance_m, p.created_at"""
+       p.device_taken_at, p.device_lat, p.device_lon, p.device_accuracy_m, p.distance_m, p.source, p.created_at"""
 
 # Who may read a photo (of inspection i, station district d): $2..$4 are Principal.scope_args(), $5 the
 # inspector's own id (see reader_args). Corrective actions check their evidence photos with it too.
@@ -122,9 +122,10 @@ async def insert_photo(conn: Connection, values: dict[str, Any]) -> bool:
     created = await conn.fetchval(
         """INSERT INTO photos (id, inspection_id, item_key, uploaded_by, sha256, phash, size_bytes, format, width,
                                height, original_key, display_key, thumb_key, exif_taken_at, exif_lat, exif_lon,
-                               device_taken_at, device_lat, device_lon, device_accuracy_m, distance_m, phash_centre)
+                               device_taken_at, device_lat, device_lon, device_accuracy_m, distance_m, phash_centre,
+                               source)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                   $22)
+                   $22, $23)
            ON CONFLICT (id) DO NOTHING
            RETURNING true""",
         values["id"],
@@ -149,6 +150,7 @@ async def insert_photo(conn: Connection, values: dict[str, Any]) -> bool:
         values["device_accuracy_m"],
         values["distance_m"],
         values.get("phash_centre"),
+        values.get("source"),
     )
     return bool(created)
 

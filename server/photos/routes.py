@@ -86,13 +86,21 @@ class PhotoController(Controller):
         lat: float | None = None,
         lon: float | None = None,
         accuracy_m: float | None = None,
+        source: Annotated[
+            str | None,
+            Parameter(
+                max_length=16,
+                description="camera: taken with the phone's camera in the app; gallery: picked from the phone's "
+                "pictures or files. Left out by older phones (stored as not said).",
+            ),
+        ] = None,
     ) -> Response[PhotoOut]:
         async with _connect(state) as conn:
             user = (await provide_user(request, conn)).require("inspector")
             if request.content_length is not None and request.content_length > state.settings.max_photo_bytes:
                 raise TooLarge(f"a photo may be at most {state.settings.max_photo_bytes} bytes")
             target = await service.upload_target(conn, user, inspection_id, item_key, photo_id)
-            device = rules.device_evidence(taken_at, lat, lon, accuracy_m)
+            device = rules.device_evidence(taken_at, lat, lon, accuracy_m, source)
         data = await _read_body(request, state.settings.max_photo_bytes)
         reply, created = await service.save_upload(
             lambda: _connect(state),

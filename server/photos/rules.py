@@ -20,7 +20,7 @@ import msgspec
 
 from server.errors import FieldError, Invalid
 from server.inspections.rules import distance_m
-from server.photos.models import DeviceEvidence, Evidence, ExifEvidence, PhotoOut, Point, Reuse, Source
+from server.photos.models import DeviceEvidence, Evidence, ExifEvidence, PhotoOut, PhotoSource, Point, Reuse, Source
 from server.photos.pipeline import REUSE_MAX_DISTANCE
 from server.structs import IMPLAUSIBLE_MOMENT, plausible_moment
 
@@ -127,11 +127,23 @@ class Device(msgspec.Struct, frozen=True, kw_only=True):
     lat: float | None = None
     lon: float | None = None
     accuracy_m: float | None = None
+    source: PhotoSource | None = None
 
 
-def device_evidence(taken_at: str | None, lat: float | None, lon: float | None, accuracy_m: float | None) -> Device:
+SOURCES: tuple[PhotoSource, ...] = ("camera", "gallery")
+
+
+def device_evidence(
+    taken_at: str | None,
+    lat: float | None,
+    lon: float | None,
+    accuracy_m: float | None,
+    source: str | None = None,
+) -> Device:
     """Check what the phone reported at capture; every problem is listed, by query parameter."""
     errors: list[FieldError] = []
+    if source is not None and source not in SOURCES:
+        errors.append(FieldError("source", "must be camera or gallery"))
     moment = None
     if taken_at is not None:
         try:
@@ -156,7 +168,7 @@ def device_evidence(taken_at: str | None, lat: float | None, lon: float | None, 
             errors.append(FieldError(name, f"must be between {low} and {high}"))
     if errors:
         raise Invalid("the capture evidence sent with the photo is not valid", errors=errors)
-    return Device(taken_at=moment, lat=lat, lon=lon, accuracy_m=accuracy_m)
+    return Device(taken_at=moment, lat=lat, lon=lon, accuracy_m=accuracy_m, source=source)  # type: ignore[arg-type]
 
 
 def _rfc3339(moment: datetime | None) -> str | None:
@@ -224,5 +236,6 @@ def photo_out(row: Mapping[str, Any], reuse: Iterable[Mapping[str, Any]], out_of
             ),
             distance_m=None if row["distance_m"] is None else round(row["distance_m"], 1),
         ),
+        source=row.get("source"),
         created_at=row["created_at"],
     )

@@ -256,6 +256,7 @@ async def _insert(
                 "device_lat": device.lat,
                 "device_lon": device.lon,
                 "device_accuracy_m": device.accuracy_m,
+                "source": device.source,
                 "distance_m": rules.distance_from_station(gps, target.station_lat, target.station_lon),
             },
         )
@@ -288,6 +289,7 @@ async def _insert(
                 "sha256": processed.sha256,
                 "size_bytes": size,
                 "format": processed.format,
+                "source": device.source,
                 "reused_in": len(matches),
             },
         )

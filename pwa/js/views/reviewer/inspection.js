@@ -248,8 +248,15 @@ const place = (lat, lon) => (lat == null ? t('rv.ev.none') : isolated(`${fmtNumb
 function evidence(meta) {
   const { exif, device, distance_m: dist } = meta.evidence;
   const line = (label, text) => h('p', {}, h('span', { class: 'strong', text: `${label} ` }), text);
-  return [line(t('rv.ev.exif'), `${exif.taken_at ? fmtWallTime(exif.taken_at) : t('rv.ev.none')} · ${place(exif.lat, exif.lon)}`),
-    line(t('rv.ev.device'), `${device.taken_at ? fmtDateTime(device.taken_at) : t('rv.ev.none')} · ${place(device.lat, device.lon)}${device.accuracy_m != null ? ` ${fmtPlusMinus(device.accuracy_m)}` : ''}`),
+  // Where the phone got the picture. A gallery pick can be of any age or place (the phone strips its
+  // EXIF when resizing it), and the time the phone sent for it is the file's date, not a capture.
+  // Photos from phones that did not say (meta.source null) show neither.
+  const gallery = meta.source === 'gallery';
+  const source = gallery ? tag('warn', 'image', t('rv.ev.gallery'), { title: t('rv.ev.galleryHint'), dataset: { source: 'gallery' } })
+    : meta.source === 'camera' ? tag('info', 'camera', t('rv.ev.camera'), { dataset: { source: 'camera' } }) : null;
+  return [source && h('p', { class: 'rv-ev-source' }, source),
+    line(t('rv.ev.exif'), `${exif.taken_at ? fmtWallTime(exif.taken_at) : t('rv.ev.none')} · ${place(exif.lat, exif.lon)}`),
+    line(t(gallery ? 'rv.ev.deviceGallery' : 'rv.ev.device'), `${device.taken_at ? fmtDateTime(device.taken_at) : t('rv.ev.none')} · ${place(device.lat, device.lon)}${device.accuracy_m != null ? ` ${fmtPlusMinus(device.accuracy_m)}` : ''}`),
     dist != null && h('p', { text: t('rv.ev.distance', { distance: fmtDistance(dist) }) })];
 }
 
