@@ -266,6 +266,9 @@ async def test_the_queue_lists_submitted_inspections_in_scope_oldest_first_with_
         "photos_off_time": False,
         "photos_unproven": False,
         "location_imprecise": False,
+        # The visit's times (tests/test_visit_timing_flags.py): none without a finish time.
+        "too_fast": False,
+        "overlaps_other": False,
     }
     assert page["rows"][1]["flags"]["critical_failed"] is True
     assert page["rows"][1]["station"]["name"] == {"en": "PS SA2", "ur": "تھانہ SA2"}

@@ -857,6 +857,12 @@ export function fmtDateTime(value) {
     : new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: ZONE, ...clock() }).format(d);
 }
 
+// The time of day in Pakistan alone (09:05), for a span within one day.
+export function fmtClock(value) {
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? '' : new Intl.DateTimeFormat(locale(), { timeStyle: 'short', timeZone: ZONE, ...clock() }).format(d);
+}
+
 export function fmtDistance(m) {
   return m >= 1000
     ? fmtNumber(m / 1000, { style: 'unit', unit: 'kilometer', maximumFractionDigits: 1 })

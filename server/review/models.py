@@ -22,7 +22,18 @@ Comment = Annotated[str, Meta(max_length=4000)]
 # since a string of spaces passes a length check.
 Reason = Annotated[str, Meta(min_length=1, max_length=2000)]
 ItemScoreValue = Annotated[float, Meta(ge=0, le=1)]
-Flag = Literal["far", "reused", "critical", "missing", "photos_far", "photos_off_time", "photos_unproven", "imprecise"]
+Flag = Literal[
+    "far",
+    "reused",
+    "critical",
+    "missing",
+    "photos_far",
+    "photos_off_time",
+    "photos_unproven",
+    "imprecise",
+    "too_fast",
+    "overlaps",
+]
 
 
 class Override(Base):
@@ -91,10 +102,41 @@ class PhotoEvidence(msgspec.Struct, kw_only=True):
     per_photo: list[PhotoJudgementOut]
 
 
+class OtherVisit(msgspec.Struct, kw_only=True):
+    """Another inspection of the same inspector that this visit cannot have shared the day with."""
+
+    # Both null when that inspection is outside the reader's scope: neither it nor its station is named.
+    inspection_id: UUID | None
+    station: StationRef | None
+    started_at: datetime
+    finished_at: datetime
+    # The straight line between the two stations; null out of scope or without station coordinates.
+    distance_km: float | None
+    # The two overlap in time (else the gap between them is too short for the distance at 120 km/h).
+    overlapping: bool
+
+
+class VisitTiming(msgspec.Struct, kw_only=True):
+    """What the inspection's own times say about the visit (server/review/timing.py, schema 0022)."""
+
+    answered: int
+    # finished_at - started_at; null when either is missing.
+    seconds: float | None
+    # The phone's clock was off: the times are not facts, and neither flag is raised on them.
+    phone_clock_off: bool
+    too_fast: bool
+    # The pace under which an inspection is too fast, and the fewest answers it is judged on.
+    min_seconds_per_answer: float
+    min_answers: int
+    overlaps: list[OtherVisit]
+
+
 class ReviewList(msgspec.Struct, kw_only=True):
     rows: list[ReviewOut]
     # The photo evidence of the inspection, for the reviewer's presence card.
     evidence: PhotoEvidence | None = None
+    # What its times say: too fast, or overlapping another visit of the same inspector.
+    timing: VisitTiming | None = None
 
 
 class ReviewResult(msgspec.Struct, kw_only=True):
@@ -142,6 +184,11 @@ class Flags(msgspec.Struct, kw_only=True):
     photos_off_time: bool = False
     photos_unproven: bool = False
     location_imprecise: bool = False
+    # The visit's times (server/review/timing.py; false while not judged, or when the phone's clock
+    # was off): answered faster than anyone can check the items, or overlapping another inspection of the
+    # same inspector elsewhere (or too far away to travel between in the time).
+    too_fast: bool = False
+    overlaps_other: bool = False
 
 
 class QueueRow(msgspec.Struct, kw_only=True):

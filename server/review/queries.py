@@ -286,6 +286,7 @@ _ROW_SELECT = f"""
 SELECT i.id, i.status, i.revision, i.submitted_at, i.score_percent, i.grade, i.critical_failed, {OVERRIDDEN_SQL},
        i.far_from_station, i.distance_m, i.reused_photos, i.photos_missing,
        i.photos_far, i.photos_off_time, i.photos_unproven, i.location_imprecise, i.accuracy_m,
+       i.too_fast, i.overlaps_other,
        s.id AS station_id, s.code AS station_code, s.name_en AS station_en, s.name_ur AS station_ur,
        d.id AS district_id, d.name_en AS district_en, d.name_ur AS district_ur,
        u.id AS inspector_id, u.display_name AS inspector_name
@@ -298,7 +299,8 @@ SELECT i.id, i.status, i.revision, i.submitted_at, i.score_percent, i.grade, i.c
    AND ($7::text IS NULL OR ($7 = 'far' AND i.far_from_station) OR ($7 = 'reused' AND i.reused_photos > 0)
         OR ($7 = 'critical' AND i.critical_failed) OR ($7 = 'missing' AND i.photos_missing > 0)
         OR ($7 = 'photos_far' AND i.photos_far > 0) OR ($7 = 'photos_off_time' AND i.photos_off_time > 0)
-        OR ($7 = 'photos_unproven' AND i.photos_unproven > 0) OR ($7 = 'imprecise' AND i.location_imprecise))
+        OR ($7 = 'photos_unproven' AND i.photos_unproven > 0) OR ($7 = 'imprecise' AND i.location_imprecise)
+        OR ($7 = 'too_fast' AND i.too_fast) OR ($7 = 'overlaps' AND i.overlaps_other))
 """
 
 # Oldest first: the inspection that has waited longest is reviewed first.
@@ -313,12 +315,13 @@ _QUEUE = (
 )
 
 # Newest first, any status a reviewer has seen; the partial index holds just these rows (its predicate
-# is this condition word for word: schema 0020).
+# is this condition word for word: schema 0022).
 _FLAGGED = (
     _ROW_SELECT
     + """
    AND i.status <> 'draft' AND (i.far_from_station OR i.critical_failed OR i.reused_photos > 0 OR i.photos_far > 0
-                                OR i.photos_off_time > 0 OR i.photos_unproven > 0 OR i.location_imprecise)
+                                OR i.photos_off_time > 0 OR i.photos_unproven > 0 OR i.location_imprecise
+                                OR i.too_fast OR i.overlaps_other)
    AND ($8::timestamptz IS NULL OR (i.submitted_at, i.id) < ($8, $9::uuid))
    AND ($11::timestamptz IS NULL OR i.submitted_at >= $11) AND ($12::timestamptz IS NULL OR i.submitted_at < $12)
  ORDER BY i.submitted_at DESC, i.id DESC
@@ -354,6 +357,8 @@ def queue_row(r: Record) -> QueueRow:
             photos_off_time=(r["photos_off_time"] or 0) > 0,
             photos_unproven=(r["photos_unproven"] or 0) > 0,
             location_imprecise=bool(r["location_imprecise"]),
+            too_fast=bool(r["too_fast"]),
+            overlaps_other=bool(r["overlaps_other"]),
         ),
         photos_far_count=r["photos_far"],
         photos_off_time_count=r["photos_off_time"],

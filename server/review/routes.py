@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from server.errors import NotFound
 from server.http import Conn, User, client_ip
-from server.review import evidence, queries, service
+from server.review import evidence, queries, service, timing
 from server.review import hooks as _hooks  # noqa: F401 - registers the submission hook
 from server.review.models import Flag, QueuePage, ReviewIn, ReviewList, ReviewResult
 
@@ -39,8 +39,10 @@ class ReviewController(Controller):
         if not await queries.readable_inspection(conn, user.scope_args(), inspection_id, user.own_id()):
             raise NotFound("no inspection with this id in your scope")
         # The photo evidence is the reviewer's to judge; an inspector reads their reviews without it.
+        # So are the visit's times (server/review/timing.py).
         judged = None if user.own_id() else await evidence.judgement(conn, inspection_id)
-        return ReviewList(rows=await queries.list_reviews(conn, inspection_id), evidence=judged)
+        timed = None if user.own_id() else await timing.timing(conn, user.scope_args(), inspection_id)
+        return ReviewList(rows=await queries.list_reviews(conn, inspection_id), evidence=judged, timing=timed)
 
     @get(
         "/review/queue",

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import snapshot
+from tests.conftest import snapshot, wait_in_page
 from tests.e2e.test_reviewer_support import build_document, inspector_setup, reviewer_desk
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -68,7 +68,8 @@ def test_photos_taken_far_away_weeks_earlier_show_a_warning_instead_of_at_the_st
     page.evaluate("import('/js/i18n.js').then((m) => m.setLang('ur'))")
     page.wait_for_function("document.documentElement.lang === 'ur'")
     page.goto(pwa_server.url + f"/#/review/i/{iid}")
-    warnings.wait_for()
+    # The page is drawn again in Urdu once its requests are answered; until then the English one stands.
+    wait_in_page(page, "document.querySelector('#rv-ev-warnings')?.innerText.includes('تصاویر')")
     assert "دن" in warnings.inner_text() and "تصاویر" in warnings.inner_text()
     card.scroll_into_view_if_needed()
     snapshot(page, path=str(artifacts / "reviewer-photo-evidence-ur.png"))

@@ -104,8 +104,16 @@ def test_reviewer_screens_read_right_to_left_in_urdu_and_fit_the_screen(pwa_serv
     page.goto(pwa_server.url + "/#/review")
     page.wait_for_selector(f".rv-queue tr[data-id='{lahore['flagged']['id']}']")
     flags = page.locator(f".rv-queue tr[data-id='{lahore['flagged']['id']}'] [data-flag]")
-    # Its photos were taken where it was made, 5 km from the station: the photo evidence says so too.
-    assert {f.get_attribute("data-flag") for f in flags.all()} == {"far", "critical", "reused", "photos_far"}
+    # Its photos were taken where it was made, 5 km from the station: the photo evidence says so too. And
+    # its phone says it was made in the same hour as the clean one, at another station (build_document
+    # times every visit from an hour ago to now): the visits overlap.
+    assert {f.get_attribute("data-flag") for f in flags.all()} == {
+        "far",
+        "critical",
+        "reused",
+        "photos_far",
+        "overlaps",
+    }
     assert all(f.locator("svg").count() == 1 and f.inner_text().strip() for f in flags.all())
     # The reused photo is marked on its item and its evidence links to the inspection it came from.
     page.goto(pwa_server.url + f"/#/review/i/{lahore['flagged']['id']}")

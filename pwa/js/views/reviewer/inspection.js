@@ -5,7 +5,7 @@
 
 import { api } from '../../api.js';
 import { kv } from '../../db.js';
-import { actionDescription, fmtDate, fmtDateTime, fmtDistance, fmtNumber, fmtPlusMinus, fmtWallTime, inputNumber, isolated, readNumber, t, tx } from '../../i18n.js';
+import { actionDescription, fmtClock, fmtDate, fmtDateTime, fmtDistance, fmtNumber, fmtPlusMinus, fmtWallTime, inputNumber, isolated, readNumber, t, tx } from '../../i18n.js';
 import { thumbUrl } from '../../photos.js';
 import { isScored, itemScore, score as scoreOf, visibility } from '../../scoring.js';
 import { add, alertDialog, button, card, dialog, field, h, icon, mount, toast } from '../../ui.js';
@@ -38,13 +38,14 @@ async function build(id, reload, observer) {
   // What a decision rests on is there in full or not at all: earlier reviews (their comments and the
   // score changes in force), the history and the actions already raised. Shown without them, the page
   // would look like an inspection nobody had reviewed, and a failed request is not an empty list.
-  let insp, def, reviews, history, actions, stationList, districtList, saved, inspector, judged;
+  let insp, def, reviews, history, actions, stationList, districtList, saved, inspector, judged, timed;
   try {
     insp = await api.getInspection(id);
     [def, reviews, history, actions, stationList, districtList, saved, inspector] = await Promise.all([
       definitionOf(insp.template_version_id),
-      // The reviews' reply carries the photo evidence judged now (server/review/evidence.py).
-      api.reviewer.reviews(id).then((r) => { judged = r.evidence || null; return r.rows; }),
+      // The reviews' reply carries the photo evidence judged now (server/review/evidence.py), and what
+      // the visit's times say (server/review/timing.py).
+      api.reviewer.reviews(id).then((r) => { judged = r.evidence || null; timed = r.timing || null; return r.rows; }),
       api.reviewer.history(id),
       api.reviewer.actions({ inspection_id: id, limit: 500 }).then((r) => r.rows),
       stations().catch(() => []),
@@ -70,7 +71,7 @@ async function build(id, reload, observer) {
   const waiting = [];
   const next = () => { if (active < 4 && waiting.length) { active += 1; waiting.shift()().finally(() => { active -= 1; next(); }); } };
   const ctx = {
-    insp, def, items, actions, latest, inForce, reviewable: insp.status === 'submitted', stations: stationList, evidence: judged,
+    insp, def, items, actions, latest, inForce, reviewable: insp.status === 'submitted', stations: stationList, evidence: judged, timing: timed,
     draft: { comment: '', item_comments: {}, score_overrides: {}, ...saved },
     meta: (pid) => {
       if (!metas.has(pid)) metas.set(pid, new Promise((ok, fail) => { waiting.push(() => api.reviewer.photo(pid).then(ok, fail)); next(); }));
@@ -308,12 +309,46 @@ function evidenceWarnings(insp, ev) {
   return out;
 }
 
+// The speed above which no one travels between two stations (schema/0022_visit_timing_flags.sql).
+const TRAVEL_KMH = 120;
+
+// How long a too-fast inspection took: seconds under two minutes, else minutes and seconds.
+function briefly(secs) {
+  const s = Math.floor(secs);
+  return s < 120 ? t('rv.time.seconds', { count: s }) : t('rv.insp.tookMinutes', { m: Math.floor(s / 60), s: s % 60 });
+}
+
+// What the visit's own times say against it, one sentence each ([flag, text, the other inspection's id
+// or null]): answered faster than the items can be checked, or overlapping (or too close in time to)
+// another visit of the same inspector. One outside the reviewer's area is neither named nor linked:
+// the server does not say which it is.
+function timingWarnings(tm) {
+  if (!tm || tm.phone_clock_off) return [];
+  const out = [];
+  if (tm.too_fast) {
+    out.push(['too_fast', t('rv.time.tooFast', { count: tm.answered, took: briefly(tm.seconds), min: tm.min_seconds_per_answer }), null]);
+  }
+  for (const o of tm.overlaps) {
+    const vars = { from: fmtClock(o.started_at), to: fmtClock(o.finished_at), speed: TRAVEL_KMH };
+    if (!o.station) {
+      out.push(['overlaps', t(o.overlapping ? 'rv.time.overlapsHidden' : 'rv.time.travelHidden', vars), null]);
+      continue;
+    }
+    const named = { ...vars, station: `${o.station.code} ${oneName(o.station.name)}`.trim(),
+      distance: o.distance_km == null ? '' : fmtDistance(o.distance_km * 1000) };
+    const key = !o.overlapping ? 'rv.time.travel' : o.distance_km == null ? 'rv.time.overlapsHere' : 'rv.time.overlaps';
+    out.push(['overlaps', t(key, named), o.inspection_id]);
+  }
+  return out;
+}
+
 function presence(ctx, answers) {
   const { insp } = ctx;
   const p = insp.presence;
   const photos = Object.entries(insp.answers).flatMap(([key, a]) => (a.photos || []).map((pid) => [key, pid]));
   const judged = new Map((ctx.evidence?.per_photo || []).map((j) => [j.photo_id, j]));
   const warnings = evidenceWarnings(insp, ctx.evidence);
+  const timings = timingWarnings(ctx.timing);
   const heads = [[t('rv.ev.item')], [t('rv.ev.evidence')], [t('rv.ev.reused')]];
   const summary = h('summary', { text: t('rv.ev.title', { count: photos.length }) });
   let reused = 0;
@@ -339,11 +374,14 @@ function presence(ctx, answers) {
   // photo agrees with the visit.
   const status = p.location_missing ? tag('warn', 'pin', t('rv.pres.noLocation'))
     : p.far_from_station ? flagPill('far')
-      : warnings.length ? null : tag('ok', 'pin', t('rv.pres.near'));
+      : warnings.length || timings.length ? null : tag('ok', 'pin', t('rv.pres.near'));
   return card({ 'aria-labelledby': 'rv-pres-h' }, h('h2', { id: 'rv-pres-h', text: t('rv.pres.title') }),
     status && h('p', {}, status),
     warnings.length > 0 && h('ul', { class: 'rv-ev-warnings', id: 'rv-ev-warnings' }, warnings.map(([flag, text]) =>
       h('li', { dataset: { flag } }, flagPill(flag), ` ${text}`))),
+    timings.length > 0 && h('ul', { class: 'rv-ev-warnings', id: 'rv-time-warnings' }, timings.map(([flag, text, other]) =>
+      h('li', { dataset: { flag } }, flagPill(flag), ` ${text}`,
+        other && [' ', h('a', { href: `#/review/i/${other}`, text: t('rv.time.open'), dataset: { inspection: other } })]))),
     p.distance_m != null && h('p', { text: t('rv.pres.distance', { distance: fmtDistance(p.distance_m) }) }),
     insp.location?.accuracy_m != null && h('p', { text: t('start.accuracy', { accuracy: fmtNumber(Math.round(insp.location.accuracy_m)) }) }),
     insp.missing_photos.length > 0 && h('p', {}, flagPill('missing'), ` ${t('rv.pres.missing', { count: insp.missing_photos.length })}`),
