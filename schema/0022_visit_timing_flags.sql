@@ -49,27 +49,38 @@ CREATE FUNCTION visit_timing_partners(inspector uuid, me uuid, station uuid, sta
      WHERE here.id = station
        AND o.inspector_id = inspector AND o.status <> 'draft'
        AND o.started_at >= started - interval '24 hours' AND o.started_at <= finished + interval '24 hours'
-       AND o.id <> me AND o.station_id <> station AND o.finished_at IS NOT NULL
-       AND NOT phone_clock_off(o.started_at, o.finished_at, o.created_at, COALESCE(o.submitted_at, o.updated_at))
-       AND ((o.started_at < finished AND started < o.finished_at)
+       AND o.id <> me AND o.station_id <> station AND COALESCE(o.made_at, o.finished_at) IS NOT NULL
+       AND NOT phone_clock_off(o.started_at, COALESCE(o.made_at, o.finished_at), o.created_at,
+                               COALESCE(o.submitted_at, o.updated_at))
+       AND ((o.started_at < finished AND started < COALESCE(o.made_at, o.finished_at))
             OR station_distance_km(here.lat, here.lon, there.lat, there.lon)
-               > 120 * extract(epoch FROM greatest(o.started_at - finished, started - o.finished_at)) / 3600)
+               > 120 * extract(epoch FROM greatest(o.started_at - finished, started - COALESCE(o.made_at, o.finished_at))) / 3600)
 $$;
 
 -- The visits of one inspector by start: the one lookup each submission makes.
 CREATE INDEX inspections_inspector_started_idx ON inspections (inspector_id, started_at) WHERE status <> 'draft';
 
 -- Judged as the submission's own statement writes the row (no statement of its own: the submission's
--- transaction stays two statements long, tests/test_sync_hot_path.py), on a first submission and on
--- every resubmission, with the times and answers being submitted. The answered items are those of the
--- document, which are the answer rows the same statement writes. The partners' flags are set here
--- too; they are not taken away when this inspection is later corrected (as an earlier photo's reuse).
+-- transaction stays two statements long, tests/test_sync_hot_path.py), on its first submission, with
+-- the times and answers submitted; a resubmission keeps that judgement (see the function). The answered
+-- items are those of the document, which are the answer rows the same statement writes. The partners'
+-- flags are set here too, and never taken away: a visit's times are fixed at its first submission.
 -- Two overlapping inspections submitted in concurrent transactions do not see each other (a phone
--- sends its outbox one at a time); a later resubmission of either finds the other.
+-- sends its outbox one at a time), and neither is flagged for it.
 CREATE FUNCTION inspections_visit_timing() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     answered integer;
 BEGIN
+    -- A returned inspection sent again keeps the judgement of its first submission: the phone keeps the
+    -- visit's start and stamps a new finish when it is sent again (pwa/js/inspection.js), a span of
+    -- days that is no visit, which would flag every visit the inspector made meanwhile and clear a
+    -- too-fast one. Its visit is the first submission's: started_at to made_at (0016), which is also
+    -- what its partners are judged by (visit_timing_partners).
+    IF TG_OP = 'UPDATE' AND OLD.made_at IS NOT NULL THEN
+        NEW.too_fast := OLD.too_fast;
+        NEW.overlaps_other := OLD.overlaps_other;
+        RETURN NEW;
+    END IF;
     IF NEW.started_at IS NULL OR NEW.finished_at IS NULL
        OR phone_clock_off(NEW.started_at, NEW.finished_at, NEW.created_at, COALESCE(NEW.submitted_at, NEW.updated_at)) THEN
         NEW.too_fast := NULL;

@@ -119,14 +119,30 @@ async def test_a_short_checklist_answered_quickly_and_a_phone_clock_that_was_off
     assert str(short) not in await flagged_ids(ctx) and str(clock_off) not in await flagged_ids(ctx)
 
 
-async def test_a_returned_inspection_resubmitted_with_the_real_times_is_no_longer_too_fast(client):
+async def test_a_returned_inspection_sent_again_keeps_the_judgement_of_its_visit(client):
+    """The phone keeps a returned inspection's start and stamps a new finish when it is sent again, days
+    later: that span is no visit. Its flags stay as its first submission judged them, and the visits the
+    inspector made meanwhile elsewhere are not taken for overlapping it."""
     ctx = await make_ctx(client, LONG)
-    inspection_id = await send(ctx, at(0), at(40 / 60), values=LONG_ANSWERS)
-    assert (await queue_flags(ctx, inspection_id))["too_fast"] is True
-    returned = await ctx.review(inspection_id, "return", 1, comment="times?")
-    assert returned.status_code == 200, returned.text
-    await send(ctx, at(0), at(30), values=LONG_ANSWERS, inspection_id=inspection_id, base=2)
-    assert (await queue_flags(ctx, inspection_id))["too_fast"] is False
+    fast = await send(ctx, at(0), at(40 / 60), values=LONG_ANSWERS)
+    honest = await send(ctx, at(120), at(150), station="A2", values=LONG_ANSWERS)
+    assert (await queue_flags(ctx, fast))["too_fast"] is True
+    for inspection_id in (fast, honest):
+        returned = await ctx.review(inspection_id, "return", 1, comment="times?")
+        assert returned.status_code == 200, returned.text
+    # Meanwhile, the next day, a visit elsewhere.
+    meanwhile = await send(ctx, at(24 * 60), at(24 * 60 + 45), station="A2", values=LONG_ANSWERS)
+    # Both sent again two days on, as the phone sends them: the same start, a new finish.
+    await send(ctx, at(0), at(2 * 24 * 60), values=LONG_ANSWERS, inspection_id=fast, base=2)
+    await send(ctx, at(120), at(2 * 24 * 60 + 5), station="A2", values=LONG_ANSWERS, inspection_id=honest, base=2)
+
+    assert (await queue_flags(ctx, fast))["too_fast"] is True
+    told = await timing_of(ctx, fast)
+    assert (told["too_fast"], told["seconds"]) == (True, 40.0)
+    for inspection_id in (honest, meanwhile):
+        assert (await queue_flags(ctx, inspection_id))["overlaps_other"] is False, inspection_id
+        assert (await timing_of(ctx, inspection_id))["overlaps"] == []
+    assert str(meanwhile) not in await flagged_ids(ctx) and str(honest) not in await flagged_ids(ctx)
 
 
 async def test_overlapping_visits_at_two_stations_eleven_km_apart_flag_both(client):

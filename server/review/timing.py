@@ -12,6 +12,11 @@ inspections_visit_timing), so a submission stays the statements it was (tests/te
 Neither is raised when the phone's clock was off (server.structs.phone_clock_off): the times are not
 facts then, and saying nothing is better than saying something false.
 
+A visit's times are those of its first submission: started_at to made_at (the finish its phone gave
+then, schema 0016). A returned inspection sent again keeps its start and gets a new finish, the moment
+it was sent again, which is no visit; the flags keep their first judgement, and this page reads the
+same times.
+
 This module reads the detail for the reviewer's page: the pace, and the other inspections, named only
 when in the reader's scope.
 """
@@ -29,21 +34,24 @@ MIN_SECONDS_PER_ANSWER = 3.0
 MIN_ANSWERS = 20
 
 _SELF = """
-SELECT i.started_at, i.finished_at, COALESCE(i.too_fast, false) AS too_fast,
-       extract(epoch FROM i.finished_at - i.started_at)::float8 AS seconds,
-       phone_clock_off(i.started_at, i.finished_at, i.created_at, COALESCE(i.submitted_at, i.updated_at)) AS clock_off,
+SELECT i.started_at, COALESCE(i.made_at, i.finished_at) AS finished_at, i.too_fast,
+       extract(epoch FROM COALESCE(i.made_at, i.finished_at) - i.started_at)::float8 AS seconds,
+       phone_clock_off(i.started_at, COALESCE(i.made_at, i.finished_at), i.created_at,
+                       COALESCE(i.submitted_at, i.updated_at)) AS clock_off,
        (SELECT count(*) FROM answers a WHERE a.inspection_id = i.id)::int AS answered
   FROM inspections i WHERE i.id = $1"""
 
 # The partners, as the trigger finds them; each named only when its station's district is in scope
 # ($2..$4: Principal.scope_args()).
 _PARTNERS = """
-SELECT o.id, o.started_at, o.finished_at, p.distance_km,
-       (o.started_at < i.finished_at AND i.started_at < o.finished_at) AS overlapping,
+SELECT o.id, o.started_at, COALESCE(o.made_at, o.finished_at) AS finished_at, p.distance_km,
+       (o.started_at < COALESCE(i.made_at, i.finished_at) AND i.started_at < COALESCE(o.made_at, o.finished_at))
+           AS overlapping,
        ($2::bool OR d.id = ANY($3::uuid[]) OR d.region_id = ANY($4::uuid[])) AS in_scope,
        s.id AS station_id, s.code, s.name_en, s.name_ur
   FROM inspections i
- CROSS JOIN LATERAL visit_timing_partners(i.inspector_id, i.id, i.station_id, i.started_at, i.finished_at) p
+ CROSS JOIN LATERAL visit_timing_partners(i.inspector_id, i.id, i.station_id, i.started_at,
+                                           COALESCE(i.made_at, i.finished_at)) p
   JOIN inspections o ON o.id = p.id
   JOIN stations s ON s.id = o.station_id
   JOIN districts d ON d.id = s.district_id
@@ -59,7 +67,9 @@ async def timing(
     if me is None:
         return None
     overlaps: list[OtherVisit] = []
-    judged = not me["clock_off"] and me["started_at"] is not None and me["finished_at"] is not None
+    # Judged as the trigger judged it at the first submission: a null flag is a visit it said nothing of
+    # (its phone's clock was off then, a time was missing, or it was submitted before schema 0022).
+    judged = not me["clock_off"] and me["too_fast"] is not None
     if judged:
         for r in await conn.fetch(_PARTNERS, inspection_id, *scope):
             seen = r["in_scope"]
@@ -81,7 +91,7 @@ async def timing(
         answered=me["answered"],
         seconds=me["seconds"],
         phone_clock_off=bool(me["clock_off"]),
-        too_fast=judged and me["too_fast"],
+        too_fast=judged and bool(me["too_fast"]),
         min_seconds_per_answer=MIN_SECONDS_PER_ANSWER,
         min_answers=MIN_ANSWERS,
         overlaps=overlaps,
