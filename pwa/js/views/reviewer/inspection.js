@@ -322,14 +322,16 @@ function briefly(secs) {
 // or null]): answered faster than the items can be checked, or overlapping (or too close in time to)
 // another visit of the same inspector. One outside the reviewer's area is neither named nor linked:
 // the server does not say which it is.
-function timingWarnings(tm) {
+function timingWarnings(tm, insp) {
   if (!tm || tm.phone_clock_off) return [];
+  // Another visit on the same day says its time of day; on another day, its date too.
+  const clock = (v) => (insp.started_at && fmtDate(v) === fmtDate(insp.started_at) ? fmtClock(v) : fmtDateTime(v));
   const out = [];
   if (tm.too_fast) {
     out.push(['too_fast', t('rv.time.tooFast', { count: tm.answered, took: briefly(tm.seconds), min: tm.min_seconds_per_answer }), null]);
   }
   for (const o of tm.overlaps) {
-    const vars = { from: fmtClock(o.started_at), to: fmtClock(o.finished_at), speed: TRAVEL_KMH };
+    const vars = { from: clock(o.started_at), to: clock(o.finished_at), speed: TRAVEL_KMH };
     if (!o.station) {
       out.push(['overlaps', t(o.overlapping ? 'rv.time.overlapsHidden' : 'rv.time.travelHidden', vars), null]);
       continue;
@@ -348,7 +350,7 @@ function presence(ctx, answers) {
   const photos = Object.entries(insp.answers).flatMap(([key, a]) => (a.photos || []).map((pid) => [key, pid]));
   const judged = new Map((ctx.evidence?.per_photo || []).map((j) => [j.photo_id, j]));
   const warnings = evidenceWarnings(insp, ctx.evidence);
-  const timings = timingWarnings(ctx.timing);
+  const timings = timingWarnings(ctx.timing, insp);
   const heads = [[t('rv.ev.item')], [t('rv.ev.evidence')], [t('rv.ev.reused')]];
   const summary = h('summary', { text: t('rv.ev.title', { count: photos.length }) });
   let reused = 0;
