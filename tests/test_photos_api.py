@@ -886,6 +886,7 @@ async def test_the_banded_reuse_query_finds_exactly_the_hashes_within_the_distan
     found = await queries.find_near_duplicates(
         conn,
         phash=base,
+        mirrored=base,  # a picture its own mirror image: the distances are the plain hash's
         sha256=b"\x09",
         inspection_id=here,
         probes=rules.band_probes(base),
