@@ -41,8 +41,8 @@ SELECT i.started_at, COALESCE(i.made_at, i.finished_at) AS finished_at, i.too_fa
        (SELECT count(*) FROM answers a WHERE a.inspection_id = i.id)::int AS answered
   FROM inspections i WHERE i.id = $1"""
 
-# The partners, as the trigger finds them; each named only when its station's district is in scope
-# ($2..$4: Principal.scope_args()).
+# The partners, as the trigger finds them, the first twenty (as many as the trigger marks); each named
+# only when its station's district is in scope ($2..$4: Principal.scope_args()).
 _PARTNERS = """
 SELECT o.id, o.started_at, COALESCE(o.made_at, o.finished_at) AS finished_at, p.distance_km,
        (o.started_at < COALESCE(i.made_at, i.finished_at) AND i.started_at < COALESCE(o.made_at, o.finished_at))
@@ -56,7 +56,8 @@ SELECT o.id, o.started_at, COALESCE(o.made_at, o.finished_at) AS finished_at, p.
   JOIN stations s ON s.id = o.station_id
   JOIN districts d ON d.id = s.district_id
  WHERE i.id = $1
- ORDER BY o.started_at, o.id"""
+ ORDER BY o.started_at, o.id
+ LIMIT 20"""
 
 
 async def timing(
