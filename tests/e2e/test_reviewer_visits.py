@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from server.demo.content import DEMO_PASSWORDS
 from tests.conftest import wait_in_page
@@ -137,6 +138,8 @@ def test_a_visit_assigned_in_the_browser_is_on_the_server_as_entered(pwa_server,
     dlg = page.locator("dialog.dialog")
     # The reviewer chooses among the inspectors who serve their area, as the server lists them.
     serving = pwa_server.api("GET", "/api/v1/users", token, params={"role": "inspector", "active": "true"}).json()
+    # The dialog fills its choices as they arrive: read them once they have (CI read an empty list once).
+    expect(dlg.locator("select[name=inspector_id] option:not([value=''])")).to_have_count(len(serving))
     offered = dlg.locator("select[name=inspector_id] option").evaluate_all(
         "os => os.map((o) => o.value).filter(Boolean)"
     )
