@@ -41,7 +41,6 @@ from server.http import (
     problem_response,
 )
 from server.logs import request_id_middleware
-from server.review import evidence as photo_evidence
 from server.security import add_security_headers
 from server.storage import DirectoryStore, PhotoStore
 from server.workers import HealingProcessPool
@@ -346,7 +345,6 @@ COMPRESSION = CompressionConfig(
 
 
 def create_app(settings: Settings, *, executor: Executor | None = None, run_migrations: bool = True) -> Litestar:
-    photo_evidence.configure(settings.presence_radius_m)  # the photo-evidence judgement's radius
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:

@@ -530,7 +530,9 @@ def cmd_recover_photos(settings: Settings, args: argparse.Namespace) -> int:
         executor = make_executor(settings)
         try:
             await store.start()
-            report = await recover_photos(conn, store, executor, dry_run=args.dry_run)
+            report = await recover_photos(
+                conn, store, executor, radius_m=settings.presence_radius_m, dry_run=args.dry_run
+            )
             if args.unclaimed_to is None:
                 return report, None
             # Whatever an upload in flight has written so far is not unclaimed, only unfinished.
@@ -736,11 +738,6 @@ def main(argv: list[str] | None = None) -> int:
         "prune-sessions": cmd_prune_sessions,
         "verify-audit": cmd_verify_audit,
     }
-    # Every command that stores a photo or a submission judges its evidence (server/review/evidence.py)
-    # with the configured presence radius, as the server does: recover-photos, seed-demo, serve.
-    from server.review import evidence
-
-    evidence.configure(settings.presence_radius_m)
     try:
         return commands[args.command](settings, args)
     except Unreachable as exc:

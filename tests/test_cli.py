@@ -319,19 +319,3 @@ async def test_the_banner_lists_only_demo_sign_ins_that_still_work(demo_database
     banner = _banner(load_settings({}), True, unchanged=unchanged)
     assert "rpo.lahore" not in banner and "inspector.ali" not in banner and "admin-demo-2026" in banner
     assert "2 demo account(s) not listed" in banner
-
-
-def test_every_command_judges_photo_evidence_with_the_configured_presence_radius(monkeypatch):
-    """recover-photos stores photos and seed-demo submissions outside the server: both judge the
-    evidence (server/review/evidence.py) with PRESENCE_RADIUS_M, not the default 300 m."""
-    from server import cli
-    from server.review import evidence
-
-    nobody = f"postgresql://muaina@127.0.0.1:{free_port()}/muaina"
-    monkeypatch.setenv("DATABASE_URL", nobody)
-    monkeypatch.setenv("PRESENCE_RADIUS_M", "1250")
-    try:
-        assert cli.main(["prune-sessions"]) == 1  # no database: it stops, after the settings are taken
-        assert evidence.radius_m() == 1250
-    finally:
-        evidence.configure(300)

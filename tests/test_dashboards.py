@@ -310,7 +310,7 @@ async def test_running_the_submission_hook_again_changes_no_rollup(client):
         before = [await conn.fetch(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in rollup.ROLLUP_TABLES]
         async with conn.transaction():
             # Told the least it can be (an old inspection, a critical failure): every step runs again.
-            await after_submission(conn, Submission(inspection_id, created=False, critical_failed=True))
+            await after_submission(conn, Submission(inspection_id, created=False, critical_failed=True, radius_m=300))
             await rollup.apply_inspection(conn, inspection_id, +1)
         after = [await conn.fetch(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in rollup.ROLLUP_TABLES]
         assert after == before and all(before)

@@ -625,13 +625,18 @@ async def test_submission_hooks_run_in_the_submitting_transaction_and_a_failing_
         # critical item failed, as its score says, and how precise its GPS fix was.
         assert not submitted.json()["score"]["critical_failed"]
         accuracy = ctx.doc()["location"]["accuracy_m"]
-        assert calls == [(hooks.Submission(ok, created=False, critical_failed=False, accuracy_m=accuracy), 5)]
+        assert calls == [
+            (hooks.Submission(ok, created=False, critical_failed=False, radius_m=300, accuracy_m=accuracy), 5)
+        ]
         failing = uuid.uuid4()
         answers = complete_answers()
         answers["lk_diary"] = {"value": "no"}
         reply = await ctx.put(failing, ctx.doc(status="submitted", answers=answers))
         assert reply.status_code == 201 and reply.json()["score"]["critical_failed"], reply.text
-        assert calls[-1] == (hooks.Submission(failing, created=True, critical_failed=True, accuracy_m=accuracy), 5)
+        assert calls[-1] == (
+            hooks.Submission(failing, created=True, critical_failed=True, radius_m=300, accuracy_m=accuracy),
+            5,
+        )
         hooks.register_on_submitted(fail)
         broken = uuid.uuid4()
         assert (await ctx.put(broken, ctx.doc(status="submitted", answers=complete_answers()))).status_code == 500

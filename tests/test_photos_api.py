@@ -1050,6 +1050,29 @@ def test_the_reply_shape_is_a_plain_struct():
     assert encoded["gps"] is None and encoded["evidence"]["distance_m"] is None
 
 
+@pytest.mark.parametrize(("radius", "far"), [(300, 1), (5000, 0)])
+async def test_a_recovered_photo_is_judged_with_the_presence_radius_the_command_is_given(
+    env: Env, executor, radius: int, far: int
+):
+    """recover-photos stores photos outside the server: their evidence is judged with the radius the
+    command hands down (PRESENCE_RADIUS_M), not a default. The photo is about 2.4 km from station A."""
+    inspection_id = await make_inspection(env.api, env.world, env.version_id)
+    first = await upload(env, make_phone_jpeg(640, 480, gps=PHOTO_GPS, seed=43), inspection_id=inspection_id)
+    assert first.status_code == 201, first.text
+    photo_id = uuid.UUID(first.json()["id"])
+    conn = await env.api.db()
+    try:
+        await conn.execute("DELETE FROM photo_reuse WHERE photo_id = $1 OR other_id = $1", photo_id)
+        await conn.execute("DELETE FROM photos WHERE id = $1", photo_id)
+        await await_photos(conn, inspection_id, "fd_staffed", [photo_id])
+        await conn.execute("UPDATE inspections SET photos_far = NULL WHERE id = $1", inspection_id)
+        report = await recover_photos(conn, env.app.state.store, executor, radius_m=radius)
+        assert report.recovered == 1
+        assert await conn.fetchval("SELECT photos_far FROM inspections WHERE id = $1", inspection_id) == far
+    finally:
+        await conn.close()
+
+
 async def test_a_photo_whose_row_a_restore_lost_is_stored_again_from_its_original(env: Env, executor):
     """A database restored from a backup keeps neither the row of a photo received after the backup
     nor (once its phone sends the inspection again) anything but the inspection's answers naming it;
@@ -1066,14 +1089,14 @@ async def test_a_photo_whose_row_a_restore_lost_is_stored_again_from_its_origina
         await conn.execute("DELETE FROM photos WHERE id = $1", photo_id)
         await await_photos(conn, inspection_id, "fd_staffed", [photo_id, never_stored])
 
-        dry = await recover_photos(conn, store, executor, dry_run=True)
+        dry = await recover_photos(conn, store, executor, radius_m=300, dry_run=True)
         assert (dry.awaited, dry.found, dry.recovered, dry.failed) == (2, 1, 1, [])
         assert await conn.fetchval("SELECT count(*) FROM photos") == 0
 
-        report = await recover_photos(conn, store, executor)
+        report = await recover_photos(conn, store, executor, radius_m=300)
         assert (report.awaited, report.found, report.recovered, report.failed) == (2, 1, 1, [])
         assert await conn.fetchval("SELECT photos_missing FROM inspections WHERE id = $1", inspection_id) == 1
-        again = await recover_photos(conn, store, executor)
+        again = await recover_photos(conn, store, executor, radius_m=300)
         assert (again.awaited, again.found, again.recovered) == (1, 0, 0)
         audited = await conn.fetch("SELECT action FROM audit_log WHERE entity_id = $1 ORDER BY seq", str(photo_id))
         assert [r["action"] for r in audited] == ["photo.upload", "photo.recover"]

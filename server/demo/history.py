@@ -1190,7 +1190,9 @@ async def _upload_photos(
     # whole template, and the other items of the same template need no second look.
     first = min(photos)
     async with story.line.connect() as conn:
-        target = await photo_service.upload_target(conn, st.inspector, life.id, first, photos[first][0][0])
+        target = await photo_service.upload_target(
+            conn, st.inspector, life.id, first, photos[first][0][0], radius_m=run.radius_m
+        )
     targets = {key: msgspec.structs.replace(target, item_key=key) for key in photos}
     span = max(60.0, (finished - started).total_seconds())
     uploads = []

@@ -48,6 +48,8 @@ class Submission:
     created: bool
     # The submitted answers fail a visible critical item (the score's critical_failed).
     critical_failed: bool
+    # The presence radius in metres (PRESENCE_RADIUS_M): the photo evidence is judged against it.
+    radius_m: float
     # The reported accuracy of the inspection's GPS fix in metres (None without a fix, or none reported).
     accuracy_m: float | None = None
 

@@ -206,7 +206,7 @@ async def _create(
         async with conn.transaction():
             row = await queries.insert_inspection(conn, w)
             if row is not None:
-                await _after_write(conn, w, row, created=True)
+                await _after_write(conn, w, row, radius_m, created=True)
     else:
         # A new draft is one statement (the inspection, its revision, answers and audit row), atomic on
         # its own: no BEGIN and COMMIT round trips around it.
@@ -280,7 +280,7 @@ async def _change(
             # Only a returned inspection has overrides in force that its inspector can write over (an
             # approved one is read-only to them): the new revision is scored afresh, draft or not.
             await queries.supersede_overrides(conn, inspection_id)
-        await _after_write(conn, w, row, created=False)
+        await _after_write(conn, w, row, radius_m, created=False)
     return False, _reply(row, doc, w.score, list(row["missing_photos"]), where)
 
 
@@ -399,7 +399,7 @@ def write_audit(
     )
 
 
-async def _after_write(conn: Connection, w: Written, row: Record, *, created: bool) -> None:
+async def _after_write(conn: Connection, w: Written, row: Record, radius_m: float, *, created: bool) -> None:
     """Inside the write's transaction, after its statement (which also queued the audit row and, for a
     submission, found and locked the open assignment it completes): for a submission, completing that
     assignment if there is one, and the submission hooks.
@@ -422,6 +422,7 @@ async def _after_write(conn: Connection, w: Written, row: Record, *, created: bo
                 w.id,
                 created=created,
                 critical_failed=w.score.critical_failed,
+                radius_m=radius_m,
                 accuracy_m=w.accuracy_m if w.lat is not None else None,
             ),
         )

@@ -62,7 +62,7 @@ class RecoveryReport(msgspec.Struct, kw_only=True):
 
 
 async def recover_photos(
-    conn: Connection, store: PhotoStore, executor: Executor, *, dry_run: bool = False
+    conn: Connection, store: PhotoStore, executor: Executor, *, radius_m: float, dry_run: bool = False
 ) -> RecoveryReport:
     report = RecoveryReport(dry_run=dry_run)
     awaited = {row["photo_id"]: row for row in await queries.awaited_photos(conn)}
@@ -80,7 +80,9 @@ async def recover_photos(
         row = awaited[photo_id]
         try:
             user = await _uploader(conn, row["inspector_id"])
-            target = await service.upload_target(conn, user, row["inspection_id"], row["item_key"], photo_id)
+            target = await service.upload_target(
+                conn, user, row["inspection_id"], row["item_key"], photo_id, radius_m=radius_m
+            )
             if not dry_run:
                 data = await store.get(key)
                 await service.save_upload(

@@ -99,7 +99,9 @@ class PhotoController(Controller):
             user = (await provide_user(request, conn)).require("inspector")
             if request.content_length is not None and request.content_length > state.settings.max_photo_bytes:
                 raise TooLarge(f"a photo may be at most {state.settings.max_photo_bytes} bytes")
-            target = await service.upload_target(conn, user, inspection_id, item_key, photo_id)
+            target = await service.upload_target(
+                conn, user, inspection_id, item_key, photo_id, radius_m=state.settings.presence_radius_m
+            )
             device = rules.device_evidence(taken_at, lat, lon, accuracy_m, source)
         data = await _read_body(request, state.settings.max_photo_bytes)
         reply, created = await service.save_upload(

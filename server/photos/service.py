@@ -48,6 +48,8 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     item_key: str
     station_lat: float | None
     station_lon: float | None
+    # The presence radius in metres (PRESENCE_RADIUS_M): the photo evidence is judged against it.
+    radius_m: float
 
 
 def _approved() -> Conflict:
@@ -55,7 +57,7 @@ def _approved() -> Conflict:
 
 
 async def upload_target(
-    conn: Connection, user: Principal, inspection_id: UUID, item_key: str, photo_id: UUID
+    conn: Connection, user: Principal, inspection_id: UUID, item_key: str, photo_id: UUID, *, radius_m: float
 ) -> Target:
     """Checked before a byte of the body is read: the inspector's own inspection, one that takes this
     photo (queries.upload_target), and a real item."""
@@ -73,7 +75,11 @@ async def upload_target(
             errors=[FieldError("item_key", f"{item_key!r} is not an item of the inspection's template")],
         )
     return Target(
-        inspection_id=inspection_id, item_key=item_key, station_lat=row["station_lat"], station_lon=row["station_lon"]
+        inspection_id=inspection_id,
+        item_key=item_key,
+        station_lat=row["station_lat"],
+        station_lon=row["station_lon"],
+        radius_m=radius_m,
     )
 
 
@@ -263,7 +269,7 @@ async def _insert(
         if not created:
             return False
         await refresh_missing_photos(conn, target.inspection_id)
-        await photo_evidence.refresh(conn, target.inspection_id)
+        await photo_evidence.refresh(conn, target.inspection_id, target.radius_m)
         matches = await queries.find_near_duplicates(
             conn,
             phash=processed.phash,

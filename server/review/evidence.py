@@ -13,8 +13,9 @@ evidence of anything):
 The counts live on the inspection (schema 0020) and are made again, in the same transaction, when a
 photo is stored (photos.service) and when the inspection is submitted (review.hooks).
 
-The radius is the server's PRESENCE_RADIUS_M: create_app calls configure() with it, because the
-submission hooks and the photo upload are not told the settings. Until then it is the default.
+The radius is the server's PRESENCE_RADIUS_M, handed down by whoever judges: the submission hooks
+have it in hooks.Submission, a photo upload in its photos.service.Target, the reviewer's page from the
+settings.
 """
 
 from __future__ import annotations
@@ -37,18 +38,6 @@ TIME_SLACK = timedelta(hours=1)
 FUTURE_SLACK = timedelta(minutes=PHONE_CLOCK_AHEAD_MINUTES)
 # A zone-less camera clock may be anywhere from UTC-12 to UTC+14.
 WALL_CLOCK_SLACK = timedelta(hours=14)
-
-# The default of Settings.presence_radius_m, until configure() is called.
-_radius_m: float = 300.0
-
-
-def configure(radius_m: float) -> None:
-    global _radius_m
-    _radius_m = float(radius_m)
-
-
-def radius_m() -> float:
-    return _radius_m
 
 
 def capture_moment(exif_taken_at: str | None, device_taken_at: datetime | None) -> tuple[datetime | None, timedelta]:
@@ -116,31 +105,35 @@ def judge(
     )
 
 
-async def judgement(conn: Connection, inspection_id: UUID) -> PhotoEvidence | None:
+# The inspection's row with each photo its answers name, one row per photo (a single row of nulls
+# for the photo columns when it names none), and the database's now(): one round trip.
+_JUDGED = """
+    SELECT i.started_at, i.finished_at, i.lat, i.accuracy_m, now() AS now,
+           p.id, p.exif_taken_at, p.exif_lat, p.exif_lon, p.device_taken_at, p.device_lat, p.device_lon,
+           p.distance_m
+      FROM inspections i
+      LEFT JOIN photos p
+        ON p.inspection_id = i.id
+       AND p.id IN (SELECT unnest(a.photo_ids) FROM answers a WHERE a.inspection_id = i.id)
+     WHERE i.id = $1
+     ORDER BY p.created_at, p.id"""
+
+
+async def judgement(conn: Connection, inspection_id: UUID, radius: float) -> PhotoEvidence | None:
     """The judgement as of now, from the inspection's row and the photos its answers name (None when no
     such inspection). The caller has checked that the inspection is visible."""
-    inspection = await conn.fetchrow(
-        "SELECT started_at, finished_at, lat, accuracy_m FROM inspections WHERE id = $1", inspection_id
-    )
-    if inspection is None:
+    rows = await conn.fetch(_JUDGED, inspection_id)
+    if not rows:
         return None
-    photos = await conn.fetch(
-        """SELECT p.id, p.exif_taken_at, p.exif_lat, p.exif_lon, p.device_taken_at, p.device_lat, p.device_lon,
-                  p.distance_m
-             FROM photos p
-            WHERE p.inspection_id = $1
-              AND p.id IN (SELECT unnest(a.photo_ids) FROM answers a WHERE a.inspection_id = $1)
-            ORDER BY p.created_at, p.id""",
-        inspection_id,
-    )
-    now = await conn.fetchval("SELECT now()")
-    return judge(inspection, list(photos), now, _radius_m)
+    first = rows[0]
+    photos = [row for row in rows if row["id"] is not None]
+    return judge(first, photos, first["now"], radius)
 
 
-async def refresh(conn: Connection, inspection_id: UUID) -> None:
+async def refresh(conn: Connection, inspection_id: UUID, radius: float) -> None:
     """Judge the inspection again and store the counts (schema 0020). Inside the caller's transaction,
     which has the inspection's row locked already (a submission, a photo upload)."""
-    found = await judgement(conn, inspection_id)
+    found = await judgement(conn, inspection_id, radius)
     if found is None:
         return
     await conn.execute(

@@ -31,10 +31,8 @@ async def after_submission(conn: Connection, submission: Submission) -> None:
     # A new inspection has no photo yet (each photo's row references it): only an imprecise fix can be
     # wrong, and a precise one is left unjudged (null, no flag) for its first photo to judge, which
     # keeps the common submission free of the statements.
-    if not submission.created:
-        await evidence.refresh(conn, inspection_id)
-    elif submission.accuracy_m is not None and submission.accuracy_m > evidence.radius_m():
-        await evidence.refresh(conn, inspection_id)
+    if not submission.created or (submission.accuracy_m is not None and submission.accuracy_m > submission.radius_m):
+        await evidence.refresh(conn, inspection_id, submission.radius_m)
     # No override is in force here: the inspector's write of a returned inspection superseded them
     # (server/inspections/service.py), so the effective scores are the submitted ones, and a critical
     # item failed exactly when the score says one did.

@@ -6,6 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import State
 from litestar.params import Parameter
 
 from server.errors import NotFound
@@ -35,12 +36,14 @@ class ReviewController(Controller):
         return await service.review(conn, user, inspection_id, data, client_ip(request))
 
     @get("/inspections/{inspection_id:uuid}/reviews", description="Every review of the inspection, newest first.")
-    async def reviews(self, inspection_id: UUID, user: User, conn: Conn) -> ReviewList:
+    async def reviews(self, inspection_id: UUID, user: User, conn: Conn, state: State) -> ReviewList:
         if not await queries.readable_inspection(conn, user.scope_args(), inspection_id, user.own_id()):
             raise NotFound("no inspection with this id in your scope")
         # The photo evidence is the reviewer's to judge; an inspector reads their reviews without it.
         # So are the visit's times (server/review/timing.py).
-        judged = None if user.own_id() else await evidence.judgement(conn, inspection_id)
+        judged = (
+            None if user.own_id() else await evidence.judgement(conn, inspection_id, state.settings.presence_radius_m)
+        )
         timed = None if user.own_id() else await timing.timing(conn, user.scope_args(), inspection_id)
         return ReviewList(rows=await queries.list_reviews(conn, inspection_id), evidence=judged, timing=timed)
 

@@ -494,7 +494,7 @@ async def same_transaction_loop(url: str, ids: dict, clients: int, seconds: floa
                 row = await inspection_queries.insert_inspection(conn, w)
                 await complete_found(conn, row["assignment_id"], row["assignment_schedule_id"], w.id)
                 await hooks.on_submitted(
-                    conn, hooks.Submission(w.id, created=True, critical_failed=w.score.critical_failed)
+                    conn, hooks.Submission(w.id, created=True, critical_failed=w.score.critical_failed, radius_m=300.0)
                 )
             stats.latencies_ns.append(time.perf_counter_ns() - began)
 
