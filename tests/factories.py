@@ -62,6 +62,14 @@ class ApiClient:
     async def db(self):
         return await db.connect(self.database_url)
 
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        """The rows of one query, on a connection of its own (closed before returning)."""
+        conn = await self.db()
+        try:
+            return await conn.fetch(sql, *args)
+        finally:
+            await conn.close()
+
 
 @dataclass
 class World:

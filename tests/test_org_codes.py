@@ -32,16 +32,8 @@ async def post_csv(client, token, path: str, body: bytes, **params):
     return await client.post(path, token, content=body, headers={"content-type": "text/csv"}, params=params)
 
 
-async def fetch(client, sql: str, *args):
-    conn = await client.db()
-    try:
-        return await conn.fetch(sql, *args)
-    finally:
-        await conn.close()
-
-
 async def one(client, sql: str, *args):
-    return (await fetch(client, sql, *args))[0][0]
+    return (await client.fetch(sql, *args))[0][0]
 
 
 # A station's place -----------------------------------------------------------------------------------
@@ -75,10 +67,10 @@ async def test_the_station_api_refuses_a_point_outside_pakistan_as_the_import_do
     assert await one(client, "SELECT count(*) FROM stations WHERE code = 'NEWP'") == 0
 
     station = await one(client, "SELECT id FROM stations WHERE code = 'SA1'")
-    before = await fetch(client, "SELECT lat, lon, change_seq FROM stations WHERE id = $1", station)
+    before = await client.fetch("SELECT lat, lon, change_seq FROM stations WHERE id = $1", station)
     edited = problems(await client.patch(f"/api/v1/stations/{station}", admin, json={"lat": lat, "lon": lon}))
     assert edited == said
-    assert await fetch(client, "SELECT lat, lon, change_seq FROM stations WHERE id = $1", station) == before
+    assert await client.fetch("SELECT lat, lon, change_seq FROM stations WHERE id = $1", station) == before
 
 
 async def test_editing_one_coordinate_checks_the_point_it_makes_with_the_stored_other(admin, client):
@@ -140,7 +132,7 @@ async def test_a_region_district_or_circle_code_another_has_in_another_case_is_r
     # One may change the case of its own code.
     own = await client.patch(f"/api/v1/districts/{district_a}", admin, json={"code": "Da"})
     assert own.status_code == 200 and own.json()["code"] == "Da", own.text
-    assert sorted(r["code"] for r in await fetch(client, "SELECT code FROM districts")) == ["DB", "Da"]
+    assert sorted(r["code"] for r in await client.fetch("SELECT code FROM districts")) == ["DB", "Da"]
 
 
 # Codes whatever their case: the imports ----------------------------------------------------------
@@ -150,8 +142,7 @@ async def test_a_station_file_naming_a_district_and_circle_in_another_case_finds
     admin, client
 ):
     district = await one(client, "SELECT id FROM districts WHERE code = 'DA'")
-    await fetch(
-        client,
+    await client.fetch(
         "INSERT INTO circles (code, name_en, name_ur, district_id) VALUES ('CA-1', 'Circle', 'سرکل', $1)",
         district,
     )
@@ -162,13 +153,12 @@ async def test_a_station_file_naming_a_district_and_circle_in_another_case_finds
     assert (preview.json()["created"], preview.json()["updated"], preview.json()["unchanged"]) == (["NEWC"], [], 1)
     done = await post_csv(client, admin, "/api/v1/stations/import", body)
     assert done.json() == {"created": 1, "updated": 0, "unchanged": 1, "rows": 2}, done.text
-    placed = await fetch(
-        client,
+    placed = await client.fetch(
         """SELECT d.code AS district, c.code AS circle FROM stations s JOIN districts d ON d.id = s.district_id
              LEFT JOIN circles c ON c.id = s.circle_id WHERE s.code = 'NEWC'""",
     )
     assert [tuple(r) for r in placed] == [("DA", "CA-1")]
-    assert sorted(r["code"] for r in await fetch(client, "SELECT code FROM districts")) == ["DA", "DB"]
+    assert sorted(r["code"] for r in await client.fetch("SELECT code FROM districts")) == ["DA", "DB"]
 
 
 async def test_a_user_file_naming_regions_and_districts_in_another_case_finds_them_as_stored(admin, client):
@@ -181,8 +171,7 @@ async def test_a_user_file_naming_regions_and_districts_in_another_case_finds_th
     ]
     done = await post_csv(client, admin, "/api/v1/users/import", body)
     assert done.status_code == 200 and done.json()["created"] == 2, done.text
-    rows = await fetch(
-        client,
+    rows = await client.fetch(
         """SELECT u.username, array(SELECT r.code FROM regions r WHERE r.id = ANY(u.region_ids) ORDER BY 1) AS regions,
                   array(SELECT d.code FROM districts d WHERE d.id = ANY(u.district_ids) ORDER BY 1) AS districts
              FROM users u WHERE u.username LIKE '%.case' ORDER BY 1""",

@@ -28,19 +28,11 @@ async def sign_in(client, username: str, password: str):
     return await client.post("/api/v1/auth/login", json={"username": username, "password": password})
 
 
-async def fetch(client, sql: str, *args):
-    conn = await client.db()
-    try:
-        return await conn.fetch(sql, *args)
-    finally:
-        await conn.close()
-
-
 @pytest.mark.parametrize("username", ["inspector_a", "reviewer_a", "admin"])
 async def test_a_user_changes_their_own_password_and_only_the_session_they_used_stays(client, world, username):
     here = await client.login(username)
     elsewhere = await client.login(username)
-    known = await fetch(client, "SELECT 1 FROM known_devices WHERE user_id = $1", world.users[username])
+    known = await client.fetch("SELECT 1 FROM known_devices WHERE user_id = $1", world.users[username])
     assert known, "a sign-in makes its device known"
 
     response = await client.post(URL, here, json={"current_password": PASSWORD, "new_password": NEW})
@@ -50,7 +42,7 @@ async def test_a_user_changes_their_own_password_and_only_the_session_they_used_
     assert (await client.get("/api/v1/me", elsewhere)).status_code == 401
     assert (await sign_in(client, username, PASSWORD)).status_code == 401
     # Devices made known with the old password are strangers again, as after an admin's reset.
-    assert await fetch(client, "SELECT 1 FROM known_devices WHERE user_id = $1", world.users[username]) == []
+    assert await client.fetch("SELECT 1 FROM known_devices WHERE user_id = $1", world.users[username]) == []
     assert (await sign_in(client, username, NEW)).status_code == 200
 
 
@@ -64,8 +56,7 @@ async def test_the_change_is_audited_as_the_users_own_without_the_password_and_t
     response = await client.post(URL, token, json={"current_password": PASSWORD, "new_password": NEW})
     assert response.status_code == 204, response.text
 
-    [row] = await fetch(
-        client,
+    [row] = await client.fetch(
         """SELECT actor_id, data FROM audit_log
             WHERE action = 'user.update' AND entity = 'user' AND entity_id = $1""",
         str(world.users["inspector_a"]),
@@ -112,8 +103,7 @@ async def test_a_wrong_current_password_is_refused_naming_it_and_counted_on_the_
     assert (await client.post(URL, fresh, json={"current_password": PASSWORD, "new_password": NEW})).status_code == 204
     actions = [
         r["action"]
-        for r in await fetch(
-            client,
+        for r in await client.fetch(
             "SELECT action FROM audit_log WHERE entity_id = $1 AND action LIKE 'auth.password%' ORDER BY seq",
             str(world.users["reviewer_a"]),
         )
@@ -137,7 +127,7 @@ async def test_a_right_current_password_gives_back_the_failures_counted_before_i
         assert wrong.status_code == 422
     done = await client.post(URL, token, json={"current_password": PASSWORD, "new_password": NEW})
     assert done.status_code == 204, done.text
-    counted = await fetch(client, "SELECT key, failures FROM login_failures WHERE key NOT LIKE 'ip:%'")
+    counted = await client.fetch("SELECT key, failures FROM login_failures WHERE key NOT LIKE 'ip:%'")
     assert counted == []
     for _ in range(4):  # a fresh budget: four more slips do not lock the name
         assert (await sign_in(client, "inspector_a", "wrong-pass")).status_code == 401
@@ -160,14 +150,14 @@ async def test_a_weak_same_or_malformed_change_is_refused_naming_the_field_and_c
     client, world, body, field
 ):
     token = await client.login("inspector_a")
-    before = await fetch(client, "SELECT password_hash FROM users WHERE id = $1", world.users["inspector_a"])
+    before = await client.fetch("SELECT password_hash FROM users WHERE id = $1", world.users["inspector_a"])
     response = await client.post(URL, token, json=body)
     assert response.status_code == 422, response.text
     assert field in [e["field"] for e in response.json()["errors"]]
-    assert await fetch(client, "SELECT password_hash FROM users WHERE id = $1", world.users["inspector_a"]) == before
-    assert await fetch(client, "SELECT 1 FROM audit_log WHERE action = 'user.update'") == []
+    assert await client.fetch("SELECT password_hash FROM users WHERE id = $1", world.users["inspector_a"]) == before
+    assert await client.fetch("SELECT 1 FROM audit_log WHERE action = 'user.update'") == []
     # Nothing was checked, so nothing was counted against the name.
-    assert await fetch(client, "SELECT 1 FROM login_failures WHERE key LIKE 'p:%' AND failures > 0") == []
+    assert await client.fetch("SELECT 1 FROM login_failures WHERE key LIKE 'p:%' AND failures > 0") == []
 
 
 async def test_no_session_or_an_ended_one_is_401(client, world):
@@ -205,4 +195,4 @@ async def test_a_reset_saved_while_the_current_password_was_checked_is_not_undon
     monkeypatch.undo()
     assert (await sign_in(client, "inspector_a", NEW)).status_code == 401
     assert (await sign_in(client, "inspector_a", "admins-choice-1")).status_code == 200
-    assert await fetch(client, "SELECT 1 FROM audit_log WHERE action = 'user.update'") == []
+    assert await client.fetch("SELECT 1 FROM audit_log WHERE action = 'user.update'") == []

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import snapshot, wait_in_page
-from tests.e2e.test_reviewer_support import build_document, inspector_setup, reviewer_desk
+from tests.e2e.test_reviewer_support import build_document, inspector_setup, reviewer_desk, upload_photos
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -25,23 +25,17 @@ def test_photos_taken_far_away_weeks_earlier_show_a_warning_instead_of_at_the_st
     assert reply.status_code == 201, reply.text
     weeks_before = (datetime.fromisoformat(document["started_at"]) - timedelta(days=21)).isoformat()
     # The first photo agrees with the visit; every other one was taken ~50 km north, three weeks earlier.
-    for n, (pid, key, data) in enumerate(photos):
-        good = n == 0
-        up = pwa_server.api(
-            "PUT",
-            f"/api/v1/photos/{pid}",
-            token,
-            content=data,
-            params={
-                "inspection_id": iid,
-                "item_key": key,
-                "taken_at": datetime.now(UTC).isoformat() if good else weeks_before,
-                "lat": station["lat"] + (0.0001 if good else 0.45),
-                "lon": station["lon"],
-                "accuracy_m": 9,
-            },
-        )
-        assert up.status_code == 201, up.text
+    upload_photos(
+        pwa_server,
+        token,
+        iid,
+        photos,
+        lambda n: {
+            "taken_at": datetime.now(UTC).isoformat() if n == 0 else weeks_before,
+            "lat": station["lat"] + (0.0001 if n == 0 else 0.45),
+            "lon": station["lon"],
+        },
+    )
     bad = len(photos) - 1
 
     context, page, errors = reviewer_desk(browser, pwa_server.url)

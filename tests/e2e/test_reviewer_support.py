@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import random
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -124,25 +125,27 @@ def submit(server: Any, token: str, station: dict, version: dict, **kwargs: Any)
     reply = server.api("PUT", f"/api/v1/inspections/{iid}", token, json=document)
     assert reply.status_code == 201, reply.text
     taken = datetime.now(UTC).isoformat()
-    for pid, key, data in photos:
-        up = server.api(
-            "PUT",
-            f"/api/v1/photos/{pid}",
-            token,
-            content=data,
-            params={
-                "inspection_id": iid,
-                "item_key": key,
-                "taken_at": taken,
-                "lat": document["location"]["lat"],
-                "lon": station["lon"],
-                "accuracy_m": 9,
-            },
-        )
-        assert up.status_code in (200, 201), up.text
+    upload_photos(
+        server,
+        token,
+        iid,
+        photos,
+        lambda n: {"taken_at": taken, "lat": document["location"]["lat"], "lon": station["lon"]},
+    )
     stored = server.api("GET", f"/api/v1/inspections/{iid}", token)
     assert stored.status_code == 200, stored.text
     return stored.json()
+
+
+def upload_photos(
+    server: Any, token: str, iid: str, photos: list[tuple[str, str, bytes]], evidence: Callable[[int], dict]
+) -> None:
+    """Uploads each photo (id, item key, bytes) of the inspection as the phone's outbox does, with the
+    taken_at/lat/lon `evidence(n)` gives the n-th (a fix of 9 m)."""
+    for n, (pid, key, data) in enumerate(photos):
+        params = {"inspection_id": iid, "item_key": key, "accuracy_m": 9, **evidence(n)}
+        up = server.api("PUT", f"/api/v1/photos/{pid}", token, content=data, params=params)
+        assert up.status_code in (200, 201), up.text
 
 
 def inspector_setup(server: Any, username: str = "inspector.ali") -> tuple[str, list[dict], dict]:
