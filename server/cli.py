@@ -1,5 +1,5 @@
 """The `muaina` command: serve, migrate, create-admin, seed-demo, import-stations, import-users,
-sweep-photos, recover-photos, verify-photos, prune-sessions, verify-audit."""
+sweep-photos, recover-photos, verify-photos, prune-sessions, verify-audit, grant-app-role."""
 
 from __future__ import annotations
 
@@ -79,7 +79,8 @@ async def _migrate(url: str) -> list[str]:
         raise Unreachable(
             f"cannot migrate the database DATABASE_URL names ({url_location(url)}): {exc}"
             + (
-                " (the user must own the database: CREATE DATABASE muaina OWNER muaina)"
+                " (the user must own the database: CREATE DATABASE muaina OWNER muaina; an application role"
+                " made with grant-app-role cannot: run `muaina migrate` with the owner's DATABASE_URL)"
                 if isinstance(exc, asyncpg.InsufficientPrivilegeError)
                 else ""
             )
@@ -636,6 +637,20 @@ def cmd_verify_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_grant_app_role(settings: Settings, args: argparse.Namespace) -> int:
+    """Grant ROLE what the app needs and nothing that could rewrite the audit trail (server/approle.py)."""
+    from server import approle
+
+    settings, _server = resolve_database(settings, create=False)
+    try:
+        asyncio.run(_with_conn(settings.database_url or "", approle.grant_app_role, args.role))
+    except approle.Refused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"granted {args.role} what the app needs; run the app with it in DATABASE_URL")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="muaina", description="Muaina: inspections of police stations")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -718,6 +733,11 @@ def main(argv: list[str] | None = None) -> int:
         "verify-audit",
         help="check every entry of the audit trail's hash chain and record the check (run from cron, e.g. nightly)",
     )
+    grant = sub.add_parser(
+        "grant-app-role",
+        help="let an existing role run the app without being able to rewrite the audit trail (run as the owner)",
+    )
+    grant.add_argument("role")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -737,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
         "verify-photos": cmd_verify_photos,
         "prune-sessions": cmd_prune_sessions,
         "verify-audit": cmd_verify_audit,
+        "grant-app-role": cmd_grant_app_role,
     }
     try:
         return commands[args.command](settings, args)

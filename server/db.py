@@ -11,6 +11,8 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
+from server import approle
+
 log = logging.getLogger("muaina.db")
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
@@ -127,13 +129,16 @@ async def migrate(conn: asyncpg.Connection, directory: Path = SCHEMA_DIR) -> lis
     migrations = load_migrations(directory)
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
     try:
-        await conn.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
-                   version    integer PRIMARY KEY,
-                   name       text NOT NULL,
-                   checksum   text NOT NULL,
-                   applied_at timestamptz NOT NULL DEFAULT now())"""
-        )
+        # Created only when missing: an application role (server/approle.py) may not create, yet runs
+        # this at start-up, where it finds nothing to do.
+        if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NULL"):
+            await conn.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                       version    integer PRIMARY KEY,
+                       name       text NOT NULL,
+                       checksum   text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
         applied = {r["version"]: r for r in await conn.fetch("SELECT version, name, checksum FROM schema_migrations")}
         done: list[str] = []
         for m in migrations:
@@ -155,6 +160,9 @@ async def migrate(conn: asyncpg.Connection, directory: Path = SCHEMA_DIR) -> lis
                 )
             log.info("applied migration %s", m.name)
             done.append(m.name)
+        if done:
+            # Tables the migrations added are granted to the application roles too.
+            await approle.grant_again(conn)
         unknown = set(applied) - {m.version for m in migrations}
         if unknown:
             log.warning("database has migrations this code does not know: %s", sorted(unknown))
