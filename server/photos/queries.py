@@ -45,7 +45,7 @@ async def upload_target(
 ) -> Record | None:
     """The inspection an inspector may add a photo to, its station's position, whether the item is
     one of its pinned template version's items, and whether the inspection takes this photo
-    (_takes_photo; lock_inspection asks again when the photo is written).
+    (_takes_photo; lock_inspections asks again when the photo is written).
 
     A submitted inspection still takes any photo of its own: the phone's queue may hold the photo of
     an edit made before the Submit (one taken and then removed), and refusing it would only park it
@@ -99,22 +99,47 @@ async def lock_reuse_check(conn: Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", REUSE_LOCK_ID)
 
 
-async def lock_inspection(conn: Connection, inspection_id: UUID, photo_id: UUID) -> bool:
-    """Lock the inspection's row and tell whether it still takes this photo (as upload_target does).
+async def lock_inspections(
+    conn: Connection, inspection_id: UUID, photo_id: UUID, others: Iterable[UUID]
+) -> tuple[UUID | None, bool]:
+    """Lock the rows of the inspection and of the `others` whose photos the new one copies, all of them
+    or none: (None, whether the inspection still takes this photo, as upload_target asks) once every row
+    is held, or (the first row another transaction holds, False) while one is held elsewhere.
 
-    Locking the row before counting makes the count's statement see every change committed to the
-    inspection before ours, including a document replaced by a concurrent sync. And a review that
-    approved the inspection while the photo was being processed (upload_target was checked before
-    the body was read) has committed by now, or waits for ours: the photo lands on an inspection
-    that takes it, or not at all."""
-    return await conn.fetchval(
-        f"""SELECT {_takes_photo("$2")}
-             FROM inspections i
-            WHERE i.id = $1
-              FOR NO KEY UPDATE OF i""",
+    Nothing waits here (SKIP LOCKED): the caller rolls back, letting go of the rows it did get, and
+    waits for the busy one holding nothing (wait_for_inspection), then tries again. No order of ids would
+    do: a submission holds its own row, whatever its id, while its trigger marks the visits that overlap
+    it (schema 0022). An upload that never waits while it holds a row cannot close a cycle with it.
+
+    Locking the inspection's row before counting makes the count's statement see every change committed
+    to it before ours, including a document replaced by a concurrent sync. And a review that approved the
+    inspection while the photo was being processed (upload_target was checked before the body was read)
+    has committed by now, or waits for ours: the photo lands on an inspection that takes it, or not at
+    all."""
+    ids = sorted({inspection_id, *others})
+    row = await conn.fetchrow(
+        f"""WITH locked AS MATERIALIZED (
+                SELECT i.id, {_takes_photo("$3")} AS takes_photo
+                  FROM inspections i
+                 WHERE i.id = ANY($1::uuid[])
+                   FOR NO KEY UPDATE OF i SKIP LOCKED)
+            SELECT (SELECT x.id FROM unnest($1::uuid[]) AS x (id)
+                     WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = x.id)
+                     ORDER BY x.id LIMIT 1) AS busy,
+                   COALESCE((SELECT takes_photo FROM locked WHERE id = $2), false) AS takes_photo""",
+        ids,
         inspection_id,
         photo_id,
     )
+    return row["busy"], row["takes_photo"]
+
+
+async def wait_for_inspection(conn: Connection, inspection_id: UUID) -> None:
+    """Wait, outside any transaction, until the transaction holding the inspection's row ends: the row is
+    locked and let go in the same statement, so this holds nothing while it waits."""
+    if conn.is_in_transaction():
+        raise RuntimeError("wait_for_inspection must wait holding nothing, outside a transaction")
+    await conn.execute("SELECT 1 FROM inspections WHERE id = $1 FOR NO KEY UPDATE", inspection_id)
 
 
 async def insert_photo(conn: Connection, values: dict[str, Any]) -> bool:
@@ -212,17 +237,14 @@ async def recount_reused(conn: Connection, inspection_ids: Iterable[UUID]) -> No
     """Count again how many photos each inspection's answers name that also appear in another inspection
     (reused_photo_count, 0021_photo_reuse_hashes.sql; a trigger on answers does the same when they change).
 
-    The rows are locked first and counted in a second statement, as refresh_missing_photos does: an
-    inspection saved meanwhile (a photo dropped from its answers) is then counted as committed, not
-    from a snapshot taken before the wait."""
-    ids = sorted(set(inspection_ids))
-    await conn.execute("SELECT 1 FROM inspections WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", ids)
+    The caller holds every one of these rows locked already (lock_inspections), so the count sees each
+    inspection as committed, not from a snapshot taken before a wait for its lock."""
     await conn.execute(
         """UPDATE inspections i
               SET reused_photos = c.n
              FROM (SELECT x.id, reused_photo_count(x.id) AS n FROM unnest($1::uuid[]) AS x (id)) AS c
             WHERE i.id = c.id AND i.reused_photos <> c.n""",
-        ids,
+        sorted(set(inspection_ids)),
     )
 
 

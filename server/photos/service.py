@@ -219,6 +219,19 @@ async def _committed(connect: Connect, photo_id: UUID, keys: rules.Keys) -> bool
     return row is not None and row["original_key"] == keys.original
 
 
+# How often an upload lets go of its locks to wait for an inspection another transaction holds before it
+# answers 503 (the phone sends it again later): each wait lasts until that transaction ends, so more than
+# a few in a row mean the inspections it touches keep being written.
+LOCK_ATTEMPTS = 5
+
+
+class _Busy(Exception):
+    """Another transaction holds one of the rows the upload locks: roll back, wait for it, try again."""
+
+    def __init__(self, inspection_id: UUID) -> None:
+        self.inspection_id = inspection_id
+
+
 async def _insert(
     conn: Connection,
     user: Principal,
@@ -231,74 +244,119 @@ async def _insert(
     ip: str | None,
     action: str,
 ) -> bool:
+    for _ in range(LOCK_ATTEMPTS):
+        try:
+            async with conn.transaction():
+                matches = await _lock(conn, target, photo_id, processed)
+                return await _write(conn, user, photo_id, target, device, processed, keys, size, ip, action, matches)
+        except _Busy as busy:
+            # Rolled back: the reuse lock and every row are let go of before waiting for the busy one.
+            await queries.wait_for_inspection(conn, busy.inspection_id)
+    raise Unavailable("the inspection is being saved by another request; try again shortly")
+
+
+async def _lock(conn: Connection, target: Target, photo_id: UUID, processed: Processed) -> list[Record]:
+    """Take the upload's locks and find the photos of other inspections it copies (the closest
+    queries.MATCHES_KEPT); raises _Busy when another transaction holds one of the rows.
+
+    Why this cannot deadlock: the reuse lock is the first lock of every transaction that takes it (only
+    uploads do), so it is taken holding nothing; and every row is taken here, in one statement that never
+    waits (queries.lock_inspections), before anything is written. An upload therefore waits for a row
+    only outside its transaction (wait_for_inspection), holding nothing, and once it holds its rows it
+    waits for nothing a submission holds while wanting one of them: a submission that holds its own row
+    and wants an overlapping visit's (schema 0022) waits for the upload, never the other way round.
+    The search comes before the rows are locked, so it cannot know them first; it needs only the reuse
+    lock, which keeps every other upload's photos out until this one commits, and the new photo's
+    own inspection is not searched."""
+    await queries.lock_reuse_check(conn)
+    matches = await queries.find_near_duplicates(
+        conn,
+        phash=processed.phash,
+        mirrored=processed.phash_mirrored,
+        sha256=bytes.fromhex(processed.sha256),
+        inspection_id=target.inspection_id,
+        probes=_probes([processed.phash, processed.phash_mirrored]),
+        max_distance=REUSE_MAX_DISTANCE,
+    )
+    busy, takes_photo = await queries.lock_inspections(
+        conn, target.inspection_id, photo_id, (m["inspection_id"] for m in matches)
+    )
+    if busy is not None:
+        raise _Busy(busy)
+    if not takes_photo:
+        raise _approved()
+    return matches
+
+
+async def _write(
+    conn: Connection,
+    user: Principal,
+    photo_id: UUID,
+    target: Target,
+    device: rules.Device,
+    processed: Processed,
+    keys: rules.Keys,
+    size: int,
+    ip: str | None,
+    action: str,
+    matches: list[Record],
+) -> bool:
+    """The photo row, the inspection's counters, the reuse pairs and the audit entry, with every row
+    they touch locked already (_lock)."""
     exif = processed.exif_gps
     gps, _ = rules.chosen_gps(exif.lat if exif else None, exif.lon if exif else None, device.lat, device.lon)
-    sha256 = bytes.fromhex(processed.sha256)
-    async with conn.transaction():
-        await queries.lock_reuse_check(conn)
-        if not await queries.lock_inspection(conn, target.inspection_id, photo_id):
-            raise _approved()
-        created = await queries.insert_photo(
-            conn,
-            {
-                "id": photo_id,
-                "inspection_id": target.inspection_id,
-                "item_key": target.item_key,
-                "uploaded_by": user.id,
-                "sha256": sha256,
-                "phash": processed.phash,
-                "phash_centre": processed.phash_centre,
-                "size_bytes": size,
-                "format": processed.format,
-                "width": processed.width,
-                "height": processed.height,
-                "original_key": keys.original,
-                "display_key": keys.display,
-                "thumb_key": keys.thumb,
-                "exif_taken_at": processed.exif_taken_at,
-                "exif_lat": exif.lat if exif else None,
-                "exif_lon": exif.lon if exif else None,
-                "device_taken_at": device.taken_at,
-                "device_lat": device.lat,
-                "device_lon": device.lon,
-                "device_accuracy_m": device.accuracy_m,
-                "source": device.source,
-                "distance_m": rules.distance_from_station(gps, target.station_lat, target.station_lon),
-            },
-        )
-        if not created:
-            return False
-        await refresh_missing_photos(conn, target.inspection_id)
-        await photo_evidence.refresh(conn, target.inspection_id, target.radius_m)
-        matches = await queries.find_near_duplicates(
-            conn,
-            phash=processed.phash,
-            mirrored=processed.phash_mirrored,
-            sha256=sha256,
-            inspection_id=target.inspection_id,
-            probes=_probes([processed.phash, processed.phash_mirrored]),
-            max_distance=REUSE_MAX_DISTANCE,
-        )
-        if matches:
-            await queries.record_reuse(conn, photo_id, matches)
-            await queries.recount_reused(conn, [target.inspection_id, *(m["inspection_id"] for m in matches)])
-        await audit.record(
-            conn,
-            action,
-            actor=user,
-            entity="photo",
-            entity_id=photo_id,
-            ip=ip,
-            data={
-                "inspection_id": str(target.inspection_id),
-                "item_key": target.item_key,
-                "sha256": processed.sha256,
-                "size_bytes": size,
-                "format": processed.format,
-                "source": device.source,
-                "reused_in": len(matches),
-            },
-        )
+    created = await queries.insert_photo(
+        conn,
+        {
+            "id": photo_id,
+            "inspection_id": target.inspection_id,
+            "item_key": target.item_key,
+            "uploaded_by": user.id,
+            "sha256": bytes.fromhex(processed.sha256),
+            "phash": processed.phash,
+            "phash_centre": processed.phash_centre,
+            "size_bytes": size,
+            "format": processed.format,
+            "width": processed.width,
+            "height": processed.height,
+            "original_key": keys.original,
+            "display_key": keys.display,
+            "thumb_key": keys.thumb,
+            "exif_taken_at": processed.exif_taken_at,
+            "exif_lat": exif.lat if exif else None,
+            "exif_lon": exif.lon if exif else None,
+            "device_taken_at": device.taken_at,
+            "device_lat": device.lat,
+            "device_lon": device.lon,
+            "device_accuracy_m": device.accuracy_m,
+            "source": device.source,
+            "distance_m": rules.distance_from_station(gps, target.station_lat, target.station_lon),
+        },
+    )
+    if not created:
+        return False  # a simultaneous upload of the same id won the insert
+    await refresh_missing_photos(conn, target.inspection_id)
+    await photo_evidence.refresh(conn, target.inspection_id, target.radius_m)
+    if matches:
+        await queries.record_reuse(conn, photo_id, matches)
+        await queries.recount_reused(conn, [target.inspection_id, *(m["inspection_id"] for m in matches)])
+    await audit.record(
+        conn,
+        action,
+        actor=user,
+        entity="photo",
+        entity_id=photo_id,
+        ip=ip,
+        data={
+            "inspection_id": str(target.inspection_id),
+            "item_key": target.item_key,
+            "sha256": processed.sha256,
+            "size_bytes": size,
+            "format": processed.format,
+            "source": device.source,
+            "reused_in": len(matches),
+        },
+    )
     return True
 
 
