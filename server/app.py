@@ -27,7 +27,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.response.file import ASGIFileResponse
 from litestar.static_files import StaticFiles, create_static_files_router
 
-from server import db, loop_monitor
+from server import db, loop_monitor, metrics
 from server.config import Settings
 from server.errors import Unavailable
 from server.http import (
@@ -386,7 +386,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
             if own_executor:
                 app.state.executor.shutdown(wait=False, cancel_futures=True)
 
-    route_handlers: list[Any] = [health, ready, _sw_route(), *_capability_routes()]
+    route_handlers: list[Any] = [health, ready, metrics.metrics, _sw_route(), *_capability_routes()]
     lifespans: list[Any] = [lifespan]
     if loop_monitor.enabled():  # load tests only (MUAINA_LOOP_MONITOR=1): GET /debug/loop-lag
         route_handlers.append(loop_monitor.loop_lag)
@@ -400,7 +400,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None, run_migr
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_request=check_request,
         before_send=[add_security_headers],
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, *metrics.middleware(settings)],
         compression_config=COMPRESSION,
         plugins=[ProblemResponses(), QueryTimes()],
         state=State({"settings": settings}),

@@ -10,6 +10,7 @@ import importlib.util
 import logging
 import logging.config
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -280,6 +281,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         if not settings.image_workers:
             # Each worker has its own photo process pool: together they get the cores, not each of them.
             os.environ["IMAGE_WORKERS"] = str(image_workers_per_process(args.workers))
+        if settings.metrics_token:
+            share_metrics(settings)
         return serve_workers(uvicorn.Config("server.asgi:create", factory=True, workers=args.workers, **options), sock)
     from server.app import create_app
 
@@ -291,6 +294,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass  # Ctrl-C: uvicorn stopped gracefully and raises it again once done, as uvicorn.run swallows it
     return 0
+
+
+def share_metrics(settings: Settings) -> None:
+    """Let the workers' HTTP counts add up: each writes them to files in one emptied directory, read by
+    whichever worker answers GET /metrics (prometheus_client's multiprocess mode, server/metrics.py).
+
+    Emptied at every start, as prometheus_client requires: a previous run's files would be added to this
+    run's counts. Set before the workers start, since a process picks the mode when it first imports
+    prometheus_client. A directory the operator chose (PROMETHEUS_MULTIPROC_DIR already set) is theirs to
+    empty. One process needs none of this: its counts are in its memory."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir"):
+        return
+    directory = (settings.data_dir / "metrics").resolve()
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, mode=0o700)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 def _listen(host: str, port: int) -> socket.socket | None:

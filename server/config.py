@@ -51,6 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
     log_level: str = "INFO"
+    # The bearer token Prometheus sends to GET /metrics; unset, the endpoint is absent (404).
+    metrics_token: str | None = None
 
     @property
     def photos_dir(self) -> Path:
@@ -172,6 +174,26 @@ def _proxies(environ: Mapping[str, str]) -> str:
     return ",".join(entries)
 
 
+# Long enough that guessing it is hopeless (`openssl rand -hex 32` makes one of 64).
+METRICS_TOKEN_MIN = 32
+
+
+def _metrics_token(environ: Mapping[str, str]) -> str | None:
+    """METRICS_TOKEN, checked; never printed, since the error lands in a service log."""
+    raw = environ.get("METRICS_TOKEN") or None
+    if raw is None:
+        return None
+    if len(raw) < METRICS_TOKEN_MIN:
+        raise ConfigError(
+            f"METRICS_TOKEN must be at least {METRICS_TOKEN_MIN} characters (openssl rand -hex 32 makes one),"
+            f" got {len(raw)}"
+        )
+    if not all("!" <= c <= "~" for c in raw):
+        # It travels in an HTTP header and in Prometheus's configuration: visible ASCII only, no spaces.
+        raise ConfigError("METRICS_TOKEN must be visible ASCII characters only, without spaces")
+    return raw
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     endpoint, secure_from_scheme = _endpoint(env)
@@ -215,4 +237,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5, minimum=1, maximum=1000),
         login_lockout_seconds=_int(env, "LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
         log_level=log_level,
+        metrics_token=_metrics_token(env),
     )
