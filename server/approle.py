@@ -48,7 +48,7 @@ async def check(conn: asyncpg.Connection, role: str) -> None:
     owner or a member of it, the database's owner), and a caller who is not the owner."""
     place = await _place(conn)
     found = await conn.fetchrow(
-        """SELECT r.rolsuper,
+        """SELECT r.rolsuper, r.rolcreaterole, r.rolbypassrls, r.rolreplication,
                   pg_has_role(r.oid, $2::name, 'MEMBER') AS owns_tables,
                   pg_has_role(r.oid, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'MEMBER')
                       AS owns_database
@@ -60,6 +60,15 @@ async def check(conn: asyncpg.Connection, role: str) -> None:
         raise Refused(f"there is no role {role!r}: create it first (CREATE ROLE {_ident(role)} LOGIN PASSWORD '…')")
     if found["rolsuper"]:
         raise Refused(f"{role!r} is a superuser, who may rewrite the audit trail: choose a role of its own")
+    if found["rolcreaterole"]:
+        # Up to PostgreSQL 15, CREATEROLE may grant itself membership in any role but a superuser: the
+        # tables' owner too, and then disable the trail's guards.
+        raise Refused(
+            f"{role!r} has CREATEROLE, which can make it a member of the tables' owner and so rewrite the"
+            " audit trail: ALTER ROLE ... NOCREATEROLE, or choose another role"
+        )
+    if found["rolbypassrls"] or found["rolreplication"]:
+        raise Refused(f"{role!r} has BYPASSRLS or REPLICATION, which the app does not need: choose a plain role")
     if found["owns_tables"]:
         raise Refused(
             f"{role!r} owns the tables (or is a member of {place['owner']!r}, who does), and may rewrite the audit"

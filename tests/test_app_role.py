@@ -208,6 +208,29 @@ async def test_grant_app_role_refuses_a_member_of_the_owner(pg_admin_url, databa
         await _as_owner(pg_admin_url, f"REVOKE {await _owner(database_url)} FROM {role}")
 
 
+@pytest.mark.parametrize(
+    ("attribute", "said"),
+    [
+        ("CREATEROLE", "CREATEROLE"),
+        ("BYPASSRLS", "BYPASSRLS or REPLICATION"),
+        ("REPLICATION", "BYPASSRLS or REPLICATION"),
+    ],
+)
+async def test_grant_app_role_refuses_a_role_that_could_make_itself_more(
+    pg_admin_url, database_url, role, attribute, said
+):
+    """Up to PostgreSQL 15 a CREATEROLE role may GRANT itself the tables' owner and then disable the
+    trail's guards: such a role is no safer than the owner."""
+    await _as_owner(pg_admin_url, f"ALTER ROLE {role} {attribute}")
+    conn = await db.connect(database_url)
+    try:
+        with pytest.raises(approle.Refused, match=said):
+            await approle.grant_app_role(conn, role)
+        assert await conn.fetchval("SELECT count(*) FROM app_roles") == 0
+    finally:
+        await conn.close()
+
+
 async def _owner(url: str) -> str:
     conn = await db.connect(url)
     try:
