@@ -190,3 +190,28 @@ async def test_a_submission_that_holds_its_inspection_and_an_upload_copying_its_
         async with asyncio.timeout(60):
             uploaded, submitted = await asyncio.gather(upload, submit)
         await pair.check_both_went_through(submitted, uploaded)
+
+
+async def test_an_upload_whose_inspection_stays_busy_waits_in_line_on_its_last_try(settings, executor, monkeypatch):
+    """An upload lets go and waits while its inspection's row is held elsewhere, and tries again; a writer
+    that takes the row again before each retry would win every time. The last try waits in line for the
+    row instead (here the only try): the upload goes through when the row is let go, never a 503."""
+    from server.photos import service
+
+    monkeypatch.setattr(service, "LOCK_ATTEMPTS", 1)
+    async with concurrent_client(settings, executor) as client:
+        ctx = await make_ctx(client)
+        pair = Pair(ctx, a_first=True)
+        await pair.prepare()
+        holder = await client.db()
+        try:
+            held = holder.transaction()
+            await held.start()
+            await holder.execute("SELECT 1 FROM inspections WHERE id = $1 FOR NO KEY UPDATE", pair.b)
+            upload = asyncio.create_task(pair.upload_pb())
+            await waiting_for_locks(ctx, 1, upload)
+            await held.commit()
+        finally:
+            await holder.close()
+        uploaded = await upload
+        assert uploaded.status_code == 201, uploaded.text

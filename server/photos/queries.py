@@ -100,7 +100,7 @@ async def lock_reuse_check(conn: Connection) -> None:
 
 
 async def lock_inspections(
-    conn: Connection, inspection_id: UUID, photo_id: UUID, others: Iterable[UUID]
+    conn: Connection, inspection_id: UUID, photo_id: UUID, others: Iterable[UUID], *, wait: bool = False
 ) -> tuple[UUID | None, bool]:
     """Lock the rows of the inspection and of the `others` whose photos the new one copies, all of them
     or none: (None, whether the inspection still takes this photo, as upload_target asks) once every row
@@ -115,14 +115,18 @@ async def lock_inspections(
     to it before ours, including a document replaced by a concurrent sync. And a review that approved the
     inspection while the photo was being processed (upload_target was checked before the body was read)
     has committed by now, or waits for ours: the photo lands on an inspection that takes it, or not at
-    all."""
+    all.
+
+    With `wait`, the rows are locked in id order, waiting for each as long as it takes (busy is then
+    always None): the upload's last try (service._insert)."""
     ids = sorted({inspection_id, *others})
+    mode = "ORDER BY i.id FOR NO KEY UPDATE OF i" if wait else "FOR NO KEY UPDATE OF i SKIP LOCKED"
     row = await conn.fetchrow(
         f"""WITH locked AS MATERIALIZED (
                 SELECT i.id, {_takes_photo("$3")} AS takes_photo
                   FROM inspections i
                  WHERE i.id = ANY($1::uuid[])
-                   FOR NO KEY UPDATE OF i SKIP LOCKED)
+                 {mode})
             SELECT (SELECT x.id FROM unnest($1::uuid[]) AS x (id)
                      WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = x.id)
                      ORDER BY x.id LIMIT 1) AS busy,

@@ -219,9 +219,11 @@ async def _committed(connect: Connect, photo_id: UUID, keys: rules.Keys) -> bool
     return row is not None and row["original_key"] == keys.original
 
 
-# How often an upload lets go of its locks to wait for an inspection another transaction holds before it
-# answers 503 (the phone sends it again later): each wait lasts until that transaction ends, so more than
-# a few in a row mean the inspections it touches keep being written.
+# How often an upload tries to take its rows without waiting, letting go of its locks to wait for a busy
+# inspection in between. Each wait lasts until that transaction ends, but a writer that locks the row again
+# in the moment before the retry wins it; so the last try waits in line for the rows instead, as every
+# upload did before: it cannot be starved into a 503, and a deadlock is left possible only there, where
+# PostgreSQL ends it (503, and the phone sends the photo again).
 LOCK_ATTEMPTS = 5
 
 
@@ -244,24 +246,27 @@ async def _insert(
     ip: str | None,
     action: str,
 ) -> bool:
-    for _ in range(LOCK_ATTEMPTS):
+    for attempt in range(1, LOCK_ATTEMPTS + 1):
         try:
             async with conn.transaction():
-                matches = await _lock(conn, target, photo_id, processed)
+                matches = await _lock(conn, target, photo_id, processed, wait=attempt == LOCK_ATTEMPTS)
                 return await _write(conn, user, photo_id, target, device, processed, keys, size, ip, action, matches)
         except _Busy as busy:
             # Rolled back: the reuse lock and every row are let go of before waiting for the busy one.
             await queries.wait_for_inspection(conn, busy.inspection_id)
-    raise Unavailable("the inspection is being saved by another request; try again shortly")
+    raise AssertionError("the last attempt waits for its rows and is never busy")
 
 
-async def _lock(conn: Connection, target: Target, photo_id: UUID, processed: Processed) -> list[Record]:
+async def _lock(
+    conn: Connection, target: Target, photo_id: UUID, processed: Processed, *, wait: bool = False
+) -> list[Record]:
     """Take the upload's locks and find the photos of other inspections it copies (the closest
     queries.MATCHES_KEPT); raises _Busy when another transaction holds one of the rows.
 
-    Why this cannot deadlock: the reuse lock is the first lock of every transaction that takes it (only
-    uploads do), so it is taken holding nothing; and every row is taken here, in one statement that never
-    waits (queries.lock_inspections), before anything is written. An upload therefore waits for a row
+    Why this cannot deadlock (but for the last try, `wait`: LOCK_ATTEMPTS): the reuse lock is the first
+    lock of every transaction that takes it (only uploads do), so it is taken holding nothing; and every
+    row is taken here, in one statement that never waits (queries.lock_inspections), before anything is
+    written. An upload therefore waits for a row
     only outside its transaction (wait_for_inspection), holding nothing, and once it holds its rows it
     waits for nothing a submission holds while wanting one of them: a submission that holds its own row
     and wants an overlapping visit's (schema 0022) waits for the upload, never the other way round.
@@ -279,7 +284,7 @@ async def _lock(conn: Connection, target: Target, photo_id: UUID, processed: Pro
         max_distance=REUSE_MAX_DISTANCE,
     )
     busy, takes_photo = await queries.lock_inspections(
-        conn, target.inspection_id, photo_id, (m["inspection_id"] for m in matches)
+        conn, target.inspection_id, photo_id, (m["inspection_id"] for m in matches), wait=wait
     )
     if busy is not None:
         raise _Busy(busy)
