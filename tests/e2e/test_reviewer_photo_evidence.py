@@ -35,6 +35,7 @@ def test_photos_taken_far_away_weeks_earlier_show_a_warning_instead_of_at_the_st
             "lat": station["lat"] + (0.0001 if n == 0 else 0.45),
             "lon": station["lon"],
         },
+        expect=(201,),
     )
     bad = len(photos) - 1
 
