@@ -898,20 +898,34 @@ export async function initLang() {
   apply();
 }
 
-// Which digits Urdu screens write numbers, dates and scores with; every screen is drawn again.
+// Which digits Urdu screens write numbers, dates and scores with; every screen is drawn again. As for
+// the language (setLang), the screens are drawn first and the choice is kept afterwards.
 export async function setDigits(next) {
   if (!DIGITS.has(next) || next === digits) return;
   digits = next;
-  await kv.set('digits', next);
   for (const fn of listeners) fn(lang);
+  await keep('digits', next);
 }
 
+// The screens are drawn again in the same task as `dir` changes, and the choice is kept afterwards: the
+// page never shows right to left with English words while the choice is being written (a test caught
+// the sync badge so), and a phone whose storage is full still switches (it forgets the choice at the
+// next start).
 export async function setLang(next) {
   if (!dictionaries[next] || next === lang) return;
   lang = next;
   apply();
-  await kv.set('lang', next);
   for (const fn of listeners) fn(lang);
+  await keep('lang', next);
+}
+
+// A choice that cannot be written (the phone's storage is full) holds until the app is closed.
+async function keep(key, value) {
+  try {
+    await kv.set(key, value);
+  } catch (err) {
+    console.warn(`the ${key} choice could not be kept`, err);
+  }
 }
 
 export function onLangChange(fn) {

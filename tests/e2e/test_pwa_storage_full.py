@@ -8,6 +8,8 @@ that will never arrive).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.test_pwa_support import (
@@ -204,5 +206,34 @@ def test_a_phone_running_out_of_space_says_so_on_home_before_a_photo_is_refused(
     assert "150 MB left" in warning.inner_text() and "Room for about 150 more photos" in warning.inner_text()
     warning.locator("a[href='#/settings']").click()
     page.wait_for_selector("#st-h")
+    assert phone.errors == []
+    phone.context.close()
+
+
+def test_a_full_phone_still_switches_to_urdu_at_once(pwa_server, browser):
+    """The language is a choice the phone keeps in IndexedDB; a full phone refuses to write it. The
+    screen must switch all the same, in the same moment as its direction, and without an error: before,
+    the text stayed English under a right-to-left page until the next start."""
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    english = page.inner_text("#sync-badge").strip()
+    assert re.search("[A-Za-z]", english), english
+    fill_storage(page, ("kv",))
+    # One evaluation that switches and reads the badge in the same task as `dir` changes.
+    seen = page.evaluate(
+        """() => new Promise((done) => {
+            new MutationObserver((_, watcher) => {
+                watcher.disconnect();
+                done([document.documentElement.dir, document.getElementById('sync-badge').innerText.trim()]);
+            }).observe(document.documentElement, { attributes: true, attributeFilter: ['dir'] });
+            document.querySelector('.lang-toggle').click();
+        })"""
+    )
+    direction, badge = seen
+    assert direction == "rtl"
+    # A MutationObserver runs after the task that changed `dir`: the words must be Urdu by then.
+    assert badge and not re.search("[A-Za-z]", badge), badge
+    page.wait_for_timeout(300)
+    assert not re.search("[A-Za-z]", page.inner_text("#sync-badge")), page.inner_text("#sync-badge")
     assert phone.errors == []
     phone.context.close()
