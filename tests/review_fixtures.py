@@ -103,8 +103,10 @@ class Ctx:
 
     def station_location(self, station: str) -> dict[str, float]:
         # make_world puts region A's stations at lat 31.5/31.6 and B's at 30.2/30.3, all at lon 74.35.
+        # A real fix lands a few metres off (3.3 m north): one exactly on the station's position is
+        # flagged as set by hand (tests/test_location_exact.py).
         lat = {"A": 31.5, "A2": 31.6, "B": 30.2, "B2": 30.3}[station]
-        return {"lat": lat, "lon": 74.35, "accuracy_m": 8}
+        return {"lat": lat + 0.00003, "lon": 74.35, "accuracy_m": 8}
 
     async def put(
         self,

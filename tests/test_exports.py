@@ -243,7 +243,8 @@ def full_answers(**over: Any) -> dict[str, Any]:
 async def env(client: ApiClient) -> Env:
     """Region A: a passed, an approved-with-override, a critical failure, a far-away draft; region B: one."""
     e = await make_env(client)
-    near_a = {"lat": 31.5, "lon": 74.35, "accuracy_m": 8}
+    # 3.3 m north of station A: a real fix (one exactly on it is flagged, tests/test_location_exact.py).
+    near_a = {"lat": 31.50003, "lon": 74.35, "accuracy_m": 8}
     e.ids["passed"] = await e.sync("A", full_answers(), location=near_a)
     e.ids["reviewed"] = await e.sync(
         "A", full_answers(fd_clean={"value": 2}, fd_remarks={"value": FORMULAS[0]}), location=near_a

@@ -269,6 +269,8 @@ async def test_the_queue_lists_submitted_inspections_in_scope_oldest_first_with_
         # The visit's times (tests/test_visit_timing_flags.py): none without a finish time.
         "too_fast": False,
         "overlaps_other": False,
+        # Its fix, far away, is not the station's own position (tests/test_location_exact.py).
+        "location_exact": False,
     }
     assert page["rows"][1]["flags"]["critical_failed"] is True
     assert page["rows"][1]["station"]["name"] == {"en": "PS SA2", "ur": "تھانہ SA2"}

@@ -47,6 +47,8 @@ LABELS: dict[str, dict[str, str]] = {
         "presence": "Presence",
         "far": "FAR FROM THE STATION (more than {radius} m away, or no GPS fix)",
         "near": "At the station (within {radius} m)",
+        "exact": "EXACTLY THE STATION'S RECORDED POSITION, to the centimetre: a phone's GPS almost never lands "
+        "there, so the location may have been set by hand or by an app",
         "scores": "Scores",
         "overall": "Overall",
         "grade": "grade",
@@ -118,6 +120,8 @@ LABELS: dict[str, dict[str, str]] = {
         "presence": "موجودگی",
         "far": "تھانے سے دور ({radius} میٹر سے زیادہ، یا جی پی ایس مقام نہیں)",
         "near": "تھانے پر موجود ({radius} میٹر کے اندر)",
+        "exact": "جی پی ایس مقام سینٹی میٹر تک عین تھانے کا درج شدہ مقام ہے: فون کا جی پی ایس شاذ و نادر ہی "
+        "ٹھیک اسی نقطے پر آتا ہے، ممکن ہے یہ مقام ہاتھ سے یا کسی ایپ کے ذریعے ڈالا گیا ہو",
         "scores": "اسکور",
         "overall": "مجموعی",
         "grade": "گریڈ",

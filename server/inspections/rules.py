@@ -62,6 +62,16 @@ def reviewer_transition(current: Status, decision: Decision) -> Status:
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG); the haversine error is well under 0.5 %
 
+# A fix closer than this to the station's recorded position is that position itself, not a reading: a
+# phone's GPS jitters by metres and practically never lands within a centimetre of a surveyed point, but
+# a fake-GPS app set to the coordinates the phone's bundle carries does. A sign for the reviewer, not
+# proof of presence (the queue's `location_exact`; the flagged list's SQL is built from it).
+EXACT_STATION_FIX_M = 0.01
+
+
+def exact_station_fix(distance: float | None) -> bool:
+    return distance is not None and distance < EXACT_STATION_FIX_M
+
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in metres (haversine), accurate enough to tell 'in the station' from 'not'."""

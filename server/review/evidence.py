@@ -27,6 +27,7 @@ from uuid import UUID
 
 from asyncpg import Connection
 
+from server.inspections.rules import exact_station_fix
 from server.photos.rules import chosen_gps, chosen_taken_at
 from server.review.models import PhotoEvidence, PhotoJudgementOut
 from server.structs import PHONE_CLOCK_AHEAD_MINUTES
@@ -102,13 +103,14 @@ def judge(
         photos_unproven=sum("unproven" in p.problems for p in per_photo),
         location_imprecise=inspection["lat"] is not None and accuracy is not None and accuracy > radius,
         per_photo=per_photo,
+        location_exact=exact_station_fix(inspection["fix_distance_m"]),
     )
 
 
 # The inspection's row with each photo its answers name, one row per photo (a single row of nulls
 # for the photo columns when it names none), and the database's now(): one round trip.
 _JUDGED = """
-    SELECT i.started_at, i.finished_at, i.lat, i.accuracy_m, now() AS now,
+    SELECT i.started_at, i.finished_at, i.lat, i.accuracy_m, i.distance_m AS fix_distance_m, now() AS now,
            p.id, p.exif_taken_at, p.exif_lat, p.exif_lon, p.device_taken_at, p.device_lat, p.device_lon,
            p.distance_m
       FROM inspections i

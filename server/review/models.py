@@ -33,6 +33,7 @@ Flag = Literal[
     "imprecise",
     "too_fast",
     "overlaps",
+    "exact",
 ]
 
 
@@ -100,6 +101,8 @@ class PhotoEvidence(msgspec.Struct, kw_only=True):
     photos_unproven: int
     location_imprecise: bool
     per_photo: list[PhotoJudgementOut]
+    # The visit's own fix is exactly the station's recorded position (Flags.location_exact).
+    location_exact: bool = False
 
 
 class OtherVisit(msgspec.Struct, kw_only=True):
@@ -189,6 +192,10 @@ class Flags(msgspec.Struct, kw_only=True):
     # same inspector elsewhere (or too far away to travel between in the time).
     too_fast: bool = False
     overlaps_other: bool = False
+    # The visit's GPS fix is the station's recorded position to the centimetre (inspections.rules
+    # EXACT_STATION_FIX_M): a phone's fix never lands there by itself, so it was likely set by hand or
+    # by an app. Not proof of presence.
+    location_exact: bool = False
 
 
 class QueueRow(msgspec.Struct, kw_only=True):

@@ -17,6 +17,7 @@ from asyncpg import Connection, Record
 from server.auth.models import SCOPE_SQL, readable_inspection_sql
 from server.errors import FieldError, Invalid
 from server.inspections.queries import OVERRIDDEN_SQL
+from server.inspections.rules import EXACT_STATION_FIX_M, exact_station_fix
 from server.review.models import (
     DistrictRef,
     Flags,
@@ -282,6 +283,10 @@ async def latest_reviews(conn: Connection, inspection_ids: Sequence[UUID]) -> di
 
 # The queue and the flagged list -------------------------------------------------------------------
 
+# The fix is the station's recorded position to the centimetre (inspections.rules.EXACT_STATION_FIX_M):
+# set by hand or by an app, not read off the sky. No column of its own: distance_m is stored already.
+_EXACT_SQL = f"i.distance_m < {EXACT_STATION_FIX_M}"
+
 _ROW_SELECT = f"""
 SELECT i.id, i.status, i.revision, i.submitted_at, i.score_percent, i.grade, i.critical_failed, {OVERRIDDEN_SQL},
        i.far_from_station, i.distance_m, i.reused_photos, i.photos_missing,
@@ -300,7 +305,8 @@ SELECT i.id, i.status, i.revision, i.submitted_at, i.score_percent, i.grade, i.c
         OR ($7 = 'critical' AND i.critical_failed) OR ($7 = 'missing' AND i.photos_missing > 0)
         OR ($7 = 'photos_far' AND i.photos_far > 0) OR ($7 = 'photos_off_time' AND i.photos_off_time > 0)
         OR ($7 = 'photos_unproven' AND i.photos_unproven > 0) OR ($7 = 'imprecise' AND i.location_imprecise)
-        OR ($7 = 'too_fast' AND i.too_fast) OR ($7 = 'overlaps' AND i.overlaps_other))
+        OR ($7 = 'too_fast' AND i.too_fast) OR ($7 = 'overlaps' AND i.overlaps_other)
+        OR ($7 = 'exact' AND {_EXACT_SQL}))
 """
 
 # Oldest first: the inspection that has waited longest is reviewed first.
@@ -315,13 +321,13 @@ _QUEUE = (
 )
 
 # Newest first, any status a reviewer has seen; the partial index holds just these rows (its predicate
-# is this condition word for word: schema 0022).
+# is this condition word for word: schema 0025).
 _FLAGGED = (
     _ROW_SELECT
-    + """
+    + f"""
    AND i.status <> 'draft' AND (i.far_from_station OR i.critical_failed OR i.reused_photos > 0 OR i.photos_far > 0
                                 OR i.photos_off_time > 0 OR i.photos_unproven > 0 OR i.location_imprecise
-                                OR i.too_fast OR i.overlaps_other)
+                                OR i.too_fast OR i.overlaps_other OR {_EXACT_SQL})
    AND ($8::timestamptz IS NULL OR (i.submitted_at, i.id) < ($8, $9::uuid))
    AND ($11::timestamptz IS NULL OR i.submitted_at >= $11) AND ($12::timestamptz IS NULL OR i.submitted_at < $12)
  ORDER BY i.submitted_at DESC, i.id DESC
@@ -359,6 +365,7 @@ def queue_row(r: Record) -> QueueRow:
             location_imprecise=bool(r["location_imprecise"]),
             too_fast=bool(r["too_fast"]),
             overlaps_other=bool(r["overlaps_other"]),
+            location_exact=exact_station_fix(r["distance_m"]),
         ),
         photos_far_count=r["photos_far"],
         photos_off_time_count=r["photos_off_time"],

@@ -44,6 +44,8 @@ const FLAGS = [['far_from_station', 'far', 'pin', 'warn'], ['reused_photos', 're
   // The photo evidence (server/review/evidence.py): the name is also the queue's `flag` filter.
   ['photos_far', 'photos_far', 'pin', 'warn'], ['photos_off_time', 'photos_off_time', 'alert', 'warn'],
   ['photos_unproven', 'photos_unproven', 'camera', 'warn'], ['location_imprecise', 'imprecise', 'pin', 'warn'],
+  // The fix is the station's recorded position to the centimetre: set by hand or by an app, not read.
+  ['location_exact', 'exact', 'pin', 'warn'],
   // The visit's own times (server/review/timing.py): answered too fast, or overlapping another visit.
   ['too_fast', 'too_fast', 'alert', 'warn'], ['overlaps_other', 'overlaps', 'alert', 'warn']];
 export const FLAG_NAMES = FLAGS.map((f) => f[1]);

@@ -283,7 +283,9 @@ function span(secs) {
 }
 
 // What the photo evidence says against the visit, one sentence each (none when it agrees): the fix too
-// imprecise to place anyone, and photos taken far away, before or after the visit, or with no evidence.
+// imprecise to place anyone or exactly the station's recorded position (a fix no phone reads by itself,
+// so "0 m" is no proof of presence), and photos taken far away, before or after the visit, or with no
+// evidence.
 function evidenceWarnings(insp, ev) {
   if (!ev) return [];
   const bad = ev.per_photo.filter((p) => p.problems.length);
@@ -292,6 +294,7 @@ function evidenceWarnings(insp, ev) {
   if (ev.location_imprecise) {
     out.push(['imprecise', t('rv.pres.imprecise', { accuracy: fmtPlusMinus(insp.location.accuracy_m), radius: fmtDistance(ev.radius_m) })]);
   }
+  if (ev.location_exact) out.push(['exact', t('rv.pres.exact')]);
   if (ev.photos_far) {
     const farthest = Math.max(...bad.filter((p) => p.problems.includes('far')).map((p) => p.distance_m));
     out.push(['photos_far', t('rv.pres.photosFar', { count: ev.photos_far, total, distance: fmtDistance(farthest) })]);
