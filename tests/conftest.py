@@ -85,6 +85,21 @@ def snapshot(page: object, **screenshot: object) -> None:
     page.screenshot(**screenshot)  # type: ignore[attr-defined]
 
 
+def run_muaina(args: list[str], *, stdin: str | None = None, **settings: str) -> subprocess.CompletedProcess:
+    """`python -m server ARGS` as an operator runs it, with only `settings` for its database and store."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "S3_ENDPOINT"}}
+    env.update({"LOG_LEVEL": "WARNING", **settings})
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def require_or_skip(reason: str) -> None:
     """Missing browser or service: a failure in CI, a skip on a developer's machine."""
     if IN_CI:
@@ -330,10 +345,13 @@ class LiveServer:
         # The source tree it runs (another release's, for an upgrade test).
         self.tree = ROOT
 
+    # The command line it is started with (tests/test_metrics.py starts several workers).
+    serve_args: tuple[str, ...] = ("serve",)
+
     def start(self, timeout: float = 30) -> LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve"],
+            [sys.executable, "-m", "server", *self.serve_args],
             cwd=self.tree,
             env=self.env,
             stdout=self.log.open("ab"),

@@ -7,10 +7,8 @@ review and checks the trail, while every way to change or remove what the trail 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +21,7 @@ from litestar.testing import AsyncTestClient
 from server import approle, cli, db
 from server.app import create_app
 from server.org.importer import import_stations_file
-from tests.conftest import make_settings
+from tests.conftest import make_settings, run_muaina
 from tests.factories import ApiClient, make_world
 from tests.review_fixtures import make_ctx
 
@@ -168,21 +166,7 @@ async def test_grant_app_role_can_be_repeated_and_takes_back_what_was_added_by_h
 
 def _grant(role: str, database_url: str) -> subprocess.CompletedProcess:
     """`python -m server grant-app-role ROLE`, as the owner."""
-    return _muaina(["grant-app-role", role], DATABASE_URL=database_url)
-
-
-def _muaina(args: list[str], stdin: str = "", **settings: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "S3_ENDPOINT"}}
-    env.update({"LOG_LEVEL": "WARNING", **settings})
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_muaina(["grant-app-role", role], DATABASE_URL=database_url)
 
 
 async def test_grant_app_role_refuses_an_unknown_role_and_the_owner(database_url):
@@ -291,12 +275,14 @@ async def test_a_pending_migration_run_as_the_app_role_says_the_owner_must_run_i
 async def test_the_maintenance_commands_run_as_the_app_role(app_url, conn, tmp_path: Path):
     (tmp_path / "var" / "photos").mkdir(parents=True)
     for command in (["verify-audit"], ["prune-sessions"], ["sweep-photos", "--dry-run"]):
-        done = await asyncio.to_thread(_muaina, command, DATABASE_URL=app_url, DATA_DIR=str(tmp_path / "var"))
+        done = await asyncio.to_thread(run_muaina, command, DATABASE_URL=app_url, DATA_DIR=str(tmp_path / "var"))
         assert done.returncode == 0, (command, done.stderr)
     # verify-audit recorded its check in the trail, through the queue.
     assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'audit.verified'") == 1
     done = await asyncio.to_thread(
-        _muaina, ["create-admin", "--username", "it.officer"], "a-long-password\n", DATABASE_URL=app_url
+        lambda: run_muaina(
+            ["create-admin", "--username", "it.officer"], stdin="a-long-password\n", DATABASE_URL=app_url
+        )
     )
     assert done.returncode == 0, done.stderr
     assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'user.create'") == 1

@@ -18,7 +18,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_muaina
 from tests.s3server import free_port
 
 
@@ -122,18 +122,10 @@ def test_app_processes_share_the_cores_for_photo_processing(monkeypatch, cores, 
     assert image_workers_per_process(workers) == each
 
 
-def _run(args: list[str], **settings: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "S3_ENDPOINT"}}
-    env.update({"LOG_LEVEL": "WARNING", **settings})
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-
-
 def test_a_database_that_cannot_be_reached_stops_a_command_with_one_line_naming_it():
     nobody = f"postgresql://muaina:secret-word@127.0.0.1:{free_port()}/muaina"
     for args in (["migrate"], ["serve", "--port", str(free_port())], ["prune-sessions"]):
-        done = _run(args, DATABASE_URL=nobody)
+        done = run_muaina(args, DATABASE_URL=nobody)
         assert done.returncode == 1, done.stderr
         [line] = done.stderr.strip().splitlines()
         assert line.startswith("muaina: cannot connect to the database DATABASE_URL names (127.0.0.1:"), line
@@ -143,7 +135,7 @@ def test_a_database_that_cannot_be_reached_stops_a_command_with_one_line_naming_
 @pytest.mark.parametrize("command", [["serve", "--port", "0"], ["sweep-photos"], ["recover-photos", "--dry-run"]])
 def test_a_photo_store_that_cannot_be_reached_stops_a_command_with_one_line_naming_it(database_url: str, command):
     args = [str(free_port()) if a == "0" else a for a in command]
-    done = _run(
+    done = run_muaina(
         args,
         DATABASE_URL=database_url,
         S3_ENDPOINT=f"http://127.0.0.1:{free_port()}",
@@ -160,7 +152,7 @@ def test_a_photo_store_that_cannot_be_reached_stops_a_command_with_one_line_nami
 
 def test_a_read_replica_that_cannot_be_reached_stops_serve_before_it_says_it_is_running(database_url: str):
     nobody = f"postgresql://muaina:secret-word@127.0.0.1:{free_port()}/muaina"
-    done = _run(["serve", "--port", str(free_port())], DATABASE_URL=database_url, DATABASE_READ_URL=nobody)
+    done = run_muaina(["serve", "--port", str(free_port())], DATABASE_URL=database_url, DATABASE_READ_URL=nobody)
     assert done.returncode == 1, done.stderr
     line = done.stderr.strip().splitlines()[-1]
     assert line.startswith("muaina: cannot connect to the database DATABASE_READ_URL names (127.0.0.1:"), line
@@ -169,7 +161,7 @@ def test_a_read_replica_that_cannot_be_reached_stops_serve_before_it_says_it_is_
 
 def test_a_failover_url_of_several_hosts_is_named_in_one_line_too():
     hosts = f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
-    done = _run(["migrate"], DATABASE_URL=f"postgresql://muaina:secret-word@{hosts}/muaina")
+    done = run_muaina(["migrate"], DATABASE_URL=f"postgresql://muaina:secret-word@{hosts}/muaina")
     assert done.returncode == 1, done.stderr
     [line] = done.stderr.strip().splitlines()
     assert line.startswith(f"muaina: cannot connect to the database DATABASE_URL names ({hosts}/muaina)"), line
@@ -179,7 +171,7 @@ def test_a_failover_url_of_several_hosts_is_named_in_one_line_too():
 def test_photo_maintenance_says_in_one_line_when_there_is_no_photo_directory(database_url: str, tmp_path):
     # Run from cron in another directory, the directory store is not found: nothing is "all well".
     for args in (["sweep-photos"], ["recover-photos", "--dry-run"]):
-        done = _run(args, DATABASE_URL=database_url, DATA_DIR=str(tmp_path / "elsewhere"))
+        done = run_muaina(args, DATABASE_URL=database_url, DATA_DIR=str(tmp_path / "elsewhere"))
         assert done.returncode == 1, done.stderr
         line = done.stderr.strip().splitlines()[-1]
         assert line.startswith(f"muaina: there is no photo directory at {tmp_path / 'elsewhere' / 'photos'}"), line
@@ -191,17 +183,7 @@ async def test_create_admin_reads_the_password_from_stdin_not_the_command_line(d
     from server.auth.rules import verify_password
 
     def create(username: str, stdin: str, *extra: str) -> subprocess.CompletedProcess:
-        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "S3_ENDPOINT"}}
-        env.update({"LOG_LEVEL": "WARNING", "DATABASE_URL": database_url})
-        return subprocess.run(
-            [sys.executable, "-m", "server", "create-admin", "--username", username, *extra],
-            cwd=ROOT,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_muaina(["create-admin", "--username", username, *extra], stdin=stdin, DATABASE_URL=database_url)
 
     # Piped, as a script or `read -s` gives it: the password is never on the command line.
     done = create("it.officer", "a long passphrase\n")
@@ -237,7 +219,7 @@ def test_an_address_in_use_is_one_line_before_anything_says_it_is_running(databa
     port = taken.getsockname()[1]
     try:
         for workers in ("1", "2"):
-            done = _run(["serve", "--port", str(port), "--workers", workers], DATABASE_URL=database_url)
+            done = run_muaina(["serve", "--port", str(port), "--workers", workers], DATABASE_URL=database_url)
             assert done.returncode == 1, done.stderr
             line = done.stderr.strip().splitlines()[-1]
             assert line.startswith(f"muaina: cannot listen on 127.0.0.1:{port}: Address already in use"), line
@@ -271,7 +253,7 @@ def test_workers_that_cannot_start_stop_the_server_with_a_failing_status(databas
 def test_a_maintenance_command_where_there_is_no_database_says_so_and_makes_none(tmp_path, command):
     # Cron starts in the home directory: the embedded default would have made a new, empty PostgreSQL
     # there (46 MB) and then failed with a traceback about a missing table.
-    done = _run(command, DATA_DIR=str(tmp_path / "var"))
+    done = run_muaina(command, DATA_DIR=str(tmp_path / "var"))
     assert done.returncode == 1, done.stderr
     [line] = done.stderr.strip().splitlines()
     assert line.startswith(f"muaina: there is no database at {tmp_path / 'var' / 'pg'}"), line
@@ -286,7 +268,7 @@ async def test_a_maintenance_command_on_a_database_not_migrated_says_so_in_one_l
     await _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
     try:
         for command in (["verify-audit"], ["prune-sessions"]):
-            done = await asyncio.to_thread(_run, command, DATABASE_URL=with_database(pg_admin_url, name))
+            done = await asyncio.to_thread(run_muaina, command, DATABASE_URL=with_database(pg_admin_url, name))
             assert done.returncode == 1, done.stderr
             [line] = done.stderr.strip().splitlines()
             assert "of this version's migrations, from 0001_" in line and "muaina migrate" in line, line

@@ -4,9 +4,6 @@ figures read from PostgreSQL, HTTP counts by route template, and counts added up
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -162,26 +159,11 @@ async def test_requests_are_counted_by_route_template_and_no_series_carries_an_i
 class WorkersServer(LiveServer):
     """`muaina serve --workers 2` against a test database."""
 
+    serve_args = ("serve", "--workers", "2")
+
     def start(self, timeout: float = 60) -> WorkersServer:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--workers", "2"],
-            cwd=self.tree,
-            env=self.env,
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"server did not start in {timeout}s:\n{self.log.read_text()[-3000:]}")
+        super().start(timeout)
+        return self
 
 
 @pytest.fixture
