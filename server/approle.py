@@ -45,34 +45,45 @@ async def _place(conn: asyncpg.Connection) -> asyncpg.Record:
 
 async def check(conn: asyncpg.Connection, role: str) -> None:
     """Refuse a role that does not exist, or that could change the schema (a superuser, the tables'
-    owner or a member of it, the database's owner), and a caller who is not the owner."""
+    owner or a member of it, the database's owner), and a caller who is not the owner.
+
+    The attributes are those of every role it may SET ROLE to, itself included: a member of a group
+    with CREATEROLE (or of a superuser) becomes that group with one statement."""
     place = await _place(conn)
     found = await conn.fetchrow(
-        """SELECT r.rolsuper, r.rolcreaterole, r.rolbypassrls, r.rolreplication,
+        """SELECT r.rolsuper AS superuser, bool_or(g.rolsuper) AS rolsuper, bool_or(g.rolcreaterole) AS rolcreaterole,
+                  bool_or(g.rolbypassrls) AS rolbypassrls, bool_or(g.rolreplication) AS rolreplication,
                   pg_has_role(r.oid, $2::name, 'MEMBER') AS owns_tables,
                   pg_has_role(r.oid, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'MEMBER')
                       AS owns_database
-             FROM pg_roles r WHERE r.rolname = $1""",
+             FROM pg_roles r JOIN pg_roles g ON pg_has_role(r.oid, g.oid, 'MEMBER')
+            WHERE r.rolname = $1
+            GROUP BY r.oid, r.rolsuper""",
         role,
         place["owner"],
     )
     if found is None:
         raise Refused(f"there is no role {role!r}: create it first (CREATE ROLE {_ident(role)} LOGIN PASSWORD '…')")
-    if found["rolsuper"]:
+    if found["superuser"]:
         raise Refused(f"{role!r} is a superuser, who may rewrite the audit trail: choose a role of its own")
-    if found["rolcreaterole"]:
-        # Up to PostgreSQL 15, CREATEROLE may grant itself membership in any role but a superuser: the
-        # tables' owner too, and then disable the trail's guards.
-        raise Refused(
-            f"{role!r} has CREATEROLE, which can make it a member of the tables' owner and so rewrite the"
-            " audit trail: ALTER ROLE ... NOCREATEROLE, or choose another role"
-        )
-    if found["rolbypassrls"] or found["rolreplication"]:
-        raise Refused(f"{role!r} has BYPASSRLS or REPLICATION, which the app does not need: choose a plain role")
     if found["owns_tables"]:
         raise Refused(
             f"{role!r} owns the tables (or is a member of {place['owner']!r}, who does), and may rewrite the audit"
             " trail: choose a role that owns nothing"
+        )
+    if found["rolsuper"]:
+        raise Refused(f"{role!r} is a member of a superuser, who may rewrite the audit trail: choose a role of its own")
+    if found["rolcreaterole"]:
+        # Up to PostgreSQL 15, CREATEROLE may grant itself membership in any role but a superuser: the
+        # tables' owner too, and then disable the trail's guards.
+        raise Refused(
+            f"{role!r} has CREATEROLE (itself or through a role it belongs to), which can make it a member of"
+            " the tables' owner and so rewrite the audit trail: ALTER ROLE ... NOCREATEROLE, or choose another role"
+        )
+    if found["rolbypassrls"] or found["rolreplication"]:
+        raise Refused(
+            f"{role!r} has BYPASSRLS or REPLICATION (itself or through a role it belongs to), which the app"
+            " does not need: choose a plain role"
         )
     if found["owns_database"]:
         raise Refused(f"{role!r} owns the database, and may drop the audit trail: choose a role that owns nothing")

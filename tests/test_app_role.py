@@ -215,6 +215,24 @@ async def test_grant_app_role_refuses_a_role_that_could_make_itself_more(
         await conn.close()
 
 
+@pytest.mark.parametrize("attribute", ["CREATEROLE", "SUPERUSER"])
+async def test_grant_app_role_refuses_a_member_of_a_group_that_could_make_it_more(
+    pg_admin_url, database_url, role, attribute
+):
+    """A member of a group role with CREATEROLE (or of a superuser) becomes that group with SET ROLE, and
+    then as much as the attribute allows: checking the role's own attributes is not enough."""
+    group = f"{role}_group"
+    await _as_owner(pg_admin_url, f"CREATE ROLE {group} NOLOGIN {attribute}", f"GRANT {group} TO {role}")
+    conn = await db.connect(database_url)
+    try:
+        with pytest.raises(approle.Refused, match="CREATEROLE" if attribute == "CREATEROLE" else "superuser"):
+            await approle.grant_app_role(conn, role)
+        assert await conn.fetchval("SELECT count(*) FROM app_roles") == 0
+    finally:
+        await conn.close()
+        await _as_owner(pg_admin_url, f"REVOKE {group} FROM {role}", f"DROP ROLE {group}")
+
+
 async def _owner(url: str) -> str:
     conn = await db.connect(url)
     try:
