@@ -426,20 +426,16 @@ def reuse_hashes(img: Image.Image) -> ReuseHashes:
     whole = _dct(luma)
     return ReuseHashes(
         phash=_bits(whole),
-        phash_centre=_bits(_dct(_region(luma, _inside(0, 0, 1, 1)))),
+        phash_centre=_bits(_dct(_centre(luma))),
         phash_mirrored=_bits(list(map(float.__mul__, whole, _MIRRORED))),
     )
 
 
-def _inside(left: float, top: float, right: float, bottom: float) -> tuple[float, float, float, float]:
-    """The centre of this box: without CENTRE_MARGIN of its width and height on every side."""
-    dx, dy = (right - left) * CENTRE_MARGIN, (bottom - top) * CENTRE_MARGIN
-    return left + dx, top + dy, right - dx, bottom - dy
-
-
-def _region(img: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:
+def _centre(img: Image.Image) -> Image.Image:
+    """The picture without CENTRE_MARGIN of its width and height on every side (at least one pixel)."""
     width, height = img.size
-    left, top, right, bottom = (round(f * side) for f, side in zip(box, (width, height, width, height), strict=True))
+    left, top = round(CENTRE_MARGIN * width), round(CENTRE_MARGIN * height)
+    right, bottom = round((1 - CENTRE_MARGIN) * width), round((1 - CENTRE_MARGIN) * height)
     return img.crop((left, top, max(right, left + 1), max(bottom, top + 1)))
 
 
