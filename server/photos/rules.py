@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from itertools import combinations
-from typing import Any
+from typing import Any, get_args
 from uuid import UUID
 
 import msgspec
@@ -130,7 +130,7 @@ class Device(msgspec.Struct, frozen=True, kw_only=True):
     source: PhotoSource | None = None
 
 
-SOURCES: tuple[PhotoSource, ...] = ("camera", "gallery")
+SOURCES: tuple[PhotoSource, ...] = get_args(PhotoSource)
 
 
 def device_evidence(
