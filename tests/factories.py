@@ -153,6 +153,18 @@ async def make_world(conn) -> World:
     return w
 
 
+async def make_version(conn, definition: Any = None) -> uuid.UUID:
+    """A template of its own and its version 1 with `definition` (empty by default), written directly."""
+    template_id = await conn.fetchval(
+        "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'ٹ') RETURNING id"
+    )
+    return await conn.fetchval(
+        "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 1, $2) RETURNING id",
+        template_id,
+        {} if definition is None else definition,
+    )
+
+
 def query_params(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """(path, name, schema) of every query parameter of every GET route without path parameters in
     an OpenAPI document; an optional parameter's schema is its type's (it is documented as oneOf

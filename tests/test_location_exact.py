@@ -14,7 +14,7 @@ import pypdf
 
 from server.inspections import rules
 from server.review import queries
-from tests.factories import make_world
+from tests.factories import make_version, make_world
 from tests.review_fixtures import answers, make_ctx
 
 # make_world puts station A at 31.5, 74.35.
@@ -124,11 +124,7 @@ def test_the_python_rule_the_list_and_the_index_agree():
 async def test_the_flagged_list_is_read_through_its_partial_index(conn):
     """On 100,000 inspections of which a few are flagged, the list is an index scan, not a table scan."""
     world = await make_world(conn)
-    version = await conn.fetchval(
-        """WITH t AS (INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'T') RETURNING id)
-           INSERT INTO template_versions (template_id, version, definition)
-           SELECT id, 1, '{}'::jsonb FROM t RETURNING id"""
-    )
+    version = await make_version(conn)
     await conn.execute(
         """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
                                     body_hash, document, started_at, finished_at, submitted_at, distance_m)

@@ -192,18 +192,11 @@ async def test_different_pictures_of_the_same_kind_of_scene_are_not_taken_for_re
 async def test_the_reuse_query_reads_the_band_indexes_on_a_large_table(conn):
     """On 100,000 photos the search for a picture and its mirror image stays index probes, never a scan
     of the table."""
-    from tests.factories import make_world
+    from tests.factories import make_version, make_world
     from tests.test_photos_api import DEFINITION
 
     world = await make_world(conn)
-    template = await conn.fetchval(
-        "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'T') RETURNING id"
-    )
-    version = await conn.fetchval(
-        "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 1, $2) RETURNING id",
-        template,
-        DEFINITION,
-    )
+    version = await make_version(conn, DEFINITION)
     inspections = [uuid.uuid4(), uuid.uuid4()]
     for inspection_id in inspections:
         await conn.execute(

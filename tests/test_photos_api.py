@@ -31,7 +31,7 @@ from server.photos.pipeline import REUSE_MAX_DISTANCE, hamming
 from server.photos.recovery import recover_photos
 from server.photos.sweeper import sweep_orphans
 from tests.conftest import asgi_call, make_settings, s3_overrides
-from tests.factories import ApiClient, World, await_photos, make_world
+from tests.factories import ApiClient, World, await_photos, make_version, make_world
 from tests.photo_corpus import make_phone_jpeg, oversized_jpeg
 from tests.s3server import S3Server
 
@@ -66,17 +66,6 @@ class Env:
         return self.api.tokens.get(username) or await self.api.login(username)
 
 
-async def make_version(conn) -> uuid.UUID:
-    template_id = await conn.fetchval(
-        "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'ٹ') RETURNING id"
-    )
-    return await conn.fetchval(
-        "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 1, $2) RETURNING id",
-        template_id,
-        DEFINITION,
-    )
-
-
 async def make_inspection(
     api: ApiClient, env_world: World, version_id: uuid.UUID, *, station: str = "A", inspector: str = "inspector_a"
 ) -> uuid.UUID:
@@ -102,7 +91,7 @@ async def make_env(api: ApiClient) -> Env:
     conn = await api.db()
     try:
         world = await make_world(conn)
-        version_id = await make_version(conn)
+        version_id = await make_version(conn, DEFINITION)
     finally:
         await conn.close()
     return Env(api=api, world=world, version_id=version_id, inspector_a=await api.login("inspector_a"))
@@ -839,14 +828,7 @@ async def test_the_banded_reuse_query_finds_exactly_the_hashes_within_the_distan
     from server.photos import queries
 
     world = await make_world(conn)
-    version_id = await conn.fetchval(
-        "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'T') RETURNING id"
-    )
-    version_id = await conn.fetchval(
-        "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 1, $2) RETURNING id",
-        version_id,
-        DEFINITION,
-    )
+    version_id = await make_version(conn, DEFINITION)
     here, elsewhere = uuid.uuid4(), uuid.uuid4()
     for inspection_id in (here, elsewhere):
         await conn.execute(

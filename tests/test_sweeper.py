@@ -21,7 +21,7 @@ from server.photos.recovery import MANIFEST, export_unclaimed
 from server.photos.sweeper import sweep_orphans
 from server.s3store import S3Store
 from server.storage import DirectoryStore, PhotoStore
-from tests.factories import await_photos, make_world
+from tests.factories import await_photos, make_version, make_world
 from tests.photo_corpus import make_phone_jpeg
 from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY
 from tests.test_photos_api import DEFINITION
@@ -47,14 +47,7 @@ async def store(request, tmp_path: Path):
 async def insert_inspection(conn) -> tuple[uuid.UUID, uuid.UUID]:
     """A draft inspection of a world's own: its id and its inspector's."""
     world = await make_world(conn)
-    template_id = await conn.fetchval(
-        "INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'T') RETURNING id"
-    )
-    version_id = await conn.fetchval(
-        "INSERT INTO template_versions (template_id, version, definition) VALUES ($1, 1, $2) RETURNING id",
-        template_id,
-        DEFINITION,
-    )
+    version_id = await make_version(conn, DEFINITION)
     inspection_id = uuid.uuid4()
     await conn.execute(
         """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision, body_hash,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from server.structs import phone_clock_off
-from tests.factories import make_world
+from tests.factories import make_version, make_world
 from tests.review_fixtures import answers, make_ctx
 
 
@@ -240,11 +240,7 @@ async def test_the_sql_rules_match_the_python_ones(conn):
 async def test_the_partners_of_a_submission_are_found_through_the_inspector_start_index(conn):
     """One indexed lookup per submission, on a table of 100,000 inspections."""
     world = await make_world(conn)
-    version = await conn.fetchval(
-        """WITH t AS (INSERT INTO templates (key, title_en, title_ur) VALUES ('t', 'T', 'T') RETURNING id)
-           INSERT INTO template_versions (template_id, version, definition)
-           SELECT id, 1, '{}'::jsonb FROM t RETURNING id"""
-    )
+    version = await make_version(conn)
     people = list(world.users.values())
     await conn.execute(
         """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
