@@ -254,6 +254,26 @@ export function searchBox(label, value, oninput, attrs = {}) {
   return h('div', { class: 'search' }, icon('search'), box);
 }
 
+// The load behind a list its filters reload: only the newest request's reply is shown, so a slow
+// search overtaken by a change of filter never puts its rows (or its failure) under the newer filters.
+// The list is aria-busy while a request is out, for screen readers and for whoever waits on it.
+export function newestOnly(list, fetch, show) {
+  let newest = 0;
+  const load = async () => {
+    const mine = (newest += 1);
+    list.setAttribute('aria-busy', 'true');
+    try {
+      const rows = await fetch();
+      if (mine === newest) show(rows);
+    } catch (err) {
+      if (mine === newest) mount(list, h('li', {}, loadingFailed(err, load)));
+    } finally {
+      if (mine === newest) list.removeAttribute('aria-busy');
+    }
+  };
+  return load;
+}
+
 export function loadingFailed(err, retry) {
   return h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('div', {},
     h('p', { text: describeError(err) }),

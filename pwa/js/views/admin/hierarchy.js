@@ -8,7 +8,7 @@ import { fmtNumber, getLang, readNumber, t, tx } from '../../i18n.js';
 import { navigate } from '../../router.js';
 import { dialog, h, lazyList, mount, namePair, pill, toast } from '../../ui.js';
 import {
-  adminPage, aicon, bilingual, checkBox, errorSummary, fieldBox, input, loadingFailed, placeErrors, placeName, searchBox,
+  adminPage, aicon, bilingual, checkBox, errorSummary, fieldBox, input, loadingFailed, newestOnly, placeErrors, placeName, searchBox,
   select, showFailure, styles,
 } from './common.js';
 
@@ -198,21 +198,18 @@ export default async function hierarchyView(params) {
   let stop = null;
   const reload = () => navigate(`/admin/hierarchy/${kind}`, { replace: true });
   const edit = async (row) => { if (await editDialog(kind, row, places)) reload(); };
-  const load = async () => {
+  const load = newestOnly(list, () => {
     const q = { q: query.q };
     if (kind !== 'regions' && query.region_id) q.region_id = query.region_id;
     if ((kind === 'circles' || kind === 'stations') && query.district_id) q.district_id = query.district_id;
     if (kind === 'stations') { if (query.kind) q.kind = query.kind; q.limit = 5000; }
-    try {
-      const rows = await api.admin.list(kind, q);
-      stop?.();
-      stop = lazyList(list, rows, (row) => rowFor(kind, row, places, edit));
-      if (!rows.length) mount(list, h('li', { class: 'empty', text: t('admin.nothingFound') }));
-      count.textContent = t('admin.countShown', { count: rows.length });
-    } catch (err) {
-      mount(list, h('li', {}, loadingFailed(err, load)));
-    }
-  };
+    return api.admin.list(kind, q);
+  }, (rows) => {
+    stop?.();
+    stop = lazyList(list, rows, (row) => rowFor(kind, row, places, edit));
+    if (!rows.length) mount(list, h('li', { class: 'empty', text: t('admin.nothingFound') }));
+    count.textContent = t('admin.countShown', { count: rows.length });
+  });
   let timer;
   const filters = [searchBox(t('admin.searchOrg'), query.q, (v) => { query.q = v; clearTimeout(timer); timer = setTimeout(load, 250); }, { id: 'org-search' })];
   if (kind !== 'regions') {

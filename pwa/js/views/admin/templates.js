@@ -6,7 +6,7 @@ import { fmtDateTime, fmtNumber, t, tx } from '../../i18n.js';
 import { navigate } from '../../router.js';
 import { confirmDialog, dialog, h, mount, namePair, pill, toast } from '../../ui.js';
 import {
-  adminPage, aicon, bilingual, busy, describeError, errorSummary, fieldBox, input, loadingFailed, placeErrors,
+  adminPage, aicon, bilingual, busy, describeError, errorSummary, fieldBox, input, loadingFailed, newestOnly, placeErrors,
   saveBlob, searchBox, showFailure, styles,
 } from './common.js';
 
@@ -33,14 +33,9 @@ export async function listView(params) {
   await styles();
   const list = h('ul', { class: 'list', id: 'template-list', 'aria-live': 'polite' });
   const query = { q: params.q || '', archived: params.archived || 'false' };
-  const load = async () => {
-    try {
-      const rows = await api.admin.templates({ q: query.q, archived: query.archived === 'all' ? undefined : query.archived });
-      mount(list, rows.length ? rows.map(templateRow) : h('li', { class: 'empty', text: t('admin.noTemplates') }));
-    } catch (err) {
-      mount(list, h('li', {}, loadingFailed(err, load)));
-    }
-  };
+  const load = newestOnly(list,
+    () => api.admin.templates({ q: query.q, archived: query.archived === 'all' ? undefined : query.archived }),
+    (rows) => mount(list, rows.length ? rows.map(templateRow) : h('li', { class: 'empty', text: t('admin.noTemplates') })));
   let timer;
   const filters = h('div', { class: 'filters' },
     searchBox(t('admin.searchTemplates'), query.q, (v) => { query.q = v; clearTimeout(timer); timer = setTimeout(load, 250); }, { id: 'template-search' }),

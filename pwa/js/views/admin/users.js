@@ -13,7 +13,7 @@ import { signOut, state } from '../../state.js';
 import { confirmDialog, dialog, h, icon, lazyList, mount, pill, toast } from '../../ui.js';
 import { auditRow } from './audit.js';
 import {
-  adminPage, aicon, busy, checkBox, describeError, errorSummary, fieldBox, groupBox, input, loadingFailed, placeErrors,
+  adminPage, aicon, busy, checkBox, describeError, errorSummary, fieldBox, groupBox, input, loadingFailed, newestOnly, placeErrors,
   placeName, placeNames, saveBlob, searchBox, select, serverMessage, showFailure, styles,
 } from './common.js';
 
@@ -57,20 +57,15 @@ export async function listView(params) {
   let where = { regions: [], districts: [] };
   try { where = await places(); } catch { /* names then fall back to "no scope"; the list still loads */ }
   let stop = null;
-  const load = async () => {
-    try {
-      const users = await api.admin.users({
-        q: query.q, role: query.role, active: query.active, region_id: query.region_id, district_id: query.district_id,
-      });
-      stop?.();
-      stop = null;
-      if (users.length) stop = lazyList(list, users, (u) => userRow(u, where));
-      else mount(list, h('li', { class: 'empty', text: t('admin.noUsers') }));
-      count.textContent = t('admin.countShown', { count: users.length });
-    } catch (err) {
-      mount(list, h('li', {}, loadingFailed(err, load)));
-    }
-  };
+  const load = newestOnly(list, () => api.admin.users({
+    q: query.q, role: query.role, active: query.active, region_id: query.region_id, district_id: query.district_id,
+  }), (users) => {
+    stop?.();
+    stop = null;
+    if (users.length) stop = lazyList(list, users, (u) => userRow(u, where));
+    else mount(list, h('li', { class: 'empty', text: t('admin.noUsers') }));
+    count.textContent = t('admin.countShown', { count: users.length });
+  });
   let timer;
   const districtSelect = h('select', { id: 'district-filter', onchange: (e) => { query.district_id = e.target.value; load(); } });
   const fillDistricts = () => {
