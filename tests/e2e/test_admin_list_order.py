@@ -1,39 +1,60 @@
-"""The admin's filtered lists in real Chromium show the reply to the newest filter only: a slow reply to
-an older filter (a search the admin typed, then a role chosen before it came back) arriving last must
-not put its rows under the newer filter, or the admin acts on the wrong accounts or stations."""
+"""The admin's screens in real Chromium draw the reply to the newest request only. A slow reply to an
+older one arriving last must not put its rows under the newer filter (the admin acts on the wrong
+accounts or stations), swap the preview of the file chosen since for an older file's (and import what
+the admin never saw), or cover a full audit check's finding with an older quick check's "intact"."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_admin_support import ADMIN, ADMIN_PASSWORD, signed_in_laptop
+from tests.e2e.test_admin_support import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    INSPECTOR,
+    INSPECTOR_PASSWORD,
+    _in_thread,
+    signed_in_laptop,
+)
+from tests.e2e.test_record_integrity_page import _station_and_version, _tamper
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 
 class HeldReplies:
-    """Holds back the requests whose URL contains `marker` until released; lets every other through."""
+    """Holds back the first request whose URL contains `marker` (every one with `every`) until
+    released; every other request goes through. With `answered`, the server answers the held request
+    at once and only its reply waits (Playwright's fetch from a route handler is for GETs here)."""
 
-    def __init__(self, marker: str) -> None:
+    def __init__(self, marker: str, *, every: bool = False, answered: bool = False) -> None:
         self.marker = marker
-        self.held: list[Any] = []
+        self.every = every
+        self.answered = answered
+        self.held: list[tuple[Any, Any]] = []
 
     def __call__(self, route: Any) -> None:
-        if self.marker in route.request.url:
-            self.held.append(route)
+        if self.marker in route.request.url and (self.every or not self.held):
+            self.held.append((route, route.fetch() if self.answered else None))
         else:
             route.continue_()
 
     def release(self, page: Any) -> None:
         assert self.held, f"no request with {self.marker!r} was made"
         with page.expect_response(lambda r: self.marker in r.url):
-            for route in self.held:
-                route.continue_()
+            for route, reply in self.held:
+                if reply is None:
+                    route.continue_()
+                else:
+                    route.fulfill(response=reply)
         # The reply's body is read and handed to the page's code after the response event.
-        page.evaluate("() => new Promise((done) => setTimeout(done, 400))")
+        page.evaluate("() => new Promise((done) => setTimeout(done, 500))")
+
+
+def _csv(header: str, rows: list[str], name: str) -> list[dict]:
+    return [{"name": name, "mimeType": "text/csv", "buffer": (header + "".join(rows)).encode()}]
 
 
 def _names(page: Any, selector: str, attribute: str) -> set[str]:
@@ -53,7 +74,7 @@ def test_a_slow_reply_to_an_older_user_filter_does_not_replace_the_newer_list(ad
     context, page, errors = signed_in_laptop(admin_server, browser)
     page.click("a[href='#/admin/users']")
     expect(page.locator("#user-list li[data-username]").first).to_be_visible()
-    slow = HeldReplies("role=inspector")
+    slow = HeldReplies("role=inspector", every=True)
     page.route("**/api/v1/users?*", slow)
 
     page.select_option("#role-filter", "inspector")
@@ -81,7 +102,7 @@ def test_a_slow_reply_to_an_older_station_search_does_not_replace_the_newer_list
     page.goto(admin_server.url + "/#/admin/hierarchy/stations")
     expect(page.locator("#org-list li[data-code]").first).to_be_visible()
     # The first search is slow; the admin clears it and types the station's code before it returns.
-    slow = HeldReplies("q=zz")
+    slow = HeldReplies("q=zz", every=True)
     page.route("**/api/v1/stations?*", slow)
     with page.expect_request(lambda r: "q=zz" in r.url):
         page.fill("#org-search", "zz")
@@ -91,5 +112,106 @@ def test_a_slow_reply_to_an_older_station_search_does_not_replace_the_newer_list
 
     assert _names(page, "#org-list li[data-code]", "data-code") == {s["code"] for s in found}
     expect(page.locator("#org-count")).to_contain_text(str(len(found)))
+    assert errors == []
+    context.close()
+
+
+USERS = "username,display_name,role,region_codes,district_codes\n"
+STATIONS = "code,name_en,name_ur,district_code,lat,lon\n"
+
+
+def test_the_user_import_previews_and_imports_the_file_chosen_last(admin_server, browser):
+    token = admin_server.login(ADMIN, ADMIN_PASSWORD)
+    district = admin_server.api("GET", "/api/v1/districts", token).json()[0]["code"]
+    first = _csv(USERS, [f"dsp.late.a,Late A,inspector,,{district}\n"], "a.csv")
+    second = _csv(USERS, [f"dsp.late.b{i},Late B{i},inspector,,{district}\n" for i in (1, 2, 3)], "b.csv")
+
+    context, page, errors = signed_in_laptop(admin_server, browser)
+    page.click("a[href='#/admin/users']")
+    page.click("#import-users")
+    slow = HeldReplies("/users/import?dry_run=true")
+    page.route("**/api/v1/users/import*", slow)
+    # The admin picks a file, sees it is the wrong one and picks the right one before the first is checked.
+    with page.expect_request(lambda r: "dry_run=true" in r.url):
+        page.set_input_files("#user-import-file", files=first)
+    page.set_input_files("#user-import-file", files=second)
+    expect(page.locator("#user-import-created tbody tr")).to_have_count(3)
+    slow.release(page)
+
+    expect(page.locator("#user-import-created tbody tr")).to_have_count(3)
+    expect(page.locator("#user-import-result")).not_to_contain_text("dsp.late.a")
+    page.click("#user-import-confirm")
+    page.click("dialog[open] .dialog-actions .btn-primary")
+    expect(page.locator("#user-import-done")).to_contain_text("3 accounts created.")
+    made = admin_server.api("GET", "/api/v1/users", token, params={"q": "dsp.late"}).json()
+    assert sorted(u["username"] for u in made) == ["dsp.late.b1", "dsp.late.b2", "dsp.late.b3"]
+    assert errors == []
+    context.close()
+
+
+def test_the_station_import_previews_and_imports_the_file_chosen_last(admin_server, browser):
+    token = admin_server.login(ADMIN, ADMIN_PASSWORD)
+    district = admin_server.api("GET", "/api/v1/districts", token).json()[0]["code"]
+    first = _csv(STATIONS, [f"LATE-A-1,Late A One,اسٹیشن الف,{district},31.52,74.35\n"], "a.csv")
+    second = _csv(
+        STATIONS, [f"LATE-B-{i},Late B {i},اسٹیشن ب,{district},31.5{i},74.3{i}\n" for i in (1, 2, 3)], "b.csv"
+    )
+
+    context, page, errors = signed_in_laptop(admin_server, browser)
+    page.goto(admin_server.url + "/#/admin/hierarchy/import")
+    slow = HeldReplies("/stations/import?dry_run=true")
+    page.route("**/api/v1/stations/import*", slow)
+    with page.expect_request(lambda r: "dry_run=true" in r.url):
+        page.set_input_files("#csv-file", files=first)
+    page.set_input_files("#csv-file", files=second)
+    expect(page.locator("#csv-confirm")).to_contain_text("3")
+    slow.release(page)
+
+    expect(page.locator("#csv-confirm")).to_contain_text("3")
+    expect(page.locator("#csv-result")).not_to_contain_text("LATE-A-1")
+    page.click("#csv-confirm")
+    page.click("dialog[open] .dialog-actions .btn-primary")
+    expect(page.locator("#csv-done")).to_be_visible()
+    made = admin_server.api("GET", "/api/v1/stations", token, params={"q": "LATE-"}).json()
+    assert sorted(s["code"] for s in made) == ["LATE-B-1", "LATE-B-2", "LATE-B-3"]
+    assert errors == []
+    context.close()
+
+
+def test_a_quick_audit_check_come_back_late_does_not_cover_the_full_checks_finding(admin_server, browser):
+    station, version = _in_thread(_station_and_version(admin_server.database_url))
+    inspector = admin_server.login(INSPECTOR, INSPECTOR_PASSWORD)
+    inspection = uuid.uuid4()
+    made = admin_server.api(
+        "PUT",
+        f"/api/v1/inspections/{inspection}",
+        inspector,
+        json={
+            "station_id": str(station),
+            "template_version_id": str(version),
+            "base_revision": 0,
+            "status": "draft",
+            "started_at": "2026-11-27T09:00:00Z",
+            "answers": {},
+        },
+    )
+    assert made.status_code == 201, made.text
+    # A full check records where the quick checks go on from; then the record is changed in the database.
+    assert admin_server.api("GET", "/api/v1/audit/verify", admin_server.login(ADMIN, ADMIN_PASSWORD)).json()["ok"]
+    _in_thread(_tamper(admin_server.database_url, inspection))
+
+    context, page, errors = signed_in_laptop(admin_server, browser)
+    slow = HeldReplies("since_last_check=true", answered=True)
+    page.route("**/api/v1/audit/verify*", slow)
+    with page.expect_request(lambda r: "since_last_check=true" in r.url):
+        page.click("a[href='#/admin/audit']")
+    verify = page.locator("#audit-verify")
+    page.click("#audit-verify-again")
+    expect(verify).to_have_attribute("data-ok", "false")
+    finding = verify.inner_text()
+    slow.release(page)
+
+    expect(verify).to_have_attribute("data-ok", "false")
+    assert verify.inner_text() == finding
     assert errors == []
     context.close()

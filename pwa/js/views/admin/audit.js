@@ -7,7 +7,7 @@ import { dictionaries, fmtDateTime, fmtNumber, getLang, t } from '../../i18n.js'
 import { navigate } from '../../router.js';
 import { h, icon, mount, pill } from '../../ui.js';
 import {
-  adminPage, busy, fieldBox, input, loadingFailed, searchBox, select, styles,
+  adminPage, busy, fieldBox, input, loadingFailed, searchBox, select, styles, turns,
 } from './common.js';
 
 // Entries per page; `?limit=` in the address changes it (within what the server allows).
@@ -89,10 +89,16 @@ function recordsAlert(records, full, since, notes) {
 // itself recorded, so the next opening goes on from it.
 function verifyCard() {
   const box = h('div', { class: 'verify', id: 'audit-verify', 'aria-live': 'polite' });
+  // Only the newest check's finding is shown: the quick check of the page's opening, come back after
+  // a full check the admin asked for since, must not replace its finding (a green "intact" over a red
+  // "changed outside Muaina").
+  const turn = turns();
   const check = async (button, all) => {
+    const mine = turn.take();
     mount(box, pill('busy', t(all ? 'admin.verifying' : 'admin.verifyingRecent')));
     try {
       const r = await api.admin.verifyAudit({ all });
+      if (!turn.current(mine)) return;
       const full = r.last_full;
       box.dataset.ok = String(r.ok);
       box.dataset.after = String(r.after);
@@ -120,6 +126,7 @@ function verifyCard() {
           since, ...notes,
           h('a', { href: `#/admin/audit?before=${r.first_bad + 1}`, class: 'btn btn-secondary' }, t('admin.showEntry', { seq: r.first_bad })))));
     } catch (err) {
+      if (!turn.current(mine)) return;
       mount(box, loadingFailed(err, () => check(null, all)));
     }
     if (button) button.focus();

@@ -258,20 +258,27 @@ export function searchBox(label, value, oninput, attrs = {}) {
 // search overtaken by a change of filter never puts its rows (or its failure) under the newer filters.
 // The list is aria-busy while a request is out, for screen readers and for whoever waits on it.
 export function newestOnly(list, fetch, show) {
-  let newest = 0;
+  const turn = turns();
   const load = async () => {
-    const mine = (newest += 1);
+    const mine = turn.take();
     list.setAttribute('aria-busy', 'true');
     try {
       const rows = await fetch();
-      if (mine === newest) show(rows);
+      if (turn.current(mine)) show(rows);
     } catch (err) {
-      if (mine === newest) mount(list, h('li', {}, loadingFailed(err, load)));
+      if (turn.current(mine)) mount(list, h('li', {}, loadingFailed(err, load)));
     } finally {
-      if (mine === newest) list.removeAttribute('aria-busy');
+      if (turn.current(mine)) list.removeAttribute('aria-busy');
     }
   };
   return load;
+}
+
+// Numbered requests whose replies may come back in any order: take() as one is sent, and draw its
+// reply only while current(that number), i.e. no newer one was sent meanwhile.
+export function turns() {
+  let newest = 0;
+  return { take: () => (newest += 1), current: (mine) => mine === newest };
 }
 
 export function loadingFailed(err, retry) {

@@ -6,7 +6,7 @@
 import { api } from '../../api.js';
 import { fmtBytes, fmtNumber, sayKnown, t } from '../../i18n.js';
 import { confirmDialog, h, icon, mount, pill } from '../../ui.js';
-import { adminPage, aicon, busy, describeError, fieldBox, saveBlob, serverMessage, styles } from './common.js';
+import { adminPage, aicon, busy, describeError, fieldBox, saveBlob, serverMessage, styles, turns } from './common.js';
 
 const COLUMNS = [
   ['code', true], ['name_en', true], ['name_ur', true], ['district_code', true], ['circle_code', false],
@@ -92,21 +92,23 @@ export default async function csvImportView() {
   await styles();
   const result = h('div', { 'aria-live': 'polite', id: 'csv-result' });
   // The file's bytes as they were when checked: the import sends exactly what was previewed, even if
-  // the file on disk changes afterwards (a File read later would read the new content, or fail).
-  const state = { csv: null };
+  // the file on disk changes afterwards (a File read later would read the new content, or fail), or
+  // another file was chosen since. Each choice is read and checked in its own turn, and only the newest
+  // choice's preview (or problems) is drawn.
+  const turn = turns();
   let example = null;
   try {
     const [district] = await api.admin.list('districts', {});
     example = district?.code || null;
   } catch { example = null; }
 
-  const runImport = async (button, preview) => {
+  const runImport = async (button, preview, csv) => {
     const ok = await confirmDialog(t('admin.csvConfirmTitle'),
       t('admin.csvConfirmBody', { created: preview.created.length, updated: preview.updated.length }), t('admin.csvImportNow'));
     if (!ok) return;
     await busy(button, async () => {
       try {
-        const counts = await api.admin.importStations(state.csv, false);
+        const counts = await api.admin.importStations(csv, false);
         mount(result, h('div', { class: 'callout callout-ok', role: 'status', id: 'csv-done' }, icon('check'), h('div', {},
           h('p', { class: 'strong', text: t('admin.csvDone') }),
           h('p', { text: t('admin.csvDoneBody', { created: counts.created, updated: counts.updated, unchanged: counts.unchanged }) }),
@@ -117,16 +119,17 @@ export default async function csvImportView() {
     });
   };
 
-  const check = async () => {
-    if (!state.csv) return;
+  const check = async (csv, mine) => {
     mount(result, pill('busy', t('admin.csvChecking')));
     try {
-      const preview = await api.admin.importStations(state.csv, true);
+      const preview = await api.admin.importStations(csv, true);
+      if (!turn.current(mine)) return;
       const nothing = !preview.created.length && !preview.updated.length;
       const go = h('button', { type: 'button', class: 'btn btn-primary', id: 'csv-confirm', disabled: nothing,
-        onclick: (e) => runImport(e.currentTarget, preview) }, t('admin.csvImportN', { count: preview.created.length + preview.updated.length }));
+        onclick: (e) => runImport(e.currentTarget, preview, csv) }, t('admin.csvImportN', { count: preview.created.length + preview.updated.length }));
       mount(result, previewCard(preview), nothing ? h('p', { class: 'callout callout-info', text: t('admin.csvNothingToDo') }) : null, go);
     } catch (err) {
+      if (!turn.current(mine)) return;
       mount(result, err.status === 422 ? problemsTable(err.errors) : h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
     }
   };
@@ -135,16 +138,17 @@ export default async function csvImportView() {
     const file = e.target.files[0] || null;
     // Cleared, so that choosing the same file again once it is corrected is a change, checked anew.
     e.target.value = '';
-    state.csv = null;
+    const mine = turn.take();
     fileInfo.textContent = file ? t('admin.csvChosen', { name: file.name, size: fmtBytes(file.size) }) : '';
-    if (!file) return;
+    if (!file) { mount(result); return; }
+    let csv;
     try {
-      state.csv = new Blob([await file.arrayBuffer()], { type: 'text/csv' });
+      csv = new Blob([await file.arrayBuffer()], { type: 'text/csv' });
     } catch (err) {
-      mount(result, h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
+      if (turn.current(mine)) mount(result, h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
       return;
     }
-    check();
+    if (turn.current(mine)) check(csv, mine);
   } });
   const fileInfo = h('p', { class: 'hint', 'aria-live': 'polite' });
   const sample = () => saveBlob(new Blob([`${COLUMNS.map(([c]) => c).join(',')}\n`

@@ -14,7 +14,7 @@ import { confirmDialog, dialog, h, icon, lazyList, mount, pill, toast } from '..
 import { auditRow } from './audit.js';
 import {
   adminPage, aicon, busy, checkBox, describeError, errorSummary, fieldBox, groupBox, input, loadingFailed, newestOnly, placeErrors,
-  placeName, placeNames, saveBlob, searchBox, select, serverMessage, showFailure, styles,
+  placeName, placeNames, saveBlob, searchBox, select, serverMessage, showFailure, styles, turns,
 } from './common.js';
 
 const ROLES = ['admin', 'reviewer', 'inspector'];
@@ -206,19 +206,20 @@ function importDone(result) {
 
 function importPanel(reload) {
   const result = h('div', { 'aria-live': 'polite', id: 'user-import-result' });
-  // The file's bytes as they were when checked: the import sends exactly what was previewed.
-  const chosen = { csv: null };
+  // Each file chosen is read and checked in its own turn: only the newest choice's preview is drawn,
+  // and its button sends the very bytes that preview was of (not whichever file was chosen last).
+  const turn = turns();
   const failed = (err) => mount(result, err.status === 422 || err.status === 413 ? importProblems(err)
     : h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
 
-  const runImport = async (button, preview) => {
+  const runImport = async (button, preview, csv) => {
     const ok = await confirmDialog(t('admin.userImport.confirmTitle'),
       t('admin.userImport.confirmBody', { count: preview.created.length }), t('admin.userImport.createNow'));
     if (!ok) return;
     await busy(button, async () => {
       mount(result, pill('busy', t('admin.userImport.creating')));
       try {
-        const done = await api.admin.importUsers(chosen.csv, false);
+        const done = await api.admin.importUsers(csv, false);
         mount(result, importDone(done));
         reload();
       } catch (err) {
@@ -227,16 +228,17 @@ function importPanel(reload) {
     });
   };
 
-  const check = async () => {
+  const check = async (csv, mine) => {
     mount(result, pill('busy', t('admin.userImport.checking')));
     try {
-      const preview = await api.admin.importUsers(chosen.csv, true);
+      const preview = await api.admin.importUsers(csv, true);
+      if (!turn.current(mine)) return;
       const nothing = !preview.created.length;
       const go = h('button', { type: 'button', class: 'btn btn-primary', id: 'user-import-confirm', disabled: nothing,
-        onclick: (e) => runImport(e.currentTarget, preview) }, t('admin.userImport.importN', { count: preview.created.length }));
+        onclick: (e) => runImport(e.currentTarget, preview, csv) }, t('admin.userImport.importN', { count: preview.created.length }));
       mount(result, importPreview(preview), nothing ? h('p', { class: 'callout callout-info', text: t('admin.userImport.nothingToDo') }) : null, go);
     } catch (err) {
-      failed(err);
+      if (turn.current(mine)) failed(err);
     }
   };
 
@@ -245,16 +247,17 @@ function importPanel(reload) {
     const file = e.target.files[0] || null;
     // Cleared, so that choosing the same file again once it is corrected is a change, checked anew.
     e.target.value = '';
-    chosen.csv = null;
+    const mine = turn.take();
     fileInfo.textContent = file ? file.name : '';
-    if (!file) return;
+    if (!file) { mount(result); return; }
+    let csv;
     try {
-      chosen.csv = new Blob([await file.arrayBuffer()], { type: 'text/csv' });
+      csv = new Blob([await file.arrayBuffer()], { type: 'text/csv' });
     } catch (err) {
-      failed(err);
+      if (turn.current(mine)) failed(err);
       return;
     }
-    check();
+    if (turn.current(mine)) check(csv, mine);
   } });
   const example = () => saveBlob(new Blob(['\ufeffusername,display_name,role,region_codes,district_codes\r\n'
     + 'dsp.example,DSP Example,inspector,,DISTRICT-CODE\r\nrpo.example,RPO Example,reviewer,REGION-CODE,\r\n'],
