@@ -159,10 +159,36 @@ export async function pruneSent(now = Date.now()) {
   return dropped;
 }
 
-export async function refreshBundle() {
+// One refresh at a time. Each merges its reply onto the bundle it started from, so two at once let
+// the older reply, landing last, bring back what the newer one removed (a visit cancelled meanwhile,
+// offered again on Home). A refresh asked for while one runs waits for it and then starts from the
+// newest cursor; every request made meanwhile shares that one, so each caller's promise is of a
+// refresh begun after it asked ("Update now" says "Up to date." only when it is), and fails as it does.
+let running = null;
+let waiting = null;
+
+export function refreshBundle() {
+  if (waiting) return waiting;
+  if (!running) return run();
+  const after = () => { waiting = null; return run(); };
+  waiting = running.then(after, after);
+  return waiting;
+}
+
+function run() {
+  const mine = refreshOnce();
+  running = mine;
+  const done = () => { if (running === mine) running = null; };
+  mine.then(done, done);
+  return mine;
+}
+
+async function refreshOnce() {
   await pruneSent().catch(() => 0);  // housekeeping: never what stops a sync
   const b = state.bundle;
   const res = await api.bundle(b.cursor, b.cursor ? b.etag : null);
+  // Signed out, or another person signed in, while this was on its way: the reply is not theirs.
+  if (state.bundle !== b) return false;
   if (res.notModified) return false;
   const data = res.data;
   // Versions and stations the phone's own work is on: the server may not know of that work yet (begun

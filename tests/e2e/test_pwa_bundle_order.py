@@ -1,0 +1,96 @@
+"""Bundle refreshes on the phone run one at a time, so an older reply cannot undo a newer one.
+
+Several things start a refresh (the connection coming back, "Update now", a submission acknowledged,
+sign-in, app start). Each merges the server's reply onto the bundle it started from: run side by
+side, the older reply, landing last, put back what the newer one had removed. Here a visit an admin
+cancelled, which "Update now" had already taken off Home, came back there, and the inspector might
+travel to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from server.demo.content import DEMO_PASSWORDS
+from tests.e2e.test_pwa_support import bundle, signed_in_phone
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+
+class HeldReply:
+    """Holds the first bundle reply the page asks for (fetched from the server at once, so it is of
+    that moment) until released; later requests go through."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[Any, Any]] = []
+        self.requests = 0
+
+    def __call__(self, route: Any) -> None:
+        self.requests += 1
+        if not self.held:
+            self.held.append((route, route.fetch()))
+            return
+        route.continue_()
+
+    def release(self) -> None:
+        for route, reply in self.held:
+            route.fulfill(response=reply)
+
+
+def test_older_bundle_reply_cannot_bring_back_a_cancelled_visit(pwa_server, browser):
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    me = pwa_server.api("GET", "/api/v1/me", phone.token).json()
+    mine = [
+        a["id"] for a in bundle(pwa_server, phone.token)["assignments"] if a.get("inspector_id", me["id"]) == me["id"]
+    ]
+    assert len(mine) >= 2, mine
+    first, second = mine[:2]
+    admin = pwa_server.login("admin", DEMO_PASSWORDS["admin"])
+    page.goto(pwa_server.url + "/#/")
+    expect(page.locator(f"li[data-assignment='{second}']")).to_be_visible()
+
+    def cancel(assignment_id: str) -> None:
+        r = pwa_server.api("PATCH", f"/api/v1/assignments/{assignment_id}", admin, json={"status": "cancelled"})
+        assert r.status_code == 200, r.text
+
+    cancel(first)
+    held = HeldReply()
+    page.route("**/api/v1/sync/bundle*", held)
+    page.evaluate("() => dispatchEvent(new Event('online'))")  # the connection comes back: a refresh
+    for _ in range(50):  # its reply, fetched now, knows of the first cancellation only
+        if held.held:
+            break
+        page.wait_for_timeout(100)
+    assert held.held, "no bundle request"
+    cancel(second)
+
+    page.goto(pwa_server.url + "/#/settings")
+    page.get_by_role("button", name="Update now").click()
+    page.wait_for_timeout(1500)
+    # While the older refresh is on its way, the press waits for it: it neither runs beside it nor
+    # says "Up to date." (the phone does not know of the second cancellation yet).
+    answered_early = page.locator("dialog[open]").count()
+    requests_before_release = held.requests
+    held.release()
+    expect(page.locator("dialog[open]")).to_contain_text("Up to date.")
+    page.locator("dialog[open] button").first.click()
+    page.goto(pwa_server.url + "/#/")
+    expect(page.locator("li[data-assignment]").first).to_be_visible()
+    page.wait_for_timeout(1000)  # nothing else lands afterwards to put either back
+    expect(page.locator(f"li[data-assignment='{first}']")).to_have_count(0)
+    expect(page.locator(f"li[data-assignment='{second}']")).to_have_count(0)
+    # What the phone keeps is the newest too: it opens with the same after a reload, offline.
+    page.unroute("**/api/v1/sync/bundle*")
+    phone.context.set_offline(True)
+    page.reload()
+    expect(page.locator("li[data-assignment]").first).to_be_visible()
+    expect(page.locator(f"li[data-assignment='{second}']")).to_have_count(0)
+    expect(page.locator(f"li[data-assignment='{first}']")).to_have_count(0)
+    assert answered_early == 0, "'Up to date.' said before the phone was"
+    assert (requests_before_release, held.requests) == (1, 2)  # then one more, from the newest cursor
+    assert phone.errors == []
+    phone.context.close()
