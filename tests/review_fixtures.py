@@ -101,12 +101,15 @@ class Ctx:
             self.tokens[user] = await self.client.login(user)
         return self.tokens[user]
 
-    def station_location(self, station: str) -> dict[str, float]:
+    def station_location(self, station: str, inspection_id: uuid.UUID | None = None) -> dict[str, float]:
         # make_world puts region A's stations at lat 31.5/31.6 and B's at 30.2/30.3, all at lon 74.35.
         # A real fix lands a few metres off (3.3 m north): one exactly on the station's position is
-        # flagged as set by hand (tests/test_location_exact.py).
+        # flagged as set by hand (tests/test_location_exact.py). And it jitters: two visits with the very
+        # same fix are flagged too (tests/test_location_repeated.py), so each inspection's differs from
+        # the others' by a fraction of a millimetre, the same whenever that inspection is sent.
         lat = {"A": 31.5, "A2": 31.6, "B": 30.2, "B2": 30.3}[station]
-        return {"lat": lat + 0.00003, "lon": 74.35, "accuracy_m": 8}
+        jitter = 0 if inspection_id is None else (inspection_id.int % 999 + 1) * 1e-9
+        return {"lat": lat + 0.00003 + jitter, "lon": 74.35, "accuracy_m": 8}
 
     async def put(
         self,
@@ -127,7 +130,7 @@ class Ctx:
             "status": status,
             "started_at": "2026-11-27T09:00:00Z",
             "finished_at": finished_at,
-            "location": location or self.station_location(station),
+            "location": location or self.station_location(station, inspection_id),
             "answers": values if values is not None else answers(),
         }
         response = await self.client.put(f"/api/v1/inspections/{inspection_id}", await self.token(user), json=body)

@@ -247,7 +247,10 @@ async def env(client: ApiClient) -> Env:
     near_a = {"lat": 31.50003, "lon": 74.35, "accuracy_m": 8}
     e.ids["passed"] = await e.sync("A", full_answers(), location=near_a)
     e.ids["reviewed"] = await e.sync(
-        "A", full_answers(fd_clean={"value": 2}, fd_remarks={"value": FORMULAS[0]}), location=near_a
+        "A",
+        full_answers(fd_clean={"value": 2}, fd_remarks={"value": FORMULAS[0]}),
+        # A millimetre from the first: two visits with the very same fix are flagged (test_location_repeated.py).
+        location={**near_a, "lat": 31.50003001},
     )
     e.ids["critical"] = await e.sync(
         "A2",

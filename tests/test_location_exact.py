@@ -23,7 +23,8 @@ THREE_METRES = {"lat": 31.50003, "lon": 74.35, "accuracy_m": 5}
 
 
 def migration() -> str:
-    return (Path(__file__).parent.parent / "schema" / "0025_location_exact.sql").read_text(encoding="utf-8")
+    # The flagged list's index as last rebuilt (0026 added the repeated fix to it).
+    return (Path(__file__).parent.parent / "schema" / "0026_location_repeated.sql").read_text(encoding="utf-8")
 
 
 def pdf_text(content: bytes) -> tuple[str, pypdf.PdfReader]:
@@ -114,7 +115,7 @@ def test_the_python_rule_the_list_and_the_index_agree():
     assert rules.exact_station_fix(0.0) and rules.exact_station_fix(0.009)
     assert not rules.exact_station_fix(0.01) and not rules.exact_station_fix(None)
     assert rules.EXACT_STATION_FIX_M == 0.01
-    predicate = re.search(r"CREATE INDEX inspections_flagged_exact_idx .*? WHERE (.*?);", migration(), re.S)
+    predicate = re.search(r"CREATE INDEX inspections_flagged_repeated_idx .*? WHERE (.*?);", migration(), re.S)
     assert predicate is not None
     assert f"distance_m < {rules.EXACT_STATION_FIX_M}" in predicate.group(1)
     # The list's condition is the index's predicate word for word, each column qualified by `i.`.
@@ -139,7 +140,7 @@ async def test_the_flagged_list_is_read_through_its_partial_index(conn):
     await conn.execute("ANALYZE inspections")
     args = [True, [], [], None, None, None, None, None, None, 51, None, None]
     plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + queries._FLAGGED, *args))
-    assert "inspections_flagged_exact_idx" in plan, plan
+    assert "inspections_flagged_repeated_idx" in plan, plan
     assert "Seq Scan on inspections" not in plan, plan
     for flag in (None, "exact"):
         rows = await conn.fetch(queries._FLAGGED, True, [], [], None, None, None, flag, None, None, 200, None, None)

@@ -271,6 +271,8 @@ async def test_the_queue_lists_submitted_inspections_in_scope_oldest_first_with_
         "overlaps_other": False,
         # Its fix, far away, is not the station's own position (tests/test_location_exact.py).
         "location_exact": False,
+        # Nor another visit's to the centimetre (tests/test_location_repeated.py).
+        "location_repeated": False,
     }
     assert page["rows"][1]["flags"]["critical_failed"] is True
     assert page["rows"][1]["station"]["name"] == {"en": "PS SA2", "ur": "تھانہ SA2"}

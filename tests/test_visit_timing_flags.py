@@ -60,7 +60,7 @@ async def send(
         "status": status,
         "started_at": start,
         "finished_at": finish,
-        "location": ctx.station_location(station),
+        "location": ctx.station_location(station, inspection_id),
         "answers": values if values is not None else answers(),
     }
     response = await ctx.client.put(f"/api/v1/inspections/{inspection_id}", await ctx.token("inspector_a"), json=body)

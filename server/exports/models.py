@@ -114,6 +114,8 @@ class ReportData(msgspec.Struct, kw_only=True):
     accuracy_m: float | None
     distance_m: float | None
     far_from_station: bool
+    # The fix is exactly another visit's (schema 0026): set by hand or replayed, not read.
+    location_repeated: bool = False
     presence_radius_m: float
     score_percent: float | None
     grade: str | None

@@ -133,8 +133,11 @@ class _Report(Typesetter):
         elif exact_station_fix(d.distance_m):
             # "0 m" is no proof of presence: no phone's fix lands on the station's position by itself.
             self.kv(t["presence"], t["exact"], color=RED)
-        else:
+        elif not d.location_repeated:
             self.kv(t["presence"], t["near"].format(radius=f"{d.presence_radius_m:.0f}"))
+        if d.location_repeated:
+            # Nor is a fix another visit sent to the last digit: real fixes jitter (schema 0026).
+            self.kv(t["presence"], t["repeated"], color=RED)
 
     def _scores(self, current: dict[str, Any], shown: dict[str, bool]) -> None:
         d, t = self.d, self.t

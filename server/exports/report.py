@@ -97,6 +97,7 @@ async def gather(
         accuracy_m=row["accuracy_m"],
         distance_m=row["distance_m"],
         far_from_station=row["far_from_station"],
+        location_repeated=bool(row["location_repeated"]),
         presence_radius_m=presence_radius_m,
         score_percent=row["score_percent"],
         grade=row["grade"],

@@ -13,6 +13,9 @@ evidence of anything):
 The counts live on the inspection (schema 0020) and are made again, in the same transaction, when a
 photo is stored (photos.service) and when the inspection is submitted (review.hooks).
 
+The inspection's own fix repeated exactly on another visit (location_repeated) is judged by the database
+at the first submission (schema 0026); this module reads it, and names those visits for the reviewer.
+
 The radius is the server's PRESENCE_RADIUS_M, handed down by whoever judges: the submission hooks
 have it in hooks.Submission, a photo upload in its photos.service.Target, the reviewer's page from the
 settings.
@@ -29,7 +32,7 @@ from asyncpg import Connection
 
 from server.inspections.rules import exact_station_fix
 from server.photos.rules import chosen_gps, chosen_taken_at
-from server.review.models import PhotoEvidence, PhotoJudgementOut
+from server.review.models import LocalName, PhotoEvidence, PhotoJudgementOut, RepeatedFix, StationRef
 from server.structs import PHONE_CLOCK_AHEAD_MINUTES
 
 TIME_SLACK = timedelta(hours=1)
@@ -104,13 +107,15 @@ def judge(
         location_imprecise=inspection["lat"] is not None and accuracy is not None and accuracy > radius,
         per_photo=per_photo,
         location_exact=exact_station_fix(inspection["fix_distance_m"]),
+        location_repeated=bool(inspection["location_repeated"]),
     )
 
 
 # The inspection's row with each photo its answers name, one row per photo (a single row of nulls
 # for the photo columns when it names none), and the database's now(): one round trip.
 _JUDGED = """
-    SELECT i.started_at, i.finished_at, i.lat, i.accuracy_m, i.distance_m AS fix_distance_m, now() AS now,
+    SELECT i.started_at, i.finished_at, i.lat, i.accuracy_m, i.distance_m AS fix_distance_m, i.location_repeated,
+           now() AS now,
            p.id, p.exif_taken_at, p.exif_lat, p.exif_lon, p.device_taken_at, p.device_lat, p.device_lon,
            p.distance_m
       FROM inspections i
@@ -130,6 +135,43 @@ async def judgement(conn: Connection, inspection_id: UUID, radius: float) -> Pho
     first = rows[0]
     photos = [row for row in rows if row["id"] is not None]
     return judge(first, photos, first["now"], radius)
+
+
+# The other inspections with exactly this fix, as the trigger finds them (schema 0026,
+# repeated_fix_partners), the first twenty submitted; each named only when its station's district is in
+# scope ($2..$4: Principal.scope_args()). One probe of inspections_fix_idx; sorting reads every
+# partner, a handful unless one fake fix was sent on hundreds of visits.
+_REPEATED_WITH = """
+SELECT o.id, o.submitted_at, s.id AS station_id, s.code, s.name_en, s.name_ur,
+       ($2::bool OR d.id = ANY($3::uuid[]) OR d.region_id = ANY($4::uuid[])) AS in_scope
+  FROM inspections i
+ CROSS JOIN LATERAL repeated_fix_partners(i.id, i.inspector_id, i.station_id, i.started_at, i.lat, i.lon, i.accuracy_m) p
+  JOIN inspections o ON o.id = p.id
+  JOIN stations s ON s.id = o.station_id
+  JOIN districts d ON d.id = s.district_id
+ WHERE i.id = $1
+ ORDER BY o.submitted_at, o.id
+ LIMIT 20"""
+
+
+async def for_reviewer(
+    conn: Connection, scope: tuple[bool, list[UUID], list[UUID]], inspection_id: UUID, radius: float
+) -> PhotoEvidence | None:
+    """The judgement as of now with, when its fix is another visit's, those visits (the first twenty)."""
+    found = await judgement(conn, inspection_id, radius)
+    if found is None or not found.location_repeated:
+        return found
+    for r in await conn.fetch(_REPEATED_WITH, inspection_id, *scope):
+        seen = r["in_scope"]
+        station = StationRef(id=r["station_id"], code=r["code"], name=LocalName(en=r["name_en"], ur=r["name_ur"]))
+        found.repeated_with.append(
+            RepeatedFix(
+                inspection_id=r["id"] if seen else None,
+                station=station if seen else None,
+                submitted_at=r["submitted_at"],
+            )
+        )
+    return found
 
 
 async def refresh(conn: Connection, inspection_id: UUID, radius: float) -> None:

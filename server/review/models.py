@@ -34,6 +34,7 @@ Flag = Literal[
     "too_fast",
     "overlaps",
     "exact",
+    "repeated",
 ]
 
 
@@ -103,6 +104,18 @@ class PhotoEvidence(msgspec.Struct, kw_only=True):
     per_photo: list[PhotoJudgementOut]
     # The visit's own fix is exactly the station's recorded position (Flags.location_exact).
     location_exact: bool = False
+    # Its fix is exactly another visit's (Flags.location_repeated), and those visits, the first twenty.
+    location_repeated: bool = False
+    repeated_with: list[RepeatedFix] = []
+
+
+class RepeatedFix(msgspec.Struct, kw_only=True):
+    """Another inspection whose GPS fix is exactly this one's (schema 0026, repeated_fix_partners)."""
+
+    # Both null when that inspection is outside the reader's scope: neither it nor its station is named.
+    inspection_id: UUID | None
+    station: StationRef | None
+    submitted_at: datetime | None
 
 
 class OtherVisit(msgspec.Struct, kw_only=True):
@@ -196,6 +209,10 @@ class Flags(msgspec.Struct, kw_only=True):
     # EXACT_STATION_FIX_M): a phone's fix never lands there by itself, so it was likely set by hand or
     # by an app. Not proof of presence.
     location_exact: bool = False
+    # The visit's GPS fix, claiming to be precise, is exactly another visit's to the last digit (schema
+    # 0026; false while not judged): real fixes jitter by metres, so it was likely set by hand or
+    # replayed. Not proof either.
+    location_repeated: bool = False
 
 
 class QueueRow(msgspec.Struct, kw_only=True):

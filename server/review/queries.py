@@ -291,7 +291,7 @@ _ROW_SELECT = f"""
 SELECT i.id, i.status, i.revision, i.submitted_at, i.score_percent, i.grade, i.critical_failed, {OVERRIDDEN_SQL},
        i.far_from_station, i.distance_m, i.reused_photos, i.photos_missing,
        i.photos_far, i.photos_off_time, i.photos_unproven, i.location_imprecise, i.accuracy_m,
-       i.too_fast, i.overlaps_other,
+       i.too_fast, i.overlaps_other, i.location_repeated,
        s.id AS station_id, s.code AS station_code, s.name_en AS station_en, s.name_ur AS station_ur,
        d.id AS district_id, d.name_en AS district_en, d.name_ur AS district_ur,
        u.id AS inspector_id, u.display_name AS inspector_name
@@ -306,7 +306,7 @@ SELECT i.id, i.status, i.revision, i.submitted_at, i.score_percent, i.grade, i.c
         OR ($7 = 'photos_far' AND i.photos_far > 0) OR ($7 = 'photos_off_time' AND i.photos_off_time > 0)
         OR ($7 = 'photos_unproven' AND i.photos_unproven > 0) OR ($7 = 'imprecise' AND i.location_imprecise)
         OR ($7 = 'too_fast' AND i.too_fast) OR ($7 = 'overlaps' AND i.overlaps_other)
-        OR ($7 = 'exact' AND {_EXACT_SQL}))
+        OR ($7 = 'exact' AND {_EXACT_SQL}) OR ($7 = 'repeated' AND i.location_repeated))
 """
 
 # Oldest first: the inspection that has waited longest is reviewed first.
@@ -321,13 +321,13 @@ _QUEUE = (
 )
 
 # Newest first, any status a reviewer has seen; the partial index holds just these rows (its predicate
-# is this condition word for word: schema 0025).
+# is this condition word for word: schema 0026).
 _FLAGGED = (
     _ROW_SELECT
     + f"""
    AND i.status <> 'draft' AND (i.far_from_station OR i.critical_failed OR i.reused_photos > 0 OR i.photos_far > 0
                                 OR i.photos_off_time > 0 OR i.photos_unproven > 0 OR i.location_imprecise
-                                OR i.too_fast OR i.overlaps_other OR {_EXACT_SQL})
+                                OR i.too_fast OR i.overlaps_other OR {_EXACT_SQL} OR i.location_repeated)
    AND ($8::timestamptz IS NULL OR (i.submitted_at, i.id) < ($8, $9::uuid))
    AND ($11::timestamptz IS NULL OR i.submitted_at >= $11) AND ($12::timestamptz IS NULL OR i.submitted_at < $12)
  ORDER BY i.submitted_at DESC, i.id DESC
@@ -366,6 +366,7 @@ def queue_row(r: Record) -> QueueRow:
             too_fast=bool(r["too_fast"]),
             overlaps_other=bool(r["overlaps_other"]),
             location_exact=exact_station_fix(r["distance_m"]),
+            location_repeated=bool(r["location_repeated"]),
         ),
         photos_far_count=r["photos_far"],
         photos_off_time_count=r["photos_off_time"],

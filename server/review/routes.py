@@ -41,9 +41,8 @@ class ReviewController(Controller):
             raise NotFound("no inspection with this id in your scope")
         # The photo evidence is the reviewer's to judge; an inspector reads their reviews without it.
         # So are the visit's times (server/review/timing.py).
-        judged = (
-            None if user.own_id() else await evidence.judgement(conn, inspection_id, state.settings.presence_radius_m)
-        )
+        radius = state.settings.presence_radius_m
+        judged = None if user.own_id() else await evidence.for_reviewer(conn, user.scope_args(), inspection_id, radius)
         timed = None if user.own_id() else await timing.timing(conn, user.scope_args(), inspection_id)
         return ReviewList(rows=await queries.list_reviews(conn, inspection_id), evidence=judged, timing=timed)
 

@@ -46,6 +46,8 @@ const FLAGS = [['far_from_station', 'far', 'pin', 'warn'], ['reused_photos', 're
   ['photos_unproven', 'photos_unproven', 'camera', 'warn'], ['location_imprecise', 'imprecise', 'pin', 'warn'],
   // The fix is the station's recorded position to the centimetre: set by hand or by an app, not read.
   ['location_exact', 'exact', 'pin', 'warn'],
+  // The fix is exactly another visit's, to the centimetre (schema 0026): real fixes jitter by metres.
+  ['location_repeated', 'repeated', 'pin', 'warn'],
   // The visit's own times (server/review/timing.py): answered too fast, or overlapping another visit.
   ['too_fast', 'too_fast', 'alert', 'warn'], ['overlaps_other', 'overlaps', 'alert', 'warn']];
 export const FLAG_NAMES = FLAGS.map((f) => f[1]);

@@ -282,10 +282,22 @@ function span(secs) {
   return hours >= 48 ? t('rv.pres.days', { count: Math.round(hours / 24) }) : t('rv.pres.hours', { count: Math.max(1, hours) });
 }
 
-// What the photo evidence says against the visit, one sentence each (none when it agrees): the fix too
-// imprecise to place anyone or exactly the station's recorded position (a fix no phone reads by itself,
-// so "0 m" is no proof of presence), and photos taken far away, before or after the visit, or with no
-// evidence.
+// The other visits whose fix is exactly this one's, each linked to its page; one outside the reviewer's
+// area is neither named nor linked (the server does not say which it is).
+function repeatedWith(list) {
+  if (!list.length) return null;
+  const date = (r) => (r.submitted_at ? fmtDate(r.submitted_at) : '—');
+  return h('ul', { class: 'rv-repeated' }, list.map((r) => h('li', {}, r.station
+    ? h('a', { href: `#/review/i/${r.inspection_id}`, dataset: { inspection: r.inspection_id },
+      text: t('rv.pres.repeatedWith', { station: `${r.station.code} ${oneName(r.station.name)}`.trim(), date: date(r) }) })
+    : t('rv.pres.repeatedHidden', { date: date(r) }))));
+}
+
+// What the photo evidence says against the visit, one sentence each ([flag, text, more] with `more` the
+// nodes that follow the sentence, if any; none when it agrees): the fix too imprecise to place anyone,
+// exactly the station's recorded position (a fix no phone reads by itself, so "0 m" is no proof of
+// presence) or exactly another visit's (a real fix jitters), and photos taken far away, before or after
+// the visit, or with no evidence.
 function evidenceWarnings(insp, ev) {
   if (!ev) return [];
   const bad = ev.per_photo.filter((p) => p.problems.length);
@@ -295,6 +307,7 @@ function evidenceWarnings(insp, ev) {
     out.push(['imprecise', t('rv.pres.imprecise', { accuracy: fmtPlusMinus(insp.location.accuracy_m), radius: fmtDistance(ev.radius_m) })]);
   }
   if (ev.location_exact) out.push(['exact', t('rv.pres.exact')]);
+  if (ev.location_repeated) out.push(['repeated', t('rv.pres.repeated'), repeatedWith(ev.repeated_with || [])]);
   if (ev.photos_far) {
     const farthest = Math.max(...bad.filter((p) => p.problems.includes('far')).map((p) => p.distance_m));
     out.push(['photos_far', t('rv.pres.photosFar', { count: ev.photos_far, total, distance: fmtDistance(farthest) })]);
@@ -382,8 +395,8 @@ function presence(ctx, answers) {
       : warnings.length || timings.length ? null : tag('ok', 'pin', t('rv.pres.near'));
   return card({ 'aria-labelledby': 'rv-pres-h' }, h('h2', { id: 'rv-pres-h', text: t('rv.pres.title') }),
     status && h('p', {}, status),
-    warnings.length > 0 && h('ul', { class: 'rv-ev-warnings', id: 'rv-ev-warnings' }, warnings.map(([flag, text]) =>
-      h('li', { dataset: { flag } }, flagPill(flag), ` ${text}`))),
+    warnings.length > 0 && h('ul', { class: 'rv-ev-warnings', id: 'rv-ev-warnings' }, warnings.map(([flag, text, more]) =>
+      h('li', { dataset: { flag } }, flagPill(flag), ` ${text}`, more))),
     timings.length > 0 && h('ul', { class: 'rv-ev-warnings', id: 'rv-time-warnings' }, timings.map(([flag, text, other]) =>
       h('li', { dataset: { flag } }, flagPill(flag), ` ${text}`,
         other && [' ', h('a', { href: `#/review/i/${other}`, text: t('rv.time.open'), dataset: { inspection: other } })]))),
