@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from server.review import queries
-from tests.factories import make_world
+from tests.factories import make_version, make_world
 from tests.review_fixtures import answers, make_ctx
 from tests.test_location_exact import pdf_text, words
 
@@ -280,3 +280,38 @@ async def test_the_lookup_is_one_probe_of_the_fix_index(conn):
         )
     )
     assert "inspections_fix_idx" in plan and "Seq Scan" not in plan, plan
+
+
+async def test_one_fix_sent_on_thousands_of_checklists_of_one_visit_costs_a_lookup_at_most_200_rows(conn):
+    """A tool replaying one document (or the sync benchmark) sends one fix, one station, one start, again
+    and again: all one visit, none a partner. The lookup stops reading after 200 of them instead of
+    reading every one at each submission."""
+    world = await make_world(conn)
+    version = await make_version(conn)
+    await conn.execute(
+        """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
+                                    body_hash, document, started_at, submitted_at, lat, lon, accuracy_m)
+           SELECT gen_random_uuid(), $1, $2, $3, 'approved', 1, '\\x00', '{}', '2026-11-27T09:00:00Z', now(),
+                  31.5001, 74.35, 5
+             FROM generate_series(1, 3000)""",
+        world.stations["A"],
+        version,
+        world.users["inspector_a"],
+    )
+    await conn.execute("ANALYZE inspections")
+    args = (uuid.uuid4(), world.users["inspector_a"], world.stations["A"], datetime(2026, 11, 27, 9, tzinfo=UTC))
+    call = "repeated_fix_partners($1, $2, $3, $4, 31.5001, 74.35, 5)"
+    assert await conn.fetch(f"SELECT id FROM {call}", *args) == []
+    plan = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) SELECT id FROM {call} LIMIT 20", *args)
+
+    def scans(node: dict[str, Any]) -> list[dict[str, Any]]:
+        found = [node] if node.get("Relation Name") == "inspections" else []
+        return found + [s for child in node.get("Plans", []) for s in scans(child)]
+
+    [scan] = scans(plan[0]["Plan"])
+    # Every row has the fix here, so the planner may read the table itself: either way, 200 rows at most.
+    # Rows read: those it passed on and those its own filter dropped (with or without an index).
+    read = scan["Actual Rows"] + scan.get("Rows Removed by Filter", 0) + scan.get("Rows Removed by Index Recheck", 0)
+    assert read <= 200, scan
+    # Looked up for another inspector, the same fix finds them: they are partners of theirs.
+    assert await conn.fetch(f"SELECT id FROM {call}", args[0], world.users["inspector_b"], *args[2:])
