@@ -5,7 +5,6 @@ the admin never saw), or cover a full audit check's finding with an older quick 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -14,12 +13,10 @@ from playwright.sync_api import expect
 from tests.e2e.test_admin_support import (
     ADMIN,
     ADMIN_PASSWORD,
-    INSPECTOR,
-    INSPECTOR_PASSWORD,
     _in_thread,
     signed_in_laptop,
 )
-from tests.e2e.test_record_integrity_page import _station_and_version, _tamper
+from tests.e2e.test_record_integrity_page import _draft, _tamper
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -179,23 +176,7 @@ def test_the_station_import_previews_and_imports_the_file_chosen_last(admin_serv
 
 
 def test_a_quick_audit_check_come_back_late_does_not_cover_the_full_checks_finding(admin_server, browser):
-    station, version = _in_thread(_station_and_version(admin_server.database_url))
-    inspector = admin_server.login(INSPECTOR, INSPECTOR_PASSWORD)
-    inspection = uuid.uuid4()
-    made = admin_server.api(
-        "PUT",
-        f"/api/v1/inspections/{inspection}",
-        inspector,
-        json={
-            "station_id": str(station),
-            "template_version_id": str(version),
-            "base_revision": 0,
-            "status": "draft",
-            "started_at": "2026-11-27T09:00:00Z",
-            "answers": {},
-        },
-    )
-    assert made.status_code == 201, made.text
+    inspection = _draft(admin_server)
     # A full check records where the quick checks go on from; then the record is changed in the database.
     assert admin_server.api("GET", "/api/v1/audit/verify", admin_server.login(ADMIN, ADMIN_PASSWORD)).json()["ok"]
     _in_thread(_tamper(admin_server.database_url, inspection))

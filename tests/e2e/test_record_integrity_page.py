@@ -42,9 +42,9 @@ async def _tamper(url: str, inspection_id: uuid.UUID) -> None:
         await conn.close()
 
 
-def test_the_audit_page_names_an_inspection_changed_in_the_database(admin_server, browser):
-    station, version = _in_thread(_station_and_version(admin_server.database_url))
-    token = admin_server.login(INSPECTOR, INSPECTOR_PASSWORD)
+def _draft(server) -> uuid.UUID:
+    """A draft inspection the demo inspector saves through the API: one audited write to change later."""
+    station, version = _in_thread(_station_and_version(server.database_url))
     inspection_id = uuid.uuid4()
     body = {
         "station_id": str(station),
@@ -54,8 +54,15 @@ def test_the_audit_page_names_an_inspection_changed_in_the_database(admin_server
         "started_at": "2026-11-27T09:00:00Z",
         "answers": {},
     }
-    made = admin_server.api("PUT", f"/api/v1/inspections/{inspection_id}", token, json=body)
+    made = server.api(
+        "PUT", f"/api/v1/inspections/{inspection_id}", server.login(INSPECTOR, INSPECTOR_PASSWORD), json=body
+    )
     assert made.status_code == 201, made.text
+    return inspection_id
+
+
+def test_the_audit_page_names_an_inspection_changed_in_the_database(admin_server, browser):
+    inspection_id = _draft(admin_server)
 
     context, page, errors = signed_in_laptop(admin_server, browser)
     page.click("a[href='#/admin/audit']")
