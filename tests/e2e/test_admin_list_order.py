@@ -146,6 +146,38 @@ def test_the_user_import_previews_and_imports_the_file_chosen_last(admin_server,
     context.close()
 
 
+def test_the_passwords_of_a_finished_user_import_stay_when_the_next_file_is_checked(admin_server, browser):
+    token = admin_server.login(ADMIN, ADMIN_PASSWORD)
+    district = admin_server.api("GET", "/api/v1/districts", token).json()[0]["code"]
+    first = _csv(USERS, [f"dsp.kept.a{i},Kept A{i},inspector,,{district}\n" for i in (1, 2)], "a.csv")
+    second = _csv(USERS, [f"dsp.kept.b{i},Kept B{i},inspector,,{district}\n" for i in (1, 2, 3)], "b.csv")
+
+    context, page, errors = signed_in_laptop(admin_server, browser)
+    page.click("a[href='#/admin/users']")
+    page.click("#import-users")
+    page.set_input_files("#user-import-file", files=first)
+    expect(page.locator("#user-import-confirm")).to_be_enabled()
+    # The import itself (its checks carry ?dry_run=true, which this pattern does not match).
+    creating = HeldReplies("/users/import")
+    page.route("**/api/v1/users/import", creating)
+    page.click("#user-import-confirm")
+    with page.expect_request(lambda r: r.url.endswith("/users/import")):
+        page.click("dialog[open] .dialog-actions .btn-primary")
+    # While the accounts are made, no other file can be chosen: its preview would pass for this import's.
+    expect(page.locator("#user-import-file")).to_be_disabled()
+    creating.release(page)
+    expect(page.locator("#user-import-passwords tbody tr")).to_have_count(2)
+    expect(page.locator("#user-import-file")).to_be_enabled()
+
+    # The next file's preview comes under the passwords, which are shown only now, and leaves them.
+    page.set_input_files("#user-import-file", files=second)
+    expect(page.locator("#user-import-created tbody tr")).to_have_count(3)
+    expect(page.locator("#user-import-passwords tbody tr")).to_have_count(2)
+    expect(page.locator("#user-import-done")).to_contain_text("2 accounts created.")
+    assert errors == []
+    context.close()
+
+
 def test_the_station_import_previews_and_imports_the_file_chosen_last(admin_server, browser):
     token = admin_server.login(ADMIN, ADMIN_PASSWORD)
     district = admin_server.api("GET", "/api/v1/districts", token).json()[0]["code"]

@@ -106,6 +106,8 @@ export default async function csvImportView() {
     const ok = await confirmDialog(t('admin.csvConfirmTitle'),
       t('admin.csvConfirmBody', { created: preview.created.length, updated: preview.updated.length }), t('admin.csvImportNow'));
     if (!ok) return;
+    // No other file is chosen while the stations are written: its preview would be taken for this import's.
+    fileInput.disabled = true;
     await busy(button, async () => {
       try {
         const counts = await api.admin.importStations(csv, false);
@@ -115,6 +117,8 @@ export default async function csvImportView() {
           h('a', { class: 'btn btn-secondary', href: '#/admin/hierarchy/stations' }, t('admin.csvSeeStations')))));
       } catch (err) {
         mount(result, err.status === 422 ? problemsTable(err.errors) : h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
+      } finally {
+        fileInput.disabled = false;
       }
     });
   };

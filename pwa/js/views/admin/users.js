@@ -206,6 +206,9 @@ function importDone(result) {
 
 function importPanel(reload) {
   const result = h('div', { 'aria-live': 'polite', id: 'user-import-result' });
+  // A finished import, with its passwords shown only now, has a place of its own that no later preview
+  // replaces; only the next finished import does.
+  const finished = h('div', { 'aria-live': 'polite', id: 'user-import-finished' });
   // Each file chosen is read and checked in its own turn: only the newest choice's preview is drawn,
   // and its button sends the very bytes that preview was of (not whichever file was chosen last).
   const turn = turns();
@@ -216,14 +219,19 @@ function importPanel(reload) {
     const ok = await confirmDialog(t('admin.userImport.confirmTitle'),
       t('admin.userImport.confirmBody', { count: preview.created.length }), t('admin.userImport.createNow'));
     if (!ok) return;
+    // No other file is chosen while the accounts are made: its preview would be taken for this import's.
+    fileInput.disabled = true;
     await busy(button, async () => {
       mount(result, pill('busy', t('admin.userImport.creating')));
       try {
         const done = await api.admin.importUsers(csv, false);
-        mount(result, importDone(done));
+        mount(finished, importDone(done));
+        mount(result);
         reload();
       } catch (err) {
         failed(err);
+      } finally {
+        fileInput.disabled = false;
       }
     });
   };
@@ -275,7 +283,7 @@ function importPanel(reload) {
           h('td', { text: needed ? t('admin.userImport.required') : t('admin.userImport.optional') }),
           h('td', { text: t(`admin.userImport.col.${c}`) })))))),
       h('button', { type: 'button', class: 'btn btn-secondary', onclick: example }, aicon('download'), h('span', { text: t('admin.userImport.example') }))),
-    result);
+    finished, result);
 }
 
 // Regions with their districts as nested checkboxes. A region covers all its districts, so those
