@@ -51,8 +51,11 @@ export async function signIn(username, password) {
       err.code = 'other-user-unsent';
       throw err;
     }
-    await wipeKeepingSettings();
+    // The last person's bundle goes from memory first: a refresh of theirs still under way then sees it
+    // is not theirs any more before it writes (refreshOnce), and writes nothing after the wipe.
     state.bundle = emptyBundle();
+    forgetRefreshes();
+    await wipeKeepingSettings();
   }
   setToken(res.token);
   await kv.set('token', res.token);
@@ -118,10 +121,12 @@ export async function signOut() {
     const left = err.status === 0 && await kv.get('token');
     if (left) await kv.set('revoke', [...((await kv.get('revoke')) || []), left]);
   }
-  await wipeKeepingSettings();
+  // Forgotten in memory before the wipe, so that a refresh still under way writes nothing after it.
   setToken(null);
   state.user = null;
   state.bundle = emptyBundle();
+  forgetRefreshes();
+  await wipeKeepingSettings();
   emit('session');
   return true;
 }
@@ -164,15 +169,29 @@ export async function pruneSent(now = Date.now()) {
 // offered again on Home). A refresh asked for while one runs waits for it and then starts from the
 // newest cursor; every request made meanwhile shares that one, so each caller's promise is of a
 // refresh begun after it asked ("Update now" says "Up to date." only when it is), and fails as it does.
+// The queue is one person's: signing out, or another person signing in, starts a new one (forget), so
+// the next person's first refresh never waits for the last one's (its reply is dropped anyway).
 let running = null;
 let waiting = null;
+let session = 0;
 
 export function refreshBundle() {
   if (waiting) return waiting;
   if (!running) return run();
-  const after = () => { waiting = null; return run(); };
+  const mine = session;
+  const after = () => {
+    if (mine !== session) return false;
+    waiting = null;
+    return run();
+  };
   waiting = running.then(after, after);
   return waiting;
+}
+
+function forgetRefreshes() {
+  session += 1;
+  running = null;
+  waiting = null;
 }
 
 function run() {
@@ -245,7 +264,11 @@ async function refreshOnce() {
   next.cursor = data.cursor ?? null;
   next.etag = res.etag;
   next.fetched_at = new Date().toISOString();
+  // Looked at again after the reads above: a sign-out meanwhile must not have the last person's bundle
+  // and returned work written back after its wipe.
+  if (state.bundle !== b) return false;
   await kv.set('bundle', next);
+  if (state.bundle !== b) return false;
   state.bundle = next;
   await mergeReturned(data.returned || []);
   emit('bundle');
