@@ -1,46 +1,51 @@
 -- Whether an inspection's GPS fix is exactly the fix of another visit (location_repeated): the same
 -- latitude and longitude, to the last digit the phone sent, as another non-draft inspection of any
 -- inspector at any station. A real GPS fix jitters by metres from one reading to the next, so two visits
--- never share one to the centimetre; a fake-GPS app set to a place near the station (not on it, which
+-- seldom share one to the centimetre; a fake-GPS app set to a place near the station (not on it, which
 -- location_exact, 0025, already tells) sends the very same coordinates on every visit, and so does a
 -- tool replaying one document. The flag is a sign for the reviewer, not proof.
 --
 -- Only fixes claiming to be precise are judged (precise_fix_m below): a position made from Wi-Fi
 -- networks and cell towers repeats exactly for the same networks, honestly, but it says it is good to
--- tens of metres. A fix with no accuracy or a wider one is left null ("say nothing"), as are older
+-- ten metres or more. A fix with no accuracy or a wider one is left null ("say nothing"), as are older
 -- inspections (not backfilled here, which would update every row).
 --
 -- Nullable and without a default, so adding it rewrites nothing. Derived, like the timing flags: not
 -- part of the record check.
 ALTER TABLE inspections ADD COLUMN location_repeated boolean;
 
--- The accuracy (metres) a fix must claim to be judged: under it a phone's fix is a satellite reading,
--- which jitters; a network position (Wi-Fi, cell towers), which repeats exactly for the same networks,
--- claims tens of metres. The one place this number is written (server/review/evidence.py reads it).
-CREATE FUNCTION precise_fix_m() RETURNS double precision LANGUAGE sql IMMUTABLE AS $$ SELECT 15.0::float8 $$;
+-- The accuracy (metres) a fix must claim, under it, to be judged. A satellite fix outdoors claims a few
+-- metres, and jitters; a network position (Wi-Fi access points, cell towers) claims 10 m and more, and
+-- repeats exactly, honestly, for the same access points; a fake-GPS app claims a few metres. Phones
+-- round the accuracy to whole metres (pwa/js/geo.js), so 8 judges fixes claiming 7 m or better and
+-- leaves an honest Wi-Fi position at 10 to 14 m alone. The one place this number is written
+-- (repeated_fix_partners and the trigger below read it; server/review/evidence.py calls the former).
+CREATE FUNCTION precise_fix_m() RETURNS double precision LANGUAGE sql IMMUTABLE AS $$ SELECT 8.0::float8 $$;
 
 -- The other non-draft inspections whose precise fix is exactly this one, when this one is precise too;
 -- none when `accuracy` is null or not under precise_fix_m(). Not counted: the inspector's own other
--- checklists of the same visit, at the same station and begun within twelve hours of this one. A phone
--- standing still hands the last fix out again (the app accepts one up to a minute old, and a phone at
--- rest may keep reporting one position), so two checklists filled one after the other in the same
--- office may honestly carry one fix; visits on other days, at other stations or by others may not.
+-- inspections begun within twelve hours of this one, at any station. A phone standing still hands the
+-- last fix out again (the app accepts one up to a minute old, and a phone at rest may keep reporting
+-- one position), so two checklists filled one after the other in the same office may honestly carry
+-- one fix, and so may two stations sharing one compound (a police station and a Khidmat Markaz)
+-- visited one after the other; visits on other days or by others may not. A fake fix reused on one day
+-- at stations far apart goes unseen here, but is far_from_station at all of them but one.
 -- One probe of the index below, reading at most 200 of the visits with this fix, so that one fix sent on
 -- thousands of checklists of one visit (a tool replaying one document, the sync benchmark) costs each
 -- submission no more than that: past 200 of them, another visit with the fix may go unseen. Used by
 -- the trigger and by the reviewer's page (server/review/evidence.py), so both say the same.
-CREATE FUNCTION repeated_fix_partners(me uuid, inspector uuid, station uuid, started timestamptz,
+CREATE FUNCTION repeated_fix_partners(me uuid, inspector uuid, started timestamptz,
                                       fix_lat double precision, fix_lon double precision,
                                       accuracy double precision)
     RETURNS TABLE (id uuid) LANGUAGE sql STABLE AS $$
     SELECT c.id
-      FROM (SELECT o.id, o.inspector_id, o.station_id, o.started_at
+      FROM (SELECT o.id, o.inspector_id, o.started_at
               FROM inspections o
              WHERE accuracy < precise_fix_m()
                AND o.lat = fix_lat AND o.lon = fix_lon AND o.accuracy_m < precise_fix_m()
                AND o.status <> 'draft' AND o.lat IS NOT NULL AND o.id <> me
              LIMIT 200) c
-     WHERE NOT (c.inspector_id = inspector AND c.station_id = station
+     WHERE NOT (c.inspector_id = inspector
                 AND COALESCE(c.started_at BETWEEN started - interval '12 hours' AND started + interval '12 hours', false))
 $$;
 
@@ -68,8 +73,8 @@ BEGIN
     -- would otherwise make each submission read and mark every earlier one, work growing with the
     -- history (as the timing partners, 0022).
     WITH partners AS (
-        SELECT p.id FROM repeated_fix_partners(NEW.id, NEW.inspector_id, NEW.station_id, NEW.started_at, NEW.lat,
-                                              NEW.lon, NEW.accuracy_m) p
+        SELECT p.id FROM repeated_fix_partners(NEW.id, NEW.inspector_id, NEW.started_at, NEW.lat, NEW.lon,
+                                              NEW.accuracy_m) p
          LIMIT 20
     ), marked AS (
         UPDATE inspections o SET location_repeated = true

@@ -157,3 +157,8 @@ async def test_the_report_says_the_fix_is_the_stations_position_instead_of_at_th
     assert "EXACTLY THE STATION'S RECORDED POSITION" in text and "At the station" not in text
     near_text = " ".join(pdf_text((await ctx.get(f"/api/v1/inspections/{near}/report.pdf")).content)[0].split())
     assert "At the station" in near_text and "EXACTLY" not in near_text
+    # The inspector's own report does not tell them: their presence reads as their app showed it.
+    own = await ctx.get(f"/api/v1/inspections/{exact}/report.pdf", user="inspector_a")
+    assert own.status_code == 200, own.text
+    own_text = " ".join(pdf_text(own.content)[0].split())
+    assert "EXACTLY" not in own_text and "by an app" not in own_text and "At the station (within" in own_text

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from server.review import queries
-from tests.factories import make_version, make_world
+from tests.factories import make_station, make_version, make_world
 from tests.review_fixtures import answers, make_ctx
 from tests.test_location_exact import pdf_text, words
 
@@ -25,8 +25,8 @@ JITTERED = {"lat": 31.5001045, "lon": 74.35, "accuracy_m": 5}
 
 
 # Each visit sent begins on its own day (13 hours apart, all within the last month): an inspector's
-# checklists begun within twelve hours of each other at one station are one visit, which may honestly
-# share a fix (test_the_checklists_of_one_visit_may_share_a_fix).
+# inspections begun within twelve hours of each other, at any station, may honestly share a fix
+# (test_the_checklists_of_one_visit_may_share_a_fix..., test_one_inspector_at_two_stations_...).
 VISITS = itertools.count()
 STARTED: dict[uuid.UUID, str] = {}
 
@@ -140,10 +140,23 @@ async def test_jittered_fixes_and_imprecise_network_positions_are_not_flagged(cl
     no_accuracy = [await send(ctx, {"lat": 31.5003, "lon": 74.35}), await send(ctx, {"lat": 31.5003, "lon": 74.35})]
     assert await stored(ctx, *honest) == [False, False]
     assert await stored(ctx, *wifi, precise, *no_accuracy) == [None, None, False, None, None]
-    for inspection_id in (*honest, *wifi, precise, *no_accuracy):
+    # Indoors, a Wi-Fi position claims 10 m or a little more, and repeats for the same access points.
+    indoors = {"lat": 31.5004, "lon": 74.35, "accuracy_m": 14}
+    wifi_indoors = [await send(ctx, indoors), await send(ctx, indoors), await send(ctx, {**indoors, "accuracy_m": 8})]
+    assert await stored(ctx, *wifi_indoors) == [None, None, None]
+    for inspection_id in (*honest, *wifi, precise, *no_accuracy, *wifi_indoors):
         assert (await queue_flags(ctx, inspection_id))["location_repeated"] is False
         assert (await evidence_of(ctx, inspection_id))["repeated_with"] == []
     assert await ids(ctx, "/api/v1/review/queue", flag="repeated") == []
+
+
+async def test_a_fix_claiming_7_m_is_judged_and_one_claiming_8_m_is_not(client):
+    # Phones round the accuracy to whole metres (pwa/js/geo.js): 7 m is a satellite fix's claim.
+    ctx = await make_ctx(client)
+    seven = {"lat": 31.5005, "lon": 74.35, "accuracy_m": 7}
+    assert await stored(ctx, await send(ctx, seven), await send(ctx, seven)) == [True, True]
+    eight = {**seven, "lon": 74.3501, "accuracy_m": 8}
+    assert await stored(ctx, await send(ctx, eight), await send(ctx, eight)) == [None, None]
 
 
 async def test_the_checklists_of_one_visit_may_share_a_fix_but_not_visits_on_other_days(client):
@@ -158,6 +171,28 @@ async def test_the_checklists_of_one_visit_may_share_a_fix_but_not_visits_on_oth
     assert await stored(ctx, first, second, later) == [True, True, True]
     assert {p["inspection_id"] for p in (await evidence_of(ctx, later))["repeated_with"]} == {str(first), str(second)}
     assert [p["inspection_id"] for p in (await evidence_of(ctx, first))["repeated_with"]] == [str(later)]
+
+
+async def test_one_inspector_at_two_stations_of_one_compound_within_hours_may_share_a_fix(client):
+    # A police station and a Khidmat Markaz in one compound, visited one after the other by the same
+    # inspector, the phone at rest in between: one fix for both visits, honestly.
+    ctx = await make_ctx(client)
+    conn = await client.db()
+    try:
+        ctx.world.stations["KM"] = await make_station(
+            conn, ctx.world.districts["A"], "KMA1", lat=31.5, lon=74.35005, kind="khidmat_markaz"
+        )
+    finally:
+        await conn.close()
+    morning = datetime.now(UTC) - timedelta(days=5)
+    police = await send(ctx, FIX, started_at=morning.isoformat())
+    markaz = await send(ctx, FIX, station="KM", started_at=(morning + timedelta(minutes=25)).isoformat())
+    assert await stored(ctx, police, markaz) == [False, False]
+    assert (await evidence_of(ctx, markaz))["repeated_with"] == []
+    # Two days later, the same fix at either station is another visit: all three are flagged.
+    later = await send(ctx, FIX, station="KM", started_at=(morning + timedelta(days=2)).isoformat())
+    assert await stored(ctx, police, markaz, later) == [True, True, True]
+    assert {p["inspection_id"] for p in (await evidence_of(ctx, later))["repeated_with"]} == {str(police), str(markaz)}
 
 
 async def test_a_draft_never_counts(client):
@@ -234,13 +269,43 @@ async def test_the_report_says_the_fix_was_sent_for_another_visit_in_english_and
     honest = await send(ctx, JITTERED)
     english = " ".join(pdf_text((await ctx.get(f"/api/v1/inspections/{first}/report.pdf")).content)[0].split())
     assert "THE SAME POSITION, TO THE CENTIMETRE, WAS SENT FOR ANOTHER VISIT" in english
+    # A sign, not proof: honest fixes seldom repeat, which is not never.
+    assert "a phone's GPS seldom gives exactly the same point on two different visits" in english
     assert "At the station" not in english
     urdu_pdf = await ctx.get(f"/api/v1/inspections/{first}/report.pdf", lang="ur")
     assert urdu_pdf.status_code == 200, urdu_pdf.text
     urdu = pdf_text(urdu_pdf.content)[0]
     assert urdu_only("سینٹی میٹر تک، کسی اور معائنے کے لیے بھی بھیجا گیا") in urdu_only(urdu)
+    assert urdu_only("دو الگ معائنوں میں شاذ و نادر ہی ہوبہو ایک ہی نقطہ دیتا ہے") in urdu_only(urdu)
     plain = " ".join(pdf_text((await ctx.get(f"/api/v1/inspections/{honest}/report.pdf")).content)[0].split())
     assert "At the station" in plain and "ANOTHER VISIT" not in plain
+
+
+async def test_the_inspectors_own_report_tells_them_neither_suspicion_about_their_fix(client):
+    """The fix exactly on the station and sent for two visits: the reviewer's PDF says both, the
+    inspector's own says "At the station", as their app did (a fake-GPS user is not told what gave them
+    away, as the reviews API withholds the evidence from them)."""
+    ctx = await make_ctx(client)
+    on_station = {"lat": 31.5, "lon": 74.35, "accuracy_m": 5}
+    first = await send(ctx, on_station)
+    await send(ctx, on_station)
+    path = f"/api/v1/inspections/{first}/report.pdf"
+    reviewers = " ".join(pdf_text((await ctx.get(path)).content)[0].split())
+    assert "THE SAME POSITION, TO THE CENTIMETRE, WAS SENT FOR ANOTHER VISIT" in reviewers
+    assert "EXACTLY THE STATION'S RECORDED POSITION" in reviewers and "At the station" not in reviewers
+    own = await ctx.get(path, user="inspector_a")
+    assert own.status_code == 200, own.text
+    inspectors = " ".join(pdf_text(own.content)[0].split())
+    assert "ANOTHER VISIT" not in inspectors and "EXACTLY" not in inspectors and "by an app" not in inspectors
+    assert "At the station (within" in inspectors
+
+    reviewers_ur = urdu_only(pdf_text((await ctx.get(path, lang="ur")).content)[0])
+    own_ur = await ctx.get(path, user="inspector_a", lang="ur")
+    assert own_ur.status_code == 200, own_ur.text
+    inspectors_ur = urdu_only(pdf_text(own_ur.content)[0])
+    for told in ("کسی اور معائنے کے لیے بھی بھیجا گیا", "عین تھانے کا درج شدہ مقام", "کسی ایپ کے ذریعے"):
+        assert urdu_only(told) in reviewers_ur and urdu_only(told) not in inspectors_ur, told
+    assert urdu_only("تھانے پر موجود") in inspectors_ur and urdu_only("تھانے پر موجود") not in reviewers_ur
 
 
 def urdu_only(text: str) -> str:
@@ -276,7 +341,7 @@ async def test_the_lookup_is_one_probe_of_the_fix_index(conn):
     plan = "\n".join(
         r[0]
         for r in await conn.fetch(
-            "EXPLAIN SELECT id FROM repeated_fix_partners($1, $1, $1, now(), 31.50001, 74.35, 5) LIMIT 20", uuid.uuid4()
+            "EXPLAIN SELECT id FROM repeated_fix_partners($1, $1, now(), 31.50001, 74.35, 5) LIMIT 20", uuid.uuid4()
         )
     )
     assert "inspections_fix_idx" in plan and "Seq Scan" not in plan, plan
@@ -299,8 +364,8 @@ async def test_one_fix_sent_on_thousands_of_checklists_of_one_visit_costs_a_look
         world.users["inspector_a"],
     )
     await conn.execute("ANALYZE inspections")
-    args = (uuid.uuid4(), world.users["inspector_a"], world.stations["A"], datetime(2026, 11, 27, 9, tzinfo=UTC))
-    call = "repeated_fix_partners($1, $2, $3, $4, 31.5001, 74.35, 5)"
+    args = (uuid.uuid4(), world.users["inspector_a"], datetime(2026, 11, 27, 9, tzinfo=UTC))
+    call = "repeated_fix_partners($1, $2, $3, 31.5001, 74.35, 5)"
     assert await conn.fetch(f"SELECT id FROM {call}", *args) == []
     plan = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) SELECT id FROM {call} LIMIT 20", *args)
 

@@ -49,8 +49,9 @@ LABELS: dict[str, dict[str, str]] = {
         "near": "At the station (within {radius} m)",
         "exact": "EXACTLY THE STATION'S RECORDED POSITION, to the centimetre: a phone's GPS almost never lands "
         "there, so the location may have been set by hand or by an app",
-        "repeated": "THE SAME POSITION, TO THE CENTIMETRE, WAS SENT FOR ANOTHER VISIT: a phone's GPS never "
-        "reads the same point twice, so the location may have been set by hand or by an app",
+        "repeated": "THE SAME POSITION, TO THE CENTIMETRE, WAS SENT FOR ANOTHER VISIT: a phone's GPS seldom "
+        "gives exactly the same point on two different visits, so the location may have been set by hand or by "
+        "an app",
         "scores": "Scores",
         "overall": "Overall",
         "grade": "grade",
@@ -124,8 +125,8 @@ LABELS: dict[str, dict[str, str]] = {
         "near": "تھانے پر موجود ({radius} میٹر کے اندر)",
         "exact": "جی پی ایس مقام سینٹی میٹر تک عین تھانے کا درج شدہ مقام ہے: فون کا جی پی ایس شاذ و نادر ہی "
         "ٹھیک اسی نقطے پر آتا ہے، ممکن ہے یہ مقام ہاتھ سے یا کسی ایپ کے ذریعے ڈالا گیا ہو",
-        "repeated": "یہی مقام، سینٹی میٹر تک، کسی اور معائنے کے لیے بھی بھیجا گیا: فون کا جی پی ایس ایک ہی "
-        "نقطہ دو بار نہیں پڑھتا، ممکن ہے یہ مقام ہاتھ سے یا کسی ایپ کے ذریعے ڈالا گیا ہو",
+        "repeated": "یہی مقام، سینٹی میٹر تک، کسی اور معائنے کے لیے بھی بھیجا گیا: فون کا جی پی ایس دو الگ "
+        "معائنوں میں شاذ و نادر ہی ہوبہو ایک ہی نقطہ دیتا ہے، ممکن ہے یہ مقام ہاتھ سے یا کسی ایپ کے ذریعے ڈالا گیا ہو",
         "scores": "اسکور",
         "overall": "مجموعی",
         "grade": "گریڈ",

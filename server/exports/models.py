@@ -114,7 +114,10 @@ class ReportData(msgspec.Struct, kw_only=True):
     accuracy_m: float | None
     distance_m: float | None
     far_from_station: bool
-    # The fix is exactly another visit's (schema 0026): set by hand or replayed, not read.
+    # What the fix gives away, told to reviewers and admins only (report.gather; false for the visit's
+    # own inspector): exactly the station's recorded position (rules.exact_station_fix), or exactly
+    # another visit's (schema 0026), so set by hand or replayed, not read.
+    location_exact: bool = False
     location_repeated: bool = False
     presence_radius_m: float
     score_percent: float | None

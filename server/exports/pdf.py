@@ -16,7 +16,6 @@ from server.exports.labels import LABELS
 from server.exports.models import ReportData, ReportPhoto
 from server.exports.rules import PKT
 from server.exports.typeset import GREY, INK, RED, RULE, Typesetter, clean, iso
-from server.inspections.rules import exact_station_fix
 from server.structs import LocalText
 from server.templates.models import Item, Section
 from server.templates.scoring import display_percent, score, visibility
@@ -130,8 +129,9 @@ class _Report(Typesetter):
         self.kv(t["distance"], _metres(d.distance_m) if d.distance_m is not None else t["unknown"])
         if d.far_from_station:
             self.kv(t["presence"], t["far"].format(radius=f"{d.presence_radius_m:.0f}"), color=RED)
-        elif exact_station_fix(d.distance_m):
-            # "0 m" is no proof of presence: no phone's fix lands on the station's position by itself.
+        elif d.location_exact:
+            # "0 m" is no proof of presence: a phone's fix almost never lands on the station's position.
+            # Neither this line nor the next is printed for the visit's own inspector (report.gather).
             self.kv(t["presence"], t["exact"], color=RED)
         elif not d.location_repeated:
             self.kv(t["presence"], t["near"].format(radius=f"{d.presence_radius_m:.0f}"))

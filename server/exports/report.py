@@ -14,6 +14,7 @@ from server.auth.models import Principal
 from server.errors import NotFound
 from server.exports import queries
 from server.exports.models import Lang, ReportAnswer, ReportData, ReportOverride, ReportPhoto, ReportReview
+from server.inspections.rules import exact_station_fix
 from server.storage import PhotoStore
 from server.structs import inspection_clock_off, phone_time
 from server.templates.models import Definition
@@ -29,7 +30,8 @@ async def gather(
 ) -> ReportData:
     """The report's data, or NotFound when the caller may not read the inspection.
 
-    Readers are those of the inspection itself: reviewers and admins in scope, and its own inspector.
+    Readers are those of the inspection itself: reviewers and admins in scope, and its own inspector
+    (who is not told what the fix gives away).
     """
     row = await queries.report_inspection(conn, user.scope_args(), inspection_id, user.own_id())
     if row is None:
@@ -66,6 +68,11 @@ async def gather(
     stored = [p for p in await queries.report_photos(conn, inspection_id) if str(p["id"]) in referenced]
     photos = await _thumbnails(store, stored)
     sections = (row["score"] or {}).get("sections") or []
+    # The suspicions about the fix are the reviewer's to judge: the visit's own inspector reads the
+    # report without them, as they read their reviews without the evidence (server/review/routes.py),
+    # so that one who set the fix in a fake-GPS app does not learn what gave it away. Their presence
+    # reads as their app showed it at the start: at or far from the station, and how far.
+    judged = user.own_id() is None
     return ReportData(
         lang=lang,
         inspection_id=str(row["id"]),
@@ -97,7 +104,8 @@ async def gather(
         accuracy_m=row["accuracy_m"],
         distance_m=row["distance_m"],
         far_from_station=row["far_from_station"],
-        location_repeated=bool(row["location_repeated"]),
+        location_exact=judged and exact_station_fix(row["distance_m"]),
+        location_repeated=judged and bool(row["location_repeated"]),
         presence_radius_m=presence_radius_m,
         score_percent=row["score_percent"],
         grade=row["grade"],

@@ -145,7 +145,7 @@ _REPEATED_WITH = """
 SELECT o.id, o.submitted_at, s.id AS station_id, s.code, s.name_en, s.name_ur,
        ($2::bool OR d.id = ANY($3::uuid[]) OR d.region_id = ANY($4::uuid[])) AS in_scope
   FROM inspections i
- CROSS JOIN LATERAL repeated_fix_partners(i.id, i.inspector_id, i.station_id, i.started_at, i.lat, i.lon, i.accuracy_m) p
+ CROSS JOIN LATERAL repeated_fix_partners(i.id, i.inspector_id, i.started_at, i.lat, i.lon, i.accuracy_m) p
   JOIN inspections o ON o.id = p.id
   JOIN stations s ON s.id = o.station_id
   JOIN districts d ON d.id = s.district_id

@@ -48,6 +48,8 @@ def test_a_fix_sent_for_two_visits_is_told_with_a_link_instead_of_at_the_station
     told = card.locator("#rv-ev-warnings li[data-flag=repeated]")
     told.wait_for()
     assert WARNING in told.inner_text()
+    # A sign, not proof: honest fixes seldom repeat, which is not never.
+    assert "A phone's GPS seldom gives exactly the same point on two different visits" in told.inner_text()
     assert card.locator(".pill-ok").count() == 0
     assert "At the station" not in card.inner_text()
     # The other visit is one click away.
@@ -66,6 +68,10 @@ def test_a_fix_sent_for_two_visits_is_told_with_a_link_instead_of_at_the_station
     wait_in_page(page, "document.querySelector('#rv-ev-warnings')?.innerText.includes('سینٹی میٹر')")
     urdu = page.locator("#rv-ev-warnings li[data-flag=repeated]").inner_text()
     assert "کسی اور معائنے کے لیے بھی بھیجا گیا" in urdu and WARNING not in urdu
+    assert "دو الگ معائنوں میں شاذ و نادر ہی ہوبہو ایک ہی نقطہ دیتا ہے" in urdu
+    assert (
+        page.locator("#rv-ev-warnings li[data-flag=repeated] .pill").inner_text().strip() == "دوسرے معائنے والا ہی مقام"
+    )
     assert page.locator("[aria-labelledby=rv-pres-h] .pill-ok").count() == 0
     assert errors == []
     context.close()
