@@ -17,9 +17,15 @@ Role = Literal["admin", "reviewer", "inspector"]
 Username = Annotated[str, Meta(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$(?!\n)")]
 Password = Annotated[str, Meta(min_length=8, max_length=256)]
 
-# The filter of every scoped query (see Principal): `d` is the districts row of the object's station,
-# $1-$3 are Principal.scope_args().
-SCOPE_SQL = "($1::bool OR d.id = ANY($2::uuid[]) OR d.region_id = ANY($3::uuid[]))"
+
+def scope_sql(first: int = 1) -> str:
+    """The filter of every scoped query (see Principal): `d` is the districts row of the object's
+    station, $first..$first+2 are Principal.scope_args()."""
+    return f"(${first}::bool OR d.id = ANY(${first + 1}::uuid[]) OR d.region_id = ANY(${first + 2}::uuid[]))"
+
+
+# With the scope first ($1-$3), as most scoped queries have it.
+SCOPE_SQL = scope_sql()
 # Whether the districts and regions of user row `u` take in district row `d`: where an inspector can do
 # the visits, a reviewer can look, an action's owner works. The role and `active` are the caller's to
 # judge, since what they mean differs (an admin owns actions everywhere; only inspectors make visits).
@@ -33,7 +39,7 @@ def readable_inspection_sql(first: int, own_at: int | None = None) -> str:
     transfer, or a station moved to another district, must not strand work done before it: photos
     still on their way to a submitted inspection, a draft or a returned inspection to send again."""
     own = f"${own_at or first + 3}::uuid"
-    scope = f"(${first}::bool OR d.id = ANY(${first + 1}::uuid[]) OR d.region_id = ANY(${first + 2}::uuid[]))"
+    scope = scope_sql(first)
     # Never NULL (callers negate it too): own is NULL exactly for reviewers and admins.
     return f"(({own} IS NULL AND {scope}) OR ({own} IS NOT NULL AND i.inspector_id = {own}))"
 

@@ -30,9 +30,10 @@ from uuid import UUID
 
 from asyncpg import Connection
 
+from server.auth.models import scope_sql
 from server.inspections.rules import exact_station_fix
 from server.photos.rules import chosen_gps, chosen_taken_at
-from server.review.models import LocalName, PhotoEvidence, PhotoJudgementOut, RepeatedFix, StationRef
+from server.review.models import PhotoEvidence, PhotoJudgementOut, RepeatedFix, seen_station
 from server.structs import PHONE_CLOCK_AHEAD_MINUTES
 
 TIME_SLACK = timedelta(hours=1)
@@ -141,9 +142,8 @@ async def judgement(conn: Connection, inspection_id: UUID, radius: float) -> Pho
 # repeated_fix_partners), the first twenty submitted; each named only when its station's district is in
 # scope ($2..$4: Principal.scope_args()). One probe of inspections_fix_idx; sorting reads every
 # partner, a handful unless one fake fix was sent on hundreds of visits.
-_REPEATED_WITH = """
-SELECT o.id, o.submitted_at, s.id AS station_id, s.code, s.name_en, s.name_ur,
-       ($2::bool OR d.id = ANY($3::uuid[]) OR d.region_id = ANY($4::uuid[])) AS in_scope
+_REPEATED_WITH = f"""
+SELECT o.id, o.submitted_at, s.id AS station_id, s.code, s.name_en, s.name_ur, {scope_sql(2)} AS in_scope
   FROM inspections i
  CROSS JOIN LATERAL repeated_fix_partners(i.id, i.inspector_id, i.started_at, i.lat, i.lon, i.accuracy_m) p
   JOIN inspections o ON o.id = p.id
@@ -162,12 +162,10 @@ async def for_reviewer(
     if found is None or not found.location_repeated:
         return found
     for r in await conn.fetch(_REPEATED_WITH, inspection_id, *scope):
-        seen = r["in_scope"]
-        station = StationRef(id=r["station_id"], code=r["code"], name=LocalName(en=r["name_en"], ur=r["name_ur"]))
         found.repeated_with.append(
             RepeatedFix(
-                inspection_id=r["id"] if seen else None,
-                station=station if seen else None,
+                inspection_id=r["id"] if r["in_scope"] else None,
+                station=seen_station(r),
                 submitted_at=r["submitted_at"],
             )
         )

@@ -7,8 +7,9 @@ type keeps an override meaningful whatever the item is, and it is exactly what s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -179,6 +180,14 @@ class StationRef(msgspec.Struct, kw_only=True):
     id: UUID
     code: str
     name: LocalName
+
+
+def seen_station(row: Mapping[str, Any]) -> StationRef | None:
+    """Another visit's station as a reviewer's page names it: only when its district is in the reader's
+    scope (the row's `in_scope`, with its `station_id`, `code`, `name_en` and `name_ur`), else nothing."""
+    if not row["in_scope"]:
+        return None
+    return StationRef(id=row["station_id"], code=row["code"], name=LocalName(en=row["name_en"], ur=row["name_ur"]))
 
 
 class DistrictRef(msgspec.Struct, kw_only=True):

@@ -27,7 +27,8 @@ from uuid import UUID
 
 from asyncpg import Connection
 
-from server.review.models import LocalName, OtherVisit, StationRef, VisitTiming
+from server.auth.models import scope_sql
+from server.review.models import OtherVisit, VisitTiming, seen_station
 
 # Kept equal to the numbers in schema/0022_visit_timing_flags.sql (tests/test_visit_timing_flags.py).
 MIN_SECONDS_PER_ANSWER = 3.0
@@ -43,11 +44,11 @@ SELECT i.started_at, COALESCE(i.made_at, i.finished_at) AS finished_at, i.too_fa
 
 # The partners, as the trigger finds them, the first twenty (as many as the trigger marks); each named
 # only when its station's district is in scope ($2..$4: Principal.scope_args()).
-_PARTNERS = """
+_PARTNERS = f"""
 SELECT o.id, o.started_at, COALESCE(o.made_at, o.finished_at) AS finished_at, p.distance_km,
        (o.started_at < COALESCE(i.made_at, i.finished_at) AND i.started_at < COALESCE(o.made_at, o.finished_at))
            AS overlapping,
-       ($2::bool OR d.id = ANY($3::uuid[]) OR d.region_id = ANY($4::uuid[])) AS in_scope,
+       {scope_sql(2)} AS in_scope,
        s.id AS station_id, s.code, s.name_en, s.name_ur
   FROM inspections i
  CROSS JOIN LATERAL visit_timing_partners(i.inspector_id, i.id, i.station_id, i.started_at,
@@ -77,11 +78,7 @@ async def timing(
             overlaps.append(
                 OtherVisit(
                     inspection_id=r["id"] if seen else None,
-                    station=StationRef(
-                        id=r["station_id"], code=r["code"], name=LocalName(en=r["name_en"], ur=r["name_ur"])
-                    )
-                    if seen
-                    else None,
+                    station=seen_station(r),
                     started_at=r["started_at"],
                     finished_at=r["finished_at"],
                     distance_km=None if not seen or r["distance_km"] is None else round(r["distance_km"], 1),
