@@ -80,7 +80,10 @@ async function request(method, path, { body, query, headers = {}, as = 'json', t
   // wherever it is met, on any screen of any role, not only when the outbox meets it: the work on the
   // screen stays where it is. Not for the sign-in itself, nor in the service worker (its outbox says
   // so), nor where the caller expects it (`quiet401`); and in this page only: another tab's token may be good.
-  if (res.status === 401 && tok && bearer === undefined && !quiet401 && !inWorker && !path.startsWith('/auth/')) {
+  // Nor for a token this page has let go of since it was sent: the last person's request, refused once
+  // they signed out, does not end the next person's session.
+  if (res.status === 401 && tok && bearer === undefined && !quiet401 && !inWorker && !path.startsWith('/auth/')
+      && tok === await currentToken()) {
     emitHere('auth-needed');
   }
   if (!res.ok) {

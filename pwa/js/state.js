@@ -180,7 +180,7 @@ export function refreshBundle() {
   if (!running) return run();
   const mine = session;
   const after = () => {
-    if (mine !== session) return false;
+    if (mine !== session) return null;
     waiting = null;
     return run();
   };
@@ -205,9 +205,16 @@ function run() {
 async function refreshOnce() {
   await pruneSent().catch(() => 0);  // housekeeping: never what stops a sync
   const b = state.bundle;
-  const res = await api.bundle(b.cursor, b.cursor ? b.etag : null);
-  // Signed out, or another person signed in, while this was on its way: the reply is not theirs.
-  if (state.bundle !== b) return false;
+  let res;
+  try {
+    res = await api.bundle(b.cursor, b.cursor ? b.etag : null);
+  } catch (err) {
+    if (state.bundle !== b) return null;  // a refusal of the last person's token is not the next one's
+    throw err;
+  }
+  // Signed out, or another person signed in, while this was on its way: the reply is not theirs, and
+  // its caller says nothing of it (null, not the false of "nothing new").
+  if (state.bundle !== b) return null;
   if (res.notModified) return false;
   const data = res.data;
   // Versions and stations the phone's own work is on: the server may not know of that work yet (begun
@@ -266,9 +273,9 @@ async function refreshOnce() {
   next.fetched_at = new Date().toISOString();
   // Looked at again after the reads above: a sign-out meanwhile must not have the last person's bundle
   // and returned work written back after its wipe.
-  if (state.bundle !== b) return false;
+  if (state.bundle !== b) return null;
   await kv.set('bundle', next);
-  if (state.bundle !== b) return false;
+  if (state.bundle !== b) return null;
   state.bundle = next;
   await mergeReturned(data.returned || []);
   emit('bundle');

@@ -133,3 +133,51 @@ def test_the_next_person_signing_in_does_not_wait_for_or_get_the_last_persons_re
     assert not any(code in shown for code in theirs), shown
     assert phone.errors == []
     phone.context.close()
+
+
+class HeldRequest:
+    """Holds the first bundle request itself, before it reaches the server, until released."""
+
+    def __init__(self) -> None:
+        self.held: list[Any] = []
+
+    def __call__(self, route: Any) -> None:
+        if not self.held:
+            self.held.append(route)
+            return
+        route.continue_()
+
+
+def test_the_last_persons_request_refused_after_their_sign_out_does_not_end_the_next_persons_session(
+    pwa_server, browser
+):
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    held = HeldRequest()
+    page.route("**/api/v1/sync/bundle*", held)
+    page.evaluate("() => dispatchEvent(new Event('online'))")  # the first inspector's refresh, not yet sent
+    for _ in range(50):
+        if held.held:
+            break
+        page.wait_for_timeout(100)
+    assert held.held, "no bundle request"
+    page.goto(pwa_server.url + "/#/settings")
+    page.get_by_role("button", name="Sign out of this phone").click()  # online: the server ends the session
+    page.fill("input[name=username]", "inspector.sana")
+    page.fill("input[name=password]", DEMO_PASSWORDS["inspector"])
+    page.click("form.login button[type=submit]")
+    expect(page.locator("#station-list li").first).to_be_visible(timeout=10_000)
+
+    # The held request goes with the ended session's token: refused, and it is not hers.
+    with page.expect_response(lambda r: "/sync/bundle" in r.url) as refused:
+        held.held[0].continue_()
+    assert refused.value.status == 401
+    page.wait_for_timeout(1500)
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    assert page.evaluate("() => import('/js/db.js').then((m) => m.kv.get('auth_needed'))") is not True
+    page.reload()
+    expect(page.locator("#station-list li").first).to_be_visible()
+    page.wait_for_timeout(1000)
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    assert phone.errors == []
+    phone.context.close()

@@ -59,7 +59,8 @@ async function settingsView() {
       button(t('settings.refresh'), async (e) => {
         const btn = e.currentTarget;
         btn.disabled = true;
-        try { await refreshBundle(); alertDialog(t('settings.data'), t('settings.refreshed')); } catch (err) { alertDialog(t('error.title'), problemText(err)); }
+        // null: the person who pressed has signed out meanwhile, and the next one is told nothing of it.
+        try { if (await refreshBundle() !== null) alertDialog(t('settings.data'), t('settings.refreshed')); } catch (err) { alertDialog(t('error.title'), problemText(err)); }
         btn.disabled = false;
       }, { iconName: 'sync' })),
     await storageCard(),
