@@ -174,6 +174,20 @@ def test_the_passwords_of_a_finished_user_import_stay_when_the_next_file_is_chec
     expect(page.locator("#user-import-created tbody tr")).to_have_count(3)
     expect(page.locator("#user-import-passwords tbody tr")).to_have_count(2)
     expect(page.locator("#user-import-done")).to_contain_text("2 accounts created.")
+    expect(page.locator("#user-import-done")).to_contain_text("From a.csv")
+
+    # Imported too, the second file's passwords come on top of the first's, which stay, each box naming
+    # its file; the admin is taken to the new one.
+    page.click("#user-import-confirm")
+    page.click("dialog[open] .dialog-actions .btn-primary")
+    expect(page.locator("#user-import-done")).to_contain_text("3 accounts created.")
+    expect(page.locator("#user-import-done")).to_contain_text("From b.csv")
+    expect(page.locator("#user-import-passwords tbody tr")).to_have_count(3)
+    expect(page.locator("#user-import-finished table tbody tr")).to_have_count(5)
+    expect(page.locator("#user-import-finished")).to_contain_text("From a.csv")
+    expect(page.locator("#user-import-done .strong")).to_be_focused()
+    kept = page.locator("#user-import-finished table tbody td.mono").all_inner_texts()
+    assert {"dsp.kept.a1", "dsp.kept.a2", "dsp.kept.b1", "dsp.kept.b2", "dsp.kept.b3"} <= set(kept)
     assert errors == []
     context.close()
 

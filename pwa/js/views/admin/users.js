@@ -7,7 +7,7 @@
 import { api } from '../../api.js';
 import { emit, on } from '../../bus.js';
 import { kv } from '../../db.js';
-import { fmtNumber, sayKnown, t } from '../../i18n.js';
+import { fmtDateTime, fmtNumber, sayKnown, t } from '../../i18n.js';
 import { navigate } from '../../router.js';
 import { signOut, state } from '../../state.js';
 import { confirmDialog, dialog, h, icon, lazyList, mount, pill, toast } from '../../ui.js';
@@ -185,10 +185,13 @@ function passwordsFile(passwords) {
   return new Blob([`\ufeff${lines.map((l) => l.map(csvCell).join(',')).join('\r\n')}\r\n`], { type: 'text/csv' });
 }
 
-function importDone(result) {
+// A finished import says which file it was and when: the boxes of earlier imports stay on the page,
+// each with its passwords, beside the preview of the next file.
+function importDone(result, file) {
   const download = () => saveBlob(passwordsFile(result.passwords), `new-user-passwords-${new Date().toISOString().slice(0, 10)}.csv`);
   return h('div', { class: 'callout callout-ok', role: 'status', id: 'user-import-done' }, icon('check'), h('div', {},
-    h('p', { class: 'strong', text: t('admin.userImport.done', { count: result.created }) }),
+    h('p', { class: 'strong', tabindex: '-1', text: t('admin.userImport.done', { count: result.created }) }),
+    h('p', { class: 'hint', text: t('admin.userImport.fromFile', { file, when: fmtDateTime(new Date()) }) }),
     result.unchanged ? h('p', { text: t('admin.userImport.unchanged', { count: result.unchanged }) }) : null,
     result.passwords.length ? [
       h('p', { class: 'callout callout-warn', role: 'alert', id: 'user-import-once' }, icon('alert'),
@@ -206,8 +209,8 @@ function importDone(result) {
 
 function importPanel(reload) {
   const result = h('div', { 'aria-live': 'polite', id: 'user-import-result' });
-  // A finished import, with its passwords shown only now, has a place of its own that no later preview
-  // replaces; only the next finished import does.
+  // Finished imports, newest first, each with its passwords shown only now, have a place of their own
+  // that no preview replaces, nor a later import: the passwords of each stay until the page is left.
   const finished = h('div', { 'aria-live': 'polite', id: 'user-import-finished' });
   // Each file chosen is read and checked in its own turn: only the newest choice's preview is drawn,
   // and its button sends the very bytes that preview was of (not whichever file was chosen last).
@@ -215,7 +218,7 @@ function importPanel(reload) {
   const failed = (err) => mount(result, err.status === 422 || err.status === 413 ? importProblems(err)
     : h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
 
-  const runImport = async (button, preview, csv) => {
+  const runImport = async (button, preview, csv, file) => {
     const ok = await confirmDialog(t('admin.userImport.confirmTitle'),
       t('admin.userImport.confirmBody', { count: preview.created.length }), t('admin.userImport.createNow'));
     if (!ok) return;
@@ -225,8 +228,12 @@ function importPanel(reload) {
       mount(result, pill('busy', t('admin.userImport.creating')));
       try {
         const done = await api.admin.importUsers(csv, false);
-        mount(finished, importDone(done));
+        // The newest box carries the ids; those before it keep their content.
+        for (const older of finished.querySelectorAll('[id]')) older.removeAttribute('id');
+        const box = importDone(done, file);
+        finished.prepend(box);
         mount(result);
+        box.querySelector('.strong').focus();
         reload();
       } catch (err) {
         failed(err);
@@ -236,14 +243,14 @@ function importPanel(reload) {
     });
   };
 
-  const check = async (csv, mine) => {
+  const check = async (csv, file, mine) => {
     mount(result, pill('busy', t('admin.userImport.checking')));
     try {
       const preview = await api.admin.importUsers(csv, true);
       if (!turn.current(mine)) return;
       const nothing = !preview.created.length;
       const go = h('button', { type: 'button', class: 'btn btn-primary', id: 'user-import-confirm', disabled: nothing,
-        onclick: (e) => runImport(e.currentTarget, preview, csv) }, t('admin.userImport.importN', { count: preview.created.length }));
+        onclick: (e) => runImport(e.currentTarget, preview, csv, file) }, t('admin.userImport.importN', { count: preview.created.length }));
       mount(result, importPreview(preview), nothing ? h('p', { class: 'callout callout-info', text: t('admin.userImport.nothingToDo') }) : null, go);
     } catch (err) {
       if (turn.current(mine)) failed(err);
@@ -265,7 +272,7 @@ function importPanel(reload) {
       if (turn.current(mine)) failed(err);
       return;
     }
-    if (turn.current(mine)) check(csv, mine);
+    if (turn.current(mine)) check(csv, file.name, mine);
   } });
   const example = () => saveBlob(new Blob(['\ufeffusername,display_name,role,region_codes,district_codes\r\n'
     + 'dsp.example,DSP Example,inspector,,DISTRICT-CODE\r\nrpo.example,RPO Example,reviewer,REGION-CODE,\r\n'],
