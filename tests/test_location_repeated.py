@@ -308,6 +308,36 @@ async def test_the_inspectors_own_report_tells_them_neither_suspicion_about_thei
     assert urdu_only("تھانے پر موجود") in inspectors_ur and urdu_only("تھانے پر موجود") not in reviewers_ur
 
 
+async def test_an_inspector_made_a_reviewer_since_is_told_nothing_more_about_their_own_visits(client):
+    """Promoted to reviewer of their region, the inspector of a visit still reads its PDF and its reviews
+    without the suspicions about its fix or times (and may not review it: a 403 of its own)."""
+    ctx = await make_ctx(client)
+    on_station = {"lat": 31.5, "lon": 74.35, "accuracy_m": 5}
+    first = await send(ctx, on_station)
+    await send(ctx, on_station)
+    world = ctx.world
+    promoted = await client.patch(
+        f"/api/v1/users/{world.users['inspector_a']}",
+        await ctx.token("admin"),
+        json={"role": "reviewer", "region_ids": [str(world.regions["A"])], "district_ids": []},
+    )
+    assert promoted.status_code == 200, promoted.text
+    ctx.tokens.pop("inspector_a", None)  # signs in again, as a reviewer
+
+    path = f"/api/v1/inspections/{first}/report.pdf"
+    theirs = await ctx.get(path, user="inspector_a")
+    assert theirs.status_code == 200, theirs.text
+    text = " ".join(pdf_text(theirs.content)[0].split())
+    assert "ANOTHER VISIT" not in text and "EXACTLY" not in text and "At the station (within" in text
+    reviews = await ctx.get(f"/api/v1/inspections/{first}/reviews", user="inspector_a")
+    assert reviews.status_code == 200, reviews.text
+    assert reviews.json()["evidence"] is None and reviews.json()["timing"] is None
+    # Another reviewer of the region is told both, as before.
+    told = " ".join(pdf_text((await ctx.get(path)).content)[0].split())
+    assert "ANOTHER VISIT" in told and "EXACTLY" in told
+    assert (await evidence_of(ctx, first))["location_repeated"] is True
+
+
 def urdu_only(text: str) -> str:
     # As tests/test_exports.py compares shaped Urdu pulled out of a PDF: NFKC, Arabic-script letters only.
     return "".join(c for c in unicodedata.normalize("NFKC", text) if "\u0600" <= c <= "\u06ff")

@@ -154,7 +154,7 @@ async def report_inspection(conn: Connection, scope: Scope, inspection_id: UUID,
     return await conn.fetchrow(
         f"""SELECT i.id, i.status, i.revision, i.created_at, i.updated_at, i.started_at, i.finished_at, i.submitted_at,
                    i.lat, i.lon, i.accuracy_m, i.distance_m, i.far_from_station, i.score_percent, i.grade,
-                   i.critical_failed, i.score, i.photos_missing, i.location_repeated,
+                   i.critical_failed, i.score, i.photos_missing, i.location_repeated, i.inspector_id,
                    s.code AS station_code, s.name_en AS station_name_en, s.name_ur AS station_name_ur,
                    s.lat AS station_lat, s.lon AS station_lon,
                    d.name_en AS district_en, d.name_ur AS district_ur, r.name_en AS region_en,

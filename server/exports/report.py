@@ -71,8 +71,9 @@ async def gather(
     # The suspicions about the fix are the reviewer's to judge: the visit's own inspector reads the
     # report without them, as they read their reviews without the evidence (server/review/routes.py),
     # so that one who set the fix in a fake-GPS app does not learn what gave it away. Their presence
-    # reads as their app showed it at the start: at or far from the station, and how far.
-    judged = user.own_id() is None
+    # reads as their app showed it at the start: at or far from the station, and how far. So for one made
+    # a reviewer since: it is still their visit.
+    judged = user.own_id() is None and row["inspector_id"] != user.id
     return ReportData(
         lang=lang,
         inspection_id=str(row["id"]),

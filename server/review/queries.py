@@ -50,18 +50,18 @@ async def lock_inspection(conn: Connection, scope: Scope, inspection_id: UUID) -
     )
 
 
-async def readable_inspection(conn: Connection, scope: Scope, inspection_id: UUID, inspector_id: UUID | None) -> bool:
-    """Whether the inspection is visible (readable_inspection_sql): in scope, or the caller's own when
-    `inspector_id` (Principal.own_id) is given."""
-    return bool(
-        await conn.fetchval(
-            f"""SELECT true FROM inspections i
+async def readable_inspection(
+    conn: Connection, scope: Scope, inspection_id: UUID, inspector_id: UUID | None
+) -> UUID | None:
+    """The inspection's inspector when it is visible (readable_inspection_sql): in scope, or the caller's
+    own when `inspector_id` (Principal.own_id) is given; else None."""
+    return await conn.fetchval(
+        f"""SELECT i.inspector_id FROM inspections i
               JOIN stations s ON s.id = i.station_id JOIN districts d ON d.id = s.district_id
              WHERE i.id = $4 AND {readable_inspection_sql(1, own_at=5)}""",
-            *scope,
-            inspection_id,
-            inspector_id,
-        )
+        *scope,
+        inspection_id,
+        inspector_id,
     )
 
 

@@ -37,13 +37,16 @@ class ReviewController(Controller):
 
     @get("/inspections/{inspection_id:uuid}/reviews", description="Every review of the inspection, newest first.")
     async def reviews(self, inspection_id: UUID, user: User, conn: Conn, state: State) -> ReviewList:
-        if not await queries.readable_inspection(conn, user.scope_args(), inspection_id, user.own_id()):
+        inspector = await queries.readable_inspection(conn, user.scope_args(), inspection_id, user.own_id())
+        if inspector is None:
             raise NotFound("no inspection with this id in your scope")
-        # The photo evidence is the reviewer's to judge; an inspector reads their reviews without it.
-        # So are the visit's times (server/review/timing.py).
+        # The photo evidence is the reviewer's to judge; the visit's own inspector reads their reviews
+        # without it, even one made a reviewer since (who may not review it either). So are the visit's
+        # times (server/review/timing.py).
         radius = state.settings.presence_radius_m
-        judged = None if user.own_id() else await evidence.for_reviewer(conn, user.scope_args(), inspection_id, radius)
-        timed = None if user.own_id() else await timing.timing(conn, user.scope_args(), inspection_id)
+        theirs = user.own_id() is not None or inspector == user.id
+        judged = None if theirs else await evidence.for_reviewer(conn, user.scope_args(), inspection_id, radius)
+        timed = None if theirs else await timing.timing(conn, user.scope_args(), inspection_id)
         return ReviewList(rows=await queries.list_reviews(conn, inspection_id), evidence=judged, timing=timed)
 
     @get(
