@@ -122,13 +122,14 @@ class Ctx:
         values: dict[str, Any] | None = None,
         location: dict[str, Any] | None = None,
         finished_at: str | None = None,
+        started_at: str = "2026-11-27T09:00:00Z",
     ) -> dict[str, Any]:
         body = {
             "station_id": str(self.world.stations[station]),
             "template_version_id": str(self.version_id),
             "base_revision": base,
             "status": status,
-            "started_at": "2026-11-27T09:00:00Z",
+            "started_at": started_at,
             "finished_at": finished_at,
             "location": location or self.station_location(station, inspection_id),
             "answers": values if values is not None else answers(),

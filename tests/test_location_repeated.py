@@ -15,7 +15,7 @@ from typing import Any
 
 from server.review import queries
 from tests.factories import make_station, make_version, make_world
-from tests.review_fixtures import answers, make_ctx
+from tests.review_fixtures import make_ctx
 from tests.test_location_exact import pdf_text, words
 
 # About 11 m north of station A (31.5, 74.35): near it, not on it.
@@ -41,7 +41,7 @@ def migration() -> str:
 
 async def send(
     ctx,
-    location: dict[str, Any] | None,
+    location: dict[str, Any],
     *,
     inspection_id: uuid.UUID | None = None,
     status: str = "submitted",
@@ -53,17 +53,9 @@ async def send(
     inspection_id = inspection_id or uuid.uuid4()
     # Sent again, a visit keeps its start, as the phone does.
     started = STARTED.setdefault(inspection_id, started_at or next_start())
-    body = {
-        "station_id": str(ctx.world.stations[station]),
-        "template_version_id": str(ctx.version_id),
-        "base_revision": base,
-        "status": status,
-        "started_at": started,
-        "location": location,
-        "answers": answers(),
-    }
-    response = await ctx.client.put(f"/api/v1/inspections/{inspection_id}", await ctx.token(user), json=body)
-    assert response.status_code in (200, 201), response.text
+    await ctx.put(
+        inspection_id, station=station, user=user, status=status, base=base, location=location, started_at=started
+    )
     return inspection_id
 
 

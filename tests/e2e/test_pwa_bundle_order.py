@@ -40,6 +40,15 @@ class HeldReply:
             route.fulfill(response=reply)
 
 
+def wait_held(page: Any, held: Any) -> None:
+    """Waits up to five seconds for the page's bundle request to be held."""
+    for _ in range(50):
+        if held.held:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("no bundle request")
+
+
 def test_older_bundle_reply_cannot_bring_back_a_cancelled_visit(pwa_server, browser):
     phone = signed_in_phone(pwa_server, browser)
     page = phone.page
@@ -61,11 +70,7 @@ def test_older_bundle_reply_cannot_bring_back_a_cancelled_visit(pwa_server, brow
     held = HeldReply()
     page.route("**/api/v1/sync/bundle*", held)
     page.evaluate("() => dispatchEvent(new Event('online'))")  # the connection comes back: a refresh
-    for _ in range(50):  # its reply, fetched now, knows of the first cancellation only
-        if held.held:
-            break
-        page.wait_for_timeout(100)
-    assert held.held, "no bundle request"
+    wait_held(page, held)  # its reply, fetched now, knows of the first cancellation only
     cancel(second)
 
     page.goto(pwa_server.url + "/#/settings")
@@ -107,11 +112,7 @@ def test_the_next_person_signing_in_does_not_wait_for_or_get_the_last_persons_re
     held = HeldReply()
     page.route("**/api/v1/sync/bundle*", held)
     page.evaluate("() => dispatchEvent(new Event('online'))")  # the first inspector's refresh, held
-    for _ in range(50):
-        if held.held:
-            break
-        page.wait_for_timeout(100)
-    assert held.held, "no bundle request"
+    wait_held(page, held)
     page.goto(pwa_server.url + "/#/settings")
     page.get_by_role("button", name="Sign out of this phone").click()
     page.fill("input[name=username]", "inspector.sana")
@@ -156,11 +157,7 @@ def test_the_last_persons_request_refused_after_their_sign_out_does_not_end_the_
     held = HeldRequest()
     page.route("**/api/v1/sync/bundle*", held)
     page.evaluate("() => dispatchEvent(new Event('online'))")  # the first inspector's refresh, not yet sent
-    for _ in range(50):
-        if held.held:
-            break
-        page.wait_for_timeout(100)
-    assert held.held, "no bundle request"
+    wait_held(page, held)
     page.goto(pwa_server.url + "/#/settings")
     page.get_by_role("button", name="Sign out of this phone").click()  # online: the server ends the session
     page.fill("input[name=username]", "inspector.sana")
