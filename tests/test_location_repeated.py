@@ -5,6 +5,7 @@ the flagged list, the reviewer's evidence (with the other visits) and the PDF.""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import unicodedata
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from server import db
 from server.review import queries
 from tests.factories import make_station, make_version, make_world
 from tests.review_fixtures import make_ctx
@@ -402,3 +404,70 @@ async def test_one_fix_sent_on_thousands_of_checklists_of_one_visit_costs_a_look
     assert read <= 200, scan
     # Looked up for another inspector, the same fix finds them: they are partners of theirs.
     assert await conn.fetch(f"SELECT id FROM {call}", args[0], world.users["inspector_b"], *args[2:])
+
+
+async def test_two_first_submissions_of_one_fix_at_the_same_moment_take_turns_and_both_are_flagged(conn, database_url):
+    """Two transactions submit one precise fix at once (a replaying tool on two connections, two phones of
+    one fake-GPS setup): the second waits for the first to commit, then sees it. Before schema 0027 each
+    looked only at what was committed when it looked, and neither was flagged."""
+    world = await make_world(conn)
+    version = await make_version(conn)
+
+    async def submit(c, inspector: str) -> uuid.UUID:
+        return await c.fetchval(
+            """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
+                                        body_hash, document, started_at, submitted_at, lat, lon, accuracy_m)
+               VALUES (gen_random_uuid(), $1, $2, $3, 'submitted', 1, '\\x00', '{}', now(), now(), $4, $5, 5)
+               RETURNING id""",
+            world.stations["A"],
+            version,
+            world.users[inspector],
+            FIX["lat"],
+            FIX["lon"],
+        )
+
+    first_conn, second_conn = await db.connect(database_url), await db.connect(database_url)
+    try:
+        first_tx = first_conn.transaction()
+        await first_tx.start()
+        first = await submit(first_conn, "inspector_a")
+        second_task = asyncio.create_task(submit(second_conn, "inspector_b"))
+        waiting = False
+        for _ in range(200):
+            waiting = await conn.fetchval(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
+                second_conn.get_server_pid(),
+            )
+            if waiting or second_task.done():
+                break
+            await asyncio.sleep(0.05)
+        await first_tx.commit()
+        second = await second_task
+    finally:
+        await first_conn.close()
+        await second_conn.close()
+    flags = dict(await conn.fetch("SELECT id, location_repeated FROM inspections WHERE id = ANY($1)", [first, second]))
+    assert waiting, "the second submission of the fix did not wait for the first"
+    assert flags == {first: True, second: True}
+
+
+async def test_submissions_of_different_fixes_do_not_wait_for_each_other(conn, database_url):
+    world = await make_world(conn)
+    version = await make_version(conn)
+    insert = """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision,
+                                         body_hash, document, started_at, submitted_at, lat, lon, accuracy_m)
+                VALUES (gen_random_uuid(), $1, $2, $3, 'submitted', 1, '\\x00', '{}', now(), now(), $4, 74.35, 5)
+                RETURNING id"""
+    first_conn, second_conn = await db.connect(database_url), await db.connect(database_url)
+    try:
+        async with first_conn.transaction():
+            await first_conn.fetchval(insert, world.stations["A"], version, world.users["inspector_a"], FIX["lat"])
+            # Commits at once though the first transaction holds its fix's lock.
+            second = await asyncio.wait_for(
+                second_conn.fetchval(insert, world.stations["A"], version, world.users["inspector_b"], JITTERED["lat"]),
+                timeout=30,
+            )
+    finally:
+        await first_conn.close()
+        await second_conn.close()
+    assert await conn.fetchval("SELECT location_repeated FROM inspections WHERE id = $1", second) is False

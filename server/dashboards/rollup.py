@@ -29,7 +29,8 @@ REPORTING_TZ = "Asia/Karachi"
 
 # LOCK_ORDER. Every transaction that changes an inspection takes its row locks in this order, so that two
 # of them wait for each other instead of deadlocking:
-#   1. the inspection's own row (FOR UPDATE / FOR NO KEY UPDATE);
+#   1. the inspection's own row (FOR UPDATE / FOR NO KEY UPDATE), and, writing it, the lock of its GPS fix
+#      (a precise fix's first submission, schema 0027) and the rows of the earlier visits it marks;
 #   2. the single sync_state row, taken by the first sync_stamp() of the transaction (completing an
 #      assignment, opening or reopening a corrective action); every submission and review that may
 #      stamp takes it before step 3 (see take_sync_state);
