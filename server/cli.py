@@ -647,13 +647,37 @@ def cmd_verify_audit(settings: Settings, args: argparse.Namespace) -> int:
     from server.audit.report import report_lines
 
     settings, _server = resolve_database(settings, create=False)
-    result = asyncio.run(_with_conn(settings.database_url or "", verify_and_record))
+    result = asyncio.run(_with_conn(settings.database_url or "", _verify_with_store(settings, verify_and_record)))
     out, err = report_lines(result)
     for line in out:
         print(line)
     for line in err:
         print(line, file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _verify_with_store(settings: Settings, verify):
+    """The check, with the photo store where the trail's heads are kept (server/audit/anchors.py); run
+    where the directory store is not (cron in the home directory), it checks the chain alone and says
+    so, rather than keep a head in a directory of its own making."""
+
+    async def run(conn):
+        if not settings.s3_endpoint and not settings.photos_dir.is_dir():
+            print(
+                f"warning: there is no photo directory at {settings.photos_dir.resolve()}: the trail was not "
+                "compared with the heads kept there (run this where `muaina serve` runs, or set DATA_DIR)",
+                file=sys.stderr,
+            )
+            return await verify(conn)
+        from server.app import make_store
+
+        store = make_store(settings)
+        try:
+            return await verify(conn, store=store)
+        finally:
+            await store.close()
+
+    return run
 
 
 def cmd_grant_app_role(settings: Settings, args: argparse.Namespace) -> int:

@@ -103,6 +103,16 @@ async def test_logins_failures_and_user_changes_are_audited_and_verifiable_via_t
         "gaps": [],
         "missing": 0,
         "records": {"ok": True, "inspections": 0, "problem_count": 0, "problems": []},
+        # The trail against the heads kept in the photo store (tests/test_audit_anchors.py): none yet.
+        "anchors": {
+            "ok": True,
+            "kept": 0,
+            "newest_seq": None,
+            "newest_at": None,
+            "written_seq": verify["through"],
+            "differ_count": 0,
+            "differs": [],
+        },
     }
 
 
@@ -218,7 +228,7 @@ async def _hash_of(url: str, seq: int) -> str:
         await conn.close()
 
 
-def test_the_verify_audit_command_records_a_full_check_and_fails_on_an_altered_trail(database_url):
+def test_the_verify_audit_command_records_a_full_check_and_fails_on_an_altered_trail(database_url, tmp_path):
     async def write_and_count(after_check) -> int:
         conn = await db.connect(database_url)
         try:
@@ -234,7 +244,9 @@ def test_the_verify_audit_command_records_a_full_check_and_fails_on_an_altered_t
         await _alter(conn, await conn.fetchval("SELECT min(seq) FROM audit_log"))
 
     asyncio.run(_write(database_url, 3, "x"))
-    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    (tmp_path / "photos").mkdir()
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "DATA_DIR": str(tmp_path)}
+    env.pop("S3_ENDPOINT", None)
     done = subprocess.run(
         [sys.executable, "-m", "server", "verify-audit"], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -243,6 +255,9 @@ def test_the_verify_audit_command_records_a_full_check_and_fails_on_an_altered_t
     assert lines[0] == "the audit trail is intact: 3 entries checked"
     # The head, for the officer to keep outside the database: the last entry checked and its hash.
     assert lines[1].startswith(f"head: entry #3 sha256 {asyncio.run(_hash_of(database_url, 3))} ")
+    # ... and kept in the photo store by the command itself (tests/test_audit_anchors.py).
+    assert lines[-1] == "the trail matches the 0 head(s) kept in the photo store; kept entry #3"
+    assert [p.name[:20] for p in (tmp_path / "photos" / "audit-anchors").iterdir()] == [f"{3:020d}"]
     assert asyncio.run(write_and_count(nothing)) == 1
     asyncio.run(write_and_count(alter_first))
     done = subprocess.run(

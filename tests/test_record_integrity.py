@@ -271,7 +271,7 @@ async def test_a_check_recorded_by_anyone_but_an_admin_or_the_command_line_is_no
     assert (await audit.last_full_check(conn))[0].through == head["seq"] + 1
 
 
-def test_a_deleted_entry_hidden_by_relinking_is_reported_as_a_gap_and_the_head_is_printed(database_url):
+def test_a_deleted_entry_hidden_by_relinking_is_reported_as_a_gap_and_the_head_is_printed(database_url, tmp_path):
     async def write_and_relink() -> tuple[int, str]:
         conn = await db.connect(database_url)
         try:
@@ -300,7 +300,8 @@ def test_a_deleted_entry_hidden_by_relinking_is_reported_as_a_gap_and_the_head_i
             await conn.close()
 
     gone, head_hash = asyncio.run(write_and_relink())
-    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    (tmp_path / "photos").mkdir()
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "DATA_DIR": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-m", "server", "verify-audit"], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -312,13 +313,14 @@ def test_a_deleted_entry_hidden_by_relinking_is_reported_as_a_gap_and_the_head_i
     assert lines[3] == "the inspection records match the trail: 0 inspections checked"
 
 
-async def test_the_command_names_an_altered_inspection_and_fails(client, conn):
+async def test_the_command_names_an_altered_inspection_and_fails(client, conn, tmp_path):
     ctx = await make_ctx(client)
     ids = await _story(ctx)
     await conn.execute(
         "UPDATE answers SET value = '\"no\"' WHERE inspection_id = $1 AND item_key = 'l_diary'", ids["approved"]
     )
-    env = {**os.environ, "DATABASE_URL": client.database_url, "LOG_LEVEL": "WARNING"}
+    (tmp_path / "photos").mkdir()
+    env = {**os.environ, "DATABASE_URL": client.database_url, "LOG_LEVEL": "WARNING", "DATA_DIR": str(tmp_path)}
     command = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "server", "verify-audit", cwd=ROOT, env=env, stdout=PIPE, stderr=PIPE
     )

@@ -81,6 +81,32 @@ class SeqGap(msgspec.Struct, kw_only=True):
     next: int
 
 
+class AnchorDiff(msgspec.Struct, kw_only=True):
+    """An entry whose hash, kept in the photo store at `at`, is not the database's now: `hash` as kept,
+    `found` the database's (null when the entry is gone)."""
+
+    seq: int
+    at: datetime
+    hash: str
+    found: str | None
+
+
+class AnchorCheck(msgspec.Struct, kw_only=True):
+    """The trail against the copies of its head kept in the photo store (server/audit/anchors.py).
+    `ok`: every copy matches the database (null: the store could not be read, nothing was compared).
+    `kept`: the copies found; `newest_seq`/`newest_at`: the newest of them; `written_seq`: the head this
+    check kept (null when it kept none: the chain broken, the store down, or the trail empty).
+    `differs`: up to 20 that do not match, oldest first; `differ_count` counts them all."""
+
+    ok: bool | None
+    kept: int = 0
+    newest_seq: int | None = None
+    newest_at: datetime | None = None
+    written_seq: int | None = None
+    differ_count: int = 0
+    differs: list[AnchorDiff] = []
+
+
 class VerifyResult(msgspec.Struct, kw_only=True):
     """`ok`, `checked` and `first_bad` as DESIGN §7 has them. `after`: the walk began after this
     entry (0: from the first). `through`: the last entry it checked, `head_hash` that entry's hash (hex):
@@ -88,7 +114,8 @@ class VerifyResult(msgspec.Struct, kw_only=True):
     full check the walk went on from (null when it walked from the start). `gaps` (a warning, up to 100)
     and `missing`: numbers missing between the entries walked. `records`: the inspection records checked
     against their revisions and the trail (all of them in a full check; those written since in a quick
-    one). `ok` is false when the chain is broken or a record is not as written."""
+    one). `anchors`: the trail against the copies of its head kept outside the database, in the photo
+    store. `ok` is false when the chain is broken, a record is not as written, or a kept copy differs."""
 
     ok: bool
     checked: int
@@ -100,3 +127,4 @@ class VerifyResult(msgspec.Struct, kw_only=True):
     gaps: list[SeqGap] = []
     missing: int = 0
     records: RecordCheck | None = None
+    anchors: AnchorCheck | None = None

@@ -25,8 +25,9 @@ from uuid import UUID
 import msgspec
 from asyncpg import Connection
 
-from server.audit import records
+from server.audit import anchors, records
 from server.audit.models import AuditRow, FullCheck, RecordCheck, SeqGap, VerifyResult
+from server.storage import PhotoStore
 
 AUDIT_LOCK_ID = 0x61756469  # "audi"; audit_append takes the same lock
 GENESIS = b"\x00" * 32
@@ -283,9 +284,25 @@ class _Recorded(msgspec.Struct):
     record_problems: int = 0
 
 
-async def verify_and_record(conn: Connection, *, actor: Any = None, ip: str | None = None) -> VerifyResult:
+async def _with_anchors(
+    conn: Connection, store: PhotoStore | None, result: VerifyResult, last_hash: bytes | None, *, quick: bool
+) -> VerifyResult:
+    """`result` with the trail compared against the copies of its head kept in the photo store, keeping
+    the head this walk reached when it found the chain intact (anchors.check_and_keep). Without a store
+    (a command run where the photos are not), nothing is compared and `anchors` stays null."""
+    if store is None:
+        return result
+    head = (result.through, last_hash) if result.first_bad is None and result.through and last_hash else None
+    found = await anchors.check_and_keep(conn, store, head, quick=quick)
+    return msgspec.structs.replace(result, ok=result.ok and found.ok is not False, anchors=found)
+
+
+async def verify_and_record(
+    conn: Connection, *, store: PhotoStore | None = None, actor: Any = None, ip: str | None = None
+) -> VerifyResult:
     """Walk the whole chain and record the check in it (VERIFIED, by `actor`, or the system when None):
-    where it stopped, with that row's hash, for later checks to go on from (verify_since)."""
+    where it stopped, with that row's hash, for later checks to go on from (verify_since). With `store`,
+    also compare the trail with the heads kept there and keep this one (_with_anchors)."""
     result, last_hash = await _walk(conn)
     found = await records.check_all(conn)
     recorded = _Recorded(
@@ -299,7 +316,7 @@ async def verify_and_record(conn: Connection, *, actor: Any = None, ip: str | No
     )
     async with conn.transaction():
         await record(conn, VERIFIED, actor=actor, data=msgspec.to_builtins(recorded), ip=ip)
-    return _with_records(result, found)
+    return await _with_anchors(conn, store, _with_records(result, found), last_hash, quick=False)
 
 
 async def last_full_check(conn: Connection) -> tuple[FullCheck, bytes] | None:
@@ -355,16 +372,23 @@ def _full_check(row: Any) -> tuple[FullCheck, bytes] | None:
     return full, last_hash
 
 
-async def verify_since(conn: Connection, last: tuple[FullCheck, bytes]) -> VerifyResult:
+async def verify_since(
+    conn: Connection, last: tuple[FullCheck, bytes], *, store: PhotoStore | None = None
+) -> VerifyResult:
     """The rows after the last full check, walked from the hash it recorded; `last_full` says which check
-    that was. Once any full check has found the trail broken, its finding is the answer (first_break)."""
+    that was. Once any full check has found the trail broken, its finding is the answer (first_break).
+    With `store`, the whole trail is also compared with the heads kept there (_with_anchors): a quick
+    check trusts the full check's record for the rows before it, a record whoever rewrote the trail
+    could rewrite too, but not the copies outside the database."""
     full, last_hash = last
     if (broken := await first_break(conn)) is not None:
-        return VerifyResult(
+        result = VerifyResult(
             ok=False, checked=broken.checked, first_bad=broken.first_bad, after=0, through=None, last_full=full
         )
+        return await _with_anchors(conn, store, result, None, quick=True)
     written: set[UUID] = set()
-    result, _ = await _walk(conn, after=full.through, prev=last_hash, written=written)
+    result, head_hash = await _walk(conn, after=full.through, prev=last_hash, written=written)
     # The records written since, and what the full check found of the others.
     result = _with_records(result, await records.check_some(conn, written))
-    return msgspec.structs.replace(result, ok=result.ok and full.records_ok is not False, last_full=full)
+    result = msgspec.structs.replace(result, ok=result.ok and full.records_ok is not False, last_full=full)
+    return await _with_anchors(conn, store, result, head_hash, quick=True)

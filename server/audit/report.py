@@ -21,7 +21,11 @@ def report_lines(result: VerifyResult) -> tuple[list[str], list[str]]:
     database: a later check whose head does not follow from it means entries were removed from the end."""
     out: list[str] = []
     err: list[str] = []
-    if result.first_bad is None:
+    if result.first_bad is None and result.anchors is not None and result.anchors.ok is False:
+        out.append(
+            f"the audit trail's hashes follow on: {result.checked} entries checked; but it was rewritten (below)"
+        )
+    elif result.first_bad is None:
         out.append(f"the audit trail is intact: {result.checked} entries checked")
     else:
         err.append(
@@ -53,4 +57,20 @@ def report_lines(result: VerifyResult) -> tuple[list[str], list[str]]:
             err.append(f"inspection {p.inspection_id}{revision}: {_PROBLEMS[p.problem]}")
         if records.problem_count > len(records.problems):
             err.append(f"… and {records.problem_count - len(records.problems)} more")
+    anchors = result.anchors
+    if anchors is not None and anchors.ok is None:
+        err.append("warning: the photo store could not be read: the trail was not compared with the heads kept there")
+    elif anchors is not None and anchors.ok:
+        kept = f"; kept entry #{anchors.written_seq}" if anchors.written_seq is not None else ""
+        out.append(f"the trail matches the {anchors.kept} head(s) kept in the photo store{kept}")
+    elif anchors is not None:
+        err.append(
+            f"the trail no longer matches {anchors.differ_count} of the {anchors.kept} head(s) kept in the photo "
+            "store: entries were rewritten or removed in the database, outside Muaina"
+        )
+        for d in anchors.differs:
+            now = f"now {d.found}" if d.found is not None else "now gone"
+            err.append(f"entry #{d.seq}: kept {d.at:%Y-%m-%d %H:%M} UTC as sha256 {d.hash}, {now}")
+        if anchors.differ_count > len(anchors.differs):
+            err.append(f"… and {anchors.differ_count - len(anchors.differs)} more")
     return out, err

@@ -6,6 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get
+from litestar.datastructures import State
 from litestar.params import Parameter
 
 from server.audit import queries
@@ -43,13 +44,18 @@ class AuditController(Controller):
         "score) is also checked against the trail, and its problems listed by inspection in `records` (in a quick "
         "check, only the inspections written since); `ok` is false when the chain is broken or a record is not "
         "as written. `head_hash` is the hash of entry `through`, to keep outside the database; `gaps` lists "
-        "numbers missing between entries, a warning only (a commit that fails leaves one too).",
+        "numbers missing between entries, a warning only (a commit that fails leaves one too). `anchors`: the "
+        "whole trail compared with the copies of its head kept in the photo store, outside the database (each "
+        "check keeps one; a quick check at most every ten minutes): `ok` false when a kept entry was rewritten or "
+        "removed since (`differs`), null when the store could not be read (a warning).",
     )
-    async def verify(self, request: Request, user: User, conn: Conn, since_last_check: bool = False) -> VerifyResult:
+    async def verify(
+        self, request: Request, state: State, user: User, conn: Conn, since_last_check: bool = False
+    ) -> VerifyResult:
         user.require("admin")
         if since_last_check and (last := await queries.last_full_check(conn)) is not None:
-            return await queries.verify_since(conn, last)
-        return await queries.verify_and_record(conn, actor=user, ip=client_ip(request))
+            return await queries.verify_since(conn, last, store=state.store)
+        return await queries.verify_and_record(conn, store=state.store, actor=user, ip=client_ip(request))
 
 
 ROUTES = [AuditController]
