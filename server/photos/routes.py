@@ -19,15 +19,17 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, HttpMethod, Request, Response, get, put, route
+from litestar import Controller, HttpMethod, Request, Response, get, patch, post, put, route
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import Parameter
 
 from server.errors import TooLarge
 from server.http import Conn, User, client_ip, provide_conn, provide_user, raw_body
-from server.photos import rules, service
+from server.photos import resumable, rules, service
 from server.photos.models import PhotoOut
+from server.photos.resumable import UploadState
 
 _connect = asynccontextmanager(provide_conn)
 _READ = [HttpMethod.GET, HttpMethod.HEAD]
@@ -116,6 +118,89 @@ class PhotoController(Controller):
             client_ip(request),
         )
         return Response(reply, status_code=201 if created else 200)
+
+    @post(
+        "/{photo_id:uuid}/upload",
+        status_code=201,
+        description="Begin a resumable upload of the photo: its target and the phone's evidence as for the PUT, "
+        "its `size` in bytes and, if known, its `sha256` (hex), which the whole must then have. Send the bytes "
+        "in parts with PATCH …/upload?offset=N; after a dropped connection, GET …/upload says how many arrived. "
+        "Declaring it again (same details) answers 200 with what has arrived; once stored, with the photo.",
+        responses={
+            200: ResponseSpec(
+                data_container=UploadState, description="Declared before: what has arrived, or the stored photo"
+            )
+        },
+    )
+    async def begin_upload(
+        self,
+        photo_id: UUID,
+        request: Request,
+        user: User,
+        conn: Conn,
+        state: State,
+        inspection_id: UUID,
+        item_key: Annotated[str, Parameter(min_length=1, max_length=100)],
+        size: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
+        sha256: Annotated[str | None, Parameter(min_length=64, max_length=64)] = None,
+        taken_at: Annotated[str | None, Parameter(max_length=64)] = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        accuracy_m: float | None = None,
+        source: Annotated[str | None, Parameter(max_length=16)] = None,
+    ) -> Response[UploadState]:
+        user.require("inspector")
+        digest = resumable.parse_sha256(sha256)
+        target = await service.upload_target(
+            conn, user, inspection_id, item_key, photo_id, radius_m=state.settings.presence_radius_m
+        )
+        device = rules.device_evidence(taken_at, lat, lon, accuracy_m, source)
+        found, created = await resumable.begin(
+            conn, user, photo_id, target, device, size, digest, state.settings.max_photo_bytes
+        )
+        return Response(found, status_code=201 if created else 200)
+
+    @get("/{photo_id:uuid}/upload")
+    async def upload_state(self, photo_id: UUID, user: User, conn: Conn) -> UploadState:
+        """How many bytes of a resumable upload have arrived (`received`), or the stored photo (`photo`)."""
+        return await resumable.current(conn, user.require("inspector"), photo_id)
+
+    @patch(
+        "/{photo_id:uuid}/upload",
+        request_max_body_size=resumable.PART_MAX_BYTES,
+        description="Send the next part of a resumable upload: `offset` must be the bytes received so far (409 "
+        "with `received` otherwise). The part that makes the photo whole stores it (201, or 200 when it was "
+        "stored already) and the reply carries the photo; an empty part at offset = size asks again for one "
+        "whose storing failed (503).",
+        operation_class=raw_body("The next bytes of the photo file", {"application/octet-stream": _IMAGE}),
+        responses={201: ResponseSpec(data_container=UploadState, description="The last part: the photo is stored")},
+    )
+    async def upload_part(
+        self,
+        photo_id: UUID,
+        request: Request,
+        state: State,
+        offset: Annotated[int, Parameter(ge=0, le=2**31 - 1)],
+    ) -> Response[UploadState]:
+        async with _connect(state) as conn:
+            user = (await provide_user(request, conn)).require("inspector")
+            if (stored := await resumable.expect(conn, user, photo_id, offset)) is not None:
+                return Response(stored, status_code=200)
+        part = await _read_body(request, resumable.PART_MAX_BYTES)
+        async with _connect(state) as conn:
+            row = await resumable.append(conn, user, photo_id, offset, part)
+        if row["received"] < row["size"]:
+            return Response(resumable.UploadState(photo_id=photo_id, size=row["size"], received=row["received"]))
+        done, created = await resumable.complete(
+            lambda: _connect(state),
+            state.store,
+            state.executor,
+            user,
+            row,
+            radius_m=state.settings.presence_radius_m,
+            ip=client_ip(request),
+        )
+        return Response(done, status_code=201 if created else 200)
 
     @get("/{photo_id:uuid}")
     async def metadata(self, photo_id: UUID, user: User, conn: Conn) -> PhotoOut:

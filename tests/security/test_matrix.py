@@ -109,6 +109,11 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/photos/{photo_id}/thumb"): row(401, 200, 200, 200),
     ("GET", "/api/v1/photos/{photo_id}/display"): row(401, 200, 200, 200),
     ("GET", "/api/v1/photos/{photo_id}/original"): row(401, 200, 200, 200),
+    # A photo sent in parts (the phone's own): declared, asked about, and a part sent. The last two are
+    # tried on the scene's stored photo, which they answer with (its upload was whole).
+    ("POST", "/api/v1/photos/{photo_id}/upload"): row(401, 201, 403, 403),
+    ("GET", "/api/v1/photos/{photo_id}/upload"): row(401, 200, 403, 403),
+    ("PATCH", "/api/v1/photos/{photo_id}/upload"): row(401, 200, 403, 403),
     # Review: reviewers and admins decide; the inspector reads the reviews of their own inspection.
     ("GET", "/api/v1/review/queue"): row(401, 403, 200, 200),
     ("POST", "/api/v1/inspections/{inspection_id}/review"): row(401, 403, 200, 200),
@@ -189,6 +194,9 @@ SCOPE: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/photos/{photo_id}/thumb"): scope(NOT_FOUND, NOT_FOUND),
     ("GET", "/api/v1/photos/{photo_id}/display"): scope(NOT_FOUND, NOT_FOUND),
     ("GET", "/api/v1/photos/{photo_id}/original"): scope(NOT_FOUND, NOT_FOUND),
+    ("POST", "/api/v1/photos/{photo_id}/upload"): scope(NOT_FOUND, FORBIDDEN),
+    ("GET", "/api/v1/photos/{photo_id}/upload"): scope(NOT_FOUND, FORBIDDEN),
+    ("PATCH", "/api/v1/photos/{photo_id}/upload"): scope(NOT_FOUND, FORBIDDEN),
     ("POST", "/api/v1/inspections/{inspection_id}/review"): scope(FORBIDDEN, NOT_FOUND),
     ("GET", "/api/v1/inspections/{inspection_id}/reviews"): scope(NOT_FOUND, NOT_FOUND),
     ("GET", "/api/v1/inspections/{inspection_id}/report.pdf"): scope(NOT_FOUND, NOT_FOUND),
@@ -297,6 +305,15 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         "headers": {"Content-Type": "image/jpeg"},
         "params": {"inspection_id": s.ids["A"]["inspection_id"], "item_key": "f_staffed"},
     },
+    ("POST", "/api/v1/photos/{photo_id}/upload"): lambda s, role: {
+        "path": {"photo_id": str(uuid.uuid4())},
+        "params": {"inspection_id": s.ids["A"]["inspection_id"], "item_key": "f_staffed", "size": "1000"},
+    },
+    ("PATCH", "/api/v1/photos/{photo_id}/upload"): lambda s, role: {
+        "content": b"\xff" * 10,
+        "headers": {"Content-Type": "application/octet-stream"},
+        "params": {"offset": "0"},
+    },
     ("POST", "/api/v1/inspections/{inspection_id}/review"): lambda s, role: {
         "path": {"inspection_id": s.extra["inspection_by_admin_A" if role == ADMIN else "inspection_by_reviewer_A"]},
         "json": {
@@ -351,6 +368,7 @@ BUILDERS: dict[tuple[str, str], Builder] = {
 BODY_REFERENCES = {
     ("PUT", "/api/v1/inspections/{inspection_id}"),
     ("PUT", "/api/v1/photos/{photo_id}"),
+    ("POST", "/api/v1/photos/{photo_id}/upload"),
     ("POST", "/api/v1/actions"),
     ("POST", "/api/v1/assignments"),
     ("POST", "/api/v1/schedules"),
