@@ -171,8 +171,10 @@ export const api = {
     updateUser: (id, body) => request('PATCH', `/users/${enc(id)}`, { body }),
     // A CSV Blob of accounts; the real import's reply holds each new account's first password, once.
     // Each new account's password is hashed on the server (~0.2 s of a core): a province takes minutes.
-    importUsers: (csv, dryRun) => request('POST', '/users/import', {
+    // `importId`: the real import's id, the same for every retry of one confirmed file (Idempotency-Key).
+    importUsers: (csv, dryRun, importId) => request('POST', '/users/import', {
       body: csv, query: { dry_run: dryRun ? 'true' : undefined }, timeout: 600000,
+      headers: importId ? { 'Idempotency-Key': importId } : {},
     }),
     // kind: regions | districts | circles | stations
     list: (kind, query) => request('GET', `/${kind}`, { query }),

@@ -20,12 +20,21 @@ Decisions:
 - Each new account gets a random first password (rules.new_password), given once in the real
   import's reply and nowhere else: not in the dry run, the database (only its hash), the log or the
   audit trail.
+- A real import may carry an import id (the PWA makes one when the admin confirms a file): it is
+  recorded with the file's SHA-256 and the accounts made, in the transaction that makes them
+  (schema/0028_user_imports.sql). The same id again, from the same admin with the same bytes, is a
+  retry whose reply was lost: nothing is made, and the reply names the same accounts, with fresh first
+  passwords for those whose first one is still unused (the lost reply's were never seen, and no
+  password is kept anywhere to send again) and the others marked `in_use`, left alone. The id with
+  other bytes, another admin's, or older than IMPORT_RETRY_HOURS is refused (409). Two sends of one id
+  at once take turns on the id's row (INSERT … ON CONFLICT): one makes the accounts, the other replays.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -41,7 +50,7 @@ from server.auth import queries
 from server.auth.models import ImportedUser, NewPassword, UserImportCounts, UserImportPreview, UserOut
 from server.auth.rules import display_name_problem, hash_password, new_password, scope_problem, username_problem
 from server.csvfile import decode, read
-from server.errors import FieldError, Invalid, TooLarge
+from server.errors import Conflict, FieldError, Invalid, TooLarge
 from server.org.rules import Codes
 
 REQUIRED_COLUMNS = ("username", "display_name", "role")
@@ -74,9 +83,14 @@ async def import_users(
     actor: Any = None,
     ip: str | None = None,
     source: str = "api",
+    import_id: UUID | None = None,
 ) -> UserImportCounts | UserImportPreview:
     if len(data) > MAX_BYTES:
         raise TooLarge(f"the file is larger than {MAX_BYTES // 1024} KiB; split it into smaller files")
+    # A dry run records nothing: its id, if any, is not looked at.
+    retry = _Retry(import_id, hashlib.sha256(data).digest(), actor, ip) if import_id and not dry_run else None
+    if retry is not None and await queries.user_import(conn, retry.import_id) is not None:
+        return await replay(conn, retry)
     text = decode(data)
     regions, districts = await queries.scope_codes(conn)
     rows = _checked(parse_user_csv(text, regions, districts))
@@ -88,12 +102,49 @@ async def import_users(
     # and only a few at a time, one per core: the thread pool is shared with every sign-in, which
     # would otherwise queue behind the whole file.
     hashes = await _hash_all(passwords)
+    try:
+        await _create(conn, rows, new, hashes, regions, districts, retry, actor=actor, ip=ip, source=source)
+    except _Recorded:
+        # Another send of this id made the accounts while this one was hashing: this one is its retry.
+        assert retry is not None
+        return await replay(conn, retry)
+    return UserImportCounts(
+        created=len(new),
+        unchanged=len(rows) - len(new),
+        rows=len(rows),
+        passwords=[
+            NewPassword(username=r.username, display_name=r.display_name, password=p)
+            for r, p in zip(new, passwords, strict=True)
+        ],
+    )
+
+
+async def _create(
+    conn: Connection,
+    rows: list[Row],
+    new: list[Row],
+    hashes: list[str],
+    regions: Mapping[str, UUID],
+    districts: Mapping[str, UUID],
+    retry: _Retry | None,
+    *,
+    actor: Any,
+    ip: str | None,
+    source: str,
+) -> None:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", IMPORT_LOCK_ID)
+        # The id is claimed first: a concurrent send of it that made the accounts meanwhile would
+        # otherwise find them all "unchanged" below, and be refused as accounts changed while importing.
+        if retry is not None and not await queries.record_user_import(
+            conn, retry.import_id, actor.id, retry.sha256, len(rows)
+        ):
+            raise _Recorded
         # Compared again under the lock: an account made or changed while hashing is judged as it is now.
         again, unchanged = await _compare(conn, rows, regions, districts)
         if [r.row for r in again] != [r.row for r in new]:
             raise Invalid("nothing was imported: accounts changed while importing; import the file again")
+        made: list[UUID] = []
         for r, password_hash in zip(new, hashes, strict=True):
             created = await queries.insert_user(
                 conn,
@@ -112,24 +163,114 @@ async def import_users(
                     "nothing was imported",
                     errors=[FieldError(field=f"row {r.row}.username", message="this username is taken")],
                 )
+            made.append(created.id)
             await audit_created(conn, created, actor=actor, ip=ip, via="import")
+        if retry is not None:
+            await queries.set_user_import_accounts(conn, retry.import_id, made)
         await audit.record(
             conn,
             "user.import",
             actor=actor,
             entity="user",
-            data={"source": source, "created": len(new), "unchanged": len(unchanged), "rows": len(rows)},
+            data={"source": source, "created": len(new), "unchanged": len(unchanged), "rows": len(rows)}
+            | ({"import_id": str(retry.import_id)} if retry is not None else {}),
             ip=ip,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    import_id: UUID
+    sha256: bytes
+    actor: Any
+    ip: str | None
+
+
+class _Recorded(Exception):
+    """The import id was claimed by another send while this one was hashing."""
+
+
+async def replay(conn: Connection, retry: _Retry) -> UserImportCounts:
+    """The reply to a retry of a recorded import: its accounts, with a fresh first password for each
+    whose first one is still unused, and the others marked in use and left as they are."""
+    _check_retry(await queries.user_import(conn, retry.import_id), retry)
+    accounts = await queries.user_import_accounts(conn, retry.import_id)
+    fresh = {a["id"]: new_password() for a in accounts if a["unused"]}
+    # Hashed before the row is locked, as a first import's passwords are.
+    hashes = dict(zip(fresh, await _hash_all(list(fresh.values())), strict=True))
+    async with conn.transaction():
+        found = await queries.user_import(conn, retry.import_id, lock=True)
+        _check_retry(found, retry)
+        # Judged again under the locks: a sign-in or a reset that landed while hashing wins.
+        accounts = await queries.user_import_accounts(conn, retry.import_id, lock=True)
+        given = {a["id"] for a in accounts if a["unused"] and a["id"] in hashes}
+        await queries.reissue_first_passwords(
+            conn, retry.import_id, {i: hashes[i] for i in given}, [a["id"] for a in accounts if not a["unused"]]
+        )
+        for a in accounts:
+            if a["id"] in given:
+                await audit.record(
+                    conn,
+                    "user.import_replay",
+                    actor=retry.actor,
+                    entity="user",
+                    entity_id=a["id"],
+                    data={"import_id": str(retry.import_id), "username": a["username"], "password": "reissued"},
+                    ip=retry.ip,
+                )
+        await audit.record(
+            conn,
+            "user.import_replay",
+            actor=retry.actor,
+            entity="user",
+            data={
+                "import_id": str(retry.import_id),
+                "reissued": len(given),
+                "in_use": len(accounts) - len(given),
+                "rows": found["row_count"],
+            },
+            ip=retry.ip,
+        )
     return UserImportCounts(
-        created=len(new),
-        unchanged=len(unchanged),
-        rows=len(rows),
+        created=len(accounts),
+        unchanged=found["row_count"] - len(found["user_ids"]),
+        rows=found["row_count"],
         passwords=[
-            NewPassword(username=r.username, display_name=r.display_name, password=p)
-            for r, p in zip(new, passwords, strict=True)
+            NewPassword(
+                username=a["username"],
+                display_name=a["display_name"],
+                password=fresh[a["id"]] if a["id"] in given else None,
+                in_use=a["id"] not in given,
+            )
+            for a in accounts
         ],
+        replayed=True,
     )
+
+
+def _check_retry(found: Any, retry: _Retry) -> None:
+    field = "Idempotency-Key"
+    if found["admin_id"] != getattr(retry.actor, "id", None):
+        raise Conflict(
+            "this import id belongs to another admin's import",
+            errors=[FieldError(field=field, message="is another admin's import: choose the file again")],
+        )
+    if found["file_sha256"] != retry.sha256:
+        raise Conflict(
+            "this import id was sent with another file",
+            errors=[FieldError(field=field, message="was sent with another file: choose the file again")],
+        )
+    if found["expired"]:
+        raise Conflict(
+            f"this import is older than {queries.IMPORT_RETRY_HOURS} hours: its retry has expired",
+            errors=[
+                FieldError(
+                    field=field,
+                    message=f"expired: the import was made over {queries.IMPORT_RETRY_HOURS} hours ago; its "
+                    "accounts are on the Users page, where each password can be reset",
+                )
+            ],
+        )
 
 
 async def audit_created(

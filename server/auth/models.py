@@ -165,7 +165,10 @@ class UserImportPreview(msgspec.Struct, kw_only=True):
 class NewPassword(msgspec.Struct, kw_only=True):
     username: str
     display_name: str
-    password: str
+    # None only in a retried import's reply (`replayed`), for an account whose first password is no
+    # longer unused (`in_use`: signed in, reset, deactivated): it is left as it is.
+    password: str | None
+    in_use: bool = False
 
 
 class UserImportCounts(msgspec.Struct, kw_only=True):
@@ -175,3 +178,6 @@ class UserImportCounts(msgspec.Struct, kw_only=True):
     # The only place these passwords ever appear: they are not stored (only their hashes), not
     # logged, not audited. The admin hands them out; each owner can change theirs under Settings.
     passwords: list[NewPassword]
+    # The reply to a retry of an import already made (the same Idempotency-Key and file): its accounts,
+    # with fresh first passwords for those still unused (server/auth/importer.py, replay).
+    replayed: bool = False

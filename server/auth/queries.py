@@ -387,3 +387,87 @@ async def prune_sign_ins(conn: Connection, keep_days: int, lockout_seconds: int)
     )
     devices = await conn.execute("DELETE FROM known_devices WHERE expires_at < now()")
     return int(sessions.split()[-1]), int(counters.split()[-1]), int(devices.split()[-1])
+
+
+# User imports sent with an import id (schema/0028_user_imports.sql, server/auth/importer.py) ------
+
+IMPORT_RETRY_HOURS = 24  # a retry later than this is refused: the admin resets the accounts one by one
+
+
+async def record_user_import(
+    conn: Connection, import_id: UUID, admin_id: UUID, file_sha256: bytes, row_count: int
+) -> bool:
+    """Claim the import id for this import, in its transaction; False when it is already taken. A
+    concurrent send of the same id waits here for the first one's transaction, and then sees its row."""
+    return (
+        await conn.fetchval(
+            """INSERT INTO user_imports (id, admin_id, file_sha256, row_count) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (id) DO NOTHING RETURNING true""",
+            import_id,
+            admin_id,
+            file_sha256,
+            row_count,
+        )
+        is not None
+    )
+
+
+async def set_user_import_accounts(conn: Connection, import_id: UUID, user_ids: list[UUID]) -> None:
+    await conn.execute("UPDATE user_imports SET user_ids = $2 WHERE id = $1", import_id, user_ids)
+
+
+async def user_import(conn: Connection, import_id: UUID, *, lock: bool = False) -> Record | None:
+    """The recorded import, with whether its retries are over (`expired`); `lock` makes retries of one
+    id take turns, until the caller's transaction ends."""
+    return await conn.fetchrow(
+        f"""SELECT id, admin_id, file_sha256, row_count, user_ids, created_at,
+                   created_at < now() - make_interval(hours => $2) AS expired
+              FROM user_imports WHERE id = $1 {"FOR UPDATE" if lock else ""}""",
+        import_id,
+        IMPORT_RETRY_HOURS,
+    )
+
+
+async def user_import_accounts(conn: Connection, import_id: UUID, *, lock: bool = False) -> list[Record]:
+    """The accounts an import created, in the file's order, each with whether its first password is
+    still unused: never signed in with (a session is made only with the current password), not changed
+    since it was issued (no reset, deactivation or password of the owner's own: updated_at), still to
+    be changed by its owner, active, and not found in use by an earlier retry. `lock`: the accounts
+    stay as judged until the caller's transaction ends (a sign-in waits, as for a reset)."""
+    if lock:
+        await conn.execute(
+            """SELECT 1 FROM users WHERE id = ANY((SELECT user_ids FROM user_imports WHERE id = $1)::uuid[])
+                ORDER BY id FOR UPDATE""",
+            import_id,
+        )
+    return await conn.fetch(
+        """SELECT u.id, u.username, u.display_name,
+                  (u.id <> ALL (i.used_ids) AND u.active AND u.password_must_change AND u.updated_at <= i.issued_at
+                   AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = u.id)) AS unused
+             FROM user_imports i
+            CROSS JOIN LATERAL unnest(i.user_ids) WITH ORDINALITY AS a (user_id, n)
+             JOIN users u ON u.id = a.user_id
+            WHERE i.id = $1
+            ORDER BY a.n""",
+        import_id,
+    )
+
+
+async def reissue_first_passwords(
+    conn: Connection, import_id: UUID, hashes: dict[UUID, str], used_ids: list[UUID]
+) -> None:
+    """New first passwords (their hashes) for an import's unused accounts, and the ones found in use
+    kept as such for good; the time of the change becomes the import's issued_at."""
+    await conn.execute(
+        """UPDATE users AS u SET password_hash = c.hash, updated_at = now()
+             FROM unnest($1::uuid[], $2::text[]) AS c (id, hash) WHERE u.id = c.id""",
+        list(hashes),
+        list(hashes.values()),
+    )
+    await conn.execute(
+        """UPDATE user_imports SET issued_at = now(),
+                  used_ids = ARRAY(SELECT DISTINCT x FROM unnest(used_ids || $2::uuid[]) x)
+            WHERE id = $1""",
+        import_id,
+        used_ids,
+    )

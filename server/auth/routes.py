@@ -370,12 +370,36 @@ class UsersController(Controller):
 
     @csv_import(IMPORT_MAX_BYTES)
     async def import_csv(
-        self, request: Request, user: User, conn: Conn, dry_run: bool = False
+        self,
+        request: Request,
+        user: User,
+        conn: Conn,
+        dry_run: bool = False,
+        import_id: Annotated[
+            UUID | None,
+            Parameter(
+                header="Idempotency-Key",
+                required=False,
+                description="A UUID the client makes once per confirmed file and sends again with every retry "
+                "of it (ignored by a dry run). The same key with the same file within 24 hours replays the "
+                "import: nothing is created, and the reply names the same accounts, marked `replayed`.",
+            ),
+        ] = None,
     ) -> UserImportCounts | UserImportPreview:
         """Body: the CSV file itself (text/csv); its columns and the decisions are in server/auth/importer.py.
-        The real import's reply holds each new account's first password, once."""
+        The real import's reply holds each new account's first password, once.
+
+        Retrying safely: send a fresh UUID as `Idempotency-Key` with the real import, and the same key
+        and the same bytes again if the reply was lost (a timeout, a dropped connection). The retry's
+        reply has the same shape, names the same accounts, and holds a fresh first password for each
+        account whose first one is still unused (never signed in, not reset or deactivated since);
+        the others have `in_use: true` and no password. Without the header an import works as before.
+        409 names `Idempotency-Key` when the key was sent with another file, is another admin's, or is
+        older than 24 hours; 422 when it is not a UUID."""
         user.require("admin")
-        return await import_users(conn, await csv_body(request), dry_run=dry_run, actor=user, ip=client_ip(request))
+        return await import_users(
+            conn, await csv_body(request), dry_run=dry_run, actor=user, ip=client_ip(request), import_id=import_id
+        )
 
     @patch("/{user_id:uuid}")
     async def update_user(self, user_id: UUID, data: UserPatch, request: Request, user: User, conn: Conn) -> UserOut:

@@ -17,7 +17,7 @@ const FULL_CHECK_DAYS = 2;
 const ENTITIES = ['user', 'template', 'region', 'district', 'circle', 'station', 'assignment', 'schedule', 'inspection',
   'photo', 'review', 'action', 'export', 'demo'];
 export const ACTIONS = ['auth.login', 'auth.login_failed', 'auth.login_throttled', 'auth.logout', 'auth.password_change_failed',
-  'auth.password_change_throttled', 'user.create', 'user.update', 'user.import',
+  'auth.password_change_throttled', 'user.create', 'user.update', 'user.import', 'user.import_replay',
   'template.create', 'template.draft', 'template.publish', 'template.archive', 'template.unarchive', 'template.import',
   'template.export', 'region.create', 'region.update', 'district.create', 'district.update', 'circle.create', 'circle.update',
   'station.create', 'station.update', 'station.import', 'assignment.create', 'assignment.update', 'schedule.create', 'schedule.bulk_create',

@@ -108,6 +108,17 @@ export async function listView(params) {
 // server without writing anything (?dry_run=true), which shows who would be created or every problem
 // by row and column; then the admin confirms the real import, all or nothing on the server too. Its
 // reply holds each new account's first password, once: shown here and offered as a file to hand out.
+//
+// A reply lost after the server made the accounts (a timeout, a dropped connection) must not lose their
+// passwords: the confirmed file gets one import id (Idempotency-Key), sent again with the same bytes on
+// every retry, so the server makes the accounts once and answers a retry with the same accounts and
+// fresh first passwords for those nobody has used yet (`replayed`; the others come back `in_use`).
+
+// A network failure, a timeout or a 5xx is retried by itself after these pauses, then by the admin's
+// button; a 4xx is the server's answer about the file and is shown.
+const RETRY_PAUSES_MS = [1000, 3000, 8000];
+const worthRetrying = (err) => err.status === 0 || err.status >= 500;
+const pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 const IMPORT_COLUMNS = [['username', true], ['display_name', true], ['role', true], ['region_codes', false], ['district_codes', false]];
 
@@ -181,29 +192,39 @@ const csvCell = (raw) => {
 
 // The sheet to hand out: UTF-8 with a byte-order mark, so Excel shows Urdu names as written.
 function passwordsFile(passwords) {
-  const lines = [['username', 'display_name', 'password'], ...passwords.map((p) => [p.username, p.display_name, p.password])];
+  const lines = [['username', 'display_name', 'password'], ...passwords.filter((p) => p.password)
+    .map((p) => [p.username, p.display_name, p.password])];
   return new Blob([`\ufeff${lines.map((l) => l.map(csvCell).join(',')).join('\r\n')}\r\n`], { type: 'text/csv' });
 }
 
 // A finished import says which file it was and when: the boxes of earlier imports stay on the page,
 // each with its passwords, beside the preview of the next file.
+// A retry's reply (`replayed`) is drawn the same way: the accounts already in use have no password
+// here, and say so.
 function importDone(result, file) {
   const download = () => saveBlob(passwordsFile(result.passwords), `new-user-passwords-${new Date().toISOString().slice(0, 10)}.csv`);
+  const inUse = result.passwords.filter((p) => p.in_use).length;
   return h('div', { class: 'callout callout-ok', role: 'status', id: 'user-import-done' }, icon('check'), h('div', {},
     h('p', { class: 'strong', tabindex: '-1', text: t('admin.userImport.done', { count: result.created }) }),
     h('p', { class: 'hint', text: t('admin.userImport.fromFile', { file, when: fmtDateTime(new Date()) }) }),
     result.unchanged ? h('p', { text: t('admin.userImport.unchanged', { count: result.unchanged }) }) : null,
+    result.replayed ? h('p', { id: 'user-import-replayed', text: t('admin.userImport.replayed') }) : null,
+    inUse ? h('p', { id: 'user-import-in-use', text: t('admin.userImport.inUseCount', { count: inUse }) }) : null,
     result.passwords.length ? [
-      h('p', { class: 'callout callout-warn', role: 'alert', id: 'user-import-once' }, icon('alert'),
-        h('span', { text: t('admin.userImport.onlyNow') })),
-      h('button', { type: 'button', class: 'btn btn-primary', id: 'user-import-download', onclick: download },
-        aicon('download'), h('span', { text: t('admin.userImport.download') })),
+      inUse < result.passwords.length ? [
+        h('p', { class: 'callout callout-warn', role: 'alert', id: 'user-import-once' }, icon('alert'),
+          h('span', { text: t('admin.userImport.onlyNow') })),
+        h('button', { type: 'button', class: 'btn btn-primary', id: 'user-import-download', onclick: download },
+          aicon('download'), h('span', { text: t('admin.userImport.download') })),
+      ] : null,
       h('details', { open: result.passwords.length <= 20 }, h('summary', { text: t('admin.userImport.passwords') }),
         h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'user-import-passwords' },
           h('thead', {}, h('tr', {}, [t('admin.username'), t('admin.displayName'), t('admin.password')]
             .map((c) => h('th', { scope: 'col', text: c })))),
-          h('tbody', {}, result.passwords.map((p) => h('tr', {}, h('td', { class: 'mono', text: p.username }),
-            h('td', { text: p.display_name }), h('td', { class: 'mono', dir: 'ltr', text: p.password }))))))),
+          h('tbody', {}, result.passwords.map((p) => h('tr', { dataset: { inUse: p.in_use ? 'true' : 'false' } },
+            h('td', { class: 'mono', text: p.username }), h('td', { text: p.display_name }),
+            p.in_use ? h('td', { class: 'in-use' }, pill('info', t('admin.userImport.inUse')))
+              : h('td', { class: 'mono', dir: 'ltr', text: p.password }))))))),
     ] : null));
 }
 
@@ -218,29 +239,60 @@ function importPanel(reload) {
   const failed = (err) => mount(result, err.status === 422 || err.status === 413 ? importProblems(err)
     : h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
 
+  // The import id is made here, once per confirmed file, and never again for it: a retry with a new id
+  // would find every account "unchanged", and their passwords would be lost.
   const runImport = async (button, preview, csv, file) => {
     const ok = await confirmDialog(t('admin.userImport.confirmTitle'),
       t('admin.userImport.confirmBody', { count: preview.created.length }), t('admin.userImport.createNow'));
     if (!ok) return;
-    // No other file is chosen while the accounts are made: its preview would be taken for this import's.
+    await send(button, csv, file, crypto.randomUUID());
+  };
+
+  const send = async (button, csv, file, importId) => {
+    // No other file is chosen while the accounts are made, nor while a failed send waits to be tried
+    // again: its preview would be taken for this import's, and this import's passwords lost.
     fileInput.disabled = true;
     await busy(button, async () => {
       mount(result, pill('busy', t('admin.userImport.creating')));
-      try {
-        const done = await api.admin.importUsers(csv, false);
-        // The newest box carries the ids; those before it keep their content.
-        for (const older of finished.querySelectorAll('[id]')) older.removeAttribute('id');
-        const box = importDone(done, file);
-        finished.prepend(box);
-        mount(result);
-        box.querySelector('.strong').focus();
-        reload();
-      } catch (err) {
-        failed(err);
-      } finally {
-        fileInput.disabled = false;
+      let done;
+      for (let attempt = 0; !done; attempt += 1) {
+        try {
+          done = await api.admin.importUsers(csv, false, importId);
+        } catch (err) {
+          if (worthRetrying(err) && attempt < RETRY_PAUSES_MS.length) {
+            mount(result, pill('busy', t('admin.userImport.retrying', { n: fmtNumber(attempt + 1), of: fmtNumber(RETRY_PAUSES_MS.length) })));
+            await pause(RETRY_PAUSES_MS[attempt]);
+          } else if (worthRetrying(err)) {
+            mount(result, sendFailed(csv, file, importId));
+            return;
+          } else {
+            fileInput.disabled = false;
+            // 409: the id is another file's, another admin's, or too old to be retried.
+            if (err.status === 409) mount(result, h('p', { class: 'callout callout-fail', role: 'alert', text: t('admin.userImport.retryRefused') }));
+            else failed(err);
+            return;
+          }
+        }
       }
+      fileInput.disabled = false;
+      // The newest box carries the ids; those before it keep their content.
+      for (const older of finished.querySelectorAll('[id]')) older.removeAttribute('id');
+      const box = importDone(done, file);
+      finished.prepend(box);
+      mount(result);
+      box.querySelector('.strong').focus();
+      reload();
     });
+  };
+
+  // The server may have made the accounts: "Try again" sends the same file with the same id, which
+  // makes nothing twice and brings their passwords.
+  const sendFailed = (csv, file, importId) => {
+    const again = h('button', { type: 'button', class: 'btn btn-primary', id: 'user-import-retry',
+      onclick: (e) => send(e.currentTarget, csv, file, importId) }, t('admin.userImport.tryAgain'));
+    return h('div', { class: 'callout callout-fail', role: 'alert', id: 'user-import-unsent' }, icon('alert'), h('div', {},
+      h('p', { class: 'strong', text: t('admin.userImport.unsent', { file }) }),
+      h('p', { text: t('admin.userImport.unsentHow') }), again));
   };
 
   const check = async (csv, file, mine) => {
