@@ -84,6 +84,36 @@ function recordsAlert(records, full, since, notes) {
     since, ...notes));
 }
 
+// The trail against the copies of its head kept in the photo store, where the database's owner, who
+// could otherwise rewrite the trail and recompute every hash unseen, cannot reach. All copies
+// matching is one line under the finding; the store unread is a warning (nothing was compared).
+function anchorsLine(a) {
+  if (!a || a.ok === false) return null;
+  if (a.ok == null) return h('p', { class: 'field-error', id: 'audit-anchors', dataset: { ok: 'null' }, text: t('admin.anchorsUnread') });
+  const kept = a.written_seq != null ? t('admin.anchorsWritten', { seq: a.written_seq }) : '';
+  const text = a.kept === 0
+    ? (a.written_seq != null ? t('admin.anchorsFirst', { seq: a.written_seq }) : t('admin.anchorsNone'))
+    : `${t('admin.anchorsOk', { count: a.kept, seq: a.newest_seq, when: fmtDateTime(a.newest_at) })}${kept ? ` ${kept}` : ''}`;
+  return h('p', { class: 'hint', id: 'audit-anchors', dataset: { ok: 'true', kept: a.kept, written: a.written_seq ?? '' }, text });
+}
+
+// A kept copy the database no longer matches: the trail was rewritten (or cut short) by someone who
+// recomputed its hashes. Named by the oldest such copy, each listed with both hashes, and what to do.
+function anchorsDiffer(a) {
+  const first = a.differs[0];
+  const hash = (x) => h('span', { class: 'mono', dir: 'ltr', title: x, text: `${x.slice(0, 16)}…` });
+  const more = a.differ_count - a.differs.length;
+  return h('div', { id: 'audit-anchors', dataset: { ok: 'false' } },
+    h('p', { class: 'strong', text: first ? t('admin.anchorsDiffer', { when: fmtDateTime(first.at), seq: first.seq }) : t('admin.anchorsDifferAny') }),
+    h('p', { text: t('admin.anchorsDifferBody', { count: a.differ_count }) }),
+    a.differs.length ? h('ul', {}, a.differs.map((d) => h('li', { dataset: { seq: d.seq, hash: d.hash, found: d.found ?? '' } },
+      h('span', { class: 'strong', text: t('admin.anchorsEntry', { seq: d.seq, when: fmtDateTime(d.at) }) }),
+      ` · ${t('admin.anchorsKeptHash')} `, hash(d.hash), ' · ',
+      d.found ? [t('admin.anchorsNowHash'), ' ', hash(d.found)] : t('admin.anchorsGone')))) : null,
+    more > 0 ? h('p', { text: t('admin.recordsMore', { count: more }) }) : null,
+    h('p', { text: t('admin.anchorsWhat', { seq: first ? first.seq : '' }) }));
+}
+
 // Opening the page checks the entries written since the last full check, from the hash that check
 // recorded (quick however long the trail); "Check every entry" walks the whole chain again and is
 // itself recorded, so the next opening goes on from it.
@@ -111,10 +141,19 @@ function verifyCard() {
       const notes = [
         r.head_hash ? h('p', { class: 'hint', id: 'audit-head', text: t('admin.chainHead', { seq: r.through, hash: r.head_hash }) }) : null,
         r.missing ? h('p', { class: 'field-error', id: 'audit-gaps', text: t('admin.seqGaps', { count: r.missing }) }) : null,
+        anchorsLine(r.anchors),
       ];
       const records = r.records && !r.records.ok ? r.records : null;
-      mount(box, r.first_bad == null && (records || !r.ok)
+      // A kept copy that differs is a finding of its own, shown first; under a broken chain or changed
+      // records it joins that finding (a red card either way). `ok` false for no other reason is the
+      // last full check's records, as before.
+      const differ = r.anchors?.ok === false ? anchorsDiffer(r.anchors) : null;
+      const recordsBad = r.first_bad == null && (records || full?.records_ok === false || (!r.ok && !differ));
+      if (differ && (r.first_bad != null || recordsBad)) notes.unshift(differ);
+      mount(box, recordsBad
         ? recordsAlert(records, full, since, notes)
+        : r.first_bad == null && differ
+        ? h('div', { class: 'callout callout-fail', role: 'alert' }, icon('alert'), h('div', {}, differ, since, ...notes))
         : r.ok
         ? h('div', { class: 'callout callout-ok' }, icon('check'), h('div', {},
           h('p', { class: 'strong', text: t('admin.chainOk') }),
