@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_admin_support import _in_thread, signed_in_laptop
+from tests.e2e.test_admin_support import ADMIN, ADMIN_PASSWORD, _in_thread, sign_in, signed_in_laptop
 from tests.test_audit_anchors import rewrite_from
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -203,4 +203,22 @@ def test_a_photo_store_that_could_not_be_read_is_a_warning_not_a_break(admin_ser
     expect(warning).to_contain_text("تصاویر کا ذخیرہ پڑھا نہ جا سکا")
     expect(warning).to_contain_text("دوبارہ کوشش کریں")
     assert errors == []
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_on_a_phone_the_cards_hashes_wrap_instead_of_widening_the_page(admin_server, browser, lang):
+    """The head line and a red finding carry 64-character hashes, which used to push the page to 595 px
+    on a 360 px phone."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, service_workers="block")
+    page = context.new_page()
+    sign_in(page, admin_server.url, ADMIN, ADMIN_PASSWORD)
+    if lang == "ur":
+        page.click(".lang-toggle")
+        page.locator("html[dir=rtl]").wait_for(state="attached")
+    _answer_with(page, _rewritten)
+    page.goto(admin_server.url + "/#/admin/audit?limit=5")
+    expect(page.locator("#audit-anchors")).to_have_attribute("data-ok", "false")
+    expect(page.locator("#audit-head")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
     context.close()
