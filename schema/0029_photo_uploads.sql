@@ -5,8 +5,8 @@
 -- One row per photo being received, owned by the inspector sending it, naming its inspection and item
 -- and the phone's evidence (as the PUT's query parameters), its full size and, when the phone gave it,
 -- the SHA-256 the whole must have. `received` is the bytes kept so far: parts are appended only at it.
--- Rows and parts go once the photo is stored (or refused), and `muaina sweep-photos` removes those left
--- untouched for a week (the phone still holds the picture and sends it again).
+-- Rows and parts go once the photo is stored (or refused), and `muaina sweep-photos` removes those begun
+-- a week ago or more (the phone still holds the picture and sends it again).
 CREATE TABLE photo_uploads (
     photo_id     uuid PRIMARY KEY,
     uploaded_by  uuid NOT NULL REFERENCES users (id),
@@ -20,7 +20,7 @@ CREATE TABLE photo_uploads (
     touched_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX photo_uploads_by_idx ON photo_uploads (uploaded_by);
-CREATE INDEX photo_uploads_touched_idx ON photo_uploads (touched_at);
+CREATE INDEX photo_uploads_created_idx ON photo_uploads (created_at);
 
 -- The parts, each at the offset it was sent for. Pictures do not compress: stored out of line as they
 -- are, without a try at compressing them.

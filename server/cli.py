@@ -528,7 +528,7 @@ def cmd_sweep_photos(settings: Settings, args: argparse.Namespace) -> int:
         f"{'dry run: ' if report.dry_run else ''}checked {report.checked} object(s), "
         f"{'would delete' if report.dry_run else 'deleted'} {report.deleted}, kept {report.kept}; "
         f"partial writes {'to remove' if report.dry_run else 'removed'}: {report.partial}; "
-        f"resumable uploads idle for a week {'to remove' if report.dry_run else 'removed'}: {report.stale_uploads}"
+        f"resumable uploads begun over a week ago {'to remove' if report.dry_run else 'removed'}: {report.stale_uploads}"
     )
     if report.unclaimed:
         print(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from server.photos.sweeper import UPLOAD_IDLE_DAYS, sweep_orphans
+from server.photos.sweeper import UPLOAD_MAX_DAYS, sweep_orphans
 from tests.factories import ApiClient
 from tests.photo_corpus import make_phone_jpeg
 from tests.test_photos_api import Env, make_env, make_inspection, rows, stored_objects, upload
@@ -223,7 +223,7 @@ async def test_simultaneous_last_parts_store_one_photo(denv: Env):
     assert (await denv.api.get(base(photo_id), denv.inspector_a)).json()["photo"]["id"] == str(photo_id)
 
 
-async def test_the_sweeper_gives_up_uploads_idle_for_a_week(denv: Env):
+async def test_the_sweeper_gives_up_uploads_begun_over_a_week_ago_even_if_parts_still_arrive(denv: Env):
     inspection_id = await make_inspection(denv.api, denv.world, denv.version_id)
     idle, fresh = uuid.uuid4(), uuid.uuid4()
     for photo_id in (idle, fresh):
@@ -232,9 +232,10 @@ async def test_the_sweeper_gives_up_uploads_idle_for_a_week(denv: Env):
     conn = await denv.api.db()
     try:
         await conn.execute(
-            "UPDATE photo_uploads SET touched_at = $2 WHERE photo_id = $1",
+            # Begun over a week ago; a part came a moment ago (touched now): given up all the same.
+            "UPDATE photo_uploads SET created_at = $2 WHERE photo_id = $1",
             idle,
-            datetime.now(UTC) - timedelta(days=UPLOAD_IDLE_DAYS, minutes=1),
+            datetime.now(UTC) - timedelta(days=UPLOAD_MAX_DAYS, minutes=1),
         )
         report = await sweep_orphans(conn, denv.app.state.store, dry_run=True)
         assert report.stale_uploads == 1
@@ -256,3 +257,47 @@ async def test_a_photo_put_whole_meanwhile_answers_the_declaration(denv: Env):
     reply: Any = await begin(denv, photo_id, inspection_id, data)
     assert reply.status_code == 200 and reply.json()["photo"]["id"] == str(photo_id)
     assert reply.json()["received"] == reply.json()["size"] == len(data)
+
+
+async def test_an_inspectors_uploads_under_way_hold_at_most_four_photos_worth_and_the_oldest_make_room(denv: Env):
+    """A stolen phone declaring photo after photo of the largest size, never finishing one, cannot fill the
+    database's disk: declaring past four photos' worth lets go of the least recently touched (they are
+    copies of what a phone holds), and never refuses the inspector."""
+    inspection_id = await make_inspection(denv.api, denv.world, denv.version_id)
+    limit = denv.app.state.settings.max_photo_bytes
+    ids = [uuid.uuid4() for _ in range(6)]
+    for photo_id in ids:
+        reply = await begin(denv, photo_id, inspection_id, b"", size=str(limit), sha256="00" * 32)
+        assert reply.status_code == 201, reply.text
+    held = await rows(denv, "SELECT photo_id FROM photo_uploads")
+    assert {r["photo_id"] for r in held} == set(ids[2:])
+    # Ten at once: still at most four photos' worth.
+    more = [uuid.uuid4() for _ in range(10)]
+    replies = await asyncio.gather(
+        *(begin(denv, photo_id, inspection_id, b"", size=str(limit), sha256="00" * 32) for photo_id in more)
+    )
+    assert all(r.status_code == 201 for r in replies), [r.text for r in replies]
+    total = await rows(denv, "SELECT coalesce(sum(size), 0) AS s FROM photo_uploads")
+    assert total[0]["s"] <= 4 * limit
+    # Another inspector's are theirs: untouched by these.
+    other = await denv.token("inspector_b")
+    theirs = await make_inspection(denv.api, denv.world, denv.version_id, station="B", inspector="inspector_b")
+    kept = uuid.uuid4()
+    assert (await begin(denv, kept, theirs, b"x" * 10, token=other)).status_code == 201
+    for photo_id in [uuid.uuid4() for _ in range(5)]:
+        await begin(denv, photo_id, inspection_id, b"", size=str(limit), sha256="00" * 32)
+    assert (await denv.api.get(base(kept), other)).json()["received"] == 0
+
+
+async def test_a_part_for_an_inspection_approved_meanwhile_is_refused_and_the_upload_goes(denv: Env):
+    inspection_id = await make_inspection(denv.api, denv.world, denv.version_id)
+    photo_id = uuid.uuid4()
+    await begin(denv, photo_id, inspection_id, b"x" * 1000)
+    conn = await denv.api.db()
+    try:
+        await conn.execute("UPDATE inspections SET status = 'approved' WHERE id = $1", inspection_id)
+    finally:
+        await conn.close()
+    refused = await send(denv, photo_id, 0, b"x" * 999)
+    assert refused.status_code == 409, refused.text
+    assert await rows(denv, "SELECT * FROM photo_uploads") == []

@@ -113,6 +113,6 @@ class SweepReport(msgspec.Struct, kw_only=True):
     unclaimed: int = 0
     # Temporary files of writes a crash interrupted (the directory store's), removed or would be.
     partial: int = 0
-    # Resumable uploads left untouched for UPLOAD_IDLE_DAYS (sweeper.py), removed or would be.
+    # Resumable uploads begun UPLOAD_MAX_DAYS ago or more (sweeper.py), removed or would be.
     stale_uploads: int = 0
     dry_run: bool = False

@@ -31,8 +31,15 @@ from server.storage import PhotoStore
 # The largest part a PATCH may carry. The phone sends smaller ones (pwa/js/outbox.js), so that each
 # arrives within a minute or so on a weak link; this bounds what one request holds in memory.
 PART_MAX_BYTES = 2 * 1024 * 1024
-# Uploads one inspector may have under way at once: each holds up to MAX_PHOTO_BYTES in the database.
-OPEN_MAX = 200
+# What one inspector's uploads under way may hold in the database, as photos of MAX_PHOTO_BYTES: a
+# phone sends its photos one at a time, and one it gave up on (deleted with its inspection, say) stays
+# until the sweeper's week is up. Declaring one past this lets go of their least recently touched ones
+# first, rather than refuse the inspector: those are only copies of what a phone holds and can send
+# again from the start. So no account, a stolen phone's included, can fill the database's disk.
+OPEN_PHOTOS = 4
+# A lock per inspector (two-int advisory key space, namespace "upld"), so that concurrent declarations
+# count what is under way one after the other.
+_DECLARE_LOCK = 0x75706C64
 
 
 class UploadState(msgspec.Struct, kw_only=True):
@@ -91,8 +98,8 @@ async def begin(
             raise Conflict("this photo is stored for another inspection or item", errors=[_where()])
         return stored, False
     async with conn.transaction():
-        if await conn.fetchval("SELECT count(*) FROM photo_uploads WHERE uploaded_by = $1", user.id) >= OPEN_MAX:
-            raise Conflict(f"{OPEN_MAX} uploads are under way already: finish or wait for them")
+        await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _DECLARE_LOCK, str(user.id))
+        await _make_room(conn, user, photo_id, size, OPEN_PHOTOS * limit)
         created = await conn.fetchval(
             """INSERT INTO photo_uploads (photo_id, uploaded_by, inspection_id, item_key, size, sha256, device)
                VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -124,6 +131,22 @@ async def begin(
     return _state(row), bool(created)
 
 
+async def _make_room(conn: Connection, user: Principal, photo_id: UUID, size: int, room: int) -> None:
+    """Let go of the inspector's least recently touched uploads under way (other than this photo's) until
+    this one's `size` fits in `room` beside the others."""
+    await conn.execute(
+        """DELETE FROM photo_uploads WHERE photo_id IN (
+               SELECT photo_id FROM (
+                   SELECT photo_id, sum(size) OVER (ORDER BY touched_at DESC, photo_id) AS held
+                     FROM photo_uploads WHERE uploaded_by = $1 AND photo_id <> $2) u
+                WHERE held > $3::bigint - $4::bigint)""",
+        user.id,
+        photo_id,
+        room,
+        size,
+    )
+
+
 def _where() -> FieldError:
     return FieldError("inspection_id", "the photo is stored for another inspection or item")
 
@@ -147,14 +170,22 @@ async def current(conn: Connection, user: Principal, photo_id: UUID) -> UploadSt
     raise NotFound("no such upload")
 
 
-async def expect(conn: Connection, user: Principal, photo_id: UUID, offset: int) -> UploadState | None:
-    """Checked before a part's body is read: the upload is the caller's and goes on at `offset`. The
-    stored photo when the upload was whole already (the last reply was lost); None to go on."""
+async def expect(
+    conn: Connection, user: Principal, photo_id: UUID, offset: int, *, radius_m: float
+) -> UploadState | None:
+    """Checked before a part's body is read: the upload is the caller's, its inspection still takes the
+    photo (approved meanwhile, it never will: the upload goes), and it goes on at `offset`. The stored
+    photo when the upload was whole already (the last reply was lost); None to go on."""
     row = await _open(conn, user, photo_id)
     if row is None:
         if (stored := await _stored(conn, user, photo_id)) is not None:
             return stored
         raise NotFound("no such upload")
+    try:
+        await service.upload_target(conn, user, row["inspection_id"], row["item_key"], photo_id, radius_m=radius_m)
+    except DomainError:
+        await discard(conn, photo_id)
+        raise
     _at(row, offset)
     return None
 

@@ -184,7 +184,8 @@ class PhotoController(Controller):
     ) -> Response[UploadState]:
         async with _connect(state) as conn:
             user = (await provide_user(request, conn)).require("inspector")
-            if (stored := await resumable.expect(conn, user, photo_id, offset)) is not None:
+            radius_m = state.settings.presence_radius_m
+            if (stored := await resumable.expect(conn, user, photo_id, offset, radius_m=radius_m)) is not None:
                 return Response(stored, status_code=200)
         part = await _read_body(request, resumable.PART_MAX_BYTES)
         async with _connect(state) as conn:

@@ -91,7 +91,7 @@ async def sweep_orphans(
                 report.deleted += 1
     report.kept = report.checked - report.deleted
     report.partial = await store.remove_partial_writes(cutoff, dry_run=dry_run)
-    report.stale_uploads = await _stale_uploads(conn, now - timedelta(days=UPLOAD_IDLE_DAYS), dry_run=dry_run)
+    report.stale_uploads = await _stale_uploads(conn, now - timedelta(days=UPLOAD_MAX_DAYS), dry_run=dry_run)
     log.info(
         "photo sweep%s: checked %d, deleted %d, kept %d (unclaimed originals %d), partial writes removed %d",
         " (dry run)" if dry_run else "",
@@ -104,16 +104,17 @@ async def sweep_orphans(
     return report
 
 
-# A resumable upload (resumable.py) no part has reached for this long is given up: its parts are only
-# a copy, in the database, of what the phone still holds and will send again from the start.
-UPLOAD_IDLE_DAYS = 7
+# A resumable upload (resumable.py) begun this long ago is given up, finished or not (counted from its
+# start, so that parts trickling in cannot keep one for ever): its parts are only a copy, in the
+# database, of what the phone still holds and will send again from the start.
+UPLOAD_MAX_DAYS = 7
 
 
 async def _stale_uploads(conn: Connection, before: datetime, *, dry_run: bool) -> int:
     if dry_run:
-        return await conn.fetchval("SELECT count(*) FROM photo_uploads WHERE touched_at < $1", before)
+        return await conn.fetchval("SELECT count(*) FROM photo_uploads WHERE created_at < $1", before)
     return await conn.fetchval(
-        "WITH gone AS (DELETE FROM photo_uploads WHERE touched_at < $1 RETURNING 1) SELECT count(*) FROM gone", before
+        "WITH gone AS (DELETE FROM photo_uploads WHERE created_at < $1 RETURNING 1) SELECT count(*) FROM gone", before
     )
 
 
