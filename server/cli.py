@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import importlib.util
 import logging
@@ -648,7 +649,8 @@ def cmd_verify_audit(settings: Settings, args: argparse.Namespace) -> int:
     from server.audit.report import report_lines
 
     settings, _server = resolve_database(settings, create=False)
-    result = asyncio.run(_with_conn(settings.database_url or "", _verify_with_store(settings, verify_and_record)))
+    verify = functools.partial(verify_and_record, accept_restore=args.accept_restore)
+    result = asyncio.run(_with_conn(settings.database_url or "", _verify_with_store(settings, verify)))
     out, err = report_lines(result)
     for line in out:
         print(line)
@@ -773,9 +775,16 @@ def main(argv: list[str] | None = None) -> int:
         default=30,
         help="keep ended sessions this many days, for who signed in from where (1 to 3650, default 30)",
     )
-    sub.add_parser(
+    verify = sub.add_parser(
         "verify-audit",
         help="check every entry of the audit trail's hash chain and record the check (run from cron, e.g. nightly)",
+    )
+    verify.add_argument(
+        "--accept-restore",
+        action="store_true",
+        help="after a database restore, and once you have checked that the restore explains them: set aside "
+        "the heads kept in the photo store that the restored trail no longer matches (they are kept, not "
+        "deleted, and the setting aside is recorded in the trail)",
     )
     grant = sub.add_parser(
         "grant-app-role",

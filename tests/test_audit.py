@@ -112,6 +112,7 @@ async def test_logins_failures_and_user_changes_are_audited_and_verifiable_via_t
             "written_seq": verify["through"],
             "differ_count": 0,
             "differs": [],
+            "set_aside": [],
         },
     }
 

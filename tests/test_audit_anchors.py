@@ -80,6 +80,7 @@ async def test_a_full_check_keeps_the_head_it_reached_in_the_photo_store(client,
         "written_seq": first["through"],
         "differ_count": 0,
         "differs": [],
+        "set_aside": [],
     }
     [name] = kept_keys(settings.photos_dir)
     body = json.loads((settings.photos_dir / "audit-anchors" / name).read_bytes())
@@ -103,13 +104,16 @@ async def test_a_trail_rewritten_with_every_hash_recomputed_no_longer_matches_it
     target = kept["through"] - 2
     await rewrite_from(conn, target)
 
-    for params in ({}, {"since_last_check": "true"}):
+    # A full check, a quick one, and a full one again: the new head kept by the first does not hide the
+    # copy that differs (heads are kept while one differs, so that what is written next is covered).
+    for params in ({}, {"since_last_check": "true"}, {}):
         found = (await client.get("/api/v1/audit/verify", admin, params=params)).json()
         # The chain alone holds together: only the kept head tells.
         assert found["first_bad"] is None, params
         assert found["ok"] is False, params
         anchored = found["anchors"]
-        assert anchored["ok"] is False and anchored["differ_count"] == 1 and anchored["written_seq"] is None
+        assert anchored["ok"] is False and anchored["differ_count"] == 1
+        assert (anchored["written_seq"] is None) == bool(params)  # a quick check right after keeps none
         [diff] = anchored["differs"]
         assert diff["seq"] == kept["through"] and diff["hash"] == kept["head_hash"]
         now = await conn.fetchval("SELECT hash FROM audit_log WHERE seq = $1", kept["through"])
@@ -222,3 +226,58 @@ def test_the_verify_audit_command_keeps_heads_and_fails_on_a_rewritten_trail(dat
     assert done.stdout.startswith("the audit trail's hashes follow on: 4 entries checked; but it was rewritten")
     assert "the trail no longer matches 1 of the 1 head(s) kept in the photo store" in done.stderr
     assert "entry #3: kept " in done.stderr
+
+
+def test_after_a_database_restore_the_operator_sets_aside_the_heads_it_explains(database_url, tmp_path: Path):
+    """A database restored from a backup lacks the entries written after it, and new entries take their
+    numbers again: the heads kept meanwhile differ, as for a rewrite. New heads are still kept; once the
+    operator has checked, `verify-audit --accept-restore` sets the old ones aside (marked, not deleted:
+    an object lock is no obstacle) and records it; the trail then matches again."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "DATA_DIR": str(tmp_path)}
+    env.pop("S3_ENDPOINT", None)
+
+    def verify_audit(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "server", "verify-audit", *extra], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+
+    async def restore_to(seq: int) -> None:
+        conn = await db.connect(database_url)
+        try:
+            await cut_after(conn, seq)
+            await conn.execute("SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), $1)", seq)
+        finally:
+            await conn.close()
+
+    async def actions() -> list[str]:
+        conn = await db.connect(database_url)
+        try:
+            return [r["action"] for r in await conn.fetch("SELECT action FROM audit_log ORDER BY seq")]
+        finally:
+            await conn.close()
+
+    asyncio.run(_write(database_url, 3, "before the backup"))
+    assert verify_audit().returncode == 0  # keeps entry #3; its own record is #4 (the backup ends there)
+    asyncio.run(_write(database_url, 3, "after the backup"))
+    assert verify_audit().returncode == 0  # keeps entry #7
+    asyncio.run(restore_to(4))
+    asyncio.run(_write(database_url, 5, "after the restore"))  # entries #5.. again, other contents
+
+    done = verify_audit()
+    assert done.returncode == 1
+    assert "entry #7: kept " in done.stderr and "--accept-restore" in done.stderr
+    # A head was kept all the same (the chain itself is whole): what is written from now on is covered.
+    assert len(list((photos / "audit-anchors").iterdir())) == 3
+
+    done = verify_audit("--accept-restore")
+    assert done.returncode == 0, done.stderr
+    assert "set aside 1 head(s) the restored trail no longer matches (entries #7)" in done.stdout
+    assert [p.name[:20] for p in (photos / "audit-anchors-set-aside").iterdir()] == [f"{7:020d}"]
+    assert len(list((photos / "audit-anchors").iterdir())) == 4  # nothing deleted
+    assert asyncio.run(actions()).count("audit.anchors_set_aside") == 1
+
+    done = verify_audit()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("the audit trail is intact")

@@ -32,6 +32,8 @@ from server.storage import PhotoStore
 log = logging.getLogger("muaina.audit.anchors")
 
 PREFIX = "audit-anchors/"
+# Markers of copies set aside after a database restore (set_aside): the copy's own key under this prefix.
+SET_ASIDE = "audit-anchors-set-aside/"
 _KEY = re.compile(r"audit-anchors/(\d{20})-(\d{8}T\d{12}Z)-([0-9a-f]{64})")
 _AT = "%Y%m%dT%H%M%S%fZ"
 # Listed in a result; past these they are only counted.
@@ -60,22 +62,32 @@ def parse(key: str) -> Anchor | None:
 
 
 async def kept(store: PhotoStore) -> list[Anchor]:
-    """Every copy in the store, oldest entry first."""
-    found = [a async for key in store.list_keys(PREFIX) if (a := parse(key)) is not None]
+    """Every copy in the store that was not set aside (set_aside), oldest entry first."""
+    aside = {key[len(SET_ASIDE) :] async for key in store.list_keys(SET_ASIDE)}
+    found = [
+        a async for key in store.list_keys(PREFIX) if key[len(PREFIX) :] not in aside and (a := parse(key)) is not None
+    ]
     return sorted(found, key=lambda a: (a.seq, a.at))
 
 
-async def compare(conn: Connection, copies: list[Anchor]) -> tuple[int, list[AnchorDiff]]:
-    """How many copies differ from the database's entries now, and the first DIFFS_LISTED of them."""
+async def set_aside(store: PhotoStore, copies: list[Anchor], *, at: datetime, reason: str) -> None:
+    """Mark `copies` as no longer compared: a marker object each, beside them; nothing is deleted, so an
+    object lock on the copies is no obstacle, and the copies stay for anyone to look at."""
+    for anchor in copies:
+        body = msgspec.json.encode({"seq": anchor.seq, "hash": anchor.hash, "set_aside_at": at, "reason": reason})
+        await store.put(SET_ASIDE + key_of(anchor)[len(PREFIX) :], body, "application/json")
+
+
+async def compare(conn: Connection, copies: list[Anchor]) -> tuple[list[Anchor], dict[int, str]]:
+    """The copies that differ from the database's entries now, and the database's hash of each entry
+    they name (absent: the entry is gone)."""
     if not copies:
-        return 0, []
+        return [], {}
     rows = await conn.fetch(
         "SELECT seq, hash FROM audit_log WHERE seq = ANY($1::bigint[])", sorted({a.seq for a in copies})
     )
     now = {r["seq"]: bytes(r["hash"]).hex() for r in rows}
-    differs = [a for a in copies if now.get(a.seq) != a.hash]
-    listed = [AnchorDiff(seq=a.seq, at=a.at, hash=a.hash, found=now.get(a.seq)) for a in differs[:DIFFS_LISTED]]
-    return len(differs), listed
+    return [a for a in copies if now.get(a.seq) != a.hash], now
 
 
 async def check_and_keep(
@@ -84,31 +96,48 @@ async def check_and_keep(
     head: tuple[int, bytes] | None,
     *,
     quick: bool = False,
+    accept_restore: bool = False,
     now: datetime | None = None,
 ) -> AnchorCheck:
     """Compare every kept copy with the database, then keep `head` (the entry a walk that found the chain
-    intact reached, and its hash; None after a broken walk) when every copy matched and the newest copy
-    is of an older entry (for a quick check, also at least QUICK_EVERY old). A store that cannot be read
-    or written is a warning (ok null, or nothing kept), never a failure of the check itself."""
+    intact reached, and its hash; None after a broken walk) unless it is kept already, or, for a quick
+    check, the newest copy is under QUICK_EVERY old. A head is kept even while older copies differ: they
+    go on saying so, and what is written from now on is covered. With `accept_restore` (an operator who
+    has checked that a database restore explains the differences), the copies that differ are set aside
+    (`set_aside` in the result) and no longer compared. A store that cannot be read or written is a
+    warning (ok null, or nothing kept), never a failure of the check itself."""
+    at = now or datetime.now(UTC)
     try:
         copies = await kept(store)
+        differing, found = await compare(conn, copies)
+        if accept_restore and differing:
+            await set_aside(
+                store, differing, at=at, reason="database restored from a backup (verify-audit --accept-restore)"
+            )
+            aside = {(a.seq, a.at, a.hash) for a in differing}
+            copies = [a for a in copies if (a.seq, a.at, a.hash) not in aside]
+            set_aside_seqs, differing = [a.seq for a in differing], []
+        else:
+            set_aside_seqs = []
     except (Unavailable, OSError) as exc:
-        log.warning("could not list the audit trail's kept heads: %s", exc)
+        log.warning("could not read or mark the audit trail's kept heads: %s", exc)
         return AnchorCheck(ok=None)
-    count, differs = await compare(conn, copies)
     newest = max(copies, key=lambda a: (a.seq, a.at), default=None)
+    latest = max(copies, key=lambda a: a.at, default=None)
     result = AnchorCheck(
-        ok=count == 0,
+        ok=not differing,
         kept=len(copies),
         newest_seq=newest.seq if newest else None,
         newest_at=newest.at if newest else None,
-        differ_count=count,
-        differs=differs,
+        differ_count=len(differing),
+        differs=[AnchorDiff(seq=a.seq, at=a.at, hash=a.hash, found=found.get(a.seq)) for a in differing[:DIFFS_LISTED]],
+        set_aside=set_aside_seqs,
     )
-    if head is None or count or head[0] <= 0:
+    if head is None or head[0] <= 0:
         return result
-    at = now or datetime.now(UTC)
-    if newest is not None and (newest.seq >= head[0] or (quick and at - newest.at < QUICK_EVERY)):
+    if any(a.seq == head[0] and a.hash == head[1].hex() for a in copies):
+        return result
+    if quick and latest is not None and at - latest.at < QUICK_EVERY:
         return result
     anchor = Anchor(head[0], at, head[1].hex())
     body = msgspec.json.encode({"seq": anchor.seq, "at": anchor.at, "hash": anchor.hash})

@@ -96,7 +96,8 @@ class AnchorCheck(msgspec.Struct, kw_only=True):
     `ok`: every copy matches the database (null: the store could not be read, nothing was compared).
     `kept`: the copies found; `newest_seq`/`newest_at`: the newest of them; `written_seq`: the head this
     check kept (null when it kept none: the chain broken, the store down, or the trail empty).
-    `differs`: up to 20 that do not match, oldest first; `differ_count` counts them all."""
+    `differs`: up to 20 that do not match, oldest first; `differ_count` counts them all. Copies set aside
+    after a database restore are not compared (nor counted in `kept`)."""
 
     ok: bool | None
     kept: int = 0
@@ -105,6 +106,8 @@ class AnchorCheck(msgspec.Struct, kw_only=True):
     written_seq: int | None = None
     differ_count: int = 0
     differs: list[AnchorDiff] = []
+    # The entries whose copies this check set aside (`muaina verify-audit --accept-restore`).
+    set_aside: list[int] = []
 
 
 class VerifyResult(msgspec.Struct, kw_only=True):

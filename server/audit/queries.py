@@ -187,6 +187,8 @@ _AT_TEXT = """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+
 # A full check of the chain, recorded in the chain itself: where the walk stopped (`through`, the
 # last row checked, and its hash), how many rows it checked, and what it found.
 VERIFIED = "audit.verified"
+# Kept heads that a database restore explains, set aside by `muaina verify-audit --accept-restore`.
+ANCHORS_SET_ASIDE = "audit.anchors_set_aside"
 
 
 async def _rows_in_order(conn: Connection, after: int, batch: int = 2000) -> AsyncIterator[Any]:
@@ -285,7 +287,13 @@ class _Recorded(msgspec.Struct):
 
 
 async def _with_anchors(
-    conn: Connection, store: PhotoStore | None, result: VerifyResult, last_hash: bytes | None, *, quick: bool
+    conn: Connection,
+    store: PhotoStore | None,
+    result: VerifyResult,
+    last_hash: bytes | None,
+    *,
+    quick: bool,
+    accept_restore: bool = False,
 ) -> VerifyResult:
     """`result` with the trail compared against the copies of its head kept in the photo store, keeping
     the head this walk reached when it found the chain intact (anchors.check_and_keep). Without a store
@@ -293,16 +301,22 @@ async def _with_anchors(
     if store is None:
         return result
     head = (result.through, last_hash) if result.first_bad is None and result.through and last_hash else None
-    found = await anchors.check_and_keep(conn, store, head, quick=quick)
+    found = await anchors.check_and_keep(conn, store, head, quick=quick, accept_restore=accept_restore)
     return msgspec.structs.replace(result, ok=result.ok and found.ok is not False, anchors=found)
 
 
 async def verify_and_record(
-    conn: Connection, *, store: PhotoStore | None = None, actor: Any = None, ip: str | None = None
+    conn: Connection,
+    *,
+    store: PhotoStore | None = None,
+    actor: Any = None,
+    ip: str | None = None,
+    accept_restore: bool = False,
 ) -> VerifyResult:
     """Walk the whole chain and record the check in it (VERIFIED, by `actor`, or the system when None):
     where it stopped, with that row's hash, for later checks to go on from (verify_since). With `store`,
-    also compare the trail with the heads kept there and keep this one (_with_anchors)."""
+    also compare the trail with the heads kept there and keep this one (_with_anchors); with
+    `accept_restore`, set aside the kept heads that differ, and record that in the trail too."""
     result, last_hash = await _walk(conn)
     found = await records.check_all(conn)
     recorded = _Recorded(
@@ -316,7 +330,16 @@ async def verify_and_record(
     )
     async with conn.transaction():
         await record(conn, VERIFIED, actor=actor, data=msgspec.to_builtins(recorded), ip=ip)
-    return await _with_anchors(conn, store, _with_records(result, found), last_hash, quick=False)
+    result = await _with_anchors(
+        conn, store, _with_records(result, found), last_hash, quick=False, accept_restore=accept_restore
+    )
+    if result.anchors is not None and result.anchors.set_aside:
+        aside = result.anchors.set_aside
+        async with conn.transaction():
+            await record(
+                conn, ANCHORS_SET_ASIDE, actor=actor, data={"count": len(aside), "entries": aside[:100]}, ip=ip
+            )
+    return result
 
 
 async def last_full_check(conn: Connection) -> tuple[FullCheck, bytes] | None:

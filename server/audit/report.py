@@ -63,10 +63,18 @@ def report_lines(result: VerifyResult) -> tuple[list[str], list[str]]:
     elif anchors is not None and anchors.ok:
         kept = f"; kept entry #{anchors.written_seq}" if anchors.written_seq is not None else ""
         out.append(f"the trail matches the {anchors.kept} head(s) kept in the photo store{kept}")
+        if anchors.set_aside:
+            out.append(
+                f"set aside {len(anchors.set_aside)} head(s) the restored trail no longer matches (entries "
+                f"{', '.join(f'#{s}' for s in anchors.set_aside[:10])}{' …' if len(anchors.set_aside) > 10 else ''}); "
+                "they stay in the photo store, and this is recorded in the trail"
+            )
     elif anchors is not None:
         err.append(
             f"the trail no longer matches {anchors.differ_count} of the {anchors.kept} head(s) kept in the photo "
-            "store: entries were rewritten or removed in the database, outside Muaina"
+            "store: entries were rewritten or removed in the database, outside Muaina; or, if the database was "
+            "restored from a backup, these are the entries written after it (then run `muaina verify-audit "
+            "--accept-restore`)"
         )
         for d in anchors.differs:
             now = f"now {d.found}" if d.found is not None else "now gone"

@@ -23,7 +23,8 @@ export const ACTIONS = ['auth.login', 'auth.login_failed', 'auth.login_throttled
   'station.create', 'station.update', 'station.import', 'assignment.create', 'assignment.update', 'schedule.create', 'schedule.bulk_create',
   'schedule.update', 'inspection.create', 'inspection.update', 'inspection.submit', 'inspection.conflict', 'review.approve',
   'review.return', 'review.override', 'action.create', 'action.update', 'action.cancel', 'photo.upload', 'photo.original',
-  'photo.integrity_failed', 'photo.recover', 'export.csv', 'export.xlsx', 'export.pdf', 'demo.seed', 'demo.history', 'audit.verified'];
+  'photo.integrity_failed', 'photo.recover', 'export.csv', 'export.xlsx', 'export.pdf', 'demo.seed', 'demo.history', 'audit.verified',
+  'audit.anchors_set_aside'];
 
 // An action in words when the table has them ("Signed in"), else its code as the server wrote it.
 export function actionWords(action) {
