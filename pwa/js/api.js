@@ -103,6 +103,15 @@ async function request(method, path, { body, query, headers = {}, as = 'json', t
 // every attempt began again from the first byte and ran out of time, for ever.
 export const photoDeadline = (bytes) => 180000 + Math.ceil(bytes / 2048) * 1000;
 
+// What the server is told of a photo besides its bytes, by the PUT and by a resumable upload alike.
+const photoQuery = (photo) => ({
+  inspection_id: photo.inspection_id, item_key: photo.item_key, taken_at: photo.taken_at,
+  lat: photo.lat, lon: photo.lon, accuracy_m: photo.accuracy_m,
+  // Camera or gallery, as the phone stored it when the photo was added; anything else (a photo
+  // queued by an older version of the app) is left out, and the server records it as not said.
+  source: PHOTO_SOURCES.includes(photo.source) ? photo.source : undefined,
+});
+
 function draftCondition(etag) {
   if (etag === undefined) return {};
   return etag ? { 'If-Match': etag } : { 'If-None-Match': '*' };
@@ -131,15 +140,18 @@ export const api = {
   // A published template version, by id: the outbox fetches one its phone no longer holds.
   templateVersion: (id) => request('GET', `/template-versions/${encodeURIComponent(id)}`),
   putPhoto: (photo) => request('PUT', `/photos/${encodeURIComponent(photo.id)}`, {
-    body: photo.blob,
-    query: {
-      inspection_id: photo.inspection_id, item_key: photo.item_key, taken_at: photo.taken_at,
-      lat: photo.lat, lon: photo.lon, accuracy_m: photo.accuracy_m,
-      // Camera or gallery, as the phone stored it when the photo was added; anything else (a photo
-      // queued by an older version of the app) is left out, and the server records it as not said.
-      source: PHOTO_SOURCES.includes(photo.source) ? photo.source : undefined,
-    },
-    timeout: photoDeadline(photo.blob?.size || 0),
+    body: photo.blob, query: photoQuery(photo), timeout: photoDeadline(photo.blob?.size || 0),
+  }),
+  // A photo sent in parts, each surviving a dropped connection (outbox.sendPhoto, server/photos/resumable.py).
+  // Declared with what the PUT says of it, its size and, when the phone could hash it, its SHA-256 (hex).
+  // Each answers {photo_id, size, received, photo}: `photo` (the PUT's reply) once it is stored.
+  beginUpload: (photo, sha256) => request('POST', `/photos/${encodeURIComponent(photo.id)}/upload`, {
+    query: { ...photoQuery(photo), size: photo.blob.size, sha256 },
+  }),
+  uploadState: (id) => request('GET', `/photos/${encodeURIComponent(id)}/upload`),
+  // The bytes from `offset` on; every part has the time its own size needs on a slow link.
+  sendPart: (id, offset, blob) => request('PATCH', `/photos/${encodeURIComponent(id)}/upload`, {
+    body: blob, query: { offset }, timeout: photoDeadline(blob.size),
   }),
   // Renditions are fetched with the token and shown through blob URLs: a token never goes in a URL.
   photoBlob: (id, size = 'thumb') => request('GET', `/photos/${encodeURIComponent(id)}/${size}`, { as: 'blob' }),

@@ -84,6 +84,8 @@ const en = {
   'state.attention': 'Needs attention',
   'state.attentionLong': 'The server did not accept this. Read its message above; nothing has been deleted.',
   'state.photosWaiting': { one: '{count} photo waiting', other: '{count} photos waiting' },
+  // A photo sent in parts over a weak link (outbox.sendInParts): how much of it the server has.
+  'state.photoProgress': 'Photo {n} of {total}: {sent} of {size} KB sent',
 
   'home.title': 'Home',
   'home.hello': 'Assalam-o-Alaikum, {name}',
@@ -407,6 +409,7 @@ const ur = {
   'state.attention': 'توجہ درکار',
   'state.attentionLong': 'سرور نے اسے قبول نہیں کیا۔ اوپر اس کا پیغام پڑھیں؛ کچھ بھی حذف نہیں ہوا۔',
   'state.photosWaiting': { one: '{count} تصویر منتظر', other: '{count} تصاویر منتظر' },
+  'state.photoProgress': 'تصویر {total} میں سے {n}: {size} KB میں سے {sent} KB بھیجے جا چکے',
 
   'home.title': 'ہوم',
   'home.hello': 'السلام علیکم، {name}',

@@ -347,7 +347,8 @@ async function sendPhoto(entry) {
   const photo = await get(PHOTOS, entry.ref);
   if (photo?.blob) {
     const { blob, ...meta } = photo;
-    await api.putPhoto({ ...meta, blob });
+    if (blob.size > PART_BYTES) await sendInParts(entry, { ...meta, blob });
+    else await api.putPhoto({ ...meta, blob });
   }
   // Acknowledged: the local copy goes, together with its entry.
   const drop = (s) => { s[PHOTOS].delete(entry.ref); s[OUTBOX].delete(entry.seq); };
@@ -370,6 +371,82 @@ async function sendPhoto(entry) {
     await tx([PHOTOS, OUTBOX], 'readwrite', drop);
     await quietly(tx([DRAFTS, OUTBOX], 'readwrite', note));
   }
+}
+
+// A photo larger than this goes in parts of this size (server/photos/resumable.py): over a link that
+// drops every minute or two (GPRS at 2 KB/s, a station at the edge of coverage), one PUT began again
+// from the first byte at every attempt and might never arrive, while a part crosses such a link in
+// about a minute and each one that arrives is kept.
+export const PART_BYTES = 128 * 1024;
+
+// Asks the server how much of the photo it has (declaring the upload if it has none), then sends the
+// parts from there until the reply carries the stored photo. Every failure reaches the drain as the
+// PUT's would: no network or a part out of time is retried later, from what the server has by then; a
+// refusal (415 not an image, 422, 409 an approved inspection) parks the entry, and the server has
+// discarded the upload. All bytes there but their storing failed (503): the retry's part is empty, at
+// the end, which asks the server to store them again.
+async function sendInParts(entry, photo) {
+  const { blob } = photo;
+  let state = await uploadState(photo);
+  let declaredAgain = false;
+  let resynced = 0;
+  while (!state.photo) {
+    // Declared before with another size (the phone's copy changed since): declaring again says
+    // which detail differs (409), a refusal the inspector sees as the PUT's.
+    if (state.size !== blob.size) state = await api.beginUpload(photo, await sha256Hex(blob));
+    await progress(entry, state);
+    const at = state.received;
+    try {
+      state = await api.sendPart(photo.id, at, blob.slice(at, at + PART_BYTES, 'application/octet-stream'));
+      resynced = 0;
+    } catch (err) {
+      // Not where the server is (a part that arrived but whose reply was lost): on from what it has.
+      // Twice in a row with no progress is no such thing, and goes to the drain as it is.
+      if (err.status === 409 && Number.isInteger(err.body?.received) && resynced < 2) {
+        resynced += 1;
+        state = { ...state, received: err.body.received };
+        continue;
+      }
+      // The upload is gone (the server's sweep drops one begun over a week ago, or it made room for
+      // newer ones): declared again, once.
+      if (err.status === 404 && !declaredAgain) {
+        declaredAgain = true;
+        state = await uploadState(photo);
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+// What the server has of the photo; an upload is declared when there is none (404).
+async function uploadState(photo) {
+  try {
+    return await api.uploadState(photo.id);
+  } catch (err) {
+    if (err.status !== 404) throw err;
+  }
+  return api.beginUpload(photo, await sha256Hex(photo.blob));
+}
+
+// The blob's SHA-256, so that the server stores only the very bytes the phone holds. Not offered where
+// the page is no secure context (no crypto.subtle): the server then takes the upload without it.
+async function sha256Hex(blob) {
+  if (!self.crypto?.subtle) return undefined;
+  const digest = new Uint8Array(await self.crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// How far a photo sent in parts has got, kept on its entry for the inspection's screen, whichever
+// context sends it (the page or the service worker), and across a retry. Only an entry still there
+// is changed: bookkeeping that never stops the send (a full phone may refuse it).
+async function progress(entry, { received, size }) {
+  entry.progress = { received, size };
+  await quietly(tx(OUTBOX, 'readwrite', async (s) => {
+    const now = await req(s[OUTBOX].get(entry.seq));
+    if (now) s[OUTBOX].put({ ...now, progress: entry.progress });
+  }));
+  emit('outbox');
 }
 
 // A check the server refuses as a conflict found the action closed meanwhile (verified by someone else,

@@ -30,6 +30,7 @@ export async function reviewView(params) {
   const left = canEdit ? missing(def, draft.answers) : [];
   const entries = await entriesFor(draft.id);
   const photosWaiting = entries.filter((e) => e.kind === 'photo').length;
+  const inParts = partsProgress(draft, entries, photosWaiting);
   // A refused photo is said by item with its way out (refusedPhotosCallout), not as a bare error code.
   const photoRefused = entries.some((e) => photoRefusal(e) && e.error?.status === draft.error?.status && e.error?.detail === draft.error?.detail);
 
@@ -117,6 +118,7 @@ export async function reviewView(params) {
     h('p', { class: 'station-line', text: `${st ? tx(st.name) : ''} · ${tx(def.title)}` }),
     h('div', { class: 'status-line', id: 'inspection-status' }, syncPill(draft),
       photosWaiting ? pill('pending', t('state.photosWaiting', { count: photosWaiting })) : null),
+    inParts ? h('p', { class: 'hint', id: 'photo-progress', dataset: inParts.data, text: inParts.text }) : null,
     draft.finished_at ? h('p', { class: 'hint', text: t('review.finished', { when: fmtDateTime(draft.finished_at) }) }) : null,
     photoRefused ? null : errorsCallout(draft, def),
     refusedPhotosCallout(draft, def, entries),
@@ -129,4 +131,20 @@ export async function reviewView(params) {
   // again, it keeps focus where the person had it rather than dropping it to the top of the page.
   const off = on('outbox', () => keepingFocus(render));
   return { node, dispose: off };
+}
+
+// A photo going in parts (outbox.sendInParts) over a weak link: which of the inspection's photos it is
+// and how much of it the server has, "Photo 2 of 5: 180 of 420 KB sent". Its photos are counted as
+// the answers hold them, those already sent being the first.
+function partsProgress(draft, entries, waiting) {
+  const entry = entries.find((e) => e.kind === 'photo' && e.progress && e.state !== 'attention');
+  if (!entry) return null;
+  const { received, size } = entry.progress;
+  const total = Math.max(waiting, Object.values(draft.answers || {}).reduce((n, a) => n + (a?.photos?.length || 0), 0));
+  const n = Math.max(1, total - waiting + 1);
+  const kb = (bytes) => Math.round(bytes / 1024);
+  return {
+    data: { photo: entry.ref, received, size },
+    text: t('state.photoProgress', { n, total, sent: kb(received), size: kb(size) }),
+  };
 }
