@@ -3,7 +3,7 @@
 
 import { ApiError, api } from './api.js';
 import { on } from './bus.js';
-import { kv } from './db.js';
+import { kv, onSuperseded } from './db.js';
 import { initLang, onLangChange, problemText, setLang, getLang, t } from './i18n.js';
 import { retryNow, retryRefused } from './outbox.js';
 import { navigate, render, route, start, currentPath } from './router.js';
@@ -248,8 +248,31 @@ async function on401() {
 // it was not kept. One message at a time (the latest), however many keystrokes of a note were refused.
 let saveToast = null;
 function onSaveFailed({ name } = {}) {
+  if (name === 'SupersededError') return;  // said once, by the prompt to reload (showSuperseded)
   saveToast?.remove();
   saveToast = toast(t(name === 'QuotaExceededError' ? 'save.full' : 'save.failed'), { kind: 'error', timeout: 15000 });
+}
+
+// Another tab upgraded the database (a new version of Muaina): this page's code is older than the
+// schema now and saves nothing more (db.js). Said at once, in a prompt that stays until the page is
+// reloaded, rather than as a failed save at each tap whose change then lived only on the screen.
+let supersededShown = false;
+function showSuperseded() {
+  if (supersededShown) return;
+  supersededShown = true;
+  saveToast?.remove();
+  const heading = h('h2', { id: 'superseded-h', text: t('db.supersededTitle') });
+  const dlg = h('dialog', { class: 'dialog', id: 'superseded', role: 'alertdialog', 'aria-labelledby': heading.id },
+    heading, h('div', { class: 'dialog-body' }, h('p', { text: t('db.superseded') })),
+    h('div', { class: 'dialog-actions' }, button(t('db.reload'), () => location.reload(), { kind: 'primary', iconName: 'sync' })));
+  // Not to be dismissed: nothing done on the screen behind it could be kept.
+  dlg.addEventListener('cancel', (e) => e.preventDefault());
+  // What this page still reads or writes now fails (a badge's count, a screen's draft): the prompt has
+  // said why, and these are no fault to report.
+  addEventListener('unhandledrejection', (e) => { if (e.reason?.name === 'SupersededError') e.preventDefault(); });
+  dlg.addEventListener('close', () => dlg.showModal());
+  document.body.append(dlg);
+  dlg.showModal();
 }
 
 // A screen slow to come: a bar under the top bar, and the main region marked busy for screen readers.
@@ -288,6 +311,7 @@ function failedScreen(err, retry) {
 }
 
 async function main() {
+  onSuperseded(showSuperseded);
   watchController();
   await initLang();
   await loadSession();
@@ -316,8 +340,12 @@ async function main() {
   else refreshOnline();
 }
 
+// A database this code cannot use, left by a newer release (db.js): said in the person's words, and
+// that nothing is lost. Anything else as it is.
+const bootError = (err) => (['NewerDatabaseError', 'VersionError'].includes(err?.name) ? t('db.newer') : String(err));
+
 main().catch((err) => {
   console.error(err);
-  mount(document.getElementById('main'), h('p', { class: 'boot-error', role: 'alert', text: String(err) }));
+  mount(document.getElementById('main'), h('p', { class: 'boot-error', role: 'alert', text: bootError(err) }));
 });
 

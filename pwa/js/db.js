@@ -3,6 +3,9 @@
 // It runs in the page and in the service worker alike (no DOM here).
 
 const DB_NAME = 'muaina';
+// A bump of DB_VERSION may only ADD stores and indexes: never remove or rename one, nor change a
+// keyPath. A release rolled back after its bump runs the older code on the newer database (open), and
+// that works only because everything the older code names is still there, as it left it.
 export const DB_VERSION = 1;
 
 // Store names, exported so callers never spell them twice.
@@ -27,22 +30,77 @@ function upgrade(db, oldVersion) {
   }
 }
 
+// What this code uses of the schema: checked on a database of a newer version before it is used.
+const NEEDS = {
+  [KV]: { keyPath: null, indexes: [] },
+  [DRAFTS]: { keyPath: 'id', indexes: [] },
+  [PHOTOS]: { keyPath: 'id', indexes: ['inspection_id'] },
+  [OUTBOX]: { keyPath: 'seq', indexes: ['inspection_id'] },
+};
+
+function fits(db) {
+  const names = Object.keys(NEEDS);
+  if (!names.every((n) => db.objectStoreNames.contains(n))) return false;
+  const t = db.transaction(names, 'readonly');
+  return names.every((n) => {
+    const store = t.objectStore(n);
+    return store.keyPath === NEEDS[n].keyPath && NEEDS[n].indexes.every((i) => store.indexNames.contains(i));
+  });
+}
+
+// Opened at `version`, or at whatever version the database is (undefined).
+const request = (version) => new Promise((resolve, reject) => {
+  const req = version === undefined ? indexedDB.open(DB_NAME) : indexedDB.open(DB_NAME, version);
+  req.onupgradeneeded = (e) => upgrade(req.result, e.oldVersion);
+  req.onsuccess = () => resolve(req.result);
+  req.onerror = () => reject(req.error);
+  req.onblocked = () => console.warn('muaina: database upgrade waits for another tab');
+});
+
+// A database of a newer version than this code's: a release that raised DB_VERSION ran here and was
+// rolled back. Its schema only added to this one (DB_VERSION above), so it is used as it is; one that
+// lacks what this code needs is not, and nothing is deleted: the newer release, back again, opens it.
+async function openNewer() {
+  const db = await request();
+  let ok = false;
+  try { ok = fits(db); } catch { /* not usable */ }
+  if (ok) return db;
+  db.close();
+  const err = new Error('the database on this phone is of a newer version of Muaina');
+  err.name = 'NewerDatabaseError';
+  throw err;
+}
+
+// The page's answer to another tab upgrading the database (app.js: a prompt to reload). Once that has
+// happened this context writes nothing more: its code is older than the schema now, and what it wrote
+// might not be what the newer code reads. A context without one (the service worker) opens again.
+// Each refusal is its own error, made where it is met (SupersededError), so its stack names the caller.
+let superseded = null;
+export function onSuperseded(fn) { superseded = fn; }
+
 let opening = null;
+let replaced = false;
 
 export function open() {
+  if (replaced) {
+    const err = new Error('the database was upgraded by another tab of Muaina');
+    err.name = 'SupersededError';
+    return Promise.reject(err);
+  }
   if (!opening) {
-    opening = new Promise((resolve, reject) => {
-      const req = indexedDB.open(DB_NAME, DB_VERSION);
-      req.onupgradeneeded = (e) => upgrade(req.result, e.oldVersion);
-      req.onsuccess = () => {
-        const db = req.result;
-        // Another context wants a newer schema: step aside so its upgrade can run.
-        db.onversionchange = () => { db.close(); opening = null; };
-        resolve(db);
-      };
-      req.onerror = () => { opening = null; reject(req.error); };
-      req.onblocked = () => console.warn('muaina: database upgrade waits for another tab');
-    });
+    opening = request(DB_VERSION)
+      .catch((err) => (err?.name === 'VersionError' ? openNewer() : Promise.reject(err)))
+      .then((db) => {
+        // Another context wants a newer schema (or deletes the database): step aside so it can.
+        db.onversionchange = () => {
+          db.close();
+          opening = null;
+          if (!superseded) return;
+          replaced = true;
+          superseded();
+        };
+        return db;
+      }, (err) => { opening = null; throw err; });
   }
   return opening;
 }
@@ -94,7 +152,3 @@ export const kv = {
   set: (key, value) => put(KV, value, key),
   del: (key) => del(KV, key),
 };
-
-// Wipes everything (sign-out, after the caller has checked that nothing is unsent).
-export const clearAll = () =>
-  tx([KV, DRAFTS, PHOTOS, OUTBOX], 'readwrite', (s) => Promise.all(Object.values(s).map((st) => done(st.clear()))));

@@ -3,7 +3,7 @@
 
 import { api, setToken } from './api.js';
 import { emit } from './bus.js';
-import { DRAFTS, KV, OUTBOX, PHOTOS, clearAll, count, getAll, kv, req, tx } from './db.js';
+import { DRAFTS, KV, OUTBOX, PHOTOS, count, getAll, kv, req, tx } from './db.js';
 
 export const state = {
   user: null,
@@ -32,10 +32,37 @@ export async function loadSession() {
 // it gave a token on their own, so no one guessing at the name elsewhere can lock its owner out here.
 const KEPT = ['lang', 'digits', 'devices', 'revoke'];
 
-async function wipeKeepingSettings() {
-  const kept = await Promise.all(KEPT.map((key) => kv.get(key)));
-  await clearAll();
-  await Promise.all(KEPT.map((key, i) => (kept[i] ? kv.set(key, kept[i]) : null)));
+// Deletes the last person's data, unless some of it is only on this phone (then nothing, and false).
+// The look and the wipe are one transaction: work another tab writes meanwhile is either seen by the
+// look or written after the wipe, never lost between the two. `revoke`: the stored token goes on the
+// list of sessions to end on the server (endLeftSessions), in the same transaction.
+function wipeUnlessUnsent({ revoke = false } = {}) {
+  return tx([KV, DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
+    if ((await req(s[OUTBOX].count())) > 0) return false;
+    if ((await req(s[DRAFTS].getAll())).some((d) => d.sync !== 'on_server')) return false;
+    const kept = Object.fromEntries(await Promise.all(KEPT.map(async (key) => [key, await req(s[KV].get(key))])));
+    const token = revoke ? await req(s[KV].get('token')) : null;
+    if (token) kept.revoke = [...new Set([...(kept.revoke || []), token])];
+    for (const store of Object.values(s)) store.clear();
+    for (const [key, value] of Object.entries(kept)) if (value) s[KV].put(value, key);
+    return true;
+  });
+}
+
+// A wipe's look for unsent work may refuse it: the last person's bundle goes from memory before it
+// (a refresh still under way then writes nothing after the wipe: refreshOnce), and comes back if the
+// wipe was refused. The refresh that was under way is not kept: the next one fetches it again.
+async function forgetUnlessUnsent(options) {
+  const before = state.bundle;
+  state.bundle = emptyBundle();
+  forgetRefreshes();
+  let wiped = false;
+  try {
+    wiped = await wipeUnlessUnsent(options);
+  } finally {
+    if (!wiped) state.bundle = before;
+  }
+  return wiped;
 }
 
 // Signing in again after a 401 must be the same person: the outbox holds their work.
@@ -45,17 +72,10 @@ export async function signIn(username, password) {
   // Names are kept as created ("Ahmed.Khan") and signed in with in any case: the key is the lowered name.
   if (res.device) await kv.set('devices', { ...devices, [res.user.username.toLowerCase()]: res.device });
   const previous = await kv.get('user');
-  if (previous && previous.id !== res.user.id) {
-    if (await hasUnsent()) {
-      const err = new Error('other user has unsent work');
-      err.code = 'other-user-unsent';
-      throw err;
-    }
-    // The last person's bundle goes from memory first: a refresh of theirs still under way then sees it
-    // is not theirs any more before it writes (refreshOnce), and writes nothing after the wipe.
-    state.bundle = emptyBundle();
-    forgetRefreshes();
-    await wipeKeepingSettings();
+  if (previous && previous.id !== res.user.id && !(await forgetUnlessUnsent())) {
+    const err = new Error('other user has unsent work');
+    err.code = 'other-user-unsent';
+    throw err;
   }
   setToken(res.token);
   await kv.set('token', res.token);
@@ -79,9 +99,10 @@ export async function hasUnsent() {
   return (await getAll(DRAFTS)).some((d) => d.sync !== 'on_server');
 }
 
-// Ends on the server the sessions this phone signed out of without a network (signOut). A session
-// the server no longer knows (401) is over anyway; only a failed request keeps one for the next try.
-// Until then the token is kept on the phone (a sign-out without a network cannot do better).
+// Ends on the server the sessions this phone signed out of (signOut: at once, in the background, or
+// once there is a network). A session the server no longer knows (401) is over anyway; only a failed
+// request keeps one for the next try. Until then the token is kept on the phone (a sign-out without a
+// network cannot do better).
 export async function endLeftSessions() {
   const left = (await kv.get('revoke')) || [];
   if (!left.length) return;
@@ -111,23 +132,16 @@ const begun = (review) => !!review && (!!review.comment?.trim()
   || Object.values(review.item_comments || {}).some((c) => String(c || '').trim())
   || Object.keys(review.score_overrides || {}).length > 0);
 
+// Signs out on this phone at once, or not at all (false) while some work is only on this phone. The
+// server's session is ended afterwards (endLeftSessions): waiting for it first left the person's
+// screens usable for up to the request's 30 seconds on a slow link, and work begun meanwhile was wiped
+// unseen. Without a network it stays open on the server until the phone has one again.
 export async function signOut() {
-  if (await hasUnsent()) return false;
-  try {
-    await api.logout();
-  } catch (err) {
-    // The local sign-out still happens. Without a network the session stays open on the server
-    // (for up to its lifetime): it is ended from this phone as soon as there is one (endLeftSessions).
-    const left = err.status === 0 && await kv.get('token');
-    if (left) await kv.set('revoke', [...((await kv.get('revoke')) || []), left]);
-  }
-  // Forgotten in memory before the wipe, so that a refresh still under way writes nothing after it.
+  if (!(await forgetUnlessUnsent({ revoke: true }))) return false;
   setToken(null);
   state.user = null;
-  state.bundle = emptyBundle();
-  forgetRefreshes();
-  await wipeKeepingSettings();
   emit('session');
+  endLeftSessions().catch(() => {});
   return true;
 }
 
@@ -271,13 +285,17 @@ async function refreshOnce() {
   next.cursor = data.cursor ?? null;
   next.etag = res.etag;
   next.fetched_at = new Date().toISOString();
-  // Looked at again after the reads above: a sign-out meanwhile must not have the last person's bundle
-  // and returned work written back after its wipe.
-  if (state.bundle !== b) return null;
-  await kv.set('bundle', next);
-  if (state.bundle !== b) return null;
+  // Looked at again after the reads above, inside the write's transaction: a sign-out meanwhile must
+  // not have the last person's bundle and returned work written back after its wipe. A write begun
+  // after the sign-out forgot the bundle (forgetUnlessUnsent) writes nothing; one begun before is wiped.
+  const kept = await tx(KV, 'readwrite', (s) => {
+    if (state.bundle !== b) return false;
+    s[KV].put(next, 'bundle');
+    return true;
+  });
+  if (!kept || state.bundle !== b) return null;
   state.bundle = next;
-  await mergeReturned(data.returned || []);
+  await mergeReturned(data.returned || [], next);
   emit('bundle');
   return true;
 }
@@ -287,9 +305,10 @@ async function refreshOnce() {
 // Until the inspector changes it, a returned inspection is on the server (sync 'on_server'), returned
 // to them: nothing of it is only on this phone, so it neither blocks a sign-out nor counts as unsent.
 // Their first change makes it unsent (inspection.save).
-async function mergeReturned(list) {
+async function mergeReturned(list, bundle) {
   if (!list.length) return;
   await tx([DRAFTS, OUTBOX], 'readwrite', async (s) => {
+    if (state.bundle !== bundle) return;  // signed out meanwhile: not the next person's
     for (const r of list) {
       const local = await req(s[DRAFTS].get(r.id));
       const review = reviewOf(r);

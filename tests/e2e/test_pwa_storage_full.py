@@ -18,6 +18,7 @@ from tests.e2e.test_pwa_support import (
     fill_whole_form,
     inspection_id,
     jpeg,
+    open_station,
     signed_in_phone,
 )
 
@@ -235,5 +236,31 @@ def test_a_full_phone_still_switches_to_urdu_at_once(pwa_server, browser):
     assert badge and not re.search("[A-Za-z]", badge), badge
     page.wait_for_timeout(300)
     assert not re.search("[A-Za-z]", page.inner_text("#sync-badge")), page.inner_text("#sync-badge")
+    assert phone.errors == []
+    phone.context.close()
+
+
+def test_begin_on_a_full_phone_is_said_and_can_be_pressed_again_once_there_is_room(pwa_server, browser):
+    """Before, the refused write was uncaught: "Begin" did nothing, said nothing, and stayed disabled."""
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    phone.context.set_offline(True)
+    open_station(page, phone.station)
+    release = fill_storage(page, ("drafts",))
+    page.click("#begin")
+    toast = page.locator(".toast-error")
+    toast.wait_for(timeout=10000)
+    assert "storage is full" in toast.inner_text()
+    assert page.locator("#begin").is_enabled()
+    assert page.locator(".item").count() == 0
+    # In Urdu too.
+    page.click(".lang-toggle")
+    page.locator("#begin").click()
+    page.locator(".toast-error", has_text="جگہ ختم ہو گئی ہے").wait_for(timeout=10000)
+
+    # Room again: the same button begins it.
+    release()
+    page.locator("#begin").click()
+    page.wait_for_selector(".item")
     assert phone.errors == []
     phone.context.close()

@@ -76,7 +76,8 @@ async function settingsView() {
         if (returned && !(await confirmDialog(t('signout.title'), t('signout.returned', { count: returned }), t('signout.button')))) return;
         const desk = await unsentDesk();
         if (desk && !(await confirmDialog(t('signout.title'), t('signout.desk', { count: desk }), t('signout.button')))) return;
-        await signOut();
+        // Looked at again as it happens: work begun meanwhile (another tab, or while a dialog was open).
+        if (!(await signOut())) alertDialog(t('signout.title'), t('signout.refused'));
       }, { kind: 'danger' })),
   );
 }

@@ -1,6 +1,7 @@
 // Start an inspection: the station in both languages, a live GPS fix with its accuracy and the
 // distance to the station, a warning (never a block) when far away, and the template to use.
 
+import { emitHere } from '../../bus.js';
 import { fmtDateTime, fmtDistance, fmtNumber, t, tx } from '../../i18n.js';
 import { FAR_M, distanceM, watch } from '../../geo.js';
 import { allDrafts, createDraft, editable } from '../../inspection.js';
@@ -79,13 +80,22 @@ export async function startView(params) {
     begun,
     button(t('start.begin'), async (e) => {
       if (!chosen) return;
-      e.currentTarget.disabled = true;
+      const begin = e.currentTarget;
+      begin.disabled = true;
       const location = fix ? { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m } : null;
       // Begun from the station list, it is still what an open assignment of this station and checklist
       // asks for (the server completes that assignment with it), and Home shows the assignment begun.
       const forIt = assignment || Object.values(state.bundle.assignments).find((a) => a.status === 'open'
         && a.station_id === st.id && a.template_id === chosen.template_id && (!a.inspector_id || a.inspector_id === state.user.id));
-      const draft = await createDraft({ station: st, version: chosen, assignment: forIt, location });
+      let draft;
+      try {
+        draft = await createDraft({ station: st, version: chosen, assignment: forIt, location });
+      } catch (err) {
+        // Not begun (the phone's storage full, say): said as any refused save is, and it may be tried again.
+        emitHere('save-failed', { name: err?.name || 'Error' });
+        begin.disabled = false;
+        return;
+      }
       navigate(`/i/${draft.id}/s/0`);
     }, { kind: 'primary', class: 'btn-block', id: 'begin', iconName: 'next', disabled: !chosen }),
   );
