@@ -73,6 +73,10 @@ export async function signIn(username, password) {
   if (res.device) await kv.set('devices', { ...devices, [res.user.username.toLowerCase()]: res.device });
   const previous = await kv.get('user');
   if (previous && previous.id !== res.user.id && !(await forgetUnlessUnsent())) {
+    // The server opened their session before the phone could look: it is ended, not left open for its
+    // lifetime with its token forgotten (at once, or once there is a network: endLeftSessions).
+    await kv.set('revoke', [...((await kv.get('revoke')) || []), res.token]);
+    endLeftSessions().catch(() => {});
     const err = new Error('other user has unsent work');
     err.code = 'other-user-unsent';
     throw err;

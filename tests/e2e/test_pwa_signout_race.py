@@ -15,12 +15,14 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from server.demo.content import DEMO_PASSWORDS
 from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_storage_full import yes_no_items
 from tests.e2e.test_pwa_support import STORED_DRAFT, begin_inspection, inspection_id, signed_in_phone
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
+OTHER = "inspector.sana"
 KV = "async (key) => (await import('/js/db.js')).kv.get(key)"
 
 
@@ -90,5 +92,38 @@ def test_work_begun_in_another_tab_while_the_sign_out_is_confirmed_stops_it_and_
     assert page.evaluate(KV, "user") is not None
     assert page.evaluate(KV, "rv-review:x") == {"comment": "half written"}
     expect(other.locator(f"#item-{item['key']} [data-value=yes]")).to_have_attribute("aria-pressed", "true")
+    assert phone.errors == []
+    phone.context.close()
+
+
+def test_another_persons_refused_sign_in_leaves_no_session_open_on_the_server(pwa_server, browser):
+    """Another person's sign-in on a phone holding unsent work is refused after the server has opened
+    their session: that session is ended, not left open for its lifetime with its token thrown away."""
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    phone.context.set_offline(True)
+    begin_inspection(page, phone.station)
+    item = yes_no_items(phone.version["definition"])[0]
+    page.locator(f"#item-{item['key']} [data-value=yes]").click()
+    wait_in_page(page, "import('/js/state.js').then((m) => m.hasUnsent())")
+    phone.context.set_offline(False)
+
+    with page.expect_response("**/api/v1/auth/login") as signed_in:
+        refused = page.evaluate(
+            """async ([name, password]) => {
+                try { await (await import('/js/state.js')).signIn(name, password); return null; }
+                catch (err) { return err.code || String(err); }
+            }""",
+            [OTHER, DEMO_PASSWORDS["inspector"]],
+        )
+    assert refused == "other-user-unsent"
+    token = signed_in.value.json()["token"]
+    deadline = time.monotonic() + 30
+    while pwa_server.api("GET", "/api/v1/me", token).status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert pwa_server.api("GET", "/api/v1/me", token).status_code == 401, "the refused person's session was left open"
+    # The phone is still the first person's, their work kept.
+    assert page.evaluate(KV, "user")["username"] == "inspector.ali"
+    assert page.evaluate("import('/js/state.js').then((m) => m.hasUnsent())") is True
     assert phone.errors == []
     phone.context.close()
