@@ -319,6 +319,13 @@ async def s3_client(
         yield ApiClient(test_client, database_url)
 
 
+@pytest.fixture(params=["directory", "s3"])
+def any_client(request) -> ApiClient:
+    """The in-process app with each photo store in turn: the directory store, then S3 on loopback. A
+    plain fixture picks the client, so the session fixtures behind it start outside any loop."""
+    return request.getfixturevalue("client" if request.param == "directory" else "s3_client")
+
+
 # A real server process ----------------------------------------------------------------------------
 
 

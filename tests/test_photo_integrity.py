@@ -17,11 +17,6 @@ from tests.photo_corpus import make_phone_jpeg
 from tests.test_photos_api import Env, make_env, make_inspection, rows, upload
 
 
-@pytest.fixture(params=["directory", "s3"])
-def any_client(request):
-    return request.getfixturevalue("client" if request.param == "directory" else "s3_client")
-
-
 @pytest.fixture
 async def env(any_client) -> Env:
     return await make_env(any_client)

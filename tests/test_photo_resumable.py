@@ -20,11 +20,6 @@ from tests.test_photos_api import Env, make_env, make_inspection, rows, stored_o
 PART = 64 * 1024
 
 
-@pytest.fixture(params=["directory", "s3"])
-def any_client(request) -> ApiClient:
-    return request.getfixturevalue("client" if request.param == "directory" else "s3_client")
-
-
 @pytest.fixture
 async def env(any_client: ApiClient) -> Env:
     return await make_env(any_client)

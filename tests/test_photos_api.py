@@ -142,12 +142,6 @@ def assert_no_metadata(data: bytes) -> None:
         assert "exif" not in img.info and "icc_profile" not in img.info and "comment" not in img.info
 
 
-@pytest.fixture(params=["directory", "s3"])
-def any_client(request) -> ApiClient:
-    # A plain fixture picks the client, so the session fixtures behind it start outside any loop.
-    return request.getfixturevalue("client" if request.param == "directory" else "s3_client")
-
-
 @pytest.fixture
 async def env(any_client: ApiClient) -> Env:
     return await make_env(any_client)

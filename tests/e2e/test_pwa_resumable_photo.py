@@ -21,16 +21,11 @@ from PIL import Image
 from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_outbox_more import SyncEvents, on_server
 from tests.e2e.test_pwa_support import (
-    INSPECTOR,
-    PASSWORD,
-    PHONE,
     begin_inspection,
-    bundle,
     fill_whole_form,
     inspection_id,
-    pick_station_and_template,
+    page_only_phone,
     signed_in_phone,
-    watch_errors,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -84,28 +79,6 @@ def pump_until(page: Any, check: Any, timeout: float = 60.0) -> Any:
             return found
         page.wait_for_timeout(100)
     return None
-
-
-def page_only_phone(pwa_server: Any, browser: Any) -> tuple[str, dict, dict, Any, Any, list[str]]:
-    """Signed in with no service worker: this page's outbox is the only one, and page.route sees all it sends."""
-    token = pwa_server.login(INSPECTOR, PASSWORD)
-    station, version = pick_station_and_template(bundle(pwa_server, token))
-    context = browser.new_context(
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        geolocation={"latitude": station["lat"], "longitude": station["lon"], "accuracy": 12},
-        permissions=["geolocation"],
-        service_workers="block",
-    )
-    page = context.new_page()
-    errors = watch_errors(page)
-    page.goto(pwa_server.url + "/")
-    page.fill("input[name=username]", INSPECTOR)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.login button[type=submit]")
-    page.wait_for_selector("#station-list li")
-    return token, station, version, context, page, errors
 
 
 def test_a_dropped_part_is_sent_again_from_what_the_server_has_and_the_photo_arrives_whole(pwa_server, browser):

@@ -11,15 +11,10 @@ import pytest
 
 from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_support import (
-    INSPECTOR,
-    PASSWORD,
-    PHONE,
     begin_inspection,
-    bundle,
     fill_whole_form,
     inspection_id,
-    pick_station_and_template,
-    watch_errors,
+    page_only_phone,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -47,23 +42,7 @@ LEFT = (
 
 
 def test_a_photo_too_slow_to_send_lets_the_others_go_and_its_deadline_grows_with_its_size(pwa_server, browser):
-    token = pwa_server.login(INSPECTOR, PASSWORD)
-    station, version = pick_station_and_template(bundle(pwa_server, token))
-    context = browser.new_context(
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        geolocation={"latitude": station["lat"], "longitude": station["lon"], "accuracy": 12},
-        permissions=["geolocation"],
-        service_workers="block",
-    )
-    page = context.new_page()
-    errors = watch_errors(page)
-    page.goto(pwa_server.url + "/")
-    page.fill("input[name=username]", INSPECTOR)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.login button[type=submit]")
-    page.wait_for_selector("#station-list li")
+    token, station, version, context, page, errors = page_only_phone(pwa_server, browser)
 
     # Three minutes for the request, and a second more for every 2 KB of photo.
     deadlines = page.evaluate(

@@ -248,3 +248,25 @@ def signed_in_phone(server: Any, browser: Any) -> Phone:
     errors = watch_errors(page)
     sign_in(page, server.url)
     return Phone(token, station, version, context, page, errors)
+
+
+def page_only_phone(server: Any, browser: Any) -> tuple[str, dict, dict, Any, Any, list[str]]:
+    """Signed in with no service worker: this page's outbox is the only one, and page.route sees all it sends."""
+    token = server.login(INSPECTOR, PASSWORD)
+    station, version = pick_station_and_template(bundle(server, token))
+    context = browser.new_context(
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": station["lat"], "longitude": station["lon"], "accuracy": 12},
+        permissions=["geolocation"],
+        service_workers="block",
+    )
+    page = context.new_page()
+    errors = watch_errors(page)
+    page.goto(server.url + "/")
+    page.fill("input[name=username]", INSPECTOR)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.login button[type=submit]")
+    page.wait_for_selector("#station-list li")
+    return token, station, version, context, page, errors
