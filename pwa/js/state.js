@@ -36,10 +36,14 @@ const KEPT = ['lang', 'digits', 'devices', 'revoke'];
 // The look and the wipe are one transaction: work another tab writes meanwhile is either seen by the
 // look or written after the wipe, never lost between the two. `revoke`: the stored token goes on the
 // list of sessions to end on the server (endLeftSessions), in the same transaction.
-function wipeUnlessUnsent({ revoke = false } = {}) {
+// `desk`: the reviews and template changes begun here that the person agreed to lose (unsentDesk, as
+// counted when they were asked); more of them now (begun in another tab while the question was open)
+// refuse the wipe too.
+function wipeUnlessUnsent({ revoke = false, desk = Infinity } = {}) {
   return tx([KV, DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
     if ((await req(s[OUTBOX].count())) > 0) return false;
     if ((await req(s[DRAFTS].getAll())).some((d) => d.sync !== 'on_server')) return false;
+    if (Number.isFinite(desk) && (await deskIn(s[KV])) > desk) return false;
     const kept = Object.fromEntries(await Promise.all(KEPT.map(async (key) => [key, await req(s[KV].get(key))])));
     const token = revoke ? await req(s[KV].get('token')) : null;
     if (token) kept.revoke = [...new Set([...(kept.revoke || []), token])];
@@ -122,12 +126,17 @@ export async function endLeftSessions() {
 // Work kept in this browser that is not an inspection, which a sign-out deletes: reviews begun and
 // not sent (the reviewer's screen keeps them under rv-review:ID as they are written), and template
 // changes the server has not taken yet (the builder keeps them under admin.template.ID until it has).
-export async function unsentDesk() {
-  const keys = await tx(KV, 'readonly', (s) => req(s[KV].getAllKeys()));
+export function unsentDesk() {
+  return tx(KV, 'readonly', (s) => deskIn(s[KV]));
+}
+
+// Counted inside the caller's transaction: only IndexedDB requests are awaited here.
+async function deskIn(store) {
+  const keys = await req(store.getAllKeys());
   let found = 0;
   for (const key of keys.filter((k) => typeof k === 'string')) {
     if (key.startsWith('admin.template.')) found += 1;
-    else if (key.startsWith('rv-review:') && begun(await kv.get(key))) found += 1;
+    else if (key.startsWith('rv-review:') && begun(await req(store.get(key)))) found += 1;
   }
   return found;
 }
@@ -140,8 +149,10 @@ const begun = (review) => !!review && (!!review.comment?.trim()
 // server's session is ended afterwards (endLeftSessions): waiting for it first left the person's
 // screens usable for up to the request's 30 seconds on a slow link, and work begun meanwhile was wiped
 // unseen. Without a network it stays open on the server until the phone has one again.
-export async function signOut() {
-  if (!(await forgetUnlessUnsent({ revoke: true }))) return false;
+// `desk`: the reviews and template changes the person was told would go (Settings asks); without it,
+// they are not looked at.
+export async function signOut({ desk = Infinity } = {}) {
+  if (!(await forgetUnlessUnsent({ revoke: true, desk }))) return false;
   setToken(null);
   state.user = null;
   emit('session');

@@ -96,6 +96,33 @@ def test_work_begun_in_another_tab_while_the_sign_out_is_confirmed_stops_it_and_
     phone.context.close()
 
 
+SET = "async ([key, value]) => (await import('/js/db.js')).kv.set(key, value)"
+
+
+def test_a_review_begun_in_another_tab_while_the_sign_out_is_confirmed_stops_it(pwa_server, browser):
+    """The person agreed to lose the one review the question named; a second one begun in another tab
+    while the question was open was never named, and stops the sign-out."""
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    page.evaluate(BEGUN_REVIEW)
+    page.goto(pwa_server.url + "/#/settings")
+    page.get_by_role("button", name="Sign out of this phone").click()
+    asked = page.locator("dialog[open]")
+    expect(asked).to_contain_text("1 review")
+
+    other = phone.context.new_page()
+    other.goto(pwa_server.url + "/#/")
+    other.evaluate(SET, ["rv-review:y", {"comment": "begun after the question"}])
+
+    asked.get_by_role("button", name="Sign out of this phone").click()
+    expect(page.locator("dialog[open]")).to_contain_text("You cannot sign out yet")
+    assert page.evaluate(KV, "rv-review:y") == {"comment": "begun after the question"}
+    assert page.evaluate(KV, "rv-review:x") == {"comment": "half written"}
+    assert page.evaluate(KV, "user") is not None
+    assert phone.errors == []
+    phone.context.close()
+
+
 def test_another_persons_refused_sign_in_leaves_no_session_open_on_the_server(pwa_server, browser):
     """Another person's sign-in on a phone holding unsent work is refused after the server has opened
     their session: that session is ended, not left open for its lifetime with its token thrown away."""

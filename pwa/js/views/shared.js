@@ -77,7 +77,7 @@ async function settingsView() {
         const desk = await unsentDesk();
         if (desk && !(await confirmDialog(t('signout.title'), t('signout.desk', { count: desk }), t('signout.button')))) return;
         // Looked at again as it happens: work begun meanwhile (another tab, or while a dialog was open).
-        if (!(await signOut())) alertDialog(t('signout.title'), t('signout.refused'));
+        if (!(await signOut({ desk }))) alertDialog(t('signout.title'), t('signout.refused'));
       }, { kind: 'danger' })),
   );
 }
