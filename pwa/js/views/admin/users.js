@@ -77,13 +77,14 @@ export async function listView(params) {
   };
   fillDistricts();
   await load();
-  const panel = importPanel(load);
+  const imports = await importPanel(load);
+  const panel = imports.node;
   return {
     node: adminPage('users',
       h('div', { class: 'page-head' }, h('h1', { text: t('admin.users') }),
         h('div', { class: 'button-row' },
           h('a', { class: 'btn btn-primary', href: '#/admin/users/new', id: 'new-user' }, aicon('plus'), h('span', { text: t('admin.newUser') })),
-          h('button', { type: 'button', class: 'btn btn-secondary', id: 'import-users', 'aria-expanded': 'false', 'aria-controls': 'user-import',
+          h('button', { type: 'button', class: 'btn btn-secondary', id: 'import-users', 'aria-expanded': String(imports.open), 'aria-controls': 'user-import',
             onclick: (e) => {
               panel.hidden = !panel.hidden;
               e.currentTarget.setAttribute('aria-expanded', String(!panel.hidden));
@@ -100,7 +101,7 @@ export async function listView(params) {
           query.region_id, (v) => { query.region_id = v; fillDistricts(); load(); }, { id: 'region-filter' })),
         fieldBox('district_id', t('admin.district'), districtSelect)),
       count, list),
-    dispose: () => stop?.(),
+    dispose: () => { stop?.(); imports.dispose(); },
   };
 }
 
@@ -119,6 +120,41 @@ export async function listView(params) {
 const RETRY_PAUSES_MS = [1000, 3000, 8000];
 const worthRetrying = (err) => err.status === 0 || err.status >= 500;
 const pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+// A confirmed import is also kept on this computer (kv, wiped at sign-out: it is this admin's) until
+// the server answers it: a reload or a page left after a lost reply would otherwise lose its id, and a
+// new id finds every account "already there", with no password to show. Kept by the SHA-256 of the
+// file, so choosing the same file again finds it; with the file's bytes (at most the server's limit,
+// server/auth/importer.py MAX_BYTES), so "Try again" is offered as soon as the page opens.
+const PENDING = 'admin.userImport.pending';
+const PENDING_MS = 24 * 3600 * 1000; // the server's IMPORT_RETRY_HOURS: an older id is refused
+const KEEP_BYTES = 1024 * 1024;
+
+const sha256 = async (bytes) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))]
+  .map((b) => b.toString(16).padStart(2, '0')).join('');
+
+// The imports not yet answered, newest first; those past the server's limit are dropped.
+async function pendingImports() {
+  let all = {};
+  try { all = (await kv.get(PENDING)) || {}; } catch { /* no storage: nothing kept, the page's own retry still works */ }
+  const fresh = Object.values(all).filter((p) => Date.now() - Date.parse(p.at) < PENDING_MS);
+  if (fresh.length < Object.keys(all).length) await keepPending(fresh);
+  return fresh.sort((a, b) => b.at.localeCompare(a.at));
+}
+
+async function keepPending(list) {
+  try {
+    if (list.length) await kv.set(PENDING, Object.fromEntries(list.map((p) => [p.sha256, p])));
+    else await kv.del(PENDING);
+  } catch { /* as above */ }
+}
+
+const rememberImport = async (record) => keepPending([...(await pendingImports()).filter((p) => p.sha256 !== record.sha256), record]);
+const forgetImport = async (record) => keepPending((await pendingImports()).filter((p) => p.sha256 !== record.sha256));
+
+// A 4xx is the server's answer about this import (made, refused, expired, another file): its id is done
+// with. A 401 (the session ended) or 429 is not: the same id is still needed once signed in again.
+const answered = (err) => err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 429;
 
 const IMPORT_COLUMNS = [['username', true], ['display_name', true], ['role', true], ['region_codes', false], ['district_codes', false]];
 
@@ -228,7 +264,7 @@ function importDone(result, file) {
     ] : null));
 }
 
-function importPanel(reload) {
+async function importPanel(reload) {
   const result = h('div', { 'aria-live': 'polite', id: 'user-import-result' });
   // Finished imports, newest first, each with its passwords shown only now, have a place of their own
   // that no preview replaces, nor a later import: the passwords of each stay until the page is left.
@@ -238,71 +274,93 @@ function importPanel(reload) {
   const turn = turns();
   const failed = (err) => mount(result, err.status === 422 || err.status === 413 ? importProblems(err)
     : h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
+  let sending = false;
 
   // The import id is made here, once per confirmed file, and never again for it: a retry with a new id
-  // would find every account "unchanged", and their passwords would be lost.
-  const runImport = async (button, preview, csv, file) => {
+  // would find every account "unchanged", and their passwords would be lost. It is kept on this
+  // computer before the first send.
+  const runImport = async (button, preview, csv, file, digest) => {
     const ok = await confirmDialog(t('admin.userImport.confirmTitle'),
       t('admin.userImport.confirmBody', { count: preview.created.length }), t('admin.userImport.createNow'));
     if (!ok) return;
-    await send(button, csv, file, crypto.randomUUID());
+    const record = { id: crypto.randomUUID(), sha256: digest, name: file, size: csv.size, at: new Date().toISOString(),
+      bytes: csv.size <= KEEP_BYTES ? await csv.arrayBuffer() : null };
+    await rememberImport(record);
+    await send(button, csv, record);
   };
 
-  const send = async (button, csv, file, importId) => {
+  const send = async (button, csv, record) => {
     // No other file is chosen while the accounts are made, nor while a failed send waits to be tried
-    // again: its preview would be taken for this import's, and this import's passwords lost.
+    // again: its preview would be taken for this import's. (An import kept from an earlier visit leaves
+    // the choice open: it is kept by its file, and found again when that file is chosen.)
     fileInput.disabled = true;
+    sending = true;
     await busy(button, async () => {
       mount(result, pill('busy', t('admin.userImport.creating')));
       let done;
       for (let attempt = 0; !done; attempt += 1) {
         try {
-          done = await api.admin.importUsers(csv, false, importId);
+          done = await api.admin.importUsers(csv, false, record.id);
         } catch (err) {
           if (worthRetrying(err) && attempt < RETRY_PAUSES_MS.length) {
             mount(result, pill('busy', t('admin.userImport.retrying', { n: fmtNumber(attempt + 1), of: fmtNumber(RETRY_PAUSES_MS.length) })));
             await pause(RETRY_PAUSES_MS[attempt]);
           } else if (worthRetrying(err)) {
-            mount(result, sendFailed(csv, file, importId));
+            mount(result, sendFailed(csv, record));
             return;
           } else {
+            if (answered(err)) await forgetImport(record);
             fileInput.disabled = false;
             // 409: the id is another file's, another admin's, or too old to be retried.
             if (err.status === 409) mount(result, h('p', { class: 'callout callout-fail', role: 'alert', text: t('admin.userImport.retryRefused') }));
             else failed(err);
+            result.append(...await pendingBoxes(record));
             return;
           }
         }
       }
+      // An answer reaching a page already left is shown nowhere: the import stays kept, and its "Try
+      // again" on return brings the passwords afresh.
+      if (result.isConnected) await forgetImport(record);
       fileInput.disabled = false;
       // The newest box carries the ids; those before it keep their content.
       for (const older of finished.querySelectorAll('[id]')) older.removeAttribute('id');
-      const box = importDone(done, file);
+      const box = importDone(done, record.name);
       finished.prepend(box);
-      mount(result);
+      mount(result, await pendingBoxes(record));
       box.querySelector('.strong').focus();
       reload();
     });
+    sending = false;
   };
 
   // The server may have made the accounts: "Try again" sends the same file with the same id, which
-  // makes nothing twice and brings their passwords.
-  const sendFailed = (csv, file, importId) => {
-    const again = h('button', { type: 'button', class: 'btn btn-primary', id: 'user-import-retry',
-      onclick: (e) => send(e.currentTarget, csv, file, importId) }, t('admin.userImport.tryAgain'));
-    return h('div', { class: 'callout callout-fail', role: 'alert', id: 'user-import-unsent' }, icon('alert'), h('div', {},
-      h('p', { class: 'strong', text: t('admin.userImport.unsent', { file }) }),
+  // makes nothing twice and brings their passwords. The same box is shown for an import kept from an
+  // earlier visit, when the page opens or when its file is chosen again; without its bytes (a file over
+  // the limit) it asks for the file. Only the first box on the page carries the ids.
+  const sendFailed = (csv, record, { first = true } = {}) => {
+    const again = csv ? h('button', { type: 'button', class: 'btn btn-primary', id: first ? 'user-import-retry' : null,
+      onclick: (e) => send(e.currentTarget, csv, record) }, t('admin.userImport.tryAgain'))
+      : h('p', { text: t('admin.userImport.chooseAgain') });
+    return h('div', { class: 'callout callout-fail import-unsent', role: 'alert', id: first ? 'user-import-unsent' : null,
+      dataset: { file: record.name } }, icon('alert'), h('div', {},
+      h('p', { class: 'strong', text: t('admin.userImport.unsent', { file: record.name }) }),
+      h('p', { class: 'hint', text: t('admin.userImport.sentAt', { when: fmtDateTime(new Date(record.at)) }) }),
       h('p', { text: t('admin.userImport.unsentHow') }), again));
   };
+  const keptFile = (record) => (record.bytes ? new Blob([record.bytes], { type: 'text/csv' }) : null);
+  // The kept imports other than `except`, as boxes (after an answer, those still waiting stay in view).
+  const pendingBoxes = async (except) => (await pendingImports()).filter((p) => p.sha256 !== except?.sha256)
+    .map((p, i) => sendFailed(keptFile(p), p, { first: i === 0 && !result.querySelector('#user-import-unsent') }));
 
-  const check = async (csv, file, mine) => {
+  const check = async (csv, file, digest, mine) => {
     mount(result, pill('busy', t('admin.userImport.checking')));
     try {
       const preview = await api.admin.importUsers(csv, true);
       if (!turn.current(mine)) return;
       const nothing = !preview.created.length;
       const go = h('button', { type: 'button', class: 'btn btn-primary', id: 'user-import-confirm', disabled: nothing,
-        onclick: (e) => runImport(e.currentTarget, preview, csv, file) }, t('admin.userImport.importN', { count: preview.created.length }));
+        onclick: (e) => runImport(e.currentTarget, preview, csv, file, digest) }, t('admin.userImport.importN', { count: preview.created.length }));
       mount(result, importPreview(preview), nothing ? h('p', { class: 'callout callout-info', text: t('admin.userImport.nothingToDo') }) : null, go);
     } catch (err) {
       if (turn.current(mine)) failed(err);
@@ -318,19 +376,38 @@ function importPanel(reload) {
     fileInfo.textContent = file ? file.name : '';
     if (!file) { mount(result); return; }
     let csv;
+    let digest;
+    let kept;
     try {
-      csv = new Blob([await file.arrayBuffer()], { type: 'text/csv' });
+      const bytes = await file.arrayBuffer();
+      csv = new Blob([bytes], { type: 'text/csv' });
+      digest = await sha256(bytes);
+      kept = (await pendingImports()).find((p) => p.sha256 === digest);
     } catch (err) {
       if (turn.current(mine)) failed(err);
       return;
     }
-    if (turn.current(mine)) check(csv, file.name, mine);
+    if (!turn.current(mine)) return;
+    // The file of an import not yet answered: its preview would find the accounts "already there" and
+    // offer nothing; its own id, sent again, brings them with their passwords.
+    if (kept) mount(result, sendFailed(csv, kept));
+    else check(csv, file.name, digest, mine);
   } });
   const example = () => saveBlob(new Blob(['\ufeffusername,display_name,role,region_codes,district_codes\r\n'
     + 'dsp.example,DSP Example,inspector,,DISTRICT-CODE\r\nrpo.example,RPO Example,reviewer,REGION-CODE,\r\n'],
   { type: 'text/csv' }), 'users-example.csv');
 
-  return h('section', { class: 'card', id: 'user-import', hidden: true, 'aria-labelledby': 'user-import-h' },
+  // Imports kept from an earlier visit are said as the page opens, with their "Try again".
+  const kept = await pendingImports();
+  mount(result, kept.map((p, i) => sendFailed(keptFile(p), p, { first: i === 0 })));
+
+  // A reload or a closed tab gives no dispose: leaving while a send is on its way or waits to be tried
+  // again asks first (the browser's own "Leave site?"). What is kept here survives it; this says that
+  // the import is not finished.
+  const onBeforeUnload = (e) => { if (sending || result.querySelector('.import-unsent')) e.preventDefault(); };
+  window.addEventListener('beforeunload', onBeforeUnload);
+
+  const node = h('section', { class: 'card', id: 'user-import', hidden: !kept.length, 'aria-labelledby': 'user-import-h' },
     h('h2', { id: 'user-import-h', tabindex: '-1', text: t('admin.importUsers') }),
     h('p', { text: t('admin.userImport.lead') }),
     fieldBox('file', t('admin.userImport.file'), fileInput, { hint: t('admin.userImport.fileHint') }), fileInfo,
@@ -343,6 +420,7 @@ function importPanel(reload) {
           h('td', { text: t(`admin.userImport.col.${c}`) })))))),
       h('button', { type: 'button', class: 'btn btn-secondary', onclick: example }, aicon('download'), h('span', { text: t('admin.userImport.example') }))),
     finished, result);
+  return { node, open: kept.length > 0, dispose: () => window.removeEventListener('beforeunload', onBeforeUnload) };
 }
 
 // Regions with their districts as nested checkboxes. A region covers all its districts, so those
