@@ -60,7 +60,8 @@ def middleware(settings: Settings) -> list[Any]:
 # One statement, each part counting a small indexed subset: the queue (inspections_queue_idx, an index-only
 # scan), inspections awaiting photos (inspections_photos_missing_idx, few at any time: the sweeper relies on
 # it too), open actions past due (actions_open_due_idx), the trail's last entry (its primary key) and its
-# last full check (audit_log_action_idx, read backwards). Overdue means before today in Pakistan, as the
+# last full check (audit_log_action_idx, read backwards), and the photos being received in parts (a few
+# rows: an inspector's are at most four photos' worth, server/photos/resumable.py). Overdue means before today in Pakistan, as the
 # actions list and dashboards count it. A full check counts only when the command line or an admin
 # recorded it, as audit.queries.last_full_check reads it.
 FIGURES = f"""
@@ -71,7 +72,8 @@ SELECT q.n AS queue, extract(epoch FROM now() - q.oldest) AS queue_oldest,
        (SELECT max(seq) FROM audit_log) AS audit_seq,
        (SELECT extract(epoch FROM now() - a.at) FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
          WHERE a.action = $1 AND (a.actor_id IS NULL OR u.role = 'admin')
-         ORDER BY a.seq DESC LIMIT 1) AS check_age
+         ORDER BY a.seq DESC LIMIT 1) AS check_age,
+       (SELECT count(*) FROM photo_uploads) AS uploads, (SELECT sum(received) FROM photo_uploads) AS uploads_bytes
   FROM (SELECT count(*) AS n, min(submitted_at) AS oldest FROM inspections WHERE status = 'submitted') q,
        (SELECT count(*) AS n, min(submitted_at) AS oldest FROM inspections
          WHERE photos_missing > 0 AND status <> 'draft') p
@@ -106,6 +108,13 @@ GAUGES = (
         0.0,
     ),
     ("muaina_audit_last_entry", "Number of the audit trail's last entry.", "audit_seq", 0.0),
+    ("muaina_photo_uploads_open", "Photos being received in parts (resumable uploads not whole yet).", "uploads", 0.0),
+    (
+        "muaina_photo_uploads_open_bytes",
+        "Bytes of the photos being received in parts, kept in the database until each is whole.",
+        "uploads_bytes",
+        0.0,
+    ),
     (
         "muaina_audit_last_full_check_age_seconds",
         "Time since `muaina verify-audit` last checked the whole trail, in seconds (+Inf if never).",
