@@ -291,7 +291,7 @@ const en = {
   'admin.userImport.onlyNow': 'These passwords are shown only now. Download them and keep the file safe until each person has theirs: they cannot be shown again. A lost one is replaced by resetting it on the user’s page.',
   'admin.userImport.download': 'Download passwords',
   'admin.userImport.passwords': 'Passwords',
-  // A confirmed import whose reply was lost, retried with the same import id (views/admin/users.js).
+  // A confirmed import whose reply was lost, retried with the same import id (views/admin/user_import.js).
   'admin.userImport.retrying': 'No answer from the server yet. Sending the same file again ({n} of {of})…',
   'admin.userImport.unsent': 'The import of {file} did not get an answer from the server.',
   'admin.userImport.unsentHow': 'The accounts may already have been created. Try again: the same file is sent with the same import number, so nothing is created twice, and the passwords of the new accounts are shown.',
