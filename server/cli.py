@@ -651,6 +651,11 @@ def cmd_verify_audit(settings: Settings, args: argparse.Namespace) -> int:
     settings, _server = resolve_database(settings, create=False)
     verify = functools.partial(verify_and_record, accept_restore=args.accept_restore)
     result = asyncio.run(_with_conn(settings.database_url or "", _verify_with_store(settings, verify)))
+    if args.accept_restore:
+        from server.sync.queries import after_restore
+
+        asyncio.run(_with_conn(settings.database_url or "", after_restore))
+        print("every phone gets a whole fresh bundle at its next sync (cursors from before the restore are void)")
     out, err = report_lines(result)
     for line in out:
         print(line)
@@ -784,7 +789,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="after a database restore, and once you have checked that the restore explains them: set aside "
         "the heads kept in the photo store that the restored trail no longer matches (they are kept, not "
-        "deleted, and the setting aside is recorded in the trail)",
+        "deleted, and the setting aside is recorded in the trail), and make every phone fetch a whole fresh bundle",
     )
     grant = sub.add_parser(
         "grant-app-role",

@@ -271,8 +271,19 @@ def test_after_a_database_restore_the_operator_sets_aside_the_heads_it_explains(
     # A head was kept all the same (the chain itself is whole): what is written from now on is covered.
     assert len(list((photos / "audit-anchors").iterdir())) == 3
 
+    async def moves() -> int:
+        conn = await db.connect(database_url)
+        try:
+            return await conn.fetchval("SELECT moves FROM sync_state")
+        finally:
+            await conn.close()
+
+    moved = asyncio.run(moves())
     done = verify_audit("--accept-restore")
     assert done.returncode == 0, done.stderr
+    # Every phone's cursor is void too (server/sync/rules.py): a whole fresh bundle at the next sync.
+    assert asyncio.run(moves()) == moved + 1
+    assert "every phone gets a whole fresh bundle" in done.stdout
     assert "set aside 1 head(s) the restored trail no longer matches (entries #7)" in done.stdout
     assert [p.name[:20] for p in (photos / "audit-anchors-set-aside").iterdir()] == [f"{7:020d}"]
     assert len(list((photos / "audit-anchors").iterdir())) == 4  # nothing deleted

@@ -474,17 +474,18 @@ def _principal(**kw) -> Principal:
     return Principal(id=uuid.uuid4(), username="u", display_name="U", role="inspector", **kw)
 
 
-def test_the_scope_fingerprint_changes_with_the_scope_and_not_with_its_order():
+def test_the_scope_fingerprint_changes_with_the_scope_the_moves_and_the_timeline_and_not_with_the_order():
     a, b = uuid.uuid4(), uuid.uuid4()
-    assert rules.scope_fingerprint(_principal(district_ids=(a, b)), 0) == rules.scope_fingerprint(
-        _principal(district_ids=(b, a)), 0
-    )
-    assert rules.scope_fingerprint(_principal(district_ids=(a,)), 0) != rules.scope_fingerprint(
-        _principal(region_ids=(a,)), 0
-    )
-    assert rules.scope_fingerprint(_principal(district_ids=(a,)), 0) != rules.scope_fingerprint(
-        _principal(district_ids=(a,)), 1
-    )
+
+    def fp(moves: int = 0, timeline: str = "1:1:5", **scope) -> str:
+        return rules.scope_fingerprint(_principal(**scope), moves, timeline)
+
+    assert fp(district_ids=(a, b)) == fp(district_ids=(b, a))
+    assert fp(district_ids=(a,)) != fp(region_ids=(a,))
+    assert fp(district_ids=(a,)) != fp(1, district_ids=(a,))
+    # Another database, or the same one on another timeline of its history (restored, promoted).
+    assert fp(district_ids=(a,)) != fp(timeline="1:2:5", district_ids=(a,))
+    assert fp(district_ids=(a,)) != fp(timeline="1:1:6", district_ids=(a,))
 
 
 @pytest.mark.parametrize(
@@ -564,3 +565,50 @@ async def test_a_demoted_inspector_s_bundle_carries_no_assignments_or_returned_i
     tag = (await bundle(ctx)).headers["etag"]
     await execute(ctx, "UPDATE inspections SET updated_at = now() WHERE id = $1", returned)
     assert (await bundle(ctx, etag=tag)).status_code == 304
+
+
+async def test_a_cursor_from_before_a_restore_gets_a_full_bundle_even_once_the_restored_database_counted_as_far(
+    demo_client, pg_admin_url, demo_template_db, tmp_path, executor
+):
+    """A phone synced with the database as it was; the database is then restored from a backup taken
+    before (here: another copy of the same seeded database, as pg_restore makes one) and has counted as
+    many changes again, other ones. The phone's cursor names the same number: a delta from it would leave
+    out what differs (an assignment cancelled after the backup, open again on the restored one)."""
+    from litestar.testing import AsyncTestClient
+
+    from server.app import create_app
+    from server.demo.content import DEMO_PASSWORDS
+    from tests.conftest import clone_database, drop_database, make_settings, with_database
+    from tests.factories import ApiClient
+
+    async def cancel_one_and_move_a_station(api: ApiClient, which: int) -> None:
+        admin = await api.login("admin", DEMO_PASSWORDS["admin"])
+        inspector = await api.login("inspector.ali", DEMO_PASSWORDS["inspector"])
+        held = (await api.get(BUNDLE, inspector)).json()
+        assignment = held["assignments"][which]["id"]
+        assert (await api.patch(f"/api/v1/assignments/{assignment}", admin, json={"status": "cancelled"})).is_success
+        station = held["stations"][0]
+        moved = await api.patch(f"/api/v1/stations/{station['id']}", admin, json={"lat": station["lat"] + 0.001})
+        assert moved.is_success, moved.text
+
+    before = await demo_client.login("inspector.ali", DEMO_PASSWORDS["inspector"])
+    cursor = (await demo_client.get(BUNDLE, before)).json()["cursor"]
+    await cancel_one_and_move_a_station(demo_client, 0)
+    cursor = (await demo_client.get(BUNDLE, before, params={"since": cursor})).json()["cursor"]
+
+    restored = await clone_database(pg_admin_url, demo_template_db)
+    try:
+        url = with_database(pg_admin_url, restored)
+        app = create_app(make_settings(url, tmp_path / "restored"), executor=executor, run_migrations=False)
+        async with AsyncTestClient(app, raise_server_exceptions=False) as http:
+            api = ApiClient(http, url)
+            await cancel_one_and_move_a_station(api, 1)
+            token = await api.login("inspector.ali", DEMO_PASSWORDS["inspector"])
+            now = (await api.get(BUNDLE, token)).json()["cursor"]
+            # The restored database has counted as far as the phone's cursor: the same number.
+            assert now.partition(".")[0] == cursor.partition(".")[0]
+            body = (await api.get(BUNDLE, token, params={"since": cursor})).json()
+    finally:
+        await drop_database(pg_admin_url, restored)
+    assert body["full"] is True
+    assert body["assignments"], "the whole bundle, with the assignment open again"

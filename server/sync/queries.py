@@ -26,9 +26,13 @@ _ASSIGNMENT = """a.id, a.station_id, a.template_id, a.due_date, a.status, a.insp
 async def etag_inputs(conn: Connection, user: Principal) -> Record:
     """The inputs of the ETag (the change counter, the count of scope moves, the returned inspections
     the bundle carries: an inspector's own, nobody's for another role), in one round trip of two index
-    lookups."""
+    lookups; and which database, on which timeline of its history, the counter counts in (`timeline`:
+    rules.since_seq)."""
     return await conn.fetchrow(
         """SELECT s.seq, s.moves,
+                  (SELECT c.system_identifier FROM pg_control_system() c) || ':'
+                  || (SELECT c.timeline_id FROM pg_control_checkpoint() c) || ':'
+                  || (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()) AS timeline,
                   (SELECT md5(string_agg(i.id::text || ':' || i.revision || ':' || i.updated_at::text, ','
                                          ORDER BY i.id))
                      FROM inspections i WHERE i.inspector_id = $1 AND i.status = 'returned') AS returned
@@ -154,3 +158,11 @@ async def archived_templates(conn: Connection, since: int) -> list[UUID]:
         "SELECT id FROM templates WHERE change_seq > $1 AND archived_at IS NOT NULL ORDER BY id", since
     )
     return [r["id"] for r in rows]
+
+
+async def after_restore(conn: Connection) -> None:
+    """Make every phone's cursor useless (each gets a full bundle once), as a move in the hierarchy does:
+    after a restore the timeline cannot tell (a disk snapshot), the change counter counts again from the
+    backup's number, and a cursor handed out before would name other changes (rules.py)."""
+    async with conn.transaction():
+        await conn.execute("UPDATE sync_state SET moves = moves + 1")

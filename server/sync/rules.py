@@ -9,6 +9,17 @@ such moves (sync_state.moves, schema 0009), and a move anywhere makes the next b
 It also carries the bundle's shape (BUNDLE_SHAPE): rows a phone got before a field was added (a
 template version's `retired`) are not resent by a delta, so a new shape makes old cursors get a full
 bundle once.
+
+And it carries the database's timeline: the cluster, the timeline of its history and the database
+(etag_inputs). A database restored from a backup counts its changes again from the backup's number:
+a phone's cursor from before the restore lies ahead of it at first (a full bundle), but once the
+restored database has counted as far, the same number names other changes, and a delta from it would
+leave out what differs between the two histories (an assignment cancelled after the backup, open
+again now). A restore by archive recovery (pgBackRest, WAL) ends on a new timeline, and one by
+pg_restore makes a new database: either way the fingerprint changes, and every phone gets a full bundle
+once. So does a failover to a standby (it promotes to a new timeline): one full bundle too many, never
+one too few. A restore of a disk snapshot keeps all three; `muaina verify-audit --accept-restore`, part
+of the restore procedure, then counts as a move (sync_state.moves) and has the same effect.
 """
 
 from __future__ import annotations
@@ -39,11 +50,11 @@ def own_work_of(user: Principal) -> UUID | None:
     return user.own_id()
 
 
-def scope_fingerprint(user: Principal, moves: int) -> str:
-    """The user's scope, how many times stations have moved between districts or regions, and the
-    bundle's shape."""
+def scope_fingerprint(user: Principal, moves: int, timeline: str) -> str:
+    """The user's scope, how many times stations have moved between districts or regions, the bundle's
+    shape, and the database's timeline (see above)."""
     parts = [user.role, *sorted(map(str, user.region_ids)), "/", *sorted(map(str, user.district_ids)), f"#{moves}"]
-    parts.append(f"@{BUNDLE_SHAPE}")
+    parts += [f"@{BUNDLE_SHAPE}", f"~{timeline}"]
     return hashlib.sha256(",".join(parts).encode()).hexdigest()[:12]
 
 

@@ -46,7 +46,7 @@ def _remember(tag: str, body: bytes) -> None:
 
 async def current_etag(conn: Connection, user: Principal, since: str | None) -> str:
     inputs = await queries.etag_inputs(conn, user)
-    fingerprint = rules.scope_fingerprint(user, inputs["moves"])
+    fingerprint = rules.scope_fingerprint(user, inputs["moves"], inputs["timeline"])
     delta_from = rules.since_seq(since, fingerprint, inputs["seq"])
     return rules.etag(user.id, fingerprint, inputs["seq"], delta_from, inputs["returned"])
 
@@ -55,7 +55,7 @@ async def build(conn: Connection, user: Principal, since: str | None) -> tuple[s
     """The bundle as of one snapshot, so its cursor and its rows describe the same moment."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         inputs = await queries.etag_inputs(conn, user)
-        fingerprint = rules.scope_fingerprint(user, inputs["moves"])
+        fingerprint = rules.scope_fingerprint(user, inputs["moves"], inputs["timeline"])
         seq = inputs["seq"]
         delta_from = rules.since_seq(since, fingerprint, seq)
         tag = rules.etag(user.id, fingerprint, seq, delta_from, inputs["returned"])
