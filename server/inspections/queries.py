@@ -2,7 +2,8 @@
 
 Scope is always in the WHERE clause, in the form Principal.scope_args() documents, on the district `d`
 of the inspection's station. An inspector reads and writes only their own inspections, wherever their
-stations now are (auth.models.readable_inspection_sql); a new one needs its station in their scope.
+stations now are (auth.models.readable_inspection_sql); a new one needs its station in their scope,
+or their open visit there (_state).
 """
 
 from __future__ import annotations
@@ -59,7 +60,13 @@ def _state(
     """The select list and joins of load_state, over placeholders and a scope condition given as SQL.
 
     The inspector's own inspection is theirs to write wherever its station now is, and its station
-    with it (see readable_inspection_sql); a new inspection needs its station in their scope."""
+    with it (see readable_inspection_sql). A new inspection needs its station in their scope, or their
+    open visit there of its template: a visit planned before the station moved away (or before the
+    inspector was transferred) stays theirs (assignments.queries SERVES, needs_inspector), and the
+    inspection a phone began for it offline must still arrive and complete it. Nothing records when a
+    station or an inspector's districts changed, so the visit is the only proof that the inspector
+    could have begun it there; a station where they hold none stays closed to new work. The visit
+    lookup is one probe of assignments_one_open_idx, made only when the scope test fails."""
     return f"""s.id AS s_id, s.lat AS s_lat, s.lon AS s_lon, s.kind AS s_kind,
                    tv.id AS tv_id, tv.template_id AS tv_template_id,
                    (tv.kinds IS NULL OR s.kind = ANY (tv.kinds)) AS tv_applies,
@@ -74,8 +81,12 @@ def _state(
               {source}
               LEFT JOIN (stations s JOIN districts d ON d.id = s.district_id)
                      ON s.id = {station}
-                    AND ({scope("d")} OR EXISTS (SELECT 1 FROM inspections o
-                                                 WHERE o.id = {iid} AND o.station_id = s.id AND o.inspector_id = {caller}))
+                    AND ({scope("d")}
+                         OR EXISTS (SELECT 1 FROM inspections o
+                                     WHERE o.id = {iid} AND o.station_id = s.id AND o.inspector_id = {caller})
+                         OR EXISTS (SELECT 1 FROM assignments a JOIN template_versions av ON av.template_id = a.template_id
+                                     WHERE av.id = {version} AND a.station_id = {station} AND a.status = 'open'
+                                       AND a.inspector_id = {caller}))
               LEFT JOIN template_versions tv ON tv.id = {version}
               LEFT JOIN (inspections i JOIN stations si ON si.id = i.station_id
                                        JOIN districts di ON di.id = si.district_id)
@@ -127,7 +138,8 @@ async def load_state(
 ) -> Record:
     """Everything a PUT decides on, in one round trip; always one row.
 
-    s_* is the document's station when in the caller's scope (or that of their own stored inspection);
+    s_* is the document's station when in the caller's scope (or that of their own stored inspection,
+    or one where they hold an open visit of the document's template: see _state);
     tv_* its template version; the reply columns describe the stored inspection when the caller may
     write it (in scope, or their own), i_lat, i_lon and i_accuracy_m its stored location, and
     `submitted_once` whether it was ever submitted (made_at is set by the first submission and kept
