@@ -203,7 +203,8 @@ async def _make_all(
                 next_due=data.next_due,
             )
     except asyncpg.UniqueViolationError:
-        # A visit planned meanwhile at one of the stations (one open visit per station and template).
+        # A visit or a schedule planned meanwhile at one of the stations (one open visit and one active
+        # schedule per station and template).
         raise Conflict("a visit was planned meanwhile at one of these stations; preview the plan again") from None
 
 

@@ -6,7 +6,8 @@ with a transaction of its own.
 
 Scope: an assignment or schedule is visible when its station's district `d` is in the caller's scope
 (`$1..$3` from Principal.scope_args()); an inspector additionally sees only their own.
-At most one assignment per station and template is open at a time (a unique index in 0002).
+At most one assignment per station and template is open at a time (a unique index in 0002), and at most
+one schedule is active (0030).
 
 Work whose inspector can no longer do it (SERVES below is false: the account was deactivated, given
 another role, or moved to districts that do not cover the station, or the station moved away) stays
@@ -30,7 +31,7 @@ from uuid import UUID
 from asyncpg import Connection, Record
 
 from server.assignments.models import AssignmentOut, Completion, ScheduleOut, Text
-from server.assignments.rules import next_due
+from server.assignments.rules import MONTHS, next_due
 from server.auth.models import COVERS_SQL, SCOPE_SQL
 from server.structs import PHONE_CLOCK_AHEAD_MINUTES, PHONE_CLOCK_DAYS
 
@@ -47,7 +48,8 @@ HELD_BACK = """(CASE WHEN NOT s.active THEN 'station_inactive'
 
 # Due dates are Pakistan's calendar days, whatever the database server's time zone: an inspection
 # due "today" is overdue from midnight in Lahore, as on the dashboards (dashboards.rollup.REPORTING_TZ).
-TODAY = "(now() AT TIME ZONE 'Asia/Karachi')::date"
+REPORTING_TZ = "Asia/Karachi"
+TODAY = f"(now() AT TIME ZONE '{REPORTING_TZ}')::date"
 
 
 async def today(conn: Connection) -> date:
@@ -305,6 +307,29 @@ async def update_schedule(conn: Connection, schedule_id: UUID, changes: dict[str
     )
 
 
+async def active_schedule(conn: Connection, station_id: UUID, template_id: UUID) -> Record | None:
+    """The station's active schedule for the template (at most one: schedules_one_active_idx in 0030),
+    with its open visit if it has one."""
+    return await conn.fetchrow(
+        """SELECT c.id, (SELECT a.id FROM assignments a WHERE a.schedule_id = c.id AND a.status = 'open') AS assignment_id
+             FROM schedules c WHERE c.station_id = $1 AND c.template_id = $2 AND c.active""",
+        station_id,
+        template_id,
+    )
+
+
+async def follow_rescheduled_visit(conn: Connection, schedule_id: UUID, due: date) -> None:
+    """The schedule's next due date is its open visit's, moved: its later visits still fall on its
+    anchor day (a schedule stored without one keeps the day it had)."""
+    await conn.execute(
+        """UPDATE schedules SET next_due = $2, anchor_day = coalesce(anchor_day, extract(day FROM next_due)::smallint),
+                  updated_at = now()
+            WHERE id = $1 AND active""",
+        schedule_id,
+        due,
+    )
+
+
 async def update_schedule_open_assignment(conn: Connection, schedule_id: UUID, changes: dict[str, Any]) -> UUID | None:
     """Apply a reassignment or cancellation to the schedule's open assignment, if it has one."""
     assignment_id = await conn.fetchval(
@@ -454,7 +479,22 @@ async def work_needing_inspector(conn: Connection, inspector_id: UUID) -> tuple[
     return [r["id"] for r in assignments], [r["id"] for r in schedules]
 
 
-def open_assignment_sql(station: str, template: str, inspection: str, when: str = "TRUE", started: str = "NULL") -> str:
+# The months between a schedule's (`c`) visits (rules.MONTHS), and the first day of the period its visit
+# due on `due` covers: the previous occurrence's due date, one step back on the schedule's anchor day
+# (rules.add_months, in SQL: the month's last day when the anchor day is past it).
+_STEP = "CASE c.frequency " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in MONTHS.items()) + " END"
+
+
+def period_start_sql(due: str) -> str:
+    month = f"(date_trunc('month', ({due})::timestamp) - make_interval(months => {_STEP}))"
+    anchor = "coalesce(c.anchor_day, extract(day FROM c.next_due))::int"
+    last = f"extract(day FROM {month} + interval '1 month' - interval '1 day')::int"
+    return f"({month} + make_interval(days => least({anchor}, {last}) - 1))::date"
+
+
+def open_assignment_sql(
+    station: str, template: str, inspection: str, when: str = "TRUE", started: str | None = None
+) -> str:
     """A query for the open assignment (id, schedule_id) that an inspection (`inspection`, SQL) of a
     template (`template`, the template's id, not the version's) at a station (`station`) completes,
     locked FOR UPDATE; no row when there is none or when the inspection has already completed one
@@ -462,20 +502,40 @@ def open_assignment_sql(station: str, template: str, inspection: str, when: str 
     items, so that a submission with no assignment to complete (an unplanned inspection) costs no
     round trip for it; complete_found then finishes what it found. `when` is a further condition.
 
-    `started` (SQL) is when the phone says the inspection began. An inspection answers a visit planned
-    before it began, or up to an hour after (a phone's clock a little slow, an inspector already at the
-    station when the visit is made): one begun earlier and sent days later, after a later visit was
-    planned or a schedule made its next one, is not what that visit asked for, and leaves it open. A
-    start the phone's clock cannot have been right about (structs.phone_time's window) counts for none."""
-    return f"""SELECT id, schedule_id FROM assignments
-            WHERE station_id = {station} AND template_id = {template} AND status = 'open'
+    `started` (SQL) is when the phone says the inspection began; a start the phone's clock cannot have
+    been right about (structs.phone_time's window), or none, is unknown. An inspection answers a visit
+    planned before it began, or up to an hour after (a phone's clock a little slow, an inspector already
+    at the station when someone plans the visit): one begun earlier and sent days later, after a later
+    visit was planned, is not what that visit asked for, and leaves it open. The hour is not given for a
+    visit a schedule made after its first (advance_schedule, at a submission or a cancellation): nobody
+    planned it with an inspector at the station, and an inspection begun before it existed was meant
+    for the visit before it.
+
+    A visit a schedule made covers one period: from the previous occurrence's due date (Pakistan time)
+    to its own. Only an inspection begun in it completes it; one begun earlier (a second inspection
+    minutes after the first completed this month's visit, or a late submission of a visit cancelled
+    meanwhile) stays unplanned, and next month's visit stays open for next month. An unknown start is
+    taken as the submission's time, the latest it can have been. A one-off visit has no period.
+
+    Without `started` (complete_assignment, for callers that complete a visit themselves) neither the
+    hour nor the period is judged."""
+    begun = "NULL::timestamptz"
+    in_period = "TRUE"
+    if started is not None:
+        begun = f"""(CASE WHEN {started}::timestamptz BETWEEN now() - make_interval(days => {PHONE_CLOCK_DAYS})
+                                                   AND now() + make_interval(mins => {PHONE_CLOCK_AHEAD_MINUTES})
+                     THEN {started}::timestamptz END)"""
+        in_period = f"""(c.id IS NULL OR coalesce({begun}, now())
+                   >= ({period_start_sql("a.due_date")}::timestamp AT TIME ZONE '{REPORTING_TZ}'))"""
+    return f"""SELECT a.id, a.schedule_id FROM assignments a LEFT JOIN schedules c ON c.id = a.schedule_id
+            WHERE a.station_id = {station} AND a.template_id = {template} AND a.status = 'open'
               AND NOT EXISTS (SELECT 1 FROM assignments done WHERE done.inspection_id = {inspection})
               AND {when}
-              AND ({started}::timestamptz IS NULL
-                   OR {started}::timestamptz >= created_at - interval '1 hour'
-                   OR {started}::timestamptz NOT BETWEEN now() - make_interval(days => {PHONE_CLOCK_DAYS})
-                                                     AND now() + make_interval(mins => {PHONE_CLOCK_AHEAD_MINUTES}))
-              FOR UPDATE"""
+              AND ({begun} IS NULL OR {begun} >= a.created_at - CASE
+                   WHEN EXISTS (SELECT 1 FROM assignments prior WHERE prior.schedule_id = a.schedule_id
+                                   AND prior.id <> a.id) THEN interval '0' ELSE interval '1 hour' END)
+              AND {in_period}
+              FOR UPDATE OF a"""
 
 
 _OPEN_ASSIGNMENT = open_assignment_sql("$1", "$2", "$3")
@@ -504,15 +564,23 @@ async def complete_found(
     found and locked in this transaction; None when it found none (`assignment_id` None)."""
     if assignment_id is None:
         return None
-    await conn.execute(
-        """UPDATE assignments SET status = 'done', inspection_id = $2, change_seq = nextval('change_seq'),
-                  updated_at = now() WHERE id = $1""",
+    # Whether a schedule waits at the station: one whose visit a one-off visit stood in for
+    # (advance_schedule) makes its next one now. Asked with the update, so that completing a one-off
+    # visit where nothing is scheduled costs no round trip more.
+    done = await conn.fetchrow(
+        """UPDATE assignments a SET status = 'done', inspection_id = $2, change_seq = nextval('change_seq'),
+                  updated_at = now() WHERE id = $1
+           RETURNING a.station_id, a.template_id, EXISTS (SELECT 1 FROM schedules c
+               WHERE c.station_id = a.station_id AND c.template_id = a.template_id AND c.active) AS scheduled""",
         assignment_id,
         inspection_id,
     )
     next_id, due = (None, None)
     if schedule_id is not None:
         next_id, due = await advance_schedule(conn, schedule_id)
+    elif done["scheduled"]:
+        made = await resume_schedules(conn, station_id=done["station_id"], template_id=done["template_id"])
+        next_id = next(iter(made.values()), None)
     return Completion(assignment_id=assignment_id, next_assignment_id=next_id, next_due=due)
 
 

@@ -6,7 +6,14 @@ Decisions:
 - Cancelling an assignment that came from an active schedule moves the schedule on: the next
   occurrence is created, because cancelling one month's visit is not stopping the schedule
   (PATCH /schedules/{id} {"active": false} does that).
-- A stopped schedule is not restarted; create a new one.
+- A stopped schedule is not restarted; create a new one. A station has at most one active schedule
+  per template: a second is 409 naming `station_id` and `template_id`, with the one there
+  (`schedule_id`, and its open visit's `assignment_id` if it has one) to change or stop instead.
+- Rescheduling a schedule's open visit moves the schedule's `next_due` with it; later visits still
+  fall on the schedule's anchor day.
+- A schedule with no open visit (one made by hand stood in for it, or its visit was cancelled while
+  it could not make the next) makes its visit once the station's open visit is done or cancelled, or
+  the schedule is changed.
 - Work whose inspector can no longer do it (deactivated, given another role, moved away from the
   station's district) is listed with `needs_inspector` (and found with `?needs_inspector=true`); it
   keeps the inspector's name until it is reassigned here. Reassigning a schedule that was held back
@@ -100,6 +107,32 @@ async def _refuse_second_open(conn: Connection, station_id: UUID, template_id: U
             "this station already has an open assignment for this template; reschedule or reassign it",
             extra={"assignment_id": existing},
         )
+
+
+async def _refuse_second_schedule(conn: Connection, station_id: UUID, template_id: UUID) -> None:
+    existing = await queries.active_schedule(conn, station_id, template_id)
+    if existing is not None:
+        # The schedule's open visit too, if any: what a caller offers to change when a visit exists.
+        visit = {"assignment_id": existing["assignment_id"]} if existing["assignment_id"] is not None else {}
+        message = "already has an active schedule for this template; change or stop that one"
+        raise Conflict(
+            "this station " + message,
+            errors=[
+                FieldError(field="station_id", message="this station " + message),
+                FieldError(field="template_id", message="this template is already scheduled at this station"),
+            ],
+            extra={"schedule_id": existing["id"], **visit},
+        )
+
+
+async def _after_cancel(conn: Connection, visit: asyncpg.Record) -> UUID | None:
+    """After `visit` was cancelled: its schedule's next visit, or that of a schedule it stood in for
+    (advance_schedule made none while it was open), if one is made."""
+    next_id = None
+    if visit["schedule_id"] is not None:
+        next_id, _ = await queries.advance_schedule(conn, visit["schedule_id"])
+    resumed = await queries.resume_schedules(conn, station_id=visit["station_id"], template_id=visit["template_id"])
+    return next_id or next(iter(resumed.values()), None)
 
 
 class AssignmentController(Controller):
@@ -230,9 +263,10 @@ class AssignmentController(Controller):
                 )
                 await _refuse_second_open(conn, current["station_id"], current["template_id"])
             await queries.update_assignment(conn, assignment_id, changes)
-            next_id = None
-            if changes.get("status") == "cancelled" and current["schedule_id"] is not None:
-                next_id, _ = await queries.advance_schedule(conn, current["schedule_id"])
+            if "due_date" in changes and current["schedule_id"] is not None and changes.get("status", "open") == "open":
+                # The schedule's visit moved: so did the schedule's next due date.
+                await queries.follow_rescheduled_visit(conn, current["schedule_id"], changes["due_date"])
+            next_id = await _after_cancel(conn, current) if changes.get("status") == "cancelled" else None
             await audit.record(
                 conn,
                 "assignment.update",
@@ -283,6 +317,7 @@ class ScheduleController(Controller):
         user.require("admin", "reviewer")
         _check_due("next_due", data.next_due)
         await _check(conn, user, data.station_id, data.template_id, data.inspector_id)
+        await _refuse_second_schedule(conn, data.station_id, data.template_id)
         await _refuse_second_open(conn, data.station_id, data.template_id)
         try:
             async with conn.transaction():
@@ -297,6 +332,7 @@ class ScheduleController(Controller):
                     next_due=data.next_due,
                 )
         except asyncpg.UniqueViolationError:
+            await _refuse_second_schedule(conn, data.station_id, data.template_id)
             await _refuse_second_open(conn, data.station_id, data.template_id)
             raise
         return await _schedule(conn, user, schedule_id)
@@ -345,10 +381,12 @@ class ScheduleController(Controller):
                 {"status": "cancelled"} if changes.get("active") is False else {"inspector_id": changes["inspector_id"]}
             )
             assignment_id = await queries.update_schedule_open_assignment(conn, schedule_id, follow)
-            made = None
-            if assignment_id is None and "inspector_id" in changes:
-                # Held back while its inspector could not serve the station: the new one makes its visit.
-                made = (await queries.resume_schedules(conn, schedule_id=schedule_id)).get(schedule_id)
+            # A schedule at the station with no open visit makes one: this one, held back while its
+            # inspector could not serve the station, now that the new one can.
+            resumed = await queries.resume_schedules(
+                conn, station_id=current["station_id"], template_id=current["template_id"]
+            )
+            made = next(iter(resumed.values()), None)
             await audit.record(
                 conn,
                 "schedule.update",
