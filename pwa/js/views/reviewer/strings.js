@@ -246,6 +246,7 @@ export default {
     'rv.msg.wrongKind': 'This checklist is for {a}; this station is a {b}.',
     'rv.msg.between': 'Give a date between {a} and {b}.',
     'rv.msg.done': 'This visit is already done: its inspection was submitted.',
+    'rv.msg.scheduled': 'This checklist already repeats at this station. Change or stop that repeating visit (under “Repeating visits”) instead of adding another.',
     'rv.msg.cancelled': 'This visit has already been cancelled.', 'rv.msg.stopped': 'This repeating visit has already been stopped.',
     'rv.msg.notFound': 'This is no longer in your area, or no longer exists.',
     // Planning repeating visits for many stations at once (plan.js).
@@ -522,6 +523,7 @@ export default {
     'rv.msg.wrongKind': 'یہ چیک لسٹ {a} کے لیے ہے؛ یہ تھانہ {b} ہے۔',
     'rv.msg.between': '{a} اور {b} کے درمیان تاریخ دیں۔',
     'rv.msg.done': 'یہ دورہ پہلے ہی مکمل ہو چکا ہے: اس کا معائنہ جمع ہو چکا ہے۔',
+    'rv.msg.scheduled': 'یہ چیک لسٹ اس تھانے پر پہلے سے دہرائے جانے والے دورے میں شامل ہے۔ نیا بنانے کے بجائے اسی دورے کو (”دہرائے جانے والے دورے“ میں) بدلیں یا بند کریں۔',
     'rv.msg.cancelled': 'یہ دورہ پہلے ہی منسوخ ہو چکا ہے۔', 'rv.msg.stopped': 'یہ دہرایا جانے والا دورہ پہلے ہی بند ہو چکا ہے۔',
     'rv.msg.notFound': 'یہ اب آپ کے علاقے میں نہیں، یا موجود ہی نہیں۔',
     'rv.plan.open': 'کئی تھانوں کی منصوبہ بندی',

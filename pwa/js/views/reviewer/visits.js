@@ -43,6 +43,8 @@ const MESSAGES = [
   [/^the template is for (.+), and this station is a (.+)$/, 'rv.msg.wrongKind'],
   [/^must be between (\S+) and (\S+)$/, 'rv.msg.between'],
   [/^the assignment is done: /, 'rv.msg.done'],
+  [/^this station already has an active schedule for this template; change or stop that one$/, 'rv.msg.scheduled'],
+  [/^this template is already scheduled at this station$/, 'rv.msg.scheduled'],
   [/^the assignment is cancelled; /, 'rv.msg.cancelled'],
   [/^the schedule is stopped$/, 'rv.msg.stopped'],
   [/^(assignment|schedule) not found$/, 'rv.msg.notFound'],
