@@ -33,6 +33,7 @@ from asyncpg import Connection, Record
 from server.assignments.models import AssignmentOut, Completion, ScheduleOut, Text
 from server.assignments.rules import MONTHS, next_due
 from server.auth.models import COVERS_SQL, SCOPE_SQL
+from server.dashboards.rollup import REPORTING_TZ
 from server.structs import PHONE_CLOCK_AHEAD_MINUTES, PHONE_CLOCK_DAYS
 
 Scope = tuple[bool, list[UUID], list[UUID]]
@@ -48,7 +49,6 @@ HELD_BACK = """(CASE WHEN NOT s.active THEN 'station_inactive'
 
 # Due dates are Pakistan's calendar days, whatever the database server's time zone: an inspection
 # due "today" is overdue from midnight in Lahore, as on the dashboards (dashboards.rollup.REPORTING_TZ).
-REPORTING_TZ = "Asia/Karachi"
 TODAY = f"(now() AT TIME ZONE '{REPORTING_TZ}')::date"
 
 
@@ -427,6 +427,13 @@ async def resume_schedules(
     return made
 
 
+async def resume_at(conn: Connection, station_id: UUID, template_id: UUID) -> UUID | None:
+    """The visit the station's schedule for the template makes, if it has none open and can go ahead
+    (resume_schedules; a station has at most one active schedule per template, 0030)."""
+    made = await resume_schedules(conn, station_id=station_id, template_id=template_id)
+    return next(iter(made.values()), None)
+
+
 async def lock_open_visits(
     conn: Connection, *, station_id: UUID | None = None, template_id: UUID | None = None
 ) -> None:
@@ -579,8 +586,7 @@ async def complete_found(
     if schedule_id is not None:
         next_id, due = await advance_schedule(conn, schedule_id)
     elif done["scheduled"]:
-        made = await resume_schedules(conn, station_id=done["station_id"], template_id=done["template_id"])
-        next_id = next(iter(made.values()), None)
+        next_id = await resume_at(conn, done["station_id"], done["template_id"])
     return Completion(assignment_id=assignment_id, next_assignment_id=next_id, next_due=due)
 
 

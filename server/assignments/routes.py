@@ -131,8 +131,7 @@ async def _after_cancel(conn: Connection, visit: asyncpg.Record) -> UUID | None:
     next_id = None
     if visit["schedule_id"] is not None:
         next_id, _ = await queries.advance_schedule(conn, visit["schedule_id"])
-    resumed = await queries.resume_schedules(conn, station_id=visit["station_id"], template_id=visit["template_id"])
-    return next_id or next(iter(resumed.values()), None)
+    return next_id or await queries.resume_at(conn, visit["station_id"], visit["template_id"])
 
 
 class AssignmentController(Controller):
@@ -383,10 +382,7 @@ class ScheduleController(Controller):
             assignment_id = await queries.update_schedule_open_assignment(conn, schedule_id, follow)
             # A schedule at the station with no open visit makes one: this one, held back while its
             # inspector could not serve the station, now that the new one can.
-            resumed = await queries.resume_schedules(
-                conn, station_id=current["station_id"], template_id=current["template_id"]
-            )
-            made = next(iter(resumed.values()), None)
+            made = await queries.resume_at(conn, current["station_id"], current["template_id"])
             await audit.record(
                 conn,
                 "schedule.update",
