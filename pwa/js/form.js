@@ -173,6 +173,12 @@ export function referencedPhotos(doc) {
   return Object.values(doc.answers).flatMap((a) => a.photos || []);
 }
 
+// The SHA-256 of a Blob's or an ArrayBuffer's bytes, in hex (crypto.subtle: a secure context only).
+export async function sha256Hex(data) {
+  const bytes = data instanceof Blob ? await data.arrayBuffer() : data;
+  return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export function uuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));

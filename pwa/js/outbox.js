@@ -24,7 +24,7 @@
 import { ApiError, api } from './api.js';
 import { emit } from './bus.js';
 import { DRAFTS, OUTBOX, PHOTOS, byIndex, get, getAll, kv, put, req, tx } from './db.js';
-import { buildDocument, hiddenPhotos, referencedPhotos, uuid } from './form.js';
+import { buildDocument, hiddenPhotos, referencedPhotos, sha256Hex, uuid } from './form.js';
 import { dictionaries, getLang } from './i18n.js';
 
 const LOCK = 'muaina-outbox';
@@ -393,7 +393,7 @@ async function sendInParts(entry, photo) {
   while (!state.photo) {
     // Declared before with another size (the phone's copy changed since): declaring again says
     // which detail differs (409), a refusal the inspector sees as the PUT's.
-    if (state.size !== blob.size) state = await api.beginUpload(photo, await sha256Hex(blob));
+    if (state.size !== blob.size) state = await api.beginUpload(photo, await digestOf(blob));
     await progress(entry, state);
     const at = state.received;
     try {
@@ -426,15 +426,13 @@ async function uploadState(photo) {
   } catch (err) {
     if (err.status !== 404) throw err;
   }
-  return api.beginUpload(photo, await sha256Hex(photo.blob));
+  return api.beginUpload(photo, await digestOf(photo.blob));
 }
 
 // The blob's SHA-256, so that the server stores only the very bytes the phone holds. Not offered where
 // the page is no secure context (no crypto.subtle): the server then takes the upload without it.
-async function sha256Hex(blob) {
-  if (!self.crypto?.subtle) return undefined;
-  const digest = new Uint8Array(await self.crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+function digestOf(blob) {
+  return self.crypto?.subtle ? sha256Hex(blob) : undefined;
 }
 
 // How far a photo sent in parts has got, kept on its entry for the inspection's screen, whichever

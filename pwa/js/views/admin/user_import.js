@@ -2,6 +2,7 @@
 
 import { api } from '../../api.js';
 import { kv } from '../../db.js';
+import { sha256Hex, uuid } from '../../form.js';
 import { fmtDateTime, fmtNumber, sayKnown, t } from '../../i18n.js';
 import { confirmDialog, h, icon, mount, pill } from '../../ui.js';
 import { aicon, busy, describeError, fieldBox, saveBlob, serverMessage, turns } from './common.js';
@@ -31,8 +32,6 @@ const PENDING = 'admin.userImport.pending';
 const PENDING_MS = 24 * 3600 * 1000; // the server's IMPORT_RETRY_HOURS: an older id is refused
 const KEEP_BYTES = 1024 * 1024;
 
-const sha256 = async (bytes) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))]
-  .map((b) => b.toString(16).padStart(2, '0')).join('');
 
 // The imports not yet answered, newest first; those past the server's limit are dropped.
 async function pendingImports() {
@@ -184,7 +183,7 @@ export async function importPanel(reload) {
     const ok = await confirmDialog(t('admin.userImport.confirmTitle'),
       t('admin.userImport.confirmBody', { count: preview.created.length }), t('admin.userImport.createNow'));
     if (!ok) return;
-    const record = { id: crypto.randomUUID(), sha256: digest, name: file, size: csv.size, at: new Date().toISOString(),
+    const record = { id: uuid(), sha256: digest, name: file, size: csv.size, at: new Date().toISOString(),
       bytes: csv.size <= KEEP_BYTES ? await csv.arrayBuffer() : null };
     await rememberImport(record);
     await send(button, csv, record);
@@ -282,7 +281,7 @@ export async function importPanel(reload) {
     try {
       const bytes = await file.arrayBuffer();
       csv = new Blob([bytes], { type: 'text/csv' });
-      digest = await sha256(bytes);
+      digest = await sha256Hex(bytes);
       kept = (await pendingImports()).find((p) => p.sha256 === digest);
     } catch (err) {
       if (turn.current(mine)) failed(err);
