@@ -3,7 +3,7 @@
 
 import { api, setToken } from './api.js';
 import { emit } from './bus.js';
-import { DRAFTS, KV, OUTBOX, PHOTOS, count, getAll, kv, req, tx } from './db.js';
+import { DRAFTS, KV, OUTBOX, PHOTOS, getAll, kv, req, tx } from './db.js';
 
 export const state = {
   user: null,
@@ -41,8 +41,7 @@ const KEPT = ['lang', 'digits', 'devices', 'revoke'];
 // refuse the wipe too.
 function wipeUnlessUnsent({ revoke = false, desk = Infinity } = {}) {
   return tx([KV, DRAFTS, PHOTOS, OUTBOX], 'readwrite', async (s) => {
-    if ((await req(s[OUTBOX].count())) > 0) return false;
-    if ((await req(s[DRAFTS].getAll())).some((d) => d.sync !== 'on_server')) return false;
+    if (await unsentIn(s)) return false;
     if (Number.isFinite(desk) && (await deskIn(s[KV])) > desk) return false;
     const kept = Object.fromEntries(await Promise.all(KEPT.map(async (key) => [key, await req(s[KV].get(key))])));
     const token = revoke ? await req(s[KV].get('token')) : null;
@@ -102,9 +101,14 @@ export const templateOf = (d) => d.template_id || version(d.template_version_id)
 export const returnedOnServer = (d) => d.status === 'returned' && d.sync === 'on_server';
 
 // Work that exists only on this phone: queued entries, or drafts never acknowledged.
-export async function hasUnsent() {
-  if ((await count(OUTBOX)) > 0) return true;
-  return (await getAll(DRAFTS)).some((d) => d.sync !== 'on_server');
+export function hasUnsent() {
+  return tx([OUTBOX, DRAFTS], 'readonly', unsentIn);
+}
+
+// Counted inside the caller's transaction (of the outbox and drafts at least).
+async function unsentIn(s) {
+  if ((await req(s[OUTBOX].count())) > 0) return true;
+  return (await req(s[DRAFTS].getAll())).some((d) => d.sync !== 'on_server');
 }
 
 // Ends on the server the sessions this phone signed out of (signOut: at once, in the background, or
