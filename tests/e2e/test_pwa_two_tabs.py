@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_pwa_refused_access import wait_until
+from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_support import INSPECTOR, sign_in, signed_in_phone
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -45,13 +45,12 @@ def test_a_tab_follows_a_sign_out_and_the_next_sign_in_made_in_another(pwa_serve
     second.click("button.btn-danger")
     second.wait_for_selector("form.login")
     # The first tab leaves Ali's screens for the sign-in form: nothing more is done under his name.
-    assert wait_until(lambda: first.evaluate(WHO) is None and first.locator("form.login").count() == 1, 30), (
-        first.evaluate(WHO)
-    )
+    # The tab reloads on its way there: `wait_in_page` asks again across the navigation.
+    wait_in_page(first, f"({WHO})().then(who => who === null && !!document.querySelector('form.login'))")
 
     sign_in(second, pwa_server.url, "inspector.bilal", "bilal-pass-2026")
     # And then shows the person signed in now: what it sends is theirs, under their own session.
-    assert wait_until(lambda: first.evaluate(WHO) == "inspector.bilal", 30), first.evaluate(WHO)
+    wait_in_page(first, f"({WHO})().then(who => who === 'inspector.bilal')")
     first.wait_for_selector("#station-list")
     assert phone.errors == []
     phone.context.close()
