@@ -342,6 +342,65 @@ async def test_the_made_at_migration_changes_no_month_already_counted(pg_admin_u
         }
 
 
+async def test_the_action_template_migration_names_each_actions_checklist_where_it_can_be_known(pg_admin_url, tmp_path):
+    # 0031: an action names the checklist of its item (keys repeat across checklists). One from an
+    # inspection takes the inspection's; one a reviewer opened on a key only one checklist has takes
+    # that one; a key two checklists have cannot be told apart and stays unnamed.
+    import json
+
+    async with database_before(pg_admin_url, tmp_path, 31) as (conn, world):
+        station = world.stations["A"]
+        templates, versions = {}, {}
+        for key, items in (("lockup", ["item_1", "only_here"]), ("fire", ["item_1"])):
+            templates[key] = await conn.fetchval(
+                "INSERT INTO templates (key, title_en, title_ur) VALUES ($1, 'T', 'ٹ') RETURNING id", key
+            )
+            definition = {
+                "title": {"en": "T", "ur": "ٹ"},
+                "sections": [
+                    {"key": "s", "items": [{"key": k, "type": "yes_no", "label": {"en": k, "ur": k}} for k in items]}
+                ],
+            }
+            versions[key] = await conn.fetchval(
+                """INSERT INTO template_versions (template_id, version, definition)
+                   VALUES ($1, 1, $2::text::jsonb) RETURNING id""",
+                templates[key],
+                json.dumps(definition),
+            )
+        inspection = await conn.fetchval(
+            """INSERT INTO inspections (id, station_id, template_version_id, inspector_id, status, revision, body_hash,
+                                        document)
+               VALUES (gen_random_uuid(), $1, $2, $3, 'draft', 1, '\\x00', '{}') RETURNING id""",
+            station,
+            versions["fire"],
+            world.users["inspector_a"],
+        )
+        made = {}
+        # (Before 0031 one station held one unfinished action per key: the last is at another station.)
+        for name, inspection_id, item_key, at in (
+            ("from_inspection", inspection, "item_1", station),
+            ("one_checklist", None, "only_here", station),
+            ("no_item", inspection, None, station),
+            ("two_checklists", None, "item_1", world.stations["A2"]),
+        ):
+            made[name] = await conn.fetchval(
+                """INSERT INTO actions (station_id, inspection_id, item_key, source, description, due_date)
+                   VALUES ($1, $2, $3, 'reviewer', 'Fix it', current_date) RETURNING id""",
+                at,
+                inspection_id,
+                item_key,
+            )
+
+        assert await db.migrate(conn) == [p.name for p in sorted(db.SCHEMA_DIR.glob("*.sql")) if int(p.name[:4]) >= 31]
+        named = {r["id"]: r["template_id"] for r in await conn.fetch("SELECT id, template_id FROM actions")}
+        assert {name: named[i] for name, i in made.items()} == {
+            "from_inspection": templates["fire"],
+            "one_checklist": templates["lockup"],
+            "two_checklists": None,
+            "no_item": None,
+        }
+
+
 @contextlib.asynccontextmanager
 async def database_before(pg_admin_url: str, tmp_path, first_new: int):
     """A new database with the migrations before `first_new` applied and a world made in it, as an

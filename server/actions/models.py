@@ -28,6 +28,9 @@ class ActionIn(Base):
     owner_user_id: UUID | None = None
     inspection_id: UUID | None = None
     item_key: Key | None = None
+    # The checklist the item is in (keys repeat across checklists). Taken from the inspection when one is
+    # named; without one it may be left out when only one published checklist has the key.
+    template_id: UUID | None = None
 
 
 class ActionPatch(Base):
@@ -66,6 +69,8 @@ class ActionOut(msgspec.Struct, kw_only=True):
     station: StationRef
     district: DistrictRef
     inspection_id: UUID | None
+    # The checklist of the item (item keys repeat across checklists); null for an action on no item.
+    template_id: UUID | None
     item_key: str | None
     source: str
     description: str

@@ -24,9 +24,7 @@ TODAY = f"(now() AT TIME ZONE '{REPORTING_TZ}')::date"
 # The action's item's label in both languages, from template_items (one indexed row per template and
 # item key, labelled as the template's newest version has it: what the dashboards call the item too).
 # Never from the version's definition: unpacking a definition per listed row cost ~0.3 ms a row.
-_ITEM_LABEL_JOIN = """LEFT JOIN inspections li ON li.id = a.inspection_id
-       LEFT JOIN template_versions ltv ON ltv.id = li.template_version_id
-       LEFT JOIN template_items ti ON ti.template_id = ltv.template_id AND ti.item_key = a.item_key"""
+_ITEM_LABEL_JOIN = """LEFT JOIN template_items ti ON ti.template_id = a.template_id AND ti.item_key = a.item_key"""
 
 # Whether a reviewer's override in force, in the approved inspection the action names, has passed the
 # action's item since: the failure that opened the action is then no longer in the record. One probe of
@@ -42,7 +40,8 @@ _PASSED_BY_OVERRIDE = """a.status NOT IN ('verified', 'cancelled')
 # passed).
 _FAILED_SINCE = """EXISTS (
                   SELECT 1 FROM inspections i JOIN answers an ON an.inspection_id = i.id AND an.item_key = a.item_key
-                   WHERE i.station_id = a.station_id AND i.id <> a.inspection_id AND i.status IN ('submitted', 'approved')
+                    JOIN template_versions iv ON iv.id = i.template_version_id
+                   WHERE i.station_id = a.station_id AND iv.template_id IS NOT DISTINCT FROM a.template_id AND i.id <> a.inspection_id AND i.status IN ('submitted', 'approved')
                      AND i.submitted_at >= a.created_at
                      AND COALESCE((SELECT o.score FROM score_overrides o
                                     WHERE o.inspection_id = i.id AND o.item_key = a.item_key
@@ -61,7 +60,7 @@ _CORRECTED = f"""a.status NOT IN ('verified', 'cancelled') AND a.source = 'submi
                                  AND o.superseded_at IS NULL)
               AND NOT {_FAILED_SINCE}"""
 
-_COLUMNS = f"""a.id, a.inspection_id, a.item_key, a.source, a.description, a.owner_name, a.owner_user_id,
+_COLUMNS = f"""a.id, a.inspection_id, a.template_id, a.item_key, a.source, a.description, a.owner_name, a.owner_user_id,
        a.due_date, a.status, a.evidence_photo_ids, a.created_by, a.verified_by, a.verified_at, a.change_seq,
        a.created_at, a.updated_at, a.status IN ('open', 'in_progress') AND a.due_date < {TODAY} AS overdue,
        s.id AS station_id, s.code AS station_code, s.name_en AS station_en, s.name_ur AS station_ur,
@@ -82,6 +81,7 @@ def action_out(r: Record, notes: list[NoteOut] | None = None) -> ActionOut:
         ),
         district=DistrictRef(id=r["district_id"], name=r["district_en"], name_ur=r["district_ur"]),
         inspection_id=r["inspection_id"],
+        template_id=r["template_id"],
         item_key=r["item_key"],
         item_label=_item_label(r),
         source=r["source"],
@@ -227,10 +227,10 @@ async def owner_covers_station(conn: Connection, user_id: UUID, station_id: UUID
 
 async def inspection_item(
     conn: Connection, inspection_id: UUID, station_id: UUID, item_key: str | None
-) -> tuple[bool, bool]:
-    """(the inspection is of this station, the item is in its template or no item was named)."""
+) -> tuple[bool, bool, UUID | None]:
+    """(the inspection is of this station, the item is in its version or no item was named, its template)."""
     row = await conn.fetchrow(
-        """SELECT i.station_id = $2 AS same_station,
+        """SELECT i.station_id = $2 AS same_station, tv.template_id,
                   ($3::text IS NULL OR EXISTS (
                       SELECT 1 FROM jsonb_array_elements(tv.definition -> 'sections') sec,
                                     jsonb_array_elements(sec -> 'items') it
@@ -241,33 +241,54 @@ async def inspection_item(
         station_id,
         item_key,
     )
-    return (bool(row["same_station"]), bool(row["has_item"])) if row else (False, False)
+    return (bool(row["same_station"]), bool(row["has_item"]), row["template_id"]) if row else (False, False, None)
 
 
-async def item_known(conn: Connection, item_key: str) -> bool:
-    """Whether some published template has an item with this key (template_items)."""
-    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM template_items WHERE item_key = $1)", item_key)
-
-
-async def open_action_for(conn: Connection, station_id: UUID, item_key: str) -> UUID | None:
-    return await conn.fetchval(
-        "SELECT id FROM actions WHERE station_id = $1 AND item_key = $2 AND status NOT IN ('verified', 'cancelled')",
+async def templates_with_item(conn: Connection, station_id: UUID, item_key: str) -> list[UUID]:
+    """The published templates that have an item with this key (template_items: keys repeat across them),
+    the likeliest meant first: the one the station was inspected with last, then the newest published."""
+    rows = await conn.fetch(
+        """SELECT ti.template_id FROM template_items ti
+            WHERE ti.item_key = $2
+            ORDER BY (SELECT max(i.created_at) FROM inspections i
+                        JOIN template_versions iv ON iv.id = i.template_version_id
+                       WHERE i.station_id = $1 AND iv.template_id = ti.template_id) DESC NULLS LAST,
+                     (SELECT max(v.published_at) FROM template_versions v WHERE v.template_id = ti.template_id) DESC
+                     NULLS LAST, ti.template_id""",
         station_id,
         item_key,
     )
+    return [r["template_id"] for r in rows]
+
+
+async def open_action_for(conn: Connection, station_id: UUID, template_id: UUID | None, item_key: str) -> UUID | None:
+    return await conn.fetchval(
+        """SELECT id FROM actions
+            WHERE station_id = $1 AND template_id IS NOT DISTINCT FROM $2 AND item_key = $3
+              AND status NOT IN ('verified', 'cancelled')""",
+        station_id,
+        template_id,
+        item_key,
+    )
+
+
+# The one unfinished action per station, checklist and item (schema 0031's actions_one_open_idx).
+_ONE_OPEN = (
+    """(station_id, template_id, item_key) WHERE status NOT IN ('verified', 'cancelled') AND item_key IS NOT NULL"""
+)
 
 
 async def insert_action(conn: Connection, values: dict[str, Any]) -> UUID | None:
     """None when an unfinished action for the same station and item exists already."""
     return await conn.fetchval(
-        """INSERT INTO actions (station_id, inspection_id, item_key, source, description, owner_name, owner_user_id,
-                                due_date, created_by)
-           VALUES ($1, $2, $3, 'reviewer', $4, $5, $6, $7, $8)
-           ON CONFLICT (station_id, item_key) WHERE status NOT IN ('verified', 'cancelled') AND item_key IS NOT NULL
-           DO NOTHING
-           RETURNING id""",
+        f"""INSERT INTO actions (station_id, inspection_id, template_id, item_key, source, description, owner_name,
+                                 owner_user_id, due_date, created_by)
+            VALUES ($1, $2, $3, $4, 'reviewer', $5, $6, $7, $8, $9)
+            ON CONFLICT {_ONE_OPEN} DO NOTHING
+            RETURNING id""",
         values["station_id"],
         values["inspection_id"],
+        values["template_id"],
         values["item_key"],
         values["description"],
         values["owner_name"],
@@ -359,22 +380,26 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
     """Open an action for every failed critical item of the inspection, unless one is open already.
 
     Runs inside the submit transaction (and after a review, where an override may fail an item). The
-    partial unique index on (station, item) of unverified actions makes a resubmission, or the next
+    partial unique index on (station, template, item) of unfinished actions makes a resubmission, or the next
     inspection finding the same fault, join the action already open; an action marked done but failing
     again is reopened, since the fix did not hold. "Again" means in an inspection made after the action
     was marked done: an approval with overrides, or a resubmission after a return, reads again the
     failures of an inspection made before the fix, which say nothing about the fix; nor does one
     finished on a phone before the fix and sent after it, days later. When it was made is its `made_at`
     (schema 0016: when the phone says it was finished, if its clock could have been right; otherwise when
-    its first submission reached the server). One
+    its first submission reached the server). Nor does it open again a failure a person has closed
+    since the inspection was made (verified, or cancelled by a reviewer). It is due AUTO_DUE_DAYS after
+    the day it is opened: after the submission, or after a late approval whose override failed the item
+    (counted from the submission, such an action was born overdue). One
     statement finds the failed items, the inspection's station, inspector and due date, and each item's
     label in the version the inspection was made with, and writes the actions: a round trip inside the
     submit transaction, not three.
     """
     rows = await conn.fetch(
         f"""WITH head AS (
-                SELECT i.station_id, i.inspector_id, s.name_en, tv.definition,
-                       (COALESCE(i.submitted_at, now()) AT TIME ZONE '{REPORTING_TZ}')::date + {AUTO_DUE_DAYS} AS due,
+                SELECT i.station_id, i.inspector_id, s.name_en, tv.definition, tv.template_id,
+                       (greatest(COALESCE(i.submitted_at, now()), now()) AT TIME ZONE '{REPORTING_TZ}')::date
+                           + {AUTO_DUE_DAYS} AS due,
                        COALESCE(i.made_at, now()) AS made_at
                   FROM inspections i JOIN stations s ON s.id = i.station_id
                   JOIN template_versions tv ON tv.id = i.template_version_id
@@ -382,19 +407,31 @@ async def create_for_critical_failures(conn: Connection, inspection_id: UUID) ->
             ), failed AS (
                 SELECT e.item_key FROM ({EFFECTIVE_SCORES}) e CROSS JOIN head h
                   LEFT JOIN answers a ON a.inspection_id = $1 AND a.item_key = e.item_key
-                 WHERE e.s = 0 AND COALESCE(a.critical, {_CRITICAL_IN}))
+                 WHERE e.s = 0 AND COALESCE(a.critical, {_CRITICAL_IN})
+                   -- Nor a failure a person has closed already: an action this inspection opened, or one
+                   -- closed after it was made. A fix was seen (verified), or a reviewer cancelled it, since;
+                   -- read again by a later approval or resubmission, the failure says nothing new. One the
+                   -- server cancelled itself (cancel_reason: the item passed) is no such word: the item
+                   -- failing again, by an override or a corrected answer, is news.
+                   AND NOT EXISTS (
+                       SELECT 1 FROM actions c
+                        WHERE c.station_id = h.station_id AND c.template_id = h.template_id
+                          AND c.item_key = e.item_key AND c.status IN ('verified', 'cancelled')
+                          AND c.cancel_reason IS NULL
+                          AND (c.inspection_id = $1 OR c.updated_at >= h.made_at)))
             , prior AS (
                 -- The inspection a reopened action named before (the statement's snapshot: before the update).
                 SELECT p.id, p.inspection_id FROM actions p, head h
-                 WHERE p.station_id = h.station_id AND p.item_key IN (SELECT item_key FROM failed) AND p.status = 'done')
-            INSERT INTO actions AS x (station_id, inspection_id, item_key, source, description, owner_name,
-                                      due_date, created_by, description_kind, owner_kind)
-            SELECT h.station_id, $1, f.item_key, 'submission',
+                 WHERE p.station_id = h.station_id AND p.template_id = h.template_id
+                   AND p.item_key IN (SELECT item_key FROM failed) AND p.status = 'done')
+            INSERT INTO actions AS x (station_id, inspection_id, template_id, item_key, source, description,
+                                      owner_name, due_date, created_by, description_kind, owner_kind)
+            SELECT h.station_id, $1, h.template_id, f.item_key, 'submission',
                    'Critical item failed: ' || COALESCE({_LABEL_OF}, f.item_key), 'SHO, ' || h.name_en, h.due,
                    h.inspector_id, 'critical_item_failed', 'station_sho'
               FROM failed f CROSS JOIN head h
              ORDER BY f.item_key
-            ON CONFLICT (station_id, item_key) WHERE status NOT IN ('verified', 'cancelled') AND item_key IS NOT NULL
+            ON CONFLICT {_ONE_OPEN}
             DO UPDATE SET status = 'open', inspection_id = EXCLUDED.inspection_id, updated_at = now()
                     WHERE x.status = 'done'
                       AND COALESCE((SELECT max(n.at) FROM action_notes n
@@ -523,12 +560,12 @@ async def open_actions_for_bundle(conn: Connection, station_ids: Sequence[UUID],
 
     With since = 0 (a first download) only unfinished actions are sent. With a cursor, every action
     that changed after it is sent, verified and cancelled ones included, so the phone learns to drop them.
-    Each row: {id, station_id, inspection_id, item_key, item_label, source, description, description_kind,
+    Each row: {id, station_id, inspection_id, template_id, item_key, item_label, source, description, description_kind,
     owner_name, owner_kind, due_date, status, overdue, change_seq}, in change_seq order (the fields mean
     what they mean in ActionOut). The caller scopes `station_ids` to the inspector.
     """
     rows = await conn.fetch(
-        f"""SELECT a.id, a.station_id, a.inspection_id, a.item_key,
+        f"""SELECT a.id, a.station_id, a.inspection_id, a.template_id, a.item_key,
                    CASE WHEN ti.item_key IS NOT NULL THEN jsonb_build_object('en', ti.label_en, 'ur', ti.label_ur)
                    END AS item_label,
                    a.source, a.description, a.description_kind, a.owner_name, a.owner_kind, a.due_date,

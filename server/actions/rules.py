@@ -52,7 +52,7 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 # The fields only reviewers and admins may change: who must act, and by when.
 STAFF_FIELDS = frozenset({"due_date", "owner_name", "owner_user_id", "description"})
 
-AUTO_DUE_DAYS = 14  # an action opened by a critical failure is due two weeks after the submission
+AUTO_DUE_DAYS = 14  # an action opened by a critical failure is due two weeks after the day it is opened
 
 
 class Refusal(NamedTuple):

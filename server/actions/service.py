@@ -41,13 +41,14 @@ def today() -> date:
 async def create(conn: Connection, user: Principal, data: ActionIn, ip: str | None) -> ActionOut:
     user.require("reviewer", "admin")
     scope = user.scope_args()
-    await _check_new(conn, scope, data)
+    template_id = await _check_new(conn, scope, data)
     async with conn.transaction():
         action_id = await queries.insert_action(
             conn,
             {
                 "station_id": data.station_id,
                 "inspection_id": data.inspection_id,
+                "template_id": template_id,
                 "item_key": data.item_key,
                 "description": data.description.strip(),
                 "owner_name": data.owner_name.strip(),
@@ -57,7 +58,7 @@ async def create(conn: Connection, user: Principal, data: ActionIn, ip: str | No
             },
         )
         if action_id is None:
-            existing = await queries.open_action_for(conn, data.station_id, data.item_key or "")
+            existing = await queries.open_action_for(conn, data.station_id, template_id, data.item_key or "")
             raise Conflict(
                 "this station already has an unverified action for this item; update that one",
                 extra={"existing_id": existing},
@@ -68,7 +69,12 @@ async def create(conn: Connection, user: Principal, data: ActionIn, ip: str | No
             actor=user,
             entity="action",
             entity_id=action_id,
-            data={"station_id": str(data.station_id), "item_key": data.item_key, "due_date": data.due_date.isoformat()},
+            data={
+                "station_id": str(data.station_id),
+                "template_id": str(template_id) if template_id else None,
+                "item_key": data.item_key,
+                "due_date": data.due_date.isoformat(),
+            },
             ip=ip,
         )
     return queries.action_out(await queries.get_action(conn, scope, action_id), [])
@@ -189,22 +195,28 @@ def _changes(data: ActionPatch, row: Record, role: str, has_note: bool) -> dict[
     return {k: v for k, v in sent.items() if v != row[k]}
 
 
-async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]], data: ActionIn) -> None:
+async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]], data: ActionIn) -> UUID | None:
+    """Refuses an action that is not valid (422 naming each field); returns the item's checklist."""
     errors: list[FieldError] = []
+    template_id = None
     if not await queries.station_in_scope(conn, scope, data.station_id):
         errors.append(FieldError(field="station_id", message="is not a station in your scope"))
     else:
         if data.inspection_id is not None:
-            same_station, has_item = await queries.inspection_item(
+            same_station, has_item, template_id = await queries.inspection_item(
                 conn, data.inspection_id, data.station_id, data.item_key
             )
             if not same_station:
                 errors.append(FieldError(field="inspection_id", message="is not an inspection of this station"))
             elif not has_item:
                 errors.append(FieldError(field="item_key", message="is not an item of the inspection's template"))
-        elif data.item_key is not None and not await queries.item_known(conn, data.item_key):
-            # A made-up key would also take the station's one unfinished-action place for that key.
-            errors.append(FieldError(field="item_key", message="is not an item of any published template"))
+            elif data.template_id is not None and data.template_id != template_id:
+                errors.append(FieldError(field="template_id", message="is not the inspection's template"))
+        elif data.item_key is not None:
+            having = await queries.templates_with_item(conn, data.station_id, data.item_key)
+            template_id, problem = _item_template(data, having)
+            if problem:
+                errors.append(problem)
         if problem := await _owner_problem(conn, data.owner_user_id, data.station_id):
             errors.append(problem)
     if not data.description.strip():
@@ -213,6 +225,22 @@ async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]
         errors.append(FieldError(field="due_date", message="is in the past"))
     if errors:
         raise Invalid("the action is not valid: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+    return template_id if data.item_key is not None else None
+
+
+def _item_template(data: ActionIn, having: list[UUID]) -> tuple[UUID | None, FieldError | None]:
+    """The checklist of an item named without an inspection: the one asked for, or else the likeliest of
+    those with the key (`having`, best first). A client that names no checklist is still answered, as
+    before checklists were told apart; the app names it.
+
+    A made-up key is refused: it would also take the station's one unfinished-action place for it."""
+    if not having:
+        return None, FieldError(field="item_key", message="is not an item of any published template")
+    if data.template_id is None:
+        return having[0], None
+    if data.template_id in having:
+        return data.template_id, None
+    return None, FieldError(field="item_key", message="is not an item of this template")
 
 
 async def _evidence_problems(
