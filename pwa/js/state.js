@@ -1,4 +1,4 @@
-// The signed-in user and the offline bundle (templates, stations, assignments, open corrective
+// The signed-in user and the offline bundle (templates, stations, assignments, unfinished corrective
 // actions), held in memory for the views and persisted in IndexedDB through db.js.
 
 import { api, setToken } from './api.js';
@@ -15,8 +15,9 @@ export const state = {
   passwordChosenAt: 0,
 };
 
+// `keeps_done`: the bundle was fetched keeping done actions (CLOSED_ACTION); one without it is fetched whole.
 function emptyBundle() {
-  return { templates: {}, stations: {}, assignments: {}, actions: {}, cursor: null, etag: null, fetched_at: null };
+  return { templates: {}, stations: {}, assignments: {}, actions: {}, cursor: null, etag: null, fetched_at: null, keeps_done: true };
 }
 
 export async function loadSession() {
@@ -164,7 +165,9 @@ export async function signOut({ desk = Infinity } = {}) {
   return true;
 }
 
-const CLOSED_ACTION = new Set(['closed', 'done', 'verified', 'cancelled']);
+// Actions closed for good (server/actions/rules.py FINAL) leave the phone. A done one stays: the office
+// was told it is fixed, and the inspector at the next visit is the one who sees it and verifies it.
+const CLOSED_ACTION = new Set(['verified', 'cancelled']);
 
 // Fetches what changed since the stored cursor (a 304 when nothing did) and merges it.
 // Sent inspections the phone keeps, for its "Sent" list and to open again: every one changed in the last
@@ -238,9 +241,12 @@ function run() {
 async function refreshOnce() {
   await pruneSent().catch(() => 0);  // housekeeping: never what stops a sync
   const b = state.bundle;
+  // A bundle stored when done actions were dropped lacks them, and a delta never sends an unchanged
+  // action again: it is fetched whole, once.
+  const since = b.keeps_done ? b.cursor : null;
   let res;
   try {
-    res = await api.bundle(b.cursor, b.cursor ? b.etag : null);
+    res = await api.bundle(since, since ? b.etag : null);
   } catch (err) {
     if (state.bundle !== b) return null;  // a refusal of the last person's token is not the next one's
     throw err;
@@ -256,7 +262,7 @@ async function refreshOnce() {
   const versionsInUse = new Set(drafts.map((d) => d.template_version_id));
   const stationsInUse = new Set(drafts.map((d) => d.station_id));
   // `full` means the server sent everything (first sync, or the user's scope changed): replace.
-  const next = data.full || !b.cursor ? emptyBundle() : { ...b };
+  const next = data.full || !since ? emptyBundle() : { ...b };
   const merge = (name, list, keep = () => true) => {
     next[name] = { ...next[name] };
     for (const x of list || []) {

@@ -1,18 +1,24 @@
 """The sync screen, where the sync badge leads, in real Chromium: drafts kept only on this phone are
 listed there, instead of the screen saying that everything is on the server while the badge says
-"Drafts on phone"; an inspection not sent yet says why in the person's words, not the browser's; and
-a backlog reads as the inspections it is, with their photos counted, not one row per photo."""
+"Drafts on phone"; an inspection not sent yet says why in the person's words, not the browser's; a
+backlog reads as the inspections it is, with their photos counted, not one row per photo; and the
+screen follows the outbox as it drains, without a reload."""
 
 from __future__ import annotations
 
-import pytest
+import time
 
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import wait_in_page
 from tests.e2e.test_pwa_support import (
     begin_inspection,
     fill_whole_form,
     inspection_id,
     signed_in_phone,
 )
+from tests.e2e.test_reviewer_support import REVIEWER_PASSWORD, inspector_setup, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -149,5 +155,60 @@ def test_a_backlog_reads_as_inspections_with_their_photos_counted_not_one_row_pe
     page.click(".lang-toggle")
     page.locator("html[dir=rtl]").wait_for(state="attached")
     page.locator("li[data-id=y]", has_text="3 تصاویر بھیجنی باقی").wait_for()
+    assert phone.errors == []
+    phone.context.close()
+
+
+# Checks of two corrective actions the phone has, queued as "Seen fixed" queues them: one the server
+# takes, one it refuses (a note over its 4000 characters).
+CHECK_TWO = """async ([good, refused]) => {
+    const { state } = await import('/js/state.js');
+    const outbox = await import('/js/outbox.js');
+    await outbox.enqueueActionCheck(state.bundle.actions[refused], 'x'.repeat(4001));
+    await outbox.enqueueActionCheck(state.bundle.actions[good], 'Lock-up door mended');
+}"""
+
+
+def test_the_sync_screen_follows_checks_as_they_are_sent_or_refused_without_a_reload(pwa_server, browser):
+    token, stations, version = inspector_setup(pwa_server)
+    station = stations[0]
+    critical = [
+        i["key"]
+        for s in version["definition"]["sections"]
+        for i in s["items"]
+        if i.get("critical") and i["type"] == "yes_no" and not i.get("visible_if")
+    ][:2]
+    submit(pwa_server, token, station, version, fail=tuple(critical), seed=91)
+    reviewer = pwa_server.login("rpo.lahore", REVIEWER_PASSWORD)
+    rows = pwa_server.api("GET", "/api/v1/actions", reviewer, params={"station_id": station["id"]}).json()["rows"]
+    good, refused = (next(a["id"] for a in rows if a["item_key"] == key and a["status"] == "open") for key in critical)
+
+    phone = signed_in_phone(pwa_server, browser)
+    page = phone.page
+    wait_in_page(page, f"import('/js/state.js').then((s) => !!s.state.bundle.actions['{refused}'])")
+    phone.context.set_offline(True)
+    page.evaluate(CHECK_TWO, [good, refused])
+    page.goto(pwa_server.url + "/#/sync")
+    sent_row = page.locator(f"li[data-kind=action][data-id='{good}']")
+    refused_row = page.locator(f"li[data-kind=action][data-id='{refused}']")
+    expect(sent_row).to_contain_text("Waiting to send")
+    expect(refused_row).to_contain_text("Waiting to send")
+
+    phone.context.set_offline(False)
+    page.evaluate("dispatchEvent(new Event('online'))")
+    deadline = time.monotonic() + 30
+    while pwa_server.api("GET", f"/api/v1/actions/{good}", reviewer).json()["status"] != "verified":
+        assert time.monotonic() < deadline, "the check was never sent"
+        time.sleep(0.3)
+    # Sent, its row goes; refused, the other says so and can be removed: no reload in between.
+    expect(sent_row).to_have_count(0)
+    expect(refused_row).to_contain_text("Needs attention")
+    assert "Waiting to send" not in refused_row.inner_text()
+    refused_row.locator(".action-drop").click()
+    expect(page.locator("li[data-kind=action]")).to_have_count(0)
+    expect(page.locator("main .empty")).to_be_visible()
+    # Focus is not dropped to the top of the page with the row it was on.
+    assert page.evaluate("document.activeElement.tagName") == "H1"
+    assert pwa_server.api("GET", f"/api/v1/actions/{refused}", reviewer).json()["status"] == "open"
     assert phone.errors == []
     phone.context.close()

@@ -1,13 +1,13 @@
 // Screens every role has: sign-in, settings (account, language, storage, password, sign-out) and the
 // outbox ("what is still on this phone"). Role screens live in views/<role>/.
 
+import { on } from '../bus.js';
 import { fmtBytes, fmtDateTime, getDigits, getLang, problemText, setDigits, setLang, t, tx } from '../i18n.js';
 import { PHOTOS, getAll } from '../db.js';
 import { allEntries, dropActionCheck, photoRefusal, retryNow, unitOf } from '../outbox.js';
 import { hasUnsent, refreshBundle, returnedOnServer, signOut, state, station, unsentDesk } from '../state.js';
-import { alertDialog, button, card, confirmDialog, h, pill } from '../ui.js';
+import { alertDialog, button, card, confirmDialog, h, keepingFocus, mount, pill } from '../ui.js';
 import { allDrafts } from '../inspection.js';
-import { render } from '../router.js';
 import { actionLine } from './inspector/common.js';
 import { draftRow, newestFirst } from './inspector/home.js';
 import { loginView } from './login.js';
@@ -113,7 +113,24 @@ function outboxGroups(entries) {
   return [...groups.values()];
 }
 
+// The outbox drains under this screen (here, in another tab or in the service worker): it is drawn
+// again as it does, so a row says what is true now and goes once sent. Drawn in place, not by the
+// router: the person keeps their place on the screen, and their focus (keepingFocus). A drawing that
+// a newer one overtook is not shown.
 async function outboxView() {
+  const node = h('div', { class: 'page' });
+  let drawn = 0;
+  const draw = async () => {
+    const mine = ++drawn;
+    const parts = await outboxParts();
+    if (mine === drawn) mount(node, ...parts);
+  };
+  await draw();
+  const off = on('outbox', () => keepingFocus(draw, node));
+  return { node, dispose: off };
+}
+
+async function outboxParts() {
   const entries = (await allEntries()).sort((a, b) => a.seq - b.seq);
   const list = h('ul', { class: 'list' });
   const drafts = new Map((await allDrafts()).map((d) => [d.id, d]));
@@ -133,9 +150,10 @@ async function outboxView() {
       : h('a', { href: `#/i/${first.inspection_id}/review` },
         h('span', { class: 'strong', text: t('outbox.inspection', { station: st ? tx(st.name) : '' }) }));
     const problems = [...new Set(group.filter((e) => e.error).map(entryError))];
-    // A refused check has no screen of its own to be mended on: it can be removed here.
+    // A refused check has no screen of its own to be mended on: it can be removed here (the screen
+    // follows the outbox, so the row goes with it).
     const drop = first.kind === 'action' && first.state === 'attention'
-      && button(t('actions.dropCheck'), async () => { if (await dropActionCheck(first.seq)) render(); }, { class: 'action-drop' });
+      && button(t('actions.dropCheck'), () => dropActionCheck(first.seq), { class: 'action-drop' });
     list.append(h('li', { class: 'list-row', dataset: { kind: first.kind === 'action' ? 'action' : 'inspection', id: first.inspection_id || first.ref } },
       title,
       pill(kind, t(key)),
@@ -149,7 +167,7 @@ async function outboxView() {
   const empty = local.length ? t('outbox.nothingQueued') : t('outbox.empty');
   // Returned and not changed yet: on the server, waiting for the inspector, nothing of it to send.
   const returned = [...drafts.values()].filter(returnedOnServer).sort(newestFirst);
-  return h('div', { class: 'page' },
+  return [
     h('h1', { text: t('outbox.title') }),
     entries.length ? h('p', { text: t('outbox.lead') }) : h('p', { class: 'empty', text: empty }),
     list,
@@ -161,5 +179,5 @@ async function outboxView() {
     returned.length ? h('section', { class: 'home-section', id: 'returned-on-server', 'aria-labelledby': 'returned-title' },
       h('h2', { id: 'returned-title', text: t('outbox.returnedTitle') }),
       h('p', { class: 'hint', text: t('outbox.returnedLead') }),
-      h('ul', { class: 'list' }, returned.map(draftRow))) : null);
+      h('ul', { class: 'list' }, returned.map(draftRow))) : null];
 }

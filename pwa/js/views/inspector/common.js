@@ -209,11 +209,12 @@ export function removedPhotosNote(draft, def) {
     h('ul', {}, labels.map((l) => h('li', { text: l })))));
 }
 
-// A corrective action open at the station, where the inspector meets it (its item's card, or atop the
-// first section when this checklist has no such item): what must be done and by when, with its words
-// isolated so an English description keeps its place in an Urdu sentence. While the inspection can be
-// changed, "Seen fixed" records that the inspector saw the fix (with a note, as the server requires);
-// it goes with the outbox, offline or not. `check` is the outbox entry of a check made already.
+// A corrective action open at the station (or done, for the inspector to verify), where the inspector
+// meets it (its item's card, or atop the first section when this checklist has no such item): what
+// must be done and by when, with its words isolated so an English description keeps its place in an
+// Urdu sentence. While the inspection can be changed, "Seen fixed" records that the inspector saw the
+// fix (with a note, as the server requires); it goes with the outbox, offline or not. `check` is the
+// outbox entry of a check made already.
 export function actionCallout(a, check, { canCheck, lead = 'actions.onItem' }) {
   const box = h('div', { class: 'callout callout-info action-callout', dataset: { action: a.id } });
   // As the outbox sends or refuses the check, the callout follows; once sent, it says so.
@@ -243,8 +244,13 @@ export function actionCallout(a, check, { canCheck, lead = 'actions.onItem' }) {
   return draw(check);
 }
 
+// A done action is one the office was told is fixed: what the inspector is asked is to look and verify,
+// so it says that in place of "open" and a due date.
+const DONE_LEAD = { 'actions.item': 'actions.itemDone', 'actions.onItem': 'actions.onItemDone' };
+
 // An action's words in a sentence (`lead`: {text} and {due}), the description isolated in a <bdi>.
 export function actionLine(a, lead = 'actions.item') {
+  if (a?.status === 'done' && DONE_LEAD[lead]) lead = DONE_LEAD[lead];
   const [before, after] = t(lead, { text: '\u0000', due: actionDue(a) }).split('\u0000');
   return [before, h('bdi', { text: actionDescription(a) }), after];
 }

@@ -66,7 +66,8 @@ export async function startView(params) {
       h('p', { text: t('start.withdrawn') }))
       : h('p', { class: 'strong', text: chosen ? tx(chosen.definition.title) : t('start.noTemplate') });
 
-  const openActions = actionsFor(st.id);
+  // Open ones and done ones (to be verified): each is for the inspector to look at here.
+  const toCheck = actionsFor(st.id);
   const node = h('div', { class: 'page start' },
     h('h1', { text: tx(st.name) }),
     card({ class: 'station-card' },
@@ -75,8 +76,8 @@ export async function startView(params) {
       h('p', { class: 'hint', text: [st.code, t(`kind.${st.kind || 'police_station'}`), st.sips ? t('start.sips') : ''].filter(Boolean).join(' · ') })),
     card({}, h('h2', {}, icon('pin'), h('span', { text: t('start.location') })), gps),
     card({}, h('h2', { id: 'tpl-h', text: t('start.template') }), picker),
-    openActions.length ? h('div', { class: 'callout callout-info' }, icon('warn'),
-      h('p', { text: t('start.openActions', { count: openActions.length }) })) : null,
+    toCheck.length ? h('div', { class: 'callout callout-info', id: 'station-actions' }, icon('warn'),
+      h('p', { text: t('start.openActions', { count: toCheck.length }) })) : null,
     begun,
     button(t('start.begin'), async (e) => {
       if (!chosen) return;
