@@ -1,6 +1,7 @@
 // The only module that calls fetch for the API. It attaches the token, speaks JSON, and turns
 // every failure into an ApiError: problem+json from the server (status, detail, errors) or
-// status 0 when the network itself failed. Runs in the page and in the service worker.
+// status 0 when the network itself failed (with `cutOff` when it failed while the reply was
+// arriving). Runs in the page and in the service worker.
 
 import { emitHere } from './bus.js';
 import { kv } from './db.js';
@@ -92,8 +93,19 @@ async function request(method, path, { body, query, headers = {}, as = 'json', t
     throw new ApiError(res.status, problem && typeof problem === 'object' ? problem : {});
   }
   if (res.status === 204) return null;
-  if (as === 'blob') return res.blob();
-  const data = await res.json();
+  // The body comes after the headers and can break on its own: a server that fails mid-export drops
+  // the connection, a slow link runs out of time. That is no refusal (the server took the request),
+  // and no file is half saved: a reply of its own kind, status 0 as for no network, so the outbox
+  // sends again later as it would.
+  let data;
+  try {
+    data = as === 'blob' ? await res.blob() : await res.json();
+  } catch (err) {
+    const failed = new ApiError(0, { title: 'cut off', detail: String(err?.message || err) });
+    failed.cutOff = as === 'blob' ? 'download' : 'reply';
+    failed.timedOut = err?.name === 'TimeoutError';
+    throw failed;
+  }
   if (as === 'json+etag') return { data, etag: res.headers.get('ETag') };
   return data;
 }

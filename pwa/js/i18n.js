@@ -25,6 +25,8 @@ const en = {
   'error.forbidden': 'You may not do this.',
   'error.busy': 'The server could not do this just now. Try again in a minute.',
   'error.refused': 'The server did not accept this.',
+  'error.cutOff': 'The connection broke before the server’s reply arrived in full. Try again.',
+  'error.downloadCutOff': 'The download was cut off before it finished; nothing was saved. Try again.',
   'error.retry': 'Try again',
   'loading': 'Loading…',
   'save.full': 'Not saved: this phone’s storage is full. Free some space (old photos, videos, apps); your next change then saves everything on screen.',
@@ -357,6 +359,8 @@ const ur = {
   'error.forbidden': 'آپ یہ کام نہیں کر سکتے۔',
   'error.busy': 'سرور ابھی یہ کام نہ کر سکا۔ ایک منٹ بعد دوبارہ کوشش کریں۔',
   'error.refused': 'سرور نے اسے قبول نہیں کیا۔',
+  'error.cutOff': 'سرور کا جواب پورا پہنچنے سے پہلے رابطہ ٹوٹ گیا۔ دوبارہ کوشش کریں۔',
+  'error.downloadCutOff': 'ڈاؤن لوڈ مکمل ہونے سے پہلے ہی منقطع ہو گیا؛ کچھ محفوظ نہیں ہوا۔ دوبارہ کوشش کریں۔',
   'error.retry': 'دوبارہ کوشش کریں',
   'loading': 'لوڈ ہو رہا ہے…',
   'save.full': 'محفوظ نہیں ہوا: اس فون میں جگہ ختم ہو گئی ہے۔ کچھ جگہ خالی کریں (پرانی تصاویر، ویڈیوز، ایپس)؛ پھر اگلی تبدیلی اسکرین پر موجود سب کچھ محفوظ کر دے گی۔',
@@ -729,6 +733,8 @@ export function problemText(err, { messages = [], fill, keys = {} } = {}) {
   const k = { offline: 'error.offline', signedOut: 'error.signedOut', busy: 'error.busy', ...keys };
   if (!err) return t('error.generic');
   const { status } = err;
+  // The connection broke while the reply was arriving: the server had taken the request.
+  if (err.cutOff) return t(err.cutOff === 'download' ? 'error.downloadCutOff' : 'error.cutOff');
   if (status === 0) return t(k.offline);
   if (status === 401) return t(k.signedOut);
   if (status === 429 || status >= 500) return t(k.busy);
