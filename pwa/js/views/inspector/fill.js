@@ -32,8 +32,11 @@ export async function fillView(params) {
   const keysHere = new Set(section.items.map((i) => i.key));
   // Listed atop their section (each is met again, with "Seen fixed", on its item's card). One whose
   // item this checklist lacks has no card: it is shown whole on the first section, so none is hidden.
-  const sectionActions = actions.filter((a) => keysHere.has(a.item_key));
-  const itemless = sIdx === 0 ? actions.filter((a) => sectionOfItem(def, a.item_key) < 0) : [];
+  // An action names its checklist: item keys repeat across checklists (item_1 is the diary in one and
+  // the fire extinguisher in another), so another checklist's action is not this one's item.
+  const ours = actions.filter((a) => (!a.template_id || a.template_id === ver.template_id) && sectionOfItem(def, a.item_key) >= 0);
+  const sectionActions = ours.filter((a) => keysHere.has(a.item_key));
+  const itemless = sIdx === 0 ? actions.filter((a) => !ours.includes(a)) : [];
   const checks = actions.length ? await actionChecks() : new Map();
 
   const head = h('div', { class: 'fill-head' });
@@ -62,7 +65,7 @@ export async function fillView(params) {
       resting = setTimeout(refresh, TYPING_REST_MS);
     } else refresh();
   };
-  const ctx = { draft, def, actions, checks, readonly, onChange };
+  const ctx = { draft, def, actions: ours, checks, readonly, onChange };
 
   // A draft started without a GPS fix gets one as soon as the phone has it (written as that change
   // alone, since the fix may come after the inspector moved on: inspection.save). Not a returned one,
