@@ -56,15 +56,20 @@ if (topbar && 'ResizeObserver' in window) {
 function renderTopbar() {
   const bar = document.getElementById('topbar');
   const other = getLang() === 'ur' ? 'en' : 'ur';
+  // The language button just pressed is replaced by its counterpart in the other language: a keyboard's
+  // or screen reader's focus goes on to the new one rather than falling back to the start of the page.
+  const langFocused = document.activeElement?.classList.contains('lang-toggle');
+  const langButton = h('button', {
+    type: 'button', class: 'btn btn-light lang-toggle', lang: other,
+    'aria-label': t('lang.switch'), onclick: () => setLang(other),
+  }, other === 'ur' ? 'اردو' : 'English');
   mount(bar,
     h('a', { class: 'brand', href: '#/', 'aria-label': t('app.home') }, h('span', { text: t('app.name') })),
     state.user ? syncBadge() : null,
-    h('button', {
-      type: 'button', class: 'btn btn-light lang-toggle', lang: other,
-      'aria-label': t('lang.switch'), onclick: () => setLang(other),
-    }, other === 'ur' ? 'اردو' : 'English'),
+    langButton,
     state.user ? h('a', { class: 'btn btn-light icon-only', href: '#/settings', 'aria-label': t('settings.title') }, icon('menu')) : null,
   );
+  if (langFocused) langButton.focus();
   document.querySelector('.skip').textContent = t('app.skip');
 }
 
