@@ -176,3 +176,16 @@ def test_a_chosen_answer_is_named_by_its_word_without_the_tick(phone):
     assert ax["name"]["value"] == "No"
     pressed = {p["name"]: p["value"]["value"] for p in ax.get("properties", [])}.get("pressed")
     assert pressed == "true"
+
+
+def test_a_button_in_a_callout_keeps_its_own_colours(phone):
+    page = phone.page
+    set_language(page, "en")
+    # The station's screen, with the inspection begun there: "Continue that inspection" sits in a callout.
+    show(page, f"#/start/{phone.station['id']}", "#continue-draft")
+    colours = (
+        "(sel) => { const s = getComputedStyle(document.querySelector(sel)); return [s.color, s.backgroundColor]; }"
+    )
+    # Drawn as the primary button it is (white on blue, as "Start inspection" beside it), not in the
+    # callout's brown on the button's blue, which could hardly be read.
+    assert page.evaluate(colours, "#continue-draft") == page.evaluate(colours, "#begin")
