@@ -8,7 +8,7 @@ import { initLang, onLangChange, problemText, setLang, getLang, t } from './i18n
 import { retryNow, retryRefused } from './outbox.js';
 import { navigate, render, route, start, currentPath } from './router.js';
 import { endLeftSessions, loadSession, refreshBundle, state } from './state.js';
-import { button, h, icon, mount, toast } from './ui.js';
+import { button, h, icon, keepingFocus, mount, toast } from './ui.js';
 import { registerShared } from './views/shared.js';
 import { syncBadge, refreshBadge } from './views/syncbadge.js';
 import { reauthDialog } from './views/login.js';
@@ -321,7 +321,9 @@ async function main() {
   await initLang();
   await loadSession();
   renderTopbar();
-  onLangChange(() => { renderTopbar(); render(); });
+  // The screen is drawn again in the new language; a keyboard's or screen reader's place on it is kept
+  // (Settings' language buttons are pressed from inside it).
+  onLangChange(() => { renderTopbar(); keepingFocus(render); });
   on('session', () => followSession());
   on('password-deferred', (d) => recheckPasswordLater(d?.seconds || 60));
   on('outbox', refreshBadge);

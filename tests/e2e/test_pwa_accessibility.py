@@ -189,3 +189,15 @@ def test_a_button_in_a_callout_keeps_its_own_colours(phone):
     # Drawn as the primary button it is (white on blue, as "Start inspection" beside it), not in the
     # callout's brown on the button's blue, which could hardly be read.
     assert page.evaluate(colours, "#continue-draft") == page.evaluate(colours, "#begin")
+
+
+def test_choosing_the_language_in_settings_by_keyboard_keeps_focus_on_the_chosen_button(phone):
+    page = phone.page
+    set_language(page, "en")
+    show(page, "#/settings", "button.btn-choice[lang=ur]")
+    page.focus("button.btn-choice[lang=ur]")
+    page.keyboard.press("Enter")
+    wait_in_page(page, "document.documentElement.lang === 'ur'")
+    # The screen was drawn again in Urdu: focus is on the Urdu button, now pressed, not on the page's start.
+    wait_in_page(page, "document.activeElement?.matches('button.btn-choice[lang=ur][aria-pressed=true]')")
+    set_language(page, "en")
