@@ -425,6 +425,81 @@ async def test_a_queued_status_change_sent_again_does_not_undo_what_a_reviewer_d
     assert await _written(client, action["id"]) == before
 
 
+# A screen drawn before someone else changed the action ----------------------------------------------
+
+
+async def test_a_change_made_from_a_stale_read_is_a_conflict_with_the_action_as_it_stands(client):
+    """A reviewer's board shows the action done; meanwhile a colleague reopened it ("not good enough").
+    Verifying from that board must not wipe out the reopen unseen: the request names the change_seq it
+    read, and the server refuses it (409, with the action as it is now) and writes nothing."""
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(diary="no"))
+    action = await _action(client, "l_diary")
+    path = f"/api/v1/actions/{action['id']}"
+    mine, colleague = await ctx.token("reviewer_a"), await ctx.token("admin")
+    seen = (await client.patch(path, mine, json={"status": "done", "note": "SHO says fixed"})).json()
+    reopened = await client.patch(path, colleague, json={"status": "open", "note": "Two entries missing"})
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["change_seq"] != seen["change_seq"]
+    before = await _written(client, action["id"])
+
+    stale = seen["change_seq"]
+    for body in (
+        {"status": "verified", "note": "Seen complete"},
+        {"status": "verified"},
+        {"note": "Asked the SHO again"},
+        {"due_date": "2099-01-01"},
+        # Refused as stale first, though the note is missing too: the sender must look again anyway.
+        {"status": "cancelled"},
+    ):
+        refused = await client.patch(path, mine, json={**body, "base_change_seq": stale})
+        assert refused.status_code == 409, (body, refused.text)
+        problem = refused.json()
+        assert [e["field"] for e in problem["errors"]] == ["base_change_seq"], problem
+        assert "changed since you read it" in problem["detail"]
+        # The action as it stands, with the colleague's reopen in its notes.
+        assert problem["action"]["id"] == str(action["id"])
+        assert problem["action"]["status"] == "open"
+        assert problem["action"]["change_seq"] == reopened.json()["change_seq"]
+        assert problem["action"]["notes"][-1]["body"] == "Two entries missing"
+        assert await _written(client, action["id"]) == before
+
+    # Read afresh, the same change is applied.
+    current = reopened.json()["change_seq"]
+    noted = await client.patch(path, mine, json={"note": "Asked the SHO again", "base_change_seq": current})
+    assert noted.status_code == 200, noted.text
+    # A note is not a change of the action's row: the change_seq read before it still holds.
+    assert noted.json()["change_seq"] == current
+    verified = await client.patch(path, mine, json={"status": "verified", "base_change_seq": current})
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["status"] == "verified"
+
+
+async def test_a_request_without_a_base_change_seq_or_replayed_is_answered_as_before(client):
+    """The phone's queued checks send no base_change_seq (the replay and closed rules govern them), and a
+    queued request sent again is answered with the action as it stands even when what it read is old."""
+    ctx = await make_ctx(client)
+    await ctx.submit(values=answers(diary="no"))
+    action = await _action(client, "l_diary")
+    path = f"/api/v1/actions/{action['id']}"
+    inspector, reviewer = await ctx.token("inspector_a"), await ctx.token("reviewer_a")
+    read = (await client.get(path, inspector)).json()["change_seq"]
+    done = {"status": "done", "note": "Diary brought up to date", "note_id": str(uuid.uuid4()), "base_change_seq": read}
+    first = await client.patch(path, inspector, json=done)
+    assert first.status_code == 200 and first.json()["status"] == "done", first.text
+    reopened = await client.patch(path, reviewer, json={"status": "open", "note": "Not yet"})
+    assert reopened.status_code == 200, reopened.text
+    before = await _written(client, action["id"])
+
+    again = await client.patch(path, inspector, json=done)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "open"
+    assert await _written(client, action["id"]) == before
+    # Without base_change_seq, no check: the request applies to the action as it is.
+    plain = await client.patch(path, reviewer, json={"status": "in_progress"})
+    assert plain.status_code == 200 and plain.json()["status"] == "in_progress", plain.text
+
+
 async def test_a_reviewer_cannot_open_an_action_for_an_item_no_template_has(client):
     ctx = await make_ctx(client)
     reviewer = await ctx.token("reviewer_a")

@@ -47,6 +47,11 @@ class ActionPatch(Base):
     owner_name: OwnerName | UnsetType = UNSET
     owner_user_id: UUID | None | UnsetType = UNSET
     description: Description | UnsetType = UNSET
+    # The action's change_seq as the client last read it (ActionOut.change_seq). When the action has
+    # changed since (a colleague reopened it, say), the request is refused with 409 and the action as it
+    # stands, so a screen drawn before the change cannot undo it unseen. Left out, the request applies to
+    # the action as it is now: a phone's queued check, which the replay and closed rules govern.
+    base_change_seq: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
 
 
 class NoteOut(msgspec.Struct, kw_only=True):

@@ -77,7 +77,9 @@ class ActionController(Controller):
         description="Change status (open → in_progress → done → verified; a reviewer may "
         "reopen, or cancel with a note), append notes, set evidence photos (stored photos of the "
         "station's inspections that you may read); reviewers also change due date, owner and "
-        "description. A verified or cancelled action is closed: nothing more is added to it.",
+        "description. A verified or cancelled action is closed: nothing more is added to it. "
+        "`base_change_seq` is the action's `change_seq` you read: if the action changed since, 409 with "
+        "the current action (`action`) and nothing is changed; left out, no such check.",
     )
     async def update_action(
         self, action_id: UUID, data: ActionPatch, user: User, conn: Conn, request: Request

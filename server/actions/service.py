@@ -33,6 +33,16 @@ def _note_of_another() -> Conflict:
     )
 
 
+def _changed_since(read: int, now: int, current: ActionOut) -> Conflict:
+    # The action as it stands travels with the 409 (as with a stale review), so the screen can show it.
+    return Conflict(
+        f"the corrective action changed since you read it (you read change {read}, it is now at change {now}); "
+        "look at it again before you change it",
+        errors=[FieldError(field="base_change_seq", message="is not the action's change_seq: it changed since")],
+        extra={"action": current},
+    )
+
+
 def today() -> date:
     """Due dates are days in Pakistan, whatever the server's clock zone."""
     return datetime.now(ZoneInfo(REPORTING_TZ)).date()
@@ -103,6 +113,11 @@ async def update(conn: Connection, user: Principal, action_id: UUID, data: Actio
             # Applied again, its status would undo that with no note to show for it. It is answered with
             # the action as it stands, changing nothing.
             return queries.action_out(row, await queries.notes_of(conn, action_id))
+        if data.base_change_seq is not UNSET and data.base_change_seq != row["change_seq"]:
+            # Checked after the replay above (a request already applied is answered as before) and before
+            # anything else: whatever else is wrong, the sender read the action as it no longer is.
+            current = queries.action_out(row, await queries.notes_of(conn, action_id))
+            raise _changed_since(data.base_change_seq, row["change_seq"], current)
         if row["status"] in FINAL and notes:
             # A closed action's history is closed too: a note added now would read as work on it.
             raise Conflict(closed_message(row["status"]))

@@ -8,11 +8,12 @@ import { api } from '../../api.js';
 import { actionDescription, actionOwner, fmtDate, fmtDateTime, fmtNumber, t, tx } from '../../i18n.js';
 import { navigate, render } from '../../router.js';
 import { templatesFor } from '../../state.js';
-import { button, dialog, h, icon, mount } from '../../ui.js';
+import { button, dialog, h, icon, mount, toast } from '../../ui.js';
 import {
   bilingual, busy, cancelledWhy, endDialog, errorBox, fieldBox, inDays, oneName, page, placeProblems, problem, sayServer, select,
   sincePassed, stations, tag, what,
 } from './common.js';
+import { photoThumbs } from './inspection.js';
 
 // The moves a reviewer may make from each status; server/actions/rules.py holds the same machine.
 // Cancelling is for reviewers and admins only (the only roles with these screens), with a note.
@@ -28,6 +29,22 @@ const FINAL = new Set(['verified', 'cancelled']);
 const COLUMNS = ['open', 'in_progress', 'done', 'verified'];
 const label = (s) => `${s.code} · ${oneName(s.name)}`;
 const fail = (text) => h('div', { class: 'callout callout-fail' }, icon('alert'), h('ul', {}, text.map((x) => h('li', { text: x }))));
+
+// Every change is sent with the action's change_seq as this screen read it (base_change_seq). Someone
+// else changed it meanwhile (a colleague reopened it, "not good enough") when the server answers 409
+// naming that field, with the action as it stands: the change is not made over theirs unseen.
+const changedMeanwhile = (err) => err?.status === 409 && (err.errors || []).some((e) => e.field === 'base_change_seq');
+const changedText = (now) => t('rv.act.changed', { status: t(`rv.status.${now.status}`) });
+const changedBox = (now) => h('div', { class: 'callout callout-warn rv-changed', role: 'alert' }, icon('warn'), h('p', { text: changedText(now) }));
+
+// After such a 409 on a card: the board is drawn again, showing the action as it is now, and its card
+// says why nothing was changed (a notice does when the card is past what its column shows).
+async function showChanged(id, now) {
+  await redraw();
+  const box = document.querySelector(`.rv-action[data-id="${id}"] .rv-msg`);
+  if (box) mount(box, changedBox(now)); else toast(changedText(now), { kind: 'error' });
+  refocus(id, 'button', now.status);
+}
 // The board is drawn afresh after a change, which takes the focused button with it: focus goes
 // back to the same card (in its new column) so a keyboard or screen reader user keeps their place.
 // A card folded away (a cancelled one) is unfolded first, or it could not take the focus.
@@ -138,7 +155,7 @@ function reasonOf(a) {
 }
 
 function actionCard(a) {
-  const msg = h('div');
+  const msg = h('div', { class: 'rv-msg' });
   const move = (to) => (to === 'cancelled'
     // Set apart from the moves that go forward: destructive, last, and behind a dialog asking why.
     ? button(t('rv.move.cancelled'), async () => {
@@ -149,7 +166,9 @@ function actionCard(a) {
       if (await verifyDialog(a)) { await redraw(); refocus(a.id, '.rv-notes', 'verified'); }
     }, { iconName: 'check', dataset: { to } })
     : button(t(`rv.move.${to}`), (e) => busy(e.currentTarget, async () => {
-      try { await api.reviewer.updateAction(a.id, { status: to }); await redraw(); refocus(a.id, 'button', to); } catch (err) { mount(msg, errorBox(err)); }
+      try { await api.reviewer.updateAction(a.id, { status: to, base_change_seq: a.change_seq }); await redraw(); refocus(a.id, 'button', to); } catch (err) {
+        if (changedMeanwhile(err)) await showChanged(a.id, err.body.action); else mount(msg, errorBox(err));
+      }
     }), { dataset: { to } }));
   return h('li', { class: ['card', 'rv-action', a.overdue && 'is-overdue'], dataset: { id: a.id, status: a.status } },
     h('div', { class: 'strong' }, bilingual(a.station.name), h('span', { class: 'rv-code', text: a.station.code })),
@@ -189,11 +208,11 @@ async function cancelDialog(a) {
       placeProblems(form, noted ? [] : needNote);
       return noted;
     },
-    send: () => api.reviewer.updateAction(a.id, { status: 'cancelled', note: area.value.trim() }),
+    send: () => api.reviewer.updateAction(a.id, { status: 'cancelled', note: area.value.trim(), base_change_seq: a.change_seq }),
     fail: (form, host, err) => {
       const atNote = err?.status === 422 && (err.errors || []).some((e) => e.field === 'note');
       placeProblems(form, atNote ? needNote : []);
-      if (!atNote) mount(host, errorBox(err));
+      if (!atNote) mount(host, changedMeanwhile(err) ? changedBox(err.body.action) : errorBox(err));
     },
   });
   if (refused) await redraw();
@@ -216,25 +235,46 @@ async function verifyDialog(a) {
     confirm: t('rv.move.verified'),
     working: t('rv.act.verifying'),
     kind: 'primary',
-    send: () => api.reviewer.updateAction(a.id, { status: 'verified', ...(area.value.trim() ? { note: area.value.trim() } : {}) }),
+    send: () => api.reviewer.updateAction(a.id, { status: 'verified', base_change_seq: a.change_seq,
+      ...(area.value.trim() ? { note: area.value.trim() } : {}) }),
+    fail: (form, host, err) => mount(host, changedMeanwhile(err) ? changedBox(err.body.action) : errorBox(err)),
   });
   if (refused) await redraw();
   return done;
 }
 
+// The photos named as evidence of the fix, as thumbnails that open larger, as on the inspection page.
+function evidencePhotos(a) {
+  const ids = a.evidence_photo_ids || [];
+  return ids.length > 0 && h('section', { class: 'rv-act-evidence' },
+    h('h3', { text: t('rv.act.evidence') }),
+    photoThumbs(ids, { title: t('rv.act.evidenceOf', { station: a.station.code }), alt: (n) => t('rv.act.evidenceAlt', { n: fmtNumber(n + 1) }),
+      meta: (id) => api.reviewer.photo(id) }));
+}
+
 async function notesDialog(a) {
   const area = h('textarea', { rows: 3, maxlength: 4000 });
   const list = h('div', { text: '…' });
+  const evidence = h('div');
   const errors = h('div', { role: 'alert' });
-  api.reviewer.action(a.id).then((full) => mount(list, full.notes.length
-    ? h('ol', { class: 'rv-timeline' }, full.notes.map((n) => h('li', {}, icon(n.status_to ? 'sync' : 'note'), h('div', {},
-      h('p', { class: 'hint', text: `${fmtDateTime(n.at)} · ${n.author?.display_name || '—'}` }),
-      n.status_to && h('p', { text: t('rv.act.moved', { from: t(`rv.status.${n.status_from}`), to: t(`rv.status.${n.status_to}`) }) }),
-      n.body && h('p', { dir: 'auto', text: n.body })))))
-    : h('p', { class: 'hint', text: t('rv.act.noNotes') })), (err) => mount(list, errorBox(err)));
+  // What the dialog shows, and so what a note is written against (its change_seq is sent): the action
+  // read as the dialog opens (the board's copy until then), or as a 409 says it is now.
+  let seen = a;
+  let changed = false;
+  const show = (full) => {
+    seen = full;
+    mount(evidence, evidencePhotos(full));
+    mount(list, full.notes?.length
+      ? h('ol', { class: 'rv-timeline' }, full.notes.map((n) => h('li', {}, icon(n.status_to ? 'sync' : 'note'), h('div', {},
+        h('p', { class: 'hint', text: `${fmtDateTime(n.at)} · ${n.author?.display_name || '—'}` }),
+        n.status_to && h('p', { text: t('rv.act.moved', { from: t(`rv.status.${n.status_from}`), to: t(`rv.status.${n.status_to}`) }) }),
+        n.body && h('p', { dir: 'auto', text: n.body })))))
+      : h('p', { class: 'hint', text: t('rv.act.noNotes') }));
+  };
+  api.reviewer.action(a.id).then(show, (err) => mount(list, errorBox(err)));
   // A verified or cancelled action is closed: its history is read, nothing is added to it.
   const closed = FINAL.has(a.status);
-  const form = h('div', { class: 'rv-form' }, h('p', { dir: 'auto', text: actionDescription(a) }), list, errors,
+  const form = h('div', { class: 'rv-form' }, h('p', { dir: 'auto', text: actionDescription(a) }), evidence, list, errors,
     closed ? h('p', { class: 'hint rv-closed', text: t('rv.act.closed') }) : fieldBox('note', t('rv.act.addNote'), area));
   const added = await dialog({
     title: t('rv.act.notesOf', { station: a.station.code }),
@@ -246,12 +286,18 @@ async function notesDialog(a) {
       mount(errors);
       placeProblems(form, area.value.trim() ? [] : [{ field: 'note', message: t('rv.act.noteEmpty') }]);
       if (!area.value.trim()) return false;
-      try { await api.reviewer.updateAction(a.id, { note: area.value.trim() }); } catch (err) { mount(errors, errorBox(err)); return false; }
+      try { await api.reviewer.updateAction(a.id, { note: area.value.trim(), base_change_seq: seen.change_seq }); } catch (err) {
+        // Changed meanwhile: the dialog shows it as it is now and keeps the note, to be added again.
+        if (changedMeanwhile(err)) { changed = true; show(err.body.action); mount(errors, changedBox(err.body.action)); } else mount(errors, errorBox(err));
+        return false;
+      }
       await redraw();
       return true;
     },
   });
   if (added === 'add') refocus(a.id, '.rv-notes');
+  // Closed without the note after a 409: the board still shows the action as it was.
+  else if (changed) { await redraw(); refocus(a.id, '.rv-notes', seen.status); }
 }
 
 // A new corrective action. With `station` and `item` (from an inspection) those are fixed; from
@@ -261,10 +307,16 @@ export async function actionDialog({ station, inspectionId, item }) {
   const list = station ? [station] : await stations().catch(() => []);
   const where = select('station', list.map((s) => [s.id, label(s)]), station?.id, { all: !station && t('rv.act.pickStation'), disabled: Boolean(station) });
   const which = h('select', { name: 'item' });
+  // Item keys repeat across checklists (item_1 of one is not item_1 of another): the items are grouped
+  // by checklist, and a choice is sent with its checklist's id.
+  let picks = [];
   where.addEventListener('change', () => {
     const st = list.find((s) => s.id === where.value);
-    mount(which, h('option', { value: '', text: t('rv.act.noItem') }), (st ? templatesFor(st) : [])
-      .flatMap((v) => v.definition.sections.flatMap((s) => s.items)).map((it) => h('option', { value: it.key, text: tx(it.label) })));
+    const versions = st ? templatesFor(st) : [];
+    picks = versions.flatMap((v) => v.definition.sections.flatMap((s) => s.items).map((it) => ({ template_id: v.template_id, key: it.key })));
+    let n = 0;
+    mount(which, h('option', { value: '', text: t('rv.act.noItem') }), versions.map((v) => h('optgroup', { label: tx(v.definition.title) },
+      v.definition.sections.flatMap((s) => s.items).map((it) => h('option', { value: String(n++), text: tx(it.label) })))));
   });
   where.dispatchEvent(new Event('change'));
   const desc = h('textarea', { rows: 3, maxlength: 2000, value: item ? tx(item.label) : '' });
@@ -276,6 +328,7 @@ export async function actionDialog({ station, inspectionId, item }) {
   const form = h('div', { class: 'rv-form' }, errors, fieldBox('station_id', t('rv.col.station'), where),
     !item && fieldBox('item_key', t('rv.act.item'), which), fieldBox('description', t('rv.act.description'), desc),
     fieldBox('owner_name', t('rv.act.ownerLabel'), owner), fieldBox('due_date', t('rv.act.dueLabel'), due));
+  const picked = () => (which.value === '' ? null : picks[Number(which.value)]);
   let created = null;
   await dialog({
     title: item ? t('rv.act.newFor', { label: tx(item.label) }) : t('rv.act.new'),
@@ -290,7 +343,8 @@ export async function actionDialog({ station, inspectionId, item }) {
       if (bad.length) return false;
       try {
         created = await api.reviewer.createAction({ station_id: where.value, description: desc.value.trim(), due_date: due.value,
-          owner_name: owner.value.trim(), inspection_id: inspectionId || null, item_key: item?.key || which.value || null });
+          owner_name: owner.value.trim(), inspection_id: inspectionId || null, item_key: item?.key || picked()?.key || null,
+          template_id: item ? null : picked()?.template_id || null });
         return true;
       } catch (err) {
         const left = err?.status === 422 && err.errors?.length ? placeProblems(form, err.errors, sayServer) : [{ message: problem(err) }];

@@ -226,12 +226,8 @@ function itemView(item, ctx) {
         h('p', {}, h('span', { class: 'hint', text: `${t('rv.answer')} ` }), h('span', { class: 'strong', dir: 'auto', text: answerText(item, answer) }))),
       buttons),
     answer?.note && h('p', { class: 'rv-note' }, icon('note'), h('span', { dir: 'auto', text: answer.note })),
-    answer?.photos?.length > 0 && h('ul', { class: 'thumbs' }, answer.photos.map((pid, n) => {
-      const img = h('img', { alt: t('photo.alt', { n: n + 1, label: tx(item.label) }), width: 76, height: 76 });
-      ctx.lazy(img, async () => { img.src = (await thumbUrl(pid)) || ''; });
-      return h('li', { dataset: { photo: pid } }, h('button', { type: 'button', class: 'thumb', 'aria-label': t('rv.enlarge', { n: n + 1 }),
-        onclick: () => enlarge(pid, item, img.alt, ctx) }, img));
-    })),
+    answer?.photos?.length > 0 && photoThumbs(answer.photos, { title: tx(item.label), alt: (n) => t('photo.alt', { n: n + 1, label: tx(item.label) }),
+      meta: ctx.meta, lazy: ctx.lazy }),
     earlier && callout('warn', 'note', t('rv.earlierComment'), earlier),
     was && callout('warn', 'star', t('rv.overridden'), t('rv.overrideFromTo', { from: itemPct(was.original_score), to: itemPct(was.score) }),
       reasonLine(was.reason)),
@@ -408,12 +404,25 @@ function presence(ctx, answers) {
       table(heads, rows, 'rv-cards')));
 }
 
-async function enlarge(pid, item, alt, ctx) {
+// Photos as a row of thumbnails, each enlarged on tap with what its record says (evidence, and the
+// original to download): an item's answer here, and an action's evidence of its fix on the actions
+// board. `alt(n)` names the n-th photo (from 0), `meta(id)` reads a photo's record, and `lazy(img, load)`
+// loads a thumbnail once it comes into sight (at once when not given).
+export function photoThumbs(ids, { title, alt, meta, lazy = (img, load) => load() }) {
+  return h('ul', { class: 'thumbs' }, ids.map((pid, n) => {
+    const img = h('img', { alt: alt(n), width: 76, height: 76 });
+    lazy(img, async () => { img.src = (await thumbUrl(pid)) || ''; });
+    return h('li', { dataset: { photo: pid } }, h('button', { type: 'button', class: 'thumb', 'aria-label': t('rv.enlarge', { n: n + 1 }),
+      onclick: () => enlarge(pid, title, img.alt, meta) }, img));
+  }));
+}
+
+async function enlarge(pid, title, alt, metaOf) {
   const img = h('img', { class: 'photo-large', alt });
-  const meta = await ctx.meta(pid).catch(() => null);
+  const meta = await metaOf(pid).catch(() => null);
   let url = null;
   api.photoBlob(pid, 'display').then((blob) => { url = URL.createObjectURL(blob); img.src = url; }, (err) => img.replaceWith(errorBox(err)));
-  const choice = await dialog({ title: tx(item.label), body: h('div', {}, img, meta && h('div', { class: 'rv-evidence' }, evidence(meta))),
+  const choice = await dialog({ title, body: h('div', {}, img, meta && h('div', { class: 'rv-evidence' }, evidence(meta))),
     actions: [{ label: t('rv.original'), value: 'original' }, { label: t('close'), value: 'close', kind: 'primary' }] });
   if (url) URL.revokeObjectURL(url);
   if (choice !== 'original') return;

@@ -148,6 +148,8 @@ export default {
     'rv.act.verifyNote': 'What did you see? (optional)',
     'rv.act.verifyNoteHint': 'Kept in the action’s notes.',
     'rv.act.verifyKeep': 'Not yet', 'rv.act.verifying': 'Verifying…',
+    'rv.act.changed': 'Someone changed this action while you had it open: it is now “{status}”. Nothing was changed. Look at it as it is now before you change it.',
+    'rv.act.evidence': 'Evidence photos', 'rv.act.evidenceOf': 'Evidence photo — {station}', 'rv.act.evidenceAlt': 'Evidence photo {n}',
 
     'rv.dash.title': 'Dashboards', 'rv.dash.period': 'Period', 'rv.dash.month': 'By month', 'rv.dash.quarterly': 'By quarter',
     'rv.dash.quarter': 'Q{q} {y}',
@@ -422,6 +424,8 @@ export default {
     'rv.act.verifyNote': 'آپ نے کیا دیکھا؟ (اختیاری)',
     'rv.act.verifyNoteHint': 'یہ اقدام کے نوٹس میں محفوظ رہے گا۔',
     'rv.act.verifyKeep': 'ابھی نہیں', 'rv.act.verifying': 'تصدیق ہو رہی ہے…',
+    'rv.act.changed': 'آپ کے دیکھتے دیکھتے کسی اور نے یہ اقدام بدل دیا: اب یہ “{status}” ہے۔ کچھ تبدیل نہیں کیا گیا۔ اسے بدلنے سے پہلے اس کی موجودہ حالت دیکھ لیں۔',
+    'rv.act.evidence': 'ثبوت کی تصاویر', 'rv.act.evidenceOf': 'ثبوت کی تصویر — {station}', 'rv.act.evidenceAlt': 'ثبوت کی تصویر {n}',
 
     'rv.dash.title': 'ڈیش بورڈ', 'rv.dash.period': 'مدت', 'rv.dash.month': 'ماہانہ', 'rv.dash.quarterly': 'سہ ماہی',
     'rv.dash.quarter': 'سہ ماہی {q}، {y}',
