@@ -137,8 +137,11 @@ export function score(definition, answers, overrides) {
 
 // Half-up to one decimal, starting from the shortest decimal that reads back as the same number
 // (what String prints), as the server's display_percent does: 89.95 -> "90.0", 0.15 -> "0.2".
+// A negative number (a fall in score) is its size rounded so, with the sign in front: half away from
+// zero, as Python's ROUND_HALF_UP, so -0.05 -> "-0.1" and -3.25 -> "-3.3".
 export function displayPercent(percent) {
   if (percent === null || percent === undefined) return null;
+  if (percent < 0) return `-${displayPercent(-percent)}`;
   const text = String(percent);
   if (text.includes("e")) return Math.abs(percent) < 1 ? "0.0" : percent.toFixed(1);
   const [whole, frac = ""] = text.split(".");

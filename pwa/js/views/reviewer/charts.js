@@ -31,14 +31,15 @@ function frame(width, height, title, desc) {
     s('title', { id: `${id}-t` }, title), s('desc', { id: `${id}-d` }, desc));
 }
 
-// How wide a label will be drawn, measured in the font reviewer.css gives it (12 px; the Urdu stack
-// when the interface is Urdu), so a name is shortened only when it really does not fit: Urdu letters
-// are far narrower than Latin ones, and a guess per character cut Urdu names with room to spare.
+// How wide a text will be drawn, measured in the font reviewer.css gives it (12 px, bold for a bar's
+// figure; the Urdu stack when the interface is Urdu), so a name is shortened only when it really does
+// not fit, and the figures and period labels are given the room they take: Urdu letters are far
+// narrower than Latin ones, and a guess per character cut Urdu names with room to spare.
 let pen;
-function labelWidth(text, urdu) {
+function labelWidth(text, urdu, weight = 400) {
   pen ??= document.createElement('canvas').getContext('2d');
-  if (!pen) return text.length * 7.2;
-  pen.font = `12px ${getComputedStyle(document.documentElement).getPropertyValue(urdu ? '--font-urdu' : '--font-latin')}`;
+  if (!pen) return text.length * (weight > 400 ? 8 : 7.2);
+  pen.font = `${weight} 12px ${getComputedStyle(document.documentElement).getPropertyValue(urdu ? '--font-urdu' : '--font-latin')}`;
   return pen.measureText(text).width;
 }
 
@@ -83,10 +84,16 @@ export function lineChart(title, desc, xLabels, series) {
     svg.append(s('line', { x1: l, x2: W - r, y1: Y(v), y2: Y(v), class: 'rv-grid' }),
       s('text', { x: l - 6, y: Y(v) + 4, 'text-anchor': 'end' }, `${fmtNumber(v)}%`));
   }
-  // Every label when they fit, else every k-th counted back from the last (the current period).
-  const k = Math.ceil((xLabels.length * 64) / (W - l - r));
+  // Every label when they fit, else every k-th counted back from the last (the current period). Each
+  // is centred under its period, but moved inwards as far as it takes to stay inside the chart: the
+  // last period sits `r` from the edge, and a long label (an Urdu quarter) is wider than twice that.
+  const urdu = getLang() === 'ur';
+  const widths = xLabels.map((label) => labelWidth(label, urdu));
+  const k = Math.ceil((xLabels.length * Math.max(64, Math.max(...widths) + 16)) / (W - l - r));
   xLabels.forEach((label, i) => {
-    if (!((xLabels.length - 1 - i) % k)) svg.append(s('text', { x: X(i), y: H - 8, 'text-anchor': 'middle' }, label));
+    const half = widths[i] / 2 + 2;
+    const x = Math.min(Math.max(X(i), half), W - half);
+    if (!((xLabels.length - 1 - i) % k)) svg.append(s('text', { x, y: H - 8, 'text-anchor': 'middle' }, label));
   });
   series.forEach((line, n) => {
     // A period without inspections breaks the line rather than bridging it.
@@ -118,6 +125,9 @@ export function barChart(title, desc, rows) {
     s('rect', { x: rtl ? W - x - len : x, y, width: len, height, rx: 3, class: 'rv-bar' }),
     s('text', { x: X(x + len + 6), y: y + height / 2 + 4, 'text-anchor': rtl ? 'end' : 'start', class: 'rv-value' }, text)];
   const length = (value, room) => Math.max(2, (Math.min(100, value) / 100) * room);
+  // Beside the longest bar there is room for the widest figure (bold, as reviewer.css draws it) and
+  // its gap: a fixed allowance cut "100.0% (+10.0)" off at the chart's edge.
+  const figure = Math.ceil(Math.max(...rows.map(([, , text]) => labelWidth(text, rtl, 700)))) + 10;
   if (W < 420) {
     // Nastaliq rises and falls further from its baseline than Latin, so Urdu lines are taller.
     const [rise, step, fall] = rtl ? [16, 24, 9] : [12, 16, 5];
@@ -134,7 +144,7 @@ export function barChart(title, desc, rows) {
     for (const [lines, top, barY, value, text] of placed) {
       svg.append(s('text', { x: X(2), y: top + rise, 'text-anchor': rtl ? 'end' : 'start', class: 'rv-label' },
         ...lines.map((line, k) => s('tspan', { x: X(2), y: top + rise + k * step }, line))),
-      ...bar(0, barY, length(value, W - 96), 18, text));
+      ...bar(0, barY, length(value, W - figure), 18, text));
     }
     return h('figure', { class: 'rv-chart' }, svg);
   }
@@ -143,7 +153,7 @@ export function barChart(title, desc, rows) {
   rows.forEach(([label, value, text], i) => {
     const y = 10 + i * 32;
     svg.append(s('text', { x: X(lw - 8), y: y + 15, 'text-anchor': rtl ? 'start' : 'end', class: 'rv-label' }, fit(label, lw - 10, rtl)),
-      ...bar(lw, y, length(value, W - lw - 96), 22, text));
+      ...bar(lw, y, length(value, W - lw - figure), 22, text));
   });
   return h('figure', { class: 'rv-chart' }, svg);
 }

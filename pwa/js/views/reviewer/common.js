@@ -73,11 +73,20 @@ export const inDays = (n) => addDays(pakistanDay(), n);
 
 export const pct = (p) => (p === null || p === undefined ? '—' : fmtPercent(p));
 
-// A change in percentage points with a word for its direction, never a sign or a colour alone.
+// A change in percentage points as it is shown, the one rule for the tables' words and the charts'
+// signs: its direction (`way`), 'same' when it rounds to 0.0, and its size to one decimal (`points`).
+// No change (null) means no figure for the period before, which is all the API can say: a group may
+// have figures from earlier periods (before a month without inspections), so it is not called new.
+export function changeOf(change) {
+  if (change === null) return { way: 'none' };
+  if (Math.abs(change) < 0.05) return { way: 'same' };
+  return { way: change > 0 ? 'up' : 'down', points: pct(Math.abs(change)).replace('%', '') };
+}
+
+// A change with a word for its direction, never a sign or a colour alone.
 export function changeText(change) {
-  if (change === null) return t('rv.change.none');
-  if (Math.abs(change) < 0.05) return t('rv.change.same');
-  return t(change > 0 ? 'rv.change.up' : 'rv.change.down', { points: pct(Math.abs(change)).replace('%', '') });
+  const { way, points } = changeOf(change);
+  return t(`rv.change.${way}`, { points });
 }
 
 export function saveBlob(blob, filename) {

@@ -10,7 +10,7 @@ import { displayPercent } from '../../scoring.js';
 import { add, button, card, h, mount } from '../../ui.js';
 import { barChart, lineChart } from './charts.js';
 import {
-  bilingual, busy, changeText, districtName, districts, errorBox, flagList, inDays, oneName, page, pct, row,
+  bilingual, busy, changeOf, changeText, districtName, districts, errorBox, flagList, inDays, oneName, page, pct, row,
   saveBlob, select, sincePassed, stations, table, tag,
 } from './common.js';
 import { csv, xlsx } from './files.js';
@@ -22,6 +22,10 @@ const FLAGGED = 50;
 // Files carry the one decimal shown on screen, as numbers a spreadsheet can add up.
 const num1 = (p) => (p === null ? null : Number(displayPercent(p)));
 const groupName = (r) => oneName({ en: r.group_name, ur: r.name_ur });
+// The charts measure their Urdu words to give them room, so in Urdu they are drawn once the app's Urdu
+// font (cached with the app) has loaded, not with a fallback's widths; without it they are drawn anyway.
+const urduFont = () => (getLang() === 'ur' && document.fonts
+  ? document.fonts.load("12px 'Noto Nastaliq Urdu'", 'اردو').catch(() => null) : null);
 
 // Every period from `from` to `to`, so the time axis shows the gaps too.
 function periods(from, to, quarter) {
@@ -90,7 +94,7 @@ export default async function dashboardView(params) {
   const get = (kind, query) => api.reviewer.dashboard(kind, { district_id: district, ...query }).catch((err) => ({ err }));
   const [dists, scores, ranks, failed, overdue, flagged] = await Promise.all([districts().catch(() => []),
     get('scores', { group_by: 'district', period }), get('rankings', { group_by: 'station', period, limit: 100 }),
-    get('failed-items', { limit: 20 }), get('overdue', { limit: LATE }), get('flagged', { limit: FLAGGED })]);
+    get('failed-items', { limit: 20 }), get('overdue', { limit: LATE }), get('flagged', { limit: FLAGGED }), urduFont()]);
   const go = (changes) => {
     const q = new URLSearchParams(Object.entries({ period, district, ...changes }).filter(([k, v]) => v && v !== 'month'));
     navigate(`/review/dashboard${q.size ? `?${q}` : ''}`);
@@ -103,6 +107,7 @@ export default async function dashboardView(params) {
         { onchange: (e) => go({ period: e.target.value }) })),
       h('label', {}, t('rv.col.district'), select('district', dists.map((d) => [d.id, tx(districtName(d))]), district,
         { all: t('rv.queue.allDistricts'), onchange: (e) => go({ district: e.target.value }) }))),
+    h('p', { class: 'hint rv-counts', text: t('rv.dash.counts') }),
     exportForm(district),
     trend(scores, period),
     ranking(ranks),
@@ -219,7 +224,11 @@ function trend(res, period) {
 }
 
 function ranking(res) {
-  const signed = (c) => (c === null ? '' : ` (${c < 0 ? '−' : '+'}${pct(Math.abs(c)).replace('%', '')})`);
+  // Beside a bar, a change as a sign and its size; none when the table says "no change" or has none.
+  const signed = (c) => {
+    const { way, points } = changeOf(c);
+    return way === 'up' || way === 'down' ? ` (${way === 'up' ? '+' : '−'}${points})` : '';
+  };
   const top = res.err ? [] : res.rows.slice(0, 20);
   const chart = top.length > 0 && barChart(t('rv.dash.ranking'),
     t('rv.dash.rankingDesc', { count: top.length, total: res.rows.length, period: periodLabel(res.current) }),

@@ -153,6 +153,7 @@ export default {
 
     'rv.dash.title': 'Dashboards', 'rv.dash.period': 'Period', 'rv.dash.month': 'By month', 'rv.dash.quarterly': 'By quarter',
     'rv.dash.quarter': 'Q{q} {y}',
+    'rv.dash.counts': 'Figures count submitted and approved inspections only: a returned one drops out until it is sent again. Months and quarters are Pakistan’s.',
     'rv.exp.title': 'Download inspections (CSV or Excel)', 'rv.exp.from': 'From (day)', 'rv.exp.to': 'To (day, included)',
     'rv.exp.allStations': 'All stations', 'rv.exp.anyStatus': 'Any state', 'rv.exp.anyTemplate': 'Any checklist',
     'rv.exp.hint': 'Days are Pakistan’s; empty dates take every inspection. Choose a checklist to get one column per question. The district chosen above applies.',
@@ -180,7 +181,7 @@ export default {
     'rv.dash.failedCol': 'Failed', 'rv.dash.answered': 'Answered', 'rv.dash.rate': 'Failure rate',
     'rv.dash.due': 'Due', 'rv.dash.daysOverdue': 'Days overdue',
     'rv.change.up': 'up {points} points', 'rv.change.down': 'down {points} points', 'rv.change.same': 'no change',
-    'rv.change.none': 'new this period',
+    'rv.change.none': 'no figure for the period before',
 
     'rv.nav.visits': 'Visits',
     'rv.vis.title': 'Visits and who makes them',
@@ -429,6 +430,7 @@ export default {
 
     'rv.dash.title': 'ڈیش بورڈ', 'rv.dash.period': 'مدت', 'rv.dash.month': 'ماہانہ', 'rv.dash.quarterly': 'سہ ماہی',
     'rv.dash.quarter': 'سہ ماہی {q}، {y}',
+    'rv.dash.counts': 'اعداد میں صرف جمع کرائے گئے اور منظور شدہ معائنے شامل ہیں: واپس کیا گیا معائنہ دوبارہ جمع ہونے تک شامل نہیں۔ مہینے اور سہ ماہیاں پاکستانی وقت کے مطابق ہیں۔',
     'rv.exp.title': 'معائنے ڈاؤن لوڈ کریں (CSV یا ایکسل)', 'rv.exp.from': 'تاریخ سے', 'rv.exp.to': 'تاریخ تک (شامل)',
     'rv.exp.allStations': 'تمام تھانے', 'rv.exp.anyStatus': 'کوئی بھی حالت', 'rv.exp.anyTemplate': 'کوئی بھی چیک لسٹ',
     'rv.exp.hint': 'تاریخیں پاکستانی وقت کے مطابق ہیں؛ خالی چھوڑیں تو تمام معائنے آئیں گے۔ ہر سوال کا الگ کالم چاہیے تو چیک لسٹ چنیں۔ اوپر چنا گیا ضلع لاگو ہوگا۔',
@@ -459,7 +461,7 @@ export default {
     'rv.dash.failedCol': 'ناکام', 'rv.dash.answered': 'جوابات', 'rv.dash.rate': 'ناکامی کی شرح',
     'rv.dash.due': 'آخری تاریخ', 'rv.dash.daysOverdue': 'تاخیر (دن)',
     'rv.change.up': '{points} پوائنٹ اضافہ', 'rv.change.down': '{points} پوائنٹ کمی', 'rv.change.same': 'کوئی تبدیلی نہیں',
-    'rv.change.none': 'اس مدت میں نیا',
+    'rv.change.none': 'پچھلی مدت کا کوئی اسکور نہیں',
 
     'rv.nav.visits': 'دورے',
     'rv.vis.title': 'دورے اور ان کے معائنہ کار',
