@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -288,6 +289,31 @@ async def test_the_queue_lists_submitted_inspections_in_scope_oldest_first_with_
     assert [r["station"]["code"] for r in theirs] == ["SB1"]
     assert (await ctx.get("/api/v1/review/queue", "inspector_a")).status_code == 403
     assert (await ctx.get("/api/v1/review/queue", after="not-a-cursor")).status_code == 422
+
+
+async def test_a_queue_row_carries_when_the_inspection_was_made_not_only_when_it_arrived(client):
+    # A phone offline for five days: finished then, received now. The queue's row says both, so the
+    # reviewer is not told it was done the day it arrived (made_at as the inspection and dashboards have it).
+    ctx = await make_ctx(client)
+    finished = datetime.now(UTC) - timedelta(days=5)
+    late, _ = await ctx.submit(started_at=(finished - timedelta(hours=1)).isoformat(), finished_at=finished.isoformat())
+    # A phone clock 40 days behind cannot be right: it was made when it first arrived (schema 0016).
+    stale = datetime.now(UTC) - timedelta(days=40)
+    wrong_clock, _ = await ctx.submit(
+        station="A2", started_at=(stale - timedelta(hours=1)).isoformat(), finished_at=stale.isoformat()
+    )
+
+    rows = {r["id"]: r for r in (await ctx.get("/api/v1/review/queue")).json()["rows"]}
+    row = rows[str(late)]
+    made, arrived = datetime.fromisoformat(row["made_at"]), datetime.fromisoformat(row["submitted_at"])
+    assert made == finished and arrived - made > timedelta(days=4)
+    other = rows[str(wrong_clock)]
+    assert other["made_at"] == other["submitted_at"]
+    stored = await _rows(client, "SELECT id, made_at FROM inspections WHERE id = ANY($1)", [late, wrong_clock])
+    assert {str(r["id"]): r["made_at"] for r in stored} == {
+        str(late): made,
+        str(wrong_clock): datetime.fromisoformat(other["made_at"]),
+    }
 
 
 async def test_the_latest_review_summary_carries_comments_and_the_overrides_in_force(client):

@@ -246,6 +246,10 @@ class QueueRow(msgspec.Struct, kw_only=True):
     accuracy_m: float | None = None
     # A reviewer's override is in force: the score shown is the reviewer's.
     score_overridden: bool = False
+    # When it was made (schema 0016): the finish its phone gave, when that clock could be right, else its
+    # first receipt; kept through returns. `submitted_at` is its latest arrival, days later for a phone
+    # that was offline. Null only for an inspection never submitted.
+    made_at: datetime | None = None
 
 
 class QueuePage(msgspec.Struct, kw_only=True):

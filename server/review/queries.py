@@ -288,7 +288,7 @@ async def latest_reviews(conn: Connection, inspection_ids: Sequence[UUID]) -> di
 _EXACT_SQL = f"i.distance_m < {EXACT_STATION_FIX_M}"
 
 _ROW_SELECT = f"""
-SELECT i.id, i.status, i.revision, i.submitted_at, i.score_percent, i.grade, i.critical_failed, {OVERRIDDEN_SQL},
+SELECT i.id, i.status, i.revision, i.submitted_at, i.made_at, i.score_percent, i.grade, i.critical_failed, {OVERRIDDEN_SQL},
        i.far_from_station, i.distance_m, i.reused_photos, i.photos_missing,
        i.photos_far, i.photos_off_time, i.photos_unproven, i.location_imprecise, i.accuracy_m,
        i.too_fast, i.overlaps_other, i.location_repeated,
@@ -347,6 +347,7 @@ def queue_row(r: Record) -> QueueRow:
         district=DistrictRef(id=r["district_id"], name=r["district_en"], name_ur=r["district_ur"]),
         inspector=Person(id=r["inspector_id"], display_name=r["inspector_name"]),
         submitted_at=r["submitted_at"],
+        made_at=r["made_at"],
         score_percent=r["score_percent"],
         grade=r["grade"],
         score_overridden=r["score_overridden"],

@@ -51,7 +51,9 @@ class ReviewController(Controller):
 
     @get(
         "/review/queue",
-        description="Submitted inspections in your scope, oldest first. Pass `next` as `after` for the next page.",
+        description="Submitted inspections in your scope, the longest waiting (`submitted_at`) first. Each row's "
+        "`made_at` is when it was made, as the inspection and the dashboards have it (its phone's finish, "
+        "else its first receipt). Pass `next` as `after` for the next page.",
     )
     async def queue(
         self,

@@ -3,12 +3,25 @@
 // stack into cards (CSS), each value beside its column's name.
 
 import { api } from '../../api.js';
-import { fmtDateTime, t, tx } from '../../i18n.js';
+import { fmtDate, fmtDateTime, t, tx } from '../../i18n.js';
 import { navigate } from '../../router.js';
 import { button, h, icon } from '../../ui.js';
 import {
   FLAG_NAMES, bilingual, districtName, districts, errorBox, flagList, gradePill, page, pct, row, select, table,
 } from './common.js';
+
+// When a row's inspection was done (made_at: its phone's finish, as its own page and the dashboards
+// have it), and, when it reached the server more than a day later (a phone offline for days), the day
+// it arrived: the queue is in order of arrival, and a late one would otherwise look done that day.
+const DAY_MS = 24 * 60 * 60 * 1000;
+function when(r) {
+  const made = r.made_at || r.submitted_at;
+  if (!made) return '—';
+  const late = Boolean(r.submitted_at) && new Date(r.submitted_at) - new Date(made) > DAY_MS;
+  // One child for the cell (a card's grid puts it beside the column's name), its lines stacked.
+  return h('div', { class: 'rv-when' }, h('div', { text: t('rv.queue.done', { date: fmtDateTime(made) }) }),
+    late && h('div', { class: 'hint rv-arrived', text: t('rv.queue.arrived', { date: fmtDate(r.submitted_at) }) }));
+}
 
 // The cursors of pages seen, per filter, so "Previous" needs nothing kept on the server.
 const cursors = new Map();
@@ -36,11 +49,11 @@ export default async function queueView(params) {
   if (res.err) return page('/review', t('rv.queue.title'), filters, errorBox(res.err));
   if (res.next && seen.length === n) seen.push(res.next);
 
-  const heads = [[t('rv.col.station')], [t('rv.col.district')], [t('role.inspector')], [t('rv.col.submitted')],
+  const heads = [[t('rv.col.station')], [t('rv.col.district')], [t('role.inspector')], [t('rv.col.when')],
     [t('review.score'), true], [t('rv.col.grade')], [t('rv.col.flags')]];
   const rows = res.rows.map((r) => row(heads, [
     h('a', { class: 'rv-rowlink', href: `#/review/i/${r.id}` }, bilingual(r.station.name), h('span', { class: 'rv-code', text: r.station.code })),
-    bilingual(districtName(r.district)), r.inspector.display_name, r.submitted_at ? fmtDateTime(r.submitted_at) : '—',
+    bilingual(districtName(r.district)), r.inspector.display_name, when(r),
     pct(r.score_percent), gradePill(r.grade), flagList(r.flags),
   ], { dataset: { id: r.id, station: r.station.code } }));
   return page('/review', t('rv.queue.title'), h('p', { class: 'hint', text: t('rv.queue.lead') }), filters,
