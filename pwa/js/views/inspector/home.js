@@ -3,11 +3,12 @@
 // search over every station in scope, rendered incrementally.
 
 import { addDays, fmtBytes, fmtDate, fmtDateTime, fmtNumber, pakistanDay, t, tx } from '../../i18n.js';
+import { on } from '../../bus.js';
 import { PHOTOS, getAll } from '../../db.js';
 import { progressOf } from '../../form.js';
 import { allDrafts } from '../../inspection.js';
 import { isOffered, latestVersion, station, state, templateOf, version } from '../../state.js';
-import { h, icon, lazyList, pill, progress } from '../../ui.js';
+import { h, icon, keepingFocus, lazyList, mount, pill, progress } from '../../ui.js';
 import { syncPill } from './common.js';
 
 const DONE = new Set(['done', 'completed', 'submitted', 'cancelled', 'closed']);
@@ -54,14 +55,23 @@ function workFor(a, drafts) {
     || drafts.find((d) => !d.assignment_id && d.station_id === a.station_id && templateOf(d) === a.template_id && unknownToBundle(d));
 }
 
-function assignmentRow(a, group, drafts) {
+// An assignment's place in the list. Done on this phone (submitted, sent or waiting to send), its
+// due date is no longer measured against today: it was met or not when the inspection was finished,
+// by the day in Pakistan, however long the phone then stayed offline.
+function groupOf(a, d, today) {
+  if (d && d.status !== 'draft' && d.status !== 'returned') {
+    return d.finished_at && a.due_date && pakistanDay(new Date(d.finished_at)) > a.due_date ? 'late' : 'met';
+  }
+  return dueGroup(a.due_date, today);
+}
+
+function assignmentRow(a, group, d) {
   const st = station(a.station_id);
   // The version a new inspection would start on; none offered (the template archived) is said plainly.
   const ver = a.template_version_id ? version(a.template_version_id) : latestVersion(a.template_id, isOffered);
   const withdrawn = !isOffered(ver);
   const title = (ver || latestVersion(a.template_id))?.definition.title;
-  // Begun already: the row continues it, or shows it submitted; never a second inspection.
-  const d = workFor(a, drafts);
+  // Begun already (d, workFor): the row continues it, or shows it submitted; never a second inspection.
   const open = d && (d.status === 'draft' || d.status === 'returned');
   const dueLabel = a.due_date ? fmtDate(a.due_date) : '—';
   return h('li', { class: 'list-row', dataset: { assignment: a.id } },
@@ -69,9 +79,11 @@ function assignmentRow(a, group, drafts) {
       h('span', { class: 'strong', text: st ? tx(st.name) : t('home.unknownStation') }),
       h('span', { class: 'hint', text: title ? tx(title) : '' })),
     group === 'overdue' ? pill('fail', t('home.overdueOn', { date: dueLabel }))
-      : group === 'due' ? pill('warn', t('home.dueOn', { date: dueLabel }))
-        : pill('info', t('home.dueOn', { date: dueLabel })),
-    open ? pill('pending', t('home.inProgress')) : d ? pill('ok', t('home.submitted'), { class: 'submitted' }) : null,
+      // Submitted after its due date: one pill says both (a second "Submitted" beside it would repeat it).
+      : group === 'late' ? pill('warn', t('home.submittedLate', { date: dueLabel }), { class: 'late submitted' })
+        : group === 'due' ? pill('warn', t('home.dueOn', { date: dueLabel }))
+          : pill('info', t('home.dueOn', { date: dueLabel })),
+    open ? pill('pending', t('home.inProgress')) : d && group !== 'late' ? pill('ok', t('home.submitted'), { class: 'submitted' }) : null,
     withdrawn && !d ? pill('warn', t('home.withdrawn'), { class: 'withdrawn' }) : null);
 }
 
@@ -99,21 +111,11 @@ async function spaceCallout() {
     h('a', { href: '#/settings', text: t('storage.title') })));
 }
 
+// Home follows the outbox while it is shown (as the Sync screen does): an inspection leaves "Waiting to
+// send" when its last photo is acknowledged, not when the inspector next leaves and comes back. Only
+// the parts about this phone's work are drawn again; the station search, drawn once, keeps what is
+// typed in it, its focus and its place.
 export async function homeView() {
-  const drafts = (await allDrafts()).sort(newestFirst);
-  const attention = drafts.filter((d) => d.sync === 'attention');
-  const returned = drafts.filter((d) => d.status === 'returned' && d.sync !== 'attention');
-  const inProgress = drafts.filter((d) => d.status === 'draft' && d.sync !== 'attention');
-  const waiting = drafts.filter((d) => d.status === 'submitted' && (d.sync === 'queued' || d.sync === 'sending'));
-  const sent = drafts.filter((d) => d.sync === 'on_server' && d.status !== 'returned').slice(0, 10);
-
-  const today = pakistanDay();
-  const order = { overdue: 0, due: 1, later: 2 };
-  const assignments = Object.values(state.bundle.assignments)
-    .filter((a) => !DONE.has(a.status) && (!a.inspector_id || a.inspector_id === state.user.id))
-    .map((a) => ({ a, g: dueGroup(a.due_date, today) }))
-    .sort((x, y) => order[x.g] - order[y.g] || (x.a.due_date || '9').localeCompare(y.a.due_date || '9'));
-
   const search = h('input', { type: 'search', id: 'station-search', autocomplete: 'off', 'aria-label': t('home.searchLabel'), placeholder: t('home.searchPlaceholder') });
   const results = h('ul', { class: 'list', id: 'station-list' });
   const stations = Object.values(state.bundle.stations).filter((s) => !s.retired).sort((a, b) => tx(a.name).localeCompare(tx(b.name)));
@@ -131,22 +133,57 @@ export async function homeView() {
   search.addEventListener('input', filter);
   filter();
 
-  const nothing = !drafts.length && !assignments.length;
-  const node = h('div', { class: 'page home' },
-    h('h1', { class: 'visually-hidden', text: t('home.title') }),
-    h('p', { class: 'greeting', text: t('home.hello', { name: state.user.display_name }) }),
-    !state.bundle.fetched_at ? h('div', { class: 'callout callout-warn' }, icon('warn'), h('p', { text: t('home.noBundle') })) : null,
-    await spaceCallout(),
-    section('h-attention', t('home.attention'), attention.map(draftRow)),
-    section('h-returned', t('home.returned'), returned.map(draftRow)),
-    section('h-progress', t('home.drafts'), inProgress.map(draftRow)),
-    section('h-waiting', t('home.waiting'), waiting.map(draftRow)),
-    section('h-assign', t('home.assignments'), assignments.map(({ a, g }) => assignmentRow(a, g, drafts))),
-    nothing ? h('p', { class: 'empty', text: t('home.nothing') }) : null,
+  const above = h('div', { class: 'home-work' });
+  const below = h('div', { class: 'home-sent' });
+  const node = h('div', { class: 'page home' }, above,
     h('section', { class: 'home-section', 'aria-labelledby': 'h-stations' },
       h('h2', { id: 'h-stations', text: t('home.stations') }),
       h('div', { class: 'search' }, icon('search'), search), count, results),
-    section('h-sent', t('home.sent'), sent.map(draftRow)),
-  );
-  return { node, dispose: () => stop() };
+    below);
+  // Parts are made in full before either is replaced, so the page never shrinks meanwhile and the
+  // scroll position stays; a drawing overtaken by a newer one is dropped.
+  let drawn = 0;
+  const draw = async () => {
+    const mine = ++drawn;
+    const parts = await workParts();
+    if (mine !== drawn) return;
+    mount(above, ...parts.above);
+    mount(below, ...parts.below);
+  };
+  await draw();
+  const off = on('outbox', () => keepingFocus(draw, node));
+  return { node, dispose: () => { off(); stop(); } };
+}
+
+async function workParts() {
+  const drafts = (await allDrafts()).sort(newestFirst);
+  const attention = drafts.filter((d) => d.sync === 'attention');
+  const returned = drafts.filter((d) => d.status === 'returned' && d.sync !== 'attention');
+  const inProgress = drafts.filter((d) => d.status === 'draft' && d.sync !== 'attention');
+  const waiting = drafts.filter((d) => d.status === 'submitted' && (d.sync === 'queued' || d.sync === 'sending'));
+  const sent = drafts.filter((d) => d.sync === 'on_server' && d.status !== 'returned').slice(0, 10);
+
+  const today = pakistanDay();
+  const order = { overdue: 0, due: 1, later: 2, met: 2, late: 2 };
+  const assignments = Object.values(state.bundle.assignments)
+    .filter((a) => !DONE.has(a.status) && (!a.inspector_id || a.inspector_id === state.user.id))
+    .map((a) => { const d = workFor(a, drafts); return { a, d, g: groupOf(a, d, today) }; })
+    .sort((x, y) => order[x.g] - order[y.g] || (x.a.due_date || '9').localeCompare(y.a.due_date || '9'));
+
+  const nothing = !drafts.length && !assignments.length;
+  return {
+    above: [
+      h('h1', { class: 'visually-hidden', text: t('home.title') }),
+      h('p', { class: 'greeting', text: t('home.hello', { name: state.user.display_name }) }),
+      !state.bundle.fetched_at ? h('div', { class: 'callout callout-warn' }, icon('warn'), h('p', { text: t('home.noBundle') })) : null,
+      await spaceCallout(),
+      section('h-attention', t('home.attention'), attention.map(draftRow)),
+      section('h-returned', t('home.returned'), returned.map(draftRow)),
+      section('h-progress', t('home.drafts'), inProgress.map(draftRow)),
+      section('h-waiting', t('home.waiting'), waiting.map(draftRow)),
+      section('h-assign', t('home.assignments'), assignments.map(({ a, d, g }) => assignmentRow(a, g, d))),
+      nothing ? h('p', { class: 'empty', text: t('home.nothing') }) : null,
+    ],
+    below: [section('h-sent', t('home.sent'), sent.map(draftRow))],
+  };
 }
