@@ -1,14 +1,13 @@
 // Screens every role has: sign-in, settings (account, language, storage, password, sign-out) and the
 // outbox ("what is still on this phone"). Role screens live in views/<role>/.
 
-import { on } from '../bus.js';
 import { fmtBytes, fmtDateTime, getDigits, getLang, problemText, setDigits, setLang, t, tx } from '../i18n.js';
 import { PHOTOS, getAll } from '../db.js';
 import { allEntries, dropActionCheck, photoRefusal, retryNow, unitOf } from '../outbox.js';
 import { hasUnsent, refreshBundle, returnedOnServer, signOut, state, station, unsentDesk } from '../state.js';
-import { alertDialog, button, card, confirmDialog, h, keepingFocus, mount, pill } from '../ui.js';
+import { alertDialog, button, card, confirmDialog, h, mount, pill } from '../ui.js';
 import { allDrafts } from '../inspection.js';
-import { actionLine } from './inspector/common.js';
+import { actionLine, followOutbox } from './inspector/common.js';
 import { draftRow, newestFirst } from './inspector/home.js';
 import { loginView } from './login.js';
 
@@ -113,20 +112,11 @@ function outboxGroups(entries) {
   return [...groups.values()];
 }
 
-// The outbox drains under this screen (here, in another tab or in the service worker): it is drawn
-// again as it does, so a row says what is true now and goes once sent. Drawn in place, not by the
-// router: the person keeps their place on the screen, and their focus (keepingFocus). A drawing that
-// a newer one overtook is not shown.
+// The outbox drains under this screen: it follows it (followOutbox), so a row says what is true now and
+// goes once sent, drawn in place, not by the router, so the person keeps their place and their focus.
 async function outboxView() {
   const node = h('div', { class: 'page' });
-  let drawn = 0;
-  const draw = async () => {
-    const mine = ++drawn;
-    const parts = await outboxParts();
-    if (mine === drawn) mount(node, ...parts);
-  };
-  await draw();
-  const off = on('outbox', () => keepingFocus(draw, node));
+  const off = await followOutbox(node, outboxParts, (parts) => mount(node, ...parts));
   return { node, dispose: off };
 }
 

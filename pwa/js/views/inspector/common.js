@@ -10,7 +10,7 @@ import { TEMPLATE_GONE, actionChecks, dropActionCheck, enqueueActionCheck, photo
 import { thumbUrl } from '../../photos.js';
 import { navigate, render } from '../../router.js';
 import { station, templatesFor } from '../../state.js';
-import { button, confirmDialog, dialog, field, h, icon, mount, pill, toast } from '../../ui.js';
+import { button, confirmDialog, dialog, field, h, icon, keepingFocus, mount, pill, toast } from '../../ui.js';
 
 export function notFound(message) {
   return h('div', { class: 'page' }, h('h1', { text: t('error.title') }), h('p', { text: message || t('error.notFound') }),
@@ -207,6 +207,21 @@ export function removedPhotosNote(draft, def) {
   return h('div', { class: 'callout callout-warn', role: 'note', id: 'photos-removed' }, icon('warn'), h('div', {},
     h('p', { text: t('refused.removedNote', { count: gone.length }) }),
     h('ul', {}, labels.map((l) => h('li', { text: l })))));
+}
+
+// A screen drawn from the outbox follows it as it drains (here, in another tab or in the service worker):
+// `build` makes the screen's parts in full and `put` puts them in place, so the page never shrinks
+// meanwhile and the scroll position stays; a drawing overtaken by a newer one is dropped, and focus stays
+// where the person had it. Drawn once before it returns; returns what stops the following.
+export async function followOutbox(node, build, put) {
+  let drawn = 0;
+  const draw = async () => {
+    const mine = ++drawn;
+    const parts = await build();
+    if (mine === drawn) put(parts);
+  };
+  await draw();
+  return on('outbox', () => keepingFocus(draw, node));
 }
 
 // A corrective action open at the station (or done, for the inspector to verify), where the inspector

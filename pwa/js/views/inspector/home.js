@@ -3,13 +3,12 @@
 // search over every station in scope, rendered incrementally.
 
 import { addDays, fmtBytes, fmtDate, fmtDateTime, fmtNumber, pakistanDay, t, tx } from '../../i18n.js';
-import { on } from '../../bus.js';
 import { PHOTOS, getAll } from '../../db.js';
 import { progressOf } from '../../form.js';
 import { allDrafts } from '../../inspection.js';
 import { isOffered, latestVersion, station, state, templateOf, version } from '../../state.js';
-import { h, icon, keepingFocus, lazyList, mount, pill, progress } from '../../ui.js';
-import { syncPill } from './common.js';
+import { h, icon, lazyList, mount, pill, progress } from '../../ui.js';
+import { followOutbox, syncPill } from './common.js';
 
 const DONE = new Set(['done', 'completed', 'submitted', 'cancelled', 'closed']);
 
@@ -140,18 +139,10 @@ export async function homeView() {
       h('h2', { id: 'h-stations', text: t('home.stations') }),
       h('div', { class: 'search' }, icon('search'), search), count, results),
     below);
-  // Parts are made in full before either is replaced, so the page never shrinks meanwhile and the
-  // scroll position stays; a drawing overtaken by a newer one is dropped.
-  let drawn = 0;
-  const draw = async () => {
-    const mine = ++drawn;
-    const parts = await workParts();
-    if (mine !== drawn) return;
+  const off = await followOutbox(node, workParts, (parts) => {
     mount(above, ...parts.above);
     mount(below, ...parts.below);
-  };
-  await draw();
-  const off = on('outbox', () => keepingFocus(draw, node));
+  });
   return { node, dispose: () => { off(); stop(); } };
 }
 

@@ -313,10 +313,13 @@ export async function actionDialog({ station, inspectionId, item }) {
   where.addEventListener('change', () => {
     const st = list.find((s) => s.id === where.value);
     const versions = st ? templatesFor(st) : [];
-    picks = versions.flatMap((v) => v.definition.sections.flatMap((s) => s.items).map((it) => ({ template_id: v.template_id, key: it.key })));
-    let n = 0;
-    mount(which, h('option', { value: '', text: t('rv.act.noItem') }), versions.map((v) => h('optgroup', { label: tx(v.definition.title) },
-      v.definition.sections.flatMap((s) => s.items).map((it) => h('option', { value: String(n++), text: tx(it.label) })))));
+    picks = [];
+    const groups = versions.map((v) => h('optgroup', { label: tx(v.definition.title) },
+      v.definition.sections.flatMap((s) => s.items).map((it) => {
+        picks.push({ template_id: v.template_id, key: it.key });
+        return h('option', { value: String(picks.length - 1), text: tx(it.label) });
+      })));
+    mount(which, h('option', { value: '', text: t('rv.act.noItem') }), groups);
   });
   where.dispatchEvent(new Event('change'));
   const desc = h('textarea', { rows: 3, maxlength: 2000, value: item ? tx(item.label) : '' });
