@@ -104,6 +104,11 @@ def test_an_override_outside_zero_to_one_is_refused():
         (66.66666666666667, "66.7"),
         (1e-7, "0.0"),
         (99.99, "100.0"),
+        # 63.75 % as scoring's sums make it (3 of 4 at weight 1, 3 of 5 at weight 3): a hair below.
+        (63.74999999999999, "63.8"),
+        (28.749999999999996, "28.8"),
+        (63.7499999, "63.7"),
+        (-63.74999999999999, "-63.8"),
     ],
 )
 def test_display_percent_rounds_half_up_to_one_decimal(percent, shown):

@@ -164,3 +164,24 @@ def test_the_javascript_scorer_equals_the_server_on_random_inspections(page):
     for case, got in zip(cases, page.evaluate(RUN, cases), strict=True):
         defn = to_definition(case["template"])
         assert_same(got, score(defn, case["answers"], case["overrides"]))
+
+
+def test_the_phone_shows_every_percent_as_the_server_does(page):
+    """Every tenth and half-tenth from -100 to 100, each also a hair to either side as a float's sums
+    leave it (63.75 % arrives as 63.74999999999999), and percents scores really make: the phone's
+    displayPercent and the server's display_percent give the same text for each."""
+    values = []
+    for k in range(-2000, 2001):
+        exact = k / 20
+        values += [exact, math.nextafter(exact, -math.inf), math.nextafter(exact, math.inf), exact - 3e-15]
+    rng = random.Random(20261201)
+    for _ in range(2000):
+        weights = [rng.choice([1, 2, 3, 0.5, 7.77]) for _ in range(rng.randint(1, 5))]
+        points = [rng.randint(0, m) / m for m in (rng.randint(1, 10) for _ in weights)]
+        values.append(100 * sum(p * w for p, w in zip(points, weights, strict=True)) / sum(weights))
+    got = page.evaluate(
+        "async (vs) => { const m = await import('/js/scoring.js'); return vs.map(m.displayPercent); }", values
+    )
+    differing = [(v, g, display_percent(v)) for v, g in zip(values, got, strict=True) if g != display_percent(v)]
+    assert not differing, differing[:10]
+    assert display_percent(100 * (0.75 * 1 + 0.6 * 3) / 4) == "63.8"

@@ -135,15 +135,16 @@ export function score(definition, answers, overrides) {
   return { percent, grade, critical_failed: criticalFailed, sections, items };
 }
 
-// Half-up to one decimal, starting from the shortest decimal that reads back as the same number
-// (what String prints), as the server's display_percent does: 89.95 -> "90.0", 0.15 -> "0.2".
-// A negative number (a fall in score) is its size rounded so, with the sign in front: half away from
-// zero, as Python's ROUND_HALF_UP, so -0.05 -> "-0.1" and -3.25 -> "-3.3".
+// Half-up to one decimal, as the server's display_percent does: first to nine decimals (toFixed
+// rounds the exact value half-up, as Decimal does there), which takes away the error a float's sums
+// carry (63.75 % arrives as 63.74999999999999), then half-up to one: 63.75 -> "63.8", 89.95 -> "90.0",
+// 0.15 -> "0.2". A negative number (a fall in score) is its size rounded so, with the sign in front:
+// half away from zero, as Python's ROUND_HALF_UP, so -0.05 -> "-0.1" and -3.25 -> "-3.3".
 export function displayPercent(percent) {
   if (percent === null || percent === undefined) return null;
   if (percent < 0) return `-${displayPercent(-percent)}`;
-  const text = String(percent);
-  if (text.includes("e")) return Math.abs(percent) < 1 ? "0.0" : percent.toFixed(1);
+  if (percent >= 1e21) return String(percent); // toFixed's limit; no score or change comes near it
+  const text = percent.toFixed(9);
   const [whole, frac = ""] = text.split(".");
   const tenths = Number(whole) * 10 + Number(frac[0] || "0") + (Number(frac[1] || "0") >= 5 ? 1 : 0);
   return `${Math.floor(tenths / 10)}.${tenths % 10}`;

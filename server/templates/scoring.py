@@ -341,12 +341,19 @@ def grade_for(bands: list[GradeBand], percent: float | None) -> str | None:
 def display_percent(percent: float | None) -> str | None:
     """The percent as people read it: half-up to one decimal, so 89.95 shows as "90.0".
 
-    Rounding starts from the shortest decimal that reads back as the same float (what repr and
-    JavaScript's String print), not from its exact binary value, so 0.15 shows as 0.2 as a person expects.
+    A float carries the error of the sums that made it: 63.75 % (3 of 4 at weight 1 and 3 of 5 at
+    weight 3) comes out as 63.74999999999999, and 0.15 is stored a hair below 0.15. The value is
+    first rounded to nine decimals (the tolerance grade bands allow, far finer than any score a
+    checklist can give), which takes that error away, and then half-up to one: 63.8, 0.2, as a person
+    working it out by hand gets. JavaScript's displayPercent rounds the same two steps (toFixed(9)).
     """
     if percent is None:
         return None
-    return str(Decimal(repr(float(percent))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    nine = Decimal(float(percent)).quantize(_NINE_DECIMALS, rounding=ROUND_HALF_UP)
+    return str(nine.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+_NINE_DECIMALS = Decimal("1e-9")
 
 
 def validate_answers(defn: Definition, answers: Answers, *, submitting: bool) -> list[FieldError]:

@@ -9,11 +9,11 @@ is done in the browser: the reviewer on a laptop-sized page, the inspector on a 
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
 from server.demo.content import DEMO_PASSWORDS
+from server.templates.scoring import display_percent
 from tests.conftest import snapshot
 from tests.e2e.test_pwa_support import live_pwa_server, phone_context, sign_in, watch_errors
 from tests.e2e.test_reviewer_support import inspector_setup, reviewer_desk, submit
@@ -27,8 +27,8 @@ def pwa_server(pg_admin_url, demo_template_db, tmp_path_factory):
 
 
 def shown_percent(p: float) -> str:
-    """What the PWA prints: half-up to one decimal from the shortest repr, as scoring.displayPercent."""
-    return f"{Decimal(repr(p)).quantize(Decimal('0.1'), ROUND_HALF_UP)}%"
+    """What the PWA prints: the server's display_percent, which scoring.displayPercent equals."""
+    return f"{display_percent(p)}%"
 
 
 def critical_item(version: dict) -> tuple[int, dict]:
