@@ -917,6 +917,25 @@ async def test_a_comment_on_an_item_the_correction_hid_stays_in_the_report_with_
     assert "Write the reason in the diary" in " ".join(urdu.split())
 
 
+async def test_a_score_given_to_an_na_answer_reads_as_a_sentence_in_both_reports(client: ApiClient):
+    """A reviewer scores an item the inspector marked n.a.: the override line said "0.0% (the
+    inspector's answer scored not scored)", and in Urdu "score" twice over."""
+    from tests.review_fixtures import answers, make_ctx
+
+    ctx = await make_ctx(client)
+    iid, revision = await ctx.submit(values=answers(diary="yes", water="na"))
+    overrides = {"l_water": {"score": 0, "reason": "no water cooler at all"}}
+    assert (await ctx.review(iid, "approve", revision, score_overrides=overrides)).status_code == 200
+    english, _ = pdf_text((await ctx.get(f"/api/v1/inspections/{iid}/report.pdf", lang="en")).content)
+    flat = " ".join(english.split())
+    assert "0.0% (the inspector's answer was not scored: n.a. or unanswered)" in flat
+    assert "scored not scored" not in flat
+    urdu, _ = pdf_text((await ctx.get(f"/api/v1/inspections/{iid}/report.pdf", lang="ur")).content)
+    said = normalise_urdu(urdu)
+    assert normalise_urdu("معائنہ کار کے جواب کا کوئی اسکور نہیں تھا") in said
+    assert normalise_urdu("اسکور اسکور") not in said
+
+
 class CountingPool(Executor):
     """The test pool, counting how many reports render in it at once."""
 

@@ -191,11 +191,12 @@ class _Report(Typesetter):
 
     def _override_text(self, o: Any) -> str:
         t = self.t
-        original = _pct(o.original_score * 100) if o.original_score is not None else t["not_scored"]
-        return (
-            f"{_pct(o.score * 100)} ({t['inspector_scored']} {original}) — {iso(o.reason)} — {iso(o.reviewer)}, "
-            f"{_when(o.at, t)}"
-        )
+        # An n.a. or unanswered item a reviewer scored had no score of the inspector's to quote.
+        if o.original_score is None:
+            original = t["inspector_unscored"]
+        else:
+            original = f"{t['inspector_scored']} {_pct(o.original_score * 100)}"
+        return f"{_pct(o.score * 100)} ({original}) — {iso(o.reason)} — {iso(o.reviewer)}, {_when(o.at, t)}"
 
     def _answers(self, current: dict[str, Any], shown: dict[str, bool]) -> None:
         d, t = self.d, self.t

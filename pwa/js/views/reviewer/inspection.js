@@ -154,8 +154,9 @@ function answerText(item, answer) {
   }
 }
 
+// `s` is the score in force: an n.a. answer a reviewer's score change scored reads as that score.
 function resultPill(item, s, answer) {
-  if (answer?.value === 'na') return tag('info', null, t('rv.result.na'));
+  if (answer?.value === 'na' && s === null) return tag('info', null, t('rv.result.na'));
   if (s === null) return isScored(item) ? tag('quiet', null, t('rv.ans.none')) : null;
   if (s === 0) return tag('fail', 'cross', t(item.critical ? 'item.criticalFailed' : 'item.failed'));
   return s === 1 ? tag('ok', 'check', t('rv.result.pass')) : tag('warn', 'warn', t('rv.result.partly', { percent: itemPct(s) }));
@@ -449,7 +450,7 @@ function commentDialog(item, ctx, done) {
 
 function overrideDialog(item, s, ctx, done) {
   const now = ctx.draft.score_overrides[item.key];
-  const score = h('input', { type: 'text', inputmode: 'decimal', dir: 'ltr', autocomplete: 'off', class: 'input-number', value: now ? inputNumber(Math.round(now.score * 100)) : '' });
+  const score = h('input', { type: 'text', inputmode: 'decimal', dir: 'ltr', autocomplete: 'off', class: 'input-number', value: now ? inputNumber(Number((now.score * 100).toFixed(9))) : '' });
   const reason = h('textarea', { rows: 3, maxlength: 2000, value: now?.reason || '' });
   // Each problem is said at its field (UX: errors next to the field), and the first takes focus.
   const form = h('div', { class: 'rv-form' }, h('p', { text: t('rv.overrideOriginal', { score: itemPct(s) }) }),
