@@ -91,20 +91,26 @@ def _one_critical_item(label: str) -> dict:
     }
 
 
+async def _publish(client, admin: str, key: str, label: str, kinds: list[str] | None = None) -> dict:
+    """A published checklist of one critical item keyed `item_1` (as the builder names a first item)."""
+    created = await client.post("/api/v1/templates", admin, json={"key": key, "title": {"en": label, "ur": "ف"}})
+    assert created.status_code == 201, created.text
+    template_id = created.json()["id"]
+    definition = _one_critical_item(label) | ({"kinds": kinds} if kinds else {})
+    saved = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=definition)
+    assert saved.status_code == 200, saved.text
+    published = await client.post(f"/api/v1/templates/{template_id}/publish", admin)
+    assert published.status_code == 201, published.text
+    return {"template_id": template_id, "version_id": published.json()["id"]}
+
+
 async def _two_checklists_with_item_1(client, ctx) -> dict[str, dict]:
     """Two published checklists whose first items share the builder's key `item_1`."""
     admin = await ctx.token("admin")
-    made = {}
-    for key, label in (("lockup_audit", "Detainees entered in the diary"), ("fire_safety", "Extinguisher charged")):
-        created = await client.post("/api/v1/templates", admin, json={"key": key, "title": {"en": label, "ur": "ف"}})
-        assert created.status_code == 201, created.text
-        template_id = created.json()["id"]
-        saved = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=_one_critical_item(label))
-        assert saved.status_code == 200, saved.text
-        published = await client.post(f"/api/v1/templates/{template_id}/publish", admin)
-        assert published.status_code == 201, published.text
-        made[label] = {"template_id": template_id, "version_id": published.json()["id"]}
-    return made
+    return {
+        label: await _publish(client, admin, key, label)
+        for key, label in (("lockup_audit", "Detainees entered in the diary"), ("fire_safety", "Extinguisher charged"))
+    }
 
 
 async def test_a_critical_failure_of_another_checklist_with_the_same_item_key_opens_its_own_action(client):
@@ -189,6 +195,62 @@ async def test_a_client_naming_no_checklist_gets_the_one_the_station_was_last_in
     )
     assert at_a2.status_code == 201, at_a2.text
     assert at_a2.json()["template_id"] == diary["template_id"]
+
+
+async def test_an_action_on_an_archived_checklist_or_one_for_another_kind_of_station_is_refused(client):
+    """As an assignment's template is: the action could never be met by an inspection there, and with no
+    checklist named the server took the newest published whatever it was for, so the station's own
+    checklist failing the item opened a second action for the one fault."""
+    ctx = await make_ctx(client)
+    admin = await ctx.token("admin")
+    police = await _publish(client, admin, "diary", "Diary kept", kinds=["police_station"])
+    retired = await _publish(client, admin, "old_diary", "Diary kept (old list)")
+    assert (await client.post(f"/api/v1/templates/{retired['template_id']}/archive", admin)).status_code == 200
+    khidmat = await _publish(client, admin, "counter", "Counter staffed", kinds=["khidmat_markaz"])
+    reviewer = await ctx.token("reviewer_a")
+    body = {"station_id": str(ctx.world.stations["A"]), "description": "Fix it", "due_date": "2099-01-01"}
+    for checklist, said in ((retired, "archived"), (khidmat, "khidmat_markaz")):
+        refused = await client.post(
+            "/api/v1/actions", reviewer, json={**body, "item_key": "item_1", "template_id": checklist["template_id"]}
+        )
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["errors"]
+        assert error["field"] == "template_id" and said in error["message"], error
+    assert await _rows(client, "SELECT 1 FROM actions") == []
+    # Named by none, the item is the station's own checklist's, though the Khidmat Markaz one is newer.
+    unsaid = await client.post("/api/v1/actions", reviewer, json={**body, "item_key": "item_1"})
+    assert unsaid.status_code == 201, unsaid.text
+    assert unsaid.json()["template_id"] == police["template_id"]
+    # Its failure at the next inspection joins that action rather than opening a second.
+    iid = uuid.uuid4()
+    put = await client.put(
+        f"/api/v1/inspections/{iid}",
+        await ctx.token("inspector_a"),
+        json={
+            "station_id": str(ctx.world.stations["A"]),
+            "template_version_id": police["version_id"],
+            "base_revision": 0,
+            "status": "submitted",
+            "started_at": "2026-11-27T09:00:00Z",
+            "finished_at": None,
+            "location": ctx.station_location("A", iid),
+            "answers": {"item_1": {"value": "no"}},
+        },
+    )
+    assert put.status_code in (200, 201), put.text
+    assert len(await _rows(client, "SELECT 1 FROM actions WHERE item_key = 'item_1'")) == 1
+
+
+async def test_an_item_only_checklists_for_other_stations_have_is_refused_when_none_is_named(client):
+    ctx = await make_ctx(client)
+    admin = await ctx.token("admin")
+    await _publish(client, admin, "counter", "Counter staffed", kinds=["khidmat_markaz"])
+    reviewer = await ctx.token("reviewer_a")
+    body = {"station_id": str(ctx.world.stations["A"]), "description": "Fix it", "due_date": "2099-01-01"}
+    refused = await client.post("/api/v1/actions", reviewer, json={**body, "item_key": "item_1"})
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["item_key"]
+    assert await _rows(client, "SELECT 1 FROM actions") == []
 
 
 async def test_an_action_an_override_opens_on_a_late_approval_is_due_two_weeks_after_the_approval(client):

@@ -244,11 +244,18 @@ async def inspection_item(
     return (bool(row["same_station"]), bool(row["has_item"]), row["template_id"]) if row else (False, False, None)
 
 
-async def templates_with_item(conn: Connection, station_id: UUID, item_key: str) -> list[UUID]:
+async def templates_with_item(conn: Connection, station_id: UUID, item_key: str) -> list[Record]:
     """The published templates that have an item with this key (template_items: keys repeat across them),
-    the likeliest meant first: the one the station was inspected with last, then the newest published."""
-    rows = await conn.fetch(
-        """SELECT ti.template_id FROM template_items ti
+    the likeliest meant first: the one the station was inspected with last, then the newest published.
+    Each row says whether the template is archived and which kinds of station its newest version is for
+    (NULL: every kind), beside the station's kind, as POST /assignments judges a template."""
+    return await conn.fetch(
+        """SELECT ti.template_id, t.archived_at IS NOT NULL AS archived, v.kinds,
+                  (SELECT kind FROM stations WHERE id = $1) AS station_kind
+             FROM template_items ti
+             JOIN templates t ON t.id = ti.template_id
+             LEFT JOIN LATERAL (SELECT tv.kinds, tv.published_at FROM template_versions tv
+                                 WHERE tv.template_id = ti.template_id ORDER BY tv.version DESC LIMIT 1) v ON true
             WHERE ti.item_key = $2
             ORDER BY (SELECT max(i.created_at) FROM inspections i
                         JOIN template_versions iv ON iv.id = i.template_version_id
@@ -258,7 +265,6 @@ async def templates_with_item(conn: Connection, station_id: UUID, item_key: str)
         station_id,
         item_key,
     )
-    return [r["template_id"] for r in rows]
 
 
 async def open_action_for(conn: Connection, station_id: UUID, template_id: UUID | None, item_key: str) -> UUID | None:

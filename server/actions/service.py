@@ -17,6 +17,7 @@ from server.audit import queries as audit
 from server.auth.models import Principal
 from server.dashboards.rollup import REPORTING_TZ, take_sync_state
 from server.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from server.templates.rules import unusable_at
 
 _REFUSALS = {"forbidden": Forbidden, "conflict": Conflict}
 # An owner must be able to see the action. The same answer for an unknown id and for a user elsewhere, so
@@ -243,19 +244,30 @@ async def _check_new(conn: Connection, scope: tuple[bool, list[UUID], list[UUID]
     return template_id if data.item_key is not None else None
 
 
-def _item_template(data: ActionIn, having: list[UUID]) -> tuple[UUID | None, FieldError | None]:
+def _item_template(data: ActionIn, having: list[Record]) -> tuple[UUID | None, FieldError | None]:
     """The checklist of an item named without an inspection: the one asked for, or else the likeliest of
-    those with the key (`having`, best first). A client that names no checklist is still answered, as
-    before checklists were told apart; the app names it.
+    those with the key (`having`, best first) that could be used at the station: not archived, and for
+    its kind of station, as an assignment's template must be. A client that names no checklist is still
+    answered, as before checklists were told apart; the app names it.
 
     A made-up key is refused: it would also take the station's one unfinished-action place for it."""
     if not having:
         return None, FieldError(field="item_key", message="is not an item of any published template")
     if data.template_id is None:
-        return having[0], None
-    if data.template_id in having:
-        return data.template_id, None
-    return None, FieldError(field="item_key", message="is not an item of this template")
+        usable = [r["template_id"] for r in having if _unusable(r) is None]
+        if not usable:
+            return None, FieldError(field="item_key", message="is not an item of any checklist used at this station")
+        return usable[0], None
+    named = next((r for r in having if r["template_id"] == data.template_id), None)
+    if named is None:
+        return None, FieldError(field="item_key", message="is not an item of this template")
+    if problem := _unusable(named):
+        return None, FieldError(field="template_id", message=problem)
+    return data.template_id, None
+
+
+def _unusable(row: Record) -> str | None:
+    return unusable_at(row["archived"], row["kinds"], row["station_kind"])
 
 
 async def _evidence_problems(

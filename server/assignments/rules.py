@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from server.errors import FieldError
+from server.templates.rules import unusable_at
 
 MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6}
 
@@ -94,11 +95,10 @@ def assignment_problems(
         err("inspector_id", "the station is outside this inspector's districts and regions")
     if not facts["template_found"]:
         err("template_id", "no template has this id")
-    elif facts["template_archived"]:
-        err("template_id", "the template is archived")
-    elif facts["template_version"] is None:
+    elif facts["template_version"] is None and not facts["template_archived"]:
         err("template_id", "the template has no published version yet")
-    elif station_ok and facts["template_kinds"] is not None and facts["station_kind"] not in facts["template_kinds"]:
-        kinds = ", ".join(facts["template_kinds"])
-        err("template_id", f"the template is for {kinds}, and this station is a {facts['station_kind']}")
+    elif problem := unusable_at(
+        facts["template_archived"], facts["template_kinds"] if station_ok else None, facts["station_kind"]
+    ):
+        err("template_id", problem)
     return errors

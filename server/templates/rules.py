@@ -45,6 +45,17 @@ YES_NO = ("yes", "no", "na")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def unusable_at(archived: bool, kinds: list[str] | None, station_kind: str | None) -> str | None:
+    """Why a template cannot be used at a station of `station_kind` (an assignment's template, a
+    corrective action's checklist), or None: archived, or its newest version is for other kinds
+    (`kinds` None: every kind, or the station is not known)."""
+    if archived:
+        return "the template is archived"
+    if kinds is not None and station_kind is not None and station_kind not in kinds:
+        return f"the template is for {', '.join(kinds)}, and this station is a {station_kind}"
+    return None
+
+
 def validate_definition(defn: Definition) -> list[FieldError]:
     errors: list[FieldError] = []
 
