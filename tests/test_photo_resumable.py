@@ -50,6 +50,8 @@ async def begin(
         "source": "camera",
         **extra,
     }
+    # A field given as None is left out, as a client that does not send it.
+    params = {k: v for k, v in params.items() if v is not None}
     return await env.api.post(base(photo_id), token or env.inspector_a, params=params)
 
 
@@ -252,6 +254,36 @@ async def test_a_photo_put_whole_meanwhile_answers_the_declaration(denv: Env):
     reply: Any = await begin(denv, photo_id, inspection_id, data)
     assert reply.status_code == 200 and reply.json()["photo"]["id"] == str(photo_id)
     assert reply.json()["received"] == reply.json()["size"] == len(data)
+
+
+async def test_other_bytes_declared_under_a_stored_photos_id_are_refused_as_the_put_refuses_them(denv: Env):
+    """They were answered 200 with the stored photo, so a phone would take its other picture as kept."""
+    inspection_id = await make_inspection(denv.api, denv.world, denv.version_id)
+    first = make_phone_jpeg(width=640, height=480, seed=21)
+    other = make_phone_jpeg(width=800, height=600, seed=22)
+    photo_id = uuid.uuid4()
+    assert (await upload(denv, first, photo_id=photo_id, inspection_id=inspection_id)).status_code == 201
+    assert (await upload(denv, other, photo_id=photo_id, inspection_id=inspection_id)).status_code == 409
+    declared = await begin(denv, photo_id, inspection_id, other)
+    assert declared.status_code == 409, declared.text
+    assert [e["field"] for e in declared.json()["errors"]] == ["sha256"]
+    # Without a digest, another size says as much.
+    unsaid = await begin(denv, photo_id, inspection_id, other, sha256=None)
+    assert unsaid.status_code == 409, unsaid.text
+    assert [e["field"] for e in unsaid.json()["errors"]] == ["size"]
+    assert await rows(denv, "SELECT 1 FROM photo_uploads") == []
+
+
+async def test_a_stored_photo_declared_for_another_item_names_the_item_as_the_put_does(denv: Env):
+    inspection_id = await make_inspection(denv.api, denv.world, denv.version_id)
+    data = make_phone_jpeg(width=640, height=480, seed=23)
+    photo_id = uuid.uuid4()
+    assert (await upload(denv, data, photo_id=photo_id, inspection_id=inspection_id)).status_code == 201
+    put_again = await upload(denv, data, photo_id=photo_id, inspection_id=inspection_id, item_key="lockup")
+    declared = await begin(denv, photo_id, inspection_id, data, item_key="lockup")
+    assert put_again.status_code == declared.status_code == 409, declared.text
+    assert [e["field"] for e in declared.json()["errors"]] == [e["field"] for e in put_again.json()["errors"]]
+    assert [e["field"] for e in declared.json()["errors"]] == ["item_key"]
 
 
 async def test_an_inspectors_uploads_under_way_hold_at_most_four_photos_worth_and_the_oldest_make_room(denv: Env):

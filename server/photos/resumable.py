@@ -92,10 +92,15 @@ async def begin(
     if size > limit:
         raise TooLarge(f"a photo may be at most {limit} bytes", errors=[FieldError("size", f"must be at most {limit}")])
     if (stored := await _stored(conn, user, photo_id)) is not None:
-        if stored.photo is not None and (
-            stored.photo.inspection_id != target.inspection_id or stored.photo.item_key != target.item_key
-        ):
-            raise Conflict("this photo is stored for another inspection or item", errors=[_where()])
+        if (photo := stored.photo) is not None:
+            # Other bytes under a stored photo's id are another picture, as a PUT of them is refused:
+            # answering with the stored one would tell the phone its picture is kept when it is not.
+            if sha256 is not None and photo.sha256 != sha256.hex():
+                raise Conflict(service.OTHER_PHOTO, errors=[FieldError("sha256", service.OTHER_PHOTO)])
+            if photo.size_bytes != size:
+                raise Conflict(service.OTHER_PHOTO, errors=[FieldError("size", service.OTHER_PHOTO)])
+            if conflict := service.filed_elsewhere(photo.inspection_id, photo.item_key, target):
+                raise conflict
         return stored, False
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _DECLARE_LOCK, str(user.id))
@@ -145,10 +150,6 @@ async def _make_room(conn: Connection, user: Principal, photo_id: UUID, size: in
         room,
         size,
     )
-
-
-def _where() -> FieldError:
-    return FieldError("inspection_id", "the photo is stored for another inspection or item")
 
 
 async def _open(conn: Connection, user: Principal, photo_id: UUID, *, lock: bool = False) -> Record | None:

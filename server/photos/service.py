@@ -125,28 +125,38 @@ async def save_upload(
         return await _replay(conn, user, existing, sha256, target), False
 
 
+OTHER_PHOTO = "a different photo is already stored under this id"
+
+
 async def _replay(conn: Connection, user: Principal, row: Record, sha256: bytes, target: Target) -> PhotoOut:
     if bytes(row["sha256"]) != sha256:
-        raise Conflict("a different photo is already stored under this id")
-    # The phone binds a photo id to its inspection and item when the picture is taken and never
-    # changes them, so a replay naming others is not a retry: answering 200 would tell the client
-    # its photo is filed where it asked when it is not. Nothing is moved; the answer names what differs.
+        raise Conflict(OTHER_PHOTO)
+    if conflict := filed_elsewhere(row["inspection_id"], row["item_key"], target):
+        raise conflict
+    return await reply_for(conn, user, row)
+
+
+def filed_elsewhere(inspection_id: UUID, item_key: str, target: Target) -> Conflict | None:
+    """The answer to a photo id stored for an inspection and item other than `target` names (a PUT's
+    replay, a resumable upload's declaration), naming each that differs; None when it is where asked.
+
+    The phone binds a photo id to its inspection and item when the picture is taken and never changes
+    them, so a replay naming others is not a retry: answering 200 would tell the client its photo is
+    filed where it asked when it is not. Nothing is moved."""
     differs = [
         (name, label)
         for name, label, stored, sent in (
-            ("inspection_id", "inspection", row["inspection_id"], target.inspection_id),
-            ("item_key", "item", row["item_key"], target.item_key),
+            ("inspection_id", "inspection", inspection_id, target.inspection_id),
+            ("item_key", "item", item_key, target.item_key),
         )
         if stored != sent
     ]
-    if differs:
-        raise Conflict(
-            "this photo id is already stored for another " + " and ".join(label for _, label in differs),
-            errors=[
-                FieldError(name, f"this photo id is already stored for another {label}") for name, label in differs
-            ],
-        )
-    return await reply_for(conn, user, row)
+    if not differs:
+        return None
+    return Conflict(
+        "this photo id is already stored for another " + " and ".join(label for _, label in differs),
+        errors=[FieldError(name, f"this photo id is already stored for another {label}") for name, label in differs],
+    )
 
 
 # How long an upload waits for its image to be processed, queueing included. A 12 MP photo takes about
