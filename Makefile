@@ -38,7 +38,10 @@ migrate: $(APP)
 ## It runs in TEST_WORKERS processes (default: the CPUs, at most 4), whole test files to a process,
 ## each with its own PostgreSQL, S3 server and Chromium; TEST_WORKERS=0 runs it in this process.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+## The sources are compiled first: the suite starts the server and the command line a few hundred
+## times, and where PYTHONDONTWRITEBYTECODE is set each start would otherwise compile them again.
 test: $(DEV)
+	$(BIN)/python -m compileall -q server tests
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## bench: performance ratios against baselines measured in the same run
