@@ -560,11 +560,32 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
         status = 400 if any("malformed" in e.message.lower() or "JSON is" in e.message for e in errors) else 422
         return problem_response(status, "Validation failed", detail, errors)
     status = exc.status_code
+    if status == 413 and (limit := _body_limit(request)) is not None:
+        # Litestar refused the body before any handler read it; say the limit, as a handler would.
+        detail = f"the request body is larger than {size_words(limit)}; send less, or split a file into smaller ones"
+        return problem_response(
+            413, "Request body too large", detail, [FieldError("body", detail)], {"max_bytes": limit}
+        )
     titles = {404: "Not found", 405: "Method not allowed", 413: "Request body too large", 401: "Not signed in"}
     title = titles.get(status, "Request failed")
     detail = exc.detail if isinstance(exc.detail, str) and status < 500 else title
     # Keep the exception's headers: a 405 must say which methods the path allows (RFC 9110 §15.5.6).
     return problem_response(status, title, detail, headers=dict(exc.headers) if exc.headers else None)
+
+
+def _body_limit(request: Request) -> int | None:
+    try:
+        return request.route_handler.resolve_request_max_body_size()
+    except Exception:  # no route matched (404-like paths have no handler): no limit to name
+        return None
+
+
+def size_words(n: int) -> str:
+    """A byte count as people write it: 32 MiB, 1 KiB, 1500 bytes."""
+    for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
 
 
 # PostgreSQL error classes that mean "the database is going away or not there", not "your input is bad".

@@ -10,7 +10,7 @@ import pytest
 from litestar import Request
 
 from server.errors import NotFound, Unavailable
-from server.http import handle_unexpected
+from server.http import handle_unexpected, size_words
 from tests.conftest import asgi_call
 from tests.factories import make_world
 
@@ -81,6 +81,20 @@ async def test_oversized_json_body_is_refused_with_413(client):
     response = await client.post("/api/v1/auth/login", json=big)
     assert response.status_code == 413
     assert response.json()["status"] == 413
+    # Said with the limit, at the body, as a handler's own 413 is (Litestar's said "Request Entity Too Large").
+    limit = response.json()["max_bytes"]
+    assert limit > 0 and f"larger than {size_words(limit)}" in response.json()["detail"]
+    assert [e["field"] for e in response.json()["errors"]] == ["body"]
+
+
+def test_a_size_is_said_as_people_write_it():
+    assert [size_words(n) for n in (32 << 20, 1 << 20, 3 << 10, 1500, 0)] == [
+        "32 MiB",
+        "1 MiB",
+        "3 KiB",
+        "1500 bytes",
+        "0 bytes",
+    ]
 
 
 async def test_unknown_api_path_is_a_404_problem(client):

@@ -270,3 +270,41 @@ async def test_the_migration_does_not_fail_on_codes_that_already_differ_only_in_
         assert (counts.created, counts.updated) == (0, 1)
         assert await conn.fetchval("SELECT name_en FROM stations WHERE code = 'Sa1'") == "PS Sa1 renamed"
         assert await conn.fetchval("SELECT count(*) FROM stations WHERE lower(code) = 'sa1'") == 3
+
+
+# The size of what is sent, and of what is said back ------------------------------------------------
+
+
+async def test_a_file_over_the_limit_is_refused_naming_the_limit(admin, client):
+    from server.org.routes import IMPORT_MAX_BYTES
+
+    too_large = await post_csv(client, admin, csv() + b"x" * IMPORT_MAX_BYTES, dry_run="true")
+    assert too_large.status_code == 413, too_large.text
+    assert too_large.json()["max_bytes"] == IMPORT_MAX_BYTES
+    assert "larger than 32 MiB" in too_large.json()["detail"]
+
+
+async def test_a_file_of_many_bad_rows_lists_the_first_problems_and_counts_them_all(admin, client):
+    """50,000 rows with a problem in each of eight columns were answered with 400,000 problems in a reply
+    of 33 MB, which the admin's screen then drew row by row; nothing is written either way."""
+    from server.csvfile import SHOWN_PROBLEMS
+
+    before = await stations(client)
+    bad = csv(*(f"X{n},,,NOWHERE,NOCIRCLE,a,b,maybe,hut" for n in range(2000)))
+    refused = await post_csv(client, admin, bad)
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert len(body["errors"]) == SHOWN_PROBLEMS
+    assert body["rows_with_problems"] == 2000 and body["problem_count"] > SHOWN_PROBLEMS
+    assert body["detail"].startswith(f"nothing was imported: {body['problem_count']} problem(s) in 2000 row(s)")
+    # The first, in the file's order.
+    assert body["errors"][0]["field"].startswith("row 2.")
+    assert await stations(client) == before
+
+
+async def test_a_name_of_only_invisible_characters_is_missing(admin, client):
+    """A zero-width space pasted into a cell made a station with a name no one can see."""
+    before = await stations(client)
+    refused = await post_csv(client, admin, csv("ZW1,\u200b,تھانہ,DA,,31.5,74.3,false,police_station"))
+    assert ("row 2.name_en", "the English name is missing") in problems(refused)
+    assert await stations(client) == before

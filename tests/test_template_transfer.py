@@ -163,6 +163,21 @@ async def test_a_bare_definition_imports_under_the_key_given_in_the_query(client
         await conn.close()
 
 
+async def test_a_file_saved_again_by_notepad_with_a_byte_order_mark_imports(client):
+    """Windows Notepad saves UTF-8 with a byte-order mark, which JSON does not allow: it was refused as
+    "not JSON (byte 0)"."""
+    conn = await client.db()
+    await make_world(conn)
+    await conn.close()
+    token = await client.login("admin")
+    body = "\ufeff".encode() + json.dumps(DEFINITION, ensure_ascii=False).encode()
+    response = await client.post(
+        f"{T}/import", token, params={"key": "notepad_copy"}, content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["title"] == DEFINITION["title"]
+
+
 def _without_options() -> dict[str, Any]:
     broken = copy.deepcopy(DEFINITION)
     del broken["sections"][1]["items"][0]["options"]

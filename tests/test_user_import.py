@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from server.auth import importer
+from server.auth.models import NewPassword
 from server.auth.rules import USERNAME_RULE
 from tests.factories import make_world
 
@@ -223,6 +224,7 @@ async def test_a_file_too_long_or_too_large_is_refused_with_413(client, world, m
     too_large = await post_csv(client, admin, users_csv(*rows[:1]) + b" " * importer.MAX_BYTES)
     assert too_large.status_code == 413, too_large.text
     assert "Request body too large" in too_large.text
+    assert "larger than 1 MiB" in too_large.json()["detail"]
     assert not {f"new.{n}" for n in range(4)} & set(await user_rows(client))
 
 
@@ -313,7 +315,9 @@ async def test_the_command_writes_the_passwords_to_a_new_file_only_its_owner_rea
     assert done.returncode == 0, done.stderr
     assert "3 created" in done.stdout
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    sheet = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    # As the app's "Download passwords" writes it: a byte-order mark, so Excel shows Urdu names as written.
+    assert out.read_bytes().startswith("\ufeff".encode())
+    sheet = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert [r["username"] for r in sheet] == ["dsp.lahore", "sdpo.two", "rpo.b"]
     for r in sheet:
         assert r["password"] not in done.stdout + done.stderr
@@ -333,3 +337,14 @@ async def test_the_command_writes_the_passwords_to_a_new_file_only_its_owner_rea
     assert refused.returncode == 1
     assert "row 2.district_codes: no district has the code 'DQ'" in refused.stderr
     assert not bad.exists()
+
+
+def test_the_passwords_sheet_keeps_a_name_that_starts_a_formula_as_text():
+    """A display name `=HYPERLINK(...)` was written as a live formula into the sheet an admin opens."""
+    out = io.StringIO(newline="")
+    importer.write_passwords(
+        out, [NewPassword(username="dsp.x", display_name='=HYPERLINK("http://evil","x")', password="a-b")]
+    )
+    [header, row] = list(csv.reader(io.StringIO(out.getvalue().removeprefix("\ufeff"))))
+    assert header == ["username", "display_name", "password"]
+    assert row == ["dsp.x", '\'=HYPERLINK("http://evil","x")', "a-b"]

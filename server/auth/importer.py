@@ -49,8 +49,9 @@ from server.audit import queries as audit
 from server.auth import queries
 from server.auth.models import ImportedUser, NewPassword, UserImportCounts, UserImportPreview, UserOut
 from server.auth.rules import display_name_problem, hash_password, new_password, scope_problem, username_problem
-from server.csvfile import decode, read
+from server.csvfile import decode, read, refused
 from server.errors import Conflict, FieldError, Invalid, TooLarge
+from server.exports.rules import neutralise
 from server.org.rules import Codes
 
 REQUIRED_COLUMNS = ("username", "display_name", "role")
@@ -292,8 +293,7 @@ async def audit_created(
 def _checked(parsed: tuple[list[Row], list[FieldError]]) -> list[Row]:
     rows, errors = parsed
     if errors:
-        bad_rows = len({e.field.split(".")[0] for e in errors if e.field.startswith("row ")})
-        raise Invalid(f"nothing was imported: {len(errors)} problem(s) in {bad_rows} row(s)", errors=errors)
+        raise refused(errors)
     return rows
 
 
@@ -504,8 +504,10 @@ async def import_users_file(
 
 
 def write_passwords(f: Any, passwords: list[NewPassword]) -> None:
-    """The sheet to hand out, as the PWA's "Download passwords" writes it."""
+    """The sheet to hand out, as the PWA's "Download passwords" writes it: UTF-8 with a byte-order mark,
+    so Excel shows Urdu names as written, and a name beginning = + - @ kept as text, not a formula."""
+    f.write("\ufeff")
     w = csv.writer(f, lineterminator="\r\n")
     w.writerow(["username", "display_name", "password"])
     for p in passwords:
-        w.writerow([p.username, p.display_name, p.password])
+        w.writerow([p.username, neutralise(p.display_name), p.password])

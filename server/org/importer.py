@@ -23,7 +23,7 @@ import asyncpg
 from asyncpg import Connection, Record
 
 from server.audit import queries as audit
-from server.csvfile import decode
+from server.csvfile import decode, refused
 from server.dashboards import rollup
 from server.errors import Conflict, FieldError, Invalid
 from server.org import queries
@@ -31,11 +31,6 @@ from server.org.models import FieldChange, ImportCounts, ImportPreview, NotInFil
 from server.org.rules import ImportRow, code_key, collector, parse_station_csv, station_changes, zeros_lost
 
 NOT_IN_FILE_SHOWN = 50  # codes a preview lists of the stations a file leaves out; the count is whole
-
-
-def _refuse(errors: list[FieldError]) -> Invalid:
-    bad_rows = len({e.field.split(".")[0] for e in errors if e.field.startswith("row ")})
-    return Invalid(f"nothing was imported: {len(errors)} problem(s) in {bad_rows} row(s)", errors=errors)
 
 
 def _row_number(error: FieldError) -> int:
@@ -104,7 +99,7 @@ async def import_stations(
         rows, existing, spelt, unmatched = await _match_stored(conn, rows)
         if errors or unmatched:
             # One reply lists every problem, in the order of the file's rows.
-            raise _refuse(sorted(errors + unmatched, key=_row_number))
+            raise refused(sorted(errors + unmatched, key=_row_number))
         created = [r for r in rows if r.code not in existing]
         updated = [
             (r, changes) for r in rows if r.code in existing and (changes := station_changes(existing[r.code], r))

@@ -31,6 +31,7 @@ from uuid import UUID
 from server.csvfile import read
 from server.errors import FieldError
 from server.structs import LocalText
+from server.templates.rules import is_blank
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 KINDS = ("police_station", "khidmat_markaz", "driving_centre", "other")
@@ -79,11 +80,12 @@ def check_code(code: str, field: str, err: Err) -> None:
 
 
 def check_name(en: str, ur: str, field: str, err: Err, *, urdu_required: bool) -> None:
-    if not en:
+    # A name of only invisible characters (a zero-width space pasted in) is blank, as a template's text is.
+    if is_blank(en):
         err(f"{field}.en", "the English name must not be blank")
     elif len(en) > MAX_NAME:
         err(f"{field}.en", f"must be at most {MAX_NAME} characters")
-    if urdu_required and not ur:
+    if urdu_required and is_blank(ur):
         err(f"{field}.ur", "the Urdu name must not be blank")
     elif len(ur) > MAX_NAME:
         err(f"{field}.ur", f"must be at most {MAX_NAME} characters")
@@ -233,7 +235,7 @@ def _parse_row(
     else:
         check_code(code, f"{at}.code", err_here)
     for column, language in (("name_en", "English"), ("name_ur", "Urdu")):
-        if not values[column]:
+        if is_blank(values[column]):
             err_here(f"{at}.{column}", f"the {language} name is missing")
         elif len(values[column]) > MAX_NAME:
             err_here(f"{at}.{column}", f"must be at most {MAX_NAME} characters")

@@ -75,7 +75,8 @@ class TemplateFile(Base, kw_only=True):
 def _checked(body: bytes) -> tuple[Definition, TemplateFile | None]:
     """The definition in a file (the export wrapper or a bare definition), or 400/422 saying why not."""
     try:
-        raw = msgspec.json.decode(body)
+        # A file saved again by Windows Notepad starts with a byte-order mark, which JSON does not allow.
+        raw = msgspec.json.decode(body.removeprefix(b"\xef\xbb\xbf"))
     except msgspec.DecodeError as exc:
         raise BadRequest(f"the file is not JSON: {exc}") from None
     if not isinstance(raw, dict):
