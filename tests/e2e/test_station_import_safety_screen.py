@@ -52,3 +52,33 @@ def test_the_preview_shows_stations_left_out_and_excel_damage_by_row(admin_serve
     assert admin_server.api("GET", "/api/v1/stations", token, params={"q": "NEW-XL"}).json() == []
     assert errors == []
     context.close()
+
+
+def test_the_example_opens_in_excel_and_a_file_too_large_or_too_wrong_is_said_so(admin_server, browser):
+    """The example had no byte-order mark (Excel showed its Urdu name as mojibake); a file over the
+    limit was said as the server's English "Request Entity Too Large", in Urdu too; a file of thousands
+    of bad rows listed every problem, hundreds of thousands of rows drawn one by one."""
+    context, page, errors = signed_in_laptop(admin_server, browser)
+    page.goto(admin_server.url + "/#/admin/hierarchy/import")
+    with page.expect_download() as got:
+        page.click("details summary")
+        page.locator("button", has_text="example").first.click()
+    with open(got.value.path(), "rb") as f:
+        example = f.read()
+    assert example.startswith("\ufeff".encode()) and "پولیس".encode() in example and b"\r\n" in example
+
+    bad = _csv([f"X{n},,,NOWHERE,a,b" for n in range(400)])
+    page.set_input_files("#csv-file", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad}])
+    expect(page.locator("#csv-problems h2")).to_contain_text("problems in 400 rows")
+    expect(page.locator("#csv-first-shown")).to_contain_text("The first 500 are listed here")
+    assert page.locator("#csv-problems tbody tr").count() == 500
+
+    page.evaluate("import('/js/i18n.js').then((m) => m.setLang('ur'))")
+    expect(page.locator("html")).to_have_attribute("lang", "ur")
+    big = _csv(["x"]) + b"x" * (33 * 1024 * 1024)
+    page.set_input_files("#csv-file", files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": big}])
+    said = page.locator("#csv-failed")
+    expect(said).to_contain_text("فائل بہت بڑی ہے", timeout=60_000)
+    expect(said).not_to_contain_text("Request Entity Too Large")
+    assert errors == []
+    context.close()

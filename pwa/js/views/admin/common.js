@@ -320,3 +320,17 @@ export function iconButton(name, label, onclick, { class: extra, ...attrs } = {}
   return h('button', { type: 'button', class: ['btn', 'btn-light', 'icon-only', 'tool', extra], title: label,
     'aria-label': label, ...attrs, onclick }, aicon(name));
 }
+
+// A CSV import's problem's field: "row 5.lat" -> {row: 5, column: "lat"}; "header" and "body"
+// concern the whole file.
+export function splitField(field) {
+  const m = /^row (\d+)(?:\.(\w+))?$/.exec(field || '');
+  return m ? { row: Number(m[1]), column: m[2] || '' } : { row: null, column: field || '' };
+}
+
+// A refusal lists the file's first problems (csvfile.SHOWN_PROBLEMS) and counts them all.
+export function problemCounts(err, byRow) {
+  const count = err.body?.problem_count ?? err.errors.length;
+  const rows = err.body?.rows_with_problems ?? new Set(byRow.map((e) => splitField(e.field).row)).size;
+  return { count, rows, more: count > err.errors.length ? h('p', { class: 'hint', id: 'csv-first-shown', text: t('admin.csvFirstShown', { shown: err.errors.length }) }) : null };
+}

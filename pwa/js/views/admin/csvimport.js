@@ -6,18 +6,12 @@
 import { api } from '../../api.js';
 import { fmtBytes, fmtNumber, sayKnown, t } from '../../i18n.js';
 import { confirmDialog, h, icon, mount, pill } from '../../ui.js';
-import { adminPage, aicon, busy, describeError, fieldBox, saveBlob, serverMessage, styles, turns } from './common.js';
+import { adminPage, aicon, busy, describeError, fieldBox, problemCounts, saveBlob, serverMessage, splitField, styles, turns } from './common.js';
 
 const COLUMNS = [
   ['code', true], ['name_en', true], ['name_ur', true], ['district_code', true], ['circle_code', false],
   ['lat', true], ['lon', true], ['sips', false], ['kind', false],
 ];
-
-// "row 5.lat" -> {row: 5, column: "lat"}; "header" and "body" concern the whole file.
-function splitField(field) {
-  const m = /^row (\d+)(?:\.(\w+))?$/.exec(field || '');
-  return m ? { row: Number(m[1]), column: m[2] || '' } : { row: null, column: field || '' };
-}
 
 
 // The import's own problems (server/org/rules.py, importer.py), said in the person's language; the
@@ -36,13 +30,14 @@ const csvMessage = (message) => {
   return said === message ? serverMessage(message) : said;
 };
 
-function problemsTable(errors) {
+function problemsTable(err) {
+  const { errors } = err;
   const fileWide = errors.filter((e) => splitField(e.field).row === null);
   const byRow = errors.filter((e) => splitField(e.field).row !== null);
-  const rows = new Set(byRow.map((e) => splitField(e.field).row));
+  const { count, rows, more } = problemCounts(err, byRow);
   return h('div', { class: 'callout callout-fail', role: 'alert', id: 'csv-problems' }, icon('alert'), h('div', {},
-    h('h2', { class: 'h3', text: t('admin.csvProblems', { count: errors.length, rows: rows.size }) }),
-    h('p', { text: t('admin.csvNothingWritten') }),
+    h('h2', { class: 'h3', text: t('admin.csvProblems', { count, rows }) }),
+    h('p', { text: t('admin.csvNothingWritten') }), more,
     fileWide.length ? h('ul', {}, fileWide.map((e) => h('li', { text: csvMessage(e.message) }))) : null,
     byRow.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
       h('thead', {}, h('tr', {}, [t('admin.csvRow'), t('admin.csvColumn'), t('admin.csvProblem')].map((c) => h('th', { scope: 'col', text: c })))),
@@ -116,12 +111,17 @@ export default async function csvImportView() {
           h('p', { text: t('admin.csvDoneBody', { created: counts.created, updated: counts.updated, unchanged: counts.unchanged }) }),
           h('a', { class: 'btn btn-secondary', href: '#/admin/hierarchy/stations' }, t('admin.csvSeeStations')))));
       } catch (err) {
-        mount(result, err.status === 422 ? problemsTable(err.errors) : h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
+        mount(result, failure(err));
       } finally {
         fileInput.disabled = false;
       }
     });
   };
+
+  // A 422 lists the file's problems by row; a file over the server's limit is said with the limit.
+  const failure = (err) => (err.status === 422 ? problemsTable(err)
+    : h('p', { class: 'callout callout-fail', role: 'alert', id: 'csv-failed',
+      text: err.status === 413 && err.body?.max_bytes ? t('admin.csvTooLarge', { size: fmtBytes(err.body.max_bytes) }) : describeError(err) }));
 
   const check = async (csv, mine) => {
     mount(result, pill('busy', t('admin.csvChecking')));
@@ -134,7 +134,7 @@ export default async function csvImportView() {
       mount(result, previewCard(preview), nothing ? h('p', { class: 'callout callout-info', text: t('admin.csvNothingToDo') }) : null, go);
     } catch (err) {
       if (!turn.current(mine)) return;
-      mount(result, err.status === 422 ? problemsTable(err.errors) : h('p', { class: 'callout callout-fail', role: 'alert', text: describeError(err) }));
+      mount(result, failure(err));
     }
   };
 
@@ -155,8 +155,10 @@ export default async function csvImportView() {
     if (turn.current(mine)) check(csv, mine);
   } });
   const fileInfo = h('p', { class: 'hint', 'aria-live': 'polite' });
-  const sample = () => saveBlob(new Blob([`${COLUMNS.map(([c]) => c).join(',')}\n`
-    + `PS-EXAMPLE-1,Example Police Station,مثال پولیس اسٹیشن,${example || 'DISTRICT-CODE'},,31.5204,74.3587,true,police_station\n`], { type: 'text/csv' }), 'stations-example.csv');
+  // With a byte-order mark and CRLF, as Excel writes "CSV UTF-8": without the mark Excel shows the Urdu
+  // name as mojibake, and saving it so turns it into question marks.
+  const sample = () => saveBlob(new Blob([`\ufeff${COLUMNS.map(([c]) => c).join(',')}\r\n`
+    + `PS-EXAMPLE-1,Example Police Station,مثال پولیس اسٹیشن,${example || 'DISTRICT-CODE'},,31.5204,74.3587,true,police_station\r\n`], { type: 'text/csv' }), 'stations-example.csv');
 
   return adminPage('hierarchy',
     h('p', { class: 'crumbs' }, h('a', { href: '#/admin/hierarchy/stations', text: t('admin.nav.hierarchy') })),

@@ -5,7 +5,7 @@ import { kv } from '../../db.js';
 import { sha256Hex, uuid } from '../../form.js';
 import { fmtDateTime, fmtNumber, sayKnown, t } from '../../i18n.js';
 import { confirmDialog, h, icon, mount, pill } from '../../ui.js';
-import { aicon, busy, describeError, fieldBox, saveBlob, serverMessage, turns } from './common.js';
+import { aicon, busy, describeError, fieldBox, problemCounts, saveBlob, serverMessage, splitField, turns } from './common.js';
 
 // Importing accounts from a CSV file, as the stations' import does it: the file is checked by the
 // server without writing anything (?dry_run=true), which shows who would be created or every problem
@@ -76,20 +76,14 @@ const importMessage = (message) => {
   return said === message ? serverMessage(message) : said;
 };
 
-// "row 5.role" -> {row: 5, column: "role"}; "header" and "body" concern the whole file.
-function splitField(field) {
-  const m = /^row (\d+)(?:\.(\w+))?$/.exec(field || '');
-  return m ? { row: Number(m[1]), column: m[2] || '' } : { row: null, column: field || '' };
-}
-
 function importProblems(err) {
   const errors = err.errors?.length ? err.errors : [{ field: 'body', message: err.detail || '' }];
   const fileWide = errors.filter((e) => splitField(e.field).row === null);
   const byRow = errors.filter((e) => splitField(e.field).row !== null);
-  const rows = new Set(byRow.map((e) => splitField(e.field).row));
+  const { count, rows, more } = problemCounts({ ...err, errors }, byRow);
   return h('div', { class: 'callout callout-fail', role: 'alert', id: 'user-import-problems' }, icon('alert'), h('div', {},
-    h('h3', { text: t('admin.userImport.problems', { count: errors.length, rows: rows.size }) }),
-    h('p', { text: t('admin.userImport.nothingWritten') }),
+    h('h3', { text: t('admin.userImport.problems', { count, rows }) }),
+    h('p', { text: t('admin.userImport.nothingWritten') }), more,
     fileWide.length ? h('ul', {}, fileWide.map((e) => h('li', { text: err.status === 413 ? t('admin.userImport.tooLarge') : importMessage(e.message) }))) : null,
     byRow.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
       h('thead', {}, h('tr', {}, [t('admin.userImport.row'), t('admin.userImport.column'), t('admin.userImport.problem')]
