@@ -5,12 +5,15 @@ file leaves out. Codes are one station whatever their case, in the import, the A
 
 from __future__ import annotations
 
+import unicodedata
+
 import asyncpg
 import pytest
 
 from server import db
 from server.errors import Invalid
 from server.org.importer import import_stations, import_stations_file
+from server.org.rules import name_text
 from tests.factories import make_station, make_world
 from tests.test_migrations import database_before
 
@@ -308,3 +311,51 @@ async def test_a_name_of_only_invisible_characters_is_missing(admin, client):
     refused = await post_csv(client, admin, csv("ZW1,\u200b,تھانہ,DA,,31.5,74.3,false,police_station"))
     assert ("row 2.name_en", "the English name is missing") in problems(refused)
     assert await stations(client) == before
+
+
+# Names as typed -----------------------------------------------------------------------------------
+
+# "Karachi Abad" in Urdu, as an Urdu keyboard types it, decomposed (a file saved on a Mac: آ as ا + U+0653),
+# and with the Arabic yeh and kaf an Arabic keyboard or a copied web page writes.
+TYPED = "کراچی آباد"
+DECOMPOSED = unicodedata.normalize("NFD", TYPED)
+ARABIC = TYPED.replace("ی", "ي").replace("ک", "ك")
+
+
+def test_a_name_is_kept_as_typed_on_an_urdu_keyboard_whatever_wrote_it():
+    assert DECOMPOSED != TYPED and ARABIC != TYPED
+    assert name_text(DECOMPOSED) == name_text(ARABIC) == name_text(f" {TYPED} ") == TYPED
+    assert name_text("PS Model Town") == "PS Model Town"
+
+
+async def test_a_file_saved_decomposed_imports_as_typed_is_unchanged_again_and_is_found(admin, client):
+    """The same file saved on a Mac previewed every Urdu name as changed (to itself, to the eye), and a
+    station imported so was not found by its name typed on a keyboard."""
+    first = await post_csv(client, admin, csv(f"KA1,Karachi Abad,{TYPED},DA,,31.5,74.35,false,police_station"))
+    assert first.status_code == 200, first.text
+    again = await post_csv(
+        client, admin, csv(f"KA1,Karachi Abad,{DECOMPOSED},DA,,31.5,74.35,false,police_station"), dry_run="true"
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["updated"] == [] and again.json()["unchanged"] == 1
+    other = await post_csv(client, admin, csv(f"KA2,Karachi Abad Two,{ARABIC} 2,DA,,31.5,74.36,false,police_station"))
+    assert other.status_code == 200, other.text
+    assert (await stations(client))["KA2"][2] == f"{TYPED} 2"
+    found = await client.get("/api/v1/stations", admin, params={"q": "آباد"})
+    assert sorted(s["code"] for s in found.json()) == ["KA1", "KA2"]
+    # A search typed with the Arabic letters finds them too.
+    found = await client.get("/api/v1/stations", admin, params={"q": ARABIC})
+    assert sorted(s["code"] for s in found.json()) == ["KA1", "KA2"]
+
+
+async def test_the_migration_stores_names_already_there_as_typed(pg_admin_url, tmp_path):
+    async with database_before(pg_admin_url, tmp_path, 32) as (conn, world):
+        await make_station(conn, world.districts["A"], "KA9")
+        await conn.execute("UPDATE stations SET name_ur = $1 WHERE code = 'KA9'", ARABIC)
+        await conn.execute("UPDATE districts SET name_ur = $1 WHERE id = $2", DECOMPOSED, world.districts["A"])
+        untouched = await conn.fetchval("SELECT change_seq FROM stations WHERE code = 'SA1'")
+        assert (await db.migrate(conn))[0] == "0032_names_as_typed.sql"
+        assert await conn.fetchval("SELECT name_ur FROM stations WHERE code = 'KA9'") == TYPED
+        assert await conn.fetchval("SELECT name_ur FROM districts WHERE id = $1", world.districts["A"]) == TYPED
+        # Only the names that differ are written (so only their stations travel to the phones again).
+        assert await conn.fetchval("SELECT change_seq FROM stations WHERE code = 'SA1'") == untouched

@@ -14,7 +14,7 @@ from asyncpg import Connection, Record
 
 from server.auth.models import SCOPE_SQL
 from server.org.models import CircleOut, DistrictOut, RegionOut, StationName, StationOut
-from server.org.rules import ImportRow
+from server.org.rules import ImportRow, name_text
 
 Scope = tuple[bool, list[UUID], list[UUID]]
 
@@ -30,7 +30,8 @@ def like_pattern(q: str | None) -> str | None:
     """A search string for ILIKE with its wildcard characters taken literally."""
     if q is None or not q.strip():
         return None
-    escaped = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    # Typed as names are stored (rules.name_text): an Arabic yeh or a decomposed letter finds the name.
+    escaped = name_text(q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 

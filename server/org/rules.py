@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -67,11 +68,24 @@ def collector() -> tuple[list[FieldError], Err]:
     return errors, err
 
 
+# The Arabic letters an Arabic keyboard, an old system or a copied web page writes for Urdu's own yeh
+# and kaf: they look the same, and a name stored with them is not found by a search typed on an Urdu
+# keyboard (schema 0032 mended the names stored before).
+_URDU_LETTERS = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9"})
+
+
+def name_text(text: str) -> str:
+    """A name as it is stored and searched: trimmed, with Urdu's own yeh and kaf, in NFC (a file saved
+    on a Mac or by some web exports comes decomposed, NFD, which looks the same and compares different:
+    a re-import then "changed" every Urdu name, and a search typed on a keyboard found none)."""
+    return unicodedata.normalize("NFC", text.translate(_URDU_LETTERS)).strip()
+
+
 def name_parts(name: str | LocalText) -> tuple[str, str]:
-    """(English, Urdu) of a name given as a plain English string or as {en, ur}."""
+    """(English, Urdu) of a name given as a plain English string or as {en, ur}, as stored (name_text)."""
     if isinstance(name, str):
-        return name.strip(), ""
-    return name.en.strip(), name.ur.strip()
+        return name_text(name), ""
+    return name_text(name.en), name_text(name.ur)
 
 
 def check_code(code: str, field: str, err: Err) -> None:
@@ -228,6 +242,7 @@ def _parse_row(
     err: Err,
 ) -> ImportRow | None:
     at = f"row {number}"
+    values = {**values, "name_en": name_text(values["name_en"]), "name_ur": name_text(values["name_ur"])}
     row_errors, err_here = collector()
     code = values["code"]
     if not code:
