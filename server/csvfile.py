@@ -29,6 +29,14 @@ Err = Callable[[str, str], None]
 SHOWN_PROBLEMS = 500
 
 
+def row_order(error: FieldError) -> int:
+    """Sorts a file's problems in its order: 'row 12.code' -> 12; one of the whole file ('header',
+    'body') comes first."""
+    if not error.field.startswith("row "):
+        return 0
+    return int(error.field[4:].split(".")[0])
+
+
 def refused(errors: list[FieldError]) -> Invalid:
     """The 422 of a file with problems: nothing was imported, how many problems in how many rows, and
     the first SHOWN_PROBLEMS of them (`errors` in the file's order)."""

@@ -165,6 +165,22 @@ async def test_an_existing_account_with_another_role_or_area_is_refused_not_chan
     assert await user_rows(client) == before
 
 
+async def test_a_row_that_would_change_an_account_and_a_mistyped_row_are_said_in_one_reply(client, world):
+    """The account's row was said only once the mistyped row was mended and the file sent again."""
+    admin = await client.login("admin")
+    before = await user_rows(client)
+    refused = await post_csv(
+        client,
+        admin,
+        users_csv("inspector_a,Inspector A,reviewer,RA,", "new.two,New Two,inspector,,DZ"),
+        dry_run="true",
+    )
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["row 2.username", "row 3.district_codes"]
+    assert refused.json()["detail"].startswith("nothing was imported: 2 problem(s) in 2 row(s)")
+    assert await user_rows(client) == before
+
+
 @pytest.mark.parametrize(
     ("row", "field", "words"),
     [

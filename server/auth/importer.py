@@ -49,7 +49,7 @@ from server.audit import queries as audit
 from server.auth import queries
 from server.auth.models import ImportedUser, NewPassword, UserImportCounts, UserImportPreview, UserOut
 from server.auth.rules import display_name_problem, hash_password, new_password, scope_problem, username_problem
-from server.csvfile import decode, read, refused
+from server.csvfile import decode, read, refused, row_order
 from server.errors import Conflict, FieldError, Invalid, TooLarge
 from server.exports.rules import neutralise
 from server.org.rules import Codes
@@ -94,8 +94,12 @@ async def import_users(
         return await replay(conn, retry)
     text = decode(data)
     regions, districts = await queries.scope_codes(conn)
-    rows = _checked(parse_user_csv(text, regions, districts))
-    new, unchanged = await _compare(conn, rows, regions, districts)
+    rows, errors = parse_user_csv(text, regions, districts)
+    new, unchanged, conflicts = await _compare(conn, rows, regions, districts)
+    if errors or conflicts:
+        # One reply lists every problem, in the order of the file's rows: a row that would change an
+        # existing account beside a row with a typing mistake, not one and then, once it is mended, the other.
+        raise refused(sorted(errors + conflicts, key=row_order))
     if dry_run:
         return UserImportPreview(created=[_shown(r) for r in new], unchanged=unchanged, rows=len(rows))
     passwords = [new_password() for _ in new]
@@ -142,7 +146,9 @@ async def _create(
         ):
             raise _Recorded
         # Compared again under the lock: an account made or changed while hashing is judged as it is now.
-        again, unchanged = await _compare(conn, rows, regions, districts)
+        again, unchanged, conflicts = await _compare(conn, rows, regions, districts)
+        if conflicts:
+            raise refused(conflicts)
         if [r.row for r in again] != [r.row for r in new]:
             raise Invalid("nothing was imported: accounts changed while importing; import the file again")
         made: list[UUID] = []
@@ -290,18 +296,11 @@ async def audit_created(
     await audit.record(conn, "user.create", actor=actor, entity="user", entity_id=created.id, data=data, ip=ip)
 
 
-def _checked(parsed: tuple[list[Row], list[FieldError]]) -> list[Row]:
-    rows, errors = parsed
-    if errors:
-        raise refused(errors)
-    return rows
-
-
 async def _compare(
     conn: Connection, rows: list[Row], regions: Mapping[str, UUID], districts: Mapping[str, UUID]
-) -> tuple[list[Row], list[str]]:
-    """(rows to create, usernames already there as the file says); any other existing account is a
-    problem at its row."""
+) -> tuple[list[Row], list[str], list[FieldError]]:
+    """(rows to create, usernames already there as the file says, problems): any other existing account
+    is a problem at its row."""
     existing = await queries.users_by_name(conn, [r.username for r in rows])
     region_code = {v: k for k, v in regions.items()}
     district_code = {v: k for k, v in districts.items()}
@@ -321,9 +320,7 @@ async def _compare(
                     "changes an existing account: change it on its page, or take the row out",
                 )
             )
-    if errors:
-        raise Invalid(f"nothing was imported: {len(errors)} existing account(s) differ from the file", errors=errors)
-    return new, unchanged
+    return new, unchanged, errors
 
 
 def _same(a: list[UUID], b: list[UUID]) -> bool:

@@ -23,7 +23,7 @@ import asyncpg
 from asyncpg import Connection, Record
 
 from server.audit import queries as audit
-from server.csvfile import decode, refused
+from server.csvfile import decode, refused, row_order
 from server.dashboards import rollup
 from server.errors import Conflict, FieldError, Invalid
 from server.org import queries
@@ -31,13 +31,6 @@ from server.org.models import FieldChange, ImportCounts, ImportPreview, NotInFil
 from server.org.rules import ImportRow, code_key, collector, parse_station_csv, station_changes, zeros_lost
 
 NOT_IN_FILE_SHOWN = 50  # codes a preview lists of the stations a file leaves out; the count is whole
-
-
-def _row_number(error: FieldError) -> int:
-    """'row 12.code' -> 12; a problem of the whole file ('header', 'body') comes first."""
-    if not error.field.startswith("row "):
-        return 0
-    return int(error.field[4:].split(".")[0])
 
 
 async def _match_stored(
@@ -79,7 +72,7 @@ async def _match_stored(
                     f"looks like {padded[row.code]} with its leading zero lost "
                     "(Excel drops them: format the column as Text)",
                 )
-    return matched, existing, spelt, sorted(errors, key=_row_number)
+    return matched, existing, spelt, sorted(errors, key=row_order)
 
 
 async def import_stations(
@@ -99,7 +92,7 @@ async def import_stations(
         rows, existing, spelt, unmatched = await _match_stored(conn, rows)
         if errors or unmatched:
             # One reply lists every problem, in the order of the file's rows.
-            raise refused(sorted(errors + unmatched, key=_row_number))
+            raise refused(sorted(errors + unmatched, key=row_order))
         created = [r for r in rows if r.code not in existing]
         updated = [
             (r, changes) for r in rows if r.code in existing and (changes := station_changes(existing[r.code], r))
