@@ -113,24 +113,29 @@ async def _two_checklists_with_item_1(client, ctx) -> dict[str, dict]:
     }
 
 
+async def _inspect(client, ctx, station: str, version_id: str, answers: dict, *, status: str = "submitted") -> None:
+    """inspector_a's inspection of station `station` (a key of ctx.world.stations) on `version_id`."""
+    iid = uuid.uuid4()
+    body = {
+        "station_id": str(ctx.world.stations[station]),
+        "template_version_id": version_id,
+        "base_revision": 0,
+        "status": status,
+        "started_at": "2026-11-27T09:00:00Z",
+        "answers": answers,
+    }
+    if status == "submitted":
+        body |= {"finished_at": None, "location": ctx.station_location(station, iid)}
+    put = await client.put(f"/api/v1/inspections/{iid}", await ctx.token("inspector_a"), json=body)
+    assert put.status_code in (200, 201), put.text
+
+
 async def test_a_critical_failure_of_another_checklist_with_the_same_item_key_opens_its_own_action(client):
     ctx = await make_ctx(client)
     checklists = await _two_checklists_with_item_1(client, ctx)
     token = await ctx.token("inspector_a")
     for made in checklists.values():
-        iid = uuid.uuid4()
-        body = {
-            "station_id": str(ctx.world.stations["A"]),
-            "template_version_id": made["version_id"],
-            "base_revision": 0,
-            "status": "submitted",
-            "started_at": "2026-11-27T09:00:00Z",
-            "finished_at": None,
-            "location": ctx.station_location("A", iid),
-            "answers": {"item_1": {"value": "no"}},
-        }
-        put = await client.put(f"/api/v1/inspections/{iid}", token, json=body)
-        assert put.status_code in (200, 201), put.text
+        await _inspect(client, ctx, "A", made["version_id"], {"item_1": {"value": "no"}})
     listed = (await ctx.get("/api/v1/actions", station_id=str(ctx.world.stations["A"]))).json()["rows"]
     # Two faults at the station, each its own action, named by its own checklist's words.
     assert sorted((a["item_label"]["en"], a["template_id"]) for a in listed) == sorted(
@@ -176,20 +181,7 @@ async def test_a_client_naming_no_checklist_gets_the_one_the_station_was_last_in
     assert unsaid.status_code == 201, unsaid.text
     assert unsaid.json()["template_id"] == checklists["Extinguisher charged"]["template_id"]
     # Inspected with the diary's checklist since: that one (a second action for the fire item would be refused).
-    iid = uuid.uuid4()
-    put = await client.put(
-        f"/api/v1/inspections/{iid}",
-        await ctx.token("inspector_a"),
-        json={
-            "station_id": str(ctx.world.stations["A2"]),
-            "template_version_id": diary["version_id"],
-            "base_revision": 0,
-            "status": "draft",
-            "started_at": "2026-11-27T09:00:00Z",
-            "answers": {},
-        },
-    )
-    assert put.status_code in (200, 201), put.text
+    await _inspect(client, ctx, "A2", diary["version_id"], {}, status="draft")
     at_a2 = await client.post(
         "/api/v1/actions", reviewer, json={**body, "station_id": str(ctx.world.stations["A2"]), "item_key": "item_1"}
     )
@@ -222,22 +214,7 @@ async def test_an_action_on_an_archived_checklist_or_one_for_another_kind_of_sta
     assert unsaid.status_code == 201, unsaid.text
     assert unsaid.json()["template_id"] == police["template_id"]
     # Its failure at the next inspection joins that action rather than opening a second.
-    iid = uuid.uuid4()
-    put = await client.put(
-        f"/api/v1/inspections/{iid}",
-        await ctx.token("inspector_a"),
-        json={
-            "station_id": str(ctx.world.stations["A"]),
-            "template_version_id": police["version_id"],
-            "base_revision": 0,
-            "status": "submitted",
-            "started_at": "2026-11-27T09:00:00Z",
-            "finished_at": None,
-            "location": ctx.station_location("A", iid),
-            "answers": {"item_1": {"value": "no"}},
-        },
-    )
-    assert put.status_code in (200, 201), put.text
+    await _inspect(client, ctx, "A", police["version_id"], {"item_1": {"value": "no"}})
     assert len(await _rows(client, "SELECT 1 FROM actions WHERE item_key = 'item_1'")) == 1
 
 
