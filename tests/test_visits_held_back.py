@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.factories import make_user, make_world
-from tests.inspection_fixtures import complete_answers, concurrent_client, document, publish
+from tests.inspection_fixtures import DEFINITION, complete_answers, concurrent_client, document, publish
 
 
 @pytest.fixture
@@ -320,3 +320,56 @@ async def test_a_visit_done_by_its_own_inspector_names_them(client, w):
     await _submit(client, w, "inspector_a2")
     done = (await client.get(f"/api/v1/assignments/{visit['id']}", w.tokens["admin"])).json()
     assert (done["status"], done["done_by_id"]) == ("done", str(w.users["inspector_a2"]))
+
+
+async def _publish_for(client, admin: str, template_id, kinds: list[str] | None) -> None:
+    """A new version of the checklist, for `kinds` of station (None: every kind), through the API."""
+    definition = {**DEFINITION, "kinds": kinds} if kinds else DEFINITION
+    saved = await client.put(f"/api/v1/templates/{template_id}/draft", admin, json=definition)
+    assert saved.status_code == 200, saved.text
+    published = await client.post(f"/api/v1/templates/{template_id}/publish", admin)
+    assert published.status_code == 201, published.text
+
+
+async def test_a_checklist_published_for_other_kinds_of_station_holds_back_its_visits_there(client, w):
+    """A version for Khidmat Markaz only, published over a police station's open visit: the visit stayed
+    'to do' while every inspection of it was refused, and its schedule went on making such visits."""
+    admin = w.tokens["admin"]
+    visit = await _visit(client, w, date.today() + timedelta(days=5))
+    schedule = await _schedule(client, w, date.today() + timedelta(days=10))
+    for key in ("visit", "plan"):
+        await _publish_for(client, admin, w.templates[key], ["khidmat_markaz"])
+    shown = (await client.get(f"/api/v1/assignments/{visit['id']}", admin)).json()
+    assert shown["held_back"] == "template_other_kind"
+    moved = await client.patch(
+        f"/api/v1/assignments/{visit['id']}", admin, json={"due_date": (date.today() + timedelta(days=9)).isoformat()}
+    )
+    assert moved.status_code == 422, moved.text
+    assert [e["field"] for e in moved.json()["errors"]] == ["template_id"]
+    cancelled = await client.patch(
+        f"/api/v1/assignments/{schedule['open_assignment_id']}", admin, json={"status": "cancelled"}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    waiting = (await client.get(f"/api/v1/schedules/{schedule['id']}", admin)).json()
+    assert (waiting["open_assignment_id"], waiting["held_back"]) == (None, "template_other_kind")
+
+    # For every kind again: the visit goes ahead, and the schedule makes its next visit.
+    for key in ("visit", "plan"):
+        await _publish_for(client, admin, w.templates[key], None)
+    shown = (await client.get(f"/api/v1/assignments/{visit['id']}", admin)).json()
+    assert shown["held_back"] is None
+    resumed = (await client.get(f"/api/v1/schedules/{schedule['id']}", admin)).json()
+    assert resumed["held_back"] is None and resumed["open_assignment_id"] is not None
+
+
+async def test_a_station_changed_to_another_kind_holds_back_its_visits_of_checklists_not_for_it(client, w):
+    admin = w.tokens["admin"]
+    await _publish_for(client, admin, w.templates["visit"], ["police_station"])
+    visit = await _visit(client, w, date.today() + timedelta(days=5))
+    changed = await client.patch(f"/api/v1/stations/{w.stations['A']}", admin, json={"kind": "khidmat_markaz"})
+    assert changed.status_code == 200, changed.text
+    shown = (await client.get(f"/api/v1/assignments/{visit['id']}", admin)).json()
+    assert shown["held_back"] == "template_other_kind"
+    back = await client.patch(f"/api/v1/stations/{w.stations['A']}", admin, json={"kind": "police_station"})
+    assert back.status_code == 200, back.text
+    assert (await client.get(f"/api/v1/assignments/{visit['id']}", admin)).json()["held_back"] is None

@@ -388,14 +388,17 @@ export function latestVersion(templateId, usable = () => true) {
   return best;
 }
 
+// Whether a version is for a station's kind (the server refuses an inspection on one that is not).
+export function fitsStation(v, st) {
+  const kinds = v?.definition.kinds;
+  return !kinds || kinds.includes(st?.kind || 'police_station');
+}
+
 // Templates usable at a station: the newest version of each, limited to the station's kind.
 // Retired versions are kept only for the work already on them.
 export function templatesFor(st) {
   const ids = new Set(Object.values(state.bundle.templates).filter(isOffered).map((v) => v.template_id));
-  return [...ids].map((id) => latestVersion(id, isOffered)).filter((v) => {
-    const kinds = v.definition.kinds;
-    return !kinds || kinds.includes(st?.kind || 'police_station');
-  });
+  return [...ids].map((id) => latestVersion(id, isOffered)).filter((v) => fitsStation(v, st));
 }
 
 export const actionsFor = (stationId) => Object.values(state.bundle.actions).filter((a) => a.station_id === stationId);

@@ -15,7 +15,7 @@ Frequency = Literal["monthly", "quarterly", "half_yearly"]
 Status = Literal["open", "done", "cancelled"]
 # Why open work cannot go ahead although nothing is wrong with its inspector: its station was
 # deactivated, or its template archived. It waits, and goes ahead again once that is undone.
-HeldBack = Literal["station_inactive", "template_archived"]
+HeldBack = Literal["station_inactive", "template_archived", "template_other_kind"]
 
 
 class AssignmentIn(Base):

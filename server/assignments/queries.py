@@ -44,8 +44,13 @@ Scope = tuple[bool, list[UUID], list[UUID]]
 SERVES = f"(u.active AND u.role = 'inspector' AND {COVERS_SQL})"
 
 # Why the work at station `s` with template `t` cannot go ahead whoever does it; NULL when it can.
+# A checklist whose newest version is for other kinds of station (an admin narrowed `kinds` after the
+# visit was made) is one the server refuses an inspection of there: its visit waits as well.
 HELD_BACK = """(CASE WHEN NOT s.active THEN 'station_inactive'
-                    WHEN t.archived_at IS NOT NULL THEN 'template_archived' END)"""
+                    WHEN t.archived_at IS NOT NULL THEN 'template_archived'
+                    WHEN NOT coalesce((SELECT s.kind = ANY(v.kinds) FROM template_versions v WHERE v.template_id = t.id
+                                        ORDER BY v.version DESC LIMIT 1), true)
+                    THEN 'template_other_kind' END)"""
 
 # Due dates are Pakistan's calendar days, whatever the database server's time zone: an inspection
 # due "today" is overdue from midnight in Lahore, as on the dashboards (dashboards.rollup.REPORTING_TZ).

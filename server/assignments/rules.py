@@ -59,6 +59,8 @@ def held_back_problems(held_back: str | None) -> list[FieldError]:
         return [FieldError(field="station_id", message="the station is deactivated")]
     if held_back == "template_archived":
         return [FieldError(field="template_id", message="the template is archived")]
+    if held_back == "template_other_kind":
+        return [FieldError(field="template_id", message="the template's newest version is for other kinds of station")]
     return []
 
 

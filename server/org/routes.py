@@ -106,7 +106,8 @@ async def _save_changes(
         return  # nothing differs: no write, no audit row, no change_seq for phones to chase
     with _unique_code(table):
         async with conn.transaction():
-            held = table == "stations" and "active" in changes
+            # Deactivated, or of another kind (a checklist for other kinds may no longer be done there).
+            held = table == "stations" and ("active" in changes or "kind" in changes)
             if held:
                 await assignment_queries.lock_open_visits(conn, station_id=row_id)
             await queries.update_row(conn, table, row_id, changes)
@@ -120,9 +121,11 @@ async def _save_changes(
                 await rollup.follow_hierarchy(conn, station_ids=[row_id])
             data: dict[str, Any] = {"changes": changes}
             if held:
-                # Its visits and schedules are held back while it is deactivated, and go ahead again
-                # when it is reactivated (assignments.queries.HELD_BACK).
-                resumed = await assignment_queries.hold_back_changed(conn, station_id=row_id, resume=changes["active"])
+                # Its visits and schedules are held back while it is deactivated (or its kind does not
+                # fit their checklist), and go ahead again when that is undone (assignments.queries.HELD_BACK).
+                resumed = await assignment_queries.hold_back_changed(
+                    conn, station_id=row_id, resume=changes.get("active", True)
+                )
                 if resumed:
                     data["resumed_schedules"] = {str(k): v for k, v in resumed.items()}
             await audit.record(

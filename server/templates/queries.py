@@ -106,7 +106,7 @@ async def set_archived(conn: Connection, template_id: UUID, archived: bool) -> N
 
 async def latest_version(conn: Connection, template_id: UUID) -> Record | None:
     return await conn.fetchrow(
-        """SELECT id, version, definition FROM template_versions WHERE template_id = $1
+        """SELECT id, version, definition, kinds FROM template_versions WHERE template_id = $1
             ORDER BY version DESC LIMIT 1""",
         template_id,
     )

@@ -205,6 +205,9 @@ class TemplateController(Controller):
         """Publish the draft as the next version. With `If-Match: <draft_etag>`, only that draft (else 412)."""
         user.require("admin")
         async with conn.transaction():
+            # Its open visits first, then the template (as archive takes them): a version for other kinds
+            # of station holds back visits at stations of the kinds it leaves out.
+            await assignment_queries.lock_open_visits(conn, template_id=template_id)
             current = await queries.lock_template(conn, template_id)
             if current is None:
                 raise NotFound("template not found")
@@ -236,6 +239,10 @@ class TemplateController(Controller):
             number = latest["version"] + 1 if latest is not None else 1
             changes = summarize_changes(latest["definition"] if latest is not None else None, definition)
             row = await queries.insert_version(conn, template_id, number, definition, defn.kinds, user.id)
+            if latest is not None and latest["kinds"] != defn.kinds:
+                # Visits at stations it is no longer for are held back, off the phones' "begin" (HELD_BACK);
+                # schedules held back by the kinds left out before make their visits if it is for them again.
+                await assignment_queries.hold_back_changed(conn, template_id=template_id, resume=True)
             await queries.set_title(conn, template_id, defn.title.en.strip(), defn.title.ur.strip())
             await audit.record(
                 conn,

@@ -386,3 +386,42 @@ def test_a_version_replaced_by_a_newer_one_leaves_the_phone_unless_work_is_on_it
     page.locator(f"#item-{item['key']} [data-value='yes'][aria-pressed='true']").wait_for()
     assert errors == []
     context.close()
+
+
+def test_an_assignment_whose_checklist_is_now_for_other_kinds_of_station_starts_nothing(pwa_server, browser):
+    """A newer version for Khidmat Markaz only, over a police station's visit: the phone offered to begin
+    it on that version, and the server refused the inspection once the inspector had walked the station."""
+    admin = pwa_server.login(ADMIN, ADMIN_PASSWORD)
+    token = pwa_server.login(INSPECTOR, PASSWORD)
+    station, sips = pick_station_and_template(bundle(pwa_server, token))
+    night = new_template(pwa_server, admin, "night_round", "Night round", sips["definition"])
+    me = pwa_server.api("GET", "/api/v1/me", token).json()
+    assigned = pwa_server.api(
+        "POST",
+        "/api/v1/assignments",
+        admin,
+        json={
+            "station_id": station["id"],
+            "template_id": night["template_id"],
+            "inspector_id": me["id"],
+            "due_date": "2030-01-31",
+        },
+    )
+    assert assigned.status_code == 201, assigned.text
+    narrowed = retitled(sips["definition"], "Night round") | {"kinds": ["khidmat_markaz"]}
+    publish(pwa_server, admin, night["template_id"], narrowed)
+    held = pwa_server.api("GET", f"/api/v1/assignments/{assigned.json()['id']}", admin).json()
+    assert held["held_back"] == "template_other_kind"
+
+    context = phone_context(browser, station)
+    page = context.new_page()
+    errors = watch_errors(page)
+    sign_in(page, pwa_server.url)
+    row = page.locator(f"[data-assignment='{assigned.json()['id']}']")
+    assert row.locator(".withdrawn").inner_text() == "Checklist withdrawn"
+    row.locator("a.row-link").click()
+    page.wait_for_selector(".start #begin")
+    assert page.locator("#begin").is_disabled(), "a new inspection could begin on a checklist not for this station"
+    assert "withdrawn" in page.inner_text("#template-withdrawn")
+    assert errors == []
+    context.close()

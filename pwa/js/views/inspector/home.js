@@ -6,7 +6,7 @@ import { addDays, fmtBytes, fmtDate, fmtDateTime, fmtNumber, pakistanDay, t, tx 
 import { PHOTOS, getAll } from '../../db.js';
 import { progressOf } from '../../form.js';
 import { allDrafts } from '../../inspection.js';
-import { isOffered, latestVersion, station, state, templateOf, version } from '../../state.js';
+import { fitsStation, isOffered, latestVersion, station, state, templateOf, version } from '../../state.js';
 import { h, icon, lazyList, mount, pill, progress } from '../../ui.js';
 import { followOutbox, syncPill } from './common.js';
 
@@ -66,9 +66,10 @@ function groupOf(a, d, today) {
 
 function assignmentRow(a, group, d) {
   const st = station(a.station_id);
-  // The version a new inspection would start on; none offered (the template archived) is said plainly.
+  // The version a new inspection would start on; none offered (the template archived), or one for
+  // other kinds of station (its newest version left this kind out), is said plainly.
   const ver = a.template_version_id ? version(a.template_version_id) : latestVersion(a.template_id, isOffered);
-  const withdrawn = !isOffered(ver);
+  const withdrawn = !isOffered(ver) || !fitsStation(ver, st);
   const title = (ver || latestVersion(a.template_id))?.definition.title;
   // Begun already (d, workFor): the row continues it, or shows it submitted; never a second inspection.
   const open = d && (d.status === 'draft' || d.status === 'returned');

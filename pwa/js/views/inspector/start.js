@@ -6,7 +6,7 @@ import { fmtDateTime, fmtDistance, fmtNumber, t, tx } from '../../i18n.js';
 import { FAR_M, distanceM, watch } from '../../geo.js';
 import { allDrafts, createDraft, editable } from '../../inspection.js';
 import { navigate } from '../../router.js';
-import { actionsFor, isOffered, latestVersion, state, station, templateOf, templatesFor, version } from '../../state.js';
+import { actionsFor, fitsStation, isOffered, latestVersion, state, station, templateOf, templatesFor, version } from '../../state.js';
 import { button, card, h, icon, mount, pill } from '../../ui.js';
 import { notFound } from './common.js';
 
@@ -21,7 +21,8 @@ export async function startView(params) {
   // withdrawn. (No assignment pins a version today; one whose version is retired starts nothing.)
   const pinnedId = assignment?.template_version_id;
   const named = pinnedId ? version(pinnedId) : params.t ? latestVersion(params.t, isOffered) : null;
-  const withdrawn = !!(pinnedId || params.t) && !isOffered(named);
+  // So is one whose newest version is for other kinds of station: the server would refuse the work.
+  const withdrawn = !!(pinnedId || params.t) && (!isOffered(named) || !fitsStation(named, st));
   const options = withdrawn ? [] : pinnedId ? [named] : templatesFor(st);
   let chosen = withdrawn ? null : named || options[0] || null;
   let fix = null;
