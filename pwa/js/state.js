@@ -156,12 +156,16 @@ const begun = (review) => !!review && (!!review.comment?.trim()
 // unseen. Without a network it stays open on the server until the phone has one again.
 // `desk`: the reviews and template changes the person was told would go (Settings asks); without it,
 // they are not looked at.
+// The page then starts again: what its screens held in memory (an admin's working copy of a template, a
+// retry's timer) was the person's who left, and would otherwise be shown to the next person signing in
+// here, or saved under their name. The new page ends the server's session (app.js, endLeftSessions).
 export async function signOut({ desk = Infinity } = {}) {
   if (!(await forgetUnlessUnsent({ revoke: true, desk }))) return false;
   setToken(null);
   state.user = null;
   emit('session');
-  endLeftSessions().catch(() => {});
+  location.replace(`${location.pathname}#/`);
+  location.reload();
   return true;
 }
 

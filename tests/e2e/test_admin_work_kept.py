@@ -208,3 +208,42 @@ def test_opening_an_item_whose_unit_is_one_word_from_before_changes_nothing_unti
     assert draft["sections"][0]["items"][0]["unit"] == {"en": "minutes", "ur": "منٹ"}
     assert errors == []
     context.close()
+
+
+def test_an_edit_given_up_at_sign_out_is_not_shown_to_or_saved_as_the_next_admin(admin_server, browser):
+    """On a shared laptop, admin A signs out and agrees that an unsent template change be deleted; admin B
+    signs in in the same tab. The change lived on in the page's memory: B's builder showed it, and its
+    retry sent it to the server under B's name. Signing out now starts the page again."""
+    token, tid, context, page, errors = open_sips(admin_server, browser)
+    before = server_title(admin_server, token, tid)
+    admin_server.api(
+        "POST",
+        "/api/v1/users",
+        token,
+        json={"username": "admin.two", "display_name": "Admin Two", "password": "first-pass-123", "role": "admin"},
+    )
+    admin_server.choose_own_password("admin.two", "first-pass-123", "second-pass-456")
+    server_down(page)
+    field(page, "title.en").fill("A's title, never sent")
+    page.wait_for_selector('#save-state[data-state="failed"]', timeout=15000)
+    page.evaluate("window.__signedInAsA = true")
+
+    page.goto(admin_server.url + "/#/settings")
+    words = page.evaluate("async () => (await import('/js/i18n.js')).t('signout.button')")
+    page.get_by_role("button", name=words).click()
+    expect(page.locator("dialog[open]")).to_contain_text("template change")
+    page.click("dialog[open] .btn-primary")
+    page.wait_for_selector("input[name=username]")
+    # A page started again: nothing of A's screens (nor their timers) is left in its memory.
+    assert page.evaluate("window.__signedInAsA === undefined")
+
+    page.unroute("**/draft")
+    page.fill("input[name=username]", "admin.two")
+    page.fill("input[name=password]", "second-pass-456")
+    page.click("form.login button[type=submit]")
+    page.click("#template-list li[data-key=sips_station] a.row-link")
+    page.wait_for_selector("#builder-title")
+    assert field(page, "title.en").input_value() == before
+    assert server_title(admin_server, token, tid) == before
+    assert errors == []
+    context.close()
