@@ -232,25 +232,23 @@ def test_archived_templates_are_no_longer_offered_but_a_draft_on_one_still_opens
     context.close()
 
 
+def night_round_visit(server, admin: str, station: dict, definition: dict) -> tuple[dict, str, dict]:
+    """A "Night round" template published through the API with `definition`, and the inspector's open
+    visit of it at `station`: (the published version, the inspector's token, the visit)."""
+    night = new_template(server, admin, "night_round", "Night round", definition)
+    token = server.login(INSPECTOR, PASSWORD)
+    me = server.api("GET", "/api/v1/me", token).json()
+    plan = {"station_id": station["id"], "template_id": night["template_id"], "inspector_id": me["id"]}
+    assigned = server.api("POST", "/api/v1/assignments", admin, json=plan | {"due_date": "2030-01-31"})
+    assert assigned.status_code == 201, assigned.text
+    return night, token, assigned.json()
+
+
 def archived_template_with_work(server, admin: str, station: dict, definition: dict) -> tuple[dict, str]:
     """A "Night round" template with the inspector's draft on its version 1, made through the API (so
     the phone holds no work on it: only the server's `retired` mark can tell the phone), and an open
     assignment of it at `station`. Returns the published version and the inspector's token."""
-    night = new_template(server, admin, "night_round", "Night round", definition)
-    token = server.login(INSPECTOR, PASSWORD)
-    me = server.api("GET", "/api/v1/me", token).json()
-    assigned = server.api(
-        "POST",
-        "/api/v1/assignments",
-        admin,
-        json={
-            "station_id": station["id"],
-            "template_id": night["template_id"],
-            "inspector_id": me["id"],
-            "due_date": "2030-01-31",
-        },
-    )
-    assert assigned.status_code == 201, assigned.text
+    night, token, _ = night_round_visit(server, admin, station, definition)
     draft = {
         "station_id": station["id"],
         "template_version_id": night["id"],
@@ -392,32 +390,18 @@ def test_an_assignment_whose_checklist_is_now_for_other_kinds_of_station_starts_
     """A newer version for Khidmat Markaz only, over a police station's visit: the phone offered to begin
     it on that version, and the server refused the inspection once the inspector had walked the station."""
     admin = pwa_server.login(ADMIN, ADMIN_PASSWORD)
-    token = pwa_server.login(INSPECTOR, PASSWORD)
-    station, sips = pick_station_and_template(bundle(pwa_server, token))
-    night = new_template(pwa_server, admin, "night_round", "Night round", sips["definition"])
-    me = pwa_server.api("GET", "/api/v1/me", token).json()
-    assigned = pwa_server.api(
-        "POST",
-        "/api/v1/assignments",
-        admin,
-        json={
-            "station_id": station["id"],
-            "template_id": night["template_id"],
-            "inspector_id": me["id"],
-            "due_date": "2030-01-31",
-        },
-    )
-    assert assigned.status_code == 201, assigned.text
+    station, sips = pick_station_and_template(bundle(pwa_server, pwa_server.login(INSPECTOR, PASSWORD)))
+    night, _, visit = night_round_visit(pwa_server, admin, station, sips["definition"])
     narrowed = retitled(sips["definition"], "Night round") | {"kinds": ["khidmat_markaz"]}
     publish(pwa_server, admin, night["template_id"], narrowed)
-    held = pwa_server.api("GET", f"/api/v1/assignments/{assigned.json()['id']}", admin).json()
+    held = pwa_server.api("GET", f"/api/v1/assignments/{visit['id']}", admin).json()
     assert held["held_back"] == "template_other_kind"
 
     context = phone_context(browser, station)
     page = context.new_page()
     errors = watch_errors(page)
     sign_in(page, pwa_server.url)
-    row = page.locator(f"[data-assignment='{assigned.json()['id']}']")
+    row = page.locator(f"[data-assignment='{visit['id']}']")
     assert row.locator(".withdrawn").inner_text() == "Checklist withdrawn"
     row.locator("a.row-link").click()
     page.wait_for_selector(".start #begin")
