@@ -7,7 +7,7 @@ import { kv, onSuperseded } from './db.js';
 import { initLang, onLangChange, problemText, setLang, getLang, t } from './i18n.js';
 import { retryNow, retryRefused } from './outbox.js';
 import { navigate, render, route, start, currentPath } from './router.js';
-import { endLeftSessions, loadSession, refreshBundle, state } from './state.js';
+import { endLeftSessions, loadSession, refreshBundle, state, takeSignedOutNote } from './state.js';
 import { button, h, icon, keepingFocus, mount, toast } from './ui.js';
 import { registerShared } from './views/shared.js';
 import { syncBadge, refreshBadge } from './views/syncbadge.js';
@@ -315,6 +315,16 @@ function failedScreen(err, retry) {
   return h('section', { class: 'stack route-failed' }, h('h1', { text: t('error.title') }), said, again);
 }
 
+// Why the person was signed out (an admin who demoted or deactivated themselves), said on the sign-in
+// screen of the page the sign-out started (state.signOut) until they close it or sign in again.
+function sayWhySignedOut() {
+  const note = takeSignedOutNote();
+  if (!note?.text) return;
+  const said = toast(note.text, { timeout: 0, action: { label: t('close'), onclick: () => {} } });
+  if (note.id) said.id = note.id;
+  const off = on('session', () => { said.remove(); off(); });
+}
+
 async function main() {
   onSuperseded(showSuperseded);
   watchController();
@@ -341,6 +351,7 @@ async function main() {
     if (state.passwordDeferred) checkPassword().catch(() => {});
   });
   await start(document.getElementById('main'), { guard, busy: showBusy, failed: failedScreen });
+  sayWhySignedOut();
   registerServiceWorker();
   if (state.user) navigator.storage?.persist?.().catch(() => {});
   if (state.authNeeded) on401();

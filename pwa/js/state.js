@@ -158,15 +158,26 @@ const begun = (review) => !!review && (!!review.comment?.trim()
 // they are not looked at.
 // The page then starts again: what its screens held in memory (an admin's working copy of a template, a
 // retry's timer) was the person's who left, and would otherwise be shown to the next person signing in
-// here, or saved under their name. The new page ends the server's session (app.js, endLeftSessions).
-export async function signOut({ desk = Infinity } = {}) {
+// here, or saved under their name. The new page ends the server's session (app.js, endLeftSessions) and
+// says `note` ({id, text}: why the person was signed out), kept for it in this tab only.
+export async function signOut({ desk = Infinity, note = null } = {}) {
   if (!(await forgetUnlessUnsent({ revoke: true, desk }))) return false;
   setToken(null);
   state.user = null;
+  if (note) sessionStorage.setItem(SIGNED_OUT_NOTE, JSON.stringify(note));
   emit('session');
   location.replace(`${location.pathname}#/`);
   location.reload();
   return true;
+}
+
+export const SIGNED_OUT_NOTE = 'muaina.signedOutNote';
+
+// The note a sign-out left for the page it started (signOut), taken once.
+export function takeSignedOutNote() {
+  const kept = sessionStorage.getItem(SIGNED_OUT_NOTE);
+  sessionStorage.removeItem(SIGNED_OUT_NOTE);
+  try { return kept ? JSON.parse(kept) : null; } catch { return null; }
 }
 
 // Actions closed for good (server/actions/rules.py FINAL) leave the phone. A done one stays: the office

@@ -6,7 +6,7 @@
 // and then leaves it.
 
 import { api } from '../../api.js';
-import { emit, on } from '../../bus.js';
+import { emit } from '../../bus.js';
 import { kv } from '../../db.js';
 import { t } from '../../i18n.js';
 import { navigate } from '../../router.js';
@@ -166,12 +166,10 @@ async function leaveConsole(change) {
     navigate('/', { replace: true });
     return;
   }
-  // Refused only while work of this user is still unsent here: then they sign in again to send it.
-  if (!(await signOut())) emit('auth-needed');
-  const note = toast(change.active === false ? t('admin.self.deactivated') : t('admin.self.demoted', { role: t(`role.${change.role}`) }),
-    { timeout: 0, action: { label: t('close'), onclick: () => {} } });
-  note.id = 'left-console';
-  const off = on('session', () => { note.remove(); off(); });
+  // Signed out, the sign-in screen says why. Refused only while work of this user is still unsent
+  // here: then they sign in again to send it.
+  const why = change.active === false ? t('admin.self.deactivated') : t('admin.self.demoted', { role: t(`role.${change.role}`) });
+  if (!(await signOut({ note: { id: 'left-console', text: why } }))) emit('auth-needed');
 }
 
 // The server says why a username is refused in English; the form says it in the admin's language.
