@@ -359,3 +359,52 @@ async def test_the_migration_stores_names_already_there_as_typed(pg_admin_url, t
         assert await conn.fetchval("SELECT name_ur FROM districts WHERE id = $1", world.districts["A"]) == TYPED
         # Only the names that differ are written (so only their stations travel to the phones again).
         assert await conn.fetchval("SELECT change_seq FROM stations WHERE code = 'SA1'") == untouched
+
+
+def test_the_check_of_a_file_keeps_its_first_problems_and_counts_the_rest():
+    """A 32 MiB file of bad rows has 26 million problems: kept whole they took 5 GB of the server's memory
+    (and a 33 MB reply) before the first few hundred were shown."""
+    from server.csvfile import SHOWN_PROBLEMS, refused
+    from server.errors import FieldError
+    from server.org.rules import parse_station_csv
+
+    text = "code,name_en,name_ur,district_code,lat,lon\n" + "".join(f"X{n},,,NOWHERE,a,b\n" for n in range(3000))
+    rows, problems = parse_station_csv(text, {}, {})
+    assert rows == [] and len(problems.first) == SHOWN_PROBLEMS
+    assert problems.count == 3000 * 5 and problems.rows == 3000
+    assert [e.field for e in problems.first[:5]] == [
+        "row 2.name_en", "row 2.name_ur", "row 2.district_code", "row 2.lat", "row 2.lon"
+    ]  # fmt: skip
+    # Problems found afterwards (stored stations) join them in the file's order, their rows counted once.
+    later = [FieldError(field="row 3002.code", message="later"), FieldError(field="row 2.code", message="stored")]
+    both = refused(problems.merged(later))
+    assert both.extra == {"problem_count": 3000 * 5 + 2, "rows_with_problems": 3001}
+    assert len(both.errors) == SHOWN_PROBLEMS and both.errors[5].field == "row 2.code"
+    assert both.errors[-1].field.startswith("row 101.")
+
+
+async def test_checking_a_large_file_leaves_the_server_free_to_answer_others(conn):
+    """The check ran on the event loop: a large file held up every other request until it was done."""
+    import asyncio
+    import time
+
+    await make_world(conn)
+    data = ("code,name_en,name_ur,district_code,lat,lon\n" + "!,,,,x,y\n" * 60_000).encode()
+    longest_wait = 0.0
+
+    async def ticker() -> None:
+        nonlocal longest_wait
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(0.01)
+            longest_wait = max(longest_wait, time.monotonic() - started - 0.01)
+
+    ticking = asyncio.create_task(ticker())
+    started = time.monotonic()
+    with pytest.raises(Invalid) as refused:
+        await import_stations(conn, data)
+    took = time.monotonic() - started
+    ticking.cancel()
+    assert refused.value.extra["rows_with_problems"] == 60_000
+    # A ratio within this run: the longest the loop was held is a small part of the whole check.
+    assert longest_wait < took / 4, (longest_wait, took)

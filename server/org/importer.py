@@ -88,11 +88,13 @@ async def import_stations(
     async with conn.transaction():
         # Serialise imports, so the comparison with the stored stations is still true when writing.
         await conn.execute("SELECT pg_advisory_xact_lock($1)", queries.IMPORT_LOCK_ID)
-        rows, errors = parse_station_csv(text, await queries.district_codes(conn), await queries.circle_codes(conn))
+        districts, circles = await queries.district_codes(conn), await queries.circle_codes(conn)
+        # Off the event loop: a file at the size limit takes seconds of a core to check.
+        rows, errors = await asyncio.to_thread(parse_station_csv, text, districts, circles)
         rows, existing, spelt, unmatched = await _match_stored(conn, rows)
         if errors or unmatched:
             # One reply lists every problem, in the order of the file's rows.
-            raise refused(sorted(errors + unmatched, key=row_order))
+            raise refused(errors.merged(unmatched))
         created = [r for r in rows if r.code not in existing]
         updated = [
             (r, changes) for r in rows if r.code in existing and (changes := station_changes(existing[r.code], r))

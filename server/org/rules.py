@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from server.csvfile import read
+from server.csvfile import Problems, read
 from server.errors import FieldError
 from server.structs import LocalText
 from server.templates.rules import is_blank
@@ -209,13 +209,13 @@ def parse_station_csv(
     text: str,
     districts: Mapping[str, UUID],
     circles: Mapping[str, tuple[UUID, UUID]],
-) -> tuple[list[ImportRow], list[FieldError]]:
+) -> tuple[list[ImportRow], Problems]:
     """Read and check every row. `districts` maps code -> id; `circles` maps code -> (id, district id).
 
-    Returns the rows and every problem found; the caller writes nothing unless the list is empty.
+    Returns the rows and the problems found; the caller writes nothing unless there are none.
     """
     district_codes, circle_codes = Codes("district", districts), Codes("circle", circles)
-    errors, err = collector()
+    errors = err = Problems()
     rows: list[ImportRow] = []
     first_row_of: dict[str, int] = {}
     for number, values in read(text, err, REQUIRED_COLUMNS, CSV_COLUMNS):
