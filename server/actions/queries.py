@@ -250,12 +250,11 @@ async def templates_with_item(conn: Connection, station_id: UUID, item_key: str)
     Each row says whether the template is archived and which kinds of station its newest version is for
     (NULL: every kind), beside the station's kind, as POST /assignments judges a template."""
     return await conn.fetch(
-        """SELECT ti.template_id, t.archived_at IS NOT NULL AS archived, v.kinds,
-                  (SELECT kind FROM stations WHERE id = $1) AS station_kind
+        """SELECT ti.template_id, t.archived_at IS NOT NULL AS archived, v.kinds, s.kind AS station_kind
              FROM template_items ti
              JOIN templates t ON t.id = ti.template_id
-             LEFT JOIN LATERAL (SELECT tv.kinds, tv.published_at FROM template_versions tv
-                                 WHERE tv.template_id = ti.template_id ORDER BY tv.version DESC LIMIT 1) v ON true
+             LEFT JOIN LATERAL latest_version(ti.template_id) v ON true
+             LEFT JOIN stations s ON s.id = $1
             WHERE ti.item_key = $2
             ORDER BY (SELECT max(i.created_at) FROM inspections i
                         JOIN template_versions iv ON iv.id = i.template_version_id

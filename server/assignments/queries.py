@@ -48,8 +48,7 @@ SERVES = f"(u.active AND u.role = 'inspector' AND {COVERS_SQL})"
 # visit was made) is one the server refuses an inspection of there: its visit waits as well.
 HELD_BACK = """(CASE WHEN NOT s.active THEN 'station_inactive'
                     WHEN t.archived_at IS NOT NULL THEN 'template_archived'
-                    WHEN NOT coalesce((SELECT s.kind = ANY(v.kinds) FROM template_versions v WHERE v.template_id = t.id
-                                        ORDER BY v.version DESC LIMIT 1), true)
+                    WHEN NOT coalesce((SELECT s.kind = ANY(v.kinds) FROM latest_version(t.id) v), true)
                     THEN 'template_other_kind' END)"""
 
 # Due dates are Pakistan's calendar days, whatever the database server's time zone: an inspection
@@ -79,8 +78,7 @@ async def assignment_facts(
               LEFT JOIN (stations s JOIN districts d ON d.id = s.district_id) ON s.id = $4 AND {SCOPE_SQL}
               LEFT JOIN users u ON u.id = $5
               LEFT JOIN templates t ON t.id = $6
-              LEFT JOIN LATERAL (SELECT tv.version, tv.kinds FROM template_versions tv
-                                  WHERE tv.template_id = t.id ORDER BY tv.version DESC LIMIT 1) v ON true""",
+              LEFT JOIN LATERAL latest_version(t.id) v ON true""",
         *scope,
         station_id,
         inspector_id,
@@ -621,8 +619,7 @@ async def bulk_facts(
               LEFT JOIN (stations s JOIN districts d ON d.id = s.district_id) ON s.id = r.id AND {SCOPE_SQL}
               LEFT JOIN users u ON u.id = $5
               LEFT JOIN templates t ON t.id = $6
-              LEFT JOIN LATERAL (SELECT tv.version, tv.kinds FROM template_versions tv
-                                  WHERE tv.template_id = t.id ORDER BY tv.version DESC LIMIT 1) v ON true
+              LEFT JOIN LATERAL latest_version(t.id) v ON true
              ORDER BY r.n""",
         *scope,
         station_ids,

@@ -16,10 +16,7 @@ from server.org.queries import like_pattern
 from server.templates.api_models import TemplateOut, Text, VersionOut, VersionSummary
 from server.templates.meaning import PublishedItem
 
-_LATEST = """LEFT JOIN LATERAL (
-                 SELECT tv.id, tv.version, tv.published_at, tv.kinds, tv.definition
-                   FROM template_versions tv WHERE tv.template_id = t.id ORDER BY tv.version DESC LIMIT 1
-             ) v ON true"""
+_LATEST = "LEFT JOIN LATERAL latest_version(t.id) v ON true"
 
 _TEMPLATE_COLS = """t.id, t.key, t.title_en, t.title_ur, t.archived_at, t.created_at, t.updated_at, t.draft,
                     v.id AS latest_version_id, v.version AS latest_version, v.published_at AS latest_published_at,
@@ -106,8 +103,7 @@ async def set_archived(conn: Connection, template_id: UUID, archived: bool) -> N
 
 async def latest_version(conn: Connection, template_id: UUID) -> Record | None:
     return await conn.fetchrow(
-        """SELECT id, version, definition, kinds FROM template_versions WHERE template_id = $1
-            ORDER BY version DESC LIMIT 1""",
+        "SELECT id, version, definition, kinds FROM latest_version($1)",
         template_id,
     )
 
