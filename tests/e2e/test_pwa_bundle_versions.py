@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import time
 import uuid
+from typing import Any
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -311,6 +312,17 @@ def test_a_version_of_an_archived_template_stays_unoffered_through_later_deltas(
     context.close()
 
 
+def assert_withdrawn(page: Any, visit_id: str) -> None:
+    """Home says the visit's checklist is withdrawn; its start screen says so and offers nothing to begin."""
+    row = page.locator(f"[data-assignment='{visit_id}']")
+    assert row.locator(".withdrawn").inner_text() == "Checklist withdrawn"
+    row.locator("a.row-link").click()
+    page.wait_for_selector(".start #begin")
+    assert page.locator("#begin").is_disabled(), "a new inspection could begin on a checklist it may not"
+    assert "withdrawn" in page.inner_text("#template-withdrawn")
+    assert page.locator(".start .choice-col").count() == 0
+
+
 def test_an_assignment_of_an_archived_template_says_it_is_withdrawn_and_starts_nothing(pwa_server, browser):
     admin = pwa_server.login(ADMIN, ADMIN_PASSWORD)
     station, sips = pick_station_and_template(bundle(pwa_server, pwa_server.login(INSPECTOR, PASSWORD)))
@@ -324,14 +336,7 @@ def test_an_assignment_of_an_archived_template_says_it_is_withdrawn_and_starts_n
     sign_in(page, pwa_server.url)
     assert night["id"] in stored_templates(page)  # on the phone, for the draft only
 
-    # Home says so on the assignment; its start screen says so and offers nothing to begin.
-    row = page.locator(f"[data-assignment='{assignment['id']}']")
-    assert row.locator(".withdrawn").inner_text() == "Checklist withdrawn"
-    row.locator("a.row-link").click()
-    page.wait_for_selector(".start #begin")
-    assert page.locator("#begin").is_disabled(), "a new inspection could begin on the retired version"
-    assert "withdrawn" in page.inner_text("#template-withdrawn")
-    assert page.locator(".start .choice-col").count() == 0
+    assert_withdrawn(page, assignment["id"])
 
     # In Urdu too, from the translation table.
     page.click(".lang-toggle")
@@ -401,11 +406,6 @@ def test_an_assignment_whose_checklist_is_now_for_other_kinds_of_station_starts_
     page = context.new_page()
     errors = watch_errors(page)
     sign_in(page, pwa_server.url)
-    row = page.locator(f"[data-assignment='{visit['id']}']")
-    assert row.locator(".withdrawn").inner_text() == "Checklist withdrawn"
-    row.locator("a.row-link").click()
-    page.wait_for_selector(".start #begin")
-    assert page.locator("#begin").is_disabled(), "a new inspection could begin on a checklist not for this station"
-    assert "withdrawn" in page.inner_text("#template-withdrawn")
+    assert_withdrawn(page, visit["id"])
     assert errors == []
     context.close()
