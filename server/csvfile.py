@@ -53,12 +53,15 @@ class Problems:
 
     def add(self, error: FieldError) -> None:
         self.count += 1
+        self._mark(error)
+        if len(self.first) < SHOWN_PROBLEMS:
+            self.first.append(error)
+
+    def _mark(self, error: FieldError) -> None:
         if row := row_order(error):
             if row >= len(self._rows):
                 self._rows.extend(bytes(row + 1 - len(self._rows)))
             self._rows[row] = 1
-        if len(self.first) < SHOWN_PROBLEMS:
-            self.first.append(error)
 
     def __bool__(self) -> bool:
         return self.count > 0
@@ -73,7 +76,7 @@ class Problems:
         both = Problems()
         both._rows = bytearray(self._rows)
         for error in later:
-            both.add(error)
+            both._mark(error)
         both.count = self.count + len(later)
         # The first SHOWN_PROBLEMS of both are among the kept ones: those not kept come after them.
         both.first = sorted(self.first + later, key=row_order)[:SHOWN_PROBLEMS]

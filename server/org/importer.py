@@ -23,7 +23,7 @@ import asyncpg
 from asyncpg import Connection, Record
 
 from server.audit import queries as audit
-from server.csvfile import decode, refused, row_order
+from server.csvfile import decode, refused
 from server.dashboards import rollup
 from server.errors import Conflict, FieldError, Invalid
 from server.org import queries
@@ -37,8 +37,8 @@ async def _match_stored(
     conn: Connection, rows: Sequence[ImportRow]
 ) -> tuple[list[ImportRow], dict[str, Record], dict[str, str], list[FieldError]]:
     """The rows with each code spelt as its stored station's, the stations by that code, the file's
-    other spellings by stored code, and the problems: a code that could be either of two stations, and
-    a new numeric code that is a stored one without its leading zeros."""
+    other spellings by stored code, and the problems (not in the file's order): a code that could be
+    either of two stations, and a new numeric code that is a stored one without its leading zeros."""
     candidates: dict[str, list[Record]] = {}
     for station in await queries.stations_by_code(conn, [r.code for r in rows]):
         candidates.setdefault(code_key(station["code"]), []).append(station)
@@ -72,7 +72,7 @@ async def _match_stored(
                     f"looks like {padded[row.code]} with its leading zero lost "
                     "(Excel drops them: format the column as Text)",
                 )
-    return matched, existing, spelt, sorted(errors, key=row_order)
+    return matched, existing, spelt, errors
 
 
 async def import_stations(

@@ -215,23 +215,23 @@ def parse_station_csv(
     Returns the rows and the problems found; the caller writes nothing unless there are none.
     """
     district_codes, circle_codes = Codes("district", districts), Codes("circle", circles)
-    errors = err = Problems()
+    problems = Problems()
     rows: list[ImportRow] = []
     first_row_of: dict[str, int] = {}
-    for number, values in read(text, err, REQUIRED_COLUMNS, CSV_COLUMNS):
+    for number, values in read(text, problems, REQUIRED_COLUMNS, CSV_COLUMNS):
         at = f"row {number}"
-        parsed = _parse_row(number, values, district_codes, circle_codes, err)
+        parsed = _parse_row(number, values, district_codes, circle_codes, problems)
         code = values["code"]
         if code:
             if code_key(code) in first_row_of:
-                err(f"{at}.code", f"the code '{code}' is also on row {first_row_of[code_key(code)]}")
+                problems(f"{at}.code", f"the code '{code}' is also on row {first_row_of[code_key(code)]}")
             else:
                 first_row_of[code_key(code)] = number
         if parsed is not None:
             rows.append(parsed)
-    if not first_row_of and not errors:
-        err("body", "the file has a header but no stations")
-    return rows, errors
+    if not first_row_of and not problems:
+        problems("body", "the file has a header but no stations")
+    return rows, problems
 
 
 def _parse_row(
